@@ -1,0 +1,39 @@
+# Makefile for incetl (PGXS)
+#
+#   make                 build
+#   make install         install into the PostgreSQL found by $(PG_CONFIG)
+#   make test            install dependencies, build, start throwaway clusters
+#                        and run every suite (pg_regress, isolation, TAP, shell)
+#   make demo            the guided tour: a cluster with pg_cron and a pipeline
+#   make installcheck    pg_regress + isolation against a running server that
+#                        preloads incetl and pg_cron (test/run_tests.sh does this)
+
+MODULE_big = incetl
+SRCS = $(sort $(wildcard src/*.c src/*/*.c))
+OBJS = $(SRCS:.c=.o)
+PG_CPPFLAGS = -I$(srcdir)/src/include
+PG_CFLAGS = -Wall -Wmissing-prototypes -Werror
+SHLIB_LINK += -lzstd
+
+EXTENSION = incetl
+DATA = $(wildcard sql/incetl--*.sql)
+
+# Every sql/*.sql except the extension scripts is a regression test.
+REGRESS = $(sort $(filter-out incetl--%,$(basename $(notdir $(wildcard sql/*.sql)))))
+REGRESS_OPTS = --load-extension=incetl
+ISOLATION = $(sort $(basename $(notdir $(wildcard test/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso --load-extension=incetl
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: test demo bench
+test:
+	bash test/run_tests.sh
+
+demo:
+	bash test/demo.sh
+
+bench:
+	bash test/bench/run_bench.sh
