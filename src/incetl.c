@@ -1,0 +1,75 @@
+/*-------------------------------------------------------------------------
+ *
+ * incetl.c
+ *	  Module entry point of incetl: the library magic block, _PG_init and
+ *	  the GUCs the pipeline layer reads.
+ *
+ *	  incetl.environment           recorded on every run; selects the
+ *	                               per-environment part of a pipeline's
+ *	                               settings
+ *	  incetl.writer_wait_timeout   how long a run with an integer watermark
+ *	                               waits for the source's in-progress
+ *	                               writers before it gives up (transient
+ *	                               error, retried)
+ *	  incetl.test_naive_watermark  test only: use the naive "now()" upper
+ *	                               bound that loses rows under concurrent
+ *	                               writers, to prove the tests catch it
+ *
+ * Copyright (c) 2026, incetl developers
+ *
+ * IDENTIFICATION
+ *	  src/incetl.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "incetl.h"
+
+PG_MODULE_MAGIC;
+
+char	   *incetl_environment = NULL;
+bool		incetl_test_naive_watermark = false;
+int			incetl_writer_wait_timeout = 10000;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("incetl.environment",
+							   "Name of the environment runs execute in (e.g. development, production).",
+							   "Recorded in incetl.run_log and used to pick the per-environment "
+							   "part of a pipeline's settings.",
+							   &incetl_environment,
+							   "default",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("incetl.writer_wait_timeout",
+							"Longest wait of a run for in-progress writers of its source.",
+							"Integer watermarks are only safe once every transaction that may "
+							"still write below the new bound has finished.",
+							&incetl_writer_wait_timeout,
+							10000, 0, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("incetl.test_naive_watermark",
+							 "Test only: use now() as the upper bound of a run (loses rows).",
+							 NULL,
+							 &incetl_test_naive_watermark,
+							 false,
+							 PGC_SUSET,
+							 GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("incetl");
+}

@@ -1,0 +1,174 @@
+/*-------------------------------------------------------------------------
+ *
+ * incetl.h
+ *	  Shared declarations of incetl's pipeline layer: the in-memory form of
+ *	  a pipeline definition, the run context handed between the steps of
+ *	  one run, the target-writer interface (one implementation per kind of
+ *	  target table) and the entry points of each file.
+ *
+ * Copyright (c) 2026, incetl developers
+ *
+ * IDENTIFICATION
+ *	  src/include/incetl.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef INCETL_H
+#define INCETL_H
+
+#include "access/tupdesc.h"
+#include "datatype/timestamp.h"
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+#include "utils/snapshot.h"
+
+/* GUCs (incetl.c) */
+extern char *incetl_environment;
+extern bool incetl_test_naive_watermark;
+extern int	incetl_writer_wait_timeout;
+
+/*
+ * A pipeline definition as stored in incetl.pipelines.  Names are stored
+ * as the actual identifiers (unquoted); source and target as
+ * schema-qualified, quoted names ready to be parsed back.
+ */
+typedef struct IncetlPipeline
+{
+	char	   *name;
+	char	   *source;			/* "schema"."rel", quoted */
+	char	   *watermark_column;
+	Oid			watermark_type;
+	char	   *target;			/* "schema"."rel", quoted */
+	List	   *record_key;		/* list of char * column names */
+	char	   *precombine;		/* NULL when none */
+	char	   *transform;		/* NULL: rows pass through */
+	char	   *schedule;		/* NULL when none */
+	char	   *delete_marker;	/* NULL when none */
+	Jsonb	   *settings;
+	int64		max_batch_rows; /* 0: unbounded */
+	int32		max_retries;
+	Interval	retry_delay;
+	Interval	safety_lag;
+	Oid			owner;
+	bool		enabled;
+	char	   *search_path;
+} IncetlPipeline;
+
+/* Row counts of one run, as they go to incetl.run_log. */
+typedef struct IncetlRunCounts
+{
+	int64		read;
+	int64		inserted;
+	int64		updated;
+	int64		deleted;
+} IncetlRunCounts;
+
+/*
+ * What a target writer needs to apply one batch.  batch_sql is a SELECT
+ * that yields the transformed rows of the batch; its parameters are
+ * described by nparams/paramtypes/paramvalues/paramnulls and it must be
+ * run with the given snapshot so that every statement of the run sees the
+ * same source state.
+ */
+typedef struct IncetlBatch
+{
+	IncetlPipeline *pipeline;
+	Oid			target_relid;
+	const char *batch_sql;
+	TupleDesc	batch_desc;		/* columns the transform returns */
+	int			nparams;
+	Oid		   *paramtypes;
+	Datum	   *paramvalues;
+	char	   *paramnulls;
+	Snapshot	snapshot;
+} IncetlBatch;
+
+/*
+ * A target writer: one implementation per kind of target table.
+ * validate() runs at create_pipeline/alter_pipeline and raises an error
+ * when the target cannot receive the transform's rows; write() applies a
+ * batch with upsert-with-precombine semantics and fills the counts.
+ */
+typedef struct IncetlTargetWriter
+{
+	const char *kind;
+	void		(*validate) (IncetlPipeline *pipeline, Oid target_relid,
+							 TupleDesc batch_desc);
+	void		(*write) (IncetlBatch *batch, IncetlRunCounts *counts);
+	void		(*truncate) (IncetlBatch *batch, IncetlRunCounts *counts);
+} IncetlTargetWriter;
+
+/* target.c */
+extern const IncetlTargetWriter *IncetlGetTargetWriter(Oid target_relid);
+extern Oid	IncetlCreateTarget(IncetlPipeline *pipeline, TupleDesc batch_desc);
+
+/* target_heap.c */
+extern const IncetlTargetWriter IncetlHeapTargetWriter;
+
+/* pipeline_catalog.c */
+extern IncetlPipeline *IncetlLoadPipeline(const char *name, bool missing_ok);
+extern void IncetlCheckPipelineOwner(IncetlPipeline *pipeline, const char *action);
+extern Oid	IncetlCatalogOwner(void);
+extern int64 IncetlCatalogExec(const char *sql, int nargs, Oid *argtypes,
+							  Datum *values, const char *nulls, int expected);
+extern Datum IncetlTextArrayFromList(List *names);
+
+/* pipeline_validate.c */
+extern char *IncetlNormalizeRelationName(const char *name, const char *what,
+										 Oid *relid);
+extern char *IncetlParseColumnName(const char *value, const char *what);
+extern List *IncetlParseColumnList(const char *value, const char *what);
+extern Oid	IncetlResolveRelation(const char *qualified_name, bool missing_ok);
+extern void IncetlCheckTransformSyntax(const char *transform);
+extern char *IncetlBatchSql(IncetlPipeline *pipeline, Oid source_relid,
+							const char *where_clause);
+extern TupleDesc IncetlDescribeBatch(IncetlPipeline *pipeline, Oid source_relid);
+extern void IncetlValidatePipeline(IncetlPipeline *pipeline, bool create_target);
+extern int	IncetlTupleDescColumn(TupleDesc desc, const char *name);
+
+/* pipeline_security.c */
+typedef struct IncetlUserContext
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} IncetlUserContext;
+
+extern void IncetlBecomeOwner(IncetlPipeline *pipeline, IncetlUserContext *ctx,
+							  bool apply_settings);
+extern void IncetlRestoreUser(IncetlUserContext *ctx);
+
+/* watermark.c */
+extern bool IncetlIsWatermarkType(Oid typid);
+extern bool IncetlWatermarkIsTime(Oid typid);
+extern Datum IncetlWatermarkFromText(const char *text, Oid typid);
+extern char *IncetlWatermarkToText(Datum value, Oid typid);
+extern bool IncetlSafeUpperBound(IncetlPipeline *pipeline, Oid source_relid,
+								 bool has_from, Datum from, Datum *bound);
+
+/* run_log.c */
+typedef struct IncetlLogEntry
+{
+	const char *pipeline_name;
+	TimestampTz started_at;
+	TimestampTz finished_at;
+	const char *last_run_timestamp;
+	const char *current_run_timestamp;
+	const char *status;
+	IncetlRunCounts counts;
+	const char *error_message;
+	const char *sqlstate;
+	const char *error_detail;
+	const char *error_context;
+	int			attempt;
+	bool		full_refresh;
+} IncetlLogEntry;
+
+extern int64 IncetlInsertLog(IncetlLogEntry *entry);
+extern void IncetlInsertLogAutonomous(IncetlLogEntry *entry);
+
+/* schedule.c */
+extern int64 IncetlScheduleJob(IncetlPipeline *pipeline, const char *cron);
+extern bool IncetlUnscheduleJob(IncetlPipeline *pipeline, bool missing_ok);
+
+#endif							/* INCETL_H */

@@ -1,0 +1,237 @@
+/*-------------------------------------------------------------------------
+ *
+ * run_log.c
+ *	  Rows of incetl.run_log, written two ways.
+ *
+ *	  A run that succeeds (or finds no data, or is skipped) logs in its own
+ *	  transaction, so the log row commits with the target write and the
+ *	  watermark, or not at all.
+ *
+ *	  A run that fails must leave a FAILED row behind although its
+ *	  transaction is rolled back, and the caller (psql, pg_cron) must still
+ *	  get the error.  The row is therefore written by a short-lived
+ *	  background worker in a transaction of its own, which the failing
+ *	  backend starts and waits for before it re-throws the error.  We chose
+ *	  a worker over a second libpq connection (dblink) because it needs no
+ *	  password, no pg_hba entry and no other extension, and it runs as the
+ *	  catalog owner inside the same database.
+ *
+ * Copyright (c) 2026, incetl developers
+ *
+ * IDENTIFICATION
+ *	  src/pipeline/run_log.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "incetl.h"
+
+/* shared with the log worker through a DSM segment */
+typedef struct IncetlLogShared
+{
+	Oid			database_id;
+	Oid			user_id;
+	bool		done;
+	char		sql[FLEXIBLE_ARRAY_MEMBER];
+} IncetlLogShared;
+
+PGDLLEXPORT void incetl_log_worker_main(Datum main_arg);
+
+#define RUN_LOG_COLUMNS \
+	"pipeline_name, started_at, finished_at, last_run_timestamp, " \
+	"current_run_timestamp, status, records_read, records_inserted, " \
+	"records_updated, records_deleted, records_processed, " \
+	"processing_time_seconds, error_message, sqlstate, error_detail, " \
+	"error_context, attempt, environment, full_refresh"
+
+static double
+ElapsedSeconds(IncetlLogEntry *e)
+{
+	return (double) (e->finished_at - e->started_at) / USECS_PER_SEC;
+}
+
+static int64
+Processed(IncetlLogEntry *e)
+{
+	return e->counts.inserted + e->counts.updated + e->counts.deleted;
+}
+
+/*
+ * IncetlInsertLog writes a run_log row in the current transaction and
+ * returns its run_id.
+ */
+int64
+IncetlInsertLog(IncetlLogEntry *e)
+{
+	Oid			types[19] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
+		TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+	FLOAT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, TEXTOID, BOOLOID};
+	Datum		values[19];
+	char		nulls[19];
+
+	memset(nulls, ' ', sizeof(nulls));
+#define TEXT_OR_NULL(i, s) \
+	do { if ((s) != NULL) values[i] = CStringGetTextDatum(s); else nulls[i] = 'n'; } while (0)
+
+	TEXT_OR_NULL(0, e->pipeline_name);
+	values[1] = TimestampTzGetDatum(e->started_at);
+	values[2] = TimestampTzGetDatum(e->finished_at);
+	TEXT_OR_NULL(3, e->last_run_timestamp);
+	TEXT_OR_NULL(4, e->current_run_timestamp);
+	TEXT_OR_NULL(5, e->status);
+	values[6] = Int64GetDatum(e->counts.read);
+	values[7] = Int64GetDatum(e->counts.inserted);
+	values[8] = Int64GetDatum(e->counts.updated);
+	values[9] = Int64GetDatum(e->counts.deleted);
+	values[10] = Int64GetDatum(Processed(e));
+	values[11] = Float8GetDatum(ElapsedSeconds(e));
+	TEXT_OR_NULL(12, e->error_message);
+	TEXT_OR_NULL(13, e->sqlstate);
+	TEXT_OR_NULL(14, e->error_detail);
+	TEXT_OR_NULL(15, e->error_context);
+	values[16] = Int32GetDatum(e->attempt);
+	TEXT_OR_NULL(17, incetl_environment);
+	values[18] = BoolGetDatum(e->full_refresh);
+#undef TEXT_OR_NULL
+
+	return IncetlCatalogExec("INSERT INTO incetl.run_log (" RUN_LOG_COLUMNS ") "
+							 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+							 "$12, $13, $14, $15, $16, $17, $18, $19) RETURNING run_id",
+							 19, types, values, nulls, 1);
+}
+
+static const char *
+Literal(const char *s)
+{
+	return s ? quote_literal_cstr(s) : "NULL";
+}
+
+/*
+ * IncetlInsertLogAutonomous writes a run_log row that survives the
+ * rollback of the current transaction (see the file header).  Failing to
+ * record it is a WARNING, never an error: the caller is about to report
+ * the run's own error, which matters more.
+ */
+void
+IncetlInsertLogAutonomous(IncetlLogEntry *e)
+{
+	StringInfoData sql;
+	dsm_segment *seg;
+	IncetlLogShared *shared;
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	BgwHandleStatus status;
+	pid_t		pid;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "INSERT INTO incetl.run_log (" RUN_LOG_COLUMNS ", run_by) VALUES "
+					 "(%s, %s::timestamptz, %s::timestamptz, %s, %s, %s, "
+					 INT64_FORMAT ", " INT64_FORMAT ", " INT64_FORMAT ", "
+					 INT64_FORMAT ", " INT64_FORMAT ", %.6f, %s, %s, %s, %s, %d, %s, %s, %s)",
+					 Literal(e->pipeline_name),
+					 Literal(IncetlWatermarkToText(TimestampTzGetDatum(e->started_at), TIMESTAMPTZOID)),
+					 Literal(IncetlWatermarkToText(TimestampTzGetDatum(e->finished_at), TIMESTAMPTZOID)),
+					 Literal(e->last_run_timestamp),
+					 Literal(e->current_run_timestamp),
+					 Literal(e->status),
+					 e->counts.read, e->counts.inserted, e->counts.updated,
+					 e->counts.deleted, Processed(e), ElapsedSeconds(e),
+					 Literal(e->error_message), Literal(e->sqlstate),
+					 Literal(e->error_detail), Literal(e->error_context),
+					 e->attempt, Literal(incetl_environment),
+					 e->full_refresh ? "true" : "false",
+					 Literal(GetUserNameFromId(GetSessionUserId(), false)));
+
+	seg = dsm_create(offsetof(IncetlLogShared, sql) + sql.len + 1, 0);
+	shared = (IncetlLogShared *) dsm_segment_address(seg);
+	shared->database_id = MyDatabaseId;
+	shared->user_id = IncetlCatalogOwner();
+	shared->done = false;
+	memcpy(shared->sql, sql.data, sql.len + 1);
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "incetl");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "incetl_log_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "incetl run log writer");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "incetl run log writer");
+	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not record the failed run of pipeline \"%s\" in incetl.run_log",
+						e->pipeline_name),
+				 errdetail("No background worker slot was free."),
+				 errhint("Raise max_worker_processes.")));
+		dsm_detach(seg);
+		return;
+	}
+	status = WaitForBackgroundWorkerStartup(handle, &pid);
+	if (status == BGWH_STARTED || status == BGWH_STOPPED)
+		status = WaitForBackgroundWorkerShutdown(handle);
+	if (!shared->done)
+		ereport(WARNING,
+				(errmsg("could not record the failed run of pipeline \"%s\" in incetl.run_log",
+						e->pipeline_name),
+				 errdetail("The log writer worker did not finish; see the server log.")));
+	dsm_detach(seg);
+}
+
+/*
+ * incetl_log_worker_main is the background worker that writes one
+ * run_log row in its own transaction.
+ */
+void
+incetl_log_worker_main(Datum main_arg)
+{
+	dsm_segment *seg;
+	IncetlLogShared *shared;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	seg = dsm_attach(DatumGetUInt32(main_arg));
+	if (seg == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("incetl run log writer could not map its shared memory segment")));
+	shared = (IncetlLogShared *) dsm_segment_address(seg);
+
+	BackgroundWorkerInitializeConnectionByOid(shared->database_id, shared->user_id, 0);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "incetl: writing a FAILED run_log row");
+	if (SPI_execute(shared->sql, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "incetl run log writer could not insert its row");
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	shared->done = true;
+	dsm_detach(seg);
+}

@@ -1,0 +1,326 @@
+/*-------------------------------------------------------------------------
+ *
+ * target_heap.c
+ *	  The target writer for heap tables: upsert with precombine expressed
+ *	  as one SQL statement.
+ *
+ *	  The batch is numbered in the order the transform yields it, reduced
+ *	  to one row per record key (largest precombine, NULLs lowest; on a tie
+ *	  the later row), then written with
+ *	      INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE stored.pre <= new.pre
+ *	  and, for rows whose delete marker is true, a DELETE with the same
+ *	  ordering rule.  Both are data-modifying CTEs of one statement, so
+ *	  the batch is read once and written atomically.  Inserted and updated
+ *	  rows are told apart by xmax (zero for a fresh insert).
+ *
+ *	  The target needs a unique index on exactly the record key columns,
+ *	  which must be NOT NULL: a NULL key would never conflict and would
+ *	  duplicate rows.
+ *
+ * Copyright (c) 2026, incetl developers
+ *
+ * IDENTIFICATION
+ *	  src/pipeline/target_heap.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/table.h"
+#include "catalog/index.h"
+#include "catalog/pg_index.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "incetl.h"
+
+static char *HeapWriteSql(IncetlPipeline *p, Oid target_relid,
+						  const char *batch_sql, TupleDesc batch_desc);
+static void HeapValidate(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc);
+static void HeapWrite(IncetlBatch *batch, IncetlRunCounts *counts);
+static void HeapTruncate(IncetlBatch *batch, IncetlRunCounts *counts);
+static char *KeyList(List *keys, const char *prefix);
+static bool IsRecordKey(IncetlPipeline *p, const char *col);
+
+const IncetlTargetWriter IncetlHeapTargetWriter = {
+	.kind = "heap",
+	.validate = HeapValidate,
+	.write = HeapWrite,
+	.truncate = HeapTruncate,
+};
+
+static bool
+IsRecordKey(IncetlPipeline *p, const char *col)
+{
+	ListCell   *lc;
+
+	foreach(lc, p->record_key)
+		if (strcmp((char *) lfirst(lc), col) == 0)
+			return true;
+	return false;
+}
+
+static char *
+KeyList(List *keys, const char *prefix)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, keys)
+		appendStringInfo(&buf, "%s%s%s", buf.len > 0 ? ", " : "", prefix,
+						 quote_identifier((char *) lfirst(lc)));
+	return buf.data;
+}
+
+/*
+ * HeapWriteSql builds the write statement (see the file header).  It
+ * returns one row: inserted, updated, deleted.
+ */
+static char *
+HeapWriteSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
+			 TupleDesc batch_desc)
+{
+	StringInfoData sql;
+	StringInfoData cols;
+	StringInfoData sets;
+	StringInfoData keymatch;
+	char	   *target = p->target;
+	const char *pre = p->precombine ? quote_identifier(p->precombine) : NULL;
+	const char *marker = p->delete_marker ? quote_identifier(p->delete_marker) : NULL;
+	ListCell   *lc;
+
+	initStringInfo(&cols);
+	initStringInfo(&sets);
+	for (int i = 0; i < batch_desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(batch_desc, i);
+		const char *col = NameStr(att->attname);
+		const char *qcol = quote_identifier(col);
+
+		if (att->attisdropped)
+			continue;
+		if (get_attnum(target_relid, col) == InvalidAttrNumber)
+			continue;			/* only the delete marker may be missing */
+		appendStringInfo(&cols, "%s%s", cols.len > 0 ? ", " : "", qcol);
+		if (!IsRecordKey(p, col))
+			appendStringInfo(&sets, "%s%s = EXCLUDED.%s",
+							 sets.len > 0 ? ", " : "", qcol, qcol);
+	}
+	if (sets.len == 0)
+	{
+		const char *k = quote_identifier((char *) linitial(p->record_key));
+
+		appendStringInfo(&sets, "%s = EXCLUDED.%s", k, k);
+	}
+
+	initStringInfo(&keymatch);
+	foreach(lc, p->record_key)
+	{
+		const char *k = quote_identifier((char *) lfirst(lc));
+
+		appendStringInfo(&keymatch, " AND t.%s = l.%s", k, k);
+	}
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "WITH incetl_batch AS (\n%s\n),\n"
+					 "incetl_numbered AS (SELECT b.*, row_number() OVER () AS incetl_ord FROM incetl_batch AS b),\n"
+					 "incetl_latest AS (SELECT DISTINCT ON (%s) * FROM incetl_numbered ORDER BY %s, %s%sincetl_ord DESC),\n",
+					 batch_sql,
+					 KeyList(p->record_key, ""), KeyList(p->record_key, ""),
+					 pre ? pre : "", pre ? " DESC NULLS LAST, " : "");
+	appendStringInfo(&sql,
+					 "incetl_upserted AS (INSERT INTO %s AS t (%s) SELECT %s FROM incetl_latest%s\n"
+					 "  ON CONFLICT (%s) DO UPDATE SET %s",
+					 target, cols.data, cols.data,
+					 marker ? psprintf(" WHERE %s IS NOT TRUE", marker) : "",
+					 KeyList(p->record_key, ""), sets.data);
+	if (pre)
+		appendStringInfo(&sql, " WHERE t.%s IS NULL OR t.%s <= EXCLUDED.%s", pre, pre, pre);
+	appendStringInfoString(&sql, "\n  RETURNING (t.xmax = 0) AS inserted)");
+	if (marker)
+	{
+		appendStringInfo(&sql,
+						 ",\nincetl_deleted AS (DELETE FROM %s AS t USING incetl_latest AS l "
+						 "WHERE l.%s%s",
+						 target, marker, keymatch.data);
+		if (pre)
+			appendStringInfo(&sql, " AND (t.%s IS NULL OR t.%s <= l.%s)", pre, pre, pre);
+		appendStringInfoString(&sql, " RETURNING 1)");
+	}
+	appendStringInfo(&sql,
+					 "\nSELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted), %s "
+					 "FROM incetl_upserted",
+					 marker ? "(SELECT count(*) FROM incetl_deleted)" : "0::bigint");
+	return sql.data;
+}
+
+/*
+ * HeapValidate checks that the target can take the batch: every column of
+ * the batch exists in the target (the delete marker may be absent), a
+ * unique index covers exactly the record key, whose columns are NOT NULL,
+ * and the precombine column is stored.  Finally the write statement is
+ * planned (EXPLAIN), which checks types and the ON CONFLICT arbiter.
+ */
+static void
+HeapValidate(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc)
+{
+	Relation	rel;
+	List	   *indexes;
+	ListCell   *lc;
+	bool		found = false;
+	int			nkeys = list_length(p->record_key);
+	Oid			source_relid;
+	char	   *batch_sql;
+	Oid			argtypes[2];
+	Datum		values[2] = {0, 0};
+	char		nulls[2] = {'n', 'n'};
+	int			ret;
+
+	for (int i = 0; i < batch_desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(batch_desc, i);
+		const char *col = NameStr(att->attname);
+
+		if (att->attisdropped)
+			continue;
+		if (p->delete_marker && strcmp(col, p->delete_marker) == 0)
+			continue;
+		if (get_attnum(target_relid, col) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" returned by the %s of pipeline \"%s\" does not exist in target %s",
+							col, p->transform ? "transform" : "source", p->name, p->target),
+					 errhint("Add the column to the target, or leave it out of the transform.")));
+	}
+	if (p->precombine && get_attnum(target_relid, p->precombine) == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("precombine column \"%s\" of pipeline \"%s\" does not exist in target %s",
+						p->precombine, p->name, p->target)));
+
+	rel = table_open(target_relid, AccessShareLock);
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc)));
+		Form_pg_index idx;
+		bool		match;
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for index %u", lfirst_oid(lc));
+		idx = (Form_pg_index) GETSTRUCT(tup);
+		match = idx->indisunique && idx->indimmediate && idx->indisvalid &&
+			idx->indnkeyatts == nkeys &&
+			heap_attisnull(tup, Anum_pg_index_indpred, NULL) &&
+			heap_attisnull(tup, Anum_pg_index_indexprs, NULL);
+		for (int i = 0; match && i < nkeys; i++)
+		{
+			char	   *col = get_attname(target_relid, idx->indkey.values[i], false);
+
+			match = IsRecordKey(p, col);
+		}
+		ReleaseSysCache(tup);
+		if (match)
+		{
+			found = true;
+			break;
+		}
+	}
+	table_close(rel, AccessShareLock);
+
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+				 errmsg("target %s of pipeline \"%s\" has no unique index on the record key (%s)",
+						p->target, p->name, KeyList(p->record_key, "")),
+				 errhint("Create one: CREATE UNIQUE INDEX ON %s (%s);",
+						 p->target, KeyList(p->record_key, ""))));
+
+	foreach(lc, p->record_key)
+	{
+		char	   *col = (char *) lfirst(lc);
+		AttrNumber	attno = get_attnum(target_relid, col);
+		HeapTuple	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(target_relid),
+										  Int16GetDatum(attno));
+		bool		notnull;
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for attribute %d of %u", attno, target_relid);
+		notnull = ((Form_pg_attribute) GETSTRUCT(tup))->attnotnull;
+		ReleaseSysCache(tup);
+		if (!notnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+					 errmsg("record key column \"%s\" of target %s must be NOT NULL",
+							col, p->target),
+					 errhint("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;",
+							 p->target, quote_identifier(col))));
+	}
+
+	/* plan the real statement once */
+	source_relid = IncetlResolveRelation(p->source, false);
+	batch_sql = IncetlBatchSql(p, source_relid,
+							   psprintf("%s > $1 AND %s <= $2",
+										quote_identifier(p->watermark_column),
+										quote_identifier(p->watermark_column)));
+	argtypes[0] = argtypes[1] = p->watermark_type;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args(psprintf("EXPLAIN (COSTS OFF) %s",
+										 HeapWriteSql(p, target_relid, batch_sql, batch_desc)),
+								2, argtypes, values, nulls, false, 0);
+	if (ret < 0)
+		elog(ERROR, "could not plan the write of pipeline \"%s\"", p->name);
+	SPI_finish();
+}
+
+static void
+HeapWrite(IncetlBatch *batch, IncetlRunCounts *counts)
+{
+	char	   *sql = HeapWriteSql(batch->pipeline, batch->target_relid,
+								   batch->batch_sql, batch->batch_desc);
+	SPIPlanPtr	plan;
+	bool		isnull;
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare(sql, batch->nparams, batch->paramtypes);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the write of pipeline \"%s\": %s",
+			 batch->pipeline->name, SPI_result_code_string(SPI_result));
+	ret = SPI_execute_snapshot(plan, batch->paramvalues, batch->paramnulls,
+							   batch->snapshot, InvalidSnapshot, false, true, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "write of pipeline \"%s\" failed: %s", batch->pipeline->name,
+			 SPI_result_code_string(ret));
+	counts->inserted += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 1, &isnull));
+	counts->updated += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 2, &isnull));
+	counts->deleted += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 3, &isnull));
+	SPI_finish();
+}
+
+/* full refresh: empty the target, MVCC-safely, in the run's transaction */
+static void
+HeapTruncate(IncetlBatch *batch, IncetlRunCounts *counts)
+{
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute(psprintf("DELETE FROM %s", batch->pipeline->target), false, 0);
+	if (ret != SPI_OK_DELETE)
+		elog(ERROR, "could not empty target %s", batch->pipeline->target);
+	counts->deleted += SPI_processed;
+	SPI_finish();
+}
