@@ -177,12 +177,6 @@ IntervalIsNegative(Interval *i)
 	return i->time < 0 || i->day < 0 || i->month < 0;
 }
 
-static bool
-IntervalIsZero(Interval *i)
-{
-	return i->time == 0 && i->day == 0 && i->month == 0;
-}
-
 static void
 CheckLimits(IncetlPipeline *p)
 {
@@ -199,12 +193,6 @@ CheckLimits(IncetlPipeline *p)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("retry_delay and safety_lag of pipeline \"%s\" must not be negative",
 						p->name)));
-	if (!IncetlWatermarkIsTime(p->watermark_type) && !IntervalIsZero(&p->safety_lag))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("safety_lag of pipeline \"%s\" needs a time watermark", p->name),
-				 errdetail("The watermark column \"%s\" is %s.", p->watermark_column,
-						   format_type_be(p->watermark_type))));
 }
 
 /* Insert or update the pipeline's row in incetl.pipelines. */
@@ -287,8 +275,8 @@ incetl_create_pipeline(PG_FUNCTION_ARGS)
 	ApplyArguments(p, fcinfo, true);
 	p->schedule = OptionalText(fcinfo, ARG_SCHEDULE, &given);
 
-	IncetlValidatePipeline(p, true);
 	CheckLimits(p);
+	IncetlValidatePipeline(p, true);
 	StorePipeline(p, true);
 	if (p->schedule != NULL)
 		(void) IncetlScheduleJob(p, p->schedule);
@@ -315,8 +303,8 @@ incetl_alter_pipeline(PG_FUNCTION_ARGS)
 	ApplyArguments(p, fcinfo, false);
 	schedule = OptionalText(fcinfo, ARG_SCHEDULE, &schedule_given);
 
-	IncetlValidatePipeline(p, true);
 	CheckLimits(p);
+	IncetlValidatePipeline(p, true);
 
 	if (schedule_given)
 	{

@@ -43,6 +43,7 @@ typedef struct NameContextArg
 } NameContextArg;
 
 static void name_error_context(void *arg);
+static void transform_error_context(void *arg);
 static char *ExtractTransformStatement(const char *transform);
 
 static void
@@ -51,6 +52,25 @@ name_error_context(void *arg)
 	NameContextArg *a = (NameContextArg *) arg;
 
 	errcontext("%s \"%s\"", a->what, a->value);
+}
+
+/*
+ * transform_error_context reports errors raised while parsing a transform
+ * against the transform's own text, as CREATE FUNCTION does for a body.
+ */
+static void
+transform_error_context(void *arg)
+{
+	const char *transform = (const char *) arg;
+	int			pos = geterrposition();
+
+	if (pos > 0)
+	{
+		errposition(0);
+		internalerrposition(pos);
+		internalerrquery(transform);
+	}
+	errcontext("transform of the pipeline");
 }
 
 /*
@@ -164,9 +184,17 @@ IncetlParseColumnName(const char *value, const char *what)
 static char *
 ExtractTransformStatement(const char *transform)
 {
-	List	   *stmts = raw_parser(transform, RAW_PARSE_DEFAULT);
+	ErrorContextCallback errcb;
+	List	   *stmts;
 	RawStmt    *raw;
 	SelectStmt *select;
+
+	errcb.callback = transform_error_context;
+	errcb.arg = (void *) transform;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	stmts = raw_parser(transform, RAW_PARSE_DEFAULT);
+	error_context_stack = errcb.previous;
 
 	if (list_length(stmts) != 1)
 		ereport(ERROR,
@@ -334,6 +362,13 @@ IncetlValidatePipeline(IncetlPipeline *p, bool create_target)
 				 errmsg("watermark column \"%s\" of %s has type %s, which cannot be a watermark",
 						p->watermark_column, p->source, format_type_be(p->watermark_type)),
 				 errhint("Use a column of type timestamptz, timestamp, date, smallint, integer or bigint.")));
+	if (!IncetlWatermarkIsTime(p->watermark_type) &&
+		(p->safety_lag.time != 0 || p->safety_lag.day != 0 || p->safety_lag.month != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("safety_lag of pipeline \"%s\" needs a time watermark", p->name),
+				 errdetail("The watermark column \"%s\" is %s.", p->watermark_column,
+						   format_type_be(p->watermark_type))));
 
 	/* transform: parsed, then planned over an empty batch */
 	if (p->transform != NULL)
