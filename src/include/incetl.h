@@ -18,6 +18,7 @@
 
 #include "access/tupdesc.h"
 #include "datatype/timestamp.h"
+#include "fmgr.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 #include "utils/snapshot.h"
@@ -166,6 +167,9 @@ typedef struct IncetlLogEntry
 
 extern int64 IncetlInsertLog(IncetlLogEntry *entry);
 extern void IncetlInsertLogAutonomous(IncetlLogEntry *entry);
+
+/* cron_next.c */
+extern Datum incetl_cron_next_run(PG_FUNCTION_ARGS);
 
 /* schedule.c */
 extern int64 IncetlScheduleJob(IncetlPipeline *pipeline, const char *cron);

@@ -154,7 +154,7 @@ IncetlLoadPipeline(const char *name, bool missing_ok)
 								"max_batch_rows, max_retries, retry_delay, safety_lag, "
 								"owner, enabled, search_path "
 								"FROM incetl.pipelines WHERE name = $1",
-								1, argtypes, values, NULL, true, 1);
+								1, argtypes, values, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read incetl.pipelines: %s", SPI_result_code_string(ret));
 

@@ -87,8 +87,9 @@ ReadWatermark(const char *name)
 	values[0] = CStringGetTextDatum(name);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* not read-only: see what earlier runs in this transaction committed */
 	if (SPI_execute_with_args("SELECT watermark FROM incetl.watermarks WHERE pipeline_name = $1",
-							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the watermark of pipeline \"%s\"", name);
 	if (SPI_processed == 1)
 	{
@@ -441,8 +442,7 @@ incetl_safe_upper_bound(PG_FUNCTION_ARGS)
 	if (from_text)
 		from = IncetlWatermarkFromText(from_text, p->watermark_type);
 	found = IncetlSafeUpperBound(p, source_relid, from_text != NULL, from, &bound);
-	if (found)
-		result = IncetlWatermarkToText(bound, p->watermark_type);
+	result = found ? IncetlWatermarkToText(bound, p->watermark_type) : from_text;
 	IncetlRestoreUser(&uctx);
 	if (result == NULL)
 		PG_RETURN_NULL();

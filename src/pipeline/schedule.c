@@ -27,6 +27,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 
 #include "incetl.h"
 
@@ -69,6 +70,15 @@ IncetlScheduleJob(IncetlPipeline *p, const char *cron)
 	int64		jobid;
 
 	RequirePgCron();
+
+	/*
+	 * Our own parser is stricter than pg_cron 1.4 (which ignores trailing
+	 * junk); checking first keeps pipeline_status able to show the next run
+	 * of every job it lists.
+	 */
+	(void) DirectFunctionCall2(incetl_cron_next_run,
+							   CStringGetTextDatum(cron),
+							   TimestampTzGetDatum(GetCurrentTimestamp()));
 	values[0] = CStringGetTextDatum(JobName(p));
 	values[1] = CStringGetTextDatum(cron);
 	values[2] = CStringGetTextDatum(psprintf("SELECT incetl_run(%s)",
