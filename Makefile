@@ -37,3 +37,7 @@ demo:
 
 bench:
 	bash test/bench/run_bench.sh
+
+.PHONY: demo-stop
+demo-stop:
+	bash test/demo_stop.sh
