@@ -133,9 +133,11 @@ IncetlWatermarkFromText(const char *text, Oid typid)
 }
 
 /*
- * OldestTransactionStart returns the start time of the oldest transaction
- * in progress in this database, other than ours, or now when there is
- * none.  Only client backends and background workers write user rows;
+ * OldestTransactionStart returns one microsecond before the start time of
+ * the oldest transaction in progress in this database, other than ours,
+ * or before now when there is none: a row stamped with now() by that
+ * transaction carries exactly its start time, and must stay above the
+ * bound.  Only client backends and background workers write user rows;
  * autovacuum and the like are ignored.  A backend that is running a
  * statement but has not yet published its transaction start counts with
  * its statement start, which is the same instant.
@@ -172,7 +174,7 @@ OldestTransactionStart(TimestampTz now)
 			oldest = start;
 	}
 	pgstat_clear_backend_activity_snapshot();
-	return oldest;
+	return oldest - 1;
 }
 
 /*
