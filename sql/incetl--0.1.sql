@@ -262,7 +262,8 @@ WITH win AS (
     WHERE l.started_at >= now() - interval '14 days'
 ), agg AS (
     SELECT pipeline_name,
-           count(*) AS runs,
+           count(*) FILTER (WHERE status <> 'SKIPPED') AS runs,
+           count(*) FILTER (WHERE status = 'SKIPPED') AS skipped,
            count(*) FILTER (WHERE status IN ('SUCCESS', 'NO_DATA')) AS ok_runs,
            avg(processing_time_seconds)
                FILTER (WHERE status IN ('SUCCESS', 'NO_DATA')) AS avg_s,
@@ -284,6 +285,7 @@ SELECT p.name AS pipeline_name,
        w.watermark,
        incetl.watermark_lag(p.watermark_type, w.watermark) AS lag,
        coalesce(a.runs, 0) AS runs_14d,
+       coalesce(a.skipped, 0) AS skipped_14d,
        round(100.0 * a.ok_runs / nullif(a.runs, 0), 1) AS success_rate_pct,
        round(a.avg_s::numeric, 3) AS avg_seconds,
        round(a.p95_s::numeric, 3) AS p95_seconds,
