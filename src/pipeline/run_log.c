@@ -35,6 +35,7 @@
 #include "storage/dsm.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -225,6 +226,13 @@ incetl_log_worker_main(Datum main_arg)
 		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "incetl: writing a FAILED run_log row");
+
+	/*
+	 * The failing backend waits for us; should it hold a lock we need (it
+	 * locked incetl.run_log itself, say), give up rather than wait forever.
+	 */
+	(void) set_config_option("lock_timeout", "5s", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SET, true, 0, false);
 	if (SPI_execute(shared->sql, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "incetl run log writer could not insert its row");
 	SPI_finish();
