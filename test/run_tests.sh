@@ -250,7 +250,7 @@ run_tap_suite() {
         rc=$?
         set -e
         if [ "$rc" -eq 0 ]; then
-            pass "tap/$base"
+            pass "tap/$base ($(sed -n 's/^Files=1, Tests=\([0-9]*\),.*/\1/p' "$log") assertions)"
         else
             if [ "$rc" -eq 124 ]; then
                 echo "timed out after ${TEST_TIMEOUT}s" >>"$log"
@@ -260,7 +260,7 @@ run_tap_suite() {
             local rlog="$WORK/test/tmp_check/log/regress_log_${base%.pl}"
             if [ -f "$rlog" ]; then
                 echo "-------- end of $rlog"
-                tail -n 60 "$rlog"
+                tail -n 40 "$rlog"
                 echo "--------"
             fi
         fi
