@@ -217,10 +217,13 @@ AS $$
 $$;
 
 -- The next time pg_cron fires the pipeline's job, or NULL when it has none
--- (or pg_cron is not installed in this database).
+-- (or pg_cron is not installed in this database).  SECURITY DEFINER: the
+-- monitoring view is for everyone, while cron.job shows each user only
+-- their own jobs (and needs USAGE on schema cron); a schedule is no
+-- secret, incetl.pipelines.schedule already shows it.
 CREATE FUNCTION incetl.next_scheduled_run(name text)
 RETURNS timestamptz
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

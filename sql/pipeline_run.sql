@@ -89,11 +89,15 @@ SELECT g, '2026-01-01 00:00:00+00'::timestamptz + (g / 2) * interval '1 second'
 FROM generate_series(1, 25) AS g;
 SELECT incetl.create_pipeline('pr_batch', 'pr.many', 'updated_at', 'pr.many_dst', 'id',
                               max_batch_rows => 10);
-SELECT incetl_run('pr_batch') AS run1, incetl_run('pr_batch') AS run2,
-       incetl_run('pr_batch') AS run3, incetl_run('pr_batch') AS run4;
+SELECT incetl_run('pr_batch') AS run1, incetl_run('pr_batch') AS run2;
+-- the watermark stops at the last row taken, not at the bound
+SELECT watermark FROM incetl.watermarks WHERE pipeline_name = 'pr_batch';
+SELECT incetl_run('pr_batch') AS run3, incetl_run('pr_batch') AS run4;
 SELECT (SELECT count(*) FROM pr.many_dst) AS copied,
        (SELECT count(*) FROM (SELECT * FROM pr.many EXCEPT SELECT * FROM pr.many_dst) AS d) AS missing;
-SELECT watermark FROM incetl.watermarks WHERE pipeline_name = 'pr_batch';
+-- once drained, the watermark moves on to the bound
+SELECT watermark::timestamptz > '2026-01-01 00:00:12+00' AS past_last_row
+FROM incetl.watermarks WHERE pipeline_name = 'pr_batch';
 
 -- an integer watermark (a change sequence)
 CREATE SEQUENCE pr.change_seq;

@@ -203,6 +203,10 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 		to = from;
 	}
 
+	/* a FAILED row shows the bound the attempt was working towards */
+	if (advance)
+		e->current_run_timestamp = IncetlWatermarkToText(to, wmtype);
+
 	/* every statement of the run reads the source as of this instant */
 	batch.snapshot = RegisterSnapshot(GetLatestSnapshot());
 	paramtypes[0] = paramtypes[1] = wmtype;
@@ -244,7 +248,10 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 
 			/* watermark types are by value, except none: copy is not needed */
 			if (!isnull && CompareWatermarks(wmtype, cut, to) < 0)
+			{
 				paramvalues[1] = to = cut;
+				e->current_run_timestamp = IncetlWatermarkToText(to, wmtype);
+			}
 		}
 		SPI_finish();
 	}
