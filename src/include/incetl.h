@@ -62,6 +62,7 @@ typedef struct IncetlRunCounts
 	int64		inserted;
 	int64		updated;
 	int64		deleted;
+	int64		commit_id;		/* incetl_cow targets: the commit written */
 } IncetlRunCounts;
 
 /*
@@ -126,6 +127,7 @@ extern char *IncetlBatchSql(IncetlPipeline *pipeline, Oid source_relid,
 extern TupleDesc IncetlDescribeBatch(IncetlPipeline *pipeline, Oid source_relid);
 extern void IncetlValidatePipeline(IncetlPipeline *pipeline, bool create_target);
 extern int	IncetlTupleDescColumn(TupleDesc desc, const char *name);
+extern char *IncetlNameList(List *names);
 
 /* pipeline_security.c */
 typedef struct IncetlUserContext

@@ -143,7 +143,7 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 {
 	IncetlUserContext uctx;
 	IncetlBatch batch;
-	IncetlRunCounts counts = {0, 0, 0, 0};
+	IncetlRunCounts counts = {0, 0, 0, 0, 0};
 	const IncetlTargetWriter *writer;
 	Oid			source_relid;
 	Oid			wmtype = p->watermark_type;
@@ -404,7 +404,7 @@ incetl_run(PG_FUNCTION_ARGS)
 			PG_RETURN_INT64(rows);
 
 		e.status = "FAILED";
-		e.counts.read = e.counts.inserted = e.counts.updated = e.counts.deleted = 0;
+		memset(&e.counts, 0, sizeof(e.counts));
 		e.error_message = edata->message;
 		e.sqlstate = unpack_sql_state(edata->sqlerrcode);
 		e.error_detail = edata->detail;

@@ -275,6 +275,23 @@ IncetlDescribeBatch(IncetlPipeline *pipeline, Oid source_relid)
 }
 
 /*
+ * IncetlNameList renders a list of column names as a quoted, comma
+ * separated list ("a, \"B\"").
+ */
+char *
+IncetlNameList(List *names)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, names)
+		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "",
+						 quote_identifier((char *) lfirst(lc)));
+	return buf.data;
+}
+
+/*
  * IncetlTupleDescColumn returns the 0-based position of a column in a
  * tuple descriptor, or -1.
  */

@@ -57,7 +57,7 @@ PGDLLEXPORT void incetl_log_worker_main(Datum main_arg);
 	"current_run_timestamp, status, records_read, records_inserted, " \
 	"records_updated, records_deleted, records_processed, " \
 	"processing_time_seconds, error_message, sqlstate, error_detail, " \
-	"error_context, attempt, environment, full_refresh"
+	"error_context, attempt, environment, full_refresh, commit_id"
 
 static double
 ElapsedSeconds(IncetlLogEntry *e)
@@ -78,11 +78,12 @@ Processed(IncetlLogEntry *e)
 int64
 IncetlInsertLog(IncetlLogEntry *e)
 {
-	Oid			types[19] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
+	Oid			types[20] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
 		TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-	FLOAT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, TEXTOID, BOOLOID};
-	Datum		values[19];
-	char		nulls[19];
+		FLOAT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, TEXTOID, BOOLOID,
+	INT8OID};
+	Datum		values[20];
+	char		nulls[20];
 
 	memset(nulls, ' ', sizeof(nulls));
 #define TEXT_OR_NULL(i, s) \
@@ -107,12 +108,15 @@ IncetlInsertLog(IncetlLogEntry *e)
 	values[16] = Int32GetDatum(e->attempt);
 	TEXT_OR_NULL(17, incetl_environment);
 	values[18] = BoolGetDatum(e->full_refresh);
+	values[19] = Int64GetDatum(e->counts.commit_id);
+	if (e->counts.commit_id == 0)
+		nulls[19] = 'n';
 #undef TEXT_OR_NULL
 
 	return IncetlCatalogExec("INSERT INTO incetl.run_log (" RUN_LOG_COLUMNS ") "
 							 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-							 "$12, $13, $14, $15, $16, $17, $18, $19) RETURNING run_id",
-							 19, types, values, nulls, 1);
+							 "$12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING run_id",
+							 20, types, values, nulls, 1);
 }
 
 static const char *
@@ -143,7 +147,7 @@ IncetlInsertLogAutonomous(IncetlLogEntry *e)
 					 "INSERT INTO incetl.run_log (" RUN_LOG_COLUMNS ", run_by) VALUES "
 					 "(%s, %s::timestamptz, %s::timestamptz, %s, %s, %s, "
 					 INT64_FORMAT ", " INT64_FORMAT ", " INT64_FORMAT ", "
-					 INT64_FORMAT ", " INT64_FORMAT ", %.6f, %s, %s, %s, %s, %d, %s, %s, %s)",
+					 INT64_FORMAT ", " INT64_FORMAT ", %.6f, %s, %s, %s, %s, %d, %s, %s, NULL, %s)",
 					 Literal(e->pipeline_name),
 					 Literal(IncetlWatermarkToText(TimestampTzGetDatum(e->started_at), TIMESTAMPTZOID)),
 					 Literal(IncetlWatermarkToText(TimestampTzGetDatum(e->finished_at), TIMESTAMPTZOID)),

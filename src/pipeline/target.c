@@ -44,10 +44,8 @@ Oid
 IncetlCreateTarget(IncetlPipeline *p, TupleDesc batch_desc)
 {
 	StringInfoData cols;
-	StringInfoData keys;
 	Oid			source_relid = IncetlResolveRelation(p->source, false);
 	char	   *batch_sql = IncetlBatchSql(p, source_relid, "false");
-	ListCell   *lc;
 	int			ret;
 
 	initStringInfo(&cols);
@@ -62,10 +60,6 @@ IncetlCreateTarget(IncetlPipeline *p, TupleDesc batch_desc)
 		appendStringInfo(&cols, "%s%s", cols.len > 0 ? ", " : "",
 						 quote_identifier(NameStr(att->attname)));
 	}
-	initStringInfo(&keys);
-	foreach(lc, p->record_key)
-		appendStringInfo(&keys, "%s%s", keys.len > 0 ? ", " : "",
-						 quote_identifier((char *) lfirst(lc)));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -75,7 +69,7 @@ IncetlCreateTarget(IncetlPipeline *p, TupleDesc batch_desc)
 		elog(ERROR, "could not create target %s: %s", p->target,
 			 SPI_result_code_string(ret));
 	ret = SPI_execute(psprintf("ALTER TABLE %s ADD PRIMARY KEY (%s)",
-							   p->target, keys.data), false, 0);
+							   p->target, IncetlNameList(p->record_key)), false, 0);
 	if (ret < 0)
 		elog(ERROR, "could not add the primary key of %s: %s", p->target,
 			 SPI_result_code_string(ret));

@@ -44,7 +44,6 @@ static char *HeapWriteSql(IncetlPipeline *p, Oid target_relid,
 static void HeapValidate(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc);
 static void HeapWrite(IncetlBatch *batch, IncetlRunCounts *counts);
 static void HeapTruncate(IncetlBatch *batch, IncetlRunCounts *counts);
-static char *KeyList(List *keys, const char *prefix);
 static bool IsRecordKey(IncetlPipeline *p, const char *col);
 
 const IncetlTargetWriter IncetlHeapTargetWriter = {
@@ -63,19 +62,6 @@ IsRecordKey(IncetlPipeline *p, const char *col)
 		if (strcmp((char *) lfirst(lc), col) == 0)
 			return true;
 	return false;
-}
-
-static char *
-KeyList(List *keys, const char *prefix)
-{
-	StringInfoData buf;
-	ListCell   *lc;
-
-	initStringInfo(&buf);
-	foreach(lc, keys)
-		appendStringInfo(&buf, "%s%s%s", buf.len > 0 ? ", " : "", prefix,
-						 quote_identifier((char *) lfirst(lc)));
-	return buf.data;
 }
 
 /*
@@ -133,14 +119,14 @@ HeapWriteSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
 					 "incetl_numbered AS (SELECT b.*, row_number() OVER () AS incetl_ord FROM incetl_batch AS b),\n"
 					 "incetl_latest AS (SELECT DISTINCT ON (%s) * FROM incetl_numbered ORDER BY %s, %s%sincetl_ord DESC),\n",
 					 batch_sql,
-					 KeyList(p->record_key, ""), KeyList(p->record_key, ""),
+					 IncetlNameList(p->record_key), IncetlNameList(p->record_key),
 					 pre ? pre : "", pre ? " DESC NULLS LAST, " : "");
 	appendStringInfo(&sql,
 					 "incetl_upserted AS (INSERT INTO %s AS t (%s) SELECT %s FROM incetl_latest%s\n"
 					 "  ON CONFLICT (%s) DO UPDATE SET %s",
 					 target, cols.data, cols.data,
 					 marker ? psprintf(" WHERE %s IS NOT TRUE", marker) : "",
-					 KeyList(p->record_key, ""), sets.data);
+					 IncetlNameList(p->record_key), sets.data);
 	if (pre)
 		appendStringInfo(&sql, " WHERE t.%s IS NULL OR t.%s <= EXCLUDED.%s", pre, pre, pre);
 	appendStringInfoString(&sql, "\n  RETURNING (t.xmax = 0) AS inserted)");
@@ -239,9 +225,9 @@ HeapValidate(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
 				 errmsg("target %s of pipeline \"%s\" has no unique index on the record key (%s)",
-						p->target, p->name, KeyList(p->record_key, "")),
+						p->target, p->name, IncetlNameList(p->record_key)),
 				 errhint("Create one: CREATE UNIQUE INDEX ON %s (%s);",
-						 p->target, KeyList(p->record_key, ""))));
+						 p->target, IncetlNameList(p->record_key))));
 
 	foreach(lc, p->record_key)
 	{
