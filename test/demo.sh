@@ -36,7 +36,7 @@ CLUSTER=$DEMO_DIR/cluster
 # ---- build and install -----------------------------------------------------
 incetl_log "building incetl in $DEMO_DIR/src"
 incetl_cluster_stop "$CLUSTER"          # an earlier demo: start afresh
-rm -rf "$DEMO_DIR"
+incetl_rm_dir "$DEMO_DIR"
 mkdir -p "$DEMO_DIR"
 incetl_copy_tree "$SRC_DIR" "$DEMO_DIR/src"
 if incetl_is_root; then chown "$RUNNER:" "$DEMO_DIR"; fi
@@ -78,10 +78,10 @@ incetl_on_exit() {
 
 incetl_cluster_psql "$CLUSTER" -c "CREATE DATABASE $DEMO_DB"
 
-# psql on the demo database, echoing each statement.  Every statement runs in
+# psql on the demo database reading SQL from stdin, echoing each statement.  Every statement runs in
 # its own transaction (autocommit), as a user's session would.
 demo_sql() {
-    incetl_cluster_psql "$CLUSTER" -d "$DEMO_DB" -e "$@"
+    incetl_cluster_psql "$CLUSTER" -d "$DEMO_DB" -e
 }
 
 step() { printf '\n======== %s\n' "$*"; }

@@ -22,5 +22,5 @@ if incetl_cluster_running "$CLUSTER"; then
     incetl_log "stopping the demo cluster in $CLUSTER"
     incetl_cluster_stop "$CLUSTER"
 fi
-rm -rf "$DEMO_DIR"
+incetl_rm_dir "$DEMO_DIR"
 echo "demo cluster stopped and removed"

@@ -12,6 +12,7 @@
 #   incetl_build DIR               make (as the runner) + make install (as root)
 #   incetl_as_runner CMD...        run CMD as the non-root user that owns servers
 #   incetl_as_root CMD...          run CMD as root (directly, or via sudo -n)
+#   incetl_rm_dir DIR              rm -rf, refusing "" and "/"
 #
 #   A "cluster" is a directory: CDIR/data (PGDATA), CDIR/sock (the only way in:
 #   listen_addresses is empty, so a cluster never takes a TCP port and never
@@ -52,7 +53,6 @@ INCETL_PG_BIN=${INCETL_PG_BIN:-/usr/lib/postgresql/15/bin}
 INCETL_PG_CONFIG="$INCETL_PG_BIN/pg_config"
 INCETL_TEST_PORT=${INCETL_TEST_PORT:-54329}
 INCETL_TEST_USER=${INCETL_TEST_USER:-postgres}
-INCETL_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 # Everything the build and every suite needs on a fresh Debian 12 machine.
 INCETL_DEPS=(
@@ -105,6 +105,15 @@ incetl_as_root() {
     fi
 }
 
+# rm -rf for the directories we own, refusing the empty string and "/" (an
+# unset variable must never become "rm -rf /").
+incetl_rm_dir() {
+    case $1 in
+        '' | / | /tmp | /tmp/) incetl_die "refusing to remove '$1'" ;;
+    esac
+    rm -rf -- "$1"
+}
+
 # --------------------------------------------------------------------------
 # Dependencies
 # --------------------------------------------------------------------------
@@ -152,7 +161,7 @@ incetl_install_deps() {
 # .git and build or test output do not.
 incetl_copy_tree() {
     local src=$1 dest=$2
-    rm -rf "$dest"
+    incetl_rm_dir "$dest"
     mkdir -p "$dest"
     tar -C "$src" -cf - \
         --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
@@ -204,7 +213,7 @@ incetl_cluster_init() {
     runner=$(incetl_runner_user)
 
     incetl_cluster_stop "$cdir" immediate
-    rm -rf "$cdir"
+    incetl_rm_dir "$cdir"
     mkdir -p "$cdir/sock"
     if incetl_is_root; then
         chown -R "$runner:" "$cdir"
@@ -248,7 +257,7 @@ incetl_cluster_running() {
 }
 
 incetl_cluster_start() {
-    local cdir=$1 keep=${2:-} port i
+    local cdir=$1 keep=${2:-} port _i
     port=$(incetl_cluster_port "$cdir")
     if ! incetl_as_runner "$INCETL_PG_BIN/pg_ctl" -D "$cdir/data" \
             -l "$cdir/server.log" -w -t 120 start >/dev/null; then
@@ -259,7 +268,7 @@ incetl_cluster_start() {
     if [ "$keep" != keep ]; then
         INCETL_STARTED_CLUSTERS+=("$cdir")
     fi
-    for i in $(seq 1 60); do
+    for _i in $(seq 1 60); do
         if "$INCETL_PG_BIN/pg_isready" -q -h "$cdir/sock" -p "$port"; then
             return 0
         fi
@@ -319,6 +328,7 @@ incetl__pgrp_alive() {
     for f in /proc/[0-9]*/stat; do
         stat=$(cat "$f" 2>/dev/null) || continue
         stat=${stat##*) }             # skip "pid (comm) ": comm may hold spaces
+        # shellcheck disable=SC2086   # splitting into fields is the point
         set -- $stat                  # state ppid pgrp ...
         if [ "$3" = "$pgrp" ] && [ "$1" != Z ]; then
             return 0

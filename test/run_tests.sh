@@ -336,7 +336,7 @@ fi
 STAGE="preparing $TEST_DIR"
 incetl_log "work directory $TEST_DIR (as $RUNNER)"
 incetl_cluster_stop "$CLUSTER" immediate   # left over from a killed run
-rm -rf "$TEST_DIR"
+incetl_rm_dir "$TEST_DIR"
 mkdir -p "$TEST_DIR" "$LOG_DIR"
 incetl_copy_tree "$SRC_DIR" "$WORK"
 {

@@ -12,6 +12,7 @@
 # Runs on a cluster of its own (test/lib.sh), as run_tests.sh's shell tests do.
 
 set -euo pipefail
+# shellcheck source=test/lib.sh
 source "$INCETL_TEST_LIB"
 
 node=$INCETL_TMP/node
