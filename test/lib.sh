@@ -1,4 +1,5 @@
 # test/lib.sh -- shared helpers for incetl's test runner, demo and shell tests
+# shellcheck shell=bash
 #
 # Sourced, never executed:
 #
@@ -101,7 +102,11 @@ incetl_as_root() {
     elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
         sudo -n "$@"
     else
-        incetl_die "need root for: $* (run as root, or allow passwordless sudo)"
+        # A message and a failure, not an exit: the caller may be inside a
+        # redirection, and decides what a failure means.
+        printf 'ERROR: need root for: %s (run as root, or allow passwordless sudo)\n' \
+            "$*" >&2
+        return 1
     fi
 }
 

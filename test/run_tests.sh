@@ -58,6 +58,8 @@
 set -euo pipefail
 export LC_ALL=C          # stable glob order and tool messages
 
+exec 8>&1                # the terminal, for the summary (see incetl_on_exit)
+
 SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=test/lib.sh
 source "$SRC_DIR/test/lib.sh"
@@ -107,6 +109,9 @@ show() {
 # line is the very last thing printed.
 incetl_on_exit() {
     local rc=$1
+    # The script may be exiting from inside a redirection (a command's output
+    # going to a log): the summary goes to the terminal regardless.
+    exec >&8 2>&1
     if [ -z "$FINISHED" ]; then
         fail "harness: aborted (exit $rc) while $STAGE"
     fi
@@ -346,11 +351,11 @@ incetl_copy_tree "$SRC_DIR" "$WORK"
     echo "max_worker_processes = 32"
     echo "max_prepared_transactions = 10"
 } >"$TEST_DIR/tap.conf"
-if incetl_is_root; then chown "$RUNNER:" "$TEST_DIR" "$TEST_DIR/tap.conf"; fi
+if incetl_is_root; then chown "$RUNNER:" "$TEST_DIR" "$LOG_DIR" "$TEST_DIR/tap.conf"; fi
 
 STAGE="building"
 if ! incetl_build "$WORK"; then
-    fail "build (make, -Werror; full log: $WORK/build.log)"
+    fail "build and install (full log: $WORK/build.log)"
     FINISHED=1
     exit 1
 fi
