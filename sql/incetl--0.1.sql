@@ -66,10 +66,13 @@ CREATE TABLE incetl.run_log (
     commit_id               bigint,
     environment             text,
     run_by                  name NOT NULL DEFAULT session_user,
-    full_refresh            boolean NOT NULL DEFAULT false
+    full_refresh            boolean NOT NULL DEFAULT false,
+    note                    text
 );
 CREATE INDEX run_log_pipeline_idx ON incetl.run_log (pipeline_name, run_id);
 COMMENT ON TABLE incetl.run_log IS 'one row per run attempt of every pipeline';
+COMMENT ON COLUMN incetl.run_log.note IS
+    'remarks, e.g. which open transaction held the upper bound back';
 
 -- Definitions and the log survive pg_dump / pg_restore.
 SELECT pg_catalog.pg_extension_config_dump('incetl.pipelines', '');

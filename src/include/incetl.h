@@ -147,7 +147,8 @@ extern bool IncetlWatermarkIsTime(Oid typid);
 extern Datum IncetlWatermarkFromText(const char *text, Oid typid);
 extern char *IncetlWatermarkToText(Datum value, Oid typid);
 extern bool IncetlSafeUpperBound(IncetlPipeline *pipeline, Oid source_relid,
-								 bool has_from, Datum from, Datum *bound);
+								 bool has_from, Datum from, Datum *bound,
+								 char **note);
 
 /* run_log.c */
 typedef struct IncetlLogEntry
@@ -165,6 +166,7 @@ typedef struct IncetlLogEntry
 	const char *error_context;
 	int			attempt;
 	bool		full_refresh;
+	const char *note;
 } IncetlLogEntry;
 
 extern int64 IncetlInsertLog(IncetlLogEntry *entry);

@@ -195,7 +195,7 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 	 * above it yet, or an old transaction still holds it back) the run has
 	 * nothing to do and keeps the watermark where it is.
 	 */
-	if (!IncetlSafeUpperBound(p, source_relid, has_from, from, &to) ||
+	if (!IncetlSafeUpperBound(p, source_relid, has_from, from, &to, (char **) &e->note) ||
 		(has_from && CompareWatermarks(wmtype, to, from) <= 0))
 	{
 		no_data = true;
@@ -422,7 +422,7 @@ incetl_run(PG_FUNCTION_ARGS)
 		e.attempt++;
 		e.started_at = GetCurrentTimestamp();
 		e.error_message = e.sqlstate = e.error_detail = e.error_context = NULL;
-		e.last_run_timestamp = e.current_run_timestamp = NULL;
+		e.last_run_timestamp = e.current_run_timestamp = e.note = NULL;
 	}
 }
 
@@ -448,7 +448,7 @@ incetl_safe_upper_bound(PG_FUNCTION_ARGS)
 	source_relid = IncetlResolveRelation(p->source, false);
 	if (from_text)
 		from = IncetlWatermarkFromText(from_text, p->watermark_type);
-	found = IncetlSafeUpperBound(p, source_relid, from_text != NULL, from, &bound);
+	found = IncetlSafeUpperBound(p, source_relid, from_text != NULL, from, &bound, NULL);
 	result = found ? IncetlWatermarkToText(bound, p->watermark_type) : from_text;
 	IncetlRestoreUser(&uctx);
 	if (result == NULL)

@@ -57,7 +57,7 @@ PGDLLEXPORT void incetl_log_worker_main(Datum main_arg);
 	"current_run_timestamp, status, records_read, records_inserted, " \
 	"records_updated, records_deleted, records_processed, " \
 	"processing_time_seconds, error_message, sqlstate, error_detail, " \
-	"error_context, attempt, environment, full_refresh, commit_id"
+	"error_context, attempt, environment, full_refresh, commit_id, note"
 
 static double
 ElapsedSeconds(IncetlLogEntry *e)
@@ -78,12 +78,12 @@ Processed(IncetlLogEntry *e)
 int64
 IncetlInsertLog(IncetlLogEntry *e)
 {
-	Oid			types[20] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
+	Oid			types[21] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
 		TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
 		FLOAT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, TEXTOID, BOOLOID,
-	INT8OID};
-	Datum		values[20];
-	char		nulls[20];
+	INT8OID, TEXTOID};
+	Datum		values[21];
+	char		nulls[21];
 
 	memset(nulls, ' ', sizeof(nulls));
 #define TEXT_OR_NULL(i, s) \
@@ -111,12 +111,13 @@ IncetlInsertLog(IncetlLogEntry *e)
 	values[19] = Int64GetDatum(e->counts.commit_id);
 	if (e->counts.commit_id == 0)
 		nulls[19] = 'n';
+	TEXT_OR_NULL(20, e->note);
 #undef TEXT_OR_NULL
 
 	return IncetlCatalogExec("INSERT INTO incetl.run_log (" RUN_LOG_COLUMNS ") "
 							 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-							 "$12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING run_id",
-							 20, types, values, nulls, 1);
+							 "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING run_id",
+							 21, types, values, nulls, 1);
 }
 
 static const char *
@@ -147,7 +148,7 @@ IncetlInsertLogAutonomous(IncetlLogEntry *e)
 					 "INSERT INTO incetl.run_log (" RUN_LOG_COLUMNS ", run_by) VALUES "
 					 "(%s, %s::timestamptz, %s::timestamptz, %s, %s, %s, "
 					 INT64_FORMAT ", " INT64_FORMAT ", " INT64_FORMAT ", "
-					 INT64_FORMAT ", " INT64_FORMAT ", %.6f, %s, %s, %s, %s, %d, %s, %s, NULL, %s)",
+					 INT64_FORMAT ", " INT64_FORMAT ", %.6f, %s, %s, %s, %s, %d, %s, %s, NULL, %s, %s)",
 					 Literal(e->pipeline_name),
 					 Literal(IncetlWatermarkToText(TimestampTzGetDatum(e->started_at), TIMESTAMPTZOID)),
 					 Literal(IncetlWatermarkToText(TimestampTzGetDatum(e->finished_at), TIMESTAMPTZOID)),
@@ -160,6 +161,7 @@ IncetlInsertLogAutonomous(IncetlLogEntry *e)
 					 Literal(e->error_detail), Literal(e->error_context),
 					 e->attempt, Literal(incetl_environment),
 					 e->full_refresh ? "true" : "false",
+					 Literal(e->note),
 					 Literal(GetUserNameFromId(GetSessionUserId(), false)));
 
 	seg = dsm_create(offsetof(IncetlLogShared, sql) + sql.len + 1, 0);

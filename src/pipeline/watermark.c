@@ -59,8 +59,11 @@
 
 #include "incetl.h"
 
+/* an open transaction older than this gets named in run_log.note */
+#define INCETL_NOTE_HELD_BACK_USECS USECS_PER_SEC
+
 static int	BeginIsoStyle(void);
-static TimestampTz OldestTransactionStart(TimestampTz now);
+static TimestampTz OldestTransactionStart(TimestampTz now, char **note);
 static void WaitForSourceWriters(Oid source_relid, Snapshot snapshot);
 static void WaitForLockHolders(Oid relid);
 
@@ -143,9 +146,10 @@ IncetlWatermarkFromText(const char *text, Oid typid)
  * its statement start, which is the same instant.
  */
 static TimestampTz
-OldestTransactionStart(TimestampTz now)
+OldestTransactionStart(TimestampTz now, char **note)
 {
 	TimestampTz oldest = now;
+	int			holder = 0;
 	int			nbackends;
 
 	/* the status array is cached per transaction; we need it fresh */
@@ -171,9 +175,17 @@ OldestTransactionStart(TimestampTz now)
 			(be->st_state == STATE_RUNNING || be->st_state == STATE_FASTPATH))
 			start = be->st_activity_start_timestamp;
 		if (start != 0 && start < oldest)
+		{
 			oldest = start;
+			holder = be->st_procpid;
+		}
 	}
 	pgstat_clear_backend_activity_snapshot();
+
+	/* tell the operator who holds the bound back, when it is noticeable */
+	if (note != NULL && holder != 0 && now - oldest > INCETL_NOTE_HELD_BACK_USECS)
+		*note = psprintf("upper bound held back %.1f s by the open transaction of pid %d",
+						 (double) (now - oldest) / USECS_PER_SEC, holder);
 	return oldest - 1;
 }
 
@@ -246,11 +258,12 @@ WaitForSourceWriters(Oid source_relid, Snapshot snapshot)
  * IncetlSafeUpperBound computes the upper bound of the next batch (see the
  * file header).  Must be called before the run's snapshot is taken.
  * Returns false when there is nothing to read (an integer source with no
- * value above the lower bound).
+ * value above the lower bound).  *note, when not NULL, may be set to a
+ * remark for the run log (who held the bound back).
  */
 bool
 IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
-					 Datum from, Datum *bound)
+					 Datum from, Datum *bound, char **note)
 {
 	if (IncetlWatermarkIsTime(p->watermark_type))
 	{
@@ -259,7 +272,7 @@ IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
 		if (incetl_test_naive_watermark)
 			b = GetCurrentTransactionStartTimestamp();
 		else
-			b = OldestTransactionStart(GetCurrentTimestamp());
+			b = OldestTransactionStart(GetCurrentTimestamp(), note);
 		b = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
 													TimestampTzGetDatum(b),
 													IntervalPGetDatum(&p->safety_lag)));
