@@ -19,6 +19,7 @@
 #   listen_addresses is empty, so a cluster never takes a TCP port and never
 #   collides with anybody else's server), CDIR/server.log and CDIR/port.
 #
+#   incetl_server_conf CRON_DB     print the settings every test server gets
 #   incetl_cluster_init CDIR PORT [CRON_DB [CONF_LINE...]]
 #                                  initdb + incetl's standard configuration
 #   incetl_cluster_start CDIR [keep]
@@ -206,6 +207,18 @@ incetl_build() {
 
 INCETL_STARTED_CLUSTERS=()
 
+# The settings every incetl test server runs with, whoever creates it (these
+# clusters, and PostgreSQL::Test::Cluster nodes through TEMP_CONFIG): incetl
+# and pg_cron preloaded, pg_cron on database $1, room for pg_cron's workers
+# and for two-phase commit tests.
+incetl_server_conf() {
+    echo "shared_preload_libraries = 'incetl,pg_cron'"
+    echo "cron.database_name = '$1'"
+    echo "cron.use_background_workers = on"
+    echo "max_worker_processes = 32"
+    echo "max_prepared_transactions = 10"
+}
+
 # initdb CDIR/data and configure it the way every incetl test server runs:
 # incetl and pg_cron preloaded, pg_cron pointed at CRON_DB (default
 # "postgres"), unix socket only.  Extra CONF_LINEs are appended last, so they
@@ -238,11 +251,7 @@ incetl_cluster_init() {
         echo "listen_addresses = ''"
         echo "port = $port"
         echo "unix_socket_directories = '$cdir/sock'"
-        echo "shared_preload_libraries = 'incetl,pg_cron'"
-        echo "cron.database_name = '$cron_db'"
-        echo "cron.use_background_workers = on"
-        echo "max_worker_processes = 32"
-        echo "max_prepared_transactions = 10"
+        incetl_server_conf "$cron_db"
         echo "fsync = off"
         echo "logging_collector = off"
         echo "log_min_messages = warning"

@@ -344,13 +344,7 @@ incetl_cluster_stop "$CLUSTER" immediate   # left over from a killed run
 incetl_rm_dir "$TEST_DIR"
 mkdir -p "$TEST_DIR" "$LOG_DIR"
 incetl_copy_tree "$SRC_DIR" "$WORK"
-{
-    echo "shared_preload_libraries = 'incetl,pg_cron'"
-    echo "cron.database_name = 'postgres'"
-    echo "cron.use_background_workers = on"
-    echo "max_worker_processes = 32"
-    echo "max_prepared_transactions = 10"
-} >"$TEST_DIR/tap.conf"
+incetl_server_conf postgres >"$TEST_DIR/tap.conf"
 if incetl_is_root; then chown "$RUNNER:" "$TEST_DIR" "$LOG_DIR" "$TEST_DIR/tap.conf"; fi
 
 STAGE="building"
