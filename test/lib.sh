@@ -88,11 +88,16 @@ incetl_runner_user() {
 
 # Run a command as the runner user, keeping the environment (runuser without
 # --login preserves it; HOME, USER, LOGNAME and SHELL follow the user).
+#
+# File descriptors 8 and 9 belong to the calling script (run_tests.sh keeps
+# its terminal and its lock there) and are closed for the command: a server
+# started here could outlive the script and would then hold the lock, or a
+# CI log pipe, open forever.
 incetl_as_runner() {
     if incetl_is_root; then
-        runuser -u "$INCETL_TEST_USER" -- "$@"
+        runuser -u "$INCETL_TEST_USER" -- "$@" 8>&- 9<&-
     else
-        "$@"
+        "$@" 8>&- 9<&-
     fi
 }
 
