@@ -29,7 +29,10 @@
 #                       half way is one failure, not a guess at a plan;
 #   sh                  one per script: exit status 0 passes.
 #   A failed build, and a harness step that aborts, count as one failure each
-#   (a build that succeeds is not counted: it is not a test).
+#   (a build that succeeds is not counted: it is not a test).  So does a
+#   crash in the shared test cluster's log (PANIC, TRAP, a backend killed by
+#   a signal) that no test reported: tests that crash a server on purpose do
+#   it on a cluster of their own.
 #
 # The work directory is kept after the run for inspection (results/, diffs,
 # logs) and replaced by the next run:  /tmp/incetl-test-<user>/
