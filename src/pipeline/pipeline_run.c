@@ -342,11 +342,15 @@ incetl_run(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	bool		full_refresh = PG_GETARG_BOOL(1);
-	IncetlPipeline *p = IncetlLoadPipeline(name, false);
+	IncetlPipeline *p;
 	IncetlLogEntry e;
 	MemoryContext fncxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
 
+	/* a standby can neither write the target nor log: say so at once */
+	PreventCommandDuringRecovery("incetl_run()");
+
+	p = IncetlLoadPipeline(name, false);
 	IncetlCheckPipelineOwner(p, "run");
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,

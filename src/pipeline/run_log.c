@@ -26,6 +26,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -142,6 +143,16 @@ IncetlInsertLogAutonomous(IncetlLogEntry *e)
 	BackgroundWorkerHandle *handle;
 	BgwHandleStatus status;
 	pid_t		pid;
+
+	/* the worker could never start (it needs a writable database) */
+	if (RecoveryInProgress())
+	{
+		ereport(WARNING,
+				(errmsg("could not record the failed run of pipeline \"%s\" in incetl.run_log",
+						e->pipeline_name),
+				 errdetail("The server is in recovery.")));
+		return;
+	}
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
