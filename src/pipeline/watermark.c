@@ -18,6 +18,12 @@
  *	  safety_lag for values stamped outside the database.  A date bound is
  *	  the last day that is complete before that instant.
  *
+ *	  Two kinds of writer have no start time in the status array:
+ *	  prepared (two-phase) transactions, which have no backend, and backends
+ *	  with track_activities off.  The run waits for them to end (prepared
+ *	  transactions only when they hold a write lock on the source), bounded
+ *	  by incetl.writer_wait_timeout, before its snapshot is taken.
+ *
  *	  Integer watermarks (sequences): values are handed out in order, but
  *	  committed out of order.  The bound is the largest value visible in a
  *	  first snapshot; then the run waits until every transaction that was
@@ -42,11 +48,13 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/sinvaladt.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
@@ -63,9 +71,15 @@
 #define INCETL_NOTE_HELD_BACK_USECS USECS_PER_SEC
 
 static int	BeginIsoStyle(void);
-static TimestampTz OldestTransactionStart(TimestampTz now, char **note);
+static TimestampTz OldestTransactionStart(TimestampTz now, char **note,
+										  List **untracked);
 static void WaitForSourceWriters(Oid source_relid, Snapshot snapshot);
 static void WaitForLockHolders(Oid relid);
+static List *SourceTables(Oid source_relid);
+static void WaitForPreparedWriters(Oid source_relid);
+static void WaitForUntrackedBackends(List *pids);
+static int	BeginWriterWait(void);
+static void prepared_wait_context(void *arg);
 
 bool
 IncetlIsWatermarkType(Oid typid)
@@ -143,10 +157,11 @@ IncetlWatermarkFromText(const char *text, Oid typid)
  * bound.  Only client backends and background workers write user rows;
  * autovacuum and the like are ignored.  A backend that is running a
  * statement but has not yet published its transaction start counts with
- * its statement start, which is the same instant.
+ * its statement start, which is the same instant.  Backends that publish
+ * nothing (track_activities off) are appended to *untracked.
  */
 static TimestampTz
-OldestTransactionStart(TimestampTz now, char **note)
+OldestTransactionStart(TimestampTz now, char **note, List **untracked)
 {
 	TimestampTz oldest = now;
 	int			holder = 0;
@@ -169,6 +184,12 @@ OldestTransactionStart(TimestampTz now, char **note)
 			continue;
 		if (be->st_backendType != B_BACKEND && be->st_backendType != B_BG_WORKER)
 			continue;
+		if (be->st_state == STATE_DISABLED)
+		{
+			/* track_activities is off there: we cannot see its start */
+			*untracked = lappend_int(*untracked, be->st_procpid);
+			continue;
+		}
 
 		start = be->st_xact_start_timestamp;
 		if (start == 0 &&
@@ -225,26 +246,20 @@ WaitForLockHolders(Oid relid)
 static void
 WaitForSourceWriters(Oid source_relid, Snapshot snapshot)
 {
-	char		relkind = get_rel_relkind(source_relid);
-	int			nest = NewGUCNestLevel();
+	List	   *tables = SourceTables(source_relid);
+	int			nest = BeginWriterWait();
+	ListCell   *lc;
 
-	(void) set_config_option("lock_timeout",
-							 psprintf("%d", incetl_writer_wait_timeout),
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-
-	if (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW)
-		WaitForLockHolders(source_relid);
-	else if (relkind == RELKIND_PARTITIONED_TABLE)
+	if (tables != NIL)
 	{
-		List	   *rels = find_all_inheritors(source_relid, NoLock, NULL);
-		ListCell   *lc;
-
-		foreach(lc, rels)
+		foreach(lc, tables)
 			WaitForLockHolders(lfirst_oid(lc));
+		/* lock conflicts do not report prepared transactions */
+		WaitForPreparedWriters(source_relid);
 	}
 	else
 	{
+		/* the xids of a snapshot include prepared transactions */
 		for (uint32 i = 0; i < snapshot->xcnt; i++)
 		{
 			XactLockTableWait(snapshot->xip[i], NULL, NULL, XLTW_None);
@@ -252,6 +267,130 @@ WaitForSourceWriters(Oid source_relid, Snapshot snapshot)
 		}
 	}
 	AtEOXact_GUC(true, nest);
+}
+
+/*
+ * BeginWriterWait enters a GUC nest level whose lock_timeout bounds every
+ * wait for writers; AtEOXact_GUC(true, level) leaves it.
+ */
+static int
+BeginWriterWait(void)
+{
+	int			nest = NewGUCNestLevel();
+
+	(void) set_config_option("lock_timeout",
+							 psprintf("%d", incetl_writer_wait_timeout),
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nest;
+}
+
+/*
+ * SourceTables lists the tables whose write locks identify the writers of
+ * the source: the table itself, or every partition; NIL for views and
+ * foreign tables, whose writers cannot be told by a lock.
+ */
+static List *
+SourceTables(Oid source_relid)
+{
+	char		relkind = get_rel_relkind(source_relid);
+
+	if (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW)
+		return list_make1_oid(source_relid);
+	if (relkind == RELKIND_PARTITIONED_TABLE)
+		return find_all_inheritors(source_relid, NoLock, NULL);
+	return NIL;
+}
+
+static void
+prepared_wait_context(void *arg)
+{
+	errcontext("waiting for prepared transaction \"%s\" to end", (char *) arg);
+}
+
+/*
+ * WaitForPreparedWriters waits for the prepared transactions of this
+ * database that hold a write lock on the source (all of them for a view or
+ * foreign table).  They have no backend, so neither the status array nor
+ * lock conflicts show them.  The caller has set lock_timeout.
+ */
+static void
+WaitForPreparedWriters(Oid source_relid)
+{
+	List	   *tables = SourceTables(source_relid);
+	Oid			argtypes[1] = {OIDARRAYOID};
+	Datum		values[1];
+	char		nulls[1] = {' '};
+	int			ret;
+
+	if (tables != NIL)
+	{
+		Datum	   *elems = palloc(sizeof(Datum) * list_length(tables));
+		int			i = 0;
+		ListCell   *lc;
+
+		foreach(lc, tables)
+			elems[i++] = ObjectIdGetDatum(lfirst_oid(lc));
+		values[0] = PointerGetDatum(construct_array(elems, i, OIDOID, sizeof(Oid),
+													true, TYPALIGN_INT));
+	}
+	else
+		nulls[0] = 'n';
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args("SELECT p.transaction, p.gid FROM pg_catalog.pg_prepared_xacts AS p "
+								"WHERE p.database = pg_catalog.current_database() "
+								"AND ($1 IS NULL OR EXISTS ("
+								"  SELECT 1 FROM pg_catalog.pg_locks AS x "
+								"  JOIN pg_catalog.pg_locks AS l USING (virtualtransaction) "
+								"  WHERE x.locktype = 'transactionid' AND x.transactionid = p.transaction "
+								"  AND x.pid IS NULL AND l.pid IS NULL "
+								"  AND l.locktype = 'relation' AND l.relation = ANY ($1) "
+								"  AND l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', "
+								"                 'ExclusiveLock', 'AccessExclusiveLock')))",
+								1, argtypes, values, nulls, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_prepared_xacts");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		ErrorContextCallback errcb;
+		bool		isnull;
+		Datum		xid = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+		errcb.callback = prepared_wait_context;
+		errcb.arg = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		errcb.previous = error_context_stack;
+		error_context_stack = &errcb;
+		XactLockTableWait(DatumGetTransactionId(xid), NULL, NULL, XLTW_None);
+		error_context_stack = errcb.previous;
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_finish();
+}
+
+/*
+ * WaitForUntrackedBackends waits for the transaction each of the given
+ * backends is in, if any: with track_activities off we cannot know when
+ * it started, so only its end makes its rows safe.
+ */
+static void
+WaitForUntrackedBackends(List *pids)
+{
+	ListCell   *lc;
+
+	foreach(lc, pids)
+	{
+		PGPROC	   *proc = BackendPidGetProc(lfirst_int(lc));
+		VirtualTransactionId vxid;
+
+		if (proc == NULL)
+			continue;
+		GET_VXID_FROM_PGPROC(vxid, *proc);
+		if (VirtualTransactionIdIsValid(vxid))
+			(void) VirtualXactLock(vxid, true);
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /*
@@ -272,7 +411,16 @@ IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
 		if (incetl_test_naive_watermark)
 			b = GetCurrentTransactionStartTimestamp();
 		else
-			b = OldestTransactionStart(GetCurrentTimestamp(), note);
+		{
+			List	   *untracked = NIL;
+			int			nest;
+
+			b = OldestTransactionStart(GetCurrentTimestamp(), note, &untracked);
+			nest = BeginWriterWait();
+			WaitForUntrackedBackends(untracked);
+			WaitForPreparedWriters(source_relid);
+			AtEOXact_GUC(true, nest);
+		}
 		b = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
 													TimestampTzGetDatum(b),
 													IntervalPGetDatum(&p->safety_lag)));
