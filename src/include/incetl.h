@@ -122,6 +122,7 @@ extern char *IncetlParseColumnName(const char *value, const char *what);
 extern List *IncetlParseColumnList(const char *value, const char *what);
 extern Oid	IncetlResolveRelation(const char *qualified_name, bool missing_ok);
 extern void IncetlCheckTransformSyntax(const char *transform);
+extern bool IncetlTransformIsOrdered(IncetlPipeline *pipeline);
 extern char *IncetlBatchSql(IncetlPipeline *pipeline, Oid source_relid,
 							const char *where_clause);
 extern TupleDesc IncetlDescribeBatch(IncetlPipeline *pipeline, Oid source_relid);

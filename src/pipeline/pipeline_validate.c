@@ -44,7 +44,7 @@ typedef struct NameContextArg
 
 static void name_error_context(void *arg);
 static void transform_error_context(void *arg);
-static char *ExtractTransformStatement(const char *transform);
+static char *ExtractTransformStatement(const char *transform, bool *ordered);
 
 static void
 name_error_context(void *arg)
@@ -182,7 +182,7 @@ IncetlParseColumnName(const char *value, const char *what)
  * subquery without a trailing semicolon or comment escaping the wrapper.
  */
 static char *
-ExtractTransformStatement(const char *transform)
+ExtractTransformStatement(const char *transform, bool *ordered)
 {
 	ErrorContextCallback errcb;
 	List	   *stmts;
@@ -213,6 +213,8 @@ ExtractTransformStatement(const char *transform)
 				(errcode(ERRCODE_SYNTAX_ERROR),
 				 errmsg("transform must be a plain SELECT"),
 				 errdetail("SELECT INTO and locking clauses are not allowed.")));
+	if (ordered)
+		*ordered = select->sortClause != NIL;
 
 	if (raw->stmt_len > 0)
 		return pnstrdup(transform + raw->stmt_location, raw->stmt_len);
@@ -222,7 +224,22 @@ ExtractTransformStatement(const char *transform)
 void
 IncetlCheckTransformSyntax(const char *transform)
 {
-	(void) ExtractTransformStatement(transform);
+	(void) ExtractTransformStatement(transform, NULL);
+}
+
+/*
+ * IncetlTransformIsOrdered tells whether the transform orders its rows
+ * (a top-level ORDER BY), which then decides which of two rows with the
+ * same key and precombine value is the later one.
+ */
+bool
+IncetlTransformIsOrdered(IncetlPipeline *pipeline)
+{
+	bool		ordered = false;
+
+	if (pipeline->transform != NULL)
+		(void) ExtractTransformStatement(pipeline->transform, &ordered);
+	return ordered;
 }
 
 /*
@@ -244,7 +261,7 @@ IncetlBatchSql(IncetlPipeline *pipeline, Oid source_relid,
 					 source, where_clause);
 	if (pipeline->transform != NULL)
 		appendStringInfo(&sql, "SELECT * FROM (\n%s\n) AS incetl_transform",
-						 ExtractTransformStatement(pipeline->transform));
+						 ExtractTransformStatement(pipeline->transform, NULL));
 	else
 		appendStringInfoString(&sql, "SELECT * FROM batch");
 	return sql.data;

@@ -4,14 +4,21 @@
  *	  The target writer for heap tables: upsert with precombine expressed
  *	  as one SQL statement.
  *
- *	  The batch is numbered in the order the transform yields it, reduced
- *	  to one row per record key (largest precombine, NULLs lowest; on a tie
- *	  the later row), then written with
+ *	  The batch is reduced to one row per record key with DISTINCT ON:
+ *	  largest precombine first (NULLs lowest); on a tie, the later row.
+ *	  "Later" is the transform's own order when it has an ORDER BY (the
+ *	  rows are then numbered), otherwise the larger watermark value, the
+ *	  later change.  Then
  *	      INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE stored.pre <= new.pre
  *	  and, for rows whose delete marker is true, a DELETE with the same
- *	  ordering rule.  Both are data-modifying CTEs of one statement, so
- *	  the batch is read once and written atomically.  Inserted and updated
- *	  rows are told apart by xmax (zero for a fresh insert).
+ *	  ordering rule as a data-modifying CTE of the same statement, so the
+ *	  batch is read once and written atomically.
+ *
+ *	  Inserted, updated and deleted rows are counted by the target's
+ *	  transaction statistics (pg_stat_get_xact_tuples_*), read before and
+ *	  after the statement: no RETURNING rows to build, store and count.
+ *	  With track_counts off those stay at zero, and the statement instead
+ *	  returns (xmax = 0) per upserted row, which tells inserts from updates.
  *
  *	  The target needs a unique index on exactly the record key columns,
  *	  which must be NOT NULL: a NULL key would never conflict and would
@@ -29,10 +36,13 @@
 #include "access/genam.h"
 #include "access/table.h"
 #include "catalog/index.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_index.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "pgstat.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -40,7 +50,9 @@
 #include "incetl.h"
 
 static char *HeapWriteSql(IncetlPipeline *p, Oid target_relid,
-						  const char *batch_sql, TupleDesc batch_desc);
+						  const char *batch_sql, TupleDesc batch_desc,
+						  bool returning);
+static void TargetStatCounts(Oid relid, IncetlRunCounts *c);
 static void HeapValidate(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc);
 static void HeapWrite(IncetlBatch *batch, IncetlRunCounts *counts);
 static void HeapTruncate(IncetlBatch *batch, IncetlRunCounts *counts);
@@ -65,20 +77,24 @@ IsRecordKey(IncetlPipeline *p, const char *col)
 }
 
 /*
- * HeapWriteSql builds the write statement (see the file header).  It
- * returns one row: inserted, updated, deleted.
+ * HeapWriteSql builds the write statement (see the file header).  With
+ * returning, it yields one row: inserted, updated, deleted; otherwise it
+ * returns nothing and the caller counts with the statistics.
  */
 static char *
 HeapWriteSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
-			 TupleDesc batch_desc)
+			 TupleDesc batch_desc, bool returning)
 {
 	StringInfoData sql;
 	StringInfoData cols;
 	StringInfoData sets;
 	StringInfoData keymatch;
-	char	   *target = p->target;
+	StringInfoData order;
+	const char *target = p->target;
 	const char *pre = p->precombine ? quote_identifier(p->precombine) : NULL;
 	const char *marker = p->delete_marker ? quote_identifier(p->delete_marker) : NULL;
+	const char *keys = IncetlNameList(p->record_key);
+	bool		numbered = IncetlTransformIsOrdered(p);
 	ListCell   *lc;
 
 	initStringInfo(&cols);
@@ -113,23 +129,27 @@ HeapWriteSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
 		appendStringInfo(&keymatch, " AND t.%s = l.%s", k, k);
 	}
 
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "WITH incetl_batch AS (\n%s\n),\n"
-					 "incetl_numbered AS (SELECT b.*, row_number() OVER () AS incetl_ord FROM incetl_batch AS b),\n"
-					 "incetl_latest AS (SELECT DISTINCT ON (%s) * FROM incetl_numbered ORDER BY %s, %s%sincetl_ord DESC),\n",
-					 batch_sql,
-					 IncetlNameList(p->record_key), IncetlNameList(p->record_key),
-					 pre ? pre : "", pre ? " DESC NULLS LAST, " : "");
-	appendStringInfo(&sql,
-					 "incetl_upserted AS (INSERT INTO %s AS t (%s) SELECT %s FROM incetl_latest%s\n"
-					 "  ON CONFLICT (%s) DO UPDATE SET %s",
-					 target, cols.data, cols.data,
-					 marker ? psprintf(" WHERE %s IS NOT TRUE", marker) : "",
-					 IncetlNameList(p->record_key), sets.data);
+	/* which row of a key survives: largest precombine, then the later one */
+	initStringInfo(&order);
+	appendStringInfoString(&order, keys);
 	if (pre)
-		appendStringInfo(&sql, " WHERE t.%s IS NULL OR t.%s <= EXCLUDED.%s", pre, pre, pre);
-	appendStringInfoString(&sql, "\n  RETURNING (t.xmax = 0) AS inserted)");
+		appendStringInfo(&order, ", %s DESC NULLS LAST", pre);
+	if (numbered)
+		appendStringInfoString(&order, ", incetl_ord DESC");
+	else if (IncetlTupleDescColumn(batch_desc, p->watermark_column) >= 0 &&
+			 (p->precombine == NULL || strcmp(p->precombine, p->watermark_column) != 0))
+		appendStringInfo(&order, ", %s DESC NULLS LAST",
+						 quote_identifier(p->watermark_column));
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "WITH incetl_batch AS (\n%s\n),\n", batch_sql);
+	if (numbered)
+		appendStringInfoString(&sql,
+							   "incetl_numbered AS (SELECT b.*, row_number() OVER () AS incetl_ord "
+							   "FROM incetl_batch AS b),\n");
+	appendStringInfo(&sql,
+					 "incetl_latest AS (SELECT DISTINCT ON (%s) * FROM %s ORDER BY %s)",
+					 keys, numbered ? "incetl_numbered" : "incetl_batch", order.data);
 	if (marker)
 	{
 		appendStringInfo(&sql,
@@ -140,11 +160,46 @@ HeapWriteSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
 			appendStringInfo(&sql, " AND (t.%s IS NULL OR t.%s <= l.%s)", pre, pre, pre);
 		appendStringInfoString(&sql, " RETURNING 1)");
 	}
+	if (returning)
+		appendStringInfoString(&sql, ",\nincetl_upserted AS (");
+	else
+		appendStringInfoString(&sql, "\n");
 	appendStringInfo(&sql,
-					 "\nSELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted), %s "
-					 "FROM incetl_upserted",
-					 marker ? "(SELECT count(*) FROM incetl_deleted)" : "0::bigint");
+					 "INSERT INTO %s AS t (%s) SELECT %s FROM incetl_latest%s\n"
+					 "  ON CONFLICT (%s) DO UPDATE SET %s",
+					 target, cols.data, cols.data,
+					 marker ? psprintf(" WHERE %s IS NOT TRUE", marker) : "",
+					 keys, sets.data);
+	if (pre)
+		appendStringInfo(&sql, " WHERE t.%s IS NULL OR t.%s <= EXCLUDED.%s", pre, pre, pre);
+	if (returning)
+		appendStringInfo(&sql,
+						 "\n  RETURNING (t.xmax = 0) AS inserted)\n"
+						 "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted), %s "
+						 "FROM incetl_upserted",
+						 marker ? "(SELECT count(*) FROM incetl_deleted)" : "0::bigint");
 	return sql.data;
+}
+
+/*
+ * TargetStatCounts adds up the target's (and its partitions') inserted,
+ * updated and deleted tuples of the current transaction so far.
+ */
+static void
+TargetStatCounts(Oid relid, IncetlRunCounts *c)
+{
+	List	   *rels = find_all_inheritors(relid, NoLock, NULL);
+	ListCell   *lc;
+
+	memset(c, 0, sizeof(*c));
+	foreach(lc, rels)
+	{
+		Datum		r = ObjectIdGetDatum(lfirst_oid(lc));
+
+		c->inserted += DatumGetInt64(DirectFunctionCall1(pg_stat_get_xact_tuples_inserted, r));
+		c->updated += DatumGetInt64(DirectFunctionCall1(pg_stat_get_xact_tuples_updated, r));
+		c->deleted += DatumGetInt64(DirectFunctionCall1(pg_stat_get_xact_tuples_deleted, r));
+	}
 }
 
 /*
@@ -260,7 +315,7 @@ HeapValidate(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ret = SPI_execute_with_args(psprintf("EXPLAIN (COSTS OFF) %s",
-										 HeapWriteSql(p, target_relid, batch_sql, batch_desc)),
+										 HeapWriteSql(p, target_relid, batch_sql, batch_desc, false)),
 								2, argtypes, values, nulls, false, 0);
 	if (ret < 0)
 		elog(ERROR, "could not plan the write of pipeline \"%s\"", p->name);
@@ -270,11 +325,16 @@ HeapValidate(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc)
 static void
 HeapWrite(IncetlBatch *batch, IncetlRunCounts *counts)
 {
+	bool		returning = !pgstat_track_counts;
 	char	   *sql = HeapWriteSql(batch->pipeline, batch->target_relid,
-								   batch->batch_sql, batch->batch_desc);
+								   batch->batch_sql, batch->batch_desc, returning);
+	IncetlRunCounts before;
+	IncetlRunCounts after;
 	SPIPlanPtr	plan;
-	bool		isnull;
 	int			ret;
+
+	if (!returning)
+		TargetStatCounts(batch->target_relid, &before);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -284,16 +344,29 @@ HeapWrite(IncetlBatch *batch, IncetlRunCounts *counts)
 			 batch->pipeline->name, SPI_result_code_string(SPI_result));
 	ret = SPI_execute_snapshot(plan, batch->paramvalues, batch->paramnulls,
 							   batch->snapshot, InvalidSnapshot, false, true, 0);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+	if (ret < 0)
 		elog(ERROR, "write of pipeline \"%s\" failed: %s", batch->pipeline->name,
 			 SPI_result_code_string(ret));
-	counts->inserted += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-													SPI_tuptable->tupdesc, 1, &isnull));
-	counts->updated += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-												   SPI_tuptable->tupdesc, 2, &isnull));
-	counts->deleted += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-												   SPI_tuptable->tupdesc, 3, &isnull));
+
+	if (returning)
+	{
+		bool		isnull;
+		HeapTuple	row = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		counts->inserted += DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
+		counts->updated += DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull));
+		counts->deleted += DatumGetInt64(SPI_getbinval(row, desc, 3, &isnull));
+	}
 	SPI_finish();
+
+	if (!returning)
+	{
+		TargetStatCounts(batch->target_relid, &after);
+		counts->inserted += after.inserted - before.inserted;
+		counts->updated += after.updated - before.updated;
+		counts->deleted += after.deleted - before.deleted;
+	}
 }
 
 /* full refresh: empty the target, MVCC-safely, in the run's transaction */
