@@ -302,3 +302,207 @@ LEFT JOIN LATERAL (
     WHERE l.pipeline_name = p.name AND l.status IN ('SUCCESS', 'NO_DATA')
     ORDER BY l.run_id DESC LIMIT 1) AS ok ON true;
 GRANT SELECT ON incetl.pipeline_status TO PUBLIC;
+
+-- ==== incetl_cow begin ====
+-- ------------------------------------------------------------------------
+-- The incetl_cow table access method: copy-on-write upsert tables.
+-- Catalog rows make file group versions MVCC-visible; they are written
+-- only by the access method (in C) and read through the functions below.
+-- ------------------------------------------------------------------------
+
+CREATE FUNCTION incetl.incetl_cow_tableam_handler(internal)
+RETURNS table_am_handler
+AS 'MODULE_PATHNAME', 'incetl_cow_tableam_handler'
+LANGUAGE C STRICT;
+
+CREATE ACCESS METHOD incetl_cow TYPE TABLE HANDLER incetl.incetl_cow_tableam_handler;
+COMMENT ON ACCESS METHOD incetl_cow IS
+    'copy-on-write columnar tables with upserts by record key (incetl)';
+
+-- Storage ids outlive relfilenodes (pg_upgrade, rewrites).
+CREATE SEQUENCE incetl.cow_storage_id_seq;
+
+CREATE TABLE incetl.cow_options (
+    relid             oid PRIMARY KEY,
+    record_key        text[],
+    precombine        text,
+    delete_marker     text,
+    file_group_rows   integer NOT NULL DEFAULT 100000
+                      CHECK (file_group_rows > 0),
+    compression_level integer NOT NULL DEFAULT 3
+                      CHECK (compression_level BETWEEN 1 AND 22)
+);
+COMMENT ON TABLE incetl.cow_options IS
+    'incetl_cow table options (incetl.set_table_options)';
+
+CREATE TABLE incetl.cow_file_group (
+    storage_id       bigint NOT NULL,
+    file_group_id    bigint NOT NULL,
+    commit_id        bigint NOT NULL,
+    superseded_by    bigint,
+    first_row_number bigint NOT NULL,
+    row_count        bigint NOT NULL,
+    first_block      bigint NOT NULL,
+    nblocks          integer NOT NULL,
+    header_bytes     integer NOT NULL,
+    bytes            bigint NOT NULL,
+    raw_bytes        bigint NOT NULL,
+    min_commit       bigint NOT NULL,
+    max_commit       bigint NOT NULL
+);
+CREATE INDEX cow_file_group_rows_idx
+    ON incetl.cow_file_group (storage_id, first_row_number);
+COMMENT ON TABLE incetl.cow_file_group IS
+    'one row per incetl_cow file group version; superseded_by is the commit that replaced it';
+
+CREATE TABLE incetl.cow_commit (
+    storage_id          bigint NOT NULL,
+    commit_id           bigint NOT NULL,
+    committed_at        timestamptz NOT NULL,
+    operation           text NOT NULL,
+    rows_inserted       bigint NOT NULL DEFAULT 0,
+    rows_updated        bigint NOT NULL DEFAULT 0,
+    rows_deleted        bigint NOT NULL DEFAULT 0,
+    file_groups_written integer NOT NULL DEFAULT 0,
+    bytes_written       bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (storage_id, commit_id)
+);
+COMMENT ON TABLE incetl.cow_commit IS 'the timeline of every incetl_cow table';
+
+REVOKE ALL ON incetl.cow_options, incetl.cow_file_group, incetl.cow_commit,
+    incetl.cow_storage_id_seq FROM PUBLIC;
+
+-- The storage id of an incetl_cow table; checks the caller may SELECT it.
+CREATE FUNCTION incetl.cow_storage_id(tbl regclass)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'incetl_cow_storage_id'
+LANGUAGE C STRICT VOLATILE;
+
+-- Checks the options row of a table (columns exist, types are orderable).
+CREATE FUNCTION incetl.cow_validate_options(tbl regclass)
+RETURNS void
+AS 'MODULE_PATHNAME', 'incetl_cow_validate_options'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION incetl.set_table_options(
+    tbl               regclass,
+    record_key        text DEFAULT NULL,
+    precombine        text DEFAULT NULL,
+    delete_marker     text DEFAULT NULL,
+    file_group_rows   integer DEFAULT NULL,
+    compression_level integer DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    am        name;
+    owner_id  oid;
+    cur       incetl.cow_options%ROWTYPE;
+    new_keys  text[];
+    nonempty  boolean;
+BEGIN
+    SELECT a.amname, c.relowner INTO am, owner_id
+    FROM pg_class c LEFT JOIN pg_am a ON a.oid = c.relam
+    WHERE c.oid = tbl;
+    IF am IS DISTINCT FROM 'incetl_cow' THEN
+        RAISE EXCEPTION '"%" is not an incetl_cow table', tbl
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'Create it with CREATE TABLE ... USING incetl_cow.';
+    END IF;
+    IF NOT pg_has_role(session_user, owner_id, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', tbl
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+
+    SELECT * INTO cur FROM incetl.cow_options o WHERE o.relid = tbl FOR UPDATE;
+    IF NOT FOUND THEN
+        cur.relid := tbl;
+        cur.file_group_rows := 100000;
+        cur.compression_level := 3;
+    END IF;
+
+    -- NULL leaves an option unchanged; '' clears a text option.
+    IF record_key IS NOT NULL THEN
+        SELECT array_agg(btrim(k) ORDER BY ord) INTO new_keys
+        FROM unnest(string_to_array(record_key, ',')) WITH ORDINALITY AS u(k, ord)
+        WHERE btrim(k) <> '';
+        IF new_keys IS DISTINCT FROM cur.record_key THEN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', tbl) INTO nonempty;
+            IF nonempty THEN
+                RAISE EXCEPTION 'cannot change the record key of non-empty incetl_cow table %', tbl
+                    USING ERRCODE = 'feature_not_supported',
+                          HINT = 'TRUNCATE the table first, or copy it into a new table with the new key.';
+            END IF;
+        END IF;
+        cur.record_key := new_keys;
+    END IF;
+    IF precombine IS NOT NULL THEN
+        cur.precombine := nullif(btrim(precombine), '');
+    END IF;
+    IF delete_marker IS NOT NULL THEN
+        cur.delete_marker := nullif(btrim(delete_marker), '');
+    END IF;
+    IF file_group_rows IS NOT NULL THEN
+        IF file_group_rows < 1 THEN
+            RAISE EXCEPTION 'file_group_rows must be at least 1, not %', file_group_rows
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        cur.file_group_rows := file_group_rows;
+    END IF;
+    IF compression_level IS NOT NULL THEN
+        IF compression_level NOT BETWEEN 1 AND 22 THEN
+            RAISE EXCEPTION 'compression_level must be between 1 and 22, not %', compression_level
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        cur.compression_level := compression_level;
+    END IF;
+    IF cur.record_key IS NULL AND (cur.precombine IS NOT NULL OR cur.delete_marker IS NOT NULL) THEN
+        RAISE EXCEPTION 'precombine and delete_marker of % need a record_key', tbl
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Set record_key as well.';
+    END IF;
+
+    INSERT INTO incetl.cow_options AS o VALUES (cur.*)
+    ON CONFLICT (relid) DO UPDATE
+        SET record_key = excluded.record_key, precombine = excluded.precombine,
+            delete_marker = excluded.delete_marker,
+            file_group_rows = excluded.file_group_rows,
+            compression_level = excluded.compression_level;
+    PERFORM incetl.cow_validate_options(tbl);
+END
+$$;
+COMMENT ON FUNCTION incetl.set_table_options(regclass, text, text, text, integer, integer) IS
+    'set record key, precombine field, delete marker, file group size and zstd level of an incetl_cow table';
+
+-- Options as set, for inspection.
+CREATE FUNCTION incetl.table_options(tbl regclass)
+RETURNS TABLE (record_key text[], precombine text, delete_marker text,
+               file_group_rows integer, compression_level integer)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT o.record_key, o.precombine, o.delete_marker, o.file_group_rows,
+           o.compression_level
+    FROM (SELECT incetl.cow_storage_id(tbl)) AS chk,
+         incetl.cow_options AS o
+    WHERE o.relid = tbl
+$$;
+
+CREATE FUNCTION incetl.commits(tbl regclass)
+RETURNS TABLE (commit_id bigint, committed_at timestamptz, operation text,
+               rows_inserted bigint, rows_updated bigint, rows_deleted bigint,
+               file_groups_written integer, bytes_written bigint)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.commit_id, c.committed_at, c.operation, c.rows_inserted,
+           c.rows_updated, c.rows_deleted, c.file_groups_written, c.bytes_written
+    FROM incetl.cow_commit AS c
+    WHERE c.storage_id = (SELECT incetl.cow_storage_id(tbl))
+    ORDER BY c.commit_id
+$$;
+COMMENT ON FUNCTION incetl.commits(regclass) IS 'the commit timeline of an incetl_cow table';
+
+-- ==== incetl_cow end ====
