@@ -330,7 +330,9 @@ CREATE TABLE incetl.cow_options (
     file_group_rows   integer NOT NULL DEFAULT 100000
                       CHECK (file_group_rows > 0),
     compression_level integer NOT NULL DEFAULT 3
-                      CHECK (compression_level BETWEEN 1 AND 22)
+                      CHECK (compression_level BETWEEN 1 AND 22),
+    retain_commits    integer NOT NULL DEFAULT 10
+                      CHECK (retain_commits >= 0)
 );
 COMMENT ON TABLE incetl.cow_options IS
     'incetl_cow table options (incetl.set_table_options)';
@@ -390,7 +392,8 @@ CREATE FUNCTION incetl.set_table_options(
     precombine        text DEFAULT NULL,
     delete_marker     text DEFAULT NULL,
     file_group_rows   integer DEFAULT NULL,
-    compression_level integer DEFAULT NULL)
+    compression_level integer DEFAULT NULL,
+    retain_commits    integer DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -421,6 +424,7 @@ BEGIN
         cur.relid := tbl;
         cur.file_group_rows := 100000;
         cur.compression_level := 3;
+        cur.retain_commits := 10;
     END IF;
 
     -- NULL leaves an option unchanged; '' clears a text option.
@@ -458,6 +462,13 @@ BEGIN
         END IF;
         cur.compression_level := compression_level;
     END IF;
+    IF retain_commits IS NOT NULL THEN
+        IF retain_commits < 0 THEN
+            RAISE EXCEPTION 'retain_commits must not be negative, not %', retain_commits
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        cur.retain_commits := retain_commits;
+    END IF;
     IF cur.record_key IS NULL AND (cur.precombine IS NOT NULL OR cur.delete_marker IS NOT NULL) THEN
         RAISE EXCEPTION 'precombine and delete_marker of % need a record_key', tbl
             USING ERRCODE = 'invalid_parameter_value',
@@ -469,22 +480,24 @@ BEGIN
         SET record_key = excluded.record_key, precombine = excluded.precombine,
             delete_marker = excluded.delete_marker,
             file_group_rows = excluded.file_group_rows,
-            compression_level = excluded.compression_level;
+            compression_level = excluded.compression_level,
+            retain_commits = excluded.retain_commits;
     PERFORM incetl.cow_validate_options(tbl);
 END
 $$;
-COMMENT ON FUNCTION incetl.set_table_options(regclass, text, text, text, integer, integer) IS
+COMMENT ON FUNCTION incetl.set_table_options(regclass, text, text, text, integer, integer, integer) IS
     'set record key, precombine field, delete marker, file group size and zstd level of an incetl_cow table';
 
 -- Options as set, for inspection.
 CREATE FUNCTION incetl.table_options(tbl regclass)
 RETURNS TABLE (record_key text[], precombine text, delete_marker text,
-               file_group_rows integer, compression_level integer)
+               file_group_rows integer, compression_level integer,
+               retain_commits integer)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT o.record_key, o.precombine, o.delete_marker, o.file_group_rows,
-           o.compression_level
+           o.compression_level, o.retain_commits
     FROM (SELECT incetl.cow_storage_id(tbl)) AS chk,
          incetl.cow_options AS o
     WHERE o.relid = tbl
@@ -504,5 +517,37 @@ AS $$
     ORDER BY c.commit_id
 $$;
 COMMENT ON FUNCTION incetl.commits(regclass) IS 'the commit timeline of an incetl_cow table';
+
+-- Reclaims file group versions outside retention (keep_commits, or the
+-- table's retain_commits when NULL); VACUUM does the same.  Returns the
+-- number of versions removed.
+CREATE FUNCTION incetl.clean(tbl regclass, keep_commits integer DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'incetl_cow_clean'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+
+CREATE FUNCTION incetl.table_stats(tbl regclass)
+RETURNS TABLE (file_groups bigint, rows bigint, raw_bytes bigint,
+               compressed_bytes bigint, compression_ratio numeric,
+               versions_retained bigint, commits bigint, last_commit_id bigint,
+               pages bigint)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH sid AS (SELECT incetl.cow_storage_id(tbl) AS id),
+    v AS (SELECT f.* FROM incetl.cow_file_group AS f, sid WHERE f.storage_id = sid.id)
+    SELECT (SELECT count(*) FROM v WHERE superseded_by IS NULL),
+           (SELECT coalesce(sum(row_count), 0)::bigint FROM v WHERE superseded_by IS NULL),
+           (SELECT coalesce(sum(raw_bytes), 0)::bigint FROM v WHERE superseded_by IS NULL),
+           (SELECT coalesce(sum(bytes), 0)::bigint FROM v WHERE superseded_by IS NULL),
+           (SELECT round(sum(raw_bytes)::numeric / nullif(sum(bytes), 0), 2)
+              FROM v WHERE superseded_by IS NULL),
+           (SELECT count(*) FROM v WHERE superseded_by IS NOT NULL),
+           (SELECT count(*) FROM incetl.cow_commit AS c, sid WHERE c.storage_id = sid.id),
+           (SELECT max(commit_id) FROM incetl.cow_commit AS c, sid WHERE c.storage_id = sid.id),
+           pg_relation_size(tbl) / current_setting('block_size')::bigint
+$$;
+COMMENT ON FUNCTION incetl.table_stats(regclass) IS
+    'file groups, rows, raw and compressed bytes, ratio and retained versions of an incetl_cow table';
 
 -- ==== incetl_cow end ====

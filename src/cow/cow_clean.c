@@ -1,7 +1,29 @@
 /*-------------------------------------------------------------------------
  *
  * cow_clean.c
- *	  VACUUM of incetl_cow tables.
+ *	  Reclaiming file group versions: VACUUM and incetl.clean().
+ *
+ * Cleaning, under ShareUpdateExclusiveLock (it excludes writers):
+ *
+ *	1. deletes the catalog rows of superseded versions outside retention
+ *	   (a version superseded by commit S is needed for as_of(c) with
+ *	   c < S; we keep what the last retain_commits commits can see);
+ *	2. finds the extents still referenced by a catalog row that some
+ *	   snapshot may see (HeapTupleSatisfiesVacuum against the catalog's
+ *	   removal horizon, so rows deleted by running or recent transactions
+ *	   still pin their pages);
+ *	3. removes index entries whose row number is in no such version (and
+ *	   the entries the executor made for pending rows);
+ *	4. truncates free pages at the end when it can get the lock at once;
+ *	5. updates pg_class; relfrozenxid moves freely as the table stores no
+ *	   transaction ids.
+ *
+ * Writers reuse the free extents (CowUsedMap -> cow_storage.c), so a table
+ * that is upserted and vacuumed over and over stays the same size.
+ *
+ * Known limit: free extents are reused once their catalog rows are dead
+ * to every snapshot of the primary; a hot standby query older than that
+ * may read a reused page (see README).
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -12,31 +34,265 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/heapam.h"
 #include "access/multixact.h"
+#include "access/relation.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/indexing.h"
+#include "catalog/storage.h"
 #include "commands/vacuum.h"
+#include "fmgr.h"
+#include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "storage/procarray.h"
+#include "utils/fmgroids.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "cow.h"
 #include "cow_scan.h"
 
+PG_FUNCTION_INFO_V1(incetl_cow_clean);
+
+static int	CowRangeCmp(const void *a, const void *b);
+static bool CowIndexEntryDead(ItemPointer itemptr, void *state);
+
+typedef struct CowRange
+{
+	int64		first;
+	int64		count;
+} CowRange;
+
+static int
+CowRangeCmp(const void *a, const void *b)
+{
+	const CowRange *x = a;
+	const CowRange *y = b;
+
+	return x->first < y->first ? -1 : (x->first > y->first ? 1 : 0);
+}
+
+/*
+ * CowLoadUsedMap returns the extents and row ranges of every version whose
+ * catalog row is not yet dead to all snapshots.
+ */
+CowUsedMap *
+CowLoadUsedMap(int64 storage_id)
+{
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	TransactionId horizon;
+	CowUsedMap *map = palloc0(sizeof(CowUsedMap));
+	int			cap = 16;
+	CowRange   *ranges = palloc(sizeof(CowRange) * cap);
+	CowRange   *extents = palloc(sizeof(CowRange) * cap);
+	int			i;
+
+	catalog = table_open(CowCatalogRelid("cow_file_group", false), AccessShareLock);
+	horizon = GetOldestNonRemovableTransactionId(catalog);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(storage_id));
+	scan = systable_beginscan(catalog, InvalidOid, false, SnapshotAny, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Buffer		buf = ((HeapScanDesc) scan->scan)->rs_cbuf;
+		HTSV_Result res;
+		CowVersion	v;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		res = HeapTupleSatisfiesVacuum(tup, horizon, buf);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		if (res == HEAPTUPLE_DEAD)
+		{
+			map->dead_rows++;
+			continue;
+		}
+		/* decode the row the same way the loader does */
+		CowVersionFromHeapTuple(tup, RelationGetDescr(catalog), &v);
+		if (map->nranges == cap)
+		{
+			cap *= 2;
+			ranges = repalloc(ranges, sizeof(CowRange) * cap);
+			extents = repalloc(extents, sizeof(CowRange) * cap);
+		}
+		ranges[map->nranges].first = v.first_row_number;
+		ranges[map->nranges].count = v.row_count;
+		extents[map->nranges].first = v.first_block;
+		extents[map->nranges].count = v.nblocks;
+		map->nranges++;
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+
+	qsort(ranges, map->nranges, sizeof(CowRange), CowRangeCmp);
+	qsort(extents, map->nranges, sizeof(CowRange), CowRangeCmp);
+	map->range_first = palloc(sizeof(int64) * Max(map->nranges, 1));
+	map->range_count = palloc(sizeof(int64) * Max(map->nranges, 1));
+	map->extent_first = palloc(sizeof(BlockNumber) * Max(map->nranges, 1));
+	map->extent_blocks = palloc(sizeof(uint32) * Max(map->nranges, 1));
+	for (i = 0; i < map->nranges; i++)
+	{
+		map->range_first[i] = ranges[i].first;
+		map->range_count[i] = ranges[i].count;
+		map->extent_first[i] = (BlockNumber) extents[i].first;
+		map->extent_blocks[i] = (uint32) extents[i].count;
+	}
+	return map;
+}
+
+static bool
+CowIndexEntryDead(ItemPointer itemptr, void *state)
+{
+	CowUsedMap *map = state;
+	int64		rn = CowTidToRowNumber(itemptr);
+	int			lo = 0,
+				hi = map->nranges - 1;
+
+	if (rn >= COW_MAX_ROW_NUMBER)
+		return true;			/* a pending row's TID */
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (rn < map->range_first[mid])
+			hi = mid - 1;
+		else if (rn >= map->range_first[mid] + map->range_count[mid])
+			lo = mid + 1;
+		else
+			return false;
+	}
+	return true;
+}
+
+/*
+ * CowClean does the work of VACUUM and incetl.clean().  keep < 0 means
+ * the table's retain_commits.  Returns the versions removed.
+ */
+int64
+CowClean(Relation rel, int keep, int elevel, BufferAccessStrategy bstrategy)
+{
+	Snapshot	snap;
+	CowOptions	opts;
+	CowMetaPageData meta = CowReadMetaPage(rel);
+	int			n,
+				i;
+	CowVersion *versions;
+	int64		removed = 0;
+	int64		cmax = meta.next_commit_id - 1;
+	CowUsedMap *map;
+	BlockNumber nblocks,
+				new_nblocks = 1;
+	Relation   *indrels;
+	int			nindexes;
+	double		live_rows = 0;
+	Relation	catalog;
+
+	/* excludes writers (they take it at flush) and other cleaners */
+	LockRelation(rel, ShareUpdateExclusiveLock);
+
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	CowLoadOptions(rel, snap, &opts);
+	if (keep < 0)
+		keep = opts.retain_commits;
+	versions = CowLoadVersions(meta.storage_id, snap, false, &n);
+	catalog = table_open(CowCatalogRelid("cow_file_group", false), RowExclusiveLock);
+	for (i = 0; i < n; i++)
+	{
+		if (versions[i].superseded_by == 0)
+		{
+			live_rows += versions[i].row_count;
+			continue;
+		}
+		if (versions[i].superseded_by <= cmax - keep + 1)
+		{
+			CatalogTupleDelete(catalog, &versions[i].catalog_tid);
+			removed++;
+		}
+	}
+	table_close(catalog, RowExclusiveLock);
+	UnregisterSnapshot(snap);
+	CommandCounterIncrement();
+
+	map = CowLoadUsedMap(meta.storage_id);
+
+	/* index entries of versions that no snapshot can reach any more */
+	vac_open_indexes(rel, RowExclusiveLock, &nindexes, &indrels);
+	for (i = 0; i < nindexes; i++)
+	{
+		IndexVacuumInfo ivinfo;
+		IndexBulkDeleteResult *stats;
+
+		memset(&ivinfo, 0, sizeof(ivinfo));
+		ivinfo.index = indrels[i];
+		ivinfo.message_level = elevel;
+		ivinfo.num_heap_tuples = live_rows;
+		ivinfo.estimated_count = false;
+		ivinfo.strategy = bstrategy;
+		stats = index_bulk_delete(&ivinfo, NULL, CowIndexEntryDead, map);
+		stats = index_vacuum_cleanup(&ivinfo, stats);
+		if (stats)
+			pfree(stats);
+	}
+	vac_close_indexes(nindexes, indrels, NoLock);
+
+	/* truncate free pages at the end, if nobody is in the way */
+	nblocks = RelationGetNumberOfBlocks(rel);
+	for (i = 0; i < map->nranges; i++)
+		new_nblocks = Max(new_nblocks, map->extent_first[i] + map->extent_blocks[i]);
+	if (new_nblocks < nblocks &&
+		ConditionalLockRelation(rel, AccessExclusiveLock))
+	{
+		RelationTruncate(rel, new_nblocks);
+		UnlockRelation(rel, AccessExclusiveLock);
+		nblocks = new_nblocks;
+	}
+
+	ereport(elevel,
+			(errmsg("incetl_cow \"%s\": removed " INT64_FORMAT " file group versions, %d still referenced, %u pages",
+					RelationGetRelationName(rel), removed, map->nranges, nblocks)));
+
+	/* the table stores no transaction ids: everything is frozen */
+	vac_update_relstats(rel, nblocks, live_rows, 0,
+						RelationGetForm(rel)->relhasindex, RecentXmin,
+						GetOldestMultiXactId(), NULL, NULL, false);
+	return removed;
+}
+
 void
 cow_relation_vacuum(Relation rel, VacuumParams *params,
 					BufferAccessStrategy bstrategy)
 {
-	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
-	int			n,
-				i;
-	CowVersion *v = CowLoadVersions(CowStorageId(rel), snap, true, &n);
-	double		rows = 0;
+	int			elevel = (params->options & VACOPT_VERBOSE) ? INFO : DEBUG2;
 
-	for (i = 0; i < n; i++)
-		rows += v[i].row_count;
-	UnregisterSnapshot(snap);
+	CowClean(rel, -1, elevel, bstrategy);
+}
 
-	/* the table stores no transaction ids: everything is frozen */
-	vac_update_relstats(rel, RelationGetNumberOfBlocks(rel), rows, 0,
-						RelationGetForm(rel)->relhasindex, RecentXmin,
-						GetOldestMultiXactId(), NULL, NULL, false);
+/*
+ * incetl.clean(tbl, keep_commits) cleans with the given retention (the
+ * table's retain_commits when NULL).  Needs ownership, like VACUUM.
+ */
+Datum
+incetl_cow_clean(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	int			keep = PG_ARGISNULL(1) ? -1 : PG_GETARG_INT32(1);
+	Relation	rel;
+	int64		removed;
+
+	if (keep < 0 && !PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("keep_commits must not be negative")));
+	rel = CowOpenChecked(relid, ACL_SELECT);
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, RelationGetRelationName(rel));
+	removed = CowClean(rel, keep, DEBUG2, NULL);
+	relation_close(rel, NoLock);
+	PG_RETURN_INT64(removed);
 }

@@ -311,6 +311,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 	}
 
 	ctx.commit_id = CowNextCommitId(rel);
+	CowSetFreeSpace(rel, CowLoadUsedMap(storage_id));
 	if (ctx.opts.nkeys > 0)
 	{
 		ctx.keys = palloc(sizeof(SortSupportData) * ctx.opts.nkeys);
@@ -658,6 +659,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 	CowRecordCounts(RelationGetRelid(rel), ctx.inserted, ctx.updated,
 					ctx.deleted, ctx.commit_id);
 
+	CowClearFreeSpace();
 	if (ctx.indexinfo)
 		ExecCloseIndices(ctx.indexinfo);
 	if (ctx.islot)

@@ -47,6 +47,7 @@
 #define Anum_opt_delete_marker		4
 #define Anum_opt_file_group_rows	5
 #define Anum_opt_compression_level	6
+#define Anum_opt_retain_commits		7
 
 /* incetl.cow_file_group */
 #define Anum_fg_storage_id			1
@@ -77,7 +78,6 @@
 #define Natts_c						9
 
 static AttrNumber CowResolveColumn(Relation rel, const char *name, const char *role);
-static void CowVersionFromTuple(HeapTuple tup, TupleDesc desc, CowVersion *v);
 
 /*
  * CowCatalogRelid finds one of our catalogs in schema incetl.
@@ -127,6 +127,7 @@ CowLoadOptions(Relation rel, Snapshot snapshot, CowOptions *opts)
 	memset(opts, 0, sizeof(CowOptions));
 	opts->file_group_rows = COW_DEFAULT_FILE_GROUP_ROWS;
 	opts->compression_level = COW_DEFAULT_COMPRESSION;
+	opts->retain_commits = COW_DEFAULT_RETAIN_COMMITS;
 
 	catalog = table_open(CowCatalogRelid("cow_options", false), AccessShareLock);
 	ScanKeyInit(&key, Anum_opt_relid, BTEqualStrategyNumber, F_OIDEQ,
@@ -169,13 +170,16 @@ CowLoadOptions(Relation rel, Snapshot snapshot, CowOptions *opts)
 		d = heap_getattr(tup, Anum_opt_compression_level, desc, &isnull);
 		if (!isnull)
 			opts->compression_level = DatumGetInt32(d);
+		d = heap_getattr(tup, Anum_opt_retain_commits, desc, &isnull);
+		if (!isnull)
+			opts->retain_commits = DatumGetInt32(d);
 	}
 	systable_endscan(scan);
 	table_close(catalog, AccessShareLock);
 }
 
-static void
-CowVersionFromTuple(HeapTuple tup, TupleDesc desc, CowVersion *v)
+void
+CowVersionFromHeapTuple(HeapTuple tup, TupleDesc desc, CowVersion *v)
 {
 	Datum		values[Natts_fg];
 	bool		nulls[Natts_fg];
@@ -233,7 +237,7 @@ CowLoadVersions(int64 storage_id, Snapshot snapshot, bool current_only,
 	{
 		CowVersion	v;
 
-		CowVersionFromTuple(tup, RelationGetDescr(catalog), &v);
+		CowVersionFromHeapTuple(tup, RelationGetDescr(catalog), &v);
 		if (current_only && v.superseded_by != 0)
 			continue;
 		if (n == cap)

@@ -32,6 +32,21 @@
 #include "cow.h"
 
 static CowMetaPageData *CowMetaFromPage(Page page, Relation rel);
+static bool CowTakeFreeRun(Relation rel, uint32 n, BlockNumber *start);
+
+/*
+ * Free runs of pages a flush may reuse, computed from the used map at the
+ * start of the flush (under the writer lock) and consumed first-fit.
+ */
+typedef struct CowFreeRun
+{
+	BlockNumber start;
+	uint32		len;
+} CowFreeRun;
+
+static Oid	CowFreeRelid = InvalidOid;
+static CowFreeRun *CowFreeRuns = NULL;
+static int	CowNumFreeRuns = 0;
 
 void
 CowRowNumberToTid(int64 rownum, ItemPointer tid)
@@ -197,6 +212,60 @@ CowNextFileGroupId(Relation rel)
 	return CowBumpCounter(rel, COW_COUNTER_FILE_GROUP, 1);
 }
 
+void
+CowSetFreeSpace(Relation rel, CowUsedMap *map)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	BlockNumber next = COW_METAPAGE_BLKNO + 1;
+	int			i;
+
+	CowClearFreeSpace();
+	CowFreeRuns = palloc(sizeof(CowFreeRun) * (map->nranges + 1));
+	for (i = 0; i <= map->nranges; i++)
+	{
+		BlockNumber until = (i < map->nranges) ? map->extent_first[i] : nblocks;
+
+		if (until > next)
+		{
+			CowFreeRuns[CowNumFreeRuns].start = next;
+			CowFreeRuns[CowNumFreeRuns].len = until - next;
+			CowNumFreeRuns++;
+		}
+		if (i < map->nranges)
+			next = Max(next, map->extent_first[i] + map->extent_blocks[i]);
+	}
+	CowFreeRelid = RelationGetRelid(rel);
+}
+
+void
+CowClearFreeSpace(void)
+{
+	/* the runs live in the flush's memory context, freed by the caller */
+	CowFreeRelid = InvalidOid;
+	CowFreeRuns = NULL;
+	CowNumFreeRuns = 0;
+}
+
+static bool
+CowTakeFreeRun(Relation rel, uint32 n, BlockNumber *start)
+{
+	int			i;
+
+	if (CowFreeRelid != RelationGetRelid(rel))
+		return false;
+	for (i = 0; i < CowNumFreeRuns; i++)
+	{
+		if (CowFreeRuns[i].len >= n)
+		{
+			*start = CowFreeRuns[i].start;
+			CowFreeRuns[i].start += n;
+			CowFreeRuns[i].len -= n;
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * CowWriteExtent appends a contiguous run of pages holding "data" and
  * returns its first block.  The extension lock is held across the run so
@@ -211,20 +280,34 @@ CowWriteExtent(Relation rel, const char *data, Size len, uint32 *nblocks)
 	bool		needwal = RelationNeedsWAL(rel);
 	uint32		i;
 
+	BlockNumber reuse = InvalidBlockNumber;
+	bool		reusing;
+
 	if (n == 0)
 		n = 1;
 
-	/* ExclusiveLock on extension: only one backend appends at a time. */
-	LockRelationForExtension(rel, ExclusiveLock);
+	/*
+	 * Reuse free pages when a run is long enough; otherwise extend, under
+	 * the extension lock so the new pages are contiguous.
+	 */
+	reusing = CowTakeFreeRun(rel, n, &reuse);
+	if (!reusing)
+		LockRelationForExtension(rel, ExclusiveLock);
 	for (i = 0; i < n; i++)
 	{
-		Buffer		buf = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW,
-											 RBM_NORMAL, NULL);
+		Buffer		buf;
 		Page		page;
 		Size		off = (Size) i * COW_PAGE_DATA;
 		Size		chunk = Min(COW_PAGE_DATA, len - Min(len, off));
 
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		if (reusing)
+			buf = ReadBufferExtended(rel, MAIN_FORKNUM, reuse + i,
+									 RBM_ZERO_AND_LOCK, NULL);
+		else
+		{
+			buf = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		}
 		if (i == 0)
 			first = BufferGetBlockNumber(buf);
 		else if (BufferGetBlockNumber(buf) != first + i)
@@ -243,7 +326,8 @@ CowWriteExtent(Relation rel, const char *data, Size len, uint32 *nblocks)
 		END_CRIT_SECTION();
 		UnlockReleaseBuffer(buf);
 	}
-	UnlockRelationForExtension(rel, ExclusiveLock);
+	if (!reusing)
+		UnlockRelationForExtension(rel, ExclusiveLock);
 
 	*nblocks = n;
 	return first;

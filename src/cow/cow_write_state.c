@@ -301,6 +301,7 @@ CowXactCallback(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 			/* TopTransactionContext goes away; the reset callback clears us */
 			CowFlushing = false;
+			CowClearFreeSpace();
 			break;
 	}
 }
@@ -314,6 +315,7 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 	if (event != SUBXACT_EVENT_ABORT_SUB)
 		return;
 	CowFlushing = false;
+	CowClearFreeSpace();
 	foreach(lc, CowPendingList)
 	{
 		CowPending *p = lfirst(lc);

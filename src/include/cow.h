@@ -30,7 +30,10 @@
 #ifndef INCETL_COW_H
 #define INCETL_COW_H
 
+#include "access/htup.h"
 #include "access/tableam.h"
+#include "storage/buf.h"
+#include "storage/smgr.h"
 #include "executor/tuptable.h"
 #include "nodes/pg_list.h"
 #include "storage/bufpage.h"
@@ -83,6 +86,23 @@ extern void CowReadExtentBytes(Relation rel, BlockNumber first_block,
 							   uint32 nblocks, uint64 offset, Size len,
 							   char *dest);
 
+/* extents and row ranges still referenced (cow_clean.c) */
+typedef struct CowUsedMap
+{
+	int			nranges;
+	int64	   *range_first;	/* sorted */
+	int64	   *range_count;
+	BlockNumber *extent_first;	/* sorted */
+	uint32	   *extent_blocks;
+	int64		dead_rows;
+} CowUsedMap;
+
+extern CowUsedMap *CowLoadUsedMap(int64 storage_id);
+extern int64 CowClean(Relation rel, int keep, int elevel,
+					  BufferAccessStrategy bstrategy);
+extern void CowSetFreeSpace(Relation rel, CowUsedMap *map);
+extern void CowClearFreeSpace(void);
+
 /* ---------- compression ---------- */
 
 extern char *CowCompress(const char *src, Size srclen, int level, Size *dstlen);
@@ -93,6 +113,7 @@ extern void CowDecompress(const char *src, Size srclen, char *dst, Size rawlen,
 
 #define COW_DEFAULT_FILE_GROUP_ROWS	100000
 #define COW_DEFAULT_COMPRESSION		3
+#define COW_DEFAULT_RETAIN_COMMITS	10
 
 typedef struct CowOptions
 {
@@ -102,6 +123,7 @@ typedef struct CowOptions
 	AttrNumber	delete_marker_attnum;	/* InvalidAttrNumber when none */
 	int			file_group_rows;
 	int			compression_level;
+	int			retain_commits;
 } CowOptions;
 
 typedef struct CowVersion
@@ -133,6 +155,7 @@ typedef struct CowCommitInfo
 } CowCommitInfo;
 
 extern Oid	CowCatalogRelid(const char *name, bool missing_ok);
+extern void CowVersionFromHeapTuple(HeapTuple tup, TupleDesc desc, CowVersion *v);
 extern void CowLoadOptions(Relation rel, Snapshot snapshot, CowOptions *opts);
 extern CowVersion *CowLoadVersions(int64 storage_id, Snapshot snapshot,
 								   bool current_only, int *nversions);
