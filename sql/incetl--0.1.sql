@@ -374,16 +374,11 @@ COMMENT ON TABLE incetl.cow_commit IS 'the timeline of every incetl_cow table';
 REVOKE ALL ON incetl.cow_options, incetl.cow_file_group, incetl.cow_commit,
     incetl.cow_storage_id_seq FROM PUBLIC;
 
--- The storage id of an incetl_cow table; checks the caller may SELECT it.
+-- The storage id of an incetl_cow table (its key in the catalogs above);
+-- checks the caller may SELECT the table.
 CREATE FUNCTION incetl.cow_storage_id(tbl regclass)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'incetl_cow_storage_id'
-LANGUAGE C STRICT VOLATILE;
-
--- Checks the options row of a table (columns exist, types are orderable).
-CREATE FUNCTION incetl.cow_validate_options(tbl regclass)
-RETURNS void
-AS 'MODULE_PATHNAME', 'incetl_cow_validate_options'
 LANGUAGE C STRICT VOLATILE;
 
 CREATE FUNCTION incetl.set_table_options(
@@ -395,127 +390,25 @@ CREATE FUNCTION incetl.set_table_options(
     compression_level integer DEFAULT NULL,
     retain_commits    integer DEFAULT NULL)
 RETURNS void
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    am        name;
-    owner_id  oid;
-    cur       incetl.cow_options%ROWTYPE;
-    new_keys  text[];
-    nonempty  boolean;
-BEGIN
-    SELECT a.amname, c.relowner INTO am, owner_id
-    FROM pg_class c LEFT JOIN pg_am a ON a.oid = c.relam
-    WHERE c.oid = tbl;
-    IF am IS DISTINCT FROM 'incetl_cow' THEN
-        RAISE EXCEPTION '"%" is not an incetl_cow table', tbl
-            USING ERRCODE = 'wrong_object_type',
-                  HINT = 'Create it with CREATE TABLE ... USING incetl_cow.';
-    END IF;
-    IF NOT pg_has_role(session_user, owner_id, 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of table %', tbl
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-
-    SELECT * INTO cur FROM incetl.cow_options o WHERE o.relid = tbl FOR UPDATE;
-    IF NOT FOUND THEN
-        cur.relid := tbl;
-        cur.file_group_rows := 100000;
-        cur.compression_level := 3;
-        cur.retain_commits := 10;
-    END IF;
-
-    -- NULL leaves an option unchanged; '' clears a text option.
-    IF record_key IS NOT NULL THEN
-        SELECT array_agg(btrim(k) ORDER BY ord) INTO new_keys
-        FROM unnest(string_to_array(record_key, ',')) WITH ORDINALITY AS u(k, ord)
-        WHERE btrim(k) <> '';
-        IF new_keys IS DISTINCT FROM cur.record_key THEN
-            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', tbl) INTO nonempty;
-            IF nonempty THEN
-                RAISE EXCEPTION 'cannot change the record key of non-empty incetl_cow table %', tbl
-                    USING ERRCODE = 'feature_not_supported',
-                          HINT = 'TRUNCATE the table first, or copy it into a new table with the new key.';
-            END IF;
-        END IF;
-        cur.record_key := new_keys;
-    END IF;
-    IF precombine IS NOT NULL THEN
-        cur.precombine := nullif(btrim(precombine), '');
-    END IF;
-    IF delete_marker IS NOT NULL THEN
-        cur.delete_marker := nullif(btrim(delete_marker), '');
-    END IF;
-    IF file_group_rows IS NOT NULL THEN
-        IF file_group_rows < 1 THEN
-            RAISE EXCEPTION 'file_group_rows must be at least 1, not %', file_group_rows
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        cur.file_group_rows := file_group_rows;
-    END IF;
-    IF compression_level IS NOT NULL THEN
-        IF compression_level NOT BETWEEN 1 AND 22 THEN
-            RAISE EXCEPTION 'compression_level must be between 1 and 22, not %', compression_level
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        cur.compression_level := compression_level;
-    END IF;
-    IF retain_commits IS NOT NULL THEN
-        IF retain_commits < 0 THEN
-            RAISE EXCEPTION 'retain_commits must not be negative, not %', retain_commits
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        cur.retain_commits := retain_commits;
-    END IF;
-    IF cur.record_key IS NULL AND (cur.precombine IS NOT NULL OR cur.delete_marker IS NOT NULL) THEN
-        RAISE EXCEPTION 'precombine and delete_marker of % need a record_key', tbl
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Set record_key as well.';
-    END IF;
-
-    INSERT INTO incetl.cow_options AS o VALUES (cur.*)
-    ON CONFLICT (relid) DO UPDATE
-        SET record_key = excluded.record_key, precombine = excluded.precombine,
-            delete_marker = excluded.delete_marker,
-            file_group_rows = excluded.file_group_rows,
-            compression_level = excluded.compression_level,
-            retain_commits = excluded.retain_commits;
-    PERFORM incetl.cow_validate_options(tbl);
-END
-$$;
+AS 'MODULE_PATHNAME', 'incetl_cow_set_table_options'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
 COMMENT ON FUNCTION incetl.set_table_options(regclass, text, text, text, integer, integer, integer) IS
-    'set record key, precombine field, delete marker, file group size and zstd level of an incetl_cow table';
+    'set record key, precombine field, delete marker, file group size, zstd level and retention of an incetl_cow table (NULL: unchanged, empty string: cleared)';
 
 -- Options as set, for inspection.
-CREATE FUNCTION incetl.table_options(tbl regclass)
-RETURNS TABLE (record_key text[], precombine text, delete_marker text,
-               file_group_rows integer, compression_level integer,
-               retain_commits integer)
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT o.record_key, o.precombine, o.delete_marker, o.file_group_rows,
-           o.compression_level, o.retain_commits
-    FROM (SELECT incetl.cow_storage_id(tbl)) AS chk,
-         incetl.cow_options AS o
-    WHERE o.relid = tbl
-$$;
+CREATE FUNCTION incetl.table_options(tbl regclass,
+    OUT record_key text[], OUT precombine text, OUT delete_marker text,
+    OUT file_group_rows integer, OUT compression_level integer,
+    OUT retain_commits integer)
+AS 'MODULE_PATHNAME', 'incetl_cow_table_options'
+LANGUAGE C STRICT STABLE;
 
 CREATE FUNCTION incetl.commits(tbl regclass)
 RETURNS TABLE (commit_id bigint, committed_at timestamptz, operation text,
                rows_inserted bigint, rows_updated bigint, rows_deleted bigint,
                file_groups_written integer, bytes_written bigint)
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT c.commit_id, c.committed_at, c.operation, c.rows_inserted,
-           c.rows_updated, c.rows_deleted, c.file_groups_written, c.bytes_written
-    FROM incetl.cow_commit AS c
-    WHERE c.storage_id = (SELECT incetl.cow_storage_id(tbl))
-    ORDER BY c.commit_id
-$$;
+AS 'MODULE_PATHNAME', 'incetl_cow_commits'
+LANGUAGE C STRICT STABLE;
 COMMENT ON FUNCTION incetl.commits(regclass) IS 'the commit timeline of an incetl_cow table';
 
 -- Reclaims file group versions outside retention (keep_commits, or the
@@ -526,28 +419,28 @@ RETURNS bigint
 AS 'MODULE_PATHNAME', 'incetl_cow_clean'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE;
 
-CREATE FUNCTION incetl.table_stats(tbl regclass)
-RETURNS TABLE (file_groups bigint, rows bigint, raw_bytes bigint,
-               compressed_bytes bigint, compression_ratio numeric,
-               versions_retained bigint, commits bigint, last_commit_id bigint,
-               pages bigint)
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-    WITH sid AS (SELECT incetl.cow_storage_id(tbl) AS id),
-    v AS (SELECT f.* FROM incetl.cow_file_group AS f, sid WHERE f.storage_id = sid.id)
-    SELECT (SELECT count(*) FROM v WHERE superseded_by IS NULL),
-           (SELECT coalesce(sum(row_count), 0)::bigint FROM v WHERE superseded_by IS NULL),
-           (SELECT coalesce(sum(raw_bytes), 0)::bigint FROM v WHERE superseded_by IS NULL),
-           (SELECT coalesce(sum(bytes), 0)::bigint FROM v WHERE superseded_by IS NULL),
-           (SELECT round(sum(raw_bytes)::numeric / nullif(sum(bytes), 0), 2)
-              FROM v WHERE superseded_by IS NULL),
-           (SELECT count(*) FROM v WHERE superseded_by IS NOT NULL),
-           (SELECT count(*) FROM incetl.cow_commit AS c, sid WHERE c.storage_id = sid.id),
-           (SELECT max(commit_id) FROM incetl.cow_commit AS c, sid WHERE c.storage_id = sid.id),
-           pg_relation_size(tbl) / current_setting('block_size')::bigint
-$$;
+CREATE FUNCTION incetl.table_stats(tbl regclass,
+    OUT file_groups bigint, OUT rows bigint, OUT raw_bytes bigint,
+    OUT compressed_bytes bigint, OUT compression_ratio numeric,
+    OUT versions_retained bigint, OUT commits bigint, OUT last_commit_id bigint,
+    OUT pages bigint)
+AS 'MODULE_PATHNAME', 'incetl_cow_table_stats'
+LANGUAGE C STRICT STABLE;
 COMMENT ON FUNCTION incetl.table_stats(regclass) IS
     'file groups, rows, raw and compressed bytes, ratio and retained versions of an incetl_cow table';
+
+CREATE FUNCTION incetl.verify(tbl regclass)
+RETURNS TABLE (file_group_id bigint, commit_id bigint, problem text)
+AS 'MODULE_PATHNAME', 'incetl_cow_verify'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION incetl.verify(regclass) IS
+    'checks every current file group of an incetl_cow table (checksums, key order, metadata); returns the problems found';
+
+-- File groups decoded and skipped (by min/max) by the last sequential scan
+-- of an incetl_cow table in this session.
+CREATE FUNCTION incetl.cow_last_scan(OUT file_groups_read bigint,
+                                     OUT file_groups_skipped bigint)
+AS 'MODULE_PATHNAME', 'incetl_cow_last_scan'
+LANGUAGE C STRICT VOLATILE;
 
 -- ==== incetl_cow end ====

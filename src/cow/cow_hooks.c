@@ -179,6 +179,24 @@ CowBeginScansWalker(PlanState *ps, void *context)
 {
 	if (ps == NULL)
 		return false;
+	if (IsA(ps, ModifyTableState))
+	{
+		ModifyTableState *mt = (ModifyTableState *) ps;
+		ModifyTable *plan = (ModifyTable *) ps->plan;
+		int			i;
+
+		for (i = 0; i < mt->mt_nrels; i++)
+		{
+			Relation	rel = mt->resultRelInfo[i].ri_RelationDesc;
+
+			if (plan->onConflictAction != ONCONFLICT_NONE && CowIsCowRelation(rel))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("INSERT ... ON CONFLICT is not supported on incetl_cow table \"%s\"",
+								RelationGetRelationName(rel)),
+						 errhint("INSERT into a table with a record key is already an upsert; see incetl.set_table_options().")));
+		}
+	}
 	if (IsA(ps, SeqScanState))
 	{
 		SeqScanState *ss = (SeqScanState *) ps;

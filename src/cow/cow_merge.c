@@ -61,6 +61,7 @@ typedef struct CowMergeCtx
 	int64		updated;
 	int64		deleted;
 	int32		groups_written;
+	int32		groups_changed; /* versions superseded */
 	int64		bytes_written;
 	ResultRelInfo *indexinfo;	/* NULL when the table has no index */
 	EState	   *estate;
@@ -439,6 +440,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 				out[nout++] = incoming[r];
 			CowSupersedeVersion(&versions[i], ctx.commit_id);
 			CowEmitGroups(&ctx, out, nout, versions[i].file_group_id);
+			ctx.groups_changed++;
 			MemoryContextSwitchTo(mcxt);
 			MemoryContextReset(gcxt);
 		}
@@ -538,6 +540,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 			int64		nout = 0;
 			ListCell   *wc;
 			int64		s;
+			bool		changed = false;
 
 			if (!touched[vi])
 				continue;
@@ -562,6 +565,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 					{
 						s++;
 						ctx.deleted++;
+						changed = true;
 						continue;
 					}
 					stored = palloc(sizeof(CowRow));
@@ -592,6 +596,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 					if (!CowIsDeleteMarker(&ctx, in))
 					{
 						out[nout++] = in;
+						changed = true;
 						if (in->is_update)
 							ctx.updated++;
 						else
@@ -603,6 +608,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 				/* same key */
 				if (CowIncomingWins(&ctx, in, stored))
 				{
+					changed = true;
 					if (CowIsDeleteMarker(&ctx, in))
 						ctx.deleted++;
 					else
@@ -616,8 +622,13 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 				s++;
 				wc = lnext(routed[vi], wc);
 			}
-			CowSupersedeVersion(&versions[vi], ctx.commit_id);
-			CowEmitGroups(&ctx, out, nout, versions[vi].file_group_id);
+			/* a group whose incoming rows all lost keeps its version */
+			if (changed)
+			{
+				CowSupersedeVersion(&versions[vi], ctx.commit_id);
+				CowEmitGroups(&ctx, out, nout, versions[vi].file_group_id);
+				ctx.groups_changed++;
+			}
 			MemoryContextSwitchTo(mcxt);
 			MemoryContextReset(gcxt);
 		}
@@ -646,6 +657,13 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 			ctx.deleted -= Min(ctx.deleted, ctx.updated);
 	}
 
+	/*
+	 * A statement that changed nothing (every incoming row lost to a newer
+	 * stored one) leaves no commit; its commit id is simply not used.
+	 */
+	if (ctx.groups_written == 0 && ctx.groups_changed == 0)
+		goto done;
+
 	memset(&commit, 0, sizeof(commit));
 	commit.commit_id = ctx.commit_id;
 	commit.operation = has_update ? "update" :
@@ -659,6 +677,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 	CowRecordCounts(RelationGetRelid(rel), ctx.inserted, ctx.updated,
 					ctx.deleted, ctx.commit_id);
 
+done:
 	CowClearFreeSpace();
 	if (ctx.indexinfo)
 		ExecCloseIndices(ctx.indexinfo);

@@ -404,3 +404,35 @@ CowDeleteStorageMetadata(int64 storage_id)
 		table_close(catalog, RowExclusiveLock);
 	}
 }
+
+/*
+ * CowCopyCommits copies the timeline of one storage to another (VACUUM
+ * FULL writes the table into new storage).
+ */
+void
+CowCopyCommits(int64 from_storage, int64 to_storage)
+{
+	Relation	catalog = table_open(CowCatalogRelid("cow_commit", false), RowExclusiveLock);
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	List	   *copies = NIL;
+	ListCell   *lc;
+
+	ScanKeyInit(&key, Anum_c_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(from_storage));
+	scan = systable_beginscan(catalog, InvalidOid, false, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Datum		values[Natts_c];
+		bool		nulls[Natts_c];
+
+		heap_deform_tuple(tup, RelationGetDescr(catalog), values, nulls);
+		values[Anum_c_storage_id - 1] = Int64GetDatum(to_storage);
+		copies = lappend(copies, heap_form_tuple(RelationGetDescr(catalog), values, nulls));
+	}
+	systable_endscan(scan);
+	foreach(lc, copies)
+		CatalogTupleInsert(catalog, (HeapTuple) lfirst(lc));
+	table_close(catalog, RowExclusiveLock);
+}

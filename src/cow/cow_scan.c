@@ -24,6 +24,9 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
 #include "miscadmin.h"
@@ -36,6 +39,12 @@
 #include "cow_scan.h"
 
 static void CowScanLoadVersions(CowScanDesc scan);
+
+/* counters of the last finished sequential scan, for tests and tuning */
+static int64 CowLastScanRead = 0;
+static int64 CowLastScanSkipped = 0;
+
+PG_FUNCTION_INFO_V1(incetl_cow_last_scan);
 static bool CowGroupMayMatch(CowScanDesc scan, CowGroupHeader *h);
 static Snapshot CowCatalogSnapshotFor(Snapshot snapshot, bool *registered);
 
@@ -114,6 +123,11 @@ cow_scan_end(TableScanDesc sscan)
 {
 	CowScanDesc scan = (CowScanDesc) sscan;
 
+	if (scan->base.rs_flags & SO_TYPE_SEQSCAN)
+	{
+		CowLastScanRead = scan->groups_read;
+		CowLastScanSkipped = scan->groups_skipped;
+	}
 	if (scan->snap_registered)
 		UnregisterSnapshot(scan->catalog_snap);
 	MemoryContextDelete(scan->scan_cxt);
@@ -461,4 +475,24 @@ cow_scan_analyze_next_tuple(TableScanDesc sscan, TransactionId OldestXmin,
 	scan->analyze_next++;
 	*liverows += 1;
 	return true;
+}
+
+/*
+ * incetl.cow_last_scan() reports how many file groups the last finished
+ * sequential scan of an incetl_cow table in this session decoded and how
+ * many it skipped by min/max.
+ */
+Datum
+incetl_cow_last_scan(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+	values[0] = Int64GetDatum(CowLastScanRead);
+	values[1] = Int64GetDatum(CowLastScanSkipped);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

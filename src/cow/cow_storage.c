@@ -206,6 +206,19 @@ CowNextCommitId(Relation rel)
 	return CowBumpCounter(rel, COW_COUNTER_COMMIT, 1);
 }
 
+/*
+ * CowAdvanceCommitId makes the next commit id at least next (VACUUM FULL
+ * carries the timeline over to the new storage).
+ */
+void
+CowAdvanceCommitId(Relation rel, int64 next)
+{
+	int64		cur = CowReadMetaPage(rel).next_commit_id;
+
+	if (next > cur)
+		(void) CowBumpCounter(rel, COW_COUNTER_COMMIT, next - cur);
+}
+
 int64
 CowNextFileGroupId(Relation rel)
 {

@@ -368,6 +368,10 @@ cow_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 	}
 	MemoryContextDelete(cxt);
 	UnregisterSnapshot(snap);
+
+	/* the timeline and the commit counter carry over */
+	CowCopyCommits(CowStorageId(OldTable), new_storage);
+	CowAdvanceCommitId(NewTable, CowReadMetaPage(OldTable).next_commit_id);
 	*xid_cutoff = OldestXmin;
 	*multi_cutoff = GetOldestMultiXactId();
 }

@@ -3,8 +3,8 @@
  * cow_timeline.c
  *	  SQL-callable functions over the timeline of incetl_cow tables.
  *
- * incetl.commits() itself is SQL over incetl.cow_commit; the C here finds
- * a table's storage id after checking the caller may read the table.
+ * The catalogs are not readable by PUBLIC; these functions read them
+ * after checking that the caller may SELECT the table in question.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -15,7 +15,16 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/table.h"
+#include "funcapi.h"
+#include "storage/bufmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/numeric.h"
+#include "utils/tuplestore.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -28,7 +37,9 @@
 #include "cow.h"
 
 PG_FUNCTION_INFO_V1(incetl_cow_storage_id);
-PG_FUNCTION_INFO_V1(incetl_cow_validate_options);
+PG_FUNCTION_INFO_V1(incetl_cow_commits);
+PG_FUNCTION_INFO_V1(incetl_cow_table_stats);
+PG_FUNCTION_INFO_V1(incetl_cow_table_options);
 
 /*
  * CowOpenChecked opens relid with AccessShareLock after checking it is an
@@ -64,62 +75,183 @@ incetl_cow_storage_id(PG_FUNCTION_ARGS)
 }
 
 /*
- * incetl_cow_validate_options loads a table's options as the caller's
- * snapshot sees them and checks every column they name.
+ * incetl.commits(tbl): the timeline, oldest first.
  */
 Datum
-incetl_cow_validate_options(PG_FUNCTION_ARGS)
+incetl_cow_commits(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	rel;
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	int64		storage_id;
+	List	   *rows = NIL;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rel = CowOpenChecked(PG_GETARG_OID(0), ACL_SELECT);
+	storage_id = CowStorageId(rel);
+	relation_close(rel, AccessShareLock);
+
+	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(storage_id));
+	scan = systable_beginscan(catalog, InvalidOid, false, GetActiveSnapshot(), 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		rows = lappend(rows, heap_copytuple(tup));
+	systable_endscan(scan);
+
+	/* order by commit id: insertion sort on a list that is nearly sorted */
+	{
+		int			n = list_length(rows),
+					i,
+					j;
+		HeapTuple  *arr = palloc(sizeof(HeapTuple) * Max(n, 1));
+		TupleDesc	desc = RelationGetDescr(catalog);
+
+		for (i = 0; i < n; i++)
+			arr[i] = list_nth(rows, i);
+		for (i = 1; i < n; i++)
+		{
+			bool		isnull;
+			HeapTuple	t = arr[i];
+			int64		c = DatumGetInt64(heap_getattr(t, 2, desc, &isnull));
+
+			for (j = i; j > 0 &&
+				 DatumGetInt64(heap_getattr(arr[j - 1], 2, desc, &isnull)) > c; j--)
+				arr[j] = arr[j - 1];
+			arr[j] = t;
+		}
+		for (i = 0; i < n; i++)
+		{
+			Datum		values[9];
+			bool		nulls[9];
+
+			heap_deform_tuple(arr[i], desc, values, nulls);
+			/* drop storage_id */
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
+								 values + 1, nulls + 1);
+		}
+	}
+	foreach(lc, rows)
+		heap_freetuple(lfirst(lc));
+	table_close(catalog, AccessShareLock);
+	return (Datum) 0;
+}
+
+/*
+ * incetl.table_stats(tbl): one row about the current state.
+ */
+Datum
+incetl_cow_table_stats(PG_FUNCTION_ARGS)
 {
 	Relation	rel = CowOpenChecked(PG_GETARG_OID(0), ACL_SELECT);
-	TupleDesc	desc = RelationGetDescr(rel);
-	CowOptions	opts;
-	int			i,
-				j;
+	int64		storage_id = CowStorageId(rel);
+	int			n,
+				i;
+	CowVersion *v = CowLoadVersions(storage_id, GetActiveSnapshot(), false, &n);
+	int64		groups = 0,
+				rows = 0,
+				raw = 0,
+				bytes = 0,
+				retained = 0,
+				commits = 0,
+				last_commit = 0;
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	Datum		values[9];
+	bool		nulls[9];
 
-	CowLoadOptions(rel, GetActiveSnapshot(), &opts);
-	for (i = 0; i < opts.nkeys; i++)
+	for (i = 0; i < n; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, opts.key_attnums[i] - 1);
-
-		for (j = 0; j < i; j++)
-			if (opts.key_attnums[j] == opts.key_attnums[i])
-				ereport(ERROR,
-						(errcode(ERRCODE_DUPLICATE_COLUMN),
-						 errmsg("record key column \"%s\" of \"%s\" is listed twice",
-								NameStr(att->attname), RelationGetRelationName(rel))));
-		if (!OidIsValid(lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR)->lt_opr))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("record key column \"%s\" of \"%s\" has type %s, which cannot be sorted",
-							NameStr(att->attname), RelationGetRelationName(rel),
-							format_type_be(att->atttypid))));
+		if (v[i].superseded_by != 0)
+		{
+			retained++;
+			continue;
+		}
+		groups++;
+		rows += v[i].row_count;
+		raw += v[i].raw_bytes;
+		bytes += v[i].bytes;
 	}
-	if (opts.nkeys > INDEX_MAX_KEYS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("a record key has at most %d columns", INDEX_MAX_KEYS)));
-	if (opts.precombine_attnum != InvalidAttrNumber)
+	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(storage_id));
+	scan = systable_beginscan(catalog, InvalidOid, false, GetActiveSnapshot(), 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, opts.precombine_attnum - 1);
+		bool		isnull;
+		int64		c = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(catalog), &isnull));
 
-		if (!OidIsValid(lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR)->lt_opr))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("precombine column \"%s\" of \"%s\" has type %s, which cannot be compared",
-							NameStr(att->attname), RelationGetRelationName(rel),
-							format_type_be(att->atttypid))));
+		commits++;
+		last_commit = Max(last_commit, c);
 	}
-	if (opts.delete_marker_attnum != InvalidAttrNumber)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, opts.delete_marker_attnum - 1);
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
 
-		if (att->atttypid != BOOLOID)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("delete marker column \"%s\" of \"%s\" must be boolean, not %s",
-							NameStr(att->attname), RelationGetRelationName(rel),
-							format_type_be(att->atttypid))));
-	}
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = Int64GetDatum(groups);
+	values[1] = Int64GetDatum(rows);
+	values[2] = Int64GetDatum(raw);
+	values[3] = Int64GetDatum(bytes);
+	if (bytes > 0)
+		values[4] = DirectFunctionCall2(numeric_round,
+										DirectFunctionCall2(numeric_div,
+															NumericGetDatum(int64_to_numeric(raw)),
+															NumericGetDatum(int64_to_numeric(bytes))),
+										Int32GetDatum(2));
+	else
+		nulls[4] = true;
+	values[5] = Int64GetDatum(retained);
+	values[6] = Int64GetDatum(commits);
+	values[7] = Int64GetDatum(last_commit);
+	nulls[7] = (commits == 0);
+	values[8] = Int64GetDatum((int64) RelationGetNumberOfBlocks(rel));
 	relation_close(rel, AccessShareLock);
-	PG_RETURN_VOID();
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/*
+ * incetl.table_options(tbl): the options as set (no row when none are).
+ */
+Datum
+incetl_cow_table_options(PG_FUNCTION_ARGS)
+{
+	Relation	rel = CowOpenChecked(PG_GETARG_OID(0), ACL_SELECT);
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	Datum		values[7];
+	bool		nulls[7];
+	Datum		result = (Datum) 0;
+	bool		found = false;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+	catalog = table_open(CowCatalogRelid("cow_options", false), AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationGetRelid(rel)));
+	scan = systable_beginscan(catalog, InvalidOid, false, GetActiveSnapshot(), 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		heap_deform_tuple(tup, RelationGetDescr(catalog), values, nulls);
+		result = HeapTupleGetDatum(heap_form_tuple(desc, values + 1, nulls + 1));
+		found = true;
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	relation_close(rel, AccessShareLock);
+	if (!found)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(result);
 }

@@ -80,6 +80,7 @@ extern int64 CowStorageId(Relation rel);
 extern int64 CowReserveRowNumbers(Relation rel, int64 count);
 extern int64 CowNextCommitId(Relation rel);
 extern int64 CowNextFileGroupId(Relation rel);
+extern void CowAdvanceCommitId(Relation rel, int64 next);
 extern BlockNumber CowWriteExtent(Relation rel, const char *data, Size len,
 								  uint32 *nblocks);
 extern void CowReadExtentBytes(Relation rel, BlockNumber first_block,
@@ -165,6 +166,7 @@ extern void CowInsertVersion(int64 storage_id, const CowVersion *v);
 extern void CowSupersedeVersion(const CowVersion *v, int64 commit_id);
 extern void CowInsertCommit(int64 storage_id, const CowCommitInfo *c);
 extern void CowDeleteStorageMetadata(int64 storage_id);
+extern void CowCopyCommits(int64 from_storage, int64 to_storage);
 
 /* ---------- file group format (writer / reader) ---------- */
 

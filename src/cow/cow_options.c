@@ -1,0 +1,310 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow_options.c
+ *	  incetl.set_table_options(): record key, precombine field, delete
+ *	  marker, file group size, zstd level and retention of a table.
+ *
+ * Only the table's owner may change them.  The row in incetl.cow_options
+ * is written under ShareUpdateExclusiveLock on the table, the lock writers
+ * take to merge, so a change never lands in the middle of a merge.  The
+ * record key cannot change while the table holds rows: its file groups
+ * are sorted and partitioned by the old key.
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/cow/cow_options.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/typcache.h"
+
+#include "cow.h"
+
+PG_FUNCTION_INFO_V1(incetl_cow_set_table_options);
+
+#define Natts_opt 7
+
+static char *CowTrimmed(const char *s);
+static AttrNumber CowCheckColumn(Relation rel, const char *name, const char *role);
+
+static char *
+CowTrimmed(const char *s)
+{
+	char	   *r = pstrdup(s);
+	char	   *end;
+
+	while (*r == ' ' || *r == '\t' || *r == '\n')
+		r++;
+	end = r + strlen(r);
+	while (end > r && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n'))
+		*--end = '\0';
+	return r;
+}
+
+static AttrNumber
+CowCheckColumn(Relation rel, const char *name, const char *role)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
+
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("%s column \"%s\" of \"%s\" does not exist",
+						role, name, RelationGetRelationName(rel))));
+	return attnum;
+}
+
+Datum
+incetl_cow_set_table_options(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	Relation	rel;
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	oldtup;
+	HeapTuple	newtup;
+	Datum		values[Natts_opt];
+	bool		nulls[Natts_opt];
+	TupleDesc	desc;
+	Snapshot	snap;
+	int			i;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table must not be NULL")));
+	relid = PG_GETARG_OID(0);
+
+	/* the writers' merge lock: no merge runs while options change */
+	rel = relation_open(relid, ShareUpdateExclusiveLock);
+	if (!CowIsCowRelation(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an incetl_cow table",
+						RelationGetRelationName(rel)),
+				 errhint("Create it with CREATE TABLE ... USING incetl_cow.")));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, RelationGetRelationName(rel));
+
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	catalog = table_open(CowCatalogRelid("cow_options", false), RowExclusiveLock);
+	desc = RelationGetDescr(catalog);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(catalog, InvalidOid, false, snap, 1, &key);
+	oldtup = systable_getnext(scan);
+	if (HeapTupleIsValid(oldtup))
+	{
+		oldtup = heap_copytuple(oldtup);
+		heap_deform_tuple(oldtup, desc, values, nulls);
+	}
+	else
+	{
+		values[0] = ObjectIdGetDatum(relid);
+		nulls[0] = false;
+		nulls[1] = nulls[2] = nulls[3] = true;
+		values[4] = Int32GetDatum(COW_DEFAULT_FILE_GROUP_ROWS);
+		values[5] = Int32GetDatum(COW_DEFAULT_COMPRESSION);
+		values[6] = Int32GetDatum(COW_DEFAULT_RETAIN_COMMITS);
+		nulls[4] = nulls[5] = nulls[6] = false;
+	}
+	systable_endscan(scan);
+
+	/* NULL leaves an option unchanged; '' clears a text option */
+	if (!PG_ARGISNULL(1))
+	{
+		char	   *spec = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		List	   *names = NIL;
+		char	   *tok;
+		char	   *save;
+		Datum	   *elems;
+		bool		changed;
+		ArrayType  *arr = NULL;
+
+		for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		{
+			char	   *name = CowTrimmed(tok);
+
+			if (*name != '\0')
+				names = lappend(names, name);
+		}
+		if (names != NIL)
+		{
+			elems = palloc(sizeof(Datum) * list_length(names));
+			for (i = 0; i < list_length(names); i++)
+				elems[i] = CStringGetTextDatum((char *) list_nth(names, i));
+			arr = construct_array(elems, list_length(names), TEXTOID, -1, false,
+								  TYPALIGN_INT);
+		}
+		if (nulls[1] || arr == NULL)
+			changed = !(nulls[1] && arr == NULL);
+		else
+		{
+			Datum	   *old_elems;
+			bool	   *old_nulls;
+			int			nold;
+
+			deconstruct_array(DatumGetArrayTypeP(values[1]), TEXTOID, -1, false,
+							  TYPALIGN_INT, &old_elems, &old_nulls, &nold);
+			changed = (nold != list_length(names));
+			for (i = 0; !changed && i < nold; i++)
+				changed = strcmp(TextDatumGetCString(old_elems[i]),
+								 (char *) list_nth(names, i)) != 0;
+		}
+		if (changed)
+		{
+			int			n;
+			int64		rows = 0;
+			CowVersion *v = CowLoadVersions(CowStorageId(rel), snap, true, &n);
+
+			for (i = 0; i < n; i++)
+				rows += v[i].row_count;
+			if (rows > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot change the record key of non-empty incetl_cow table \"%s\"",
+								RelationGetRelationName(rel)),
+						 errhint("TRUNCATE the table first, or copy it into a new table with the new key.")));
+		}
+		nulls[1] = (arr == NULL);
+		values[1] = PointerGetDatum(arr);
+	}
+	for (i = 2; i <= 3; i++)
+	{
+		if (!PG_ARGISNULL(i))
+		{
+			char	   *name = CowTrimmed(text_to_cstring(PG_GETARG_TEXT_PP(i)));
+
+			nulls[i] = (*name == '\0');
+			values[i] = nulls[i] ? (Datum) 0 : CStringGetTextDatum(name);
+		}
+	}
+	if (!PG_ARGISNULL(4))
+	{
+		if (PG_GETARG_INT32(4) < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("file_group_rows must be at least 1, not %d", PG_GETARG_INT32(4))));
+		values[4] = PG_GETARG_DATUM(4);
+	}
+	if (!PG_ARGISNULL(5))
+	{
+		if (PG_GETARG_INT32(5) < 1 || PG_GETARG_INT32(5) > 22)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("compression_level must be between 1 and 22, not %d",
+							PG_GETARG_INT32(5))));
+		values[5] = PG_GETARG_DATUM(5);
+	}
+	if (!PG_ARGISNULL(6))
+	{
+		if (PG_GETARG_INT32(6) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("retain_commits must not be negative, not %d",
+							PG_GETARG_INT32(6))));
+		values[6] = PG_GETARG_DATUM(6);
+	}
+
+	/* validate the columns */
+	if (!nulls[1])
+	{
+		Datum	   *elems;
+		bool	   *enulls;
+		int			n,
+					j;
+		AttrNumber *seen;
+
+		deconstruct_array(DatumGetArrayTypeP(values[1]), TEXTOID, -1, false,
+						  TYPALIGN_INT, &elems, &enulls, &n);
+		if (n > INDEX_MAX_KEYS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("a record key has at most %d columns", INDEX_MAX_KEYS)));
+		seen = palloc(sizeof(AttrNumber) * n);
+		for (i = 0; i < n; i++)
+		{
+			char	   *name = TextDatumGetCString(elems[i]);
+			AttrNumber	a = CowCheckColumn(rel, name, "record key");
+			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), a - 1);
+
+			for (j = 0; j < i; j++)
+				if (seen[j] == a)
+					ereport(ERROR,
+							(errcode(ERRCODE_DUPLICATE_COLUMN),
+							 errmsg("record key column \"%s\" of \"%s\" is listed twice",
+									name, RelationGetRelationName(rel))));
+			seen[i] = a;
+			if (!OidIsValid(lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR)->lt_opr))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("record key column \"%s\" of \"%s\" has type %s, which cannot be sorted",
+								name, RelationGetRelationName(rel),
+								format_type_be(att->atttypid))));
+		}
+	}
+	else if (!nulls[2] || !nulls[3])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("precombine and delete_marker of \"%s\" need a record_key",
+						RelationGetRelationName(rel)),
+				 errhint("Set record_key as well.")));
+	if (!nulls[2])
+	{
+		char	   *name = TextDatumGetCString(values[2]);
+		AttrNumber	a = CowCheckColumn(rel, name, "precombine");
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), a - 1);
+
+		if (!OidIsValid(lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR)->lt_opr))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("precombine column \"%s\" of \"%s\" has type %s, which cannot be compared",
+							name, RelationGetRelationName(rel),
+							format_type_be(att->atttypid))));
+	}
+	if (!nulls[3])
+	{
+		char	   *name = TextDatumGetCString(values[3]);
+		AttrNumber	a = CowCheckColumn(rel, name, "delete marker");
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), a - 1);
+
+		if (att->atttypid != BOOLOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("delete marker column \"%s\" of \"%s\" must be boolean, not %s",
+							name, RelationGetRelationName(rel),
+							format_type_be(att->atttypid))));
+	}
+
+	newtup = heap_form_tuple(desc, values, nulls);
+	if (HeapTupleIsValid(oldtup))
+	{
+		newtup->t_self = oldtup->t_self;
+		CatalogTupleUpdate(catalog, &oldtup->t_self, newtup);
+	}
+	else
+		CatalogTupleInsert(catalog, newtup);
+	table_close(catalog, RowExclusiveLock);
+	UnregisterSnapshot(snap);
+	relation_close(rel, NoLock);
+	PG_RETURN_VOID();
+}
