@@ -429,6 +429,29 @@ LANGUAGE C STRICT STABLE;
 COMMENT ON FUNCTION incetl.table_stats(regclass) IS
     'file groups, rows, raw and compressed bytes, ratio and retained versions of an incetl_cow table';
 
+-- Incremental query: rows whose current version (as of until_commit, or
+-- now) was written by a commit after since_commit.  Deleted rows are not
+-- reported.  Call as incetl.changes(NULL::my_table, 42).
+CREATE FUNCTION incetl.changes(tbl anyelement, since_commit bigint,
+                               until_commit bigint DEFAULT NULL)
+RETURNS SETOF anyelement
+AS 'MODULE_PATHNAME', 'incetl_cow_changes'
+LANGUAGE C CALLED ON NULL INPUT STABLE;
+
+-- Time travel: the table as it was right after commit_id, while the
+-- versions are retained (retain_commits).
+CREATE FUNCTION incetl.as_of(tbl anyelement, commit_id bigint)
+RETURNS SETOF anyelement
+AS 'MODULE_PATHNAME', 'incetl_cow_as_of'
+LANGUAGE C CALLED ON NULL INPUT STABLE;
+
+-- The newest commit id the caller's snapshot sees: the exact upper bound
+-- for an incremental read.
+CREATE FUNCTION incetl.latest_commit(tbl regclass)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'incetl_cow_latest_commit'
+LANGUAGE C STRICT STABLE;
+
 CREATE FUNCTION incetl.verify(tbl regclass)
 RETURNS TABLE (file_group_id bigint, commit_id bigint, problem text)
 AS 'MODULE_PATHNAME', 'incetl_cow_verify'

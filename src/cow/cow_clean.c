@@ -217,6 +217,8 @@ CowClean(Relation rel, int keep, int elevel, BufferAccessStrategy bstrategy)
 	}
 	table_close(catalog, RowExclusiveLock);
 	UnregisterSnapshot(snap);
+	if (removed > 0)
+		CowAdvanceCleanHorizon(rel, Min(cmax - keep + 1, cmax));
 	CommandCounterIncrement();
 
 	map = CowLoadUsedMap(meta.storage_id);

@@ -83,6 +83,7 @@ CowInitStorage(SMgrRelation srel, char persistence, int64 storage_id,
 	meta->next_row_number = COW_FIRST_ROW_NUMBER;
 	meta->next_commit_id = next_commit_id;
 	meta->next_file_group_id = 1;
+	meta->clean_horizon = 0;
 	((PageHeader) page)->pd_lower =
 		((char *) meta + sizeof(CowMetaPageData)) - (char *) page;
 
@@ -147,7 +148,8 @@ typedef enum CowCounter
 {
 	COW_COUNTER_ROW,
 	COW_COUNTER_COMMIT,
-	COW_COUNTER_FILE_GROUP
+	COW_COUNTER_FILE_GROUP,
+	COW_COUNTER_CLEAN_HORIZON
 } CowCounter;
 
 static int64
@@ -184,6 +186,10 @@ CowBumpCounter(Relation rel, CowCounter which, int64 count)
 			result = meta->next_commit_id;
 			meta->next_commit_id += count;
 			break;
+		case COW_COUNTER_CLEAN_HORIZON:
+			result = meta->clean_horizon;
+			meta->clean_horizon += count;
+			break;
 		default:
 			result = meta->next_file_group_id;
 			meta->next_file_group_id += count;
@@ -217,6 +223,15 @@ CowAdvanceCommitId(Relation rel, int64 next)
 
 	if (next > cur)
 		(void) CowBumpCounter(rel, COW_COUNTER_COMMIT, next - cur);
+}
+
+void
+CowAdvanceCleanHorizon(Relation rel, int64 horizon)
+{
+	int64		cur = CowReadMetaPage(rel).clean_horizon;
+
+	if (horizon > cur)
+		(void) CowBumpCounter(rel, COW_COUNTER_CLEAN_HORIZON, horizon - cur);
 }
 
 int64

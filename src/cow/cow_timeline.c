@@ -29,7 +29,9 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "parser/parse_type.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/typcache.h"
@@ -40,6 +42,13 @@ PG_FUNCTION_INFO_V1(incetl_cow_storage_id);
 PG_FUNCTION_INFO_V1(incetl_cow_commits);
 PG_FUNCTION_INFO_V1(incetl_cow_table_stats);
 PG_FUNCTION_INFO_V1(incetl_cow_table_options);
+PG_FUNCTION_INFO_V1(incetl_cow_changes);
+PG_FUNCTION_INFO_V1(incetl_cow_as_of);
+PG_FUNCTION_INFO_V1(incetl_cow_latest_commit);
+
+static Oid	CowRelidFromRowType(FunctionCallInfo fcinfo);
+static void CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since,
+						int64 until, bool has_until);
 
 /*
  * CowOpenChecked opens relid with AccessShareLock after checking it is an
@@ -254,4 +263,190 @@ incetl_cow_table_options(PG_FUNCTION_ARGS)
 	if (!found)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(result);
+}
+
+/*
+ * CowRelidFromRowType finds the table behind the NULL::tbl argument.
+ */
+static Oid
+CowRelidFromRowType(FunctionCallInfo fcinfo)
+{
+	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	Oid			relid = OidIsValid(typid) ? typeidTypeRelid(typid) : InvalidOid;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("the first argument must be NULL::<incetl_cow table>, not %s",
+						OidIsValid(typid) ? format_type_be(typid) : "unknown"),
+				 errhint("Call it as incetl.changes(NULL::my_table, 42).")));
+	return relid;
+}
+
+/*
+ * CowEmitRows returns the rows of the versions current at "until" (or now)
+ * whose commit id is in (since, until]; with as_of, all rows of the
+ * versions current at commit "until".
+ */
+static void
+CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since, int64 until,
+			bool has_until)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			relid = CowRelidFromRowType(fcinfo);
+	Relation	rel;
+	CowMetaPageData meta;
+	int			n,
+				i;
+	CowVersion *versions;
+	MemoryContext gcxt,
+				old;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rel = CowOpenChecked(relid, ACL_SELECT);
+	meta = CowReadMetaPage(rel);
+	if (has_until && until < meta.clean_horizon)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("commit " INT64_FORMAT " of \"%s\" is no longer retained",
+						until, RelationGetRelationName(rel)),
+				 errdetail("File group versions superseded at or before commit " INT64_FORMAT " have been cleaned.",
+						   meta.clean_horizon),
+				 errhint("Raise retain_commits with incetl.set_table_options() to keep more history.")));
+	if (has_until && until >= meta.next_commit_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("commit " INT64_FORMAT " of \"%s\" does not exist yet",
+						until, RelationGetRelationName(rel))));
+
+	versions = CowLoadVersions(meta.storage_id, GetActiveSnapshot(), false, &n);
+	gcxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow changes",
+								 ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < n; i++)
+	{
+		CowVersion *v = &versions[i];
+		CowDecodedGroup *g;
+		uint64		r;
+		int			natts = RelationGetDescr(rel)->natts;
+		Datum	   *values = palloc(sizeof(Datum) * natts);
+		bool	   *nulls = palloc(sizeof(bool) * natts);
+
+		if (has_until)
+		{
+			/* the version current at commit "until" */
+			if (v->commit_id > until ||
+				(v->superseded_by != 0 && v->superseded_by <= until))
+				continue;
+		}
+		else if (v->superseded_by != 0)
+			continue;
+		if (!as_of && v->max_commit <= since)
+			continue;
+
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(gcxt);
+		g = CowDecodeGroup(rel, v, true, NULL, true);
+		MemoryContextSwitchTo(old);
+		for (r = 0; r < g->nrows; r++)
+		{
+			int			a;
+
+			if (!as_of && g->commit_ids[r] <= since)
+				continue;
+			for (a = 0; a < natts; a++)
+			{
+				if (g->decoded[a] && !TupleDescAttr(RelationGetDescr(rel), a)->attisdropped)
+				{
+					values[a] = g->values[a][r];
+					nulls[a] = g->isnull[a][r];
+				}
+				else
+				{
+					values[a] = (Datum) 0;
+					nulls[a] = true;
+				}
+			}
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		MemoryContextReset(gcxt);
+	}
+	MemoryContextDelete(gcxt);
+	relation_close(rel, AccessShareLock);
+}
+
+/*
+ * incetl.changes(NULL::tbl, since_commit, until_commit): the incremental
+ * query.  Deletes are not reported (the rows are simply gone).
+ */
+Datum
+incetl_cow_changes(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("since_commit must not be NULL"),
+				 errhint("Use 0 to read every row.")));
+	CowEmitRows(fcinfo, false, PG_GETARG_INT64(1),
+				PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2), !PG_ARGISNULL(2));
+	return (Datum) 0;
+}
+
+/*
+ * incetl.as_of(NULL::tbl, commit_id): time travel, while retained.
+ */
+Datum
+incetl_cow_as_of(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("commit_id must not be NULL")));
+	CowEmitRows(fcinfo, true, 0, PG_GETARG_INT64(1), true);
+	return (Datum) 0;
+}
+
+/*
+ * incetl.latest_commit(tbl): the newest commit id the caller's snapshot
+ * sees (NULL when none).  Commit ids are handed out under a lock held to
+ * commit, so every commit at or below it is visible: a pipeline that
+ * reads changes(since, latest_commit) never misses one.
+ */
+Datum
+incetl_cow_latest_commit(PG_FUNCTION_ARGS)
+{
+	int64		c = cow_latest_commit_id(PG_GETARG_OID(0), GetActiveSnapshot());
+
+	if (c == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(c);
+}
+
+/*
+ * cow_latest_commit_id: C entry point for the pipeline layer.
+ */
+int64
+cow_latest_commit_id(Oid relid, Snapshot snapshot)
+{
+	Relation	rel = CowOpenChecked(relid, ACL_SELECT);
+	int64		storage_id = CowStorageId(rel);
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	int64		last = 0;
+
+	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(storage_id));
+	scan = systable_beginscan(catalog, InvalidOid, false, snapshot, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		int64		c = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(catalog), &isnull));
+
+		last = Max(last, c);
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	relation_close(rel, AccessShareLock);
+	return last;
 }

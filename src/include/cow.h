@@ -56,6 +56,8 @@ typedef struct CowMetaPageData
 	int64		next_row_number;
 	int64		next_commit_id;
 	int64		next_file_group_id;
+	int64		clean_horizon;	/* versions superseded at or before this
+								 * commit may have been removed */
 } CowMetaPageData;
 
 /*
@@ -81,6 +83,7 @@ extern int64 CowReserveRowNumbers(Relation rel, int64 count);
 extern int64 CowNextCommitId(Relation rel);
 extern int64 CowNextFileGroupId(Relation rel);
 extern void CowAdvanceCommitId(Relation rel, int64 next);
+extern void CowAdvanceCleanHorizon(Relation rel, int64 horizon);
 extern BlockNumber CowWriteExtent(Relation rel, const char *data, Size len,
 								  uint32 *nblocks);
 extern void CowReadExtentBytes(Relation rel, BlockNumber first_block,
@@ -279,6 +282,7 @@ extern void CowTruncateCommit(Relation rel);
 extern void cow_write_counts(Oid relid, int64 *inserted, int64 *updated,
 							 int64 *deleted);
 extern int64 cow_last_commit_id(Oid relid);
+extern int64 cow_latest_commit_id(Oid relid, Snapshot snapshot);
 extern void CowRecordCounts(Oid relid, int64 ins, int64 upd, int64 del,
 							int64 commit_id);
 
