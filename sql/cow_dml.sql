@@ -36,6 +36,12 @@ UPDATE log SET n = -n WHERE n <= 2;
 DELETE FROM log WHERE n = 3;
 SELECT * FROM log ORDER BY n;
 
+-- ALTER TABLE rewrites keep the record key order and dedup
+ALTER TABLE items ALTER COLUMN qty TYPE bigint;
+INSERT INTO items VALUES (2, 'after-alter', 5, 9);
+SELECT id, name, qty FROM items WHERE id <= 4 ORDER BY id;
+SELECT * FROM incetl.verify('items');
+
 -- TRUNCATE is transactional and continues the commit ids.
 BEGIN;
 TRUNCATE items;

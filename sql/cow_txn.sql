@@ -86,3 +86,28 @@ INSERT INTO acct VALUES (11, 1100, 1);
 PREPARE TRANSACTION 'cow_2pc';
 COMMIT PREPARED 'cow_2pc';
 SELECT * FROM acct WHERE id = 11;
+
+-- What a transaction wrote, as the pipeline layer reads it.
+BEGIN;
+SELECT * FROM incetl.cow_write_counts('acct');
+INSERT INTO acct VALUES (1, 1, 1000), (12, 12, 1), (13, 13, 1);
+DELETE FROM acct WHERE id = 13;
+SELECT rows_inserted, rows_updated, rows_deleted,
+       last_commit_id = (SELECT max(commit_id) FROM incetl.commits('acct')) AS last_is_max
+FROM incetl.cow_write_counts('acct');
+COMMIT;
+
+-- AFTER ROW triggers and foreign keys are refused at write time.
+CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER acct_after AFTER INSERT ON acct FOR EACH ROW EXECUTE FUNCTION noop();
+INSERT INTO acct VALUES (20, 0, 1);
+DROP TRIGGER acct_after ON acct;
+CREATE TABLE parent (id int PRIMARY KEY);
+CREATE TABLE child (pid int REFERENCES parent) USING incetl_cow;
+INSERT INTO child VALUES (1);
+-- BEFORE ROW triggers work
+CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.balance := NEW.balance * 2; RETURN NEW; END $$;
+CREATE TRIGGER acct_before BEFORE INSERT ON acct FOR EACH ROW EXECUTE FUNCTION bump();
+INSERT INTO acct VALUES (21, 21, 1);
+SELECT * FROM acct WHERE id = 21;

@@ -452,6 +452,15 @@ RETURNS bigint
 AS 'MODULE_PATHNAME', 'incetl_cow_latest_commit'
 LANGUAGE C STRICT STABLE;
 
+-- What the current transaction wrote to a table so far (every finished
+-- statement is flushed): new keys, replaced rows, deleted rows, and the
+-- commit id of its last write (NULL when none).
+CREATE FUNCTION incetl.cow_write_counts(tbl regclass,
+    OUT rows_inserted bigint, OUT rows_updated bigint, OUT rows_deleted bigint,
+    OUT last_commit_id bigint)
+AS 'MODULE_PATHNAME', 'incetl_cow_write_counts'
+LANGUAGE C STRICT VOLATILE;
+
 CREATE FUNCTION incetl.verify(tbl regclass)
 RETURNS TABLE (file_group_id bigint, commit_id bigint, problem text)
 AS 'MODULE_PATHNAME', 'incetl_cow_verify'

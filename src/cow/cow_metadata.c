@@ -113,6 +113,26 @@ CowResolveColumn(Relation rel, const char *name, const char *role)
 }
 
 /*
+ * CowRewriteSourceRelid: ALTER TABLE rewrites and VACUUM FULL write into a
+ * transient table named pg_temp_<oid of the table> (make_new_heap).  For
+ * such a table this returns that oid, so the rewrite uses the table's
+ * options (key order, dedup) and continues its timeline; otherwise the
+ * relation's own oid.
+ */
+Oid
+CowRewriteSourceRelid(Relation rel)
+{
+	unsigned int orig;
+	char		tail;
+
+	if (sscanf(RelationGetRelationName(rel), "pg_temp_%u%c", &orig, &tail) == 1 &&
+		OidIsValid(orig) && (Oid) orig != RelationGetRelid(rel) &&
+		get_rel_namespace((Oid) orig) == RelationGetNamespace(rel))
+		return (Oid) orig;
+	return RelationGetRelid(rel);
+}
+
+/*
  * CowLoadOptions reads the options of rel as seen by snapshot, filling
  * defaults when the table has none.
  */
@@ -124,6 +144,8 @@ CowLoadOptions(Relation rel, Snapshot snapshot, CowOptions *opts)
 	ScanKeyData key;
 	HeapTuple	tup;
 
+	Oid			relid = CowRewriteSourceRelid(rel);
+
 	memset(opts, 0, sizeof(CowOptions));
 	opts->file_group_rows = COW_DEFAULT_FILE_GROUP_ROWS;
 	opts->compression_level = COW_DEFAULT_COMPRESSION;
@@ -131,7 +153,7 @@ CowLoadOptions(Relation rel, Snapshot snapshot, CowOptions *opts)
 
 	catalog = table_open(CowCatalogRelid("cow_options", false), AccessShareLock);
 	ScanKeyInit(&key, Anum_opt_relid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(RelationGetRelid(rel)));
+				ObjectIdGetDatum(relid));
 	scan = systable_beginscan(catalog, InvalidOid, false, snapshot, 1, &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))

@@ -107,6 +107,9 @@ CowDecodeColumn(Relation rel, const CowVersion *v, CowGroupHeader *h,
 	char	   *raw;
 	Size		off;
 	uint64		i;
+	int16		attlen;
+	bool		attbyval;
+	char		attalign;
 
 	if (att->attisdropped)
 	{
@@ -133,6 +136,10 @@ CowDecodeColumn(Relation rel, const CowVersion *v, CowGroupHeader *h,
 		return;
 	}
 
+	/* decode with the layout the chunk was written with */
+	attlen = d->attlen;
+	attbyval = d->attbyval;
+	attalign = d->attalign;
 	raw = CowReadChunk(rel, v, h, attidx);
 	if (d->flags & COW_COL_HAS_NULLS)
 	{
@@ -148,14 +155,14 @@ CowDecodeColumn(Relation rel, const CowVersion *v, CowGroupHeader *h,
 	/* the chunk buffer is palloc'd, so it is MAXALIGNed */
 	for (i = 0; i < nrows; i++)
 	{
-		char		align = att->attalign;
+		char		align = attalign;
 
 		if (isnull[i])
 		{
 			values[i] = (Datum) 0;
 			continue;
 		}
-		if (att->attlen == -1 && (align == TYPALIGN_CHAR || align == TYPALIGN_SHORT))
+		if (attlen == -1 && (align == TYPALIGN_CHAR || align == TYPALIGN_SHORT))
 			align = TYPALIGN_INT;
 		off = att_align_nominal(off, align);
 		if (off >= d->raw_len)
@@ -163,13 +170,13 @@ CowDecodeColumn(Relation rel, const CowVersion *v, CowGroupHeader *h,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("incetl_cow relation \"%s\": column %d of file group " INT64_FORMAT " is truncated",
 							RelationGetRelationName(rel), attidx + 1, v->file_group_id)));
-		values[i] = fetch_att(raw + off, att->attbyval, att->attlen);
-		if (att->attlen == -1)
+		values[i] = fetch_att(raw + off, attbyval, attlen);
+		if (attlen == -1)
 			off += VARSIZE(raw + off);
-		else if (att->attlen == -2)
+		else if (attlen == -2)
 			off += strlen(raw + off) + 1;
 		else
-			off += att->attlen;
+			off += attlen;
 	}
 }
 

@@ -164,6 +164,9 @@ CowGroupMayMatch(CowScanDesc scan, CowGroupHeader *h)
 		if ((uint32) q->attidx >= h->natts)
 			continue;
 		d = &CowGroupColumns(h)[q->attidx];
+		if (d->typid != TupleDescAttr(RelationGetDescr(scan->base.rs_rd),
+									  q->attidx)->atttypid)
+			continue;			/* written before a type change */
 		if (d->flags & COW_COL_ALL_NULL)
 			return false;		/* a strict comparison never matches NULL */
 		if (!(d->flags & COW_COL_HAS_MINMAX))

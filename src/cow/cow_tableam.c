@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
+#include "access/relation.h"
 #include "access/multixact.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -229,6 +230,7 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 	int64		storage_id;
 	int64		next_commit = 1;
 	bool		truncating = false;
+	Oid			source;
 
 	if (persistence == RELPERSISTENCE_UNLOGGED)
 		ereport(ERROR,
@@ -248,6 +250,25 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 	*freezeXid = RecentXmin;
 	*minmulti = GetOldestMultiXactId();
 	storage_id = nextval_internal(CowCatalogRelid("cow_storage_id_seq", false), false);
+
+	/*
+	 * The transient table of an ALTER TABLE rewrite or VACUUM FULL takes
+	 * over the timeline of the table it replaces.
+	 */
+	source = CowRewriteSourceRelid(rel);
+	if (source != RelationGetRelid(rel))
+	{
+		Relation	src = relation_open(source, NoLock);
+
+		if (CowIsCowRelation(src) && RelationGetNumberOfBlocks(src) > 0)
+		{
+			CowMetaPageData meta = CowReadMetaPage(src);
+
+			next_commit = meta.next_commit_id;
+			CowCopyCommits(meta.storage_id, storage_id);
+		}
+		relation_close(src, NoLock);
+	}
 
 	srel = RelationCreateStorage(*newrnode, persistence, true);
 	if (truncating)
@@ -369,9 +390,7 @@ cow_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 	MemoryContextDelete(cxt);
 	UnregisterSnapshot(snap);
 
-	/* the timeline and the commit counter carry over */
-	CowCopyCommits(CowStorageId(OldTable), new_storage);
-	CowAdvanceCommitId(NewTable, CowReadMetaPage(OldTable).next_commit_id);
+	/* the timeline carried over in cow_relation_set_new_filenode */
 	*xid_cutoff = OldestXmin;
 	*multi_cutoff = GetOldestMultiXactId();
 }

@@ -26,6 +26,10 @@
 #include "access/detoast.h"
 #include "access/relation.h"
 #include "access/xact.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "access/htup_details.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "utils/lsyscache.h"
@@ -56,6 +60,26 @@ static void CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 							   SubTransactionId parentSubid, void *arg);
 static CowPending *CowGetPending(Oid relid, bool create);
 static void CowFlushPending(CowPending *p);
+static void CowCheckTriggers(Relation rel);
+
+/*
+ * AFTER ROW triggers (and foreign keys, which are AFTER ROW triggers)
+ * re-read each row by TID when the statement ends, before our flush; the
+ * rows do not exist yet then.  Refuse them rather than fail obscurely.
+ */
+static void
+CowCheckTriggers(Relation rel)
+{
+	TriggerDesc *td = rel->trigdesc;
+
+	if (td && (td->trig_insert_after_row || td->trig_update_after_row ||
+			   td->trig_delete_after_row))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("AFTER ROW triggers and foreign keys are not supported on incetl_cow table \"%s\"",
+						RelationGetRelationName(rel)),
+				 errhint("Use an AFTER STATEMENT trigger (with a transition table) instead.")));
+}
 
 static void
 CowWriteContextReset(void *arg)
@@ -121,6 +145,7 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 	int			i;
 	MinimalTuple mt;
 
+	CowCheckTriggers(rel);
 	slot_getallattrs(slot);
 	if (!p->opts_loaded)
 	{
@@ -189,6 +214,7 @@ CowBufferDelete(Relation rel, ItemPointer tid)
 	int64	   *cell;
 	ListCell   *lc;
 
+	CowCheckTriggers(rel);
 	if (rn >= COW_MAX_ROW_NUMBER)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -423,6 +449,36 @@ cow_last_commit_id(Oid relid)
 			return c->last_commit_id;
 	}
 	return 0;
+}
+
+PG_FUNCTION_INFO_V1(incetl_cow_write_counts);
+
+/*
+ * incetl.cow_write_counts(tbl): cow_write_counts() and cow_last_commit_id()
+ * for SQL callers.
+ */
+Datum
+incetl_cow_write_counts(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	int64		ins,
+				upd,
+				del,
+				cid;
+
+	cow_write_counts(PG_GETARG_OID(0), &ins, &upd, &del);
+	cid = cow_last_commit_id(PG_GETARG_OID(0));
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+	values[0] = Int64GetDatum(ins);
+	values[1] = Int64GetDatum(upd);
+	values[2] = Int64GetDatum(del);
+	values[3] = Int64GetDatum(cid);
+	nulls[3] = (cid == 0);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
 void

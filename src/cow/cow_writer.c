@@ -66,6 +66,10 @@ CowEncodeColumn(Form_pg_attribute att, CowRow **rows, int64 nrows, int attidx,
 
 	memset(desc, 0, sizeof(CowColumnDesc));
 	memset(chunk, 0, sizeof(CowChunk));
+	desc->typid = att->atttypid;
+	desc->attlen = att->attlen;
+	desc->attbyval = att->attbyval;
+	desc->attalign = att->attalign;
 	if (att->attisdropped)
 	{
 		desc->flags = COW_COL_DROPPED | COW_COL_ALL_NULL;

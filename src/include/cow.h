@@ -159,6 +159,7 @@ typedef struct CowCommitInfo
 } CowCommitInfo;
 
 extern Oid	CowCatalogRelid(const char *name, bool missing_ok);
+extern Oid	CowRewriteSourceRelid(Relation rel);
 extern void CowVersionFromHeapTuple(HeapTuple tup, TupleDesc desc, CowVersion *v);
 extern void CowLoadOptions(Relation rel, Snapshot snapshot, CowOptions *opts);
 extern CowVersion *CowLoadVersions(int64 storage_id, Snapshot snapshot,
@@ -190,6 +191,10 @@ typedef struct CowColumnDesc
 	uint64		raw_len;
 	uint32		min_off;		/* into the header blob area */
 	uint32		max_off;
+	Oid			typid;			/* the column's type when written: the */
+	int16		attlen;			/* layout is decoded with these, so a */
+	bool		attbyval;		/* rewrite (ALTER COLUMN TYPE) can still */
+	char		attalign;		/* read the old values */
 } CowColumnDesc;
 
 typedef struct CowGroupHeader
