@@ -98,10 +98,10 @@ CowLoadUsedMap(int64 storage_id)
 	catalog = table_open(CowCatalogRelid("cow_file_group", false), AccessShareLock);
 	horizon = GetOldestNonRemovableTransactionId(catalog);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(storage_id));
-	scan = systable_beginscan(catalog, InvalidOid, false, SnapshotAny, 1, &key);
+	scan = CowCatalogScan(catalog, SnapshotAny, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
-		Buffer		buf = ((HeapScanDesc) scan->scan)->rs_cbuf;
+		Buffer		buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;
 		HTSV_Result res;
 		CowVersion	v;
 

@@ -297,7 +297,7 @@ cow_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			opts = table_open(CowCatalogRelid("cow_options", false), RowExclusiveLock);
 			ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ,
 						ObjectIdGetDatum(objectId));
-			scan = systable_beginscan(opts, InvalidOid, false, NULL, 1, &key);
+			scan = CowCatalogScan(opts, NULL, &key);
 			while (HeapTupleIsValid(tup = systable_getnext(scan)))
 				CatalogTupleDelete(opts, &tup->t_self);
 			systable_endscan(scan);

@@ -113,6 +113,28 @@ CowResolveColumn(Relation rel, const char *name, const char *role)
 }
 
 /*
+ * CowCatalogScan begins a scan of one of our catalogs by storage id or
+ * relid (the first column), through its index when the index exists.
+ */
+SysScanDesc
+CowCatalogScan(Relation catalog, Snapshot snapshot, ScanKey key)
+{
+	const char *relname = RelationGetRelationName(catalog);
+	const char *idxname = NULL;
+	Oid			idx = InvalidOid;
+
+	if (strcmp(relname, "cow_file_group") == 0)
+		idxname = "cow_file_group_rows_idx";
+	else if (strcmp(relname, "cow_commit") == 0)
+		idxname = "cow_commit_pkey";
+	else if (strcmp(relname, "cow_options") == 0)
+		idxname = "cow_options_pkey";
+	if (idxname)
+		idx = CowCatalogRelid(idxname, true);
+	return systable_beginscan(catalog, idx, OidIsValid(idx), snapshot, 1, key);
+}
+
+/*
  * CowRewriteSourceRelid: ALTER TABLE rewrites and VACUUM FULL write into a
  * transient table named pg_temp_<oid of the table> (make_new_heap).  For
  * such a table this returns that oid, so the rewrite uses the table's
@@ -154,7 +176,7 @@ CowLoadOptions(Relation rel, Snapshot snapshot, CowOptions *opts)
 	catalog = table_open(CowCatalogRelid("cow_options", false), AccessShareLock);
 	ScanKeyInit(&key, Anum_opt_relid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(relid));
-	scan = systable_beginscan(catalog, InvalidOid, false, snapshot, 1, &key);
+	scan = CowCatalogScan(catalog, snapshot, &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
 	{
@@ -254,7 +276,7 @@ CowLoadVersions(int64 storage_id, Snapshot snapshot, bool current_only,
 	catalog = table_open(CowCatalogRelid("cow_file_group", false), AccessShareLock);
 	ScanKeyInit(&key, Anum_fg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum(storage_id));
-	scan = systable_beginscan(catalog, InvalidOid, false, snapshot, 1, &key);
+	scan = CowCatalogScan(catalog, snapshot, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		CowVersion	v;
@@ -276,33 +298,6 @@ CowLoadVersions(int64 storage_id, Snapshot snapshot, bool current_only,
 		qsort(result, n, sizeof(CowVersion), CowVersionCmp);
 	*nversions = n;
 	return result;
-}
-
-/*
- * CowFindVersionByRow finds the version whose row range holds rownum, as
- * seen by snapshot (any version: current or superseded).
- */
-bool
-CowFindVersionByRow(int64 storage_id, Snapshot snapshot, int64 rownum,
-					CowVersion *version)
-{
-	int			n,
-				i;
-	CowVersion *all = CowLoadVersions(storage_id, snapshot, false, &n);
-	bool		found = false;
-
-	for (i = 0; i < n; i++)
-	{
-		if (rownum >= all[i].first_row_number &&
-			rownum < all[i].first_row_number + all[i].row_count)
-		{
-			*version = all[i];
-			found = true;
-			break;
-		}
-	}
-	pfree(all);
-	return found;
 }
 
 void
@@ -419,7 +414,7 @@ CowDeleteStorageMetadata(int64 storage_id)
 		catalog = table_open(relid, RowExclusiveLock);
 		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
 					Int64GetDatum(storage_id));
-		scan = systable_beginscan(catalog, InvalidOid, false, NULL, 1, &key);
+		scan = CowCatalogScan(catalog, NULL, &key);
 		while (HeapTupleIsValid(tup = systable_getnext(scan)))
 			CatalogTupleDelete(catalog, &tup->t_self);
 		systable_endscan(scan);
@@ -443,7 +438,7 @@ CowCopyCommits(int64 from_storage, int64 to_storage)
 
 	ScanKeyInit(&key, Anum_c_storage_id, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum(from_storage));
-	scan = systable_beginscan(catalog, InvalidOid, false, NULL, 1, &key);
+	scan = CowCatalogScan(catalog, NULL, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Datum		values[Natts_c];

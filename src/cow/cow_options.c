@@ -110,7 +110,7 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 	catalog = table_open(CowCatalogRelid("cow_options", false), RowExclusiveLock);
 	desc = RelationGetDescr(catalog);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = systable_beginscan(catalog, InvalidOid, false, snap, 1, &key);
+	scan = CowCatalogScan(catalog, snap, &key);
 	oldtup = systable_getnext(scan);
 	if (HeapTupleIsValid(oldtup))
 	{

@@ -106,7 +106,7 @@ incetl_cow_commits(PG_FUNCTION_ARGS)
 
 	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(storage_id));
-	scan = systable_beginscan(catalog, InvalidOid, false, GetActiveSnapshot(), 1, &key);
+	scan = CowCatalogScan(catalog, GetActiveSnapshot(), &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 		rows = lappend(rows, heap_copytuple(tup));
 	systable_endscan(scan);
@@ -189,7 +189,7 @@ incetl_cow_table_stats(PG_FUNCTION_ARGS)
 	}
 	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(storage_id));
-	scan = systable_beginscan(catalog, InvalidOid, false, GetActiveSnapshot(), 1, &key);
+	scan = CowCatalogScan(catalog, GetActiveSnapshot(), &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		bool		isnull;
@@ -249,7 +249,7 @@ incetl_cow_table_options(PG_FUNCTION_ARGS)
 	catalog = table_open(CowCatalogRelid("cow_options", false), AccessShareLock);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(RelationGetRelid(rel)));
-	scan = systable_beginscan(catalog, InvalidOid, false, GetActiveSnapshot(), 1, &key);
+	scan = CowCatalogScan(catalog, GetActiveSnapshot(), &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
 	{
@@ -437,7 +437,7 @@ cow_latest_commit_id(Oid relid, Snapshot snapshot)
 
 	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(storage_id));
-	scan = systable_beginscan(catalog, InvalidOid, false, snapshot, 1, &key);
+	scan = CowCatalogScan(catalog, snapshot, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		bool		isnull;

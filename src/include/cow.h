@@ -160,12 +160,12 @@ typedef struct CowCommitInfo
 
 extern Oid	CowCatalogRelid(const char *name, bool missing_ok);
 extern Oid	CowRewriteSourceRelid(Relation rel);
+extern struct SysScanDescData *CowCatalogScan(Relation catalog, Snapshot snapshot,
+											  struct ScanKeyData *key);
 extern void CowVersionFromHeapTuple(HeapTuple tup, TupleDesc desc, CowVersion *v);
 extern void CowLoadOptions(Relation rel, Snapshot snapshot, CowOptions *opts);
 extern CowVersion *CowLoadVersions(int64 storage_id, Snapshot snapshot,
 								   bool current_only, int *nversions);
-extern bool CowFindVersionByRow(int64 storage_id, Snapshot snapshot, int64 rownum,
-								CowVersion *version);
 extern void CowInsertVersion(int64 storage_id, const CowVersion *v);
 extern void CowSupersedeVersion(const CowVersion *v, int64 commit_id);
 extern void CowInsertCommit(int64 storage_id, const CowCommitInfo *c);
@@ -281,7 +281,6 @@ typedef struct CowPending
 } CowPending;
 
 extern void CowMergeAndWrite(Relation rel, CowPending *pending);
-extern void CowTruncateCommit(Relation rel);
 
 /* counters exported to the pipeline layer */
 extern void cow_write_counts(Oid relid, int64 *inserted, int64 *updated,
