@@ -195,9 +195,13 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 					  &slot->tts_tid);
 	slot->tts_tableOid = RelationGetRelid(rel);
 
-	/* bound memory: merge what we have (same result as merging it later) */
-	if (p->bytes > (Size) maintenance_work_mem * 1024 && !IsInParallelMode() &&
-		!CowFlushing)
+	/*
+	 * Bound memory: merge what we have (the same result as merging it
+	 * later).  Not while rows are pending deletion: the statement's scan
+	 * still hands out row numbers of the versions a merge would replace.
+	 */
+	if (p->bytes > (Size) maintenance_work_mem * 1024 && p->deletes == NIL &&
+		!IsInParallelMode() && !CowFlushing)
 		CowFlushPending(p);
 }
 
