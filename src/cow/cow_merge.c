@@ -48,6 +48,7 @@
 #include "utils/typcache.h"
 
 #include "cow.h"
+#include "cow_scan.h"
 
 typedef struct CowMergeCtx
 {
@@ -364,19 +365,12 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 	touched = palloc0(sizeof(bool) * Max(nversions, 1));
 	for (r = 0; r < ndel; r++)
 	{
-		bool		found = false;
+		/* versions are sorted by first_row_number */
+		int			vi = CowFindInVersions(versions, nversions, dels[r]);
 
-		for (i = 0; i < nversions; i++)
-		{
-			if (dels[r] >= versions[i].first_row_number &&
-				dels[r] < versions[i].first_row_number + versions[i].row_count)
-			{
-				touched[i] = true;
-				found = true;
-				break;
-			}
-		}
-		if (!found)
+		if (vi >= 0)
+			touched[vi] = true;
+		else
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("could not serialize access due to concurrent update of \"%s\"",

@@ -29,7 +29,9 @@
 #include "funcapi.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
+#include "access/xact.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "nodes/bitmapset.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -336,14 +338,18 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 	int			vi;
 
 	if (!f->loaded || f->snapshot != snapshot ||
+		f->cmd != GetCurrentCommandId(false) ||
 		(snapshot && (f->curcid != snapshot->curcid || f->xmin != snapshot->xmin)))
 	{
 		bool		registered;
 		Snapshot	snap = CowCatalogSnapshotFor(snapshot, &registered);
 		MemoryContext old = MemoryContextSwitchTo(f->cxt);
 
+		f->loaded = false;
 		if (f->versions)
 			pfree(f->versions);
+		f->versions = NULL;
+		f->nversions = 0;
 		f->storage_id = CowStorageId(rel);
 		/* SnapshotAny: any version, current or not */
 		f->versions = CowLoadVersions(f->storage_id, snap,
@@ -356,6 +362,7 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 		f->snapshot = snapshot;
 		f->curcid = snapshot ? snapshot->curcid : 0;
 		f->xmin = snapshot ? snapshot->xmin : InvalidTransactionId;
+		f->cmd = GetCurrentCommandId(false);
 	}
 
 	vi = CowFindInVersions(f->versions, f->nversions, rownum);
@@ -366,8 +373,8 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 	{
 		MemoryContext old;
 
-		MemoryContextReset(f->group_cxt);
 		f->group = NULL;
+		MemoryContextReset(f->group_cxt);
 		old = MemoryContextSwitchTo(f->group_cxt);
 		f->group = CowDecodeGroup(rel, &f->versions[vi], true, NULL, false);
 		MemoryContextSwitchTo(old);
@@ -389,20 +396,38 @@ cow_index_fetch_tuple(IndexFetchTableData *data, ItemPointer tid,
 
 /*
  * cow_tuple_fetch_row_version is what UPDATE uses (with SnapshotAny) to
- * read the old row.  The slot is materialized: the decode cache is
- * per-call.
+ * read each old row, so the decoded file group is cached across calls:
+ * one fetch state per transaction, for the last relation asked.  The slot
+ * is materialized because the next call may replace the cached group.
  */
+static CowIndexFetch *CowRowFetchCache = NULL;
+static LocalTransactionId CowRowFetchLxid = InvalidLocalTransactionId;
+static Oid	CowRowFetchRelid = InvalidOid;
+
 bool
 cow_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,
 							TupleTableSlot *slot)
 {
-	IndexFetchTableData *f = cow_index_fetch_begin(rel);
 	bool		found;
 
-	found = CowFetchRow((CowIndexFetch *) f, CowTidToRowNumber(tid), snapshot, slot);
+	if (CowRowFetchCache == NULL || CowRowFetchLxid != MyProc->lxid ||
+		CowRowFetchRelid != RelationGetRelid(rel))
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		/* the previous one, if any, went away with its transaction or is
+		 * left to its context */
+		if (CowRowFetchCache != NULL && CowRowFetchLxid == MyProc->lxid)
+			cow_index_fetch_end(&CowRowFetchCache->base);
+		CowRowFetchCache = (CowIndexFetch *) cow_index_fetch_begin(rel);
+		CowRowFetchLxid = MyProc->lxid;
+		CowRowFetchRelid = RelationGetRelid(rel);
+		MemoryContextSwitchTo(old);
+	}
+	CowRowFetchCache->base.rel = rel;
+	found = CowFetchRow(CowRowFetchCache, CowTidToRowNumber(tid), snapshot, slot);
 	if (found)
 		ExecMaterializeSlot(slot);
-	cow_index_fetch_end(f);
 	return found;
 }
 

@@ -32,6 +32,7 @@
 #include "access/htup_details.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -61,6 +62,19 @@ static void CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 static CowPending *CowGetPending(Oid relid, bool create);
 static void CowFlushPending(CowPending *p);
 static void CowCheckTriggers(Relation rel);
+static HTAB *CowNewDeleteSet(void);
+
+static HTAB *
+CowNewDeleteSet(void)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(int64);
+	ctl.hcxt = CowWriteContext;
+	return hash_create("incetl cow deletes", 1024, &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
 
 /*
  * AFTER ROW triggers (and foreign keys, which are AFTER ROW triggers)
@@ -216,7 +230,7 @@ CowBufferDelete(Relation rel, ItemPointer tid)
 	int64		rn = CowTidToRowNumber(tid);
 	MemoryContext old;
 	int64	   *cell;
-	ListCell   *lc;
+	bool		found;
 
 	CowCheckTriggers(rel);
 	if (rn >= COW_MAX_ROW_NUMBER)
@@ -224,11 +238,11 @@ CowBufferDelete(Relation rel, ItemPointer tid)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot delete or update a row of \"%s\" inserted by the same statement",
 						RelationGetRelationName(rel))));
-	foreach(lc, p->deletes)
-	{
-		if (*(int64 *) lfirst(lc) == rn)
-			return false;
-	}
+	if (p->delete_set == NULL)
+		p->delete_set = CowNewDeleteSet();
+	(void) hash_search(p->delete_set, &rn, HASH_ENTER, &found);
+	if (found)
+		return false;			/* already deleted by this statement */
 	old = MemoryContextSwitchTo(CowWriteContext);
 	cell = palloc(sizeof(int64));
 	*cell = rn;
@@ -273,6 +287,9 @@ CowFlushPending(CowPending *p)
 	list_free(p->delete_subids);
 	p->rows = p->row_subids = p->row_is_update = NIL;
 	p->deletes = p->delete_subids = NIL;
+	if (p->delete_set)
+		hash_destroy(p->delete_set);
+	p->delete_set = NULL;
 	p->bytes = 0;
 	p->opts_loaded = false;
 	CowFlushing = false;
@@ -368,7 +385,12 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 		for (i = 0; i < list_length(p->deletes); i++)
 		{
 			if ((SubTransactionId) list_nth_int(p->delete_subids, i) >= mySubid)
+			{
+				if (p->delete_set)
+					(void) hash_search(p->delete_set, list_nth(p->deletes, i),
+									   HASH_REMOVE, NULL);
 				continue;
+			}
 			dels = lappend(dels, list_nth(p->deletes, i));
 			dsubids = lappend_int(dsubids, list_nth_int(p->delete_subids, i));
 		}

@@ -275,6 +275,7 @@ typedef struct CowPending
 	List	   *row_is_update;	/* int list */
 	List	   *deletes;		/* of int64 row numbers (as palloc'd int64) */
 	List	   *delete_subids;
+	struct HTAB *delete_set;	/* row numbers in deletes, for dedup */
 	Size		bytes;
 	bool		opts_loaded;
 	CowOptions	opts;			/* as of the first buffered row */

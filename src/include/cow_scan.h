@@ -53,6 +53,8 @@ typedef struct CowIndexFetch
 	Snapshot	snapshot;
 	CommandId	curcid;
 	TransactionId xmin;
+	CommandId	cmd;			/* command counter when loaded: a flush in
+								 * this transaction bumps it */
 	int64		storage_id;
 	CowVersion *versions;
 	int			nversions;
