@@ -230,6 +230,7 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 	int64		storage_id;
 	int64		next_commit = 1;
 	bool		truncating = false;
+	int64		old_storage = 0;
 	Oid			source;
 
 	if (persistence == RELPERSISTENCE_UNLOGGED)
@@ -242,7 +243,10 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 		smgrexists(RelationGetSmgr(rel), MAIN_FORKNUM) &&
 		smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM) > 0)
 	{
-		next_commit = CowReadMetaPage(rel).next_commit_id;
+		CowMetaPageData meta = CowReadMetaPage(rel);
+
+		next_commit = meta.next_commit_id;
+		old_storage = meta.storage_id;
 		truncating = true;
 	}
 	CowDiscardRelation(RelationGetRelid(rel));
@@ -274,6 +278,13 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 	if (truncating)
 	{
 		CowCommitInfo c;
+
+		/*
+		 * TRUNCATE: the timeline moves to the new storage and the old
+		 * storage's rows go (both undone if the TRUNCATE rolls back).
+		 */
+		CowCopyCommits(old_storage, storage_id);
+		CowDeleteStorageMetadata(old_storage);
 
 		memset(&c, 0, sizeof(c));
 		c.commit_id = next_commit++;
