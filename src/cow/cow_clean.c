@@ -49,6 +49,7 @@
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
 #include "storage/procarray.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
@@ -272,6 +273,22 @@ cow_relation_vacuum(Relation rel, VacuumParams *params,
 {
 	int			elevel = (params->options & VACOPT_VERBOSE) ? INFO : DEBUG2;
 
+	/*
+	 * Lazy VACUUM runs with PROC_IN_VACUUM, which makes other backends
+	 * leave this backend's xid out of their snapshots: fine for heap, which
+	 * vacuums without one, fatal for us, because cleaning deletes catalog
+	 * rows transactionally.  Readers would take our deletes for aborted
+	 * ones and set hint bits saying so.  Drop the flag (as vacuum.c sets
+	 * it, under ProcArrayLock) before an xid is assigned; the transaction
+	 * end clears the vacuum flags anyway.
+	 */
+	if (MyProc->statusFlags & PROC_IN_VACUUM)
+	{
+		LWLockAcquire(ProcArrayLock, LW_EXCLUSIVE);
+		MyProc->statusFlags &= ~PROC_IN_VACUUM;
+		ProcGlobal->statusFlags[MyProc->pgxactoff] = MyProc->statusFlags;
+		LWLockRelease(ProcArrayLock);
+	}
 	CowClean(rel, -1, elevel, bstrategy);
 }
 

@@ -39,6 +39,7 @@
 #include "catalog/index.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -61,6 +62,8 @@ typedef struct CowMergeCtx
 	int64		inserted;
 	int64		updated;
 	int64		deleted;
+	int64		rows_written;	/* rows in new versions */
+	int64		rows_superseded;	/* rows in replaced versions */
 	int32		groups_written;
 	int32		groups_changed; /* versions superseded */
 	int64		bytes_written;
@@ -242,6 +245,7 @@ CowEmitGroups(CowMergeCtx *ctx, CowRow **rows, int64 n, int64 first_group_id)
 		CowInsertVersion(CowStorageId(ctx->rel), &v);
 		CowIndexVersion(ctx, rows + start, cnt, &v);
 		ctx->groups_written++;
+		ctx->rows_written += cnt;
 		ctx->bytes_written += v.bytes;
 	}
 }
@@ -433,6 +437,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 			for (r = 0; r < extra; r++)
 				out[nout++] = incoming[r];
 			CowSupersedeVersion(&versions[i], ctx.commit_id);
+			ctx.rows_superseded += versions[i].row_count;
 			CowEmitGroups(&ctx, out, nout, versions[i].file_group_id);
 			ctx.groups_changed++;
 			MemoryContextSwitchTo(mcxt);
@@ -620,6 +625,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 			if (changed)
 			{
 				CowSupersedeVersion(&versions[vi], ctx.commit_id);
+				ctx.rows_superseded += versions[vi].row_count;
 				CowEmitGroups(&ctx, out, nout, versions[vi].file_group_id);
 				ctx.groups_changed++;
 			}
@@ -670,6 +676,15 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 	CowInsertCommit(storage_id, &commit);
 	CowRecordCounts(RelationGetRelid(rel), ctx.inserted, ctx.updated,
 					ctx.deleted, ctx.commit_id);
+
+	/*
+	 * Statistics: rows of the new versions are inserted, rows of the
+	 * replaced ones deleted, so n_live_tup follows the table and
+	 * n_dead_tup counts what VACUUM can reclaim (autovacuum then runs).
+	 */
+	pgstat_count_heap_insert(rel, ctx.rows_written);
+	for (r = 0; r < ctx.rows_superseded; r++)
+		pgstat_count_heap_delete(rel);
 
 done:
 	CowClearFreeSpace();

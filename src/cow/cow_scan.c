@@ -31,6 +31,7 @@
 #include "access/stratnum.h"
 #include "access/xact.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "storage/proc.h"
 #include "nodes/bitmapset.h"
 #include "utils/memutils.h"
@@ -92,6 +93,8 @@ cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 	scan->catalog_snap = CowCatalogSnapshotFor(snapshot, &scan->snap_registered);
 	scan->analyze_version = -1;
 	scan->all_columns = true;
+	if (flags & SO_TYPE_SEQSCAN)
+		pgstat_count_heap_scan(rel);
 	return (TableScanDesc) scan;
 }
 
@@ -236,6 +239,7 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 		{
 			CowStoreRow(rel, scan->group, scan->row, slot);
 			scan->row++;
+			pgstat_count_heap_getnext(rel);
 			return true;
 		}
 		/* next file group */
