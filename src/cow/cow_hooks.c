@@ -43,6 +43,9 @@
 #include "utils/lsyscache.h"
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
+#include "access/htup_details.h"
+#include "commands/defrem.h"
 
 #include "cow.h"
 
@@ -276,10 +279,21 @@ cow_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	if (prev_object_access)
 		prev_object_access(access, classId, objectId, subId, arg);
 
-	if (access == OAT_DROP && classId == RelationRelationId && subId == 0)
+	if (access == OAT_DROP && classId == RelationRelationId && subId == 0 &&
+		get_rel_relkind(objectId) == RELKIND_RELATION)
 	{
-		Relation	rel = try_relation_open(objectId, AccessExclusiveLock);
+		HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(objectId));
+		Oid			am;
+		Relation	rel;
 
+		if (!HeapTupleIsValid(ctup))
+			return;
+		am = ((Form_pg_class) GETSTRUCT(ctup))->relam;
+		ReleaseSysCache(ctup);
+		if (!OidIsValid(am) || am != get_table_am_oid("incetl_cow", true))
+			return;
+		/* DROP TABLE holds AccessExclusiveLock already */
+		rel = try_relation_open(objectId, NoLock);
 		if (rel == NULL)
 			return;
 		if (CowIsCowRelation(rel) &&
