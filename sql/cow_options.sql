@@ -33,12 +33,17 @@ TRUNCATE o;
 SELECT incetl.set_table_options('o', record_key => 'id');
 SELECT * FROM incetl.table_options('o');
 
--- options name columns: after a rename, writes say what to fix
+-- renaming an option column keeps working; dropping it is reported
 SELECT incetl.set_table_options('o', precombine => 'pre');
 ALTER TABLE o RENAME COLUMN pre TO pre2;
-INSERT INTO o (id) VALUES (1);
-SELECT incetl.set_table_options('o', precombine => 'pre2');
+SELECT * FROM incetl.table_options('o');
 INSERT INTO o (id, pre2) VALUES (1, now());
+INSERT INTO o (id, pre2) VALUES (1, now() - interval '1 day');
+SELECT count(*), max(pre2) > now() - interval '1 hour' AS newest_kept FROM o;
+ALTER TABLE o DROP COLUMN pre2;
+INSERT INTO o (id) VALUES (2);
+SELECT incetl.set_table_options('o', precombine => '');
+INSERT INTO o (id) VALUES (2);
 SELECT count(*) FROM o;
 
 -- functions on tables check their argument

@@ -324,9 +324,9 @@ CREATE SEQUENCE incetl.cow_storage_id_seq;
 
 CREATE TABLE incetl.cow_options (
     relid             oid PRIMARY KEY,
-    record_key        text[],
-    precombine        text,
-    delete_marker     text,
+    record_key        int2[],        -- attribute numbers
+    precombine        int2,
+    delete_marker     int2,
     file_group_rows   integer NOT NULL DEFAULT 100000
                       CHECK (file_group_rows > 0),
     compression_level integer NOT NULL DEFAULT 3

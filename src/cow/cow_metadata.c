@@ -77,7 +77,7 @@
 #define Anum_c_bytes_written		9
 #define Natts_c						9
 
-static AttrNumber CowResolveColumn(Relation rel, const char *name, const char *role);
+static AttrNumber CowCheckAttnum(Relation rel, int attnum, const char *role);
 
 /*
  * CowCatalogRelid finds one of our catalogs in schema incetl.
@@ -98,18 +98,22 @@ CowCatalogRelid(const char *name, bool missing_ok)
 	return relid;
 }
 
+/*
+ * CowCheckAttnum checks that an option's column still exists.
+ */
 static AttrNumber
-CowResolveColumn(Relation rel, const char *name, const char *role)
+CowCheckAttnum(Relation rel, int attnum, const char *role)
 {
-	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
+	TupleDesc	desc = RelationGetDescr(rel);
 
-	if (attnum == InvalidAttrNumber || attnum < 0)
+	if (attnum < 1 || attnum > desc->natts ||
+		TupleDescAttr(desc, attnum - 1)->attisdropped)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("%s column \"%s\" of \"%s\" does not exist",
-						role, name, RelationGetRelationName(rel)),
+				 errmsg("the %s column of \"%s\" was dropped",
+						role, RelationGetRelationName(rel)),
 				 errhint("Set the table options again with incetl.set_table_options().")));
-	return attnum;
+	return (AttrNumber) attnum;
 }
 
 /*
@@ -192,22 +196,22 @@ CowLoadOptions(Relation rel, Snapshot snapshot, CowOptions *opts)
 			int			n,
 						i;
 
-			deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false,
-							  TYPALIGN_INT, &elems, &nulls, &n);
+			deconstruct_array(DatumGetArrayTypeP(d), INT2OID, sizeof(int16), true,
+							  TYPALIGN_SHORT, &elems, &nulls, &n);
 			opts->nkeys = n;
 			opts->key_attnums = palloc(sizeof(AttrNumber) * Max(n, 1));
 			for (i = 0; i < n; i++)
 				opts->key_attnums[i] =
-					CowResolveColumn(rel, TextDatumGetCString(elems[i]), "record key");
+					CowCheckAttnum(rel, DatumGetInt16(elems[i]), "record key");
 		}
 		d = heap_getattr(tup, Anum_opt_precombine, desc, &isnull);
 		if (!isnull)
 			opts->precombine_attnum =
-				CowResolveColumn(rel, TextDatumGetCString(d), "precombine");
+				CowCheckAttnum(rel, DatumGetInt16(d), "precombine");
 		d = heap_getattr(tup, Anum_opt_delete_marker, desc, &isnull);
 		if (!isnull)
 			opts->delete_marker_attnum =
-				CowResolveColumn(rel, TextDatumGetCString(d), "delete marker");
+				CowCheckAttnum(rel, DatumGetInt16(d), "delete marker");
 		d = heap_getattr(tup, Anum_opt_file_group_rows, desc, &isnull);
 		if (!isnull)
 			opts->file_group_rows = DatumGetInt32(d);

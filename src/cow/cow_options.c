@@ -4,7 +4,8 @@
  *	  incetl.set_table_options(): record key, precombine field, delete
  *	  marker, file group size, zstd level and retention of a table.
  *
- * Only the table's owner may change them.  The row in incetl.cow_options
+ * Only the table's owner may change them.  Columns are kept by attribute
+ * number (a column rename does not break the table).  The row in incetl.cow_options
  * is written under ShareUpdateExclusiveLock on the table, the lock writers
  * take to merge, so a change never lands in the middle of a merge.  The
  * record key cannot change while the table holds rows: its file groups
@@ -129,32 +130,52 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 	}
 	systable_endscan(scan);
 
-	/* NULL leaves an option unchanged; '' clears a text option */
+	/*
+	 * NULL leaves an option unchanged; '' clears a column option.  Columns
+	 * are stored by attribute number, so renaming a column keeps working.
+	 */
 	if (!PG_ARGISNULL(1))
 	{
 		char	   *spec = text_to_cstring(PG_GETARG_TEXT_PP(1));
-		List	   *names = NIL;
 		char	   *tok;
 		char	   *save;
-		Datum	   *elems;
+		Datum		elems[INDEX_MAX_KEYS];
+		int			n = 0,
+					j;
 		bool		changed;
 		ArrayType  *arr = NULL;
 
 		for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
 		{
 			char	   *name = CowTrimmed(tok);
+			AttrNumber	a;
+			Form_pg_attribute att;
 
-			if (*name != '\0')
-				names = lappend(names, name);
+			if (*name == '\0')
+				continue;
+			if (n >= INDEX_MAX_KEYS)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("a record key has at most %d columns", INDEX_MAX_KEYS)));
+			a = CowCheckColumn(rel, name, "record key");
+			att = TupleDescAttr(RelationGetDescr(rel), a - 1);
+			for (j = 0; j < n; j++)
+				if (DatumGetInt16(elems[j]) == a)
+					ereport(ERROR,
+							(errcode(ERRCODE_DUPLICATE_COLUMN),
+							 errmsg("record key column \"%s\" of \"%s\" is listed twice",
+									name, RelationGetRelationName(rel))));
+			if (!OidIsValid(lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR)->lt_opr))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("record key column \"%s\" of \"%s\" has type %s, which cannot be sorted",
+								name, RelationGetRelationName(rel),
+								format_type_be(att->atttypid))));
+			elems[n++] = Int16GetDatum(a);
 		}
-		if (names != NIL)
-		{
-			elems = palloc(sizeof(Datum) * list_length(names));
-			for (i = 0; i < list_length(names); i++)
-				elems[i] = CStringGetTextDatum((char *) list_nth(names, i));
-			arr = construct_array(elems, list_length(names), TEXTOID, -1, false,
-								  TYPALIGN_INT);
-		}
+		if (n > 0)
+			arr = construct_array(elems, n, INT2OID, sizeof(int16), true, TYPALIGN_SHORT);
+
 		if (nulls[1] || arr == NULL)
 			changed = !(nulls[1] && arr == NULL);
 		else
@@ -163,20 +184,19 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 			bool	   *old_nulls;
 			int			nold;
 
-			deconstruct_array(DatumGetArrayTypeP(values[1]), TEXTOID, -1, false,
-							  TYPALIGN_INT, &old_elems, &old_nulls, &nold);
-			changed = (nold != list_length(names));
+			deconstruct_array(DatumGetArrayTypeP(values[1]), INT2OID, sizeof(int16),
+							  true, TYPALIGN_SHORT, &old_elems, &old_nulls, &nold);
+			changed = (nold != n);
 			for (i = 0; !changed && i < nold; i++)
-				changed = strcmp(TextDatumGetCString(old_elems[i]),
-								 (char *) list_nth(names, i)) != 0;
+				changed = DatumGetInt16(old_elems[i]) != DatumGetInt16(elems[i]);
 		}
 		if (changed)
 		{
-			int			n;
+			int			nv;
 			int64		rows = 0;
-			CowVersion *v = CowLoadVersions(CowStorageId(rel), snap, true, &n);
+			CowVersion *v = CowLoadVersions(CowStorageId(rel), snap, true, &nv);
 
-			for (i = 0; i < n; i++)
+			for (i = 0; i < nv; i++)
 				rows += v[i].row_count;
 			if (rows > 0)
 				ereport(ERROR,
@@ -188,14 +208,44 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 		nulls[1] = (arr == NULL);
 		values[1] = PointerGetDatum(arr);
 	}
-	for (i = 2; i <= 3; i++)
+	if (!PG_ARGISNULL(2))
 	{
-		if (!PG_ARGISNULL(i))
-		{
-			char	   *name = CowTrimmed(text_to_cstring(PG_GETARG_TEXT_PP(i)));
+		char	   *name = CowTrimmed(text_to_cstring(PG_GETARG_TEXT_PP(2)));
 
-			nulls[i] = (*name == '\0');
-			values[i] = nulls[i] ? (Datum) 0 : CStringGetTextDatum(name);
+		nulls[2] = (*name == '\0');
+		values[2] = (Datum) 0;
+		if (!nulls[2])
+		{
+			AttrNumber	a = CowCheckColumn(rel, name, "precombine");
+			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), a - 1);
+
+			if (!OidIsValid(lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR)->lt_opr))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("precombine column \"%s\" of \"%s\" has type %s, which cannot be compared",
+								name, RelationGetRelationName(rel),
+								format_type_be(att->atttypid))));
+			values[2] = Int16GetDatum(a);
+		}
+	}
+	if (!PG_ARGISNULL(3))
+	{
+		char	   *name = CowTrimmed(text_to_cstring(PG_GETARG_TEXT_PP(3)));
+
+		nulls[3] = (*name == '\0');
+		values[3] = (Datum) 0;
+		if (!nulls[3])
+		{
+			AttrNumber	a = CowCheckColumn(rel, name, "delete marker");
+			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), a - 1);
+
+			if (att->atttypid != BOOLOID)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("delete marker column \"%s\" of \"%s\" must be boolean, not %s",
+								name, RelationGetRelationName(rel),
+								format_type_be(att->atttypid))));
+			values[3] = Int16GetDatum(a);
 		}
 	}
 	if (!PG_ARGISNULL(4))
@@ -224,76 +274,12 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 							PG_GETARG_INT32(6))));
 		values[6] = PG_GETARG_DATUM(6);
 	}
-
-	/* validate the columns */
-	if (!nulls[1])
-	{
-		Datum	   *elems;
-		bool	   *enulls;
-		int			n,
-					j;
-		AttrNumber *seen;
-
-		deconstruct_array(DatumGetArrayTypeP(values[1]), TEXTOID, -1, false,
-						  TYPALIGN_INT, &elems, &enulls, &n);
-		if (n > INDEX_MAX_KEYS)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("a record key has at most %d columns", INDEX_MAX_KEYS)));
-		seen = palloc(sizeof(AttrNumber) * n);
-		for (i = 0; i < n; i++)
-		{
-			char	   *name = TextDatumGetCString(elems[i]);
-			AttrNumber	a = CowCheckColumn(rel, name, "record key");
-			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), a - 1);
-
-			for (j = 0; j < i; j++)
-				if (seen[j] == a)
-					ereport(ERROR,
-							(errcode(ERRCODE_DUPLICATE_COLUMN),
-							 errmsg("record key column \"%s\" of \"%s\" is listed twice",
-									name, RelationGetRelationName(rel))));
-			seen[i] = a;
-			if (!OidIsValid(lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR)->lt_opr))
-				ereport(ERROR,
-						(errcode(ERRCODE_DATATYPE_MISMATCH),
-						 errmsg("record key column \"%s\" of \"%s\" has type %s, which cannot be sorted",
-								name, RelationGetRelationName(rel),
-								format_type_be(att->atttypid))));
-		}
-	}
-	else if (!nulls[2] || !nulls[3])
+	if (nulls[1] && (!nulls[2] || !nulls[3]))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("precombine and delete_marker of \"%s\" need a record_key",
 						RelationGetRelationName(rel)),
 				 errhint("Set record_key as well.")));
-	if (!nulls[2])
-	{
-		char	   *name = TextDatumGetCString(values[2]);
-		AttrNumber	a = CowCheckColumn(rel, name, "precombine");
-		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), a - 1);
-
-		if (!OidIsValid(lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR)->lt_opr))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("precombine column \"%s\" of \"%s\" has type %s, which cannot be compared",
-							name, RelationGetRelationName(rel),
-							format_type_be(att->atttypid))));
-	}
-	if (!nulls[3])
-	{
-		char	   *name = TextDatumGetCString(values[3]);
-		AttrNumber	a = CowCheckColumn(rel, name, "delete marker");
-		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), a - 1);
-
-		if (att->atttypid != BOOLOID)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("delete marker column \"%s\" of \"%s\" must be boolean, not %s",
-							name, RelationGetRelationName(rel),
-							format_type_be(att->atttypid))));
-	}
 
 	newtup = heap_form_tuple(desc, values, nulls);
 	if (HeapTupleIsValid(oldtup))
