@@ -8,10 +8,9 @@
  *	1. deletes the catalog rows of superseded versions outside retention
  *	   (a version superseded by commit S is needed for as_of(c) with
  *	   c < S; we keep what the last retain_commits commits can see);
- *	2. finds the extents still referenced by a catalog row that some
- *	   snapshot may see (HeapTupleSatisfiesVacuum against the catalog's
- *	   removal horizon, so rows deleted by running or recent transactions
- *	   still pin their pages);
+ *	2. prunes catalog rows dead to every snapshot and finds the extents
+ *	   still referenced by a remaining catalog row (rows deleted by running
+ *	   or recent transactions still pin their pages);
  *	3. removes index entries whose row number is in no such version (and
  *	   the entries the executor made for pending rows);
  *	4. truncates free pages at the end when it can get the lock at once;
@@ -21,9 +20,9 @@
  * Writers reuse the free extents (CowUsedMap -> cow_storage.c), so a table
  * that is upserted and vacuumed over and over stays the same size.
  *
- * Known limit: free extents are reused once their catalog rows are dead
- * to every snapshot of the primary; a hot standby query older than that
- * may read a reused page (see README).
+ * Pages are reused only after the catalog rows pointing at them were
+ * pruned (see CowLoadUsedMap), so hot standby queries conflict the way
+ * they do on heap instead of reading reused pages.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -80,7 +79,15 @@ CowRangeCmp(const void *a, const void *b)
 
 /*
  * CowLoadUsedMap returns the extents and row ranges of every version whose
- * catalog row is not yet dead to all snapshots.
+ * catalog row still exists.
+ *
+ * A version's pages may be reused only once no snapshot anywhere can see
+ * its catalog row -- standbys included.  So the catalog pages holding rows
+ * that are dead to every snapshot of this server are pruned first (heap
+ * pruning WAL-logs the removal with its conflict horizon, and a standby
+ * cancels queries that could still see those rows before it replays our
+ * later page writes); then every row still present, dead or not, pins its
+ * extent.  A page whose cleanup lock is busy is simply left for next time.
  */
 CowUsedMap *
 CowLoadUsedMap(int64 storage_id)
@@ -95,26 +102,51 @@ CowLoadUsedMap(int64 storage_id)
 	CowRange   *ranges = palloc(sizeof(CowRange) * cap);
 	CowRange   *extents = palloc(sizeof(CowRange) * cap);
 	int			i;
+	List	   *dead_blocks = NIL;
+	ListCell   *lc;
 
 	catalog = table_open(CowCatalogRelid("cow_file_group", false), AccessShareLock);
 	horizon = GetOldestNonRemovableTransactionId(catalog);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(storage_id));
+
+	/* pass 1: catalog pages with rows dead to everyone */
 	scan = CowCatalogScan(catalog, SnapshotAny, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Buffer		buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;
 		HTSV_Result res;
-		CowVersion	v;
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		res = HeapTupleSatisfiesVacuum(tup, horizon, buf);
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		if (res == HEAPTUPLE_DEAD)
+			dead_blocks = list_append_unique_int(dead_blocks,
+												 (int) ItemPointerGetBlockNumber(&tup->t_self));
+	}
+	systable_endscan(scan);
+
+	foreach(lc, dead_blocks)
+	{
+		Buffer		buf = ReadBuffer(catalog, (BlockNumber) lfirst_int(lc));
+		int			nnewlpdead;
+
+		if (ConditionalLockBufferForCleanup(buf))
 		{
-			map->dead_rows++;
-			continue;
+			map->dead_rows += heap_page_prune(catalog, buf, InvalidTransactionId,
+											  GlobalVisTestFor(catalog),
+											  InvalidTransactionId, 0,
+											  &nnewlpdead, NULL);
+			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		}
-		/* decode the row the same way the loader does */
+		ReleaseBuffer(buf);
+	}
+
+	/* pass 2: every row still there pins its extent */
+	scan = CowCatalogScan(catalog, SnapshotAny, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		CowVersion	v;
+
 		CowVersionFromHeapTuple(tup, RelationGetDescr(catalog), &v);
 		if (map->nranges == cap)
 		{
