@@ -117,6 +117,24 @@ CowCheckAttnum(Relation rel, int attnum, const char *role)
 }
 
 /*
+ * CowCheckOptionsCatalog refuses an options catalog of another layout (an
+ * extension script older than the library).
+ */
+void
+CowCheckOptionsCatalog(Relation catalog)
+{
+	TupleDesc	desc = RelationGetDescr(catalog);
+
+	if (desc->natts != 7 ||
+		TupleDescAttr(desc, Anum_opt_record_key - 1)->atttypid != INT2ARRAYOID ||
+		TupleDescAttr(desc, Anum_opt_precombine - 1)->atttypid != INT2OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("catalog incetl.cow_options does not match this version of the incetl library"),
+				 errhint("Run ALTER EXTENSION incetl UPDATE.")));
+}
+
+/*
  * CowCatalogScan begins a scan of one of our catalogs by storage id or
  * relid (the first column), through its index when the index exists.
  */
@@ -178,6 +196,7 @@ CowLoadOptions(Relation rel, Snapshot snapshot, CowOptions *opts)
 	opts->retain_commits = COW_DEFAULT_RETAIN_COMMITS;
 
 	catalog = table_open(CowCatalogRelid("cow_options", false), AccessShareLock);
+	CowCheckOptionsCatalog(catalog);
 	ScanKeyInit(&key, Anum_opt_relid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(relid));
 	scan = CowCatalogScan(catalog, snapshot, &key);

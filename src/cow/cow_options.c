@@ -109,6 +109,7 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	catalog = table_open(CowCatalogRelid("cow_options", false), RowExclusiveLock);
+	CowCheckOptionsCatalog(catalog);
 	desc = RelationGetDescr(catalog);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
 	scan = CowCatalogScan(catalog, snap, &key);

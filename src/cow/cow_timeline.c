@@ -259,6 +259,7 @@ incetl_cow_table_options(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 	desc = BlessTupleDesc(desc);
 	catalog = table_open(CowCatalogRelid("cow_options", false), AccessShareLock);
+	CowCheckOptionsCatalog(catalog);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(RelationGetRelid(rel)));
 	scan = CowCatalogScan(catalog, GetActiveSnapshot(), &key);

@@ -160,6 +160,7 @@ typedef struct CowCommitInfo
 
 extern Oid	CowCatalogRelid(const char *name, bool missing_ok);
 extern Oid	CowRewriteSourceRelid(Relation rel);
+extern void CowCheckOptionsCatalog(Relation catalog);
 extern struct SysScanDescData *CowCatalogScan(Relation catalog, Snapshot snapshot,
 											  struct ScanKeyData *key);
 extern void CowVersionFromHeapTuple(HeapTuple tup, TupleDesc desc, CowVersion *v);
