@@ -76,3 +76,26 @@ CREATE INDEX ON items (id);
 INSERT INTO items VALUES (1, 'x', 1, 1) ON CONFLICT DO NOTHING;
 SELECT * FROM items TABLESAMPLE SYSTEM (50);
 CREATE UNLOGGED TABLE u (a int) USING incetl_cow;
+
+-- partitions, tuple routing, cross-partition UPDATE
+CREATE TABLE pt (id int, region text, v int) PARTITION BY LIST (region);
+CREATE TABLE pt_eu PARTITION OF pt FOR VALUES IN ('eu') USING incetl_cow;
+CREATE TABLE pt_us PARTITION OF pt FOR VALUES IN ('us') USING incetl_cow;
+SELECT incetl.set_table_options('pt_eu', record_key => 'id', precombine => 'v');
+SELECT incetl.set_table_options('pt_us', record_key => 'id', precombine => 'v');
+INSERT INTO pt VALUES (1, 'eu', 1), (1, 'us', 1), (1, 'eu', 2), (2, 'us', 5);
+INSERT INTO pt VALUES (2, 'us', 3);
+COPY pt FROM stdin;
+3	eu	1
+1	us	9
+\.
+SELECT * FROM pt ORDER BY region, id;
+UPDATE pt SET region = 'us' WHERE id = 3;
+SELECT * FROM pt ORDER BY region, id;
+
+-- temporary tables
+CREATE TEMP TABLE tt (a int) USING incetl_cow;
+INSERT INTO tt SELECT generate_series(1, 10);
+DELETE FROM tt WHERE a < 5;
+VACUUM tt;
+SELECT count(*), min(a) FROM tt;
