@@ -83,6 +83,10 @@ static void CowEmitGroups(CowMergeCtx *ctx, CowRow **rows, int64 n,
 static void CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n,
 							const CowVersion *v);
 static int	CowInt64Cmp(const void *a, const void *b);
+static void CowConcurrentUpdateError(Relation rel) pg_attribute_noreturn();
+static CowRow **CowLostRowKeys(CowMergeCtx *ctx, int64 storage_id, List *lost,
+							   int64 *nlost);
+static int	CowKeyOnlyCmp(const void *a, const void *b, void *arg);
 
 static SortSupport
 CowMakeSortSupport(Form_pg_attribute att)
@@ -189,6 +193,75 @@ CowInt64Cmp(const void *a, const void *b)
 	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
+static void
+CowConcurrentUpdateError(Relation rel)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("could not serialize access due to concurrent update of \"%s\"",
+					RelationGetRelationName(rel)),
+			 errdetail("A row deleted or updated by this statement was changed by a concurrent transaction."),
+			 errhint("The transaction might succeed if retried.")));
+}
+
+static int
+CowKeyOnlyCmp(const void *a, const void *b, void *arg)
+{
+	return CowRowKeyCmp((CowMergeCtx *) arg, *(CowRow *const *) a,
+						*(CowRow *const *) b);
+}
+
+/*
+ * CowLostRowKeys reads, from the versions our statement saw (still on
+ * disk: our snapshot holds back their reuse), the key and commit id of
+ * each lost row.  Returns them sorted by key.
+ */
+static CowRow **
+CowLostRowKeys(CowMergeCtx *ctx, int64 storage_id, List *lost, int64 *nlost)
+{
+	int			nall;
+	CowVersion *all = CowLoadVersions(storage_id, SnapshotAny, false, &nall);
+	Bitmapset  *keycols = NULL;
+	CowRow	  **result = palloc(sizeof(CowRow *) * list_length(lost));
+	CowDecodedGroup *g = NULL;
+	int			natts = ctx->tupdesc->natts;
+	int			k;
+	ListCell   *lc;
+	int64		n = 0;
+
+	for (k = 0; k < ctx->opts.nkeys; k++)
+		keycols = bms_add_member(keycols, ctx->opts.key_attnums[k] - 1);
+	foreach(lc, lost)
+	{
+		int64		rn = *(int64 *) lfirst(lc);
+		int			vi = CowFindInVersions(all, nall, rn);
+		CowRow	   *row;
+		int64		off;
+
+		if (vi < 0)
+			CowConcurrentUpdateError(ctx->rel);
+		if (g == NULL || g->version.first_row_number != all[vi].first_row_number)
+			g = CowDecodeGroup(ctx->rel, &all[vi], false, keycols, true);
+		off = rn - all[vi].first_row_number;
+		row = palloc0(sizeof(CowRow));
+		row->values = palloc0(sizeof(Datum) * natts);
+		row->isnull = palloc0(sizeof(bool) * natts);
+		for (k = 0; k < ctx->opts.nkeys; k++)
+		{
+			int			a = ctx->opts.key_attnums[k] - 1;
+
+			row->values[a] = g->values[a][off];
+		}
+		row->commit_id = g->commit_ids[off];
+		row->rownum = rn;
+		result[n++] = row;
+	}
+	if (n > 1)
+		qsort_arg(result, n, sizeof(CowRow *), CowKeyOnlyCmp, ctx);
+	*nlost = n;
+	return result;
+}
+
 /*
  * CowIndexVersion inserts index entries for every row of a new version.
  * The executor's own entries point at pending TIDs that match no version.
@@ -279,6 +352,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 	int64		r;
 	CowCommitInfo commit;
 	int			natts;
+	List	   *lost = NIL;		/* of int64 *: deleted rows rewritten meanwhile */
 
 	/*
 	 * ShareUpdateExclusiveLock: conflicts with itself (other writers),
@@ -365,7 +439,12 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 	if (ndel > 1)
 		qsort(dels, ndel, sizeof(int64), CowInt64Cmp);
 
-	/* which versions hold deleted rows */
+	/*
+	 * Which versions hold deleted rows.  A row whose version a concurrent
+	 * writer replaced after our statement read it is "lost": with a record
+	 * key it is deleted by key if that writer left it unchanged (its
+	 * commit id is the same), otherwise it is a serialization failure.
+	 */
 	touched = palloc0(sizeof(bool) * Max(nversions, 1));
 	for (r = 0; r < ndel; r++)
 	{
@@ -374,13 +453,10 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 
 		if (vi >= 0)
 			touched[vi] = true;
+		else if (ctx.opts.nkeys == 0)
+			CowConcurrentUpdateError(rel);
 		else
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not serialize access due to concurrent update of \"%s\"",
-							RelationGetRelationName(rel)),
-					 errdetail("A row deleted or updated by this statement was rewritten by a concurrent transaction."),
-					 errhint("The transaction might succeed if retried.")));
+			lost = lappend(lost, &dels[r]);
 	}
 
 	gcxt = AllocSetContextCreate(mcxt, "incetl cow merge group",
@@ -460,6 +536,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 		Datum	  **firsts = palloc0(sizeof(Datum *) * Max(nversions, 1));
 		int		   *order = palloc(sizeof(int) * Max(nversions, 1));
 		List	  **routed = palloc0(sizeof(List *) * Max(nversions, 1));
+		List	  **kdels = palloc0(sizeof(List *) * Max(nversions, 1));
 		List	   *unrouted = NIL;
 		int			o;
 
@@ -491,7 +568,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 								versions[i].file_group_id, RelationGetRelationName(rel)),
 						 errhint("TRUNCATE the table before changing its record key.")));
 			firsts[i] = palloc(sizeof(Datum) * ctx.opts.nkeys);
-			CowGroupKeyBounds(h, firsts[i], last, NULL);
+			CowGroupKeyBounds(h, firsts[i], last);
 			order[i] = i;
 		}
 		for (i = 1; i < nversions; i++)
@@ -530,6 +607,30 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 			touched[order[o]] = true;
 		}
 
+		/* 3b. route the keys of lost rows the same way */
+		if (lost != NIL)
+		{
+			int64		nlost;
+			CowRow	  **keys = CowLostRowKeys(&ctx, storage_id, lost, &nlost);
+
+			if (nversions == 0)
+				CowConcurrentUpdateError(rel);
+			o = 0;
+			for (r = 0; r < nlost; r++)
+			{
+				Datum		key[INDEX_MAX_KEYS];
+				int			k;
+
+				for (k = 0; k < ctx.opts.nkeys; k++)
+					key[k] = keys[r]->values[ctx.opts.key_attnums[k] - 1];
+				while (o + 1 < nversions &&
+					   CowKeyCmp(&ctx, firsts[order[o + 1]], key) <= 0)
+					o++;
+				kdels[order[o]] = lappend(kdels[order[o]], keys[r]);
+				touched[order[o]] = true;
+			}
+		}
+
 		/* 4. rewrite touched versions */
 		for (o = 0; o < nversions; o++)
 		{
@@ -538,11 +639,13 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 			CowRow	  **out;
 			int64		nout = 0;
 			ListCell   *wc;
+			ListCell   *kc;
 			int64		s;
 			bool		changed = false;
 
 			if (!touched[vi])
 				continue;
+			kc = list_head(kdels[vi]);
 			MemoryContextSwitchTo(gcxt);
 			g = CowDecodeGroup(rel, &versions[vi], true, NULL, true);
 			out = palloc(sizeof(CowRow *) * (g->nrows + list_length(routed[vi]) + 1));
@@ -578,6 +681,23 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 					stored->commit_id = g->commit_ids[s];
 					stored->rownum = rn;
 					break;
+				}
+				/* a lost row: delete it by key if it is unchanged */
+				if (kc != NULL)
+				{
+					CowRow	   *kd = lfirst(kc);
+					int			kcmp = stored ? CowRowKeyCmp(&ctx, kd, stored) : -1;
+
+					if (kcmp < 0 || (kcmp == 0 && kd->commit_id != stored->commit_id))
+						CowConcurrentUpdateError(rel);
+					if (kcmp == 0)
+					{
+						s++;
+						ctx.deleted++;
+						changed = true;
+						kc = lnext(kdels[vi], kc);
+						continue;
+					}
 				}
 				if (stored == NULL && in == NULL)
 					break;

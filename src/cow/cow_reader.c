@@ -224,8 +224,7 @@ CowDecodeGroup(Relation rel, const CowVersion *v, bool all, Bitmapset *needed,
  * (nkeys datums each).
  */
 void
-CowGroupKeyBounds(CowGroupHeader *h, Datum *first, Datum *last,
-				  bool *isnull_unused)
+CowGroupKeyBounds(CowGroupHeader *h, Datum *first, Datum *last)
 {
 	char	   *p;
 	uint32		k;

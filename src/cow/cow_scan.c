@@ -278,7 +278,7 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 /* ---------- row lookups by TID ---------- */
 
 /*
- * CowFindCurrent finds, by binary search, the version in versions[] (sorted
+ * CowFindInVersions finds, by binary search, the version in versions[] (sorted
  * by first_row_number) that holds rownum.
  */
 int

@@ -144,7 +144,7 @@ incetl_cow_verify(PG_FUNCTION_ARGS)
 				}
 				firsts[i] = palloc(sizeof(Datum) * opts.nkeys);
 				lasts[i] = palloc(sizeof(Datum) * opts.nkeys);
-				CowGroupKeyBounds(g->header, firsts[i], lasts[i], NULL);
+				CowGroupKeyBounds(g->header, firsts[i], lasts[i]);
 				ok[i] = true;
 			}
 			ReleaseCurrentSubTransaction();

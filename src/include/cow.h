@@ -251,8 +251,7 @@ extern int64 *CowDecodeCommitIds(Relation rel, const CowVersion *v,
 extern CowDecodedGroup *CowDecodeGroup(Relation rel, const CowVersion *v,
 									   bool all, Bitmapset *needed,
 									   bool commit_ids);
-extern void CowGroupKeyBounds(CowGroupHeader *h, Datum *first, Datum *last,
-							  bool *isnull_unused);
+extern void CowGroupKeyBounds(CowGroupHeader *h, Datum *first, Datum *last);
 extern void CowGroupMinMax(CowGroupHeader *h, int attidx, Datum *min, Datum *max);
 extern void CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 						  CowRow **rows, int64 nrows, int64 file_group_id,
