@@ -53,10 +53,10 @@ SELECT * FROM incetl.verify('heapt');
 SELECT incetl.clean('heapt');
 
 -- privileges
-CREATE ROLE cow_nobody;
-SET ROLE cow_nobody;
+CREATE ROLE regress_cow_nobody;
+SET ROLE regress_cow_nobody;
 SELECT * FROM incetl.commits('o');
 SELECT incetl.set_table_options('o', file_group_rows => 5);
 SELECT incetl.clean('o');
 RESET ROLE;
-DROP ROLE cow_nobody;
+DROP ROLE regress_cow_nobody;

@@ -50,3 +50,18 @@ SELECT * FROM incetl.changes(NULL::int, 0);
 SELECT * FROM incetl.changes(NULL::tl, NULL);
 CREATE TABLE plain (a int);
 SELECT * FROM incetl.changes(NULL::plain, 0);
+
+-- row-level security cannot be applied by changes() / as_of()
+CREATE ROLE regress_cow_reader;
+GRANT SELECT ON tl TO regress_cow_reader;
+ALTER TABLE tl ENABLE ROW LEVEL SECURITY;
+CREATE POLICY only_one ON tl FOR SELECT TO regress_cow_reader USING (id = 1);
+SET ROLE regress_cow_reader;
+SELECT id FROM tl ORDER BY id;
+SELECT * FROM incetl.changes(NULL::tl, 0);
+SELECT * FROM incetl.as_of(NULL::tl, 6);
+RESET ROLE;
+SELECT count(*) FROM incetl.changes(NULL::tl, 0);
+DROP POLICY only_one ON tl;
+REVOKE ALL ON tl FROM regress_cow_reader;
+DROP ROLE regress_cow_reader;

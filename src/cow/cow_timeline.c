@@ -35,6 +35,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/typcache.h"
 
@@ -337,6 +338,14 @@ CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since, int64 until,
 
 	InitMaterializedSRF(fcinfo, 0);
 	rel = CowOpenChecked(relid, ACL_SELECT);
+	/* these functions read file groups directly: they cannot apply policies */
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s is not supported on \"%s\", which has row-level security enabled",
+						as_of ? "incetl.as_of()" : "incetl.changes()",
+						RelationGetRelationName(rel)),
+				 errhint("Query the table itself, or ask its owner to read it.")));
 	meta = CowReadMetaPage(rel);
 	if (has_until && until < meta.clean_horizon)
 		ereport(ERROR,
