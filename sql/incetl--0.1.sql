@@ -468,10 +468,12 @@ LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION incetl.verify(regclass) IS
     'checks every current file group of an incetl_cow table (checksums, key order, metadata); returns the problems found';
 
--- File groups decoded and skipped (by min/max) by the last sequential scan
--- of an incetl_cow table in this session.
+-- File groups read and skipped (by min/max), and column chunks
+-- decompressed, by the last sequential scan of an incetl_cow table in this
+-- session.
 CREATE FUNCTION incetl.cow_last_scan(OUT file_groups_read bigint,
-                                     OUT file_groups_skipped bigint)
+                                     OUT file_groups_skipped bigint,
+                                     OUT column_chunks_decoded bigint)
 AS 'MODULE_PATHNAME', 'incetl_cow_last_scan'
 LANGUAGE C STRICT VOLATILE;
 

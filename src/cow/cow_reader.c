@@ -187,33 +187,71 @@ CowDecodeCommitIds(Relation rel, const CowVersion *v, CowGroupHeader *h)
 }
 
 /*
- * CowDecodeGroup decodes all columns of a version, or those in needed
- * (0-based attribute indexes), and its commit ids when asked.
+ * CowOpenGroup reads the header of a version and prepares to decode the
+ * columns in needed (0-based attribute indexes), or all, on first use.
+ * Everything is allocated in the current memory context.
+ */
+CowDecodedGroup *
+CowOpenGroup(Relation rel, const CowVersion *v, bool all, Bitmapset *needed)
+{
+	CowDecodedGroup *g = palloc0(sizeof(CowDecodedGroup));
+
+	g->rel = rel;
+	g->cxt = CurrentMemoryContext;
+	g->all = all;
+	g->needed = needed;
+	g->version = *v;
+	g->header = CowReadGroupHeader(rel, v);
+	g->natts = RelationGetDescr(rel)->natts;
+	g->nrows = g->header->nrows;
+	g->decoded = palloc0(sizeof(bool) * Max(g->natts, 1));
+	g->values = palloc0(sizeof(Datum *) * Max(g->natts, 1));
+	g->isnull = palloc0(sizeof(bool *) * Max(g->natts, 1));
+	return g;
+}
+
+/*
+ * CowGroupColumn makes column attidx available in g->values/isnull,
+ * decompressing it if needed.  Returns false for a column that is not
+ * wanted (the caller reads it as NULL).
+ */
+int64		CowChunksDecoded = 0;
+
+bool
+CowGroupColumn(CowDecodedGroup *g, int attidx)
+{
+	MemoryContext old;
+
+	if (attidx >= g->natts)
+		return false;
+	if (g->decoded[attidx])
+		return true;
+	if (!g->all && !bms_is_member(attidx, g->needed))
+		return false;
+	old = MemoryContextSwitchTo(g->cxt);
+	g->values[attidx] = palloc(sizeof(Datum) * Max(g->nrows, 1));
+	g->isnull[attidx] = palloc(sizeof(bool) * Max(g->nrows, 1));
+	CowDecodeColumn(g->rel, &g->version, g->header, RelationGetDescr(g->rel),
+					attidx, g->values[attidx], g->isnull[attidx]);
+	g->decoded[attidx] = true;
+	CowChunksDecoded++;
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/*
+ * CowDecodeGroup decodes all columns of a version, or those in needed,
+ * at once, and its commit ids when asked.
  */
 CowDecodedGroup *
 CowDecodeGroup(Relation rel, const CowVersion *v, bool all, Bitmapset *needed,
 			   bool commit_ids)
 {
-	TupleDesc	tupdesc = RelationGetDescr(rel);
-	CowDecodedGroup *g = palloc0(sizeof(CowDecodedGroup));
+	CowDecodedGroup *g = CowOpenGroup(rel, v, all, needed);
 	int			i;
 
-	g->version = *v;
-	g->header = CowReadGroupHeader(rel, v);
-	g->natts = tupdesc->natts;
-	g->nrows = g->header->nrows;
-	g->decoded = palloc0(sizeof(bool) * Max(g->natts, 1));
-	g->values = palloc0(sizeof(Datum *) * Max(g->natts, 1));
-	g->isnull = palloc0(sizeof(bool *) * Max(g->natts, 1));
 	for (i = 0; i < g->natts; i++)
-	{
-		if (!all && !bms_is_member(i, needed))
-			continue;
-		g->values[i] = palloc(sizeof(Datum) * Max(g->nrows, 1));
-		g->isnull[i] = palloc(sizeof(bool) * Max(g->nrows, 1));
-		CowDecodeColumn(rel, v, g->header, tupdesc, i, g->values[i], g->isnull[i]);
-		g->decoded[i] = true;
-	}
+		(void) CowGroupColumn(g, i);
 	if (commit_ids)
 		g->commit_ids = CowDecodeCommitIds(rel, v, g->header);
 	return g;

@@ -46,6 +46,7 @@ static void CowScanLoadVersions(CowScanDesc scan);
 /* counters of the last finished sequential scan, for tests and tuning */
 static int64 CowLastScanRead = 0;
 static int64 CowLastScanSkipped = 0;
+static int64 CowLastScanChunks = 0;
 
 PG_FUNCTION_INFO_V1(incetl_cow_last_scan);
 static bool CowGroupMayMatch(CowScanDesc scan, CowGroupHeader *h);
@@ -95,6 +96,7 @@ cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 	scan->all_columns = true;
 	if (flags & SO_TYPE_SEQSCAN)
 		pgstat_count_heap_scan(rel);
+	scan->chunks_at_start = CowChunksDecoded;
 	return (TableScanDesc) scan;
 }
 
@@ -132,6 +134,7 @@ cow_scan_end(TableScanDesc sscan)
 	{
 		CowLastScanRead = scan->groups_read;
 		CowLastScanSkipped = scan->groups_skipped;
+		CowLastScanChunks = CowChunksDecoded - scan->chunks_at_start;
 	}
 	if (scan->snap_registered)
 		UnregisterSnapshot(scan->catalog_snap);
@@ -198,31 +201,6 @@ CowGroupMayMatch(CowScanDesc scan, CowGroupHeader *h)
 	return true;
 }
 
-void
-CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row, TupleTableSlot *slot)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			i;
-
-	ExecClearTuple(slot);
-	for (i = 0; i < desc->natts; i++)
-	{
-		if (i < g->natts && g->decoded[i] && !TupleDescAttr(desc, i)->attisdropped)
-		{
-			slot->tts_values[i] = g->values[i][row];
-			slot->tts_isnull[i] = g->isnull[i][row];
-		}
-		else
-		{
-			slot->tts_values[i] = (Datum) 0;
-			slot->tts_isnull[i] = true;
-		}
-	}
-	ExecStoreVirtualTuple(slot);
-	CowRowNumberToTid(g->version.first_row_number + (int64) row, &slot->tts_tid);
-	slot->tts_tableOid = RelationGetRelid(rel);
-}
-
 bool
 cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 					 TupleTableSlot *slot)
@@ -267,8 +245,9 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 					continue;
 				}
 			}
-			scan->group = CowDecodeGroup(rel, &scan->versions[scan->cur],
-										 scan->all_columns, scan->needed, false);
+			/* columns are decompressed when the plan first reads them */
+			scan->group = CowOpenGroup(rel, &scan->versions[scan->cur],
+									   scan->all_columns, scan->needed);
 			scan->groups_read++;
 			MemoryContextSwitchTo(old);
 		}
@@ -380,7 +359,7 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 		f->group = NULL;
 		MemoryContextReset(f->group_cxt);
 		old = MemoryContextSwitchTo(f->group_cxt);
-		f->group = CowDecodeGroup(rel, &f->versions[vi], true, NULL, false);
+		f->group = CowOpenGroup(rel, &f->versions[vi], true, NULL);
 		MemoryContextSwitchTo(old);
 	}
 	CowStoreRow(rel, f->group, rownum - f->versions[vi].first_row_number, slot);
@@ -482,7 +461,7 @@ cow_scan_analyze_next_block(TableScanDesc sscan, BlockNumber blockno,
 
 				MemoryContextReset(scan->group_cxt);
 				old = MemoryContextSwitchTo(scan->group_cxt);
-				scan->group = CowDecodeGroup(sscan->rs_rd, v, true, NULL, false);
+				scan->group = CowOpenGroup(sscan->rs_rd, v, true, NULL);
 				MemoryContextSwitchTo(old);
 				scan->analyze_version = i;
 			}
@@ -511,20 +490,21 @@ cow_scan_analyze_next_tuple(TableScanDesc sscan, TransactionId OldestXmin,
 
 /*
  * incetl.cow_last_scan() reports how many file groups the last finished
- * sequential scan of an incetl_cow table in this session decoded and how
- * many it skipped by min/max.
+ * sequential scan of an incetl_cow table in this session read, how many it
+ * skipped by min/max, and how many column chunks it decompressed.
  */
 Datum
 incetl_cow_last_scan(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	desc = BlessTupleDesc(desc);
 	values[0] = Int64GetDatum(CowLastScanRead);
 	values[1] = Int64GetDatum(CowLastScanSkipped);
+	values[2] = Int64GetDatum(CowLastScanChunks);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

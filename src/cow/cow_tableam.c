@@ -43,29 +43,7 @@
 
 PG_FUNCTION_INFO_V1(incetl_cow_tableam_handler);
 
-static TupleTableSlotOps CowSlotOpsData;
 static const TableAmRoutine CowMethods;
-
-static HeapTuple
-cow_slot_copy_heap_tuple(TupleTableSlot *slot)
-{
-	HeapTuple	tup = TTSOpsVirtual.copy_heap_tuple(slot);
-
-	/* ANALYZE orders sample rows by t_self */
-	tup->t_self = slot->tts_tid;
-	return tup;
-}
-
-const TupleTableSlotOps *
-CowSlotOps(void)
-{
-	if (CowSlotOpsData.copy_heap_tuple == NULL)
-	{
-		CowSlotOpsData = TTSOpsVirtual;
-		CowSlotOpsData.copy_heap_tuple = cow_slot_copy_heap_tuple;
-	}
-	return &CowSlotOpsData;
-}
 
 bool
 CowIsCowRelation(Relation rel)

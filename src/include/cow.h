@@ -229,9 +229,17 @@ typedef struct CowRow
 	bool		is_update;		/* came from an UPDATE statement */
 } CowRow;
 
-/* A file group version decoded in memory (only some columns maybe). */
+/*
+ * A file group version being read.  Columns are decompressed on first use
+ * (CowGroupColumn), in cxt, and only those wanted (all, or in needed);
+ * the others read as NULL.
+ */
 typedef struct CowDecodedGroup
 {
+	Relation	rel;
+	MemoryContext cxt;
+	bool		all;
+	Bitmapset  *needed;			/* 0-based attribute indexes */
 	CowVersion	version;
 	CowGroupHeader *header;
 	int			natts;
@@ -248,6 +256,10 @@ extern void CowDecodeColumn(Relation rel, const CowVersion *v, CowGroupHeader *h
 							bool *isnull);
 extern int64 *CowDecodeCommitIds(Relation rel, const CowVersion *v,
 								 CowGroupHeader *h);
+extern CowDecodedGroup *CowOpenGroup(Relation rel, const CowVersion *v,
+									 bool all, Bitmapset *needed);
+extern bool CowGroupColumn(CowDecodedGroup *g, int attidx);
+extern int64 CowChunksDecoded;	/* column chunks decompressed by this backend */
 extern CowDecodedGroup *CowDecodeGroup(Relation rel, const CowVersion *v,
 									   bool all, Bitmapset *needed,
 									   bool commit_ids);
@@ -306,6 +318,8 @@ typedef struct CowSkipQual
 extern void CowScanSetHints(TableScanDesc scan, bool all, Bitmapset *needed,
 							List *quals);
 extern const TupleTableSlotOps *CowSlotOps(void);
+extern void CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row,
+						TupleTableSlot *slot);
 extern bool CowIsCowRelation(Relation rel);
 extern Oid	CowAmOid(void);
 

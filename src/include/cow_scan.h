@@ -36,6 +36,7 @@ typedef struct CowScanDescData
 	List	   *quals;			/* of CowSkipQual */
 	int64		groups_read;
 	int64		groups_skipped;
+	int64		chunks_at_start;	/* CowChunksDecoded when the scan began */
 	/* ANALYZE */
 	int			analyze_version;
 	int64		analyze_next;
@@ -88,8 +89,6 @@ extern bool cow_scan_analyze_next_tuple(TableScanDesc sscan, TransactionId Oldes
 										double *liverows, double *deadrows,
 										TupleTableSlot *slot);
 
-extern void CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row,
-						TupleTableSlot *slot);
 extern double cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 										 struct IndexInfo *index_info, bool allow_sync,
 										 bool anyvisible, bool progress,
