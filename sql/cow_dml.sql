@@ -1,5 +1,6 @@
 -- UPDATE, DELETE and TRUNCATE on incetl_cow tables (copy-on-write).
-SET search_path = public;
+CREATE SCHEMA cow_dml;
+SET search_path = cow_dml, public;
 
 CREATE TABLE items (id int, name text, qty int, ts int) USING incetl_cow;
 SELECT incetl.set_table_options('items', record_key => 'id', precombine => 'ts',
@@ -99,3 +100,7 @@ INSERT INTO tt SELECT generate_series(1, 10);
 DELETE FROM tt WHERE a < 5;
 VACUUM tt;
 SELECT count(*), min(a) FROM tt;
+
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA cow_dml CASCADE;

@@ -1,5 +1,6 @@
 -- incetl.set_table_options: validation and errors.
-SET search_path = public;
+CREATE SCHEMA cow_options;
+SET search_path = cow_options, public;
 
 CREATE TABLE o (id int, k2 text, pre timestamptz, del boolean, notbool int,
                 j json, pt point) USING incetl_cow;
@@ -54,9 +55,15 @@ SELECT incetl.clean('heapt');
 
 -- privileges
 CREATE ROLE regress_cow_nobody;
+GRANT USAGE ON SCHEMA cow_options TO regress_cow_nobody;
 SET ROLE regress_cow_nobody;
 SELECT * FROM incetl.commits('o');
 SELECT incetl.set_table_options('o', file_group_rows => 5);
 SELECT incetl.clean('o');
 RESET ROLE;
+REVOKE USAGE ON SCHEMA cow_options FROM regress_cow_nobody;
 DROP ROLE regress_cow_nobody;
+
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA cow_options CASCADE;

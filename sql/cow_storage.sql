@@ -1,6 +1,7 @@
 -- incetl_cow storage: file groups, compression, min/max skipping, EXPLAIN,
 -- ANALYZE, indexes, VACUUM and incetl.clean, VACUUM FULL, verify.
-SET search_path = public;
+CREATE SCHEMA cow_storage;
+SET search_path = cow_storage, public;
 
 CREATE TABLE m (id int, cat text, val float8, note text, ts int) USING incetl_cow;
 SELECT incetl.set_table_options('m', record_key => 'id', precombine => 'ts',
@@ -152,3 +153,7 @@ ALTER TABLE types DROP COLUMN i2;
 SELECT k, extra, t FROM types ORDER BY k;
 INSERT INTO types (k, t) VALUES (3, 'three');
 SELECT k, extra, t FROM types ORDER BY k;
+
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA cow_storage CASCADE;

@@ -1,6 +1,7 @@
 -- incetl_cow timeline: commits, incremental queries (changes), time travel
 -- (as_of), retention.
-SET search_path = public;
+CREATE SCHEMA cow_timeline;
+SET search_path = cow_timeline, public;
 
 CREATE TABLE tl (id int, v text, ts int) USING incetl_cow;
 SELECT incetl.set_table_options('tl', record_key => 'id', precombine => 'ts',
@@ -53,6 +54,7 @@ SELECT * FROM incetl.changes(NULL::plain, 0);
 
 -- row-level security cannot be applied by changes() / as_of()
 CREATE ROLE regress_cow_reader;
+GRANT USAGE ON SCHEMA cow_timeline TO regress_cow_reader;
 GRANT SELECT ON tl TO regress_cow_reader;
 ALTER TABLE tl ENABLE ROW LEVEL SECURITY;
 CREATE POLICY only_one ON tl FOR SELECT TO regress_cow_reader USING (id = 1);
@@ -64,4 +66,9 @@ RESET ROLE;
 SELECT count(*) FROM incetl.changes(NULL::tl, 0);
 DROP POLICY only_one ON tl;
 REVOKE ALL ON tl FROM regress_cow_reader;
+REVOKE USAGE ON SCHEMA cow_timeline FROM regress_cow_reader;
 DROP ROLE regress_cow_reader;
+
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA cow_timeline CASCADE;

@@ -1,6 +1,7 @@
 -- incetl_cow and transactions: rollback, savepoints, several statements in
 -- one transaction, old snapshots (cursors), writes inside functions.
-SET search_path = public;
+CREATE SCHEMA cow_txn;
+SET search_path = cow_txn, public;
 
 CREATE TABLE acct (id int, balance int, v int) USING incetl_cow;
 SELECT incetl.set_table_options('acct', record_key => 'id', precombine => 'v');
@@ -111,3 +112,7 @@ BEGIN NEW.balance := NEW.balance * 2; RETURN NEW; END $$;
 CREATE TRIGGER acct_before BEFORE INSERT ON acct FOR EACH ROW EXECUTE FUNCTION bump();
 INSERT INTO acct VALUES (21, 21, 1);
 SELECT * FROM acct WHERE id = 21;
+
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA cow_txn CASCADE;

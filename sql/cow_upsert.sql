@@ -1,6 +1,7 @@
 -- incetl_cow write semantics (SPEC section 3): upserts by record key with
 -- precombine, delete markers, NULL keys, append without a key.
-SET search_path = public;
+CREATE SCHEMA cow_upsert;
+SET search_path = cow_upsert, public;
 
 CREATE TABLE orders (
     order_id    int,
@@ -111,3 +112,7 @@ SELECT count(*), count(*) FILTER (WHERE doc LIKE 'short%'),
        sum(length(doc)) FROM big;
 SELECT count(*) = count(DISTINCT id) AS keys_unique FROM big;
 SELECT * FROM incetl.verify('big');
+
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA cow_upsert CASCADE;
