@@ -163,11 +163,14 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 	slot_getallattrs(slot);
 	if (!p->opts_loaded)
 	{
+		Snapshot	snap = RegisterSnapshot(ActiveSnapshotSet() ?
+											GetActiveSnapshot() : GetLatestSnapshot());
+
 		old = MemoryContextSwitchTo(CowWriteContext);
-		CowLoadOptions(rel, GetActiveSnapshot() ? GetActiveSnapshot() : GetLatestSnapshot(),
-					   &p->opts);
+		CowLoadOptions(rel, snap, &p->opts);
 		p->opts_loaded = true;
 		MemoryContextSwitchTo(old);
+		UnregisterSnapshot(snap);
 	}
 	for (i = 0; i < p->opts.nkeys; i++)
 	{
