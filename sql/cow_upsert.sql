@@ -113,6 +113,19 @@ SELECT count(*), count(*) FILTER (WHERE doc LIKE 'short%'),
 SELECT count(*) = count(DISTINCT id) AS keys_unique FROM big;
 SELECT * FROM incetl.verify('big');
 
+-- A statement larger than maintenance_work_mem is merged in parts; the
+-- result is the same as merging it whole.
+CREATE TABLE huge (id int, pre int, pad text) USING incetl_cow;
+SELECT incetl.set_table_options('huge', record_key => 'id', precombine => 'pre',
+                                file_group_rows => 5000);
+SET maintenance_work_mem = '1MB';
+INSERT INTO huge
+SELECT g % 10000, g / 10000, repeat('x', 100) FROM generate_series(0, 39999) g;
+RESET maintenance_work_mem;
+SELECT count(*), min(pre), max(pre), count(DISTINCT id) FROM huge;
+SELECT count(*) > 1 AS merged_in_parts FROM incetl.commits('huge');
+SELECT * FROM incetl.verify('huge');
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA cow_upsert CASCADE;
