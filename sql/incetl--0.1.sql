@@ -310,3 +310,179 @@ LEFT JOIN LATERAL (
     WHERE l.pipeline_name = p.name AND l.status IN ('SUCCESS', 'NO_DATA')
     ORDER BY l.run_id DESC LIMIT 1) AS ok ON true;
 GRANT SELECT ON incetl.pipeline_status TO PUBLIC;
+
+-- ==== incetl_cow begin ====
+-- ------------------------------------------------------------------------
+-- The incetl_cow table access method: copy-on-write upsert tables.
+-- Catalog rows make file group versions MVCC-visible; they are written
+-- only by the access method (in C) and read through the functions below.
+-- ------------------------------------------------------------------------
+
+CREATE FUNCTION incetl.incetl_cow_tableam_handler(internal)
+RETURNS table_am_handler
+AS 'MODULE_PATHNAME', 'incetl_cow_tableam_handler'
+LANGUAGE C STRICT;
+
+CREATE ACCESS METHOD incetl_cow TYPE TABLE HANDLER incetl.incetl_cow_tableam_handler;
+COMMENT ON ACCESS METHOD incetl_cow IS
+    'copy-on-write columnar tables with upserts by record key (incetl)';
+
+-- Storage ids outlive relfilenodes (pg_upgrade, rewrites).
+CREATE SEQUENCE incetl.cow_storage_id_seq;
+
+CREATE TABLE incetl.cow_options (
+    relid             oid PRIMARY KEY,
+    record_key        int2[],        -- attribute numbers
+    precombine        int2,
+    delete_marker     int2,
+    file_group_rows   integer NOT NULL DEFAULT 100000
+                      CHECK (file_group_rows > 0),
+    compression_level integer NOT NULL DEFAULT 3
+                      CHECK (compression_level BETWEEN 1 AND 22),
+    retain_commits    integer NOT NULL DEFAULT 10
+                      CHECK (retain_commits >= 0)
+);
+COMMENT ON TABLE incetl.cow_options IS
+    'incetl_cow table options (incetl.set_table_options)';
+
+CREATE TABLE incetl.cow_file_group (
+    storage_id       bigint NOT NULL,
+    file_group_id    bigint NOT NULL,
+    commit_id        bigint NOT NULL,
+    superseded_by    bigint,
+    first_row_number bigint NOT NULL,
+    row_count        bigint NOT NULL,
+    first_block      bigint NOT NULL,
+    nblocks          integer NOT NULL,
+    header_bytes     integer NOT NULL,
+    bytes            bigint NOT NULL,
+    raw_bytes        bigint NOT NULL,
+    min_commit       bigint NOT NULL,
+    max_commit       bigint NOT NULL
+);
+CREATE INDEX cow_file_group_rows_idx
+    ON incetl.cow_file_group (storage_id, first_row_number);
+COMMENT ON TABLE incetl.cow_file_group IS
+    'one row per incetl_cow file group version; superseded_by is the commit that replaced it';
+
+CREATE TABLE incetl.cow_commit (
+    storage_id          bigint NOT NULL,
+    commit_id           bigint NOT NULL,
+    committed_at        timestamptz NOT NULL,
+    operation           text NOT NULL,
+    rows_inserted       bigint NOT NULL DEFAULT 0,
+    rows_updated        bigint NOT NULL DEFAULT 0,
+    rows_deleted        bigint NOT NULL DEFAULT 0,
+    file_groups_written integer NOT NULL DEFAULT 0,
+    bytes_written       bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (storage_id, commit_id)
+);
+COMMENT ON TABLE incetl.cow_commit IS 'the timeline of every incetl_cow table';
+
+REVOKE ALL ON incetl.cow_options, incetl.cow_file_group, incetl.cow_commit,
+    incetl.cow_storage_id_seq FROM PUBLIC;
+
+-- The storage id of an incetl_cow table (its key in the catalogs above);
+-- checks the caller may SELECT the table.
+CREATE FUNCTION incetl.cow_storage_id(tbl regclass)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'incetl_cow_storage_id'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION incetl.set_table_options(
+    tbl               regclass,
+    record_key        text DEFAULT NULL,
+    precombine        text DEFAULT NULL,
+    delete_marker     text DEFAULT NULL,
+    file_group_rows   integer DEFAULT NULL,
+    compression_level integer DEFAULT NULL,
+    retain_commits    integer DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'incetl_cow_set_table_options'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+COMMENT ON FUNCTION incetl.set_table_options(regclass, text, text, text, integer, integer, integer) IS
+    'set record key, precombine field, delete marker, file group size, zstd level and retention of an incetl_cow table (NULL: unchanged, empty string: cleared)';
+
+-- Options as set, for inspection.
+CREATE FUNCTION incetl.table_options(tbl regclass,
+    OUT record_key text[], OUT precombine text, OUT delete_marker text,
+    OUT file_group_rows integer, OUT compression_level integer,
+    OUT retain_commits integer)
+AS 'MODULE_PATHNAME', 'incetl_cow_table_options'
+LANGUAGE C STRICT STABLE;
+
+CREATE FUNCTION incetl.commits(tbl regclass)
+RETURNS TABLE (commit_id bigint, committed_at timestamptz, operation text,
+               rows_inserted bigint, rows_updated bigint, rows_deleted bigint,
+               file_groups_written integer, bytes_written bigint)
+AS 'MODULE_PATHNAME', 'incetl_cow_commits'
+LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION incetl.commits(regclass) IS 'the commit timeline of an incetl_cow table';
+
+-- Reclaims file group versions outside retention (keep_commits, or the
+-- table's retain_commits when NULL); VACUUM does the same.  Returns the
+-- number of versions removed.
+CREATE FUNCTION incetl.clean(tbl regclass, keep_commits integer DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'incetl_cow_clean'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+
+CREATE FUNCTION incetl.table_stats(tbl regclass,
+    OUT file_groups bigint, OUT rows bigint, OUT raw_bytes bigint,
+    OUT compressed_bytes bigint, OUT compression_ratio numeric,
+    OUT versions_retained bigint, OUT commits bigint, OUT last_commit_id bigint,
+    OUT pages bigint)
+AS 'MODULE_PATHNAME', 'incetl_cow_table_stats'
+LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION incetl.table_stats(regclass) IS
+    'file groups, rows, raw and compressed bytes, ratio and retained versions of an incetl_cow table';
+
+-- Incremental query: rows whose current version (as of until_commit, or
+-- now) was written by a commit after since_commit.  Deleted rows are not
+-- reported.  Call as incetl.changes(NULL::my_table, 42).
+CREATE FUNCTION incetl.changes(tbl anyelement, since_commit bigint,
+                               until_commit bigint DEFAULT NULL)
+RETURNS SETOF anyelement
+AS 'MODULE_PATHNAME', 'incetl_cow_changes'
+LANGUAGE C CALLED ON NULL INPUT STABLE;
+
+-- Time travel: the table as it was right after commit_id, while the
+-- versions are retained (retain_commits).
+CREATE FUNCTION incetl.as_of(tbl anyelement, commit_id bigint)
+RETURNS SETOF anyelement
+AS 'MODULE_PATHNAME', 'incetl_cow_as_of'
+LANGUAGE C CALLED ON NULL INPUT STABLE;
+
+-- The newest commit id the caller's snapshot sees: the exact upper bound
+-- for an incremental read.
+CREATE FUNCTION incetl.latest_commit(tbl regclass)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'incetl_cow_latest_commit'
+LANGUAGE C STRICT STABLE;
+
+-- What the current transaction wrote to a table so far (every finished
+-- statement is flushed): new keys, replaced rows, deleted rows, and the
+-- commit id of its last write (NULL when none).
+CREATE FUNCTION incetl.cow_write_counts(tbl regclass,
+    OUT rows_inserted bigint, OUT rows_updated bigint, OUT rows_deleted bigint,
+    OUT last_commit_id bigint)
+AS 'MODULE_PATHNAME', 'incetl_cow_write_counts'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION incetl.verify(tbl regclass)
+RETURNS TABLE (file_group_id bigint, commit_id bigint, problem text)
+AS 'MODULE_PATHNAME', 'incetl_cow_verify'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION incetl.verify(regclass) IS
+    'checks every current file group of an incetl_cow table (checksums, key order, metadata); returns the problems found';
+
+-- File groups read and skipped (by min/max), and column chunks
+-- decompressed, by the last sequential scan of an incetl_cow table in this
+-- session.
+CREATE FUNCTION incetl.cow_last_scan(OUT file_groups_read bigint,
+                                     OUT file_groups_skipped bigint,
+                                     OUT column_chunks_decoded bigint)
+AS 'MODULE_PATHNAME', 'incetl_cow_last_scan'
+LANGUAGE C STRICT VOLATILE;
+
+-- ==== incetl_cow end ====

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * incetl.c
- *	  Module entry point of incetl: the library magic block, _PG_init and
- *	  the GUCs the pipeline layer reads.
+ *	  Module entry point of incetl: the library magic block, _PG_init, the
+ *	  GUCs the pipeline layer reads, and the start of the incetl_cow table
+ *	  access method (cow_init registers its hooks and callbacks).
  *
  *	  incetl.environment           recorded on every run; selects the
  *	                               per-environment part of a pipeline's
@@ -29,6 +30,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "cow.h"
 #include "incetl.h"
 
 PG_MODULE_MAGIC;
@@ -72,4 +74,6 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("incetl");
+
+	cow_init();
 }

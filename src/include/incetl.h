@@ -104,8 +104,9 @@ typedef struct IncetlTargetWriter
 extern const IncetlTargetWriter *IncetlGetTargetWriter(Oid target_relid);
 extern Oid	IncetlCreateTarget(IncetlPipeline *pipeline, TupleDesc batch_desc);
 
-/* target_heap.c */
+/* target_heap.c, target_cow.c */
 extern const IncetlTargetWriter IncetlHeapTargetWriter;
+extern const IncetlTargetWriter IncetlCowTargetWriter;
 
 /* pipeline_catalog.c */
 extern IncetlPipeline *IncetlLoadPipeline(const char *name, bool missing_ok);

@@ -4,9 +4,13 @@
  *	  Choosing the target writer for a target table, and creating a
  *	  missing target.
  *
- *	  Each kind of target has its own writer (incetl.h): heap tables (and
- *	  any access method that supports INSERT ... ON CONFLICT) are written
- *	  by target_heap.c.  The writer is chosen by the table's access method.
+ *	  Each kind of target has its own writer (incetl.h): incetl_cow tables
+ *	  by target_cow.c, heap tables (and any other access method that
+ *	  supports INSERT ... ON CONFLICT) by target_heap.c.  The writer is
+ *	  chosen by the table's access method.
+ *
+ *	  A missing target is created USING incetl_cow, with the pipeline's
+ *	  record key, precombine field and delete marker as table options.
  *
  * Copyright (c) 2026, incetl developers
  *
@@ -26,19 +30,25 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
+#include "cow.h"
 #include "incetl.h"
 
 const IncetlTargetWriter *
 IncetlGetTargetWriter(Oid target_relid)
 {
-	return &IncetlHeapTargetWriter;
+	Relation	rel = table_open(target_relid, AccessShareLock);
+	bool		cow = CowIsCowRelation(rel);
+
+	table_close(rel, AccessShareLock);
+	return cow ? &IncetlCowTargetWriter : &IncetlHeapTargetWriter;
 }
 
 /*
- * IncetlCreateTarget creates the missing target of a pipeline with the
- * columns the batch query returns (less the delete marker, whose true rows
- * are never stored) and a primary key on the record key.  Runs as the
- * current user (the pipeline owner).  Returns the new table's OID.
+ * IncetlCreateTarget creates the missing target of a pipeline as an
+ * incetl_cow table with the columns the batch query returns, and sets its
+ * record key, precombine field and delete marker to the pipeline's (the
+ * table then upserts by itself).  Runs as the current user (the pipeline
+ * owner).  Returns the new table's OID.
  */
 Oid
 IncetlCreateTarget(IncetlPipeline *p, TupleDesc batch_desc)
@@ -46,6 +56,7 @@ IncetlCreateTarget(IncetlPipeline *p, TupleDesc batch_desc)
 	StringInfoData cols;
 	Oid			source_relid = IncetlResolveRelation(p->source, false);
 	char	   *batch_sql = IncetlBatchSql(p, source_relid, "false");
+	Oid			relid;
 	int			ret;
 
 	initStringInfo(&cols);
@@ -55,28 +66,37 @@ IncetlCreateTarget(IncetlPipeline *p, TupleDesc batch_desc)
 
 		if (att->attisdropped)
 			continue;
-		if (p->delete_marker && strcmp(NameStr(att->attname), p->delete_marker) == 0)
-			continue;
 		appendStringInfo(&cols, "%s%s", cols.len > 0 ? ", " : "",
 						 quote_identifier(NameStr(att->attname)));
 	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute(psprintf("CREATE TABLE %s AS SELECT %s FROM (%s) AS q WITH NO DATA",
+	ret = SPI_execute(psprintf("CREATE TABLE %s USING incetl_cow AS SELECT %s FROM (%s) AS q "
+							   "WITH NO DATA",
 							   p->target, cols.data, batch_sql), false, 0);
 	if (ret < 0)
 		elog(ERROR, "could not create target %s: %s", p->target,
 			 SPI_result_code_string(ret));
-	ret = SPI_execute(psprintf("ALTER TABLE %s ADD PRIMARY KEY (%s)",
-							   p->target, IncetlNameList(p->record_key)), false, 0);
+	CommandCounterIncrement();
+	relid = IncetlResolveRelation(p->target, false);
+	ret = SPI_execute(psprintf("SELECT incetl.set_table_options(%u::pg_catalog.oid::pg_catalog.regclass, "
+							   "record_key => %s, precombine => %s, delete_marker => %s)",
+							   relid,
+							   quote_literal_cstr(IncetlNameList(p->record_key)),
+							   p->precombine ? quote_literal_cstr(quote_identifier(p->precombine)) : "NULL",
+							   p->delete_marker ? quote_literal_cstr(quote_identifier(p->delete_marker)) : "NULL"),
+					  false, 0);
 	if (ret < 0)
-		elog(ERROR, "could not add the primary key of %s: %s", p->target,
+		elog(ERROR, "could not set the options of %s: %s", p->target,
 			 SPI_result_code_string(ret));
 	SPI_finish();
 	CommandCounterIncrement();
 
 	ereport(NOTICE,
-			(errmsg("created target table %s for pipeline \"%s\"", p->target, p->name)));
-	return IncetlResolveRelation(p->target, false);
+			(errmsg("created incetl_cow target table %s for pipeline \"%s\"", p->target, p->name),
+			 errdetail("Record key %s%s%s.", IncetlNameList(p->record_key),
+					   p->precombine ? psprintf(", precombine %s", quote_identifier(p->precombine)) : "",
+					   p->delete_marker ? psprintf(", delete marker %s", quote_identifier(p->delete_marker)) : "")));
+	return relid;
 }

@@ -1,0 +1,118 @@
+-- incetl_cow and transactions: rollback, savepoints, several statements in
+-- one transaction, old snapshots (cursors), writes inside functions.
+CREATE SCHEMA cow_txn;
+SET search_path = cow_txn, public;
+
+CREATE TABLE acct (id int, balance int, v int) USING incetl_cow;
+SELECT incetl.set_table_options('acct', record_key => 'id', precombine => 'v');
+INSERT INTO acct SELECT g, 100, 1 FROM generate_series(1, 5) g;
+
+-- Rollback leaves no trace in data or timeline.
+BEGIN;
+INSERT INTO acct VALUES (1, 0, 2), (6, 600, 1);
+SELECT * FROM acct ORDER BY id;
+ROLLBACK;
+SELECT * FROM acct ORDER BY id;
+SELECT count(*) AS commits FROM incetl.commits('acct');
+
+-- Two statements in one transaction: the second sees the first.
+BEGIN;
+INSERT INTO acct VALUES (1, 110, 2);
+INSERT INTO acct VALUES (1, 120, 3), (2, 220, 3);
+SELECT * FROM acct WHERE id <= 2 ORDER BY id;
+UPDATE acct SET balance = balance + 1 WHERE id = 1;
+SELECT * FROM acct WHERE id <= 2 ORDER BY id;
+COMMIT;
+SELECT * FROM acct ORDER BY id;
+
+-- Savepoints.
+BEGIN;
+INSERT INTO acct VALUES (3, 330, 5);
+SAVEPOINT s1;
+INSERT INTO acct VALUES (4, 440, 5);
+DELETE FROM acct WHERE id = 5;
+SELECT * FROM acct WHERE id >= 3 ORDER BY id;
+ROLLBACK TO SAVEPOINT s1;
+SELECT * FROM acct WHERE id >= 3 ORDER BY id;
+INSERT INTO acct VALUES (5, 550, 5);
+RELEASE SAVEPOINT s1;
+COMMIT;
+SELECT * FROM acct ORDER BY id;
+
+-- An error inside a statement discards its buffered rows only.
+BEGIN;
+INSERT INTO acct VALUES (1, 0, 9);
+SAVEPOINT s2;
+INSERT INTO acct VALUES (2, 0, 9), (NULL, 0, 9);
+ROLLBACK TO SAVEPOINT s2;
+COMMIT;
+SELECT * FROM acct WHERE id <= 2 ORDER BY id;
+
+-- A cursor keeps the snapshot it was opened with.
+BEGIN;
+DECLARE c CURSOR FOR SELECT id, balance FROM acct ORDER BY id;
+FETCH 2 FROM c;
+UPDATE acct SET balance = -1;
+INSERT INTO acct VALUES (7, 700, 1);
+FETCH ALL FROM c;
+CLOSE c;
+SELECT * FROM acct ORDER BY id;
+ROLLBACK;
+SELECT * FROM acct ORDER BY id;
+
+-- Writes from inside a function, including an exception block that
+-- rolls back a subtransaction while the outer statement keeps buffering.
+CREATE FUNCTION put(k int, b int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        INSERT INTO acct VALUES (k, b, 100);
+        IF b < 0 THEN
+            RAISE EXCEPTION 'negative';
+        END IF;
+    EXCEPTION WHEN raise_exception THEN
+        RETURN 0;
+    END;
+    RETURN 1;
+END $$;
+SELECT put(8, 800), put(9, -900), put(10, 1000);
+SELECT * FROM acct WHERE id >= 8 ORDER BY id;
+
+-- Counts as seen by the timeline.
+SELECT commit_id, operation, rows_inserted, rows_updated, rows_deleted
+FROM incetl.commits('acct') ORDER BY commit_id;
+
+-- PREPARE TRANSACTION flushes like COMMIT.
+BEGIN;
+INSERT INTO acct VALUES (11, 1100, 1);
+PREPARE TRANSACTION 'cow_2pc';
+COMMIT PREPARED 'cow_2pc';
+SELECT * FROM acct WHERE id = 11;
+
+-- What a transaction wrote, as the pipeline layer reads it.
+BEGIN;
+SELECT * FROM incetl.cow_write_counts('acct');
+INSERT INTO acct VALUES (1, 1, 1000), (12, 12, 1), (13, 13, 1);
+DELETE FROM acct WHERE id = 13;
+SELECT rows_inserted, rows_updated, rows_deleted,
+       last_commit_id = (SELECT max(commit_id) FROM incetl.commits('acct')) AS last_is_max
+FROM incetl.cow_write_counts('acct');
+COMMIT;
+
+-- AFTER ROW triggers and foreign keys are refused at write time.
+CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER acct_after AFTER INSERT ON acct FOR EACH ROW EXECUTE FUNCTION noop();
+INSERT INTO acct VALUES (20, 0, 1);
+DROP TRIGGER acct_after ON acct;
+CREATE TABLE parent (id int PRIMARY KEY);
+CREATE TABLE child (pid int REFERENCES parent) USING incetl_cow;
+INSERT INTO child VALUES (1);
+-- BEFORE ROW triggers work
+CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.balance := NEW.balance * 2; RETURN NEW; END $$;
+CREATE TRIGGER acct_before BEFORE INSERT ON acct FOR EACH ROW EXECUTE FUNCTION bump();
+INSERT INTO acct VALUES (21, 21, 1);
+SELECT * FROM acct WHERE id = 21;
+
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA cow_txn CASCADE;

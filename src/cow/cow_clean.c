@@ -1,0 +1,349 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow_clean.c
+ *	  Reclaiming file group versions: VACUUM and incetl.clean().
+ *
+ * Cleaning, under ShareUpdateExclusiveLock (it excludes writers):
+ *
+ *	1. deletes the catalog rows of superseded versions outside retention
+ *	   (a version superseded by commit S is needed for as_of(c) with
+ *	   c < S; we keep what the last retain_commits commits can see);
+ *	2. prunes catalog rows dead to every snapshot and finds the extents
+ *	   still referenced by a remaining catalog row (rows deleted by running
+ *	   or recent transactions still pin their pages);
+ *	3. removes index entries whose row number is in no such version (and
+ *	   the entries the executor made for pending rows);
+ *	4. truncates free pages at the end when it can get the lock at once;
+ *	5. updates pg_class; relfrozenxid moves freely as the table stores no
+ *	   transaction ids.
+ *
+ * Writers reuse the free extents (CowUsedMap -> cow_storage.c), so a table
+ * that is upserted and vacuumed over and over stays the same size.
+ *
+ * Pages are reused only after the catalog rows pointing at them were
+ * pruned (see CowLoadUsedMap), so hot standby queries conflict the way
+ * they do on heap instead of reading reused pages.
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/cow/cow_clean.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/multixact.h"
+#include "access/relation.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/indexing.h"
+#include "catalog/storage.h"
+#include "commands/vacuum.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "cow.h"
+#include "cow_scan.h"
+
+PG_FUNCTION_INFO_V1(incetl_cow_clean);
+
+static int	CowRangeCmp(const void *a, const void *b);
+static bool CowIndexEntryDead(ItemPointer itemptr, void *state);
+
+typedef struct CowRange
+{
+	int64		first;
+	int64		count;
+} CowRange;
+
+static int
+CowRangeCmp(const void *a, const void *b)
+{
+	const CowRange *x = a;
+	const CowRange *y = b;
+
+	return x->first < y->first ? -1 : (x->first > y->first ? 1 : 0);
+}
+
+/*
+ * CowLoadUsedMap returns the extents and row ranges of every version whose
+ * catalog row still exists.
+ *
+ * A version's pages may be reused only once no snapshot anywhere can see
+ * its catalog row -- standbys included.  So the catalog pages holding rows
+ * that are dead to every snapshot of this server are pruned first (heap
+ * pruning WAL-logs the removal with its conflict horizon, and a standby
+ * cancels queries that could still see those rows before it replays our
+ * later page writes); then every row still present, dead or not, pins its
+ * extent.  A page whose cleanup lock is busy is simply left for next time.
+ */
+CowUsedMap *
+CowLoadUsedMap(int64 storage_id)
+{
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	TransactionId horizon;
+	CowUsedMap *map = palloc0(sizeof(CowUsedMap));
+	int			cap = 16;
+	CowRange   *ranges = palloc(sizeof(CowRange) * cap);
+	CowRange   *extents = palloc(sizeof(CowRange) * cap);
+	int			i;
+	List	   *dead_blocks = NIL;
+	ListCell   *lc;
+
+	catalog = table_open(CowCatalogRelid("cow_file_group", false), AccessShareLock);
+	horizon = GetOldestNonRemovableTransactionId(catalog);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(storage_id));
+
+	/* pass 1: catalog pages with rows dead to everyone */
+	scan = CowCatalogScan(catalog, SnapshotAny, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Buffer		buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;
+		HTSV_Result res;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		res = HeapTupleSatisfiesVacuum(tup, horizon, buf);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		if (res == HEAPTUPLE_DEAD)
+			dead_blocks = list_append_unique_int(dead_blocks,
+												 (int) ItemPointerGetBlockNumber(&tup->t_self));
+	}
+	systable_endscan(scan);
+
+	foreach(lc, dead_blocks)
+	{
+		Buffer		buf = ReadBuffer(catalog, (BlockNumber) lfirst_int(lc));
+		int			nnewlpdead;
+
+		if (ConditionalLockBufferForCleanup(buf))
+		{
+			map->dead_rows += heap_page_prune(catalog, buf, InvalidTransactionId,
+											  GlobalVisTestFor(catalog),
+											  InvalidTransactionId, 0,
+											  &nnewlpdead, NULL);
+			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		}
+		ReleaseBuffer(buf);
+	}
+
+	/* pass 2: every row still there pins its extent */
+	scan = CowCatalogScan(catalog, SnapshotAny, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		CowVersion	v;
+
+		CowVersionFromHeapTuple(tup, RelationGetDescr(catalog), &v);
+		if (map->nranges == cap)
+		{
+			cap *= 2;
+			ranges = repalloc(ranges, sizeof(CowRange) * cap);
+			extents = repalloc(extents, sizeof(CowRange) * cap);
+		}
+		ranges[map->nranges].first = v.first_row_number;
+		ranges[map->nranges].count = v.row_count;
+		extents[map->nranges].first = v.first_block;
+		extents[map->nranges].count = v.nblocks;
+		map->nranges++;
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+
+	qsort(ranges, map->nranges, sizeof(CowRange), CowRangeCmp);
+	qsort(extents, map->nranges, sizeof(CowRange), CowRangeCmp);
+	map->range_first = palloc(sizeof(int64) * Max(map->nranges, 1));
+	map->range_count = palloc(sizeof(int64) * Max(map->nranges, 1));
+	map->extent_first = palloc(sizeof(BlockNumber) * Max(map->nranges, 1));
+	map->extent_blocks = palloc(sizeof(uint32) * Max(map->nranges, 1));
+	for (i = 0; i < map->nranges; i++)
+	{
+		map->range_first[i] = ranges[i].first;
+		map->range_count[i] = ranges[i].count;
+		map->extent_first[i] = (BlockNumber) extents[i].first;
+		map->extent_blocks[i] = (uint32) extents[i].count;
+	}
+	return map;
+}
+
+static bool
+CowIndexEntryDead(ItemPointer itemptr, void *state)
+{
+	CowUsedMap *map = state;
+	int64		rn = CowTidToRowNumber(itemptr);
+	int			lo = 0,
+				hi = map->nranges - 1;
+
+	if (rn >= COW_MAX_ROW_NUMBER)
+		return true;			/* a pending row's TID */
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (rn < map->range_first[mid])
+			hi = mid - 1;
+		else if (rn >= map->range_first[mid] + map->range_count[mid])
+			lo = mid + 1;
+		else
+			return false;
+	}
+	return true;
+}
+
+/*
+ * CowClean does the work of VACUUM and incetl.clean().  keep < 0 means
+ * the table's retain_commits.  Returns the versions removed.
+ */
+int64
+CowClean(Relation rel, int keep, int elevel, BufferAccessStrategy bstrategy)
+{
+	Snapshot	snap;
+	CowOptions	opts;
+	CowMetaPageData meta = CowReadMetaPage(rel);
+	int			n,
+				i;
+	CowVersion *versions;
+	int64		removed = 0;
+	int64		cmax = meta.next_commit_id - 1;
+	CowUsedMap *map;
+	BlockNumber nblocks,
+				new_nblocks = 1;
+	Relation   *indrels;
+	int			nindexes;
+	double		live_rows = 0;
+	Relation	catalog;
+
+	/* excludes writers (they take it at flush) and other cleaners */
+	LockRelation(rel, ShareUpdateExclusiveLock);
+
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	CowLoadOptions(rel, snap, &opts);
+	if (keep < 0)
+		keep = opts.retain_commits;
+	versions = CowLoadVersions(meta.storage_id, snap, false, &n);
+	catalog = table_open(CowCatalogRelid("cow_file_group", false), RowExclusiveLock);
+	for (i = 0; i < n; i++)
+	{
+		if (versions[i].superseded_by == 0)
+		{
+			live_rows += versions[i].row_count;
+			continue;
+		}
+		if (versions[i].superseded_by <= cmax - keep + 1)
+		{
+			CatalogTupleDelete(catalog, &versions[i].catalog_tid);
+			removed++;
+		}
+	}
+	table_close(catalog, RowExclusiveLock);
+	UnregisterSnapshot(snap);
+	if (removed > 0)
+		CowAdvanceCleanHorizon(rel, Min(cmax - keep + 1, cmax));
+	CommandCounterIncrement();
+
+	map = CowLoadUsedMap(meta.storage_id);
+
+	/* index entries of versions that no snapshot can reach any more */
+	vac_open_indexes(rel, RowExclusiveLock, &nindexes, &indrels);
+	for (i = 0; i < nindexes; i++)
+	{
+		IndexVacuumInfo ivinfo;
+		IndexBulkDeleteResult *stats;
+
+		memset(&ivinfo, 0, sizeof(ivinfo));
+		ivinfo.index = indrels[i];
+		ivinfo.message_level = elevel;
+		ivinfo.num_heap_tuples = live_rows;
+		ivinfo.estimated_count = false;
+		ivinfo.strategy = bstrategy;
+		stats = index_bulk_delete(&ivinfo, NULL, CowIndexEntryDead, map);
+		stats = index_vacuum_cleanup(&ivinfo, stats);
+		if (stats)
+			pfree(stats);
+	}
+	vac_close_indexes(nindexes, indrels, NoLock);
+
+	/* truncate free pages at the end, if nobody is in the way */
+	nblocks = RelationGetNumberOfBlocks(rel);
+	for (i = 0; i < map->nranges; i++)
+		new_nblocks = Max(new_nblocks, map->extent_first[i] + map->extent_blocks[i]);
+	if (new_nblocks < nblocks &&
+		ConditionalLockRelation(rel, AccessExclusiveLock))
+	{
+		RelationTruncate(rel, new_nblocks);
+		UnlockRelation(rel, AccessExclusiveLock);
+		nblocks = new_nblocks;
+	}
+
+	ereport(elevel,
+			(errmsg("incetl_cow \"%s\": removed " INT64_FORMAT " file group versions, %d still referenced, %u pages",
+					RelationGetRelationName(rel), removed, map->nranges, nblocks)));
+
+	/* the table stores no transaction ids: everything is frozen */
+	vac_update_relstats(rel, nblocks, live_rows, 0,
+						RelationGetForm(rel)->relhasindex, RecentXmin,
+						GetOldestMultiXactId(), NULL, NULL, false);
+	return removed;
+}
+
+void
+cow_relation_vacuum(Relation rel, VacuumParams *params,
+					BufferAccessStrategy bstrategy)
+{
+	int			elevel = (params->options & VACOPT_VERBOSE) ? INFO : DEBUG2;
+
+	/*
+	 * Lazy VACUUM runs with PROC_IN_VACUUM, which makes other backends
+	 * leave this backend's xid out of their snapshots: fine for heap, which
+	 * vacuums without one, fatal for us, because cleaning deletes catalog
+	 * rows transactionally.  Readers would take our deletes for aborted
+	 * ones and set hint bits saying so.  Drop the flag (as vacuum.c sets
+	 * it, under ProcArrayLock) before an xid is assigned; the transaction
+	 * end clears the vacuum flags anyway.
+	 */
+	if (MyProc->statusFlags & PROC_IN_VACUUM)
+	{
+		LWLockAcquire(ProcArrayLock, LW_EXCLUSIVE);
+		MyProc->statusFlags &= ~PROC_IN_VACUUM;
+		ProcGlobal->statusFlags[MyProc->pgxactoff] = MyProc->statusFlags;
+		LWLockRelease(ProcArrayLock);
+	}
+	CowClean(rel, -1, elevel, bstrategy);
+}
+
+/*
+ * incetl.clean(tbl, keep_commits) cleans with the given retention (the
+ * table's retain_commits when NULL).  Needs ownership, like VACUUM.
+ */
+Datum
+incetl_cow_clean(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	int			keep = PG_ARGISNULL(1) ? -1 : PG_GETARG_INT32(1);
+	Relation	rel;
+	int64		removed;
+
+	if (keep < 0 && !PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("keep_commits must not be negative")));
+	rel = CowOpenChecked(relid, ACL_SELECT);
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, RelationGetRelationName(rel));
+	removed = CowClean(rel, keep, DEBUG2, NULL);
+	relation_close(rel, NoLock);
+	PG_RETURN_INT64(removed);
+}

@@ -1,0 +1,335 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow_hooks.c
+ *	  Executor, planner and object-access hooks of incetl_cow.
+ *
+ *	ExecutorStart	begins the sequential scans of incetl_cow tables itself,
+ *					so it can hand them the columns the plan needs and the
+ *					simple "column op constant" quals used to skip file
+ *					groups by min/max (SeqNext uses a scan it finds begun).
+ *	ExecutorFinish	flushes the rows buffered by the statement, after
+ *					standard_ExecutorFinish: AFTER STATEMENT triggers run
+ *					before the flush and do not see the statement's rows.
+ *	get_relation_info
+ *					no parallel workers for incetl_cow scans.
+ *	object_access	DROP TABLE removes the table's metadata rows.
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/cow/cow_hooks.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relation.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_opclass.h"
+#include "commands/defrem.h"
+#include "executor/executor.h"
+#include "nodes/execnodes.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/plancat.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "access/htup_details.h"
+#include "commands/defrem.h"
+
+#include "cow.h"
+
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static get_relation_info_hook_type prev_get_relation_info = NULL;
+static object_access_hook_type prev_object_access = NULL;
+
+static void cow_ExecutorStart(QueryDesc *queryDesc, int eflags);
+static void cow_ExecutorFinish(QueryDesc *queryDesc);
+static void cow_get_relation_info(PlannerInfo *root, Oid relationObjectId,
+								  bool inhparent, RelOptInfo *rel);
+static void cow_object_access(ObjectAccessType access, Oid classId,
+							  Oid objectId, int subId, void *arg);
+static bool CowBeginScansWalker(PlanState *ps, void *context);
+static List *CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel);
+
+/*
+ * CowExtractSkipQuals turns "Var op Const" / "Const op Var" quals whose
+ * operator is a btree comparison of the column type's default opfamily
+ * into CowSkipQuals.
+ */
+static List *
+CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	foreach(lc, quals)
+	{
+		OpExpr	   *op = lfirst(lc);
+		Node	   *left,
+				   *right;
+		Var		   *var;
+		Const	   *cst;
+		Oid			opno,
+					opclass,
+					opfamily,
+					lefttype,
+					righttype;
+		int			strategy;
+		Form_pg_attribute att;
+		CowSkipQual *q;
+
+		if (!IsA(op, OpExpr) || list_length(op->args) != 2)
+			continue;
+		left = linitial(op->args);
+		right = lsecond(op->args);
+		while (IsA(left, RelabelType))
+			left = (Node *) ((RelabelType *) left)->arg;
+		while (IsA(right, RelabelType))
+			right = (Node *) ((RelabelType *) right)->arg;
+		opno = op->opno;
+		if (IsA(left, Var) && IsA(right, Const))
+		{
+			var = (Var *) left;
+			cst = (Const *) right;
+		}
+		else if (IsA(right, Var) && IsA(left, Const))
+		{
+			var = (Var *) right;
+			cst = (Const *) left;
+			opno = get_commutator(opno);
+			if (!OidIsValid(opno))
+				continue;
+		}
+		else
+			continue;
+		if (var->varno != scanrelid || var->varlevelsup != 0 ||
+			var->varattno <= 0 || var->varattno > desc->natts || cst->constisnull)
+			continue;
+		att = TupleDescAttr(desc, var->varattno - 1);
+		if (att->attisdropped)
+			continue;
+		/* min/max were computed with the column's collation */
+		if (OidIsValid(op->inputcollid) && op->inputcollid != att->attcollation)
+			continue;
+		opclass = GetDefaultOpClass(att->atttypid, BTREE_AM_OID);
+		if (!OidIsValid(opclass))
+			continue;
+		opfamily = get_opclass_family(opclass);
+		strategy = get_op_opfamily_strategy(opno, opfamily);
+		if (strategy == 0)
+			continue;
+		op_input_types(opno, &lefttype, &righttype);
+
+		q = palloc0(sizeof(CowSkipQual));
+		q->attidx = var->varattno - 1;
+		q->strategy = strategy;
+		q->collation = op->inputcollid;
+		q->value = cst->constvalue;
+		switch (strategy)
+		{
+			case BTLessStrategyNumber:
+			case BTLessEqualStrategyNumber:
+				fmgr_info(get_opcode(opno), &q->le_fn);
+				break;
+			case BTGreaterStrategyNumber:
+			case BTGreaterEqualStrategyNumber:
+				fmgr_info(get_opcode(opno), &q->ge_fn);
+				break;
+			case BTEqualStrategyNumber:
+				{
+					Oid			le = get_opfamily_member(opfamily, lefttype, righttype,
+														 BTLessEqualStrategyNumber);
+					Oid			ge = get_opfamily_member(opfamily, lefttype, righttype,
+														 BTGreaterEqualStrategyNumber);
+
+					if (!OidIsValid(le) || !OidIsValid(ge))
+					{
+						pfree(q);
+						continue;
+					}
+					fmgr_info(get_opcode(le), &q->le_fn);
+					fmgr_info(get_opcode(ge), &q->ge_fn);
+				}
+				break;
+			default:
+				pfree(q);
+				continue;
+		}
+		result = lappend(result, q);
+	}
+	return result;
+}
+
+/*
+ * CowBeginScansWalker begins the scan of every SeqScan on an incetl_cow
+ * table, with the needed columns and skip quals.
+ */
+static bool
+CowBeginScansWalker(PlanState *ps, void *context)
+{
+	if (ps == NULL)
+		return false;
+	if (IsA(ps, ModifyTableState))
+	{
+		ModifyTableState *mt = (ModifyTableState *) ps;
+		ModifyTable *plan = (ModifyTable *) ps->plan;
+		int			i;
+
+		for (i = 0; i < mt->mt_nrels; i++)
+		{
+			Relation	rel = mt->resultRelInfo[i].ri_RelationDesc;
+
+			if (plan->onConflictAction != ONCONFLICT_NONE && CowIsCowRelation(rel))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("INSERT ... ON CONFLICT is not supported on incetl_cow table \"%s\"",
+								RelationGetRelationName(rel)),
+						 errhint("INSERT into a table with a record key is already an upsert; see incetl.set_table_options().")));
+		}
+	}
+	if (IsA(ps, SeqScanState))
+	{
+		SeqScanState *ss = (SeqScanState *) ps;
+		Relation	rel = ss->ss.ss_currentRelation;
+
+		if (CowIsCowRelation(rel) && ss->ss.ss_currentScanDesc == NULL)
+		{
+			Scan	   *plan = (Scan *) ps->plan;
+			Bitmapset  *attrs = NULL;
+			Bitmapset  *needed = NULL;
+			bool		all = false;
+			int			x = -1;
+			TableScanDesc scan;
+
+			pull_varattnos((Node *) plan->plan.targetlist, plan->scanrelid, &attrs);
+			pull_varattnos((Node *) plan->plan.qual, plan->scanrelid, &attrs);
+			while ((x = bms_next_member(attrs, x)) >= 0)
+			{
+				AttrNumber	a = x + FirstLowInvalidHeapAttributeNumber;
+
+				if (a == InvalidAttrNumber)
+					all = true;
+				else if (a > 0)
+					needed = bms_add_member(needed, a - 1);
+			}
+			scan = table_beginscan(rel, ps->state->es_snapshot, 0, NULL);
+			CowScanSetHints(scan, all, needed,
+							CowExtractSkipQuals(plan->plan.qual, plan->scanrelid, rel));
+			ss->ss.ss_currentScanDesc = scan;
+		}
+	}
+	return planstate_tree_walker(ps, CowBeginScansWalker, context);
+}
+
+static void
+cow_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY) && queryDesc->planstate != NULL)
+		CowBeginScansWalker(queryDesc->planstate, NULL);
+}
+
+static void
+cow_ExecutorFinish(QueryDesc *queryDesc)
+{
+	if (prev_ExecutorFinish)
+		prev_ExecutorFinish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+
+	if (CowHasPending() && !IsInParallelMode())
+		CowFlushAll();
+}
+
+static void
+cow_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
+					  RelOptInfo *rel)
+{
+	Relation	r;
+
+	if (prev_get_relation_info)
+		prev_get_relation_info(root, relationObjectId, inhparent, rel);
+	r = table_open(relationObjectId, NoLock);
+	if (CowIsCowRelation(r))
+		rel->rel_parallel_workers = 0;
+	table_close(r, NoLock);
+}
+
+static void
+cow_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				  int subId, void *arg)
+{
+	if (prev_object_access)
+		prev_object_access(access, classId, objectId, subId, arg);
+
+	if (access == OAT_DROP && classId == RelationRelationId && subId == 0 &&
+		get_rel_relkind(objectId) == RELKIND_RELATION)
+	{
+		HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(objectId));
+		Oid			am;
+		Relation	rel;
+
+		if (!HeapTupleIsValid(ctup))
+			return;
+		am = ((Form_pg_class) GETSTRUCT(ctup))->relam;
+		ReleaseSysCache(ctup);
+		if (!OidIsValid(am) || am != get_table_am_oid("incetl_cow", true))
+			return;
+		/* DROP TABLE holds AccessExclusiveLock already */
+		rel = try_relation_open(objectId, NoLock);
+		if (rel == NULL)
+			return;
+		if (CowIsCowRelation(rel) &&
+			OidIsValid(CowCatalogRelid("cow_file_group", true)) &&
+			OidIsValid(CowCatalogRelid("cow_options", true)))
+		{
+			Relation	opts;
+			SysScanDesc scan;
+			ScanKeyData key;
+			HeapTuple	tup;
+
+			CowDiscardRelation(objectId);
+			if (RelationGetNumberOfBlocks(rel) > 0)
+				CowDeleteStorageMetadata(CowStorageId(rel));
+			opts = table_open(CowCatalogRelid("cow_options", false), RowExclusiveLock);
+			ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ,
+						ObjectIdGetDatum(objectId));
+			scan = CowCatalogScan(opts, NULL, &key);
+			while (HeapTupleIsValid(tup = systable_getnext(scan)))
+				CatalogTupleDelete(opts, &tup->t_self);
+			systable_endscan(scan);
+			table_close(opts, RowExclusiveLock);
+		}
+		relation_close(rel, NoLock);
+	}
+}
+
+void
+CowHooksInit(void)
+{
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = cow_ExecutorStart;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = cow_ExecutorFinish;
+	prev_get_relation_info = get_relation_info_hook;
+	get_relation_info_hook = cow_get_relation_info;
+	prev_object_access = object_access_hook;
+	object_access_hook = cow_object_access;
+}

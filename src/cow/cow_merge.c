@@ -1,0 +1,823 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow_merge.c
+ *	  Merge a statement's buffered rows into an incetl_cow table.
+ *
+ * This is where Hudi's copy-on-write upsert happens.  With a record key:
+ *
+ *	1. incoming rows are sorted by (key, precombine NULLS FIRST, arrival);
+ *	   the last row of each key wins (largest precombine, tie: later row);
+ *	2. each winner is routed to the current file group whose key range
+ *	   holds it (groups partition the key space; their first keys are in
+ *	   the version headers);
+ *	3. every touched group is decoded, rows deleted by row number (DELETE,
+ *	   UPDATE) are dropped, and it is merge-joined with its winners: the
+ *	   incoming row replaces the stored one when its precombine is >= the
+ *	   stored one (NULL sorts lowest); a winner whose delete marker is true
+ *	   deletes the stored row and is never stored;
+ *	4. the result is written as new versions of at most file_group_rows
+ *	   rows, the old version's catalog row is marked superseded, and a
+ *	   commit row is added.
+ *
+ * Without a record key rows are appended (into the newest group while it
+ * has room).  Everything runs under ShareUpdateExclusiveLock on the table,
+ * held until the transaction ends, and reads the current versions under
+ * the latest snapshot, so concurrent writers serialize and commit ids
+ * follow commit order.
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/cow/cow_merge.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/sortsupport.h"
+#include "utils/typcache.h"
+
+#include "cow.h"
+#include "cow_scan.h"
+
+typedef struct CowMergeCtx
+{
+	Relation	rel;
+	TupleDesc	tupdesc;
+	CowOptions	opts;
+	SortSupport keys;			/* [nkeys] */
+	SortSupport precombine;		/* NULL when none */
+	int64		commit_id;
+	int64		inserted;
+	int64		updated;
+	int64		deleted;
+	int64		rows_written;	/* rows in new versions */
+	int64		rows_superseded;	/* rows in replaced versions */
+	int32		groups_written;
+	int32		groups_changed; /* versions superseded */
+	int64		bytes_written;
+	ResultRelInfo *indexinfo;	/* NULL when the table has no index */
+	EState	   *estate;
+	TupleTableSlot *islot;
+} CowMergeCtx;
+
+static SortSupport CowMakeSortSupport(Form_pg_attribute att);
+static int	CowKeyCmp(CowMergeCtx *ctx, Datum *a, Datum *b);
+static int	CowRowKeyCmp(CowMergeCtx *ctx, CowRow *a, CowRow *b);
+static int	CowIncomingCmp(const void *a, const void *b, void *arg);
+static bool CowIncomingWins(CowMergeCtx *ctx, CowRow *in, CowRow *stored);
+static bool CowIsDeleteMarker(CowMergeCtx *ctx, CowRow *row);
+static void CowEmitGroups(CowMergeCtx *ctx, CowRow **rows, int64 n,
+						  int64 first_group_id);
+static void CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n,
+							const CowVersion *v);
+static int	CowInt64Cmp(const void *a, const void *b);
+static void CowConcurrentUpdateError(Relation rel) pg_attribute_noreturn();
+static CowRow **CowLostRowKeys(CowMergeCtx *ctx, int64 storage_id, List *lost,
+							   int64 *nlost);
+static int	CowKeyOnlyCmp(const void *a, const void *b, void *arg);
+
+static SortSupport
+CowMakeSortSupport(Form_pg_attribute att)
+{
+	SortSupport ssup = palloc0(sizeof(SortSupportData));
+	TypeCacheEntry *tc = lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR);
+
+	if (!OidIsValid(tc->lt_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("column \"%s\" has type %s, which has no default btree ordering",
+						NameStr(att->attname), format_type_be(att->atttypid))));
+	ssup->ssup_cxt = CurrentMemoryContext;
+	ssup->ssup_collation = att->attcollation;
+	ssup->ssup_nulls_first = true;
+	PrepareSortSupportFromOrderingOp(tc->lt_opr, ssup);
+	return ssup;
+}
+
+static int
+CowKeyCmp(CowMergeCtx *ctx, Datum *a, Datum *b)
+{
+	int			k;
+
+	for (k = 0; k < ctx->opts.nkeys; k++)
+	{
+		int			c = ApplySortComparator(a[k], false, b[k], false, &ctx->keys[k]);
+
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
+static int
+CowRowKeyCmp(CowMergeCtx *ctx, CowRow *a, CowRow *b)
+{
+	int			k;
+
+	for (k = 0; k < ctx->opts.nkeys; k++)
+	{
+		int			i = ctx->opts.key_attnums[k] - 1;
+		int			c = ApplySortComparator(a->values[i], false, b->values[i], false,
+											&ctx->keys[k]);
+
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
+/* (key, precombine NULLS FIRST, arrival order) */
+static int
+CowIncomingCmp(const void *a, const void *b, void *arg)
+{
+	CowMergeCtx *ctx = arg;
+	CowRow	   *ra = *(CowRow *const *) a;
+	CowRow	   *rb = *(CowRow *const *) b;
+	int			c = CowRowKeyCmp(ctx, ra, rb);
+
+	if (c != 0)
+		return c;
+	if (ctx->precombine)
+	{
+		int			p = ctx->opts.precombine_attnum - 1;
+
+		c = ApplySortComparator(ra->values[p], ra->isnull[p],
+								rb->values[p], rb->isnull[p], ctx->precombine);
+		if (c != 0)
+			return c;
+	}
+	return ra->seq < rb->seq ? -1 : (ra->seq > rb->seq ? 1 : 0);
+}
+
+static bool
+CowIncomingWins(CowMergeCtx *ctx, CowRow *in, CowRow *stored)
+{
+	int			p;
+
+	if (ctx->precombine == NULL)
+		return true;
+	p = ctx->opts.precombine_attnum - 1;
+	return ApplySortComparator(in->values[p], in->isnull[p],
+							   stored->values[p], stored->isnull[p],
+							   ctx->precombine) >= 0;
+}
+
+static bool
+CowIsDeleteMarker(CowMergeCtx *ctx, CowRow *row)
+{
+	int			m = ctx->opts.delete_marker_attnum - 1;
+
+	if (m < 0 || row->isnull[m])
+		return false;
+	return DatumGetBool(row->values[m]);
+}
+
+static int
+CowInt64Cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+static void
+CowConcurrentUpdateError(Relation rel)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("could not serialize access due to concurrent update of \"%s\"",
+					RelationGetRelationName(rel)),
+			 errdetail("A row deleted or updated by this statement was changed by a concurrent transaction."),
+			 errhint("The transaction might succeed if retried.")));
+}
+
+static int
+CowKeyOnlyCmp(const void *a, const void *b, void *arg)
+{
+	return CowRowKeyCmp((CowMergeCtx *) arg, *(CowRow *const *) a,
+						*(CowRow *const *) b);
+}
+
+/*
+ * CowLostRowKeys reads, from the versions our statement saw (still on
+ * disk: our snapshot holds back their reuse), the key and commit id of
+ * each lost row.  Returns them sorted by key.
+ */
+static CowRow **
+CowLostRowKeys(CowMergeCtx *ctx, int64 storage_id, List *lost, int64 *nlost)
+{
+	int			nall;
+	CowVersion *all = CowLoadVersions(storage_id, SnapshotAny, false, &nall);
+	Bitmapset  *keycols = NULL;
+	CowRow	  **result = palloc(sizeof(CowRow *) * list_length(lost));
+	CowDecodedGroup *g = NULL;
+	int			natts = ctx->tupdesc->natts;
+	int			k;
+	ListCell   *lc;
+	int64		n = 0;
+
+	for (k = 0; k < ctx->opts.nkeys; k++)
+		keycols = bms_add_member(keycols, ctx->opts.key_attnums[k] - 1);
+	foreach(lc, lost)
+	{
+		int64		rn = *(int64 *) lfirst(lc);
+		int			vi = CowFindInVersions(all, nall, rn);
+		CowRow	   *row;
+		int64		off;
+
+		if (vi < 0)
+			CowConcurrentUpdateError(ctx->rel);
+		if (g == NULL || g->version.first_row_number != all[vi].first_row_number)
+			g = CowDecodeGroup(ctx->rel, &all[vi], false, keycols, true);
+		off = rn - all[vi].first_row_number;
+		row = palloc0(sizeof(CowRow));
+		row->values = palloc0(sizeof(Datum) * natts);
+		row->isnull = palloc0(sizeof(bool) * natts);
+		for (k = 0; k < ctx->opts.nkeys; k++)
+		{
+			int			a = ctx->opts.key_attnums[k] - 1;
+
+			row->values[a] = g->values[a][off];
+		}
+		row->commit_id = g->commit_ids[off];
+		row->rownum = rn;
+		result[n++] = row;
+	}
+	if (n > 1)
+		qsort_arg(result, n, sizeof(CowRow *), CowKeyOnlyCmp, ctx);
+	*nlost = n;
+	return result;
+}
+
+/*
+ * CowIndexVersion inserts index entries for every row of a new version.
+ * The executor's own entries point at pending TIDs that match no version.
+ */
+static void
+CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n, const CowVersion *v)
+{
+	int64		r;
+	int			natts = ctx->tupdesc->natts;
+
+	if (ctx->indexinfo == NULL)
+		return;
+	for (r = 0; r < n; r++)
+	{
+		List	   *res;
+
+		ExecClearTuple(ctx->islot);
+		memcpy(ctx->islot->tts_values, rows[r]->values, sizeof(Datum) * natts);
+		memcpy(ctx->islot->tts_isnull, rows[r]->isnull, sizeof(bool) * natts);
+		ExecStoreVirtualTuple(ctx->islot);
+		CowRowNumberToTid(v->first_row_number + r, &ctx->islot->tts_tid);
+		res = ExecInsertIndexTuples(ctx->indexinfo, ctx->islot, ctx->estate,
+									false, false, NULL, NIL);
+		list_free(res);
+		ResetPerTupleExprContext(ctx->estate);
+	}
+}
+
+/*
+ * CowEmitGroups writes rows as one or more new versions of at most
+ * file_group_rows rows each.  The first keeps first_group_id (0: new id).
+ */
+static void
+CowEmitGroups(CowMergeCtx *ctx, CowRow **rows, int64 n, int64 first_group_id)
+{
+	int64		fgr = Max(ctx->opts.file_group_rows, 1);
+	int64		k = (n + fgr - 1) / fgr;
+	int64		per,
+				start;
+	int64		g;
+
+	if (n == 0)
+		return;
+	per = (n + k - 1) / k;
+	for (g = 0, start = 0; start < n; g++, start += per)
+	{
+		int64		cnt = Min(per, n - start);
+		int64		fgid = (g == 0 && first_group_id != 0) ?
+			first_group_id : CowNextFileGroupId(ctx->rel);
+		CowVersion	v;
+
+		CowWriteGroup(ctx->rel, ctx->tupdesc, &ctx->opts, rows + start, cnt,
+					  fgid, ctx->commit_id, &v);
+		CowInsertVersion(CowStorageId(ctx->rel), &v);
+		CowIndexVersion(ctx, rows + start, cnt, &v);
+		ctx->groups_written++;
+		ctx->rows_written += cnt;
+		ctx->bytes_written += v.bytes;
+	}
+}
+
+/*
+ * CowMergeAndWrite applies one relation's pending rows and deletes.
+ */
+void
+CowMergeAndWrite(Relation rel, CowPending *pending)
+{
+	MemoryContext mcxt = AllocSetContextCreate(CurrentMemoryContext,
+											   "incetl cow merge",
+											   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext gcxt;
+	MemoryContext old = MemoryContextSwitchTo(mcxt);
+	CowMergeCtx ctx;
+	Snapshot	snap;
+	int64		storage_id;
+	int			nversions,
+				i;
+	CowVersion *versions;
+	int64		nin = list_length(pending->rows);
+	CowRow	  **incoming = palloc(sizeof(CowRow *) * Max(nin, 1));
+	int64		nwin = 0;
+	CowRow	  **winners;
+	int64		ndel = list_length(pending->deletes);
+	int64	   *dels = palloc(sizeof(int64) * Max(ndel, 1));
+	bool	   *touched;
+	bool		has_update = false;
+	ListCell   *lc;
+	int64		r;
+	CowCommitInfo commit;
+	int			natts;
+	List	   *lost = NIL;		/* of int64 *: deleted rows rewritten meanwhile */
+
+	/*
+	 * ShareUpdateExclusiveLock: conflicts with itself (other writers),
+	 * VACUUM and ANALYZE, not with readers or INSERT's RowExclusiveLock,
+	 * so taking it at statement end cannot deadlock against them.  Held to
+	 * the end of the transaction so commit ids follow commit order.
+	 */
+	LockRelation(rel, ShareUpdateExclusiveLock);
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.rel = rel;
+	ctx.tupdesc = RelationGetDescr(rel);
+	natts = ctx.tupdesc->natts;
+
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	CowLoadOptions(rel, snap, &ctx.opts);
+	storage_id = CowStorageId(rel);
+	versions = CowLoadVersions(storage_id, snap, true, &nversions);
+
+	if (IsolationUsesXactSnapshot())
+	{
+		int			nmine;
+		CowVersion *mine = CowLoadVersions(storage_id, GetTransactionSnapshot(),
+										   true, &nmine);
+		bool		same = (nmine == nversions);
+
+		for (i = 0; same && i < nversions; i++)
+			same = (mine[i].file_group_id == versions[i].file_group_id &&
+					mine[i].commit_id == versions[i].commit_id);
+		if (!same)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent write to \"%s\"",
+							RelationGetRelationName(rel)),
+					 errhint("The transaction might succeed if retried.")));
+	}
+
+	ctx.commit_id = CowNextCommitId(rel);
+	CowSetFreeSpace(rel, CowLoadUsedMap(storage_id));
+	if (ctx.opts.nkeys > 0)
+	{
+		ctx.keys = palloc(sizeof(SortSupportData) * ctx.opts.nkeys);
+		for (i = 0; i < ctx.opts.nkeys; i++)
+			ctx.keys[i] = *CowMakeSortSupport(TupleDescAttr(ctx.tupdesc,
+															ctx.opts.key_attnums[i] - 1));
+	}
+	if (ctx.opts.precombine_attnum != InvalidAttrNumber)
+		ctx.precombine = CowMakeSortSupport(TupleDescAttr(ctx.tupdesc,
+														  ctx.opts.precombine_attnum - 1));
+
+	/* indexes: the AM maintains them for every new version */
+	if (RelationGetForm(rel)->relhasindex)
+	{
+		ctx.estate = CreateExecutorState();
+		ctx.indexinfo = makeNode(ResultRelInfo);
+		InitResultRelInfo(ctx.indexinfo, rel, 1, NULL, 0);
+		ExecOpenIndices(ctx.indexinfo, false);
+		if (ctx.indexinfo->ri_NumIndices == 0)
+			ctx.indexinfo = NULL;
+		ctx.islot = MakeSingleTupleTableSlot(ctx.tupdesc, &TTSOpsVirtual);
+	}
+
+	/* incoming rows */
+	r = 0;
+	foreach(lc, pending->rows)
+	{
+		MinimalTuple mt = lfirst(lc);
+		HeapTupleData htup;
+		CowRow	   *row = palloc0(sizeof(CowRow));
+
+		row->values = palloc(sizeof(Datum) * natts);
+		row->isnull = palloc(sizeof(bool) * natts);
+		htup.t_len = mt->t_len + MINIMAL_TUPLE_OFFSET;
+		htup.t_data = (HeapTupleHeader) ((char *) mt - MINIMAL_TUPLE_OFFSET);
+		heap_deform_tuple(&htup, ctx.tupdesc, row->values, row->isnull);
+		row->seq = r;
+		row->is_update = list_nth_int(pending->row_is_update, r) != 0;
+		has_update |= row->is_update;
+		incoming[r++] = row;
+	}
+	r = 0;
+	foreach(lc, pending->deletes)
+		dels[r++] = *(int64 *) lfirst(lc);
+	if (ndel > 1)
+		qsort(dels, ndel, sizeof(int64), CowInt64Cmp);
+
+	/*
+	 * Which versions hold deleted rows.  A row whose version a concurrent
+	 * writer replaced after our statement read it is "lost": with a record
+	 * key it is deleted by key if that writer left it unchanged (its
+	 * commit id is the same), otherwise it is a serialization failure.
+	 */
+	touched = palloc0(sizeof(bool) * Max(nversions, 1));
+	for (r = 0; r < ndel; r++)
+	{
+		/* versions are sorted by first_row_number */
+		int			vi = CowFindInVersions(versions, nversions, dels[r]);
+
+		if (vi >= 0)
+			touched[vi] = true;
+		else if (ctx.opts.nkeys == 0)
+			CowConcurrentUpdateError(rel);
+		else
+			lost = lappend(lost, &dels[r]);
+	}
+
+	gcxt = AllocSetContextCreate(mcxt, "incetl cow merge group",
+								 ALLOCSET_DEFAULT_SIZES);
+
+	if (ctx.opts.nkeys == 0)
+	{
+		/* append mode: rewrite groups that lost rows, append new rows */
+		int			last = -1;
+
+		for (i = 0; i < nversions; i++)
+			if (last < 0 || versions[i].file_group_id > versions[last].file_group_id)
+				last = i;
+		if (last >= 0 && nin > 0 &&
+			versions[last].row_count + nin <= ctx.opts.file_group_rows)
+			touched[last] = true;
+		else
+			last = -1;
+
+		for (i = 0; i < nversions; i++)
+		{
+			CowDecodedGroup *g;
+			CowRow	  **out;
+			int64		nout = 0,
+						extra = (i == last) ? nin : 0;
+
+			if (!touched[i])
+				continue;
+			MemoryContextSwitchTo(gcxt);
+			g = CowDecodeGroup(rel, &versions[i], true, NULL, true);
+			out = palloc(sizeof(CowRow *) * Max(g->nrows + extra, 1));
+			for (r = 0; r < (int64) g->nrows; r++)
+			{
+				int64		rn = versions[i].first_row_number + r;
+				CowRow	   *row;
+				int			a;
+
+				if (ndel > 0 && bsearch(&rn, dels, ndel, sizeof(int64), CowInt64Cmp))
+				{
+					ctx.deleted++;
+					continue;
+				}
+				row = palloc(sizeof(CowRow));
+				row->values = palloc(sizeof(Datum) * natts);
+				row->isnull = palloc(sizeof(bool) * natts);
+				for (a = 0; a < natts; a++)
+				{
+					row->values[a] = g->values[a][r];
+					row->isnull[a] = g->isnull[a][r];
+				}
+				row->commit_id = g->commit_ids[r];
+				out[nout++] = row;
+			}
+			for (r = 0; r < extra; r++)
+				out[nout++] = incoming[r];
+			CowSupersedeVersion(&versions[i], ctx.commit_id);
+			ctx.rows_superseded += versions[i].row_count;
+			CowEmitGroups(&ctx, out, nout, versions[i].file_group_id);
+			ctx.groups_changed++;
+			MemoryContextSwitchTo(mcxt);
+			MemoryContextReset(gcxt);
+		}
+		if (last < 0)
+			CowEmitGroups(&ctx, incoming, nin, 0);
+		for (r = 0; r < nin; r++)
+		{
+			if (incoming[r]->is_update)
+				ctx.updated++;
+			else
+				ctx.inserted++;
+		}
+		if (has_update)
+			ctx.deleted -= Min(ctx.deleted, ctx.updated);
+	}
+	else
+	{
+		Datum	  **firsts = palloc0(sizeof(Datum *) * Max(nversions, 1));
+		int		   *order = palloc(sizeof(int) * Max(nversions, 1));
+		List	  **routed = palloc0(sizeof(List *) * Max(nversions, 1));
+		List	  **kdels = palloc0(sizeof(List *) * Max(nversions, 1));
+		List	   *unrouted = NIL;
+		int			o;
+
+		/* 1. sort and collapse incoming rows */
+		if (nin > 1)
+			qsort_arg(incoming, nin, sizeof(CowRow *), CowIncomingCmp, &ctx);
+		winners = palloc(sizeof(CowRow *) * Max(nin, 1));
+		for (r = 0; r < nin; r++)
+		{
+			if (r + 1 < nin && CowRowKeyCmp(&ctx, incoming[r], incoming[r + 1]) == 0)
+			{
+				/* an UPDATE's row stays an update even if a later row wins */
+				incoming[r + 1]->is_update |= incoming[r]->is_update;
+				continue;
+			}
+			winners[nwin++] = incoming[r];
+		}
+
+		/* 2. order current versions by their first key */
+		for (i = 0; i < nversions; i++)
+		{
+			CowGroupHeader *h = CowReadGroupHeader(rel, &versions[i]);
+			Datum	   *last = palloc(sizeof(Datum) * ctx.opts.nkeys);
+
+			if ((int) h->nkeys != ctx.opts.nkeys)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("file group " INT64_FORMAT " of \"%s\" was written with a different record key",
+								versions[i].file_group_id, RelationGetRelationName(rel)),
+						 errhint("TRUNCATE the table before changing its record key.")));
+			firsts[i] = palloc(sizeof(Datum) * ctx.opts.nkeys);
+			CowGroupKeyBounds(h, firsts[i], last);
+			order[i] = i;
+		}
+		for (i = 1; i < nversions; i++)
+		{
+			int			j = i;
+
+			while (j > 0 && CowKeyCmp(&ctx, firsts[order[j - 1]], firsts[order[j]]) > 0)
+			{
+				int			t = order[j];
+
+				order[j] = order[j - 1];
+				order[j - 1] = t;
+				j--;
+			}
+		}
+
+		/* 3. route winners: the last version whose first key <= key */
+		o = 0;
+		for (r = 0; r < nwin; r++)
+		{
+			Datum		key[INDEX_MAX_KEYS];
+			int			k;
+
+			if (nversions == 0)
+			{
+				unrouted = lappend(unrouted, winners[r]);
+				continue;
+			}
+			for (k = 0; k < ctx.opts.nkeys; k++)
+				key[k] = winners[r]->values[ctx.opts.key_attnums[k] - 1];
+			/* winners are sorted, so the routing position only moves forward */
+			while (o + 1 < nversions &&
+				   CowKeyCmp(&ctx, firsts[order[o + 1]], key) <= 0)
+				o++;
+			routed[order[o]] = lappend(routed[order[o]], winners[r]);
+			touched[order[o]] = true;
+		}
+
+		/* 3b. route the keys of lost rows the same way */
+		if (lost != NIL)
+		{
+			int64		nlost;
+			CowRow	  **keys = CowLostRowKeys(&ctx, storage_id, lost, &nlost);
+
+			if (nversions == 0)
+				CowConcurrentUpdateError(rel);
+			o = 0;
+			for (r = 0; r < nlost; r++)
+			{
+				Datum		key[INDEX_MAX_KEYS];
+				int			k;
+
+				for (k = 0; k < ctx.opts.nkeys; k++)
+					key[k] = keys[r]->values[ctx.opts.key_attnums[k] - 1];
+				while (o + 1 < nversions &&
+					   CowKeyCmp(&ctx, firsts[order[o + 1]], key) <= 0)
+					o++;
+				kdels[order[o]] = lappend(kdels[order[o]], keys[r]);
+				touched[order[o]] = true;
+			}
+		}
+
+		/* 4. rewrite touched versions */
+		for (o = 0; o < nversions; o++)
+		{
+			int			vi = order[o];
+			CowDecodedGroup *g;
+			CowRow	  **out;
+			int64		nout = 0;
+			ListCell   *wc;
+			ListCell   *kc;
+			int64		s;
+			bool		changed = false;
+
+			if (!touched[vi])
+				continue;
+			kc = list_head(kdels[vi]);
+			MemoryContextSwitchTo(gcxt);
+			g = CowDecodeGroup(rel, &versions[vi], true, NULL, true);
+			out = palloc(sizeof(CowRow *) * (g->nrows + list_length(routed[vi]) + 1));
+			wc = list_head(routed[vi]);
+			s = 0;
+			for (;;)
+			{
+				CowRow	   *stored = NULL;
+				CowRow	   *in = wc ? (CowRow *) lfirst(wc) : NULL;
+				int			c;
+
+				/* next stored row not deleted by row number */
+				while (s < (int64) g->nrows)
+				{
+					int64		rn = versions[vi].first_row_number + s;
+					int			a;
+
+					if (ndel > 0 && bsearch(&rn, dels, ndel, sizeof(int64), CowInt64Cmp))
+					{
+						s++;
+						ctx.deleted++;
+						changed = true;
+						continue;
+					}
+					stored = palloc(sizeof(CowRow));
+					stored->values = palloc(sizeof(Datum) * natts);
+					stored->isnull = palloc(sizeof(bool) * natts);
+					for (a = 0; a < natts; a++)
+					{
+						stored->values[a] = g->values[a][s];
+						stored->isnull[a] = g->isnull[a][s];
+					}
+					stored->commit_id = g->commit_ids[s];
+					stored->rownum = rn;
+					break;
+				}
+				/* a lost row: delete it by key if it is unchanged */
+				if (kc != NULL)
+				{
+					CowRow	   *kd = lfirst(kc);
+					int			kcmp = stored ? CowRowKeyCmp(&ctx, kd, stored) : -1;
+
+					if (kcmp < 0 || (kcmp == 0 && kd->commit_id != stored->commit_id))
+						CowConcurrentUpdateError(rel);
+					if (kcmp == 0)
+					{
+						s++;
+						ctx.deleted++;
+						changed = true;
+						kc = lnext(kdels[vi], kc);
+						continue;
+					}
+				}
+				if (stored == NULL && in == NULL)
+					break;
+				c = (stored == NULL) ? 1 : (in == NULL) ? -1 :
+					CowRowKeyCmp(&ctx, stored, in);
+				if (c < 0)
+				{
+					out[nout++] = stored;
+					s++;
+					continue;
+				}
+				if (c > 0)
+				{
+					/* key not stored */
+					if (!CowIsDeleteMarker(&ctx, in))
+					{
+						out[nout++] = in;
+						changed = true;
+						if (in->is_update)
+							ctx.updated++;
+						else
+							ctx.inserted++;
+					}
+					wc = lnext(routed[vi], wc);
+					continue;
+				}
+				/* same key */
+				if (CowIncomingWins(&ctx, in, stored))
+				{
+					changed = true;
+					if (CowIsDeleteMarker(&ctx, in))
+						ctx.deleted++;
+					else
+					{
+						out[nout++] = in;
+						ctx.updated++;
+					}
+				}
+				else
+					out[nout++] = stored;
+				s++;
+				wc = lnext(routed[vi], wc);
+			}
+			/* a group whose incoming rows all lost keeps its version */
+			if (changed)
+			{
+				CowSupersedeVersion(&versions[vi], ctx.commit_id);
+				ctx.rows_superseded += versions[vi].row_count;
+				CowEmitGroups(&ctx, out, nout, versions[vi].file_group_id);
+				ctx.groups_changed++;
+			}
+			MemoryContextSwitchTo(mcxt);
+			MemoryContextReset(gcxt);
+		}
+
+		/* 5. an empty table: every winner starts new groups */
+		if (unrouted != NIL)
+		{
+			CowRow	  **out = palloc(sizeof(CowRow *) * list_length(unrouted));
+			int64		nout = 0;
+
+			foreach(lc, unrouted)
+			{
+				CowRow	   *in = lfirst(lc);
+
+				if (CowIsDeleteMarker(&ctx, in))
+					continue;
+				out[nout++] = in;
+				if (in->is_update)
+					ctx.updated++;
+				else
+					ctx.inserted++;
+			}
+			CowEmitGroups(&ctx, out, nout, 0);
+		}
+		if (has_update)
+			ctx.deleted -= Min(ctx.deleted, ctx.updated);
+	}
+
+	/*
+	 * A statement that changed nothing (every incoming row lost to a newer
+	 * stored one) leaves no commit; its commit id is simply not used.
+	 */
+	if (ctx.groups_written == 0 && ctx.groups_changed == 0)
+		goto done;
+
+	memset(&commit, 0, sizeof(commit));
+	commit.commit_id = ctx.commit_id;
+	commit.operation = has_update ? "update" :
+		(nin == 0 ? "delete" : (ctx.opts.nkeys > 0 ? "upsert" : "insert"));
+	commit.rows_inserted = ctx.inserted;
+	commit.rows_updated = ctx.updated;
+	commit.rows_deleted = ctx.deleted;
+	commit.file_groups_written = ctx.groups_written;
+	commit.bytes_written = ctx.bytes_written;
+	CowInsertCommit(storage_id, &commit);
+	CowRecordCounts(RelationGetRelid(rel), ctx.inserted, ctx.updated,
+					ctx.deleted, ctx.commit_id);
+
+	/*
+	 * Statistics: rows of the new versions are inserted, rows of the
+	 * replaced ones deleted, so n_live_tup follows the table and
+	 * n_dead_tup counts what VACUUM can reclaim (autovacuum then runs).
+	 */
+	pgstat_count_heap_insert(rel, ctx.rows_written);
+	for (r = 0; r < ctx.rows_superseded; r++)
+		pgstat_count_heap_delete(rel);
+
+done:
+	CowClearFreeSpace();
+	if (ctx.indexinfo)
+		ExecCloseIndices(ctx.indexinfo);
+	if (ctx.islot)
+		ExecDropSingleTupleTableSlot(ctx.islot);
+	if (ctx.estate)
+		FreeExecutorState(ctx.estate);
+	UnregisterSnapshot(snap);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(mcxt);
+
+	/* later flushes and statements of this transaction see the switch */
+	CommandCounterIncrement();
+}

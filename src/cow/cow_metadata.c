@@ -1,0 +1,478 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow_metadata.c
+ *	  The catalogs that make incetl_cow file group versions MVCC-visible.
+ *
+ * incetl.cow_file_group holds one row per file group version, keyed by
+ * the storage id kept in the metapage.  A writer marks the version it
+ * replaces with superseded_by = its commit id (an ordinary heap update)
+ * and inserts the new version's row, inside the writing transaction.  A
+ * reader scans the catalog under its own snapshot, so it sees exactly the
+ * versions that were current for that snapshot: rollback, savepoints and
+ * old snapshots behave as they do on heap.  Nothing here reads xmin.
+ *
+ * incetl.cow_commit is the timeline; incetl.cow_options holds the table
+ * options set by incetl.set_table_options().
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/cow/cow_metadata.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "storage/bufmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "cow.h"
+
+/* incetl.cow_options */
+#define Anum_opt_relid				1
+#define Anum_opt_record_key			2
+#define Anum_opt_precombine			3
+#define Anum_opt_delete_marker		4
+#define Anum_opt_file_group_rows	5
+#define Anum_opt_compression_level	6
+#define Anum_opt_retain_commits		7
+
+/* incetl.cow_file_group */
+#define Anum_fg_storage_id			1
+#define Anum_fg_file_group_id		2
+#define Anum_fg_commit_id			3
+#define Anum_fg_superseded_by		4
+#define Anum_fg_first_row_number	5
+#define Anum_fg_row_count			6
+#define Anum_fg_first_block			7
+#define Anum_fg_nblocks				8
+#define Anum_fg_header_bytes		9
+#define Anum_fg_bytes				10
+#define Anum_fg_raw_bytes			11
+#define Anum_fg_min_commit			12
+#define Anum_fg_max_commit			13
+#define Natts_fg					13
+
+/* incetl.cow_commit */
+#define Anum_c_storage_id			1
+#define Anum_c_commit_id			2
+#define Anum_c_committed_at			3
+#define Anum_c_operation			4
+#define Anum_c_rows_inserted		5
+#define Anum_c_rows_updated			6
+#define Anum_c_rows_deleted			7
+#define Anum_c_file_groups_written	8
+#define Anum_c_bytes_written		9
+#define Natts_c						9
+
+static AttrNumber CowCheckAttnum(Relation rel, int attnum, const char *role);
+
+/*
+ * CowCatalogRelid finds one of our catalogs in schema incetl.
+ */
+Oid
+CowCatalogRelid(const char *name, bool missing_ok)
+{
+	Oid			nsp = get_namespace_oid("incetl", true);
+	Oid			relid = InvalidOid;
+
+	if (OidIsValid(nsp))
+		relid = get_relname_relid(name, nsp);
+	if (!OidIsValid(relid) && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("incetl catalog \"incetl.%s\" does not exist", name),
+				 errhint("Run CREATE EXTENSION incetl in this database.")));
+	return relid;
+}
+
+/*
+ * CowCheckAttnum checks that an option's column still exists.
+ */
+static AttrNumber
+CowCheckAttnum(Relation rel, int attnum, const char *role)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	if (attnum < 1 || attnum > desc->natts ||
+		TupleDescAttr(desc, attnum - 1)->attisdropped)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("the %s column of \"%s\" was dropped",
+						role, RelationGetRelationName(rel)),
+				 errhint("Set the table options again with incetl.set_table_options().")));
+	return (AttrNumber) attnum;
+}
+
+/*
+ * CowCheckOptionsCatalog refuses an options catalog of another layout (an
+ * extension script older than the library).
+ */
+void
+CowCheckOptionsCatalog(Relation catalog)
+{
+	TupleDesc	desc = RelationGetDescr(catalog);
+
+	if (desc->natts != 7 ||
+		TupleDescAttr(desc, Anum_opt_record_key - 1)->atttypid != INT2ARRAYOID ||
+		TupleDescAttr(desc, Anum_opt_precombine - 1)->atttypid != INT2OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("catalog incetl.cow_options does not match this version of the incetl library"),
+				 errhint("Run ALTER EXTENSION incetl UPDATE.")));
+}
+
+/*
+ * CowCatalogScan begins a scan of one of our catalogs by storage id or
+ * relid (the first column), through its index when the index exists.
+ */
+SysScanDesc
+CowCatalogScan(Relation catalog, Snapshot snapshot, ScanKey key)
+{
+	const char *relname = RelationGetRelationName(catalog);
+	const char *idxname = NULL;
+	Oid			idx = InvalidOid;
+
+	if (strcmp(relname, "cow_file_group") == 0)
+		idxname = "cow_file_group_rows_idx";
+	else if (strcmp(relname, "cow_commit") == 0)
+		idxname = "cow_commit_pkey";
+	else if (strcmp(relname, "cow_options") == 0)
+		idxname = "cow_options_pkey";
+	if (idxname)
+		idx = CowCatalogRelid(idxname, true);
+	return systable_beginscan(catalog, idx, OidIsValid(idx), snapshot, 1, key);
+}
+
+/*
+ * CowRewriteSourceRelid: ALTER TABLE rewrites and VACUUM FULL write into a
+ * transient table named pg_temp_<oid of the table> (make_new_heap).  For
+ * such a table this returns that oid, so the rewrite uses the table's
+ * options (key order, dedup) and continues its timeline; otherwise the
+ * relation's own oid.
+ */
+Oid
+CowRewriteSourceRelid(Relation rel)
+{
+	unsigned int orig;
+	char		tail;
+
+	if (sscanf(RelationGetRelationName(rel), "pg_temp_%u%c", &orig, &tail) == 1 &&
+		OidIsValid(orig) && (Oid) orig != RelationGetRelid(rel) &&
+		get_rel_namespace((Oid) orig) == RelationGetNamespace(rel))
+		return (Oid) orig;
+	return RelationGetRelid(rel);
+}
+
+/*
+ * CowLoadOptions reads the options of rel as seen by snapshot, filling
+ * defaults when the table has none.
+ */
+void
+CowLoadOptions(Relation rel, Snapshot snapshot, CowOptions *opts)
+{
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+
+	Oid			relid = CowRewriteSourceRelid(rel);
+
+	memset(opts, 0, sizeof(CowOptions));
+	opts->file_group_rows = COW_DEFAULT_FILE_GROUP_ROWS;
+	opts->compression_level = COW_DEFAULT_COMPRESSION;
+	opts->retain_commits = COW_DEFAULT_RETAIN_COMMITS;
+
+	catalog = table_open(CowCatalogRelid("cow_options", false), AccessShareLock);
+	CowCheckOptionsCatalog(catalog);
+	ScanKeyInit(&key, Anum_opt_relid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = CowCatalogScan(catalog, snapshot, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		TupleDesc	desc = RelationGetDescr(catalog);
+		bool		isnull;
+		Datum		d;
+
+		d = heap_getattr(tup, Anum_opt_record_key, desc, &isnull);
+		if (!isnull)
+		{
+			Datum	   *elems;
+			bool	   *nulls;
+			int			n,
+						i;
+
+			deconstruct_array(DatumGetArrayTypeP(d), INT2OID, sizeof(int16), true,
+							  TYPALIGN_SHORT, &elems, &nulls, &n);
+			opts->nkeys = n;
+			opts->key_attnums = palloc(sizeof(AttrNumber) * Max(n, 1));
+			for (i = 0; i < n; i++)
+				opts->key_attnums[i] =
+					CowCheckAttnum(rel, DatumGetInt16(elems[i]), "record key");
+		}
+		d = heap_getattr(tup, Anum_opt_precombine, desc, &isnull);
+		if (!isnull)
+			opts->precombine_attnum =
+				CowCheckAttnum(rel, DatumGetInt16(d), "precombine");
+		d = heap_getattr(tup, Anum_opt_delete_marker, desc, &isnull);
+		if (!isnull)
+			opts->delete_marker_attnum =
+				CowCheckAttnum(rel, DatumGetInt16(d), "delete marker");
+		d = heap_getattr(tup, Anum_opt_file_group_rows, desc, &isnull);
+		if (!isnull)
+			opts->file_group_rows = DatumGetInt32(d);
+		d = heap_getattr(tup, Anum_opt_compression_level, desc, &isnull);
+		if (!isnull)
+			opts->compression_level = DatumGetInt32(d);
+		d = heap_getattr(tup, Anum_opt_retain_commits, desc, &isnull);
+		if (!isnull)
+			opts->retain_commits = DatumGetInt32(d);
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+}
+
+void
+CowVersionFromHeapTuple(HeapTuple tup, TupleDesc desc, CowVersion *v)
+{
+	Datum		values[Natts_fg];
+	bool		nulls[Natts_fg];
+
+	heap_deform_tuple(tup, desc, values, nulls);
+	v->file_group_id = DatumGetInt64(values[Anum_fg_file_group_id - 1]);
+	v->commit_id = DatumGetInt64(values[Anum_fg_commit_id - 1]);
+	v->superseded_by = nulls[Anum_fg_superseded_by - 1] ? 0 :
+		DatumGetInt64(values[Anum_fg_superseded_by - 1]);
+	v->first_row_number = DatumGetInt64(values[Anum_fg_first_row_number - 1]);
+	v->row_count = DatumGetInt64(values[Anum_fg_row_count - 1]);
+	v->first_block = (BlockNumber) DatumGetInt64(values[Anum_fg_first_block - 1]);
+	v->nblocks = (uint32) DatumGetInt32(values[Anum_fg_nblocks - 1]);
+	v->header_bytes = (uint32) DatumGetInt32(values[Anum_fg_header_bytes - 1]);
+	v->bytes = DatumGetInt64(values[Anum_fg_bytes - 1]);
+	v->raw_bytes = DatumGetInt64(values[Anum_fg_raw_bytes - 1]);
+	v->min_commit = DatumGetInt64(values[Anum_fg_min_commit - 1]);
+	v->max_commit = DatumGetInt64(values[Anum_fg_max_commit - 1]);
+	v->catalog_tid = tup->t_self;
+}
+
+/*
+ * CowLoadVersions returns the file group versions of a storage visible to
+ * snapshot (only the current ones when current_only), ordered by
+ * first_row_number.
+ */
+static int
+CowVersionCmp(const void *a, const void *b)
+{
+	const CowVersion *va = a;
+	const CowVersion *vb = b;
+
+	if (va->first_row_number < vb->first_row_number)
+		return -1;
+	return va->first_row_number > vb->first_row_number ? 1 : 0;
+}
+
+CowVersion *
+CowLoadVersions(int64 storage_id, Snapshot snapshot, bool current_only,
+				int *nversions)
+{
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	int			n = 0,
+				cap = 16;
+	CowVersion *result = palloc(sizeof(CowVersion) * cap);
+
+	catalog = table_open(CowCatalogRelid("cow_file_group", false), AccessShareLock);
+	ScanKeyInit(&key, Anum_fg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(storage_id));
+	scan = CowCatalogScan(catalog, snapshot, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		CowVersion	v;
+
+		CowVersionFromHeapTuple(tup, RelationGetDescr(catalog), &v);
+		if (current_only && v.superseded_by != 0)
+			continue;
+		if (n == cap)
+		{
+			cap *= 2;
+			result = repalloc(result, sizeof(CowVersion) * cap);
+		}
+		result[n++] = v;
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+
+	if (n > 1)
+		qsort(result, n, sizeof(CowVersion), CowVersionCmp);
+	*nversions = n;
+	return result;
+}
+
+void
+CowInsertVersion(int64 storage_id, const CowVersion *v)
+{
+	Relation	catalog;
+	Datum		values[Natts_fg];
+	bool		nulls[Natts_fg];
+	HeapTuple	tup;
+
+	memset(nulls, 0, sizeof(nulls));
+	values[Anum_fg_storage_id - 1] = Int64GetDatum(storage_id);
+	values[Anum_fg_file_group_id - 1] = Int64GetDatum(v->file_group_id);
+	values[Anum_fg_commit_id - 1] = Int64GetDatum(v->commit_id);
+	values[Anum_fg_superseded_by - 1] = (Datum) 0;
+	nulls[Anum_fg_superseded_by - 1] = true;
+	values[Anum_fg_first_row_number - 1] = Int64GetDatum(v->first_row_number);
+	values[Anum_fg_row_count - 1] = Int64GetDatum(v->row_count);
+	values[Anum_fg_first_block - 1] = Int64GetDatum((int64) v->first_block);
+	values[Anum_fg_nblocks - 1] = Int32GetDatum((int32) v->nblocks);
+	values[Anum_fg_header_bytes - 1] = Int32GetDatum((int32) v->header_bytes);
+	values[Anum_fg_bytes - 1] = Int64GetDatum(v->bytes);
+	values[Anum_fg_raw_bytes - 1] = Int64GetDatum(v->raw_bytes);
+	values[Anum_fg_min_commit - 1] = Int64GetDatum(v->min_commit);
+	values[Anum_fg_max_commit - 1] = Int64GetDatum(v->max_commit);
+
+	catalog = table_open(CowCatalogRelid("cow_file_group", false), RowExclusiveLock);
+	tup = heap_form_tuple(RelationGetDescr(catalog), values, nulls);
+	CatalogTupleInsert(catalog, tup);
+	heap_freetuple(tup);
+	table_close(catalog, RowExclusiveLock);
+}
+
+/*
+ * CowSupersedeVersion marks the catalog row read into v as replaced by
+ * commit_id.  The caller read v under the latest snapshot while holding
+ * the writer lock, so the row is the newest version of itself.
+ */
+void
+CowSupersedeVersion(const CowVersion *v, int64 commit_id)
+{
+	Relation	catalog;
+	HeapTupleData oldtup;
+	Buffer		buf;
+	Datum		values[Natts_fg];
+	bool		nulls[Natts_fg];
+	bool		replace[Natts_fg];
+	HeapTuple	newtup;
+
+	catalog = table_open(CowCatalogRelid("cow_file_group", false), RowExclusiveLock);
+	oldtup.t_self = v->catalog_tid;
+	if (!heap_fetch(catalog, SnapshotAny, &oldtup, &buf, false))
+		elog(ERROR, "incetl_cow file group version row vanished");
+
+	memset(replace, 0, sizeof(replace));
+	memset(nulls, 0, sizeof(nulls));
+	replace[Anum_fg_superseded_by - 1] = true;
+	values[Anum_fg_superseded_by - 1] = Int64GetDatum(commit_id);
+	newtup = heap_modify_tuple(&oldtup, RelationGetDescr(catalog), values, nulls, replace);
+	ReleaseBuffer(buf);
+
+	CatalogTupleUpdate(catalog, &newtup->t_self, newtup);
+	heap_freetuple(newtup);
+	table_close(catalog, RowExclusiveLock);
+}
+
+void
+CowInsertCommit(int64 storage_id, const CowCommitInfo *c)
+{
+	Relation	catalog;
+	Datum		values[Natts_c];
+	bool		nulls[Natts_c];
+	HeapTuple	tup;
+
+	memset(nulls, 0, sizeof(nulls));
+	values[Anum_c_storage_id - 1] = Int64GetDatum(storage_id);
+	values[Anum_c_commit_id - 1] = Int64GetDatum(c->commit_id);
+	values[Anum_c_committed_at - 1] = TimestampTzGetDatum(GetCurrentStatementStartTimestamp());
+	values[Anum_c_operation - 1] = CStringGetTextDatum(c->operation);
+	values[Anum_c_rows_inserted - 1] = Int64GetDatum(c->rows_inserted);
+	values[Anum_c_rows_updated - 1] = Int64GetDatum(c->rows_updated);
+	values[Anum_c_rows_deleted - 1] = Int64GetDatum(c->rows_deleted);
+	values[Anum_c_file_groups_written - 1] = Int32GetDatum(c->file_groups_written);
+	values[Anum_c_bytes_written - 1] = Int64GetDatum(c->bytes_written);
+
+	catalog = table_open(CowCatalogRelid("cow_commit", false), RowExclusiveLock);
+	tup = heap_form_tuple(RelationGetDescr(catalog), values, nulls);
+	CatalogTupleInsert(catalog, tup);
+	heap_freetuple(tup);
+	table_close(catalog, RowExclusiveLock);
+}
+
+/*
+ * CowDeleteStorageMetadata removes every catalog row of a storage id.
+ * Used when storage created in this very transaction is truncated, and
+ * when the table is dropped (the deletes are transactional).
+ */
+void
+CowDeleteStorageMetadata(int64 storage_id)
+{
+	const char *names[] = {"cow_file_group", "cow_commit"};
+	int			i;
+
+	for (i = 0; i < lengthof(names); i++)
+	{
+		Oid			relid = CowCatalogRelid(names[i], true);
+		Relation	catalog;
+		SysScanDesc scan;
+		ScanKeyData key;
+		HeapTuple	tup;
+
+		if (!OidIsValid(relid))
+			continue;
+		catalog = table_open(relid, RowExclusiveLock);
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+					Int64GetDatum(storage_id));
+		scan = CowCatalogScan(catalog, NULL, &key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+			CatalogTupleDelete(catalog, &tup->t_self);
+		systable_endscan(scan);
+		table_close(catalog, RowExclusiveLock);
+	}
+}
+
+/*
+ * CowCopyCommits copies the timeline of one storage to another (VACUUM
+ * FULL writes the table into new storage).
+ */
+void
+CowCopyCommits(int64 from_storage, int64 to_storage)
+{
+	Relation	catalog = table_open(CowCatalogRelid("cow_commit", false), RowExclusiveLock);
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	List	   *copies = NIL;
+	ListCell   *lc;
+
+	ScanKeyInit(&key, Anum_c_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(from_storage));
+	scan = CowCatalogScan(catalog, NULL, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Datum		values[Natts_c];
+		bool		nulls[Natts_c];
+
+		heap_deform_tuple(tup, RelationGetDescr(catalog), values, nulls);
+		values[Anum_c_storage_id - 1] = Int64GetDatum(to_storage);
+		copies = lappend(copies, heap_form_tuple(RelationGetDescr(catalog), values, nulls));
+	}
+	systable_endscan(scan);
+	foreach(lc, copies)
+		CatalogTupleInsert(catalog, (HeapTuple) lfirst(lc));
+	table_close(catalog, RowExclusiveLock);
+}

@@ -1,0 +1,297 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow_options.c
+ *	  incetl.set_table_options(): record key, precombine field, delete
+ *	  marker, file group size, zstd level and retention of a table.
+ *
+ * Only the table's owner may change them.  Columns are kept by attribute
+ * number (a column rename does not break the table).  The row in incetl.cow_options
+ * is written under ShareUpdateExclusiveLock on the table, the lock writers
+ * take to merge, so a change never lands in the middle of a merge.  The
+ * record key cannot change while the table holds rows: its file groups
+ * are sorted and partitioned by the old key.
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/cow/cow_options.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/typcache.h"
+
+#include "cow.h"
+
+PG_FUNCTION_INFO_V1(incetl_cow_set_table_options);
+
+#define Natts_opt 7
+
+static char *CowTrimmed(const char *s);
+static AttrNumber CowCheckColumn(Relation rel, const char *name, const char *role);
+
+static char *
+CowTrimmed(const char *s)
+{
+	char	   *r = pstrdup(s);
+	char	   *end;
+
+	while (*r == ' ' || *r == '\t' || *r == '\n')
+		r++;
+	end = r + strlen(r);
+	while (end > r && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n'))
+		*--end = '\0';
+	return r;
+}
+
+static AttrNumber
+CowCheckColumn(Relation rel, const char *name, const char *role)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
+
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("%s column \"%s\" of \"%s\" does not exist",
+						role, name, RelationGetRelationName(rel))));
+	return attnum;
+}
+
+Datum
+incetl_cow_set_table_options(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	Relation	rel;
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	oldtup;
+	HeapTuple	newtup;
+	Datum		values[Natts_opt];
+	bool		nulls[Natts_opt];
+	TupleDesc	desc;
+	Snapshot	snap;
+	int			i;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table must not be NULL")));
+	relid = PG_GETARG_OID(0);
+
+	/* the writers' merge lock: no merge runs while options change */
+	rel = relation_open(relid, ShareUpdateExclusiveLock);
+	if (!CowIsCowRelation(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an incetl_cow table",
+						RelationGetRelationName(rel)),
+				 errhint("Create it with CREATE TABLE ... USING incetl_cow.")));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, RelationGetRelationName(rel));
+
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	catalog = table_open(CowCatalogRelid("cow_options", false), RowExclusiveLock);
+	CowCheckOptionsCatalog(catalog);
+	desc = RelationGetDescr(catalog);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = CowCatalogScan(catalog, snap, &key);
+	oldtup = systable_getnext(scan);
+	if (HeapTupleIsValid(oldtup))
+	{
+		oldtup = heap_copytuple(oldtup);
+		heap_deform_tuple(oldtup, desc, values, nulls);
+	}
+	else
+	{
+		values[0] = ObjectIdGetDatum(relid);
+		nulls[0] = false;
+		nulls[1] = nulls[2] = nulls[3] = true;
+		values[4] = Int32GetDatum(COW_DEFAULT_FILE_GROUP_ROWS);
+		values[5] = Int32GetDatum(COW_DEFAULT_COMPRESSION);
+		values[6] = Int32GetDatum(COW_DEFAULT_RETAIN_COMMITS);
+		nulls[4] = nulls[5] = nulls[6] = false;
+	}
+	systable_endscan(scan);
+
+	/*
+	 * NULL leaves an option unchanged; '' clears a column option.  Columns
+	 * are stored by attribute number, so renaming a column keeps working.
+	 */
+	if (!PG_ARGISNULL(1))
+	{
+		char	   *spec = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		char	   *tok;
+		char	   *save;
+		Datum		elems[INDEX_MAX_KEYS];
+		int			n = 0,
+					j;
+		bool		changed;
+		ArrayType  *arr = NULL;
+
+		for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		{
+			char	   *name = CowTrimmed(tok);
+			AttrNumber	a;
+			Form_pg_attribute att;
+
+			if (*name == '\0')
+				continue;
+			if (n >= INDEX_MAX_KEYS)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("a record key has at most %d columns", INDEX_MAX_KEYS)));
+			a = CowCheckColumn(rel, name, "record key");
+			att = TupleDescAttr(RelationGetDescr(rel), a - 1);
+			for (j = 0; j < n; j++)
+				if (DatumGetInt16(elems[j]) == a)
+					ereport(ERROR,
+							(errcode(ERRCODE_DUPLICATE_COLUMN),
+							 errmsg("record key column \"%s\" of \"%s\" is listed twice",
+									name, RelationGetRelationName(rel))));
+			if (!OidIsValid(lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR)->lt_opr))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("record key column \"%s\" of \"%s\" has type %s, which cannot be sorted",
+								name, RelationGetRelationName(rel),
+								format_type_be(att->atttypid))));
+			elems[n++] = Int16GetDatum(a);
+		}
+		if (n > 0)
+			arr = construct_array(elems, n, INT2OID, sizeof(int16), true, TYPALIGN_SHORT);
+
+		if (nulls[1] || arr == NULL)
+			changed = !(nulls[1] && arr == NULL);
+		else
+		{
+			Datum	   *old_elems;
+			bool	   *old_nulls;
+			int			nold;
+
+			deconstruct_array(DatumGetArrayTypeP(values[1]), INT2OID, sizeof(int16),
+							  true, TYPALIGN_SHORT, &old_elems, &old_nulls, &nold);
+			changed = (nold != n);
+			for (i = 0; !changed && i < nold; i++)
+				changed = DatumGetInt16(old_elems[i]) != DatumGetInt16(elems[i]);
+		}
+		if (changed)
+		{
+			int			nv;
+			int64		rows = 0;
+			CowVersion *v = CowLoadVersions(CowStorageId(rel), snap, true, &nv);
+
+			for (i = 0; i < nv; i++)
+				rows += v[i].row_count;
+			if (rows > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot change the record key of non-empty incetl_cow table \"%s\"",
+								RelationGetRelationName(rel)),
+						 errhint("TRUNCATE the table first, or copy it into a new table with the new key.")));
+		}
+		nulls[1] = (arr == NULL);
+		values[1] = PointerGetDatum(arr);
+	}
+	if (!PG_ARGISNULL(2))
+	{
+		char	   *name = CowTrimmed(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+
+		nulls[2] = (*name == '\0');
+		values[2] = (Datum) 0;
+		if (!nulls[2])
+		{
+			AttrNumber	a = CowCheckColumn(rel, name, "precombine");
+			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), a - 1);
+
+			if (!OidIsValid(lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR)->lt_opr))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("precombine column \"%s\" of \"%s\" has type %s, which cannot be compared",
+								name, RelationGetRelationName(rel),
+								format_type_be(att->atttypid))));
+			values[2] = Int16GetDatum(a);
+		}
+	}
+	if (!PG_ARGISNULL(3))
+	{
+		char	   *name = CowTrimmed(text_to_cstring(PG_GETARG_TEXT_PP(3)));
+
+		nulls[3] = (*name == '\0');
+		values[3] = (Datum) 0;
+		if (!nulls[3])
+		{
+			AttrNumber	a = CowCheckColumn(rel, name, "delete marker");
+			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), a - 1);
+
+			if (att->atttypid != BOOLOID)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("delete marker column \"%s\" of \"%s\" must be boolean, not %s",
+								name, RelationGetRelationName(rel),
+								format_type_be(att->atttypid))));
+			values[3] = Int16GetDatum(a);
+		}
+	}
+	if (!PG_ARGISNULL(4))
+	{
+		if (PG_GETARG_INT32(4) < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("file_group_rows must be at least 1, not %d", PG_GETARG_INT32(4))));
+		values[4] = PG_GETARG_DATUM(4);
+	}
+	if (!PG_ARGISNULL(5))
+	{
+		if (PG_GETARG_INT32(5) < 1 || PG_GETARG_INT32(5) > 22)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("compression_level must be between 1 and 22, not %d",
+							PG_GETARG_INT32(5))));
+		values[5] = PG_GETARG_DATUM(5);
+	}
+	if (!PG_ARGISNULL(6))
+	{
+		if (PG_GETARG_INT32(6) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("retain_commits must not be negative, not %d",
+							PG_GETARG_INT32(6))));
+		values[6] = PG_GETARG_DATUM(6);
+	}
+	if (nulls[1] && (!nulls[2] || !nulls[3]))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("precombine and delete_marker of \"%s\" need a record_key",
+						RelationGetRelationName(rel)),
+				 errhint("Set record_key as well.")));
+
+	newtup = heap_form_tuple(desc, values, nulls);
+	if (HeapTupleIsValid(oldtup))
+	{
+		newtup->t_self = oldtup->t_self;
+		CatalogTupleUpdate(catalog, &oldtup->t_self, newtup);
+	}
+	else
+		CatalogTupleInsert(catalog, newtup);
+	table_close(catalog, RowExclusiveLock);
+	UnregisterSnapshot(snap);
+	relation_close(rel, NoLock);
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,510 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow_scan.c
+ *	  Sequential scans, index fetches, row fetches and ANALYZE sampling of
+ *	  incetl_cow tables.
+ *
+ * A scan reads, under its snapshot, the file group versions that were
+ * current for that snapshot, and walks them one at a time: the header is
+ * read first and the group is skipped when min/max rule out a simple key
+ * qual; otherwise only the columns the plan needs are decompressed.  The
+ * executor hook (cow_hooks.c) passes needed columns and quals through
+ * CowScanSetHints; a scan without hints decodes every column.
+ *
+ * Memory: the scan context lives as long as the scan; the group context is
+ * reset when the scan moves to the next file group.
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/cow/cow_scan.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/proc.h"
+#include "nodes/bitmapset.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "cow.h"
+#include "cow_scan.h"
+
+static void CowScanLoadVersions(CowScanDesc scan);
+
+/* counters of the last finished sequential scan, for tests and tuning */
+static int64 CowLastScanRead = 0;
+static int64 CowLastScanSkipped = 0;
+static int64 CowLastScanChunks = 0;
+
+PG_FUNCTION_INFO_V1(incetl_cow_last_scan);
+static bool CowGroupMayMatch(CowScanDesc scan, CowGroupHeader *h);
+static Snapshot CowCatalogSnapshotFor(Snapshot snapshot, bool *registered);
+
+/*
+ * CowCatalogSnapshotFor picks the snapshot to read our catalogs with: the
+ * caller's when it is an MVCC snapshot or SnapshotAny, else the latest.
+ */
+static Snapshot
+CowCatalogSnapshotFor(Snapshot snapshot, bool *registered)
+{
+	if (snapshot != NULL &&
+		(IsMVCCSnapshot(snapshot) || snapshot->snapshot_type == SNAPSHOT_ANY))
+	{
+		*registered = false;
+		return snapshot;
+	}
+	*registered = true;
+	return RegisterSnapshot(GetLatestSnapshot());
+}
+
+TableScanDesc
+cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
+			   ParallelTableScanDesc pscan, uint32 flags)
+{
+	CowScanDesc scan;
+	MemoryContext cxt;
+
+	if (pscan != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("parallel scans of incetl_cow table \"%s\" are not supported",
+						RelationGetRelationName(rel))));
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow scan",
+								ALLOCSET_DEFAULT_SIZES);
+	scan = MemoryContextAllocZero(cxt, sizeof(CowScanDescData));
+	scan->base.rs_rd = rel;
+	scan->base.rs_snapshot = snapshot;
+	scan->base.rs_nkeys = nkeys;
+	scan->base.rs_flags = flags;
+	scan->scan_cxt = cxt;
+	scan->group_cxt = AllocSetContextCreate(cxt, "incetl cow scan group",
+											ALLOCSET_DEFAULT_SIZES);
+	scan->catalog_snap = CowCatalogSnapshotFor(snapshot, &scan->snap_registered);
+	scan->analyze_version = -1;
+	scan->all_columns = true;
+	if (flags & SO_TYPE_SEQSCAN)
+		pgstat_count_heap_scan(rel);
+	scan->chunks_at_start = CowChunksDecoded;
+	return (TableScanDesc) scan;
+}
+
+void
+CowScanSetHints(TableScanDesc sscan, bool all, Bitmapset *needed, List *quals)
+{
+	CowScanDesc scan = (CowScanDesc) sscan;
+	MemoryContext old = MemoryContextSwitchTo(scan->scan_cxt);
+
+	scan->needed = bms_copy(needed);
+	scan->quals = quals;		/* allocated by the caller in a query context */
+	scan->all_columns = all;
+	MemoryContextSwitchTo(old);
+}
+
+static void
+CowScanLoadVersions(CowScanDesc scan)
+{
+	MemoryContext old = MemoryContextSwitchTo(scan->scan_cxt);
+
+	scan->storage_id = CowStorageId(scan->base.rs_rd);
+	scan->versions = CowLoadVersions(scan->storage_id, scan->catalog_snap,
+									 true, &scan->nversions);
+	scan->loaded = true;
+	scan->cur = -1;
+	MemoryContextSwitchTo(old);
+}
+
+void
+cow_scan_end(TableScanDesc sscan)
+{
+	CowScanDesc scan = (CowScanDesc) sscan;
+
+	if (scan->base.rs_flags & SO_TYPE_SEQSCAN)
+	{
+		CowLastScanRead = scan->groups_read;
+		CowLastScanSkipped = scan->groups_skipped;
+		CowLastScanChunks = CowChunksDecoded - scan->chunks_at_start;
+	}
+	if (scan->snap_registered)
+		UnregisterSnapshot(scan->catalog_snap);
+	MemoryContextDelete(scan->scan_cxt);
+}
+
+void
+cow_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
+				bool allow_strat, bool allow_sync, bool allow_pagemode)
+{
+	CowScanDesc scan = (CowScanDesc) sscan;
+
+	scan->cur = -1;
+	scan->group = NULL;
+	scan->row = 0;
+	MemoryContextReset(scan->group_cxt);
+}
+
+/*
+ * CowGroupMayMatch applies the min/max of the header to the scan's quals.
+ */
+static bool
+CowGroupMayMatch(CowScanDesc scan, CowGroupHeader *h)
+{
+	ListCell   *lc;
+
+	foreach(lc, scan->quals)
+	{
+		CowSkipQual *q = lfirst(lc);
+		CowColumnDesc *d;
+		Datum		min,
+					max;
+		bool		ok = true;
+
+		if ((uint32) q->attidx >= h->natts)
+			continue;
+		d = &CowGroupColumns(h)[q->attidx];
+		if (d->typid != TupleDescAttr(RelationGetDescr(scan->base.rs_rd),
+									  q->attidx)->atttypid)
+			continue;			/* written before a type change */
+		if (d->flags & COW_COL_ALL_NULL)
+			return false;		/* a strict comparison never matches NULL */
+		if (!(d->flags & COW_COL_HAS_MINMAX))
+			continue;
+		CowGroupMinMax(h, q->attidx, &min, &max);
+		switch (q->strategy)
+		{
+			case BTLessStrategyNumber:
+			case BTLessEqualStrategyNumber:
+				ok = DatumGetBool(FunctionCall2Coll(&q->le_fn, q->collation, min, q->value));
+				break;
+			case BTGreaterStrategyNumber:
+			case BTGreaterEqualStrategyNumber:
+				ok = DatumGetBool(FunctionCall2Coll(&q->ge_fn, q->collation, max, q->value));
+				break;
+			case BTEqualStrategyNumber:
+				ok = DatumGetBool(FunctionCall2Coll(&q->le_fn, q->collation, min, q->value)) &&
+					DatumGetBool(FunctionCall2Coll(&q->ge_fn, q->collation, max, q->value));
+				break;
+		}
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+bool
+cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
+					 TupleTableSlot *slot)
+{
+	CowScanDesc scan = (CowScanDesc) sscan;
+	Relation	rel = scan->base.rs_rd;
+
+	if (!scan->loaded)
+		CowScanLoadVersions(scan);
+
+	for (;;)
+	{
+		if (scan->group != NULL && scan->row < scan->group->nrows)
+		{
+			CowStoreRow(rel, scan->group, scan->row, slot);
+			scan->row++;
+			pgstat_count_heap_getnext(rel);
+			return true;
+		}
+		/* next file group */
+		MemoryContextReset(scan->group_cxt);
+		scan->group = NULL;
+		scan->row = 0;
+		if (scan->cur + 1 >= scan->nversions)
+		{
+			ExecClearTuple(slot);
+			return false;
+		}
+		scan->cur++;
+		CHECK_FOR_INTERRUPTS();
+		{
+			MemoryContext old = MemoryContextSwitchTo(scan->group_cxt);
+
+			if (scan->quals != NIL)
+			{
+				CowGroupHeader *h = CowReadGroupHeader(rel, &scan->versions[scan->cur]);
+
+				if (!CowGroupMayMatch(scan, h))
+				{
+					scan->groups_skipped++;
+					MemoryContextSwitchTo(old);
+					continue;
+				}
+			}
+			/* columns are decompressed when the plan first reads them */
+			scan->group = CowOpenGroup(rel, &scan->versions[scan->cur],
+									   scan->all_columns, scan->needed);
+			scan->groups_read++;
+			MemoryContextSwitchTo(old);
+		}
+	}
+}
+
+/* ---------- row lookups by TID ---------- */
+
+/*
+ * CowFindInVersions finds, by binary search, the version in versions[] (sorted
+ * by first_row_number) that holds rownum.
+ */
+int
+CowFindInVersions(CowVersion *versions, int n, int64 rownum)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (rownum < versions[mid].first_row_number)
+			hi = mid - 1;
+		else if (rownum >= versions[mid].first_row_number + versions[mid].row_count)
+			lo = mid + 1;
+		else
+			return mid;
+	}
+	return -1;
+}
+
+IndexFetchTableData *
+cow_index_fetch_begin(Relation rel)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "incetl cow index fetch",
+											  ALLOCSET_DEFAULT_SIZES);
+	CowIndexFetch *f = MemoryContextAllocZero(cxt, sizeof(CowIndexFetch));
+
+	f->base.rel = rel;
+	f->cxt = cxt;
+	f->group_cxt = AllocSetContextCreate(cxt, "incetl cow index fetch group",
+										 ALLOCSET_DEFAULT_SIZES);
+	return &f->base;
+}
+
+void
+cow_index_fetch_reset(IndexFetchTableData *data)
+{
+}
+
+void
+cow_index_fetch_end(IndexFetchTableData *data)
+{
+	CowIndexFetch *f = (CowIndexFetch *) data;
+
+	MemoryContextDelete(f->cxt);
+}
+
+/*
+ * CowFetchRow stores row rownum into slot if it belongs to a version that
+ * is current for snapshot.  The versions list and the last decoded group
+ * are cached in f; the versions are reloaded when the snapshot changes.
+ */
+bool
+CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
+			TupleTableSlot *slot)
+{
+	Relation	rel = f->base.rel;
+	int			vi;
+
+	if (!f->loaded || f->snapshot != snapshot ||
+		f->cmd != GetCurrentCommandId(false) ||
+		(snapshot && (f->curcid != snapshot->curcid || f->xmin != snapshot->xmin)))
+	{
+		bool		registered;
+		Snapshot	snap = CowCatalogSnapshotFor(snapshot, &registered);
+		MemoryContext old = MemoryContextSwitchTo(f->cxt);
+
+		f->loaded = false;
+		if (f->versions)
+			pfree(f->versions);
+		f->versions = NULL;
+		f->nversions = 0;
+		f->storage_id = CowStorageId(rel);
+		/* SnapshotAny: any version, current or not */
+		f->versions = CowLoadVersions(f->storage_id, snap,
+									  !(snapshot && snapshot->snapshot_type == SNAPSHOT_ANY),
+									  &f->nversions);
+		if (registered)
+			UnregisterSnapshot(snap);
+		MemoryContextSwitchTo(old);
+		f->loaded = true;
+		f->snapshot = snapshot;
+		f->curcid = snapshot ? snapshot->curcid : 0;
+		f->xmin = snapshot ? snapshot->xmin : InvalidTransactionId;
+		f->cmd = GetCurrentCommandId(false);
+	}
+
+	vi = CowFindInVersions(f->versions, f->nversions, rownum);
+	if (vi < 0)
+		return false;
+	if (f->group == NULL ||
+		f->group->version.first_row_number != f->versions[vi].first_row_number)
+	{
+		MemoryContext old;
+
+		f->group = NULL;
+		MemoryContextReset(f->group_cxt);
+		old = MemoryContextSwitchTo(f->group_cxt);
+		f->group = CowOpenGroup(rel, &f->versions[vi], true, NULL);
+		MemoryContextSwitchTo(old);
+	}
+	CowStoreRow(rel, f->group, rownum - f->versions[vi].first_row_number, slot);
+	return true;
+}
+
+bool
+cow_index_fetch_tuple(IndexFetchTableData *data, ItemPointer tid,
+					  Snapshot snapshot, TupleTableSlot *slot,
+					  bool *call_again, bool *all_dead)
+{
+	*call_again = false;
+	/* never set *all_dead: index entries are removed only by VACUUM */
+	return CowFetchRow((CowIndexFetch *) data, CowTidToRowNumber(tid),
+					   snapshot, slot);
+}
+
+/*
+ * cow_tuple_fetch_row_version is what UPDATE uses (with SnapshotAny) to
+ * read each old row, so the decoded file group is cached across calls:
+ * one fetch state per transaction, for the last relation asked.  The slot
+ * is materialized because the next call may replace the cached group.
+ */
+static CowIndexFetch *CowRowFetchCache = NULL;
+static LocalTransactionId CowRowFetchLxid = InvalidLocalTransactionId;
+static Oid	CowRowFetchRelid = InvalidOid;
+
+bool
+cow_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,
+							TupleTableSlot *slot)
+{
+	bool		found;
+
+	if (CowRowFetchCache == NULL || CowRowFetchLxid != MyProc->lxid ||
+		CowRowFetchRelid != RelationGetRelid(rel))
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		/* the previous one, if any, went away with its transaction or is
+		 * left to its context */
+		if (CowRowFetchCache != NULL && CowRowFetchLxid == MyProc->lxid)
+			cow_index_fetch_end(&CowRowFetchCache->base);
+		CowRowFetchCache = (CowIndexFetch *) cow_index_fetch_begin(rel);
+		CowRowFetchLxid = MyProc->lxid;
+		CowRowFetchRelid = RelationGetRelid(rel);
+		MemoryContextSwitchTo(old);
+	}
+	CowRowFetchCache->base.rel = rel;
+	found = CowFetchRow(CowRowFetchCache, CowTidToRowNumber(tid), snapshot, slot);
+	if (found)
+		ExecMaterializeSlot(slot);
+	return found;
+}
+
+bool
+cow_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
+							 Snapshot snapshot)
+{
+	bool		registered;
+	Snapshot	snap = CowCatalogSnapshotFor(snapshot, &registered);
+	int			n;
+	CowVersion *v = CowLoadVersions(CowStorageId(rel), snap, true, &n);
+	bool		result = CowFindInVersions(v, n, CowTidToRowNumber(&slot->tts_tid)) >= 0;
+
+	if (registered)
+		UnregisterSnapshot(snap);
+	pfree(v);
+	return result;
+}
+
+/* ---------- ANALYZE ---------- */
+
+/*
+ * A sampled block maps to a slice of the rows of the current version whose
+ * extent holds it, so blocks of superseded versions and the metapage count
+ * as empty and live rows scale correctly with the block count.
+ */
+bool
+cow_scan_analyze_next_block(TableScanDesc sscan, BlockNumber blockno,
+							BufferAccessStrategy bstrategy)
+{
+	CowScanDesc scan = (CowScanDesc) sscan;
+	int			i;
+
+	if (!scan->loaded)
+		CowScanLoadVersions(scan);
+	scan->analyze_next = scan->analyze_end = 0;
+	for (i = 0; i < scan->nversions; i++)
+	{
+		CowVersion *v = &scan->versions[i];
+
+		if (blockno >= v->first_block && blockno < v->first_block + v->nblocks)
+		{
+			int64		b = blockno - v->first_block;
+
+			if (scan->analyze_version != i)
+			{
+				MemoryContext old;
+
+				MemoryContextReset(scan->group_cxt);
+				old = MemoryContextSwitchTo(scan->group_cxt);
+				scan->group = CowOpenGroup(sscan->rs_rd, v, true, NULL);
+				MemoryContextSwitchTo(old);
+				scan->analyze_version = i;
+			}
+			scan->analyze_next = v->row_count * b / v->nblocks;
+			scan->analyze_end = v->row_count * (b + 1) / v->nblocks;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+cow_scan_analyze_next_tuple(TableScanDesc sscan, TransactionId OldestXmin,
+							double *liverows, double *deadrows,
+							TupleTableSlot *slot)
+{
+	CowScanDesc scan = (CowScanDesc) sscan;
+
+	if (scan->analyze_next >= scan->analyze_end || scan->group == NULL)
+		return false;
+	CowStoreRow(sscan->rs_rd, scan->group, scan->analyze_next, slot);
+	scan->analyze_next++;
+	*liverows += 1;
+	return true;
+}
+
+/*
+ * incetl.cow_last_scan() reports how many file groups the last finished
+ * sequential scan of an incetl_cow table in this session read, how many it
+ * skipped by min/max, and how many column chunks it decompressed.
+ */
+Datum
+incetl_cow_last_scan(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+	values[0] = Int64GetDatum(CowLastScanRead);
+	values[1] = Int64GetDatum(CowLastScanSkipped);
+	values[2] = Int64GetDatum(CowLastScanChunks);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}

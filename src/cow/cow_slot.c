@@ -1,0 +1,162 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow_slot.c
+ *	  The tuple table slot of incetl_cow: a virtual slot that decodes
+ *	  lazily.
+ *
+ * A scan stores a row as (file group, row index) and nothing else.  The
+ * executor asks for the attributes it needs with slot_getsomeattrs(); only
+ * then are those columns of the file group decompressed (once per group),
+ * so count(*) decompresses nothing and sum(c) stops at column c even when
+ * the planner gave the scan a physical target list.  Materializing or
+ * copying the slot fetches every attribute first.  Copies to heap tuples
+ * carry the row's TID in t_self (ANALYZE sorts its sample by it).
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/cow/cow_slot.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "executor/tuptable.h"
+#include "utils/rel.h"
+
+#include "cow.h"
+
+typedef struct CowTupleTableSlot
+{
+	VirtualTupleTableSlot base;
+	CowDecodedGroup *group;		/* NULL once all attributes are in the slot */
+	uint64		row;
+} CowTupleTableSlot;
+
+static TupleTableSlotOps CowSlotOpsData;
+
+static void cow_slot_clear(TupleTableSlot *slot);
+static void cow_slot_getsomeattrs(TupleTableSlot *slot, int natts);
+static void cow_slot_materialize(TupleTableSlot *slot);
+static HeapTuple cow_slot_copy_heap_tuple(TupleTableSlot *slot);
+static MinimalTuple cow_slot_copy_minimal_tuple(TupleTableSlot *slot);
+
+static void
+cow_slot_clear(TupleTableSlot *slot)
+{
+	((CowTupleTableSlot *) slot)->group = NULL;
+	TTSOpsVirtual.clear(slot);
+}
+
+/*
+ * Fill tts_values/isnull up to natts from the file group.
+ */
+static void
+cow_slot_getsomeattrs(TupleTableSlot *slot, int natts)
+{
+	CowTupleTableSlot *cs = (CowTupleTableSlot *) slot;
+	CowDecodedGroup *g = cs->group;
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+	int			i;
+
+	if (g == NULL)
+		elog(ERROR, "incetl_cow slot has no row to read attributes from");
+	for (i = slot->tts_nvalid; i < natts; i++)
+	{
+		if (!TupleDescAttr(desc, i)->attisdropped && CowGroupColumn(g, i))
+		{
+			slot->tts_values[i] = g->values[i][cs->row];
+			slot->tts_isnull[i] = g->isnull[i][cs->row];
+		}
+		else
+		{
+			slot->tts_values[i] = (Datum) 0;
+			slot->tts_isnull[i] = true;
+		}
+	}
+	slot->tts_nvalid = natts;
+}
+
+static void
+cow_slot_materialize(TupleTableSlot *slot)
+{
+	slot_getallattrs(slot);
+	((CowTupleTableSlot *) slot)->group = NULL;
+	TTSOpsVirtual.materialize(slot);
+}
+
+static HeapTuple
+cow_slot_copy_heap_tuple(TupleTableSlot *slot)
+{
+	HeapTuple	tup;
+
+	slot_getallattrs(slot);
+	tup = TTSOpsVirtual.copy_heap_tuple(slot);
+	tup->t_self = slot->tts_tid;
+	return tup;
+}
+
+static MinimalTuple
+cow_slot_copy_minimal_tuple(TupleTableSlot *slot)
+{
+	slot_getallattrs(slot);
+	return TTSOpsVirtual.copy_minimal_tuple(slot);
+}
+
+const TupleTableSlotOps *
+CowSlotOps(void)
+{
+	if (CowSlotOpsData.base_slot_size == 0)
+	{
+		CowSlotOpsData = TTSOpsVirtual;
+		CowSlotOpsData.base_slot_size = sizeof(CowTupleTableSlot);
+		CowSlotOpsData.clear = cow_slot_clear;
+		CowSlotOpsData.getsomeattrs = cow_slot_getsomeattrs;
+		CowSlotOpsData.materialize = cow_slot_materialize;
+		CowSlotOpsData.copy_heap_tuple = cow_slot_copy_heap_tuple;
+		CowSlotOpsData.copy_minimal_tuple = cow_slot_copy_minimal_tuple;
+	}
+	return &CowSlotOpsData;
+}
+
+/*
+ * CowStoreRow puts row "row" of g into slot: lazily into our own slots,
+ * decoded at once into any other kind.
+ */
+void
+CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row, TupleTableSlot *slot)
+{
+	ExecClearTuple(slot);
+	if (slot->tts_ops == &CowSlotOpsData)
+	{
+		CowTupleTableSlot *cs = (CowTupleTableSlot *) slot;
+
+		cs->group = g;
+		cs->row = row;
+		slot->tts_flags &= ~TTS_FLAG_EMPTY;
+		slot->tts_nvalid = 0;
+	}
+	else
+	{
+		TupleDesc	desc = slot->tts_tupleDescriptor;
+		int			i;
+
+		for (i = 0; i < desc->natts; i++)
+		{
+			if (!TupleDescAttr(desc, i)->attisdropped && CowGroupColumn(g, i))
+			{
+				slot->tts_values[i] = g->values[i][row];
+				slot->tts_isnull[i] = g->isnull[i][row];
+			}
+			else
+			{
+				slot->tts_values[i] = (Datum) 0;
+				slot->tts_isnull[i] = true;
+			}
+		}
+		ExecStoreVirtualTuple(slot);
+	}
+	CowRowNumberToTid(g->version.first_row_number + (int64) row, &slot->tts_tid);
+	slot->tts_tableOid = RelationGetRelid(rel);
+}

@@ -1,0 +1,403 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow_storage.c
+ *	  Pages of an incetl_cow relation: the metapage and the extents that
+ *	  hold file group versions.
+ *
+ * Block 0 is the metapage (see cow.h).  Its counters are changed through
+ * generic WAL while the buffer is exclusively locked.  Extents are runs of
+ * new pages appended under the relation extension lock; every page is
+ * filled inside a critical section and logged once with
+ * log_newpage_buffer, so a crash before commit leaves only an orphan
+ * extent that no catalog row references.
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/cow/cow_storage.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "access/xloginsert.h"
+#include "catalog/storage.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "storage/smgr.h"
+#include "utils/rel.h"
+
+#include "cow.h"
+
+static CowMetaPageData *CowMetaFromPage(Page page, Relation rel);
+static bool CowTakeFreeRun(Relation rel, uint32 n, BlockNumber *start);
+
+/*
+ * Free runs of pages a flush may reuse, computed from the used map at the
+ * start of the flush (under the writer lock) and consumed first-fit.
+ */
+typedef struct CowFreeRun
+{
+	BlockNumber start;
+	uint32		len;
+} CowFreeRun;
+
+static Oid	CowFreeRelid = InvalidOid;
+static CowFreeRun *CowFreeRuns = NULL;
+static int	CowNumFreeRuns = 0;
+
+void
+CowRowNumberToTid(int64 rownum, ItemPointer tid)
+{
+	ItemPointerSet(tid, (BlockNumber) (rownum / COW_ROWS_PER_BLOCK),
+				   (OffsetNumber) (rownum % COW_ROWS_PER_BLOCK + 1));
+}
+
+int64
+CowTidToRowNumber(ItemPointer tid)
+{
+	return (int64) ItemPointerGetBlockNumberNoCheck(tid) * COW_ROWS_PER_BLOCK +
+		(ItemPointerGetOffsetNumberNoCheck(tid) - 1);
+}
+
+/*
+ * CowInitStorage writes the metapage of a freshly created fork directly
+ * through smgr (the relcache entry does not point at it yet), WAL-logs it
+ * and syncs it, as heap does for the init fork.
+ */
+void
+CowInitStorage(SMgrRelation srel, char persistence, int64 storage_id,
+			   int64 next_commit_id)
+{
+	PGAlignedBlock buf;
+	Page		page = (Page) buf.data;
+	CowMetaPageData *meta;
+
+	PageInit(page, BLCKSZ, 0);
+	meta = (CowMetaPageData *) PageGetContents(page);
+	meta->magic = COW_META_MAGIC;
+	meta->version = COW_FORMAT_VERSION;
+	meta->storage_id = storage_id;
+	meta->next_row_number = COW_FIRST_ROW_NUMBER;
+	meta->next_commit_id = next_commit_id;
+	meta->next_file_group_id = 1;
+	meta->clean_horizon = 0;
+	((PageHeader) page)->pd_lower =
+		((char *) meta + sizeof(CowMetaPageData)) - (char *) page;
+
+	PageSetChecksumInplace(page, COW_METAPAGE_BLKNO);
+	smgrextend(srel, MAIN_FORKNUM, COW_METAPAGE_BLKNO, (char *) page, true);
+	if (persistence == RELPERSISTENCE_PERMANENT)
+		log_newpage(&srel->smgr_rnode.node, MAIN_FORKNUM, COW_METAPAGE_BLKNO,
+					page, true);
+	smgrimmedsync(srel, MAIN_FORKNUM);
+}
+
+static CowMetaPageData *
+CowMetaFromPage(Page page, Relation rel)
+{
+	CowMetaPageData *meta = (CowMetaPageData *) PageGetContents(page);
+
+	if (meta->magic != COW_META_MAGIC)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("incetl_cow metapage of \"%s\" is corrupted",
+						RelationGetRelationName(rel))));
+	if (meta->version != COW_FORMAT_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("incetl_cow relation \"%s\" has storage format %u, this build reads %u",
+						RelationGetRelationName(rel), meta->version,
+						COW_FORMAT_VERSION),
+				 errhint("Rewrite the table with a matching incetl version.")));
+	return meta;
+}
+
+CowMetaPageData
+CowReadMetaPage(Relation rel)
+{
+	Buffer		buf;
+	CowMetaPageData result;
+
+	if (RelationGetNumberOfBlocks(rel) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("incetl_cow relation \"%s\" has no metapage",
+						RelationGetRelationName(rel))));
+	buf = ReadBuffer(rel, COW_METAPAGE_BLKNO);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	result = *CowMetaFromPage(BufferGetPage(buf), rel);
+	UnlockReleaseBuffer(buf);
+	return result;
+}
+
+int64
+CowStorageId(Relation rel)
+{
+	return CowReadMetaPage(rel).storage_id;
+}
+
+/*
+ * CowBumpCounter advances one metapage counter by "count" and returns the
+ * value before.  Callers hold the writer lock (ShareUpdateExclusiveLock),
+ * but the buffer lock alone makes the change atomic.
+ */
+typedef enum CowCounter
+{
+	COW_COUNTER_ROW,
+	COW_COUNTER_COMMIT,
+	COW_COUNTER_FILE_GROUP,
+	COW_COUNTER_CLEAN_HORIZON
+} CowCounter;
+
+static int64
+CowBumpCounter(Relation rel, CowCounter which, int64 count)
+{
+	Buffer		buf;
+	GenericXLogState *state;
+	Page		page;
+	CowMetaPageData *meta;
+	int64		result;
+
+	buf = ReadBuffer(rel, COW_METAPAGE_BLKNO);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(rel);
+	page = GenericXLogRegisterBuffer(state, buf, 0);
+	meta = CowMetaFromPage(page, rel);
+	switch (which)
+	{
+		case COW_COUNTER_ROW:
+			result = meta->next_row_number;
+			if (result + count >= COW_MAX_ROW_NUMBER)
+			{
+				GenericXLogAbort(state);
+				UnlockReleaseBuffer(buf);
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("incetl_cow relation \"%s\" ran out of row numbers",
+								RelationGetRelationName(rel)),
+						 errhint("Rewrite the table with VACUUM FULL.")));
+			}
+			meta->next_row_number += count;
+			break;
+		case COW_COUNTER_COMMIT:
+			result = meta->next_commit_id;
+			meta->next_commit_id += count;
+			break;
+		case COW_COUNTER_CLEAN_HORIZON:
+			result = meta->clean_horizon;
+			meta->clean_horizon += count;
+			break;
+		default:
+			result = meta->next_file_group_id;
+			meta->next_file_group_id += count;
+			break;
+	}
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+	return result;
+}
+
+int64
+CowReserveRowNumbers(Relation rel, int64 count)
+{
+	return CowBumpCounter(rel, COW_COUNTER_ROW, count);
+}
+
+int64
+CowNextCommitId(Relation rel)
+{
+	return CowBumpCounter(rel, COW_COUNTER_COMMIT, 1);
+}
+
+/*
+ * CowAdvanceCommitId makes the next commit id at least next (VACUUM FULL
+ * carries the timeline over to the new storage).
+ */
+void
+CowAdvanceCommitId(Relation rel, int64 next)
+{
+	int64		cur = CowReadMetaPage(rel).next_commit_id;
+
+	if (next > cur)
+		(void) CowBumpCounter(rel, COW_COUNTER_COMMIT, next - cur);
+}
+
+void
+CowAdvanceCleanHorizon(Relation rel, int64 horizon)
+{
+	int64		cur = CowReadMetaPage(rel).clean_horizon;
+
+	if (horizon > cur)
+		(void) CowBumpCounter(rel, COW_COUNTER_CLEAN_HORIZON, horizon - cur);
+}
+
+int64
+CowNextFileGroupId(Relation rel)
+{
+	return CowBumpCounter(rel, COW_COUNTER_FILE_GROUP, 1);
+}
+
+void
+CowSetFreeSpace(Relation rel, CowUsedMap *map)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	BlockNumber next = COW_METAPAGE_BLKNO + 1;
+	int			i;
+
+	CowClearFreeSpace();
+	CowFreeRuns = palloc(sizeof(CowFreeRun) * (map->nranges + 1));
+	for (i = 0; i <= map->nranges; i++)
+	{
+		BlockNumber until = (i < map->nranges) ? map->extent_first[i] : nblocks;
+
+		if (until > next)
+		{
+			CowFreeRuns[CowNumFreeRuns].start = next;
+			CowFreeRuns[CowNumFreeRuns].len = until - next;
+			CowNumFreeRuns++;
+		}
+		if (i < map->nranges)
+			next = Max(next, map->extent_first[i] + map->extent_blocks[i]);
+	}
+	CowFreeRelid = RelationGetRelid(rel);
+}
+
+void
+CowClearFreeSpace(void)
+{
+	/* the runs live in the flush's memory context, freed by the caller */
+	CowFreeRelid = InvalidOid;
+	CowFreeRuns = NULL;
+	CowNumFreeRuns = 0;
+}
+
+static bool
+CowTakeFreeRun(Relation rel, uint32 n, BlockNumber *start)
+{
+	int			i;
+
+	if (CowFreeRelid != RelationGetRelid(rel))
+		return false;
+	for (i = 0; i < CowNumFreeRuns; i++)
+	{
+		if (CowFreeRuns[i].len >= n)
+		{
+			*start = CowFreeRuns[i].start;
+			CowFreeRuns[i].start += n;
+			CowFreeRuns[i].len -= n;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * CowWriteExtent appends a contiguous run of pages holding "data" and
+ * returns its first block.  The extension lock is held across the run so
+ * the pages are contiguous; each page is WAL-logged once as a full image
+ * (the hole between pd_lower and pd_upper is omitted from the record).
+ */
+BlockNumber
+CowWriteExtent(Relation rel, const char *data, Size len, uint32 *nblocks)
+{
+	uint32		n = (uint32) ((len + COW_PAGE_DATA - 1) / COW_PAGE_DATA);
+	BlockNumber first = InvalidBlockNumber;
+	bool		needwal = RelationNeedsWAL(rel);
+	uint32		i;
+
+	BlockNumber reuse = InvalidBlockNumber;
+	bool		reusing;
+
+	if (n == 0)
+		n = 1;
+
+	/*
+	 * Reuse free pages when a run is long enough; otherwise extend, under
+	 * the extension lock so the new pages are contiguous.
+	 */
+	reusing = CowTakeFreeRun(rel, n, &reuse);
+	if (!reusing)
+		LockRelationForExtension(rel, ExclusiveLock);
+	for (i = 0; i < n; i++)
+	{
+		Buffer		buf;
+		Page		page;
+		Size		off = (Size) i * COW_PAGE_DATA;
+		Size		chunk = Min(COW_PAGE_DATA, len - Min(len, off));
+
+		if (reusing)
+			buf = ReadBufferExtended(rel, MAIN_FORKNUM, reuse + i,
+									 RBM_ZERO_AND_LOCK, NULL);
+		else
+		{
+			buf = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		}
+		if (i == 0)
+			first = BufferGetBlockNumber(buf);
+		else if (BufferGetBlockNumber(buf) != first + i)
+			elog(ERROR, "incetl_cow extent of \"%s\" is not contiguous",
+				 RelationGetRelationName(rel));
+
+		page = BufferGetPage(buf);
+		START_CRIT_SECTION();
+		PageInit(page, BLCKSZ, 0);
+		if (chunk > 0)
+			memcpy(PageGetContents(page), data + off, chunk);
+		((PageHeader) page)->pd_lower = SizeOfPageHeaderData + chunk;
+		MarkBufferDirty(buf);
+		if (needwal)
+			log_newpage_buffer(buf, true);
+		END_CRIT_SECTION();
+		UnlockReleaseBuffer(buf);
+	}
+	if (!reusing)
+		UnlockRelationForExtension(rel, ExclusiveLock);
+
+	*nblocks = n;
+	return first;
+}
+
+/*
+ * CowReadExtentBytes copies len bytes at offset of an extent's stream.
+ */
+void
+CowReadExtentBytes(Relation rel, BlockNumber first_block, uint32 nblocks,
+				   uint64 offset, Size len, char *dest)
+{
+	while (len > 0)
+	{
+		BlockNumber blk = first_block + (BlockNumber) (offset / COW_PAGE_DATA);
+		Size		inpage = offset % COW_PAGE_DATA;
+		Size		chunk = Min(len, COW_PAGE_DATA - inpage);
+		Buffer		buf;
+		Page		page;
+
+		if (blk >= first_block + nblocks ||
+			blk >= RelationGetNumberOfBlocks(rel))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("incetl_cow relation \"%s\": read past the extent at block %u",
+							RelationGetRelationName(rel), first_block)));
+		buf = ReadBuffer(rel, blk);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (((PageHeader) page)->pd_lower < SizeOfPageHeaderData + inpage + chunk)
+		{
+			UnlockReleaseBuffer(buf);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("incetl_cow relation \"%s\": block %u is shorter than its extent says",
+							RelationGetRelationName(rel), blk)));
+		}
+		memcpy(dest, PageGetContents(page) + inpage, chunk);
+		UnlockReleaseBuffer(buf);
+
+		dest += chunk;
+		offset += chunk;
+		len -= chunk;
+	}
+}

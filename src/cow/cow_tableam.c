@@ -1,0 +1,532 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow_tableam.c
+ *	  The TableAmRoutine of incetl_cow and its thin callbacks.
+ *
+ * Callbacks delegate to the layers: cow_scan.c (scans, fetches, ANALYZE),
+ * cow_write_state.c (buffered writes), cow_index.c (index builds),
+ * cow_clean.c (VACUUM), cow_storage.c (pages).  What is not supported
+ * raises ERRCODE_FEATURE_NOT_SUPPORTED; no callback PostgreSQL requires is
+ * left NULL.
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/cow/cow_tableam.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/relation.h"
+#include "access/multixact.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/catalog.h"
+#include "catalog/index.h"
+#include "catalog/storage.h"
+#include "catalog/storage_xlog.h"
+#include "commands/sequence.h"
+#include "commands/vacuum.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/smgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "cow.h"
+#include "cow_scan.h"
+
+PG_FUNCTION_INFO_V1(incetl_cow_tableam_handler);
+
+static const TableAmRoutine CowMethods;
+
+bool
+CowIsCowRelation(Relation rel)
+{
+	return rel != NULL && rel->rd_tableam == &CowMethods;
+}
+
+static const TupleTableSlotOps *
+cow_slot_callbacks(Relation rel)
+{
+	return CowSlotOps();
+}
+
+static void
+CowNotSupported(Relation rel, const char *what, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("%s is not supported on incetl_cow table \"%s\"", what,
+					RelationGetRelationName(rel)),
+			 hint ? errhint("%s", hint) : 0));
+}
+
+static Size
+cow_parallelscan_estimate(Relation rel)
+{
+	CowNotSupported(rel, "parallel scan", NULL);
+	return 0;
+}
+
+static Size
+cow_parallelscan_initialize(Relation rel, ParallelTableScanDesc pscan)
+{
+	CowNotSupported(rel, "parallel scan", NULL);
+	return 0;
+}
+
+static void
+cow_parallelscan_reinitialize(Relation rel, ParallelTableScanDesc pscan)
+{
+	CowNotSupported(rel, "parallel scan", NULL);
+}
+
+static bool
+cow_tuple_tid_valid(TableScanDesc scan, ItemPointer tid)
+{
+	int64		rn = CowTidToRowNumber(tid);
+
+	return rn >= COW_FIRST_ROW_NUMBER &&
+		rn < CowReadMetaPage(scan->rs_rd).next_row_number;
+}
+
+static void
+cow_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
+{
+	/* a row has no newer version reachable by TID: keep it */
+}
+
+static TransactionId
+cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
+{
+	/* we never report index entries dead; VACUUM removes them */
+	delstate->ndeltids = 0;
+	return InvalidTransactionId;
+}
+
+static void
+cow_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
+				 int options, BulkInsertState bistate)
+{
+	CowBufferInsert(rel, slot, false);
+}
+
+static void
+cow_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid,
+							 int options, BulkInsertState bistate,
+							 uint32 specToken)
+{
+	CowNotSupported(rel, "INSERT ... ON CONFLICT",
+					"INSERT into a table with a record key is already an upsert; see incetl.set_table_options().");
+}
+
+static void
+cow_tuple_complete_speculative(Relation rel, TupleTableSlot *slot,
+							   uint32 specToken, bool succeeded)
+{
+	CowNotSupported(rel, "INSERT ... ON CONFLICT", NULL);
+}
+
+static void
+cow_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
+				 CommandId cid, int options, BulkInsertState bistate)
+{
+	int			i;
+
+	for (i = 0; i < nslots; i++)
+		CowBufferInsert(rel, slots[i], false);
+}
+
+static TM_Result
+cow_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
+				 Snapshot snapshot, Snapshot crosscheck, bool wait,
+				 TM_FailureData *tmfd, bool changingPart)
+{
+	if (!CowBufferDelete(rel, tid))
+	{
+		tmfd->ctid = *tid;
+		tmfd->xmax = GetCurrentTransactionIdIfAny();
+		tmfd->cmax = cid;
+		return TM_SelfModified;
+	}
+	return TM_Ok;
+}
+
+static TM_Result
+cow_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
+				 CommandId cid, Snapshot snapshot, Snapshot crosscheck,
+				 bool wait, TM_FailureData *tmfd, LockTupleMode *lockmode,
+				 bool *update_indexes)
+{
+	*lockmode = LockTupleExclusive;
+	*update_indexes = true;
+	if (!CowBufferDelete(rel, otid))
+	{
+		tmfd->ctid = *otid;
+		tmfd->xmax = GetCurrentTransactionIdIfAny();
+		tmfd->cmax = cid;
+		return TM_SelfModified;
+	}
+	CowBufferInsert(rel, slot, true);
+	return TM_Ok;
+}
+
+static TM_Result
+cow_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
+			   TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
+			   LockWaitPolicy wait_policy, uint8 flags, TM_FailureData *tmfd)
+{
+	CowNotSupported(rel, "row locking (SELECT ... FOR UPDATE/SHARE)",
+					"Writers of an incetl_cow table serialize on a table lock; lock the table instead.");
+	return TM_Invisible;
+}
+
+static void
+cow_finish_bulk_insert(Relation rel, int options)
+{
+	CowFlushRelation(RelationGetRelid(rel));
+}
+
+/*
+ * cow_relation_set_new_filenode creates the storage of a new, truncated or
+ * rewritten table: a metapage with a fresh storage id.  When it replaces
+ * existing storage (TRUNCATE), the commit counter continues and a
+ * "truncate" commit is recorded, so commit ids stay monotonic.
+ */
+static void
+cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
+							  char persistence, TransactionId *freezeXid,
+							  MultiXactId *minmulti)
+{
+	SMgrRelation srel;
+	int64		storage_id;
+	int64		next_commit = 1;
+	bool		truncating = false;
+	int64		old_storage = 0;
+	Oid			source;
+
+	if (persistence == RELPERSISTENCE_UNLOGGED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("unlogged incetl_cow tables are not supported"),
+				 errhint("Create the table as a regular (logged) table.")));
+
+	if (!RelFileNodeEquals(rel->rd_node, *newrnode) &&
+		smgrexists(RelationGetSmgr(rel), MAIN_FORKNUM) &&
+		smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM) > 0)
+	{
+		CowMetaPageData meta = CowReadMetaPage(rel);
+
+		next_commit = meta.next_commit_id;
+		old_storage = meta.storage_id;
+		truncating = true;
+	}
+	CowDiscardRelation(RelationGetRelid(rel));
+
+	*freezeXid = RecentXmin;
+	*minmulti = GetOldestMultiXactId();
+	storage_id = nextval_internal(CowCatalogRelid("cow_storage_id_seq", false), false);
+
+	/*
+	 * The transient table of an ALTER TABLE rewrite or VACUUM FULL takes
+	 * over the timeline of the table it replaces.
+	 */
+	source = CowRewriteSourceRelid(rel);
+	if (source != RelationGetRelid(rel))
+	{
+		Relation	src = relation_open(source, NoLock);
+
+		if (CowIsCowRelation(src) && RelationGetNumberOfBlocks(src) > 0)
+		{
+			CowMetaPageData meta = CowReadMetaPage(src);
+
+			next_commit = meta.next_commit_id;
+			CowCopyCommits(meta.storage_id, storage_id);
+		}
+		relation_close(src, NoLock);
+	}
+
+	srel = RelationCreateStorage(*newrnode, persistence, true);
+	if (truncating)
+	{
+		CowCommitInfo c;
+
+		/*
+		 * TRUNCATE: the timeline moves to the new storage and the old
+		 * storage's rows go (both undone if the TRUNCATE rolls back).
+		 */
+		CowCopyCommits(old_storage, storage_id);
+		CowDeleteStorageMetadata(old_storage);
+
+		memset(&c, 0, sizeof(c));
+		c.commit_id = next_commit++;
+		c.operation = "truncate";
+		CowInsertCommit(storage_id, &c);
+	}
+	CowInitStorage(srel, persistence, storage_id, next_commit);
+	smgrclose(srel);
+}
+
+static void
+cow_relation_nontransactional_truncate(Relation rel)
+{
+	CowMetaPageData meta = CowReadMetaPage(rel);
+
+	CowDiscardRelation(RelationGetRelid(rel));
+	/* the storage was created in this transaction: so were its rows */
+	CowDeleteStorageMetadata(meta.storage_id);
+	RelationTruncate(rel, 0);
+	CowInitStorage(RelationGetSmgr(rel), rel->rd_rel->relpersistence,
+				   meta.storage_id, meta.next_commit_id);
+}
+
+static void
+cow_relation_copy_data(Relation rel, const RelFileNode *newrnode)
+{
+	SMgrRelation dstrel = smgropen(*newrnode, rel->rd_backend);
+	ForkNumber	fork;
+
+	FlushRelationBuffers(rel);
+	RelationCreateStorage(*newrnode, rel->rd_rel->relpersistence, true);
+	RelationCopyStorage(RelationGetSmgr(rel), dstrel, MAIN_FORKNUM,
+						rel->rd_rel->relpersistence);
+	for (fork = MAIN_FORKNUM + 1; fork <= MAX_FORKNUM; fork++)
+	{
+		if (smgrexists(RelationGetSmgr(rel), fork))
+		{
+			smgrcreate(dstrel, fork, false);
+			if (RelationIsPermanent(rel))
+				log_smgrcreate(newrnode, fork);
+			RelationCopyStorage(RelationGetSmgr(rel), dstrel, fork,
+								rel->rd_rel->relpersistence);
+		}
+	}
+	RelationDropStorage(rel);
+	smgrclose(dstrel);
+}
+
+/*
+ * VACUUM FULL / CLUSTER: copy the current versions only, keeping file
+ * group ids and per-row commit ids.
+ */
+static void
+cow_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
+							  Relation OldIndex, bool use_sort,
+							  TransactionId OldestXmin,
+							  TransactionId *xid_cutoff,
+							  MultiXactId *multi_cutoff,
+							  double *num_tuples, double *tups_vacuumed,
+							  double *tups_recently_dead)
+{
+	Snapshot	snap;
+	int			n,
+				i;
+	CowVersion *versions;
+	CowOptions	opts;
+	int64		new_storage = CowStorageId(NewTable);
+	MemoryContext cxt,
+				old;
+
+	if (OldIndex != NULL || use_sort)
+		CowNotSupported(OldTable, "CLUSTER", "Use VACUUM FULL.");
+
+	*num_tuples = *tups_vacuumed = *tups_recently_dead = 0;
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	CowLoadOptions(OldTable, snap, &opts);
+	versions = CowLoadVersions(CowStorageId(OldTable), snap, true, &n);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow cluster",
+								ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < n; i++)
+	{
+		CowDecodedGroup *g;
+		CowRow	  **rows;
+		CowVersion	v;
+		uint64		r;
+		int			a;
+
+		old = MemoryContextSwitchTo(cxt);
+		g = CowDecodeGroup(OldTable, &versions[i], true, NULL, true);
+		rows = palloc(sizeof(CowRow *) * Max(g->nrows, 1));
+		for (r = 0; r < g->nrows; r++)
+		{
+			rows[r] = palloc0(sizeof(CowRow));
+			rows[r]->values = palloc(sizeof(Datum) * g->natts);
+			rows[r]->isnull = palloc(sizeof(bool) * g->natts);
+			for (a = 0; a < g->natts; a++)
+			{
+				rows[r]->values[a] = g->values[a][r];
+				rows[r]->isnull[a] = g->isnull[a][r];
+			}
+			rows[r]->commit_id = g->commit_ids[r];
+		}
+		if (g->nrows > 0)
+		{
+			CowWriteGroup(NewTable, RelationGetDescr(NewTable), &opts, rows,
+						  g->nrows, versions[i].file_group_id,
+						  versions[i].commit_id, &v);
+			CowInsertVersion(new_storage, &v);
+		}
+		*num_tuples += g->nrows;
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(cxt);
+	}
+	MemoryContextDelete(cxt);
+	UnregisterSnapshot(snap);
+
+	/* the timeline carried over in cow_relation_set_new_filenode */
+	*xid_cutoff = OldestXmin;
+	*multi_cutoff = GetOldestMultiXactId();
+}
+
+static uint64
+cow_relation_size(Relation rel, ForkNumber forkNumber)
+{
+	uint64		nblocks = 0;
+
+	if (forkNumber == InvalidForkNumber)
+	{
+		ForkNumber	f;
+
+		for (f = 0; f <= MAX_FORKNUM; f++)
+			if (smgrexists(RelationGetSmgr(rel), f))
+				nblocks += smgrnblocks(RelationGetSmgr(rel), f);
+	}
+	else if (smgrexists(RelationGetSmgr(rel), forkNumber))
+		nblocks = smgrnblocks(RelationGetSmgr(rel), forkNumber);
+	return nblocks * BLCKSZ;
+}
+
+static bool
+cow_relation_needs_toast_table(Relation rel)
+{
+	return false;
+}
+
+static void
+cow_relation_estimate_size(Relation rel, int32 *attr_widths,
+						   BlockNumber *pages, double *tuples,
+						   double *allvisfrac)
+{
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	int			n,
+				i;
+	CowVersion *v = CowLoadVersions(CowStorageId(rel), snap, true, &n);
+	double		rows = 0;
+
+	for (i = 0; i < n; i++)
+		rows += v[i].row_count;
+	UnregisterSnapshot(snap);
+	*pages = RelationGetNumberOfBlocks(rel);
+	*tuples = rows;
+	/* no visibility map: index-only scans must fetch every row */
+	*allvisfrac = 0;
+}
+
+static bool
+cow_scan_sample_next_block(TableScanDesc scan, SampleScanState *scanstate)
+{
+	CowNotSupported(scan->rs_rd, "TABLESAMPLE", NULL);
+	return false;
+}
+
+static bool
+cow_scan_sample_next_tuple(TableScanDesc scan, SampleScanState *scanstate,
+						   TupleTableSlot *slot)
+{
+	CowNotSupported(scan->rs_rd, "TABLESAMPLE", NULL);
+	return false;
+}
+
+static void
+cow_index_validate_scan(Relation table_rel, Relation index_rel,
+						IndexInfo *index_info, Snapshot snapshot,
+						ValidateIndexState *state)
+{
+	CowNotSupported(table_rel, "CREATE INDEX CONCURRENTLY",
+					"Use CREATE INDEX without CONCURRENTLY.");
+}
+
+static const TableAmRoutine CowMethods = {
+	.type = T_TableAmRoutine,
+
+	.slot_callbacks = cow_slot_callbacks,
+
+	.scan_begin = cow_scan_begin,
+	.scan_end = cow_scan_end,
+	.scan_rescan = cow_scan_rescan,
+	.scan_getnextslot = cow_scan_getnextslot,
+
+	.scan_set_tidrange = NULL,
+	.scan_getnextslot_tidrange = NULL,
+
+	.parallelscan_estimate = cow_parallelscan_estimate,
+	.parallelscan_initialize = cow_parallelscan_initialize,
+	.parallelscan_reinitialize = cow_parallelscan_reinitialize,
+
+	.index_fetch_begin = cow_index_fetch_begin,
+	.index_fetch_reset = cow_index_fetch_reset,
+	.index_fetch_end = cow_index_fetch_end,
+	.index_fetch_tuple = cow_index_fetch_tuple,
+
+	.tuple_fetch_row_version = cow_tuple_fetch_row_version,
+	.tuple_tid_valid = cow_tuple_tid_valid,
+	.tuple_get_latest_tid = cow_tuple_get_latest_tid,
+	.tuple_satisfies_snapshot = cow_tuple_satisfies_snapshot,
+	.index_delete_tuples = cow_index_delete_tuples,
+
+	.tuple_insert = cow_tuple_insert,
+	.tuple_insert_speculative = cow_tuple_insert_speculative,
+	.tuple_complete_speculative = cow_tuple_complete_speculative,
+	.multi_insert = cow_multi_insert,
+	.tuple_delete = cow_tuple_delete,
+	.tuple_update = cow_tuple_update,
+	.tuple_lock = cow_tuple_lock,
+	.finish_bulk_insert = cow_finish_bulk_insert,
+
+	.relation_set_new_filenode = cow_relation_set_new_filenode,
+	.relation_nontransactional_truncate = cow_relation_nontransactional_truncate,
+	.relation_copy_data = cow_relation_copy_data,
+	.relation_copy_for_cluster = cow_relation_copy_for_cluster,
+	.relation_vacuum = cow_relation_vacuum,
+	.scan_analyze_next_block = cow_scan_analyze_next_block,
+	.scan_analyze_next_tuple = cow_scan_analyze_next_tuple,
+	.index_build_range_scan = cow_index_build_range_scan,
+	.index_validate_scan = cow_index_validate_scan,
+
+	.relation_size = cow_relation_size,
+	.relation_needs_toast_table = cow_relation_needs_toast_table,
+	.relation_toast_am = NULL,
+	.relation_fetch_toast_slice = NULL,
+
+	.relation_estimate_size = cow_relation_estimate_size,
+
+	.scan_bitmap_next_block = NULL,
+	.scan_bitmap_next_tuple = NULL,
+	.scan_sample_next_block = cow_scan_sample_next_block,
+	.scan_sample_next_tuple = cow_scan_sample_next_tuple
+};
+
+Datum
+incetl_cow_tableam_handler(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(&CowMethods);
+}
+
+/*
+ * cow_init registers the hooks and callbacks of incetl_cow.  Called from
+ * _PG_init; the library must be in shared_preload_libraries so the hooks
+ * exist before any incetl_cow table is touched.
+ */
+void
+cow_init(void)
+{
+	(void) CowSlotOps();
+	CowWriteStateInit();
+	CowHooksInit();
+}

@@ -1,0 +1,494 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow_timeline.c
+ *	  SQL-callable functions over the timeline of incetl_cow tables.
+ *
+ * The catalogs are not readable by PUBLIC; these functions read them
+ * after checking that the caller may SELECT the table in question.
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/cow/cow_timeline.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "funcapi.h"
+#include "storage/bufmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "catalog/pg_type.h"
+#include "utils/fmgroids.h"
+#include "utils/numeric.h"
+#include "utils/tuplestore.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "parser/parse_type.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "utils/typcache.h"
+
+#include "cow.h"
+
+PG_FUNCTION_INFO_V1(incetl_cow_storage_id);
+PG_FUNCTION_INFO_V1(incetl_cow_commits);
+PG_FUNCTION_INFO_V1(incetl_cow_table_stats);
+PG_FUNCTION_INFO_V1(incetl_cow_table_options);
+PG_FUNCTION_INFO_V1(incetl_cow_changes);
+PG_FUNCTION_INFO_V1(incetl_cow_as_of);
+PG_FUNCTION_INFO_V1(incetl_cow_latest_commit);
+
+static Oid	CowRelidFromRowType(FunctionCallInfo fcinfo);
+static char *CowAttName(TupleDesc desc, int attnum);
+
+static char *
+CowAttName(TupleDesc desc, int attnum)
+{
+	if (attnum < 1 || attnum > desc->natts ||
+		TupleDescAttr(desc, attnum - 1)->attisdropped)
+		return "(dropped)";
+	return NameStr(TupleDescAttr(desc, attnum - 1)->attname);
+}
+static void CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since,
+						int64 until, bool has_until);
+
+/*
+ * CowOpenChecked opens relid with AccessShareLock after checking it is an
+ * incetl_cow table the caller may SELECT.
+ */
+Relation
+CowOpenChecked(Oid relid, AclMode mode)
+{
+	Relation	rel;
+	AclResult	aclresult;
+
+	rel = relation_open(relid, AccessShareLock);
+	if (!CowIsCowRelation(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an incetl_cow table",
+						RelationGetRelationName(rel)),
+				 errhint("Create it with CREATE TABLE ... USING incetl_cow.")));
+	aclresult = pg_class_aclcheck(relid, GetUserId(), mode);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, RelationGetRelationName(rel));
+	return rel;
+}
+
+Datum
+incetl_cow_storage_id(PG_FUNCTION_ARGS)
+{
+	Relation	rel = CowOpenChecked(PG_GETARG_OID(0), ACL_SELECT);
+	int64		id = CowStorageId(rel);
+
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_INT64(id);
+}
+
+/*
+ * incetl.commits(tbl): the timeline, oldest first.
+ */
+Datum
+incetl_cow_commits(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	rel;
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	int64		storage_id;
+	List	   *rows = NIL;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rel = CowOpenChecked(PG_GETARG_OID(0), ACL_SELECT);
+	storage_id = CowStorageId(rel);
+	relation_close(rel, AccessShareLock);
+
+	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(storage_id));
+	scan = CowCatalogScan(catalog, GetActiveSnapshot(), &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		rows = lappend(rows, heap_copytuple(tup));
+	systable_endscan(scan);
+
+	/* order by commit id: insertion sort on a list that is nearly sorted */
+	{
+		int			n = list_length(rows),
+					i,
+					j;
+		HeapTuple  *arr = palloc(sizeof(HeapTuple) * Max(n, 1));
+		TupleDesc	desc = RelationGetDescr(catalog);
+
+		for (i = 0; i < n; i++)
+			arr[i] = list_nth(rows, i);
+		for (i = 1; i < n; i++)
+		{
+			bool		isnull;
+			HeapTuple	t = arr[i];
+			int64		c = DatumGetInt64(heap_getattr(t, 2, desc, &isnull));
+
+			for (j = i; j > 0 &&
+				 DatumGetInt64(heap_getattr(arr[j - 1], 2, desc, &isnull)) > c; j--)
+				arr[j] = arr[j - 1];
+			arr[j] = t;
+		}
+		for (i = 0; i < n; i++)
+		{
+			Datum		values[9];
+			bool		nulls[9];
+
+			heap_deform_tuple(arr[i], desc, values, nulls);
+			/* drop storage_id */
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
+								 values + 1, nulls + 1);
+		}
+	}
+	foreach(lc, rows)
+		heap_freetuple(lfirst(lc));
+	table_close(catalog, AccessShareLock);
+	return (Datum) 0;
+}
+
+/*
+ * incetl.table_stats(tbl): one row about the current state.
+ */
+Datum
+incetl_cow_table_stats(PG_FUNCTION_ARGS)
+{
+	Relation	rel = CowOpenChecked(PG_GETARG_OID(0), ACL_SELECT);
+	int64		storage_id = CowStorageId(rel);
+	int			n,
+				i;
+	CowVersion *v = CowLoadVersions(storage_id, GetActiveSnapshot(), false, &n);
+	int64		groups = 0,
+				rows = 0,
+				raw = 0,
+				bytes = 0,
+				retained = 0,
+				commits = 0,
+				last_commit = 0;
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	Datum		values[9];
+	bool		nulls[9];
+
+	for (i = 0; i < n; i++)
+	{
+		if (v[i].superseded_by != 0)
+		{
+			retained++;
+			continue;
+		}
+		groups++;
+		rows += v[i].row_count;
+		raw += v[i].raw_bytes;
+		bytes += v[i].bytes;
+	}
+	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(storage_id));
+	scan = CowCatalogScan(catalog, GetActiveSnapshot(), &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		int64		c = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(catalog), &isnull));
+
+		commits++;
+		last_commit = Max(last_commit, c);
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = Int64GetDatum(groups);
+	values[1] = Int64GetDatum(rows);
+	values[2] = Int64GetDatum(raw);
+	values[3] = Int64GetDatum(bytes);
+	if (bytes > 0)
+		values[4] = DirectFunctionCall2(numeric_round,
+										DirectFunctionCall2(numeric_div,
+															NumericGetDatum(int64_to_numeric(raw)),
+															NumericGetDatum(int64_to_numeric(bytes))),
+										Int32GetDatum(2));
+	else
+		nulls[4] = true;
+	values[5] = Int64GetDatum(retained);
+	values[6] = Int64GetDatum(commits);
+	values[7] = Int64GetDatum(last_commit);
+	nulls[7] = (commits == 0);
+	values[8] = Int64GetDatum((int64) RelationGetNumberOfBlocks(rel));
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/*
+ * incetl.table_options(tbl): the options as set (no row when none are).
+ */
+Datum
+incetl_cow_table_options(PG_FUNCTION_ARGS)
+{
+	Relation	rel = CowOpenChecked(PG_GETARG_OID(0), ACL_SELECT);
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	Datum		values[7];
+	bool		nulls[7];
+	Datum		result = (Datum) 0;
+	bool		found = false;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+	catalog = table_open(CowCatalogRelid("cow_options", false), AccessShareLock);
+	CowCheckOptionsCatalog(catalog);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationGetRelid(rel)));
+	scan = CowCatalogScan(catalog, GetActiveSnapshot(), &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		TupleDesc	rdesc = RelationGetDescr(rel);
+		int			i;
+
+		heap_deform_tuple(tup, RelationGetDescr(catalog), values, nulls);
+		/* columns are stored by number; show their current names */
+		if (!nulls[1])
+		{
+			Datum	   *elems;
+			bool	   *enulls;
+			int			n;
+
+			deconstruct_array(DatumGetArrayTypeP(values[1]), INT2OID, sizeof(int16),
+							  true, TYPALIGN_SHORT, &elems, &enulls, &n);
+			for (i = 0; i < n; i++)
+				elems[i] = CStringGetTextDatum(CowAttName(rdesc, DatumGetInt16(elems[i])));
+			values[1] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false,
+														TYPALIGN_INT));
+		}
+		for (i = 2; i <= 3; i++)
+			if (!nulls[i])
+				values[i] = CStringGetTextDatum(CowAttName(rdesc, DatumGetInt16(values[i])));
+		result = HeapTupleGetDatum(heap_form_tuple(desc, values + 1, nulls + 1));
+		found = true;
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	relation_close(rel, AccessShareLock);
+	if (!found)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(result);
+}
+
+/*
+ * CowRelidFromRowType finds the table behind the NULL::tbl argument.
+ */
+static Oid
+CowRelidFromRowType(FunctionCallInfo fcinfo)
+{
+	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	Oid			relid = OidIsValid(typid) ? typeidTypeRelid(typid) : InvalidOid;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("the first argument must be NULL::<incetl_cow table>, not %s",
+						OidIsValid(typid) ? format_type_be(typid) : "unknown"),
+				 errhint("Call it as incetl.changes(NULL::my_table, 42).")));
+	return relid;
+}
+
+/*
+ * CowEmitRows returns the rows of the versions current at "until" (or now)
+ * whose commit id is in (since, until]; with as_of, all rows of the
+ * versions current at commit "until".
+ */
+static void
+CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since, int64 until,
+			bool has_until)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			relid = CowRelidFromRowType(fcinfo);
+	Relation	rel;
+	CowMetaPageData meta;
+	int			n,
+				i;
+	CowVersion *versions;
+	MemoryContext gcxt,
+				old;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rel = CowOpenChecked(relid, ACL_SELECT);
+	/* these functions read file groups directly: they cannot apply policies */
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s is not supported on \"%s\", which has row-level security enabled",
+						as_of ? "incetl.as_of()" : "incetl.changes()",
+						RelationGetRelationName(rel)),
+				 errhint("Query the table itself, or ask its owner to read it.")));
+	meta = CowReadMetaPage(rel);
+	if (has_until && until < meta.clean_horizon)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("commit " INT64_FORMAT " of \"%s\" is no longer retained",
+						until, RelationGetRelationName(rel)),
+				 errdetail("File group versions superseded at or before commit " INT64_FORMAT " have been cleaned.",
+						   meta.clean_horizon),
+				 errhint("Raise retain_commits with incetl.set_table_options() to keep more history.")));
+	if (has_until && until >= meta.next_commit_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("commit " INT64_FORMAT " of \"%s\" does not exist yet",
+						until, RelationGetRelationName(rel))));
+
+	versions = CowLoadVersions(meta.storage_id, GetActiveSnapshot(), false, &n);
+	gcxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow changes",
+								 ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < n; i++)
+	{
+		CowVersion *v = &versions[i];
+		CowDecodedGroup *g;
+		uint64		r;
+		int			natts = RelationGetDescr(rel)->natts;
+		Datum	   *values = palloc(sizeof(Datum) * natts);
+		bool	   *nulls = palloc(sizeof(bool) * natts);
+
+		if (has_until)
+		{
+			/* the version current at commit "until" */
+			if (v->commit_id > until ||
+				(v->superseded_by != 0 && v->superseded_by <= until))
+				continue;
+		}
+		else if (v->superseded_by != 0)
+			continue;
+		if (!as_of && v->max_commit <= since)
+			continue;
+
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(gcxt);
+		g = CowDecodeGroup(rel, v, true, NULL, true);
+		MemoryContextSwitchTo(old);
+		for (r = 0; r < g->nrows; r++)
+		{
+			int			a;
+
+			if (!as_of && g->commit_ids[r] <= since)
+				continue;
+			for (a = 0; a < natts; a++)
+			{
+				if (g->decoded[a] && !TupleDescAttr(RelationGetDescr(rel), a)->attisdropped)
+				{
+					values[a] = g->values[a][r];
+					nulls[a] = g->isnull[a][r];
+				}
+				else
+				{
+					values[a] = (Datum) 0;
+					nulls[a] = true;
+				}
+			}
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		MemoryContextReset(gcxt);
+	}
+	MemoryContextDelete(gcxt);
+	relation_close(rel, AccessShareLock);
+}
+
+/*
+ * incetl.changes(NULL::tbl, since_commit, until_commit): the incremental
+ * query.  Deletes are not reported (the rows are simply gone).
+ */
+Datum
+incetl_cow_changes(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("since_commit must not be NULL"),
+				 errhint("Use 0 to read every row.")));
+	CowEmitRows(fcinfo, false, PG_GETARG_INT64(1),
+				PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2), !PG_ARGISNULL(2));
+	return (Datum) 0;
+}
+
+/*
+ * incetl.as_of(NULL::tbl, commit_id): time travel, while retained.
+ */
+Datum
+incetl_cow_as_of(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("commit_id must not be NULL")));
+	CowEmitRows(fcinfo, true, 0, PG_GETARG_INT64(1), true);
+	return (Datum) 0;
+}
+
+/*
+ * incetl.latest_commit(tbl): the newest commit id the caller's snapshot
+ * sees (NULL when none).  Commit ids are handed out under a lock held to
+ * commit, so every commit at or below it is visible: a pipeline that
+ * reads changes(since, latest_commit) never misses one.
+ */
+Datum
+incetl_cow_latest_commit(PG_FUNCTION_ARGS)
+{
+	int64		c = cow_latest_commit_id(PG_GETARG_OID(0), GetActiveSnapshot());
+
+	if (c == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(c);
+}
+
+/*
+ * cow_latest_commit_id: C entry point for the pipeline layer.
+ */
+int64
+cow_latest_commit_id(Oid relid, Snapshot snapshot)
+{
+	Relation	rel = CowOpenChecked(relid, ACL_SELECT);
+	int64		storage_id = CowStorageId(rel);
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	int64		last = 0;
+
+	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(storage_id));
+	scan = CowCatalogScan(catalog, snapshot, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		int64		c = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(catalog), &isnull));
+
+		last = Max(last, c);
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	relation_close(rel, AccessShareLock);
+	return last;
+}

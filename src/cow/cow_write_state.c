@@ -1,0 +1,518 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow_write_state.c
+ *	  Rows and deletes buffered by the current statement, per relation.
+ *
+ * tuple_insert / multi_insert / tuple_delete / tuple_update only buffer
+ * here; they never touch catalogs (they may run in parallel mode).  The
+ * buffer is flushed through cow_merge.c at the end of the statement
+ * (ExecutorFinish hook, finish_bulk_insert), with a pre-commit safety net,
+ * and when it grows past maintenance_work_mem (a merge of part of a
+ * statement gives the same result as merging it whole, because in-statement
+ * ties and stored-row ties both go to the later row).  On abort of the
+ * (sub)transaction that buffered a row, the row is dropped.
+ *
+ * Everything lives in a context under TopTransactionContext.
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/cow/cow_write_state.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/detoast.h"
+#include "access/relation.h"
+#include "access/xact.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "access/htup_details.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "cow.h"
+
+typedef struct CowCounts
+{
+	Oid			relid;
+	int64		inserted;
+	int64		updated;
+	int64		deleted;
+	int64		last_commit_id;
+} CowCounts;
+
+static MemoryContext CowWriteContext = NULL;
+static List *CowPendingList = NIL;	/* of CowPending * */
+static List *CowCountsList = NIL;	/* of CowCounts * */
+static bool CowFlushing = false;
+static int64 CowPendingCounter = 0;
+
+static void CowWriteContextReset(void *arg);
+static void CowXactCallback(XactEvent event, void *arg);
+static void CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+							   SubTransactionId parentSubid, void *arg);
+static CowPending *CowGetPending(Oid relid, bool create);
+static void CowFlushPending(CowPending *p);
+static void CowCheckTriggers(Relation rel);
+static HTAB *CowNewDeleteSet(void);
+
+static HTAB *
+CowNewDeleteSet(void)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(int64);
+	ctl.hcxt = CowWriteContext;
+	return hash_create("incetl cow deletes", 1024, &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
+ * AFTER ROW triggers (and foreign keys, which are AFTER ROW triggers)
+ * re-read each row by TID when the statement ends, before our flush; the
+ * rows do not exist yet then.  Refuse them rather than fail obscurely.
+ */
+static void
+CowCheckTriggers(Relation rel)
+{
+	TriggerDesc *td = rel->trigdesc;
+
+	if (td && (td->trig_insert_after_row || td->trig_update_after_row ||
+			   td->trig_delete_after_row))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("AFTER ROW triggers and foreign keys are not supported on incetl_cow table \"%s\"",
+						RelationGetRelationName(rel)),
+				 errhint("Use an AFTER STATEMENT trigger (with a transition table) instead.")));
+}
+
+static void
+CowWriteContextReset(void *arg)
+{
+	CowWriteContext = NULL;
+	CowPendingList = NIL;
+	CowCountsList = NIL;
+	CowFlushing = false;
+}
+
+static CowPending *
+CowGetPending(Oid relid, bool create)
+{
+	ListCell   *lc;
+	CowPending *p;
+	MemoryContext old;
+
+	foreach(lc, CowPendingList)
+	{
+		p = lfirst(lc);
+		if (p->relid == relid)
+			return p;
+	}
+	if (!create)
+		return NULL;
+	if (CowWriteContext == NULL)
+	{
+		MemoryContextCallback *cb;
+
+		CowWriteContext = AllocSetContextCreate(TopTransactionContext,
+												"incetl cow write state",
+												ALLOCSET_DEFAULT_SIZES);
+		cb = MemoryContextAlloc(CowWriteContext, sizeof(MemoryContextCallback));
+		cb->func = CowWriteContextReset;
+		cb->arg = NULL;
+		MemoryContextRegisterResetCallback(CowWriteContext, cb);
+	}
+	old = MemoryContextSwitchTo(CowWriteContext);
+	p = palloc0(sizeof(CowPending));
+	p->relid = relid;
+	CowPendingList = lappend(CowPendingList, p);
+	MemoryContextSwitchTo(old);
+	return p;
+}
+
+bool
+CowHasPending(void)
+{
+	return CowPendingList != NIL;
+}
+
+/*
+ * CowBufferInsert copies a slot's row (detoasted) into the buffer and gives
+ * the slot a pending TID.  A NULL record key fails the statement here.
+ */
+void
+CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
+{
+	CowPending *p = CowGetPending(RelationGetRelid(rel), true);
+	TupleDesc	desc = RelationGetDescr(rel);
+	MemoryContext old;
+	Datum	   *values;
+	int			i;
+	MinimalTuple mt;
+
+	CowCheckTriggers(rel);
+	slot_getallattrs(slot);
+	if (!p->opts_loaded)
+	{
+		Snapshot	snap = RegisterSnapshot(ActiveSnapshotSet() ?
+											GetActiveSnapshot() : GetLatestSnapshot());
+
+		old = MemoryContextSwitchTo(CowWriteContext);
+		CowLoadOptions(rel, snap, &p->opts);
+		p->opts_loaded = true;
+		MemoryContextSwitchTo(old);
+		UnregisterSnapshot(snap);
+	}
+	for (i = 0; i < p->opts.nkeys; i++)
+	{
+		AttrNumber	a = p->opts.key_attnums[i];
+
+		if (slot->tts_isnull[a - 1])
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("null value in record key column \"%s\" of relation \"%s\"",
+							NameStr(TupleDescAttr(desc, a - 1)->attname),
+							RelationGetRelationName(rel)),
+					 errdetail("Rows of an incetl_cow table with a record key are upserted by that key.")));
+	}
+
+	old = MemoryContextSwitchTo(CowWriteContext);
+	values = palloc(sizeof(Datum) * desc->natts);
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		values[i] = slot->tts_values[i];
+		if (!slot->tts_isnull[i] && att->attlen == -1 &&
+			VARATT_IS_EXTENDED(DatumGetPointer(values[i])))
+			values[i] = PointerGetDatum(detoast_attr((struct varlena *)
+													 DatumGetPointer(values[i])));
+	}
+	mt = heap_form_minimal_tuple(desc, values, slot->tts_isnull);
+	for (i = 0; i < desc->natts; i++)
+		if (values[i] != slot->tts_values[i])
+			pfree(DatumGetPointer(values[i]));
+	pfree(values);
+	p->rows = lappend(p->rows, mt);
+	p->row_subids = lappend_int(p->row_subids, (int) GetCurrentSubTransactionId());
+	p->row_is_update = lappend_int(p->row_is_update, is_update ? 1 : 0);
+	p->bytes += mt->t_len + 64;
+	MemoryContextSwitchTo(old);
+
+	CowRowNumberToTid(COW_MAX_ROW_NUMBER + (CowPendingCounter++ % COW_PENDING_ROWS),
+					  &slot->tts_tid);
+	slot->tts_tableOid = RelationGetRelid(rel);
+
+	/*
+	 * Bound memory: merge what we have (the same result as merging it
+	 * later).  Not while rows are pending deletion: the statement's scan
+	 * still hands out row numbers of the versions a merge would replace.
+	 */
+	if (p->bytes > (Size) maintenance_work_mem * 1024 && p->deletes == NIL &&
+		!IsInParallelMode() && !CowFlushing)
+		CowFlushPending(p);
+}
+
+/*
+ * CowBufferDelete records the row number of a row to delete.  Returns
+ * false when this statement already deleted it.
+ */
+bool
+CowBufferDelete(Relation rel, ItemPointer tid)
+{
+	CowPending *p = CowGetPending(RelationGetRelid(rel), true);
+	int64		rn = CowTidToRowNumber(tid);
+	MemoryContext old;
+	int64	   *cell;
+	bool		found;
+
+	CowCheckTriggers(rel);
+	if (rn >= COW_MAX_ROW_NUMBER)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot delete or update a row of \"%s\" inserted by the same statement",
+						RelationGetRelationName(rel))));
+	if (p->delete_set == NULL)
+		p->delete_set = CowNewDeleteSet();
+	(void) hash_search(p->delete_set, &rn, HASH_ENTER, &found);
+	if (found)
+		return false;			/* already deleted by this statement */
+	old = MemoryContextSwitchTo(CowWriteContext);
+	cell = palloc(sizeof(int64));
+	*cell = rn;
+	p->deletes = lappend(p->deletes, cell);
+	p->delete_subids = lappend_int(p->delete_subids, (int) GetCurrentSubTransactionId());
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/*
+ * CowFlushPending merges one relation's buffer and empties it.
+ */
+static void
+CowFlushPending(CowPending *p)
+{
+	Relation	rel;
+	bool		pushed = false;
+
+	if (p->rows == NIL && p->deletes == NIL)
+		return;
+	if (IsInParallelMode())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot write to an incetl_cow table during a parallel operation")));
+
+	CowFlushing = true;
+	rel = relation_open(p->relid, RowExclusiveLock);
+	if (!ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed = true;
+	}
+	CowMergeAndWrite(rel, p);
+	if (pushed)
+		PopActiveSnapshot();
+	relation_close(rel, NoLock);
+
+	list_free_deep(p->rows);
+	list_free(p->row_subids);
+	list_free(p->row_is_update);
+	list_free_deep(p->deletes);
+	list_free(p->delete_subids);
+	p->rows = p->row_subids = p->row_is_update = NIL;
+	p->deletes = p->delete_subids = NIL;
+	if (p->delete_set)
+		hash_destroy(p->delete_set);
+	p->delete_set = NULL;
+	p->bytes = 0;
+	p->opts_loaded = false;
+	CowFlushing = false;
+}
+
+void
+CowFlushRelation(Oid relid)
+{
+	CowPending *p;
+
+	if (CowFlushing)
+		return;
+	p = CowGetPending(relid, false);
+	if (p)
+		CowFlushPending(p);
+}
+
+void
+CowFlushAll(void)
+{
+	ListCell   *lc;
+
+	if (CowFlushing)
+		return;
+	foreach(lc, CowPendingList)
+		CowFlushPending((CowPending *) lfirst(lc));
+}
+
+/*
+ * CowDiscardRelation drops a relation's buffer (TRUNCATE, DROP).
+ */
+void
+CowDiscardRelation(Oid relid)
+{
+	CowPending *p = CowGetPending(relid, false);
+
+	if (p)
+		CowPendingList = list_delete_ptr(CowPendingList, p);
+}
+
+static void
+CowXactCallback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			if (CowPendingList != NIL && !CowFlushing)
+				CowFlushAll();
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			/* TopTransactionContext goes away; the reset callback clears us */
+			CowFlushing = false;
+			CowClearFreeSpace();
+			break;
+	}
+}
+
+static void
+CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+				   SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	CowFlushing = false;
+	CowClearFreeSpace();
+	foreach(lc, CowPendingList)
+	{
+		CowPending *p = lfirst(lc);
+		List	   *rows = NIL,
+				   *subids = NIL,
+				   *upd = NIL,
+				   *dels = NIL,
+				   *dsubids = NIL;
+		int			i;
+		MemoryContext old = MemoryContextSwitchTo(CowWriteContext);
+
+		for (i = 0; i < list_length(p->rows); i++)
+		{
+			if ((SubTransactionId) list_nth_int(p->row_subids, i) >= mySubid)
+				continue;
+			rows = lappend(rows, list_nth(p->rows, i));
+			subids = lappend_int(subids, list_nth_int(p->row_subids, i));
+			upd = lappend_int(upd, list_nth_int(p->row_is_update, i));
+		}
+		for (i = 0; i < list_length(p->deletes); i++)
+		{
+			if ((SubTransactionId) list_nth_int(p->delete_subids, i) >= mySubid)
+			{
+				if (p->delete_set)
+					(void) hash_search(p->delete_set, list_nth(p->deletes, i),
+									   HASH_REMOVE, NULL);
+				continue;
+			}
+			dels = lappend(dels, list_nth(p->deletes, i));
+			dsubids = lappend_int(dsubids, list_nth_int(p->delete_subids, i));
+		}
+		p->rows = rows;
+		p->row_subids = subids;
+		p->row_is_update = upd;
+		p->deletes = dels;
+		p->delete_subids = dsubids;
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/* ---------- counts for the pipeline layer ---------- */
+
+void
+CowRecordCounts(Oid relid, int64 ins, int64 upd, int64 del, int64 commit_id)
+{
+	ListCell   *lc;
+	CowCounts  *c = NULL;
+	MemoryContext old;
+
+	foreach(lc, CowCountsList)
+	{
+		if (((CowCounts *) lfirst(lc))->relid == relid)
+			c = lfirst(lc);
+	}
+	if (c == NULL)
+	{
+		if (CowWriteContext == NULL)
+			(void) CowGetPending(relid, true);
+		old = MemoryContextSwitchTo(CowWriteContext);
+		c = palloc0(sizeof(CowCounts));
+		c->relid = relid;
+		CowCountsList = lappend(CowCountsList, c);
+		MemoryContextSwitchTo(old);
+	}
+	c->inserted += ins;
+	c->updated += upd;
+	c->deleted += del;
+	c->last_commit_id = commit_id;
+}
+
+/*
+ * cow_write_counts reports the rows inserted (new keys), updated
+ * (replaced) and deleted in relid by the current transaction so far,
+ * counting only what has been flushed (every finished statement is).
+ * Rollback to a savepoint does not subtract.
+ */
+void
+cow_write_counts(Oid relid, int64 *inserted, int64 *updated, int64 *deleted)
+{
+	ListCell   *lc;
+
+	*inserted = *updated = *deleted = 0;
+	foreach(lc, CowCountsList)
+	{
+		CowCounts  *c = lfirst(lc);
+
+		if (c->relid == relid)
+		{
+			*inserted = c->inserted;
+			*updated = c->updated;
+			*deleted = c->deleted;
+		}
+	}
+}
+
+/*
+ * cow_last_commit_id returns the commit id of the last write to relid in
+ * this transaction, or 0.
+ */
+int64
+cow_last_commit_id(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, CowCountsList)
+	{
+		CowCounts  *c = lfirst(lc);
+
+		if (c->relid == relid)
+			return c->last_commit_id;
+	}
+	return 0;
+}
+
+PG_FUNCTION_INFO_V1(incetl_cow_write_counts);
+
+/*
+ * incetl.cow_write_counts(tbl): cow_write_counts() and cow_last_commit_id()
+ * for SQL callers.
+ */
+Datum
+incetl_cow_write_counts(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	int64		ins,
+				upd,
+				del,
+				cid;
+
+	cow_write_counts(PG_GETARG_OID(0), &ins, &upd, &del);
+	cid = cow_last_commit_id(PG_GETARG_OID(0));
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+	values[0] = Int64GetDatum(ins);
+	values[1] = Int64GetDatum(upd);
+	values[2] = Int64GetDatum(del);
+	values[3] = Int64GetDatum(cid);
+	nulls[3] = (cid == 0);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+void
+CowWriteStateInit(void)
+{
+	RegisterXactCallback(CowXactCallback, NULL);
+	RegisterSubXactCallback(CowSubXactCallback, NULL);
+}

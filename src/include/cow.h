@@ -1,0 +1,332 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow.h
+ *	  Shared declarations of the incetl_cow table access method.
+ *
+ * The layers (tableam callbacks, hooks, write state, merge, writer,
+ * reader, storage, metadata, compression, timeline) talk through the
+ * few structs declared here.
+ *
+ * On-disk layout of a relation's main fork:
+ *
+ *	block 0			metapage (CowMetaPageData): magic, version, storage id,
+ *					counters for row numbers, commit ids, file group ids
+ *	blocks 1..		extents: every file group *version* is a contiguous run
+ *					of pages holding one logical byte stream
+ *
+ * The byte stream of a file group version starts with a header
+ * (CowGroupHeader + one CowColumnDesc per attribute + one for the hidden
+ * commit-id column + a blob area holding min/max and first/last key
+ * datums), followed by one zstd-compressed chunk per column.  Every page
+ * stores COW_PAGE_DATA bytes of the stream after its page header.
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/include/cow.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef INCETL_COW_H
+#define INCETL_COW_H
+
+#include "access/htup.h"
+#include "access/tableam.h"
+#include "storage/buf.h"
+#include "storage/smgr.h"
+#include "executor/tuptable.h"
+#include "nodes/pg_list.h"
+#include "storage/bufpage.h"
+#include "storage/itemptr.h"
+#include "utils/rel.h"
+#include "utils/snapshot.h"
+
+/* ---------- storage ---------- */
+
+#define COW_META_MAGIC			0x43574D31	/* "CWM1" */
+#define COW_FORMAT_VERSION		1
+#define COW_METAPAGE_BLKNO		0
+#define COW_PAGE_DATA			(BLCKSZ - SizeOfPageHeaderData)
+
+typedef struct CowMetaPageData
+{
+	uint32		magic;
+	uint32		version;
+	int64		storage_id;
+	int64		next_row_number;
+	int64		next_commit_id;
+	int64		next_file_group_id;
+	int64		clean_horizon;	/* versions superseded at or before this
+								 * commit may have been removed */
+} CowMetaPageData;
+
+/*
+ * Row numbers map onto TIDs so that offsets stay within what tidbitmap
+ * and friends accept.  Row number 0 is never used.  Pending rows (buffered
+ * in the current statement, not yet written) get TIDs from a range that no
+ * file group version ever uses, so index entries the executor makes for
+ * them never match a row.
+ */
+#define COW_ROWS_PER_BLOCK		MaxHeapTuplesPerPage
+#define COW_FIRST_ROW_NUMBER	1
+#define COW_MAX_ROW_NUMBER		(INT64CONST(1) << 40)
+#define COW_PENDING_ROWS		(INT64CONST(100000000000))
+
+extern void CowRowNumberToTid(int64 rownum, ItemPointer tid);
+extern int64 CowTidToRowNumber(ItemPointer tid);
+
+extern void CowInitStorage(SMgrRelation srel, char persistence, int64 storage_id,
+						   int64 next_commit_id);
+extern CowMetaPageData CowReadMetaPage(Relation rel);
+extern int64 CowStorageId(Relation rel);
+extern int64 CowReserveRowNumbers(Relation rel, int64 count);
+extern int64 CowNextCommitId(Relation rel);
+extern int64 CowNextFileGroupId(Relation rel);
+extern void CowAdvanceCommitId(Relation rel, int64 next);
+extern void CowAdvanceCleanHorizon(Relation rel, int64 horizon);
+extern BlockNumber CowWriteExtent(Relation rel, const char *data, Size len,
+								  uint32 *nblocks);
+extern void CowReadExtentBytes(Relation rel, BlockNumber first_block,
+							   uint32 nblocks, uint64 offset, Size len,
+							   char *dest);
+
+/* extents and row ranges still referenced (cow_clean.c) */
+typedef struct CowUsedMap
+{
+	int			nranges;
+	int64	   *range_first;	/* sorted */
+	int64	   *range_count;
+	BlockNumber *extent_first;	/* sorted */
+	uint32	   *extent_blocks;
+	int64		dead_rows;
+} CowUsedMap;
+
+extern CowUsedMap *CowLoadUsedMap(int64 storage_id);
+extern int64 CowClean(Relation rel, int keep, int elevel,
+					  BufferAccessStrategy bstrategy);
+extern void CowSetFreeSpace(Relation rel, CowUsedMap *map);
+extern void CowClearFreeSpace(void);
+
+/* ---------- compression ---------- */
+
+extern char *CowCompress(const char *src, Size srclen, int level, Size *dstlen);
+extern void CowDecompress(const char *src, Size srclen, char *dst, Size rawlen,
+						  Relation rel);
+
+/* ---------- options and metadata catalogs ---------- */
+
+#define COW_DEFAULT_FILE_GROUP_ROWS	100000
+#define COW_DEFAULT_COMPRESSION		3
+#define COW_DEFAULT_RETAIN_COMMITS	10
+
+typedef struct CowOptions
+{
+	int			nkeys;
+	AttrNumber *key_attnums;
+	AttrNumber	precombine_attnum;	/* InvalidAttrNumber when none */
+	AttrNumber	delete_marker_attnum;	/* InvalidAttrNumber when none */
+	int			file_group_rows;
+	int			compression_level;
+	int			retain_commits;
+} CowOptions;
+
+typedef struct CowVersion
+{
+	int64		file_group_id;
+	int64		commit_id;
+	int64		superseded_by;	/* 0 when current */
+	int64		first_row_number;
+	int64		row_count;
+	BlockNumber first_block;
+	uint32		nblocks;
+	uint32		header_bytes;
+	int64		bytes;
+	int64		raw_bytes;
+	int64		min_commit;
+	int64		max_commit;
+	ItemPointerData catalog_tid;	/* of the catalog row that was read */
+} CowVersion;
+
+typedef struct CowCommitInfo
+{
+	int64		commit_id;
+	const char *operation;
+	int64		rows_inserted;
+	int64		rows_updated;
+	int64		rows_deleted;
+	int32		file_groups_written;
+	int64		bytes_written;
+} CowCommitInfo;
+
+extern Oid	CowCatalogRelid(const char *name, bool missing_ok);
+extern Oid	CowRewriteSourceRelid(Relation rel);
+extern void CowCheckOptionsCatalog(Relation catalog);
+extern struct SysScanDescData *CowCatalogScan(Relation catalog, Snapshot snapshot,
+											  struct ScanKeyData *key);
+extern void CowVersionFromHeapTuple(HeapTuple tup, TupleDesc desc, CowVersion *v);
+extern void CowLoadOptions(Relation rel, Snapshot snapshot, CowOptions *opts);
+extern CowVersion *CowLoadVersions(int64 storage_id, Snapshot snapshot,
+								   bool current_only, int *nversions);
+extern void CowInsertVersion(int64 storage_id, const CowVersion *v);
+extern void CowSupersedeVersion(const CowVersion *v, int64 commit_id);
+extern void CowInsertCommit(int64 storage_id, const CowCommitInfo *c);
+extern void CowDeleteStorageMetadata(int64 storage_id);
+extern void CowCopyCommits(int64 from_storage, int64 to_storage);
+
+/* ---------- file group format (writer / reader) ---------- */
+
+#define COW_GROUP_MAGIC			0x43574731	/* "CWG1" */
+
+#define COW_COL_HAS_NULLS		0x01
+#define COW_COL_ALL_NULL		0x02
+#define COW_COL_HAS_MINMAX		0x04
+#define COW_COL_UNCOMPRESSED	0x08
+#define COW_COL_DROPPED			0x10
+
+typedef struct CowColumnDesc
+{
+	uint32		flags;
+	uint32		crc;			/* of the stored (compressed) bytes */
+	uint64		offset;			/* from the start of the extent stream */
+	uint64		stored_len;
+	uint64		raw_len;
+	uint32		min_off;		/* into the header blob area */
+	uint32		max_off;
+	Oid			typid;			/* the column's type when written: the */
+	int16		attlen;			/* layout is decoded with these, so a */
+	bool		attbyval;		/* rewrite (ALTER COLUMN TYPE) can still */
+	char		attalign;		/* read the old values */
+} CowColumnDesc;
+
+typedef struct CowGroupHeader
+{
+	uint32		magic;
+	uint32		version;
+	uint32		header_len;		/* header, descs and blob area */
+	uint32		header_crc;		/* over the header with this field zero */
+	uint32		natts;			/* user attributes; desc natts is commit ids */
+	uint32		nkeys;			/* key columns in first/last key */
+	uint64		nrows;
+	uint32		first_key_off;	/* into the blob area; 0 when no key */
+	uint32		last_key_off;
+	uint64		total_len;		/* header plus all chunks */
+	/* CowColumnDesc cols[natts + 1] follow, then the blob area */
+} CowGroupHeader;
+
+#define CowGroupColumns(h) \
+	((CowColumnDesc *) ((char *) (h) + MAXALIGN(sizeof(CowGroupHeader))))
+#define CowGroupBlob(h) \
+	((char *) CowGroupColumns(h) + sizeof(CowColumnDesc) * ((h)->natts + 1))
+
+/* One row in memory during a merge. */
+typedef struct CowRow
+{
+	Datum	   *values;
+	bool	   *isnull;
+	int64		commit_id;		/* commit that wrote this version of the row */
+	int64		seq;			/* arrival order within the flush */
+	int64		rownum;			/* stored row number, 0 when incoming */
+	bool		is_update;		/* came from an UPDATE statement */
+} CowRow;
+
+/*
+ * A file group version being read.  Columns are decompressed on first use
+ * (CowGroupColumn), in cxt, and only those wanted (all, or in needed);
+ * the others read as NULL.
+ */
+typedef struct CowDecodedGroup
+{
+	Relation	rel;
+	MemoryContext cxt;
+	bool		all;
+	Bitmapset  *needed;			/* 0-based attribute indexes */
+	CowVersion	version;
+	CowGroupHeader *header;
+	int			natts;
+	uint64		nrows;
+	bool	   *decoded;		/* [natts], which columns are in values */
+	Datum	  **values;			/* [natts][nrows] */
+	bool	  **isnull;			/* [natts][nrows] */
+	int64	   *commit_ids;		/* [nrows] or NULL */
+} CowDecodedGroup;
+
+extern CowGroupHeader *CowReadGroupHeader(Relation rel, const CowVersion *v);
+extern void CowDecodeColumn(Relation rel, const CowVersion *v, CowGroupHeader *h,
+							TupleDesc tupdesc, int attidx, Datum *values,
+							bool *isnull);
+extern int64 *CowDecodeCommitIds(Relation rel, const CowVersion *v,
+								 CowGroupHeader *h);
+extern CowDecodedGroup *CowOpenGroup(Relation rel, const CowVersion *v,
+									 bool all, Bitmapset *needed);
+extern bool CowGroupColumn(CowDecodedGroup *g, int attidx);
+extern int64 CowChunksDecoded;	/* column chunks decompressed by this backend */
+extern CowDecodedGroup *CowDecodeGroup(Relation rel, const CowVersion *v,
+									   bool all, Bitmapset *needed,
+									   bool commit_ids);
+extern void CowGroupKeyBounds(CowGroupHeader *h, Datum *first, Datum *last);
+extern void CowGroupMinMax(CowGroupHeader *h, int attidx, Datum *min, Datum *max);
+extern void CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
+						  CowRow **rows, int64 nrows, int64 file_group_id,
+						  int64 commit_id, CowVersion *out);
+
+/* ---------- write state and merge ---------- */
+
+extern void CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update);
+extern bool CowBufferDelete(Relation rel, ItemPointer tid);
+extern void CowFlushAll(void);
+extern void CowFlushRelation(Oid relid);
+extern void CowDiscardRelation(Oid relid);
+extern bool CowHasPending(void);
+extern void CowWriteStateInit(void);
+
+typedef struct CowPending
+{
+	Oid			relid;
+	List	   *rows;			/* of MinimalTuple, arrival order */
+	List	   *row_subids;		/* int list: SubTransactionId per row */
+	List	   *row_is_update;	/* int list */
+	List	   *deletes;		/* of int64 row numbers (as palloc'd int64) */
+	List	   *delete_subids;
+	struct HTAB *delete_set;	/* row numbers in deletes, for dedup */
+	Size		bytes;
+	bool		opts_loaded;
+	CowOptions	opts;			/* as of the first buffered row */
+} CowPending;
+
+extern void CowMergeAndWrite(Relation rel, CowPending *pending);
+
+/* counters exported to the pipeline layer */
+extern void cow_write_counts(Oid relid, int64 *inserted, int64 *updated,
+							 int64 *deleted);
+extern int64 cow_last_commit_id(Oid relid);
+extern int64 cow_latest_commit_id(Oid relid, Snapshot snapshot);
+extern void CowRecordCounts(Oid relid, int64 ins, int64 upd, int64 del,
+							int64 commit_id);
+
+/* ---------- reader-side helpers and hooks ---------- */
+
+typedef struct CowSkipQual
+{
+	int			attidx;			/* 0-based */
+	int			strategy;		/* BTLessStrategyNumber... */
+	FmgrInfo	le_fn;			/* min <= c (for =, <=, <) */
+	FmgrInfo	ge_fn;			/* max >= c (for =, >=, >) */
+	Oid			collation;
+	Datum		value;
+} CowSkipQual;
+
+extern void CowScanSetHints(TableScanDesc scan, bool all, Bitmapset *needed,
+							List *quals);
+extern const TupleTableSlotOps *CowSlotOps(void);
+extern void CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row,
+						TupleTableSlot *slot);
+extern bool CowIsCowRelation(Relation rel);
+extern Oid	CowAmOid(void);
+
+#include "utils/acl.h"
+extern Relation CowOpenChecked(Oid relid, AclMode mode);
+
+extern void cow_init(void);
+extern void CowHooksInit(void);
+
+#endif							/* INCETL_COW_H */

@@ -1,0 +1,218 @@
+/*-------------------------------------------------------------------------
+ *
+ * target_cow.c
+ *	  The target writer for incetl_cow tables.
+ *
+ *	  An incetl_cow table upserts by itself: its INSERT deduplicates the
+ *	  statement's rows by record key (largest precombine, ties to the later
+ *	  row), merges them with the stored rows by the same rule and applies
+ *	  delete markers (src/cow/cow_merge.c).  So the writer only issues
+ *	  INSERT INTO target SELECT ... FROM the batch, in the order the
+ *	  transform yields it, and reads the inserted/updated/deleted counts and
+ *	  the commit id the access method recorded for this transaction.
+ *
+ *	  The table's own record key, precombine field and delete marker
+ *	  (incetl.set_table_options) must be the pipeline's, or the two would
+ *	  disagree about what a duplicate is.
+ *
+ * Copyright (c) 2026, incetl developers
+ *
+ * IDENTIFICATION
+ *	  src/pipeline/target_cow.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "cow.h"
+#include "incetl.h"
+
+static void CowTargetValidate(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc);
+static void CowTargetWrite(IncetlBatch *batch, IncetlRunCounts *counts);
+static void CowTargetTruncate(IncetlBatch *batch, IncetlRunCounts *counts);
+static char *CowInsertSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
+						  TupleDesc batch_desc);
+
+const IncetlTargetWriter IncetlCowTargetWriter = {
+	.kind = "incetl_cow",
+	.validate = CowTargetValidate,
+	.write = CowTargetWrite,
+	.truncate = CowTargetTruncate,
+};
+
+static char *
+CowInsertSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
+			 TupleDesc batch_desc)
+{
+	StringInfoData cols;
+
+	initStringInfo(&cols);
+	for (int i = 0; i < batch_desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(batch_desc, i);
+
+		if (att->attisdropped)
+			continue;
+		appendStringInfo(&cols, "%s%s", cols.len > 0 ? ", " : "",
+						 quote_identifier(NameStr(att->attname)));
+	}
+	return psprintf("INSERT INTO %s (%s) SELECT %s FROM (\n%s\n) AS incetl_batch",
+					p->target, cols.data, cols.data, batch_sql);
+}
+
+static bool
+SameName(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/*
+ * CowTargetValidate checks that the table's options agree with the
+ * pipeline and that every column of the batch exists in the table, then
+ * plans the INSERT.
+ */
+static void
+CowTargetValidate(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc)
+{
+	Oid			argtypes[2] = {OIDOID, INT8OID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+	List	   *table_key = NIL;
+	char	   *table_pre;
+	char	   *table_marker;
+	bool		isnull;
+	bool		same_key;
+	ListCell   *a,
+			   *b;
+	Oid			source_relid;
+	char	   *batch_sql;
+
+	for (int i = 0; i < batch_desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(batch_desc, i);
+		const char *col = NameStr(att->attname);
+
+		if (!att->attisdropped && get_attnum(target_relid, col) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" returned by the %s of pipeline \"%s\" does not exist in target %s",
+							col, p->transform ? "transform" : "source", p->name, p->target),
+					 errhint("Add the column to the target, or leave it out of the transform.")));
+	}
+
+	values[0] = ObjectIdGetDatum(target_relid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT record_key, precombine, delete_marker "
+							  "FROM incetl.table_options($1)",
+							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read the options of %s", p->target);
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+		{
+			Datum	   *elems;
+			bool	   *enulls;
+			int			n;
+
+			deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+							  &elems, &enulls, &n);
+			for (int i = 0; i < n; i++)
+				table_key = lappend(table_key, TextDatumGetCString(elems[i]));
+		}
+	}
+	table_pre = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	table_marker = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+
+	same_key = list_length(table_key) == list_length(p->record_key);
+	forboth(a, table_key, b, p->record_key)
+		same_key = same_key && SameName(lfirst(a), lfirst(b));
+	if (!same_key || !SameName(table_pre, p->precombine) ||
+		!SameName(table_marker, p->delete_marker))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("incetl_cow target %s does not upsert the way pipeline \"%s\" does",
+						p->target, p->name),
+				 errdetail("The table's record key, precombine and delete marker must be the pipeline's."),
+				 errhint("SELECT incetl.set_table_options('%s', record_key => '%s', precombine => %s, delete_marker => %s);",
+						 p->target, IncetlNameList(p->record_key),
+						 p->precombine ? quote_literal_cstr(p->precombine) : "''",
+						 p->delete_marker ? quote_literal_cstr(p->delete_marker) : "''")));
+
+	source_relid = IncetlResolveRelation(p->source, false);
+	batch_sql = IncetlBatchSql(p, source_relid,
+							   psprintf("%s > $1 AND %s <= $2",
+										quote_identifier(p->watermark_column),
+										quote_identifier(p->watermark_column)));
+	argtypes[0] = argtypes[1] = p->watermark_type;
+	values[0] = values[1] = (Datum) 0;
+	nulls[0] = nulls[1] = 'n';
+	if (SPI_execute_with_args(psprintf("EXPLAIN (COSTS OFF) %s",
+									   CowInsertSql(p, target_relid, batch_sql, batch_desc)),
+							  2, argtypes, values, nulls, false, 0) < 0)
+		elog(ERROR, "could not plan the write of pipeline \"%s\"", p->name);
+	SPI_finish();
+}
+
+static void
+CowTargetWrite(IncetlBatch *batch, IncetlRunCounts *counts)
+{
+	char	   *sql = CowInsertSql(batch->pipeline, batch->target_relid,
+								   batch->batch_sql, batch->batch_desc);
+	int64		ins0,
+				upd0,
+				del0,
+				ins1,
+				upd1,
+				del1;
+	SPIPlanPtr	plan;
+
+	cow_write_counts(batch->target_relid, &ins0, &upd0, &del0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare(sql, batch->nparams, batch->paramtypes);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the write of pipeline \"%s\": %s",
+			 batch->pipeline->name, SPI_result_code_string(SPI_result));
+	if (SPI_execute_snapshot(plan, batch->paramvalues, batch->paramnulls,
+							 batch->snapshot, InvalidSnapshot, false, true, 0) != SPI_OK_INSERT)
+		elog(ERROR, "write of pipeline \"%s\" failed", batch->pipeline->name);
+	SPI_finish();
+	cow_write_counts(batch->target_relid, &ins1, &upd1, &del1);
+
+	counts->inserted += ins1 - ins0;
+	counts->updated += upd1 - upd0;
+	counts->deleted += del1 - del0;
+	counts->commit_id = cow_last_commit_id(batch->target_relid);
+}
+
+static void
+CowTargetTruncate(IncetlBatch *batch, IncetlRunCounts *counts)
+{
+	int64		ins0,
+				upd0,
+				del0,
+				ins1,
+				upd1,
+				del1;
+
+	cow_write_counts(batch->target_relid, &ins0, &upd0, &del0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(psprintf("DELETE FROM %s", batch->pipeline->target), false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not empty target %s", batch->pipeline->target);
+	SPI_finish();
+	cow_write_counts(batch->target_relid, &ins1, &upd1, &del1);
+	counts->deleted += del1 - del0;
+}

@@ -1,0 +1,2 @@
+VACUUM stress;
+SELECT pg_sleep(0.2);
