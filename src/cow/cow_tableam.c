@@ -506,6 +506,12 @@ static const TableAmRoutine CowMethods = {
 
 	.relation_estimate_size = cow_relation_estimate_size,
 
+	/*
+	 * No bitmap heap scans: their prefetching reads the relation at the
+	 * TID's block number, which for us is a row-number bucket, not a page
+	 * (PrefetchBuffer past the end of the file is an error in PG15).
+	 * Without these callbacks the planner offers no bitmap paths.
+	 */
 	.scan_bitmap_next_block = NULL,
 	.scan_bitmap_next_tuple = NULL,
 	.scan_sample_next_block = cow_scan_sample_next_block,
