@@ -4,10 +4,12 @@
  *	  The TableAmRoutine of incetl_cow and its thin callbacks.
  *
  * Callbacks delegate to the layers: cow_scan.c (scans, fetches, ANALYZE),
- * cow_write_state.c (buffered writes), cow_index.c (index builds),
- * cow_clean.c (VACUUM), cow_storage.c (pages).  What is not supported
- * raises ERRCODE_FEATURE_NOT_SUPPORTED; no callback PostgreSQL requires is
- * left NULL.
+ * cow_slot.c (the lazy slot), cow_write_state.c (buffered writes, merged
+ * by cow_merge.c), cow_index.c (index builds), cow_clean.c (VACUUM),
+ * cow_storage.c (pages).  Storage creation, truncation and the VACUUM FULL
+ * copy live here.  What is not supported raises
+ * ERRCODE_FEATURE_NOT_SUPPORTED; no callback PostgreSQL requires is left
+ * NULL (bitmap and TID-range scans are the optional ones we leave out).
  *
  * Copyright (c) 2026, incetl authors
  *
