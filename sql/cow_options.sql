@@ -26,12 +26,24 @@ SELECT incetl.set_table_options('o', file_group_rows => 1000);
 SELECT incetl.set_table_options('o', delete_marker => '');
 SELECT * FROM incetl.table_options('o');
 
--- the record key cannot change while the table has rows
-INSERT INTO o (id, k2) VALUES (1, 'a');
+-- a new record key on a table with rows rewrites it, collapsing duplicates
+INSERT INTO o (id, k2, pre) VALUES (1, 'a', '2024-01-01'), (1, 'b', '2024-01-03'),
+                                   (1, 'c', '2024-01-02'), (2, 'a', NULL);
 SELECT incetl.set_table_options('o', record_key => 'id');
-SELECT incetl.set_table_options('o', record_key => 'id, k2', precombine => '');
+SELECT id, k2, pre FROM o ORDER BY id;
+SELECT commit_id, operation, rows_deleted FROM incetl.commits('o') ORDER BY commit_id DESC LIMIT 1;
+SELECT * FROM incetl.verify('o');
+-- a heap table converted to incetl_cow gets its key the same way
+CREATE TABLE conv (id int, v text);
+INSERT INTO conv VALUES (1, 'x'), (2, 'y'), (1, 'z'), (NULL, 'n');
+ALTER TABLE conv SET ACCESS METHOD incetl_cow;
+SELECT incetl.set_table_options('conv', record_key => 'id');
+DELETE FROM conv WHERE id IS NULL;
+SELECT incetl.set_table_options('conv', record_key => 'id');
+SELECT * FROM conv ORDER BY id;
+-- unchanged key: no rewrite
+SELECT incetl.set_table_options('o', record_key => 'id', precombine => '');
 TRUNCATE o;
-SELECT incetl.set_table_options('o', record_key => 'id');
 SELECT * FROM incetl.table_options('o');
 
 -- renaming an option column keeps working; dropping it is reported

@@ -109,7 +109,10 @@ INSERT INTO hot SELECT g, 4 FROM generate_series(1, 5000) g;
 VACUUM hot;
 INSERT INTO hot SELECT g, 5 FROM generate_series(1, 5000) g;
 VACUUM hot;
-SELECT pg_relation_size('hot') <= :size1 AS size_flat;
+-- each round writes about 40% of size1 anew: without reuse the table would
+-- have grown by more than size1 (the margin tolerates a round whose reuse
+-- a concurrent snapshot delayed)
+SELECT pg_relation_size('hot') < 2 * :size1 AS size_flat;
 SELECT count(*), min(v), max(v) FROM hot;
 SET enable_seqscan = off;
 SELECT count(*) FROM hot WHERE v = 5;

@@ -81,12 +81,6 @@ SELECT * FROM acct WHERE id >= 8 ORDER BY id;
 SELECT commit_id, operation, rows_inserted, rows_updated, rows_deleted
 FROM incetl.commits('acct') ORDER BY commit_id;
 
--- PREPARE TRANSACTION flushes like COMMIT.
-BEGIN;
-INSERT INTO acct VALUES (11, 1100, 1);
-PREPARE TRANSACTION 'cow_2pc';
-COMMIT PREPARED 'cow_2pc';
-SELECT * FROM acct WHERE id = 11;
 
 -- What a transaction wrote, as the pipeline layer reads it.
 BEGIN;

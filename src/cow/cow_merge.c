@@ -83,6 +83,8 @@ static void CowEmitGroups(CowMergeCtx *ctx, CowRow **rows, int64 n,
 static void CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n,
 							const CowVersion *v);
 static int	CowInt64Cmp(const void *a, const void *b);
+static void CowMergeCtxPrepare(CowMergeCtx *ctx);
+static void CowMergeCtxRelease(CowMergeCtx *ctx);
 static void CowConcurrentUpdateError(Relation rel) pg_attribute_noreturn();
 static CowRow **CowLostRowKeys(CowMergeCtx *ctx, int64 storage_id, List *lost,
 							   int64 *nlost);
@@ -191,6 +193,50 @@ CowInt64Cmp(const void *a, const void *b)
 	int64		y = *(const int64 *) b;
 
 	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * CowMergeCtxPrepare sets up comparators and index insertion for ctx
+ * (rel, tupdesc and opts filled in).
+ */
+static void
+CowMergeCtxPrepare(CowMergeCtx *ctx)
+{
+	int			i;
+
+	if (ctx->opts.nkeys > 0)
+	{
+		ctx->keys = palloc(sizeof(SortSupportData) * ctx->opts.nkeys);
+		for (i = 0; i < ctx->opts.nkeys; i++)
+			ctx->keys[i] = *CowMakeSortSupport(TupleDescAttr(ctx->tupdesc,
+															 ctx->opts.key_attnums[i] - 1));
+	}
+	if (ctx->opts.precombine_attnum != InvalidAttrNumber)
+		ctx->precombine = CowMakeSortSupport(TupleDescAttr(ctx->tupdesc,
+														   ctx->opts.precombine_attnum - 1));
+
+	/* indexes: the AM maintains them for every new version */
+	if (RelationGetForm(ctx->rel)->relhasindex)
+	{
+		ctx->estate = CreateExecutorState();
+		ctx->indexinfo = makeNode(ResultRelInfo);
+		InitResultRelInfo(ctx->indexinfo, ctx->rel, 1, NULL, 0);
+		ExecOpenIndices(ctx->indexinfo, false);
+		if (ctx->indexinfo->ri_NumIndices == 0)
+			ctx->indexinfo = NULL;
+		ctx->islot = MakeSingleTupleTableSlot(ctx->tupdesc, &TTSOpsVirtual);
+	}
+}
+
+static void
+CowMergeCtxRelease(CowMergeCtx *ctx)
+{
+	if (ctx->indexinfo)
+		ExecCloseIndices(ctx->indexinfo);
+	if (ctx->islot)
+		ExecDropSingleTupleTableSlot(ctx->islot);
+	if (ctx->estate)
+		FreeExecutorState(ctx->estate);
 }
 
 static void
@@ -392,28 +438,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 
 	ctx.commit_id = CowNextCommitId(rel);
 	CowSetFreeSpace(rel, CowLoadUsedMap(storage_id));
-	if (ctx.opts.nkeys > 0)
-	{
-		ctx.keys = palloc(sizeof(SortSupportData) * ctx.opts.nkeys);
-		for (i = 0; i < ctx.opts.nkeys; i++)
-			ctx.keys[i] = *CowMakeSortSupport(TupleDescAttr(ctx.tupdesc,
-															ctx.opts.key_attnums[i] - 1));
-	}
-	if (ctx.opts.precombine_attnum != InvalidAttrNumber)
-		ctx.precombine = CowMakeSortSupport(TupleDescAttr(ctx.tupdesc,
-														  ctx.opts.precombine_attnum - 1));
-
-	/* indexes: the AM maintains them for every new version */
-	if (RelationGetForm(rel)->relhasindex)
-	{
-		ctx.estate = CreateExecutorState();
-		ctx.indexinfo = makeNode(ResultRelInfo);
-		InitResultRelInfo(ctx.indexinfo, rel, 1, NULL, 0);
-		ExecOpenIndices(ctx.indexinfo, false);
-		if (ctx.indexinfo->ri_NumIndices == 0)
-			ctx.indexinfo = NULL;
-		ctx.islot = MakeSingleTupleTableSlot(ctx.tupdesc, &TTSOpsVirtual);
-	}
+	CowMergeCtxPrepare(&ctx);
 
 	/* incoming rows */
 	r = 0;
@@ -808,16 +833,143 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 
 done:
 	CowClearFreeSpace();
-	if (ctx.indexinfo)
-		ExecCloseIndices(ctx.indexinfo);
-	if (ctx.islot)
-		ExecDropSingleTupleTableSlot(ctx.islot);
-	if (ctx.estate)
-		FreeExecutorState(ctx.estate);
+	CowMergeCtxRelease(&ctx);
 	UnregisterSnapshot(snap);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(mcxt);
 
 	/* later flushes and statements of this transaction see the switch */
+	CommandCounterIncrement();
+}
+
+/*
+ * CowRewriteTable rewrites every current row under the table's present
+ * options: set_table_options() calls it when the record key of a
+ * non-empty table changes.  Rows are sorted by the new key and collapsed
+ * as one statement's rows would be (largest precombine, tie: the later
+ * row, in storage order); delete markers are not applied (those rows were
+ * stored as data).  Every row keeps the commit id that wrote it.  The
+ * whole table is held in memory.  Caller holds ShareUpdateExclusiveLock.
+ */
+void
+CowRewriteTable(Relation rel)
+{
+	MemoryContext mcxt = AllocSetContextCreate(CurrentMemoryContext,
+											   "incetl cow rewrite",
+											   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(mcxt);
+	CowMergeCtx ctx;
+	Snapshot	snap;
+	int64		storage_id;
+	int			nversions,
+				i;
+	CowVersion *versions;
+	int64		total = 0,
+				n = 0,
+				nwin = 0,
+				r;
+	CowRow	  **rows;
+	CowRow	  **winners;
+	int			natts;
+	CowCommitInfo commit;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.rel = rel;
+	ctx.tupdesc = RelationGetDescr(rel);
+	natts = ctx.tupdesc->natts;
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	CowLoadOptions(rel, snap, &ctx.opts);
+	storage_id = CowStorageId(rel);
+	versions = CowLoadVersions(storage_id, snap, true, &nversions);
+	for (i = 0; i < nversions; i++)
+		total += versions[i].row_count;
+	if (total == 0)
+	{
+		UnregisterSnapshot(snap);
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(mcxt);
+		return;
+	}
+
+	ctx.commit_id = CowNextCommitId(rel);
+	CowSetFreeSpace(rel, CowLoadUsedMap(storage_id));
+	CowMergeCtxPrepare(&ctx);
+
+	rows = palloc(sizeof(CowRow *) * total);
+	for (i = 0; i < nversions; i++)
+	{
+		CowDecodedGroup *g = CowDecodeGroup(rel, &versions[i], true, NULL, true);
+		uint64		gr;
+
+		for (gr = 0; gr < g->nrows; gr++)
+		{
+			CowRow	   *row = palloc0(sizeof(CowRow));
+			int			a,
+						k;
+
+			row->values = palloc(sizeof(Datum) * natts);
+			row->isnull = palloc(sizeof(bool) * natts);
+			for (a = 0; a < natts; a++)
+			{
+				row->values[a] = g->values[a][gr];
+				row->isnull[a] = g->isnull[a][gr];
+			}
+			for (k = 0; k < ctx.opts.nkeys; k++)
+			{
+				a = ctx.opts.key_attnums[k] - 1;
+				if (row->isnull[a])
+					ereport(ERROR,
+							(errcode(ERRCODE_NOT_NULL_VIOLATION),
+							 errmsg("column \"%s\" of relation \"%s\" contains null values",
+									NameStr(TupleDescAttr(ctx.tupdesc, a)->attname),
+									RelationGetRelationName(rel)),
+							 errdetail("A record key column cannot be NULL.")));
+			}
+			row->commit_id = g->commit_ids[gr];
+			row->seq = n;
+			rows[n++] = row;
+		}
+	}
+
+	winners = rows;
+	nwin = n;
+	if (ctx.opts.nkeys > 0)
+	{
+		if (n > 1)
+			qsort_arg(rows, n, sizeof(CowRow *), CowIncomingCmp, &ctx);
+		winners = palloc(sizeof(CowRow *) * n);
+		nwin = 0;
+		for (r = 0; r < n; r++)
+		{
+			if (r + 1 < n && CowRowKeyCmp(&ctx, rows[r], rows[r + 1]) == 0)
+				continue;
+			winners[nwin++] = rows[r];
+		}
+	}
+
+	for (i = 0; i < nversions; i++)
+	{
+		CowSupersedeVersion(&versions[i], ctx.commit_id);
+		ctx.rows_superseded += versions[i].row_count;
+	}
+	CowEmitGroups(&ctx, winners, nwin, 0);
+
+	memset(&commit, 0, sizeof(commit));
+	commit.commit_id = ctx.commit_id;
+	commit.operation = "rewrite";
+	commit.rows_deleted = n - nwin;
+	commit.file_groups_written = ctx.groups_written;
+	commit.bytes_written = ctx.bytes_written;
+	CowInsertCommit(storage_id, &commit);
+	CowRecordCounts(RelationGetRelid(rel), 0, 0, n - nwin, ctx.commit_id);
+	pgstat_count_heap_insert(rel, ctx.rows_written);
+	for (r = 0; r < ctx.rows_superseded; r++)
+		pgstat_count_heap_delete(rel);
+
+	CowClearFreeSpace();
+	CowMergeCtxRelease(&ctx);
+	UnregisterSnapshot(snap);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(mcxt);
 	CommandCounterIncrement();
 }

@@ -8,8 +8,9 @@
  * number (a column rename does not break the table).  The row in incetl.cow_options
  * is written under ShareUpdateExclusiveLock on the table, the lock writers
  * take to merge, so a change never lands in the middle of a merge.  The
- * record key cannot change while the table holds rows: its file groups
- * are sorted and partitioned by the old key.
+ * file groups of a table that holds rows are sorted and partitioned by its
+ * record key, so a new key rewrites them (CowRewriteTable): sorted by the
+ * new key, duplicates collapsed.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -27,6 +28,7 @@
 #include "catalog/indexing.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
@@ -89,6 +91,7 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	Snapshot	snap;
 	int			i;
+	bool		rekey = false;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -191,21 +194,7 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 			for (i = 0; !changed && i < nold; i++)
 				changed = DatumGetInt16(old_elems[i]) != DatumGetInt16(elems[i]);
 		}
-		if (changed)
-		{
-			int			nv;
-			int64		rows = 0;
-			CowVersion *v = CowLoadVersions(CowStorageId(rel), snap, true, &nv);
-
-			for (i = 0; i < nv; i++)
-				rows += v[i].row_count;
-			if (rows > 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("cannot change the record key of non-empty incetl_cow table \"%s\"",
-								RelationGetRelationName(rel)),
-						 errhint("TRUNCATE the table first, or copy it into a new table with the new key.")));
-		}
+		rekey = changed;
 		nulls[1] = (arr == NULL);
 		values[1] = PointerGetDatum(arr);
 	}
@@ -292,6 +281,17 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 		CatalogTupleInsert(catalog, newtup);
 	table_close(catalog, RowExclusiveLock);
 	UnregisterSnapshot(snap);
+
+	/*
+	 * A new record key: rows already stored are sorted and partitioned by
+	 * the old one (or by none), so rewrite them, collapsing duplicates of
+	 * the new key.  We hold the writers' lock already.
+	 */
+	if (rekey)
+	{
+		CommandCounterIncrement();
+		CowRewriteTable(rel);
+	}
 	relation_close(rel, NoLock);
 	PG_RETURN_VOID();
 }

@@ -4,10 +4,12 @@
  *	  The TableAmRoutine of incetl_cow and its thin callbacks.
  *
  * Callbacks delegate to the layers: cow_scan.c (scans, fetches, ANALYZE),
- * cow_write_state.c (buffered writes), cow_index.c (index builds),
- * cow_clean.c (VACUUM), cow_storage.c (pages).  What is not supported
- * raises ERRCODE_FEATURE_NOT_SUPPORTED; no callback PostgreSQL requires is
- * left NULL.
+ * cow_slot.c (the lazy slot), cow_write_state.c (buffered writes, merged
+ * by cow_merge.c), cow_index.c (index builds), cow_clean.c (VACUUM),
+ * cow_storage.c (pages).  Storage creation, truncation and the VACUUM FULL
+ * copy live here.  What is not supported raises
+ * ERRCODE_FEATURE_NOT_SUPPORTED; no callback PostgreSQL requires is left
+ * NULL (bitmap and TID-range scans are the optional ones we leave out).
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -506,6 +508,12 @@ static const TableAmRoutine CowMethods = {
 
 	.relation_estimate_size = cow_relation_estimate_size,
 
+	/*
+	 * No bitmap heap scans: their prefetching reads the relation at the
+	 * TID's block number, which for us is a row-number bucket, not a page
+	 * (PrefetchBuffer past the end of the file is an error in PG15).
+	 * Without these callbacks the planner offers no bitmap paths.
+	 */
 	.scan_bitmap_next_block = NULL,
 	.scan_bitmap_next_tuple = NULL,
 	.scan_sample_next_block = cow_scan_sample_next_block,

@@ -294,6 +294,7 @@ typedef struct CowPending
 } CowPending;
 
 extern void CowMergeAndWrite(Relation rel, CowPending *pending);
+extern void CowRewriteTable(Relation rel);
 
 /* counters exported to the pipeline layer */
 extern void cow_write_counts(Oid relid, int64 *inserted, int64 *updated,

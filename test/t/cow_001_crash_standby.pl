@@ -16,6 +16,7 @@ $primary->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'incetl,pg_cron'
 cron.database_name = 'postgres'
 hot_standby_feedback = on
+max_prepared_transactions = 5
 });
 $primary->start;
 $primary->safe_psql('postgres', q{
@@ -65,6 +66,16 @@ $primary->start;
 
 my $after = $primary->safe_psql('postgres', $check);
 is($after, $on_primary, 'after a crash the committed state is back, the uncommitted write is gone');
+
+# two-phase commit: PREPARE TRANSACTION merges like COMMIT
+$primary->safe_psql('postgres', q{
+BEGIN;
+INSERT INTO t VALUES (2, 'prepared', 11);
+PREPARE TRANSACTION 'cow_2pc';
+});
+$primary->safe_psql('postgres', q{COMMIT PREPARED 'cow_2pc'});
+is($primary->safe_psql('postgres', q{SELECT v FROM t WHERE id = 2}),
+	'prepared', 'a prepared transaction writes on COMMIT PREPARED');
 
 # the table still takes writes after recovery, and its standby follows
 $primary->safe_psql('postgres',
