@@ -28,10 +28,11 @@
 # Breakdown (BENCH_BREAKDOWN=1, default): where incetl's extra time goes.
 # Inside BEGIN ... ROLLBACK (CHECKPOINT before each), timed the same way:
 # the hand-written statement; the statement incetl generates (a copy of
-# what src/pipeline/target_heap.c HeapWriteSql builds for this pipeline);
-# the same without the row_number() numbering; without the RETURNING CTE
-# that counts inserts and updates; without both; the pre-count incetl runs
-# (SELECT count(*) of the batch); and incetl_run itself.
+# what src/pipeline/target_heap.c HeapWriteSql builds for this pipeline:
+# no transform ORDER BY, so no numbering; counts from the statistics, so no
+# RETURNING); the same plus the row_number() numbering an ordered transform
+# adds; plus the RETURNING CTE used when track_counts is off; the pre-count
+# incetl runs (SELECT count(*) of the batch); and incetl_run itself.
 #
 # With BENCH_EXPLAIN=1 (default) the plans of one more run of each side are
 # written, with EXPLAIN ANALYZE figures, to $BENCH_DIR/plans.txt (incetl's
@@ -283,8 +284,9 @@ assert_equal t_delta_incetl t_delta_hand
 # src/pipeline/target_heap.c HeapWriteSql builds (record key order_id,
 # precombine updated_at, no transform, no delete marker), with the run's
 # parameters written in.  $1 target, $2 source, $3 WHERE clause,
-# $4 numbering (1: row_number() tie-break, as incetl does), $5 returning
-# (1: the RETURNING CTE that counts inserts and updates, as incetl does).
+# $4 numbering (1: the row_number() tie-break of an ordered transform),
+# $5 returning (1: the RETURNING CTE that counts inserts and updates when
+# track_counts is off).  incetl itself uses 0 0 for these pipelines.
 incetl_sql() {
     local t=$1 src=$2 cond=$3 num=$4 ret=$5 from=incetl_batch ord="" ins
     local cols="order_id, customer_id, amount, status, note, updated_at"
@@ -312,13 +314,12 @@ incetl_sql() {
 #   transaction) $5 SQL before incetl_run (in the transaction) $6 pipeline
 breakdown() {
     local t=$1 src=$2 cond=$3 pre=$4 runpre=$5 pipe=$6 rep v stmt before ms
-    local names=(hand incetl_stmt no_numbering no_returning neither pre_count incetl_run)
+    local names=(hand incetl_stmt plus_numbering plus_returning pre_count incetl_run)
     local -A stmts=() times=()
     stmts[hand]=$(hand_sql "$t" "$src" "$cond")
-    stmts[incetl_stmt]=$(incetl_sql "$t" "$src" "$cond" 1 1)
-    stmts[no_numbering]=$(incetl_sql "$t" "$src" "$cond" 0 1)
-    stmts[no_returning]=$(incetl_sql "$t" "$src" "$cond" 1 0)
-    stmts[neither]=$(incetl_sql "$t" "$src" "$cond" 0 0)
+    stmts[incetl_stmt]=$(incetl_sql "$t" "$src" "$cond" 0 0)
+    stmts[plus_numbering]=$(incetl_sql "$t" "$src" "$cond" 1 0)
+    stmts[plus_returning]=$(incetl_sql "$t" "$src" "$cond" 0 1)
     stmts[pre_count]="SELECT count(*) FROM public.$src WHERE $cond"
     stmts[incetl_run]="SELECT incetl_run('$pipe')"
     for rep in $(seq 1 "$BREAKDOWN_REPS"); do
@@ -486,8 +487,8 @@ if [ -n "$BD_A" ]; then
     echo "breakdown (inside BEGIN/ROLLBACK, CHECKPOINT before each; median and min of $BREAKDOWN_REPS):"
     show_breakdown "(a) full load, $ROWS rows" <<<"$BD_A"
     show_breakdown "(b) delta, $DELTA rows" <<<"$BD_B"
-    echo "  incetl_stmt = the statement target_heap.c builds; no_numbering = without row_number() OVER ();"
-    echo "  no_returning = INSERT ... ON CONFLICT as the top statement, without RETURNING + counting CTE;"
+    echo "  incetl_stmt = the statement target_heap.c builds here; plus_numbering = with the row_number() OVER ()"
+    echo "  of an ordered transform; plus_returning = with the RETURNING + counting CTE used when track_counts is off;"
     echo "  pre_count = the SELECT count(*) incetl runs before the write (* its share of the hand-written time)"
 fi
 echo
