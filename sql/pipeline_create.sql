@@ -15,7 +15,8 @@ CREATE TABLE pc.orders (
 );
 CREATE VIEW pc.orders_v AS SELECT * FROM pc.orders;
 
--- a valid pipeline; the missing target is created with a primary key
+-- a valid pipeline; the missing target is created USING incetl_cow with
+-- the pipeline's record key and precombine as its table options
 SELECT incetl.create_pipeline(
     name             => 'pc_orders',
     source           => 'pc.orders',
@@ -32,6 +33,9 @@ SELECT incetl.create_pipeline(
     retry_delay      => '10 ms',
     safety_lag       => '1 second');
 \d pc.orders_copy
+SELECT a.amname FROM pg_class AS c JOIN pg_am AS a ON a.oid = c.relam
+WHERE c.oid = 'pc.orders_copy'::regclass;
+SELECT record_key, precombine, delete_marker FROM incetl.table_options('pc.orders_copy');
 SELECT name, source, watermark_column, watermark_type, target, record_key, precombine,
        schedule, delete_marker, settings, max_batch_rows, max_retries, retry_delay,
        safety_lag, owner = current_user AS owned, enabled, search_path
@@ -153,6 +157,10 @@ SELECT to_regclass('pc.x') IS NULL AS no_target_created, count(*) AS source_rows
 -- alter_pipeline re-validates; NULL keeps, '' clears
 SELECT incetl.alter_pipeline('pc_orders', precombine => 'nope');
 \echo :LAST_ERROR_SQLSTATE
+-- an incetl_cow target upserts by its own options, which must agree
+SELECT incetl.alter_pipeline('pc_orders', precombine => '', max_batch_rows => 1000);
+\echo :LAST_ERROR_SQLSTATE
+SELECT incetl.set_table_options('pc.orders_copy', precombine => '');
 SELECT incetl.alter_pipeline('pc_orders', precombine => '', max_batch_rows => 1000);
 SELECT precombine, max_batch_rows, max_retries FROM incetl.pipelines WHERE name = 'pc_orders';
 SELECT incetl.alter_pipeline('pc_nope', max_retries => 1);

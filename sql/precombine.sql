@@ -1,4 +1,4 @@
--- Upsert with precombine into a heap target (SPEC section 3 rules):
+-- Upsert with precombine into heap targets (SPEC section 3 rules):
 -- in-batch dedup (largest precombine wins, tie: the later row), against
 -- stored rows (incoming wins when >=), NULL precombine lowest, delete
 -- markers with the same ordering, latest write wins without precombine,
@@ -13,6 +13,12 @@ CREATE TABLE pcb.changes (
     version    int,
     is_deleted boolean NOT NULL DEFAULT false
 );
+-- heap targets, created here (a missing target would be incetl_cow: see
+-- precombine_cow, the same scenarios through that writer)
+CREATE TABLE pcb.dst (id int PRIMARY KEY, val text, version int);
+CREATE TABLE pcb.plain_dst (id int PRIMARY KEY, val text);
+CREATE TABLE pcb.nk_dst (seq bigint, id int PRIMARY KEY, val text);
+CREATE TABLE pcb.nostats_dst (id int PRIMARY KEY, val text, version int);
 SELECT incetl.create_pipeline('pcb', 'pcb.changes', 'seq', 'pcb.dst', 'id',
     precombine    => 'version',
     delete_marker => 'is_deleted',
