@@ -130,6 +130,12 @@ extern TupleDesc IncetlDescribeBatch(IncetlPipeline *pipeline, Oid source_relid)
 extern void IncetlValidatePipeline(IncetlPipeline *pipeline, bool create_target);
 extern int	IncetlTupleDescColumn(TupleDesc desc, const char *name);
 extern char *IncetlNameList(List *names);
+extern char *IncetlBatchColumnList(TupleDesc batch_desc);
+extern void IncetlCheckTargetColumns(IncetlPipeline *p, Oid target_relid,
+									 TupleDesc batch_desc, bool marker_optional);
+extern char *IncetlRangeClause(IncetlPipeline *p, bool has_from);
+extern void IncetlPlanWrite(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc,
+							char *(*build_sql) (IncetlPipeline *, Oid, const char *, TupleDesc));
 
 /* pipeline_security.c */
 typedef struct IncetlUserContext

@@ -219,8 +219,7 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 	batch.paramvalues = paramvalues;
 	batch.paramnulls = paramnulls;
 
-	range = has_from ? psprintf("%s > $1 AND %s <= $2", wm, wm) :
-		psprintf("%s <= $2", wm);
+	range = IncetlRangeClause(p, has_from);
 
 	if (!no_data && p->max_batch_rows > 0)
 	{

@@ -309,6 +309,92 @@ IncetlNameList(List *names)
 }
 
 /*
+ * IncetlBatchColumnList renders the columns of the batch as a quoted,
+ * comma separated list, in their order.
+ */
+char *
+IncetlBatchColumnList(TupleDesc batch_desc)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < batch_desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(batch_desc, i);
+
+		if (!att->attisdropped)
+			appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "",
+							 quote_identifier(NameStr(att->attname)));
+	}
+	return buf.data;
+}
+
+/*
+ * IncetlCheckTargetColumns raises 42703 unless every column of the batch
+ * exists in the target; the delete marker is exempt when marker_optional
+ * (a heap target need not store it).
+ */
+void
+IncetlCheckTargetColumns(IncetlPipeline *p, Oid target_relid,
+						 TupleDesc batch_desc, bool marker_optional)
+{
+	for (int i = 0; i < batch_desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(batch_desc, i);
+		const char *col = NameStr(att->attname);
+
+		if (att->attisdropped)
+			continue;
+		if (marker_optional && p->delete_marker &&
+			strcmp(col, p->delete_marker) == 0)
+			continue;
+		if (get_attnum(target_relid, col) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" returned by the %s of pipeline \"%s\" does not exist in target %s",
+							col, p->transform ? "transform" : "source", p->name, p->target),
+					 errhint("Add the column to the target, or leave it out of the transform.")));
+	}
+}
+
+/*
+ * IncetlRangeClause is the watermark range of a batch: parameter $1 is the
+ * committed watermark (absent on a full load), $2 the upper bound.
+ */
+char *
+IncetlRangeClause(IncetlPipeline *p, bool has_from)
+{
+	const char *wm = quote_identifier(p->watermark_column);
+
+	return has_from ? psprintf("%s > $1 AND %s <= $2", wm, wm) :
+		psprintf("%s <= $2", wm);
+}
+
+/*
+ * IncetlPlanWrite plans a target writer's statement over the batch query
+ * build_sql is given (with both bounds NULL) by EXPLAIN, without running
+ * it: types, columns, arbiters and privileges are checked as a run would.
+ */
+void
+IncetlPlanWrite(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc,
+				char *(*build_sql) (IncetlPipeline *, Oid, const char *, TupleDesc))
+{
+	Oid			argtypes[2] = {p->watermark_type, p->watermark_type};
+	Datum		values[2] = {0, 0};
+	char		nulls[2] = {'n', 'n'};
+	char	   *batch_sql = IncetlBatchSql(p, IncetlResolveRelation(p->source, false),
+										   IncetlRangeClause(p, true));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(psprintf("EXPLAIN (COSTS OFF) %s",
+									   build_sql(p, target_relid, batch_sql, batch_desc)),
+							  2, argtypes, values, nulls, false, 0) < 0)
+		elog(ERROR, "could not plan the write of pipeline \"%s\"", p->name);
+	SPI_finish();
+}
+
+/*
  * IncetlTupleDescColumn returns the 0-based position of a column in a
  * tuple descriptor, or -1.
  */

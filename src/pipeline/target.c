@@ -53,28 +53,17 @@ IncetlGetTargetWriter(Oid target_relid)
 Oid
 IncetlCreateTarget(IncetlPipeline *p, TupleDesc batch_desc)
 {
-	StringInfoData cols;
 	Oid			source_relid = IncetlResolveRelation(p->source, false);
 	char	   *batch_sql = IncetlBatchSql(p, source_relid, "false");
 	Oid			relid;
 	int			ret;
 
-	initStringInfo(&cols);
-	for (int i = 0; i < batch_desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(batch_desc, i);
-
-		if (att->attisdropped)
-			continue;
-		appendStringInfo(&cols, "%s%s", cols.len > 0 ? ", " : "",
-						 quote_identifier(NameStr(att->attname)));
-	}
-
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ret = SPI_execute(psprintf("CREATE TABLE %s USING incetl_cow AS SELECT %s FROM (%s) AS q "
 							   "WITH NO DATA",
-							   p->target, cols.data, batch_sql), false, 0);
+							   p->target, IncetlBatchColumnList(batch_desc), batch_sql),
+					  false, 0);
 	if (ret < 0)
 		elog(ERROR, "could not create target %s: %s", p->target,
 			 SPI_result_code_string(ret));

@@ -39,6 +39,7 @@ static void CowTargetWrite(IncetlBatch *batch, IncetlRunCounts *counts);
 static void CowTargetTruncate(IncetlBatch *batch, IncetlRunCounts *counts);
 static char *CowInsertSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
 						  TupleDesc batch_desc);
+static void CowCountsNow(Oid relid, IncetlRunCounts *c);
 
 const IncetlTargetWriter IncetlCowTargetWriter = {
 	.kind = "incetl_cow",
@@ -51,20 +52,21 @@ static char *
 CowInsertSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
 			 TupleDesc batch_desc)
 {
-	StringInfoData cols;
+	char	   *cols = IncetlBatchColumnList(batch_desc);
 
-	initStringInfo(&cols);
-	for (int i = 0; i < batch_desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(batch_desc, i);
-
-		if (att->attisdropped)
-			continue;
-		appendStringInfo(&cols, "%s%s", cols.len > 0 ? ", " : "",
-						 quote_identifier(NameStr(att->attname)));
-	}
 	return psprintf("INSERT INTO %s (%s) SELECT %s FROM (\n%s\n) AS incetl_batch",
-					p->target, cols.data, cols.data, batch_sql);
+					p->target, cols, cols, batch_sql);
+}
+
+/*
+ * Counts of the access method for this transaction so far; a writer
+ * subtracts those before its statement from those after.
+ */
+static void
+CowCountsNow(Oid relid, IncetlRunCounts *c)
+{
+	memset(c, 0, sizeof(*c));
+	cow_write_counts(relid, &c->inserted, &c->updated, &c->deleted);
 }
 
 static bool
@@ -83,9 +85,8 @@ SameName(const char *a, const char *b)
 static void
 CowTargetValidate(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc)
 {
-	Oid			argtypes[2] = {OIDOID, INT8OID};
-	Datum		values[2];
-	char		nulls[2] = {' ', ' '};
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1];
 	List	   *table_key = NIL;
 	char	   *table_pre;
 	char	   *table_marker;
@@ -93,21 +94,8 @@ CowTargetValidate(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc)
 	bool		same_key;
 	ListCell   *a,
 			   *b;
-	Oid			source_relid;
-	char	   *batch_sql;
 
-	for (int i = 0; i < batch_desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(batch_desc, i);
-		const char *col = NameStr(att->attname);
-
-		if (!att->attisdropped && get_attnum(target_relid, col) == InvalidAttrNumber)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("column \"%s\" returned by the %s of pipeline \"%s\" does not exist in target %s",
-							col, p->transform ? "transform" : "source", p->name, p->target),
-					 errhint("Add the column to the target, or leave it out of the transform.")));
-	}
+	IncetlCheckTargetColumns(p, target_relid, batch_desc, false);
 
 	values[0] = ObjectIdGetDatum(target_relid);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -145,24 +133,15 @@ CowTargetValidate(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc)
 				 errmsg("incetl_cow target %s does not upsert the way pipeline \"%s\" does",
 						p->target, p->name),
 				 errdetail("The table's record key, precombine and delete marker must be the pipeline's."),
-				 errhint("SELECT incetl.set_table_options('%s', record_key => '%s', precombine => %s, delete_marker => %s);",
-						 p->target, IncetlNameList(p->record_key),
+				 errhint("SELECT incetl.set_table_options(%s, record_key => %s, precombine => %s, delete_marker => %s);",
+						 quote_literal_cstr(p->target),
+						 quote_literal_cstr(IncetlNameList(p->record_key)),
 						 p->precombine ? quote_literal_cstr(p->precombine) : "''",
 						 p->delete_marker ? quote_literal_cstr(p->delete_marker) : "''")));
 
-	source_relid = IncetlResolveRelation(p->source, false);
-	batch_sql = IncetlBatchSql(p, source_relid,
-							   psprintf("%s > $1 AND %s <= $2",
-										quote_identifier(p->watermark_column),
-										quote_identifier(p->watermark_column)));
-	argtypes[0] = argtypes[1] = p->watermark_type;
-	values[0] = values[1] = (Datum) 0;
-	nulls[0] = nulls[1] = 'n';
-	if (SPI_execute_with_args(psprintf("EXPLAIN (COSTS OFF) %s",
-									   CowInsertSql(p, target_relid, batch_sql, batch_desc)),
-							  2, argtypes, values, nulls, false, 0) < 0)
-		elog(ERROR, "could not plan the write of pipeline \"%s\"", p->name);
 	SPI_finish();
+
+	IncetlPlanWrite(p, target_relid, batch_desc, CowInsertSql);
 }
 
 static void
@@ -170,15 +149,11 @@ CowTargetWrite(IncetlBatch *batch, IncetlRunCounts *counts)
 {
 	char	   *sql = CowInsertSql(batch->pipeline, batch->target_relid,
 								   batch->batch_sql, batch->batch_desc);
-	int64		ins0,
-				upd0,
-				del0,
-				ins1,
-				upd1,
-				del1;
+	IncetlRunCounts before;
+	IncetlRunCounts after;
 	SPIPlanPtr	plan;
 
-	cow_write_counts(batch->target_relid, &ins0, &upd0, &del0);
+	CowCountsNow(batch->target_relid, &before);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	plan = SPI_prepare(sql, batch->nparams, batch->paramtypes);
@@ -189,30 +164,27 @@ CowTargetWrite(IncetlBatch *batch, IncetlRunCounts *counts)
 							 batch->snapshot, InvalidSnapshot, false, true, 0) != SPI_OK_INSERT)
 		elog(ERROR, "write of pipeline \"%s\" failed", batch->pipeline->name);
 	SPI_finish();
-	cow_write_counts(batch->target_relid, &ins1, &upd1, &del1);
+	CowCountsNow(batch->target_relid, &after);
 
-	counts->inserted += ins1 - ins0;
-	counts->updated += upd1 - upd0;
-	counts->deleted += del1 - del0;
+	counts->inserted += after.inserted - before.inserted;
+	counts->updated += after.updated - before.updated;
+	counts->deleted += after.deleted - before.deleted;
 	counts->commit_id = cow_last_commit_id(batch->target_relid);
 }
 
+/* full refresh: a DELETE, a copy-on-write commit of its own */
 static void
 CowTargetTruncate(IncetlBatch *batch, IncetlRunCounts *counts)
 {
-	int64		ins0,
-				upd0,
-				del0,
-				ins1,
-				upd1,
-				del1;
+	IncetlRunCounts before;
+	IncetlRunCounts after;
 
-	cow_write_counts(batch->target_relid, &ins0, &upd0, &del0);
+	CowCountsNow(batch->target_relid, &before);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute(psprintf("DELETE FROM %s", batch->pipeline->target), false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not empty target %s", batch->pipeline->target);
 	SPI_finish();
-	cow_write_counts(batch->target_relid, &ins1, &upd1, &del1);
-	counts->deleted += del1 - del0;
+	CowCountsNow(batch->target_relid, &after);
+	counts->deleted += after.deleted - before.deleted;
 }

@@ -53,6 +53,8 @@ static char *HeapWriteSql(IncetlPipeline *p, Oid target_relid,
 						  const char *batch_sql, TupleDesc batch_desc,
 						  bool returning);
 static void TargetStatCounts(Oid relid, IncetlRunCounts *c);
+static char *HeapPlanSql(IncetlPipeline *p, Oid target_relid,
+						 const char *batch_sql, TupleDesc batch_desc);
 static void HeapValidate(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc);
 static void HeapWrite(IncetlBatch *batch, IncetlRunCounts *counts);
 static void HeapTruncate(IncetlBatch *batch, IncetlRunCounts *counts);
@@ -181,6 +183,14 @@ HeapWriteSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
 	return sql.data;
 }
 
+/* the statement a run with statistics executes, for IncetlPlanWrite */
+static char *
+HeapPlanSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
+			TupleDesc batch_desc)
+{
+	return HeapWriteSql(p, target_relid, batch_sql, batch_desc, false);
+}
+
 /*
  * TargetStatCounts adds up the target's (and its partitions') inserted,
  * updated and deleted tuples of the current transaction so far.
@@ -217,29 +227,8 @@ HeapValidate(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc)
 	ListCell   *lc;
 	bool		found = false;
 	int			nkeys = list_length(p->record_key);
-	Oid			source_relid;
-	char	   *batch_sql;
-	Oid			argtypes[2];
-	Datum		values[2] = {0, 0};
-	char		nulls[2] = {'n', 'n'};
-	int			ret;
 
-	for (int i = 0; i < batch_desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(batch_desc, i);
-		const char *col = NameStr(att->attname);
-
-		if (att->attisdropped)
-			continue;
-		if (p->delete_marker && strcmp(col, p->delete_marker) == 0)
-			continue;
-		if (get_attnum(target_relid, col) == InvalidAttrNumber)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("column \"%s\" returned by the %s of pipeline \"%s\" does not exist in target %s",
-							col, p->transform ? "transform" : "source", p->name, p->target),
-					 errhint("Add the column to the target, or leave it out of the transform.")));
-	}
+	IncetlCheckTargetColumns(p, target_relid, batch_desc, true);
 	if (p->precombine && get_attnum(target_relid, p->precombine) == InvalidAttrNumber)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -306,20 +295,7 @@ HeapValidate(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc)
 	}
 
 	/* plan the real statement once */
-	source_relid = IncetlResolveRelation(p->source, false);
-	batch_sql = IncetlBatchSql(p, source_relid,
-							   psprintf("%s > $1 AND %s <= $2",
-										quote_identifier(p->watermark_column),
-										quote_identifier(p->watermark_column)));
-	argtypes[0] = argtypes[1] = p->watermark_type;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args(psprintf("EXPLAIN (COSTS OFF) %s",
-										 HeapWriteSql(p, target_relid, batch_sql, batch_desc, false)),
-								2, argtypes, values, nulls, false, 0);
-	if (ret < 0)
-		elog(ERROR, "could not plan the write of pipeline \"%s\"", p->name);
-	SPI_finish();
+	IncetlPlanWrite(p, target_relid, batch_desc, HeapPlanSql);
 }
 
 static void
