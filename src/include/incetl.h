@@ -102,6 +102,7 @@ typedef struct IncetlTargetWriter
 
 /* target.c */
 extern const IncetlTargetWriter *IncetlGetTargetWriter(Oid target_relid);
+extern bool IncetlRelationIsCow(Oid relid);
 extern Oid	IncetlCreateTarget(IncetlPipeline *pipeline, TupleDesc batch_desc);
 
 /* target_heap.c, target_cow.c */
@@ -124,6 +125,8 @@ extern List *IncetlParseColumnList(const char *value, const char *what);
 extern Oid	IncetlResolveRelation(const char *qualified_name, bool missing_ok);
 extern void IncetlCheckTransformSyntax(const char *transform);
 extern bool IncetlTransformIsOrdered(IncetlPipeline *pipeline);
+extern char *IncetlBatchSqlFrom(IncetlPipeline *pipeline, const char *from_item,
+								const char *where_clause);
 extern char *IncetlBatchSql(IncetlPipeline *pipeline, Oid source_relid,
 							const char *where_clause);
 extern TupleDesc IncetlDescribeBatch(IncetlPipeline *pipeline, Oid source_relid);

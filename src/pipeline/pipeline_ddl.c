@@ -383,7 +383,8 @@ incetl_resume_pipeline(PG_FUNCTION_ARGS)
 /*
  * reset_pipeline(name, watermark): the next run starts after the given
  * watermark (backfill), or is a full load when it is NULL.  The value is
- * checked against the watermark column's type and stored normalized.
+ * checked against the watermark column's type and stored normalized; for
+ * an incetl_cow source it is a commit id.
  */
 Datum
 incetl_reset_pipeline(PG_FUNCTION_ARGS)
@@ -403,6 +404,21 @@ incetl_reset_pipeline(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1))
 		IncetlCatalogExec("DELETE FROM incetl.watermarks WHERE pipeline_name = $1",
 						  1, types, values, NULL, -1);
+	else if (IncetlRelationIsCow(IncetlResolveRelation(p->source, false)))
+	{
+		/* an incetl_cow source: the watermark is a commit id */
+		Oid			ctypes[2] = {TEXTOID, INT8OID};
+
+		values[1] = DirectFunctionCall1(int8in,
+										CStringGetDatum(text_to_cstring(PG_GETARG_TEXT_PP(1))));
+		IncetlCatalogExec("INSERT INTO incetl.watermarks AS w "
+						  "(pipeline_name, watermark_commit, updated_at) "
+						  "VALUES ($1, $2, pg_catalog.now()) "
+						  "ON CONFLICT (pipeline_name) DO UPDATE SET watermark = NULL, "
+						  "watermark_commit = EXCLUDED.watermark_commit, "
+						  "updated_at = EXCLUDED.updated_at, run_id = NULL",
+						  2, ctypes, values, NULL, 1);
+	}
 	else
 	{
 		Datum		wm = IncetlWatermarkFromText(text_to_cstring(PG_GETARG_TEXT_PP(1)),
@@ -412,7 +428,7 @@ incetl_reset_pipeline(PG_FUNCTION_ARGS)
 		IncetlCatalogExec("INSERT INTO incetl.watermarks AS w (pipeline_name, watermark, updated_at) "
 						  "VALUES ($1, $2, pg_catalog.now()) "
 						  "ON CONFLICT (pipeline_name) DO UPDATE SET watermark = EXCLUDED.watermark, "
-						  "updated_at = EXCLUDED.updated_at, run_id = NULL",
+						  "watermark_commit = NULL, updated_at = EXCLUDED.updated_at, run_id = NULL",
 						  2, types, values, NULL, 1);
 	}
 	PG_RETURN_VOID();

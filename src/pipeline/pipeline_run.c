@@ -42,6 +42,7 @@
 #include "utils/typcache.h"
 #include "utils/wait_event.h"
 
+#include "cow.h"
 #include "incetl.h"
 
 PG_FUNCTION_INFO_V1(incetl_run);
@@ -51,7 +52,7 @@ PG_FUNCTION_INFO_V1(incetl_safe_upper_bound);
 #define INCETL_LOCK_FIELD4 0x4945
 
 static bool TryLockPipeline(IncetlPipeline *p);
-static char *ReadWatermark(const char *name);
+static char *ReadWatermark(const char *name, int64 *commit);
 static int64 ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e);
 static int64 RunQueryInt64(const char *sql, IncetlBatch *batch);
 static bool IsTransient(int sqlerrcode);
@@ -75,28 +76,38 @@ TryLockPipeline(IncetlPipeline *p)
 	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
 }
 
-/* The committed watermark of a pipeline, or NULL when there is none. */
+/*
+ * ReadWatermark reads the committed watermark of a pipeline: its text form
+ * (NULL when none) and, for incetl_cow sources, the commit id (-1 when
+ * none).
+ */
 static char *
-ReadWatermark(const char *name)
+ReadWatermark(const char *name, int64 *commit)
 {
 	MemoryContext callercxt = CurrentMemoryContext;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 	char	   *result = NULL;
 
+	*commit = -1;
 	values[0] = CStringGetTextDatum(name);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	/* not read-only: see what earlier runs in this transaction committed */
-	if (SPI_execute_with_args("SELECT watermark FROM incetl.watermarks WHERE pipeline_name = $1",
+	if (SPI_execute_with_args("SELECT watermark, watermark_commit FROM incetl.watermarks "
+							  "WHERE pipeline_name = $1",
 							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the watermark of pipeline \"%s\"", name);
 	if (SPI_processed == 1)
 	{
 		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		bool		isnull;
+		Datum		c = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 
 		if (v != NULL)
 			result = MemoryContextStrdup(callercxt, v);
+		if (!isnull)
+			*commit = DatumGetInt64(c);
 	}
 	SPI_finish();
 	return result;
@@ -134,6 +145,152 @@ RunQueryInt64(const char *sql, IncetlBatch *batch)
 }
 
 /*
+ * The bounds of one run's batch.  Value watermarks (time, integers) read
+ * "source WHERE lower < column <= upper"; incetl_cow sources read
+ * incetl.changes(NULL::source, lower, upper) with commit ids as bounds.
+ * Either way parameter $1 is the lower bound (NULL on a full load) and $2
+ * the upper one.
+ */
+typedef struct RunBounds
+{
+	bool		commits;		/* commit-id watermark (incetl_cow source) */
+	bool		has_from;
+	bool		advance;		/* false: keep the committed watermark */
+	bool		no_data;
+	Oid			paramtypes[2];
+	Datum		paramvalues[2];
+	char		paramnulls[2];
+	char	   *from_text;		/* committed watermark, text form */
+	char	   *from_item;		/* what the batch reads */
+	char	   *where;			/* which of its rows */
+} RunBounds;
+
+/*
+ * ValueBounds chooses the bounds of a value watermark: the safe upper
+ * bound (watermark.c), cut at max_batch_rows.  Registers the run's
+ * snapshot, after the bound, in batch->snapshot.
+ */
+static void
+ValueBounds(IncetlPipeline *p, Oid source_relid, RunBounds *b,
+			IncetlBatch *batch, IncetlLogEntry *e)
+{
+	Oid			wmtype = p->watermark_type;
+	const char *wm = quote_identifier(p->watermark_column);
+	Datum		from = (Datum) 0;
+	Datum		to;
+	Oid			coltype;
+
+	coltype = get_atttype(source_relid, get_attnum(source_relid, p->watermark_column));
+	if (coltype != wmtype)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("watermark column \"%s\" of %s is now %s, the pipeline \"%s\" was defined with %s",
+						p->watermark_column, p->source,
+						OidIsValid(coltype) ? format_type_be(coltype) : "missing",
+						p->name, format_type_be(wmtype)),
+				 errhint("Redefine the pipeline with incetl.alter_pipeline.")));
+
+	if (b->has_from)
+		from = IncetlWatermarkFromText(b->from_text, wmtype);
+
+	/*
+	 * When the bound did not move past the watermark (nothing committed
+	 * above it yet, or an old transaction still holds it back) the run has
+	 * nothing to do and keeps the watermark where it is.
+	 */
+	if (!IncetlSafeUpperBound(p, source_relid, b->has_from, from, &to, (char **) &e->note) ||
+		(b->has_from && CompareWatermarks(wmtype, to, from) <= 0))
+	{
+		b->no_data = true;
+		b->advance = false;
+		to = from;
+	}
+
+	/* every statement of the run reads the source as of this instant */
+	batch->snapshot = RegisterSnapshot(GetLatestSnapshot());
+	b->paramtypes[0] = b->paramtypes[1] = wmtype;
+	b->paramvalues[0] = from;
+	b->paramvalues[1] = to;
+	b->paramnulls[0] = b->has_from ? ' ' : 'n';
+	b->paramnulls[1] = ' ';
+	b->from_item = quote_qualified_identifier(get_namespace_name(get_rel_namespace(source_relid)),
+											  get_rel_name(source_relid));
+	b->where = IncetlRangeClause(p, b->has_from);
+
+	if (!b->no_data && p->max_batch_rows > 0)
+	{
+		/*
+		 * Cut the batch after max_batch_rows rows in watermark order; rows
+		 * that tie with the last one taken come along, so the next run can
+		 * start strictly after it.
+		 */
+		char	   *sql = psprintf("SELECT %s FROM %s WHERE %s ORDER BY %s OFFSET " INT64_FORMAT " LIMIT 1",
+								   wm, b->from_item, b->where, wm, p->max_batch_rows - 1);
+		SPIPlanPtr	plan;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		plan = SPI_prepare(sql, 2, b->paramtypes);
+		if (plan == NULL)
+			elog(ERROR, "could not prepare \"%s\"", sql);
+		if (SPI_execute_snapshot(plan, b->paramvalues, b->paramnulls, batch->snapshot,
+								 InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "query failed: %s", sql);
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+			Datum		cut = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			/* watermark types are all passed by value: no copy needed */
+			if (!isnull && CompareWatermarks(wmtype, cut, to) < 0)
+				b->paramvalues[1] = cut;
+		}
+		SPI_finish();
+	}
+}
+
+/*
+ * CommitBounds chooses the bounds of an incetl_cow source: from the
+ * committed commit id to the newest commit the run's snapshot sees.
+ * Commit ids are handed out under a lock held until the writer commits,
+ * so every commit up to that one is visible: the bound is exact, and no
+ * safety lag or waiting is needed.  max_batch_rows does not apply (a run
+ * takes whole commits).
+ */
+static void
+CommitBounds(Oid source_relid, int64 from_commit, RunBounds *b, IncetlBatch *batch)
+{
+	int64		to_commit;
+
+	batch->snapshot = RegisterSnapshot(GetLatestSnapshot());
+	to_commit = cow_latest_commit_id(source_relid, batch->snapshot);
+	if (!b->has_from)
+		from_commit = 0;
+	if (to_commit <= from_commit)
+	{
+		b->no_data = true;
+		b->advance = b->has_from ? false : b->advance;
+		to_commit = from_commit;
+	}
+	b->paramtypes[0] = b->paramtypes[1] = INT8OID;
+	b->paramvalues[0] = Int64GetDatum(from_commit);
+	b->paramvalues[1] = Int64GetDatum(to_commit);
+	b->paramnulls[0] = b->paramnulls[1] = ' ';
+	b->from_item = psprintf("incetl.changes(NULL::%s, $1, $2) AS incetl_changes",
+							quote_qualified_identifier(get_namespace_name(get_rel_namespace(source_relid)),
+													   get_rel_name(source_relid)));
+	b->where = "true";
+}
+
+static char *
+BoundText(IncetlPipeline *p, RunBounds *b, int i)
+{
+	if (b->commits)
+		return psprintf(INT64_FORMAT, DatumGetInt64(b->paramvalues[i]));
+	return IncetlWatermarkToText(b->paramvalues[i], p->watermark_type);
+}
+
+/*
  * ExecuteRun does the work of one attempt (see the file header) and logs
  * its SUCCESS or NO_DATA row.  Returns the rows written.  Runs inside the
  * attempt's subtransaction; raises on any error.
@@ -144,131 +301,58 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 	IncetlUserContext uctx;
 	IncetlBatch batch;
 	IncetlRunCounts counts = {0, 0, 0, 0, 0};
+	RunBounds	b;
 	const IncetlTargetWriter *writer;
 	Oid			source_relid;
-	Oid			wmtype = p->watermark_type;
-	const char *wm = quote_identifier(p->watermark_column);
-	const char *source;
-	char	   *from_text;
-	bool		has_from;
-	Datum		from = (Datum) 0;
-	Datum		to;
-	Oid			paramtypes[2];
-	Datum		paramvalues[2];
-	char		paramnulls[2];
-	char	   *range;
+	int64		from_commit;
 	char	   *to_text;
-	bool		no_data = false;
-	bool		advance = true;
 	int64		run_id;
-	Oid			owner_type;
 
-	from_text = ReadWatermark(p->name);
-	has_from = (from_text != NULL && !full_refresh);
-	e->last_run_timestamp = has_from ? from_text : NULL;
+	memset(&b, 0, sizeof(b));
+	b.from_text = ReadWatermark(p->name, &from_commit);
+	b.advance = true;
 
 	IncetlBecomeOwner(p, &uctx, true);
 
 	source_relid = IncetlResolveRelation(p->source, false);
-	source = quote_qualified_identifier(get_namespace_name(get_rel_namespace(source_relid)),
-										get_rel_name(source_relid));
-	owner_type = get_atttype(source_relid, get_attnum(source_relid, p->watermark_column));
-	if (owner_type != wmtype)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("watermark column \"%s\" of %s is now %s, the pipeline \"%s\" was defined with %s",
-						p->watermark_column, source,
-						OidIsValid(owner_type) ? format_type_be(owner_type) : "missing",
-						p->name, format_type_be(wmtype)),
-				 errhint("Redefine the pipeline with incetl.alter_pipeline.")));
+	b.commits = IncetlRelationIsCow(source_relid);
+	b.has_from = !full_refresh && (b.commits ? from_commit >= 0 : b.from_text != NULL);
 
 	memset(&batch, 0, sizeof(batch));
 	batch.pipeline = p;
 	batch.target_relid = IncetlResolveRelation(p->target, false);
 	writer = IncetlGetTargetWriter(batch.target_relid);
 
-	if (has_from)
-		from = IncetlWatermarkFromText(from_text, wmtype);
+	if (b.commits)
+		CommitBounds(source_relid, from_commit, &b, &batch);
+	else
+		ValueBounds(p, source_relid, &b, &batch, e);
 
-	/*
-	 * When the bound did not move past the watermark (nothing committed
-	 * above it yet, or an old transaction still holds it back) the run has
-	 * nothing to do and keeps the watermark where it is.
-	 */
-	if (!IncetlSafeUpperBound(p, source_relid, has_from, from, &to, (char **) &e->note) ||
-		(has_from && CompareWatermarks(wmtype, to, from) <= 0))
-	{
-		no_data = true;
-		advance = false;
-		to = from;
-	}
-
+	e->last_run_timestamp = b.has_from ? BoundText(p, &b, 0) : NULL;
 	/* a FAILED row shows the bound the attempt was working towards */
-	if (advance)
-		e->current_run_timestamp = IncetlWatermarkToText(to, wmtype);
+	if (b.advance)
+		e->current_run_timestamp = BoundText(p, &b, 1);
 
-	/* every statement of the run reads the source as of this instant */
-	batch.snapshot = RegisterSnapshot(GetLatestSnapshot());
-	paramtypes[0] = paramtypes[1] = wmtype;
-	paramvalues[0] = from;
-	paramvalues[1] = to;
-	paramnulls[0] = has_from ? ' ' : 'n';
-	paramnulls[1] = ' ';
 	batch.nparams = 2;
-	batch.paramtypes = paramtypes;
-	batch.paramvalues = paramvalues;
-	batch.paramnulls = paramnulls;
+	batch.paramtypes = b.paramtypes;
+	batch.paramvalues = b.paramvalues;
+	batch.paramnulls = b.paramnulls;
 
-	range = IncetlRangeClause(p, has_from);
-
-	if (!no_data && p->max_batch_rows > 0)
+	if (!b.no_data)
 	{
-		/*
-		 * Cut the batch after max_batch_rows rows in watermark order; rows
-		 * that tie with the last one taken come along, so the next run can
-		 * start strictly after it.
-		 */
-		char	   *sql = psprintf("SELECT %s FROM %s WHERE %s ORDER BY %s OFFSET " INT64_FORMAT " LIMIT 1",
-								   wm, source, range, wm, p->max_batch_rows - 1);
-		SPIPlanPtr	plan;
-
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		plan = SPI_prepare(sql, 2, paramtypes);
-		if (plan == NULL)
-			elog(ERROR, "could not prepare \"%s\"", sql);
-		if (SPI_execute_snapshot(plan, paramvalues, paramnulls, batch.snapshot,
-								 InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "query failed: %s", sql);
-		if (SPI_processed == 1)
-		{
-			bool		isnull;
-			Datum		cut = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-			/* watermark types are by value, except none: copy is not needed */
-			if (!isnull && CompareWatermarks(wmtype, cut, to) < 0)
-			{
-				paramvalues[1] = to = cut;
-				e->current_run_timestamp = IncetlWatermarkToText(to, wmtype);
-			}
-		}
-		SPI_finish();
-	}
-
-	if (!no_data)
-	{
-		counts.read = RunQueryInt64(psprintf("SELECT count(*) FROM %s WHERE %s", source, range),
+		counts.read = RunQueryInt64(psprintf("SELECT count(*) FROM %s WHERE %s",
+											 b.from_item, b.where),
 									&batch);
 		if (counts.read == 0 && !full_refresh)
-			no_data = true;
+			b.no_data = true;
 	}
 
 	if (full_refresh)
 		writer->truncate(&batch, &counts);
 
-	if (!no_data && counts.read > 0)
+	if (!b.no_data && counts.read > 0)
 	{
-		batch.batch_sql = IncetlBatchSql(p, source_relid, range);
+		batch.batch_sql = IncetlBatchSqlFrom(p, b.from_item, b.where);
 		batch.batch_desc = IncetlDescribeBatch(p, source_relid);
 		writer->write(&batch, &counts);
 	}
@@ -277,10 +361,10 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 	IncetlRestoreUser(&uctx);
 
 	/* log, then move the watermark; both as part of this transaction */
-	if (advance)
-		to_text = IncetlWatermarkToText(to, wmtype);
+	if (b.advance)
+		to_text = BoundText(p, &b, 1);
 	else
-		to_text = has_from ? from_text : NULL;
+		to_text = b.has_from ? BoundText(p, &b, 0) : NULL;
 	e->current_run_timestamp = to_text;
 	e->counts = counts;
 	e->status = (counts.read == 0 && counts.deleted == 0) ? "NO_DATA" : "SUCCESS";
@@ -288,21 +372,30 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 	run_id = IncetlInsertLog(e);
 
 	{
-		Oid			types[3] = {TEXTOID, TEXTOID, INT8OID};
-		Datum		values[3];
-		char		nulls[3] = {' ', ' ', ' '};
+		Oid			types[4] = {TEXTOID, TEXTOID, INT8OID, INT8OID};
+		Datum		values[4];
+		char		nulls[4] = {' ', ' ', ' ', 'n'};
 
 		values[0] = CStringGetTextDatum(p->name);
-		if (to_text != NULL)
-			values[1] = CStringGetTextDatum(to_text);
-		else
-			nulls[1] = 'n';
 		values[2] = Int64GetDatum(run_id);
-		IncetlCatalogExec("INSERT INTO incetl.watermarks AS w (pipeline_name, watermark, updated_at, run_id) "
-						  "VALUES ($1, $2, pg_catalog.now(), $3) "
+		if (to_text == NULL)
+			nulls[1] = 'n';
+		else if (b.commits)
+		{
+			/* the text form stays NULL: it is a value of watermark_column */
+			nulls[1] = 'n';
+			values[3] = b.paramvalues[b.advance ? 1 : 0];
+			nulls[3] = ' ';
+		}
+		else
+			values[1] = CStringGetTextDatum(to_text);
+		IncetlCatalogExec("INSERT INTO incetl.watermarks AS w "
+						  "(pipeline_name, watermark, updated_at, run_id, watermark_commit) "
+						  "VALUES ($1, $2, pg_catalog.now(), $3, $4) "
 						  "ON CONFLICT (pipeline_name) DO UPDATE SET watermark = EXCLUDED.watermark, "
-						  "updated_at = EXCLUDED.updated_at, run_id = EXCLUDED.run_id",
-						  3, types, values, nulls, 1);
+						  "updated_at = EXCLUDED.updated_at, run_id = EXCLUDED.run_id, "
+						  "watermark_commit = EXCLUDED.watermark_commit",
+						  4, types, values, nulls, 1);
 	}
 
 	return counts.inserted + counts.updated + counts.deleted;
@@ -431,7 +524,8 @@ incetl_run(PG_FUNCTION_ARGS)
 
 /*
  * incetl.safe_upper_bound(name): the bound the next run would use now,
- * computed (and waited for) exactly as a run does, without extracting.
+ * computed (and waited for) exactly as a run does, without extracting: a
+ * value of the watermark column, or for an incetl_cow source the commit id.
  */
 Datum
 incetl_safe_upper_bound(PG_FUNCTION_ARGS)
@@ -439,20 +533,33 @@ incetl_safe_upper_bound(PG_FUNCTION_ARGS)
 	IncetlPipeline *p = IncetlLoadPipeline(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
 	IncetlUserContext uctx;
 	char	   *from_text;
+	int64		from_commit;
 	Datum		from = (Datum) 0;
 	Datum		bound;
 	Oid			source_relid;
-	bool		found;
 	char	   *result = NULL;
 
 	IncetlCheckPipelineOwner(p, "inspect");
-	from_text = ReadWatermark(p->name);
+	from_text = ReadWatermark(p->name, &from_commit);
 	IncetlBecomeOwner(p, &uctx, false);
 	source_relid = IncetlResolveRelation(p->source, false);
-	if (from_text)
-		from = IncetlWatermarkFromText(from_text, p->watermark_type);
-	found = IncetlSafeUpperBound(p, source_relid, from_text != NULL, from, &bound, NULL);
-	result = found ? IncetlWatermarkToText(bound, p->watermark_type) : from_text;
+	if (IncetlRelationIsCow(source_relid))
+	{
+		Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+
+		result = psprintf(INT64_FORMAT,
+						  Max(cow_latest_commit_id(source_relid, snap), from_commit));
+		UnregisterSnapshot(snap);
+	}
+	else
+	{
+		if (from_text)
+			from = IncetlWatermarkFromText(from_text, p->watermark_type);
+		if (IncetlSafeUpperBound(p, source_relid, from_text != NULL, from, &bound, NULL))
+			result = IncetlWatermarkToText(bound, p->watermark_type);
+		else
+			result = from_text;
+	}
 	IncetlRestoreUser(&uctx);
 	if (result == NULL)
 		PG_RETURN_NULL();

@@ -243,28 +243,37 @@ IncetlTransformIsOrdered(IncetlPipeline *pipeline)
 }
 
 /*
- * IncetlBatchSql returns the SELECT that yields the transformed rows of a
- * batch: the source rows that satisfy where_clause, named "batch", seen
- * through the transform.  The CTE is referenced once, so the planner
- * inlines it and pushes the watermark range into the source scan.
+ * IncetlBatchSqlFrom returns the SELECT that yields the transformed rows
+ * of a batch: the rows of from_item that satisfy where_clause, named
+ * "batch", seen through the transform.  The CTE is referenced once, so the
+ * planner inlines it and pushes the watermark range into the source scan.
  */
 char *
-IncetlBatchSql(IncetlPipeline *pipeline, Oid source_relid,
-			   const char *where_clause)
+IncetlBatchSqlFrom(IncetlPipeline *pipeline, const char *from_item,
+				   const char *where_clause)
 {
 	StringInfoData sql;
-	char	   *source = quote_qualified_identifier(get_namespace_name(get_rel_namespace(source_relid)),
-													get_rel_name(source_relid));
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "WITH batch AS (SELECT * FROM %s WHERE %s)\n",
-					 source, where_clause);
+					 from_item, where_clause);
 	if (pipeline->transform != NULL)
 		appendStringInfo(&sql, "SELECT * FROM (\n%s\n) AS incetl_transform",
 						 ExtractTransformStatement(pipeline->transform, NULL));
 	else
 		appendStringInfoString(&sql, "SELECT * FROM batch");
 	return sql.data;
+}
+
+/* IncetlBatchSql is IncetlBatchSqlFrom over the source relation itself. */
+char *
+IncetlBatchSql(IncetlPipeline *pipeline, Oid source_relid,
+			   const char *where_clause)
+{
+	return IncetlBatchSqlFrom(pipeline,
+							  quote_qualified_identifier(get_namespace_name(get_rel_namespace(source_relid)),
+														 get_rel_name(source_relid)),
+							  where_clause);
 }
 
 /*

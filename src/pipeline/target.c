@@ -21,8 +21,10 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "commands/defrem.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -33,14 +35,21 @@
 #include "cow.h"
 #include "incetl.h"
 
+/* Is relid an incetl_cow table? */
+bool
+IncetlRelationIsCow(Oid relid)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	bool		cow = rel->rd_rel->relkind == RELKIND_RELATION && CowIsCowRelation(rel);
+
+	relation_close(rel, AccessShareLock);
+	return cow;
+}
+
 const IncetlTargetWriter *
 IncetlGetTargetWriter(Oid target_relid)
 {
-	Relation	rel = table_open(target_relid, AccessShareLock);
-	bool		cow = CowIsCowRelation(rel);
-
-	table_close(rel, AccessShareLock);
-	return cow ? &IncetlCowTargetWriter : &IncetlHeapTargetWriter;
+	return IncetlRelationIsCow(target_relid) ? &IncetlCowTargetWriter : &IncetlHeapTargetWriter;
 }
 
 /*
