@@ -177,7 +177,7 @@ typedef struct IncetlLogEntry
 	const char *error_context;
 	int			attempt;
 	bool		full_refresh;
-	const char *note;
+	char	   *note;			/* e.g. who held the bound back */
 } IncetlLogEntry;
 
 extern int64 IncetlInsertLog(IncetlLogEntry *entry);

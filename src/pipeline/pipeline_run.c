@@ -198,7 +198,7 @@ ValueBounds(IncetlPipeline *p, Oid source_relid, RunBounds *b,
 	 * above it yet, or an old transaction still holds it back) the run has
 	 * nothing to do and keeps the watermark where it is.
 	 */
-	if (!IncetlSafeUpperBound(p, source_relid, b->has_from, from, &to, (char **) &e->note) ||
+	if (!IncetlSafeUpperBound(p, source_relid, b->has_from, from, &to, &e->note) ||
 		(b->has_from && CompareWatermarks(wmtype, to, from) <= 0))
 	{
 		b->no_data = true;
