@@ -151,6 +151,7 @@ typedef struct IncetlUserContext
 extern void IncetlBecomeOwner(IncetlPipeline *pipeline, IncetlUserContext *ctx,
 							  bool apply_settings);
 extern void IncetlRestoreUser(IncetlUserContext *ctx);
+extern void IncetlBecomeCatalogOwner(IncetlUserContext *ctx);
 
 /* watermark.c */
 extern bool IncetlIsWatermarkType(Oid typid);

@@ -65,19 +65,11 @@ int64
 IncetlCatalogExec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 				  const char *nulls, int expected)
 {
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_nestlevel;
+	IncetlUserContext uctx;
 	int			ret;
 	int64		result = 0;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(IncetlCatalogOwner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	IncetlBecomeCatalogOwner(&uctx);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -99,9 +91,28 @@ IncetlCatalogExec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	}
 	SPI_finish();
 
-	AtEOXact_GUC(true, save_nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	IncetlRestoreUser(&uctx);
 	return result;
+}
+
+/*
+ * IncetlBecomeCatalogOwner switches to the catalog owner, with a safe
+ * search_path, to read or write incetl's catalogs: row-level security
+ * shows users only the pipelines of roles they belong to, while the C code
+ * must see every row (and then checks ownership itself, so that a
+ * stranger's pipeline is "permission denied", not "does not exist").
+ * IncetlRestoreUser undoes it.
+ */
+void
+IncetlBecomeCatalogOwner(IncetlUserContext *ctx)
+{
+	GetUserIdAndSecContext(&ctx->save_userid, &ctx->save_sec_context);
+	SetUserIdAndSecContext(IncetlCatalogOwner(),
+						   ctx->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	ctx->save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 }
 
 /*
@@ -140,11 +151,13 @@ IncetlLoadPipeline(const char *name, bool missing_ok)
 {
 	MemoryContext callercxt = CurrentMemoryContext;
 	IncetlPipeline *p = NULL;
+	IncetlUserContext uctx;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 	int			ret;
 
 	values[0] = CStringGetTextDatum(name);
+	IncetlBecomeCatalogOwner(&uctx);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -206,6 +219,7 @@ IncetlLoadPipeline(const char *name, bool missing_ok)
 		MemoryContextSwitchTo(spicxt);
 	}
 	SPI_finish();
+	IncetlRestoreUser(&uctx);
 
 	if (p == NULL && !missing_ok)
 		ereport(ERROR,

@@ -85,12 +85,14 @@ static char *
 ReadWatermark(const char *name, int64 *commit)
 {
 	MemoryContext callercxt = CurrentMemoryContext;
+	IncetlUserContext uctx;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 	char	   *result = NULL;
 
 	*commit = -1;
 	values[0] = CStringGetTextDatum(name);
+	IncetlBecomeCatalogOwner(&uctx);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	/* not read-only: see what earlier runs in this transaction committed */
@@ -110,6 +112,7 @@ ReadWatermark(const char *name, int64 *commit)
 			*commit = DatumGetInt64(c);
 	}
 	SPI_finish();
+	IncetlRestoreUser(&uctx);
 	return result;
 }
 
