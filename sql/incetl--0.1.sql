@@ -330,11 +330,17 @@ COMMENT ON ACCESS METHOD incetl_cow IS
 -- Storage ids outlive relfilenodes (pg_upgrade, rewrites).
 CREATE SEQUENCE incetl.cow_storage_id_seq;
 
+-- One row per table that has options.  Keyed by regclass and naming the
+-- columns by name, so the rows survive pg_dump/pg_restore: it is an
+-- extension configuration table, dumped as text ('schema.table', column
+-- names) and re-resolved against the restored tables.  ALTER TABLE ...
+-- RENAME / SET SCHEMA keep the oid; RENAME COLUMN is followed by the
+-- library; DROP TABLE deletes the row.
 CREATE TABLE incetl.cow_options (
-    relid             oid PRIMARY KEY,
-    record_key        int2[],        -- attribute numbers
-    precombine        int2,
-    delete_marker     int2,
+    tbl               regclass PRIMARY KEY,
+    record_key        name[],        -- column names, in key order
+    precombine        name,
+    delete_marker     name,
     file_group_rows   integer NOT NULL DEFAULT 100000
                       CHECK (file_group_rows > 0),
     compression_level integer NOT NULL DEFAULT 3
@@ -343,7 +349,22 @@ CREATE TABLE incetl.cow_options (
                       CHECK (retain_commits >= 0)
 );
 COMMENT ON TABLE incetl.cow_options IS
-    'incetl_cow table options (incetl.set_table_options)';
+    'incetl_cow table options (incetl.set_table_options); dumped by pg_dump';
+-- Only rows of tables that exist (a row of a table dropped without the
+-- library loaded would otherwise restore as a bare oid).
+SELECT pg_catalog.pg_extension_config_dump('incetl.cow_options',
+    'WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c WHERE c.oid OPERATOR(pg_catalog.=) tbl::pg_catalog.oid)');
+
+-- Rows written by SQL (pg_restore's COPY, never set_table_options) are
+-- checked here, and a table whose rows were loaded before its options
+-- (pg_restore loads data in no fixed order) is rewritten by its record key.
+CREATE FUNCTION incetl.cow_options_loaded()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'incetl_cow_options_loaded'
+LANGUAGE C;
+CREATE TRIGGER cow_options_loaded
+    AFTER INSERT OR UPDATE ON incetl.cow_options
+    FOR EACH ROW EXECUTE FUNCTION incetl.cow_options_loaded();
 
 CREATE TABLE incetl.cow_file_group (
     storage_id       bigint NOT NULL,
