@@ -402,6 +402,11 @@ COMMENT ON TABLE incetl.cow_commit IS 'the timeline of every incetl_cow table';
 
 REVOKE ALL ON incetl.cow_options, incetl.cow_file_group, incetl.cow_commit,
     incetl.cow_storage_id_seq FROM PUBLIC;
+-- Readable like pg_class.reloptions: pg_dump run by a database owner who
+-- is not a superuser reads it (it is dumped); it holds only table and
+-- column names and numbers.  Written only by set_table_options() and by
+-- the owner of the extension (pg_restore).
+GRANT SELECT ON incetl.cow_options TO PUBLIC;
 
 -- The storage id of an incetl_cow table (its key in the catalogs above);
 -- checks the caller may SELECT the table.

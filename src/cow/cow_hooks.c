@@ -370,7 +370,18 @@ cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		{
 			Oid			child = lfirst_oid(lc);
 
-			if (get_rel_relkind(child) == RELKIND_RELATION)
+			HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(child));
+			bool		is_cow = false;
+
+			if (HeapTupleIsValid(ctup))
+			{
+				Form_pg_class form = (Form_pg_class) GETSTRUCT(ctup);
+
+				is_cow = form->relkind == RELKIND_RELATION && OidIsValid(form->relam) &&
+					form->relam == get_table_am_oid("incetl_cow", true);
+				ReleaseSysCache(ctup);
+			}
+			if (is_cow)
 				CowRenameOptionColumn(child, rename->subname, rename->newname);
 		}
 	}

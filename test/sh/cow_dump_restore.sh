@@ -25,6 +25,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/helpers.bash"
 
 SRC_DB=incetl_sh_cowdump_src
+DUMP_ROLE=incetl_sh_cowdump_reader
 DBS=(incetl_sh_cowdump_fc incetl_sh_cowdump_j2 incetl_sh_cowdump_plain
      incetl_sh_cowdump_split)
 WORKDIR=$(mktemp -d "${INCETL_TMP:-/tmp}/cow_dump_restore.XXXXXX")
@@ -34,6 +35,7 @@ incetl_on_exit() {
     for db in "$SRC_DB" "${DBS[@]}"; do
         dropdb --if-exists "$db" 2>/dev/null
     done
+    psql -X -q -d postgres -c "DROP ROLE IF EXISTS $DUMP_ROLE" >/dev/null 2>&1
     rm -rf "$WORKDIR"
     return "$1"
 }
@@ -271,6 +273,21 @@ expect "schema-only: tables without options or rows" "0|0" \
         "SELECT count(*) FROM public.orders")"
 restore_ok "pg_restore --data-only" pg_restore --data-only -d "${DBS[3]}" "$WORKDIR/data.dump"
 check_restored "${DBS[3]}" "schema-only + data-only"
+
+# --------------------------------------------------------------------------
+# A role that is not a superuser but may read the user's tables can dump the
+# database, options included (incetl.cow_options is readable by PUBLIC).
+# --------------------------------------------------------------------------
+psql -X -q -d postgres -c "DROP ROLE IF EXISTS $DUMP_ROLE" >/dev/null 2>&1
+# (the pipeline layer's run_id sequence is not readable by PUBLIC)
+q "$SRC_DB" "CREATE ROLE $DUMP_ROLE;
+             GRANT USAGE ON SCHEMA public, analytics, zeta TO $DUMP_ROLE;
+             GRANT SELECT ON ALL TABLES IN SCHEMA public, analytics, zeta TO $DUMP_ROLE;
+             GRANT SELECT ON incetl.run_log_run_id_seq TO $DUMP_ROLE" >/dev/null
+pg_dump -Fc --role="$DUMP_ROLE" -d "$SRC_DB" -f "$WORKDIR/role.dump"
+expect "a non-superuser's dump carries the options" 4 \
+    "$(pg_restore --data-only -t cow_options -f - "$WORKDIR/role.dump" |
+       sed -n '/^COPY incetl.cow_options/,/^\\\./p' | grep -vc -e '^COPY' -e '^\\\.')"
 
 # --------------------------------------------------------------------------
 # The original database did not move.
