@@ -8,7 +8,7 @@ SET search_path = cow_dump, public;
 
 -- dumped by pg_dump (only rows of existing tables); the file-group and
 -- commit catalogs are not
-SELECT c.relname, e.extcondition[array_position(e.extconfig, c.oid)]
+SELECT c.relname, e.extcondition[array_position(e.extconfig, c.oid)] <> '' AS filtered
 FROM pg_extension e CROSS JOIN LATERAL unnest(e.extconfig) AS x(oid)
 JOIN pg_class c ON c.oid = x.oid
 WHERE e.extname = 'incetl' AND c.relname LIKE 'cow%';
@@ -82,6 +82,19 @@ INSERT INTO m VALUES (1), (1);
 INSERT INTO incetl.cow_options (tbl, record_key) VALUES ('m', '{nope}');
 SELECT count(*) FROM m;
 INSERT INTO m VALUES (1);
+
+-- the rows pg_dump dumps: those of existing incetl_cow tables only (not
+-- of a table moved to heap since)
+CREATE TABLE toheap (id int) USING incetl_cow;
+SELECT incetl.set_table_options('toheap', record_key => 'id');
+ALTER TABLE toheap SET ACCESS METHOD heap;
+SELECT count(*) FROM incetl.cow_options WHERE tbl = 'toheap'::regclass;
+SELECT format('SELECT tbl, record_key FROM (SELECT * FROM incetl.cow_options %s) AS o '
+              'WHERE (SELECT relnamespace FROM pg_class WHERE oid = o.tbl) '
+              'IN (''cow_dump''::regnamespace, ''cow_dump2''::regnamespace) ORDER BY tbl::text',
+              e.extcondition[array_position(e.extconfig, 'incetl.cow_options'::regclass::oid)])
+FROM pg_extension e WHERE e.extname = 'incetl'
+\gexec
 
 -- DROP TABLE deletes the row: a new table of the same name has no options
 SELECT count(*) FROM incetl.cow_options WHERE tbl = 'r2'::regclass;

@@ -350,10 +350,12 @@ CREATE TABLE incetl.cow_options (
 );
 COMMENT ON TABLE incetl.cow_options IS
     'incetl_cow table options (incetl.set_table_options); dumped by pg_dump';
--- Only rows of tables that exist (a row of a table dropped without the
--- library loaded would otherwise restore as a bare oid).
+-- Only rows of existing incetl_cow tables are dumped (a row left by a table
+-- dropped without the library loaded would restore as a bare oid, and one
+-- of a table since moved to another access method would be refused by
+-- the trigger below, failing the whole COPY).
 SELECT pg_catalog.pg_extension_config_dump('incetl.cow_options',
-    'WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c WHERE c.oid OPERATOR(pg_catalog.=) tbl::pg_catalog.oid)');
+    'WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_am AS a ON a.oid OPERATOR(pg_catalog.=) c.relam WHERE c.oid OPERATOR(pg_catalog.=) tbl::pg_catalog.oid AND a.amname OPERATOR(pg_catalog.=) ''incetl_cow'')');
 
 -- Rows written by SQL (pg_restore's COPY, never set_table_options) are
 -- checked here, and a table whose rows were loaded before its options

@@ -17,7 +17,8 @@
 # table moved to another schema, a composite record key with a quoted column
 # name behind a dropped column (attribute numbers differ after the restore),
 # precombine + delete marker after the restore, and a dropped-then-recreated
-# table that must not inherit the options of its predecessor.
+# table that must not inherit the options of its predecessor; a table moved
+# to heap after its options were set (its leftover row is not dumped).
 #
 # Runs on the main test cluster (PGHOST/PGPORT/PGUSER), in databases of its
 # own, dropped at the end.
@@ -107,6 +108,11 @@ INSERT INTO public.reused VALUES (1, 'old');
 DROP TABLE public.reused;
 CREATE TABLE public.reused (id int, v text) USING incetl_cow;
 INSERT INTO public.reused VALUES (1, 'x'), (1, 'y');
+
+-- options set, then the table moved to heap: its stale row is not dumped
+CREATE TABLE public.was_cow (id int) USING incetl_cow;
+SELECT incetl.set_table_options('public.was_cow', record_key => 'id');
+ALTER TABLE public.was_cow SET ACCESS METHOD heap;
 SQL
 ) >/dev/null
 
