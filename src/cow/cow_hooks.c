@@ -34,9 +34,9 @@
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaccess.h"
-#include "catalog/pg_inherits.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_opclass.h"
 #include "commands/defrem.h"
 #include "executor/executor.h"
@@ -369,7 +369,6 @@ cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		foreach(lc, find_all_inheritors(relid, NoLock, NULL))
 		{
 			Oid			child = lfirst_oid(lc);
-
 			HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(child));
 			bool		is_cow = false;
 

@@ -77,8 +77,6 @@
 #define Anum_c_bytes_written		9
 #define Natts_c						9
 
-
-
 /*
  * CowCatalogRelid finds one of our catalogs in schema incetl.
  */
