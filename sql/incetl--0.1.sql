@@ -345,11 +345,17 @@ COMMENT ON ACCESS METHOD incetl_cow IS
 -- Storage ids outlive relfilenodes (pg_upgrade, rewrites).
 CREATE SEQUENCE incetl.cow_storage_id_seq;
 
+-- One row per table that has options.  Keyed by regclass and naming the
+-- columns by name, so the rows survive pg_dump/pg_restore: it is an
+-- extension configuration table, dumped as text ('schema.table', column
+-- names) and re-resolved against the restored tables.  ALTER TABLE ...
+-- RENAME / SET SCHEMA keep the oid; RENAME COLUMN is followed by the
+-- library; DROP TABLE deletes the row.
 CREATE TABLE incetl.cow_options (
-    relid             oid PRIMARY KEY,
-    record_key        int2[],        -- attribute numbers
-    precombine        int2,
-    delete_marker     int2,
+    tbl               regclass PRIMARY KEY,
+    record_key        name[],        -- column names, in key order
+    precombine        name,
+    delete_marker     name,
     file_group_rows   integer NOT NULL DEFAULT 100000
                       CHECK (file_group_rows > 0),
     compression_level integer NOT NULL DEFAULT 3
@@ -358,7 +364,24 @@ CREATE TABLE incetl.cow_options (
                       CHECK (retain_commits >= 0)
 );
 COMMENT ON TABLE incetl.cow_options IS
-    'incetl_cow table options (incetl.set_table_options)';
+    'incetl_cow table options (incetl.set_table_options); dumped by pg_dump';
+-- Only rows of existing incetl_cow tables are dumped (a row left by a table
+-- dropped without the library loaded would restore as a bare oid, and one
+-- of a table since moved to another access method would be refused by
+-- the trigger below, failing the whole COPY).
+SELECT pg_catalog.pg_extension_config_dump('incetl.cow_options',
+    'WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_am AS a ON a.oid OPERATOR(pg_catalog.=) c.relam WHERE c.oid OPERATOR(pg_catalog.=) tbl::pg_catalog.oid AND a.amname OPERATOR(pg_catalog.=) ''incetl_cow'')');
+
+-- Rows written by SQL (pg_restore's COPY, never set_table_options) are
+-- checked here, and a table whose rows were loaded before its options
+-- (pg_restore loads data in no fixed order) is rewritten by its record key.
+CREATE FUNCTION incetl.cow_options_loaded()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'incetl_cow_options_loaded'
+LANGUAGE C;
+CREATE TRIGGER cow_options_loaded
+    AFTER INSERT OR UPDATE ON incetl.cow_options
+    FOR EACH ROW EXECUTE FUNCTION incetl.cow_options_loaded();
 
 CREATE TABLE incetl.cow_file_group (
     storage_id       bigint NOT NULL,
@@ -396,6 +419,11 @@ COMMENT ON TABLE incetl.cow_commit IS 'the timeline of every incetl_cow table';
 
 REVOKE ALL ON incetl.cow_options, incetl.cow_file_group, incetl.cow_commit,
     incetl.cow_storage_id_seq FROM PUBLIC;
+-- Readable like pg_class.reloptions: pg_dump run by a database owner who
+-- is not a superuser reads it (it is dumped); it holds only table and
+-- column names and numbers.  Written only by set_table_options() and by
+-- the owner of the extension (pg_restore).
+GRANT SELECT ON incetl.cow_options TO PUBLIC;
 
 -- The storage id of an incetl_cow table (its key in the catalogs above);
 -- checks the caller may SELECT the table.

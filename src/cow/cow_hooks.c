@@ -13,6 +13,9 @@
  *	get_relation_info
  *					no parallel workers for incetl_cow scans.
  *	object_access	DROP TABLE removes the table's metadata rows.
+ *	ProcessUtility	ALTER TABLE ... RENAME COLUMN renames the column in the
+ *					table's options too (options name their columns so
+ *					that they survive pg_dump/pg_restore).
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -29,9 +32,11 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
+#include "catalog/namespace.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_opclass.h"
 #include "commands/defrem.h"
 #include "executor/executor.h"
@@ -39,6 +44,7 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/plancat.h"
+#include "tcop/utility.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "storage/bufmgr.h"
@@ -53,6 +59,7 @@ static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static get_relation_info_hook_type prev_get_relation_info = NULL;
 static object_access_hook_type prev_object_access = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 static void cow_ExecutorStart(QueryDesc *queryDesc, int eflags);
 static void cow_ExecutorFinish(QueryDesc *queryDesc);
@@ -60,6 +67,10 @@ static void cow_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 								  bool inhparent, RelOptInfo *rel);
 static void cow_object_access(ObjectAccessType access, Oid classId,
 							  Oid objectId, int subId, void *arg);
+static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+							   bool readOnlyTree, ProcessUtilityContext context,
+							   ParamListInfo params, QueryEnvironment *queryEnv,
+							   DestReceiver *dest, QueryCompletion *qc);
 static bool CowBeginScansWalker(PlanState *ps, void *context);
 static List *CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel);
 
@@ -321,9 +332,65 @@ cow_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	}
 }
 
+/*
+ * After ALTER TABLE ... RENAME COLUMN (which recurses to every table
+ * inheriting the column), the options of those tables that name the old
+ * name name the new one.  Rows of other tables are left alone.
+ */
+static void
+cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+				   bool readOnlyTree, ProcessUtilityContext context,
+				   ParamListInfo params, QueryEnvironment *queryEnv,
+				   DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	RenameStmt *rename = NULL;
+
+	if (IsA(parsetree, RenameStmt) &&
+		((RenameStmt *) parsetree)->renameType == OBJECT_COLUMN &&
+		((RenameStmt *) parsetree)->relation != NULL)
+		rename = (RenameStmt *) parsetree;
+
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+							queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+
+	if (rename != NULL && OidIsValid(CowCatalogRelid("cow_options", true)))
+	{
+		/* the rename holds AccessExclusiveLock on all these tables */
+		Oid			relid = RangeVarGetRelid(rename->relation, NoLock, true);
+		ListCell   *lc;
+
+		if (!OidIsValid(relid))
+			return;
+		foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+		{
+			Oid			child = lfirst_oid(lc);
+			HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(child));
+			bool		is_cow = false;
+
+			if (HeapTupleIsValid(ctup))
+			{
+				Form_pg_class form = (Form_pg_class) GETSTRUCT(ctup);
+
+				is_cow = form->relkind == RELKIND_RELATION && OidIsValid(form->relam) &&
+					form->relam == get_table_am_oid("incetl_cow", true);
+				ReleaseSysCache(ctup);
+			}
+			if (is_cow)
+				CowRenameOptionColumn(child, rename->subname, rename->newname);
+		}
+	}
+}
+
 void
 CowHooksInit(void)
 {
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = cow_ProcessUtility;
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = cow_ExecutorStart;
 	prev_ExecutorFinish = ExecutorFinish_hook;

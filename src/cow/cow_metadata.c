@@ -41,7 +41,7 @@
 #include "cow.h"
 
 /* incetl.cow_options */
-#define Anum_opt_relid				1
+#define Anum_opt_tbl				1
 #define Anum_opt_record_key			2
 #define Anum_opt_precombine			3
 #define Anum_opt_delete_marker		4
@@ -77,8 +77,6 @@
 #define Anum_c_bytes_written		9
 #define Natts_c						9
 
-static AttrNumber CowCheckAttnum(Relation rel, int attnum, const char *role);
-
 /*
  * CowCatalogRelid finds one of our catalogs in schema incetl.
  */
@@ -99,21 +97,31 @@ CowCatalogRelid(const char *name, bool missing_ok)
 }
 
 /*
- * CowCheckAttnum checks that an option's column still exists.
+ * CowOptionColumn finds an option's column by name in rel's descriptor (a
+ * rewrite's transient table has the same names).  Options name their
+ * columns, so they survive pg_dump/pg_restore; RENAME COLUMN updates them
+ * (CowRenameOptionColumn).
  */
-static AttrNumber
-CowCheckAttnum(Relation rel, int attnum, const char *role)
+AttrNumber
+CowOptionColumn(Relation rel, const char *name, const char *role, bool missing_ok)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
 
-	if (attnum < 1 || attnum > desc->natts ||
-		TupleDescAttr(desc, attnum - 1)->attisdropped)
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att->attnum;
+	}
+	if (!missing_ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("the %s column of \"%s\" was dropped",
-						role, RelationGetRelationName(rel)),
+				 errmsg("%s column \"%s\" of \"%s\" does not exist",
+						role, name, RelationGetRelationName(rel)),
 				 errhint("Set the table options again with incetl.set_table_options().")));
-	return (AttrNumber) attnum;
+	return InvalidAttrNumber;
 }
 
 /*
@@ -126,8 +134,10 @@ CowCheckOptionsCatalog(Relation catalog)
 	TupleDesc	desc = RelationGetDescr(catalog);
 
 	if (desc->natts != 7 ||
-		TupleDescAttr(desc, Anum_opt_record_key - 1)->atttypid != INT2ARRAYOID ||
-		TupleDescAttr(desc, Anum_opt_precombine - 1)->atttypid != INT2OID)
+		TupleDescAttr(desc, Anum_opt_tbl - 1)->atttypid != REGCLASSOID ||
+		TupleDescAttr(desc, Anum_opt_record_key - 1)->atttypid != NAMEARRAYOID ||
+		TupleDescAttr(desc, Anum_opt_precombine - 1)->atttypid != NAMEOID ||
+		TupleDescAttr(desc, Anum_opt_delete_marker - 1)->atttypid != NAMEOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("catalog incetl.cow_options does not match this version of the incetl library"),
@@ -197,7 +207,7 @@ CowLoadOptions(Relation rel, Snapshot snapshot, CowOptions *opts)
 
 	catalog = table_open(CowCatalogRelid("cow_options", false), AccessShareLock);
 	CowCheckOptionsCatalog(catalog);
-	ScanKeyInit(&key, Anum_opt_relid, BTEqualStrategyNumber, F_OIDEQ,
+	ScanKeyInit(&key, Anum_opt_tbl, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(relid));
 	scan = CowCatalogScan(catalog, snapshot, &key);
 	tup = systable_getnext(scan);
@@ -215,22 +225,23 @@ CowLoadOptions(Relation rel, Snapshot snapshot, CowOptions *opts)
 			int			n,
 						i;
 
-			deconstruct_array(DatumGetArrayTypeP(d), INT2OID, sizeof(int16), true,
-							  TYPALIGN_SHORT, &elems, &nulls, &n);
+			deconstruct_array(DatumGetArrayTypeP(d), NAMEOID, NAMEDATALEN, false,
+							  TYPALIGN_CHAR, &elems, &nulls, &n);
 			opts->nkeys = n;
 			opts->key_attnums = palloc(sizeof(AttrNumber) * Max(n, 1));
 			for (i = 0; i < n; i++)
 				opts->key_attnums[i] =
-					CowCheckAttnum(rel, DatumGetInt16(elems[i]), "record key");
+					CowOptionColumn(rel, NameStr(*DatumGetName(elems[i])),
+									"record key", false);
 		}
 		d = heap_getattr(tup, Anum_opt_precombine, desc, &isnull);
 		if (!isnull)
 			opts->precombine_attnum =
-				CowCheckAttnum(rel, DatumGetInt16(d), "precombine");
+				CowOptionColumn(rel, NameStr(*DatumGetName(d)), "precombine", false);
 		d = heap_getattr(tup, Anum_opt_delete_marker, desc, &isnull);
 		if (!isnull)
 			opts->delete_marker_attnum =
-				CowCheckAttnum(rel, DatumGetInt16(d), "delete marker");
+				CowOptionColumn(rel, NameStr(*DatumGetName(d)), "delete marker", false);
 		d = heap_getattr(tup, Anum_opt_file_group_rows, desc, &isnull);
 		if (!isnull)
 			opts->file_group_rows = DatumGetInt32(d);

@@ -4,8 +4,11 @@
  *	  incetl.set_table_options(): record key, precombine field, delete
  *	  marker, file group size, zstd level and retention of a table.
  *
- * Only the table's owner may change them.  Columns are kept by attribute
- * number (a column rename does not break the table).  The row in incetl.cow_options
+ * Only the table's owner may change them.  The row in incetl.cow_options
+ * is keyed by regclass and names its columns, so pg_dump dumps it as text
+ * and pg_restore re-resolves it against the restored table (see
+ * incetl_cow_options_loaded below); RENAME COLUMN renames the option
+ * columns too (CowRenameOptionColumn).  The row
  * is written under ShareUpdateExclusiveLock on the table, the lock writers
  * take to merge, so a change never lands in the middle of a merge.  The
  * file groups of a table that holds rows are sorted and partitioned by its
@@ -25,15 +28,17 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "fmgr.h"
-#include "access/xact.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -43,11 +48,13 @@
 #include "cow.h"
 
 PG_FUNCTION_INFO_V1(incetl_cow_set_table_options);
+PG_FUNCTION_INFO_V1(incetl_cow_options_loaded);
 
 #define Natts_opt 7
 
 static char *CowTrimmed(const char *s);
 static AttrNumber CowCheckColumn(Relation rel, const char *name, const char *role);
+static Datum CowColumnNameDatum(Relation rel, AttrNumber attnum);
 
 static char *
 CowTrimmed(const char *s)
@@ -74,6 +81,16 @@ CowCheckColumn(Relation rel, const char *name, const char *role)
 				 errmsg("%s column \"%s\" of \"%s\" does not exist",
 						role, name, RelationGetRelationName(rel))));
 	return attnum;
+}
+
+/* the column's name as a name datum (options name their columns) */
+static Datum
+CowColumnNameDatum(Relation rel, AttrNumber attnum)
+{
+	Name		n = (Name) palloc0(NAMEDATALEN);
+
+	namestrcpy(n, NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname));
+	return NameGetDatum(n);
 }
 
 Datum
@@ -136,7 +153,7 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 
 	/*
 	 * NULL leaves an option unchanged; '' clears a column option.  Columns
-	 * are stored by attribute number, so renaming a column keeps working.
+	 * are stored by name (the catalog's spelling).
 	 */
 	if (!PG_ARGISNULL(1))
 	{
@@ -144,6 +161,7 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 		char	   *tok;
 		char	   *save;
 		Datum		elems[INDEX_MAX_KEYS];
+		AttrNumber	attnums[INDEX_MAX_KEYS];
 		int			n = 0,
 					j;
 		bool		changed;
@@ -164,7 +182,7 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 			a = CowCheckColumn(rel, name, "record key");
 			att = TupleDescAttr(RelationGetDescr(rel), a - 1);
 			for (j = 0; j < n; j++)
-				if (DatumGetInt16(elems[j]) == a)
+				if (attnums[j] == a)
 					ereport(ERROR,
 							(errcode(ERRCODE_DUPLICATE_COLUMN),
 							 errmsg("record key column \"%s\" of \"%s\" is listed twice",
@@ -175,10 +193,11 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 						 errmsg("record key column \"%s\" of \"%s\" has type %s, which cannot be sorted",
 								name, RelationGetRelationName(rel),
 								format_type_be(att->atttypid))));
-			elems[n++] = Int16GetDatum(a);
+			attnums[n] = a;
+			elems[n++] = CowColumnNameDatum(rel, a);
 		}
 		if (n > 0)
-			arr = construct_array(elems, n, INT2OID, sizeof(int16), true, TYPALIGN_SHORT);
+			arr = construct_array(elems, n, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR);
 
 		if (nulls[1] || arr == NULL)
 			changed = !(nulls[1] && arr == NULL);
@@ -188,11 +207,12 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 			bool	   *old_nulls;
 			int			nold;
 
-			deconstruct_array(DatumGetArrayTypeP(values[1]), INT2OID, sizeof(int16),
-							  true, TYPALIGN_SHORT, &old_elems, &old_nulls, &nold);
+			deconstruct_array(DatumGetArrayTypeP(values[1]), NAMEOID, NAMEDATALEN,
+							  false, TYPALIGN_CHAR, &old_elems, &old_nulls, &nold);
 			changed = (nold != n);
 			for (i = 0; !changed && i < nold; i++)
-				changed = DatumGetInt16(old_elems[i]) != DatumGetInt16(elems[i]);
+				changed = strcmp(NameStr(*DatumGetName(old_elems[i])),
+								 NameStr(*DatumGetName(elems[i]))) != 0;
 		}
 		rekey = changed;
 		nulls[1] = (arr == NULL);
@@ -215,7 +235,7 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 						 errmsg("precombine column \"%s\" of \"%s\" has type %s, which cannot be compared",
 								name, RelationGetRelationName(rel),
 								format_type_be(att->atttypid))));
-			values[2] = Int16GetDatum(a);
+			values[2] = CowColumnNameDatum(rel, a);
 		}
 	}
 	if (!PG_ARGISNULL(3))
@@ -235,7 +255,7 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 						 errmsg("delete marker column \"%s\" of \"%s\" must be boolean, not %s",
 								name, RelationGetRelationName(rel),
 								format_type_be(att->atttypid))));
-			values[3] = Int16GetDatum(a);
+			values[3] = CowColumnNameDatum(rel, a);
 		}
 	}
 	if (!PG_ARGISNULL(4))
@@ -294,4 +314,181 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 	}
 	relation_close(rel, NoLock);
 	PG_RETURN_VOID();
+}
+
+/*
+ * CowRenameOptionColumn follows ALTER TABLE ... RENAME COLUMN: the options
+ * of relid that name oldname name newname afterwards.  Called by the
+ * ProcessUtility hook for the renamed table and every table inheriting
+ * the column.
+ */
+void
+CowRenameOptionColumn(Oid relid, const char *oldname, const char *newname)
+{
+	Oid			catrelid = CowCatalogRelid("cow_options", true);
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	HeapTuple	newtup = NULL;
+	int			i;
+
+	if (!OidIsValid(catrelid))
+		return;
+	catalog = table_open(catrelid, RowExclusiveLock);
+	CowCheckOptionsCatalog(catalog);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = CowCatalogScan(catalog, NULL, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		TupleDesc	desc = RelationGetDescr(catalog);
+		Datum		values[Natts_opt];
+		bool		nulls[Natts_opt];
+		bool		changed = false;
+		Datum		newname_datum;
+
+		newname_datum = NameGetDatum((Name) palloc0(NAMEDATALEN));
+		namestrcpy(DatumGetName(newname_datum), newname);
+		heap_deform_tuple(tup, desc, values, nulls);
+		if (!nulls[1])
+		{
+			Datum	   *elems;
+			bool	   *enulls;
+			int			n;
+
+			deconstruct_array(DatumGetArrayTypeP(values[1]), NAMEOID, NAMEDATALEN,
+							  false, TYPALIGN_CHAR, &elems, &enulls, &n);
+			for (i = 0; i < n; i++)
+				if (strcmp(NameStr(*DatumGetName(elems[i])), oldname) == 0)
+				{
+					elems[i] = newname_datum;
+					changed = true;
+				}
+			values[1] = PointerGetDatum(construct_array(elems, n, NAMEOID, NAMEDATALEN,
+														false, TYPALIGN_CHAR));
+		}
+		for (i = 2; i <= 3; i++)
+			if (!nulls[i] && strcmp(NameStr(*DatumGetName(values[i])), oldname) == 0)
+			{
+				values[i] = newname_datum;
+				changed = true;
+			}
+		if (changed)
+		{
+			newtup = heap_form_tuple(desc, values, nulls);
+			newtup->t_self = tup->t_self;
+		}
+	}
+	systable_endscan(scan);
+	if (newtup != NULL)
+		CatalogTupleUpdate(catalog, &newtup->t_self, newtup);
+	table_close(catalog, RowExclusiveLock);
+}
+
+/*
+ * incetl_cow_options_loaded: AFTER INSERT OR UPDATE row trigger of
+ * incetl.cow_options.  set_table_options() writes the catalog directly
+ * (no trigger fires), so this runs only for rows written by SQL: in
+ * practice pg_restore's COPY of the extension's configuration data.
+ *
+ * pg_restore loads the table's rows and the options row in no fixed
+ * order.  Rows loaded first were appended without a key; once the key
+ * arrives the table is rewritten by it, exactly as set_table_options()
+ * does for a new key (the dumped rows are unique per key, so nothing is
+ * collapsed).  Rows loaded after the options are upserts into a table
+ * that already has its key, which for unique rows is the same as
+ * appending.  The table must be an incetl_cow table; an option column
+ * that does not exist (the option was already broken in the dumped
+ * database) draws a WARNING and no rewrite, and writes fail until the
+ * options are set again, as they did before the dump.
+ */
+Datum
+incetl_cow_options_loaded(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	Datum		values[Natts_opt];
+	bool		nulls[Natts_opt];
+	Oid			relid;
+	Relation	rel;
+	bool		rekey;
+	bool		resolved = true;
+	int			i;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("incetl.cow_options_loaded() must be an AFTER ROW trigger")));
+	CowCheckOptionsCatalog(trigdata->tg_relation);
+	desc = RelationGetDescr(trigdata->tg_relation);
+	tup = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
+		trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	heap_deform_tuple(tup, desc, values, nulls);
+	relid = DatumGetObjectId(values[0]);
+
+	/* the writers' merge lock, held to commit, as set_table_options() */
+	rel = try_relation_open(relid, ShareUpdateExclusiveLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("incetl.cow_options names a table that does not exist (oid %u)",
+						relid)));
+	if (!CowIsCowRelation(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an incetl_cow table", RelationGetRelationName(rel)),
+				 errdetail("Rows of incetl.cow_options are for incetl_cow tables only.")));
+
+	/* every option column must exist in the (restored) table */
+	if (!nulls[1])
+	{
+		Datum	   *elems;
+		bool	   *enulls;
+		int			n;
+
+		deconstruct_array(DatumGetArrayTypeP(values[1]), NAMEOID, NAMEDATALEN,
+						  false, TYPALIGN_CHAR, &elems, &enulls, &n);
+		for (i = 0; i < n; i++)
+			if (enulls[i] ||
+				!CowOptionColumn(rel, NameStr(*DatumGetName(elems[i])), "record key", true))
+				resolved = false;
+	}
+	for (i = 2; i <= 3; i++)
+		if (!nulls[i] &&
+			!CowOptionColumn(rel, NameStr(*DatumGetName(values[i])), "option", true))
+			resolved = false;
+	if (!resolved)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("the options of \"%s\" name a column it does not have",
+						RelationGetRelationName(rel)),
+				 errhint("Set the table options again with incetl.set_table_options().")));
+		relation_close(rel, NoLock);
+		return PointerGetDatum(NULL);
+	}
+
+	/* a new record key (or none any more): rewrite the rows stored */
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		bool		oldnull;
+		Datum		oldkey = heap_getattr(trigdata->tg_trigtuple, 2, desc, &oldnull);
+
+		rekey = (oldnull != nulls[1]) ||
+			(!oldnull && !datumIsEqual(oldkey, values[1], false, -1)) ||
+			DatumGetObjectId(heap_getattr(trigdata->tg_trigtuple, 1, desc, &oldnull)) != relid;
+	}
+	else
+		rekey = !nulls[1];
+	if (rekey)
+	{
+		CommandCounterIncrement();
+		CowRewriteTable(rel);
+	}
+	relation_close(rel, NoLock);
+	return PointerGetDatum(NULL);
 }

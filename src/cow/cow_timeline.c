@@ -50,16 +50,6 @@ PG_FUNCTION_INFO_V1(incetl_cow_as_of);
 PG_FUNCTION_INFO_V1(incetl_cow_latest_commit);
 
 static Oid	CowRelidFromRowType(FunctionCallInfo fcinfo);
-static char *CowAttName(TupleDesc desc, int attnum);
-
-static char *
-CowAttName(TupleDesc desc, int attnum)
-{
-	if (attnum < 1 || attnum > desc->natts ||
-		TupleDescAttr(desc, attnum - 1)->attisdropped)
-		return "(dropped)";
-	return NameStr(TupleDescAttr(desc, attnum - 1)->attname);
-}
 static void CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since,
 						int64 until, bool has_until);
 
@@ -267,27 +257,26 @@ incetl_cow_table_options(PG_FUNCTION_ARGS)
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
 	{
-		TupleDesc	rdesc = RelationGetDescr(rel);
 		int			i;
 
 		heap_deform_tuple(tup, RelationGetDescr(catalog), values, nulls);
-		/* columns are stored by number; show their current names */
+		/* options name their columns (name[], name): show them as text */
 		if (!nulls[1])
 		{
 			Datum	   *elems;
 			bool	   *enulls;
 			int			n;
 
-			deconstruct_array(DatumGetArrayTypeP(values[1]), INT2OID, sizeof(int16),
-							  true, TYPALIGN_SHORT, &elems, &enulls, &n);
+			deconstruct_array(DatumGetArrayTypeP(values[1]), NAMEOID, NAMEDATALEN,
+							  false, TYPALIGN_CHAR, &elems, &enulls, &n);
 			for (i = 0; i < n; i++)
-				elems[i] = CStringGetTextDatum(CowAttName(rdesc, DatumGetInt16(elems[i])));
+				elems[i] = CStringGetTextDatum(NameStr(*DatumGetName(elems[i])));
 			values[1] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false,
 														TYPALIGN_INT));
 		}
 		for (i = 2; i <= 3; i++)
 			if (!nulls[i])
-				values[i] = CStringGetTextDatum(CowAttName(rdesc, DatumGetInt16(values[i])));
+				values[i] = CStringGetTextDatum(NameStr(*DatumGetName(values[i])));
 		result = HeapTupleGetDatum(heap_form_tuple(desc, values + 1, nulls + 1));
 		found = true;
 	}

@@ -161,6 +161,9 @@ typedef struct CowCommitInfo
 extern Oid	CowCatalogRelid(const char *name, bool missing_ok);
 extern Oid	CowRewriteSourceRelid(Relation rel);
 extern void CowCheckOptionsCatalog(Relation catalog);
+extern AttrNumber CowOptionColumn(Relation rel, const char *name, const char *role,
+								  bool missing_ok);
+extern void CowRenameOptionColumn(Oid relid, const char *oldname, const char *newname);
 extern struct SysScanDescData *CowCatalogScan(Relation catalog, Snapshot snapshot,
 											  struct ScanKeyData *key);
 extern void CowVersionFromHeapTuple(HeapTuple tup, TupleDesc desc, CowVersion *v);
