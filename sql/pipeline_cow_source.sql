@@ -37,6 +37,11 @@ SELECT watermark LIKE 'commit %' AS shows_commit FROM incetl.pipeline_status WHE
 SELECT incetl.reset_pipeline('pcs', (incetl.latest_commit('pcs.events') - 1)::text);
 SELECT incetl_run('pcs');
 SELECT records_read FROM incetl.run_log WHERE pipeline_name = 'pcs' ORDER BY run_id DESC LIMIT 1;
+-- a watermark past the source's newest commit means its timeline started
+-- over (a restored or recreated table): the run reads it in full
+SELECT incetl.reset_pipeline('pcs', '1000000');
+SELECT incetl_run('pcs');
+SELECT records_read, note FROM incetl.run_log WHERE pipeline_name = 'pcs' ORDER BY run_id DESC LIMIT 1;
 SELECT incetl.reset_pipeline('pcs', 'not a commit');
 \echo :LAST_ERROR_SQLSTATE
 

@@ -258,15 +258,30 @@ ValueBounds(IncetlPipeline *p, Oid source_relid, RunBounds *b,
  * Commit ids are handed out under a lock held until the writer commits,
  * so every commit up to that one is visible: the bound is exact, and no
  * safety lag or waiting is needed.  max_batch_rows does not apply (a run
- * takes whole commits).
+ * takes whole commits).  *e gets a note when the source's timeline has
+ * restarted.
  */
 static void
-CommitBounds(Oid source_relid, int64 from_commit, RunBounds *b, IncetlBatch *batch)
+CommitBounds(Oid source_relid, int64 from_commit, RunBounds *b, IncetlBatch *batch,
+			 IncetlLogEntry *e)
 {
 	int64		to_commit;
 
 	batch->snapshot = RegisterSnapshot(GetLatestSnapshot());
 	to_commit = cow_latest_commit_id(source_relid, batch->snapshot);
+
+	/*
+	 * A source whose newest commit is older than the watermark has a new
+	 * timeline (it was dumped and restored, or recreated): its commit ids
+	 * started over, so read it all again; the upsert makes that harmless.
+	 */
+	if (b->has_from && to_commit < from_commit)
+	{
+		e->note = psprintf("source timeline restarted (newest commit " INT64_FORMAT
+						   " is older than the watermark " INT64_FORMAT "): read in full",
+						   to_commit, from_commit);
+		b->has_from = false;
+	}
 	if (!b->has_from)
 		from_commit = 0;
 	if (to_commit <= from_commit)
@@ -327,7 +342,7 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 	writer = IncetlGetTargetWriter(batch.target_relid);
 
 	if (b.commits)
-		CommitBounds(source_relid, from_commit, &b, &batch);
+		CommitBounds(source_relid, from_commit, &b, &batch, e);
 	else
 		ValueBounds(p, source_relid, &b, &batch, e);
 
