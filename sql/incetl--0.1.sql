@@ -83,20 +83,6 @@ SELECT pg_catalog.pg_extension_config_dump('incetl.run_log_run_id_seq', '');
 GRANT USAGE ON SCHEMA incetl TO PUBLIC;
 GRANT SELECT ON incetl.pipelines, incetl.watermarks, incetl.run_log TO PUBLIC;
 
--- Everyone sees the pipelines of the roles they belong to, with their
--- watermarks and runs (error messages can quote row data), as pg_cron
--- shows each user their own jobs.  Superusers, and the C functions (which
--- read as the catalog owner and check ownership themselves), see all.
-ALTER TABLE incetl.pipelines ENABLE ROW LEVEL SECURITY;
-ALTER TABLE incetl.watermarks ENABLE ROW LEVEL SECURITY;
-ALTER TABLE incetl.run_log ENABLE ROW LEVEL SECURITY;
-CREATE POLICY pipelines_of_my_roles ON incetl.pipelines FOR SELECT
-    USING (pg_catalog.pg_has_role(owner, 'USAGE'));
-CREATE POLICY watermarks_of_my_roles ON incetl.watermarks FOR SELECT
-    USING (pipeline_name IN (SELECT name FROM incetl.pipelines));
-CREATE POLICY runs_of_my_roles ON incetl.run_log FOR SELECT
-    USING (pipeline_name IN (SELECT name FROM incetl.pipelines)
-           OR run_by OPERATOR(pg_catalog.=) current_user);
 
 -- ------------------------------------------------------------------------
 -- Pipeline functions (C).  NULL for an optional argument of alter_pipeline
@@ -273,7 +259,7 @@ AS $$
         ELSE NULL END
 $$;
 
-CREATE VIEW incetl.pipeline_status WITH (security_invoker = true) AS
+CREATE VIEW incetl.pipeline_status AS
 WITH win AS (
     SELECT l.*,
            extract(epoch FROM (l.finished_at - l.started_at)) AS secs,
