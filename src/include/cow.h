@@ -282,7 +282,7 @@ extern void CowWriteStateInit(void);
 typedef struct CowPending
 {
 	Oid			relid;
-	List	   *rows;			/* of MinimalTuple, arrival order */
+	List	   *rows;			/* of CowRow (one chunk of row_cxt each), arrival order */
 	List	   *row_subids;		/* int list: SubTransactionId per row */
 	List	   *row_is_update;	/* int list */
 	List	   *deletes;		/* of int64 row numbers (as palloc'd int64) */
@@ -291,6 +291,18 @@ typedef struct CowPending
 	Size		bytes;
 	bool		opts_loaded;
 	CowOptions	opts;			/* as of the first buffered row */
+
+	/*
+	 * Rows arrive in strictly ascending record-key order (opts' key, so no
+	 * two share a key): the merge then needs neither sort nor collapse.
+	 * Checked row by row against the previous row, which is still in cache.
+	 */
+	bool		keys_ascending;
+	struct CowRow *last_row;	/* last buffered row, NULL when none */
+	struct SortSupportData *key_ssup;	/* [opts.nkeys], NULL until needed */
+	MemoryContext row_cxt;		/* the buffered CowRows: a generation
+								 * context, reset (not pfree'd row by row)
+								 * at each flush */
 } CowPending;
 
 extern void CowMergeAndWrite(Relation rel, CowPending *pending);
