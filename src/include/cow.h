@@ -245,6 +245,8 @@ typedef struct CowDecodedGroup
 	int			natts;
 	uint64		nrows;
 	bool	   *decoded;		/* [natts], which columns are in values */
+	bool	   *unwanted;		/* [natts], columns read as NULL (not all,
+								 * not in needed): the slot's per-row test */
 	Datum	  **values;			/* [natts][nrows] */
 	bool	  **isnull;			/* [natts][nrows] */
 	int64	   *commit_ids;		/* [nrows] or NULL */
