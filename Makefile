@@ -5,6 +5,8 @@
 #   make test            install dependencies, build, start throwaway clusters
 #                        and run every suite (pg_regress, isolation, TAP, shell)
 #   make demo            the guided tour: a cluster with pg_cron and a pipeline
+#   make bench           test/bench/run_bench.sh (pipelines vs hand-written SQL),
+#                        then test/bench/cow_bench.sh (incetl_cow vs heap)
 #   make installcheck    pg_regress + isolation against a running server that
 #                        preloads incetl and pg_cron (test/run_tests.sh does this)
 
@@ -37,6 +39,7 @@ demo:
 
 bench:
 	bash test/bench/run_bench.sh
+	bash test/bench/cow_bench.sh
 
 .PHONY: demo-stop
 demo-stop:

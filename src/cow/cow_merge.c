@@ -76,6 +76,8 @@ static SortSupport CowMakeSortSupport(Form_pg_attribute att);
 static int	CowKeyCmp(CowMergeCtx *ctx, Datum *a, Datum *b);
 static int	CowRowKeyCmp(CowMergeCtx *ctx, CowRow *a, CowRow *b);
 static int	CowIncomingCmp(const void *a, const void *b, void *arg);
+static int	CowSortItemCmp(const void *a, const void *b, void *arg);
+static void CowSortIncoming(CowMergeCtx *ctx, CowRow **rows, int64 n);
 static bool CowIncomingWins(CowMergeCtx *ctx, CowRow *in, CowRow *stored);
 static bool CowIsDeleteMarker(CowMergeCtx *ctx, CowRow *row);
 static void CowEmitGroups(CowMergeCtx *ctx, CowRow **rows, int64 n,
@@ -161,6 +163,60 @@ CowIncomingCmp(const void *a, const void *b, void *arg)
 			return c;
 	}
 	return ra->seq < rb->seq ? -1 : (ra->seq > rb->seq ? 1 : 0);
+}
+
+/*
+ * Sorting incoming rows through an array of CowRow pointers compares keys
+ * two pointer hops away, a cache miss per comparison on a large batch.
+ * When the first key column is pass-by-value its datum is the full value,
+ * so the rows are sorted as (first key datum, row) pairs: most comparisons
+ * then touch only the array; equal first keys fall back to the full
+ * (key, precombine, arrival) comparison, so the order is exactly
+ * CowIncomingCmp's.
+ */
+typedef struct CowSortItem
+{
+	Datum		key0;
+	CowRow	   *row;
+} CowSortItem;
+
+static int
+CowSortItemCmp(const void *a, const void *b, void *arg)
+{
+	CowMergeCtx *ctx = arg;
+	const CowSortItem *ia = a;
+	const CowSortItem *ib = b;
+	int			c = ctx->keys[0].comparator(ia->key0, ib->key0, &ctx->keys[0]);
+
+	if (c != 0)
+		return c;
+	return CowIncomingCmp(&ia->row, &ib->row, arg);
+}
+
+static void
+CowSortIncoming(CowMergeCtx *ctx, CowRow **rows, int64 n)
+{
+	int			a0 = ctx->opts.key_attnums[0] - 1;
+	CowSortItem *items;
+	int64		i;
+
+	if (n < 2)
+		return;
+	if (!TupleDescAttr(ctx->tupdesc, a0)->attbyval || ctx->keys[0].comparator == NULL)
+	{
+		qsort_arg(rows, n, sizeof(CowRow *), CowIncomingCmp, ctx);
+		return;
+	}
+	items = palloc(sizeof(CowSortItem) * n);
+	for (i = 0; i < n; i++)
+	{
+		items[i].key0 = rows[i]->values[a0];
+		items[i].row = rows[i];
+	}
+	qsort_arg(items, n, sizeof(CowSortItem), CowSortItemCmp, ctx);
+	for (i = 0; i < n; i++)
+		rows[i] = items[i].row;
+	pfree(items);
 }
 
 static bool
@@ -444,16 +500,12 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 	r = 0;
 	foreach(lc, pending->rows)
 	{
-		MinimalTuple mt = lfirst(lc);
-		HeapTupleData htup;
-		CowRow	   *row = palloc0(sizeof(CowRow));
+		/* buffered as CowRows (cow_write_state.c); reset what a merge sets */
+		CowRow	   *row = lfirst(lc);
 
-		row->values = palloc(sizeof(Datum) * natts);
-		row->isnull = palloc(sizeof(bool) * natts);
-		htup.t_len = mt->t_len + MINIMAL_TUPLE_OFFSET;
-		htup.t_data = (HeapTupleHeader) ((char *) mt - MINIMAL_TUPLE_OFFSET);
-		heap_deform_tuple(&htup, ctx.tupdesc, row->values, row->isnull);
 		row->seq = r;
+		row->commit_id = 0;
+		row->rownum = 0;
 		row->is_update = list_nth_int(pending->row_is_update, r) != 0;
 		has_update |= row->is_update;
 		incoming[r++] = row;
@@ -565,11 +617,22 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 		List	   *unrouted = NIL;
 		int			o;
 
-		/* 1. sort and collapse incoming rows */
-		if (nin > 1)
-			qsort_arg(incoming, nin, sizeof(CowRow *), CowIncomingCmp, &ctx);
-		winners = palloc(sizeof(CowRow *) * Max(nin, 1));
-		for (r = 0; r < nin; r++)
+		/*
+		 * 1. sort and collapse incoming rows -- unless they arrived in
+		 * strictly ascending key order (no duplicates) under the key we
+		 * merge by: then they are sorted and every row is a winner.
+		 */
+		bool		ascending = pending->keys_ascending &&
+			pending->opts_loaded && pending->opts.nkeys == ctx.opts.nkeys &&
+			memcmp(pending->opts.key_attnums, ctx.opts.key_attnums,
+				   sizeof(AttrNumber) * ctx.opts.nkeys) == 0;
+
+		if (nin > 1 && !ascending)
+			CowSortIncoming(&ctx, incoming, nin);
+		winners = ascending ? incoming : palloc(sizeof(CowRow *) * Max(nin, 1));
+		if (ascending)
+			nwin = nin;
+		for (r = 0; r < nin && !ascending; r++)
 		{
 			if (r + 1 < nin && CowRowKeyCmp(&ctx, incoming[r], incoming[r + 1]) == 0)
 			{

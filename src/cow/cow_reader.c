@@ -205,6 +205,14 @@ CowOpenGroup(Relation rel, const CowVersion *v, bool all, Bitmapset *needed)
 	g->natts = RelationGetDescr(rel)->natts;
 	g->nrows = g->header->nrows;
 	g->decoded = palloc0(sizeof(bool) * Max(g->natts, 1));
+	g->unwanted = palloc0(sizeof(bool) * Max(g->natts, 1));
+	if (!all)
+	{
+		int			i;
+
+		for (i = 0; i < g->natts; i++)
+			g->unwanted[i] = !bms_is_member(i, needed);
+	}
 	g->values = palloc0(sizeof(Datum *) * Max(g->natts, 1));
 	g->isnull = palloc0(sizeof(bool *) * Max(g->natts, 1));
 	return g;

@@ -64,7 +64,23 @@ cow_slot_getsomeattrs(TupleTableSlot *slot, int natts)
 		elog(ERROR, "incetl_cow slot has no row to read attributes from");
 	for (i = slot->tts_nvalid; i < natts; i++)
 	{
-		if (!TupleDescAttr(desc, i)->attisdropped && CowGroupColumn(g, i))
+		/* per-row fast paths: a column already decoded, or not wanted */
+		if (TupleDescAttr(desc, i)->attisdropped)
+		{
+			slot->tts_values[i] = (Datum) 0;
+			slot->tts_isnull[i] = true;
+		}
+		else if (i < g->natts && g->decoded[i])
+		{
+			slot->tts_values[i] = g->values[i][cs->row];
+			slot->tts_isnull[i] = g->isnull[i][cs->row];
+		}
+		else if (i < g->natts && g->unwanted[i])
+		{
+			slot->tts_values[i] = (Datum) 0;
+			slot->tts_isnull[i] = true;
+		}
+		else if (CowGroupColumn(g, i))
 		{
 			slot->tts_values[i] = g->values[i][cs->row];
 			slot->tts_isnull[i] = g->isnull[i][cs->row];

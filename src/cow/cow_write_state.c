@@ -37,6 +37,8 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/sortsupport.h"
+#include "utils/typcache.h"
 
 #include "cow.h"
 
@@ -63,6 +65,7 @@ static CowPending *CowGetPending(Oid relid, bool create);
 static void CowFlushPending(CowPending *p);
 static void CowCheckTriggers(Relation rel);
 static HTAB *CowNewDeleteSet(void);
+static void CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row);
 
 static HTAB *
 CowNewDeleteSet(void)
@@ -146,6 +149,74 @@ CowHasPending(void)
 }
 
 /*
+ * CowTrackKeyOrder keeps p->keys_ascending: true while every buffered row's
+ * record key is strictly greater than the previous row's, under the same
+ * ordering the merge sorts by (the key type's default btree ordering and
+ * the column's collation).  Call in CowWriteContext before appending row.
+ */
+static void
+CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row)
+{
+	int			k;
+
+	if (p->opts.nkeys == 0)
+	{
+		p->keys_ascending = false;
+		return;
+	}
+	if (p->rows == NIL || p->last_row == NULL)
+	{
+		p->keys_ascending = true;
+		p->last_row = row;
+		return;
+	}
+	if (!p->keys_ascending)
+	{
+		p->last_row = row;
+		return;
+	}
+	if (p->key_ssup == NULL)
+	{
+		SortSupport ssup = palloc0(sizeof(SortSupportData) * p->opts.nkeys);
+
+		for (k = 0; k < p->opts.nkeys; k++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, p->opts.key_attnums[k] - 1);
+			TypeCacheEntry *tc = lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR);
+
+			if (!OidIsValid(tc->lt_opr))
+			{
+				/* no ordering: the merge reports it; never claim an order */
+				pfree(ssup);
+				p->keys_ascending = false;
+				p->last_row = row;
+				return;
+			}
+			ssup[k].ssup_cxt = CurrentMemoryContext;
+			ssup[k].ssup_collation = att->attcollation;
+			ssup[k].ssup_nulls_first = true;
+			PrepareSortSupportFromOrderingOp(tc->lt_opr, &ssup[k]);
+		}
+		p->key_ssup = ssup;
+	}
+	for (k = 0; k < p->opts.nkeys; k++)
+	{
+		int			a = p->opts.key_attnums[k] - 1;
+		int			c = ApplySortComparator(p->last_row->values[a], false,
+											row->values[a], false, &p->key_ssup[k]);
+
+		if (c < 0)
+			break;				/* strictly ascending */
+		if (c > 0 || k == p->opts.nkeys - 1)
+		{
+			p->keys_ascending = false;	/* descending, or the same key */
+			break;
+		}
+	}
+	p->last_row = row;
+}
+
+/*
  * CowBufferInsert copies a slot's row (detoasted) into the buffer and gives
  * the slot a pending TID.  A NULL record key fails the statement here.
  */
@@ -155,9 +226,7 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 	CowPending *p = CowGetPending(RelationGetRelid(rel), true);
 	TupleDesc	desc = RelationGetDescr(rel);
 	MemoryContext old;
-	Datum	   *values;
 	int			i;
-	MinimalTuple mt;
 
 	CowCheckTriggers(rel);
 	slot_getallattrs(slot);
@@ -185,27 +254,102 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 					 errdetail("Rows of an incetl_cow table with a record key are upserted by that key.")));
 	}
 
+	/*
+	 * One allocation per row: the CowRow, its values/isnull arrays and a
+	 * copy of every by-reference value, so the merge uses the row as it is
+	 * (no tuple to form here and deform there).  Short varlenas are kept
+	 * short; only out-of-line, compressed or expanded values are detoasted.
+	 */
 	old = MemoryContextSwitchTo(CowWriteContext);
-	values = palloc(sizeof(Datum) * desc->natts);
-	for (i = 0; i < desc->natts; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
+		int			natts = desc->natts;
+		Size		hdr = MAXALIGN(sizeof(CowRow)) + MAXALIGN(sizeof(Datum) * natts) +
+			MAXALIGN(sizeof(bool) * Max(natts, 1));
+		Size		size = hdr;
+		Datum	   *src = slot->tts_values;
+		bool	   *isnull = slot->tts_isnull;
+		Datum		detoasted[MaxTupleAttributeNumber];
+		CowRow	   *row;
+		char	   *data;
 
-		values[i] = slot->tts_values[i];
-		if (!slot->tts_isnull[i] && att->attlen == -1 &&
-			VARATT_IS_EXTENDED(DatumGetPointer(values[i])))
-			values[i] = PointerGetDatum(detoast_attr((struct varlena *)
-													 DatumGetPointer(values[i])));
+		for (i = 0; i < natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+			Datum		v = src[i];
+
+			detoasted[i] = v;
+			if (isnull[i] || att->attbyval)
+				continue;
+			if (att->attlen == -1)
+			{
+				if (VARATT_IS_EXTERNAL(DatumGetPointer(v)) ||
+					VARATT_IS_COMPRESSED(DatumGetPointer(v)))
+					detoasted[i] = v = PointerGetDatum(detoast_attr((struct varlena *)
+																	DatumGetPointer(v)));
+				size = att_align_nominal(size, TYPALIGN_INT) +
+					VARSIZE_ANY(DatumGetPointer(v));
+			}
+			else if (att->attlen == -2)
+				size += strlen(DatumGetCString(v)) + 1;
+			else
+				size = att_align_nominal(size, att->attalign) + att->attlen;
+		}
+		/*
+		 * A generation context: no power-of-two rounding and a smaller
+		 * chunk header than palloc's, and one reset frees the batch.
+		 */
+		if (p->row_cxt == NULL)
+			p->row_cxt = GenerationContextCreate(CowWriteContext,
+												 "incetl cow buffered rows",
+												 0, 64 * 1024, 8 * 1024 * 1024);
+		row = MemoryContextAlloc(p->row_cxt, size);
+		memset(row, 0, sizeof(CowRow));
+		row->values = (Datum *) ((char *) row + MAXALIGN(sizeof(CowRow)));
+		row->isnull = (bool *) ((char *) row->values + MAXALIGN(sizeof(Datum) * natts));
+		memcpy(row->isnull, isnull, sizeof(bool) * natts);
+		row->is_update = is_update;
+		data = (char *) row;
+		size = hdr;
+		for (i = 0; i < natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+			Datum		v = detoasted[i];
+			Size		len;
+
+			if (isnull[i])
+			{
+				row->values[i] = (Datum) 0;
+				continue;
+			}
+			if (att->attbyval)
+			{
+				row->values[i] = v;
+				continue;
+			}
+			if (att->attlen == -1)
+			{
+				size = att_align_nominal(size, TYPALIGN_INT);
+				len = VARSIZE_ANY(DatumGetPointer(v));
+			}
+			else if (att->attlen == -2)
+				len = strlen(DatumGetCString(v)) + 1;
+			else
+			{
+				size = att_align_nominal(size, att->attalign);
+				len = att->attlen;
+			}
+			memcpy(data + size, DatumGetPointer(v), len);
+			row->values[i] = PointerGetDatum(data + size);
+			size += len;
+			if (v != src[i])
+				pfree(DatumGetPointer(v));
+		}
+		CowTrackKeyOrder(p, desc, row);
+		p->rows = lappend(p->rows, row);
+		p->row_subids = lappend_int(p->row_subids, (int) GetCurrentSubTransactionId());
+		p->row_is_update = lappend_int(p->row_is_update, is_update ? 1 : 0);
+		p->bytes += size + 64;
 	}
-	mt = heap_form_minimal_tuple(desc, values, slot->tts_isnull);
-	for (i = 0; i < desc->natts; i++)
-		if (values[i] != slot->tts_values[i])
-			pfree(DatumGetPointer(values[i]));
-	pfree(values);
-	p->rows = lappend(p->rows, mt);
-	p->row_subids = lappend_int(p->row_subids, (int) GetCurrentSubTransactionId());
-	p->row_is_update = lappend_int(p->row_is_update, is_update ? 1 : 0);
-	p->bytes += mt->t_len + 64;
 	MemoryContextSwitchTo(old);
 
 	CowRowNumberToTid(COW_MAX_ROW_NUMBER + (CowPendingCounter++ % COW_PENDING_ROWS),
@@ -283,7 +427,9 @@ CowFlushPending(CowPending *p)
 		PopActiveSnapshot();
 	relation_close(rel, NoLock);
 
-	list_free_deep(p->rows);
+	list_free(p->rows);
+	if (p->row_cxt)
+		MemoryContextReset(p->row_cxt);
 	list_free(p->row_subids);
 	list_free(p->row_is_update);
 	list_free_deep(p->deletes);
@@ -295,6 +441,9 @@ CowFlushPending(CowPending *p)
 	p->delete_set = NULL;
 	p->bytes = 0;
 	p->opts_loaded = false;
+	p->keys_ascending = false;
+	p->last_row = NULL;
+	p->key_ssup = NULL;			/* options are reloaded: so is the ordering */
 	CowFlushing = false;
 }
 
@@ -398,6 +547,7 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 			dsubids = lappend_int(dsubids, list_nth_int(p->delete_subids, i));
 		}
 		p->rows = rows;
+		p->last_row = rows != NIL ? (CowRow *) llast(rows) : NULL;
 		p->row_subids = subids;
 		p->row_is_update = upd;
 		p->deletes = dels;

@@ -41,31 +41,142 @@ typedef struct CowChunk
 	Datum		max;
 } CowChunk;
 
-static void CowEncodeColumn(Form_pg_attribute att, CowRow **rows, int64 nrows,
-							int attidx, int level, CowColumnDesc *desc,
-							CowChunk *chunk, int64 *raw_total);
+/*
+ * Column chunks are built row-major: one pass over the rows appends every
+ * column's value to that column's buffer, so each row (scattered in memory)
+ * is visited once rather than twice per column.  A chunk is its null bytes
+ * (when the column has NULLs) padded to MAXALIGN, then the values, each
+ * aligned as its type requires relative to the chunk start; the values are
+ * gathered apart and the null bytes put in front at the end, which gives
+ * the same bytes since the value area starts at a MAXALIGNed offset.
+ */
+typedef struct CowColEnc
+{
+	Form_pg_attribute att;
+	bool		has_nulls;
+	bool		all_null;
+	bool		can_minmax;
+	SortSupportData ssup;
+	char	   *nulls;			/* [nrows]: 1 = NULL */
+	StringInfoData vals;
+} CowColEnc;
+
+static void CowColEncInit(CowColEnc *e, Form_pg_attribute att, int64 nrows);
+static void CowColEncAppend(CowColEnc *e, CowChunk *chunk, Datum value);
+static void CowColEncFinish(CowColEnc *e, int64 nrows, int level,
+							CowColumnDesc *desc, CowChunk *chunk,
+							int64 *raw_total);
 static void CowSerializeDatum(StringInfo buf, Datum value, bool byval, int len);
 
+static void
+CowColEncInit(CowColEnc *e, Form_pg_attribute att, int64 nrows)
+{
+	TypeCacheEntry *tc;
+
+	memset(e, 0, sizeof(CowColEnc));
+	e->att = att;
+	e->all_null = true;
+	if (att->attisdropped)
+		return;
+	tc = lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR);
+	if (OidIsValid(tc->lt_opr))
+	{
+		e->ssup.ssup_cxt = CurrentMemoryContext;
+		e->ssup.ssup_collation = att->attcollation;
+		e->ssup.ssup_nulls_first = false;
+		PrepareSortSupportFromOrderingOp(tc->lt_opr, &e->ssup);
+		e->can_minmax = true;
+	}
+	e->nulls = palloc0(Max(nrows, 1));
+	initStringInfo(&e->vals);
+	enlargeStringInfo(&e->vals,
+					  Min((Size) nrows * (att->attlen > 0 ? att->attlen + 4 : 16),
+						  (Size) 64 * 1024 * 1024));
+}
+
+static void
+CowColEncAppend(CowColEnc *e, CowChunk *chunk, Datum value)
+{
+	Form_pg_attribute att = e->att;
+	StringInfo	raw = &e->vals;
+	Size		off = raw->len;
+	Size		vlen;
+	char		align = att->attalign;
+
+	if (att->attlen == -1)
+	{
+		if (VARATT_IS_EXTERNAL(DatumGetPointer(value)) ||
+			VARATT_IS_COMPRESSED(DatumGetPointer(value)))
+			value = PointerGetDatum(detoast_attr((struct varlena *) DatumGetPointer(value)));
+		if (align == TYPALIGN_CHAR || align == TYPALIGN_SHORT)
+			align = TYPALIGN_INT;
+		off = att_align_nominal(off, align);
+		if (VARATT_IS_SHORT(DatumGetPointer(value)))
+		{
+			/* stored with a 4-byte header, as detoasting would give */
+			Size		dlen = VARSIZE_SHORT(DatumGetPointer(value)) - VARHDRSZ_SHORT;
+
+			vlen = dlen + VARHDRSZ;
+			enlargeStringInfo(raw, off + vlen - raw->len);
+			memset(raw->data + raw->len, 0, off - raw->len);
+			SET_VARSIZE(raw->data + off, vlen);
+			memcpy(raw->data + off + VARHDRSZ, VARDATA_SHORT(DatumGetPointer(value)), dlen);
+		}
+		else
+		{
+			vlen = VARSIZE(DatumGetPointer(value));
+			enlargeStringInfo(raw, off + vlen - raw->len);
+			memset(raw->data + raw->len, 0, off - raw->len);
+			memcpy(raw->data + off, DatumGetPointer(value), vlen);
+		}
+	}
+	else
+	{
+		if (att->attlen == -2)
+			vlen = strlen(DatumGetCString(value)) + 1;
+		else
+			vlen = att->attlen;
+		off = att_align_nominal(off, align);
+		enlargeStringInfo(raw, off + vlen - raw->len);
+		memset(raw->data + raw->len, 0, off - raw->len);
+		if (att->attbyval)
+			store_att_byval(raw->data + off, value, att->attlen);
+		else
+			memcpy(raw->data + off, DatumGetPointer(value), vlen);
+	}
+	raw->len = off + vlen;
+
+	if (e->can_minmax)
+	{
+		if (!chunk->has_minmax)
+		{
+			chunk->min = chunk->max = value;
+			chunk->has_minmax = true;
+		}
+		else
+		{
+			if (ApplySortComparator(value, false, chunk->min, false, &e->ssup) < 0)
+				chunk->min = value;
+			if (ApplySortComparator(value, false, chunk->max, false, &e->ssup) > 0)
+				chunk->max = value;
+		}
+	}
+}
+
 /*
- * CowEncodeColumn builds, compresses and summarizes one column chunk.
+ * CowColEncFinish assembles, compresses and describes one column chunk.
  */
 static void
-CowEncodeColumn(Form_pg_attribute att, CowRow **rows, int64 nrows, int attidx,
-				int level, CowColumnDesc *desc, CowChunk *chunk, int64 *raw_total)
+CowColEncFinish(CowColEnc *e, int64 nrows, int level, CowColumnDesc *desc,
+				CowChunk *chunk, int64 *raw_total)
 {
-	StringInfoData raw;
-	bool		has_nulls = false;
-	bool		all_null = true;
-	int64		i;
-	Size		off;
-	TypeCacheEntry *tc;
-	SortSupportData ssup;
-	bool		can_minmax = false;
+	Form_pg_attribute att = e->att;
+	char	   *raw;
+	Size		rawlen;
 	Size		clen;
 	char	   *cdata;
 
 	memset(desc, 0, sizeof(CowColumnDesc));
-	memset(chunk, 0, sizeof(CowChunk));
 	desc->typid = att->atttypid;
 	desc->attlen = att->attlen;
 	desc->attbyval = att->attbyval;
@@ -75,105 +186,45 @@ CowEncodeColumn(Form_pg_attribute att, CowRow **rows, int64 nrows, int attidx,
 		desc->flags = COW_COL_DROPPED | COW_COL_ALL_NULL;
 		return;
 	}
-
-	for (i = 0; i < nrows; i++)
-	{
-		if (rows[i]->isnull[attidx])
-			has_nulls = true;
-		else
-			all_null = false;
-	}
-	if (all_null)
+	if (e->all_null)
 	{
 		desc->flags = COW_COL_ALL_NULL | COW_COL_HAS_NULLS;
+		chunk->has_minmax = false;
 		return;
 	}
-
-	tc = lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR);
-	if (OidIsValid(tc->lt_opr))
+	if (e->has_nulls)
 	{
-		memset(&ssup, 0, sizeof(ssup));
-		ssup.ssup_cxt = CurrentMemoryContext;
-		ssup.ssup_collation = att->attcollation;
-		ssup.ssup_nulls_first = false;
-		PrepareSortSupportFromOrderingOp(tc->lt_opr, &ssup);
-		can_minmax = true;
-	}
+		Size		voff = MAXALIGN(nrows);
 
-	initStringInfo(&raw);
-	if (has_nulls)
-	{
-		enlargeStringInfo(&raw, nrows);
-		for (i = 0; i < nrows; i++)
-			raw.data[i] = rows[i]->isnull[attidx] ? 1 : 0;
-		raw.len = nrows;
+		rawlen = voff + e->vals.len;
+		raw = palloc(rawlen);
+		memcpy(raw, e->nulls, nrows);
+		memset(raw + nrows, 0, voff - nrows);
+		memcpy(raw + voff, e->vals.data, e->vals.len);
+		pfree(e->vals.data);
 		desc->flags |= COW_COL_HAS_NULLS;
-	}
-	off = MAXALIGN(raw.len);
-
-	for (i = 0; i < nrows; i++)
-	{
-		Datum		value;
-		Size		vlen;
-		char		align = att->attalign;
-
-		if (rows[i]->isnull[attidx])
-			continue;
-		value = rows[i]->values[attidx];
-
-		if (att->attlen == -1)
-		{
-			if (VARATT_IS_EXTENDED(DatumGetPointer(value)))
-				value = PointerGetDatum(detoast_attr((struct varlena *) DatumGetPointer(value)));
-			vlen = VARSIZE(DatumGetPointer(value));
-			if (align == TYPALIGN_CHAR || align == TYPALIGN_SHORT)
-				align = TYPALIGN_INT;
-		}
-		else if (att->attlen == -2)
-			vlen = strlen(DatumGetCString(value)) + 1;
-		else
-			vlen = att->attlen;
-
-		off = att_align_nominal(off, align);
-		enlargeStringInfo(&raw, off + vlen - raw.len);
-		memset(raw.data + raw.len, 0, off - raw.len);
-		if (att->attbyval)
-			store_att_byval(raw.data + off, value, att->attlen);
-		else
-			memcpy(raw.data + off, DatumGetPointer(value), vlen);
-		off += vlen;
-		raw.len = off;
-
-		if (can_minmax)
-		{
-			if (!chunk->has_minmax)
-			{
-				chunk->min = chunk->max = value;
-				chunk->has_minmax = true;
-			}
-			else
-			{
-				if (ApplySortComparator(value, false, chunk->min, false, &ssup) < 0)
-					chunk->min = value;
-				if (ApplySortComparator(value, false, chunk->max, false, &ssup) > 0)
-					chunk->max = value;
-			}
-		}
-	}
-	if (chunk->has_minmax)
-		desc->flags |= COW_COL_HAS_MINMAX;
-
-	desc->raw_len = raw.len;
-	*raw_total += raw.len;
-	cdata = CowCompress(raw.data, raw.len, level, &clen);
-	if (cdata == NULL)
-	{
-		desc->flags |= COW_COL_UNCOMPRESSED;
-		chunk->data = raw.data;
-		chunk->len = raw.len;
 	}
 	else
 	{
+		raw = e->vals.data;
+		rawlen = e->vals.len;
+	}
+	pfree(e->nulls);
+	if (chunk->has_minmax)
+		desc->flags |= COW_COL_HAS_MINMAX;
+
+	desc->raw_len = rawlen;
+	*raw_total += rawlen;
+	cdata = CowCompress(raw, rawlen, level, &clen);
+	if (cdata == NULL)
+	{
+		desc->flags |= COW_COL_UNCOMPRESSED;
+		chunk->data = raw;
+		chunk->len = rawlen;
+	}
+	else
+	{
+		pfree(raw);
 		chunk->data = cdata;
 		chunk->len = clen;
 	}
@@ -219,12 +270,37 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	int			i;
 	int64		r;
 	pg_crc32c	crc;
+	CowColEnc  *enc;
 
 	Assert(nrows > 0);
 
+	enc = palloc(sizeof(CowColEnc) * Max(natts, 1));
 	for (i = 0; i < natts; i++)
-		CowEncodeColumn(TupleDescAttr(tupdesc, i), rows, nrows, i,
-						opts->compression_level, &descs[i], &chunks[i], &raw_total);
+		CowColEncInit(&enc[i], TupleDescAttr(tupdesc, i), nrows);
+	for (r = 0; r < nrows; r++)
+	{
+		CowRow	   *row = rows[r];
+
+		for (i = 0; i < natts; i++)
+		{
+			CowColEnc  *e = &enc[i];
+
+			if (e->att->attisdropped)
+				continue;
+			if (row->isnull[i])
+			{
+				e->nulls[r] = 1;
+				e->has_nulls = true;
+				continue;
+			}
+			e->all_null = false;
+			CowColEncAppend(e, &chunks[i], row->values[i]);
+		}
+	}
+	for (i = 0; i < natts; i++)
+		CowColEncFinish(&enc[i], nrows, opts->compression_level, &descs[i],
+						&chunks[i], &raw_total);
+	pfree(enc);
 
 	/* hidden commit-id column */
 	cids = palloc(sizeof(int64) * nrows);

@@ -248,6 +248,8 @@ typedef struct CowDecodedGroup
 	int			natts;
 	uint64		nrows;
 	bool	   *decoded;		/* [natts], which columns are in values */
+	bool	   *unwanted;		/* [natts], columns read as NULL (not all,
+								 * not in needed): the slot's per-row test */
 	Datum	  **values;			/* [natts][nrows] */
 	bool	  **isnull;			/* [natts][nrows] */
 	int64	   *commit_ids;		/* [nrows] or NULL */
@@ -285,7 +287,7 @@ extern void CowWriteStateInit(void);
 typedef struct CowPending
 {
 	Oid			relid;
-	List	   *rows;			/* of MinimalTuple, arrival order */
+	List	   *rows;			/* of CowRow (one chunk of row_cxt each), arrival order */
 	List	   *row_subids;		/* int list: SubTransactionId per row */
 	List	   *row_is_update;	/* int list */
 	List	   *deletes;		/* of int64 row numbers (as palloc'd int64) */
@@ -294,6 +296,18 @@ typedef struct CowPending
 	Size		bytes;
 	bool		opts_loaded;
 	CowOptions	opts;			/* as of the first buffered row */
+
+	/*
+	 * Rows arrive in strictly ascending record-key order (opts' key, so no
+	 * two share a key): the merge then needs neither sort nor collapse.
+	 * Checked row by row against the previous row, which is still in cache.
+	 */
+	bool		keys_ascending;
+	struct CowRow *last_row;	/* last buffered row, NULL when none */
+	struct SortSupportData *key_ssup;	/* [opts.nkeys], NULL until needed */
+	MemoryContext row_cxt;		/* the buffered CowRows: a generation
+								 * context, reset (not pfree'd row by row)
+								 * at each flush */
 } CowPending;
 
 extern void CowMergeAndWrite(Relation rel, CowPending *pending);

@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# test/bench/cow_bench.sh -- incetl_cow against heap on one orders table
+#
+# Runs on a throwaway cluster (test/lib.sh; port INCETL_COW_BENCH_PORT,
+# default 54372; as root the server runs as $INCETL_TEST_USER).  Assumes
+# incetl is built and installed in the PostgreSQL of INCETL_PG_BIN; builds
+# nothing.  Same data and same run for every row of the table:
+#
+#   orders(id bigint, customer_id bigint, amount numeric(12,2), status text,
+#          note text, updated_at timestamptz), BENCH_ROWS (5 M) rows, loaded
+#   into orders_heap (heap, PRIMARY KEY (id) present during the load: it is
+#   what gives heap the record-key semantics incetl_cow has natively) and
+#   orders_cow (USING incetl_cow, record_key id, precombine updated_at, no
+#   index: the record key needs none).
+#
+#   size      pg_total_relation_size after the load (heap: table + its PK;
+#             incetl_cow: the table), after VACUUM ANALYZE + CHECKPOINT
+#   load      INSERT INTO t SELECT * FROM orders_src into the empty table
+#   upsert    1 % of the rows (BENCH_ROWS / 100): 80 % updates of existing
+#             keys, 20 % new keys, 5 % of the batch a second version of a
+#             key in the batch; "skewed": updates to the newest 5 % of keys;
+#             "uniform": updates to keys drawn uniformly.  heap: INSERT ...
+#             SELECT DISTINCT ON (id) ... ORDER BY id, updated_at DESC ON
+#             CONFLICT (id) DO UPDATE ... WHERE t.updated_at <=
+#             EXCLUDED.updated_at; incetl_cow: INSERT ... SELECT (its upsert).
+#             Each repetition applies a fresh batch to both tables.
+#             Rewrite rate: rows of the file groups the commit rewrote
+#             (file_groups_written x rows per file group) per second.
+#   sum       SELECT sum(amount) (warm: one untimed run first)
+#   lookup    SELECT * WHERE id = const through a btree index (incetl_cow:
+#             CREATE INDEX on id, made after the upserts), median of
+#             BENCH_LOOKUPS lookups in one session
+#   memory    VmHWM of the backend (from its /proc/self/status, read by the
+#             backend itself with pg_read_file) after INSERT ... SELECT of
+#             BENCH_MEM_ROWS (10 M) rows into an empty table, fresh session
+#             each; VmHWM counts the shared_buffers pages the backend touched
+#
+# Conventions of run_bench.sh: median of BENCH_REPS (3), VACUUM ANALYZE +
+# CHECKPOINT before every measurement, client-side times (psql \timing),
+# alternating which side goes first.  After every step both tables must hold
+# the same rows (EXCEPT ALL both ways), or the script fails.
+#
+# Knobs: INCETL_COW_BENCH_PORT (54372), INCETL_BENCH_DIR
+#        (/tmp/incetl-cow-bench-<user>), BENCH_ROWS (5000000), BENCH_REPS (3),
+#        BENCH_LOOKUPS (200), BENCH_MEM_ROWS (10000000; 0 skips),
+#        BENCH_KEEP=1 leaves the cluster running.
+
+set -euo pipefail
+export LC_ALL=C
+
+SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=test/lib.sh
+source "$SRC_DIR/test/lib.sh"
+
+PORT=${INCETL_COW_BENCH_PORT:-54372}
+RUNNER=$(incetl_runner_user)
+BENCH_DIR=${INCETL_BENCH_DIR:-/tmp/incetl-cow-bench-$RUNNER}
+ROWS=${BENCH_ROWS:-5000000}
+REPS=${BENCH_REPS:-3}
+LOOKUPS=${BENCH_LOOKUPS:-200}
+MEM_ROWS=${BENCH_MEM_ROWS:-10000000}
+C=$BENCH_DIR/cluster
+BATCH=$((ROWS / 100))
+B_NEW=$((BATCH / 5))
+B_DUP=$((BATCH / 20))
+B_UPD=$((BATCH - B_NEW - B_DUP))
+
+SHAREDIR=$("$INCETL_PG_CONFIG" --sharedir)
+PKGLIBDIR=$("$INCETL_PG_CONFIG" --pkglibdir)
+[ -f "$SHAREDIR/extension/incetl.control" ] && [ -f "$PKGLIBDIR/incetl.so" ] ||
+    incetl_die "incetl is not installed in $PKGLIBDIR: run make && make install first"
+
+psql_b() { incetl_cluster_psql "$C" -d bench "$@"; }
+psql_q() { incetl_cluster_psql "$C" -d bench -o /dev/null "$@"; }
+
+# Time one statement in a fresh session: prints milliseconds.
+time_sql() {
+    local out
+    out=$(psql_b -At -c '\timing on' -c "$1")
+    sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$out" | tail -n 1
+}
+settle() { psql_q -c "VACUUM ANALYZE${1:+ $1}" -c "CHECKPOINT"; }
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+assert_equal() {   # $1 step name
+    local diff
+    diff=$(psql_b -At -c "SELECT (SELECT count(*) FROM (TABLE orders_cow EXCEPT ALL TABLE orders_heap) x)
+                                + (SELECT count(*) FROM (TABLE orders_heap EXCEPT ALL TABLE orders_cow) y)")
+    [ "$diff" = 0 ] || incetl_die "after $1: orders_cow and orders_heap differ in $diff rows"
+    echo "   after $1: both tables hold the same $(psql_b -At -c 'SELECT count(*) FROM orders_heap') rows"
+}
+
+COLS="id, customer_id, amount, status, note, updated_at"
+SETS="customer_id = EXCLUDED.customer_id, amount = EXCLUDED.amount, status = EXCLUDED.status, note = EXCLUDED.note, updated_at = EXCLUDED.updated_at"
+heap_upsert_sql() {   # $1 batch table
+    echo "INSERT INTO orders_heap AS t ($COLS)
+SELECT DISTINCT ON (id) $COLS FROM $1 ORDER BY id, updated_at DESC
+ON CONFLICT (id) DO UPDATE SET $SETS WHERE t.updated_at <= EXCLUDED.updated_at"
+}
+cow_upsert_sql() { echo "INSERT INTO orders_cow ($COLS) SELECT $COLS FROM $1"; }
+
+# --------------------------------------------------------------------------
+incetl_log "cluster in $C (port $PORT, as $RUNNER, binaries $INCETL_PG_BIN)"
+mkdir -p "$BENCH_DIR"
+if incetl_is_root; then chown "$RUNNER:" "$BENCH_DIR"; fi
+incetl_cluster_init "$C" "$PORT" postgres \
+    "shared_buffers = 1GB" "work_mem = 64MB" "maintenance_work_mem = 512MB" \
+    "max_wal_size = 8GB" "checkpoint_timeout = 30min" "autovacuum = off"
+if [ "${BENCH_KEEP:-0}" = 1 ]; then incetl_cluster_start "$C" keep; else incetl_cluster_start "$C"; fi
+incetl_cluster_psql "$C" -c "CREATE DATABASE bench"
+echo "PostgreSQL $(psql_b -At -c 'SHOW server_version'), $(nproc 2>/dev/null || echo '?') CPUs, fsync $(psql_b -At -c 'SHOW fsync')," \
+    "shared_buffers $(psql_b -At -c 'SHOW shared_buffers'), maintenance_work_mem $(psql_b -At -c 'SHOW maintenance_work_mem')," \
+    "incetl $(git -C "$SRC_DIR" describe --always --dirty 2>/dev/null || echo '?')"
+
+incetl_log "generating $ROWS source rows"
+psql_q <<SQL
+CREATE EXTENSION incetl;
+SELECT setseed(0.42);
+CREATE TABLE orders_src (id bigint, customer_id bigint, amount numeric(12,2),
+                         status text, note text, updated_at timestamptz);
+INSERT INTO orders_src
+SELECT g, 1 + floor(random() * 100000)::bigint, round((random() * 1000)::numeric, 2),
+       (ARRAY['new', 'paid', 'shipped', 'delivered', 'cancelled'])[1 + floor(random() * 5)::int],
+       CASE WHEN random() < 0.1 THEN NULL ELSE 'order ' || g || ' ' || md5(g::text) END,
+       timestamptz '2026-01-01' + g * interval '1 second' + random() * interval '1 hour'
+FROM generate_series(1, $ROWS) AS g;
+CREATE TABLE orders_heap (LIKE orders_src, PRIMARY KEY (id));
+CREATE TABLE orders_cow (LIKE orders_src) USING incetl_cow;
+SELECT incetl.set_table_options('orders_cow', record_key => 'id', precombine => 'updated_at');
+SQL
+settle
+
+# --------------------------------------------------------------------------
+incetl_log "full load of $ROWS rows, $REPS times each"
+L_COW=() L_HEAP=()
+load_cow() { psql_q -c "TRUNCATE orders_cow"; settle orders_cow; time_sql "INSERT INTO orders_cow SELECT * FROM orders_src"; }
+load_heap() { psql_q -c "TRUNCATE orders_heap"; settle orders_heap; time_sql "INSERT INTO orders_heap SELECT * FROM orders_src"; }
+for rep in $(seq 1 "$REPS"); do
+    if [ $((rep % 2)) -eq 1 ]; then L_COW+=("$(load_cow)"); L_HEAP+=("$(load_heap)")
+    else L_HEAP+=("$(load_heap)"); L_COW+=("$(load_cow)"); fi
+    echo "   rep $rep: incetl_cow ${L_COW[-1]} ms, heap ${L_HEAP[-1]} ms"
+done
+settle "orders_cow, orders_heap"
+assert_equal "full load"
+S_COW=$(psql_b -At -c "SELECT pg_total_relation_size('orders_cow')")
+S_HEAP=$(psql_b -At -c "SELECT pg_total_relation_size('orders_heap')")
+S_HEAP_T=$(psql_b -At -c "SELECT pg_table_size('orders_heap')")
+echo "   sizes: incetl_cow $S_COW bytes; heap $S_HEAP bytes ($S_HEAP_T table + $((S_HEAP - S_HEAP_T)) primary key)"
+psql_b -c "SELECT file_groups, rows, compression_ratio FROM incetl.table_stats('orders_cow')"
+
+# --------------------------------------------------------------------------
+# upsert batches: $1 name, $2 seed, $3 "skewed" | "uniform"
+make_batch() {
+    local keys
+    if [ "$3" = skewed ]; then
+        keys="SELECT DISTINCT ($ROWS - floor(random() * ($ROWS / 20)))::bigint AS id FROM generate_series(1, $B_UPD * 3)"
+    else
+        keys="SELECT DISTINCT (1 + floor(random() * $ROWS))::bigint AS id FROM generate_series(1, $B_UPD * 2)"
+    fi
+    psql_q <<SQL
+SELECT setseed($2 / 100.0);
+DROP TABLE IF EXISTS $1;
+CREATE TABLE $1 AS
+WITH upd AS (SELECT id FROM ($keys) k ORDER BY random() LIMIT $B_UPD),
+     newk AS (SELECT m + g AS id FROM (SELECT max(id) AS m FROM orders_heap) x, generate_series(1, $B_NEW) g),
+     allk AS (SELECT id FROM upd UNION ALL SELECT id FROM newk),
+     dup AS (SELECT id FROM allk ORDER BY random() LIMIT $B_DUP),
+     rows_ AS (SELECT id, 0 AS v FROM allk UNION ALL SELECT id, 1 FROM dup)
+SELECT id, 1 + floor(random() * 100000)::bigint AS customer_id,
+       round((random() * 1000)::numeric, 2) AS amount,
+       (ARRAY['new', 'paid', 'shipped', 'delivered', 'cancelled'])[1 + floor(random() * 5)::int] AS status,
+       'change ' || id || ' ' || md5(random()::text) AS note,
+       timestamptz '2027-01-01' + ($2 * 1000 + v) * interval '1 minute' AS updated_at
+FROM rows_ ORDER BY random();
+SQL
+}
+U_SKEW_COW=() U_SKEW_HEAP=() U_UNI_COW=() U_UNI_HEAP=() REWRITE=()
+upsert_rep() {   # $1 kind $2 rep: prints "cow_ms heap_ms"
+    local b="batch_$1_$2" tc th
+    make_batch "$b" "$2" "$1" >/dev/null
+    settle "$b, orders_cow, orders_heap" >/dev/null
+    if [ $(($2 % 2)) -eq 1 ]; then
+        tc=$(time_sql "$(cow_upsert_sql "$b")"); psql_q -c CHECKPOINT
+        th=$(time_sql "$(heap_upsert_sql "$b")")
+    else
+        th=$(time_sql "$(heap_upsert_sql "$b")"); psql_q -c CHECKPOINT
+        tc=$(time_sql "$(cow_upsert_sql "$b")")
+    fi
+    echo "$tc $th"
+}
+for kind in skewed uniform; do
+    incetl_log "1 % upsert ($BATCH rows: $B_UPD updates ($kind), $B_NEW new keys, $B_DUP second versions), $REPS times each"
+    for rep in $(seq 1 "$REPS"); do
+        seed=$rep; [ "$kind" = uniform ] && seed=$((rep + 10))
+        read -r tc th <<<"$(upsert_rep "$kind" "$seed")"
+        read -r ins upd fgw <<<"$(psql_b -At -F ' ' -c "SELECT rows_inserted, rows_updated, file_groups_written
+            FROM incetl.commits('orders_cow') ORDER BY commit_id DESC LIMIT 1")"
+        rows_per_fg=$(psql_b -At -c "SELECT round(rows::numeric / greatest(file_groups, 1)) FROM incetl.table_stats('orders_cow')")
+        rw=$((fgw * rows_per_fg))
+        if [ "$kind" = skewed ]; then U_SKEW_COW+=("$tc") U_SKEW_HEAP+=("$th")
+        else U_UNI_COW+=("$tc") U_UNI_HEAP+=("$th"); REWRITE+=("$(awk -v r="$rw" -v t="$tc" 'BEGIN { printf "%.0f", r / (t / 1000) }')"); fi
+        echo "   rep $rep: incetl_cow $tc ms (inserted $ins, updated $upd, $fgw file groups = ~$rw rows rewritten), heap $th ms"
+        settle "orders_cow, orders_heap" >/dev/null
+        assert_equal "$kind upsert $rep"
+    done
+done
+
+# --------------------------------------------------------------------------
+incetl_log "SELECT sum(amount), $REPS times each (after one untimed run)"
+settle "orders_cow, orders_heap"
+SUM_C=$(psql_b -At -c "SELECT sum(amount) FROM orders_cow") SUM_H=$(psql_b -At -c "SELECT sum(amount) FROM orders_heap")
+[ "$SUM_C" = "$SUM_H" ] || incetl_die "sum(amount) differs: incetl_cow $SUM_C, heap $SUM_H"
+Q_COW=() Q_HEAP=()
+for rep in $(seq 1 "$REPS"); do
+    Q_COW+=("$(time_sql "SELECT sum(amount) FROM orders_cow")")
+    Q_HEAP+=("$(time_sql "SELECT sum(amount) FROM orders_heap")")
+    echo "   rep $rep: incetl_cow ${Q_COW[-1]} ms, heap ${Q_HEAP[-1]} ms"
+done
+
+# --------------------------------------------------------------------------
+incetl_log "point lookups through a btree index ($LOOKUPS in one session, median)"
+psql_q -c "CREATE INDEX orders_cow_id_idx ON orders_cow (id)"
+settle "orders_cow, orders_heap"
+S_COW_IDX=$(psql_b -At -c "SELECT pg_total_relation_size('orders_cow')")
+lookup_times() {   # $1 table
+    {
+        echo "SELECT setseed(0.7);"
+        echo '\timing on'
+        for _ in $(seq 0 "$LOOKUPS"); do
+            echo "SELECT * FROM $1 WHERE id = (SELECT 1 + floor(random() * $ROWS)::bigint);"
+        done
+    } | psql_b -At -o /dev/null 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n "$LOOKUPS" | median
+}
+for t in orders_cow orders_heap; do
+    plan=$(psql_b -At -c "EXPLAIN SELECT * FROM $t WHERE id = 12345" | head -n 1)
+    echo "   $t: $plan"
+done
+P_COW=$(lookup_times orders_cow)
+P_HEAP=$(lookup_times orders_heap)
+P_EQ=$(psql_b -At -c "SELECT count(*) FROM generate_series(1, $ROWS, 99991) g
+    WHERE (SELECT row(c.*)::text FROM orders_cow c WHERE id = g) IS DISTINCT FROM
+          (SELECT row(h.*)::text FROM orders_heap h WHERE id = g)")
+[ "$P_EQ" = 0 ] || incetl_die "point lookups return different rows ($P_EQ keys)"
+assert_equal "index creation"
+
+# --------------------------------------------------------------------------
+M_COW="" M_HEAP=""
+if [ "$MEM_ROWS" -gt 0 ]; then
+    incetl_log "peak memory of an INSERT ... SELECT of $MEM_ROWS rows (backend VmHWM)"
+    psql_q <<SQL
+DROP TABLE orders_heap, orders_cow;
+CREATE TABLE mem_src (LIKE orders_src);
+INSERT INTO mem_src SELECT * FROM orders_src;
+INSERT INTO mem_src SELECT id + $ROWS, customer_id, amount, status, note, updated_at + interval '1 year'
+    FROM orders_src WHERE id <= $MEM_ROWS - $ROWS;
+CREATE TABLE mem_heap (LIKE orders_src, PRIMARY KEY (id));
+CREATE TABLE mem_cow (LIKE orders_src) USING incetl_cow;
+SELECT incetl.set_table_options('mem_cow', record_key => 'id', precombine => 'updated_at');
+SQL
+    settle mem_src
+    hwm() {   # $1 table: "VmHWM_before_kB VmHWM_after_kB ms" of a fresh session
+        local out
+        out=$(psql_b -At <<SQL
+SELECT 'hwm ' || substring(pg_read_file('/proc/self/status') from 'VmHWM:\s*(\d+)');
+\timing on
+INSERT INTO $1 SELECT * FROM mem_src;
+\timing off
+SELECT 'hwm ' || substring(pg_read_file('/proc/self/status') from 'VmHWM:\s*(\d+)');
+SQL
+)
+        echo "$(sed -n 's/^hwm //p' <<<"$out" | tr '\n' ' ')$(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$out")"
+    }
+    read -r m_before_c m_c t_c <<<"$(hwm mem_cow)"
+    read -r m_before_h m_h t_h <<<"$(hwm mem_heap)"
+    M_COW=$m_c M_HEAP=$m_h
+    echo "   incetl_cow: VmHWM $m_before_c kB at session start, $m_c kB after ($t_c ms)"
+    echo "   heap:       VmHWM $m_before_h kB at session start, $m_h kB after ($t_h ms)"
+    [ "$(psql_b -At -c 'SELECT count(*) FROM mem_cow')" = "$MEM_ROWS" ] || incetl_die "mem_cow lacks rows"
+fi
+
+# --------------------------------------------------------------------------
+LC=$(printf '%s\n' "${L_COW[@]}" | median) LH=$(printf '%s\n' "${L_HEAP[@]}" | median)
+USC=$(printf '%s\n' "${U_SKEW_COW[@]}" | median) USH=$(printf '%s\n' "${U_SKEW_HEAP[@]}" | median)
+UUC=$(printf '%s\n' "${U_UNI_COW[@]}" | median) UUH=$(printf '%s\n' "${U_UNI_HEAP[@]}" | median)
+RWR=$(printf '%s\n' "${REWRITE[@]}" | median)
+QC=$(printf '%s\n' "${Q_COW[@]}" | median) QH=$(printf '%s\n' "${Q_HEAP[@]}" | median)
+
+echo
+echo "incetl_cow vs heap, $ROWS rows; median of $REPS (lookups: of $LOOKUPS); client-side times"
+awk -v rows="$ROWS" -v batch="$BATCH" -v sc="$S_COW" -v sh="$S_HEAP" -v sci="$S_COW_IDX" \
+    -v lc="$LC" -v lh="$LH" -v usc="$USC" -v ush="$USH" -v uuc="$UUC" -v uuh="$UUH" -v rwr="$RWR" \
+    -v qc="$QC" -v qh="$QH" -v pc="$P_COW" -v ph="$P_HEAP" -v mc="$M_COW" -v mh="$M_HEAP" -v mrows="$MEM_ROWS" '
+function line(m, c, h, r, g) { printf "%-44s | %16s | %16s | %7s | %s\n", m, c, h, r, g }
+BEGIN {
+    line("measure", "incetl_cow", "heap", "ratio", "goal met?")
+    print "---------------------------------------------+------------------+------------------+---------+----------"
+    r = sc / sh
+    line("size on disk (heap: with its primary key)", sprintf("%.1f MB", sc / 1048576), sprintf("%.1f MB", sh / 1048576),
+         sprintf("%.3f", r), (r <= 0.20 ? "met" : "MISSED") " (<= 0.20 x)")
+    rc = rows / (lc / 1000); rh = rows / (lh / 1000); r = rc / rh
+    line("full load, rows/s", sprintf("%.0f", rc), sprintf("%.0f", rh), sprintf("%.2f", r),
+         (r >= 1.5 ? "met (>= 1.0 x; aim 1.5 x reached too)" : (r >= 1.0 ? "met (>= 1.0 x; aim 1.5 x not reached)" : "MISSED (>= 1.0 x)")))
+    line("  full load, ms", sprintf("%.0f ms", lc), sprintf("%.0f ms", lh), "", "")
+    r = ush / usc
+    line("1 % upsert, skewed to recent keys, ms", sprintf("%.0f ms", usc), sprintf("%.0f ms", ush), sprintf("%.2f", r),
+         (r >= 1.0 ? "met" : "MISSED") " (speed >= 1.0 x)")
+    r = uuh / uuc
+    line("1 % upsert, uniformly random keys, ms", sprintf("%.0f ms", uuc), sprintf("%.0f ms", uuh), sprintf("%.2f", r), "report")
+    line("  rewrite rate of that upsert, rows/s", sprintf("%.0f", rwr), "", "",
+         (rwr >= 1000000 ? "met" : "MISSED") " (>= 1 M rows/s)")
+    r = qh / qc
+    line("SELECT sum(amount), ms", sprintf("%.1f ms", qc), sprintf("%.1f ms", qh), sprintf("%.2f", r),
+         (r >= 2 ? "met" : "MISSED") " (>= 2 x faster)")
+    r = ph / pc
+    line("point lookup, btree index, ms", sprintf("%.3f ms", pc), sprintf("%.3f ms", ph), sprintf("%.2f", r), "report")
+    if (mc != "")
+        line(sprintf("peak memory, INSERT ... SELECT %d rows", mrows), sprintf("%.0f MB", mc / 1024), sprintf("%.0f MB", mh / 1024),
+             sprintf("%.2f", mc / mh), "report (backend VmHWM)")
+    print ""
+    print "ratio: size and memory incetl_cow / heap; speeds heap time / incetl_cow time (> 1: incetl_cow faster)"
+    printf "incetl_cow size with the btree index on id (after the upserts): %.1f MB\n", sci / 1048576
+}'
+echo
+echo "raw (ms): load cow ${L_COW[*]} | heap ${L_HEAP[*]}; skewed cow ${U_SKEW_COW[*]} | heap ${U_SKEW_HEAP[*]};" \
+     "uniform cow ${U_UNI_COW[*]} | heap ${U_UNI_HEAP[*]}; sum cow ${Q_COW[*]} | heap ${Q_HEAP[*]}"
