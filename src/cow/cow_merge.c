@@ -88,6 +88,7 @@ static int	CowInt64Cmp(const void *a, const void *b);
 static void CowMergeCtxPrepare(CowMergeCtx *ctx);
 static void CowMergeCtxRelease(CowMergeCtx *ctx);
 static void CowConcurrentUpdateError(Relation rel) pg_attribute_noreturn();
+static CowRow *CowStoredRow(CowDecodedGroup *g, int64 r, int natts);
 static CowRow **CowLostRowKeys(CowMergeCtx *ctx, int64 storage_id, List *lost,
 							   int64 *nlost);
 static int	CowKeyOnlyCmp(const void *a, const void *b, void *arg);
@@ -318,6 +319,26 @@ CowKeyOnlyCmp(const void *a, const void *b, void *arg)
  * disk: our snapshot holds back their reuse), the key and commit id of
  * each lost row.  Returns them sorted by key.
  */
+/*
+ * CowStoredRow copies row r of a decoded file group into a CowRow (the
+ * values still point into the group's memory); rownum and seq are zero.
+ */
+static CowRow *
+CowStoredRow(CowDecodedGroup *g, int64 r, int natts)
+{
+	CowRow	   *row = palloc0(sizeof(CowRow));
+
+	row->values = palloc(sizeof(Datum) * natts);
+	row->isnull = palloc(sizeof(bool) * natts);
+	for (int a = 0; a < natts; a++)
+	{
+		row->values[a] = g->values[a][r];
+		row->isnull[a] = g->isnull[a][r];
+	}
+	row->commit_id = g->commit_ids[r];
+	return row;
+}
+
 static CowRow **
 CowLostRowKeys(CowMergeCtx *ctx, int64 storage_id, List *lost, int64 *nlost)
 {
@@ -568,24 +589,13 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 			for (r = 0; r < (int64) g->nrows; r++)
 			{
 				int64		rn = versions[i].first_row_number + r;
-				CowRow	   *row;
-				int			a;
 
 				if (ndel > 0 && bsearch(&rn, dels, ndel, sizeof(int64), CowInt64Cmp))
 				{
 					ctx.deleted++;
 					continue;
 				}
-				row = palloc(sizeof(CowRow));
-				row->values = palloc(sizeof(Datum) * natts);
-				row->isnull = palloc(sizeof(bool) * natts);
-				for (a = 0; a < natts; a++)
-				{
-					row->values[a] = g->values[a][r];
-					row->isnull[a] = g->isnull[a][r];
-				}
-				row->commit_id = g->commit_ids[r];
-				out[nout++] = row;
+				out[nout++] = CowStoredRow(g, r, natts);
 			}
 			for (r = 0; r < extra; r++)
 				out[nout++] = incoming[r];
@@ -749,7 +759,6 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 				while (s < (int64) g->nrows)
 				{
 					int64		rn = versions[vi].first_row_number + s;
-					int			a;
 
 					if (ndel > 0 && bsearch(&rn, dels, ndel, sizeof(int64), CowInt64Cmp))
 					{
@@ -758,15 +767,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 						changed = true;
 						continue;
 					}
-					stored = palloc(sizeof(CowRow));
-					stored->values = palloc(sizeof(Datum) * natts);
-					stored->isnull = palloc(sizeof(bool) * natts);
-					for (a = 0; a < natts; a++)
-					{
-						stored->values[a] = g->values[a][s];
-						stored->isnull[a] = g->isnull[a][s];
-					}
-					stored->commit_id = g->commit_ids[s];
+					stored = CowStoredRow(g, s, natts);
 					stored->rownum = rn;
 					break;
 				}
@@ -966,17 +967,10 @@ CowRewriteTable(Relation rel)
 
 		for (gr = 0; gr < g->nrows; gr++)
 		{
-			CowRow	   *row = palloc0(sizeof(CowRow));
+			CowRow	   *row = CowStoredRow(g, gr, natts);
 			int			a,
 						k;
 
-			row->values = palloc(sizeof(Datum) * natts);
-			row->isnull = palloc(sizeof(bool) * natts);
-			for (a = 0; a < natts; a++)
-			{
-				row->values[a] = g->values[a][gr];
-				row->isnull[a] = g->isnull[a][gr];
-			}
 			for (k = 0; k < ctx.opts.nkeys; k++)
 			{
 				a = ctx.opts.key_attnums[k] - 1;
