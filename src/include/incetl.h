@@ -103,6 +103,8 @@ typedef struct IncetlTargetWriter
 /* target.c */
 extern const IncetlTargetWriter *IncetlGetTargetWriter(Oid target_relid);
 extern bool IncetlRelationIsCow(Oid relid);
+extern int	IncetlExecBatchStatement(IncetlBatch *batch, const char *sql,
+									 bool read_only, long tcount);
 extern Oid	IncetlCreateTarget(IncetlPipeline *pipeline, TupleDesc batch_desc);
 
 /* target_heap.c, target_cow.c */

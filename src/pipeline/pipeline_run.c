@@ -128,18 +128,13 @@ CompareWatermarks(Oid typid, Datum a, Datum b)
 static int64
 RunQueryInt64(const char *sql, IncetlBatch *batch)
 {
-	SPIPlanPtr	plan;
 	bool		isnull;
 	Datum		d;
 	int64		result;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	plan = SPI_prepare(sql, batch->nparams, batch->paramtypes);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-	if (SPI_execute_snapshot(plan, batch->paramvalues, batch->paramnulls,
-							 batch->snapshot, InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+	if (IncetlExecBatchStatement(batch, sql, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "query failed: %s", sql);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	result = isnull ? 0 : DatumGetInt64(d);
@@ -229,15 +224,10 @@ ValueBounds(IncetlPipeline *p, Oid source_relid, RunBounds *b,
 		 */
 		char	   *sql = psprintf("SELECT %s FROM %s WHERE %s ORDER BY %s OFFSET " INT64_FORMAT " LIMIT 1",
 								   wm, b->from_item, b->where, wm, p->max_batch_rows - 1);
-		SPIPlanPtr	plan;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		plan = SPI_prepare(sql, 2, b->paramtypes);
-		if (plan == NULL)
-			elog(ERROR, "could not prepare \"%s\"", sql);
-		if (SPI_execute_snapshot(plan, b->paramvalues, b->paramnulls, batch->snapshot,
-								 InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+		if (IncetlExecBatchStatement(batch, sql, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "query failed: %s", sql);
 		if (SPI_processed == 1)
 		{
@@ -339,6 +329,10 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 	memset(&batch, 0, sizeof(batch));
 	batch.pipeline = p;
 	batch.target_relid = IncetlResolveRelation(p->target, false);
+	batch.nparams = 2;
+	batch.paramtypes = b.paramtypes;
+	batch.paramvalues = b.paramvalues;
+	batch.paramnulls = b.paramnulls;
 	writer = IncetlGetTargetWriter(batch.target_relid);
 
 	if (b.commits)
@@ -350,11 +344,6 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 	/* a FAILED row shows the bound the attempt was working towards */
 	if (b.advance)
 		e->current_run_timestamp = BoundText(p, &b, 1);
-
-	batch.nparams = 2;
-	batch.paramtypes = b.paramtypes;
-	batch.paramvalues = b.paramvalues;
-	batch.paramnulls = b.paramnulls;
 
 	if (!b.no_data)
 	{

@@ -151,17 +151,11 @@ CowTargetWrite(IncetlBatch *batch, IncetlRunCounts *counts)
 								   batch->batch_sql, batch->batch_desc);
 	IncetlRunCounts before;
 	IncetlRunCounts after;
-	SPIPlanPtr	plan;
 
 	CowCountsNow(batch->target_relid, &before);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	plan = SPI_prepare(sql, batch->nparams, batch->paramtypes);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the write of pipeline \"%s\": %s",
-			 batch->pipeline->name, SPI_result_code_string(SPI_result));
-	if (SPI_execute_snapshot(plan, batch->paramvalues, batch->paramnulls,
-							 batch->snapshot, InvalidSnapshot, false, true, 0) != SPI_OK_INSERT)
+	if (IncetlExecBatchStatement(batch, sql, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "write of pipeline \"%s\" failed", batch->pipeline->name);
 	SPI_finish();
 	CowCountsNow(batch->target_relid, &after);

@@ -306,7 +306,6 @@ HeapWrite(IncetlBatch *batch, IncetlRunCounts *counts)
 								   batch->batch_sql, batch->batch_desc, returning);
 	IncetlRunCounts before;
 	IncetlRunCounts after;
-	SPIPlanPtr	plan;
 	int			ret;
 
 	if (!returning)
@@ -314,12 +313,7 @@ HeapWrite(IncetlBatch *batch, IncetlRunCounts *counts)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	plan = SPI_prepare(sql, batch->nparams, batch->paramtypes);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the write of pipeline \"%s\": %s",
-			 batch->pipeline->name, SPI_result_code_string(SPI_result));
-	ret = SPI_execute_snapshot(plan, batch->paramvalues, batch->paramnulls,
-							   batch->snapshot, InvalidSnapshot, false, true, 0);
+	ret = IncetlExecBatchStatement(batch, sql, false, 0);
 	if (ret < 0)
 		elog(ERROR, "write of pipeline \"%s\" failed: %s", batch->pipeline->name,
 			 SPI_result_code_string(ret));
