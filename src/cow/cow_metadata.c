@@ -334,13 +334,27 @@ CowLoadVersions(int64 storage_id, Snapshot snapshot, bool current_only,
 	return result;
 }
 
+/*
+ * CowCatalogInsert adds one row to the named catalog of ours, in the
+ * current transaction, maintaining its indexes.
+ */
+static void
+CowCatalogInsert(const char *name, Datum *values, bool *nulls)
+{
+	Relation	catalog = table_open(CowCatalogRelid(name, false), RowExclusiveLock);
+	HeapTuple	tup = heap_form_tuple(RelationGetDescr(catalog), values, nulls);
+
+	CatalogTupleInsert(catalog, tup);
+	heap_freetuple(tup);
+	table_close(catalog, RowExclusiveLock);
+}
+
+/* CowInsertVersion records a new file group version. */
 void
 CowInsertVersion(int64 storage_id, const CowVersion *v)
 {
-	Relation	catalog;
 	Datum		values[Natts_fg];
 	bool		nulls[Natts_fg];
-	HeapTuple	tup;
 
 	memset(nulls, 0, sizeof(nulls));
 	values[Anum_fg_storage_id - 1] = Int64GetDatum(storage_id);
@@ -358,11 +372,7 @@ CowInsertVersion(int64 storage_id, const CowVersion *v)
 	values[Anum_fg_min_commit - 1] = Int64GetDatum(v->min_commit);
 	values[Anum_fg_max_commit - 1] = Int64GetDatum(v->max_commit);
 
-	catalog = table_open(CowCatalogRelid("cow_file_group", false), RowExclusiveLock);
-	tup = heap_form_tuple(RelationGetDescr(catalog), values, nulls);
-	CatalogTupleInsert(catalog, tup);
-	heap_freetuple(tup);
-	table_close(catalog, RowExclusiveLock);
+	CowCatalogInsert("cow_file_group", values, nulls);
 }
 
 /*
@@ -401,10 +411,8 @@ CowSupersedeVersion(const CowVersion *v, int64 commit_id)
 void
 CowInsertCommit(int64 storage_id, const CowCommitInfo *c)
 {
-	Relation	catalog;
 	Datum		values[Natts_c];
 	bool		nulls[Natts_c];
-	HeapTuple	tup;
 
 	memset(nulls, 0, sizeof(nulls));
 	values[Anum_c_storage_id - 1] = Int64GetDatum(storage_id);
@@ -417,11 +425,7 @@ CowInsertCommit(int64 storage_id, const CowCommitInfo *c)
 	values[Anum_c_file_groups_written - 1] = Int32GetDatum(c->file_groups_written);
 	values[Anum_c_bytes_written - 1] = Int64GetDatum(c->bytes_written);
 
-	catalog = table_open(CowCatalogRelid("cow_commit", false), RowExclusiveLock);
-	tup = heap_form_tuple(RelationGetDescr(catalog), values, nulls);
-	CatalogTupleInsert(catalog, tup);
-	heap_freetuple(tup);
-	table_close(catalog, RowExclusiveLock);
+	CowCatalogInsert("cow_commit", values, nulls);
 }
 
 /*
