@@ -89,6 +89,8 @@ static void CowMergeCtxPrepare(CowMergeCtx *ctx);
 static void CowMergeCtxRelease(CowMergeCtx *ctx);
 static void CowConcurrentUpdateError(Relation rel) pg_attribute_noreturn();
 static CowRow *CowStoredRow(CowDecodedGroup *g, int64 r, int natts);
+static CowVersion *CowMergeBegin(CowMergeCtx *ctx, Relation rel, Snapshot *snap,
+								 int64 *storage_id, int *nversions);
 static CowRow **CowLostRowKeys(CowMergeCtx *ctx, int64 storage_id, List *lost,
 							   int64 *nlost);
 static int	CowKeyOnlyCmp(const void *a, const void *b, void *arg);
@@ -320,6 +322,25 @@ CowKeyOnlyCmp(const void *a, const void *b, void *arg)
  * each lost row.  Returns them sorted by key.
  */
 /*
+ * CowMergeBegin prepares ctx for a merge into rel: it takes a fresh latest
+ * snapshot (returned registered in *snap; the caller holds the writer
+ * lock, so it sees every committed version), loads the table's options
+ * under it and returns the current file group versions.
+ */
+static CowVersion *
+CowMergeBegin(CowMergeCtx *ctx, Relation rel, Snapshot *snap,
+			  int64 *storage_id, int *nversions)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->rel = rel;
+	ctx->tupdesc = RelationGetDescr(rel);
+	*snap = RegisterSnapshot(GetLatestSnapshot());
+	CowLoadOptions(rel, *snap, &ctx->opts);
+	*storage_id = CowStorageId(rel);
+	return CowLoadVersions(*storage_id, *snap, true, nversions);
+}
+
+/*
  * CowStoredRow copies row r of a decoded file group into a CowRow (the
  * values still point into the group's memory); rownum and seq are zero.
  */
@@ -485,15 +506,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 	 */
 	LockRelation(rel, ShareUpdateExclusiveLock);
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.rel = rel;
-	ctx.tupdesc = RelationGetDescr(rel);
+	versions = CowMergeBegin(&ctx, rel, &snap, &storage_id, &nversions);
 	natts = ctx.tupdesc->natts;
-
-	snap = RegisterSnapshot(GetLatestSnapshot());
-	CowLoadOptions(rel, snap, &ctx.opts);
-	storage_id = CowStorageId(rel);
-	versions = CowLoadVersions(storage_id, snap, true, &nversions);
 
 	if (IsolationUsesXactSnapshot())
 	{
@@ -937,14 +951,8 @@ CowRewriteTable(Relation rel)
 	int			natts;
 	CowCommitInfo commit;
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.rel = rel;
-	ctx.tupdesc = RelationGetDescr(rel);
+	versions = CowMergeBegin(&ctx, rel, &snap, &storage_id, &nversions);
 	natts = ctx.tupdesc->natts;
-	snap = RegisterSnapshot(GetLatestSnapshot());
-	CowLoadOptions(rel, snap, &ctx.opts);
-	storage_id = CowStorageId(rel);
-	versions = CowLoadVersions(storage_id, snap, true, &nversions);
 	for (i = 0; i < nversions; i++)
 		total += versions[i].row_count;
 	if (total == 0)
