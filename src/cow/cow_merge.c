@@ -89,6 +89,8 @@ static void CowMergeCtxPrepare(CowMergeCtx *ctx);
 static void CowMergeCtxRelease(CowMergeCtx *ctx);
 static void CowConcurrentUpdateError(Relation rel) pg_attribute_noreturn();
 static CowRow *CowStoredRow(CowDecodedGroup *g, int64 r, int natts);
+static int	CowRouteRow(CowMergeCtx *ctx, CowRow *row, Datum **firsts, int *order,
+						int nversions, int pos);
 static CowVersion *CowMergeBegin(CowMergeCtx *ctx, Relation rel, Snapshot *snap,
 								 int64 *storage_id, int *nversions);
 static CowRow **CowLostRowKeys(CowMergeCtx *ctx, int64 storage_id, List *lost,
@@ -338,6 +340,26 @@ CowMergeBegin(CowMergeCtx *ctx, Relation rel, Snapshot *snap,
 	CowLoadOptions(rel, *snap, &ctx->opts);
 	*storage_id = CowStorageId(rel);
 	return CowLoadVersions(*storage_id, *snap, true, nversions);
+}
+
+/*
+ * CowRouteRow finds the file group version whose key range takes row: the
+ * last one, in first-key order (order[]), whose first key is <= the row's
+ * key.  Rows come in key order, so the search starts at the position the
+ * previous row got (pos) and only moves forward.  Returns the position.
+ */
+static int
+CowRouteRow(CowMergeCtx *ctx, CowRow *row, Datum **firsts, int *order,
+			int nversions, int pos)
+{
+	Datum		key[INDEX_MAX_KEYS];
+
+	for (int k = 0; k < ctx->opts.nkeys; k++)
+		key[k] = row->values[ctx->opts.key_attnums[k] - 1];
+	while (pos + 1 < nversions &&
+		   CowKeyCmp(ctx, firsts[order[pos + 1]], key) <= 0)
+		pos++;
+	return pos;
 }
 
 /*
@@ -701,20 +723,12 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 		o = 0;
 		for (r = 0; r < nwin; r++)
 		{
-			Datum		key[INDEX_MAX_KEYS];
-			int			k;
-
 			if (nversions == 0)
 			{
 				unrouted = lappend(unrouted, winners[r]);
 				continue;
 			}
-			for (k = 0; k < ctx.opts.nkeys; k++)
-				key[k] = winners[r]->values[ctx.opts.key_attnums[k] - 1];
-			/* winners are sorted, so the routing position only moves forward */
-			while (o + 1 < nversions &&
-				   CowKeyCmp(&ctx, firsts[order[o + 1]], key) <= 0)
-				o++;
+			o = CowRouteRow(&ctx, winners[r], firsts, order, nversions, o);
 			routed[order[o]] = lappend(routed[order[o]], winners[r]);
 			touched[order[o]] = true;
 		}
@@ -730,14 +744,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 			o = 0;
 			for (r = 0; r < nlost; r++)
 			{
-				Datum		key[INDEX_MAX_KEYS];
-				int			k;
-
-				for (k = 0; k < ctx.opts.nkeys; k++)
-					key[k] = keys[r]->values[ctx.opts.key_attnums[k] - 1];
-				while (o + 1 < nversions &&
-					   CowKeyCmp(&ctx, firsts[order[o + 1]], key) <= 0)
-					o++;
+				o = CowRouteRow(&ctx, keys[r], firsts, order, nversions, o);
 				kdels[order[o]] = lappend(kdels[order[o]], keys[r]);
 				touched[order[o]] = true;
 			}
