@@ -6,18 +6,23 @@
  * This is where Hudi's copy-on-write upsert happens.  With a record key:
  *
  *	1. incoming rows are sorted by (key, precombine NULLS FIRST, arrival);
- *	   the last row of each key wins (largest precombine, tie: later row);
- *	2. each winner is routed to the current file group whose key range
- *	   holds it (groups partition the key space; their first keys are in
- *	   the version headers);
- *	3. every touched group is decoded, rows deleted by row number (DELETE,
- *	   UPDATE) are dropped, and it is merge-joined with its winners: the
- *	   incoming row replaces the stored one when its precombine is >= the
- *	   stored one (NULL sorts lowest); a winner whose delete marker is true
- *	   deletes the stored row and is never stored;
+ *	   the last row of each key wins (largest precombine, tie: later row).
+ *	   Rows buffered in memory are sorted here; a statement that outgrew
+ *	   its memory comes sorted from its spill (cow_spill.c) and is collapsed
+ *	   as it is read;
+ *	2. current file group versions are ordered by first key: they partition
+ *	   the key space, each taking the keys from its first key up to the next
+ *	   one's;
+ *	3. in one pass over both, every version whose range receives winners
+ *	   (or holds rows deleted by row number: DELETE, UPDATE) is decoded and
+ *	   merge-joined with its winners: the incoming row replaces the stored
+ *	   one when its precombine is >= the stored one (NULL sorts lowest); a
+ *	   winner whose delete marker is true deletes the stored row and is
+ *	   never stored;
  *	4. the result is written as new versions of at most file_group_rows
- *	   rows, the old version's catalog row is marked superseded, and a
- *	   commit row is added.
+ *	   rows as it is produced (so a merge holds one decoded group and at
+ *	   most twice file_group_rows rows of output), the old version's catalog
+ *	   row is marked superseded, and a commit row is added.
  *
  * Without a record key rows are appended (into the newest group while it
  * has room).  Everything runs under ShareUpdateExclusiveLock on the table,
@@ -70,6 +75,7 @@ typedef struct CowMergeCtx
 	ResultRelInfo *indexinfo;	/* NULL when the table has no index */
 	EState	   *estate;
 	TupleTableSlot *islot;
+	MemoryContext write_cxt;	/* reset after each version written */
 } CowMergeCtx;
 
 static SortSupport CowMakeSortSupport(Form_pg_attribute att);
@@ -265,6 +271,9 @@ CowMergeCtxPrepare(CowMergeCtx *ctx)
 {
 	int			i;
 
+	ctx->write_cxt = AllocSetContextCreate(CurrentMemoryContext,
+										   "incetl cow write group",
+										   ALLOCSET_DEFAULT_SIZES);
 	if (ctx->opts.nkeys > 0)
 	{
 		ctx->keys = palloc(sizeof(SortSupportData) * ctx->opts.nkeys);
@@ -478,11 +487,14 @@ CowEmitGroups(CowMergeCtx *ctx, CowRow **rows, int64 n, int64 first_group_id)
 		int64		fgid = (g == 0 && first_group_id != 0) ?
 			first_group_id : CowNextFileGroupId(ctx->rel);
 		CowVersion	v;
+		MemoryContext old = MemoryContextSwitchTo(ctx->write_cxt);
 
 		CowWriteGroup(ctx->rel, ctx->tupdesc, &ctx->opts, rows + start, cnt,
 					  fgid, ctx->commit_id, &v);
 		CowInsertVersion(CowStorageId(ctx->rel), &v);
 		CowIndexVersion(ctx, rows + start, cnt, &v);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ctx->write_cxt);
 		ctx->groups_written++;
 		ctx->rows_written += cnt;
 		ctx->bytes_written += v.bytes;
@@ -490,10 +502,173 @@ CowEmitGroups(CowMergeCtx *ctx, CowRow **rows, int64 n, int64 first_group_id)
 }
 
 /*
- * CowMergeAndWrite applies one relation's pending rows and deletes.
+ * The incoming rows of a keyed merge, in key order, one winner per key:
+ * either an array already sorted and collapsed (rows buffered in memory),
+ * or the spill sort, read a row at a time and collapsed here (the last row
+ * of each key is the winner: the sort orders a key's rows by precombine
+ * NULLS FIRST, then arrival).
+ */
+typedef struct CowWinners
+{
+	CowRow	  **rows;			/* in memory */
+	int64		n;
+	int64		pos;
+	CowSpill   *spill;			/* or spilled */
+	MemoryContext cxt;			/* where spilled rows are read into */
+	CowRow	   *next;			/* spilled: first row of the next key */
+	bool		done;
+	int64		nread;			/* spilled rows read */
+	bool		has_update;		/* some spilled row came from an UPDATE */
+} CowWinners;
+
+static CowRow *
+CowSpillRead(CowWinners *w)
+{
+	CowRow	   *row = w->done ? NULL : CowSpillNext(w->spill, w->cxt);
+
+	if (row == NULL)
+		w->done = true;
+	else
+	{
+		w->nread++;
+		w->has_update |= row->is_update;
+	}
+	return row;
+}
+
+static CowRow *
+CowNextWinner(CowMergeCtx *ctx, CowWinners *w)
+{
+	CowRow	   *cur;
+
+	if (w->spill == NULL)
+		return w->pos < w->n ? w->rows[w->pos++] : NULL;
+	cur = w->next ? w->next : CowSpillRead(w);
+	w->next = NULL;
+	while (cur != NULL)
+	{
+		CowRow	   *nxt = CowSpillRead(w);
+
+		if (nxt == NULL || CowRowKeyCmp(ctx, cur, nxt) != 0)
+		{
+			w->next = nxt;
+			break;
+		}
+		/* an UPDATE's row stays an update even if a later row wins */
+		nxt->is_update |= cur->is_update;
+		pfree(cur);
+		cur = nxt;
+	}
+	return cur;
+}
+
+/* CowDropIncoming releases an incoming row that will not be stored. */
+static inline void
+CowDropIncoming(CowRow *row)
+{
+	if (row->spilled)
+		pfree(row);
+}
+
+/*
+ * CowRowBefore: is row's key below bound (a version's first key; NULL:
+ * no bound)?
+ */
+static bool
+CowRowBefore(CowMergeCtx *ctx, CowRow *row, Datum *bound)
+{
+	Datum		key[INDEX_MAX_KEYS];
+
+	if (bound == NULL)
+		return true;
+	for (int k = 0; k < ctx->opts.nkeys; k++)
+		key[k] = row->values[ctx->opts.key_attnums[k] - 1];
+	return CowKeyCmp(ctx, key, bound) < 0;
+}
+
+/*
+ * The rows that replace one file group version (or start new groups),
+ * written as they come: once the table is known to change, every
+ * 2 x file_group_rows rows the first file_group_rows are written as a
+ * version, so a merge holds at most that many rows besides the group it
+ * reads; the rest is balanced over one or two versions at the end
+ * (CowEmitGroups).  The first version written keeps first_group_id.
+ */
+typedef struct CowOut
+{
+	CowRow	  **rows;
+	int64		n;
+	int64		cap;
+	int64		first_group_id; /* 0: a new id */
+	CowVersion *replaces;		/* superseded before the first write */
+	MemoryContext cxt;			/* of rows[] */
+} CowOut;
+
+static void
+CowOutStart(CowOut *out, CowVersion *replaces)
+{
+	out->n = 0;
+	out->replaces = replaces;
+	out->first_group_id = replaces ? replaces->file_group_id : 0;
+}
+
+static inline void
+CowOutAdd(CowOut *out, CowRow *row)
+{
+	if (out->n >= out->cap)
+	{
+		out->cap = Max(out->cap * 2, 1024);
+		out->rows = out->rows ? repalloc_huge(out->rows, sizeof(CowRow *) * out->cap) :
+			MemoryContextAllocHuge(out->cxt, sizeof(CowRow *) * out->cap);
+	}
+	out->rows[out->n++] = row;
+}
+
+static void
+CowOutWrite(CowMergeCtx *ctx, CowOut *out, int64 n)
+{
+	int64		r;
+
+	if (out->replaces)
+	{
+		CowSupersedeVersion(out->replaces, ctx->commit_id);
+		ctx->rows_superseded += out->replaces->row_count;
+		ctx->groups_changed++;
+		out->replaces = NULL;
+	}
+	CowEmitGroups(ctx, out->rows, n, out->first_group_id);
+	out->first_group_id = 0;
+	for (r = 0; r < n; r++)
+		CowDropIncoming(out->rows[r]);
+	out->n -= n;
+	if (out->n > 0)
+		memmove(out->rows, out->rows + n, sizeof(CowRow *) * out->n);
+}
+
+/* Writes file_group_rows rows while twice that many are waiting. */
+static void
+CowOutSpill(CowMergeCtx *ctx, CowOut *out)
+{
+	int64		fgr = Max(ctx->opts.file_group_rows, 1);
+
+	while (out->n >= 2 * fgr)
+		CowOutWrite(ctx, out, fgr);
+}
+
+/* Writes the rest (and supersedes the version when nothing was written). */
+static void
+CowOutFinish(CowMergeCtx *ctx, CowOut *out)
+{
+	CowOutWrite(ctx, out, out->n);
+}
+
+/*
+ * CowMergeAndWrite applies one relation's pending rows and deletes: the
+ * rows buffered in memory, or -- when the statement outgrew its memory --
+ * every row of it, read back sorted from spill (NULL: none).
  */
 void
-CowMergeAndWrite(Relation rel, CowPending *pending)
+CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill)
 {
 	MemoryContext mcxt = AllocSetContextCreate(CurrentMemoryContext,
 											   "incetl cow merge",
@@ -508,8 +683,6 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 	CowVersion *versions;
 	int64		nin = list_length(pending->rows);
 	CowRow	  **incoming = palloc(sizeof(CowRow *) * Max(nin, 1));
-	int64		nwin = 0;
-	CowRow	  **winners;
 	int64		ndel = list_length(pending->deletes);
 	int64	   *dels = palloc(sizeof(int64) * Max(ndel, 1));
 	bool	   *touched;
@@ -519,6 +692,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 	CowCommitInfo commit;
 	int			natts;
 	List	   *lost = NIL;		/* of int64 *: deleted rows rewritten meanwhile */
+	CowWinners	win;
+	CowOut		out;
 
 	/*
 	 * ShareUpdateExclusiveLock: conflicts with itself (other writers),
@@ -563,9 +738,19 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 		row->seq = r;
 		row->commit_id = 0;
 		row->rownum = 0;
-		row->is_update = list_nth_int(pending->row_is_update, r) != 0;
 		has_update |= row->is_update;
 		incoming[r++] = row;
+	}
+	memset(&win, 0, sizeof(win));
+	memset(&out, 0, sizeof(out));
+	out.cxt = mcxt;
+	if (spill != NULL)
+	{
+		/* every row of the statement was moved to the spill */
+		Assert(nin == 0);
+		win.spill = spill;
+		win.cxt = AllocSetContextCreate(mcxt, "incetl cow spilled rows",
+										ALLOCSET_DEFAULT_SIZES);
 	}
 	r = 0;
 	foreach(lc, pending->deletes)
@@ -598,7 +783,10 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 
 	if (ctx.opts.nkeys == 0)
 	{
-		/* append mode: rewrite groups that lost rows, append new rows */
+		/*
+		 * append mode: rewrite groups that lost rows, append new rows (into
+		 * the newest group while it has room, unless they were spilled)
+		 */
 		int			last = -1;
 
 		for (i = 0; i < nversions; i++)
@@ -613,15 +801,13 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 		for (i = 0; i < nversions; i++)
 		{
 			CowDecodedGroup *g;
-			CowRow	  **out;
-			int64		nout = 0,
-						extra = (i == last) ? nin : 0;
+			int64		extra = (i == last) ? nin : 0;
 
 			if (!touched[i])
 				continue;
 			MemoryContextSwitchTo(gcxt);
 			g = CowDecodeGroup(rel, &versions[i], true, NULL, true);
-			out = palloc(sizeof(CowRow *) * Max(g->nrows + extra, 1));
+			CowOutStart(&out, &versions[i]);
 			for (r = 0; r < (int64) g->nrows; r++)
 			{
 				int64		rn = versions[i].first_row_number + r;
@@ -631,14 +817,11 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 					ctx.deleted++;
 					continue;
 				}
-				out[nout++] = CowStoredRow(g, r, natts);
+				CowOutAdd(&out, CowStoredRow(g, r, natts));
 			}
 			for (r = 0; r < extra; r++)
-				out[nout++] = incoming[r];
-			CowSupersedeVersion(&versions[i], ctx.commit_id);
-			ctx.rows_superseded += versions[i].row_count;
-			CowEmitGroups(&ctx, out, nout, versions[i].file_group_id);
-			ctx.groups_changed++;
+				CowOutAdd(&out, incoming[r]);
+			CowOutFinish(&ctx, &out);
 			MemoryContextSwitchTo(mcxt);
 			MemoryContextReset(gcxt);
 		}
@@ -651,22 +834,36 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 			else
 				ctx.inserted++;
 		}
-		if (has_update)
-			ctx.deleted -= Min(ctx.deleted, ctx.updated);
+		if (win.spill)
+		{
+			CowRow	   *in;
+
+			CowOutStart(&out, NULL);
+			while ((in = CowSpillRead(&win)) != NULL)
+			{
+				if (in->is_update)
+					ctx.updated++;
+				else
+					ctx.inserted++;
+				CowOutAdd(&out, in);
+				CowOutSpill(&ctx, &out);
+			}
+			CowOutFinish(&ctx, &out);
+		}
 	}
 	else
 	{
 		Datum	  **firsts = palloc0(sizeof(Datum *) * Max(nversions, 1));
 		int		   *order = palloc(sizeof(int) * Max(nversions, 1));
-		List	  **routed = palloc0(sizeof(List *) * Max(nversions, 1));
 		List	  **kdels = palloc0(sizeof(List *) * Max(nversions, 1));
-		List	   *unrouted = NIL;
+		CowRow	   *w;
 		int			o;
 
 		/*
 		 * 1. sort and collapse incoming rows -- unless they arrived in
 		 * strictly ascending key order (no duplicates) under the key we
-		 * merge by: then they are sorted and every row is a winner.
+		 * merge by: then they are sorted and every row is a winner.  Spilled
+		 * rows come sorted and are collapsed as they are read.
 		 */
 		bool		ascending = pending->keys_ascending &&
 			pending->opts_loaded && pending->opts.nkeys == ctx.opts.nkeys &&
@@ -675,9 +872,9 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 
 		if (nin > 1 && !ascending)
 			CowSortIncoming(&ctx, incoming, nin);
-		winners = ascending ? incoming : palloc(sizeof(CowRow *) * Max(nin, 1));
+		win.rows = ascending ? incoming : palloc(sizeof(CowRow *) * Max(nin, 1));
 		if (ascending)
-			nwin = nin;
+			win.n = nin;
 		for (r = 0; r < nin && !ascending; r++)
 		{
 			if (r + 1 < nin && CowRowKeyCmp(&ctx, incoming[r], incoming[r + 1]) == 0)
@@ -686,14 +883,14 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 				incoming[r + 1]->is_update |= incoming[r]->is_update;
 				continue;
 			}
-			winners[nwin++] = incoming[r];
+			win.rows[win.n++] = incoming[r];
 		}
 
 		/* 2. order current versions by their first key */
 		for (i = 0; i < nversions; i++)
 		{
 			CowGroupHeader *h = CowReadGroupHeader(rel, &versions[i]);
-			Datum	   *last = palloc(sizeof(Datum) * ctx.opts.nkeys);
+			Datum	   *lastkey = palloc(sizeof(Datum) * ctx.opts.nkeys);
 
 			if ((int) h->nkeys != ctx.opts.nkeys)
 				ereport(ERROR,
@@ -702,7 +899,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 								versions[i].file_group_id, RelationGetRelationName(rel)),
 						 errhint("TRUNCATE the table before changing its record key.")));
 			firsts[i] = palloc(sizeof(Datum) * ctx.opts.nkeys);
-			CowGroupKeyBounds(h, firsts[i], last);
+			CowGroupKeyBounds(h, firsts[i], lastkey);
 			order[i] = i;
 		}
 		for (i = 1; i < nversions; i++)
@@ -719,21 +916,10 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 			}
 		}
 
-		/* 3. route winners: the last version whose first key <= key */
-		o = 0;
-		for (r = 0; r < nwin; r++)
-		{
-			if (nversions == 0)
-			{
-				unrouted = lappend(unrouted, winners[r]);
-				continue;
-			}
-			o = CowRouteRow(&ctx, winners[r], firsts, order, nversions, o);
-			routed[order[o]] = lappend(routed[order[o]], winners[r]);
-			touched[order[o]] = true;
-		}
-
-		/* 3b. route the keys of lost rows the same way */
+		/*
+		 * 3. route the keys of lost rows: to the last version whose first key
+		 * is <= the key (winners are routed the same way as they come)
+		 */
 		if (lost != NIL)
 		{
 			int64		nlost;
@@ -750,30 +936,33 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 			}
 		}
 
-		/* 4. rewrite touched versions */
+		/*
+		 * 4. rewrite the versions whose key range receives winners or lost
+		 * rows; a version takes the keys from its first key (from the lowest,
+		 * for the first) up to the next version's first key
+		 */
+		w = CowNextWinner(&ctx, &win);
 		for (o = 0; o < nversions; o++)
 		{
 			int			vi = order[o];
+			Datum	   *bound = (o + 1 < nversions) ? firsts[order[o + 1]] : NULL;
 			CowDecodedGroup *g;
-			CowRow	  **out;
-			int64		nout = 0;
-			ListCell   *wc;
 			ListCell   *kc;
 			int64		s;
 			bool		changed = false;
 
-			if (!touched[vi])
+			if (!touched[vi] && (w == NULL || !CowRowBefore(&ctx, w, bound)))
 				continue;
 			kc = list_head(kdels[vi]);
 			MemoryContextSwitchTo(gcxt);
 			g = CowDecodeGroup(rel, &versions[vi], true, NULL, true);
-			out = palloc(sizeof(CowRow *) * (g->nrows + list_length(routed[vi]) + 1));
-			wc = list_head(routed[vi]);
+			MemoryContextSwitchTo(mcxt);
+			CowOutStart(&out, &versions[vi]);
 			s = 0;
 			for (;;)
 			{
 				CowRow	   *stored = NULL;
-				CowRow	   *in = wc ? (CowRow *) lfirst(wc) : NULL;
+				CowRow	   *in = (w != NULL && CowRowBefore(&ctx, w, bound)) ? w : NULL;
 				int			c;
 
 				/* next stored row not deleted by row number */
@@ -788,7 +977,9 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 						changed = true;
 						continue;
 					}
+					MemoryContextSwitchTo(gcxt);
 					stored = CowStoredRow(g, s, natts);
+					MemoryContextSwitchTo(mcxt);
 					stored->rownum = rn;
 					break;
 				}
@@ -815,77 +1006,82 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 					CowRowKeyCmp(&ctx, stored, in);
 				if (c < 0)
 				{
-					out[nout++] = stored;
+					CowOutAdd(&out, stored);
 					s++;
-					continue;
 				}
-				if (c > 0)
+				else if (c > 0)
 				{
 					/* key not stored */
 					if (!CowIsDeleteMarker(&ctx, in))
 					{
-						out[nout++] = in;
+						CowOutAdd(&out, in);
 						changed = true;
 						if (in->is_update)
 							ctx.updated++;
 						else
 							ctx.inserted++;
 					}
-					wc = lnext(routed[vi], wc);
-					continue;
-				}
-				/* same key */
-				if (CowIncomingWins(&ctx, in, stored))
-				{
-					changed = true;
-					if (CowIsDeleteMarker(&ctx, in))
-						ctx.deleted++;
 					else
-					{
-						out[nout++] = in;
-						ctx.updated++;
-					}
+						CowDropIncoming(in);
+					w = CowNextWinner(&ctx, &win);
 				}
 				else
-					out[nout++] = stored;
-				s++;
-				wc = lnext(routed[vi], wc);
+				{
+					/* same key */
+					if (CowIncomingWins(&ctx, in, stored))
+					{
+						changed = true;
+						if (CowIsDeleteMarker(&ctx, in))
+						{
+							ctx.deleted++;
+							CowDropIncoming(in);
+						}
+						else
+						{
+							CowOutAdd(&out, in);
+							ctx.updated++;
+						}
+					}
+					else
+					{
+						CowOutAdd(&out, stored);
+						CowDropIncoming(in);
+					}
+					s++;
+					w = CowNextWinner(&ctx, &win);
+				}
+				if (changed)
+					CowOutSpill(&ctx, &out);
 			}
 			/* a group whose incoming rows all lost keeps its version */
 			if (changed)
-			{
-				CowSupersedeVersion(&versions[vi], ctx.commit_id);
-				ctx.rows_superseded += versions[vi].row_count;
-				CowEmitGroups(&ctx, out, nout, versions[vi].file_group_id);
-				ctx.groups_changed++;
-			}
-			MemoryContextSwitchTo(mcxt);
+				CowOutFinish(&ctx, &out);
 			MemoryContextReset(gcxt);
 		}
 
 		/* 5. an empty table: every winner starts new groups */
-		if (unrouted != NIL)
+		CowOutStart(&out, NULL);
+		for (; w != NULL; w = CowNextWinner(&ctx, &win))
 		{
-			CowRow	  **out = palloc(sizeof(CowRow *) * list_length(unrouted));
-			int64		nout = 0;
-
-			foreach(lc, unrouted)
+			Assert(nversions == 0);
+			if (CowIsDeleteMarker(&ctx, w))
 			{
-				CowRow	   *in = lfirst(lc);
-
-				if (CowIsDeleteMarker(&ctx, in))
-					continue;
-				out[nout++] = in;
-				if (in->is_update)
-					ctx.updated++;
-				else
-					ctx.inserted++;
+				CowDropIncoming(w);
+				continue;
 			}
-			CowEmitGroups(&ctx, out, nout, 0);
+			CowOutAdd(&out, w);
+			if (w->is_update)
+				ctx.updated++;
+			else
+				ctx.inserted++;
+			CowOutSpill(&ctx, &out);
 		}
-		if (has_update)
-			ctx.deleted -= Min(ctx.deleted, ctx.updated);
+		CowOutFinish(&ctx, &out);
 	}
+	has_update |= win.has_update;
+	nin += win.nread;
+	if (has_update)
+		ctx.deleted -= Min(ctx.deleted, ctx.updated);
 
 	/*
 	 * A statement that changed nothing (every incoming row lost to a newer

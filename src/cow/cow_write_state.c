@@ -5,12 +5,17 @@
  *
  * tuple_insert / multi_insert / tuple_delete / tuple_update only buffer
  * here; they never touch catalogs (they may run in parallel mode).  The
- * buffer is flushed through cow_merge.c at the end of the statement
- * (ExecutorFinish hook, finish_bulk_insert), with a pre-commit safety net,
- * and when it grows past maintenance_work_mem (a merge of part of a
- * statement gives the same result as merging it whole, because in-statement
- * ties and stored-row ties both go to the later row).  On abort of the
- * (sub)transaction that buffered a row, the row is dropped.
+ * buffer is merged through cow_merge.c at the end of the statement
+ * (ExecutorFinish hook, finish_bulk_insert), with a pre-commit safety net.
+ *
+ * Memory is bounded by maintenance_work_mem.  Past it, rows whose record
+ * keys have ascended strictly over the whole statement (a load in key
+ * order) are merged in parts -- no later row can share a key with them, so
+ * the result is that of one merge; delete markers among them are also kept
+ * as tombstones in the spill, in case the order breaks later.  Any other
+ * statement moves its rows to the spill sort (cow_spill.c) and is merged in
+ * one pass at its end.  On abort of the (sub)transaction that buffered a
+ * row, the row is dropped (or skipped when read back from the spill).
  *
  * Everything lives in a context under TopTransactionContext.
  *
@@ -63,6 +68,12 @@ static void CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 							   SubTransactionId parentSubid, void *arg);
 static CowPending *CowGetPending(Oid relid, bool create);
 static void CowFlushPending(CowPending *p);
+static void CowMergeBuffered(CowPending *p, bool final);
+static void CowClearBuffered(CowPending *p);
+static void CowSpillBuffered(CowPending *p, Relation rel, bool tombstones_only);
+static void CowKeepLastKey(CowPending *p, TupleDesc desc);
+static void CowFlushPart(CowPending *p, Relation rel);
+static void CowResetStatement(CowPending *p);
 static void CowCheckTriggers(Relation rel);
 static HTAB *CowNewDeleteSet(void);
 static void CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row);
@@ -164,7 +175,7 @@ CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row)
 		p->keys_ascending = false;
 		return;
 	}
-	if (p->rows == NIL || p->last_row == NULL)
+	if (p->last_row == NULL)
 	{
 		p->keys_ascending = true;
 		p->last_row = row;
@@ -217,6 +228,93 @@ CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row)
 }
 
 /*
+ * CowRowFromValues copies a row into one chunk of cxt: the CowRow, its
+ * values/isnull arrays and a copy of every by-reference value, so the
+ * merge uses the row as it is (no tuple to form here and deform there) and
+ * one pfree releases it.  Short varlenas are kept short; only out-of-line,
+ * compressed or expanded values are detoasted.
+ */
+CowRow *
+CowRowFromValues(TupleDesc desc, int natts, Datum *src, bool *isnull,
+				 int64 seq, bool is_update, MemoryContext cxt)
+{
+	Size		hdr = MAXALIGN(sizeof(CowRow)) + MAXALIGN(sizeof(Datum) * natts) +
+		MAXALIGN(sizeof(bool) * Max(natts, 1));
+	Size		size = hdr;
+	Datum		detoasted[MaxTupleAttributeNumber];
+	CowRow	   *row;
+	char	   *data;
+	int			i;
+
+	for (i = 0; i < natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Datum		v = src[i];
+
+		detoasted[i] = v;
+		if (isnull[i] || att->attbyval)
+			continue;
+		if (att->attlen == -1)
+		{
+			if (VARATT_IS_EXTERNAL(DatumGetPointer(v)) ||
+				VARATT_IS_COMPRESSED(DatumGetPointer(v)))
+				detoasted[i] = v = PointerGetDatum(detoast_attr((struct varlena *)
+																DatumGetPointer(v)));
+			size = att_align_nominal(size, TYPALIGN_INT) +
+				VARSIZE_ANY(DatumGetPointer(v));
+		}
+		else if (att->attlen == -2)
+			size += strlen(DatumGetCString(v)) + 1;
+		else
+			size = att_align_nominal(size, att->attalign) + att->attlen;
+	}
+	row = MemoryContextAlloc(cxt, size);
+	memset(row, 0, sizeof(CowRow));
+	row->values = (Datum *) ((char *) row + MAXALIGN(sizeof(CowRow)));
+	row->isnull = (bool *) ((char *) row->values + MAXALIGN(sizeof(Datum) * natts));
+	memcpy(row->isnull, isnull, sizeof(bool) * natts);
+	row->seq = seq;
+	row->is_update = is_update;
+	data = (char *) row;
+	size = hdr;
+	for (i = 0; i < natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Datum		v = detoasted[i];
+		Size		len;
+
+		if (isnull[i])
+		{
+			row->values[i] = (Datum) 0;
+			continue;
+		}
+		if (att->attbyval)
+		{
+			row->values[i] = v;
+			continue;
+		}
+		if (att->attlen == -1)
+		{
+			size = att_align_nominal(size, TYPALIGN_INT);
+			len = VARSIZE_ANY(DatumGetPointer(v));
+		}
+		else if (att->attlen == -2)
+			len = strlen(DatumGetCString(v)) + 1;
+		else
+		{
+			size = att_align_nominal(size, att->attalign);
+			len = att->attlen;
+		}
+		memcpy(data + size, DatumGetPointer(v), len);
+		row->values[i] = PointerGetDatum(data + size);
+		size += len;
+		if (v != src[i])
+			pfree(DatumGetPointer(v));
+	}
+	return row;
+}
+
+/*
  * CowBufferInsert copies a slot's row (detoasted) into the buffer and gives
  * the slot a pending TID.  A NULL record key fails the statement here.
  */
@@ -226,6 +324,8 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 	CowPending *p = CowGetPending(RelationGetRelid(rel), true);
 	TupleDesc	desc = RelationGetDescr(rel);
 	MemoryContext old;
+	CowRow	   *row;
+	SubTransactionId subid = GetCurrentSubTransactionId();
 	int			i;
 
 	CowCheckTriggers(rel);
@@ -254,102 +354,26 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 					 errdetail("Rows of an incetl_cow table with a record key are upserted by that key.")));
 	}
 
-	/*
-	 * One allocation per row: the CowRow, its values/isnull arrays and a
-	 * copy of every by-reference value, so the merge uses the row as it is
-	 * (no tuple to form here and deform there).  Short varlenas are kept
-	 * short; only out-of-line, compressed or expanded values are detoasted.
-	 */
-	old = MemoryContextSwitchTo(CowWriteContext);
+	if (p->row_cxt == NULL)
 	{
-		int			natts = desc->natts;
-		Size		hdr = MAXALIGN(sizeof(CowRow)) + MAXALIGN(sizeof(Datum) * natts) +
-			MAXALIGN(sizeof(bool) * Max(natts, 1));
-		Size		size = hdr;
-		Datum	   *src = slot->tts_values;
-		bool	   *isnull = slot->tts_isnull;
-		Datum		detoasted[MaxTupleAttributeNumber];
-		CowRow	   *row;
-		char	   *data;
-
-		for (i = 0; i < natts; i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(desc, i);
-			Datum		v = src[i];
-
-			detoasted[i] = v;
-			if (isnull[i] || att->attbyval)
-				continue;
-			if (att->attlen == -1)
-			{
-				if (VARATT_IS_EXTERNAL(DatumGetPointer(v)) ||
-					VARATT_IS_COMPRESSED(DatumGetPointer(v)))
-					detoasted[i] = v = PointerGetDatum(detoast_attr((struct varlena *)
-																	DatumGetPointer(v)));
-				size = att_align_nominal(size, TYPALIGN_INT) +
-					VARSIZE_ANY(DatumGetPointer(v));
-			}
-			else if (att->attlen == -2)
-				size += strlen(DatumGetCString(v)) + 1;
-			else
-				size = att_align_nominal(size, att->attalign) + att->attlen;
-		}
 		/*
-		 * A generation context: no power-of-two rounding and a smaller
-		 * chunk header than palloc's, and one reset frees the batch.
+		 * A generation context: no power-of-two rounding and a smaller chunk
+		 * header than palloc's, and one reset frees the batch.
 		 */
-		if (p->row_cxt == NULL)
-			p->row_cxt = GenerationContextCreate(CowWriteContext,
-												 "incetl cow buffered rows",
-												 0, 64 * 1024, 8 * 1024 * 1024);
-		row = MemoryContextAlloc(p->row_cxt, size);
-		memset(row, 0, sizeof(CowRow));
-		row->values = (Datum *) ((char *) row + MAXALIGN(sizeof(CowRow)));
-		row->isnull = (bool *) ((char *) row->values + MAXALIGN(sizeof(Datum) * natts));
-		memcpy(row->isnull, isnull, sizeof(bool) * natts);
-		row->is_update = is_update;
-		data = (char *) row;
-		size = hdr;
-		for (i = 0; i < natts; i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(desc, i);
-			Datum		v = detoasted[i];
-			Size		len;
-
-			if (isnull[i])
-			{
-				row->values[i] = (Datum) 0;
-				continue;
-			}
-			if (att->attbyval)
-			{
-				row->values[i] = v;
-				continue;
-			}
-			if (att->attlen == -1)
-			{
-				size = att_align_nominal(size, TYPALIGN_INT);
-				len = VARSIZE_ANY(DatumGetPointer(v));
-			}
-			else if (att->attlen == -2)
-				len = strlen(DatumGetCString(v)) + 1;
-			else
-			{
-				size = att_align_nominal(size, att->attalign);
-				len = att->attlen;
-			}
-			memcpy(data + size, DatumGetPointer(v), len);
-			row->values[i] = PointerGetDatum(data + size);
-			size += len;
-			if (v != src[i])
-				pfree(DatumGetPointer(v));
-		}
-		CowTrackKeyOrder(p, desc, row);
-		p->rows = lappend(p->rows, row);
-		p->row_subids = lappend_int(p->row_subids, (int) GetCurrentSubTransactionId());
-		p->row_is_update = lappend_int(p->row_is_update, is_update ? 1 : 0);
-		p->bytes += size + 64;
+		p->row_cxt = GenerationContextCreate(CowWriteContext,
+											 "incetl cow buffered rows",
+											 0, 64 * 1024, 8 * 1024 * 1024);
 	}
+	row = CowRowFromValues(desc, desc->natts, slot->tts_values, slot->tts_isnull,
+						   p->next_seq++, is_update, p->row_cxt);
+	old = MemoryContextSwitchTo(CowWriteContext);
+	CowTrackKeyOrder(p, desc, row);
+	p->rows = lappend(p->rows, row);
+	p->row_subids = lappend_int(p->row_subids, (int) subid);
+	if (p->min_subid == InvalidSubTransactionId || subid < p->min_subid)
+		p->min_subid = subid;
+	p->has_update |= is_update;
+	p->bytes += GetMemoryChunkSpace(row) + 2 * sizeof(ListCell);
 	MemoryContextSwitchTo(old);
 
 	CowRowNumberToTid(COW_MAX_ROW_NUMBER + (CowPendingCounter++ % COW_PENDING_ROWS),
@@ -357,13 +381,25 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 	slot->tts_tableOid = RelationGetRelid(rel);
 
 	/*
-	 * Bound memory: merge what we have (the same result as merging it
-	 * later).  Not while rows are pending deletion: the statement's scan
-	 * still hands out row numbers of the versions a merge would replace.
+	 * Bound memory.  Rows whose keys ascend strictly over the whole
+	 * statement so far are merged now, in a part of their own: no later row
+	 * can share a key with them, so the result is that of one merge.  Not
+	 * while rows are pending deletion (the statement's scan still hands out
+	 * row numbers of the versions a merge would replace), nor when rows of
+	 * an outer subtransaction are buffered (an abort of ours would roll
+	 * back their merge).  Otherwise the rows move to the spill sort, read
+	 * back in one pass at the end of the statement.
 	 */
-	if (p->bytes > (Size) maintenance_work_mem * 1024 && p->deletes == NIL &&
+	if (p->bytes > (Size) maintenance_work_mem * 1024 &&
 		!IsInParallelMode() && !CowFlushing)
-		CowFlushPending(p);
+	{
+		if (p->deletes == NIL && p->min_subid >= subid &&
+			(p->opts.nkeys == 0 || p->keys_ascending) &&
+			(p->spill == NULL || CowSpillRowCount(p->spill) == 0))
+			CowFlushPart(p, rel);
+		else
+			CowSpillBuffered(p, rel, false);
+	}
 }
 
 /*
@@ -395,21 +431,24 @@ CowBufferDelete(Relation rel, ItemPointer tid)
 	*cell = rn;
 	p->deletes = lappend(p->deletes, cell);
 	p->delete_subids = lappend_int(p->delete_subids, (int) GetCurrentSubTransactionId());
+	if (p->min_subid == InvalidSubTransactionId ||
+		GetCurrentSubTransactionId() < p->min_subid)
+		p->min_subid = GetCurrentSubTransactionId();
 	MemoryContextSwitchTo(old);
 	return true;
 }
 
 /*
- * CowFlushPending merges one relation's buffer and empties it.
+ * CowMergeBuffered runs the merge of what p holds (buffered rows, deletes,
+ * and when final the spill sort, which then holds every row) and empties
+ * the buffer.
  */
 static void
-CowFlushPending(CowPending *p)
+CowMergeBuffered(CowPending *p, bool final)
 {
 	Relation	rel;
 	bool		pushed = false;
 
-	if (p->rows == NIL && p->deletes == NIL)
-		return;
 	if (IsInParallelMode())
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -422,29 +461,166 @@ CowFlushPending(CowPending *p)
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pushed = true;
 	}
-	CowMergeAndWrite(rel, p);
+	CowMergeAndWrite(rel, p, final ? p->spill : NULL);
 	if (pushed)
 		PopActiveSnapshot();
 	relation_close(rel, NoLock);
 
-	list_free(p->rows);
-	if (p->row_cxt)
-		MemoryContextReset(p->row_cxt);
-	list_free(p->row_subids);
-	list_free(p->row_is_update);
+	CowClearBuffered(p);
 	list_free_deep(p->deletes);
 	list_free(p->delete_subids);
-	p->rows = p->row_subids = p->row_is_update = NIL;
 	p->deletes = p->delete_subids = NIL;
 	if (p->delete_set)
 		hash_destroy(p->delete_set);
 	p->delete_set = NULL;
+	CowFlushing = false;
+}
+
+/* CowClearBuffered forgets the buffered rows (merged or spilled). */
+static void
+CowClearBuffered(CowPending *p)
+{
+	list_free(p->rows);
+	list_free(p->row_subids);
+	p->rows = p->row_subids = NIL;
+	if (p->row_cxt)
+		MemoryContextReset(p->row_cxt);
 	p->bytes = 0;
+	p->last_row = NULL;
+}
+
+/*
+ * CowSpillBuffered moves the buffered rows into the spill sort (creating
+ * it) and empties the buffer; or, with tombstones_only, copies just the
+ * rows whose delete marker is set, as tombstones, and leaves the buffer
+ * alone.  The last row's key is kept for CowTrackKeyOrder.
+ */
+static void
+CowSpillBuffered(CowPending *p, Relation rel, bool tombstones_only)
+{
+	ListCell   *lc,
+			   *sc;
+	int			m = p->opts.delete_marker_attnum - 1;
+
+	if (p->spill == NULL)
+		p->spill = CowSpillBegin(rel, &p->opts, CowWriteContext);
+	forboth(lc, p->rows, sc, p->row_subids)
+	{
+		CowRow	   *row = lfirst(lc);
+
+		if (tombstones_only &&
+			(m < 0 || row->isnull[m] || !DatumGetBool(row->values[m])))
+			continue;
+		CowSpillPut(p->spill, row, (SubTransactionId) lfirst_int(sc),
+					tombstones_only);
+	}
+	if (!tombstones_only)
+	{
+		CowKeepLastKey(p, RelationGetDescr(rel));
+		CowClearBuffered(p);
+		p->last_row = p->last_key;
+	}
+}
+
+/*
+ * CowKeepLastKey copies the last buffered row into the write context, so
+ * that key order can still be checked against it once the buffer is gone.
+ */
+static void
+CowKeepLastKey(CowPending *p, TupleDesc desc)
+{
+	if (p->rows == NIL)
+		return;
+	if (p->last_key)
+		pfree(p->last_key);
+	p->last_key = CowRowFromValues(desc, desc->natts,
+								   ((CowRow *) llast(p->rows))->values,
+								   ((CowRow *) llast(p->rows))->isnull,
+								   0, false, CowWriteContext);
+}
+
+/*
+ * CowFlushPart merges the buffered rows of a statement that is still
+ * running: rows whose keys so far ascend strictly (so no later row can
+ * share a key with them), or keyless rows.  Delete markers among them are
+ * kept in the spill sort as tombstones: should a later row of the
+ * statement break the key order, it may carry a key one of them deleted,
+ * and it must still lose to it when older.
+ */
+static void
+CowFlushPart(CowPending *p, Relation rel)
+{
+	if (p->opts.nkeys > 0 && p->opts.delete_marker_attnum != InvalidAttrNumber)
+		CowSpillBuffered(p, rel, true);
+	CowKeepLastKey(p, RelationGetDescr(rel));
+	CowMergeBuffered(p, false);
+	p->last_row = p->last_key;	/* keys_ascending stays as it is */
+}
+
+/*
+ * CowFlushPending merges everything the statement left for one relation
+ * and resets its buffer for the next statement.
+ */
+static void
+CowFlushPending(CowPending *p)
+{
+	Relation	rel;
+
+	if (p->rows == NIL && p->deletes == NIL &&
+		(p->spill == NULL || CowSpillRowCount(p->spill) == 0))
+	{
+		CowResetStatement(p);
+		return;
+	}
+
+	/*
+	 * A statement running inside a subtransaction (a function's exception
+	 * block) that ends while rows of an enclosing statement are buffered
+	 * leaves them for that statement: merged here, they would be rolled
+	 * back with the subtransaction, and with them the enclosing rows.
+	 */
+	if (p->min_subid != InvalidSubTransactionId &&
+		p->min_subid < GetCurrentSubTransactionId())
+		return;
+
+	if (p->spill != NULL)
+	{
+		if (CowSpillRowCount(p->spill) == 0 && p->keys_ascending)
+		{
+			/* the key order held to the end: the tombstones are moot */
+			CowSpillEnd(p->spill);
+			p->spill = NULL;
+		}
+		else
+		{
+			rel = relation_open(p->relid, RowExclusiveLock);
+			CowSpillBuffered(p, rel, false);
+			relation_close(rel, NoLock);
+		}
+	}
+	CowMergeBuffered(p, true);
+	CowResetStatement(p);
+}
+
+/*
+ * CowResetStatement forgets what one statement's rows had in common: the
+ * spill, the key order, the options (reloaded by the next statement).
+ */
+static void
+CowResetStatement(CowPending *p)
+{
+	if (p->spill)
+		CowSpillEnd(p->spill);
+	p->spill = NULL;
+	CowClearBuffered(p);
+	if (p->last_key)
+		pfree(p->last_key);
+	p->last_key = NULL;
+	p->has_update = false;
+	p->min_subid = InvalidSubTransactionId;
 	p->opts_loaded = false;
 	p->keys_ascending = false;
-	p->last_row = NULL;
 	p->key_ssup = NULL;			/* options are reloaded: so is the ordering */
-	CowFlushing = false;
 }
 
 void
@@ -479,7 +655,12 @@ CowDiscardRelation(Oid relid)
 	CowPending *p = CowGetPending(relid, false);
 
 	if (p)
+	{
+		if (p->spill)
+			CowSpillEnd(p->spill);
+		p->spill = NULL;
 		CowPendingList = list_delete_ptr(CowPendingList, p);
+	}
 }
 
 static void
@@ -520,19 +701,19 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 		CowPending *p = lfirst(lc);
 		List	   *rows = NIL,
 				   *subids = NIL,
-				   *upd = NIL,
 				   *dels = NIL,
 				   *dsubids = NIL;
 		int			i;
 		MemoryContext old = MemoryContextSwitchTo(CowWriteContext);
 
+		if (p->spill)
+			CowSpillNoteAbort(p->spill, mySubid, p->next_seq, CowWriteContext);
 		for (i = 0; i < list_length(p->rows); i++)
 		{
 			if ((SubTransactionId) list_nth_int(p->row_subids, i) >= mySubid)
 				continue;
 			rows = lappend(rows, list_nth(p->rows, i));
 			subids = lappend_int(subids, list_nth_int(p->row_subids, i));
-			upd = lappend_int(upd, list_nth_int(p->row_is_update, i));
 		}
 		for (i = 0; i < list_length(p->deletes); i++)
 		{
@@ -547,9 +728,8 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 			dsubids = lappend_int(dsubids, list_nth_int(p->delete_subids, i));
 		}
 		p->rows = rows;
-		p->last_row = rows != NIL ? (CowRow *) llast(rows) : NULL;
+		p->last_row = rows != NIL ? (CowRow *) llast(rows) : p->last_key;
 		p->row_subids = subids;
-		p->row_is_update = upd;
 		p->deletes = dels;
 		p->delete_subids = dsubids;
 		MemoryContextSwitchTo(old);

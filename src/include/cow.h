@@ -230,6 +230,8 @@ typedef struct CowRow
 	int64		seq;			/* arrival order within the flush */
 	int64		rownum;			/* stored row number, 0 when incoming */
 	bool		is_update;		/* came from an UPDATE statement */
+	bool		spilled;		/* read back from the spill sort: one chunk,
+								 * pfree'd once written or dropped */
 } CowRow;
 
 /*
@@ -284,12 +286,18 @@ extern void CowDiscardRelation(Oid relid);
 extern bool CowHasPending(void);
 extern void CowWriteStateInit(void);
 
+typedef struct CowSpill CowSpill;
+
 typedef struct CowPending
 {
 	Oid			relid;
 	List	   *rows;			/* of CowRow (one chunk of row_cxt each), arrival order */
 	List	   *row_subids;		/* int list: SubTransactionId per row */
-	List	   *row_is_update;	/* int list */
+	SubTransactionId min_subid; /* smallest subtransaction that buffered a
+								 * row or delete of the statement (spilled
+								 * or merged in parts too), or Invalid */
+	int64		next_seq;		/* arrival number of the next row */
+	bool		has_update;		/* some row came from an UPDATE */
 	List	   *deletes;		/* of int64 row numbers (as palloc'd int64) */
 	List	   *delete_subids;
 	struct HTAB *delete_set;	/* row numbers in deletes, for dedup */
@@ -298,19 +306,44 @@ typedef struct CowPending
 	CowOptions	opts;			/* as of the first buffered row */
 
 	/*
+	 * The statement's rows beyond the memory budget, sorted on disk
+	 * (cow_spill.c); NULL until needed.  It may hold only tombstones (delete
+	 * markers already merged in an earlier part of the statement).
+	 */
+	CowSpill   *spill;
+
+	/*
 	 * Rows arrive in strictly ascending record-key order (opts' key, so no
-	 * two share a key): the merge then needs neither sort nor collapse.
-	 * Checked row by row against the previous row, which is still in cache.
+	 * two share a key), over the whole statement so far: the merge then
+	 * needs neither sort nor collapse, and the rows can be merged in parts.
+	 * Checked row by row against the previous row (last_row; last_key is a
+	 * copy kept once the buffer was merged or spilled).
 	 */
 	bool		keys_ascending;
 	struct CowRow *last_row;	/* last buffered row, NULL when none */
+	struct CowRow *last_key;	/* copy in the write context, or NULL */
 	struct SortSupportData *key_ssup;	/* [opts.nkeys], NULL until needed */
 	MemoryContext row_cxt;		/* the buffered CowRows: a generation
 								 * context, reset (not pfree'd row by row)
-								 * at each flush */
+								 * when merged or spilled */
 } CowPending;
 
-extern void CowMergeAndWrite(Relation rel, CowPending *pending);
+extern CowRow *CowRowFromValues(TupleDesc desc, int natts, Datum *values,
+								bool *isnull, int64 seq, bool is_update,
+								MemoryContext cxt);
+
+/* rows beyond memory (cow_spill.c) */
+extern CowSpill *CowSpillBegin(Relation rel, const CowOptions *opts,
+							   MemoryContext cxt);
+extern void CowSpillPut(CowSpill *s, CowRow *row, SubTransactionId subid,
+						bool tombstone);
+extern int64 CowSpillRowCount(CowSpill *s);
+extern void CowSpillNoteAbort(CowSpill *s, SubTransactionId subid,
+							  int64 next_seq, MemoryContext cxt);
+extern CowRow *CowSpillNext(CowSpill *s, MemoryContext cxt);
+extern void CowSpillEnd(CowSpill *s);
+
+extern void CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill);
 extern void CowRewriteTable(Relation rel);
 
 /* counters exported to the pipeline layer */

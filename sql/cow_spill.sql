@@ -1,0 +1,152 @@
+--
+-- cow_spill: statements larger than maintenance_work_mem.
+--
+-- A statement's rows are buffered in memory up to maintenance_work_mem.
+-- Beyond it, rows whose keys ascend strictly are merged in parts; any other
+-- statement moves its rows to a sort on disk and merges them in one pass at
+-- the end.  Either way the result is exactly that of one merge of the whole
+-- statement: these tests compare with the rule computed on heap.
+--
+SET maintenance_work_mem = '1MB';
+
+CREATE TABLE sp (k int, p int, d boolean, pad text) USING incetl_cow;
+SELECT incetl.set_table_options('sp', record_key => 'k', precombine => 'p',
+                                delete_marker => 'd', file_group_rows => 2000);
+INSERT INTO sp SELECT k, 1, false, 'stored' FROM generate_series(1, 3000) k;
+
+-- 1. Unordered keys: delete markers (p = 10) come first, older rows of the
+-- same keys (p = 5) ~4 MB later.  The older rows must lose: nothing is left.
+INSERT INTO sp
+SELECT k, p, d, repeat('x', 200) FROM (
+  SELECT (g * 7919) % 20000 + 1 AS k, 10 AS p, true AS d, 1 AS o FROM generate_series(1, 20000) g
+  UNION ALL
+  SELECT (g * 7919) % 20000 + 1, 5, false, 2 FROM generate_series(1, 20000) g) s
+ORDER BY o;
+SELECT count(*) AS rows_left FROM sp;
+-- one statement, one commit: 3000 stored rows deleted, none inserted
+SELECT operation, rows_inserted, rows_updated, rows_deleted
+FROM incetl.commits('sp') ORDER BY commit_id;
+
+-- 2. Ascending keys merged in parts, then the order breaks: delete markers
+-- (p = 10) for keys 1..20000 in ascending order, then older rows of the
+-- same keys.  The delete markers merged in earlier parts still win.
+TRUNCATE sp;
+INSERT INTO sp SELECT k, 1, false, 'stored' FROM generate_series(1, 3000) k;
+INSERT INTO sp
+SELECT k, p, d, repeat('y', 200) FROM (
+  SELECT g AS k, 10 AS p, true AS d, 1 AS o FROM generate_series(1, 20000) g
+  UNION ALL
+  SELECT g, 5, false, 2 FROM generate_series(1, 20000) g) s
+ORDER BY o, k;
+SELECT count(*) AS rows_left FROM sp;
+-- ... and newer rows after the break do come back
+INSERT INTO sp
+SELECT k, p, d, repeat('z', 200) FROM (
+  SELECT g AS k, 10 AS p, true AS d, 1 AS o FROM generate_series(1, 20000) g
+  UNION ALL
+  SELECT g, 20, false, 2 FROM generate_series(1, 20000, 2) g) s
+ORDER BY o, k;
+SELECT count(*), min(k), max(k), min(p), max(p), bool_or(d) FROM sp;
+
+-- 3. Many versions of each key spread over a statement that spills: the
+-- largest precombine wins, a tie goes to the later row, NULL is lowest.
+CREATE TABLE src AS
+SELECT g AS seq, ((g::bigint * 104729) % 5000)::int AS k,
+       CASE WHEN g % 97 = 0 THEN NULL ELSE (g * 31) % 7 END AS p,
+       (g % 13 = 0) AS d, md5(g::text) || repeat('v', 150) AS pad
+FROM generate_series(1, 40000) g;
+TRUNCATE sp;
+INSERT INTO sp SELECT k, 3, false, 'stored ' || k FROM generate_series(0, 4999, 2) k;
+CREATE TABLE expect AS
+SELECT k, p, d, pad FROM sp;
+-- the rule on heap: winner per key by (p NULLS FIRST, seq), then against the stored row
+WITH w AS (
+  SELECT DISTINCT ON (k) k, p, d, pad FROM src ORDER BY k, p DESC NULLS LAST, seq DESC)
+, merged AS (
+  SELECT coalesce(w.k, e.k) AS k,
+         CASE WHEN w.k IS NULL THEN 'keep'
+              WHEN e.k IS NULL THEN CASE WHEN w.d THEN 'none' ELSE 'new' END
+              WHEN w.p IS NOT DISTINCT FROM e.p OR w.p > e.p OR e.p IS NULL
+                   THEN CASE WHEN w.d THEN 'none' ELSE 'new' END
+              ELSE 'keep' END AS pick,
+         w.p AS wp, w.d AS wd, w.pad AS wpad, e.p AS ep, e.d AS ed, e.pad AS epad
+  FROM w FULL JOIN expect e USING (k))
+SELECT count(*) FILTER (WHERE pick = 'new' AND ep IS NULL) AS will_insert,
+       count(*) FILTER (WHERE pick = 'new' AND ep IS NOT NULL) AS will_update,
+       count(*) FILTER (WHERE pick = 'none' AND ep IS NOT NULL) AS will_delete
+FROM merged;
+CREATE TABLE want AS
+WITH w AS (
+  SELECT DISTINCT ON (k) k, p, d, pad FROM src ORDER BY k, p DESC NULLS LAST, seq DESC)
+SELECT coalesce(w.k, e.k) AS k,
+       CASE WHEN w.k IS NULL OR (e.k IS NOT NULL AND w.p IS NOT NULL AND e.p IS NOT NULL
+                                 AND w.p < e.p) OR (w.p IS NULL AND e.p IS NOT NULL AND e.k IS NOT NULL)
+            THEN e.p ELSE w.p END AS p,
+       CASE WHEN w.k IS NULL OR (e.k IS NOT NULL AND w.p IS NOT NULL AND e.p IS NOT NULL
+                                 AND w.p < e.p) OR (w.p IS NULL AND e.p IS NOT NULL AND e.k IS NOT NULL)
+            THEN e.d ELSE w.d END AS d,
+       CASE WHEN w.k IS NULL OR (e.k IS NOT NULL AND w.p IS NOT NULL AND e.p IS NOT NULL
+                                 AND w.p < e.p) OR (w.p IS NULL AND e.p IS NOT NULL AND e.k IS NOT NULL)
+            THEN e.pad ELSE w.pad END AS pad
+FROM w FULL JOIN expect e USING (k);
+DELETE FROM want WHERE d;
+INSERT INTO sp SELECT k, p, d, pad FROM src ORDER BY seq;
+SELECT operation, rows_inserted, rows_updated, rows_deleted
+FROM incetl.commits('sp') ORDER BY commit_id DESC LIMIT 1;
+SELECT count(*) AS missing FROM (SELECT * FROM want EXCEPT ALL SELECT * FROM sp) x;
+SELECT count(*) AS extra FROM (SELECT * FROM sp EXCEPT ALL SELECT * FROM want) x;
+SELECT count(*) = count(DISTINCT k) AS keys_unique FROM sp;
+SELECT * FROM incetl.verify('sp');
+
+-- 4. A failing statement that spilled writes nothing.
+SELECT count(*) AS before FROM sp;
+INSERT INTO sp SELECT CASE WHEN g = 30000 THEN NULL ELSE g END, 1, false, repeat('n', 200)
+FROM generate_series(1, 30000) g ORDER BY g DESC;
+SELECT count(*) AS after FROM sp;
+
+-- 5. Savepoints: a spilled statement rolled back to a savepoint is gone;
+-- one that is kept is there.
+BEGIN;
+SAVEPOINT a;
+INSERT INTO sp SELECT g % 10000, 100, false, repeat('s', 200) FROM generate_series(20000, 1, -1) g;
+ROLLBACK TO SAVEPOINT a;
+SELECT count(*) FILTER (WHERE p = 100) AS rolled_back FROM sp;
+INSERT INTO sp SELECT g % 10000, 101, false, repeat('s', 200) FROM generate_series(20000, 1, -1) g;
+COMMIT;
+SELECT count(*), count(*) FILTER (WHERE p = 101) AS kept FROM sp;
+
+-- 6. A function with an exception block inserting into the table while an
+-- enclosing statement is writing to it: the aborted inner rows vanish, the
+-- enclosing statement's rows (spilled) and the committed inner rows stay.
+CREATE FUNCTION side_insert(k int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  BEGIN
+    INSERT INTO sp VALUES (k + 100000, 7, false, 'inner');
+    IF k % 2 = 0 THEN
+      RAISE EXCEPTION 'drop %', k;
+    END IF;
+  EXCEPTION WHEN raise_exception THEN
+    NULL;
+  END;
+  RETURN k;
+END $$;
+TRUNCATE sp;
+INSERT INTO sp SELECT side_insert(g), 1, false, repeat('o', 300)
+FROM generate_series(1, 6000) g ORDER BY g % 7, g;
+SELECT count(*) FILTER (WHERE k <= 6000) AS outer_rows,
+       count(*) FILTER (WHERE k > 100000) AS inner_rows,
+       count(*) FILTER (WHERE k > 100000 AND (k - 100000) % 2 = 0) AS aborted_inner_rows
+FROM sp;
+SELECT * FROM incetl.verify('sp');
+
+-- 7. Keyless tables append in parts, also under UPDATE (rows then spill).
+CREATE TABLE ap (a int, pad text) USING incetl_cow;
+SELECT incetl.set_table_options('ap', file_group_rows => 3000);
+INSERT INTO ap SELECT g, repeat('a', 300) FROM generate_series(1, 15000) g;
+UPDATE ap SET a = -a WHERE a % 3 <> 0;
+SELECT count(*), count(*) FILTER (WHERE a < 0) AS negated, sum(abs(a)) FROM ap;
+SELECT * FROM incetl.verify('ap');
+
+RESET maintenance_work_mem;
+DROP TABLE sp, ap, src, expect, want;
+DROP FUNCTION side_insert(int);
