@@ -139,6 +139,28 @@ SELECT count(*) FILTER (WHERE k <= 6000) AS outer_rows,
 FROM sp;
 SELECT * FROM incetl.verify('sp');
 
+-- Deletes inside a function's exception block while an enclosing UPDATE
+-- is writing: the aborted ones are taken back, the others stay.
+CREATE FUNCTION side_delete(k int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  BEGIN
+    DELETE FROM sp WHERE sp.k = side_delete.k + 1000;
+    IF k % 2 = 0 THEN
+      RAISE EXCEPTION 'keep %', k + 1000;
+    END IF;
+  EXCEPTION WHEN raise_exception THEN
+    NULL;
+  END;
+  RETURN 2;
+END $$;
+TRUNCATE sp;
+INSERT INTO sp SELECT k, 1, false, 'r' FROM generate_series(1, 2000) k;
+UPDATE sp SET p = side_delete(k) WHERE k <= 1000;
+SELECT count(*) FILTER (WHERE k <= 1000 AND p = 2) AS updated,
+       count(*) FILTER (WHERE k > 1000) AS kept,
+       count(*) FILTER (WHERE k > 1000 AND k % 2 = 1) AS deleted_but_present
+FROM sp;
+
 -- 7. Keyless tables append in parts, also under UPDATE (rows then spill).
 CREATE TABLE ap (a int, pad text) USING incetl_cow;
 SELECT incetl.set_table_options('ap', file_group_rows => 3000);
@@ -149,4 +171,4 @@ SELECT * FROM incetl.verify('ap');
 
 RESET maintenance_work_mem;
 DROP TABLE sp, ap, src, expect, want;
-DROP FUNCTION side_insert(int);
+DROP FUNCTION side_insert(int), side_delete(int);

@@ -90,7 +90,6 @@ static void CowEmitGroups(CowMergeCtx *ctx, CowRow **rows, int64 n,
 						  int64 first_group_id);
 static void CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n,
 							const CowVersion *v);
-static int	CowInt64Cmp(const void *a, const void *b);
 static void CowMergeCtxPrepare(CowMergeCtx *ctx);
 static void CowMergeCtxRelease(CowMergeCtx *ctx);
 static void CowConcurrentUpdateError(Relation rel) pg_attribute_noreturn();
@@ -251,15 +250,6 @@ CowIsDeleteMarker(CowMergeCtx *ctx, CowRow *row)
 	if (m < 0 || row->isnull[m])
 		return false;
 	return DatumGetBool(row->values[m]);
-}
-
-static int
-CowInt64Cmp(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
 /*
@@ -683,8 +673,9 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill)
 	CowVersion *versions;
 	int64		nin = list_length(pending->rows);
 	CowRow	  **incoming = palloc(sizeof(CowRow *) * Max(nin, 1));
-	int64		ndel = list_length(pending->deletes);
-	int64	   *dels = palloc(sizeof(int64) * Max(ndel, 1));
+	CowDeleteSet *dels = pending->deletes;
+	int64		ndel = CowDeleteSetCount(dels);
+	int64		ndel_found = 0;
 	bool	   *touched;
 	bool		has_update = false;
 	ListCell   *lc;
@@ -752,11 +743,6 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill)
 		win.cxt = AllocSetContextCreate(mcxt, "incetl cow spilled rows",
 										ALLOCSET_DEFAULT_SIZES);
 	}
-	r = 0;
-	foreach(lc, pending->deletes)
-		dels[r++] = *(int64 *) lfirst(lc);
-	if (ndel > 1)
-		qsort(dels, ndel, sizeof(int64), CowInt64Cmp);
 
 	/*
 	 * Which versions hold deleted rows.  A row whose version a concurrent
@@ -765,17 +751,27 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill)
 	 * commit id is the same), otherwise it is a serialization failure.
 	 */
 	touched = palloc0(sizeof(bool) * Max(nversions, 1));
-	for (r = 0; r < ndel; r++)
+	for (i = 0; i < nversions && ndel > 0; i++)
 	{
-		/* versions are sorted by first_row_number */
-		int			vi = CowFindInVersions(versions, nversions, dels[r]);
+		int64		n = CowDeleteSetCountRange(dels, versions[i].first_row_number,
+											   versions[i].first_row_number +
+											   versions[i].row_count);
 
-		if (vi >= 0)
-			touched[vi] = true;
-		else if (ctx.opts.nkeys == 0)
+		touched[i] = (n > 0);
+		ndel_found += n;
+	}
+	if (ndel_found < ndel)
+	{
+		int64		nall;
+		int64	   *all = CowDeleteSetToArray(dels, &nall);
+
+		if (ctx.opts.nkeys == 0)
 			CowConcurrentUpdateError(rel);
-		else
-			lost = lappend(lost, &dels[r]);
+		for (r = 0; r < nall; r++)
+		{
+			if (CowFindInVersions(versions, nversions, all[r]) < 0)
+				lost = lappend(lost, &all[r]);
+		}
 	}
 
 	gcxt = AllocSetContextCreate(mcxt, "incetl cow merge group",
@@ -812,7 +808,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill)
 			{
 				int64		rn = versions[i].first_row_number + r;
 
-				if (ndel > 0 && bsearch(&rn, dels, ndel, sizeof(int64), CowInt64Cmp))
+				if (ndel > 0 && CowDeleteSetContains(dels, rn))
 				{
 					ctx.deleted++;
 					continue;
@@ -970,7 +966,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill)
 				{
 					int64		rn = versions[vi].first_row_number + s;
 
-					if (ndel > 0 && bsearch(&rn, dels, ndel, sizeof(int64), CowInt64Cmp))
+					if (ndel > 0 && CowDeleteSetContains(dels, rn))
 					{
 						s++;
 						ctx.deleted++;

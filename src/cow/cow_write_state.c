@@ -75,20 +75,7 @@ static void CowKeepLastKey(CowPending *p, TupleDesc desc);
 static void CowFlushPart(CowPending *p, Relation rel);
 static void CowResetStatement(CowPending *p);
 static void CowCheckTriggers(Relation rel);
-static HTAB *CowNewDeleteSet(void);
 static void CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row);
-
-static HTAB *
-CowNewDeleteSet(void)
-{
-	HASHCTL		ctl;
-
-	ctl.keysize = sizeof(int64);
-	ctl.entrysize = sizeof(int64);
-	ctl.hcxt = CowWriteContext;
-	return hash_create("incetl cow deletes", 1024, &ctl,
-					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-}
 
 /*
  * AFTER ROW triggers (and foreign keys, which are AFTER ROW triggers)
@@ -326,6 +313,7 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 	MemoryContext old;
 	CowRow	   *row;
 	SubTransactionId subid = GetCurrentSubTransactionId();
+	Size		limit;
 	int			i;
 
 	CowCheckTriggers(rel);
@@ -390,10 +378,12 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 	 * back their merge).  Otherwise the rows move to the spill sort, read
 	 * back in one pass at the end of the statement.
 	 */
-	if (p->bytes > (Size) maintenance_work_mem * 1024 &&
-		!IsInParallelMode() && !CowFlushing)
+	limit = (Size) maintenance_work_mem * 1024;
+	if (p->spill != NULL && CowSpillRowCount(p->spill) > 0)
+		limit /= 16;			/* the sort holds the budget; pass rows on */
+	if (p->bytes > limit && !IsInParallelMode() && !CowFlushing)
 	{
-		if (p->deletes == NIL && p->min_subid >= subid &&
+		if (CowDeleteSetCount(p->deletes) == 0 && p->min_subid >= subid &&
 			(p->opts.nkeys == 0 || p->keys_ascending) &&
 			(p->spill == NULL || CowSpillRowCount(p->spill) == 0))
 			CowFlushPart(p, rel);
@@ -411,9 +401,7 @@ CowBufferDelete(Relation rel, ItemPointer tid)
 {
 	CowPending *p = CowGetPending(RelationGetRelid(rel), true);
 	int64		rn = CowTidToRowNumber(tid);
-	MemoryContext old;
-	int64	   *cell;
-	bool		found;
+	SubTransactionId subid = GetCurrentSubTransactionId();
 
 	CowCheckTriggers(rel);
 	if (rn >= COW_MAX_ROW_NUMBER)
@@ -421,20 +409,12 @@ CowBufferDelete(Relation rel, ItemPointer tid)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot delete or update a row of \"%s\" inserted by the same statement",
 						RelationGetRelationName(rel))));
-	if (p->delete_set == NULL)
-		p->delete_set = CowNewDeleteSet();
-	(void) hash_search(p->delete_set, &rn, HASH_ENTER, &found);
-	if (found)
+	if (p->deletes == NULL)
+		p->deletes = CowDeleteSetCreate(CowWriteContext);
+	if (!CowDeleteSetAdd(p->deletes, rn, subid))
 		return false;			/* already deleted by this statement */
-	old = MemoryContextSwitchTo(CowWriteContext);
-	cell = palloc(sizeof(int64));
-	*cell = rn;
-	p->deletes = lappend(p->deletes, cell);
-	p->delete_subids = lappend_int(p->delete_subids, (int) GetCurrentSubTransactionId());
-	if (p->min_subid == InvalidSubTransactionId ||
-		GetCurrentSubTransactionId() < p->min_subid)
-		p->min_subid = GetCurrentSubTransactionId();
-	MemoryContextSwitchTo(old);
+	if (p->min_subid == InvalidSubTransactionId || subid < p->min_subid)
+		p->min_subid = subid;
 	return true;
 }
 
@@ -467,12 +447,8 @@ CowMergeBuffered(CowPending *p, bool final)
 	relation_close(rel, NoLock);
 
 	CowClearBuffered(p);
-	list_free_deep(p->deletes);
-	list_free(p->delete_subids);
-	p->deletes = p->delete_subids = NIL;
-	if (p->delete_set)
-		hash_destroy(p->delete_set);
-	p->delete_set = NULL;
+	CowDeleteSetFree(p->deletes);
+	p->deletes = NULL;
 	CowFlushing = false;
 }
 
@@ -566,7 +542,7 @@ CowFlushPending(CowPending *p)
 {
 	Relation	rel;
 
-	if (p->rows == NIL && p->deletes == NIL &&
+	if (p->rows == NIL && CowDeleteSetCount(p->deletes) == 0 &&
 		(p->spill == NULL || CowSpillRowCount(p->spill) == 0))
 	{
 		CowResetStatement(p);
@@ -700,9 +676,7 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 	{
 		CowPending *p = lfirst(lc);
 		List	   *rows = NIL,
-				   *subids = NIL,
-				   *dels = NIL,
-				   *dsubids = NIL;
+				   *subids = NIL;
 		int			i;
 		MemoryContext old = MemoryContextSwitchTo(CowWriteContext);
 
@@ -715,23 +689,10 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 			rows = lappend(rows, list_nth(p->rows, i));
 			subids = lappend_int(subids, list_nth_int(p->row_subids, i));
 		}
-		for (i = 0; i < list_length(p->deletes); i++)
-		{
-			if ((SubTransactionId) list_nth_int(p->delete_subids, i) >= mySubid)
-			{
-				if (p->delete_set)
-					(void) hash_search(p->delete_set, list_nth(p->deletes, i),
-									   HASH_REMOVE, NULL);
-				continue;
-			}
-			dels = lappend(dels, list_nth(p->deletes, i));
-			dsubids = lappend_int(dsubids, list_nth_int(p->delete_subids, i));
-		}
+		CowDeleteSetAbortSub(p->deletes, mySubid);
 		p->rows = rows;
 		p->last_row = rows != NIL ? (CowRow *) llast(rows) : p->last_key;
 		p->row_subids = subids;
-		p->deletes = dels;
-		p->delete_subids = dsubids;
 		MemoryContextSwitchTo(old);
 	}
 }

@@ -287,6 +287,17 @@ extern bool CowHasPending(void);
 extern void CowWriteStateInit(void);
 
 typedef struct CowSpill CowSpill;
+typedef struct CowDeleteSet CowDeleteSet;
+
+/* row numbers a statement deletes (cow_delete_set.c) */
+extern CowDeleteSet *CowDeleteSetCreate(MemoryContext cxt);
+extern bool CowDeleteSetAdd(CowDeleteSet *s, int64 rownum, SubTransactionId subid);
+extern bool CowDeleteSetContains(CowDeleteSet *s, int64 rownum);
+extern int64 CowDeleteSetCount(CowDeleteSet *s);
+extern int64 CowDeleteSetCountRange(CowDeleteSet *s, int64 lo, int64 hi);
+extern void CowDeleteSetAbortSub(CowDeleteSet *s, SubTransactionId subid);
+extern int64 *CowDeleteSetToArray(CowDeleteSet *s, int64 *n);
+extern void CowDeleteSetFree(CowDeleteSet *s);
 
 typedef struct CowPending
 {
@@ -298,9 +309,7 @@ typedef struct CowPending
 								 * or merged in parts too), or Invalid */
 	int64		next_seq;		/* arrival number of the next row */
 	bool		has_update;		/* some row came from an UPDATE */
-	List	   *deletes;		/* of int64 row numbers (as palloc'd int64) */
-	List	   *delete_subids;
-	struct HTAB *delete_set;	/* row numbers in deletes, for dedup */
+	CowDeleteSet *deletes;		/* row numbers deleted, NULL when none */
 	Size		bytes;
 	bool		opts_loaded;
 	CowOptions	opts;			/* as of the first buffered row */
