@@ -244,7 +244,7 @@ P_EQ=$(psql_b -At -c "SELECT count(*) FROM generate_series(1, $ROWS, 99991) g
 assert_equal "index creation"
 
 # --------------------------------------------------------------------------
-M_COW="" M_HEAP=""
+M_COW="" M_HEAP="" M_COW2="" M_HEAP2=""
 if [ "$MEM_ROWS" -gt 0 ]; then
     incetl_log "peak memory of an INSERT ... SELECT of $MEM_ROWS rows (backend VmHWM)"
     psql_q <<SQL
@@ -254,16 +254,19 @@ INSERT INTO mem_src SELECT * FROM orders_src;
 INSERT INTO mem_src SELECT id + $ROWS, customer_id, amount, status, note, updated_at + interval '1 year'
     FROM orders_src WHERE id <= $MEM_ROWS - $ROWS;
 CREATE TABLE mem_heap (LIKE orders_src, PRIMARY KEY (id));
+CREATE TABLE mem_heap2 (LIKE orders_src, PRIMARY KEY (id));
 CREATE TABLE mem_cow (LIKE orders_src) USING incetl_cow;
 SELECT incetl.set_table_options('mem_cow', record_key => 'id', precombine => 'updated_at');
+CREATE TABLE mem_cow2 (LIKE orders_src) USING incetl_cow;
+SELECT incetl.set_table_options('mem_cow2', record_key => 'id', precombine => 'updated_at');
 SQL
     settle mem_src
-    hwm() {   # $1 table: "VmHWM_before_kB VmHWM_after_kB ms" of a fresh session
+    hwm() {   # $1 table [$2 ORDER BY]: "VmHWM_before_kB VmHWM_after_kB ms" of a fresh session
         local out
         out=$(psql_b -At <<SQL
 SELECT 'hwm ' || substring(pg_read_file('/proc/self/status') from 'VmHWM:\s*(\d+)');
 \timing on
-INSERT INTO $1 SELECT * FROM mem_src;
+INSERT INTO $1 SELECT * FROM mem_src ${2:-};
 \timing off
 SELECT 'hwm ' || substring(pg_read_file('/proc/self/status') from 'VmHWM:\s*(\d+)');
 SQL
@@ -272,9 +275,15 @@ SQL
     }
     read -r m_before_c m_c t_c <<<"$(hwm mem_cow)"
     read -r m_before_h m_h t_h <<<"$(hwm mem_heap)"
-    M_COW=$m_c M_HEAP=$m_h
-    echo "   incetl_cow: VmHWM $m_before_c kB at session start, $m_c kB after ($t_c ms)"
-    echo "   heap:       VmHWM $m_before_h kB at session start, $m_h kB after ($t_h ms)"
+    # keys in random order: incetl_cow spills the statement to a sort
+    read -r m_before_c2 m_c2 t_c2 <<<"$(hwm mem_cow2 'ORDER BY md5(id::text)')"
+    read -r m_before_h2 m_h2 t_h2 <<<"$(hwm mem_heap2 'ORDER BY md5(id::text)')"
+    M_COW=$m_c M_HEAP=$m_h M_COW2=$m_c2 M_HEAP2=$m_h2
+    echo "   key order,    incetl_cow: VmHWM $m_before_c kB at session start, $m_c kB after ($t_c ms)"
+    echo "   key order,    heap:       VmHWM $m_before_h kB at session start, $m_h kB after ($t_h ms)"
+    echo "   random order, incetl_cow: VmHWM $m_before_c2 kB at session start, $m_c2 kB after ($t_c2 ms)"
+    echo "   random order, heap:       VmHWM $m_before_h2 kB at session start, $m_h2 kB after ($t_h2 ms)"
+    [ "$(psql_b -At -c 'SELECT count(*) FROM mem_cow2')" = "$MEM_ROWS" ] || incetl_die "mem_cow2 lacks rows"
     [ "$(psql_b -At -c 'SELECT count(*) FROM mem_cow')" = "$MEM_ROWS" ] || incetl_die "mem_cow lacks rows"
 fi
 
@@ -289,7 +298,7 @@ echo
 echo "incetl_cow vs heap, $ROWS rows; median of $REPS (lookups: of $LOOKUPS); client-side times"
 awk -v rows="$ROWS" -v batch="$BATCH" -v sc="$S_COW" -v sh="$S_HEAP" -v sci="$S_COW_IDX" \
     -v lc="$LC" -v lh="$LH" -v usc="$USC" -v ush="$USH" -v uuc="$UUC" -v uuh="$UUH" -v rwr="$RWR" \
-    -v qc="$QC" -v qh="$QH" -v pc="$P_COW" -v ph="$P_HEAP" -v mc="$M_COW" -v mh="$M_HEAP" -v mrows="$MEM_ROWS" '
+    -v qc="$QC" -v qh="$QH" -v pc="$P_COW" -v ph="$P_HEAP" -v mc="$M_COW" -v mh="$M_HEAP" -v mc2="$M_COW2" -v mh2="$M_HEAP2" -v mrows="$MEM_ROWS" '
 function line(m, c, h, r, g) { printf "%-44s | %16s | %16s | %7s | %s\n", m, c, h, r, g }
 BEGIN {
     line("measure", "incetl_cow", "heap", "ratio", "goal met?")
@@ -313,9 +322,12 @@ BEGIN {
          (r >= 2 ? "met" : "MISSED") " (>= 2 x faster)")
     r = ph / pc
     line("point lookup, btree index, ms", sprintf("%.3f ms", pc), sprintf("%.3f ms", ph), sprintf("%.2f", r), "report")
-    if (mc != "")
+    if (mc != "") {
         line(sprintf("peak memory, INSERT ... SELECT %d rows", mrows), sprintf("%.0f MB", mc / 1024), sprintf("%.0f MB", mh / 1024),
              sprintf("%.2f", mc / mh), "report (backend VmHWM)")
+        line("  the same, rows in random key order", sprintf("%.0f MB", mc2 / 1024), sprintf("%.0f MB", mh2 / 1024),
+             sprintf("%.2f", mc2 / mh2), "report (backend VmHWM)")
+    }
     print ""
     print "ratio: size and memory incetl_cow / heap; speeds heap time / incetl_cow time (> 1: incetl_cow faster)"
     printf "incetl_cow size with the btree index on id (after the upserts): %.1f MB\n", sci / 1048576
