@@ -169,6 +169,24 @@ UPDATE ap SET a = -a WHERE a % 3 <> 0;
 SELECT count(*), count(*) FILTER (WHERE a < 0) AS negated, sum(abs(a)) FROM ap;
 SELECT * FROM incetl.verify('ap');
 
+-- 8. A new record key on a table larger than maintenance_work_mem: the
+-- rewrite sorts the stored rows through the spill too.  One row per new
+-- key: the largest precombine, a tie going to the later row in storage
+-- order; commit ids are kept.
+CREATE TABLE rk (a int, b int, p int, pad text) USING incetl_cow;
+INSERT INTO rk SELECT g, g % 5000, g % 11, repeat('r', 200) FROM generate_series(1, 30000) g;
+SELECT incetl.set_table_options('rk', record_key => 'b', precombine => 'p');
+CREATE TABLE rk_want AS
+SELECT DISTINCT ON (b) a, b, p, pad
+FROM (SELECT g AS a, g % 5000 AS b, g % 11 AS p, repeat('r', 200) AS pad
+      FROM generate_series(1, 30000) g) s
+ORDER BY b, p DESC, a DESC;
+SELECT count(*) AS missing FROM (SELECT * FROM rk_want EXCEPT ALL SELECT * FROM rk) x;
+SELECT count(*) AS extra FROM (SELECT * FROM rk EXCEPT ALL SELECT * FROM rk_want) x;
+SELECT operation, rows_deleted FROM incetl.commits('rk') ORDER BY commit_id;
+SELECT count(*) AS changed_after_the_load FROM incetl.changes(NULL::rk, 1);
+SELECT * FROM incetl.verify('rk');
+
 RESET maintenance_work_mem;
-DROP TABLE sp, ap, src, expect, want;
+DROP TABLE sp, ap, src, expect, want, rk, rk_want;
 DROP FUNCTION side_insert(int), side_delete(int);

@@ -655,10 +655,12 @@ CowOutFinish(CowMergeCtx *ctx, CowOut *out)
 /*
  * CowMergeAndWrite applies one relation's pending rows and deletes: the
  * rows buffered in memory, or -- when the statement outgrew its memory --
- * every row of it, read back sorted from spill (NULL: none).
+ * every row of it, read back sorted from spill (NULL: none).  Unless
+ * final, this is a part of a statement still running: its counts are kept
+ * in pending for the commit row the final merge writes.
  */
 void
-CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill)
+CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 {
 	MemoryContext mcxt = AllocSetContextCreate(CurrentMemoryContext,
 											   "incetl cow merge",
@@ -715,7 +717,9 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill)
 					 errhint("The transaction might succeed if retried.")));
 	}
 
-	ctx.commit_id = CowNextCommitId(rel);
+	if (pending->stmt_commit_id == 0)
+		pending->stmt_commit_id = CowNextCommitId(rel);
+	ctx.commit_id = pending->stmt_commit_id;
 	CowSetFreeSpace(rel, CowLoadUsedMap(storage_id));
 	CowMergeCtxPrepare(&ctx);
 
@@ -1079,36 +1083,59 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill)
 	if (has_update)
 		ctx.deleted -= Min(ctx.deleted, ctx.updated);
 
+	if (ctx.groups_written > 0 || ctx.groups_changed > 0)
+	{
+		CowPartCounts *part = MemoryContextAllocZero(GetMemoryChunkContext(pending),
+													 sizeof(CowPartCounts));
+		MemoryContext pcxt = MemoryContextSwitchTo(GetMemoryChunkContext(pending));
+
+		part->subid = GetCurrentSubTransactionId();
+		part->inserted = ctx.inserted;
+		part->updated = ctx.updated;
+		part->deleted = ctx.deleted;
+		part->file_groups_written = ctx.groups_written;
+		part->bytes_written = ctx.bytes_written;
+		pending->stmt_parts = lappend(pending->stmt_parts, part);
+		MemoryContextSwitchTo(pcxt);
+
+		CowRecordCounts(RelationGetRelid(rel), ctx.inserted, ctx.updated,
+						ctx.deleted, ctx.commit_id);
+
+		/*
+		 * Statistics: rows of the new versions are inserted, rows of the
+		 * replaced ones deleted, so n_live_tup follows the table and
+		 * n_dead_tup counts what VACUUM can reclaim (autovacuum then runs).
+		 */
+		pgstat_count_heap_insert(rel, ctx.rows_written);
+		for (r = 0; r < ctx.rows_superseded; r++)
+			pgstat_count_heap_delete(rel);
+	}
+
 	/*
-	 * A statement that changed nothing (every incoming row lost to a newer
-	 * stored one) leaves no commit; its commit id is simply not used.
+	 * The statement's commit row, once all of it is merged.  A statement
+	 * that changed nothing (every incoming row lost to a newer stored one)
+	 * leaves no commit; its commit id is simply not used.
 	 */
-	if (ctx.groups_written == 0 && ctx.groups_changed == 0)
-		goto done;
+	if (final && pending->stmt_parts != NIL)
+	{
+		memset(&commit, 0, sizeof(commit));
+		commit.commit_id = ctx.commit_id;
+		foreach(lc, pending->stmt_parts)
+		{
+			CowPartCounts *part = lfirst(lc);
 
-	memset(&commit, 0, sizeof(commit));
-	commit.commit_id = ctx.commit_id;
-	commit.operation = has_update ? "update" :
-		(nin == 0 ? "delete" : (ctx.opts.nkeys > 0 ? "upsert" : "insert"));
-	commit.rows_inserted = ctx.inserted;
-	commit.rows_updated = ctx.updated;
-	commit.rows_deleted = ctx.deleted;
-	commit.file_groups_written = ctx.groups_written;
-	commit.bytes_written = ctx.bytes_written;
-	CowInsertCommit(storage_id, &commit);
-	CowRecordCounts(RelationGetRelid(rel), ctx.inserted, ctx.updated,
-					ctx.deleted, ctx.commit_id);
+			commit.rows_inserted += part->inserted;
+			commit.rows_updated += part->updated;
+			commit.rows_deleted += part->deleted;
+			commit.file_groups_written += part->file_groups_written;
+			commit.bytes_written += part->bytes_written;
+		}
+		commit.operation = has_update ? "update" :
+			(pending->next_seq == 0 ? "delete" :
+			 (ctx.opts.nkeys > 0 ? "upsert" : "insert"));
+		CowInsertCommit(storage_id, &commit);
+	}
 
-	/*
-	 * Statistics: rows of the new versions are inserted, rows of the
-	 * replaced ones deleted, so n_live_tup follows the table and
-	 * n_dead_tup counts what VACUUM can reclaim (autovacuum then runs).
-	 */
-	pgstat_count_heap_insert(rel, ctx.rows_written);
-	for (r = 0; r < ctx.rows_superseded; r++)
-		pgstat_count_heap_delete(rel);
-
-done:
 	CowClearFreeSpace();
 	CowMergeCtxRelease(&ctx);
 	UnregisterSnapshot(snap);
@@ -1125,8 +1152,9 @@ done:
  * non-empty table changes.  Rows are sorted by the new key and collapsed
  * as one statement's rows would be (largest precombine, tie: the later
  * row, in storage order); delete markers are not applied (those rows were
- * stored as data).  Every row keeps the commit id that wrote it.  The
- * whole table is held in memory.  Caller holds ShareUpdateExclusiveLock.
+ * stored as data).  Every row keeps the commit id that wrote it.  The rows
+ * go through a spill sort, so the table need not fit in memory.  Caller
+ * holds ShareUpdateExclusiveLock.
  */
 void
 CowRewriteTable(Relation rel)
@@ -1134,6 +1162,7 @@ CowRewriteTable(Relation rel)
 	MemoryContext mcxt = AllocSetContextCreate(CurrentMemoryContext,
 											   "incetl cow rewrite",
 											   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext gcxt;
 	MemoryContext old = MemoryContextSwitchTo(mcxt);
 	CowMergeCtx ctx;
 	Snapshot	snap;
@@ -1145,10 +1174,11 @@ CowRewriteTable(Relation rel)
 				n = 0,
 				nwin = 0,
 				r;
-	CowRow	  **rows;
-	CowRow	  **winners;
 	int			natts;
 	CowCommitInfo commit;
+	CowWinners	win;
+	CowOut		out;
+	CowRow	   *w;
 
 	versions = CowMergeBegin(&ctx, rel, &snap, &storage_id, &nversions);
 	natts = ctx.tupdesc->natts;
@@ -1166,12 +1196,19 @@ CowRewriteTable(Relation rel)
 	CowSetFreeSpace(rel, CowLoadUsedMap(storage_id));
 	CowMergeCtxPrepare(&ctx);
 
-	rows = palloc(sizeof(CowRow *) * total);
+	memset(&win, 0, sizeof(win));
+	win.spill = CowSpillBegin(rel, &ctx.opts, mcxt);
+	win.cxt = AllocSetContextCreate(mcxt, "incetl cow spilled rows",
+									ALLOCSET_DEFAULT_SIZES);
+	gcxt = AllocSetContextCreate(mcxt, "incetl cow rewrite group",
+								 ALLOCSET_DEFAULT_SIZES);
 	for (i = 0; i < nversions; i++)
 	{
-		CowDecodedGroup *g = CowDecodeGroup(rel, &versions[i], true, NULL, true);
+		CowDecodedGroup *g;
 		uint64		gr;
 
+		MemoryContextSwitchTo(gcxt);
+		g = CowDecodeGroup(rel, &versions[i], true, NULL, true);
 		for (gr = 0; gr < g->nrows; gr++)
 		{
 			CowRow	   *row = CowStoredRow(g, gr, natts);
@@ -1189,26 +1226,11 @@ CowRewriteTable(Relation rel)
 									RelationGetRelationName(rel)),
 							 errdetail("A record key column cannot be NULL.")));
 			}
-			row->commit_id = g->commit_ids[gr];
-			row->seq = n;
-			rows[n++] = row;
+			row->seq = n++;
+			CowSpillPut(win.spill, row, TopSubTransactionId, false);
 		}
-	}
-
-	winners = rows;
-	nwin = n;
-	if (ctx.opts.nkeys > 0)
-	{
-		if (n > 1)
-			qsort_arg(rows, n, sizeof(CowRow *), CowIncomingCmp, &ctx);
-		winners = palloc(sizeof(CowRow *) * n);
-		nwin = 0;
-		for (r = 0; r < n; r++)
-		{
-			if (r + 1 < n && CowRowKeyCmp(&ctx, rows[r], rows[r + 1]) == 0)
-				continue;
-			winners[nwin++] = rows[r];
-		}
+		MemoryContextSwitchTo(mcxt);
+		MemoryContextReset(gcxt);
 	}
 
 	for (i = 0; i < nversions; i++)
@@ -1216,7 +1238,18 @@ CowRewriteTable(Relation rel)
 		CowSupersedeVersion(&versions[i], ctx.commit_id);
 		ctx.rows_superseded += versions[i].row_count;
 	}
-	CowEmitGroups(&ctx, winners, nwin, 0);
+	memset(&out, 0, sizeof(out));
+	out.cxt = mcxt;
+	CowOutStart(&out, NULL);
+	while ((w = ctx.opts.nkeys > 0 ? CowNextWinner(&ctx, &win) :
+			CowSpillRead(&win)) != NULL)
+	{
+		CowOutAdd(&out, w);
+		nwin++;
+		CowOutSpill(&ctx, &out);
+	}
+	CowOutFinish(&ctx, &out);
+	CowSpillEnd(win.spill);
 
 	memset(&commit, 0, sizeof(commit));
 	commit.commit_id = ctx.commit_id;

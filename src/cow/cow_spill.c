@@ -14,9 +14,10 @@
  * still sees all its rows at once (a delete marker early in a statement
  * stops an older row of the same key later in it).
  *
- * A spilled row carries two columns after the table's: its arrival number
- * and a word holding the subtransaction that buffered it and whether it
- * came from an UPDATE.  A spilled row cannot be taken out again when its
+ * A spilled row carries three columns after the table's: its arrival
+ * number, a word holding the subtransaction that buffered it and whether it
+ * came from an UPDATE, and the commit that wrote it (0 for a statement's
+ * rows; a table rewrite, which sorts stored rows here too, keeps them).  A spilled row cannot be taken out again when its
  * subtransaction aborts; instead the abort is remembered (subtransaction
  * id, next arrival number) and such rows are skipped when read back.
  *
@@ -61,7 +62,8 @@ typedef struct CowSpillAbort
 struct CowSpill
 {
 	Tuplesortstate *sort;
-	TupleDesc	desc;			/* the table's attributes + seq + flags */
+	TupleDesc	desc;			/* the table's attributes + seq, flags,
+								 * commit id */
 	TupleTableSlot *slot;		/* to put rows */
 	TupleTableSlot *rslot;		/* to read them back */
 	int			natts;			/* the table's */
@@ -103,11 +105,12 @@ CowSpillBegin(Relation rel, const CowOptions *opts, MemoryContext cxt)
 	int			i;
 
 	s->natts = reldesc->natts;
-	s->desc = CreateTemplateTupleDesc(s->natts + 2);
+	s->desc = CreateTemplateTupleDesc(s->natts + 3);
 	for (i = 0; i < s->natts; i++)
 		TupleDescCopyEntry(s->desc, i + 1, reldesc, i + 1);
 	TupleDescInitEntry(s->desc, s->natts + 1, "incetl_seq", INT8OID, -1, 0);
 	TupleDescInitEntry(s->desc, s->natts + 2, "incetl_flags", INT8OID, -1, 0);
+	TupleDescInitEntry(s->desc, s->natts + 3, "incetl_commit", INT8OID, -1, 0);
 	s->slot = MakeSingleTupleTableSlot(s->desc, &TTSOpsVirtual);
 	s->rslot = MakeSingleTupleTableSlot(s->desc, &TTSOpsMinimalTuple);
 
@@ -151,8 +154,8 @@ CowSpillBegin(Relation rel, const CowOptions *opts, MemoryContext cxt)
 }
 
 /*
- * CowSpillPut adds one buffered row (values already detoasted) with its
- * arrival number, subtransaction and UPDATE flag.  A tombstone is a
+ * CowSpillPut adds one row (values already detoasted) with its arrival
+ * number (row->seq), subtransaction, UPDATE flag and commit id.  A tombstone is a
  * delete-marker row that was already merged by an earlier part of the
  * statement: it is put so that it still outranks older rows of its key.
  */
@@ -171,6 +174,8 @@ CowSpillPut(CowSpill *s, CowRow *row, SubTransactionId subid, bool tombstone)
 		Int64GetDatum(((int64) subid << COW_SPILL_SUBID_SHIFT) |
 					  (row->is_update ? COW_SPILL_UPDATE : 0));
 	slot->tts_isnull[s->natts + 1] = false;
+	slot->tts_values[s->natts + 2] = Int64GetDatum(row->commit_id);
+	slot->tts_isnull[s->natts + 2] = false;
 	ExecStoreVirtualTuple(slot);
 	COW_AS_TOP_OWNER(tuplesort_puttupleslot(s->sort, slot));
 	s->nrows++;
@@ -255,6 +260,7 @@ CowSpillNext(CowSpill *s, MemoryContext cxt)
 											   cxt);
 
 			row->spilled = true;
+			row->commit_id = DatumGetInt64(slot->tts_values[s->natts + 2]);
 			return row;
 		}
 	}

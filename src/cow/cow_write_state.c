@@ -441,7 +441,7 @@ CowMergeBuffered(CowPending *p, bool final)
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pushed = true;
 	}
-	CowMergeAndWrite(rel, p, final ? p->spill : NULL);
+	CowMergeAndWrite(rel, p, final ? p->spill : NULL, final);
 	if (pushed)
 		PopActiveSnapshot();
 	relation_close(rel, NoLock);
@@ -543,7 +543,8 @@ CowFlushPending(CowPending *p)
 	Relation	rel;
 
 	if (p->rows == NIL && CowDeleteSetCount(p->deletes) == 0 &&
-		(p->spill == NULL || CowSpillRowCount(p->spill) == 0))
+		(p->spill == NULL || CowSpillRowCount(p->spill) == 0) &&
+		p->stmt_parts == NIL)
 	{
 		CowResetStatement(p);
 		return;
@@ -594,6 +595,10 @@ CowResetStatement(CowPending *p)
 	p->last_key = NULL;
 	p->has_update = false;
 	p->min_subid = InvalidSubTransactionId;
+	list_free_deep(p->stmt_parts);
+	p->stmt_parts = NIL;
+	p->stmt_commit_id = 0;
+	p->next_seq = 0;
 	p->opts_loaded = false;
 	p->keys_ascending = false;
 	p->key_ssup = NULL;			/* options are reloaded: so is the ordering */
@@ -690,6 +695,24 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 			subids = lappend_int(subids, list_nth_int(p->row_subids, i));
 		}
 		CowDeleteSetAbortSub(p->deletes, mySubid);
+		if (p->stmt_parts != NIL)
+		{
+			List	   *parts = NIL;
+			ListCell   *pc;
+
+			/* parts merged in the aborted subtransaction are rolled back */
+			foreach(pc, p->stmt_parts)
+			{
+				CowPartCounts *part = lfirst(pc);
+
+				if (part->subid >= mySubid)
+					pfree(part);
+				else
+					parts = lappend(parts, part);
+			}
+			list_free(p->stmt_parts);
+			p->stmt_parts = parts;
+		}
 		p->rows = rows;
 		p->last_row = rows != NIL ? (CowRow *) llast(rows) : p->last_key;
 		p->row_subids = subids;

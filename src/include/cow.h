@@ -299,6 +299,17 @@ extern void CowDeleteSetAbortSub(CowDeleteSet *s, SubTransactionId subid);
 extern int64 *CowDeleteSetToArray(CowDeleteSet *s, int64 *n);
 extern void CowDeleteSetFree(CowDeleteSet *s);
 
+/* what one part of a statement merged early changed (see CowPending) */
+typedef struct CowPartCounts
+{
+	SubTransactionId subid;		/* the part was merged in */
+	int64		inserted;
+	int64		updated;
+	int64		deleted;
+	int32		file_groups_written;
+	int64		bytes_written;
+} CowPartCounts;
+
 typedef struct CowPending
 {
 	Oid			relid;
@@ -307,7 +318,7 @@ typedef struct CowPending
 	SubTransactionId min_subid; /* smallest subtransaction that buffered a
 								 * row or delete of the statement (spilled
 								 * or merged in parts too), or Invalid */
-	int64		next_seq;		/* arrival number of the next row */
+	int64		next_seq;		/* arrival number of the statement's next row */
 	bool		has_update;		/* some row came from an UPDATE */
 	CowDeleteSet *deletes;		/* row numbers deleted, NULL when none */
 	Size		bytes;
@@ -320,6 +331,16 @@ typedef struct CowPending
 	 * markers already merged in an earlier part of the statement).
 	 */
 	CowSpill   *spill;
+
+	/*
+	 * One statement is one commit, also when merged in parts: the parts
+	 * share stmt_commit_id (0 until the first merge) and the last merge
+	 * writes the commit row with every part's counts (stmt_parts, of
+	 * CowPartCounts *; a part rolled back with its subtransaction is taken
+	 * out).
+	 */
+	int64		stmt_commit_id;
+	List	   *stmt_parts;
 
 	/*
 	 * Rows arrive in strictly ascending record-key order (opts' key, so no
@@ -352,7 +373,8 @@ extern void CowSpillNoteAbort(CowSpill *s, SubTransactionId subid,
 extern CowRow *CowSpillNext(CowSpill *s, MemoryContext cxt);
 extern void CowSpillEnd(CowSpill *s);
 
-extern void CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill);
+extern void CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill,
+							 bool final);
 extern void CowRewriteTable(Relation rel);
 
 /* counters exported to the pipeline layer */
