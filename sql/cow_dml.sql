@@ -101,6 +101,25 @@ DELETE FROM tt WHERE a < 5;
 VACUUM tt;
 SELECT count(*), min(a) FROM tt;
 
+-- AFTER STATEMENT triggers fire once the statement's rows are merged:
+-- they see them in the table, and transition tables hold them
+CREATE TABLE trg (k int, v text) USING incetl_cow;
+SELECT incetl.set_table_options('trg', record_key => 'k');
+CREATE FUNCTION trg_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE NOTICE '%: % rows in the table, % in the transition table',
+    TG_OP, (SELECT count(*) FROM trg), (SELECT count(*) FROM newrows);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER trg_after AFTER INSERT ON trg REFERENCING NEW TABLE AS newrows
+  FOR EACH STATEMENT EXECUTE FUNCTION trg_count();
+INSERT INTO trg SELECT g, 'v' FROM generate_series(1, 10) g;
+INSERT INTO trg SELECT g, 'w' FROM generate_series(5, 14) g;
+-- a data-modifying CTE: merged after it ran to completion, still one merge
+WITH ins AS (INSERT INTO trg SELECT g, 'x' FROM generate_series(20, 24) g RETURNING k)
+SELECT count(*) FROM ins;
+SELECT count(*), count(*) FILTER (WHERE v = 'w') AS w FROM trg;
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA cow_dml CASCADE;

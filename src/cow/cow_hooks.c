@@ -260,6 +260,16 @@ cow_ExecutorStart(QueryDesc *queryDesc, int eflags)
 static void
 cow_ExecutorFinish(QueryDesc *queryDesc)
 {
+	/*
+	 * Merge the statement's rows before its AFTER STATEMENT triggers fire
+	 * (standard_ExecutorFinish fires them), so that they see the rows --
+	 * unless data-modifying CTEs are still to be run to completion there:
+	 * their rows belong to the same merge.
+	 */
+	if (CowHasPending() && !IsInParallelMode() &&
+		queryDesc->estate != NULL && queryDesc->estate->es_auxmodifytables == NIL)
+		CowFlushAll();
+
 	if (prev_ExecutorFinish)
 		prev_ExecutorFinish(queryDesc);
 	else
