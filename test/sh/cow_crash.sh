@@ -9,6 +9,10 @@
 #       soon as its merge starts writing file groups (the table's file
 #       grows): after restart the table is exactly its committed state, the
 #       uncommitted rows are gone, verify is clean;
+#   (b2) the same for a statement in random key order that outgrew
+#       maintenance_work_mem: its rows were sorted on disk first (temporary
+#       files), killed once its merge writes file groups; after restart the
+#       committed state is exact and no temporary file is left;
 #   (c) the table takes upserts, VACUUM and a further load after recovery,
 #       and verify stays clean.
 
@@ -75,6 +79,39 @@ incetl_cluster_start "$CDIR"
 expect "(b) after kill -9 mid-statement the table is its committed state" "$before" "$(q "$DB" "$STATE")"
 expect "(b) no uncommitted row is visible" 0 "$(q "$DB" "SELECT count(*) FROM t WHERE v = 'uncommitted'")"
 expect "(b) verify finds no problem" 0 "$(q "$DB" "SELECT count(*) FROM incetl.verify('t')")"
+
+# (b2) kill -9 during the merge of a statement that spilled to disk: keys
+# in a scrambled order (a permutation, no sort in the query itself, and a
+# target-list generate_series, which keeps no tuplestore: the only
+# temporary files are incetl's); the merge phase shows as WAL being written
+psql -X -q -d "$DB" \
+    -c "SET maintenance_work_mem = '8MB'" \
+    -c "BEGIN; INSERT INTO t SELECT (g * 7919) % 1300000 + 200001, md5(g::text), -1 FROM (SELECT generate_series(1, 1300000)::bigint AS g) s; SELECT pg_sleep(600)" \
+    >/dev/null 2>&1 &
+BG_PID=$!
+grown=no spilled=no lsn0=""
+for _ in $(seq 1 3000); do
+    if [ "$spilled" = no ] && [ -n "$(ls -A "$CDIR/data/base/pgsql_tmp" 2>/dev/null)" ]; then
+        spilled=yes
+        lsn0=$(q "$DB" "SELECT pg_current_wal_lsn()")
+    fi
+    if [ "$spilled" = yes ] &&
+        [ "$(q "$DB" "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0') > 4 * 1024 * 1024")" = t ]; then
+        grown=yes
+        break
+    fi
+    sleep 0.02
+done
+expect "(b2) the statement spilled to temporary files" yes "$spilled"
+expect "(b2) its merge started writing before the kill" yes "$grown"
+incetl_cluster_crash "$CDIR"
+wait "$BG_PID" 2>/dev/null || true
+BG_PID=""
+incetl_cluster_start "$CDIR"
+expect "(b2) after kill -9 mid-merge the table is its committed state" "$before" "$(q "$DB" "$STATE")"
+expect "(b2) no spilled row is visible" 0 "$(q "$DB" "SELECT count(*) FROM t WHERE n = -1")"
+expect "(b2) no temporary file is left" "" "$(ls -A "$CDIR/data/base/pgsql_tmp" 2>/dev/null)"
+expect "(b2) verify finds no problem" 0 "$(q "$DB" "SELECT count(*) FROM incetl.verify('t')")"
 
 # (c) the table takes upserts after recovery; VACUUM reclaims the dead pages
 q "$DB" "INSERT INTO t VALUES (1, 'after', 1), (3000001, 'new', 2)"
