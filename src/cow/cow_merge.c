@@ -951,7 +951,10 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 			int64		s;
 			bool		changed = false;
 
-			if (!touched[vi] && (w == NULL || !CowRowBefore(&ctx, w, bound)))
+			/* is the current winner in this version's key range? */
+			bool		w_here = (w != NULL && CowRowBefore(&ctx, w, bound));
+
+			if (!touched[vi] && !w_here)
 				continue;
 			kc = list_head(kdels[vi]);
 			MemoryContextSwitchTo(gcxt);
@@ -962,7 +965,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 			for (;;)
 			{
 				CowRow	   *stored = NULL;
-				CowRow	   *in = (w != NULL && CowRowBefore(&ctx, w, bound)) ? w : NULL;
+				CowRow	   *in = w_here ? w : NULL;
 				int			c;
 
 				/* next stored row not deleted by row number */
@@ -1024,6 +1027,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 					else
 						CowDropIncoming(in);
 					w = CowNextWinner(&ctx, &win);
+					w_here = (w != NULL && CowRowBefore(&ctx, w, bound));
 				}
 				else
 				{
@@ -1049,6 +1053,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 					}
 					s++;
 					w = CowNextWinner(&ctx, &win);
+					w_here = (w != NULL && CowRowBefore(&ctx, w, bound));
 				}
 				if (changed)
 					CowOutSpill(&ctx, &out);
