@@ -19,13 +19,15 @@
  * clause is one we evaluate ourselves: "col op value", "col op ANY/ALL
  * (array)" with a strict non-volatile operator, "col IS [NOT] NULL", or a
  * boolean column (negated or not); "value" is any expression without
- * columns, volatile functions or subqueries, evaluated once per scan.
+ * columns or volatile functions, evaluated once per scan: constants,
+ * parameters (also those of a generic plan, of an enclosing query or of an
+ * InitPlan), stable functions such as now().
  *
  * The plan node reads the file group versions current for the query's
  * snapshot exactly as a sequential scan does (it is one: CowScanVersions),
  * skips groups whose min/max rule out a btree comparison, decodes only
  * the columns the quals and aggregates use, and accumulates in tight
- * loops: integers in int128, numerics as scaled int128 integers while
+ * loops: integers in int128, numerics as int128 counts of 10000^-n while
  * their digits fit (numeric arithmetic otherwise), min/max of integer-like
  * types by native comparison and of other types through the aggregate's
  * own transition function (so ties, collations and NaN behave exactly
@@ -137,9 +139,10 @@ typedef enum CowQualKind
 typedef struct CowAggQual
 {
 	CowQualKind kind;
+	Expr	   *expr;			/* OP, ARRAY: the operator clause */
 	Var		   *var;			/* the column, as it appears in the clause */
 	Expr	   *value_expr;		/* OP, ARRAY: the other side */
-	bool		var_on_left;	/* OP */
+	bool		var_on_left;	/* OP; ARRAY: always */
 	bool		use_or;			/* ARRAY: ANY */
 	Oid			opno;
 	Oid			opfuncid;
@@ -450,6 +453,7 @@ CowAggParseQual(Expr *clause, CowAggQual *q)
 		left = CowStripRelabel(linitial(op->args));
 		right = CowStripRelabel(lsecond(op->args));
 		q->kind = COW_QUAL_OP;
+		q->expr = (Expr *) op;
 		q->opno = op->opno;
 		q->opfuncid = op->opfuncid;
 		q->collation = op->inputcollid;
@@ -479,8 +483,10 @@ CowAggParseQual(Expr *clause, CowAggQual *q)
 		if (!IsA(left, Var) || !CowAggValueOk(lsecond(sa->args)))
 			return false;
 		q->kind = COW_QUAL_ARRAY;
+		q->expr = (Expr *) sa;
 		q->var = (Var *) left;
 		q->value_expr = (Expr *) lsecond(sa->args);
+		q->var_on_left = true;
 		q->use_or = sa->useOr;
 		q->opno = sa->opno;
 		q->opfuncid = sa->opfuncid;
@@ -605,12 +611,13 @@ CowAggAddPath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel)
 	 * Cost: the pages of the table, plus a tenth of an operator per row and
 	 * column we go through (a plain loop over decoded values, against the
 	 * executor's per-row tuple and expression overhead); when headers
-	 * answer everything, one page per file group.
+	 * answer everything, about one page per file group.
 	 */
 	get_tablespace_page_costs(input_rel->reltablespace, NULL, &spc_seq_page_cost);
 	if (ctx.from_headers)
 		cost = spc_seq_page_cost *
-			(input_rel->tuples / COW_DEFAULT_FILE_GROUP_ROWS + 1);
+			Min(input_rel->pages,
+				input_rel->tuples / COW_DEFAULT_FILE_GROUP_ROWS + 1);
 	else
 		cost = spc_seq_page_cost * input_rel->pages +
 			input_rel->tuples * cpu_operator_cost * 0.1 *
@@ -1174,6 +1181,8 @@ CowAggBegin(CustomScanState *node, EState *estate, int eflags)
 		{
 			q->value_state = ExecInitExpr(q->value_expr, &node->ss.ps);
 			fmgr_info(q->opfuncid, &q->flinfo);
+			/* for operators that look at their argument types */
+			fmgr_info_set_expr((Node *) q->expr, &q->flinfo);
 			q->fcinfo = palloc0(SizeForFunctionCallInfo(2));
 			InitFunctionCallInfoData(*q->fcinfo, &q->flinfo, 2, q->collation,
 									 NULL, NULL);
@@ -1206,7 +1215,7 @@ CowAggEvalValues(CowAggScanState *st)
 
 		if (q->kind != COW_QUAL_OP && q->kind != COW_QUAL_ARRAY)
 			continue;
-		v = ExecEvalExpr(q->value_state, econtext, &q->value_isnull);
+		v = ExecEvalExprSwitchContext(q->value_state, econtext, &q->value_isnull);
 		if (q->value_isnull)
 		{
 			any = false;
@@ -1243,9 +1252,9 @@ CowAggCallOp(CowAggQual *q, Datum col, Datum other)
 	FunctionCallInfo fcinfo = q->fcinfo;
 	Datum		r;
 
-	fcinfo->args[0].value = q->var_on_left || q->kind == COW_QUAL_ARRAY ? col : other;
+	fcinfo->args[0].value = q->var_on_left ? col : other;
 	fcinfo->args[0].isnull = false;
-	fcinfo->args[1].value = q->var_on_left || q->kind == COW_QUAL_ARRAY ? other : col;
+	fcinfo->args[1].value = q->var_on_left ? other : col;
 	fcinfo->args[1].isnull = false;
 	fcinfo->isnull = false;
 	r = FunctionCallInvoke(fcinfo);
