@@ -184,6 +184,25 @@ SELECT q, r.* FROM (VALUES
     ('SELECT min(f8), max(f8) FROM %s')
 ) v(q), LATERAL check_agg(q, 'c2', 'h2') r;
 
+-- Operators of other types: an enum with a value added later (comparing
+-- it looks the order up), a range, an array; min/max of polymorphic
+-- aggregates are not pushed down.
+CREATE TYPE mood AS ENUM ('sad', 'happy');
+ALTER TYPE mood ADD VALUE 'ok' BEFORE 'happy';
+CREATE TABLE h3 (k int, e mood, r int4range, a int[]);
+CREATE TABLE c3 (LIKE h3) USING incetl_cow;
+INSERT INTO h3
+SELECT g, (ARRAY['sad', 'ok', 'happy'])[1 + g % 3]::mood, int4range(g, g + 10), ARRAY[g, g + 1]
+FROM generate_series(1, 1000) g;
+INSERT INTO c3 SELECT * FROM h3;
+SELECT q, r.* FROM (VALUES
+    ('SELECT count(*), sum(k) FROM %s WHERE e < ''happy'''),
+    ('SELECT count(*), sum(k) FROM %s WHERE e IN (''ok'', ''sad'')'),
+    ('SELECT count(*), sum(k) FROM %s WHERE r @> 500'),
+    ('SELECT count(*), sum(k) FROM %s WHERE a @> ARRAY[7]'),
+    ('SELECT min(e), max(e), max(a) FROM %s')
+) v(q), LATERAL check_agg(q, 'c3', 'h3') r;
+
 CREATE TABLE he (a int, n numeric);
 CREATE TABLE ce (LIKE he) USING incetl_cow;
 SELECT * FROM check_agg('SELECT count(*), count(a), sum(a), avg(a), sum(n), avg(n), min(n), max(a) FROM %s',

@@ -196,6 +196,7 @@ typedef struct CowAggScanState
 	List	   *quals;			/* of CowAggQual */
 	Bitmapset  *needed;			/* 0-based columns to decode */
 	MemoryContext run_cxt;		/* one computation: reset by each */
+	MemoryContext group_cxt;	/* one file group: reset by each, or NULL */
 	bool		done;
 	/* for EXPLAIN ANALYZE: totals over all runs */
 	int64		groups_read;
@@ -1660,7 +1661,6 @@ CowAggCompute(CowAggScanState *st)
 	Relation	rel = st->css.ss.ss_currentRelation;
 	TupleTableSlot *slot = st->css.ss.ss_ScanTupleSlot;
 	MemoryContext old;
-	MemoryContext group_cxt;
 	TableScanDesc scan;
 	CowScanDesc cscan;
 	CowVersion *versions = NULL;
@@ -1707,11 +1707,15 @@ CowAggCompute(CowAggScanState *st)
 	 * AllocSet each would be malloc'd and freed again at every reset, and
 	 * the C library hands such memory back to the kernel, so every group
 	 * paid a page fault per 4 kB.  A generation context keeps its first
-	 * block across resets: sized for a group's buffers, it is reused.
+	 * block across resets: sized for a group's buffers, it is reused, by
+	 * every group and every rescan.
 	 */
-	group_cxt = GenerationContextCreate(st->run_cxt, "incetl cow aggregate group",
-										COW_AGG_GROUP_BLOCK, COW_AGG_GROUP_BLOCK,
-										4 * COW_AGG_GROUP_BLOCK);
+	if (st->group_cxt == NULL && nversions > 0)
+		st->group_cxt = GenerationContextCreate(MemoryContextGetParent(st->run_cxt),
+												"incetl cow aggregate group",
+												COW_AGG_GROUP_BLOCK,
+												COW_AGG_GROUP_BLOCK,
+												4 * COW_AGG_GROUP_BLOCK);
 	for (i = 0; i < nversions; i++)
 	{
 		CowDecodedGroup *g;
@@ -1719,13 +1723,13 @@ CowAggCompute(CowAggScanState *st)
 		uint64		nsel;
 
 		CHECK_FOR_INTERRUPTS();
-		MemoryContextSwitchTo(group_cxt);
+		MemoryContextSwitchTo(st->group_cxt);
 		g = CowOpenGroup(rel, &versions[i], false, st->needed);
 		if (skip != NIL && !CowGroupMayMatch(rel, g->header, skip))
 		{
 			cscan->groups_skipped++;
 			MemoryContextSwitchTo(st->run_cxt);
-			MemoryContextReset(group_cxt);
+			MemoryContextReset(st->group_cxt);
 			continue;
 		}
 		cscan->groups_read++;
@@ -1740,7 +1744,7 @@ CowAggCompute(CowAggScanState *st)
 			CowAggGroup(st, g, sel, nsel);
 		MemoryContextSwitchTo(st->run_cxt);
 		CowAggKeep(st);
-		MemoryContextReset(group_cxt);
+		MemoryContextReset(st->group_cxt);
 	}
 	st->groups_read += cscan->groups_read;
 	st->groups_skipped += cscan->groups_skipped;
