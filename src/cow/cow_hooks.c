@@ -75,6 +75,81 @@ static bool CowBeginScansWalker(PlanState *ps, void *context);
 static List *CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel);
 
 /*
+ * CowMakeSkipQual returns the CowSkipQual for "column attnum <opno> value"
+ * (the column on the left), or NULL when opno is not a btree comparison of
+ * the column type's default opfamily or compares under another collation
+ * than the one min/max were computed with.  Allocated in the current
+ * memory context.
+ */
+CowSkipQual *
+CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno, Oid inputcollid,
+				Datum value)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	Form_pg_attribute att;
+	Oid			opclass,
+				opfamily,
+				lefttype,
+				righttype;
+	int			strategy;
+	CowSkipQual *q;
+
+	if (attnum <= 0 || attnum > desc->natts || !OidIsValid(opno))
+		return NULL;
+	att = TupleDescAttr(desc, attnum - 1);
+	if (att->attisdropped)
+		return NULL;
+	/* min/max were computed with the column's collation */
+	if (OidIsValid(inputcollid) && inputcollid != att->attcollation)
+		return NULL;
+	opclass = GetDefaultOpClass(att->atttypid, BTREE_AM_OID);
+	if (!OidIsValid(opclass))
+		return NULL;
+	opfamily = get_opclass_family(opclass);
+	strategy = get_op_opfamily_strategy(opno, opfamily);
+	if (strategy == 0)
+		return NULL;
+	op_input_types(opno, &lefttype, &righttype);
+
+	q = palloc0(sizeof(CowSkipQual));
+	q->attidx = attnum - 1;
+	q->strategy = strategy;
+	q->collation = inputcollid;
+	q->value = value;
+	switch (strategy)
+	{
+		case BTLessStrategyNumber:
+		case BTLessEqualStrategyNumber:
+			fmgr_info(get_opcode(opno), &q->le_fn);
+			break;
+		case BTGreaterStrategyNumber:
+		case BTGreaterEqualStrategyNumber:
+			fmgr_info(get_opcode(opno), &q->ge_fn);
+			break;
+		case BTEqualStrategyNumber:
+			{
+				Oid			le = get_opfamily_member(opfamily, lefttype, righttype,
+													 BTLessEqualStrategyNumber);
+				Oid			ge = get_opfamily_member(opfamily, lefttype, righttype,
+													 BTGreaterEqualStrategyNumber);
+
+				if (!OidIsValid(le) || !OidIsValid(ge))
+				{
+					pfree(q);
+					return NULL;
+				}
+				fmgr_info(get_opcode(le), &q->le_fn);
+				fmgr_info(get_opcode(ge), &q->ge_fn);
+			}
+			break;
+		default:
+			pfree(q);
+			return NULL;
+	}
+	return q;
+}
+
+/*
  * CowExtractSkipQuals turns "Var op Const" / "Const op Var" quals whose
  * operator is a btree comparison of the column type's default opfamily
  * into CowSkipQuals.
@@ -84,7 +159,6 @@ CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel)
 {
 	List	   *result = NIL;
 	ListCell   *lc;
-	TupleDesc	desc = RelationGetDescr(rel);
 
 	foreach(lc, quals)
 	{
@@ -93,13 +167,7 @@ CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel)
 				   *right;
 		Var		   *var;
 		Const	   *cst;
-		Oid			opno,
-					opclass,
-					opfamily,
-					lefttype,
-					righttype;
-		int			strategy;
-		Form_pg_attribute att;
+		Oid			opno;
 		CowSkipQual *q;
 
 		if (!IsA(op, OpExpr) || list_length(op->args) != 2)
@@ -126,60 +194,12 @@ CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel)
 		}
 		else
 			continue;
-		if (var->varno != scanrelid || var->varlevelsup != 0 ||
-			var->varattno <= 0 || var->varattno > desc->natts || cst->constisnull)
+		if (var->varno != scanrelid || var->varlevelsup != 0 || cst->constisnull)
 			continue;
-		att = TupleDescAttr(desc, var->varattno - 1);
-		if (att->attisdropped)
-			continue;
-		/* min/max were computed with the column's collation */
-		if (OidIsValid(op->inputcollid) && op->inputcollid != att->attcollation)
-			continue;
-		opclass = GetDefaultOpClass(att->atttypid, BTREE_AM_OID);
-		if (!OidIsValid(opclass))
-			continue;
-		opfamily = get_opclass_family(opclass);
-		strategy = get_op_opfamily_strategy(opno, opfamily);
-		if (strategy == 0)
-			continue;
-		op_input_types(opno, &lefttype, &righttype);
-
-		q = palloc0(sizeof(CowSkipQual));
-		q->attidx = var->varattno - 1;
-		q->strategy = strategy;
-		q->collation = op->inputcollid;
-		q->value = cst->constvalue;
-		switch (strategy)
-		{
-			case BTLessStrategyNumber:
-			case BTLessEqualStrategyNumber:
-				fmgr_info(get_opcode(opno), &q->le_fn);
-				break;
-			case BTGreaterStrategyNumber:
-			case BTGreaterEqualStrategyNumber:
-				fmgr_info(get_opcode(opno), &q->ge_fn);
-				break;
-			case BTEqualStrategyNumber:
-				{
-					Oid			le = get_opfamily_member(opfamily, lefttype, righttype,
-														 BTLessEqualStrategyNumber);
-					Oid			ge = get_opfamily_member(opfamily, lefttype, righttype,
-														 BTGreaterEqualStrategyNumber);
-
-					if (!OidIsValid(le) || !OidIsValid(ge))
-					{
-						pfree(q);
-						continue;
-					}
-					fmgr_info(get_opcode(le), &q->le_fn);
-					fmgr_info(get_opcode(ge), &q->ge_fn);
-				}
-				break;
-			default:
-				pfree(q);
-				continue;
-		}
-		result = lappend(result, q);
+		q = CowMakeSkipQual(rel, var->varattno, opno, op->inputcollid,
+							cst->constvalue);
+		if (q != NULL)
+			result = lappend(result, q);
 	}
 	return result;
 }

@@ -49,7 +49,6 @@ static int64 CowLastScanSkipped = 0;
 static int64 CowLastScanChunks = 0;
 
 PG_FUNCTION_INFO_V1(incetl_cow_last_scan);
-static bool CowGroupMayMatch(CowScanDesc scan, CowGroupHeader *h);
 static Snapshot CowCatalogSnapshotFor(Snapshot snapshot, bool *registered);
 
 /*
@@ -154,14 +153,16 @@ cow_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 }
 
 /*
- * CowGroupMayMatch applies the min/max of the header to the scan's quals.
+ * CowGroupMayMatch applies the min/max of a file group's header to a list
+ * of CowSkipQuals on rel: false when no row of the group can satisfy them
+ * all.  The sequential scan and the aggregate scan (cow_agg.c) use it.
  */
-static bool
-CowGroupMayMatch(CowScanDesc scan, CowGroupHeader *h)
+bool
+CowGroupMayMatch(Relation rel, CowGroupHeader *h, List *quals)
 {
 	ListCell   *lc;
 
-	foreach(lc, scan->quals)
+	foreach(lc, quals)
 	{
 		CowSkipQual *q = lfirst(lc);
 		CowColumnDesc *d;
@@ -172,8 +173,7 @@ CowGroupMayMatch(CowScanDesc scan, CowGroupHeader *h)
 		if ((uint32) q->attidx >= h->natts)
 			continue;
 		d = &CowGroupColumns(h)[q->attidx];
-		if (d->typid != TupleDescAttr(RelationGetDescr(scan->base.rs_rd),
-									  q->attidx)->atttypid)
+		if (d->typid != TupleDescAttr(RelationGetDescr(rel), q->attidx)->atttypid)
 			continue;			/* written before a type change */
 		if (d->flags & COW_COL_ALL_NULL)
 			return false;		/* a strict comparison never matches NULL */
@@ -199,6 +199,22 @@ CowGroupMayMatch(CowScanDesc scan, CowGroupHeader *h)
 			return false;
 	}
 	return true;
+}
+
+/*
+ * CowScanVersions returns the file group versions a sequential scan reads
+ * (current for its snapshot, by first row number), loading them on first
+ * use.  They live as long as the scan.
+ */
+CowVersion *
+CowScanVersions(TableScanDesc sscan, int *nversions)
+{
+	CowScanDesc scan = (CowScanDesc) sscan;
+
+	if (!scan->loaded)
+		CowScanLoadVersions(scan);
+	*nversions = scan->nversions;
+	return scan->versions;
 }
 
 bool
@@ -238,7 +254,7 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 			{
 				CowGroupHeader *h = CowReadGroupHeader(rel, &scan->versions[scan->cur]);
 
-				if (!CowGroupMayMatch(scan, h))
+				if (!CowGroupMayMatch(rel, h, scan->quals))
 				{
 					scan->groups_skipped++;
 					MemoryContextSwitchTo(old);

@@ -537,4 +537,5 @@ cow_init(void)
 	(void) CowSlotOps();
 	CowWriteStateInit();
 	CowHooksInit();
+	CowAggInit();
 }

@@ -399,6 +399,9 @@ typedef struct CowSkipQual
 
 extern void CowScanSetHints(TableScanDesc scan, bool all, Bitmapset *needed,
 							List *quals);
+extern CowSkipQual *CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno,
+									Oid inputcollid, Datum value);
+extern bool CowGroupMayMatch(Relation rel, CowGroupHeader *h, List *quals);
 extern const TupleTableSlotOps *CowSlotOps(void);
 extern void CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row,
 						TupleTableSlot *slot);
@@ -410,5 +413,9 @@ extern Relation CowOpenChecked(Oid relid, AclMode mode);
 
 extern void cow_init(void);
 extern void CowHooksInit(void);
+
+/* aggregate pushdown (cow_agg.c) */
+extern PGDLLIMPORT bool CowAggregatePushdown;
+extern void CowAggInit(void);
 
 #endif							/* INCETL_COW_H */
