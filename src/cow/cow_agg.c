@@ -96,7 +96,6 @@ bool		CowAggregatePushdown = true;
 #define COW_AGG_NAME	"IncetlCowAgg"
 
 /* memory kept for one file group's decoded columns, see CowAggCompute */
-#define COW_AGG_GROUP_BLOCK		(8 * 1024 * 1024)
 
 /* ---------- what we compute ---------- */
 
@@ -1702,20 +1701,10 @@ CowAggCompute(CowAggScanState *st)
 	if (any)
 		versions = CowScanVersions(scan, &nversions);
 
-	/*
-	 * A file group's decoded columns are a few MB of large chunks.  In an
-	 * AllocSet each would be malloc'd and freed again at every reset, and
-	 * the C library hands such memory back to the kernel, so every group
-	 * paid a page fault per 4 kB.  A generation context keeps its first
-	 * block across resets: sized for a group's buffers, it is reused, by
-	 * every group and every rescan.
-	 */
+	/* one reused block for every group and every rescan (see there) */
 	if (st->group_cxt == NULL && nversions > 0)
-		st->group_cxt = GenerationContextCreate(MemoryContextGetParent(st->run_cxt),
-												"incetl cow aggregate group",
-												COW_AGG_GROUP_BLOCK,
-												COW_AGG_GROUP_BLOCK,
-												4 * COW_AGG_GROUP_BLOCK);
+		st->group_cxt = CowGroupContextCreate(MemoryContextGetParent(st->run_cxt),
+											  "incetl cow aggregate group");
 	for (i = 0; i < nversions; i++)
 	{
 		CowDecodedGroup *g;

@@ -261,9 +261,8 @@ CowMergeCtxPrepare(CowMergeCtx *ctx)
 {
 	int			i;
 
-	ctx->write_cxt = AllocSetContextCreate(CurrentMemoryContext,
-										   "incetl cow write group",
-										   ALLOCSET_DEFAULT_SIZES);
+	ctx->write_cxt = CowGroupContextCreate(CurrentMemoryContext,
+										   "incetl cow write group");
 	if (ctx->opts.nkeys > 0)
 	{
 		ctx->keys = palloc(sizeof(SortSupportData) * ctx->opts.nkeys);
@@ -778,8 +777,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 		}
 	}
 
-	gcxt = AllocSetContextCreate(mcxt, "incetl cow merge group",
-								 ALLOCSET_DEFAULT_SIZES);
+	gcxt = CowGroupContextCreate(mcxt, "incetl cow merge group");
 
 	if (ctx.opts.nkeys == 0)
 	{
@@ -1205,8 +1203,7 @@ CowRewriteTable(Relation rel)
 	win.spill = CowSpillBegin(rel, &ctx.opts, mcxt);
 	win.cxt = AllocSetContextCreate(mcxt, "incetl cow spilled rows",
 									ALLOCSET_DEFAULT_SIZES);
-	gcxt = AllocSetContextCreate(mcxt, "incetl cow rewrite group",
-								 ALLOCSET_DEFAULT_SIZES);
+	gcxt = CowGroupContextCreate(mcxt, "incetl cow rewrite group");
 	for (i = 0; i < nversions; i++)
 	{
 		CowDecodedGroup *g;

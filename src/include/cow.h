@@ -397,6 +397,8 @@ typedef struct CowSkipQual
 	Datum		value;
 } CowSkipQual;
 
+#define COW_GROUP_CONTEXT_BLOCK		(8 * 1024 * 1024)
+extern MemoryContext CowGroupContextCreate(MemoryContext parent, const char *name);
 extern void CowScanSetHints(TableScanDesc scan, bool all, Bitmapset *needed,
 							List *quals);
 extern CowSkipQual *CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno,
