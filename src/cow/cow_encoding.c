@@ -995,6 +995,28 @@ CowEncodeChunk(CowColumnDesc *d, const Datum *values, int64 nvals,
 		memcpy(out->data, nulls, (nrows + 7) / 8);
 }
 
+/* the encoding's name in incetl.column_stats(); -1 is an all-NULL chunk */
+const char *
+CowEncodingName(int encoding)
+{
+	switch (encoding)
+	{
+		case -1:
+			return "null";
+		case COW_ENC_PLAIN:
+			return "plain";
+		case COW_ENC_INT:
+			return "int";
+		case COW_ENC_NUMERIC:
+			return "numeric";
+		case COW_ENC_DICT:
+			return "dictionary";
+		case COW_ENC_VARLENA:
+			return "varlena";
+	}
+	return "unknown";
+}
+
 /* ---------- decoders ---------- */
 
 static void
