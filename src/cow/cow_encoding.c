@@ -697,41 +697,35 @@ static bool
 CowEncodeInt(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
 			 CowEncodedChunk *out)
 {
-	int64	   *v = palloc(sizeof(int64) * Max(nvals, 1));
+	const int64 *v;
+	int64	   *copy = NULL;
 	CowIntBlock b;
 	int64		i;
 
-	switch (d->attlen)
+	/* an 8-byte pass-by-value Datum is the int64 itself: no copy */
+	StaticAssertStmt(sizeof(Datum) == sizeof(int64), "Datum is not 64 bits");
+	if (d->attlen == 8)
+		v = (const int64 *) values;
+	else
 	{
-		case 8:
-			for (i = 0; i < nvals; i++)
-				v[i] = DatumGetInt64(values[i]);
-			break;
-		case 4:
-			for (i = 0; i < nvals; i++)
-				v[i] = DatumGetInt32(values[i]);
-			break;
-		case 2:
-			for (i = 0; i < nvals; i++)
-				v[i] = DatumGetInt16(values[i]);
-			break;
-		default:
-			for (i = 0; i < nvals; i++)
-				v[i] = DatumGetChar(values[i]);
-			break;
+		copy = palloc(sizeof(int64) * Max(nvals, 1));
+		for (i = 0; i < nvals; i++)
+			copy[i] = d->attlen == 4 ? DatumGetInt32(values[i]) :
+				d->attlen == 2 ? DatumGetInt16(values[i]) :
+				DatumGetChar(values[i]);
+		v = copy;
 	}
 	CowIntPlan(v, nvals, &b);
-	if (b.width >= d->attlen * 8)
+	if (b.width < d->attlen * 8)
 	{
-		pfree(v);
-		return false;
+		out->len = head + CowIntBlockSize(&b);
+		out->data = palloc0(out->len);
+		CowIntBlockWrite(out->data + head, v, &b);
+		d->encoding = COW_ENC_INT;
 	}
-	out->len = head + CowIntBlockSize(&b);
-	out->data = palloc0(out->len);
-	CowIntBlockWrite(out->data + head, v, &b);
-	d->encoding = COW_ENC_INT;
-	pfree(v);
-	return true;
+	if (copy)
+		pfree(copy);
+	return out->data != NULL;
 }
 
 static bool
@@ -944,7 +938,7 @@ CowEncodePlain(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
  * order, varlenas detoasted) of the type described by d (typid, attlen,
  * attbyval, attalign), and, when nulls is not NULL, the null bitmap of
  * nrows rows.  Sets d->encoding and returns the chunk in *out (palloc'd in
- * the current context) with the size the values take in a heap tuple.
+ * the current context).
  */
 void
 CowEncodeChunk(CowColumnDesc *d, const Datum *values, int64 nvals,
@@ -952,27 +946,9 @@ CowEncodeChunk(CowColumnDesc *d, const Datum *values, int64 nvals,
 {
 	Size		head = nulls ? MAXALIGN((nrows + 7) / 8) : 0;
 	Oid			base = getBaseType(d->typid);
-	int64		plain = 0;
-	int64		i;
 	bool		done = false;
 
 	memset(out, 0, sizeof(CowEncodedChunk));
-
-	/* the size in a heap tuple, for table_stats' raw bytes */
-	if (d->attlen == -1)
-	{
-		for (i = 0; i < nvals; i++)
-			plain += INTALIGN(VARSIZE_ANY(DatumGetPointer(values[i])));
-	}
-	else if (d->attlen == -2)
-	{
-		for (i = 0; i < nvals; i++)
-			plain += strlen(DatumGetCString(values[i])) + 1;
-	}
-	else
-		plain = nvals * att_align_nominal(d->attlen, d->attalign);
-	out->plain_bytes = plain + (nulls ? (nrows + 7) / 8 : 0);
-
 	if (d->attbyval && (d->attlen == 1 || d->attlen == 2 || d->attlen == 4 ||
 						d->attlen == 8) &&
 		base != FLOAT4OID && base != FLOAT8OID)

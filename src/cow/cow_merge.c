@@ -88,7 +88,7 @@ static int	CowInt64Cmp(const void *a, const void *b);
 static void CowMergeCtxPrepare(CowMergeCtx *ctx);
 static void CowMergeCtxRelease(CowMergeCtx *ctx);
 static void CowConcurrentUpdateError(Relation rel) pg_attribute_noreturn();
-static CowRow *CowStoredRow(CowDecodedGroup *g, int64 r, int natts);
+static CowRow *CowStoredRows(CowDecodedGroup *g, int natts);
 static int	CowRouteRow(CowMergeCtx *ctx, CowRow *row, Datum **firsts, int *order,
 						int nversions, int pos);
 static CowVersion *CowMergeBegin(CowMergeCtx *ctx, Relation rel, Snapshot *snap,
@@ -363,23 +363,38 @@ CowRouteRow(CowMergeCtx *ctx, CowRow *row, Datum **firsts, int *order,
 }
 
 /*
- * CowStoredRow copies row r of a decoded file group into a CowRow (the
- * values still point into the group's memory); rownum and seq are zero.
+ * CowStoredRows copies every row of a decoded file group into an array of
+ * CowRows (the values still point into the group's memory), with their
+ * commit ids; rownum and seq are zero.  Two allocations for the whole
+ * group rather than three per row.
  */
 static CowRow *
-CowStoredRow(CowDecodedGroup *g, int64 r, int natts)
+CowStoredRows(CowDecodedGroup *g, int natts)
 {
-	CowRow	   *row = palloc0(sizeof(CowRow));
+	int64		n = g->nrows;
+	CowRow	   *rows = palloc0(sizeof(CowRow) * Max(n, 1));
+	Datum	   *values = palloc(sizeof(Datum) * Max(natts * n, 1));
+	bool	   *isnull = palloc(sizeof(bool) * Max(natts * n, 1));
+	int64		r;
 
-	row->values = palloc(sizeof(Datum) * natts);
-	row->isnull = palloc(sizeof(bool) * natts);
+	for (r = 0; r < n; r++)
+	{
+		rows[r].values = values + r * natts;
+		rows[r].isnull = isnull + r * natts;
+		rows[r].commit_id = g->commit_ids[r];
+	}
 	for (int a = 0; a < natts; a++)
 	{
-		row->values[a] = g->values[a][r];
-		row->isnull[a] = g->isnull[a][r];
+		Datum	   *cv = g->values[a];
+		bool	   *cn = g->isnull[a];
+
+		for (r = 0; r < n; r++)
+		{
+			values[r * natts + a] = cv[r];
+			isnull[r * natts + a] = cn[r];
+		}
 	}
-	row->commit_id = g->commit_ids[r];
-	return row;
+	return rows;
 }
 
 static CowRow **
@@ -613,6 +628,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 		for (i = 0; i < nversions; i++)
 		{
 			CowDecodedGroup *g;
+			CowRow	   *srows;
 			CowRow	  **out;
 			int64		nout = 0,
 						extra = (i == last) ? nin : 0;
@@ -621,6 +637,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 				continue;
 			MemoryContextSwitchTo(gcxt);
 			g = CowDecodeGroup(rel, &versions[i], true, NULL, true);
+			srows = CowStoredRows(g, natts);
 			out = palloc(sizeof(CowRow *) * Max(g->nrows + extra, 1));
 			for (r = 0; r < (int64) g->nrows; r++)
 			{
@@ -631,7 +648,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 					ctx.deleted++;
 					continue;
 				}
-				out[nout++] = CowStoredRow(g, r, natts);
+				out[nout++] = &srows[r];
 			}
 			for (r = 0; r < extra; r++)
 				out[nout++] = incoming[r];
@@ -755,6 +772,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 		{
 			int			vi = order[o];
 			CowDecodedGroup *g;
+			CowRow	   *srows;
 			CowRow	  **out;
 			int64		nout = 0;
 			ListCell   *wc;
@@ -767,6 +785,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 			kc = list_head(kdels[vi]);
 			MemoryContextSwitchTo(gcxt);
 			g = CowDecodeGroup(rel, &versions[vi], true, NULL, true);
+			srows = CowStoredRows(g, natts);
 			out = palloc(sizeof(CowRow *) * (g->nrows + list_length(routed[vi]) + 1));
 			wc = list_head(routed[vi]);
 			s = 0;
@@ -788,7 +807,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 						changed = true;
 						continue;
 					}
-					stored = CowStoredRow(g, s, natts);
+					stored = &srows[s];
 					stored->rownum = rn;
 					break;
 				}
@@ -978,11 +997,12 @@ CowRewriteTable(Relation rel)
 	for (i = 0; i < nversions; i++)
 	{
 		CowDecodedGroup *g = CowDecodeGroup(rel, &versions[i], true, NULL, true);
+		CowRow	   *srows = CowStoredRows(g, natts);
 		uint64		gr;
 
 		for (gr = 0; gr < g->nrows; gr++)
 		{
-			CowRow	   *row = CowStoredRow(g, gr, natts);
+			CowRow	   *row = &srows[gr];
 			int			a,
 						k;
 

@@ -20,6 +20,7 @@
 #include "postgres.h"
 
 #include "access/detoast.h"
+#include "access/tupmacs.h"
 #include "catalog/pg_type_d.h"
 #include "lib/stringinfo.h"
 #include "port/pg_crc32c.h"
@@ -55,13 +56,14 @@ typedef struct CowColEnc
 	bits8	   *nulls;			/* [(nrows + 7) / 8]: bit set = NULL */
 	Datum	   *vals;			/* the non-NULL values, detoasted */
 	int64		nvals;
+	int64		plain_bytes;	/* their size in a heap tuple (varlenas) */
 } CowColEnc;
 
 static void CowColEncInit(CowColEnc *e, Form_pg_attribute att, int64 nrows);
 static void CowColEncAppend(CowColEnc *e, CowChunk *chunk, Datum value);
 static void CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk,
 						   const Datum *vals, int64 nvals, const bits8 *nulls,
-						   int64 nrows, int level, int64 *raw_total);
+						   int64 nrows, int level);
 static void CowSerializeDatum(StringInfo buf, Datum value, bool byval, int len);
 
 static void
@@ -89,10 +91,15 @@ CowColEncInit(CowColEnc *e, Form_pg_attribute att, int64 nrows)
 static void
 CowColEncAppend(CowColEnc *e, CowChunk *chunk, Datum value)
 {
-	if (e->att->attlen == -1 &&
-		(VARATT_IS_EXTERNAL(DatumGetPointer(value)) ||
-		 VARATT_IS_COMPRESSED(DatumGetPointer(value))))
-		value = PointerGetDatum(detoast_attr((struct varlena *) DatumGetPointer(value)));
+	if (e->att->attlen == -1)
+	{
+		if (VARATT_IS_EXTERNAL(DatumGetPointer(value)) ||
+			VARATT_IS_COMPRESSED(DatumGetPointer(value)))
+			value = PointerGetDatum(detoast_attr((struct varlena *) DatumGetPointer(value)));
+		e->plain_bytes += INTALIGN(VARSIZE_ANY_EXHDR(DatumGetPointer(value)) + VARHDRSZ);
+	}
+	else if (e->att->attlen == -2)
+		e->plain_bytes += strlen(DatumGetCString(value)) + 1;
 	e->vals[e->nvals++] = value;
 
 	if (e->can_minmax)
@@ -102,13 +109,11 @@ CowColEncAppend(CowColEnc *e, CowChunk *chunk, Datum value)
 			chunk->min = chunk->max = value;
 			chunk->has_minmax = true;
 		}
-		else
-		{
-			if (ApplySortComparator(value, false, chunk->min, false, &e->ssup) < 0)
-				chunk->min = value;
-			if (ApplySortComparator(value, false, chunk->max, false, &e->ssup) > 0)
-				chunk->max = value;
-		}
+		/* min <= max: a new maximum cannot be a new minimum */
+		else if (ApplySortComparator(value, false, chunk->max, false, &e->ssup) > 0)
+			chunk->max = value;
+		else if (ApplySortComparator(value, false, chunk->min, false, &e->ssup) < 0)
+			chunk->min = value;
 	}
 }
 
@@ -119,8 +124,7 @@ CowColEncAppend(CowColEnc *e, CowChunk *chunk, Datum value)
  */
 static void
 CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk, const Datum *vals,
-			   int64 nvals, const bits8 *nulls, int64 nrows, int level,
-			   int64 *raw_total)
+			   int64 nvals, const bits8 *nulls, int64 nrows, int level)
 {
 	CowEncodedChunk enc;
 	Size		clen;
@@ -132,7 +136,6 @@ CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk, const Datum *vals,
 		desc->flags |= COW_COL_HAS_MINMAX;
 	CowEncodeChunk(desc, vals, nvals, nulls, nrows, &enc);
 	desc->raw_len = enc.len;
-	*raw_total += enc.plain_bytes;
 	cdata = CowCompress(enc.data, enc.len, level, &clen);
 	if (cdata == NULL)
 	{
@@ -230,9 +233,16 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 			chunks[i].has_minmax = false;
 		}
 		else
+		{
 			CowChunkFinish(&descs[i], &chunks[i], e->vals, e->nvals,
 						   e->has_nulls ? e->nulls : NULL, nrows,
-						   opts->compression_level, &raw_total);
+						   opts->compression_level);
+			/* raw bytes: as the values would take in a heap tuple */
+			raw_total += (e->has_nulls ? (nrows + 7) / 8 : 0) +
+				(e->att->attlen > 0 ?
+				 e->nvals * att_align_nominal(e->att->attlen, e->att->attalign) :
+				 e->plain_bytes);
+		}
 		if (!e->att->attisdropped)
 		{
 			pfree(e->nulls);
@@ -257,7 +267,8 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	descs[natts].attalign = TYPALIGN_DOUBLE;
 	chunks[natts].has_minmax = false;
 	CowChunkFinish(&descs[natts], &chunks[natts], cids, nrows, NULL, nrows,
-				   opts->compression_level, &raw_total);
+				   opts->compression_level);
+	raw_total += sizeof(int64) * nrows;
 	pfree(cids);
 
 	/* blob area: min/max per column, then first and last key */

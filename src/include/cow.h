@@ -238,7 +238,6 @@ typedef struct CowEncodedChunk
 {
 	char	   *data;			/* the raw chunk */
 	Size		len;
-	int64		plain_bytes;	/* the values' size in a heap tuple */
 } CowEncodedChunk;
 
 extern void CowEncodeChunk(CowColumnDesc *d, const Datum *values, int64 nvals,
