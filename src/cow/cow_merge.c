@@ -88,7 +88,7 @@ static int	CowInt64Cmp(const void *a, const void *b);
 static void CowMergeCtxPrepare(CowMergeCtx *ctx);
 static void CowMergeCtxRelease(CowMergeCtx *ctx);
 static void CowConcurrentUpdateError(Relation rel) pg_attribute_noreturn();
-static CowRow *CowStoredRows(CowDecodedGroup *g, int natts);
+static CowRow *CowStoredRows(CowDecodedGroup *g);
 static int	CowRouteRow(CowMergeCtx *ctx, CowRow *row, Datum **firsts, int *order,
 						int nversions, int pos);
 static CowVersion *CowMergeBegin(CowMergeCtx *ctx, Relation rel, Snapshot *snap,
@@ -138,8 +138,11 @@ CowRowKeyCmp(CowMergeCtx *ctx, CowRow *a, CowRow *b)
 	for (k = 0; k < ctx->opts.nkeys; k++)
 	{
 		int			i = ctx->opts.key_attnums[k] - 1;
-		int			c = ApplySortComparator(a->values[i], false, b->values[i], false,
-											&ctx->keys[k]);
+		bool		na,
+					nb;
+		Datum		va = CowRowValue(a, i, &na);
+		Datum		vb = CowRowValue(b, i, &nb);
+		int			c = ApplySortComparator(va, false, vb, false, &ctx->keys[k]);
 
 		if (c != 0)
 			return c;
@@ -161,9 +164,12 @@ CowIncomingCmp(const void *a, const void *b, void *arg)
 	if (ctx->precombine)
 	{
 		int			p = ctx->opts.precombine_attnum - 1;
+		bool		na,
+					nb;
+		Datum		va = CowRowValue(ra, p, &na);
+		Datum		vb = CowRowValue(rb, p, &nb);
 
-		c = ApplySortComparator(ra->values[p], ra->isnull[p],
-								rb->values[p], rb->isnull[p], ctx->precombine);
+		c = ApplySortComparator(va, na, vb, nb, ctx->precombine);
 		if (c != 0)
 			return c;
 	}
@@ -215,7 +221,9 @@ CowSortIncoming(CowMergeCtx *ctx, CowRow **rows, int64 n)
 	items = palloc(sizeof(CowSortItem) * n);
 	for (i = 0; i < n; i++)
 	{
-		items[i].key0 = rows[i]->values[a0];
+		bool		isnull;
+
+		items[i].key0 = CowRowValue(rows[i], a0, &isnull);
 		items[i].row = rows[i];
 	}
 	qsort_arg(items, n, sizeof(CowSortItem), CowSortItemCmp, ctx);
@@ -228,23 +236,30 @@ static bool
 CowIncomingWins(CowMergeCtx *ctx, CowRow *in, CowRow *stored)
 {
 	int			p;
+	bool		ni,
+				ns;
+	Datum		vi,
+				vs;
 
 	if (ctx->precombine == NULL)
 		return true;
 	p = ctx->opts.precombine_attnum - 1;
-	return ApplySortComparator(in->values[p], in->isnull[p],
-							   stored->values[p], stored->isnull[p],
-							   ctx->precombine) >= 0;
+	vi = CowRowValue(in, p, &ni);
+	vs = CowRowValue(stored, p, &ns);
+	return ApplySortComparator(vi, ni, vs, ns, ctx->precombine) >= 0;
 }
 
 static bool
 CowIsDeleteMarker(CowMergeCtx *ctx, CowRow *row)
 {
 	int			m = ctx->opts.delete_marker_attnum - 1;
+	bool		isnull;
+	Datum		v;
 
-	if (m < 0 || row->isnull[m])
+	if (m < 0)
 		return false;
-	return DatumGetBool(row->values[m]);
+	v = CowRowValue(row, m, &isnull);
+	return !isnull && DatumGetBool(v);
 }
 
 static int
@@ -355,7 +370,11 @@ CowRouteRow(CowMergeCtx *ctx, CowRow *row, Datum **firsts, int *order,
 	Datum		key[INDEX_MAX_KEYS];
 
 	for (int k = 0; k < ctx->opts.nkeys; k++)
-		key[k] = row->values[ctx->opts.key_attnums[k] - 1];
+	{
+		bool		isnull;
+
+		key[k] = CowRowValue(row, ctx->opts.key_attnums[k] - 1, &isnull);
+	}
 	while (pos + 1 < nversions &&
 		   CowKeyCmp(ctx, firsts[order[pos + 1]], key) <= 0)
 		pos++;
@@ -363,36 +382,23 @@ CowRouteRow(CowMergeCtx *ctx, CowRow *row, Datum **firsts, int *order,
 }
 
 /*
- * CowStoredRows copies every row of a decoded file group into an array of
- * CowRows (the values still point into the group's memory), with their
- * commit ids; rownum and seq are zero.  Two allocations for the whole
- * group rather than three per row.
+ * CowStoredRows makes a CowRow for every row of a decoded file group: a
+ * reference to the row in the group (whose memory must outlive them), with
+ * its commit id; rownum and seq are zero.  The values are not copied: the
+ * writer reads them column by column from the group.
  */
 static CowRow *
-CowStoredRows(CowDecodedGroup *g, int natts)
+CowStoredRows(CowDecodedGroup *g)
 {
 	int64		n = g->nrows;
 	CowRow	   *rows = palloc0(sizeof(CowRow) * Max(n, 1));
-	Datum	   *values = palloc(sizeof(Datum) * Max(natts * n, 1));
-	bool	   *isnull = palloc(sizeof(bool) * Max(natts * n, 1));
 	int64		r;
 
 	for (r = 0; r < n; r++)
 	{
-		rows[r].values = values + r * natts;
-		rows[r].isnull = isnull + r * natts;
+		rows[r].src = g;
+		rows[r].src_row = r;
 		rows[r].commit_id = g->commit_ids[r];
-	}
-	for (int a = 0; a < natts; a++)
-	{
-		Datum	   *cv = g->values[a];
-		bool	   *cn = g->isnull[a];
-
-		for (r = 0; r < n; r++)
-		{
-			values[r * natts + a] = cv[r];
-			isnull[r * natts + a] = cn[r];
-		}
 	}
 	return rows;
 }
@@ -460,8 +466,9 @@ CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n, const CowVersion *v)
 		List	   *res;
 
 		ExecClearTuple(ctx->islot);
-		memcpy(ctx->islot->tts_values, rows[r]->values, sizeof(Datum) * natts);
-		memcpy(ctx->islot->tts_isnull, rows[r]->isnull, sizeof(bool) * natts);
+		for (int a = 0; a < natts; a++)
+			ctx->islot->tts_values[a] = CowRowValue(rows[r], a,
+													&ctx->islot->tts_isnull[a]);
 		ExecStoreVirtualTuple(ctx->islot);
 		CowRowNumberToTid(v->first_row_number + r, &ctx->islot->tts_tid);
 		res = ExecInsertIndexTuples(ctx->indexinfo, ctx->islot, ctx->estate,
@@ -532,7 +539,6 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 	ListCell   *lc;
 	int64		r;
 	CowCommitInfo commit;
-	int			natts;
 	List	   *lost = NIL;		/* of int64 *: deleted rows rewritten meanwhile */
 
 	/*
@@ -544,7 +550,6 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 	LockRelation(rel, ShareUpdateExclusiveLock);
 
 	versions = CowMergeBegin(&ctx, rel, &snap, &storage_id, &nversions);
-	natts = ctx.tupdesc->natts;
 
 	if (IsolationUsesXactSnapshot())
 	{
@@ -637,7 +642,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 				continue;
 			MemoryContextSwitchTo(gcxt);
 			g = CowDecodeGroup(rel, &versions[i], true, NULL, true);
-			srows = CowStoredRows(g, natts);
+			srows = CowStoredRows(g);
 			out = palloc(sizeof(CowRow *) * Max(g->nrows + extra, 1));
 			for (r = 0; r < (int64) g->nrows; r++)
 			{
@@ -785,7 +790,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending)
 			kc = list_head(kdels[vi]);
 			MemoryContextSwitchTo(gcxt);
 			g = CowDecodeGroup(rel, &versions[vi], true, NULL, true);
-			srows = CowStoredRows(g, natts);
+			srows = CowStoredRows(g);
 			out = palloc(sizeof(CowRow *) * (g->nrows + list_length(routed[vi]) + 1));
 			wc = list_head(routed[vi]);
 			s = 0;
@@ -974,11 +979,9 @@ CowRewriteTable(Relation rel)
 				r;
 	CowRow	  **rows;
 	CowRow	  **winners;
-	int			natts;
 	CowCommitInfo commit;
 
 	versions = CowMergeBegin(&ctx, rel, &snap, &storage_id, &nversions);
-	natts = ctx.tupdesc->natts;
 	for (i = 0; i < nversions; i++)
 		total += versions[i].row_count;
 	if (total == 0)
@@ -997,7 +1000,7 @@ CowRewriteTable(Relation rel)
 	for (i = 0; i < nversions; i++)
 	{
 		CowDecodedGroup *g = CowDecodeGroup(rel, &versions[i], true, NULL, true);
-		CowRow	   *srows = CowStoredRows(g, natts);
+		CowRow	   *srows = CowStoredRows(g);
 		uint64		gr;
 
 		for (gr = 0; gr < g->nrows; gr++)
@@ -1008,8 +1011,11 @@ CowRewriteTable(Relation rel)
 
 			for (k = 0; k < ctx.opts.nkeys; k++)
 			{
+				bool		isnull;
+
 				a = ctx.opts.key_attnums[k] - 1;
-				if (row->isnull[a])
+				(void) CowRowValue(row, a, &isnull);
+				if (isnull)
 					ereport(ERROR,
 							(errcode(ERRCODE_NOT_NULL_VIOLATION),
 							 errmsg("column \"%s\" of relation \"%s\" contains null values",

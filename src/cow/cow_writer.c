@@ -198,23 +198,44 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	enc = palloc(sizeof(CowColEnc) * Max(natts, 1));
 	for (i = 0; i < natts; i++)
 		CowColEncInit(&enc[i], TupleDescAttr(tupdesc, i), nrows);
+	cids = palloc(sizeof(Datum) * nrows);
 	for (r = 0; r < nrows; r++)
 	{
 		CowRow	   *row = rows[r];
+		Datum	   *values = row->values;
+		bool	   *isnull = row->isnull;
+		int64		c = row->commit_id ? row->commit_id : commit_id;
+
+		cids[r] = Int64GetDatum(c);
+		min_commit = Min(min_commit, c);
+		max_commit = Max(max_commit, c);
 
 		for (i = 0; i < natts; i++)
 		{
 			CowColEnc  *e = &enc[i];
+			bool		null;
+			Datum		value;
 
 			if (e->att->attisdropped)
 				continue;
-			if (row->isnull[i])
+			if (row->src != NULL)
+			{
+				/* a stored row: read its decoded group column by column */
+				null = row->src->isnull[i][row->src_row];
+				value = row->src->values[i][row->src_row];
+			}
+			else
+			{
+				null = isnull[i];
+				value = values[i];
+			}
+			if (null)
 			{
 				e->nulls[r >> 3] |= 1 << (r & 7);
 				e->has_nulls = true;
 				continue;
 			}
-			CowColEncAppend(e, &chunks[i], row->values[i]);
+			CowColEncAppend(e, &chunks[i], value);
 		}
 	}
 	for (i = 0; i < natts; i++)
@@ -251,16 +272,7 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	}
 	pfree(enc);
 
-	/* hidden commit-id column */
-	cids = palloc(sizeof(Datum) * nrows);
-	for (r = 0; r < nrows; r++)
-	{
-		int64		c = rows[r]->commit_id ? rows[r]->commit_id : commit_id;
-
-		cids[r] = Int64GetDatum(c);
-		min_commit = Min(min_commit, c);
-		max_commit = Max(max_commit, c);
-	}
+	/* hidden commit-id column (gathered with the others) */
 	descs[natts].typid = INT8OID;
 	descs[natts].attlen = sizeof(int64);
 	descs[natts].attbyval = true;
@@ -303,7 +315,9 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 				int			a = opts->key_attnums[k] - 1;
 				Form_pg_attribute att = TupleDescAttr(tupdesc, a);
 
-				CowSerializeDatum(&blob, rows[which[w]]->values[a],
+				bool		isnull;
+
+				CowSerializeDatum(&blob, CowRowValue(rows[which[w]], a, &isnull),
 								  att->attbyval, att->attlen);
 			}
 		}

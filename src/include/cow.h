@@ -247,11 +247,17 @@ extern bool CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 						   const CowColumnDesc *d, const char *raw, uint64 nrows,
 						   Datum *values, bool *isnull);
 
-/* One row in memory during a merge. */
+/*
+ * One row in memory during a merge: an incoming row with its own values,
+ * or a stored row, which refers to its place in a decoded file group
+ * rather than copying the values out (read either with CowRowValue).
+ */
 typedef struct CowRow
 {
-	Datum	   *values;
+	Datum	   *values;			/* NULL for a stored row */
 	bool	   *isnull;
+	struct CowDecodedGroup *src;	/* stored row: row src_row of src */
+	int64		src_row;
 	int64		commit_id;		/* commit that wrote this version of the row */
 	int64		seq;			/* arrival order within the flush */
 	int64		rownum;			/* stored row number, 0 when incoming */
@@ -280,6 +286,19 @@ typedef struct CowDecodedGroup
 	bool	  **isnull;			/* [natts][nrows] */
 	int64	   *commit_ids;		/* [nrows] or NULL */
 } CowDecodedGroup;
+
+/* attribute attidx (0-based) of a CowRow, stored or incoming */
+static inline Datum
+CowRowValue(const CowRow *row, int attidx, bool *isnull)
+{
+	if (row->src != NULL)
+	{
+		*isnull = row->src->isnull[attidx][row->src_row];
+		return row->src->values[attidx][row->src_row];
+	}
+	*isnull = row->isnull[attidx];
+	return row->values[attidx];
+}
 
 extern CowGroupHeader *CowReadGroupHeader(Relation rel, const CowVersion *v);
 extern void CowDecodeColumn(Relation rel, const CowVersion *v, CowGroupHeader *h,
