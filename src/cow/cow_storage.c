@@ -386,6 +386,8 @@ void
 CowReadExtentBytes(Relation rel, BlockNumber first_block, uint32 nblocks,
 				   uint64 offset, Size len, char *dest)
 {
+	BlockNumber relblocks = RelationGetNumberOfBlocks(rel);	/* once, not per page */
+
 	while (len > 0)
 	{
 		BlockNumber blk = first_block + (BlockNumber) (offset / COW_PAGE_DATA);
@@ -394,8 +396,7 @@ CowReadExtentBytes(Relation rel, BlockNumber first_block, uint32 nblocks,
 		Buffer		buf;
 		Page		page;
 
-		if (blk >= first_block + nblocks ||
-			blk >= RelationGetNumberOfBlocks(rel))
+		if (blk >= first_block + nblocks || blk >= relblocks)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("incetl_cow relation \"%s\": read past the extent at block %u",
