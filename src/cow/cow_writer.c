@@ -201,42 +201,69 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	cids = palloc(sizeof(Datum) * nrows);
 	for (r = 0; r < nrows; r++)
 	{
-		CowRow	   *row = rows[r];
-		Datum	   *values = row->values;
-		bool	   *isnull = row->isnull;
-		int64		c = row->commit_id ? row->commit_id : commit_id;
+		int64		c = rows[r]->commit_id ? rows[r]->commit_id : commit_id;
 
 		cids[r] = Int64GetDatum(c);
 		min_commit = Min(min_commit, c);
 		max_commit = Max(max_commit, c);
+	}
+	for (r = 0; r < nrows;)
+	{
+		CowRow	   *row = rows[r];
 
+		if (row->src != NULL)
+		{
+			/*
+			 * A run of stored rows that follow each other in one decoded
+			 * group: read it column by column, sequentially.
+			 */
+			CowDecodedGroup *g = row->src;
+			int64		s0 = row->src_row;
+			int64		len = 1;
+			int64		k;
+
+			while (r + len < nrows && rows[r + len]->src == g &&
+				   rows[r + len]->src_row == s0 + len)
+				len++;
+			for (i = 0; i < natts; i++)
+			{
+				CowColEnc  *e = &enc[i];
+				const bool *gn = g->isnull[i] + s0;
+				const Datum *gv = g->values[i] + s0;
+
+				if (e->att->attisdropped)
+					continue;
+				for (k = 0; k < len; k++)
+				{
+					if (gn[k])
+					{
+						e->nulls[(r + k) >> 3] |= 1 << ((r + k) & 7);
+						e->has_nulls = true;
+					}
+					else
+						CowColEncAppend(e, &chunks[i], gv[k]);
+				}
+			}
+			r += len;
+			continue;
+		}
+
+		/* an incoming row */
 		for (i = 0; i < natts; i++)
 		{
 			CowColEnc  *e = &enc[i];
-			bool		null;
-			Datum		value;
 
 			if (e->att->attisdropped)
 				continue;
-			if (row->src != NULL)
-			{
-				/* a stored row: read its decoded group column by column */
-				null = row->src->isnull[i][row->src_row];
-				value = row->src->values[i][row->src_row];
-			}
-			else
-			{
-				null = isnull[i];
-				value = values[i];
-			}
-			if (null)
+			if (row->isnull[i])
 			{
 				e->nulls[r >> 3] |= 1 << (r & 7);
 				e->has_nulls = true;
 				continue;
 			}
-			CowColEncAppend(e, &chunks[i], value);
+			CowColEncAppend(e, &chunks[i], row->values[i]);
 		}
+		r++;
 	}
 	for (i = 0; i < natts; i++)
 	{
