@@ -759,7 +759,7 @@ CowEncodeNumeric(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
 	memcpy(out->data + head, &body, sizeof(body));
 	CowIntBlockWrite(out->data + head + sizeof(body), v, &b);
 	d->encoding = COW_ENC_NUMERIC;
-	pfree(v);
+	out->scaled = v;			/* the writer finds min/max with them */
 	return true;
 }
 

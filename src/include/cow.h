@@ -238,6 +238,9 @@ typedef struct CowEncodedChunk
 {
 	char	   *data;			/* the raw chunk */
 	Size		len;
+	int64	   *scaled;			/* NUMERIC: the values as integers at their
+								 * one display scale (so in the values'
+								 * order), palloc'd; else NULL */
 } CowEncodedChunk;
 
 extern void CowEncodeChunk(CowColumnDesc *d, const Datum *values, int64 nvals,
