@@ -156,7 +156,6 @@ static void CowVarlenaPlanValues(CowVarlenaPlan *p, const Datum *values, int64 n
 								 bool front);
 static char *CowVarlenaWrite(char *dst, const CowVarlenaPlan *p);
 static char **CowVarlenaRead(CowChunkReader *r, int64 count);
-static int	CowNumericBuild(int64 value, int dscale, char *dst);
 static bool CowNumericScaled(const char *payload, Size len, int *dscale,
 							 int64 *value);
 static bool CowEncodeInt(CowColumnDesc *d, const Datum *values, int64 nvals,
@@ -592,7 +591,7 @@ static const int64 CowPow10[] = {
  * value / 10^dscale at display scale dscale, and returns its length.
  * |value| < COW_NUMERIC_LIMIT, 0 <= dscale <= 63.
  */
-static int
+static inline int
 CowNumericBuild(int64 value, int dscale, char *dst)
 {
 	uint64		u = (value < 0) ? -(uint64) value : (uint64) value;
