@@ -76,6 +76,8 @@
 /* NUMERIC: scaled values must stay below this in absolute value */
 #define COW_NUMERIC_LIMIT		INT64CONST(10000000000000000)	/* 10^16 */
 #define COW_NUMERIC_MAX_DIGITS	5	/* base-10000 digits of 10^16 * 1000 */
+#define COW_NUMERIC_MAX_SIZE	\
+	INTALIGN(VARHDRSZ + sizeof(uint16) + sizeof(int16) * COW_NUMERIC_MAX_DIGITS)
 
 /* on-disk numeric header bits (utils/adt/numeric.c) */
 #define COW_NUMERIC_SHORT		0x8000
@@ -1105,8 +1107,7 @@ CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 					CowChunkCorrupt(&r, "bad numeric scale");
 				CowIntBlockRead(&r, nvals, v);
 				buf = MemoryContextAllocHuge(CurrentMemoryContext,
-											 Max(nvals, 1) * INTALIGN(VARHDRSZ + sizeof(uint16) +
-																	  sizeof(int16) * COW_NUMERIC_MAX_DIGITS));
+											 Max(nvals, 1) * COW_NUMERIC_MAX_SIZE);
 				for (k = 0; k < nvals; k++)
 				{
 					char	   *out = buf + off;

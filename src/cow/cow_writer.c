@@ -42,17 +42,18 @@ typedef struct CowChunk
 } CowChunk;
 
 /*
- * Column chunks are gathered row-major: one pass over the rows appends
- * every column's value to that column's array (and null bitmap), so each
- * row (scattered in memory) is visited once rather than once per column.
- * The encoder then works column by column on those arrays.
+ * Column values are gathered in one pass over the rows into one array (and
+ * null bitmap) per column: an incoming row (scattered in memory) is visited
+ * once rather than once per column, and a run of stored rows that follow
+ * each other in their decoded file group is read column by column.  The
+ * encoder then works column by column on those arrays.
  */
 typedef struct CowColEnc
 {
 	Form_pg_attribute att;
 	bool		has_nulls;
 	bool		can_minmax;
-	bool		numeric;		/* min/max found after encoding, see below */
+	bool		numeric;		/* min/max found by CowChunkFinish */
 	SortSupportData ssup;
 	bits8	   *nulls;			/* [(nrows + 7) / 8]: bit set = NULL */
 	Datum	   *vals;			/* the non-NULL values, detoasted */
