@@ -88,6 +88,18 @@
 #define COW_NUMERIC_WEIGHT_SIGN	0x0040
 #define COW_NUMERIC_WEIGHT_MASK	0x003F
 
+/*
+ * With 64-bit Datums, int blocks are decoded straight into the Datum array
+ * (an integer-like pass-by-value Datum is its sign-extended value) and
+ * int8 values are encoded from it without a copy; with 32-bit Datums
+ * through an int64 array of their own.
+ */
+#if SIZEOF_DATUM == 8
+#define COW_INT64_DATUMS(values, n)	((int64 *) (values))
+#else
+#define COW_INT64_DATUMS(values, n)	((int64 *) palloc(sizeof(int64) * Max((n), 1)))
+#endif
+
 #define COW_INT_FOR				0
 #define COW_INT_DELTA			1
 
@@ -703,15 +715,17 @@ CowEncodeInt(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
 	CowIntBlock b;
 	int64		i;
 
+#if SIZEOF_DATUM == 8
 	/* an 8-byte pass-by-value Datum is the int64 itself: no copy */
-	StaticAssertStmt(sizeof(Datum) == sizeof(int64), "Datum is not 64 bits");
 	if (d->attlen == 8)
 		v = (const int64 *) values;
 	else
+#endif
 	{
 		copy = palloc(sizeof(int64) * Max(nvals, 1));
 		for (i = 0; i < nvals; i++)
-			copy[i] = d->attlen == 4 ? DatumGetInt32(values[i]) :
+			copy[i] = d->attlen == 8 ? DatumGetInt64(values[i]) :
+				d->attlen == 4 ? DatumGetInt32(values[i]) :
 				d->attlen == 2 ? DatumGetInt16(values[i]) :
 				DatumGetChar(values[i]);
 		v = copy;
@@ -1088,14 +1102,28 @@ CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 			if (!d->attbyval ||
 				(d->attlen != 1 && d->attlen != 2 && d->attlen != 4 && d->attlen != 8))
 				CowChunkCorrupt(&r, "int encoding of a type that is not an integer");
-			/* (Datum) of the sign-extended value is what fetch_att gives */
-			StaticAssertStmt(sizeof(Datum) == sizeof(int64), "Datum is not 64 bits");
-			CowIntBlockRead(&r, nvals, (int64 *) values);
+			{
+				int64	   *v = COW_INT64_DATUMS(values, nvals);
+
+				CowIntBlockRead(&r, nvals, v);
+				/* the Datums fetch_att gives for these values */
+				if ((Datum *) v != values)
+				{
+					int64		k;
+
+					for (k = 0; k < nvals; k++)
+						values[k] = d->attlen == 8 ? Int64GetDatum(v[k]) :
+							d->attlen == 4 ? Int32GetDatum((int32) v[k]) :
+							d->attlen == 2 ? Int16GetDatum((int16) v[k]) :
+							CharGetDatum((char) v[k]);
+					pfree(v);
+				}
+			}
 			break;
 		case COW_ENC_NUMERIC:
 			{
 				CowNumericBody body;
-				int64	   *v = (int64 *) values;
+				int64	   *v = COW_INT64_DATUMS(values, nvals);
 				char	   *buf;
 				Size		off = 0;
 				int64		k;
@@ -1117,16 +1145,18 @@ CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 						CowChunkCorrupt(&r, "numeric value out of range");
 					len = CowNumericBuild(v[k], body.dscale, VARDATA(out));
 					SET_VARSIZE(out, len + VARHDRSZ);
-					values[k] = PointerGetDatum(out);
+					values[k] = PointerGetDatum(out);	/* v[k] is read */
 					off += INTALIGN(len + VARHDRSZ);
 				}
+				if ((Datum *) v != values)
+					pfree(v);
 			}
 			break;
 		case COW_ENC_DICT:
 			{
 				CowDictBody body;
 				char	  **entries;
-				int64	   *codes = (int64 *) values;
+				int64	   *codes = COW_INT64_DATUMS(values, nvals);
 				int64		k;
 
 				if (d->attlen != -1)
@@ -1140,8 +1170,10 @@ CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 				{
 					if (codes[k] < 0 || codes[k] >= (int64) body.nentries)
 						CowChunkCorrupt(&r, "dictionary code out of range");
-					values[k] = PointerGetDatum(entries[codes[k]]);
+					values[k] = PointerGetDatum(entries[codes[k]]);	/* codes[k] is read */
 				}
+				if ((Datum *) codes != values)
+					pfree(codes);
 				pfree(entries);
 			}
 			break;

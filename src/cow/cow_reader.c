@@ -171,8 +171,19 @@ CowDecodeCommitIds(Relation rel, const CowVersion *v, CowGroupHeader *h)
 						values, isnull))
 		pfree(raw);
 	pfree(isnull);
+#if SIZEOF_DATUM == 8
 	/* an int8 Datum is the int64 itself */
 	return (int64 *) values;
+#else
+	{
+		int64	   *ids = palloc(sizeof(int64) * Max(nrows, 1));
+		uint64		i;
+
+		for (i = 0; i < nrows; i++)
+			ids[i] = DatumGetInt64(values[i]);
+		return ids;
+	}
+#endif
 }
 
 /*
