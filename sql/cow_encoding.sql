@@ -32,6 +32,7 @@ CREATE TABLE h (
     wrap bigint,        -- crosses int64 max -> min inside group 4 (delta wraps)
     mix bigint,         -- unsorted, negative and positive; int64 min/max in group 0
     one bigint,         -- one distinct value: width 0
+    onet text,          -- one distinct text: a dictionary of one, codes of width 0
     i4 int,             -- negative, NULL first and last in every group
     i2 smallint,
     b bool,
@@ -62,6 +63,7 @@ SELECT g,
        CASE g WHEN 7 THEN -9223372036854775808 WHEN 8 THEN 9223372036854775807
               ELSE hashint4(g)::bigint * 1000003 END,
        42,
+       'the same text',
        CASE WHEN g % 100 IN (0, 1) THEN NULL ELSE -3 * g + hashint4(g) % 10 END,
        (g % 200 - 100)::smallint,
        CASE WHEN g % 5 = 0 THEN NULL ELSE g % 3 = 0 END,
@@ -129,12 +131,12 @@ SELECT (SELECT count(*) FROM c WHERE n2 < -2000000) AS cow,
 
 -- a rewrite re-encodes decoded values: the same again after an upsert that
 -- touches every group, an UPDATE and a DELETE
-UPDATE h SET (wrap, mix, one, i4, i2, b, ch, d, tm, ts, tz, o, f8, u, n2, nx, nneg,
+UPDATE h SET (wrap, mix, one, onet, i4, i2, b, ch, d, tm, ts, tz, o, f8, u, n2, nx, nneg,
               st, ord, md, many, nul) =
-    (SELECT wrap, mix, one, i4, i2, b, ch, d, tm, ts, tz, o, f8, u, n2, nx, nneg,
+    (SELECT wrap, mix, one, onet, i4, i2, b, ch, d, tm, ts, tz, o, f8, u, n2, nx, nneg,
             st, ord, md, many, nul FROM h p WHERE p.k = h.k - 1)
 WHERE k % 100 = 51;
-INSERT INTO c SELECT k + 1, wrap, mix, one, i4, i2, b, ch, d, tm, ts, tz, o, f8, u, n2, nx, nneg,
+INSERT INTO c SELECT k + 1, wrap, mix, one, onet, i4, i2, b, ch, d, tm, ts, tz, o, f8, u, n2, nx, nneg,
                      st, ord, md, many, nul FROM c WHERE k % 100 = 50;
 UPDATE h SET nx = 'NaN', st = NULL WHERE k = 405;
 UPDATE c SET nx = 'NaN', st = NULL WHERE k = 405;
