@@ -120,7 +120,8 @@ SELECT incetl.set_table_options('huge', record_key => 'id', precombine => 'pre',
                                 file_group_rows => 5000);
 SET maintenance_work_mem = '1MB';
 INSERT INTO huge
-SELECT g % 10000, g / 10000, repeat('x', 100) FROM generate_series(0, 39999) g;
+SELECT g % 10000, g / 10000, repeat('x', 100) FROM generate_series(0, 39999) g
+ORDER BY (g * 7919) % 40000;
 RESET maintenance_work_mem;
 SELECT count(*), min(pre), max(pre), count(DISTINCT id) FROM huge;
 SELECT operation, rows_inserted, rows_updated FROM incetl.commits('huge');

@@ -466,6 +466,19 @@ LANGUAGE C STRICT STABLE;
 COMMENT ON FUNCTION incetl.table_stats(regclass) IS
     'file groups, rows, raw and compressed bytes, ratio and retained versions of an incetl_cow table';
 
+-- Per column of the current file groups and per encoding chosen for its
+-- chunks (plain, int, numeric, dictionary, varlena; null: the column is
+-- NULL throughout the file group): chunks, encoded bytes, bytes stored
+-- after zstd, and how many chunks zstd compressed.  attnum 0 is the hidden
+-- commit-id column.
+CREATE FUNCTION incetl.column_stats(tbl regclass)
+RETURNS TABLE (attnum smallint, column_name name, encoding text, chunks bigint,
+               encoded_bytes bigint, stored_bytes bigint, zstd_chunks bigint)
+AS 'MODULE_PATHNAME', 'incetl_cow_column_stats'
+LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION incetl.column_stats(regclass) IS
+    'per column and encoding: chunks and bytes of the current file groups of an incetl_cow table';
+
 -- Incremental query: rows whose current version (as of until_commit, or
 -- now) was written by a commit after since_commit.  Deleted rows are not
 -- reported.  Call as incetl.changes(NULL::my_table, 42).

@@ -3,10 +3,14 @@
  * cow_compress.c
  *	  zstd compression of incetl_cow column chunks.
  *
- * A chunk is stored compressed only when that saves space; otherwise the
+ * A chunk is stored compressed only when that pays: when it saves at least
+ * 1/32 of the encoded size (an encoded chunk that is already bit-packed
+ * seldom shrinks, and reading it then skips decompression).  Otherwise the
  * caller keeps it raw and flags it COW_COL_UNCOMPRESSED.  Decompression
  * checks the decompressed size, so a damaged chunk raises an error rather
- * than returning garbage.
+ * than returning garbage.  One compression and one decompression context
+ * are kept per backend: creating them per chunk costs more than
+ * compressing a small chunk.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -23,19 +27,32 @@
 
 #include "cow.h"
 
+static ZSTD_CCtx *CowCCtx = NULL;
+static ZSTD_DCtx *CowDCtx = NULL;
+
 /*
  * CowCompress returns a palloc'd compressed copy of src, or NULL when
- * compression does not make it smaller.
+ * compression does not make it smaller by at least 1/32.
  */
 char *
 CowCompress(const char *src, Size srclen, int level, Size *dstlen)
 {
 	size_t		bound = ZSTD_compressBound(srclen);
-	char	   *dst = palloc(bound);
+	char	   *dst;
 	size_t		n;
 
-	n = ZSTD_compress(dst, bound, src, srclen, level);
-	if (ZSTD_isError(n) || n >= srclen)
+	if (CowCCtx == NULL)
+	{
+		CowCCtx = ZSTD_createCCtx();
+		if (CowCCtx == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory"),
+					 errdetail("Could not create a zstd compression context.")));
+	}
+	dst = palloc(bound);
+	n = ZSTD_compressCCtx(CowCCtx, dst, bound, src, srclen, level);
+	if (ZSTD_isError(n) || n > srclen - srclen / 32 || n >= srclen)
 	{
 		pfree(dst);
 		return NULL;
@@ -48,8 +65,18 @@ void
 CowDecompress(const char *src, Size srclen, char *dst, Size rawlen,
 			  Relation rel)
 {
-	size_t		n = ZSTD_decompress(dst, rawlen, src, srclen);
+	size_t		n;
 
+	if (CowDCtx == NULL)
+	{
+		CowDCtx = ZSTD_createDCtx();
+		if (CowDCtx == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory"),
+					 errdetail("Could not create a zstd decompression context.")));
+	}
+	n = ZSTD_decompressDCtx(CowDCtx, dst, rawlen, src, srclen);
 	if (ZSTD_isError(n) || n != rawlen)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),

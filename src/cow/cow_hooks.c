@@ -348,7 +348,7 @@ cow_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 
 			CowDiscardRelation(objectId);
 			if (RelationGetNumberOfBlocks(rel) > 0)
-				CowDeleteStorageMetadata(CowStorageId(rel));
+				CowDeleteStorageMetadata(CowStorageIdAnyVersion(rel));
 			opts = table_open(CowCatalogRelid("cow_options", false), RowExclusiveLock);
 			ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ,
 						ObjectIdGetDatum(objectId));

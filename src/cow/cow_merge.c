@@ -93,7 +93,7 @@ static void CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n,
 static void CowMergeCtxPrepare(CowMergeCtx *ctx);
 static void CowMergeCtxRelease(CowMergeCtx *ctx);
 static void CowConcurrentUpdateError(Relation rel) pg_attribute_noreturn();
-static CowRow *CowStoredRow(CowDecodedGroup *g, int64 r, int natts);
+static CowRow *CowStoredRows(CowDecodedGroup *g);
 static int	CowRouteRow(CowMergeCtx *ctx, CowRow *row, Datum **firsts, int *order,
 						int nversions, int pos);
 static CowVersion *CowMergeBegin(CowMergeCtx *ctx, Relation rel, Snapshot *snap,
@@ -143,8 +143,11 @@ CowRowKeyCmp(CowMergeCtx *ctx, CowRow *a, CowRow *b)
 	for (k = 0; k < ctx->opts.nkeys; k++)
 	{
 		int			i = ctx->opts.key_attnums[k] - 1;
-		int			c = ApplySortComparator(a->values[i], false, b->values[i], false,
-											&ctx->keys[k]);
+		bool		na,
+					nb;
+		Datum		va = CowRowValue(a, i, &na);
+		Datum		vb = CowRowValue(b, i, &nb);
+		int			c = ApplySortComparator(va, false, vb, false, &ctx->keys[k]);
 
 		if (c != 0)
 			return c;
@@ -166,9 +169,12 @@ CowIncomingCmp(const void *a, const void *b, void *arg)
 	if (ctx->precombine)
 	{
 		int			p = ctx->opts.precombine_attnum - 1;
+		bool		na,
+					nb;
+		Datum		va = CowRowValue(ra, p, &na);
+		Datum		vb = CowRowValue(rb, p, &nb);
 
-		c = ApplySortComparator(ra->values[p], ra->isnull[p],
-								rb->values[p], rb->isnull[p], ctx->precombine);
+		c = ApplySortComparator(va, na, vb, nb, ctx->precombine);
 		if (c != 0)
 			return c;
 	}
@@ -220,7 +226,9 @@ CowSortIncoming(CowMergeCtx *ctx, CowRow **rows, int64 n)
 	items = palloc(sizeof(CowSortItem) * n);
 	for (i = 0; i < n; i++)
 	{
-		items[i].key0 = rows[i]->values[a0];
+		bool		isnull;
+
+		items[i].key0 = CowRowValue(rows[i], a0, &isnull);
 		items[i].row = rows[i];
 	}
 	qsort_arg(items, n, sizeof(CowSortItem), CowSortItemCmp, ctx);
@@ -233,23 +241,30 @@ static bool
 CowIncomingWins(CowMergeCtx *ctx, CowRow *in, CowRow *stored)
 {
 	int			p;
+	bool		ni,
+				ns;
+	Datum		vi,
+				vs;
 
 	if (ctx->precombine == NULL)
 		return true;
 	p = ctx->opts.precombine_attnum - 1;
-	return ApplySortComparator(in->values[p], in->isnull[p],
-							   stored->values[p], stored->isnull[p],
-							   ctx->precombine) >= 0;
+	vi = CowRowValue(in, p, &ni);
+	vs = CowRowValue(stored, p, &ns);
+	return ApplySortComparator(vi, ni, vs, ns, ctx->precombine) >= 0;
 }
 
 static bool
 CowIsDeleteMarker(CowMergeCtx *ctx, CowRow *row)
 {
 	int			m = ctx->opts.delete_marker_attnum - 1;
+	bool		isnull;
+	Datum		v;
 
-	if (m < 0 || row->isnull[m])
+	if (m < 0)
 		return false;
-	return DatumGetBool(row->values[m]);
+	v = CowRowValue(row, m, &isnull);
+	return !isnull && DatumGetBool(v);
 }
 
 /*
@@ -353,7 +368,11 @@ CowRouteRow(CowMergeCtx *ctx, CowRow *row, Datum **firsts, int *order,
 	Datum		key[INDEX_MAX_KEYS];
 
 	for (int k = 0; k < ctx->opts.nkeys; k++)
-		key[k] = row->values[ctx->opts.key_attnums[k] - 1];
+	{
+		bool		isnull;
+
+		key[k] = CowRowValue(row, ctx->opts.key_attnums[k] - 1, &isnull);
+	}
 	while (pos + 1 < nversions &&
 		   CowKeyCmp(ctx, firsts[order[pos + 1]], key) <= 0)
 		pos++;
@@ -361,23 +380,25 @@ CowRouteRow(CowMergeCtx *ctx, CowRow *row, Datum **firsts, int *order,
 }
 
 /*
- * CowStoredRow copies row r of a decoded file group into a CowRow (the
- * values still point into the group's memory); rownum and seq are zero.
+ * CowStoredRows makes a CowRow for every row of a decoded file group: a
+ * reference to the row in the group (whose memory must outlive them), with
+ * its commit id; rownum and seq are zero.  The values are not copied: the
+ * writer reads them column by column from the group.
  */
 static CowRow *
-CowStoredRow(CowDecodedGroup *g, int64 r, int natts)
+CowStoredRows(CowDecodedGroup *g)
 {
-	CowRow	   *row = palloc0(sizeof(CowRow));
+	int64		n = g->nrows;
+	CowRow	   *rows = palloc0(sizeof(CowRow) * Max(n, 1));
+	int64		r;
 
-	row->values = palloc(sizeof(Datum) * natts);
-	row->isnull = palloc(sizeof(bool) * natts);
-	for (int a = 0; a < natts; a++)
+	for (r = 0; r < n; r++)
 	{
-		row->values[a] = g->values[a][r];
-		row->isnull[a] = g->isnull[a][r];
+		rows[r].src = g;
+		rows[r].src_row = r;
+		rows[r].commit_id = g->commit_ids[r];
 	}
-	row->commit_id = g->commit_ids[r];
-	return row;
+	return rows;
 }
 
 static CowRow **
@@ -443,8 +464,9 @@ CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n, const CowVersion *v)
 		List	   *res;
 
 		ExecClearTuple(ctx->islot);
-		memcpy(ctx->islot->tts_values, rows[r]->values, sizeof(Datum) * natts);
-		memcpy(ctx->islot->tts_isnull, rows[r]->isnull, sizeof(bool) * natts);
+		for (int a = 0; a < natts; a++)
+			ctx->islot->tts_values[a] = CowRowValue(rows[r], a,
+													&ctx->islot->tts_isnull[a]);
 		ExecStoreVirtualTuple(ctx->islot);
 		CowRowNumberToTid(v->first_row_number + r, &ctx->islot->tts_tid);
 		res = ExecInsertIndexTuples(ctx->indexinfo, ctx->islot, ctx->estate,
@@ -571,7 +593,11 @@ CowRowBefore(CowMergeCtx *ctx, CowRow *row, Datum *bound)
 	if (bound == NULL)
 		return true;
 	for (int k = 0; k < ctx->opts.nkeys; k++)
-		key[k] = row->values[ctx->opts.key_attnums[k] - 1];
+	{
+		bool		isnull;
+
+		key[k] = CowRowValue(row, ctx->opts.key_attnums[k] - 1, &isnull);
+	}
 	return CowKeyCmp(ctx, key, bound) < 0;
 }
 
@@ -682,7 +708,6 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 	ListCell   *lc;
 	int64		r;
 	CowCommitInfo commit;
-	int			natts;
 	List	   *lost = NIL;		/* of int64 *: deleted rows rewritten meanwhile */
 	CowWinners	win;
 	CowOut		out;
@@ -696,7 +721,6 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 	LockRelation(rel, ShareUpdateExclusiveLock);
 
 	versions = CowMergeBegin(&ctx, rel, &snap, &storage_id, &nversions);
-	natts = ctx.tupdesc->natts;
 
 	if (IsolationUsesXactSnapshot())
 	{
@@ -799,12 +823,14 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 		for (i = 0; i < nversions; i++)
 		{
 			CowDecodedGroup *g;
+			CowRow	   *srows;
 			int64		extra = (i == last) ? nin : 0;
 
 			if (!touched[i])
 				continue;
 			MemoryContextSwitchTo(gcxt);
 			g = CowDecodeGroup(rel, &versions[i], true, NULL, true);
+			srows = CowStoredRows(g);
 			CowOutStart(&out, &versions[i]);
 			for (r = 0; r < (int64) g->nrows; r++)
 			{
@@ -815,7 +841,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 					ctx.deleted++;
 					continue;
 				}
-				CowOutAdd(&out, CowStoredRow(g, r, natts));
+				CowOutAdd(&out, &srows[r]);
 			}
 			for (r = 0; r < extra; r++)
 				CowOutAdd(&out, incoming[r]);
@@ -945,6 +971,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 			int			vi = order[o];
 			Datum	   *bound = (o + 1 < nversions) ? firsts[order[o + 1]] : NULL;
 			CowDecodedGroup *g;
+			CowRow	   *srows;
 			ListCell   *kc;
 			int64		s;
 			bool		changed = false;
@@ -957,6 +984,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 			kc = list_head(kdels[vi]);
 			MemoryContextSwitchTo(gcxt);
 			g = CowDecodeGroup(rel, &versions[vi], true, NULL, true);
+			srows = CowStoredRows(g);
 			MemoryContextSwitchTo(mcxt);
 			CowOutStart(&out, &versions[vi]);
 			s = 0;
@@ -978,9 +1006,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 						changed = true;
 						continue;
 					}
-					MemoryContextSwitchTo(gcxt);
-					stored = CowStoredRow(g, s, natts);
-					MemoryContextSwitchTo(mcxt);
+					stored = &srows[s];
 					stored->rownum = rn;
 					break;
 				}
@@ -1177,14 +1203,12 @@ CowRewriteTable(Relation rel)
 				n = 0,
 				nwin = 0,
 				r;
-	int			natts;
 	CowCommitInfo commit;
 	CowWinners	win;
 	CowOut		out;
 	CowRow	   *w;
 
 	versions = CowMergeBegin(&ctx, rel, &snap, &storage_id, &nversions);
-	natts = ctx.tupdesc->natts;
 	for (i = 0; i < nversions; i++)
 		total += versions[i].row_count;
 	if (total == 0)
@@ -1207,20 +1231,25 @@ CowRewriteTable(Relation rel)
 	for (i = 0; i < nversions; i++)
 	{
 		CowDecodedGroup *g;
+		CowRow	   *srows;
 		uint64		gr;
 
 		MemoryContextSwitchTo(gcxt);
 		g = CowDecodeGroup(rel, &versions[i], true, NULL, true);
+		srows = CowStoredRows(g);
 		for (gr = 0; gr < g->nrows; gr++)
 		{
-			CowRow	   *row = CowStoredRow(g, gr, natts);
+			CowRow	   *row = &srows[gr];
 			int			a,
 						k;
 
 			for (k = 0; k < ctx.opts.nkeys; k++)
 			{
+				bool		isnull;
+
 				a = ctx.opts.key_attnums[k] - 1;
-				if (row->isnull[a])
+				(void) CowRowValue(row, a, &isnull);
+				if (isnull)
 					ereport(ERROR,
 							(errcode(ERRCODE_NOT_NULL_VIOLATION),
 							 errmsg("column \"%s\" of relation \"%s\" contains null values",

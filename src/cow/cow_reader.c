@@ -3,10 +3,11 @@
  * cow_reader.c
  *	  Read file group versions: headers, column chunks, whole groups.
  *
- * Decoded values point into the decompressed chunk buffers, which live in
- * the caller's current memory context; callers reset a per-file-group
- * context when they move on.  Every chunk's CRC is checked before it is
- * decompressed, and the header's CRC when it is read.
+ * Decoded values live in the caller's current memory context (in the
+ * decompressed chunk for PLAIN chunks, in buffers of their own otherwise,
+ * see cow_encoding.c); callers reset a per-file-group context when they
+ * move on.  Every chunk's CRC is checked before it is decompressed, and
+ * the header's CRC when it is read.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -53,7 +54,8 @@ CowReadGroupHeader(Relation rel, const CowVersion *v)
 	COMP_CRC32C(crc, h, v->header_bytes);
 	FIN_CRC32C(crc);
 	h->header_crc = stored;
-	if (h->magic != COW_GROUP_MAGIC || h->header_len != v->header_bytes ||
+	if (h->magic != COW_GROUP_MAGIC || h->version != COW_FORMAT_VERSION ||
+		h->header_len != v->header_bytes ||
 		h->nrows != (uint64) v->row_count || crc != stored)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -87,7 +89,14 @@ CowReadChunk(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx)
 						RelationGetRelationName(rel), idx + 1,
 						v->file_group_id, v->first_block)));
 	if (d->flags & COW_COL_UNCOMPRESSED)
+	{
+		if (d->raw_len != d->stored_len)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("incetl_cow relation \"%s\": column %d of file group " INT64_FORMAT " has inconsistent lengths",
+							RelationGetRelationName(rel), idx + 1, v->file_group_id)));
 		return stored;
+	}
 	raw = palloc(Max(d->raw_len, 1));
 	CowDecompress(stored, d->stored_len, raw, d->raw_len, rel);
 	pfree(stored);
@@ -105,11 +114,7 @@ CowDecodeColumn(Relation rel, const CowVersion *v, CowGroupHeader *h,
 	uint64		nrows = h->nrows;
 	CowColumnDesc *d;
 	char	   *raw;
-	Size		off;
 	uint64		i;
-	int16		attlen;
-	bool		attbyval;
-	char		attalign;
 
 	if (att->attisdropped)
 	{
@@ -137,53 +142,48 @@ CowDecodeColumn(Relation rel, const CowVersion *v, CowGroupHeader *h,
 	}
 
 	/* decode with the layout the chunk was written with */
-	attlen = d->attlen;
-	attbyval = d->attbyval;
-	attalign = d->attalign;
 	raw = CowReadChunk(rel, v, h, attidx);
-	if (d->flags & COW_COL_HAS_NULLS)
-	{
-		for (i = 0; i < nrows; i++)
-			isnull[i] = raw[i] != 0;
-		off = MAXALIGN(nrows);
-	}
-	else
-	{
-		memset(isnull, false, nrows);
-		off = 0;
-	}
-	/* the chunk buffer is palloc'd, so it is MAXALIGNed */
-	for (i = 0; i < nrows; i++)
-	{
-		char		align = attalign;
-
-		if (isnull[i])
-		{
-			values[i] = (Datum) 0;
-			continue;
-		}
-		if (attlen == -1 && (align == TYPALIGN_CHAR || align == TYPALIGN_SHORT))
-			align = TYPALIGN_INT;
-		off = att_align_nominal(off, align);
-		if (off >= d->raw_len)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("incetl_cow relation \"%s\": column %d of file group " INT64_FORMAT " is truncated",
-							RelationGetRelationName(rel), attidx + 1, v->file_group_id)));
-		values[i] = fetch_att(raw + off, attbyval, attlen);
-		if (attlen == -1)
-			off += VARSIZE(raw + off);
-		else if (attlen == -2)
-			off += strlen(raw + off) + 1;
-		else
-			off += attlen;
-	}
+	if (!CowDecodeChunk(rel, v->file_group_id, attidx + 1, d, raw, nrows,
+						values, isnull))
+		pfree(raw);
 }
 
+/*
+ * CowDecodeCommitIds returns the commit id of every row of a version.
+ */
 int64 *
 CowDecodeCommitIds(Relation rel, const CowVersion *v, CowGroupHeader *h)
 {
-	return (int64 *) CowReadChunk(rel, v, h, h->natts);
+	CowColumnDesc *d = &CowGroupColumns(h)[h->natts];
+	uint64		nrows = h->nrows;
+	Datum	   *values = palloc(sizeof(Datum) * Max(nrows, 1));
+	bool	   *isnull = palloc(sizeof(bool) * Max(nrows, 1));
+	char	   *raw;
+
+	if (d->flags & (COW_COL_HAS_NULLS | COW_COL_ALL_NULL | COW_COL_DROPPED) ||
+		!d->attbyval || d->attlen != sizeof(int64))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("incetl_cow relation \"%s\": the commit ids of file group " INT64_FORMAT " are corrupted",
+						RelationGetRelationName(rel), v->file_group_id)));
+	raw = CowReadChunk(rel, v, h, h->natts);
+	if (!CowDecodeChunk(rel, v->file_group_id, h->natts + 1, d, raw, nrows,
+						values, isnull))
+		pfree(raw);
+	pfree(isnull);
+#if SIZEOF_DATUM == 8
+	/* an int8 Datum is the int64 itself */
+	return (int64 *) values;
+#else
+	{
+		int64	   *ids = palloc(sizeof(int64) * Max(nrows, 1));
+		uint64		i;
+
+		for (i = 0; i < nrows; i++)
+			ids[i] = DatumGetInt64(values[i]);
+		return ids;
+	}
+#endif
 }
 
 /*

@@ -166,8 +166,8 @@ CowSpillPut(CowSpill *s, CowRow *row, SubTransactionId subid, bool tombstone)
 
 	Assert(!s->sorted);
 	ExecClearTuple(slot);
-	memcpy(slot->tts_values, row->values, sizeof(Datum) * s->natts);
-	memcpy(slot->tts_isnull, row->isnull, sizeof(bool) * s->natts);
+	for (int a = 0; a < s->natts; a++)
+		slot->tts_values[a] = CowRowValue(row, a, &slot->tts_isnull[a]);
 	slot->tts_values[s->natts] = Int64GetDatum(row->seq);
 	slot->tts_isnull[s->natts] = false;
 	slot->tts_values[s->natts + 1] =

@@ -31,7 +31,8 @@
 
 #include "cow.h"
 
-static CowMetaPageData *CowMetaFromPage(Page page, Relation rel);
+static CowMetaPageData *CowMetaFromPage(Page page, Relation rel, bool any_version);
+static CowMetaPageData CowReadMetaPageExt(Relation rel, bool any_version);
 static bool CowTakeFreeRun(Relation rel, uint32 n, BlockNumber *start);
 
 /*
@@ -96,7 +97,7 @@ CowInitStorage(SMgrRelation srel, char persistence, int64 storage_id,
 }
 
 static CowMetaPageData *
-CowMetaFromPage(Page page, Relation rel)
+CowMetaFromPage(Page page, Relation rel, bool any_version)
 {
 	CowMetaPageData *meta = (CowMetaPageData *) PageGetContents(page);
 
@@ -105,7 +106,7 @@ CowMetaFromPage(Page page, Relation rel)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("incetl_cow metapage of \"%s\" is corrupted",
 						RelationGetRelationName(rel))));
-	if (meta->version != COW_FORMAT_VERSION)
+	if (meta->version != COW_FORMAT_VERSION && !any_version)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("incetl_cow relation \"%s\" has storage format %u, this build reads %u",
@@ -118,6 +119,12 @@ CowMetaFromPage(Page page, Relation rel)
 CowMetaPageData
 CowReadMetaPage(Relation rel)
 {
+	return CowReadMetaPageExt(rel, false);
+}
+
+static CowMetaPageData
+CowReadMetaPageExt(Relation rel, bool any_version)
+{
 	Buffer		buf;
 	CowMetaPageData result;
 
@@ -128,7 +135,7 @@ CowReadMetaPage(Relation rel)
 						RelationGetRelationName(rel))));
 	buf = ReadBuffer(rel, COW_METAPAGE_BLKNO);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	result = *CowMetaFromPage(BufferGetPage(buf), rel);
+	result = *CowMetaFromPage(BufferGetPage(buf), rel, any_version);
 	UnlockReleaseBuffer(buf);
 	return result;
 }
@@ -137,6 +144,17 @@ int64
 CowStorageId(Relation rel)
 {
 	return CowReadMetaPage(rel).storage_id;
+}
+
+/*
+ * CowStorageIdAnyVersion reads the storage id of a relation written in any
+ * storage format (the metapage layout is the same in all of them), so that
+ * DROP TABLE can remove the catalog rows of a table this build cannot read.
+ */
+int64
+CowStorageIdAnyVersion(Relation rel)
+{
+	return CowReadMetaPageExt(rel, true).storage_id;
 }
 
 /*
@@ -165,7 +183,7 @@ CowBumpCounter(Relation rel, CowCounter which, int64 count)
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	state = GenericXLogStart(rel);
 	page = GenericXLogRegisterBuffer(state, buf, 0);
-	meta = CowMetaFromPage(page, rel);
+	meta = CowMetaFromPage(page, rel, false);
 	switch (which)
 	{
 		case COW_COUNTER_ROW:
@@ -368,6 +386,8 @@ void
 CowReadExtentBytes(Relation rel, BlockNumber first_block, uint32 nblocks,
 				   uint64 offset, Size len, char *dest)
 {
+	BlockNumber relblocks = RelationGetNumberOfBlocks(rel);	/* once, not per page */
+
 	while (len > 0)
 	{
 		BlockNumber blk = first_block + (BlockNumber) (offset / COW_PAGE_DATA);
@@ -376,8 +396,7 @@ CowReadExtentBytes(Relation rel, BlockNumber first_block, uint32 nblocks,
 		Buffer		buf;
 		Page		page;
 
-		if (blk >= first_block + nblocks ||
-			blk >= RelationGetNumberOfBlocks(rel))
+		if (blk >= first_block + nblocks || blk >= relblocks)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("incetl_cow relation \"%s\": read past the extent at block %u",

@@ -44,6 +44,7 @@
 PG_FUNCTION_INFO_V1(incetl_cow_storage_id);
 PG_FUNCTION_INFO_V1(incetl_cow_commits);
 PG_FUNCTION_INFO_V1(incetl_cow_table_stats);
+PG_FUNCTION_INFO_V1(incetl_cow_column_stats);
 PG_FUNCTION_INFO_V1(incetl_cow_table_options);
 PG_FUNCTION_INFO_V1(incetl_cow_changes);
 PG_FUNCTION_INFO_V1(incetl_cow_as_of);
@@ -227,6 +228,92 @@ incetl_cow_table_stats(PG_FUNCTION_ARGS)
 	values[8] = Int64GetDatum((int64) RelationGetNumberOfBlocks(rel));
 	relation_close(rel, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/*
+ * incetl.column_stats(tbl): per column of the current file groups and per
+ * encoding chosen for its chunks, the number of chunks and their encoded
+ * and stored (after zstd) bytes.  attnum 0 is the hidden commit-id column;
+ * chunks of a column that is NULL throughout a file group are reported
+ * with encoding "null".  Reads the version headers only.
+ */
+#define COW_NENCODINGS	(COW_ENC_VARLENA + 1)
+
+Datum
+incetl_cow_column_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	rel;
+	TupleDesc	tupdesc;
+	CowVersion *v;
+	int			n,
+				i,
+				a,
+				e;
+	int			natts;
+	int64	  (*chunks)[COW_NENCODINGS + 1];
+	int64	  (*encoded)[COW_NENCODINGS + 1];
+	int64	  (*stored)[COW_NENCODINGS + 1];
+	int64	  (*zstd)[COW_NENCODINGS + 1];
+
+	InitMaterializedSRF(fcinfo, 0);
+	rel = CowOpenChecked(PG_GETARG_OID(0), ACL_SELECT);
+	tupdesc = RelationGetDescr(rel);
+	natts = tupdesc->natts;
+	v = CowLoadVersions(CowStorageId(rel), GetActiveSnapshot(), true, &n);
+
+	/* [0] is the commit-id column, [a + 1] attribute a; [.][NENC] "null" */
+	chunks = palloc0(sizeof(*chunks) * (natts + 1));
+	encoded = palloc0(sizeof(*encoded) * (natts + 1));
+	stored = palloc0(sizeof(*stored) * (natts + 1));
+	zstd = palloc0(sizeof(*zstd) * (natts + 1));
+	for (i = 0; i < n; i++)
+	{
+		CowGroupHeader *h = CowReadGroupHeader(rel, &v[i]);
+		CowColumnDesc *d = CowGroupColumns(h);
+
+		for (a = 0; a <= (int) h->natts; a++)
+		{
+			int			slot = (a == (int) h->natts) ? 0 : a + 1;
+
+			if (a < (int) h->natts &&
+				(a >= natts || (d[a].flags & COW_COL_DROPPED)))
+				continue;
+			e = (d[a].flags & COW_COL_ALL_NULL) ? COW_NENCODINGS :
+				Min(d[a].encoding, COW_NENCODINGS - 1);
+			chunks[slot][e]++;
+			encoded[slot][e] += d[a].raw_len;
+			stored[slot][e] += d[a].stored_len;
+			if (!(d[a].flags & (COW_COL_UNCOMPRESSED | COW_COL_ALL_NULL)))
+				zstd[slot][e]++;
+		}
+		pfree(h);
+	}
+
+	for (a = 0; a <= natts; a++)
+	{
+		for (e = 0; e <= COW_NENCODINGS; e++)
+		{
+			Datum		values[7];
+			bool		nulls[7] = {false, false, false, false, false, false, false};
+
+			if (chunks[a][e] == 0)
+				continue;
+			values[0] = Int16GetDatum(a);
+			if (a == 0)
+				nulls[1] = true;
+			else
+				values[1] = NameGetDatum(&TupleDescAttr(tupdesc, a - 1)->attname);
+			values[2] = CStringGetTextDatum(CowEncodingName(e == COW_NENCODINGS ? -1 : e));
+			values[3] = Int64GetDatum(chunks[a][e]);
+			values[4] = Int64GetDatum(encoded[a][e]);
+			values[5] = Int64GetDatum(stored[a][e]);
+			values[6] = Int64GetDatum(zstd[a][e]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	relation_close(rel, AccessShareLock);
+	return (Datum) 0;
 }
 
 /*

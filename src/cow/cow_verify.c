@@ -157,7 +157,9 @@ incetl_cow_verify(PG_FUNCTION_ARGS)
 			edata = CopyErrorData();
 			FlushErrorState();
 			RollbackAndReleaseCurrentSubTransaction();
-			CowReport(rsinfo, v, edata->message);
+			CowReport(rsinfo, v, edata->detail ?
+					  psprintf("%s: %s", edata->message, edata->detail) :
+					  edata->message);
 			FreeErrorData(edata);
 		}
 		PG_END_TRY();

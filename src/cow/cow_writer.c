@@ -3,13 +3,12 @@
  * cow_writer.c
  *	  Encode a sorted set of rows as one file group version and write it.
  *
- * A column chunk is the column's null flags (one byte per row, only when
- * the column has NULLs) followed by its non-NULL values laid out as in a
- * heap tuple (typalign padding, varlenas with 4-byte headers, detoasted).
- * Each chunk is zstd-compressed at the table's level and carries a CRC of
- * its stored bytes and the column's min/max under the type's default
- * btree ordering.  The hidden commit-id column records, per row, the
- * commit that wrote that version of the row; incetl.changes() reads it.
+ * Each column chunk is encoded by cow_encoding.c (null bitmap, then the
+ * values in an encoding chosen by type and data), zstd-compressed at the
+ * table's level when that pays, and carries a CRC of its stored bytes and
+ * the column's min/max under the type's default btree ordering.  The
+ * hidden commit-id column records, per row, the commit that wrote that
+ * version of the row; incetl.changes() reads it.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -22,6 +21,7 @@
 
 #include "access/detoast.h"
 #include "access/tupmacs.h"
+#include "catalog/pg_type_d.h"
 #include "lib/stringinfo.h"
 #include "port/pg_crc32c.h"
 #include "utils/datum.h"
@@ -42,30 +42,30 @@ typedef struct CowChunk
 } CowChunk;
 
 /*
- * Column chunks are built row-major: one pass over the rows appends every
- * column's value to that column's buffer, so each row (scattered in memory)
- * is visited once rather than twice per column.  A chunk is its null bytes
- * (when the column has NULLs) padded to MAXALIGN, then the values, each
- * aligned as its type requires relative to the chunk start; the values are
- * gathered apart and the null bytes put in front at the end, which gives
- * the same bytes since the value area starts at a MAXALIGNed offset.
+ * Column values are gathered in one pass over the rows into one array (and
+ * null bitmap) per column: an incoming row (scattered in memory) is visited
+ * once rather than once per column, and a run of stored rows that follow
+ * each other in their decoded file group is read column by column.  The
+ * encoder then works column by column on those arrays.
  */
 typedef struct CowColEnc
 {
 	Form_pg_attribute att;
 	bool		has_nulls;
-	bool		all_null;
 	bool		can_minmax;
+	bool		numeric;		/* min/max found by CowChunkFinish */
 	SortSupportData ssup;
-	char	   *nulls;			/* [nrows]: 1 = NULL */
-	StringInfoData vals;
+	bits8	   *nulls;			/* [(nrows + 7) / 8]: bit set = NULL */
+	Datum	   *vals;			/* the non-NULL values, detoasted */
+	int64		nvals;
+	int64		plain_bytes;	/* their size in a heap tuple (varlenas) */
 } CowColEnc;
 
 static void CowColEncInit(CowColEnc *e, Form_pg_attribute att, int64 nrows);
 static void CowColEncAppend(CowColEnc *e, CowChunk *chunk, Datum value);
-static void CowColEncFinish(CowColEnc *e, int64 nrows, int level,
-							CowColumnDesc *desc, CowChunk *chunk,
-							int64 *raw_total);
+static void CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk,
+						   const Datum *vals, int64 nvals, const bits8 *nulls,
+						   int64 nrows, int level, SortSupport late_minmax);
 static void CowSerializeDatum(StringInfo buf, Datum value, bool byval, int len);
 
 static void
@@ -75,7 +75,6 @@ CowColEncInit(CowColEnc *e, Form_pg_attribute att, int64 nrows)
 
 	memset(e, 0, sizeof(CowColEnc));
 	e->att = att;
-	e->all_null = true;
 	if (att->attisdropped)
 		return;
 	tc = lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR);
@@ -86,145 +85,101 @@ CowColEncInit(CowColEnc *e, Form_pg_attribute att, int64 nrows)
 		e->ssup.ssup_nulls_first = false;
 		PrepareSortSupportFromOrderingOp(tc->lt_opr, &e->ssup);
 		e->can_minmax = true;
+		e->numeric = (getBaseType(att->atttypid) == NUMERICOID);
 	}
-	e->nulls = palloc0(Max(nrows, 1));
-	initStringInfo(&e->vals);
-	enlargeStringInfo(&e->vals,
-					  Min((Size) nrows * (att->attlen > 0 ? att->attlen + 4 : 16),
-						  (Size) 64 * 1024 * 1024));
+	e->nulls = palloc0((nrows + 7) / 8);
+	e->vals = palloc(sizeof(Datum) * Max(nrows, 1));
 }
 
 static void
 CowColEncAppend(CowColEnc *e, CowChunk *chunk, Datum value)
 {
-	Form_pg_attribute att = e->att;
-	StringInfo	raw = &e->vals;
-	Size		off = raw->len;
-	Size		vlen;
-	char		align = att->attalign;
-
-	if (att->attlen == -1)
+	if (e->att->attlen == -1)
 	{
 		if (VARATT_IS_EXTERNAL(DatumGetPointer(value)) ||
 			VARATT_IS_COMPRESSED(DatumGetPointer(value)))
 			value = PointerGetDatum(detoast_attr((struct varlena *) DatumGetPointer(value)));
-		if (align == TYPALIGN_CHAR || align == TYPALIGN_SHORT)
-			align = TYPALIGN_INT;
-		off = att_align_nominal(off, align);
-		if (VARATT_IS_SHORT(DatumGetPointer(value)))
-		{
-			/* stored with a 4-byte header, as detoasting would give */
-			Size		dlen = VARSIZE_SHORT(DatumGetPointer(value)) - VARHDRSZ_SHORT;
-
-			vlen = dlen + VARHDRSZ;
-			enlargeStringInfo(raw, off + vlen - raw->len);
-			memset(raw->data + raw->len, 0, off - raw->len);
-			SET_VARSIZE(raw->data + off, vlen);
-			memcpy(raw->data + off + VARHDRSZ, VARDATA_SHORT(DatumGetPointer(value)), dlen);
-		}
-		else
-		{
-			vlen = VARSIZE(DatumGetPointer(value));
-			enlargeStringInfo(raw, off + vlen - raw->len);
-			memset(raw->data + raw->len, 0, off - raw->len);
-			memcpy(raw->data + off, DatumGetPointer(value), vlen);
-		}
+		e->plain_bytes += INTALIGN(VARSIZE_ANY_EXHDR(DatumGetPointer(value)) + VARHDRSZ);
 	}
-	else
-	{
-		if (att->attlen == -2)
-			vlen = strlen(DatumGetCString(value)) + 1;
-		else
-			vlen = att->attlen;
-		off = att_align_nominal(off, align);
-		enlargeStringInfo(raw, off + vlen - raw->len);
-		memset(raw->data + raw->len, 0, off - raw->len);
-		if (att->attbyval)
-			store_att_byval(raw->data + off, value, att->attlen);
-		else
-			memcpy(raw->data + off, DatumGetPointer(value), vlen);
-	}
-	raw->len = off + vlen;
+	else if (e->att->attlen == -2)
+		e->plain_bytes += strlen(DatumGetCString(value)) + 1;
+	e->vals[e->nvals++] = value;
 
-	if (e->can_minmax)
+	if (e->can_minmax && !e->numeric)
 	{
 		if (!chunk->has_minmax)
 		{
 			chunk->min = chunk->max = value;
 			chunk->has_minmax = true;
 		}
-		else
-		{
-			if (ApplySortComparator(value, false, chunk->min, false, &e->ssup) < 0)
-				chunk->min = value;
-			if (ApplySortComparator(value, false, chunk->max, false, &e->ssup) > 0)
-				chunk->max = value;
-		}
+		/* min <= max: a new maximum cannot be a new minimum */
+		else if (ApplySortComparator(value, false, chunk->max, false, &e->ssup) > 0)
+			chunk->max = value;
+		else if (ApplySortComparator(value, false, chunk->min, false, &e->ssup) < 0)
+			chunk->min = value;
 	}
 }
 
 /*
- * CowColEncFinish assembles, compresses and describes one column chunk.
+ * CowChunkFinish encodes and compresses one column chunk: nvals values,
+ * nulls the bitmap of nrows rows or NULL when none is NULL.  desc has the
+ * type fields set; its flags, encoding and lengths are filled in.  With
+ * late_minmax (numeric columns), the chunk's min/max are found here: from
+ * the scaled integers when the chunk got the NUMERIC encoding (one display
+ * scale: their order is the values' order), which is much cheaper than
+ * comparing numerics, else with the comparator.
  */
 static void
-CowColEncFinish(CowColEnc *e, int64 nrows, int level, CowColumnDesc *desc,
-				CowChunk *chunk, int64 *raw_total)
+CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk, const Datum *vals,
+			   int64 nvals, const bits8 *nulls, int64 nrows, int level,
+			   SortSupport late_minmax)
 {
-	Form_pg_attribute att = e->att;
-	char	   *raw;
-	Size		rawlen;
+	CowEncodedChunk enc;
 	Size		clen;
 	char	   *cdata;
+	int64		i;
 
-	memset(desc, 0, sizeof(CowColumnDesc));
-	desc->typid = att->atttypid;
-	desc->attlen = att->attlen;
-	desc->attbyval = att->attbyval;
-	desc->attalign = att->attalign;
-	if (att->attisdropped)
-	{
-		desc->flags = COW_COL_DROPPED | COW_COL_ALL_NULL;
-		return;
-	}
-	if (e->all_null)
-	{
-		desc->flags = COW_COL_ALL_NULL | COW_COL_HAS_NULLS;
-		chunk->has_minmax = false;
-		return;
-	}
-	if (e->has_nulls)
-	{
-		Size		voff = MAXALIGN(nrows);
-
-		rawlen = voff + e->vals.len;
-		raw = palloc(rawlen);
-		memcpy(raw, e->nulls, nrows);
-		memset(raw + nrows, 0, voff - nrows);
-		memcpy(raw + voff, e->vals.data, e->vals.len);
-		pfree(e->vals.data);
+	if (nulls)
 		desc->flags |= COW_COL_HAS_NULLS;
-	}
-	else
+	CowEncodeChunk(desc, vals, nvals, nulls, nrows, &enc);
+	if (late_minmax && nvals > 0)
 	{
-		raw = e->vals.data;
-		rawlen = e->vals.len;
+		int64		imin = 0,
+					imax = 0;
+
+		for (i = 1; i < nvals; i++)
+		{
+			if (enc.scaled)
+			{
+				if (enc.scaled[i] > enc.scaled[imax])
+					imax = i;
+				else if (enc.scaled[i] < enc.scaled[imin])
+					imin = i;
+			}
+			else if (ApplySortComparator(vals[i], false, vals[imax], false, late_minmax) > 0)
+				imax = i;
+			else if (ApplySortComparator(vals[i], false, vals[imin], false, late_minmax) < 0)
+				imin = i;
+		}
+		chunk->min = vals[imin];
+		chunk->max = vals[imax];
+		chunk->has_minmax = true;
 	}
-	pfree(e->nulls);
+	if (enc.scaled)
+		pfree(enc.scaled);
 	if (chunk->has_minmax)
 		desc->flags |= COW_COL_HAS_MINMAX;
-
-	desc->raw_len = rawlen;
-	*raw_total += rawlen;
-	cdata = CowCompress(raw, rawlen, level, &clen);
+	desc->raw_len = enc.len;
+	cdata = CowCompress(enc.data, enc.len, level, &clen);
 	if (cdata == NULL)
 	{
 		desc->flags |= COW_COL_UNCOMPRESSED;
-		chunk->data = raw;
-		chunk->len = rawlen;
+		chunk->data = enc.data;
+		chunk->len = enc.len;
 	}
 	else
 	{
-		pfree(raw);
+		pfree(enc.data);
 		chunk->data = cdata;
 		chunk->len = clen;
 	}
@@ -260,7 +215,7 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	StringInfoData blob;
 	CowGroupHeader header;
 	int64		raw_total = 0;
-	int64	   *cids;
+	Datum	   *cids;
 	int64		min_commit = PG_INT64_MAX,
 				max_commit = 0;
 	Size		header_len,
@@ -277,10 +232,57 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	enc = palloc(sizeof(CowColEnc) * Max(natts, 1));
 	for (i = 0; i < natts; i++)
 		CowColEncInit(&enc[i], TupleDescAttr(tupdesc, i), nrows);
+	cids = palloc(sizeof(Datum) * nrows);
 	for (r = 0; r < nrows; r++)
+	{
+		int64		c = rows[r]->commit_id ? rows[r]->commit_id : commit_id;
+
+		cids[r] = Int64GetDatum(c);
+		min_commit = Min(min_commit, c);
+		max_commit = Max(max_commit, c);
+	}
+	for (r = 0; r < nrows;)
 	{
 		CowRow	   *row = rows[r];
 
+		if (row->src != NULL)
+		{
+			/*
+			 * A run of stored rows that follow each other in one decoded
+			 * group: read it column by column, sequentially.
+			 */
+			CowDecodedGroup *g = row->src;
+			int64		s0 = row->src_row;
+			int64		len = 1;
+			int64		k;
+
+			while (r + len < nrows && rows[r + len]->src == g &&
+				   rows[r + len]->src_row == s0 + len)
+				len++;
+			for (i = 0; i < natts; i++)
+			{
+				CowColEnc  *e = &enc[i];
+				const bool *gn = g->isnull[i] + s0;
+				const Datum *gv = g->values[i] + s0;
+
+				if (e->att->attisdropped)
+					continue;
+				for (k = 0; k < len; k++)
+				{
+					if (gn[k])
+					{
+						e->nulls[(r + k) >> 3] |= 1 << ((r + k) & 7);
+						e->has_nulls = true;
+					}
+					else
+						CowColEncAppend(e, &chunks[i], gv[k]);
+				}
+			}
+			r += len;
+			continue;
+		}
+
+		/* an incoming row */
 		for (i = 0; i < natts; i++)
 		{
 			CowColEnc  *e = &enc[i];
@@ -289,40 +291,59 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 				continue;
 			if (row->isnull[i])
 			{
-				e->nulls[r] = 1;
+				e->nulls[r >> 3] |= 1 << (r & 7);
 				e->has_nulls = true;
 				continue;
 			}
-			e->all_null = false;
 			CowColEncAppend(e, &chunks[i], row->values[i]);
 		}
+		r++;
 	}
 	for (i = 0; i < natts; i++)
-		CowColEncFinish(&enc[i], nrows, opts->compression_level, &descs[i],
-						&chunks[i], &raw_total);
+	{
+		CowColEnc  *e = &enc[i];
+
+		descs[i].typid = e->att->atttypid;
+		descs[i].attlen = e->att->attlen;
+		descs[i].attbyval = e->att->attbyval;
+		descs[i].attalign = e->att->attalign;
+		if (e->att->attisdropped)
+			descs[i].flags = COW_COL_DROPPED | COW_COL_ALL_NULL;
+		else if (e->nvals == 0)
+		{
+			descs[i].flags = COW_COL_ALL_NULL | COW_COL_HAS_NULLS;
+			chunks[i].has_minmax = false;
+		}
+		else
+		{
+			CowChunkFinish(&descs[i], &chunks[i], e->vals, e->nvals,
+						   e->has_nulls ? e->nulls : NULL, nrows,
+						   opts->compression_level,
+						   (e->can_minmax && e->numeric) ? &e->ssup : NULL);
+			/* raw bytes: as the values would take in a heap tuple */
+			raw_total += (e->has_nulls ? (nrows + 7) / 8 : 0) +
+				(e->att->attlen > 0 ?
+				 e->nvals * att_align_nominal(e->att->attlen, e->att->attalign) :
+				 e->plain_bytes);
+		}
+		if (!e->att->attisdropped)
+		{
+			pfree(e->nulls);
+			pfree(e->vals);
+		}
+	}
 	pfree(enc);
 
-	/* hidden commit-id column */
-	cids = palloc(sizeof(int64) * nrows);
-	for (r = 0; r < nrows; r++)
-	{
-		int64		c = rows[r]->commit_id ? rows[r]->commit_id : commit_id;
-
-		cids[r] = c;
-		min_commit = Min(min_commit, c);
-		max_commit = Max(max_commit, c);
-	}
-	descs[natts].raw_len = sizeof(int64) * nrows;
-	raw_total += descs[natts].raw_len;
-	chunks[natts].data = CowCompress((char *) cids, descs[natts].raw_len,
-									 opts->compression_level, &chunks[natts].len);
-	if (chunks[natts].data == NULL)
-	{
-		chunks[natts].data = (char *) cids;
-		chunks[natts].len = descs[natts].raw_len;
-		descs[natts].flags |= COW_COL_UNCOMPRESSED;
-	}
-	descs[natts].stored_len = chunks[natts].len;
+	/* hidden commit-id column (gathered with the others) */
+	descs[natts].typid = INT8OID;
+	descs[natts].attlen = sizeof(int64);
+	descs[natts].attbyval = true;
+	descs[natts].attalign = TYPALIGN_DOUBLE;
+	chunks[natts].has_minmax = false;
+	CowChunkFinish(&descs[natts], &chunks[natts], cids, nrows, NULL, nrows,
+				   opts->compression_level, NULL);
+	raw_total += sizeof(int64) * nrows;
+	pfree(cids);
 
 	/* blob area: min/max per column, then first and last key */
 	initStringInfo(&blob);
@@ -356,7 +377,9 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 				int			a = opts->key_attnums[k] - 1;
 				Form_pg_attribute att = TupleDescAttr(tupdesc, a);
 
-				CowSerializeDatum(&blob, rows[which[w]]->values[a],
+				bool		isnull;
+
+				CowSerializeDatum(&blob, CowRowValue(rows[which[w]], a, &isnull),
 								  att->attbyval, att->attlen);
 			}
 		}

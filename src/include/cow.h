@@ -17,7 +17,8 @@
  * The byte stream of a file group version starts with a header
  * (CowGroupHeader + one CowColumnDesc per attribute + one for the hidden
  * commit-id column + a blob area holding min/max and first/last key
- * datums), followed by one zstd-compressed chunk per column.  Every page
+ * datums), followed by one chunk per column: encoded by type and data
+ * (cow_encoding.c), then zstd-compressed when that pays.  Every page
  * stores COW_PAGE_DATA bytes of the stream after its page header.
  *
  * Copyright (c) 2026, incetl authors
@@ -44,7 +45,7 @@
 /* ---------- storage ---------- */
 
 #define COW_META_MAGIC			0x43574D31	/* "CWM1" */
-#define COW_FORMAT_VERSION		1
+#define COW_FORMAT_VERSION		2
 #define COW_METAPAGE_BLKNO		0
 #define COW_PAGE_DATA			(BLCKSZ - SizeOfPageHeaderData)
 
@@ -79,6 +80,7 @@ extern void CowInitStorage(SMgrRelation srel, char persistence, int64 storage_id
 						   int64 next_commit_id);
 extern CowMetaPageData CowReadMetaPage(Relation rel);
 extern int64 CowStorageId(Relation rel);
+extern int64 CowStorageIdAnyVersion(Relation rel);
 extern int64 CowReserveRowNumbers(Relation rel, int64 count);
 extern int64 CowNextCommitId(Relation rel);
 extern int64 CowNextFileGroupId(Relation rel);
@@ -192,13 +194,14 @@ typedef struct CowColumnDesc
 	uint32		crc;			/* of the stored (compressed) bytes */
 	uint64		offset;			/* from the start of the extent stream */
 	uint64		stored_len;
-	uint64		raw_len;
+	uint64		raw_len;		/* of the encoded chunk, before zstd */
 	uint32		min_off;		/* into the header blob area */
 	uint32		max_off;
 	Oid			typid;			/* the column's type when written: the */
 	int16		attlen;			/* layout is decoded with these, so a */
 	bool		attbyval;		/* rewrite (ALTER COLUMN TYPE) can still */
 	char		attalign;		/* read the old values */
+	uint8		encoding;		/* COW_ENC_*, of the raw chunk */
 } CowColumnDesc;
 
 typedef struct CowGroupHeader
@@ -221,11 +224,43 @@ typedef struct CowGroupHeader
 #define CowGroupBlob(h) \
 	((char *) CowGroupColumns(h) + sizeof(CowColumnDesc) * ((h)->natts + 1))
 
-/* One row in memory during a merge. */
+/*
+ * Column chunk encodings (cow_encoding.c).  A raw chunk is the null bitmap
+ * (when the column has NULLs) followed by the values in one of these.
+ */
+#define COW_ENC_PLAIN			0	/* as in a heap tuple */
+#define COW_ENC_INT				1	/* integer-like: frame of reference or delta */
+#define COW_ENC_NUMERIC			2	/* numeric as scaled int64 */
+#define COW_ENC_DICT			3	/* varlena: dictionary + codes */
+#define COW_ENC_VARLENA			4	/* varlena: lengths + bytes */
+
+typedef struct CowEncodedChunk
+{
+	char	   *data;			/* the raw chunk */
+	Size		len;
+	int64	   *scaled;			/* NUMERIC: the values as integers at their
+								 * one display scale (so in the values'
+								 * order), palloc'd; else NULL */
+} CowEncodedChunk;
+
+extern void CowEncodeChunk(CowColumnDesc *d, const Datum *values, int64 nvals,
+						   const bits8 *nulls, int64 nrows, CowEncodedChunk *out);
+extern const char *CowEncodingName(int encoding);
+extern bool CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
+						   const CowColumnDesc *d, const char *raw, uint64 nrows,
+						   Datum *values, bool *isnull);
+
+/*
+ * One row in memory during a merge: an incoming row with its own values,
+ * or a stored row, which refers to its place in a decoded file group
+ * rather than copying the values out (read either with CowRowValue).
+ */
 typedef struct CowRow
 {
-	Datum	   *values;
+	Datum	   *values;			/* NULL for a stored row */
 	bool	   *isnull;
+	struct CowDecodedGroup *src;	/* stored row: row src_row of src */
+	int64		src_row;
 	int64		commit_id;		/* commit that wrote this version of the row */
 	int64		seq;			/* arrival order within the flush */
 	int64		rownum;			/* stored row number, 0 when incoming */
@@ -256,6 +291,19 @@ typedef struct CowDecodedGroup
 	bool	  **isnull;			/* [natts][nrows] */
 	int64	   *commit_ids;		/* [nrows] or NULL */
 } CowDecodedGroup;
+
+/* attribute attidx (0-based) of a CowRow, stored or incoming */
+static inline Datum
+CowRowValue(const CowRow *row, int attidx, bool *isnull)
+{
+	if (row->src != NULL)
+	{
+		*isnull = row->src->isnull[attidx][row->src_row];
+		return row->src->values[attidx][row->src_row];
+	}
+	*isnull = row->isnull[attidx];
+	return row->values[attidx];
+}
 
 extern CowGroupHeader *CowReadGroupHeader(Relation rel, const CowVersion *v);
 extern void CowDecodeColumn(Relation rel, const CowVersion *v, CowGroupHeader *h,

@@ -46,7 +46,9 @@
 # Knobs: INCETL_COW_BENCH_PORT (54372), INCETL_BENCH_DIR
 #        (/tmp/incetl-cow-bench-<user>), BENCH_ROWS (5000000), BENCH_REPS (3),
 #        BENCH_LOOKUPS (200), BENCH_MEM_ROWS (10000000; 0 skips),
-#        BENCH_KEEP=1 leaves the cluster running.
+#        BENCH_KEEP=1 leaves the cluster running,
+#        BENCH_COMPRESSION_LEVEL (unset: the table default) sets incetl_cow's
+#        compression_level option.
 
 set -euo pipefail
 export LC_ALL=C
@@ -62,6 +64,7 @@ ROWS=${BENCH_ROWS:-5000000}
 REPS=${BENCH_REPS:-3}
 LOOKUPS=${BENCH_LOOKUPS:-200}
 MEM_ROWS=${BENCH_MEM_ROWS:-10000000}
+LEVEL_OPT=${BENCH_COMPRESSION_LEVEL:+, compression_level => $BENCH_COMPRESSION_LEVEL}
 C=$BENCH_DIR/cluster
 BATCH=$((ROWS / 100))
 B_NEW=$((BATCH / 5))
@@ -119,6 +122,7 @@ if [ "${BENCH_KEEP:-0}" = 1 ]; then incetl_cluster_start "$C" keep; else incetl_
 incetl_cluster_psql "$C" -c "CREATE DATABASE bench"
 echo "PostgreSQL $(psql_b -At -c 'SHOW server_version'), $(nproc 2>/dev/null || echo '?') CPUs, fsync $(psql_b -At -c 'SHOW fsync')," \
     "shared_buffers $(psql_b -At -c 'SHOW shared_buffers'), maintenance_work_mem $(psql_b -At -c 'SHOW maintenance_work_mem')," \
+    "incetl_cow compression_level ${BENCH_COMPRESSION_LEVEL:-default}," \
     "incetl $(git -C "$SRC_DIR" describe --always --dirty 2>/dev/null || echo '?')"
 
 incetl_log "generating $ROWS source rows"
@@ -135,7 +139,7 @@ SELECT g, 1 + floor(random() * 100000)::bigint, round((random() * 1000)::numeric
 FROM generate_series(1, $ROWS) AS g;
 CREATE TABLE orders_heap (LIKE orders_src, PRIMARY KEY (id));
 CREATE TABLE orders_cow (LIKE orders_src) USING incetl_cow;
-SELECT incetl.set_table_options('orders_cow', record_key => 'id', precombine => 'updated_at');
+SELECT incetl.set_table_options('orders_cow', record_key => 'id', precombine => 'updated_at'$LEVEL_OPT);
 SQL
 settle
 
@@ -271,9 +275,9 @@ INSERT INTO mem_src SELECT id + $ROWS, customer_id, amount, status, note, update
 CREATE TABLE mem_heap (LIKE orders_src, PRIMARY KEY (id));
 CREATE TABLE mem_heap2 (LIKE orders_src, PRIMARY KEY (id));
 CREATE TABLE mem_cow (LIKE orders_src) USING incetl_cow;
-SELECT incetl.set_table_options('mem_cow', record_key => 'id', precombine => 'updated_at');
+SELECT incetl.set_table_options('mem_cow', record_key => 'id', precombine => 'updated_at'$LEVEL_OPT);
 CREATE TABLE mem_cow2 (LIKE orders_src) USING incetl_cow;
-SELECT incetl.set_table_options('mem_cow2', record_key => 'id', precombine => 'updated_at');
+SELECT incetl.set_table_options('mem_cow2', record_key => 'id', precombine => 'updated_at'$LEVEL_OPT);
 SQL
     settle mem_src
     hwm() {   # $1 table [$2 ORDER BY]: "VmHWM_before_kB VmHWM_after_kB ms" of a fresh session

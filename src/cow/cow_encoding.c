@@ -1,0 +1,1206 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow_encoding.c
+ *	  Per-type encodings of incetl_cow column chunks.
+ *
+ * This file owns the layout of a column chunk before the writer's optional
+ * zstd pass (cow_compress.c) and after the reader's decompression:
+ *
+ *	[null bitmap]	only when the column has NULLs (COW_COL_HAS_NULLS):
+ *					one bit per row, set for NULL, padded to 8 bytes
+ *	[body]			the column's non-NULL values in row order, in the
+ *					encoding named by the chunk's CowColumnDesc.encoding
+ *
+ * The encodings, chosen per chunk from the type and the data:
+ *
+ *	PLAIN	the values as in a heap tuple (typalign padding relative to the
+ *			body start, varlenas with 4-byte headers).  Fixed-length
+ *			pass-by-reference types, cstrings and floats; any pass-by-value
+ *			column that the INT encoding would not make smaller.
+ *	INT		pass-by-value integer-like types of 1, 2, 4 or 8 bytes (int2,
+ *			int4, int8, date, time, timestamp, timestamptz, oid, bool,
+ *			"char", ...): one int block.
+ *	NUMERIC	numeric columns whose values all share one display scale and,
+ *			scaled by it, fit in an int64 (|value| < 10^16): the scale, then
+ *			one int block of the scaled integers.  Anything else (NaN,
+ *			infinities, mixed scales, bigger values) falls back to the
+ *			varlena encodings.
+ *	DICT	varlenas with few distinct values (at most COW_DICT_MAX_ENTRIES,
+ *			each used twice on average): the distinct values as a VARLENA
+ *			body, then one int block of codes.
+ *	VARLENA	every other varlena: an int block of prefix lengths shared with
+ *			the previous value (front coding, used only when it pays), an
+ *			int block of the remaining lengths, then those bytes, without
+ *			headers or padding, which zstd compresses much better.
+ *
+ * An int block (CowIntBlock) stores n int64 values either as frame of
+ * reference (value - min) or as delta (value - previous value - smallest
+ * delta, after the first value), whichever needs fewer bits, bit-packed
+ * little-endian at that width (0 to 64).  All arithmetic is modulo 2^64,
+ * so int64 minimum/maximum and wrapping deltas round-trip.
+ *
+ * Decoding gives exactly the Datums the PLAIN layout gives (byte for byte
+ * for pass-by-reference values, which are always returned with 4-byte
+ * varlena headers): a numeric is re-encoded at write time from its scaled
+ * integer and compared with the original bytes, so a value that would not
+ * come back identical keeps the chunk out of the NUMERIC encoding.  Every
+ * length, count, width and code read from a chunk is checked; a chunk
+ * that does not add up is reported as ERRCODE_DATA_CORRUPTED.
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/cow/cow_encoding.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/tupmacs.h"
+#include "catalog/pg_type_d.h"
+#include "common/hashfn.h"
+#include "port/pg_bitutils.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "cow.h"
+
+/* dictionary: at most this many entries, and at most one per two values */
+#define COW_DICT_MAX_ENTRIES	4096
+#define COW_DICT_SLOTS			(2 * COW_DICT_MAX_ENTRIES)
+
+/* front coding: a shared prefix shorter than this is not taken */
+#define COW_MIN_PREFIX			4
+
+/* NUMERIC: scaled values must stay below this in absolute value */
+#define COW_NUMERIC_LIMIT		INT64CONST(10000000000000000)	/* 10^16 */
+#define COW_NUMERIC_MAX_DIGITS	5	/* base-10000 digits of 10^16 * 1000 */
+#define COW_NUMERIC_MAX_SIZE	\
+	INTALIGN(VARHDRSZ + sizeof(uint16) + sizeof(int16) * COW_NUMERIC_MAX_DIGITS)
+
+/* on-disk numeric header bits (utils/adt/numeric.c) */
+#define COW_NUMERIC_SHORT		0x8000
+#define COW_NUMERIC_FLAG_MASK	0xC000
+#define COW_NUMERIC_SIGN		0x2000
+#define COW_NUMERIC_DSCALE_MASK	0x1F80
+#define COW_NUMERIC_DSCALE_SHIFT 7
+#define COW_NUMERIC_WEIGHT_SIGN	0x0040
+#define COW_NUMERIC_WEIGHT_MASK	0x003F
+
+/*
+ * With 64-bit Datums, int blocks are decoded straight into the Datum array
+ * (an integer-like pass-by-value Datum is its sign-extended value) and
+ * int8 values are encoded from it without a copy; with 32-bit Datums
+ * through an int64 array of their own.
+ */
+#if SIZEOF_DATUM == 8
+#define COW_INT64_DATUMS(values, n)	((int64 *) (values))
+#else
+#define COW_INT64_DATUMS(values, n)	((int64 *) palloc(sizeof(int64) * Max((n), 1)))
+#endif
+
+#define COW_INT_FOR				0
+#define COW_INT_DELTA			1
+
+/* An int block's header; the packed values follow (8-byte aligned). */
+typedef struct CowIntBlock
+{
+	uint32		count;			/* values in the block */
+	uint8		mode;			/* COW_INT_FOR or COW_INT_DELTA */
+	uint8		width;			/* bits per packed value, 0..64 */
+	uint16		unused;
+	int64		base;			/* FOR: the minimum; DELTA: the least delta */
+	int64		first;			/* DELTA: the first value */
+} CowIntBlock;
+
+typedef struct CowNumericBody
+{
+	uint32		dscale;
+	uint32		unused;
+	/* an int block of the scaled values follows */
+} CowNumericBody;
+
+typedef struct CowVarlenaBody
+{
+	uint32		count;
+	uint32		unused;
+	uint64		suffix_bytes;
+	/* int blocks of prefix and suffix lengths, then the suffix bytes */
+} CowVarlenaBody;
+
+typedef struct CowDictBody
+{
+	uint32		nentries;
+	uint32		unused;
+	/* a VARLENA body of the entries, then an int block of codes */
+} CowDictBody;
+
+/* where a chunk being decoded came from, for error messages */
+typedef struct CowChunkReader
+{
+	const char *data;
+	Size		len;
+	Size		pos;
+	Relation	rel;
+	int64		file_group_id;
+	int			colno;			/* 1-based; natts + 1 is the commit ids */
+} CowChunkReader;
+
+/* a varlena body planned by CowVarlenaPlan, written by CowVarlenaWrite */
+typedef struct CowVarlenaPlan
+{
+	int64		n;
+	const Datum *values;
+	int64	   *prefix;			/* [n] */
+	int64	   *suffix;			/* [n] */
+	uint64		suffix_bytes;
+	CowIntBlock pblock;
+	CowIntBlock sblock;
+	Size		size;
+} CowVarlenaPlan;
+
+static Size CowPackedBytes(uint64 n, int width);
+static int	CowBitWidth(uint64 range);
+static void CowIntPlan(const int64 *v, int64 n, CowIntBlock *b);
+static Size CowIntBlockSize(const CowIntBlock *b);
+static char *CowIntBlockWrite(char *dst, const int64 *v, const CowIntBlock *b);
+static void CowIntBlockRead(CowChunkReader *r, int64 count, int64 *out);
+static void CowVarlenaPlanValues(CowVarlenaPlan *p, const Datum *values, int64 n,
+								 bool front);
+static char *CowVarlenaWrite(char *dst, const CowVarlenaPlan *p);
+static char **CowVarlenaRead(CowChunkReader *r, int64 count);
+static bool CowNumericScaled(const char *payload, Size len, int *dscale,
+							 int64 *value);
+static bool CowEncodeInt(CowColumnDesc *d, const Datum *values, int64 nvals,
+						 Size head, CowEncodedChunk *out);
+static bool CowEncodeNumeric(CowColumnDesc *d, const Datum *values, int64 nvals,
+							 Size head, CowEncodedChunk *out);
+static bool CowEncodeDict(CowColumnDesc *d, const Datum *values, int64 nvals,
+						  Size head, CowEncodedChunk *out);
+static void CowEncodeVarlena(CowColumnDesc *d, const Datum *values, int64 nvals,
+							 Size head, CowEncodedChunk *out);
+static void CowEncodePlain(CowColumnDesc *d, const Datum *values, int64 nvals,
+						   Size head, CowEncodedChunk *out);
+static void CowDecodePlain(CowChunkReader *r, const CowColumnDesc *d,
+						   int64 nvals, Datum *values);
+static void CowChunkCorrupt(CowChunkReader *r, const char *what) pg_attribute_noreturn();
+static const char *CowChunkTake(CowChunkReader *r, Size len);
+
+/* ---------- bit packing ---------- */
+
+static inline void
+CowStoreLE64(char *p, uint64 v)
+{
+#ifdef WORDS_BIGENDIAN
+	v = pg_bswap64(v);
+#endif
+	memcpy(p, &v, sizeof(v));
+}
+
+static inline uint64
+CowLoadLE64(const char *p)
+{
+	uint64		v;
+
+	memcpy(&v, p, sizeof(v));
+#ifdef WORDS_BIGENDIAN
+	v = pg_bswap64(v);
+#endif
+	return v;
+}
+
+/*
+ * Bytes of n packed values of width bits: whole 64-bit words plus one
+ * slack word, so that the reader may always load 8 bytes (and one more)
+ * at the byte where a value starts.
+ */
+static Size
+CowPackedBytes(uint64 n, int width)
+{
+	if (width == 0 || n == 0)
+		return 0;
+	return ((n * width + 63) / 64 + 1) * sizeof(uint64);
+}
+
+static int
+CowBitWidth(uint64 range)
+{
+	return range == 0 ? 0 : pg_leftmost_one_pos64(range) + 1;
+}
+
+/*
+ * CowIntPlan chooses frame of reference or delta for v[n], whichever
+ * packs into fewer bits (frame of reference on a tie: it decodes faster).
+ */
+static void
+CowIntPlan(const int64 *v, int64 n, CowIntBlock *b)
+{
+	int64		min,
+				max,
+				dmin = 0,
+				dmax = 0;
+	int			wfor,
+				wdelta;
+	int64		i;
+
+	memset(b, 0, sizeof(CowIntBlock));
+	b->count = (uint32) n;
+	b->mode = COW_INT_FOR;
+	if (n == 0)
+		return;
+	min = max = v[0];
+	if (n > 1)
+		dmin = dmax = (int64) ((uint64) v[1] - (uint64) v[0]);
+	for (i = 1; i < n; i++)
+	{
+		int64		d = (int64) ((uint64) v[i] - (uint64) v[i - 1]);
+
+		if (v[i] < min)
+			min = v[i];
+		if (v[i] > max)
+			max = v[i];
+		if (d < dmin)
+			dmin = d;
+		if (d > dmax)
+			dmax = d;
+	}
+	wfor = CowBitWidth((uint64) max - (uint64) min);
+	wdelta = CowBitWidth((uint64) dmax - (uint64) dmin);
+	if (n > 1 && wdelta < wfor)
+	{
+		b->mode = COW_INT_DELTA;
+		b->width = wdelta;
+		b->base = dmin;
+		b->first = v[0];
+	}
+	else
+	{
+		b->width = wfor;
+		b->base = min;
+	}
+}
+
+static Size
+CowIntBlockSize(const CowIntBlock *b)
+{
+	uint64		packed = b->count;
+
+	if (b->mode == COW_INT_DELTA && packed > 0)
+		packed--;
+	return sizeof(CowIntBlock) + CowPackedBytes(packed, b->width);
+}
+
+/*
+ * CowIntBlockWrite writes the block planned in *b for v[b->count] at dst
+ * (8-byte aligned) and returns the end.
+ */
+static char *
+CowIntBlockWrite(char *dst, const int64 *v, const CowIntBlock *b)
+{
+	char	   *out = dst + sizeof(CowIntBlock);
+	char	   *end = dst + CowIntBlockSize(b);
+	int			width = b->width;
+	uint64		acc = 0;
+	int			fill = 0;
+	int64		i;
+
+	memcpy(dst, b, sizeof(CowIntBlock));
+	if (width == 0)
+		return end;
+	for (i = (b->mode == COW_INT_DELTA) ? 1 : 0; i < (int64) b->count; i++)
+	{
+		uint64		u;
+
+		if (b->mode == COW_INT_DELTA)
+			u = (uint64) v[i] - (uint64) v[i - 1] - (uint64) b->base;
+		else
+			u = (uint64) v[i] - (uint64) b->base;
+		acc |= u << fill;
+		fill += width;
+		if (fill >= 64)
+		{
+			CowStoreLE64(out, acc);
+			out += sizeof(uint64);
+			fill -= 64;
+			acc = (fill > 0) ? u >> (width - fill) : 0;
+		}
+	}
+	while (out < end)
+	{
+		CowStoreLE64(out, acc);
+		out += sizeof(uint64);
+		acc = 0;
+	}
+	return end;
+}
+
+/*
+ * CowIntBlockRead reads an int block of count values into out[count].
+ */
+static void
+CowIntBlockRead(CowChunkReader *r, int64 count, int64 *out)
+{
+	CowIntBlock b;
+	const char *packed;
+	uint64		npacked;
+	uint64		mask;
+	int			width;
+	int64		i;
+
+	memcpy(&b, CowChunkTake(r, sizeof(CowIntBlock)), sizeof(CowIntBlock));
+	if ((int64) b.count != count || b.width > 64 ||
+		(b.mode != COW_INT_FOR && b.mode != COW_INT_DELTA))
+		CowChunkCorrupt(r, "bad int block header");
+	width = b.width;
+	npacked = (b.mode == COW_INT_DELTA && count > 0) ? count - 1 : count;
+	packed = CowChunkTake(r, CowPackedBytes(npacked, width));
+	mask = (width == 64) ? ~UINT64CONST(0) : (UINT64CONST(1) << width) - 1;
+
+	if (b.mode == COW_INT_FOR)
+	{
+		if (width == 0)
+		{
+			for (i = 0; i < count; i++)
+				out[i] = b.base;
+			return;
+		}
+		for (i = 0; i < count; i++)
+		{
+			uint64		bit = (uint64) i * width;
+			int			shift = bit & 7;
+			uint64		x = CowLoadLE64(packed + (bit >> 3)) >> shift;
+
+			if (shift + width > 64)
+				x |= (uint64) (unsigned char) packed[(bit >> 3) + 8] << (64 - shift);
+			out[i] = (int64) ((uint64) b.base + (x & mask));
+		}
+	}
+	else
+	{
+		uint64		prev = (uint64) b.first;
+
+		if (count == 0)
+			return;
+		out[0] = b.first;
+		for (i = 1; i < count; i++)
+		{
+			uint64		x = 0;
+
+			if (width > 0)
+			{
+				uint64		bit = (uint64) (i - 1) * width;
+				int			shift = bit & 7;
+
+				x = CowLoadLE64(packed + (bit >> 3)) >> shift;
+				if (shift + width > 64)
+					x |= (uint64) (unsigned char) packed[(bit >> 3) + 8] << (64 - shift);
+				x &= mask;
+			}
+			prev += (uint64) b.base + x;
+			out[i] = (int64) prev;
+		}
+	}
+}
+
+/* ---------- reading helpers ---------- */
+
+static void
+CowChunkCorrupt(CowChunkReader *r, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("incetl_cow relation \"%s\": column %d of file group " INT64_FORMAT " is corrupted",
+					r->rel ? RelationGetRelationName(r->rel) : "?",
+					r->colno, r->file_group_id),
+			 errdetail("%s.", what)));
+}
+
+/* the next len bytes of the chunk, 8-byte aligned in it */
+static const char *
+CowChunkTake(CowChunkReader *r, Size len)
+{
+	const char *p;
+
+	if (r->pos > r->len || len > r->len - r->pos)
+		CowChunkCorrupt(r, "chunk is truncated");
+	p = r->data + r->pos;
+	r->pos = Min(r->len, MAXALIGN(r->pos + len));
+	return p;
+}
+
+/* ---------- VARLENA: prefix lengths, suffix lengths, suffix bytes ---------- */
+
+/*
+ * CowVarlenaPlanValues measures values[n] (detoasted varlenas) for a
+ * VARLENA body.  With front, a value shares with the previous one its
+ * common prefix of at least COW_MIN_PREFIX bytes; front coding is kept
+ * only when the bytes it saves are at least four times what its prefix
+ * lengths cost.
+ */
+static void
+CowVarlenaPlanValues(CowVarlenaPlan *p, const Datum *values, int64 n, bool front)
+{
+	const char *prev = NULL;
+	int64		prevlen = 0;
+	uint64		saved = 0;
+	uint64		total = 0;
+	int64		i;
+
+	memset(p, 0, sizeof(CowVarlenaPlan));
+	p->n = n;
+	p->values = values;
+	p->prefix = palloc(sizeof(int64) * Max(n, 1));
+	p->suffix = palloc(sizeof(int64) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		const char *v = DatumGetPointer(values[i]);
+		const char *data = VARDATA_ANY(v);
+		int64		len = VARSIZE_ANY_EXHDR(v);
+		int64		k = 0;
+
+		if (front && prev != NULL)
+		{
+			int64		lim = Min(len, prevlen);
+
+			while (k < lim && data[k] == prev[k])
+				k++;
+			if (k < COW_MIN_PREFIX)
+				k = 0;
+		}
+		p->prefix[i] = k;
+		p->suffix[i] = len - k;
+		saved += k;
+		total += len;
+		prev = data;
+		prevlen = len;
+	}
+	CowIntPlan(p->prefix, n, &p->pblock);
+	if (saved > 0 && saved < 4 * (uint64) CowIntBlockSize(&p->pblock))
+	{
+		/* not worth it: store every value whole */
+		for (i = 0; i < n; i++)
+		{
+			p->suffix[i] += p->prefix[i];
+			p->prefix[i] = 0;
+		}
+		saved = 0;
+		CowIntPlan(p->prefix, n, &p->pblock);
+	}
+	CowIntPlan(p->suffix, n, &p->sblock);
+	p->suffix_bytes = total - saved;
+	p->size = sizeof(CowVarlenaBody) + CowIntBlockSize(&p->pblock) +
+		CowIntBlockSize(&p->sblock) + MAXALIGN(p->suffix_bytes);
+}
+
+static char *
+CowVarlenaWrite(char *dst, const CowVarlenaPlan *p)
+{
+	CowVarlenaBody body;
+	char	   *out;
+	int64		i;
+
+	memset(&body, 0, sizeof(body));
+	body.count = (uint32) p->n;
+	body.suffix_bytes = p->suffix_bytes;
+	memcpy(dst, &body, sizeof(body));
+	out = dst + sizeof(body);
+	out = CowIntBlockWrite(out, p->prefix, &p->pblock);
+	out = CowIntBlockWrite(out, p->suffix, &p->sblock);
+	for (i = 0; i < p->n; i++)
+	{
+		const char *v = DatumGetPointer(p->values[i]);
+
+		memcpy(out, VARDATA_ANY(v) + p->prefix[i], p->suffix[i]);
+		out += p->suffix[i];
+	}
+	memset(out, 0, MAXALIGN(p->suffix_bytes) - p->suffix_bytes);
+	return dst + p->size;
+}
+
+/*
+ * CowVarlenaRead decodes a VARLENA body of count values into one buffer
+ * (each value with a 4-byte header, int-aligned) and returns pointers to
+ * them.
+ */
+static char **
+CowVarlenaRead(CowChunkReader *r, int64 count)
+{
+	CowVarlenaBody body;
+	int64	   *prefix = palloc(sizeof(int64) * Max(count, 1));
+	int64	   *suffix = palloc(sizeof(int64) * Max(count, 1));
+	char	  **ptrs = palloc(sizeof(char *) * Max(count, 1));
+	const char *src;
+	uint64		need = 0,
+				sum = 0;
+	int64		prevlen = 0;
+	char	   *buf;
+	char	   *prev = NULL;
+	Size		off = 0;
+	int64		i;
+
+	memcpy(&body, CowChunkTake(r, sizeof(body)), sizeof(body));
+	if ((int64) body.count != count)
+		CowChunkCorrupt(r, "value count differs from the null bitmap");
+	CowIntBlockRead(r, count, prefix);
+	CowIntBlockRead(r, count, suffix);
+	if (body.suffix_bytes > r->len)
+		CowChunkCorrupt(r, "bad byte count");
+	src = CowChunkTake(r, body.suffix_bytes);
+
+	/* check every length before trusting any of them */
+	for (i = 0; i < count; i++)
+	{
+		uint64		len;
+
+		if (prefix[i] < 0 || suffix[i] < 0 || prefix[i] > prevlen ||
+			(uint64) suffix[i] > body.suffix_bytes)
+			CowChunkCorrupt(r, "bad value length");
+		len = (uint64) prefix[i] + (uint64) suffix[i];
+		if (len > MaxAllocSize - VARHDRSZ)
+			CowChunkCorrupt(r, "bad value length");
+		sum += suffix[i];
+		need += INTALIGN(len + VARHDRSZ);
+		if (sum > body.suffix_bytes || need > MaxAllocHugeSize)
+			CowChunkCorrupt(r, "bad value length");
+		prevlen = len;
+	}
+	if (sum != body.suffix_bytes)
+		CowChunkCorrupt(r, "value lengths do not add up");
+
+	buf = MemoryContextAllocHuge(CurrentMemoryContext, Max(need, 1));
+	for (i = 0; i < count; i++)
+	{
+		char	   *out = buf + off;
+		Size		len = prefix[i] + suffix[i];
+
+		SET_VARSIZE(out, len + VARHDRSZ);
+		if (prefix[i] > 0)
+			memcpy(VARDATA(out), VARDATA(prev), prefix[i]);
+		memcpy(VARDATA(out) + prefix[i], src, suffix[i]);
+		src += suffix[i];
+		ptrs[i] = out;
+		prev = out;
+		off += INTALIGN(len + VARHDRSZ);
+	}
+	pfree(prefix);
+	pfree(suffix);
+	return ptrs;
+}
+
+/* ---------- NUMERIC ---------- */
+
+static const int64 CowPow10[] = {
+	INT64CONST(1), INT64CONST(10), INT64CONST(100), INT64CONST(1000),
+	INT64CONST(10000), INT64CONST(100000), INT64CONST(1000000),
+	INT64CONST(10000000), INT64CONST(100000000), INT64CONST(1000000000),
+	INT64CONST(10000000000), INT64CONST(100000000000),
+	INT64CONST(1000000000000), INT64CONST(10000000000000),
+	INT64CONST(100000000000000), INT64CONST(1000000000000000)
+};
+
+/*
+ * CowNumericBuild writes the numeric payload (header word and base-10000
+ * digits, no varlena header) that numeric.c's make_result gives for
+ * value / 10^dscale at display scale dscale, and returns its length.
+ * |value| < COW_NUMERIC_LIMIT, 0 <= dscale <= 63.
+ */
+static inline int
+CowNumericBuild(int64 value, int dscale, char *dst)
+{
+	uint64		u = (value < 0) ? -(uint64) value : (uint64) value;
+	int			pad = (4 - dscale % 4) % 4;
+	int			fracdigits = (dscale + pad) / 4;
+	int16		digits[COW_NUMERIC_MAX_DIGITS + 1];
+	int			n = 0,
+				lo = 0,
+				weight = 0,
+				i;
+	uint16		header;
+
+	u *= (uint64) CowPow10[pad];
+	while (u > 0)
+	{
+		digits[n++] = (int16) (u % 10000);
+		u /= 10000;
+	}
+	/* digits[] is least significant first: skip trailing zeros */
+	while (lo < n && digits[lo] == 0)
+		lo++;
+	header = COW_NUMERIC_SHORT | (dscale << COW_NUMERIC_DSCALE_SHIFT);
+	if (n > 0)
+	{
+		weight = n - 1 - fracdigits;
+		if (value < 0)
+			header |= COW_NUMERIC_SIGN;
+	}
+	if (weight < 0)
+		header |= COW_NUMERIC_WEIGHT_SIGN;
+	header |= (weight & COW_NUMERIC_WEIGHT_MASK);
+	memcpy(dst, &header, sizeof(uint16));
+	for (i = n - 1; i >= lo; i--)
+		memcpy(dst + sizeof(uint16) + (n - 1 - i) * sizeof(int16), &digits[i],
+			   sizeof(int16));
+	return sizeof(uint16) + (n - lo) * sizeof(int16);
+}
+
+/*
+ * CowNumericScaled reads a numeric payload as value / 10^dscale.  False
+ * for a special value, a long-format header, or a value that does not
+ * fit or would not be rebuilt byte for byte by CowNumericBuild.
+ */
+static bool
+CowNumericScaled(const char *payload, Size len, int *dscale, int64 *value)
+{
+	uint16		header;
+	int			weight,
+				ndigits,
+				i;
+	uint64		v = 0;
+	char		rebuilt[sizeof(uint16) + sizeof(int16) * (COW_NUMERIC_MAX_DIGITS + 1)];
+
+	if (len < sizeof(uint16) || (len - sizeof(uint16)) % sizeof(int16) != 0)
+		return false;
+	memcpy(&header, payload, sizeof(uint16));
+	if ((header & COW_NUMERIC_FLAG_MASK) != COW_NUMERIC_SHORT)
+		return false;
+	*dscale = (header & COW_NUMERIC_DSCALE_MASK) >> COW_NUMERIC_DSCALE_SHIFT;
+	weight = header & COW_NUMERIC_WEIGHT_MASK;
+	if (header & COW_NUMERIC_WEIGHT_SIGN)
+		weight |= ~COW_NUMERIC_WEIGHT_MASK;
+	ndigits = (len - sizeof(uint16)) / sizeof(int16);
+	if (ndigits > COW_NUMERIC_MAX_DIGITS)
+		return false;
+	for (i = 0; i < ndigits; i++)
+	{
+		int16		d;
+		int			e = 4 * (weight - i) + *dscale;	/* decimal exponent */
+		uint64		term;
+
+		memcpy(&d, payload + sizeof(uint16) + i * sizeof(int16), sizeof(int16));
+		if (d < 0 || d > 9999)
+			return false;
+		if (e >= 16)
+		{
+			if (d != 0)
+				return false;
+			continue;
+		}
+		/* below 10^16 + 9999 * 10^15: no overflow in uint64 */
+		if (e >= 0)
+			term = (uint64) d * (uint64) CowPow10[e];
+		else if (e > -4 && d % CowPow10[-e] == 0)
+			term = d / CowPow10[-e];
+		else
+			return false;		/* digits beyond the display scale */
+		v += term;
+		if (v >= (uint64) COW_NUMERIC_LIMIT)
+			return false;
+	}
+	*value = (header & COW_NUMERIC_SIGN) ? -(int64) v : (int64) v;
+	if (CowNumericBuild(*value, *dscale, rebuilt) != (int) len ||
+		memcmp(rebuilt, payload, len) != 0)
+		return false;
+	return true;
+}
+
+/* ---------- encoders ---------- */
+
+static bool
+CowEncodeInt(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
+			 CowEncodedChunk *out)
+{
+	const int64 *v;
+	int64	   *copy = NULL;
+	CowIntBlock b;
+	int64		i;
+
+#if SIZEOF_DATUM == 8
+	/* an 8-byte pass-by-value Datum is the int64 itself: no copy */
+	if (d->attlen == 8)
+		v = (const int64 *) values;
+	else
+#endif
+	{
+		copy = palloc(sizeof(int64) * Max(nvals, 1));
+		for (i = 0; i < nvals; i++)
+			copy[i] = d->attlen == 8 ? DatumGetInt64(values[i]) :
+				d->attlen == 4 ? DatumGetInt32(values[i]) :
+				d->attlen == 2 ? DatumGetInt16(values[i]) :
+				DatumGetChar(values[i]);
+		v = copy;
+	}
+	CowIntPlan(v, nvals, &b);
+	if (b.width < d->attlen * 8)
+	{
+		out->len = head + CowIntBlockSize(&b);
+		out->data = palloc0(out->len);
+		CowIntBlockWrite(out->data + head, v, &b);
+		d->encoding = COW_ENC_INT;
+	}
+	if (copy)
+		pfree(copy);
+	return out->data != NULL;
+}
+
+static bool
+CowEncodeNumeric(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
+				 CowEncodedChunk *out)
+{
+	int64	   *v = palloc(sizeof(int64) * Max(nvals, 1));
+	int			dscale = -1;
+	CowNumericBody body;
+	CowIntBlock b;
+	int64		i;
+
+	for (i = 0; i < nvals; i++)
+	{
+		const char *p = DatumGetPointer(values[i]);
+		int			s;
+
+		if (!CowNumericScaled(VARDATA_ANY(p), VARSIZE_ANY_EXHDR(p), &s, &v[i]) ||
+			(dscale >= 0 && s != dscale))
+		{
+			pfree(v);
+			return false;
+		}
+		dscale = s;
+	}
+	CowIntPlan(v, nvals, &b);
+	memset(&body, 0, sizeof(body));
+	body.dscale = Max(dscale, 0);
+	out->len = head + sizeof(body) + CowIntBlockSize(&b);
+	out->data = palloc0(out->len);
+	memcpy(out->data + head, &body, sizeof(body));
+	CowIntBlockWrite(out->data + head + sizeof(body), v, &b);
+	d->encoding = COW_ENC_NUMERIC;
+	out->scaled = v;			/* the writer finds min/max with them */
+	return true;
+}
+
+/*
+ * CowEncodeDict builds a dictionary of the distinct values (by their
+ * bytes) and uses it when there are few enough and it is smaller than the
+ * values' bytes.
+ */
+typedef struct CowDictSlot
+{
+	uint32		hash;
+	int32		entry;			/* -1: empty */
+} CowDictSlot;
+
+static bool
+CowEncodeDict(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
+			  CowEncodedChunk *out)
+{
+	int64		maxent = Min(COW_DICT_MAX_ENTRIES, nvals / 2);
+	CowDictSlot *slots;
+	Datum	   *entries;
+	int64	   *codes;
+	int64		nent = 0;
+	uint64		bytes = 0;
+	CowVarlenaPlan ep;
+	CowIntBlock cb;
+	CowDictBody body;
+	Size		size;
+	char	   *p;
+	int64		i;
+
+	if (maxent < 1)
+		return false;
+	slots = palloc(sizeof(CowDictSlot) * COW_DICT_SLOTS);
+	for (i = 0; i < COW_DICT_SLOTS; i++)
+		slots[i].entry = -1;
+	entries = palloc(sizeof(Datum) * maxent);
+	codes = palloc(sizeof(int64) * nvals);
+	for (i = 0; i < nvals; i++)
+	{
+		const char *v = DatumGetPointer(values[i]);
+		const char *data = VARDATA_ANY(v);
+		Size		len = VARSIZE_ANY_EXHDR(v);
+		uint32		h = hash_bytes((const unsigned char *) data, (int) len);
+		uint32		s = h & (COW_DICT_SLOTS - 1);
+
+		bytes += len;
+		for (;;)
+		{
+			CowDictSlot *slot = &slots[s];
+
+			if (slot->entry < 0)
+			{
+				if (nent >= maxent)
+				{
+					pfree(slots);
+					pfree(entries);
+					pfree(codes);
+					return false;
+				}
+				slot->hash = h;
+				slot->entry = nent;
+				entries[nent] = values[i];
+				codes[i] = nent++;
+				break;
+			}
+			if (slot->hash == h)
+			{
+				const char *e = DatumGetPointer(entries[slot->entry]);
+
+				if (VARSIZE_ANY_EXHDR(e) == len && memcmp(VARDATA_ANY(e), data, len) == 0)
+				{
+					codes[i] = slot->entry;
+					break;
+				}
+			}
+			s = (s + 1) & (COW_DICT_SLOTS - 1);
+		}
+	}
+	pfree(slots);
+
+	CowVarlenaPlanValues(&ep, entries, nent, false);
+	CowIntPlan(codes, nvals, &cb);
+	size = sizeof(body) + ep.size + CowIntBlockSize(&cb);
+	if (size >= bytes)
+	{
+		pfree(entries);
+		pfree(codes);
+		return false;
+	}
+	memset(&body, 0, sizeof(body));
+	body.nentries = (uint32) nent;
+	out->len = head + size;
+	out->data = palloc0(out->len);
+	p = out->data + head;
+	memcpy(p, &body, sizeof(body));
+	p = CowVarlenaWrite(p + sizeof(body), &ep);
+	CowIntBlockWrite(p, codes, &cb);
+	d->encoding = COW_ENC_DICT;
+	pfree(entries);
+	pfree(codes);
+	return true;
+}
+
+static void
+CowEncodeVarlena(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
+				 CowEncodedChunk *out)
+{
+	CowVarlenaPlan p;
+
+	CowVarlenaPlanValues(&p, values, nvals, true);
+	out->len = head + p.size;
+	out->data = palloc0(out->len);
+	CowVarlenaWrite(out->data + head, &p);
+	d->encoding = COW_ENC_VARLENA;
+	pfree(p.prefix);
+	pfree(p.suffix);
+}
+
+/* the values as in a heap tuple, aligned relative to the body start */
+static void
+CowEncodePlain(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
+			   CowEncodedChunk *out)
+{
+	Size		off = head;
+	Size		cap = head + 64;
+	char	   *buf;
+	int64		i;
+
+	Assert(head == MAXALIGN(head));
+	buf = palloc0(cap);
+	for (i = 0; i < nvals; i++)
+	{
+		const char *p = DatumGetPointer(values[i]);
+		Size		vlen;
+		char		align = d->attalign;
+
+		if (d->attlen == -1)
+		{
+			vlen = VARSIZE_ANY_EXHDR(p) + VARHDRSZ;
+			if (align == TYPALIGN_CHAR || align == TYPALIGN_SHORT)
+				align = TYPALIGN_INT;
+		}
+		else if (d->attlen == -2)
+			vlen = strlen(p) + 1;
+		else
+			vlen = d->attlen;
+		off = head + att_align_nominal(off - head, align);
+		if (off + vlen > cap)
+		{
+			Size		newcap = Max(cap * 2, off + vlen);
+
+			buf = repalloc_huge(buf, newcap);
+			memset(buf + cap, 0, newcap - cap);
+			cap = newcap;
+		}
+		if (d->attlen == -1)
+		{
+			/* always with a 4-byte header, as detoasting gives */
+			SET_VARSIZE(buf + off, vlen);
+			memcpy(buf + off + VARHDRSZ, VARDATA_ANY(p), vlen - VARHDRSZ);
+		}
+		else if (d->attbyval)
+			store_att_byval(buf + off, values[i], d->attlen);
+		else
+			memcpy(buf + off, p, vlen);
+		off += vlen;
+	}
+	out->data = buf;
+	out->len = off;
+	d->encoding = COW_ENC_PLAIN;
+}
+
+/*
+ * CowEncodeChunk encodes one column chunk: nvals non-NULL values (in row
+ * order, varlenas detoasted) of the type described by d (typid, attlen,
+ * attbyval, attalign), and, when nulls is not NULL, the null bitmap of
+ * nrows rows.  Sets d->encoding and returns the chunk in *out (palloc'd in
+ * the current context).
+ */
+void
+CowEncodeChunk(CowColumnDesc *d, const Datum *values, int64 nvals,
+			   const bits8 *nulls, int64 nrows, CowEncodedChunk *out)
+{
+	Size		head = nulls ? MAXALIGN((nrows + 7) / 8) : 0;
+	Oid			base = getBaseType(d->typid);
+	bool		done = false;
+
+	memset(out, 0, sizeof(CowEncodedChunk));
+	if (d->attbyval && (d->attlen == 1 || d->attlen == 2 || d->attlen == 4 ||
+						d->attlen == 8) &&
+		base != FLOAT4OID && base != FLOAT8OID)
+		done = CowEncodeInt(d, values, nvals, head, out);
+	else if (d->attlen == -1)
+	{
+		if (base == NUMERICOID)
+			done = CowEncodeNumeric(d, values, nvals, head, out);
+		if (!done)
+			done = CowEncodeDict(d, values, nvals, head, out);
+		if (!done)
+		{
+			CowEncodeVarlena(d, values, nvals, head, out);
+			done = true;
+		}
+	}
+	if (!done)
+		CowEncodePlain(d, values, nvals, head, out);
+	if (nulls)
+		memcpy(out->data, nulls, (nrows + 7) / 8);
+}
+
+/* the encoding's name in incetl.column_stats(); -1 is an all-NULL chunk */
+const char *
+CowEncodingName(int encoding)
+{
+	switch (encoding)
+	{
+		case -1:
+			return "null";
+		case COW_ENC_PLAIN:
+			return "plain";
+		case COW_ENC_INT:
+			return "int";
+		case COW_ENC_NUMERIC:
+			return "numeric";
+		case COW_ENC_DICT:
+			return "dictionary";
+		case COW_ENC_VARLENA:
+			return "varlena";
+	}
+	return "unknown";
+}
+
+/* ---------- decoders ---------- */
+
+static void
+CowDecodePlain(CowChunkReader *r, const CowColumnDesc *d, int64 nvals,
+			   Datum *values)
+{
+	Size		start = r->pos;
+	Size		off = 0;
+	int64		i;
+
+	for (i = 0; i < nvals; i++)
+	{
+		const char *p;
+		Size		avail;
+		Size		vlen;
+		char		align = d->attalign;
+
+		if (d->attlen == -1 && (align == TYPALIGN_CHAR || align == TYPALIGN_SHORT))
+			align = TYPALIGN_INT;
+		off = att_align_nominal(off, align);
+		if (start + off >= r->len)
+			CowChunkCorrupt(r, "chunk is truncated");
+		p = r->data + start + off;
+		avail = r->len - (start + off);
+		if (d->attlen == -1)
+		{
+			if (avail < VARHDRSZ || !VARATT_IS_4B_U(p) || VARSIZE(p) < VARHDRSZ)
+				CowChunkCorrupt(r, "bad value length");
+			vlen = VARSIZE(p);
+		}
+		else if (d->attlen == -2)
+			vlen = strnlen(p, avail) + 1;
+		else
+			vlen = d->attlen;
+		if (vlen > avail)
+			CowChunkCorrupt(r, "chunk is truncated");
+		values[i] = fetch_att(p, d->attbyval, d->attlen);
+		off += vlen;
+	}
+	r->pos = Min(r->len, MAXALIGN(start + off));
+}
+
+/*
+ * CowDecodeChunk fills values/isnull[nrows] from the raw (decompressed)
+ * chunk of column colno (1-based, for messages) described by d.  Returns
+ * true when values point into raw, which must then live as long as they
+ * do; otherwise they point into memory of their own (or are by value) and
+ * the caller may free raw.  Everything is allocated in the current memory
+ * context.
+ */
+bool
+CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
+			   const CowColumnDesc *d, const char *raw, uint64 nrows,
+			   Datum *values, bool *isnull)
+{
+	CowChunkReader r;
+	int64		nvals = 0;
+	uint64		i;
+	bool		keeps_raw = false;
+
+	r.data = raw;
+	r.len = d->raw_len;
+	r.pos = 0;
+	r.rel = rel;
+	r.file_group_id = file_group_id;
+	r.colno = colno;
+
+	if (d->flags & COW_COL_HAS_NULLS)
+	{
+		const bits8 *bm = (const bits8 *) CowChunkTake(&r, (nrows + 7) / 8);
+
+		for (i = 0; i < nrows; i++)
+		{
+			isnull[i] = (bm[i >> 3] >> (i & 7)) & 1;
+			nvals += !isnull[i];
+		}
+	}
+	else
+	{
+		memset(isnull, false, nrows);
+		nvals = nrows;
+	}
+
+	/* decode the nvals values into values[0..nvals-1] */
+	switch (d->encoding)
+	{
+		case COW_ENC_PLAIN:
+			CowDecodePlain(&r, d, nvals, values);
+			keeps_raw = true;
+			break;
+		case COW_ENC_INT:
+			if (!d->attbyval ||
+				(d->attlen != 1 && d->attlen != 2 && d->attlen != 4 && d->attlen != 8))
+				CowChunkCorrupt(&r, "int encoding of a type that is not an integer");
+			{
+				int64	   *v = COW_INT64_DATUMS(values, nvals);
+
+				CowIntBlockRead(&r, nvals, v);
+				/* the Datums fetch_att gives for these values */
+				if ((Datum *) v != values)
+				{
+					int64		k;
+
+					for (k = 0; k < nvals; k++)
+						values[k] = d->attlen == 8 ? Int64GetDatum(v[k]) :
+							d->attlen == 4 ? Int32GetDatum((int32) v[k]) :
+							d->attlen == 2 ? Int16GetDatum((int16) v[k]) :
+							CharGetDatum((char) v[k]);
+					pfree(v);
+				}
+			}
+			break;
+		case COW_ENC_NUMERIC:
+			{
+				CowNumericBody body;
+				int64	   *v = COW_INT64_DATUMS(values, nvals);
+				char	   *buf;
+				Size		off = 0;
+				int64		k;
+
+				if (d->attlen != -1)
+					CowChunkCorrupt(&r, "numeric encoding of a fixed-length type");
+				memcpy(&body, CowChunkTake(&r, sizeof(body)), sizeof(body));
+				if (body.dscale > (COW_NUMERIC_DSCALE_MASK >> COW_NUMERIC_DSCALE_SHIFT))
+					CowChunkCorrupt(&r, "bad numeric scale");
+				CowIntBlockRead(&r, nvals, v);
+				buf = MemoryContextAllocHuge(CurrentMemoryContext,
+											 Max(nvals, 1) * COW_NUMERIC_MAX_SIZE);
+				for (k = 0; k < nvals; k++)
+				{
+					char	   *out = buf + off;
+					int			len;
+
+					if (v[k] <= -COW_NUMERIC_LIMIT || v[k] >= COW_NUMERIC_LIMIT)
+						CowChunkCorrupt(&r, "numeric value out of range");
+					len = CowNumericBuild(v[k], body.dscale, VARDATA(out));
+					SET_VARSIZE(out, len + VARHDRSZ);
+					values[k] = PointerGetDatum(out);	/* v[k] is read */
+					off += INTALIGN(len + VARHDRSZ);
+				}
+				if ((Datum *) v != values)
+					pfree(v);
+			}
+			break;
+		case COW_ENC_DICT:
+			{
+				CowDictBody body;
+				char	  **entries;
+				int64	   *codes = COW_INT64_DATUMS(values, nvals);
+				int64		k;
+
+				if (d->attlen != -1)
+					CowChunkCorrupt(&r, "dictionary encoding of a fixed-length type");
+				memcpy(&body, CowChunkTake(&r, sizeof(body)), sizeof(body));
+				if (body.nentries > COW_DICT_MAX_ENTRIES)
+					CowChunkCorrupt(&r, "bad dictionary size");
+				entries = CowVarlenaRead(&r, body.nentries);
+				CowIntBlockRead(&r, nvals, codes);
+				for (k = 0; k < nvals; k++)
+				{
+					if (codes[k] < 0 || codes[k] >= (int64) body.nentries)
+						CowChunkCorrupt(&r, "dictionary code out of range");
+					values[k] = PointerGetDatum(entries[codes[k]]);	/* codes[k] is read */
+				}
+				if ((Datum *) codes != values)
+					pfree(codes);
+				pfree(entries);
+			}
+			break;
+		case COW_ENC_VARLENA:
+			{
+				char	  **ptrs;
+				int64		k;
+
+				if (d->attlen != -1)
+					CowChunkCorrupt(&r, "varlena encoding of a fixed-length type");
+				ptrs = CowVarlenaRead(&r, nvals);
+				for (k = 0; k < nvals; k++)
+					values[k] = PointerGetDatum(ptrs[k]);
+				pfree(ptrs);
+			}
+			break;
+		default:
+			CowChunkCorrupt(&r, psprintf("unknown encoding %u", d->encoding));
+	}
+
+	/* spread the values over the rows, from the end: in place */
+	if (nvals < (int64) nrows)
+	{
+		int64		k = nvals;
+
+		for (i = nrows; i-- > 0;)
+			values[i] = isnull[i] ? (Datum) 0 : values[--k];
+	}
+	return keeps_raw;
+}
