@@ -50,6 +50,18 @@ SELECT count(*) FROM m WHERE id = 7::bigint;
 SELECT * FROM incetl.cow_last_scan();
 SELECT count(*) FROM m WHERE cat = 'new';
 SELECT * FROM incetl.cow_last_scan();
+-- min/max are ordered under the collation they were written with: after
+-- ALTER COLUMN ... COLLATE (which rewrites nothing) they cannot skip under
+-- the new one ('a' < 'B' in ICU's root order, 'B' < 'a' in "C")
+CREATE TABLE coll (t text COLLATE "und-x-icu") USING incetl_cow;
+INSERT INTO coll VALUES ('a'), ('B');
+SELECT count(*) FROM coll WHERE t < 'C';
+ALTER TABLE coll ALTER COLUMN t TYPE text COLLATE "C";
+SELECT t FROM coll WHERE t < 'C';
+SELECT * FROM incetl.cow_last_scan();
+INSERT INTO coll VALUES ('x');
+SELECT t FROM coll WHERE t < 'C' ORDER BY t;
+DROP TABLE coll;
 
 -- only the columns the plan reads are decompressed (m: 5 columns, 6 file
 -- groups; Agg copies its first input row whole, so that group is fully read)

@@ -174,6 +174,9 @@ CowGroupMayMatch(Relation rel, CowGroupHeader *h, List *quals)
 		d = &CowGroupColumns(h)[q->attidx];
 		if (d->typid != TupleDescAttr(RelationGetDescr(rel), q->attidx)->atttypid)
 			continue;			/* written before a type change */
+		if (OidIsValid(q->collation) && d->collation != q->collation)
+			continue;			/* min/max ordered under another collation
+								 * (ALTER COLUMN ... COLLATE rewrites nothing) */
 		if (d->flags & COW_COL_ALL_NULL)
 			return false;		/* a strict comparison never matches NULL */
 		if (!(d->flags & COW_COL_HAS_MINMAX))

@@ -32,6 +32,10 @@
 
 #include "cow.h"
 
+/* the on-disk column description (test/t/cow_002_corrupt_chunk.pl too) */
+StaticAssertDecl(sizeof(CowColumnDesc) == 56,
+				 "CowColumnDesc is 56 bytes on disk");
+
 typedef struct CowChunk
 {
 	char	   *data;
@@ -307,6 +311,7 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 		descs[i].attlen = e->att->attlen;
 		descs[i].attbyval = e->att->attbyval;
 		descs[i].attalign = e->att->attalign;
+		descs[i].collation = e->att->attcollation;
 		if (e->att->attisdropped)
 			descs[i].flags = COW_COL_DROPPED | COW_COL_ALL_NULL;
 		else if (e->nvals == 0)

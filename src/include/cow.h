@@ -202,6 +202,7 @@ typedef struct CowColumnDesc
 	bool		attbyval;		/* rewrite (ALTER COLUMN TYPE) can still */
 	char		attalign;		/* read the old values */
 	uint8		encoding;		/* COW_ENC_*, of the raw chunk */
+	Oid			collation;		/* min/max are ordered under this one */
 } CowColumnDesc;
 
 typedef struct CowGroupHeader
