@@ -344,7 +344,7 @@ CREATE TABLE incetl.cow_options (
     delete_marker     name,
     file_group_rows   integer NOT NULL DEFAULT 100000
                       CHECK (file_group_rows > 0),
-    compression_level integer NOT NULL DEFAULT 3
+    compression_level integer NOT NULL DEFAULT 1
                       CHECK (compression_level BETWEEN 1 AND 22),
     retain_commits    integer NOT NULL DEFAULT 10
                       CHECK (retain_commits >= 0)

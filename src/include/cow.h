@@ -118,7 +118,7 @@ extern void CowDecompress(const char *src, Size srclen, char *dst, Size rawlen,
 /* ---------- options and metadata catalogs ---------- */
 
 #define COW_DEFAULT_FILE_GROUP_ROWS	100000
-#define COW_DEFAULT_COMPRESSION		3
+#define COW_DEFAULT_COMPRESSION		1
 #define COW_DEFAULT_RETAIN_COMMITS	10
 
 typedef struct CowOptions
