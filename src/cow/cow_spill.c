@@ -17,9 +17,10 @@
  * A spilled row carries three columns after the table's: its arrival
  * number, a word holding the subtransaction that buffered it and whether it
  * came from an UPDATE, and the commit that wrote it (0 for a statement's
- * rows; a table rewrite, which sorts stored rows here too, keeps them).  A spilled row cannot be taken out again when its
- * subtransaction aborts; instead the abort is remembered (subtransaction
- * id, next arrival number) and such rows are skipped when read back.
+ * rows; a table rewrite, which sorts stored rows here too, keeps them).
+ * A spilled row cannot be taken out again when its subtransaction aborts;
+ * instead the abort is remembered (subtransaction id, next arrival number)
+ * and such rows are skipped when read back.
  *
  * The tuplesort's temporary files belong to the top transaction's resource
  * owner (a statement's subtransaction may end before the rows are read),
@@ -155,9 +156,10 @@ CowSpillBegin(Relation rel, const CowOptions *opts, MemoryContext cxt)
 
 /*
  * CowSpillPut adds one row (values already detoasted) with its arrival
- * number (row->seq), subtransaction, UPDATE flag and commit id.  A tombstone is a
- * delete-marker row that was already merged by an earlier part of the
- * statement: it is put so that it still outranks older rows of its key.
+ * number (row->seq), subtransaction, UPDATE flag and commit id.  A
+ * tombstone is a delete-marker row that was already merged by an earlier
+ * part of the statement: it is put so that it still outranks older rows of
+ * its key.
  */
 void
 CowSpillPut(CowSpill *s, CowRow *row, SubTransactionId subid, bool tombstone)
