@@ -240,7 +240,7 @@ done
 incetl_log "point lookups through a btree index ($LOOKUPS in one session, median)"
 psql_q -c "CREATE INDEX orders_cow_id_idx ON orders_cow (id)"
 settle "orders_cow, orders_heap"
-S_COW_IDX=$(psql_b -At -c "SELECT pg_total_relation_size('orders_cow')")
+S_COW_IDX=$(psql_b -At -c "SELECT pg_table_size('orders_cow') || ' ' || pg_indexes_size('orders_cow')")
 lookup_times() {   # $1 table
     {
         echo "SELECT setseed(0.7);"
@@ -316,7 +316,7 @@ QN=$(printf '%s\n' "${Q_NOPUSH[@]}" | median)
 
 echo
 echo "incetl_cow vs heap, $ROWS rows; median of $REPS (lookups: of $LOOKUPS); client-side times"
-awk -v rows="$ROWS" -v batch="$BATCH" -v sc="$S_COW" -v sh="$S_HEAP" -v sci="$S_COW_IDX" \
+awk -v rows="$ROWS" -v batch="$BATCH" -v sc="$S_COW" -v sh="$S_HEAP" -v sci="${S_COW_IDX% *}" -v sii="${S_COW_IDX#* }" \
     -v lc="$LC" -v lh="$LH" -v usc="$USC" -v ush="$USH" -v uuc="$UUC" -v uuh="$UUH" -v rwr="$RWR" \
     -v qc="$QC" -v qh="$QH" -v qn="$QN" -v pc="$P_COW" -v ph="$P_HEAP" -v mc="$M_COW" -v mh="$M_HEAP" -v mc2="$M_COW2" -v mh2="$M_HEAP2" -v mrows="$MEM_ROWS" '
 function line(m, c, h, r, g) { printf "%-44s | %16s | %16s | %7s | %s\n", m, c, h, r, g }
@@ -352,7 +352,7 @@ BEGIN {
     }
     print ""
     print "ratio: size and memory incetl_cow / heap; speeds heap time / incetl_cow time (> 1: incetl_cow faster)"
-    printf "incetl_cow size with the btree index on id (after the upserts): %.1f MB\n", sci / 1048576
+    printf "incetl_cow after the upserts: table %.1f MB (superseded versions of the last 10 commits retained, retain_commits), btree index on id %.1f MB\n", sci / 1048576, sii / 1048576
 }'
 echo
 echo "raw (ms): load cow ${L_COW[*]} | heap ${L_HEAP[*]}; skewed cow ${U_SKEW_COW[*]} | heap ${U_SKEW_HEAP[*]};" \
