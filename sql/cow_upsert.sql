@@ -127,6 +127,30 @@ SELECT count(*), min(pre), max(pre), count(DISTINCT id) FROM huge;
 SELECT operation, rows_inserted, rows_updated FROM incetl.commits('huge');
 SELECT * FROM incetl.verify('huge');
 
+-- New keys beyond a full last file group start a new group and leave the
+-- full one as it is; a last group with room takes them.
+CREATE TABLE grow (id int, v text) USING incetl_cow;
+SELECT incetl.set_table_options('grow', record_key => 'id', file_group_rows => 1000);
+INSERT INTO grow SELECT g, 'a' FROM generate_series(1, 1000) g;
+INSERT INTO grow SELECT g, 'b' FROM generate_series(1001, 1100) g;
+SELECT commit_id, operation, rows_inserted, rows_updated, file_groups_written
+FROM incetl.commits('grow') ORDER BY commit_id;
+-- the full group's version is still the one the first commit wrote
+SELECT file_group_id, commit_id, row_count FROM incetl.cow_file_group
+WHERE storage_id = incetl.cow_storage_id('grow') AND superseded_by IS NULL
+ORDER BY file_group_id;
+-- the 100-row group has room: it is rewritten with the next new keys
+INSERT INTO grow SELECT g, 'c' FROM generate_series(1101, 1150) g;
+-- an update of the full group's last key stays in that group
+INSERT INTO grow VALUES (1000, 'd'), (1151, 'd');
+SELECT commit_id, operation, rows_inserted, rows_updated, file_groups_written
+FROM incetl.commits('grow') ORDER BY commit_id;
+SELECT file_group_id, commit_id, row_count FROM incetl.cow_file_group
+WHERE storage_id = incetl.cow_storage_id('grow') AND superseded_by IS NULL
+ORDER BY file_group_id;
+SELECT v, count(*), min(id), max(id) FROM grow GROUP BY v ORDER BY v;
+SELECT * FROM incetl.verify('grow');
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA cow_upsert CASCADE;

@@ -583,11 +583,13 @@ CowDropIncoming(CowRow *row)
 
 /*
  * CowRowBefore: is row's key below bound (a version's first key; NULL:
- * no bound)?
+ * no bound), or equal to it when inclusive (the last key of a full last
+ * version)?
  */
 static bool
-CowRowBefore(CowMergeCtx *ctx, CowRow *row, Datum *bound)
+CowRowBefore(CowMergeCtx *ctx, CowRow *row, Datum *bound, bool inclusive)
 {
+	int			c;
 	Datum		key[INDEX_MAX_KEYS];
 
 	if (bound == NULL)
@@ -598,7 +600,8 @@ CowRowBefore(CowMergeCtx *ctx, CowRow *row, Datum *bound)
 
 		key[k] = CowRowValue(row, ctx->opts.key_attnums[k] - 1, &isnull);
 	}
-	return CowKeyCmp(ctx, key, bound) < 0;
+	c = CowKeyCmp(ctx, key, bound);
+	return c < 0 || (inclusive && c == 0);
 }
 
 /*
@@ -878,6 +881,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 	else
 	{
 		Datum	  **firsts = palloc0(sizeof(Datum *) * Max(nversions, 1));
+		Datum	  **lasts = palloc0(sizeof(Datum *) * Max(nversions, 1));
+		Datum	   *end = NULL;
 		int		   *order = palloc(sizeof(int) * Max(nversions, 1));
 		List	  **kdels = palloc0(sizeof(List *) * Max(nversions, 1));
 		CowRow	   *w;
@@ -914,7 +919,6 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 		for (i = 0; i < nversions; i++)
 		{
 			CowGroupHeader *h = CowReadGroupHeader(rel, &versions[i]);
-			Datum	   *lastkey = palloc(sizeof(Datum) * ctx.opts.nkeys);
 
 			if ((int) h->nkeys != ctx.opts.nkeys)
 				ereport(ERROR,
@@ -923,7 +927,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 								versions[i].file_group_id, RelationGetRelationName(rel)),
 						 errhint("TRUNCATE the table before changing its record key.")));
 			firsts[i] = palloc(sizeof(Datum) * ctx.opts.nkeys);
-			CowGroupKeyBounds(h, firsts[i], lastkey);
+			lasts[i] = palloc(sizeof(Datum) * ctx.opts.nkeys);
+			CowGroupKeyBounds(h, firsts[i], lasts[i]);
 			order[i] = i;
 		}
 		for (i = 1; i < nversions; i++)
@@ -939,6 +944,16 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 				j--;
 			}
 		}
+
+		/*
+		 * Keys beyond the last key of a full last version start new groups
+		 * rather than rewrite it (new keys at the end -- growing ids, a load
+		 * in key order merged in parts -- write only themselves).  A last
+		 * version with room takes them, so small groups fill up.
+		 */
+		if (nversions > 0 &&
+			versions[order[nversions - 1]].row_count >= ctx.opts.file_group_rows)
+			end = lasts[order[nversions - 1]];
 
 		/*
 		 * 3. route the keys of lost rows: to the last version whose first key
@@ -969,7 +984,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 		for (o = 0; o < nversions; o++)
 		{
 			int			vi = order[o];
-			Datum	   *bound = (o + 1 < nversions) ? firsts[order[o + 1]] : NULL;
+			Datum	   *bound = (o + 1 < nversions) ? firsts[order[o + 1]] : end;
+			bool		inclusive = (o + 1 == nversions);
 			CowDecodedGroup *g;
 			CowRow	   *srows;
 			ListCell   *kc;
@@ -977,7 +993,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 			bool		changed = false;
 
 			/* is the current winner in this version's key range? */
-			bool		w_here = (w != NULL && CowRowBefore(&ctx, w, bound));
+			bool		w_here = (w != NULL && CowRowBefore(&ctx, w, bound, inclusive));
 
 			if (!touched[vi] && !w_here)
 				continue;
@@ -1051,7 +1067,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 					else
 						CowDropIncoming(in);
 					w = CowNextWinner(&ctx, &win);
-					w_here = (w != NULL && CowRowBefore(&ctx, w, bound));
+					w_here = (w != NULL && CowRowBefore(&ctx, w, bound, inclusive));
 				}
 				else
 				{
@@ -1077,7 +1093,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 					}
 					s++;
 					w = CowNextWinner(&ctx, &win);
-					w_here = (w != NULL && CowRowBefore(&ctx, w, bound));
+					w_here = (w != NULL && CowRowBefore(&ctx, w, bound, inclusive));
 				}
 				if (changed)
 					CowOutSpill(&ctx, &out);
@@ -1088,11 +1104,11 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 			MemoryContextReset(gcxt);
 		}
 
-		/* 5. an empty table: every winner starts new groups */
+		/* 5. an empty table, or keys beyond a full last version: new groups */
 		CowOutStart(&out, NULL);
 		for (; w != NULL; w = CowNextWinner(&ctx, &win))
 		{
-			Assert(nversions == 0);
+			Assert(nversions == 0 || end != NULL);
 			if (CowIsDeleteMarker(&ctx, w))
 			{
 				CowDropIncoming(w);
