@@ -138,8 +138,8 @@ src_options=$(options_of "$SRC_DB")
 src_rows=$(rows_of "$SRC_DB")
 expect "options in the original database" \
 "public.orders: {id}|updated_at|_is_deleted|4|5|3
-public.events: {event_id}|||100000|3|10
-analytics.sales: {region,\"Order Id\"}|version||3|3|10
+public.events: {event_id}|||100000|1|10
+analytics.sales: {region,\"Order Id\"}|version||3|1|10
 zeta.moved: {k}|||100000|9|10
 public.reused: |||||" "$src_options"
 expect "the original orders table: 19 rows, 5 upserted, 6 kept, 7 deleted" \
