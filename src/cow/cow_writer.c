@@ -136,7 +136,8 @@ CowColEncAppend(CowColEnc *e, CowChunk *chunk, Datum value)
  * The chunk is cut into blocks of COW_BLOCK_ROWS rows, each encoded (its
  * own encoding, null bitmap, dictionary...) and compressed on its own, so
  * that a reader can decode one block without the others; the block
- * directory in front of them says where each one is.
+ * directory in front of them says where each one is.  Once a block had
+ * too many distinct values for a dictionary, the later ones are not tried.
  *
  * With late_minmax (numeric columns), the chunk's min/max are found here:
  * within a block from the scaled integers when the block got the NUMERIC
@@ -158,6 +159,7 @@ CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk, const Datum *vals,
 	Size		total = dir_len;
 	uint64		raw_total = 0;
 	bool		any_compressed = false;
+	bool		try_dict = true;
 	int64		gmin = -1,
 				gmax = -1;
 	int64		v0 = 0;
@@ -193,7 +195,9 @@ CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk, const Datum *vals,
 			continue;
 		}
 		bd.flags = 0;
-		CowEncodeChunk(&bd, bv, bvals, bnulls, brows, &enc);
+		CowEncodeChunk(&bd, bv, bvals, bnulls, brows, try_dict, &enc);
+		if (enc.dict_full)
+			try_dict = false;
 		if (late_minmax)
 		{
 			int64		imin = 0,

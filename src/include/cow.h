@@ -275,10 +275,13 @@ typedef struct CowEncodedChunk
 	int64	   *scaled;			/* NUMERIC: the values as integers at their
 								 * one display scale (so in the values'
 								 * order), palloc'd; else NULL */
+	bool		dict_full;		/* a dictionary was tried and had too many
+								 * distinct values */
 } CowEncodedChunk;
 
 extern void CowEncodeChunk(CowColumnDesc *d, const Datum *values, int64 nvals,
-						   const bits8 *nulls, int64 nrows, CowEncodedChunk *out);
+						   const bits8 *nulls, int64 nrows, bool try_dict,
+						   CowEncodedChunk *out);
 extern const char *CowEncodingName(int encoding);
 extern bool CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 						   const CowColumnDesc *d, const char *raw, uint64 nrows,
