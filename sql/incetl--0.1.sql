@@ -527,4 +527,12 @@ CREATE FUNCTION incetl.cow_last_scan(OUT file_groups_read bigint,
 AS 'MODULE_PATHNAME', 'incetl_cow_last_scan'
 LANGUAGE C STRICT VOLATILE;
 
+-- Column chunks wholly decoded and column blocks decompressed by this
+-- session so far (scans, index fetches, merges alike): an index lookup
+-- decompresses about one block per column, not the whole chunk.
+CREATE FUNCTION incetl.cow_decode_counts(OUT column_chunks_decoded bigint,
+                                         OUT column_blocks_decoded bigint)
+AS 'MODULE_PATHNAME', 'incetl_cow_decode_counts'
+LANGUAGE C STRICT VOLATILE;
+
 -- ==== incetl_cow end ====

@@ -830,6 +830,7 @@ CowEncodeDict(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
 			{
 				if (nent >= maxent)
 				{
+					out->dict_full = true;
 					pfree(slots);
 					pfree(entries);
 					pfree(codes);
@@ -953,11 +954,15 @@ CowEncodePlain(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
  * order, varlenas detoasted) of the type described by d (typid, attlen,
  * attbyval, attalign), and, when nulls is not NULL, the null bitmap of
  * nrows rows.  Sets d->encoding and returns the chunk in *out (palloc'd in
- * the current context).
+ * the current context).  Without try_dict, varlenas are not tried as a
+ * dictionary (the writer's hint after a block with too many distinct
+ * values: a column of distinct values would pay for a failed dictionary
+ * in every block).
  */
 void
 CowEncodeChunk(CowColumnDesc *d, const Datum *values, int64 nvals,
-			   const bits8 *nulls, int64 nrows, CowEncodedChunk *out)
+			   const bits8 *nulls, int64 nrows, bool try_dict,
+			   CowEncodedChunk *out)
 {
 	Size		head = nulls ? MAXALIGN((nrows + 7) / 8) : 0;
 	Oid			base = getBaseType(d->typid);
@@ -972,7 +977,7 @@ CowEncodeChunk(CowColumnDesc *d, const Datum *values, int64 nvals,
 	{
 		if (base == NUMERICOID)
 			done = CowEncodeNumeric(d, values, nvals, head, out);
-		if (!done)
+		if (!done && try_dict)
 			done = CowEncodeDict(d, values, nvals, head, out);
 		if (!done)
 		{

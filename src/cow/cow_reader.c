@@ -27,8 +27,20 @@
 
 #include "cow.h"
 
-static char *CowReadChunk(Relation rel, const CowVersion *v, CowGroupHeader *h,
-						  int idx);
+static void CowBlockCorrupt(Relation rel, const CowVersion *v, int idx,
+							const char *what) pg_attribute_noreturn();
+static CowBlockDesc *CowCheckBlockDir(Relation rel, const CowVersion *v,
+									  CowGroupHeader *h, int idx,
+									  const char *dir);
+static CowBlockDesc *CowReadBlockDir(Relation rel, const CowVersion *v,
+									 CowGroupHeader *h, int idx);
+static bool CowDecodeBlock(Relation rel, const CowVersion *v, CowGroupHeader *h,
+						   int idx, const CowBlockDesc *bd, uint32 b,
+						   char *stored, Datum *values, bool *isnull);
+static void CowDecodeChunkBlocks(Relation rel, const CowVersion *v,
+								 CowGroupHeader *h, int idx, Datum *values,
+								 bool *isnull);
+static bool CowColumnIsStored(CowDecodedGroup *g, int attidx);
 
 /*
  * CowReadGroupHeader reads and checks the header of a version.
@@ -56,6 +68,7 @@ CowReadGroupHeader(Relation rel, const CowVersion *v)
 	h->header_crc = stored;
 	if (h->magic != COW_GROUP_MAGIC || h->version != COW_FORMAT_VERSION ||
 		h->header_len != v->header_bytes ||
+		h->block_rows == 0 || h->block_rows % 8 != 0 ||
 		h->nrows != (uint64) v->row_count || crc != stored)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -65,22 +78,36 @@ CowReadGroupHeader(Relation rel, const CowVersion *v)
 	return h;
 }
 
+static void
+CowBlockCorrupt(Relation rel, const CowVersion *v, int idx, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("incetl_cow relation \"%s\": column %d of file group " INT64_FORMAT " (block %u) is corrupted: %s",
+					RelationGetRelationName(rel), idx + 1, v->file_group_id,
+					v->first_block, what)));
+}
+
 /*
- * CowReadChunk returns the raw (decompressed) bytes of column idx.
+ * CowCheckBlockDir checks the block directory of column idx (dir, the
+ * first bytes of its stored chunk) against the chunk's CRC and lengths and
+ * returns a copy of it.
  */
-static char *
-CowReadChunk(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx)
+static CowBlockDesc *
+CowCheckBlockDir(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx,
+				 const char *dir)
 {
 	CowColumnDesc *d = &CowGroupColumns(h)[idx];
-	char	   *stored = palloc(Max(d->stored_len, 1));
-	char	   *raw;
+	uint32		nblocks = CowGroupBlocks(h);
+	Size		dir_len = sizeof(CowBlockDesc) * nblocks;
+	CowBlockDesc *bd;
+	uint64		stored = dir_len,
+				raw = 0;
 	pg_crc32c	crc;
+	uint32		b;
 
-	CowReadExtentBytes(rel, v->first_block, v->nblocks, d->offset,
-					   d->stored_len, stored);
 	INIT_CRC32C(crc);
-	if (d->stored_len > 0)
-		COMP_CRC32C(crc, stored, d->stored_len);
+	COMP_CRC32C(crc, dir, dir_len);
 	FIN_CRC32C(crc);
 	if (crc != d->crc)
 		ereport(ERROR,
@@ -88,19 +115,125 @@ CowReadChunk(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx)
 				 errmsg("incetl_cow relation \"%s\": checksum mismatch in column %d of file group " INT64_FORMAT " (block %u)",
 						RelationGetRelationName(rel), idx + 1,
 						v->file_group_id, v->first_block)));
-	if (d->flags & COW_COL_UNCOMPRESSED)
+	bd = palloc(dir_len);
+	memcpy(bd, dir, dir_len);
+	for (b = 0; b < nblocks; b++)
 	{
-		if (d->raw_len != d->stored_len)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("incetl_cow relation \"%s\": column %d of file group " INT64_FORMAT " has inconsistent lengths",
-							RelationGetRelationName(rel), idx + 1, v->file_group_id)));
-		return stored;
+		if ((bd[b].flags & COW_BLK_UNCOMPRESSED) &&
+			bd[b].raw_len != bd[b].stored_len)
+			CowBlockCorrupt(rel, v, idx, "inconsistent block lengths");
+		if ((bd[b].flags & COW_BLK_ALL_NULL) && bd[b].stored_len != 0)
+			CowBlockCorrupt(rel, v, idx, "inconsistent block lengths");
+		if ((bd[b].flags & COW_BLK_HAS_NULLS) && !(d->flags & COW_COL_HAS_NULLS))
+			CowBlockCorrupt(rel, v, idx, "a block has NULLs, its column none");
+		stored += bd[b].stored_len;
+		raw += bd[b].raw_len;
 	}
-	raw = palloc(Max(d->raw_len, 1));
-	CowDecompress(stored, d->stored_len, raw, d->raw_len, rel);
-	pfree(stored);
-	return raw;
+	if (stored != d->stored_len || raw != d->raw_len)
+		CowBlockCorrupt(rel, v, idx, "block lengths do not add up");
+	return bd;
+}
+
+/* CowReadBlockDir reads and checks the block directory of column idx. */
+static CowBlockDesc *
+CowReadBlockDir(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx)
+{
+	CowColumnDesc *d = &CowGroupColumns(h)[idx];
+	Size		dir_len = sizeof(CowBlockDesc) * CowGroupBlocks(h);
+	char	   *dir;
+	CowBlockDesc *bd;
+
+	if (d->stored_len < dir_len)
+		CowBlockCorrupt(rel, v, idx, "chunk is shorter than its block directory");
+	dir = palloc(dir_len);
+	CowReadExtentBytes(rel, v->first_block, v->nblocks, d->offset, dir_len, dir);
+	bd = CowCheckBlockDir(rel, v, h, idx, dir);
+	pfree(dir);
+	return bd;
+}
+
+/*
+ * CowDecodeBlock decodes block b (directory entry bd) of column idx from
+ * its stored bytes into values/isnull, which start at the block's first
+ * row.  Returns true when the values point into stored, which must then
+ * live as long as they do.
+ */
+static bool
+CowDecodeBlock(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx,
+			   const CowBlockDesc *bd, uint32 b, char *stored, Datum *values,
+			   bool *isnull)
+{
+	CowColumnDesc d = CowGroupColumns(h)[idx];
+	uint64		brows = Min((uint64) h->block_rows, h->nrows - (uint64) b * h->block_rows);
+	char	   *raw;
+	pg_crc32c	crc;
+
+	if (bd->flags & COW_BLK_ALL_NULL)
+	{
+		memset(isnull, true, brows);
+		return false;
+	}
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, stored, bd->stored_len);
+	FIN_CRC32C(crc);
+	if (crc != bd->crc)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("incetl_cow relation \"%s\": checksum mismatch in block %u of column %d of file group " INT64_FORMAT " (block %u)",
+						RelationGetRelationName(rel), b, idx + 1,
+						v->file_group_id, v->first_block)));
+
+	/* the block is decoded as a chunk of its own rows */
+	d.flags = (bd->flags & COW_BLK_HAS_NULLS) ? COW_COL_HAS_NULLS : 0;
+	d.encoding = bd->encoding;
+	d.raw_len = bd->raw_len;
+	CowBlocksDecoded++;
+	if (bd->flags & COW_BLK_UNCOMPRESSED)
+		return CowDecodeChunk(rel, v->file_group_id, idx + 1, &d, stored, brows,
+							  values, isnull);
+	raw = palloc(Max(bd->raw_len, 1));
+	CowDecompress(stored, bd->stored_len, raw, bd->raw_len, rel);
+	if (!CowDecodeChunk(rel, v->file_group_id, idx + 1, &d, raw, brows,
+						values, isnull))
+		pfree(raw);
+	return false;
+}
+
+/*
+ * CowDecodeChunkBlocks decodes every block of the stored chunk idx into
+ * values/isnull[nrows], reading the chunk in one go.
+ */
+static void
+CowDecodeChunkBlocks(Relation rel, const CowVersion *v, CowGroupHeader *h,
+					 int idx, Datum *values, bool *isnull)
+{
+	CowColumnDesc *d = &CowGroupColumns(h)[idx];
+	uint32		nblocks = CowGroupBlocks(h);
+	Size		dir_len = sizeof(CowBlockDesc) * nblocks;
+	char	   *stored;
+	CowBlockDesc *bd;
+	uint64		off = dir_len;
+	bool		keep = false;
+	uint32		b;
+
+	if (d->stored_len < dir_len)
+		CowBlockCorrupt(rel, v, idx, "chunk is shorter than its block directory");
+	stored = MemoryContextAllocHuge(CurrentMemoryContext, Max(d->stored_len, 1));
+	CowReadExtentBytes(rel, v->first_block, v->nblocks, d->offset,
+					   d->stored_len, stored);
+	bd = CowCheckBlockDir(rel, v, h, idx, stored);
+	for (b = 0; b < nblocks; b++)
+	{
+		uint64		r0 = (uint64) b * h->block_rows;
+
+		if (CowDecodeBlock(rel, v, h, idx, &bd[b], b, stored + off,
+						   values + r0, isnull + r0))
+			keep = true;
+		off += bd[b].stored_len;
+	}
+	pfree(bd);
+	if (!keep)
+		pfree(stored);
 }
 
 /*
@@ -113,7 +246,6 @@ CowDecodeColumn(Relation rel, const CowVersion *v, CowGroupHeader *h,
 	Form_pg_attribute att = TupleDescAttr(tupdesc, attidx);
 	uint64		nrows = h->nrows;
 	CowColumnDesc *d;
-	char	   *raw;
 	uint64		i;
 
 	if (att->attisdropped)
@@ -142,10 +274,7 @@ CowDecodeColumn(Relation rel, const CowVersion *v, CowGroupHeader *h,
 	}
 
 	/* decode with the layout the chunk was written with */
-	raw = CowReadChunk(rel, v, h, attidx);
-	if (!CowDecodeChunk(rel, v->file_group_id, attidx + 1, d, raw, nrows,
-						values, isnull))
-		pfree(raw);
+	CowDecodeChunkBlocks(rel, v, h, attidx, values, isnull);
 }
 
 /*
@@ -158,7 +287,6 @@ CowDecodeCommitIds(Relation rel, const CowVersion *v, CowGroupHeader *h)
 	uint64		nrows = h->nrows;
 	Datum	   *values = palloc(sizeof(Datum) * Max(nrows, 1));
 	bool	   *isnull = palloc(sizeof(bool) * Max(nrows, 1));
-	char	   *raw;
 
 	if (d->flags & (COW_COL_HAS_NULLS | COW_COL_ALL_NULL | COW_COL_DROPPED) ||
 		!d->attbyval || d->attlen != sizeof(int64))
@@ -166,10 +294,7 @@ CowDecodeCommitIds(Relation rel, const CowVersion *v, CowGroupHeader *h)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("incetl_cow relation \"%s\": the commit ids of file group " INT64_FORMAT " are corrupted",
 						RelationGetRelationName(rel), v->file_group_id)));
-	raw = CowReadChunk(rel, v, h, h->natts);
-	if (!CowDecodeChunk(rel, v->file_group_id, h->natts + 1, d, raw, nrows,
-						values, isnull))
-		pfree(raw);
+	CowDecodeChunkBlocks(rel, v, h, h->natts, values, isnull);
 	pfree(isnull);
 #if SIZEOF_DATUM == 8
 	/* an int8 Datum is the int64 itself */
@@ -204,6 +329,7 @@ CowOpenGroup(Relation rel, const CowVersion *v, bool all, Bitmapset *needed)
 	g->header = CowReadGroupHeader(rel, v);
 	g->natts = RelationGetDescr(rel)->natts;
 	g->nrows = g->header->nrows;
+	g->nblocks = CowGroupBlocks(g->header);
 	g->decoded = palloc0(sizeof(bool) * Max(g->natts, 1));
 	g->unwanted = palloc0(sizeof(bool) * Max(g->natts, 1));
 	if (!all)
@@ -215,7 +341,22 @@ CowOpenGroup(Relation rel, const CowVersion *v, bool all, Bitmapset *needed)
 	}
 	g->values = palloc0(sizeof(Datum *) * Max(g->natts, 1));
 	g->isnull = palloc0(sizeof(bool *) * Max(g->natts, 1));
+	g->block_done = palloc0(sizeof(bool *) * Max(g->natts, 1));
+	g->block_dirs = palloc0(sizeof(CowBlockDesc *) * Max(g->natts, 1));
 	return g;
+}
+
+/*
+ * CowColumnIsStored says whether attribute attidx has a chunk of its own
+ * in g (rather than reading as NULL or as its missing value throughout).
+ */
+static bool
+CowColumnIsStored(CowDecodedGroup *g, int attidx)
+{
+	return !TupleDescAttr(RelationGetDescr(g->rel), attidx)->attisdropped &&
+		(uint32) attidx < g->header->natts &&
+		!(CowGroupColumns(g->header)[attidx].flags &
+		  (COW_COL_ALL_NULL | COW_COL_DROPPED));
 }
 
 /*
@@ -224,6 +365,7 @@ CowOpenGroup(Relation rel, const CowVersion *v, bool all, Bitmapset *needed)
  * wanted (the caller reads it as NULL).
  */
 int64		CowChunksDecoded = 0;
+int64		CowBlocksDecoded = 0;
 
 bool
 CowGroupColumn(CowDecodedGroup *g, int attidx)
@@ -237,12 +379,83 @@ CowGroupColumn(CowDecodedGroup *g, int attidx)
 	if (!g->all && !bms_is_member(attidx, g->needed))
 		return false;
 	old = MemoryContextSwitchTo(g->cxt);
-	g->values[attidx] = palloc(sizeof(Datum) * Max(g->nrows, 1));
-	g->isnull[attidx] = palloc(sizeof(bool) * Max(g->nrows, 1));
-	CowDecodeColumn(g->rel, &g->version, g->header, RelationGetDescr(g->rel),
-					attidx, g->values[attidx], g->isnull[attidx]);
+	if (g->block_done[attidx] != NULL)
+	{
+		uint32		b;
+
+		/* some blocks were decoded for single rows: add the others */
+		for (b = 0; b < g->nblocks; b++)
+			if (!g->block_done[attidx][b])
+				(void) CowGroupRow(g, attidx, (uint64) b * g->header->block_rows);
+	}
+	else
+	{
+		g->values[attidx] = palloc(sizeof(Datum) * Max(g->nrows, 1));
+		g->isnull[attidx] = palloc(sizeof(bool) * Max(g->nrows, 1));
+		CowDecodeColumn(g->rel, &g->version, g->header, RelationGetDescr(g->rel),
+						attidx, g->values[attidx], g->isnull[attidx]);
+	}
 	g->decoded[attidx] = true;
 	CowChunksDecoded++;
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/*
+ * CowGroupRow makes row "row" of column attidx available in
+ * g->values/isnull, decompressing only the block that holds it (and the
+ * column's block directory, once).  Returns false for a column that is not
+ * wanted.  Columns without a chunk of their own (dropped, added later, all
+ * NULL) cost nothing to fill and are filled whole.
+ */
+bool
+CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row)
+{
+	MemoryContext old;
+	CowBlockDesc *dir;
+	uint32		b;
+	uint64		r0,
+				off;
+	uint32		k;
+	char	   *stored;
+	CowColumnDesc *d;
+
+	if (attidx >= g->natts)
+		return false;
+	if (g->decoded[attidx])
+		return true;
+	if (!g->all && !bms_is_member(attidx, g->needed))
+		return false;
+	if (!CowColumnIsStored(g, attidx))
+		return CowGroupColumn(g, attidx);
+	Assert(row < g->nrows);
+	b = row / g->header->block_rows;
+	if (g->block_done[attidx] != NULL && g->block_done[attidx][b])
+		return true;
+
+	old = MemoryContextSwitchTo(g->cxt);
+	if (g->block_done[attidx] == NULL)
+	{
+		g->values[attidx] = palloc(sizeof(Datum) * Max(g->nrows, 1));
+		g->isnull[attidx] = palloc(sizeof(bool) * Max(g->nrows, 1));
+		g->block_dirs[attidx] = CowReadBlockDir(g->rel, &g->version, g->header,
+												attidx);
+		g->block_done[attidx] = palloc0(sizeof(bool) * g->nblocks);
+	}
+	dir = g->block_dirs[attidx];
+	d = &CowGroupColumns(g->header)[attidx];
+	off = sizeof(CowBlockDesc) * g->nblocks;
+	for (k = 0; k < b; k++)
+		off += dir[k].stored_len;
+	stored = MemoryContextAllocHuge(g->cxt, Max(dir[b].stored_len, 1));
+	if (dir[b].stored_len > 0)
+		CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
+						   d->offset + off, dir[b].stored_len, stored);
+	r0 = (uint64) b * g->header->block_rows;
+	if (!CowDecodeBlock(g->rel, &g->version, g->header, attidx, &dir[b], b,
+						stored, g->values[attidx] + r0, g->isnull[attidx] + r0))
+		pfree(stored);
+	g->block_done[attidx][b] = true;
 	MemoryContextSwitchTo(old);
 	return true;
 }

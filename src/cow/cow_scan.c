@@ -49,6 +49,7 @@ static int64 CowLastScanSkipped = 0;
 static int64 CowLastScanChunks = 0;
 
 PG_FUNCTION_INFO_V1(incetl_cow_last_scan);
+PG_FUNCTION_INFO_V1(incetl_cow_decode_counts);
 static Snapshot CowCatalogSnapshotFor(Snapshot snapshot, bool *registered);
 
 /*
@@ -394,6 +395,8 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 		MemoryContextReset(f->group_cxt);
 		old = MemoryContextSwitchTo(f->group_cxt);
 		f->group = CowOpenGroup(rel, &f->versions[vi], true, NULL);
+		/* an index fetch reads a few rows: decode their blocks only */
+		f->group->by_block = true;
 		MemoryContextSwitchTo(old);
 	}
 	CowStoreRow(rel, f->group, rownum - f->versions[vi].first_row_number, slot);
@@ -540,5 +543,26 @@ incetl_cow_last_scan(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(CowLastScanRead);
 	values[1] = Int64GetDatum(CowLastScanSkipped);
 	values[2] = Int64GetDatum(CowLastScanChunks);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/*
+ * incetl.cow_decode_counts() reports how many column chunks were wholly
+ * decoded and how many column blocks were decompressed by this backend so
+ * far, whatever read them (scans, index fetches, merges): the difference
+ * across a statement shows what it cost.
+ */
+Datum
+incetl_cow_decode_counts(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+	values[0] = Int64GetDatum(CowChunksDecoded);
+	values[1] = Int64GetDatum(CowBlocksDecoded);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

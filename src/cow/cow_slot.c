@@ -8,7 +8,9 @@
  * executor asks for the attributes it needs with slot_getsomeattrs(); only
  * then are those columns of the file group decompressed (once per group),
  * so count(*) decompresses nothing and sum(c) stops at column c even when
- * the planner gave the scan a physical target list.  Materializing or
+ * the planner gave the scan a physical target list.  For a group opened
+ * for point lookups (by_block), only the block of each column that holds
+ * the row is decompressed.  Materializing or
  * copying the slot fetches every attribute first.  Copies to heap tuples
  * carry the row's TID in t_self (ANALYZE sorts its sample by it).
  *
@@ -80,7 +82,7 @@ cow_slot_getsomeattrs(TupleTableSlot *slot, int natts)
 			slot->tts_values[i] = (Datum) 0;
 			slot->tts_isnull[i] = true;
 		}
-		else if (CowGroupColumn(g, i))
+		else if (g->by_block ? CowGroupRow(g, i, cs->row) : CowGroupColumn(g, i))
 		{
 			slot->tts_values[i] = g->values[i][cs->row];
 			slot->tts_isnull[i] = g->isnull[i][cs->row];
@@ -160,7 +162,8 @@ CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row, TupleTableSlot *slot)
 
 		for (i = 0; i < desc->natts; i++)
 		{
-			if (!TupleDescAttr(desc, i)->attisdropped && CowGroupColumn(g, i))
+			if (!TupleDescAttr(desc, i)->attisdropped &&
+				(g->by_block ? CowGroupRow(g, i, row) : CowGroupColumn(g, i)))
 			{
 				slot->tts_values[i] = g->values[i][row];
 				slot->tts_isnull[i] = g->isnull[i][row];

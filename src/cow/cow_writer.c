@@ -3,10 +3,13 @@
  * cow_writer.c
  *	  Encode a sorted set of rows as one file group version and write it.
  *
- * Each column chunk is encoded by cow_encoding.c (null bitmap, then the
- * values in an encoding chosen by type and data), zstd-compressed at the
- * table's level when that pays, and carries a CRC of its stored bytes and
- * the column's min/max under the type's default btree ordering.  The
+ * Each column chunk is cut into blocks of COW_BLOCK_ROWS rows; each block
+ * is encoded by cow_encoding.c (null bitmap, then the values in an
+ * encoding chosen by type and data) and zstd-compressed at the table's
+ * level when that pays, on its own, and carries a CRC of its stored bytes
+ * in the chunk's block directory.  The chunk carries a CRC of that
+ * directory and the column's min/max under the type's default btree
+ * ordering.  The
  * hidden commit-id column records, per row, the commit that wrote that
  * version of the row; incetl.changes() reads it.
  *
@@ -23,6 +26,7 @@
 #include "access/tupmacs.h"
 #include "catalog/pg_type_d.h"
 #include "lib/stringinfo.h"
+#include "port/pg_bitutils.h"
 #include "port/pg_crc32c.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
@@ -127,67 +131,164 @@ CowColEncAppend(CowColEnc *e, CowChunk *chunk, Datum value)
 /*
  * CowChunkFinish encodes and compresses one column chunk: nvals values,
  * nulls the bitmap of nrows rows or NULL when none is NULL.  desc has the
- * type fields set; its flags, encoding and lengths are filled in.  With
- * late_minmax (numeric columns), the chunk's min/max are found here: from
- * the scaled integers when the chunk got the NUMERIC encoding (one display
- * scale: their order is the values' order), which is much cheaper than
- * comparing numerics, else with the comparator.
+ * type fields set; its flags, encoding, lengths and CRC are filled in.
+ *
+ * The chunk is cut into blocks of COW_BLOCK_ROWS rows, each encoded (its
+ * own encoding, null bitmap, dictionary...) and compressed on its own, so
+ * that a reader can decode one block without the others; the block
+ * directory in front of them says where each one is.  Once a block had
+ * too many distinct values for a dictionary, the later ones are not tried.
+ *
+ * With late_minmax (numeric columns), the chunk's min/max are found here:
+ * within a block from the scaled integers when the block got the NUMERIC
+ * encoding (one display scale: their order is the values' order), which is
+ * much cheaper than comparing numerics, else with the comparator; the
+ * blocks' winners are then compared with the comparator (blocks may have
+ * different scales).
  */
 static void
 CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk, const Datum *vals,
 			   int64 nvals, const bits8 *nulls, int64 nrows, int level,
 			   SortSupport late_minmax)
 {
-	CowEncodedChunk enc;
-	Size		clen;
-	char	   *cdata;
-	int64		i;
+	int64		nblocks = (nrows + COW_BLOCK_ROWS - 1) / COW_BLOCK_ROWS;
+	CowBlockDesc *dir = palloc0(sizeof(CowBlockDesc) * nblocks);
+	char	  **data = palloc0(sizeof(char *) * nblocks);
+	int			uses[COW_ENC_VARLENA + 1] = {0};
+	Size		dir_len = sizeof(CowBlockDesc) * nblocks;
+	Size		total = dir_len;
+	uint64		raw_total = 0;
+	bool		any_compressed = false;
+	bool		try_dict = true;
+	int64		gmin = -1,
+				gmax = -1;
+	int64		v0 = 0;
+	int64		b;
+	int			e;
+	char	   *p;
+	pg_crc32c	crc;
 
 	if (nulls)
 		desc->flags |= COW_COL_HAS_NULLS;
-	CowEncodeChunk(desc, vals, nvals, nulls, nrows, &enc);
-	if (late_minmax && nvals > 0)
+	for (b = 0; b < nblocks; b++)
 	{
-		int64		imin = 0,
-					imax = 0;
+		int64		r0 = b * COW_BLOCK_ROWS;
+		int64		brows = Min(COW_BLOCK_ROWS, nrows - r0);
+		const bits8 *bnulls = nulls ? nulls + r0 / 8 : NULL;
+		int64		bvals = brows;
+		CowColumnDesc bd = *desc;
+		CowEncodedChunk enc;
+		const Datum *bv = vals + v0;
+		Size		clen;
+		char	   *cdata;
+		int64		i;
 
-		for (i = 1; i < nvals; i++)
+		if (bnulls)
 		{
-			if (enc.scaled)
+			bvals -= pg_popcount((const char *) bnulls, (brows + 7) / 8);
+			if (bvals == brows)
+				bnulls = NULL;
+		}
+		if (bvals == 0)
+		{
+			dir[b].flags = COW_BLK_ALL_NULL | COW_BLK_HAS_NULLS;
+			continue;
+		}
+		bd.flags = 0;
+		CowEncodeChunk(&bd, bv, bvals, bnulls, brows, try_dict, &enc);
+		if (enc.dict_full)
+			try_dict = false;
+		if (late_minmax)
+		{
+			int64		imin = 0,
+						imax = 0;
+
+			for (i = 1; i < bvals; i++)
 			{
-				if (enc.scaled[i] > enc.scaled[imax])
+				if (enc.scaled)
+				{
+					if (enc.scaled[i] > enc.scaled[imax])
+						imax = i;
+					else if (enc.scaled[i] < enc.scaled[imin])
+						imin = i;
+				}
+				else if (ApplySortComparator(bv[i], false, bv[imax], false, late_minmax) > 0)
 					imax = i;
-				else if (enc.scaled[i] < enc.scaled[imin])
+				else if (ApplySortComparator(bv[i], false, bv[imin], false, late_minmax) < 0)
 					imin = i;
 			}
-			else if (ApplySortComparator(vals[i], false, vals[imax], false, late_minmax) > 0)
-				imax = i;
-			else if (ApplySortComparator(vals[i], false, vals[imin], false, late_minmax) < 0)
-				imin = i;
+			if (gmax < 0 ||
+				ApplySortComparator(bv[imax], false, vals[gmax], false, late_minmax) > 0)
+				gmax = v0 + imax;
+			if (gmin < 0 ||
+				ApplySortComparator(bv[imin], false, vals[gmin], false, late_minmax) < 0)
+				gmin = v0 + imin;
 		}
-		chunk->min = vals[imin];
-		chunk->max = vals[imax];
+		if (enc.scaled)
+			pfree(enc.scaled);
+		dir[b].encoding = bd.encoding;
+		dir[b].raw_len = enc.len;
+		dir[b].flags = bnulls ? COW_BLK_HAS_NULLS : 0;
+		uses[Min(bd.encoding, COW_ENC_VARLENA)]++;
+		raw_total += enc.len;
+		cdata = CowCompress(enc.data, enc.len, level, &clen);
+		if (cdata == NULL)
+		{
+			dir[b].flags |= COW_BLK_UNCOMPRESSED;
+			data[b] = enc.data;
+			dir[b].stored_len = enc.len;
+		}
+		else
+		{
+			pfree(enc.data);
+			data[b] = cdata;
+			dir[b].stored_len = clen;
+			any_compressed = true;
+		}
+		INIT_CRC32C(crc);
+		COMP_CRC32C(crc, data[b], dir[b].stored_len);
+		FIN_CRC32C(crc);
+		dir[b].crc = crc;
+		total += dir[b].stored_len;
+		v0 += bvals;
+	}
+	Assert(v0 == nvals);
+	if (late_minmax && gmin >= 0)
+	{
+		chunk->min = vals[gmin];
+		chunk->max = vals[gmax];
 		chunk->has_minmax = true;
 	}
-	if (enc.scaled)
-		pfree(enc.scaled);
 	if (chunk->has_minmax)
 		desc->flags |= COW_COL_HAS_MINMAX;
-	desc->raw_len = enc.len;
-	cdata = CowCompress(enc.data, enc.len, level, &clen);
-	if (cdata == NULL)
-	{
+	if (!any_compressed)
 		desc->flags |= COW_COL_UNCOMPRESSED;
-		chunk->data = enc.data;
-		chunk->len = enc.len;
-	}
-	else
+	/* the encoding most blocks use stands for the chunk in statistics */
+	desc->encoding = COW_ENC_PLAIN;
+	for (e = 0; e <= COW_ENC_VARLENA; e++)
+		if (uses[e] > uses[desc->encoding])
+			desc->encoding = e;
+
+	chunk->data = p = MemoryContextAllocHuge(CurrentMemoryContext, total);
+	memcpy(p, dir, dir_len);
+	p += dir_len;
+	for (b = 0; b < nblocks; b++)
 	{
-		pfree(enc.data);
-		chunk->data = cdata;
-		chunk->len = clen;
+		if (data[b] == NULL)
+			continue;
+		memcpy(p, data[b], dir[b].stored_len);
+		p += dir[b].stored_len;
+		pfree(data[b]);
 	}
-	desc->stored_len = chunk->len;
+	chunk->len = total;
+	desc->raw_len = raw_total;
+	desc->stored_len = total;
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, dir, dir_len);
+	FIN_CRC32C(crc);
+	desc->crc = crc;
+	pfree(dir);
+	pfree(data);
 }
 
 static void
@@ -397,11 +498,6 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	{
 		descs[i].offset = total;
 		total += chunks[i].len;
-		INIT_CRC32C(crc);
-		if (chunks[i].len > 0)
-			COMP_CRC32C(crc, chunks[i].data, chunks[i].len);
-		FIN_CRC32C(crc);
-		descs[i].crc = crc;
 	}
 
 	header.magic = COW_GROUP_MAGIC;
@@ -411,6 +507,7 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	header.nkeys = opts->nkeys;
 	header.nrows = nrows;
 	header.total_len = total;
+	header.block_rows = COW_BLOCK_ROWS;
 
 	stream = palloc0(total);
 	memcpy(stream, &header, sizeof(header));

@@ -6,16 +6,21 @@
 # against what a CRC cannot (a writer bug, an encoding this build does not
 # know).  To reach them the test edits a stopped cluster's file and
 # recomputes the CRCs (CRC-32C) over its edit:
-#   group 1: the text column's encoding byte set to 77 (unknown);
-#   group 2: the bit width in the int block of an uncompressed bigint chunk
+#   group 1: the encoding byte of the text column's (only) block set to 77
+#            (unknown);
+#   group 2: the bit width in the int block of an uncompressed bigint block
 #            set to 70 (more than 64).
 # Group 3 is left alone and still reads.
 #
 # Layout used (x86-64, 8 kB pages, src/include/cow.h): a version's stream
 # starts after the 24-byte page header of its first block; CowGroupHeader
-# is 48 bytes (header_len at 8, header_crc at 12), followed by one
-# 56-byte CowColumnDesc per column (flags 0, crc 4, offset 8, stored_len 16,
-# encoding 48); an int block starts with count (4 bytes), mode, width.
+# is 56 bytes (header_len at 8, header_crc at 12, total_len at 40),
+# followed by one 56-byte CowColumnDesc per column (flags 0, crc 4 of the
+# block directory, offset 8, stored_len 16, encoding 48).  A chunk starts
+# with its block directory, one 24-byte CowBlockDesc per block (stored_len
+# 0, raw_len 8, crc 16, encoding 20, flags 21); with 100 rows a chunk is
+# one block, whose bytes follow at 24.  An int block starts with count
+# (4 bytes), mode, width.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -82,16 +87,19 @@ sub edit_group
 	return;
 }
 
-sub desc_at { return 48 + 56 * $_[0]; }
+sub desc_at { return 56 + 56 * $_[0]; }
 
 edit_group(
 	$blocks[0],
 	sub {
 		my ($s) = @_;
-		substr($$s, desc_at(2) + 48, 1) = pack('C', 77);
+		my $d = desc_at(2);
+		my $off = unpack('Q<', substr($$s, $d + 8, 8));
+		substr($$s, $off + 20, 1) = pack('C', 77);
+		substr($$s, $d + 4, 4) = pack('V', crc32c(substr($$s, $off, 24)));
 	});
 
-my ($flags, $encoding);
+my ($flags, $encoding, $bflags);
 edit_group(
 	$blocks[1],
 	sub {
@@ -100,12 +108,15 @@ edit_group(
 		$flags = unpack('V', substr($$s, $d, 4));
 		$encoding = unpack('C', substr($$s, $d + 48, 1));
 		my $off = unpack('Q<', substr($$s, $d + 8, 8));
-		my $len = unpack('Q<', substr($$s, $d + 16, 8));
-		substr($$s, $off + 5, 1) = pack('C', 70);
-		substr($$s, $d + 4, 4) = pack('V', crc32c(substr($$s, $off, $len)));
+		my $blen = unpack('Q<', substr($$s, $off, 8));
+		$bflags = unpack('C', substr($$s, $off + 21, 1));
+		substr($$s, $off + 24 + 5, 1) = pack('C', 70);
+		substr($$s, $off + 16, 4) = pack('V', crc32c(substr($$s, $off + 24, $blen)));
+		substr($$s, $d + 4, 4) = pack('V', crc32c(substr($$s, $off, 24)));
 	});
 is($encoding, 1, 'the bigint chunk of group 2 is int-encoded');
 ok($flags & 0x08, 'and stored without zstd');
+ok($bflags & 0x04, 'its block too');
 
 $node->start;
 my $problems = $node->safe_psql('postgres',
