@@ -96,6 +96,8 @@ static void CowConcurrentUpdateError(Relation rel) pg_attribute_noreturn();
 static CowRow *CowStoredRows(CowDecodedGroup *g);
 static int	CowRouteRow(CowMergeCtx *ctx, CowRow *row, Datum **firsts, int *order,
 						int nversions, int pos);
+static void CowMergeEnd(CowMergeCtx *ctx, Snapshot snap, MemoryContext old,
+						MemoryContext mcxt);
 static CowVersion *CowMergeBegin(CowMergeCtx *ctx, Relation rel, Snapshot *snap,
 								 int64 *storage_id, int *nversions);
 static CowRow **CowLostRowKeys(CowMergeCtx *ctx, int64 storage_id, List *lost,
@@ -332,11 +334,6 @@ CowKeyOnlyCmp(const void *a, const void *b, void *arg)
 }
 
 /*
- * CowLostRowKeys reads, from the versions our statement saw (still on
- * disk: our snapshot holds back their reuse), the key and commit id of
- * each lost row.  Returns them sorted by key.
- */
-/*
  * CowMergeBegin prepares ctx for a merge into rel: it takes a fresh latest
  * snapshot (returned registered in *snap; the caller holds the writer
  * lock, so it sees every committed version), loads the table's options
@@ -353,6 +350,24 @@ CowMergeBegin(CowMergeCtx *ctx, Relation rel, Snapshot *snap,
 	CowLoadOptions(rel, *snap, &ctx->opts);
 	*storage_id = CowStorageId(rel);
 	return CowLoadVersions(*storage_id, *snap, true, nversions);
+}
+
+/*
+ * CowMergeEnd undoes CowMergeBegin and CowMergeCtxPrepare once a merge or
+ * rewrite has written its versions: frees everything in mcxt (returning to
+ * old) and makes the switch visible to later flushes and statements of
+ * this transaction.
+ */
+static void
+CowMergeEnd(CowMergeCtx *ctx, Snapshot snap, MemoryContext old,
+			MemoryContext mcxt)
+{
+	CowClearFreeSpace();
+	CowMergeCtxRelease(ctx);
+	UnregisterSnapshot(snap);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(mcxt);
+	CommandCounterIncrement();
 }
 
 /*
@@ -401,6 +416,11 @@ CowStoredRows(CowDecodedGroup *g)
 	return rows;
 }
 
+/*
+ * CowLostRowKeys reads, from the versions our statement saw (still on
+ * disk: our snapshot holds back their reuse), the key and commit id of
+ * each lost row.  Returns them sorted by key.
+ */
 static CowRow **
 CowLostRowKeys(CowMergeCtx *ctx, int64 storage_id, List *lost, int64 *nlost)
 {
@@ -528,9 +548,21 @@ typedef struct CowWinners
 	MemoryContext cxt;			/* where spilled rows are read into */
 	CowRow	   *next;			/* spilled: first row of the next key */
 	bool		done;
-	int64		nread;			/* spilled rows read */
 	bool		has_update;		/* some spilled row came from an UPDATE */
 } CowWinners;
+
+/* CowWinnersInit: winners from spill (or, NULL, from an array set later) */
+static void
+CowWinnersInit(CowWinners *w, CowSpill *spill, MemoryContext mcxt)
+{
+	memset(w, 0, sizeof(*w));
+	if (spill != NULL)
+	{
+		w->spill = spill;
+		w->cxt = AllocSetContextCreate(mcxt, "incetl cow spilled rows",
+									   ALLOCSET_DEFAULT_SIZES);
+	}
+}
 
 static CowRow *
 CowSpillRead(CowWinners *w)
@@ -540,10 +572,7 @@ CowSpillRead(CowWinners *w)
 	if (row == NULL)
 		w->done = true;
 	else
-	{
-		w->nread++;
 		w->has_update |= row->is_update;
-	}
 	return row;
 }
 
@@ -762,17 +791,11 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 		has_update |= row->is_update;
 		incoming[r++] = row;
 	}
-	memset(&win, 0, sizeof(win));
+	/* with a spill, every row of the statement was moved to it */
+	Assert(spill == NULL || nin == 0);
+	CowWinnersInit(&win, spill, mcxt);
 	memset(&out, 0, sizeof(out));
 	out.cxt = mcxt;
-	if (spill != NULL)
-	{
-		/* every row of the statement was moved to the spill */
-		Assert(nin == 0);
-		win.spill = spill;
-		win.cxt = AllocSetContextCreate(mcxt, "incetl cow spilled rows",
-										ALLOCSET_DEFAULT_SIZES);
-	}
 
 	/*
 	 * Which versions hold deleted rows.  A row whose version a concurrent
@@ -1124,7 +1147,6 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 		CowOutFinish(&ctx, &out);
 	}
 	has_update |= win.has_update;
-	nin += win.nread;
 	if (has_update)
 		ctx.deleted -= Min(ctx.deleted, ctx.updated);
 
@@ -1181,14 +1203,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 		CowInsertCommit(storage_id, &commit);
 	}
 
-	CowClearFreeSpace();
-	CowMergeCtxRelease(&ctx);
-	UnregisterSnapshot(snap);
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(mcxt);
-
-	/* later flushes and statements of this transaction see the switch */
-	CommandCounterIncrement();
+	CowMergeEnd(&ctx, snap, old, mcxt);
 }
 
 /*
@@ -1239,10 +1254,7 @@ CowRewriteTable(Relation rel)
 	CowSetFreeSpace(rel, CowLoadUsedMap(storage_id));
 	CowMergeCtxPrepare(&ctx);
 
-	memset(&win, 0, sizeof(win));
-	win.spill = CowSpillBegin(rel, &ctx.opts, mcxt);
-	win.cxt = AllocSetContextCreate(mcxt, "incetl cow spilled rows",
-									ALLOCSET_DEFAULT_SIZES);
+	CowWinnersInit(&win, CowSpillBegin(rel, &ctx.opts, mcxt), mcxt);
 	gcxt = CowGroupContextCreate(mcxt, "incetl cow rewrite group");
 	for (i = 0; i < nversions; i++)
 	{
@@ -1310,10 +1322,5 @@ CowRewriteTable(Relation rel)
 	for (r = 0; r < ctx.rows_superseded; r++)
 		pgstat_count_heap_delete(rel);
 
-	CowClearFreeSpace();
-	CowMergeCtxRelease(&ctx);
-	UnregisterSnapshot(snap);
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(mcxt);
-	CommandCounterIncrement();
+	CowMergeEnd(&ctx, snap, old, mcxt);
 }

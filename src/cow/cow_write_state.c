@@ -360,7 +360,6 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 	p->row_subids = lappend_int(p->row_subids, (int) subid);
 	if (p->min_subid == InvalidSubTransactionId || subid < p->min_subid)
 		p->min_subid = subid;
-	p->has_update |= is_update;
 	p->bytes += GetMemoryChunkSpace(row) + 2 * sizeof(ListCell);
 	MemoryContextSwitchTo(old);
 
@@ -593,7 +592,6 @@ CowResetStatement(CowPending *p)
 	if (p->last_key)
 		pfree(p->last_key);
 	p->last_key = NULL;
-	p->has_update = false;
 	p->min_subid = InvalidSubTransactionId;
 	list_free_deep(p->stmt_parts);
 	p->stmt_parts = NIL;

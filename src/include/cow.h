@@ -412,7 +412,6 @@ typedef struct CowPending
 								 * row or delete of the statement (spilled
 								 * or merged in parts too), or Invalid */
 	int64		next_seq;		/* arrival number of the statement's next row */
-	bool		has_update;		/* some row came from an UPDATE */
 	CowDeleteSet *deletes;		/* row numbers deleted, NULL when none */
 	Size		bytes;
 	bool		opts_loaded;
