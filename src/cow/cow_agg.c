@@ -1704,7 +1704,8 @@ CowAggCompute(CowAggScanState *st)
 	/* one reused block for every group and every rescan (see there) */
 	if (st->group_cxt == NULL && nversions > 0)
 		st->group_cxt = CowGroupContextCreate(MemoryContextGetParent(st->run_cxt),
-											  "incetl cow aggregate group");
+											  "incetl cow aggregate group",
+											  COW_GROUP_CONTEXT_BLOCK);
 	for (i = 0; i < nversions; i++)
 	{
 		CowDecodedGroup *g;

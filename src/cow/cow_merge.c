@@ -279,7 +279,8 @@ CowMergeCtxPrepare(CowMergeCtx *ctx)
 	int			i;
 
 	ctx->write_cxt = CowGroupContextCreate(CurrentMemoryContext,
-										   "incetl cow write group");
+										   "incetl cow write group",
+										   COW_MERGE_CONTEXT_BLOCK);
 	if (ctx->opts.nkeys > 0)
 	{
 		ctx->keys = palloc(sizeof(SortSupportData) * ctx->opts.nkeys);
@@ -827,7 +828,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 		}
 	}
 
-	gcxt = CowGroupContextCreate(mcxt, "incetl cow merge group");
+	gcxt = CowGroupContextCreate(mcxt, "incetl cow merge group",
+								 COW_MERGE_CONTEXT_BLOCK);
 
 	if (ctx.opts.nkeys == 0)
 	{
@@ -1255,7 +1257,8 @@ CowRewriteTable(Relation rel)
 	CowMergeCtxPrepare(&ctx);
 
 	CowWinnersInit(&win, CowSpillBegin(rel, &ctx.opts, mcxt), mcxt);
-	gcxt = CowGroupContextCreate(mcxt, "incetl cow rewrite group");
+	gcxt = CowGroupContextCreate(mcxt, "incetl cow rewrite group",
+								 COW_MERGE_CONTEXT_BLOCK);
 	for (i = 0; i < nversions; i++)
 	{
 		CowDecodedGroup *g;

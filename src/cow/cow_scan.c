@@ -89,7 +89,8 @@ cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 	scan->base.rs_nkeys = nkeys;
 	scan->base.rs_flags = flags;
 	scan->scan_cxt = cxt;
-	scan->group_cxt = CowGroupContextCreate(cxt, "incetl cow scan group");
+	scan->group_cxt = CowGroupContextCreate(cxt, "incetl cow scan group",
+											 COW_GROUP_CONTEXT_BLOCK);
 	scan->catalog_snap = CowCatalogSnapshotFor(snapshot, &scan->snap_registered);
 	scan->analyze_version = -1;
 	scan->all_columns = true;
@@ -309,11 +310,9 @@ CowFindInVersions(CowVersion *versions, int n, int64 rownum)
  * every group.
  */
 MemoryContext
-CowGroupContextCreate(MemoryContext parent, const char *name)
+CowGroupContextCreate(MemoryContext parent, const char *name, Size block)
 {
-	return GenerationContextCreate(parent, name, COW_GROUP_CONTEXT_BLOCK,
-								   COW_GROUP_CONTEXT_BLOCK,
-								   4 * COW_GROUP_CONTEXT_BLOCK);
+	return GenerationContextCreate(parent, name, block, block, 4 * block);
 }
 
 IndexFetchTableData *
@@ -326,7 +325,8 @@ cow_index_fetch_begin(Relation rel)
 
 	f->base.rel = rel;
 	f->cxt = cxt;
-	f->group_cxt = CowGroupContextCreate(cxt, "incetl cow index fetch group");
+	f->group_cxt = CowGroupContextCreate(cxt, "incetl cow index fetch group",
+										  COW_GROUP_CONTEXT_BLOCK);
 	return &f->base;
 }
 

@@ -313,22 +313,30 @@ CowTakeFreeRun(Relation rel, uint32 n, BlockNumber *start)
 }
 
 /*
- * CowWriteExtent appends a contiguous run of pages holding "data" and
- * returns its first block.  The extension lock is held across the run so
- * the pages are contiguous; each page is WAL-logged once as a full image
- * (the hole between pd_lower and pd_upper is omitted from the record).
+ * CowWriteExtent appends a contiguous run of pages holding the stream made
+ * of pieces[], one after the other (gathered here, so the caller need not
+ * copy them into one buffer first), and returns its first block.  The
+ * extension lock is held across the run so the pages are contiguous; each
+ * page is WAL-logged once as a full image (the hole between pd_lower and
+ * pd_upper is omitted from the record).
  */
 BlockNumber
-CowWriteExtent(Relation rel, const char *data, Size len, uint32 *nblocks)
+CowWriteExtent(Relation rel, const CowExtentPiece *pieces, int npieces,
+			   uint32 *nblocks)
 {
-	uint32		n = (uint32) ((len + COW_PAGE_DATA - 1) / COW_PAGE_DATA);
+	Size		len = 0;
+	uint32		n;
 	BlockNumber first = InvalidBlockNumber;
 	bool		needwal = RelationNeedsWAL(rel);
 	uint32		i;
-
+	int			pi = 0;			/* the piece being copied */
+	Size		poff = 0;		/* and how much of it is copied */
 	BlockNumber reuse = InvalidBlockNumber;
 	bool		reusing;
 
+	for (i = 0; i < (uint32) npieces; i++)
+		len += pieces[i].len;
+	n = (uint32) ((len + COW_PAGE_DATA - 1) / COW_PAGE_DATA);
 	if (n == 0)
 		n = 1;
 
@@ -343,8 +351,8 @@ CowWriteExtent(Relation rel, const char *data, Size len, uint32 *nblocks)
 	{
 		Buffer		buf;
 		Page		page;
-		Size		off = (Size) i * COW_PAGE_DATA;
-		Size		chunk = Min(COW_PAGE_DATA, len - Min(len, off));
+		char	   *dst;
+		Size		fill = 0;
 
 		if (reusing)
 			buf = ReadBufferExtended(rel, MAIN_FORKNUM, reuse + i,
@@ -363,9 +371,21 @@ CowWriteExtent(Relation rel, const char *data, Size len, uint32 *nblocks)
 		page = BufferGetPage(buf);
 		START_CRIT_SECTION();
 		PageInit(page, BLCKSZ, 0);
-		if (chunk > 0)
-			memcpy(PageGetContents(page), data + off, chunk);
-		((PageHeader) page)->pd_lower = SizeOfPageHeaderData + chunk;
+		dst = PageGetContents(page);
+		while (fill < COW_PAGE_DATA && pi < npieces)
+		{
+			Size		take = Min(COW_PAGE_DATA - fill, pieces[pi].len - poff);
+
+			memcpy(dst + fill, pieces[pi].data + poff, take);
+			fill += take;
+			poff += take;
+			if (poff == pieces[pi].len)
+			{
+				pi++;
+				poff = 0;
+			}
+		}
+		((PageHeader) page)->pd_lower = SizeOfPageHeaderData + fill;
 		MarkBufferDirty(buf);
 		if (needwal)
 			log_newpage_buffer(buf, true);

@@ -137,7 +137,10 @@ CowColEncAppend(CowColEnc *e, CowChunk *chunk, Datum value)
  * own encoding, null bitmap, dictionary...) and compressed on its own, so
  * that a reader can decode one block without the others; the block
  * directory in front of them says where each one is.  Once a block had
- * too many distinct values for a dictionary, the later ones are not tried.
+ * too many distinct values for a dictionary, the later ones are not tried;
+ * once the first two blocks did not pay for zstd, the later ones are
+ * stored uncompressed without trying (bit-packed random integers, say:
+ * compressing them only costs time).
  *
  * With late_minmax (numeric columns), the chunk's min/max are found here:
  * within a block from the scaled integers when the block got the NUMERIC
@@ -160,6 +163,7 @@ CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk, const Datum *vals,
 	uint64		raw_total = 0;
 	bool		any_compressed = false;
 	bool		try_dict = true;
+	int			zstd_misses = 0;
 	int64		gmin = -1,
 				gmax = -1;
 	int64		v0 = 0;
@@ -231,7 +235,13 @@ CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk, const Datum *vals,
 		dir[b].flags = bnulls ? COW_BLK_HAS_NULLS : 0;
 		uses[Min(bd.encoding, COW_ENC_VARLENA)]++;
 		raw_total += enc.len;
-		cdata = CowCompress(enc.data, enc.len, level, &clen);
+		cdata = NULL;
+		if (any_compressed || zstd_misses < 2)
+		{
+			cdata = CowCompress(enc.data, enc.len, level, &clen);
+			if (cdata == NULL)
+				zstd_misses++;
+		}
 		if (cdata == NULL)
 		{
 			dir[b].flags |= COW_BLK_UNCOMPRESSED;
@@ -324,9 +334,9 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	int64		min_commit = PG_INT64_MAX,
 				max_commit = 0;
 	Size		header_len,
-				total,
-				offset;
-	char	   *stream;
+				total;
+	char	   *head;
+	CowExtentPiece *pieces = palloc(sizeof(CowExtentPiece) * (natts + 2));
 	int			i;
 	int64		r;
 	pg_crc32c	crc;
@@ -509,20 +519,21 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	header.total_len = total;
 	header.block_rows = COW_BLOCK_ROWS;
 
-	stream = palloc0(total);
-	memcpy(stream, &header, sizeof(header));
-	memcpy(CowGroupColumns(stream), descs, sizeof(CowColumnDesc) * (natts + 1));
-	memcpy(CowGroupBlob((CowGroupHeader *) stream), blob.data, blob.len);
+	/* the stream: header, column descriptors and blob, then the chunks */
+	head = palloc0(header_len);
+	memcpy(head, &header, sizeof(header));
+	memcpy(CowGroupColumns(head), descs, sizeof(CowColumnDesc) * (natts + 1));
+	memcpy(CowGroupBlob((CowGroupHeader *) head), blob.data, blob.len);
 	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, stream, header_len);
+	COMP_CRC32C(crc, head, header_len);
 	FIN_CRC32C(crc);
-	((CowGroupHeader *) stream)->header_crc = crc;
-	offset = header_len;
+	((CowGroupHeader *) head)->header_crc = crc;
+	pieces[0].data = head;
+	pieces[0].len = header_len;
 	for (i = 0; i <= natts; i++)
 	{
-		if (chunks[i].len > 0)
-			memcpy(stream + offset, chunks[i].data, chunks[i].len);
-		offset += chunks[i].len;
+		pieces[i + 1].data = chunks[i].data;
+		pieces[i + 1].len = chunks[i].len;
 	}
 
 	memset(out, 0, sizeof(CowVersion));
@@ -530,7 +541,7 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	out->commit_id = commit_id;
 	out->row_count = nrows;
 	out->first_row_number = CowReserveRowNumbers(rel, nrows);
-	out->first_block = CowWriteExtent(rel, stream, total, &out->nblocks);
+	out->first_block = CowWriteExtent(rel, pieces, natts + 2, &out->nblocks);
 	out->header_bytes = header_len;
 	out->bytes = total;
 	out->raw_bytes = raw_total;

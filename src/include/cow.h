@@ -86,8 +86,15 @@ extern int64 CowNextCommitId(Relation rel);
 extern int64 CowNextFileGroupId(Relation rel);
 extern void CowAdvanceCommitId(Relation rel, int64 next);
 extern void CowAdvanceCleanHorizon(Relation rel, int64 horizon);
-extern BlockNumber CowWriteExtent(Relation rel, const char *data, Size len,
-								  uint32 *nblocks);
+/* one piece of an extent's stream, written after the previous one */
+typedef struct CowExtentPiece
+{
+	const char *data;
+	Size		len;
+} CowExtentPiece;
+
+extern BlockNumber CowWriteExtent(Relation rel, const CowExtentPiece *pieces,
+								  int npieces, uint32 *nblocks);
 extern void CowReadExtentBytes(Relation rel, BlockNumber first_block,
 							   uint32 nblocks, uint64 offset, Size len,
 							   char *dest);
@@ -489,8 +496,16 @@ typedef struct CowSkipQual
 	Datum		value;
 } CowSkipQual;
 
+/*
+ * First block of a per-group context: a scan's (the columns it reads of
+ * one group), and a merge's, which holds a whole decoded group (every
+ * column, plus a CowRow per row) or the encoder's arrays of one group
+ * being written -- about 30 MB at the default 100 000 rows of 6 columns.
+ */
 #define COW_GROUP_CONTEXT_BLOCK		(8 * 1024 * 1024)
-extern MemoryContext CowGroupContextCreate(MemoryContext parent, const char *name);
+#define COW_MERGE_CONTEXT_BLOCK		(32 * 1024 * 1024)
+extern MemoryContext CowGroupContextCreate(MemoryContext parent, const char *name,
+										   Size block);
 extern void CowScanSetHints(TableScanDesc scan, bool all, Bitmapset *needed,
 							List *quals);
 extern CowSkipQual *CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno,
