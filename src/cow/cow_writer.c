@@ -62,6 +62,7 @@ typedef struct CowColEnc
 	bool		has_nulls;
 	bool		can_minmax;
 	bool		numeric;		/* min/max found by CowChunkFinish */
+	bool		int_order;		/* integer-like: min/max found by CowIntMinMax */
 	SortSupportData ssup;
 	bits8	   *nulls;			/* [(nrows + 7) / 8]: bit set = NULL */
 	Datum	   *vals;			/* the non-NULL values, detoasted */
@@ -75,6 +76,78 @@ static void CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk,
 						   const Datum *vals, int64 nvals, const bits8 *nulls,
 						   int64 nrows, int level, SortSupport late_minmax);
 static void CowSerializeDatum(StringInfo buf, Datum value, bool byval, int len);
+
+/*
+ * CowIntOrdered: is att a pass-by-value type whose order is that of its
+ * value as a signed integer (the integer types, date, time and the
+ * timestamps, or a domain over one)?  Their min/max are then found with a
+ * plain loop once the chunk is gathered, not a comparator call per value.
+ */
+static bool
+CowIntOrdered(Form_pg_attribute att)
+{
+	switch (getBaseType(att->atttypid))
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case DATEOID:
+		case TIMEOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			return true;
+		default:
+			return false;
+	}
+}
+
+static inline int64
+CowDatumInt(Datum d, int attlen)
+{
+	switch (attlen)
+	{
+		case 8:
+			return DatumGetInt64(d);
+		case 4:
+			return DatumGetInt32(d);
+		default:
+			return DatumGetInt16(d);
+	}
+}
+
+/* CowIntMinMax sets chunk's min/max from e's values (e->int_order) */
+static void
+CowIntMinMax(CowColEnc *e, CowChunk *chunk)
+{
+	int			attlen = e->att->attlen;
+	int64		imin = 0,
+				imax = 0;
+	int64		vmin,
+				vmax;
+	int64		i;
+
+	if (e->nvals == 0)
+		return;
+	vmin = vmax = CowDatumInt(e->vals[0], attlen);
+	for (i = 1; i < e->nvals; i++)
+	{
+		int64		v = CowDatumInt(e->vals[i], attlen);
+
+		if (v > vmax)
+		{
+			vmax = v;
+			imax = i;
+		}
+		else if (v < vmin)
+		{
+			vmin = v;
+			imin = i;
+		}
+	}
+	chunk->min = e->vals[imin];
+	chunk->max = e->vals[imax];
+	chunk->has_minmax = true;
+}
 
 static void
 CowColEncInit(CowColEnc *e, Form_pg_attribute att, int64 nrows)
@@ -94,6 +167,7 @@ CowColEncInit(CowColEnc *e, Form_pg_attribute att, int64 nrows)
 		PrepareSortSupportFromOrderingOp(tc->lt_opr, &e->ssup);
 		e->can_minmax = true;
 		e->numeric = (getBaseType(att->atttypid) == NUMERICOID);
+		e->int_order = CowIntOrdered(att);
 	}
 	e->nulls = palloc0((nrows + 7) / 8);
 	e->vals = palloc(sizeof(Datum) * Max(nrows, 1));
@@ -113,7 +187,7 @@ CowColEncAppend(CowColEnc *e, CowChunk *chunk, Datum value)
 		e->plain_bytes += strlen(DatumGetCString(value)) + 1;
 	e->vals[e->nvals++] = value;
 
-	if (e->can_minmax && !e->numeric)
+	if (e->can_minmax && !e->numeric && !e->int_order)
 	{
 		if (!chunk->has_minmax)
 		{
@@ -382,6 +456,24 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 
 				if (e->att->attisdropped)
 					continue;
+				if (e->att->attbyval && (!e->can_minmax || e->int_order))
+				{
+					/* nothing to look at per value: copy them */
+					Datum	   *dst = e->vals + e->nvals;
+
+					for (k = 0; k < len; k++)
+					{
+						if (gn[k])
+						{
+							e->nulls[(r + k) >> 3] |= 1 << ((r + k) & 7);
+							e->has_nulls = true;
+						}
+						else
+							*dst++ = gv[k];
+					}
+					e->nvals = dst - e->vals;
+					continue;
+				}
 				for (k = 0; k < len; k++)
 				{
 					if (gn[k])
@@ -432,6 +524,8 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 		}
 		else
 		{
+			if (e->can_minmax && e->int_order)
+				CowIntMinMax(e, &chunks[i]);
 			CowChunkFinish(&descs[i], &chunks[i], e->vals, e->nvals,
 						   e->has_nulls ? e->nulls : NULL, nrows,
 						   opts->compression_level,
