@@ -145,6 +145,29 @@ DELETE FROM c WHERE k BETWEEN 640 AND 660;
 SELECT * FROM differing('h', 'c');
 SELECT count(*) AS problems FROM incetl.verify('c');
 
+-- min/max of every kind of chunk, after that rewrite: integer-like columns
+-- (found by a loop over the values), numerics (from the scaled integers),
+-- dictionary blocks (from their distinct values) and the rest (by the
+-- comparator).  Each qual counts what heap counts; those that fall in a few
+-- groups skip the others (the sequential scan's skipping: pushdown off).
+SET incetl.cow_aggregate_pushdown = off;
+CREATE FUNCTION skips(qual text, OUT cow bigint, OUT heap bigint, OUT skipped bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE 'SELECT count(*) FROM c WHERE ' || qual INTO cow;
+    SELECT file_groups_skipped INTO skipped FROM incetl.cow_last_scan();
+    EXECUTE 'SELECT count(*) FROM h WHERE ' || qual INTO heap;
+END $$;
+SELECT q, s.*
+FROM unnest(ARRAY['mix = -9223372036854775808', 'mix = 9223372036854775807',
+                  'i4 < -2900', 'i2 = 99', 'd >= ''infinity''', 'd < ''2020-01-05''',
+                  'ts = ''-infinity''', 'tm > ''16:00''', 'tz < ''2026-01-02''',
+                  'o = 4294967295', 'ch = ''Z''', 'n2 < 0', 'st = ''''', 'st > ''zzz''',
+                  'many = ''value number 7''', 'onet <> ''the same text''', 'ord < ''order 2''',
+                  'md > ''ffff''', 'f8 > 1e300']) AS q,
+     skips(q) AS s;
+RESET incetl.cow_aggregate_pushdown;
+
 -- a file group of one row, and one whose only non-NULL value is in its
 -- last row
 CREATE TABLE h1 (k int, a bigint, n numeric, t text);

@@ -875,7 +875,8 @@ CowEncodeDict(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
 	p = CowVarlenaWrite(p + sizeof(body), &ep);
 	CowIntBlockWrite(p, codes, &cb);
 	d->encoding = COW_ENC_DICT;
-	pfree(entries);
+	out->distinct = entries;
+	out->ndistinct = nent;
 	pfree(codes);
 	return true;
 }

@@ -53,28 +53,27 @@ typedef struct CowChunk
  * Column values are gathered in one pass over the rows into one array (and
  * null bitmap) per column: an incoming row (scattered in memory) is visited
  * once rather than once per column, and a run of stored rows that follow
- * each other in their decoded file group is read column by column.  The
- * encoder then works column by column on those arrays.
+ * each other in their decoded file group is copied column by column.  The
+ * encoder then works column by column on those arrays, and finds min/max
+ * and sizes block by block, while a block's values are in the CPU cache.
  */
 typedef struct CowColEnc
 {
 	Form_pg_attribute att;
 	bool		has_nulls;
 	bool		can_minmax;
-	bool		numeric;		/* min/max found by CowChunkFinish */
 	bool		int_order;		/* integer-like: min/max found by CowIntMinMax */
 	SortSupportData ssup;
 	bits8	   *nulls;			/* [(nrows + 7) / 8]: bit set = NULL */
 	Datum	   *vals;			/* the non-NULL values, detoasted */
 	int64		nvals;
-	int64		plain_bytes;	/* their size in a heap tuple (varlenas) */
 } CowColEnc;
 
 static void CowColEncInit(CowColEnc *e, Form_pg_attribute att, int64 nrows);
-static void CowColEncAppend(CowColEnc *e, CowChunk *chunk, Datum value);
-static void CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk,
-						   const Datum *vals, int64 nvals, const bits8 *nulls,
-						   int64 nrows, int level, SortSupport late_minmax);
+static inline void CowColEncAppend(CowColEnc *e, Datum value);
+static uint64 CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk,
+							 const Datum *vals, int64 nvals, const bits8 *nulls,
+							 int64 nrows, int level, SortSupport minmax);
 static void CowSerializeDatum(StringInfo buf, Datum value, bool byval, int len);
 
 /*
@@ -166,40 +165,21 @@ CowColEncInit(CowColEnc *e, Form_pg_attribute att, int64 nrows)
 		e->ssup.ssup_nulls_first = false;
 		PrepareSortSupportFromOrderingOp(tc->lt_opr, &e->ssup);
 		e->can_minmax = true;
-		e->numeric = (getBaseType(att->atttypid) == NUMERICOID);
 		e->int_order = CowIntOrdered(att);
 	}
 	e->nulls = palloc0((nrows + 7) / 8);
 	e->vals = palloc(sizeof(Datum) * Max(nrows, 1));
 }
 
-static void
-CowColEncAppend(CowColEnc *e, CowChunk *chunk, Datum value)
+/* CowColEncAppend adds an incoming value (stored ones are copied in runs) */
+static inline void
+CowColEncAppend(CowColEnc *e, Datum value)
 {
-	if (e->att->attlen == -1)
-	{
-		if (VARATT_IS_EXTERNAL(DatumGetPointer(value)) ||
-			VARATT_IS_COMPRESSED(DatumGetPointer(value)))
-			value = PointerGetDatum(detoast_attr((struct varlena *) DatumGetPointer(value)));
-		e->plain_bytes += INTALIGN(VARSIZE_ANY_EXHDR(DatumGetPointer(value)) + VARHDRSZ);
-	}
-	else if (e->att->attlen == -2)
-		e->plain_bytes += strlen(DatumGetCString(value)) + 1;
+	if (e->att->attlen == -1 &&
+		(VARATT_IS_EXTERNAL(DatumGetPointer(value)) ||
+		 VARATT_IS_COMPRESSED(DatumGetPointer(value))))
+		value = PointerGetDatum(detoast_attr((struct varlena *) DatumGetPointer(value)));
 	e->vals[e->nvals++] = value;
-
-	if (e->can_minmax && !e->numeric && !e->int_order)
-	{
-		if (!chunk->has_minmax)
-		{
-			chunk->min = chunk->max = value;
-			chunk->has_minmax = true;
-		}
-		/* min <= max: a new maximum cannot be a new minimum */
-		else if (ApplySortComparator(value, false, chunk->max, false, &e->ssup) > 0)
-			chunk->max = value;
-		else if (ApplySortComparator(value, false, chunk->min, false, &e->ssup) < 0)
-			chunk->min = value;
-	}
 }
 
 /*
@@ -216,18 +196,22 @@ CowColEncAppend(CowColEnc *e, CowChunk *chunk, Datum value)
  * stored uncompressed without trying (bit-packed random integers, say:
  * compressing them only costs time).
  *
- * With late_minmax (numeric columns), the chunk's min/max are found here:
- * within a block from the scaled integers when the block got the NUMERIC
+ * With minmax (the column's comparator), the chunk's min/max are found
+ * here, block by block once the block is encoded (its values are then in
+ * the CPU cache): from the scaled integers when the block got the NUMERIC
  * encoding (one display scale: their order is the values' order), which is
  * much cheaper than comparing numerics, else with the comparator; the
  * blocks' winners are then compared with the comparator (blocks may have
  * different scales).
+ *
+ * Returns the values' size in a heap tuple, for the raw-bytes statistics.
  */
-static void
+static uint64
 CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk, const Datum *vals,
 			   int64 nvals, const bits8 *nulls, int64 nrows, int level,
-			   SortSupport late_minmax)
+			   SortSupport minmax)
 {
+	uint64		plain_bytes = 0;
 	int64		nblocks = (nrows + COW_BLOCK_ROWS - 1) / COW_BLOCK_ROWS;
 	CowBlockDesc *dir = palloc0(sizeof(CowBlockDesc) * nblocks);
 	char	  **data = palloc0(sizeof(char *) * nblocks);
@@ -238,8 +222,9 @@ CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk, const Datum *vals,
 	bool		any_compressed = false;
 	bool		try_dict = true;
 	int			zstd_misses = 0;
-	int64		gmin = -1,
-				gmax = -1;
+	bool		has_minmax = false;
+	Datum		gmin = (Datum) 0,
+				gmax = (Datum) 0;
 	int64		v0 = 0;
 	int64		b;
 	int			e;
@@ -276,12 +261,15 @@ CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk, const Datum *vals,
 		CowEncodeChunk(&bd, bv, bvals, bnulls, brows, try_dict, &enc);
 		if (enc.dict_full)
 			try_dict = false;
-		if (late_minmax)
+		if (minmax)
 		{
+			/* a dictionary block: its distinct values are enough */
+			const Datum *mv = enc.distinct ? enc.distinct : bv;
+			int64		mn = enc.distinct ? enc.ndistinct : bvals;
 			int64		imin = 0,
 						imax = 0;
 
-			for (i = 1; i < bvals; i++)
+			for (i = 1; i < mn; i++)
 			{
 				if (enc.scaled)
 				{
@@ -290,20 +278,35 @@ CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk, const Datum *vals,
 					else if (enc.scaled[i] < enc.scaled[imin])
 						imin = i;
 				}
-				else if (ApplySortComparator(bv[i], false, bv[imax], false, late_minmax) > 0)
+				else if (ApplySortComparator(mv[i], false, mv[imax], false, minmax) > 0)
 					imax = i;
-				else if (ApplySortComparator(bv[i], false, bv[imin], false, late_minmax) < 0)
+				else if (ApplySortComparator(mv[i], false, mv[imin], false, minmax) < 0)
 					imin = i;
 			}
-			if (gmax < 0 ||
-				ApplySortComparator(bv[imax], false, vals[gmax], false, late_minmax) > 0)
-				gmax = v0 + imax;
-			if (gmin < 0 ||
-				ApplySortComparator(bv[imin], false, vals[gmin], false, late_minmax) < 0)
-				gmin = v0 + imin;
+			if (!has_minmax ||
+				ApplySortComparator(mv[imax], false, gmax, false, minmax) > 0)
+				gmax = mv[imax];
+			if (!has_minmax ||
+				ApplySortComparator(mv[imin], false, gmin, false, minmax) < 0)
+				gmin = mv[imin];
+			has_minmax = true;
 		}
+		if (enc.distinct)
+			pfree(enc.distinct);
 		if (enc.scaled)
 			pfree(enc.scaled);
+		if (desc->attlen == -1)
+		{
+			for (i = 0; i < bvals; i++)
+				plain_bytes += INTALIGN(VARSIZE_ANY_EXHDR(DatumGetPointer(bv[i])) + VARHDRSZ);
+		}
+		else if (desc->attlen == -2)
+		{
+			for (i = 0; i < bvals; i++)
+				plain_bytes += strlen(DatumGetCString(bv[i])) + 1;
+		}
+		else
+			plain_bytes += bvals * att_align_nominal(desc->attlen, desc->attalign);
 		dir[b].encoding = bd.encoding;
 		dir[b].raw_len = enc.len;
 		dir[b].flags = bnulls ? COW_BLK_HAS_NULLS : 0;
@@ -337,10 +340,10 @@ CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk, const Datum *vals,
 		v0 += bvals;
 	}
 	Assert(v0 == nvals);
-	if (late_minmax && gmin >= 0)
+	if (minmax && has_minmax)
 	{
-		chunk->min = vals[gmin];
-		chunk->max = vals[gmax];
+		chunk->min = gmin;
+		chunk->max = gmax;
 		chunk->has_minmax = true;
 	}
 	if (chunk->has_minmax)
@@ -373,6 +376,7 @@ CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk, const Datum *vals,
 	desc->crc = crc;
 	pfree(dir);
 	pfree(data);
+	return plain_bytes;
 }
 
 static void
@@ -454,26 +458,11 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 				const bool *gn = g->isnull[i] + s0;
 				const Datum *gv = g->values[i] + s0;
 
+				Datum	   *dst = e->vals + e->nvals;
+
 				if (e->att->attisdropped)
 					continue;
-				if (e->att->attbyval && (!e->can_minmax || e->int_order))
-				{
-					/* nothing to look at per value: copy them */
-					Datum	   *dst = e->vals + e->nvals;
-
-					for (k = 0; k < len; k++)
-					{
-						if (gn[k])
-						{
-							e->nulls[(r + k) >> 3] |= 1 << ((r + k) & 7);
-							e->has_nulls = true;
-						}
-						else
-							*dst++ = gv[k];
-					}
-					e->nvals = dst - e->vals;
-					continue;
-				}
+				/* decoded values are never toasted: copy them */
 				for (k = 0; k < len; k++)
 				{
 					if (gn[k])
@@ -482,8 +471,9 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 						e->has_nulls = true;
 					}
 					else
-						CowColEncAppend(e, &chunks[i], gv[k]);
+						*dst++ = gv[k];
 				}
+				e->nvals = dst - e->vals;
 			}
 			r += len;
 			continue;
@@ -502,7 +492,7 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 				e->has_nulls = true;
 				continue;
 			}
-			CowColEncAppend(e, &chunks[i], row->values[i]);
+			CowColEncAppend(e, row->values[i]);
 		}
 		r++;
 	}
@@ -526,15 +516,12 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 		{
 			if (e->can_minmax && e->int_order)
 				CowIntMinMax(e, &chunks[i]);
-			CowChunkFinish(&descs[i], &chunks[i], e->vals, e->nvals,
-						   e->has_nulls ? e->nulls : NULL, nrows,
-						   opts->compression_level,
-						   (e->can_minmax && e->numeric) ? &e->ssup : NULL);
 			/* raw bytes: as the values would take in a heap tuple */
 			raw_total += (e->has_nulls ? (nrows + 7) / 8 : 0) +
-				(e->att->attlen > 0 ?
-				 e->nvals * att_align_nominal(e->att->attlen, e->att->attalign) :
-				 e->plain_bytes);
+				CowChunkFinish(&descs[i], &chunks[i], e->vals, e->nvals,
+							   e->has_nulls ? e->nulls : NULL, nrows,
+							   opts->compression_level,
+							   (e->can_minmax && !e->int_order) ? &e->ssup : NULL);
 		}
 		if (!e->att->attisdropped)
 		{

@@ -284,6 +284,9 @@ typedef struct CowEncodedChunk
 								 * order), palloc'd; else NULL */
 	bool		dict_full;		/* a dictionary was tried and had too many
 								 * distinct values */
+	Datum	   *distinct;		/* DICT: the distinct values (pointing into
+								 * the input), palloc'd; else NULL */
+	int64		ndistinct;
 } CowEncodedChunk;
 
 extern void CowEncodeChunk(CowColumnDesc *d, const Datum *values, int64 nvals,
