@@ -789,12 +789,26 @@ typedef struct CowDictSlot
 	int32		entry;			/* -1: empty */
 } CowDictSlot;
 
+/*
+ * Values a merge decoded from a dictionary block are pointers to that
+ * block's few entries, the same pointer for the same value: a small cache
+ * from pointer to code answers those without hashing or comparing bytes.
+ */
+#define COW_DICT_PTR_CACHE		64
+
+typedef struct CowDictPtr
+{
+	Pointer		ptr;
+	int64		code;
+} CowDictPtr;
+
 static bool
 CowEncodeDict(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
 			  CowEncodedChunk *out)
 {
 	int64		maxent = Min(COW_DICT_MAX_ENTRIES, nvals / 2);
 	CowDictSlot *slots;
+	CowDictPtr	ptrs[COW_DICT_PTR_CACHE];
 	Datum	   *entries;
 	int64	   *codes;
 	int64		nent = 0;
@@ -811,6 +825,7 @@ CowEncodeDict(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
 	slots = palloc(sizeof(CowDictSlot) * COW_DICT_SLOTS);
 	for (i = 0; i < COW_DICT_SLOTS; i++)
 		slots[i].entry = -1;
+	memset(ptrs, 0, sizeof(ptrs));
 	entries = palloc(sizeof(Datum) * maxent);
 	codes = palloc(sizeof(int64) * nvals);
 	for (i = 0; i < nvals; i++)
@@ -818,10 +833,18 @@ CowEncodeDict(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
 		const char *v = DatumGetPointer(values[i]);
 		const char *data = VARDATA_ANY(v);
 		Size		len = VARSIZE_ANY_EXHDR(v);
-		uint32		h = hash_bytes((const unsigned char *) data, (int) len);
-		uint32		s = h & (COW_DICT_SLOTS - 1);
+		CowDictPtr *pc = &ptrs[((uintptr_t) v >> 3) % COW_DICT_PTR_CACHE];
+		uint32		h;
+		uint32		s;
 
 		bytes += len;
+		if (pc->ptr == v)
+		{
+			codes[i] = pc->code;
+			continue;
+		}
+		h = hash_bytes((const unsigned char *) data, (int) len);
+		s = h & (COW_DICT_SLOTS - 1);
 		for (;;)
 		{
 			CowDictSlot *slot = &slots[s];
@@ -840,6 +863,8 @@ CowEncodeDict(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
 				slot->entry = nent;
 				entries[nent] = values[i];
 				codes[i] = nent++;
+				pc->ptr = (Pointer) v;
+				pc->code = codes[i];
 				break;
 			}
 			if (slot->hash == h)
@@ -849,6 +874,8 @@ CowEncodeDict(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
 				if (VARSIZE_ANY_EXHDR(e) == len && memcmp(VARDATA_ANY(e), data, len) == 0)
 				{
 					codes[i] = slot->entry;
+					pc->ptr = (Pointer) v;
+					pc->code = codes[i];
 					break;
 				}
 			}
