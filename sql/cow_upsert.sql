@@ -151,6 +151,42 @@ ORDER BY file_group_id;
 SELECT v, count(*), min(id), max(id) FROM grow GROUP BY v ORDER BY v;
 SELECT * FROM incetl.verify('grow');
 
+-- in-statement dedup with an integer-like record key of every width,
+-- negative values among them (the incoming sort compares those as
+-- integers): the winner per key is the largest precombine (NULL lowest),
+-- on a tie the later row, as DISTINCT ON computes it on the same rows
+-- (rows differing, plus the problems verify finds: key order)
+CREATE TABLE ksrc (ord int, k2 smallint, k4 int, k8 bigint, kd date,
+                   kts timestamptz, p int, v text);
+INSERT INTO ksrc
+SELECT g, (g * 7919 % 61 - 30)::smallint, g * 7919 % 67 - 33,
+       (g * 7919 % 71 - 35) * 4000000000, date '2000-01-01' + (g * 7919 % 73 - 36),
+       timestamptz '2000-01-01 00:00+00' + (g * 7919 % 79 - 39) * interval '1 hour',
+       CASE WHEN g % 7 = 0 THEN NULL ELSE g * 31 % 5 END, 'v' || g
+FROM generate_series(1, 600) g;
+CREATE FUNCTION dedup_differs(col text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+BEGIN
+    EXECUTE format('CREATE TABLE %I (LIKE ksrc) USING incetl_cow', 'kc_' || col);
+    PERFORM incetl.set_table_options(('kc_' || col)::regclass, record_key => col,
+                                     precombine => 'p');
+    -- in two statements: the second one merges with stored rows
+    EXECUTE format('INSERT INTO %I SELECT * FROM ksrc WHERE ord <= 300 ORDER BY ord',
+                   'kc_' || col);
+    EXECUTE format('INSERT INTO %I SELECT * FROM ksrc WHERE ord > 300 ORDER BY ord',
+                   'kc_' || col);
+    EXECUTE format($q$WITH w AS (SELECT DISTINCT ON (%2$I) * FROM ksrc
+                                 ORDER BY %2$I, p DESC NULLS LAST, ord DESC)
+        SELECT count(*) FROM ((TABLE %1$I EXCEPT ALL TABLE w)
+                              UNION ALL (TABLE w EXCEPT ALL TABLE %1$I)) d$q$,
+                   'kc_' || col, col) INTO n;
+    RETURN n + (SELECT count(*) FROM incetl.verify(('kc_' || col)::regclass));
+END $$;
+SELECT col, dedup_differs(col) AS rows_differing,
+       (SELECT count(DISTINCT k) FROM (SELECT (row_to_json(s) ->> col) AS k FROM ksrc s) x) AS keys
+FROM unnest(ARRAY['k2', 'k4', 'k8', 'kd', 'kts']) AS col;
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA cow_upsert CASCADE;

@@ -1019,6 +1019,30 @@ CowEncodeChunk(CowColumnDesc *d, const Datum *values, int64 nvals,
 		memcpy(out->data, nulls, (nrows + 7) / 8);
 }
 
+/*
+ * CowTypeIsIntOrdered: is typid a pass-by-value type whose order is that of
+ * its value as a signed integer (the integer types, date, time and the
+ * timestamps, or a domain over one)?  Their min/max and sort order can then
+ * be found by comparing integers rather than by calling the comparator.
+ */
+bool
+CowTypeIsIntOrdered(Oid typid)
+{
+	switch (getBaseType(typid))
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case DATEOID:
+		case TIMEOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			return true;
+		default:
+			return false;
+	}
+}
+
 /* the encoding's name in incetl.column_stats(); -1 is an all-NULL chunk */
 const char *
 CowEncodingName(int encoding)

@@ -190,13 +190,34 @@ CowIncomingCmp(const void *a, const void *b, void *arg)
  * so the rows are sorted as (first key datum, row) pairs: most comparisons
  * then touch only the array; equal first keys fall back to the full
  * (key, precombine, arrival) comparison, so the order is exactly
- * CowIncomingCmp's.
+ * CowIncomingCmp's.  When that key is integer-like (CowTypeIsIntOrdered),
+ * the pairs hold it as an int64 and a sort specialized for them compares
+ * those inline.
  */
 typedef struct CowSortItem
 {
 	Datum		key0;
 	CowRow	   *row;
 } CowSortItem;
+
+static inline int
+CowSortItemIntCmp(const CowSortItem *a, const CowSortItem *b, CowMergeCtx *ctx)
+{
+	int64		ka = DatumGetInt64(a->key0);
+	int64		kb = DatumGetInt64(b->key0);
+
+	if (ka != kb)
+		return ka < kb ? -1 : 1;
+	return CowIncomingCmp(&a->row, &b->row, ctx);
+}
+
+#define ST_SORT cow_sort_int_items
+#define ST_ELEMENT_TYPE CowSortItem
+#define ST_COMPARE(a, b, ctx) CowSortItemIntCmp(a, b, ctx)
+#define ST_COMPARE_ARG_TYPE CowMergeCtx
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 static int
 CowSortItemCmp(const void *a, const void *b, void *arg)
@@ -216,6 +237,7 @@ CowSortIncoming(CowMergeCtx *ctx, CowRow **rows, int64 n)
 {
 	int			a0 = ctx->opts.key_attnums[0] - 1;
 	CowSortItem *items;
+	bool		int_key;
 	int64		i;
 
 	if (n < 2)
@@ -225,15 +247,27 @@ CowSortIncoming(CowMergeCtx *ctx, CowRow **rows, int64 n)
 		qsort_arg(rows, n, sizeof(CowRow *), CowIncomingCmp, ctx);
 		return;
 	}
+	int_key = CowTypeIsIntOrdered(TupleDescAttr(ctx->tupdesc, a0)->atttypid);
 	items = palloc(sizeof(CowSortItem) * n);
 	for (i = 0; i < n; i++)
 	{
 		bool		isnull;
+		Datum		k = CowRowValue(rows[i], a0, &isnull);
 
-		items[i].key0 = CowRowValue(rows[i], a0, &isnull);
+		if (int_key)
+		{
+			int			len = TupleDescAttr(ctx->tupdesc, a0)->attlen;
+
+			k = Int64GetDatum(len == 8 ? DatumGetInt64(k) :
+							  len == 4 ? DatumGetInt32(k) : DatumGetInt16(k));
+		}
+		items[i].key0 = k;
 		items[i].row = rows[i];
 	}
-	qsort_arg(items, n, sizeof(CowSortItem), CowSortItemCmp, ctx);
+	if (int_key)
+		cow_sort_int_items(items, n, ctx);
+	else
+		qsort_arg(items, n, sizeof(CowSortItem), CowSortItemCmp, ctx);
 	for (i = 0; i < n; i++)
 		rows[i] = items[i].row;
 	pfree(items);

@@ -76,30 +76,6 @@ static uint64 CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk,
 							 int64 nrows, int level, SortSupport minmax);
 static void CowSerializeDatum(StringInfo buf, Datum value, bool byval, int len);
 
-/*
- * CowIntOrdered: is att a pass-by-value type whose order is that of its
- * value as a signed integer (the integer types, date, time and the
- * timestamps, or a domain over one)?  Their min/max are then found with a
- * plain loop once the chunk is gathered, not a comparator call per value.
- */
-static bool
-CowIntOrdered(Form_pg_attribute att)
-{
-	switch (getBaseType(att->atttypid))
-	{
-		case INT2OID:
-		case INT4OID:
-		case INT8OID:
-		case DATEOID:
-		case TIMEOID:
-		case TIMESTAMPOID:
-		case TIMESTAMPTZOID:
-			return true;
-		default:
-			return false;
-	}
-}
-
 static inline int64
 CowDatumInt(Datum d, int attlen)
 {
@@ -165,7 +141,7 @@ CowColEncInit(CowColEnc *e, Form_pg_attribute att, int64 nrows)
 		e->ssup.ssup_nulls_first = false;
 		PrepareSortSupportFromOrderingOp(tc->lt_opr, &e->ssup);
 		e->can_minmax = true;
-		e->int_order = CowIntOrdered(att);
+		e->int_order = CowTypeIsIntOrdered(att->atttypid);
 	}
 	e->nulls = palloc0((nrows + 7) / 8);
 	e->vals = palloc(sizeof(Datum) * Max(nrows, 1));

@@ -293,6 +293,7 @@ extern void CowEncodeChunk(CowColumnDesc *d, const Datum *values, int64 nvals,
 						   const bits8 *nulls, int64 nrows, bool try_dict,
 						   CowEncodedChunk *out);
 extern const char *CowEncodingName(int encoding);
+extern bool CowTypeIsIntOrdered(Oid typid);
 extern bool CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 						   const CowColumnDesc *d, const char *raw, uint64 nrows,
 						   Datum *values, bool *isnull);
