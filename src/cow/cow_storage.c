@@ -376,7 +376,8 @@ CowWriteExtent(Relation rel, const CowExtentPiece *pieces, int npieces,
 		{
 			Size		take = Min(COW_PAGE_DATA - fill, pieces[pi].len - poff);
 
-			memcpy(dst + fill, pieces[pi].data + poff, take);
+			if (take > 0)
+				memcpy(dst + fill, pieces[pi].data + poff, take);
 			fill += take;
 			poff += take;
 			if (poff == pieces[pi].len)

@@ -433,12 +433,12 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 				CowColEnc  *e = &enc[i];
 				const bool *gn = g->isnull[i] + s0;
 				const Datum *gv = g->values[i] + s0;
-
-				Datum	   *dst = e->vals + e->nvals;
+				Datum	   *dst;
 
 				if (e->att->attisdropped)
 					continue;
 				/* decoded values are never toasted: copy them */
+				dst = e->vals + e->nvals;
 				for (k = 0; k < len; k++)
 				{
 					if (gn[k])
