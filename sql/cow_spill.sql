@@ -39,6 +39,20 @@ SELECT k, p, d, repeat('y', 200) FROM (
   SELECT g, 5, false, 2 FROM generate_series(1, 20000) g) s
 ORDER BY o, k;
 SELECT count(*) AS rows_left FROM sp;
+-- ... and newer rows of keys an earlier part wrote, after the break, replace
+-- them without being counted again: 3000 stored keys and 17000 new ones,
+-- then newer rows for the odd keys -- 17000 inserted, 3000 updated
+TRUNCATE sp;
+INSERT INTO sp SELECT k, 0, false, 'stored' FROM generate_series(1, 3000) k;
+INSERT INTO sp
+SELECT k, p, false, repeat('w', 200) FROM (
+  SELECT g AS k, 1 AS p, 1 AS o FROM generate_series(1, 20000) g
+  UNION ALL
+  SELECT g, 2, 2 FROM generate_series(1, 20000, 2) g) s
+ORDER BY o, k;
+SELECT operation, rows_inserted, rows_updated, rows_deleted
+FROM incetl.commits('sp') ORDER BY commit_id DESC LIMIT 1;
+SELECT count(*), count(*) FILTER (WHERE p = 2) AS newer, min(k), max(k) FROM sp;
 -- ... and newer rows after the break do come back
 INSERT INTO sp
 SELECT k, p, d, repeat('z', 200) FROM (

@@ -1142,7 +1142,14 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 						else
 						{
 							CowOutAdd(&out, in);
-							ctx.updated++;
+
+							/*
+							 * A row an earlier part of this statement wrote
+							 * was counted then (inserted or updated): a newer
+							 * version of it changes nothing in the counts.
+							 */
+							if (stored->commit_id != ctx.commit_id)
+								ctx.updated++;
 						}
 					}
 					else
