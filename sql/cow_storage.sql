@@ -23,7 +23,8 @@ SELECT operation, rows_updated, file_groups_written FROM incetl.commits('m')
 ORDER BY commit_id DESC LIMIT 1;
 SELECT file_groups, versions_retained FROM incetl.table_stats('m');
 
--- a group that grows past file_group_rows splits
+-- new keys beyond the last one, more than file_group_rows of them in key
+-- order: merged a group's worth at a time, whole groups, then the rest
 INSERT INTO m SELECT g, 'new', 0, '', 1 FROM generate_series(1001, 1300) g;
 SELECT row_count FROM incetl.cow_file_group
 WHERE storage_id = incetl.cow_storage_id('m') AND superseded_by IS NULL

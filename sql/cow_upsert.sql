@@ -151,6 +151,37 @@ ORDER BY file_group_id;
 SELECT v, count(*), min(id), max(id) FROM grow GROUP BY v ORDER BY v;
 SELECT * FROM incetl.verify('grow');
 
+-- a statement in key order that starts beyond the table's last key (a load,
+-- growing ids) is merged a file group's worth at a time, whatever
+-- maintenance_work_mem: whole groups, the rest in the last; one commit
+CREATE TABLE ld (k int, p int, pad text) USING incetl_cow;
+SELECT incetl.set_table_options('ld', record_key => 'k', precombine => 'p',
+                                file_group_rows => 1000);
+CREATE FUNCTION ld_groups() RETURNS TABLE (groups bigint, rows_min int, rows_max int, last_group int)
+LANGUAGE sql AS $$
+    SELECT count(*), min(row_count)::int, max(row_count)::int,
+           (array_agg(row_count ORDER BY file_group_id DESC))[1]::int
+    FROM incetl.cow_file_group
+    WHERE storage_id = incetl.cow_storage_id('ld') AND superseded_by IS NULL $$;
+INSERT INTO ld SELECT g, 1, repeat('l', 100) FROM generate_series(1, 10500) g;
+SELECT * FROM ld_groups();
+-- appending again: the short last group is filled first, then whole groups
+INSERT INTO ld SELECT g, 1, repeat('m', 100) FROM generate_series(10501, 13000) g;
+SELECT * FROM ld_groups();
+-- in key order, then the order breaks: newer rows for keys merged in an
+-- earlier part (or handed back by it: 500 rows past its whole groups)
+-- replace them and are not counted again
+INSERT INTO ld SELECT k, p, 'n' FROM (
+    SELECT g AS k, 1 AS p, 1 AS o FROM generate_series(13001, 16500) g
+    UNION ALL
+    SELECT g, 2, 2 FROM generate_series(13001, 16500, 3) g) s
+ORDER BY o, k;
+SELECT operation, rows_inserted, rows_updated, rows_deleted, file_groups_written
+FROM incetl.commits('ld') ORDER BY commit_id;
+SELECT count(*), count(*) FILTER (WHERE p = 2) AS newer, count(DISTINCT k) AS keys FROM ld;
+SELECT * FROM ld_groups();
+SELECT * FROM incetl.verify('ld');
+
 -- in-statement dedup with an integer-like record key of every width,
 -- negative values among them (the incoming sort compares those as
 -- integers): the winner per key is the largest precombine (NULL lowest),

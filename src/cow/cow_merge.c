@@ -305,16 +305,18 @@ CowIsDeleteMarker(CowMergeCtx *ctx, CowRow *row)
 
 /*
  * CowMergeCtxPrepare sets up comparators and index insertion for ctx
- * (rel, tupdesc and opts filled in).
+ * (rel, tupdesc and opts filled in), and the writer's context unless the
+ * caller gave one.
  */
 static void
 CowMergeCtxPrepare(CowMergeCtx *ctx)
 {
 	int			i;
 
-	ctx->write_cxt = CowGroupContextCreate(CurrentMemoryContext,
-										   "incetl cow write group",
-										   COW_MERGE_CONTEXT_BLOCK);
+	if (ctx->write_cxt == NULL)
+		ctx->write_cxt = CowGroupContextCreate(CurrentMemoryContext,
+											   "incetl cow write group",
+											   COW_MERGE_CONTEXT_BLOCK);
 	if (ctx->opts.nkeys > 0)
 	{
 		ctx->keys = palloc(sizeof(SortSupportData) * ctx->opts.nkeys);
@@ -366,6 +368,68 @@ CowKeyOnlyCmp(const void *a, const void *b, void *arg)
 {
 	return CowRowKeyCmp((CowMergeCtx *) arg, *(CowRow *const *) a,
 						*(CowRow *const *) b);
+}
+
+/*
+ * CowRowBeyondEnd: does row's record key (opts' key) sort after every row
+ * of rel's current file group versions, or has rel none?  Then rows of a
+ * statement in ascending key order that starts with it only append new
+ * file groups, and can be merged a group's worth at a time.  Read under a
+ * fresh latest snapshot, without a lock against writers: a concurrent
+ * write may make it stale, which only costs the merge a rewrite.
+ */
+bool
+CowRowBeyondEnd(Relation rel, const CowOptions *opts, CowRow *row)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "incetl cow key check",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	int			n;
+	CowVersion *versions = CowLoadVersions(CowStorageId(rel), snap, true, &n);
+	SortSupport keys = palloc0(sizeof(SortSupportData) * Max(opts->nkeys, 1));
+	Datum	   *first = palloc(sizeof(Datum) * Max(opts->nkeys, 1));
+	Datum	   *last = palloc(sizeof(Datum) * Max(opts->nkeys, 1));
+	bool		beyond = (opts->nkeys > 0);
+	int			i,
+				k;
+
+	for (k = 0; k < opts->nkeys; k++)
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel),
+											  opts->key_attnums[k] - 1);
+
+		keys[k].ssup_cxt = cxt;
+		keys[k].ssup_collation = att->attcollation;
+		PrepareSortSupportFromOrderingOp(lookup_type_cache(att->atttypid,
+														   TYPECACHE_LT_OPR)->lt_opr,
+										 &keys[k]);
+	}
+	for (i = 0; i < n && beyond; i++)
+	{
+		CowGroupHeader *h = CowReadGroupHeader(rel, &versions[i]);
+		int			c = 0;
+
+		if ((int) h->nkeys != opts->nkeys)
+		{
+			beyond = false;		/* the merge will report it */
+			break;
+		}
+		CowGroupKeyBounds(h, first, last);
+		for (k = 0; k < opts->nkeys && c == 0; k++)
+		{
+			bool		isnull;
+
+			c = ApplySortComparator(CowRowValue(row, opts->key_attnums[k] - 1, &isnull),
+									false, last[k], false, &keys[k]);
+		}
+		beyond = (c > 0);
+	}
+	UnregisterSnapshot(snap);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	return beyond;
 }
 
 /*
@@ -745,6 +809,52 @@ CowOutFinish(CowMergeCtx *ctx, CowOut *out)
 }
 
 /*
+ * CowOutCarry ends, instead, the output that took the last rows of a part
+ * merged early (CowPending.carry_allowed): it writes whole file groups only
+ * and hands the incoming rows left over back to pending, uncounted, for
+ * the next part.  Stored rows cannot go back.  Stored rows come first, so
+ * if any is left over nothing was written (the version and the incoming
+ * rows make less than a group): the version then stays as it is and only
+ * the incoming rows go back.  Only new keys go back (counted again by the
+ * next part as they are now); if a row left over replaces a stored one,
+ * everything is written as usual.
+ */
+static void
+CowOutCarry(CowMergeCtx *ctx, CowOut *out, CowPending *pending)
+{
+	int64		fgr = Max(ctx->opts.file_group_rows, 1);
+	int64		keep = out->n % fgr;
+	MemoryContext old;
+	int64		r;
+
+	for (r = out->n - keep; r < out->n; r++)
+	{
+		if (out->rows[r]->src == NULL && !out->rows[r]->new_key)
+		{
+			CowOutFinish(ctx, out);
+			return;
+		}
+	}
+	if (out->n > keep)
+		CowOutWrite(ctx, out, out->n - keep);
+	old = MemoryContextSwitchTo(GetMemoryChunkContext(pending));
+	for (r = 0; r < out->n; r++)
+	{
+		CowRow	   *row = out->rows[r];
+
+		if (row->src != NULL)
+		{
+			Assert(out->replaces != NULL);
+			continue;			/* stays in its version, not rewritten */
+		}
+		ctx->inserted--;
+		pending->carried = lappend(pending->carried, row);
+	}
+	MemoryContextSwitchTo(old);
+	out->n = 0;
+}
+
+/*
  * CowMergeAndWrite applies one relation's pending rows and deletes: the
  * rows buffered in memory, or -- when the statement outgrew its memory --
  * every row of it, read back sorted from spill (NULL: none).  Unless
@@ -767,6 +877,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 	CowVersion *versions;
 	int64		nin = list_length(pending->rows);
 	CowRow	  **incoming = palloc(sizeof(CowRow *) * Max(nin, 1));
+	bool		carry = (!final && pending->carry_allowed && spill == NULL);
 	CowDeleteSet *dels = pending->deletes;
 	int64		ndel = CowDeleteSetCount(dels);
 	int64		ndel_found = 0;
@@ -811,6 +922,18 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 		pending->stmt_commit_id = CowNextCommitId(rel);
 	ctx.commit_id = pending->stmt_commit_id;
 	CowSetFreeSpace(rel, CowLoadUsedMap(storage_id));
+	for (i = 0; i < 2; i++)
+	{
+		if (pending->merge_cxt[i] == NULL)
+			pending->merge_cxt[i] =
+				CowGroupContextCreate(GetMemoryChunkContext(pending),
+									  i == 0 ? "incetl cow write group" :
+									  "incetl cow merge group",
+									  COW_MERGE_CONTEXT_BLOCK);
+		MemoryContextReset(pending->merge_cxt[i]);
+	}
+	ctx.write_cxt = pending->merge_cxt[0];
+	gcxt = pending->merge_cxt[1];
 	CowMergeCtxPrepare(&ctx);
 
 	/* incoming rows */
@@ -861,9 +984,6 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 				lost = lappend(lost, &all[r]);
 		}
 	}
-
-	gcxt = CowGroupContextCreate(mcxt, "incetl cow merge group",
-								 COW_MERGE_CONTEXT_BLOCK);
 
 	if (ctx.opts.nkeys == 0)
 	{
@@ -1122,6 +1242,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 							ctx.updated++;
 						else
 							ctx.inserted++;
+						in->new_key = !in->is_update;
 					}
 					else
 						CowDropIncoming(in);
@@ -1164,8 +1285,14 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 				if (changed)
 					CowOutSpill(&ctx, &out);
 			}
-			/* a group whose incoming rows all lost keeps its version */
-			if (changed)
+			/*
+			 * A group whose incoming rows all lost keeps its version.  The
+			 * last version, when it has room, takes a part's new keys: whole
+			 * groups are written, the rest goes back (CowOutCarry).
+			 */
+			if (changed && carry && bound == NULL)
+				CowOutCarry(&ctx, &out, pending);
+			else if (changed)
 				CowOutFinish(&ctx, &out);
 			MemoryContextReset(gcxt);
 		}
@@ -1185,9 +1312,13 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 				ctx.updated++;
 			else
 				ctx.inserted++;
+			w->new_key = !w->is_update;
 			CowOutSpill(&ctx, &out);
 		}
-		CowOutFinish(&ctx, &out);
+		if (carry)
+			CowOutCarry(&ctx, &out, pending);
+		else
+			CowOutFinish(&ctx, &out);
 	}
 	has_update |= win.has_update;
 	if (has_update)

@@ -70,6 +70,8 @@ static CowPending *CowGetPending(Oid relid, bool create);
 static void CowFlushPending(CowPending *p);
 static void CowMergeBuffered(CowPending *p, bool final);
 static void CowClearBuffered(CowPending *p);
+static void CowRebuffer(CowPending *p, TupleDesc desc);
+static MemoryContext CowRowContextCreate(Size first);
 static void CowSpillBuffered(CowPending *p, Relation rel, bool tombstones_only);
 static void CowKeepLastKey(CowPending *p, TupleDesc desc);
 static void CowFlushPart(CowPending *p, Relation rel);
@@ -314,6 +316,7 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 	CowRow	   *row;
 	SubTransactionId subid = GetCurrentSubTransactionId();
 	Size		limit;
+	bool		can_part;
 	int			i;
 
 	CowCheckTriggers(rel);
@@ -343,15 +346,7 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 	}
 
 	if (p->row_cxt == NULL)
-	{
-		/*
-		 * A generation context: no power-of-two rounding and a smaller chunk
-		 * header than palloc's, and one reset frees the batch.
-		 */
-		p->row_cxt = GenerationContextCreate(CowWriteContext,
-											 "incetl cow buffered rows",
-											 0, 64 * 1024, 8 * 1024 * 1024);
-	}
+		p->row_cxt = CowRowContextCreate(0);
 	row = CowRowFromValues(desc, desc->natts, slot->tts_values, slot->tts_isnull,
 						   p->next_seq++, is_update, p->row_cxt);
 	old = MemoryContextSwitchTo(CowWriteContext);
@@ -376,15 +371,34 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 	 * an outer subtransaction are buffered (an abort of ours would roll
 	 * back their merge).  Otherwise the rows move to the spill sort, read
 	 * back in one pass at the end of the statement.
+	 *
+	 * A keyed part writes whole file groups of its new keys and hands the
+	 * rest back (CowPending.carried), so it waits for a group's worth of
+	 * rows; and a statement appending beyond the table's last key (a load,
+	 * growing ids) is merged a group's worth at a time: its memory stays at
+	 * about one group, and its rows are encoded while still in the CPU's
+	 * caches rather than after the whole budget was filled.
 	 */
+	if (IsInParallelMode() || CowFlushing)
+		return;
 	limit = (Size) maintenance_work_mem * 1024;
 	if (p->spill != NULL && CowSpillRowCount(p->spill) > 0)
 		limit /= 16;			/* the sort holds the budget; pass rows on */
-	if (p->bytes > limit && !IsInParallelMode() && !CowFlushing)
+	can_part = CowDeleteSetCount(p->deletes) == 0 && p->min_subid >= subid &&
+		(p->opts.nkeys == 0 || p->keys_ascending) &&
+		(p->spill == NULL || CowSpillRowCount(p->spill) == 0);
+	if (can_part && p->opts.nkeys > 0)
 	{
-		if (CowDeleteSetCount(p->deletes) == 0 && p->min_subid >= subid &&
-			(p->opts.nkeys == 0 || p->keys_ascending) &&
-			(p->spill == NULL || CowSpillRowCount(p->spill) == 0))
+		if (list_length(p->rows) < p->opts.file_group_rows)
+			return;
+		if (p->appending == 0)
+			p->appending = CowRowBeyondEnd(rel, &p->opts, linitial(p->rows)) ? 1 : -1;
+		if (p->bytes > limit || p->appending > 0)
+			CowFlushPart(p, rel);
+	}
+	else if (p->bytes > limit)
+	{
+		if (can_part)
 			CowFlushPart(p, rel);
 		else
 			CowSpillBuffered(p, rel, false);
@@ -434,6 +448,7 @@ CowMergeBuffered(CowPending *p, bool final)
 				 errmsg("cannot write to an incetl_cow table during a parallel operation")));
 
 	CowFlushing = true;
+	p->carried = NIL;			/* only this merge's hand-back counts */
 	rel = relation_open(p->relid, RowExclusiveLock);
 	if (!ActiveSnapshotSet())
 	{
@@ -443,12 +458,96 @@ CowMergeBuffered(CowPending *p, bool final)
 	CowMergeAndWrite(rel, p, final ? p->spill : NULL, final);
 	if (pushed)
 		PopActiveSnapshot();
+
+	if (p->carry_allowed)
+		CowRebuffer(p, RelationGetDescr(rel));
+	else
+		CowClearBuffered(p);
 	relation_close(rel, NoLock);
 
-	CowClearBuffered(p);
 	CowDeleteSetFree(p->deletes);
 	p->deletes = NULL;
 	CowFlushing = false;
+}
+
+/*
+ * CowRebuffer empties the buffer after a part was merged, leaving in it the
+ * rows the merge handed back (p->carried), copied into the other row
+ * context: they are the last rows of the part, in key order, all of the
+ * current subtransaction (a part is merged only then).  The row contexts
+ * keep a first block the size a part took (at most maintenance_work_mem),
+ * so the parts of a load reuse their memory rather than fault it in again
+ * each time; with rows handed back, the two take turns.
+ */
+static void
+CowRebuffer(CowPending *p, TupleDesc desc)
+{
+	Size		want = Min(MemoryContextMemAllocated(p->row_cxt, false),
+						   (Size) maintenance_work_mem * 1024);
+	MemoryContext cxt = p->spare_cxt;
+	List	   *carried = p->carried;
+	List	   *rows = NIL;
+	ListCell   *lc;
+	MemoryContext old;
+
+	if (carried == NIL)
+	{
+		CowClearBuffered(p);
+		if (MemoryContextMemAllocated(p->row_cxt, false) < want)
+		{
+			MemoryContextDelete(p->row_cxt);
+			p->row_cxt = CowRowContextCreate(want);
+		}
+		return;
+	}
+	if (cxt != NULL && MemoryContextMemAllocated(cxt, false) < want)
+	{
+		MemoryContextDelete(cxt);
+		cxt = NULL;
+	}
+	if (cxt == NULL)
+		cxt = CowRowContextCreate(want);
+	foreach(lc, carried)
+	{
+		CowRow	   *row = lfirst(lc);
+
+		rows = lappend(rows, CowRowFromValues(desc, desc->natts, row->values,
+											  row->isnull, 0, row->is_update,
+											  cxt));
+	}
+	p->carried = NIL;
+	CowClearBuffered(p);
+	list_free(carried);
+	p->spare_cxt = p->row_cxt;	/* reset by CowClearBuffered */
+	p->row_cxt = cxt;
+
+	old = MemoryContextSwitchTo(CowWriteContext);
+	foreach(lc, rows)
+	{
+		CowRow	   *row = lfirst(lc);
+
+		row->seq = p->next_seq++;
+		p->rows = lappend(p->rows, row);
+		p->row_subids = lappend_int(p->row_subids,
+									(int) GetCurrentSubTransactionId());
+		p->bytes += GetMemoryChunkSpace(row) + 2 * sizeof(ListCell);
+	}
+	p->last_row = llast(p->rows);
+	MemoryContextSwitchTo(old);
+	list_free(rows);
+}
+
+/*
+ * CowRowContextCreate makes a context for buffered rows, with a first block
+ * of first bytes (0: a small one) kept across resets.  A generation
+ * context: no power-of-two rounding and a smaller chunk header than
+ * palloc's, and one reset frees the batch.
+ */
+static MemoryContext
+CowRowContextCreate(Size first)
+{
+	return GenerationContextCreate(CowWriteContext, "incetl cow buffered rows",
+								   first, 64 * 1024, 8 * 1024 * 1024);
 }
 
 /* CowClearBuffered forgets the buffered rows (merged or spilled). */
@@ -528,8 +627,11 @@ CowFlushPart(CowPending *p, Relation rel)
 	if (p->opts.nkeys > 0 && p->opts.delete_marker_attnum != InvalidAttrNumber)
 		CowSpillBuffered(p, rel, true);
 	CowKeepLastKey(p, RelationGetDescr(rel));
+	p->carry_allowed = (p->opts.nkeys > 0);
 	CowMergeBuffered(p, false);
-	p->last_row = p->last_key;	/* keys_ascending stays as it is */
+	p->carry_allowed = false;
+	if (p->rows == NIL)
+		p->last_row = p->last_key;	/* keys_ascending stays as it is */
 }
 
 /*
@@ -598,6 +700,20 @@ CowResetStatement(CowPending *p)
 	p->stmt_commit_id = 0;
 	p->next_seq = 0;
 	p->opts_loaded = false;
+	p->appending = 0;
+	for (int i = 0; i < 2; i++)
+	{
+		if (p->merge_cxt[i])
+			MemoryContextDelete(p->merge_cxt[i]);
+		p->merge_cxt[i] = NULL;
+	}
+	/* a load's large row contexts go; the next statement starts small */
+	if (p->spare_cxt)
+		MemoryContextDelete(p->spare_cxt);
+	p->spare_cxt = NULL;
+	if (p->row_cxt)
+		MemoryContextDelete(p->row_cxt);
+	p->row_cxt = NULL;
 	p->keys_ascending = false;
 	p->key_ssup = NULL;			/* options are reloaded: so is the ordering */
 }

@@ -313,6 +313,7 @@ typedef struct CowRow
 	int64		seq;			/* arrival order within the flush */
 	int64		rownum;			/* stored row number, 0 when incoming */
 	bool		is_update;		/* came from an UPDATE statement */
+	bool		new_key;		/* a merge wrote it as a key not stored */
 	bool		spilled;		/* read back from the spill sort: one chunk,
 								 * pfree'd once written or dropped */
 } CowRow;
@@ -459,8 +460,39 @@ typedef struct CowPending
 	MemoryContext row_cxt;		/* the buffered CowRows: a generation
 								 * context, reset (not pfree'd row by row)
 								 * when merged or spilled */
+
+	/*
+	 * A part of a statement in key order merged early (CowFlushPart) writes
+	 * its new keys beyond the table's last key in whole file groups only:
+	 * the rows left over (fewer than file_group_rows, the part's last) are
+	 * handed back in carried and buffered again, to start the next part's
+	 * first group -- rather than written as a short group that the next
+	 * part would rewrite.
+	 */
+	bool		carry_allowed;
+	List	   *carried;		/* of CowRow, still in row_cxt */
+	MemoryContext spare_cxt;	/* the other row context, when the carried
+								 * rows moved: its first block, sized for a
+								 * part, is kept for the next one */
+
+	/*
+	 * Whether the statement, in key order, started beyond the table's last
+	 * key (CowRowBeyondEnd), so that every row appends: then a part is
+	 * merged as soon as a file group's worth is buffered.  0 until checked
+	 * (once a group's worth is buffered), 1 yes, -1 no.
+	 */
+	int			appending;
+
+	/*
+	 * A merge's two per-group contexts (the writer's arrays, a decoded
+	 * group), kept across the parts of a statement -- a load merged a file
+	 * group's worth at a time would otherwise fault their memory in for
+	 * every part -- and deleted at its end.
+	 */
+	MemoryContext merge_cxt[2];
 } CowPending;
 
+extern bool CowRowBeyondEnd(Relation rel, const CowOptions *opts, CowRow *row);
 extern CowRow *CowRowFromValues(TupleDesc desc, int natts, Datum *values,
 								bool *isnull, int64 seq, bool is_update,
 								MemoryContext cxt);
