@@ -201,6 +201,21 @@ SELECT operation, rows_deleted FROM incetl.commits('rk') ORDER BY commit_id;
 SELECT count(*) AS changed_after_the_load FROM incetl.changes(NULL::rk, 1);
 SELECT * FROM incetl.verify('rk');
 
+-- 9. A load in key order whose file groups are larger than the budget
+-- (20000 rows of ~200 bytes against 1MB): its parts are forced by the
+-- budget before a group's worth is buffered, and then write every row
+-- (short groups the next part rewrites) rather than hand rows back
+CREATE TABLE big (k int, p int, pad text) USING incetl_cow;
+SELECT incetl.set_table_options('big', record_key => 'k', precombine => 'p',
+                                file_group_rows => 20000);
+INSERT INTO big SELECT g, 1, repeat('b', 200) FROM generate_series(1, 50000) g;
+SELECT count(*), count(DISTINCT k), min(k), max(k) FROM big;
+SELECT operation, rows_inserted, rows_updated, rows_deleted FROM incetl.commits('big');
+SELECT max(row_count) <= 20000 AS bounded, sum(row_count) AS rows
+FROM incetl.cow_file_group
+WHERE storage_id = incetl.cow_storage_id('big') AND superseded_by IS NULL;
+SELECT * FROM incetl.verify('big');
+
 RESET maintenance_work_mem;
-DROP TABLE sp, ap, src, expect, want, rk, rk_want;
+DROP TABLE sp, ap, src, expect, want, rk, rk_want, big;
 DROP FUNCTION side_insert(int), side_delete(int);

@@ -74,7 +74,7 @@ static void CowRebuffer(CowPending *p, TupleDesc desc);
 static MemoryContext CowRowContextCreate(Size first);
 static void CowSpillBuffered(CowPending *p, Relation rel, bool tombstones_only);
 static void CowKeepLastKey(CowPending *p, TupleDesc desc);
-static void CowFlushPart(CowPending *p, Relation rel);
+static void CowFlushPart(CowPending *p, Relation rel, bool carry);
 static void CowResetStatement(CowPending *p);
 static void CowCheckTriggers(Relation rel);
 static void CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row);
@@ -372,12 +372,13 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 	 * back their merge).  Otherwise the rows move to the spill sort, read
 	 * back in one pass at the end of the statement.
 	 *
-	 * A keyed part writes whole file groups of its new keys and hands the
-	 * rest back (CowPending.carried), so it waits for a group's worth of
-	 * rows; and a statement appending beyond the table's last key (a load,
-	 * growing ids) is merged a group's worth at a time: its memory stays at
-	 * about one group, and its rows are encoded while still in the CPU's
-	 * caches rather than after the whole budget was filled.
+	 * A keyed part with a file group's worth of rows writes whole file
+	 * groups of its new keys and hands the rest back (CowPending.carried);
+	 * a statement appending beyond the table's last key (a load, growing
+	 * ids) is merged a group's worth at a time: its memory stays at about
+	 * one group, and its rows are encoded while still in the CPU's caches
+	 * rather than after the whole budget was filled.  A part forced by the
+	 * budget with less than a group's worth writes all its rows.
 	 */
 	if (IsInParallelMode() || CowFlushing)
 		return;
@@ -389,17 +390,17 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 		(p->spill == NULL || CowSpillRowCount(p->spill) == 0);
 	if (can_part && p->opts.nkeys > 0)
 	{
-		if (list_length(p->rows) < p->opts.file_group_rows)
-			return;
-		if (p->appending == 0)
+		bool		whole = (list_length(p->rows) >= p->opts.file_group_rows);
+
+		if (whole && p->appending == 0)
 			p->appending = CowRowBeyondEnd(rel, &p->opts, linitial(p->rows)) ? 1 : -1;
-		if (p->bytes > limit || p->appending > 0)
-			CowFlushPart(p, rel);
+		if (p->bytes > limit || (whole && p->appending > 0))
+			CowFlushPart(p, rel, whole);
 	}
 	else if (p->bytes > limit)
 	{
 		if (can_part)
-			CowFlushPart(p, rel);
+			CowFlushPart(p, rel, false);
 		else
 			CowSpillBuffered(p, rel, false);
 	}
@@ -619,15 +620,16 @@ CowKeepLastKey(CowPending *p, TupleDesc desc)
  * share a key with them), or keyless rows.  Delete markers among them are
  * kept in the spill sort as tombstones: should a later row of the
  * statement break the key order, it may carry a key one of them deleted,
- * and it must still lose to it when older.
+ * and it must still lose to it when older.  With carry, the merge may hand
+ * rows back to the buffer (CowPending.carried).
  */
 static void
-CowFlushPart(CowPending *p, Relation rel)
+CowFlushPart(CowPending *p, Relation rel, bool carry)
 {
 	if (p->opts.nkeys > 0 && p->opts.delete_marker_attnum != InvalidAttrNumber)
 		CowSpillBuffered(p, rel, true);
 	CowKeepLastKey(p, RelationGetDescr(rel));
-	p->carry_allowed = (p->opts.nkeys > 0);
+	p->carry_allowed = carry && p->opts.nkeys > 0;
 	CowMergeBuffered(p, false);
 	p->carry_allowed = false;
 	if (p->rows == NIL)
