@@ -703,6 +703,7 @@ CowResetStatement(CowPending *p)
 	p->next_seq = 0;
 	p->opts_loaded = false;
 	p->appending = 0;
+	p->carry_allowed = false;
 	for (int i = 0; i < 2; i++)
 	{
 		if (p->merge_cxt[i])
