@@ -151,27 +151,28 @@ settle
 
 # --------------------------------------------------------------------------
 incetl_log "full load of $ROWS rows, $REPS times each"
-L_COW=() L_HEAP=()
-load_cow() { psql_q -c "TRUNCATE orders_cow"; settle orders_cow; time_sql "INSERT INTO orders_cow SELECT * FROM orders_src"; }
-load_heap() { psql_q -c "TRUNCATE orders_heap"; settle orders_heap; time_sql "INSERT INTO orders_heap SELECT * FROM orders_src"; }
-for rep in $(seq 1 "$REPS"); do
-    if [ $((rep % 2)) -eq 1 ]; then L_COW+=("$(load_cow)"); L_HEAP+=("$(load_heap)")
-    else L_HEAP+=("$(load_heap)"); L_COW+=("$(load_cow)"); fi
-    echo "   rep $rep: incetl_cow ${L_COW[-1]} ms, heap ${L_HEAP[-1]} ms"
-done
+load_cow() { psql_q -c "TRUNCATE orders_cow"; settle orders_cow; time_sql "INSERT INTO orders_cow SELECT * FROM $1"; }
+load_heap() { psql_q -c "TRUNCATE orders_heap"; settle orders_heap; time_sql "INSERT INTO orders_heap SELECT * FROM $1"; }
+# loads_from SRC: REPS loads of each table from SRC, alternating which side
+# goes first; the times in LOAD_COW and LOAD_HEAP
+loads_from() {
+    local rep
+    LOAD_COW=() LOAD_HEAP=()
+    for rep in $(seq 1 "$REPS"); do
+        if [ $((rep % 2)) -eq 1 ]; then LOAD_COW+=("$(load_cow "$1")"); LOAD_HEAP+=("$(load_heap "$1")")
+        else LOAD_HEAP+=("$(load_heap "$1")"); LOAD_COW+=("$(load_cow "$1")"); fi
+        echo "   rep $rep: incetl_cow ${LOAD_COW[-1]} ms, heap ${LOAD_HEAP[-1]} ms"
+    done
+}
+loads_from orders_src
+L_COW=("${LOAD_COW[@]}") L_HEAP=("${LOAD_HEAP[@]}")
 settle "orders_cow, orders_heap"
 assert_equal "full load"
 incetl_log "full load of $ROWS rows from a source in key order, $REPS times each"
 psql_q -c "CREATE TABLE orders_sorted AS SELECT * FROM orders_src ORDER BY id"
 settle orders_sorted
-LS_COW=() LS_HEAP=()
-load_cow_sorted() { psql_q -c "TRUNCATE orders_cow"; settle orders_cow; time_sql "INSERT INTO orders_cow SELECT * FROM orders_sorted"; }
-load_heap_sorted() { psql_q -c "TRUNCATE orders_heap"; settle orders_heap; time_sql "INSERT INTO orders_heap SELECT * FROM orders_sorted"; }
-for rep in $(seq 1 "$REPS"); do
-    if [ $((rep % 2)) -eq 1 ]; then LS_COW+=("$(load_cow_sorted)"); LS_HEAP+=("$(load_heap_sorted)")
-    else LS_HEAP+=("$(load_heap_sorted)"); LS_COW+=("$(load_cow_sorted)"); fi
-    echo "   rep $rep: incetl_cow ${LS_COW[-1]} ms, heap ${LS_HEAP[-1]} ms"
-done
+loads_from orders_sorted
+LS_COW=("${LOAD_COW[@]}") LS_HEAP=("${LOAD_HEAP[@]}")
 psql_q -c "DROP TABLE orders_sorted"
 settle "orders_cow, orders_heap"
 assert_equal "full load in key order"
