@@ -216,6 +216,27 @@ FROM incetl.cow_file_group
 WHERE storage_id = incetl.cow_storage_id('big') AND superseded_by IS NULL;
 SELECT * FROM incetl.verify('big');
 
+-- 10. A part with a file group's worth of rows hands back the new keys that
+-- do not fill a whole group; when they belong to a last group that is not
+-- rewritten, that group must not have lost a row meanwhile: here a delete
+-- marker for 1100 in it, then new keys, all in key order (small rows, then
+-- 15 kB ones: the budget forces a part once 1000 rows are buffered)
+CREATE TABLE lg (k int, p int, d boolean, pad text) USING incetl_cow;
+SELECT incetl.set_table_options('lg', record_key => 'k', precombine => 'p',
+                                delete_marker => 'd', file_group_rows => 1000);
+INSERT INTO lg SELECT g, 1, false, 'stored' FROM generate_series(1, 1300) g;
+INSERT INTO lg
+SELECT k, 5, k = 1100, repeat('q', CASE WHEN k >= 1400 THEN 15000 ELSE 10 END) FROM (
+  SELECT g AS k FROM generate_series(1, 950) g
+  UNION ALL SELECT 1100
+  UNION ALL SELECT g FROM generate_series(1400, 1500) g) s
+ORDER BY k;
+SELECT count(*) AS rows, count(*) FILTER (WHERE k = 1100) AS deleted_key_left,
+       count(*) FILTER (WHERE p = 5) AS new_versions FROM lg;
+SELECT operation, rows_inserted, rows_updated, rows_deleted FROM incetl.commits('lg')
+ORDER BY commit_id DESC LIMIT 1;
+SELECT * FROM incetl.verify('lg');
+
 RESET maintenance_work_mem;
-DROP TABLE sp, ap, src, expect, want, rk, rk_want, big;
+DROP TABLE sp, ap, src, expect, want, rk, rk_want, big, lg;
 DROP FUNCTION side_insert(int), side_delete(int);

@@ -815,25 +815,34 @@ CowOutFinish(CowMergeCtx *ctx, CowOut *out)
  * the next part.  Stored rows cannot go back.  Stored rows come first, so
  * if any is left over nothing was written (the version and the incoming
  * rows make less than a group): the version then stays as it is and only
- * the incoming rows go back.  Only new keys go back (counted again by the
- * next part as they are now); if a row left over replaces a stored one,
- * everything is written as usual.
+ * the incoming rows go back -- unless the version lost a row (a delete
+ * marker, or a row replaced by a newer one): then it must be rewritten.
+ * Only new keys go back (counted again by the next part as they are now);
+ * if a row left over replaces a stored one, everything is written as usual.
  */
 static void
 CowOutCarry(CowMergeCtx *ctx, CowOut *out, CowPending *pending)
 {
 	int64		fgr = Max(ctx->opts.file_group_rows, 1);
 	int64		keep = out->n % fgr;
+	int64		nstored = 0;
 	MemoryContext old;
 	int64		r;
 
 	for (r = out->n - keep; r < out->n; r++)
 	{
-		if (out->rows[r]->src == NULL && !out->rows[r]->new_key)
+		if (out->rows[r]->src != NULL)
+			nstored++;
+		else if (!out->rows[r]->new_key)
 		{
 			CowOutFinish(ctx, out);
 			return;
 		}
+	}
+	if (nstored > 0 && nstored != out->replaces->row_count)
+	{
+		CowOutFinish(ctx, out);
+		return;
 	}
 	if (out->n > keep)
 		CowOutWrite(ctx, out, out->n - keep);
