@@ -540,15 +540,24 @@ CowRebuffer(CowPending *p, TupleDesc desc)
 
 /*
  * CowRowContextCreate makes a context for buffered rows, with a first block
- * of first bytes (0: a small one) kept across resets.  A generation
+ * of about first bytes (0: a small one) kept across resets.  A generation
  * context: no power-of-two rounding and a smaller chunk header than
- * palloc's, and one reset frees the batch.
+ * palloc's, and one reset frees the batch.  (A first block is at least the
+ * initial block size and at most the largest.)
  */
 static MemoryContext
 CowRowContextCreate(Size first)
 {
+	Size		init = 64 * 1024;
+	Size		max = 8 * 1024 * 1024;
+
+	if (first > 0)
+	{
+		first = MAXALIGN(Max(first, init));
+		max = Max(max, first);
+	}
 	return GenerationContextCreate(CowWriteContext, "incetl cow buffered rows",
-								   first, 64 * 1024, 8 * 1024 * 1024);
+								   first, init, max);
 }
 
 /* CowClearBuffered forgets the buffered rows (merged or spilled). */
