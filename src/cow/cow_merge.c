@@ -587,6 +587,7 @@ CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n, const CowVersion *v)
 			ctx->islot->tts_values[a] = CowRowValue(rows[r], a,
 													&ctx->islot->tts_isnull[a]);
 		ExecStoreVirtualTuple(ctx->islot);
+		ctx->islot->tts_tableOid = RelationGetRelid(ctx->rel);
 		CowRowNumberToTid(v->first_row_number + r, &ctx->islot->tts_tid);
 		res = ExecInsertIndexTuples(ctx->indexinfo, ctx->islot, ctx->estate,
 									false, false, NULL, NIL);

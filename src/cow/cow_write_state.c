@@ -261,7 +261,7 @@ CowRowFromValues(TupleDesc desc, int natts, Datum *src, bool *isnull,
 	memset(row, 0, sizeof(CowRow));
 	row->values = (Datum *) ((char *) row + MAXALIGN(sizeof(CowRow)));
 	row->isnull = (bool *) ((char *) row->values + MAXALIGN(sizeof(Datum) * natts));
-	memcpy(row->isnull, isnull, sizeof(bool) * natts);
+	memcpy(row->isnull, isnull, sizeof(bool) * (uint32) natts);	/* natts >= 0 */
 	row->seq = seq;
 	row->is_update = is_update;
 	data = (char *) row;
