@@ -724,10 +724,7 @@ CowEncodeInt(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
 	{
 		copy = palloc(sizeof(int64) * Max(nvals, 1));
 		for (i = 0; i < nvals; i++)
-			copy[i] = d->attlen == 8 ? DatumGetInt64(values[i]) :
-				d->attlen == 4 ? DatumGetInt32(values[i]) :
-				d->attlen == 2 ? DatumGetInt16(values[i]) :
-				DatumGetChar(values[i]);
+			copy[i] = CowDatumGetInt(values[i], d->attlen);
 		v = copy;
 	}
 	CowIntPlan(v, nvals, &b);

@@ -255,12 +255,7 @@ CowSortIncoming(CowMergeCtx *ctx, CowRow **rows, int64 n)
 		Datum		k = CowRowValue(rows[i], a0, &isnull);
 
 		if (int_key)
-		{
-			int			len = TupleDescAttr(ctx->tupdesc, a0)->attlen;
-
-			k = Int64GetDatum(len == 8 ? DatumGetInt64(k) :
-							  len == 4 ? DatumGetInt32(k) : DatumGetInt16(k));
-		}
+			k = Int64GetDatum(CowDatumGetInt(k, TupleDescAttr(ctx->tupdesc, a0)->attlen));
 		items[i].key0 = k;
 		items[i].row = rows[i];
 	}
@@ -388,7 +383,7 @@ CowRowBeyondEnd(Relation rel, const CowOptions *opts, CowRow *row)
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 	int			n;
 	CowVersion *versions = CowLoadVersions(CowStorageId(rel), snap, true, &n);
-	SortSupport keys = palloc0(sizeof(SortSupportData) * Max(opts->nkeys, 1));
+	SortSupport *keys = palloc(sizeof(SortSupport) * Max(opts->nkeys, 1));
 	Datum	   *first = palloc(sizeof(Datum) * Max(opts->nkeys, 1));
 	Datum	   *last = palloc(sizeof(Datum) * Max(opts->nkeys, 1));
 	bool		beyond = (opts->nkeys > 0);
@@ -396,16 +391,8 @@ CowRowBeyondEnd(Relation rel, const CowOptions *opts, CowRow *row)
 				k;
 
 	for (k = 0; k < opts->nkeys; k++)
-	{
-		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel),
-											  opts->key_attnums[k] - 1);
-
-		keys[k].ssup_cxt = cxt;
-		keys[k].ssup_collation = att->attcollation;
-		PrepareSortSupportFromOrderingOp(lookup_type_cache(att->atttypid,
-														   TYPECACHE_LT_OPR)->lt_opr,
-										 &keys[k]);
-	}
+		keys[k] = CowMakeSortSupport(TupleDescAttr(RelationGetDescr(rel),
+												   opts->key_attnums[k] - 1));
 	for (i = 0; i < n && beyond; i++)
 	{
 		CowGroupHeader *h = CowReadGroupHeader(rel, &versions[i]);
@@ -422,7 +409,7 @@ CowRowBeyondEnd(Relation rel, const CowOptions *opts, CowRow *row)
 			bool		isnull;
 
 			c = ApplySortComparator(CowRowValue(row, opts->key_attnums[k] - 1, &isnull),
-									false, last[k], false, &keys[k]);
+									false, last[k], false, keys[k]);
 		}
 		beyond = (c > 0);
 	}

@@ -76,20 +76,6 @@ static uint64 CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk,
 							 int64 nrows, int level, SortSupport minmax);
 static void CowSerializeDatum(StringInfo buf, Datum value, bool byval, int len);
 
-static inline int64
-CowDatumInt(Datum d, int attlen)
-{
-	switch (attlen)
-	{
-		case 8:
-			return DatumGetInt64(d);
-		case 4:
-			return DatumGetInt32(d);
-		default:
-			return DatumGetInt16(d);
-	}
-}
-
 /* CowIntMinMax sets chunk's min/max from e's values (e->int_order) */
 static void
 CowIntMinMax(CowColEnc *e, CowChunk *chunk)
@@ -103,10 +89,10 @@ CowIntMinMax(CowColEnc *e, CowChunk *chunk)
 
 	if (e->nvals == 0)
 		return;
-	vmin = vmax = CowDatumInt(e->vals[0], attlen);
+	vmin = vmax = CowDatumGetInt(e->vals[0], attlen);
 	for (i = 1; i < e->nvals; i++)
 	{
-		int64		v = CowDatumInt(e->vals[i], attlen);
+		int64		v = CowDatumGetInt(e->vals[i], attlen);
 
 		if (v > vmax)
 		{

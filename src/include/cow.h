@@ -294,6 +294,23 @@ extern void CowEncodeChunk(CowColumnDesc *d, const Datum *values, int64 nvals,
 						   CowEncodedChunk *out);
 extern const char *CowEncodingName(int encoding);
 extern bool CowTypeIsIntOrdered(Oid typid);
+
+/* the value of a pass-by-value integer Datum of attlen 1, 2, 4 or 8 */
+static inline int64
+CowDatumGetInt(Datum d, int attlen)
+{
+	switch (attlen)
+	{
+		case 8:
+			return DatumGetInt64(d);
+		case 4:
+			return DatumGetInt32(d);
+		case 2:
+			return DatumGetInt16(d);
+		default:
+			return DatumGetChar(d);
+	}
+}
 extern bool CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 						   const CowColumnDesc *d, const char *raw, uint64 nrows,
 						   Datum *values, bool *isnull);
