@@ -56,6 +56,7 @@
 
 #include "cow.h"
 #include "cow_scan.h"
+#include "cow_security.h"
 
 PG_FUNCTION_INFO_V1(incetl_cow_clean);
 
@@ -335,6 +336,7 @@ incetl_cow_clean(PG_FUNCTION_ARGS)
 	int			keep = PG_ARGISNULL(1) ? -1 : PG_GETARG_INT32(1);
 	Relation	rel;
 	int64		removed;
+	CowUserContext uctx;
 
 	if (keep < 0 && !PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -343,7 +345,10 @@ incetl_cow_clean(PG_FUNCTION_ARGS)
 	rel = CowOpenChecked(relid, ACL_SELECT);
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, RelationGetRelationName(rel));
+	/* as VACUUM: the owner's index code runs as the owner, restricted */
+	CowBecomeTableOwner(rel, &uctx);
 	removed = CowClean(rel, keep, DEBUG2, NULL);
+	CowRestoreUser(&uctx);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(removed);
 }

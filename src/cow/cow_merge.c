@@ -55,6 +55,7 @@
 
 #include "cow.h"
 #include "cow_scan.h"
+#include "cow_security.h"
 
 typedef struct CowMergeCtx
 {
@@ -76,6 +77,8 @@ typedef struct CowMergeCtx
 	EState	   *estate;
 	TupleTableSlot *islot;
 	MemoryContext write_cxt;	/* reset after each version written */
+	CowWriteCheck *check;		/* what the writers may replace and delete;
+								 * NULL: anything (cow_security.c) */
 } CowMergeCtx;
 
 static SortSupport CowMakeSortSupport(Form_pg_attribute att);
@@ -339,6 +342,8 @@ CowMergeCtxPrepare(CowMergeCtx *ctx)
 static void
 CowMergeCtxRelease(CowMergeCtx *ctx)
 {
+	CowWriteCheckEnd(ctx->check);
+	ctx->check = NULL;
 	if (ctx->indexinfo)
 		ExecCloseIndices(ctx->indexinfo);
 	if (ctx->islot)
@@ -896,6 +901,9 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 	LockRelation(rel, ShareUpdateExclusiveLock);
 
 	versions = CowMergeBegin(&ctx, rel, &snap, &storage_id, &nversions);
+	if (ctx.opts.nkeys > 0 && nversions > 0)
+		ctx.check = CowWriteCheckBegin(rel, pending->writers,
+									   ctx.opts.delete_marker_attnum != InvalidAttrNumber);
 
 	if (IsolationUsesXactSnapshot())
 	{
@@ -1251,14 +1259,26 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 					/* same key */
 					if (CowIncomingWins(&ctx, in, stored))
 					{
+						/*
+						 * Replacing or deleting a stored row needs what an
+						 * update or a delete needs; a row an earlier part of
+						 * this statement wrote was checked then.
+						 */
+						bool		checked = (ctx.check == NULL ||
+											   stored->commit_id == ctx.commit_id);
+
 						changed = true;
 						if (CowIsDeleteMarker(&ctx, in))
 						{
+							if (!checked)
+								CowCheckDelete(ctx.check, stored);
 							ctx.deleted++;
 							CowDropIncoming(in);
 						}
 						else
 						{
+							if (!checked)
+								CowCheckReplace(ctx.check, stored, in);
 							CowOutAdd(&out, in);
 
 							/*
@@ -1386,6 +1406,10 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
  * stored as data).  Every row keeps the commit id that wrote it.  The rows
  * go through a spill sort, so the table need not fit in memory.  Caller
  * holds ShareUpdateExclusiveLock.
+ *
+ * The rewrite runs as the table owner, in a security-restricted operation
+ * (cow_security.c): the caller may be a superuser rewriting someone
+ * else's table, whose index expressions must not run with its rights.
  */
 void
 CowRewriteTable(Relation rel)
@@ -1409,7 +1433,10 @@ CowRewriteTable(Relation rel)
 	CowWinners	win;
 	CowOut		out;
 	CowRow	   *w;
+	CowUserContext uctx;
 
+	/* index expressions and predicates run as the table owner */
+	CowBecomeTableOwner(rel, &uctx);
 	versions = CowMergeBegin(&ctx, rel, &snap, &storage_id, &nversions);
 	for (i = 0; i < nversions; i++)
 		total += versions[i].row_count;
@@ -1418,6 +1445,7 @@ CowRewriteTable(Relation rel)
 		UnregisterSnapshot(snap);
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(mcxt);
+		CowRestoreUser(&uctx);
 		return;
 	}
 
@@ -1495,4 +1523,5 @@ CowRewriteTable(Relation rel)
 		pgstat_count_heap_delete(rel);
 
 	CowMergeEnd(&ctx, snap, old, mcxt);
+	CowRestoreUser(&uctx);
 }

@@ -351,6 +351,9 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 						   p->next_seq++, is_update, p->row_cxt);
 	old = MemoryContextSwitchTo(CowWriteContext);
 	CowTrackKeyOrder(p, desc, row);
+	if (p->writers == NIL || (linitial_oid(p->writers) != GetUserId() &&
+							  !list_member_oid(p->writers, GetUserId())))
+		p->writers = lappend_oid(p->writers, GetUserId());
 	p->rows = lappend(p->rows, row);
 	p->row_subids = lappend_int(p->row_subids, (int) subid);
 	if (p->min_subid == InvalidSubTransactionId || subid < p->min_subid)
@@ -706,6 +709,8 @@ CowResetStatement(CowPending *p)
 		pfree(p->last_key);
 	p->last_key = NULL;
 	p->min_subid = InvalidSubTransactionId;
+	list_free(p->writers);
+	p->writers = NIL;
 	list_free_deep(p->stmt_parts);
 	p->stmt_parts = NIL;
 	p->stmt_commit_id = 0;

@@ -445,6 +445,10 @@ typedef struct CowPending
 	Size		bytes;
 	bool		opts_loaded;
 	CowOptions	opts;			/* as of the first buffered row */
+	List	   *writers;		/* OIDs of the roles that buffered the
+								 * statement's rows: the merge checks what
+								 * each may replace or delete
+								 * (cow_security.c) */
 
 	/*
 	 * The statement's rows beyond the memory budget, sorted on disk

@@ -10,7 +10,9 @@
  *	  search_path is the one captured when the pipeline was created, with
  *	  pg_temp forced last so temporary objects cannot shadow anything.
  *	  Settings (GUCs) are applied in a new GUC nest level and undone when
- *	  the run ends: SET LOCAL scoped to the run.
+ *	  the run ends: SET LOCAL scoped to the run.  Whatever the owner's code
+ *	  sets in that level, even with SET or set_config(..., false), is
+ *	  discarded too when the level ends.
  *
  * Copyright (c) 2026, incetl developers
  *
@@ -109,9 +111,16 @@ IncetlBecomeOwner(IncetlPipeline *pipeline, IncetlUserContext *ctx,
 		ApplySettings(pipeline);
 }
 
+/*
+ * IncetlRestoreUser leaves the owner's context.  Every setting changed
+ * inside it is discarded, including those the owner's code made with
+ * set_config(..., false) or SET (not SET LOCAL): isCommit = false, as
+ * REFRESH MATERIALIZED VIEW and VACUUM do.  Keeping them would hand the
+ * owner's search_path to whoever called incetl_run next.
+ */
 void
 IncetlRestoreUser(IncetlUserContext *ctx)
 {
-	AtEOXact_GUC(true, ctx->save_nestlevel);
+	AtEOXact_GUC(false, ctx->save_nestlevel);
 	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
 }

@@ -127,7 +127,7 @@ IncetlWatermarkToText(Datum value, Oid typid)
 
 	getTypeOutputInfo(typid, &outfunc, &isvarlena);
 	result = OidOutputFunctionCall(outfunc, value);
-	AtEOXact_GUC(true, nest);
+	AtEOXact_GUC(false, nest);
 	return result;
 }
 
@@ -145,7 +145,7 @@ IncetlWatermarkFromText(const char *text, Oid typid)
 
 	getTypeInputInfo(typid, &infunc, &ioparam);
 	result = OidInputFunctionCall(infunc, (char *) text, ioparam, -1);
-	AtEOXact_GUC(true, nest);
+	AtEOXact_GUC(false, nest);
 	return result;
 }
 
@@ -266,12 +266,12 @@ WaitForSourceWriters(Oid source_relid, Snapshot snapshot)
 			CHECK_FOR_INTERRUPTS();
 		}
 	}
-	AtEOXact_GUC(true, nest);
+	AtEOXact_GUC(false, nest);
 }
 
 /*
  * BeginWriterWait enters a GUC nest level whose lock_timeout bounds every
- * wait for writers; AtEOXact_GUC(true, level) leaves it.
+ * wait for writers; AtEOXact_GUC(false, level) leaves it.
  */
 static int
 BeginWriterWait(void)
@@ -419,7 +419,7 @@ IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
 			nest = BeginWriterWait();
 			WaitForUntrackedBackends(untracked);
 			WaitForPreparedWriters(source_relid);
-			AtEOXact_GUC(true, nest);
+			AtEOXact_GUC(false, nest);
 		}
 		b = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
 													TimestampTzGetDatum(b),
