@@ -23,7 +23,7 @@ CREATE TABLE incetl.pipelines (
     max_retries      integer NOT NULL DEFAULT 0 CHECK (max_retries >= 0),
     retry_delay      interval NOT NULL DEFAULT '1 second',
     safety_lag       interval NOT NULL DEFAULT '0',
-    owner            name NOT NULL,
+    owner            regrole NOT NULL,
     enabled          boolean NOT NULL DEFAULT true,
     created_at       timestamptz NOT NULL DEFAULT now(),
     search_path      text NOT NULL
@@ -31,6 +31,8 @@ CREATE TABLE incetl.pipelines (
 COMMENT ON TABLE incetl.pipelines IS 'incetl pipeline definitions';
 COMMENT ON COLUMN incetl.pipelines.search_path IS
     'search_path captured at create_pipeline; runs use it with pg_temp last';
+COMMENT ON COLUMN incetl.pipelines.owner IS
+    'the role a run acts as: an OID (follows ALTER ROLE ... RENAME; dumped by name)';
 
 CREATE TABLE incetl.watermarks (
     pipeline_name    text PRIMARY KEY
@@ -122,7 +124,8 @@ CREATE FUNCTION incetl.alter_pipeline(
     max_batch_rows   bigint DEFAULT NULL,
     max_retries      integer DEFAULT NULL,
     retry_delay      interval DEFAULT NULL,
-    safety_lag       interval DEFAULT NULL)
+    safety_lag       interval DEFAULT NULL,
+    owner            regrole DEFAULT NULL)
 RETURNS void
 AS 'MODULE_PATHNAME', 'incetl_alter_pipeline'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE;
@@ -224,7 +227,10 @@ $$;
 -- (or pg_cron is not installed in this database).  SECURITY DEFINER: the
 -- monitoring view is for everyone, while cron.job shows each user only
 -- their own jobs (and needs USAGE on schema cron); a schedule is no
--- secret, incetl.pipelines.schedule already shows it.
+-- secret, incetl.pipelines.schedule already shows it.  Only the job the
+-- pipeline's owner scheduled in this database counts: anyone with USAGE on
+-- schema cron can create a job of the same name under their own user name.
+-- A schedule incetl cannot parse shows NULL, never an error.
 CREATE FUNCTION incetl.next_scheduled_run(name text)
 RETURNS timestamptz
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -232,16 +238,29 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     sched text;
+    owner_name name;
 BEGIN
     IF to_regclass('cron.job') IS NULL THEN
         RETURN NULL;
     END IF;
-    EXECUTE 'SELECT schedule FROM cron.job WHERE jobname = $1 AND active'
-        INTO sched USING 'incetl:' || name;
+    SELECT r.rolname INTO owner_name
+    FROM incetl.pipelines AS p JOIN pg_roles AS r ON r.oid OPERATOR(pg_catalog.=) p.owner
+    WHERE p.name OPERATOR(pg_catalog.=) next_scheduled_run.name;
+    IF owner_name IS NULL THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE 'SELECT schedule FROM cron.job WHERE jobname OPERATOR(pg_catalog.=) $1 '
+            'AND username OPERATOR(pg_catalog.=) $2 '
+            'AND database OPERATOR(pg_catalog.=) pg_catalog.current_database() AND active'
+        INTO sched USING 'incetl:' || name, owner_name::text;
     IF sched IS NULL THEN
         RETURN NULL;
     END IF;
-    RETURN incetl.cron_next_run(sched, now());
+    BEGIN
+        RETURN incetl.cron_next_run(sched, now());
+    EXCEPTION WHEN OTHERS THEN
+        RETURN NULL;
+    END;
 END
 $$;
 
@@ -311,6 +330,18 @@ LEFT JOIN LATERAL (
     WHERE l.pipeline_name = p.name AND l.status IN ('SUCCESS', 'NO_DATA')
     ORDER BY l.run_id DESC LIMIT 1) AS ok ON true;
 GRANT SELECT ON incetl.pipeline_status TO PUBLIC;
+
+-- run_log retention: every run deletes the oldest rows of its pipeline
+-- older than incetl.run_log_retention; this deletes every such row (also
+-- of dropped pipelines).  For the extension owner and superusers; make
+-- demo schedules it daily with pg_cron.
+CREATE FUNCTION incetl.purge_run_log(older_than interval DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'incetl_purge_run_log'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+REVOKE EXECUTE ON FUNCTION incetl.purge_run_log(interval) FROM PUBLIC;
+COMMENT ON FUNCTION incetl.purge_run_log(interval) IS
+    'delete incetl.run_log rows older than older_than (default: incetl.run_log_retention)';
 
 -- ==== incetl_cow begin ====
 -- ------------------------------------------------------------------------

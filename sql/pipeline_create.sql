@@ -38,7 +38,7 @@ WHERE c.oid = 'pc.orders_copy'::regclass;
 SELECT record_key, precombine, delete_marker FROM incetl.table_options('pc.orders_copy');
 SELECT name, source, watermark_column, watermark_type, target, record_key, precombine,
        schedule, delete_marker, settings, max_batch_rows, max_retries, retry_delay,
-       safety_lag, owner = current_user AS owned, enabled, search_path
+       safety_lag, owner = current_user::regrole AS owned, enabled, search_path
 FROM incetl.pipelines WHERE name = 'pc_orders';
 -- no watermark until a run succeeds
 SELECT count(*) FROM incetl.watermarks WHERE pipeline_name = 'pc_orders';
@@ -149,6 +149,35 @@ SELECT incetl.create_pipeline('pc_bad', 'pc.orders', 'updated_at', 'pc.x', 'orde
 \echo :LAST_ERROR_SQLSTATE
 SELECT incetl.create_pipeline(NULL, 'pc.orders', 'updated_at', 'pc.x', 'order_id');
 \echo :LAST_ERROR_SQLSTATE
+-- the settings of every environment are checked now, not when that
+-- environment first runs
+SELECT incetl.create_pipeline('pc_bad', 'pc.orders', 'updated_at', 'pc.x', 'order_id',
+    settings => '{"production": {"role": "postgres"}}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT incetl.create_pipeline('pc_bad', 'pc.orders', 'updated_at', 'pc.x', 'order_id',
+    settings => '{"work_mem": "8MB", "staging": {"work_mem": "lots"}}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT incetl.create_pipeline('pc_bad', 'pc.orders', 'updated_at', 'pc.x', 'order_id',
+    settings => '{"production": {"work_mem": ["1GB"]}}');
+\echo :LAST_ERROR_SQLSTATE
+-- a parameter only a superuser may set, in an environment of a
+-- non-superuser's pipeline
+CREATE ROLE regress_pc_user;
+GRANT USAGE ON SCHEMA pc TO regress_pc_user;
+GRANT SELECT ON pc.orders TO regress_pc_user;
+SET ROLE regress_pc_user;
+SELECT incetl.create_pipeline('pc_bad', 'pc.orders', 'updated_at', 'pc.x', 'order_id',
+    settings => '{"production": {"log_min_duration_statement": "0"}}');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+REVOKE ALL ON SCHEMA pc FROM regress_pc_user;
+REVOKE ALL ON pc.orders FROM regress_pc_user;
+DROP ROLE regress_pc_user;
+-- an empty name in a list is refused, not skipped
+SELECT incetl.create_pipeline('pc_bad', 'pc.orders', 'updated_at', 'pc.x', ',');
+\echo :LAST_ERROR_SQLSTATE
+SELECT incetl.create_pipeline('pc_bad', 'pc.orders', 'updated_at', 'pc.x', 'order_id,');
+\echo :LAST_ERROR_SQLSTATE
 
 -- nothing of the refused pipelines exists, and the source is intact
 SELECT name FROM incetl.pipelines WHERE name LIKE 'pc_%' ORDER BY name;
@@ -165,6 +194,38 @@ SELECT incetl.alter_pipeline('pc_orders', precombine => '', max_batch_rows => 10
 SELECT precombine, max_batch_rows, max_retries FROM incetl.pipelines WHERE name = 'pc_orders';
 SELECT incetl.alter_pipeline('pc_nope', max_retries => 1);
 \echo :LAST_ERROR_SQLSTATE
+SELECT incetl.alter_pipeline('pc_orders',
+    settings => '{"work_mem": "8MB", "production": {"session_authorization": "postgres"}}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT settings FROM incetl.pipelines WHERE name = 'pc_orders';
+
+-- quoted identifiers end to end: a mixed-case record key creates its
+-- incetl_cow target, runs, and set_table_options reads names the same way
+CREATE TABLE pc."Orders" ("OrderId" int, "Amount" int, "UpdatedAt" timestamptz NOT NULL);
+INSERT INTO pc."Orders" VALUES (1, 10, now() - interval '1 hour'), (1, 11, now() - interval '50 minutes');
+SELECT incetl.create_pipeline('pc_mixed', 'pc."Orders"', '"UpdatedAt"', 'pc."OrdersCopy"', '"OrderId"',
+    precombine => '"UpdatedAt"');
+SELECT incetl_run('pc_mixed');
+SELECT * FROM incetl.table_options('pc."OrdersCopy"');
+SELECT "OrderId", "Amount" FROM pc."OrdersCopy";
+-- an unquoted name is folded to lower case, unless a column is spelled
+-- exactly so (as incetl 0.1 read every name)
+SELECT incetl.set_table_options('pc."OrdersCopy"', record_key => 'ORDERID');
+\echo :LAST_ERROR_SQLSTATE
+SELECT incetl.set_table_options('pc."OrdersCopy"', record_key => 'OrderId', precombine => 'UpdatedAt');
+SELECT incetl.set_table_options('pc."OrdersCopy"', record_key => '"OrderId", "Amount"');
+SELECT record_key FROM incetl.table_options('pc."OrdersCopy"');
+SELECT incetl.set_table_options('pc."OrdersCopy"', record_key => ',');
+\echo :LAST_ERROR_SQLSTATE
+SELECT incetl.set_table_options('pc."OrdersCopy"', record_key => '"OrderId",,');
+\echo :LAST_ERROR_SQLSTATE
+SELECT incetl.set_table_options('pc."OrdersCopy"', precombine => '"UpdatedAt", "Amount"');
+\echo :LAST_ERROR_SQLSTATE
+SELECT record_key, precombine FROM incetl.table_options('pc."OrdersCopy"');
+-- the hint to make the table agree with the pipeline quotes the names
+SELECT incetl.alter_pipeline('pc_mixed', max_retries => 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT incetl.drop_pipeline('pc_mixed');
 
 -- drop_pipeline; unknown names
 SELECT incetl.drop_pipeline('pc_quoted');

@@ -38,6 +38,7 @@ PG_MODULE_MAGIC;
 char	   *incetl_environment = NULL;
 bool		incetl_test_naive_watermark = false;
 int			incetl_writer_wait_timeout = 10000;
+int			incetl_run_log_retention = 90 * 24 * 60;	/* minutes */
 
 void		_PG_init(void);
 
@@ -64,6 +65,17 @@ _PG_init(void)
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("incetl.run_log_retention",
+							"How long incetl.run_log keeps the rows of a run.",
+							"Every run deletes the oldest rows of its pipeline beyond this "
+							"age (a hundred at a time); incetl.purge_run_log() deletes all of "
+							"them. -1 keeps every row.",
+							&incetl_run_log_retention,
+							90 * 24 * 60, -1, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
 	DefineCustomBoolVariable("incetl.test_naive_watermark",
 							 "Test only: use now() as the upper bound of a run (loses rows).",
 							 NULL,
@@ -75,5 +87,6 @@ _PG_init(void)
 
 	MarkGUCPrefixReserved("incetl");
 
+	IncetlRolesInit();
 	cow_init();
 }

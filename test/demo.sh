@@ -179,7 +179,12 @@ SQL
 step "Schedule it with pg_cron (every minute)"
 demo_sql <<'SQL'
 SELECT incetl.schedule('orders_daily', '* * * * *') AS cron_job_id;
-SELECT jobid, jobname, schedule, command FROM cron.job;
+-- run_log retention: each run trims its own pipeline's log; a daily job
+-- purges what is older than incetl.run_log_retention (90 days by default)
+-- for every pipeline, dropped ones included
+SELECT cron.schedule('incetl:purge_run_log', '17 3 * * *',
+                     'SELECT incetl.purge_run_log()') AS purge_job_id;
+SELECT jobid, jobname, schedule, command FROM cron.job ORDER BY jobid;
 SQL
 
 step "Monitoring: incetl.pipeline_status"

@@ -33,7 +33,9 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "parser/scansup.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -53,8 +55,102 @@ PG_FUNCTION_INFO_V1(incetl_cow_options_loaded);
 #define Natts_opt 7
 
 static char *CowTrimmed(const char *s);
+static List *CowParseNames(Relation rel, const char *spec, const char *what);
+static char *CowParseName(Relation rel, const char *spec, const char *what);
 static AttrNumber CowCheckColumn(Relation rel, const char *name, const char *role);
 static Datum CowColumnNameDatum(Relation rel, AttrNumber attnum);
+
+/*
+ * CowParseNames splits a comma-separated list of column names of rel, as
+ * the pipeline functions read theirs: a name in double quotes is taken as
+ * written ("" for a quote), an unquoted one folded to lower case like any
+ * SQL identifier -- unless the table has a column of exactly that
+ * spelling, which is how incetl 0.1 read every name.  An empty element
+ * ("a,,b", ",") is an error; a list with nothing in it is NIL.
+ */
+static List *
+CowParseNames(Relation rel, const char *spec, const char *what)
+{
+	const char *c = spec;
+	List	   *names = NIL;
+
+	while (*c == ' ' || *c == '\t' || *c == '\n')
+		c++;
+	if (*c == '\0')
+		return NIL;
+	for (;;)
+	{
+		StringInfoData tok;
+
+		initStringInfo(&tok);
+		while (*c == ' ' || *c == '\t' || *c == '\n')
+			c++;
+		if (*c == '"')
+		{
+			for (c++;; c++)
+			{
+				if (*c == '\0')
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_NAME),
+							 errmsg("invalid %s \"%s\": unterminated quoted name",
+									what, spec)));
+				if (*c == '"' && c[1] != '"')
+					break;
+				if (*c == '"')
+					c++;
+				appendStringInfoChar(&tok, *c);
+			}
+			c++;
+		}
+		else
+		{
+			const char *start = c;
+			char	   *raw;
+
+			while (*c != '\0' && *c != ',')
+				c++;
+			raw = CowTrimmed(pnstrdup(start, c - start));
+			if (get_attnum(RelationGetRelid(rel), raw) > 0)
+				appendStringInfoString(&tok, raw);
+			else
+				appendStringInfoString(&tok,
+									   downcase_truncate_identifier(raw, strlen(raw), false));
+		}
+		if (tok.len == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_NAME),
+					 errmsg("invalid %s \"%s\": an empty column name", what, spec),
+					 errhint("Give one or more column names separated by commas; double-quote names that are not plain identifiers. An empty string clears the option.")));
+		names = lappend(names, tok.data);
+		while (*c == ' ' || *c == '\t' || *c == '\n')
+			c++;
+		if (*c == '\0')
+			return names;
+		if (*c != ',')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_NAME),
+					 errmsg("invalid %s \"%s\"", what, spec),
+					 errhint("Give one or more column names separated by commas; double-quote names that are not plain identifiers.")));
+		c++;
+	}
+}
+
+/*
+ * CowParseName is CowParseNames for an option of one column; NULL when
+ * spec is empty (the option is cleared).
+ */
+static char *
+CowParseName(Relation rel, const char *spec, const char *what)
+{
+	List	   *names = CowParseNames(rel, spec, what);
+
+	if (list_length(names) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("invalid %s \"%s\": one column, not %d",
+						what, spec, list_length(names))));
+	return names ? linitial(names) : NULL;
+}
 
 static char *
 CowTrimmed(const char *s)
@@ -158,23 +254,20 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(1))
 	{
 		char	   *spec = text_to_cstring(PG_GETARG_TEXT_PP(1));
-		char	   *tok;
-		char	   *save;
 		Datum		elems[INDEX_MAX_KEYS];
 		AttrNumber	attnums[INDEX_MAX_KEYS];
 		int			n = 0,
 					j;
 		bool		changed;
 		ArrayType  *arr = NULL;
+		ListCell   *lc;
 
-		for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		foreach(lc, CowParseNames(rel, spec, "record key"))
 		{
-			char	   *name = CowTrimmed(tok);
+			char	   *name = lfirst(lc);
 			AttrNumber	a;
 			Form_pg_attribute att;
 
-			if (*name == '\0')
-				continue;
 			if (n >= INDEX_MAX_KEYS)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -220,9 +313,10 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 	}
 	if (!PG_ARGISNULL(2))
 	{
-		char	   *name = CowTrimmed(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+		char	   *name = CowParseName(rel, text_to_cstring(PG_GETARG_TEXT_PP(2)),
+										"precombine");
 
-		nulls[2] = (*name == '\0');
+		nulls[2] = (name == NULL);
 		values[2] = (Datum) 0;
 		if (!nulls[2])
 		{
@@ -240,9 +334,10 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 	}
 	if (!PG_ARGISNULL(3))
 	{
-		char	   *name = CowTrimmed(text_to_cstring(PG_GETARG_TEXT_PP(3)));
+		char	   *name = CowParseName(rel, text_to_cstring(PG_GETARG_TEXT_PP(3)),
+										"delete marker");
 
-		nulls[3] = (*name == '\0');
+		nulls[3] = (name == NULL);
 		values[3] = (Datum) 0;
 		if (!nulls[3])
 		{

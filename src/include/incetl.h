@@ -23,10 +23,17 @@
 #include "utils/jsonb.h"
 #include "utils/snapshot.h"
 
+/*
+ * The version of the extension's catalogs this library works with
+ * (incetl.control's default_version; see IncetlCheckCatalogVersion).
+ */
+#define INCETL_CATALOG_VERSION "0.2"
+
 /* GUCs (incetl.c) */
 extern char *incetl_environment;
 extern bool incetl_test_naive_watermark;
 extern int	incetl_writer_wait_timeout;
+extern int	incetl_run_log_retention;
 
 /*
  * A pipeline definition as stored in incetl.pipelines.  Names are stored
@@ -114,6 +121,13 @@ extern const IncetlTargetWriter IncetlCowTargetWriter;
 /* pipeline_catalog.c */
 extern IncetlPipeline *IncetlLoadPipeline(const char *name, bool missing_ok);
 extern void IncetlCheckPipelineOwner(IncetlPipeline *pipeline, const char *action);
+extern void IncetlCheckOwnerExists(IncetlPipeline *pipeline);
+extern const char *IncetlOwnerName(IncetlPipeline *pipeline);
+extern char *IncetlCatalogVersion(void);
+extern void IncetlCheckCatalogVersion(void);
+
+/* pipeline_roles.c */
+extern void IncetlRolesInit(void);
 extern Oid	IncetlCatalogOwner(void);
 extern int64 IncetlCatalogExec(const char *sql, int nargs, Oid *argtypes,
 							  Datum *values, const char *nulls, int expected);
@@ -153,6 +167,7 @@ typedef struct IncetlUserContext
 extern void IncetlBecomeOwner(IncetlPipeline *pipeline, IncetlUserContext *ctx,
 							  bool apply_settings);
 extern void IncetlRestoreUser(IncetlUserContext *ctx);
+extern void IncetlCheckSettings(IncetlPipeline *pipeline);
 extern void IncetlBecomeCatalogOwner(IncetlUserContext *ctx);
 
 /* watermark.c */
@@ -188,6 +203,7 @@ extern void IncetlInsertLogAutonomous(IncetlLogEntry *entry);
 
 /* cron_next.c */
 extern Datum incetl_cron_next_run(PG_FUNCTION_ARGS);
+extern void IncetlCheckCronSchedule(const char *schedule);
 
 /* schedule.c */
 extern int64 IncetlScheduleJob(IncetlPipeline *pipeline, const char *cron);

@@ -60,6 +60,8 @@
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
+#include "incetl.h"
+
 PG_FUNCTION_INFO_V1(incetl_cron_next_run);
 
 /* days in a 400-year Gregorian cycle, after which weekdays repeat too */
@@ -587,6 +589,19 @@ cron_next_seconds(const CronSchedule *s, TimestampTz after, TimestampTz *result)
 		return false;
 	*result = ts;
 	return true;
+}
+
+/*
+ * IncetlCheckCronSchedule raises 22023 unless schedule is one pg_cron
+ * accepts (five fields, a macro such as @daily or @reboot, or "N
+ * seconds"), whether or not it ever fires.
+ */
+void
+IncetlCheckCronSchedule(const char *schedule)
+{
+	CronSchedule s;
+
+	cron_parse(schedule, &s);
 }
 
 /*

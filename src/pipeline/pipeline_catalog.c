@@ -18,15 +18,21 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
@@ -156,6 +162,7 @@ IncetlLoadPipeline(const char *name, bool missing_ok)
 	Datum		values[1];
 	int			ret;
 
+	IncetlCheckCatalogVersion();
 	values[0] = CStringGetTextDatum(name);
 	IncetlBecomeCatalogOwner(&uctx);
 
@@ -165,7 +172,7 @@ IncetlLoadPipeline(const char *name, bool missing_ok)
 								"watermark_type::oid, target, record_key, precombine, "
 								"transform, schedule, delete_marker, settings, "
 								"max_batch_rows, max_retries, retry_delay, safety_lag, "
-								"owner, enabled, search_path "
+								"owner::pg_catalog.oid, enabled, search_path "
 								"FROM incetl.pipelines WHERE name = $1",
 								1, argtypes, values, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
@@ -211,8 +218,7 @@ IncetlLoadPipeline(const char *name, bool missing_ok)
 		p->max_retries = DatumGetInt32(SPI_getbinval(tup, desc, 13, &isnull));
 		p->retry_delay = *DatumGetIntervalP(SPI_getbinval(tup, desc, 14, &isnull));
 		p->safety_lag = *DatumGetIntervalP(SPI_getbinval(tup, desc, 15, &isnull));
-		d = SPI_getbinval(tup, desc, 16, &isnull);
-		p->owner = get_role_oid(NameStr(*DatumGetName(d)), false);
+		p->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 16, &isnull));
 		p->enabled = DatumGetBool(SPI_getbinval(tup, desc, 17, &isnull));
 		p->search_path = CopyTextColumn(tup, desc, 18);
 
@@ -230,6 +236,36 @@ IncetlLoadPipeline(const char *name, bool missing_ok)
 }
 
 /*
+ * IncetlOwnerName is the name of the pipeline's owner, or its OID in
+ * brackets when the role was dropped (in another database: DROP ROLE
+ * sees only the pipelines of the database it runs in).
+ */
+const char *
+IncetlOwnerName(IncetlPipeline *pipeline)
+{
+	char	   *name = GetUserNameFromId(pipeline->owner, true);
+
+	return name ? name : psprintf("(dropped role %u)", pipeline->owner);
+}
+
+/*
+ * IncetlCheckOwnerExists raises 42704 when the pipeline's owner role no
+ * longer exists: nothing may run as it.
+ */
+void
+IncetlCheckOwnerExists(IncetlPipeline *pipeline)
+{
+	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(pipeline->owner)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("the owner of pipeline \"%s\" no longer exists (role %u)",
+						pipeline->name, pipeline->owner),
+				 errhint("A superuser can give the pipeline to another role: "
+						 "SELECT incetl.alter_pipeline(%s, owner => 'some_role');",
+						 quote_literal_cstr(pipeline->name))));
+}
+
+/*
  * IncetlCheckPipelineOwner raises 42501 unless the current user is the
  * pipeline's owner (or a member of the owning role) or a superuser.
  */
@@ -242,5 +278,58 @@ IncetlCheckPipelineOwner(IncetlPipeline *pipeline, const char *action)
 				 errmsg("permission denied to %s pipeline \"%s\"",
 						action, pipeline->name),
 				 errdetail("Only the owner of the pipeline (%s) or a superuser may %s it.",
-						   GetUserNameFromId(pipeline->owner, false), action)));
+						   IncetlOwnerName(pipeline), action)));
+}
+
+/*
+ * IncetlCatalogVersion is the installed version of the extension in this
+ * database (palloc'd), or NULL when it is not installed.
+ */
+char *
+IncetlCatalogVersion(void)
+{
+	Oid			extoid = get_extension_oid("incetl", true);
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	char	   *version = NULL;
+
+	if (!OidIsValid(extoid))
+		return NULL;
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(extoid));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, Anum_pg_extension_extversion,
+									 RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			version = TextDatumGetCString(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return version;
+}
+
+/*
+ * IncetlCheckCatalogVersion refuses to work on catalogs of another version
+ * of the extension than this library's: after installing a new incetl,
+ * the catalogs change only with ALTER EXTENSION incetl UPDATE.
+ */
+void
+IncetlCheckCatalogVersion(void)
+{
+	char	   *version = IncetlCatalogVersion();
+
+	if (version != NULL && strcmp(version, INCETL_CATALOG_VERSION) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("incetl's catalogs in this database are version %s, its library is version %s",
+						version, INCETL_CATALOG_VERSION),
+				 errhint("Run ALTER EXTENSION incetl UPDATE;")));
 }

@@ -22,6 +22,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
@@ -53,7 +54,8 @@ enum
 	ARG_MAX_BATCH_ROWS,
 	ARG_MAX_RETRIES,
 	ARG_RETRY_DELAY,
-	ARG_SAFETY_LAG
+	ARG_SAFETY_LAG,
+	ARG_OWNER					/* alter_pipeline only */
 };
 
 static void CheckPipelineName(const char *name);
@@ -201,7 +203,7 @@ StorePipeline(IncetlPipeline *p, bool insert)
 {
 	Oid			types[17] = {TEXTOID, TEXTOID, TEXTOID, OIDOID, TEXTOID, TEXTARRAYOID,
 		TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, INT8OID, INT4OID,
-	INTERVALOID, INTERVALOID, NAMEOID, TEXTOID};
+	INTERVALOID, INTERVALOID, REGROLEOID, TEXTOID};
 	Datum		values[17];
 	char		nulls[17];
 
@@ -225,8 +227,7 @@ StorePipeline(IncetlPipeline *p, bool insert)
 	values[12] = Int32GetDatum(p->max_retries);
 	values[13] = IntervalPGetDatum(&p->retry_delay);
 	values[14] = IntervalPGetDatum(&p->safety_lag);
-	values[15] = DirectFunctionCall1(namein,
-									 CStringGetDatum(GetUserNameFromId(p->owner, false)));
+	values[15] = ObjectIdGetDatum(p->owner);
 	TEXT_OR_NULL(16, p->search_path);
 #undef TEXT_OR_NULL
 
@@ -242,8 +243,8 @@ StorePipeline(IncetlPipeline *p, bool insert)
 						  "watermark_type = $4::regtype, target = $5, record_key = $6, "
 						  "precombine = $7, transform = $8, schedule = $9, delete_marker = $10, "
 						  "settings = $11, max_batch_rows = $12, max_retries = $13, "
-						  "retry_delay = $14, safety_lag = $15 WHERE name = $1",
-						  15, types, values, nulls, 1);
+						  "retry_delay = $14, safety_lag = $15, owner = $16 WHERE name = $1",
+						  16, types, values, nulls, 1);
 }
 
 Datum
@@ -288,6 +289,7 @@ Datum
 incetl_alter_pipeline(PG_FUNCTION_ARGS)
 {
 	IncetlPipeline *p;
+	IncetlPipeline old_owner;
 	Oid			old_type;
 	bool		schedule_given;
 	char	   *schedule;
@@ -299,12 +301,34 @@ incetl_alter_pipeline(PG_FUNCTION_ARGS)
 	p = IncetlLoadPipeline(text_to_cstring(PG_GETARG_TEXT_PP(ARG_NAME)), false);
 	IncetlCheckPipelineOwner(p, "alter");
 	old_type = p->watermark_type;
+	old_owner = *p;
 
 	ApplyArguments(p, fcinfo, false);
 	schedule = OptionalText(fcinfo, ARG_SCHEDULE, &schedule_given);
+	if (PG_NARGS() > ARG_OWNER && !PG_ARGISNULL(ARG_OWNER))
+	{
+		/* as ALTER TABLE ... OWNER TO: the new owner must be one of ours */
+		p->owner = PG_GETARG_OID(ARG_OWNER);
+		if (!superuser() && !is_member_of_role(GetUserId(), p->owner))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to give pipeline \"%s\" to role \"%s\"",
+							p->name, IncetlOwnerName(p)),
+					 errdetail("Only a member of the new owning role (or a superuser) may make it the owner.")));
+	}
 
 	CheckLimits(p);
+	/* as the (new) owner: it must be able to read the source and write the target */
 	IncetlValidatePipeline(p, true);
+
+	/* a new owner's runs are scheduled under its name */
+	if (p->owner != old_owner.owner && p->schedule != NULL && !schedule_given)
+	{
+		schedule_given = true;
+		schedule = p->schedule;
+	}
+	if (p->owner != old_owner.owner && schedule_given)
+		(void) IncetlUnscheduleJob(&old_owner, true);
 
 	if (schedule_given)
 	{

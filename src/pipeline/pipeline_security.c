@@ -32,34 +32,64 @@
 
 #include "incetl.h"
 
-static void ApplySettings(IncetlPipeline *pipeline);
+static void ApplySettings(IncetlPipeline *pipeline, const char *environment);
+static void SettingsErrorContext(void *arg);
+
+typedef struct SettingsContext
+{
+	const char *pipeline;
+	const char *environment;
+} SettingsContext;
+
+static void
+SettingsErrorContext(void *arg)
+{
+	SettingsContext *c = (SettingsContext *) arg;
+
+	if (c->environment && c->environment[0] != '\0')
+		errcontext("settings of pipeline \"%s\" for environment \"%s\"",
+				   c->pipeline, c->environment);
+	else
+		errcontext("settings of pipeline \"%s\"", c->pipeline);
+}
 
 /*
  * ApplySettings sets every GUC of the pipeline's settings: the top-level
- * scalar entries first, then those of the object named after the current
- * incetl.environment, which override them.  Objects for other
- * environments are ignored.
+ * scalar entries first, then those of the object named environment, which
+ * override them.  Objects for other environments are ignored.  An entry
+ * that is neither a string, a number nor a boolean (nor, at the top
+ * level, an environment's object) is an error.
  */
 static void
-ApplySettings(IncetlPipeline *pipeline)
+ApplySettings(IncetlPipeline *pipeline, const char *environment)
 {
 	Oid			argtypes[2] = {JSONBOID, TEXTOID};
 	Datum		values[2];
 	GucContext	context = superuser_arg(pipeline->owner) ? PGC_SUSET : PGC_USERSET;
 	int			ret;
+	SettingsContext sc;
+	ErrorContextCallback errcb;
+
+	sc.pipeline = pipeline->name;
+	sc.environment = environment;
+	errcb.callback = SettingsErrorContext;
+	errcb.arg = &sc;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
 
 	values[0] = JsonbPGetDatum(pipeline->settings);
-	values[1] = CStringGetTextDatum(incetl_environment ? incetl_environment : "");
+	values[1] = CStringGetTextDatum(environment ? environment : "");
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("SELECT e.key, e.value #>> '{}' FROM pg_catalog.jsonb_each($1) AS e "
-								"WHERE pg_catalog.jsonb_typeof(e.value) NOT IN ('object', 'array', 'null') "
+	ret = SPI_execute_with_args("SELECT e.key, e.value #>> '{}', pg_catalog.jsonb_typeof(e.value), false "
+								"FROM pg_catalog.jsonb_each($1) AS e "
+								"WHERE pg_catalog.jsonb_typeof(e.value) <> 'object' "
 								"UNION ALL "
-								"SELECT e.key, e.value #>> '{}' FROM pg_catalog.jsonb_each("
+								"SELECT e.key, e.value #>> '{}', pg_catalog.jsonb_typeof(e.value), true "
+								"FROM pg_catalog.jsonb_each("
 								"  CASE WHEN pg_catalog.jsonb_typeof($1 -> $2) = 'object' "
-								"       THEN $1 -> $2 ELSE '{}'::pg_catalog.jsonb END) AS e "
-								"WHERE pg_catalog.jsonb_typeof(e.value) NOT IN ('object', 'array', 'null')",
+								"       THEN $1 -> $2 ELSE '{}'::pg_catalog.jsonb END) AS e",
 								2, argtypes, values, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read the settings of pipeline \"%s\"", pipeline->name);
@@ -68,7 +98,22 @@ ApplySettings(IncetlPipeline *pipeline)
 	{
 		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 		char	   *value = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		char	   *type = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+		bool		isnull;
 
+		/* errors name the environment only for its own entries */
+		sc.environment = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i],
+													SPI_tuptable->tupdesc, 4, &isnull)) ?
+			environment : NULL;
+
+		if (strcmp(type, "string") != 0 && strcmp(type, "number") != 0 &&
+			strcmp(type, "boolean") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("setting \"%s\" of pipeline \"%s\" must be a string, a number or a boolean, not %s",
+							name, pipeline->name, type),
+					 errhint("settings map parameter names to values, e.g. {\"work_mem\": \"64MB\"}; "
+							 "an object at the top level holds the settings of the environment it is named after.")));
 		if (pg_strncasecmp(name, "incetl.", 7) == 0 ||
 			pg_strcasecmp(name, "search_path") == 0 ||
 			pg_strcasecmp(name, "role") == 0 ||
@@ -81,6 +126,49 @@ ApplySettings(IncetlPipeline *pipeline)
 								 GUC_ACTION_SAVE, true, ERROR, false);
 	}
 	SPI_finish();
+	error_context_stack = errcb.previous;
+}
+
+/*
+ * IncetlCheckSettings tries the settings of every environment of the
+ * pipeline, as its owner (call it inside IncetlBecomeOwner): a setting
+ * that cannot apply -- an unknown or forbidden parameter, a bad value, one
+ * the owner may not set -- is refused when the pipeline is created or
+ * altered, not when that environment first runs.  Nothing stays set.
+ */
+void
+IncetlCheckSettings(IncetlPipeline *pipeline)
+{
+	Oid			argtypes[1] = {JSONBOID};
+	Datum		values[1];
+	List	   *environments = NIL;
+	ListCell   *lc;
+	MemoryContext callercxt = CurrentMemoryContext;
+
+	values[0] = JsonbPGetDatum(pipeline->settings);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT e.key FROM pg_catalog.jsonb_each($1) AS e "
+							  "WHERE pg_catalog.jsonb_typeof(e.value) = 'object' ORDER BY 1",
+							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the settings of pipeline \"%s\"", pipeline->name);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+
+		environments = lappend(environments,
+							   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		MemoryContextSwitchTo(spicxt);
+	}
+	SPI_finish();
+
+	foreach(lc, environments)
+	{
+		int			nest = NewGUCNestLevel();
+
+		ApplySettings(pipeline, lfirst(lc));
+		AtEOXact_GUC(false, nest);
+	}
 }
 
 /*
@@ -95,6 +183,7 @@ IncetlBecomeOwner(IncetlPipeline *pipeline, IncetlUserContext *ctx,
 {
 	char	   *path;
 
+	IncetlCheckOwnerExists(pipeline);
 	GetUserIdAndSecContext(&ctx->save_userid, &ctx->save_sec_context);
 	SetUserIdAndSecContext(pipeline->owner,
 						   ctx->save_sec_context |
@@ -108,7 +197,7 @@ IncetlBecomeOwner(IncetlPipeline *pipeline, IncetlUserContext *ctx,
 	(void) set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	if (apply_settings)
-		ApplySettings(pipeline);
+		ApplySettings(pipeline, incetl_environment);
 }
 
 /*

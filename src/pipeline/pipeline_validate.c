@@ -452,6 +452,7 @@ IncetlValidatePipeline(IncetlPipeline *p, bool create_target)
 	const IncetlTargetWriter *writer;
 
 	IncetlBecomeOwner(p, &uctx, true);
+	IncetlCheckSettings(p);
 
 	/* source */
 	source_relid = IncetlResolveRelation(p->source, true);

@@ -35,6 +35,7 @@
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
 #include "tcop/tcopprot.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
@@ -52,6 +53,13 @@ typedef struct IncetlLogShared
 } IncetlLogShared;
 
 PGDLLEXPORT void incetl_log_worker_main(Datum main_arg);
+
+PG_FUNCTION_INFO_V1(incetl_purge_run_log);
+
+/* run_log rows a run may delete for retention (see RetentionSql) */
+#define RETENTION_BATCH 100
+
+static char *RetentionSql(const char *pipeline_name);
 
 #define RUN_LOG_COLUMNS \
 	"pipeline_name, started_at, finished_at, last_run_timestamp, " \
@@ -85,6 +93,8 @@ IncetlInsertLog(IncetlLogEntry *e)
 	INT8OID, TEXTOID};
 	Datum		values[21];
 	char		nulls[21];
+	int64		run_id;
+	char	   *purge;
 
 	memset(nulls, ' ', sizeof(nulls));
 #define TEXT_OR_NULL(i, s) \
@@ -115,10 +125,72 @@ IncetlInsertLog(IncetlLogEntry *e)
 	TEXT_OR_NULL(20, e->note);
 #undef TEXT_OR_NULL
 
-	return IncetlCatalogExec("INSERT INTO incetl.run_log (" RUN_LOG_COLUMNS ") "
-							 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-							 "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING run_id",
-							 21, types, values, nulls, 1);
+	run_id = IncetlCatalogExec("INSERT INTO incetl.run_log (" RUN_LOG_COLUMNS ") "
+							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+							   "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING run_id",
+							   21, types, values, nulls, 1);
+	purge = RetentionSql(e->pipeline_name);
+	if (purge != NULL)
+		(void) IncetlCatalogExec(purge, 0, NULL, NULL, NULL, -1);
+	return run_id;
+}
+
+/*
+ * RetentionSql is the statement that applies incetl.run_log_retention to
+ * one pipeline's rows as a run logs: it deletes those among the pipeline's
+ * hundred oldest rows that are older than the retention, so its cost does
+ * not grow with the log, and a log past its retention shrinks by up to a
+ * hundred rows per run.  NULL when the retention is off (-1).
+ */
+static char *
+RetentionSql(const char *pipeline_name)
+{
+	if (incetl_run_log_retention < 0)
+		return NULL;
+	return psprintf("DELETE FROM incetl.run_log WHERE run_id OPERATOR(pg_catalog.=) ANY ("
+					"SELECT l.run_id FROM incetl.run_log AS l "
+					"WHERE l.pipeline_name OPERATOR(pg_catalog.=) %s "
+					"ORDER BY l.run_id LIMIT %d) "
+					"AND started_at OPERATOR(pg_catalog.<) (pg_catalog.now() "
+					"OPERATOR(pg_catalog.-) pg_catalog.make_interval(mins => %d))",
+					quote_literal_cstr(pipeline_name), RETENTION_BATCH,
+					incetl_run_log_retention);
+}
+
+/*
+ * incetl.purge_run_log(older_than interval): deletes every run_log row
+ * older than older_than (default: incetl.run_log_retention), of every
+ * pipeline, dropped ones included.  For the catalog owner (the extension's
+ * owner) and superusers.  Returns the number of rows deleted.
+ */
+Datum
+incetl_purge_run_log(PG_FUNCTION_ARGS)
+{
+	Oid			types[1] = {INTERVALOID};
+	Datum		values[1];
+
+	IncetlCheckCatalogVersion();
+	if (!has_privs_of_role(GetUserId(), IncetlCatalogOwner()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to purge incetl.run_log"),
+				 errdetail("Only the owner of the extension or a superuser may purge the log of every pipeline.")));
+	if (PG_ARGISNULL(0))
+	{
+		if (incetl_run_log_retention < 0)
+			PG_RETURN_INT64(0);
+		values[0] = DirectFunctionCall7(make_interval, Int32GetDatum(0), Int32GetDatum(0),
+										Int32GetDatum(0), Int32GetDatum(0), Int32GetDatum(0),
+										Int32GetDatum(incetl_run_log_retention),
+										Float8GetDatum(0));
+	}
+	else
+		values[0] = PG_GETARG_DATUM(0);
+	PG_RETURN_INT64(IncetlCatalogExec("WITH d AS (DELETE FROM incetl.run_log "
+									  "WHERE started_at OPERATOR(pg_catalog.<) (pg_catalog.now() "
+									  "OPERATOR(pg_catalog.-) $1) RETURNING 1) "
+									  "SELECT pg_catalog.count(*) FROM d",
+									  1, types, values, NULL, 1));
 }
 
 static const char *
@@ -174,6 +246,8 @@ IncetlInsertLogAutonomous(IncetlLogEntry *e)
 					 e->full_refresh ? "true" : "false",
 					 Literal(e->note),
 					 Literal(GetUserNameFromId(GetSessionUserId(), false)));
+	if (RetentionSql(e->pipeline_name) != NULL)
+		appendStringInfo(&sql, "; %s", RetentionSql(e->pipeline_name));
 
 	seg = dsm_create(offsetof(IncetlLogShared, sql) + sql.len + 1, 0);
 	shared = (IncetlLogShared *) dsm_segment_address(seg);
@@ -250,7 +324,8 @@ incetl_log_worker_main(Datum main_arg)
 	 */
 	(void) set_config_option("lock_timeout", "5s", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SET, true, 0, false);
-	if (SPI_execute(shared->sql, false, 0) != SPI_OK_INSERT)
+	/* the row, then the retention of its pipeline's log (RetentionSql) */
+	if (SPI_execute(shared->sql, false, 0) < 0)
 		elog(ERROR, "incetl run log writer could not insert its row");
 	SPI_finish();
 	PopActiveSnapshot();

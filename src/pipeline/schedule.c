@@ -20,13 +20,16 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "incetl.h"
@@ -76,9 +79,7 @@ IncetlScheduleJob(IncetlPipeline *p, const char *cron)
 	 * junk); checking first keeps pipeline_status able to show the next run
 	 * of every job it lists.
 	 */
-	(void) DirectFunctionCall2(incetl_cron_next_run,
-							   CStringGetTextDatum(cron),
-							   TimestampTzGetDatum(GetCurrentTimestamp()));
+	IncetlCheckCronSchedule(cron);
 	values[0] = CStringGetTextDatum(JobName(p));
 	values[1] = CStringGetTextDatum(cron);
 	values[2] = CStringGetTextDatum(psprintf("SELECT incetl_run(%s)",
@@ -108,6 +109,7 @@ IncetlUnscheduleJob(IncetlPipeline *p, bool missing_ok)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 	bool		found;
+	Oid			nspid;
 
 	if (!OidIsValid(get_extension_oid("pg_cron", true)))
 	{
@@ -116,6 +118,29 @@ IncetlUnscheduleJob(IncetlPipeline *p, bool missing_ok)
 		RequirePgCron();
 	}
 	values[0] = CStringGetTextDatum(JobName(p));
+
+	/* pg_cron knows jobs by their user's name: a dropped owner's is lost */
+	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(p->owner)))
+	{
+		ereport(WARNING,
+				(errmsg("the pg_cron job of pipeline \"%s\" cannot be removed: its owner (role %u) no longer exists",
+						p->name, p->owner),
+				 errhint("A superuser can remove it: SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = %s;",
+						 quote_literal_cstr(JobName(p)))));
+		return false;
+	}
+
+	/* an owner without USAGE on schema cron has no job of its own */
+	nspid = get_namespace_oid("cron", true);
+	if (!OidIsValid(nspid) ||
+		pg_namespace_aclcheck(nspid, p->owner, ACL_USAGE) != ACLCHECK_OK)
+	{
+		if (!missing_ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("pipeline \"%s\" has no pg_cron job", p->name)));
+		return false;
+	}
 
 	IncetlBecomeOwner(p, &uctx, false);
 	if (SPI_connect() != SPI_OK_CONNECT)

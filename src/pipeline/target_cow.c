@@ -136,8 +136,8 @@ CowTargetValidate(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc)
 				 errhint("SELECT incetl.set_table_options(%s, record_key => %s, precombine => %s, delete_marker => %s);",
 						 quote_literal_cstr(p->target),
 						 quote_literal_cstr(IncetlNameList(p->record_key)),
-						 p->precombine ? quote_literal_cstr(p->precombine) : "''",
-						 p->delete_marker ? quote_literal_cstr(p->delete_marker) : "''")));
+						 p->precombine ? quote_literal_cstr(quote_identifier(p->precombine)) : "''",
+						 p->delete_marker ? quote_literal_cstr(quote_identifier(p->delete_marker)) : "''")));
 
 	SPI_finish();
 
