@@ -805,13 +805,21 @@ CowOutFinish(CowMergeCtx *ctx, CowOut *out)
  * CowOutCarry ends, instead, the output that took the last rows of a part
  * merged early (CowPending.carry_allowed): it writes whole file groups only
  * and hands the incoming rows left over back to pending, uncounted, for
- * the next part.  Stored rows cannot go back.  Stored rows come first, so
- * if any is left over nothing was written (the version and the incoming
- * rows make less than a group): the version then stays as it is and only
- * the incoming rows go back -- unless the version lost a row (a delete
- * marker, or a row replaced by a newer one): then it must be rewritten.
- * Only new keys go back (counted again by the next part as they are now);
- * if a row left over replaces a stored one, everything is written as usual.
+ * the next part.  Only incoming rows of new keys can go back (the next part
+ * counts them again as it does now); a stored row cannot, and neither can
+ * an incoming row that replaced one.  So:
+ *
+ *	- when nothing would be written (the version, if any, and the incoming
+ *	  rows make less than a group) and the version kept every stored row,
+ *	  the version stays as it is and all the incoming rows go back;
+ *	- otherwise, when the rows past the last whole group are all incoming
+ *	  new keys, everything before them is written (superseding the version)
+ *	  and they go back;
+ *	- otherwise everything is written as usual.
+ *
+ * Stored and incoming rows interleave in key order: incoming keys may lie
+ * below the version's stored keys, so stored rows may be among the rows
+ * left over after the version was already superseded by a write.
  */
 static void
 CowOutCarry(CowMergeCtx *ctx, CowOut *out, CowPending *pending)
@@ -822,33 +830,45 @@ CowOutCarry(CowMergeCtx *ctx, CowOut *out, CowPending *pending)
 	MemoryContext old;
 	int64		r;
 
-	for (r = out->n - keep; r < out->n; r++)
+	if (out->replaces != NULL && out->n < fgr)
 	{
-		if (out->rows[r]->src != NULL)
-			nstored++;
-		else if (!out->rows[r]->new_key)
+		/* nothing to write: keep the version if it lost no row */
+		for (r = 0; r < out->n; r++)
+		{
+			if (out->rows[r]->src != NULL)
+				nstored++;
+			else if (!out->rows[r]->new_key)
+			{
+				CowOutFinish(ctx, out);
+				return;
+			}
+		}
+		if (nstored != out->replaces->row_count)
 		{
 			CowOutFinish(ctx, out);
 			return;
 		}
 	}
-	if (nstored > 0 && nstored != out->replaces->row_count)
+	else
 	{
-		CowOutFinish(ctx, out);
-		return;
+		for (r = out->n - keep; r < out->n; r++)
+		{
+			if (out->rows[r]->src != NULL || !out->rows[r]->new_key)
+			{
+				CowOutFinish(ctx, out);
+				return;
+			}
+		}
+		if (out->n > keep)
+			CowOutWrite(ctx, out, out->n - keep);
 	}
-	if (out->n > keep)
-		CowOutWrite(ctx, out, out->n - keep);
 	old = MemoryContextSwitchTo(GetMemoryChunkContext(pending));
 	for (r = 0; r < out->n; r++)
 	{
 		CowRow	   *row = out->rows[r];
 
 		if (row->src != NULL)
-		{
-			Assert(out->replaces != NULL);
 			continue;			/* stays in its version, not rewritten */
-		}
 		ctx->inserted--;
 		pending->carried = lappend(pending->carried, row);
 	}
