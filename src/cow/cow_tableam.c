@@ -198,8 +198,8 @@ cow_finish_bulk_insert(Relation rel, int options)
 /*
  * cow_relation_set_new_filenode creates the storage of a new, truncated or
  * rewritten table: a metapage with a fresh storage id.  When it replaces
- * existing storage (TRUNCATE), the commit counter continues and a
- * "truncate" commit is recorded, so commit ids stay monotonic.
+ * existing storage (TRUNCATE), the table keeps its storage id and timeline
+ * and records a "truncate" commit (CowTruncate).
  */
 static void
 cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
@@ -209,8 +209,6 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 	SMgrRelation srel;
 	int64		storage_id;
 	int64		next_commit = 1;
-	bool		truncating = false;
-	int64		old_storage = 0;
 	Oid			source;
 
 	if (persistence == RELPERSISTENCE_UNLOGGED)
@@ -219,20 +217,19 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 				 errmsg("unlogged incetl_cow tables are not supported"),
 				 errhint("Create the table as a regular (logged) table.")));
 
+	CowDiscardRelation(RelationGetRelid(rel));
+	*freezeXid = RecentXmin;
+	*minmulti = GetOldestMultiXactId();
+
 	if (!RelFileNodeEquals(rel->rd_node, *newrnode) &&
 		smgrexists(RelationGetSmgr(rel), MAIN_FORKNUM) &&
 		smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM) > 0)
 	{
-		CowMetaPageData meta = CowReadMetaPage(rel);
-
-		next_commit = meta.next_commit_id;
-		old_storage = meta.storage_id;
-		truncating = true;
+		/* TRUNCATE */
+		CowTruncate(rel, newrnode, persistence);
+		return;
 	}
-	CowDiscardRelation(RelationGetRelid(rel));
 
-	*freezeXid = RecentXmin;
-	*minmulti = GetOldestMultiXactId();
 	storage_id = nextval_internal(CowCatalogRelid("cow_storage_id_seq", false), false);
 
 	/*
@@ -255,37 +252,20 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 	}
 
 	srel = RelationCreateStorage(*newrnode, persistence, true);
-	if (truncating)
-	{
-		CowCommitInfo c;
-
-		/*
-		 * TRUNCATE: the timeline moves to the new storage and the old
-		 * storage's rows go (both undone if the TRUNCATE rolls back).
-		 */
-		CowCopyCommits(old_storage, storage_id);
-		CowDeleteStorageMetadata(old_storage);
-
-		memset(&c, 0, sizeof(c));
-		c.commit_id = next_commit++;
-		c.operation = "truncate";
-		CowInsertCommit(storage_id, &c);
-	}
 	CowInitStorage(srel, persistence, storage_id, next_commit);
 	smgrclose(srel);
 }
 
+/*
+ * cow_relation_nontransactional_truncate: TRUNCATE of storage created in
+ * this transaction (a second TRUNCATE, a table created in it); the
+ * timeline stays whole (CowTruncate).
+ */
 static void
 cow_relation_nontransactional_truncate(Relation rel)
 {
-	CowMetaPageData meta = CowReadMetaPage(rel);
-
 	CowDiscardRelation(RelationGetRelid(rel));
-	/* the storage was created in this transaction: so were its rows */
-	CowDeleteStorageMetadata(meta.storage_id);
-	RelationTruncate(rel, 0);
-	CowInitStorage(RelationGetSmgr(rel), rel->rd_rel->relpersistence,
-				   meta.storage_id, meta.next_commit_id);
+	CowTruncate(rel, NULL, rel->rd_rel->relpersistence);
 }
 
 static void
