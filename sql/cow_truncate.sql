@@ -124,4 +124,21 @@ VACUUM st;
 SELECT pg_stat_force_next_flush();
 SELECT n_live_tup, n_dead_tup FROM pg_stat_user_tables WHERE relname = 'st';
 
-DROP TABLE tr, tr_new, rc, st;
+-- 7. as_of across ALTER TABLE.  ADD COLUMN with a constant default does
+-- not rewrite: as_of of an earlier commit reads the rows written before it
+-- with the column's default, as the table itself does.  A rewrite (a
+-- volatile default) keeps the timeline but not the versions before it:
+-- as_of of those commits fails clearly rather than return no rows.
+CREATE TABLE ac (id int, v text) USING incetl_cow;
+SELECT incetl.set_table_options('ac', record_key => 'id');
+INSERT INTO ac VALUES (1, 'a');
+ALTER TABLE ac ADD COLUMN n int DEFAULT 7;
+INSERT INTO ac VALUES (2, 'b', 8);
+SELECT * FROM incetl.as_of(NULL::ac, 1) ORDER BY id;
+SELECT * FROM incetl.as_of(NULL::ac, 2) ORDER BY id;
+ALTER TABLE ac ADD COLUMN r float8 DEFAULT random();
+SELECT commit_id, operation, rows_inserted FROM incetl.commits('ac') ORDER BY commit_id;
+SELECT * FROM incetl.as_of(NULL::ac, 1);
+SELECT id, v, n, r IS NOT NULL AS r_set FROM incetl.as_of(NULL::ac, 3) ORDER BY id;
+
+DROP TABLE tr, tr_new, rc, st, ac;

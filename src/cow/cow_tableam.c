@@ -207,8 +207,7 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 							  MultiXactId *minmulti)
 {
 	SMgrRelation srel;
-	int64		storage_id;
-	int64		next_commit = 1;
+	CowMetaPageData meta;
 	Oid			source;
 
 	if (persistence == RELPERSISTENCE_UNLOGGED)
@@ -230,11 +229,16 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 		return;
 	}
 
-	storage_id = nextval_internal(CowCatalogRelid("cow_storage_id_seq", false), false);
+	memset(&meta, 0, sizeof(meta));
+	meta.storage_id = nextval_internal(CowCatalogRelid("cow_storage_id_seq", false), false);
+	meta.next_row_number = COW_FIRST_ROW_NUMBER;
+	meta.next_commit_id = 1;
+	meta.next_file_group_id = 1;
 
 	/*
 	 * The transient table of an ALTER TABLE rewrite or VACUUM FULL takes
-	 * over the timeline of the table it replaces.
+	 * over the timeline of the table it replaces, but not its versions:
+	 * as_of() of the commits before the rewrite fails as for cleaned ones.
 	 */
 	source = CowRewriteSourceRelid(rel);
 	if (source != RelationGetRelid(rel))
@@ -243,16 +247,17 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 
 		if (CowIsCowRelation(src) && RelationGetNumberOfBlocks(src) > 0)
 		{
-			CowMetaPageData meta = CowReadMetaPage(src);
+			CowMetaPageData old = CowReadMetaPage(src);
 
-			next_commit = meta.next_commit_id;
-			CowCopyCommits(meta.storage_id, storage_id);
+			meta.next_commit_id = old.next_commit_id;
+			meta.clean_horizon = old.next_commit_id;
+			CowCopyCommits(old.storage_id, meta.storage_id);
 		}
 		relation_close(src, NoLock);
 	}
 
 	srel = RelationCreateStorage(*newrnode, persistence, true);
-	CowInitStorage(srel, persistence, storage_id, next_commit);
+	CowInitStorageFrom(srel, persistence, &meta);
 	smgrclose(srel);
 }
 
