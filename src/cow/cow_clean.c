@@ -7,7 +7,8 @@
  *
  *	1. deletes the catalog rows of superseded versions outside retention
  *	   (a version superseded by commit S is needed for as_of(c) with
- *	   c < S; we keep what the last retain_commits commits can see);
+ *	   c < S; we keep what the last retain_commits commits listed by
+ *	   commits() can see -- commits, not commit ids, which have gaps);
  *	2. prunes catalog rows dead to every snapshot and finds the extents
  *	   still referenced by a remaining catalog row (rows deleted by running
  *	   or recent transactions still pin their pages);
@@ -46,6 +47,7 @@
 #include "commands/vacuum.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
@@ -61,6 +63,8 @@
 PG_FUNCTION_INFO_V1(incetl_cow_clean);
 
 static int	CowRangeCmp(const void *a, const void *b);
+static int	CowInt64Cmp(const void *a, const void *b);
+static int64 CowRetentionHorizon(int64 storage_id, Snapshot snap, int keep);
 static bool CowIndexEntryDead(ItemPointer itemptr, void *state);
 
 typedef struct CowRange
@@ -204,6 +208,60 @@ CowIndexEntryDead(ItemPointer itemptr, void *state)
 	return true;
 }
 
+static int
+CowInt64Cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * CowRetentionHorizon returns the commit id at and before which superseded
+ * versions may go so that as_of() keeps working for the last keep (> 0)
+ * commits the timeline lists (commits(): commit ids have gaps, so counting
+ * ids would keep fewer): the oldest of them, whose as_of() needs the
+ * versions superseded after it.  0 (nothing goes) when the timeline has no
+ * more than keep commits.
+ */
+static int64
+CowRetentionHorizon(int64 storage_id, Snapshot snap, int keep)
+{
+	Relation	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	int64	   *ids;
+	int			n = 0,
+				cap = 64;
+	int64		horizon = 0;
+
+	ids = palloc(sizeof(int64) * cap);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(storage_id));
+	scan = CowCatalogScan(catalog, snap, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+
+		if (n == cap)
+		{
+			cap *= 2;
+			ids = repalloc(ids, sizeof(int64) * cap);
+		}
+		ids[n++] = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(catalog), &isnull));
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	if (n > keep)
+	{
+		qsort(ids, n, sizeof(int64), CowInt64Cmp);
+		horizon = ids[n - keep];
+	}
+	pfree(ids);
+	return horizon;
+}
+
 /*
  * CowClean does the work of VACUUM and incetl.clean().  keep < 0 means
  * the table's retain_commits.  Returns the versions removed.
@@ -219,6 +277,7 @@ CowClean(Relation rel, int keep, int elevel, BufferAccessStrategy bstrategy)
 	CowVersion *versions;
 	int64		removed = 0;
 	int64		cmax = meta.next_commit_id - 1;
+	int64		horizon;
 	CowUsedMap *map;
 	BlockNumber nblocks,
 				new_nblocks = 1;
@@ -234,6 +293,7 @@ CowClean(Relation rel, int keep, int elevel, BufferAccessStrategy bstrategy)
 	CowLoadOptions(rel, snap, &opts);
 	if (keep < 0)
 		keep = opts.retain_commits;
+	horizon = (keep == 0) ? cmax : CowRetentionHorizon(meta.storage_id, snap, keep);
 	versions = CowLoadVersions(meta.storage_id, snap, false, &n);
 	catalog = table_open(CowCatalogRelid("cow_file_group", false), RowExclusiveLock);
 	for (i = 0; i < n; i++)
@@ -243,7 +303,7 @@ CowClean(Relation rel, int keep, int elevel, BufferAccessStrategy bstrategy)
 			live_rows += versions[i].row_count;
 			continue;
 		}
-		if (versions[i].superseded_by <= cmax - keep + 1)
+		if (versions[i].superseded_by <= horizon)
 		{
 			CatalogTupleDelete(catalog, &versions[i].catalog_tid);
 			removed++;
@@ -252,7 +312,7 @@ CowClean(Relation rel, int keep, int elevel, BufferAccessStrategy bstrategy)
 	table_close(catalog, RowExclusiveLock);
 	UnregisterSnapshot(snap);
 	if (removed > 0)
-		CowAdvanceCleanHorizon(rel, Min(cmax - keep + 1, cmax));
+		CowAdvanceCleanHorizon(rel, horizon);
 	CommandCounterIncrement();
 
 	map = CowLoadUsedMap(meta.storage_id);
@@ -297,6 +357,15 @@ CowClean(Relation rel, int keep, int elevel, BufferAccessStrategy bstrategy)
 	vac_update_relstats(rel, nblocks, live_rows, 0,
 						RelationGetForm(rel)->relhasindex, RecentXmin,
 						GetOldestMultiXactId(), NULL, NULL, false);
+
+	/*
+	 * Statistics: the rows a write replaced or deleted count as dead until
+	 * cleaned (cow_merge.c); what retention keeps cannot be reclaimed now,
+	 * so none are left to report -- autovacuum comes back once writes have
+	 * made more.
+	 */
+	pgstat_report_vacuum(RelationGetRelid(rel), rel->rd_rel->relisshared,
+						 (PgStat_Counter) live_rows, 0);
 	return removed;
 }
 

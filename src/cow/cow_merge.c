@@ -559,6 +559,146 @@ CowLostRowKeys(CowMergeCtx *ctx, int64 storage_id, List *lost, int64 *nlost)
 }
 
 /*
+ * The table as it was before the statement, for the counts of a statement
+ * merged in parts.  Each part counts its rows against the table as the
+ * earlier parts left it; where a later part changes a key an earlier one
+ * wrote or deleted (the key order broke after some parts were merged), the
+ * counts must still compare with the table before the statement: a key an
+ * earlier part inserted and a later delete marker removes was neither
+ * inserted nor deleted; a key that existed before and that an earlier part
+ * deleted, brought back later, was updated.  Whether a key existed is
+ * looked up in the versions current before the statement -- those written
+ * by an earlier commit and not superseded, or superseded by this one --
+ * decoding only the key columns of one group at a time (keys come in
+ * order).  Only such keys are looked up, so the common statement pays
+ * nothing.
+ */
+typedef struct CowBeforeState
+{
+	bool		loaded;
+	int			n;
+	CowVersion *versions;		/* current before the statement */
+	Datum	  **firsts;
+	Datum	  **lasts;
+	int			cur;			/* decoded version, or -1 */
+	CowDecodedGroup *g;
+	MemoryContext cxt;			/* of g */
+} CowBeforeState;
+
+static bool
+CowKeyBeforeStatement(CowMergeCtx *ctx, CowBeforeState *st, int64 storage_id,
+					  Snapshot snap, CowRow *row)
+{
+	Datum		key[INDEX_MAX_KEYS];
+	int			i;
+
+	for (int k = 0; k < ctx->opts.nkeys; k++)
+	{
+		bool		isnull;
+
+		key[k] = CowRowValue(row, ctx->opts.key_attnums[k] - 1, &isnull);
+	}
+	if (!st->loaded)
+	{
+		int			nall;
+		CowVersion *all = CowLoadVersions(storage_id, snap, false, &nall);
+
+		st->versions = palloc(sizeof(CowVersion) * Max(nall, 1));
+		st->firsts = palloc(sizeof(Datum *) * Max(nall, 1));
+		st->lasts = palloc(sizeof(Datum *) * Max(nall, 1));
+		for (i = 0; i < nall; i++)
+		{
+			CowGroupHeader *h;
+
+			if (all[i].commit_id >= ctx->commit_id ||
+				(all[i].superseded_by != 0 &&
+				 all[i].superseded_by != ctx->commit_id))
+				continue;
+			h = CowReadGroupHeader(ctx->rel, &all[i]);
+			if ((int) h->nkeys != ctx->opts.nkeys)
+				continue;		/* the merge refuses such a table */
+			st->versions[st->n] = all[i];
+			st->firsts[st->n] = palloc(sizeof(Datum) * ctx->opts.nkeys);
+			st->lasts[st->n] = palloc(sizeof(Datum) * ctx->opts.nkeys);
+			CowGroupKeyBounds(h, st->firsts[st->n], st->lasts[st->n]);
+			st->n++;
+		}
+		st->cur = -1;
+		st->cxt = AllocSetContextCreate(CurrentMemoryContext,
+										"incetl cow keys before statement",
+										ALLOCSET_DEFAULT_SIZES);
+		st->loaded = true;
+	}
+	for (i = 0; i < st->n; i++)
+	{
+		int64		lo,
+					hi;
+
+		if (CowKeyCmp(ctx, key, st->firsts[i]) < 0 ||
+			CowKeyCmp(ctx, key, st->lasts[i]) > 0)
+			continue;
+		if (st->cur != i)
+		{
+			Bitmapset  *keycols = NULL;
+			MemoryContext old;
+
+			MemoryContextReset(st->cxt);
+			old = MemoryContextSwitchTo(st->cxt);
+			for (int k = 0; k < ctx->opts.nkeys; k++)
+				keycols = bms_add_member(keycols, ctx->opts.key_attnums[k] - 1);
+			st->g = CowDecodeGroup(ctx->rel, &st->versions[i], false, keycols, false);
+			MemoryContextSwitchTo(old);
+			st->cur = i;
+		}
+		/* a group's rows are in key order */
+		lo = 0;
+		hi = (int64) st->g->nrows - 1;
+		while (lo <= hi)
+		{
+			int64		mid = lo + (hi - lo) / 2;
+			Datum		stored[INDEX_MAX_KEYS];
+			int			c;
+
+			for (int k = 0; k < ctx->opts.nkeys; k++)
+				stored[k] = st->g->values[ctx->opts.key_attnums[k] - 1][mid];
+			c = CowKeyCmp(ctx, stored, key);
+			if (c == 0)
+				return true;
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid - 1;
+		}
+	}
+	return false;
+}
+
+/*
+ * CowCountNewKey counts an incoming row stored under a key the table does
+ * not hold: inserted (or updated, for an UPDATE's row) -- unless an earlier
+ * part of the statement deleted that key (a delete marker was among its
+ * older rows) and it existed before the statement: then it was updated.
+ */
+static void
+CowCountNewKey(CowMergeCtx *ctx, CowBeforeState *before, int64 storage_id,
+			   Snapshot snap, bool earlier_parts, CowRow *in)
+{
+	if (!in->is_update && earlier_parts && in->after_marker &&
+		CowKeyBeforeStatement(ctx, before, storage_id, snap, in))
+	{
+		ctx->deleted--;
+		ctx->updated++;
+		in->new_key = false;
+		return;
+	}
+	if (in->is_update)
+		ctx->updated++;
+	else
+		ctx->inserted++;
+	in->new_key = !in->is_update;
+}
+
+/*
  * CowIndexVersion inserts index entries for every row of a new version.
  * The executor's own entries point at pending TIDs that match no version.
  */
@@ -688,6 +828,7 @@ CowNextWinner(CowMergeCtx *ctx, CowWinners *w)
 		}
 		/* an UPDATE's row stays an update even if a later row wins */
 		nxt->is_update |= cur->is_update;
+		nxt->after_marker |= cur->after_marker || CowIsDeleteMarker(ctx, cur);
 		pfree(cur);
 		cur = nxt;
 	}
@@ -805,13 +946,21 @@ CowOutFinish(CowMergeCtx *ctx, CowOut *out)
  * CowOutCarry ends, instead, the output that took the last rows of a part
  * merged early (CowPending.carry_allowed): it writes whole file groups only
  * and hands the incoming rows left over back to pending, uncounted, for
- * the next part.  Stored rows cannot go back.  Stored rows come first, so
- * if any is left over nothing was written (the version and the incoming
- * rows make less than a group): the version then stays as it is and only
- * the incoming rows go back -- unless the version lost a row (a delete
- * marker, or a row replaced by a newer one): then it must be rewritten.
- * Only new keys go back (counted again by the next part as they are now);
- * if a row left over replaces a stored one, everything is written as usual.
+ * the next part.  Only incoming rows of new keys can go back (the next part
+ * counts them again as it does now); a stored row cannot, and neither can
+ * an incoming row that replaced one.  So:
+ *
+ *	- when nothing would be written (the version, if any, and the incoming
+ *	  rows make less than a group) and the version kept every stored row,
+ *	  the version stays as it is and all the incoming rows go back;
+ *	- otherwise, when the rows past the last whole group are all incoming
+ *	  new keys, everything before them is written (superseding the version)
+ *	  and they go back;
+ *	- otherwise everything is written as usual.
+ *
+ * Stored and incoming rows interleave in key order: incoming keys may lie
+ * below the version's stored keys, so stored rows may be among the rows
+ * left over after the version was already superseded by a write.
  */
 static void
 CowOutCarry(CowMergeCtx *ctx, CowOut *out, CowPending *pending)
@@ -822,38 +971,72 @@ CowOutCarry(CowMergeCtx *ctx, CowOut *out, CowPending *pending)
 	MemoryContext old;
 	int64		r;
 
-	for (r = out->n - keep; r < out->n; r++)
+	if (out->replaces != NULL && out->n < fgr)
 	{
-		if (out->rows[r]->src != NULL)
-			nstored++;
-		else if (!out->rows[r]->new_key)
+		/* nothing to write: keep the version if it lost no row */
+		for (r = 0; r < out->n; r++)
+		{
+			if (out->rows[r]->src != NULL)
+				nstored++;
+			else if (!out->rows[r]->new_key)
+			{
+				CowOutFinish(ctx, out);
+				return;
+			}
+		}
+		if (nstored != out->replaces->row_count)
 		{
 			CowOutFinish(ctx, out);
 			return;
 		}
 	}
-	if (nstored > 0 && nstored != out->replaces->row_count)
+	else
 	{
-		CowOutFinish(ctx, out);
-		return;
+		for (r = out->n - keep; r < out->n; r++)
+		{
+			if (out->rows[r]->src != NULL || !out->rows[r]->new_key)
+			{
+				CowOutFinish(ctx, out);
+				return;
+			}
+		}
+		if (out->n > keep)
+			CowOutWrite(ctx, out, out->n - keep);
 	}
-	if (out->n > keep)
-		CowOutWrite(ctx, out, out->n - keep);
 	old = MemoryContextSwitchTo(GetMemoryChunkContext(pending));
 	for (r = 0; r < out->n; r++)
 	{
 		CowRow	   *row = out->rows[r];
 
 		if (row->src != NULL)
-		{
-			Assert(out->replaces != NULL);
 			continue;			/* stays in its version, not rewritten */
-		}
 		ctx->inserted--;
 		pending->carried = lappend(pending->carried, row);
 	}
 	MemoryContextSwitchTo(old);
 	out->n = 0;
+}
+
+/*
+ * CowCountStats counts a commit's rows in the table's statistics as a user
+ * sees them (pg_stat_user_tables): rows inserted, updated and deleted, so
+ * n_live_tup follows the table and n_dead_tup counts the rows replaced or
+ * deleted, which VACUUM reclaims (it reports none left: cow_clean.c) --
+ * not the rows of every file group version written and superseded, which
+ * would count a one-row insert into a group of many as that many rows
+ * inserted and deleted and send autovacuum after tables with nothing to
+ * reclaim.
+ */
+static void
+CowCountStats(Relation rel, int64 inserted, int64 updated, int64 deleted)
+{
+	int64		r;
+
+	pgstat_count_heap_insert(rel, inserted);
+	for (r = 0; r < updated; r++)
+		pgstat_count_heap_update(rel, false);
+	for (r = 0; r < deleted; r++)
+		pgstat_count_heap_delete(rel);
 }
 
 /*
@@ -891,6 +1074,10 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 	List	   *lost = NIL;		/* of int64 *: deleted rows rewritten meanwhile */
 	CowWinners	win;
 	CowOut		out;
+	bool		earlier_parts = (pending->stmt_parts != NIL);
+	CowBeforeState before;
+
+	memset(&before, 0, sizeof(before));
 
 	/*
 	 * ShareUpdateExclusiveLock: conflicts with itself (other writers),
@@ -1243,11 +1430,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 					{
 						CowOutAdd(&out, in);
 						changed = true;
-						if (in->is_update)
-							ctx.updated++;
-						else
-							ctx.inserted++;
-						in->new_key = !in->is_update;
+						CowCountNewKey(&ctx, &before, storage_id, snap,
+									   earlier_parts, in);
 					}
 					else
 						CowDropIncoming(in);
@@ -1272,7 +1456,22 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 						{
 							if (!checked)
 								CowCheckDelete(ctx.check, stored);
-							ctx.deleted++;
+
+							/*
+							 * A row an earlier part of this statement wrote
+							 * was counted then: as inserted, unless its key
+							 * existed before the statement (updated).
+							 */
+							if (stored->commit_id != ctx.commit_id)
+								ctx.deleted++;
+							else if (CowKeyBeforeStatement(&ctx, &before, storage_id,
+														   snap, stored))
+							{
+								ctx.updated--;
+								ctx.deleted++;
+							}
+							else
+								ctx.inserted--;
 							CowDropIncoming(in);
 						}
 						else
@@ -1325,11 +1524,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 				continue;
 			}
 			CowOutAdd(&out, w);
-			if (w->is_update)
-				ctx.updated++;
-			else
-				ctx.inserted++;
-			w->new_key = !w->is_update;
+			CowCountNewKey(&ctx, &before, storage_id, snap, earlier_parts, w);
 			CowOutSpill(&ctx, &out);
 		}
 		if (carry)
@@ -1358,15 +1553,6 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 
 		CowRecordCounts(RelationGetRelid(rel), ctx.inserted, ctx.updated,
 						ctx.deleted, ctx.commit_id);
-
-		/*
-		 * Statistics: rows of the new versions are inserted, rows of the
-		 * replaced ones deleted, so n_live_tup follows the table and
-		 * n_dead_tup counts what VACUUM can reclaim (autovacuum then runs).
-		 */
-		pgstat_count_heap_insert(rel, ctx.rows_written);
-		for (r = 0; r < ctx.rows_superseded; r++)
-			pgstat_count_heap_delete(rel);
 	}
 
 	/*
@@ -1392,6 +1578,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 			(pending->next_seq == 0 ? "delete" :
 			 (ctx.opts.nkeys > 0 ? "upsert" : "insert"));
 		CowInsertCommit(storage_id, &commit);
+		CowCountStats(rel, commit.rows_inserted, commit.rows_updated,
+					  commit.rows_deleted);
 	}
 
 	CowMergeEnd(&ctx, snap, old, mcxt);
@@ -1427,8 +1615,7 @@ CowRewriteTable(Relation rel)
 	CowVersion *versions;
 	int64		total = 0,
 				n = 0,
-				nwin = 0,
-				r;
+				nwin = 0;
 	CowCommitInfo commit;
 	CowWinners	win;
 	CowOut		out;
@@ -1518,9 +1705,7 @@ CowRewriteTable(Relation rel)
 	commit.bytes_written = ctx.bytes_written;
 	CowInsertCommit(storage_id, &commit);
 	CowRecordCounts(RelationGetRelid(rel), 0, 0, n - nwin, ctx.commit_id);
-	pgstat_count_heap_insert(rel, ctx.rows_written);
-	for (r = 0; r < ctx.rows_superseded; r++)
-		pgstat_count_heap_delete(rel);
+	CowCountStats(rel, 0, 0, n - nwin);
 
 	CowMergeEnd(&ctx, snap, old, mcxt);
 	CowRestoreUser(&uctx);

@@ -27,15 +27,18 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "catalog/storage.h"
 #include "storage/bufmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "cow.h"
@@ -428,35 +431,122 @@ CowInsertCommit(int64 storage_id, const CowCommitInfo *c)
 	CowCatalogInsert("cow_commit", values, nulls);
 }
 
+/* CowDeleteCatalogRows removes the rows of one catalog for a storage id. */
+static void
+CowDeleteCatalogRows(const char *name, int64 storage_id)
+{
+	Oid			relid = CowCatalogRelid(name, true);
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+
+	if (!OidIsValid(relid))
+		return;
+	catalog = table_open(relid, RowExclusiveLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(storage_id));
+	scan = CowCatalogScan(catalog, NULL, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		CatalogTupleDelete(catalog, &tup->t_self);
+	systable_endscan(scan);
+	table_close(catalog, RowExclusiveLock);
+}
+
 /*
- * CowDeleteStorageMetadata removes every catalog row of a storage id.
- * Used when storage created in this very transaction is truncated, and
- * when the table is dropped (the deletes are transactional).
+ * CowDeleteStorageMetadata removes every catalog row of a storage id, when
+ * the table is dropped (the deletes are transactional).
  */
 void
 CowDeleteStorageMetadata(int64 storage_id)
 {
-	const char *names[] = {"cow_file_group", "cow_commit"};
-	int			i;
+	CowDeleteCatalogRows("cow_file_group", storage_id);
+	CowDeleteCatalogRows("cow_commit", storage_id);
+}
 
-	for (i = 0; i < lengthof(names); i++)
+/*
+ * CowTruncate records a TRUNCATE of rel.  A truncate is a commit like any
+ * other (operation "truncate") whose changes are the deletion of every
+ * current row: the current versions are superseded by it, and the timeline
+ * -- commits, storage id, counters -- stays whole, also for a second
+ * TRUNCATE in one transaction.  A table with no current row records no
+ * commit.
+ *
+ * The superseded versions are retained like any others (retain_commits,
+ * incetl.clean(), VACUUM), so as_of() and changes() of the commits before
+ * the truncate keep working: their pages are kept.  newrnode is the new
+ * storage a transactional TRUNCATE switches rel to: the pages are copied
+ * into it, metapage included (it keeps the storage id, so a rollback
+ * restores the old storage and the catalog rows together).  NULL when
+ * rel's own storage is truncated (it was created in this transaction):
+ * the pages simply stay.  With retain_commits = 0 nothing is retained:
+ * the versions' catalog rows are deleted, the new storage starts empty and
+ * its clean horizon makes as_of() of the earlier commits fail clearly.
+ *
+ * Caller holds AccessExclusiveLock on rel.
+ */
+void
+CowTruncate(Relation rel, const RelFileNode *newrnode, char persistence)
+{
+	CowMetaPageData meta = CowReadMetaPage(rel);
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	CowOptions	opts;
+	CowVersion *versions;
+	int			n,
+				i;
+	int64		rows = 0;
+
+	CowLoadOptions(rel, snap, &opts);
+	versions = CowLoadVersions(meta.storage_id, snap, true, &n);
+	UnregisterSnapshot(snap);
+	for (i = 0; i < n; i++)
+		rows += versions[i].row_count;
+
+	if (n > 0)
 	{
-		Oid			relid = CowCatalogRelid(names[i], true);
-		Relation	catalog;
-		SysScanDesc scan;
-		ScanKeyData key;
-		HeapTuple	tup;
+		CowCommitInfo c;
 
-		if (!OidIsValid(relid))
-			continue;
-		catalog = table_open(relid, RowExclusiveLock);
-		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
-					Int64GetDatum(storage_id));
-		scan = CowCatalogScan(catalog, NULL, &key);
-		while (HeapTupleIsValid(tup = systable_getnext(scan)))
-			CatalogTupleDelete(catalog, &tup->t_self);
-		systable_endscan(scan);
-		table_close(catalog, RowExclusiveLock);
+		memset(&c, 0, sizeof(c));
+		c.commit_id = CowNextCommitId(rel);
+		c.operation = "truncate";
+		c.rows_deleted = rows;
+		for (i = 0; i < n; i++)
+			CowSupersedeVersion(&versions[i], c.commit_id);
+		CowInsertCommit(meta.storage_id, &c);
+		CowRecordCounts(RelationGetRelid(rel), 0, 0, rows, c.commit_id);
+		meta = CowReadMetaPage(rel);
+		CommandCounterIncrement();
+	}
+
+	if (opts.retain_commits > 0)
+	{
+		if (newrnode != NULL)
+		{
+			SMgrRelation dst;
+
+			FlushRelationBuffers(rel);
+			dst = RelationCreateStorage(*newrnode, persistence, true);
+			RelationCopyStorage(RelationGetSmgr(rel), dst, MAIN_FORKNUM,
+								persistence);
+			smgrclose(dst);
+		}
+		return;
+	}
+
+	/* nothing retained: the versions go, the storage starts empty */
+	CowDeleteCatalogRows("cow_file_group", meta.storage_id);
+	meta.clean_horizon = meta.next_commit_id - 1;
+	if (newrnode != NULL)
+	{
+		SMgrRelation dst = RelationCreateStorage(*newrnode, persistence, true);
+
+		CowInitStorageFrom(dst, persistence, &meta);
+		smgrclose(dst);
+	}
+	else
+	{
+		RelationTruncate(rel, 0);
+		CowInitStorageFrom(RelationGetSmgr(rel), persistence, &meta);
 	}
 }
 

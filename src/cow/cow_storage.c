@@ -72,19 +72,34 @@ void
 CowInitStorage(SMgrRelation srel, char persistence, int64 storage_id,
 			   int64 next_commit_id)
 {
+	CowMetaPageData meta;
+
+	memset(&meta, 0, sizeof(meta));
+	meta.storage_id = storage_id;
+	meta.next_row_number = COW_FIRST_ROW_NUMBER;
+	meta.next_commit_id = next_commit_id;
+	meta.next_file_group_id = 1;
+	meta.clean_horizon = 0;
+	CowInitStorageFrom(srel, persistence, &meta);
+}
+
+/*
+ * CowInitStorageFrom does the same with the counters of "from" (its magic
+ * and version are this build's): storage that continues a timeline.
+ */
+void
+CowInitStorageFrom(SMgrRelation srel, char persistence,
+				   const CowMetaPageData *from)
+{
 	PGAlignedBlock buf;
 	Page		page = (Page) buf.data;
 	CowMetaPageData *meta;
 
 	PageInit(page, BLCKSZ, 0);
 	meta = (CowMetaPageData *) PageGetContents(page);
+	*meta = *from;
 	meta->magic = COW_META_MAGIC;
 	meta->version = COW_FORMAT_VERSION;
-	meta->storage_id = storage_id;
-	meta->next_row_number = COW_FIRST_ROW_NUMBER;
-	meta->next_commit_id = next_commit_id;
-	meta->next_file_group_id = 1;
-	meta->clean_horizon = 0;
 	((PageHeader) page)->pd_lower =
 		((char *) meta + sizeof(CowMetaPageData)) - (char *) page;
 

@@ -198,8 +198,8 @@ cow_finish_bulk_insert(Relation rel, int options)
 /*
  * cow_relation_set_new_filenode creates the storage of a new, truncated or
  * rewritten table: a metapage with a fresh storage id.  When it replaces
- * existing storage (TRUNCATE), the commit counter continues and a
- * "truncate" commit is recorded, so commit ids stay monotonic.
+ * existing storage (TRUNCATE), the table keeps its storage id and timeline
+ * and records a "truncate" commit (CowTruncate).
  */
 static void
 cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
@@ -207,10 +207,7 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 							  MultiXactId *minmulti)
 {
 	SMgrRelation srel;
-	int64		storage_id;
-	int64		next_commit = 1;
-	bool		truncating = false;
-	int64		old_storage = 0;
+	CowMetaPageData meta;
 	Oid			source;
 
 	if (persistence == RELPERSISTENCE_UNLOGGED)
@@ -219,25 +216,29 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 				 errmsg("unlogged incetl_cow tables are not supported"),
 				 errhint("Create the table as a regular (logged) table.")));
 
+	CowDiscardRelation(RelationGetRelid(rel));
+	*freezeXid = RecentXmin;
+	*minmulti = GetOldestMultiXactId();
+
 	if (!RelFileNodeEquals(rel->rd_node, *newrnode) &&
 		smgrexists(RelationGetSmgr(rel), MAIN_FORKNUM) &&
 		smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM) > 0)
 	{
-		CowMetaPageData meta = CowReadMetaPage(rel);
-
-		next_commit = meta.next_commit_id;
-		old_storage = meta.storage_id;
-		truncating = true;
+		/* TRUNCATE */
+		CowTruncate(rel, newrnode, persistence);
+		return;
 	}
-	CowDiscardRelation(RelationGetRelid(rel));
 
-	*freezeXid = RecentXmin;
-	*minmulti = GetOldestMultiXactId();
-	storage_id = nextval_internal(CowCatalogRelid("cow_storage_id_seq", false), false);
+	memset(&meta, 0, sizeof(meta));
+	meta.storage_id = nextval_internal(CowCatalogRelid("cow_storage_id_seq", false), false);
+	meta.next_row_number = COW_FIRST_ROW_NUMBER;
+	meta.next_commit_id = 1;
+	meta.next_file_group_id = 1;
 
 	/*
 	 * The transient table of an ALTER TABLE rewrite or VACUUM FULL takes
-	 * over the timeline of the table it replaces.
+	 * over the timeline of the table it replaces, but not its versions:
+	 * as_of() of the commits before the rewrite fails as for cleaned ones.
 	 */
 	source = CowRewriteSourceRelid(rel);
 	if (source != RelationGetRelid(rel))
@@ -246,46 +247,30 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 
 		if (CowIsCowRelation(src) && RelationGetNumberOfBlocks(src) > 0)
 		{
-			CowMetaPageData meta = CowReadMetaPage(src);
+			CowMetaPageData old = CowReadMetaPage(src);
 
-			next_commit = meta.next_commit_id;
-			CowCopyCommits(meta.storage_id, storage_id);
+			meta.next_commit_id = old.next_commit_id;
+			meta.clean_horizon = old.next_commit_id;
+			CowCopyCommits(old.storage_id, meta.storage_id);
 		}
 		relation_close(src, NoLock);
 	}
 
 	srel = RelationCreateStorage(*newrnode, persistence, true);
-	if (truncating)
-	{
-		CowCommitInfo c;
-
-		/*
-		 * TRUNCATE: the timeline moves to the new storage and the old
-		 * storage's rows go (both undone if the TRUNCATE rolls back).
-		 */
-		CowCopyCommits(old_storage, storage_id);
-		CowDeleteStorageMetadata(old_storage);
-
-		memset(&c, 0, sizeof(c));
-		c.commit_id = next_commit++;
-		c.operation = "truncate";
-		CowInsertCommit(storage_id, &c);
-	}
-	CowInitStorage(srel, persistence, storage_id, next_commit);
+	CowInitStorageFrom(srel, persistence, &meta);
 	smgrclose(srel);
 }
 
+/*
+ * cow_relation_nontransactional_truncate: TRUNCATE of storage created in
+ * this transaction (a second TRUNCATE, a table created in it); the
+ * timeline stays whole (CowTruncate).
+ */
 static void
 cow_relation_nontransactional_truncate(Relation rel)
 {
-	CowMetaPageData meta = CowReadMetaPage(rel);
-
 	CowDiscardRelation(RelationGetRelid(rel));
-	/* the storage was created in this transaction: so were its rows */
-	CowDeleteStorageMetadata(meta.storage_id);
-	RelationTruncate(rel, 0);
-	CowInitStorage(RelationGetSmgr(rel), rel->rd_rel->relpersistence,
-				   meta.storage_id, meta.next_commit_id);
+	CowTruncate(rel, NULL, rel->rd_rel->relpersistence);
 }
 
 static void

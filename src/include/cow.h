@@ -78,6 +78,8 @@ extern int64 CowTidToRowNumber(ItemPointer tid);
 
 extern void CowInitStorage(SMgrRelation srel, char persistence, int64 storage_id,
 						   int64 next_commit_id);
+extern void CowInitStorageFrom(SMgrRelation srel, char persistence,
+							   const CowMetaPageData *from);
 extern CowMetaPageData CowReadMetaPage(Relation rel);
 extern int64 CowStorageId(Relation rel);
 extern int64 CowStorageIdAnyVersion(Relation rel);
@@ -184,6 +186,8 @@ extern void CowSupersedeVersion(const CowVersion *v, int64 commit_id);
 extern void CowInsertCommit(int64 storage_id, const CowCommitInfo *c);
 extern void CowDeleteStorageMetadata(int64 storage_id);
 extern void CowCopyCommits(int64 from_storage, int64 to_storage);
+extern void CowTruncate(Relation rel, const RelFileNode *newrnode,
+						char persistence);
 
 /* ---------- file group format (writer / reader) ---------- */
 
@@ -333,6 +337,8 @@ typedef struct CowRow
 	bool		new_key;		/* a merge wrote it as a key not stored */
 	bool		spilled;		/* read back from the spill sort: one chunk,
 								 * pfree'd once written or dropped */
+	bool		after_marker;	/* spilled winner: an older row of its key
+								 * was a delete marker */
 } CowRow;
 
 /*
