@@ -109,9 +109,11 @@ SELECT id, v, run_as FROM own.dst;
 -- ---------------------------------------------------------------------
 -- REASSIGN OWNED and DROP OWNED
 -- ---------------------------------------------------------------------
-SELECT incetl.alter_pipeline('own_p', owner => 'regress_own_alice2');
 ALTER TABLE own.src OWNER TO regress_own_alice2;
 ALTER TABLE own.dst OWNER TO regress_own_alice2;
+SELECT incetl.alter_pipeline('own_p', owner => 'regress_own_alice2');
+SELECT owner FROM incetl.pipelines WHERE name = 'own_p';
+SELECT jobname, username FROM cron.job WHERE jobname = 'incetl:own_p';
 REASSIGN OWNED BY regress_own_alice2 TO regress_own_carol;
 SELECT owner FROM incetl.pipelines WHERE name = 'own_p';
 SELECT jobname, username FROM cron.job WHERE jobname = 'incetl:own_p';

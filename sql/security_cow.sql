@@ -252,6 +252,43 @@ INSERT INTO cow_ten VALUES (3, 'regress_cow_t1', 'no update policy');
 RESET ROLE;
 SELECT id, tenant, v FROM cow_ten ORDER BY id;
 
+-- ---------------------------------------------------------------------
+-- 4. incetl's table functions check the caller's privileges on the table
+-- ---------------------------------------------------------------------
+CREATE TABLE cow_secret (id int, v text) USING incetl_cow;
+SELECT incetl.set_table_options('cow_secret', record_key => 'id');
+INSERT INTO cow_secret VALUES (1, 'secret');
+SET ROLE regress_cow_ins;
+SELECT * FROM incetl.commits('cow_secret');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM incetl.changes(NULL::cow_secret, 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM incetl.as_of(NULL::cow_secret, 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM incetl.table_stats('cow_secret');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM incetl.column_stats('cow_secret');
+\echo :LAST_ERROR_SQLSTATE
+SELECT incetl.latest_commit('cow_secret');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM incetl.verify('cow_secret');
+\echo :LAST_ERROR_SQLSTATE
+SELECT incetl.cow_storage_id('cow_secret');
+\echo :LAST_ERROR_SQLSTATE
+SELECT incetl.clean('cow_secret');
+\echo :LAST_ERROR_SQLSTATE
+SELECT incetl.set_table_options('cow_secret', record_key => '');
+\echo :LAST_ERROR_SQLSTATE
+-- nor write incetl_cow's catalogs directly
+UPDATE incetl.cow_options SET record_key = NULL WHERE tbl = 'cow_secret'::regclass;
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM incetl.cow_commit;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT record_key FROM incetl.table_options('cow_secret');
+SELECT count(*) FROM incetl.commits('cow_secret');
+DROP TABLE cow_secret;
+
 DROP TABLE cow_ten, cow_tenant_map, cow_up;
 DROP FUNCTION cow_up_definer(int, text);
 DROP SCHEMA cow_mal CASCADE;
