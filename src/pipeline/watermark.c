@@ -67,7 +67,6 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
 #include "storage/lmgr.h"
@@ -82,7 +81,6 @@
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
-#include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -496,7 +494,6 @@ WatermarkSequences(Oid source_relid, const char *column, char **note)
 		int64		cache = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
 														SPI_tuptable->tupdesc,
 														2, &isnull));
-
 		MemoryContext spicxt;
 
 		/* SPI_finish frees its memory: the results go to the caller's */
