@@ -26,11 +26,26 @@
  *
  *	  Integer watermarks (sequences): values are handed out in order, but
  *	  committed out of order.  The bound is the largest value visible in a
- *	  first snapshot; then the run waits until every transaction that was
- *	  writing the source has ended (its lock on the source tells; for
- *	  views and foreign tables, every transaction with an xid), so any
- *	  value at or below the bound is committed when the run's own snapshot
- *	  is taken.  A value handed out later is larger than the bound.
+ *	  first snapshot; then the run waits until every transaction that may
+ *	  still commit a value at or below it has ended, so all of them are
+ *	  committed when the run's own snapshot is taken.  Those are:
+ *
+ *	  - the writers of the source: holders of a write lock on it (every
+ *		partition or inheritance child; for views and foreign tables, every
+ *		transaction with an xid), and prepared transactions among them;
+ *	  - the transactions that took a value from a sequence behind the
+ *		column (its default's nextval(), an identity column, a sequence
+ *		OWNED BY it; through a simple view, those of the column it shows)
+ *		and may not have inserted it yet: nextval() takes RowExclusiveLock
+ *		on the sequence, before it reads the sequence, and keeps it to the
+ *		end of the transaction.  A transaction that calls nextval() after
+ *		the wait began gets a value above the bound, which was handed out
+ *		before the first snapshot.
+ *
+ *	  Values a backend cached earlier (a sequence with CACHE > 1) are handed
+ *	  out below values other backends already committed, and escape this;
+ *	  such sequences are named in the run's note.  Values chosen without a
+ *	  sequence are safe when the statement that inserts them chooses them.
  *
  *	  Values are stored as text in ISO form (DateStyle ISO, UTC), so the
  *	  session's DateStyle or TimeZone never changes what is read back.
@@ -44,18 +59,22 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
-#include "utils/array.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "parser/parsetree.h"
+#include "rewrite/rewriteHandler.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
 #include "storage/sinvaladt.h"
+#include "utils/array.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -70,16 +89,26 @@
 /* an open transaction older than this gets named in run_log.note */
 #define INCETL_NOTE_HELD_BACK_USECS USECS_PER_SEC
 
+/* views over views followed when looking for a column's sequences */
+#define INCETL_MAX_VIEW_DEPTH 16
+
 static int	BeginIsoStyle(void);
 static TimestampTz OldestTransactionStart(TimestampTz now, char **note,
 										  List **untracked);
-static void WaitForSourceWriters(Oid source_relid, Snapshot snapshot);
+static void WaitForSourceWriters(Oid source_relid, List *sequences,
+								 Snapshot snapshot);
 static void WaitForLockHolders(Oid relid);
+static void WaitForSequenceHolders(Oid seqrelid);
 static List *SourceTables(Oid source_relid);
-static void WaitForPreparedWriters(Oid source_relid);
+static void ColumnOrigins(Oid relid, const char *column, int depth,
+						  List **rels, List **columns);
+static List *WatermarkSequences(Oid source_relid, const char *column,
+								char **note);
+static void WaitForPreparedWriters(List *relids);
 static void WaitForUntrackedBackends(List *pids);
 static int	BeginWriterWait(void);
 static void prepared_wait_context(void *arg);
+static void sequence_wait_context(void *arg);
 
 bool
 IncetlIsWatermarkType(Oid typid)
@@ -237,14 +266,35 @@ WaitForLockHolders(Oid relid)
 }
 
 /*
- * WaitForSourceWriters waits for the transactions that may still commit
- * rows into the source.  For tables (and every partition of a
- * partitioned table) those are the holders of a write lock on it; for
- * views and foreign tables we cannot tell, so every transaction that had
- * an xid when the snapshot was taken.
+ * WaitForSequenceHolders waits until every transaction holding a lock on
+ * the sequence seqrelid that conflicts with ShareLock has ended: each one
+ * that called nextval() on it (also setval() and currval()), since
+ * nextval() keeps its RowExclusiveLock to the end of the transaction.
  */
 static void
-WaitForSourceWriters(Oid source_relid, Snapshot snapshot)
+WaitForSequenceHolders(Oid seqrelid)
+{
+	ErrorContextCallback errcb;
+
+	errcb.callback = sequence_wait_context;
+	errcb.arg = (void *) quote_qualified_identifier(get_namespace_name(get_rel_namespace(seqrelid)),
+													get_rel_name(seqrelid));
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	WaitForLockHolders(seqrelid);
+	error_context_stack = errcb.previous;
+}
+
+/*
+ * WaitForSourceWriters waits for the transactions that may still commit
+ * rows into the source.  For tables (and every partition or inheritance
+ * child) those are the holders of a write lock on it; for views and
+ * foreign tables we cannot tell, so every transaction that had an xid when
+ * the snapshot was taken.  Then, whatever the source, for the holders of
+ * a value of one of the given sequences, not inserted yet perhaps.
+ */
+static void
+WaitForSourceWriters(Oid source_relid, List *sequences, Snapshot snapshot)
 {
 	List	   *tables = SourceTables(source_relid);
 	int			nest = BeginWriterWait();
@@ -254,8 +304,6 @@ WaitForSourceWriters(Oid source_relid, Snapshot snapshot)
 	{
 		foreach(lc, tables)
 			WaitForLockHolders(lfirst_oid(lc));
-		/* lock conflicts do not report prepared transactions */
-		WaitForPreparedWriters(source_relid);
 	}
 	else
 	{
@@ -266,6 +314,13 @@ WaitForSourceWriters(Oid source_relid, Snapshot snapshot)
 			CHECK_FOR_INTERRUPTS();
 		}
 	}
+	foreach(lc, sequences)
+		WaitForSequenceHolders(lfirst_oid(lc));
+	/* lock conflicts do not report prepared transactions */
+	if (tables != NIL)
+		WaitForPreparedWriters(list_concat(tables, sequences));
+	else if (sequences != NIL)
+		WaitForPreparedWriters(sequences);
 	AtEOXact_GUC(false, nest);
 }
 
@@ -287,19 +342,177 @@ BeginWriterWait(void)
 
 /*
  * SourceTables lists the tables whose write locks identify the writers of
- * the source: the table itself, or every partition; NIL for views and
- * foreign tables, whose writers cannot be told by a lock.
+ * the source: the table itself and its inheritance children, or every
+ * partition; NIL for views and foreign tables, whose writers cannot be
+ * told by a lock.
  */
 static List *
 SourceTables(Oid source_relid)
 {
 	char		relkind = get_rel_relkind(source_relid);
 
-	if (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW)
-		return list_make1_oid(source_relid);
-	if (relkind == RELKIND_PARTITIONED_TABLE)
+	if (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW ||
+		relkind == RELKIND_PARTITIONED_TABLE)
 		return find_all_inheritors(source_relid, NoLock, NULL);
 	return NIL;
+}
+
+/*
+ * ColumnOrigins appends to *rels and *columns (in step) the relations, and
+ * the name of the column there, whose values the column of relid shows:
+ * relid itself, its partitions and inheritance children, and through a
+ * view, the column of the relation a plain column reference of the view
+ * reads (recursively).  A view column computed by an expression, or read
+ * from a join alias, a subquery or a set operation, stops there.
+ */
+static void
+ColumnOrigins(Oid relid, const char *column, int depth, List **rels,
+			  List **columns)
+{
+	char		relkind = get_rel_relkind(relid);
+
+	if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		ListCell   *lc;
+
+		/* the column has the same name in every child */
+		foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+		{
+			*rels = lappend_oid(*rels, lfirst_oid(lc));
+			*columns = lappend(*columns, pstrdup(column));
+		}
+		return;
+	}
+
+	/* a view column can have a default of its own */
+	*rels = lappend_oid(*rels, relid);
+	*columns = lappend(*columns, pstrdup(column));
+
+	if (relkind == RELKIND_VIEW && depth < INCETL_MAX_VIEW_DEPTH)
+	{
+		Relation	view = table_open(relid, AccessShareLock);
+		Query	   *query = get_view_query(view);
+		AttrNumber	attnum = get_attnum(relid, column);
+		TargetEntry *tle = NULL;
+
+		if (attnum > 0)
+			tle = get_tle_by_resno(query->targetList, attnum);
+		if (tle != NULL && !tle->resjunk && IsA(tle->expr, Var))
+		{
+			Var		   *var = (Var *) tle->expr;
+			RangeTblEntry *rte = NULL;
+
+			if (var->varlevelsup == 0 && var->varattno > 0)
+				rte = rt_fetch(var->varno, query->rtable);
+			if (rte != NULL && rte->rtekind == RTE_RELATION)
+				ColumnOrigins(rte->relid,
+							  get_attname(rte->relid, var->varattno, false),
+							  depth + 1, rels, columns);
+		}
+		table_close(view, AccessShareLock);
+	}
+}
+
+/*
+ * WatermarkSequences lists the sequences that hand out values of the
+ * watermark column (see ColumnOrigins for where it is looked up): those a
+ * column default reads with nextval('seq'), identity sequences, and
+ * sequences OWNED BY the column.  A sequence with CACHE > 1 is named in
+ * *note, when note is not NULL: values other backends cached escape the
+ * bound.
+ */
+static List *
+WatermarkSequences(Oid source_relid, const char *column, char **note)
+{
+	List	   *rels = NIL;
+	List	   *columns = NIL;
+	List	   *sequences = NIL;
+	MemoryContext caller = CurrentMemoryContext;
+	StringInfoData cached;
+	Datum	   *relids;
+	Datum	   *names;
+	Oid			argtypes[2] = {OIDARRAYOID, TEXTARRAYOID};
+	Datum		values[2];
+	int			n = 0;
+	int			ret;
+	ListCell   *lr;
+	ListCell   *lcol;
+
+	ColumnOrigins(source_relid, column, 0, &rels, &columns);
+	relids = palloc(sizeof(Datum) * list_length(rels));
+	names = palloc(sizeof(Datum) * list_length(rels));
+	forboth(lr, rels, lcol, columns)
+	{
+		relids[n] = ObjectIdGetDatum(lfirst_oid(lr));
+		names[n] = CStringGetTextDatum((char *) lfirst(lcol));
+		n++;
+	}
+	values[0] = PointerGetDatum(construct_array(relids, n, OIDOID, sizeof(Oid),
+												true, TYPALIGN_INT));
+	values[1] = PointerGetDatum(construct_array(names, n, TEXTOID, -1,
+												false, TYPALIGN_INT));
+
+	initStringInfo(&cached);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args("WITH c AS ("
+								"  SELECT a.attrelid, a.attnum "
+								"  FROM unnest($1, $2) AS u (rel, col) "
+								"  JOIN pg_catalog.pg_attribute AS a "
+								"    ON a.attrelid = u.rel AND a.attname = u.col "
+								"   AND NOT a.attisdropped), "
+								"seq AS ("
+								/* identity and OWNED BY (serial) */
+								"  SELECT d.objid AS relid "
+								"  FROM c JOIN pg_catalog.pg_depend AS d "
+								"    ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+								"   AND d.refobjid = c.attrelid AND d.refobjsubid = c.attnum "
+								"   AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+								"   AND d.deptype IN ('a', 'i') "
+								"  UNION "
+								/* what the column's default depends on */
+								"  SELECT d.refobjid "
+								"  FROM c JOIN pg_catalog.pg_attrdef AS ad "
+								"    ON ad.adrelid = c.attrelid AND ad.adnum = c.attnum "
+								"  JOIN pg_catalog.pg_depend AS d "
+								"    ON d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass "
+								"   AND d.objid = ad.oid "
+								"   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass) "
+								"SELECT s.seqrelid, s.seqcache "
+								"FROM seq JOIN pg_catalog.pg_sequence AS s ON s.seqrelid = seq.relid "
+								"ORDER BY s.seqrelid",
+								2, argtypes, values, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the sequences of column \"%s\"", column);
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			seqrelid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															  SPI_tuptable->tupdesc,
+															  1, &isnull));
+		int64		cache = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+														SPI_tuptable->tupdesc,
+														2, &isnull));
+		MemoryContext spicxt;
+
+		/* SPI_finish frees its memory: the results go to the caller's */
+		spicxt = MemoryContextSwitchTo(caller);
+		sequences = lappend_oid(sequences, seqrelid);
+		if (cache > 1)
+			appendStringInfo(&cached, "%s%s (CACHE " INT64_FORMAT ")",
+							 cached.len > 0 ? ", " : "",
+							 quote_qualified_identifier(get_namespace_name(get_rel_namespace(seqrelid)),
+														get_rel_name(seqrelid)),
+							 cache);
+		MemoryContextSwitchTo(spicxt);
+	}
+	SPI_finish();
+
+	if (note != NULL && cached.len > 0)
+		*note = psprintf("values cached by other sessions of sequence %s can be skipped: "
+						 "set CACHE 1 for exact integer watermarks", cached.data);
+	return sequences;
 }
 
 static void
@@ -308,28 +521,35 @@ prepared_wait_context(void *arg)
 	errcontext("waiting for prepared transaction \"%s\" to end", (char *) arg);
 }
 
+static void
+sequence_wait_context(void *arg)
+{
+	errcontext("waiting for the transactions that took values of sequence %s to end",
+			   (char *) arg);
+}
+
 /*
  * WaitForPreparedWriters waits for the prepared transactions of this
- * database that hold a write lock on the source (all of them for a view or
- * foreign table).  They have no backend, so neither the status array nor
- * lock conflicts show them.  The caller has set lock_timeout.
+ * database that hold a write lock on one of relids (tables and sequences;
+ * all of them when relids is NIL, for a view or foreign table).  They have
+ * no backend, so neither the status array nor lock conflicts show them.
+ * The caller has set lock_timeout.
  */
 static void
-WaitForPreparedWriters(Oid source_relid)
+WaitForPreparedWriters(List *relids)
 {
-	List	   *tables = SourceTables(source_relid);
 	Oid			argtypes[1] = {OIDARRAYOID};
 	Datum		values[1];
 	char		nulls[1] = {' '};
 	int			ret;
 
-	if (tables != NIL)
+	if (relids != NIL)
 	{
-		Datum	   *elems = palloc(sizeof(Datum) * list_length(tables));
+		Datum	   *elems = palloc(sizeof(Datum) * list_length(relids));
 		int			i = 0;
 		ListCell   *lc;
 
-		foreach(lc, tables)
+		foreach(lc, relids)
 			elems[i++] = ObjectIdGetDatum(lfirst_oid(lc));
 		values[0] = PointerGetDatum(construct_array(elems, i, OIDOID, sizeof(Oid),
 													true, TYPALIGN_INT));
@@ -418,7 +638,7 @@ IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
 			b = OldestTransactionStart(GetCurrentTimestamp(), note, &untracked);
 			nest = BeginWriterWait();
 			WaitForUntrackedBackends(untracked);
-			WaitForPreparedWriters(source_relid);
+			WaitForPreparedWriters(SourceTables(source_relid));
 			AtEOXact_GUC(false, nest);
 		}
 		b = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
@@ -449,7 +669,8 @@ IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
 	}
 	else
 	{
-		Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+		List	   *sequences = NIL;
+		Snapshot	snap;
 		char	   *sql;
 		Oid			argtypes[1];
 		Datum		values[1];
@@ -466,6 +687,11 @@ IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
 		argtypes[0] = p->watermark_type;
 		values[0] = from;
 
+		if (!incetl_test_naive_watermark)
+			sequences = WatermarkSequences(source_relid, p->watermark_column, note);
+
+		/* the bound: a value handed out before this snapshot */
+		snap = RegisterSnapshot(GetLatestSnapshot());
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		plan = SPI_prepare(sql, has_from ? 1 : 0, argtypes);
@@ -486,7 +712,7 @@ IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
 		}
 
 		if (!incetl_test_naive_watermark)
-			WaitForSourceWriters(source_relid, snap);
+			WaitForSourceWriters(source_relid, sequences, snap);
 		UnregisterSnapshot(snap);
 
 		/* integer Datums are by value: nothing to copy out of SPI */
