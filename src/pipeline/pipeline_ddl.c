@@ -289,7 +289,7 @@ Datum
 incetl_alter_pipeline(PG_FUNCTION_ARGS)
 {
 	IncetlPipeline *p;
-	IncetlPipeline old_owner;
+	IncetlPipeline before;		/* the definition as it was */
 	Oid			old_type;
 	bool		schedule_given;
 	char	   *schedule;
@@ -301,7 +301,7 @@ incetl_alter_pipeline(PG_FUNCTION_ARGS)
 	p = IncetlLoadPipeline(text_to_cstring(PG_GETARG_TEXT_PP(ARG_NAME)), false);
 	IncetlCheckPipelineOwner(p, "alter");
 	old_type = p->watermark_type;
-	old_owner = *p;
+	before = *p;
 
 	ApplyArguments(p, fcinfo, false);
 	schedule = OptionalText(fcinfo, ARG_SCHEDULE, &schedule_given);
@@ -322,13 +322,13 @@ incetl_alter_pipeline(PG_FUNCTION_ARGS)
 	IncetlValidatePipeline(p, true);
 
 	/* a new owner's runs are scheduled under its name */
-	if (p->owner != old_owner.owner && p->schedule != NULL && !schedule_given)
+	if (p->owner != before.owner && p->schedule != NULL && !schedule_given)
 	{
 		schedule_given = true;
 		schedule = p->schedule;
 	}
-	if (p->owner != old_owner.owner && schedule_given)
-		(void) IncetlUnscheduleJob(&old_owner, true);
+	if (p->owner != before.owner && schedule_given)
+		(void) IncetlUnscheduleJob(&before, true);
 
 	if (schedule_given)
 	{
