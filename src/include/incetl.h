@@ -107,56 +107,21 @@ typedef struct IncetlTargetWriter
 	void		(*truncate) (IncetlBatch *batch, IncetlRunCounts *counts);
 } IncetlTargetWriter;
 
-/* target.c */
-extern const IncetlTargetWriter *IncetlGetTargetWriter(Oid target_relid);
-extern bool IncetlRelationIsCow(Oid relid);
-extern int	IncetlExecBatchStatement(IncetlBatch *batch, const char *sql,
-									 bool read_only, long tcount);
-extern Oid	IncetlCreateTarget(IncetlPipeline *pipeline, TupleDesc batch_desc);
+/*
+ * The files of src/pipeline, in layers: each calls only the ones listed
+ * before it (test/sh/check_layers.sh checks there is no cycle).
+ */
 
-/* target_heap.c, target_cow.c */
-extern const IncetlTargetWriter IncetlHeapTargetWriter;
-extern const IncetlTargetWriter IncetlCowTargetWriter;
-
-/* pipeline_catalog.c */
-extern IncetlPipeline *IncetlLoadPipeline(const char *name, bool missing_ok);
-extern void IncetlCheckPipelineOwner(IncetlPipeline *pipeline, const char *action);
-extern void IncetlCheckOwnerExists(IncetlPipeline *pipeline);
-extern const char *IncetlOwnerName(IncetlPipeline *pipeline);
-extern char *IncetlCatalogVersion(void);
-extern void IncetlCheckCatalogVersion(void);
-
-/* pipeline_roles.c */
-extern void IncetlRolesInit(void);
-extern Oid	IncetlCatalogOwner(void);
-extern int64 IncetlCatalogExec(const char *sql, int nargs, Oid *argtypes,
-							  Datum *values, const char *nulls, int expected);
-extern Datum IncetlTextArrayFromList(List *names);
-
-/* pipeline_validate.c */
+/* names.c: names in definitions, parsed as identifiers and quoted again */
+extern Oid	IncetlResolveRelation(const char *qualified_name, bool missing_ok);
 extern char *IncetlNormalizeRelationName(const char *name, const char *what,
 										 Oid *relid);
-extern char *IncetlParseColumnName(const char *value, const char *what);
 extern List *IncetlParseColumnList(const char *value, const char *what);
-extern Oid	IncetlResolveRelation(const char *qualified_name, bool missing_ok);
-extern void IncetlCheckTransformSyntax(const char *transform);
-extern bool IncetlTransformIsOrdered(IncetlPipeline *pipeline);
-extern char *IncetlBatchSqlFrom(IncetlPipeline *pipeline, const char *from_item,
-								const char *where_clause);
-extern char *IncetlBatchSql(IncetlPipeline *pipeline, Oid source_relid,
-							const char *where_clause);
-extern TupleDesc IncetlDescribeBatch(IncetlPipeline *pipeline, Oid source_relid);
-extern void IncetlValidatePipeline(IncetlPipeline *pipeline, bool create_target);
-extern int	IncetlTupleDescColumn(TupleDesc desc, const char *name);
+extern char *IncetlParseColumnName(const char *value, const char *what);
 extern char *IncetlNameList(List *names);
-extern char *IncetlBatchColumnList(TupleDesc batch_desc);
-extern void IncetlCheckTargetColumns(IncetlPipeline *p, Oid target_relid,
-									 TupleDesc batch_desc, bool marker_optional);
-extern char *IncetlRangeClause(IncetlPipeline *p, bool has_from);
-extern void IncetlPlanWrite(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc,
-							char *(*build_sql) (IncetlPipeline *, Oid, const char *, TupleDesc));
+extern int	IncetlTupleDescColumn(TupleDesc desc, const char *name);
 
-/* pipeline_security.c */
+/* pipeline_security.c: the owner's context, who may manage a pipeline */
 typedef struct IncetlUserContext
 {
 	Oid			save_userid;
@@ -168,9 +133,49 @@ extern void IncetlBecomeOwner(IncetlPipeline *pipeline, IncetlUserContext *ctx,
 							  bool apply_settings);
 extern void IncetlRestoreUser(IncetlUserContext *ctx);
 extern void IncetlCheckSettings(IncetlPipeline *pipeline);
-extern void IncetlBecomeCatalogOwner(IncetlUserContext *ctx);
+extern void IncetlCheckPipelineOwner(IncetlPipeline *pipeline, const char *action);
+extern void IncetlCheckOwnerExists(IncetlPipeline *pipeline);
+extern const char *IncetlOwnerName(IncetlPipeline *pipeline);
 
-/* watermark.c */
+/* pipeline_catalog.c: incetl's catalogs, read and written as their owner */
+extern IncetlPipeline *IncetlLoadPipeline(const char *name, bool missing_ok);
+extern Oid	IncetlCatalogOwner(void);
+extern void IncetlBecomeCatalogOwner(IncetlUserContext *ctx);
+extern int64 IncetlCatalogExec(const char *sql, int nargs, Oid *argtypes,
+							  Datum *values, const char *nulls, int expected);
+extern Datum IncetlTextArrayFromList(List *names);
+extern char *IncetlCatalogVersion(void);
+extern void IncetlCheckCatalogVersion(void);
+
+/* batch.c: extracting a batch (the transform, the batch query) */
+extern bool IncetlRelationIsCow(Oid relid);
+extern void IncetlCheckTransformSyntax(const char *transform);
+extern bool IncetlTransformIsOrdered(IncetlPipeline *pipeline);
+extern char *IncetlRangeClause(IncetlPipeline *p, bool has_from);
+extern char *IncetlBatchSqlFrom(IncetlPipeline *pipeline, const char *from_item,
+								const char *where_clause);
+extern char *IncetlBatchSql(IncetlPipeline *pipeline, Oid source_relid,
+							const char *where_clause);
+extern TupleDesc IncetlDescribeBatch(IncetlPipeline *pipeline, Oid source_relid);
+extern char *IncetlBatchColumnList(TupleDesc batch_desc);
+extern int	IncetlExecBatchStatement(IncetlBatch *batch, const char *sql,
+									 bool read_only, long tcount);
+
+/* target_common.c: what the target writers share */
+extern void IncetlCheckTargetColumns(IncetlPipeline *p, Oid target_relid,
+									 TupleDesc batch_desc, bool marker_optional);
+extern void IncetlPlanWrite(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc,
+							char *(*build_sql) (IncetlPipeline *, Oid, const char *, TupleDesc));
+
+/* target_heap.c, target_cow.c: loading, one writer per kind of target */
+extern const IncetlTargetWriter IncetlHeapTargetWriter;
+extern const IncetlTargetWriter IncetlCowTargetWriter;
+
+/* target.c: choosing the writer, creating a missing target */
+extern const IncetlTargetWriter *IncetlGetTargetWriter(Oid target_relid);
+extern Oid	IncetlCreateTarget(IncetlPipeline *pipeline, TupleDesc batch_desc);
+
+/* watermark.c: choosing the upper bound of a run */
 extern bool IncetlIsWatermarkType(Oid typid);
 extern bool IncetlWatermarkIsTime(Oid typid);
 extern Datum IncetlWatermarkFromText(const char *text, Oid typid);
@@ -179,7 +184,7 @@ extern bool IncetlSafeUpperBound(IncetlPipeline *pipeline, Oid source_relid,
 								 bool has_from, Datum from, Datum *bound,
 								 char **note);
 
-/* run_log.c */
+/* run_log.c: logging runs */
 typedef struct IncetlLogEntry
 {
 	const char *pipeline_name;
@@ -201,12 +206,20 @@ typedef struct IncetlLogEntry
 extern int64 IncetlInsertLog(IncetlLogEntry *entry);
 extern void IncetlInsertLogAutonomous(IncetlLogEntry *entry);
 
-/* cron_next.c */
+/* cron_next.c: pg_cron schedules */
 extern Datum incetl_cron_next_run(PG_FUNCTION_ARGS);
 extern void IncetlCheckCronSchedule(const char *schedule);
 
-/* schedule.c */
+/* schedule.c: pg_cron jobs of pipelines */
 extern int64 IncetlScheduleJob(IncetlPipeline *pipeline, const char *cron);
 extern bool IncetlUnscheduleJob(IncetlPipeline *pipeline, bool missing_ok);
+
+/* pipeline_validate.c: the checks of create_pipeline and alter_pipeline */
+extern void IncetlValidatePipeline(IncetlPipeline *pipeline, bool create_target);
+
+/* pipeline_roles.c: what role DDL does to pipelines */
+extern void IncetlRolesInit(void);
+
+/* pipeline_ddl.c, pipeline_run.c: the SQL functions, on top */
 
 #endif							/* INCETL_H */

@@ -236,52 +236,6 @@ IncetlLoadPipeline(const char *name, bool missing_ok)
 }
 
 /*
- * IncetlOwnerName is the name of the pipeline's owner, or its OID in
- * brackets when the role was dropped (in another database: DROP ROLE
- * sees only the pipelines of the database it runs in).
- */
-const char *
-IncetlOwnerName(IncetlPipeline *pipeline)
-{
-	char	   *name = GetUserNameFromId(pipeline->owner, true);
-
-	return name ? name : psprintf("(dropped role %u)", pipeline->owner);
-}
-
-/*
- * IncetlCheckOwnerExists raises 42704 when the pipeline's owner role no
- * longer exists: nothing may run as it.
- */
-void
-IncetlCheckOwnerExists(IncetlPipeline *pipeline)
-{
-	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(pipeline->owner)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("the owner of pipeline \"%s\" no longer exists (role %u)",
-						pipeline->name, pipeline->owner),
-				 errhint("A superuser can give the pipeline to another role: "
-						 "SELECT incetl.alter_pipeline(%s, owner => 'some_role');",
-						 quote_literal_cstr(pipeline->name))));
-}
-
-/*
- * IncetlCheckPipelineOwner raises 42501 unless the current user is the
- * pipeline's owner (or a member of the owning role) or a superuser.
- */
-void
-IncetlCheckPipelineOwner(IncetlPipeline *pipeline, const char *action)
-{
-	if (!has_privs_of_role(GetUserId(), pipeline->owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to %s pipeline \"%s\"",
-						action, pipeline->name),
-				 errdetail("Only the owner of the pipeline (%s) or a superuser may %s it.",
-						   IncetlOwnerName(pipeline), action)));
-}
-
-/*
  * IncetlCatalogVersion is the installed version of the extension in this
  * database (palloc'd), or NULL when it is not installed.
  */

@@ -9,6 +9,9 @@
  *	  caller's nor a superuser's rights leak into user-written SQL.  The
  *	  search_path is the one captured when the pipeline was created, with
  *	  pg_temp forced last so temporary objects cannot shadow anything.
+ *	  Who may manage a pipeline (its owner, a member of the owning role, a
+ *	  superuser) is checked here too.
+ *
  *	  Settings (GUCs) are applied in a new GUC nest level and undone when
  *	  the run ends: SET LOCAL scoped to the run.  Whatever the owner's code
  *	  sets in that level, even with SET or set_config(..., false), is
@@ -26,9 +29,11 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
+#include "utils/syscache.h"
 
 #include "incetl.h"
 
@@ -212,4 +217,50 @@ IncetlRestoreUser(IncetlUserContext *ctx)
 {
 	AtEOXact_GUC(false, ctx->save_nestlevel);
 	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
+}
+
+/*
+ * IncetlOwnerName is the name of the pipeline's owner, or its OID in
+ * brackets when the role was dropped (in another database: DROP ROLE
+ * sees only the pipelines of the database it runs in).
+ */
+const char *
+IncetlOwnerName(IncetlPipeline *pipeline)
+{
+	char	   *name = GetUserNameFromId(pipeline->owner, true);
+
+	return name ? name : psprintf("(dropped role %u)", pipeline->owner);
+}
+
+/*
+ * IncetlCheckOwnerExists raises 42704 when the pipeline's owner role no
+ * longer exists: nothing may run as it.
+ */
+void
+IncetlCheckOwnerExists(IncetlPipeline *pipeline)
+{
+	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(pipeline->owner)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("the owner of pipeline \"%s\" no longer exists (role %u)",
+						pipeline->name, pipeline->owner),
+				 errhint("A superuser can give the pipeline to another role: "
+						 "SELECT incetl.alter_pipeline(%s, owner => 'some_role');",
+						 quote_literal_cstr(pipeline->name))));
+}
+
+/*
+ * IncetlCheckPipelineOwner raises 42501 unless the current user is the
+ * pipeline's owner (or a member of the owning role) or a superuser.
+ */
+void
+IncetlCheckPipelineOwner(IncetlPipeline *pipeline, const char *action)
+{
+	if (!has_privs_of_role(GetUserId(), pipeline->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s pipeline \"%s\"",
+						action, pipeline->name),
+				 errdetail("Only the owner of the pipeline (%s) or a superuser may %s it.",
+						   IncetlOwnerName(pipeline), action)));
 }

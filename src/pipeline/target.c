@@ -35,37 +35,6 @@
 #include "cow.h"
 #include "incetl.h"
 
-/* Is relid an incetl_cow table? */
-bool
-IncetlRelationIsCow(Oid relid)
-{
-	Relation	rel = relation_open(relid, AccessShareLock);
-	bool		cow = rel->rd_rel->relkind == RELKIND_RELATION && CowIsCowRelation(rel);
-
-	relation_close(rel, AccessShareLock);
-	return cow;
-}
-
-/*
- * IncetlExecBatchStatement prepares sql with the batch's parameters ($1
- * lower bound, $2 upper bound) and runs it under the run's snapshot, in
- * the caller's SPI connection.  Writes fire triggers; reads do not.
- * Returns the SPI result code.
- */
-int
-IncetlExecBatchStatement(IncetlBatch *batch, const char *sql, bool read_only,
-						 long tcount)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, batch->nparams, batch->paramtypes);
-
-	if (plan == NULL)
-		elog(ERROR, "could not prepare a statement of pipeline \"%s\": %s",
-			 batch->pipeline->name, SPI_result_code_string(SPI_result));
-	return SPI_execute_snapshot(plan, batch->paramvalues, batch->paramnulls,
-								batch->snapshot, InvalidSnapshot, read_only,
-								!read_only, tcount);
-}
-
 const IncetlTargetWriter *
 IncetlGetTargetWriter(Oid target_relid)
 {
