@@ -451,11 +451,28 @@ CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since, int64 until,
 							 oldest)));
 	}
 
-	if (has_until && until >= meta.next_commit_id)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("commit " INT64_FORMAT " of \"%s\" does not exist yet",
-						until, RelationGetRelationName(rel))));
+	/*
+	 * A commit id beyond the newest commit the snapshot sees may belong to
+	 * a write still in progress (it takes its id at its first flush): the
+	 * table "after" it would be read without that write now and with it
+	 * once it commits.  So it does not exist yet, like an id never handed
+	 * out.
+	 */
+	if (has_until && until > 0)
+	{
+		int64		latest = CowNewestCommit(meta.storage_id, GetActiveSnapshot(),
+											 PG_INT64_MAX);
+
+		if (until > latest)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("commit " INT64_FORMAT " of \"%s\" does not exist yet",
+							until, RelationGetRelationName(rel)),
+					 latest > 0 ?
+					 errdetail("The newest commit this snapshot sees is " INT64_FORMAT ".",
+							   latest) :
+					 errdetail("This snapshot sees no commit of the table.")));
+	}
 
 	versions = CowLoadVersions(meta.storage_id, GetActiveSnapshot(), false, &n);
 	gcxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow changes",
