@@ -1517,9 +1517,19 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 							 * A row an earlier part of this statement wrote
 							 * was counted then (inserted or updated): a newer
 							 * version of it changes nothing in the counts.
+							 *
+							 * An UPDATE's row counts as updated against the
+							 * row it came from, deleted by row number (the
+							 * two are paired off below); when its new key is
+							 * another stored row's, that row is replaced, and
+							 * is gone too: deleted.
 							 */
 							if (stored->commit_id != ctx.commit_id)
+							{
 								ctx.updated++;
+								if (in->is_update)
+									ctx.deleted++;
+							}
 						}
 					}
 					else
