@@ -40,6 +40,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "executor/executor.h"
@@ -1040,6 +1041,27 @@ CowCountStats(Relation rel, int64 inserted, int64 updated, int64 deleted)
 }
 
 /*
+ * CowIsAlterTableRewrite: is rel the transient table an ALTER TABLE
+ * rewrite of an incetl_cow table writes (VACUUM FULL does not merge; a
+ * table converted from another access method starts its timeline)?
+ */
+static bool
+CowIsAlterTableRewrite(Relation rel)
+{
+	Oid			source = CowRewriteSourceRelid(rel);
+	Relation	src;
+	bool		result;
+
+	if (source == RelationGetRelid(rel))
+		return false;
+	/* ALTER TABLE holds AccessExclusiveLock on it */
+	src = relation_open(source, NoLock);
+	result = CowIsCowRelation(src);
+	relation_close(src, NoLock);
+	return result;
+}
+
+/*
  * CowMergeAndWrite applies one relation's pending rows and deletes: the
  * rows buffered in memory, or -- when the statement outgrew its memory --
  * every row of it, read back sorted from spill (NULL: none).  Unless
@@ -1075,6 +1097,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 	CowWinners	win;
 	CowOut		out;
 	bool		earlier_parts = (pending->stmt_parts != NIL);
+	bool		rewrite = CowIsAlterTableRewrite(rel);
 	CowBeforeState before;
 
 	memset(&before, 0, sizeof(before));
@@ -1111,7 +1134,17 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 	}
 
 	if (pending->stmt_commit_id == 0)
+	{
 		pending->stmt_commit_id = CowNextCommitId(rel);
+
+		/*
+		 * The rows of an ALTER TABLE rewrite all get its commit id and the
+		 * versions before it are not carried over: as_of() of the commits
+		 * before it fails as no longer retained.
+		 */
+		if (rewrite)
+			CowAdvanceCleanHorizon(rel, pending->stmt_commit_id);
+	}
 	ctx.commit_id = pending->stmt_commit_id;
 	CowSetFreeSpace(rel, CowLoadUsedMap(storage_id));
 	for (i = 0; i < 2; i++)
@@ -1484,9 +1517,19 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 							 * A row an earlier part of this statement wrote
 							 * was counted then (inserted or updated): a newer
 							 * version of it changes nothing in the counts.
+							 *
+							 * An UPDATE's row counts as updated against the
+							 * row it came from, deleted by row number (the
+							 * two are paired off below); when its new key is
+							 * another stored row's, that row is replaced, and
+							 * is gone too: deleted.
 							 */
 							if (stored->commit_id != ctx.commit_id)
+							{
 								ctx.updated++;
+								if (in->is_update)
+									ctx.deleted++;
+							}
 						}
 					}
 					else
@@ -1574,9 +1617,12 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 			commit.file_groups_written += part->file_groups_written;
 			commit.bytes_written += part->bytes_written;
 		}
-		commit.operation = has_update ? "update" :
-			(pending->next_seq == 0 ? "delete" :
-			 (ctx.opts.nkeys > 0 ? "upsert" : "insert"));
+		if (rewrite)
+			commit.operation = "rewrite";
+		else
+			commit.operation = has_update ? "update" :
+				(pending->next_seq == 0 ? "delete" :
+				 (ctx.opts.nkeys > 0 ? "upsert" : "insert"));
 		CowInsertCommit(storage_id, &commit);
 		CowCountStats(rel, commit.rows_inserted, commit.rows_updated,
 					  commit.rows_deleted);

@@ -237,8 +237,11 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 
 	/*
 	 * The transient table of an ALTER TABLE rewrite or VACUUM FULL takes
-	 * over the timeline of the table it replaces, but not its versions:
-	 * as_of() of the commits before the rewrite fails as for cleaned ones.
+	 * over the timeline of the table it replaces, but only its current
+	 * versions: everything superseded so far is gone, and as_of() of the
+	 * commits before the last one fails as for cleaned ones.  (An ALTER
+	 * TABLE rewrite's own commit moves the horizon up to itself, see
+	 * CowMergeAndWrite.)
 	 */
 	source = CowRewriteSourceRelid(rel);
 	if (source != RelationGetRelid(rel))
@@ -250,7 +253,8 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 			CowMetaPageData old = CowReadMetaPage(src);
 
 			meta.next_commit_id = old.next_commit_id;
-			meta.clean_horizon = old.next_commit_id;
+			meta.clean_horizon = Max(old.clean_horizon,
+									 old.next_commit_id - 1);
 			CowCopyCommits(old.storage_id, meta.storage_id);
 		}
 		relation_close(src, NoLock);

@@ -51,6 +51,8 @@ PG_FUNCTION_INFO_V1(incetl_cow_as_of);
 PG_FUNCTION_INFO_V1(incetl_cow_latest_commit);
 
 static Oid	CowRelidFromRowType(FunctionCallInfo fcinfo);
+static int64 CowNewestCommit(int64 storage_id, Snapshot snapshot,
+							 int64 at_most);
 static void CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since,
 						int64 until, bool has_until);
 
@@ -423,19 +425,54 @@ CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since, int64 until,
 						RelationGetRelationName(rel)),
 				 errhint("Query the table itself, or ask its owner to read it.")));
 	meta = CowReadMetaPage(rel);
+
+	/*
+	 * Below the clean horizon, the versions superseded at or before it may
+	 * be gone (cleaned, or not carried over by VACUUM FULL or an ALTER
+	 * TABLE rewrite), and as_of(until) needs those superseded after until.
+	 * Only a recorded commit supersedes a version, so the history is gone
+	 * only when a recorded commit lies in (until, clean_horizon]; when none
+	 * does (the ids in between were taken by statements that changed
+	 * nothing or rolled back), the table has not changed since until.
+	 */
 	if (has_until && until < meta.clean_horizon)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("commit " INT64_FORMAT " of \"%s\" is no longer retained",
-						until, RelationGetRelationName(rel)),
-				 errdetail("File group versions superseded at or before commit " INT64_FORMAT " have been cleaned.",
-						   meta.clean_horizon),
-				 errhint("Raise retain_commits with incetl.set_table_options() to keep more history.")));
-	if (has_until && until >= meta.next_commit_id)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("commit " INT64_FORMAT " of \"%s\" does not exist yet",
-						until, RelationGetRelationName(rel))));
+	{
+		int64		oldest = CowNewestCommit(meta.storage_id, GetActiveSnapshot(),
+											 meta.clean_horizon);
+
+		if (oldest > until)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("commit " INT64_FORMAT " of \"%s\" is no longer retained",
+							until, RelationGetRelationName(rel)),
+					 errdetail("File group versions superseded at or before commit " INT64_FORMAT " have been cleaned, or were not carried over by VACUUM FULL or an ALTER TABLE rewrite.",
+							   oldest),
+					 errhint("Raise retain_commits with incetl.set_table_options() to keep more history; as_of() can read commit " INT64_FORMAT " and later.",
+							 oldest)));
+	}
+
+	/*
+	 * A commit id beyond the newest commit the snapshot sees may belong to
+	 * a write still in progress (it takes its id at its first flush): the
+	 * table "after" it would be read without that write now and with it
+	 * once it commits.  So it does not exist yet, like an id never handed
+	 * out.
+	 */
+	if (has_until && until > 0)
+	{
+		int64		latest = CowNewestCommit(meta.storage_id, GetActiveSnapshot(),
+											 PG_INT64_MAX);
+
+		if (until > latest)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("commit " INT64_FORMAT " of \"%s\" does not exist yet",
+							until, RelationGetRelationName(rel)),
+					 latest > 0 ?
+					 errdetail("The newest commit this snapshot sees is " INT64_FORMAT ".",
+							   latest) :
+					 errdetail("This snapshot sees no commit of the table.")));
+	}
 
 	versions = CowLoadVersions(meta.storage_id, GetActiveSnapshot(), false, &n);
 	gcxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow changes",
@@ -546,25 +583,64 @@ int64
 cow_latest_commit_id(Oid relid, Snapshot snapshot)
 {
 	Relation	rel = CowOpenChecked(relid, ACL_SELECT);
-	int64		storage_id = CowStorageId(rel);
-	Relation	catalog;
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tup;
-	int64		last = 0;
+	int64		last = CowNewestCommit(CowStorageId(rel), snapshot, PG_INT64_MAX);
 
-	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(storage_id));
-	scan = CowCatalogScan(catalog, snapshot, &key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		bool		isnull;
-		int64		c = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(catalog), &isnull));
-
-		last = Max(last, c);
-	}
-	systable_endscan(scan);
-	table_close(catalog, AccessShareLock);
 	relation_close(rel, AccessShareLock);
 	return last;
+}
+
+/*
+ * CowNewestCommit returns the newest commit of a storage at or below
+ * at_most that snapshot sees, or 0: the first row of a backward scan of
+ * the commit catalog's primary key (storage_id, commit_id) from at_most,
+ * or, without the index, the largest of those at or below at_most.
+ */
+static int64
+CowNewestCommit(int64 storage_id, Snapshot snapshot, int64 at_most)
+{
+	Relation	catalog;
+	Oid			idxoid = CowCatalogRelid("cow_commit_pkey", true);
+	ScanKeyData keys[2];
+	HeapTuple	tup;
+	int64		newest = 0;
+
+	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(storage_id));
+	ScanKeyInit(&keys[1], 2, BTLessEqualStrategyNumber, F_INT8LE,
+				Int64GetDatum(at_most));
+	if (OidIsValid(idxoid))
+	{
+		Relation	idx = index_open(idxoid, AccessShareLock);
+		SysScanDesc scan;
+
+		scan = systable_beginscan_ordered(catalog, idx, snapshot, 2, keys);
+		tup = systable_getnext_ordered(scan, BackwardScanDirection);
+		if (HeapTupleIsValid(tup))
+		{
+			bool		isnull;
+
+			newest = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(catalog),
+												&isnull));
+		}
+		systable_endscan_ordered(scan);
+		index_close(idx, AccessShareLock);
+	}
+	else
+	{
+		SysScanDesc scan = systable_beginscan(catalog, InvalidOid, false,
+											  snapshot, 2, keys);
+
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			bool		isnull;
+			int64		c = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(catalog),
+													   &isnull));
+
+			newest = Max(newest, c);
+		}
+		systable_endscan(scan);
+	}
+	table_close(catalog, AccessShareLock);
+	return newest;
 }
