@@ -11,8 +11,10 @@
  * executor hook (cow_hooks.c) passes needed columns and quals through
  * CowScanSetHints; a scan without hints decodes every column.
  *
+ * Scans run forward and backward (cursors, LIMIT under a scroll cursor).
+ *
  * Memory: the scan context lives as long as the scan; the group context is
- * reset when the scan moves to the next file group.
+ * reset when the scan moves to another file group.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -150,6 +152,7 @@ cow_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 	scan->cur = -1;
 	scan->group = NULL;
 	scan->row = 0;
+	scan->inited = false;
 	MemoryContextReset(scan->group_cxt);
 }
 
@@ -221,56 +224,112 @@ CowScanVersions(TableScanDesc sscan, int *nversions)
 	return scan->versions;
 }
 
+/*
+ * CowScanOpenVersion makes versions[vi] the scan's current file group, or
+ * returns false when min/max rule it out.
+ */
+static bool
+CowScanOpenVersion(CowScanDesc scan, int vi)
+{
+	Relation	rel = scan->base.rs_rd;
+	MemoryContext old;
+
+	MemoryContextReset(scan->group_cxt);
+	scan->group = NULL;
+	scan->cur = vi;
+	CHECK_FOR_INTERRUPTS();
+	old = MemoryContextSwitchTo(scan->group_cxt);
+	if (scan->quals != NIL)
+	{
+		CowGroupHeader *h = CowReadGroupHeader(rel, &scan->versions[vi]);
+
+		if (!CowGroupMayMatch(rel, h, scan->quals))
+		{
+			scan->groups_skipped++;
+			MemoryContextSwitchTo(old);
+			return false;
+		}
+	}
+	/* columns are decompressed when the plan first reads them */
+	scan->group = CowOpenGroup(rel, &scan->versions[vi], scan->all_columns,
+							   scan->needed);
+	scan->groups_read++;
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/*
+ * cow_scan_getnextslot hands out the rows of the scan's versions in
+ * row-number order, forward or backward, as heapgettup does: scan->row is
+ * the row last returned in the current group (valid while scan->inited);
+ * past either end the scan is reset, so that turning round there starts
+ * again from that end (a scroll cursor's FETCH LAST, a backward FETCH
+ * after the end).
+ */
 bool
 cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 					 TupleTableSlot *slot)
 {
 	CowScanDesc scan = (CowScanDesc) sscan;
 	Relation	rel = scan->base.rs_rd;
+	int64		next;
 
 	if (!scan->loaded)
 		CowScanLoadVersions(scan);
 
-	for (;;)
+	if (ScanDirectionIsNoMovement(direction))
 	{
-		if (scan->group != NULL && scan->row < scan->group->nrows)
-		{
-			CowStoreRow(rel, scan->group, scan->row, slot);
-			scan->row++;
-			pgstat_count_heap_getnext(rel);
-			return true;
-		}
-		/* next file group */
-		MemoryContextReset(scan->group_cxt);
-		scan->group = NULL;
-		scan->row = 0;
-		if (scan->cur + 1 >= scan->nversions)
+		/* the current row again, if there is one */
+		if (!scan->inited || scan->group == NULL)
 		{
 			ExecClearTuple(slot);
 			return false;
 		}
-		scan->cur++;
-		CHECK_FOR_INTERRUPTS();
+		CowStoreRow(rel, scan->group, scan->row, slot);
+		return true;
+	}
+
+	if (!scan->inited)
+	{
+		/* start at the first or the last file group */
+		scan->group = NULL;
+		scan->cur = ScanDirectionIsForward(direction) ? -1 : scan->nversions;
+		next = -1;
+	}
+	else
+		next = (int64) scan->row + (ScanDirectionIsForward(direction) ? 1 : -1);
+
+	for (;;)
+	{
+		int			vi;
+
+		if (scan->group != NULL && next >= 0 && next < (int64) scan->group->nrows)
 		{
-			MemoryContext old = MemoryContextSwitchTo(scan->group_cxt);
-
-			if (scan->quals != NIL)
-			{
-				CowGroupHeader *h = CowReadGroupHeader(rel, &scan->versions[scan->cur]);
-
-				if (!CowGroupMayMatch(rel, h, scan->quals))
-				{
-					scan->groups_skipped++;
-					MemoryContextSwitchTo(old);
-					continue;
-				}
-			}
-			/* columns are decompressed when the plan first reads them */
-			scan->group = CowOpenGroup(rel, &scan->versions[scan->cur],
-									   scan->all_columns, scan->needed);
-			scan->groups_read++;
-			MemoryContextSwitchTo(old);
+			scan->row = (uint64) next;
+			scan->inited = true;
+			CowStoreRow(rel, scan->group, scan->row, slot);
+			pgstat_count_heap_getnext(rel);
+			return true;
 		}
+		/* the next file group in the scan's direction */
+		vi = scan->cur + (ScanDirectionIsForward(direction) ? 1 : -1);
+		if (vi < 0 || vi >= scan->nversions)
+		{
+			MemoryContextReset(scan->group_cxt);
+			scan->group = NULL;
+			scan->cur = -1;
+			scan->row = 0;
+			scan->inited = false;
+			ExecClearTuple(slot);
+			return false;
+		}
+		if (!CowScanOpenVersion(scan, vi))
+		{
+			next = -1;
+			continue;
+		}
+		next = ScanDirectionIsForward(direction) ? 0 :
+			(int64) scan->group->nrows - 1;
 	}
 }
 

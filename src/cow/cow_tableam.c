@@ -152,8 +152,14 @@ cow_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 {
 	if (!CowBufferDelete(rel, tid))
 	{
+		/*
+		 * Deleted by this statement already: TM_SelfModified with our own
+		 * xid, which MERGE needs to report a row it would affect a
+		 * second time (21000); our xid may not be assigned yet, since
+		 * writes are only buffered so far.
+		 */
 		tmfd->ctid = *tid;
-		tmfd->xmax = GetCurrentTransactionIdIfAny();
+		tmfd->xmax = GetCurrentTransactionId();
 		tmfd->cmax = cid;
 		return TM_SelfModified;
 	}
@@ -171,7 +177,7 @@ cow_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	if (!CowBufferDelete(rel, otid))
 	{
 		tmfd->ctid = *otid;
-		tmfd->xmax = GetCurrentTransactionIdIfAny();
+		tmfd->xmax = GetCurrentTransactionId();	/* see cow_tuple_delete */
 		tmfd->cmax = cid;
 		return TM_SelfModified;
 	}
@@ -281,8 +287,16 @@ cow_relation_nontransactional_truncate(Relation rel)
 	CowMetaPageData meta = CowReadMetaPage(rel);
 
 	CowDiscardRelation(RelationGetRelid(rel));
-	/* the storage was created in this transaction: so were its rows */
+
+	/*
+	 * The storage was created in this transaction (TRUNCATE of a new
+	 * table), or it is a temporary table emptied at commit (ON COMMIT
+	 * DELETE ROWS, which then rebuilds the table's indexes): either way
+	 * its version rows go, and the index builds that follow in the same
+	 * command must not see them.
+	 */
 	CowDeleteStorageMetadata(meta.storage_id);
+	CommandCounterIncrement();
 	RelationTruncate(rel, 0);
 	CowInitStorage(RelationGetSmgr(rel), rel->rd_rel->relpersistence,
 				   meta.storage_id, meta.next_commit_id);

@@ -30,7 +30,9 @@ typedef struct CowScanDescData
 	int			nversions;
 	int			cur;
 	CowDecodedGroup *group;
-	uint64		row;
+	uint64		row;			/* row last returned in group */
+	bool		inited;			/* a row was returned and the scan has not
+								 * run off either end since */
 	Bitmapset  *needed;			/* 0-based attribute indexes */
 	bool		all_columns;
 	List	   *quals;			/* of CowSkipQual */
