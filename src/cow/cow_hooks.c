@@ -7,15 +7,21 @@
  *					so it can hand them the columns the plan needs and the
  *					simple "column op constant" quals used to skip file
  *					groups by min/max (SeqNext uses a scan it finds begun).
- *	ExecutorFinish	flushes the rows buffered by the statement, after
- *					standard_ExecutorFinish: AFTER STATEMENT triggers run
- *					before the flush and do not see the statement's rows.
+ *	ExecutorFinish	merges the rows a writing query buffered for its result
+ *					relations, before its AFTER STATEMENT triggers fire
+ *					(after them when data-modifying CTEs are still to
+ *					run); a read-only query nested in a writing statement
+ *					merges nothing of it.
  *	get_relation_info
  *					no parallel workers for incetl_cow scans.
- *	object_access	DROP TABLE removes the table's metadata rows.
+ *	object_access	DROP TABLE removes the table's metadata rows; a new
+ *					BEFORE ROW UPDATE/DELETE trigger on an incetl_cow table
+ *					is refused.
  *	ProcessUtility	ALTER TABLE ... RENAME COLUMN renames the column in the
  *					table's options too (options name their columns so
- *					that they survive pg_dump/pg_restore).
+ *					that they survive pg_dump/pg_restore); CREATE INDEX
+ *					CONCURRENTLY / REINDEX CONCURRENTLY are refused before
+ *					they create anything.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -38,6 +44,8 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_opclass.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/index.h"
 #include "commands/defrem.h"
 #include "executor/executor.h"
 #include "nodes/execnodes.h"
@@ -49,6 +57,7 @@
 #include "utils/lsyscache.h"
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "access/htup_details.h"
 #include "commands/defrem.h"
@@ -72,6 +81,10 @@ static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							   ParamListInfo params, QueryEnvironment *queryEnv,
 							   DestReceiver *dest, QueryCompletion *qc);
 static bool CowBeginScansWalker(PlanState *ps, void *context);
+static bool CowRelidIsCow(Oid relid);
+static void CowCheckConcurrentIndex(Node *parsetree);
+static void CowCheckNewTrigger(Oid trigoid);
+static void CowFlushQueryRelations(EState *estate);
 static List *CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel);
 
 /*
@@ -277,9 +290,41 @@ cow_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		CowBeginScansWalker(queryDesc->planstate, NULL);
 }
 
+/*
+ * CowFlushQueryRelations merges the buffered rows of the tables a finishing
+ * query wrote: its result relations, and the partitions it routed rows to.
+ * Only those: a query nested in a writing statement (a function in its
+ * target list or quals reading the table) must not merge the rows and
+ * deletes that statement has buffered so far -- the statement would then
+ * go on deleting row numbers of versions the merge replaced.
+ */
+static void
+CowFlushQueryRelations(EState *estate)
+{
+	List	   *lists[2];
+	int			i;
+
+	lists[0] = estate->es_opened_result_relations;
+	lists[1] = estate->es_tuple_routing_result_relations;
+	for (i = 0; i < lengthof(lists); i++)
+	{
+		ListCell   *lc;
+
+		foreach(lc, lists[i])
+		{
+			ResultRelInfo *rri = lfirst(lc);
+
+			if (CowIsCowRelation(rri->ri_RelationDesc))
+				CowFlushRelation(RelationGetRelid(rri->ri_RelationDesc));
+		}
+	}
+}
+
 static void
 cow_ExecutorFinish(QueryDesc *queryDesc)
 {
+	EState	   *estate = queryDesc->estate;
+
 	/*
 	 * Merge the statement's rows before its AFTER STATEMENT triggers fire
 	 * (standard_ExecutorFinish fires them), so that they see the rows --
@@ -287,16 +332,16 @@ cow_ExecutorFinish(QueryDesc *queryDesc)
 	 * their rows belong to the same merge.
 	 */
 	if (CowHasPending() && !IsInParallelMode() &&
-		queryDesc->estate != NULL && queryDesc->estate->es_auxmodifytables == NIL)
-		CowFlushAll();
+		estate != NULL && estate->es_auxmodifytables == NIL)
+		CowFlushQueryRelations(estate);
 
 	if (prev_ExecutorFinish)
 		prev_ExecutorFinish(queryDesc);
 	else
 		standard_ExecutorFinish(queryDesc);
 
-	if (CowHasPending() && !IsInParallelMode())
-		CowFlushAll();
+	if (CowHasPending() && !IsInParallelMode() && estate != NULL)
+		CowFlushQueryRelations(estate);
 }
 
 static void
@@ -319,6 +364,12 @@ cow_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 {
 	if (prev_object_access)
 		prev_object_access(access, classId, objectId, subId, arg);
+
+	if (access == OAT_POST_CREATE && classId == TriggerRelationId)
+	{
+		CowCheckNewTrigger(objectId);
+		return;
+	}
 
 	if (access == OAT_DROP && classId == RelationRelationId && subId == 0 &&
 		get_rel_relkind(objectId) == RELKIND_RELATION)
@@ -363,6 +414,114 @@ cow_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 }
 
 /*
+ * CowRelidIsCow: is relid an incetl_cow table?  By its pg_class row, without
+ * opening (or locking) it.
+ */
+static bool
+CowRelidIsCow(Oid relid)
+{
+	HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		is_cow = false;
+
+	if (HeapTupleIsValid(ctup))
+	{
+		Form_pg_class form = (Form_pg_class) GETSTRUCT(ctup);
+
+		is_cow = form->relkind == RELKIND_RELATION && OidIsValid(form->relam) &&
+			form->relam == get_table_am_oid("incetl_cow", true);
+		ReleaseSysCache(ctup);
+	}
+	return is_cow;
+}
+
+/*
+ * CowCheckConcurrentIndex refuses CREATE INDEX CONCURRENTLY and REINDEX
+ * CONCURRENTLY of an incetl_cow table before they start: both commit the
+ * new index's catalog entry before building it, so a refusal from the
+ * build (cow_index.c, index_validate_scan) would leave an INVALID index
+ * behind.
+ */
+static void
+CowCheckConcurrentIndex(Node *parsetree)
+{
+	Oid			relid = InvalidOid;
+
+	if (IsA(parsetree, IndexStmt) && ((IndexStmt *) parsetree)->concurrent)
+		relid = RangeVarGetRelid(((IndexStmt *) parsetree)->relation, NoLock, true);
+	else if (IsA(parsetree, ReindexStmt))
+	{
+		ReindexStmt *stmt = (ReindexStmt *) parsetree;
+		ListCell   *lc;
+		bool		concurrently = false;
+
+		foreach(lc, stmt->params)
+		{
+			DefElem    *opt = lfirst(lc);
+
+			if (strcmp(opt->defname, "concurrently") == 0)
+				concurrently = defGetBoolean(opt);
+		}
+		if (!concurrently || stmt->relation == NULL)
+			return;
+		relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+		if (OidIsValid(relid) && stmt->kind == REINDEX_OBJECT_INDEX)
+			relid = IndexGetRelation(relid, true);
+	}
+	if (OidIsValid(relid) && CowRelidIsCow(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s is not supported on incetl_cow table \"%s\"",
+						IsA(parsetree, IndexStmt) ? "CREATE INDEX CONCURRENTLY" :
+						"REINDEX CONCURRENTLY", get_rel_name(relid)),
+				 errhint("Run it without CONCURRENTLY.")));
+}
+
+/*
+ * CowCheckNewTrigger refuses a BEFORE ROW UPDATE or DELETE trigger on an
+ * incetl_cow table when it is created (directly, or cloned to a partition):
+ * such triggers need the old row locked (tuple_lock), which incetl_cow does
+ * not offer, so every UPDATE/DELETE would fail later.  The new pg_trigger
+ * row is read with SnapshotSelf: it is not visible to the catalog snapshot
+ * before the command counter moves.
+ */
+static void
+CowCheckNewTrigger(Oid trigoid)
+{
+	Relation	tgrel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	Oid			relid = InvalidOid;
+	int16		tgtype = 0;
+
+	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(trigoid));
+	scan = systable_beginscan(tgrel, TriggerOidIndexId, true, SnapshotSelf,
+							  1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_trigger form = (Form_pg_trigger) GETSTRUCT(tup);
+
+		relid = form->tgrelid;
+		tgtype = form->tgtype;
+	}
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+
+	if (OidIsValid(relid) && TRIGGER_FOR_ROW(tgtype) &&
+		TRIGGER_FOR_BEFORE(tgtype) &&
+		(TRIGGER_FOR_UPDATE(tgtype) || TRIGGER_FOR_DELETE(tgtype)) &&
+		CowRelidIsCow(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("BEFORE ROW UPDATE or DELETE triggers are not supported on incetl_cow table \"%s\"",
+						get_rel_name(relid)),
+				 errdetail("Such a trigger needs the old row locked, and incetl_cow has no row locks."),
+				 errhint("Use a BEFORE ROW INSERT trigger, or an AFTER STATEMENT trigger with transition tables.")));
+}
+
+/*
  * After ALTER TABLE ... RENAME COLUMN (which recurses to every table
  * inheriting the column), the options of those tables that name the old
  * name name the new one.  Rows of other tables are left alone.
@@ -380,6 +539,7 @@ cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		((RenameStmt *) parsetree)->renameType == OBJECT_COLUMN &&
 		((RenameStmt *) parsetree)->relation != NULL)
 		rename = (RenameStmt *) parsetree;
+	CowCheckConcurrentIndex(parsetree);
 
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,

@@ -898,7 +898,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 	 * so taking it at statement end cannot deadlock against them.  Held to
 	 * the end of the transaction so commit ids follow commit order.
 	 */
-	LockRelation(rel, ShareUpdateExclusiveLock);
+	CowLockWriters(rel);
 
 	versions = CowMergeBegin(&ctx, rel, &snap, &storage_id, &nversions);
 	if (ctx.opts.nkeys > 0 && nversions > 0)

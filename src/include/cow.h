@@ -572,6 +572,7 @@ extern const TupleTableSlotOps *CowSlotOps(void);
 extern void CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row,
 						TupleTableSlot *slot);
 extern bool CowIsCowRelation(Relation rel);
+extern void CowLockWriters(Relation rel);
 extern Oid	CowAmOid(void);
 
 #include "utils/acl.h"
