@@ -14,6 +14,9 @@
  *					merges nothing of it.
  *	get_relation_info
  *					no parallel workers for incetl_cow scans.
+ *	set_rel_pathlist
+ *					"ctid = ..." quals on an incetl_cow table plan as a Tid
+ *					Scan (which follows rows moved by this transaction).
  *	object_access	DROP TABLE removes the table's metadata rows; a new
  *					BEFORE ROW UPDATE/DELETE trigger on an incetl_cow table
  *					is refused.
@@ -51,6 +54,9 @@
 #include "nodes/execnodes.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
+#include "catalog/pg_operator.h"
 #include "optimizer/plancat.h"
 #include "tcop/utility.h"
 #include "utils/fmgroids.h"
@@ -67,6 +73,7 @@
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static get_relation_info_hook_type prev_get_relation_info = NULL;
+static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
 static object_access_hook_type prev_object_access = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
@@ -74,6 +81,9 @@ static void cow_ExecutorStart(QueryDesc *queryDesc, int eflags);
 static void cow_ExecutorFinish(QueryDesc *queryDesc);
 static void cow_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 								  bool inhparent, RelOptInfo *rel);
+static void cow_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
+								 RangeTblEntry *rte);
+static bool CowIsTidEqualClause(RestrictInfo *rinfo, RelOptInfo *rel);
 static void cow_object_access(ObjectAccessType access, Oid classId,
 							  Oid objectId, int subId, void *arg);
 static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
@@ -358,6 +368,89 @@ cow_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 	table_close(r, NoLock);
 }
 
+/*
+ * CowIsTidEqualClause: is rinfo "ctid = expr" or "ctid = ANY (array)" on
+ * rel, expr not depending on rel and not volatile (what tidpath.c takes)?
+ */
+static bool
+CowIsTidEqualClause(RestrictInfo *rinfo, RelOptInfo *rel)
+{
+	Node	   *clause = (Node *) rinfo->clause;
+	List	   *args;
+	Node	   *var,
+			   *other;
+
+	if (rinfo->pseudoconstant)
+		return false;
+	if (IsA(clause, OpExpr) && ((OpExpr *) clause)->opno == TIDEqualOperator)
+		args = ((OpExpr *) clause)->args;
+	else if (IsA(clause, ScalarArrayOpExpr) &&
+			 ((ScalarArrayOpExpr *) clause)->opno == TIDEqualOperator &&
+			 ((ScalarArrayOpExpr *) clause)->useOr)
+		args = ((ScalarArrayOpExpr *) clause)->args;
+	else
+		return false;
+	if (list_length(args) != 2)
+		return false;
+	var = linitial(args);
+	other = lsecond(args);
+	if (!IsA(var, Var) && IsA(clause, OpExpr))
+	{
+		var = lsecond(args);
+		other = linitial(args);
+	}
+	if (!IsA(var, Var) || ((Var *) var)->varattno != SelfItemPointerAttributeNumber ||
+		((Var *) var)->varno != rel->relid || ((Var *) var)->varlevelsup != 0)
+		return false;
+	return !bms_is_member(rel->relid, pull_varnos(NULL, other)) &&
+		!contain_volatile_functions(other);
+}
+
+/*
+ * A scan of an incetl_cow table restricted by "ctid = ..." (or = ANY) is a
+ * Tid Scan, whatever the costs: only a TID fetch follows a row this
+ * transaction carried into a new file group version to its new TID
+ * (cow_tuple_fetch_row_version), as a heap TID stays valid; a Seq Scan's
+ * filter would compare the row's new TID with the old one.  (add_path
+ * has usually dropped the Tid path as dearer already: make it again.)
+ */
+static void
+cow_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
+					 RangeTblEntry *rte)
+{
+	ListCell   *lc;
+	List	   *keep = NIL;
+	RestrictInfo *tidqual = NULL;
+
+	if (prev_set_rel_pathlist)
+		prev_set_rel_pathlist(root, rel, rti, rte);
+	if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_RELATION ||
+		(rel->reloptkind != RELOPT_BASEREL &&
+		 rel->reloptkind != RELOPT_OTHER_MEMBER_REL) ||
+		rte->tablesample != NULL)
+		return;
+	foreach(lc, rel->baserestrictinfo)
+	{
+		if (CowIsTidEqualClause(lfirst(lc), rel))
+		{
+			tidqual = lfirst(lc);
+			break;
+		}
+	}
+	if (tidqual == NULL || !CowRelidIsCow(rte->relid))
+		return;
+	foreach(lc, rel->pathlist)
+	{
+		Path	   *path = lfirst(lc);
+
+		if (PATH_REQ_OUTER(path) != NULL)
+			keep = lappend(keep, path);
+	}
+	keep = lappend(keep, create_tidscan_path(root, rel, list_make1(tidqual), NULL));
+	rel->pathlist = keep;
+	rel->partial_pathlist = NIL;
+}
+
 static void
 cow_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 				  int subId, void *arg)
@@ -587,6 +680,8 @@ CowHooksInit(void)
 	ExecutorFinish_hook = cow_ExecutorFinish;
 	prev_get_relation_info = get_relation_info_hook;
 	get_relation_info_hook = cow_get_relation_info;
+	prev_set_rel_pathlist = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = cow_set_rel_pathlist;
 	prev_object_access = object_access_hook;
 	object_access_hook = cow_object_access;
 }

@@ -616,6 +616,7 @@ CowEmitGroups(CowMergeCtx *ctx, CowRow **rows, int64 n, int64 first_group_id)
 					  fgid, ctx->commit_id, &v);
 		CowInsertVersion(CowStorageId(ctx->rel), &v);
 		CowIndexVersion(ctx, rows + start, cnt, &v);
+		CowNoteRowsMoved(ctx->rel, rows + start, cnt, &v);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(ctx->write_cxt);
 		ctx->groups_written++;

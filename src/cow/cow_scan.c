@@ -473,6 +473,165 @@ cow_index_fetch_tuple(IndexFetchTableData *data, ItemPointer tid,
 					   snapshot, slot);
 }
 
+/* ---------- rows carried into new versions by this transaction ---------- */
+
+/*
+ * A write rewrites whole file groups: the rows it leaves unchanged are
+ * carried into the new versions under new row numbers.  On heap such rows
+ * keep their TID, and a TID read earlier in the transaction (a cursor's
+ * WHERE CURRENT OF, "UPDATE ... WHERE ctid = r.ctid" in a loop) still
+ * addresses them.  So every merge of this transaction records, per table
+ * storage, where it carried each stored row (CowNoteRowsMoved, as runs of
+ * consecutive row numbers: a rewrite keeps the stored rows' order), and a
+ * TID fetch that finds its row in no version current for the snapshot
+ * follows those moves (CowResolveMovedRow).  Rows updated or deleted are
+ * not carried, so their old TIDs find nothing, as on heap.  Row numbers
+ * are never reused within a storage, so a move recorded by a merge that
+ * was rolled back (a subtransaction) leads to no visible version and is
+ * harmless.  The map lives in TopTransactionContext.
+ */
+typedef struct CowMoveRun
+{
+	int64		old_start;
+	int64		new_start;
+	int64		len;
+} CowMoveRun;
+
+typedef struct CowMoveMap
+{
+	Oid			relid;
+	int64		storage_id;
+	CowMoveRun *runs;
+	int64		nruns;
+	int64		cap;
+} CowMoveMap;
+
+/* beyond this many runs a table's later moves are not recorded (24 MB) */
+#define COW_MAX_MOVE_RUNS	(1024 * 1024)
+
+static List *CowMoveMaps = NIL;
+static LocalTransactionId CowMoveMapsLxid = InvalidLocalTransactionId;
+
+static CowMoveMap *
+CowGetMoveMap(Oid relid, int64 storage_id, bool create)
+{
+	ListCell   *lc;
+	CowMoveMap *m;
+	MemoryContext old;
+
+	if (CowMoveMapsLxid != MyProc->lxid)
+	{
+		/* the previous transaction's maps went with its memory */
+		CowMoveMaps = NIL;
+		CowMoveMapsLxid = MyProc->lxid;
+	}
+	foreach(lc, CowMoveMaps)
+	{
+		m = lfirst(lc);
+		if (m->relid == relid && m->storage_id == storage_id)
+			return m;
+	}
+	if (!create)
+		return NULL;
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	m = palloc0(sizeof(CowMoveMap));
+	m->relid = relid;
+	m->storage_id = storage_id;
+	CowMoveMaps = lappend(CowMoveMaps, m);
+	MemoryContextSwitchTo(old);
+	return m;
+}
+
+/*
+ * CowNoteRowsMoved records, for the n rows just written as version v of
+ * rel, where each stored row (one read from an existing version) went.
+ */
+void
+CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const CowVersion *v)
+{
+	CowMoveMap *m = NULL;
+	int64		r;
+
+	for (r = 0; r < n; r++)
+	{
+		CowRow	   *row = rows[r];
+		int64		from,
+					to;
+		CowMoveRun *last;
+
+		if (row->src == NULL)
+			continue;			/* an incoming row: new, not moved */
+		from = row->src->version.first_row_number + row->src_row;
+		to = v->first_row_number + r;
+		if (m == NULL)
+			m = CowGetMoveMap(RelationGetRelid(rel), CowStorageId(rel), true);
+		last = m->nruns > 0 ? &m->runs[m->nruns - 1] : NULL;
+		if (last != NULL && last->old_start + last->len == from &&
+			last->new_start + last->len == to)
+		{
+			last->len++;
+			continue;
+		}
+		if (m->nruns >= COW_MAX_MOVE_RUNS)
+			return;
+		if (m->nruns == m->cap)
+		{
+			m->cap = Max(m->cap * 2, 64);
+			m->runs = m->runs == NULL ?
+				MemoryContextAlloc(TopTransactionContext, sizeof(CowMoveRun) * m->cap) :
+				repalloc(m->runs, sizeof(CowMoveRun) * m->cap);
+		}
+		m->runs[m->nruns].old_start = from;
+		m->runs[m->nruns].new_start = to;
+		m->runs[m->nruns].len = 1;
+		m->nruns++;
+	}
+}
+
+/*
+ * CowResolveMovedRow follows the moves recorded for rownum until it finds
+ * a row number held by one of versions[n] (the versions current for the
+ * reader's snapshot); returns it, or 0.  A row may have been carried by
+ * several merges (one per statement, and again after a rolled-back one),
+ * so the candidates are searched breadth first.
+ */
+int64
+CowResolveMovedRow(Relation rel, int64 rownum, CowVersion *versions, int n)
+{
+	CowMoveMap *m = CowGetMoveMap(RelationGetRelid(rel), CowStorageId(rel), false);
+	int64	   *queue;
+	int			head = 0,
+				tail = 0;
+	int			limit = 1024;
+	int64		found = 0;
+
+	if (m == NULL || m->nruns == 0)
+		return 0;
+	queue = palloc(sizeof(int64) * limit);
+	queue[tail++] = rownum;
+	while (head < tail && found == 0)
+	{
+		int64		rn = queue[head++];
+		int64		i;
+
+		for (i = 0; i < m->nruns && found == 0; i++)
+		{
+			CowMoveRun *run = &m->runs[i];
+			int64		to;
+
+			if (rn < run->old_start || rn >= run->old_start + run->len)
+				continue;
+			to = run->new_start + (rn - run->old_start);
+			if (CowFindInVersions(versions, n, to) >= 0)
+				found = to;
+			else if (tail < limit)
+				queue[tail++] = to;
+		}
+	}
+	pfree(queue);
+	return found;
+}
+
 /*
  * cow_tuple_fetch_row_version is what UPDATE uses (with SnapshotAny) to
  * read each old row, so the decoded file group is cached across calls:
@@ -505,9 +664,40 @@ cow_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,
 	}
 	CowRowFetchCache->base.rel = rel;
 	found = CowFetchRow(CowRowFetchCache, CowTidToRowNumber(tid), snapshot, slot);
+	if (!found && snapshot != NULL && IsMVCCSnapshot(snapshot))
+	{
+		/* a row this transaction carried into a new version, by its old TID */
+		int64		moved = CowResolveMovedRow(rel, CowTidToRowNumber(tid),
+											   CowRowFetchCache->versions,
+											   CowRowFetchCache->nversions);
+
+		if (moved != 0)
+			found = CowFetchRow(CowRowFetchCache, moved, snapshot, slot);
+	}
 	if (found)
 		ExecMaterializeSlot(slot);
 	return found;
+}
+
+/*
+ * cow_tuple_get_latest_tid (WHERE CURRENT OF): the TID of the row a
+ * cursor stands on, wherever a write of this transaction carried it since
+ * the cursor read it; a row updated or deleted since keeps its TID, which
+ * then finds nothing.
+ */
+void
+cow_tuple_get_latest_tid(TableScanDesc sscan, ItemPointer tid)
+{
+	int			n;
+	CowVersion *versions = CowScanVersions(sscan, &n);
+	int64		rownum = CowTidToRowNumber(tid);
+	int64		moved;
+
+	if (CowFindInVersions(versions, n, rownum) >= 0)
+		return;
+	moved = CowResolveMovedRow(sscan->rs_rd, rownum, versions, n);
+	if (moved != 0)
+		CowRowNumberToTid(moved, tid);
 }
 
 bool

@@ -138,12 +138,6 @@ cow_tuple_tid_valid(TableScanDesc scan, ItemPointer tid)
 		rn < CowReadMetaPage(scan->rs_rd).next_row_number;
 }
 
-static void
-cow_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
-{
-	/* a row has no newer version reachable by TID: keep it */
-}
-
 static TransactionId
 cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 {

@@ -573,6 +573,8 @@ extern void CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row,
 						TupleTableSlot *slot);
 extern bool CowIsCowRelation(Relation rel);
 extern void CowLockWriters(Relation rel);
+extern void CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n,
+							 const CowVersion *v);
 extern Oid	CowAmOid(void);
 
 #include "utils/acl.h"
