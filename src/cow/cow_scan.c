@@ -462,15 +462,114 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 	return true;
 }
 
+/*
+ * CowLoadLiveVersions returns every version of rel whose catalog row some
+ * transaction may still see (SnapshotNonVacuumable: committed, recently
+ * superseded, or being written), in the current memory context.
+ */
+static CowVersion *
+CowLoadLiveVersions(Relation rel, int *n)
+{
+	Relation	catalog = table_open(CowCatalogRelid("cow_file_group", false),
+									 AccessShareLock);
+	SnapshotData snap;
+	CowVersion *v;
+
+	InitNonVacuumableSnapshot(snap, GlobalVisTestFor(catalog));
+	v = CowLoadVersions(CowStorageId(rel), &snap, false, n);
+	table_close(catalog, AccessShareLock);
+	return v;
+}
+
+/*
+ * CowRowNumberIsDead: can no snapshot ever see a row at rownum?  True for
+ * the pending TIDs the executor indexed while the rows were buffered (the
+ * merge indexes the rows again at their real TIDs), and for rows of a
+ * version whose writer aborted (a rolled-back statement or subtransaction)
+ * or that was removed: row numbers are never reused.  live[nlive] is a
+ * list from CowLoadLiveVersions; a row number it lacks is checked against
+ * a fresh one (*reloaded says so), since the version may have been
+ * written after the list was read.
+ */
+static bool
+CowRowNumberIsDead(Relation rel, int64 rownum, CowVersion **live, int *nlive,
+				   bool *reloaded)
+{
+	if (rownum >= COW_MAX_ROW_NUMBER)
+		return true;
+	if (*live != NULL && CowFindInVersions(*live, *nlive, rownum) >= 0)
+		return false;
+	if (!*reloaded)
+	{
+		if (*live != NULL)
+			pfree(*live);
+		*live = CowLoadLiveVersions(rel, nlive);
+		*reloaded = true;
+	}
+	return CowFindInVersions(*live, *nlive, rownum) < 0;
+}
+
 bool
 cow_index_fetch_tuple(IndexFetchTableData *data, ItemPointer tid,
 					  Snapshot snapshot, TupleTableSlot *slot,
 					  bool *call_again, bool *all_dead)
 {
+	CowIndexFetch *f = (CowIndexFetch *) data;
+	int64		rownum = CowTidToRowNumber(tid);
+
 	*call_again = false;
-	/* never set *all_dead: index entries are removed only by VACUUM */
-	return CowFetchRow((CowIndexFetch *) data, CowTidToRowNumber(tid),
-					   snapshot, slot);
+	if (CowFetchRow(f, rownum, snapshot, slot))
+		return true;
+
+	/*
+	 * Not visible to this snapshot.  If no snapshot can see it, say so:
+	 * the index AM then marks the entry dead (LP_DEAD) and later scans
+	 * skip it; cow_index_delete_tuples lets it be removed.
+	 */
+	if (all_dead != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(f->cxt);
+		bool		reloaded = false;
+
+		*all_dead = CowRowNumberIsDead(f->base.rel, rownum, &f->live,
+									   &f->nlive, &reloaded);
+		MemoryContextSwitchTo(old);
+	}
+	return false;
+}
+
+/*
+ * cow_index_delete_tuples: of the index entries the index AM offers for
+ * deletion, those marked dead by a scan (cow_index_fetch_tuple) and those
+ * (bottom-up deletion) that no snapshot can see are deletable.  Such rows
+ * were never visible to anyone (pending TIDs, aborted writers), so no
+ * standby query can conflict: no xid horizon to report.
+ */
+TransactionId
+cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
+{
+	CowVersion *live = NULL;
+	int			nlive = 0;
+	bool		reloaded = false;
+	int			i,
+				n = 0;
+
+	for (i = 0; i < delstate->ndeltids; i++)
+	{
+		TM_IndexDelete *d = &delstate->deltids[i];
+		TM_IndexStatus *st = &delstate->status[d->id];
+
+		if (!st->knowndeletable &&
+			CowRowNumberIsDead(rel, CowTidToRowNumber(&d->tid), &live, &nlive,
+							   &reloaded))
+			st->knowndeletable = true;
+		if (st->knowndeletable)
+			delstate->deltids[n++] = *d;
+	}
+	delstate->ndeltids = n;
+	if (live != NULL)
+		pfree(live);
+	return InvalidTransactionId;
 }
 
 /* ---------- rows carried into new versions by this transaction ---------- */

@@ -138,14 +138,6 @@ cow_tuple_tid_valid(TableScanDesc scan, ItemPointer tid)
 		rn < CowReadMetaPage(scan->rs_rd).next_row_number;
 }
 
-static TransactionId
-cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
-{
-	/* we never report index entries dead; VACUUM removes them */
-	delstate->ndeltids = 0;
-	return InvalidTransactionId;
-}
-
 static void
 cow_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 				 int options, BulkInsertState bistate)

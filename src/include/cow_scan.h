@@ -15,6 +15,7 @@
 
 #include "access/relscan.h"
 #include "access/skey.h"
+#include "access/tableam.h"
 #include "cow.h"
 
 typedef struct CowScanDescData
@@ -62,6 +63,9 @@ typedef struct CowIndexFetch
 	CowVersion *versions;
 	int			nversions;
 	CowDecodedGroup *group;
+	CowVersion *live;			/* CowLoadLiveVersions, read on the first
+								 * miss, or NULL */
+	int			nlive;
 } CowIndexFetch;
 
 extern TableScanDesc cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys,
@@ -82,6 +86,8 @@ extern bool CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 extern bool cow_index_fetch_tuple(IndexFetchTableData *data, ItemPointer tid,
 								  Snapshot snapshot, TupleTableSlot *slot,
 								  bool *call_again, bool *all_dead);
+extern TransactionId cow_index_delete_tuples(Relation rel,
+											 TM_IndexDeleteOp *delstate);
 extern bool cow_tuple_fetch_row_version(Relation rel, ItemPointer tid,
 										Snapshot snapshot, TupleTableSlot *slot);
 extern void cow_tuple_get_latest_tid(TableScanDesc sscan, ItemPointer tid);
