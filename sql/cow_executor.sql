@@ -208,7 +208,7 @@ SELECT indexrelid::regclass, indisvalid FROM pg_index WHERE indrelid = 'ex_trig'
 -- index entries of rows no snapshot can see (a rolled-back subtransaction,
 -- and the pending TIDs the executor indexed) are marked dead by a scan
 CREATE TABLE ex_dead(a int) USING incetl_cow;
-CREATE INDEX ex_dead_a ON ex_dead(a);
+CREATE INDEX ex_dead_a ON ex_dead(a) WITH (deduplicate_items = off);
 INSERT INTO ex_dead VALUES (1);
 BEGIN;
 SAVEPOINT s;
@@ -224,6 +224,17 @@ SELECT count(*) FILTER (WHERE dead) AS dead, count(*) AS entries
   FROM bt_page_items('ex_dead_a', 1);
 -- the live row's entry is not dead
 SELECT data FROM bt_page_items('ex_dead_a', 1) WHERE NOT dead;
+-- when the page fills, the index AM deletes them (index_delete_tuples):
+-- no entry of the rolled-back rows 2..6 is left
+INSERT INTO ex_dead SELECT generate_series(10, 409);
+SELECT count(*) AS rolled_back_entries
+  FROM generate_series(1, (pg_relation_size('ex_dead_a') / 8192)::int - 1) b,
+       bt_page_items('ex_dead_a', b) i
+ WHERE i.data IN (SELECT lpad(to_hex(g), 2, '0') || ' 00 00 00 00 00 00 00'
+                    FROM generate_series(2, 6) g);
+SET enable_seqscan = off;
+SELECT count(*), sum(a) FROM ex_dead WHERE a > 0;
+RESET enable_seqscan;
 
 DROP TABLE ex_alter, ex_alter_k, ex_scroll, ex_tid, ex_tid_k, ex_keep, ex_ocdr,
     ex_stable, ex_merge, ex_2pc, ex_trig, ex_trig_p, ex_trig_p3, ex_dead;

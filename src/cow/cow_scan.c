@@ -541,9 +541,12 @@ cow_index_fetch_tuple(IndexFetchTableData *data, ItemPointer tid,
 /*
  * cow_index_delete_tuples: of the index entries the index AM offers for
  * deletion, those marked dead by a scan (cow_index_fetch_tuple) and those
- * (bottom-up deletion) that no snapshot can see are deletable.  Such rows
- * were never visible to anyone (pending TIDs, aborted writers), so no
- * standby query can conflict: no xid horizon to report.
+ * (bottom-up deletion) that no snapshot can see are deletable.  Pending
+ * TIDs were never rows: no standby query can conflict.  A version's
+ * catalog row may be dead because its writer aborted or because clean()
+ * deleted it; we do not know the deleting xid, so the horizon reported for
+ * standby conflicts is the one before which the catalog row was found
+ * removable (a bound on that xid, as heap reports the xid itself).
  */
 TransactionId
 cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
@@ -551,6 +554,8 @@ cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 	CowVersion *live = NULL;
 	int			nlive = 0;
 	bool		reloaded = false;
+	bool		catalog_dead = false;
+	TransactionId horizon = InvalidTransactionId;
 	int			i,
 				n = 0;
 
@@ -558,18 +563,31 @@ cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 	{
 		TM_IndexDelete *d = &delstate->deltids[i];
 		TM_IndexStatus *st = &delstate->status[d->id];
+		int64		rownum = CowTidToRowNumber(&d->tid);
 
 		if (!st->knowndeletable &&
-			CowRowNumberIsDead(rel, CowTidToRowNumber(&d->tid), &live, &nlive,
-							   &reloaded))
+			CowRowNumberIsDead(rel, rownum, &live, &nlive, &reloaded))
 			st->knowndeletable = true;
 		if (st->knowndeletable)
+		{
 			delstate->deltids[n++] = *d;
+			if (rownum < COW_MAX_ROW_NUMBER)
+				catalog_dead = true;
+		}
 	}
 	delstate->ndeltids = n;
 	if (live != NULL)
 		pfree(live);
-	return InvalidTransactionId;
+	if (catalog_dead)
+	{
+		Relation	catalog = table_open(CowCatalogRelid("cow_file_group", false),
+										 AccessShareLock);
+
+		horizon = GlobalVisTestNonRemovableHorizon(GlobalVisTestFor(catalog));
+		TransactionIdRetreat(horizon);
+		table_close(catalog, AccessShareLock);
+	}
+	return horizon;
 }
 
 /* ---------- rows carried into new versions by this transaction ---------- */
