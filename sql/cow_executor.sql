@@ -194,6 +194,13 @@ SELECT count(*) FROM pg_class WHERE relname = 'ex_trig_p1';
 CREATE TABLE ex_trig_p2 PARTITION OF ex_trig_p FOR VALUES FROM (10) TO (20) USING heap;
 CREATE TABLE ex_trig_p3(a int) USING incetl_cow;
 ALTER TABLE ex_trig_p ATTACH PARTITION ex_trig_p3 FOR VALUES FROM (20) TO (30);
+-- and a heap table that has one does not become incetl_cow
+CREATE TABLE ex_trig_h(a int) USING heap;
+CREATE TRIGGER ex_ht BEFORE UPDATE ON ex_trig_h FOR EACH ROW EXECUTE FUNCTION ex_trig_fn();
+ALTER TABLE ex_trig_h SET ACCESS METHOD incetl_cow;
+DROP TRIGGER ex_ht ON ex_trig_h;
+ALTER TABLE ex_trig_h SET ACCESS METHOD incetl_cow;
+SELECT amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.relname = 'ex_trig_h';
 
 -- CREATE INDEX / REINDEX CONCURRENTLY are refused before they create
 -- anything (no INVALID index is left behind)
@@ -237,5 +244,5 @@ SELECT count(*), sum(a) FROM ex_dead WHERE a > 0;
 RESET enable_seqscan;
 
 DROP TABLE ex_alter, ex_alter_k, ex_scroll, ex_tid, ex_tid_k, ex_keep, ex_ocdr,
-    ex_stable, ex_merge, ex_2pc, ex_trig, ex_trig_p, ex_trig_p3, ex_dead;
+    ex_stable, ex_merge, ex_2pc, ex_trig, ex_trig_p, ex_trig_p3, ex_trig_h, ex_dead;
 DROP FUNCTION ex_stable_max(), ex_trig_fn(), ex_stmt_fn();

@@ -24,7 +24,8 @@
  *					table's options too (options name their columns so
  *					that they survive pg_dump/pg_restore); CREATE INDEX
  *					CONCURRENTLY / REINDEX CONCURRENTLY are refused before
- *					they create anything.
+ *					they create anything, and so is SET ACCESS METHOD
+ *					incetl_cow of a table with a refused trigger.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -94,6 +95,9 @@ static bool CowBeginScansWalker(PlanState *ps, void *context);
 static bool CowRelidIsCow(Oid relid);
 static void CowCheckConcurrentIndex(Node *parsetree);
 static void CowCheckNewTrigger(Oid trigoid);
+static bool CowTriggerRefused(int16 tgtype);
+static void CowRefuseTrigger(const char *relname);
+static void CowCheckSetAccessMethod(Node *parsetree);
 static void CowFlushQueryRelations(EState *estate);
 static List *CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel);
 
@@ -602,16 +606,72 @@ CowCheckNewTrigger(Oid trigoid)
 	systable_endscan(scan);
 	table_close(tgrel, AccessShareLock);
 
-	if (OidIsValid(relid) && TRIGGER_FOR_ROW(tgtype) &&
-		TRIGGER_FOR_BEFORE(tgtype) &&
-		(TRIGGER_FOR_UPDATE(tgtype) || TRIGGER_FOR_DELETE(tgtype)) &&
-		CowRelidIsCow(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("BEFORE ROW UPDATE or DELETE triggers are not supported on incetl_cow table \"%s\"",
-						get_rel_name(relid)),
-				 errdetail("Such a trigger needs the old row locked, and incetl_cow has no row locks."),
-				 errhint("Use a BEFORE ROW INSERT trigger, or an AFTER STATEMENT trigger with transition tables.")));
+	if (OidIsValid(relid) && CowTriggerRefused(tgtype) && CowRelidIsCow(relid))
+		CowRefuseTrigger(get_rel_name(relid));
+}
+
+/* CowTriggerRefused: is a trigger of type tgtype refused on incetl_cow? */
+static bool
+CowTriggerRefused(int16 tgtype)
+{
+	return TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype) &&
+		(TRIGGER_FOR_UPDATE(tgtype) || TRIGGER_FOR_DELETE(tgtype));
+}
+
+static void
+CowRefuseTrigger(const char *relname)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("BEFORE ROW UPDATE or DELETE triggers are not supported on incetl_cow table \"%s\"",
+					relname),
+			 errdetail("Such a trigger needs the old row locked, and incetl_cow has no row locks."),
+			 errhint("Use a BEFORE ROW INSERT trigger, or an AFTER STATEMENT trigger with transition tables.")));
+}
+
+/*
+ * CowCheckSetAccessMethod refuses ALTER TABLE ... SET ACCESS METHOD
+ * incetl_cow of a table that has a trigger incetl_cow refuses.
+ */
+static void
+CowCheckSetAccessMethod(Node *parsetree)
+{
+	AlterTableStmt *stmt;
+	ListCell   *lc;
+	bool		to_cow = false;
+	Oid			relid;
+	Relation	tgrel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	bool		refused = false;
+
+	if (!IsA(parsetree, AlterTableStmt))
+		return;
+	stmt = (AlterTableStmt *) parsetree;
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst(lc);
+
+		if (cmd->subtype == AT_SetAccessMethod && cmd->name != NULL &&
+			strcmp(cmd->name, "incetl_cow") == 0)
+			to_cow = true;
+	}
+	if (!to_cow || stmt->relation == NULL)
+		return;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid))
+		return;
+	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 1, &key);
+	while (!refused && HeapTupleIsValid(tup = systable_getnext(scan)))
+		refused = CowTriggerRefused(((Form_pg_trigger) GETSTRUCT(tup))->tgtype);
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+	if (refused)
+		CowRefuseTrigger(get_rel_name(relid));
 }
 
 /*
@@ -633,6 +693,7 @@ cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		((RenameStmt *) parsetree)->relation != NULL)
 		rename = (RenameStmt *) parsetree;
 	CowCheckConcurrentIndex(parsetree);
+	CowCheckSetAccessMethod(parsetree);
 
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
