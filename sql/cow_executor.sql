@@ -89,6 +89,8 @@ FETCH 1 FROM c;
 DELETE FROM ex_tid WHERE CURRENT OF c;
 FETCH 1 FROM c;
 UPDATE ex_tid SET b = 4 WHERE CURRENT OF c;
+-- the same row again: WHERE CURRENT OF follows it to its new version
+UPDATE ex_tid SET b = b + 40 WHERE CURRENT OF c;
 COMMIT;
 SELECT * FROM ex_tid ORDER BY a;
 -- a loop over the rows by ctid, keyless and keyed
@@ -112,6 +114,18 @@ SELECT incetl.set_table_options('ex_tid_k', record_key => 'a');
 INSERT INTO ex_tid_k SELECT g, 0 FROM generate_series(1, 5) g;
 SELECT pg_temp.bump_by_ctid('ex_tid_k');
 SELECT * FROM ex_tid_k ORDER BY a;
+BEGIN;
+DECLARE c CURSOR FOR SELECT a FROM ex_tid_k;
+FETCH 2 FROM c;
+UPDATE ex_tid_k SET b = b + 1 WHERE CURRENT OF c;
+UPDATE ex_tid_k SET b = b + 1 WHERE CURRENT OF c;
+FETCH 1 FROM c;
+DELETE FROM ex_tid_k WHERE CURRENT OF c;
+UPDATE ex_tid_k SET b = b + 1 WHERE CURRENT OF c;
+FETCH 1 FROM c;
+UPDATE ex_tid_k SET b = b + 1 WHERE CURRENT OF c;
+SELECT * FROM ex_tid_k ORDER BY a;
+ROLLBACK;
 -- the same with = ANY, in one transaction; a row updated since keeps its
 -- old TID, which finds nothing (as on heap)
 BEGIN;

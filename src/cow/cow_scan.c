@@ -602,22 +602,30 @@ cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
  * consecutive row numbers: a rewrite keeps the stored rows' order), and a
  * TID fetch that finds its row in no version current for the snapshot
  * follows those moves (CowResolveMovedRow).  Rows updated or deleted are
- * not carried, so their old TIDs find nothing, as on heap.  Row numbers
+ * not carried, so their old TIDs find nothing, as on heap.  An UPDATE also
+ * records the link from the old row to its new one (by the pending row
+ * number its slot got, which the merge maps to the real one): only
+ * tuple_get_latest_tid (WHERE CURRENT OF) follows it, as heap follows the
+ * update chain there and nowhere else.  Row numbers
  * are never reused within a storage, so a move recorded by a merge that
  * was rolled back (a subtransaction) leads to no visible version and is
- * harmless.  The map lives in TopTransactionContext.
+ * harmless.  The map lives in TopTransactionContext, per table and
+ * relfilenode (TRUNCATE and rewrites start a new storage; the in-place
+ * truncation of a table created in the transaction forgets it).
  */
 typedef struct CowMoveRun
 {
 	int64		old_start;
 	int64		new_start;
 	int64		len;
+	bool		updated;		/* old rows updated into new ones (else
+								 * carried unchanged) */
 } CowMoveRun;
 
 typedef struct CowMoveMap
 {
 	Oid			relid;
-	int64		storage_id;
+	Oid			relfilenode;	/* row numbers are per storage */
 	CowMoveRun *runs;
 	int64		nruns;
 	int64		cap;
@@ -630,7 +638,7 @@ static List *CowMoveMaps = NIL;
 static LocalTransactionId CowMoveMapsLxid = InvalidLocalTransactionId;
 
 static CowMoveMap *
-CowGetMoveMap(Oid relid, int64 storage_id, bool create)
+CowGetMoveMap(Relation rel, bool create)
 {
 	ListCell   *lc;
 	CowMoveMap *m;
@@ -645,23 +653,57 @@ CowGetMoveMap(Oid relid, int64 storage_id, bool create)
 	foreach(lc, CowMoveMaps)
 	{
 		m = lfirst(lc);
-		if (m->relid == relid && m->storage_id == storage_id)
+		if (m->relid == RelationGetRelid(rel) &&
+			m->relfilenode == rel->rd_node.relNode)
 			return m;
 	}
 	if (!create)
 		return NULL;
 	old = MemoryContextSwitchTo(TopTransactionContext);
 	m = palloc0(sizeof(CowMoveMap));
-	m->relid = relid;
-	m->storage_id = storage_id;
+	m->relid = RelationGetRelid(rel);
+	m->relfilenode = rel->rd_node.relNode;
 	CowMoveMaps = lappend(CowMoveMaps, m);
 	MemoryContextSwitchTo(old);
 	return m;
 }
 
 /*
+ * CowMoveMapAdd records that row "from" is now row "to", extending the
+ * last run when it continues it.
+ */
+static void
+CowMoveMapAdd(CowMoveMap *m, int64 from, int64 to, bool updated)
+{
+	CowMoveRun *last = m->nruns > 0 ? &m->runs[m->nruns - 1] : NULL;
+
+	if (last != NULL && last->updated == updated &&
+		last->old_start + last->len == from &&
+		last->new_start + last->len == to)
+	{
+		last->len++;
+		return;
+	}
+	if (m->nruns >= COW_MAX_MOVE_RUNS)
+		return;
+	if (m->nruns == m->cap)
+	{
+		m->cap = Max(m->cap * 2, 64);
+		m->runs = m->runs == NULL ?
+			MemoryContextAlloc(TopTransactionContext, sizeof(CowMoveRun) * m->cap) :
+			repalloc(m->runs, sizeof(CowMoveRun) * m->cap);
+	}
+	m->runs[m->nruns].old_start = from;
+	m->runs[m->nruns].new_start = to;
+	m->runs[m->nruns].len = 1;
+	m->runs[m->nruns].updated = updated;
+	m->nruns++;
+}
+
+/*
  * CowNoteRowsMoved records, for the n rows just written as version v of
- * rel, where each stored row (one read from an existing version) went.
+ * rel, where each stored row (one read from an existing version) went, and
+ * where the new row of an UPDATE went from its pending row number.
  */
 void
 CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const CowVersion *v)
@@ -672,50 +714,56 @@ CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const CowVersion *v)
 	for (r = 0; r < n; r++)
 	{
 		CowRow	   *row = rows[r];
-		int64		from,
-					to;
-		CowMoveRun *last;
+		int64		from;
 
-		if (row->src == NULL)
-			continue;			/* an incoming row: new, not moved */
-		from = row->src->version.first_row_number + row->src_row;
-		to = v->first_row_number + r;
+		if (row->src != NULL)
+			from = row->src->version.first_row_number + row->src_row;
+		else if (row->is_update && row->pending != 0)
+			from = row->pending;
+		else
+			continue;			/* a new row */
 		if (m == NULL)
-			m = CowGetMoveMap(RelationGetRelid(rel), CowStorageId(rel), true);
-		last = m->nruns > 0 ? &m->runs[m->nruns - 1] : NULL;
-		if (last != NULL && last->old_start + last->len == from &&
-			last->new_start + last->len == to)
-		{
-			last->len++;
-			continue;
-		}
-		if (m->nruns >= COW_MAX_MOVE_RUNS)
-			return;
-		if (m->nruns == m->cap)
-		{
-			m->cap = Max(m->cap * 2, 64);
-			m->runs = m->runs == NULL ?
-				MemoryContextAlloc(TopTransactionContext, sizeof(CowMoveRun) * m->cap) :
-				repalloc(m->runs, sizeof(CowMoveRun) * m->cap);
-		}
-		m->runs[m->nruns].old_start = from;
-		m->runs[m->nruns].new_start = to;
-		m->runs[m->nruns].len = 1;
-		m->nruns++;
+			m = CowGetMoveMap(rel, true);
+		CowMoveMapAdd(m, from, v->first_row_number + r, false);
 	}
 }
 
 /*
- * CowResolveMovedRow follows the moves recorded for rownum until it finds
- * a row number held by one of versions[n] (the versions current for the
- * reader's snapshot); returns it, or 0.  A row may have been carried by
+ * CowNoteRowUpdated records that an UPDATE replaced row old_rownum by the
+ * row buffered under pending.
+ */
+void
+CowNoteRowUpdated(Relation rel, int64 old_rownum, int64 pending)
+{
+	CowMoveMapAdd(CowGetMoveMap(rel, true), old_rownum, pending, true);
+}
+
+/*
+ * CowForgetMoves drops what was recorded for rel: its storage was emptied
+ * in place (row numbers start again).
+ */
+void
+CowForgetMoves(Relation rel)
+{
+	CowMoveMap *m = CowGetMoveMap(rel, false);
+
+	if (m != NULL)
+		m->nruns = 0;
+}
+
+/*
+ * CowResolveMovedRow follows the moves recorded for rownum (and, with
+ * follow_updates, the updates) until it finds a row number held by one of
+ * versions[n] (the versions current for the reader's snapshot); returns
+ * it, or 0.  A row may have been carried by
  * several merges (one per statement, and again after a rolled-back one),
  * so the candidates are searched breadth first.
  */
 int64
-CowResolveMovedRow(Relation rel, int64 rownum, CowVersion *versions, int n)
+CowResolveMovedRow(Relation rel, int64 rownum, CowVersion *versions, int n,
+				   bool follow_updates)
 {
-	CowMoveMap *m = CowGetMoveMap(RelationGetRelid(rel), CowStorageId(rel), false);
+	CowMoveMap *m = CowGetMoveMap(rel, false);
 	int64	   *queue;
 	int			head = 0,
 				tail = 0;
@@ -736,7 +784,8 @@ CowResolveMovedRow(Relation rel, int64 rownum, CowVersion *versions, int n)
 			CowMoveRun *run = &m->runs[i];
 			int64		to;
 
-			if (rn < run->old_start || rn >= run->old_start + run->len)
+			if (rn < run->old_start || rn >= run->old_start + run->len ||
+				(run->updated && !follow_updates))
 				continue;
 			to = run->new_start + (rn - run->old_start);
 			if (CowFindInVersions(versions, n, to) >= 0)
@@ -786,7 +835,8 @@ cow_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,
 		/* a row this transaction carried into a new version, by its old TID */
 		int64		moved = CowResolveMovedRow(rel, CowTidToRowNumber(tid),
 											   CowRowFetchCache->versions,
-											   CowRowFetchCache->nversions);
+											   CowRowFetchCache->nversions,
+											   false);
 
 		if (moved != 0)
 			found = CowFetchRow(CowRowFetchCache, moved, snapshot, slot);
@@ -797,10 +847,10 @@ cow_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,
 }
 
 /*
- * cow_tuple_get_latest_tid (WHERE CURRENT OF): the TID of the row a
- * cursor stands on, wherever a write of this transaction carried it since
- * the cursor read it; a row updated or deleted since keeps its TID, which
- * then finds nothing.
+ * cow_tuple_get_latest_tid (WHERE CURRENT OF): the TID of the latest
+ * version of the row a cursor stands on, wherever writes of this
+ * transaction carried or updated it since the cursor read it; a row
+ * deleted since keeps its TID, which then finds nothing.
  */
 void
 cow_tuple_get_latest_tid(TableScanDesc sscan, ItemPointer tid)
@@ -812,7 +862,7 @@ cow_tuple_get_latest_tid(TableScanDesc sscan, ItemPointer tid)
 
 	if (CowFindInVersions(versions, n, rownum) >= 0)
 		return;
-	moved = CowResolveMovedRow(sscan->rs_rd, rownum, versions, n);
+	moved = CowResolveMovedRow(sscan->rs_rd, rownum, versions, n, true);
 	if (moved != 0)
 		CowRowNumberToTid(moved, tid);
 }

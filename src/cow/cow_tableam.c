@@ -208,6 +208,9 @@ cow_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		return TM_SelfModified;
 	}
 	CowBufferInsert(rel, slot, true);
+	/* WHERE CURRENT OF follows the row to its new version (cow_scan.c) */
+	CowNoteRowUpdated(rel, CowTidToRowNumber(otid),
+					  CowTidToRowNumber(&slot->tts_tid));
 	return TM_Ok;
 }
 
@@ -323,6 +326,7 @@ cow_relation_nontransactional_truncate(Relation rel)
 	 */
 	CowDeleteStorageMetadata(meta.storage_id);
 	CommandCounterIncrement();
+	CowForgetMoves(rel);
 	RelationTruncate(rel, 0);
 	CowInitStorage(RelationGetSmgr(rel), rel->rd_rel->relpersistence,
 				   meta.storage_id, meta.next_commit_id);

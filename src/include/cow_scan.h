@@ -92,7 +92,7 @@ extern bool cow_tuple_fetch_row_version(Relation rel, ItemPointer tid,
 										Snapshot snapshot, TupleTableSlot *slot);
 extern void cow_tuple_get_latest_tid(TableScanDesc sscan, ItemPointer tid);
 extern int64 CowResolveMovedRow(Relation rel, int64 rownum, CowVersion *versions,
-								int n);
+								int n, bool follow_updates);
 extern bool cow_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
 										 Snapshot snapshot);
 extern bool cow_scan_analyze_next_block(TableScanDesc sscan, BlockNumber blockno,
