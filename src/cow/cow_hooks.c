@@ -7,15 +7,25 @@
  *					so it can hand them the columns the plan needs and the
  *					simple "column op constant" quals used to skip file
  *					groups by min/max (SeqNext uses a scan it finds begun).
- *	ExecutorFinish	flushes the rows buffered by the statement, after
- *					standard_ExecutorFinish: AFTER STATEMENT triggers run
- *					before the flush and do not see the statement's rows.
+ *	ExecutorFinish	merges the rows a writing query buffered for its result
+ *					relations, before its AFTER STATEMENT triggers fire
+ *					(after them when data-modifying CTEs are still to
+ *					run); a read-only query nested in a writing statement
+ *					merges nothing of it.
  *	get_relation_info
  *					no parallel workers for incetl_cow scans.
- *	object_access	DROP TABLE removes the table's metadata rows.
+ *	set_rel_pathlist
+ *					"ctid = ..." quals on an incetl_cow table plan as a Tid
+ *					Scan (which follows rows moved by this transaction).
+ *	object_access	DROP TABLE removes the table's metadata rows; a new
+ *					BEFORE ROW UPDATE/DELETE trigger on an incetl_cow table
+ *					is refused.
  *	ProcessUtility	ALTER TABLE ... RENAME COLUMN renames the column in the
  *					table's options too (options name their columns so
- *					that they survive pg_dump/pg_restore).
+ *					that they survive pg_dump/pg_restore); CREATE INDEX
+ *					CONCURRENTLY / REINDEX CONCURRENTLY are refused before
+ *					they create anything, and so is SET ACCESS METHOD
+ *					incetl_cow of a table with a refused trigger.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -38,17 +48,23 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_opclass.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/index.h"
 #include "commands/defrem.h"
 #include "executor/executor.h"
 #include "nodes/execnodes.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
+#include "catalog/pg_operator.h"
 #include "optimizer/plancat.h"
 #include "tcop/utility.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "access/htup_details.h"
 #include "commands/defrem.h"
@@ -58,6 +74,7 @@
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static get_relation_info_hook_type prev_get_relation_info = NULL;
+static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
 static object_access_hook_type prev_object_access = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
@@ -65,6 +82,9 @@ static void cow_ExecutorStart(QueryDesc *queryDesc, int eflags);
 static void cow_ExecutorFinish(QueryDesc *queryDesc);
 static void cow_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 								  bool inhparent, RelOptInfo *rel);
+static void cow_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
+								 RangeTblEntry *rte);
+static bool CowIsTidEqualClause(RestrictInfo *rinfo, RelOptInfo *rel);
 static void cow_object_access(ObjectAccessType access, Oid classId,
 							  Oid objectId, int subId, void *arg);
 static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
@@ -72,6 +92,13 @@ static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							   ParamListInfo params, QueryEnvironment *queryEnv,
 							   DestReceiver *dest, QueryCompletion *qc);
 static bool CowBeginScansWalker(PlanState *ps, void *context);
+static bool CowRelidIsCow(Oid relid);
+static void CowCheckConcurrentIndex(Node *parsetree);
+static void CowCheckNewTrigger(Oid trigoid);
+static bool CowTriggerRefused(int16 tgtype);
+static void CowRefuseTrigger(const char *relname);
+static void CowCheckSetAccessMethod(Node *parsetree);
+static void CowFlushQueryRelations(EState *estate);
 static List *CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel);
 
 /*
@@ -277,9 +304,41 @@ cow_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		CowBeginScansWalker(queryDesc->planstate, NULL);
 }
 
+/*
+ * CowFlushQueryRelations merges the buffered rows of the tables a finishing
+ * query wrote: its result relations, and the partitions it routed rows to.
+ * Only those: a query nested in a writing statement (a function in its
+ * target list or quals reading the table) must not merge the rows and
+ * deletes that statement has buffered so far -- the statement would then
+ * go on deleting row numbers of versions the merge replaced.
+ */
+static void
+CowFlushQueryRelations(EState *estate)
+{
+	List	   *lists[2];
+	int			i;
+
+	lists[0] = estate->es_opened_result_relations;
+	lists[1] = estate->es_tuple_routing_result_relations;
+	for (i = 0; i < lengthof(lists); i++)
+	{
+		ListCell   *lc;
+
+		foreach(lc, lists[i])
+		{
+			ResultRelInfo *rri = lfirst(lc);
+
+			if (CowIsCowRelation(rri->ri_RelationDesc))
+				CowFlushRelation(RelationGetRelid(rri->ri_RelationDesc));
+		}
+	}
+}
+
 static void
 cow_ExecutorFinish(QueryDesc *queryDesc)
 {
+	EState	   *estate = queryDesc->estate;
+
 	/*
 	 * Merge the statement's rows before its AFTER STATEMENT triggers fire
 	 * (standard_ExecutorFinish fires them), so that they see the rows --
@@ -287,16 +346,16 @@ cow_ExecutorFinish(QueryDesc *queryDesc)
 	 * their rows belong to the same merge.
 	 */
 	if (CowHasPending() && !IsInParallelMode() &&
-		queryDesc->estate != NULL && queryDesc->estate->es_auxmodifytables == NIL)
-		CowFlushAll();
+		estate != NULL && estate->es_auxmodifytables == NIL)
+		CowFlushQueryRelations(estate);
 
 	if (prev_ExecutorFinish)
 		prev_ExecutorFinish(queryDesc);
 	else
 		standard_ExecutorFinish(queryDesc);
 
-	if (CowHasPending() && !IsInParallelMode())
-		CowFlushAll();
+	if (CowHasPending() && !IsInParallelMode() && estate != NULL)
+		CowFlushQueryRelations(estate);
 }
 
 static void
@@ -313,12 +372,101 @@ cow_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 	table_close(r, NoLock);
 }
 
+/*
+ * CowIsTidEqualClause: is rinfo "ctid = expr" or "ctid = ANY (array)" on
+ * rel, expr not depending on rel and not volatile (what tidpath.c takes)?
+ */
+static bool
+CowIsTidEqualClause(RestrictInfo *rinfo, RelOptInfo *rel)
+{
+	Node	   *clause = (Node *) rinfo->clause;
+	List	   *args;
+	Node	   *var,
+			   *other;
+
+	if (rinfo->pseudoconstant)
+		return false;
+	if (IsA(clause, OpExpr) && ((OpExpr *) clause)->opno == TIDEqualOperator)
+		args = ((OpExpr *) clause)->args;
+	else if (IsA(clause, ScalarArrayOpExpr) &&
+			 ((ScalarArrayOpExpr *) clause)->opno == TIDEqualOperator &&
+			 ((ScalarArrayOpExpr *) clause)->useOr)
+		args = ((ScalarArrayOpExpr *) clause)->args;
+	else
+		return false;
+	if (list_length(args) != 2)
+		return false;
+	var = linitial(args);
+	other = lsecond(args);
+	if (!IsA(var, Var) && IsA(clause, OpExpr))
+	{
+		var = lsecond(args);
+		other = linitial(args);
+	}
+	if (!IsA(var, Var) || ((Var *) var)->varattno != SelfItemPointerAttributeNumber ||
+		((Var *) var)->varno != rel->relid || ((Var *) var)->varlevelsup != 0)
+		return false;
+	return !bms_is_member(rel->relid, pull_varnos(NULL, other)) &&
+		!contain_volatile_functions(other);
+}
+
+/*
+ * A scan of an incetl_cow table restricted by "ctid = ..." (or = ANY) is a
+ * Tid Scan, whatever the costs: only a TID fetch follows a row this
+ * transaction carried into a new file group version to its new TID
+ * (cow_tuple_fetch_row_version), as a heap TID stays valid; a Seq Scan's
+ * filter would compare the row's new TID with the old one.  (add_path
+ * has usually dropped the Tid path as dearer already: make it again.)
+ */
+static void
+cow_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
+					 RangeTblEntry *rte)
+{
+	ListCell   *lc;
+	List	   *keep = NIL;
+	RestrictInfo *tidqual = NULL;
+
+	if (prev_set_rel_pathlist)
+		prev_set_rel_pathlist(root, rel, rti, rte);
+	if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_RELATION ||
+		(rel->reloptkind != RELOPT_BASEREL &&
+		 rel->reloptkind != RELOPT_OTHER_MEMBER_REL) ||
+		rte->tablesample != NULL)
+		return;
+	foreach(lc, rel->baserestrictinfo)
+	{
+		if (CowIsTidEqualClause(lfirst(lc), rel))
+		{
+			tidqual = lfirst(lc);
+			break;
+		}
+	}
+	if (tidqual == NULL || !CowRelidIsCow(rte->relid))
+		return;
+	foreach(lc, rel->pathlist)
+	{
+		Path	   *path = lfirst(lc);
+
+		if (PATH_REQ_OUTER(path) != NULL)
+			keep = lappend(keep, path);
+	}
+	keep = lappend(keep, create_tidscan_path(root, rel, list_make1(tidqual), NULL));
+	rel->pathlist = keep;
+	rel->partial_pathlist = NIL;
+}
+
 static void
 cow_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 				  int subId, void *arg)
 {
 	if (prev_object_access)
 		prev_object_access(access, classId, objectId, subId, arg);
+
+	if (access == OAT_POST_CREATE && classId == TriggerRelationId)
+	{
+		CowCheckNewTrigger(objectId);
+		return;
+	}
 
 	if (access == OAT_DROP && classId == RelationRelationId && subId == 0 &&
 		get_rel_relkind(objectId) == RELKIND_RELATION)
@@ -363,6 +511,170 @@ cow_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 }
 
 /*
+ * CowRelidIsCow: is relid an incetl_cow table?  By its pg_class row, without
+ * opening (or locking) it.
+ */
+static bool
+CowRelidIsCow(Oid relid)
+{
+	HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		is_cow = false;
+
+	if (HeapTupleIsValid(ctup))
+	{
+		Form_pg_class form = (Form_pg_class) GETSTRUCT(ctup);
+
+		is_cow = form->relkind == RELKIND_RELATION && OidIsValid(form->relam) &&
+			form->relam == get_table_am_oid("incetl_cow", true);
+		ReleaseSysCache(ctup);
+	}
+	return is_cow;
+}
+
+/*
+ * CowCheckConcurrentIndex refuses CREATE INDEX CONCURRENTLY and REINDEX
+ * CONCURRENTLY of an incetl_cow table before they start: both commit the
+ * new index's catalog entry before building it, so a refusal from the
+ * build (cow_index.c, index_validate_scan) would leave an INVALID index
+ * behind.
+ */
+static void
+CowCheckConcurrentIndex(Node *parsetree)
+{
+	Oid			relid = InvalidOid;
+
+	if (IsA(parsetree, IndexStmt) && ((IndexStmt *) parsetree)->concurrent)
+		relid = RangeVarGetRelid(((IndexStmt *) parsetree)->relation, NoLock, true);
+	else if (IsA(parsetree, ReindexStmt))
+	{
+		ReindexStmt *stmt = (ReindexStmt *) parsetree;
+		ListCell   *lc;
+		bool		concurrently = false;
+
+		foreach(lc, stmt->params)
+		{
+			DefElem    *opt = lfirst(lc);
+
+			if (strcmp(opt->defname, "concurrently") == 0)
+				concurrently = defGetBoolean(opt);
+		}
+		if (!concurrently || stmt->relation == NULL)
+			return;
+		relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+		if (OidIsValid(relid) && stmt->kind == REINDEX_OBJECT_INDEX)
+			relid = IndexGetRelation(relid, true);
+	}
+	if (OidIsValid(relid) && CowRelidIsCow(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s is not supported on incetl_cow table \"%s\"",
+						IsA(parsetree, IndexStmt) ? "CREATE INDEX CONCURRENTLY" :
+						"REINDEX CONCURRENTLY", get_rel_name(relid)),
+				 errhint("Run it without CONCURRENTLY.")));
+}
+
+/*
+ * CowCheckNewTrigger refuses a BEFORE ROW UPDATE or DELETE trigger on an
+ * incetl_cow table when it is created (directly, or cloned to a partition):
+ * such triggers need the old row locked (tuple_lock), which incetl_cow does
+ * not offer, so every UPDATE/DELETE would fail later.  The new pg_trigger
+ * row is read with SnapshotSelf: it is not visible to the catalog snapshot
+ * before the command counter moves.
+ */
+static void
+CowCheckNewTrigger(Oid trigoid)
+{
+	Relation	tgrel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	Oid			relid = InvalidOid;
+	int16		tgtype = 0;
+
+	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(trigoid));
+	scan = systable_beginscan(tgrel, TriggerOidIndexId, true, SnapshotSelf,
+							  1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_trigger form = (Form_pg_trigger) GETSTRUCT(tup);
+
+		relid = form->tgrelid;
+		tgtype = form->tgtype;
+	}
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+
+	if (OidIsValid(relid) && CowTriggerRefused(tgtype) && CowRelidIsCow(relid))
+		CowRefuseTrigger(get_rel_name(relid));
+}
+
+/* CowTriggerRefused: is a trigger of type tgtype refused on incetl_cow? */
+static bool
+CowTriggerRefused(int16 tgtype)
+{
+	return TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype) &&
+		(TRIGGER_FOR_UPDATE(tgtype) || TRIGGER_FOR_DELETE(tgtype));
+}
+
+static void
+CowRefuseTrigger(const char *relname)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("BEFORE ROW UPDATE or DELETE triggers are not supported on incetl_cow table \"%s\"",
+					relname),
+			 errdetail("Such a trigger needs the old row locked, and incetl_cow has no row locks."),
+			 errhint("Use a BEFORE ROW INSERT trigger, or an AFTER STATEMENT trigger with transition tables.")));
+}
+
+/*
+ * CowCheckSetAccessMethod refuses ALTER TABLE ... SET ACCESS METHOD
+ * incetl_cow of a table that has a trigger incetl_cow refuses.
+ */
+static void
+CowCheckSetAccessMethod(Node *parsetree)
+{
+	AlterTableStmt *stmt;
+	ListCell   *lc;
+	bool		to_cow = false;
+	Oid			relid;
+	Relation	tgrel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	bool		refused = false;
+
+	if (!IsA(parsetree, AlterTableStmt))
+		return;
+	stmt = (AlterTableStmt *) parsetree;
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst(lc);
+
+		if (cmd->subtype == AT_SetAccessMethod && cmd->name != NULL &&
+			strcmp(cmd->name, "incetl_cow") == 0)
+			to_cow = true;
+	}
+	if (!to_cow || stmt->relation == NULL)
+		return;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid))
+		return;
+	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 1, &key);
+	while (!refused && HeapTupleIsValid(tup = systable_getnext(scan)))
+		refused = CowTriggerRefused(((Form_pg_trigger) GETSTRUCT(tup))->tgtype);
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+	if (refused)
+		CowRefuseTrigger(get_rel_name(relid));
+}
+
+/*
  * After ALTER TABLE ... RENAME COLUMN (which recurses to every table
  * inheriting the column), the options of those tables that name the old
  * name name the new one.  Rows of other tables are left alone.
@@ -380,6 +692,8 @@ cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		((RenameStmt *) parsetree)->renameType == OBJECT_COLUMN &&
 		((RenameStmt *) parsetree)->relation != NULL)
 		rename = (RenameStmt *) parsetree;
+	CowCheckConcurrentIndex(parsetree);
+	CowCheckSetAccessMethod(parsetree);
 
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
@@ -427,6 +741,8 @@ CowHooksInit(void)
 	ExecutorFinish_hook = cow_ExecutorFinish;
 	prev_get_relation_info = get_relation_info_hook;
 	get_relation_info_hook = cow_get_relation_info;
+	prev_set_rel_pathlist = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = cow_set_rel_pathlist;
 	prev_object_access = object_access_hook;
 	object_access_hook = cow_object_access;
 }

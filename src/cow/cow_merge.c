@@ -757,6 +757,7 @@ CowEmitGroups(CowMergeCtx *ctx, CowRow **rows, int64 n, int64 first_group_id)
 					  fgid, ctx->commit_id, &v);
 		CowInsertVersion(CowStorageId(ctx->rel), &v);
 		CowIndexVersion(ctx, rows + start, cnt, &v);
+		CowNoteRowsMoved(ctx->rel, rows + start, cnt, &v);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(ctx->write_cxt);
 		ctx->groups_written++;
@@ -1108,7 +1109,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 	 * so taking it at statement end cannot deadlock against them.  Held to
 	 * the end of the transaction so commit ids follow commit order.
 	 */
-	LockRelation(rel, ShareUpdateExclusiveLock);
+	CowLockWriters(rel);
 
 	versions = CowMergeBegin(&ctx, rel, &snap, &storage_id, &nversions);
 	if (ctx.opts.nkeys > 0 && nversions > 0)

@@ -11,8 +11,10 @@
  * executor hook (cow_hooks.c) passes needed columns and quals through
  * CowScanSetHints; a scan without hints decodes every column.
  *
+ * Scans run forward and backward (cursors, LIMIT under a scroll cursor).
+ *
  * Memory: the scan context lives as long as the scan; the group context is
- * reset when the scan moves to the next file group.
+ * reset when the scan moves to another file group.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -150,6 +152,7 @@ cow_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 	scan->cur = -1;
 	scan->group = NULL;
 	scan->row = 0;
+	scan->inited = false;
 	MemoryContextReset(scan->group_cxt);
 }
 
@@ -221,56 +224,112 @@ CowScanVersions(TableScanDesc sscan, int *nversions)
 	return scan->versions;
 }
 
+/*
+ * CowScanOpenVersion makes versions[vi] the scan's current file group, or
+ * returns false when min/max rule it out.
+ */
+static bool
+CowScanOpenVersion(CowScanDesc scan, int vi)
+{
+	Relation	rel = scan->base.rs_rd;
+	MemoryContext old;
+
+	MemoryContextReset(scan->group_cxt);
+	scan->group = NULL;
+	scan->cur = vi;
+	CHECK_FOR_INTERRUPTS();
+	old = MemoryContextSwitchTo(scan->group_cxt);
+	if (scan->quals != NIL)
+	{
+		CowGroupHeader *h = CowReadGroupHeader(rel, &scan->versions[vi]);
+
+		if (!CowGroupMayMatch(rel, h, scan->quals))
+		{
+			scan->groups_skipped++;
+			MemoryContextSwitchTo(old);
+			return false;
+		}
+	}
+	/* columns are decompressed when the plan first reads them */
+	scan->group = CowOpenGroup(rel, &scan->versions[vi], scan->all_columns,
+							   scan->needed);
+	scan->groups_read++;
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/*
+ * cow_scan_getnextslot hands out the rows of the scan's versions in
+ * row-number order, forward or backward, as heapgettup does: scan->row is
+ * the row last returned in the current group (valid while scan->inited);
+ * past either end the scan is reset, so that turning round there starts
+ * again from that end (a scroll cursor's FETCH LAST, a backward FETCH
+ * after the end).
+ */
 bool
 cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 					 TupleTableSlot *slot)
 {
 	CowScanDesc scan = (CowScanDesc) sscan;
 	Relation	rel = scan->base.rs_rd;
+	int64		next;
 
 	if (!scan->loaded)
 		CowScanLoadVersions(scan);
 
-	for (;;)
+	if (ScanDirectionIsNoMovement(direction))
 	{
-		if (scan->group != NULL && scan->row < scan->group->nrows)
-		{
-			CowStoreRow(rel, scan->group, scan->row, slot);
-			scan->row++;
-			pgstat_count_heap_getnext(rel);
-			return true;
-		}
-		/* next file group */
-		MemoryContextReset(scan->group_cxt);
-		scan->group = NULL;
-		scan->row = 0;
-		if (scan->cur + 1 >= scan->nversions)
+		/* the current row again, if there is one */
+		if (!scan->inited || scan->group == NULL)
 		{
 			ExecClearTuple(slot);
 			return false;
 		}
-		scan->cur++;
-		CHECK_FOR_INTERRUPTS();
+		CowStoreRow(rel, scan->group, scan->row, slot);
+		return true;
+	}
+
+	if (!scan->inited)
+	{
+		/* start at the first or the last file group */
+		scan->group = NULL;
+		scan->cur = ScanDirectionIsForward(direction) ? -1 : scan->nversions;
+		next = -1;
+	}
+	else
+		next = (int64) scan->row + (ScanDirectionIsForward(direction) ? 1 : -1);
+
+	for (;;)
+	{
+		int			vi;
+
+		if (scan->group != NULL && next >= 0 && next < (int64) scan->group->nrows)
 		{
-			MemoryContext old = MemoryContextSwitchTo(scan->group_cxt);
-
-			if (scan->quals != NIL)
-			{
-				CowGroupHeader *h = CowReadGroupHeader(rel, &scan->versions[scan->cur]);
-
-				if (!CowGroupMayMatch(rel, h, scan->quals))
-				{
-					scan->groups_skipped++;
-					MemoryContextSwitchTo(old);
-					continue;
-				}
-			}
-			/* columns are decompressed when the plan first reads them */
-			scan->group = CowOpenGroup(rel, &scan->versions[scan->cur],
-									   scan->all_columns, scan->needed);
-			scan->groups_read++;
-			MemoryContextSwitchTo(old);
+			scan->row = (uint64) next;
+			scan->inited = true;
+			CowStoreRow(rel, scan->group, scan->row, slot);
+			pgstat_count_heap_getnext(rel);
+			return true;
 		}
+		/* the next file group in the scan's direction */
+		vi = scan->cur + (ScanDirectionIsForward(direction) ? 1 : -1);
+		if (vi < 0 || vi >= scan->nversions)
+		{
+			MemoryContextReset(scan->group_cxt);
+			scan->group = NULL;
+			scan->cur = -1;
+			scan->row = 0;
+			scan->inited = false;
+			ExecClearTuple(slot);
+			return false;
+		}
+		if (!CowScanOpenVersion(scan, vi))
+		{
+			next = -1;
+			continue;
+		}
+		next = ScanDirectionIsForward(direction) ? 0 :
+			(int64) scan->group->nrows - 1;
 	}
 }
 
@@ -403,15 +462,340 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 	return true;
 }
 
+/*
+ * CowLoadLiveVersions returns every version of rel whose catalog row some
+ * transaction may still see (SnapshotNonVacuumable: committed, recently
+ * superseded, or being written), in the current memory context.
+ */
+static CowVersion *
+CowLoadLiveVersions(Relation rel, int *n)
+{
+	Relation	catalog = table_open(CowCatalogRelid("cow_file_group", false),
+									 AccessShareLock);
+	SnapshotData snap;
+	CowVersion *v;
+
+	InitNonVacuumableSnapshot(snap, GlobalVisTestFor(catalog));
+	v = CowLoadVersions(CowStorageId(rel), &snap, false, n);
+	table_close(catalog, AccessShareLock);
+	return v;
+}
+
+/*
+ * CowRowNumberIsDead: can no snapshot ever see a row at rownum?  True for
+ * the pending TIDs the executor indexed while the rows were buffered (the
+ * merge indexes the rows again at their real TIDs), and for rows of a
+ * version whose writer aborted (a rolled-back statement or subtransaction)
+ * or that was removed: row numbers are never reused.  live[nlive] is a
+ * list from CowLoadLiveVersions; a row number it lacks is checked against
+ * a fresh one (*reloaded says so), since the version may have been
+ * written after the list was read.
+ */
+static bool
+CowRowNumberIsDead(Relation rel, int64 rownum, CowVersion **live, int *nlive,
+				   bool *reloaded)
+{
+	if (rownum >= COW_MAX_ROW_NUMBER)
+		return true;
+	if (*live != NULL && CowFindInVersions(*live, *nlive, rownum) >= 0)
+		return false;
+	if (!*reloaded)
+	{
+		if (*live != NULL)
+			pfree(*live);
+		*live = CowLoadLiveVersions(rel, nlive);
+		*reloaded = true;
+	}
+	return CowFindInVersions(*live, *nlive, rownum) < 0;
+}
+
 bool
 cow_index_fetch_tuple(IndexFetchTableData *data, ItemPointer tid,
 					  Snapshot snapshot, TupleTableSlot *slot,
 					  bool *call_again, bool *all_dead)
 {
+	CowIndexFetch *f = (CowIndexFetch *) data;
+	int64		rownum = CowTidToRowNumber(tid);
+
 	*call_again = false;
-	/* never set *all_dead: index entries are removed only by VACUUM */
-	return CowFetchRow((CowIndexFetch *) data, CowTidToRowNumber(tid),
-					   snapshot, slot);
+	if (CowFetchRow(f, rownum, snapshot, slot))
+		return true;
+
+	/*
+	 * Not visible to this snapshot.  If no snapshot can see it, say so:
+	 * the index AM then marks the entry dead (LP_DEAD) and later scans
+	 * skip it; cow_index_delete_tuples lets it be removed.
+	 */
+	if (all_dead != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(f->cxt);
+		bool		reloaded = false;
+
+		*all_dead = CowRowNumberIsDead(f->base.rel, rownum, &f->live,
+									   &f->nlive, &reloaded);
+		MemoryContextSwitchTo(old);
+	}
+	return false;
+}
+
+/*
+ * cow_index_delete_tuples: of the index entries the index AM offers for
+ * deletion, those marked dead by a scan (cow_index_fetch_tuple) and those
+ * (bottom-up deletion) that no snapshot can see are deletable.  Pending
+ * TIDs were never rows: no standby query can conflict.  A version's
+ * catalog row may be dead because its writer aborted or because clean()
+ * deleted it; we do not know the deleting xid, so the horizon reported for
+ * standby conflicts is the one before which the catalog row was found
+ * removable (a bound on that xid, as heap reports the xid itself).
+ */
+TransactionId
+cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
+{
+	CowVersion *live = NULL;
+	int			nlive = 0;
+	bool		reloaded = false;
+	bool		catalog_dead = false;
+	TransactionId horizon = InvalidTransactionId;
+	int			i,
+				n = 0;
+
+	for (i = 0; i < delstate->ndeltids; i++)
+	{
+		TM_IndexDelete *d = &delstate->deltids[i];
+		TM_IndexStatus *st = &delstate->status[d->id];
+		int64		rownum = CowTidToRowNumber(&d->tid);
+
+		if (!st->knowndeletable &&
+			CowRowNumberIsDead(rel, rownum, &live, &nlive, &reloaded))
+			st->knowndeletable = true;
+		if (st->knowndeletable)
+		{
+			delstate->deltids[n++] = *d;
+			if (rownum < COW_MAX_ROW_NUMBER)
+				catalog_dead = true;
+		}
+	}
+	delstate->ndeltids = n;
+	if (live != NULL)
+		pfree(live);
+	if (catalog_dead)
+	{
+		Relation	catalog = table_open(CowCatalogRelid("cow_file_group", false),
+										 AccessShareLock);
+
+		horizon = GlobalVisTestNonRemovableHorizon(GlobalVisTestFor(catalog));
+		TransactionIdRetreat(horizon);
+		table_close(catalog, AccessShareLock);
+	}
+	return horizon;
+}
+
+/* ---------- rows carried into new versions by this transaction ---------- */
+
+/*
+ * A write rewrites whole file groups: the rows it leaves unchanged are
+ * carried into the new versions under new row numbers.  On heap such rows
+ * keep their TID, and a TID read earlier in the transaction (a cursor's
+ * WHERE CURRENT OF, "UPDATE ... WHERE ctid = r.ctid" in a loop) still
+ * addresses them.  So every merge of this transaction records, per table
+ * storage, where it carried each stored row (CowNoteRowsMoved, as runs of
+ * consecutive row numbers: a rewrite keeps the stored rows' order), and a
+ * TID fetch that finds its row in no version current for the snapshot
+ * follows those moves (CowResolveMovedRow).  Rows updated or deleted are
+ * not carried, so their old TIDs find nothing, as on heap.  An UPDATE also
+ * records the link from the old row to its new one (by the pending row
+ * number its slot got, which the merge maps to the real one): only
+ * tuple_get_latest_tid (WHERE CURRENT OF) follows it, as heap follows the
+ * update chain there and nowhere else.  Row numbers
+ * are never reused within a storage, so a move recorded by a merge that
+ * was rolled back (a subtransaction) leads to no visible version and is
+ * harmless.  The map lives in TopTransactionContext, per table and
+ * relfilenode (TRUNCATE and rewrites start a new storage; the in-place
+ * truncation of a table created in the transaction forgets it).
+ */
+typedef struct CowMoveRun
+{
+	int64		old_start;
+	int64		new_start;
+	int64		len;
+	bool		updated;		/* old rows updated into new ones (else
+								 * carried unchanged) */
+} CowMoveRun;
+
+typedef struct CowMoveMap
+{
+	Oid			relid;
+	Oid			relfilenode;	/* row numbers are per storage */
+	CowMoveRun *runs;
+	int64		nruns;
+	int64		cap;
+} CowMoveMap;
+
+/* beyond this many runs a table's later moves are not recorded (24 MB) */
+#define COW_MAX_MOVE_RUNS	(1024 * 1024)
+
+static List *CowMoveMaps = NIL;
+static LocalTransactionId CowMoveMapsLxid = InvalidLocalTransactionId;
+
+static CowMoveMap *
+CowGetMoveMap(Relation rel, bool create)
+{
+	ListCell   *lc;
+	CowMoveMap *m;
+	MemoryContext old;
+
+	if (CowMoveMapsLxid != MyProc->lxid)
+	{
+		/* the previous transaction's maps went with its memory */
+		CowMoveMaps = NIL;
+		CowMoveMapsLxid = MyProc->lxid;
+	}
+	foreach(lc, CowMoveMaps)
+	{
+		m = lfirst(lc);
+		if (m->relid == RelationGetRelid(rel) &&
+			m->relfilenode == rel->rd_node.relNode)
+			return m;
+	}
+	if (!create)
+		return NULL;
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	m = palloc0(sizeof(CowMoveMap));
+	m->relid = RelationGetRelid(rel);
+	m->relfilenode = rel->rd_node.relNode;
+	CowMoveMaps = lappend(CowMoveMaps, m);
+	MemoryContextSwitchTo(old);
+	return m;
+}
+
+/*
+ * CowMoveMapAdd records that row "from" is now row "to", extending the
+ * last run when it continues it.
+ */
+static void
+CowMoveMapAdd(CowMoveMap *m, int64 from, int64 to, bool updated)
+{
+	CowMoveRun *last = m->nruns > 0 ? &m->runs[m->nruns - 1] : NULL;
+
+	if (last != NULL && last->updated == updated &&
+		last->old_start + last->len == from &&
+		last->new_start + last->len == to)
+	{
+		last->len++;
+		return;
+	}
+	if (m->nruns >= COW_MAX_MOVE_RUNS)
+		return;
+	if (m->nruns == m->cap)
+	{
+		m->cap = Max(m->cap * 2, 64);
+		m->runs = m->runs == NULL ?
+			MemoryContextAlloc(TopTransactionContext, sizeof(CowMoveRun) * m->cap) :
+			repalloc(m->runs, sizeof(CowMoveRun) * m->cap);
+	}
+	m->runs[m->nruns].old_start = from;
+	m->runs[m->nruns].new_start = to;
+	m->runs[m->nruns].len = 1;
+	m->runs[m->nruns].updated = updated;
+	m->nruns++;
+}
+
+/*
+ * CowNoteRowsMoved records, for the n rows just written as version v of
+ * rel, where each stored row (one read from an existing version) went, and
+ * where the new row of an UPDATE went from its pending row number.
+ */
+void
+CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const CowVersion *v)
+{
+	CowMoveMap *m = NULL;
+	int64		r;
+
+	for (r = 0; r < n; r++)
+	{
+		CowRow	   *row = rows[r];
+		int64		from;
+
+		if (row->src != NULL)
+			from = row->src->version.first_row_number + row->src_row;
+		else if (row->is_update && row->pending != 0)
+			from = row->pending;
+		else
+			continue;			/* a new row */
+		if (m == NULL)
+			m = CowGetMoveMap(rel, true);
+		CowMoveMapAdd(m, from, v->first_row_number + r, false);
+	}
+}
+
+/*
+ * CowNoteRowUpdated records that an UPDATE replaced row old_rownum by the
+ * row buffered under pending.
+ */
+void
+CowNoteRowUpdated(Relation rel, int64 old_rownum, int64 pending)
+{
+	CowMoveMapAdd(CowGetMoveMap(rel, true), old_rownum, pending, true);
+}
+
+/*
+ * CowForgetMoves drops what was recorded for rel: its storage was emptied
+ * in place (row numbers start again).
+ */
+void
+CowForgetMoves(Relation rel)
+{
+	CowMoveMap *m = CowGetMoveMap(rel, false);
+
+	if (m != NULL)
+		m->nruns = 0;
+}
+
+/*
+ * CowResolveMovedRow follows the moves recorded for rownum (and, with
+ * follow_updates, the updates) until it finds a row number held by one of
+ * versions[n] (the versions current for the reader's snapshot); returns
+ * it, or 0.  A row may have been carried by
+ * several merges (one per statement, and again after a rolled-back one),
+ * so the candidates are searched breadth first.
+ */
+int64
+CowResolveMovedRow(Relation rel, int64 rownum, CowVersion *versions, int n,
+				   bool follow_updates)
+{
+	CowMoveMap *m = CowGetMoveMap(rel, false);
+	int64	   *queue;
+	int			head = 0,
+				tail = 0;
+	int			limit = 1024;
+	int64		found = 0;
+
+	if (m == NULL || m->nruns == 0)
+		return 0;
+	queue = palloc(sizeof(int64) * limit);
+	queue[tail++] = rownum;
+	while (head < tail && found == 0)
+	{
+		int64		rn = queue[head++];
+		int64		i;
+
+		for (i = 0; i < m->nruns && found == 0; i++)
+		{
+			CowMoveRun *run = &m->runs[i];
+			int64		to;
+
+			if (rn < run->old_start || rn >= run->old_start + run->len ||
+				(run->updated && !follow_updates))
+				continue;
+			to = run->new_start + (rn - run->old_start);
+			if (CowFindInVersions(versions, n, to) >= 0)
+				found = to;
+			else if (tail < limit)
+				queue[tail++] = to;
+		}
+	}
+	pfree(queue);
+	return found;
 }
 
 /*
@@ -446,9 +830,41 @@ cow_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,
 	}
 	CowRowFetchCache->base.rel = rel;
 	found = CowFetchRow(CowRowFetchCache, CowTidToRowNumber(tid), snapshot, slot);
+	if (!found && snapshot != NULL && IsMVCCSnapshot(snapshot))
+	{
+		/* a row this transaction carried into a new version, by its old TID */
+		int64		moved = CowResolveMovedRow(rel, CowTidToRowNumber(tid),
+											   CowRowFetchCache->versions,
+											   CowRowFetchCache->nversions,
+											   false);
+
+		if (moved != 0)
+			found = CowFetchRow(CowRowFetchCache, moved, snapshot, slot);
+	}
 	if (found)
 		ExecMaterializeSlot(slot);
 	return found;
+}
+
+/*
+ * cow_tuple_get_latest_tid (WHERE CURRENT OF): the TID of the latest
+ * version of the row a cursor stands on, wherever writes of this
+ * transaction carried or updated it since the cursor read it; a row
+ * deleted since keeps its TID, which then finds nothing.
+ */
+void
+cow_tuple_get_latest_tid(TableScanDesc sscan, ItemPointer tid)
+{
+	int			n;
+	CowVersion *versions = CowScanVersions(sscan, &n);
+	int64		rownum = CowTidToRowNumber(tid);
+	int64		moved;
+
+	if (CowFindInVersions(versions, n, rownum) >= 0)
+		return;
+	moved = CowResolveMovedRow(sscan->rs_rd, rownum, versions, n, true);
+	if (moved != 0)
+		CowRowNumberToTid(moved, tid);
 }
 
 bool

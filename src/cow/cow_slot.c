@@ -11,7 +11,12 @@
  * the planner gave the scan a physical target list.  For a group opened
  * for point lookups (by_block), only the block of each column that holds
  * the row is decompressed.  Materializing or
- * copying the slot fetches every attribute first.  Copies to heap tuples
+ * copying the slot fetches every attribute first.  A column added after a
+ * file group was written reads as its missing value (atthasmissing /
+ * attmissingval) in the *slot's* descriptor, as heap's slot_getmissingattrs
+ * does: an ALTER TABLE rewrite reads the old rows through a slot with the
+ * descriptor from before the ALTER, after the relation's own descriptor
+ * lost its missing values (RelationClearMissing).  Copies to heap tuples
  * carry the row's TID in t_self (ANALYZE sorts its sample by it).
  *
  * Copyright (c) 2026, incetl authors
@@ -71,6 +76,12 @@ cow_slot_getsomeattrs(TupleTableSlot *slot, int natts)
 		{
 			slot->tts_values[i] = (Datum) 0;
 			slot->tts_isnull[i] = true;
+		}
+		else if ((uint32) i >= g->header->natts)
+		{
+			/* added after the version was written: the slot's default */
+			slot->tts_values[i] = getmissingattr(desc, i + 1,
+												 &slot->tts_isnull[i]);
 		}
 		else if (i < g->natts && g->decoded[i])
 		{
@@ -163,7 +174,11 @@ CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row, TupleTableSlot *slot)
 		for (i = 0; i < desc->natts; i++)
 		{
 			if (!TupleDescAttr(desc, i)->attisdropped &&
-				(g->by_block ? CowGroupRow(g, i, row) : CowGroupColumn(g, i)))
+				(uint32) i >= g->header->natts)
+				slot->tts_values[i] = getmissingattr(desc, i + 1,
+													 &slot->tts_isnull[i]);
+			else if (!TupleDescAttr(desc, i)->attisdropped &&
+					 (g->by_block ? CowGroupRow(g, i, row) : CowGroupColumn(g, i)))
 			{
 				slot->tts_values[i] = g->values[i][row];
 				slot->tts_isnull[i] = g->isnull[i][row];

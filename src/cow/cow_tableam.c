@@ -24,6 +24,7 @@
 #include "access/relation.h"
 #include "access/multixact.h"
 #include "access/tableam.h"
+#include "access/twophase.h"
 #include "access/xact.h"
 #include "catalog/catalog.h"
 #include "catalog/index.h"
@@ -35,6 +36,8 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "storage/smgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -51,6 +54,43 @@ bool
 CowIsCowRelation(Relation rel)
 {
 	return rel != NULL && rel->rd_tableam == &CowMethods;
+}
+
+/*
+ * CowLockWriters takes the writers' lock of rel (ShareUpdateExclusiveLock,
+ * held to the end of the transaction: commit ids follow commit order).
+ * A prepared transaction that wrote rel keeps that lock until COMMIT
+ * PREPARED or ROLLBACK PREPARED, which may never come from the waiting
+ * session (its own prepared transaction, say): rather than wait for it
+ * unboundedly, fail at once naming it.  A holder that prepares after this
+ * check is waited for like any other (lock_timeout bounds it).
+ */
+void
+CowLockWriters(Relation rel)
+{
+	LOCKTAG		tag;
+	VirtualTransactionId *holders;
+
+	if (ConditionalLockRelation(rel, ShareUpdateExclusiveLock))
+		return;
+	SET_LOCKTAG_RELATION(tag, rel->rd_lockInfo.lockRelId.dbId,
+						 rel->rd_lockInfo.lockRelId.relId);
+	holders = GetLockConflicts(&tag, ShareUpdateExclusiveLock, NULL);
+	for (; VirtualTransactionIdIsValid(*holders); holders++)
+	{
+		bool		more = false;
+		TransactionId xid = TwoPhaseGetXidByVirtualXID(*holders, &more);
+
+		if (TransactionIdIsValid(xid))
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("cannot write to incetl_cow table \"%s\" while a prepared transaction that wrote it is pending",
+							RelationGetRelationName(rel)),
+					 errdetail("Prepared transaction %u holds the table's writer lock until it is committed or rolled back.",
+							   xid),
+					 errhint("Finish it with COMMIT PREPARED or ROLLBACK PREPARED (see pg_prepared_xacts), then retry.")));
+	}
+	LockRelation(rel, ShareUpdateExclusiveLock);
 }
 
 static const TupleTableSlotOps *
@@ -99,20 +139,6 @@ cow_tuple_tid_valid(TableScanDesc scan, ItemPointer tid)
 }
 
 static void
-cow_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
-{
-	/* a row has no newer version reachable by TID: keep it */
-}
-
-static TransactionId
-cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
-{
-	/* we never report index entries dead; VACUUM removes them */
-	delstate->ndeltids = 0;
-	return InvalidTransactionId;
-}
-
-static void
 cow_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 				 int options, BulkInsertState bistate)
 {
@@ -152,8 +178,14 @@ cow_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 {
 	if (!CowBufferDelete(rel, tid))
 	{
+		/*
+		 * Deleted by this statement already: TM_SelfModified with our own
+		 * xid, which MERGE needs to report a row it would affect a
+		 * second time (21000); our xid may not be assigned yet, since
+		 * writes are only buffered so far.
+		 */
 		tmfd->ctid = *tid;
-		tmfd->xmax = GetCurrentTransactionIdIfAny();
+		tmfd->xmax = GetCurrentTransactionId();
 		tmfd->cmax = cid;
 		return TM_SelfModified;
 	}
@@ -171,11 +203,14 @@ cow_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	if (!CowBufferDelete(rel, otid))
 	{
 		tmfd->ctid = *otid;
-		tmfd->xmax = GetCurrentTransactionIdIfAny();
+		tmfd->xmax = GetCurrentTransactionId();	/* see cow_tuple_delete */
 		tmfd->cmax = cid;
 		return TM_SelfModified;
 	}
 	CowBufferInsert(rel, slot, true);
+	/* WHERE CURRENT OF follows the row to its new version (cow_scan.c) */
+	CowNoteRowUpdated(rel, CowTidToRowNumber(otid),
+					  CowTidToRowNumber(&slot->tts_tid));
 	return TM_Ok;
 }
 
@@ -275,6 +310,14 @@ cow_relation_nontransactional_truncate(Relation rel)
 {
 	CowDiscardRelation(RelationGetRelid(rel));
 	CowTruncate(rel, NULL, rel->rd_rel->relpersistence);
+
+	/*
+	 * A temporary table emptied at commit (ON COMMIT DELETE ROWS) then has
+	 * its indexes rebuilt in the same command: they must see the versions
+	 * gone.  Row addresses recorded for the table no longer lead anywhere.
+	 */
+	CommandCounterIncrement();
+	CowForgetMoves(rel);
 }
 
 static void

@@ -361,8 +361,8 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 	p->bytes += GetMemoryChunkSpace(row) + 2 * sizeof(ListCell);
 	MemoryContextSwitchTo(old);
 
-	CowRowNumberToTid(COW_MAX_ROW_NUMBER + (CowPendingCounter++ % COW_PENDING_ROWS),
-					  &slot->tts_tid);
+	row->pending = COW_MAX_ROW_NUMBER + (CowPendingCounter++ % COW_PENDING_ROWS);
+	CowRowNumberToTid(row->pending, &slot->tts_tid);
 	slot->tts_tableOid = RelationGetRelid(rel);
 
 	/*

@@ -333,6 +333,8 @@ typedef struct CowRow
 	int64		commit_id;		/* commit that wrote this version of the row */
 	int64		seq;			/* arrival order within the flush */
 	int64		rownum;			/* stored row number, 0 when incoming */
+	int64		pending;		/* incoming: the pending row number its slot
+								 * got (CowBufferInsert), or 0 */
 	bool		is_update;		/* came from an UPDATE statement */
 	bool		new_key;		/* a merge wrote it as a key not stored */
 	bool		spilled;		/* read back from the spill sort: one chunk,
@@ -578,6 +580,11 @@ extern const TupleTableSlotOps *CowSlotOps(void);
 extern void CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row,
 						TupleTableSlot *slot);
 extern bool CowIsCowRelation(Relation rel);
+extern void CowLockWriters(Relation rel);
+extern void CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n,
+							 const CowVersion *v);
+extern void CowNoteRowUpdated(Relation rel, int64 old_rownum, int64 pending);
+extern void CowForgetMoves(Relation rel);
 extern Oid	CowAmOid(void);
 
 #include "utils/acl.h"

@@ -15,6 +15,7 @@
 
 #include "access/relscan.h"
 #include "access/skey.h"
+#include "access/tableam.h"
 #include "cow.h"
 
 typedef struct CowScanDescData
@@ -30,7 +31,9 @@ typedef struct CowScanDescData
 	int			nversions;
 	int			cur;
 	CowDecodedGroup *group;
-	uint64		row;
+	uint64		row;			/* row last returned in group */
+	bool		inited;			/* a row was returned and the scan has not
+								 * run off either end since */
 	Bitmapset  *needed;			/* 0-based attribute indexes */
 	bool		all_columns;
 	List	   *quals;			/* of CowSkipQual */
@@ -60,6 +63,9 @@ typedef struct CowIndexFetch
 	CowVersion *versions;
 	int			nversions;
 	CowDecodedGroup *group;
+	CowVersion *live;			/* CowLoadLiveVersions, read on the first
+								 * miss, or NULL */
+	int			nlive;
 } CowIndexFetch;
 
 extern TableScanDesc cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys,
@@ -80,8 +86,13 @@ extern bool CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 extern bool cow_index_fetch_tuple(IndexFetchTableData *data, ItemPointer tid,
 								  Snapshot snapshot, TupleTableSlot *slot,
 								  bool *call_again, bool *all_dead);
+extern TransactionId cow_index_delete_tuples(Relation rel,
+											 TM_IndexDeleteOp *delstate);
 extern bool cow_tuple_fetch_row_version(Relation rel, ItemPointer tid,
 										Snapshot snapshot, TupleTableSlot *slot);
+extern void cow_tuple_get_latest_tid(TableScanDesc sscan, ItemPointer tid);
+extern int64 CowResolveMovedRow(Relation rel, int64 rownum, CowVersion *versions,
+								int n, bool follow_updates);
 extern bool cow_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
 										 Snapshot snapshot);
 extern bool cow_scan_analyze_next_block(TableScanDesc sscan, BlockNumber blockno,
