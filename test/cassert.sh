@@ -6,7 +6,8 @@
 # server (execIndexing.c's check of a slot's table OID, memory-context
 # parameter checks, ...) never fire in `make test`.  This script builds
 # PostgreSQL 15 from Debian's source package with --enable-cassert (once:
-# the build is kept in INCETL_CASSERT_PREFIX), builds incetl against it in a
+# the build is kept in INCETL_CASSERT_PREFIX), and pg_cron from its source
+# package against it, builds incetl against it in a
 # copy of the tree, runs every pg_regress file and isolation spec on a
 # throwaway cluster, and fails on any failed test or any TRAP in the
 # server log.  Not part of `make test` (it downloads and compiles
@@ -58,6 +59,20 @@ if [ ! -x "$PREFIX/bin/postgres" ]; then
         incetl_die "building PostgreSQL failed: see $WORK/*.log"
 fi
 
+# pg_cron, which some tests schedule with, from Debian's source package too:
+# built against the assert-enabled server like incetl
+if [ ! -f "$PREFIX/share/postgresql/extension/pg_cron.control" ] &&
+        [ ! -f "$PREFIX/share/extension/pg_cron.control" ]; then
+    incetl_log "building pg_cron against $PREFIX"
+    rm -rf "$WORK/cron" && mkdir -p "$WORK/cron"
+    (cd "$WORK/cron" && apt-get source -qq pg-cron >/dev/null 2>&1) ||
+        incetl_die "could not download the pg-cron source package"
+    crondir=$(ls -d "$WORK"/cron/pg-cron-*/ | head -n 1)
+    make -s -C "$crondir" PG_CONFIG="$PREFIX/bin/pg_config" >"$WORK/cron.log" 2>&1 &&
+        make -s -C "$crondir" PG_CONFIG="$PREFIX/bin/pg_config" install >>"$WORK/cron.log" 2>&1 ||
+        incetl_die "building pg_cron failed: see $WORK/cron.log"
+fi
+
 incetl_log "building incetl against $PREFIX"
 incetl_copy_tree "$SRC_DIR" "$WORK/tree"
 incetl_as_runner make -s -C "$WORK/tree" PG_CONFIG="$PREFIX/bin/pg_config" >/dev/null
@@ -72,7 +87,9 @@ cat >>"$C/data/postgresql.conf" <<EOF
 port = $PORT
 unix_socket_directories = '$C/sock'
 listen_addresses = ''
-shared_preload_libraries = 'incetl'
+shared_preload_libraries = 'incetl,pg_cron'
+cron.database_name = 'regression'
+max_worker_processes = 16
 max_prepared_transactions = 10
 fsync = off
 EOF

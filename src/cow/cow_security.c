@@ -372,6 +372,8 @@ CowPolicySetBuild(CowWriteCheck *wc, List *quals, List *polnames,
 									makeTargetEntry((Expr *) e, i,
 													psprintf("check%d", i), false));
 		}
+		/* the policies' subqueries come from the relcache: lock what they read */
+		AcquireRewriteLocks(q, true, false);
 		rewritten = QueryRewrite(q);
 		if (list_length(rewritten) != 1)
 			elog(ERROR, "row-level security check rewritten to %d queries",
