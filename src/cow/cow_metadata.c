@@ -33,6 +33,7 @@
 #include "catalog/pg_type.h"
 #include "catalog/storage.h"
 #include "storage/bufmgr.h"
+#include "storage/procarray.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -42,6 +43,9 @@
 #include "utils/timestamp.h"
 
 #include "cow.h"
+
+/* incetl_cow's table AM routine (cow_tableam.c), set at load */
+static const TableAmRoutine *CowRoutine = NULL;
 
 /* incetl.cow_options */
 #define Anum_opt_tbl				1
@@ -580,4 +584,137 @@ CowCopyCommits(int64 from_storage, int64 to_storage)
 	foreach(lc, copies)
 		CatalogTupleInsert(catalog, (HeapTuple) lfirst(lc));
 	table_close(catalog, RowExclusiveLock);
+}
+
+/*
+ * CowIsCowRelation: is rel an incetl_cow table?  Its table AM routine is
+ * ours (cow_tableam.c registers it at load, CowRegisterRoutine).
+ */
+bool
+CowIsCowRelation(Relation rel)
+{
+	return rel != NULL && CowRoutine != NULL && rel->rd_tableam == CowRoutine;
+}
+
+void
+CowRegisterRoutine(const TableAmRoutine *routine)
+{
+	CowRoutine = routine;
+}
+
+typedef struct CowRange
+{
+	int64		first;
+	int64		count;
+} CowRange;
+
+static int
+CowRangeCmp(const void *a, const void *b)
+{
+	const CowRange *x = a;
+	const CowRange *y = b;
+
+	return x->first < y->first ? -1 : (x->first > y->first ? 1 : 0);
+}
+
+/*
+ * CowLoadUsedMap returns the extents and row ranges of every version whose
+ * catalog row still exists.
+ *
+ * A version's pages may be reused only once no snapshot anywhere can see
+ * its catalog row -- standbys included.  So the catalog pages holding rows
+ * that are dead to every snapshot of this server are pruned first (heap
+ * pruning WAL-logs the removal with its conflict horizon, and a standby
+ * cancels queries that could still see those rows before it replays our
+ * later page writes); then every row still present, dead or not, pins its
+ * extent.  A page whose cleanup lock is busy is simply left for next time.
+ */
+CowUsedMap *
+CowLoadUsedMap(int64 storage_id)
+{
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	TransactionId horizon;
+	CowUsedMap *map = palloc0(sizeof(CowUsedMap));
+	int			cap = 16;
+	CowRange   *ranges = palloc(sizeof(CowRange) * cap);
+	CowRange   *extents = palloc(sizeof(CowRange) * cap);
+	int			i;
+	List	   *dead_blocks = NIL;
+	ListCell   *lc;
+
+	catalog = table_open(CowCatalogRelid("cow_file_group", false), AccessShareLock);
+	horizon = GetOldestNonRemovableTransactionId(catalog);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(storage_id));
+
+	/* pass 1: catalog pages with rows dead to everyone */
+	scan = CowCatalogScan(catalog, SnapshotAny, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Buffer		buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;
+		HTSV_Result res;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		res = HeapTupleSatisfiesVacuum(tup, horizon, buf);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		if (res == HEAPTUPLE_DEAD)
+			dead_blocks = list_append_unique_int(dead_blocks,
+												 (int) ItemPointerGetBlockNumber(&tup->t_self));
+	}
+	systable_endscan(scan);
+
+	foreach(lc, dead_blocks)
+	{
+		Buffer		buf = ReadBuffer(catalog, (BlockNumber) lfirst_int(lc));
+		int			nnewlpdead;
+
+		if (ConditionalLockBufferForCleanup(buf))
+		{
+			map->dead_rows += heap_page_prune(catalog, buf, InvalidTransactionId,
+											  GlobalVisTestFor(catalog),
+											  InvalidTransactionId, 0,
+											  &nnewlpdead, NULL);
+			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		}
+		ReleaseBuffer(buf);
+	}
+
+	/* pass 2: every row still there pins its extent */
+	scan = CowCatalogScan(catalog, SnapshotAny, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		CowVersion	v;
+
+		CowVersionFromHeapTuple(tup, RelationGetDescr(catalog), &v);
+		if (map->nranges == cap)
+		{
+			cap *= 2;
+			ranges = repalloc(ranges, sizeof(CowRange) * cap);
+			extents = repalloc(extents, sizeof(CowRange) * cap);
+		}
+		ranges[map->nranges].first = v.first_row_number;
+		ranges[map->nranges].count = v.row_count;
+		extents[map->nranges].first = v.first_block;
+		extents[map->nranges].count = v.nblocks;
+		map->nranges++;
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+
+	qsort(ranges, map->nranges, sizeof(CowRange), CowRangeCmp);
+	qsort(extents, map->nranges, sizeof(CowRange), CowRangeCmp);
+	map->range_first = palloc(sizeof(int64) * Max(map->nranges, 1));
+	map->range_count = palloc(sizeof(int64) * Max(map->nranges, 1));
+	map->extent_first = palloc(sizeof(BlockNumber) * Max(map->nranges, 1));
+	map->extent_blocks = palloc(sizeof(uint32) * Max(map->nranges, 1));
+	for (i = 0; i < map->nranges; i++)
+	{
+		map->range_first[i] = ranges[i].first;
+		map->range_count[i] = ranges[i].count;
+		map->extent_first[i] = (BlockNumber) extents[i].first;
+		map->extent_blocks[i] = (uint32) extents[i].count;
+	}
+	return map;
 }

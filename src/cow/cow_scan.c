@@ -27,6 +27,8 @@
 
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "catalog/pg_am.h"
+#include "commands/defrem.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "access/relscan.h"
@@ -36,6 +38,7 @@
 #include "pgstat.h"
 #include "storage/proc.h"
 #include "nodes/bitmapset.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -981,4 +984,79 @@ incetl_cow_decode_counts(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(CowChunksDecoded);
 	values[1] = Int64GetDatum(CowBlocksDecoded);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/*
+ * CowMakeSkipQual returns the CowSkipQual for "column attnum <opno> value"
+ * (the column on the left), or NULL when opno is not a btree comparison of
+ * the column type's default opfamily or compares under another collation
+ * than the one min/max were computed with.  Allocated in the current
+ * memory context.
+ */
+CowSkipQual *
+CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno, Oid inputcollid,
+				Datum value)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	Form_pg_attribute att;
+	Oid			opclass,
+				opfamily,
+				lefttype,
+				righttype;
+	int			strategy;
+	CowSkipQual *q;
+
+	if (attnum <= 0 || attnum > desc->natts || !OidIsValid(opno))
+		return NULL;
+	att = TupleDescAttr(desc, attnum - 1);
+	if (att->attisdropped)
+		return NULL;
+	/* min/max were computed with the column's collation */
+	if (OidIsValid(inputcollid) && inputcollid != att->attcollation)
+		return NULL;
+	opclass = GetDefaultOpClass(att->atttypid, BTREE_AM_OID);
+	if (!OidIsValid(opclass))
+		return NULL;
+	opfamily = get_opclass_family(opclass);
+	strategy = get_op_opfamily_strategy(opno, opfamily);
+	if (strategy == 0)
+		return NULL;
+	op_input_types(opno, &lefttype, &righttype);
+
+	q = palloc0(sizeof(CowSkipQual));
+	q->attidx = attnum - 1;
+	q->strategy = strategy;
+	q->collation = inputcollid;
+	q->value = value;
+	switch (strategy)
+	{
+		case BTLessStrategyNumber:
+		case BTLessEqualStrategyNumber:
+			fmgr_info(get_opcode(opno), &q->le_fn);
+			break;
+		case BTGreaterStrategyNumber:
+		case BTGreaterEqualStrategyNumber:
+			fmgr_info(get_opcode(opno), &q->ge_fn);
+			break;
+		case BTEqualStrategyNumber:
+			{
+				Oid			le = get_opfamily_member(opfamily, lefttype, righttype,
+													 BTLessEqualStrategyNumber);
+				Oid			ge = get_opfamily_member(opfamily, lefttype, righttype,
+													 BTGreaterEqualStrategyNumber);
+
+				if (!OidIsValid(le) || !OidIsValid(ge))
+				{
+					pfree(q);
+					return NULL;
+				}
+				fmgr_info(get_opcode(le), &q->le_fn);
+				fmgr_info(get_opcode(ge), &q->ge_fn);
+			}
+			break;
+		default:
+			pfree(q);
+			return NULL;
+	}
+	return q;
 }

@@ -46,6 +46,7 @@
 #include "postgres.h"
 
 #include "access/attnum.h"
+#include "access/relation.h"
 #include "access/tupdesc.h"
 #include "catalog/pg_class.h"
 #include "executor/executor.h"
@@ -635,4 +636,27 @@ CowCheckDelete(CowWriteCheck *wc, struct CowRow *stored)
 					 errdetail("A delete-marker row deletes the stored row with its record key, and the DELETE policies do not let role \"%s\" delete it.",
 							   GetUserNameFromId(w->userid, false))));
 	}
+}
+
+/*
+ * CowOpenChecked opens relid with AccessShareLock after checking it is an
+ * incetl_cow table the caller may SELECT.
+ */
+Relation
+CowOpenChecked(Oid relid, AclMode mode)
+{
+	Relation	rel;
+	AclResult	aclresult;
+
+	rel = relation_open(relid, AccessShareLock);
+	if (!CowIsCowRelation(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an incetl_cow table",
+						RelationGetRelationName(rel)),
+				 errhint("Create it with CREATE TABLE ... USING incetl_cow.")));
+	aclresult = pg_class_aclcheck(relid, GetUserId(), mode);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, RelationGetRelationName(rel));
+	return rel;
 }

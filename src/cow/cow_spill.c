@@ -35,6 +35,7 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/tupdesc.h"
 #include "access/xact.h"
 #include "catalog/pg_operator.h"
@@ -278,4 +279,91 @@ CowSpillEnd(CowSpill *s)
 	FreeTupleDesc(s->desc);
 	list_free_deep(s->aborts);
 	pfree(s);
+}
+
+/*
+ * CowRowFromValues copies a row into one chunk of cxt: the CowRow, its
+ * values/isnull arrays and a copy of every by-reference value, so the
+ * merge uses the row as it is (no tuple to form here and deform there) and
+ * one pfree releases it.  Short varlenas are kept short; only out-of-line,
+ * compressed or expanded values are detoasted.
+ */
+CowRow *
+CowRowFromValues(TupleDesc desc, int natts, Datum *src, bool *isnull,
+				 int64 seq, bool is_update, MemoryContext cxt)
+{
+	Size		hdr = MAXALIGN(sizeof(CowRow)) + MAXALIGN(sizeof(Datum) * natts) +
+		MAXALIGN(sizeof(bool) * Max(natts, 1));
+	Size		size = hdr;
+	Datum		detoasted[MaxTupleAttributeNumber];
+	CowRow	   *row;
+	char	   *data;
+	int			i;
+
+	for (i = 0; i < natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Datum		v = src[i];
+
+		detoasted[i] = v;
+		if (isnull[i] || att->attbyval)
+			continue;
+		if (att->attlen == -1)
+		{
+			if (VARATT_IS_EXTERNAL(DatumGetPointer(v)) ||
+				VARATT_IS_COMPRESSED(DatumGetPointer(v)))
+				detoasted[i] = v = PointerGetDatum(detoast_attr((struct varlena *)
+																DatumGetPointer(v)));
+			size = att_align_nominal(size, TYPALIGN_INT) +
+				VARSIZE_ANY(DatumGetPointer(v));
+		}
+		else if (att->attlen == -2)
+			size += strlen(DatumGetCString(v)) + 1;
+		else
+			size = att_align_nominal(size, att->attalign) + att->attlen;
+	}
+	row = MemoryContextAlloc(cxt, size);
+	memset(row, 0, sizeof(CowRow));
+	row->values = (Datum *) ((char *) row + MAXALIGN(sizeof(CowRow)));
+	row->isnull = (bool *) ((char *) row->values + MAXALIGN(sizeof(Datum) * natts));
+	memcpy(row->isnull, isnull, sizeof(bool) * (uint32) natts);	/* natts >= 0 */
+	row->seq = seq;
+	row->is_update = is_update;
+	data = (char *) row;
+	size = hdr;
+	for (i = 0; i < natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Datum		v = detoasted[i];
+		Size		len;
+
+		if (isnull[i])
+		{
+			row->values[i] = (Datum) 0;
+			continue;
+		}
+		if (att->attbyval)
+		{
+			row->values[i] = v;
+			continue;
+		}
+		if (att->attlen == -1)
+		{
+			size = att_align_nominal(size, TYPALIGN_INT);
+			len = VARSIZE_ANY(DatumGetPointer(v));
+		}
+		else if (att->attlen == -2)
+			len = strlen(DatumGetCString(v)) + 1;
+		else
+		{
+			size = att_align_nominal(size, att->attalign);
+			len = att->attlen;
+		}
+		memcpy(data + size, DatumGetPointer(v), len);
+		row->values[i] = PointerGetDatum(data + size);
+		size += len;
+		if (v != src[i])
+			pfree(DatumGetPointer(v));
+	}
+	return row;
 }

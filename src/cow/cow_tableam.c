@@ -50,49 +50,6 @@ PG_FUNCTION_INFO_V1(incetl_cow_tableam_handler);
 
 static const TableAmRoutine CowMethods;
 
-bool
-CowIsCowRelation(Relation rel)
-{
-	return rel != NULL && rel->rd_tableam == &CowMethods;
-}
-
-/*
- * CowLockWriters takes the writers' lock of rel (ShareUpdateExclusiveLock,
- * held to the end of the transaction: commit ids follow commit order).
- * A prepared transaction that wrote rel keeps that lock until COMMIT
- * PREPARED or ROLLBACK PREPARED, which may never come from the waiting
- * session (its own prepared transaction, say): rather than wait for it
- * unboundedly, fail at once naming it.  A holder that prepares after this
- * check is waited for like any other (lock_timeout bounds it).
- */
-void
-CowLockWriters(Relation rel)
-{
-	LOCKTAG		tag;
-	VirtualTransactionId *holders;
-
-	if (ConditionalLockRelation(rel, ShareUpdateExclusiveLock))
-		return;
-	SET_LOCKTAG_RELATION(tag, rel->rd_lockInfo.lockRelId.dbId,
-						 rel->rd_lockInfo.lockRelId.relId);
-	holders = GetLockConflicts(&tag, ShareUpdateExclusiveLock, NULL);
-	for (; VirtualTransactionIdIsValid(*holders); holders++)
-	{
-		bool		more = false;
-		TransactionId xid = TwoPhaseGetXidByVirtualXID(*holders, &more);
-
-		if (TransactionIdIsValid(xid))
-			ereport(ERROR,
-					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-					 errmsg("cannot write to incetl_cow table \"%s\" while a prepared transaction that wrote it is pending",
-							RelationGetRelationName(rel)),
-					 errdetail("Prepared transaction %u holds the table's writer lock until it is committed or rolled back.",
-							   xid),
-					 errhint("Finish it with COMMIT PREPARED or ROLLBACK PREPARED (see pg_prepared_xacts), then retry.")));
-	}
-	LockRelation(rel, ShareUpdateExclusiveLock);
-}
-
 static const TupleTableSlotOps *
 cow_slot_callbacks(Relation rel)
 {
@@ -566,6 +523,7 @@ incetl_cow_tableam_handler(PG_FUNCTION_ARGS)
 void
 cow_init(void)
 {
+	CowRegisterRoutine(&CowMethods);
 	(void) CowSlotOps();
 	CowWriteStateInit();
 	CowHooksInit();

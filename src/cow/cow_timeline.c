@@ -56,29 +56,6 @@ static int64 CowNewestCommit(int64 storage_id, Snapshot snapshot,
 static void CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since,
 						int64 until, bool has_until);
 
-/*
- * CowOpenChecked opens relid with AccessShareLock after checking it is an
- * incetl_cow table the caller may SELECT.
- */
-Relation
-CowOpenChecked(Oid relid, AclMode mode)
-{
-	Relation	rel;
-	AclResult	aclresult;
-
-	rel = relation_open(relid, AccessShareLock);
-	if (!CowIsCowRelation(rel))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an incetl_cow table",
-						RelationGetRelationName(rel)),
-				 errhint("Create it with CREATE TABLE ... USING incetl_cow.")));
-	aclresult = pg_class_aclcheck(relid, GetUserId(), mode);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, RelationGetRelationName(rel));
-	return rel;
-}
-
 Datum
 incetl_cow_storage_id(PG_FUNCTION_ARGS)
 {

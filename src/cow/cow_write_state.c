@@ -47,18 +47,8 @@
 
 #include "cow.h"
 
-typedef struct CowCounts
-{
-	Oid			relid;
-	int64		inserted;
-	int64		updated;
-	int64		deleted;
-	int64		last_commit_id;
-} CowCounts;
-
 static MemoryContext CowWriteContext = NULL;
 static List *CowPendingList = NIL;	/* of CowPending * */
-static List *CowCountsList = NIL;	/* of CowCounts * */
 static bool CowFlushing = false;
 static int64 CowPendingCounter = 0;
 
@@ -103,7 +93,6 @@ CowWriteContextReset(void *arg)
 {
 	CowWriteContext = NULL;
 	CowPendingList = NIL;
-	CowCountsList = NIL;
 	CowFlushing = false;
 }
 
@@ -214,93 +203,6 @@ CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row)
 		}
 	}
 	p->last_row = row;
-}
-
-/*
- * CowRowFromValues copies a row into one chunk of cxt: the CowRow, its
- * values/isnull arrays and a copy of every by-reference value, so the
- * merge uses the row as it is (no tuple to form here and deform there) and
- * one pfree releases it.  Short varlenas are kept short; only out-of-line,
- * compressed or expanded values are detoasted.
- */
-CowRow *
-CowRowFromValues(TupleDesc desc, int natts, Datum *src, bool *isnull,
-				 int64 seq, bool is_update, MemoryContext cxt)
-{
-	Size		hdr = MAXALIGN(sizeof(CowRow)) + MAXALIGN(sizeof(Datum) * natts) +
-		MAXALIGN(sizeof(bool) * Max(natts, 1));
-	Size		size = hdr;
-	Datum		detoasted[MaxTupleAttributeNumber];
-	CowRow	   *row;
-	char	   *data;
-	int			i;
-
-	for (i = 0; i < natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		Datum		v = src[i];
-
-		detoasted[i] = v;
-		if (isnull[i] || att->attbyval)
-			continue;
-		if (att->attlen == -1)
-		{
-			if (VARATT_IS_EXTERNAL(DatumGetPointer(v)) ||
-				VARATT_IS_COMPRESSED(DatumGetPointer(v)))
-				detoasted[i] = v = PointerGetDatum(detoast_attr((struct varlena *)
-																DatumGetPointer(v)));
-			size = att_align_nominal(size, TYPALIGN_INT) +
-				VARSIZE_ANY(DatumGetPointer(v));
-		}
-		else if (att->attlen == -2)
-			size += strlen(DatumGetCString(v)) + 1;
-		else
-			size = att_align_nominal(size, att->attalign) + att->attlen;
-	}
-	row = MemoryContextAlloc(cxt, size);
-	memset(row, 0, sizeof(CowRow));
-	row->values = (Datum *) ((char *) row + MAXALIGN(sizeof(CowRow)));
-	row->isnull = (bool *) ((char *) row->values + MAXALIGN(sizeof(Datum) * natts));
-	memcpy(row->isnull, isnull, sizeof(bool) * (uint32) natts);	/* natts >= 0 */
-	row->seq = seq;
-	row->is_update = is_update;
-	data = (char *) row;
-	size = hdr;
-	for (i = 0; i < natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		Datum		v = detoasted[i];
-		Size		len;
-
-		if (isnull[i])
-		{
-			row->values[i] = (Datum) 0;
-			continue;
-		}
-		if (att->attbyval)
-		{
-			row->values[i] = v;
-			continue;
-		}
-		if (att->attlen == -1)
-		{
-			size = att_align_nominal(size, TYPALIGN_INT);
-			len = VARSIZE_ANY(DatumGetPointer(v));
-		}
-		else if (att->attlen == -2)
-			len = strlen(DatumGetCString(v)) + 1;
-		else
-		{
-			size = att_align_nominal(size, att->attalign);
-			len = att->attlen;
-		}
-		memcpy(data + size, DatumGetPointer(v), len);
-		row->values[i] = PointerGetDatum(data + size);
-		size += len;
-		if (v != src[i])
-			pfree(DatumGetPointer(v));
-	}
-	return row;
 }
 
 /*
@@ -849,110 +751,6 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 		p->row_subids = subids;
 		MemoryContextSwitchTo(old);
 	}
-}
-
-/* ---------- counts for the pipeline layer ---------- */
-
-void
-CowRecordCounts(Oid relid, int64 ins, int64 upd, int64 del, int64 commit_id)
-{
-	ListCell   *lc;
-	CowCounts  *c = NULL;
-	MemoryContext old;
-
-	foreach(lc, CowCountsList)
-	{
-		if (((CowCounts *) lfirst(lc))->relid == relid)
-			c = lfirst(lc);
-	}
-	if (c == NULL)
-	{
-		if (CowWriteContext == NULL)
-			(void) CowGetPending(relid, true);
-		old = MemoryContextSwitchTo(CowWriteContext);
-		c = palloc0(sizeof(CowCounts));
-		c->relid = relid;
-		CowCountsList = lappend(CowCountsList, c);
-		MemoryContextSwitchTo(old);
-	}
-	c->inserted += ins;
-	c->updated += upd;
-	c->deleted += del;
-	c->last_commit_id = commit_id;
-}
-
-/*
- * cow_write_counts reports the rows inserted (new keys), updated
- * (replaced) and deleted in relid by the current transaction so far,
- * counting only what has been flushed (every finished statement is).
- * Rollback to a savepoint does not subtract.
- */
-void
-cow_write_counts(Oid relid, int64 *inserted, int64 *updated, int64 *deleted)
-{
-	ListCell   *lc;
-
-	*inserted = *updated = *deleted = 0;
-	foreach(lc, CowCountsList)
-	{
-		CowCounts  *c = lfirst(lc);
-
-		if (c->relid == relid)
-		{
-			*inserted = c->inserted;
-			*updated = c->updated;
-			*deleted = c->deleted;
-		}
-	}
-}
-
-/*
- * cow_last_commit_id returns the commit id of the last write to relid in
- * this transaction, or 0.
- */
-int64
-cow_last_commit_id(Oid relid)
-{
-	ListCell   *lc;
-
-	foreach(lc, CowCountsList)
-	{
-		CowCounts  *c = lfirst(lc);
-
-		if (c->relid == relid)
-			return c->last_commit_id;
-	}
-	return 0;
-}
-
-PG_FUNCTION_INFO_V1(incetl_cow_write_counts);
-
-/*
- * incetl.cow_write_counts(tbl): cow_write_counts() and cow_last_commit_id()
- * for SQL callers.
- */
-Datum
-incetl_cow_write_counts(PG_FUNCTION_ARGS)
-{
-	TupleDesc	desc;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
-	int64		ins,
-				upd,
-				del,
-				cid;
-
-	cow_write_counts(PG_GETARG_OID(0), &ins, &upd, &del);
-	cid = cow_last_commit_id(PG_GETARG_OID(0));
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	desc = BlessTupleDesc(desc);
-	values[0] = Int64GetDatum(ins);
-	values[1] = Int64GetDatum(upd);
-	values[2] = Int64GetDatum(del);
-	values[3] = Int64GetDatum(cid);
-	nulls[3] = (cid == 0);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
 void

@@ -101,7 +101,7 @@ extern void CowReadExtentBytes(Relation rel, BlockNumber first_block,
 							   uint32 nblocks, uint64 offset, Size len,
 							   char *dest);
 
-/* extents and row ranges still referenced (cow_clean.c) */
+/* extents and row ranges still referenced (cow_metadata.c) */
 typedef struct CowUsedMap
 {
 	int			nranges;
@@ -580,12 +580,12 @@ extern const TupleTableSlotOps *CowSlotOps(void);
 extern void CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row,
 						TupleTableSlot *slot);
 extern bool CowIsCowRelation(Relation rel);
+extern void CowRegisterRoutine(const TableAmRoutine *routine);
 extern void CowLockWriters(Relation rel);
 extern void CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n,
 							 const CowVersion *v);
 extern void CowNoteRowUpdated(Relation rel, int64 old_rownum, int64 pending);
 extern void CowForgetMoves(Relation rel);
-extern Oid	CowAmOid(void);
 
 #include "utils/acl.h"
 extern Relation CowOpenChecked(Oid relid, AclMode mode);

@@ -56,7 +56,7 @@ check_tree() {
 }
 
 trees=("$@")
-[ ${#trees[@]} -gt 0 ] || trees=(src/pipeline)
+[ ${#trees[@]} -gt 0 ] || trees=(src/pipeline src/cow)
 for t in "${trees[@]}"; do
     check_tree "$t"
 done
