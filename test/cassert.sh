@@ -59,6 +59,14 @@ if [ ! -x "$PREFIX/bin/postgres" ]; then
         incetl_die "building PostgreSQL failed: see $WORK/*.log"
 fi
 
+# contrib modules the tests use (pageinspect), from the same source tree
+if [ ! -f "$("$PREFIX/bin/pg_config" --sharedir)/extension/pageinspect.control" ]; then
+    pgsrc=$(ls -d "$WORK"/src/postgresql-15.*/ 2>/dev/null | head -n 1)
+    [ -n "$pgsrc" ] || incetl_die "no PostgreSQL source in $WORK/src: remove $PREFIX and run again"
+    make -s -C "$pgsrc/contrib/pageinspect" install >>"$WORK/install.log" 2>&1 ||
+        incetl_die "building pageinspect failed: see $WORK/install.log"
+fi
+
 # pg_cron, which some tests schedule with: Debian's build of it (its source
 # package is not always on the mirror).  Assertions change no struct a
 # module sees, and the server checks the module's magic block as usual.

@@ -47,6 +47,9 @@
 /* incetl_cow's table AM routine (cow_tableam.c), set at load */
 static const TableAmRoutine *CowRoutine = NULL;
 
+static void CowTruncateStorage(Relation rel, const RelFileNode *newrnode,
+							   char persistence);
+
 /* incetl.cow_options */
 #define Anum_opt_tbl				1
 #define Anum_opt_record_key			2
@@ -491,6 +494,23 @@ CowDeleteStorageMetadata(int64 storage_id)
  */
 void
 CowTruncate(Relation rel, const RelFileNode *newrnode, char persistence)
+{
+	/*
+	 * ON COMMIT DELETE ROWS truncates at commit, where no snapshot is
+	 * active; the catalog scans below need one (as TOAST access would).
+	 */
+	if (!ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetLatestSnapshot());
+		CowTruncateStorage(rel, newrnode, persistence);
+		PopActiveSnapshot();
+	}
+	else
+		CowTruncateStorage(rel, newrnode, persistence);
+}
+
+static void
+CowTruncateStorage(Relation rel, const RelFileNode *newrnode, char persistence)
 {
 	CowMetaPageData meta = CowReadMetaPage(rel);
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
