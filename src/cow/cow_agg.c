@@ -86,8 +86,7 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
-#include "cow.h"
-#include "cow_scan.h"
+#include "cow/am.h"
 
 bool		CowAggregatePushdown = true;
 

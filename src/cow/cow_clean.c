@@ -56,9 +56,8 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "cow.h"
-#include "cow_scan.h"
-#include "cow_security.h"
+#include "cow/maintenance.h"
+#include "cow/security.h"
 
 PG_FUNCTION_INFO_V1(incetl_cow_clean);
 

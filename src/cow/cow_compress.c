@@ -25,7 +25,7 @@
 
 #include "utils/rel.h"
 
-#include "cow.h"
+#include "cow/format.h"
 
 static ZSTD_CCtx *CowCCtx = NULL;
 static ZSTD_DCtx *CowDCtx = NULL;

@@ -22,7 +22,7 @@
 #include "nodes/pg_list.h"
 #include "utils/memutils.h"
 
-#include "cow.h"
+#include "cow/catalog.h"
 
 typedef struct CowCounts
 {

@@ -28,7 +28,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
-#include "cow.h"
+#include "cow/write.h"
 
 #define COW_DEL_CHUNK_BITS	13	/* 8192 row numbers per chunk */
 #define COW_DEL_CHUNK_ROWS	(INT64CONST(1) << COW_DEL_CHUNK_BITS)

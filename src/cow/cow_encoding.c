@@ -64,7 +64,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-#include "cow.h"
+#include "cow/format.h"
 
 /* dictionary: at most this many entries, and at most one per two values */
 #define COW_DICT_MAX_ENTRIES	4096

@@ -69,7 +69,7 @@
 #include "access/htup_details.h"
 #include "commands/defrem.h"
 
-#include "cow.h"
+#include "cow/am.h"
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;

@@ -31,8 +31,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "cow.h"
-#include "cow_scan.h"
+#include "cow/maintenance.h"
 
 double
 cow_index_build_range_scan(Relation table_rel, Relation index_rel,

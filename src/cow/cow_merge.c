@@ -55,9 +55,8 @@
 #include "utils/sortsupport.h"
 #include "utils/typcache.h"
 
-#include "cow.h"
-#include "cow_scan.h"
-#include "cow_security.h"
+#include "cow/security.h"
+#include "cow/write.h"
 
 typedef struct CowMergeCtx
 {

@@ -42,7 +42,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "cow.h"
+#include "cow/catalog.h"
 
 /* incetl_cow's table AM routine (cow_tableam.c), set at load */
 static const TableAmRoutine *CowRoutine = NULL;

@@ -47,7 +47,7 @@
 #include "utils/snapmgr.h"
 #include "utils/typcache.h"
 
-#include "cow.h"
+#include "cow/maintenance.h"
 
 PG_FUNCTION_INFO_V1(incetl_cow_set_table_options);
 PG_FUNCTION_INFO_V1(incetl_cow_options_loaded);

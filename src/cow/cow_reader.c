@@ -25,7 +25,7 @@
 #include "utils/datum.h"
 #include "utils/rel.h"
 
-#include "cow.h"
+#include "cow/read.h"
 
 static void CowBlockCorrupt(Relation rel, const CowVersion *v, int idx,
 							const char *what) pg_attribute_noreturn();

@@ -43,8 +43,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "cow.h"
-#include "cow_scan.h"
+#include "cow/read.h"
 
 static void CowScanLoadVersions(CowScanDesc scan);
 

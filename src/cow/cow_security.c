@@ -67,8 +67,7 @@
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 
-#include "cow.h"
-#include "cow_security.h"
+#include "cow/security.h"
 
 /*
  * One set of row-level security checks of one kind (the UPDATE policies'

@@ -32,7 +32,7 @@
 #include "executor/tuptable.h"
 #include "utils/rel.h"
 
-#include "cow.h"
+#include "cow/read.h"
 
 typedef struct CowTupleTableSlot
 {

@@ -50,7 +50,7 @@
 #include "utils/tuplesort.h"
 #include "utils/typcache.h"
 
-#include "cow.h"
+#include "cow/write.h"
 
 #define COW_SPILL_UPDATE		0x1
 #define COW_SPILL_SUBID_SHIFT	1

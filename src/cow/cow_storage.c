@@ -29,7 +29,7 @@
 #include "storage/smgr.h"
 #include "utils/rel.h"
 
-#include "cow.h"
+#include "cow/storage.h"
 
 static CowMetaPageData *CowMetaFromPage(Page page, Relation rel, bool any_version);
 static CowMetaPageData CowReadMetaPageExt(Relation rel, bool any_version);

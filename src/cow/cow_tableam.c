@@ -43,8 +43,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "cow.h"
-#include "cow_scan.h"
+#include "cow/am.h"
 
 PG_FUNCTION_INFO_V1(incetl_cow_tableam_handler);
 

@@ -39,7 +39,8 @@
 #include "utils/snapmgr.h"
 #include "utils/typcache.h"
 
-#include "cow.h"
+#include "cow/maintenance.h"
+#include "cow/security.h"
 
 PG_FUNCTION_INFO_V1(incetl_cow_storage_id);
 PG_FUNCTION_INFO_V1(incetl_cow_commits);

@@ -36,7 +36,8 @@
 #include "utils/sortsupport.h"
 #include "utils/typcache.h"
 
-#include "cow.h"
+#include "cow/maintenance.h"
+#include "cow/security.h"
 
 PG_FUNCTION_INFO_V1(incetl_cow_verify);
 

@@ -45,7 +45,7 @@
 #include "utils/sortsupport.h"
 #include "utils/typcache.h"
 
-#include "cow.h"
+#include "cow/write.h"
 
 static MemoryContext CowWriteContext = NULL;
 static List *CowPendingList = NIL;	/* of CowPending * */

@@ -34,7 +34,7 @@
 #include "utils/sortsupport.h"
 #include "utils/typcache.h"
 
-#include "cow.h"
+#include "cow/write.h"
 
 /* the on-disk column description (test/t/cow_002_corrupt_chunk.pl too) */
 StaticAssertDecl(sizeof(CowColumnDesc) == 56,

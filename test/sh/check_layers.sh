@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test/sh/check_layers.sh -- the source files call each other in layers: no
-# cycle of calls between the files of a layered tree (src/pipeline, whose
-# layers incetl.h lists in order).
+# cycle of calls between the files of src/pipeline (whose layers incetl.h
+# lists in order) nor of src/cow (doc/incetl_cow.md, Source map), and no
+# cycle of includes between the project's headers.
 #
 # The graph comes from the built objects, so it sees every call the
 # compiler kept (static functions are private, and a symbol counts once
@@ -12,9 +13,6 @@
 #
 # Run from a built tree (make test runs it in its build directory):
 #     make && bash test/sh/check_layers.sh [TREE...]
-# src/cow is not layered yet (its files still call each other in a circle:
-# bash test/sh/check_layers.sh src/cow shows it); it joins the default list
-# when it is.
 set -euo pipefail
 export LC_ALL=C
 
@@ -54,6 +52,28 @@ check_tree() {
     fi
     rm -f "$defs" "$uses" "$edges"
 }
+
+# Includes of the project's own headers (src/include) form no cycle either.
+check_includes() {
+    local edges f inc cycle
+    edges=$(mktemp)
+    for f in src/include/*.h src/include/*/*.h src/*.c src/*/*.c; do
+        [ -e "$f" ] || continue
+        grep -o '^#include "[^"]*"' "$f" | sed 's/^#include "\(.*\)"/\1/' | while read -r inc; do
+            if [ -e "src/include/$inc" ]; then echo "$f src/include/$inc"; fi
+        done
+    done | sort -u >"$edges"
+    cycle=$(tsort "$edges" 2>&1 >/dev/null | grep -v 'input contains a loop' || true)
+    if [ -n "$cycle" ]; then
+        echo "FAIL: a cycle of includes between the project's headers:"
+        echo "$cycle" | sed 's/^tsort: /  /'
+        status=1
+    else
+        echo "ok  no cycle of includes between the project's headers ($(wc -l <"$edges") includes)"
+    fi
+    rm -f "$edges"
+}
+check_includes
 
 trees=("$@")
 [ ${#trees[@]} -gt 0 ] || trees=(src/pipeline src/cow)

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * cow_security.h
+ * cow/security.h
  *	  Who an incetl_cow write acts as, and what it may do: the table
  *	  owner's context for rewrites and cleaning, and the privileges and
  *	  row-level security an upsert needs where it replaces or deletes a
@@ -13,7 +13,7 @@
  * Copyright (c) 2026, incetl authors
  *
  * IDENTIFICATION
- *	  src/include/cow_security.h
+ *	  src/include/cow/security.h
  *
  *-------------------------------------------------------------------------
  */
@@ -21,7 +21,10 @@
 #define INCETL_COW_SECURITY_H
 
 #include "nodes/pg_list.h"
+#include "utils/acl.h"
 #include "utils/rel.h"
+
+#include "cow/read.h"
 
 /* The context saved by CowBecomeTableOwner, restored by CowRestoreUser. */
 typedef struct CowUserContext
@@ -48,5 +51,8 @@ extern void CowCheckReplace(CowWriteCheck *wc, struct CowRow *stored,
 							struct CowRow *incoming);
 extern void CowCheckDelete(CowWriteCheck *wc, struct CowRow *stored);
 extern void CowWriteCheckEnd(CowWriteCheck *wc);
+
+/* a table opened after checking the caller may read it */
+extern Relation CowOpenChecked(Oid relid, AclMode mode);
 
 #endif							/* INCETL_COW_SECURITY_H */

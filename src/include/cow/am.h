@@ -1,0 +1,29 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow/am.h
+ *	  The top: the table access method routine and module init
+ *	  (cow_tableam.c), the executor, planner, utility and object-access
+ *	  hooks (cow_hooks.c), the aggregate pushdown (cow_agg.c).
+ *
+ * Uses every layer below.
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/include/cow/am.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef INCETL_COW_AM_H
+#define INCETL_COW_AM_H
+
+#include "cow/maintenance.h"
+#include "cow/security.h"
+
+extern void CowHooksInit(void);
+
+/* aggregate pushdown (cow_agg.c) */
+extern PGDLLIMPORT bool CowAggregatePushdown;
+extern void CowAggInit(void);
+
+#endif							/* INCETL_COW_AM_H */

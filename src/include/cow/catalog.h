@@ -1,0 +1,100 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow/catalog.h
+ *	  incetl_cow's catalogs: table options, file group versions, commits,
+ *	  TRUNCATE's commit, the extents still referenced, "is this an
+ *	  incetl_cow table" (cow_metadata.c), and what the transaction wrote
+ *	  (cow_counts.c).
+ *
+ * Uses cow/storage.h (and declares part of cow.h's interface).
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/include/cow/catalog.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef INCETL_COW_CATALOG_H
+#define INCETL_COW_CATALOG_H
+
+#include "access/htup.h"
+#include "access/tableam.h"
+#include "storage/relfilenode.h"
+#include "utils/snapshot.h"
+
+#include "cow.h"
+#include "cow/storage.h"
+
+/* ---------- options and metadata catalogs ---------- */
+
+#define COW_DEFAULT_FILE_GROUP_ROWS	100000
+#define COW_DEFAULT_COMPRESSION		1
+#define COW_DEFAULT_RETAIN_COMMITS	10
+
+typedef struct CowOptions
+{
+	int			nkeys;
+	AttrNumber *key_attnums;
+	AttrNumber	precombine_attnum;	/* InvalidAttrNumber when none */
+	AttrNumber	delete_marker_attnum;	/* InvalidAttrNumber when none */
+	int			file_group_rows;
+	int			compression_level;
+	int			retain_commits;
+} CowOptions;
+
+typedef struct CowVersion
+{
+	int64		file_group_id;
+	int64		commit_id;
+	int64		superseded_by;	/* 0 when current */
+	int64		first_row_number;
+	int64		row_count;
+	BlockNumber first_block;
+	uint32		nblocks;
+	uint32		header_bytes;
+	int64		bytes;
+	int64		raw_bytes;
+	int64		min_commit;
+	int64		max_commit;
+	ItemPointerData catalog_tid;	/* of the catalog row that was read */
+} CowVersion;
+
+typedef struct CowCommitInfo
+{
+	int64		commit_id;
+	const char *operation;
+	int64		rows_inserted;
+	int64		rows_updated;
+	int64		rows_deleted;
+	int32		file_groups_written;
+	int64		bytes_written;
+} CowCommitInfo;
+
+extern Oid	CowCatalogRelid(const char *name, bool missing_ok);
+extern Oid	CowRewriteSourceRelid(Relation rel);
+extern void CowCheckOptionsCatalog(Relation catalog);
+extern AttrNumber CowOptionColumn(Relation rel, const char *name, const char *role,
+								  bool missing_ok);
+extern struct SysScanDescData *CowCatalogScan(Relation catalog, Snapshot snapshot,
+											  struct ScanKeyData *key);
+extern void CowVersionFromHeapTuple(HeapTuple tup, TupleDesc desc, CowVersion *v);
+extern void CowLoadOptions(Relation rel, Snapshot snapshot, CowOptions *opts);
+extern CowVersion *CowLoadVersions(int64 storage_id, Snapshot snapshot,
+								   bool current_only, int *nversions);
+extern void CowInsertVersion(int64 storage_id, const CowVersion *v);
+extern void CowSupersedeVersion(const CowVersion *v, int64 commit_id);
+extern void CowInsertCommit(int64 storage_id, const CowCommitInfo *c);
+extern void CowDeleteStorageMetadata(int64 storage_id);
+extern void CowCopyCommits(int64 from_storage, int64 to_storage);
+extern void CowTruncate(Relation rel, const RelFileNode *newrnode,
+						char persistence);
+
+extern void CowRegisterRoutine(const TableAmRoutine *routine);
+extern CowUsedMap *CowLoadUsedMap(int64 storage_id);
+
+/* what this transaction wrote (cow_counts.c; the readers are in cow.h) */
+extern void CowRecordCounts(Oid relid, int64 ins, int64 upd, int64 del,
+							int64 commit_id);
+
+#endif							/* INCETL_COW_CATALOG_H */

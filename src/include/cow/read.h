@@ -1,0 +1,232 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow/read.h
+ *	  The read path: rows in memory (CowRow), decoded file groups
+ *	  (cow_reader.c), the slot (cow_slot.c), sequential scans, index
+ *	  fetches, row moves and skip quals (cow_scan.c).
+ *
+ * Uses cow/format.h and cow/catalog.h (and, through it, cow/storage.h).
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/include/cow/read.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef INCETL_COW_READ_H
+#define INCETL_COW_READ_H
+
+#include "access/relscan.h"
+#include "access/skey.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
+#include "nodes/pg_list.h"
+
+#include "cow/catalog.h"
+#include "cow/format.h"
+
+/*
+ * One row in memory during a merge: an incoming row with its own values,
+ * or a stored row, which refers to its place in a decoded file group
+ * rather than copying the values out (read either with CowRowValue).
+ */
+typedef struct CowRow
+{
+	Datum	   *values;			/* NULL for a stored row */
+	bool	   *isnull;
+	struct CowDecodedGroup *src;	/* stored row: row src_row of src */
+	int64		src_row;
+	int64		commit_id;		/* commit that wrote this version of the row */
+	int64		seq;			/* arrival order within the flush */
+	int64		rownum;			/* stored row number, 0 when incoming */
+	int64		pending;		/* incoming: the pending row number its slot
+								 * got (CowBufferInsert), or 0 */
+	bool		is_update;		/* came from an UPDATE statement */
+	bool		new_key;		/* a merge wrote it as a key not stored */
+	bool		spilled;		/* read back from the spill sort: one chunk,
+								 * pfree'd once written or dropped */
+	bool		after_marker;	/* spilled winner: an older row of its key
+								 * was a delete marker */
+} CowRow;
+
+/*
+ * A file group version being read.  Columns are decompressed on first use
+ * (CowGroupColumn), in cxt, and only those wanted (all, or in needed);
+ * the others read as NULL.
+ */
+typedef struct CowDecodedGroup
+{
+	Relation	rel;
+	MemoryContext cxt;
+	bool		all;
+	Bitmapset  *needed;			/* 0-based attribute indexes */
+	CowVersion	version;
+	CowGroupHeader *header;
+	int			natts;
+	uint64		nrows;
+	bool	   *decoded;		/* [natts], which columns are wholly in values */
+	bool		by_block;		/* decode only the blocks rows are read from
+								 * (CowGroupRow): point lookups */
+	uint32		nblocks;
+	bool	  **block_done;		/* [natts][nblocks] or NULL: blocks decoded
+								 * while the column is not wholly decoded */
+	CowBlockDesc **block_dirs;	/* [natts]: directories read so far, or NULL */
+	bool	   *unwanted;		/* [natts], columns read as NULL (not all,
+								 * not in needed): the slot's per-row test */
+	Datum	  **values;			/* [natts][nrows] */
+	bool	  **isnull;			/* [natts][nrows] */
+	int64	   *commit_ids;		/* [nrows] or NULL */
+} CowDecodedGroup;
+
+/* attribute attidx (0-based) of a CowRow, stored or incoming */
+static inline Datum
+CowRowValue(const CowRow *row, int attidx, bool *isnull)
+{
+	if (row->src != NULL)
+	{
+		*isnull = row->src->isnull[attidx][row->src_row];
+		return row->src->values[attidx][row->src_row];
+	}
+	*isnull = row->isnull[attidx];
+	return row->values[attidx];
+}
+
+extern CowGroupHeader *CowReadGroupHeader(Relation rel, const CowVersion *v);
+extern void CowDecodeColumn(Relation rel, const CowVersion *v, CowGroupHeader *h,
+							TupleDesc tupdesc, int attidx, Datum *values,
+							bool *isnull);
+extern int64 *CowDecodeCommitIds(Relation rel, const CowVersion *v,
+								 CowGroupHeader *h);
+extern CowDecodedGroup *CowOpenGroup(Relation rel, const CowVersion *v,
+									 bool all, Bitmapset *needed);
+extern bool CowGroupColumn(CowDecodedGroup *g, int attidx);
+extern bool CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row);
+extern int64 CowChunksDecoded;	/* column chunks decompressed by this backend */
+extern int64 CowBlocksDecoded;	/* column blocks decompressed by this backend */
+extern CowDecodedGroup *CowDecodeGroup(Relation rel, const CowVersion *v,
+									   bool all, Bitmapset *needed,
+									   bool commit_ids);
+extern void CowGroupKeyBounds(CowGroupHeader *h, Datum *first, Datum *last);
+extern void CowGroupMinMax(CowGroupHeader *h, int attidx, Datum *min, Datum *max);
+
+/* ---------- reader-side helpers and hooks ---------- */
+
+typedef struct CowSkipQual
+{
+	int			attidx;			/* 0-based */
+	int			strategy;		/* BTLessStrategyNumber... */
+	FmgrInfo	le_fn;			/* min <= c (for =, <=, <) */
+	FmgrInfo	ge_fn;			/* max >= c (for =, >=, >) */
+	Oid			collation;
+	Datum		value;
+} CowSkipQual;
+
+/*
+ * First block of a per-group context: a scan's (the columns it reads of
+ * one group), and a merge's, which holds a whole decoded group (every
+ * column, plus a CowRow per row) or the encoder's arrays of one group
+ * being written -- about 30 MB at the default 100 000 rows of 6 columns.
+ */
+#define COW_GROUP_CONTEXT_BLOCK		(8 * 1024 * 1024)
+#define COW_MERGE_CONTEXT_BLOCK		(32 * 1024 * 1024)
+extern MemoryContext CowGroupContextCreate(MemoryContext parent, const char *name,
+										   Size block);
+extern void CowScanSetHints(TableScanDesc scan, bool all, Bitmapset *needed,
+							List *quals);
+extern CowSkipQual *CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno,
+									Oid inputcollid, Datum value);
+extern bool CowGroupMayMatch(Relation rel, CowGroupHeader *h, List *quals);
+extern const TupleTableSlotOps *CowSlotOps(void);
+extern void CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row,
+						TupleTableSlot *slot);
+extern void CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n,
+							 const CowVersion *v);
+extern void CowNoteRowUpdated(Relation rel, int64 old_rownum, int64 pending);
+extern void CowForgetMoves(Relation rel);
+
+/* scans and index fetches (cow_scan.c) */
+typedef struct CowScanDescData
+{
+	TableScanDescData base;
+	MemoryContext scan_cxt;
+	MemoryContext group_cxt;
+	Snapshot	catalog_snap;
+	bool		snap_registered;
+	bool		loaded;
+	int64		storage_id;
+	CowVersion *versions;
+	int			nversions;
+	int			cur;
+	CowDecodedGroup *group;
+	uint64		row;			/* row last returned in group */
+	bool		inited;			/* a row was returned and the scan has not
+								 * run off either end since */
+	Bitmapset  *needed;			/* 0-based attribute indexes */
+	bool		all_columns;
+	List	   *quals;			/* of CowSkipQual */
+	int64		groups_read;
+	int64		groups_skipped;
+	int64		chunks_at_start;	/* CowChunksDecoded when the scan began */
+	/* ANALYZE */
+	int			analyze_version;
+	int64		analyze_next;
+	int64		analyze_end;
+} CowScanDescData;
+
+typedef CowScanDescData *CowScanDesc;
+
+typedef struct CowIndexFetch
+{
+	IndexFetchTableData base;
+	MemoryContext cxt;
+	MemoryContext group_cxt;
+	bool		loaded;
+	Snapshot	snapshot;
+	CommandId	curcid;
+	TransactionId xmin;
+	CommandId	cmd;			/* command counter when loaded: a flush in
+								 * this transaction bumps it */
+	int64		storage_id;
+	CowVersion *versions;
+	int			nversions;
+	CowDecodedGroup *group;
+	CowVersion *live;			/* CowLoadLiveVersions, read on the first
+								 * miss, or NULL */
+	int			nlive;
+} CowIndexFetch;
+
+extern TableScanDesc cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys,
+									ScanKey key, ParallelTableScanDesc pscan,
+									uint32 flags);
+extern void cow_scan_end(TableScanDesc sscan);
+extern void cow_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
+							bool allow_strat, bool allow_sync, bool allow_pagemode);
+extern bool cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
+								 TupleTableSlot *slot);
+extern CowVersion *CowScanVersions(TableScanDesc sscan, int *nversions);
+extern int	CowFindInVersions(CowVersion *versions, int n, int64 rownum);
+extern IndexFetchTableData *cow_index_fetch_begin(Relation rel);
+extern void cow_index_fetch_reset(IndexFetchTableData *data);
+extern void cow_index_fetch_end(IndexFetchTableData *data);
+extern bool CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
+						TupleTableSlot *slot);
+extern bool cow_index_fetch_tuple(IndexFetchTableData *data, ItemPointer tid,
+								  Snapshot snapshot, TupleTableSlot *slot,
+								  bool *call_again, bool *all_dead);
+extern TransactionId cow_index_delete_tuples(Relation rel,
+											 TM_IndexDeleteOp *delstate);
+extern bool cow_tuple_fetch_row_version(Relation rel, ItemPointer tid,
+										Snapshot snapshot, TupleTableSlot *slot);
+extern void cow_tuple_get_latest_tid(TableScanDesc sscan, ItemPointer tid);
+extern int64 CowResolveMovedRow(Relation rel, int64 rownum, CowVersion *versions,
+								int n, bool follow_updates);
+extern bool cow_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
+										 Snapshot snapshot);
+extern bool cow_scan_analyze_next_block(TableScanDesc sscan, BlockNumber blockno,
+										BufferAccessStrategy bstrategy);
+extern bool cow_scan_analyze_next_tuple(TableScanDesc sscan, TransactionId OldestXmin,
+										double *liverows, double *deadrows,
+										TupleTableSlot *slot);
+
+#endif							/* INCETL_COW_READ_H */

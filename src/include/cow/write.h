@@ -1,0 +1,164 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow/write.h
+ *	  The write path: a statement's buffered rows and deletes
+ *	  (cow_write_state.c), the row numbers it deletes (cow_delete_set.c),
+ *	  rows beyond memory (cow_spill.c), the copy-on-write merge and
+ *	  rewrite (cow_merge.c), and writing file groups (cow_writer.c).
+ *
+ * Uses cow/read.h and the layers below it; the merge also uses
+ * cow/security.h.
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/include/cow/write.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef INCETL_COW_WRITE_H
+#define INCETL_COW_WRITE_H
+
+#include "cow/read.h"
+
+extern void CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
+						  CowRow **rows, int64 nrows, int64 file_group_id,
+						  int64 commit_id, CowVersion *out);
+
+/* ---------- write state and merge ---------- */
+
+extern void CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update);
+extern bool CowBufferDelete(Relation rel, ItemPointer tid);
+extern void CowFlushAll(void);
+extern void CowFlushRelation(Oid relid);
+extern void CowDiscardRelation(Oid relid);
+extern bool CowHasPending(void);
+extern void CowWriteStateInit(void);
+
+typedef struct CowSpill CowSpill;
+typedef struct CowDeleteSet CowDeleteSet;
+
+/* row numbers a statement deletes (cow_delete_set.c) */
+extern CowDeleteSet *CowDeleteSetCreate(MemoryContext cxt);
+extern bool CowDeleteSetAdd(CowDeleteSet *s, int64 rownum, SubTransactionId subid);
+extern bool CowDeleteSetContains(CowDeleteSet *s, int64 rownum);
+extern int64 CowDeleteSetCount(CowDeleteSet *s);
+extern int64 CowDeleteSetCountRange(CowDeleteSet *s, int64 lo, int64 hi);
+extern void CowDeleteSetAbortSub(CowDeleteSet *s, SubTransactionId subid);
+extern int64 *CowDeleteSetToArray(CowDeleteSet *s, int64 *n);
+extern void CowDeleteSetFree(CowDeleteSet *s);
+
+/* what one part of a statement merged early changed (see CowPending) */
+typedef struct CowPartCounts
+{
+	SubTransactionId subid;		/* the part was merged in */
+	int64		inserted;
+	int64		updated;
+	int64		deleted;
+	int32		file_groups_written;
+	int64		bytes_written;
+} CowPartCounts;
+
+typedef struct CowPending
+{
+	Oid			relid;
+	List	   *rows;			/* of CowRow (one chunk of row_cxt each), arrival order */
+	List	   *row_subids;		/* int list: SubTransactionId per row */
+	SubTransactionId min_subid; /* smallest subtransaction that buffered a
+								 * row or delete of the statement (spilled
+								 * or merged in parts too), or Invalid */
+	int64		next_seq;		/* arrival number of the statement's next row */
+	CowDeleteSet *deletes;		/* row numbers deleted, NULL when none */
+	Size		bytes;
+	bool		opts_loaded;
+	CowOptions	opts;			/* as of the first buffered row */
+	List	   *writers;		/* OIDs of the roles that buffered the
+								 * statement's rows: the merge checks what
+								 * each may replace or delete
+								 * (cow_security.c) */
+
+	/*
+	 * The statement's rows beyond the memory budget, sorted on disk
+	 * (cow_spill.c); NULL until needed.  It may hold only tombstones (delete
+	 * markers already merged in an earlier part of the statement).
+	 */
+	CowSpill   *spill;
+
+	/*
+	 * One statement is one commit, also when merged in parts: the parts
+	 * share stmt_commit_id (0 until the first merge) and the last merge
+	 * writes the commit row with every part's counts (stmt_parts, of
+	 * CowPartCounts *; a part rolled back with its subtransaction is taken
+	 * out).
+	 */
+	int64		stmt_commit_id;
+	List	   *stmt_parts;
+
+	/*
+	 * Rows arrive in strictly ascending record-key order (opts' key, so no
+	 * two share a key), over the whole statement so far: the merge then
+	 * needs neither sort nor collapse, and the rows can be merged in parts.
+	 * Checked row by row against the previous row (last_row; last_key is a
+	 * copy kept once the buffer was merged or spilled).
+	 */
+	bool		keys_ascending;
+	struct CowRow *last_row;	/* last buffered row, NULL when none */
+	struct CowRow *last_key;	/* copy in the write context, or NULL */
+	struct SortSupportData *key_ssup;	/* [opts.nkeys], NULL until needed */
+	MemoryContext row_cxt;		/* the buffered CowRows: a generation
+								 * context, reset (not pfree'd row by row)
+								 * when merged or spilled */
+
+	/*
+	 * A part of a statement in key order merged early (CowFlushPart) writes
+	 * its new keys beyond the table's last key in whole file groups only:
+	 * the rows left over (fewer than file_group_rows, the part's last) are
+	 * handed back in carried and buffered again, to start the next part's
+	 * first group -- rather than written as a short group that the next
+	 * part would rewrite.
+	 */
+	bool		carry_allowed;
+	List	   *carried;		/* of CowRow, still in row_cxt */
+	MemoryContext spare_cxt;	/* the other row context, when the carried
+								 * rows moved: its first block, sized for a
+								 * part, is kept for the next one */
+
+	/*
+	 * Whether the statement, in key order, started beyond the table's last
+	 * key (CowRowBeyondEnd), so that every row appends: then a part is
+	 * merged as soon as a file group's worth is buffered.  0 until checked
+	 * (once a group's worth is buffered), 1 yes, -1 no.
+	 */
+	int			appending;
+
+	/*
+	 * A merge's two per-group contexts (the writer's arrays, a decoded
+	 * group), kept across the parts of a statement -- a load merged a file
+	 * group's worth at a time would otherwise fault their memory in for
+	 * every part -- and deleted at its end.
+	 */
+	MemoryContext merge_cxt[2];
+} CowPending;
+
+extern bool CowRowBeyondEnd(Relation rel, const CowOptions *opts, CowRow *row);
+extern CowRow *CowRowFromValues(TupleDesc desc, int natts, Datum *values,
+								bool *isnull, int64 seq, bool is_update,
+								MemoryContext cxt);
+
+/* rows beyond memory (cow_spill.c) */
+extern CowSpill *CowSpillBegin(Relation rel, const CowOptions *opts,
+							   MemoryContext cxt);
+extern void CowSpillPut(CowSpill *s, CowRow *row, SubTransactionId subid,
+						bool tombstone);
+extern int64 CowSpillRowCount(CowSpill *s);
+extern void CowSpillNoteAbort(CowSpill *s, SubTransactionId subid,
+							  int64 next_seq, MemoryContext cxt);
+extern CowRow *CowSpillNext(CowSpill *s, MemoryContext cxt);
+extern void CowSpillEnd(CowSpill *s);
+
+extern void CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill,
+							 bool final);
+extern void CowRewriteTable(Relation rel);
+extern void CowLockWriters(Relation rel);
+
+#endif							/* INCETL_COW_WRITE_H */
