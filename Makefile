@@ -27,8 +27,15 @@ ISOLATION = $(sort $(basename $(notdir $(wildcard test/specs/*.spec))))
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso --load-extension=incetl
 
 PG_CONFIG ?= pg_config
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+PGXS := $(shell command -v $(PG_CONFIG) >/dev/null 2>&1 && $(PG_CONFIG) --pgxs)
+ifneq ($(PGXS),)
 include $(PGXS)
+else
+# No PostgreSQL yet (a fresh machine): make test and make demo install it.
+all install installcheck:
+	@echo "incetl: $(PG_CONFIG) not found: install postgresql-server-dev-15, or run" \
+		"'make test' or 'make demo' as root, which install what they need" >&2; exit 1
+endif
 
 .PHONY: test demo bench
 test:

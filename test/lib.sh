@@ -11,6 +11,7 @@
 #   incetl_copy_tree SRC DEST      copy a source tree (no .git, no build output)
 #                                  into DEST, owned by the runner user
 #   incetl_build DIR               make (as the runner) + make install (as root)
+#   incetl_with_dots LOG CMD...    run CMD into LOG, a dot every 2 s meanwhile
 #   incetl_as_runner CMD...        run CMD as the non-root user that owns servers
 #   incetl_as_root CMD...          run CMD as root (directly, or via sudo -n)
 #   incetl_rm_dir DIR              rm -rf, refusing "" and "/"
@@ -95,7 +96,14 @@ incetl_runner_user() {
 # CI log pipe, open forever.
 incetl_as_runner() {
     if incetl_is_root; then
-        runuser -u "$INCETL_TEST_USER" -- "$@" 8>&- 9<&-
+        # The runner may not enter our directory (a clone under /root):
+        # PostgreSQL's tools would complain at every start.  Run from / then
+        # (callers pass absolute paths).
+        if runuser -u "$INCETL_TEST_USER" -- test -x "$PWD" 2>/dev/null; then
+            runuser -u "$INCETL_TEST_USER" -- "$@" 8>&- 9<&-
+        else
+            (cd / && runuser -u "$INCETL_TEST_USER" -- "$@" 8>&- 9<&-)
+        fi
     else
         "$@" 8>&- 9<&-
     fi
@@ -156,6 +164,8 @@ incetl_install_deps() {
     # does.  Only on a machine that had no PostgreSQL yet: never touch an
     # existing setup.
     if ! incetl__pkg_installed postgresql-common; then
+        incetl_log "no PostgreSQL on this machine yet: setting create_main_cluster = false" \
+            "in /etc/postgresql-common/createcluster.conf, so installing it starts no cluster of its own"
         apt-get install -y -q --no-install-recommends postgresql-common
         sed -ri 's/^#?\s*create_main_cluster\s*=.*/create_main_cluster = false/' \
             /etc/postgresql-common/createcluster.conf
@@ -187,11 +197,28 @@ incetl_copy_tree() {
 
 # Build DIR as the runner and install it into the server as root.  Output goes
 # to DIR/build.log; returns non-zero (and prints the errors) on failure.
+# Run CMD with its output in LOG, printing a dot every two seconds while it
+# runs (a build, a long test): quiet is not the same as stuck.
+incetl_with_dots() {
+    local log=$1 pid rc
+    shift
+    "$@" >"$log" 2>&1 &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 2
+        kill -0 "$pid" 2>/dev/null && printf '.'
+    done
+    rc=0
+    wait "$pid" || rc=$?
+    printf '\n'
+    return "$rc"
+}
+
 incetl_build() {
     local dir=$1 log=$1/build.log
-    incetl_log "building in $dir (log: $log)"
-    if ! incetl_as_runner make -C "$dir" -j2 PG_CONFIG="$INCETL_PG_CONFIG" \
-            >"$log" 2>&1; then
+    incetl_log "building in $dir (log: $log; about 20 s)"
+    if ! incetl_with_dots "$log" incetl_as_runner make -C "$dir" -j2 \
+            PG_CONFIG="$INCETL_PG_CONFIG"; then
         echo "---- build failed; compiler errors and warnings:"
         grep -E -A3 ': (fatal )?(error|warning):' "$log" | head -100 || true
         echo "---- last lines of $log:"

@@ -254,9 +254,10 @@ run_tap_suite() {
         base=$(basename "$f")
         log="$LOG_DIR/tap-${base%.pl}.log"
         set +e
-        (cd "$WORK/test" && incetl_as_runner env -i "${tap_env[@]}" \
+        printf 'running tap/%s ' "$base"
+        (cd "$WORK/test" && incetl_with_dots "$log" incetl_as_runner env -i "${tap_env[@]}" \
             timeout -k 30 "$TEST_TIMEOUT" \
-            prove -I "$perl_lib" -I t "t/$base") >"$log" 2>&1
+            prove -I "$perl_lib" -I t "t/$base")
         rc=$?
         set -e
         if [ "$rc" -eq 0 ]; then
@@ -302,8 +303,9 @@ run_sh_suite() {
         mkdir -p "$tmp"
         if incetl_is_root; then chown "$RUNNER:" "$tmp" "$TEST_DIR/sh-tmp"; fi
         set +e
-        (cd "$WORK" && incetl_as_runner env -i "${sh_env[@]}" INCETL_TMP="$tmp" \
-            timeout -k 30 "$TEST_TIMEOUT" bash "test/sh/$base") >"$log" 2>&1
+        printf 'running sh/%s ' "$base"
+        (cd "$WORK" && incetl_with_dots "$log" incetl_as_runner env -i "${sh_env[@]}" \
+            INCETL_TMP="$tmp" timeout -k 30 "$TEST_TIMEOUT" bash "test/sh/$base")
         rc=$?
         set -e
         if [ "$rc" -eq 0 ]; then
