@@ -16,6 +16,10 @@
  *	  password, no pg_hba entry and no other extension, and it runs as the
  *	  catalog owner inside the same database.
  *
+ *	  Retention: each row written (either way) comes with the deletion of
+ *	  its pipeline's oldest rows past incetl.run_log_retention, a bounded
+ *	  number at a time; incetl.purge_run_log() deletes all of them.
+ *
  * Copyright (c) 2026, incetl developers
  *
  * IDENTIFICATION
@@ -215,6 +219,7 @@ IncetlInsertLogAutonomous(IncetlLogEntry *e)
 	BackgroundWorkerHandle *handle;
 	BgwHandleStatus status;
 	pid_t		pid;
+	char	   *purge;
 
 	/* the worker could never start (it needs a writable database) */
 	if (RecoveryInProgress())
@@ -246,8 +251,9 @@ IncetlInsertLogAutonomous(IncetlLogEntry *e)
 					 e->full_refresh ? "true" : "false",
 					 Literal(e->note),
 					 Literal(GetUserNameFromId(GetSessionUserId(), false)));
-	if (RetentionSql(e->pipeline_name) != NULL)
-		appendStringInfo(&sql, "; %s", RetentionSql(e->pipeline_name));
+	purge = RetentionSql(e->pipeline_name);
+	if (purge != NULL)
+		appendStringInfo(&sql, "; %s", purge);
 
 	seg = dsm_create(offsetof(IncetlLogShared, sql) + sql.len + 1, 0);
 	shared = (IncetlLogShared *) dsm_segment_address(seg);
