@@ -83,6 +83,7 @@ cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("parallel scans of incetl_cow table \"%s\" are not supported",
 						RelationGetRelationName(rel))));
+	CowCheckUnmergedRead(rel, snapshot);
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow scan",
 								ALLOCSET_DEFAULT_SIZES);
 	scan = MemoryContextAllocZero(cxt, sizeof(CowScanDescData));
@@ -518,6 +519,7 @@ cow_index_fetch_tuple(IndexFetchTableData *data, ItemPointer tid,
 	int64		rownum = CowTidToRowNumber(tid);
 
 	*call_again = false;
+	CowCheckUnmergedRead(f->base.rel, snapshot);
 	if (CowFetchRow(f, rownum, snapshot, slot))
 		return true;
 

@@ -142,7 +142,7 @@ static void
 cow_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 				 int options, BulkInsertState bistate)
 {
-	CowBufferInsert(rel, slot, false);
+	CowBufferInsert(rel, slot, cid, false);
 }
 
 static void
@@ -168,7 +168,7 @@ cow_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 	int			i;
 
 	for (i = 0; i < nslots; i++)
-		CowBufferInsert(rel, slots[i], false);
+		CowBufferInsert(rel, slots[i], cid, false);
 }
 
 static TM_Result
@@ -176,7 +176,7 @@ cow_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 				 Snapshot snapshot, Snapshot crosscheck, bool wait,
 				 TM_FailureData *tmfd, bool changingPart)
 {
-	if (!CowBufferDelete(rel, tid))
+	if (!CowBufferDelete(rel, tid, cid))
 	{
 		/*
 		 * Deleted by this statement already: TM_SelfModified with our own
@@ -200,14 +200,14 @@ cow_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 {
 	*lockmode = LockTupleExclusive;
 	*update_indexes = true;
-	if (!CowBufferDelete(rel, otid))
+	if (!CowBufferDelete(rel, otid, cid))
 	{
 		tmfd->ctid = *otid;
 		tmfd->xmax = GetCurrentTransactionId();	/* see cow_tuple_delete */
 		tmfd->cmax = cid;
 		return TM_SelfModified;
 	}
-	CowBufferInsert(rel, slot, true);
+	CowBufferInsert(rel, slot, cid, true);
 	/* WHERE CURRENT OF follows the row to its new version (cow_scan.c) */
 	CowNoteRowUpdated(rel, CowTidToRowNumber(otid),
 					  CowTidToRowNumber(&slot->tts_tid));
