@@ -68,6 +68,25 @@ END $$;
 UPDATE xacttest SET b = b + 1 WHERE has_777();
 \echo :ERROR :LAST_ERROR_SQLSTATE
 
+-- a write nested in the statement reads too: deleting, from a function the
+-- UPDATE calls, the row the UPDATE just updated.  Heap's DELETE sees the
+-- new version and deletes it; incetl_cow's would find the old one, already
+-- being replaced, skip it, and the new version would stay: refused
+CREATE TABLE nest (k int, v int) USING incetl_cow;
+INSERT INTO nest SELECT g, 0 FROM generate_series(1, 3) g;
+CREATE TABLE nest_heap (LIKE nest) USING heap;
+INSERT INTO nest_heap SELECT * FROM nest;
+CREATE FUNCTION del_prev(t regclass, k int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('DELETE FROM %s WHERE k = $1', t) USING k - 1;
+    RETURN 1;
+END $$;
+UPDATE nest_heap SET v = del_prev('nest_heap', k);
+SELECT * FROM nest_heap ORDER BY k;
+UPDATE nest SET v = del_prev('nest', k);
+\echo :ERROR :LAST_ERROR_SQLSTATE
+SELECT * FROM nest ORDER BY k;
+
 -- not refused: a volatile function reading another table, the statement's
 -- own scans (a self-insert, a data-modifying CTE next to a read of the
 -- table), and a function whose statements each end before the next reads
