@@ -71,7 +71,8 @@ UPDATE xacttest SET b = b + 1 WHERE has_777();
 -- a write nested in the statement reads too: deleting, from a function the
 -- UPDATE calls, the row the UPDATE just updated.  Heap's DELETE sees the
 -- new version and deletes it; incetl_cow's would find the old one, already
--- being replaced, skip it, and the new version would stay: refused
+-- being replaced (the merge then failed with a serialization failure
+-- blaming a concurrent transaction that does not exist): refused
 CREATE TABLE nest (k int, v int) USING incetl_cow;
 INSERT INTO nest SELECT g, 0 FROM generate_series(1, 3) g;
 CREATE TABLE nest_heap (LIKE nest) USING heap;
