@@ -29,7 +29,8 @@
 #     INCETL_PG_BIN=/opt/pg/bin bash test/pg_regress_cow.sh
 #
 # Knobs: INCETL_PG_BIN (the server, default /usr/lib/postgresql/15/bin),
-#        INCETL_PG_SOURCE (an extracted PostgreSQL 15 source tree to use),
+#        INCETL_PG_SOURCE (an extracted PostgreSQL 15 source tree to use; by
+#        default the one test/cassert.sh downloaded, else a fresh download),
 #        INCETL_PGREGRESS_DIR (/tmp/incetl-pgregress),
 #        INCETL_PGREGRESS_PORT (54398).
 # Output stays in INCETL_PGREGRESS_DIR: heap/ and cow/ each hold the
@@ -50,7 +51,14 @@ incetl_is_root || incetl_die "run test/pg_regress_cow.sh as root (it installs in
 [ -x "$INCETL_PG_BIN/postgres" ] || incetl_die "no server in INCETL_PG_BIN=$INCETL_PG_BIN"
 mkdir -p "$WORK"
 
-pgsrc=$(incetl_pg_source "$WORK/src") || incetl_die "could not get PostgreSQL 15's source"
+# test/cassert.sh's download serves as well, when there is one
+CASSERT_SRC=${INCETL_CASSERT_DIR:-/tmp/incetl-cassert}/src
+if [ -z "${INCETL_PG_SOURCE:-}" ] && ! ls -d "$WORK"/src/postgresql-15.*/ >/dev/null 2>&1 &&
+        ls -d "$CASSERT_SRC"/postgresql-15.*/ >/dev/null 2>&1; then
+    pgsrc=$(incetl_pg_source "$CASSERT_SRC") || incetl_die "could not get PostgreSQL 15's source"
+else
+    pgsrc=$(incetl_pg_source "$WORK/src") || incetl_die "could not get PostgreSQL 15's source"
+fi
 incetl_log "PostgreSQL source: $pgsrc; server: $("$INCETL_PG_BIN/postgres" --version)"
 
 # incetl, built and installed into the server under test
