@@ -7,6 +7,8 @@
 #   make demo            the guided tour: a cluster with pg_cron and a pipeline
 #   make bench           test/bench/run_bench.sh (pipelines vs hand-written SQL),
 #                        then test/bench/cow_bench.sh (incetl_cow vs heap)
+#   make pgregress       test/pg_regress_cow.sh: PostgreSQL's own regression
+#                        suite under heap and under incetl_cow (as root)
 #   make installcheck    pg_regress + isolation against a running server that
 #                        preloads incetl and pg_cron (test/run_tests.sh does this)
 
@@ -37,12 +39,15 @@ all install installcheck:
 		"'make test' or 'make demo' as root, which install what they need" >&2; exit 1
 endif
 
-.PHONY: test demo bench
+.PHONY: test demo bench pgregress
 test:
 	bash test/run_tests.sh
 
 demo:
 	bash test/demo.sh
+
+pgregress:
+	bash test/pg_regress_cow.sh
 
 bench:
 	bash test/bench/run_bench.sh

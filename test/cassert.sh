@@ -34,22 +34,11 @@ incetl_is_root || incetl_die "run test/cassert.sh as root (it installs packages 
 
 if [ ! -x "$PREFIX/bin/postgres" ]; then
     incetl_log "building PostgreSQL 15 with --enable-cassert into $PREFIX"
-    sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
-        > /etc/apt/sources.list.d/incetl-deb-src.sources
     apt-get update -qq
     apt-get install -y -qq build-essential libicu-dev libzstd-dev libxml2-dev \
         zlib1g-dev libreadline-dev pkg-config >/dev/null
-    rm -rf "$WORK/src" && mkdir -p "$WORK/src"
-    # the newest source version that downloads (a security update's source
-    # may not be on the mirror)
-    for v in $(apt-cache showsrc postgresql-15 | sed -n 's/^Version: //p' | sort -rV); do
-        (cd "$WORK/src" && apt-get source -qq --download-only "postgresql-15=$v" >/dev/null 2>&1) && break
-        rm -f "$WORK/src"/*
-    done
-    tarball=$(ls "$WORK"/src/postgresql-15_*.orig.tar.bz2 2>/dev/null | head -n 1)
-    [ -n "$tarball" ] || incetl_die "could not download the postgresql-15 source package"
-    tar -xjf "$tarball" -C "$WORK/src"
-    pgsrc=$(ls -d "$WORK"/src/postgresql-15.*/ | head -n 1)
+    pgsrc=$(incetl_pg_source "$WORK/src") ||
+        incetl_die "could not get PostgreSQL 15's source"
     (cd "$pgsrc" &&
         ./configure --prefix="$PREFIX" --enable-cassert --enable-debug \
             --with-icu --with-zstd --with-libxml CFLAGS="-O1 -g" >"$WORK/configure.log" &&

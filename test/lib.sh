@@ -15,6 +15,9 @@
 #   incetl_as_runner CMD...        run CMD as the non-root user that owns servers
 #   incetl_as_root CMD...          run CMD as root (directly, or via sudo -n)
 #   incetl_rm_dir DIR              rm -rf, refusing "" and "/"
+#   incetl_pg_source DIR           print the path of PostgreSQL 15's source tree,
+#                                  downloading Debian's source package into DIR
+#                                  unless DIR (or $INCETL_PG_SOURCE) has one
 #
 #   A "cluster" is a directory: CDIR/data (PGDATA), CDIR/sock (the only way in:
 #   listen_addresses is empty, so a cluster never takes a TCP port and never
@@ -171,6 +174,55 @@ incetl_install_deps() {
             /etc/postgresql-common/createcluster.conf
     fi
     apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# --------------------------------------------------------------------------
+# PostgreSQL's source
+# --------------------------------------------------------------------------
+
+# Print the path of a PostgreSQL 15 source tree (no trailing slash): the one
+# $INCETL_PG_SOURCE names, else one already extracted in DIR, else the newest
+# version of Debian's postgresql-15 source package that downloads (a security
+# update's source may not be on the mirror), extracted into DIR.  Downloading
+# needs root (it adds a deb-src entry).  Messages go to stderr: stdout is the
+# path.  Returns non-zero when no source could be had.
+incetl_pg_source() {
+    local dir=$1 v tarball tree
+    if [ -n "${INCETL_PG_SOURCE:-}" ]; then
+        [ -f "$INCETL_PG_SOURCE/src/test/regress/parallel_schedule" ] || {
+            echo "INCETL_PG_SOURCE=$INCETL_PG_SOURCE is not a PostgreSQL source tree" >&2
+            return 1
+        }
+        printf '%s\n' "${INCETL_PG_SOURCE%/}"
+        return 0
+    fi
+    tree=$(ls -d "$dir"/postgresql-15.*/ 2>/dev/null | head -n 1)
+    if [ -n "$tree" ] && [ -f "$tree/src/test/regress/parallel_schedule" ]; then
+        printf '%s\n' "${tree%/}"
+        return 0
+    fi
+    incetl_is_root || {
+        echo "downloading PostgreSQL's source needs root" >&2
+        return 1
+    }
+    incetl_log "downloading Debian's postgresql-15 source package into $dir" >&2
+    sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
+        > /etc/apt/sources.list.d/incetl-deb-src.sources
+    apt-get update -qq >&2
+    incetl_rm_dir "$dir"
+    mkdir -p "$dir"
+    for v in $(apt-cache showsrc postgresql-15 | sed -n 's/^Version: //p' | sort -rV); do
+        (cd "$dir" && apt-get source -qq --download-only "postgresql-15=$v" >/dev/null 2>&1) && break
+        rm -f "$dir"/*
+    done
+    tarball=$(ls "$dir"/postgresql-15_*.orig.tar.bz2 2>/dev/null | head -n 1)
+    [ -n "$tarball" ] || {
+        echo "could not download the postgresql-15 source package" >&2
+        return 1
+    }
+    tar -xjf "$tarball" -C "$dir"
+    tree=$(ls -d "$dir"/postgresql-15.*/ | head -n 1)
+    printf '%s\n' "${tree%/}"
 }
 
 # --------------------------------------------------------------------------

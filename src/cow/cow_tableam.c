@@ -98,7 +98,7 @@ static void
 cow_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 				 int options, BulkInsertState bistate)
 {
-	CowBufferInsert(rel, slot, false);
+	CowBufferInsert(rel, slot, cid, false);
 }
 
 static void
@@ -124,7 +124,7 @@ cow_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 	int			i;
 
 	for (i = 0; i < nslots; i++)
-		CowBufferInsert(rel, slots[i], false);
+		CowBufferInsert(rel, slots[i], cid, false);
 }
 
 static TM_Result
@@ -132,7 +132,7 @@ cow_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 				 Snapshot snapshot, Snapshot crosscheck, bool wait,
 				 TM_FailureData *tmfd, bool changingPart)
 {
-	if (!CowBufferDelete(rel, tid))
+	if (!CowBufferDelete(rel, tid, cid))
 	{
 		/*
 		 * Deleted by this statement already: TM_SelfModified with our own
@@ -156,14 +156,14 @@ cow_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 {
 	*lockmode = LockTupleExclusive;
 	*update_indexes = true;
-	if (!CowBufferDelete(rel, otid))
+	if (!CowBufferDelete(rel, otid, cid))
 	{
 		tmfd->ctid = *otid;
 		tmfd->xmax = GetCurrentTransactionId();	/* see cow_tuple_delete */
 		tmfd->cmax = cid;
 		return TM_SelfModified;
 	}
-	CowBufferInsert(rel, slot, true);
+	CowBufferInsert(rel, slot, cid, true);
 	/* WHERE CURRENT OF follows the row to its new version (cow_scan.c) */
 	CowNoteRowUpdated(rel, CowTidToRowNumber(otid),
 					  CowTidToRowNumber(&slot->tts_tid));
@@ -442,12 +442,36 @@ cow_index_validate_scan(Relation table_rel, Relation index_rel,
 					"Use CREATE INDEX without CONCURRENTLY.");
 }
 
+/*
+ * A scan or index fetch under a later command than a running statement
+ * that buffered writes to the table would miss those writes (they are
+ * merged when the statement ends): CowCheckUnmergedRead refuses it.  The
+ * check is made here, where the read path (cow_scan.c) and the write
+ * state (cow_write_state.c) meet.
+ */
+static TableScanDesc
+cow_scan_begin_checked(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
+					   ParallelTableScanDesc pscan, uint32 flags)
+{
+	CowCheckUnmergedRead(rel, snapshot);
+	return cow_scan_begin(rel, snapshot, nkeys, key, pscan, flags);
+}
+
+static bool
+cow_index_fetch_tuple_checked(IndexFetchTableData *data, ItemPointer tid,
+							  Snapshot snapshot, TupleTableSlot *slot,
+							  bool *call_again, bool *all_dead)
+{
+	CowCheckUnmergedRead(data->rel, snapshot);
+	return cow_index_fetch_tuple(data, tid, snapshot, slot, call_again, all_dead);
+}
+
 static const TableAmRoutine CowMethods = {
 	.type = T_TableAmRoutine,
 
 	.slot_callbacks = cow_slot_callbacks,
 
-	.scan_begin = cow_scan_begin,
+	.scan_begin = cow_scan_begin_checked,
 	.scan_end = cow_scan_end,
 	.scan_rescan = cow_scan_rescan,
 	.scan_getnextslot = cow_scan_getnextslot,
@@ -462,7 +486,7 @@ static const TableAmRoutine CowMethods = {
 	.index_fetch_begin = cow_index_fetch_begin,
 	.index_fetch_reset = cow_index_fetch_reset,
 	.index_fetch_end = cow_index_fetch_end,
-	.index_fetch_tuple = cow_index_fetch_tuple,
+	.index_fetch_tuple = cow_index_fetch_tuple_checked,
 
 	.tuple_fetch_row_version = cow_tuple_fetch_row_version,
 	.tuple_tid_valid = cow_tuple_tid_valid,

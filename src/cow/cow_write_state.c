@@ -126,6 +126,7 @@ CowGetPending(Oid relid, bool create)
 	old = MemoryContextSwitchTo(CowWriteContext);
 	p = palloc0(sizeof(CowPending));
 	p->relid = relid;
+	p->write_cid = InvalidCommandId;
 	CowPendingList = lappend(CowPendingList, p);
 	MemoryContextSwitchTo(old);
 	return p;
@@ -135,6 +136,39 @@ bool
 CowHasPending(void)
 {
 	return CowPendingList != NIL;
+}
+
+/*
+ * CowCheckUnmergedRead refuses to read rel under an MVCC snapshot taken
+ * after a command of this transaction whose writes to rel are still
+ * buffered.  Rows are merged at the end of their statement, so a query run
+ * inside the writing statement under a newer command id -- a volatile
+ * function or a trigger reading the table the statement writes -- would
+ * miss them, where heap shows them: a wrong result, refused instead.  The
+ * statement's own scans (and a stable function's, which share its
+ * snapshot) see what heap sees and pass, as does the merge itself.
+ */
+void
+CowCheckUnmergedRead(Relation rel, Snapshot snapshot)
+{
+	CowPending *p;
+
+	if (CowPendingList == NIL || CowFlushing || snapshot == NULL ||
+		!IsMVCCSnapshot(snapshot))
+		return;
+	p = CowGetPending(RelationGetRelid(rel), false);
+	if (p == NULL || p->write_cid == InvalidCommandId ||
+		p->write_cid >= snapshot->curcid)
+		return;
+	if (p->rows == NIL && CowDeleteSetCount(p->deletes) == 0 &&
+		(p->spill == NULL || CowSpillRowCount(p->spill) == 0))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("cannot read incetl_cow table \"%s\" while a running statement's writes to it are not merged",
+					RelationGetRelationName(rel)),
+			 errdetail("incetl_cow merges a statement's rows at its end; a query run inside the statement under a later command (a volatile function, a trigger) would not see them."),
+			 errhint("Read the table in a statement of its own, or make the function STABLE.")));
 }
 
 /*
@@ -207,10 +241,11 @@ CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row)
 
 /*
  * CowBufferInsert copies a slot's row (detoasted) into the buffer and gives
- * the slot a pending TID.  A NULL record key fails the statement here.
+ * the slot a pending TID; cid is the writing command's (the one heap would
+ * stamp the row with).  A NULL record key fails the statement here.
  */
 void
-CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
+CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_update)
 {
 	CowPending *p = CowGetPending(RelationGetRelid(rel), true);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -222,6 +257,8 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
 	int			i;
 
 	CowCheckTriggers(rel);
+	if (p->write_cid == InvalidCommandId)
+		p->write_cid = cid;
 	slot_getallattrs(slot);
 	if (!p->opts_loaded)
 	{
@@ -316,7 +353,7 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update)
  * false when this statement already deleted it.
  */
 bool
-CowBufferDelete(Relation rel, ItemPointer tid)
+CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid)
 {
 	CowPending *p = CowGetPending(RelationGetRelid(rel), true);
 	int64		rn = CowTidToRowNumber(tid);
@@ -328,6 +365,8 @@ CowBufferDelete(Relation rel, ItemPointer tid)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot delete or update a row of \"%s\" inserted by the same statement",
 						RelationGetRelationName(rel))));
+	if (p->write_cid == InvalidCommandId)
+		p->write_cid = cid;
 	if (p->deletes == NULL)
 		p->deletes = CowDeleteSetCreate(CowWriteContext);
 	if (!CowDeleteSetAdd(p->deletes, rn, subid))
@@ -611,6 +650,7 @@ CowResetStatement(CowPending *p)
 		pfree(p->last_key);
 	p->last_key = NULL;
 	p->min_subid = InvalidSubTransactionId;
+	p->write_cid = InvalidCommandId;
 	list_free(p->writers);
 	p->writers = NIL;
 	list_free_deep(p->stmt_parts);

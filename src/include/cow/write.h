@@ -27,12 +27,14 @@ extern void CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opt
 
 /* ---------- write state and merge ---------- */
 
-extern void CowBufferInsert(Relation rel, TupleTableSlot *slot, bool is_update);
-extern bool CowBufferDelete(Relation rel, ItemPointer tid);
+extern void CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid,
+							bool is_update);
+extern bool CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid);
 extern void CowFlushAll(void);
 extern void CowFlushRelation(Oid relid);
 extern void CowDiscardRelation(Oid relid);
 extern bool CowHasPending(void);
+extern void CowCheckUnmergedRead(Relation rel, Snapshot snapshot);
 extern void CowWriteStateInit(void);
 
 typedef struct CowSpill CowSpill;
@@ -68,6 +70,9 @@ typedef struct CowPending
 								 * row or delete of the statement (spilled
 								 * or merged in parts too), or Invalid */
 	int64		next_seq;		/* arrival number of the statement's next row */
+	CommandId	write_cid;		/* command of the statement's first buffered
+								 * row or delete, InvalidCommandId when none
+								 * (CowCheckUnmergedRead) */
 	CowDeleteSet *deletes;		/* row numbers deleted, NULL when none */
 	Size		bytes;
 	bool		opts_loaded;

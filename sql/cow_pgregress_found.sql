@@ -1,0 +1,113 @@
+-- What PostgreSQL's own regression suite (test/pg_regress_cow.sh) found
+-- under incetl_cow, each case reduced to its mechanism.
+--
+-- transactions.sql: a volatile function called by an UPDATE reads the
+-- table the UPDATE writes.  Heap shows it the rows the statement updated
+-- so far (its snapshot is taken after a command counter increment);
+-- incetl_cow merges a statement's rows at its end, so it would see none of
+-- them and the UPDATE would compute other values, silently.  Such a read
+-- is refused (0A000); a stable function (the statement's snapshot), the
+-- statement's own scans and reads in statements of their own are not.
+CREATE SCHEMA cow_pgregress_found;
+SET search_path = cow_pgregress_found, public;
+\set SHOW_CONTEXT never
+
+CREATE TABLE xacttest (a smallint, b real) USING incetl_cow;
+INSERT INTO xacttest VALUES (777, 777.777), (0, 0.09561), (42, 324.78),
+    (787, 7.8), (56, 99.097);
+CREATE TABLE xacttest_heap (LIKE xacttest) USING heap;
+INSERT INTO xacttest_heap SELECT * FROM xacttest;
+
+-- stable: the statement's snapshot, on both the same (every row 787 + 10)
+CREATE FUNCTION max_cow() RETURNS smallint LANGUAGE sql STABLE
+    AS 'SELECT max(a) FROM xacttest';
+CREATE FUNCTION max_heap() RETURNS smallint LANGUAGE sql STABLE
+    AS 'SELECT max(a) FROM xacttest_heap';
+BEGIN;
+UPDATE xacttest SET a = max_cow() + 10 WHERE a > 0;
+UPDATE xacttest_heap SET a = max_heap() + 10 WHERE a > 0;
+SELECT (SELECT array_agg(a ORDER BY b) FROM xacttest) AS cow,
+       (SELECT array_agg(a ORDER BY b) FROM xacttest_heap) AS heap;
+ROLLBACK;
+
+-- volatile: heap sees the partial results (797, 807, 817 by row order);
+-- incetl_cow refuses rather than compute 797 for every row
+CREATE OR REPLACE FUNCTION max_cow() RETURNS smallint LANGUAGE sql VOLATILE
+    AS 'SELECT max(a) FROM xacttest';
+CREATE OR REPLACE FUNCTION max_heap() RETURNS smallint LANGUAGE sql VOLATILE
+    AS 'SELECT max(a) FROM xacttest_heap';
+BEGIN;
+UPDATE xacttest_heap SET a = max_heap() + 10 WHERE a > 0;
+SELECT count(DISTINCT a) AS heap_distinct_values FROM xacttest_heap WHERE a > 0;
+ROLLBACK;
+UPDATE xacttest SET a = max_cow() + 10 WHERE a > 0;
+\echo :ERROR :LAST_ERROR_SQLSTATE
+-- nothing was written
+SELECT array_agg(a ORDER BY b) FROM xacttest;
+
+-- the same through plpgsql (SPI), and from an INSERT and a DELETE
+CREATE FUNCTION count_cow() RETURNS bigint LANGUAGE plpgsql VOLATILE
+    AS 'BEGIN RETURN (SELECT count(*) FROM xacttest); END';
+INSERT INTO xacttest SELECT count_cow(), 1 FROM generate_series(1, 2);
+\echo :ERROR :LAST_ERROR_SQLSTATE
+DELETE FROM xacttest WHERE count_cow() > 0;
+\echo :ERROR :LAST_ERROR_SQLSTATE
+-- the first row of a statement has nothing buffered before it: allowed,
+-- and sees what heap would (5 rows)
+INSERT INTO xacttest VALUES (count_cow(), 2);
+SELECT a, b FROM xacttest WHERE b = 2;
+
+-- through an index scan too
+CREATE INDEX xacttest_a ON xacttest (a);
+CREATE FUNCTION has_777() RETURNS bool LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    SET LOCAL enable_seqscan = off;
+    SET LOCAL enable_bitmapscan = off;
+    RETURN EXISTS (SELECT 1 FROM xacttest WHERE a = 777);
+END $$;
+UPDATE xacttest SET b = b + 1 WHERE has_777();
+\echo :ERROR :LAST_ERROR_SQLSTATE
+
+-- a write nested in the statement reads too: deleting, from a function the
+-- UPDATE calls, the row the UPDATE just updated.  Heap's DELETE sees the
+-- new version and deletes it; incetl_cow's would find the old one, already
+-- being replaced (the merge then failed with a serialization failure
+-- blaming a concurrent transaction that does not exist): refused
+CREATE TABLE nest (k int, v int) USING incetl_cow;
+INSERT INTO nest SELECT g, 0 FROM generate_series(1, 3) g;
+CREATE TABLE nest_heap (LIKE nest) USING heap;
+INSERT INTO nest_heap SELECT * FROM nest;
+CREATE FUNCTION del_prev(t regclass, k int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('DELETE FROM %s WHERE k = $1', t) USING k - 1;
+    RETURN 1;
+END $$;
+UPDATE nest_heap SET v = del_prev('nest_heap', k);
+SELECT * FROM nest_heap ORDER BY k;
+UPDATE nest SET v = del_prev('nest', k);
+\echo :ERROR :LAST_ERROR_SQLSTATE
+SELECT * FROM nest ORDER BY k;
+
+-- not refused: a volatile function reading another table, the statement's
+-- own scans (a self-insert, a data-modifying CTE next to a read of the
+-- table), and a function whose statements each end before the next reads
+CREATE TABLE other (x int) USING incetl_cow;
+INSERT INTO other VALUES (1), (2);
+CREATE FUNCTION count_other() RETURNS bigint LANGUAGE plpgsql VOLATILE
+    AS 'BEGIN RETURN (SELECT count(*) FROM other); END';
+UPDATE xacttest SET b = b + count_other() WHERE b = 2;
+INSERT INTO xacttest SELECT a + 1000, b FROM xacttest;
+WITH u AS (UPDATE xacttest SET b = b + 1 WHERE a >= 1000 RETURNING a)
+SELECT (SELECT count(*) FROM u) AS updated,
+       (SELECT count(*) FROM xacttest) AS rows_before_the_update;
+CREATE FUNCTION add_and_count(v int) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO xacttest VALUES (v, 3);
+    RETURN (SELECT count(*) FROM xacttest WHERE b = 3);
+END $$;
+SELECT add_and_count(1), add_and_count(2);
+SELECT count(*), sum(a) FROM xacttest;
+
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA cow_pgregress_found CASCADE;

@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# test/pg_regress_cow.sh -- PostgreSQL 15's own regression suite with
+# incetl_cow as the default table access method
+#
+# The measure of incetl_cow's compatibility.  This script gets PostgreSQL
+# 15's source (test/lib.sh, incetl_pg_source: Debian's source package), builds
+# the suite's C helpers (regress.so, autoinc.so, refint.so) and incetl
+# against the PostgreSQL it tests, installs incetl there, and runs
+# src/test/regress's parallel_schedule twice, each time on a throwaway
+# cluster:
+#
+#   heap        plain PostgreSQL (nothing preloaded): the baseline
+#   incetl_cow  incetl preloaded, the extension created in the test database
+#               and default_table_access_method = incetl_cow set on it
+#
+# It then prints how many tests pass under each, and sorts the tests that
+# fail only under incetl_cow into those that logged a 0A000 refusal (a
+# feature incetl_cow does not support yet) and the rest (read their diffs:
+# a different result is a bug).  It fails (exit 1) when the incetl_cow server
+# crashed (a backend killed by a signal, a PANIC) or logged an internal error
+# (SQLSTATE XX000, XX001), listing each with its test and statement.  A minor
+# version between the source and the server does not matter: both runs use
+# the same server and the same tests.
+#
+# Not part of `make test` (it takes a few minutes and may download the
+# source); run it as root (it installs incetl into the server):
+#
+#     make pgregress                          # or: bash test/pg_regress_cow.sh
+#     INCETL_PG_BIN=/opt/pg/bin bash test/pg_regress_cow.sh
+#
+# Knobs: INCETL_PG_BIN (the server, default /usr/lib/postgresql/15/bin),
+#        INCETL_PG_SOURCE (an extracted PostgreSQL 15 source tree to use; by
+#        default the one test/cassert.sh downloaded, else a fresh download),
+#        INCETL_PGREGRESS_DIR (/tmp/incetl-pgregress),
+#        INCETL_PGREGRESS_PORT (54398).
+# Output stays in INCETL_PGREGRESS_DIR: heap/ and cow/ each hold the
+# cluster's server.log, pg_regress's regression.out and regression.diffs.
+
+set -euo pipefail
+export LC_ALL=C
+
+SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=test/lib.sh
+source "$SRC_DIR/test/lib.sh"
+
+WORK=${INCETL_PGREGRESS_DIR:-/tmp/incetl-pgregress}
+PORT=${INCETL_PGREGRESS_PORT:-54398}
+RUNNER=$(incetl_runner_user)
+
+incetl_is_root || incetl_die "run test/pg_regress_cow.sh as root (it installs incetl)"
+[ -x "$INCETL_PG_BIN/postgres" ] || incetl_die "no server in INCETL_PG_BIN=$INCETL_PG_BIN"
+mkdir -p "$WORK"
+
+# test/cassert.sh's download serves as well, when there is one
+CASSERT_SRC=${INCETL_CASSERT_DIR:-/tmp/incetl-cassert}/src
+if [ -z "${INCETL_PG_SOURCE:-}" ] && ! ls -d "$WORK"/src/postgresql-15.*/ >/dev/null 2>&1 &&
+        ls -d "$CASSERT_SRC"/postgresql-15.*/ >/dev/null 2>&1; then
+    pgsrc=$(incetl_pg_source "$CASSERT_SRC") || incetl_die "could not get PostgreSQL 15's source"
+else
+    pgsrc=$(incetl_pg_source "$WORK/src") || incetl_die "could not get PostgreSQL 15's source"
+fi
+incetl_log "PostgreSQL source: $pgsrc; server: $("$INCETL_PG_BIN/postgres" --version)"
+
+# incetl, built and installed into the server under test
+incetl_copy_tree "$SRC_DIR" "$WORK/tree"
+incetl_build "$WORK/tree" || incetl_die "building incetl failed"
+
+# The suite (tests, expected outputs, data files) and its C helpers, built
+# with PGXS against the server under test (pg_regress's --dlpath).
+R=$WORK/regress
+incetl_rm_dir "$R"
+mkdir -p "$R"
+cp -r "$pgsrc/src/test/regress/sql" "$pgsrc/src/test/regress/expected" \
+    "$pgsrc/src/test/regress/data" "$pgsrc/src/test/regress/parallel_schedule" \
+    "$pgsrc/src/test/regress/regress.c" "$pgsrc/contrib/spi/autoinc.c" \
+    "$pgsrc/contrib/spi/refint.c" "$R/"
+[ -f "$pgsrc/src/test/regress/resultmap" ] && cp "$pgsrc/src/test/regress/resultmap" "$R/"
+cat >"$R/Makefile" <<'EOF'
+MODULES = regress autoinc refint
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+EOF
+chown -R "$RUNNER:" "$WORK"
+incetl_as_runner make -s -C "$R" PG_CONFIG="$INCETL_PG_CONFIG" >"$WORK/regress-build.log" 2>&1 ||
+    incetl_die "building the suite's C helpers failed: see $WORK/regress-build.log"
+
+PG_REGRESS=$("$INCETL_PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress
+
+# run_suite NAME PRELOAD SETUP_SQL: a fresh cluster in $WORK/NAME, the test
+# database "regression" made as pg_regress would make it plus SETUP_SQL, then
+# the parallel schedule with --use-existing.  The log line prefix carries
+# each message's SQLSTATE (%e) and its test (pg_regress names every
+# connection pg_regress/TEST); connections are logged so that a crashed
+# backend's pid leads to its test.
+run_suite() {
+    local name=$1 preload=$2 setup=$3 C=$WORK/$1
+    incetl_log "running the regression suite under $name"
+    incetl_cluster_init "$C" "$PORT" postgres \
+        "shared_preload_libraries = '$preload'" \
+        "log_line_prefix = '%m [%p] %e %a '" \
+        "log_min_error_statement = error" \
+        "log_connections = on" \
+        "max_connections = 100"
+    incetl_cluster_start "$C"
+    incetl_cluster_psql "$C" -c "CREATE DATABASE regression TEMPLATE = template0"
+    incetl_cluster_psql "$C" -d regression <<EOF
+ALTER DATABASE regression SET lc_messages TO 'C';
+ALTER DATABASE regression SET lc_monetary TO 'C';
+ALTER DATABASE regression SET lc_numeric TO 'C';
+ALTER DATABASE regression SET lc_time TO 'C';
+ALTER DATABASE regression SET bytea_output TO 'hex';
+ALTER DATABASE regression SET timezone_abbreviations TO 'Default';
+$setup
+EOF
+    mkdir -p "$C/out"
+    chown "$RUNNER:" "$C/out"
+    # pg_regress fails when a test fails: that is what we count, not a stop
+    (cd "$R" && incetl_as_runner "$PG_REGRESS" --bindir="$INCETL_PG_BIN" \
+        --host="$C/sock" --port="$PORT" --use-existing --dbname=regression \
+        --inputdir="$R" --outputdir="$C/out" --dlpath="$R" \
+        --schedule="$R/parallel_schedule" >"$C/pg_regress.log" 2>&1) || true
+    incetl_cluster_stop "$C"
+    [ -f "$C/out/regression.out" ] ||
+        { tail -n 20 "$C/pg_regress.log"; incetl_die "pg_regress did not run under $name"; }
+}
+
+run_suite heap "" ""
+run_suite cow incetl "CREATE EXTENSION incetl;
+ALTER DATABASE regression SET default_table_access_method TO incetl_cow;"
+
+# The table, and the verdict.
+status=0
+perl - "$WORK/heap/out/regression.out" "$WORK/cow/out/regression.out" \
+    "$WORK/heap/server.log" "$WORK/cow/server.log" <<'PERL' || status=1
+use strict;
+use warnings;
+
+my ($heap_out, $cow_out, $heap_log, $cow_log) = @ARGV;
+
+# "test NAME ... ok 12 ms", "     NAME ... FAILED 40 ms", "... failed (ignored)"
+sub results
+{
+    my ($file) = @_;
+    my %r;
+    open(my $fh, '<', $file) or die "$file: $!";
+    while (<$fh>)
+    {
+        $r{$2} = ($3 eq 'ok') ? 'ok' : 'failed'
+          if /^\s*(test\s+)?(\S+)\s+\.\.\.\s+(ok|FAILED|failed)/;
+    }
+    return \%r;
+}
+my $heap = results($heap_out);
+my $cow  = results($cow_out);
+
+# A server log: error messages per test and SQLSTATE, internal errors, crashes.  The
+# suite provokes some internal errors on purpose (pglz_decompress failed,
+# could not open relation with OID 0, ...): those the heap server logs too,
+# for the same test and message, are the suite's and not counted.
+sub scan_log
+{
+    my ($file) = @_;
+    my (%test_of_pid, %states, @internal, @crashes, %pending);
+    open(my $log, '<', $file) or die "$file: $!";
+    while (my $line = <$log>)
+    {
+        chomp $line;
+        # "%m [%p] %e %a LEVEL:  message"; %m is three words
+        next unless $line =~ /^\S+ \S+ \S+ \[(\d+)\] (\w{5}) (\S*) ?(\w+):  (.*)$/;
+        my ($pid, $state, $app, $level, $msg) = ($1, $2, $3, $4, $5);
+        $test_of_pid{$pid} = $1
+          if $msg =~ /^connection authorized: .*application_name=pg_regress\/(\S+)/;
+        my $test = $app =~ m{^pg_regress/(.+)} ? $1 : ($test_of_pid{$pid} // '?');
+        if ($level eq 'STATEMENT' && $pending{$pid})
+        {
+            $pending{$pid}{statement} = $msg;
+            delete $pending{$pid};
+            next;
+        }
+        if ($level eq 'DETAIL' && $msg =~ /^Failed process was running: (.*)/ && @crashes)
+        {
+            $crashes[-1]{statement} //= $1;
+            next;
+        }
+        if ($level =~ /^(ERROR|FATAL|PANIC)$/)
+        {
+            (my $m = $msg) =~ s/\d+/N/g;
+            $states{$test}{$state}{$m} = 1;
+            if ($state =~ /^XX00[01]$/ || $level eq 'PANIC')
+            {
+                (my $key = "$test\t$level:  $msg") =~ s/\d+/N/g;
+                my $e = { test => $test, state => $state,
+                          message => "$level:  $msg", key => $key };
+                push @internal, $e;
+                $pending{$pid} = $e;
+            }
+        }
+        if ($msg =~ /^(server|background worker) process .*\(PID (\d+)\) was terminated by signal/)
+        {
+            push @crashes, { test => $test_of_pid{$2} // '?', message => $msg };
+        }
+    }
+    return (\%states, \@internal, \@crashes);
+}
+my ($states, $cow_internal, $cow_crashes) = scan_log($cow_log);
+my ($heap_states, $heap_internal, undef) = scan_log($heap_log);
+my %heap_key = map { $_->{key} => 1 } @$heap_internal;
+my @crashes  = @$cow_crashes;
+my @internal = grep { !$heap_key{ $_->{key} } } @$cow_internal;
+my %states   = %$states;
+
+my @tests = sort keys %$heap;
+my (@heap_ok, @cow_ok, @refused, @other, @both);
+for my $t (@tests)
+{
+    my $c = $cow->{$t} // 'failed';
+    push @heap_ok, $t if $heap->{$t} eq 'ok';
+    push @cow_ok,  $t if $c eq 'ok';
+    next if $c eq 'ok';
+    if ($heap->{$t} ne 'ok') { push @both, $t; next; }
+    # a refusal: a 0A000 error the heap run did not raise in this test (the
+    # suite tests some of PostgreSQL's own 0A000 errors)
+    if (grep { !$heap_states->{$t}{'0A000'}{$_} } keys %{ $states{$t}{'0A000'} // {} })
+    {
+        push @refused, $t;
+    }
+    else { push @other, $t; }
+}
+
+printf "\nPostgreSQL regression suite, %d tests\n", scalar @tests;
+printf "  %-58s %4d\n", 'passed under heap (baseline)', scalar @heap_ok;
+printf "  %-58s %4d\n", 'passed under incetl_cow', scalar @cow_ok;
+printf "  %-58s %4d\n", 'failed only under incetl_cow, with a 0A000 refusal', scalar @refused;
+printf "  %-58s %4d\n", 'failed only under incetl_cow, something else', scalar @other;
+printf "  %-58s %4d\n", 'failed under heap too', scalar @both;
+printf "  %-58s %4d\n", 'incetl_cow server crashes', scalar @crashes;
+printf "  %-58s %4d\n", 'incetl_cow internal errors (XX000, XX001, PANIC)', scalar @internal;
+printf "  %-58s %4d\n", '(internal errors the suite provokes under heap too)',
+  @$cow_internal - @internal;
+print "\nfailed only under incetl_cow, with a 0A000 refusal:\n  @refused\n" if @refused;
+print "\nfailed only under incetl_cow, something else (read their diffs):\n  @other\n" if @other;
+print "\nfailed under heap too:\n  @both\n" if @both;
+for my $c (@crashes)
+{
+    printf "\nCRASH in test %s: %s\n  statement: %s\n", $c->{test}, $c->{message},
+      $c->{statement} // '?';
+}
+for my $e (@internal)
+{
+    printf "\nINTERNAL ERROR %s in test %s: %s\n  statement: %s\n", $e->{state},
+      $e->{test}, $e->{message}, $e->{statement} // '?';
+}
+exit((@crashes || @internal) ? 1 : 0);
+PERL
+echo
+echo "diffs: $WORK/cow/out/regression.diffs (heap: $WORK/heap/out/regression.diffs)"
+exit "$status"
