@@ -151,7 +151,14 @@ settle
 
 # --------------------------------------------------------------------------
 incetl_log "full load of $ROWS rows, $REPS times each"
-load_cow() { psql_q -c "TRUNCATE orders_cow"; settle orders_cow; time_sql "INSERT INTO orders_cow SELECT * FROM $1"; }
+# incetl_cow's TRUNCATE keeps the versions before it while they are retained
+# (as_of and changes of earlier commits): each load goes into a new table
+load_cow() {
+    psql_q -c "DROP TABLE orders_cow" -c "CREATE TABLE orders_cow (LIKE orders_src) USING incetl_cow" \
+        -c "SELECT incetl.set_table_options('orders_cow', record_key => 'id', precombine => 'updated_at'$LEVEL_OPT)"
+    settle orders_cow
+    time_sql "INSERT INTO orders_cow SELECT * FROM $1"
+}
 load_heap() { psql_q -c "TRUNCATE orders_heap"; settle orders_heap; time_sql "INSERT INTO orders_heap SELECT * FROM $1"; }
 # loads_from SRC: REPS loads of each table from SRC, alternating which side
 # goes first; the times in LOAD_COW and LOAD_HEAP
