@@ -39,7 +39,8 @@
 # Sequence i of a run uses seed BASE+i and prints it; a replay of that seed
 # with --sequences 1 runs exactly the same statements.
 #
-# --avoid=LIST (default "known"; "none" turns every switch off) steers the
+# --avoid=LIST (default "known"; "none" turns every switch off; "known,-NAME"
+# all but one) steers the
 # generator and the checks away from bugs being fixed on other branches:
 #   carry_crash        an ascending multi-part statement under a small
 #                      maintenance_work_mem starts beyond the table's last
@@ -53,6 +54,10 @@
 #                      added with a DEFAULT
 #   txn_update_ctid    no UPDATE or DELETE after an UPDATE in the same
 #                      transaction (stale row addresses)
+#   rewrite_timeline   found by this fuzzer, not yet assigned: after an ALTER
+#                      TABLE rewrite (ALTER COLUMN ... TYPE), as_of() of an
+#                      earlier commit returns no rows and changes() up to one
+#                      returns nothing; compared only after the latest rewrite
 # (Backward cursors, another known bug, are not generated at all.)
 #
 # Exit status: 0 when every sequence passed, 1 when one failed (the shrunk
@@ -68,7 +73,7 @@ use Time::HiRes qw(time);
 use File::Path qw(make_path);
 
 my %KNOWN = map { $_ => 1 } qw(carry_crash truncate_twice truncate_timeline
-  marker_counts default_rewrite txn_update_ctid);
+  marker_counts default_rewrite txn_update_ctid rewrite_timeline);
 
 my $opt_seed;
 my $opt_sequences;
@@ -103,6 +108,7 @@ for my $a (split /,/, $opt_avoid)
 	if ($a eq 'known') { %AVOID = (%AVOID, %KNOWN); }
 	elsif ($a eq 'none') { }
 	elsif ($KNOWN{$a}) { $AVOID{$a} = 1; }
+	elsif ($a =~ /^-(.*)/ && $KNOWN{$1}) { delete $AVOID{$1}; }
 	else { print STDERR "unknown --avoid switch \"$a\"\n"; exit 2; }
 }
 $opt_seed = int(time * 1000) % 1000000000 unless defined $opt_seed;
@@ -237,7 +243,7 @@ sub gen_sequence
 		{
 			$s{lo} = rnd($ks + 5) - 2;
 			$s{hi} = $s{lo} + rnd($ks / 2 + 2);
-			$s{q} = pick('range', 'point', 'v');
+			$s{q} = pick('range', 'point', 'v', 'vonly');
 		}
 		elsif ($t eq 'add_col') { $s{default} = pick(undef, 7, -1); }
 		elsif ($t eq 'alter_type') { $s{type} = pick('bigint', 'integer'); }
@@ -348,7 +354,7 @@ sub start_sequence
 	$S = FuzzSession->new(psql => $opt_psql, errlog => $ERRLOG);
 	@SCRIPT = ();
 	%M = (key => 'k', pc => 1, e => 0, etype => 'integer', ehasdef => 0,
-		mwm_small => $setup->{small_mwm} ? 1 : 0, indexes => {});
+		mwm_small => $setup->{small_mwm} ? 1 : 0, indexes => {}, fgr => $setup->{fgr});
 	%X = (txn => 0, sps => [], trunc_in_txn => 0, updated_in_txn => 0,
 		trunc_floor => 0, added_default => 0, ks => $setup->{keyspace});
 	cow($_) for setup_sql($setup);
@@ -364,10 +370,11 @@ sub resync
 	my $r = one("SELECT array_to_string(record_key, ','), coalesce(precombine, ''), "
 		  . "(SELECT format_type(atttypid, atttypmod) || ',' || atthasdef FROM pg_attribute "
 		  . " WHERE attrelid = 'c'::regclass AND attname = 'e' AND NOT attisdropped), "
-		  . "current_setting('maintenance_work_mem'), "
+		  . "current_setting('maintenance_work_mem'), file_group_rows, "
 		  . "(SELECT string_agg(indexname, ',') FROM pg_indexes WHERE schemaname = 'cow_fuzz' AND tablename = 'c') "
 		  . "FROM incetl.table_options('c');");
-	my ($key, $pc, $e, $mwm, $idx) = split /\|/, $r;
+	my ($key, $pc, $e, $mwm, $fgr, $idx) = split /\|/, $r;
+	$M{fgr} = $fgr;
 	$M{key} = $key;
 	$M{pc} = $pc eq 'p' ? 1 : 0;
 	if ($e ne '<NULL>')
@@ -534,6 +541,10 @@ sub exec_stmt
 	elsif ($t eq 'big')
 	{
 		my ($n, $pad, $salt) = @$s{qw(n pad salt)};
+		# a statement in key order beyond the last key is merged a file
+		# group's worth at a time, and each part reads every version: keep
+		# the number of parts bounded (8000 rows in 2-row groups took minutes)
+		$n = 250 * $M{fgr} if $n > 250 * $M{fgr};
 		my $ks = $X{ks} * 10;
 		my $mode = $s->{mode};
 		$mode = 'beyond' if $mode eq 'asc' && $M{mwm_small} && $AVOID{carry_crash};
@@ -614,6 +625,7 @@ sub exec_stmt
 	elsif ($t eq 'opt_fgr')
 	{
 		cow("SELECT incetl.set_table_options('c', file_group_rows => $s->{fgr});");
+		$M{fgr} = $s->{fgr};
 	}
 	elsif ($t eq 'opt_retain')
 	{
@@ -664,10 +676,14 @@ sub exec_stmt
 		my %q = (
 			range => "SELECT k FROM %s WHERE k BETWEEN $s->{lo} AND $s->{hi} ORDER BY k",
 			point => "SELECT k, k2, p, v FROM %s WHERE k = $s->{lo} ORDER BY k2",
-			v => "SELECT v, k FROM %s WHERE v >= 'b' AND v < 'c' ORDER BY v, k, k2");
+			v => "SELECT v, k FROM %s WHERE v >= 'b' AND v < 'c' ORDER BY v, k, k2",
+			vonly => "SELECT v FROM %s WHERE v >= 'b' AND v < 'e' ORDER BY v");
+		# index (and index-only) scans: no sequential or bitmap scan
 		cow("SET enable_seqscan = off;");
+		cow("SET enable_bitmapscan = off;");
 		my $got = cow(sprintf($q{ $s->{q} }, 'c') . ";");
 		cow("RESET enable_seqscan;");
+		cow("RESET enable_bitmapscan;");
 		my $want = orc(sprintf($q{ $s->{q} }, 'o') . ";");
 		if (join("\n", @$got) ne join("\n", @$want))
 		{
@@ -735,7 +751,7 @@ sub exec_stmt
 	elsif ($chk{truncate})
 	{
 		orc("TRUNCATE o;");
-		$X{trunc_floor} = $wc if $AVOID{truncate_timeline};
+		$X{trunc_floor} = $wc if $AVOID{truncate_timeline} && $wc > $X{trunc_floor};
 	}
 	elsif ($chk{rekey})
 	{
@@ -749,6 +765,7 @@ sub exec_stmt
 	elsif ($chk{rewrite_all} && $cid)
 	{
 		orc("UPDATE o SET _wc = $cid;");
+		$X{trunc_floor} = $cid if $AVOID{rewrite_timeline};
 	}
 	if ($cid)
 	{
@@ -828,7 +845,7 @@ sub check_state
 sub check_commit
 {
 	my ($cid) = @_;
-	return if $AVOID{truncate_timeline} && $cid < $X{trunc_floor};
+	return if $cid < $X{trunc_floor};
 	my $r = $S->run("SELECT count(*) FROM incetl.as_of(NULL::c, $cid);");
 	fail_now('crash', "server crashed in as_of($cid)") if $r->{state} eq 'CRASH';
 	if ($r->{state} ne '00000')
@@ -855,7 +872,7 @@ sub check_timeline
 {
 	my ($all) = @_;
 	my $cids = orc("SELECT DISTINCT cid FROM hist ORDER BY cid;");
-	my @c = grep { !$AVOID{truncate_timeline} || $_ >= $X{trunc_floor} } @$cids;
+	my @c = grep { $_ >= $X{trunc_floor} } @$cids;
 	for my $i (0 .. $#c)
 	{
 		check_commit($c[$i]) if $all || $i % 5 == 0 || $i > $#c - 4;
@@ -1087,7 +1104,10 @@ sub shrink
 	}
 	$best = run_sequence($setup, \@cur) unless $best;
 	print "  shrunk to ", scalar(@cur), " statements in $runs runs\n";
-	return ($best, \@cur);
+	return ($best, \@cur) if $best && $best->{class} eq $class;
+	# it did not fail again: report the first run as it was
+	print "  the failure did not reproduce while shrinking (timing-dependent?)\n";
+	return (undef, $stmts);
 }
 
 sub report
@@ -1143,7 +1163,11 @@ for (my $i = 0;; $i++)
 		if ($f)
 		{
 			my $cur = $stmts;
-			($f, $cur) = shrink($setup, $stmts, $f->{class}) if $opt_shrink;
+			if ($opt_shrink)
+			{
+				my ($g, $c) = shrink($setup, $stmts, $f->{class});
+				($f, $cur) = ($g, $c) if $g;
+			}
 			report('seq', $seed, $f, scalar @$cur);
 			$nfail++;
 		}
