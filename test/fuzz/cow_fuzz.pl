@@ -32,7 +32,8 @@
 # test.
 #
 # Usage (the server is the one PGHOST/PGPORT/PGUSER/PGDATABASE point to; it
-# must preload incetl; the fuzzer works in schema cow_fuzz, dropped first):
+# must preload incetl; the fuzzer works in schema cow_fuzz, dropped first;
+# --schema NAME for another, so that runs can share a database):
 #   perl test/fuzz/cow_fuzz.pl --seed 42 --sequences 20 [--statements 40]
 #   perl test/fuzz/cow_fuzz.pl --seconds 600            # random base seed
 #   perl test/fuzz/cow_fuzz.pl --seed 1234 --sequences 1   # replay one seed
@@ -87,6 +88,7 @@ my $opt_shrink = 1;
 my $opt_verbose = 0;
 my $opt_psql = 'psql';
 my $opt_keep_going = 0;
+my $opt_schema = 'cow_fuzz';
 
 GetOptions(
 	'seed=i' => \$opt_seed,
@@ -99,6 +101,7 @@ GetOptions(
 	'shrink!' => \$opt_shrink,
 	'shrink-seconds=i' => \$opt_shrink_seconds,
 	'keep-going!' => \$opt_keep_going,
+	'schema=s' => \$opt_schema,
 	'psql=s' => \$opt_psql,
 	'verbose|v+' => \$opt_verbose) or exit 2;
 
@@ -336,9 +339,9 @@ sub setup_sql
 	my ($setup) = @_;
 	return (
 		"SET client_min_messages = warning;",
-		"DROP SCHEMA IF EXISTS cow_fuzz CASCADE;",
-		"CREATE SCHEMA cow_fuzz;",
-		"SET search_path = cow_fuzz, public;",
+		"DROP SCHEMA IF EXISTS $opt_schema CASCADE;",
+		"CREATE SCHEMA $opt_schema;",
+		"SET search_path = $opt_schema, public;",
 		"CREATE TABLE c (k int, k2 int, p int, d boolean, v text) USING incetl_cow;",
 		"SELECT incetl.set_table_options('c', record_key => 'k', precombine => 'p', "
 		  . "delete_marker => 'd', file_group_rows => $setup->{fgr}, "
@@ -371,7 +374,7 @@ sub resync
 		  . "(SELECT format_type(atttypid, atttypmod) || ',' || atthasdef FROM pg_attribute "
 		  . " WHERE attrelid = 'c'::regclass AND attname = 'e' AND NOT attisdropped), "
 		  . "current_setting('maintenance_work_mem'), file_group_rows, "
-		  . "(SELECT string_agg(indexname, ',') FROM pg_indexes WHERE schemaname = 'cow_fuzz' AND tablename = 'c') "
+		  . "(SELECT string_agg(indexname, ',') FROM pg_indexes WHERE schemaname = '$opt_schema' AND tablename = 'c') "
 		  . "FROM incetl.table_options('c');");
 	my ($key, $pc, $e, $mwm, $fgr, $idx) = split /\|/, $r;
 	$M{fgr} = $fgr;
@@ -972,7 +975,7 @@ sub run_race
 			my @sent;
 			for my $i (0 .. 1)
 			{
-				$sess[$i]->send("SET search_path = cow_fuzz, public;");
+				$sess[$i]->send("SET search_path = $opt_schema, public;");
 				$sess[$i]->send("BEGIN ISOLATION LEVEL $plan[$i]{iso};");
 				push @sent, [ 'set', 'begin' ];
 			}
