@@ -50,7 +50,7 @@
 #   truncate_timeline  as_of/changes are compared only for commits after the
 #                      latest TRUNCATE
 #   marker_counts      commit counts are not compared for statements whose
-#                      keys ascend and that hold a delete marker
+#                      keys arrive in key order and that hold a delete marker
 #   default_rewrite    no ALTER COLUMN ... TYPE rewrite once a column was
 #                      added with a DEFAULT
 #   txn_update_ctid    no UPDATE or DELETE after an UPDATE in the same
@@ -174,6 +174,11 @@ sub gen_rows
 		my $k = 1 + rnd($ks);
 		for my $r (@rows) { $r->[0] = $k; $k += 1 + rnd(3); }
 	}
+	elsif ($order eq 'sorted')
+	{
+		# key order with duplicate keys (a marker may follow a row of its key)
+		@rows = sort { $a->[0] <=> $b->[0] } @rows;
+	}
 	elsif ($order eq 'desc')
 	{
 		@rows = sort { $b->[0] <=> $a->[0] } @rows;
@@ -197,20 +202,20 @@ sub gen_sequence
 	for my $i (1 .. $nstmt)
 	{
 		my $t = wpick(
-			ins_values => 14, ins_select => 7, copy => 6, big => 4,
+			ins_values => 14, ins_select => 7, copy => 6, big => 6,
 			update => 9, delete => 6, truncate => 2,
 			begin => 7, commit => 5, rollback => 2, savepoint => 4,
 			rollback_to => 3, release => 2, abort => 2,
 			vacuum => 2, clean => 2, opt_fgr => 2, opt_key => 3,
 			opt_pc => 1, opt_retain => 1,
 			create_index => 2, drop_index => 1, idx_check => 3,
-			add_col => 2, drop_col => 1, alter_type => 1, mwm => 2);
+			add_col => 2, drop_col => 1, alter_type => 2, mwm => 2);
 		my %s = (t => $t);
 		if ($t eq 'ins_values' || $t eq 'ins_select' || $t eq 'copy')
 		{
-			my $order = wpick(random => 5, asc => 3, desc => 1);
+			my $order = wpick(random => 5, asc => 3, sorted => 2, desc => 1);
 			$s{rows} = gen_rows($ks, 1 + rnd(pick(3, 8, 20)), $order, chance(0.05));
-			$s{beyond} = ($order eq 'asc' && chance(0.5));
+			$s{beyond} = ($order eq 'asc' || $order eq 'sorted') && chance(0.5);
 		}
 		elsif ($t eq 'big')
 		{
@@ -219,6 +224,7 @@ sub gen_sequence
 			$s{pad} = pick(20, 150, 300);
 			$s{salt} = rnd(100000);
 			$s{base} = rnd($ks);
+			$s{small} = chance(0.5);    # under maintenance_work_mem = 1MB
 		}
 		elsif ($t eq 'update')
 		{
@@ -536,7 +542,7 @@ sub exec_stmt
 		{
 			my @f = split /\|/, $rows->[$i];
 			$hasmark = 1 if $f[3] eq 't';
-			$asc = 0 if $i > 0 && (split /\|/, $rows->[ $i - 1 ])[0] >= $f[0];
+			$asc = 0 if $i > 0 && (split /\|/, $rows->[ $i - 1 ])[0] > $f[0];
 		}
 		$chk{op} = 'upsert';
 		$chk{counts_ok} = !($hasmark && $asc && $AVOID{marker_counts});
@@ -547,10 +553,17 @@ sub exec_stmt
 		# a statement in key order beyond the last key is merged a file
 		# group's worth at a time, and each part reads every version: keep
 		# the number of parts bounded (8000 rows in 2-row groups took minutes)
-		$n = 250 * $M{fgr} if $n > 250 * $M{fgr};
 		my $ks = $X{ks} * 10;
 		my $mode = $s->{mode};
+		my $reset;
+		if ($s->{small} && !$M{mwm_small})
+		{
+			cow("SET maintenance_work_mem = '1MB';");
+			$M{mwm_small} = $reset = 1;
+		}
 		$mode = 'beyond' if $mode eq 'asc' && $M{mwm_small} && $AVOID{carry_crash};
+		my $cap = ($mode eq 'beyond' ? 250 : 1000) * $M{fgr};
+		$n = $cap if $n > $cap;
 		my ($kexpr, $ord) = ("((g * 7919 + $salt) % $ks) + 1", 'g');
 		if ($mode eq 'asc') { $kexpr = "$s->{base} + g"; }
 		elsif ($mode eq 'beyond') { $kexpr = "(SELECT coalesce(max(k), 0) FROM c) + g * 2"; }
@@ -567,6 +580,11 @@ sub exec_stmt
 		cow("INSERT INTO stage SELECT row_number() OVER (ORDER BY $ord), $kexpr, g % 3, $pexpr, $dexpr, "
 			  . "'b' || g || repeat('x', $pad) FROM generate_series(1, $n) g;");
 		cow("INSERT INTO c (k, k2, p, d, v) SELECT k, k2, p, d, v FROM stage ORDER BY seq;");
+		if ($reset)
+		{
+			cow("RESET maintenance_work_mem;");
+			$M{mwm_small} = 0;
+		}
 		$chk{op} = 'upsert';
 		$chk{counts_ok} = one("SELECT count(*) FROM stage WHERE d;") == 0 && $mode ne 'asc_break';
 	}
@@ -1122,7 +1140,8 @@ sub report
 	$detail =~ s/^/-- /mg;
 	my $body = "-- incetl_cow fuzzer: $f->{class}\n"
 	  . "-- replay: perl test/fuzz/cow_fuzz.pl --seed $seed --sequences 1"
-	  . ($name eq 'race' ? " --race-every 1" : '') . " --avoid=$opt_avoid\n"
+	  . ($name eq 'race' ? " --race-every 1" : '') . " --avoid=$opt_avoid"
+	  . ($opt_schema ne 'cow_fuzz' ? " --schema $opt_schema" : '') . "\n"
 	  . ($nstmts ? "-- minimal sequence: $nstmts statements of the generator\n" : '')
 	  . "-- run with: psql -X -v ON_ERROR_STOP=0 -f $file (a database with incetl)\n"
 	  . "-- the failing check:\n$detail\n"
