@@ -46,20 +46,21 @@
 #   carry_crash        an ascending multi-part statement under a small
 #                      maintenance_work_mem starts beyond the table's last
 #                      key (CowOutCarry crash when the table holds a higher key)
+#   marker_counts      commit counts are not compared for a statement that
+#                      holds a delete marker and arrives in key order (merged
+#                      a file group at a time, it counts a key inserted by an
+#                      early part and deleted by a later marker as inserted
+#                      and deleted)
 #   truncate_twice     at most one TRUNCATE per transaction
 #   truncate_timeline  as_of/changes are compared only for commits after the
 #                      latest TRUNCATE
-#   marker_counts      commit counts are not compared for statements whose
-#                      keys arrive in key order and that hold a delete marker
-#   default_rewrite    no ALTER COLUMN ... TYPE rewrite once a column was
-#                      added with a DEFAULT
-#   txn_update_ctid    no UPDATE or DELETE after an UPDATE in the same
-#                      transaction (stale row addresses)
 #   rewrite_timeline   found by this fuzzer, not yet assigned: after an ALTER
 #                      TABLE rewrite (ALTER COLUMN ... TYPE), as_of() of an
 #                      earlier commit returns no rows and changes() up to one
 #                      returns nothing; compared only after the latest rewrite
-# (Backward cursors, another known bug, are not generated at all.)
+# The other bugs known when this was written (a column DEFAULT lost by a rewrite,
+# stale row addresses after UPDATE in a transaction) did not show in runs of
+# this generator, so they have no switch; backward cursors are not generated.
 #
 # Exit status: 0 when every sequence passed, 1 when one failed (the shrunk
 # script is printed and saved under --out), 2 on usage errors.
@@ -74,7 +75,7 @@ use Time::HiRes qw(time);
 use File::Path qw(make_path);
 
 my %KNOWN = map { $_ => 1 } qw(carry_crash truncate_twice truncate_timeline
-  marker_counts default_rewrite txn_update_ctid rewrite_timeline);
+  marker_counts rewrite_timeline);
 
 my $opt_seed;
 my $opt_sequences;
@@ -219,7 +220,7 @@ sub gen_sequence
 		}
 		elsif ($t eq 'big')
 		{
-			$s{mode} = pick('random', 'asc', 'beyond', 'asc_break', 'markers_first');
+			$s{mode} = pick('random', 'asc', 'asc_low', 'beyond', 'asc_break', 'markers_first');
 			$s{n} = pick(300, 3000, 8000);
 			$s{pad} = pick(20, 150, 300);
 			$s{salt} = rnd(100000);
@@ -364,8 +365,8 @@ sub start_sequence
 	@SCRIPT = ();
 	%M = (key => 'k', pc => 1, e => 0, etype => 'integer', ehasdef => 0,
 		mwm_small => $setup->{small_mwm} ? 1 : 0, indexes => {}, fgr => $setup->{fgr});
-	%X = (txn => 0, sps => [], trunc_in_txn => 0, updated_in_txn => 0,
-		trunc_floor => 0, added_default => 0, ks => $setup->{keyspace});
+	%X = (txn => 0, sps => [], trunc_in_txn => 0, trunc_floor => 0,
+		ks => $setup->{keyspace});
 	cow($_) for setup_sql($setup);
 	orc("CREATE TABLE o (k int, k2 int, p int, d boolean, v text, _wc bigint, "
 		  . "CONSTRAINT o_pkey PRIMARY KEY (k));");
@@ -460,7 +461,7 @@ sub exec_stmt
 	{
 		return if $X{txn};
 		cow("BEGIN;");
-		%X = (%X, txn => 1, sps => [], trunc_in_txn => 0, updated_in_txn => 0);
+		%X = (%X, txn => 1, sps => [], trunc_in_txn => 0);
 		return 1;
 	}
 	if ($t eq 'commit' || $t eq 'rollback')
@@ -536,16 +537,15 @@ sub exec_stmt
 		}
 		if ($nullkey) { expect_error($sql, '23502'); return 1; }
 		cow($sql);
-		my $asc = 1;
-		my $hasmark = 0;
+		my ($ordered, $hasmark) = (1, 0);
 		for my $i (0 .. $#$rows)
 		{
 			my @f = split /\|/, $rows->[$i];
 			$hasmark = 1 if $f[3] eq 't';
-			$asc = 0 if $i > 0 && (split /\|/, $rows->[ $i - 1 ])[0] > $f[0];
+			$ordered = 0 if $i > 0 && (split /\|/, $rows->[ $i - 1 ])[0] > $f[0];
 		}
 		$chk{op} = 'upsert';
-		$chk{counts_ok} = !($hasmark && $asc && $AVOID{marker_counts});
+		$chk{counts_ok} = !($hasmark && $ordered && $AVOID{marker_counts});
 	}
 	elsif ($t eq 'big')
 	{
@@ -561,11 +561,12 @@ sub exec_stmt
 			cow("SET maintenance_work_mem = '1MB';");
 			$M{mwm_small} = $reset = 1;
 		}
-		$mode = 'beyond' if $mode eq 'asc' && $M{mwm_small} && $AVOID{carry_crash};
+		$mode = 'beyond' if $mode =~ /^asc(_low)?$/ && $M{mwm_small} && $AVOID{carry_crash};
 		my $cap = ($mode eq 'beyond' ? 250 : 1000) * $M{fgr};
 		$n = $cap if $n > $cap;
 		my ($kexpr, $ord) = ("((g * 7919 + $salt) % $ks) + 1", 'g');
 		if ($mode eq 'asc') { $kexpr = "$s->{base} + g"; }
+		elsif ($mode eq 'asc_low') { $kexpr = "g - $n - 1"; }    # below every stored key
 		elsif ($mode eq 'beyond') { $kexpr = "(SELECT coalesce(max(k), 0) FROM c) + g * 2"; }
 		elsif ($mode eq 'asc_break')
 		{
@@ -580,17 +581,20 @@ sub exec_stmt
 		cow("INSERT INTO stage SELECT row_number() OVER (ORDER BY $ord), $kexpr, g % 3, $pexpr, $dexpr, "
 			  . "'b' || g || repeat('x', $pad) FROM generate_series(1, $n) g;");
 		cow("INSERT INTO c (k, k2, p, d, v) SELECT k, k2, p, d, v FROM stage ORDER BY seq;");
+		$chk{op} = 'upsert';
+		# documented: past the budget, counts around a delete marker compare
+		# with the first part merged, not with the table before the statement
+		my $hasmark = one("SELECT count(*) FROM stage WHERE d;") > 0;
+		$chk{counts_ok} = !($hasmark && ($M{mwm_small}
+				|| ($AVOID{marker_counts} && $mode =~ /^(asc|asc_low|beyond|asc_break)$/)));
 		if ($reset)
 		{
 			cow("RESET maintenance_work_mem;");
 			$M{mwm_small} = 0;
 		}
-		$chk{op} = 'upsert';
-		$chk{counts_ok} = one("SELECT count(*) FROM stage WHERE d;") == 0 && $mode ne 'asc_break';
 	}
 	elsif ($t eq 'update')
 	{
-		return if $X{txn} && $X{updated_in_txn} && $AVOID{txn_update_ctid};
 		my $set = $s->{set};
 		return if $set eq 'e_inc' && !$M{e};
 		my %assign = (
@@ -609,7 +613,6 @@ sub exec_stmt
 		my @pairs;
 		for (my $i = 0; $i < @a; $i += 2) { push @pairs, "$a[$i] = $a[$i + 1]"; }
 		cow("UPDATE c SET " . join(', ', @pairs) . " WHERE $s->{where};");
-		$X{updated_in_txn} = 1 if $X{txn};
 		my $sel = join ', ', map { exists $a{$_} ? "$a{$_} AS $_" : $_ } split /, /, cols();
 		orc("DELETE FROM stage;");
 		orc("ALTER TABLE stage ADD COLUMN e $M{etype};") if $M{e};
@@ -623,7 +626,6 @@ sub exec_stmt
 	}
 	elsif ($t eq 'delete')
 	{
-		return if $X{txn} && $X{updated_in_txn} && $AVOID{txn_update_ctid};
 		cow("DELETE FROM c WHERE $s->{where};");
 		$chk{op} = 'delete';
 		$chk{delete_where} = $s->{where};
@@ -720,7 +722,6 @@ sub exec_stmt
 		cow("ALTER TABLE c ADD COLUMN e integer$d;");
 		orc("ALTER TABLE o ADD COLUMN e integer$d;");
 		orc("ALTER TABLE hist ADD COLUMN e integer;") unless one("SELECT count(*) FROM pg_attribute WHERE attrelid = 'hist'::regclass AND attname = 'e' AND NOT attisdropped;");
-		$X{added_default} = 1 if defined $s->{default};
 		%M = (%M, e => 1, etype => 'integer', ehasdef => defined $s->{default} ? 1 : 0);
 	}
 	elsif ($t eq 'drop_col')
@@ -734,7 +735,6 @@ sub exec_stmt
 	elsif ($t eq 'alter_type')
 	{
 		return unless $M{e} && $M{etype} ne $s->{type};
-		return if $X{added_default} && $AVOID{default_rewrite};
 		cow("ALTER TABLE c ALTER COLUMN e TYPE $s->{type};");
 		orc("ALTER TABLE o ALTER COLUMN e TYPE $s->{type};");
 		$M{etype} = $s->{type};
@@ -867,22 +867,38 @@ sub check_commit
 {
 	my ($cid) = @_;
 	return if $cid < $X{trunc_floor};
-	my $r = $S->run("SELECT count(*) FROM incetl.as_of(NULL::c, $cid);");
+	my $cols = 'k, k2, p, d, v';
+	my ($a, $b) = ("incetl.as_of(NULL::c, $cid)", "(SELECT * FROM hist WHERE cid = $cid) h");
+	# retain_commits, VACUUM, clean() and autovacuum (at any time) make old
+	# commits unavailable: that error is documented, an empty answer is not
+	my $r = $S->run("(SELECT 'cow', $cols FROM $a EXCEPT ALL SELECT 'cow', $cols FROM $b) UNION ALL "
+		  . "(SELECT 'oracle', $cols FROM $b EXCEPT ALL SELECT 'oracle', $cols FROM $a) LIMIT 12;");
 	fail_now('crash', "server crashed in as_of($cid)") if $r->{state} eq 'CRASH';
 	if ($r->{state} ne '00000')
 	{
 		return if $r->{state} eq '22023' && $r->{msg} =~ /no longer retained/;
 		fail_now("as_of error $r->{state}", "as_of(c, $cid): $r->{msg}");
 	}
-	my $d = rows_diff("incetl.as_of(NULL::c, $cid)", "(SELECT * FROM hist WHERE cid = $cid) h", 'k, k2, p, d, v');
+	my $d = $r->{rows};
 	check_fail('as_of differs', "as_of(NULL::c, $cid) and the oracle's rows after commit $cid differ:", $d) if @$d;
 }
 
 sub check_changes
 {
 	my ($since, $until) = @_;
-	my $d = rows_diff("incetl.changes(NULL::c, $since, $until)",
-		"(SELECT * FROM hist WHERE cid = $until AND _wc > $since) h", 'k, k2, p, d, v');
+	my $cols = 'k, k2, p, d, v';
+	my ($a, $b) = ("incetl.changes(NULL::c, $since, $until)",
+		"(SELECT * FROM hist WHERE cid = $until AND _wc > $since) h");
+	# as in rows_diff; autovacuum may clean $until's versions at any time
+	my $r = $S->run("(SELECT 'cow', $cols FROM $a EXCEPT ALL SELECT 'cow', $cols FROM $b) UNION ALL "
+		  . "(SELECT 'oracle', $cols FROM $b EXCEPT ALL SELECT 'oracle', $cols FROM $a) LIMIT 12;");
+	fail_now('crash', "server crashed in changes($since, $until)") if $r->{state} eq 'CRASH';
+	if ($r->{state} ne '00000')
+	{
+		return if $r->{state} eq '22023' && $r->{msg} =~ /no longer retained/;
+		fail_now("changes error $r->{state}", "changes(c, $since, $until): $r->{msg}");
+	}
+	my $d = $r->{rows};
 	check_fail('changes differ', "changes(NULL::c, $since, $until) and the oracle's rows written after $since differ:", $d)
 	  if @$d;
 }
@@ -909,9 +925,6 @@ sub check_timeline
 	{
 		my ($a, $b) = sort { $a <=> $b } ((0, @c)[ ($_ * 7) % (@c + 1) ], $c[ ($_ * 3 + @c) % @c ]);
 		next if $a == $b;
-		# changes() of commits no longer retained is allowed to fail alike
-		my $r = $S->run("SELECT count(*) FROM incetl.as_of(NULL::c, $b);");
-		next if $r->{state} ne '00000';
 		check_changes($a, $b);
 	}
 }
