@@ -17,11 +17,12 @@
 # commit, as_of(c, commit) equals the oracle's copy, changes(c, previous,
 # commit) equals the oracle's rows written after the previous commit, and
 # commits(c) shows the statement's operation (and its counts where the
-# documented rules fix them).  Every few statements and at the end, as_of
-# of every commit (or the documented "no longer retained" error), and
-# changes() between random pairs of commits.
+# documented rules fix them).  Every tenth statement, as_of of a sample of
+# the commits, at the end of every commit (or the documented "no longer
+# retained" error), and changes() between pairs of commits.
 #
-# Race rounds: two more sessions write overlapping keys in concurrent
+# Race rounds (every fourth seed, --race-every): two more sessions
+# (READ COMMITTED or REPEATABLE READ) write overlapping keys in concurrent
 # transactions; the oracle then applies the committed transactions' rows in
 # commit-id order (writers serialize at their first flush, so commit ids
 # follow commit order) and must match.
@@ -40,12 +41,13 @@
 # Sequence i of a run uses seed BASE+i and prints it; a replay of that seed
 # with --sequences 1 runs exactly the same statements.
 #
-# --avoid=LIST (default "known"; "none" turns every switch off; "known,-NAME"
-# all but one) steers the
-# generator and the checks away from bugs being fixed on other branches:
-#   carry_crash        an ascending multi-part statement under a small
-#                      maintenance_work_mem starts beyond the table's last
-#                      key (CowOutCarry crash when the table holds a higher key)
+# --avoid=LIST (default "known"; "none" turns every switch off, "known,-NAME"
+# all but one) steers the generator and the checks away from bugs being
+# fixed on other branches:
+#   carry_crash        a large statement in key order under a 1MB
+#                      maintenance_work_mem starts beyond the table's last key
+#                      (merged in parts into a table holding a higher key, it
+#                      crashes in CowOutCarry)
 #   marker_counts      commit counts are not compared for a statement that
 #                      holds a delete marker and arrives in key order (merged
 #                      a file group at a time, it counts a key inserted by an
@@ -58,9 +60,10 @@
 #                      TABLE rewrite (ALTER COLUMN ... TYPE), as_of() of an
 #                      earlier commit returns no rows and changes() up to one
 #                      returns nothing; compared only after the latest rewrite
-# The other bugs known when this was written (a column DEFAULT lost by a rewrite,
-# stale row addresses after UPDATE in a transaction) did not show in runs of
-# this generator, so they have no switch; backward cursors are not generated.
+# The other bugs known when this was written (a column DEFAULT lost by a
+# rewrite, stale row addresses after UPDATE in a transaction) did not show in
+# runs of this generator, so they have no switch; backward cursors are not
+# generated.
 #
 # Exit status: 0 when every sequence passed, 1 when one failed (the shrunk
 # script is printed and saved under --out), 2 on usage errors.
