@@ -49,10 +49,13 @@
 #                      (merged in parts into a table holding a higher key, it
 #                      crashes in CowOutCarry)
 #   marker_counts      commit counts are not compared for a statement that
-#                      holds a delete marker and arrives in key order (merged
-#                      a file group at a time, it counts a key inserted by an
-#                      early part and deleted by a later marker as inserted
-#                      and deleted)
+#                      holds a delete marker (when its first rows ascend from
+#                      beyond the table's last key, it is merged a file group
+#                      at a time, and a key an early part inserted and a later
+#                      marker deleted counts as inserted and deleted)
+#   default_rewrite    no ALTER COLUMN ... TYPE (a rewrite) once a column was
+#                      added with a DEFAULT (the rewrite loses the default of
+#                      the rows stored before)
 #   truncate_twice     at most one TRUNCATE per transaction
 #   truncate_timeline  as_of/changes are compared only for commits after the
 #                      latest TRUNCATE
@@ -60,10 +63,9 @@
 #                      TABLE rewrite (ALTER COLUMN ... TYPE), as_of() of an
 #                      earlier commit returns no rows and changes() up to one
 #                      returns nothing; compared only after the latest rewrite
-# The other bugs known when this was written (a column DEFAULT lost by a
-# rewrite, stale row addresses after UPDATE in a transaction) did not show in
-# runs of this generator, so they have no switch; backward cursors are not
-# generated.
+# Stale row addresses after UPDATE in a transaction, another bug known when
+# this was written, did not show in runs of this generator, so it has no
+# switch; backward cursors are not generated.
 #
 # Exit status: 0 when every sequence passed, 1 when one failed (the shrunk
 # script is printed and saved under --out), 2 on usage errors.
@@ -78,7 +80,7 @@ use Time::HiRes qw(time);
 use File::Path qw(make_path);
 
 my %KNOWN = map { $_ => 1 } qw(carry_crash truncate_twice truncate_timeline
-  marker_counts rewrite_timeline);
+  marker_counts default_rewrite rewrite_timeline);
 
 my $opt_seed;
 my $opt_sequences;
@@ -369,7 +371,7 @@ sub start_sequence
 	%M = (key => 'k', pc => 1, e => 0, etype => 'integer', ehasdef => 0,
 		mwm_small => $setup->{small_mwm} ? 1 : 0, indexes => {}, fgr => $setup->{fgr});
 	%X = (txn => 0, sps => [], trunc_in_txn => 0, trunc_floor => 0,
-		ks => $setup->{keyspace});
+		added_default => 0, ks => $setup->{keyspace});
 	cow($_) for setup_sql($setup);
 	orc("CREATE TABLE o (k int, k2 int, p int, d boolean, v text, _wc bigint, "
 		  . "CONSTRAINT o_pkey PRIMARY KEY (k));");
@@ -540,15 +542,9 @@ sub exec_stmt
 		}
 		if ($nullkey) { expect_error($sql, '23502'); return 1; }
 		cow($sql);
-		my ($ordered, $hasmark) = (1, 0);
-		for my $i (0 .. $#$rows)
-		{
-			my @f = split /\|/, $rows->[$i];
-			$hasmark = 1 if $f[3] eq 't';
-			$ordered = 0 if $i > 0 && (split /\|/, $rows->[ $i - 1 ])[0] > $f[0];
-		}
+		my $hasmark = grep { (split /\|/)[3] eq 't' } @$rows;
 		$chk{op} = 'upsert';
-		$chk{counts_ok} = !($hasmark && $ordered && $AVOID{marker_counts});
+		$chk{counts_ok} = !($hasmark && $AVOID{marker_counts});
 	}
 	elsif ($t eq 'big')
 	{
@@ -588,8 +584,7 @@ sub exec_stmt
 		# documented: past the budget, counts around a delete marker compare
 		# with the first part merged, not with the table before the statement
 		my $hasmark = one("SELECT count(*) FROM stage WHERE d;") > 0;
-		$chk{counts_ok} = !($hasmark && ($M{mwm_small}
-				|| ($AVOID{marker_counts} && $mode =~ /^(asc|asc_low|beyond|asc_break)$/)));
+		$chk{counts_ok} = !($hasmark && ($M{mwm_small} || $AVOID{marker_counts}));
 		if ($reset)
 		{
 			cow("RESET maintenance_work_mem;");
@@ -724,6 +719,7 @@ sub exec_stmt
 		my $d = defined $s->{default} ? " DEFAULT $s->{default}" : '';
 		cow("ALTER TABLE c ADD COLUMN e integer$d;");
 		orc("ALTER TABLE o ADD COLUMN e integer$d;");
+		$X{added_default} = 1 if defined $s->{default};
 		orc("ALTER TABLE hist ADD COLUMN e integer;") unless one("SELECT count(*) FROM pg_attribute WHERE attrelid = 'hist'::regclass AND attname = 'e' AND NOT attisdropped;");
 		%M = (%M, e => 1, etype => 'integer', ehasdef => defined $s->{default} ? 1 : 0);
 	}
@@ -738,6 +734,7 @@ sub exec_stmt
 	elsif ($t eq 'alter_type')
 	{
 		return unless $M{e} && $M{etype} ne $s->{type};
+		return if $X{added_default} && $AVOID{default_rewrite};
 		cow("ALTER TABLE c ALTER COLUMN e TYPE $s->{type};");
 		orc("ALTER TABLE o ALTER COLUMN e TYPE $s->{type};");
 		$M{etype} = $s->{type};
