@@ -298,10 +298,11 @@ package Fail;
 sub new { my ($c, %a) = @_; return bless {%a}, $c; }
 package main;
 
+# $check: SQL that shows the failure on c alone, the last line of the script
 sub fail_now
 {
-	my ($class, $detail) = @_;
-	die Fail->new(class => $class, detail => $detail);
+	my ($class, $detail, $check) = @_;
+	die Fail->new(class => $class, detail => $detail, check => $check);
 }
 
 sub lit
@@ -783,10 +784,12 @@ sub exec_stmt
 		}
 		orc("ALTER TABLE o DROP CONSTRAINT o_pkey, ADD CONSTRAINT o_pkey PRIMARY KEY ($M{key});");
 	}
-	elsif ($chk{rewrite_all} && $cid)
+	elsif ($chk{rewrite_all})
 	{
-		orc("UPDATE o SET _wc = $cid;");
-		$X{trunc_floor} = $cid if $AVOID{rewrite_timeline};
+		orc("UPDATE o SET _wc = $cid;") if $cid;
+		# (a rewrite of an empty table records no commit, and still loses
+		# the history before it)
+		$X{trunc_floor} = $before + 1 if $AVOID{rewrite_timeline};
 	}
 	if ($cid)
 	{
@@ -826,8 +829,8 @@ sub rows_diff
 
 sub check_fail
 {
-	my ($class, $what, $diff) = @_;
-	fail_now($class, "$what\n  " . join("\n  ", @$diff));
+	my ($class, $what, $diff, $check) = @_;
+	fail_now($class, "$what\n  " . join("\n  ", @$diff), $check);
 }
 
 # The checks after a statement: rows, verify, aggregates, and for a commit
@@ -837,13 +840,15 @@ sub check_state
 	my ($cid, $prev, $op, $counts) = @_;
 	my $cols = cols();
 	my $d = rows_diff('c', 'o', $cols);
-	check_fail('rows differ', "c and the oracle differ (rows only in one of them):", $d) if @$d;
+	check_fail('rows differ', "c and the oracle differ (rows only in one of them):", $d,
+		"SELECT $cols FROM c ORDER BY k, k2;") if @$d;
 	my $v = orc("SELECT * FROM incetl.verify('c');");
-	check_fail('verify', "incetl.verify('c') reports problems:", $v) if @$v;
+	check_fail('verify', "incetl.verify('c') reports problems:", $v, "SELECT * FROM incetl.verify('c');") if @$v;
 	my $agg = 'count(*), sum(p), min(k), max(k2), max(v), count(d)';
 	my $ag = orc("SELECT (SELECT row($agg)::text FROM c), (SELECT row($agg)::text FROM o);");
 	my ($ac, $ao) = split /\|/, $ag->[0];
-	check_fail('aggregate differs', "SELECT $agg FROM c:", [ "cow $ac", "oracle $ao" ]) if $ac ne $ao;
+	check_fail('aggregate differs', "SELECT $agg FROM c:", [ "cow $ac", "oracle $ao" ],
+		"SELECT $agg FROM c;") if $ac ne $ao;
 	return unless $cid;
 	check_commit($cid);
 	check_changes($prev, $cid);
@@ -853,12 +858,13 @@ sub check_state
 		my ($gop, @gc) = split /\|/, ($r // 'none');
 		if ($gop ne $op)
 		{
-			fail_now('commit operation', "commits('c') shows operation $gop for commit $cid, expected $op");
+			fail_now('commit operation', "commits('c') shows operation $gop for commit $cid, expected $op",
+				"SELECT * FROM incetl.commits('c');");
 		}
 		if ($counts && join(',', @gc) ne join(',', @$counts))
 		{
 			fail_now('commit counts', "commits('c') counts for commit $cid (inserted, updated, deleted): "
-				  . join(',', @gc) . ", the oracle's: " . join(',', @$counts));
+				  . join(',', @gc) . ", the oracle's: " . join(',', @$counts), "SELECT * FROM incetl.commits('c');");
 		}
 	}
 }
@@ -880,7 +886,8 @@ sub check_commit
 		fail_now("as_of error $r->{state}", "as_of(c, $cid): $r->{msg}");
 	}
 	my $d = $r->{rows};
-	check_fail('as_of differs', "as_of(NULL::c, $cid) and the oracle's rows after commit $cid differ:", $d) if @$d;
+	check_fail('as_of differs', "as_of(NULL::c, $cid) and the oracle's rows after commit $cid differ:", $d,
+		"SELECT * FROM incetl.as_of(NULL::c, $cid) ORDER BY k, k2;") if @$d;
 }
 
 sub check_changes
@@ -899,7 +906,8 @@ sub check_changes
 		fail_now("changes error $r->{state}", "changes(c, $since, $until): $r->{msg}");
 	}
 	my $d = $r->{rows};
-	check_fail('changes differ', "changes(NULL::c, $since, $until) and the oracle's rows written after $since differ:", $d)
+	check_fail('changes differ', "changes(NULL::c, $since, $until) and the oracle's rows written after $since differ:", $d,
+		"SELECT * FROM incetl.changes(NULL::c, $since, $until) ORDER BY k, k2;")
 	  if @$d;
 }
 
@@ -918,7 +926,8 @@ sub check_timeline
 	my %have = map { $_ => 1 } @$tl;
 	for my $cid (@$cids)
 	{
-		fail_now('commits missing', "commit $cid is not in incetl.commits('c')") unless $have{$cid};
+		fail_now('commits missing', "commit $cid is not in incetl.commits('c')", "SELECT * FROM incetl.commits('c');")
+		  unless $have{$cid};
 	}
 	return unless @c >= 2;
 	for (1 .. 3)
@@ -1158,7 +1167,8 @@ sub report
 	  . ($nstmts ? "-- minimal sequence: $nstmts statements of the generator\n" : '')
 	  . "-- run with: psql -X -v ON_ERROR_STOP=0 -f $file (a database with incetl)\n"
 	  . "-- the failing check:\n$detail\n"
-	  . join("\n", @{ $f->{script} }) . "\n";
+	  . join("\n", @{ $f->{script} }) . "\n"
+	  . ($f->{check} ? "-- the check, on c alone:\n$f->{check}\n" : '');
 	print $fh $body;
 	close $fh;
 	print "FAILED ($f->{class}); script saved in $file\n$body";
