@@ -47,9 +47,8 @@
 #   abort_visibility   found by this fuzzer: after a write statement fails
 #                      (a NULL key after other rows) and ROLLBACK TO
 #                      SAVEPOINT, the transaction's next write is invisible
-#                      to the transaction itself until commit (a read of c
-#                      in between hides it); the harness reads c after such
-#                      a rollback
+#                      to the transaction itself (seen after commit); no
+#                      statement that fails on a NULL key in a transaction
 # The others hit bugs fixed on main since (each switch is off by default;
 # with it off, the fuzzer found each bug in runs of this generator):
 #   carry_crash        a large statement in key order under a 1MB
@@ -515,8 +514,9 @@ sub exec_stmt
 	if ($t eq 'abort')
 	{
 		return unless $X{txn};
-		my $sql = $s->{how} eq 'div0' ? "SELECT 1 / 0;" : "INSERT INTO c (k, v) VALUES (NULL, 'x');";
-		expect_error($sql, $s->{how} eq 'div0' ? '22012' : '23502');
+		my $div0 = $s->{how} eq 'div0' || $AVOID{abort_visibility};
+		my $sql = $div0 ? "SELECT 1 / 0;" : "INSERT INTO c (k, v) VALUES (NULL, 'x');";
+		expect_error($sql, $div0 ? '22012' : '23502');
 		return 1;
 	}
 
@@ -551,7 +551,12 @@ sub exec_stmt
 					my @f = map { $_ eq '<NULL>' ? '\N' : $_ } split /\|/, $_;
 					join("\t", @f) . "\n" } @$rows) . "\\.";
 		}
-		if ($nullkey) { expect_error($sql, '23502'); return 1; }
+		if ($nullkey)
+		{
+			return if $X{txn} && $AVOID{abort_visibility};
+			expect_error($sql, '23502');
+			return 1;
+		}
 		cow($sql);
 		my $hasmark = grep { (split /\|/)[3] eq 't' } @$rows;
 		$chk{op} = 'upsert';
@@ -823,11 +828,7 @@ sub expect_error
 	}
 	if ($X{txn})
 	{
-		if (@{ $X{sps} })
-		{
-			cow("ROLLBACK TO SAVEPOINT $X{sps}[-1];");
-			orc("SELECT count(*) FROM c;") if $AVOID{abort_visibility};
-		}
+		if (@{ $X{sps} }) { cow("ROLLBACK TO SAVEPOINT $X{sps}[-1];"); }
 		else { cow("ROLLBACK;"); $X{txn} = 0; }
 		resync();
 	}
