@@ -5,6 +5,9 @@
 #   make test            install dependencies, build, start throwaway clusters
 #                        and run every suite (pg_regress, isolation, TAP, shell)
 #   make demo            the guided tour: a cluster with pg_cron and a pipeline
+#   make fuzz            the incetl_cow differential fuzzer on a throwaway cluster
+#                        (FUZZ_SECONDS=600, FUZZ_SEED, FUZZ_SEQUENCES, FUZZ_AVOID;
+#                        see test/fuzz/run_fuzz.sh)
 #   make bench           test/bench/run_bench.sh (pipelines vs hand-written SQL),
 #                        then test/bench/cow_bench.sh (incetl_cow vs heap)
 #   make pgregress       test/pg_regress_cow.sh: PostgreSQL's own regression
@@ -52,6 +55,13 @@ pgregress:
 bench:
 	bash test/bench/run_bench.sh
 	bash test/bench/cow_bench.sh
+
+.PHONY: fuzz
+fuzz:
+	FUZZ_SECONDS="$(FUZZ_SECONDS)" FUZZ_SEED="$(FUZZ_SEED)" \
+	FUZZ_SEQUENCES="$(FUZZ_SEQUENCES)" FUZZ_STATEMENTS="$(FUZZ_STATEMENTS)" \
+	FUZZ_AVOID="$(FUZZ_AVOID)" FUZZ_KEEP_GOING="$(FUZZ_KEEP_GOING)" \
+	bash test/fuzz/run_fuzz.sh
 
 .PHONY: demo-stop
 demo-stop:
