@@ -110,3 +110,22 @@ SELECT * FROM acct WHERE id = 21;
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA cow_txn CASCADE;
+
+-- A statement that fails in a savepoint (a NULL key after other rows),
+-- rolled back: the transaction's next write is merged at its end and seen
+-- by the transaction (found by test/fuzz: it stayed buffered until COMMIT)
+CREATE TABLE tx_abort (k int, p int) USING incetl_cow;
+SELECT incetl.set_table_options('tx_abort', record_key => 'k', precombine => 'p');
+BEGIN;
+INSERT INTO tx_abort VALUES (199, 8), (204, 6);
+SAVEPOINT s;
+INSERT INTO tx_abort VALUES (1, 5), (NULL, 4);
+ROLLBACK TO SAVEPOINT s;
+UPDATE tx_abort SET p = NULL WHERE k = 199;
+SELECT * FROM tx_abort ORDER BY k;
+INSERT INTO tx_abort VALUES (300, 1);
+SELECT * FROM tx_abort ORDER BY k;
+COMMIT;
+SELECT * FROM tx_abort ORDER BY k;
+SELECT operation, rows_inserted, rows_updated, rows_deleted FROM incetl.commits('tx_abort') ORDER BY commit_id;
+DROP TABLE tx_abort;

@@ -790,6 +790,16 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 		p->last_row = rows != NIL ? (CowRow *) llast(rows) : p->last_key;
 		p->row_subids = subids;
 		MemoryContextSwitchTo(old);
+
+		/*
+		 * Everything the statement buffered was of the aborted
+		 * subtransaction (a statement that failed, rolled back to a
+		 * savepoint): forget the statement, or its state -- the smallest
+		 * subtransaction among them above all -- would keep the next
+		 * statement's rows from being merged at its end.
+		 */
+		if (p->min_subid != InvalidSubTransactionId && p->min_subid >= mySubid)
+			CowResetStatement(p);
 	}
 }
 
