@@ -638,18 +638,8 @@ cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		foreach(lc, find_all_inheritors(relid, NoLock, NULL))
 		{
 			Oid			child = lfirst_oid(lc);
-			HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(child));
-			bool		is_cow = false;
 
-			if (HeapTupleIsValid(ctup))
-			{
-				Form_pg_class form = (Form_pg_class) GETSTRUCT(ctup);
-
-				is_cow = form->relkind == RELKIND_RELATION && OidIsValid(form->relam) &&
-					form->relam == get_table_am_oid("incetl_cow", true);
-				ReleaseSysCache(ctup);
-			}
-			if (is_cow)
+			if (CowRelidIsCow(child))
 				CowRenameOptionColumn(child, rename->subname, rename->newname);
 		}
 	}
