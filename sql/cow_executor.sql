@@ -225,6 +225,20 @@ CREATE INDEX ex_trig_i ON ex_trig(a);
 REINDEX INDEX CONCURRENTLY ex_trig_i;
 REINDEX TABLE CONCURRENTLY ex_trig;
 SELECT indexrelid::regclass, indisvalid FROM pg_index WHERE indrelid = 'ex_trig'::regclass;
+-- also for a schema, or a partitioned table, holding one
+CREATE SCHEMA ex_ri;
+CREATE TABLE ex_ri.t (a int) USING incetl_cow;
+CREATE INDEX ON ex_ri.t (a);
+CREATE TABLE ex_ri.p (a int) PARTITION BY RANGE (a);
+CREATE TABLE ex_ri.p1 PARTITION OF ex_ri.p FOR VALUES FROM (0) TO (100) USING incetl_cow;
+CREATE INDEX ON ex_ri.p (a);
+REINDEX SCHEMA CONCURRENTLY ex_ri;
+REINDEX TABLE CONCURRENTLY ex_ri.p;
+SELECT i.indexrelid::regclass, i.indisvalid FROM pg_index AS i
+JOIN pg_class AS c ON c.oid = i.indexrelid
+WHERE c.relnamespace = 'ex_ri'::regnamespace ORDER BY i.indexrelid::regclass::text;
+REINDEX SCHEMA ex_ri;
+DROP SCHEMA ex_ri CASCADE;
 
 -- index entries of rows no snapshot can see (a rolled-back subtransaction,
 -- and the pending TIDs the executor indexed) are marked dead by a scan

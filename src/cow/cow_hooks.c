@@ -23,9 +23,11 @@
  *	ProcessUtility	ALTER TABLE ... RENAME COLUMN renames the column in the
  *					table's options too (options name their columns so
  *					that they survive pg_dump/pg_restore); CREATE INDEX
- *					CONCURRENTLY / REINDEX CONCURRENTLY are refused before
- *					they create anything, and so is SET ACCESS METHOD
- *					incetl_cow of a table with a refused trigger.
+ *					CONCURRENTLY / REINDEX CONCURRENTLY (of a table, or of
+ *					a partitioned table, schema or database holding one)
+ *					are refused before they create anything, and so is SET
+ *					ACCESS METHOD incetl_cow of a table with a refused
+ *					trigger.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -37,6 +39,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/relation.h"
 #include "access/stratnum.h"
 #include "access/table.h"
@@ -93,6 +96,7 @@ static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							   DestReceiver *dest, QueryCompletion *qc);
 static bool CowBeginScansWalker(PlanState *ps, void *context);
 static bool CowRelidIsCow(Oid relid);
+static Oid	CowIndexedCowTableIn(Oid nspid);
 static void CowCheckConcurrentIndex(Node *parsetree);
 static void CowCheckNewTrigger(Oid trigoid);
 static bool CowTriggerRefused(int16 tgtype);
@@ -457,6 +461,40 @@ CowRelidIsCow(Oid relid)
 }
 
 /*
+ * CowIndexedCowTableIn finds an incetl_cow table with indexes in schema
+ * nspid (any schema when InvalidOid), or returns InvalidOid.
+ */
+static Oid
+CowIndexedCowTableIn(Oid nspid)
+{
+	Oid			amoid = get_table_am_oid("incetl_cow", true);
+	Relation	pg_class_rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	Oid			found = InvalidOid;
+
+	if (!OidIsValid(amoid))
+		return InvalidOid;
+	pg_class_rel = table_open(RelationRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(pg_class_rel, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Form_pg_class form = (Form_pg_class) GETSTRUCT(tup);
+
+		if (form->relam == amoid && form->relkind == RELKIND_RELATION &&
+			form->relhasindex &&
+			(!OidIsValid(nspid) || form->relnamespace == nspid))
+		{
+			found = form->oid;
+			break;
+		}
+	}
+	table_endscan(scan);
+	table_close(pg_class_rel, AccessShareLock);
+	return found;
+}
+
+/*
  * CowCheckConcurrentIndex refuses CREATE INDEX CONCURRENTLY and REINDEX
  * CONCURRENTLY of an incetl_cow table before they start: both commit the
  * new index's catalog entry before building it, so a refusal from the
@@ -483,11 +521,43 @@ CowCheckConcurrentIndex(Node *parsetree)
 			if (strcmp(opt->defname, "concurrently") == 0)
 				concurrently = defGetBoolean(opt);
 		}
-		if (!concurrently || stmt->relation == NULL)
+		if (!concurrently)
 			return;
+		if (stmt->relation == NULL)
+		{
+			/* a schema or the database: any incetl_cow table with indexes */
+			if (stmt->kind == REINDEX_OBJECT_SCHEMA || stmt->kind == REINDEX_OBJECT_DATABASE)
+			{
+				Oid			nspid = stmt->kind == REINDEX_OBJECT_SCHEMA ?
+					get_namespace_oid(stmt->name, true) : InvalidOid;
+
+				relid = CowIndexedCowTableIn(nspid);
+				if (OidIsValid(relid))
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("REINDEX %s CONCURRENTLY is not supported: %s holds incetl_cow table \"%s\"",
+									stmt->kind == REINDEX_OBJECT_SCHEMA ? "SCHEMA" : "DATABASE",
+									stmt->kind == REINDEX_OBJECT_SCHEMA ? "the schema" : "the database",
+									get_rel_name(relid)),
+							 errhint("Reindex incetl_cow tables without CONCURRENTLY, and the others with REINDEX TABLE CONCURRENTLY.")));
+			}
+			return;
+		}
 		relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 		if (OidIsValid(relid) && stmt->kind == REINDEX_OBJECT_INDEX)
 			relid = IndexGetRelation(relid, true);
+		/* a partitioned table: its partitions */
+		if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		{
+			ListCell   *pc;
+
+			foreach(pc, find_all_inheritors(relid, NoLock, NULL))
+				if (CowRelidIsCow(lfirst_oid(pc)))
+				{
+					relid = lfirst_oid(pc);
+					break;
+				}
+		}
 	}
 	if (OidIsValid(relid) && CowRelidIsCow(relid))
 		ereport(ERROR,
