@@ -616,6 +616,18 @@ CowIsCowRelation(Relation rel)
 	return rel != NULL && CowRoutine != NULL && rel->rd_tableam == CowRoutine;
 }
 
+/* CowCheckCowRelation raises 42809 unless rel is an incetl_cow table. */
+void
+CowCheckCowRelation(Relation rel)
+{
+	if (!CowIsCowRelation(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an incetl_cow table",
+						RelationGetRelationName(rel)),
+				 errhint("Create it with CREATE TABLE ... USING incetl_cow.")));
+}
+
 void
 CowRegisterRoutine(const TableAmRoutine *routine)
 {

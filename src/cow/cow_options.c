@@ -214,12 +214,7 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 
 	/* the writers' merge lock: no merge runs while options change */
 	rel = relation_open(relid, ShareUpdateExclusiveLock);
-	if (!CowIsCowRelation(rel))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an incetl_cow table",
-						RelationGetRelationName(rel)),
-				 errhint("Create it with CREATE TABLE ... USING incetl_cow.")));
+	CowCheckCowRelation(rel);
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, RelationGetRelationName(rel));
 

@@ -648,12 +648,7 @@ CowOpenChecked(Oid relid, AclMode mode)
 	AclResult	aclresult;
 
 	rel = relation_open(relid, AccessShareLock);
-	if (!CowIsCowRelation(rel))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an incetl_cow table",
-						RelationGetRelationName(rel)),
-				 errhint("Create it with CREATE TABLE ... USING incetl_cow.")));
+	CowCheckCowRelation(rel);
 	aclresult = pg_class_aclcheck(relid, GetUserId(), mode);
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_TABLE, RelationGetRelationName(rel));

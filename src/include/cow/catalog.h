@@ -90,6 +90,7 @@ extern void CowCopyCommits(int64 from_storage, int64 to_storage);
 extern void CowTruncate(Relation rel, const RelFileNode *newrnode,
 						char persistence);
 
+extern void CowCheckCowRelation(Relation rel);
 extern void CowRegisterRoutine(const TableAmRoutine *routine);
 extern CowUsedMap *CowLoadUsedMap(int64 storage_id);
 
