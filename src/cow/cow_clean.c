@@ -61,6 +61,9 @@
 
 PG_FUNCTION_INFO_V1(incetl_cow_clean);
 
+/* set by the pipeline layer (see cow.h) */
+CowHistoryHolderHook cow_history_holder_hook = NULL;
+
 static int	CowInt64Cmp(const void *a, const void *b);
 static int64 CowRetentionHorizon(int64 storage_id, Snapshot snap, int keep);
 static bool CowIndexEntryDead(ItemPointer itemptr, void *state);

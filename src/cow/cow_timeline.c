@@ -568,6 +568,24 @@ cow_latest_commit_id(Oid relid, Snapshot snapshot)
 }
 
 /*
+ * cow_oldest_readable_commit: the oldest commit whose as_of() still reads
+ * (see CowEmitRows): everything when nothing was cleaned, otherwise the
+ * newest recorded commit at or below the clean horizon.
+ */
+int64
+cow_oldest_readable_commit(Oid relid, Snapshot snapshot)
+{
+	Relation	rel = CowOpenChecked(relid, ACL_SELECT);
+	CowMetaPageData meta = CowReadMetaPage(rel);
+	int64		oldest = 0;
+
+	if (meta.clean_horizon > 0)
+		oldest = CowNewestCommit(meta.storage_id, snapshot, meta.clean_horizon);
+	relation_close(rel, AccessShareLock);
+	return oldest;
+}
+
+/*
  * CowNewestCommit returns the newest commit of a storage at or below
  * at_most that snapshot sees, or 0: the first row of a backward scan of
  * the commit catalog's primary key (storage_id, commit_id) from at_most,

@@ -52,4 +52,21 @@ extern int64 cow_last_commit_id(Oid relid);
 /* the newest commit of relid a snapshot sees (cow_timeline.c) */
 extern int64 cow_latest_commit_id(Oid relid, Snapshot snapshot);
 
+/*
+ * The oldest commit of relid whose as_of() (and so the change feed from
+ * it) can still be read under snapshot: 0 when the whole timeline can
+ * (cow_timeline.c).
+ */
+extern int64 cow_oldest_readable_commit(Oid relid, Snapshot snapshot);
+
+/*
+ * Readers outside src/cow that need history kept: the pipeline layer's
+ * pipelines reading a table's change feed from their watermark commit.
+ * The hook returns the oldest commit id whose as_of() such a reader still
+ * needs (0: none) and sets *holder to a description for messages (e.g.
+ * 'pipeline "silver"').  Cleaning keeps what it needs (cow_clean.c).
+ */
+typedef int64 (*CowHistoryHolderHook) (Relation rel, char **holder);
+extern PGDLLIMPORT CowHistoryHolderHook cow_history_holder_hook;
+
 #endif							/* INCETL_COW_H */

@@ -27,7 +27,7 @@
  * The version of the extension's catalogs this library works with
  * (incetl.control's default_version; see IncetlCheckCatalogVersion).
  */
-#define INCETL_CATALOG_VERSION "0.2"
+#define INCETL_CATALOG_VERSION "0.3"
 
 /* GUCs (incetl.c) */
 extern char *incetl_environment;

@@ -163,7 +163,7 @@ q "$DB" "UPDATE incetl.pipelines SET owner = '$OWNER' WHERE name = 'p_chain'"
 # 3. ALTER EXTENSION incetl UPDATE
 # ---------------------------------------------------------------------
 q "$DB" "ALTER EXTENSION incetl UPDATE"
-expect "the catalogs are 0.2" 0.2 "$(q "$DB" "SELECT extversion FROM pg_extension WHERE extname = 'incetl'")"
+expect "the catalogs are the current version (0.1 -> 0.2 -> 0.3)" 0.3 "$(q "$DB" "SELECT extversion FROM pg_extension WHERE extname = 'incetl'")"
 expect "owners are roles" "regrole|$OWNER|3" \
     "$(q "$DB" "SELECT DISTINCT pg_typeof(owner), owner, count(*) OVER () FROM incetl.pipelines")"
 expect "the run log is kept" "$LOG_BEFORE" "$(q "$DB" "SELECT count(*) || ':' || max(run_id) FROM incetl.run_log")"
