@@ -568,21 +568,27 @@ cow_latest_commit_id(Oid relid, Snapshot snapshot)
 }
 
 /*
- * cow_oldest_readable_commit: the oldest commit whose as_of() still reads
- * (see CowEmitRows): everything when nothing was cleaned, otherwise the
- * newest recorded commit at or below the clean horizon.
+ * cow_commit_readable: can as_of(commit_id) still be read (see
+ * CowEmitRows)?  Everything can when nothing was cleaned; otherwise a
+ * commit is gone when a recorded commit lies in (commit_id, clean
+ * horizon], and the oldest readable one is the newest recorded commit at
+ * or below the horizon.
  */
-int64
-cow_oldest_readable_commit(Oid relid, Snapshot snapshot)
+bool
+cow_commit_readable(Oid relid, int64 commit_id, Snapshot snapshot, int64 *oldest)
 {
 	Relation	rel = CowOpenChecked(relid, ACL_SELECT);
 	CowMetaPageData meta = CowReadMetaPage(rel);
-	int64		oldest = 0;
+	bool		readable = true;
 
-	if (meta.clean_horizon > 0)
-		oldest = CowNewestCommit(meta.storage_id, snapshot, meta.clean_horizon);
+	*oldest = 0;
+	if (commit_id > 0 && commit_id < meta.clean_horizon)
+	{
+		*oldest = CowNewestCommit(meta.storage_id, snapshot, meta.clean_horizon);
+		readable = (*oldest <= commit_id);
+	}
 	relation_close(rel, AccessShareLock);
-	return oldest;
+	return readable;
 }
 
 /*

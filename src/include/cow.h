@@ -53,11 +53,13 @@ extern int64 cow_last_commit_id(Oid relid);
 extern int64 cow_latest_commit_id(Oid relid, Snapshot snapshot);
 
 /*
- * The oldest commit of relid whose as_of() (and so the change feed from
- * it) can still be read under snapshot: 0 when the whole timeline can
- * (cow_timeline.c).
+ * Can as_of(commit_id) of relid (and so the net change feed from it) still
+ * be read under snapshot?  When not, *oldest gets the oldest commit that
+ * can (cow_timeline.c).  Commit 0, the empty table before the first
+ * commit, always can.
  */
-extern int64 cow_oldest_readable_commit(Oid relid, Snapshot snapshot);
+extern bool cow_commit_readable(Oid relid, int64 commit_id, Snapshot snapshot,
+								int64 *oldest);
 
 /*
  * Readers outside src/cow that need history kept: the pipeline layer's
