@@ -307,7 +307,7 @@ CutAtWholeCommits(IncetlPipeline *p, Oid source_relid, RunBounds *b,
 {
 	char	   *sql;
 
-	sql = psprintf("SELECT pg_catalog.coalesce(pg_catalog.max(c.commit_id) "
+	sql = psprintf("SELECT COALESCE(pg_catalog.max(c.commit_id) "
 				   "FILTER (WHERE c.total <= " INT64_FORMAT "), pg_catalog.min(c.commit_id)) "
 				   "FROM (SELECT commit_id, pg_catalog.sum(rows_inserted + rows_updated + rows_deleted) "
 				   "OVER (ORDER BY commit_id) AS total "
