@@ -109,7 +109,8 @@ SELECT incetl.create_pipeline('pch_gold', 'pch.silver_cow', NULL, 'pch.gold', 'r
                     LEFT JOIN pch.silver_cow AS s USING (region) GROUP BY g.region $$);
 SELECT incetl_run('pch_gold');
 SELECT * FROM gold ORDER BY region;
--- delete a row: its region's totals change
+-- delete a row: its region's totals change (key 4, updated and updated back
+-- since pch_cow last ran, comes along as an update: 2 rows)
 DELETE FROM bronze WHERE id = 1;
 SELECT incetl_run('pch_cow'), incetl_run('pch_gold');
 SELECT * FROM gold ORDER BY region;
