@@ -950,11 +950,11 @@ CowFeed(FunctionCallInfo fcinfo, bool net)
 		if (gone > since)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the changes of commit " INT64_FORMAT " of \"%s\" are no longer retained",
-							gone, RelationGetRelationName(rel)),
+					 errmsg("the changes of \"%s\" up to commit " INT64_FORMAT " are no longer retained",
+							RelationGetRelationName(rel), gone),
 					 errdetail("File group versions superseded at or before commit " INT64_FORMAT " have been cleaned.",
 							   meta.clean_horizon),
-					 errhint("Read table_changes() from commit " INT64_FORMAT ", or net_changes() over the range.",
+					 errhint("table_changes() can read the changes after commit " INT64_FORMAT "; net_changes() from commit 0 returns every current row as inserted.",
 							 gone)));
 	}
 
