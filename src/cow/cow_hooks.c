@@ -463,8 +463,8 @@ CowRelidIsCow(Oid relid)
 /*
  * CowIndexedCowTableIn finds an incetl_cow table with indexes in schema
  * nspid (any schema when InvalidOid), or returns InvalidOid.  Of several,
- * the one with the lowest OID (usually the oldest), whatever the order of
- * pg_class on disk.
+ * the oldest (lowest oid), so the error names the same one whatever the
+ * physical order of pg_class.
  */
 static Oid
 CowIndexedCowTableIn(Oid nspid)
@@ -487,7 +487,7 @@ CowIndexedCowTableIn(Oid nspid)
 			form->relhasindex &&
 			(!OidIsValid(nspid) || form->relnamespace == nspid) &&
 			(!OidIsValid(found) || form->oid < found))
-			found = form->oid;	/* the oldest: the message names one table */
+			found = form->oid;
 	}
 	table_endscan(scan);
 	table_close(pg_class_rel, AccessShareLock);

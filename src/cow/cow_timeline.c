@@ -53,7 +53,6 @@ PG_FUNCTION_INFO_V1(incetl_cow_latest_commit);
 
 static bool CowCommitRetained(const CowMetaPageData *meta, int64 commit_id,
 							  Snapshot snapshot, int64 *oldest);
-
 static void CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since,
 						int64 until, bool has_until);
 
@@ -463,7 +462,8 @@ CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since, int64 until,
 			bool has_until)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			relid = CowRelidFromRowType(fcinfo, as_of ? "incetl.as_of" : "incetl.changes");
+	Oid			relid = CowRelidFromRowType(fcinfo, as_of ? "incetl.as_of" :
+											"incetl.changes");
 	Relation	rel;
 	CowMetaPageData meta;
 	int			n,
