@@ -462,7 +462,10 @@ CowRelidIsCow(Oid relid)
 
 /*
  * CowIndexedCowTableIn finds an incetl_cow table with indexes in schema
- * nspid (any schema when InvalidOid), or returns InvalidOid.
+ * nspid (any schema when InvalidOid), or returns InvalidOid.  Of several,
+ * the one with the lowest OID (the oldest), not the first in pg_class's
+ * physical order, which depends on the free space earlier drops left: the
+ * error naming it reads the same every time.
  */
 static Oid
 CowIndexedCowTableIn(Oid nspid)
@@ -483,11 +486,9 @@ CowIndexedCowTableIn(Oid nspid)
 
 		if (form->relam == amoid && form->relkind == RELKIND_RELATION &&
 			form->relhasindex &&
-			(!OidIsValid(nspid) || form->relnamespace == nspid))
-		{
+			(!OidIsValid(nspid) || form->relnamespace == nspid) &&
+			(!OidIsValid(found) || form->oid < found))
 			found = form->oid;
-			break;
-		}
 	}
 	table_endscan(scan);
 	table_close(pg_class_rel, AccessShareLock);
