@@ -10,6 +10,8 @@
 #                        see test/fuzz/run_fuzz.sh)
 #   make bench           test/bench/run_bench.sh (pipelines vs hand-written SQL),
 #                        then test/bench/cow_bench.sh (incetl_cow vs heap)
+#   make bench-feed      test/bench/changefeed_bench.sh (the change feed vs a
+#                        watermark query, a heap diff and a full scan)
 #   make pgregress       test/pg_regress_cow.sh: PostgreSQL's own regression
 #                        suite under heap and under incetl_cow (as root)
 #   make installcheck    pg_regress + isolation against a running server that
@@ -55,6 +57,10 @@ pgregress:
 bench:
 	bash test/bench/run_bench.sh
 	bash test/bench/cow_bench.sh
+
+.PHONY: bench-feed
+bench-feed:
+	bash test/bench/changefeed_bench.sh
 
 .PHONY: fuzz
 fuzz:

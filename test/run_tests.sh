@@ -45,8 +45,10 @@
 #   INCETL_TEST_LIB          test/lib.sh: source it for incetl_cluster_* to run
 #                            clusters of their own (crash, restart, standby)
 #   INCETL_TMP               an empty directory of their own, for such clusters
-#   INCETL_PREV_RELEASE_TAR  the source of the previous release (incetl 0.1) as a
-#                            tar file, from the git history; empty without it
+#   INCETL_PREV_RELEASE_TAR  the source of incetl 0.1 as a tar file, from the
+#                            git history; empty without it
+#   INCETL_PREV_RELEASE_0_2_TAR
+#                            the same for incetl 0.2
 #   INCETL_TEST_PORT         a port for such clusters: a cluster is reached
 #                            only through its own socket directory, so reusing
 #                            the port number never collides
@@ -295,6 +297,7 @@ run_sh_suite() {
         INCETL_PG_BIN="$INCETL_PG_BIN" INCETL_SRC="$WORK"
         INCETL_TEST_LIB="$WORK/test/lib.sh" INCETL_TEST_PORT="$INCETL_TEST_PORT"
         INCETL_PREV_RELEASE_TAR="$PREV_RELEASE_TAR"
+        INCETL_PREV_RELEASE_0_2_TAR="$PREV_RELEASE_0_2_TAR"
     )
     for f in "${files[@]}"; do
         base=$(basename "$f")
@@ -355,18 +358,20 @@ incetl_copy_tree "$SRC_DIR" "$WORK"
 incetl_server_conf postgres >"$TEST_DIR/tap.conf"
 if incetl_is_root; then chown "$RUNNER:" "$TEST_DIR" "$LOG_DIR" "$TEST_DIR/tap.conf"; fi
 
-# The previous release's source, for test/sh/upgrade_from_0_1.sh: a git
-# archive of the commit that was incetl 0.1 (none without the history).
-STAGE="exporting the previous release"
-PREV_RELEASE_COMMIT=9ff7429dfeb639d570561f26d16f4e4a6a77e85d     # incetl 0.1
-PREV_RELEASE_TAR=""
-if command -v git >/dev/null 2>&1 &&
-        git -C "$SRC_DIR" cat-file -e "$PREV_RELEASE_COMMIT^{commit}" 2>/dev/null &&
-        git -C "$SRC_DIR" archive --format=tar "$PREV_RELEASE_COMMIT" \
-            >"$TEST_DIR/incetl-0.1.tar" 2>/dev/null; then
-    PREV_RELEASE_TAR=$TEST_DIR/incetl-0.1.tar
-    if incetl_is_root; then chown "$RUNNER:" "$PREV_RELEASE_TAR"; fi
-fi
+# The previous releases' sources, for test/sh/upgrade_from_*.sh: a git
+# archive of the commit that was each release (none without the history).
+STAGE="exporting the previous releases"
+export_release() {   # VERSION COMMIT: prints the tar's path, or nothing
+    local tar=$TEST_DIR/incetl-$1.tar
+    if command -v git >/dev/null 2>&1 &&
+            git -C "$SRC_DIR" cat-file -e "$2^{commit}" 2>/dev/null &&
+            git -C "$SRC_DIR" archive --format=tar "$2" >"$tar" 2>/dev/null; then
+        if incetl_is_root; then chown "$RUNNER:" "$tar"; fi
+        printf '%s\n' "$tar"
+    fi
+}
+PREV_RELEASE_TAR=$(export_release 0.1 9ff7429dfeb639d570561f26d16f4e4a6a77e85d)
+PREV_RELEASE_0_2_TAR=$(export_release 0.2 ee4020a068e2c378ceeaa1bbbf1c006b6a138eda)
 
 STAGE="building"
 if ! incetl_build "$WORK"; then

@@ -77,28 +77,15 @@ B_NEW=$((BATCH / 5))
 B_DUP=$((BATCH / 20))
 B_UPD=$((BATCH - B_NEW - B_DUP))
 
-SHAREDIR=$("$INCETL_PG_CONFIG" --sharedir)
-PKGLIBDIR=$("$INCETL_PG_CONFIG" --pkglibdir)
-[ -f "$SHAREDIR/extension/incetl.control" ] && [ -f "$PKGLIBDIR/incetl.so" ] ||
-    incetl_die "incetl is not installed in $PKGLIBDIR: run make && make install first"
+# shellcheck source=test/bench/bench.bash
+source "$SRC_DIR/test/bench/bench.bash"
 
-psql_b() { incetl_cluster_psql "$C" -d bench "$@"; }
-psql_q() { incetl_cluster_psql "$C" -d bench -o /dev/null "$@"; }
-
-# Time one statement in a fresh session: prints milliseconds.
-time_sql() {
-    local out
-    out=$(psql_b -At -c '\timing on' -c "$1")
-    sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$out" | tail -n 1
-}
-# The same, with incetl_cow's aggregate pushdown off.
+# time_sql with incetl_cow's aggregate pushdown off
 time_sql_nopush() {
     local out
     out=$(psql_b -At -c 'SET incetl.cow_aggregate_pushdown = off' -c '\timing on' -c "$1")
     sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$out" | tail -n 1
 }
-settle() { psql_q -c "VACUUM ANALYZE${1:+ $1}" -c "CHECKPOINT"; }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 assert_equal() {   # $1 step name
     local diff
@@ -118,31 +105,13 @@ ON CONFLICT (id) DO UPDATE SET $SETS WHERE t.updated_at <= EXCLUDED.updated_at"
 cow_upsert_sql() { echo "INSERT INTO orders_cow ($COLS) SELECT $COLS FROM $1"; }
 
 # --------------------------------------------------------------------------
-incetl_log "cluster in $C (port $PORT, as $RUNNER, binaries $INCETL_PG_BIN)"
-mkdir -p "$BENCH_DIR"
-if incetl_is_root; then chown "$RUNNER:" "$BENCH_DIR"; fi
-incetl_cluster_init "$C" "$PORT" postgres \
-    "shared_buffers = 1GB" "work_mem = 64MB" "maintenance_work_mem = 512MB" \
-    "max_wal_size = 8GB" "checkpoint_timeout = 30min" "autovacuum = off"
-if [ "${BENCH_KEEP:-0}" = 1 ]; then incetl_cluster_start "$C" keep; else incetl_cluster_start "$C"; fi
-incetl_cluster_psql "$C" -c "CREATE DATABASE bench"
-echo "PostgreSQL $(psql_b -At -c 'SHOW server_version'), $(nproc 2>/dev/null || echo '?') CPUs, fsync $(psql_b -At -c 'SHOW fsync')," \
-    "shared_buffers $(psql_b -At -c 'SHOW shared_buffers'), maintenance_work_mem $(psql_b -At -c 'SHOW maintenance_work_mem')," \
-    "incetl_cow compression_level ${BENCH_COMPRESSION_LEVEL:-default}," \
-    "incetl $(git -C "$SRC_DIR" describe --always --dirty 2>/dev/null || echo '?')"
+bench_start_cluster
+echo "$(bench_settings), incetl_cow compression_level ${BENCH_COMPRESSION_LEVEL:-default}"
 
 incetl_log "generating $ROWS source rows"
 psql_q <<SQL
 CREATE EXTENSION incetl;
-SELECT setseed(0.42);
-CREATE TABLE orders_src (id bigint, customer_id bigint, amount numeric(12,2),
-                         status text, note text, updated_at timestamptz);
-INSERT INTO orders_src
-SELECT g, 1 + floor(random() * 100000)::bigint, round((random() * 1000)::numeric, 2),
-       (ARRAY['new', 'paid', 'shipped', 'delivered', 'cancelled'])[1 + floor(random() * 5)::int],
-       CASE WHEN random() < 0.1 THEN NULL ELSE 'order ' || g || ' ' || md5(g::text) END,
-       timestamptz '2026-01-01' + g * interval '1 second' + random() * interval '1 hour'
-FROM generate_series(1, $ROWS) AS g;
+$(bench_orders_src_sql "$ROWS")
 CREATE TABLE orders_heap (LIKE orders_src, PRIMARY KEY (id));
 CREATE TABLE orders_cow (LIKE orders_src) USING incetl_cow;
 SELECT incetl.set_table_options('orders_cow', record_key => 'id', precombine => 'updated_at'$LEVEL_OPT);

@@ -70,32 +70,14 @@ BREAKDOWN=${BENCH_BREAKDOWN:-1}
 BREAKDOWN_REPS=${BENCH_BREAKDOWN_REPS:-5}
 C=$BENCH_DIR/cluster
 
-SHAREDIR=$("$INCETL_PG_CONFIG" --sharedir)
-PKGLIBDIR=$("$INCETL_PG_CONFIG" --pkglibdir)
-[ -f "$SHAREDIR/extension/incetl.control" ] && [ -f "$PKGLIBDIR/incetl.so" ] ||
-    incetl_die "incetl is not installed in $PKGLIBDIR: run make && make install first"
+# shellcheck source=test/bench/bench.bash
+source "$SRC_DIR/test/bench/bench.bash"
+bench_require_installed
 
 # delta composition: 10 % duplicates, the rest 7:2 updates:inserts
 DUPS=$((DELTA / 10))
 INSERTS=$(((DELTA - DUPS) * 2 / 9))
 UPDATES=$((DELTA - DUPS - INSERTS))
-
-psql_b() { incetl_cluster_psql "$C" -d bench "$@"; }
-psql_q() { incetl_cluster_psql "$C" -d bench -o /dev/null "$@"; }
-
-# Time one statement in a fresh session: prints milliseconds.
-time_sql() {
-    local out
-    out=$(psql_b -At -c '\timing on' -c "$1")
-    sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$out" | tail -n 1
-}
-
-# CHECKPOINT (and whatever else is asked) before a measurement.
-settle() {
-    psql_q -c "VACUUM ANALYZE${1:+ $1}" -c "CHECKPOINT"
-}
-
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # Source and target must hold the same rows.
 assert_equal() {

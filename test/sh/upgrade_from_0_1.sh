@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test/sh/upgrade_from_0_1.sh -- ALTER EXTENSION incetl UPDATE from 0.1 to
-# 0.2 keeps existing pipelines, watermarks, run logs, schedules and
-# incetl_cow tables working.
+# the current version (0.1 -> 0.2 -> 0.3 in one statement) keeps existing
+# pipelines, watermarks, run logs, schedules and incetl_cow tables working.
 #
 # The 0.1 state is made by the 0.1 release itself: the runner passes the
 # release's source (INCETL_PREV_RELEASE_TAR, a git archive of the commit
@@ -18,7 +18,9 @@
 #     watermarks (only new rows), an incetl_cow source pipeline continues
 #     from its commit id, the pg_cron job still shows in pipeline_status,
 #     incetl_cow tables keep their rows, timeline and time travel, and the
-#     new surface works (alter_pipeline(owner => ...), renames followed).
+#     new surface works (alter_pipeline(owner => ...), renames followed);
+#   - the updated catalogs' definitions equal a fresh CREATE EXTENSION's
+#     (upgrade.bash, upgrade_expect_same_catalog).
 #
 # Without the git history (a tarball of the tree) the release cannot be
 # rebuilt: the test then makes the 0.1 state by writing the rows 0.1's
@@ -26,63 +28,20 @@
 # library, and says so.
 
 source "$(dirname "${BASH_SOURCE[0]}")/helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/upgrade.bash"
 
-CDIR=$INCETL_TMP/cluster
 PORT=$((INCETL_TEST_PORT + 7))
-DB=upg
-OWNER=upg_owner
-NEW_BIN=$INCETL_PG_BIN
-
-incetl_on_exit() {
-    local rc=$1
-    if [ "$rc" -ne 0 ] && [ -f "$CDIR/server.log" ]; then
-        echo "---- end of $CDIR/server.log" >&2
-        tail -n 40 "$CDIR/server.log" >&2
-    fi
-    return "$rc"
-}
-
-qo() { psql -X -At -q -v ON_ERROR_STOP=1 -U "$OWNER" -d "$DB" -c "$*"; }
 
 # ---------------------------------------------------------------------
 # 1. The 0.1 release, built into a private copy of PostgreSQL
 # ---------------------------------------------------------------------
-MODE=simulated
-if [ -n "${INCETL_PREV_RELEASE_TAR:-}" ] && [ -s "$INCETL_PREV_RELEASE_TAR" ]; then
-    MODE=release
-    OLD=$INCETL_TMP/pg-0.1
-    for d in "$("$NEW_BIN/pg_config" --bindir)" "$("$NEW_BIN/pg_config" --pkglibdir)" \
-             "$("$NEW_BIN/pg_config" --sharedir)" "$("$NEW_BIN/pg_config" --includedir-server)"; do
-        mkdir -p "$OLD$(dirname "$d")"
-        cp -a "$d" "$OLD$(dirname "$d")/"
-    done
-    # not the current build's scripts: only the release's may be found
-    rm -f "$OLD$("$NEW_BIN/pg_config" --sharedir)"/extension/incetl*
-    mkdir -p "$INCETL_TMP/src-0.1"
-    tar -xf "$INCETL_PREV_RELEASE_TAR" -C "$INCETL_TMP/src-0.1"
-    OLD_BIN=$OLD$("$NEW_BIN/pg_config" --bindir)
-    make -s -C "$INCETL_TMP/src-0.1" -j2 PG_CONFIG="$OLD_BIN/pg_config" >"$INCETL_TMP/build-0.1.log" 2>&1 ||
-        { tail -n 30 "$INCETL_TMP/build-0.1.log"; fail "building the 0.1 release"; }
-    make -s -C "$INCETL_TMP/src-0.1" install PG_CONFIG="$OLD_BIN/pg_config" >>"$INCETL_TMP/build-0.1.log" 2>&1 ||
-        fail "installing the 0.1 release"
-    expect "the private installation has only the 0.1 scripts" \
-        "incetl--0.1.sql" "$(cd "$OLD$("$NEW_BIN/pg_config" --sharedir)/extension" && ls incetl--*.sql | tr '\n' ' ' | sed 's/ $//')"
-    echo "0.1 built from the release's source"
-else
-    OLD_BIN=$NEW_BIN
+upgrade_install_release 0.1 "${INCETL_PREV_RELEASE_TAR:-}"
+if [ "$MODE" = simulated ]; then
     echo "NOTE: no INCETL_PREV_RELEASE_TAR (the tree has no git history): the 0.1 state"
     echo "      is written as 0.1 writes it, with the 0.1 script and the current library"
 fi
 
-incetl_cluster_init "$CDIR" "$PORT" "$DB"
-INCETL_PG_BIN=$OLD_BIN incetl_cluster_start "$CDIR" keep
-incetl_cluster_export "$CDIR"
-createdb "$DB"
-
-q "$DB" "CREATE EXTENSION pg_cron"
-q "$DB" "CREATE EXTENSION incetl VERSION '0.1'"
-q "$DB" "CREATE ROLE $OWNER LOGIN; GRANT USAGE ON SCHEMA cron TO $OWNER;
-         CREATE SCHEMA s AUTHORIZATION $OWNER;"
+upgrade_start_old_cluster "$PORT" 0.1
 qo "CREATE TABLE s.orders (id int PRIMARY KEY, amount int NOT NULL, updated_at timestamptz NOT NULL);
     INSERT INTO s.orders SELECT g, g, now() - interval '1 hour' FROM generate_series(1, 100) g;
     CREATE TABLE s.heap_dst (id int PRIMARY KEY, amount int NOT NULL, updated_at timestamptz NOT NULL);
@@ -201,5 +160,10 @@ expect "the owner follows a rename" upg_heir2 "$(q "$DB" "SELECT owner FROM ince
 q "$DB" "SELECT incetl_run('p_heap')" >/dev/null
 expect "a run logs after the update" "p_heap|NO_DATA|upg_heir2" \
     "$(q "$DB" "SELECT l.pipeline_name, l.status, p.owner FROM incetl.run_log AS l JOIN incetl.pipelines AS p ON p.name = l.pipeline_name ORDER BY l.run_id DESC LIMIT 1")"
+
+# the same catalogs as a fresh install of the current version
+createdb fresh
+q fresh "CREATE EXTENSION incetl"
+upgrade_expect_same_catalog "the catalogs updated from 0.1 equal a fresh CREATE EXTENSION incetl" fresh "$DB"
 
 echo "upgrade from 0.1 ($MODE) ok"

@@ -1,0 +1,218 @@
+# test/sh/upgrade.bash -- what the upgrade tests (test/sh/upgrade_from_*.sh)
+# share
+#
+# Sourced, never run (the runner only picks up *.sh), after helpers.bash:
+#
+#     source "$(dirname "${BASH_SOURCE[0]}")/helpers.bash"
+#     source "$(dirname "${BASH_SOURCE[0]}")/upgrade.bash"
+#
+# It provides:
+#
+#   upgrade_install_release VERSION TAR
+#                         build the release whose source TAR holds (a git
+#                         archive of its commit, exported by run_tests.sh)
+#                         into a private copy of PostgreSQL's installation
+#                         under $INCETL_TMP/pg-VERSION that holds only that
+#                         release's extension scripts.  Sets OLD_BIN to the
+#                         binaries to start the old cluster with and MODE to
+#                         "release"; without TAR (a tree with no git history)
+#                         OLD_BIN is the current build and MODE "simulated":
+#                         the caller then writes the old state itself
+#   upgrade_start_old_cluster PORT VERSION
+#                         a cluster in $CDIR on OLD_BIN (autovacuum off: the
+#                         test compares catalog rows before and after), the
+#                         database $DB with pg_cron and incetl VERSION, the
+#                         role $OWNER and its schema s
+#   upgrade_catalog DB    print incetl's catalog definitions in DB, one line
+#                         per object (see upgrade_catalog_sql)
+#   upgrade_expect_same_catalog WHAT DB_FRESH DB_UPDATED
+#                         fail, printing the difference, unless both
+#                         databases have the same catalog definitions
+#
+#   qo SQL                run SQL in $DB as $OWNER (the pipelines' owner)
+#
+# and an incetl_on_exit that shows the end of $CDIR/server.log when the test
+# fails.  The test's cluster is $CDIR, its database $DB.
+
+NEW_BIN=$INCETL_PG_BIN
+CDIR=$INCETL_TMP/cluster
+DB=upg
+OWNER=upg_owner
+
+qo() { psql -X -At -q -v ON_ERROR_STOP=1 -U "$OWNER" -d "$DB" -c "$*"; }
+
+incetl_on_exit() {
+    local rc=$1
+    if [ "$rc" -ne 0 ] && [ -f "${CDIR:-}/server.log" ]; then
+        echo "---- end of $CDIR/server.log" >&2
+        tail -n 40 "$CDIR/server.log" >&2
+    fi
+    return "$rc"
+}
+
+upgrade_install_release() {
+    local version=$1 tar=${2:-} old d sharedir
+    if [ -z "$tar" ] || [ ! -s "$tar" ]; then
+        MODE=simulated
+        OLD_BIN=$NEW_BIN
+        return 0
+    fi
+    MODE=release
+    old=$INCETL_TMP/pg-$version
+    sharedir=$("$NEW_BIN/pg_config" --sharedir)
+    for d in "$("$NEW_BIN/pg_config" --bindir)" "$("$NEW_BIN/pg_config" --pkglibdir)" \
+             "$sharedir" "$("$NEW_BIN/pg_config" --includedir-server)"; do
+        mkdir -p "$old$(dirname "$d")"
+        cp -a "$d" "$old$(dirname "$d")/"
+    done
+    # not the current build's scripts: only the release's may be found
+    rm -f "$old$sharedir"/extension/incetl*
+    mkdir -p "$INCETL_TMP/src-$version"
+    tar -xf "$tar" -C "$INCETL_TMP/src-$version"
+    OLD_BIN=$old$("$NEW_BIN/pg_config" --bindir)
+    make -s -C "$INCETL_TMP/src-$version" -j2 PG_CONFIG="$OLD_BIN/pg_config" \
+        >"$INCETL_TMP/build-$version.log" 2>&1 ||
+        { tail -n 30 "$INCETL_TMP/build-$version.log"; fail "building the $version release"; }
+    make -s -C "$INCETL_TMP/src-$version" install PG_CONFIG="$OLD_BIN/pg_config" \
+        >>"$INCETL_TMP/build-$version.log" 2>&1 ||
+        fail "installing the $version release"
+    expect "the private installation has only the $version release's scripts" \
+        "$(cd "$INCETL_TMP/src-$version/sql" && ls incetl--*.sql | tr '\n' ' ')" \
+        "$(cd "$old$sharedir/extension" && ls incetl--*.sql | tr '\n' ' ')"
+    expect "its default version is $version" "default_version = '$version'" \
+        "$(grep '^default_version' "$old$sharedir/extension/incetl.control")"
+    echo "$version built from the release's source"
+}
+
+upgrade_start_old_cluster() {
+    local port=$1 version=$2
+    incetl_cluster_init "$CDIR" "$port" "$DB" "autovacuum = off"
+    INCETL_PG_BIN=$OLD_BIN incetl_cluster_start "$CDIR" keep
+    incetl_cluster_export "$CDIR"
+    createdb "$DB"
+    q "$DB" "CREATE EXTENSION pg_cron"
+    q "$DB" "CREATE EXTENSION incetl VERSION '$version'"
+    q "$DB" "CREATE ROLE $OWNER LOGIN; GRANT USAGE ON SCHEMA cron TO $OWNER;
+             CREATE SCHEMA s AUTHORIZATION $OWNER;"
+}
+
+# One line per object of the extension and per property a user or pg_dump
+# sees: functions (whole definition, ACL, comment), tables (columns with
+# type, NOT NULL, default, ACL and comment; constraints; indexes; triggers;
+# options; ACL; comment), views, sequences, access methods, the schema, the
+# extension's configuration tables and their filters, and the initial
+# privileges pg_dump compares against.  Nothing that depends on OIDs or on
+# the order objects were created in.
+upgrade_catalog_sql() {
+    cat <<'SQL'
+WITH ext AS (
+    SELECT oid, extconfig, extcondition FROM pg_extension WHERE extname = 'incetl'
+), member AS (
+    SELECT d.classid, d.objid
+    FROM pg_depend AS d, ext
+    WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid
+      AND d.deptype = 'e'
+), rel AS (
+    SELECT c.* FROM pg_class AS c JOIN member AS m
+        ON m.classid = 'pg_class'::regclass AND m.objid = c.oid
+), line AS (
+    -- every member, by its description
+    SELECT 'member ' || pg_describe_object(classid, objid, 0) AS l FROM member
+    UNION ALL
+    SELECT 'comment ' || pg_describe_object(m.classid, m.objid, 0) || ': ' || d.description
+    FROM member AS m JOIN pg_description AS d
+        ON d.classoid = m.classid AND d.objoid = m.objid AND d.objsubid = 0
+    UNION ALL
+    SELECT 'initprivs ' || pg_describe_object(i.classoid, i.objoid, i.objsubid) || ': '
+           || i.privtype::text || ' ' || i.initprivs::text
+    FROM pg_init_privs AS i JOIN member AS m ON m.classid = i.classoid AND m.objid = i.objoid
+    UNION ALL
+    -- functions
+    SELECT 'function ' || p.oid::regprocedure || ': '
+           || CASE WHEN p.prokind = 'a' THEN 'aggregate' ELSE pg_get_functiondef(p.oid) END
+           || ' acl ' || coalesce(p.proacl::text, 'default')
+    FROM pg_proc AS p JOIN member AS m ON m.classid = 'pg_proc'::regclass AND m.objid = p.oid
+    UNION ALL
+    -- relations
+    SELECT 'relation ' || c.oid::regclass || ': kind ' || c.relkind::text
+           || ' persistence ' || c.relpersistence::text
+           || ' am ' || coalesce((SELECT amname FROM pg_am WHERE oid = c.relam), '-')
+           || ' options ' || coalesce(c.reloptions::text, '-')
+           || ' acl ' || coalesce(c.relacl::text, 'default')
+    FROM rel AS c
+    UNION ALL
+    SELECT 'column ' || c.oid::regclass || '.' || a.attname || ': '
+           || format_type(a.atttypid, a.atttypmod)
+           || CASE WHEN a.attnotnull THEN ' not null' ELSE ' null' END
+           || coalesce(' default ' || pg_get_expr(ad.adbin, ad.adrelid), '')
+           || coalesce(' identity ' || nullif(a.attidentity::text, ''), '')
+           || ' acl ' || coalesce(a.attacl::text, 'default')
+           || coalesce(' comment ' || col_description(c.oid, a.attnum), '')
+           -- the position among the columns, not attnum (a dropped column
+           -- leaves a gap that no user sees)
+           || ' position ' || row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum)
+    FROM rel AS c
+    JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    LEFT JOIN pg_attrdef AS ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
+    UNION ALL
+    SELECT 'constraint ' || c.oid::regclass || ' ' || k.conname || ': '
+           || pg_get_constraintdef(k.oid)
+    FROM rel AS c JOIN pg_constraint AS k ON k.conrelid = c.oid
+    UNION ALL
+    SELECT 'index ' || pg_get_indexdef(i.indexrelid)
+    FROM rel AS c JOIN pg_index AS i ON i.indrelid = c.oid
+    UNION ALL
+    SELECT 'trigger ' || pg_get_triggerdef(t.oid)
+    FROM rel AS c JOIN pg_trigger AS t ON t.tgrelid = c.oid AND NOT t.tgisinternal
+    UNION ALL
+    SELECT 'view ' || c.oid::regclass || ': ' || pg_get_viewdef(c.oid)
+    FROM rel AS c WHERE c.relkind IN ('v', 'm')
+    UNION ALL
+    SELECT 'sequence ' || s.seqrelid::regclass || ': ' || format_type(s.seqtypid, NULL)
+           || ' start ' || s.seqstart || ' increment ' || s.seqincrement
+           || ' min ' || s.seqmin || ' max ' || s.seqmax || ' cache ' || s.seqcache
+           || ' cycle ' || s.seqcycle
+           || coalesce(' owned by ' || (SELECT pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid)
+                                        FROM pg_depend AS d
+                                        WHERE d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid
+                                          AND d.deptype IN ('a', 'i')
+                                          AND d.refclassid = 'pg_class'::regclass), '')
+    FROM rel AS c JOIN pg_sequence AS s ON s.seqrelid = c.oid
+    UNION ALL
+    -- access methods, schemas, event triggers
+    SELECT 'access method ' || a.amname || ': ' || a.amtype::text || ' ' || a.amhandler::regproc
+    FROM pg_am AS a JOIN member AS m ON m.classid = 'pg_am'::regclass AND m.objid = a.oid
+    UNION ALL
+    SELECT 'schema ' || n.nspname || ': acl ' || coalesce(n.nspacl::text, 'default')
+    FROM pg_namespace AS n WHERE n.nspname = 'incetl'
+    UNION ALL
+    SELECT 'event trigger ' || e.evtname || ': ' || e.evtevent || ' ' || e.evtfoid::regproc
+           || ' ' || e.evtenabled::text || ' ' || coalesce(e.evttags::text, '-')
+    FROM pg_event_trigger AS e JOIN member AS m
+        ON m.classid = 'pg_event_trigger'::regclass AND m.objid = e.oid
+    UNION ALL
+    -- what pg_dump dumps of the extension's tables
+    SELECT 'configuration ' || cfg::regclass || ': ' || coalesce(cond, '-')
+    FROM ext, unnest(ext.extconfig, ext.extcondition) AS u(cfg, cond)
+)
+-- one line an object: a function's definition spans several
+SELECT replace(l, E'\n', ' ') AS l FROM line ORDER BY replace(l, E'\n', ' ') COLLATE "C";
+SQL
+}
+
+upgrade_catalog() {
+    psql -X -At -q -v ON_ERROR_STOP=1 -d "$1" -c "$(upgrade_catalog_sql)"
+}
+
+upgrade_expect_same_catalog() {
+    local what=$1 fresh=$2 updated=$3 d
+    upgrade_catalog "$fresh" >"$INCETL_TMP/catalog-$fresh.txt"
+    upgrade_catalog "$updated" >"$INCETL_TMP/catalog-$updated.txt"
+    [ "$(wc -l <"$INCETL_TMP/catalog-$fresh.txt")" -gt 100 ] ||
+        fail "$what: the catalog description of $fresh has too few lines to be right"
+    if ! d=$(diff "$INCETL_TMP/catalog-$fresh.txt" "$INCETL_TMP/catalog-$updated.txt"); then
+        printf '%s\n' "---- < CREATE EXTENSION ($fresh), > updated ($updated):" "$d" >&2
+        fail "$what"
+    fi
+    printf 'ok  %s (%s lines)\n' "$what" "$(wc -l <"$INCETL_TMP/catalog-$fresh.txt")"
+}
