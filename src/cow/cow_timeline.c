@@ -411,14 +411,16 @@ CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since, int64 until,
 	 * Only a recorded commit supersedes a version, so the history is gone
 	 * only when a recorded commit lies in (until, clean_horizon]; when none
 	 * does (the ids in between were taken by statements that changed
-	 * nothing or rolled back), the table has not changed since until.
+	 * nothing or rolled back), the table has not changed since until.  A
+	 * savepoint's commit stays readable: cleaning keeps what it reads.
 	 */
 	if (has_until && until < meta.clean_horizon)
 	{
 		int64		oldest = CowNewestCommit(meta.storage_id, GetActiveSnapshot(),
 											 meta.clean_horizon);
 
-		if (oldest > until)
+		if (oldest > until &&
+			!CowCommitPinned(meta.storage_id, until, GetActiveSnapshot()))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("commit " INT64_FORMAT " of \"%s\" is no longer retained",
@@ -571,8 +573,8 @@ cow_latest_commit_id(Oid relid, Snapshot snapshot)
  * cow_commit_readable: can as_of(commit_id) still be read (see
  * CowEmitRows)?  Everything can when nothing was cleaned; otherwise a
  * commit is gone when a recorded commit lies in (commit_id, clean
- * horizon], and the oldest readable one is the newest recorded commit at
- * or below the horizon.
+ * horizon] and no savepoint pins it, and the oldest readable one is the
+ * newest recorded commit at or below the horizon (savepoints aside).
  */
 bool
 cow_commit_readable(Oid relid, int64 commit_id, Snapshot snapshot, int64 *oldest)
@@ -585,7 +587,8 @@ cow_commit_readable(Oid relid, int64 commit_id, Snapshot snapshot, int64 *oldest
 	if (commit_id > 0 && commit_id < meta.clean_horizon)
 	{
 		*oldest = CowNewestCommit(meta.storage_id, snapshot, meta.clean_horizon);
-		readable = (*oldest <= commit_id);
+		readable = (*oldest <= commit_id) ||
+			CowCommitPinned(meta.storage_id, commit_id, snapshot);
 	}
 	relation_close(rel, AccessShareLock);
 	return readable;

@@ -4,7 +4,7 @@
  *	  Work on whole tables and their timeline: VACUUM and clean
  *	  (cow_clean.c), set_table_options and renames (cow_options.c), index
  *	  builds (cow_index.c), commits, changes and as_of (cow_timeline.c),
- *	  verify (cow_verify.c).
+ *	  verify (cow_verify.c), savepoints and restore (cow_savepoint.c).
  *
  * Uses cow/write.h, cow/security.h and the layers below them.
  *
@@ -27,6 +27,13 @@ extern int64 CowClean(Relation rel, int keep, int elevel,
 					  BufferAccessStrategy bstrategy);
 extern void cow_relation_vacuum(Relation rel, struct VacuumParams *params,
 								BufferAccessStrategy bstrategy);
+
+/*
+ * Is a commit pinned by a savepoint the snapshot sees (cow_savepoint.c)?
+ * Then as_of() of it can be read whatever the clean horizon says.
+ */
+extern bool CowCommitPinned(int64 storage_id, int64 commit_id,
+							Snapshot snapshot);
 
 /* options (cow_options.c), index builds (cow_index.c) */
 extern void CowRenameOptionColumn(Oid relid, const char *oldname, const char *newname);
