@@ -709,7 +709,9 @@ CowLoadSavepoints(int64 storage_id, Snapshot snapshot, int *n)
  * CowMoveSavepoints carries the savepoints of storage "from" over to
  * storage "to" (to == from: keeps them in place), except those older than
  * keep_from, whose history the caller is dropping: their rows are deleted
- * (or not copied), and a WARNING names them and the cause.  Used where
+ * (or not copied), and a WARNING names them and the cause.  rel is the
+ * table, or the transient table of its rewrite (the WARNING names the
+ * table).  Used where
  * history cannot be kept: the rewrites that carry over only the current
  * file group versions (VACUUM FULL, ALTER TABLE).
  */
@@ -768,8 +770,8 @@ CowMoveSavepoints(Relation rel, int64 from, int64 to, int64 keep_from,
 	if (ndropped > 0)
 		ereport(WARNING,
 				(errcode(ERRCODE_WARNING),
-				 errmsg("%s of \"%s\" drops the history of %s %s, which %s removed",
-						cause, RelationGetRelationName(rel),
+				 errmsg("%s \"%s\" drops the history of %s %s, which %s removed",
+						cause, get_rel_name(CowRewriteSourceRelid(rel)),
 						ndropped > 1 ? "savepoints" : "savepoint", dropped.data,
 						ndropped > 1 ? "are" : "is"),
 				 errdetail("It carries over only the current file group versions; as_of() can read commit " INT64_FORMAT " and later.",
@@ -795,7 +797,7 @@ CowCopySavepoints(Relation rel, int64 from_storage, int64 to_storage,
 	keep_from = CowNewestCommitAtMost(from_storage, snap, horizon);
 	UnregisterSnapshot(snap);
 	CowMoveSavepoints(rel, from_storage, to_storage, keep_from,
-					  "rewriting the table");
+					  "rewriting");
 }
 
 /*
@@ -806,7 +808,7 @@ void
 CowDropSavepointsBefore(Relation rel, int64 storage_id, int64 commit_id)
 {
 	CowMoveSavepoints(rel, storage_id, storage_id, commit_id,
-					  "ALTER TABLE");
+					  "ALTER TABLE rewriting");
 }
 
 /*
