@@ -577,6 +577,7 @@ CowTruncateStorage(Relation rel, const RelFileNode *newrnode, char persistence)
 	/* nothing retained: the versions go, the storage starts empty */
 	CowDeleteCatalogRows("cow_file_group", meta.storage_id);
 	meta.clean_horizon = meta.next_commit_id - 1;
+	meta.clean_xid = InvalidTransactionId;
 	if (newrnode != NULL)
 	{
 		SMgrRelation dst = RelationCreateStorage(*newrnode, persistence, true);

@@ -2,9 +2,9 @@
  *
  * cow_savepoint.c
  *	  Savepoints and restore of incetl_cow tables: incetl.savepoint(),
- *	  savepoints(), remove_savepoint() and restore(), and whether a commit
- *	  is pinned by a savepoint (CowCommitPinned, for the readers of the
- *	  timeline in cow_timeline.c).
+ *	  savepoints(), remove_savepoint() and restore(), and whether the
+ *	  history of a commit below the clean horizon is still there
+ *	  (CowCommitKept, for the readers of the timeline in cow_timeline.c).
  *
  * A savepoint pins a commit: cleaning keeps every file group version that
  * as_of() of it reads (commit_id <= savepoint < superseded_by, see
@@ -88,6 +88,8 @@ typedef struct CowKeyCmpState
 	SortSupport ssup;
 } CowKeyCmpState;
 
+static bool CowCommitPinned(int64 storage_id, int64 commit_id,
+							Snapshot snapshot);
 static Relation CowOpenOwned(FunctionCallInfo fcinfo, const char *what);
 static int64 CowCommitArg(FunctionCallInfo fcinfo, int argno);
 static bool CowCommitRecorded(int64 storage_id, int64 commit_id,
@@ -110,12 +112,11 @@ static void CowRestoreWrite(Relation rel, const CowOptions *opts,
 
 /*
  * CowCommitPinned: is commit_id of the storage pinned by a savepoint that
- * snapshot sees?  Then cleaning kept what as_of() of it reads, whatever the
- * clean horizon says (cow_timeline.c asks when the horizon says no).  A
- * snapshot that still sees a savepoint removed since also still sees the
- * versions a later clean deleted: the answer holds for it.
+ * snapshot sees?  A snapshot that still sees a savepoint removed since
+ * also still sees the versions a later clean deleted: the answer holds
+ * for it.
  */
-bool
+static bool
 CowCommitPinned(int64 storage_id, int64 commit_id, Snapshot snapshot)
 {
 	int			n;
@@ -127,6 +128,26 @@ CowCommitPinned(int64 storage_id, int64 commit_id, Snapshot snapshot)
 		pinned = (ids[i] == commit_id);
 	pfree(ids);
 	return pinned;
+}
+
+/*
+ * CowCommitKept: can snapshot still read as_of(commit_id) although the
+ * clean horizon in the metapage says its history is gone (a recorded
+ * commit lies between it and the horizon)?  Yes when a savepoint pins it
+ * (cleaning kept what it reads), and when the snapshot does not see the
+ * clean that moved the horizon past it (it still sees the catalog rows
+ * that clean deleted, and their pages stay: CowSnapshotCleanHorizon).
+ * The readers of the timeline (cow_timeline.c) ask this before failing.
+ */
+bool
+CowCommitKept(const CowMetaPageData *meta, int64 commit_id, Snapshot snapshot)
+{
+	int64		horizon = CowSnapshotCleanHorizon(meta, snapshot);
+
+	if (commit_id >= horizon ||
+		CowNewestCommitAtMost(meta->storage_id, snapshot, horizon) <= commit_id)
+		return true;
+	return CowCommitPinned(meta->storage_id, commit_id, snapshot);
 }
 
 /*
@@ -246,7 +267,7 @@ CowCheckPinnable(Relation rel, int64 commit_id, Snapshot snapshot)
 	int64		oldest;
 
 	if (commit_id >= meta.clean_horizon ||
-		CowCommitPinned(meta.storage_id, commit_id, snapshot))
+		CowCommitKept(&meta, commit_id, snapshot))
 		return;
 	oldest = CowNewestCommitAtMost(meta.storage_id, snapshot, meta.clean_horizon);
 	if (oldest > commit_id)

@@ -412,7 +412,9 @@ CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since, int64 until,
 	 * only when a recorded commit lies in (until, clean_horizon]; when none
 	 * does (the ids in between were taken by statements that changed
 	 * nothing or rolled back), the table has not changed since until.  A
-	 * savepoint's commit stays readable: cleaning keeps what it reads.
+	 * savepoint's commit stays readable (cleaning keeps what it reads), and
+	 * so does any for a snapshot that does not see the clean that moved the
+	 * horizon past it (CowCommitKept).
 	 */
 	if (has_until && until < meta.clean_horizon)
 	{
@@ -420,7 +422,7 @@ CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since, int64 until,
 											 meta.clean_horizon);
 
 		if (oldest > until &&
-			!CowCommitPinned(meta.storage_id, until, GetActiveSnapshot()))
+			!CowCommitKept(&meta, until, GetActiveSnapshot()))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("commit " INT64_FORMAT " of \"%s\" is no longer retained",
@@ -573,8 +575,9 @@ cow_latest_commit_id(Oid relid, Snapshot snapshot)
  * cow_commit_readable: can as_of(commit_id) still be read (see
  * CowEmitRows)?  Everything can when nothing was cleaned; otherwise a
  * commit is gone when a recorded commit lies in (commit_id, clean
- * horizon] and no savepoint pins it, and the oldest readable one is the
- * newest recorded commit at or below the horizon (savepoints aside).
+ * horizon] (unless CowCommitKept: a savepoint pins it, or snapshot does
+ * not see the clean), and the oldest readable one is the newest recorded
+ * commit at or below the horizon.
  */
 bool
 cow_commit_readable(Oid relid, int64 commit_id, Snapshot snapshot, int64 *oldest)
@@ -588,7 +591,7 @@ cow_commit_readable(Oid relid, int64 commit_id, Snapshot snapshot, int64 *oldest
 	{
 		*oldest = CowNewestCommit(meta.storage_id, snapshot, meta.clean_horizon);
 		readable = (*oldest <= commit_id) ||
-			CowCommitPinned(meta.storage_id, commit_id, snapshot);
+			CowCommitKept(&meta, commit_id, snapshot);
 	}
 	relation_close(rel, AccessShareLock);
 	return readable;

@@ -29,11 +29,12 @@ extern void cow_relation_vacuum(Relation rel, struct VacuumParams *params,
 								BufferAccessStrategy bstrategy);
 
 /*
- * Is a commit pinned by a savepoint the snapshot sees (cow_savepoint.c)?
- * Then as_of() of it can be read whatever the clean horizon says.
+ * Can snapshot read as_of(commit_id) although the metapage's clean horizon
+ * says its history is gone: pinned by a savepoint, or the snapshot does
+ * not see the clean that removed it (cow_savepoint.c)?
  */
-extern bool CowCommitPinned(int64 storage_id, int64 commit_id,
-							Snapshot snapshot);
+extern bool CowCommitKept(const CowMetaPageData *meta, int64 commit_id,
+						  Snapshot snapshot);
 
 /* options (cow_options.c), index builds (cow_index.c) */
 extern void CowRenameOptionColumn(Oid relid, const char *oldname, const char *newname);
