@@ -557,15 +557,17 @@ incetl_cow_restore(PG_FUNCTION_ARGS)
 		PG_RETURN_INT64(result);
 	}
 
+	/*
+	 * Key comparisons, index expressions and predicates run as the table
+	 * owner, in a security-restricted operation (as the rewrites do).
+	 */
+	CowBecomeTableOwner(rel, &uctx);
 	memset(&commit, 0, sizeof(commit));
 	commit.commit_id = CowNextCommitId(rel);
 	commit.operation = "restore";
 	CowRestoreCounts(rel, &opts, drop, ndrop, copies, ncopies,
 					 &commit.rows_inserted, &commit.rows_updated,
 					 &commit.rows_deleted);
-
-	/* index expressions and predicates run as the table owner */
-	CowBecomeTableOwner(rel, &uctx);
 	for (i = 0; i < ndrop; i++)
 		CowSupersedeVersion(&drop[i], commit.commit_id);
 	CowRestoreWrite(rel, &opts, storage_id, commit.commit_id, copies, ncopies,
