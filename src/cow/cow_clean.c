@@ -11,7 +11,7 @@
  *	   commits() can see -- commits, not commit ids, which have gaps),
  *	   except those as_of() of a savepoint reads (incetl.savepoint(): the
  *	   readers of the timeline take a savepoint's commit for readable
- *	   whatever the horizon, CowCommitPinned), and the history from the
+ *	   whatever the horizon, CowCommitKept), and the history from the
  *	   oldest commit a reader outside src/cow still needs
  *	   (cow_history_holder_hook: pipelines reading the change feed from
  *	   their watermark; the horizon stops at that commit);
@@ -52,13 +52,13 @@
 #include "catalog/storage.h"
 #include "commands/vacuum.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
-#include "lib/stringinfo.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -230,7 +230,7 @@ CowClean(Relation rel, int keep, int elevel, BufferAccessStrategy bstrategy)
 
 	/*
 	 * The savepoints: what as_of() of each reads is kept whatever the
-	 * horizon, and readers take them for readable (CowCommitPinned).
+	 * horizon, and readers take them for readable (CowCommitKept).
 	 * savepoint() takes our lock too, so every savepoint is committed (and
 	 * seen here) or waits for us.
 	 */

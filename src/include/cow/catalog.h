@@ -2,8 +2,8 @@
  *
  * cow/catalog.h
  *	  incetl_cow's catalogs: table options, file group versions, commits,
- *	  savepoints, TRUNCATE's commit, the extents still referenced, "is this an
- *	  incetl_cow table" (cow_metadata.c), and what the transaction wrote
+ *	  savepoints, TRUNCATE's commit, the extents still referenced, "is this
+ *	  an incetl_cow table" (cow_metadata.c), and what the transaction wrote
  *	  (cow_counts.c).
  *
  * Uses cow/storage.h (and declares part of cow.h's interface).
