@@ -88,5 +88,6 @@ _PG_init(void)
 	MarkGUCPrefixReserved("incetl");
 
 	IncetlRolesInit();
+	IncetlFeedHolderInit();
 	cow_init();
 }

@@ -176,6 +176,76 @@ demo_sql <<'SQL'
 SELECT incetl_run('orders_daily') AS rows_written;
 SQL
 
+step "Bronze -> silver -> gold: chained pipelines on incetl_cow change feeds"
+demo_sql <<'SQL'
+CREATE SCHEMA lake;
+-- bronze: raw changes land here, upserted by key; a row with _deleted = true deletes its key
+CREATE TABLE lake.bronze_orders (
+    order_id bigint, customer_id bigint, region text, amount numeric(12,2),
+    status text, updated_at timestamptz, _deleted boolean NOT NULL DEFAULT false
+) USING incetl_cow;
+SELECT incetl.set_table_options('lake.bronze_orders', record_key => 'order_id',
+                                precombine => 'updated_at', delete_marker => '_deleted');
+INSERT INTO lake.bronze_orders (order_id, customer_id, region, amount, status, updated_at)
+SELECT order_id, customer_id, (ARRAY['north', 'south', 'east', 'west'])[1 + customer_id % 4],
+       amount, status, updated_at
+FROM public.orders;
+
+-- silver: a cleaned copy.  No watermark column: the pipeline reads bronze's
+-- change feed (incetl.net_changes) from its last commit; "batch" has
+-- bronze's columns plus _incetl_deleted, true for a deleted key.  Cancelled
+-- orders are filtered out by turning them into deletes (a WHERE would leave
+-- an order that becomes cancelled behind in silver).
+SELECT incetl.create_pipeline(
+    name             => 'silver_orders',
+    source           => 'lake.bronze_orders',
+    watermark_column => NULL,
+    target           => 'lake.silver_orders',
+    record_key       => 'order_id',
+    transform        => $$ SELECT order_id, customer_id, region, amount, status, updated_at,
+                                  _incetl_deleted OR status = 'cancelled' AS _incetl_deleted
+                           FROM batch $$);
+
+-- gold: revenue per region, rebuilt for the regions silver's changes touch
+-- (batch_before holds the rows as they were before an update or delete, so
+-- a region that lost its last order is deleted)
+SELECT incetl.create_pipeline(
+    name             => 'gold_regions',
+    source           => 'lake.silver_orders',
+    watermark_column => NULL,
+    target           => 'lake.gold_regions',
+    record_key       => 'region',
+    transform        => $$ SELECT g.region, count(s.order_id) AS orders,
+                                  coalesce(sum(s.amount), 0) AS revenue,
+                                  count(s.order_id) = 0 AS _incetl_deleted
+                           FROM (SELECT region FROM batch UNION SELECT region FROM batch_before) AS g
+                           LEFT JOIN lake.silver_orders AS s USING (region)
+                           GROUP BY g.region $$);
+
+SELECT incetl_run('silver_orders') AS silver_rows, incetl_run('gold_regions') AS gold_rows;
+SELECT * FROM lake.gold_regions ORDER BY region;
+SQL
+
+step "A source row is deleted (and one order is cancelled): the change flows downstream"
+demo_sql <<'SQL'
+SELECT order_id, region, amount FROM lake.silver_orders WHERE order_id IN (17, 18);
+DELETE FROM lake.bronze_orders WHERE order_id = 17;
+UPDATE lake.bronze_orders SET status = 'cancelled', updated_at = now() WHERE order_id = 18;
+-- the change feed of bronze since silver's watermark: a delete and an update
+SELECT c.commit_id, c.operation, (c.before).order_id, (c.before).status AS before_status,
+       (c.after).status AS after_status
+FROM incetl.table_changes(NULL::lake.bronze_orders,
+                          (SELECT watermark_commit FROM incetl.watermarks
+                           WHERE pipeline_name = 'silver_orders')) AS c;
+SELECT incetl_run('silver_orders') AS silver_rows, incetl_run('gold_regions') AS gold_rows;
+SELECT count(*) FILTER (WHERE order_id IN (17, 18)) AS gone_from_silver_if_zero
+FROM lake.silver_orders;
+SELECT * FROM lake.gold_regions ORDER BY region;
+SELECT pipeline_name, status, records_read, records_inserted, records_updated, records_deleted
+FROM incetl.run_log WHERE pipeline_name IN ('silver_orders', 'gold_regions')
+ORDER BY run_id DESC LIMIT 4;
+SQL
+
 step "Schedule it with pg_cron (every minute)"
 demo_sql <<'SQL'
 SELECT incetl.schedule('orders_daily', '* * * * *') AS cron_job_id;

@@ -462,7 +462,9 @@ CowRelidIsCow(Oid relid)
 
 /*
  * CowIndexedCowTableIn finds an incetl_cow table with indexes in schema
- * nspid (any schema when InvalidOid), or returns InvalidOid.
+ * nspid (any schema when InvalidOid), or returns InvalidOid.  Of several,
+ * the oldest (lowest oid), so the error names the same one whatever the
+ * physical order of pg_class.
  */
 static Oid
 CowIndexedCowTableIn(Oid nspid)
@@ -483,11 +485,9 @@ CowIndexedCowTableIn(Oid nspid)
 
 		if (form->relam == amoid && form->relkind == RELKIND_RELATION &&
 			form->relhasindex &&
-			(!OidIsValid(nspid) || form->relnamespace == nspid))
-		{
+			(!OidIsValid(nspid) || form->relnamespace == nspid) &&
+			(!OidIsValid(found) || form->oid < found))
 			found = form->oid;
-			break;
-		}
 	}
 	table_endscan(scan);
 	table_close(pg_class_rel, AccessShareLock);

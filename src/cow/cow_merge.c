@@ -126,19 +126,43 @@ CowMakeSortSupport(Form_pg_attribute att)
 	return ssup;
 }
 
-static int
-CowKeyCmp(CowMergeCtx *ctx, Datum *a, Datum *b)
+/*
+ * CowKeyComparators returns the comparators of opts' record key (nkeys of
+ * them, in CurrentMemoryContext), ordering keys as the merge does; for the
+ * change feed (cow_changefeed.c), which merge-joins file groups by key.
+ */
+SortSupport
+CowKeyComparators(TupleDesc tupdesc, const CowOptions *opts)
+{
+	SortSupport keys = palloc(sizeof(SortSupportData) * Max(opts->nkeys, 1));
+	int			k;
+
+	for (k = 0; k < opts->nkeys; k++)
+		keys[k] = *CowMakeSortSupport(TupleDescAttr(tupdesc,
+													opts->key_attnums[k] - 1));
+	return keys;
+}
+
+/* CowCompareKeys compares two record keys (no NULLs) as the merge does. */
+int
+CowCompareKeys(SortSupport keys, int nkeys, const Datum *a, const Datum *b)
 {
 	int			k;
 
-	for (k = 0; k < ctx->opts.nkeys; k++)
+	for (k = 0; k < nkeys; k++)
 	{
-		int			c = ApplySortComparator(a[k], false, b[k], false, &ctx->keys[k]);
+		int			c = ApplySortComparator(a[k], false, b[k], false, &keys[k]);
 
 		if (c != 0)
 			return c;
 	}
 	return 0;
+}
+
+static int
+CowKeyCmp(CowMergeCtx *ctx, Datum *a, Datum *b)
+{
+	return CowCompareKeys(ctx->keys, ctx->opts.nkeys, a, b);
 }
 
 static int
@@ -310,19 +334,12 @@ CowIsDeleteMarker(CowMergeCtx *ctx, CowRow *row)
 static void
 CowMergeCtxPrepare(CowMergeCtx *ctx)
 {
-	int			i;
-
 	if (ctx->write_cxt == NULL)
 		ctx->write_cxt = CowGroupContextCreate(CurrentMemoryContext,
 											   "incetl cow write group",
 											   COW_MERGE_CONTEXT_BLOCK);
 	if (ctx->opts.nkeys > 0)
-	{
-		ctx->keys = palloc(sizeof(SortSupportData) * ctx->opts.nkeys);
-		for (i = 0; i < ctx->opts.nkeys; i++)
-			ctx->keys[i] = *CowMakeSortSupport(TupleDescAttr(ctx->tupdesc,
-															 ctx->opts.key_attnums[i] - 1));
-	}
+		ctx->keys = CowKeyComparators(ctx->tupdesc, &ctx->opts);
 	if (ctx->opts.precombine_attnum != InvalidAttrNumber)
 		ctx->precombine = CowMakeSortSupport(TupleDescAttr(ctx->tupdesc,
 														   ctx->opts.precombine_attnum - 1));

@@ -625,33 +625,100 @@ CowCopyCommits(int64 from_storage, int64 to_storage)
 }
 
 /*
- * CowNewestCommitAtMost returns the newest commit of a storage at or below
- * at_most that snapshot sees, or 0.
+ * CowNewestCommit returns the newest commit of a storage at or below
+ * at_most that snapshot sees, or 0: the first row of a backward scan of
+ * the commit catalog's primary key (storage_id, commit_id) from at_most,
+ * or, without the index, the largest of those at or below at_most.
  */
 int64
-CowNewestCommitAtMost(int64 storage_id, Snapshot snapshot, int64 at_most)
+CowNewestCommit(int64 storage_id, Snapshot snapshot, int64 at_most)
 {
-	Relation	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
-	SysScanDesc scan;
-	ScanKeyData key;
+	Relation	catalog;
+	Oid			idxoid = CowCatalogRelid("cow_commit_pkey", true);
+	ScanKeyData keys[2];
 	HeapTuple	tup;
 	int64		newest = 0;
 
-	ScanKeyInit(&key, Anum_c_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum(storage_id));
-	scan = CowCatalogScan(catalog, snapshot, &key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	ScanKeyInit(&keys[1], 2, BTLessEqualStrategyNumber, F_INT8LE,
+				Int64GetDatum(at_most));
+	if (OidIsValid(idxoid))
 	{
-		bool		isnull;
-		int64		c = DatumGetInt64(heap_getattr(tup, Anum_c_commit_id,
-												   RelationGetDescr(catalog), &isnull));
+		Relation	idx = index_open(idxoid, AccessShareLock);
+		SysScanDesc scan;
 
-		if (c <= at_most)
-			newest = Max(newest, c);
+		scan = systable_beginscan_ordered(catalog, idx, snapshot, 2, keys);
+		tup = systable_getnext_ordered(scan, BackwardScanDirection);
+		if (HeapTupleIsValid(tup))
+		{
+			bool		isnull;
+
+			newest = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(catalog),
+												&isnull));
+		}
+		systable_endscan_ordered(scan);
+		index_close(idx, AccessShareLock);
 	}
-	systable_endscan(scan);
+	else
+	{
+		SysScanDesc scan = systable_beginscan(catalog, InvalidOid, false,
+											  snapshot, 2, keys);
+
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			bool		isnull;
+			int64		c = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(catalog),
+													   &isnull));
+
+			newest = Max(newest, c);
+		}
+		systable_endscan(scan);
+	}
 	table_close(catalog, AccessShareLock);
 	return newest;
+}
+
+/*
+ * CowCommitPinned: is commit_id of the storage pinned by a savepoint that
+ * snapshot sees?  A snapshot that still sees a savepoint removed since
+ * also still sees the versions a later clean deleted: the answer holds
+ * for it.
+ */
+static bool
+CowCommitPinned(int64 storage_id, int64 commit_id, Snapshot snapshot)
+{
+	int			n;
+	int64	   *ids = CowLoadSavepoints(storage_id, snapshot, &n);
+	bool		pinned = false;
+	int			i;
+
+	for (i = 0; i < n && !pinned; i++)
+		pinned = (ids[i] == commit_id);
+	pfree(ids);
+	return pinned;
+}
+
+/*
+ * CowCommitKept: can snapshot still read as_of(commit_id) although the
+ * clean horizon in the metapage says its history is gone (a recorded
+ * commit lies between it and the horizon)?  Yes when a savepoint pins it
+ * (cleaning kept what it reads, cow_clean.c), and when the snapshot does
+ * not see the clean that moved the horizon past it (it still sees the
+ * catalog rows that clean deleted, and their pages stay:
+ * CowSnapshotCleanHorizon).  The readability check of the timeline
+ * (cow_timeline.c) asks this before failing.
+ */
+bool
+CowCommitKept(const CowMetaPageData *meta, int64 commit_id, Snapshot snapshot)
+{
+	int64		horizon = CowSnapshotCleanHorizon(meta, snapshot);
+
+	if (commit_id >= horizon ||
+		CowNewestCommit(meta->storage_id, snapshot, horizon) <= commit_id)
+		return true;
+	return CowCommitPinned(meta->storage_id, commit_id, snapshot);
 }
 
 /*
@@ -795,7 +862,7 @@ CowCopySavepoints(Relation rel, int64 from_storage, int64 to_storage,
 	int64		keep_from;
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 
-	keep_from = CowNewestCommitAtMost(from_storage, snap, horizon);
+	keep_from = CowNewestCommit(from_storage, snap, horizon);
 	UnregisterSnapshot(snap);
 	CowMoveSavepoints(rel, from_storage, to_storage, keep_from,
 					  "rewriting");

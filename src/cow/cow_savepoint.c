@@ -2,17 +2,16 @@
  *
  * cow_savepoint.c
  *	  Savepoints and restore of incetl_cow tables: incetl.savepoint(),
- *	  savepoints(), remove_savepoint() and restore(), and whether the
- *	  history of a commit below the clean horizon is still there
- *	  (CowCommitKept, for the readers of the timeline in cow_timeline.c).
+ *	  savepoints(), remove_savepoint() and restore().
  *
  * A savepoint pins a commit: cleaning keeps every file group version that
  * as_of() of it reads (commit_id <= savepoint < superseded_by, see
  * cow_clean.c), so as_of() of it keeps working after the clean horizon
- * moved past it.  The catalog rows live in incetl.cow_savepoint, keyed by
- * storage id; cow_metadata.c carries them along with the storage
- * (VACUUM FULL, ALTER TABLE, DROP) and drops, with a WARNING, those whose
- * history a rewrite cannot keep.
+ * moved past it (CowCommitKept in cow_metadata.c, which the readability
+ * check of cow_timeline.c asks).  The catalog rows live in
+ * incetl.cow_savepoint, keyed by storage id; cow_metadata.c reads them,
+ * carries them along with the storage (VACUUM FULL, ALTER TABLE, DROP)
+ * and drops, with a WARNING, those whose history a rewrite cannot keep.
  *
  * restore(tbl, c) makes the table's content that of as_of(c) as one new
  * commit ("restore"): the versions current now that were not current at
@@ -21,7 +20,8 @@
  * wrote it, so a change feed tells the rows restore brings back changed
  * (their commit id differs from the current row's) from those it leaves
  * alone.  Versions current at both are not touched.  The versions current
- * at c partitioned the key space then, so the result does again.
+ * at c partitioned the key space then, so the result does again.  The
+ * counts of the commit come from the change feed's diff (CowDiffVersions).
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -49,9 +49,7 @@
 #include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
-#include "utils/sortsupport.h"
 #include "utils/timestamp.h"
-#include "utils/typcache.h"
 
 #include "cow/maintenance.h"
 #include "cow/security.h"
@@ -74,22 +72,14 @@ PG_FUNCTION_INFO_V1(incetl_cow_restore);
 #define Anum_c_committed_at		3
 #define Anum_c_operation		4
 
-/* one row of a restore's before or after side, for the counts */
-typedef struct CowSideRow
+/* what a restore changes, counted by CowRestoreCount */
+typedef struct CowRestoreCounts
 {
-	CowDecodedGroup *g;
-	uint64		row;
-} CowSideRow;
+	int64		inserted;
+	int64		updated;
+	int64		deleted;
+} CowRestoreCounts;
 
-typedef struct CowKeyCmpState
-{
-	int			nkeys;
-	int		   *attidx;
-	SortSupport ssup;
-} CowKeyCmpState;
-
-static bool CowCommitPinned(int64 storage_id, int64 commit_id,
-							Snapshot snapshot);
 static Relation CowOpenOwned(FunctionCallInfo fcinfo, const char *what);
 static int64 CowCommitArg(FunctionCallInfo fcinfo, int argno);
 static bool CowCommitRecorded(int64 storage_id, int64 commit_id,
@@ -97,58 +87,13 @@ static bool CowCommitRecorded(int64 storage_id, int64 commit_id,
 							  text **operation);
 static void CowCheckCommitOfTable(Relation rel, int64 storage_id,
 								  int64 commit_id, Snapshot snapshot);
-static void CowCheckPinnable(Relation rel, int64 commit_id, Snapshot snapshot);
-static int	CowSideRowCmp(const void *a, const void *b, void *arg);
-static CowSideRow *CowSideRows(Relation rel, CowVersion *versions, int n,
-							   MemoryContext cxt, int64 *nrows);
-static void CowRestoreCounts(Relation rel, const CowOptions *opts,
-							 CowVersion *before, int nbefore,
-							 CowVersion *after, int nafter,
-							 int64 *inserted, int64 *updated, int64 *deleted);
+static void CowRestoreCount(CowChangeOp op, Datum *before_values,
+							bool *before_nulls, Datum *after_values,
+							bool *after_nulls, int64 commit_id, void *arg);
 static void CowRestoreWrite(Relation rel, const CowOptions *opts,
 							int64 storage_id, int64 commit_id,
 							CowVersion *copies, int ncopies,
 							CowCommitInfo *commit);
-
-/*
- * CowCommitPinned: is commit_id of the storage pinned by a savepoint that
- * snapshot sees?  A snapshot that still sees a savepoint removed since
- * also still sees the versions a later clean deleted: the answer holds
- * for it.
- */
-static bool
-CowCommitPinned(int64 storage_id, int64 commit_id, Snapshot snapshot)
-{
-	int			n;
-	int64	   *ids = CowLoadSavepoints(storage_id, snapshot, &n);
-	bool		pinned = false;
-	int			i;
-
-	for (i = 0; i < n && !pinned; i++)
-		pinned = (ids[i] == commit_id);
-	pfree(ids);
-	return pinned;
-}
-
-/*
- * CowCommitKept: can snapshot still read as_of(commit_id) although the
- * clean horizon in the metapage says its history is gone (a recorded
- * commit lies between it and the horizon)?  Yes when a savepoint pins it
- * (cleaning kept what it reads), and when the snapshot does not see the
- * clean that moved the horizon past it (it still sees the catalog rows
- * that clean deleted, and their pages stay: CowSnapshotCleanHorizon).
- * The readers of the timeline (cow_timeline.c) ask this before failing.
- */
-bool
-CowCommitKept(const CowMetaPageData *meta, int64 commit_id, Snapshot snapshot)
-{
-	int64		horizon = CowSnapshotCleanHorizon(meta, snapshot);
-
-	if (commit_id >= horizon ||
-		CowNewestCommitAtMost(meta->storage_id, snapshot, horizon) <= commit_id)
-		return true;
-	return CowCommitPinned(meta->storage_id, commit_id, snapshot);
-}
 
 /*
  * CowOpenOwned opens the incetl_cow table of argument 0 for a function
@@ -230,20 +175,9 @@ static void
 CowCheckCommitOfTable(Relation rel, int64 storage_id, int64 commit_id,
 					  Snapshot snapshot)
 {
-	int64		latest;
-
 	if (CowCommitRecorded(storage_id, commit_id, snapshot, NULL, NULL))
 		return;
-	latest = CowNewestCommitAtMost(storage_id, snapshot, PG_INT64_MAX);
-	if (commit_id > latest)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("commit " INT64_FORMAT " of \"%s\" does not exist yet",
-						commit_id, RelationGetRelationName(rel)),
-				 latest > 0 ?
-				 errdetail("The newest commit this snapshot sees is " INT64_FORMAT ".",
-						   latest) :
-				 errdetail("This snapshot sees no commit of the table.")));
+	(void) CowCheckCommitExists(rel, storage_id, commit_id, snapshot);
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("commit " INT64_FORMAT " is not a commit of \"%s\"",
@@ -251,34 +185,6 @@ CowCheckCommitOfTable(Relation rel, int64 storage_id, int64 commit_id,
 			 errdetail("Commit ids are per table and have gaps (statements that changed nothing, rolled back writes)."),
 			 errhint("incetl.commits('%s') lists the commits of the table.",
 					 RelationGetRelationName(rel))));
-}
-
-/*
- * CowCheckPinnable raises 22023 unless as_of(commit_id) of rel can still be
- * read: pinned by a savepoint, or no recorded commit between it and the
- * clean horizon (cow_timeline.c applies the same rule to its readers).
- * The caller holds the writers' lock, which cleaning takes too, so the
- * horizon read here stays valid until the caller commits.
- */
-static void
-CowCheckPinnable(Relation rel, int64 commit_id, Snapshot snapshot)
-{
-	CowMetaPageData meta = CowReadMetaPage(rel);
-	int64		oldest;
-
-	if (commit_id >= meta.clean_horizon ||
-		CowCommitKept(&meta, commit_id, snapshot))
-		return;
-	oldest = CowNewestCommitAtMost(meta.storage_id, snapshot, meta.clean_horizon);
-	if (oldest > commit_id)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("commit " INT64_FORMAT " of \"%s\" is no longer retained",
-						commit_id, RelationGetRelationName(rel)),
-				 errdetail("File group versions superseded at or before commit " INT64_FORMAT " have been cleaned, or were not carried over by VACUUM FULL or an ALTER TABLE rewrite.",
-						   oldest),
-				 errhint("The oldest commit still readable is " INT64_FORMAT ".",
-						 oldest)));
 }
 
 /*
@@ -299,6 +205,7 @@ incetl_cow_savepoint(PG_FUNCTION_ARGS)
 	int64		storage_id;
 	int64		commit_id;
 	Snapshot	snap;
+	CowMetaPageData meta;
 	Relation	catalog;
 	Datum		values[Natts_sp];
 	bool		nulls[Natts_sp];
@@ -311,7 +218,7 @@ incetl_cow_savepoint(PG_FUNCTION_ARGS)
 	storage_id = CowStorageId(rel);
 	if (PG_ARGISNULL(1))
 	{
-		commit_id = CowNewestCommitAtMost(storage_id, GetActiveSnapshot(),
+		commit_id = CowNewestCommit(storage_id, GetActiveSnapshot(),
 										  PG_INT64_MAX);
 		if (commit_id == 0)
 			ereport(ERROR,
@@ -326,7 +233,8 @@ incetl_cow_savepoint(PG_FUNCTION_ARGS)
 
 	/* what cleaning left, as of now that we hold its lock */
 	snap = RegisterSnapshot(GetLatestSnapshot());
-	CowCheckPinnable(rel, commit_id, snap);
+	meta = CowReadMetaPage(rel);
+	CowCheckCommitReadable(rel, &meta, commit_id, snap, "as_of()");
 	ids = CowLoadSavepoints(storage_id, snap, &n);
 	UnregisterSnapshot(snap);
 	for (i = 0; i < n; i++)
@@ -477,6 +385,7 @@ incetl_cow_restore(PG_FUNCTION_ARGS)
 	int64		target = CowCommitArg(fcinfo, 1);
 	int64		storage_id = CowStorageId(rel);
 	Snapshot	snap;
+	CowMetaPageData meta;
 	CowOptions	opts;
 	CowVersion *versions;
 	CowVersion *drop;
@@ -487,6 +396,7 @@ incetl_cow_restore(PG_FUNCTION_ARGS)
 				i;
 	int64		result;
 	CowCommitInfo commit;
+	CowRestoreCounts counts;
 	CowUserContext uctx;
 
 	if (CowHasPending())
@@ -499,7 +409,8 @@ incetl_cow_restore(PG_FUNCTION_ARGS)
 
 	CowLockWriters(rel);
 	snap = RegisterSnapshot(GetLatestSnapshot());
-	CowCheckPinnable(rel, target, snap);
+	meta = CowReadMetaPage(rel);
+	CowCheckCommitReadable(rel, &meta, target, snap, "incetl.restore()");
 	CowLoadOptions(rel, snap, &opts);
 
 	/* the versions current now but not at target, and the reverse */
@@ -551,7 +462,7 @@ incetl_cow_restore(PG_FUNCTION_ARGS)
 	if (ndrop == 0 && ncopies == 0)
 	{
 		/* the table is as it was: nothing to record */
-		result = CowNewestCommitAtMost(storage_id, snap, PG_INT64_MAX);
+		result = CowNewestCommit(storage_id, snap, PG_INT64_MAX);
 		UnregisterSnapshot(snap);
 		relation_close(rel, NoLock);
 		PG_RETURN_INT64(result);
@@ -565,9 +476,19 @@ incetl_cow_restore(PG_FUNCTION_ARGS)
 	memset(&commit, 0, sizeof(commit));
 	commit.commit_id = CowNextCommitId(rel);
 	commit.operation = "restore";
-	CowRestoreCounts(rel, &opts, drop, ndrop, copies, ncopies,
-					 &commit.rows_inserted, &commit.rows_updated,
-					 &commit.rows_deleted);
+
+	/*
+	 * The counts compare the table after with the table before, key by key:
+	 * the versions superseded against the copies (the rest is untouched),
+	 * under the snapshot the versions were read with.
+	 */
+	memset(&counts, 0, sizeof(counts));
+	PushActiveSnapshot(snap);
+	CowDiffVersions(rel, drop, ndrop, copies, ncopies, CowRestoreCount, &counts);
+	PopActiveSnapshot();
+	commit.rows_inserted = counts.inserted;
+	commit.rows_updated = counts.updated;
+	commit.rows_deleted = counts.deleted;
 	for (i = 0; i < ndrop; i++)
 		CowSupersedeVersion(&drop[i], commit.commit_id);
 	CowRestoreWrite(rel, &opts, storage_id, commit.commit_id, copies, ncopies,
@@ -686,182 +607,20 @@ CowRestoreWrite(Relation rel, const CowOptions *opts, int64 storage_id,
 }
 
 /*
- * CowSideRows decodes the rows of versions (with their commit ids) in cxt
- * and returns a reference to each.
- */
-static CowSideRow *
-CowSideRows(Relation rel, CowVersion *versions, int n, MemoryContext cxt,
-			int64 *nrows)
-{
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	int64		total = 0,
-				k = 0;
-	CowSideRow *rows;
-	int			i;
-
-	for (i = 0; i < n; i++)
-		total += versions[i].row_count;
-	rows = palloc(sizeof(CowSideRow) * Max(total, 1));
-	for (i = 0; i < n; i++)
-	{
-		CowDecodedGroup *g = CowDecodeGroup(rel, &versions[i], true, NULL, true);
-		uint64		r;
-
-		for (r = 0; r < g->nrows && k < total; r++, k++)
-		{
-			rows[k].g = g;
-			rows[k].row = r;
-		}
-	}
-	MemoryContextSwitchTo(old);
-	*nrows = k;
-	return rows;
-}
-
-static int
-CowSideRowCmp(const void *a, const void *b, void *arg)
-{
-	const CowSideRow *x = a;
-	const CowSideRow *y = b;
-	CowKeyCmpState *st = arg;
-	int			k;
-
-	for (k = 0; k < st->nkeys; k++)
-	{
-		int			att = st->attidx[k];
-		int			c = ApplySortComparator(x->g->values[att][x->row],
-											x->g->isnull[att][x->row],
-											y->g->values[att][y->row],
-											y->g->isnull[att][y->row],
-											&st->ssup[k]);
-
-		if (c != 0)
-			return c;
-	}
-	return 0;
-}
-
-static int
-CowCommitIdCmp(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
-}
-
-/*
- * CowRestoreCounts compares the table before a restore with the table
- * after it: only the rows of the versions it supersedes (before) and of
- * the copies it writes (after) differ.  With a record key, key by key: a
- * key on one side only is inserted or deleted, a key on both with another
- * commit id is updated (equal commit ids: the same row, unchanged).
- * Without one, rows have no identity but the commit that wrote them: per
- * commit id, the surplus after is inserted and the surplus before
- * deleted.
- *
- * This is the one place that decides the counts; a shared diff of two
- * sets of versions (the change feed's) can take it over.
+ * CowRestoreCount counts one row a restore changes (a CowDiffVersions
+ * callback: the versions it supersedes against the copies it writes).
  */
 static void
-CowRestoreCounts(Relation rel, const CowOptions *opts,
-				 CowVersion *before, int nbefore, CowVersion *after, int nafter,
-				 int64 *inserted, int64 *updated, int64 *deleted)
+CowRestoreCount(CowChangeOp op, Datum *before_values, bool *before_nulls,
+				Datum *after_values, bool *after_nulls, int64 commit_id,
+				void *arg)
 {
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
-											  "incetl cow restore counts",
-											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	CowSideRow *b,
-			   *a;
-	int64		nb,
-				na,
-				i,
-				j;
+	CowRestoreCounts *counts = arg;
 
-	*inserted = *updated = *deleted = 0;
-	b = CowSideRows(rel, before, nbefore, cxt, &nb);
-	a = CowSideRows(rel, after, nafter, cxt, &na);
-
-	if (opts->nkeys > 0)
-	{
-		CowKeyCmpState st;
-		int			k;
-
-		st.nkeys = opts->nkeys;
-		st.attidx = palloc(sizeof(int) * opts->nkeys);
-		st.ssup = palloc0(sizeof(SortSupportData) * opts->nkeys);
-		for (k = 0; k < opts->nkeys; k++)
-		{
-			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel),
-												  opts->key_attnums[k] - 1);
-			TypeCacheEntry *tc = lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR);
-
-			st.attidx[k] = opts->key_attnums[k] - 1;
-			st.ssup[k].ssup_cxt = cxt;
-			st.ssup[k].ssup_collation = att->attcollation;
-			st.ssup[k].ssup_nulls_first = false;
-			if (!OidIsValid(tc->lt_opr))
-				elog(ERROR, "no ordering operator for record key type %u",
-					 att->atttypid);
-			PrepareSortSupportFromOrderingOp(tc->lt_opr, &st.ssup[k]);
-		}
-		qsort_arg(b, nb, sizeof(CowSideRow), CowSideRowCmp, &st);
-		qsort_arg(a, na, sizeof(CowSideRow), CowSideRowCmp, &st);
-		for (i = 0, j = 0; i < nb || j < na;)
-		{
-			int			c = (i >= nb) ? 1 : (j >= na) ? -1 :
-				CowSideRowCmp(&b[i], &a[j], &st);
-
-			if (c < 0)
-			{
-				(*deleted)++;
-				i++;
-			}
-			else if (c > 0)
-			{
-				(*inserted)++;
-				j++;
-			}
-			else
-			{
-				if (b[i].g->commit_ids[b[i].row] != a[j].g->commit_ids[a[j].row])
-					(*updated)++;
-				i++;
-				j++;
-			}
-		}
-	}
+	if (op == COW_CHANGE_INSERT)
+		counts->inserted++;
+	else if (op == COW_CHANGE_UPDATE)
+		counts->updated++;
 	else
-	{
-		int64	   *bc = palloc(sizeof(int64) * Max(nb, 1));
-		int64	   *ac = palloc(sizeof(int64) * Max(na, 1));
-
-		for (i = 0; i < nb; i++)
-			bc[i] = b[i].g->commit_ids[b[i].row];
-		for (j = 0; j < na; j++)
-			ac[j] = a[j].g->commit_ids[a[j].row];
-		qsort(bc, nb, sizeof(int64), CowCommitIdCmp);
-		qsort(ac, na, sizeof(int64), CowCommitIdCmp);
-		for (i = 0, j = 0; i < nb || j < na;)
-		{
-			if (j >= na || (i < nb && bc[i] < ac[j]))
-			{
-				(*deleted)++;
-				i++;
-			}
-			else if (i >= nb || ac[j] < bc[i])
-			{
-				(*inserted)++;
-				j++;
-			}
-			else
-			{
-				i++;
-				j++;
-			}
-		}
-	}
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
+		counts->deleted++;
 }

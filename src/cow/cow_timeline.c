@@ -51,9 +51,8 @@ PG_FUNCTION_INFO_V1(incetl_cow_changes);
 PG_FUNCTION_INFO_V1(incetl_cow_as_of);
 PG_FUNCTION_INFO_V1(incetl_cow_latest_commit);
 
-static Oid	CowRelidFromRowType(FunctionCallInfo fcinfo);
-static int64 CowNewestCommit(int64 storage_id, Snapshot snapshot,
-							 int64 at_most);
+static bool CowCommitRetained(const CowMetaPageData *meta, int64 commit_id,
+							  Snapshot snapshot, int64 *oldest);
 static void CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since,
 						int64 until, bool has_until);
 
@@ -356,10 +355,12 @@ incetl_cow_table_options(PG_FUNCTION_ARGS)
 }
 
 /*
- * CowRelidFromRowType finds the table behind the NULL::tbl argument.
+ * CowRelidFromRowType finds the table behind the NULL::tbl argument of
+ * changes, as_of and the change feed (cow_changefeed.c); fname, the
+ * function called, shows in the hint.
  */
-static Oid
-CowRelidFromRowType(FunctionCallInfo fcinfo)
+Oid
+CowRelidFromRowType(FunctionCallInfo fcinfo, const char *fname)
 {
 	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, 0);
 	Oid			relid = OidIsValid(typid) ? typeidTypeRelid(typid) : InvalidOid;
@@ -369,8 +370,88 @@ CowRelidFromRowType(FunctionCallInfo fcinfo)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("the first argument must be NULL::<incetl_cow table>, not %s",
 						OidIsValid(typid) ? format_type_be(typid) : "unknown"),
-				 errhint("Call it as incetl.changes(NULL::my_table, 42).")));
+				 errhint("Call it as %s(NULL::my_table, 42).", fname)));
 	return relid;
+}
+
+/*
+ * CowCommitRetained: can as_of(commit_id) still be read?  Commit 0 (the
+ * empty table before the first commit) always can, everything can when
+ * nothing was cleaned; otherwise a commit is gone when a recorded
+ * commit lies in (commit_id, clean horizon] -- unless a savepoint pins it
+ * or snapshot does not see the clean that removed its history
+ * (CowCommitKept) --, and the oldest readable one (*oldest, else 0) is the
+ * newest recorded commit at or below the horizon.
+ */
+static bool
+CowCommitRetained(const CowMetaPageData *meta, int64 commit_id,
+				  Snapshot snapshot, int64 *oldest)
+{
+	*oldest = 0;
+	if (commit_id <= 0 || commit_id >= meta->clean_horizon)
+		return true;
+	*oldest = CowNewestCommit(meta->storage_id, snapshot, meta->clean_horizon);
+	return *oldest <= commit_id || CowCommitKept(meta, commit_id, snapshot);
+}
+
+/*
+ * CowCheckCommitReadable raises 22023 unless as_of(commit_id) of rel can
+ * still be read under snapshot; meta is rel's metapage.  fname names, in
+ * the hint, the function that can read the oldest commit still readable.
+ * The one test of "is this commit's history retained" for as_of, changes
+ * and the change feed.
+ *
+ * Below the clean horizon, the versions superseded at or before it may be
+ * gone (cleaned, or not carried over by VACUUM FULL or an ALTER TABLE
+ * rewrite), and as_of(commit_id) needs those superseded after commit_id.
+ * Only a recorded commit supersedes a version, so the history is gone only
+ * when a recorded commit lies in (commit_id, clean_horizon]; when none
+ * does (the ids in between were taken by statements that changed nothing
+ * or rolled back), the table has not changed since commit_id.
+ */
+void
+CowCheckCommitReadable(Relation rel, const CowMetaPageData *meta,
+					   int64 commit_id, Snapshot snapshot, const char *fname)
+{
+	int64		oldest;
+
+	if (!CowCommitRetained(meta, commit_id, snapshot, &oldest))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("commit " INT64_FORMAT " of \"%s\" is no longer retained",
+						commit_id, RelationGetRelationName(rel)),
+				 errdetail("File group versions superseded at or before commit " INT64_FORMAT " have been cleaned, or were not carried over by VACUUM FULL or an ALTER TABLE rewrite.",
+						   oldest),
+				 errhint("Raise retain_commits with incetl.set_table_options() to keep more history; %s can read commit " INT64_FORMAT " and later.",
+						 fname, oldest)));
+}
+
+/*
+ * CowCheckCommitExists raises 22023 when commit_id lies beyond the newest
+ * commit of rel (storage_id) that snapshot sees, and returns that newest
+ * commit (0: none).
+ *
+ * A commit id beyond it may belong to a write still in progress (it takes
+ * its id at its first flush): the table "after" it would be read without
+ * that write now and with it once it commits.  So it does not exist yet,
+ * like an id never handed out.
+ */
+int64
+CowCheckCommitExists(Relation rel, int64 storage_id, int64 commit_id,
+					 Snapshot snapshot)
+{
+	int64		latest = CowNewestCommit(storage_id, snapshot, PG_INT64_MAX);
+
+	if (commit_id > latest)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("commit " INT64_FORMAT " of \"%s\" does not exist yet",
+						commit_id, RelationGetRelationName(rel)),
+				 latest > 0 ?
+				 errdetail("The newest commit this snapshot sees is " INT64_FORMAT ".",
+						   latest) :
+				 errdetail("This snapshot sees no commit of the table.")));
+	return latest;
 }
 
 /*
@@ -383,7 +464,8 @@ CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since, int64 until,
 			bool has_until)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			relid = CowRelidFromRowType(fcinfo);
+	Oid			relid = CowRelidFromRowType(fcinfo, as_of ? "incetl.as_of" :
+											"incetl.changes");
 	Relation	rel;
 	CowMetaPageData meta;
 	int			n,
@@ -404,57 +486,12 @@ CowEmitRows(FunctionCallInfo fcinfo, bool as_of, int64 since, int64 until,
 				 errhint("Query the table itself, or ask its owner to read it.")));
 	meta = CowReadMetaPage(rel);
 
-	/*
-	 * Below the clean horizon, the versions superseded at or before it may
-	 * be gone (cleaned, or not carried over by VACUUM FULL or an ALTER
-	 * TABLE rewrite), and as_of(until) needs those superseded after until.
-	 * Only a recorded commit supersedes a version, so the history is gone
-	 * only when a recorded commit lies in (until, clean_horizon]; when none
-	 * does (the ids in between were taken by statements that changed
-	 * nothing or rolled back), the table has not changed since until.  A
-	 * savepoint's commit stays readable (cleaning keeps what it reads), and
-	 * so does any for a snapshot that does not see the clean that moved the
-	 * horizon past it (CowCommitKept).
-	 */
-	if (has_until && until < meta.clean_horizon)
-	{
-		int64		oldest = CowNewestCommit(meta.storage_id, GetActiveSnapshot(),
-											 meta.clean_horizon);
+	if (has_until)
+		CowCheckCommitReadable(rel, &meta, until, GetActiveSnapshot(), "as_of()");
 
-		if (oldest > until &&
-			!CowCommitKept(&meta, until, GetActiveSnapshot()))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("commit " INT64_FORMAT " of \"%s\" is no longer retained",
-							until, RelationGetRelationName(rel)),
-					 errdetail("File group versions superseded at or before commit " INT64_FORMAT " have been cleaned, or were not carried over by VACUUM FULL or an ALTER TABLE rewrite.",
-							   oldest),
-					 errhint("Raise retain_commits with incetl.set_table_options() to keep more history; as_of() can read commit " INT64_FORMAT " and later.",
-							 oldest)));
-	}
-
-	/*
-	 * A commit id beyond the newest commit the snapshot sees may belong to
-	 * a write still in progress (it takes its id at its first flush): the
-	 * table "after" it would be read without that write now and with it
-	 * once it commits.  So it does not exist yet, like an id never handed
-	 * out.
-	 */
 	if (has_until && until > 0)
-	{
-		int64		latest = CowNewestCommit(meta.storage_id, GetActiveSnapshot(),
-											 PG_INT64_MAX);
-
-		if (until > latest)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("commit " INT64_FORMAT " of \"%s\" does not exist yet",
-							until, RelationGetRelationName(rel)),
-					 latest > 0 ?
-					 errdetail("The newest commit this snapshot sees is " INT64_FORMAT ".",
-							   latest) :
-					 errdetail("This snapshot sees no commit of the table.")));
-	}
+		(void) CowCheckCommitExists(rel, meta.storage_id, until,
+									GetActiveSnapshot());
 
 	versions = CowLoadVersions(meta.storage_id, GetActiveSnapshot(), false, &n);
 	gcxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow changes",
@@ -573,82 +610,17 @@ cow_latest_commit_id(Oid relid, Snapshot snapshot)
 
 /*
  * cow_commit_readable: can as_of(commit_id) still be read (see
- * CowEmitRows)?  Everything can when nothing was cleaned; otherwise a
- * commit is gone when a recorded commit lies in (commit_id, clean
- * horizon] (unless CowCommitKept: a savepoint pins it, or snapshot does
- * not see the clean), and the oldest readable one is the newest recorded
- * commit at or below the horizon.
+ * CowCommitRetained)?  *oldest is then the oldest readable commit when
+ * history was cleaned below commit_id, else 0.
  */
 bool
 cow_commit_readable(Oid relid, int64 commit_id, Snapshot snapshot, int64 *oldest)
 {
 	Relation	rel = CowOpenChecked(relid, ACL_SELECT);
 	CowMetaPageData meta = CowReadMetaPage(rel);
-	bool		readable = true;
+	bool		readable;
 
-	*oldest = 0;
-	if (commit_id > 0 && commit_id < meta.clean_horizon)
-	{
-		*oldest = CowNewestCommit(meta.storage_id, snapshot, meta.clean_horizon);
-		readable = (*oldest <= commit_id) ||
-			CowCommitKept(&meta, commit_id, snapshot);
-	}
+	readable = CowCommitRetained(&meta, commit_id, snapshot, oldest);
 	relation_close(rel, AccessShareLock);
 	return readable;
-}
-
-/*
- * CowNewestCommit returns the newest commit of a storage at or below
- * at_most that snapshot sees, or 0: the first row of a backward scan of
- * the commit catalog's primary key (storage_id, commit_id) from at_most,
- * or, without the index, the largest of those at or below at_most.
- */
-static int64
-CowNewestCommit(int64 storage_id, Snapshot snapshot, int64 at_most)
-{
-	Relation	catalog;
-	Oid			idxoid = CowCatalogRelid("cow_commit_pkey", true);
-	ScanKeyData keys[2];
-	HeapTuple	tup;
-	int64		newest = 0;
-
-	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ,
-				Int64GetDatum(storage_id));
-	ScanKeyInit(&keys[1], 2, BTLessEqualStrategyNumber, F_INT8LE,
-				Int64GetDatum(at_most));
-	if (OidIsValid(idxoid))
-	{
-		Relation	idx = index_open(idxoid, AccessShareLock);
-		SysScanDesc scan;
-
-		scan = systable_beginscan_ordered(catalog, idx, snapshot, 2, keys);
-		tup = systable_getnext_ordered(scan, BackwardScanDirection);
-		if (HeapTupleIsValid(tup))
-		{
-			bool		isnull;
-
-			newest = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(catalog),
-												&isnull));
-		}
-		systable_endscan_ordered(scan);
-		index_close(idx, AccessShareLock);
-	}
-	else
-	{
-		SysScanDesc scan = systable_beginscan(catalog, InvalidOid, false,
-											  snapshot, 2, keys);
-
-		while (HeapTupleIsValid(tup = systable_getnext(scan)))
-		{
-			bool		isnull;
-			int64		c = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(catalog),
-													   &isnull));
-
-			newest = Max(newest, c);
-		}
-		systable_endscan(scan);
-	}
-	table_close(catalog, AccessShareLock);
-	return newest;
 }

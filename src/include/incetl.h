@@ -44,8 +44,8 @@ typedef struct IncetlPipeline
 {
 	char	   *name;
 	char	   *source;			/* "schema"."rel", quoted */
-	char	   *watermark_column;
-	Oid			watermark_type;
+	char	   *watermark_column;	/* NULL: feed mode (IncetlFeedMode) */
+	Oid			watermark_type; /* InvalidOid in feed mode */
 	char	   *target;			/* "schema"."rel", quoted */
 	List	   *record_key;		/* list of char * column names */
 	char	   *precombine;		/* NULL when none */
@@ -121,6 +121,9 @@ extern char *IncetlParseColumnName(const char *value, const char *what);
 extern char *IncetlNameList(List *names);
 extern int	IncetlTupleDescColumn(TupleDesc desc, const char *name);
 
+/* feed_holder.c: the history feed-mode pipelines need (cow.h's hook) */
+extern void IncetlFeedHolderInit(void);
+
 /* pipeline_security.c: the owner's context, who may manage a pipeline */
 typedef struct IncetlUserContext
 {
@@ -148,7 +151,15 @@ extern char *IncetlCatalogVersion(void);
 extern void IncetlCheckCatalogVersion(void);
 
 /* batch.c: extracting a batch (the transform, the batch query) */
+#define INCETL_FEED_MARKER "_incetl_deleted"
 extern bool IncetlRelationIsCow(Oid relid);
+extern bool IncetlFeedMode(IncetlPipeline *pipeline);
+extern const char *IncetlDeleteMarker(IncetlPipeline *pipeline);
+extern char *IncetlFeedSql(Oid source_relid, const char *lower, const char *upper);
+extern char *IncetlFeedBatchSql(IncetlPipeline *pipeline, Oid source_relid,
+								const char *lower, const char *upper,
+								const char *where_clause);
+extern char *IncetlDescribeSql(IncetlPipeline *pipeline, Oid source_relid);
 extern void IncetlCheckTransformSyntax(const char *transform);
 extern bool IncetlTransformIsOrdered(IncetlPipeline *pipeline);
 extern char *IncetlRangeClause(IncetlPipeline *p, bool has_from);
@@ -166,6 +177,7 @@ extern void IncetlCheckTargetColumns(IncetlPipeline *p, Oid target_relid,
 									 TupleDesc batch_desc, bool marker_optional);
 extern void IncetlPlanWrite(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc,
 							char *(*build_sql) (IncetlPipeline *, Oid, const char *, TupleDesc));
+extern TupleDesc IncetlStoredColumns(IncetlPipeline *p, TupleDesc batch_desc);
 
 /* target_heap.c, target_cow.c: loading, one writer per kind of target */
 extern const IncetlTargetWriter IncetlHeapTargetWriter;

@@ -9,7 +9,11 @@
  *	  executes.
  *
  *	  Uses names.c (and asks the incetl_cow layer whether the source is
- *	  one of its tables: then the batch is read by commit id).
+ *	  one of its tables: then the batch is read by commit id).  A pipeline
+ *	  without a watermark column ("feed mode") reads its incetl_cow source
+ *	  through incetl.net_changes(): batch is then the net change of every
+ *	  key, with the column _incetl_deleted, and batch_before the rows the
+ *	  changes replaced or deleted.
  *
  * Copyright (c) 2026, incetl developers
  *
@@ -34,6 +38,7 @@
 
 static void transform_error_context(void *arg);
 static char *ExtractTransformStatement(const char *transform, bool *ordered);
+static void AppendTransform(IncetlPipeline *pipeline, StringInfo sql);
 
 /*
  * transform_error_context reports errors raised while parsing a transform
@@ -123,6 +128,75 @@ IncetlTransformIsOrdered(IncetlPipeline *pipeline)
 }
 
 /*
+ * A pipeline in feed mode has no watermark column: its source is an
+ * incetl_cow table read through incetl.net_changes(), the commit id its
+ * watermark.
+ */
+bool
+IncetlFeedMode(IncetlPipeline *pipeline)
+{
+	return pipeline->watermark_column == NULL;
+}
+
+/*
+ * IncetlDeleteMarker is the column of the transform's output whose true
+ * value deletes the target row of its key: the pipeline's delete_marker,
+ * or in feed mode the batch's own _incetl_deleted; NULL when none.
+ */
+const char *
+IncetlDeleteMarker(IncetlPipeline *pipeline)
+{
+	if (pipeline->delete_marker != NULL)
+		return pipeline->delete_marker;
+	return IncetlFeedMode(pipeline) ? INCETL_FEED_MARKER : NULL;
+}
+
+/*
+ * IncetlFeedSql is the FROM item of a feed-mode batch: the net change of
+ * every key of the source between commits lower and upper (SQL
+ * expressions, "$1" and "$2" in a run).
+ */
+char *
+IncetlFeedSql(Oid source_relid, const char *lower, const char *upper)
+{
+	return psprintf("incetl.net_changes(NULL::%s, %s, %s)",
+					quote_qualified_identifier(get_namespace_name(get_rel_namespace(source_relid)),
+											   get_rel_name(source_relid)),
+					lower, upper);
+}
+
+/*
+ * IncetlFeedBatchSql returns the SELECT that yields the transformed rows
+ * of a feed-mode batch.  The transform sees two relations:
+ *
+ *	batch			one row per changed key: the source's columns as the row
+ *					is after the change (as it was, for a deleted key) and
+ *					_incetl_deleted, true for a deleted key;
+ *	batch_before	the rows as they were before the change, of every
+ *					updated or deleted key (the source's columns only).
+ *
+ * The feed is read once (a CTE referenced twice is materialized).
+ */
+char *
+IncetlFeedBatchSql(IncetlPipeline *pipeline, Oid source_relid,
+				   const char *lower, const char *upper, const char *where_clause)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "WITH incetl_feed AS (SELECT * FROM %s AS c WHERE %s),\n"
+					 "batch AS (SELECT (COALESCE(c.after, c.before)).*, "
+					 "c.operation OPERATOR(pg_catalog.=) 'delete' AS %s FROM incetl_feed AS c),\n"
+					 "batch_before AS (SELECT (c.before).* FROM incetl_feed AS c "
+					 "WHERE c.operation OPERATOR(pg_catalog.<>) 'insert')\n",
+					 IncetlFeedSql(source_relid, lower, upper), where_clause,
+					 INCETL_FEED_MARKER);
+	AppendTransform(pipeline, &sql);
+	return sql.data;
+}
+
+/*
  * IncetlBatchSqlFrom returns the SELECT that yields the transformed rows
  * of a batch: the rows of from_item that satisfy where_clause, named
  * "batch", seen through the transform.  The CTE is referenced once, so the
@@ -137,23 +211,49 @@ IncetlBatchSqlFrom(IncetlPipeline *pipeline, const char *from_item,
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "WITH batch AS (SELECT * FROM %s WHERE %s)\n",
 					 from_item, where_clause);
-	if (pipeline->transform != NULL)
-		appendStringInfo(&sql, "SELECT * FROM (\n%s\n) AS incetl_transform",
-						 ExtractTransformStatement(pipeline->transform, NULL));
-	else
-		appendStringInfoString(&sql, "SELECT * FROM batch");
+	AppendTransform(pipeline, &sql);
 	return sql.data;
 }
 
-/* IncetlBatchSql is IncetlBatchSqlFrom over the source relation itself. */
+/* Append the transform over "batch" (or "batch" itself) to sql. */
+static void
+AppendTransform(IncetlPipeline *pipeline, StringInfo sql)
+{
+	if (pipeline->transform != NULL)
+		appendStringInfo(sql, "SELECT * FROM (\n%s\n) AS incetl_transform",
+						 ExtractTransformStatement(pipeline->transform, NULL));
+	else
+		appendStringInfoString(sql, "SELECT * FROM batch");
+}
+
+/*
+ * IncetlBatchSql is IncetlBatchSqlFrom over the source relation itself,
+ * or in feed mode IncetlFeedBatchSql with the bounds $1 and $2.
+ */
 char *
 IncetlBatchSql(IncetlPipeline *pipeline, Oid source_relid,
 			   const char *where_clause)
 {
+	if (IncetlFeedMode(pipeline))
+		return IncetlFeedBatchSql(pipeline, source_relid, "$1", "$2", where_clause);
 	return IncetlBatchSqlFrom(pipeline,
 							  quote_qualified_identifier(get_namespace_name(get_rel_namespace(source_relid)),
 														 get_rel_name(source_relid)),
 							  where_clause);
+}
+
+/*
+ * IncetlDescribeSql is the batch query over no rows, without parameters:
+ * what describing the batch and creating a target plan.  The feed is
+ * never called (the planner folds the range to a one-time false filter).
+ */
+char *
+IncetlDescribeSql(IncetlPipeline *pipeline, Oid source_relid)
+{
+	if (IncetlFeedMode(pipeline))
+		return IncetlFeedBatchSql(pipeline, source_relid, "NULL::pg_catalog.int8",
+								  "NULL::pg_catalog.int8", "false");
+	return IncetlBatchSql(pipeline, source_relid, "false");
 }
 
 /*
@@ -165,7 +265,7 @@ TupleDesc
 IncetlDescribeBatch(IncetlPipeline *pipeline, Oid source_relid)
 {
 	MemoryContext callercxt = CurrentMemoryContext;
-	char	   *sql = IncetlBatchSql(pipeline, source_relid, "false");
+	char	   *sql = IncetlDescribeSql(pipeline, source_relid);
 	TupleDesc	desc;
 	int			ret;
 
@@ -203,13 +303,17 @@ IncetlBatchColumnList(TupleDesc batch_desc)
 
 /*
  * IncetlRangeClause is the watermark range of a batch: parameter $1 is the
- * committed watermark (absent on a full load), $2 the upper bound.
+ * committed watermark (absent on a full load), $2 the upper bound.  In
+ * feed mode the feed itself is bounded: every row of it is in range.
  */
 char *
 IncetlRangeClause(IncetlPipeline *p, bool has_from)
 {
-	const char *wm = quote_identifier(p->watermark_column);
+	const char *wm;
 
+	if (IncetlFeedMode(p))
+		return "true";			/* the bounds are the feed's arguments */
+	wm = quote_identifier(p->watermark_column);
 	return has_from ? psprintf("%s > $1 AND %s <= $2", wm, wm) :
 		psprintf("%s <= $2", wm);
 }

@@ -190,7 +190,9 @@ IncetlLoadPipeline(const char *name, bool missing_ok)
 		p->name = CopyTextColumn(tup, desc, 1);
 		p->source = CopyTextColumn(tup, desc, 2);
 		p->watermark_column = CopyTextColumn(tup, desc, 3);
-		p->watermark_type = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
+		/* both NULL in feed mode */
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		p->watermark_type = isnull ? InvalidOid : DatumGetObjectId(d);
 		p->target = CopyTextColumn(tup, desc, 5);
 
 		d = SPI_getbinval(tup, desc, 6, &isnull);

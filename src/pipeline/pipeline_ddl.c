@@ -139,9 +139,11 @@ ApplyArguments(IncetlPipeline *p, FunctionCallInfo fcinfo, bool creating)
 	v = OptionalText(fcinfo, ARG_TARGET, &given);
 	if (given)
 		p->target = IncetlNormalizeRelationName(v, "target", &relid);
+	/* none (NULL at creation, '' to alter): feed mode, see batch.c */
 	v = OptionalText(fcinfo, ARG_WATERMARK_COLUMN, &given);
 	if (given)
-		p->watermark_column = IncetlParseColumnName(v, "watermark column");
+		p->watermark_column = (v[0] == '\0' && !creating) ? NULL :
+			IncetlParseColumnName(v, "watermark column");
 	v = OptionalText(fcinfo, ARG_RECORD_KEY, &given);
 	if (given)
 		p->record_key = IncetlParseColumnList(v, "record key");
@@ -214,6 +216,9 @@ StorePipeline(IncetlPipeline *p, bool insert)
 	TEXT_OR_NULL(1, p->source);
 	TEXT_OR_NULL(2, p->watermark_column);
 	values[3] = ObjectIdGetDatum(p->watermark_type);
+	if (!OidIsValid(p->watermark_type))
+		nulls[3] = 'n';
+
 	TEXT_OR_NULL(4, p->target);
 	values[5] = IncetlTextArrayFromList(p->record_key);
 	TEXT_OR_NULL(6, p->precombine);
@@ -254,8 +259,9 @@ incetl_create_pipeline(PG_FUNCTION_ARGS)
 	const char *required[] = {"name", "source", "watermark_column", "target", "record_key"};
 	bool		given;
 
+	/* watermark_column may be NULL: feed mode (checked by validation) */
 	for (int i = 0; i <= ARG_RECORD_KEY; i++)
-		if (PG_ARGISNULL(i))
+		if (PG_ARGISNULL(i) && i != ARG_WATERMARK_COLUMN)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("%s of a pipeline must not be NULL", required[i])));
@@ -345,7 +351,13 @@ incetl_alter_pipeline(PG_FUNCTION_ARGS)
 	}
 	StorePipeline(p, false);
 
-	if (old_type != p->watermark_type)
+	/*
+	 * A new watermark type makes the stored value meaningless.  Switching
+	 * between a watermark column and the change feed of an incetl_cow
+	 * source keeps it: both use the commit id (watermark_commit).
+	 */
+	if (old_type != p->watermark_type && OidIsValid(old_type) &&
+		OidIsValid(p->watermark_type))
 	{
 		Oid			types[1] = {TEXTOID};
 		Datum		values[1];
@@ -408,7 +420,8 @@ incetl_resume_pipeline(PG_FUNCTION_ARGS)
  * reset_pipeline(name, watermark): the next run starts after the given
  * watermark (backfill), or is a full load when it is NULL.  The value is
  * checked against the watermark column's type and stored normalized; for
- * an incetl_cow source it is a commit id.
+ * an incetl_cow source (with or without a watermark column) it is a
+ * commit id.
  */
 Datum
 incetl_reset_pipeline(PG_FUNCTION_ARGS)

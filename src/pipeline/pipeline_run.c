@@ -6,7 +6,8 @@
  *	  In order: check the caller may run it; skip (SKIPPED, 0) when it is
  *	  paused or another run holds its lock; then, in a subtransaction and
  *	  as the pipeline owner, read the committed watermark, choose the safe
- *	  upper bound (watermark.c), take the run's snapshot, count the batch,
+ *	  upper bound (watermark.c; for an incetl_cow source the newest commit
+ *	  the run's snapshot sees), take the run's snapshot, count the batch,
  *	  hand it to the target writer, and record the new watermark and a
  *	  SUCCESS (or NO_DATA) row.  All of that commits with the caller's
  *	  transaction, or not at all.
@@ -145,7 +146,9 @@ RunQueryInt64(const char *sql, IncetlBatch *batch)
 /*
  * The bounds of one run's batch.  Value watermarks (time, integers) read
  * "source WHERE lower < column <= upper"; incetl_cow sources read
- * incetl.changes(NULL::source, lower, upper) with commit ids as bounds.
+ * incetl.changes(NULL::source, lower, upper) with commit ids as bounds,
+ * or without a watermark column (feed mode) the change feed,
+ * incetl.net_changes(NULL::source, lower, upper).
  * Either way parameter $1 is the lower bound (NULL on a full load) and $2
  * the upper one.
  */
@@ -155,6 +158,7 @@ typedef struct RunBounds
 	bool		has_from;
 	bool		advance;		/* false: keep the committed watermark */
 	bool		no_data;
+	bool		refresh;		/* feed mode: timeline restarted, reload */
 	Oid			paramtypes[2];
 	Datum		paramvalues[2];
 	char		paramnulls[2];
@@ -290,6 +294,107 @@ CommitBounds(Oid source_relid, int64 from_commit, RunBounds *b, IncetlBatch *bat
 	b->where = "true";
 }
 
+/*
+ * CutAtWholeCommits lowers the upper bound of a feed-mode run so that its
+ * commits changed at most max_batch_rows rows (inserted + updated +
+ * deleted, as incetl.commits() counts them), but takes at least the first
+ * commit after the watermark, whole.  Reads the timeline under the run's
+ * snapshot.
+ */
+static void
+CutAtWholeCommits(IncetlPipeline *p, Oid source_relid, RunBounds *b,
+				  IncetlBatch *batch)
+{
+	char	   *sql;
+
+	sql = psprintf("SELECT COALESCE(pg_catalog.max(c.commit_id) "
+				   "FILTER (WHERE c.total <= " INT64_FORMAT "), pg_catalog.min(c.commit_id)) "
+				   "FROM (SELECT commit_id, pg_catalog.sum(rows_inserted + rows_updated + rows_deleted) "
+				   "OVER (ORDER BY commit_id) AS total "
+				   "FROM incetl.commits(%u::pg_catalog.oid::pg_catalog.regclass) "
+				   "WHERE commit_id > $1 AND commit_id <= $2) AS c",
+				   p->max_batch_rows, source_relid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (IncetlExecBatchStatement(batch, sql, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "query failed: %s", sql);
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		cut = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull && DatumGetInt64(cut) < DatumGetInt64(b->paramvalues[1]))
+			b->paramvalues[1] = cut;
+	}
+	SPI_finish();
+}
+
+/*
+ * FeedBounds chooses the bounds of a pipeline reading the change feed of
+ * its incetl_cow source (feed mode): as CommitBounds, from the committed
+ * commit id to the newest commit the run's snapshot sees, exact for the
+ * same reason; then cut at max_batch_rows by whole commits.
+ *
+ * The feed from the watermark needs the source's history back to that
+ * commit: when it is gone (cleaned, or dropped by VACUUM FULL or a table
+ * rewrite) the run fails rather than skip changes.  A source whose
+ * timeline restarted (dumped and restored) is read in full into an
+ * emptied target (b->refresh), so no stale row survives; *e gets a note.
+ */
+static void
+FeedBounds(IncetlPipeline *p, Oid source_relid, int64 from_commit, RunBounds *b,
+		   IncetlBatch *batch, IncetlLogEntry *e)
+{
+	int64		to_commit;
+	int64		oldest;
+
+	batch->snapshot = RegisterSnapshot(GetLatestSnapshot());
+	to_commit = cow_latest_commit_id(source_relid, batch->snapshot);
+
+	if (b->has_from && to_commit < from_commit)
+	{
+		e->note = psprintf("source timeline restarted (newest commit " INT64_FORMAT
+						   " is older than the watermark " INT64_FORMAT
+						   "): full refresh, the target was emptied and reloaded",
+						   to_commit, from_commit);
+		b->has_from = false;
+		b->refresh = true;
+		e->full_refresh = true;
+	}
+	if (!b->has_from)
+		from_commit = 0;
+	else if (to_commit > from_commit &&
+			 !cow_commit_readable(source_relid, from_commit, batch->snapshot, &oldest))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pipeline \"%s\" cannot read the changes of %s since its watermark commit " INT64_FORMAT,
+						p->name, p->source, from_commit),
+				 errdetail("The history of %s before commit " INT64_FORMAT
+						   " is gone (cleaned, or dropped by VACUUM FULL or a table rewrite); "
+						   "the oldest readable commit is " INT64_FORMAT ".",
+						   p->source, oldest, oldest),
+				 errhint("Reload the target with SELECT incetl_run(%s, full_refresh => true), "
+						 "or restart from scratch with SELECT incetl.reset_pipeline(%s); "
+						 "raise retain_commits of %s to keep more history.",
+						 quote_literal_cstr(p->name), quote_literal_cstr(p->name),
+						 p->source)));
+	if (to_commit <= from_commit)
+	{
+		b->no_data = true;
+		b->advance = b->has_from ? false : b->advance;
+		to_commit = from_commit;
+	}
+	b->paramtypes[0] = b->paramtypes[1] = INT8OID;
+	b->paramvalues[0] = Int64GetDatum(from_commit);
+	b->paramvalues[1] = Int64GetDatum(to_commit);
+	b->paramnulls[0] = b->paramnulls[1] = ' ';
+	b->from_item = IncetlFeedSql(source_relid, "$1", "$2");
+	b->where = "true";
+
+	if (!b->no_data && p->max_batch_rows > 0)
+		CutAtWholeCommits(p, source_relid, b, batch);
+}
+
 static char *
 BoundText(IncetlPipeline *p, RunBounds *b, int i)
 {
@@ -335,7 +440,17 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 	batch.paramnulls = b.paramnulls;
 	writer = IncetlGetTargetWriter(batch.target_relid);
 
-	if (b.commits)
+	if (IncetlFeedMode(p) && !b.commits)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("source %s of pipeline \"%s\" is no longer an incetl_cow table",
+						p->source, p->name),
+				 errdetail("The pipeline has no watermark column: it reads the source's change feed."),
+				 errhint("Give it one with incetl.alter_pipeline(%s, watermark_column => ...).",
+						 quote_literal_cstr(p->name))));
+	if (IncetlFeedMode(p))
+		FeedBounds(p, source_relid, from_commit, &b, &batch, e);
+	else if (b.commits)
 		CommitBounds(source_relid, from_commit, &b, &batch, e);
 	else
 		ValueBounds(p, source_relid, &b, &batch, e);
@@ -350,16 +465,19 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 		counts.read = RunQueryInt64(psprintf("SELECT count(*) FROM %s WHERE %s",
 											 b.from_item, b.where),
 									&batch);
-		if (counts.read == 0 && !full_refresh)
+		if (counts.read == 0 && !full_refresh && !b.refresh)
 			b.no_data = true;
 	}
 
-	if (full_refresh)
+	if (full_refresh || b.refresh)
 		writer->truncate(&batch, &counts);
 
 	if (!b.no_data && counts.read > 0)
 	{
-		batch.batch_sql = IncetlBatchSqlFrom(p, b.from_item, b.where);
+		if (IncetlFeedMode(p))
+			batch.batch_sql = IncetlBatchSql(p, source_relid, b.where);
+		else
+			batch.batch_sql = IncetlBatchSqlFrom(p, b.from_item, b.where);
 		batch.batch_desc = IncetlDescribeBatch(p, source_relid);
 		writer->write(&batch, &counts);
 	}

@@ -29,6 +29,9 @@
 
 #include "incetl.h"
 
+static void CheckWatermarkColumn(IncetlPipeline *p, Oid source_relid);
+static void CheckFeedSource(IncetlPipeline *p, Oid source_relid);
+
 static void
 RequireBatchColumn(IncetlPipeline *p, TupleDesc desc, const char *col,
 				   const char *role)
@@ -40,6 +43,61 @@ RequireBatchColumn(IncetlPipeline *p, TupleDesc desc, const char *col,
 						role, col, p->transform ? "transform" : "source", p->name),
 				 p->transform ?
 				 errhint("The transform must return the record key, precombine and delete marker columns.") : 0));
+}
+
+/*
+ * CheckWatermarkColumn checks the watermark column of a pipeline that has
+ * one, and sets its type.
+ */
+static void
+CheckWatermarkColumn(IncetlPipeline *p, Oid source_relid)
+{
+	AttrNumber	wm_attno = get_attnum(source_relid, p->watermark_column);
+
+	if (wm_attno == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("watermark column \"%s\" does not exist in %s",
+						p->watermark_column, p->source)));
+	p->watermark_type = get_atttype(source_relid, wm_attno);
+	if (!IncetlIsWatermarkType(p->watermark_type))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("watermark column \"%s\" of %s has type %s, which cannot be a watermark",
+						p->watermark_column, p->source, format_type_be(p->watermark_type)),
+				 errhint("Use a column of type timestamptz, timestamp, date, smallint, integer or bigint.")));
+	if (!IncetlWatermarkIsTime(p->watermark_type) &&
+		(p->safety_lag.time != 0 || p->safety_lag.day != 0 || p->safety_lag.month != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("safety_lag of pipeline \"%s\" needs a time watermark", p->name),
+				 errdetail("The watermark column \"%s\" is %s.", p->watermark_column,
+						   format_type_be(p->watermark_type))));
+}
+
+/*
+ * CheckFeedSource checks a pipeline without a watermark column: its
+ * source must be an incetl_cow table, whose change feed it reads with
+ * the commit id as watermark.
+ */
+static void
+CheckFeedSource(IncetlPipeline *p, Oid source_relid)
+{
+	p->watermark_type = InvalidOid;
+	if (get_rel_relkind(source_relid) != RELKIND_RELATION ||
+		!IncetlRelationIsCow(source_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pipeline \"%s\" needs a watermark column: its source %s is not an incetl_cow table",
+						p->name, p->source),
+				 errdetail("Only the change feed of an incetl_cow table can be read without one."),
+				 errhint("Pass watermark_column => the column of type timestamptz, timestamp, date, smallint, integer or bigint that grows with every change.")));
+	if (p->safety_lag.time != 0 || p->safety_lag.day != 0 || p->safety_lag.month != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("safety_lag of pipeline \"%s\" needs a time watermark", p->name),
+				 errdetail("The pipeline reads the change feed of %s; its bound is exact.",
+						   p->source)));
 }
 
 /*
@@ -55,8 +113,8 @@ IncetlValidatePipeline(IncetlPipeline *p, bool create_target)
 	Oid			source_relid;
 	Oid			target_relid;
 	char		relkind;
-	AttrNumber	wm_attno;
 	TupleDesc	desc;
+	const char *marker = IncetlDeleteMarker(p);
 	AclResult	aclresult;
 	const IncetlTargetWriter *writer;
 
@@ -87,27 +145,11 @@ IncetlValidatePipeline(IncetlPipeline *p, bool create_target)
 				 errdetail("The pipeline owner %s needs SELECT on the source.",
 						   GetUserNameFromId(p->owner, false))));
 
-	/* watermark column */
-	wm_attno = get_attnum(source_relid, p->watermark_column);
-	if (wm_attno == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("watermark column \"%s\" does not exist in %s",
-						p->watermark_column, p->source)));
-	p->watermark_type = get_atttype(source_relid, wm_attno);
-	if (!IncetlIsWatermarkType(p->watermark_type))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("watermark column \"%s\" of %s has type %s, which cannot be a watermark",
-						p->watermark_column, p->source, format_type_be(p->watermark_type)),
-				 errhint("Use a column of type timestamptz, timestamp, date, smallint, integer or bigint.")));
-	if (!IncetlWatermarkIsTime(p->watermark_type) &&
-		(p->safety_lag.time != 0 || p->safety_lag.day != 0 || p->safety_lag.month != 0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("safety_lag of pipeline \"%s\" needs a time watermark", p->name),
-				 errdetail("The watermark column \"%s\" is %s.", p->watermark_column,
-						   format_type_be(p->watermark_type))));
+	/* watermark column, or the change feed of an incetl_cow source */
+	if (IncetlFeedMode(p))
+		CheckFeedSource(p, source_relid);
+	else
+		CheckWatermarkColumn(p, source_relid);
 
 	/* transform: parsed, then planned over an empty batch */
 	if (p->transform != NULL)
@@ -122,17 +164,27 @@ IncetlValidatePipeline(IncetlPipeline *p, bool create_target)
 	}
 	if (p->precombine)
 		RequireBatchColumn(p, desc, p->precombine, "precombine");
-	if (p->delete_marker)
+	if (marker)
 	{
 		int			i;
 
-		RequireBatchColumn(p, desc, p->delete_marker, "delete marker");
-		i = IncetlTupleDescColumn(desc, p->delete_marker);
+		if (IncetlFeedMode(p) && p->delete_marker == NULL &&
+			IncetlTupleDescColumn(desc, marker) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("the transform of pipeline \"%s\" does not return its delete marker \"%s\"",
+							p->name, marker),
+					 errdetail("A pipeline reading the change feed of %s deletes the target rows whose %s is true.",
+							   p->source, marker),
+					 errhint("Return it from the transform: SELECT ..., %s FROM batch",
+							 marker)));
+		RequireBatchColumn(p, desc, marker, "delete marker");
+		i = IncetlTupleDescColumn(desc, marker);
 		if (TupleDescAttr(desc, i)->atttypid != BOOLOID)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("delete marker column \"%s\" of pipeline \"%s\" must be boolean, not %s",
-							p->delete_marker, p->name,
+							marker, p->name,
 							format_type_be(TupleDescAttr(desc, i)->atttypid))));
 	}
 
@@ -155,7 +207,7 @@ IncetlValidatePipeline(IncetlPipeline *p, bool create_target)
 						p->target, p->name)));
 	aclresult = pg_class_aclcheck(target_relid, GetUserId(),
 								  ACL_INSERT | ACL_UPDATE |
-								  (p->delete_marker ? ACL_DELETE : 0));
+								  (marker ? ACL_DELETE : 0));
 	if (aclresult != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -163,7 +215,7 @@ IncetlValidatePipeline(IncetlPipeline *p, bool create_target)
 						p->target, p->name),
 				 errdetail("The pipeline owner %s needs INSERT and UPDATE%s on the target.",
 						   GetUserNameFromId(p->owner, false),
-						   p->delete_marker ? " and DELETE" : "")));
+						   marker ? " and DELETE" : "")));
 
 	writer = IncetlGetTargetWriter(target_relid);
 	writer->validate(p, target_relid, desc);

@@ -10,7 +10,8 @@
  *	  chosen by the table's access method.
  *
  *	  A missing target is created USING incetl_cow, with the pipeline's
- *	  record key, precombine field and delete marker as table options.
+ *	  record key, precombine field and delete marker as table options (in
+ *	  feed mode without the marker: the pipeline applies deletes itself).
  *
  * Copyright (c) 2026, incetl developers
  *
@@ -52,9 +53,20 @@ Oid
 IncetlCreateTarget(IncetlPipeline *p, TupleDesc batch_desc)
 {
 	Oid			source_relid = IncetlResolveRelation(p->source, false);
-	char	   *batch_sql = IncetlBatchSql(p, source_relid, "false");
+	char	   *batch_sql = IncetlDescribeSql(p, source_relid);
+	const char *marker = p->delete_marker;
 	Oid			relid;
 	int			ret;
+
+	/*
+	 * In feed mode the pipeline applies its deletes itself: the target
+	 * gets neither the marker column nor a delete marker option.
+	 */
+	if (IncetlFeedMode(p))
+	{
+		batch_desc = IncetlStoredColumns(p, batch_desc);
+		marker = NULL;
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -72,7 +84,7 @@ IncetlCreateTarget(IncetlPipeline *p, TupleDesc batch_desc)
 							   relid,
 							   quote_literal_cstr(IncetlNameList(p->record_key)),
 							   p->precombine ? quote_literal_cstr(quote_identifier(p->precombine)) : "NULL",
-							   p->delete_marker ? quote_literal_cstr(quote_identifier(p->delete_marker)) : "NULL"),
+							   marker ? quote_literal_cstr(quote_identifier(marker)) : "NULL"),
 					  false, 0);
 	if (ret < 0)
 		elog(ERROR, "could not set the options of %s: %s", p->target,
@@ -84,6 +96,6 @@ IncetlCreateTarget(IncetlPipeline *p, TupleDesc batch_desc)
 			(errmsg("created incetl_cow target table %s for pipeline \"%s\"", p->target, p->name),
 			 errdetail("Record key %s%s%s.", IncetlNameList(p->record_key),
 					   p->precombine ? psprintf(", precombine %s", quote_identifier(p->precombine)) : "",
-					   p->delete_marker ? psprintf(", delete marker %s", quote_identifier(p->delete_marker)) : "")));
+					   marker ? psprintf(", delete marker %s", quote_identifier(marker)) : "")));
 	return relid;
 }

@@ -17,6 +17,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/lsyscache.h"
 
@@ -25,12 +26,15 @@
 /*
  * IncetlCheckTargetColumns raises 42703 unless every column of the batch
  * exists in the target; the delete marker is exempt when marker_optional
- * (a heap target need not store it).
+ * (a heap target need not store it), and in feed mode, where it is never
+ * stored.
  */
 void
 IncetlCheckTargetColumns(IncetlPipeline *p, Oid target_relid,
 						 TupleDesc batch_desc, bool marker_optional)
 {
+	const char *marker = IncetlDeleteMarker(p);
+
 	for (int i = 0; i < batch_desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(batch_desc, i);
@@ -38,8 +42,8 @@ IncetlCheckTargetColumns(IncetlPipeline *p, Oid target_relid,
 
 		if (att->attisdropped)
 			continue;
-		if (marker_optional && p->delete_marker &&
-			strcmp(col, p->delete_marker) == 0)
+		if ((marker_optional || IncetlFeedMode(p)) && marker &&
+			strcmp(col, marker) == 0)
 			continue;
 		if (get_attnum(target_relid, col) == InvalidAttrNumber)
 			ereport(ERROR,
@@ -59,7 +63,8 @@ void
 IncetlPlanWrite(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc,
 				char *(*build_sql) (IncetlPipeline *, Oid, const char *, TupleDesc))
 {
-	Oid			argtypes[2] = {p->watermark_type, p->watermark_type};
+	Oid			wmtype = IncetlFeedMode(p) ? INT8OID : p->watermark_type;
+	Oid			argtypes[2] = {wmtype, wmtype};
 	Datum		values[2] = {0, 0};
 	char		nulls[2] = {'n', 'n'};
 	char	   *batch_sql = IncetlBatchSql(p, IncetlResolveRelation(p->source, false),
@@ -72,4 +77,26 @@ IncetlPlanWrite(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc,
 							  2, argtypes, values, nulls, false, 0) < 0)
 		elog(ERROR, "could not plan the write of pipeline \"%s\"", p->name);
 	SPI_finish();
+}
+
+/*
+ * IncetlStoredColumns returns the columns of the batch a writer stores:
+ * in feed mode all but the delete marker (a copy of batch_desc where it is
+ * marked dropped, which IncetlBatchColumnList skips), otherwise batch_desc
+ * itself.
+ */
+TupleDesc
+IncetlStoredColumns(IncetlPipeline *p, TupleDesc batch_desc)
+{
+	TupleDesc	desc;
+	int			i;
+
+	if (!IncetlFeedMode(p))
+		return batch_desc;
+	i = IncetlTupleDescColumn(batch_desc, IncetlDeleteMarker(p));
+	if (i < 0)
+		return batch_desc;
+	desc = CreateTupleDescCopy(batch_desc);
+	TupleDescAttr(desc, i)->attisdropped = true;
+	return desc;
 }

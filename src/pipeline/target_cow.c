@@ -13,7 +13,9 @@
  *
  *	  The table's own record key, precombine field and delete marker
  *	  (incetl.set_table_options) must be the pipeline's, or the two would
- *	  disagree about what a duplicate is.
+ *	  disagree about what a duplicate is.  In feed mode the writer deletes
+ *	  the batch's deleted keys itself, in the same statement, and never
+ *	  stores the marker column; the table's delete marker is not compared.
  *
  * Copyright (c) 2026, incetl developers
  *
@@ -48,14 +50,53 @@ const IncetlTargetWriter IncetlCowTargetWriter = {
 	.truncate = CowTargetTruncate,
 };
 
+/*
+ * CowInsertSql builds the write statement.  In feed mode the batch's
+ * deleted keys are deleted and its other rows upserted, by one statement
+ * (so one commit of the target): the table merges the data-modifying
+ * CTE's deletes and the INSERT's rows at its end.  The marker column is
+ * not stored.
+ */
 static char *
 CowInsertSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
 			 TupleDesc batch_desc)
 {
-	char	   *cols = IncetlBatchColumnList(batch_desc);
+	char	   *cols;
+	const char *marker;
+	StringInfoData sql;
+	ListCell   *lc;
 
-	return psprintf("INSERT INTO %s (%s) SELECT %s FROM (\n%s\n) AS incetl_batch",
-					p->target, cols, cols, batch_sql);
+	if (!IncetlFeedMode(p))
+	{
+		cols = IncetlBatchColumnList(batch_desc);
+		return psprintf("INSERT INTO %s (%s) SELECT %s FROM (\n%s\n) AS incetl_batch",
+						p->target, cols, cols, batch_sql);
+	}
+
+	cols = IncetlBatchColumnList(IncetlStoredColumns(p, batch_desc));
+	marker = quote_identifier(IncetlDeleteMarker(p));
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "WITH incetl_batch AS MATERIALIZED (\n%s\n),\n"
+					 "incetl_deleted AS (DELETE FROM %s AS t USING incetl_batch AS l "
+					 "WHERE l.%s",
+					 batch_sql, p->target, marker);
+	foreach(lc, p->record_key)
+	{
+		const char *k = quote_identifier((char *) lfirst(lc));
+
+		appendStringInfo(&sql, " AND t.%s = l.%s", k, k);
+	}
+	if (p->precombine)
+	{
+		const char *pre = quote_identifier(p->precombine);
+
+		appendStringInfo(&sql, " AND (t.%s IS NULL OR t.%s <= l.%s)", pre, pre, pre);
+	}
+	appendStringInfo(&sql,
+					 ")\nINSERT INTO %s (%s) SELECT %s FROM incetl_batch WHERE %s IS NOT TRUE",
+					 p->target, cols, cols, marker);
+	return sql.data;
 }
 
 /*
@@ -126,8 +167,9 @@ CowTargetValidate(IncetlPipeline *p, Oid target_relid, TupleDesc batch_desc)
 	same_key = list_length(table_key) == list_length(p->record_key);
 	forboth(a, table_key, b, p->record_key)
 		same_key = same_key && SameName(lfirst(a), lfirst(b));
+	/* in feed mode the pipeline deletes by itself: the table's marker is free */
 	if (!same_key || !SameName(table_pre, p->precombine) ||
-		!SameName(table_marker, p->delete_marker))
+		(!IncetlFeedMode(p) && !SameName(table_marker, p->delete_marker)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
 				 errmsg("incetl_cow target %s does not upsert the way pipeline \"%s\" does",
@@ -155,7 +197,7 @@ CowTargetWrite(IncetlBatch *batch, IncetlRunCounts *counts)
 	CowCountsNow(batch->target_relid, &before);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (IncetlExecBatchStatement(batch, sql, false, 0) != SPI_OK_INSERT)
+	if (IncetlExecBatchStatement(batch, sql, false, 0) < 0)
 		elog(ERROR, "write of pipeline \"%s\" failed", batch->pipeline->name);
 	SPI_finish();
 	CowCountsNow(batch->target_relid, &after);

@@ -8,7 +8,9 @@
  *	  largest precombine first (NULLs lowest); on a tie, the later row.
  *	  "Later" is the transform's own order when it has an ORDER BY (the
  *	  rows are then numbered), otherwise the larger watermark value, the
- *	  later change.  Then
+ *	  later change.  In feed mode (one row per source key, the delete marker
+ *	  _incetl_deleted unless the pipeline names one) a live row of a key
+ *	  wins over a deleted one, and the marker is never stored.  Then
  *	      INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE stored.pre <= new.pre
  *	  and, for rows whose delete marker is true, a DELETE with the same
  *	  ordering rule as a data-modifying CTE of the same statement, so the
@@ -94,7 +96,7 @@ HeapWriteSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
 	StringInfoData order;
 	const char *target = p->target;
 	const char *pre = p->precombine ? quote_identifier(p->precombine) : NULL;
-	const char *marker = p->delete_marker ? quote_identifier(p->delete_marker) : NULL;
+	const char *marker = IncetlDeleteMarker(p) ? quote_identifier(IncetlDeleteMarker(p)) : NULL;
 	const char *keys = IncetlNameList(p->record_key);
 	bool		numbered = IncetlTransformIsOrdered(p);
 	ListCell   *lc;
@@ -111,6 +113,8 @@ HeapWriteSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
 			continue;
 		if (get_attnum(target_relid, col) == InvalidAttrNumber)
 			continue;			/* only the delete marker may be missing */
+		if (IncetlFeedMode(p) && strcmp(col, IncetlDeleteMarker(p)) == 0)
+			continue;			/* in feed mode it is never stored */
 		appendStringInfo(&cols, "%s%s", cols.len > 0 ? ", " : "", qcol);
 		if (!IsRecordKey(p, col))
 			appendStringInfo(&sets, "%s%s = EXCLUDED.%s",
@@ -136,9 +140,12 @@ HeapWriteSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
 	appendStringInfoString(&order, keys);
 	if (pre)
 		appendStringInfo(&order, ", %s DESC NULLS LAST", pre);
+	if (IncetlFeedMode(p))
+		appendStringInfo(&order, ", %s IS TRUE", marker);	/* a live row wins */
 	if (numbered)
 		appendStringInfoString(&order, ", incetl_ord DESC");
-	else if (IncetlTupleDescColumn(batch_desc, p->watermark_column) >= 0 &&
+	else if (!IncetlFeedMode(p) &&
+			 IncetlTupleDescColumn(batch_desc, p->watermark_column) >= 0 &&
 			 (p->precombine == NULL || strcmp(p->precombine, p->watermark_column) != 0))
 		appendStringInfo(&order, ", %s DESC NULLS LAST",
 						 quote_identifier(p->watermark_column));

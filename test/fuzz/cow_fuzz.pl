@@ -17,9 +17,12 @@
 # commit, as_of(c, commit) equals the oracle's copy, changes(c, previous,
 # commit) equals the oracle's rows written after the previous commit, and
 # commits(c) shows the statement's operation (and its counts where the
-# documented rules fix them).  Every tenth statement, as_of of a sample of
+# documented rules fix them), net_changes(c, previous, commit) reports as
+# gone and new the rows that differ, as row versions, between the oracle's
+# copies and table_changes() of that one commit the same rows.  Every tenth statement, as_of of a sample of
 # the commits, at the end of every commit (or the documented "no longer
-# retained" error), and changes() between pairs of commits.
+# retained" error), and changes() and net_changes() between pairs of
+# commits.
 #
 # Race rounds (every fourth seed, --race-every): two more sessions
 # (READ COMMITTED or REPEATABLE READ) write overlapping keys in concurrent
@@ -868,6 +871,7 @@ sub check_state
 	return unless $cid;
 	check_commit($cid);
 	check_changes($prev, $cid);
+	check_net($prev, $cid, 1);
 	if ($op)
 	{
 		my $r = one("SELECT operation, rows_inserted, rows_updated, rows_deleted FROM incetl.commits('c') WHERE commit_id = $cid;");
@@ -927,6 +931,56 @@ sub check_changes
 	  if @$d;
 }
 
+# net_changes(since, until) against the oracle's history: the rows it
+# reports gone (before: updates and deletes) are the rows at since that are
+# not at until as the same row version (same _wc), and the rows it reports
+# new (after: inserts and updates) the reverse -- whatever the record key,
+# also across a change of it.  With $one (the range holds one commit),
+# table_changes(since, until) returns exactly the same rows.
+sub check_net
+{
+	my ($since, $until, $one) = @_;
+	my $cols = 'k, k2, p, d, v';
+	my ($fb, $fa) = map { my $r = $_; join(', ', map { "($r).$_" } split /, /, $cols) } qw(before after);
+	my $old = "SELECT $cols, _wc FROM hist WHERE cid = $since";
+	my $new = "SELECT $cols, _wc FROM hist WHERE cid = $until";
+	my $nb = "SELECT $fb FROM n WHERE operation <> 'insert'";
+	my $na = "SELECT $fa FROM n WHERE operation <> 'delete'";
+	my $sql = "WITH n AS MATERIALIZED (SELECT * FROM incetl.net_changes(NULL::c, $since, $until)), "
+	  . "gone AS (SELECT $cols FROM ($old EXCEPT ALL $new) x), "
+	  . "came AS (SELECT $cols FROM ($new EXCEPT ALL $old) x) "
+	  . "(SELECT 'cow gone', * FROM ($nb EXCEPT ALL SELECT * FROM gone) x) UNION ALL "
+	  . "(SELECT 'oracle gone', * FROM (SELECT * FROM gone EXCEPT ALL $nb) x) UNION ALL "
+	  . "(SELECT 'cow new', * FROM ($na EXCEPT ALL SELECT * FROM came) x) UNION ALL "
+	  . "(SELECT 'oracle new', * FROM (SELECT * FROM came EXCEPT ALL $na) x) LIMIT 12;";
+	my $r = $S->run($sql);
+	fail_now('crash', "server crashed in net_changes($since, $until)") if $r->{state} eq 'CRASH';
+	if ($r->{state} ne '00000')
+	{
+		return if $r->{state} eq '22023' && $r->{msg} =~ /no longer retained/;
+		fail_now("net_changes error $r->{state}", "net_changes(c, $since, $until): $r->{msg}");
+	}
+	my $d = $r->{rows};
+	check_fail('net_changes differ', "net_changes(NULL::c, $since, $until) and the oracle's rows at $since and $until differ:", $d,
+		"SELECT * FROM incetl.net_changes(NULL::c, $since, $until);")
+	  if @$d;
+	return unless $one;
+	my $t = "SELECT commit_id, operation, before::text, after::text FROM incetl.%s(NULL::c, $since, $until)";
+	my ($tc, $nc) = (sprintf($t, 'table_changes'), sprintf($t, 'net_changes'));
+	$r = $S->run("(SELECT 'table_changes', * FROM ($tc EXCEPT ALL $nc) x) UNION ALL "
+		  . "(SELECT 'net_changes', * FROM ($nc EXCEPT ALL $tc) x) LIMIT 12;");
+	fail_now('crash', "server crashed in table_changes($since, $until)") if $r->{state} eq 'CRASH';
+	if ($r->{state} ne '00000')
+	{
+		return if $r->{state} eq '22023' && $r->{msg} =~ /no longer retained/;
+		fail_now("table_changes error $r->{state}", "table_changes(c, $since, $until): $r->{msg}");
+	}
+	$d = $r->{rows};
+	check_fail('table_changes differ', "table_changes(NULL::c, $since, $until) of one commit and net_changes differ:", $d,
+		"SELECT * FROM incetl.table_changes(NULL::c, $since, $until);")
+	  if @$d;
+}
+
 # as_of of the commits the oracle recorded (all of them with $all, else the
 # last four and every fifth), and changes() between some of them.
 sub check_timeline
@@ -951,6 +1005,7 @@ sub check_timeline
 		my ($a, $b) = sort { $a <=> $b } ((0, @c)[ ($_ * 7) % (@c + 1) ], $c[ ($_ * 3 + @c) % @c ]);
 		next if $a == $b;
 		check_changes($a, $b);
+		check_net($a, $b, 0);
 	}
 }
 
@@ -1113,6 +1168,7 @@ sub run_race
 			my $last = latest();
 			check_commit($last) if $last > $prev;
 			check_changes($prev, $last) if $last > $prev;
+			check_net($prev, $last, 0) if $last > $prev;
 		}
 		check_timeline(1);
 		1;

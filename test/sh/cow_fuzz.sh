@@ -8,8 +8,9 @@
 # changes, indexes, ADD/DROP COLUMN, statements spilled under a 1MB
 # maintenance_work_mem) on an incetl_cow table and on a heap oracle that
 # applies the documented rules, and two sessions racing on overlapping keys.
-# After every statement the rows, verify(), as_of(), changes() and commits()
-# must agree with the oracle.  Here: a fixed base seed and a fixed number of
+# After every statement the rows, verify(), as_of(), changes(), net_changes()
+# (and table_changes() of the one commit) and commits() must agree with the
+# oracle.  Here: a fixed base seed and a fixed number of
 # sequences (about a minute on the 2-core development machine), against the
 # test cluster, in a database of its own.  A failure prints the shrunk
 # script and the seed to replay (README.md, "Fuzzing"); `make fuzz` runs the

@@ -4,7 +4,8 @@
  *	  Work on whole tables and their timeline: VACUUM and clean
  *	  (cow_clean.c), set_table_options and renames (cow_options.c), index
  *	  builds (cow_index.c), commits, changes and as_of (cow_timeline.c),
- *	  verify (cow_verify.c), savepoints and restore (cow_savepoint.c).
+ *	  the change feed (cow_changefeed.c), verify (cow_verify.c), savepoints
+ *	  and restore (cow_savepoint.c).
  *
  * Uses cow/write.h, cow/security.h and the layers below them.
  *
@@ -19,6 +20,7 @@
 #define INCETL_COW_MAINTENANCE_H
 
 #include "commands/vacuum.h"
+#include "fmgr.h"
 
 #include "cow/write.h"
 
@@ -27,14 +29,6 @@ extern int64 CowClean(Relation rel, int keep, int elevel,
 					  BufferAccessStrategy bstrategy);
 extern void cow_relation_vacuum(Relation rel, struct VacuumParams *params,
 								BufferAccessStrategy bstrategy);
-
-/*
- * Can snapshot read as_of(commit_id) although the metapage's clean horizon
- * says its history is gone: pinned by a savepoint, or the snapshot does
- * not see the clean that removed it (cow_savepoint.c)?
- */
-extern bool CowCommitKept(const CowMetaPageData *meta, int64 commit_id,
-						  Snapshot snapshot);
 
 /* options (cow_options.c), index builds (cow_index.c) */
 extern void CowRenameOptionColumn(Oid relid, const char *oldname, const char *newname);
@@ -46,5 +40,44 @@ extern double cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 										 IndexBuildCallback callback,
 										 void *callback_state,
 										 TableScanDesc scan);
+
+/* the timeline (cow_timeline.c) */
+extern Oid	CowRelidFromRowType(FunctionCallInfo fcinfo, const char *fname);
+extern int64 CowCheckCommitExists(Relation rel, int64 storage_id, int64 commit_id,
+								  Snapshot snapshot);
+extern void CowCheckCommitReadable(Relation rel, const CowMetaPageData *meta,
+								   int64 commit_id, Snapshot snapshot,
+								   const char *fname);
+
+/*
+ * The change feed (cow_changefeed.c).  CowDiffVersions compares two sets
+ * of file group versions covering the same key region of rel -- old, the
+ * versions current at one moment, and new, those current at a later one
+ * (e.g. the versions a commit superseded and those it wrote) -- and calls
+ * cb once per changed row: op, the row before (NULL arrays for an insert)
+ * and after (NULL for a delete) as rel's descriptor lays it out (today's
+ * columns, dropped ones NULL), and the commit that wrote the row after (0
+ * for a delete).  The arrays are valid during the call only.  A row is
+ * unchanged when its version carried over (same hidden commit id); with a
+ * record key, rows are matched by key in one pass holding one decoded
+ * group per side; without one (or across a change of the key) rows are
+ * matched by commit id and image in memory.  Callbacks come in key order
+ * with a key (without: deletes, then inserts).
+ */
+typedef enum CowChangeOp
+{
+	COW_CHANGE_INSERT,
+	COW_CHANGE_UPDATE,
+	COW_CHANGE_DELETE
+} CowChangeOp;
+
+typedef void (*CowChangeCallback) (CowChangeOp op,
+								   Datum *before_values, bool *before_nulls,
+								   Datum *after_values, bool *after_nulls,
+								   int64 commit_id, void *arg);
+
+extern void CowDiffVersions(Relation rel, CowVersion *old, int nold,
+							CowVersion *new, int nnew,
+							CowChangeCallback cb, void *arg);
 
 #endif							/* INCETL_COW_MAINTENANCE_H */

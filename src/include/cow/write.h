@@ -161,6 +161,12 @@ extern void CowSpillNoteAbort(CowSpill *s, SubTransactionId subid,
 extern CowRow *CowSpillNext(CowSpill *s, MemoryContext cxt);
 extern void CowSpillEnd(CowSpill *s);
 
+/* the record key's order, as the merge compares keys (cow_merge.c) */
+extern struct SortSupportData *CowKeyComparators(TupleDesc tupdesc,
+												 const CowOptions *opts);
+extern int	CowCompareKeys(struct SortSupportData *keys, int nkeys,
+						   const Datum *a, const Datum *b);
+
 extern void CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill,
 							 bool final);
 extern void CowRewriteTable(Relation rel);
