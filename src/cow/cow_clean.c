@@ -8,7 +8,13 @@
  *	1. deletes the catalog rows of superseded versions outside retention
  *	   (a version superseded by commit S is needed for as_of(c) with
  *	   c < S; we keep what the last retain_commits commits listed by
- *	   commits() can see -- commits, not commit ids, which have gaps);
+ *	   commits() can see -- commits, not commit ids, which have gaps),
+ *	   except those as_of() of a savepoint reads (incetl.savepoint(): the
+ *	   readers of the timeline take a savepoint's commit for readable
+ *	   whatever the horizon, CowCommitKept), and the history from the
+ *	   oldest commit a reader outside src/cow still needs
+ *	   (cow_history_holder_hook: pipelines reading the change feed from
+ *	   their watermark; the horizon stops at that commit);
  *	2. prunes catalog rows dead to every snapshot and finds the extents
  *	   still referenced by a remaining catalog row (rows deleted by running
  *	   or recent transactions still pin their pages);
@@ -46,6 +52,7 @@
 #include "catalog/storage.h"
 #include "commands/vacuum.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
@@ -66,6 +73,7 @@ CowHistoryHolderHook cow_history_holder_hook = NULL;
 
 static int	CowInt64Cmp(const void *a, const void *b);
 static int64 CowRetentionHorizon(int64 storage_id, Snapshot snap, int keep);
+static int	CowPinOf(const CowVersion *v, const int64 *pins, int npins);
 static bool CowIndexEntryDead(ItemPointer itemptr, void *state);
 
 static bool
@@ -147,6 +155,26 @@ CowRetentionHorizon(int64 storage_id, Snapshot snap, int keep)
 }
 
 /*
+ * CowPinOf returns the index in pins (ascending) of the oldest pinned
+ * commit whose as_of() reads version v (commit_id <= pin < superseded_by),
+ * or -1 when none does.  v is superseded (superseded_by > 0).
+ */
+static int
+CowPinOf(const CowVersion *v, const int64 *pins, int npins)
+{
+	int			i;
+
+	for (i = 0; i < npins; i++)
+	{
+		if (pins[i] >= v->superseded_by)
+			break;
+		if (pins[i] >= v->commit_id)
+			return i;
+	}
+	return -1;
+}
+
+/*
  * CowClean does the work of VACUUM and incetl.clean().  keep < 0 means
  * the table's retain_commits.  Returns the versions removed.
  */
@@ -169,6 +197,13 @@ CowClean(Relation rel, int keep, int elevel, BufferAccessStrategy bstrategy)
 	int			nindexes;
 	double		live_rows = 0;
 	Relation	catalog;
+	int64	   *savepoints;
+	int			nsavepoints;
+	int64		kept_horizon;
+	int64		holder_commit = 0;
+	char	   *holder = NULL;
+	int64	   *kept_for;
+	StringInfoData kept;
 
 	/* excludes writers (they take it at flush) and other cleaners */
 	LockRelation(rel, ShareUpdateExclusiveLock);
@@ -178,6 +213,30 @@ CowClean(Relation rel, int keep, int elevel, BufferAccessStrategy bstrategy)
 	if (keep < 0)
 		keep = opts.retain_commits;
 	horizon = (keep == 0) ? cmax : CowRetentionHorizon(meta.storage_id, snap, keep);
+
+	/*
+	 * A reader outside src/cow (a pipeline reading the change feed from its
+	 * watermark) needs as_of() of its commit and the history after it: the
+	 * horizon stops there, so that commit stays readable by the horizon
+	 * rule itself (cow_timeline.c) -- and stops being readable, as it
+	 * should, once VACUUM FULL or a rewrite drops the history anyway.
+	 */
+	if (cow_history_holder_hook != NULL)
+		holder_commit = cow_history_holder_hook(rel, &holder);
+	if (holder_commit > 0 && holder_commit < horizon)
+		kept_horizon = holder_commit;
+	else
+		kept_horizon = horizon;
+
+	/*
+	 * The savepoints: what as_of() of each reads is kept whatever the
+	 * horizon, and readers take them for readable (CowCommitKept).
+	 * savepoint() takes our lock too, so every savepoint is committed (and
+	 * seen here) or waits for us.
+	 */
+	savepoints = CowLoadSavepoints(meta.storage_id, snap, &nsavepoints);
+	kept_for = palloc0(sizeof(int64) * (nsavepoints + 1));
+
 	versions = CowLoadVersions(meta.storage_id, snap, false, &n);
 	catalog = table_open(CowCatalogRelid("cow_file_group", false), RowExclusiveLock);
 	for (i = 0; i < n; i++)
@@ -189,14 +248,23 @@ CowClean(Relation rel, int keep, int elevel, BufferAccessStrategy bstrategy)
 		}
 		if (versions[i].superseded_by <= horizon)
 		{
-			CatalogTupleDelete(catalog, &versions[i].catalog_tid);
-			removed++;
+			int			pin = CowPinOf(&versions[i], savepoints, nsavepoints);
+
+			if (pin >= 0)
+				kept_for[pin]++;
+			else if (versions[i].superseded_by > kept_horizon)
+				kept_for[nsavepoints]++;
+			else
+			{
+				CatalogTupleDelete(catalog, &versions[i].catalog_tid);
+				removed++;
+			}
 		}
 	}
 	table_close(catalog, RowExclusiveLock);
 	UnregisterSnapshot(snap);
 	if (removed > 0)
-		CowAdvanceCleanHorizon(rel, horizon);
+		CowAdvanceCleanHorizon(rel, kept_horizon);
 	CommandCounterIncrement();
 
 	map = CowLoadUsedMap(meta.storage_id);
@@ -233,9 +301,24 @@ CowClean(Relation rel, int keep, int elevel, BufferAccessStrategy bstrategy)
 		nblocks = new_nblocks;
 	}
 
+	/* what the pins kept: "kept 3 versions for savepoint 12 and ..." */
+	initStringInfo(&kept);
+	for (i = 0; i <= nsavepoints; i++)
+	{
+		if (kept_for[i] == 0)
+			continue;
+		appendStringInfo(&kept, "%s" INT64_FORMAT " %s for ",
+						 kept.len > 0 ? " and " : "", kept_for[i],
+						 kept_for[i] == 1 ? "version" : "versions");
+		if (i < nsavepoints)
+			appendStringInfo(&kept, "savepoint " INT64_FORMAT, savepoints[i]);
+		else
+			appendStringInfoString(&kept, holder ? holder : "a reader of the change feed");
+	}
 	ereport(elevel,
 			(errmsg("incetl_cow \"%s\": removed " INT64_FORMAT " file group versions, %d still referenced, %u pages",
-					RelationGetRelationName(rel), removed, map->nranges, nblocks)));
+					RelationGetRelationName(rel), removed, map->nranges, nblocks),
+			 kept.len > 0 ? errdetail("Beyond retention, kept %s.", kept.data) : 0));
 
 	/* the table stores no transaction ids: everything is frozen */
 	vac_update_relstats(rel, nblocks, live_rows, 0,

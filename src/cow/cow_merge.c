@@ -1158,10 +1158,13 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 		/*
 		 * The rows of an ALTER TABLE rewrite all get its commit id and the
 		 * versions before it are not carried over: as_of() of the commits
-		 * before it fails as no longer retained.
+		 * before it fails as no longer retained, and their savepoints go.
 		 */
 		if (rewrite)
+		{
 			CowAdvanceCleanHorizon(rel, pending->stmt_commit_id);
+			CowDropSavepointsBefore(rel, storage_id, pending->stmt_commit_id);
+		}
 	}
 	ctx.commit_id = pending->stmt_commit_id;
 	CowSetFreeSpace(rel, CowLoadUsedMap(storage_id));

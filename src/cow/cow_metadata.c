@@ -12,7 +12,10 @@
  * old snapshots behave as they do on heap.  Nothing here reads xmin.
  *
  * incetl.cow_commit is the timeline; incetl.cow_options holds the table
- * options set by incetl.set_table_options().
+ * options set by incetl.set_table_options(); incetl.cow_savepoint the
+ * commits pinned by incetl.savepoint() (the SQL functions are in
+ * cow_savepoint.c; the catalog rows follow the storage here: TRUNCATE,
+ * VACUUM FULL, DROP).
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -32,6 +35,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "catalog/storage.h"
+#include "lib/stringinfo.h"
 #include "storage/bufmgr.h"
 #include "storage/procarray.h"
 #include "utils/array.h"
@@ -86,6 +90,11 @@ static void CowTruncateStorage(Relation rel, const RelFileNode *newrnode,
 #define Anum_c_file_groups_written	8
 #define Anum_c_bytes_written		9
 #define Natts_c						9
+
+/* incetl.cow_savepoint */
+#define Anum_sp_storage_id			1
+#define Anum_sp_commit_id			2
+#define Natts_sp					5
 
 /*
  * CowCatalogRelid finds one of our catalogs in schema incetl.
@@ -171,6 +180,8 @@ CowCatalogScan(Relation catalog, Snapshot snapshot, ScanKey key)
 		idxname = "cow_commit_pkey";
 	else if (strcmp(relname, "cow_options") == 0)
 		idxname = "cow_options_pkey";
+	else if (strcmp(relname, "cow_savepoint") == 0)
+		idxname = "cow_savepoint_pkey";
 	if (idxname)
 		idx = CowCatalogRelid(idxname, true);
 	return systable_beginscan(catalog, idx, OidIsValid(idx), snapshot, 1, key);
@@ -469,6 +480,7 @@ CowDeleteStorageMetadata(int64 storage_id)
 {
 	CowDeleteCatalogRows("cow_file_group", storage_id);
 	CowDeleteCatalogRows("cow_commit", storage_id);
+	CowDeleteCatalogRows("cow_savepoint", storage_id);
 }
 
 /*
@@ -488,7 +500,9 @@ CowDeleteStorageMetadata(int64 storage_id)
  * rel's own storage is truncated (it was created in this transaction):
  * the pages simply stay.  With retain_commits = 0 nothing is retained:
  * the versions' catalog rows are deleted, the new storage starts empty and
- * its clean horizon makes as_of() of the earlier commits fail clearly.
+ * its clean horizon makes as_of() of the earlier commits fail clearly --
+ * unless the table has savepoints: then it is kept as with retention, and
+ * cleaning keeps what the savepoints need.
  *
  * Caller holds AccessExclusiveLock on rel.
  */
@@ -517,11 +531,13 @@ CowTruncateStorage(Relation rel, const RelFileNode *newrnode, char persistence)
 	CowOptions	opts;
 	CowVersion *versions;
 	int			n,
-				i;
+				i,
+				nsavepoints;
 	int64		rows = 0;
 
 	CowLoadOptions(rel, snap, &opts);
 	versions = CowLoadVersions(meta.storage_id, snap, true, &n);
+	pfree(CowLoadSavepoints(meta.storage_id, snap, &nsavepoints));
 	UnregisterSnapshot(snap);
 	for (i = 0; i < n; i++)
 		rows += versions[i].row_count;
@@ -542,7 +558,8 @@ CowTruncateStorage(Relation rel, const RelFileNode *newrnode, char persistence)
 		CommandCounterIncrement();
 	}
 
-	if (opts.retain_commits > 0)
+	/* savepoints keep their history as retention does (cow_clean.c) */
+	if (opts.retain_commits > 0 || nsavepoints > 0)
 	{
 		if (newrnode != NULL)
 		{
@@ -560,6 +577,7 @@ CowTruncateStorage(Relation rel, const RelFileNode *newrnode, char persistence)
 	/* nothing retained: the versions go, the storage starts empty */
 	CowDeleteCatalogRows("cow_file_group", meta.storage_id);
 	meta.clean_horizon = meta.next_commit_id - 1;
+	meta.clean_xid = InvalidTransactionId;
 	if (newrnode != NULL)
 	{
 		SMgrRelation dst = RelationCreateStorage(*newrnode, persistence, true);
@@ -604,6 +622,261 @@ CowCopyCommits(int64 from_storage, int64 to_storage)
 	foreach(lc, copies)
 		CatalogTupleInsert(catalog, (HeapTuple) lfirst(lc));
 	table_close(catalog, RowExclusiveLock);
+}
+
+/*
+ * CowNewestCommit returns the newest commit of a storage at or below
+ * at_most that snapshot sees, or 0: the first row of a backward scan of
+ * the commit catalog's primary key (storage_id, commit_id) from at_most,
+ * or, without the index, the largest of those at or below at_most.
+ */
+int64
+CowNewestCommit(int64 storage_id, Snapshot snapshot, int64 at_most)
+{
+	Relation	catalog;
+	Oid			idxoid = CowCatalogRelid("cow_commit_pkey", true);
+	ScanKeyData keys[2];
+	HeapTuple	tup;
+	int64		newest = 0;
+
+	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(storage_id));
+	ScanKeyInit(&keys[1], 2, BTLessEqualStrategyNumber, F_INT8LE,
+				Int64GetDatum(at_most));
+	if (OidIsValid(idxoid))
+	{
+		Relation	idx = index_open(idxoid, AccessShareLock);
+		SysScanDesc scan;
+
+		scan = systable_beginscan_ordered(catalog, idx, snapshot, 2, keys);
+		tup = systable_getnext_ordered(scan, BackwardScanDirection);
+		if (HeapTupleIsValid(tup))
+		{
+			bool		isnull;
+
+			newest = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(catalog),
+												&isnull));
+		}
+		systable_endscan_ordered(scan);
+		index_close(idx, AccessShareLock);
+	}
+	else
+	{
+		SysScanDesc scan = systable_beginscan(catalog, InvalidOid, false,
+											  snapshot, 2, keys);
+
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			bool		isnull;
+			int64		c = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(catalog),
+													   &isnull));
+
+			newest = Max(newest, c);
+		}
+		systable_endscan(scan);
+	}
+	table_close(catalog, AccessShareLock);
+	return newest;
+}
+
+/*
+ * CowCommitPinned: is commit_id of the storage pinned by a savepoint that
+ * snapshot sees?  A snapshot that still sees a savepoint removed since
+ * also still sees the versions a later clean deleted: the answer holds
+ * for it.
+ */
+static bool
+CowCommitPinned(int64 storage_id, int64 commit_id, Snapshot snapshot)
+{
+	int			n;
+	int64	   *ids = CowLoadSavepoints(storage_id, snapshot, &n);
+	bool		pinned = false;
+	int			i;
+
+	for (i = 0; i < n && !pinned; i++)
+		pinned = (ids[i] == commit_id);
+	pfree(ids);
+	return pinned;
+}
+
+/*
+ * CowCommitKept: can snapshot still read as_of(commit_id) although the
+ * clean horizon in the metapage says its history is gone (a recorded
+ * commit lies between it and the horizon)?  Yes when a savepoint pins it
+ * (cleaning kept what it reads, cow_clean.c), and when the snapshot does
+ * not see the clean that moved the horizon past it (it still sees the
+ * catalog rows that clean deleted, and their pages stay:
+ * CowSnapshotCleanHorizon).  The readability check of the timeline
+ * (cow_timeline.c) asks this before failing.
+ */
+bool
+CowCommitKept(const CowMetaPageData *meta, int64 commit_id, Snapshot snapshot)
+{
+	int64		horizon = CowSnapshotCleanHorizon(meta, snapshot);
+
+	if (commit_id >= horizon ||
+		CowNewestCommit(meta->storage_id, snapshot, horizon) <= commit_id)
+		return true;
+	return CowCommitPinned(meta->storage_id, commit_id, snapshot);
+}
+
+/*
+ * CowLoadSavepoints returns the commits of a storage pinned by the
+ * savepoints snapshot sees, ascending, in a palloc'd array (*n may be 0).
+ * A database still on an extension script without savepoints has none.
+ */
+int64 *
+CowLoadSavepoints(int64 storage_id, Snapshot snapshot, int *n)
+{
+	Oid			relid = CowCatalogRelid("cow_savepoint", true);
+	int			cap = 8;
+	int64	   *ids = palloc(sizeof(int64) * cap);
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	int			i,
+				j;
+
+	*n = 0;
+	if (!OidIsValid(relid))
+		return ids;
+	catalog = table_open(relid, AccessShareLock);
+	ScanKeyInit(&key, Anum_sp_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(storage_id));
+	scan = CowCatalogScan(catalog, snapshot, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+
+		if (*n == cap)
+		{
+			cap *= 2;
+			ids = repalloc(ids, sizeof(int64) * cap);
+		}
+		ids[(*n)++] = DatumGetInt64(heap_getattr(tup, Anum_sp_commit_id,
+												 RelationGetDescr(catalog), &isnull));
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+
+	/* few, and in key order when read through the index */
+	for (i = 1; i < *n; i++)
+	{
+		int64		c = ids[i];
+
+		for (j = i; j > 0 && ids[j - 1] > c; j--)
+			ids[j] = ids[j - 1];
+		ids[j] = c;
+	}
+	return ids;
+}
+
+/*
+ * CowMoveSavepoints carries the savepoints of storage "from" over to
+ * storage "to" (to == from: keeps them in place), except those older than
+ * keep_from, whose history the caller is dropping: their rows are deleted
+ * (or not copied), and a WARNING names them and the cause.  rel is the
+ * table, or the transient table of its rewrite (the WARNING names the
+ * table).  Used where
+ * history cannot be kept: the rewrites that carry over only the current
+ * file group versions (VACUUM FULL, ALTER TABLE).
+ */
+static void
+CowMoveSavepoints(Relation rel, int64 from, int64 to, int64 keep_from,
+				  const char *cause)
+{
+	Oid			relid = CowCatalogRelid("cow_savepoint", true);
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	Snapshot	snap;
+	List	   *copies = NIL;
+	ListCell   *lc;
+	StringInfoData dropped;
+	int			ndropped = 0;
+
+	if (!OidIsValid(relid))
+		return;
+	initStringInfo(&dropped);
+	catalog = table_open(relid, RowExclusiveLock);
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyInit(&key, Anum_sp_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(from));
+	scan = CowCatalogScan(catalog, snap, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Datum		values[Natts_sp];
+		bool		nulls[Natts_sp];
+		int64		c;
+
+		heap_deform_tuple(tup, RelationGetDescr(catalog), values, nulls);
+		c = DatumGetInt64(values[Anum_sp_commit_id - 1]);
+		if (c < keep_from)
+		{
+			appendStringInfo(&dropped, "%s" INT64_FORMAT,
+							 ndropped > 0 ? ", " : "", c);
+			ndropped++;
+			if (to == from)
+				CatalogTupleDelete(catalog, &tup->t_self);
+		}
+		else if (to != from)
+		{
+			values[Anum_sp_storage_id - 1] = Int64GetDatum(to);
+			copies = lappend(copies, heap_form_tuple(RelationGetDescr(catalog),
+													 values, nulls));
+		}
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snap);
+	foreach(lc, copies)
+		CatalogTupleInsert(catalog, (HeapTuple) lfirst(lc));
+	table_close(catalog, RowExclusiveLock);
+
+	if (ndropped > 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("%s \"%s\" drops the history of %s %s, which %s removed",
+						cause, get_rel_name(CowRewriteSourceRelid(rel)),
+						ndropped > 1 ? "savepoints" : "savepoint", dropped.data,
+						ndropped > 1 ? "are" : "is"),
+				 errdetail("It carries over only the current file group versions; as_of() can read commit " INT64_FORMAT " and later.",
+						   keep_from),
+				 errhint("Rewrite a table with savepoints only once their history is no longer needed; incetl.restore() a savepoint before the rewrite to keep its content.")));
+	pfree(dropped.data);
+}
+
+/*
+ * CowCopySavepoints: VACUUM FULL and ALTER TABLE write the table into new
+ * storage holding only its current versions, with the clean horizon at
+ * the last commit id taken (cow_tableam.c): a savepoint stays readable
+ * only when no recorded commit lies after it up to the horizon.  Those are
+ * copied to the new storage; the others are dropped with a WARNING.
+ */
+void
+CowCopySavepoints(Relation rel, int64 from_storage, int64 to_storage,
+				  int64 horizon)
+{
+	int64		keep_from;
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+
+	keep_from = CowNewestCommit(from_storage, snap, horizon);
+	UnregisterSnapshot(snap);
+	CowMoveSavepoints(rel, from_storage, to_storage, keep_from,
+					  "rewriting");
+}
+
+/*
+ * CowDropSavepointsBefore: an ALTER TABLE rewrite's commit makes every
+ * earlier commit unreadable (cow_merge.c): their savepoints go.
+ */
+void
+CowDropSavepointsBefore(Relation rel, int64 storage_id, int64 commit_id)
+{
+	CowMoveSavepoints(rel, storage_id, storage_id, commit_id,
+					  "ALTER TABLE rewriting");
 }
 
 /*

@@ -21,6 +21,8 @@
 #include "postgres.h"
 
 #include "access/generic_xlog.h"
+#include "access/transam.h"
+#include "access/xact.h"
 #include "access/xloginsert.h"
 #include "catalog/storage.h"
 #include "miscadmin.h"
@@ -28,6 +30,7 @@
 #include "storage/lmgr.h"
 #include "storage/smgr.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "cow/storage.h"
 
@@ -221,7 +224,22 @@ CowBumpCounter(Relation rel, CowCounter which, int64 count)
 			break;
 		case COW_COUNTER_CLEAN_HORIZON:
 			result = meta->clean_horizon;
+
+			/*
+			 * Remember who moved it and from where (CowSnapshotCleanHorizon);
+			 * a transaction moving it again keeps the horizon from before
+			 * its first move, which is what snapshots not seeing it see.
+			 */
+			if (!TransactionIdEquals(meta->clean_xid, GetTopTransactionId()))
+			{
+				meta->clean_prev_horizon = meta->clean_horizon;
+				meta->clean_xid = GetTopTransactionId();
+			}
 			meta->clean_horizon += count;
+			/* metapages written before these fields end before them */
+			((PageHeader) page)->pd_lower =
+				Max(((PageHeader) page)->pd_lower,
+					((char *) meta + sizeof(CowMetaPageData)) - (char *) page);
 			break;
 		default:
 			result = meta->next_file_group_id;
@@ -265,6 +283,34 @@ CowAdvanceCleanHorizon(Relation rel, int64 horizon)
 
 	if (horizon > cur)
 		(void) CowBumpCounter(rel, COW_COUNTER_CLEAN_HORIZON, horizon - cur);
+}
+
+/*
+ * CowSnapshotCleanHorizon returns the clean horizon as snapshot sees it.
+ * The metapage is not versioned, but the catalog rows cleaning deletes
+ * are: a snapshot that does not see the transaction that last moved the
+ * horizon (it was running or aborted when the snapshot was taken) still
+ * sees every version that transaction deleted -- and their pages stay,
+ * as cleaning reuses only pages whose rows no snapshot sees
+ * (CowLoadUsedMap) -- so for it the horizon is the one before.  A
+ * transaction that finished before the snapshot's xmin is taken as seen
+ * (its status may be long gone), as is everything without a recorded
+ * transaction.  Conservative when two cleans are unseen: the one before
+ * the last may be unseen too, and then the real horizon is lower still.
+ */
+int64
+CowSnapshotCleanHorizon(const CowMetaPageData *meta, Snapshot snapshot)
+{
+	TransactionId xid = meta->clean_xid;
+
+	if (!TransactionIdIsNormal(xid) || snapshot == NULL ||
+		!IsMVCCSnapshot(snapshot) ||
+		TransactionIdIsCurrentTransactionId(xid) ||
+		TransactionIdPrecedes(xid, snapshot->xmin))
+		return meta->clean_horizon;
+	if (XidInMVCCSnapshot(xid, snapshot) || !TransactionIdDidCommit(xid))
+		return Min(meta->clean_prev_horizon, meta->clean_horizon);
+	return meta->clean_horizon;
 }
 
 int64

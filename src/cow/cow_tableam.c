@@ -230,9 +230,9 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 	 * The transient table of an ALTER TABLE rewrite or VACUUM FULL takes
 	 * over the timeline of the table it replaces, but only its current
 	 * versions: everything superseded so far is gone, and as_of() of the
-	 * commits before the last one fails as for cleaned ones.  (An ALTER
-	 * TABLE rewrite's own commit moves the horizon up to itself, see
-	 * CowMergeAndWrite.)
+	 * commits before the last one fails as for cleaned ones, and their
+	 * savepoints are dropped with a WARNING.  (An ALTER TABLE rewrite's own
+	 * commit moves the horizon up to itself, see CowMergeAndWrite.)
 	 */
 	source = CowRewriteSourceRelid(rel);
 	if (source != RelationGetRelid(rel))
@@ -247,6 +247,8 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 			meta.clean_horizon = Max(old.clean_horizon,
 									 old.next_commit_id - 1);
 			CowCopyCommits(old.storage_id, meta.storage_id);
+			CowCopySavepoints(src, old.storage_id, meta.storage_id,
+							  meta.clean_horizon);
 		}
 		relation_close(src, NoLock);
 	}

@@ -378,8 +378,10 @@ CowRelidFromRowType(FunctionCallInfo fcinfo, const char *fname)
  * CowCommitRetained: can as_of(commit_id) still be read?  Commit 0 (the
  * empty table before the first commit) always can, everything can when
  * nothing was cleaned; otherwise a commit is gone when a recorded
- * commit lies in (commit_id, clean horizon], and the oldest readable one
- * (*oldest, else 0) is the newest recorded commit at or below the horizon.
+ * commit lies in (commit_id, clean horizon] -- unless a savepoint pins it
+ * or snapshot does not see the clean that removed its history
+ * (CowCommitKept) --, and the oldest readable one (*oldest, else 0) is the
+ * newest recorded commit at or below the horizon.
  */
 static bool
 CowCommitRetained(const CowMetaPageData *meta, int64 commit_id,
@@ -389,7 +391,7 @@ CowCommitRetained(const CowMetaPageData *meta, int64 commit_id,
 	if (commit_id <= 0 || commit_id >= meta->clean_horizon)
 		return true;
 	*oldest = CowNewestCommit(meta->storage_id, snapshot, meta->clean_horizon);
-	return *oldest <= commit_id;
+	return *oldest <= commit_id || CowCommitKept(meta, commit_id, snapshot);
 }
 
 /*
@@ -621,60 +623,4 @@ cow_commit_readable(Oid relid, int64 commit_id, Snapshot snapshot, int64 *oldest
 	readable = CowCommitRetained(&meta, commit_id, snapshot, oldest);
 	relation_close(rel, AccessShareLock);
 	return readable;
-}
-
-/*
- * CowNewestCommit returns the newest commit of a storage at or below
- * at_most that snapshot sees, or 0: the first row of a backward scan of
- * the commit catalog's primary key (storage_id, commit_id) from at_most,
- * or, without the index, the largest of those at or below at_most.
- */
-int64
-CowNewestCommit(int64 storage_id, Snapshot snapshot, int64 at_most)
-{
-	Relation	catalog;
-	Oid			idxoid = CowCatalogRelid("cow_commit_pkey", true);
-	ScanKeyData keys[2];
-	HeapTuple	tup;
-	int64		newest = 0;
-
-	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ,
-				Int64GetDatum(storage_id));
-	ScanKeyInit(&keys[1], 2, BTLessEqualStrategyNumber, F_INT8LE,
-				Int64GetDatum(at_most));
-	if (OidIsValid(idxoid))
-	{
-		Relation	idx = index_open(idxoid, AccessShareLock);
-		SysScanDesc scan;
-
-		scan = systable_beginscan_ordered(catalog, idx, snapshot, 2, keys);
-		tup = systable_getnext_ordered(scan, BackwardScanDirection);
-		if (HeapTupleIsValid(tup))
-		{
-			bool		isnull;
-
-			newest = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(catalog),
-												&isnull));
-		}
-		systable_endscan_ordered(scan);
-		index_close(idx, AccessShareLock);
-	}
-	else
-	{
-		SysScanDesc scan = systable_beginscan(catalog, InvalidOid, false,
-											  snapshot, 2, keys);
-
-		while (HeapTupleIsValid(tup = systable_getnext(scan)))
-		{
-			bool		isnull;
-			int64		c = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(catalog),
-													   &isnull));
-
-			newest = Max(newest, c);
-		}
-		systable_endscan(scan);
-	}
-	table_close(catalog, AccessShareLock);
-	return newest;
 }

@@ -2,8 +2,8 @@
  *
  * cow/catalog.h
  *	  incetl_cow's catalogs: table options, file group versions, commits,
- *	  TRUNCATE's commit, the extents still referenced, "is this an
- *	  incetl_cow table" (cow_metadata.c), and what the transaction wrote
+ *	  savepoints, TRUNCATE's commit, the extents still referenced, "is this
+ *	  an incetl_cow table" (cow_metadata.c), and what the transaction wrote
  *	  (cow_counts.c).
  *
  * Uses cow/storage.h (and declares part of cow.h's interface).
@@ -87,6 +87,16 @@ extern void CowSupersedeVersion(const CowVersion *v, int64 commit_id);
 extern void CowInsertCommit(int64 storage_id, const CowCommitInfo *c);
 extern void CowDeleteStorageMetadata(int64 storage_id);
 extern void CowCopyCommits(int64 from_storage, int64 to_storage);
+extern int64 CowNewestCommit(int64 storage_id, Snapshot snapshot, int64 at_most);
+
+/* savepoints (the catalog rows; the SQL functions are in cow_savepoint.c) */
+extern int64 *CowLoadSavepoints(int64 storage_id, Snapshot snapshot, int *n);
+extern bool CowCommitKept(const CowMetaPageData *meta, int64 commit_id,
+						  Snapshot snapshot);
+extern void CowCopySavepoints(Relation rel, int64 from_storage,
+							  int64 to_storage, int64 horizon);
+extern void CowDropSavepointsBefore(Relation rel, int64 storage_id,
+									int64 commit_id);
 extern void CowTruncate(Relation rel, const RelFileNode *newrnode,
 						char persistence);
 

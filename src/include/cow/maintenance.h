@@ -4,7 +4,8 @@
  *	  Work on whole tables and their timeline: VACUUM and clean
  *	  (cow_clean.c), set_table_options and renames (cow_options.c), index
  *	  builds (cow_index.c), commits, changes and as_of (cow_timeline.c),
- *	  the change feed (cow_changefeed.c), verify (cow_verify.c).
+ *	  the change feed (cow_changefeed.c), verify (cow_verify.c), savepoints
+ *	  and restore (cow_savepoint.c).
  *
  * Uses cow/write.h, cow/security.h and the layers below them.
  *
@@ -42,7 +43,6 @@ extern double cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 
 /* the timeline (cow_timeline.c) */
 extern Oid	CowRelidFromRowType(FunctionCallInfo fcinfo, const char *fname);
-extern int64 CowNewestCommit(int64 storage_id, Snapshot snapshot, int64 at_most);
 extern int64 CowCheckCommitExists(Relation rel, int64 storage_id, int64 commit_id,
 								  Snapshot snapshot);
 extern void CowCheckCommitReadable(Relation rel, const CowMetaPageData *meta,

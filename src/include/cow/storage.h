@@ -22,6 +22,7 @@
 #include "storage/itemptr.h"
 #include "storage/smgr.h"
 #include "utils/rel.h"
+#include "utils/snapshot.h"
 
 /* ---------- storage ---------- */
 
@@ -40,6 +41,16 @@ typedef struct CowMetaPageData
 	int64		next_file_group_id;
 	int64		clean_horizon;	/* versions superseded at or before this
 								 * commit may have been removed */
+
+	/*
+	 * The transaction that last moved clean_horizon, and the horizon before
+	 * it: a snapshot that does not see that transaction still sees the
+	 * catalog rows it deleted, so for it the horizon is clean_prev_horizon
+	 * (CowSnapshotCleanHorizon).  clean_xid is invalid when unknown
+	 * (metapages written before these fields were added read zeroes here).
+	 */
+	TransactionId clean_xid;
+	int64		clean_prev_horizon;
 } CowMetaPageData;
 
 /*
@@ -69,6 +80,8 @@ extern int64 CowNextCommitId(Relation rel);
 extern int64 CowNextFileGroupId(Relation rel);
 extern void CowAdvanceCommitId(Relation rel, int64 next);
 extern void CowAdvanceCleanHorizon(Relation rel, int64 horizon);
+extern int64 CowSnapshotCleanHorizon(const CowMetaPageData *meta,
+									 Snapshot snapshot);
 /* one piece of an extent's stream, written after the previous one */
 typedef struct CowExtentPiece
 {
