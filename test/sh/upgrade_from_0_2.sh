@@ -27,12 +27,8 @@
 #     equal those of a database where 0.3 was created fresh: an upgrade
 #     script that forgets or alters anything fails here.
 #
-# Checks of the 0.3 functions' behaviour on the history 0.2 wrote are marked
-# NEEDS BRANCH feed / savepoint / chained: they run once those branches
-# are merged, and until then say PENDING: while the function is still the
-# placeholder of the 0.3 surface ("... is not built yet"), and for chained
-# while create_pipeline refuses an incetl_cow source without a watermark
-# column (the error is printed).
+# The 0.3 functions (change feed, savepoints and restore, a pipeline moved
+# to the change feed) then run on the history 0.2 wrote.
 #
 # Without the git history (a tarball of the tree) the release cannot be
 # rebuilt: the test then creates the extension at version 0.2 with the
@@ -68,22 +64,6 @@ timeline() {  # commits() of s.hist, and what as_of() of each returns
 }
 hist_commit() {   # the Nth commit of s.hist
     q "$DB" "SELECT commit_id FROM incetl.commits('s.hist') ORDER BY commit_id OFFSET $(($1 - 1)) LIMIT 1"
-}
-
-# True, saying so, while BRANCH is not merged into this build: while
-# PROBE_SQL (run in a transaction rolled back) fails with an error that
-# matches PATTERN (feed, savepoint: the 0.3 placeholder's "... is not
-# built yet"; chained: any error of create_pipeline without a watermark
-# column).
-pending() {   # BRANCH PROBE_SQL PATTERN WHAT
-    local out
-    out=$(psql -X -At -q -d "$DB" -c "BEGIN" -c "$2" -c "ROLLBACK" 2>&1 >/dev/null) || true
-    if [[ $out =~ ERROR:.*$3 ]]; then
-        echo "PENDING (NEEDS BRANCH $1, not merged in this build): $4"
-        echo "        ($2: $(echo $out))"
-        return 0
-    fi
-    return 1
 }
 
 # ---------------------------------------------------------------------
@@ -234,49 +214,38 @@ q fresh "CREATE EXTENSION incetl"
 upgrade_expect_same_catalog "the updated catalogs equal a fresh CREATE EXTENSION incetl (0.3)" fresh "$DB"
 
 # ---------------------------------------------------------------------
-# 4. The 0.3 functions on what 0.2 wrote (NEEDS BRANCH: see the header)
+# 4. The 0.3 functions on what 0.2 wrote
 # ---------------------------------------------------------------------
-# NEEDS BRANCH feed
-if ! pending feed "SELECT count(*) FROM incetl.net_changes(NULL::s.hist, $HIST_FIRST, $HIST_LAST)" \
-        "is not built yet" "net_changes/table_changes over the history 0.2 wrote"; then
-    expect "net_changes over 0.2's six commits, a TRUNCATE among them: 30 keys gone, 11 new" "30 11" \
-        "$(q "$DB" "SELECT count(*) FILTER (WHERE after IS NULL AND before IS NOT NULL) || ' '
-                           || count(*) FILTER (WHERE before IS NULL AND after IS NOT NULL)
-                    FROM incetl.net_changes(NULL::s.hist, $HIST_FIRST, $HIST_LAST)")"
-    expect "table_changes of s.ct since 0.2's last commit: the update made after the update" \
-        "update|v5|after the update" \
-        "$(q "$DB" "SELECT operation || '|' || (before).v || '|' || (after).v FROM incetl.table_changes(NULL::s.ct, $CT_LAST)")"
-fi
+# the change feed
+expect "net_changes over 0.2's six commits, a TRUNCATE among them: 30 keys gone, 11 new" "30 11" \
+    "$(q "$DB" "SELECT count(*) FILTER (WHERE after IS NULL AND before IS NOT NULL) || ' '
+                       || count(*) FILTER (WHERE before IS NULL AND after IS NOT NULL)
+                FROM incetl.net_changes(NULL::s.hist, $HIST_FIRST, $HIST_LAST)")"
+expect "table_changes of s.ct since 0.2's last commit: the update made after the update" \
+    "update|v5|after the update" \
+    "$(q "$DB" "SELECT operation || '|' || (before).v || '|' || (after).v FROM incetl.table_changes(NULL::s.ct, $CT_LAST)")"
 
-# NEEDS BRANCH savepoint
-if ! pending savepoint "SELECT count(*) FROM incetl.savepoints('s.hist')" \
-        "is not built yet" "savepoint/savepoints/restore/remove_savepoint of a commit 0.2 wrote"; then
-    HIST_2=$(hist_commit 2)
-    expect "savepoint() of a commit 0.2 wrote" "$HIST_2" "$(qo "SELECT incetl.savepoint('s.hist', $HIST_2, 'before the truncate')")"
-    expect "savepoints() lists it" "$HIST_2|before the truncate" \
-        "$(qo "SELECT commit_id || '|' || comment FROM incetl.savepoints('s.hist')")"
-    qo "SELECT incetl.restore('s.hist', $HIST_2)" >/dev/null
-    expect "restore() to it gives its content back" \
-        "$(q "$DB" "SELECT count(*) || ':' || md5(string_agg(h::text, '|' ORDER BY h.id)) FROM incetl.as_of(NULL::s.hist, $HIST_2) AS h")" \
-        "$(q "$DB" "SELECT count(*) || ':' || md5(string_agg(h::text, '|' ORDER BY h.id)) FROM s.hist AS h")"
-    expect "as a restore commit" restore \
-        "$(q "$DB" "SELECT operation FROM incetl.commits('s.hist') ORDER BY commit_id DESC LIMIT 1")"
-    expect "remove_savepoint()" "t|0" \
-        "$(qo "SELECT incetl.remove_savepoint('s.hist', $HIST_2) || '|' || (SELECT count(*) FROM incetl.savepoints('s.hist'))")"
-fi
+# savepoints and restore
+HIST_2=$(hist_commit 2)
+expect "savepoint() of a commit 0.2 wrote" "$HIST_2" "$(qo "SELECT incetl.savepoint('s.hist', $HIST_2, 'before the truncate')")"
+expect "savepoints() lists it" "$HIST_2|before the truncate" \
+    "$(qo "SELECT commit_id || '|' || comment FROM incetl.savepoints('s.hist')")"
+qo "SELECT incetl.restore('s.hist', $HIST_2)" >/dev/null
+expect "restore() to it gives its content back" \
+    "$(q "$DB" "SELECT count(*) || ':' || md5(string_agg(h::text, '|' ORDER BY h.id)) FROM incetl.as_of(NULL::s.hist, $HIST_2) AS h")" \
+    "$(q "$DB" "SELECT count(*) || ':' || md5(string_agg(h::text, '|' ORDER BY h.id)) FROM s.hist AS h")"
+expect "as a restore commit" restore \
+    "$(q "$DB" "SELECT operation FROM incetl.commits('s.hist') ORDER BY commit_id DESC LIMIT 1")"
+expect "remove_savepoint()" "t|0" \
+    "$(qo "SELECT incetl.remove_savepoint('s.hist', $HIST_2) || '|' || (SELECT count(*) FROM incetl.savepoints('s.hist'))")"
 
-# NEEDS BRANCH chained
-if ! pending chained "CREATE TABLE s.ct_probe (LIKE s.ct) USING incetl_cow;
-                     SELECT incetl.set_table_options('s.ct_probe', record_key => 'id');
-                     SELECT incetl.create_pipeline('p_probe', 's.ct', NULL, 's.ct_probe', 'id')" \
-        "" "alter_pipeline(watermark_column => '') on the incetl_cow source pipeline 0.2 made"; then
-    qo "SELECT incetl.alter_pipeline('p_cowsrc', watermark_column => '')" >/dev/null
-    expect "p_cowsrc reads the change feed now (no watermark column)" t \
-        "$(q "$DB" "SELECT watermark_column IS NULL FROM incetl.pipelines WHERE name = 'p_cowsrc'")"
-    qo "DELETE FROM s.ct WHERE id = 2; INSERT INTO s.ct VALUES (62, 'x62', now())" >/dev/null
-    qo "SELECT incetl_run('p_cowsrc')" >/dev/null
-    expect "the delete and the insert reach the target" 0 \
-        "$(q "$DB" "SELECT count(*) FROM ((TABLE s.ct EXCEPT ALL TABLE s.ct_dst) UNION ALL (TABLE s.ct_dst EXCEPT ALL TABLE s.ct)) AS d")"
-fi
+# a pipeline on an incetl_cow source moved to the change feed
+qo "SELECT incetl.alter_pipeline('p_cowsrc', watermark_column => '')" >/dev/null
+expect "p_cowsrc reads the change feed now (no watermark column)" t \
+    "$(q "$DB" "SELECT watermark_column IS NULL FROM incetl.pipelines WHERE name = 'p_cowsrc'")"
+qo "DELETE FROM s.ct WHERE id = 2; INSERT INTO s.ct VALUES (62, 'x62', now())" >/dev/null
+qo "SELECT incetl_run('p_cowsrc')" >/dev/null
+expect "the delete and the insert reach the target" 0 \
+    "$(q "$DB" "SELECT count(*) FROM ((TABLE s.ct EXCEPT ALL TABLE s.ct_dst) UNION ALL (TABLE s.ct_dst EXCEPT ALL TABLE s.ct)) AS d")"
 
 echo "upgrade from 0.2 ($MODE) ok"
