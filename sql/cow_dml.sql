@@ -75,8 +75,6 @@ SELECT * FROM items FOR UPDATE;
 INSERT INTO items VALUES (1, 'x', 1, 1) ON CONFLICT DO NOTHING;
 CREATE INDEX ON items (id);
 INSERT INTO items VALUES (1, 'x', 1, 1) ON CONFLICT DO NOTHING;
-SELECT * FROM items TABLESAMPLE SYSTEM (50);
-CREATE UNLOGGED TABLE u (a int) USING incetl_cow;
 
 -- partitions, tuple routing, cross-partition UPDATE
 CREATE TABLE pt (id int, region text, v int) PARTITION BY LIST (region);

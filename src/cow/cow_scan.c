@@ -97,6 +97,7 @@ cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 											 COW_GROUP_CONTEXT_BLOCK);
 	scan->catalog_snap = CowCatalogSnapshotFor(snapshot, &scan->snap_registered);
 	scan->analyze_version = -1;
+	scan->sample_version = -1;
 	scan->all_columns = true;
 	if (flags & SO_TYPE_SEQSCAN)
 		pgstat_count_heap_scan(rel);
@@ -155,6 +156,9 @@ cow_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 	scan->group = NULL;
 	scan->row = 0;
 	scan->inited = false;
+	scan->analyze_version = -1;
+	scan->sample_version = -1;
+	scan->sample_started = false;
 	MemoryContextReset(scan->group_cxt);
 }
 

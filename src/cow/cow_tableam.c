@@ -4,8 +4,8 @@
  *	  The TableAmRoutine of incetl_cow and its thin callbacks.
  *
  * Callbacks delegate to the layers: cow_scan.c (scans, fetches, ANALYZE),
- * cow_slot.c (the lazy slot), cow_write_state.c (buffered writes, merged
- * by cow_merge.c), cow_index.c (index builds), cow_clean.c (VACUUM),
+ * cow_sample.c (TABLESAMPLE), cow_slot.c (the lazy slot),
+ * cow_write_state.c (buffered writes, merged by cow_merge.c), cow_index.c (index builds), cow_clean.c (VACUUM),
  * cow_storage.c (pages).  Storage creation, truncation and the VACUUM FULL
  * copy live here.  What is not supported raises
  * ERRCODE_FEATURE_NOT_SUPPORTED; no callback PostgreSQL requires is left
@@ -418,21 +418,6 @@ cow_relation_estimate_size(Relation rel, int32 *attr_widths,
 	*tuples = rows;
 	/* no visibility map: index-only scans must fetch every row */
 	*allvisfrac = 0;
-}
-
-static bool
-cow_scan_sample_next_block(TableScanDesc scan, SampleScanState *scanstate)
-{
-	CowNotSupported(scan->rs_rd, "TABLESAMPLE", NULL);
-	return false;
-}
-
-static bool
-cow_scan_sample_next_tuple(TableScanDesc scan, SampleScanState *scanstate,
-						   TupleTableSlot *slot)
-{
-	CowNotSupported(scan->rs_rd, "TABLESAMPLE", NULL);
-	return false;
 }
 
 static void

@@ -21,6 +21,7 @@
 #include "access/skey.h"
 #include "access/tableam.h"
 #include "executor/tuptable.h"
+#include "nodes/execnodes.h"
 #include "nodes/pg_list.h"
 
 #include "cow/catalog.h"
@@ -172,6 +173,11 @@ typedef struct CowScanDescData
 	int			analyze_version;
 	int64		analyze_next;
 	int64		analyze_end;
+	/* TABLESAMPLE (cow_sample.c) */
+	bool		sample_started; /* sample_block is valid */
+	BlockNumber sample_block;	/* the row-number bucket being sampled */
+	BlockNumber sample_nblocks; /* buckets up to the last current row */
+	int			sample_version; /* versions[] index of group, or -1 */
 } CowScanDescData;
 
 typedef CowScanDescData *CowScanDesc;
@@ -228,5 +234,10 @@ extern bool cow_scan_analyze_next_block(TableScanDesc sscan, BlockNumber blockno
 extern bool cow_scan_analyze_next_tuple(TableScanDesc sscan, TransactionId OldestXmin,
 										double *liverows, double *deadrows,
 										TupleTableSlot *slot);
+extern bool cow_scan_sample_next_block(TableScanDesc sscan,
+									   SampleScanState *scanstate);
+extern bool cow_scan_sample_next_tuple(TableScanDesc sscan,
+									   SampleScanState *scanstate,
+									   TupleTableSlot *slot);
 
 #endif							/* INCETL_COW_READ_H */
