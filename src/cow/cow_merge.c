@@ -455,6 +455,7 @@ CowMergeBegin(CowMergeCtx *ctx, Relation rel, Snapshot *snap,
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->rel = rel;
 	ctx->tupdesc = RelationGetDescr(rel);
+	CowAdoptResetStorage(rel);	/* an unlogged table after a crash */
 	*snap = RegisterSnapshot(GetLatestSnapshot());
 	CowLoadOptions(rel, *snap, &ctx->opts);
 	*storage_id = CowStorageId(rel);

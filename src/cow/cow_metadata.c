@@ -35,6 +35,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "catalog/storage.h"
+#include "commands/sequence.h"
 #include "lib/stringinfo.h"
 #include "storage/bufmgr.h"
 #include "storage/procarray.h"
@@ -484,6 +485,35 @@ CowDeleteStorageMetadata(int64 storage_id)
 }
 
 /*
+ * CowAdoptResetStorage prepares an unlogged table that crash recovery
+ * reset (its main fork is a copy of its init fork, COW_META_RESET) for a
+ * write: the catalog rows of its old storage id describe pages that are
+ * gone, so they are deleted, and the table takes a fresh storage id -- its
+ * init fork too, so that the next crash leaves the rows of that one to
+ * forget (CowAdoptStorage).  A table never reset is left alone.  Callers
+ * hold the writers' lock (or more) and call it before they read the
+ * storage id they write under.
+ *
+ * The deletes are transactional, the new storage id is not: if the
+ * writing transaction rolls back, the table keeps its new (empty) storage
+ * and the stale rows stay behind, referenced by nothing.
+ */
+void
+CowAdoptResetStorage(Relation rel)
+{
+	int64		stale;
+
+	if (!(CowReadMetaPage(rel).flags & COW_META_RESET))
+		return;
+	stale = CowStorageIdAnyVersion(rel);
+	CowDeleteStorageMetadata(stale);
+	CowAdoptStorage(rel,
+					nextval_internal(CowCatalogRelid("cow_storage_id_seq", false),
+									 false));
+	CommandCounterIncrement();
+}
+
+/*
  * CowTruncate records a TRUNCATE of rel.  A truncate is a commit like any
  * other (operation "truncate") whose changes are the deletion of every
  * current row: the current versions are superseded by it, and the timeline
@@ -526,8 +556,8 @@ CowTruncate(Relation rel, const RelFileNode *newrnode, char persistence)
 static void
 CowTruncateStorage(Relation rel, const RelFileNode *newrnode, char persistence)
 {
-	CowMetaPageData meta = CowReadMetaPage(rel);
-	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	CowMetaPageData meta;
+	Snapshot	snap;
 	CowOptions	opts;
 	CowVersion *versions;
 	int			n,
@@ -535,6 +565,9 @@ CowTruncateStorage(Relation rel, const RelFileNode *newrnode, char persistence)
 				nsavepoints;
 	int64		rows = 0;
 
+	CowAdoptResetStorage(rel);
+	meta = CowReadMetaPage(rel);
+	snap = RegisterSnapshot(GetLatestSnapshot());
 	CowLoadOptions(rel, snap, &opts);
 	versions = CowLoadVersions(meta.storage_id, snap, true, &n);
 	pfree(CowLoadSavepoints(meta.storage_id, snap, &nsavepoints));
@@ -569,6 +602,8 @@ CowTruncateStorage(Relation rel, const RelFileNode *newrnode, char persistence)
 			dst = RelationCreateStorage(*newrnode, persistence, true);
 			RelationCopyStorage(RelationGetSmgr(rel), dst, MAIN_FORKNUM,
 								persistence);
+			if (persistence == RELPERSISTENCE_UNLOGGED)
+				CowWriteInitFork(dst, meta.storage_id);
 			smgrclose(dst);
 		}
 		return;

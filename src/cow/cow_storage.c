@@ -9,7 +9,10 @@
  * new pages appended under the relation extension lock; every page is
  * filled inside a critical section and logged once with
  * log_newpage_buffer, so a crash before commit leaves only an orphan
- * extent that no catalog row references.
+ * extent that no catalog row references.  Pages of unlogged tables are not
+ * WAL-logged (RelationNeedsWAL, as heap does); their init fork holds a
+ * metapage marked COW_META_RESET, which crash recovery copies over the
+ * main fork (see CowWriteInitFork).
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -25,6 +28,7 @@
 #include "access/xact.h"
 #include "access/xloginsert.h"
 #include "catalog/storage.h"
+#include "catalog/storage_xlog.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
@@ -112,6 +116,80 @@ CowInitStorageFrom(SMgrRelation srel, char persistence,
 		log_newpage(&srel->smgr_rnode.node, MAIN_FORKNUM, COW_METAPAGE_BLKNO,
 					page, true);
 	smgrimmedsync(srel, MAIN_FORKNUM);
+	if (persistence == RELPERSISTENCE_UNLOGGED)
+		CowWriteInitFork(srel, from->storage_id);
+}
+
+/*
+ * CowWriteInitFork writes the init fork of an unlogged table: the metapage
+ * of an empty table with fresh counters, marked COW_META_RESET and naming
+ * storage_id, the storage id the main fork uses.  Crash recovery copies it
+ * over the main fork; the catalog rows (which are logged) of storage_id are
+ * then stale, and the mark says so.  The init fork is logged and synced,
+ * as heap and btree do (heapam_relation_set_new_filenode, btbuildempty);
+ * it is rewritten whenever the main fork takes another storage id.
+ */
+void
+CowWriteInitFork(SMgrRelation srel, int64 storage_id)
+{
+	PGAlignedBlock buf;
+	Page		page = (Page) buf.data;
+	CowMetaPageData *meta;
+
+	PageInit(page, BLCKSZ, 0);
+	meta = (CowMetaPageData *) PageGetContents(page);
+	memset(meta, 0, sizeof(CowMetaPageData));
+	meta->magic = COW_META_MAGIC;
+	meta->version = COW_FORMAT_VERSION;
+	meta->storage_id = storage_id;
+	meta->next_row_number = COW_FIRST_ROW_NUMBER;
+	meta->next_commit_id = 1;
+	meta->next_file_group_id = 1;
+	meta->flags = COW_META_RESET;
+	((PageHeader) page)->pd_lower =
+		((char *) meta + sizeof(CowMetaPageData)) - (char *) page;
+	PageSetChecksumInplace(page, COW_METAPAGE_BLKNO);
+
+	if (!smgrexists(srel, INIT_FORKNUM))
+	{
+		smgrcreate(srel, INIT_FORKNUM, false);
+		log_smgrcreate(&srel->smgr_rnode.node, INIT_FORKNUM);
+	}
+	if (smgrnblocks(srel, INIT_FORKNUM) > COW_METAPAGE_BLKNO)
+		smgrwrite(srel, INIT_FORKNUM, COW_METAPAGE_BLKNO, (char *) page, true);
+	else
+		smgrextend(srel, INIT_FORKNUM, COW_METAPAGE_BLKNO, (char *) page, true);
+	log_newpage(&srel->smgr_rnode.node, INIT_FORKNUM, COW_METAPAGE_BLKNO,
+				page, true);
+	smgrimmedsync(srel, INIT_FORKNUM);
+}
+
+/*
+ * CowAdoptStorage gives an unlogged table reset by crash recovery the
+ * fresh storage id storage_id (caller: CowAdoptResetStorage, which holds
+ * the writers' lock and forgets the stale catalog rows): the init fork
+ * first, so that a crash now resets the main fork to the id it will have,
+ * then the main fork's metapage, whose mark is cleared.
+ */
+void
+CowAdoptStorage(Relation rel, int64 storage_id)
+{
+	Buffer		buf;
+	GenericXLogState *state;
+	Page		page;
+	CowMetaPageData *meta;
+
+	CowWriteInitFork(RelationGetSmgr(rel), storage_id);
+
+	buf = ReadBuffer(rel, COW_METAPAGE_BLKNO);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(rel);
+	page = GenericXLogRegisterBuffer(state, buf, 0);
+	meta = CowMetaFromPage(page, rel, false);
+	meta->storage_id = storage_id;
+	meta->flags &= ~COW_META_RESET;
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
 }
 
 static CowMetaPageData *
@@ -155,6 +233,14 @@ CowReadMetaPageExt(Relation rel, bool any_version)
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	result = *CowMetaFromPage(BufferGetPage(buf), rel, any_version);
 	UnlockReleaseBuffer(buf);
+
+	/*
+	 * Reset by crash recovery (an unlogged table): its catalog rows are
+	 * stale, and no catalog row has storage id 0.  Only DROP TABLE, which
+	 * deletes them, asks for the id itself (any_version).
+	 */
+	if ((result.flags & COW_META_RESET) && !any_version)
+		result.storage_id = 0;
 	return result;
 }
 
@@ -167,7 +253,9 @@ CowStorageId(Relation rel)
 /*
  * CowStorageIdAnyVersion reads the storage id of a relation written in any
  * storage format (the metapage layout is the same in all of them), so that
- * DROP TABLE can remove the catalog rows of a table this build cannot read.
+ * DROP TABLE can remove the catalog rows of a table this build cannot read
+ * -- or of an unlogged table reset by crash recovery, whose catalog rows
+ * CowReadMetaPage hides.
  */
 int64
 CowStorageIdAnyVersion(Relation rel)
@@ -202,6 +290,17 @@ CowBumpCounter(Relation rel, CowCounter which, int64 count)
 	state = GenericXLogStart(rel);
 	page = GenericXLogRegisterBuffer(state, buf, 0);
 	meta = CowMetaFromPage(page, rel, false);
+	if (meta->flags & COW_META_RESET)
+	{
+		/* writers adopt a fresh storage id first (CowAdoptResetStorage) */
+		GenericXLogAbort(state);
+		UnlockReleaseBuffer(buf);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("unlogged incetl_cow table \"%s\" was reset by crash recovery and cannot be changed this way",
+						RelationGetRelationName(rel)),
+				 errhint("Write a row to the table (INSERT) first.")));
+	}
 	switch (which)
 	{
 		case COW_COUNTER_ROW:

@@ -190,7 +190,8 @@ cow_finish_bulk_insert(Relation rel, int options)
  * cow_relation_set_new_filenode creates the storage of a new, truncated or
  * rewritten table: a metapage with a fresh storage id.  When it replaces
  * existing storage (TRUNCATE), the table keeps its storage id and timeline
- * and records a "truncate" commit (CowTruncate).
+ * and records a "truncate" commit (CowTruncate).  An unlogged table's
+ * storage gets an init fork (CowInitStorageFrom).
  */
 static void
 cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
@@ -200,12 +201,6 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 	SMgrRelation srel;
 	CowMetaPageData meta;
 	Oid			source;
-
-	if (persistence == RELPERSISTENCE_UNLOGGED)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("unlogged incetl_cow tables are not supported"),
-				 errhint("Create the table as a regular (logged) table.")));
 
 	CowDiscardRelation(RelationGetRelid(rel));
 	*freezeXid = RecentXmin;
@@ -293,7 +288,10 @@ cow_relation_copy_data(Relation rel, const RelFileNode *newrnode)
 		if (smgrexists(RelationGetSmgr(rel), fork))
 		{
 			smgrcreate(dstrel, fork, false);
-			if (RelationIsPermanent(rel))
+			/* an unlogged table's init fork is logged (as heap does) */
+			if (RelationIsPermanent(rel) ||
+				(rel->rd_rel->relpersistence == RELPERSISTENCE_UNLOGGED &&
+				 fork == INIT_FORKNUM))
 				log_smgrcreate(newrnode, fork);
 			RelationCopyStorage(RelationGetSmgr(rel), dstrel, fork,
 								rel->rd_rel->relpersistence);

@@ -86,6 +86,7 @@ extern void CowInsertVersion(int64 storage_id, const CowVersion *v);
 extern void CowSupersedeVersion(const CowVersion *v, int64 commit_id);
 extern void CowInsertCommit(int64 storage_id, const CowCommitInfo *c);
 extern void CowDeleteStorageMetadata(int64 storage_id);
+extern void CowAdoptResetStorage(Relation rel);
 extern void CowCopyCommits(int64 from_storage, int64 to_storage);
 extern int64 CowNewestCommit(int64 storage_id, Snapshot snapshot, int64 at_most);
 

@@ -51,7 +51,18 @@ typedef struct CowMetaPageData
 	 */
 	TransactionId clean_xid;
 	int64		clean_prev_horizon;
+	uint32		flags;			/* COW_META_* */
 } CowMetaPageData;
+
+/*
+ * Set in the metapage of an unlogged table's init fork, and so in its main
+ * fork once crash recovery has reset the main fork from the init fork: the
+ * table's pages are gone, and the catalog rows of storage_id are stale.
+ * CowReadMetaPage then reports storage id 0, which no catalog row has, so
+ * the table reads as empty until its next writer adopts a fresh storage id
+ * (CowAdoptStorage).
+ */
+#define COW_META_RESET			0x0001
 
 /*
  * Row numbers map onto TIDs so that offsets stay within what tidbitmap
@@ -72,6 +83,8 @@ extern void CowInitStorage(SMgrRelation srel, char persistence, int64 storage_id
 						   int64 next_commit_id);
 extern void CowInitStorageFrom(SMgrRelation srel, char persistence,
 							   const CowMetaPageData *from);
+extern void CowWriteInitFork(SMgrRelation srel, int64 storage_id);
+extern void CowAdoptStorage(Relation rel, int64 storage_id);
 extern CowMetaPageData CowReadMetaPage(Relation rel);
 extern int64 CowStorageId(Relation rel);
 extern int64 CowStorageIdAnyVersion(Relation rel);
