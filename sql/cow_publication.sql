@@ -108,6 +108,9 @@ DROP SCHEMA pubs, pubs_other, pubs_heap CASCADE;
 CREATE DATABASE cow_publication_all;
 \c cow_publication_all
 \set SHOW_CONTEXT never
+-- without the extension in the database (the library is loaded): no word
+CREATE PUBLICATION p_before FOR ALL TABLES;
+DROP PUBLICATION p_before;
 CREATE EXTENSION incetl;
 CREATE TABLE a_heap (id int);
 CREATE PUBLICATION p_none FOR ALL TABLES;

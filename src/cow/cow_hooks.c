@@ -836,6 +836,9 @@ CowCheckPublicationStmt(Node *parsetree)
 		pubname = stmt->pubname;
 		if (stmt->for_all_tables)
 		{
+			/* only where incetl is installed: it has tables then */
+			if (!OidIsValid(get_table_am_oid("incetl_cow", true)))
+				return;
 			CommandCounterIncrement();
 			CowWarnAllTables(get_publication_oid(pubname, false), InvalidOid);
 			return;
