@@ -111,8 +111,8 @@ static bool CowTriggerRefused(int16 tgtype);
 static void CowRefuseTrigger(const char *relname);
 static void CowCheckSetAccessMethod(Node *parsetree);
 static void CowFlushQueryRelations(EState *estate);
-static bool CowRelidIsPublishedCow(Oid relid);
-static Oid	CowPublishedCowUnder(Oid relid);
+static bool CowRelidIsPublishableCow(Oid relid);
+static Oid	CowPublishableCowUnder(Oid relid);
 static void CowRefusePublication(Oid cowrelid, Oid relid, Oid pubid);
 static void CowWarnAllTables(Oid pubid, Oid cowrelid);
 static void CowCheckPublicationStmt(Node *parsetree);
@@ -701,30 +701,30 @@ CowCheckSetAccessMethod(Node *parsetree)
  */
 
 /*
- * CowRelidIsPublishedCow: is relid an incetl_cow table a publication could
+ * CowRelidIsPublishableCow: is relid an incetl_cow table a publication could
  * hold (permanent: temporary and unlogged tables are never published)?
  */
 static bool
-CowRelidIsPublishedCow(Oid relid)
+CowRelidIsPublishableCow(Oid relid)
 {
 	return CowRelidIsCow(relid) &&
 		get_rel_persistence(relid) == RELPERSISTENCE_PERMANENT;
 }
 
 /*
- * CowPublishedCowUnder: relid if it is such a table, else its first such
- * partition (lowest oid first), else InvalidOid.
+ * CowPublishableCowUnder: relid if it is such a table, else its first such
+ * partition (in find_all_inheritors order), else InvalidOid.
  */
 static Oid
-CowPublishedCowUnder(Oid relid)
+CowPublishableCowUnder(Oid relid)
 {
 	ListCell   *lc;
 
 	if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
-		return CowRelidIsPublishedCow(relid) ? relid : InvalidOid;
+		return CowRelidIsPublishableCow(relid) ? relid : InvalidOid;
 	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
 	{
-		if (CowRelidIsPublishedCow(lfirst_oid(lc)))
+		if (CowRelidIsPublishableCow(lfirst_oid(lc)))
 			return lfirst_oid(lc);
 	}
 	return InvalidOid;
@@ -860,7 +860,7 @@ CowCheckPublicationStmt(Node *parsetree)
 	foreach(lc, GetPublicationRelations(pubid, PUBLICATION_PART_ROOT))
 	{
 		Oid			relid = lfirst_oid(lc);
-		Oid			cowrelid = CowPublishedCowUnder(relid);
+		Oid			cowrelid = CowPublishableCowUnder(relid);
 
 		if (OidIsValid(cowrelid))
 			CowRefusePublication(cowrelid, relid, pubid);
@@ -871,7 +871,7 @@ CowCheckPublicationStmt(Node *parsetree)
 	foreach(lc, schemarels)
 	{
 		Oid			relid = lfirst_oid(lc);
-		Oid			cowrelid = CowPublishedCowUnder(relid);
+		Oid			cowrelid = CowPublishableCowUnder(relid);
 
 		if (OidIsValid(cowrelid))
 			CowRefusePublication(cowrelid,
@@ -942,7 +942,7 @@ CowCheckPublishedTable(Oid relid, bool created)
 		List	   *path;
 		ListCell   *pc;
 
-		if (!CowRelidIsPublishedCow(cowrelid))
+		if (!CowRelidIsPublishableCow(cowrelid))
 			continue;
 		path = lcons_oid(cowrelid, get_partition_ancestors(cowrelid));
 		foreach(pc, path)
