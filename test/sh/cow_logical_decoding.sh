@@ -15,7 +15,8 @@
 
 source "$(dirname "${BASH_SOURCE[0]}")/helpers.bash"
 
-CDIR=$(mktemp -d "${INCETL_TMP:-/tmp}/cow_logical_decoding.XXXXXX")/cluster
+# a short name: the socket path must stay under 108 bytes
+CDIR=$(mktemp -d "${INCETL_TMP:-/tmp}/ld.XXXXXX")/cluster
 PORT=54337
 DB=incetl_cow_decoding
 
