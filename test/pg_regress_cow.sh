@@ -13,10 +13,24 @@
 #   incetl_cow  incetl preloaded, the extension created in the test database
 #               and default_table_access_method = incetl_cow set on it
 #
-# It then prints how many tests pass under each, and sorts the tests that
-# fail only under incetl_cow into those that logged a 0A000 refusal (a
-# feature incetl_cow does not support yet) and the rest (read their diffs:
-# a different result is a bug).  It fails (exit 1) when the incetl_cow server
+# It then prints, per test, whether it passed under heap and under
+# incetl_cow and, for a test that fails only under incetl_cow, the reason
+# class, read from the server log and from the test's diff hunk by hunk:
+#
+#   refused feature         the test logged a 0A000 the heap run did not
+#                           (the first such message is shown)
+#   error                   an ERROR (or a lost connection) heap did not have
+#   wrong result            a hunk that is none of the classes below
+#   plan or row-order only  every hunk is EXPLAIN output, or the same lines
+#                           in another order
+#   sizes                   as above, but some hunk differs only in numbers
+#                           next to sizes, pages, bytes or tuples, or shows
+#                           a query of the storage (pg_relation_size,
+#                           relpages, the toast table)
+#
+# and a summary: how many tests pass under each, how many fail under
+# incetl_cow per class.  The table is also written to
+# $INCETL_PGREGRESS_DIR/summary.txt.  It fails (exit 1) when the incetl_cow server
 # crashed (a backend killed by a signal, a PANIC) or logged an internal error
 # (SQLSTATE XX000, XX001), listing each with its test and statement.  A minor
 # version between the source and the server does not matter: both runs use
@@ -32,7 +46,9 @@
 #        INCETL_PG_SOURCE (an extracted PostgreSQL 15 source tree to use; by
 #        default the one test/cassert.sh downloaded, else a fresh download),
 #        INCETL_PGREGRESS_DIR (/tmp/incetl-pgregress),
-#        INCETL_PGREGRESS_PORT (54398).
+#        INCETL_PGREGRESS_PORT (54398),
+#        INCETL_PGREGRESS_REPORT_ONLY=1 (run nothing: print the table of the
+#        runs already in INCETL_PGREGRESS_DIR again).
 # Output stays in INCETL_PGREGRESS_DIR: heap/ and cow/ each hold the
 # cluster's server.log, pg_regress's regression.out and regression.diffs.
 
@@ -47,6 +63,7 @@ WORK=${INCETL_PGREGRESS_DIR:-/tmp/incetl-pgregress}
 PORT=${INCETL_PGREGRESS_PORT:-54398}
 RUNNER=$(incetl_runner_user)
 
+if [ "${INCETL_PGREGRESS_REPORT_ONLY:-0}" != 1 ]; then
 incetl_is_root || incetl_die "run test/pg_regress_cow.sh as root (it installs incetl)"
 [ -x "$INCETL_PG_BIN/postgres" ] || incetl_die "no server in INCETL_PG_BIN=$INCETL_PG_BIN"
 mkdir -p "$WORK"
@@ -128,15 +145,17 @@ EOF
 run_suite heap "" ""
 run_suite cow incetl "CREATE EXTENSION incetl;
 ALTER DATABASE regression SET default_table_access_method TO incetl_cow;"
+fi
 
 # The table, and the verdict.
 status=0
 perl - "$WORK/heap/out/regression.out" "$WORK/cow/out/regression.out" \
-    "$WORK/heap/server.log" "$WORK/cow/server.log" <<'PERL' || status=1
+    "$WORK/heap/server.log" "$WORK/cow/server.log" "$WORK/cow/out/regression.diffs" \
+    "$WORK/summary.txt" <<'PERL' || status=1
 use strict;
 use warnings;
 
-my ($heap_out, $cow_out, $heap_log, $cow_log) = @ARGV;
+my ($heap_out, $cow_out, $heap_log, $cow_log, $cow_diffs, $summary) = @ARGV;
 
 # "test NAME ... ok 12 ms", "     NAME ... FAILED 40 ms", "... failed (ignored)"
 sub results
@@ -210,8 +229,94 @@ my @crashes  = @$cow_crashes;
 my @internal = grep { !$heap_key{ $_->{key} } } @$cow_internal;
 my %states   = %$states;
 
+# The diff of each test under incetl_cow, as hunks of removed, added and
+# context lines.  "diff -U3 .../expected/NAME.out .../results/NAME.out" opens
+# a test's section, followed by its two file lines.
+sub diff_hunks
+{
+    my ($file) = @_;
+    my (%hunks, $test, $hunk);
+    my $header = 0;
+    open(my $fh, '<', $file) or return {};
+    while (my $line = <$fh>)
+    {
+        chomp $line;
+        if ($line =~ m{^diff .*/results/([^/\s]+)\.out$})
+        {
+            ($test, $hunk, $header) = ($1, undef, 2);
+            next;
+        }
+        next unless defined $test;
+        if ($header > 0) { $header--; next; }
+        if ($line =~ /^@@ /)
+        {
+            $hunk = { '-' => [], '+' => [], ' ' => [] };
+            push @{ $hunks{$test} }, $hunk;
+            next;
+        }
+        next unless $hunk && $line =~ /^([-+ ])(.*)$/;
+        push @{ $hunk->{$1} }, $2;
+    }
+    return \%hunks;
+}
+
+# EXPLAIN output: plan nodes, their properties, the QUERY PLAN header.
+my $plan_node = qr/^\s*(?:->\s+)?(?:(?:Parallel|Partial|Finalize|Incremental|Custom|Async)\s+)*
+    (?:Seq\sScan|Index\sScan|Index\sOnly\sScan|Bitmap\sHeap\sScan|Bitmap\sIndex\sScan|
+       Tid\sScan|Tid\sRange\sScan|Sample\sScan|Subquery\sScan|Function\sScan|
+       Table\sFunction\sScan|Values\sScan|CTE\sScan|WorkTable\sScan|Foreign\sScan|
+       Named\sTuplestore\sScan|Custom\sScan|Result|Sort|Hash|Hash\sJoin|Merge\sJoin|Nested\sLoop|
+       Aggregate|HashAggregate|GroupAggregate|MixedAggregate|Append|Merge\sAppend|
+       Limit|Gather|Gather\sMerge|Materialize|Memoize|Unique|SetOp|HashSetOp|Group|
+       WindowAgg|LockRows|Insert|Update|Delete|Merge|BitmapAnd|BitmapOr|ProjectSet|
+       Recursive\sUnion)\b/x;
+my $plan_line = qr/^\s*(?:(?:Filter|Index\sCond|Recheck\sCond|Hash\sCond|Merge\sCond|
+       Join\sFilter|Sort\sKey|Presorted\sKey|Group\sKey|Hash\sKey|Output|Heap\sFetches|
+       Rows\sRemoved\sby\s[\w\s]+|Workers\sPlanned|Workers\sLaunched|Order\sBy|
+       One-Time\sFilter|Cache\sKey|Cache\sMode|TID\sCond|Sort\sMethod|Subplans\sRemoved|
+       Run\sCondition|Conflict\s\w+|Relations|Single\sCopy|Batches|Buckets|
+       Exact\sHeap\sBlocks|Lossy\sHeap\sBlocks|Heap\sBlocks|Sampling|Index\sSearches):|
+       (?:InitPlan|SubPlan)\s+\d|QUERY\sPLAN\s*$|-+$|\(\d+\srows?\)$)/x;
+my $size_words = qr/size|pages|bytes|\bkB\b|\bMB\b|blocks|tuples|toast/i;
+# a query of the storage itself: whatever it shows differs with the AM
+my $storage_query = qr/pg_\w*size|pg_size_pretty|relpages|reltuples|reltoastrelid|toast/i;
+
+sub sorted { return join("\n", sort @_); }
+
+# a line with its numbers (and a size's unit, "8192 bytes" / "24 kB") as N
+sub numbers_out
+{
+    my ($x) = @_;
+    $x =~ s/\d+(?:\.\d+)?(?:\s+(?:bytes|kB|MB|GB))?/N/g;
+    $x =~ s/\s+/ /g;
+    return $x;
+}
+
+# The class of one hunk: plan, order, sizes or other.
+sub hunk_class
+{
+    my ($h) = @_;
+    my @minus = @{ $h->{'-'} };
+    my @plus  = @{ $h->{'+'} };
+    my @all   = (@minus, @plus);
+    return 'other' unless @all;
+    return 'plan'
+      if (grep { /$plan_node/ } @all) && !(grep { !/$plan_node/ && !/$plan_line/ } @all);
+    return 'order' if @minus && sorted(@minus) eq sorted(@plus);
+    my @nm = map { numbers_out($_) } @minus;
+    my @np = map { numbers_out($_) } @plus;
+    return 'sizes'
+      if @minus && sorted(@nm) eq sorted(@np) &&
+      grep { /$size_words/ } (@all, @{ $h->{' '} });
+    return 'sizes' if grep { /$storage_query/ } (@all, @{ $h->{' '} });
+    return 'other';
+}
+
+my $hunks = diff_hunks($cow_diffs);
+my %crashed = map { $_->{test} => 1 } @crashes, @internal;
+
 my @tests = sort keys %$heap;
-my (@heap_ok, @cow_ok, @refused, @other, @both);
+my (@heap_ok, @cow_ok, @both, %class, %note);
 for my $t (@tests)
 {
     my $c = $cow->{$t} // 'failed';
@@ -221,36 +326,81 @@ for my $t (@tests)
     if ($heap->{$t} ne 'ok') { push @both, $t; next; }
     # a refusal: a 0A000 error the heap run did not raise in this test (the
     # suite tests some of PostgreSQL's own 0A000 errors)
-    if (grep { !$heap_states->{$t}{'0A000'}{$_} } keys %{ $states{$t}{'0A000'} // {} })
+    my @refusals = sort grep { !$heap_states->{$t}{'0A000'}{$_} }
+      keys %{ $states{$t}{'0A000'} // {} };
+    my @h = @{ $hunks->{$t} // [] };
+    my %hc;
+    $hc{ hunk_class($_) }++ for @h;
+    if ($crashed{$t})
     {
-        push @refused, $t;
+        $class{$t} = 'crash or internal error';
     }
-    else { push @other, $t; }
+    elsif (@refusals)
+    {
+        $class{$t} = 'refused feature';
+        ($note{$t} = $refusals[0]) =~ s/^(.{70}).+$/$1.../;
+    }
+    elsif (!@h || grep { grep { /^(ERROR|FATAL|PANIC):|connection to server was lost/ } @{ $_->{'+'} } } @h)
+    {
+        $class{$t} = 'error';
+    }
+    elsif ($hc{other})
+    {
+        $class{$t} = 'wrong result';
+    }
+    elsif ($hc{sizes})
+    {
+        $class{$t} = 'sizes';
+    }
+    else
+    {
+        $class{$t} = 'plan or row-order only';
+    }
+    $note{$t} //= join(', ', map { "$hc{$_} $_" } sort keys %hc) . ' hunks' if %hc;
 }
 
-printf "\nPostgreSQL regression suite, %d tests\n", scalar @tests;
-printf "  %-58s %4d\n", 'passed under heap (baseline)', scalar @heap_ok;
-printf "  %-58s %4d\n", 'passed under incetl_cow', scalar @cow_ok;
-printf "  %-58s %4d\n", 'failed only under incetl_cow, with a 0A000 refusal', scalar @refused;
-printf "  %-58s %4d\n", 'failed only under incetl_cow, something else', scalar @other;
-printf "  %-58s %4d\n", 'failed under heap too', scalar @both;
-printf "  %-58s %4d\n", 'incetl_cow server crashes', scalar @crashes;
-printf "  %-58s %4d\n", 'incetl_cow internal errors (XX000, XX001, PANIC)', scalar @internal;
-printf "  %-58s %4d\n", '(internal errors the suite provokes under heap too)',
+my $out = '';
+$out .= sprintf "\nPer test (heap, incetl_cow, the class of an incetl_cow-only failure):\n";
+for my $t (@tests)
+{
+    my $c = $cow->{$t} // 'failed';
+    $out .= sprintf "  %-36s %-6s %-6s %s%s\n", $t, $heap->{$t} eq 'ok' ? 'pass' : 'FAIL',
+      $c eq 'ok' ? 'pass' : 'FAIL', $class{$t} // ($heap->{$t} ne 'ok' ? '(fails under heap)' : ''),
+      defined $note{$t} ? ": $note{$t}" : '';
+}
+my @classes = ('refused feature', 'error', 'wrong result', 'plan or row-order only',
+               'sizes', 'crash or internal error');
+$out .= sprintf "\nPostgreSQL regression suite, %d tests\n", scalar @tests;
+$out .= sprintf "  %-58s %4d\n", 'passed under heap (baseline)', scalar @heap_ok;
+$out .= sprintf "  %-58s %4d\n", 'passed under incetl_cow', scalar @cow_ok;
+for my $k (@classes)
+{
+    my @in = grep { ($class{$_} // '') eq $k } @tests;
+    $out .= sprintf "  %-58s %4d\n", "failed only under incetl_cow: $k", scalar @in;
+}
+$out .= sprintf "  %-58s %4d\n", 'failed under heap too', scalar @both;
+$out .= sprintf "  %-58s %4d\n", 'incetl_cow server crashes', scalar @crashes;
+$out .= sprintf "  %-58s %4d\n", 'incetl_cow internal errors (XX000, XX001, PANIC)', scalar @internal;
+$out .= sprintf "  %-58s %4d\n", '(internal errors the suite provokes under heap too)',
   @$cow_internal - @internal;
-print "\nfailed only under incetl_cow, with a 0A000 refusal:\n  @refused\n" if @refused;
-print "\nfailed only under incetl_cow, something else (read their diffs):\n  @other\n" if @other;
-print "\nfailed under heap too:\n  @both\n" if @both;
+for my $k (@classes)
+{
+    my @in = grep { ($class{$_} // '') eq $k } @tests;
+    $out .= "\nfailed only under incetl_cow, $k:\n  @in\n" if @in;
+}
+$out .= "\nfailed under heap too:\n  @both\n" if @both;
 for my $c (@crashes)
 {
-    printf "\nCRASH in test %s: %s\n  statement: %s\n", $c->{test}, $c->{message},
+    $out .= sprintf "\nCRASH in test %s: %s\n  statement: %s\n", $c->{test}, $c->{message},
       $c->{statement} // '?';
 }
 for my $e (@internal)
 {
-    printf "\nINTERNAL ERROR %s in test %s: %s\n  statement: %s\n", $e->{state},
+    $out .= sprintf "\nINTERNAL ERROR %s in test %s: %s\n  statement: %s\n", $e->{state},
       $e->{test}, $e->{message}, $e->{statement} // '?';
 }
+print $out;
+if (open(my $sf, '>', $summary)) { print $sf $out; close($sf); }
 exit((@crashes || @internal) ? 1 : 0);
 PERL
 echo

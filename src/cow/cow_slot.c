@@ -18,6 +18,9 @@
  * descriptor from before the ALTER, after the relation's own descriptor
  * lost its missing values (RelationClearMissing).  Copies to heap tuples
  * carry the row's TID in t_self (ANALYZE sorts its sample by it).
+ * Of the system columns, ctid and tableoid are the slot's (tts_tid,
+ * tts_tableOid); xmin, xmax, cmin and cmax are refused (0A000): no row
+ * stores the transaction or command that wrote or deleted it.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -29,7 +32,9 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/sysattr.h"
 #include "executor/tuptable.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 #include "cow/read.h"
@@ -48,6 +53,8 @@ static void cow_slot_getsomeattrs(TupleTableSlot *slot, int natts);
 static void cow_slot_materialize(TupleTableSlot *slot);
 static HeapTuple cow_slot_copy_heap_tuple(TupleTableSlot *slot);
 static MinimalTuple cow_slot_copy_minimal_tuple(TupleTableSlot *slot);
+static Datum cow_slot_getsysattr(TupleTableSlot *slot, int attnum,
+								 bool *isnull);
 
 static void
 cow_slot_clear(TupleTableSlot *slot)
@@ -107,6 +114,48 @@ cow_slot_getsomeattrs(TupleTableSlot *slot, int natts)
 	slot->tts_nvalid = natts;
 }
 
+/*
+ * The system columns other than ctid and tableoid (slot_getsysattr answers
+ * those from the slot itself).  A file group version is written by one
+ * commit for all its rows, old and new, and rows carry incetl commit ids,
+ * not transaction ids: there is no value with PostgreSQL's meaning of
+ * xmin/xmax/cmin/cmax to give, and a made-up one would be worse than none.
+ */
+static Datum
+cow_slot_getsysattr(TupleTableSlot *slot, int attnum, bool *isnull)
+{
+	const char *attname;
+	char	   *relname = OidIsValid(slot->tts_tableOid) ?
+		get_rel_name(slot->tts_tableOid) : NULL;
+
+	switch (attnum)
+	{
+		case MinTransactionIdAttributeNumber:
+			attname = "xmin";
+			break;
+		case MaxTransactionIdAttributeNumber:
+			attname = "xmax";
+			break;
+		case MinCommandIdAttributeNumber:
+			attname = "cmin";
+			break;
+		case MaxCommandIdAttributeNumber:
+			attname = "cmax";
+			break;
+		default:
+			elog(ERROR, "invalid attnum: %d", attnum);
+			attname = NULL;		/* keep compiler quiet */
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("system column \"%s\" is not supported on incetl_cow table \"%s\"",
+					attname, relname ? relname : "?"),
+			 errdetail("incetl_cow rows do not store the transaction or command that wrote or deleted them."),
+			 errhint("ctid and tableoid are available; incetl.changes() and incetl.table_changes() tell which commit wrote a row.")));
+	*isnull = true;
+	return (Datum) 0;			/* keep compiler quiet */
+}
+
 static void
 cow_slot_materialize(TupleTableSlot *slot)
 {
@@ -142,6 +191,7 @@ CowSlotOps(void)
 		CowSlotOpsData.base_slot_size = sizeof(CowTupleTableSlot);
 		CowSlotOpsData.clear = cow_slot_clear;
 		CowSlotOpsData.getsomeattrs = cow_slot_getsomeattrs;
+		CowSlotOpsData.getsysattr = cow_slot_getsysattr;
 		CowSlotOpsData.materialize = cow_slot_materialize;
 		CowSlotOpsData.copy_heap_tuple = cow_slot_copy_heap_tuple;
 		CowSlotOpsData.copy_minimal_tuple = cow_slot_copy_minimal_tuple;

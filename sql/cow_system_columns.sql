@@ -1,0 +1,46 @@
+--
+-- System columns of incetl_cow tables (issue #12).  ctid and tableoid are
+-- the row's (see doc/incetl_cow.md, Row addresses); xmin, xmax, cmin and
+-- cmax have no value with PostgreSQL's meaning -- rows store incetl commit
+-- ids, not transaction or command ids -- and are refused with 0A000 when
+-- a row is read, by any path: sequential, index and Tid scans, RETURNING.
+--
+\set SHOW_CONTEXT never
+CREATE TABLE sc (id int, v text) USING incetl_cow;
+SELECT incetl.set_table_options('sc', record_key => 'id');
+INSERT INTO sc VALUES (1, 'a'), (2, 'b');
+SELECT tableoid::regclass, ctid, id FROM sc ORDER BY id;
+SELECT xmin FROM sc;
+\echo :LAST_ERROR_SQLSTATE
+SELECT id FROM sc WHERE xmax <> '0';
+\echo :LAST_ERROR_SQLSTATE
+SELECT cmin FROM sc ORDER BY id;
+\echo :LAST_ERROR_SQLSTATE
+SELECT cmax FROM sc;
+\echo :LAST_ERROR_SQLSTATE
+SELECT s.id, s.xmin FROM sc s JOIN sc t USING (id);
+\echo :LAST_ERROR_SQLSTATE
+CREATE INDEX sc_id ON sc (id);
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT xmin FROM sc WHERE id = 1;
+SELECT xmin FROM sc WHERE id = 1;
+\echo :LAST_ERROR_SQLSTATE
+RESET enable_seqscan;
+SELECT xmin FROM sc WHERE ctid = (SELECT ctid FROM sc WHERE id = 2);
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO sc VALUES (3, 'c') RETURNING id, xmin;
+\echo :LAST_ERROR_SQLSTATE
+UPDATE sc SET v = 'B' WHERE id = 2 RETURNING cmin;
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM sc WHERE id = 1 RETURNING xmax;
+\echo :LAST_ERROR_SQLSTATE
+-- nothing was written by the refused statements; no row read, no error
+SELECT id, v FROM sc ORDER BY id;
+SELECT xmin, cmax FROM sc WHERE false;
+SELECT count(*) FROM sc WHERE id > 100 AND xmin::text <> '';
+-- a heap table in the same query still has them
+CREATE TABLE sc_heap (id int);
+INSERT INTO sc_heap VALUES (1);
+SELECT h.xmin <> '0' AS heap_xmin, s.ctid IS NOT NULL AS cow_ctid
+  FROM sc_heap h JOIN sc s USING (id);
+DROP TABLE sc, sc_heap;
