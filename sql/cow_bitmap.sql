@@ -57,6 +57,7 @@ INSERT INTO queries VALUES
 
 SET enable_seqscan = off;
 SET enable_indexscan = off;
+SET jit = off;	-- the disabled paths' costs would compile every query
 
 -- check(): per query, whether the incetl_cow side planned a Bitmap Heap
 -- Scan, its rows and count(*) against the heap's, and the rows only one
@@ -225,4 +226,5 @@ RESET work_mem;
 
 RESET enable_seqscan;
 RESET enable_indexscan;
+RESET jit;
 DROP SCHEMA cow_bitmap CASCADE;
