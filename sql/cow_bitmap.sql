@@ -58,6 +58,7 @@ INSERT INTO queries VALUES
 SET enable_seqscan = off;
 SET enable_indexscan = off;
 SET jit = off;	-- the disabled paths' costs would compile every query
+SET incetl.cow_aggregate_pushdown = off;	-- count(*) and sum() scan too
 
 -- check(): per query, whether the incetl_cow side planned a Bitmap Heap
 -- Scan, its rows and count(*) against the heap's, and the rows only one
@@ -211,8 +212,16 @@ BEGIN
 END $$;
 SELECT lossy_blocks('SELECT * FROM l WHERE v IN (1, 250, 500, 750)') > 0 AS lossy,
        lossy_blocks('SELECT * FROM l WHERE v < 900') > 0 AS lossy_all;
+CREATE TEMP TABLE d0 AS SELECT * FROM incetl.cow_decode_counts();
 SELECT count(*), sum(id) FROM l WHERE v IN (1, 250, 500, 750);
 SELECT count(*), sum(id) FROM lh WHERE v IN (1, 250, 500, 750);
+-- l is 4 file groups of 25 column blocks: the 1,600 rows (rechecked: id
+-- and v read) cost each block of the two columns once, no whole chunk
+SELECT d.column_chunks_decoded - d0.column_chunks_decoded AS chunks,
+       d.column_blocks_decoded - d0.column_blocks_decoded <= 2 * 4 * 25 + 2
+           AS each_block_once
+FROM incetl.cow_decode_counts() d, d0;
+DROP TABLE d0;
 SELECT count(*), sum(id) FROM l WHERE v < 900;
 SELECT count(*), sum(id) FROM lh WHERE v < 900;
 -- after an UPDATE of a range (the rewritten groups get new row numbers),
@@ -227,4 +236,5 @@ RESET work_mem;
 RESET enable_seqscan;
 RESET enable_indexscan;
 RESET jit;
+RESET incetl.cow_aggregate_pushdown;
 DROP SCHEMA cow_bitmap CASCADE;
