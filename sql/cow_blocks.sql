@@ -96,6 +96,7 @@ BEGIN
 END $$;
 
 SET enable_seqscan = off;
+SET enable_bitmapscan = off;	-- the index fetch (cow_bitmap.sql: bitmap scans)
 EXPLAIN (COSTS OFF) SELECT * FROM c8193 WHERE k = 4097;
 SELECT n, l.* FROM unnest(ARRAY[4095, 4096, 4097, 8193]) n, lookups(n) l ORDER BY n;
 
@@ -114,6 +115,7 @@ SELECT c.column_chunks_decoded - b.column_chunks_decoded AS chunks,
        c.column_blocks_decoded - b.column_blocks_decoded AS blocks
 FROM incetl.cow_decode_counts() c, before b;
 RESET enable_seqscan;
+RESET enable_bitmapscan;
 TRUNCATE before;
 INSERT INTO before SELECT * FROM incetl.cow_decode_counts();
 SELECT count(*) FROM (SELECT * FROM c8193) s WHERE s::text <> '';

@@ -6,7 +6,9 @@
  *	ExecutorStart	begins the sequential scans of incetl_cow tables itself,
  *					so it can hand them the columns the plan needs and the
  *					simple "column op constant" quals used to skip file
- *					groups by min/max (SeqNext uses a scan it finds begun).
+ *					groups by min/max (SeqNext uses a scan it finds begun);
+ *					turns off the prefetching of bitmap heap scans of
+ *					them (their TID blocks are not pages).
  *	ExecutorFinish	merges the rows a writing query buffered for its result
  *					relations, before its AFTER STATEMENT triggers fire
  *					(after them when data-modifying CTEs are still to
@@ -177,7 +179,8 @@ CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel)
 
 /*
  * CowBeginScansWalker begins the scan of every SeqScan on an incetl_cow
- * table, with the needed columns and skip quals.
+ * table, with the needed columns and skip quals, and turns off what a
+ * Bitmap Heap Scan of one would do with pages.
  */
 static bool
 CowBeginScansWalker(PlanState *ps, void *context)
@@ -231,6 +234,22 @@ CowBeginScansWalker(PlanState *ps, void *context)
 			CowScanSetHints(scan, all, needed,
 							CowExtractSkipQuals(plan->plan.qual, plan->scanrelid, rel));
 			ss->ss.ss_currentScanDesc = scan;
+		}
+	}
+	if (IsA(ps, BitmapHeapScanState))
+	{
+		BitmapHeapScanState *bs = (BitmapHeapScanState *) ps;
+
+		/*
+		 * A TID block of an incetl_cow table is a range of row numbers, not
+		 * a page: prefetching it would read past the end of the file (an
+		 * error beyond the first segment), and the visibility map, which
+		 * the node reads to skip fetches, does not describe our rows.
+		 */
+		if (CowIsCowRelation(bs->ss.ss_currentRelation))
+		{
+			bs->prefetch_maximum = 0;
+			bs->can_skip_fetch = false;
 		}
 	}
 	return planstate_tree_walker(ps, CowBeginScansWalker, context);

@@ -7,8 +7,8 @@
  * REINDEX, the rebuild after VACUUM FULL) comes through
  * cow_index_build_range_scan, so this is where unsupported indexes are
  * refused: unique and exclusion indexes (an upsert replaces a row whose
- * key the index would see twice; record_key is the uniqueness tool) and
- * access methods other than btree and hash.
+ * key the index would see twice; record_key is the uniqueness tool), BRIN
+ * and access methods not known to work (CowCheckIndexAm).
  *
  * All version rows still in the catalog are indexed, superseded ones too:
  * an index fetch checks the version against the reader's snapshot, so an
@@ -26,12 +26,52 @@
 #include "catalog/index.h"
 #include "miscadmin.h"
 #include "catalog/pg_am.h"
+#include "commands/defrem.h"
 #include "executor/executor.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "cow/maintenance.h"
+
+static void CowCheckIndexAm(Relation table_rel, Relation index_rel);
+
+/*
+ * CowCheckIndexAm refuses index access methods that do not work on
+ * incetl_cow tables.  btree, hash, GiST, SP-GiST and GIN index TIDs and
+ * nothing else: the build (below), the inserts of the merge
+ * (ExecInsertIndexTuples, GIN's pending list included) and VACUUM's bulk
+ * delete (cow_clean.c) go through the generic index AM interface, and
+ * bitmap scans (cow_scan.c) read what GIN and the others return.
+ *
+ * BRIN is refused: it summarizes ranges of table pages and its scan visits
+ * the ranges below the table's size in pages (RelationGetNumberOfBlocks),
+ * but the block number of an incetl_cow TID numbers rows, 291 per block,
+ * and grows with every rewrite: rows beyond the table's pages would never
+ * be found.  Other access methods (from extensions) are refused too, as
+ * untested.
+ */
+static void
+CowCheckIndexAm(Relation table_rel, Relation index_rel)
+{
+	Oid			am = index_rel->rd_rel->relam;
+
+	if (am == BTREE_AM_OID || am == HASH_AM_OID || am == GIST_AM_OID ||
+		am == SPGIST_AM_OID || am == GIN_AM_OID)
+		return;
+	if (am == BRIN_AM_OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("BRIN indexes are not supported on incetl_cow table \"%s\"",
+						RelationGetRelationName(table_rel)),
+				 errdetail("BRIN summarizes ranges of table pages; the TIDs of an incetl_cow table number rows, not pages."),
+				 errhint("Use a btree index; a sequential scan already skips file groups by the min/max of their columns.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("index access method \"%s\" is not supported on incetl_cow table \"%s\"",
+					get_am_name(am), RelationGetRelationName(table_rel)),
+			 errhint("Use btree, hash, gist, spgist or gin.")));
+}
 
 double
 cow_index_build_range_scan(Relation table_rel, Relation index_rel,
@@ -60,12 +100,7 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 				 errmsg("unique indexes, primary keys and exclusion constraints are not supported on incetl_cow table \"%s\"",
 						RelationGetRelationName(table_rel)),
 				 errhint("Declare the key with incetl.set_table_options(..., record_key => ...): inserts are then upserts by that key.")));
-	if (index_rel->rd_rel->relam != BTREE_AM_OID &&
-		index_rel->rd_rel->relam != HASH_AM_OID)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("only btree and hash indexes are supported on incetl_cow table \"%s\"",
-						RelationGetRelationName(table_rel))));
+	CowCheckIndexAm(table_rel, index_rel);
 	if (scan != NULL || start_blockno != 0 ||
 		(numblocks != InvalidBlockNumber && numblocks != 0))
 		ereport(ERROR,

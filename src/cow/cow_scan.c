@@ -13,6 +13,11 @@
  *
  * Scans run forward and backward (cursors, LIMIT under a scroll cursor).
  *
+ * Bitmap scans use the same scan: a TID block of the bitmap is a range of
+ * COW_ROWS_PER_BLOCK row numbers, whose rows in versions current for the
+ * snapshot are returned; their file groups are read by block, as an index
+ * fetch reads them.
+ *
  * Memory: the scan context lives as long as the scan; the group context is
  * reset when the scan moves to another file group.
  *
@@ -38,6 +43,7 @@
 #include "pgstat.h"
 #include "storage/proc.h"
 #include "nodes/bitmapset.h"
+#include "nodes/tidbitmap.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -159,6 +165,8 @@ cow_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 	scan->analyze_version = -1;
 	scan->sample_version = -1;
 	scan->sample_started = false;
+	scan->bm_nrows = 0;
+	scan->bm_next = 0;
 	MemoryContextReset(scan->group_cxt);
 }
 
@@ -887,6 +895,100 @@ cow_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
 		UnregisterSnapshot(snap);
 	pfree(v);
 	return result;
+}
+
+/* ---------- bitmap scans ---------- */
+
+/*
+ * cow_scan_bitmap_next_block takes the row numbers of one TID block of a
+ * bitmap (the offsets given, or all of them for a lossy block) that belong
+ * to a file group version current for the scan's snapshot; false when
+ * none does.  As for an index fetch, a TID of a superseded version (a row
+ * replaced, deleted, or carried into a rewrite, whose new TID the index
+ * holds as well), of a version that was never committed, or a pending
+ * TID finds nothing: row moves are not followed, or a row would come
+ * twice.  The executor rechecks the quals of a lossy block (tbmres->recheck).
+ */
+bool
+cow_scan_bitmap_next_block(TableScanDesc sscan, struct TBMIterateResult *tbmres)
+{
+	CowScanDesc scan = (CowScanDesc) sscan;
+	int64		base = (int64) tbmres->blockno * COW_ROWS_PER_BLOCK;
+	int			n = tbmres->ntuples >= 0 ? tbmres->ntuples : COW_ROWS_PER_BLOCK;
+	int			vi = -1;
+	int			i;
+
+	if (!scan->loaded)
+		CowScanLoadVersions(scan);
+	if (scan->bm_rows == NULL)
+		scan->bm_rows = MemoryContextAlloc(scan->scan_cxt,
+										   sizeof(int64) * COW_ROWS_PER_BLOCK);
+	scan->bm_nrows = 0;
+	scan->bm_next = 0;
+	for (i = 0; i < n; i++)
+	{
+		/* offsets are ascending, and so are the row numbers */
+		int64		rownum = base + (tbmres->ntuples >= 0 ?
+									 tbmres->offsets[i] - 1 : i);
+
+		if (rownum < COW_FIRST_ROW_NUMBER || rownum >= COW_MAX_ROW_NUMBER)
+			continue;
+		if (vi < 0 ||
+			rownum >= scan->versions[vi].first_row_number +
+			scan->versions[vi].row_count)
+			vi = CowFindInVersions(scan->versions, scan->nversions, rownum);
+		if (vi >= 0)
+			scan->bm_rows[scan->bm_nrows++] = rownum;
+	}
+	return scan->bm_nrows > 0;
+}
+
+/*
+ * cow_scan_bitmap_next_tuple returns the next row taken by
+ * cow_scan_bitmap_next_block.  The version holding it stays open across
+ * rows and blocks, read by block: each column block the executor reads is
+ * decompressed once for all the rows of the bitmap it holds.
+ */
+bool
+cow_scan_bitmap_next_tuple(TableScanDesc sscan, struct TBMIterateResult *tbmres,
+						   TupleTableSlot *slot)
+{
+	CowScanDesc scan = (CowScanDesc) sscan;
+	Relation	rel = sscan->rs_rd;
+	int64		rownum;
+
+	if (scan->bm_next >= scan->bm_nrows)
+	{
+		ExecClearTuple(slot);
+		return false;
+	}
+	rownum = scan->bm_rows[scan->bm_next++];
+	if (scan->group == NULL ||
+		rownum < scan->group->version.first_row_number ||
+		rownum >= scan->group->version.first_row_number +
+		(int64) scan->group->nrows)
+	{
+		int			vi = CowFindInVersions(scan->versions, scan->nversions,
+										   rownum);
+		MemoryContext old;
+
+		if (vi < 0)
+			elog(ERROR, "row number " INT64_FORMAT " of a bitmap scan of \"%s\" is in no current file group",
+				 rownum, RelationGetRelationName(rel));
+		MemoryContextReset(scan->group_cxt);
+		scan->group = NULL;
+		scan->cur = vi;
+		old = MemoryContextSwitchTo(scan->group_cxt);
+		scan->group = CowOpenGroup(rel, &scan->versions[vi],
+								   scan->all_columns, scan->needed);
+		scan->group->by_block = true;
+		scan->groups_read++;
+		MemoryContextSwitchTo(old);
+	}
+	CowStoreRow(rel, scan->group,
+				(uint64) (rownum - scan->group->version.first_row_number), slot);
+	pgstat_count_heap_fetch(rel);
+	return true;
 }
 
 /* ---------- ANALYZE ---------- */

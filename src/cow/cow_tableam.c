@@ -9,7 +9,7 @@
  * cow_storage.c (pages).  Storage creation, truncation and the VACUUM FULL
  * copy live here.  What is not supported raises
  * ERRCODE_FEATURE_NOT_SUPPORTED; no callback PostgreSQL requires is left
- * NULL (bitmap and TID-range scans are the optional ones we leave out).
+ * NULL (TID-range scans are the optional ones we leave out).
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -506,13 +506,13 @@ static const TableAmRoutine CowMethods = {
 	.relation_estimate_size = cow_relation_estimate_size,
 
 	/*
-	 * No bitmap heap scans: their prefetching reads the relation at the
-	 * TID's block number, which for us is a row-number bucket, not a page
-	 * (PrefetchBuffer past the end of the file is an error in PG15).
-	 * Without these callbacks the planner offers no bitmap paths.
+	 * Bitmap heap scans: a TID block is a range of row numbers, not a
+	 * page, so the executor hook (cow_hooks.c) turns off the node's
+	 * prefetching (PrefetchBuffer past the end of the file is an error)
+	 * and its visibility-map shortcut.
 	 */
-	.scan_bitmap_next_block = NULL,
-	.scan_bitmap_next_tuple = NULL,
+	.scan_bitmap_next_block = cow_scan_bitmap_next_block,
+	.scan_bitmap_next_tuple = cow_scan_bitmap_next_tuple,
 	.scan_sample_next_block = cow_scan_sample_next_block,
 	.scan_sample_next_tuple = cow_scan_sample_next_tuple
 };

@@ -169,6 +169,10 @@ typedef struct CowScanDescData
 	int64		groups_read;
 	int64		groups_skipped;
 	int64		chunks_at_start;	/* CowChunksDecoded when the scan began */
+	/* bitmap scans: the visible row numbers of the current TID block */
+	int64	   *bm_rows;		/* [COW_ROWS_PER_BLOCK], ascending */
+	int			bm_nrows;
+	int			bm_next;
 	/* ANALYZE */
 	int			analyze_version;
 	int64		analyze_next;
@@ -229,6 +233,11 @@ extern int64 CowResolveMovedRow(Relation rel, int64 rownum, CowVersion *versions
 								int n, bool follow_updates);
 extern bool cow_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
 										 Snapshot snapshot);
+extern bool cow_scan_bitmap_next_block(TableScanDesc sscan,
+									   struct TBMIterateResult *tbmres);
+extern bool cow_scan_bitmap_next_tuple(TableScanDesc sscan,
+									   struct TBMIterateResult *tbmres,
+									   TupleTableSlot *slot);
 extern bool cow_scan_analyze_next_block(TableScanDesc sscan, BlockNumber blockno,
 										BufferAccessStrategy bstrategy);
 extern bool cow_scan_analyze_next_tuple(TableScanDesc sscan, TransactionId OldestXmin,
