@@ -48,13 +48,15 @@ if [ ! -x "$PREFIX/bin/postgres" ]; then
         incetl_die "building PostgreSQL failed: see $WORK/*.log"
 fi
 
-# contrib modules the tests use (pageinspect), from the same source tree
-if [ ! -f "$("$PREFIX/bin/pg_config" --sharedir)/extension/pageinspect.control" ]; then
-    pgsrc=$(ls -d "$WORK"/src/postgresql-15.*/ 2>/dev/null | head -n 1)
-    [ -n "$pgsrc" ] || incetl_die "no PostgreSQL source in $WORK/src: remove $PREFIX and run again"
-    make -s -C "$pgsrc/contrib/pageinspect" install >>"$WORK/install.log" 2>&1 ||
-        incetl_die "building pageinspect failed: see $WORK/install.log"
-fi
+# contrib modules the tests use, from the same source tree
+for mod in pageinspect tsm_system_rows tsm_system_time; do
+    if [ ! -f "$("$PREFIX/bin/pg_config" --sharedir)/extension/$mod.control" ]; then
+        pgsrc=$(ls -d "$WORK"/src/postgresql-15.*/ 2>/dev/null | head -n 1)
+        [ -n "$pgsrc" ] || incetl_die "no PostgreSQL source in $WORK/src: remove $PREFIX and run again"
+        make -s -C "$pgsrc/contrib/$mod" install >>"$WORK/install.log" 2>&1 ||
+            incetl_die "building $mod failed: see $WORK/install.log"
+    fi
+done
 
 # pg_cron, which some tests schedule with: Debian's build of it (its source
 # package is not always on the mirror).  Assertions change no struct a
