@@ -31,44 +31,14 @@
 # Knobs (for experiments; the defaults are the test):
 #   WM_SECONDS (15)  WM_CLIENTS (8)  WM_PAUSE_MS (100)  WM_RUN_EVERY_MS (100)
 
-set -euo pipefail
-export LC_ALL=C
+source "$(dirname "${BASH_SOURCE[0]}")/race.bash"
 
-# shellcheck source=test/lib.sh
-source "${INCETL_TEST_LIB:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh}"
-
-PG_BIN=${INCETL_PG_BIN:-/usr/lib/postgresql/15/bin}
 SECONDS_WRITING=${WM_SECONDS:-15}
 CLIENTS=${WM_CLIENTS:-8}
 PAUSE_MS=${WM_PAUSE_MS:-100}
 RUN_EVERY_MS=${WM_RUN_EVERY_MS:-100}
 
-DB="incetl_wm_nextval_$$"
-WORK=$(mktemp -d "${INCETL_TMP:-/tmp}/wm_nextval.XXXXXX")
-BG_PIDS=()
-
-incetl_on_exit() {
-    local rc=$1 pid
-    for pid in "${BG_PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    wait 2>/dev/null || true
-    "$PG_BIN/psql" -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" \
-        >/dev/null 2>&1 || echo "warning: could not drop database $DB" >&2
-    rm -rf "$WORK"
-    return "$rc"
-}
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-q() {   # one value, unaligned
-    "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "$@"
-}
-
-"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $DB"
+race_setup wm_nextval
 q -o /dev/null -f - <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION incetl;
@@ -102,29 +72,7 @@ SELECT incetl_run('p');
 SQL
 
 incetl_log "$CLIENTS writers (nextval, pause 0-$PAUSE_MS ms, insert) for ${SECONDS_WRITING}s, a run every $RUN_EVERY_MS ms"
-wrc=0 rrc=0
-"$PG_BIN/pgbench" -n -c "$CLIENTS" -j 2 -T "$SECONDS_WRITING" -f "$WORK/writer.sql" "$DB" \
-    >"$WORK/writers.log" 2>&1 &
-wpid=$!
-BG_PIDS+=("$wpid")
-PGOPTIONS="-c client_min_messages=warning" \
-    "$PG_BIN/pgbench" -n -c 1 -j 1 -T "$SECONDS_WRITING" -f "$WORK/runner.sql" "$DB" \
-    >"$WORK/runner.log" 2>&1 &
-rpid=$!
-BG_PIDS+=("$rpid")
-wait "$wpid" || wrc=$?
-wait "$rpid" || rrc=$?
-BG_PIDS=()
-if [ "$wrc" -ne 0 ]; then
-    cat "$WORK/writers.log"
-    fail "the pgbench writers failed (exit $wrc)"
-fi
-if [ "$rrc" -ne 0 ]; then
-    cat "$WORK/runner.log"
-    q -c "SELECT run_id, status, sqlstate, error_message FROM incetl.run_log
-          WHERE status = 'FAILED' ORDER BY run_id DESC LIMIT 5"
-    fail "the runner failed (exit $rrc): a run raised an error"
-fi
+race_run "" "$SECONDS_WRITING" "$WORK/writers.log" "$WORK/runner.log"
 
 last_loop_run=$(q -c "SELECT max(run_id) FROM incetl.run_log")
 q -o /dev/null -c "SELECT incetl_run('p')"

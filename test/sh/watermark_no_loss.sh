@@ -22,13 +22,8 @@
 #   WM_WRITE_SECONDS (20)  WM_INT_SECONDS (10)  WM_CLIENTS (8)
 #   WM_HOLD (0.05 s)       WM_RUN_EVERY_MS (200)
 
-set -euo pipefail
-export LC_ALL=C
+source "$(dirname "${BASH_SOURCE[0]}")/race.bash"
 
-# shellcheck source=test/lib.sh
-source "${INCETL_TEST_LIB:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh}"
-
-PG_BIN=${INCETL_PG_BIN:-/usr/lib/postgresql/15/bin}
 WRITE_SECONDS=${WM_WRITE_SECONDS:-20}
 INT_SECONDS=${WM_INT_SECONDS:-10}
 CLIENTS=${WM_CLIENTS:-8}
@@ -36,36 +31,11 @@ HOLD=${WM_HOLD:-0.05}
 RUN_EVERY_MS=${WM_RUN_EVERY_MS:-200}
 SEED_ROWS=20000
 
-DB="incetl_wm_no_loss_$$"
-WORK=$(mktemp -d "${INCETL_TMP:-/tmp}/wm_no_loss.XXXXXX")
-BG_PIDS=()
-
-incetl_on_exit() {
-    local rc=$1 pid
-    for pid in "${BG_PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    wait 2>/dev/null || true
-    "$PG_BIN/psql" -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" \
-        >/dev/null 2>&1 || echo "warning: could not drop database $DB" >&2
-    rm -rf "$WORK"
-    return "$rc"
-}
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-q() {   # one value, unaligned
-    "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "$@"
-}
+race_setup wm_no_loss
 
 sql() {
     "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"
 }
-
-"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $DB"
 sql -c "CREATE EXTENSION incetl"
 [ "$(q -c "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")" = t ] ||
     fail "the test user must be a superuser (incetl.test_naive_watermark is SUSET)"
@@ -140,34 +110,10 @@ declare -A R_SRC R_TGT R_MISSING R_STALE R_EXTRA R_LOST_PCT R_RUNS R_TX R_FINAL_
 scenario() {
     local label=$1 kind=$2 secs=$3 naive=$4
     local wlog="$WORK/writers-$label.log" rlog="$WORK/runner-$label.log"
-    local wpid rpid wrc=0 rrc=0
 
     incetl_log "scenario $label: $kind watermark, naive=$naive, $CLIENTS writers for ${secs}s, a run every ${RUN_EVERY_MS} ms"
     setup "$kind"
-
-    "$PG_BIN/pgbench" -n -c "$CLIENTS" -j 2 -T "$secs" -f "$WORK/writer.sql" "$DB" \
-        >"$wlog" 2>&1 &
-    wpid=$!
-    BG_PIDS+=("$wpid")
-    PGOPTIONS="-c incetl.test_naive_watermark=$naive -c client_min_messages=warning" \
-        "$PG_BIN/pgbench" -n -c 1 -j 1 -T "$secs" -f "$WORK/runner.sql" "$DB" \
-        >"$rlog" 2>&1 &
-    rpid=$!
-    BG_PIDS+=("$rpid")
-
-    wait "$wpid" || wrc=$?
-    wait "$rpid" || rrc=$?
-    BG_PIDS=()
-    if [ "$wrc" -ne 0 ]; then
-        cat "$wlog"
-        fail "$label: the pgbench writers failed (exit $wrc)"
-    fi
-    if [ "$rrc" -ne 0 ]; then
-        cat "$rlog"
-        sql -c "SELECT run_id, status, error_message, sqlstate FROM incetl.run_log
-                WHERE status = 'FAILED' ORDER BY run_id DESC LIMIT 5"
-        fail "$label: the runner failed (exit $rrc): a run raised an error"
-    fi
+    race_run "$label" "$secs" "$wlog" "$rlog" "-c incetl.test_naive_watermark=$naive"
 
     # writers are gone: two final runs, with the same rule as the loop
     local i last_loop_run
