@@ -247,6 +247,26 @@ ValueBounds(IncetlPipeline *p, Oid source_relid, RunBounds *b,
 }
 
 /*
+ * SetCommitRange makes the commits in (from_commit, to_commit] the range
+ * of a run ($1, $2); an empty range is NO_DATA, and the watermark stays
+ * unless the run is a full load.
+ */
+static void
+SetCommitRange(RunBounds *b, int64 from_commit, int64 to_commit)
+{
+	if (to_commit <= from_commit)
+	{
+		b->no_data = true;
+		b->advance = b->has_from ? false : b->advance;
+		to_commit = from_commit;
+	}
+	b->paramtypes[0] = b->paramtypes[1] = INT8OID;
+	b->paramvalues[0] = Int64GetDatum(from_commit);
+	b->paramvalues[1] = Int64GetDatum(to_commit);
+	b->paramnulls[0] = b->paramnulls[1] = ' ';
+}
+
+/*
  * CommitBounds chooses the bounds of an incetl_cow source: from the
  * committed commit id to the newest commit the run's snapshot sees.
  * Commit ids are handed out under a lock held until the writer commits,
@@ -278,16 +298,7 @@ CommitBounds(Oid source_relid, int64 from_commit, RunBounds *b, IncetlBatch *bat
 	}
 	if (!b->has_from)
 		from_commit = 0;
-	if (to_commit <= from_commit)
-	{
-		b->no_data = true;
-		b->advance = b->has_from ? false : b->advance;
-		to_commit = from_commit;
-	}
-	b->paramtypes[0] = b->paramtypes[1] = INT8OID;
-	b->paramvalues[0] = Int64GetDatum(from_commit);
-	b->paramvalues[1] = Int64GetDatum(to_commit);
-	b->paramnulls[0] = b->paramnulls[1] = ' ';
+	SetCommitRange(b, from_commit, to_commit);
 	b->from_item = psprintf("incetl.changes(NULL::%s, $1, $2) AS incetl_changes",
 							quote_qualified_identifier(get_namespace_name(get_rel_namespace(source_relid)),
 													   get_rel_name(source_relid)));
@@ -378,16 +389,7 @@ FeedBounds(IncetlPipeline *p, Oid source_relid, int64 from_commit, RunBounds *b,
 						 "raise retain_commits of %s to keep more history.",
 						 quote_literal_cstr(p->name), quote_literal_cstr(p->name),
 						 p->source)));
-	if (to_commit <= from_commit)
-	{
-		b->no_data = true;
-		b->advance = b->has_from ? false : b->advance;
-		to_commit = from_commit;
-	}
-	b->paramtypes[0] = b->paramtypes[1] = INT8OID;
-	b->paramvalues[0] = Int64GetDatum(from_commit);
-	b->paramvalues[1] = Int64GetDatum(to_commit);
-	b->paramnulls[0] = b->paramnulls[1] = ' ';
+	SetCommitRange(b, from_commit, to_commit);
 	b->from_item = IncetlFeedSql(source_relid, "$1", "$2");
 	b->where = "true";
 
