@@ -78,6 +78,23 @@ SELECT incetl.clean('cow_mal.ct') >= 0 AS cleaned;
 SHOW search_path;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_cow_mal';
 
+-- restore runs as the owner too: the index entries of the versions it
+-- brings back are made by the owner's index expressions, restricted
+SELECT incetl.savepoint('cow_mal.ct') AS sp \gset
+SET ROLE regress_cow_mal;
+INSERT INTO cow_mal.ct VALUES (3, 'c'), (4, 'a');
+RESET ROLE;
+RESET search_path;
+RESET work_mem;
+TRUNCATE cow_mal.ran_as;
+SELECT incetl.restore('cow_mal.ct', :sp) > :sp AS restored;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_cow_mal';
+SELECT who, count(*) FROM cow_mal.ran_as GROUP BY who;
+SHOW search_path;
+SHOW work_mem;
+SELECT id, v FROM cow_mal.ct ORDER BY id;
+SELECT incetl.remove_savepoint('cow_mal.ct', :sp);
+
 -- inside the rewrite, the owner's code cannot leave the restricted
 -- operation (no temporary objects that would outlive it)
 INSERT INTO cow_mal.escape VALUES (true);
