@@ -7,6 +7,9 @@
  *					so it can hand them the columns the plan needs and the
  *					simple "column op constant" quals used to skip file
  *					groups by min/max (SeqNext uses a scan it finds begun);
+ *					a Parallel Seq Scan's scan, begun later on the shared
+ *					state, gets them on the node's first call, in every
+ *					participant;
  *					turns off the prefetching of bitmap heap scans of
  *					them (their TID blocks are not pages).
  *	ExecutorFinish	merges the rows a writing query buffered for its result
@@ -15,7 +18,8 @@
  *					run); a read-only query nested in a writing statement
  *					merges nothing of it.
  *	get_relation_info
- *					no parallel workers for incetl_cow scans.
+ *					sizes parallel scans of incetl_cow tables by their raw
+ *					bytes and file groups (CowParallelWorkers).
  *	set_rel_pathlist
  *					"ctid = ..." quals on an incetl_cow table plan as a Tid
  *					Scan (which follows rows moved by this transaction).
@@ -67,6 +71,7 @@
 #include "executor/executor.h"
 #include "nodes/execnodes.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
@@ -178,6 +183,62 @@ CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel)
 }
 
 /*
+ * CowHintScan hands the scan of a SeqScan on an incetl_cow table the
+ * columns its plan reads and the quals that skip file groups.
+ */
+static void
+CowHintScan(SeqScanState *ss, TableScanDesc scan)
+{
+	Scan	   *plan = (Scan *) ss->ss.ps.plan;
+	Relation	rel = ss->ss.ss_currentRelation;
+	Bitmapset  *attrs = NULL;
+	Bitmapset  *needed = NULL;
+	bool		all = false;
+	int			x = -1;
+
+	pull_varattnos((Node *) plan->plan.targetlist, plan->scanrelid, &attrs);
+	pull_varattnos((Node *) plan->plan.qual, plan->scanrelid, &attrs);
+	while ((x = bms_next_member(attrs, x)) >= 0)
+	{
+		AttrNumber	a = x + FirstLowInvalidHeapAttributeNumber;
+
+		if (a == InvalidAttrNumber)
+			all = true;
+		else if (a > 0)
+			needed = bms_add_member(needed, a - 1);
+	}
+	CowScanSetHints(scan, all, needed,
+					CowExtractSkipQuals(plan->plan.qual, plan->scanrelid, rel));
+}
+
+/*
+ * CowParallelSeqScanFirst runs in place of a Parallel Seq Scan's
+ * ExecSeqScan (CowSeqScanReal: the same function for every SeqScan node)
+ * until its first call: it hints the scan the node's Gather began on the
+ * shared state -- in the leader and in each worker, whose executor start
+ * runs this hook too -- or begins a hinted serial one when no shared state
+ * was set up (no worker planned), as SeqNext would, then gives the node its
+ * own function back.
+ */
+static ExecProcNodeMtd CowSeqScanReal = NULL;
+
+static TupleTableSlot *
+CowParallelSeqScanFirst(PlanState *ps)
+{
+	SeqScanState *ss = (SeqScanState *) ps;
+
+	if (ss->ss.ss_currentScanDesc == NULL)
+		ss->ss.ss_currentScanDesc = table_beginscan(ss->ss.ss_currentRelation,
+													ps->state->es_snapshot,
+													0, NULL);
+	CowHintScan(ss, ss->ss.ss_currentScanDesc);
+	ps->ExecProcNodeReal = CowSeqScanReal;
+	if (ps->ExecProcNode == CowParallelSeqScanFirst)
+		ps->ExecProcNode = CowSeqScanReal;
+	return CowSeqScanReal(ps);
+}
+
+/*
  * CowBeginScansWalker begins the scan of every SeqScan on an incetl_cow
  * table, with the needed columns and skip quals, and turns off what a
  * Bitmap Heap Scan of one would do with pages.
@@ -212,28 +273,26 @@ CowBeginScansWalker(PlanState *ps, void *context)
 
 		if (CowIsCowRelation(rel) && ss->ss.ss_currentScanDesc == NULL)
 		{
-			Scan	   *plan = (Scan *) ps->plan;
-			Bitmapset  *attrs = NULL;
-			Bitmapset  *needed = NULL;
-			bool		all = false;
-			int			x = -1;
-			TableScanDesc scan;
-
-			pull_varattnos((Node *) plan->plan.targetlist, plan->scanrelid, &attrs);
-			pull_varattnos((Node *) plan->plan.qual, plan->scanrelid, &attrs);
-			while ((x = bms_next_member(attrs, x)) >= 0)
+			if (ps->plan->parallel_aware)
 			{
-				AttrNumber	a = x + FirstLowInvalidHeapAttributeNumber;
-
-				if (a == InvalidAttrNumber)
-					all = true;
-				else if (a > 0)
-					needed = bms_add_member(needed, a - 1);
+				/*
+				 * A Parallel Seq Scan's scan is begun by the Gather that
+				 * sets up its shared state (or by SeqNext when none was
+				 * set up), after this hook: hint it on its first call.
+				 */
+				if (CowSeqScanReal == NULL)
+					CowSeqScanReal = ps->ExecProcNodeReal;
+				if (ps->ExecProcNodeReal == CowSeqScanReal)
+					ps->ExecProcNodeReal = CowParallelSeqScanFirst;
 			}
-			scan = table_beginscan(rel, ps->state->es_snapshot, 0, NULL);
-			CowScanSetHints(scan, all, needed,
-							CowExtractSkipQuals(plan->plan.qual, plan->scanrelid, rel));
-			ss->ss.ss_currentScanDesc = scan;
+			else
+			{
+				TableScanDesc scan = table_beginscan(rel, ps->state->es_snapshot,
+													 0, NULL);
+
+				CowHintScan(ss, scan);
+				ss->ss.ss_currentScanDesc = scan;
+			}
 		}
 	}
 	if (IsA(ps, BitmapHeapScanState))
@@ -321,6 +380,46 @@ cow_ExecutorFinish(QueryDesc *queryDesc)
 		CowFlushQueryRelations(estate);
 }
 
+/*
+ * CowParallelWorkers sizes a parallel scan of an incetl_cow table as
+ * compute_parallel_worker sizes a heap's, but by the pages its rows would
+ * take in a heap (the raw bytes of its current file groups), not by its
+ * compressed pages, which would give a well-compressed table too few
+ * workers; and no more participants (workers and the leader) than file
+ * groups, the unit they share out.
+ */
+static int
+CowParallelWorkers(Relation r)
+{
+	Snapshot	snap;
+	CowVersion *v;
+	int			n,
+				i,
+				workers;
+	double		raw = 0;
+	double		pages;
+	double		threshold;
+
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	v = CowLoadVersions(CowStorageId(r), snap, true, &n);
+	UnregisterSnapshot(snap);
+	for (i = 0; i < n; i++)
+		raw += v[i].raw_bytes;
+	if (v != NULL)
+		pfree(v);
+	pages = raw / BLCKSZ;
+	if (n < 2 || pages < (double) min_parallel_table_scan_size)
+		return 0;
+	workers = 1;
+	threshold = Max(min_parallel_table_scan_size, 1);
+	while (pages >= threshold * 3 && workers < n - 1)
+	{
+		workers++;
+		threshold *= 3;
+	}
+	return workers;
+}
+
 static void
 cow_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 					  RelOptInfo *rel)
@@ -329,9 +428,24 @@ cow_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 
 	if (prev_get_relation_info)
 		prev_get_relation_info(root, relationObjectId, inhparent, rel);
+
 	r = table_open(relationObjectId, NoLock);
 	if (CowIsCowRelation(r))
-		rel->rel_parallel_workers = 0;
+	{
+		/*
+		 * Planning without parallel mode is plan_create_index_workers
+		 * sizing an index build (for an "inheritance parent"): those are
+		 * serial (cow_index.c).  Else the
+		 * parallel_workers storage parameter, when set, is taken as for
+		 * heap; the planner caps it by max_parallel_workers_per_gather.
+		 */
+		if (root->glob == NULL || !root->glob->parallelModeOK)
+			rel->rel_parallel_workers = 0;
+		else if (!inhparent && rel->rel_parallel_workers == -1 &&
+				 max_parallel_workers_per_gather > 0 &&
+				 RelationGetNumberOfBlocks(r) > 0)
+			rel->rel_parallel_workers = CowParallelWorkers(r);
+	}
 	table_close(r, NoLock);
 }
 

@@ -65,24 +65,30 @@ CowNotSupported(Relation rel, const char *what, const char *hint)
 			 hint ? errhint("%s", hint) : 0));
 }
 
+/*
+ * Parallel sequential scans (cow_scan.c): participants claim file group
+ * versions one at a time.  Workers never hold buffered writes (writing is
+ * refused in parallel mode); the leader begins its scan of the shared
+ * state right after initializing it, through cow_scan_begin_checked, which
+ * refuses the read when a running statement of this transaction has writes
+ * to the table still buffered, with or without a worker.
+ */
 static Size
 cow_parallelscan_estimate(Relation rel)
 {
-	CowNotSupported(rel, "parallel scan", NULL);
-	return 0;
+	return CowParallelScanEstimate(rel);
 }
 
 static Size
 cow_parallelscan_initialize(Relation rel, ParallelTableScanDesc pscan)
 {
-	CowNotSupported(rel, "parallel scan", NULL);
-	return 0;
+	return CowParallelScanInitialize(rel, pscan);
 }
 
 static void
 cow_parallelscan_reinitialize(Relation rel, ParallelTableScanDesc pscan)
 {
-	CowNotSupported(rel, "parallel scan", NULL);
+	CowParallelScanReinitialize(rel, pscan);
 }
 
 static bool
