@@ -24,7 +24,7 @@ DECLARE
 BEGIN
     EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || q
         INTO plan;
-    launched := (plan -> 0 -> 'Plan' ->> 'Workers Launched')::int;
+    launched := jsonb_path_query_first(plan::jsonb, 'strict $.**."Workers Launched"')::int;
     -- Rows Removed by Filter of the Parallel Seq Scan, per loop times loops
     filtered := (plan -> 0 -> 'Plan' -> 'Plans' -> 0 ->> 'Rows Removed by Filter')::float8 *
         (plan -> 0 -> 'Plan' -> 'Plans' -> 0 ->> 'Actual Loops')::float8;
@@ -114,6 +114,41 @@ RESET min_parallel_index_scan_size;
 RESET enable_seqscan;
 RESET enable_indexscan;
 SELECT count(*), sum(amount) FROM par_bm_heap WHERE g = 3;
+
+-- the aggregate pushdown in parallel: each participant aggregates the file
+-- groups it claims into partial states (count, sum and avg of int2/int4,
+-- min/max), combined by a Finalize Aggregate above the Gather
+SET incetl.cow_aggregate_pushdown = on;
+\set aggs 'count(*), count(g), sum(g), sum(id), avg(g), avg(id), min(id), max(id), min(note), max(g)'
+EXPLAIN (COSTS OFF) SELECT :aggs FROM par;
+EXPLAIN (COSTS OFF) SELECT :aggs FROM par WHERE id > 400;
+SET parallel_leader_participation = off;
+SELECT launched > 0 AS workers_ran FROM par_explain('SELECT count(*), sum(g), avg(id) FROM par');
+SELECT :aggs FROM par;
+SELECT :aggs FROM par WHERE id > 400;
+-- fewer file groups than participants: some aggregate nothing
+SELECT :aggs FROM par WHERE id <= 350;
+SELECT :aggs FROM par WHERE id > 100000;
+RESET parallel_leader_participation;
+SELECT :aggs FROM par;
+SELECT :aggs FROM par_heap;
+SELECT :aggs FROM par_heap WHERE id > 400;
+SELECT :aggs FROM par_heap WHERE id <= 350;
+SELECT :aggs FROM par_heap WHERE id > 100000;
+-- a parameter of a generic plan is evaluated in every participant
+PREPARE par_p(int) AS SELECT count(*), sum(g), avg(id), max(note) FROM par WHERE id > $1;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE par_p(400);
+EXECUTE par_p(400);
+EXECUTE par_p(3000);
+RESET plan_cache_mode;
+DEALLOCATE par_p;
+SELECT count(*), sum(g), avg(id), max(note) FROM par_heap WHERE id > 3000;
+-- sum and avg of int8 (an internal state) keep the serial pushdown
+EXPLAIN (COSTS OFF) SELECT sum(amount), count(*) FROM par;
+SELECT sum(amount), count(*) FROM par;
+SELECT sum(amount), count(*) FROM par_heap;
+SET incetl.cow_aggregate_pushdown = off;
 
 -- a one-group table gets no workers: the file group is the unit shared out
 CREATE TABLE par_one (id int) USING incetl_cow;

@@ -28,10 +28,10 @@
  *					is refused.
  *	ProcessUtility	ALTER TABLE ... RENAME COLUMN renames the column in the
  *					table's options too (options name their columns so
- *					that they survive pg_dump/pg_restore); CREATE INDEX
- *					CONCURRENTLY / REINDEX CONCURRENTLY (of a table, or of
- *					a partitioned table, schema or database holding one)
- *					are refused before they create anything, and so is SET
+ *					that they survive pg_dump/pg_restore); a CREATE INDEX
+ *					CONCURRENTLY the build would refuse (unique, an
+ *					access method not supported) is refused before it
+ *					creates anything, and so is SET
  *					ACCESS METHOD incetl_cow of a table with a refused
  *					trigger.  An incetl_cow table is refused from
  *					publications (logical decoding does not see its rows):
@@ -111,7 +111,6 @@ static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							   DestReceiver *dest, QueryCompletion *qc);
 static bool CowBeginScansWalker(PlanState *ps, void *context);
 static bool CowRelidIsCow(Oid relid);
-static Oid	CowIndexedCowTableIn(Oid nspid);
 static void CowCheckConcurrentIndex(Node *parsetree);
 static void CowCheckNewTrigger(Oid trigoid);
 static bool CowTriggerRefused(int16 tgtype);
@@ -609,111 +608,42 @@ CowRelidIsCow(Oid relid)
 }
 
 /*
- * CowIndexedCowTableIn finds an incetl_cow table with indexes in schema
- * nspid (any schema when InvalidOid), or returns InvalidOid.  Of several,
- * the oldest (lowest oid), so the error names the same one whatever the
- * physical order of pg_class.
- */
-static Oid
-CowIndexedCowTableIn(Oid nspid)
-{
-	Oid			amoid = get_table_am_oid("incetl_cow", true);
-	Relation	pg_class_rel;
-	TableScanDesc scan;
-	HeapTuple	tup;
-	Oid			found = InvalidOid;
-
-	if (!OidIsValid(amoid))
-		return InvalidOid;
-	pg_class_rel = table_open(RelationRelationId, AccessShareLock);
-	scan = table_beginscan_catalog(pg_class_rel, 0, NULL);
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
-	{
-		Form_pg_class form = (Form_pg_class) GETSTRUCT(tup);
-
-		if (form->relam == amoid && form->relkind == RELKIND_RELATION &&
-			form->relhasindex &&
-			(!OidIsValid(nspid) || form->relnamespace == nspid) &&
-			(!OidIsValid(found) || form->oid < found))
-			found = form->oid;
-	}
-	table_endscan(scan);
-	table_close(pg_class_rel, AccessShareLock);
-	return found;
-}
-
-/*
- * CowCheckConcurrentIndex refuses CREATE INDEX CONCURRENTLY and REINDEX
- * CONCURRENTLY of an incetl_cow table before they start: both commit the
- * new index's catalog entry before building it, so a refusal from the
- * build (cow_index.c, index_validate_scan) would leave an INVALID index
- * behind.
+ * CowCheckConcurrentIndex refuses, before it starts, a CREATE INDEX
+ * CONCURRENTLY on an incetl_cow table that its build would refuse (a
+ * unique or exclusion index, an access method other than btree, hash,
+ * gist, spgist or gin: cow_index.c): it commits the new index's catalog
+ * entry before building it, so a refusal from the build would leave an
+ * INVALID index behind.  The other concurrent builds, and REINDEX
+ * CONCURRENTLY (whose indexes were built already), run: the validation
+ * pass is cow_index_validate_scan.
  */
 static void
 CowCheckConcurrentIndex(Node *parsetree)
 {
-	Oid			relid = InvalidOid;
+	IndexStmt  *stmt;
+	Oid			relid;
+	Oid			am;
 
-	if (IsA(parsetree, IndexStmt) && ((IndexStmt *) parsetree)->concurrent)
-		relid = RangeVarGetRelid(((IndexStmt *) parsetree)->relation, NoLock, true);
-	else if (IsA(parsetree, ReindexStmt))
-	{
-		ReindexStmt *stmt = (ReindexStmt *) parsetree;
-		ListCell   *lc;
-		bool		concurrently = false;
-
-		foreach(lc, stmt->params)
-		{
-			DefElem    *opt = lfirst(lc);
-
-			if (strcmp(opt->defname, "concurrently") == 0)
-				concurrently = defGetBoolean(opt);
-		}
-		if (!concurrently)
-			return;
-		if (stmt->relation == NULL)
-		{
-			/* a schema or the database: any incetl_cow table with indexes */
-			if (stmt->kind == REINDEX_OBJECT_SCHEMA || stmt->kind == REINDEX_OBJECT_DATABASE)
-			{
-				Oid			nspid = stmt->kind == REINDEX_OBJECT_SCHEMA ?
-					get_namespace_oid(stmt->name, true) : InvalidOid;
-
-				relid = CowIndexedCowTableIn(nspid);
-				if (OidIsValid(relid))
-					ereport(ERROR,
-							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-							 errmsg("REINDEX %s CONCURRENTLY is not supported: %s holds incetl_cow table \"%s\"",
-									stmt->kind == REINDEX_OBJECT_SCHEMA ? "SCHEMA" : "DATABASE",
-									stmt->kind == REINDEX_OBJECT_SCHEMA ? "the schema" : "the database",
-									get_rel_name(relid)),
-							 errhint("Reindex incetl_cow tables without CONCURRENTLY, and the others with REINDEX TABLE CONCURRENTLY.")));
-			}
-			return;
-		}
-		relid = RangeVarGetRelid(stmt->relation, NoLock, true);
-		if (OidIsValid(relid) && stmt->kind == REINDEX_OBJECT_INDEX)
-			relid = IndexGetRelation(relid, true);
-		/* a partitioned table: its partitions */
-		if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
-		{
-			ListCell   *pc;
-
-			foreach(pc, find_all_inheritors(relid, NoLock, NULL))
-				if (CowRelidIsCow(lfirst_oid(pc)))
-				{
-					relid = lfirst_oid(pc);
-					break;
-				}
-		}
-	}
-	if (OidIsValid(relid) && CowRelidIsCow(relid))
+	if (!IsA(parsetree, IndexStmt) || !((IndexStmt *) parsetree)->concurrent)
+		return;
+	stmt = (IndexStmt *) parsetree;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid) || !CowRelidIsCow(relid))
+		return;
+	if (stmt->unique || stmt->primary || stmt->excludeOpNames != NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s is not supported on incetl_cow table \"%s\"",
-						IsA(parsetree, IndexStmt) ? "CREATE INDEX CONCURRENTLY" :
-						"REINDEX CONCURRENTLY", get_rel_name(relid)),
-				 errhint("Run it without CONCURRENTLY.")));
+				 errmsg("unique indexes, primary keys and exclusion constraints are not supported on incetl_cow table \"%s\"",
+						get_rel_name(relid)),
+				 errhint("Declare the key with incetl.set_table_options(..., record_key => ...): inserts are then upserts by that key.")));
+	am = get_index_am_oid(stmt->accessMethod, true);
+	if (OidIsValid(am) && am != BTREE_AM_OID && am != HASH_AM_OID &&
+		am != GIST_AM_OID && am != SPGIST_AM_OID && am != GIN_AM_OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("index access method \"%s\" is not supported on incetl_cow table \"%s\"",
+						stmt->accessMethod, get_rel_name(relid)),
+				 errhint("Use btree, hash, gist, spgist or gin.")));
 }
 
 /*

@@ -307,6 +307,25 @@ CowScanVersions(TableScanDesc sscan, int *nversions)
 }
 
 /*
+ * CowScanNextVersion: the index in the scan's versions (CowScanVersions) of
+ * the next file group version a reader going through them itself (the
+ * aggregate scan, cow_agg.c) is to read: the next one, or for a parallel
+ * scan the next one no participant has claimed; -1 past the end.
+ */
+int
+CowScanNextVersion(TableScanDesc sscan)
+{
+	CowScanDesc scan = (CowScanDesc) sscan;
+
+	if (!scan->loaded)
+		CowScanLoadVersions(scan);
+	if (scan->cur >= scan->nversions)
+		return -1;
+	scan->cur = CowScanClaimVersion(scan, ForwardScanDirection);
+	return scan->cur < scan->nversions ? scan->cur : -1;
+}
+
+/*
  * CowScanOpenVersion makes versions[vi] the scan's current file group, or
  * returns false when min/max rule it out.
  */

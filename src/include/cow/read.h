@@ -218,6 +218,7 @@ extern void cow_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 extern bool cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 								 TupleTableSlot *slot);
 extern CowVersion *CowScanVersions(TableScanDesc sscan, int *nversions);
+extern int	CowScanNextVersion(TableScanDesc sscan);
 extern int	CowFindInVersions(CowVersion *versions, int n, int64 rownum);
 extern IndexFetchTableData *cow_index_fetch_begin(Relation rel);
 extern void cow_index_fetch_reset(IndexFetchTableData *data);
