@@ -41,7 +41,14 @@
  * quals, kept in custom_exprs, and EXPLAIN can print them); only the
  * aggregates are ever filled in.
  *
- * incetl.cow_aggregate_pushdown (default on) switches the path off.
+ * In parallel: where the table's scan has partial paths, the planner is
+ * also offered a Finalize Aggregate over a Gather of a parallel-aware
+ * IncetlCowAgg (CowAggAddParallelPath), whose participants claim file
+ * groups from the table's shared parallel scan state (cow_scan.c) and
+ * produce partial aggregates -- the transition states, for the aggregates
+ * whose state we produce exactly (CowAggClassifyPartial).
+ *
+ * incetl.cow_aggregate_pushdown (default on) switches the paths off.
  *
  * Copyright (c) 2026, incetl authors
  *
