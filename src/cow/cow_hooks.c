@@ -434,9 +434,9 @@ cow_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 		/*
 		 * Planning without parallel mode is plan_create_index_workers
 		 * sizing an index build (for an "inheritance parent"): those are
-		 * serial (cow_index.c).  Else the
-		 * parallel_workers storage parameter, when set, is taken as for
-		 * heap; the planner caps it by max_parallel_workers_per_gather.
+		 * serial (cow_index.c).  Else the parallel_workers storage
+		 * parameter, when set, is taken as for heap; the planner caps it
+		 * by max_parallel_workers_per_gather.
 		 */
 		if (root->glob == NULL || !root->glob->parallelModeOK)
 			rel->rel_parallel_workers = 0;
