@@ -486,6 +486,15 @@ cow_index_fetch_tuple_checked(IndexFetchTableData *data, ItemPointer tid,
 	}
 	CowCheckUnmergedRead(data->rel, snapshot);
 	found = cow_index_fetch_tuple(data, tid, snapshot, slot, call_again, all_dead);
+
+	/*
+	 * The slot reads lazily from the fetch's decoded group; a constraint
+	 * check (unique_key_recheck) ends the fetch before it reads the row.
+	 */
+	if (found && snapshot != NULL &&
+		(snapshot->snapshot_type == SNAPSHOT_SELF ||
+		 snapshot->snapshot_type == SNAPSHOT_DIRTY))
+		ExecMaterializeSlot(slot);
 	if (!found && all_dead != NULL && *all_dead &&
 		rownum >= COW_MAX_ROW_NUMBER && !CowPendingEntriesRemovable(data->rel))
 		*all_dead = false;
