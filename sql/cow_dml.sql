@@ -71,7 +71,6 @@ DROP TABLE tmp_cow;
 SELECT count(*) FROM incetl.cow_file_group WHERE storage_id = :sid;
 
 -- unsupported operations fail cleanly
-SELECT * FROM items FOR UPDATE;
 CREATE INDEX ON items (id);
 
 -- partitions, tuple routing, cross-partition UPDATE

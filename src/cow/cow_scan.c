@@ -870,7 +870,17 @@ cow_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,
 			found = CowFetchRow(CowRowFetchCache, moved, snapshot, slot);
 	}
 	if (found)
+	{
 		ExecMaterializeSlot(slot);
+
+		/*
+		 * The executor's own fetches of old rows (triggers, foreign keys)
+		 * read their xmin (cow_slot.c); a TID scan, under an MVCC
+		 * snapshot, refuses it as other scans do.
+		 */
+		if (snapshot != NULL && snapshot->snapshot_type == SNAPSHOT_ANY)
+			CowSlotSetXmin(slot, CowRowFetchCache->group->version.xmin);
+	}
 	return found;
 }
 

@@ -6,6 +6,7 @@
  * Callbacks delegate to the layers: cow_scan.c (scans, fetches, ANALYZE),
  * cow_sample.c (TABLESAMPLE), cow_slot.c (the lazy slot),
  * cow_write_state.c (buffered writes, merged by cow_merge.c), cow_index.c (index builds), cow_clean.c (VACUUM),
+ * cow_row_lock.c (row locks),
  * cow_storage.c (pages).  Storage creation, truncation and the VACUUM FULL
  * copy live here.  What is not supported raises
  * ERRCODE_FEATURE_NOT_SUPPORTED; no callback PostgreSQL requires is left
@@ -172,16 +173,6 @@ cow_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	CowNoteRowUpdated(rel, CowTidToRowNumber(otid),
 					  CowTidToRowNumber(&slot->tts_tid));
 	return TM_Ok;
-}
-
-static TM_Result
-cow_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
-			   TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
-			   LockWaitPolicy wait_policy, uint8 flags, TM_FailureData *tmfd)
-{
-	CowNotSupported(rel, "row locking (SELECT ... FOR UPDATE/SHARE)",
-					"Writers of an incetl_cow table serialize on a table lock; lock the table instead.");
-	return TM_Invisible;
 }
 
 static void
@@ -561,7 +552,7 @@ static const TableAmRoutine CowMethods = {
 	.multi_insert = cow_multi_insert,
 	.tuple_delete = cow_tuple_delete,
 	.tuple_update = cow_tuple_update,
-	.tuple_lock = cow_tuple_lock,
+	.tuple_lock = CowTupleLock,
 	.finish_bulk_insert = cow_finish_bulk_insert,
 
 	.relation_set_new_filenode = cow_relation_set_new_filenode,

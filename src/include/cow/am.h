@@ -26,4 +26,10 @@ extern void CowHooksInit(void);
 extern PGDLLIMPORT bool CowAggregatePushdown;
 extern void CowAggInit(void);
 
+/* row locks: table_tuple_lock (cow_row_lock.c) */
+extern TM_Result CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
+							  TupleTableSlot *slot, CommandId cid,
+							  LockTupleMode mode, LockWaitPolicy wait_policy,
+							  uint8 flags, TM_FailureData *tmfd);
+
 #endif							/* INCETL_COW_AM_H */
