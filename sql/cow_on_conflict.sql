@@ -1,4 +1,4 @@
--- INSERT ... ON CONFLICT on incetl_cow tables, against heap.  The arbiter
+-- INSERT ... ON CONFLICT (DO NOTHING, DO UPDATE) on incetl_cow tables, against heap.  The arbiter
 -- checks see the table as it stands plus the statement's own rows; a
 -- statement takes the writers' lock when it starts.
 CREATE SCHEMA cow_on_conflict;
@@ -86,12 +86,32 @@ SELECT incetl.set_table_options('c2', record_key => 'id', precombine => 'ts');
 SELECT compare('INSERT INTO %1$s VALUES (1, ''a'', 1), (2, ''b'', 1)', 'h2', 'c2');
 SELECT compare('INSERT INTO %1$s VALUES (1, ''new'', 9), (3, ''c'', 1) ON CONFLICT (id) DO NOTHING', 'h2', 'c2');
 SELECT compare('INSERT INTO %1$s VALUES (4, ''d'', 1), (4, ''e'', 9) ON CONFLICT DO NOTHING', 'h2', 'c2');
+SELECT compare('INSERT INTO %1$s AS t VALUES (1, ''upd'', 5), (5, ''e'', 1) ON CONFLICT (id) DO UPDATE SET v = t.v || excluded.v, ts = excluded.ts', 'h2', 'c2');
 -- while a plain INSERT of a stored key stays an upsert
 INSERT INTO c2 VALUES (1, 'upserted', 2);
 SELECT * FROM c2 ORDER BY id;
 
--- DO UPDATE is refused for now (it needs row locks)
-INSERT INTO c1 VALUES (1, 'a', 'x') ON CONFLICT (id) DO UPDATE SET v = excluded.v;
+-- DO UPDATE: EXCLUDED, the existing row, WHERE, RETURNING
+SELECT compare('INSERT INTO %1$s AS t VALUES (1, ''a1'', ''new''), (60, ''n'', ''n'') ON CONFLICT (id) DO UPDATE SET v = t.v || ''+'' || excluded.v');
+SELECT compare('INSERT INTO %1$s AS t VALUES (2, ''b'', ''w'') ON CONFLICT (id) DO UPDATE SET v = excluded.v WHERE t.v = ''nope''');
+SELECT compare('INSERT INTO %1$s AS t VALUES (2, ''b'', ''w'') ON CONFLICT (u) DO UPDATE SET v = excluded.v WHERE t.v = ''x''');
+SELECT compare('INSERT INTO %1$s AS t VALUES (3, ''c'', ''k'') ON CONFLICT ON CONSTRAINT %1$s_pkey DO UPDATE SET id = 61, v = ''moved''');
+INSERT INTO c1 AS t VALUES (1, 'zz', 'r'), (62, 'yy', 'r')
+ON CONFLICT (id) DO UPDATE SET v = t.v || '!' RETURNING id, u, v;
+INSERT INTO h1 AS t VALUES (1, 'zz', 'r'), (62, 'yy', 'r')
+ON CONFLICT (id) DO UPDATE SET v = t.v || '!' RETURNING id, u, v;
+SELECT compare('SELECT 1');
+-- the update collides with another row: fails as on heap
+SELECT compare('INSERT INTO %1$s VALUES (1, ''x'', ''x'') ON CONFLICT (id) DO UPDATE SET u = ''b''');
+-- a row hit twice in one statement: 21000, on a stored row and on one the
+-- statement inserted
+SELECT compare('INSERT INTO %1$s VALUES (2, ''p'', ''1''), (2, ''q'', ''2'') ON CONFLICT (id) DO UPDATE SET v = excluded.v');
+SELECT compare('INSERT INTO %1$s VALUES (70, ''p'', ''1''), (70, ''q'', ''2'') ON CONFLICT (id) DO UPDATE SET v = excluded.v');
+-- the same row in two statements of one transaction
+BEGIN;
+SELECT compare('INSERT INTO %1$s VALUES (71, ''t1'', ''1'') ON CONFLICT (id) DO UPDATE SET v = excluded.v');
+SELECT compare('INSERT INTO %1$s VALUES (71, ''t2'', ''2'') ON CONFLICT (id) DO UPDATE SET v = excluded.v');
+COMMIT;
 
 -- partitions: the arbiter is checked in the partition a row is routed to
 CREATE TABLE hp (id int PRIMARY KEY, v text) PARTITION BY RANGE (id);
@@ -103,6 +123,7 @@ CREATE TABLE cp_b PARTITION OF cp FOR VALUES FROM (100) TO (200) USING incetl_co
 SELECT compare('INSERT INTO %1$s VALUES (1, ''a''), (150, ''b'')', 'hp', 'cp');
 SELECT compare('INSERT INTO %1$s VALUES (1, ''x''), (150, ''y''), (151, ''z''), (151, ''w''), (2, ''v'') ON CONFLICT (id) DO NOTHING', 'hp', 'cp');
 SELECT compare('INSERT INTO %1$s VALUES (2, ''x'') ON CONFLICT DO NOTHING', 'hp_a', 'cp_a');
+SELECT compare('INSERT INTO %1$s VALUES (2, ''x''), (152, ''y'') ON CONFLICT (id) DO UPDATE SET v = excluded.v', 'hp', 'cp');
 
 -- REPEATABLE READ: a conflict with the statement's own row is no
 -- serialization failure

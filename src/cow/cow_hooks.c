@@ -183,10 +183,11 @@ CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel)
  * rel, which tuple routing may reach -- takes the writers' lock now,
  * before the first arbiter check, and its arbiter checks see the rows the
  * statement buffers (CowBeginOnConflict, cow_write_state.c).  DO UPDATE
- * needs the conflicting row locked (tuple_lock), not offered yet.
+ * locks the conflicting row (tuple_lock, cow_row_lock.c), which the
+ * writers' lock already covers.
  */
 static void
-CowBeginOnConflictOf(Relation rel, OnConflictAction action)
+CowBeginOnConflictOf(Relation rel)
 {
 	List	   *relids;
 	ListCell   *lc;
@@ -200,16 +201,7 @@ CowBeginOnConflictOf(Relation rel, OnConflictAction action)
 		Relation	r = table_open(lfirst_oid(lc), NoLock);
 
 		if (CowIsCowRelation(r))
-		{
-			if (action == ONCONFLICT_UPDATE)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("INSERT ... ON CONFLICT DO UPDATE is not supported on incetl_cow table \"%s\"",
-								RelationGetRelationName(r)),
-						 errdetail("DO UPDATE locks the conflicting row, and incetl_cow has no row locks yet."),
-						 errhint("Use ON CONFLICT DO NOTHING; or give the table a record key (incetl.set_table_options): an INSERT of a stored key is then an upsert.")));
 			CowBeginOnConflict(r);
-		}
 		table_close(r, NoLock);
 	}
 	list_free(relids);
@@ -232,8 +224,7 @@ CowBeginScansWalker(PlanState *ps, void *context)
 		int			i;
 
 		for (i = 0; plan->onConflictAction != ONCONFLICT_NONE && i < mt->mt_nrels; i++)
-			CowBeginOnConflictOf(mt->resultRelInfo[i].ri_RelationDesc,
-								 plan->onConflictAction);
+			CowBeginOnConflictOf(mt->resultRelInfo[i].ri_RelationDesc);
 	}
 	if (IsA(ps, SeqScanState))
 	{
