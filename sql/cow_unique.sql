@@ -248,6 +248,17 @@ SELECT compare('INSERT INTO %1$s VALUES (2, ''c''), (2, ''d'')', 'hp', 'cp');
 SELECT compare('UPDATE %1$s SET id = 1 WHERE id = 150', 'hp', 'cp');
 SELECT compare('UPDATE %1$s SET id = 151 WHERE id = 150', 'hp', 'cp');
 
+-- restore() brings a deleted key back; the PRIMARY KEY still holds after it
+CREATE TABLE r1 (id int PRIMARY KEY, v text) USING incetl_cow;
+INSERT INTO r1 VALUES (1, 'a'), (2, 'b');
+SELECT incetl.latest_commit('r1') AS before_changes \gset
+UPDATE r1 SET v = 'z';
+DELETE FROM r1 WHERE id = 2;
+SELECT incetl.restore('r1', :before_changes) > :before_changes AS restored;
+SELECT * FROM r1 ORDER BY id;
+INSERT INTO r1 VALUES (2, 'dup');
+\echo :LAST_ERROR_SQLSTATE
+
 -- no crash or stale answer after a failed statement: the table still works
 SELECT compare('INSERT INTO %1$s VALUES (7, ''seven'')');
 

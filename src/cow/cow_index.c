@@ -121,7 +121,6 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 		MemoryContext old = MemoryContextSwitchTo(gcxt);
 		CowDecodedGroup *g = CowDecodeGroup(table_rel, &versions[i], true, NULL, false);
 		uint64		r;
-
 		bool		alive = (versions[i].superseded_by == 0);
 
 		MemoryContextSwitchTo(old);
