@@ -466,14 +466,19 @@ cow_index_fetch_tuple_checked(IndexFetchTableData *data, ItemPointer tid,
 		snapshot->xmin = snapshot->xmax = InvalidTransactionId;
 		snapshot->speculativeToken = 0;
 		r = CowPendingFetch(data->rel, rownum, slot);
-
+		*call_again = false;
+		if (all_dead != NULL)
+			*all_dead = false;
 		if (r != 0)
-		{
-			*call_again = false;
-			if (all_dead != NULL)
-				*all_dead = false;
 			return r > 0;
-		}
+
+		/*
+		 * A stored row.  Each check begins a fetch of its own
+		 * (table_index_fetch_tuple_check, an arbiter's index scan): read
+		 * through the transaction's cached fetch state, which keeps the
+		 * versions and the decoded group from one check to the next.
+		 */
+		return cow_tuple_fetch_row_version(data->rel, tid, snapshot, slot);
 	}
 	CowCheckUnmergedRead(data->rel, snapshot);
 	found = cow_index_fetch_tuple(data, tid, snapshot, slot, call_again, all_dead);
