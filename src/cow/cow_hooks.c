@@ -238,6 +238,36 @@ CowParallelSeqScanFirst(PlanState *ps)
 }
 
 /*
+ * CowBeginOnConflictOf: an INSERT ... ON CONFLICT into rel starts.  Every
+ * incetl_cow table it may write -- rel, or the partitions of a partitioned
+ * rel, which tuple routing may reach -- takes the writers' lock now,
+ * before the first arbiter check, and its arbiter checks see the rows the
+ * statement buffers (CowBeginOnConflict, cow_write_state.c).  DO UPDATE
+ * locks the conflicting row (tuple_lock, cow_row_lock.c), which the
+ * writers' lock already covers.
+ */
+static void
+CowBeginOnConflictOf(Relation rel)
+{
+	List	   *relids;
+	ListCell   *lc;
+
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		relids = find_all_inheritors(RelationGetRelid(rel), RowExclusiveLock, NULL);
+	else
+		relids = list_make1_oid(RelationGetRelid(rel));
+	foreach(lc, relids)
+	{
+		Relation	r = table_open(lfirst_oid(lc), NoLock);
+
+		if (CowIsCowRelation(r))
+			CowBeginOnConflict(r);
+		table_close(r, NoLock);
+	}
+	list_free(relids);
+}
+
+/*
  * CowBeginScansWalker begins the scan of every SeqScan on an incetl_cow
  * table, with the needed columns and skip quals, and turns off what a
  * Bitmap Heap Scan of one would do with pages.
@@ -253,17 +283,8 @@ CowBeginScansWalker(PlanState *ps, void *context)
 		ModifyTable *plan = (ModifyTable *) ps->plan;
 		int			i;
 
-		for (i = 0; i < mt->mt_nrels; i++)
-		{
-			Relation	rel = mt->resultRelInfo[i].ri_RelationDesc;
-
-			if (plan->onConflictAction != ONCONFLICT_NONE && CowIsCowRelation(rel))
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("INSERT ... ON CONFLICT is not supported on incetl_cow table \"%s\"",
-								RelationGetRelationName(rel)),
-						 errhint("INSERT into a table with a record key is already an upsert; see incetl.set_table_options().")));
-		}
+		for (i = 0; plan->onConflictAction != ONCONFLICT_NONE && i < mt->mt_nrels; i++)
+			CowBeginOnConflictOf(mt->resultRelInfo[i].ri_RelationDesc);
 	}
 	if (IsA(ps, SeqScanState))
 	{
@@ -368,7 +389,19 @@ cow_ExecutorFinish(QueryDesc *queryDesc)
 	 */
 	if (CowHasPending() && !IsInParallelMode() &&
 		estate != NULL && estate->es_auxmodifytables == NIL)
-		CowFlushQueryRelations(estate);
+	{
+		/* the query's after-trigger level is open: rechecks can be queued */
+		PG_TRY();
+		{
+			CowAfterTriggerQueueOpen = true;
+			CowFlushQueryRelations(estate);
+		}
+		PG_FINALLY();
+		{
+			CowAfterTriggerQueueOpen = false;
+		}
+		PG_END_TRY();
+	}
 
 	if (prev_ExecutorFinish)
 		prev_ExecutorFinish(queryDesc);

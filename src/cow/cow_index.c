@@ -6,13 +6,16 @@
  * Every index build (CREATE INDEX, a PRIMARY KEY or UNIQUE constraint,
  * REINDEX, the rebuild after VACUUM FULL) comes through
  * cow_index_build_range_scan, so this is where unsupported indexes are
- * refused: unique and exclusion indexes (an upsert replaces a row whose
- * key the index would see twice; record_key is the uniqueness tool), BRIN
- * and access methods not known to work (CowCheckIndexAm).
+ * refused: BRIN and access methods not known to work (CowCheckIndexAm).
  *
  * All version rows still in the catalog are indexed, superseded ones too:
  * an index fetch checks the version against the reader's snapshot, so an
  * old snapshot still finds its rows and a new one never sees stale ones.
+ * Only the rows of current versions are fed as alive: a unique index's
+ * build checks those (btree puts the others aside unchecked), so it fails
+ * on duplicates exactly when the table as it stands holds some.  An
+ * exclusion constraint is checked after the build by PostgreSQL
+ * (IndexCheckExclusion: a scan of the current rows).
  *
  * CREATE INDEX CONCURRENTLY and REINDEX CONCURRENTLY add, in their
  * validation pass (cow_index_validate_scan), the rows committed during the
@@ -100,12 +103,6 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 	Datum		values[INDEX_MAX_KEYS];
 	bool		isnull[INDEX_MAX_KEYS];
 
-	if (index_info->ii_Unique || index_info->ii_ExclusionOps != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("unique indexes, primary keys and exclusion constraints are not supported on incetl_cow table \"%s\"",
-						RelationGetRelationName(table_rel)),
-				 errhint("Declare the key with incetl.set_table_options(..., record_key => ...): inserts are then upserts by that key.")));
 	CowCheckIndexAm(table_rel, index_rel);
 	if (scan != NULL || start_blockno != 0 ||
 		(numblocks != InvalidBlockNumber && numblocks != 0))
@@ -130,6 +127,7 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 		MemoryContext old = MemoryContextSwitchTo(gcxt);
 		CowDecodedGroup *g = CowDecodeGroup(table_rel, &versions[i], true, NULL, false);
 		uint64		r;
+		bool		alive = (versions[i].superseded_by == 0);
 
 		MemoryContextSwitchTo(old);
 		for (r = 0; r < g->nrows; r++)
@@ -140,7 +138,7 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 			if (predicate != NULL && !ExecQual(predicate, econtext))
 				continue;
 			FormIndexDatum(index_info, slot, estate, values, isnull);
-			callback(index_rel, &slot->tts_tid, values, isnull, true,
+			callback(index_rel, &slot->tts_tid, values, isnull, alive,
 					 callback_state);
 			count++;
 		}

@@ -597,7 +597,7 @@ CowRowNumberIsDead(Relation rel, int64 rownum, CowVersion **live, int *nlive,
 				   bool *reloaded)
 {
 	if (rownum >= COW_MAX_ROW_NUMBER)
-		return true;
+		return true;			/* (the AM glue may say otherwise: cow_tableam.c) */
 	if (*live != NULL && CowFindInVersions(*live, *nlive, rownum) >= 0)
 		return false;
 	if (!*reloaded)
@@ -652,6 +652,18 @@ cow_index_fetch_tuple(IndexFetchTableData *data, ItemPointer tid,
 TransactionId
 cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 {
+	return cow_index_delete_tuples_pending(rel, delstate, true);
+}
+
+/*
+ * cow_index_delete_tuples_pending: as cow_index_delete_tuples, but entries
+ * at pending TIDs are deletable only when pending_dead (an INSERT ... ON
+ * CONFLICT statement may be finding its own rows through them).
+ */
+TransactionId
+cow_index_delete_tuples_pending(Relation rel, TM_IndexDeleteOp *delstate,
+								bool pending_dead)
+{
 	CowVersion *live = NULL;
 	int			nlive = 0;
 	bool		reloaded = false;
@@ -666,8 +678,10 @@ cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 		TM_IndexStatus *st = &delstate->status[d->id];
 		int64		rownum = CowTidToRowNumber(&d->tid);
 
-		if (!st->knowndeletable &&
-			CowRowNumberIsDead(rel, rownum, &live, &nlive, &reloaded))
+		if (rownum >= COW_MAX_ROW_NUMBER && !pending_dead)
+			st->knowndeletable = false;
+		else if (!st->knowndeletable &&
+				 CowRowNumberIsDead(rel, rownum, &live, &nlive, &reloaded))
 			st->knowndeletable = true;
 		if (st->knowndeletable)
 		{

@@ -113,20 +113,24 @@ cow_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 	CowBufferInsert(rel, slot, cid, false);
 }
 
+/*
+ * INSERT ... ON CONFLICT: the row is buffered like any other; between the
+ * two calls the executor checks the new index entries, which find nothing
+ * (CowPendingFetch).  A lost race takes the row back out.
+ */
 static void
 cow_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid,
 							 int options, BulkInsertState bistate,
 							 uint32 specToken)
 {
-	CowNotSupported(rel, "INSERT ... ON CONFLICT",
-					"INSERT into a table with a record key is already an upsert; see incetl.set_table_options().");
+	CowBufferInsertSpeculative(rel, slot, cid);
 }
 
 static void
 cow_tuple_complete_speculative(Relation rel, TupleTableSlot *slot,
 							   uint32 specToken, bool succeeded)
 {
-	CowNotSupported(rel, "INSERT ... ON CONFLICT", NULL);
+	CowCompleteSpeculative(rel, slot, succeeded);
 }
 
 static void
@@ -598,13 +602,90 @@ cow_scan_begin_checked(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 	return cow_scan_begin(rel, snapshot, nkeys, key, pscan, flags);
 }
 
+/*
+ * A fetch under a dirty snapshot is a uniqueness or exclusion check
+ * (_bt_check_unique, check_exclusion_or_unique_constraint): this backend's
+ * write state answers first (CowPendingFetch, cow_write_state.c).  Entries
+ * at pending TIDs are said to be dead only when no INSERT ... ON CONFLICT
+ * can be relying on them (CowPendingEntriesRemovable).
+ */
 static bool
 cow_index_fetch_tuple_checked(IndexFetchTableData *data, ItemPointer tid,
 							  Snapshot snapshot, TupleTableSlot *slot,
 							  bool *call_again, bool *all_dead)
 {
+	int64		rownum = CowTidToRowNumber(tid);
+	bool		found;
+
+	if (snapshot != NULL && snapshot->snapshot_type == SNAPSHOT_DIRTY)
+	{
+		int			r;
+
+		/*
+		 * No row of ours is ever being written by another transaction that
+		 * the checker should wait for: a writer of the table holds the
+		 * writers' lock, which the check is made under (or the row is this
+		 * backend's own).  The fields are the table AM's to set, as
+		 * HeapTupleSatisfiesDirty does.
+		 */
+		snapshot->xmin = snapshot->xmax = InvalidTransactionId;
+		snapshot->speculativeToken = 0;
+		r = CowPendingFetch(data->rel, rownum, slot);
+		*call_again = false;
+		if (all_dead != NULL)
+			*all_dead = false;
+		if (r != 0)
+			return r > 0;
+
+		/*
+		 * A stored row.  Each check begins a fetch of its own
+		 * (table_index_fetch_tuple_check, an arbiter's index scan): read
+		 * through the transaction's cached fetch state, which keeps the
+		 * versions and the decoded group from one check to the next.
+		 */
+		return cow_tuple_fetch_row_version(data->rel, tid, snapshot, slot);
+	}
 	CowCheckUnmergedRead(data->rel, snapshot);
-	return cow_index_fetch_tuple(data, tid, snapshot, slot, call_again, all_dead);
+	found = cow_index_fetch_tuple(data, tid, snapshot, slot, call_again, all_dead);
+
+	/*
+	 * The slot reads lazily from the fetch's decoded group; a constraint
+	 * check (unique_key_recheck) ends the fetch before it reads the row.
+	 */
+	if (found && snapshot != NULL &&
+		(snapshot->snapshot_type == SNAPSHOT_SELF ||
+		 snapshot->snapshot_type == SNAPSHOT_DIRTY))
+		ExecMaterializeSlot(slot);
+	if (!found && all_dead != NULL && *all_dead &&
+		rownum >= COW_MAX_ROW_NUMBER && !CowPendingEntriesRemovable(data->rel))
+		*all_dead = false;
+	return found;
+}
+
+static bool
+cow_tuple_fetch_row_version_checked(Relation rel, ItemPointer tid,
+									Snapshot snapshot, TupleTableSlot *slot)
+{
+	if (CowPendingRowFetch(rel, CowTidToRowNumber(tid), slot))
+		return true;
+	return cow_tuple_fetch_row_version(rel, tid, snapshot, slot);
+}
+
+static bool
+cow_tuple_satisfies_snapshot_checked(Relation rel, TupleTableSlot *slot,
+									 Snapshot snapshot)
+{
+	/* a row of the running ON CONFLICT statement: its own, visible to it */
+	if (CowPendingRowFetch(rel, CowTidToRowNumber(&slot->tts_tid), NULL))
+		return true;
+	return cow_tuple_satisfies_snapshot(rel, slot, snapshot);
+}
+
+static TransactionId
+cow_index_delete_tuples_checked(Relation rel, TM_IndexDeleteOp *delstate)
+{
+	return cow_index_delete_tuples_pending(rel, delstate,
+										   CowPendingEntriesRemovable(rel));
 }
 
 static const TableAmRoutine CowMethods = {
@@ -629,11 +710,11 @@ static const TableAmRoutine CowMethods = {
 	.index_fetch_end = cow_index_fetch_end,
 	.index_fetch_tuple = cow_index_fetch_tuple_checked,
 
-	.tuple_fetch_row_version = cow_tuple_fetch_row_version,
+	.tuple_fetch_row_version = cow_tuple_fetch_row_version_checked,
 	.tuple_tid_valid = cow_tuple_tid_valid,
 	.tuple_get_latest_tid = cow_tuple_get_latest_tid,
-	.tuple_satisfies_snapshot = cow_tuple_satisfies_snapshot,
-	.index_delete_tuples = cow_index_delete_tuples,
+	.tuple_satisfies_snapshot = cow_tuple_satisfies_snapshot_checked,
+	.index_delete_tuples = cow_index_delete_tuples_checked,
 
 	.tuple_insert = cow_tuple_insert,
 	.tuple_insert_speculative = cow_tuple_insert_speculative,

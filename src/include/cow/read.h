@@ -231,6 +231,9 @@ extern bool cow_index_fetch_tuple(IndexFetchTableData *data, ItemPointer tid,
 								  bool *call_again, bool *all_dead);
 extern TransactionId cow_index_delete_tuples(Relation rel,
 											 TM_IndexDeleteOp *delstate);
+extern TransactionId cow_index_delete_tuples_pending(Relation rel,
+													 TM_IndexDeleteOp *delstate,
+													 bool pending_dead);
 extern bool cow_tuple_fetch_row_version(Relation rel, ItemPointer tid,
 										Snapshot snapshot, TupleTableSlot *slot);
 extern void cow_tuple_get_latest_tid(TableScanDesc sscan, ItemPointer tid);
