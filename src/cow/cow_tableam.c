@@ -536,4 +536,5 @@ cow_init(void)
 	CowWriteStateInit();
 	CowHooksInit();
 	CowAggInit();
+	CowRmgrInit();
 }

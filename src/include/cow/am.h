@@ -26,4 +26,7 @@ extern void CowHooksInit(void);
 extern PGDLLIMPORT bool CowAggregatePushdown;
 extern void CowAggInit(void);
 
+/* the WAL resource manager that decodes incetl_cow rows (cow_decode.c) */
+extern void CowRmgrInit(void);
+
 #endif							/* INCETL_COW_AM_H */
