@@ -718,7 +718,7 @@ CowCheckPublicationStmt(Node *parsetree)
 	ereport(WARNING,
 			(errmsg("publication \"%s\" publishes the tables of extension \"incetl\"",
 					stmt->pubname),
-			 errdetail("The publication is FOR ALL TABLES: it also publishes incetl's catalogs (incetl.cow_file_group, incetl.cow_commit, incetl.pipeline, ...), whose rows describe this database's incetl_cow storage and pipelines.  A subscriber must not apply them."),
+			 errdetail("The publication is FOR ALL TABLES: it also publishes incetl's catalogs (incetl.cow_file_group, incetl.cow_commit, incetl.pipelines, ...), whose rows describe this database's incetl_cow storage and pipelines.  A subscriber must not apply them."),
 			 errhint("Publish tables by name or schema instead (FOR TABLE, FOR TABLES IN SCHEMA).")));
 }
 
