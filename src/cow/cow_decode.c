@@ -30,6 +30,8 @@
  */
 #include "postgres.h"
 
+#include <zstd.h>
+
 #include "access/htup_details.h"
 #include "access/xlog_internal.h"
 #include "access/xlogreader.h"
@@ -82,22 +84,57 @@ cow_rm_identify(uint8 info)
 }
 
 /*
+ * CowRecordChanges: the header of an incetl_cow record into *hdr, and its
+ * changes (decompressed into a palloc'd copy when they were compressed;
+ * *copied says so), *len bytes.
+ */
+static char *
+CowRecordChanges(XLogReaderState *record, xl_cow_changes *hdr, Size *len,
+				 bool *copied)
+{
+	char	   *data = XLogRecGetData(record);
+	Size		datalen = XLogRecGetDataLen(record);
+	char	   *raw;
+	size_t		n;
+
+	*copied = false;
+	if (datalen < SizeOfCowChanges)
+		elog(ERROR, "incetl_cow record too short: %zu bytes", datalen);
+	memcpy(hdr, data, SizeOfCowChanges);
+	if (hdr->rawlen == 0)
+	{
+		*len = datalen - SizeOfCowChanges;
+		return data + SizeOfCowChanges;
+	}
+	raw = palloc(hdr->rawlen);
+	n = ZSTD_decompress(raw, hdr->rawlen, data + SizeOfCowChanges,
+						datalen - SizeOfCowChanges);
+	if (ZSTD_isError(n) || n != hdr->rawlen)
+		elog(ERROR, "could not decompress incetl_cow record at %X/%X: %s",
+			 LSN_FORMAT_ARGS(record->ReadRecPtr),
+			 ZSTD_isError(n) ? ZSTD_getErrorName(n) : "size mismatch");
+	*copied = true;
+	*len = hdr->rawlen;
+	return raw;
+}
+
+/*
  * The record's changes, counted by action: "rel 1663/5/16384; changes 3:
  * insert 1 update 1 delete 1".
  */
 static void
 cow_rm_desc(StringInfo buf, XLogReaderState *record)
 {
-	char	   *data = XLogRecGetData(record);
-	Size		len = XLogRecGetDataLen(record);
+	char	   *data;
+	Size		len;
+	bool		copied;
 	xl_cow_changes hdr;
-	Size		off = SizeOfCowChanges;
+	Size		off = 0;
 	uint32		counts[4] = {0, 0, 0, 0};
 
-	if ((XLogRecGetInfo(record) & ~XLR_INFO_MASK) != XLOG_COW_CHANGES ||
-		len < SizeOfCowChanges)
+	if ((XLogRecGetInfo(record) & ~XLR_INFO_MASK) != XLOG_COW_CHANGES)
 		return;
-	memcpy(&hdr, data, SizeOfCowChanges);
+	data = CowRecordChanges(record, &hdr, &len, &copied);
 	for (uint32 i = 0; i < hdr.nchanges && off + sizeof(xl_cow_change) <= len; i++)
 	{
 		xl_cow_change ch;
@@ -111,6 +148,10 @@ cow_rm_desc(StringInfo buf, XLogReaderState *record)
 					 hdr.node.spcNode, hdr.node.dbNode, hdr.node.relNode,
 					 hdr.nchanges, counts[COW_LOGICAL_INSERT],
 					 counts[COW_LOGICAL_UPDATE], counts[COW_LOGICAL_DELETE]);
+	if (hdr.rawlen > 0)
+		appendStringInfo(buf, "; compressed %u bytes", hdr.rawlen);
+	if (copied)
+		pfree(data);
 }
 
 /* CowDecodeTuple copies a tuple image of the record into a tuple buffer. */
@@ -137,6 +178,7 @@ cow_rm_decode(LogicalDecodingContext *ctx, XLogRecordBuffer *buf)
 	SnapBuild  *builder = ctx->snapshot_builder;
 	char	   *data;
 	Size		len;
+	bool		copied;
 	xl_cow_changes hdr;
 	Size		off;
 
@@ -152,20 +194,19 @@ cow_rm_decode(LogicalDecodingContext *ctx, XLogRecordBuffer *buf)
 	if (!SnapBuildProcessChange(builder, xid, buf->origptr))
 		return;
 
-	data = XLogRecGetData(r);
-	len = XLogRecGetDataLen(r);
-	if (len < SizeOfCowChanges)
-		elog(ERROR, "incetl_cow record too short: %zu bytes", len);
-	memcpy(&hdr, data, SizeOfCowChanges);
-
 	/* only our database, and origins the output plugin wants */
+	if (XLogRecGetDataLen(r) < SizeOfCowChanges)
+		elog(ERROR, "incetl_cow record too short: %u bytes",
+			 XLogRecGetDataLen(r));
+	memcpy(&hdr, XLogRecGetData(r), SizeOfCowChanges);
 	if (hdr.node.dbNode != ctx->slot->data.database)
 		return;
 	if (ctx->callbacks.filter_by_origin_cb != NULL &&
 		filter_by_origin_cb_wrapper(ctx, XLogRecGetOrigin(r)))
 		return;
 
-	off = SizeOfCowChanges;
+	data = CowRecordChanges(r, &hdr, &len, &copied);
+	off = 0;
 	for (uint32 i = 0; i < hdr.nchanges; i++)
 	{
 		xl_cow_change ch;
@@ -210,4 +251,6 @@ cow_rm_decode(LogicalDecodingContext *ctx, XLogRecordBuffer *buf)
 
 		ReorderBufferQueueChange(ctx->reorder, xid, buf->origptr, change, false);
 	}
+	if (copied)
+		pfree(data);
 }

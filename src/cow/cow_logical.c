@@ -47,8 +47,13 @@
 
 #include "cow/write.h"
 
-/* a record is written once this many bytes of changes are waiting */
-#define COW_LOGICAL_RECORD_BYTES	(64 * 1024)
+/*
+ * A record is written once this many bytes of changes are waiting; they
+ * are compressed (zstd, fast level: rows of one table compress well, and a
+ * record is small enough for decoding to hold).
+ */
+#define COW_LOGICAL_RECORD_BYTES	(128 * 1024)
+#define COW_LOGICAL_ZSTD_LEVEL		1
 
 struct CowLogicalLog
 {
@@ -98,17 +103,36 @@ CowLogicalBegin(Relation rel)
 static void
 CowLogicalFlush(CowLogicalLog *log)
 {
+	Size		rawlen = log->buf.len - SizeOfCowChanges;
+	Size		zlen = 0;
+	char	   *z;
+	uint32		zraw = 0;
+
 	if (log->nchanges == 0)
 		return;
+	z = CowCompress(log->buf.data + SizeOfCowChanges, rawlen,
+					COW_LOGICAL_ZSTD_LEVEL, &zlen);
+	if (z != NULL)
+		zraw = (uint32) rawlen;
 	memcpy(log->buf.data + offsetof(xl_cow_changes, nchanges),
 		   &log->nchanges, sizeof(uint32));
+	memcpy(log->buf.data + offsetof(xl_cow_changes, rawlen),
+		   &zraw, sizeof(uint32));
 
 	/* the record carries the xid: assign it first (that may log too) */
 	(void) GetCurrentTransactionId();
 	XLogBeginInsert();
 	XLogSetRecordFlags(XLOG_INCLUDE_ORIGIN);
-	XLogRegisterData(log->buf.data, log->buf.len);
+	if (z != NULL)
+	{
+		XLogRegisterData(log->buf.data, SizeOfCowChanges);
+		XLogRegisterData(z, zlen);
+	}
+	else
+		XLogRegisterData(log->buf.data, log->buf.len);
 	(void) XLogInsert(COW_RMGR_ID, XLOG_COW_CHANGES);
+	if (z != NULL)
+		pfree(z);
 
 	log->buf.len = SizeOfCowChanges;
 	log->nchanges = 0;

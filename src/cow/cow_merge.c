@@ -84,9 +84,9 @@ typedef struct CowMergeCtx
 	/*
 	 * Logical decoding (cow_logical.c): the log of the rows the merge
 	 * changes, NULL when decoding does not see the table.  A rewrite logs
-	 * only the rows it collapses (log_rewrite).  Stored rows an UPDATE
-	 * deleted by row number wait in rn_deleted, until the group is written,
-	 * for the new row of their key: the two are one update.
+	 * only the rows it collapses (log_rewrite).  Stored rows the statement
+	 * deleted by row number wait in rn_deleted, until their group is
+	 * written, for a new row of their key: the two are one update.
 	 */
 	CowLogicalLog *log;
 	bool		log_rewrite;
@@ -779,8 +779,9 @@ CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n, const CowVersion *v)
  * it is written (CowEmitGroups), since rows of a part merged early may go
  * back to the statement's buffer unwritten (CowOutCarry) -- or, when the
  * statement (an UPDATE) deleted the stored row of its key by row number,
- * an update of that row, so that a subscriber never sees the key twice.  A rewrite (a new record key) logs the rows it collapses as
- * deletes and nothing else: the other rows are unchanged.
+ * an update of that row, so that a subscriber never holds the key twice.
+ * A rewrite (a new record key) logs the rows it collapses as deletes and
+ * nothing else: the other rows are unchanged.
  */
 static void
 CowLogBegin(CowMergeCtx *ctx, bool rewrite)

@@ -17,6 +17,9 @@
 #   (c) old keys follow the replica identity: DEFAULT without a primary key
 #       logs none (an update shows the new row only, a delete no data),
 #       NOTHING neither;
+#   (d) pg_walinspect names the records (incetl_cow, CHANGES) and counts
+#       their rows (rm_identify, rm_desc); a large write's records are
+#       compressed.
 # A few seconds.
 
 source "$(dirname "${BASH_SOURCE[0]}")/helpers.bash"
@@ -148,4 +151,17 @@ table public.n: DELETE: (no-tuple-data)
 COMMIT
 table public.n: UPDATE: a[integer]:1 b[text]:'x3'
 COMMIT" "$(changes)"
+# (d) the records, as pg_walinspect describes them (rm_identify, rm_desc):
+# a 3000-row load in records of many rows, compressed
+q "$DB" "CREATE EXTENSION pg_walinspect" >/dev/null
+q "$DB" "CREATE TABLE big (id int, v text) USING incetl_cow" >/dev/null
+start=$(q "$DB" "SELECT pg_current_wal_lsn()")
+q "$DB" "INSERT INTO big SELECT g, 'value ' || g FROM generate_series(1, 3000) g" >/dev/null
+end=$(q "$DB" "SELECT pg_current_wal_lsn()")
+desc=$(q "$DB" "SELECT count(*), sum(substring(description from 'insert ([0-9]+)')::int),
+                       bool_and(description LIKE '%compressed%')
+                  FROM pg_get_wal_records_info('$start', '$end')
+                 WHERE resource_manager = 'incetl_cow' AND record_type = 'CHANGES'")
+expect_match "the load is logged as a few compressed incetl_cow CHANGES records of 3000 inserts" \
+    '^[1-9]\|3000\|t$' "$desc"
 q "$DB" "SELECT pg_drop_replication_slot('s')" >/dev/null

@@ -177,9 +177,10 @@ extern void CowLockWriters(Relation rel);
  * cow_decode.c is the WAL resource manager that decodes them).  A merge
  * that changes rows of a table logical decoding sees logs, in its
  * transaction, records of the rows it inserts, updates and deletes, in
- * order, many rows a record: a header, then per change an
- * xl_cow_change and the old and new tuples it has (heap tuple images,
- * t_len bytes each, unaligned).
+ * order, many rows a record: a header, then the changes, zstd-compressed
+ * when that makes them smaller (rawlen > 0) -- per change an xl_cow_change
+ * and the old and new tuples it has (heap tuple images, t_len bytes each,
+ * unaligned).
  */
 #define COW_RMGR_ID			146
 #define COW_RMGR_NAME		"incetl_cow"
@@ -193,10 +194,12 @@ typedef struct xl_cow_changes
 {
 	RelFileNode node;			/* the table's, as heap records name it */
 	uint32		nchanges;
+	uint32		rawlen;			/* length of the changes when compressed,
+								 * 0 when they follow as they are */
 	/* nchanges changes follow */
 } xl_cow_changes;
 
-#define SizeOfCowChanges	(offsetof(xl_cow_changes, nchanges) + sizeof(uint32))
+#define SizeOfCowChanges	(offsetof(xl_cow_changes, rawlen) + sizeof(uint32))
 
 typedef struct xl_cow_change
 {
