@@ -71,7 +71,6 @@ DROP TABLE tmp_cow;
 SELECT count(*) FROM incetl.cow_file_group WHERE storage_id = :sid;
 
 -- unsupported operations fail cleanly
-SELECT * FROM items FOR UPDATE;
 INSERT INTO items VALUES (1, 'x', 1, 1) ON CONFLICT DO NOTHING;
 CREATE INDEX ON items (id);
 INSERT INTO items VALUES (1, 'x', 1, 1) ON CONFLICT DO NOTHING;

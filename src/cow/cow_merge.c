@@ -1964,9 +1964,125 @@ CowRewriteTable(Relation rel)
 }
 
 /*
+ * CowRowLockTag sets tag to rel's row-lock tag.  incetl_cow rows have no
+ * header to record a locker in, so a row lock (SELECT ... FOR UPDATE/SHARE,
+ * cow_row_lock.c) locks every row of the table: a tuple tag of our own,
+ * block InvalidBlockNumber, offset 0, which heap never uses.  Share lockers
+ * take it in ShareLock, updaters and every writer (CowLockWriters) in
+ * ExclusiveLock, all held to the end of the transaction.
+ */
+void
+CowRowLockTag(Relation rel, LOCKTAG *tag)
+{
+	SET_LOCKTAG_TUPLE(*tag, MyDatabaseId, RelationGetRelid(rel),
+					  InvalidBlockNumber, 0);
+}
+
+/*
+ * CowPreparedHolder returns the xid of a prepared transaction holding a lock
+ * on tag that conflicts with mode, or InvalidTransactionId.
+ */
+static TransactionId
+CowPreparedHolder(const LOCKTAG *tag, LOCKMODE mode)
+{
+	VirtualTransactionId *holders = GetLockConflicts(tag, mode, NULL);
+
+	for (; VirtualTransactionIdIsValid(*holders); holders++)
+	{
+		bool		more = false;
+		TransactionId xid = TwoPhaseGetXidByVirtualXID(*holders, &more);
+
+		if (TransactionIdIsValid(xid))
+			return xid;
+	}
+	return InvalidTransactionId;
+}
+
+static void
+CowPreparedWriterError(Relation rel, TransactionId xid)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+			 errmsg("cannot write to incetl_cow table \"%s\" while a prepared transaction that wrote it is pending",
+					RelationGetRelationName(rel)),
+			 errdetail("Prepared transaction %u holds the table's writer lock until it is committed or rolled back.",
+					   xid),
+			 errhint("Finish it with COMMIT PREPARED or ROLLBACK PREPARED (see pg_prepared_xacts), then retry.")));
+}
+
+static void
+CowPreparedLockerError(Relation rel, TransactionId xid, bool writer)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+			 writer ?
+			 errmsg("cannot write to incetl_cow table \"%s\" while a prepared transaction that locked its rows is pending",
+					RelationGetRelationName(rel)) :
+			 errmsg("could not obtain lock on row in relation \"%s\"",
+					RelationGetRelationName(rel)),
+			 errdetail("Prepared transaction %u holds a lock on the rows of incetl_cow table \"%s\" until it is committed or rolled back.",
+					   xid, RelationGetRelationName(rel)),
+			 errhint("Finish it with COMMIT PREPARED or ROLLBACK PREPARED (see pg_prepared_xacts), then retry.")));
+}
+
+/*
+ * CowLockRows takes rel's row-lock tag (CowRowLockTag) in mode, to the end
+ * of the transaction, and, for an update lock (ExclusiveLock), the writers'
+ * lock after it.  wait_policy: LockWaitBlock waits, LockWaitSkip returns
+ * false when either is held by another, LockWaitError fails with 55P03 as
+ * heap does for a row.  A conflicting holder that is a prepared
+ * transaction fails at once (55P03), as for writers (CowLockWriters).
+ * *acquired is set when this call took the tag (it was not held in mode).
+ */
+bool
+CowLockRows(Relation rel, LOCKMODE mode, LockWaitPolicy wait_policy,
+			bool *acquired)
+{
+	LOCKTAG		tag;
+	LockAcquireResult res;
+	TransactionId xid;
+
+	CowRowLockTag(rel, &tag);
+	res = LockAcquire(&tag, mode, false, true);
+	if (res == LOCKACQUIRE_NOT_AVAIL)
+	{
+		if (wait_policy == LockWaitSkip)
+			return false;
+		if (wait_policy == LockWaitError)
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("could not obtain lock on row in relation \"%s\"",
+							RelationGetRelationName(rel))));
+		xid = CowPreparedHolder(&tag, mode);
+		if (TransactionIdIsValid(xid))
+			CowPreparedLockerError(rel, xid, false);
+		res = LockAcquire(&tag, mode, false, false);
+	}
+	*acquired = (res == LOCKACQUIRE_OK);
+	if (mode != ExclusiveLock)
+		return true;
+	if (ConditionalLockRelation(rel, ShareUpdateExclusiveLock))
+		return true;
+	if (wait_policy == LockWaitSkip)
+		return false;
+	if (wait_policy == LockWaitError)
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("could not obtain lock on row in relation \"%s\"",
+						RelationGetRelationName(rel))));
+	CowLockWriters(rel);
+	return true;
+}
+
+/*
  * CowLockWriters takes the writers' lock of rel (ShareUpdateExclusiveLock,
- * held to the end of the transaction: commit ids follow commit order).
- * A prepared transaction that wrote rel keeps that lock until COMMIT
+ * held to the end of the transaction: commit ids follow commit order),
+ * after the row-lock tag in ExclusiveLock (CowRowLockTag: a writer waits
+ * for the transactions holding row locks).  That order lets a share
+ * locker that writes later upgrade without deadlocking against a writer
+ * waiting for its share lock: the writer waits on the tag holding nothing
+ * of ours, and the upgrade goes ahead of it in the tag's queue (ProcSleep).
+ * A prepared transaction that wrote rel keeps both locks until COMMIT
  * PREPARED or ROLLBACK PREPARED, which may never come from the waiting
  * session (its own prepared transaction, say): rather than wait for it
  * unboundedly, fail at once naming it.  A holder that prepares after this
@@ -1976,26 +2092,29 @@ void
 CowLockWriters(Relation rel)
 {
 	LOCKTAG		tag;
-	VirtualTransactionId *holders;
+	TransactionId xid;
 
+	CowRowLockTag(rel, &tag);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		LOCKTAG		reltag;
+
+		SET_LOCKTAG_RELATION(reltag, rel->rd_lockInfo.lockRelId.dbId,
+							 rel->rd_lockInfo.lockRelId.relId);
+		xid = CowPreparedHolder(&reltag, ShareUpdateExclusiveLock);
+		if (TransactionIdIsValid(xid))
+			CowPreparedWriterError(rel, xid);
+		xid = CowPreparedHolder(&tag, ExclusiveLock);
+		if (TransactionIdIsValid(xid))
+			CowPreparedLockerError(rel, xid, true);
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	}
 	if (ConditionalLockRelation(rel, ShareUpdateExclusiveLock))
 		return;
 	SET_LOCKTAG_RELATION(tag, rel->rd_lockInfo.lockRelId.dbId,
 						 rel->rd_lockInfo.lockRelId.relId);
-	holders = GetLockConflicts(&tag, ShareUpdateExclusiveLock, NULL);
-	for (; VirtualTransactionIdIsValid(*holders); holders++)
-	{
-		bool		more = false;
-		TransactionId xid = TwoPhaseGetXidByVirtualXID(*holders, &more);
-
-		if (TransactionIdIsValid(xid))
-			ereport(ERROR,
-					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-					 errmsg("cannot write to incetl_cow table \"%s\" while a prepared transaction that wrote it is pending",
-							RelationGetRelationName(rel)),
-					 errdetail("Prepared transaction %u holds the table's writer lock until it is committed or rolled back.",
-							   xid),
-					 errhint("Finish it with COMMIT PREPARED or ROLLBACK PREPARED (see pg_prepared_xacts), then retry.")));
-	}
+	xid = CowPreparedHolder(&tag, ShareUpdateExclusiveLock);
+	if (TransactionIdIsValid(xid))
+		CowPreparedWriterError(rel, xid);
 	LockRelation(rel, ShareUpdateExclusiveLock);
 }

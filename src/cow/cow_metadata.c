@@ -299,6 +299,7 @@ CowVersionFromHeapTuple(HeapTuple tup, TupleDesc desc, CowVersion *v)
 	v->min_commit = DatumGetInt64(values[Anum_fg_min_commit - 1]);
 	v->max_commit = DatumGetInt64(values[Anum_fg_max_commit - 1]);
 	v->catalog_tid = tup->t_self;
+	v->xmin = HeapTupleHeaderGetXmin(tup->t_data);
 }
 
 /*

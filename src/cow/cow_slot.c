@@ -20,7 +20,13 @@
  * carry the row's TID in t_self (ANALYZE sorts its sample by it).
  * Of the system columns, ctid and tableoid are the slot's (tts_tid,
  * tts_tableOid); xmin, xmax, cmin and cmax are refused (0A000): no row
- * stores the transaction or command that wrote or deleted it.
+ * stores the transaction or command that wrote or deleted it.  The one
+ * exception is xmin of a slot filled by a row lock or by the executor's
+ * own fetch of an old row (tuple_lock, tuple_fetch_row_version with
+ * SnapshotAny; not a TID scan): those set it (CowSlotSetXmin) to
+ * the transaction that wrote the row's file group version, or ours for a
+ * row of our own, because the executor reads it there
+ * (ExecOnConflictUpdate, ExecCheckTupleVisible, the foreign key triggers).
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -44,6 +50,7 @@ typedef struct CowTupleTableSlot
 	VirtualTupleTableSlot base;
 	CowDecodedGroup *group;		/* NULL once all attributes are in the slot */
 	uint64		row;
+	TransactionId xmin;			/* known writer (CowSlotSetXmin), or Invalid */
 } CowTupleTableSlot;
 
 static TupleTableSlotOps CowSlotOpsData;
@@ -60,6 +67,7 @@ static void
 cow_slot_clear(TupleTableSlot *slot)
 {
 	((CowTupleTableSlot *) slot)->group = NULL;
+	((CowTupleTableSlot *) slot)->xmin = InvalidTransactionId;
 	TTSOpsVirtual.clear(slot);
 }
 
@@ -128,6 +136,12 @@ cow_slot_getsysattr(TupleTableSlot *slot, int attnum, bool *isnull)
 	char	   *relname = OidIsValid(slot->tts_tableOid) ?
 		get_rel_name(slot->tts_tableOid) : NULL;
 
+	if (attnum == MinTransactionIdAttributeNumber &&
+		TransactionIdIsValid(((CowTupleTableSlot *) slot)->xmin))
+	{
+		*isnull = false;
+		return TransactionIdGetDatum(((CowTupleTableSlot *) slot)->xmin);
+	}
 	switch (attnum)
 	{
 		case MinTransactionIdAttributeNumber:
@@ -180,6 +194,18 @@ cow_slot_copy_minimal_tuple(TupleTableSlot *slot)
 {
 	slot_getallattrs(slot);
 	return TTSOpsVirtual.copy_minimal_tuple(slot);
+}
+
+/*
+ * CowSlotSetXmin gives a filled slot of ours the transaction that wrote its
+ * row (see the header comment); other slots are left alone.  Clearing the
+ * slot forgets it.
+ */
+void
+CowSlotSetXmin(TupleTableSlot *slot, TransactionId xmin)
+{
+	if (slot->tts_ops == &CowSlotOpsData && !TTS_EMPTY(slot))
+		((CowTupleTableSlot *) slot)->xmin = xmin;
 }
 
 const TupleTableSlotOps *

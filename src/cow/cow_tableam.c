@@ -6,8 +6,9 @@
  * Callbacks delegate to the layers: cow_scan.c (scans, fetches, ANALYZE),
  * cow_sample.c (TABLESAMPLE), cow_slot.c (the lazy slot),
  * cow_write_state.c (buffered writes, merged by cow_merge.c), cow_index.c (index builds), cow_clean.c (VACUUM),
+ * cow_row_lock.c (row locks),
  * cow_storage.c (pages).  Storage creation, truncation and the VACUUM FULL
- * copy live here.  What is not supported raises
+ * and CLUSTER copy live here.  What is not supported raises
  * ERRCODE_FEATURE_NOT_SUPPORTED; no callback PostgreSQL requires is left
  * NULL (TID-range scans are the optional ones we leave out).
  *
@@ -21,6 +22,7 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
+#include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/multixact.h"
 #include "access/tableam.h"
@@ -28,6 +30,8 @@
 #include "access/xact.h"
 #include "catalog/catalog.h"
 #include "catalog/index.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_type.h"
 #include "catalog/storage.h"
 #include "catalog/storage_xlog.h"
 #include "commands/sequence.h"
@@ -39,9 +43,11 @@
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/smgr.h"
+#include "utils/datum.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/tuplesort.h"
 
 #include "cow/am.h"
 
@@ -65,24 +71,30 @@ CowNotSupported(Relation rel, const char *what, const char *hint)
 			 hint ? errhint("%s", hint) : 0));
 }
 
+/*
+ * Parallel sequential scans (cow_scan.c): participants claim file group
+ * versions one at a time.  Workers never hold buffered writes (writing is
+ * refused in parallel mode); the leader begins its scan of the shared
+ * state right after initializing it, through cow_scan_begin_checked, which
+ * refuses the read when a running statement of this transaction has writes
+ * to the table still buffered, with or without a worker.
+ */
 static Size
 cow_parallelscan_estimate(Relation rel)
 {
-	CowNotSupported(rel, "parallel scan", NULL);
-	return 0;
+	return CowParallelScanEstimate(rel);
 }
 
 static Size
 cow_parallelscan_initialize(Relation rel, ParallelTableScanDesc pscan)
 {
-	CowNotSupported(rel, "parallel scan", NULL);
-	return 0;
+	return CowParallelScanInitialize(rel, pscan);
 }
 
 static void
 cow_parallelscan_reinitialize(Relation rel, ParallelTableScanDesc pscan)
 {
-	CowNotSupported(rel, "parallel scan", NULL);
+	CowParallelScanReinitialize(rel, pscan);
 }
 
 static bool
@@ -168,16 +180,6 @@ cow_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	CowNoteRowUpdated(rel, CowTidToRowNumber(otid),
 					  CowTidToRowNumber(&slot->tts_tid));
 	return TM_Ok;
-}
-
-static TM_Result
-cow_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
-			   TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
-			   LockWaitPolicy wait_policy, uint8 flags, TM_FailureData *tmfd)
-{
-	CowNotSupported(rel, "row locking (SELECT ... FOR UPDATE/SHARE)",
-					"Writers of an incetl_cow table serialize on a table lock; lock the table instead.");
-	return TM_Invisible;
 }
 
 static void
@@ -302,8 +304,154 @@ cow_relation_copy_data(Relation rel, const RelFileNode *newrnode)
 }
 
 /*
+ * CowClusterWrite writes rows[0..n) of a CLUSTER sorted by an index as one
+ * new file group of NewTable, its version's commit the newest of its rows'.
+ */
+static void
+CowClusterWrite(Relation NewTable, const CowOptions *opts, CowRow **rows,
+				int64 n)
+{
+	CowVersion	v;
+	int64		commit_id = 0;
+	int64		i;
+
+	for (i = 0; i < n; i++)
+		commit_id = Max(commit_id, rows[i]->commit_id);
+	CowWriteGroup(NewTable, RelationGetDescr(NewTable), opts, rows, n,
+				  CowNextFileGroupId(NewTable), commit_id, &v);
+	CowInsertVersion(CowStorageId(NewTable), &v);
+}
+
+/*
+ * CowCopySortedByIndex: CLUSTER of a table without a record key.  The rows
+ * of the current versions go through tuplesort_begin_cluster (which orders
+ * them by the btree index's columns, expressions and operators, as for
+ * heap), each with its commit id as an extra last column, and are written
+ * back in that order in new file groups of file_group_rows rows: a
+ * sequential scan then returns them in index order.  The sort spills to
+ * disk beyond maintenance_work_mem.
+ */
+static void
+CowCopySortedByIndex(Relation OldTable, Relation NewTable, Relation OldIndex,
+					 CowVersion *versions, int n, const CowOptions *opts,
+					 double *num_tuples)
+{
+	TupleDesc	desc = RelationGetDescr(OldTable);
+	int			natts = desc->natts;
+	TupleDesc	sortdesc;
+	Tuplesortstate *sort;
+	MemoryContext cxt,
+				old;
+	Datum	   *values;
+	bool	   *isnull;
+	CowRow	  **rows;
+	int64		nrows = 0;
+	HeapTuple	tuple;
+	int			i,
+				a;
+
+	sortdesc = CreateTemplateTupleDesc(natts + 1);
+	for (a = 1; a <= natts; a++)
+		TupleDescCopyEntry(sortdesc, a, desc, a);
+	TupleDescInitEntry(sortdesc, natts + 1, "incetl_commit_id", INT8OID, -1, 0);
+	sort = tuplesort_begin_cluster(sortdesc, OldIndex, maintenance_work_mem,
+								   NULL, TUPLESORT_NONE);
+	values = palloc(sizeof(Datum) * (natts + 1));
+	isnull = palloc(sizeof(bool) * (natts + 1));
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow cluster",
+								ALLOCSET_DEFAULT_SIZES);
+
+	for (i = 0; i < n; i++)
+	{
+		CowDecodedGroup *g;
+		uint64		r;
+
+		old = MemoryContextSwitchTo(cxt);
+		g = CowDecodeGroup(OldTable, &versions[i], true, NULL, true);
+		for (r = 0; r < g->nrows; r++)
+		{
+			for (a = 0; a < natts; a++)
+			{
+				values[a] = g->values[a][r];
+				isnull[a] = g->isnull[a][r];
+			}
+			values[natts] = Int64GetDatum(g->commit_ids[r]);
+			isnull[natts] = false;
+			tuple = heap_form_tuple(sortdesc, values, isnull);
+			tuplesort_putheaptuple(sort, tuple);
+			heap_freetuple(tuple);
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(cxt);
+		CHECK_FOR_INTERRUPTS();
+	}
+	tuplesort_performsort(sort);
+
+	/* write them back, file_group_rows at a time */
+	rows = palloc(sizeof(CowRow *) * opts->file_group_rows);
+	while ((tuple = tuplesort_getheaptuple(sort, true)) != NULL)
+	{
+		CowRow	   *row;
+
+		old = MemoryContextSwitchTo(cxt);
+		row = palloc0(sizeof(CowRow));
+		row->values = palloc(sizeof(Datum) * (natts + 1));
+		row->isnull = palloc(sizeof(bool) * (natts + 1));
+		heap_deform_tuple(tuple, sortdesc, row->values, row->isnull);
+		/* the values point into the tuple, which the sort reuses: copy */
+		for (a = 0; a < natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, a);
+
+			if (!row->isnull[a] && !att->attbyval)
+				row->values[a] = datumCopy(row->values[a], false, att->attlen);
+		}
+		row->commit_id = DatumGetInt64(row->values[natts]);
+		MemoryContextSwitchTo(old);
+		rows[nrows++] = row;
+		*num_tuples += 1;
+		if (nrows == opts->file_group_rows)
+		{
+			CowClusterWrite(NewTable, opts, rows, nrows);
+			nrows = 0;
+			MemoryContextReset(cxt);
+		}
+	}
+	if (nrows > 0)
+		CowClusterWrite(NewTable, opts, rows, nrows);
+	tuplesort_end(sort);
+	MemoryContextDelete(cxt);
+	pfree(rows);
+	pfree(values);
+	pfree(isnull);
+	FreeTupleDesc(sortdesc);
+}
+
+/*
+ * CowIndexIsOnKey: are the index's leading columns the record key's, in
+ * order (the order the file groups of a keyed table are kept in)?
+ */
+static bool
+CowIndexIsOnKey(Relation index, const CowOptions *opts)
+{
+	int			k;
+
+	if (opts->nkeys > index->rd_index->indnkeyatts)
+		return false;
+	for (k = 0; k < opts->nkeys; k++)
+		if (index->rd_index->indkey.values[k] != opts->key_attnums[k])
+			return false;
+	return true;
+}
+
+/*
  * VACUUM FULL / CLUSTER: copy the current versions only, keeping file
- * group ids and per-row commit ids.
+ * group ids and per-row commit ids.  CLUSTER of a table without a record
+ * key writes the rows sorted by the index (CowCopySortedByIndex), in new
+ * file groups; a table with a record key keeps its file groups sorted by
+ * the key whatever the index, and is copied as by VACUUM FULL (a NOTICE
+ * says so when the index is not on the key's columns).  The timeline
+ * carries over as for VACUUM FULL (cow_relation_set_new_filenode).
  */
 static void
 cow_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
@@ -323,13 +471,30 @@ cow_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 	MemoryContext cxt,
 				old;
 
-	if (OldIndex != NULL || use_sort)
-		CowNotSupported(OldTable, "CLUSTER", "Use VACUUM FULL.");
-
 	*num_tuples = *tups_vacuumed = *tups_recently_dead = 0;
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	CowLoadOptions(OldTable, snap, &opts);
 	versions = CowLoadVersions(CowStorageId(OldTable), snap, true, &n);
+
+	if (OldIndex != NULL && opts.nkeys > 0 && !CowIndexIsOnKey(OldIndex, &opts))
+		ereport(NOTICE,
+				(errmsg("incetl_cow table \"%s\" stays ordered by its record key",
+						RelationGetRelationName(OldTable)),
+				 errdetail("The file groups of a table with a record key are kept sorted by the key: CLUSTER rewrites the table as VACUUM FULL does, not in the order of index \"%s\".",
+						   RelationGetRelationName(OldIndex))));
+	if (OldIndex != NULL && opts.nkeys == 0)
+	{
+		if (OldIndex->rd_rel->relam != BTREE_AM_OID)
+			CowNotSupported(OldTable, "CLUSTER on a non-btree index",
+							"Cluster the table on a btree index.");
+		CowCopySortedByIndex(OldTable, NewTable, OldIndex, versions, n, &opts,
+							 num_tuples);
+		UnregisterSnapshot(snap);
+		*xid_cutoff = OldestXmin;
+		*multi_cutoff = GetOldestMultiXactId();
+		return;
+	}
+
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow cluster",
 								ALLOCSET_DEFAULT_SIZES);
 	for (i = 0; i < n; i++)
@@ -418,15 +583,6 @@ cow_relation_estimate_size(Relation rel, int32 *attr_widths,
 	*allvisfrac = 0;
 }
 
-static void
-cow_index_validate_scan(Relation table_rel, Relation index_rel,
-						IndexInfo *index_info, Snapshot snapshot,
-						ValidateIndexState *state)
-{
-	CowNotSupported(table_rel, "CREATE INDEX CONCURRENTLY",
-					"Use CREATE INDEX without CONCURRENTLY.");
-}
-
 /*
  * A scan or index fetch under a later command than a running statement
  * that buffered writes to the table would miss those writes (they are
@@ -485,7 +641,7 @@ static const TableAmRoutine CowMethods = {
 	.multi_insert = cow_multi_insert,
 	.tuple_delete = cow_tuple_delete,
 	.tuple_update = cow_tuple_update,
-	.tuple_lock = cow_tuple_lock,
+	.tuple_lock = CowTupleLock,
 	.finish_bulk_insert = cow_finish_bulk_insert,
 
 	.relation_set_new_filenode = cow_relation_set_new_filenode,

@@ -377,6 +377,19 @@ CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid)
 }
 
 /*
+ * CowBufferDeleted: has the running statement deleted (or updated) row
+ * rownum of rel?  Its deletes are merged at its end.
+ */
+bool
+CowBufferDeleted(Relation rel, int64 rownum)
+{
+	CowPending *p = CowGetPending(RelationGetRelid(rel), false);
+
+	return p != NULL && p->deletes != NULL &&
+		CowDeleteSetContains(p->deletes, rownum);
+}
+
+/*
  * CowMergeBuffered runs the merge of what p holds (buffered rows, deletes,
  * and when final the spill sort, which then holds every row) and empties
  * the buffer.

@@ -29,4 +29,10 @@ extern void CowAggInit(void);
 /* the WAL resource manager that decodes incetl_cow rows (cow_decode.c) */
 extern void CowRmgrInit(void);
 
+/* row locks: table_tuple_lock (cow_row_lock.c) */
+extern TM_Result CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
+							  TupleTableSlot *slot, CommandId cid,
+							  LockTupleMode mode, LockWaitPolicy wait_policy,
+							  uint8 flags, TM_FailureData *tmfd);
+
 #endif							/* INCETL_COW_AM_H */

@@ -58,6 +58,9 @@ typedef struct CowVersion
 	int64		min_commit;
 	int64		max_commit;
 	ItemPointerData catalog_tid;	/* of the catalog row that was read */
+	TransactionId xmin;			/* of that catalog row: the transaction
+								 * that wrote the version (row locks and
+								 * triggers read it as the rows' xmin) */
 } CowVersion;
 
 typedef struct CowCommitInfo

@@ -141,6 +141,7 @@ extern CowSkipQual *CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno,
 									Oid inputcollid, Datum value);
 extern bool CowGroupMayMatch(Relation rel, CowGroupHeader *h, List *quals);
 extern const TupleTableSlotOps *CowSlotOps(void);
+extern void CowSlotSetXmin(TupleTableSlot *slot, TransactionId xmin);
 extern void CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row,
 						TupleTableSlot *slot);
 extern void CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n,
@@ -212,11 +213,15 @@ extern TableScanDesc cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys,
 									ScanKey key, ParallelTableScanDesc pscan,
 									uint32 flags);
 extern void cow_scan_end(TableScanDesc sscan);
+extern Size CowParallelScanEstimate(Relation rel);
+extern Size CowParallelScanInitialize(Relation rel, ParallelTableScanDesc pscan);
+extern void CowParallelScanReinitialize(Relation rel, ParallelTableScanDesc pscan);
 extern void cow_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 							bool allow_strat, bool allow_sync, bool allow_pagemode);
 extern bool cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 								 TupleTableSlot *slot);
 extern CowVersion *CowScanVersions(TableScanDesc sscan, int *nversions);
+extern int	CowScanNextVersion(TableScanDesc sscan);
 extern int	CowFindInVersions(CowVersion *versions, int n, int64 rownum);
 extern IndexFetchTableData *cow_index_fetch_begin(Relation rel);
 extern void cow_index_fetch_reset(IndexFetchTableData *data);

@@ -19,6 +19,9 @@
 #ifndef INCETL_COW_WRITE_H
 #define INCETL_COW_WRITE_H
 
+#include "nodes/lockoptions.h"
+#include "storage/lock.h"
+
 #include "cow/read.h"
 
 extern void CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
@@ -30,6 +33,7 @@ extern void CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opt
 extern void CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid,
 							bool is_update);
 extern bool CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid);
+extern bool CowBufferDeleted(Relation rel, int64 rownum);
 extern void CowFlushAll(void);
 extern void CowFlushRelation(Oid relid);
 extern void CowDiscardRelation(Oid relid);
@@ -171,6 +175,9 @@ extern void CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill,
 							 bool final);
 extern void CowRewriteTable(Relation rel);
 extern void CowLockWriters(Relation rel);
+extern void CowRowLockTag(Relation rel, LOCKTAG *tag);
+extern bool CowLockRows(Relation rel, LOCKMODE mode, LockWaitPolicy wait_policy,
+						bool *acquired);
 
 /*
  * Logical decoding of incetl_cow tables (cow_logical.c writes the records,
