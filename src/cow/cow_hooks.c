@@ -33,13 +33,9 @@
  *					access method not supported) is refused before it
  *					creates anything, and so is SET
  *					ACCESS METHOD incetl_cow of a table with a refused
- *					trigger.  An incetl_cow table is refused from
- *					publications (logical decoding does not see its rows):
- *					checked after CREATE/ALTER PUBLICATION adds tables or
- *					schemas, and after CREATE TABLE, CREATE TABLE AS, SET
- *					ACCESS METHOD, ATTACH PARTITION and SET SCHEMA put one
- *					into a publication; FOR ALL TABLES publications, which
- *					cannot be refused a table, get a WARNING.
+ *					trigger.  CREATE PUBLICATION ... FOR ALL TABLES in a
+ *					database with incetl gets a WARNING: it publishes
+ *					incetl's own catalog tables too.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -68,6 +64,7 @@
 #include "catalog/pg_trigger.h"
 #include "catalog/index.h"
 #include "commands/defrem.h"
+#include "commands/extension.h"
 #include "executor/executor.h"
 #include "nodes/execnodes.h"
 #include "nodes/nodeFuncs.h"
@@ -117,13 +114,7 @@ static bool CowTriggerRefused(int16 tgtype);
 static void CowRefuseTrigger(const char *relname);
 static void CowCheckSetAccessMethod(Node *parsetree);
 static void CowFlushQueryRelations(EState *estate);
-static bool CowRelidIsPublishableCow(Oid relid);
-static Oid	CowPublishableCowUnder(Oid relid);
-static void CowRefusePublication(Oid cowrelid, Oid relid, Oid pubid);
-static void CowWarnAllTables(Oid pubid, Oid cowrelid);
 static void CowCheckPublicationStmt(Node *parsetree);
-static Oid	CowPublicationTableTarget(Node *parsetree, bool *created);
-static void CowCheckPublishedTable(Oid relid, bool created);
 static List *CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel);
 
 /*
@@ -781,285 +772,31 @@ CowCheckSetAccessMethod(Node *parsetree)
 }
 
 /*
- * Publications.  Logical decoding reads heap WAL records; incetl_cow writes
- * whole file group pages (log_newpage_buffer) and generic WAL, which it
- * skips, so of a write to an incetl_cow table a subscriber would receive
- * only the inserts into incetl.cow_file_group and incetl.cow_commit.
- * Rather than let a publication drop a table's rows without a word, an
- * incetl_cow table is refused from every publication that names it, names
- * a partitioned table above it, or names its schema (or a partitioned
- * table's schema above it) -- with publish_via_partition_root or not, its
- * rows are not decoded.  The checks run after the statement, once a
- * CommandCounterIncrement has made its catalog rows visible: the error
- * rolls the statement back.  A FOR ALL TABLES publication cannot leave a
- * table out: it gets a WARNING when it is created and whenever a table
- * becomes an incetl_cow table while it exists.
- */
-
-/*
- * CowRelidIsPublishableCow: is relid an incetl_cow table a publication could
- * hold (permanent: temporary and unlogged tables are never published)?
- */
-static bool
-CowRelidIsPublishableCow(Oid relid)
-{
-	return CowRelidIsCow(relid) &&
-		get_rel_persistence(relid) == RELPERSISTENCE_PERMANENT;
-}
-
-/*
- * CowPublishableCowUnder: relid if it is such a table, else its first such
- * partition (in find_all_inheritors order), else InvalidOid.
- */
-static Oid
-CowPublishableCowUnder(Oid relid)
-{
-	ListCell   *lc;
-
-	if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
-		return CowRelidIsPublishableCow(relid) ? relid : InvalidOid;
-	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
-	{
-		if (CowRelidIsPublishableCow(lfirst_oid(lc)))
-			return lfirst_oid(lc);
-	}
-	return InvalidOid;
-}
-
-/*
- * CowRefusePublication: incetl_cow table cowrelid was put into publication
- * pubid, through relid (itself, a partitioned table above it, or InvalidOid
- * when through its schema).
- */
-static void
-CowRefusePublication(Oid cowrelid, Oid relid, Oid pubid)
-{
-	char	   *cowname = get_rel_name(cowrelid);
-	char	   *pubname = get_publication_name(pubid, false);
-
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("incetl_cow table \"%s\" cannot be published by publication \"%s\"",
-					cowname, pubname),
-			 OidIsValid(relid) && relid != cowrelid ?
-			 errdetail("It is a partition of \"%s\", and logical decoding does not see the rows of incetl_cow tables: the publication would replicate none of them.",
-					   get_rel_name(relid)) :
-			 !OidIsValid(relid) ?
-			 errdetail("The publication includes schema \"%s\", and logical decoding does not see the rows of incetl_cow tables: the publication would replicate none of them.",
-					   get_namespace_name(get_rel_namespace(cowrelid))) :
-			 errdetail("Logical decoding does not see the rows of incetl_cow tables: the publication would replicate none of them."),
-			 errhint("Replicate incetl_cow tables with physical streaming replication, or read their changes with incetl.table_changes() or a pipeline.")));
-}
-
-/*
- * CowWarnAllTables: FOR ALL TABLES publication pubid publishes incetl_cow
- * table cowrelid without its rows (InvalidOid: when the publication is
- * created; the incetl_cow tables there are, and those to come).
- */
-static void
-CowWarnAllTables(Oid pubid, Oid cowrelid)
-{
-	char	   *pubname = get_publication_name(pubid, false);
-
-	if (OidIsValid(cowrelid))
-		ereport(WARNING,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("publication \"%s\" does not replicate the rows of incetl_cow table \"%s\"",
-						pubname, get_rel_name(cowrelid)),
-				 errdetail("The publication is FOR ALL TABLES, and logical decoding does not see the rows of incetl_cow tables."),
-				 errhint("Replicate incetl_cow tables with physical streaming replication, or read their changes with incetl.table_changes() or a pipeline.")));
-	else
-	{
-		Oid			amoid = get_table_am_oid("incetl_cow", true);
-		Relation	pg_class_rel;
-		TableScanDesc scan;
-		HeapTuple	tup;
-		int			ntables = 0;
-		Oid			first = InvalidOid;
-
-		pg_class_rel = table_open(RelationRelationId, AccessShareLock);
-		scan = table_beginscan_catalog(pg_class_rel, 0, NULL);
-		while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
-		{
-			Form_pg_class form = (Form_pg_class) GETSTRUCT(tup);
-
-			if (OidIsValid(amoid) && form->relam == amoid &&
-				form->relkind == RELKIND_RELATION &&
-				form->relpersistence == RELPERSISTENCE_PERMANENT)
-			{
-				ntables++;
-				if (!OidIsValid(first) || form->oid < first)
-					first = form->oid;
-			}
-		}
-		table_endscan(scan);
-		table_close(pg_class_rel, AccessShareLock);
-
-		ereport(WARNING,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("publication \"%s\" does not replicate the rows of incetl_cow tables",
-						pubname),
-				 ntables > 0 ?
-				 errdetail_plural("Logical decoding does not see the rows of incetl_cow tables: %d incetl_cow table (\"%s\") and those created later are published without their changes.  The catalogs incetl.cow_options, incetl.cow_file_group, incetl.cow_commit and incetl.cow_savepoint are published: their rows describe this database's storage only.",
-								  "Logical decoding does not see the rows of incetl_cow tables: %d incetl_cow tables (\"%s\" first) and those created later are published without their changes.  The catalogs incetl.cow_options, incetl.cow_file_group, incetl.cow_commit and incetl.cow_savepoint are published: their rows describe this database's storage only.",
-								  ntables, ntables, get_rel_name(first)) :
-				 errdetail("Logical decoding does not see the rows of incetl_cow tables: those created later are published without their changes.  The catalogs incetl.cow_options, incetl.cow_file_group, incetl.cow_commit and incetl.cow_savepoint are published: their rows describe this database's storage only."),
-				 errhint("Publish tables by name or schema instead; replicate incetl_cow tables with physical streaming replication, or read their changes with incetl.table_changes() or a pipeline.")));
-	}
-}
-
-/*
- * CowCheckPublicationStmt, after CREATE PUBLICATION or ALTER PUBLICATION:
- * no incetl_cow table among the tables the publication names (a
- * partitioned table: its partitions) or in the schemas it names; FOR ALL
- * TABLES warns.  ALTER PUBLICATION ... DROP, or of options only, adds
- * nothing and is not checked.
+ * Publications.  incetl_cow tables are published as heap tables are: a
+ * write logs its rows for logical decoding (cow_logical.c, cow_decode.c).
+ * A FOR ALL TABLES publication also publishes incetl's own tables -- the
+ * catalogs of incetl_cow storage (incetl.cow_file_group, cow_commit, ...)
+ * whose rows describe this database's files, and the pipeline catalogs --
+ * which a subscriber must not apply: it gets a WARNING when created in a
+ * database with incetl.
  */
 static void
 CowCheckPublicationStmt(Node *parsetree)
 {
-	const char *pubname;
-	Oid			pubid;
-	List	   *schemarels;
-	ListCell   *lc;
+	CreatePublicationStmt *stmt;
 
-	if (IsA(parsetree, CreatePublicationStmt))
-	{
-		CreatePublicationStmt *stmt = (CreatePublicationStmt *) parsetree;
-
-		if (!stmt->for_all_tables && stmt->pubobjects == NIL)
-			return;
-		pubname = stmt->pubname;
-		if (stmt->for_all_tables)
-		{
-			/* only where incetl is installed: it has tables then */
-			if (!OidIsValid(get_table_am_oid("incetl_cow", true)))
-				return;
-			CommandCounterIncrement();
-			CowWarnAllTables(get_publication_oid(pubname, false), InvalidOid);
-			return;
-		}
-	}
-	else if (IsA(parsetree, AlterPublicationStmt))
-	{
-		AlterPublicationStmt *stmt = (AlterPublicationStmt *) parsetree;
-
-		if (stmt->pubobjects == NIL || stmt->action == AP_DropObjects)
-			return;
-		pubname = stmt->pubname;
-	}
-	else
+	if (!IsA(parsetree, CreatePublicationStmt))
 		return;
-
-	CommandCounterIncrement();
-	pubid = get_publication_oid(pubname, false);
-	foreach(lc, GetPublicationRelations(pubid, PUBLICATION_PART_ROOT))
-	{
-		Oid			relid = lfirst_oid(lc);
-		Oid			cowrelid = CowPublishableCowUnder(relid);
-
-		if (OidIsValid(cowrelid))
-			CowRefusePublication(cowrelid, relid, pubid);
-	}
-	/* sorted, so that of several tables the error names the same one */
-	schemarels = GetAllSchemaPublicationRelations(pubid, PUBLICATION_PART_ROOT);
-	list_sort(schemarels, list_oid_cmp);
-	foreach(lc, schemarels)
-	{
-		Oid			relid = lfirst_oid(lc);
-		Oid			cowrelid = CowPublishableCowUnder(relid);
-
-		if (OidIsValid(cowrelid))
-			CowRefusePublication(cowrelid,
-								 cowrelid == relid ? InvalidOid : relid, pubid);
-	}
-}
-
-/*
- * CowPublicationTableTarget: the table a statement may have put into a
- * publication as an incetl_cow table -- CREATE TABLE (also PARTITION OF),
- * CREATE TABLE AS / SELECT INTO, ALTER TABLE ... SET ACCESS METHOD or
- * ATTACH PARTITION (the partitioned table), ALTER TABLE ... SET SCHEMA --
- * resolved before the statement runs when it names an existing table
- * (SET SCHEMA moves it), InvalidOid otherwise.  *created: the statement
- * makes an incetl_cow table (FOR ALL TABLES warns of it).
- */
-static Oid
-CowPublicationTableTarget(Node *parsetree, bool *created)
-{
-	*created = false;
-	if (IsA(parsetree, AlterTableStmt))
-	{
-		AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
-		ListCell   *lc;
-		bool		relevant = false;
-
-		if (stmt->objtype != OBJECT_TABLE || stmt->relation == NULL)
-			return InvalidOid;
-		foreach(lc, stmt->cmds)
-		{
-			AlterTableCmd *cmd = lfirst(lc);
-
-			if (cmd->subtype == AT_SetAccessMethod)
-			{
-				relevant = true;
-				*created = true;
-			}
-			else if (cmd->subtype == AT_AttachPartition)
-				relevant = true;
-		}
-		return relevant ? RangeVarGetRelid(stmt->relation, NoLock, true) : InvalidOid;
-	}
-	if (IsA(parsetree, AlterObjectSchemaStmt) &&
-		((AlterObjectSchemaStmt *) parsetree)->objectType == OBJECT_TABLE &&
-		((AlterObjectSchemaStmt *) parsetree)->relation != NULL)
-		return RangeVarGetRelid(((AlterObjectSchemaStmt *) parsetree)->relation,
-								NoLock, true);
-	return InvalidOid;
-}
-
-/*
- * CowCheckPublishedTable, after a statement that made relid (or a
- * partition of it) an incetl_cow table, or moved one: refuse it when a
- * publication names it, a partitioned table above it, or the schema of
- * either; warn of FOR ALL TABLES publications when it was created.
- */
-static void
-CowCheckPublishedTable(Oid relid, bool created)
-{
-	ListCell   *lc;
-
-	if (!OidIsValid(relid))
+	stmt = (CreatePublicationStmt *) parsetree;
+	if (!stmt->for_all_tables)
 		return;
-	CommandCounterIncrement();
-	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
-	{
-		Oid			cowrelid = lfirst_oid(lc);
-		List	   *path;
-		ListCell   *pc;
-
-		if (!CowRelidIsPublishableCow(cowrelid))
-			continue;
-		path = lcons_oid(cowrelid, get_partition_ancestors(cowrelid));
-		foreach(pc, path)
-		{
-			Oid			through = lfirst_oid(pc);
-			List	   *pubs = GetRelationPublications(through);
-
-			if (pubs != NIL)
-				CowRefusePublication(cowrelid, through, linitial_oid(pubs));
-			pubs = GetSchemaPublications(get_rel_namespace(through));
-			if (pubs != NIL)
-				CowRefusePublication(cowrelid,
-									 through == cowrelid ? InvalidOid : through,
-									 linitial_oid(pubs));
-		}
-		if (created)
-		{
-			foreach(pc, GetAllTablesPublications())
-				CowWarnAllTables(lfirst_oid(pc), cowrelid);
-		}
-	}
+	if (!OidIsValid(get_extension_oid("incetl", true)))
+		return;
+	ereport(WARNING,
+			(errmsg("publication \"%s\" publishes the tables of extension \"incetl\"",
+					stmt->pubname),
+			 errdetail("The publication is FOR ALL TABLES: it also publishes incetl's catalogs (incetl.cow_file_group, incetl.cow_commit, incetl.pipelines, ...), whose rows describe this database's incetl_cow storage and pipelines.  A subscriber must not apply them."),
+			 errhint("Publish tables by name or schema instead (FOR TABLE, FOR TABLES IN SCHEMA).")));
 }
 
 /*
@@ -1075,8 +812,6 @@ cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	RenameStmt *rename = NULL;
-	Oid			pubtarget;
-	bool		created;
 
 	if (IsA(parsetree, RenameStmt) &&
 		((RenameStmt *) parsetree)->renameType == OBJECT_COLUMN &&
@@ -1084,7 +819,6 @@ cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		rename = (RenameStmt *) parsetree;
 	CowCheckConcurrentIndex(parsetree);
 	CowCheckSetAccessMethod(parsetree);
-	pubtarget = CowPublicationTableTarget(parsetree, &created);
 
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
@@ -1094,15 +828,6 @@ cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 								queryEnv, dest, qc);
 
 	CowCheckPublicationStmt(parsetree);
-	if (IsA(parsetree, CreateStmt))
-		CowCheckPublishedTable(RangeVarGetRelid(((CreateStmt *) parsetree)->relation,
-												NoLock, true), true);
-	else if (IsA(parsetree, CreateTableAsStmt) &&
-			 ((CreateTableAsStmt *) parsetree)->objtype == OBJECT_TABLE)
-		CowCheckPublishedTable(RangeVarGetRelid(((CreateTableAsStmt *) parsetree)->into->rel,
-												NoLock, true), true);
-	else
-		CowCheckPublishedTable(pubtarget, created);
 
 	if (rename != NULL && OidIsValid(CowCatalogRelid("cow_options", true)))
 	{

@@ -87,6 +87,23 @@ typedef struct CowMergeCtx
 	MemoryContext write_cxt;	/* reset after each version written */
 	CowWriteCheck *check;		/* what the writers may replace and delete;
 								 * NULL: anything (cow_security.c) */
+
+	/*
+	 * Logical decoding (cow_logical.c): the log of the rows the merge
+	 * changes, NULL when decoding does not see the table.  A rewrite logs
+	 * only the rows it collapses (log_rewrite).  Stored rows the statement
+	 * deleted by row number wait in rn_deleted, until their group is
+	 * written, for a new row of their key: the two are one update.
+	 */
+	CowLogicalLog *log;
+	bool		log_rewrite;
+	List	   *rn_deleted;		/* of CowRow *, stored rows of the group, in
+								 * key order (NULL: paired) */
+	int			rn_pos;			/* first not passed by the rows written */
+	Datum	   *log_values[2];	/* [natts] each: old and new row */
+	bool	   *log_nulls[2];
+	bool		identity_checked[2];	/* CheckCmdReplicaIdentity done for
+										 * replacing, deleting rows */
 } CowMergeCtx;
 
 static SortSupport CowMakeSortSupport(Form_pg_attribute att);
@@ -114,6 +131,12 @@ static CowVersion *CowMergeBegin(CowMergeCtx *ctx, Relation rel, Snapshot *snap,
 static CowRow **CowLostRowKeys(CowMergeCtx *ctx, int64 storage_id, List *lost,
 							   int64 *nlost);
 static int	CowKeyOnlyCmp(const void *a, const void *b, void *arg);
+static void CowLogBegin(CowMergeCtx *ctx, bool rewrite);
+static void CowLogDelete(CowMergeCtx *ctx, CowRow *stored);
+static void CowLogReplace(CowMergeCtx *ctx, CowRow *stored, CowRow *in);
+static void CowLogWritten(CowMergeCtx *ctx, CowRow **rows, int64 n);
+static void CowLogGroupEnd(CowMergeCtx *ctx);
+static void CowCheckIdentity(CowMergeCtx *ctx, CmdType cmd);
 
 static SortSupport
 CowMakeSortSupport(Form_pg_attribute att)
@@ -796,6 +819,149 @@ CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n, const CowVersion *v)
 }
 
 /*
+ * Logical decoding.  A merge of a table logical decoding sees logs the
+ * rows it changes as it decides them (cow_logical.c): a stored row deleted
+ * (by row number, by key for a row a concurrent writer moved, by a delete
+ * marker) is a delete; a stored row an incoming row replaces, an update;
+ * an incoming row written under a key not stored, an insert -- logged when
+ * it is written (CowEmitGroups), since rows of a part merged early may go
+ * back to the statement's buffer unwritten (CowOutCarry) -- or, when the
+ * statement (an UPDATE) deleted the stored row of its key by row number,
+ * an update of that row, so that a subscriber never holds the key twice.
+ * A rewrite (a new record key) logs the rows it collapses as deletes and
+ * nothing else: the other rows are unchanged.
+ */
+static void
+CowLogBegin(CowMergeCtx *ctx, bool rewrite)
+{
+	int			natts = Max(ctx->tupdesc->natts, 1);
+
+	ctx->log = CowLogicalBegin(ctx->rel);
+	if (ctx->log == NULL)
+		return;
+	ctx->log_rewrite = rewrite;
+	for (int i = 0; i < 2; i++)
+	{
+		ctx->log_values[i] = palloc(sizeof(Datum) * natts);
+		ctx->log_nulls[i] = palloc(sizeof(bool) * natts);
+	}
+}
+
+/* CowLogRowValues: the values of row, every column, into set i */
+static void
+CowLogRowValues(CowMergeCtx *ctx, CowRow *row, int i)
+{
+	for (int a = 0; a < ctx->tupdesc->natts; a++)
+		ctx->log_values[i][a] = CowRowValue(row, a, &ctx->log_nulls[i][a]);
+}
+
+static void
+CowLogDelete(CowMergeCtx *ctx, CowRow *stored)
+{
+	if (ctx->log == NULL)
+		return;
+	CowLogRowValues(ctx, stored, 0);
+	CowLogicalDelete(ctx->log, ctx->log_values[0], ctx->log_nulls[0]);
+}
+
+static void
+CowLogReplace(CowMergeCtx *ctx, CowRow *stored, CowRow *in)
+{
+	if (ctx->log == NULL)
+		return;
+	CowLogRowValues(ctx, stored, 0);
+	CowLogRowValues(ctx, in, 1);
+	CowLogicalUpdate(ctx->log, ctx->log_values[0], ctx->log_nulls[0],
+					 ctx->log_values[1], ctx->log_nulls[1]);
+	in->logged = true;
+}
+
+/*
+ * CowLogWritten logs the incoming rows among the n rows being written that
+ * are not logged yet: inserts, or updates of the stored row of their key
+ * the statement deleted by row number (rn_deleted holds those of the group
+ * being merged, and only a keyed merge fills it).
+ */
+static void
+CowLogWritten(CowMergeCtx *ctx, CowRow **rows, int64 n)
+{
+	if (ctx->log == NULL || ctx->log_rewrite)
+		return;
+	for (int64 r = 0; r < n; r++)
+	{
+		CowRow	   *row = rows[r];
+		CowRow	   *old = NULL;
+
+		if (row->src != NULL || row->logged)
+			continue;
+		/* both come in key order: the rows deleted are walked once */
+		while (ctx->rn_pos < list_length(ctx->rn_deleted))
+		{
+			CowRow	   *del = list_nth(ctx->rn_deleted, ctx->rn_pos);
+			int			c = CowRowKeyCmp(ctx, del, row);
+
+			if (c > 0)
+				break;
+			ctx->rn_pos++;
+			if (c == 0)
+			{
+				old = del;
+				list_nth_cell(ctx->rn_deleted, ctx->rn_pos - 1)->ptr_value = NULL;
+				break;
+			}
+		}
+		CowLogRowValues(ctx, row, 1);
+		if (old != NULL)
+		{
+			CowLogRowValues(ctx, old, 0);
+			CowLogicalUpdate(ctx->log, ctx->log_values[0], ctx->log_nulls[0],
+							 ctx->log_values[1], ctx->log_nulls[1]);
+		}
+		else
+			CowLogicalInsert(ctx->log, ctx->log_values[1], ctx->log_nulls[1]);
+		row->logged = true;
+	}
+}
+
+/*
+ * CowLogGroupEnd logs as deletes the stored rows of the group just merged
+ * that the statement deleted by row number and no new row of their key
+ * replaced (a DELETE, an UPDATE that changed the key), before the group's
+ * memory goes.
+ */
+static void
+CowLogGroupEnd(CowMergeCtx *ctx)
+{
+	ListCell   *lc;
+
+	foreach(lc, ctx->rn_deleted)
+	{
+		if (lfirst(lc) != NULL)
+			CowLogDelete(ctx, lfirst(lc));
+	}
+	list_free(ctx->rn_deleted);
+	ctx->rn_deleted = NIL;
+	ctx->rn_pos = 0;
+}
+
+/*
+ * CowCheckIdentity: a merge replaces (CMD_UPDATE) or deletes (CMD_DELETE)
+ * stored rows -- an upsert, a delete marker -- which a table published
+ * with updates or deletes allows only with a replica identity, as heap
+ * does for UPDATE and DELETE statements (the executor checks those).
+ */
+static void
+CowCheckIdentity(CowMergeCtx *ctx, CmdType cmd)
+{
+	int			i = (cmd == CMD_UPDATE) ? 0 : 1;
+
+	if (ctx->identity_checked[i])
+		return;
+	CheckCmdReplicaIdentity(ctx->rel, cmd);
+	ctx->identity_checked[i] = true;
+}
+
+/*
  * CowEmitGroups writes rows as one or more new versions of at most
  * file_group_rows rows each.  The first keeps first_group_id (0: new id).
  */
@@ -810,6 +976,7 @@ CowEmitGroups(CowMergeCtx *ctx, CowRow **rows, int64 n, int64 first_group_id)
 
 	if (n == 0)
 		return;
+	CowLogWritten(ctx, rows, n);
 	per = (n + k - 1) / k;
 	for (g = 0, start = 0; start < n; g++, start += per)
 	{
@@ -897,6 +1064,8 @@ CowNextWinner(CowMergeCtx *ctx, CowWinners *w)
 		/* an UPDATE's row stays an update even if a later row wins */
 		nxt->is_update |= cur->is_update;
 		nxt->after_marker |= cur->after_marker || CowIsDeleteMarker(ctx, cur);
+		if (ctx->log_rewrite)
+			CowLogDelete(ctx, cur);
 		pfree(cur);
 		cur = nxt;
 	}
@@ -1216,6 +1385,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 		}
 	}
 	ctx.commit_id = pending->stmt_commit_id;
+	if (!rewrite)
+		CowLogBegin(&ctx, false);
 	CowSetFreeSpace(rel, CowLoadUsedMap(storage_id));
 	for (i = 0; i < 2; i++)
 	{
@@ -1242,6 +1413,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 		row->seq = r;
 		row->commit_id = 0;
 		row->rownum = 0;
+		row->logged = false;
 		has_update |= row->is_update;
 		incoming[r++] = row;
 	}
@@ -1317,6 +1489,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 				if (ndel > 0 && CowDeleteSetContains(dels, rn))
 				{
 					ctx.deleted++;
+					CowLogDelete(&ctx, &srows[r]);
 					continue;
 				}
 				CowOutAdd(&out, &srows[r]);
@@ -1492,6 +1665,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 
 					if (ndel > 0 && CowDeleteSetContains(dels, rn))
 					{
+						if (ctx.log != NULL)
+							ctx.rn_deleted = lappend(ctx.rn_deleted, &srows[s]);
 						s++;
 						ctx.deleted++;
 						changed = true;
@@ -1511,6 +1686,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 						CowConcurrentUpdateError(rel);
 					if (kcmp == 0)
 					{
+						CowLogDelete(&ctx, stored);
 						s++;
 						ctx.deleted++;
 						changed = true;
@@ -1560,6 +1736,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 						{
 							if (!checked)
 								CowCheckDelete(ctx.check, stored);
+							CowCheckIdentity(&ctx, CMD_DELETE);
+							CowLogDelete(&ctx, stored);
 
 							/*
 							 * A row an earlier part of this statement wrote
@@ -1582,6 +1760,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 						{
 							if (!checked)
 								CowCheckReplace(ctx.check, stored, in);
+							CowCheckIdentity(&ctx, CMD_UPDATE);
+							CowLogReplace(&ctx, stored, in);
 							CowOutAdd(&out, in);
 
 							/*
@@ -1624,6 +1804,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 				CowOutCarry(&ctx, &out, pending);
 			else if (changed)
 				CowOutFinish(&ctx, &out);
+			CowLogGroupEnd(&ctx);
 			MemoryContextReset(gcxt);
 		}
 
@@ -1668,6 +1849,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 		CowRecordCounts(RelationGetRelid(rel), ctx.inserted, ctx.updated,
 						ctx.deleted, ctx.commit_id);
 	}
+	CowLogicalEnd(ctx.log);
 
 	/*
 	 * The statement's commit row, once all of it is merged.  A statement
@@ -1777,6 +1959,7 @@ CowRewriteTable(Relation rel)
 	CowSetFreeSpace(rel, CowLoadUsedMap(storage_id));
 	CowMergeCtxPrepare(&ctx);
 	ctx.collect_written = false;	/* carries rows, checked when written */
+	CowLogBegin(&ctx, true);
 
 	CowWinnersInit(&win, CowSpillBegin(rel, &ctx.opts, mcxt), mcxt);
 	gcxt = CowGroupContextCreate(mcxt, "incetl cow rewrite group",
@@ -1834,6 +2017,7 @@ CowRewriteTable(Relation rel)
 	}
 	CowOutFinish(&ctx, &out);
 	CowSpillEnd(win.spill);
+	CowLogicalEnd(ctx.log);
 
 	memset(&commit, 0, sizeof(commit));
 	commit.commit_id = ctx.commit_id;

@@ -78,6 +78,8 @@ typedef struct CowRestoreCounts
 	int64		inserted;
 	int64		updated;
 	int64		deleted;
+	CowLogicalLog *log;			/* the rows it changes, for logical decoding
+								 * (cow_logical.c), or NULL */
 } CowRestoreCounts;
 
 static Relation CowOpenOwned(FunctionCallInfo fcinfo, const char *what);
@@ -483,9 +485,17 @@ incetl_cow_restore(PG_FUNCTION_ARGS)
 	 * under the snapshot the versions were read with.
 	 */
 	memset(&counts, 0, sizeof(counts));
+	counts.log = CowLogicalBegin(rel);
 	PushActiveSnapshot(snap);
 	CowDiffVersions(rel, drop, ndrop, copies, ncopies, CowRestoreCount, &counts);
 	PopActiveSnapshot();
+	CowLogicalEnd(counts.log);
+
+	/* what heap requires of UPDATE and DELETE of a published table */
+	if (counts.updated > 0)
+		CheckCmdReplicaIdentity(rel, CMD_UPDATE);
+	if (counts.deleted > 0)
+		CheckCmdReplicaIdentity(rel, CMD_DELETE);
 	commit.rows_inserted = counts.inserted;
 	commit.rows_updated = counts.updated;
 	commit.rows_deleted = counts.deleted;
@@ -623,4 +633,13 @@ CowRestoreCount(CowChangeOp op, Datum *before_values, bool *before_nulls,
 		counts->updated++;
 	else
 		counts->deleted++;
+	if (counts->log == NULL)
+		return;
+	if (op == COW_CHANGE_INSERT)
+		CowLogicalInsert(counts->log, after_values, after_nulls);
+	else if (op == COW_CHANGE_UPDATE)
+		CowLogicalUpdate(counts->log, before_values, before_nulls,
+						 after_values, after_nulls);
+	else
+		CowLogicalDelete(counts->log, before_values, before_nulls);
 }

@@ -773,4 +773,5 @@ cow_init(void)
 	CowWriteStateInit();
 	CowHooksInit();
 	CowAggInit();
+	CowRmgrInit();
 }

@@ -26,6 +26,9 @@ extern void CowHooksInit(void);
 extern PGDLLIMPORT bool CowAggregatePushdown;
 extern void CowAggInit(void);
 
+/* the WAL resource manager that decodes incetl_cow rows (cow_decode.c) */
+extern void CowRmgrInit(void);
+
 /* row locks: table_tuple_lock (cow_row_lock.c) */
 extern TM_Result CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 							  TupleTableSlot *slot, CommandId cid,

@@ -49,6 +49,8 @@ typedef struct CowRow
 								 * pfree'd once written or dropped */
 	bool		after_marker;	/* spilled winner: an older row of its key
 								 * was a delete marker */
+	bool		logged;			/* a merge logged its change for logical
+								 * decoding (cow_logical.c) */
 } CowRow;
 
 /*

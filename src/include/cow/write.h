@@ -206,4 +206,55 @@ extern void CowRowLockTag(Relation rel, LOCKTAG *tag);
 extern bool CowLockRows(Relation rel, LOCKMODE mode, LockWaitPolicy wait_policy,
 						bool *acquired);
 
+/*
+ * Logical decoding of incetl_cow tables (cow_logical.c writes the records,
+ * cow_decode.c is the WAL resource manager that decodes them).  A merge
+ * that changes rows of a table logical decoding sees logs, in its
+ * transaction, records of the rows it inserts, updates and deletes, in
+ * order, many rows a record: a header, then the changes, zstd-compressed
+ * when that makes them smaller (rawlen > 0) -- per change an xl_cow_change
+ * and the old and new tuples it has (heap tuple images, t_len bytes each,
+ * unaligned).
+ */
+#define COW_RMGR_ID			146
+#define COW_RMGR_NAME		"incetl_cow"
+#define XLOG_COW_CHANGES	0x00
+
+#define COW_LOGICAL_INSERT	1
+#define COW_LOGICAL_UPDATE	2
+#define COW_LOGICAL_DELETE	3
+
+typedef struct xl_cow_changes
+{
+	RelFileNode node;			/* the table's, as heap records name it */
+	uint32		nchanges;
+	uint32		rawlen;			/* length of the changes when compressed,
+								 * 0 when they follow as they are */
+	/* nchanges changes follow */
+} xl_cow_changes;
+
+#define SizeOfCowChanges	(offsetof(xl_cow_changes, rawlen) + sizeof(uint32))
+
+typedef struct xl_cow_change
+{
+	uint8		action;			/* COW_LOGICAL_* */
+	uint8		flags;			/* COW_CHANGE_HAS_OLD / _NEW */
+	uint32		old_len;		/* t_len of the old tuple, or 0 */
+	uint32		new_len;		/* t_len of the new tuple, or 0 */
+	/* old tuple, then new tuple */
+} xl_cow_change;
+
+#define COW_CHANGE_HAS_OLD	0x01
+#define COW_CHANGE_HAS_NEW	0x02
+
+typedef struct CowLogicalLog CowLogicalLog;
+
+extern CowLogicalLog *CowLogicalBegin(Relation rel);
+extern void CowLogicalInsert(CowLogicalLog *log, Datum *values, bool *nulls);
+extern void CowLogicalUpdate(CowLogicalLog *log, Datum *old_values,
+							 bool *old_nulls, Datum *values, bool *nulls);
+extern void CowLogicalDelete(CowLogicalLog *log, Datum *old_values,
+							 bool *old_nulls);
+extern void CowLogicalEnd(CowLogicalLog *log);
+
 #endif							/* INCETL_COW_WRITE_H */
