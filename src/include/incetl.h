@@ -90,6 +90,8 @@ typedef struct IncetlBatch
 	Datum	   *paramvalues;
 	char	   *paramnulls;
 	Snapshot	snapshot;
+	bool		keys_unique;	/* no two rows of one key (batch_keys.c) */
+	bool		count_read;		/* the writer sets counts->read */
 } IncetlBatch;
 
 /*
@@ -171,6 +173,10 @@ extern TupleDesc IncetlDescribeBatch(IncetlPipeline *pipeline, Oid source_relid)
 extern char *IncetlBatchColumnList(TupleDesc batch_desc);
 extern int	IncetlExecBatchStatement(IncetlBatch *batch, const char *sql,
 									 bool read_only, long tcount);
+
+/* batch_keys.c: whether a batch can repeat a record key */
+extern bool IncetlBatchKeysUnique(IncetlPipeline *pipeline, Oid source_relid,
+								  Oid target_relid, char **reason);
 
 /* target_common.c: what the target writers share */
 extern void IncetlCheckTargetColumns(IncetlPipeline *p, Oid target_relid,

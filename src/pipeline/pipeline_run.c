@@ -27,6 +27,7 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
@@ -37,6 +38,7 @@
 #include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -59,6 +61,8 @@ static int64 RunQueryInt64(const char *sql, IncetlBatch *batch);
 static bool IsTransient(int sqlerrcode);
 static void SleepInterval(Interval *delay);
 static int	CompareWatermarks(Oid typid, Datum a, Datum b);
+static void PlanBatch(IncetlPipeline *p, Oid source_relid,
+					  const IncetlTargetWriter *writer, IncetlBatch *batch);
 
 /*
  * TryLockPipeline takes the pipeline's run lock, held to the end of the
@@ -397,6 +401,48 @@ FeedBounds(IncetlPipeline *p, Oid source_relid, int64 from_commit, RunBounds *b,
 		CutAtWholeCommits(p, source_relid, b, batch);
 }
 
+/*
+ * PlanBatch decides how the writer takes the batch: without the in-batch
+ * dedup when the batch cannot repeat a record key (batch_keys.c; a DEBUG1
+ * message says so), and whether the write itself counts the rows read
+ * (records_read), which spares a count(*) of the batch.  It does when
+ * every source row of the batch is one row the write's INSERT processes:
+ * no transform (which could drop or add rows), no trigger or rule on the
+ * target (which could skip or redirect one), and for a heap target a batch
+ * of unique keys with neither precombine (a row it loses is not written)
+ * nor delete marker (a deleting row is not inserted).  An incetl_cow
+ * target inserts every row of the batch (the table merges them), outside
+ * feed mode.
+ */
+static void
+PlanBatch(IncetlPipeline *p, Oid source_relid, const IncetlTargetWriter *writer,
+		  IncetlBatch *batch)
+{
+	bool		heap = (writer == &IncetlHeapTargetWriter);
+	char	   *reason = NULL;
+	bool		plain_target;
+	Relation	rel;
+
+	if (heap && IncetlBatchKeysUnique(p, source_relid, batch->target_relid, &reason))
+	{
+		batch->keys_unique = true;
+		ereport(DEBUG1,
+				(errmsg_internal("pipeline \"%s\" writes its batch without in-batch dedup: %s",
+								 p->name, reason)));
+	}
+
+	rel = table_open(batch->target_relid, AccessShareLock);
+	plain_target = !rel->rd_rel->relhastriggers && !rel->rd_rel->relhasrules;
+	table_close(rel, AccessShareLock);
+	if (p->transform != NULL || !plain_target)
+		return;
+	if (heap)
+		batch->count_read = batch->keys_unique && p->precombine == NULL &&
+			IncetlDeleteMarker(p) == NULL;
+	else
+		batch->count_read = !IncetlFeedMode(p);
+}
+
 static char *
 BoundText(IncetlPipeline *p, RunBounds *b, int i)
 {
@@ -463,6 +509,10 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 		e->current_run_timestamp = BoundText(p, &b, 1);
 
 	if (!b.no_data)
+		PlanBatch(p, source_relid, writer, &batch);
+
+	/* without the writer's count, a count(*) of the batch before writing */
+	if (!b.no_data && !batch.count_read)
 	{
 		counts.read = RunQueryInt64(psprintf("SELECT count(*) FROM %s WHERE %s",
 											 b.from_item, b.where),
@@ -474,7 +524,7 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 	if (full_refresh || b.refresh)
 		writer->truncate(&batch, &counts);
 
-	if (!b.no_data && counts.read > 0)
+	if (!b.no_data && (batch.count_read || counts.read > 0))
 	{
 		if (IncetlFeedMode(p))
 			batch.batch_sql = IncetlBatchSql(p, source_relid, b.where);
