@@ -101,7 +101,7 @@ ReadWatermark(const char *name, int64 *commit)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	/* not read-only: see what earlier runs in this transaction committed */
-	if (SPI_execute_with_args("SELECT watermark, watermark_commit FROM incetl.watermarks "
+	if (IncetlExecuteCached("SELECT watermark, watermark_commit FROM incetl.watermarks "
 							  "WHERE pipeline_name = $1",
 							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the watermark of pipeline \"%s\"", name);
@@ -129,20 +129,32 @@ CompareWatermarks(Oid typid, Datum a, Datum b)
 	return DatumGetInt32(FunctionCall2Coll(&tc->cmp_proc_finfo, InvalidOid, a, b));
 }
 
-/* Run a one-row, one-bigint query of the batch's source under its snapshot. */
+/*
+ * Run a one-bigint query of the batch's source under its snapshot: its
+ * value, or 0 when it returns no row.
+ */
 static int64
 RunQueryInt64(const char *sql, IncetlBatch *batch)
 {
 	bool		isnull;
 	Datum		d;
 	int64		result;
+	SPIPlanPtr	plan;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (IncetlExecBatchStatement(batch, sql, true, 1) != SPI_OK_SELECT)
+	plan = IncetlPreparePlan(sql, batch->nparams, batch->paramtypes);
+	if (plan == NULL ||
+		SPI_execute_snapshot(plan, batch->paramvalues, batch->paramnulls,
+							 batch->snapshot, InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "query failed: %s", sql);
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	result = isnull ? 0 : DatumGetInt64(d);
+	if (SPI_processed == 0)
+		result = 0;				/* a probe that found no row */
+	else
+	{
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		result = isnull ? 0 : DatumGetInt64(d);
+	}
 	SPI_finish();
 	return result;
 }
@@ -508,17 +520,31 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 	if (b.advance)
 		e->current_run_timestamp = BoundText(p, &b, 1);
 
-	if (!b.no_data)
-		PlanBatch(p, source_relid, writer, &batch);
-
-	/* without the writer's count, a count(*) of the batch before writing */
-	if (!b.no_data && !batch.count_read)
+	/*
+	 * A value-watermark batch is probed for one row first, so that an
+	 * empty one is neither planned, counted nor written (the change
+	 * functions of an incetl_cow source would compute their result twice:
+	 * their count(*) serves instead).  Then, unless the write counts the
+	 * rows read itself (PlanBatch), a count(*) of the batch.
+	 */
+	if (!b.no_data && !b.commits &&
+		RunQueryInt64(psprintf("SELECT 1::pg_catalog.int8 FROM %s WHERE %s LIMIT 1",
+							   b.from_item, b.where), &batch) == 0)
 	{
-		counts.read = RunQueryInt64(psprintf("SELECT count(*) FROM %s WHERE %s",
-											 b.from_item, b.where),
-									&batch);
-		if (counts.read == 0 && !full_refresh && !b.refresh)
+		if (!full_refresh && !b.refresh)
 			b.no_data = true;
+	}
+	else if (!b.no_data)
+	{
+		PlanBatch(p, source_relid, writer, &batch);
+		if (!batch.count_read)
+		{
+			counts.read = RunQueryInt64(psprintf("SELECT count(*) FROM %s WHERE %s",
+												 b.from_item, b.where),
+										&batch);
+			if (counts.read == 0 && !full_refresh && !b.refresh)
+				b.no_data = true;
+		}
 	}
 
 	if (full_refresh || b.refresh)
@@ -548,6 +574,8 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 	e->finished_at = GetCurrentTimestamp();
 	run_id = IncetlInsertLog(e);
 
+	/* a NO_DATA streak's row (run_log.c) that left the watermark alone */
+	if (!(e->merged && !b.advance))
 	{
 		Oid			types[4] = {TEXTOID, TEXTOID, INT8OID, INT8OID};
 		Datum		values[4];

@@ -87,7 +87,7 @@ ApplySettings(IncetlPipeline *pipeline, const char *environment)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("SELECT e.key, e.value #>> '{}', pg_catalog.jsonb_typeof(e.value), false "
+	ret = IncetlExecuteCached("SELECT e.key, e.value #>> '{}', pg_catalog.jsonb_typeof(e.value), false "
 								"FROM pg_catalog.jsonb_each($1) AS e "
 								"WHERE pg_catalog.jsonb_typeof(e.value) <> 'object' "
 								"UNION ALL "
