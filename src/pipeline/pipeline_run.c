@@ -29,6 +29,7 @@
 
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -419,12 +420,12 @@ FeedBounds(IncetlPipeline *p, Oid source_relid, int64 from_commit, RunBounds *b,
  * message says so), and whether the write itself counts the rows read
  * (records_read), which spares a count(*) of the batch.  It does when
  * every source row of the batch is one row the write's INSERT processes:
- * no transform (which could drop or add rows), no trigger or rule on the
- * target (which could skip or redirect one), and for a heap target a batch
- * of unique keys with neither precombine (a row it loses is not written)
- * nor delete marker (a deleting row is not inserted).  An incetl_cow
- * target inserts every row of the batch (the table merges them), outside
- * feed mode.
+ * no transform (which could drop or add rows), a target that is a plain
+ * table without trigger or rule (which could skip or redirect a row),
+ * and for a heap target a batch of unique keys with neither precombine (a
+ * row it loses is not written) nor delete marker (a deleting row is not
+ * inserted).  An incetl_cow target inserts every row of the batch (the
+ * table merges them), outside feed mode.
  */
 static void
 PlanBatch(IncetlPipeline *p, Oid source_relid, const IncetlTargetWriter *writer,
@@ -444,7 +445,9 @@ PlanBatch(IncetlPipeline *p, Oid source_relid, const IncetlTargetWriter *writer,
 	}
 
 	rel = table_open(batch->target_relid, AccessShareLock);
-	plain_target = !rel->rd_rel->relhastriggers && !rel->rd_rel->relhasrules;
+	/* a partition's own trigger could skip a row: plain tables only */
+	plain_target = rel->rd_rel->relkind == RELKIND_RELATION &&
+		!rel->rd_rel->relhastriggers && !rel->rd_rel->relhasrules;
 	table_close(rel, AccessShareLock);
 	if (p->transform != NULL || !plain_target)
 		return;
