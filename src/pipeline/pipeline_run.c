@@ -58,7 +58,7 @@ PG_FUNCTION_INFO_V1(incetl_safe_upper_bound);
 static bool TryLockPipeline(IncetlPipeline *p);
 static char *ReadWatermark(const char *name, int64 *commit);
 static int64 ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e);
-static int64 RunQueryInt64(const char *sql, IncetlBatch *batch);
+static int64 RunQueryInt64(const char *sql, IncetlBatch *batch, bool keep);
 static bool IsTransient(int sqlerrcode);
 static void SleepInterval(Interval *delay);
 static int	CompareWatermarks(Oid typid, Datum a, Datum b);
@@ -132,10 +132,14 @@ CompareWatermarks(Oid typid, Datum a, Datum b)
 
 /*
  * Run a one-bigint query of the batch's source under its snapshot: its
- * value, or 0 when it returns no row.
+ * value, or 0 when it returns no row.  With keep, its plan is kept for
+ * the next runs (spi_cache.c): only for queries of relations, whose
+ * plans are invalidated with them; not for the change functions of an
+ * incetl_cow source, whose NULL::source argument names a row type a
+ * kept plan would not notice dropped.
  */
 static int64
-RunQueryInt64(const char *sql, IncetlBatch *batch)
+RunQueryInt64(const char *sql, IncetlBatch *batch, bool keep)
 {
 	bool		isnull;
 	Datum		d;
@@ -144,7 +148,8 @@ RunQueryInt64(const char *sql, IncetlBatch *batch)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	plan = IncetlPreparePlan(sql, batch->nparams, batch->paramtypes);
+	plan = keep ? IncetlPreparePlan(sql, batch->nparams, batch->paramtypes) :
+		SPI_prepare(sql, batch->nparams, batch->paramtypes);
 	if (plan == NULL ||
 		SPI_execute_snapshot(plan, batch->paramvalues, batch->paramnulls,
 							 batch->snapshot, InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
@@ -532,7 +537,7 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 	 */
 	if (!b.no_data && !b.commits &&
 		RunQueryInt64(psprintf("SELECT 1::pg_catalog.int8 FROM %s WHERE %s LIMIT 1",
-							   b.from_item, b.where), &batch) == 0)
+							   b.from_item, b.where), &batch, true) == 0)
 	{
 		if (!full_refresh && !b.refresh)
 			b.no_data = true;
@@ -544,7 +549,7 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 		{
 			counts.read = RunQueryInt64(psprintf("SELECT count(*) FROM %s WHERE %s",
 												 b.from_item, b.where),
-										&batch);
+										&batch, !b.commits);
 			if (counts.read == 0 && !full_refresh && !b.refresh)
 				b.no_data = true;
 		}

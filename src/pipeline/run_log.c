@@ -18,7 +18,8 @@
  *
  *	  A NO_DATA run that follows a NO_DATA run of the same pipeline adds
  *	  no row: it extends the last one (MergeNoData), which then stands for
- *	  the whole streak and counts it in its note.
+ *	  the whole streak and counts it in its note (retention applies as for
+ *	  a new row).
  *
  *	  Retention: each row written (either way) comes with the deletion of
  *	  its pipeline's oldest rows past incetl.run_log_retention, a bounded
@@ -64,11 +65,21 @@ PGDLLEXPORT void incetl_log_worker_main(Datum main_arg);
 
 PG_FUNCTION_INFO_V1(incetl_purge_run_log);
 
-/* run_log rows a run may delete for retention (see RetentionSql) */
-#define RETENTION_BATCH 100
+/*
+ * The retention statement (see RetentionSql): of the pipeline's hundred
+ * oldest rows, those older than the retention (minutes).
+ */
+#define RETENTION_SQL(pipeline, minutes) \
+	"DELETE FROM incetl.run_log WHERE run_id OPERATOR(pg_catalog.=) ANY (" \
+	"SELECT l.run_id FROM incetl.run_log AS l " \
+	"WHERE l.pipeline_name OPERATOR(pg_catalog.=) " pipeline " " \
+	"ORDER BY l.run_id LIMIT 100) " \
+	"AND started_at OPERATOR(pg_catalog.<) (pg_catalog.now() " \
+	"OPERATOR(pg_catalog.-) pg_catalog.make_interval(mins => " minutes "))"
 
 static char *RetentionSql(const char *pipeline_name);
 static int64 MergeNoData(IncetlLogEntry *e);
+static void ApplyRetention(const char *pipeline_name);
 
 /*
  * The note of a row that stands for a streak of NO_DATA runs: the count,
@@ -111,7 +122,6 @@ IncetlInsertLog(IncetlLogEntry *e)
 	Datum		values[21];
 	char		nulls[21];
 	int64		run_id;
-	char	   *purge;
 
 	e->merged = false;
 	if (strcmp(e->status, "NO_DATA") == 0 && e->attempt == 1 && !e->full_refresh &&
@@ -121,6 +131,7 @@ IncetlInsertLog(IncetlLogEntry *e)
 		if (run_id > 0)
 		{
 			e->merged = true;
+			ApplyRetention(e->pipeline_name);
 			return run_id;
 		}
 	}
@@ -158,9 +169,7 @@ IncetlInsertLog(IncetlLogEntry *e)
 							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
 							   "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING run_id",
 							   21, types, values, nulls, 1);
-	purge = RetentionSql(e->pipeline_name);
-	if (purge != NULL)
-		(void) IncetlCatalogExec(purge, 0, NULL, NULL, NULL, -1);
+	ApplyRetention(e->pipeline_name);
 	return run_id;
 }
 
@@ -216,6 +225,24 @@ MergeNoData(IncetlLogEntry *e)
 }
 
 /*
+ * ApplyRetention runs RetentionSql's statement for a row written in this
+ * transaction, with the pipeline and the retention as parameters, so that
+ * its plan is kept (spi_cache.c).
+ */
+static void
+ApplyRetention(const char *pipeline_name)
+{
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		values[2];
+
+	if (incetl_run_log_retention < 0)
+		return;
+	values[0] = CStringGetTextDatum(pipeline_name);
+	values[1] = Int32GetDatum(incetl_run_log_retention);
+	(void) IncetlCatalogExec(RETENTION_SQL("$1", "$2"), 2, types, values, NULL, -1);
+}
+
+/*
  * RetentionSql is the statement that applies incetl.run_log_retention to
  * one pipeline's rows as a run logs: it deletes those among the pipeline's
  * hundred oldest rows that are older than the retention, so its cost does
@@ -227,14 +254,8 @@ RetentionSql(const char *pipeline_name)
 {
 	if (incetl_run_log_retention < 0)
 		return NULL;
-	return psprintf("DELETE FROM incetl.run_log WHERE run_id OPERATOR(pg_catalog.=) ANY ("
-					"SELECT l.run_id FROM incetl.run_log AS l "
-					"WHERE l.pipeline_name OPERATOR(pg_catalog.=) %s "
-					"ORDER BY l.run_id LIMIT %d) "
-					"AND started_at OPERATOR(pg_catalog.<) (pg_catalog.now() "
-					"OPERATOR(pg_catalog.-) pg_catalog.make_interval(mins => %d))",
-					quote_literal_cstr(pipeline_name), RETENTION_BATCH,
-					incetl_run_log_retention);
+	return psprintf(RETENTION_SQL("%s", "%d"),
+					quote_literal_cstr(pipeline_name), incetl_run_log_retention);
 }
 
 /*
