@@ -75,6 +75,11 @@ ApplySettings(IncetlPipeline *pipeline, const char *environment)
 	SettingsContext sc;
 	ErrorContextCallback errcb;
 
+	/* no settings (the usual case): nothing to read */
+	if (pipeline->settings == NULL ||
+		(JB_ROOT_IS_OBJECT(pipeline->settings) && JB_ROOT_COUNT(pipeline->settings) == 0))
+		return;
+
 	sc.pipeline = pipeline->name;
 	sc.environment = environment;
 	errcb.callback = SettingsErrorContext;
