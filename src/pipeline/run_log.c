@@ -67,14 +67,17 @@ PG_FUNCTION_INFO_V1(incetl_purge_run_log);
 
 /*
  * The retention statement (see RetentionSql): of the pipeline's hundred
- * oldest rows, those older than the retention (minutes).
+ * oldest rows, those older than the retention (minutes).  It starts from
+ * them (the pipeline's index, then the primary key), never from a scan of
+ * the whole log, whose size it must not depend on.
  */
 #define RETENTION_SQL(pipeline, minutes) \
-	"DELETE FROM incetl.run_log WHERE run_id OPERATOR(pg_catalog.=) ANY (" \
-	"SELECT l.run_id FROM incetl.run_log AS l " \
+	"DELETE FROM incetl.run_log AS d USING (" \
+	"SELECT l.run_id, l.started_at FROM incetl.run_log AS l " \
 	"WHERE l.pipeline_name OPERATOR(pg_catalog.=) " pipeline " " \
-	"ORDER BY l.run_id LIMIT 100) " \
-	"AND started_at OPERATOR(pg_catalog.<) (pg_catalog.now() " \
+	"ORDER BY l.run_id LIMIT 100) AS o " \
+	"WHERE d.run_id OPERATOR(pg_catalog.=) o.run_id " \
+	"AND o.started_at OPERATOR(pg_catalog.<) (pg_catalog.now() " \
 	"OPERATOR(pg_catalog.-) pg_catalog.make_interval(mins => " minutes "))"
 
 static char *RetentionSql(const char *pipeline_name);
