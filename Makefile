@@ -10,6 +10,8 @@
 #                        see test/fuzz/run_fuzz.sh)
 #   make bench           test/bench/run_bench.sh (pipelines vs hand-written SQL),
 #                        then test/bench/cow_bench.sh (incetl_cow vs heap)
+#   make bench-pgincr    test/bench/pgincr_bench.sh (incetl_run vs
+#                        pg_incremental's run, reproduced in SQL; BENCH_ROWS)
 #   make bench-feed      test/bench/changefeed_bench.sh (the change feed vs a
 #                        watermark query, a heap diff and a full scan)
 #   make pgregress       test/pg_regress_cow.sh: PostgreSQL's own regression
@@ -57,6 +59,10 @@ pgregress:
 bench:
 	bash test/bench/run_bench.sh
 	bash test/bench/cow_bench.sh
+
+.PHONY: bench-pgincr
+bench-pgincr:
+	bash test/bench/pgincr_bench.sh
 
 .PHONY: bench-feed
 bench-feed:

@@ -28,7 +28,9 @@ SELECT pipeline_name,
 FROM incetl.run_log WHERE pipeline_name IN ('rl_p', 'rl_gone')
 GROUP BY 1 ORDER BY 1;
 
--- each run trims a hundred old rows of its own pipeline
+-- each run trims a hundred old rows of its own pipeline (the second, a
+-- NO_DATA run like the first, extends the first's row instead of adding
+-- one: sql/pipeline_nodata.sql)
 SELECT incetl_run('rl_p');
 SELECT * FROM rl_counts;
 SELECT incetl_run('rl_p');

@@ -18,6 +18,7 @@
 
 #include "access/tupdesc.h"
 #include "datatype/timestamp.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
@@ -90,6 +91,8 @@ typedef struct IncetlBatch
 	Datum	   *paramvalues;
 	char	   *paramnulls;
 	Snapshot	snapshot;
+	bool		keys_unique;	/* no two rows of one key (batch_keys.c) */
+	bool		count_read;		/* the writer sets counts->read */
 } IncetlBatch;
 
 /*
@@ -111,6 +114,12 @@ typedef struct IncetlTargetWriter
  * The files of src/pipeline, in layers: each calls only the ones listed
  * before it (test/sh/check_layers.sh checks there is no cycle).
  */
+
+/* spi_cache.c: statements prepared once per backend */
+extern SPIPlanPtr IncetlPreparePlan(const char *sql, int nargs, Oid *argtypes);
+extern int	IncetlExecuteCached(const char *sql, int nargs, Oid *argtypes,
+								Datum *values, const char *nulls, bool read_only,
+								long tcount);
 
 /* names.c: names in definitions, parsed as identifiers and quoted again */
 extern Oid	IncetlResolveRelation(const char *qualified_name, bool missing_ok);
@@ -172,6 +181,10 @@ extern char *IncetlBatchColumnList(TupleDesc batch_desc);
 extern int	IncetlExecBatchStatement(IncetlBatch *batch, const char *sql,
 									 bool read_only, long tcount);
 
+/* batch_keys.c: whether a batch can repeat a record key */
+extern bool IncetlBatchKeysUnique(IncetlPipeline *pipeline, Oid source_relid,
+								  Oid target_relid, char **reason);
+
 /* target_common.c: what the target writers share */
 extern void IncetlCheckTargetColumns(IncetlPipeline *p, Oid target_relid,
 									 TupleDesc batch_desc, bool marker_optional);
@@ -213,6 +226,7 @@ typedef struct IncetlLogEntry
 	int			attempt;
 	bool		full_refresh;
 	char	   *note;			/* e.g. who held the bound back */
+	bool		merged;			/* set by IncetlInsertLog: a NO_DATA streak row */
 } IncetlLogEntry;
 
 extern int64 IncetlInsertLog(IncetlLogEntry *entry);

@@ -79,7 +79,11 @@ IncetlCatalogExec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	/* parameterized statements have fixed texts: keep their plans */
+	if (nargs > 0)
+		ret = IncetlExecuteCached(sql, nargs, argtypes, values, nulls, false, 0);
+	else
+		ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
 	if (ret < 0)
 		elog(ERROR, "incetl catalog statement failed: %s", SPI_result_code_string(ret));
 	if (expected >= 0 && SPI_processed != (uint64) expected)
@@ -168,7 +172,7 @@ IncetlLoadPipeline(const char *name, bool missing_ok)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("SELECT name, source, watermark_column, "
+	ret = IncetlExecuteCached("SELECT name, source, watermark_column, "
 								"watermark_type::oid, target, record_key, precombine, "
 								"transform, schedule, delete_marker, settings, "
 								"max_batch_rows, max_retries, retry_delay, safety_lag, "

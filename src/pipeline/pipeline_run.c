@@ -27,7 +27,9 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -37,6 +39,7 @@
 #include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -55,10 +58,12 @@ PG_FUNCTION_INFO_V1(incetl_safe_upper_bound);
 static bool TryLockPipeline(IncetlPipeline *p);
 static char *ReadWatermark(const char *name, int64 *commit);
 static int64 ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e);
-static int64 RunQueryInt64(const char *sql, IncetlBatch *batch);
+static int64 RunQueryInt64(const char *sql, IncetlBatch *batch, bool keep);
 static bool IsTransient(int sqlerrcode);
 static void SleepInterval(Interval *delay);
 static int	CompareWatermarks(Oid typid, Datum a, Datum b);
+static void PlanBatch(IncetlPipeline *p, Oid source_relid,
+					  const IncetlTargetWriter *writer, IncetlBatch *batch);
 
 /*
  * TryLockPipeline takes the pipeline's run lock, held to the end of the
@@ -97,7 +102,7 @@ ReadWatermark(const char *name, int64 *commit)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	/* not read-only: see what earlier runs in this transaction committed */
-	if (SPI_execute_with_args("SELECT watermark, watermark_commit FROM incetl.watermarks "
+	if (IncetlExecuteCached("SELECT watermark, watermark_commit FROM incetl.watermarks "
 							  "WHERE pipeline_name = $1",
 							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the watermark of pipeline \"%s\"", name);
@@ -125,20 +130,37 @@ CompareWatermarks(Oid typid, Datum a, Datum b)
 	return DatumGetInt32(FunctionCall2Coll(&tc->cmp_proc_finfo, InvalidOid, a, b));
 }
 
-/* Run a one-row, one-bigint query of the batch's source under its snapshot. */
+/*
+ * Run a one-bigint query of the batch's source under its snapshot: its
+ * value, or 0 when it returns no row.  With keep, its plan is kept for
+ * the next runs (spi_cache.c): only for queries of relations, whose
+ * plans are invalidated with them; not for the change functions of an
+ * incetl_cow source, whose NULL::source argument names a row type a
+ * kept plan would not notice dropped.
+ */
 static int64
-RunQueryInt64(const char *sql, IncetlBatch *batch)
+RunQueryInt64(const char *sql, IncetlBatch *batch, bool keep)
 {
 	bool		isnull;
 	Datum		d;
 	int64		result;
+	SPIPlanPtr	plan;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (IncetlExecBatchStatement(batch, sql, true, 1) != SPI_OK_SELECT)
+	plan = keep ? IncetlPreparePlan(sql, batch->nparams, batch->paramtypes) :
+		SPI_prepare(sql, batch->nparams, batch->paramtypes);
+	if (plan == NULL ||
+		SPI_execute_snapshot(plan, batch->paramvalues, batch->paramnulls,
+							 batch->snapshot, InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "query failed: %s", sql);
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	result = isnull ? 0 : DatumGetInt64(d);
+	if (SPI_processed == 0)
+		result = 0;				/* a probe that found no row */
+	else
+	{
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		result = isnull ? 0 : DatumGetInt64(d);
+	}
 	SPI_finish();
 	return result;
 }
@@ -397,6 +419,50 @@ FeedBounds(IncetlPipeline *p, Oid source_relid, int64 from_commit, RunBounds *b,
 		CutAtWholeCommits(p, source_relid, b, batch);
 }
 
+/*
+ * PlanBatch decides how the writer takes the batch: without the in-batch
+ * dedup when the batch cannot repeat a record key (batch_keys.c; a DEBUG1
+ * message says so), and whether the write itself counts the rows read
+ * (records_read), which spares a count(*) of the batch.  It does when
+ * every source row of the batch is one row the write's INSERT processes:
+ * no transform (which could drop or add rows), a target that is a plain
+ * table without trigger or rule (which could skip or redirect a row),
+ * and for a heap target a batch of unique keys with neither precombine (a
+ * row it loses is not written) nor delete marker (a deleting row is not
+ * inserted).  An incetl_cow target inserts every row of the batch (the
+ * table merges them), outside feed mode.
+ */
+static void
+PlanBatch(IncetlPipeline *p, Oid source_relid, const IncetlTargetWriter *writer,
+		  IncetlBatch *batch)
+{
+	bool		heap = (writer == &IncetlHeapTargetWriter);
+	char	   *reason = NULL;
+	bool		plain_target;
+	Relation	rel;
+
+	if (heap && IncetlBatchKeysUnique(p, source_relid, batch->target_relid, &reason))
+	{
+		batch->keys_unique = true;
+		ereport(DEBUG1,
+				(errmsg_internal("pipeline \"%s\" writes its batch without in-batch dedup: %s",
+								 p->name, reason)));
+	}
+
+	rel = table_open(batch->target_relid, AccessShareLock);
+	/* a partition's own trigger could skip a row: plain tables only */
+	plain_target = rel->rd_rel->relkind == RELKIND_RELATION &&
+		!rel->rd_rel->relhastriggers && !rel->rd_rel->relhasrules;
+	table_close(rel, AccessShareLock);
+	if (p->transform != NULL || !plain_target)
+		return;
+	if (heap)
+		batch->count_read = batch->keys_unique && p->precombine == NULL &&
+			IncetlDeleteMarker(p) == NULL;
+	else
+		batch->count_read = !IncetlFeedMode(p);
+}
+
 static char *
 BoundText(IncetlPipeline *p, RunBounds *b, int i)
 {
@@ -462,19 +528,37 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 	if (b.advance)
 		e->current_run_timestamp = BoundText(p, &b, 1);
 
-	if (!b.no_data)
+	/*
+	 * A value-watermark batch is probed for one row first, so that an
+	 * empty one is neither planned, counted nor written (the change
+	 * functions of an incetl_cow source would compute their result twice:
+	 * their count(*) serves instead).  Then, unless the write counts the
+	 * rows read itself (PlanBatch), a count(*) of the batch.
+	 */
+	if (!b.no_data && !b.commits &&
+		RunQueryInt64(psprintf("SELECT 1::pg_catalog.int8 FROM %s WHERE %s LIMIT 1",
+							   b.from_item, b.where), &batch, true) == 0)
 	{
-		counts.read = RunQueryInt64(psprintf("SELECT count(*) FROM %s WHERE %s",
-											 b.from_item, b.where),
-									&batch);
-		if (counts.read == 0 && !full_refresh && !b.refresh)
+		if (!full_refresh && !b.refresh)
 			b.no_data = true;
+	}
+	else if (!b.no_data)
+	{
+		PlanBatch(p, source_relid, writer, &batch);
+		if (!batch.count_read)
+		{
+			counts.read = RunQueryInt64(psprintf("SELECT count(*) FROM %s WHERE %s",
+												 b.from_item, b.where),
+										&batch, !b.commits);
+			if (counts.read == 0 && !full_refresh && !b.refresh)
+				b.no_data = true;
+		}
 	}
 
 	if (full_refresh || b.refresh)
 		writer->truncate(&batch, &counts);
 
-	if (!b.no_data && counts.read > 0)
+	if (!b.no_data && (batch.count_read || counts.read > 0))
 	{
 		if (IncetlFeedMode(p))
 			batch.batch_sql = IncetlBatchSql(p, source_relid, b.where);
@@ -498,6 +582,8 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 	e->finished_at = GetCurrentTimestamp();
 	run_id = IncetlInsertLog(e);
 
+	/* a NO_DATA streak's row (run_log.c) that left the watermark alone */
+	if (!(e->merged && !b.advance))
 	{
 		Oid			types[4] = {TEXTOID, TEXTOID, INT8OID, INT8OID};
 		Datum		values[4];

@@ -75,6 +75,11 @@ ApplySettings(IncetlPipeline *pipeline, const char *environment)
 	SettingsContext sc;
 	ErrorContextCallback errcb;
 
+	/* no settings (the usual case): nothing to read */
+	if (pipeline->settings == NULL ||
+		(JB_ROOT_IS_OBJECT(pipeline->settings) && JB_ROOT_COUNT(pipeline->settings) == 0))
+		return;
+
 	sc.pipeline = pipeline->name;
 	sc.environment = environment;
 	errcb.callback = SettingsErrorContext;
@@ -87,7 +92,7 @@ ApplySettings(IncetlPipeline *pipeline, const char *environment)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("SELECT e.key, e.value #>> '{}', pg_catalog.jsonb_typeof(e.value), false "
+	ret = IncetlExecuteCached("SELECT e.key, e.value #>> '{}', pg_catalog.jsonb_typeof(e.value), false "
 								"FROM pg_catalog.jsonb_each($1) AS e "
 								"WHERE pg_catalog.jsonb_typeof(e.value) <> 'object' "
 								"UNION ALL "

@@ -16,6 +16,11 @@
  *	  password, no pg_hba entry and no other extension, and it runs as the
  *	  catalog owner inside the same database.
  *
+ *	  A NO_DATA run that follows a NO_DATA run of the same pipeline adds
+ *	  no row: it extends the last one (MergeNoData), which then stands for
+ *	  the whole streak and counts it in its note (retention applies as for
+ *	  a new row).
+ *
  *	  Retention: each row written (either way) comes with the deletion of
  *	  its pipeline's oldest rows past incetl.run_log_retention, a bounded
  *	  number at a time; incetl.purge_run_log() deletes all of them.
@@ -60,10 +65,32 @@ PGDLLEXPORT void incetl_log_worker_main(Datum main_arg);
 
 PG_FUNCTION_INFO_V1(incetl_purge_run_log);
 
-/* run_log rows a run may delete for retention (see RetentionSql) */
-#define RETENTION_BATCH 100
+/*
+ * The retention statement (see RetentionSql): of the pipeline's hundred
+ * oldest rows, those older than the retention (minutes).  It starts from
+ * them (the pipeline's index, then the primary key), never from a scan of
+ * the whole log, whose size it must not depend on.
+ */
+#define RETENTION_SQL(pipeline, minutes) \
+	"DELETE FROM incetl.run_log AS d USING (" \
+	"SELECT l.run_id, l.started_at FROM incetl.run_log AS l " \
+	"WHERE l.pipeline_name OPERATOR(pg_catalog.=) " pipeline " " \
+	"ORDER BY l.run_id LIMIT 100) AS o " \
+	"WHERE d.run_id OPERATOR(pg_catalog.=) o.run_id " \
+	"AND o.started_at OPERATOR(pg_catalog.<) (pg_catalog.now() " \
+	"OPERATOR(pg_catalog.-) pg_catalog.make_interval(mins => " minutes "))"
 
 static char *RetentionSql(const char *pipeline_name);
+static int64 MergeNoData(IncetlLogEntry *e);
+static void ApplyRetention(const char *pipeline_name);
+
+/*
+ * The note of a row that stands for a streak of NO_DATA runs: the count,
+ * then the start of the first run (MergeNoData writes and reads it).
+ */
+#define NO_DATA_STREAK_NOTE_SQL(count, since) \
+	"pg_catalog.format('%s consecutive NO_DATA runs, the first started at %s', " \
+	count ", " since ")"
 
 #define RUN_LOG_COLUMNS \
 	"pipeline_name, started_at, finished_at, last_run_timestamp, " \
@@ -98,7 +125,19 @@ IncetlInsertLog(IncetlLogEntry *e)
 	Datum		values[21];
 	char		nulls[21];
 	int64		run_id;
-	char	   *purge;
+
+	e->merged = false;
+	if (strcmp(e->status, "NO_DATA") == 0 && e->attempt == 1 && !e->full_refresh &&
+		e->note == NULL && e->last_run_timestamp != NULL)
+	{
+		run_id = MergeNoData(e);
+		if (run_id > 0)
+		{
+			e->merged = true;
+			ApplyRetention(e->pipeline_name);
+			return run_id;
+		}
+	}
 
 	memset(nulls, ' ', sizeof(nulls));
 #define TEXT_OR_NULL(i, s) \
@@ -133,10 +172,77 @@ IncetlInsertLog(IncetlLogEntry *e)
 							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
 							   "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING run_id",
 							   21, types, values, nulls, 1);
-	purge = RetentionSql(e->pipeline_name);
-	if (purge != NULL)
-		(void) IncetlCatalogExec(purge, 0, NULL, NULL, NULL, -1);
+	ApplyRetention(e->pipeline_name);
 	return run_id;
+}
+
+/*
+ * MergeNoData extends the pipeline's last run_log row with this NO_DATA
+ * run, when that row is a NO_DATA run too that ended where this one
+ * started (its current_run_timestamp is this run's last_run_timestamp),
+ * without a note other than a streak's: the row keeps its
+ * last_run_timestamp (the streak's lower bound) and takes this run's
+ * started_at, finished_at, current_run_timestamp and processing time (the
+ * environment must be the same); its note counts the runs it stands for and keeps the start
+ * of the first.  Returns the row's run_id, or 0 when there is no such row
+ * (the caller inserts one).  Retention has nothing new to do.
+ */
+static int64
+MergeNoData(IncetlLogEntry *e)
+{
+	Oid			types[7] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
+	TEXTOID, FLOAT8OID, TEXTOID};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+	values[0] = CStringGetTextDatum(e->pipeline_name);
+	values[1] = TimestampTzGetDatum(e->started_at);
+	values[2] = TimestampTzGetDatum(e->finished_at);
+	values[3] = CStringGetTextDatum(e->last_run_timestamp);
+	if (e->current_run_timestamp != NULL)
+		values[4] = CStringGetTextDatum(e->current_run_timestamp);
+	else
+		nulls[4] = 'n';
+	values[5] = Float8GetDatum(ElapsedSeconds(e));
+	if (incetl_environment != NULL)
+		values[6] = CStringGetTextDatum(incetl_environment);
+	else
+		nulls[6] = 'n';
+
+	return IncetlCatalogExec("UPDATE incetl.run_log AS l SET "
+							 "started_at = $2, finished_at = $3, current_run_timestamp = $5, "
+							 "processing_time_seconds = $6, note = "
+							 NO_DATA_STREAK_NOTE_SQL("COALESCE(pg_catalog.split_part(l.note, ' ', 1)::pg_catalog.int8, 1) OPERATOR(pg_catalog.+) 1",
+													 "COALESCE(pg_catalog.substr(l.note, pg_catalog.strpos(l.note, 'started at ') OPERATOR(pg_catalog.+) 11), "
+													 "l.started_at::pg_catalog.text)")
+							 " WHERE l.run_id OPERATOR(pg_catalog.=) ("
+							 "SELECT pg_catalog.max(m.run_id) FROM incetl.run_log AS m "
+							 "WHERE m.pipeline_name OPERATOR(pg_catalog.=) $1) "
+							 "AND l.status OPERATOR(pg_catalog.=) 'NO_DATA' AND l.attempt OPERATOR(pg_catalog.=) 1 "
+							 "AND NOT l.full_refresh AND l.error_message IS NULL "
+							 "AND l.current_run_timestamp OPERATOR(pg_catalog.=) $4 "
+							 "AND l.environment IS NOT DISTINCT FROM $7 "
+							 "AND (l.note IS NULL OR l.note OPERATOR(pg_catalog.~~) '% consecutive NO_DATA runs, the first started at %') "
+							 "RETURNING l.run_id",
+							 7, types, values, nulls, -1);
+}
+
+/*
+ * ApplyRetention runs RetentionSql's statement for a row written in this
+ * transaction, with the pipeline and the retention as parameters, so that
+ * its plan is kept (spi_cache.c).
+ */
+static void
+ApplyRetention(const char *pipeline_name)
+{
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		values[2];
+
+	if (incetl_run_log_retention < 0)
+		return;
+	values[0] = CStringGetTextDatum(pipeline_name);
+	values[1] = Int32GetDatum(incetl_run_log_retention);
+	(void) IncetlCatalogExec(RETENTION_SQL("$1", "$2"), 2, types, values, NULL, -1);
 }
 
 /*
@@ -151,14 +257,8 @@ RetentionSql(const char *pipeline_name)
 {
 	if (incetl_run_log_retention < 0)
 		return NULL;
-	return psprintf("DELETE FROM incetl.run_log WHERE run_id OPERATOR(pg_catalog.=) ANY ("
-					"SELECT l.run_id FROM incetl.run_log AS l "
-					"WHERE l.pipeline_name OPERATOR(pg_catalog.=) %s "
-					"ORDER BY l.run_id LIMIT %d) "
-					"AND started_at OPERATOR(pg_catalog.<) (pg_catalog.now() "
-					"OPERATOR(pg_catalog.-) pg_catalog.make_interval(mins => %d))",
-					quote_literal_cstr(pipeline_name), RETENTION_BATCH,
-					incetl_run_log_retention);
+	return psprintf(RETENTION_SQL("%s", "%d"),
+					quote_literal_cstr(pipeline_name), incetl_run_log_retention);
 }
 
 /*

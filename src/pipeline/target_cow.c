@@ -199,6 +199,8 @@ CowTargetWrite(IncetlBatch *batch, IncetlRunCounts *counts)
 		elog(ERROR, "SPI_connect failed");
 	if (IncetlExecBatchStatement(batch, sql, false, 0) < 0)
 		elog(ERROR, "write of pipeline \"%s\" failed", batch->pipeline->name);
+	if (batch->count_read)
+		counts->read += SPI_processed;	/* every row of the batch, inserted */
 	SPI_finish();
 	CowCountsNow(batch->target_relid, &after);
 

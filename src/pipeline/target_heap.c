@@ -4,7 +4,8 @@
  *	  The target writer for heap tables: upsert with precombine expressed
  *	  as one SQL statement.
  *
- *	  The batch is reduced to one row per record key with DISTINCT ON:
+ *	  The batch is reduced to one row per record key with DISTINCT ON
+ *	  (unless it cannot repeat a key, batch_keys.c: then it goes as it is):
  *	  largest precombine first (NULLs lowest); on a tie, the later row.
  *	  "Later" is the transform's own order when it has an ORDER BY (the
  *	  rows are then numbered), otherwise the larger watermark value, the
@@ -53,7 +54,7 @@
 
 static char *HeapWriteSql(IncetlPipeline *p, Oid target_relid,
 						  const char *batch_sql, TupleDesc batch_desc,
-						  bool returning);
+						  bool returning, bool dedup);
 static void TargetStatCounts(Oid relid, IncetlRunCounts *c);
 static char *HeapPlanSql(IncetlPipeline *p, Oid target_relid,
 						 const char *batch_sql, TupleDesc batch_desc);
@@ -83,11 +84,13 @@ IsRecordKey(IncetlPipeline *p, const char *col)
 /*
  * HeapWriteSql builds the write statement (see the file header).  With
  * returning, it yields one row: inserted, updated, deleted; otherwise it
- * returns nothing and the caller counts with the statistics.
+ * returns nothing and the caller counts with the statistics.  Without
+ * dedup (the batch holds one row per key: batch_keys.c) the batch goes to
+ * the upsert as it is, without DISTINCT ON or numbering.
  */
 static char *
 HeapWriteSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
-			 TupleDesc batch_desc, bool returning)
+			 TupleDesc batch_desc, bool returning, bool dedup)
 {
 	StringInfoData sql;
 	StringInfoData cols;
@@ -98,7 +101,7 @@ HeapWriteSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
 	const char *pre = p->precombine ? quote_identifier(p->precombine) : NULL;
 	const char *marker = IncetlDeleteMarker(p) ? quote_identifier(IncetlDeleteMarker(p)) : NULL;
 	const char *keys = IncetlNameList(p->record_key);
-	bool		numbered = IncetlTransformIsOrdered(p);
+	bool		numbered = dedup && IncetlTransformIsOrdered(p);
 	ListCell   *lc;
 
 	initStringInfo(&cols);
@@ -156,9 +159,12 @@ HeapWriteSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
 		appendStringInfoString(&sql,
 							   "incetl_numbered AS (SELECT b.*, row_number() OVER () AS incetl_ord "
 							   "FROM incetl_batch AS b),\n");
-	appendStringInfo(&sql,
-					 "incetl_latest AS (SELECT DISTINCT ON (%s) * FROM %s ORDER BY %s)",
-					 keys, numbered ? "incetl_numbered" : "incetl_batch", order.data);
+	if (dedup)
+		appendStringInfo(&sql,
+						 "incetl_latest AS (SELECT DISTINCT ON (%s) * FROM %s ORDER BY %s)",
+						 keys, numbered ? "incetl_numbered" : "incetl_batch", order.data);
+	else
+		appendStringInfoString(&sql, "incetl_latest AS (SELECT * FROM incetl_batch)");
 	if (marker)
 	{
 		appendStringInfo(&sql,
@@ -195,7 +201,7 @@ static char *
 HeapPlanSql(IncetlPipeline *p, Oid target_relid, const char *batch_sql,
 			TupleDesc batch_desc)
 {
-	return HeapWriteSql(p, target_relid, batch_sql, batch_desc, false);
+	return HeapWriteSql(p, target_relid, batch_sql, batch_desc, false, true);
 }
 
 /*
@@ -310,7 +316,8 @@ HeapWrite(IncetlBatch *batch, IncetlRunCounts *counts)
 {
 	bool		returning = !pgstat_track_counts;
 	char	   *sql = HeapWriteSql(batch->pipeline, batch->target_relid,
-								   batch->batch_sql, batch->batch_desc, returning);
+								   batch->batch_sql, batch->batch_desc, returning,
+								   !batch->keys_unique);
 	IncetlRunCounts before;
 	IncetlRunCounts after;
 	int			ret;
@@ -334,7 +341,12 @@ HeapWrite(IncetlBatch *batch, IncetlRunCounts *counts)
 		counts->inserted += DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
 		counts->updated += DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull));
 		counts->deleted += DatumGetInt64(SPI_getbinval(row, desc, 3, &isnull));
+		if (batch->count_read)
+			counts->read += DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull)) +
+				DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull));
 	}
+	else if (batch->count_read)
+		counts->read += SPI_processed;	/* each row inserted or updated */
 	SPI_finish();
 
 	if (!returning)

@@ -60,6 +60,7 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/twophase.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
@@ -455,7 +456,7 @@ WatermarkSequences(Oid source_relid, const char *column, char **note)
 	initStringInfo(&cached);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("WITH c AS ("
+	ret = IncetlExecuteCached("WITH c AS ("
 								"  SELECT a.attrelid, a.attnum "
 								"  FROM unnest($1, $2) AS u (rel, col) "
 								"  JOIN pg_catalog.pg_attribute AS a "
@@ -543,6 +544,8 @@ WaitForPreparedWriters(List *relids)
 	char		nulls[1] = {' '};
 	int			ret;
 
+	if (max_prepared_xacts == 0)
+		return;					/* none can exist */
 	if (relids != NIL)
 	{
 		Datum	   *elems = palloc(sizeof(Datum) * list_length(relids));
@@ -559,7 +562,7 @@ WaitForPreparedWriters(List *relids)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("SELECT p.transaction, p.gid FROM pg_catalog.pg_prepared_xacts AS p "
+	ret = IncetlExecuteCached("SELECT p.transaction, p.gid FROM pg_catalog.pg_prepared_xacts AS p "
 								"WHERE p.database = pg_catalog.current_database() "
 								"AND ($1 IS NULL OR EXISTS ("
 								"  SELECT 1 FROM pg_catalog.pg_locks AS x "
@@ -694,7 +697,7 @@ IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
 		snap = RegisterSnapshot(GetLatestSnapshot());
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		plan = SPI_prepare(sql, has_from ? 1 : 0, argtypes);
+		plan = IncetlPreparePlan(sql, has_from ? 1 : 0, argtypes);
 		if (plan == NULL)
 			elog(ERROR, "could not prepare \"%s\": %s", sql,
 				 SPI_result_code_string(SPI_result));
