@@ -724,6 +724,11 @@ CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const CowVersion *v)
 {
 	CowMoveMap *m = NULL;
 	int64		r;
+	TriggerDesc *td = rel->trigdesc;
+
+	/* where new rows went, for AFTER ROW triggers (CowFetchPendingRow) */
+	bool		track_new = td != NULL &&
+		(td->trig_insert_after_row || td->trig_update_after_row);
 
 	for (r = 0; r < n; r++)
 	{
@@ -732,7 +737,7 @@ CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const CowVersion *v)
 
 		if (row->src != NULL)
 			from = row->src->version.first_row_number + row->src_row;
-		else if (row->is_update && row->pending != 0)
+		else if (row->pending != 0 && (row->is_update || track_new))
 			from = row->pending;
 		else
 			continue;			/* a new row */
@@ -740,6 +745,31 @@ CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const CowVersion *v)
 			m = CowGetMoveMap(rel, true);
 		CowMoveMapAdd(m, from, v->first_row_number + r, false);
 	}
+}
+
+/*
+ * CowMovedTo returns the row number a merge of this transaction first
+ * stored row rownum (a pending row number) under, or 0: not stored, or not
+ * recorded (CowNoteRowsMoved records new rows for relations with AFTER
+ * ROW triggers only).
+ */
+int64
+CowMovedTo(Relation rel, int64 rownum)
+{
+	CowMoveMap *m = CowGetMoveMap(rel, false);
+	int64		i;
+
+	if (m == NULL)
+		return 0;
+	for (i = 0; i < m->nruns; i++)
+	{
+		CowMoveRun *run = &m->runs[i];
+
+		if (!run->updated && rownum >= run->old_start &&
+			rownum < run->old_start + run->len)
+			return run->new_start + (rownum - run->old_start);
+	}
+	return 0;
 }
 
 /*

@@ -442,6 +442,22 @@ cow_index_fetch_tuple_checked(IndexFetchTableData *data, ItemPointer tid,
 	return cow_index_fetch_tuple(data, tid, snapshot, slot, call_again, all_dead);
 }
 
+/*
+ * A fetch by a pending TID (a row a statement of this transaction
+ * buffered) is the after-trigger queue's fetch of a new row: the row as
+ * the statement wrote it (cow_write_state.c, CowFetchPendingRow).
+ */
+static bool
+cow_tuple_fetch_row_version_pending(Relation rel, ItemPointer tid,
+									Snapshot snapshot, TupleTableSlot *slot)
+{
+	int64		rownum = CowTidToRowNumber(tid);
+
+	if (rownum >= COW_MAX_ROW_NUMBER)
+		return CowFetchPendingRow(rel, rownum, slot);
+	return cow_tuple_fetch_row_version(rel, tid, snapshot, slot);
+}
+
 static const TableAmRoutine CowMethods = {
 	.type = T_TableAmRoutine,
 
@@ -464,7 +480,7 @@ static const TableAmRoutine CowMethods = {
 	.index_fetch_end = cow_index_fetch_end,
 	.index_fetch_tuple = cow_index_fetch_tuple_checked,
 
-	.tuple_fetch_row_version = cow_tuple_fetch_row_version,
+	.tuple_fetch_row_version = cow_tuple_fetch_row_version_pending,
 	.tuple_tid_valid = cow_tuple_tid_valid,
 	.tuple_get_latest_tid = cow_tuple_get_latest_tid,
 	.tuple_satisfies_snapshot = cow_tuple_satisfies_snapshot,

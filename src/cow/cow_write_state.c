@@ -37,6 +37,7 @@
 #include "access/htup_details.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -66,26 +67,104 @@ static void CowSpillBuffered(CowPending *p, Relation rel, bool tombstones_only);
 static void CowKeepLastKey(CowPending *p, TupleDesc desc);
 static void CowFlushPart(CowPending *p, Relation rel, bool carry);
 static void CowResetStatement(CowPending *p);
-static void CowCheckTriggers(Relation rel);
 static void CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row);
 
 /*
- * AFTER ROW triggers (and foreign keys, which are AFTER ROW triggers)
- * re-read each row by TID when the statement ends, before our flush; the
- * rows do not exist yet then.  Refuse them rather than fail obscurely.
+ * Rows of a statement for AFTER ROW triggers.  The after-trigger queue
+ * keeps each new row by TID -- the pending TID its slot got here -- and
+ * fetches it once the statement's rows are merged (immediate triggers fire
+ * after the merge, cow_hooks.c; deferred ones at commit).  By then a row is
+ * stored under a real row number, or was not stored at all (collapsed by a
+ * later row of its key, lost to a newer stored row, a delete marker, its
+ * subtransaction rolled back).  So, only for a relation with AFTER ROW
+ * INSERT or UPDATE triggers (foreign keys and deferrable constraints
+ * included), each buffered row's image is kept for the rest of the
+ * transaction, by pending row number: a trigger's NEW is the row as the
+ * statement wrote it, as on heap, and its TID is the real one when the row
+ * was stored (the merge records where, CowNoteRowsMoved).  Plain loads
+ * keep nothing.
  */
-static void
-CowCheckTriggers(Relation rel)
+typedef struct CowPendingImage
+{
+	int64		pending;		/* hash key */
+	Oid			relid;
+	MinimalTuple image;
+} CowPendingImage;
+
+static HTAB *CowPendingImages = NULL;
+static LocalTransactionId CowPendingImagesLxid = InvalidLocalTransactionId;
+
+static bool
+CowKeepsRowImages(Relation rel)
 {
 	TriggerDesc *td = rel->trigdesc;
 
-	if (td && (td->trig_insert_after_row || td->trig_update_after_row ||
-			   td->trig_delete_after_row))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("AFTER ROW triggers and foreign keys are not supported on incetl_cow table \"%s\"",
-						RelationGetRelationName(rel)),
-				 errhint("Use an AFTER STATEMENT trigger (with a transition table) instead.")));
+	return td != NULL && (td->trig_insert_after_row || td->trig_update_after_row);
+}
+
+static void
+CowKeepRowImage(Relation rel, CowRow *row)
+{
+	CowPendingImage *e;
+	MemoryContext old;
+	bool		found;
+
+	if (CowPendingImages == NULL || CowPendingImagesLxid != MyProc->lxid)
+	{
+		HASHCTL		ctl;
+
+		/* the previous transaction's table went with its memory */
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(CowPendingImage);
+		ctl.hcxt = TopTransactionContext;
+		CowPendingImages = hash_create("incetl cow row images", 256, &ctl,
+									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CowPendingImagesLxid = MyProc->lxid;
+	}
+	e = hash_search(CowPendingImages, &row->pending, HASH_ENTER, &found);
+	e->relid = RelationGetRelid(rel);
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	e->image = heap_form_minimal_tuple(RelationGetDescr(rel), row->values,
+									   row->isnull);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * CowFetchPendingRow puts into slot the row this transaction buffered
+ * under pending row number rownum, as the statement wrote it, with the
+ * real TID it was stored under (else the pending one) and our xid as
+ * xmin; false when no image was kept (a relation without AFTER ROW
+ * triggers, see above).
+ */
+bool
+CowFetchPendingRow(Relation rel, int64 rownum, TupleTableSlot *slot)
+{
+	CowPendingImage *e;
+	int64		stored;
+
+	if (CowPendingImages == NULL || CowPendingImagesLxid != MyProc->lxid)
+		return false;
+	e = hash_search(CowPendingImages, &rownum, HASH_FIND, NULL);
+	if (e == NULL || e->relid != RelationGetRelid(rel))
+		return false;
+	/*
+	 * The row may still be buffered: COPY fires its AFTER ROW triggers
+	 * before finish_bulk_insert merges, and a statement with data-modifying
+	 * WITH queries before its merge (cow_hooks.c).  The statement is done
+	 * writing once its after-trigger events fire: merge it now, so that the
+	 * trigger gets the stored row's TID and sees the statement's rows, as
+	 * otherwise.
+	 */
+	if (!CowFlushing && CowGetPending(RelationGetRelid(rel), false) != NULL &&
+		CowMovedTo(rel, rownum) == 0)
+		CowFlushRelation(RelationGetRelid(rel));
+	ExecForceStoreMinimalTuple(e->image, slot, false);
+	ExecMaterializeSlot(slot);
+	stored = CowMovedTo(rel, rownum);
+	CowRowNumberToTid(stored != 0 ? stored : rownum, &slot->tts_tid);
+	slot->tts_tableOid = RelationGetRelid(rel);
+	CowSlotSetXmin(slot, GetCurrentTransactionId());
+	return true;
 }
 
 static void
@@ -256,7 +335,6 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_updat
 	bool		can_part;
 	int			i;
 
-	CowCheckTriggers(rel);
 	if (p->write_cid == InvalidCommandId)
 		p->write_cid = cid;
 	slot_getallattrs(slot);
@@ -303,6 +381,8 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_updat
 	row->pending = COW_MAX_ROW_NUMBER + (CowPendingCounter++ % COW_PENDING_ROWS);
 	CowRowNumberToTid(row->pending, &slot->tts_tid);
 	slot->tts_tableOid = RelationGetRelid(rel);
+	if (CowKeepsRowImages(rel))
+		CowKeepRowImage(rel, row);
 
 	/*
 	 * Bound memory.  Rows whose keys ascend strictly over the whole
@@ -359,7 +439,6 @@ CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid)
 	int64		rn = CowTidToRowNumber(tid);
 	SubTransactionId subid = GetCurrentSubTransactionId();
 
-	CowCheckTriggers(rel);
 	if (rn >= COW_MAX_ROW_NUMBER)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
