@@ -177,6 +177,7 @@ INSERT INTO t VALUES (51, 'e', 1);
 SELECT count(*) FROM trlog WHERE tab = 'cow_deferred';
 COMMIT;
 SELECT op, old_row, new_row FROM trlog WHERE tab = 'cow_deferred' ORDER BY n;
+INSERT INTO h VALUES (50, 'd2', 1), (51, 'e', 1);   -- the twin follows
 DELETE FROM trlog;
 BEGIN;
 INSERT INTO t VALUES (52, 'f', 1);
@@ -205,6 +206,39 @@ INSERT INTO u VALUES (1, 'older', 1, false),   -- loses to the stored row
 SELECT op, new_row FROM trlog WHERE tab = 'upsert' ORDER BY n;
 SELECT * FROM u ORDER BY id;
 DELETE FROM trlog;
+
+-- MERGE fires the same triggers, BEFORE and AFTER, for its UPDATE, DELETE
+-- and INSERT actions; a target row matched twice is 21000 with triggers too
+CREATE FUNCTION before_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.ts := NEW.ts + 100; RETURN NEW; END $$;
+CREATE TRIGGER t_bu BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION before_bump();
+CREATE TRIGGER h_bu BEFORE UPDATE ON h FOR EACH ROW EXECUTE FUNCTION before_bump();
+CREATE TRIGGER t_bd BEFORE DELETE ON t FOR EACH ROW EXECUTE FUNCTION before_del();
+CREATE TRIGGER h_bd BEFORE DELETE ON h FOR EACH ROW EXECUTE FUNCTION before_del();
+CREATE TABLE src (id int, v text);
+INSERT INTO src VALUES (6, 'merged'), (7, 'del'), (3, 'del'), (60, 'new');
+MERGE INTO t USING src s ON t.id = s.id
+WHEN MATCHED AND s.v = 'del' THEN DELETE
+WHEN MATCHED THEN UPDATE SET v = s.v
+WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.v, 0);
+MERGE INTO h USING src s ON h.id = s.id
+WHEN MATCHED AND s.v = 'del' THEN DELETE
+WHEN MATCHED THEN UPDATE SET v = s.v
+WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.v, 0);
+SELECT op, old_row, new_row FROM trlog WHERE tab = 'cow' ORDER BY op, old_row, new_row;
+SELECT * FROM compare_log(ordered => false);
+SELECT compare_tables();
+INSERT INTO src VALUES (6, 'twice');
+MERGE INTO t USING src s ON t.id = s.id WHEN MATCHED THEN UPDATE SET v = s.v;
+\echo :LAST_ERROR_SQLSTATE
+MERGE INTO h USING src s ON h.id = s.id WHEN MATCHED THEN UPDATE SET v = s.v;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM trlog;
+SELECT compare_tables();
+DROP TRIGGER t_bu ON t;
+DROP TRIGGER h_bu ON h;
+DROP TRIGGER t_bd ON t;
+DROP TRIGGER h_bd ON h;
 
 -- statements spilled (maintenance_work_mem = 1MB, keys out of order) and
 -- merged in parts (keys ascending): every row fires once, with its values
