@@ -643,9 +643,22 @@ typedef struct CowMoveMap
 	CowMoveRun *runs;
 	int64		nruns;
 	int64		cap;
+
+	/*
+	 * CowMovedTo's index: the runs from pending row numbers (which never
+	 * overlap: each pending row is stored once), sorted by old_start; built
+	 * from the first nindexed runs, rebuilt when runs were added since.
+	 */
+	int64	   *pending_runs;	/* indexes into runs */
+	int64		npending_runs;
+	int64		nindexed;
 } CowMoveMap;
 
-/* beyond this many runs a table's later moves are not recorded (24 MB) */
+/*
+ * beyond this many runs a table's later moves are not recorded (24 MB),
+ * except where new rows went for AFTER ROW triggers, which must know
+ * (CowNoteRowsMoved; the rows' images take more memory anyway)
+ */
 #define COW_MAX_MOVE_RUNS	(1024 * 1024)
 
 static List *CowMoveMaps = NIL;
@@ -687,7 +700,8 @@ CowGetMoveMap(Relation rel, bool create)
  * last run when it continues it.
  */
 static void
-CowMoveMapAdd(CowMoveMap *m, int64 from, int64 to, bool updated)
+CowMoveMapAdd(CowMoveMap *m, int64 from, int64 to, bool updated,
+			  bool unbounded)
 {
 	CowMoveRun *last = m->nruns > 0 ? &m->runs[m->nruns - 1] : NULL;
 
@@ -698,7 +712,7 @@ CowMoveMapAdd(CowMoveMap *m, int64 from, int64 to, bool updated)
 		last->len++;
 		return;
 	}
-	if (m->nruns >= COW_MAX_MOVE_RUNS)
+	if (m->nruns >= COW_MAX_MOVE_RUNS && !unbounded)
 		return;
 	if (m->nruns == m->cap)
 	{
@@ -743,7 +757,8 @@ CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const CowVersion *v)
 			continue;			/* a new row */
 		if (m == NULL)
 			m = CowGetMoveMap(rel, true);
-		CowMoveMapAdd(m, from, v->first_row_number + r, false);
+		CowMoveMapAdd(m, from, v->first_row_number + r, false,
+					  track_new && row->src == NULL);
 	}
 }
 
@@ -753,20 +768,53 @@ CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const CowVersion *v)
  * recorded (CowNoteRowsMoved records new rows for relations with AFTER
  * ROW triggers only).
  */
+static int
+CowPendingRunCmp(const void *a, const void *b, void *arg)
+{
+	CowMoveRun *runs = (CowMoveRun *) arg;
+	int64		x = runs[*(const int64 *) a].old_start;
+	int64		y = runs[*(const int64 *) b].old_start;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
 int64
 CowMovedTo(Relation rel, int64 rownum)
 {
 	CowMoveMap *m = CowGetMoveMap(rel, false);
-	int64		i;
+	int64		lo,
+				hi;
 
-	if (m == NULL)
+	if (m == NULL || rownum < COW_MAX_ROW_NUMBER)
 		return 0;
-	for (i = 0; i < m->nruns; i++)
+	if (m->nindexed != m->nruns)
 	{
-		CowMoveRun *run = &m->runs[i];
+		int64		i;
 
-		if (!run->updated && rownum >= run->old_start &&
-			rownum < run->old_start + run->len)
+		if (m->pending_runs != NULL)
+			pfree(m->pending_runs);
+		m->pending_runs = MemoryContextAlloc(TopTransactionContext,
+											 sizeof(int64) * Max(m->nruns, 1));
+		m->npending_runs = 0;
+		for (i = 0; i < m->nruns; i++)
+			if (!m->runs[i].updated && m->runs[i].old_start >= COW_MAX_ROW_NUMBER)
+				m->pending_runs[m->npending_runs++] = i;
+		qsort_arg(m->pending_runs, m->npending_runs, sizeof(int64),
+				  CowPendingRunCmp, m->runs);
+		m->nindexed = m->nruns;
+	}
+	lo = 0;
+	hi = m->npending_runs - 1;
+	while (lo <= hi)
+	{
+		int64		mid = (lo + hi) / 2;
+		CowMoveRun *run = &m->runs[m->pending_runs[mid]];
+
+		if (rownum < run->old_start)
+			hi = mid - 1;
+		else if (rownum >= run->old_start + run->len)
+			lo = mid + 1;
+		else
 			return run->new_start + (rownum - run->old_start);
 	}
 	return 0;
@@ -779,7 +827,7 @@ CowMovedTo(Relation rel, int64 rownum)
 void
 CowNoteRowUpdated(Relation rel, int64 old_rownum, int64 pending)
 {
-	CowMoveMapAdd(CowGetMoveMap(rel, true), old_rownum, pending, true);
+	CowMoveMapAdd(CowGetMoveMap(rel, true), old_rownum, pending, true, false);
 }
 
 /*
@@ -792,7 +840,10 @@ CowForgetMoves(Relation rel)
 	CowMoveMap *m = CowGetMoveMap(rel, false);
 
 	if (m != NULL)
+	{
 		m->nruns = 0;
+		m->nindexed = -1;
+	}
 }
 
 /*

@@ -444,8 +444,10 @@ cow_index_fetch_tuple_checked(IndexFetchTableData *data, ItemPointer tid,
 
 /*
  * A fetch by a pending TID (a row a statement of this transaction
- * buffered) is the after-trigger queue's fetch of a new row: the row as
- * the statement wrote it (cow_write_state.c, CowFetchPendingRow).
+ * buffered) with SnapshotAny is the after-trigger queue's fetch of a new
+ * row: the statement's rows are merged first if they are not yet, and the
+ * row is the one the statement wrote (cow_write_state.c,
+ * CowFetchPendingRow).
  */
 static bool
 cow_tuple_fetch_row_version_pending(Relation rel, ItemPointer tid,
@@ -454,7 +456,11 @@ cow_tuple_fetch_row_version_pending(Relation rel, ItemPointer tid,
 	int64		rownum = CowTidToRowNumber(tid);
 
 	if (rownum >= COW_MAX_ROW_NUMBER)
+	{
+		if (snapshot != NULL && snapshot->snapshot_type == SNAPSHOT_ANY)
+			CowMergeForRowTriggers(rel, rownum);
 		return CowFetchPendingRow(rel, rownum, slot);
+	}
 	return cow_tuple_fetch_row_version(rel, tid, snapshot, slot);
 }
 

@@ -130,11 +130,28 @@ CowKeepRowImage(Relation rel, CowRow *row)
 }
 
 /*
+ * CowMergeForRowTriggers merges the running statement's rows of rel when
+ * row rownum (a pending row number) is still buffered.  For the
+ * after-trigger queue's fetches: COPY fires its AFTER ROW triggers before
+ * finish_bulk_insert merges, and a statement with data-modifying WITH
+ * queries before its merge (cow_hooks.c); the statement is done writing
+ * once its after-trigger events fire, and merged now its rows are seen by
+ * the triggers and NEW gets the stored row's TID, as otherwise.
+ */
+void
+CowMergeForRowTriggers(Relation rel, int64 rownum)
+{
+	if (!CowFlushing && CowGetPending(RelationGetRelid(rel), false) != NULL &&
+		CowMovedTo(rel, rownum) == 0)
+		CowFlushRelation(RelationGetRelid(rel));
+}
+
+/*
  * CowFetchPendingRow puts into slot the row this transaction buffered
  * under pending row number rownum, as the statement wrote it, with the
  * real TID it was stored under (else the pending one) and our xid as
  * xmin; false when no image was kept (a relation without AFTER ROW
- * triggers, see above).
+ * triggers, see above).  It merges nothing.
  */
 bool
 CowFetchPendingRow(Relation rel, int64 rownum, TupleTableSlot *slot)
@@ -147,17 +164,6 @@ CowFetchPendingRow(Relation rel, int64 rownum, TupleTableSlot *slot)
 	e = hash_search(CowPendingImages, &rownum, HASH_FIND, NULL);
 	if (e == NULL || e->relid != RelationGetRelid(rel))
 		return false;
-	/*
-	 * The row may still be buffered: COPY fires its AFTER ROW triggers
-	 * before finish_bulk_insert merges, and a statement with data-modifying
-	 * WITH queries before its merge (cow_hooks.c).  The statement is done
-	 * writing once its after-trigger events fire: merge it now, so that the
-	 * trigger gets the stored row's TID and sees the statement's rows, as
-	 * otherwise.
-	 */
-	if (!CowFlushing && CowGetPending(RelationGetRelid(rel), false) != NULL &&
-		CowMovedTo(rel, rownum) == 0)
-		CowFlushRelation(RelationGetRelid(rel));
 	ExecForceStoreMinimalTuple(e->image, slot, false);
 	ExecMaterializeSlot(slot);
 	stored = CowMovedTo(rel, rownum);

@@ -35,6 +35,7 @@ extern void CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid,
 extern bool CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid);
 extern bool CowBufferDeleted(Relation rel, int64 rownum);
 extern bool CowFetchPendingRow(Relation rel, int64 rownum, TupleTableSlot *slot);
+extern void CowMergeForRowTriggers(Relation rel, int64 rownum);
 extern void CowFlushAll(void);
 extern void CowFlushRelation(Oid relid);
 extern void CowDiscardRelation(Oid relid);
