@@ -972,18 +972,75 @@ cow_tuple_get_latest_tid(TableScanDesc sscan, ItemPointer tid)
 		CowRowNumberToTid(moved, tid);
 }
 
+/*
+ * The latest current versions of one table, read by the last
+ * cow_tuple_satisfies_snapshot under a non-MVCC snapshot (SnapshotSelf:
+ * a foreign key check asks it for every new row of a statement).  A row
+ * of a version our transaction wrote stays current until a merge of ours
+ * supersedes it (a catalog write of ours: CowVersionWrites): for such rows
+ * the list answers until then; any other row is checked against a fresh
+ * read.
+ */
+static CowVersion *CowLatestVersions = NULL;
+static int	CowLatestNVersions = 0;
+static Oid	CowLatestRelid = InvalidOid;
+static Oid	CowLatestRelfilenode = InvalidOid;
+static LocalTransactionId CowLatestLxid = InvalidLocalTransactionId;
+static uint64 CowLatestWrites = 0;
+
+static bool
+CowLatestOwnRowIsCurrent(Relation rel, int64 rownum)
+{
+	int			vi;
+
+	if (CowLatestVersions == NULL || CowLatestLxid != MyProc->lxid ||
+		CowLatestRelid != RelationGetRelid(rel) ||
+		CowLatestRelfilenode != rel->rd_node.relNode ||
+		CowLatestWrites != CowVersionWrites)
+		return false;
+	vi = CowFindInVersions(CowLatestVersions, CowLatestNVersions, rownum);
+	return vi >= 0 &&
+		TransactionIdIsCurrentTransactionId(CowLatestVersions[vi].xmin);
+}
+
+static void
+CowLatestRemember(Relation rel, CowVersion *v, int n)
+{
+	if (CowLatestVersions != NULL && CowLatestLxid == MyProc->lxid)
+		pfree(CowLatestVersions);
+	CowLatestVersions = MemoryContextAlloc(TopTransactionContext,
+										   sizeof(CowVersion) * Max(n, 1));
+	memcpy(CowLatestVersions, v, sizeof(CowVersion) * n);
+	CowLatestNVersions = n;
+	CowLatestRelid = RelationGetRelid(rel);
+	CowLatestRelfilenode = rel->rd_node.relNode;
+	CowLatestLxid = MyProc->lxid;
+	CowLatestWrites = CowVersionWrites;
+}
+
 bool
 cow_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
 							 Snapshot snapshot)
 {
 	bool		registered;
-	Snapshot	snap = CowCatalogSnapshotFor(snapshot, &registered);
+	Snapshot	snap;
 	int			n;
-	CowVersion *v = CowLoadVersions(CowStorageId(rel), snap, true, &n);
-	bool		result = CowFindInVersions(v, n, CowTidToRowNumber(&slot->tts_tid)) >= 0;
+	CowVersion *v;
+	bool		result;
+	bool		latest = (snapshot == NULL ||
+						  (!IsMVCCSnapshot(snapshot) &&
+						   snapshot->snapshot_type != SNAPSHOT_ANY));
 
+	if (latest &&
+		CowLatestOwnRowIsCurrent(rel, CowTidToRowNumber(&slot->tts_tid)))
+		return true;
+	snap = CowCatalogSnapshotFor(snapshot, &registered);
+	v = CowLoadVersions(CowStorageId(rel), snap, true, &n);
+	result = CowFindInVersions(v, n, CowTidToRowNumber(&slot->tts_tid)) >= 0;
 	if (registered)
 		UnregisterSnapshot(snap);
+	if (latest)
+		CowLatestRemember(rel, v, n);
 	pfree(v);
 	return result;
 }
