@@ -104,8 +104,6 @@ SELECT count(*) FROM m WHERE cat = 'cat3';
 COMMIT;
 RESET enable_seqscan;
 RESET enable_bitmapscan;
-CREATE UNIQUE INDEX ON m (id);
-ALTER TABLE m ADD PRIMARY KEY (id);
 CREATE INDEX ON m USING brin (id);
 
 -- VACUUM and clean reclaim superseded versions; size stays flat

@@ -41,7 +41,14 @@
  * quals, kept in custom_exprs, and EXPLAIN can print them); only the
  * aggregates are ever filled in.
  *
- * incetl.cow_aggregate_pushdown (default on) switches the path off.
+ * In parallel: where the table's scan has partial paths, the planner is
+ * also offered a Finalize Aggregate over a Gather of a parallel-aware
+ * IncetlCowAgg (CowAggAddParallelPath), whose participants claim file
+ * groups from the table's shared parallel scan state (cow_scan.c) and
+ * produce partial aggregates -- the transition states, for the aggregates
+ * whose state we produce exactly (CowAggClassifyPartial).
+ *
+ * incetl.cow_aggregate_pushdown (default on) switches the paths off.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -70,6 +77,7 @@
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/planner.h"
+#include "optimizer/prep.h"
 #include "optimizer/tlist.h"
 #include "pgstat.h"
 #include "utils/array.h"
@@ -121,6 +129,8 @@ typedef struct CowAggSpec
 	bool		native;			/* min/max: integer-like, compared natively */
 	bool		is_max;			/* native min/max: the larger one wins */
 	bool		stats;			/* native min/max: chunk min/max usable */
+	bool		partial;		/* produce the transition state of a parallel
+								 * aggregate (CowAggClassifyPartial) */
 } CowAggSpec;
 
 /* A WHERE clause we evaluate, as recognized by CowAggParseQual. */
@@ -195,6 +205,7 @@ typedef struct CowAggScanState
 	Bitmapset  *needed;			/* 0-based columns to decode */
 	MemoryContext run_cxt;		/* one computation: reset by each */
 	MemoryContext group_cxt;	/* one file group: reset by each, or NULL */
+	ParallelTableScanDesc pscan;	/* parallel: the shared scan, or NULL */
 	bool		done;
 	/* for EXPLAIN ANALYZE: totals over all runs */
 	int64		groups_read;
@@ -210,6 +221,10 @@ static void cow_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 static Plan *CowAggPlanPath(PlannerInfo *root, RelOptInfo *rel,
 							CustomPath *best_path, List *tlist, List *clauses,
 							List *custom_plans);
+static bool CowAggClassify(Aggref *aggref, Index relid, TupleDesc desc,
+						   CowAggSpec *spec);
+static bool CowAggClassifyPartial(Aggref *aggref, Index relid, TupleDesc desc,
+								  CowAggSpec *spec);
 static Node *CowAggCreateState(CustomScan *cscan);
 static void CowAggBegin(CustomScanState *node, EState *estate, int eflags);
 static TupleTableSlot *CowAggExec(CustomScanState *node);
@@ -217,6 +232,13 @@ static void CowAggEnd(CustomScanState *node);
 static void CowAggReScan(CustomScanState *node);
 static void CowAggExplain(CustomScanState *node, List *ancestors,
 						  ExplainState *es);
+static Size CowAggEstimateDSM(CustomScanState *node, ParallelContext *pcxt);
+static void CowAggInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
+								void *coordinate);
+static void CowAggReInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
+								  void *coordinate);
+static void CowAggInitializeWorker(CustomScanState *node, shm_toc *toc,
+								   void *coordinate);
 
 static const CustomPathMethods CowAggPathMethods = {
 	.CustomName = COW_AGG_NAME,
@@ -234,6 +256,10 @@ static const CustomExecMethods CowAggExecMethods = {
 	.ExecCustomScan = CowAggExec,
 	.EndCustomScan = CowAggEnd,
 	.ReScanCustomScan = CowAggReScan,
+	.EstimateDSMCustomScan = CowAggEstimateDSM,
+	.InitializeDSMCustomScan = CowAggInitializeDSM,
+	.ReInitializeDSMCustomScan = CowAggReInitializeDSM,
+	.InitializeWorkerCustomScan = CowAggInitializeWorker,
 	.ExplainCustomScan = CowAggExplain,
 };
 
@@ -325,6 +351,8 @@ CowAggClassify(Aggref *aggref, Index relid, TupleDesc desc, CowAggSpec *spec)
 	Form_pg_attribute att;
 
 	memset(spec, 0, sizeof(CowAggSpec));
+	if (aggref->aggsplit == AGGSPLIT_INITIAL_SERIAL)
+		return CowAggClassifyPartial(aggref, relid, desc, spec);
 	if (aggref->agglevelsup != 0 || aggref->aggkind != AGGKIND_NORMAL ||
 		aggref->aggsplit != AGGSPLIT_SIMPLE || aggref->aggdistinct != NIL ||
 		aggref->aggorder != NIL || aggref->aggfilter != NULL ||
@@ -386,6 +414,48 @@ CowAggClassify(Aggref *aggref, Index relid, TupleDesc desc, CowAggSpec *spec)
 		default:
 			return CowAggMinMax(aggref, att, spec);
 	}
+}
+
+/*
+ * CowAggClassifyPartial: a partial aggregate (AGGSPLIT_INITIAL_SERIAL, the
+ * lower half of a parallel aggregate) whose transition state we produce
+ * exactly: count's and sum(int2/int4)'s int8 (the final value), avg(int2/
+ * int4)'s int8[] {count, sum} (CowAggPartialResult), and the min/max-like
+ * aggregates' state, which is their value.  The others have an internal
+ * state serialized by numeric.c (sum/avg of int8 and numeric): not these.
+ */
+static bool
+CowAggClassifyPartial(Aggref *aggref, Index relid, TupleDesc desc,
+					  CowAggSpec *spec)
+{
+	Aggref		simple = *aggref;
+	Oid			state_type;
+
+	/* classified as the whole aggregate, whose result type it declares */
+	simple.aggsplit = AGGSPLIT_SIMPLE;
+	simple.aggtype = get_func_rettype(aggref->aggfnoid);
+	if (!CowAggClassify(&simple, relid, desc, spec))
+		return false;
+	switch (spec->kind)
+	{
+		case COW_AGG_COUNT_STAR:
+		case COW_AGG_COUNT:
+		case COW_AGG_SUM_INT:
+			state_type = INT8OID;
+			break;
+		case COW_AGG_AVG_INT:
+			if (spec->width == 8)
+				return false;
+			state_type = INT8ARRAYOID;
+			break;
+		case COW_AGG_MINMAX:
+			state_type = spec->argtype;
+			break;
+		default:
+			return false;
+	}
+	spec->partial = true;
+	return aggref->aggtype == state_type;
 }
 
 /*
@@ -550,11 +620,15 @@ CowAggTargetWalker(Node *node, CowAggTargetContext *ctx)
 }
 
 /*
- * CowAggAddPath adds the IncetlCowAgg path to the grouping relation when
- * the query is one we compute entirely (see the file header).
+ * CowAggMakePath makes the IncetlCowAgg path of output_rel when the query
+ * is one we compute entirely (see the file header), or returns NULL: the
+ * grouping relation's, or with partial, a parallel-aware one producing the
+ * partial aggregates of output_rel, the partially grouped relation
+ * (CowAggAddParallelPath).
  */
-static void
-CowAggAddPath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel)
+static CustomPath *
+CowAggMakePath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
+			   bool partial)
 {
 	Query	   *parse = root->parse;
 	RangeTblEntry *rte;
@@ -570,15 +644,20 @@ CowAggAddPath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel)
 		parse->groupClause != NIL || parse->groupingSets != NIL ||
 		parse->havingQual != NULL || parse->hasWindowFuncs ||
 		parse->hasTargetSRFs || parse->rowMarks != NIL)
-		return;
+		return NULL;
 	if (input_rel->reloptkind != RELOPT_BASEREL ||
 		input_rel->rtekind != RTE_RELATION || IS_DUMMY_REL(input_rel))
-		return;
+		return NULL;
+	/* a partial path shares the scan out as the table's partial paths do */
+	if (partial &&
+		(!input_rel->consider_parallel || !output_rel->consider_parallel ||
+		 input_rel->partial_pathlist == NIL))
+		return NULL;
 	rte = root->simple_rte_array[input_rel->relid];
 	if (rte->rtekind != RTE_RELATION || rte->inh ||
 		rte->relkind != RELKIND_RELATION || rte->tablesample != NULL ||
 		rte->securityQuals != NIL)
-		return;
+		return NULL;
 
 	foreach(lc, input_rel->baserestrictinfo)
 	{
@@ -589,7 +668,7 @@ CowAggAddPath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel)
 			!CowAggParseQual(ri->clause, &q) ||
 			q.var->varno != input_rel->relid || q.var->varlevelsup != 0 ||
 			q.var->varattno <= 0)
-			return;
+			return NULL;
 		quals = lappend(quals, ri->clause);
 	}
 
@@ -604,7 +683,7 @@ CowAggAddPath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel)
 		(void) CowAggTargetWalker((Node *) output_rel->reltarget->exprs, &ctx);
 	table_close(rel, NoLock);
 	if (!ctx.ok || ctx.aggs == NIL)
-		return;
+		return NULL;
 
 	/*
 	 * Cost: the pages of the table, plus a tenth of an operator per row and
@@ -629,9 +708,20 @@ CowAggAddPath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel)
 	cpath->path.parent = output_rel;
 	cpath->path.pathtarget = output_rel->reltarget;
 	cpath->path.param_info = NULL;
-	cpath->path.parallel_aware = false;
-	cpath->path.parallel_safe = false;
+	cpath->path.parallel_aware = partial;
+	cpath->path.parallel_safe = partial;
 	cpath->path.parallel_workers = 0;
+	if (partial)
+	{
+		Path	   *scan = linitial(input_rel->partial_pathlist);
+		double		divisor = scan->parallel_workers;
+
+		/* each participant's share, as get_parallel_divisor counts them */
+		if (parallel_leader_participation)
+			divisor += Max(1.0 - 0.3 * scan->parallel_workers, 0.0);
+		cpath->path.parallel_workers = scan->parallel_workers;
+		cost /= Max(divisor, 1.0);
+	}
 	cpath->path.rows = 1;
 	cpath->path.startup_cost = cost;
 	cpath->path.total_cost = cost;
@@ -641,7 +731,52 @@ CowAggAddPath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel)
 	cpath->custom_private = list_make3(ctx.aggs, quals,
 									   makeInteger(input_rel->relid));
 	cpath->methods = &CowAggPathMethods;
-	add_path(output_rel, (Path *) cpath);
+	return cpath;
+}
+
+/*
+ * CowAggAddParallelPath offers, for a query the pushdown computes whose
+ * scan has partial paths, a parallel plan: a Finalize Aggregate over a
+ * Gather of a parallel-aware IncetlCowAgg, each participant aggregating
+ * the file groups it claims into partial states.  PostgreSQL 15 calls the
+ * upper-paths hook for the grouping relation only, not for the partially
+ * grouped one, so the three paths are built here, as
+ * add_paths_to_grouping_rel builds them over the partially grouped
+ * relation the planner made (whose target holds the partial aggregates).
+ */
+static void
+CowAggAddParallelPath(PlannerInfo *root, RelOptInfo *input_rel,
+					  RelOptInfo *output_rel)
+{
+	RelOptInfo *prel = NULL;
+	CustomPath *cpath;
+	Path	   *gather;
+	AggClauseCosts costs;
+	double		rows;
+	ListCell   *lc;
+
+	foreach(lc, root->upper_rels[UPPERREL_PARTIAL_GROUP_AGG])
+	{
+		RelOptInfo *r = lfirst(lc);
+
+		if (bms_equal(r->relids, output_rel->relids))
+			prel = r;
+	}
+	if (prel == NULL || prel->reltarget == NULL || prel->partial_pathlist == NIL)
+		return;
+	cpath = CowAggMakePath(root, input_rel, prel, true);
+	if (cpath == NULL)
+		return;
+	/* one row per worker, as generate_gather_paths counts them */
+	rows = cpath->path.rows * cpath->path.parallel_workers;
+	gather = (Path *) create_gather_path(root, prel, (Path *) cpath,
+										 prel->reltarget, NULL, &rows);
+	MemSet(&costs, 0, sizeof(costs));
+	get_agg_clause_costs(root, AGGSPLIT_FINAL_DESERIAL, &costs);
+	add_path(output_rel, (Path *)
+			 create_agg_path(root, output_rel, gather, output_rel->reltarget,
+							 AGG_PLAIN, AGGSPLIT_FINAL_DESERIAL, NIL, NIL,
+							 &costs, 1));
 }
 
 static void
@@ -652,7 +787,15 @@ cow_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 	if (prev_create_upper_paths)
 		prev_create_upper_paths(root, stage, input_rel, output_rel, extra);
 	if (stage == UPPERREL_GROUP_AGG && CowAggregatePushdown)
-		CowAggAddPath(root, input_rel, output_rel);
+	{
+		CustomPath *cpath = CowAggMakePath(root, input_rel, output_rel, false);
+
+		if (cpath != NULL)
+		{
+			add_path(output_rel, (Path *) cpath);
+			CowAggAddParallelPath(root, input_rel, output_rel);
+		}
+	}
 }
 
 /*
@@ -1648,6 +1791,30 @@ CowAggResult(CowAggAccum *a, bool *isnull)
 }
 
 /*
+ * CowAggPartialResult is the transition state of one aggregate of a
+ * parallel aggregate, as the aggregate's transition function would leave
+ * it after this participant's rows (see CowAggClassifyPartial): for count,
+ * sum(int2/int4) and the min/max-like aggregates their final value, for
+ * avg(int2/int4) int4_avg_accum's int8[] {count, sum}.
+ */
+static Datum
+CowAggPartialResult(CowAggAccum *a, bool *isnull)
+{
+	if (a->spec.kind == COW_AGG_AVG_INT)
+	{
+		Datum		elems[2];
+
+		*isnull = false;
+		elems[0] = Int64GetDatum(a->count);
+		/* int4_avg_accum sums in int64, wrapping around as this does */
+		elems[1] = Int64GetDatum((int64) (uint64) a->sum);
+		return PointerGetDatum(construct_array(elems, 2, INT8OID, sizeof(int64),
+											   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	}
+	return CowAggResult(a, isnull);
+}
+
+/*
  * CowAggCompute runs the whole aggregation into the scan slot: the file
  * group versions current for the query's snapshot, through a sequential
  * scan descriptor (same MVCC rules, and incetl.cow_last_scan() reports it).
@@ -1695,7 +1862,10 @@ CowAggCompute(CowAggScanState *st)
 		}
 	}
 
-	scan = table_beginscan(rel, estate->es_snapshot, 0, NULL);
+	if (st->pscan != NULL)
+		scan = table_beginscan_parallel(rel, st->pscan);
+	else
+		scan = table_beginscan(rel, estate->es_snapshot, 0, NULL);
 	cscan = (CowScanDesc) scan;
 	if (any)
 		versions = CowScanVersions(scan, &nversions);
@@ -1705,7 +1875,8 @@ CowAggCompute(CowAggScanState *st)
 		st->group_cxt = CowGroupContextCreate(MemoryContextGetParent(st->run_cxt),
 											  "incetl cow aggregate group",
 											  COW_GROUP_CONTEXT_BLOCK);
-	for (i = 0; i < nversions; i++)
+	/* a parallel scan's participants claim the versions one at a time */
+	while (nversions > 0 && (i = CowScanNextVersion(scan)) >= 0)
 	{
 		CowDecodedGroup *g;
 		bool	   *sel = NULL;
@@ -1744,7 +1915,9 @@ CowAggCompute(CowAggScanState *st)
 
 	ExecClearTuple(slot);
 	for (k = 0; k < st->naggs; k++)
-		slot->tts_values[k] = CowAggResult(&st->accums[k], &slot->tts_isnull[k]);
+		slot->tts_values[k] = st->accums[k].spec.partial ?
+			CowAggPartialResult(&st->accums[k], &slot->tts_isnull[k]) :
+			CowAggResult(&st->accums[k], &slot->tts_isnull[k]);
 	for (k = st->naggs; k < slot->tts_tupleDescriptor->natts; k++)
 	{
 		slot->tts_values[k] = (Datum) 0;
@@ -1790,6 +1963,43 @@ CowAggReScan(CustomScanState *node)
 
 	ExecClearTuple(node->ss.ss_ScanTupleSlot);
 	st->done = false;
+}
+
+/*
+ * A parallel IncetlCowAgg (under Gather and a Finalize Aggregate) shares
+ * the table's parallel scan state (cow_scan.c): every participant
+ * aggregates the file groups it claims into partial states.
+ */
+static Size
+CowAggEstimateDSM(CustomScanState *node, ParallelContext *pcxt)
+{
+	return table_parallelscan_estimate(node->ss.ss_currentRelation,
+									   node->ss.ps.state->es_snapshot);
+}
+
+static void
+CowAggInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
+					void *coordinate)
+{
+	CowAggScanState *st = (CowAggScanState *) node;
+
+	st->pscan = (ParallelTableScanDesc) coordinate;
+	table_parallelscan_initialize(node->ss.ss_currentRelation, st->pscan,
+								  node->ss.ps.state->es_snapshot);
+}
+
+static void
+CowAggReInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
+					  void *coordinate)
+{
+	table_parallelscan_reinitialize(node->ss.ss_currentRelation,
+									(ParallelTableScanDesc) coordinate);
+}
+
+static void
+CowAggInitializeWorker(CustomScanState *node, shm_toc *toc, void *coordinate)
+{
+	((CowAggScanState *) node)->pscan = (ParallelTableScanDesc) coordinate;
 }
 
 static void

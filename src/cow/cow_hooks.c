@@ -7,6 +7,9 @@
  *					so it can hand them the columns the plan needs and the
  *					simple "column op constant" quals used to skip file
  *					groups by min/max (SeqNext uses a scan it finds begun);
+ *					a Parallel Seq Scan's scan, begun later on the shared
+ *					state, gets them on the node's first call, in every
+ *					participant;
  *					turns off the prefetching of bitmap heap scans of
  *					them (their TID blocks are not pages).
  *	ExecutorFinish	merges the rows a writing query buffered for its result
@@ -15,18 +18,18 @@
  *					run); a read-only query nested in a writing statement
  *					merges nothing of it.
  *	get_relation_info
- *					no parallel workers for incetl_cow scans.
+ *					sizes parallel scans of incetl_cow tables by their raw
+ *					bytes and file groups (CowParallelWorkers).
  *	set_rel_pathlist
  *					"ctid = ..." quals on an incetl_cow table plan as a Tid
  *					Scan (which follows rows moved by this transaction).
  *	object_access	DROP TABLE removes the table's metadata rows.
  *	ProcessUtility	ALTER TABLE ... RENAME COLUMN renames the column in the
  *					table's options too (options name their columns so
- *					that they survive pg_dump/pg_restore); CREATE INDEX
- *					CONCURRENTLY / REINDEX CONCURRENTLY (of a table, or of
- *					a partitioned table, schema or database holding one)
- *					are refused before they create anything.  An
- *					incetl_cow table is refused from
+ *					that they survive pg_dump/pg_restore); a CREATE INDEX
+ *					CONCURRENTLY the build would refuse (unique, an
+ *					access method not supported) is refused before it
+ *					creates anything.  An incetl_cow table is refused from
  *					publications (logical decoding does not see its rows):
  *					checked after CREATE/ALTER PUBLICATION adds tables or
  *					schemas, and after CREATE TABLE, CREATE TABLE AS, SET
@@ -64,6 +67,7 @@
 #include "executor/executor.h"
 #include "nodes/execnodes.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
@@ -103,7 +107,6 @@ static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							   DestReceiver *dest, QueryCompletion *qc);
 static bool CowBeginScansWalker(PlanState *ps, void *context);
 static bool CowRelidIsCow(Oid relid);
-static Oid	CowIndexedCowTableIn(Oid nspid);
 static void CowCheckConcurrentIndex(Node *parsetree);
 static void CowFlushQueryRelations(EState *estate);
 static bool CowRelidIsPublishableCow(Oid relid);
@@ -171,6 +174,92 @@ CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel)
 }
 
 /*
+ * CowHintScan hands the scan of a SeqScan on an incetl_cow table the
+ * columns its plan reads and the quals that skip file groups.
+ */
+static void
+CowHintScan(SeqScanState *ss, TableScanDesc scan)
+{
+	Scan	   *plan = (Scan *) ss->ss.ps.plan;
+	Relation	rel = ss->ss.ss_currentRelation;
+	Bitmapset  *attrs = NULL;
+	Bitmapset  *needed = NULL;
+	bool		all = false;
+	int			x = -1;
+
+	pull_varattnos((Node *) plan->plan.targetlist, plan->scanrelid, &attrs);
+	pull_varattnos((Node *) plan->plan.qual, plan->scanrelid, &attrs);
+	while ((x = bms_next_member(attrs, x)) >= 0)
+	{
+		AttrNumber	a = x + FirstLowInvalidHeapAttributeNumber;
+
+		if (a == InvalidAttrNumber)
+			all = true;
+		else if (a > 0)
+			needed = bms_add_member(needed, a - 1);
+	}
+	CowScanSetHints(scan, all, needed,
+					CowExtractSkipQuals(plan->plan.qual, plan->scanrelid, rel));
+}
+
+/*
+ * CowParallelSeqScanFirst runs in place of a Parallel Seq Scan's
+ * ExecSeqScan (CowSeqScanReal: the same function for every SeqScan node)
+ * until its first call: it hints the scan the node's Gather began on the
+ * shared state -- in the leader and in each worker, whose executor start
+ * runs this hook too -- or begins a hinted serial one when no shared state
+ * was set up (no worker planned), as SeqNext would, then gives the node its
+ * own function back.
+ */
+static ExecProcNodeMtd CowSeqScanReal = NULL;
+
+static TupleTableSlot *
+CowParallelSeqScanFirst(PlanState *ps)
+{
+	SeqScanState *ss = (SeqScanState *) ps;
+
+	if (ss->ss.ss_currentScanDesc == NULL)
+		ss->ss.ss_currentScanDesc = table_beginscan(ss->ss.ss_currentRelation,
+													ps->state->es_snapshot,
+													0, NULL);
+	CowHintScan(ss, ss->ss.ss_currentScanDesc);
+	ps->ExecProcNodeReal = CowSeqScanReal;
+	if (ps->ExecProcNode == CowParallelSeqScanFirst)
+		ps->ExecProcNode = CowSeqScanReal;
+	return CowSeqScanReal(ps);
+}
+
+/*
+ * CowBeginOnConflictOf: an INSERT ... ON CONFLICT into rel starts.  Every
+ * incetl_cow table it may write -- rel, or the partitions of a partitioned
+ * rel, which tuple routing may reach -- takes the writers' lock now,
+ * before the first arbiter check, and its arbiter checks see the rows the
+ * statement buffers (CowBeginOnConflict, cow_write_state.c).  DO UPDATE
+ * locks the conflicting row (tuple_lock, cow_row_lock.c), which the
+ * writers' lock already covers.
+ */
+static void
+CowBeginOnConflictOf(Relation rel)
+{
+	List	   *relids;
+	ListCell   *lc;
+
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		relids = find_all_inheritors(RelationGetRelid(rel), RowExclusiveLock, NULL);
+	else
+		relids = list_make1_oid(RelationGetRelid(rel));
+	foreach(lc, relids)
+	{
+		Relation	r = table_open(lfirst_oid(lc), NoLock);
+
+		if (CowIsCowRelation(r))
+			CowBeginOnConflict(r);
+		table_close(r, NoLock);
+	}
+	list_free(relids);
+}
+
+/*
  * CowBeginScansWalker begins the scan of every SeqScan on an incetl_cow
  * table, with the needed columns and skip quals, and turns off what a
  * Bitmap Heap Scan of one would do with pages.
@@ -186,17 +275,8 @@ CowBeginScansWalker(PlanState *ps, void *context)
 		ModifyTable *plan = (ModifyTable *) ps->plan;
 		int			i;
 
-		for (i = 0; i < mt->mt_nrels; i++)
-		{
-			Relation	rel = mt->resultRelInfo[i].ri_RelationDesc;
-
-			if (plan->onConflictAction != ONCONFLICT_NONE && CowIsCowRelation(rel))
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("INSERT ... ON CONFLICT is not supported on incetl_cow table \"%s\"",
-								RelationGetRelationName(rel)),
-						 errhint("INSERT into a table with a record key is already an upsert; see incetl.set_table_options().")));
-		}
+		for (i = 0; plan->onConflictAction != ONCONFLICT_NONE && i < mt->mt_nrels; i++)
+			CowBeginOnConflictOf(mt->resultRelInfo[i].ri_RelationDesc);
 	}
 	if (IsA(ps, SeqScanState))
 	{
@@ -205,28 +285,26 @@ CowBeginScansWalker(PlanState *ps, void *context)
 
 		if (CowIsCowRelation(rel) && ss->ss.ss_currentScanDesc == NULL)
 		{
-			Scan	   *plan = (Scan *) ps->plan;
-			Bitmapset  *attrs = NULL;
-			Bitmapset  *needed = NULL;
-			bool		all = false;
-			int			x = -1;
-			TableScanDesc scan;
-
-			pull_varattnos((Node *) plan->plan.targetlist, plan->scanrelid, &attrs);
-			pull_varattnos((Node *) plan->plan.qual, plan->scanrelid, &attrs);
-			while ((x = bms_next_member(attrs, x)) >= 0)
+			if (ps->plan->parallel_aware)
 			{
-				AttrNumber	a = x + FirstLowInvalidHeapAttributeNumber;
-
-				if (a == InvalidAttrNumber)
-					all = true;
-				else if (a > 0)
-					needed = bms_add_member(needed, a - 1);
+				/*
+				 * A Parallel Seq Scan's scan is begun by the Gather that
+				 * sets up its shared state (or by SeqNext when none was
+				 * set up), after this hook: hint it on its first call.
+				 */
+				if (CowSeqScanReal == NULL)
+					CowSeqScanReal = ps->ExecProcNodeReal;
+				if (ps->ExecProcNodeReal == CowSeqScanReal)
+					ps->ExecProcNodeReal = CowParallelSeqScanFirst;
 			}
-			scan = table_beginscan(rel, ps->state->es_snapshot, 0, NULL);
-			CowScanSetHints(scan, all, needed,
-							CowExtractSkipQuals(plan->plan.qual, plan->scanrelid, rel));
-			ss->ss.ss_currentScanDesc = scan;
+			else
+			{
+				TableScanDesc scan = table_beginscan(rel, ps->state->es_snapshot,
+													 0, NULL);
+
+				CowHintScan(ss, scan);
+				ss->ss.ss_currentScanDesc = scan;
+			}
 		}
 	}
 	if (IsA(ps, BitmapHeapScanState))
@@ -303,7 +381,19 @@ cow_ExecutorFinish(QueryDesc *queryDesc)
 	 */
 	if (CowHasPending() && !IsInParallelMode() &&
 		estate != NULL && estate->es_auxmodifytables == NIL)
-		CowFlushQueryRelations(estate);
+	{
+		/* the query's after-trigger level is open: rechecks can be queued */
+		PG_TRY();
+		{
+			CowAfterTriggerQueueOpen = true;
+			CowFlushQueryRelations(estate);
+		}
+		PG_FINALLY();
+		{
+			CowAfterTriggerQueueOpen = false;
+		}
+		PG_END_TRY();
+	}
 
 	if (prev_ExecutorFinish)
 		prev_ExecutorFinish(queryDesc);
@@ -314,6 +404,46 @@ cow_ExecutorFinish(QueryDesc *queryDesc)
 		CowFlushQueryRelations(estate);
 }
 
+/*
+ * CowParallelWorkers sizes a parallel scan of an incetl_cow table as
+ * compute_parallel_worker sizes a heap's, but by the pages its rows would
+ * take in a heap (the raw bytes of its current file groups), not by its
+ * compressed pages, which would give a well-compressed table too few
+ * workers; and no more participants (workers and the leader) than file
+ * groups, the unit they share out.
+ */
+static int
+CowParallelWorkers(Relation r)
+{
+	Snapshot	snap;
+	CowVersion *v;
+	int			n,
+				i,
+				workers;
+	double		raw = 0;
+	double		pages;
+	double		threshold;
+
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	v = CowLoadVersions(CowStorageId(r), snap, true, &n);
+	UnregisterSnapshot(snap);
+	for (i = 0; i < n; i++)
+		raw += v[i].raw_bytes;
+	if (v != NULL)
+		pfree(v);
+	pages = raw / BLCKSZ;
+	if (n < 2 || pages < (double) min_parallel_table_scan_size)
+		return 0;
+	workers = 1;
+	threshold = Max(min_parallel_table_scan_size, 1);
+	while (pages >= threshold * 3 && workers < n - 1)
+	{
+		workers++;
+		threshold *= 3;
+	}
+	return workers;
+}
+
 static void
 cow_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 					  RelOptInfo *rel)
@@ -322,9 +452,24 @@ cow_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 
 	if (prev_get_relation_info)
 		prev_get_relation_info(root, relationObjectId, inhparent, rel);
+
 	r = table_open(relationObjectId, NoLock);
 	if (CowIsCowRelation(r))
-		rel->rel_parallel_workers = 0;
+	{
+		/*
+		 * Planning without parallel mode is plan_create_index_workers
+		 * sizing an index build (for an "inheritance parent"): those are
+		 * serial (cow_index.c).  Else the parallel_workers storage
+		 * parameter, when set, is taken as for heap; the planner caps it
+		 * by max_parallel_workers_per_gather.
+		 */
+		if (root->glob == NULL || !root->glob->parallelModeOK)
+			rel->rel_parallel_workers = 0;
+		else if (!inhparent && rel->rel_parallel_workers == -1 &&
+				 max_parallel_workers_per_gather > 0 &&
+				 RelationGetNumberOfBlocks(r) > 0)
+			rel->rel_parallel_workers = CowParallelWorkers(r);
+	}
 	table_close(r, NoLock);
 }
 
@@ -482,111 +627,42 @@ CowRelidIsCow(Oid relid)
 }
 
 /*
- * CowIndexedCowTableIn finds an incetl_cow table with indexes in schema
- * nspid (any schema when InvalidOid), or returns InvalidOid.  Of several,
- * the oldest (lowest oid), so the error names the same one whatever the
- * physical order of pg_class.
- */
-static Oid
-CowIndexedCowTableIn(Oid nspid)
-{
-	Oid			amoid = get_table_am_oid("incetl_cow", true);
-	Relation	pg_class_rel;
-	TableScanDesc scan;
-	HeapTuple	tup;
-	Oid			found = InvalidOid;
-
-	if (!OidIsValid(amoid))
-		return InvalidOid;
-	pg_class_rel = table_open(RelationRelationId, AccessShareLock);
-	scan = table_beginscan_catalog(pg_class_rel, 0, NULL);
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
-	{
-		Form_pg_class form = (Form_pg_class) GETSTRUCT(tup);
-
-		if (form->relam == amoid && form->relkind == RELKIND_RELATION &&
-			form->relhasindex &&
-			(!OidIsValid(nspid) || form->relnamespace == nspid) &&
-			(!OidIsValid(found) || form->oid < found))
-			found = form->oid;
-	}
-	table_endscan(scan);
-	table_close(pg_class_rel, AccessShareLock);
-	return found;
-}
-
-/*
- * CowCheckConcurrentIndex refuses CREATE INDEX CONCURRENTLY and REINDEX
- * CONCURRENTLY of an incetl_cow table before they start: both commit the
- * new index's catalog entry before building it, so a refusal from the
- * build (cow_index.c, index_validate_scan) would leave an INVALID index
- * behind.
+ * CowCheckConcurrentIndex refuses, before it starts, a CREATE INDEX
+ * CONCURRENTLY on an incetl_cow table that its build would refuse (a
+ * unique or exclusion index, an access method other than btree, hash,
+ * gist, spgist or gin: cow_index.c): it commits the new index's catalog
+ * entry before building it, so a refusal from the build would leave an
+ * INVALID index behind.  The other concurrent builds, and REINDEX
+ * CONCURRENTLY (whose indexes were built already), run: the validation
+ * pass is cow_index_validate_scan.
  */
 static void
 CowCheckConcurrentIndex(Node *parsetree)
 {
-	Oid			relid = InvalidOid;
+	IndexStmt  *stmt;
+	Oid			relid;
+	Oid			am;
 
-	if (IsA(parsetree, IndexStmt) && ((IndexStmt *) parsetree)->concurrent)
-		relid = RangeVarGetRelid(((IndexStmt *) parsetree)->relation, NoLock, true);
-	else if (IsA(parsetree, ReindexStmt))
-	{
-		ReindexStmt *stmt = (ReindexStmt *) parsetree;
-		ListCell   *lc;
-		bool		concurrently = false;
-
-		foreach(lc, stmt->params)
-		{
-			DefElem    *opt = lfirst(lc);
-
-			if (strcmp(opt->defname, "concurrently") == 0)
-				concurrently = defGetBoolean(opt);
-		}
-		if (!concurrently)
-			return;
-		if (stmt->relation == NULL)
-		{
-			/* a schema or the database: any incetl_cow table with indexes */
-			if (stmt->kind == REINDEX_OBJECT_SCHEMA || stmt->kind == REINDEX_OBJECT_DATABASE)
-			{
-				Oid			nspid = stmt->kind == REINDEX_OBJECT_SCHEMA ?
-					get_namespace_oid(stmt->name, true) : InvalidOid;
-
-				relid = CowIndexedCowTableIn(nspid);
-				if (OidIsValid(relid))
-					ereport(ERROR,
-							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-							 errmsg("REINDEX %s CONCURRENTLY is not supported: %s holds incetl_cow table \"%s\"",
-									stmt->kind == REINDEX_OBJECT_SCHEMA ? "SCHEMA" : "DATABASE",
-									stmt->kind == REINDEX_OBJECT_SCHEMA ? "the schema" : "the database",
-									get_rel_name(relid)),
-							 errhint("Reindex incetl_cow tables without CONCURRENTLY, and the others with REINDEX TABLE CONCURRENTLY.")));
-			}
-			return;
-		}
-		relid = RangeVarGetRelid(stmt->relation, NoLock, true);
-		if (OidIsValid(relid) && stmt->kind == REINDEX_OBJECT_INDEX)
-			relid = IndexGetRelation(relid, true);
-		/* a partitioned table: its partitions */
-		if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
-		{
-			ListCell   *pc;
-
-			foreach(pc, find_all_inheritors(relid, NoLock, NULL))
-				if (CowRelidIsCow(lfirst_oid(pc)))
-				{
-					relid = lfirst_oid(pc);
-					break;
-				}
-		}
-	}
-	if (OidIsValid(relid) && CowRelidIsCow(relid))
+	if (!IsA(parsetree, IndexStmt) || !((IndexStmt *) parsetree)->concurrent)
+		return;
+	stmt = (IndexStmt *) parsetree;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid) || !CowRelidIsCow(relid))
+		return;
+	if (stmt->unique || stmt->primary || stmt->excludeOpNames != NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s is not supported on incetl_cow table \"%s\"",
-						IsA(parsetree, IndexStmt) ? "CREATE INDEX CONCURRENTLY" :
-						"REINDEX CONCURRENTLY", get_rel_name(relid)),
-				 errhint("Run it without CONCURRENTLY.")));
+				 errmsg("unique indexes, primary keys and exclusion constraints are not supported on incetl_cow table \"%s\"",
+						get_rel_name(relid)),
+				 errhint("Declare the key with incetl.set_table_options(..., record_key => ...): inserts are then upserts by that key.")));
+	am = get_index_am_oid(stmt->accessMethod, true);
+	if (OidIsValid(am) && am != BTREE_AM_OID && am != HASH_AM_OID &&
+		am != GIST_AM_OID && am != SPGIST_AM_OID && am != GIN_AM_OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("index access method \"%s\" is not supported on incetl_cow table \"%s\"",
+						stmt->accessMethod, get_rel_name(relid)),
+				 errhint("Use btree, hash, gist, spgist or gin.")));
 }
 
 /*

@@ -6,13 +6,20 @@
  * Every index build (CREATE INDEX, a PRIMARY KEY or UNIQUE constraint,
  * REINDEX, the rebuild after VACUUM FULL) comes through
  * cow_index_build_range_scan, so this is where unsupported indexes are
- * refused: unique and exclusion indexes (an upsert replaces a row whose
- * key the index would see twice; record_key is the uniqueness tool), BRIN
- * and access methods not known to work (CowCheckIndexAm).
+ * refused: BRIN and access methods not known to work (CowCheckIndexAm).
  *
  * All version rows still in the catalog are indexed, superseded ones too:
  * an index fetch checks the version against the reader's snapshot, so an
  * old snapshot still finds its rows and a new one never sees stale ones.
+ * Only the rows of current versions are fed as alive: a unique index's
+ * build checks those (btree puts the others aside unchecked), so it fails
+ * on duplicates exactly when the table as it stands holds some.  An
+ * exclusion constraint is checked after the build by PostgreSQL
+ * (IndexCheckExclusion: a scan of the current rows).
+ *
+ * CREATE INDEX CONCURRENTLY and REINDEX CONCURRENTLY add, in their
+ * validation pass (cow_index_validate_scan), the rows committed during the
+ * build.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -23,6 +30,7 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "catalog/index.h"
 #include "miscadmin.h"
 #include "catalog/pg_am.h"
@@ -31,6 +39,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/tuplesort.h"
 
 #include "cow/maintenance.h"
 
@@ -94,12 +103,6 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 	Datum		values[INDEX_MAX_KEYS];
 	bool		isnull[INDEX_MAX_KEYS];
 
-	if (index_info->ii_Unique || index_info->ii_ExclusionOps != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("unique indexes, primary keys and exclusion constraints are not supported on incetl_cow table \"%s\"",
-						RelationGetRelationName(table_rel)),
-				 errhint("Declare the key with incetl.set_table_options(..., record_key => ...): inserts are then upserts by that key.")));
 	CowCheckIndexAm(table_rel, index_rel);
 	if (scan != NULL || start_blockno != 0 ||
 		(numblocks != InvalidBlockNumber && numblocks != 0))
@@ -124,6 +127,7 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 		MemoryContext old = MemoryContextSwitchTo(gcxt);
 		CowDecodedGroup *g = CowDecodeGroup(table_rel, &versions[i], true, NULL, false);
 		uint64		r;
+		bool		alive = (versions[i].superseded_by == 0);
 
 		MemoryContextSwitchTo(old);
 		for (r = 0; r < g->nrows; r++)
@@ -134,7 +138,7 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 			if (predicate != NULL && !ExecQual(predicate, econtext))
 				continue;
 			FormIndexDatum(index_info, slot, estate, values, isnull);
-			callback(index_rel, &slot->tts_tid, values, isnull, true,
+			callback(index_rel, &slot->tts_tid, values, isnull, alive,
 					 callback_state);
 			count++;
 		}
@@ -148,4 +152,104 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 	index_info->ii_ExpressionsState = NIL;
 	index_info->ii_PredicateState = NULL;
 	return count;
+}
+
+/*
+ * cow_index_validate_scan is the second pass of CREATE INDEX CONCURRENTLY
+ * and REINDEX CONCURRENTLY (validate_index): the index holds the rows of
+ * the versions its build saw; this inserts the rows of the versions
+ * current for snapshot that it does not hold yet -- versions committed
+ * since the build by writers that did not know the index.  Writers that
+ * start once it is ready (indisready) index their own versions when they
+ * merge (ExecInsertIndexTuples).  state->tuplesort returns the index's
+ * TIDs in order; our rows come in row-number order (the versions by first
+ * row number, the rows of each in order), which is TID order, so the two
+ * are merge-joined as heapam_index_validate_scan does for heap pages.
+ */
+void
+cow_index_validate_scan(Relation table_rel, Relation index_rel,
+						IndexInfo *index_info, Snapshot snapshot,
+						ValidateIndexState *state)
+{
+	int			n,
+				i;
+	CowVersion *versions;
+	EState	   *estate;
+	ExprContext *econtext;
+	ExprState  *predicate;
+	TupleTableSlot *slot;
+	MemoryContext gcxt;
+	Datum		values[INDEX_MAX_KEYS];
+	bool		isnull[INDEX_MAX_KEYS];
+	ItemPointerData indexcursor;
+	bool		have_cursor = false;
+	bool		tuplesort_empty = false;
+
+	CowCheckIndexAm(table_rel, index_rel);
+	versions = CowLoadVersions(CowStorageId(table_rel), snapshot, true, &n);
+
+	estate = CreateExecutorState();
+	econtext = GetPerTupleExprContext(estate);
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(table_rel), &TTSOpsVirtual);
+	econtext->ecxt_scantuple = slot;
+	predicate = ExecPrepareQual(index_info->ii_Predicate, estate);
+	gcxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow index validate",
+								 ALLOCSET_DEFAULT_SIZES);
+
+	for (i = 0; i < n; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(gcxt);
+		CowDecodedGroup *g = CowDecodeGroup(table_rel, &versions[i], true, NULL, false);
+		uint64		r;
+
+		MemoryContextSwitchTo(old);
+		for (r = 0; r < g->nrows; r++)
+		{
+			ItemPointerData tid;
+
+			CHECK_FOR_INTERRUPTS();
+			state->htups += 1;
+			CowRowNumberToTid(versions[i].first_row_number + (int64) r, &tid);
+
+			/* skip the index's TIDs below this row's */
+			while (!tuplesort_empty &&
+				   (!have_cursor || ItemPointerCompare(&indexcursor, &tid) < 0))
+			{
+				Datum		ts_val;
+				bool		ts_isnull;
+
+				tuplesort_empty = !tuplesort_getdatum(state->tuplesort, true,
+													  &ts_val, &ts_isnull, NULL);
+				if (!tuplesort_empty)
+				{
+					itemptr_decode(&indexcursor, DatumGetInt64(ts_val));
+					have_cursor = true;
+#ifndef USE_FLOAT8_BYVAL
+					pfree(DatumGetPointer(ts_val));
+#endif
+				}
+			}
+			if (!tuplesort_empty && ItemPointerEquals(&indexcursor, &tid))
+				continue;		/* indexed by the build */
+
+			MemoryContextReset(econtext->ecxt_per_tuple_memory);
+			CowStoreRow(table_rel, g, r, slot);
+			if (predicate != NULL && !ExecQual(predicate, econtext))
+				continue;
+			FormIndexDatum(index_info, slot, estate, values, isnull);
+			index_insert(index_rel, values, isnull, &tid, table_rel,
+						 index_info->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+						 false, index_info);
+			state->tups_inserted += 1;
+		}
+		MemoryContextReset(gcxt);
+	}
+
+	ExecDropSingleTupleTableSlot(slot);
+	FreeExecutorState(estate);
+	MemoryContextDelete(gcxt);
+	if (versions != NULL)
+		pfree(versions);
+	index_info->ii_ExpressionsState = NIL;
+	index_info->ii_PredicateState = NULL;
 }

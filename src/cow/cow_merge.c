@@ -39,6 +39,7 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/twophase.h"
@@ -75,6 +76,12 @@ typedef struct CowMergeCtx
 	int32		groups_changed; /* versions superseded */
 	int64		bytes_written;
 	ResultRelInfo *indexinfo;	/* NULL when the table has no index */
+	bool		collect_written;	/* record the rows written for the
+									 * constraint check (CowCheckWrittenRows) */
+	int64	   *written;		/* row numbers of the incoming rows written */
+	int64		nwritten;
+	int64		written_cap;
+	MemoryContext written_cxt;	/* of written[]: outlives the merge */
 	EState	   *estate;
 	TupleTableSlot *islot;
 	MemoryContext write_cxt;	/* reset after each version written */
@@ -353,6 +360,11 @@ CowMergeCtxPrepare(CowMergeCtx *ctx)
 		ExecOpenIndices(ctx->indexinfo, false);
 		if (ctx->indexinfo->ri_NumIndices == 0)
 			ctx->indexinfo = NULL;
+		for (int i = 0; ctx->indexinfo && i < ctx->indexinfo->ri_NumIndices; i++)
+			ctx->collect_written |=
+				CowIndexNeedsCheck(ctx->indexinfo->ri_IndexRelationDescs[i],
+								   ctx->indexinfo->ri_IndexRelationInfo[i],
+								   &ctx->opts);
 		ctx->islot = MakeSingleTupleTableSlot(ctx->tupdesc, &TTSOpsVirtual);
 	}
 }
@@ -720,19 +732,25 @@ CowCountNewKey(CowMergeCtx *ctx, CowBeforeState *before, int64 storage_id,
 /*
  * CowIndexVersion inserts index entries for every row of a new version.
  * The executor's own entries point at pending TIDs that match no version.
+ * No uniqueness is checked here: a stored row carried into the new version
+ * meets its own entry of the old one, and the rows replaced are still in
+ * the index.  The incoming rows written (not those merely carried) are
+ * recorded for the check made once the merge is done (cow_unique.c).
  */
 static void
 CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n, const CowVersion *v)
 {
+	ResultRelInfo *rri = ctx->indexinfo;
+	ExprContext *econtext;
 	int64		r;
 	int			natts = ctx->tupdesc->natts;
 
-	if (ctx->indexinfo == NULL)
+	if (rri == NULL)
 		return;
+	econtext = GetPerTupleExprContext(ctx->estate);
+	econtext->ecxt_scantuple = ctx->islot;
 	for (r = 0; r < n; r++)
 	{
-		List	   *res;
-
 		ExecClearTuple(ctx->islot);
 		for (int a = 0; a < natts; a++)
 			ctx->islot->tts_values[a] = CowRowValue(rows[r], a,
@@ -740,9 +758,39 @@ CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n, const CowVersion *v)
 		ExecStoreVirtualTuple(ctx->islot);
 		ctx->islot->tts_tableOid = RelationGetRelid(ctx->rel);
 		CowRowNumberToTid(v->first_row_number + r, &ctx->islot->tts_tid);
-		res = ExecInsertIndexTuples(ctx->indexinfo, ctx->islot, ctx->estate,
-									false, false, NULL, NIL);
-		list_free(res);
+		for (int i = 0; i < rri->ri_NumIndices; i++)
+		{
+			IndexInfo  *ii = rri->ri_IndexRelationInfo[i];
+			Datum		values[INDEX_MAX_KEYS];
+			bool		isnull[INDEX_MAX_KEYS];
+
+			if (!ii->ii_ReadyForInserts)
+				continue;
+			if (ii->ii_Predicate != NIL)
+			{
+				if (ii->ii_PredicateState == NULL)
+					ii->ii_PredicateState = ExecPrepareQual(ii->ii_Predicate,
+															ctx->estate);
+				if (!ExecQual(ii->ii_PredicateState, econtext))
+					continue;
+			}
+			FormIndexDatum(ii, ctx->islot, ctx->estate, values, isnull);
+			index_insert(rri->ri_IndexRelationDescs[i], values, isnull,
+						 &ctx->islot->tts_tid, ctx->rel, UNIQUE_CHECK_NO,
+						 false, ii);
+		}
+		if (ctx->collect_written && rows[r]->src == NULL)
+		{
+			if (ctx->nwritten >= ctx->written_cap)
+			{
+				ctx->written_cap = Max(ctx->written_cap * 2, 1024);
+				ctx->written = ctx->written ?
+					repalloc_huge(ctx->written, sizeof(int64) * ctx->written_cap) :
+					MemoryContextAllocHuge(ctx->written_cxt,
+										   sizeof(int64) * ctx->written_cap);
+			}
+			ctx->written[ctx->nwritten++] = v->first_row_number + r;
+		}
 		ResetPerTupleExprContext(ctx->estate);
 	}
 }
@@ -1182,6 +1230,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 	ctx.write_cxt = pending->merge_cxt[0];
 	gcxt = pending->merge_cxt[1];
 	CowMergeCtxPrepare(&ctx);
+	ctx.written_cxt = old;		/* the check runs after CowMergeEnd */
 
 	/* incoming rows */
 	r = 0;
@@ -1650,7 +1699,27 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 					  commit.rows_deleted);
 	}
 
-	CowMergeEnd(&ctx, snap, old, mcxt);
+	{
+		CowOptions	opts = ctx.opts;
+		int64	   *written = ctx.written;
+		int64		nwritten = ctx.nwritten;
+
+		opts.key_attnums = MemoryContextAlloc(old, sizeof(AttrNumber) *
+											  Max(opts.nkeys, 1));
+		memcpy(opts.key_attnums, ctx.opts.key_attnums,
+			   sizeof(AttrNumber) * opts.nkeys);
+		CowMergeEnd(&ctx, snap, old, mcxt);
+
+		/*
+		 * Unique and exclusion constraints, on the table as it now stands
+		 * (this transaction holds the writers' lock: the check is exact).
+		 */
+		if (nwritten > 0)
+			CowCheckWrittenRows(rel, &opts, written, nwritten);
+		if (written != NULL)
+			pfree(written);
+		pfree(opts.key_attnums);
+	}
 }
 
 /*
@@ -1707,6 +1776,7 @@ CowRewriteTable(Relation rel)
 	ctx.commit_id = CowNextCommitId(rel);
 	CowSetFreeSpace(rel, CowLoadUsedMap(storage_id));
 	CowMergeCtxPrepare(&ctx);
+	ctx.collect_written = false;	/* carries rows, checked when written */
 
 	CowWinnersInit(&win, CowSpillBegin(rel, &ctx.opts, mcxt), mcxt);
 	gcxt = CowGroupContextCreate(mcxt, "incetl cow rewrite group",

@@ -13,6 +13,14 @@
  *
  * Scans run forward and backward (cursors, LIMIT under a scroll cursor).
  *
+ * Parallel sequential scans: every participant (the leader and the
+ * workers share the snapshot, the transaction and the command id) loads
+ * the same list of current versions in the same order, and claims them
+ * one at a time from a counter in the shared scan state
+ * (CowParallelScanDescData), so each file group is read by exactly one
+ * participant; the min/max skipping and the columns needed apply to the
+ * groups a participant claims as to a serial scan.
+ *
  * Bitmap scans use the same scan: a TID block of the bitmap is a range of
  * COW_ROWS_PER_BLOCK row numbers, whose rows in versions current for the
  * snapshot are returned; their file groups are read by block, as an index
@@ -41,6 +49,7 @@
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "port/atomics.h"
 #include "storage/proc.h"
 #include "nodes/bitmapset.h"
 #include "nodes/tidbitmap.h"
@@ -86,11 +95,6 @@ cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 	CowScanDesc scan;
 	MemoryContext cxt;
 
-	if (pscan != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("parallel scans of incetl_cow table \"%s\" are not supported",
-						RelationGetRelationName(rel))));
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow scan",
 								ALLOCSET_DEFAULT_SIZES);
 	scan = MemoryContextAllocZero(cxt, sizeof(CowScanDescData));
@@ -98,6 +102,7 @@ cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 	scan->base.rs_snapshot = snapshot;
 	scan->base.rs_nkeys = nkeys;
 	scan->base.rs_flags = flags;
+	scan->base.rs_parallel = pscan;
 	scan->scan_cxt = cxt;
 	scan->group_cxt = CowGroupContextCreate(cxt, "incetl cow scan group",
 											 COW_GROUP_CONTEXT_BLOCK);
@@ -149,7 +154,70 @@ cow_scan_end(TableScanDesc sscan)
 	}
 	if (scan->snap_registered)
 		UnregisterSnapshot(scan->catalog_snap);
+	/* a parallel scan's snapshot, restored by table_beginscan_parallel */
+	if (scan->base.rs_flags & SO_TEMP_SNAPSHOT)
+		UnregisterSnapshot(scan->base.rs_snapshot);
 	MemoryContextDelete(scan->scan_cxt);
+}
+
+/*
+ * The shared state of a parallel sequential scan: the index, in the
+ * versions list every participant loads under the shared snapshot, of the
+ * next file group version to claim.  table_parallelscan_initialize puts
+ * the serialized snapshot after it.
+ */
+typedef struct CowParallelScanDescData
+{
+	ParallelTableScanDescData base;
+	pg_atomic_uint64 next_version;
+} CowParallelScanDescData;
+
+Size
+CowParallelScanEstimate(Relation rel)
+{
+	return sizeof(CowParallelScanDescData);
+}
+
+Size
+CowParallelScanInitialize(Relation rel, ParallelTableScanDesc pscan)
+{
+	CowParallelScanDescData *p = (CowParallelScanDescData *) pscan;
+
+	p->base.phs_relid = RelationGetRelid(rel);
+	p->base.phs_syncscan = false;
+	pg_atomic_init_u64(&p->next_version, 0);
+	return sizeof(CowParallelScanDescData);
+}
+
+void
+CowParallelScanReinitialize(Relation rel, ParallelTableScanDesc pscan)
+{
+	CowParallelScanDescData *p = (CowParallelScanDescData *) pscan;
+
+	pg_atomic_write_u64(&p->next_version, 0);
+}
+
+/*
+ * CowScanClaimVersion: the next version a scan reads after versions[cur]
+ * in direction: the neighbour, or for a parallel scan (forward only) the
+ * next one no participant has claimed; nversions (or -1) past the end.
+ */
+static int
+CowScanClaimVersion(CowScanDesc scan, ScanDirection direction)
+{
+	CowParallelScanDescData *p;
+	uint64		claimed;
+
+	if (scan->base.rs_parallel == NULL)
+		return scan->cur + (ScanDirectionIsForward(direction) ? 1 : -1);
+	if (!ScanDirectionIsForward(direction))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("a parallel scan of incetl_cow table \"%s\" cannot run backward",
+						RelationGetRelationName(scan->base.rs_rd))));
+	p = (CowParallelScanDescData *) scan->base.rs_parallel;
+	claimed = pg_atomic_fetch_add_u64(&p->next_version, 1);
+	return claimed >= (uint64) scan->nversions ? scan->nversions : (int) claimed;
 }
 
 void
@@ -236,6 +304,25 @@ CowScanVersions(TableScanDesc sscan, int *nversions)
 		CowScanLoadVersions(scan);
 	*nversions = scan->nversions;
 	return scan->versions;
+}
+
+/*
+ * CowScanNextVersion: the index in the scan's versions (CowScanVersions) of
+ * the next file group version a reader going through them itself (the
+ * aggregate scan, cow_agg.c) is to read: the next one, or for a parallel
+ * scan the next one no participant has claimed; -1 past the end.
+ */
+int
+CowScanNextVersion(TableScanDesc sscan)
+{
+	CowScanDesc scan = (CowScanDesc) sscan;
+
+	if (!scan->loaded)
+		CowScanLoadVersions(scan);
+	if (scan->cur >= scan->nversions)
+		return -1;
+	scan->cur = CowScanClaimVersion(scan, ForwardScanDirection);
+	return scan->cur < scan->nversions ? scan->cur : -1;
 }
 
 /*
@@ -326,7 +413,7 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 			return true;
 		}
 		/* the next file group in the scan's direction */
-		vi = scan->cur + (ScanDirectionIsForward(direction) ? 1 : -1);
+		vi = CowScanClaimVersion(scan, direction);
 		if (vi < 0 || vi >= scan->nversions)
 		{
 			MemoryContextReset(scan->group_cxt);
@@ -510,7 +597,7 @@ CowRowNumberIsDead(Relation rel, int64 rownum, CowVersion **live, int *nlive,
 				   bool *reloaded)
 {
 	if (rownum >= COW_MAX_ROW_NUMBER)
-		return true;
+		return true;			/* (the AM glue may say otherwise: cow_tableam.c) */
 	if (*live != NULL && CowFindInVersions(*live, *nlive, rownum) >= 0)
 		return false;
 	if (!*reloaded)
@@ -565,6 +652,18 @@ cow_index_fetch_tuple(IndexFetchTableData *data, ItemPointer tid,
 TransactionId
 cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 {
+	return cow_index_delete_tuples_pending(rel, delstate, true);
+}
+
+/*
+ * cow_index_delete_tuples_pending: as cow_index_delete_tuples, but entries
+ * at pending TIDs are deletable only when pending_dead (an INSERT ... ON
+ * CONFLICT statement may be finding its own rows through them).
+ */
+TransactionId
+cow_index_delete_tuples_pending(Relation rel, TM_IndexDeleteOp *delstate,
+								bool pending_dead)
+{
 	CowVersion *live = NULL;
 	int			nlive = 0;
 	bool		reloaded = false;
@@ -579,8 +678,10 @@ cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 		TM_IndexStatus *st = &delstate->status[d->id];
 		int64		rownum = CowTidToRowNumber(&d->tid);
 
-		if (!st->knowndeletable &&
-			CowRowNumberIsDead(rel, rownum, &live, &nlive, &reloaded))
+		if (rownum >= COW_MAX_ROW_NUMBER && !pending_dead)
+			st->knowndeletable = false;
+		else if (!st->knowndeletable &&
+				 CowRowNumberIsDead(rel, rownum, &live, &nlive, &reloaded))
 			st->knowndeletable = true;
 		if (st->knowndeletable)
 		{

@@ -8,7 +8,7 @@
  * cow_write_state.c (buffered writes, merged by cow_merge.c), cow_index.c (index builds), cow_clean.c (VACUUM),
  * cow_row_lock.c (row locks),
  * cow_storage.c (pages).  Storage creation, truncation and the VACUUM FULL
- * copy live here.  What is not supported raises
+ * and CLUSTER copy live here.  What is not supported raises
  * ERRCODE_FEATURE_NOT_SUPPORTED; no callback PostgreSQL requires is left
  * NULL (TID-range scans are the optional ones we leave out).
  *
@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
+#include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/multixact.h"
 #include "access/tableam.h"
@@ -29,6 +30,8 @@
 #include "access/xact.h"
 #include "catalog/catalog.h"
 #include "catalog/index.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_type.h"
 #include "catalog/storage.h"
 #include "catalog/storage_xlog.h"
 #include "commands/sequence.h"
@@ -40,9 +43,11 @@
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/smgr.h"
+#include "utils/datum.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/tuplesort.h"
 
 #include "cow/am.h"
 
@@ -66,24 +71,30 @@ CowNotSupported(Relation rel, const char *what, const char *hint)
 			 hint ? errhint("%s", hint) : 0));
 }
 
+/*
+ * Parallel sequential scans (cow_scan.c): participants claim file group
+ * versions one at a time.  Workers never hold buffered writes (writing is
+ * refused in parallel mode); the leader begins its scan of the shared
+ * state right after initializing it, through cow_scan_begin_checked, which
+ * refuses the read when a running statement of this transaction has writes
+ * to the table still buffered, with or without a worker.
+ */
 static Size
 cow_parallelscan_estimate(Relation rel)
 {
-	CowNotSupported(rel, "parallel scan", NULL);
-	return 0;
+	return CowParallelScanEstimate(rel);
 }
 
 static Size
 cow_parallelscan_initialize(Relation rel, ParallelTableScanDesc pscan)
 {
-	CowNotSupported(rel, "parallel scan", NULL);
-	return 0;
+	return CowParallelScanInitialize(rel, pscan);
 }
 
 static void
 cow_parallelscan_reinitialize(Relation rel, ParallelTableScanDesc pscan)
 {
-	CowNotSupported(rel, "parallel scan", NULL);
+	CowParallelScanReinitialize(rel, pscan);
 }
 
 static bool
@@ -102,20 +113,24 @@ cow_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 	CowBufferInsert(rel, slot, cid, false);
 }
 
+/*
+ * INSERT ... ON CONFLICT: the row is buffered like any other; between the
+ * two calls the executor checks the new index entries, which find nothing
+ * (CowPendingFetch).  A lost race takes the row back out.
+ */
 static void
 cow_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid,
 							 int options, BulkInsertState bistate,
 							 uint32 specToken)
 {
-	CowNotSupported(rel, "INSERT ... ON CONFLICT",
-					"INSERT into a table with a record key is already an upsert; see incetl.set_table_options().");
+	CowBufferInsertSpeculative(rel, slot, cid);
 }
 
 static void
 cow_tuple_complete_speculative(Relation rel, TupleTableSlot *slot,
 							   uint32 specToken, bool succeeded)
 {
-	CowNotSupported(rel, "INSERT ... ON CONFLICT", NULL);
+	CowCompleteSpeculative(rel, slot, succeeded);
 }
 
 static void
@@ -293,8 +308,154 @@ cow_relation_copy_data(Relation rel, const RelFileNode *newrnode)
 }
 
 /*
+ * CowClusterWrite writes rows[0..n) of a CLUSTER sorted by an index as one
+ * new file group of NewTable, its version's commit the newest of its rows'.
+ */
+static void
+CowClusterWrite(Relation NewTable, const CowOptions *opts, CowRow **rows,
+				int64 n)
+{
+	CowVersion	v;
+	int64		commit_id = 0;
+	int64		i;
+
+	for (i = 0; i < n; i++)
+		commit_id = Max(commit_id, rows[i]->commit_id);
+	CowWriteGroup(NewTable, RelationGetDescr(NewTable), opts, rows, n,
+				  CowNextFileGroupId(NewTable), commit_id, &v);
+	CowInsertVersion(CowStorageId(NewTable), &v);
+}
+
+/*
+ * CowCopySortedByIndex: CLUSTER of a table without a record key.  The rows
+ * of the current versions go through tuplesort_begin_cluster (which orders
+ * them by the btree index's columns, expressions and operators, as for
+ * heap), each with its commit id as an extra last column, and are written
+ * back in that order in new file groups of file_group_rows rows: a
+ * sequential scan then returns them in index order.  The sort spills to
+ * disk beyond maintenance_work_mem.
+ */
+static void
+CowCopySortedByIndex(Relation OldTable, Relation NewTable, Relation OldIndex,
+					 CowVersion *versions, int n, const CowOptions *opts,
+					 double *num_tuples)
+{
+	TupleDesc	desc = RelationGetDescr(OldTable);
+	int			natts = desc->natts;
+	TupleDesc	sortdesc;
+	Tuplesortstate *sort;
+	MemoryContext cxt,
+				old;
+	Datum	   *values;
+	bool	   *isnull;
+	CowRow	  **rows;
+	int64		nrows = 0;
+	HeapTuple	tuple;
+	int			i,
+				a;
+
+	sortdesc = CreateTemplateTupleDesc(natts + 1);
+	for (a = 1; a <= natts; a++)
+		TupleDescCopyEntry(sortdesc, a, desc, a);
+	TupleDescInitEntry(sortdesc, natts + 1, "incetl_commit_id", INT8OID, -1, 0);
+	sort = tuplesort_begin_cluster(sortdesc, OldIndex, maintenance_work_mem,
+								   NULL, TUPLESORT_NONE);
+	values = palloc(sizeof(Datum) * (natts + 1));
+	isnull = palloc(sizeof(bool) * (natts + 1));
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow cluster",
+								ALLOCSET_DEFAULT_SIZES);
+
+	for (i = 0; i < n; i++)
+	{
+		CowDecodedGroup *g;
+		uint64		r;
+
+		old = MemoryContextSwitchTo(cxt);
+		g = CowDecodeGroup(OldTable, &versions[i], true, NULL, true);
+		for (r = 0; r < g->nrows; r++)
+		{
+			for (a = 0; a < natts; a++)
+			{
+				values[a] = g->values[a][r];
+				isnull[a] = g->isnull[a][r];
+			}
+			values[natts] = Int64GetDatum(g->commit_ids[r]);
+			isnull[natts] = false;
+			tuple = heap_form_tuple(sortdesc, values, isnull);
+			tuplesort_putheaptuple(sort, tuple);
+			heap_freetuple(tuple);
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(cxt);
+		CHECK_FOR_INTERRUPTS();
+	}
+	tuplesort_performsort(sort);
+
+	/* write them back, file_group_rows at a time */
+	rows = palloc(sizeof(CowRow *) * opts->file_group_rows);
+	while ((tuple = tuplesort_getheaptuple(sort, true)) != NULL)
+	{
+		CowRow	   *row;
+
+		old = MemoryContextSwitchTo(cxt);
+		row = palloc0(sizeof(CowRow));
+		row->values = palloc(sizeof(Datum) * (natts + 1));
+		row->isnull = palloc(sizeof(bool) * (natts + 1));
+		heap_deform_tuple(tuple, sortdesc, row->values, row->isnull);
+		/* the values point into the tuple, which the sort reuses: copy */
+		for (a = 0; a < natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, a);
+
+			if (!row->isnull[a] && !att->attbyval)
+				row->values[a] = datumCopy(row->values[a], false, att->attlen);
+		}
+		row->commit_id = DatumGetInt64(row->values[natts]);
+		MemoryContextSwitchTo(old);
+		rows[nrows++] = row;
+		*num_tuples += 1;
+		if (nrows == opts->file_group_rows)
+		{
+			CowClusterWrite(NewTable, opts, rows, nrows);
+			nrows = 0;
+			MemoryContextReset(cxt);
+		}
+	}
+	if (nrows > 0)
+		CowClusterWrite(NewTable, opts, rows, nrows);
+	tuplesort_end(sort);
+	MemoryContextDelete(cxt);
+	pfree(rows);
+	pfree(values);
+	pfree(isnull);
+	FreeTupleDesc(sortdesc);
+}
+
+/*
+ * CowIndexIsOnKey: are the index's leading columns the record key's, in
+ * order (the order the file groups of a keyed table are kept in)?
+ */
+static bool
+CowIndexIsOnKey(Relation index, const CowOptions *opts)
+{
+	int			k;
+
+	if (opts->nkeys > index->rd_index->indnkeyatts)
+		return false;
+	for (k = 0; k < opts->nkeys; k++)
+		if (index->rd_index->indkey.values[k] != opts->key_attnums[k])
+			return false;
+	return true;
+}
+
+/*
  * VACUUM FULL / CLUSTER: copy the current versions only, keeping file
- * group ids and per-row commit ids.
+ * group ids and per-row commit ids.  CLUSTER of a table without a record
+ * key writes the rows sorted by the index (CowCopySortedByIndex), in new
+ * file groups; a table with a record key keeps its file groups sorted by
+ * the key whatever the index, and is copied as by VACUUM FULL (a NOTICE
+ * says so when the index is not on the key's columns).  The timeline
+ * carries over as for VACUUM FULL (cow_relation_set_new_filenode).
  */
 static void
 cow_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
@@ -314,13 +475,30 @@ cow_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 	MemoryContext cxt,
 				old;
 
-	if (OldIndex != NULL || use_sort)
-		CowNotSupported(OldTable, "CLUSTER", "Use VACUUM FULL.");
-
 	*num_tuples = *tups_vacuumed = *tups_recently_dead = 0;
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	CowLoadOptions(OldTable, snap, &opts);
 	versions = CowLoadVersions(CowStorageId(OldTable), snap, true, &n);
+
+	if (OldIndex != NULL && opts.nkeys > 0 && !CowIndexIsOnKey(OldIndex, &opts))
+		ereport(NOTICE,
+				(errmsg("incetl_cow table \"%s\" stays ordered by its record key",
+						RelationGetRelationName(OldTable)),
+				 errdetail("The file groups of a table with a record key are kept sorted by the key: CLUSTER rewrites the table as VACUUM FULL does, not in the order of index \"%s\".",
+						   RelationGetRelationName(OldIndex))));
+	if (OldIndex != NULL && opts.nkeys == 0)
+	{
+		if (OldIndex->rd_rel->relam != BTREE_AM_OID)
+			CowNotSupported(OldTable, "CLUSTER on a non-btree index",
+							"Cluster the table on a btree index.");
+		CowCopySortedByIndex(OldTable, NewTable, OldIndex, versions, n, &opts,
+							 num_tuples);
+		UnregisterSnapshot(snap);
+		*xid_cutoff = OldestXmin;
+		*multi_cutoff = GetOldestMultiXactId();
+		return;
+	}
+
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow cluster",
 								ALLOCSET_DEFAULT_SIZES);
 	for (i = 0; i < n; i++)
@@ -409,15 +587,6 @@ cow_relation_estimate_size(Relation rel, int32 *attr_widths,
 	*allvisfrac = 0;
 }
 
-static void
-cow_index_validate_scan(Relation table_rel, Relation index_rel,
-						IndexInfo *index_info, Snapshot snapshot,
-						ValidateIndexState *state)
-{
-	CowNotSupported(table_rel, "CREATE INDEX CONCURRENTLY",
-					"Use CREATE INDEX without CONCURRENTLY.");
-}
-
 /*
  * A scan or index fetch under a later command than a running statement
  * that buffered writes to the table would miss those writes (they are
@@ -433,28 +602,81 @@ cow_scan_begin_checked(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 	return cow_scan_begin(rel, snapshot, nkeys, key, pscan, flags);
 }
 
+/*
+ * A fetch under a dirty snapshot is a uniqueness or exclusion check
+ * (_bt_check_unique, check_exclusion_or_unique_constraint): this backend's
+ * write state answers first (CowPendingFetch, cow_write_state.c).  Entries
+ * at pending TIDs are said to be dead only when no INSERT ... ON CONFLICT
+ * can be relying on them (CowPendingEntriesRemovable).
+ */
 static bool
 cow_index_fetch_tuple_checked(IndexFetchTableData *data, ItemPointer tid,
 							  Snapshot snapshot, TupleTableSlot *slot,
 							  bool *call_again, bool *all_dead)
 {
+	int64		rownum = CowTidToRowNumber(tid);
+	bool		found;
+
+	if (snapshot != NULL && snapshot->snapshot_type == SNAPSHOT_DIRTY)
+	{
+		int			r;
+
+		/*
+		 * No row of ours is ever being written by another transaction that
+		 * the checker should wait for: a writer of the table holds the
+		 * writers' lock, which the check is made under (or the row is this
+		 * backend's own).  The fields are the table AM's to set, as
+		 * HeapTupleSatisfiesDirty does.
+		 */
+		snapshot->xmin = snapshot->xmax = InvalidTransactionId;
+		snapshot->speculativeToken = 0;
+		r = CowPendingFetch(data->rel, rownum, slot);
+		*call_again = false;
+		if (all_dead != NULL)
+			*all_dead = false;
+		if (r != 0)
+			return r > 0;
+
+		/*
+		 * A stored row.  Each check begins a fetch of its own
+		 * (table_index_fetch_tuple_check, an arbiter's index scan): read
+		 * through the transaction's cached fetch state, which keeps the
+		 * versions and the decoded group from one check to the next.
+		 */
+		return cow_tuple_fetch_row_version(data->rel, tid, snapshot, slot);
+	}
 	CowCheckUnmergedRead(data->rel, snapshot);
-	return cow_index_fetch_tuple(data, tid, snapshot, slot, call_again, all_dead);
+	found = cow_index_fetch_tuple(data, tid, snapshot, slot, call_again, all_dead);
+
+	/*
+	 * The slot reads lazily from the fetch's decoded group; a constraint
+	 * check (unique_key_recheck) ends the fetch before it reads the row.
+	 */
+	if (found && snapshot != NULL &&
+		(snapshot->snapshot_type == SNAPSHOT_SELF ||
+		 snapshot->snapshot_type == SNAPSHOT_DIRTY))
+		ExecMaterializeSlot(slot);
+	if (!found && all_dead != NULL && *all_dead &&
+		rownum >= COW_MAX_ROW_NUMBER && !CowPendingEntriesRemovable(data->rel))
+		*all_dead = false;
+	return found;
 }
 
 /*
- * A fetch by a pending TID (a row a statement of this transaction
- * buffered) with SnapshotAny is the after-trigger queue's fetch of a new
- * row: the statement's rows are merged first if they are not yet, and the
- * row is the one the statement wrote (cow_write_state.c,
+ * A fetch by a pending TID: a row of the running ON CONFLICT statement
+ * (CowPendingRowFetch), or, with SnapshotAny, the after-trigger queue's
+ * fetch of a new row: the statement's rows are merged first if they are
+ * not yet, and the row is the one the statement wrote (cow_write_state.c,
  * CowFetchPendingRow).
  */
 static bool
-cow_tuple_fetch_row_version_pending(Relation rel, ItemPointer tid,
+cow_tuple_fetch_row_version_checked(Relation rel, ItemPointer tid,
 									Snapshot snapshot, TupleTableSlot *slot)
 {
 	int64		rownum = CowTidToRowNumber(tid);
 
+	if (CowPendingRowFetch(rel, rownum, slot))
+		return true;
 	if (rownum >= COW_MAX_ROW_NUMBER)
 	{
 		if (snapshot != NULL && snapshot->snapshot_type == SNAPSHOT_ANY)
@@ -462,6 +684,23 @@ cow_tuple_fetch_row_version_pending(Relation rel, ItemPointer tid,
 		return CowFetchPendingRow(rel, rownum, slot);
 	}
 	return cow_tuple_fetch_row_version(rel, tid, snapshot, slot);
+}
+
+static bool
+cow_tuple_satisfies_snapshot_checked(Relation rel, TupleTableSlot *slot,
+									 Snapshot snapshot)
+{
+	/* a row of the running ON CONFLICT statement: its own, visible to it */
+	if (CowPendingRowFetch(rel, CowTidToRowNumber(&slot->tts_tid), NULL))
+		return true;
+	return cow_tuple_satisfies_snapshot(rel, slot, snapshot);
+}
+
+static TransactionId
+cow_index_delete_tuples_checked(Relation rel, TM_IndexDeleteOp *delstate)
+{
+	return cow_index_delete_tuples_pending(rel, delstate,
+										   CowPendingEntriesRemovable(rel));
 }
 
 static const TableAmRoutine CowMethods = {
@@ -486,11 +725,11 @@ static const TableAmRoutine CowMethods = {
 	.index_fetch_end = cow_index_fetch_end,
 	.index_fetch_tuple = cow_index_fetch_tuple_checked,
 
-	.tuple_fetch_row_version = cow_tuple_fetch_row_version_pending,
+	.tuple_fetch_row_version = cow_tuple_fetch_row_version_checked,
 	.tuple_tid_valid = cow_tuple_tid_valid,
 	.tuple_get_latest_tid = cow_tuple_get_latest_tid,
-	.tuple_satisfies_snapshot = cow_tuple_satisfies_snapshot,
-	.index_delete_tuples = cow_index_delete_tuples,
+	.tuple_satisfies_snapshot = cow_tuple_satisfies_snapshot_checked,
+	.index_delete_tuples = cow_index_delete_tuples_checked,
 
 	.tuple_insert = cow_tuple_insert,
 	.tuple_insert_speculative = cow_tuple_insert_speculative,

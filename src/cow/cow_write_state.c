@@ -31,6 +31,7 @@
 #include "access/detoast.h"
 #include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -38,6 +39,8 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
+#include "storage/lmgr.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -52,6 +55,22 @@ static MemoryContext CowWriteContext = NULL;
 static List *CowPendingList = NIL;	/* of CowPending * */
 static bool CowFlushing = false;
 static int64 CowPendingCounter = 0;
+
+/*
+ * The rows INSERT ... ON CONFLICT statements buffered, by pending row
+ * number (unique in the backend), for their arbiter checks; NULL when
+ * it must be built again (CowOnConflictRow).  In CowWriteContext.
+ */
+typedef struct CowOnConflictEntry
+{
+	int64		pending;		/* hash key */
+	Oid			relid;
+	CowRow	   *row;
+} CowOnConflictEntry;
+static HTAB *CowOnConflictRows = NULL;
+
+/* between tuple_insert_speculative and tuple_complete_speculative */
+static bool CowSpeculating = false;
 
 static void CowWriteContextReset(void *arg);
 static void CowXactCallback(XactEvent event, void *arg);
@@ -68,6 +87,10 @@ static void CowKeepLastKey(CowPending *p, TupleDesc desc);
 static void CowFlushPart(CowPending *p, Relation rel, bool carry);
 static void CowResetStatement(CowPending *p);
 static void CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row);
+static void CowOnConflictForget(void);
+static CowRow *CowOnConflictRow(CowPending *p, int64 rownum);
+static void CowStoreBufferedRow(Relation rel, CowRow *row, int64 rownum,
+								TupleTableSlot *slot);
 
 /*
  * Rows of a statement for AFTER ROW triggers.  The after-trigger queue
@@ -179,6 +202,8 @@ CowWriteContextReset(void *arg)
 	CowWriteContext = NULL;
 	CowPendingList = NIL;
 	CowFlushing = false;
+	CowOnConflictRows = NULL;
+	CowSpeculating = false;
 }
 
 static CowPending *
@@ -389,6 +414,14 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_updat
 	slot->tts_tableOid = RelationGetRelid(rel);
 	if (CowKeepsRowImages(rel))
 		CowKeepRowImage(rel, row);
+	if (p->on_conflict && CowOnConflictRows != NULL)
+	{
+		CowOnConflictEntry *e = hash_search(CowOnConflictRows, &row->pending,
+											HASH_ENTER, NULL);
+
+		e->relid = p->relid;
+		e->row = row;
+	}
 
 	/*
 	 * Bound memory.  Rows whose keys ascend strictly over the whole
@@ -411,6 +444,19 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_updat
 	if (IsInParallelMode() || CowFlushing)
 		return;
 	limit = (Size) maintenance_work_mem * 1024;
+
+	/*
+	 * The arbiter checks of INSERT ... ON CONFLICT look the statement's own
+	 * rows up in memory (CowPendingFetch): they cannot go to the spill sort
+	 * nor be merged in parts.  Fail rather than answer wrongly.
+	 */
+	if (p->on_conflict && p->bytes > limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("INSERT ... ON CONFLICT into incetl_cow table \"%s\" buffered more rows than maintenance_work_mem holds",
+						RelationGetRelationName(rel)),
+				 errdetail("The statement's arbiter checks look its own rows up in memory."),
+				 errhint("Raise maintenance_work_mem, or insert the rows in smaller statements.")));
 	if (p->spill != NULL && CowSpillRowCount(p->spill) > 0)
 		limit /= 16;			/* the sort holds the budget; pass rows on */
 	can_part = CowDeleteSetCount(p->deletes) == 0 && p->min_subid >= subid &&
@@ -606,6 +652,8 @@ CowRowContextCreate(Size first)
 static void
 CowClearBuffered(CowPending *p)
 {
+	if (p->on_conflict)
+		CowOnConflictForget();
 	list_free(p->rows);
 	list_free(p->row_subids);
 	p->rows = p->row_subids = NIL;
@@ -773,6 +821,9 @@ CowResetStatement(CowPending *p)
 	p->row_cxt = NULL;
 	p->keys_ascending = false;
 	p->key_ssup = NULL;			/* options are reloaded: so is the ordering */
+	if (p->on_conflict)
+		CowOnConflictForget();
+	p->on_conflict = false;
 }
 
 void
@@ -847,6 +898,8 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 	if (event != SUBXACT_EVENT_ABORT_SUB)
 		return;
 	CowFlushing = false;
+	CowSpeculating = false;
+	CowOnConflictForget();
 	CowClearFreeSpace();
 	foreach(lc, CowPendingList)
 	{
@@ -898,7 +951,247 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 		 */
 		if (p->min_subid != InvalidSubTransactionId && p->min_subid >= mySubid)
 			CowResetStatement(p);
+		if (p->on_conflict && p->on_conflict_subid >= mySubid)
+			p->on_conflict = false; /* the statement was rolled back */
 	}
+}
+
+/* ---------- what uniqueness checks see of this backend's writes ---------- */
+
+/* CowOnConflictForget drops the lookup of ON CONFLICT rows; built again when needed */
+static void
+CowOnConflictForget(void)
+{
+	if (CowOnConflictRows != NULL)
+		hash_destroy(CowOnConflictRows);
+	CowOnConflictRows = NULL;
+}
+
+/*
+ * CowOnConflictRow returns the row p's ON CONFLICT statement buffered at
+ * pending row number rownum, or NULL.  The index holds entries at pending
+ * TIDs of earlier statements too (of this or another backend, whose
+ * numbers repeat): only an entry of this statement's rows counts.
+ */
+static CowRow *
+CowOnConflictRow(CowPending *p, int64 rownum)
+{
+	CowOnConflictEntry *e;
+
+	if (p->spill != NULL && CowSpillRowCount(p->spill) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("INSERT ... ON CONFLICT into an incetl_cow table cannot check rows moved to disk")));
+	if (CowOnConflictRows == NULL)
+	{
+		HASHCTL		ctl;
+		ListCell   *lc;
+
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(CowOnConflictEntry);
+		ctl.hcxt = CowWriteContext;
+		CowOnConflictRows = hash_create("incetl cow on conflict rows", 1024, &ctl,
+										HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		foreach(lc, CowPendingList)
+		{
+			CowPending *q = lfirst(lc);
+			ListCell   *rc;
+
+			if (!q->on_conflict)
+				continue;
+			foreach(rc, q->rows)
+			{
+				CowRow	   *row = lfirst(rc);
+
+				e = hash_search(CowOnConflictRows, &row->pending, HASH_ENTER, NULL);
+				e->relid = q->relid;
+				e->row = row;
+			}
+		}
+	}
+	e = hash_search(CowOnConflictRows, &rownum, HASH_FIND, NULL);
+	return (e != NULL && e->relid == p->relid) ? e->row : NULL;
+}
+
+/* CowStoreBufferedRow puts a buffered row into slot, at TID rownum */
+static void
+CowStoreBufferedRow(Relation rel, CowRow *row, int64 rownum,
+					TupleTableSlot *slot)
+{
+	int			natts = Min(slot->tts_tupleDescriptor->natts,
+							RelationGetDescr(rel)->natts);
+
+	ExecClearTuple(slot);
+	for (int a = 0; a < slot->tts_tupleDescriptor->natts; a++)
+	{
+		if (a < natts)
+			slot->tts_values[a] = CowRowValue(row, a, &slot->tts_isnull[a]);
+		else
+		{
+			slot->tts_values[a] = (Datum) 0;
+			slot->tts_isnull[a] = true;
+		}
+	}
+	ExecStoreVirtualTuple(slot);
+	CowRowNumberToTid(rownum, &slot->tts_tid);
+	slot->tts_tableOid = RelationGetRelid(rel);
+}
+
+/*
+ * CowPendingFetch answers, from this backend's write state, a fetch of
+ * rel's row rownum under a dirty snapshot -- what a uniqueness or
+ * exclusion check asks: "is a row live at this TID?".  Returns 1 when the
+ * row is one the running INSERT ... ON CONFLICT statement buffered (slot
+ * filled), -1 when no live row is there, 0 when the stored table must be
+ * asked (a version current for the latest snapshot, which includes this
+ * transaction's merged writes).
+ *
+ *	- during a merge (its own index insertions, the check after it): the
+ *	  stored table; a pending TID is no row;
+ *	- between tuple_insert_speculative and tuple_complete_speculative (the
+ *	  executor's checks of a speculative insertion): nothing;
+ *	- in an INSERT ... ON CONFLICT statement (its arbiter checks): the
+ *	  stored rows less those the statement deleted, and the rows it
+ *	  buffered;
+ *	- in any other statement that buffered writes to rel: nothing -- the
+ *	  check at the end of the statement decides (cow_unique.c), where an
+ *	  upsert by record key may yet replace the conflicting row;
+ *	- otherwise the stored table.
+ */
+int
+CowPendingFetch(Relation rel, int64 rownum, TupleTableSlot *slot)
+{
+	CowPending *p;
+	bool		pending = (rownum >= COW_MAX_ROW_NUMBER);
+	CowRow	   *row;
+
+	if (CowFlushing)
+		return pending ? -1 : 0;
+	if (CowSpeculating)
+		return -1;
+	p = CowGetPending(RelationGetRelid(rel), false);
+	if (p != NULL && p->on_conflict)
+	{
+		if (!pending)
+			return CowDeleteSetContains(p->deletes, rownum) ? -1 : 0;
+		row = CowOnConflictRow(p, rownum);
+		if (row == NULL)
+			return -1;
+		CowStoreBufferedRow(rel, row, rownum, slot);
+		return 1;
+	}
+	if (p != NULL && p->write_cid != InvalidCommandId)
+		return -1;
+	return pending ? -1 : 0;
+}
+
+/*
+ * CowPendingRowFetch: is rownum a row the running INSERT ... ON CONFLICT
+ * statement buffered for rel?  Then it is put into slot (unless NULL):
+ * what tuple_fetch_row_version and tuple_satisfies_snapshot answer for it
+ * (the executor's visibility check of a conflicting row, ExecCheckTIDVisible).
+ */
+bool
+CowPendingRowFetch(Relation rel, int64 rownum, TupleTableSlot *slot)
+{
+	CowPending *p;
+	CowRow	   *row;
+
+	if (rownum < COW_MAX_ROW_NUMBER || CowFlushing)
+		return false;
+	p = CowGetPending(RelationGetRelid(rel), false);
+	if (p == NULL || !p->on_conflict)
+		return false;
+	row = CowOnConflictRow(p, rownum);
+	if (row == NULL)
+		return false;
+	if (slot != NULL)
+		CowStoreBufferedRow(rel, row, rownum, slot);
+	return true;
+}
+
+/*
+ * CowPendingEntriesRemovable: may index entries at pending TIDs of rel be
+ * marked dead or removed now?  They are never rows, but a running INSERT
+ * ... ON CONFLICT statement finds its own buffered rows through them.
+ * Such a statement holds the writers' lock from its start (before it
+ * inserts any entry) to commit; so they may go when no other backend
+ * holds that lock -- probed without waiting, and without processing
+ * invalidations (the caller may hold an index page locked) -- and this
+ * one runs no such statement on rel.
+ */
+bool
+CowPendingEntriesRemovable(Relation rel)
+{
+	CowPending *p = CowGetPending(RelationGetRelid(rel), false);
+	LOCKTAG		tag;
+
+	if (p != NULL && p->on_conflict)
+		return false;
+	SET_LOCKTAG_RELATION(tag, rel->rd_lockInfo.lockRelId.dbId,
+						 rel->rd_lockInfo.lockRelId.relId);
+	if (LockAcquire(&tag, ShareUpdateExclusiveLock, false, true) ==
+		LOCKACQUIRE_NOT_AVAIL)
+		return false;
+	LockRelease(&tag, ShareUpdateExclusiveLock, false);
+	return true;
+}
+
+/*
+ * CowBeginOnConflict: an INSERT ... ON CONFLICT statement starts writing
+ * rel.  It takes the writers' lock now, before its first arbiter check:
+ * concurrent ON CONFLICT statements serialize, and each arbitrates against
+ * a table no other writer is changing.
+ */
+void
+CowBeginOnConflict(Relation rel)
+{
+	CowPending *p;
+
+	CowLockWriters(rel);
+	p = CowGetPending(RelationGetRelid(rel), true);
+	if (!p->on_conflict)
+	{
+		CowOnConflictForget();
+		p->on_conflict = true;
+		p->on_conflict_subid = GetCurrentSubTransactionId();
+	}
+}
+
+/* tuple_insert_speculative: buffered as any insert */
+void
+CowBufferInsertSpeculative(Relation rel, TupleTableSlot *slot, CommandId cid)
+{
+	CowPending *p = CowGetPending(RelationGetRelid(rel), false);
+
+	if (p == NULL || !p->on_conflict)
+		CowBeginOnConflict(rel);
+	CowBufferInsert(rel, slot, cid, false);
+	CowSpeculating = true;
+}
+
+/*
+ * tuple_complete_speculative: a speculative insertion that lost (another
+ * row conflicted meanwhile) takes its row back out of the buffer.
+ */
+void
+CowCompleteSpeculative(Relation rel, TupleTableSlot *slot, bool succeeded)
+{
+	CowPending *p = CowGetPending(RelationGetRelid(rel), false);
+	int64		rownum = CowTidToRowNumber(&slot->tts_tid);
+	CowRow	   *row;
+
+	CowSpeculating = false;
+	if (succeeded || p == NULL || p->rows == NIL)
+		return;
+	row = llast(p->rows);
+	if (row->pending != rownum)
+		elog(ERROR, "speculative row of \"%s\" not found in the buffer",
+			 RelationGetRelationName(rel));
+	p->rows = list_delete_last(p->rows);
+	p->row_subids = list_delete_last(p->row_subids);
+	p->last_row = p->rows != NIL ? (CowRow *) llast(p->rows) : p->last_key;
+	CowOnConflictForget();
 }
 
 void

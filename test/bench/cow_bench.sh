@@ -34,8 +34,10 @@
 #             (file_groups_written x rows per file group) per second.
 #   sum       SELECT sum(amount) (warm: one untimed run first); incetl_cow
 #             computes it in its aggregate scan (incetl.cow_aggregate_pushdown,
-#             on by default); the same query with the setting off (an Agg over
-#             a Seq Scan) is measured too and reported on its own line
+#             on by default); the same query with the setting off (a Finalize
+#             Aggregate over Gather + Parallel Seq Scan, as heap's, the workers
+#             sized by the raw bytes: the plans' worker counts are printed) is
+#             measured too and reported on its own line
 #   lookup    SELECT * WHERE id = const through a btree index (incetl_cow:
 #             CREATE INDEX on id, made after the upserts), median of
 #             BENCH_LOOKUPS lookups in one session
@@ -224,6 +226,10 @@ SUM_N=$(psql_b -At -c "SET incetl.cow_aggregate_pushdown = off" -c "SELECT sum(a
 [ "$SUM_N" = "$SUM_H" ] || incetl_die "sum(amount) without pushdown differs: incetl_cow $SUM_N, heap $SUM_H"
 for t in orders_cow orders_heap; do
     echo "   $t: $(psql_b -At -c "EXPLAIN SELECT sum(amount) FROM $t" | head -n 1)"
+done
+for t in orders_cow orders_heap; do
+    echo "   $t, pushdown off: $(psql_b -At -c 'SET incetl.cow_aggregate_pushdown = off' \
+        -c "EXPLAIN SELECT sum(amount) FROM $t" | grep -E 'Workers Planned|Seq Scan' | tr -s ' ' | paste -sd ' ')"
 done
 Q_COW=() Q_HEAP=() Q_NOPUSH=()
 for rep in $(seq 1 "$REPS"); do

@@ -18,7 +18,9 @@
 # name behind a dropped column (attribute numbers differ after the restore),
 # precombine + delete marker after the restore, and a dropped-then-recreated
 # table that must not inherit the options of its predecessor; a table moved
-# to heap after its options were set (its leftover row is not dumped).
+# to heap after its options were set (its leftover row is not dumped); a
+# PRIMARY KEY on the record key and another UNIQUE constraint, whose indexes
+# the restore builds after the rows (with the options there or not yet).
 #
 # Runs on the main test cluster (PGHOST/PGPORT/PGUSER), in databases of its
 # own, dropped at the end.
@@ -109,6 +111,14 @@ DROP TABLE public.reused;
 CREATE TABLE public.reused (id int, v text) USING incetl_cow;
 INSERT INTO public.reused VALUES (1, 'x'), (1, 'y');
 
+-- a PRIMARY KEY on the record key (the key constraint: never checked, the
+-- merge keeps one row per key) and another UNIQUE constraint (checked);
+-- pg_restore builds their indexes after the rows, and the options of
+-- orders arrive before its rows, those of sales after
+ALTER TABLE public.orders ADD PRIMARY KEY (id), ADD UNIQUE (customer);
+ALTER TABLE analytics.sales ADD PRIMARY KEY (region, "Order Id"),
+    ADD CONSTRAINT sales_region_qty UNIQUE (region, qty);
+
 -- options set, then the table moved to heap: its stale row is not dumped
 CREATE TABLE public.was_cow (id int) USING incetl_cow;
 SELECT incetl.set_table_options('public.was_cow', record_key => 'id');
@@ -189,6 +199,19 @@ check_restored() {
                     FROM public.orders")"
     expect "$how: orders has one row per id" 0 \
         "$(q "$db" "SELECT count(*) FROM (SELECT id FROM public.orders GROUP BY id HAVING count(*) > 1) d")"
+
+    # the constraints came back, and behave as before the dump
+    expect "$how: PRIMARY KEY and UNIQUE constraints restored" \
+        "orders_customer_key:u,orders_pkey:p,sales_pkey:p,sales_region_qty:u" \
+        "$(q "$db" "SELECT string_agg(conname || ':' || contype::text, ',' ORDER BY conname)
+                    FROM pg_constraint WHERE contype IN ('p', 'u')
+                      AND conrelid IN ('public.orders'::regclass, 'analytics.sales'::regclass)")"
+    expect_match "$how: orders' UNIQUE (customer) is enforced across upserts" \
+        'duplicate key value violates unique constraint "orders_customer_key"' \
+        "$(q "$db" "INSERT INTO public.orders VALUES (22, 'c21', 1, '2026-03-01', false)" 2>&1 || true)"
+    expect_match "$how: sales' UNIQUE (region, qty) is enforced" \
+        'duplicate key value violates unique constraint "sales_region_qty"' \
+        "$(q "$db" "INSERT INTO analytics.sales VALUES ('east', 77, 30, 1)" 2>&1 || true)"
 
     # the renamed table with the renamed key column
     q "$db" "INSERT INTO public.events VALUES (3, 'p3-new'), (13, 'p13')" >/dev/null

@@ -19,6 +19,7 @@
 #ifndef INCETL_COW_MAINTENANCE_H
 #define INCETL_COW_MAINTENANCE_H
 
+#include "catalog/index.h"
 #include "commands/vacuum.h"
 #include "fmgr.h"
 
@@ -32,6 +33,9 @@ extern void cow_relation_vacuum(Relation rel, struct VacuumParams *params,
 
 /* options (cow_options.c), index builds (cow_index.c) */
 extern void CowRenameOptionColumn(Oid relid, const char *oldname, const char *newname);
+extern void cow_index_validate_scan(Relation table_rel, Relation index_rel,
+									IndexInfo *index_info, Snapshot snapshot,
+									ValidateIndexState *state);
 extern double cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 										 struct IndexInfo *index_info, bool allow_sync,
 										 bool anyvisible, bool progress,

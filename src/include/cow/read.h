@@ -212,11 +212,15 @@ extern TableScanDesc cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys,
 									ScanKey key, ParallelTableScanDesc pscan,
 									uint32 flags);
 extern void cow_scan_end(TableScanDesc sscan);
+extern Size CowParallelScanEstimate(Relation rel);
+extern Size CowParallelScanInitialize(Relation rel, ParallelTableScanDesc pscan);
+extern void CowParallelScanReinitialize(Relation rel, ParallelTableScanDesc pscan);
 extern void cow_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 							bool allow_strat, bool allow_sync, bool allow_pagemode);
 extern bool cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 								 TupleTableSlot *slot);
 extern CowVersion *CowScanVersions(TableScanDesc sscan, int *nversions);
+extern int	CowScanNextVersion(TableScanDesc sscan);
 extern int	CowFindInVersions(CowVersion *versions, int n, int64 rownum);
 extern IndexFetchTableData *cow_index_fetch_begin(Relation rel);
 extern void cow_index_fetch_reset(IndexFetchTableData *data);
@@ -228,6 +232,9 @@ extern bool cow_index_fetch_tuple(IndexFetchTableData *data, ItemPointer tid,
 								  bool *call_again, bool *all_dead);
 extern TransactionId cow_index_delete_tuples(Relation rel,
 											 TM_IndexDeleteOp *delstate);
+extern TransactionId cow_index_delete_tuples_pending(Relation rel,
+													 TM_IndexDeleteOp *delstate,
+													 bool pending_dead);
 extern bool cow_tuple_fetch_row_version(Relation rel, ItemPointer tid,
 										Snapshot snapshot, TupleTableSlot *slot);
 extern void cow_tuple_get_latest_tid(TableScanDesc sscan, ItemPointer tid);

@@ -149,6 +149,15 @@ typedef struct CowPending
 	 * every part -- and deleted at its end.
 	 */
 	MemoryContext merge_cxt[2];
+
+	/*
+	 * An INSERT ... ON CONFLICT statement is writing the table: it holds
+	 * the writers' lock, and its arbiter checks see the rows it buffered
+	 * (CowPendingFetch).  Set by CowBeginOnConflict, in subtransaction
+	 * on_conflict_subid; reset with the statement.
+	 */
+	bool		on_conflict;
+	SubTransactionId on_conflict_subid;
 } CowPending;
 
 extern bool CowRowBeyondEnd(Relation rel, const CowOptions *opts, CowRow *row);
@@ -172,6 +181,24 @@ extern struct SortSupportData *CowKeyComparators(TupleDesc tupdesc,
 												 const CowOptions *opts);
 extern int	CowCompareKeys(struct SortSupportData *keys, int nkeys,
 						   const Datum *a, const Datum *b);
+
+/* unique and exclusion constraints (cow_unique.c) */
+extern PGDLLIMPORT bool CowAfterTriggerQueueOpen;
+extern bool CowIsKeyConstraint(Relation index, const CowOptions *opts);
+extern bool CowIndexNeedsCheck(Relation index, struct IndexInfo *ii,
+							   const CowOptions *opts);
+extern void CowCheckWrittenRows(Relation rel, const CowOptions *opts,
+								const int64 *rownums, int64 n);
+
+/* what a uniqueness check finds of this backend's writes (cow_write_state.c) */
+extern int	CowPendingFetch(Relation rel, int64 rownum, TupleTableSlot *slot);
+extern bool CowPendingRowFetch(Relation rel, int64 rownum, TupleTableSlot *slot);
+extern bool CowPendingEntriesRemovable(Relation rel);
+extern void CowBeginOnConflict(Relation rel);
+extern void CowBufferInsertSpeculative(Relation rel, TupleTableSlot *slot,
+									   CommandId cid);
+extern void CowCompleteSpeculative(Relation rel, TupleTableSlot *slot,
+								   bool succeeded);
 
 extern void CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill,
 							 bool final);
