@@ -2,8 +2,9 @@
 -- INSERT, COPY, UPDATE and upserts (23503, with heap's messages), the
 -- actions a heap parent's DELETE / UPDATE takes on an incetl_cow child
 -- (CASCADE, SET NULL, SET DEFAULT, RESTRICT, NO ACTION), and deferrable
--- keys checked at commit.  Each child has a heap twin given the same
--- statements.
+-- keys checked at commit; then heap tables referencing an incetl_cow
+-- parent's PRIMARY KEY / UNIQUE.  Each table has a heap twin given the
+-- same statements.
 CREATE SCHEMA cow_foreign_keys;
 SET search_path = cow_foreign_keys, public;
 
@@ -136,6 +137,72 @@ SET CONSTRAINTS ALL IMMEDIATE;
 \echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
 SELECT * FROM kids_def ORDER BY id;
+
+-- heap children of an incetl_cow parent (its PRIMARY KEY / UNIQUE): the
+-- checks lock the parent's row FOR KEY SHARE (a row lock of the table);
+-- its DELETE and key UPDATE run NO ACTION, RESTRICT, CASCADE, SET NULL on
+-- the children; each against a heap parent given the same statements
+CREATE TABLE cp (id int PRIMARY KEY, code text UNIQUE, name text) USING incetl_cow;
+CREATE TABLE hp (id int PRIMARY KEY, code text UNIQUE, name text);
+INSERT INTO cp VALUES (1, 'a', 'one'), (2, 'b', 'two'), (3, 'c', 'three'), (4, 'd', 'four');
+INSERT INTO hp VALUES (1, 'a', 'one'), (2, 'b', 'two'), (3, 'c', 'three'), (4, 'd', 'four');
+CREATE TABLE k_noaction (id int, pid int REFERENCES cp);
+CREATE TABLE k_cascade (id int, code text REFERENCES cp (code) ON DELETE CASCADE ON UPDATE CASCADE);
+CREATE TABLE k_null (id int, pid int REFERENCES cp ON DELETE SET NULL);
+CREATE TABLE k_restrict (id int, pid int REFERENCES cp ON DELETE RESTRICT ON UPDATE RESTRICT);
+CREATE TABLE kh_noaction (id int, pid int REFERENCES hp);
+CREATE TABLE kh_cascade (id int, code text REFERENCES hp (code) ON DELETE CASCADE ON UPDATE CASCADE);
+CREATE TABLE kh_null (id int, pid int REFERENCES hp ON DELETE SET NULL);
+CREATE TABLE kh_restrict (id int, pid int REFERENCES hp ON DELETE RESTRICT ON UPDATE RESTRICT);
+INSERT INTO k_noaction VALUES (1, 1);
+INSERT INTO kh_noaction VALUES (1, 1);
+INSERT INTO k_noaction VALUES (2, 99);
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO kh_noaction VALUES (2, 99);
+INSERT INTO k_cascade VALUES (1, 'b'), (2, 'b'), (3, 'c');
+INSERT INTO kh_cascade VALUES (1, 'b'), (2, 'b'), (3, 'c');
+INSERT INTO k_null VALUES (1, 3), (2, 4);
+INSERT INTO kh_null VALUES (1, 3), (2, 4);
+INSERT INTO k_restrict VALUES (1, 4);
+INSERT INTO kh_restrict VALUES (1, 4);
+-- NO ACTION: a referenced row can be neither deleted nor re-keyed
+DELETE FROM cp WHERE id = 1;
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM hp WHERE id = 1;
+UPDATE cp SET id = 10 WHERE id = 1;
+UPDATE hp SET id = 10 WHERE id = 1;
+-- other columns keep the reference
+UPDATE cp SET name = 'uno' WHERE id = 1;
+UPDATE hp SET name = 'uno' WHERE id = 1;
+-- CASCADE follows a key change and a delete
+UPDATE cp SET code = 'bb' WHERE id = 2;
+UPDATE hp SET code = 'bb' WHERE id = 2;
+SELECT * FROM k_cascade ORDER BY id;
+DELETE FROM cp WHERE code = 'c';
+DELETE FROM hp WHERE code = 'c';
+SELECT * FROM k_cascade ORDER BY id;
+SELECT * FROM k_null ORDER BY id;
+-- RESTRICT
+DELETE FROM cp WHERE id = 4;
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM hp WHERE id = 4;
+-- deferrable: the child may come first within the transaction
+CREATE TABLE k_def (id int, pid int REFERENCES cp DEFERRABLE INITIALLY DEFERRED);
+BEGIN;
+INSERT INTO k_def VALUES (1, 50);
+INSERT INTO cp VALUES (50, 'x', 'late');
+COMMIT;
+BEGIN;
+INSERT INTO k_def VALUES (2, 51);
+COMMIT;
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO hp VALUES (50, 'x', 'late');   -- the twin follows
+SELECT count(*) FROM ((TABLE cp EXCEPT ALL TABLE hp) UNION ALL (TABLE hp EXCEPT ALL TABLE cp)) d;
+SELECT (SELECT count(*) FROM k_noaction) = (SELECT count(*) FROM kh_noaction) AS same_noaction,
+       (SELECT array_agg(code ORDER BY id) FROM k_cascade) AS cascade,
+       (SELECT array_agg(code ORDER BY id) FROM kh_cascade) AS heap_cascade,
+       (SELECT array_agg(pid ORDER BY id) FROM k_null) AS set_null,
+       (SELECT array_agg(pid ORDER BY id) FROM kh_null) AS heap_set_null;
 
 RESET search_path;
 SET client_min_messages = warning;
