@@ -92,8 +92,11 @@ SELECT rows_inserted, rows_updated, rows_deleted,
 FROM incetl.cow_write_counts('acct');
 COMMIT;
 
--- AFTER ROW triggers and foreign keys are refused at write time.
-CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+-- AFTER ROW triggers and foreign keys work (sql/cow_triggers.sql,
+-- sql/cow_foreign_keys.sql): the insert fires the trigger, the child's
+-- row is checked against its parent (23503)
+CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE NOTICE 'after % of %', TG_OP, NEW.id; RETURN NULL; END $$;
 CREATE TRIGGER acct_after AFTER INSERT ON acct FOR EACH ROW EXECUTE FUNCTION noop();
 INSERT INTO acct VALUES (20, 0, 1);
 DROP TRIGGER acct_after ON acct;

@@ -23,17 +23,13 @@
  *	set_rel_pathlist
  *					"ctid = ..." quals on an incetl_cow table plan as a Tid
  *					Scan (which follows rows moved by this transaction).
- *	object_access	DROP TABLE removes the table's metadata rows; a new
- *					BEFORE ROW UPDATE/DELETE trigger on an incetl_cow table
- *					is refused.
+ *	object_access	DROP TABLE removes the table's metadata rows.
  *	ProcessUtility	ALTER TABLE ... RENAME COLUMN renames the column in the
  *					table's options too (options name their columns so
  *					that they survive pg_dump/pg_restore); a CREATE INDEX
  *					CONCURRENTLY the build would refuse (unique, an
  *					access method not supported) is refused before it
- *					creates anything, and so is SET
- *					ACCESS METHOD incetl_cow of a table with a refused
- *					trigger.  CREATE PUBLICATION ... FOR ALL TABLES in a
+ *					creates anything.  CREATE PUBLICATION ... FOR ALL TABLES in a
  *					database with incetl gets a WARNING: it publishes
  *					incetl's own catalog tables too.
  *
@@ -109,10 +105,6 @@ static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 static bool CowBeginScansWalker(PlanState *ps, void *context);
 static bool CowRelidIsCow(Oid relid);
 static void CowCheckConcurrentIndex(Node *parsetree);
-static void CowCheckNewTrigger(Oid trigoid);
-static bool CowTriggerRefused(int16 tgtype);
-static void CowRefuseTrigger(const char *relname);
-static void CowCheckSetAccessMethod(Node *parsetree);
 static void CowFlushQueryRelations(EState *estate);
 static void CowCheckPublicationStmt(Node *parsetree);
 static List *CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel);
@@ -562,12 +554,6 @@ cow_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	if (prev_object_access)
 		prev_object_access(access, classId, objectId, subId, arg);
 
-	if (access == OAT_POST_CREATE && classId == TriggerRelationId)
-	{
-		CowCheckNewTrigger(objectId);
-		return;
-	}
-
 	if (access == OAT_DROP && classId == RelationRelationId && subId == 0 &&
 		get_rel_relkind(objectId) == RELKIND_RELATION)
 	{
@@ -671,107 +657,6 @@ CowCheckConcurrentIndex(Node *parsetree)
 }
 
 /*
- * CowCheckNewTrigger refuses a BEFORE ROW UPDATE or DELETE trigger on an
- * incetl_cow table when it is created (directly, or cloned to a partition):
- * such triggers need the old row locked (tuple_lock), which incetl_cow does
- * not offer, so every UPDATE/DELETE would fail later.  The new pg_trigger
- * row is read with SnapshotSelf: it is not visible to the catalog snapshot
- * before the command counter moves.
- */
-static void
-CowCheckNewTrigger(Oid trigoid)
-{
-	Relation	tgrel;
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tup;
-	Oid			relid = InvalidOid;
-	int16		tgtype = 0;
-
-	tgrel = table_open(TriggerRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(trigoid));
-	scan = systable_beginscan(tgrel, TriggerOidIndexId, true, SnapshotSelf,
-							  1, &key);
-	if (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Form_pg_trigger form = (Form_pg_trigger) GETSTRUCT(tup);
-
-		relid = form->tgrelid;
-		tgtype = form->tgtype;
-	}
-	systable_endscan(scan);
-	table_close(tgrel, AccessShareLock);
-
-	if (OidIsValid(relid) && CowTriggerRefused(tgtype) && CowRelidIsCow(relid))
-		CowRefuseTrigger(get_rel_name(relid));
-}
-
-/* CowTriggerRefused: is a trigger of type tgtype refused on incetl_cow? */
-static bool
-CowTriggerRefused(int16 tgtype)
-{
-	return TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype) &&
-		(TRIGGER_FOR_UPDATE(tgtype) || TRIGGER_FOR_DELETE(tgtype));
-}
-
-static void
-CowRefuseTrigger(const char *relname)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("BEFORE ROW UPDATE or DELETE triggers are not supported on incetl_cow table \"%s\"",
-					relname),
-			 errdetail("Such a trigger needs the old row locked, and incetl_cow has no row locks."),
-			 errhint("Use a BEFORE ROW INSERT trigger, or an AFTER STATEMENT trigger with transition tables.")));
-}
-
-/*
- * CowCheckSetAccessMethod refuses ALTER TABLE ... SET ACCESS METHOD
- * incetl_cow of a table that has a trigger incetl_cow refuses.
- */
-static void
-CowCheckSetAccessMethod(Node *parsetree)
-{
-	AlterTableStmt *stmt;
-	ListCell   *lc;
-	bool		to_cow = false;
-	Oid			relid;
-	Relation	tgrel;
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tup;
-	bool		refused = false;
-
-	if (!IsA(parsetree, AlterTableStmt))
-		return;
-	stmt = (AlterTableStmt *) parsetree;
-	foreach(lc, stmt->cmds)
-	{
-		AlterTableCmd *cmd = lfirst(lc);
-
-		if (cmd->subtype == AT_SetAccessMethod && cmd->name != NULL &&
-			strcmp(cmd->name, "incetl_cow") == 0)
-			to_cow = true;
-	}
-	if (!to_cow || stmt->relation == NULL)
-		return;
-	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
-	if (!OidIsValid(relid))
-		return;
-	tgrel = table_open(TriggerRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(relid));
-	scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 1, &key);
-	while (!refused && HeapTupleIsValid(tup = systable_getnext(scan)))
-		refused = CowTriggerRefused(((Form_pg_trigger) GETSTRUCT(tup))->tgtype);
-	systable_endscan(scan);
-	table_close(tgrel, AccessShareLock);
-	if (refused)
-		CowRefuseTrigger(get_rel_name(relid));
-}
-
-/*
  * Publications.  incetl_cow tables are published as heap tables are: a
  * write logs its rows for logical decoding (cow_logical.c, cow_decode.c).
  * A FOR ALL TABLES publication also publishes incetl's own tables -- the
@@ -818,7 +703,6 @@ cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		((RenameStmt *) parsetree)->relation != NULL)
 		rename = (RenameStmt *) parsetree;
 	CowCheckConcurrentIndex(parsetree);
-	CowCheckSetAccessMethod(parsetree);
 
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,

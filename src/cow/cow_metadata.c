@@ -372,6 +372,13 @@ CowCatalogInsert(const char *name, Datum *values, bool *nulls)
 	table_close(catalog, RowExclusiveLock);
 }
 
+/*
+ * Catalog writes of file group versions by this backend (inserted,
+ * superseded, deleted): a reader caching what it read may compare it
+ * (cow_scan.c).
+ */
+uint64		CowVersionWrites = 0;
+
 /* CowInsertVersion records a new file group version. */
 void
 CowInsertVersion(int64 storage_id, const CowVersion *v)
@@ -396,6 +403,7 @@ CowInsertVersion(int64 storage_id, const CowVersion *v)
 	values[Anum_fg_max_commit - 1] = Int64GetDatum(v->max_commit);
 
 	CowCatalogInsert("cow_file_group", values, nulls);
+	CowVersionWrites++;
 }
 
 /*
@@ -427,6 +435,7 @@ CowSupersedeVersion(const CowVersion *v, int64 commit_id)
 	ReleaseBuffer(buf);
 
 	CatalogTupleUpdate(catalog, &newtup->t_self, newtup);
+	CowVersionWrites++;
 	heap_freetuple(newtup);
 	table_close(catalog, RowExclusiveLock);
 }
@@ -471,6 +480,7 @@ CowDeleteCatalogRows(const char *name, int64 storage_id)
 		CatalogTupleDelete(catalog, &tup->t_self);
 	systable_endscan(scan);
 	table_close(catalog, RowExclusiveLock);
+	CowVersionWrites++;
 }
 
 /*

@@ -24,8 +24,9 @@
  *	- its version is current: TM_Ok, the row in the slot;
  *	- deleted or updated by the running statement: TM_SelfModified;
  *	- a pending TID (a row the running statement buffered): TM_Invisible,
- *	  the slot all NULL with our xid as xmin (ExecOnConflictUpdate reads it
- *	  to report a row affected twice);
+ *	  the slot holding the row when its image is kept (CowFetchPendingRow)
+ *	  or all NULL, with our xid as xmin (ExecOnConflictUpdate reads it to
+ *	  report a row affected twice);
  *	- carried unchanged into a new version (by a merge of ours,
  *	  CowResolveMovedRow, or with a record key by any merge: same key, same
  *	  commit id): TM_Ok at its new TID (*tid is set), not traversed;
@@ -208,11 +209,18 @@ CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 
 	if (rownum >= COW_MAX_ROW_NUMBER)
 	{
-		/* a row the running statement buffered: inserted by this command */
-		ExecStoreAllNullTuple(slot);
-		slot->tts_tid = *tid;
-		slot->tts_tableOid = RelationGetRelid(rel);
-		CowSlotSetXmin(slot, GetCurrentTransactionId());
+		/*
+		 * A row the running statement buffered: inserted by this command.
+		 * Its image when one is kept (CowFetchPendingRow), else NULLs; the
+		 * executor reads the xmin.
+		 */
+		if (!CowFetchPendingRow(rel, rownum, slot))
+		{
+			ExecStoreAllNullTuple(slot);
+			slot->tts_tid = *tid;
+			slot->tts_tableOid = RelationGetRelid(rel);
+			CowSlotSetXmin(slot, GetCurrentTransactionId());
+		}
 		tmfd->ctid = *tid;
 		tmfd->xmax = InvalidTransactionId;
 		tmfd->cmax = InvalidCommandId;

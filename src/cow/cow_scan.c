@@ -744,9 +744,22 @@ typedef struct CowMoveMap
 	CowMoveRun *runs;
 	int64		nruns;
 	int64		cap;
+
+	/*
+	 * CowMovedTo's index: the runs from pending row numbers (which never
+	 * overlap: each pending row is stored once), sorted by old_start; built
+	 * from the first nindexed runs, rebuilt when runs were added since.
+	 */
+	int64	   *pending_runs;	/* indexes into runs */
+	int64		npending_runs;
+	int64		nindexed;
 } CowMoveMap;
 
-/* beyond this many runs a table's later moves are not recorded (24 MB) */
+/*
+ * beyond this many runs a table's later moves are not recorded (24 MB),
+ * except where new rows went for AFTER ROW triggers, which must know
+ * (CowNoteRowsMoved; the rows' images take more memory anyway)
+ */
 #define COW_MAX_MOVE_RUNS	(1024 * 1024)
 
 static List *CowMoveMaps = NIL;
@@ -788,7 +801,8 @@ CowGetMoveMap(Relation rel, bool create)
  * last run when it continues it.
  */
 static void
-CowMoveMapAdd(CowMoveMap *m, int64 from, int64 to, bool updated)
+CowMoveMapAdd(CowMoveMap *m, int64 from, int64 to, bool updated,
+			  bool unbounded)
 {
 	CowMoveRun *last = m->nruns > 0 ? &m->runs[m->nruns - 1] : NULL;
 
@@ -799,7 +813,7 @@ CowMoveMapAdd(CowMoveMap *m, int64 from, int64 to, bool updated)
 		last->len++;
 		return;
 	}
-	if (m->nruns >= COW_MAX_MOVE_RUNS)
+	if (m->nruns >= COW_MAX_MOVE_RUNS && !unbounded)
 		return;
 	if (m->nruns == m->cap)
 	{
@@ -825,6 +839,11 @@ CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const CowVersion *v)
 {
 	CowMoveMap *m = NULL;
 	int64		r;
+	TriggerDesc *td = rel->trigdesc;
+
+	/* where new rows went, for AFTER ROW triggers (CowFetchPendingRow) */
+	bool		track_new = td != NULL &&
+		(td->trig_insert_after_row || td->trig_update_after_row);
 
 	for (r = 0; r < n; r++)
 	{
@@ -833,14 +852,73 @@ CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const CowVersion *v)
 
 		if (row->src != NULL)
 			from = row->src->version.first_row_number + row->src_row;
-		else if (row->is_update && row->pending != 0)
+		else if (row->pending != 0 && (row->is_update || track_new))
 			from = row->pending;
 		else
 			continue;			/* a new row */
 		if (m == NULL)
 			m = CowGetMoveMap(rel, true);
-		CowMoveMapAdd(m, from, v->first_row_number + r, false);
+		CowMoveMapAdd(m, from, v->first_row_number + r, false,
+					  track_new && row->src == NULL);
 	}
+}
+
+/*
+ * CowMovedTo returns the row number a merge of this transaction first
+ * stored row rownum (a pending row number) under, or 0: not stored, or not
+ * recorded (CowNoteRowsMoved records new rows for relations with AFTER
+ * ROW triggers only).
+ */
+static int
+CowPendingRunCmp(const void *a, const void *b, void *arg)
+{
+	CowMoveRun *runs = (CowMoveRun *) arg;
+	int64		x = runs[*(const int64 *) a].old_start;
+	int64		y = runs[*(const int64 *) b].old_start;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+int64
+CowMovedTo(Relation rel, int64 rownum)
+{
+	CowMoveMap *m = CowGetMoveMap(rel, false);
+	int64		lo,
+				hi;
+
+	if (m == NULL || rownum < COW_MAX_ROW_NUMBER)
+		return 0;
+	if (m->nindexed != m->nruns)
+	{
+		int64		i;
+
+		if (m->pending_runs != NULL)
+			pfree(m->pending_runs);
+		m->pending_runs = MemoryContextAlloc(TopTransactionContext,
+											 sizeof(int64) * Max(m->nruns, 1));
+		m->npending_runs = 0;
+		for (i = 0; i < m->nruns; i++)
+			if (!m->runs[i].updated && m->runs[i].old_start >= COW_MAX_ROW_NUMBER)
+				m->pending_runs[m->npending_runs++] = i;
+		qsort_arg(m->pending_runs, m->npending_runs, sizeof(int64),
+				  CowPendingRunCmp, m->runs);
+		m->nindexed = m->nruns;
+	}
+	lo = 0;
+	hi = m->npending_runs - 1;
+	while (lo <= hi)
+	{
+		int64		mid = (lo + hi) / 2;
+		CowMoveRun *run = &m->runs[m->pending_runs[mid]];
+
+		if (rownum < run->old_start)
+			hi = mid - 1;
+		else if (rownum >= run->old_start + run->len)
+			lo = mid + 1;
+		else
+			return run->new_start + (rownum - run->old_start);
+	}
+	return 0;
 }
 
 /*
@@ -850,7 +928,7 @@ CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const CowVersion *v)
 void
 CowNoteRowUpdated(Relation rel, int64 old_rownum, int64 pending)
 {
-	CowMoveMapAdd(CowGetMoveMap(rel, true), old_rownum, pending, true);
+	CowMoveMapAdd(CowGetMoveMap(rel, true), old_rownum, pending, true, false);
 }
 
 /*
@@ -863,7 +941,10 @@ CowForgetMoves(Relation rel)
 	CowMoveMap *m = CowGetMoveMap(rel, false);
 
 	if (m != NULL)
+	{
 		m->nruns = 0;
+		m->nindexed = -1;
+	}
 }
 
 /*
@@ -992,18 +1073,75 @@ cow_tuple_get_latest_tid(TableScanDesc sscan, ItemPointer tid)
 		CowRowNumberToTid(moved, tid);
 }
 
+/*
+ * The latest current versions of one table, read by the last
+ * cow_tuple_satisfies_snapshot under a non-MVCC snapshot (SnapshotSelf:
+ * a foreign key check asks it for every new row of a statement).  A row
+ * of a version our transaction wrote stays current until a merge of ours
+ * supersedes it (a catalog write of ours: CowVersionWrites): for such rows
+ * the list answers until then; any other row is checked against a fresh
+ * read.
+ */
+static CowVersion *CowLatestVersions = NULL;
+static int	CowLatestNVersions = 0;
+static Oid	CowLatestRelid = InvalidOid;
+static Oid	CowLatestRelfilenode = InvalidOid;
+static LocalTransactionId CowLatestLxid = InvalidLocalTransactionId;
+static uint64 CowLatestWrites = 0;
+
+static bool
+CowLatestOwnRowIsCurrent(Relation rel, int64 rownum)
+{
+	int			vi;
+
+	if (CowLatestVersions == NULL || CowLatestLxid != MyProc->lxid ||
+		CowLatestRelid != RelationGetRelid(rel) ||
+		CowLatestRelfilenode != rel->rd_node.relNode ||
+		CowLatestWrites != CowVersionWrites)
+		return false;
+	vi = CowFindInVersions(CowLatestVersions, CowLatestNVersions, rownum);
+	return vi >= 0 &&
+		TransactionIdIsCurrentTransactionId(CowLatestVersions[vi].xmin);
+}
+
+static void
+CowLatestRemember(Relation rel, CowVersion *v, int n)
+{
+	if (CowLatestVersions != NULL && CowLatestLxid == MyProc->lxid)
+		pfree(CowLatestVersions);
+	CowLatestVersions = MemoryContextAlloc(TopTransactionContext,
+										   sizeof(CowVersion) * Max(n, 1));
+	memcpy(CowLatestVersions, v, sizeof(CowVersion) * n);
+	CowLatestNVersions = n;
+	CowLatestRelid = RelationGetRelid(rel);
+	CowLatestRelfilenode = rel->rd_node.relNode;
+	CowLatestLxid = MyProc->lxid;
+	CowLatestWrites = CowVersionWrites;
+}
+
 bool
 cow_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
 							 Snapshot snapshot)
 {
 	bool		registered;
-	Snapshot	snap = CowCatalogSnapshotFor(snapshot, &registered);
+	Snapshot	snap;
 	int			n;
-	CowVersion *v = CowLoadVersions(CowStorageId(rel), snap, true, &n);
-	bool		result = CowFindInVersions(v, n, CowTidToRowNumber(&slot->tts_tid)) >= 0;
+	CowVersion *v;
+	bool		result;
+	bool		latest = (snapshot == NULL ||
+						  (!IsMVCCSnapshot(snapshot) &&
+						   snapshot->snapshot_type != SNAPSHOT_ANY));
 
+	if (latest &&
+		CowLatestOwnRowIsCurrent(rel, CowTidToRowNumber(&slot->tts_tid)))
+		return true;
+	snap = CowCatalogSnapshotFor(snapshot, &registered);
+	v = CowLoadVersions(CowStorageId(rel), snap, true, &n);
+	result = CowFindInVersions(v, n, CowTidToRowNumber(&slot->tts_tid)) >= 0;
 	if (registered)
 		UnregisterSnapshot(snap);
+	if (latest)
+		CowLatestRemember(rel, v, n);
 	pfree(v);
 	return result;
 }

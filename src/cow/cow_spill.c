@@ -65,13 +65,18 @@ struct CowSpill
 {
 	Tuplesortstate *sort;
 	TupleDesc	desc;			/* the table's attributes + seq, flags,
-								 * commit id */
+								 * commit id (+ pending row number, when
+								 * kept) */
 	TupleTableSlot *slot;		/* to put rows */
 	TupleTableSlot *rslot;		/* to read them back */
 	int			natts;			/* the table's */
 	int64		nrows;			/* rows put, tombstones included */
 	int64		ntombstones;
 	bool		sorted;
+	bool		keep_pending;	/* rows keep their pending row numbers: the
+								 * table has AFTER ROW triggers, whose
+								 * events address new rows by them
+								 * (CowNoteRowsMoved) */
 	List	   *aborts;			/* of CowSpillAbort * */
 };
 
@@ -107,12 +112,17 @@ CowSpillBegin(Relation rel, const CowOptions *opts, MemoryContext cxt)
 	int			i;
 
 	s->natts = reldesc->natts;
-	s->desc = CreateTemplateTupleDesc(s->natts + 3);
+	s->keep_pending = rel->trigdesc != NULL &&
+		(rel->trigdesc->trig_insert_after_row ||
+		 rel->trigdesc->trig_update_after_row);
+	s->desc = CreateTemplateTupleDesc(s->natts + (s->keep_pending ? 4 : 3));
 	for (i = 0; i < s->natts; i++)
 		TupleDescCopyEntry(s->desc, i + 1, reldesc, i + 1);
 	TupleDescInitEntry(s->desc, s->natts + 1, "incetl_seq", INT8OID, -1, 0);
 	TupleDescInitEntry(s->desc, s->natts + 2, "incetl_flags", INT8OID, -1, 0);
 	TupleDescInitEntry(s->desc, s->natts + 3, "incetl_commit", INT8OID, -1, 0);
+	if (s->keep_pending)
+		TupleDescInitEntry(s->desc, s->natts + 4, "incetl_pending", INT8OID, -1, 0);
 	s->slot = MakeSingleTupleTableSlot(s->desc, &TTSOpsVirtual);
 	s->rslot = MakeSingleTupleTableSlot(s->desc, &TTSOpsMinimalTuple);
 
@@ -179,6 +189,11 @@ CowSpillPut(CowSpill *s, CowRow *row, SubTransactionId subid, bool tombstone)
 	slot->tts_isnull[s->natts + 1] = false;
 	slot->tts_values[s->natts + 2] = Int64GetDatum(row->commit_id);
 	slot->tts_isnull[s->natts + 2] = false;
+	if (s->keep_pending)
+	{
+		slot->tts_values[s->natts + 3] = Int64GetDatum(row->pending);
+		slot->tts_isnull[s->natts + 3] = false;
+	}
 	ExecStoreVirtualTuple(slot);
 	COW_AS_TOP_OWNER(tuplesort_puttupleslot(s->sort, slot));
 	s->nrows++;
@@ -264,6 +279,8 @@ CowSpillNext(CowSpill *s, MemoryContext cxt)
 
 			row->spilled = true;
 			row->commit_id = DatumGetInt64(slot->tts_values[s->natts + 2]);
+			if (s->keep_pending)
+				row->pending = DatumGetInt64(slot->tts_values[s->natts + 3]);
 			return row;
 		}
 	}

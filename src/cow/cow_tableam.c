@@ -662,12 +662,27 @@ cow_index_fetch_tuple_checked(IndexFetchTableData *data, ItemPointer tid,
 	return found;
 }
 
+/*
+ * A fetch by a pending TID: a row of the running ON CONFLICT statement
+ * (CowPendingRowFetch), or, with SnapshotAny, the after-trigger queue's
+ * fetch of a new row: the statement's rows are merged first if they are
+ * not yet, and the row is the one the statement wrote (cow_write_state.c,
+ * CowFetchPendingRow).
+ */
 static bool
 cow_tuple_fetch_row_version_checked(Relation rel, ItemPointer tid,
 									Snapshot snapshot, TupleTableSlot *slot)
 {
-	if (CowPendingRowFetch(rel, CowTidToRowNumber(tid), slot))
+	int64		rownum = CowTidToRowNumber(tid);
+
+	if (CowPendingRowFetch(rel, rownum, slot))
 		return true;
+	if (rownum >= COW_MAX_ROW_NUMBER)
+	{
+		if (snapshot != NULL && snapshot->snapshot_type == SNAPSHOT_ANY)
+			CowMergeForRowTriggers(rel, rownum);
+		return CowFetchPendingRow(rel, rownum, slot);
+	}
 	return cow_tuple_fetch_row_version(rel, tid, snapshot, slot);
 }
 

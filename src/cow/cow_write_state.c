@@ -38,6 +38,7 @@
 #include "access/htup_details.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "storage/lmgr.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -85,7 +86,6 @@ static void CowSpillBuffered(CowPending *p, Relation rel, bool tombstones_only);
 static void CowKeepLastKey(CowPending *p, TupleDesc desc);
 static void CowFlushPart(CowPending *p, Relation rel, bool carry);
 static void CowResetStatement(CowPending *p);
-static void CowCheckTriggers(Relation rel);
 static void CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row);
 static void CowOnConflictForget(void);
 static CowRow *CowOnConflictRow(CowPending *p, int64 rownum);
@@ -93,33 +93,107 @@ static void CowStoreBufferedRow(Relation rel, CowRow *row, int64 rownum,
 								TupleTableSlot *slot);
 
 /*
- * AFTER ROW triggers (and foreign keys, which are AFTER ROW triggers)
- * re-read each row by TID when the statement ends, before our flush; the
- * rows do not exist yet then.  Refuse them rather than fail obscurely.
+ * Rows of a statement for AFTER ROW triggers.  The after-trigger queue
+ * keeps each new row by TID -- the pending TID its slot got here -- and
+ * fetches it once the statement's rows are merged (immediate triggers fire
+ * after the merge, cow_hooks.c; deferred ones at commit).  By then a row is
+ * stored under a real row number, or was not stored at all (collapsed by a
+ * later row of its key, lost to a newer stored row, a delete marker, its
+ * subtransaction rolled back).  So, only for a relation with AFTER ROW
+ * INSERT or UPDATE triggers (foreign keys and deferrable constraints
+ * included), each buffered row's image is kept for the rest of the
+ * transaction, by pending row number: a trigger's NEW is the row as the
+ * statement wrote it, as on heap, and its TID is the real one when the row
+ * was stored (the merge records where, CowNoteRowsMoved).  Plain loads
+ * keep nothing.
  */
-static void
-CowCheckTriggers(Relation rel)
+typedef struct CowPendingImage
+{
+	int64		pending;		/* hash key */
+	Oid			relid;
+	MinimalTuple image;
+} CowPendingImage;
+
+static HTAB *CowPendingImages = NULL;
+static LocalTransactionId CowPendingImagesLxid = InvalidLocalTransactionId;
+
+static bool
+CowKeepsRowImages(Relation rel)
 {
 	TriggerDesc *td = rel->trigdesc;
-	bool		refused = false;
 
-	/*
-	 * Except the unique_key_recheck triggers of deferrable unique and
-	 * exclusion constraints: their events are queued by the merge, at the
-	 * rows' real TIDs (cow_unique.c).
-	 */
-	if (td && (td->trig_insert_after_row || td->trig_update_after_row ||
-			   td->trig_delete_after_row))
-		for (int i = 0; i < td->numtriggers; i++)
-			refused |= (td->triggers[i].tgfoid != F_UNIQUE_KEY_RECHECK &&
-						TRIGGER_FOR_ROW(td->triggers[i].tgtype) &&
-						TRIGGER_FOR_AFTER(td->triggers[i].tgtype));
-	if (refused)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("AFTER ROW triggers and foreign keys are not supported on incetl_cow table \"%s\"",
-						RelationGetRelationName(rel)),
-				 errhint("Use an AFTER STATEMENT trigger (with a transition table) instead.")));
+	return td != NULL && (td->trig_insert_after_row || td->trig_update_after_row);
+}
+
+static void
+CowKeepRowImage(Relation rel, CowRow *row)
+{
+	CowPendingImage *e;
+	MemoryContext old;
+	bool		found;
+
+	if (CowPendingImages == NULL || CowPendingImagesLxid != MyProc->lxid)
+	{
+		HASHCTL		ctl;
+
+		/* the previous transaction's table went with its memory */
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(CowPendingImage);
+		ctl.hcxt = TopTransactionContext;
+		CowPendingImages = hash_create("incetl cow row images", 256, &ctl,
+									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CowPendingImagesLxid = MyProc->lxid;
+	}
+	e = hash_search(CowPendingImages, &row->pending, HASH_ENTER, &found);
+	e->relid = RelationGetRelid(rel);
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	e->image = heap_form_minimal_tuple(RelationGetDescr(rel), row->values,
+									   row->isnull);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * CowMergeForRowTriggers merges the running statement's rows of rel when
+ * row rownum (a pending row number) is still buffered.  For the
+ * after-trigger queue's fetches: COPY fires its AFTER ROW triggers before
+ * finish_bulk_insert merges, and a statement with data-modifying WITH
+ * queries before its merge (cow_hooks.c); the statement is done writing
+ * once its after-trigger events fire, and merged now its rows are seen by
+ * the triggers and NEW gets the stored row's TID, as otherwise.
+ */
+void
+CowMergeForRowTriggers(Relation rel, int64 rownum)
+{
+	if (!CowFlushing && CowGetPending(RelationGetRelid(rel), false) != NULL &&
+		CowMovedTo(rel, rownum) == 0)
+		CowFlushRelation(RelationGetRelid(rel));
+}
+
+/*
+ * CowFetchPendingRow puts into slot the row this transaction buffered
+ * under pending row number rownum, as the statement wrote it, with the
+ * real TID it was stored under (else the pending one) and our xid as
+ * xmin; false when no image was kept (a relation without AFTER ROW
+ * triggers, see above).  It merges nothing.
+ */
+bool
+CowFetchPendingRow(Relation rel, int64 rownum, TupleTableSlot *slot)
+{
+	CowPendingImage *e;
+	int64		stored;
+
+	if (CowPendingImages == NULL || CowPendingImagesLxid != MyProc->lxid)
+		return false;
+	e = hash_search(CowPendingImages, &rownum, HASH_FIND, NULL);
+	if (e == NULL || e->relid != RelationGetRelid(rel))
+		return false;
+	ExecForceStoreMinimalTuple(e->image, slot, false);
+	ExecMaterializeSlot(slot);
+	stored = CowMovedTo(rel, rownum);
+	CowRowNumberToTid(stored != 0 ? stored : rownum, &slot->tts_tid);
+	slot->tts_tableOid = RelationGetRelid(rel);
+	CowSlotSetXmin(slot, GetCurrentTransactionId());
+	return true;
 }
 
 static void
@@ -292,7 +366,6 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_updat
 	bool		can_part;
 	int			i;
 
-	CowCheckTriggers(rel);
 	if (p->write_cid == InvalidCommandId)
 		p->write_cid = cid;
 	slot_getallattrs(slot);
@@ -339,6 +412,8 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_updat
 	row->pending = COW_MAX_ROW_NUMBER + (CowPendingCounter++ % COW_PENDING_ROWS);
 	CowRowNumberToTid(row->pending, &slot->tts_tid);
 	slot->tts_tableOid = RelationGetRelid(rel);
+	if (CowKeepsRowImages(rel))
+		CowKeepRowImage(rel, row);
 	if (p->on_conflict && CowOnConflictRows != NULL)
 	{
 		CowOnConflictEntry *e = hash_search(CowOnConflictRows, &row->pending,
@@ -416,7 +491,6 @@ CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid)
 	int64		rn = CowTidToRowNumber(tid);
 	SubTransactionId subid = GetCurrentSubTransactionId();
 
-	CowCheckTriggers(rel);
 	if (rn >= COW_MAX_ROW_NUMBER)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

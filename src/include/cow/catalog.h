@@ -86,6 +86,7 @@ extern void CowLoadOptions(Relation rel, Snapshot snapshot, CowOptions *opts);
 extern CowVersion *CowLoadVersions(int64 storage_id, Snapshot snapshot,
 								   bool current_only, int *nversions);
 extern void CowInsertVersion(int64 storage_id, const CowVersion *v);
+extern PGDLLIMPORT uint64 CowVersionWrites;
 extern void CowSupersedeVersion(const CowVersion *v, int64 commit_id);
 extern void CowInsertCommit(int64 storage_id, const CowCommitInfo *c);
 extern void CowDeleteStorageMetadata(int64 storage_id);

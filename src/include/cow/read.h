@@ -147,6 +147,7 @@ extern void CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row,
 extern void CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n,
 							 const CowVersion *v);
 extern void CowNoteRowUpdated(Relation rel, int64 old_rownum, int64 pending);
+extern int64 CowMovedTo(Relation rel, int64 rownum);
 extern void CowForgetMoves(Relation rel);
 
 /* scans and index fetches (cow_scan.c) */

@@ -34,6 +34,8 @@ extern void CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid,
 							bool is_update);
 extern bool CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid);
 extern bool CowBufferDeleted(Relation rel, int64 rownum);
+extern bool CowFetchPendingRow(Relation rel, int64 rownum, TupleTableSlot *slot);
+extern void CowMergeForRowTriggers(Relation rel, int64 rownum);
 extern void CowFlushAll(void);
 extern void CowFlushRelation(Oid relid);
 extern void CowDiscardRelation(Oid relid);
