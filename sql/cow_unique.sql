@@ -7,44 +7,9 @@
 CREATE SCHEMA cow_unique;
 SET search_path = cow_unique, public;
 
-CREATE FUNCTION try(q text, tbl text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	st text;
-	msg text;
-	det text;
-	n bigint;
-BEGIN
-	EXECUTE format(q, tbl);
-	GET DIAGNOSTICS n = ROW_COUNT;
-	RETURN 'ok ' || n;
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-		det = PG_EXCEPTION_DETAIL;
-	RETURN replace(st || ' ' || msg || coalesce(' / ' || nullif(det, ''), ''), tbl, 'T');
-END $$;
-
-CREATE FUNCTION rows_of(tbl text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	r text;
-BEGIN
-	EXECUTE format('SELECT string_agg(x::text, '' '' ORDER BY x::text) FROM %s x', tbl) INTO r;
-	RETURN coalesce(r, '(empty)');
-END $$;
-
--- q with %1$s for the table: run on heap_tbl and cow_tbl, compare
-CREATE FUNCTION compare(q text, heap_tbl text DEFAULT 'h1', cow_tbl text DEFAULT 'c1')
-RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	a text := try(q, heap_tbl);
-	b text := try(q, cow_tbl);
-	ra text := rows_of(heap_tbl);
-	rb text := rows_of(cow_tbl);
-BEGIN
-	IF a IS DISTINCT FROM b OR ra IS DISTINCT FROM rb THEN
-		RETURN format('DIFFERENT: heap %s [%s], cow %s [%s]', a, ra, b, rb);
-	END IF;
-	RETURN format('same: %s [%s]', a, ra);
-END $$;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set heap_compare :abs_srcdir '/sql/include/heap_compare.sql'
+\i :heap_compare
 
 -- a keyless table with a PRIMARY KEY behaves as heap
 CREATE TABLE h1 (id int PRIMARY KEY, v text);
