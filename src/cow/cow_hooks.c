@@ -27,8 +27,8 @@
  *	ProcessUtility	ALTER TABLE ... RENAME COLUMN renames the column in the
  *					table's options too (options name their columns so
  *					that they survive pg_dump/pg_restore); a CREATE INDEX
- *					CONCURRENTLY the build would refuse (unique, an
- *					access method not supported) is refused before it
+ *					CONCURRENTLY the build would refuse (an access
+ *					method not supported) is refused before it
  *					creates anything.  CREATE PUBLICATION ... FOR ALL TABLES in a
  *					database with incetl gets a WARNING: it publishes
  *					incetl's own catalog tables too.
@@ -619,9 +619,10 @@ CowRelidIsCow(Oid relid)
 
 /*
  * CowCheckConcurrentIndex refuses, before it starts, a CREATE INDEX
- * CONCURRENTLY on an incetl_cow table that its build would refuse (a
- * unique or exclusion index, an access method other than btree, hash,
- * gist, spgist or gin: cow_index.c): it commits the new index's catalog
+ * CONCURRENTLY on an incetl_cow table that its build would refuse (an
+ * access method other than btree, hash, gist, spgist or gin: cow_index.c;
+ * a unique index is built, and its validation pass inserts the rows the
+ * index lacks with the uniqueness check, as heap's does): it commits the new index's catalog
  * entry before building it, so a refusal from the build would leave an
  * INVALID index behind.  The other concurrent builds, and REINDEX
  * CONCURRENTLY (whose indexes were built already), run: the validation
@@ -640,12 +641,6 @@ CowCheckConcurrentIndex(Node *parsetree)
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 	if (!OidIsValid(relid) || !CowRelidIsCow(relid))
 		return;
-	if (stmt->unique || stmt->primary || stmt->excludeOpNames != NIL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("unique indexes, primary keys and exclusion constraints are not supported on incetl_cow table \"%s\"",
-						get_rel_name(relid)),
-				 errhint("Declare the key with incetl.set_table_options(..., record_key => ...): inserts are then upserts by that key.")));
 	am = get_index_am_oid(stmt->accessMethod, true);
 	if (OidIsValid(am) && am != BTREE_AM_OID && am != HASH_AM_OID &&
 		am != GIST_AM_OID && am != SPGIST_AM_OID && am != GIN_AM_OID)
