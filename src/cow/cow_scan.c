@@ -657,8 +657,9 @@ cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 
 /*
  * cow_index_delete_tuples_pending: as cow_index_delete_tuples, but entries
- * at pending TIDs are deletable only when pending_dead (an INSERT ... ON
- * CONFLICT statement may be finding its own rows through them).
+ * at pending TIDs are found deletable only when pending_dead (an INSERT ...
+ * ON CONFLICT statement may be finding its own rows through them); entries
+ * the index AM already marked dead stay deletable.
  */
 TransactionId
 cow_index_delete_tuples_pending(Relation rel, TM_IndexDeleteOp *delstate,
@@ -679,7 +680,16 @@ cow_index_delete_tuples_pending(Relation rel, TM_IndexDeleteOp *delstate,
 		int64		rownum = CowTidToRowNumber(&d->tid);
 
 		if (rownum >= COW_MAX_ROW_NUMBER && !pending_dead)
-			st->knowndeletable = false;
+		{
+			/*
+			 * Not ours to decide now.  An entry the index AM offers as known
+			 * deletable (simple deletion) is marked LP_DEAD already, so scans
+			 * skip it: removing it changes nothing, and that deletion must
+			 * remove at least one entry.
+			 */
+			if (delstate->bottomup)
+				st->knowndeletable = false;
+		}
 		else if (!st->knowndeletable &&
 				 CowRowNumberIsDead(rel, rownum, &live, &nlive, &reloaded))
 			st->knowndeletable = true;
