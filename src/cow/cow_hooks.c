@@ -511,6 +511,8 @@ CowIsTidEqualClause(RestrictInfo *rinfo, RelOptInfo *rel)
  * the groups min/max rule out: its run cost is scaled by the selectivity of
  * those quals, serial and partial paths alike, so that a narrow range is
  * not planned as a Gather of workers that each start up for a few rows.
+ * Not in a query with aggregates: the aggregate pushdown (cow_agg.c) is
+ * costed over the whole table and weighed against the scans as before.
  */
 static void
 CowCostKeyRange(PlannerInfo *root, RelOptInfo *rel, Relation r)
@@ -521,6 +523,8 @@ CowCostKeyRange(PlannerInfo *root, RelOptInfo *rel, Relation r)
 	Snapshot	snap;
 	Selectivity sel;
 
+	if (root->parse->hasAggs)
+		return;
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	CowLoadOptions(r, snap, &opts);
 	UnregisterSnapshot(snap);
