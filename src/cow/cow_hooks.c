@@ -22,7 +22,9 @@
  *					bytes and file groups (CowParallelWorkers).
  *	set_rel_pathlist
  *					"ctid = ..." quals on an incetl_cow table plan as a Tid
- *					Scan (which follows rows moved by this transaction).
+ *					Scan (which follows rows moved by this transaction);
+ *					a sequential scan over a key range is costed by the
+ *					range's selectivity (CowCostKeyRange).
  *	object_access	DROP TABLE removes the table's metadata rows.
  *	ProcessUtility	ALTER TABLE ... RENAME COLUMN renames the column in the
  *					table's options too (options name their columns so
@@ -503,6 +505,64 @@ CowIsTidEqualClause(RestrictInfo *rinfo, RelOptInfo *rel)
 }
 
 /*
+ * CowCostKeyRange: a sequential scan of an incetl_cow table with a record
+ * key, restricted by skip quals on the key's first column, reads of each
+ * file group only the key range (cow_scan.c, CowScanKeyRange) and skips
+ * the groups min/max rule out: its run cost is scaled by the selectivity of
+ * those quals, serial and partial paths alike, so that a narrow range is
+ * not planned as a Gather of workers that each start up for a few rows.
+ * Not in a query with aggregates: the aggregate pushdown (cow_agg.c) is
+ * costed over the whole table and weighed against the scans as before.
+ */
+static void
+CowCostKeyRange(PlannerInfo *root, RelOptInfo *rel, Relation r)
+{
+	List	   *clauses = NIL;
+	ListCell   *lc;
+	CowOptions	opts;
+	Snapshot	snap;
+	Selectivity sel;
+
+	if (root->parse->hasAggs)
+		return;
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	CowLoadOptions(r, snap, &opts);
+	UnregisterSnapshot(snap);
+	if (opts.nkeys == 0)
+		return;
+	foreach(lc, rel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst(lc);
+		List	   *q = CowExtractSkipQuals(list_make1(rinfo->clause), rel->relid, r);
+
+		if (q != NIL &&
+			((CowSkipQual *) linitial(q))->attidx == opts.key_attnums[0] - 1)
+			clauses = lappend(clauses, rinfo);
+	}
+	if (clauses == NIL)
+		return;
+	sel = clauselist_selectivity(root, clauses, rel->relid, JOIN_INNER, NULL);
+	if (sel >= 1.0)
+		return;
+	foreach(lc, rel->pathlist)
+	{
+		Path	   *path = lfirst(lc);
+
+		if (path->pathtype == T_SeqScan && PATH_REQ_OUTER(path) == NULL)
+			path->total_cost = path->startup_cost +
+				(path->total_cost - path->startup_cost) * sel;
+	}
+	foreach(lc, rel->partial_pathlist)
+	{
+		Path	   *path = lfirst(lc);
+
+		if (path->pathtype == T_SeqScan)
+			path->total_cost = path->startup_cost +
+				(path->total_cost - path->startup_cost) * sel;
+	}
+}
+
+/*
  * A scan of an incetl_cow table restricted by "ctid = ..." (or = ANY) is a
  * Tid Scan, whatever the costs: only a TID fetch follows a row this
  * transaction carried into a new file group version to its new TID
@@ -525,6 +585,8 @@ cow_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		 rel->reloptkind != RELOPT_OTHER_MEMBER_REL) ||
 		rte->tablesample != NULL)
 		return;
+	if (rel->baserestrictinfo == NIL || !CowRelidIsCow(rte->relid))
+		return;
 	foreach(lc, rel->baserestrictinfo)
 	{
 		if (CowIsTidEqualClause(lfirst(lc), rel))
@@ -533,8 +595,14 @@ cow_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 			break;
 		}
 	}
-	if (tidqual == NULL || !CowRelidIsCow(rte->relid))
+	if (tidqual == NULL)
+	{
+		Relation	r = table_open(rte->relid, NoLock);
+
+		CowCostKeyRange(root, rel, r);
+		table_close(r, NoLock);
 		return;
+	}
 	foreach(lc, rel->pathlist)
 	{
 		Path	   *path = lfirst(lc);

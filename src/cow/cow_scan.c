@@ -110,6 +110,7 @@ cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 	scan->analyze_version = -1;
 	scan->sample_version = -1;
 	scan->all_columns = true;
+	scan->key_attidx = -1;
 	if (flags & SO_TYPE_SEQSCAN)
 		pgstat_count_heap_scan(rel);
 	scan->chunks_at_start = CowChunksDecoded;
@@ -138,6 +139,25 @@ CowScanLoadVersions(CowScanDesc scan)
 									 true, &scan->nversions);
 	scan->loaded = true;
 	scan->cur = -1;
+	scan->key_attidx = -1;
+	if (scan->quals != NIL && IsMVCCSnapshot(scan->catalog_snap))
+	{
+		CowOptions	opts;
+		ListCell   *lc;
+
+		/* the options as of the versions: their groups are in this key's order */
+		CowLoadOptions(scan->base.rs_rd, scan->catalog_snap, &opts);
+		if (opts.nkeys > 0)
+		{
+			foreach(lc, scan->quals)
+			{
+				CowSkipQual *q = lfirst(lc);
+
+				if (q->attidx == opts.key_attnums[0] - 1)
+					scan->key_attidx = q->attidx;
+			}
+		}
+	}
 	MemoryContextSwitchTo(old);
 }
 
@@ -229,6 +249,7 @@ cow_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 	scan->cur = -1;
 	scan->group = NULL;
 	scan->row = 0;
+	scan->lo_row = scan->hi_row = 0;
 	scan->inited = false;
 	scan->analyze_version = -1;
 	scan->sample_version = -1;
@@ -326,8 +347,119 @@ CowScanNextVersion(TableScanDesc sscan)
 }
 
 /*
+ * CowKeyProbe: does predicate "key <op> q->value" hold for row "row" of g
+ * (column attidx)?  upper asks q's upper bound (<, <=, =: "key <= c" or
+ * "key < c" fails from the bound on), else its lower bound (>, >=, =:
+ * "key >= c" or "key > c" holds from the bound on).  Only the block of the
+ * key column holding the row is decoded.  *ok is cleared when the value
+ * cannot be compared (a NULL, a column not decoded), the caller then
+ * gives up on the range.
+ */
+static bool
+CowKeyProbe(CowDecodedGroup *g, int attidx, uint64 row, CowSkipQual *q,
+			bool upper, bool *ok)
+{
+	Datum		key;
+
+	if (!CowGroupRow(g, attidx, row) || g->isnull[attidx][row])
+	{
+		*ok = false;
+		return false;
+	}
+	key = g->values[attidx][row];
+	if (upper)
+		return !DatumGetBool(FunctionCall2Coll(&q->le_fn, q->collation,
+											   key, q->value));
+	return DatumGetBool(FunctionCall2Coll(&q->ge_fn, q->collation,
+										  key, q->value));
+}
+
+/*
+ * CowKeyBound: the first row of [lo, hi) of g at which CowKeyProbe holds
+ * (it holds from some row on, the group being sorted by the key), or hi.
+ * A binary search: each probe decodes at most one block of the key column,
+ * and once the interval lies in one block, none.
+ */
+static uint64
+CowKeyBound(CowDecodedGroup *g, int attidx, uint64 lo, uint64 hi,
+			CowSkipQual *q, bool upper, bool *ok)
+{
+	while (lo < hi && *ok)
+	{
+		uint64		mid = lo + (hi - lo) / 2;
+
+		if (CowKeyProbe(g, attidx, mid, q, upper, ok))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/*
+ * CowScanKeyRange narrows the rows the scan returns of its current group
+ * (scan->lo_row, scan->hi_row) to those the quals on the first record-key
+ * column can hold.  A file group is sorted by the record key (and so by
+ * its first column, under the column type's default btree ordering with
+ * the column's collation, the ordering of the skip quals): the bounds are
+ * found by binary search over the key column, decoding only the blocks the
+ * search touches, and when the range leaves out at least half the blocks
+ * the group is read by block (as an index fetch reads it), so the other
+ * columns decode only the blocks of the range.  The executor still
+ * evaluates every qual on the rows returned: the range only leaves out
+ * rows that cannot match.
+ */
+static void
+CowScanKeyRange(CowScanDesc scan)
+{
+	CowDecodedGroup *g = scan->group;
+	int			attidx = scan->key_attidx;
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(scan->base.rs_rd),
+										  attidx);
+	CowColumnDesc *d;
+	uint64		lo = 0,
+				hi = g->nrows;
+	bool		ok = true;
+	ListCell   *lc;
+
+	if (g->header->nkeys == 0 || (uint32) attidx >= g->header->natts ||
+		g->nrows == 0)
+		return;
+	d = &CowGroupColumns(g->header)[attidx];
+	/* sorted under the column's type and collation of today */
+	if (d->typid != att->atttypid || d->collation != att->attcollation ||
+		(d->flags & (COW_COL_ALL_NULL | COW_COL_DROPPED)))
+		return;
+	foreach(lc, scan->quals)
+	{
+		CowSkipQual *q = lfirst(lc);
+
+		if (q->attidx != attidx)
+			continue;
+		if (q->strategy != BTLessStrategyNumber &&
+			q->strategy != BTLessEqualStrategyNumber)
+			lo = CowKeyBound(g, attidx, lo, hi, q, false, &ok);
+		if (q->strategy != BTGreaterStrategyNumber &&
+			q->strategy != BTGreaterEqualStrategyNumber)
+			hi = CowKeyBound(g, attidx, lo, hi, q, true, &ok);
+		if (!ok)
+			return;
+	}
+	if (hi < lo)
+		hi = lo;
+	scan->lo_row = lo;
+	scan->hi_row = hi;
+	if (hi == lo ||
+		(hi - 1) / g->header->block_rows - lo / g->header->block_rows + 1 <=
+		g->nblocks / 2)
+		g->by_block = true;
+}
+
+/*
  * CowScanOpenVersion makes versions[vi] the scan's current file group, or
- * returns false when min/max rule it out.
+ * returns false when min/max rule it out.  The rows of it the scan returns
+ * are [scan->lo_row, scan->hi_row): all, or those of the quals' key range
+ * (CowScanKeyRange).
  */
 static bool
 CowScanOpenVersion(CowScanDesc scan, int vi)
@@ -355,6 +487,10 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 	scan->group = CowOpenGroup(rel, &scan->versions[vi], scan->all_columns,
 							   scan->needed);
 	scan->groups_read++;
+	scan->lo_row = 0;
+	scan->hi_row = scan->group->nrows;
+	if (scan->key_attidx >= 0)
+		CowScanKeyRange(scan);
 	MemoryContextSwitchTo(old);
 	return true;
 }
@@ -404,7 +540,8 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 	{
 		int			vi;
 
-		if (scan->group != NULL && next >= 0 && next < (int64) scan->group->nrows)
+		if (scan->group != NULL && next >= (int64) scan->lo_row &&
+			next < (int64) scan->hi_row)
 		{
 			scan->row = (uint64) next;
 			scan->inited = true;
@@ -429,8 +566,8 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 			next = -1;
 			continue;
 		}
-		next = ScanDirectionIsForward(direction) ? 0 :
-			(int64) scan->group->nrows - 1;
+		next = ScanDirectionIsForward(direction) ? (int64) scan->lo_row :
+			(int64) scan->hi_row - 1;
 	}
 }
 

@@ -556,8 +556,16 @@ cow_relation_size(Relation rel, ForkNumber forkNumber)
 			if (smgrexists(RelationGetSmgr(rel), f))
 				nblocks += smgrnblocks(RelationGetSmgr(rel), f);
 	}
-	else if (smgrexists(RelationGetSmgr(rel), forkNumber))
+	else if (forkNumber == MAIN_FORKNUM ||
+			 smgrexists(RelationGetSmgr(rel), forkNumber))
+	{
+		/*
+		 * The main fork exists whenever the relation has storage, as heap
+		 * assumes: asking would close and reopen its file (mdexists) at
+		 * every plan of every query, a tenth of a point lookup's time.
+		 */
 		nblocks = smgrnblocks(RelationGetSmgr(rel), forkNumber);
+	}
 	return nblocks * BLCKSZ;
 }
 

@@ -38,6 +38,11 @@
 #             Aggregate over Gather + Parallel Seq Scan, as heap's, the workers
 #             sized by the raw bytes: the plans' worker counts are printed) is
 #             measured too and reported on its own line
+#   range     SELECT * WHERE id BETWEEN c AND c + 99 (literal constants,
+#             random c), median of BENCH_LOOKUPS in one session: heap through
+#             its primary key, incetl_cow without any index (a sequential
+#             scan that skips file groups by min/max and finds the range in
+#             the one it reads by binary search over the key column)
 #   lookup    SELECT * WHERE id = const through a btree index (incetl_cow:
 #             CREATE INDEX on id, made after the upserts), median of
 #             BENCH_LOOKUPS lookups in one session
@@ -240,6 +245,32 @@ for rep in $(seq 1 "$REPS"); do
 done
 
 # --------------------------------------------------------------------------
+incetl_log "key ranges of 100 rows ($LOOKUPS in one session, median; incetl_cow has no index)"
+settle "orders_cow, orders_heap"
+range_times() {   # $1 table
+    {
+        echo '\timing on'
+        awk -v n="$LOOKUPS" -v rows="$ROWS" -v t="$1" 'BEGIN {
+            srand(11);
+            for (i = 0; i <= n; i++) {
+                c = 1 + int(rand() * (rows - 100));
+                printf "SELECT * FROM %s WHERE id BETWEEN %d AND %d;\n", t, c, c + 99
+            }
+        }'
+    } | psql_b -At -o /dev/null 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n "$LOOKUPS" | median
+}
+for t in orders_cow orders_heap; do
+    plan=$(psql_b -At -c "EXPLAIN SELECT * FROM $t WHERE id BETWEEN 1000 AND 1099" | head -n 1)
+    echo "   $t: $plan"
+done
+R_COW=$(range_times orders_cow)
+R_HEAP=$(range_times orders_heap)
+R_EQ=$(psql_b -At -c "SELECT count(*) FROM generate_series(1, $ROWS, 99991) g
+    WHERE (SELECT array_agg(row(c.*)::text ORDER BY id) FROM orders_cow c WHERE id BETWEEN g AND g + 99) IS DISTINCT FROM
+          (SELECT array_agg(row(h.*)::text ORDER BY id) FROM orders_heap h WHERE id BETWEEN g AND g + 99)")
+[ "$R_EQ" = 0 ] || incetl_die "key ranges return different rows ($R_EQ ranges)"
+
+# --------------------------------------------------------------------------
 incetl_log "point lookups through a btree index ($LOOKUPS in one session, median)"
 psql_q -c "CREATE INDEX orders_cow_id_idx ON orders_cow (id)"
 settle "orders_cow, orders_heap"
@@ -322,7 +353,7 @@ echo
 echo "incetl_cow vs heap, $ROWS rows; median of $REPS (lookups: of $LOOKUPS); client-side times"
 awk -v rows="$ROWS" -v batch="$BATCH" -v sc="$S_COW" -v sh="$S_HEAP" -v sci="${S_COW_IDX% *}" -v sii="${S_COW_IDX#* }" \
     -v lc="$LC" -v lh="$LH" -v lsc="$LSC" -v lsh="$LSH" -v usc="$USC" -v ush="$USH" -v uuc="$UUC" -v uuh="$UUH" -v rwr="$RWR" \
-    -v qc="$QC" -v qh="$QH" -v qn="$QN" -v pc="$P_COW" -v ph="$P_HEAP" -v mc="$M_COW" -v mh="$M_HEAP" -v mc2="$M_COW2" -v mh2="$M_HEAP2" -v mrows="$MEM_ROWS" '
+    -v qc="$QC" -v qh="$QH" -v qn="$QN" -v pc="$P_COW" -v ph="$P_HEAP" -v rc_="$R_COW" -v rh_="$R_HEAP" -v mc="$M_COW" -v mh="$M_HEAP" -v mc2="$M_COW2" -v mh2="$M_HEAP2" -v mrows="$MEM_ROWS" '
 function line(m, c, h, r, g) { printf "%-44s | %16s | %16s | %7s | %s\n", m, c, h, r, g }
 BEGIN {
     line("measure", "incetl_cow", "heap", "ratio", "goal met?")
@@ -349,7 +380,11 @@ BEGIN {
     r = qh / qn
     line("  the same, aggregate pushdown off, ms", sprintf("%.1f ms", qn), sprintf("%.1f ms", qh), sprintf("%.2f", r), "report")
     r = ph / pc
-    line("point lookup, btree index, ms", sprintf("%.3f ms", pc), sprintf("%.3f ms", ph), sprintf("%.2f", r), "report")
+    line("point lookup, btree index, ms", sprintf("%.3f ms", pc), sprintf("%.3f ms", ph), sprintf("%.2f", r),
+         (r >= 1 / 1.5 ? "met" : "MISSED") " (within 1.5 x of heap)")
+    r = rh_ / rc_
+    line("key range of 100 rows, ms (cow: no index)", sprintf("%.3f ms", rc_), sprintf("%.3f ms", rh_), sprintf("%.2f", r),
+         (r >= 1 / 3 ? "met" : "MISSED") " (within 3 x of heap, its PK)")
     if (mc != "") {
         line(sprintf("peak memory, INSERT ... SELECT %d rows", mrows), sprintf("%.0f MB", mc / 1024), sprintf("%.0f MB", mh / 1024),
              sprintf("%.2f", mc / mh), "report (backend VmHWM)")

@@ -170,6 +170,10 @@ typedef struct CowScanDescData
 	Bitmapset  *needed;			/* 0-based attribute indexes */
 	bool		all_columns;
 	List	   *quals;			/* of CowSkipQual */
+	int			key_attidx;		/* 0-based first record-key column some
+								 * quals constrain, or -1 (no key range) */
+	uint64		lo_row;			/* rows [lo_row, hi_row) of group are */
+	uint64		hi_row;			/* returned: the quals' key range */
 	int64		groups_read;
 	int64		groups_skipped;
 	int64		chunks_at_start;	/* CowChunksDecoded when the scan began */
