@@ -3,7 +3,10 @@
  * cow_clean.c
  *	  Reclaiming file group versions: VACUUM and incetl.clean().
  *
- * Cleaning, under ShareUpdateExclusiveLock (it excludes writers):
+ * Cleaning, under ShareUpdateExclusiveLock (VACUUM's own lock: it
+ * excludes other VACUUMs, ANALYZE and DDL) and then the writers' lock
+ * (CowExcludeWriters: it excludes writers and other cleaners; autovacuum
+ * does not wait for it but skips the table):
  *
  *	1. deletes the catalog rows of superseded versions outside retention
  *	   (a version superseded by commit S is needed for as_of(c) with
@@ -55,6 +58,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "postmaster/autovacuum.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
@@ -74,6 +78,8 @@ CowHistoryHolderHook cow_history_holder_hook = NULL;
 static int	CowInt64Cmp(const void *a, const void *b);
 static int64 CowRetentionHorizon(int64 storage_id, Snapshot snap, int keep);
 static int	CowPinOf(const CowVersion *v, const int64 *pins, int npins);
+static int64 CowCleanLocked(Relation rel, int keep, int elevel,
+							BufferAccessStrategy bstrategy, bool nowait);
 static bool CowIndexEntryDead(ItemPointer itemptr, void *state);
 
 static bool
@@ -181,14 +187,25 @@ CowPinOf(const CowVersion *v, const int64 *pins, int npins)
 int64
 CowClean(Relation rel, int keep, int elevel, BufferAccessStrategy bstrategy)
 {
+	return CowCleanLocked(rel, keep, elevel, bstrategy, false);
+}
+
+/*
+ * CowCleanLocked cleans rel as CowClean does; with nowait, when a writer
+ * holds the writers' lock it returns -1 at once, having done nothing.
+ */
+static int64
+CowCleanLocked(Relation rel, int keep, int elevel,
+			   BufferAccessStrategy bstrategy, bool nowait)
+{
 	Snapshot	snap;
 	CowOptions	opts;
-	CowMetaPageData meta = CowReadMetaPage(rel);
+	CowMetaPageData meta;
 	int			n,
 				i;
 	CowVersion *versions;
 	int64		removed = 0;
-	int64		cmax = meta.next_commit_id - 1;
+	int64		cmax;
 	int64		horizon;
 	CowUsedMap *map;
 	BlockNumber nblocks,
@@ -205,8 +222,16 @@ CowClean(Relation rel, int keep, int elevel, BufferAccessStrategy bstrategy)
 	int64	   *kept_for;
 	StringInfoData kept;
 
-	/* excludes writers (they take it at flush) and other cleaners */
+	/*
+	 * VACUUM's lock first (VACUUM holds it already: the same order for
+	 * both), then the writers' lock: excludes writers (they take it at
+	 * their merge) and other cleaners.  Writers never wait for the first.
+	 */
 	LockRelation(rel, ShareUpdateExclusiveLock);
+	if (!CowExcludeWriters(rel, nowait))
+		return -1;
+	meta = CowReadMetaPage(rel);
+	cmax = meta.next_commit_id - 1;
 
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	CowLoadOptions(rel, snap, &opts);
@@ -358,7 +383,17 @@ cow_relation_vacuum(Relation rel, VacuumParams *params,
 		ProcGlobal->statusFlags[MyProc->pgxactoff] = MyProc->statusFlags;
 		LWLockRelease(ProcArrayLock);
 	}
-	CowClean(rel, -1, elevel, bstrategy);
+
+	/*
+	 * Autovacuum does not wait for a writer: it skips the table, as it
+	 * skips one whose ShareUpdateExclusiveLock it cannot get, and comes
+	 * back later.
+	 */
+	if (CowCleanLocked(rel, -1, elevel, bstrategy,
+					   IsAutoVacuumWorkerProcess()) < 0)
+		ereport(params->log_min_duration >= 0 ? LOG : DEBUG1,
+				(errmsg("skipping cleaning of \"%s\" --- a writer holds its writers' lock",
+						RelationGetRelationName(rel))));
 }
 
 /*

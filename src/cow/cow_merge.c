@@ -25,8 +25,8 @@
  *	   row is marked superseded, and a commit row is added.
  *
  * Without a record key rows are appended (into the newest group while it
- * has room).  Everything runs under ShareUpdateExclusiveLock on the table,
- * held until the transaction ends, and reads the current versions under
+ * has room).  Everything runs under the table's writers' lock
+ * (CowLockWriters), held until the transaction ends, and reads the current versions under
  * the latest snapshot, so concurrent writers serialize and commit ids
  * follow commit order.
  *
@@ -1339,10 +1339,12 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 	memset(&before, 0, sizeof(before));
 
 	/*
-	 * ShareUpdateExclusiveLock: conflicts with itself (other writers),
-	 * VACUUM and ANALYZE, not with readers or INSERT's RowExclusiveLock,
-	 * so taking it at statement end cannot deadlock against them.  Held to
-	 * the end of the transaction so commit ids follow commit order.
+	 * The writers' lock (the row-lock tag in ExclusiveLock): conflicts with
+	 * other writers, updating row lockers and cleaning, not with readers,
+	 * INSERT's RowExclusiveLock or the relation locks of VACUUM, ANALYZE
+	 * and CREATE INDEX CONCURRENTLY, so taking it at statement end cannot
+	 * deadlock against them.  Held to the end of the transaction so commit
+	 * ids follow commit order.
 	 */
 	CowLockWriters(rel);
 
@@ -1912,7 +1914,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
  * row, in storage order); delete markers are not applied (those rows were
  * stored as data).  Every row keeps the commit id that wrote it.  The rows
  * go through a spill sort, so the table need not fit in memory.  Caller
- * holds ShareUpdateExclusiveLock.
+ * holds the writers' lock (CowExcludeWriters).
  *
  * The rewrite runs as the table owner, in a security-restricted operation
  * (cow_security.c): the caller may be a superuser rewriting someone
@@ -2038,8 +2040,10 @@ CowRewriteTable(Relation rel)
  * header to record a locker in, so a row lock (SELECT ... FOR UPDATE/SHARE,
  * cow_row_lock.c) locks every row of the table: a tuple tag of our own,
  * block InvalidBlockNumber, offset 0, which heap never uses.  Share lockers
- * take it in ShareLock, updaters and every writer (CowLockWriters) in
- * ExclusiveLock, all held to the end of the transaction.
+ * take it in ShareLock; updaters, every writer (CowLockWriters) and what
+ * must exclude writers (CowExcludeWriters: cleaning, savepoints, options)
+ * in ExclusiveLock, all held to the end of the transaction.  In
+ * ExclusiveLock it is the writers' lock.
  */
 void
 CowRowLockTag(Relation rel, LOCKTAG *tag)
@@ -2050,20 +2054,39 @@ CowRowLockTag(Relation rel, LOCKTAG *tag)
 
 /*
  * CowPreparedHolder returns the xid of a prepared transaction holding a lock
- * on tag that conflicts with mode, or InvalidTransactionId.
+ * on tag that conflicts with mode, or InvalidTransactionId.  When wrote is
+ * not NULL, *wrote says whether that transaction also holds a lock on rel
+ * that writers hold (RowExclusiveLock or stronger): it wrote the table,
+ * rather than only locked its rows.
  */
 static TransactionId
-CowPreparedHolder(const LOCKTAG *tag, LOCKMODE mode)
+CowPreparedHolder(Relation rel, const LOCKTAG *tag, LOCKMODE mode,
+				  bool *wrote)
 {
 	VirtualTransactionId *holders = GetLockConflicts(tag, mode, NULL);
 
 	for (; VirtualTransactionIdIsValid(*holders); holders++)
 	{
 		bool		more = false;
-		TransactionId xid = TwoPhaseGetXidByVirtualXID(*holders, &more);
+		VirtualTransactionId vxid = *holders;
+		TransactionId xid = TwoPhaseGetXidByVirtualXID(vxid, &more);
+		LOCKTAG		reltag;
+		VirtualTransactionId *writers;
 
-		if (TransactionIdIsValid(xid))
+		if (!TransactionIdIsValid(xid))
+			continue;
+		if (wrote == NULL)
 			return xid;
+		*wrote = false;
+		SET_LOCKTAG_RELATION(reltag, rel->rd_lockInfo.lockRelId.dbId,
+							 rel->rd_lockInfo.lockRelId.relId);
+		writers = GetLockConflicts(&reltag, ShareLock, NULL);
+		for (; VirtualTransactionIdIsValid(*writers); writers++)
+		{
+			if (VirtualTransactionIdEquals(*writers, vxid))
+				*wrote = true;
+		}
+		return xid;
 	}
 	return InvalidTransactionId;
 }
@@ -2097,10 +2120,10 @@ CowPreparedLockerError(Relation rel, TransactionId xid, bool writer)
 
 /*
  * CowLockRows takes rel's row-lock tag (CowRowLockTag) in mode, to the end
- * of the transaction, and, for an update lock (ExclusiveLock), the writers'
- * lock after it.  wait_policy: LockWaitBlock waits, LockWaitSkip returns
- * false when either is held by another, LockWaitError fails with 55P03 as
- * heap does for a row.  A conflicting holder that is a prepared
+ * of the transaction; for an update lock (ExclusiveLock) that is the
+ * writers' lock itself.  wait_policy: LockWaitBlock waits, LockWaitSkip
+ * returns false when it is held by another, LockWaitError fails with 55P03
+ * as heap does for a row.  A conflicting holder that is a prepared
  * transaction fails at once (55P03), as for writers (CowLockWriters).
  * *acquired is set when this call took the tag (it was not held in mode).
  */
@@ -2123,36 +2146,28 @@ CowLockRows(Relation rel, LOCKMODE mode, LockWaitPolicy wait_policy,
 					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 					 errmsg("could not obtain lock on row in relation \"%s\"",
 							RelationGetRelationName(rel))));
-		xid = CowPreparedHolder(&tag, mode);
+		xid = CowPreparedHolder(rel, &tag, mode, NULL);
 		if (TransactionIdIsValid(xid))
 			CowPreparedLockerError(rel, xid, false);
 		res = LockAcquire(&tag, mode, false, false);
 	}
 	*acquired = (res == LOCKACQUIRE_OK);
-	if (mode != ExclusiveLock)
-		return true;
-	if (ConditionalLockRelation(rel, ShareUpdateExclusiveLock))
-		return true;
-	if (wait_policy == LockWaitSkip)
-		return false;
-	if (wait_policy == LockWaitError)
-		ereport(ERROR,
-				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-				 errmsg("could not obtain lock on row in relation \"%s\"",
-						RelationGetRelationName(rel))));
-	CowLockWriters(rel);
 	return true;
 }
 
 /*
- * CowLockWriters takes the writers' lock of rel (ShareUpdateExclusiveLock,
- * held to the end of the transaction: commit ids follow commit order),
- * after the row-lock tag in ExclusiveLock (CowRowLockTag: a writer waits
- * for the transactions holding row locks).  That order lets a share
- * locker that writes later upgrade without deadlocking against a writer
- * waiting for its share lock: the writer waits on the tag holding nothing
- * of ours, and the upgrade goes ahead of it in the tag's queue (ProcSleep).
- * A prepared transaction that wrote rel keeps both locks until COMMIT
+ * CowLockWriters takes the writers' lock of rel: its row-lock tag
+ * (CowRowLockTag) in ExclusiveLock, held to the end of the transaction, so
+ * writers serialize and commit ids follow commit order.  A writer waits
+ * for the transactions holding row locks; a share locker that writes later
+ * upgrades, ahead of a writer waiting for its share lock in the tag's
+ * queue (ProcSleep), so the two do not deadlock.  Writers take no lock on
+ * the relation beyond the executor's RowExclusiveLock: they do not
+ * conflict with CREATE INDEX CONCURRENTLY, ANALYZE or the lock VACUUM
+ * takes before it cleans (cleaning takes the tag in turn,
+ * CowExcludeWriters).
+ *
+ * A prepared transaction that wrote rel keeps the lock until COMMIT
  * PREPARED or ROLLBACK PREPARED, which may never come from the waiting
  * session (its own prepared transaction, say): rather than wait for it
  * unboundedly, fail at once naming it.  A holder that prepares after this
@@ -2163,28 +2178,34 @@ CowLockWriters(Relation rel)
 {
 	LOCKTAG		tag;
 	TransactionId xid;
+	bool		wrote = false;
 
 	CowRowLockTag(rel, &tag);
-	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
-	{
-		LOCKTAG		reltag;
-
-		SET_LOCKTAG_RELATION(reltag, rel->rd_lockInfo.lockRelId.dbId,
-							 rel->rd_lockInfo.lockRelId.relId);
-		xid = CowPreparedHolder(&reltag, ShareUpdateExclusiveLock);
-		if (TransactionIdIsValid(xid))
-			CowPreparedWriterError(rel, xid);
-		xid = CowPreparedHolder(&tag, ExclusiveLock);
-		if (TransactionIdIsValid(xid))
-			CowPreparedLockerError(rel, xid, true);
-		(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	}
-	if (ConditionalLockRelation(rel, ShareUpdateExclusiveLock))
+	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
 		return;
-	SET_LOCKTAG_RELATION(tag, rel->rd_lockInfo.lockRelId.dbId,
-						 rel->rd_lockInfo.lockRelId.relId);
-	xid = CowPreparedHolder(&tag, ShareUpdateExclusiveLock);
+	xid = CowPreparedHolder(rel, &tag, ExclusiveLock, &wrote);
 	if (TransactionIdIsValid(xid))
-		CowPreparedWriterError(rel, xid);
-	LockRelation(rel, ShareUpdateExclusiveLock);
+	{
+		if (wrote)
+			CowPreparedWriterError(rel, xid);
+		CowPreparedLockerError(rel, xid, true);
+	}
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/*
+ * CowExcludeWriters takes the writers' lock of rel (the row-lock tag in
+ * ExclusiveLock, to the end of the transaction) for what must not run
+ * alongside a merge or another of its kind: cleaning, savepoints, option
+ * changes.  It waits like any lock (a prepared holder included) unless
+ * nowait, when it returns false if the lock is not free.
+ */
+bool
+CowExcludeWriters(Relation rel, bool nowait)
+{
+	LOCKTAG		tag;
+
+	CowRowLockTag(rel, &tag);
+	return LockAcquire(&tag, ExclusiveLock, false, nowait) !=
+		LOCKACQUIRE_NOT_AVAIL;
 }

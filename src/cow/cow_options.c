@@ -9,8 +9,8 @@
  * and pg_restore re-resolves it against the restored table (see
  * incetl_cow_options_loaded below); RENAME COLUMN renames the option
  * columns too (CowRenameOptionColumn).  The row
- * is written under ShareUpdateExclusiveLock on the table, the lock writers
- * take to merge, so a change never lands in the middle of a merge.  The
+ * is written under the table's writers' lock (CowExcludeWriters), the lock
+ * writers take to merge, so a change never lands in the middle of a merge.  The
  * file groups of a table that holds rows are sorted and partitioned by its
  * record key, so a new key rewrites them (CowRewriteTable): sorted by the
  * new key, duplicates collapsed.
@@ -212,11 +212,13 @@ incetl_cow_set_table_options(PG_FUNCTION_ARGS)
 				 errmsg("table must not be NULL")));
 	relid = PG_GETARG_OID(0);
 
-	/* the writers' merge lock: no merge runs while options change */
-	rel = relation_open(relid, ShareUpdateExclusiveLock);
+	/* a new record key rewrites the table, as a writer does */
+	rel = relation_open(relid, RowExclusiveLock);
 	CowCheckCowRelation(rel);
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, RelationGetRelationName(rel));
+	/* the writers' merge lock: no merge runs while options change */
+	(void) CowExcludeWriters(rel, false);
 
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	catalog = table_open(CowCatalogRelid("cow_options", false), RowExclusiveLock);
@@ -520,8 +522,7 @@ incetl_cow_options_loaded(PG_FUNCTION_ARGS)
 	heap_deform_tuple(tup, desc, values, nulls);
 	relid = DatumGetObjectId(values[0]);
 
-	/* the writers' merge lock, held to commit, as set_table_options() */
-	rel = try_relation_open(relid, ShareUpdateExclusiveLock);
+	rel = try_relation_open(relid, RowExclusiveLock);
 	if (rel == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -532,6 +533,8 @@ incetl_cow_options_loaded(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not an incetl_cow table", RelationGetRelationName(rel)),
 				 errdetail("Rows of incetl.cow_options are for incetl_cow tables only.")));
+	/* the writers' merge lock, held to commit, as set_table_options() */
+	(void) CowExcludeWriters(rel, false);
 
 	/* every option column must exist in the (restored) table */
 	if (!nulls[1])

@@ -9,12 +9,12 @@
  * incetl_cow rows have no header to record a locker in, and writers
  * already serialize on the writers' lock (CowLockWriters).  A row lock
  * therefore locks every row of the table, to the end of the transaction,
- * through a lock tag of the table's own (CowRowLockTag, cow_merge.c):
- * FOR KEY SHARE and FOR SHARE take it in ShareLock, so share lockers do
- * not block each other; FOR NO KEY UPDATE and FOR UPDATE take it in
- * ExclusiveLock and then the writers' lock; every merge takes it in
- * ExclusiveLock before the writers' lock.  So while a row lock is held no
- * other transaction can commit a write to the table.
+ * through a lock tag of the table's own (CowRowLockTag, cow_merge.c), the
+ * one whose ExclusiveLock is the writers' lock: FOR KEY SHARE and FOR
+ * SHARE take it in ShareLock, so share lockers do not block each other;
+ * FOR NO KEY UPDATE and FOR UPDATE take it in ExclusiveLock, as every
+ * merge does.  So while a row lock is held no other transaction can
+ * commit a write to the table.
  *
  * Once the lock is held the row's state is decided against the latest
  * committed state of the table plus this transaction's own writes (which

@@ -195,8 +195,8 @@ CowCheckCommitOfTable(Relation rel, int64 storage_id, int64 commit_id,
  * commit already pinned is refused (42710): remove the savepoint first to
  * give it another comment.
  *
- * Takes the lock cleaning takes (ShareUpdateExclusiveLock, to the end of
- * the transaction): a clean either committed before -- and the commit is
+ * Takes the writers' lock, which cleaning takes too (CowExcludeWriters,
+ * to the end of the transaction): a clean either committed before -- and the commit is
  * checked against what it left -- or waits for this savepoint and keeps
  * what it pins.
  */
@@ -216,7 +216,7 @@ incetl_cow_savepoint(PG_FUNCTION_ARGS)
 				i;
 	int64	   *ids;
 
-	LockRelation(rel, ShareUpdateExclusiveLock);
+	(void) CowExcludeWriters(rel, false);
 	storage_id = CowStorageId(rel);
 	if (PG_ARGISNULL(1))
 	{
@@ -348,7 +348,7 @@ incetl_cow_remove_savepoint(PG_FUNCTION_ARGS)
 	Snapshot	snap;
 	Oid			idx = CowCatalogRelid("cow_savepoint_pkey", true);
 
-	LockRelation(rel, ShareUpdateExclusiveLock);
+	(void) CowExcludeWriters(rel, false);
 	catalog = table_open(CowCatalogRelid("cow_savepoint", false), RowExclusiveLock);
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	ScanKeyInit(&key[0], Anum_sp_storage_id, BTEqualStrategyNumber, F_INT8EQ,

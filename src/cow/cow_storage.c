@@ -265,7 +265,7 @@ CowStorageIdAnyVersion(Relation rel)
 
 /*
  * CowBumpCounter advances one metapage counter by "count" and returns the
- * value before.  Callers hold the writer lock (ShareUpdateExclusiveLock),
+ * value before.  Callers hold the writers' lock (CowLockWriters),
  * but the buffer lock alone makes the change atomic.
  */
 typedef enum CowCounter

@@ -1114,11 +1114,12 @@ CowPendingRowFetch(Relation rel, int64 rownum, TupleTableSlot *slot)
  * CowPendingEntriesRemovable: may index entries at pending TIDs of rel be
  * marked dead or removed now?  They are never rows, but a running INSERT
  * ... ON CONFLICT statement finds its own buffered rows through them.
- * Such a statement holds the writers' lock from its start (before it
- * inserts any entry) to commit; so they may go when no other backend
- * holds that lock -- probed without waiting, and without processing
- * invalidations (the caller may hold an index page locked) -- and this
- * one runs no such statement on rel.
+ * Such a statement holds the writers' lock (the row-lock tag in
+ * ExclusiveLock) from its start (before it inserts any entry) to commit;
+ * so they may go when no other backend holds that lock -- probed in
+ * ShareLock, which share row lockers do not block, without waiting and
+ * without processing invalidations (the caller may hold an index page
+ * locked) -- and this one runs no such statement on rel.
  */
 bool
 CowPendingEntriesRemovable(Relation rel)
@@ -1128,12 +1129,10 @@ CowPendingEntriesRemovable(Relation rel)
 
 	if (p != NULL && p->on_conflict)
 		return false;
-	SET_LOCKTAG_RELATION(tag, rel->rd_lockInfo.lockRelId.dbId,
-						 rel->rd_lockInfo.lockRelId.relId);
-	if (LockAcquire(&tag, ShareUpdateExclusiveLock, false, true) ==
-		LOCKACQUIRE_NOT_AVAIL)
+	CowRowLockTag(rel, &tag);
+	if (LockAcquire(&tag, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
 		return false;
-	LockRelease(&tag, ShareUpdateExclusiveLock, false);
+	LockRelease(&tag, ShareLock, false);
 	return true;
 }
 

@@ -104,7 +104,8 @@ psql -X -q -d "$DB" -c "BEGIN; INSERT INTO t VALUES (9, 'late', 1, false);
 bg=$!
 wait_for "t's writer merged and holds the writers' lock" 20 "$DB" \
     "SELECT count(*) > 0 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-      WHERE c.relname = 't' AND l.mode = 'ShareUpdateExclusiveLock' AND l.pid <> pg_backend_pid()"
+      WHERE c.relname = 't' AND l.locktype = 'tuple' AND l.mode = 'ExclusiveLock'
+        AND l.granted AND l.pid <> pg_backend_pid()"
 q "$DB" "INSERT INTO k VALUES (1, 'x')" >/dev/null
 wait "$bg"
 q "$DB" "TRUNCATE t" >/dev/null

@@ -204,6 +204,7 @@ extern void CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill,
 							 bool final);
 extern void CowRewriteTable(Relation rel);
 extern void CowLockWriters(Relation rel);
+extern bool CowExcludeWriters(Relation rel, bool nowait);
 extern void CowRowLockTag(Relation rel, LOCKTAG *tag);
 extern bool CowLockRows(Relation rel, LOCKMODE mode, LockWaitPolicy wait_policy,
 						bool *acquired);
