@@ -123,10 +123,12 @@ SELECT id FROM rl WHERE id IN (2, 20) ORDER BY id FOR SHARE NOWAIT;
 BEGIN;
 SELECT id FROM rl WHERE id = 2 FOR SHARE;
 SELECT mode, granted FROM pg_locks
-WHERE locktype = 'tuple' AND relation = 'rl'::regclass AND pid = pg_backend_pid();
+WHERE locktype = 'object' AND classid = 'pg_class'::regclass
+  AND objid = 'rl'::regclass AND objsubid = 32767 AND pid = pg_backend_pid();
 UPDATE rl SET v = 'up' WHERE id = 2;
 SELECT locktype, mode, granted FROM pg_locks
-WHERE relation = 'rl'::regclass AND pid = pg_backend_pid() ORDER BY locktype, mode;
+WHERE (relation = 'rl'::regclass OR (classid = 'pg_class'::regclass AND objid = 'rl'::regclass))
+  AND pid = pg_backend_pid() ORDER BY locktype, mode;
 COMMIT;
 SELECT id, v FROM rl WHERE id = 2;
 

@@ -45,6 +45,7 @@
 #include "access/twophase.h"
 #include "access/xact.h"
 #include "catalog/index.h"
+#include "catalog/pg_class.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -2038,8 +2039,10 @@ CowRewriteTable(Relation rel)
 /*
  * CowRowLockTag sets tag to rel's row-lock tag.  incetl_cow rows have no
  * header to record a locker in, so a row lock (SELECT ... FOR UPDATE/SHARE,
- * cow_row_lock.c) locks every row of the table: a tuple tag of our own,
- * block InvalidBlockNumber, offset 0, which heap never uses.  Share lockers
+ * cow_row_lock.c) locks every row of the table: an object lock on the
+ * table (pg_class, its oid) with a sub-id no column has,
+ * COW_ROW_LOCK_SUBID.  Not a tuple tag: PostgreSQL holds those only
+ * briefly (an assert-enabled server warns of one held at commit).  Share lockers
  * take it in ShareLock; updaters, every writer (CowLockWriters) and what
  * must exclude writers (CowExcludeWriters: cleaning, savepoints, options)
  * in ExclusiveLock, all held to the end of the transaction.  In
@@ -2048,8 +2051,8 @@ CowRewriteTable(Relation rel)
 void
 CowRowLockTag(Relation rel, LOCKTAG *tag)
 {
-	SET_LOCKTAG_TUPLE(*tag, MyDatabaseId, RelationGetRelid(rel),
-					  InvalidBlockNumber, 0);
+	SET_LOCKTAG_OBJECT(*tag, MyDatabaseId, RelationRelationId,
+					   RelationGetRelid(rel), COW_ROW_LOCK_SUBID);
 }
 
 /*

@@ -103,8 +103,9 @@ psql -X -q -d "$DB" -c "BEGIN; INSERT INTO t VALUES (9, 'late', 1, false);
                         SELECT pg_sleep(3); COMMIT;" >/dev/null &
 bg=$!
 wait_for "t's writer merged and holds the writers' lock" 20 "$DB" \
-    "SELECT count(*) > 0 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-      WHERE c.relname = 't' AND l.locktype = 'tuple' AND l.mode = 'ExclusiveLock'
+    "SELECT count(*) > 0 FROM pg_locks l JOIN pg_class c ON c.oid = l.objid
+      WHERE c.relname = 't' AND l.locktype = 'object' AND l.classid = 'pg_class'::regclass
+        AND l.objsubid = 32767 AND l.mode = 'ExclusiveLock'
         AND l.granted AND l.pid <> pg_backend_pid()"
 q "$DB" "INSERT INTO k VALUES (1, 'x')" >/dev/null
 wait "$bg"
