@@ -38,7 +38,11 @@
 #include "access/htup_details.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
 #include "storage/proc.h"
+#include "storage/shmem.h"
 #include "storage/lmgr.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -46,6 +50,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 #include "utils/sortsupport.h"
 #include "utils/typcache.h"
 
@@ -54,7 +59,40 @@
 static MemoryContext CowWriteContext = NULL;
 static List *CowPendingList = NIL;	/* of CowPending * */
 static bool CowFlushing = false;
-static int64 CowPendingCounter = 0;
+
+/*
+ * Pending row numbers.  The executor indexes each buffered row at the TID
+ * of its pending row number, and those entries stay in the index until
+ * killed; an INSERT ... ON CONFLICT statement resolves a pending TID
+ * through its own buffer (CowOnConflictRow).  So no two backends -- at
+ * once or one after the other -- may hand out the same number, or an entry
+ * another backend left would resolve to an unrelated row of ours (a false
+ * conflict).  The numbers come from one counter in shared memory, claimed
+ * a chunk at a time; it starts at the server's start time in microseconds,
+ * ahead of the numbers the previous run of the server handed out unless it
+ * claimed more than one a microsecond.  Numbers repeat only after
+ * COW_PENDING_ROWS of them; entries that old are long removable.  Without
+ * the shared counter (library not preloaded) the numbers are the backend's
+ * own.
+ */
+#define COW_PENDING_CHUNK		64
+
+StaticAssertDecl(COW_PENDING_ROWS % COW_PENDING_CHUNK == 0,
+				 "a chunk of pending row numbers must not wrap");
+StaticAssertDecl(COW_MAX_ROW_NUMBER + COW_PENDING_ROWS <=
+				 (int64) MaxBlockNumber * COW_ROWS_PER_BLOCK,
+				 "pending row numbers must map onto TIDs");
+
+typedef struct CowPendingNumbers
+{
+	pg_atomic_uint64 next;		/* next unclaimed chunk, unwrapped */
+} CowPendingNumbers;
+
+static CowPendingNumbers *CowPendingShared = NULL;
+static int64 CowPendingNext = 0;	/* this backend's chunk: [next, end) */
+static int64 CowPendingEnd = 0;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /*
  * The rows INSERT ... ON CONFLICT statements buffered, by pending row
@@ -77,6 +115,9 @@ static void CowXactCallback(XactEvent event, void *arg);
 static void CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 							   SubTransactionId parentSubid, void *arg);
 static CowPending *CowGetPending(Oid relid, bool create);
+static int64 CowNextPendingNumber(void);
+static void CowPendingShmemRequest(void);
+static void CowPendingShmemStartup(void);
 static void CowFlushPending(CowPending *p);
 static void CowMergeBuffered(CowPending *p, bool final);
 static void CowClearBuffered(CowPending *p);
@@ -409,7 +450,7 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_updat
 	p->bytes += GetMemoryChunkSpace(row) + 2 * sizeof(ListCell);
 	MemoryContextSwitchTo(old);
 
-	row->pending = COW_MAX_ROW_NUMBER + (CowPendingCounter++ % COW_PENDING_ROWS);
+	row->pending = CowNextPendingNumber();
 	CowRowNumberToTid(row->pending, &slot->tts_tid);
 	slot->tts_tableOid = RelationGetRelid(rel);
 	if (CowKeepsRowImages(rel))
@@ -1199,4 +1240,61 @@ CowWriteStateInit(void)
 {
 	RegisterXactCallback(CowXactCallback, NULL);
 	RegisterSubXactCallback(CowSubXactCallback, NULL);
+	if (process_shared_preload_libraries_in_progress)
+	{
+		prev_shmem_request_hook = shmem_request_hook;
+		shmem_request_hook = CowPendingShmemRequest;
+		prev_shmem_startup_hook = shmem_startup_hook;
+		shmem_startup_hook = CowPendingShmemStartup;
+	}
+}
+
+static void
+CowPendingShmemRequest(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(CowPendingNumbers)));
+}
+
+static void
+CowPendingShmemStartup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	CowPendingShared = ShmemInitStruct("incetl_cow pending row numbers",
+									   sizeof(CowPendingNumbers), &found);
+	if (!found)
+	{
+		uint64		start = (uint64) Max(GetCurrentTimestamp(), 0);
+
+		pg_atomic_init_u64(&CowPendingShared->next,
+						   start - start % COW_PENDING_CHUNK);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * CowNextPendingNumber: the pending row number of the next buffered row,
+ * distinct from those of every other backend (see CowPendingShared).
+ */
+static int64
+CowNextPendingNumber(void)
+{
+	if (CowPendingNext == CowPendingEnd)
+	{
+		uint64		claimed;
+
+		if (CowPendingShared != NULL)
+			claimed = pg_atomic_fetch_add_u64(&CowPendingShared->next,
+											  COW_PENDING_CHUNK);
+		else
+			claimed = (uint64) CowPendingEnd;
+		CowPendingNext = (int64) (claimed % COW_PENDING_ROWS);
+		CowPendingEnd = CowPendingNext + COW_PENDING_CHUNK;
+	}
+	return COW_MAX_ROW_NUMBER + CowPendingNext++;
 }
