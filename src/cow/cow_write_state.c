@@ -141,12 +141,14 @@ static void CowStoreBufferedRow(Relation rel, CowRow *row, int64 rownum,
  * stored under a real row number, or was not stored at all (collapsed by a
  * later row of its key, lost to a newer stored row, a delete marker, its
  * subtransaction rolled back).  So, only for a relation with AFTER ROW
- * INSERT or UPDATE triggers (foreign keys and deferrable constraints
- * included), each buffered row's image is kept for the rest of the
- * transaction, by pending row number: a trigger's NEW is the row as the
- * statement wrote it, as on heap, and its TID is the real one when the row
- * was stored (the merge records where, CowNoteRowsMoved).  Plain loads
- * keep nothing.
+ * INSERT or UPDATE triggers (foreign keys included), each buffered row's
+ * image is kept for the rest of the transaction, by pending row number, in
+ * a context of its own: a trigger's NEW is the row as the statement wrote
+ * it, as on heap, and its TID is the real one when the row was stored (the
+ * merge records where, CowNoteRowsMoved).  Plain loads keep nothing, nor
+ * do loads of tables whose only such triggers are the unique_key_recheck
+ * triggers of deferrable constraints: their events are queued by the
+ * merge, at real TIDs (cow_unique.c).
  */
 typedef struct CowPendingImage
 {
@@ -155,6 +157,7 @@ typedef struct CowPendingImage
 	MinimalTuple image;
 } CowPendingImage;
 
+static MemoryContext CowPendingImagesCxt = NULL;
 static HTAB *CowPendingImages = NULL;
 static LocalTransactionId CowPendingImagesLxid = InvalidLocalTransactionId;
 
@@ -162,8 +165,20 @@ static bool
 CowKeepsRowImages(Relation rel)
 {
 	TriggerDesc *td = rel->trigdesc;
+	int			i;
 
-	return td != NULL && (td->trig_insert_after_row || td->trig_update_after_row);
+	if (td == NULL || !(td->trig_insert_after_row || td->trig_update_after_row))
+		return false;
+	for (i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+
+		if (TRIGGER_FOR_ROW(t->tgtype) && TRIGGER_FOR_AFTER(t->tgtype) &&
+			(TRIGGER_FOR_INSERT(t->tgtype) || TRIGGER_FOR_UPDATE(t->tgtype)) &&
+			t->tgfoid != F_UNIQUE_KEY_RECHECK)
+			return true;
+	}
+	return false;
 }
 
 static void
@@ -178,16 +193,19 @@ CowKeepRowImage(Relation rel, CowRow *row)
 		HASHCTL		ctl;
 
 		/* the previous transaction's table went with its memory */
+		CowPendingImagesCxt = AllocSetContextCreate(TopTransactionContext,
+													"incetl cow row images",
+													ALLOCSET_DEFAULT_SIZES);
 		ctl.keysize = sizeof(int64);
 		ctl.entrysize = sizeof(CowPendingImage);
-		ctl.hcxt = TopTransactionContext;
+		ctl.hcxt = CowPendingImagesCxt;
 		CowPendingImages = hash_create("incetl cow row images", 256, &ctl,
 									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		CowPendingImagesLxid = MyProc->lxid;
 	}
 	e = hash_search(CowPendingImages, &row->pending, HASH_ENTER, &found);
 	e->relid = RelationGetRelid(rel);
-	old = MemoryContextSwitchTo(TopTransactionContext);
+	old = MemoryContextSwitchTo(CowPendingImagesCxt);
 	e->image = heap_form_minimal_tuple(RelationGetDescr(rel), row->values,
 									   row->isnull);
 	MemoryContextSwitchTo(old);
