@@ -39,6 +39,7 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
+#include "replication/logicalworker.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
@@ -906,6 +907,38 @@ CowFlushAll(void)
 		return;
 	foreach(lc, CowPendingList)
 		CowFlushPending((CowPending *) lfirst(lc));
+}
+
+/*
+ * CowMergeEarlierChanges: a logical replication apply worker applies each
+ * change as a little executor run of its own, without ExecutorFinish, so
+ * the rows of one change stay buffered while the next one runs -- whose
+ * scan would not see them, and whose row lock would be handed a pending
+ * TID.  Before a change reads or writes rel, merge what earlier changes
+ * (earlier commands) buffered for it.  Elsewhere a statement's writes are
+ * merged at its end and this does nothing.
+ */
+void
+CowMergeEarlierChanges(Relation rel)
+{
+	CowPending *p;
+
+	if (CowPendingList == NIL || CowFlushing || !IsLogicalWorker())
+		return;
+	p = CowGetPending(RelationGetRelid(rel), false);
+	if (p == NULL || p->write_cid == InvalidCommandId ||
+		p->write_cid >= GetCurrentCommandId(false))
+		return;
+
+	/*
+	 * A statement that merged parts of its rows (a table sync's COPY) moved
+	 * the command counter on itself: it is still running, and may be
+	 * checking an index entry under a buffer lock right now.  Its end
+	 * merges the rest.
+	 */
+	if (p->stmt_parts != NIL)
+		return;
+	CowFlushPending(p);
 }
 
 /*
