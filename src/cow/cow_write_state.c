@@ -62,6 +62,13 @@ static List *CowPendingList = NIL;	/* of CowPending * */
 static bool CowFlushing = false;
 
 /*
+ * The command counter when this backend last buffered a write: a later one
+ * means a new command began since (CowMergeEarlierChanges).  Not the
+ * writes' own command id, which a merge in parts moves past mid-statement.
+ */
+static CommandId CowLastWriteCurCid = InvalidCommandId;
+
+/*
  * Pending row numbers.  The executor indexes each buffered row at the TID
  * of its pending row number, and those entries stay in the index until
  * killed; an INSERT ... ON CONFLICT statement resolves a pending TID
@@ -414,8 +421,18 @@ CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row)
  * the slot a pending TID; cid is the writing command's (the one heap would
  * stamp the row with).  A NULL record key fails the statement here.
  */
+static void CowBufferInsertRow(Relation rel, TupleTableSlot *slot, CommandId cid,
+							   bool is_update);
+
 void
 CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_update)
+{
+	CowBufferInsertRow(rel, slot, cid, is_update);
+	CowLastWriteCurCid = GetCurrentCommandId(false);
+}
+
+static void
+CowBufferInsertRow(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_update)
 {
 	CowPending *p = CowGetPending(RelationGetRelid(rel), true);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -564,6 +581,7 @@ CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid)
 		return false;			/* already deleted by this statement */
 	if (p->min_subid == InvalidSubTransactionId || subid < p->min_subid)
 		p->min_subid = subid;
+	CowLastWriteCurCid = GetCurrentCommandId(false);
 	return true;
 }
 
@@ -927,7 +945,7 @@ CowMergeEarlierChanges(Relation rel)
 		return;
 	p = CowGetPending(RelationGetRelid(rel), false);
 	if (p == NULL || p->write_cid == InvalidCommandId ||
-		p->write_cid >= GetCurrentCommandId(false))
+		CowLastWriteCurCid >= GetCurrentCommandId(false))
 		return;
 
 	/*
