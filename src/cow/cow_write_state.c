@@ -64,7 +64,9 @@ static bool CowFlushing = false;
 /*
  * The command counter when this backend last buffered a write: a later one
  * means a new command began since (CowMergeEarlierChanges).  Not the
- * writes' own command id, which a merge in parts moves past mid-statement.
+ * writes' own command id, which a merge moves past mid-statement (a merge
+ * in parts, or the merge of the previous change an apply worker's write
+ * starts with): the index checks of the rows just buffered must not merge.
  */
 static CommandId CowLastWriteCurCid = InvalidCommandId;
 
@@ -124,6 +126,8 @@ static void CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 							   SubTransactionId parentSubid, void *arg);
 static CowPending *CowGetPending(Oid relid, bool create);
 static int64 CowNextPendingNumber(void);
+static void CowBufferInsertRow(Relation rel, TupleTableSlot *slot, CommandId cid,
+							   bool is_update);
 static void CowPendingShmemRequest(void);
 static void CowPendingShmemStartup(void);
 static void CowFlushPending(CowPending *p);
@@ -421,9 +425,6 @@ CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row)
  * the slot a pending TID; cid is the writing command's (the one heap would
  * stamp the row with).  A NULL record key fails the statement here.
  */
-static void CowBufferInsertRow(Relation rel, TupleTableSlot *slot, CommandId cid,
-							   bool is_update);
-
 void
 CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_update)
 {
