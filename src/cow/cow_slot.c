@@ -60,6 +60,7 @@ static void cow_slot_getsomeattrs(TupleTableSlot *slot, int natts);
 static void cow_slot_materialize(TupleTableSlot *slot);
 static HeapTuple cow_slot_copy_heap_tuple(TupleTableSlot *slot);
 static MinimalTuple cow_slot_copy_minimal_tuple(TupleTableSlot *slot);
+static void cow_slot_copyslot(TupleTableSlot *dstslot, TupleTableSlot *srcslot);
 static Datum cow_slot_getsysattr(TupleTableSlot *slot, int attnum,
 								 bool *isnull);
 
@@ -208,6 +209,22 @@ CowSlotSetXmin(TupleTableSlot *slot, TransactionId xmin)
 		((CowTupleTableSlot *) slot)->xmin = xmin;
 }
 
+/*
+ * A copy of a row keeps its TID (and, from one of our slots, its xmin), as
+ * a copy of a heap slot keeps the tuple's t_self: RelationFindReplTupleSeq
+ * (logical replication's apply worker) locks the row it copied out of its
+ * scan by the copy's TID.  The virtual slot's copy would leave it invalid.
+ */
+static void
+cow_slot_copyslot(TupleTableSlot *dstslot, TupleTableSlot *srcslot)
+{
+	TTSOpsVirtual.copyslot(dstslot, srcslot);
+	dstslot->tts_tid = srcslot->tts_tid;
+	if (srcslot->tts_ops == &CowSlotOpsData)
+		((CowTupleTableSlot *) dstslot)->xmin =
+			((CowTupleTableSlot *) srcslot)->xmin;
+}
+
 const TupleTableSlotOps *
 CowSlotOps(void)
 {
@@ -221,6 +238,7 @@ CowSlotOps(void)
 		CowSlotOpsData.materialize = cow_slot_materialize;
 		CowSlotOpsData.copy_heap_tuple = cow_slot_copy_heap_tuple;
 		CowSlotOpsData.copy_minimal_tuple = cow_slot_copy_minimal_tuple;
+		CowSlotOpsData.copyslot = cow_slot_copyslot;
 	}
 	return &CowSlotOpsData;
 }

@@ -110,6 +110,7 @@ static void
 cow_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 				 int options, BulkInsertState bistate)
 {
+	CowMergeEarlierChanges(rel);
 	CowBufferInsert(rel, slot, cid, false);
 }
 
@@ -139,6 +140,7 @@ cow_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 {
 	int			i;
 
+	CowMergeEarlierChanges(rel);
 	for (i = 0; i < nslots; i++)
 		CowBufferInsert(rel, slots[i], cid, false);
 }
@@ -148,6 +150,7 @@ cow_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 				 Snapshot snapshot, Snapshot crosscheck, bool wait,
 				 TM_FailureData *tmfd, bool changingPart)
 {
+	CowMergeEarlierChanges(rel);
 	if (!CowBufferDelete(rel, tid, cid))
 	{
 		/*
@@ -172,6 +175,7 @@ cow_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 {
 	*lockmode = LockTupleExclusive;
 	*update_indexes = true;
+	CowMergeEarlierChanges(rel);
 	if (!CowBufferDelete(rel, otid, cid))
 	{
 		tmfd->ctid = *otid;
@@ -606,8 +610,52 @@ static TableScanDesc
 cow_scan_begin_checked(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 					   ParallelTableScanDesc pscan, uint32 flags)
 {
+	CowMergeEarlierChanges(rel);
 	CowCheckUnmergedRead(rel, snapshot);
 	return cow_scan_begin(rel, snapshot, nkeys, key, pscan, flags);
+}
+
+/*
+ * A sequential scan under a dirty snapshot (logical replication's
+ * RelationFindReplTupleSeq) reads the snapshot's xmin and xmax after each
+ * row for a writer to wait for, which HeapTupleSatisfiesDirty sets: there
+ * is none to wait for (see cow_index_fetch_tuple_checked), and the fields
+ * are not initialized by the caller.
+ */
+static bool
+cow_scan_getnextslot_checked(TableScanDesc scan, ScanDirection direction,
+							 TupleTableSlot *slot)
+{
+	Snapshot	snapshot = scan->rs_snapshot;
+
+	if (snapshot != NULL && snapshot->snapshot_type == SNAPSHOT_DIRTY)
+	{
+		snapshot->xmin = snapshot->xmax = InvalidTransactionId;
+		snapshot->speculativeToken = 0;
+	}
+	return cow_scan_getnextslot(scan, direction, slot);
+}
+
+/*
+ * Reads and row locks of a change applied by a logical replication worker
+ * see what the changes before it wrote (CowMergeEarlierChanges).
+ */
+static IndexFetchTableData *
+cow_index_fetch_begin_checked(Relation rel)
+{
+	CowMergeEarlierChanges(rel);
+	return cow_index_fetch_begin(rel);
+}
+
+static TM_Result
+cow_tuple_lock_checked(Relation rel, ItemPointer tid, Snapshot snapshot,
+					   TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
+					   LockWaitPolicy wait_policy, uint8 flags,
+					   TM_FailureData *tmfd)
+{
+	CowMergeEarlierChanges(rel);
+	return CowTupleLock(rel, tid, snapshot, slot, cid, mode, wait_policy,
+						flags, tmfd);
 }
 
 /*
@@ -719,7 +767,7 @@ static const TableAmRoutine CowMethods = {
 	.scan_begin = cow_scan_begin_checked,
 	.scan_end = cow_scan_end,
 	.scan_rescan = cow_scan_rescan,
-	.scan_getnextslot = cow_scan_getnextslot,
+	.scan_getnextslot = cow_scan_getnextslot_checked,
 
 	.scan_set_tidrange = NULL,
 	.scan_getnextslot_tidrange = NULL,
@@ -728,7 +776,7 @@ static const TableAmRoutine CowMethods = {
 	.parallelscan_initialize = cow_parallelscan_initialize,
 	.parallelscan_reinitialize = cow_parallelscan_reinitialize,
 
-	.index_fetch_begin = cow_index_fetch_begin,
+	.index_fetch_begin = cow_index_fetch_begin_checked,
 	.index_fetch_reset = cow_index_fetch_reset,
 	.index_fetch_end = cow_index_fetch_end,
 	.index_fetch_tuple = cow_index_fetch_tuple_checked,
@@ -745,7 +793,7 @@ static const TableAmRoutine CowMethods = {
 	.multi_insert = cow_multi_insert,
 	.tuple_delete = cow_tuple_delete,
 	.tuple_update = cow_tuple_update,
-	.tuple_lock = CowTupleLock,
+	.tuple_lock = cow_tuple_lock_checked,
 	.finish_bulk_insert = cow_finish_bulk_insert,
 
 	.relation_set_new_filenode = cow_relation_set_new_filenode,

@@ -38,7 +38,12 @@
 #include "access/htup_details.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "port/atomics.h"
+#include "replication/logicalworker.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
 #include "storage/proc.h"
+#include "storage/shmem.h"
 #include "storage/lmgr.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -46,6 +51,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 #include "utils/sortsupport.h"
 #include "utils/typcache.h"
 
@@ -54,7 +60,49 @@
 static MemoryContext CowWriteContext = NULL;
 static List *CowPendingList = NIL;	/* of CowPending * */
 static bool CowFlushing = false;
-static int64 CowPendingCounter = 0;
+
+/*
+ * The command counter when this backend last buffered a write: a later one
+ * means a new command began since (CowMergeEarlierChanges).  Not the
+ * writes' own command id, which a merge moves past mid-statement (a merge
+ * in parts, or the merge of the previous change an apply worker's write
+ * starts with): the index checks of the rows just buffered must not merge.
+ */
+static CommandId CowLastWriteCurCid = InvalidCommandId;
+
+/*
+ * Pending row numbers.  The executor indexes each buffered row at the TID
+ * of its pending row number, and those entries stay in the index until
+ * killed; an INSERT ... ON CONFLICT statement resolves a pending TID
+ * through its own buffer (CowOnConflictRow).  So no two backends -- at
+ * once or one after the other -- may hand out the same number, or an entry
+ * another backend left would resolve to an unrelated row of ours (a false
+ * conflict).  The numbers come from one counter in shared memory, claimed
+ * a chunk at a time; it starts at the server's start time in microseconds,
+ * ahead of the numbers the previous run of the server handed out unless it
+ * claimed more than one a microsecond.  Numbers repeat only after
+ * COW_PENDING_ROWS of them; entries that old are long removable.  Without
+ * the shared counter (library not preloaded) the numbers are the backend's
+ * own.
+ */
+#define COW_PENDING_CHUNK		64
+
+StaticAssertDecl(COW_PENDING_ROWS % COW_PENDING_CHUNK == 0,
+				 "a chunk of pending row numbers must not wrap");
+StaticAssertDecl(COW_MAX_ROW_NUMBER + COW_PENDING_ROWS <=
+				 (int64) MaxBlockNumber * COW_ROWS_PER_BLOCK,
+				 "pending row numbers must map onto TIDs");
+
+typedef struct CowPendingNumbers
+{
+	pg_atomic_uint64 next;		/* next unclaimed chunk, unwrapped */
+} CowPendingNumbers;
+
+static CowPendingNumbers *CowPendingShared = NULL;
+static int64 CowPendingNext = 0;	/* this backend's chunk: [next, end) */
+static int64 CowPendingEnd = 0;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /*
  * The rows INSERT ... ON CONFLICT statements buffered, by pending row
@@ -77,6 +125,11 @@ static void CowXactCallback(XactEvent event, void *arg);
 static void CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 							   SubTransactionId parentSubid, void *arg);
 static CowPending *CowGetPending(Oid relid, bool create);
+static int64 CowNextPendingNumber(void);
+static void CowBufferInsertRow(Relation rel, TupleTableSlot *slot, CommandId cid,
+							   bool is_update);
+static void CowPendingShmemRequest(void);
+static void CowPendingShmemStartup(void);
 static void CowFlushPending(CowPending *p);
 static void CowMergeBuffered(CowPending *p, bool final);
 static void CowClearBuffered(CowPending *p);
@@ -100,12 +153,14 @@ static void CowStoreBufferedRow(Relation rel, CowRow *row, int64 rownum,
  * stored under a real row number, or was not stored at all (collapsed by a
  * later row of its key, lost to a newer stored row, a delete marker, its
  * subtransaction rolled back).  So, only for a relation with AFTER ROW
- * INSERT or UPDATE triggers (foreign keys and deferrable constraints
- * included), each buffered row's image is kept for the rest of the
- * transaction, by pending row number: a trigger's NEW is the row as the
- * statement wrote it, as on heap, and its TID is the real one when the row
- * was stored (the merge records where, CowNoteRowsMoved).  Plain loads
- * keep nothing.
+ * INSERT or UPDATE triggers (foreign keys included), each buffered row's
+ * image is kept for the rest of the transaction, by pending row number, in
+ * a context of its own: a trigger's NEW is the row as the statement wrote
+ * it, as on heap, and its TID is the real one when the row was stored (the
+ * merge records where, CowNoteRowsMoved).  Plain loads keep nothing, nor
+ * do loads of tables whose only such triggers are the unique_key_recheck
+ * triggers of deferrable constraints: their events are queued by the
+ * merge, at real TIDs (cow_unique.c).
  */
 typedef struct CowPendingImage
 {
@@ -114,6 +169,7 @@ typedef struct CowPendingImage
 	MinimalTuple image;
 } CowPendingImage;
 
+static MemoryContext CowPendingImagesCxt = NULL;
 static HTAB *CowPendingImages = NULL;
 static LocalTransactionId CowPendingImagesLxid = InvalidLocalTransactionId;
 
@@ -121,8 +177,20 @@ static bool
 CowKeepsRowImages(Relation rel)
 {
 	TriggerDesc *td = rel->trigdesc;
+	int			i;
 
-	return td != NULL && (td->trig_insert_after_row || td->trig_update_after_row);
+	if (td == NULL || !(td->trig_insert_after_row || td->trig_update_after_row))
+		return false;
+	for (i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+
+		if (TRIGGER_FOR_ROW(t->tgtype) && TRIGGER_FOR_AFTER(t->tgtype) &&
+			(TRIGGER_FOR_INSERT(t->tgtype) || TRIGGER_FOR_UPDATE(t->tgtype)) &&
+			t->tgfoid != F_UNIQUE_KEY_RECHECK)
+			return true;
+	}
+	return false;
 }
 
 static void
@@ -137,16 +205,19 @@ CowKeepRowImage(Relation rel, CowRow *row)
 		HASHCTL		ctl;
 
 		/* the previous transaction's table went with its memory */
+		CowPendingImagesCxt = AllocSetContextCreate(TopTransactionContext,
+													"incetl cow row images",
+													ALLOCSET_DEFAULT_SIZES);
 		ctl.keysize = sizeof(int64);
 		ctl.entrysize = sizeof(CowPendingImage);
-		ctl.hcxt = TopTransactionContext;
+		ctl.hcxt = CowPendingImagesCxt;
 		CowPendingImages = hash_create("incetl cow row images", 256, &ctl,
 									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		CowPendingImagesLxid = MyProc->lxid;
 	}
 	e = hash_search(CowPendingImages, &row->pending, HASH_ENTER, &found);
 	e->relid = RelationGetRelid(rel);
-	old = MemoryContextSwitchTo(TopTransactionContext);
+	old = MemoryContextSwitchTo(CowPendingImagesCxt);
 	e->image = heap_form_minimal_tuple(RelationGetDescr(rel), row->values,
 									   row->isnull);
 	MemoryContextSwitchTo(old);
@@ -357,6 +428,13 @@ CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row)
 void
 CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_update)
 {
+	CowBufferInsertRow(rel, slot, cid, is_update);
+	CowLastWriteCurCid = GetCurrentCommandId(false);
+}
+
+static void
+CowBufferInsertRow(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_update)
+{
 	CowPending *p = CowGetPending(RelationGetRelid(rel), true);
 	TupleDesc	desc = RelationGetDescr(rel);
 	MemoryContext old;
@@ -409,7 +487,7 @@ CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_updat
 	p->bytes += GetMemoryChunkSpace(row) + 2 * sizeof(ListCell);
 	MemoryContextSwitchTo(old);
 
-	row->pending = COW_MAX_ROW_NUMBER + (CowPendingCounter++ % COW_PENDING_ROWS);
+	row->pending = CowNextPendingNumber();
 	CowRowNumberToTid(row->pending, &slot->tts_tid);
 	slot->tts_tableOid = RelationGetRelid(rel);
 	if (CowKeepsRowImages(rel))
@@ -504,6 +582,7 @@ CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid)
 		return false;			/* already deleted by this statement */
 	if (p->min_subid == InvalidSubTransactionId || subid < p->min_subid)
 		p->min_subid = subid;
+	CowLastWriteCurCid = GetCurrentCommandId(false);
 	return true;
 }
 
@@ -847,6 +926,38 @@ CowFlushAll(void)
 		return;
 	foreach(lc, CowPendingList)
 		CowFlushPending((CowPending *) lfirst(lc));
+}
+
+/*
+ * CowMergeEarlierChanges: a logical replication apply worker applies each
+ * change as a little executor run of its own, without ExecutorFinish, so
+ * the rows of one change stay buffered while the next one runs -- whose
+ * scan would not see them, and whose row lock would be handed a pending
+ * TID.  Before a change reads or writes rel, merge what earlier changes
+ * (earlier commands) buffered for it.  Elsewhere a statement's writes are
+ * merged at its end and this does nothing.
+ */
+void
+CowMergeEarlierChanges(Relation rel)
+{
+	CowPending *p;
+
+	if (CowPendingList == NIL || CowFlushing || !IsLogicalWorker())
+		return;
+	p = CowGetPending(RelationGetRelid(rel), false);
+	if (p == NULL || p->write_cid == InvalidCommandId ||
+		CowLastWriteCurCid >= GetCurrentCommandId(false))
+		return;
+
+	/*
+	 * A statement that merged parts of its rows (a table sync's COPY) moved
+	 * the command counter on itself: it is still running, and may be
+	 * checking an index entry under a buffer lock right now.  Its end
+	 * merges the rest.
+	 */
+	if (p->stmt_parts != NIL)
+		return;
+	CowFlushPending(p);
 }
 
 /*
@@ -1198,4 +1309,61 @@ CowWriteStateInit(void)
 {
 	RegisterXactCallback(CowXactCallback, NULL);
 	RegisterSubXactCallback(CowSubXactCallback, NULL);
+	if (process_shared_preload_libraries_in_progress)
+	{
+		prev_shmem_request_hook = shmem_request_hook;
+		shmem_request_hook = CowPendingShmemRequest;
+		prev_shmem_startup_hook = shmem_startup_hook;
+		shmem_startup_hook = CowPendingShmemStartup;
+	}
+}
+
+static void
+CowPendingShmemRequest(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(CowPendingNumbers)));
+}
+
+static void
+CowPendingShmemStartup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	CowPendingShared = ShmemInitStruct("incetl_cow pending row numbers",
+									   sizeof(CowPendingNumbers), &found);
+	if (!found)
+	{
+		uint64		start = (uint64) Max(GetCurrentTimestamp(), 0);
+
+		pg_atomic_init_u64(&CowPendingShared->next,
+						   start - start % COW_PENDING_CHUNK);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * CowNextPendingNumber: the pending row number of the next buffered row,
+ * distinct from those of every other backend (see CowPendingShared).
+ */
+static int64
+CowNextPendingNumber(void)
+{
+	if (CowPendingNext == CowPendingEnd)
+	{
+		uint64		claimed;
+
+		if (CowPendingShared != NULL)
+			claimed = pg_atomic_fetch_add_u64(&CowPendingShared->next,
+											  COW_PENDING_CHUNK);
+		else
+			claimed = (uint64) CowPendingEnd;
+		CowPendingNext = (int64) (claimed % COW_PENDING_ROWS);
+		CowPendingEnd = CowPendingNext + COW_PENDING_CHUNK;
+	}
+	return COW_MAX_ROW_NUMBER + CowPendingNext++;
 }

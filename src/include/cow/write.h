@@ -39,6 +39,7 @@ extern void CowMergeForRowTriggers(Relation rel, int64 rownum);
 extern void CowFlushAll(void);
 extern void CowFlushRelation(Oid relid);
 extern void CowDiscardRelation(Oid relid);
+extern void CowMergeEarlierChanges(Relation rel);
 extern bool CowHasPending(void);
 extern void CowCheckUnmergedRead(Relation rel, Snapshot snapshot);
 extern void CowWriteStateInit(void);
