@@ -86,6 +86,16 @@ CowIsKeyConstraint(Relation index, const CowOptions *opts)
 	return true;
 }
 
+/* CowAnyNull: is any of the first n values NULL? */
+static bool
+CowAnyNull(const bool *isnull, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (isnull[i])
+			return true;
+	return false;
+}
+
 /*
  * CowIndexNeedsCheck: must the rows a merge writes be checked against
  * index (a unique index other than the key constraint, or an exclusion
@@ -233,9 +243,16 @@ CowCheckWrittenRows(Relation rel, const CowOptions *opts, const int64 *rownums,
 			if (ii->ii_ExclusionOps != NULL)
 				check_exclusion_constraint(rel, index, ii, &tid, values, isnull,
 										   estate, false);
-			else
+			else if (ii->ii_NullsNotDistinct ||
+					 !CowAnyNull(isnull, IndexRelationGetNumberOfKeyAttributes(index)))
+			{
+				/*
+				 * A key with a NULL is unique unless NULLS NOT DISTINCT (btree
+				 * skips the check for it, and expects no recheck of it).
+				 */
 				index_insert(index, values, isnull, &tid, rel,
 							 UNIQUE_CHECK_EXISTING, false, ii);
+			}
 		}
 		foreach(lc, deferred_pos)
 		{
