@@ -26,12 +26,7 @@ BG_PID=""
 incetl_on_exit() {
     local rc=$1
     if [ -n "$BG_PID" ]; then kill "$BG_PID" 2>/dev/null; wait "$BG_PID" 2>/dev/null; fi
-    if [ "$rc" -ne 0 ] && [ -f "$CDIR/server.log" ]; then
-        echo "---- end of $CDIR/server.log" >&2
-        tail -n 40 "$CDIR/server.log" >&2
-    fi
-    rm -rf "$(dirname "$CDIR")"
-    return "$rc"
+    cluster_exit "$rc"
 }
 
 incetl_cluster_init "$CDIR" "$PORT" postgres "fsync = on" "maintenance_work_mem = '256MB'"

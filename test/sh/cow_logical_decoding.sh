@@ -29,15 +29,7 @@ CDIR=$(mktemp -d "${INCETL_TMP:-/tmp}/ld.XXXXXX")/cluster
 PORT=54337
 DB=incetl_cow_decoding
 
-incetl_on_exit() {
-    local rc=$1
-    if [ "$rc" -ne 0 ] && [ -f "$CDIR/server.log" ]; then
-        echo "---- end of $CDIR/server.log" >&2
-        tail -n 40 "$CDIR/server.log" >&2
-    fi
-    rm -rf "$(dirname "$CDIR")"
-    return "$rc"
-}
+incetl_on_exit() { cluster_exit "$1"; }
 
 incetl_cluster_init "$CDIR" "$PORT" postgres "wal_level = logical" \
     "max_replication_slots = 4" "max_wal_senders = 4"

@@ -21,15 +21,7 @@ CDIR=$(mktemp -d "${INCETL_TMP:-/tmp}/cow_unlogged_crash.XXXXXX")/cluster
 PORT=54341
 DB=incetl_cow_unlogged
 
-incetl_on_exit() {
-    local rc=$1
-    if [ "$rc" -ne 0 ] && [ -f "$CDIR/server.log" ]; then
-        echo "---- end of $CDIR/server.log" >&2
-        tail -n 40 "$CDIR/server.log" >&2
-    fi
-    rm -rf "$(dirname "$CDIR")"
-    return "$rc"
-}
+incetl_on_exit() { cluster_exit "$1"; }
 
 incetl_cluster_init "$CDIR" "$PORT" postgres "fsync = on"
 incetl_cluster_start "$CDIR"

@@ -22,12 +22,7 @@ RUN_PID=""
 incetl_on_exit() {
     local rc=$1
     if [ -n "$RUN_PID" ]; then kill "$RUN_PID" 2>/dev/null; wait "$RUN_PID" 2>/dev/null; fi
-    if [ "$rc" -ne 0 ] && [ -f "$CDIR/server.log" ]; then
-        echo "---- end of $CDIR/server.log" >&2
-        tail -n 40 "$CDIR/server.log" >&2
-    fi
-    rm -rf "$(dirname "$CDIR")"
-    return "$rc"
+    cluster_exit "$rc"
 }
 
 incetl_cluster_init "$CDIR" "$PORT" postgres "fsync = on"

@@ -28,15 +28,7 @@ PORT=54333
 DB=incetl_cron
 OWNER=etl_owner
 
-incetl_on_exit() {
-    local rc=$1
-    if [ "$rc" -ne 0 ] && [ -f "$CDIR/server.log" ]; then
-        echo "---- end of $CDIR/server.log" >&2
-        tail -n 40 "$CDIR/server.log" >&2
-    fi
-    rm -rf "$(dirname "$CDIR")"
-    return "$rc"
-}
+incetl_on_exit() { cluster_exit "$1"; }
 
 incetl_cluster_init "$CDIR" "$PORT" "$DB"
 incetl_cluster_start "$CDIR"

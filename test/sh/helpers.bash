@@ -17,6 +17,9 @@
 #                            poll SQL every half second until it returns "t"
 #                            (errors while polling, e.g. a server still in
 #                            recovery, count as "not yet"); fail after SECONDS
+#   cluster_exit RC          for a test's incetl_on_exit: when RC is not 0,
+#                            show the end of $CDIR/server.log; then remove
+#                            the directory holding $CDIR; returns RC
 #
 # Every passed assertion prints "ok  ...", so a failing test's log reads as a
 # story up to the line that broke.
@@ -68,4 +71,14 @@ wait_for() {
         sleep 0.5
     done
     fail "$what: not true after ${secs}s: $sql"
+}
+
+cluster_exit() {
+    local rc=$1
+    if [ "$rc" -ne 0 ] && [ -f "$CDIR/server.log" ]; then
+        echo "---- end of $CDIR/server.log" >&2
+        tail -n 40 "$CDIR/server.log" >&2
+    fi
+    rm -rf "$(dirname "$CDIR")"
+    return "$rc"
 }
