@@ -82,6 +82,70 @@ CowCheckIndexAm(Relation table_rel, Relation index_rel)
 			 errhint("Use btree, hash, gist, spgist or gin.")));
 }
 
+/*
+ * What an index build and its validation pass share: an executor state
+ * whose scan tuple is a virtual slot of the table's rows, the index's
+ * predicate, and a context for one decoded file group at a time (gcxt,
+ * given by the caller, deleted by CowIndexRowsEnd).
+ */
+typedef struct CowIndexRows
+{
+	EState	   *estate;
+	ExprContext *econtext;
+	ExprState  *predicate;
+	TupleTableSlot *slot;
+	MemoryContext gcxt;
+} CowIndexRows;
+
+static void
+CowIndexRowsBegin(CowIndexRows *ir, Relation table_rel, IndexInfo *index_info,
+				  MemoryContext gcxt)
+{
+	ir->estate = CreateExecutorState();
+	ir->econtext = GetPerTupleExprContext(ir->estate);
+	ir->slot = MakeSingleTupleTableSlot(RelationGetDescr(table_rel), &TTSOpsVirtual);
+	ir->econtext->ecxt_scantuple = ir->slot;
+	ir->predicate = ExecPrepareQual(index_info->ii_Predicate, ir->estate);
+	ir->gcxt = gcxt;
+}
+
+/* decode version v whole, in ir's group context (reset after each group) */
+static CowDecodedGroup *
+CowIndexRowsGroup(CowIndexRows *ir, Relation table_rel, CowVersion *v)
+{
+	MemoryContext old = MemoryContextSwitchTo(ir->gcxt);
+	CowDecodedGroup *g = CowDecodeGroup(table_rel, v, true, NULL, false);
+
+	MemoryContextSwitchTo(old);
+	return g;
+}
+
+/*
+ * CowIndexRowsForm puts row r of g into ir's slot and forms its index
+ * values; false when the index's predicate leaves the row out.
+ */
+static bool
+CowIndexRowsForm(CowIndexRows *ir, Relation table_rel, IndexInfo *index_info,
+				 CowDecodedGroup *g, uint64 r, Datum *values, bool *isnull)
+{
+	MemoryContextReset(ir->econtext->ecxt_per_tuple_memory);
+	CowStoreRow(table_rel, g, r, ir->slot);
+	if (ir->predicate != NULL && !ExecQual(ir->predicate, ir->econtext))
+		return false;
+	FormIndexDatum(index_info, ir->slot, ir->estate, values, isnull);
+	return true;
+}
+
+static void
+CowIndexRowsEnd(CowIndexRows *ir, IndexInfo *index_info)
+{
+	ExecDropSingleTupleTableSlot(ir->slot);
+	FreeExecutorState(ir->estate);
+	MemoryContextDelete(ir->gcxt);
+	index_info->ii_ExpressionsState = NIL;
+	index_info->ii_PredicateState = NULL;
+}
+
 double
 cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 						   IndexInfo *index_info, bool allow_sync,
@@ -94,11 +158,7 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 	int			n,
 				i;
 	CowVersion *versions;
-	EState	   *estate;
-	ExprContext *econtext;
-	ExprState  *predicate;
-	TupleTableSlot *slot;
-	MemoryContext gcxt;
+	CowIndexRows ir;
 	double		count = 0;
 	Datum		values[INDEX_MAX_KEYS];
 	bool		isnull[INDEX_MAX_KEYS];
@@ -114,43 +174,29 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	versions = CowLoadVersions(CowStorageId(table_rel), snap, false, &n);
 
-	estate = CreateExecutorState();
-	econtext = GetPerTupleExprContext(estate);
-	slot = MakeSingleTupleTableSlot(RelationGetDescr(table_rel), &TTSOpsVirtual);
-	econtext->ecxt_scantuple = slot;
-	predicate = ExecPrepareQual(index_info->ii_Predicate, estate);
-	gcxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow index build",
-								 ALLOCSET_DEFAULT_SIZES);
-
+	CowIndexRowsBegin(&ir, table_rel, index_info,
+					  AllocSetContextCreate(CurrentMemoryContext,
+											"incetl cow index build",
+											ALLOCSET_DEFAULT_SIZES));
 	for (i = 0; i < n; i++)
 	{
-		MemoryContext old = MemoryContextSwitchTo(gcxt);
-		CowDecodedGroup *g = CowDecodeGroup(table_rel, &versions[i], true, NULL, false);
+		CowDecodedGroup *g = CowIndexRowsGroup(&ir, table_rel, &versions[i]);
 		uint64		r;
 		bool		alive = (versions[i].superseded_by == 0);
 
-		MemoryContextSwitchTo(old);
 		for (r = 0; r < g->nrows; r++)
 		{
 			CHECK_FOR_INTERRUPTS();
-			MemoryContextReset(econtext->ecxt_per_tuple_memory);
-			CowStoreRow(table_rel, g, r, slot);
-			if (predicate != NULL && !ExecQual(predicate, econtext))
+			if (!CowIndexRowsForm(&ir, table_rel, index_info, g, r, values, isnull))
 				continue;
-			FormIndexDatum(index_info, slot, estate, values, isnull);
-			callback(index_rel, &slot->tts_tid, values, isnull, alive,
+			callback(index_rel, &ir.slot->tts_tid, values, isnull, alive,
 					 callback_state);
 			count++;
 		}
-		MemoryContextReset(gcxt);
+		MemoryContextReset(ir.gcxt);
 	}
-
-	ExecDropSingleTupleTableSlot(slot);
-	FreeExecutorState(estate);
-	MemoryContextDelete(gcxt);
+	CowIndexRowsEnd(&ir, index_info);
 	UnregisterSnapshot(snap);
-	index_info->ii_ExpressionsState = NIL;
-	index_info->ii_PredicateState = NULL;
 	return count;
 }
 
@@ -174,11 +220,7 @@ cow_index_validate_scan(Relation table_rel, Relation index_rel,
 	int			n,
 				i;
 	CowVersion *versions;
-	EState	   *estate;
-	ExprContext *econtext;
-	ExprState  *predicate;
-	TupleTableSlot *slot;
-	MemoryContext gcxt;
+	CowIndexRows ir;
 	Datum		values[INDEX_MAX_KEYS];
 	bool		isnull[INDEX_MAX_KEYS];
 	ItemPointerData indexcursor;
@@ -188,21 +230,15 @@ cow_index_validate_scan(Relation table_rel, Relation index_rel,
 	CowCheckIndexAm(table_rel, index_rel);
 	versions = CowLoadVersions(CowStorageId(table_rel), snapshot, true, &n);
 
-	estate = CreateExecutorState();
-	econtext = GetPerTupleExprContext(estate);
-	slot = MakeSingleTupleTableSlot(RelationGetDescr(table_rel), &TTSOpsVirtual);
-	econtext->ecxt_scantuple = slot;
-	predicate = ExecPrepareQual(index_info->ii_Predicate, estate);
-	gcxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow index validate",
-								 ALLOCSET_DEFAULT_SIZES);
-
+	CowIndexRowsBegin(&ir, table_rel, index_info,
+					  AllocSetContextCreate(CurrentMemoryContext,
+											"incetl cow index validate",
+											ALLOCSET_DEFAULT_SIZES));
 	for (i = 0; i < n; i++)
 	{
-		MemoryContext old = MemoryContextSwitchTo(gcxt);
-		CowDecodedGroup *g = CowDecodeGroup(table_rel, &versions[i], true, NULL, false);
+		CowDecodedGroup *g = CowIndexRowsGroup(&ir, table_rel, &versions[i]);
 		uint64		r;
 
-		MemoryContextSwitchTo(old);
 		for (r = 0; r < g->nrows; r++)
 		{
 			ItemPointerData tid;
@@ -232,24 +268,16 @@ cow_index_validate_scan(Relation table_rel, Relation index_rel,
 			if (!tuplesort_empty && ItemPointerEquals(&indexcursor, &tid))
 				continue;		/* indexed by the build */
 
-			MemoryContextReset(econtext->ecxt_per_tuple_memory);
-			CowStoreRow(table_rel, g, r, slot);
-			if (predicate != NULL && !ExecQual(predicate, econtext))
+			if (!CowIndexRowsForm(&ir, table_rel, index_info, g, r, values, isnull))
 				continue;
-			FormIndexDatum(index_info, slot, estate, values, isnull);
 			index_insert(index_rel, values, isnull, &tid, table_rel,
 						 index_info->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
 						 false, index_info);
 			state->tups_inserted += 1;
 		}
-		MemoryContextReset(gcxt);
+		MemoryContextReset(ir.gcxt);
 	}
-
-	ExecDropSingleTupleTableSlot(slot);
-	FreeExecutorState(estate);
-	MemoryContextDelete(gcxt);
+	CowIndexRowsEnd(&ir, index_info);
 	if (versions != NULL)
 		pfree(versions);
-	index_info->ii_ExpressionsState = NIL;
-	index_info->ii_PredicateState = NULL;
 }
