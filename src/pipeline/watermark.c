@@ -147,14 +147,30 @@ BeginIsoStyle(void)
 	return nest;
 }
 
+/*
+ * IncetlWatermarkToText is the stored form of a watermark value.  Only
+ * time values depend on DateStyle and TimeZone: integers are written
+ * without entering a GUC nest level (two settings set and undone, on
+ * every run).
+ */
 char *
 IncetlWatermarkToText(Datum value, Oid typid)
 {
-	int			nest = BeginIsoStyle();
+	int			nest;
 	Oid			outfunc;
 	bool		isvarlena;
 	char	   *result;
 
+	switch (typid)
+	{
+		case INT2OID:
+			return psprintf("%d", (int) DatumGetInt16(value));
+		case INT4OID:
+			return psprintf("%d", DatumGetInt32(value));
+		case INT8OID:
+			return psprintf(INT64_FORMAT, DatumGetInt64(value));
+	}
+	nest = BeginIsoStyle();
 	getTypeOutputInfo(typid, &outfunc, &isvarlena);
 	result = OidOutputFunctionCall(outfunc, value);
 	AtEOXact_GUC(false, nest);
@@ -168,11 +184,18 @@ IncetlWatermarkToText(Datum value, Oid typid)
 Datum
 IncetlWatermarkFromText(const char *text, Oid typid)
 {
-	int			nest = BeginIsoStyle();
+	int			nest;
 	Oid			infunc;
 	Oid			ioparam;
 	Datum		result;
 
+	/* integers do not depend on DateStyle and TimeZone */
+	if (!IncetlWatermarkIsTime(typid))
+	{
+		getTypeInputInfo(typid, &infunc, &ioparam);
+		return OidInputFunctionCall(infunc, (char *) text, ioparam, -1);
+	}
+	nest = BeginIsoStyle();
 	getTypeInputInfo(typid, &infunc, &ioparam);
 	result = OidInputFunctionCall(infunc, (char *) text, ioparam, -1);
 	AtEOXact_GUC(false, nest);
@@ -690,9 +713,6 @@ IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
 		argtypes[0] = p->watermark_type;
 		values[0] = from;
 
-		if (!incetl_test_naive_watermark)
-			sequences = WatermarkSequences(source_relid, p->watermark_column, note);
-
 		/* the bound: a value handed out before this snapshot */
 		snap = RegisterSnapshot(GetLatestSnapshot());
 		if (SPI_connect() != SPI_OK_CONNECT)
@@ -714,8 +734,18 @@ IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
 			return false;
 		}
 
+		/*
+		 * Only a run that found a value above its lower bound waits, and
+		 * only it needs the sequences behind the column (a catalog query
+		 * an empty run is spared): which transactions hold a value is
+		 * asked after the first snapshot, as before it, since the wait
+		 * starts only now.
+		 */
 		if (!incetl_test_naive_watermark)
+		{
+			sequences = WatermarkSequences(source_relid, p->watermark_column, note);
 			WaitForSourceWriters(source_relid, sequences, snap);
+		}
 		UnregisterSnapshot(snap);
 
 		/* integer Datums are by value: nothing to copy out of SPI */
