@@ -105,6 +105,7 @@ static void ColumnOrigins(Oid relid, const char *column, int depth,
 						  List **rels, List **columns);
 static List *WatermarkSequences(Oid source_relid, const char *column,
 								char **note);
+static bool PreparedTransactionsMayExist(void);
 static void WaitForPreparedWriters(List *relids);
 static void WaitForUntrackedBackends(List *pids);
 static int	BeginWriterWait(void);
@@ -553,6 +554,30 @@ sequence_wait_context(void *arg)
 }
 
 /*
+ * PreparedTransactionsMayExist tells whether a prepared transaction may
+ * be in progress, without the query of pg_prepared_xacts and pg_locks
+ * WaitForPreparedWriters makes (on every run of a time watermark): a
+ * prepared transaction has an xid, in progress in a new snapshot, that no
+ * backend holds as its own.  false when every xid of the snapshot is a
+ * backend's (or there is none, or none can be prepared).
+ */
+static bool
+PreparedTransactionsMayExist(void)
+{
+	Snapshot	snapshot;
+
+	if (max_prepared_xacts == 0)
+		return false;
+	snapshot = GetLatestSnapshot();
+	for (uint32 i = 0; i < snapshot->xcnt; i++)
+	{
+		if (BackendXidGetPid(snapshot->xip[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
  * WaitForPreparedWriters waits for the prepared transactions of this
  * database that hold a write lock on one of relids (tables and sequences;
  * all of them when relids is NIL, for a view or foreign table).  They have
@@ -567,8 +592,8 @@ WaitForPreparedWriters(List *relids)
 	char		nulls[1] = {' '};
 	int			ret;
 
-	if (max_prepared_xacts == 0)
-		return;					/* none can exist */
+	if (!PreparedTransactionsMayExist())
+		return;
 	if (relids != NIL)
 	{
 		Datum	   *elems = palloc(sizeof(Datum) * list_length(relids));
@@ -662,10 +687,14 @@ IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
 			int			nest;
 
 			b = OldestTransactionStart(GetCurrentTimestamp(), note, &untracked);
-			nest = BeginWriterWait();
-			WaitForUntrackedBackends(untracked);
-			WaitForPreparedWriters(SourceTables(source_relid));
-			AtEOXact_GUC(false, nest);
+			/* usually there is nobody to wait for: no GUC nest level then */
+			if (untracked != NIL || PreparedTransactionsMayExist())
+			{
+				nest = BeginWriterWait();
+				WaitForUntrackedBackends(untracked);
+				WaitForPreparedWriters(SourceTables(source_relid));
+				AtEOXact_GUC(false, nest);
+			}
 		}
 		b = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
 													TimestampTzGetDatum(b),
