@@ -146,7 +146,7 @@ IncetlTextArrayFromList(List *names)
 /*
  * The pipeline definitions this backend read, each with the version of
  * its incetl.pipelines row: the table's OID, the row's ctid and xmin, and
- * the row's data.  A run reads the row (an index lookup, no SPI, no user
+ * the row's null bitmap and data.  A run reads the row (an index lookup, no SPI, no user
  * switch) and decodes it only when any of those changed; whatever changes
  * the row (alter_pipeline, an owner change, a drop and re-create, an
  * UPDATE by hand, in this session or another) gives it another version.
@@ -162,14 +162,14 @@ typedef struct CachedPipeline
 	ItemPointerData tid;
 	TransactionId xmin;
 	uint32		len;			/* of data */
-	char	   *data;			/* the row's data, from t_hoff on */
+	char	   *data;			/* the row from its null bitmap on */
 	IncetlPipeline *pipeline;
 } CachedPipeline;
 
 static MemoryContext PipelineCacheContext = NULL;
 static List *pipeline_cache = NIL;	/* most recently used first */
 
-/* incetl.pipelines' columns IncetlLoadPipeline reads, in Anum order below */
+/* incetl.pipelines' columns IncetlLoadPipeline reads, in PC_ order */
 static const char *const pipeline_columns[] = {
 	"name", "source", "watermark_column", "watermark_type", "target",
 	"record_key", "precombine", "transform", "schedule", "delete_marker",
@@ -243,7 +243,8 @@ DecodePipeline(HeapTuple tup, TupleDesc desc)
 	p->transform = TextOrNull(values, nulls, PC_TRANSFORM);
 	p->schedule = TextOrNull(values, nulls, PC_SCHEDULE);
 	p->delete_marker = TextOrNull(values, nulls, PC_DELETE_MARKER);
-	p->settings = DatumGetJsonbPCopy(values[PC_SETTINGS]);
+	/* NOT NULL in the catalog; ApplySettings takes NULL as none */
+	p->settings = nulls[PC_SETTINGS] ? NULL : DatumGetJsonbPCopy(values[PC_SETTINGS]);
 	p->max_batch_rows = nulls[PC_MAX_BATCH_ROWS] ? 0 :
 		DatumGetInt64(values[PC_MAX_BATCH_ROWS]);
 	p->max_retries = DatumGetInt32(values[PC_MAX_RETRIES]);
@@ -280,8 +281,11 @@ CopyPipeline(const IncetlPipeline *from)
 	p->transform = CopyString(from->transform);
 	p->schedule = CopyString(from->schedule);
 	p->delete_marker = CopyString(from->delete_marker);
-	p->settings = palloc(VARSIZE(from->settings));
-	memcpy(p->settings, from->settings, VARSIZE(from->settings));
+	if (from->settings != NULL)
+	{
+		p->settings = palloc(VARSIZE(from->settings));
+		memcpy(p->settings, from->settings, VARSIZE(from->settings));
+	}
 	p->search_path = CopyString(from->search_path);
 	return p;
 }
@@ -332,8 +336,8 @@ static IncetlPipeline *
 CachedDefinition(const char *name, Oid relid, HeapTuple tup, TupleDesc desc)
 {
 	HeapTupleHeader htup = tup->t_data;
-	uint32		len = tup->t_len - htup->t_hoff;
-	char	   *data = (char *) htup + htup->t_hoff;
+	uint32		len = tup->t_len - offsetof(HeapTupleHeaderData, t_bits);
+	char	   *data = (char *) htup->t_bits;
 	TransactionId xmin = HeapTupleHeaderGetRawXmin(htup);
 	CachedPipeline *entry;
 	MemoryContext oldcxt;

@@ -41,6 +41,7 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/index.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
@@ -208,12 +209,31 @@ RunLogScan(Relation rel, const char *pipeline_name, Snapshot snapshot,
 	return systable_beginscan_ordered(rel, *index, snapshot, 1, &key);
 }
 
+/* RunLogColumn is the attribute number of a column of run_log (desc). */
+static AttrNumber
+RunLogColumn(TupleDesc desc, const char *column)
+{
+	int			col = IncetlTupleDescColumn(desc, column);
+
+	if (col < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("incetl.run_log has no column \"%s\"", column),
+				 errhint("Run ALTER EXTENSION incetl UPDATE;")));
+	return col + 1;
+}
+
+static Datum
+RunLogValue(HeapTuple tup, TupleDesc desc, const char *column, bool *isnull)
+{
+	return heap_getattr(tup, RunLogColumn(desc, column), desc, isnull);
+}
+
 static char *
 RunLogText(HeapTuple tup, TupleDesc desc, const char *column)
 {
 	bool		isnull;
-	Datum		d = heap_getattr(tup, IncetlTupleDescColumn(desc, column) + 1,
-								 desc, &isnull);
+	Datum		d = RunLogValue(tup, desc, column, &isnull);
 
 	return isnull ? NULL : TextDatumGetCString(d);
 }
@@ -223,7 +243,8 @@ RunLogText(HeapTuple tup, TupleDesc desc, const char *column)
  * directly (UpdateRunLogRow) rather than through an UPDATE
  * statement: whether the statement would do nothing more than the heap
  * update and the insertion of plain index entries.  Not when the table
- * has triggers, rules, forced row-level security, generated columns,
+ * is not a heap (default_table_access_method when the extension was
+ * created), has triggers, rules, forced row-level security, generated columns,
  * other CHECK constraints than its own, or an index with expressions, a
  * predicate, exclusion, a deferred check, or not ready: somebody added
  * them, and the statement honours them.
@@ -236,7 +257,8 @@ DirectUpdateOK(Relation rel)
 	ListCell   *lc;
 	bool		ok = true;
 
-	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relhastriggers ||
+	if (rel->rd_rel->relkind != RELKIND_RELATION ||
+		rel->rd_rel->relam != HEAP_TABLE_AM_OID || rel->rd_rel->relhastriggers ||
 		rel->rd_rel->relhasrules || rel->rd_rel->relforcerowsecurity ||
 		(constr != NULL && (constr->has_generated_stored || constr->num_check > 1)))
 		return false;
@@ -293,9 +315,10 @@ UpdateRunLogRow(Relation rel, HeapTuple oldtup, HeapTuple newtup)
 			bool		isnull[INDEX_MAX_KEYS];
 
 			FormIndexDatum(info, slot, NULL, values, isnull);
+			/* no indexed column changed: a version of the same row */
 			(void) index_insert(index, values, isnull, &newtup->t_self, rel,
 								index->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
-								false, info);
+								true, info);
 			index_close(index, RowExclusiveLock);
 		}
 		ExecDropSingleTupleTableSlot(slot);
@@ -367,12 +390,9 @@ MergeNoData(IncetlLogEntry *e)
 
 		upper = RunLogText(tup, desc, "current_run_timestamp");
 		note = RunLogText(tup, desc, "note");
-		attempt = DatumGetInt32(heap_getattr(tup, IncetlTupleDescColumn(desc, "attempt") + 1,
-											 desc, &isnull));
-		full_refresh = DatumGetBool(heap_getattr(tup, IncetlTupleDescColumn(desc, "full_refresh") + 1,
-												 desc, &isnull));
-		started_at = DatumGetTimestampTz(heap_getattr(tup, IncetlTupleDescColumn(desc, "started_at") + 1,
-													  desc, &isnull));
+		attempt = DatumGetInt32(RunLogValue(tup, desc, "attempt", &isnull));
+		full_refresh = DatumGetBool(RunLogValue(tup, desc, "full_refresh", &isnull));
+		started_at = DatumGetTimestampTz(RunLogValue(tup, desc, "started_at", &isnull));
 		if (status != NULL && strcmp(status, "NO_DATA") == 0 && attempt == 1 &&
 			!full_refresh && RunLogText(tup, desc, "error_message") == NULL &&
 			upper != NULL && strcmp(upper, e->last_run_timestamp) == 0 &&
@@ -399,8 +419,7 @@ MergeNoData(IncetlLogEntry *e)
 			}
 			if (since != NULL)
 			{
-				run_id = DatumGetInt64(heap_getattr(tup, IncetlTupleDescColumn(desc, "run_id") + 1,
-													desc, &isnull));
+				run_id = DatumGetInt64(RunLogValue(tup, desc, "run_id", &isnull));
 				oldtup = heap_copytuple(tup);
 			}
 		}
@@ -426,7 +445,7 @@ MergeNoData(IncetlLogEntry *e)
 
 #define REPLACE(name, value, isnull) \
 	do { \
-		col = IncetlTupleDescColumn(desc, name); \
+		col = RunLogColumn(desc, name) - 1; \
 		values[col] = (value); nulls[col] = (isnull); replace[col] = true; \
 	} while (0)
 		REPLACE("started_at", TimestampTzGetDatum(e->started_at), false);
@@ -501,10 +520,10 @@ RetentionDue(const char *pipeline_name)
 	cutoff = GetCurrentTransactionStartTimestamp() -
 		(int64) incetl_run_log_retention * USECS_PER_MINUTE;
 	rel = table_open(relid, AccessShareLock);
-	started_col = IncetlTupleDescColumn(RelationGetDescr(rel), "started_at") + 1;
+	started_col = RunLogColumn(RelationGetDescr(rel), "started_at");
 	snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	scan = RunLogScan(rel, pipeline_name, snapshot, &index);
-	if (scan == NULL || started_col <= 0)
+	if (scan == NULL)
 		due = true;
 	else
 	{

@@ -60,6 +60,7 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/transam.h"
 #include "access/twophase.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
@@ -557,14 +558,20 @@ sequence_wait_context(void *arg)
  * PreparedTransactionsMayExist tells whether a prepared transaction may
  * be in progress, without the query of pg_prepared_xacts and pg_locks
  * WaitForPreparedWriters makes (on every run of a time watermark): a
- * prepared transaction has an xid, in progress in a new snapshot, that no
- * backend holds as its own.  false when every xid of the snapshot is a
- * backend's (or there is none, or none can be prepared).
+ * prepared transaction has an xid in progress that no backend holds as
+ * its own.  The xids in progress are those a new snapshot lists, and
+ * those from its xmax to the next xid to be assigned, which it does not
+ * list; past MAX_UNLISTED_XIDS of these, or for any xid that is not a
+ * backend's (a subtransaction's too), the answer is "maybe".
  */
+#define MAX_UNLISTED_XIDS 64
+
 static bool
 PreparedTransactionsMayExist(void)
 {
 	Snapshot	snapshot;
+	TransactionId next;
+	TransactionId xid;
 
 	if (max_prepared_xacts == 0)
 		return false;
@@ -573,6 +580,16 @@ PreparedTransactionsMayExist(void)
 	{
 		if (BackendXidGetPid(snapshot->xip[i]) == 0)
 			return true;
+	}
+	next = XidFromFullTransactionId(ReadNextFullTransactionId());
+	xid = snapshot->xmax;
+	for (int n = 0; TransactionIdPrecedes(xid, next); n++)
+	{
+		if (n >= MAX_UNLISTED_XIDS)
+			return true;
+		if (BackendXidGetPid(xid) == 0 && TransactionIdIsInProgress(xid))
+			return true;
+		TransactionIdAdvance(xid);
 	}
 	return false;
 }
