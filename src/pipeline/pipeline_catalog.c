@@ -9,6 +9,13 @@
  *	  to do so in C, then write as the catalog owner through
  *	  IncetlCatalogExec(), inside the caller's transaction.
  *
+ *	  What every run reads by key -- its definition (IncetlLoadPipeline)
+ *	  and its watermark (IncetlReadWatermark) -- is read directly through
+ *	  the primary key, under a new snapshot: no SQL, no switch to the
+ *	  catalog owner, nothing user-defined runs.  Definitions are cached per
+ *	  backend and decoded again only when their row changed
+ *	  (CachedPipeline).
+ *
  * Copyright (c) 2026, incetl developers
  *
  * IDENTIFICATION

@@ -19,7 +19,12 @@
  *	  A NO_DATA run that follows a NO_DATA run of the same pipeline adds
  *	  no row: it extends the last one (MergeNoData), which then stands for
  *	  the whole streak and counts it in its note (retention applies as for
- *	  a new row).
+ *	  a new row).  That is what most runs of a scheduled pipeline do, so
+ *	  it is done without SQL: the last row is found through the pipeline's
+ *	  index and updated in place, a HOT update when its page has room
+ *	  (UpdateRunLogRow; an UPDATE statement when somebody gave run_log
+ *	  triggers or the like), and the retention is probed through the same
+ *	  index before its DELETE runs (RetentionDue).
  *
  *	  Retention: each row written (either way) comes with the deletion of
  *	  its pipeline's oldest rows past incetl.run_log_retention, a bounded

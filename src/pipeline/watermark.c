@@ -686,7 +686,8 @@ WaitForUntrackedBackends(List *pids)
  * file header).  Must be called before the run's snapshot is taken.
  * Returns false when there is nothing to read (an integer source with no
  * value above the lower bound).  *note, when not NULL, may be set to a
- * remark for the run log (who held the bound back).
+ * remark for the run log (who held the bound back; sequences with CACHE >
+ * 1, named only by a run that found values to read).
  */
 bool
 IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
@@ -781,11 +782,11 @@ IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
 		}
 
 		/*
-		 * Only a run that found a value above its lower bound waits, and
-		 * only it needs the sequences behind the column (a catalog query
-		 * an empty run is spared): which transactions hold a value is
-		 * asked after the first snapshot, as before it, since the wait
-		 * starts only now.
+		 * Only a run that found a value above its lower bound waits, so
+		 * only it looks up the sequences behind the column (a catalog
+		 * query an empty run is spared).  Looking them up after the first
+		 * snapshot changes nothing: the wait for their holders starts
+		 * after it either way.
 		 */
 		if (!incetl_test_naive_watermark)
 		{
