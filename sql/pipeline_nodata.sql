@@ -69,5 +69,50 @@ SELECT l.last_run_timestamp = :'success_upto' AS lower_bound_kept,
 FROM incetl.run_log AS l JOIN incetl.watermarks AS w USING (pipeline_name)
 WHERE l.pipeline_name = 'pn_ts' ORDER BY l.run_id DESC LIMIT 1;
 
+-- The streak's row is found through the pipeline's index and updated in
+-- place (run_log.c, UpdateRunLogRow): the same row, no new one.
+CREATE VIEW pn.last AS
+SELECT run_id, status, current_run_timestamp,
+       regexp_replace(note, 'started at .*', 'started at ...') AS note
+FROM incetl.run_log WHERE pipeline_name = 'pn_int' ORDER BY run_id DESC LIMIT 1;
+SELECT count(*) AS rows_before, max(run_id) AS streak_id
+FROM incetl.run_log WHERE pipeline_name = 'pn_int' \gset
+BEGIN;
+SELECT incetl_run('pn_int'), incetl_run('pn_int'), incetl_run('pn_int');
+COMMIT;
+SELECT count(*) - :rows_before AS new_rows FROM incetl.run_log WHERE pipeline_name = 'pn_int';
+SELECT run_id = :streak_id AS same_row, status, current_run_timestamp, note FROM pn.last;
+
+-- a row changed by hand is no streak: the next empty run starts a new one
+UPDATE incetl.run_log SET note = 'checked by hand' WHERE run_id = :streak_id;
+SELECT incetl_run('pn_int'), incetl_run('pn_int');
+SELECT run_id > :streak_id AS new_row, status, current_run_timestamp, note FROM pn.last;
+SELECT run_id AS streak_id FROM pn.last \gset
+UPDATE incetl.run_log SET note = 'many consecutive NO_DATA runs, the first started at noon'
+WHERE run_id = :streak_id;
+SELECT incetl_run('pn_int');
+SELECT run_id > :streak_id AS new_row, status, current_run_timestamp, note FROM pn.last;
+SELECT run_id AS streak_id FROM pn.last \gset
+
+-- with a trigger on run_log (somebody's audit), the streak goes through
+-- an UPDATE statement, which fires it; the counting is the same
+CREATE TABLE pn.audit (run_id bigint, note text);
+CREATE FUNCTION pn.audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO pn.audit VALUES (NEW.run_id, NEW.note);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER pn_audit AFTER UPDATE ON incetl.run_log
+    FOR EACH ROW EXECUTE FUNCTION pn.audit();
+SELECT incetl_run('pn_int'), incetl_run('pn_int');
+SELECT run_id = :streak_id AS same_row, status, current_run_timestamp, note FROM pn.last;
+SELECT run_id = :streak_id AS same_row,
+       regexp_replace(note, 'started at .*', 'started at ...') AS note
+FROM pn.audit ORDER BY note;
+DROP TRIGGER pn_audit ON incetl.run_log;
+SELECT incetl_run('pn_int');
+SELECT run_id = :streak_id AS same_row, status, current_run_timestamp, note FROM pn.last;
+SELECT count(*) AS audited FROM pn.audit;
+
 SELECT incetl.drop_pipeline('pn_int'), incetl.drop_pipeline('pn_ts');
 DROP SCHEMA pn CASCADE;

@@ -151,6 +151,8 @@ extern const char *IncetlOwnerName(IncetlPipeline *pipeline);
 
 /* pipeline_catalog.c: incetl's catalogs, read and written as their owner */
 extern IncetlPipeline *IncetlLoadPipeline(const char *name, bool missing_ok);
+extern char *IncetlReadWatermark(const char *name, int64 *commit);
+extern Oid	IncetlCatalogRelid(const char *relname);
 extern Oid	IncetlCatalogOwner(void);
 extern void IncetlBecomeCatalogOwner(IncetlUserContext *ctx);
 extern int64 IncetlCatalogExec(const char *sql, int nargs, Oid *argtypes,

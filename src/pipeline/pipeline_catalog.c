@@ -9,6 +9,13 @@
  *	  to do so in C, then write as the catalog owner through
  *	  IncetlCatalogExec(), inside the caller's transaction.
  *
+ *	  What every run reads by key -- its definition (IncetlLoadPipeline)
+ *	  and its watermark (IncetlReadWatermark) -- is read directly through
+ *	  the primary key, under a new snapshot: no SQL, no switch to the
+ *	  catalog owner, nothing user-defined runs.  Definitions are cached per
+ *	  backend and decoded again only when their row changed
+ *	  (CachedPipeline).
+ *
  * Copyright (c) 2026, incetl developers
  *
  * IDENTIFICATION
@@ -34,11 +41,12 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "incetl.h"
-
-static char *CopyTextColumn(HeapTuple tuple, TupleDesc desc, int attno);
 
 /*
  * IncetlCatalogOwner returns the role that owns incetl's catalogs: the
@@ -142,96 +150,310 @@ IncetlTextArrayFromList(List *names)
 										   TYPALIGN_INT));
 }
 
-static char *
-CopyTextColumn(HeapTuple tuple, TupleDesc desc, int attno)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(tuple, desc, attno, &isnull);
+/*
+ * The pipeline definitions this backend read, each with the version of
+ * its incetl.pipelines row: the table's OID, the row's ctid and xmin, and
+ * the row's null bitmap and data.  A run reads the row (an index lookup, no SPI, no user
+ * switch) and decodes it only when any of those changed; whatever changes
+ * the row (alter_pipeline, an owner change, a drop and re-create, an
+ * UPDATE by hand, in this session or another) gives it another version.
+ * At most PIPELINE_CACHE_SIZE definitions are kept, the least recently
+ * used one makes room.
+ */
+#define PIPELINE_CACHE_SIZE 32
 
-	return isnull ? NULL : TextDatumGetCString(d);
+typedef struct CachedPipeline
+{
+	MemoryContext cxt;			/* holds the entry and the definition */
+	Oid			relid;			/* incetl.pipelines when the row was read */
+	ItemPointerData tid;
+	TransactionId xmin;
+	uint32		len;			/* of data */
+	char	   *data;			/* the row from its null bitmap on */
+	IncetlPipeline *pipeline;
+} CachedPipeline;
+
+static MemoryContext PipelineCacheContext = NULL;
+static List *pipeline_cache = NIL;	/* most recently used first */
+
+/* incetl.pipelines' columns IncetlLoadPipeline reads, in PC_ order */
+static const char *const pipeline_columns[] = {
+	"name", "source", "watermark_column", "watermark_type", "target",
+	"record_key", "precombine", "transform", "schedule", "delete_marker",
+	"settings", "max_batch_rows", "max_retries", "retry_delay", "safety_lag",
+	"owner", "enabled", "search_path"
+};
+#define NUM_PIPELINE_COLUMNS lengthof(pipeline_columns)
+
+enum
+{
+	PC_NAME, PC_SOURCE, PC_WATERMARK_COLUMN, PC_WATERMARK_TYPE, PC_TARGET,
+	PC_RECORD_KEY, PC_PRECOMBINE, PC_TRANSFORM, PC_SCHEDULE, PC_DELETE_MARKER,
+	PC_SETTINGS, PC_MAX_BATCH_ROWS, PC_MAX_RETRIES, PC_RETRY_DELAY,
+	PC_SAFETY_LAG, PC_OWNER, PC_ENABLED, PC_SEARCH_PATH
+};
+
+static char *
+TextOrNull(Datum *values, bool *nulls, int i)
+{
+	return nulls[i] ? NULL : TextDatumGetCString(values[i]);
 }
 
 /*
- * IncetlLoadPipeline reads a pipeline definition by name.  The result is
- * allocated in the caller's memory context.  An unknown name is an error
- * (42704) unless missing_ok, when NULL is returned.
+ * DecodePipeline builds the definition of a row of incetl.pipelines, in
+ * the current memory context.  Columns are found by name: a catalog
+ * upgraded from 0.1 has them in another order than a new one.
+ */
+static IncetlPipeline *
+DecodePipeline(HeapTuple tup, TupleDesc desc)
+{
+	IncetlPipeline *p = palloc0(sizeof(IncetlPipeline));
+	Datum	   *all = palloc(sizeof(Datum) * desc->natts);
+	bool	   *allnulls = palloc(sizeof(bool) * desc->natts);
+	Datum		values[NUM_PIPELINE_COLUMNS];
+	bool		nulls[NUM_PIPELINE_COLUMNS];
+
+	heap_deform_tuple(tup, desc, all, allnulls);
+	for (int i = 0; i < NUM_PIPELINE_COLUMNS; i++)
+	{
+		int			col = IncetlTupleDescColumn(desc, pipeline_columns[i]);
+
+		if (col < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("incetl.pipelines has no column \"%s\"", pipeline_columns[i]),
+					 errhint("Run ALTER EXTENSION incetl UPDATE;")));
+		values[i] = all[col];
+		nulls[i] = allnulls[col];
+	}
+
+	p->name = TextOrNull(values, nulls, PC_NAME);
+	p->source = TextOrNull(values, nulls, PC_SOURCE);
+	/* both NULL in feed mode */
+	p->watermark_column = TextOrNull(values, nulls, PC_WATERMARK_COLUMN);
+	p->watermark_type = nulls[PC_WATERMARK_TYPE] ? InvalidOid :
+		DatumGetObjectId(values[PC_WATERMARK_TYPE]);
+	p->target = TextOrNull(values, nulls, PC_TARGET);
+	if (!nulls[PC_RECORD_KEY])
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(values[PC_RECORD_KEY]);
+		Datum	   *elems;
+		bool	   *enulls;
+		int			nelems;
+
+		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &enulls, &nelems);
+		for (int i = 0; i < nelems; i++)
+			p->record_key = lappend(p->record_key, TextDatumGetCString(elems[i]));
+	}
+	p->precombine = TextOrNull(values, nulls, PC_PRECOMBINE);
+	p->transform = TextOrNull(values, nulls, PC_TRANSFORM);
+	p->schedule = TextOrNull(values, nulls, PC_SCHEDULE);
+	p->delete_marker = TextOrNull(values, nulls, PC_DELETE_MARKER);
+	/* NOT NULL in the catalog; ApplySettings takes NULL as none */
+	p->settings = nulls[PC_SETTINGS] ? NULL : DatumGetJsonbPCopy(values[PC_SETTINGS]);
+	p->max_batch_rows = nulls[PC_MAX_BATCH_ROWS] ? 0 :
+		DatumGetInt64(values[PC_MAX_BATCH_ROWS]);
+	p->max_retries = DatumGetInt32(values[PC_MAX_RETRIES]);
+	p->retry_delay = *DatumGetIntervalP(values[PC_RETRY_DELAY]);
+	p->safety_lag = *DatumGetIntervalP(values[PC_SAFETY_LAG]);
+	p->owner = DatumGetObjectId(values[PC_OWNER]);
+	p->enabled = DatumGetBool(values[PC_ENABLED]);
+	p->search_path = TextOrNull(values, nulls, PC_SEARCH_PATH);
+	return p;
+}
+
+static char *
+CopyString(const char *s)
+{
+	return s ? pstrdup(s) : NULL;
+}
+
+/* CopyPipeline copies a definition into the current memory context. */
+static IncetlPipeline *
+CopyPipeline(const IncetlPipeline *from)
+{
+	IncetlPipeline *p = palloc(sizeof(IncetlPipeline));
+	ListCell   *lc;
+
+	*p = *from;
+	p->name = CopyString(from->name);
+	p->source = CopyString(from->source);
+	p->watermark_column = CopyString(from->watermark_column);
+	p->target = CopyString(from->target);
+	p->record_key = NIL;
+	foreach(lc, from->record_key)
+		p->record_key = lappend(p->record_key, pstrdup(lfirst(lc)));
+	p->precombine = CopyString(from->precombine);
+	p->transform = CopyString(from->transform);
+	p->schedule = CopyString(from->schedule);
+	p->delete_marker = CopyString(from->delete_marker);
+	if (from->settings != NULL)
+	{
+		p->settings = palloc(VARSIZE(from->settings));
+		memcpy(p->settings, from->settings, VARSIZE(from->settings));
+	}
+	p->search_path = CopyString(from->search_path);
+	return p;
+}
+
+/*
+ * IncetlCatalogRelid is the OID of incetl's catalog relation relname
+ * (InvalidOid when the extension is not installed in this database).
+ */
+Oid
+IncetlCatalogRelid(const char *relname)
+{
+	Oid			nspid = get_namespace_oid("incetl", true);
+
+	return OidIsValid(nspid) ? get_relname_relid(relname, nspid) : InvalidOid;
+}
+
+/*
+ * FetchByTextKey returns the row of rel whose one-column text primary
+ * key equals key, as snapshot sees it (a pointer into a buffer, pinned in
+ * *scan until the caller's systable_endscan), or NULL.
+ */
+static HeapTuple
+FetchByTextKey(Relation rel, const char *key, Snapshot snapshot,
+			   SysScanDesc *scan)
+{
+	Oid			indexoid = RelationGetPrimaryKeyIndex(rel);
+	Relation	index;
+	ScanKeyData skey;
+
+	if (!OidIsValid(indexoid))
+		elog(ERROR, "%s has no primary key", RelationGetRelationName(rel));
+	/* the scan key takes the heap's attribute number and the index's collation */
+	index = index_open(indexoid, AccessShareLock);
+	ScanKeyInit(&skey, index->rd_index->indkey.values[0], BTEqualStrategyNumber,
+				F_TEXTEQ, CStringGetTextDatum(key));
+	skey.sk_collation = index->rd_indcollation[0];
+	index_close(index, NoLock);
+	*scan = systable_beginscan(rel, indexoid, true, snapshot, 1, &skey);
+	return systable_getnext(*scan);
+}
+
+/*
+ * CachedDefinition returns the cached definition of the row tup of
+ * incetl.pipelines (relid), decoding the row and caching it first when it
+ * is new or changed.
+ */
+static IncetlPipeline *
+CachedDefinition(const char *name, Oid relid, HeapTuple tup, TupleDesc desc)
+{
+	HeapTupleHeader htup = tup->t_data;
+	uint32		len = tup->t_len - offsetof(HeapTupleHeaderData, t_bits);
+	char	   *data = (char *) htup->t_bits;
+	TransactionId xmin = HeapTupleHeaderGetRawXmin(htup);
+	CachedPipeline *entry;
+	MemoryContext oldcxt;
+	ListCell   *lc;
+
+	foreach(lc, pipeline_cache)
+	{
+		entry = lfirst(lc);
+		if (strcmp(entry->pipeline->name, name) != 0)
+			continue;
+		if (entry->relid == relid && entry->xmin == xmin &&
+			ItemPointerEquals(&entry->tid, &tup->t_self) &&
+			entry->len == len && memcmp(entry->data, data, len) == 0)
+		{
+			/* most recently used first */
+			if (lc != list_head(pipeline_cache))
+			{
+				pipeline_cache = foreach_delete_current(pipeline_cache, lc);
+				oldcxt = MemoryContextSwitchTo(PipelineCacheContext);
+				pipeline_cache = lcons(entry, pipeline_cache);
+				MemoryContextSwitchTo(oldcxt);
+			}
+			return entry->pipeline;
+		}
+		/* another version: forget it */
+		pipeline_cache = foreach_delete_current(pipeline_cache, lc);
+		MemoryContextDelete(entry->cxt);
+		break;
+	}
+
+	if (PipelineCacheContext == NULL)
+		PipelineCacheContext = AllocSetContextCreate(TopMemoryContext,
+													 "incetl pipeline definitions",
+													 ALLOCSET_SMALL_SIZES);
+	if (list_length(pipeline_cache) >= PIPELINE_CACHE_SIZE)
+	{
+		entry = llast(pipeline_cache);
+		pipeline_cache = list_delete_last(pipeline_cache);
+		MemoryContextDelete(entry->cxt);
+	}
+
+	/* decode first: an error leaves the cache as it was */
+	{
+		MemoryContext cxt = AllocSetContextCreate(PipelineCacheContext,
+												  "incetl pipeline definition",
+												  ALLOCSET_SMALL_SIZES);
+
+		PG_TRY();
+		{
+			oldcxt = MemoryContextSwitchTo(cxt);
+			entry = palloc(sizeof(CachedPipeline));
+			entry->cxt = cxt;
+			entry->relid = relid;
+			entry->tid = tup->t_self;
+			entry->xmin = xmin;
+			entry->len = len;
+			entry->data = palloc(len);
+			memcpy(entry->data, data, len);
+			entry->pipeline = DecodePipeline(tup, desc);
+			MemoryContextSwitchTo(oldcxt);
+		}
+		PG_CATCH();
+		{
+			MemoryContextDelete(cxt);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
+	oldcxt = MemoryContextSwitchTo(PipelineCacheContext);
+	pipeline_cache = lcons(entry, pipeline_cache);
+	MemoryContextSwitchTo(oldcxt);
+	return entry->pipeline;
+}
+
+/*
+ * IncetlLoadPipeline reads a pipeline definition by name, as a new
+ * snapshot sees it (so a run sees what another session committed before
+ * it, and what this transaction wrote).  The result is allocated in the
+ * caller's memory context.  An unknown name is an error (42704) unless
+ * missing_ok, when NULL is returned.
+ *
+ * The row is read directly, through the primary key, not through SPI as
+ * the catalog owner: that is what the catalog owner's SPI read saw
+ * (row-level security does not apply to the table's owner).  Decoding is
+ * spared when the row has not changed since this backend last decoded it
+ * (see CachedPipeline).
  */
 IncetlPipeline *
 IncetlLoadPipeline(const char *name, bool missing_ok)
 {
-	MemoryContext callercxt = CurrentMemoryContext;
 	IncetlPipeline *p = NULL;
-	IncetlUserContext uctx;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	int			ret;
+	Oid			relid;
 
 	IncetlCheckCatalogVersion();
-	values[0] = CStringGetTextDatum(name);
-	IncetlBecomeCatalogOwner(&uctx);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = IncetlExecuteCached("SELECT name, source, watermark_column, "
-								"watermark_type::oid, target, record_key, precombine, "
-								"transform, schedule, delete_marker, settings, "
-								"max_batch_rows, max_retries, retry_delay, safety_lag, "
-								"owner::pg_catalog.oid, enabled, search_path "
-								"FROM incetl.pipelines WHERE name = $1",
-								1, argtypes, values, NULL, false, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read incetl.pipelines: %s", SPI_result_code_string(ret));
-
-	if (SPI_processed == 1)
+	relid = IncetlCatalogRelid("pipelines");
+	if (OidIsValid(relid))
 	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		Datum		d;
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+		Relation	rel = table_open(relid, AccessShareLock);
+		Snapshot	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+		SysScanDesc scan;
+		HeapTuple	tup;
 
-		p = palloc0(sizeof(IncetlPipeline));
-		p->name = CopyTextColumn(tup, desc, 1);
-		p->source = CopyTextColumn(tup, desc, 2);
-		p->watermark_column = CopyTextColumn(tup, desc, 3);
-		/* both NULL in feed mode */
-		d = SPI_getbinval(tup, desc, 4, &isnull);
-		p->watermark_type = isnull ? InvalidOid : DatumGetObjectId(d);
-		p->target = CopyTextColumn(tup, desc, 5);
-
-		d = SPI_getbinval(tup, desc, 6, &isnull);
-		if (!isnull)
-		{
-			ArrayType  *arr = DatumGetArrayTypeP(d);
-			Datum	   *elems;
-			bool	   *enulls;
-			int			nelems;
-
-			deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT,
-							  &elems, &enulls, &nelems);
-			for (int i = 0; i < nelems; i++)
-				p->record_key = lappend(p->record_key,
-										TextDatumGetCString(elems[i]));
-		}
-		p->precombine = CopyTextColumn(tup, desc, 7);
-		p->transform = CopyTextColumn(tup, desc, 8);
-		p->schedule = CopyTextColumn(tup, desc, 9);
-		p->delete_marker = CopyTextColumn(tup, desc, 10);
-		d = SPI_getbinval(tup, desc, 11, &isnull);
-		p->settings = DatumGetJsonbPCopy(d);
-		d = SPI_getbinval(tup, desc, 12, &isnull);
-		p->max_batch_rows = isnull ? 0 : DatumGetInt64(d);
-		p->max_retries = DatumGetInt32(SPI_getbinval(tup, desc, 13, &isnull));
-		p->retry_delay = *DatumGetIntervalP(SPI_getbinval(tup, desc, 14, &isnull));
-		p->safety_lag = *DatumGetIntervalP(SPI_getbinval(tup, desc, 15, &isnull));
-		p->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 16, &isnull));
-		p->enabled = DatumGetBool(SPI_getbinval(tup, desc, 17, &isnull));
-		p->search_path = CopyTextColumn(tup, desc, 18);
-
-		MemoryContextSwitchTo(spicxt);
+		tup = FetchByTextKey(rel, name, snapshot, &scan);
+		if (HeapTupleIsValid(tup))
+			p = CopyPipeline(CachedDefinition(name, relid, tup, RelationGetDescr(rel)));
+		systable_endscan(scan);
+		UnregisterSnapshot(snapshot);
+		table_close(rel, AccessShareLock);
 	}
-	SPI_finish();
-	IncetlRestoreUser(&uctx);
 
 	if (p == NULL && !missing_ok)
 		ereport(ERROR,
@@ -242,25 +464,69 @@ IncetlLoadPipeline(const char *name, bool missing_ok)
 }
 
 /*
+ * IncetlReadWatermark reads the committed watermark of a pipeline from
+ * incetl.watermarks, as a new snapshot sees it (what earlier runs of this
+ * transaction wrote included): its text form (NULL when none) and, for
+ * incetl_cow sources, the commit id (-1 when none).  Read directly, as
+ * IncetlLoadPipeline reads the definition.
+ */
+char *
+IncetlReadWatermark(const char *name, int64 *commit)
+{
+	Oid			relid = IncetlCatalogRelid("watermarks");
+	Relation	rel;
+	Snapshot	snapshot;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	char	   *result = NULL;
+
+	*commit = -1;
+	if (!OidIsValid(relid))
+		elog(ERROR, "could not read the watermark of pipeline \"%s\"", name);
+	rel = table_open(relid, AccessShareLock);
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	tup = FetchByTextKey(rel, name, snapshot, &scan);
+	if (HeapTupleIsValid(tup))
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		int			wm = IncetlTupleDescColumn(desc, "watermark") + 1;
+		int			wc = IncetlTupleDescColumn(desc, "watermark_commit") + 1;
+		bool		isnull;
+		Datum		d;
+
+		if (wm <= 0 || wc <= 0)
+			elog(ERROR, "incetl.watermarks lacks its watermark columns");
+		d = heap_getattr(tup, wm, desc, &isnull);
+		if (!isnull)
+			result = TextDatumGetCString(d);
+		d = heap_getattr(tup, wc, desc, &isnull);
+		if (!isnull)
+			*commit = DatumGetInt64(d);
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
  * IncetlCatalogVersion is the installed version of the extension in this
  * database (palloc'd), or NULL when it is not installed.
  */
 char *
 IncetlCatalogVersion(void)
 {
-	Oid			extoid = get_extension_oid("incetl", true);
 	Relation	rel;
 	SysScanDesc scan;
 	ScanKeyData key;
 	HeapTuple	tup;
 	char	   *version = NULL;
 
-	if (!OidIsValid(extoid))
-		return NULL;
+	/* one lookup by name (every run makes it) */
 	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(extoid));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("incetl"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
 	{

@@ -56,7 +56,6 @@ PG_FUNCTION_INFO_V1(incetl_safe_upper_bound);
 #define INCETL_LOCK_FIELD4 0x4945
 
 static bool TryLockPipeline(IncetlPipeline *p);
-static char *ReadWatermark(const char *name, int64 *commit);
 static int64 ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e);
 static int64 RunQueryInt64(const char *sql, IncetlBatch *batch, bool keep);
 static bool IsTransient(int sqlerrcode);
@@ -80,46 +79,6 @@ TryLockPipeline(IncetlPipeline *p)
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h,
 						 INCETL_LOCK_FIELD4);
 	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
-}
-
-/*
- * ReadWatermark reads the committed watermark of a pipeline: its text form
- * (NULL when none) and, for incetl_cow sources, the commit id (-1 when
- * none).
- */
-static char *
-ReadWatermark(const char *name, int64 *commit)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	IncetlUserContext uctx;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	char	   *result = NULL;
-
-	*commit = -1;
-	values[0] = CStringGetTextDatum(name);
-	IncetlBecomeCatalogOwner(&uctx);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	/* not read-only: see what earlier runs in this transaction committed */
-	if (IncetlExecuteCached("SELECT watermark, watermark_commit FROM incetl.watermarks "
-							  "WHERE pipeline_name = $1",
-							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the watermark of pipeline \"%s\"", name);
-	if (SPI_processed == 1)
-	{
-		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		bool		isnull;
-		Datum		c = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-
-		if (v != NULL)
-			result = MemoryContextStrdup(callercxt, v);
-		if (!isnull)
-			*commit = DatumGetInt64(c);
-	}
-	SPI_finish();
-	IncetlRestoreUser(&uctx);
-	return result;
 }
 
 static int
@@ -490,7 +449,7 @@ ExecuteRun(IncetlPipeline *p, bool full_refresh, IncetlLogEntry *e)
 	int64		run_id;
 
 	memset(&b, 0, sizeof(b));
-	b.from_text = ReadWatermark(p->name, &from_commit);
+	b.from_text = IncetlReadWatermark(p->name, &from_commit);
 	b.advance = true;
 
 	IncetlBecomeOwner(p, &uctx, true);
@@ -753,7 +712,7 @@ incetl_safe_upper_bound(PG_FUNCTION_ARGS)
 	char	   *result = NULL;
 
 	IncetlCheckPipelineOwner(p, "inspect");
-	from_text = ReadWatermark(p->name, &from_commit);
+	from_text = IncetlReadWatermark(p->name, &from_commit);
 	IncetlBecomeOwner(p, &uctx, false);
 	source_relid = IncetlResolveRelation(p->source, false);
 	if (IncetlRelationIsCow(source_relid))

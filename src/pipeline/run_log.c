@@ -19,7 +19,12 @@
  *	  A NO_DATA run that follows a NO_DATA run of the same pipeline adds
  *	  no row: it extends the last one (MergeNoData), which then stands for
  *	  the whole streak and counts it in its note (retention applies as for
- *	  a new row).
+ *	  a new row).  That is what most runs of a scheduled pipeline do, so
+ *	  it is done without SQL: the last row is found through the pipeline's
+ *	  index and updated in place, a HOT update when its page has room
+ *	  (UpdateRunLogRow; an UPDATE statement when somebody gave run_log
+ *	  triggers or the like), and the retention is probed through the same
+ *	  index before its DELETE runs (RetentionDue).
  *
  *	  Retention: each row written (either way) comes with the deletion of
  *	  its pipeline's oldest rows past incetl.run_log_retention, a bounded
@@ -34,9 +39,17 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/index.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -46,6 +59,8 @@
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -82,15 +97,15 @@ PG_FUNCTION_INFO_V1(incetl_purge_run_log);
 
 static char *RetentionSql(const char *pipeline_name);
 static int64 MergeNoData(IncetlLogEntry *e);
+static bool RetentionDue(const char *pipeline_name);
 static void ApplyRetention(const char *pipeline_name);
 
 /*
- * The note of a row that stands for a streak of NO_DATA runs: the count,
- * then the start of the first run (MergeNoData writes and reads it).
+ * The note of a row that stands for a streak of NO_DATA runs is "<count>"
+ * NO_DATA_STREAK_MIDDLE "<start of the first run>" (MergeNoData writes
+ * and reads it).
  */
-#define NO_DATA_STREAK_NOTE_SQL(count, since) \
-	"pg_catalog.format('%s consecutive NO_DATA runs, the first started at %s', " \
-	count ", " since ")"
+#define NO_DATA_STREAK_MIDDLE " consecutive NO_DATA runs, the first started at "
 
 #define RUN_LOG_COLUMNS \
 	"pipeline_name, started_at, finished_at, last_run_timestamp, " \
@@ -177,54 +192,366 @@ IncetlInsertLog(IncetlLogEntry *e)
 }
 
 /*
+ * RunLogScan starts an ordered scan of one pipeline's rows of
+ * incetl.run_log by run_id (run_log_pipeline_idx), under snapshot.  NULL
+ * when the index is not there (a catalog the scan cannot rely on): the
+ * callers then go through SQL.
+ */
+static SysScanDesc
+RunLogScan(Relation rel, const char *pipeline_name, Snapshot snapshot,
+		   Relation *index)
+{
+	Oid			indexid = IncetlCatalogRelid("run_log_pipeline_idx");
+	ScanKeyData key;
+
+	if (!OidIsValid(indexid))
+		return NULL;
+	*index = index_open(indexid, AccessShareLock);
+	/* the scan takes the heap's attribute number of the index's column */
+	ScanKeyInit(&key, (*index)->rd_index->indkey.values[0], BTEqualStrategyNumber,
+				F_TEXTEQ, CStringGetTextDatum(pipeline_name));
+	key.sk_collation = (*index)->rd_indcollation[0];
+	return systable_beginscan_ordered(rel, *index, snapshot, 1, &key);
+}
+
+/* RunLogColumn is the attribute number of a column of run_log (desc). */
+static AttrNumber
+RunLogColumn(TupleDesc desc, const char *column)
+{
+	int			col = IncetlTupleDescColumn(desc, column);
+
+	if (col < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("incetl.run_log has no column \"%s\"", column),
+				 errhint("Run ALTER EXTENSION incetl UPDATE;")));
+	return col + 1;
+}
+
+static Datum
+RunLogValue(HeapTuple tup, TupleDesc desc, const char *column, bool *isnull)
+{
+	return heap_getattr(tup, RunLogColumn(desc, column), desc, isnull);
+}
+
+static char *
+RunLogText(HeapTuple tup, TupleDesc desc, const char *column)
+{
+	bool		isnull;
+	Datum		d = RunLogValue(tup, desc, column, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/*
+ * DirectUpdateOK tells whether a row of run_log (rel) can be updated
+ * directly (UpdateRunLogRow) rather than through an UPDATE
+ * statement: whether the statement would do nothing more than the heap
+ * update and the insertion of plain index entries.  Not when the table
+ * is not a heap (default_table_access_method when the extension was
+ * created), has triggers, rules, forced row-level security, generated columns,
+ * other CHECK constraints than its own, or an index with expressions, a
+ * predicate, exclusion, a deferred check, or not ready: somebody added
+ * them, and the statement honours them.
+ */
+static bool
+DirectUpdateOK(Relation rel)
+{
+	TupleConstr *constr = RelationGetDescr(rel)->constr;
+	List	   *indexes;
+	ListCell   *lc;
+	bool		ok = true;
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION ||
+		rel->rd_rel->relam != HEAP_TABLE_AM_OID || rel->rd_rel->relhastriggers ||
+		rel->rd_rel->relhasrules || rel->rd_rel->relforcerowsecurity ||
+		(constr != NULL && (constr->has_generated_stored || constr->num_check > 1)))
+		return false;
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index ind = index->rd_index;
+
+		if (!ind->indislive || !ind->indisready || !ind->indimmediate ||
+			ind->indisexclusion ||
+			!heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL) ||
+			!heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL))
+			ok = false;
+		index_close(index, AccessShareLock);
+		if (!ok)
+			break;
+	}
+	list_free(indexes);
+	return ok;
+}
+
+/*
+ * UpdateRunLogRow replaces the row oldtup of run_log (rel, opened with
+ * RowExclusiveLock; DirectUpdateOK) with newtup, as the UPDATE statement
+ * would: a heap update, HOT when the page has room (no indexed column
+ * changes), else with new entries in every index.  false, with nothing
+ * changed, when the row was updated or deleted concurrently.
+ */
+static bool
+UpdateRunLogRow(Relation rel, HeapTuple oldtup, HeapTuple newtup)
+{
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+	TM_Result	result;
+
+	result = heap_update(rel, &oldtup->t_self, newtup, GetCurrentCommandId(true),
+						 InvalidSnapshot, true, &tmfd, &lockmode);
+	if (result != TM_Ok)
+		return false;
+	if (!HeapTupleIsHeapOnly(newtup))
+	{
+		List	   *indexes = RelationGetIndexList(rel);
+		TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel),
+														&TTSOpsHeapTuple);
+		ListCell   *lc;
+
+		ExecStoreHeapTuple(newtup, slot, false);
+		foreach(lc, indexes)
+		{
+			Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
+			IndexInfo  *info = BuildIndexInfo(index);
+			Datum		values[INDEX_MAX_KEYS];
+			bool		isnull[INDEX_MAX_KEYS];
+
+			FormIndexDatum(info, slot, NULL, values, isnull);
+			/* no indexed column changed: a version of the same row */
+			(void) index_insert(index, values, isnull, &newtup->t_self, rel,
+								index->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+								true, info);
+			index_close(index, RowExclusiveLock);
+		}
+		ExecDropSingleTupleTableSlot(slot);
+		list_free(indexes);
+	}
+	/* what follows in the run sees it, as after the statement */
+	CommandCounterIncrement();
+	return true;
+}
+
+/*
  * MergeNoData extends the pipeline's last run_log row with this NO_DATA
  * run, when that row is a NO_DATA run too that ended where this one
  * started (its current_run_timestamp is this run's last_run_timestamp),
- * without a note other than a streak's: the row keeps its
- * last_run_timestamp (the streak's lower bound) and takes this run's
- * started_at, finished_at, current_run_timestamp and processing time (the
- * environment must be the same); its note counts the runs it stands for and keeps the start
- * of the first.  Returns the row's run_id, or 0 when there is no such row
- * (the caller inserts one).  Retention has nothing new to do.
+ * of the first attempt, not a full refresh, without error, of the same
+ * environment and without a note other than a streak's: the row keeps
+ * its last_run_timestamp (the streak's lower bound) and takes this run's
+ * started_at, finished_at, current_run_timestamp and processing time; its
+ * note counts the runs it stands for and keeps the start of the first.
+ * Returns the row's run_id, or 0 when there is no such row (the caller
+ * inserts one).
+ *
+ * This runs on every empty run, so it is cheap: the last row is found and
+ * checked through the pipeline's index, and updated directly
+ * (UpdateRunLogRow), changing no indexed column, so the update is HOT
+ * when the page has room.  When somebody gave run_log triggers or the
+ * like (DirectUpdateOK), an UPDATE statement as the catalog owner names
+ * the row by run_id and applies only if it still is what was read.
  */
 static int64
 MergeNoData(IncetlLogEntry *e)
 {
-	Oid			types[7] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
-	TEXTOID, FLOAT8OID, TEXTOID};
-	Datum		values[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			relid = IncetlCatalogRelid("run_log");
+	Relation	rel;
+	Relation	index;
+	TupleDesc	desc;
+	Snapshot	snapshot;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	HeapTuple	oldtup = NULL;
+	int64		run_id = 0;
+	int64		count = 0;
+	char	   *since = NULL;
+	char	   *note = NULL;
+	char	   *upper = NULL;
+	char	   *newnote;
 
-	values[0] = CStringGetTextDatum(e->pipeline_name);
-	values[1] = TimestampTzGetDatum(e->started_at);
-	values[2] = TimestampTzGetDatum(e->finished_at);
-	values[3] = CStringGetTextDatum(e->last_run_timestamp);
-	if (e->current_run_timestamp != NULL)
-		values[4] = CStringGetTextDatum(e->current_run_timestamp);
-	else
-		nulls[4] = 'n';
-	values[5] = Float8GetDatum(ElapsedSeconds(e));
-	if (incetl_environment != NULL)
-		values[6] = CStringGetTextDatum(incetl_environment);
-	else
-		nulls[6] = 'n';
+	if (!OidIsValid(relid))
+		return 0;
+	rel = table_open(relid, RowExclusiveLock);
+	desc = RelationGetDescr(rel);
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	scan = RunLogScan(rel, e->pipeline_name, snapshot, &index);
+	if (scan == NULL)
+	{
+		UnregisterSnapshot(snapshot);
+		table_close(rel, RowExclusiveLock);
+		return 0;
+	}
+	tup = systable_getnext_ordered(scan, BackwardScanDirection);
+	if (HeapTupleIsValid(tup))
+	{
+		char	   *status = RunLogText(tup, desc, "status");
+		char	   *env = RunLogText(tup, desc, "environment");
+		bool		isnull;
+		int32		attempt;
+		bool		full_refresh;
+		TimestampTz started_at;
 
-	return IncetlCatalogExec("UPDATE incetl.run_log AS l SET "
-							 "started_at = $2, finished_at = $3, current_run_timestamp = $5, "
-							 "processing_time_seconds = $6, note = "
-							 NO_DATA_STREAK_NOTE_SQL("COALESCE(pg_catalog.split_part(l.note, ' ', 1)::pg_catalog.int8, 1) OPERATOR(pg_catalog.+) 1",
-													 "COALESCE(pg_catalog.substr(l.note, pg_catalog.strpos(l.note, 'started at ') OPERATOR(pg_catalog.+) 11), "
-													 "l.started_at::pg_catalog.text)")
-							 " WHERE l.run_id OPERATOR(pg_catalog.=) ("
-							 "SELECT pg_catalog.max(m.run_id) FROM incetl.run_log AS m "
-							 "WHERE m.pipeline_name OPERATOR(pg_catalog.=) $1) "
-							 "AND l.status OPERATOR(pg_catalog.=) 'NO_DATA' AND l.attempt OPERATOR(pg_catalog.=) 1 "
-							 "AND NOT l.full_refresh AND l.error_message IS NULL "
-							 "AND l.current_run_timestamp OPERATOR(pg_catalog.=) $4 "
-							 "AND l.environment IS NOT DISTINCT FROM $7 "
-							 "AND (l.note IS NULL OR l.note OPERATOR(pg_catalog.~~) '% consecutive NO_DATA runs, the first started at %') "
-							 "RETURNING l.run_id",
-							 7, types, values, nulls, -1);
+		upper = RunLogText(tup, desc, "current_run_timestamp");
+		note = RunLogText(tup, desc, "note");
+		attempt = DatumGetInt32(RunLogValue(tup, desc, "attempt", &isnull));
+		full_refresh = DatumGetBool(RunLogValue(tup, desc, "full_refresh", &isnull));
+		started_at = DatumGetTimestampTz(RunLogValue(tup, desc, "started_at", &isnull));
+		if (status != NULL && strcmp(status, "NO_DATA") == 0 && attempt == 1 &&
+			!full_refresh && RunLogText(tup, desc, "error_message") == NULL &&
+			upper != NULL && strcmp(upper, e->last_run_timestamp) == 0 &&
+			((env == NULL && incetl_environment == NULL) ||
+			 (env != NULL && incetl_environment != NULL &&
+			  strcmp(env, incetl_environment) == 0)))
+		{
+			if (note == NULL)
+			{
+				count = 1;
+				since = DatumGetCString(DirectFunctionCall1(timestamptz_out,
+															TimestampTzGetDatum(started_at)));
+			}
+			else
+			{
+				char	   *end;
+
+				/* a streak's note: "<count> consecutive ... started at <since>" */
+				errno = 0;
+				count = strtoi64(note, &end, 10);
+				if (errno == 0 && end != note && count > 0 &&
+					strncmp(end, NO_DATA_STREAK_MIDDLE, strlen(NO_DATA_STREAK_MIDDLE)) == 0)
+					since = end + strlen(NO_DATA_STREAK_MIDDLE);
+			}
+			if (since != NULL)
+			{
+				run_id = DatumGetInt64(RunLogValue(tup, desc, "run_id", &isnull));
+				oldtup = heap_copytuple(tup);
+			}
+		}
+	}
+	systable_endscan_ordered(scan);
+	index_close(index, AccessShareLock);
+	UnregisterSnapshot(snapshot);
+	if (run_id == 0)
+	{
+		table_close(rel, RowExclusiveLock);
+		return 0;
+	}
+	newnote = psprintf(INT64_FORMAT NO_DATA_STREAK_MIDDLE "%s", count + 1, since);
+
+	if (DirectUpdateOK(rel))
+	{
+		Datum	   *values = palloc0(sizeof(Datum) * desc->natts);
+		bool	   *nulls = palloc0(sizeof(bool) * desc->natts);
+		bool	   *replace = palloc0(sizeof(bool) * desc->natts);
+		int			col;
+		HeapTuple	newtup;
+		bool		updated;
+
+#define REPLACE(name, value, isnull) \
+	do { \
+		col = RunLogColumn(desc, name) - 1; \
+		values[col] = (value); nulls[col] = (isnull); replace[col] = true; \
+	} while (0)
+		REPLACE("started_at", TimestampTzGetDatum(e->started_at), false);
+		REPLACE("finished_at", TimestampTzGetDatum(e->finished_at), false);
+		REPLACE("current_run_timestamp",
+				e->current_run_timestamp ? CStringGetTextDatum(e->current_run_timestamp) : (Datum) 0,
+				e->current_run_timestamp == NULL);
+		REPLACE("processing_time_seconds", Float8GetDatum(ElapsedSeconds(e)), false);
+		REPLACE("note", CStringGetTextDatum(newnote), false);
+#undef REPLACE
+		newtup = heap_modify_tuple(oldtup, desc, values, nulls, replace);
+		updated = UpdateRunLogRow(rel, oldtup, newtup);
+		table_close(rel, RowExclusiveLock);
+		return updated ? run_id : 0;
+	}
+	else
+	{
+		Oid			types[8] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
+		FLOAT8OID, TEXTOID, TEXTOID, TEXTOID};
+		Datum		values[8];
+		char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+		table_close(rel, RowExclusiveLock);
+		values[0] = Int64GetDatum(run_id);
+		values[1] = TimestampTzGetDatum(e->started_at);
+		values[2] = TimestampTzGetDatum(e->finished_at);
+		if (e->current_run_timestamp != NULL)
+			values[3] = CStringGetTextDatum(e->current_run_timestamp);
+		else
+			nulls[3] = 'n';
+		values[4] = Float8GetDatum(ElapsedSeconds(e));
+		values[5] = CStringGetTextDatum(newnote);
+		values[6] = CStringGetTextDatum(upper);
+		if (note != NULL)
+			values[7] = CStringGetTextDatum(note);
+		else
+			nulls[7] = 'n';
+		return IncetlCatalogExec("UPDATE incetl.run_log AS l SET "
+								 "started_at = $2, finished_at = $3, current_run_timestamp = $4, "
+								 "processing_time_seconds = $5, note = $6 "
+								 "WHERE l.run_id OPERATOR(pg_catalog.=) $1 "
+								 "AND l.status OPERATOR(pg_catalog.=) 'NO_DATA' "
+								 "AND l.current_run_timestamp OPERATOR(pg_catalog.=) $7 "
+								 "AND l.note IS NOT DISTINCT FROM $8 "
+								 "RETURNING l.run_id",
+								 8, types, values, nulls, -1);
+	}
+}
+
+/*
+ * RetentionDue tells whether the retention statement would delete
+ * anything: whether one of the pipeline's hundred oldest rows (by run_id)
+ * started before now - retention.  Read through the pipeline's index,
+ * without SQL: most runs have nothing to delete.  true when it cannot
+ * tell.
+ */
+static bool
+RetentionDue(const char *pipeline_name)
+{
+	Oid			relid = IncetlCatalogRelid("run_log");
+	Relation	rel;
+	Relation	index;
+	Snapshot	snapshot;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	TimestampTz cutoff;
+	bool		due = false;
+	int			started_col;
+
+	if (!OidIsValid(relid))
+		return true;
+	cutoff = GetCurrentTransactionStartTimestamp() -
+		(int64) incetl_run_log_retention * USECS_PER_MINUTE;
+	rel = table_open(relid, AccessShareLock);
+	started_col = RunLogColumn(RelationGetDescr(rel), "started_at");
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	scan = RunLogScan(rel, pipeline_name, snapshot, &index);
+	if (scan == NULL)
+		due = true;
+	else
+	{
+		for (int n = 0; n < 100 && !due; n++)
+		{
+			bool		isnull;
+			Datum		d;
+
+			tup = systable_getnext_ordered(scan, ForwardScanDirection);
+			if (!HeapTupleIsValid(tup))
+				break;
+			d = heap_getattr(tup, started_col, RelationGetDescr(rel), &isnull);
+			due = !isnull && DatumGetTimestampTz(d) < cutoff;
+		}
+	}
+	if (scan != NULL)
+	{
+		systable_endscan_ordered(scan);
+		index_close(index, AccessShareLock);
+	}
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return due;
 }
 
 /*
@@ -238,7 +565,7 @@ ApplyRetention(const char *pipeline_name)
 	Oid			types[2] = {TEXTOID, INT4OID};
 	Datum		values[2];
 
-	if (incetl_run_log_retention < 0)
+	if (incetl_run_log_retention < 0 || !RetentionDue(pipeline_name))
 		return;
 	values[0] = CStringGetTextDatum(pipeline_name);
 	values[1] = Int32GetDatum(incetl_run_log_retention);

@@ -3,9 +3,11 @@
  * spi_cache.c
  *	  Statements a run executes every time, prepared once per backend.
  *
- *	  A run reads the pipeline, its watermark and settings, the source's
- *	  sequences and prepared transactions, probes the batch and logs: small
- *	  statements whose parse and plan cost more than their execution.  Each
+ *	  A run reads the pipeline's settings, the source's bound, sequences
+ *	  and prepared transactions, probes the batch and logs: small
+ *	  statements whose parse and plan cost more than their execution.  (The
+ *	  definition, the watermark and an empty run's streak row are read and
+ *	  written without SQL: pipeline_catalog.c, run_log.c.)  Each
  *	  text is prepared on first use and kept (SPI_keepplan) in a table of
  *	  this backend, keyed by the text and its parameter types; the plan cache revalidates a
  *	  kept plan when what it depends on changes (a table altered, another

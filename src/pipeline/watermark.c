@@ -60,6 +60,7 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/transam.h"
 #include "access/twophase.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
@@ -105,6 +106,7 @@ static void ColumnOrigins(Oid relid, const char *column, int depth,
 						  List **rels, List **columns);
 static List *WatermarkSequences(Oid source_relid, const char *column,
 								char **note);
+static bool PreparedTransactionsMayExist(void);
 static void WaitForPreparedWriters(List *relids);
 static void WaitForUntrackedBackends(List *pids);
 static int	BeginWriterWait(void);
@@ -147,14 +149,30 @@ BeginIsoStyle(void)
 	return nest;
 }
 
+/*
+ * IncetlWatermarkToText is the stored form of a watermark value.  Only
+ * time values depend on DateStyle and TimeZone: integers are written
+ * without entering a GUC nest level (two settings set and undone, on
+ * every run).
+ */
 char *
 IncetlWatermarkToText(Datum value, Oid typid)
 {
-	int			nest = BeginIsoStyle();
+	int			nest;
 	Oid			outfunc;
 	bool		isvarlena;
 	char	   *result;
 
+	switch (typid)
+	{
+		case INT2OID:
+			return psprintf("%d", (int) DatumGetInt16(value));
+		case INT4OID:
+			return psprintf("%d", DatumGetInt32(value));
+		case INT8OID:
+			return psprintf(INT64_FORMAT, DatumGetInt64(value));
+	}
+	nest = BeginIsoStyle();
 	getTypeOutputInfo(typid, &outfunc, &isvarlena);
 	result = OidOutputFunctionCall(outfunc, value);
 	AtEOXact_GUC(false, nest);
@@ -168,11 +186,18 @@ IncetlWatermarkToText(Datum value, Oid typid)
 Datum
 IncetlWatermarkFromText(const char *text, Oid typid)
 {
-	int			nest = BeginIsoStyle();
+	int			nest;
 	Oid			infunc;
 	Oid			ioparam;
 	Datum		result;
 
+	/* integers do not depend on DateStyle and TimeZone */
+	if (!IncetlWatermarkIsTime(typid))
+	{
+		getTypeInputInfo(typid, &infunc, &ioparam);
+		return OidInputFunctionCall(infunc, (char *) text, ioparam, -1);
+	}
+	nest = BeginIsoStyle();
 	getTypeInputInfo(typid, &infunc, &ioparam);
 	result = OidInputFunctionCall(infunc, (char *) text, ioparam, -1);
 	AtEOXact_GUC(false, nest);
@@ -530,6 +555,46 @@ sequence_wait_context(void *arg)
 }
 
 /*
+ * PreparedTransactionsMayExist tells whether a prepared transaction may
+ * be in progress, without the query of pg_prepared_xacts and pg_locks
+ * WaitForPreparedWriters makes (on every run of a time watermark): a
+ * prepared transaction has an xid in progress that no backend holds as
+ * its own.  The xids in progress are those a new snapshot lists, and
+ * those from its xmax to the next xid to be assigned, which it does not
+ * list; past MAX_UNLISTED_XIDS of these, or for any xid that is not a
+ * backend's (a subtransaction's too), the answer is "maybe".
+ */
+#define MAX_UNLISTED_XIDS 64
+
+static bool
+PreparedTransactionsMayExist(void)
+{
+	Snapshot	snapshot;
+	TransactionId next;
+	TransactionId xid;
+
+	if (max_prepared_xacts == 0)
+		return false;
+	snapshot = GetLatestSnapshot();
+	for (uint32 i = 0; i < snapshot->xcnt; i++)
+	{
+		if (BackendXidGetPid(snapshot->xip[i]) == 0)
+			return true;
+	}
+	next = XidFromFullTransactionId(ReadNextFullTransactionId());
+	xid = snapshot->xmax;
+	for (int n = 0; TransactionIdPrecedes(xid, next); n++)
+	{
+		if (n >= MAX_UNLISTED_XIDS)
+			return true;
+		if (BackendXidGetPid(xid) == 0 && TransactionIdIsInProgress(xid))
+			return true;
+		TransactionIdAdvance(xid);
+	}
+	return false;
+}
+
+/*
  * WaitForPreparedWriters waits for the prepared transactions of this
  * database that hold a write lock on one of relids (tables and sequences;
  * all of them when relids is NIL, for a view or foreign table).  They have
@@ -544,8 +609,8 @@ WaitForPreparedWriters(List *relids)
 	char		nulls[1] = {' '};
 	int			ret;
 
-	if (max_prepared_xacts == 0)
-		return;					/* none can exist */
+	if (!PreparedTransactionsMayExist())
+		return;
 	if (relids != NIL)
 	{
 		Datum	   *elems = palloc(sizeof(Datum) * list_length(relids));
@@ -621,7 +686,8 @@ WaitForUntrackedBackends(List *pids)
  * file header).  Must be called before the run's snapshot is taken.
  * Returns false when there is nothing to read (an integer source with no
  * value above the lower bound).  *note, when not NULL, may be set to a
- * remark for the run log (who held the bound back).
+ * remark for the run log (who held the bound back; sequences with CACHE >
+ * 1, named only by a run that found values to read).
  */
 bool
 IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
@@ -639,10 +705,14 @@ IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
 			int			nest;
 
 			b = OldestTransactionStart(GetCurrentTimestamp(), note, &untracked);
-			nest = BeginWriterWait();
-			WaitForUntrackedBackends(untracked);
-			WaitForPreparedWriters(SourceTables(source_relid));
-			AtEOXact_GUC(false, nest);
+			/* usually there is nobody to wait for: no GUC nest level then */
+			if (untracked != NIL || PreparedTransactionsMayExist())
+			{
+				nest = BeginWriterWait();
+				WaitForUntrackedBackends(untracked);
+				WaitForPreparedWriters(SourceTables(source_relid));
+				AtEOXact_GUC(false, nest);
+			}
 		}
 		b = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
 													TimestampTzGetDatum(b),
@@ -690,9 +760,6 @@ IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
 		argtypes[0] = p->watermark_type;
 		values[0] = from;
 
-		if (!incetl_test_naive_watermark)
-			sequences = WatermarkSequences(source_relid, p->watermark_column, note);
-
 		/* the bound: a value handed out before this snapshot */
 		snap = RegisterSnapshot(GetLatestSnapshot());
 		if (SPI_connect() != SPI_OK_CONNECT)
@@ -714,8 +781,18 @@ IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
 			return false;
 		}
 
+		/*
+		 * Only a run that found a value above its lower bound waits, so
+		 * only it looks up the sequences behind the column (a catalog
+		 * query an empty run is spared).  Looking them up after the first
+		 * snapshot changes nothing: the wait for their holders starts
+		 * after it either way.
+		 */
 		if (!incetl_test_naive_watermark)
+		{
+			sequences = WatermarkSequences(source_relid, p->watermark_column, note);
 			WaitForSourceWriters(source_relid, sequences, snap);
+		}
 		UnregisterSnapshot(snap);
 
 		/* integer Datums are by value: nothing to copy out of SPI */

@@ -30,13 +30,18 @@
 #   (1) copying a backlog of BENCH_ROWS rows (1 M; the lead's figure) into
 #       the empty keyed heap target, each side in its own transaction;
 #   (2) an empty run (nothing new), BENCH_EMPTY_RUNS calls in one session
-#       after a warm-up, median.
+#       after a warm-up, median;
+#   (3) the same empty run's CPU time in the backend (user + system, from
+#       /proc/<pid>/stat, Linux only) over BENCH_CPU_RUNS calls in one
+#       session, per call: on a shared machine elapsed times swing with
+#       the load, CPU time much less.
 # The targets must be equal after (1).  Prints one table with the ratio
 # incetl / pg_incremental.
 #
 # Knobs: INCETL_BENCH_PORT (54337), INCETL_BENCH_DIR
 #        (/tmp/incetl-pgincr-<user>), BENCH_ROWS (1000000), BENCH_REPS (3),
-#        BENCH_EMPTY_RUNS (50), BENCH_KEEP=1 leaves the cluster running.
+#        BENCH_EMPTY_RUNS (50), BENCH_CPU_RUNS (2000; 0 leaves (3) out),
+#        BENCH_KEEP=1 leaves the cluster running.
 
 set -euo pipefail
 export LC_ALL=C
@@ -51,6 +56,7 @@ BENCH_DIR=${INCETL_BENCH_DIR:-/tmp/incetl-pgincr-$RUNNER}
 ROWS=${BENCH_ROWS:-1000000}
 REPS=${BENCH_REPS:-3}
 EMPTY_RUNS=${BENCH_EMPTY_RUNS:-50}
+CPU_RUNS=${BENCH_CPU_RUNS:-2000}
 C=$BENCH_DIR/cluster
 
 # shellcheck source=test/bench/bench.bash
@@ -138,6 +144,26 @@ empty_runs() {
 incetl_log "(2) empty runs, $EMPTY_RUNS each"
 empty_i=$(empty_runs "SELECT incetl_run('p')")
 empty_p=$(empty_runs "SELECT pgi_execute_pipeline('p')")
+# the backend's CPU ticks before and after CPU_RUNS calls (after a warm-up)
+cpu_runs() {
+    local ticks
+    ticks=$({ echo 'SELECT pg_backend_pid() AS pid \gset'
+              echo '\setenv INCETL_BENCH_BACKEND :pid'
+              echo "$1;"
+              echo "\\! awk '{ print \$14 + \$15 }' /proc/\$INCETL_BENCH_BACKEND/stat"
+              for _ in $(seq 1 "$CPU_RUNS"); do echo "$1;"; done
+              echo "\\! awk '{ print \$14 + \$15 }' /proc/\$INCETL_BENCH_BACKEND/stat"
+            } | psql_b -At -o /dev/null)
+    awk -v hz="$(getconf CLK_TCK)" -v n="$CPU_RUNS" 'NR == 1 { a = $1 } NR == 2 { b = $1 }
+        END { printf "%.4f", (b - a) * 1000 / hz / n }' <<<"$ticks"
+}
+cpu_i='' cpu_p='' empty_total=$((EMPTY_RUNS + 1))
+if [ "$CPU_RUNS" -gt 0 ] && [ -r /proc/self/stat ]; then
+    incetl_log "(3) CPU time of empty runs, $CPU_RUNS each"
+    empty_total=$((empty_total + CPU_RUNS + 1))
+    cpu_i=$(cpu_runs "SELECT incetl_run('p')")
+    cpu_p=$(cpu_runs "SELECT pgi_execute_pipeline('p')")
+fi
 log_rows=$(psql_b -At -c "SELECT count(*) FROM incetl.run_log WHERE pipeline_name = 'p'")
 
 fi_=$(printf '%s\n' "${full_i[@]}" | median)
@@ -149,4 +175,6 @@ printf '%-44s | %14s | %14s | %6s\n' "measure" "incetl" "pg_incremental" "ratio"
 printf '%-44s-+-%14s-+-%14s-+-%6s\n' "$(printf '%.0s-' {1..44})" "--------------" "--------------" "------"
 awk -v n="$ROWS" -v i="$fi_" -v p="$fp_" 'BEGIN { printf "%-44s | %11.1f ms | %11.1f ms | %6.2f\n", "(1) backlog of " n " rows into a keyed heap", i, p, i / p }'
 awk -v i="$empty_i" -v p="$empty_p" 'BEGIN { printf "%-44s | %11.3f ms | %11.3f ms | %6.2f\n", "(2) empty run", i, p, i / p }'
-echo "run_log rows of the incetl pipeline after $REPS loads and $((EMPTY_RUNS + 1)) empty runs: $log_rows"
+[ -z "$cpu_i" ] ||
+    awk -v i="$cpu_i" -v p="$cpu_p" 'BEGIN { printf "%-44s | %11.3f ms | %11.3f ms | %6.2f\n", "(3) empty run, backend CPU time", i, p, i / p }'
+echo "run_log rows of the incetl pipeline after $REPS loads and $empty_total empty runs: $log_rows"
