@@ -5,7 +5,7 @@
 -- sequential scan is the oracle) and must return the same rows, both ways,
 -- after upserts, DELETE, UPDATE, inside a writing transaction, under a
 -- cursor's older snapshot, after VACUUM, with many small file groups, and
--- with lossy bitmaps.  BRIN is refused.
+-- with lossy bitmaps.  BRIN: sql/cow_brin.sql.
 CREATE SCHEMA cow_bitmap;
 SET search_path = cow_bitmap, public;
 
@@ -190,9 +190,6 @@ SELECT bitmap_tids('SELECT * FROM c WHERE v = 3') =
        (SELECT count(*) FROM h WHERE name ^@ 'n7_') AS spgist_live_only;
 SELECT * FROM check_all();
 SELECT count(*) AS problems FROM incetl.verify('c');
-
--- BRIN summarizes ranges of pages, not of our row numbers: refused
-CREATE INDEX c_brin ON c USING brin (id);
 
 -- a lossy bitmap (work_mem too small for one entry per TID block): the
 -- executor rechecks every row of a lossy block, and the answer is exact

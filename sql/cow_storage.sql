@@ -104,7 +104,6 @@ SELECT count(*) FROM m WHERE cat = 'cat3';
 COMMIT;
 RESET enable_seqscan;
 RESET enable_bitmapscan;
-CREATE INDEX ON m USING brin (id);
 
 -- VACUUM and clean reclaim superseded versions; size stays flat
 CREATE TABLE hot (id int, v int) USING incetl_cow;

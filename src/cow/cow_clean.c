@@ -315,7 +315,7 @@ CowCleanLocked(Relation rel, int keep, int elevel,
 	vac_close_indexes(nindexes, indrels, NoLock);
 
 	/* truncate free pages at the end, if nobody is in the way */
-	nblocks = RelationGetNumberOfBlocks(rel);
+	nblocks = CowPhysicalBlocks(rel);
 	for (i = 0; i < map->nranges; i++)
 		new_nblocks = Max(new_nblocks, map->extent_first[i] + map->extent_blocks[i]);
 	if (new_nblocks < nblocks &&

@@ -460,7 +460,7 @@ cow_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 			rel->rel_parallel_workers = 0;
 		else if (!inhparent && rel->rel_parallel_workers == -1 &&
 				 max_parallel_workers_per_gather > 0 &&
-				 RelationGetNumberOfBlocks(r) > 0)
+				 CowPhysicalBlocks(r) > 0)
 			rel->rel_parallel_workers = CowParallelWorkers(r);
 	}
 	table_close(r, NoLock);
@@ -649,7 +649,7 @@ cow_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			HeapTuple	tup;
 
 			CowDiscardRelation(objectId);
-			if (RelationGetNumberOfBlocks(rel) > 0)
+			if (CowPhysicalBlocks(rel) > 0)
 				CowDeleteStorageMetadata(CowStorageIdAnyVersion(rel));
 			opts = table_open(CowCatalogRelid("cow_options", false), RowExclusiveLock);
 			ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ,
@@ -688,9 +688,12 @@ CowRelidIsCow(Oid relid)
 /*
  * CowCheckConcurrentIndex refuses, before it starts, a CREATE INDEX
  * CONCURRENTLY on an incetl_cow table that its build would refuse (an
- * access method other than btree, hash, gist, spgist or gin: cow_index.c;
- * a unique index is built, and its validation pass inserts the rows the
- * index lacks with the uniqueness check, as heap's does): it commits the new index's catalog
+ * access method other than btree, hash, gist, spgist, gin or brin:
+ * cow_index.c; a unique index is built, and its validation pass inserts
+ * the rows the index lacks with the uniqueness check, as heap's does; a
+ * BRIN index's bulk delete lists no TIDs, so the validation pass inserts
+ * every current row, which widens the ranges the build summarized, as on
+ * heap): it commits the new index's catalog
  * entry before building it, so a refusal from the build would leave an
  * INVALID index behind.  The other concurrent builds, and REINDEX
  * CONCURRENTLY (whose indexes were built already), run: the validation
@@ -711,12 +714,13 @@ CowCheckConcurrentIndex(Node *parsetree)
 		return;
 	am = get_index_am_oid(stmt->accessMethod, true);
 	if (OidIsValid(am) && am != BTREE_AM_OID && am != HASH_AM_OID &&
-		am != GIST_AM_OID && am != SPGIST_AM_OID && am != GIN_AM_OID)
+		am != GIST_AM_OID && am != SPGIST_AM_OID && am != GIN_AM_OID &&
+		am != BRIN_AM_OID)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("index access method \"%s\" is not supported on incetl_cow table \"%s\"",
 						stmt->accessMethod, get_rel_name(relid)),
-				 errhint("Use btree, hash, gist, spgist or gin.")));
+				 errhint("Use btree, hash, gist, spgist, gin or brin.")));
 }
 
 /*

@@ -6,7 +6,8 @@
  * Every index build (CREATE INDEX, a PRIMARY KEY or UNIQUE constraint,
  * REINDEX, the rebuild after VACUUM FULL) comes through
  * cow_index_build_range_scan, so this is where unsupported indexes are
- * refused: BRIN and access methods not known to work (CowCheckIndexAm).
+ * refused: access methods not known to work (CowCheckIndexAm).  BRIN's
+ * summarization of a range of TID blocks comes here too.
  *
  * All version rows still in the catalog are indexed, superseded ones too:
  * an index fetch checks the version against the reader's snapshot, so an
@@ -34,6 +35,7 @@
 #include "catalog/index.h"
 #include "miscadmin.h"
 #include "catalog/pg_am.h"
+#include "storage/lmgr.h"
 #include "commands/defrem.h"
 #include "executor/executor.h"
 #include "utils/memutils.h"
@@ -47,18 +49,16 @@ static void CowCheckIndexAm(Relation table_rel, Relation index_rel);
 
 /*
  * CowCheckIndexAm refuses index access methods that do not work on
- * incetl_cow tables.  btree, hash, GiST, SP-GiST and GIN index TIDs and
- * nothing else: the build (below), the inserts of the merge
- * (ExecInsertIndexTuples, GIN's pending list included) and VACUUM's bulk
- * delete (cow_clean.c) go through the generic index AM interface, and
- * bitmap scans (cow_scan.c) read what GIN and the others return.
- *
- * BRIN is refused: it summarizes ranges of table pages and its scan visits
- * the ranges below the table's size in pages (RelationGetNumberOfBlocks),
- * but the block number of an incetl_cow TID numbers rows, 291 per block,
- * and grows with every rewrite: rows beyond the table's pages would never
- * be found.  Other access methods (from extensions) are refused too, as
- * untested.
+ * incetl_cow tables.  btree, hash, GiST, SP-GiST, GIN and BRIN work: the
+ * build (below), the inserts of the merge (ExecInsertIndexTuples, GIN's
+ * pending list included; brininsert widens the summary of a summarized
+ * range) and VACUUM's bulk delete and cleanup (cow_clean.c; BRIN's
+ * summarizes the complete ranges not summarized yet) go through the
+ * generic index AM interface, and bitmap scans (cow_scan.c) read what the
+ * index returns, BRIN's lossy TID blocks included.  BRIN's ranges are
+ * ranges of TID blocks, COW_ROWS_PER_BLOCK row numbers each; the table's
+ * size covers them (cow_tableam.c cow_relation_size).  Other access
+ * methods (from extensions) are refused, as untested.
  */
 static void
 CowCheckIndexAm(Relation table_rel, Relation index_rel)
@@ -66,20 +66,36 @@ CowCheckIndexAm(Relation table_rel, Relation index_rel)
 	Oid			am = index_rel->rd_rel->relam;
 
 	if (am == BTREE_AM_OID || am == HASH_AM_OID || am == GIST_AM_OID ||
-		am == SPGIST_AM_OID || am == GIN_AM_OID)
+		am == SPGIST_AM_OID || am == GIN_AM_OID || am == BRIN_AM_OID)
 		return;
-	if (am == BRIN_AM_OID)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("BRIN indexes are not supported on incetl_cow table \"%s\"",
-						RelationGetRelationName(table_rel)),
-				 errdetail("BRIN summarizes ranges of table pages; the TIDs of an incetl_cow table number rows, not pages."),
-				 errhint("Use a btree index; a sequential scan already skips file groups by the min/max of their columns.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("index access method \"%s\" is not supported on incetl_cow table \"%s\"",
 					get_am_name(am), RelationGetRelationName(table_rel)),
-			 errhint("Use btree, hash, gist, spgist or gin.")));
+			 errhint("Use btree, hash, gist, spgist, gin or brin.")));
+}
+
+/*
+ * CowWaitForWriters waits for the transactions that hold the writers' lock
+ * of rel (CowLockWriters) to end, without taking it: a writer merges its
+ * rows, giving them row numbers and index entries, before it commits.  A
+ * BRIN range summarization (brinsummarize) inserts a placeholder summary
+ * first, which every writer that comes later widens; a writer that
+ * merged before, into a range not summarized then, must be seen by the
+ * scan of the range, but its version is not visible to a snapshot until it
+ * commits.  Heap reads such rows in its "any visible" mode; we wait, as
+ * CREATE INDEX CONCURRENTLY waits for writers.  Our own transaction is not
+ * waited for; VACUUM holds the writers' lock itself (cow_clean.c), so it
+ * waits for nobody.
+ */
+static void
+CowWaitForWriters(Relation rel)
+{
+	LOCKTAG		tag;
+
+	CowRowLockTag(rel, &tag);
+	/* RowShareLock conflicts with the writers' ExclusiveLock only */
+	WaitForLockers(tag, RowShareLock, false);
 }
 
 /*
@@ -162,14 +178,33 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 	double		count = 0;
 	Datum		values[INDEX_MAX_KEYS];
 	bool		isnull[INDEX_MAX_KEYS];
+	int64		first_row = 0;
+	int64		end_row = PG_INT64_MAX;
 
 	CowCheckIndexAm(table_rel, index_rel);
-	if (scan != NULL || start_blockno != 0 ||
-		(numblocks != InvalidBlockNumber && numblocks != 0))
+	if (scan != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("partial or parallel index builds are not supported on incetl_cow table \"%s\"",
+				 errmsg("parallel index builds are not supported on incetl_cow table \"%s\"",
 						RelationGetRelationName(table_rel))));
+
+	/*
+	 * A range of TID blocks: BRIN summarizing a range (see
+	 * CowWaitForWriters).  Row numbers from first_row to end_row, the rows
+	 * of all versions, superseded ones too, as for a whole build.
+	 */
+	if (start_blockno != 0 || numblocks != InvalidBlockNumber)
+	{
+		if (index_rel->rd_rel->relam != BRIN_AM_OID)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("partial index builds are not supported on incetl_cow table \"%s\"",
+							RelationGetRelationName(table_rel))));
+		first_row = (int64) start_blockno * COW_ROWS_PER_BLOCK;
+		if (numblocks != InvalidBlockNumber)
+			end_row = first_row + (int64) numblocks * COW_ROWS_PER_BLOCK;
+		CowWaitForWriters(table_rel);
+	}
 
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	versions = CowLoadVersions(CowStorageId(table_rel), snap, false, &n);
@@ -180,13 +215,19 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 											ALLOCSET_DEFAULT_SIZES));
 	for (i = 0; i < n; i++)
 	{
-		CowDecodedGroup *g = CowIndexRowsGroup(&ir, table_rel, &versions[i]);
+		CowDecodedGroup *g;
 		uint64		r;
 		bool		alive = (versions[i].superseded_by == 0);
+		int64		first = versions[i].first_row_number;
 
+		if (first >= end_row || first + versions[i].row_count <= first_row)
+			continue;
+		g = CowIndexRowsGroup(&ir, table_rel, &versions[i]);
 		for (r = 0; r < g->nrows; r++)
 		{
 			CHECK_FOR_INTERRUPTS();
+			if (first + (int64) r < first_row || first + (int64) r >= end_row)
+				continue;
 			if (!CowIndexRowsForm(&ir, table_rel, index_info, g, r, values, isnull))
 				continue;
 			callback(index_rel, &ir.slot->tts_tid, values, isnull, alive,

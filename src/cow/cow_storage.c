@@ -71,6 +71,32 @@ CowTidToRowNumber(ItemPointer tid)
 }
 
 /*
+ * CowTidBlocks returns how many TID blocks the row numbers below
+ * next_row_number span: the block of row number next_row_number - 1, plus
+ * one.
+ */
+BlockNumber
+CowTidBlocks(int64 next_row_number)
+{
+	if (next_row_number <= 0)
+		return 0;
+	return (BlockNumber) ((next_row_number - 1) / COW_ROWS_PER_BLOCK + 1);
+}
+
+/*
+ * CowPhysicalBlocks returns the number of pages of rel's main fork: what
+ * the storage code reads and extends.  RelationGetNumberOfBlocks asks the
+ * access method (cow_tableam.c cow_relation_size), which reports the TID
+ * blocks instead when they are more and a BRIN index needs them; the
+ * storage code must not depend on that, nor read the metapage to know it.
+ */
+BlockNumber
+CowPhysicalBlocks(Relation rel)
+{
+	return smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM);
+}
+
+/*
  * CowInitStorage writes the metapage of a freshly created fork directly
  * through smgr (the relcache entry does not point at it yet), WAL-logs it
  * and syncs it, as heap does for the init fork.
@@ -224,7 +250,7 @@ CowReadMetaPageExt(Relation rel, bool any_version)
 	Buffer		buf;
 	CowMetaPageData result;
 
-	if (RelationGetNumberOfBlocks(rel) == 0)
+	if (CowPhysicalBlocks(rel) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("incetl_cow relation \"%s\" has no metapage",
@@ -421,7 +447,7 @@ CowNextFileGroupId(Relation rel)
 void
 CowSetFreeSpace(Relation rel, CowUsedMap *map)
 {
-	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	BlockNumber nblocks = CowPhysicalBlocks(rel);
 	BlockNumber next = COW_METAPAGE_BLKNO + 1;
 	int			i;
 
@@ -567,7 +593,7 @@ void
 CowReadExtentBytes(Relation rel, BlockNumber first_block, uint32 nblocks,
 				   uint64 offset, Size len, char *dest)
 {
-	BlockNumber relblocks = RelationGetNumberOfBlocks(rel);	/* once, not per page */
+	BlockNumber relblocks = CowPhysicalBlocks(rel);	/* once, not per page */
 
 	while (len > 0)
 	{

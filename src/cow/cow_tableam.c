@@ -47,6 +47,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/tuplesort.h"
 
 #include "cow/am.h"
@@ -244,7 +245,7 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 	{
 		Relation	src = relation_open(source, NoLock);
 
-		if (CowIsCowRelation(src) && RelationGetNumberOfBlocks(src) > 0)
+		if (CowIsCowRelation(src) && CowPhysicalBlocks(src) > 0)
 		{
 			CowMetaPageData old = CowReadMetaPage(src);
 
@@ -547,6 +548,56 @@ cow_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 	*multi_cutoff = GetOldestMultiXactId();
 }
 
+/*
+ * CowHasBrinIndex says whether rel has a BRIN index (valid or not).
+ */
+static bool
+CowHasBrinIndex(Relation rel)
+{
+	List	   *indexes;
+	ListCell   *lc;
+	bool		found = false;
+
+	if (!rel->rd_rel->relhasindex)
+		return false;
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		HeapTuple	tup = SearchSysCache1(RELOID,
+										  ObjectIdGetDatum(lfirst_oid(lc)));
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		found = (((Form_pg_class) GETSTRUCT(tup))->relam == BRIN_AM_OID);
+		ReleaseSysCache(tup);
+		if (found)
+			break;
+	}
+	list_free(indexes);
+	return found;
+}
+
+/*
+ * The size of the main fork is its pages, except for a table with a BRIN
+ * index: BRIN summarizes and scans the TID blocks below the table's size
+ * (RelationGetNumberOfBlocks: brinsummarize, bringetbitmap), and ours
+ * number rows, COW_ROWS_PER_BLOCK to a block, up to the metapage's next
+ * row number, which grows with every rewrite and soon passes the pages of
+ * a compressed table.  Such a table reports the TID blocks of every row
+ * number given out so far when they are more than its pages: the rows any
+ * snapshot sees are below, so BRIN covers them all.
+ *
+ * What else asks (PostgreSQL 15): ANALYZE samples blocks below this size
+ * and cow_scan_analyze_next_block maps those of extents onto rows, the
+ * others are empty (its estimate scales with the block count, so it stays
+ * right), and it and index builds (index_update_stats) store it in
+ * pg_class.relpages, which our planner estimate does not read (it counts
+ * pages itself, cow_relation_estimate_size); VACUUM is ours (cow_clean.c);
+ * pg_relation_size and the storage code (CowPhysicalBlocks) ask smgr.
+ * pg_prewarm, pageinspect and pg_visibility read pages below this size and
+ * fail past the last page of such a table (doc/incetl_cow.md).  Tables
+ * without a BRIN index report their pages only, as before.
+ */
 static uint64
 cow_relation_size(Relation rel, ForkNumber forkNumber)
 {
@@ -569,6 +620,9 @@ cow_relation_size(Relation rel, ForkNumber forkNumber)
 		 * every plan of every query, a tenth of a point lookup's time.
 		 */
 		nblocks = smgrnblocks(RelationGetSmgr(rel), forkNumber);
+		if (forkNumber == MAIN_FORKNUM && nblocks > 0 && CowHasBrinIndex(rel))
+			nblocks = Max(nblocks,
+						  CowTidBlocks(CowReadMetaPage(rel).next_row_number));
 	}
 	return nblocks * BLCKSZ;
 }
@@ -593,7 +647,7 @@ cow_relation_estimate_size(Relation rel, int32 *attr_widths,
 	for (i = 0; i < n; i++)
 		rows += v[i].row_count;
 	UnregisterSnapshot(snap);
-	*pages = RelationGetNumberOfBlocks(rel);
+	*pages = CowPhysicalBlocks(rel);
 	*tuples = rows;
 	/* no visibility map: index-only scans must fetch every row */
 	*allvisfrac = 0;

@@ -204,7 +204,7 @@ incetl_cow_table_stats(PG_FUNCTION_ARGS)
 	values[6] = Int64GetDatum(commits);
 	values[7] = Int64GetDatum(last_commit);
 	nulls[7] = (commits == 0);
-	values[8] = Int64GetDatum((int64) RelationGetNumberOfBlocks(rel));
+	values[8] = Int64GetDatum((int64) CowPhysicalBlocks(rel));
 	relation_close(rel, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

@@ -141,7 +141,7 @@ incetl_cow_verify(PG_FUNCTION_ARGS)
 	desc = RelationGetDescr(rel);
 	CowLoadOptions(rel, GetActiveSnapshot(), &opts);
 	versions = CowLoadVersions(CowStorageId(rel), GetActiveSnapshot(), true, &n);
-	nblocks = RelationGetNumberOfBlocks(rel);
+	nblocks = CowPhysicalBlocks(rel);
 	firsts = palloc0(sizeof(Datum *) * Max(n, 1));
 	lasts = palloc0(sizeof(Datum *) * Max(n, 1));
 	ok = palloc0(sizeof(bool) * Max(n, 1));

@@ -78,6 +78,8 @@ typedef struct CowMetaPageData
 
 extern void CowRowNumberToTid(int64 rownum, ItemPointer tid);
 extern int64 CowTidToRowNumber(ItemPointer tid);
+extern BlockNumber CowTidBlocks(int64 next_row_number);
+extern BlockNumber CowPhysicalBlocks(Relation rel);
 
 extern void CowInitStorage(SMgrRelation srel, char persistence, int64 storage_id,
 						   int64 next_commit_id);
