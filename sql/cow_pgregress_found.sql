@@ -108,6 +108,55 @@ END $$;
 SELECT add_and_count(1), add_and_count(2);
 SELECT count(*), sum(a) FROM xacttest;
 
+-- portals.sql: a FOR UPDATE cursor meets rows a later command of its own
+-- transaction updated or deleted.  Heap skips them (TM_SelfModified); a
+-- table without a record key failed with 40001 blaming a concurrent
+-- transaction, as if another one had rewritten the rows.  Each case on
+-- both, the same rows.
+CREATE TABLE cur_cow (a int) USING incetl_cow;
+CREATE TABLE cur_heap (a int) USING heap;
+INSERT INTO cur_cow VALUES (1);
+INSERT INTO cur_heap VALUES (1);
+BEGIN;
+DECLARE c_cow NO SCROLL CURSOR FOR SELECT * FROM cur_cow FOR UPDATE;
+DECLARE c_heap NO SCROLL CURSOR FOR SELECT * FROM cur_heap FOR UPDATE;
+UPDATE cur_cow SET a = 2;
+UPDATE cur_heap SET a = 2;
+FETCH ALL FROM c_cow;
+FETCH ALL FROM c_heap;
+COMMIT;
+-- the row left alone is still locked and returned; the updated one,
+-- then the deleted one, skipped
+INSERT INTO cur_cow VALUES (3);
+INSERT INTO cur_heap VALUES (3);
+BEGIN;
+DECLARE c_cow CURSOR FOR SELECT * FROM cur_cow FOR UPDATE;
+DECLARE c_heap CURSOR FOR SELECT * FROM cur_heap FOR UPDATE;
+UPDATE cur_cow SET a = 30 WHERE a = 3;
+UPDATE cur_heap SET a = 30 WHERE a = 3;
+FETCH ALL FROM c_cow;
+FETCH ALL FROM c_heap;
+COMMIT;
+BEGIN;
+DECLARE c_cow CURSOR FOR SELECT * FROM cur_cow FOR SHARE;
+DECLARE c_heap CURSOR FOR SELECT * FROM cur_heap FOR SHARE;
+DELETE FROM cur_cow WHERE a = 2;
+DELETE FROM cur_heap WHERE a = 2;
+FETCH ALL FROM c_cow;
+FETCH ALL FROM c_heap;
+COMMIT;
+SELECT (SELECT array_agg(a) FROM cur_cow) AS cow,
+       (SELECT array_agg(a) FROM cur_heap) AS heap;
+-- rolled back in a subtransaction, the update no longer replaced the row:
+-- locked and returned
+BEGIN;
+DECLARE c_cow CURSOR FOR SELECT * FROM cur_cow FOR UPDATE;
+SAVEPOINT s;
+UPDATE cur_cow SET a = 31;
+ROLLBACK TO SAVEPOINT s;
+FETCH ALL FROM c_cow;
+COMMIT;
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA cow_pgregress_found CASCADE;

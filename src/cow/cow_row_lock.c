@@ -37,7 +37,9 @@
  *	  Replaced by a write of this transaction: TM_SelfModified;
  *	- its key gone: TM_Deleted;
  *	- without a record key, a row whose version a concurrent commit
- *	  rewrote cannot be followed: 40001, as UPDATE and DELETE raise.
+ *	  rewrote cannot be followed: 40001, as UPDATE and DELETE raise; one
+ *	  whose version this transaction rewrote without carrying the row was
+ *	  updated or deleted by us: TM_SelfModified (CowSupersededByUs).
  *
  * A slot filled here carries the row's xmin (CowSlotSetXmin).
  *
@@ -183,6 +185,30 @@ CowFindCurrentByKey(Relation rel, CowIndexFetch *f, const CowOptions *opts,
 	return 0;
 }
 
+/*
+ * CowSupersededByUs tells whether the version that held row rownum was
+ * superseded by this transaction, as its latest state shows it.  A row
+ * such a version carried unchanged has been found by CowResolveMovedRow
+ * already: one not found was updated or deleted.
+ */
+static bool
+CowSupersededByUs(Relation rel, int64 rownum)
+{
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	int			nall;
+	CowVersion *all = CowLoadVersions(CowStorageId(rel), snap, false, &nall);
+	int			vi = CowFindInVersions(all, nall, rownum);
+
+	UnregisterSnapshot(snap);
+
+	/*
+	 * the catalog row of a superseded version was updated by the writer
+	 * that superseded it: its xmin is that writer's
+	 */
+	return vi >= 0 && all[vi].superseded_by != 0 &&
+		TransactionIdIsCurrentTransactionId(all[vi].xmin);
+}
+
 TM_Result
 CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 			 TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
@@ -253,6 +279,21 @@ CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	CowLoadOptions(rel, snap, &opts);
 	UnregisterSnapshot(snap);
+	if (opts.nkeys == 0 && CowSupersededByUs(rel, rownum))
+	{
+		/*
+		 * Its version was replaced by a command of ours that did not carry
+		 * it: the row was updated or deleted by this transaction (a cursor
+		 * opened before), as heap's TM_SelfModified.
+		 */
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		ExecClearTuple(slot);
+		tmfd->ctid = *tid;
+		tmfd->xmax = GetCurrentTransactionId();
+		tmfd->cmax = cid;
+		return TM_SelfModified;
+	}
 	if (opts.nkeys == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
