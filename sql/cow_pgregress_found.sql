@@ -157,6 +157,36 @@ ROLLBACK TO SAVEPOINT s;
 FETCH ALL FROM c_cow;
 COMMIT;
 
+-- update.sql: RETURNING reads xmin and xmax of the rows the statement
+-- wrote.  Rows store no transaction ids, but the writer of a row the
+-- statement just wrote is known: this transaction, and nobody deleted it
+-- (xmax 0); a row the statement deleted has our xid as xmax.  Scans still
+-- refuse them.
+CREATE TABLE sys_cow (a int PRIMARY KEY, b text) USING incetl_cow;
+INSERT INTO sys_cow VALUES (1, 'x'), (2, 'y')
+    RETURNING a, xmin = pg_current_xact_id()::xid AS xmin_ours,
+              xmax = 0 AS xmax_zero;
+INSERT INTO sys_cow VALUES (2, 'z') ON CONFLICT (a) DO UPDATE SET b = 'w'
+    RETURNING a, b, xmin = pg_current_xact_id()::xid AS xmin_ours;
+INSERT INTO sys_cow VALUES (3, 'v') ON CONFLICT (a) DO NOTHING
+    RETURNING a, xmin = pg_current_xact_id()::xid AS xmin_ours,
+              xmax = 0 AS xmax_zero;
+BEGIN;
+UPDATE sys_cow SET b = b || '!' WHERE a = 1
+    RETURNING a, b, xmin = pg_current_xact_id()::xid AS xmin_ours,
+              xmax = 0 AS xmax_zero;
+DELETE FROM sys_cow WHERE a = 3
+    RETURNING a, xmax = pg_current_xact_id()::xid AS xmax_ours;
+COMMIT;
+-- each row of an INSERT ... SELECT from another table's slots
+CREATE TABLE sys_src (a int) USING heap;
+INSERT INTO sys_src VALUES (10), (11);
+INSERT INTO sys_cow SELECT a, 's' FROM sys_src
+    RETURNING a, xmin = pg_current_xact_id()::xid AS xmin_ours;
+SELECT a, xmin FROM sys_cow;
+SELECT a, xmax FROM sys_cow;
+UPDATE sys_cow SET b = 'n' RETURNING cmin;
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA cow_pgregress_found CASCADE;
