@@ -31,14 +31,17 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/htup_details.h"
 #include "catalog/index.h"
 #include "miscadmin.h"
 #include "catalog/pg_am.h"
 #include "commands/defrem.h"
 #include "executor/executor.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/tuplesort.h"
 
 #include "cow/maintenance.h"
@@ -58,15 +61,16 @@ static void CowCheckIndexAm(Relation table_rel, Relation index_rel);
  * but the block number of an incetl_cow TID numbers rows, 291 per block,
  * and grows with every rewrite: rows beyond the table's pages would never
  * be found.  Other access methods (from extensions) are refused too, as
- * untested.
+ * untested, unless their handler is one of the five above
+ * (CowIndexAmAllowed: CREATE ACCESS METHOD gist2 TYPE INDEX HANDLER
+ * gisthandler makes GiST under another name).
  */
 static void
 CowCheckIndexAm(Relation table_rel, Relation index_rel)
 {
 	Oid			am = index_rel->rd_rel->relam;
 
-	if (am == BTREE_AM_OID || am == HASH_AM_OID || am == GIST_AM_OID ||
-		am == SPGIST_AM_OID || am == GIN_AM_OID)
+	if (CowIndexAmAllowed(am))
 		return;
 	if (am == BRIN_AM_OID)
 		ereport(ERROR,
@@ -80,6 +84,30 @@ CowCheckIndexAm(Relation table_rel, Relation index_rel)
 			 errmsg("index access method \"%s\" is not supported on incetl_cow table \"%s\"",
 					get_am_name(am), RelationGetRelationName(table_rel)),
 			 errhint("Use btree, hash, gist, spgist or gin.")));
+}
+
+/*
+ * CowIndexAmAllowed tells whether index access method am works on
+ * incetl_cow tables: btree, hash, GiST, SP-GiST, GIN, or an access method
+ * whose handler is one of theirs.
+ */
+bool
+CowIndexAmAllowed(Oid am)
+{
+	HeapTuple	tup;
+	Oid			handler;
+
+	if (am == BTREE_AM_OID || am == HASH_AM_OID || am == GIST_AM_OID ||
+		am == SPGIST_AM_OID || am == GIN_AM_OID)
+		return true;
+	tup = SearchSysCache1(AMOID, ObjectIdGetDatum(am));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	handler = ((Form_pg_am) GETSTRUCT(tup))->amhandler;
+	ReleaseSysCache(tup);
+	return handler == F_BTHANDLER || handler == F_HASHHANDLER ||
+		handler == F_GISTHANDLER || handler == F_SPGHANDLER ||
+		handler == F_GINHANDLER;
 }
 
 /*

@@ -41,7 +41,11 @@
  *	  whose version this transaction rewrote without carrying the row was
  *	  updated or deleted by us: TM_SelfModified (CowSupersededByUs).
  *
- * A slot filled here carries the row's xmin (CowSlotSetXmin).
+ * A slot filled here carries the row's xmin (CowSlotSetXmin).  The row
+ * locked last is remembered for its command (CowRowLockedInCommand): heap
+ * keeps the updater's own row lock on the new version of a row it locked,
+ * so that a row locked and updated by one command (ON CONFLICT DO UPDATE,
+ * a BEFORE ROW trigger's lock) shows the updater as xmax in RETURNING.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -72,6 +76,34 @@
  * taken.
  */
 static CowIndexFetch *CowLockFetch = NULL;
+
+/* the row locked last, by which command (CowRowLockedInCommand) */
+static Oid	CowLastLockedRelid = InvalidOid;
+static int64 CowLastLockedRow = 0;
+static LocalTransactionId CowLastLockedLxid = InvalidLocalTransactionId;
+static CommandId CowLastLockedCid = InvalidCommandId;
+
+static TM_Result
+CowLocked(Relation rel, ItemPointer tid, CommandId cid)
+{
+	CowLastLockedRelid = RelationGetRelid(rel);
+	CowLastLockedRow = CowTidToRowNumber(tid);
+	CowLastLockedLxid = MyProc->lxid;
+	CowLastLockedCid = cid;
+	return TM_Ok;
+}
+
+/*
+ * CowRowLockedInCommand tells whether the row at tid is the one command
+ * cid of this transaction locked last.
+ */
+bool
+CowRowLockedInCommand(Relation rel, ItemPointer tid, CommandId cid)
+{
+	return CowLastLockedLxid == MyProc->lxid && CowLastLockedCid == cid &&
+		CowLastLockedRelid == RelationGetRelid(rel) &&
+		CowLastLockedRow == CowTidToRowNumber(tid);
+}
 static LocalTransactionId CowLockFetchLxid = InvalidLocalTransactionId;
 static Oid	CowLockFetchRelid = InvalidOid;
 
@@ -263,14 +295,14 @@ CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 
 	f = CowLockFetchFor(rel, acquired);
 	if (CowFetchLocked(f, rownum, slot))
-		return TM_Ok;
+		return CowLocked(rel, tid, cid);
 
 	/* carried into a new version by a merge of this transaction */
 	moved = CowResolveMovedRow(rel, rownum, f->versions, f->nversions, false);
 	if (moved != 0 && CowFetchLocked(f, moved, slot))
 	{
 		CowRowNumberToTid(moved, tid);
-		return TM_Ok;
+		return CowLocked(rel, tid, cid);
 	}
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow row lock",
@@ -320,7 +352,7 @@ CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 	{
 		/* carried unchanged by another transaction's rewrite */
 		CowRowNumberToTid(moved, tid);
-		return TM_Ok;
+		return CowLocked(rel, tid, cid);
 	}
 	if (TransactionIdIsCurrentTransactionId(f->group->version.xmin))
 	{
@@ -336,7 +368,7 @@ CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 	{
 		CowRowNumberToTid(moved, tid);
 		tmfd->traversed = true;
-		result = TM_Ok;
+		result = CowLocked(rel, tid, cid);
 	}
 	else
 	{

@@ -199,6 +199,13 @@ cow_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	}
 	CowBufferInsert(rel, slot, cid, true);
 	CowSlotWritten(slot);
+
+	/*
+	 * heap keeps the updater's own lock on the new version of a row it
+	 * locked (ON CONFLICT DO UPDATE, a BEFORE ROW trigger): its xmax
+	 */
+	if (CowRowLockedInCommand(rel, otid, cid))
+		CowSlotSetXmax(slot, GetCurrentTransactionId());
 	/* WHERE CURRENT OF follows the row to its new version (cow_scan.c) */
 	CowNoteRowUpdated(rel, CowTidToRowNumber(otid),
 					  CowTidToRowNumber(&slot->tts_tid));
