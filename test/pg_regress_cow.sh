@@ -372,7 +372,8 @@ sub hunk_class
           if $k eq 'other' && $in_plan &&
           (!(grep { !/$plan_header/ } @lines) ||
            (!(grep { !/$row_count/ } @lines) && defined $b->{before} &&
-            ($b->{before} =~ /$plan_node/ || $b->{before} =~ /$plan_line/)));
+            ($b->{before} =~ /$plan_node/ ||
+             ($b->{before} =~ /$plan_line/ && $b->{before} !~ /$plan_header|$row_count/))));
         if ($k eq 'other')
         {
             push @moved_minus, @{ $b->{'-'} };
