@@ -26,7 +26,15 @@
 #   sizes                   as above, but some hunk differs only in numbers
 #                           next to sizes, pages, bytes or tuples, or shows
 #                           a query of the storage (pg_relation_size,
-#                           relpages, the toast table)
+#                           relpages, the toast table, pg_column_compression)
+#
+# A hunk that is none of these as a whole is read run by run (diff joins
+# changes a few lines apart: a plan just above rows in another order): each
+# run of changed lines must be plan, order or sizes on its own, a plan's
+# header or row count counting as plan next to a plan, and the runs that
+# are none of them must together remove and add the same lines (a row moved
+# across a context line).  doc/incetl_cow.md, PostgreSQL's regression
+# suite, lists every remaining difference with its reason.
 #
 # and a summary: how many tests pass under each, how many fail under
 # incetl_cow per class.  The table is also written to
