@@ -237,7 +237,8 @@ CowSlotSetXmax(TupleTableSlot *slot, TransactionId xmax)
 }
 
 /*
- * A copy of a row keeps its TID (and, from one of our slots, its xmin), as
+ * A copy of a row keeps its TID (and, from one of our slots, its known
+ * xmin and xmax; from another slot, none), as
  * a copy of a heap slot keeps the tuple's t_self: RelationFindReplTupleSeq
  * (logical replication's apply worker) locks the row it copied out of its
  * scan by the copy's TID.  The virtual slot's copy would leave it invalid.
