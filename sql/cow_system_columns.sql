@@ -3,7 +3,9 @@
 -- the row's (see doc/incetl_cow.md, Row addresses); xmin, xmax, cmin and
 -- cmax have no value with PostgreSQL's meaning -- rows store incetl commit
 -- ids, not transaction or command ids -- and are refused with 0A000 when
--- a row is read, by any path: sequential, index and Tid scans, RETURNING.
+-- a row is read, by any path: sequential, index and Tid scans.  RETURNING
+-- gives xmin and xmax of the rows the statement itself wrote or deleted,
+-- whose writer is known; cmin and cmax are refused there too.
 --
 \set SHOW_CONTEXT never
 CREATE TABLE sc (id int, v text) USING incetl_cow;
@@ -28,11 +30,15 @@ SELECT xmin FROM sc WHERE id = 1;
 RESET enable_seqscan;
 SELECT xmin FROM sc WHERE ctid = (SELECT ctid FROM sc WHERE id = 2);
 \echo :LAST_ERROR_SQLSTATE
-INSERT INTO sc VALUES (3, 'c') RETURNING id, xmin;
-\echo :LAST_ERROR_SQLSTATE
+BEGIN;
+INSERT INTO sc VALUES (3, 'c')
+    RETURNING id, xmin = pg_current_xact_id()::xid AS xmin_ours, xmax;
+DELETE FROM sc WHERE id = 1
+    RETURNING id, xmax = pg_current_xact_id()::xid AS xmax_ours;
+ROLLBACK;
 UPDATE sc SET v = 'B' WHERE id = 2 RETURNING cmin;
 \echo :LAST_ERROR_SQLSTATE
-DELETE FROM sc WHERE id = 1 RETURNING xmax;
+DELETE FROM sc WHERE id = 1 RETURNING cmax;
 \echo :LAST_ERROR_SQLSTATE
 -- nothing was written by the refused statements; no row read, no error
 SELECT id, v FROM sc ORDER BY id;

@@ -26,7 +26,15 @@
 #   sizes                   as above, but some hunk differs only in numbers
 #                           next to sizes, pages, bytes or tuples, or shows
 #                           a query of the storage (pg_relation_size,
-#                           relpages, the toast table)
+#                           relpages, the toast table, pg_column_compression)
+#
+# A hunk that is none of these as a whole is read run by run (diff joins
+# changes a few lines apart: a plan just above rows in another order): each
+# run of changed lines must be plan, order or sizes on its own, a plan's
+# header or row count counting as plan next to a plan, and the runs that
+# are none of them must together remove and add the same lines (a row moved
+# across a context line).  doc/incetl_cow.md, PostgreSQL's regression
+# suite, lists every remaining difference with its reason.
 #
 # and a summary: how many tests pass under each, how many fail under
 # incetl_cow per class.  The table is also written to
@@ -250,12 +258,13 @@ sub diff_hunks
         if ($header > 0) { $header--; next; }
         if ($line =~ /^@@ /)
         {
-            $hunk = { '-' => [], '+' => [], ' ' => [] };
+            $hunk = { '-' => [], '+' => [], ' ' => [], seq => [] };
             push @{ $hunks{$test} }, $hunk;
             next;
         }
         next unless $hunk && $line =~ /^([-+ ])(.*)$/;
         push @{ $hunk->{$1} }, $2;
+        push @{ $hunk->{seq} }, [ $1, $2 ];
     }
     return \%hunks;
 }
@@ -275,11 +284,17 @@ my $plan_line = qr/^\s*(?:(?:Filter|Index\sCond|Recheck\sCond|Hash\sCond|Merge\s
        Rows\sRemoved\sby\s[\w\s]+|Workers\sPlanned|Workers\sLaunched|Order\sBy|
        One-Time\sFilter|Cache\sKey|Cache\sMode|TID\sCond|Sort\sMethod|Subplans\sRemoved|
        Run\sCondition|Conflict\s\w+|Relations|Single\sCopy|Batches|Buckets|
-       Exact\sHeap\sBlocks|Lossy\sHeap\sBlocks|Heap\sBlocks|Sampling|Index\sSearches):|
-       (?:InitPlan|SubPlan)\s+\d|QUERY\sPLAN\s*$|-+$|\(\d+\srows?\)$)/x;
+       Exact\sHeap\sBlocks|Lossy\sHeap\sBlocks|Heap\sBlocks|Sampling|Index\sSearches|
+       Inner\sUnique|Hits|File\sGroups\sRead|File\sGroups\sSkipped|Column\sChunks\sDecoded):|
+       (?:InitPlan|SubPlan)\s+\d|(?:QUERY\sPLAN|explain_\w+)\s*$|-+$|\(\d+\srows?\)$)/x;
+# a plan's header (QUERY PLAN, or the suite's explain_* functions) and its
+# underline: their width follows the plan's lines
+my $plan_header = qr/^\s*(?:QUERY\sPLAN|explain_\w+)\s*$|^-+$/;
+# the row count psql prints after a plan
+my $row_count = qr/^\(\d+\srows?\)$/;
 my $size_words = qr/size|pages|bytes|\bkB\b|\bMB\b|blocks|tuples|toast/i;
 # a query of the storage itself: whatever it shows differs with the AM
-my $storage_query = qr/pg_\w*size|pg_size_pretty|relpages|reltuples|reltoastrelid|toast/i;
+my $storage_query = qr/pg_\w*size|pg_size_pretty|pg_column_compression|relpages|reltuples|reltoastrelid|toast/i;
 
 sub sorted { return join("\n", sort @_); }
 
@@ -292,8 +307,8 @@ sub numbers_out
     return $x;
 }
 
-# The class of one hunk: plan, order, sizes or other.
-sub hunk_class
+# The class of a run of changed lines: plan, order, sizes or other.
+sub block_class
 {
     my ($h) = @_;
     my @minus = @{ $h->{'-'} };
@@ -310,6 +325,74 @@ sub hunk_class
       grep { /$size_words/ } (@all, @{ $h->{' '} });
     return 'sizes' if grep { /$storage_query/ } (@all, @{ $h->{' '} });
     return 'other';
+}
+
+# The runs of changed lines of a hunk, each with the hunk's context lines:
+# diff joins changes fewer than seven lines apart into one hunk (a plan
+# changed just above the query's rows in another order).
+sub change_blocks
+{
+    my ($h) = @_;
+    my (@blocks, $b, $before);
+    for my $l (@{ $h->{seq} })
+    {
+        my ($kind, $text) = @$l;
+        if ($kind eq ' ')
+        {
+            undef $b;
+            $before = $text;
+            next;
+        }
+        if (!$b)
+        {
+            $b = { '-' => [], '+' => [], ' ' => $h->{' '}, before => $before };
+            push @blocks, $b;
+        }
+        push @{ $b->{$kind} }, $text;
+    }
+    return @blocks;
+}
+
+# The class of one hunk: that of all its lines together, else the weakest
+# of its runs of changed lines taken one by one.  Runs that are none of
+# the classes on their own are order when together they remove and add
+# the same lines (a row moved across a context line), else the hunk is
+# other.
+sub hunk_class
+{
+    my ($h) = @_;
+    my $c = block_class($h);
+    return $c if $c ne 'other';
+    my @blocks = change_blocks($h);
+    return 'other' unless @blocks;
+    my %rank = (plan => 0, order => 1, sizes => 2);
+    my $worst = 'plan';
+    my (@moved_minus, @moved_plus);
+    # the QUERY PLAN header of a plan whose first node is context
+    my $in_plan = grep { /$plan_node/ } map { $_->[1] } @{ $h->{seq} };
+    for my $b (@blocks)
+    {
+        my @lines = (@{ $b->{'-'} }, @{ $b->{'+'} });
+        my $k = block_class($b);
+        # the header of a plan whose first node is context, or the row
+        # count right after a plan's last line
+        $k = 'plan'
+          if $k eq 'other' && $in_plan &&
+          (!(grep { !/$plan_header/ } @lines) ||
+           (!(grep { !/$row_count/ } @lines) && defined $b->{before} &&
+            ($b->{before} =~ /$plan_node/ ||
+             ($b->{before} =~ /$plan_line/ && $b->{before} !~ /$plan_header|$row_count/))));
+        if ($k eq 'other')
+        {
+            push @moved_minus, @{ $b->{'-'} };
+            push @moved_plus,  @{ $b->{'+'} };
+            $k = 'order';
+        }
+        $worst = $k if $rank{$k} > $rank{$worst};
+    }
+    return 'other'
+      if (@moved_minus || @moved_plus) && sorted(@moved_minus) ne sorted(@moved_plus);
+    return $worst;
 }
 
 my $hunks = diff_hunks($cow_diffs);

@@ -713,9 +713,7 @@ CowCheckConcurrentIndex(Node *parsetree)
 	if (!OidIsValid(relid) || !CowRelidIsCow(relid))
 		return;
 	am = get_index_am_oid(stmt->accessMethod, true);
-	if (OidIsValid(am) && am != BTREE_AM_OID && am != HASH_AM_OID &&
-		am != GIST_AM_OID && am != SPGIST_AM_OID && am != GIN_AM_OID &&
-		am != BRIN_AM_OID)
+	if (OidIsValid(am) && !CowIndexAmAllowed(am))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("index access method \"%s\" is not supported on incetl_cow table \"%s\"",

@@ -32,15 +32,18 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/htup_details.h"
 #include "catalog/index.h"
 #include "miscadmin.h"
 #include "catalog/pg_am.h"
 #include "storage/lmgr.h"
 #include "commands/defrem.h"
 #include "executor/executor.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/tuplesort.h"
 
 #include "cow/maintenance.h"
@@ -49,8 +52,8 @@ static void CowCheckIndexAm(Relation table_rel, Relation index_rel);
 
 /*
  * CowCheckIndexAm refuses index access methods that do not work on
- * incetl_cow tables.  btree, hash, GiST, SP-GiST, GIN and BRIN work: the
- * build (below), the inserts of the merge (ExecInsertIndexTuples, GIN's
+ * incetl_cow tables (CowIndexAmAllowed).  btree, hash, GiST, SP-GiST, GIN
+ * and BRIN work: the build (below), the inserts of the merge (ExecInsertIndexTuples, GIN's
  * pending list included; brininsert widens the summary of a summarized
  * range) and VACUUM's bulk delete and cleanup (cow_clean.c; BRIN's
  * summarizes the complete ranges not summarized yet) go through the
@@ -58,15 +61,17 @@ static void CowCheckIndexAm(Relation table_rel, Relation index_rel);
  * index returns, BRIN's lossy TID blocks included.  BRIN's ranges are
  * ranges of TID blocks, COW_ROWS_PER_BLOCK row numbers each; the table's
  * size covers them (cow_tableam.c cow_relation_size).  Other access
- * methods (from extensions) are refused, as untested.
+ * methods (from extensions) are refused, as untested, unless their handler
+ * is one of the first five's (CREATE ACCESS METHOD gist2 TYPE INDEX
+ * HANDLER gisthandler makes GiST under another name); BRIN only as itself,
+ * since the table's size looks for an index of BRIN_AM_OID.
  */
 static void
 CowCheckIndexAm(Relation table_rel, Relation index_rel)
 {
 	Oid			am = index_rel->rd_rel->relam;
 
-	if (am == BTREE_AM_OID || am == HASH_AM_OID || am == GIST_AM_OID ||
-		am == SPGIST_AM_OID || am == GIN_AM_OID || am == BRIN_AM_OID)
+	if (CowIndexAmAllowed(am))
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -96,6 +101,30 @@ CowWaitForWriters(Relation rel)
 	CowRowLockTag(rel, &tag);
 	/* RowShareLock conflicts with the writers' ExclusiveLock only */
 	WaitForLockers(tag, RowShareLock, false);
+}
+
+/*
+ * CowIndexAmAllowed tells whether index access method am works on
+ * incetl_cow tables: btree, hash, GiST, SP-GiST, GIN, BRIN, or an access
+ * method whose handler is one of the first five's.
+ */
+bool
+CowIndexAmAllowed(Oid am)
+{
+	HeapTuple	tup;
+	Oid			handler;
+
+	if (am == BTREE_AM_OID || am == HASH_AM_OID || am == GIST_AM_OID ||
+		am == SPGIST_AM_OID || am == GIN_AM_OID || am == BRIN_AM_OID)
+		return true;
+	tup = SearchSysCache1(AMOID, ObjectIdGetDatum(am));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	handler = ((Form_pg_am) GETSTRUCT(tup))->amhandler;
+	ReleaseSysCache(tup);
+	return handler == F_BTHANDLER || handler == F_HASHHANDLER ||
+		handler == F_GISTHANDLER || handler == F_SPGHANDLER ||
+		handler == F_GINHANDLER;
 }
 
 /*

@@ -37,9 +37,15 @@
  *	  Replaced by a write of this transaction: TM_SelfModified;
  *	- its key gone: TM_Deleted;
  *	- without a record key, a row whose version a concurrent commit
- *	  rewrote cannot be followed: 40001, as UPDATE and DELETE raise.
+ *	  rewrote cannot be followed: 40001, as UPDATE and DELETE raise; one
+ *	  whose version this transaction rewrote without carrying the row was
+ *	  updated or deleted by us: TM_SelfModified (CowSupersededByUs).
  *
- * A slot filled here carries the row's xmin (CowSlotSetXmin).
+ * A slot filled here carries the row's xmin (CowSlotSetXmin).  The row
+ * locked last is remembered for its command (CowRowLockedInCommand): heap
+ * keeps the updater's own row lock on the new version of a row it locked,
+ * so that a row locked and updated by one command (ON CONFLICT DO UPDATE,
+ * a BEFORE ROW trigger's lock) shows the updater as xmax in RETURNING.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -70,6 +76,34 @@
  * taken.
  */
 static CowIndexFetch *CowLockFetch = NULL;
+
+/* the row locked last, by which command (CowRowLockedInCommand) */
+static Oid	CowLastLockedRelid = InvalidOid;
+static int64 CowLastLockedRow = 0;
+static LocalTransactionId CowLastLockedLxid = InvalidLocalTransactionId;
+static CommandId CowLastLockedCid = InvalidCommandId;
+
+static TM_Result
+CowLocked(Relation rel, ItemPointer tid, CommandId cid)
+{
+	CowLastLockedRelid = RelationGetRelid(rel);
+	CowLastLockedRow = CowTidToRowNumber(tid);
+	CowLastLockedLxid = MyProc->lxid;
+	CowLastLockedCid = cid;
+	return TM_Ok;
+}
+
+/*
+ * CowRowLockedInCommand tells whether the row at tid is the one command
+ * cid of this transaction locked last.
+ */
+bool
+CowRowLockedInCommand(Relation rel, ItemPointer tid, CommandId cid)
+{
+	return CowLastLockedLxid == MyProc->lxid && CowLastLockedCid == cid &&
+		CowLastLockedRelid == RelationGetRelid(rel) &&
+		CowLastLockedRow == CowTidToRowNumber(tid);
+}
 static LocalTransactionId CowLockFetchLxid = InvalidLocalTransactionId;
 static Oid	CowLockFetchRelid = InvalidOid;
 
@@ -183,6 +217,30 @@ CowFindCurrentByKey(Relation rel, CowIndexFetch *f, const CowOptions *opts,
 	return 0;
 }
 
+/*
+ * CowSupersededByUs tells whether the version that held row rownum was
+ * superseded by this transaction, as its latest state shows it.  A row
+ * such a version carried unchanged has been found by CowResolveMovedRow
+ * already: one not found was updated or deleted.
+ */
+static bool
+CowSupersededByUs(Relation rel, int64 rownum)
+{
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	int			nall;
+	CowVersion *all = CowLoadVersions(CowStorageId(rel), snap, false, &nall);
+	int			vi = CowFindInVersions(all, nall, rownum);
+
+	UnregisterSnapshot(snap);
+
+	/*
+	 * the catalog row of a superseded version was updated by the writer
+	 * that superseded it: its xmin is that writer's
+	 */
+	return vi >= 0 && all[vi].superseded_by != 0 &&
+		TransactionIdIsCurrentTransactionId(all[vi].xmin);
+}
+
 TM_Result
 CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 			 TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
@@ -237,14 +295,14 @@ CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 
 	f = CowLockFetchFor(rel, acquired);
 	if (CowFetchLocked(f, rownum, slot))
-		return TM_Ok;
+		return CowLocked(rel, tid, cid);
 
 	/* carried into a new version by a merge of this transaction */
 	moved = CowResolveMovedRow(rel, rownum, f->versions, f->nversions, false);
 	if (moved != 0 && CowFetchLocked(f, moved, slot))
 	{
 		CowRowNumberToTid(moved, tid);
-		return TM_Ok;
+		return CowLocked(rel, tid, cid);
 	}
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow row lock",
@@ -253,6 +311,21 @@ CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	CowLoadOptions(rel, snap, &opts);
 	UnregisterSnapshot(snap);
+	if (opts.nkeys == 0 && CowSupersededByUs(rel, rownum))
+	{
+		/*
+		 * Its version was replaced by a command of ours that did not carry
+		 * it: the row was updated or deleted by this transaction (a cursor
+		 * opened before), as heap's TM_SelfModified.
+		 */
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		ExecClearTuple(slot);
+		tmfd->ctid = *tid;
+		tmfd->xmax = GetCurrentTransactionId();
+		tmfd->cmax = cid;
+		return TM_SelfModified;
+	}
 	if (opts.nkeys == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
@@ -279,7 +352,7 @@ CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 	{
 		/* carried unchanged by another transaction's rewrite */
 		CowRowNumberToTid(moved, tid);
-		return TM_Ok;
+		return CowLocked(rel, tid, cid);
 	}
 	if (TransactionIdIsCurrentTransactionId(f->group->version.xmin))
 	{
@@ -295,7 +368,7 @@ CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 	{
 		CowRowNumberToTid(moved, tid);
 		tmfd->traversed = true;
-		result = TM_Ok;
+		result = CowLocked(rel, tid, cid);
 	}
 	else
 	{

@@ -20,13 +20,16 @@
  * carry the row's TID in t_self (ANALYZE sorts its sample by it).
  * Of the system columns, ctid and tableoid are the slot's (tts_tid,
  * tts_tableOid); xmin, xmax, cmin and cmax are refused (0A000): no row
- * stores the transaction or command that wrote or deleted it.  The one
- * exception is xmin of a slot filled by a row lock or by the executor's
- * own fetch of an old row (tuple_lock, tuple_fetch_row_version with
- * SnapshotAny; not a TID scan): those set it (CowSlotSetXmin) to
- * the transaction that wrote the row's file group version, or ours for a
- * row of our own, because the executor reads it there
- * (ExecOnConflictUpdate, ExecCheckTupleVisible, the foreign key triggers).
+ * stores the transaction or command that wrote or deleted it.  The
+ * exceptions are the slots whose row's writer is known: xmin of a slot
+ * filled by a row lock or by the executor's own fetch of an old row
+ * (tuple_lock, tuple_fetch_row_version with SnapshotAny; not a TID scan):
+ * those set it (CowSlotSetXmin) to the transaction that wrote the row's
+ * file group version, or ours for a row of our own, because the executor
+ * reads it there (ExecOnConflictUpdate, ExecCheckTupleVisible, the foreign
+ * key triggers); and xmin and xmax of the row a statement just wrote or
+ * deleted, which RETURNING reads (CowSlotSetXmax): ours and 0 for a row
+ * inserted or updated, ours as xmax for a row deleted.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -51,6 +54,8 @@ typedef struct CowTupleTableSlot
 	CowDecodedGroup *group;		/* NULL once all attributes are in the slot */
 	uint64		row;
 	TransactionId xmin;			/* known writer (CowSlotSetXmin), or Invalid */
+	bool		has_xmax;		/* xmax is known (CowSlotSetXmax) */
+	TransactionId xmax;			/* then the deleter, or Invalid for none */
 } CowTupleTableSlot;
 
 static TupleTableSlotOps CowSlotOpsData;
@@ -69,6 +74,7 @@ cow_slot_clear(TupleTableSlot *slot)
 {
 	((CowTupleTableSlot *) slot)->group = NULL;
 	((CowTupleTableSlot *) slot)->xmin = InvalidTransactionId;
+	((CowTupleTableSlot *) slot)->has_xmax = false;
 	TTSOpsVirtual.clear(slot);
 }
 
@@ -143,6 +149,12 @@ cow_slot_getsysattr(TupleTableSlot *slot, int attnum, bool *isnull)
 		*isnull = false;
 		return TransactionIdGetDatum(((CowTupleTableSlot *) slot)->xmin);
 	}
+	if (attnum == MaxTransactionIdAttributeNumber &&
+		((CowTupleTableSlot *) slot)->has_xmax)
+	{
+		*isnull = false;
+		return TransactionIdGetDatum(((CowTupleTableSlot *) slot)->xmax);
+	}
 	switch (attnum)
 	{
 		case MinTransactionIdAttributeNumber:
@@ -210,7 +222,23 @@ CowSlotSetXmin(TupleTableSlot *slot, TransactionId xmin)
 }
 
 /*
- * A copy of a row keeps its TID (and, from one of our slots, its xmin), as
+ * CowSlotSetXmax gives a filled slot of ours the transaction that deleted
+ * its row, InvalidTransactionId for a live row, when it is known: the row
+ * the running statement just wrote or deleted (see the header comment).
+ */
+void
+CowSlotSetXmax(TupleTableSlot *slot, TransactionId xmax)
+{
+	if (slot->tts_ops == &CowSlotOpsData && !TTS_EMPTY(slot))
+	{
+		((CowTupleTableSlot *) slot)->has_xmax = true;
+		((CowTupleTableSlot *) slot)->xmax = xmax;
+	}
+}
+
+/*
+ * A copy of a row keeps its TID (and, from one of our slots, its known
+ * xmin and xmax; from another slot, none), as
  * a copy of a heap slot keeps the tuple's t_self: RelationFindReplTupleSeq
  * (logical replication's apply worker) locks the row it copied out of its
  * scan by the copy's TID.  The virtual slot's copy would leave it invalid.
@@ -220,9 +248,17 @@ cow_slot_copyslot(TupleTableSlot *dstslot, TupleTableSlot *srcslot)
 {
 	TTSOpsVirtual.copyslot(dstslot, srcslot);
 	dstslot->tts_tid = srcslot->tts_tid;
+	((CowTupleTableSlot *) dstslot)->xmin = InvalidTransactionId;
+	((CowTupleTableSlot *) dstslot)->has_xmax = false;
 	if (srcslot->tts_ops == &CowSlotOpsData)
+	{
 		((CowTupleTableSlot *) dstslot)->xmin =
 			((CowTupleTableSlot *) srcslot)->xmin;
+		((CowTupleTableSlot *) dstslot)->has_xmax =
+			((CowTupleTableSlot *) srcslot)->has_xmax;
+		((CowTupleTableSlot *) dstslot)->xmax =
+			((CowTupleTableSlot *) srcslot)->xmax;
+	}
 }
 
 const TupleTableSlotOps *

@@ -107,12 +107,25 @@ cow_tuple_tid_valid(TableScanDesc scan, ItemPointer tid)
 		rn < CowReadMetaPage(scan->rs_rd).next_row_number;
 }
 
+/*
+ * CowSlotWritten marks the slot of a row just inserted or updated as
+ * written by this transaction and not deleted: RETURNING reads its xmin
+ * and xmax as on heap (cow_slot.c).
+ */
+static void
+CowSlotWritten(TupleTableSlot *slot)
+{
+	CowSlotSetXmin(slot, GetCurrentTransactionId());
+	CowSlotSetXmax(slot, InvalidTransactionId);
+}
+
 static void
 cow_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 				 int options, BulkInsertState bistate)
 {
 	CowMergeEarlierChanges(rel);
 	CowBufferInsert(rel, slot, cid, false);
+	CowSlotWritten(slot);
 }
 
 /*
@@ -126,6 +139,7 @@ cow_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid,
 							 uint32 specToken)
 {
 	CowBufferInsertSpeculative(rel, slot, cid);
+	CowSlotWritten(slot);
 }
 
 static void
@@ -185,6 +199,14 @@ cow_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		return TM_SelfModified;
 	}
 	CowBufferInsert(rel, slot, cid, true);
+	CowSlotWritten(slot);
+
+	/*
+	 * heap keeps the updater's own lock on the new version of a row it
+	 * locked (ON CONFLICT DO UPDATE, a BEFORE ROW trigger): its xmax
+	 */
+	if (CowRowLockedInCommand(rel, otid, cid))
+		CowSlotSetXmax(slot, GetCurrentTransactionId());
 	/* WHERE CURRENT OF follows the row to its new version (cow_scan.c) */
 	CowNoteRowUpdated(rel, CowTidToRowNumber(otid),
 					  CowTidToRowNumber(&slot->tts_tid));
@@ -793,7 +815,17 @@ cow_tuple_fetch_row_version_checked(Relation rel, ItemPointer tid,
 			CowMergeForRowTriggers(rel, rownum);
 		return CowFetchPendingRow(rel, rownum, slot);
 	}
-	return cow_tuple_fetch_row_version(rel, tid, snapshot, slot);
+	if (!cow_tuple_fetch_row_version(rel, tid, snapshot, slot))
+		return false;
+
+	/*
+	 * the old row of a DELETE ... RETURNING (or of an UPDATE's, for
+	 * triggers), which the running statement deleted: its xmax is ours
+	 */
+	if (snapshot != NULL && snapshot->snapshot_type == SNAPSHOT_ANY &&
+		CowBufferDeleted(rel, rownum))
+		CowSlotSetXmax(slot, GetCurrentTransactionId());
+	return true;
 }
 
 static bool

@@ -34,5 +34,7 @@ extern TM_Result CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 							  TupleTableSlot *slot, CommandId cid,
 							  LockTupleMode mode, LockWaitPolicy wait_policy,
 							  uint8 flags, TM_FailureData *tmfd);
+extern bool CowRowLockedInCommand(Relation rel, ItemPointer tid,
+								  CommandId cid);
 
 #endif							/* INCETL_COW_AM_H */

@@ -33,6 +33,7 @@ extern void cow_relation_vacuum(Relation rel, struct VacuumParams *params,
 
 /* options (cow_options.c), index builds (cow_index.c) */
 extern void CowRenameOptionColumn(Oid relid, const char *oldname, const char *newname);
+extern bool CowIndexAmAllowed(Oid am);
 extern void cow_index_validate_scan(Relation table_rel, Relation index_rel,
 									IndexInfo *index_info, Snapshot snapshot,
 									ValidateIndexState *state);

@@ -142,6 +142,7 @@ extern CowSkipQual *CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno,
 extern bool CowGroupMayMatch(Relation rel, CowGroupHeader *h, List *quals);
 extern const TupleTableSlotOps *CowSlotOps(void);
 extern void CowSlotSetXmin(TupleTableSlot *slot, TransactionId xmin);
+extern void CowSlotSetXmax(TupleTableSlot *slot, TransactionId xmax);
 extern void CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row,
 						TupleTableSlot *slot);
 extern void CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n,
