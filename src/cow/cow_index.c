@@ -8,14 +8,23 @@
  * cow_index_build_range_scan, so this is where unsupported indexes are
  * refused: BRIN and access methods not known to work (CowCheckIndexAm).
  *
- * All version rows still in the catalog are indexed, superseded ones too:
- * an index fetch checks the version against the reader's snapshot, so an
- * old snapshot still finds its rows and a new one never sees stale ones.
- * Only the rows of current versions are fed as alive: a unique index's
- * build checks those (btree puts the others aside unchecked), so it fails
- * on duplicates exactly when the table as it stands holds some.  An
- * exclusion constraint is checked after the build by PostgreSQL
- * (IndexCheckExclusion: a scan of the current rows).
+ * The rows of current versions are indexed, and those of superseded
+ * versions that some snapshot may still see as current: an index fetch
+ * checks the version against the reader's snapshot, so an old snapshot
+ * still finds its rows and a new one never sees stale ones.  Versions no
+ * snapshot sees as current any more are left out, retained or not
+ * (as_of(), changes() and restore() read them without an index); VACUUM
+ * removes their entries likewise (cow_clean.c).  Only the rows of current
+ * versions are fed as alive: a unique index's build checks those (btree
+ * puts the others aside unchecked), so it fails on duplicates exactly when
+ * the table as it stands holds some.  An exclusion constraint is checked
+ * after the build by PostgreSQL (IndexCheckExclusion: a scan of the
+ * current rows).
+ *
+ * A build scan may also be given a scan of the table (amcheck's
+ * heapallindexed check, bt_index_check): with an MVCC snapshot it feeds the
+ * rows of the versions current for that snapshot, which the index must
+ * hold; with SnapshotAny (bt_index_parent_check) the rows a build indexes.
  *
  * CREATE INDEX CONCURRENTLY and REINDEX CONCURRENTLY add, in their
  * validation pass (cow_index_validate_scan), the rows committed during the
@@ -158,21 +167,33 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 	int			n,
 				i;
 	CowVersion *versions;
+	CowVersion *live = NULL;
+	int			nlive = 0;
 	CowIndexRows ir;
 	double		count = 0;
 	Datum		values[INDEX_MAX_KEYS];
 	bool		isnull[INDEX_MAX_KEYS];
 
 	CowCheckIndexAm(table_rel, index_rel);
-	if (scan != NULL || start_blockno != 0 ||
+	if ((scan != NULL && scan->rs_parallel != NULL) || start_blockno != 0 ||
 		(numblocks != InvalidBlockNumber && numblocks != 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("partial or parallel index builds are not supported on incetl_cow table \"%s\"",
 						RelationGetRelationName(table_rel))));
 
-	snap = RegisterSnapshot(GetLatestSnapshot());
-	versions = CowLoadVersions(CowStorageId(table_rel), snap, false, &n);
+	if (scan != NULL && IsMVCCSnapshot(scan->rs_snapshot))
+	{
+		/* the rows this snapshot reads, which the index must hold */
+		snap = RegisterSnapshot(scan->rs_snapshot);
+		versions = CowLoadVersions(CowStorageId(table_rel), snap, true, &n);
+	}
+	else
+	{
+		snap = RegisterSnapshot(GetLatestSnapshot());
+		versions = CowLoadVersions(CowStorageId(table_rel), snap, false, &n);
+		live = CowLoadLiveVersions(table_rel, &nlive);
+	}
 
 	CowIndexRowsBegin(&ir, table_rel, index_info,
 					  AllocSetContextCreate(CurrentMemoryContext,
@@ -180,10 +201,15 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 											ALLOCSET_DEFAULT_SIZES));
 	for (i = 0; i < n; i++)
 	{
-		CowDecodedGroup *g = CowIndexRowsGroup(&ir, table_rel, &versions[i]);
+		CowDecodedGroup *g;
 		uint64		r;
 		bool		alive = (versions[i].superseded_by == 0);
 
+		/* superseded, and no snapshot sees it as current any more */
+		if (!alive && live != NULL &&
+			CowFindInVersions(live, nlive, versions[i].first_row_number) < 0)
+			continue;
+		g = CowIndexRowsGroup(&ir, table_rel, &versions[i]);
 		for (r = 0; r < g->nrows; r++)
 		{
 			CHECK_FOR_INTERRUPTS();
@@ -197,6 +223,12 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 	}
 	CowIndexRowsEnd(&ir, index_info);
 	UnregisterSnapshot(snap);
+	if (live != NULL)
+		pfree(live);
+	pfree(versions);
+	/* as heapam's build scan, end the scan we were given */
+	if (scan != NULL)
+		table_endscan(scan);
 	return count;
 }
 
