@@ -307,7 +307,8 @@ assert_equal "index creation"
 # primary key, both maintained through IDX_ROUNDS uniform 1 % upserts;
 # first VACUUM after the rounds only, then IDX_ROUNDS more with VACUUM after
 # each (as autovacuum would)
-index_rounds() {   # $1 first seed, $2 "each" | "after"
+index_rounds() {   # $1 first seed (the batches' seeds must stay below 100 and
+                   # above the upserts' above: newer updated_at), $2 "each" | "after"
     local r
     for r in $(seq 1 "$IDX_ROUNDS"); do
         make_batch batch_idx "$(($1 + r))" uniform >/dev/null
@@ -319,8 +320,8 @@ index_rounds() {   # $1 first seed, $2 "each" | "after"
 }
 incetl_log "index size: $IDX_ROUNDS uniform 1 % upserts, VACUUM after them; then $IDX_ROUNDS more, VACUUM after each"
 I0=$(psql_b -At -F ' ' -c "SELECT pg_relation_size('orders_cow_id_idx'), pg_relation_size('orders_heap_pkey')")
-read -r I_COW I_HEAP <<<"$(index_rounds 100 after)"
-read -r IE_COW IE_HEAP <<<"$(index_rounds 200 each)"
+read -r I_COW I_HEAP <<<"$(index_rounds 20 after)"
+read -r IE_COW IE_HEAP <<<"$(index_rounds 40 each)"
 echo "   before: incetl_cow $(cut -d' ' -f1 <<<"$I0") bytes, heap $(cut -d' ' -f2 <<<"$I0") bytes;" \
      "VACUUM after the rounds: $I_COW, $I_HEAP; VACUUM after each: $IE_COW, $IE_HEAP"
 assert_equal "index rounds"
