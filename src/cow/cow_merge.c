@@ -788,7 +788,6 @@ CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n, const CowVersion *v)
 		ExecStoreVirtualTuple(ctx->islot);
 		ctx->islot->tts_tableOid = RelationGetRelid(ctx->rel);
 		CowRowNumberToTid(v->first_row_number + r, &ctx->islot->tts_tid);
-
 		for (int i = 0; i < rri->ri_NumIndices; i++)
 		{
 			IndexInfo  *ii = rri->ri_IndexRelationInfo[i];
