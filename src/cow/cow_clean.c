@@ -21,8 +21,10 @@
  *	2. prunes catalog rows dead to every snapshot and finds the extents
  *	   still referenced by a remaining catalog row (rows deleted by running
  *	   or recent transactions still pin their pages);
- *	3. removes index entries whose row number is in no such version (and
- *	   the entries the executor made for pending rows);
+ *	3. removes index entries whose row number is in no version some
+ *	   snapshot may still see as current (retained versions are read by
+ *	   as_of() and changes() without an index), and the entries the
+ *	   executor made for pending rows;
  *	4. truncates free pages at the end when it can get the lock at once;
  *	5. updates pg_class; relfrozenxid moves freely as the table stores no
  *	   transaction ids.
@@ -82,28 +84,30 @@ static int64 CowCleanLocked(Relation rel, int keep, int elevel,
 							BufferAccessStrategy bstrategy, bool nowait);
 static bool CowIndexEntryDead(ItemPointer itemptr, void *state);
 
+/*
+ * The row numbers an index must keep entries for, read after the catalog
+ * pages were pruned (CowLoadUsedMap): those of every version whose catalog
+ * row without superseded_by is still there, that is, that some snapshot
+ * may still see as current -- here or, until the prune is replayed, on a
+ * standby.  Index fetches return rows of such versions only (CowFetchRow),
+ * so the entries of every other version can go, retained or not: as_of(),
+ * changes() and restore() read retained versions without an index.
+ */
+typedef struct CowIndexedRows
+{
+	CowVersion *versions;		/* by first_row_number */
+	int			nversions;
+} CowIndexedRows;
+
 static bool
 CowIndexEntryDead(ItemPointer itemptr, void *state)
 {
-	CowUsedMap *map = state;
+	CowIndexedRows *ir = state;
 	int64		rn = CowTidToRowNumber(itemptr);
-	int			lo = 0,
-				hi = map->nranges - 1;
 
 	if (rn >= COW_MAX_ROW_NUMBER)
 		return true;			/* a pending row's TID */
-	while (lo <= hi)
-	{
-		int			mid = (lo + hi) / 2;
-
-		if (rn < map->range_first[mid])
-			hi = mid - 1;
-		else if (rn >= map->range_first[mid] + map->range_count[mid])
-			lo = mid + 1;
-		else
-			return false;
-	}
-	return true;
+	return CowFindInVersions(ir->versions, ir->nversions, rn) < 0;
 }
 
 static int
@@ -294,23 +298,47 @@ CowCleanLocked(Relation rel, int keep, int elevel,
 
 	map = CowLoadUsedMap(meta.storage_id);
 
-	/* index entries of versions that no snapshot can reach any more */
+	/*
+	 * Index entries of versions that no snapshot can see as current any
+	 * more, as heap's lazy VACUUM removes those of dead tuples: a bulk
+	 * delete, then the cleanup that recycles the btree pages it emptied.
+	 */
 	vac_open_indexes(rel, RowExclusiveLock, &nindexes, &indrels);
-	for (i = 0; i < nindexes; i++)
+	if (nindexes > 0)
 	{
-		IndexVacuumInfo ivinfo;
-		IndexBulkDeleteResult *stats;
+		CowIndexedRows indexed;
 
-		memset(&ivinfo, 0, sizeof(ivinfo));
-		ivinfo.index = indrels[i];
-		ivinfo.message_level = elevel;
-		ivinfo.num_heap_tuples = live_rows;
-		ivinfo.estimated_count = false;
-		ivinfo.strategy = bstrategy;
-		stats = index_bulk_delete(&ivinfo, NULL, CowIndexEntryDead, map);
-		stats = index_vacuum_cleanup(&ivinfo, stats);
-		if (stats)
-			pfree(stats);
+		indexed.versions = CowLoadVersions(meta.storage_id, SnapshotAny, true,
+										   &indexed.nversions);
+		for (i = 0; i < nindexes; i++)
+		{
+			IndexVacuumInfo ivinfo;
+			IndexBulkDeleteResult *stats;
+
+			memset(&ivinfo, 0, sizeof(ivinfo));
+			ivinfo.index = indrels[i];
+			ivinfo.message_level = elevel;
+			ivinfo.num_heap_tuples = live_rows;
+			ivinfo.estimated_count = false;
+			ivinfo.strategy = bstrategy;
+			stats = index_bulk_delete(&ivinfo, NULL, CowIndexEntryDead, &indexed);
+			stats = index_vacuum_cleanup(&ivinfo, stats);
+			if (stats)
+			{
+				ereport(elevel,
+						(errmsg("index \"%s\" now contains %.0f row versions in %u pages",
+								RelationGetRelationName(indrels[i]),
+								stats->num_index_tuples, stats->num_pages),
+						 errdetail("%.0f index row versions were removed.\n"
+								   "%u index pages were newly deleted.\n"
+								   "%u index pages are currently deleted, of which %u are currently reusable.",
+								   stats->tuples_removed,
+								   stats->pages_newly_deleted,
+								   stats->pages_deleted, stats->pages_free)));
+				pfree(stats);
+			}
+		}
+		pfree(indexed.versions);
 	}
 	vac_close_indexes(nindexes, indrels, NoLock);
 

@@ -9,14 +9,23 @@
  * refused: access methods not known to work (CowCheckIndexAm).  BRIN's
  * summarization of a range of TID blocks comes here too.
  *
- * All version rows still in the catalog are indexed, superseded ones too:
- * an index fetch checks the version against the reader's snapshot, so an
- * old snapshot still finds its rows and a new one never sees stale ones.
- * Only the rows of current versions are fed as alive: a unique index's
- * build checks those (btree puts the others aside unchecked), so it fails
- * on duplicates exactly when the table as it stands holds some.  An
- * exclusion constraint is checked after the build by PostgreSQL
- * (IndexCheckExclusion: a scan of the current rows).
+ * The rows of current versions are indexed, and those of superseded
+ * versions that some snapshot may still see as current: an index fetch
+ * checks the version against the reader's snapshot, so an old snapshot
+ * still finds its rows and a new one never sees stale ones.  Versions no
+ * snapshot sees as current any more are left out, retained or not
+ * (as_of(), changes() and restore() read them without an index); VACUUM
+ * removes their entries likewise (cow_clean.c).  Only the rows of current
+ * versions are fed as alive: a unique index's build checks those (btree
+ * puts the others aside unchecked), so it fails on duplicates exactly when
+ * the table as it stands holds some.  An exclusion constraint is checked
+ * after the build by PostgreSQL (IndexCheckExclusion: a scan of the
+ * current rows).
+ *
+ * A build scan may also be given a scan of the table (amcheck's
+ * heapallindexed check, bt_index_check): with an MVCC snapshot it feeds the
+ * rows of the versions current for that snapshot, which the index must
+ * hold; with SnapshotAny (bt_index_parent_check) the rows a build indexes.
  *
  * CREATE INDEX CONCURRENTLY and REINDEX CONCURRENTLY add, in their
  * validation pass (cow_index_validate_scan), the rows committed during the
@@ -203,6 +212,8 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 	int			n,
 				i;
 	CowVersion *versions;
+	CowVersion *live = NULL;
+	int			nlive = 0;
 	CowIndexRows ir;
 	double		count = 0;
 	Datum		values[INDEX_MAX_KEYS];
@@ -211,7 +222,7 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 	int64		end_row = PG_INT64_MAX;
 
 	CowCheckIndexAm(table_rel, index_rel);
-	if (scan != NULL)
+	if (scan != NULL && scan->rs_parallel != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("parallel index builds are not supported on incetl_cow table \"%s\"",
@@ -219,8 +230,8 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 
 	/*
 	 * A range of TID blocks: BRIN summarizing a range (see
-	 * CowWaitForWriters).  Row numbers from first_row to end_row, the rows
-	 * of all versions, superseded ones too, as for a whole build.
+	 * CowWaitForWriters).  Row numbers from first_row to end_row, of the
+	 * versions a whole build indexes.
 	 */
 	if (start_blockno != 0 || numblocks != InvalidBlockNumber)
 	{
@@ -235,8 +246,18 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 		CowWaitForWriters(table_rel);
 	}
 
-	snap = RegisterSnapshot(GetLatestSnapshot());
-	versions = CowLoadVersions(CowStorageId(table_rel), snap, false, &n);
+	if (scan != NULL && IsMVCCSnapshot(scan->rs_snapshot))
+	{
+		/* the rows this snapshot reads, which the index must hold */
+		snap = RegisterSnapshot(scan->rs_snapshot);
+		versions = CowLoadVersions(CowStorageId(table_rel), snap, true, &n);
+	}
+	else
+	{
+		snap = RegisterSnapshot(GetLatestSnapshot());
+		versions = CowLoadVersions(CowStorageId(table_rel), snap, false, &n);
+		live = CowLoadLiveVersions(table_rel, &nlive);
+	}
 
 	CowIndexRowsBegin(&ir, table_rel, index_info,
 					  AllocSetContextCreate(CurrentMemoryContext,
@@ -250,6 +271,10 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 		int64		first = versions[i].first_row_number;
 
 		if (first >= end_row || first + versions[i].row_count <= first_row)
+			continue;
+		/* superseded, and no snapshot sees it as current any more */
+		if (!alive && live != NULL &&
+			CowFindInVersions(live, nlive, versions[i].first_row_number) < 0)
 			continue;
 		g = CowIndexRowsGroup(&ir, table_rel, &versions[i]);
 		for (r = 0; r < g->nrows; r++)
@@ -267,6 +292,12 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 	}
 	CowIndexRowsEnd(&ir, index_info);
 	UnregisterSnapshot(snap);
+	if (live != NULL)
+		pfree(live);
+	pfree(versions);
+	/* as heapam's build scan, end the scan we were given */
+	if (scan != NULL)
+		table_endscan(scan);
 	return count;
 }
 

@@ -756,6 +756,12 @@ CowCountNewKey(CowMergeCtx *ctx, CowBeforeState *before, int64 storage_id,
 /*
  * CowIndexVersion inserts index entries for every row of a new version.
  * The executor's own entries point at pending TIDs that match no version.
+ * Each entry is inserted with the "logically unchanged" hint of a non-HOT
+ * UPDATE: next to it are the entries of the row's older versions (a stored
+ * row carried or replaced) or its pending TID, and the hint lets btree
+ * delete those that no snapshot can use any more (bottom-up deletion,
+ * cow_index_delete_tuples) before it splits a page, so the index does not
+ * grow by a copy of the rewritten groups at every write between VACUUMs.
  * No uniqueness is checked here: a stored row carried into the new version
  * meets its own entry of the old one, and the rows replaced are still in
  * the index.  The incoming rows written (not those merely carried) are
@@ -801,7 +807,7 @@ CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n, const CowVersion *v)
 			FormIndexDatum(ii, ctx->islot, ctx->estate, values, isnull);
 			index_insert(rri->ri_IndexRelationDescs[i], values, isnull,
 						 &ctx->islot->tts_tid, ctx->rel, UNIQUE_CHECK_NO,
-						 false, ii);
+						 true, ii);
 		}
 		if (ctx->collect_written && rows[r]->src == NULL)
 		{

@@ -701,11 +701,19 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 }
 
 /*
- * CowLoadLiveVersions returns every version of rel whose catalog row some
- * transaction may still see (SnapshotNonVacuumable: committed, recently
+ * CowLoadLiveVersions returns every version of rel that some transaction
+ * may still see as current: its catalog row without superseded_by is not
+ * dead to every snapshot (SnapshotNonVacuumable: committed, recently
  * superseded, or being written), in the current memory context.
+ *
+ * Index fetches return a row only from a version current for the reader's
+ * snapshot (CowFetchRow), so once no snapshot can see a version as current
+ * its index entries can never again return a row, whether or not
+ * retention keeps the version for as_of(), changes() and restore(): those
+ * decode file groups and never go through an index (restore() indexes
+ * the rows it writes back, at their new row numbers).
  */
-static CowVersion *
+CowVersion *
 CowLoadLiveVersions(Relation rel, int *n)
 {
 	Relation	catalog = table_open(CowCatalogRelid("cow_file_group", false),
@@ -714,17 +722,19 @@ CowLoadLiveVersions(Relation rel, int *n)
 	CowVersion *v;
 
 	InitNonVacuumableSnapshot(snap, GlobalVisTestFor(catalog));
-	v = CowLoadVersions(CowStorageId(rel), &snap, false, n);
+	v = CowLoadVersions(CowStorageId(rel), &snap, true, n);
 	table_close(catalog, AccessShareLock);
 	return v;
 }
 
 /*
- * CowRowNumberIsDead: can no snapshot ever see a row at rownum?  True for
- * the pending TIDs the executor indexed while the rows were buffered (the
- * merge indexes the rows again at their real TIDs), and for rows of a
+ * CowRowNumberIsDead: can no index fetch ever return a row at rownum?  True
+ * for the pending TIDs the executor indexed while the rows were buffered
+ * (the merge indexes the rows again at their real TIDs), for rows of a
  * version whose writer aborted (a rolled-back statement or subtransaction)
- * or that was removed: row numbers are never reused.  live[nlive] is a
+ * or that was removed, and for rows of a version superseded so long ago
+ * that no snapshot sees it as current (retained or not: see
+ * CowLoadLiveVersions): row numbers are never reused.  live[nlive] is a
  * list from CowLoadLiveVersions; a row number it lacks is checked against
  * a fresh one (*reloaded says so), since the version may have been
  * written after the list was read.
@@ -793,6 +803,63 @@ cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 }
 
 /*
+ * The versions some snapshot may see as current, as the last deletion pass
+ * of an index read them (CowDeletePassRowDead): btree runs a bottom-up pass
+ * before each page split of a merge's inserts, and those must not each read
+ * the catalog.  A version in the list may have died since: its entries stay
+ * for a later pass or VACUUM.  A row number in no listed version but below
+ * the end of the list's row numbers was dead when the list was read, and
+ * stays dead: one writer at a time (the writers' lock) reserves row numbers
+ * in ascending order, and inserts a version's catalog row right after
+ * writing its rows, before any index entry points at them.  A row number
+ * beyond the end belongs to a version written since (by this merge, most
+ * often) or to an aborted last one, and is kept.  The list is read again
+ * in each transaction: versions die when other transactions' snapshots go,
+ * which a merge (holding the writers' lock and a snapshot of its own) does
+ * not wait for.
+ */
+typedef struct CowLiveList
+{
+	int64		storage_id;
+	LocalTransactionId lxid;	/* the transaction that read the list */
+	CowVersion *versions;		/* in TopMemoryContext, or NULL */
+	int			nversions;
+	int64		end;			/* one past the last row number listed */
+} CowLiveList;
+
+static CowLiveList CowDeletePassLive;
+
+static bool
+CowDeletePassRowDead(Relation rel, int64 storage_id, int64 rownum)
+{
+	CowLiveList *l = &CowDeletePassLive;
+
+	if (rownum >= COW_MAX_ROW_NUMBER)
+		return true;			/* a pending TID */
+	if (l->versions == NULL || l->storage_id != storage_id ||
+		l->lxid != MyProc->lxid)
+	{
+		MemoryContext old;
+
+		if (l->versions != NULL)
+			pfree(l->versions);
+		l->versions = NULL;
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		l->versions = CowLoadLiveVersions(rel, &l->nversions);
+		MemoryContextSwitchTo(old);
+		l->storage_id = storage_id;
+		l->lxid = MyProc->lxid;
+		l->end = 0;
+		for (int i = 0; i < l->nversions; i++)
+			l->end = Max(l->end, l->versions[i].first_row_number +
+						 l->versions[i].row_count);
+	}
+	if (CowFindInVersions(l->versions, l->nversions, rownum) >= 0)
+		return false;
+	return rownum < l->end;
+}
+
+/*
  * cow_index_delete_tuples_pending: as cow_index_delete_tuples, but entries
  * at pending TIDs are found deletable only when pending_dead (an INSERT ...
  * ON CONFLICT statement may be finding its own rows through them); entries
@@ -802,11 +869,9 @@ TransactionId
 cow_index_delete_tuples_pending(Relation rel, TM_IndexDeleteOp *delstate,
 								bool pending_dead)
 {
-	CowVersion *live = NULL;
-	int			nlive = 0;
-	bool		reloaded = false;
 	bool		catalog_dead = false;
 	TransactionId horizon = InvalidTransactionId;
+	int64		storage_id = CowStorageId(rel);
 	int			i,
 				n = 0;
 
@@ -828,7 +893,7 @@ cow_index_delete_tuples_pending(Relation rel, TM_IndexDeleteOp *delstate,
 				st->knowndeletable = false;
 		}
 		else if (!st->knowndeletable &&
-				 CowRowNumberIsDead(rel, rownum, &live, &nlive, &reloaded))
+				 CowDeletePassRowDead(rel, storage_id, rownum))
 			st->knowndeletable = true;
 		if (st->knowndeletable)
 		{
@@ -838,8 +903,6 @@ cow_index_delete_tuples_pending(Relation rel, TM_IndexDeleteOp *delstate,
 		}
 	}
 	delstate->ndeltids = n;
-	if (live != NULL)
-		pfree(live);
 	if (catalog_dead)
 	{
 		Relation	catalog = table_open(CowCatalogRelid("cow_file_group", false),

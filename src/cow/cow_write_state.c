@@ -747,6 +747,11 @@ CowClearBuffered(CowPending *p)
  * it) and empties the buffer; or, with tombstones_only, copies just the
  * rows whose delete marker is set, as tombstones, and leaves the buffer
  * alone.  The last row's key is kept for CowTrackKeyOrder.
+ *
+ * Each row moved is freed at once: the buffer and the sort may each hold
+ * up to maintenance_work_mem, and freeing the buffer only at the end would
+ * hold both at the peak (the row context gives back each block whose rows
+ * are all gone, and the sort's copies reuse that memory).
  */
 static void
 CowSpillBuffered(CowPending *p, Relation rel, bool tombstones_only)
@@ -757,6 +762,8 @@ CowSpillBuffered(CowPending *p, Relation rel, bool tombstones_only)
 
 	if (p->spill == NULL)
 		p->spill = CowSpillBegin(rel, &p->opts, CowWriteContext);
+	if (!tombstones_only)
+		CowKeepLastKey(p, RelationGetDescr(rel));
 	forboth(lc, p->rows, sc, p->row_subids)
 	{
 		CowRow	   *row = lfirst(lc);
@@ -766,10 +773,14 @@ CowSpillBuffered(CowPending *p, Relation rel, bool tombstones_only)
 			continue;
 		CowSpillPut(p->spill, row, (SubTransactionId) lfirst_int(sc),
 					tombstones_only);
+		if (!tombstones_only)
+		{
+			pfree(row);
+			lfirst(lc) = NULL;
+		}
 	}
 	if (!tombstones_only)
 	{
-		CowKeepLastKey(p, RelationGetDescr(rel));
 		CowClearBuffered(p);
 		p->last_row = p->last_key;
 	}

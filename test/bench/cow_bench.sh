@@ -46,6 +46,10 @@
 #   lookup    SELECT * WHERE id = const through a btree index (incetl_cow:
 #             CREATE INDEX on id, made after the upserts), median of
 #             BENCH_LOOKUPS lookups in one session
+#   index     size of the btree on id (the lookup's index) against heap's
+#             primary key after BENCH_INDEX_ROUNDS (10) more uniform 1 %
+#             upserts with VACUUM after them, then as many again with
+#             VACUUM after each round
 #   memory    VmHWM of the backend (from its /proc/self/status, read by the
 #             backend itself with pg_read_file) after INSERT ... SELECT of
 #             BENCH_MEM_ROWS (10 M) rows into an empty table, fresh session
@@ -59,6 +63,7 @@
 # Knobs: INCETL_COW_BENCH_PORT (54372), INCETL_BENCH_DIR
 #        (/tmp/incetl-cow-bench-<user>), BENCH_ROWS (5000000), BENCH_REPS (3),
 #        BENCH_LOOKUPS (200), BENCH_MEM_ROWS (10000000; 0 skips),
+#        BENCH_INDEX_ROUNDS (10),
 #        BENCH_KEEP=1 leaves the cluster running,
 #        BENCH_COMPRESSION_LEVEL (unset: the table default) sets incetl_cow's
 #        compression_level option.
@@ -77,6 +82,7 @@ ROWS=${BENCH_ROWS:-5000000}
 REPS=${BENCH_REPS:-3}
 LOOKUPS=${BENCH_LOOKUPS:-200}
 MEM_ROWS=${BENCH_MEM_ROWS:-10000000}
+IDX_ROUNDS=${BENCH_INDEX_ROUNDS:-10}
 LEVEL_OPT=${BENCH_COMPRESSION_LEVEL:+, compression_level => $BENCH_COMPRESSION_LEVEL}
 C=$BENCH_DIR/cluster
 BATCH=$((ROWS / 100))
@@ -297,6 +303,30 @@ P_EQ=$(psql_b -At -c "SELECT count(*) FROM generate_series(1, $ROWS, 99991) g
 assert_equal "index creation"
 
 # --------------------------------------------------------------------------
+# index size after upserts: the btree on id (made above) against heap's
+# primary key, both maintained through IDX_ROUNDS uniform 1 % upserts;
+# first VACUUM after the rounds only, then IDX_ROUNDS more with VACUUM after
+# each (as autovacuum would)
+index_rounds() {   # $1 first seed (the batches' seeds must stay below 100 and
+                   # above the upserts' above: newer updated_at), $2 "each" | "after"
+    local r
+    for r in $(seq 1 "$IDX_ROUNDS"); do
+        make_batch batch_idx "$(($1 + r))" uniform >/dev/null
+        psql_q -c "$(cow_upsert_sql batch_idx)" -c "$(heap_upsert_sql batch_idx)"
+        [ "$2" = each ] && psql_q -c "VACUUM orders_cow" -c "VACUUM orders_heap"
+    done
+    psql_q -c "DROP TABLE batch_idx" -c "VACUUM orders_cow" -c "VACUUM orders_heap"
+    psql_b -At -F ' ' -c "SELECT pg_relation_size('orders_cow_id_idx'), pg_relation_size('orders_heap_pkey')"
+}
+incetl_log "index size: $IDX_ROUNDS uniform 1 % upserts, VACUUM after them; then $IDX_ROUNDS more, VACUUM after each"
+I0=$(psql_b -At -F ' ' -c "SELECT pg_relation_size('orders_cow_id_idx'), pg_relation_size('orders_heap_pkey')")
+read -r I_COW I_HEAP <<<"$(index_rounds 20 after)"
+read -r IE_COW IE_HEAP <<<"$(index_rounds 40 each)"
+echo "   before: incetl_cow $(cut -d' ' -f1 <<<"$I0") bytes, heap $(cut -d' ' -f2 <<<"$I0") bytes;" \
+     "VACUUM after the rounds: $I_COW, $I_HEAP; VACUUM after each: $IE_COW, $IE_HEAP"
+assert_equal "index rounds"
+
+# --------------------------------------------------------------------------
 M_COW="" M_HEAP="" M_COW2="" M_HEAP2=""
 if [ "$MEM_ROWS" -gt 0 ]; then
     incetl_log "peak memory of an INSERT ... SELECT of $MEM_ROWS rows (backend VmHWM)"
@@ -353,6 +383,7 @@ echo
 echo "incetl_cow vs heap, $ROWS rows; median of $REPS (lookups: of $LOOKUPS); client-side times"
 awk -v rows="$ROWS" -v batch="$BATCH" -v sc="$S_COW" -v sh="$S_HEAP" -v sci="${S_COW_IDX% *}" -v sii="${S_COW_IDX#* }" \
     -v lc="$LC" -v lh="$LH" -v lsc="$LSC" -v lsh="$LSH" -v usc="$USC" -v ush="$USH" -v uuc="$UUC" -v uuh="$UUH" -v rwr="$RWR" \
+    -v ic="$I_COW" -v ih="$I_HEAP" -v iec="$IE_COW" -v ieh="$IE_HEAP" -v irounds="$IDX_ROUNDS" \
     -v qc="$QC" -v qh="$QH" -v qn="$QN" -v pc="$P_COW" -v ph="$P_HEAP" -v rc_="$R_COW" -v rh_="$R_HEAP" -v mc="$M_COW" -v mh="$M_HEAP" -v mc2="$M_COW2" -v mh2="$M_HEAP2" -v mrows="$MEM_ROWS" '
 function line(m, c, h, r, g) { printf "%-44s | %16s | %16s | %7s | %s\n", m, c, h, r, g }
 BEGIN {
@@ -385,6 +416,12 @@ BEGIN {
     r = rh_ / rc_
     line("key range of 100 rows, ms (cow: no index)", sprintf("%.3f ms", rc_), sprintf("%.3f ms", rh_), sprintf("%.2f", r),
          (r >= 1 / 3 ? "met" : "MISSED") " (within 3 x of heap, its PK)")
+    r = ic / ih
+    line(sprintf("btree on id after %d upsert rounds, VACUUM", irounds), sprintf("%.1f MB", ic / 1048576), sprintf("%.1f MB", ih / 1048576),
+         sprintf("%.2f", r), (r <= 1.5 ? "met" : "MISSED") " (<= 1.5 x the heap PK)")
+    r = iec / ieh
+    line("  the same, VACUUM after each round", sprintf("%.1f MB", iec / 1048576), sprintf("%.1f MB", ieh / 1048576),
+         sprintf("%.2f", r), (r <= 1.5 ? "met" : "MISSED") " (<= 1.5 x the heap PK)")
     if (mc != "") {
         line(sprintf("peak memory, INSERT ... SELECT %d rows", mrows), sprintf("%.0f MB", mc / 1024), sprintf("%.0f MB", mh / 1024),
              sprintf("%.2f", mc / mh), "report (backend VmHWM)")
@@ -392,7 +429,7 @@ BEGIN {
              sprintf("%.2f", mc2 / mh2), "report (backend VmHWM)")
     }
     print ""
-    print "ratio: size and memory incetl_cow / heap; speeds heap time / incetl_cow time (> 1: incetl_cow faster)"
+    print "ratio: size, index and memory incetl_cow / heap; speeds heap time / incetl_cow time (> 1: incetl_cow faster)"
     printf "incetl_cow after the upserts: table %.1f MB (superseded versions of the last 10 commits retained, retain_commits), btree index on id %.1f MB\n", sci / 1048576, sii / 1048576
 }'
 echo

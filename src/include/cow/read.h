@@ -229,6 +229,7 @@ extern bool cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 extern CowVersion *CowScanVersions(TableScanDesc sscan, int *nversions);
 extern int	CowScanNextVersion(TableScanDesc sscan);
 extern int	CowFindInVersions(CowVersion *versions, int n, int64 rownum);
+extern CowVersion *CowLoadLiveVersions(Relation rel, int *n);
 extern IndexFetchTableData *cow_index_fetch_begin(Relation rel);
 extern void cow_index_fetch_reset(IndexFetchTableData *data);
 extern void cow_index_fetch_end(IndexFetchTableData *data);
