@@ -533,7 +533,7 @@ cow_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 			rel->rel_parallel_workers = 0;
 		else if (!inhparent && rel->rel_parallel_workers == -1 &&
 				 max_parallel_workers_per_gather > 0 &&
-				 RelationGetNumberOfBlocks(r) > 0)
+				 rel->pages > 0)
 			rel->rel_parallel_workers = CowParallelWorkers(r);
 	}
 	table_close(r, NoLock);
