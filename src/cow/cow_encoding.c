@@ -1386,20 +1386,21 @@ CowVarlenaOpen(CowChunkReader *r, int64 count, CowVarlenaCursor *c)
 
 /*
  * CowVarlenaValue returns value k of an opened VARLENA body, with a 4-byte
- * header, palloc'd in the current memory context: the lengths before it
- * are checked and summed, and the value is rebuilt from the last value at
- * or before it that shares no prefix with its predecessor.
+ * header, palloc'd in the current memory context.  The lengths before it
+ * are checked and summed; the value is then rebuilt backwards: its own
+ * suffix, then the bytes before it from the nearest earlier value whose
+ * shared prefix is shorter, and so on down to a value that shares
+ * nothing -- a few copies, not one per value before it.
  */
 static Datum
 CowVarlenaValue(CowChunkReader *r, const CowVarlenaCursor *c, int64 k)
 {
 	int64	   *prefix = palloc(sizeof(int64) * (k + 1));
 	int64	   *suffix = palloc(sizeof(int64) * (k + 1));
-	uint64		sum = 0,
-				start_off = 0;
+	uint64		sum = 0;
 	int64		prevlen = 0,
-				start = 0,
-				maxlen = 0,
+				len,
+				need,
 				i;
 	char	   *buf;
 
@@ -1408,35 +1409,36 @@ CowVarlenaValue(CowChunkReader *r, const CowVarlenaCursor *c, int64 k)
 	CowIntHead(&c->suffix, k + 1, suffix);
 	for (i = 0; i <= k; i++)
 	{
-		uint64		len;
-
 		if (prefix[i] < 0 || suffix[i] < 0 || prefix[i] > prevlen ||
 			(uint64) suffix[i] > c->suffix_bytes)
 			CowChunkCorrupt(r, "bad value length");
-		len = (uint64) prefix[i] + (uint64) suffix[i];
-		if (len > MaxAllocSize - VARHDRSZ)
+		prevlen = prefix[i] + suffix[i];
+		if ((uint64) prevlen > MaxAllocSize - VARHDRSZ)
 			CowChunkCorrupt(r, "bad value length");
-		if (prefix[i] == 0)
-		{
-			start = i;
-			start_off = sum;
-			maxlen = 0;
-		}
-		maxlen = Max(maxlen, (int64) len);
 		sum += suffix[i];
 		if (sum > c->suffix_bytes)
 			CowChunkCorrupt(r, "bad value length");
-		prevlen = len;
 	}
 
-	/* each value keeps the first prefix[i] bytes of the one before */
-	buf = palloc(maxlen + VARHDRSZ);
-	for (i = start; i <= k; i++)
+	/* sum is now the end of value k's suffix bytes */
+	len = prefix[k] + suffix[k];
+	buf = palloc(len + VARHDRSZ);
+	SET_VARSIZE(buf, len + VARHDRSZ);
+	need = len;					/* bytes [0, need) are still to be filled */
+	for (i = k; need > 0; i--)
 	{
-		memcpy(buf + VARHDRSZ + prefix[i], c->src + start_off, suffix[i]);
-		start_off += suffix[i];
+		uint64		off;
+
+		Assert(i >= 0);
+		off = sum - suffix[i];
+		/* value i has bytes [prefix[i], need) in its own suffix */
+		if (prefix[i] < need)
+		{
+			memcpy(buf + VARHDRSZ + prefix[i], c->src + off, need - prefix[i]);
+			need = prefix[i];
+		}
+		sum = off;
 	}
-	SET_VARSIZE(buf, prefix[k] + suffix[k] + VARHDRSZ);
 	pfree(prefix);
 	pfree(suffix);
 	return PointerGetDatum(buf);
