@@ -550,8 +550,11 @@ CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row)
  * g, for a group read by block (point lookups): the first few rows read
  * from a block are decoded one by one out of the decompressed block
  * (CowDecodeValue), without decoding the rest of it; from the
- * COW_BLOCK_SINGLE_VALUES + 1st on, the block is decoded whole, as
- * CowGroupRow decodes it, and the rows are read from g->values/isnull.
+ * COW_BLOCK_SINGLE_VALUES + 1st on, or when a block read from before must
+ * be decompressed again (rows read in another order than the blocks', as
+ * an index on another column gives them), the block is decoded whole, as
+ * CowGroupRow decodes it, and the rows are read from g->values/isnull: a
+ * block is decompressed at most twice per group.
  * Returns false for a column that is not wanted (the caller reads it as
  * NULL).  Values live in g->cxt.
  */
@@ -566,6 +569,7 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 	uint64		r0;
 	CowColumnDesc d;
 	char	   *raw;
+	bool		revisit;
 
 	if (attidx >= g->natts)
 		return false;
@@ -587,6 +591,14 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 	}
 
 	old = MemoryContextSwitchTo(g->cxt);
+	if (g->block_seen == NULL)
+		g->block_seen = palloc0(sizeof(bool *) * g->natts);
+	if (g->block_seen[attidx] == NULL)
+		g->block_seen[attidx] = palloc0(sizeof(bool) * g->nblocks);
+	/* a block read from before, and decompressed again: decode it whole */
+	revisit = g->block_seen[attidx][b] &&
+		(g->raw_block_no == NULL || g->raw_block_no[attidx] != b + 1);
+	g->block_seen[attidx][b] = true;
 	raw = CowGroupBlockRaw(g, attidx, b, &d);
 	r0 = (uint64) b * g->header->block_rows;
 	if (raw == NULL)
@@ -594,7 +606,7 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 		*value = (Datum) 0;
 		*isnull = true;
 	}
-	else if (++g->raw_reads[attidx] > COW_BLOCK_SINGLE_VALUES)
+	else if (revisit || ++g->raw_reads[attidx] > COW_BLOCK_SINGLE_VALUES)
 	{
 		CowGroupDecodeBlock(g, attidx, b);
 		*value = g->values[attidx][row];

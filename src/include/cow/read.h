@@ -80,6 +80,8 @@ typedef struct CowDecodedGroup
 	uint32	   *raw_block_no;	/* [natts]: its number + 1, or 0 */
 	uint32	   *raw_reads;		/* [natts]: rows read from it one by one */
 	bool	   *raw_kept;		/* [natts]: values point into it */
+	bool	  **block_seen;		/* [natts][nblocks] or NULL: blocks values
+								 * were read from one by one */
 	bool	   *unwanted;		/* [natts], columns read as NULL (not all,
 								 * not in needed): the slot's per-row test */
 	Datum	  **values;			/* [natts][nrows] */
