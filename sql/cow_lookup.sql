@@ -1,6 +1,6 @@
 -- incetl_cow point lookups: an index fetch decodes, of each column, only
 -- the value of the row it reads out of the one block that holds it
--- (CowGroupValue, CowDecodeValue), for the first rows it reads from a
+-- (CowGroupValue, CowDecodeValue), for the first row it reads from a
 -- block, then the block whole.  Every lookup must return exactly the row
 -- a sequential scan returns, for every encoding (bit-packed frame of
 -- reference and delta integers, plain integers, floats and fixed-length
@@ -116,8 +116,8 @@ SET enable_seqscan = off;
 SET enable_bitmapscan = off;
 SELECT * FROM lookups();
 
--- many rows in one statement through one index fetch: the first rows of a
--- block are read one by one, then the block is decoded whole
+-- many rows in one statement through one index fetch: the first row of a
+-- block is read alone, then the block is decoded whole
 SELECT count(*) AS rows_read,
        count(*) FILTER (WHERE (SELECT x::text FROM c x WHERE x.k = seq.k) IS DISTINCT FROM seq.r) AS differing
 FROM seq;
@@ -140,7 +140,7 @@ SET enable_bitmapscan = off;
 -- chunk, counted as a chunk, and sparse's block is NULL throughout), 13 in
 -- its first block (sparse holds values there), 12 in the second file
 -- group (where sparse is a null chunk too); nine rows of one block cost
--- the same blocks (the ninth decodes them whole, from the blocks already
+-- the same blocks (the second decodes them whole, from the blocks already
 -- decompressed); rows of two blocks twice as many.  (The slot fills the
 -- attributes up to the last one read: k .. md, 10 blocks.)
 CREATE TEMP TABLE before AS SELECT * FROM incetl.cow_decode_counts();

@@ -547,10 +547,12 @@ CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row)
 
 /*
  * CowGroupValue sets *value and *isnull to row "row" of column attidx of
- * g, for a group read by block (point lookups): the first few rows read
- * from a block are decoded one by one out of the decompressed block
- * (CowDecodeValue), without decoding the rest of it; from the
- * COW_BLOCK_SINGLE_VALUES + 1st on, or when a block read from before must
+ * g, for a group read by block (point lookups): the first row read from a
+ * block is decoded alone out of the decompressed block (CowDecodeValue),
+ * without decoding the rest of it; from the COW_BLOCK_SINGLE_VALUES + 1st
+ * row on (a key range, a bitmap or an index range reads many rows of a
+ * block, and decoding each alone walks the block up to it), or when a
+ * block read from before must
  * be decompressed again (rows read in another order than the blocks', as
  * an index on another column gives them), the block is decoded whole, as
  * CowGroupRow decodes it, and the rows are read from g->values/isnull: a
@@ -558,7 +560,7 @@ CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row)
  * Returns false for a column that is not wanted (the caller reads it as
  * NULL).  Values live in g->cxt.
  */
-#define COW_BLOCK_SINGLE_VALUES		8
+#define COW_BLOCK_SINGLE_VALUES		1
 
 bool
 CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
