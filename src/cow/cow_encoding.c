@@ -1258,3 +1258,363 @@ CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 	}
 	return keeps_raw;
 }
+
+/* ---------- single values ---------- */
+
+/*
+ * A point lookup needs one value of a block: the readers below find it in
+ * the raw chunk without decoding the others.  A frame-of-reference int
+ * block is read at the value's bit offset, a delta block sums the deltas
+ * before it, a VARLENA body walks the lengths before the value (from the
+ * last value without a shared prefix), a dictionary reads the code and
+ * then its entry, a PLAIN body computes the offset of a fixed-length value
+ * or walks the lengths of variable-length ones.  Every header, length and
+ * code they read is checked as the whole-chunk decoders check it; the
+ * values they skip are not (the block's CRC covers them).
+ */
+
+/* an int block opened for reading single values */
+typedef struct CowIntCursor
+{
+	CowIntBlock b;
+	const char *packed;
+	uint64		mask;
+} CowIntCursor;
+
+/* a VARLENA body opened for reading single values */
+typedef struct CowVarlenaCursor
+{
+	int64		count;
+	CowIntCursor prefix;
+	CowIntCursor suffix;
+	const char *src;
+	uint64		suffix_bytes;
+} CowVarlenaCursor;
+
+/* CowIntOpen reads the header of an int block of count values */
+static void
+CowIntOpen(CowChunkReader *r, int64 count, CowIntCursor *c)
+{
+	uint64		npacked;
+
+	memcpy(&c->b, CowChunkTake(r, sizeof(CowIntBlock)), sizeof(CowIntBlock));
+	if ((int64) c->b.count != count || c->b.width > 64 ||
+		(c->b.mode != COW_INT_FOR && c->b.mode != COW_INT_DELTA))
+		CowChunkCorrupt(r, "bad int block header");
+	npacked = (c->b.mode == COW_INT_DELTA && count > 0) ? count - 1 : count;
+	c->packed = CowChunkTake(r, CowPackedBytes(npacked, c->b.width));
+	c->mask = (c->b.width == 64) ? ~UINT64CONST(0) :
+		(UINT64CONST(1) << c->b.width) - 1;
+}
+
+/* the packed value i of an opened int block */
+static inline uint64
+CowIntPacked(const CowIntCursor *c, uint64 i)
+{
+	uint64		bit;
+	int			shift;
+	uint64		x;
+
+	if (c->b.width == 0)
+		return 0;
+	bit = i * c->b.width;
+	shift = bit & 7;
+	x = CowLoadLE64(c->packed + (bit >> 3)) >> shift;
+	if (shift + c->b.width > 64)
+		x |= (uint64) (unsigned char) c->packed[(bit >> 3) + 8] << (64 - shift);
+	return x & c->mask;
+}
+
+/* CowIntHead decodes values [0, n) of an opened int block into out[n] */
+static void
+CowIntHead(const CowIntCursor *c, int64 n, int64 *out)
+{
+	int64		i;
+
+	Assert(n <= (int64) c->b.count);
+	if (c->b.mode == COW_INT_FOR)
+	{
+		for (i = 0; i < n; i++)
+			out[i] = (int64) ((uint64) c->b.base + CowIntPacked(c, i));
+	}
+	else if (n > 0)
+	{
+		uint64		prev = (uint64) c->b.first;
+
+		out[0] = c->b.first;
+		for (i = 1; i < n; i++)
+		{
+			prev += (uint64) c->b.base + CowIntPacked(c, i - 1);
+			out[i] = (int64) prev;
+		}
+	}
+}
+
+/* value i of an opened int block */
+static int64
+CowIntValue(const CowIntCursor *c, int64 i)
+{
+	uint64		v;
+	int64		k;
+
+	Assert(i >= 0 && i < (int64) c->b.count);
+	if (c->b.mode == COW_INT_FOR)
+		return (int64) ((uint64) c->b.base + CowIntPacked(c, i));
+	v = (uint64) c->b.first;
+	for (k = 0; k < i; k++)
+		v += (uint64) c->b.base + CowIntPacked(c, k);
+	return (int64) v;
+}
+
+/* CowVarlenaOpen reads the headers of a VARLENA body of count values */
+static void
+CowVarlenaOpen(CowChunkReader *r, int64 count, CowVarlenaCursor *c)
+{
+	CowVarlenaBody body;
+
+	memcpy(&body, CowChunkTake(r, sizeof(body)), sizeof(body));
+	if ((int64) body.count != count)
+		CowChunkCorrupt(r, "value count differs from the null bitmap");
+	c->count = count;
+	CowIntOpen(r, count, &c->prefix);
+	CowIntOpen(r, count, &c->suffix);
+	if (body.suffix_bytes > r->len)
+		CowChunkCorrupt(r, "bad byte count");
+	c->suffix_bytes = body.suffix_bytes;
+	c->src = CowChunkTake(r, body.suffix_bytes);
+}
+
+/*
+ * CowVarlenaValue returns value k of an opened VARLENA body, with a 4-byte
+ * header, palloc'd in the current memory context.  The lengths before it
+ * are checked and summed; the value is then rebuilt backwards: its own
+ * suffix, then the bytes before it from the nearest earlier value whose
+ * shared prefix is shorter, and so on down to a value that shares
+ * nothing -- a few copies, not one per value before it.
+ */
+static Datum
+CowVarlenaValue(CowChunkReader *r, const CowVarlenaCursor *c, int64 k)
+{
+	int64	   *prefix = palloc(sizeof(int64) * (k + 1));
+	int64	   *suffix = palloc(sizeof(int64) * (k + 1));
+	uint64		sum = 0;
+	int64		prevlen = 0,
+				len,
+				need,
+				i;
+	char	   *buf;
+
+	Assert(k >= 0 && k < c->count);
+	CowIntHead(&c->prefix, k + 1, prefix);
+	CowIntHead(&c->suffix, k + 1, suffix);
+	for (i = 0; i <= k; i++)
+	{
+		if (prefix[i] < 0 || suffix[i] < 0 || prefix[i] > prevlen ||
+			(uint64) suffix[i] > c->suffix_bytes)
+			CowChunkCorrupt(r, "bad value length");
+		prevlen = prefix[i] + suffix[i];
+		if ((uint64) prevlen > MaxAllocSize - VARHDRSZ)
+			CowChunkCorrupt(r, "bad value length");
+		sum += suffix[i];
+		if (sum > c->suffix_bytes)
+			CowChunkCorrupt(r, "bad value length");
+	}
+
+	/* sum is now the end of value k's suffix bytes */
+	len = prefix[k] + suffix[k];
+	buf = palloc(len + VARHDRSZ);
+	SET_VARSIZE(buf, len + VARHDRSZ);
+	need = len;					/* bytes [0, need) are still to be filled */
+	for (i = k; need > 0; i--)
+	{
+		uint64		off;
+
+		Assert(i >= 0);
+		off = sum - suffix[i];
+		/* value i has bytes [prefix[i], need) in its own suffix */
+		if (prefix[i] < need)
+		{
+			memcpy(buf + VARHDRSZ + prefix[i], c->src + off, need - prefix[i]);
+			need = prefix[i];
+		}
+		sum = off;
+	}
+	pfree(prefix);
+	pfree(suffix);
+	return PointerGetDatum(buf);
+}
+
+/*
+ * CowDecodeValue is CowDecodeChunk for the one row "row" of the nrows rows
+ * of a raw chunk: it sets *value and *isnull to what CowDecodeChunk would
+ * put at values[row] and isnull[row], the same bytes for a value passed by
+ * reference.  Returns true when the value points into raw (a PLAIN value
+ * passed by reference), which must then live as long as it does; values
+ * of their own are palloc'd in the current memory context.
+ */
+bool
+CowDecodeValue(Relation rel, int64 file_group_id, int colno,
+			   const CowColumnDesc *d, const char *raw, uint64 nrows,
+			   uint64 row, Datum *value, bool *isnull)
+{
+	CowChunkReader r;
+	int64		nvals = nrows;
+	int64		k = row;
+	bool		keeps_raw = false;
+
+	Assert(row < nrows);
+	r.data = raw;
+	r.len = d->raw_len;
+	r.pos = 0;
+	r.rel = rel;
+	r.file_group_id = file_group_id;
+	r.colno = colno;
+	*isnull = false;
+	*value = (Datum) 0;
+
+	if (d->flags & COW_COL_HAS_NULLS)
+	{
+		const bits8 *bm = (const bits8 *) CowChunkTake(&r, (nrows + 7) / 8);
+		uint64		whole = nrows / 8;
+
+		if ((bm[row >> 3] >> (row & 7)) & 1)
+		{
+			*isnull = true;
+			return false;
+		}
+		/* the values before row, and in all: the rows that are not NULL */
+		k = row - pg_popcount((const char *) bm, row / 8) -
+			pg_popcount32(bm[row >> 3] & ((1U << (row & 7)) - 1));
+		nvals = nrows - pg_popcount((const char *) bm, whole);
+		if (nrows % 8 != 0)
+			nvals -= pg_popcount32(bm[whole] & ((1U << (nrows % 8)) - 1));
+	}
+	Assert(k >= 0 && k < nvals);
+
+	switch (d->encoding)
+	{
+		case COW_ENC_PLAIN:
+			{
+				Size		start = r.pos;
+				Size		off = 0;
+				const char *p = NULL;
+				char		align = d->attalign;
+				int64		i;
+
+				if (d->attlen == -1 &&
+					(align == TYPALIGN_CHAR || align == TYPALIGN_SHORT))
+					align = TYPALIGN_INT;
+				if (d->attlen > 0)
+				{
+					/* every value starts at a multiple of its aligned length */
+					off = (Size) k * att_align_nominal(d->attlen, align);
+					if (start + off >= r.len || (Size) d->attlen > r.len - (start + off))
+						CowChunkCorrupt(&r, "chunk is truncated");
+					p = r.data + start + off;
+				}
+				else
+				{
+					for (i = 0; i <= k; i++)
+					{
+						Size		avail;
+						Size		vlen;
+
+						off = att_align_nominal(off, align);
+						if (start + off >= r.len)
+							CowChunkCorrupt(&r, "chunk is truncated");
+						p = r.data + start + off;
+						avail = r.len - (start + off);
+						if (d->attlen == -1)
+						{
+							if (avail < VARHDRSZ || !VARATT_IS_4B_U(p) ||
+								VARSIZE(p) < VARHDRSZ)
+								CowChunkCorrupt(&r, "bad value length");
+							vlen = VARSIZE(p);
+						}
+						else
+							vlen = strnlen(p, avail) + 1;
+						if (vlen > avail)
+							CowChunkCorrupt(&r, "chunk is truncated");
+						off += vlen;
+					}
+				}
+				*value = fetch_att(p, d->attbyval, d->attlen);
+				keeps_raw = !d->attbyval;
+			}
+			break;
+		case COW_ENC_INT:
+			{
+				CowIntCursor c;
+				int64		v;
+
+				if (!d->attbyval ||
+					(d->attlen != 1 && d->attlen != 2 && d->attlen != 4 && d->attlen != 8))
+					CowChunkCorrupt(&r, "int encoding of a type that is not an integer");
+				CowIntOpen(&r, nvals, &c);
+				v = CowIntValue(&c, k);
+#if SIZEOF_DATUM == 8
+				*value = (Datum) v;
+#else
+				*value = d->attlen == 8 ? Int64GetDatum(v) :
+					d->attlen == 4 ? Int32GetDatum((int32) v) :
+					d->attlen == 2 ? Int16GetDatum((int16) v) :
+					CharGetDatum((char) v);
+#endif
+			}
+			break;
+		case COW_ENC_NUMERIC:
+			{
+				CowNumericBody body;
+				CowIntCursor c;
+				int64		v;
+				char	   *out;
+
+				if (d->attlen != -1)
+					CowChunkCorrupt(&r, "numeric encoding of a fixed-length type");
+				memcpy(&body, CowChunkTake(&r, sizeof(body)), sizeof(body));
+				if (body.dscale > (COW_NUMERIC_DSCALE_MASK >> COW_NUMERIC_DSCALE_SHIFT))
+					CowChunkCorrupt(&r, "bad numeric scale");
+				CowIntOpen(&r, nvals, &c);
+				v = CowIntValue(&c, k);
+				if (v <= -COW_NUMERIC_LIMIT || v >= COW_NUMERIC_LIMIT)
+					CowChunkCorrupt(&r, "numeric value out of range");
+				out = palloc(COW_NUMERIC_MAX_SIZE);
+				SET_VARSIZE(out, CowNumericBuild(v, body.dscale, VARDATA(out)) + VARHDRSZ);
+				*value = PointerGetDatum(out);
+			}
+			break;
+		case COW_ENC_DICT:
+			{
+				CowDictBody body;
+				CowVarlenaCursor entries;
+				CowIntCursor codes;
+				int64		code;
+
+				if (d->attlen != -1)
+					CowChunkCorrupt(&r, "dictionary encoding of a fixed-length type");
+				memcpy(&body, CowChunkTake(&r, sizeof(body)), sizeof(body));
+				if (body.nentries > COW_DICT_MAX_ENTRIES)
+					CowChunkCorrupt(&r, "bad dictionary size");
+				CowVarlenaOpen(&r, body.nentries, &entries);
+				CowIntOpen(&r, nvals, &codes);
+				code = CowIntValue(&codes, k);
+				if (code < 0 || code >= (int64) body.nentries)
+					CowChunkCorrupt(&r, "dictionary code out of range");
+				*value = CowVarlenaValue(&r, &entries, code);
+			}
+			break;
+		case COW_ENC_VARLENA:
+			{
+				CowVarlenaCursor c;
+
+				if (d->attlen != -1)
+					CowChunkCorrupt(&r, "varlena encoding of a fixed-length type");
+				CowVarlenaOpen(&r, nvals, &c);
+				*value = CowVarlenaValue(&r, &c, k);
+			}
+			break;
+		default:
+			CowChunkCorrupt(&r, psprintf("unknown encoding %u", d->encoding));
+	}
+	return keeps_raw;
+}

@@ -19,7 +19,9 @@
  *					merges nothing of it.
  *	get_relation_info
  *					sizes parallel scans of incetl_cow tables by their raw
- *					bytes and file groups (CowParallelWorkers).
+ *					bytes and file groups (CowParallelWorkers), with the
+ *					versions estimate_rel_size loaded
+ *					(CowPlanVersionTotals).
  *	set_rel_pathlist
  *					"ctid = ..." quals on an incetl_cow table plan as a Tid
  *					Scan (which follows rows moved by this transaction);
@@ -76,6 +78,7 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "storage/bufmgr.h"
+#include "storage/proc.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -106,6 +109,8 @@ static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							   DestReceiver *dest, QueryCompletion *qc);
 static bool CowBeginScansWalker(PlanState *ps, void *context);
 static bool CowRelidIsCow(Oid relid);
+static bool CowSeqScanMayWin(RelOptInfo *rel);
+static bool CowTakePlanTotals(Relation rel, double *raw_bytes, int *nversions);
 static void CowCheckConcurrentIndex(Node *parsetree);
 static void CowFlushQueryRelations(EState *estate);
 static void CowCheckPublicationStmt(Node *parsetree);
@@ -398,6 +403,78 @@ cow_ExecutorFinish(QueryDesc *queryDesc)
 }
 
 /*
+ * The planner reads the current versions of an incetl_cow table twice while
+ * it builds the table's RelOptInfo: estimate_rel_size
+ * (cow_relation_estimate_size, for the row count) and then the
+ * get_relation_info hook (CowParallelWorkers, for the raw bytes and file
+ * groups).  CowPlanVersionTotals loads them once and keeps the totals;
+ * CowTakePlanTotals hands them to the second reader when it asks for the
+ * same relation (and storage) in the same command of the same transaction,
+ * and forgets them either way: a total is taken at most once, so what a
+ * later planning sees is never older than its own command.
+ */
+typedef struct CowPlanTotals
+{
+	bool		valid;
+	Oid			relid;
+	RelFileNode node;
+	LocalTransactionId lxid;
+	CommandId	cid;
+	double		raw_bytes;
+	int			nversions;
+} CowPlanTotals;
+
+static CowPlanTotals cow_plan_totals;
+
+void
+CowPlanVersionTotals(Relation rel, double *rows, double *raw_bytes,
+					 int *nversions)
+{
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	int			n,
+				i;
+	CowVersion *v = CowLoadVersions(CowStorageId(rel), snap, true, &n);
+
+	UnregisterSnapshot(snap);
+	*rows = 0;
+	*raw_bytes = 0;
+	for (i = 0; i < n; i++)
+	{
+		*rows += v[i].row_count;
+		*raw_bytes += v[i].raw_bytes;
+	}
+	*nversions = n;
+	if (v != NULL)
+		pfree(v);
+
+	cow_plan_totals.valid = true;
+	cow_plan_totals.relid = RelationGetRelid(rel);
+	cow_plan_totals.node = rel->rd_node;
+	cow_plan_totals.lxid = MyProc->lxid;
+	cow_plan_totals.cid = GetCurrentCommandId(false);
+	cow_plan_totals.raw_bytes = *raw_bytes;
+	cow_plan_totals.nversions = n;
+}
+
+static bool
+CowTakePlanTotals(Relation rel, double *raw_bytes, int *nversions)
+{
+	bool		valid = cow_plan_totals.valid &&
+		cow_plan_totals.relid == RelationGetRelid(rel) &&
+		RelFileNodeEquals(cow_plan_totals.node, rel->rd_node) &&
+		cow_plan_totals.lxid == MyProc->lxid &&
+		cow_plan_totals.cid == GetCurrentCommandId(false);
+
+	cow_plan_totals.valid = false;
+	if (valid)
+	{
+		*raw_bytes = cow_plan_totals.raw_bytes;
+		*nversions = cow_plan_totals.nversions;
+	}
+	return valid;
+}
+
+/*
  * CowParallelWorkers sizes a parallel scan of an incetl_cow table as
  * compute_parallel_worker sizes a heap's, but by the pages its rows would
  * take in a heap (the raw bytes of its current file groups), not by its
@@ -408,22 +485,18 @@ cow_ExecutorFinish(QueryDesc *queryDesc)
 static int
 CowParallelWorkers(Relation r)
 {
-	Snapshot	snap;
-	CowVersion *v;
+	double		rows;
+	double		raw;
 	int			n,
-				i,
 				workers;
-	double		raw = 0;
 	double		pages;
 	double		threshold;
 
-	snap = RegisterSnapshot(GetLatestSnapshot());
-	v = CowLoadVersions(CowStorageId(r), snap, true, &n);
-	UnregisterSnapshot(snap);
-	for (i = 0; i < n; i++)
-		raw += v[i].raw_bytes;
-	if (v != NULL)
-		pfree(v);
+	if (!CowTakePlanTotals(r, &raw, &n))
+	{
+		CowPlanVersionTotals(r, &rows, &raw, &n);
+		(void) CowTakePlanTotals(r, &raw, &n);
+	}
 	pages = raw / BLCKSZ;
 	if (n < 2 || pages < (double) min_parallel_table_scan_size)
 		return 0;
@@ -460,7 +533,7 @@ cow_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 			rel->rel_parallel_workers = 0;
 		else if (!inhparent && rel->rel_parallel_workers == -1 &&
 				 max_parallel_workers_per_gather > 0 &&
-				 CowPhysicalBlocks(r) > 0)
+				 rel->pages > 0)
 			rel->rel_parallel_workers = CowParallelWorkers(r);
 	}
 	table_close(r, NoLock);
@@ -514,6 +587,50 @@ CowIsTidEqualClause(RestrictInfo *rinfo, RelOptInfo *rel)
  * Not in a query with aggregates: the aggregate pushdown (cow_agg.c) is
  * costed over the whole table and weighed against the scans as before.
  */
+/*
+ * CowSeqScanMayWin: could a sequential scan of rel, its run cost scaled
+ * down by CowCostKeyRange, still be chosen?  Not when none was kept, nor
+ * when each one's startup cost alone (for a partial one, plus what a
+ * Gather adds before its first row) exceeds, with a margin wider than
+ * add_path's fuzz, the total cost of another unparameterized path: a
+ * point lookup through an index then plans without reading the table's
+ * options and skip quals.
+ */
+static bool
+CowSeqScanMayWin(RelOptInfo *rel)
+{
+	Cost		best = -1;
+	ListCell   *lc;
+
+	foreach(lc, rel->pathlist)
+	{
+		Path	   *path = lfirst(lc);
+
+		if (PATH_REQ_OUTER(path) == NULL && path->pathtype != T_SeqScan &&
+			(best < 0 || path->total_cost < best))
+			best = path->total_cost;
+	}
+	if (best < 0)
+		return true;
+	foreach(lc, rel->pathlist)
+	{
+		Path	   *path = lfirst(lc);
+
+		if (path->pathtype == T_SeqScan && PATH_REQ_OUTER(path) == NULL &&
+			path->startup_cost <= best * 1.1)
+			return true;
+	}
+	foreach(lc, rel->partial_pathlist)
+	{
+		Path	   *path = lfirst(lc);
+
+		if (path->pathtype == T_SeqScan &&
+			path->startup_cost + parallel_setup_cost <= best * 1.1)
+			return true;
+	}
+	return false;
+}
+
 static void
 CowCostKeyRange(PlannerInfo *root, RelOptInfo *rel, Relation r)
 {
@@ -523,7 +640,7 @@ CowCostKeyRange(PlannerInfo *root, RelOptInfo *rel, Relation r)
 	Snapshot	snap;
 	Selectivity sel;
 
-	if (root->parse->hasAggs)
+	if (root->parse->hasAggs || !CowSeqScanMayWin(rel))
 		return;
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	CowLoadOptions(r, snap, &opts);

@@ -41,6 +41,9 @@ static void CowDecodeChunkBlocks(Relation rel, const CowVersion *v,
 								 CowGroupHeader *h, int idx, Datum *values,
 								 bool *isnull);
 static bool CowColumnIsStored(CowDecodedGroup *g, int attidx);
+static char *CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b,
+							  CowColumnDesc *d);
+static void CowGroupDecodeBlock(CowDecodedGroup *g, int attidx, uint32 b);
 
 /*
  * CowReadGroupHeader reads and checks the header of a version.
@@ -386,7 +389,7 @@ CowGroupColumn(CowDecodedGroup *g, int attidx)
 		/* some blocks were decoded for single rows: add the others */
 		for (b = 0; b < g->nblocks; b++)
 			if (!g->block_done[attidx][b])
-				(void) CowGroupRow(g, attidx, (uint64) b * g->header->block_rows);
+				CowGroupDecodeBlock(g, attidx, b);
 	}
 	else
 	{
@@ -402,6 +405,115 @@ CowGroupColumn(CowDecodedGroup *g, int attidx)
 }
 
 /*
+ * CowGroupBlockRaw returns the raw (decompressed, CRC-checked) bytes of
+ * block b of stored column attidx of g, NULL for a block that is NULL
+ * throughout, and sets *d to the block's description as a chunk of its
+ * own rows.  The column's block directory is read once; the last block
+ * read of each column is kept in g, so the rows a lookup or a key range
+ * reads from one block cost one decompression.  Call in g->cxt.
+ */
+static char *
+CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d)
+{
+	CowBlockDesc *dir;
+	CowColumnDesc *cd = &CowGroupColumns(g->header)[attidx];
+	uint64		off;
+	uint32		k;
+	char	   *stored;
+	char	   *raw;
+	pg_crc32c	crc;
+
+	if (g->block_dirs[attidx] == NULL)
+		g->block_dirs[attidx] = CowReadBlockDir(g->rel, &g->version, g->header,
+												attidx);
+	dir = g->block_dirs[attidx];
+
+	/* the block is decoded as a chunk of its own rows */
+	*d = *cd;
+	d->flags = (dir[b].flags & COW_BLK_HAS_NULLS) ? COW_COL_HAS_NULLS : 0;
+	d->encoding = dir[b].encoding;
+	d->raw_len = dir[b].raw_len;
+	if (dir[b].flags & COW_BLK_ALL_NULL)
+		return NULL;
+
+	if (g->raw_blocks == NULL)
+	{
+		g->raw_blocks = palloc0(sizeof(char *) * g->natts);
+		g->raw_block_no = palloc0(sizeof(uint32) * g->natts);
+		g->raw_reads = palloc0(sizeof(uint32) * g->natts);
+		g->raw_kept = palloc0(sizeof(bool) * g->natts);
+	}
+	if (g->raw_block_no[attidx] == b + 1)
+		return g->raw_blocks[attidx];
+
+	/* values of the block before may point into it: then it stays */
+	if (g->raw_blocks[attidx] != NULL && !g->raw_kept[attidx])
+		pfree(g->raw_blocks[attidx]);
+	g->raw_blocks[attidx] = NULL;
+	g->raw_block_no[attidx] = 0;
+
+	off = sizeof(CowBlockDesc) * g->nblocks;
+	for (k = 0; k < b; k++)
+		off += dir[k].stored_len;
+	stored = MemoryContextAllocHuge(g->cxt, Max(dir[b].stored_len, 1));
+	if (dir[b].stored_len > 0)
+		CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
+						   cd->offset + off, dir[b].stored_len, stored);
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, stored, dir[b].stored_len);
+	FIN_CRC32C(crc);
+	if (crc != dir[b].crc)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("incetl_cow relation \"%s\": checksum mismatch in block %u of column %d of file group " INT64_FORMAT " (block %u)",
+						RelationGetRelationName(g->rel), b, attidx + 1,
+						g->version.file_group_id, g->version.first_block)));
+	CowBlocksDecoded++;
+	if (dir[b].flags & COW_BLK_UNCOMPRESSED)
+		raw = stored;
+	else
+	{
+		raw = MemoryContextAllocHuge(g->cxt, Max(dir[b].raw_len, 1));
+		CowDecompress(stored, dir[b].stored_len, raw, dir[b].raw_len, g->rel);
+		pfree(stored);
+	}
+	g->raw_blocks[attidx] = raw;
+	g->raw_block_no[attidx] = b + 1;
+	g->raw_reads[attidx] = 0;
+	g->raw_kept[attidx] = false;
+	return raw;
+}
+
+/*
+ * CowGroupDecodeBlock decodes block b of stored column attidx of g whole
+ * into g->values/isnull (allocating them, and the column's block_done, on
+ * first use).  Call in g->cxt.
+ */
+static void
+CowGroupDecodeBlock(CowDecodedGroup *g, int attidx, uint32 b)
+{
+	uint64		r0 = (uint64) b * g->header->block_rows;
+	uint64		brows = Min((uint64) g->header->block_rows, g->nrows - r0);
+	CowColumnDesc d;
+	char	   *raw;
+
+	if (g->block_done[attidx] == NULL)
+	{
+		g->values[attidx] = palloc(sizeof(Datum) * Max(g->nrows, 1));
+		g->isnull[attidx] = palloc(sizeof(bool) * Max(g->nrows, 1));
+		g->block_done[attidx] = palloc0(sizeof(bool) * g->nblocks);
+	}
+	raw = CowGroupBlockRaw(g, attidx, b, &d);
+	if (raw == NULL)
+		memset(g->isnull[attidx] + r0, true, brows);
+	else if (CowDecodeChunk(g->rel, g->version.file_group_id, attidx + 1, &d,
+							raw, brows, g->values[attidx] + r0,
+							g->isnull[attidx] + r0))
+		g->raw_kept[attidx] = true;
+	g->block_done[attidx][b] = true;
+}
+
+/*
  * CowGroupRow makes row "row" of column attidx available in
  * g->values/isnull, decompressing only the block that holds it (and the
  * column's block directory, once).  Returns false for a column that is not
@@ -412,13 +524,7 @@ bool
 CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row)
 {
 	MemoryContext old;
-	CowBlockDesc *dir;
 	uint32		b;
-	uint64		r0,
-				off;
-	uint32		k;
-	char	   *stored;
-	CowColumnDesc *d;
 
 	if (attidx >= g->natts)
 		return false;
@@ -434,28 +540,85 @@ CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row)
 		return true;
 
 	old = MemoryContextSwitchTo(g->cxt);
-	if (g->block_done[attidx] == NULL)
+	CowGroupDecodeBlock(g, attidx, b);
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/*
+ * CowGroupValue sets *value and *isnull to row "row" of column attidx of
+ * g, for a group read by block (point lookups): the first row read from a
+ * block is decoded alone out of the decompressed block (CowDecodeValue),
+ * without decoding the rest of it; from the COW_BLOCK_SINGLE_VALUES + 1st
+ * row on (a key range, a bitmap or an index range reads many rows of a
+ * block, and decoding each alone walks the block up to it), or when a
+ * block read from before must
+ * be decompressed again (rows read in another order than the blocks', as
+ * an index on another column gives them), the block is decoded whole, as
+ * CowGroupRow decodes it, and the rows are read from g->values/isnull: a
+ * block is decompressed at most twice per group.
+ * Returns false for a column that is not wanted (the caller reads it as
+ * NULL).  Values live in g->cxt.
+ */
+#define COW_BLOCK_SINGLE_VALUES		1
+
+bool
+CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
+			  bool *isnull)
+{
+	MemoryContext old;
+	uint32		b;
+	uint64		r0;
+	CowColumnDesc d;
+	char	   *raw;
+	bool		revisit;
+
+	if (attidx >= g->natts)
+		return false;
+	if (!g->decoded[attidx])
 	{
-		g->values[attidx] = palloc(sizeof(Datum) * Max(g->nrows, 1));
-		g->isnull[attidx] = palloc(sizeof(bool) * Max(g->nrows, 1));
-		g->block_dirs[attidx] = CowReadBlockDir(g->rel, &g->version, g->header,
-												attidx);
-		g->block_done[attidx] = palloc0(sizeof(bool) * g->nblocks);
+		if (!g->all && !bms_is_member(attidx, g->needed))
+			return false;
+		if (!CowColumnIsStored(g, attidx))
+			(void) CowGroupColumn(g, attidx);
 	}
-	dir = g->block_dirs[attidx];
-	d = &CowGroupColumns(g->header)[attidx];
-	off = sizeof(CowBlockDesc) * g->nblocks;
-	for (k = 0; k < b; k++)
-		off += dir[k].stored_len;
-	stored = MemoryContextAllocHuge(g->cxt, Max(dir[b].stored_len, 1));
-	if (dir[b].stored_len > 0)
-		CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
-						   d->offset + off, dir[b].stored_len, stored);
+	Assert(row < g->nrows);
+	b = row / g->header->block_rows;
+	if (g->decoded[attidx] ||
+		(g->block_done[attidx] != NULL && g->block_done[attidx][b]))
+	{
+		*value = g->values[attidx][row];
+		*isnull = g->isnull[attidx][row];
+		return true;
+	}
+
+	old = MemoryContextSwitchTo(g->cxt);
+	if (g->block_seen == NULL)
+		g->block_seen = palloc0(sizeof(bool *) * g->natts);
+	if (g->block_seen[attidx] == NULL)
+		g->block_seen[attidx] = palloc0(sizeof(bool) * g->nblocks);
+	/* a block read from before, and decompressed again: decode it whole */
+	revisit = g->block_seen[attidx][b] &&
+		(g->raw_block_no == NULL || g->raw_block_no[attidx] != b + 1);
+	g->block_seen[attidx][b] = true;
+	raw = CowGroupBlockRaw(g, attidx, b, &d);
 	r0 = (uint64) b * g->header->block_rows;
-	if (!CowDecodeBlock(g->rel, &g->version, g->header, attidx, &dir[b], b,
-						stored, g->values[attidx] + r0, g->isnull[attidx] + r0))
-		pfree(stored);
-	g->block_done[attidx][b] = true;
+	if (raw == NULL)
+	{
+		*value = (Datum) 0;
+		*isnull = true;
+	}
+	else if (revisit || ++g->raw_reads[attidx] > COW_BLOCK_SINGLE_VALUES)
+	{
+		CowGroupDecodeBlock(g, attidx, b);
+		*value = g->values[attidx][row];
+		*isnull = g->isnull[attidx][row];
+	}
+	else if (CowDecodeValue(g->rel, g->version.file_group_id, attidx + 1, &d,
+							raw,
+							Min((uint64) g->header->block_rows, g->nrows - r0),
+							row - r0, value, isnull))
+		g->raw_kept[attidx] = true;
 	MemoryContextSwitchTo(old);
 	return true;
 }

@@ -57,6 +57,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/typcache.h"
 
 #include "cow/read.h"
 
@@ -622,8 +623,14 @@ cow_index_fetch_begin(Relation rel)
 
 	f->base.rel = rel;
 	f->cxt = cxt;
-	f->group_cxt = CowGroupContextCreate(cxt, "incetl cow index fetch group",
-										  COW_GROUP_CONTEXT_BLOCK);
+	/*
+	 * A lookup reads a few blocks: a group context that starts small, so
+	 * that each statement does not map (and unmap) a group's worth.
+	 */
+	f->group_cxt = GenerationContextCreate(cxt, "incetl cow index fetch group",
+										   ALLOCSET_DEFAULT_MINSIZE,
+										   ALLOCSET_DEFAULT_INITSIZE,
+										   COW_GROUP_CONTEXT_BLOCK);
 	return &f->base;
 }
 
@@ -1563,8 +1570,7 @@ CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno, Oid inputcollid,
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	Form_pg_attribute att;
-	Oid			opclass,
-				opfamily,
+	Oid			opfamily,
 				lefttype,
 				righttype;
 	int			strategy;
@@ -1578,10 +1584,10 @@ CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno, Oid inputcollid,
 	/* min/max were computed with the column's collation */
 	if (OidIsValid(inputcollid) && inputcollid != att->attcollation)
 		return NULL;
-	opclass = GetDefaultOpClass(att->atttypid, BTREE_AM_OID);
-	if (!OidIsValid(opclass))
+	/* the default btree opfamily, as GetDefaultOpClass finds it, cached */
+	opfamily = lookup_type_cache(att->atttypid, TYPECACHE_BTREE_OPFAMILY)->btree_opf;
+	if (!OidIsValid(opfamily))
 		return NULL;
-	opfamily = get_opclass_family(opclass);
 	strategy = get_op_opfamily_strategy(opno, opfamily);
 	if (strategy == 0)
 		return NULL;

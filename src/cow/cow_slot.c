@@ -10,7 +10,8 @@
  * so count(*) decompresses nothing and sum(c) stops at column c even when
  * the planner gave the scan a physical target list.  For a group opened
  * for point lookups (by_block), only the block of each column that holds
- * the row is decompressed.  Materializing or
+ * the row is decompressed, and only the row's value decoded out of it
+ * (CowGroupValue).  Materializing or
  * copying the slot fetches every attribute first.  A column added after a
  * file group was written reads as its missing value (atthasmissing /
  * attmissingval) in the *slot's* descriptor, as heap's slot_getmissingattrs
@@ -115,7 +116,16 @@ cow_slot_getsomeattrs(TupleTableSlot *slot, int natts)
 			slot->tts_values[i] = (Datum) 0;
 			slot->tts_isnull[i] = true;
 		}
-		else if (g->by_block ? CowGroupRow(g, i, cs->row) : CowGroupColumn(g, i))
+		else if (g->by_block)
+		{
+			if (!CowGroupValue(g, i, cs->row, &slot->tts_values[i],
+							   &slot->tts_isnull[i]))
+			{
+				slot->tts_values[i] = (Datum) 0;
+				slot->tts_isnull[i] = true;
+			}
+		}
+		else if (CowGroupColumn(g, i))
 		{
 			slot->tts_values[i] = g->values[i][cs->row];
 			slot->tts_isnull[i] = g->isnull[i][cs->row];
@@ -307,8 +317,12 @@ CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row, TupleTableSlot *slot)
 				(uint32) i >= g->header->natts)
 				slot->tts_values[i] = getmissingattr(desc, i + 1,
 													 &slot->tts_isnull[i]);
-			else if (!TupleDescAttr(desc, i)->attisdropped &&
-					 (g->by_block ? CowGroupRow(g, i, row) : CowGroupColumn(g, i)))
+			else if (!TupleDescAttr(desc, i)->attisdropped && g->by_block &&
+					 CowGroupValue(g, i, row, &slot->tts_values[i],
+								   &slot->tts_isnull[i]))
+				continue;
+			else if (!TupleDescAttr(desc, i)->attisdropped && !g->by_block &&
+					 CowGroupColumn(g, i))
 			{
 				slot->tts_values[i] = g->values[i][row];
 				slot->tts_isnull[i] = g->isnull[i][row];

@@ -593,7 +593,18 @@ void
 CowReadExtentBytes(Relation rel, BlockNumber first_block, uint32 nblocks,
 				   uint64 offset, Size len, char *dest)
 {
-	BlockNumber relblocks = CowPhysicalBlocks(rel);	/* once, not per page */
+	SMgrRelation smgr = RelationGetSmgr(rel);
+	BlockNumber relblocks = smgr->smgr_cached_nblocks[MAIN_FORKNUM];
+
+	/*
+	 * Once, not per page; and not at all when the extent ends below the
+	 * size last seen: a relation shrinks only under AccessExclusiveLock,
+	 * which also invalidates that size, and asking is a system call (a
+	 * point lookup reads a dozen extents).
+	 */
+	if (relblocks == InvalidBlockNumber ||
+		(uint64) first_block + nblocks > relblocks)
+		relblocks = CowPhysicalBlocks(rel);
 
 	while (len > 0)
 	{

@@ -660,15 +660,12 @@ cow_relation_estimate_size(Relation rel, int32 *attr_widths,
 						   BlockNumber *pages, double *tuples,
 						   double *allvisfrac)
 {
-	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
-	int			n,
-				i;
-	CowVersion *v = CowLoadVersions(CowStorageId(rel), snap, true, &n);
-	double		rows = 0;
+	double		rows,
+				raw_bytes;
+	int			n;
 
-	for (i = 0; i < n; i++)
-		rows += v[i].row_count;
-	UnregisterSnapshot(snap);
+	/* the planner's get_relation_info hook reuses these totals */
+	CowPlanVersionTotals(rel, &rows, &raw_bytes, &n);
 	*pages = CowPhysicalBlocks(rel);
 	*tuples = rows;
 	/* no visibility map: index-only scans must fetch every row */

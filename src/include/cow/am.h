@@ -21,6 +21,8 @@
 #include "cow/security.h"
 
 extern void CowHooksInit(void);
+extern void CowPlanVersionTotals(Relation rel, double *rows, double *raw_bytes,
+								 int *nversions);
 
 /* aggregate pushdown (cow_agg.c) */
 extern PGDLLIMPORT bool CowAggregatePushdown;

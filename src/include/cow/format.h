@@ -154,5 +154,8 @@ CowDatumGetInt(Datum d, int attlen)
 extern bool CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 						   const CowColumnDesc *d, const char *raw, uint64 nrows,
 						   Datum *values, bool *isnull);
+extern bool CowDecodeValue(Relation rel, int64 file_group_id, int colno,
+						   const CowColumnDesc *d, const char *raw, uint64 nrows,
+						   uint64 row, Datum *value, bool *isnull);
 
 #endif							/* INCETL_COW_FORMAT_H */

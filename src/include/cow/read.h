@@ -75,6 +75,13 @@ typedef struct CowDecodedGroup
 	bool	  **block_done;		/* [natts][nblocks] or NULL: blocks decoded
 								 * while the column is not wholly decoded */
 	CowBlockDesc **block_dirs;	/* [natts]: directories read so far, or NULL */
+	/* by block: the last block decompressed of each column (or NULL) */
+	char	  **raw_blocks;		/* [natts]: its raw bytes, or NULL */
+	uint32	   *raw_block_no;	/* [natts]: its number + 1, or 0 */
+	uint32	   *raw_reads;		/* [natts]: rows read from it one by one */
+	bool	   *raw_kept;		/* [natts]: values point into it */
+	bool	  **block_seen;		/* [natts][nblocks] or NULL: blocks values
+								 * were read from one by one */
 	bool	   *unwanted;		/* [natts], columns read as NULL (not all,
 								 * not in needed): the slot's per-row test */
 	Datum	  **values;			/* [natts][nrows] */
@@ -105,6 +112,8 @@ extern CowDecodedGroup *CowOpenGroup(Relation rel, const CowVersion *v,
 									 bool all, Bitmapset *needed);
 extern bool CowGroupColumn(CowDecodedGroup *g, int attidx);
 extern bool CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row);
+extern bool CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row,
+						  Datum *value, bool *isnull);
 extern int64 CowChunksDecoded;	/* column chunks decompressed by this backend */
 extern int64 CowBlocksDecoded;	/* column blocks decompressed by this backend */
 extern CowDecodedGroup *CowDecodeGroup(Relation rel, const CowVersion *v,
