@@ -68,6 +68,7 @@
 #include "commands/explain.h"
 #include "common/int.h"
 #include "executor/executor.h"
+#include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "nodes/extensible.h"
 #include "nodes/makefuncs.h"
@@ -167,6 +168,43 @@ typedef struct CowAggQual
 	bool	   *elem_nulls;
 } CowAggQual;
 
+/*
+ * Numeric sums that leave the fast path (values beyond int128 units, or
+ * special values): allocated on first need.
+ */
+typedef struct CowAggNumRare
+{
+	Numeric		slow;			/* values summed as numerics, or NULL */
+	int64		nans;			/* numeric specials */
+	int64		pinfs;
+	int64		ninfs;
+	int64		max_scale_count;	/* slow values with display scale max_scale */
+	int32		max_scale;
+} CowAggNumRare;
+
+/*
+ * The running state of one aggregate over one group of rows (the whole
+ * scan without GROUP BY; one group key of a grouped scan).  Kept small: a
+ * grouped scan holds one per aggregate and group.
+ */
+typedef struct CowAggCell
+{
+	int128		sum;			/* integers; numeric: in units of 10000^-frac */
+	int64		count;			/* inputs counted (sum/avg: finite ones) */
+	int64		aux;			/* numeric: values summed with display scale
+								 * dscale (maxScaleCount); native min/max: the
+								 * value as an int64 */
+	union
+	{
+		Datum		value;		/* min/max: the value */
+		CowAggNumRare *rare;	/* numeric: see there, or NULL */
+	}			u;
+	int32		frac;			/* numeric: see sum */
+	int16		dscale;			/* numeric: largest display scale summed */
+	bool		have;			/* min/max: value is set */
+	bool		stuck_null;		/* the transition function returned NULL */
+} CowAggCell;
+
 /* One aggregate of the plan node: how to compute it, and its running state. */
 typedef struct CowAggAccum
 {
@@ -176,25 +214,14 @@ typedef struct CowAggAccum
 	bool		typbyval;
 	FmgrInfo	flinfo;			/* min/max through the transition function */
 	FunctionCallInfo fcinfo;
+	int			offset;			/* grouped: of its cell in a group record */
 
-	/* running state, zeroed by each computation */
-	int64		count;			/* inputs counted (sum/avg: finite ones) */
-	int128		sum;			/* integers; numeric: in units of 10000^-frac */
-	int			frac;			/* numeric: see sum */
-	int			dscale;			/* numeric: largest display scale summed */
-	int64		in_sum;			/* numeric: values in sum since last flush */
-	Numeric		slow;			/* numeric: values summed as numerics */
-	int64		nans;			/* numeric specials */
-	int64		pinfs;
-	int64		ninfs;
-	bool		have;			/* min/max: value is set */
-	bool		stuck_null;		/* the transition function returned NULL */
-	Datum		value;
-	int64		key;			/* native min/max: value as an int64 */
+	/* running state (ungrouped), zeroed by each computation */
+	CowAggCell	cell;
 	Datum		kept;			/* by-reference value copied to run_cxt */
 } CowAggAccum;
 
-#define COW_AGG_RUN_STATE_OFFSET	offsetof(CowAggAccum, count)
+#define COW_AGG_RUN_STATE_OFFSET	offsetof(CowAggAccum, cell)
 
 typedef struct CowAggScanState
 {
@@ -418,11 +445,12 @@ CowAggClassify(Aggref *aggref, Index relid, TupleDesc desc, CowAggSpec *spec)
 
 /*
  * CowAggClassifyPartial: a partial aggregate (AGGSPLIT_INITIAL_SERIAL, the
- * lower half of a parallel aggregate) whose transition state we produce
- * exactly: count's and sum(int2/int4)'s int8 (the final value), avg(int2/
- * int4)'s int8[] {count, sum} (CowAggPartialResult), and the min/max-like
- * aggregates' state, which is their value.  The others have an internal
- * state serialized by numeric.c (sum/avg of int8 and numeric): not these.
+ * lower half of a parallel or grouped pushdown) whose transition state we
+ * produce exactly: count's and sum(int2/int4)'s int8 (the final value),
+ * avg(int2/int4)'s int8[] {count, sum}, the min/max-like aggregates' state
+ * (their value), and the serialized internal states of sum/avg of int8
+ * (int8_avg_serialize) and of numeric (numeric_avg_serialize), which
+ * CowAggPartialResult writes as those functions do.
  */
 static bool
 CowAggClassifyPartial(Aggref *aggref, Index relid, TupleDesc desc,
@@ -430,6 +458,8 @@ CowAggClassifyPartial(Aggref *aggref, Index relid, TupleDesc desc,
 {
 	Aggref		simple = *aggref;
 	Oid			state_type;
+	Oid			serialfn = InvalidOid;
+	HeapTuple	tup;
 
 	/* classified as the whole aggregate, whose result type it declares */
 	simple.aggsplit = AGGSPLIT_SIMPLE;
@@ -445,13 +475,40 @@ CowAggClassifyPartial(Aggref *aggref, Index relid, TupleDesc desc,
 			break;
 		case COW_AGG_AVG_INT:
 			if (spec->width == 8)
-				return false;
-			state_type = INT8ARRAYOID;
+			{
+				state_type = BYTEAOID;
+				serialfn = F_INT8_AVG_SERIALIZE;
+			}
+			else
+				state_type = INT8ARRAYOID;
+			break;
+		case COW_AGG_SUM_INT8:
+			state_type = BYTEAOID;
+			serialfn = F_INT8_AVG_SERIALIZE;
+			break;
+		case COW_AGG_SUM_NUMERIC:
+		case COW_AGG_AVG_NUMERIC:
+			state_type = BYTEAOID;
+			serialfn = F_NUMERIC_AVG_SERIALIZE;
 			break;
 		case COW_AGG_MINMAX:
 			state_type = spec->argtype;
 			break;
 		default:
+			return false;
+	}
+	if (OidIsValid(serialfn))
+	{
+		bool		ok;
+
+		/* the state we write is the one this aggregate serializes */
+		tup = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(aggref->aggfnoid));
+		if (!HeapTupleIsValid(tup))
+			return false;
+		ok = ((Form_pg_aggregate) GETSTRUCT(tup))->aggserialfn == serialfn &&
+			((Form_pg_aggregate) GETSTRUCT(tup))->aggtranstype == INTERNALOID;
+		ReleaseSysCache(tup);
+		if (!ok)
 			return false;
 	}
 	spec->partial = true;
@@ -1035,37 +1092,45 @@ CowNumericConst(const char *str)
  * 10^-dscale, so the division is exact.
  */
 static Numeric
-CowAggUnitsToNumeric(CowAggAccum *a)
+CowAggUnitsToNumeric(CowAggCell *c)
 {
-	int			drop = 4 * a->frac - a->dscale;
+	int			drop = 4 * c->frac - c->dscale;
 	int128		div = 1;
 
 	Assert(drop >= 0 && drop < 4);
 	while (drop-- > 0)
 		div *= 10;
-	return CowInt128ToNumeric(a->sum / div, a->dscale);
+	return CowInt128ToNumeric(c->sum / div, c->dscale);
+}
+
+static CowAggNumRare *
+CowAggRare(CowAggCell *c, MemoryContext cxt)
+{
+	if (c->u.rare == NULL)
+		c->u.rare = MemoryContextAllocZero(cxt, sizeof(CowAggNumRare));
+	return c->u.rare;
 }
 
 /* CowAggNumericFlush moves the integer sum into the numeric one. */
 static void
-CowAggNumericFlush(CowAggAccum *a, MemoryContext cxt)
+CowAggNumericFlush(CowAggCell *c, MemoryContext cxt)
 {
+	CowAggNumRare *rare = CowAggRare(c, cxt);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	Numeric		n = CowAggUnitsToNumeric(a);
+	Numeric		n = CowAggUnitsToNumeric(c);
 
-	if (a->slow == NULL)
-		a->slow = n;
+	if (rare->slow == NULL)
+		rare->slow = n;
 	else
 	{
-		Numeric		s = numeric_add_opt_error(a->slow, n, NULL);
+		Numeric		s = numeric_add_opt_error(rare->slow, n, NULL);
 
-		pfree(a->slow);
+		pfree(rare->slow);
 		pfree(n);
-		a->slow = s;
+		rare->slow = s;
 	}
 	MemoryContextSwitchTo(old);
-	a->sum = 0;
-	a->in_sum = 0;
+	c->sum = 0;
 }
 
 /*
@@ -1073,44 +1138,48 @@ CowAggNumericFlush(CowAggAccum *a, MemoryContext cxt)
  * integer sum, moving that to a common fraction first.
  */
 static inline void
-CowAggNumericAddUnits(CowAggAccum *a, int64 units, int frac, int dscale,
+CowAggNumericAddUnits(CowAggCell *c, int64 units, int frac, int dscale,
 					  MemoryContext cxt)
 {
 	int128		v = units;
 	int128		sum;
 
-	if (frac > a->frac)
+	if (frac > c->frac)
 	{
 		int128		rescaled;
 
-		if (__builtin_mul_overflow(a->sum, (int128) CowPow10000[frac - a->frac],
+		if (__builtin_mul_overflow(c->sum, (int128) CowPow10000[frac - c->frac],
 								   &rescaled))
 		{
-			CowAggNumericFlush(a, cxt);
+			CowAggNumericFlush(c, cxt);
 			rescaled = 0;
 		}
-		a->sum = rescaled;
-		a->frac = frac;
+		c->sum = rescaled;
+		c->frac = frac;
 	}
-	else if (frac < a->frac)
-		v *= CowPow10000[a->frac - frac];	/* < 10^16 * 10^16 < 2^127 */
-	if (__builtin_add_overflow(a->sum, v, &sum))
+	else if (frac < c->frac)
+		v *= CowPow10000[c->frac - frac];	/* < 10^16 * 10^16 < 2^127 */
+	if (__builtin_add_overflow(c->sum, v, &sum))
 	{
-		CowAggNumericFlush(a, cxt);
+		CowAggNumericFlush(c, cxt);
 		sum = v;
 	}
-	a->sum = sum;
-	if (dscale > a->dscale)
-		a->dscale = dscale;
-	a->in_sum++;
-	a->count++;
+	c->sum = sum;
+	if (dscale > c->dscale)
+	{
+		c->dscale = dscale;
+		c->aux = 0;
+	}
+	if (dscale == c->dscale)
+		c->aux++;
+	c->count++;
 }
 
 /*
  * CowAggNumericAdd adds one non-NULL numeric datum, in whatever form.
  */
 static void
-CowAggNumericAdd(CowAggAccum *a, Datum d, MemoryContext cxt)
+CowAggNumericAdd(CowAggCell *c, Datum d, MemoryContext cxt)
 {
 	Numeric		num = DatumGetNumeric(d);	/* detoasted if need be */
 	int64		units;
@@ -1121,88 +1190,120 @@ CowAggNumericAdd(CowAggAccum *a, Datum d, MemoryContext cxt)
 							&units, &frac, &dscale))
 	{
 		case COW_NUM_FINITE:
-			CowAggNumericAddUnits(a, units, frac, dscale, cxt);
+			CowAggNumericAddUnits(c, units, frac, dscale, cxt);
 			break;
 		case COW_NUM_IS_NAN:
-			a->nans++;
+			CowAggRare(c, cxt)->nans++;
 			break;
 		case COW_NUM_IS_PINF:
-			a->pinfs++;
+			CowAggRare(c, cxt)->pinfs++;
 			break;
 		case COW_NUM_IS_NINF:
-			a->ninfs++;
+			CowAggRare(c, cxt)->ninfs++;
 			break;
 		case COW_NUM_OTHER:
 			{
+				CowAggNumRare *rare = CowAggRare(c, cxt);
 				MemoryContext old = MemoryContextSwitchTo(cxt);
+				int32		scale = DatumGetInt32(DirectFunctionCall1(numeric_scale,
+																	  NumericGetDatum(num)));
 
-				if (a->slow == NULL)
-					a->slow = (Numeric) PG_DETOAST_DATUM_COPY(d);
+				if (rare->slow == NULL)
+					rare->slow = (Numeric) PG_DETOAST_DATUM_COPY(d);
 				else
 				{
-					Numeric		s = numeric_add_opt_error(a->slow, num, NULL);
+					Numeric		s = numeric_add_opt_error(rare->slow, num, NULL);
 
-					pfree(a->slow);
-					a->slow = s;
+					pfree(rare->slow);
+					rare->slow = s;
 				}
 				MemoryContextSwitchTo(old);
-				a->count++;
+				if (scale > rare->max_scale)
+				{
+					rare->max_scale = scale;
+					rare->max_scale_count = 0;
+				}
+				if (scale == rare->max_scale)
+					rare->max_scale_count++;
+				c->count++;
 			}
 			break;
 	}
 }
 
 /*
+ * CowAggNumericFast adds one selected non-NULL numeric value in place when
+ * it is plain (4-byte or short header), read as units of the cell's current
+ * fraction and within its display scale without overflow -- the common
+ * case of a numeric(p,s) column; anything else goes through
+ * CowAggNumericAdd.
+ */
+static inline void
+CowAggNumericValue(CowAggCell *c, Datum value, MemoryContext cxt)
+{
+	const char *ptr = DatumGetPointer(value);
+	const char *p;
+	Size		len;
+	int64		units;
+	int			frac,
+				dscale;
+	int128		sum;
+
+	if (VARATT_IS_4B_U(ptr))
+	{
+		p = VARDATA(ptr);
+		len = VARSIZE(ptr) - VARHDRSZ;
+	}
+	else if (VARATT_IS_1B(ptr) && !VARATT_IS_1B_E(ptr))
+	{
+		p = VARDATA_1B(ptr);
+		len = VARSIZE_1B(ptr) - VARHDRSZ_SHORT;
+	}
+	else
+	{
+		CowAggNumericAdd(c, value, cxt);
+		return;
+	}
+	if (likely(CowNumericUnits(p, len, &units, &frac, &dscale) == COW_NUM_FINITE &&
+			   frac == c->frac && dscale <= c->dscale &&
+			   !__builtin_add_overflow(c->sum, (int128) units, &sum)))
+	{
+		/* the common case: nothing to rescale, no overflow */
+		c->sum = sum;
+		c->aux += (dscale == c->dscale);
+		c->count++;
+		return;
+	}
+	CowAggNumericAdd(c, value, cxt);
+}
+
+/*
  * CowAggNumericColumn adds the selected non-NULL values of a numeric column
- * of one file group.  Plain (4-byte or short header) values are read in
- * place; anything else goes through CowAggNumericAdd.
+ * of one file group.
  */
 static void
-CowAggNumericColumn(CowAggAccum *a, const Datum *values, const bool *isnull,
+CowAggNumericColumn(CowAggCell *c, const Datum *values, const bool *isnull,
 					const bool *sel, uint64 nrows, MemoryContext cxt)
 {
 	uint64		i;
 
 	for (i = 0; i < nrows; i++)
 	{
-		const char *ptr;
-		const char *p;
-		Size		len;
-		int64		units;
-		int			frac,
-					dscale;
-		int128		sum;
-
 		if (isnull[i] || (sel != NULL && !sel[i]))
 			continue;
-		ptr = DatumGetPointer(values[i]);
-		if (VARATT_IS_4B_U(ptr))
-		{
-			p = VARDATA(ptr);
-			len = VARSIZE(ptr) - VARHDRSZ;
-		}
-		else if (VARATT_IS_1B(ptr) && !VARATT_IS_1B_E(ptr))
-		{
-			p = VARDATA_1B(ptr);
-			len = VARSIZE_1B(ptr) - VARHDRSZ_SHORT;
-		}
-		else
-		{
-			CowAggNumericAdd(a, values[i], cxt);
-			continue;
-		}
-		if (likely(CowNumericUnits(p, len, &units, &frac, &dscale) == COW_NUM_FINITE &&
-				   frac == a->frac && dscale <= a->dscale &&
-				   !__builtin_add_overflow(a->sum, (int128) units, &sum)))
-		{
-			/* the common case: nothing to rescale, no overflow */
-			a->sum = sum;
-			a->in_sum++;
-			a->count++;
-			continue;
-		}
-		CowAggNumericAdd(a, values[i], cxt);
+		CowAggNumericValue(c, values[i], cxt);
 	}
+}
+
+/* CowAggNumericSum: the sum of the finite values seen. */
+static Numeric
+CowAggNumericSum(CowAggCell *c)
+{
+	CowAggNumRare *rare = c->u.rare;
+
+	if (rare == NULL || rare->slow == NULL)
+		return CowAggUnitsToNumeric(c);
+	return numeric_add_opt_error(rare->slow, CowAggUnitsToNumeric(c), NULL);
 }
 
 /*
@@ -1210,33 +1311,111 @@ CowAggNumericColumn(CowAggAccum *a, const Datum *values, const bool *isnull,
  * special values ruling first, as numeric_sum/numeric_avg do.
  */
 static Datum
-CowAggNumericResult(CowAggAccum *a, bool avg, bool *isnull)
+CowAggNumericResult(CowAggCell *c, bool avg, bool *isnull)
 {
+	CowAggNumRare *rare = c->u.rare;
+	int64		nans = rare ? rare->nans : 0;
+	int64		pinfs = rare ? rare->pinfs : 0;
+	int64		ninfs = rare ? rare->ninfs : 0;
 	Numeric		sum;
 
 	*isnull = false;
-	if (a->count + a->nans + a->pinfs + a->ninfs == 0)
+	if (c->count + nans + pinfs + ninfs == 0)
 	{
 		*isnull = true;
 		return (Datum) 0;
 	}
-	if (a->nans > 0 || (a->pinfs > 0 && a->ninfs > 0))
+	if (nans > 0 || (pinfs > 0 && ninfs > 0))
 		return NumericGetDatum(CowNumericConst("NaN"));
-	if (a->pinfs > 0)
+	if (pinfs > 0)
 		return NumericGetDatum(CowNumericConst("Infinity"));
-	if (a->ninfs > 0)
+	if (ninfs > 0)
 		return NumericGetDatum(CowNumericConst("-Infinity"));
 
-	if (a->slow == NULL)
-		sum = CowAggUnitsToNumeric(a);
-	else if (a->in_sum == 0)
-		sum = a->slow;
-	else
-		sum = numeric_add_opt_error(a->slow, CowAggUnitsToNumeric(a), NULL);
+	sum = CowAggNumericSum(c);
 	if (!avg)
 		return NumericGetDatum(sum);
 	return DirectFunctionCall2(numeric_div, NumericGetDatum(sum),
-							   NumericGetDatum(int64_to_numeric(a->count)));
+							   NumericGetDatum(int64_to_numeric(c->count)));
+}
+
+/*
+ * CowAggSendVar appends a finite numeric to buf as numeric.c's
+ * numericvar_serialize lays out a NumericVar in the serialized states of
+ * its aggregates: ndigits, weight, sign, dscale as int32s, then the
+ * base-10000 digits as int16s.  The fields are taken from the numeric's
+ * binary send form (numeric_send: the same fields as int16s), so that the
+ * digits are PostgreSQL's own.
+ */
+static void
+CowAggSendVar(StringInfo buf, Numeric num)
+{
+	bytea	   *sent = DatumGetByteaPP(DirectFunctionCall1(numeric_send,
+														   NumericGetDatum(num)));
+	StringInfoData in;
+	int			ndigits,
+				i;
+
+	in.data = VARDATA_ANY(sent);
+	in.len = VARSIZE_ANY_EXHDR(sent);
+	in.maxlen = in.len;
+	in.cursor = 0;
+	ndigits = (int16) pq_getmsgint(&in, sizeof(int16));
+	pq_sendint32(buf, ndigits);
+	pq_sendint32(buf, (int16) pq_getmsgint(&in, sizeof(int16)));	/* weight */
+	pq_sendint32(buf, (uint16) pq_getmsgint(&in, sizeof(int16)));	/* sign */
+	pq_sendint32(buf, (uint16) pq_getmsgint(&in, sizeof(int16)));	/* dscale */
+	for (i = 0; i < ndigits; i++)
+		pq_sendint16(buf, (int16) pq_getmsgint(&in, sizeof(int16)));
+}
+
+/*
+ * CowAggNumericState is the serialized transition state of sum/avg of
+ * numeric (numeric_avg_serialize: N, sumX, maxScale, maxScaleCount and the
+ * counts of NaN, +Infinity and -Infinity) after the values of cell c.
+ */
+static Datum
+CowAggNumericState(CowAggCell *c)
+{
+	CowAggNumRare *rare = c->u.rare;
+	StringInfoData buf;
+	int32		max_scale = c->dscale;
+	int64		max_scale_count = c->aux;
+
+	if (rare != NULL && rare->max_scale_count > 0)
+	{
+		if (rare->max_scale > max_scale)
+		{
+			max_scale = rare->max_scale;
+			max_scale_count = rare->max_scale_count;
+		}
+		else if (rare->max_scale == max_scale)
+			max_scale_count += rare->max_scale_count;
+	}
+	pq_begintypsend(&buf);
+	pq_sendint64(&buf, c->count);
+	CowAggSendVar(&buf, CowAggNumericSum(c));
+	pq_sendint32(&buf, max_scale);
+	pq_sendint64(&buf, max_scale_count);
+	pq_sendint64(&buf, rare ? rare->nans : 0);
+	pq_sendint64(&buf, rare ? rare->pinfs : 0);
+	pq_sendint64(&buf, rare ? rare->ninfs : 0);
+	return PointerGetDatum(pq_endtypsend(&buf));
+}
+
+/*
+ * CowAggInt8State is the serialized transition state of sum/avg of int8
+ * (int8_avg_serialize: N and sumX).
+ */
+static Datum
+CowAggInt8State(CowAggCell *c)
+{
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendint64(&buf, c->count);
+	CowAggSendVar(&buf, CowInt128ToNumeric(c->sum, 0));
+	return PointerGetDatum(pq_endtypsend(&buf));
 }
 
 /* ---------- execution ---------- */
@@ -1537,48 +1716,58 @@ CowAggNativeKey(Oid typid, Datum d)
 }
 
 static inline void
-CowAggNativeAdd(CowAggAccum *a, Datum d)
+CowAggNativeAdd(CowAggAccum *a, CowAggCell *c, Datum d)
 {
 	int64		k = CowAggNativeKey(a->spec.argtype, d);
 
-	if (!a->have || (a->spec.is_max ? k > a->key : k < a->key))
+	if (!c->have || (a->spec.is_max ? k > c->aux : k < c->aux))
 	{
-		a->have = true;
-		a->key = k;
-		a->value = d;
+		c->have = true;
+		c->aux = k;
+		c->u.value = d;
 	}
 }
 
-/* CowAggTransAdd feeds one value to a min/max transition function. */
-static inline void
-CowAggTransAdd(CowAggAccum *a, Datum d)
+/*
+ * CowAggTransAdd feeds one value to a min/max transition function; true
+ * when the value became the state (a by-reference one must then be copied
+ * before its memory goes).
+ */
+static inline bool
+CowAggTransAdd(CowAggAccum *a, CowAggCell *c, Datum d)
 {
 	FunctionCallInfo fcinfo = a->fcinfo;
 	Datum		r;
 
-	if (a->stuck_null)
-		return;
-	if (!a->have)
+	if (c->stuck_null)
+		return false;
+	if (!c->have)
 	{
-		a->have = true;
-		a->value = d;
-		return;
+		c->have = true;
+		c->u.value = d;
+		return true;
 	}
-	fcinfo->args[0].value = a->value;
+	fcinfo->args[0].value = c->u.value;
 	fcinfo->args[0].isnull = false;
 	fcinfo->args[1].value = d;
 	fcinfo->args[1].isnull = false;
 	fcinfo->isnull = false;
 	r = FunctionCallInvoke(fcinfo);
 	if (fcinfo->isnull)
-		a->stuck_null = true;	/* as Agg does: NULL stays */
-	else
-		a->value = r;
+	{
+		c->stuck_null = true;	/* as Agg does: NULL stays */
+		return false;
+	}
+	if (r == c->u.value)
+		return false;
+	c->u.value = r;
+	return true;
 }
 
 static void
 CowAggMinMaxGroup(CowAggAccum *a, CowDecodedGroup *g, const bool *sel)
 {
+	CowAggCell *c = &a->cell;
 	Datum	   *values;
 	bool	   *isnull;
 	uint64		i;
@@ -1595,7 +1784,7 @@ CowAggMinMaxGroup(CowAggAccum *a, CowDecodedGroup *g, const bool *sel)
 						max;
 
 			CowGroupMinMax(g->header, a->attidx, &min, &max);
-			CowAggNativeAdd(a, a->spec.is_max ? max : min);
+			CowAggNativeAdd(a, c, a->spec.is_max ? max : min);
 			return;
 		}
 	}
@@ -1608,21 +1797,21 @@ CowAggMinMaxGroup(CowAggAccum *a, CowDecodedGroup *g, const bool *sel)
 		if (isnull[i] || (sel != NULL && !sel[i]))
 			continue;
 		if (a->spec.native)
-			CowAggNativeAdd(a, values[i]);
+			CowAggNativeAdd(a, c, values[i]);
 		else
-			CowAggTransAdd(a, values[i]);
+			(void) CowAggTransAdd(a, c, values[i]);
 	}
 }
 
 /*
  * CowAggIntegerGroup adds the selected values of an integer column to
- * a->sum and a->count.
+ * the cell's sum and count.
  */
 static void
 CowAggIntegerGroup(CowAggAccum *a, const Datum *values, const bool *isnull,
 				   const bool *sel, uint64 nrows)
 {
-	int128		sum = a->sum;
+	int128		sum = a->cell.sum;
 	int64		n = 0;
 	uint64		i;
 
@@ -1649,8 +1838,8 @@ CowAggIntegerGroup(CowAggAccum *a, const Datum *values, const bool *isnull,
 			break;
 	}
 #undef COW_AGG_SUM_LOOP
-	a->sum = sum;
-	a->count += n;
+	a->cell.sum = sum;
+	a->cell.count += n;
 }
 
 /*
@@ -1673,7 +1862,7 @@ CowAggGroup(CowAggScanState *st, CowDecodedGroup *g, const bool *sel,
 		switch (a->spec.kind)
 		{
 			case COW_AGG_COUNT_STAR:
-				a->count += nsel;
+				a->cell.count += nsel;
 				continue;
 			case COW_AGG_MINMAX:
 				CowAggMinMaxGroup(a, g, sel);
@@ -1689,7 +1878,7 @@ CowAggGroup(CowAggScanState *st, CowDecodedGroup *g, const bool *sel,
 						continue;
 					if (d != NULL && !(d->flags & COW_COL_HAS_NULLS))
 					{
-						a->count += g->nrows;
+						a->cell.count += g->nrows;
 						continue;
 					}
 				}
@@ -1706,7 +1895,7 @@ CowAggGroup(CowAggScanState *st, CowDecodedGroup *g, const bool *sel,
 		{
 			case COW_AGG_COUNT:
 				for (i = 0; i < g->nrows; i++)
-					a->count += !isnull[i] && (sel == NULL || sel[i]);
+					a->cell.count += !isnull[i] && (sel == NULL || sel[i]);
 				break;
 			case COW_AGG_SUM_INT:
 			case COW_AGG_SUM_INT8:
@@ -1715,7 +1904,8 @@ CowAggGroup(CowAggScanState *st, CowDecodedGroup *g, const bool *sel,
 				break;
 			case COW_AGG_SUM_NUMERIC:
 			case COW_AGG_AVG_NUMERIC:
-				CowAggNumericColumn(a, values, isnull, sel, g->nrows, st->run_cxt);
+				CowAggNumericColumn(&a->cell, values, isnull, sel, g->nrows,
+									st->run_cxt);
 				break;
 			default:
 				break;
@@ -1736,13 +1926,13 @@ CowAggKeep(CowAggScanState *st)
 	{
 		CowAggAccum *a = &st->accums[k];
 
-		if (a->spec.kind == COW_AGG_MINMAX && a->have && !a->typbyval &&
-			a->value != a->kept)
+		if (a->spec.kind == COW_AGG_MINMAX && a->cell.have && !a->typbyval &&
+			a->cell.u.value != a->kept)
 		{
 			Datum		old = a->kept;
 
-			a->kept = datumCopy(a->value, false, a->typlen);
-			a->value = a->kept;
+			a->kept = datumCopy(a->cell.u.value, false, a->typlen);
+			a->cell.u.value = a->kept;
 			if (old != (Datum) 0)
 				pfree(DatumGetPointer(old));
 		}
@@ -1751,40 +1941,40 @@ CowAggKeep(CowAggScanState *st)
 
 /*
  * CowAggResult is the final value of one aggregate, as the aggregate's
- * own final function would return it.
+ * own final function would return it, from its state in cell c.
  */
 static Datum
-CowAggResult(CowAggAccum *a, bool *isnull)
+CowAggResult(CowAggAccum *a, CowAggCell *c, bool *isnull)
 {
 	*isnull = false;
 	switch (a->spec.kind)
 	{
 		case COW_AGG_COUNT_STAR:
 		case COW_AGG_COUNT:
-			return Int64GetDatum(a->count);
+			return Int64GetDatum(c->count);
 		case COW_AGG_SUM_INT:
-			if (a->count == 0)
+			if (c->count == 0)
 				break;
 			/* int4_sum/int2_sum wrap around in int64, as this does */
-			return Int64GetDatum((int64) (uint64) a->sum);
+			return Int64GetDatum((int64) (uint64) c->sum);
 		case COW_AGG_SUM_INT8:
-			if (a->count == 0)
+			if (c->count == 0)
 				break;
-			return NumericGetDatum(CowInt128ToNumeric(a->sum, 0));
+			return NumericGetDatum(CowInt128ToNumeric(c->sum, 0));
 		case COW_AGG_AVG_INT:
-			if (a->count == 0)
+			if (c->count == 0)
 				break;
 			return DirectFunctionCall2(numeric_div,
-									   NumericGetDatum(CowInt128ToNumeric(a->sum, 0)),
-									   NumericGetDatum(int64_to_numeric(a->count)));
+									   NumericGetDatum(CowInt128ToNumeric(c->sum, 0)),
+									   NumericGetDatum(int64_to_numeric(c->count)));
 		case COW_AGG_SUM_NUMERIC:
-			return CowAggNumericResult(a, false, isnull);
+			return CowAggNumericResult(c, false, isnull);
 		case COW_AGG_AVG_NUMERIC:
-			return CowAggNumericResult(a, true, isnull);
+			return CowAggNumericResult(c, true, isnull);
 		case COW_AGG_MINMAX:
-			if (!a->have || a->stuck_null)
+			if (!c->have || c->stuck_null)
 				break;
-			return a->value;
+			return c->u.value;
 	}
 	*isnull = true;
 	return (Datum) 0;
@@ -1792,26 +1982,37 @@ CowAggResult(CowAggAccum *a, bool *isnull)
 
 /*
  * CowAggPartialResult is the transition state of one aggregate of a
- * parallel aggregate, as the aggregate's transition function would leave
- * it after this participant's rows (see CowAggClassifyPartial): for count,
- * sum(int2/int4) and the min/max-like aggregates their final value, for
- * avg(int2/int4) int4_avg_accum's int8[] {count, sum}.
+ * partial aggregate (see CowAggClassifyPartial), as the aggregate's
+ * transition function, and its serialization function where it has one,
+ * would leave it after the rows of cell c: for count, sum(int2/int4) and
+ * the min/max-like aggregates their final value, for avg(int2/int4)
+ * int4_avg_accum's int8[] {count, sum}, for sum/avg of int8 and numeric
+ * the serialized state.
  */
 static Datum
-CowAggPartialResult(CowAggAccum *a, bool *isnull)
+CowAggPartialResult(CowAggAccum *a, CowAggCell *c, bool *isnull)
 {
-	if (a->spec.kind == COW_AGG_AVG_INT)
-	{
-		Datum		elems[2];
+	Datum		elems[2];
 
-		*isnull = false;
-		elems[0] = Int64GetDatum(a->count);
-		/* int4_avg_accum sums in int64, wrapping around as this does */
-		elems[1] = Int64GetDatum((int64) (uint64) a->sum);
-		return PointerGetDatum(construct_array(elems, 2, INT8OID, sizeof(int64),
-											   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	*isnull = false;
+	switch (a->spec.kind)
+	{
+		case COW_AGG_AVG_INT:
+			if (a->spec.width == 8)
+				return CowAggInt8State(c);
+			elems[0] = Int64GetDatum(c->count);
+			/* int4_avg_accum sums in int64, wrapping around as this does */
+			elems[1] = Int64GetDatum((int64) (uint64) c->sum);
+			return PointerGetDatum(construct_array(elems, 2, INT8OID, sizeof(int64),
+												   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		case COW_AGG_SUM_INT8:
+			return CowAggInt8State(c);
+		case COW_AGG_SUM_NUMERIC:
+		case COW_AGG_AVG_NUMERIC:
+			return CowAggNumericState(c);
+		default:
+			return CowAggResult(a, c, isnull);
 	}
-	return CowAggResult(a, isnull);
 }
 
 /*
@@ -1916,8 +2117,10 @@ CowAggCompute(CowAggScanState *st)
 	ExecClearTuple(slot);
 	for (k = 0; k < st->naggs; k++)
 		slot->tts_values[k] = st->accums[k].spec.partial ?
-			CowAggPartialResult(&st->accums[k], &slot->tts_isnull[k]) :
-			CowAggResult(&st->accums[k], &slot->tts_isnull[k]);
+			CowAggPartialResult(&st->accums[k], &st->accums[k].cell,
+								&slot->tts_isnull[k]) :
+			CowAggResult(&st->accums[k], &st->accums[k].cell,
+						 &slot->tts_isnull[k]);
 	for (k = st->naggs; k < slot->tts_tupleDescriptor->natts; k++)
 	{
 		slot->tts_values[k] = (Datum) 0;
