@@ -64,8 +64,10 @@
 #include "access/tableam.h"
 #include "access/transam.h"
 #include "catalog/pg_aggregate.h"
+#include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
+#include "common/hashfn.h"
 #include "common/int.h"
 #include "executor/executor.h"
 #include "libpq/pqformat.h"
@@ -81,6 +83,7 @@
 #include "optimizer/prep.h"
 #include "optimizer/tlist.h"
 #include "pgstat.h"
+#include "pgtime.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -90,6 +93,8 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
+#include "utils/selfuncs.h"
+#include "utils/timestamp.h"
 #include "utils/ruleutils.h"
 #include "utils/spccache.h"
 #include "utils/syscache.h"
@@ -223,6 +228,41 @@ typedef struct CowAggAccum
 
 #define COW_AGG_RUN_STATE_OFFSET	offsetof(CowAggAccum, cell)
 
+/*
+ * A grouping key of a grouped scan (CowAggKeyExpr): a column, or
+ * date_trunc(unit, column), whose results are cached as ranges of inputs
+ * known to give one result (CowAggTrunc).
+ */
+typedef struct CowAggTruncRange
+{
+	int64		lo;				/* every input in [lo, hi] gives res */
+	int64		hi;
+	Datum		res;
+} CowAggTruncRange;
+
+typedef struct CowAggKey
+{
+	int			attidx;			/* 0-based column */
+	int16		typlen;			/* of the key value */
+	bool		typbyval;
+	bool		trunc;			/* date_trunc(unit, column) */
+	bool		with_tz;		/* trunc: of a timestamptz, in TimeZone */
+	Datum		unit;			/* trunc: the unit */
+	FmgrInfo	flinfo;			/* trunc: date_trunc */
+	FunctionCallInfo fcinfo;
+	CowAggTruncRange *ranges;	/* trunc: sorted by lo, disjoint */
+	int			nranges;
+	Datum	   *vals;			/* trunc: the results of one batch */
+	int64		calls;			/* trunc: date_trunc calls, for EXPLAIN */
+} CowAggKey;
+
+/* A slot of a grouped scan's hash table: a group record, or empty. */
+typedef struct CowAggSlot
+{
+	uint32		hash;
+	int32		rec;			/* record number, -1 when empty */
+} CowAggSlot;
+
 typedef struct CowAggScanState
 {
 	CustomScanState css;
@@ -238,6 +278,37 @@ typedef struct CowAggScanState
 	int64		groups_read;
 	int64		groups_skipped;
 	int64		chunks_decoded;
+
+	/* a grouped scan (CowAggGroupedNext) */
+	bool		grouped;
+	int			nkeys;
+	CowAggKey  *keys;
+	MemoryContext table_cxt;	/* the records and their keys and states */
+	Size		mem_limit;		/* emit and empty the table beyond this */
+	Size		rec_size;		/* cells, then key values, then key nulls */
+	char	  **chunks;			/* of COW_AGG_CHUNK_RECS records */
+	int			nchunks;
+	int			max_chunks;
+	int32		nrecs;
+	CowAggSlot *slots;
+	uint32		nslots;			/* a power of 2, at least twice nrecs */
+	int32		last_rec;		/* one key: the record of the last row */
+	Datum		last_key;
+	bool		last_null;
+	int32		emit_next;		/* emitting: the next record, else -1 */
+	TableScanDesc scan;			/* the scan under way, or NULL */
+	CowVersion *versions;
+	int			nversions;
+	List	   *skip;			/* of CowSkipQual */
+	CowDecodedGroup *group;		/* the file group being read, or NULL */
+	bool	   *sel;			/* its rows that pass the quals, or NULL */
+	uint64		pos;			/* its next row */
+	bool		scan_done;
+	int64		rows;
+	int64		chunks_at_start;
+	int32	   *batch_recs;		/* [COW_AGG_BATCH]: the record of each row */
+	int64		flushes;		/* EXPLAIN ANALYZE: tables emitted early */
+	int64		rows_emitted;
 } CowAggScanState;
 
 static create_upper_paths_hook_type prev_create_upper_paths = NULL;
@@ -677,31 +748,19 @@ CowAggTargetWalker(Node *node, CowAggTargetContext *ctx)
 }
 
 /*
- * CowAggMakePath makes the IncetlCowAgg path of output_rel when the query
- * is one we compute entirely (see the file header), or returns NULL: the
- * grouping relation's, or with partial, a parallel-aware one producing the
- * partial aggregates of output_rel, the partially grouped relation
- * (CowAggAddParallelPath).
+ * CowAggScanQuals checks that input_rel is a plain scan of one table whose
+ * WHERE clauses we all evaluate (CowAggParseQual) and returns its range
+ * table entry, the clauses in *quals; NULL otherwise.  With partial, the
+ * scan must also be one the planner would run in parallel.
  */
-static CustomPath *
-CowAggMakePath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
-			   bool partial)
+static RangeTblEntry *
+CowAggScanQuals(PlannerInfo *root, RelOptInfo *input_rel,
+				RelOptInfo *output_rel, bool partial, List **quals)
 {
-	Query	   *parse = root->parse;
 	RangeTblEntry *rte;
-	Relation	rel;
-	CowAggTargetContext ctx;
-	List	   *quals = NIL;
 	ListCell   *lc;
-	CustomPath *cpath;
-	double		spc_seq_page_cost;
-	Cost		cost;
 
-	if (parse->commandType != CMD_SELECT || !parse->hasAggs ||
-		parse->groupClause != NIL || parse->groupingSets != NIL ||
-		parse->havingQual != NULL || parse->hasWindowFuncs ||
-		parse->hasTargetSRFs || parse->rowMarks != NIL)
-		return NULL;
+	*quals = NIL;
 	if (input_rel->reloptkind != RELOPT_BASEREL ||
 		input_rel->rtekind != RTE_RELATION || IS_DUMMY_REL(input_rel))
 		return NULL;
@@ -726,44 +785,27 @@ CowAggMakePath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
 			q.var->varno != input_rel->relid || q.var->varlevelsup != 0 ||
 			q.var->varattno <= 0)
 			return NULL;
-		quals = lappend(quals, ri->clause);
+		*quals = lappend(*quals, ri->clause);
 	}
+	return rte;
+}
 
-	/* the planner holds a lock on the table */
-	rel = table_open(rte->relid, NoLock);
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.relid = input_rel->relid;
-	ctx.desc = RelationGetDescr(rel);
-	ctx.from_headers = (quals == NIL);
-	ctx.ok = CowIsCowRelation(rel);
-	if (ctx.ok)
-		(void) CowAggTargetWalker((Node *) output_rel->reltarget->exprs, &ctx);
-	table_close(rel, NoLock);
-	if (!ctx.ok || ctx.aggs == NIL)
-		return NULL;
+/*
+ * CowAggNewPath makes an IncetlCowAgg path producing target (keys, then
+ * aggregates, in any order) for parent; cost is the whole scan's, divided
+ * among the participants of a partial (parallel-aware) path.
+ */
+static CustomPath *
+CowAggNewPath(RelOptInfo *input_rel, RelOptInfo *parent, PathTarget *target,
+			  List *keys, List *aggs, List *quals, bool grouped, bool partial,
+			  double rows, Cost cost)
+{
+	CustomPath *cpath = makeNode(CustomPath);
 
-	/*
-	 * Cost: the pages of the table, plus a tenth of an operator per row and
-	 * column we go through (a plain loop over decoded values, against the
-	 * executor's per-row tuple and expression overhead); when headers
-	 * answer everything, about one page per file group.
-	 */
-	get_tablespace_page_costs(input_rel->reltablespace, NULL, &spc_seq_page_cost);
-	if (ctx.from_headers)
-		cost = spc_seq_page_cost *
-			Min(input_rel->pages,
-				input_rel->tuples / COW_DEFAULT_FILE_GROUP_ROWS + 1);
-	else
-		cost = spc_seq_page_cost * input_rel->pages +
-			input_rel->tuples * cpu_operator_cost * 0.1 *
-			(list_length(ctx.aggs) + list_length(quals));
-	cost += output_rel->reltarget->cost.startup +
-		output_rel->reltarget->cost.per_tuple;
-
-	cpath = makeNode(CustomPath);
+	cost += target->cost.startup + target->cost.per_tuple * rows;
 	cpath->path.pathtype = T_CustomScan;
-	cpath->path.parent = output_rel;
-	cpath->path.pathtarget = output_rel->reltarget;
+	cpath->path.parent = parent;
+	cpath->path.pathtarget = target;
 	cpath->path.param_info = NULL;
 	cpath->path.parallel_aware = partial;
 	cpath->path.parallel_safe = partial;
@@ -779,16 +821,90 @@ CowAggMakePath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
 		cpath->path.parallel_workers = scan->parallel_workers;
 		cost /= Max(divisor, 1.0);
 	}
-	cpath->path.rows = 1;
+	cpath->path.rows = rows;
 	cpath->path.startup_cost = cost;
 	cpath->path.total_cost = cost;
 	cpath->path.pathkeys = NIL;
 	cpath->flags = 0;
 	cpath->custom_paths = NIL;
-	cpath->custom_private = list_make3(ctx.aggs, quals,
-									   makeInteger(input_rel->relid));
+	cpath->custom_private = list_make5(aggs, quals,
+									   makeInteger(input_rel->relid), keys,
+									   makeInteger(grouped ? 1 : 0));
 	cpath->methods = &CowAggPathMethods;
 	return cpath;
+}
+
+/*
+ * CowAggScanCost: the pages of the table, plus a tenth of an operator per
+ * row and column we go through (a plain loop over decoded values, against
+ * the executor's per-row tuple and expression overhead).
+ */
+static Cost
+CowAggScanCost(RelOptInfo *input_rel, int ncolumns)
+{
+	double		spc_seq_page_cost;
+
+	get_tablespace_page_costs(input_rel->reltablespace, NULL, &spc_seq_page_cost);
+	return spc_seq_page_cost * input_rel->pages +
+		input_rel->tuples * cpu_operator_cost * 0.1 * ncolumns;
+}
+
+/*
+ * CowAggMakePath makes the IncetlCowAgg path of output_rel when the query
+ * is one we compute entirely without GROUP BY (see the file header), or
+ * returns NULL: the grouping relation's, or with partial, a parallel-aware
+ * one producing the partial aggregates of output_rel, the partially
+ * grouped relation (CowAggAddParallelPath).
+ */
+static CustomPath *
+CowAggMakePath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
+			   bool partial)
+{
+	Query	   *parse = root->parse;
+	RangeTblEntry *rte;
+	Relation	rel;
+	CowAggTargetContext ctx;
+	List	   *quals;
+	Cost		cost;
+
+	if (parse->commandType != CMD_SELECT || !parse->hasAggs ||
+		parse->groupClause != NIL || parse->groupingSets != NIL ||
+		parse->havingQual != NULL || parse->hasWindowFuncs ||
+		parse->hasTargetSRFs || parse->rowMarks != NIL)
+		return NULL;
+	rte = CowAggScanQuals(root, input_rel, output_rel, partial, &quals);
+	if (rte == NULL)
+		return NULL;
+
+	/* the planner holds a lock on the table */
+	rel = table_open(rte->relid, NoLock);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.relid = input_rel->relid;
+	ctx.desc = RelationGetDescr(rel);
+	ctx.from_headers = (quals == NIL);
+	ctx.ok = CowIsCowRelation(rel);
+	if (ctx.ok)
+		(void) CowAggTargetWalker((Node *) output_rel->reltarget->exprs, &ctx);
+	table_close(rel, NoLock);
+	if (!ctx.ok || ctx.aggs == NIL)
+		return NULL;
+
+	/* when headers answer everything, about one page per file group */
+	if (ctx.from_headers)
+	{
+		double		spc_seq_page_cost;
+
+		get_tablespace_page_costs(input_rel->reltablespace, NULL,
+								  &spc_seq_page_cost);
+		cost = spc_seq_page_cost *
+			Min(input_rel->pages,
+				input_rel->tuples / COW_DEFAULT_FILE_GROUP_ROWS + 1);
+	}
+	else
+		cost = CowAggScanCost(input_rel,
+							  list_length(ctx.aggs) + list_length(quals));
+	return CowAggNewPath(input_rel, output_rel, output_rel->reltarget, NIL,
+						 ctx.aggs, quals, false, partial, 1, cost);
 }
 
 /*
@@ -836,6 +952,459 @@ CowAggAddParallelPath(PlannerInfo *root, RelOptInfo *input_rel,
 							 &costs, 1));
 }
 
+/* ---------- planning with GROUP BY or count(DISTINCT) ---------- */
+
+/*
+ * CowAggKeyExpr: a grouping expression the scan computes itself, exactly
+ * (desc NULL: without checking the column against the table):
+ * a column of the table (of any type: rows are grouped by the binary
+ * equality of their values, finer than or equal to the type's equality,
+ * and the Aggregate above combines whatever the scan kept apart), or
+ * date_trunc(constant, column) of a timestamp or timestamptz column, which
+ * the scan computes with date_trunc itself (see CowAggTrunc).
+ */
+static bool
+CowAggKeyExpr(Node *expr, Index relid, TupleDesc desc)
+{
+	Var		   *var;
+
+	if (IsA(expr, FuncExpr))
+	{
+		FuncExpr   *f = (FuncExpr *) expr;
+		Node	   *unit;
+
+		if ((f->funcid != F_DATE_TRUNC_TEXT_TIMESTAMPTZ &&
+			 f->funcid != F_DATE_TRUNC_TEXT_TIMESTAMP) ||
+			f->funcretset || list_length(f->args) != 2)
+			return false;
+		unit = linitial(f->args);
+		if (!IsA(unit, Const) || ((Const *) unit)->constisnull)
+			return false;
+		expr = lsecond(f->args);
+		if (!IsA(expr, Var) ||
+			((Var *) expr)->vartype != (f->funcid == F_DATE_TRUNC_TEXT_TIMESTAMPTZ ?
+										TIMESTAMPTZOID : TIMESTAMPOID))
+			return false;
+	}
+	if (!IsA(expr, Var))
+		return false;
+	var = (Var *) expr;
+	return var->varno == relid && var->varlevelsup == 0 && var->varattno > 0 &&
+		(desc == NULL ||
+		 (var->varattno <= desc->natts &&
+		  !TupleDescAttr(desc, var->varattno - 1)->attisdropped));
+}
+
+/*
+ * CowAggPartialTarget is the target of the lower half of a two-stage
+ * aggregation of grouping_target, as planner.c's (static)
+ * make_partial_grouping_target builds it: the grouping columns, then the
+ * aggregates and other columns the target and HAVING use, the aggregates
+ * in partial mode (AGGSPLIT_INITIAL_SERIAL), so that the Finalize
+ * Aggregate above finds them as it would over PostgreSQL's own partial
+ * aggregation.
+ */
+static PathTarget *
+CowAggPartialTarget(PlannerInfo *root, PathTarget *grouping_target,
+					Node *having)
+{
+	Query	   *parse = root->parse;
+	PathTarget *partial_target = create_empty_pathtarget();
+	List	   *non_group_cols = NIL;
+	List	   *non_group_exprs;
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, grouping_target->exprs)
+	{
+		Expr	   *expr = (Expr *) lfirst(lc);
+		Index		sgref = get_pathtarget_sortgroupref(grouping_target, i);
+
+		if (sgref && parse->groupClause &&
+			get_sortgroupref_clause_noerr(sgref, parse->groupClause) != NULL)
+			add_column_to_pathtarget(partial_target, expr, sgref);
+		else
+			non_group_cols = lappend(non_group_cols, expr);
+		i++;
+	}
+	if (having)
+		non_group_cols = lappend(non_group_cols, having);
+	non_group_exprs = pull_var_clause((Node *) non_group_cols,
+									  PVC_INCLUDE_AGGREGATES |
+									  PVC_RECURSE_WINDOWFUNCS |
+									  PVC_INCLUDE_PLACEHOLDERS);
+	add_new_columns_to_pathtarget(partial_target, non_group_exprs);
+	foreach(lc, partial_target->exprs)
+	{
+		Aggref	   *aggref = (Aggref *) lfirst(lc);
+
+		if (IsA(aggref, Aggref))
+		{
+			Aggref	   *newaggref = makeNode(Aggref);
+
+			memcpy(newaggref, aggref, sizeof(Aggref));
+			mark_partial_aggref(newaggref, AGGSPLIT_INITIAL_SERIAL);
+			lfirst(lc) = newaggref;
+		}
+	}
+	return set_pathtarget_cost_width(root, partial_target);
+}
+
+/*
+ * CowAggSplitTarget sorts the expressions of a partial grouping target
+ * into grouping keys the scan computes and aggregates whose partial state
+ * it produces; false when some expression is neither.
+ */
+static bool
+CowAggSplitTarget(PlannerInfo *root, PathTarget *target, Index relid,
+				  TupleDesc desc, List **keys, List **aggs)
+{
+	ListCell   *lc;
+	int			i = 0;
+
+	*keys = NIL;
+	*aggs = NIL;
+	foreach(lc, target->exprs)
+	{
+		Node	   *expr = lfirst(lc);
+		Index		sgref = get_pathtarget_sortgroupref(target, i++);
+		CowAggSpec	spec;
+
+		if (IsA(expr, Aggref))
+		{
+			if (!CowAggClassify((Aggref *) expr, relid, desc, &spec) ||
+				!spec.partial)
+				return false;
+			*aggs = lappend(*aggs, expr);
+		}
+		else if (sgref != 0 &&
+				 get_sortgroupref_clause_noerr(sgref, root->parse->groupClause) != NULL &&
+				 CowAggKeyExpr(expr, relid, desc))
+			*keys = lappend(*keys, expr);
+		else
+			return false;
+	}
+	return true;
+}
+
+/* What CowAggDistinctWalker finds: the one count(DISTINCT col) column. */
+typedef struct CowAggDistinctContext
+{
+	Index		relid;
+	Var		   *var;
+	bool		ok;
+} CowAggDistinctContext;
+
+static bool
+CowAggDistinctWalker(Node *node, CowAggDistinctContext *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Aggref))
+	{
+		Aggref	   *aggref = (Aggref *) node;
+		Var		   *var;
+
+		if (aggref->aggfnoid != F_COUNT_ANY || aggref->aggdistinct == NIL ||
+			aggref->agglevelsup != 0 || aggref->aggkind != AGGKIND_NORMAL ||
+			aggref->aggsplit != AGGSPLIT_SIMPLE || aggref->aggorder != NIL ||
+			aggref->aggfilter != NULL || list_length(aggref->args) != 1)
+		{
+			ctx->ok = false;
+			return true;
+		}
+		var = (Var *) linitial_node(TargetEntry, aggref->args)->expr;
+		if (!IsA(var, Var) || var->varno != ctx->relid ||
+			var->varlevelsup != 0 || var->varattno <= 0 ||
+			(ctx->var != NULL && ctx->var->varattno != var->varattno))
+		{
+			ctx->ok = false;
+			return true;
+		}
+		ctx->var = var;
+		return false;
+	}
+	if (IsA(node, Var) || IsA(node, PlaceHolderVar) || IsA(node, SubLink) ||
+		IsA(node, SubPlan) || IsA(node, AlternativeSubPlan) ||
+		IsA(node, GroupingFunc))
+	{
+		/* a column outside the aggregates: only as a grouping key */
+		ctx->ok = false;
+		return true;
+	}
+	return expression_tree_walker(node, CowAggDistinctWalker, (void *) ctx);
+}
+
+/*
+ * CowAggDistinctTarget: when every aggregate of the query is
+ * count(DISTINCT col) of one column, and outside them the target has only
+ * grouping keys the scan computes, the target of a scan that emits the
+ * distinct (keys, col) of the rows (CowAggAddGroupedPaths); else NULL.
+ */
+static PathTarget *
+CowAggDistinctTarget(PlannerInfo *root, PathTarget *grouping_target,
+					 Node *having, Index relid, TupleDesc desc, List **keys)
+{
+	Query	   *parse = root->parse;
+	CowAggDistinctContext ctx;
+	PathTarget *target = create_empty_pathtarget();
+	ListCell   *lc;
+	int			i = 0;
+
+	*keys = NIL;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.relid = relid;
+	ctx.ok = true;
+	foreach(lc, grouping_target->exprs)
+	{
+		Node	   *expr = lfirst(lc);
+		Index		sgref = get_pathtarget_sortgroupref(grouping_target, i++);
+
+		if (sgref && parse->groupClause &&
+			get_sortgroupref_clause_noerr(sgref, parse->groupClause) != NULL)
+		{
+			if (!CowAggKeyExpr(expr, relid, desc))
+				return NULL;
+			add_column_to_pathtarget(target, (Expr *) expr, sgref);
+			*keys = lappend(*keys, expr);
+		}
+		else if (CowAggDistinctWalker(expr, &ctx))
+			return NULL;
+	}
+	if (CowAggDistinctWalker(having, &ctx) || !ctx.ok || ctx.var == NULL)
+		return NULL;
+	add_new_column_to_pathtarget(target, (Expr *) ctx.var);
+	if (!list_member(*keys, ctx.var))
+		*keys = lappend(*keys, ctx.var);
+	return set_pathtarget_cost_width(root, target);
+}
+
+/*
+ * CowAggTruncGroups estimates the distinct values of a date_trunc key from
+ * the span of its column's histogram (ANALYZE), in units of the
+ * truncation; -1 when there is no histogram or the unit is not a plain
+ * one.  PostgreSQL takes the column's own distinct values, which for a
+ * timestamp is about one per row: a plan that groups in the scan would
+ * then seem to emit as many rows as it reads.
+ */
+static double
+CowAggTruncGroups(FuncExpr *f, Oid relid)
+{
+	static const struct
+	{
+		const char *unit;
+		double		usecs;
+	}			units[] =
+	{
+		{"second", 1e6}, {"minute", 6e7}, {"hour", 3.6e9}, {"day", 8.64e10},
+		{"week", 6.048e11}, {"month", 2.6e12}, {"quarter", 7.8e12},
+		{"year", 3.15e13}
+	};
+	char	   *unit = TextDatumGetCString(((Const *) linitial(f->args))->constvalue);
+	Var		   *var = lsecond(f->args);
+	double		usecs = 0;
+	double		groups = -1;
+	HeapTuple	tup;
+	AttStatsSlot sslot;
+	int			i;
+
+	for (i = 0; i < lengthof(units); i++)
+		if (pg_strncasecmp(unit, units[i].unit, strlen(units[i].unit)) == 0)
+			usecs = units[i].usecs;
+	if (usecs == 0)
+		return -1;
+	tup = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(relid),
+						  Int16GetDatum(var->varattno), BoolGetDatum(false));
+	if (!HeapTupleIsValid(tup))
+		return -1;
+	if (get_attstatsslot(&sslot, tup, STATISTIC_KIND_HISTOGRAM, InvalidOid,
+						 ATTSTATSSLOT_VALUES))
+	{
+		if (sslot.nvalues >= 2 &&
+			!TIMESTAMP_NOT_FINITE(DatumGetInt64(sslot.values[0])) &&
+			!TIMESTAMP_NOT_FINITE(DatumGetInt64(sslot.values[sslot.nvalues - 1])))
+			groups = ((double) DatumGetInt64(sslot.values[sslot.nvalues - 1]) -
+					  (double) DatumGetInt64(sslot.values[0])) / usecs + 2;
+		free_attstatsslot(&sslot);
+	}
+	ReleaseSysCache(tup);
+	return groups;
+}
+
+/*
+ * CowAggEstimateGroups estimates the distinct values of exprs over the
+ * rows of input_rel as PostgreSQL does, but with CowAggTruncGroups for
+ * date_trunc keys.
+ */
+static double
+CowAggEstimateGroups(PlannerInfo *root, RelOptInfo *input_rel, Oid relid,
+					 List *exprs)
+{
+	List	   *others = NIL;
+	double		groups = 1;
+	double		pg_groups;
+	ListCell   *lc;
+
+	if (exprs == NIL)
+		return 1;
+	pg_groups = estimate_num_groups(root, exprs, input_rel->rows, NULL, NULL);
+	foreach(lc, exprs)
+	{
+		Node	   *expr = lfirst(lc);
+		double		g = -1;
+
+		if (IsA(expr, FuncExpr) && CowAggKeyExpr(expr, input_rel->relid, NULL))
+			g = CowAggTruncGroups((FuncExpr *) expr, relid);
+		if (g > 0)
+			groups *= g;
+		else
+			others = lappend(others, expr);
+	}
+	if (others != NIL)
+		groups *= estimate_num_groups(root, others, input_rel->rows, NULL, NULL);
+	return clamp_row_est(Min(groups, pg_groups));
+}
+
+/*
+ * CowAggAddGroupedPaths offers, for a query with GROUP BY or with
+ * count(DISTINCT col) over one incetl_cow table, an IncetlCowAgg that
+ * groups the rows itself, under an ordinary Aggregate that finishes the
+ * work (see the file header):
+ *
+ *	- aggregates whose partial state we produce (CowAggClassifyPartial):
+ *	  the scan emits (keys, partial states) -- one row per key, or more when
+ *	  its table reached the memory limit and was emitted and emptied --
+ *	  under a Finalize HashAggregate or GroupAggregate (over a Sort);
+ *	- count(DISTINCT col) only: the scan emits the distinct (keys, col) of
+ *	  the rows (again per fill of its table) under the query's own
+ *	  Aggregate, which removes what duplicates remain.
+ *
+ * HAVING, ORDER BY and LIMIT stay above, as PostgreSQL plans them.  Where
+ * the table's scan has partial paths, the same with a Gather between the
+ * Aggregate and a parallel-aware IncetlCowAgg.
+ */
+static void
+CowAggAddGroupedPaths(PlannerInfo *root, RelOptInfo *input_rel,
+					  RelOptInfo *output_rel, GroupPathExtraData *extra)
+{
+	Query	   *parse = root->parse;
+	Node	   *having = extra ? extra->havingQual : parse->havingQual;
+	RangeTblEntry *rte;
+	Relation	rel;
+	PathTarget *target;
+	List	   *quals;
+	List	   *keys = NIL;
+	List	   *aggs = NIL;
+	bool		distinct = false;
+	bool		ok;
+	double		dNumGroups;
+	AggClauseCosts costs;
+	int			pass;
+
+	if (parse->commandType != CMD_SELECT || parse->groupingSets != NIL ||
+		parse->hasTargetSRFs || parse->rowMarks != NIL)
+		return;
+	if (parse->groupClause == NIL && !parse->hasAggs)
+		return;
+	rte = CowAggScanQuals(root, input_rel, output_rel, false, &quals);
+	if (rte == NULL)
+		return;
+
+	/* the planner holds a lock on the table */
+	rel = table_open(rte->relid, NoLock);
+	ok = CowIsCowRelation(rel);
+	target = NULL;
+	if (ok)
+	{
+		target = CowAggDistinctTarget(root, output_rel->reltarget, having,
+									  input_rel->relid, RelationGetDescr(rel),
+									  &keys);
+		distinct = (target != NULL);
+		if (!distinct && parse->groupClause != NIL)
+		{
+			target = CowAggPartialTarget(root, output_rel->reltarget, having);
+			if (!CowAggSplitTarget(root, target, input_rel->relid,
+								   RelationGetDescr(rel), &keys, &aggs))
+				target = NULL;
+		}
+	}
+	table_close(rel, NoLock);
+	if (target == NULL)
+		return;
+
+	dNumGroups = CowAggEstimateGroups(root, input_rel, rte->relid,
+									  get_sortgrouplist_exprs(parse->groupClause,
+															  parse->targetList));
+	MemSet(&costs, 0, sizeof(costs));
+	get_agg_clause_costs(root, distinct ? AGGSPLIT_SIMPLE : AGGSPLIT_FINAL_DESERIAL,
+						 &costs);
+
+	for (pass = 0; pass < 2; pass++)
+	{
+		bool		partial = (pass == 1);
+		double		rows;
+		Path	   *sub;
+		CustomPath *cpath;
+
+		if (partial &&
+			CowAggScanQuals(root, input_rel, output_rel, true, &quals) == NULL)
+			break;
+		/* a distinct scan emits about one row per distinct (keys, col) */
+		rows = distinct ?
+			CowAggEstimateGroups(root, input_rel, rte->relid, keys) :
+			dNumGroups;
+		rows = Max(Min(rows, input_rel->rows), 1);
+		cpath = CowAggNewPath(input_rel, output_rel, target, keys, aggs, quals,
+							  true, partial, rows,
+							  CowAggScanCost(input_rel,
+											 list_length(keys) + list_length(aggs) +
+											 list_length(quals)) +
+							  rows * cpu_tuple_cost);
+		sub = (Path *) cpath;
+		if (partial)
+		{
+			rows *= cpath->path.parallel_workers;
+			sub = (Path *) create_gather_path(root, output_rel, sub, target,
+											  NULL, &rows);
+		}
+
+		if (distinct)
+		{
+			if (parse->groupClause == NIL)
+				add_path(output_rel, (Path *)
+						 create_agg_path(root, output_rel, sub,
+										 output_rel->reltarget, AGG_PLAIN,
+										 AGGSPLIT_SIMPLE, NIL, (List *) having,
+										 &costs, 1));
+			else if (grouping_is_sortable(parse->groupClause))
+				add_path(output_rel, (Path *)
+						 create_agg_path(root, output_rel,
+										 (Path *) create_sort_path(root, output_rel, sub,
+																   root->group_pathkeys,
+																   -1.0),
+										 output_rel->reltarget, AGG_SORTED,
+										 AGGSPLIT_SIMPLE, parse->groupClause,
+										 (List *) having, &costs, dNumGroups));
+			continue;
+		}
+		if (grouping_is_hashable(parse->groupClause))
+			add_path(output_rel, (Path *)
+					 create_agg_path(root, output_rel, sub, output_rel->reltarget,
+									 AGG_HASHED, AGGSPLIT_FINAL_DESERIAL,
+									 parse->groupClause, (List *) having,
+									 &costs, dNumGroups));
+		if (grouping_is_sortable(parse->groupClause))
+			add_path(output_rel, (Path *)
+					 create_agg_path(root, output_rel,
+									 (Path *) create_sort_path(root, output_rel, sub,
+															   root->group_pathkeys,
+															   -1.0),
+									 output_rel->reltarget, AGG_SORTED,
+									 AGGSPLIT_FINAL_DESERIAL, parse->groupClause,
+									 (List *) having, &costs, dNumGroups));
+	}
+}
+
 static void
 cow_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 					   RelOptInfo *input_rel, RelOptInfo *output_rel,
@@ -852,12 +1421,17 @@ cow_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 			add_path(output_rel, (Path *) cpath);
 			CowAggAddParallelPath(root, input_rel, output_rel);
 		}
+		else
+			CowAggAddGroupedPaths(root, input_rel, output_rel,
+								  (GroupPathExtraData *) extra);
 	}
 }
 
 /*
- * CowAggPlanPath makes the CustomScan: scan tuple = the aggregates, then
- * the columns the quals use; custom_exprs = the quals.
+ * CowAggPlanPath makes the CustomScan: scan tuple = the grouping keys, the
+ * aggregates, then the columns the quals use; custom_exprs = the quals;
+ * custom_private = the number of aggregates, of keys, and whether the scan
+ * groups (emits a row per key rather than one row).
  */
 static Plan *
 CowAggPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
@@ -867,10 +1441,12 @@ CowAggPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	List	   *aggs = linitial(best_path->custom_private);
 	List	   *quals = lsecond(best_path->custom_private);
 	Index		relid = intVal(lthird(best_path->custom_private));
+	List	   *keys = lfourth(best_path->custom_private);
+	int			grouped = intVal(list_nth(best_path->custom_private, 4));
 	List	   *scan_tlist = NIL;
 	ListCell   *lc;
 
-	foreach(lc, aggs)
+	foreach(lc, list_concat_copy(keys, aggs))
 		scan_tlist = lappend(scan_tlist,
 							 makeTargetEntry(copyObject(lfirst(lc)),
 											 list_length(scan_tlist) + 1,
@@ -890,7 +1466,9 @@ CowAggPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	cscan->flags = best_path->flags;
 	cscan->custom_plans = NIL;
 	cscan->custom_exprs = copyObject(quals);
-	cscan->custom_private = list_make1(makeInteger(list_length(aggs)));
+	cscan->custom_private = list_make3(makeInteger(list_length(aggs)),
+									   makeInteger(list_length(keys)),
+									   makeInteger(grouped));
 	cscan->custom_scan_tlist = scan_tlist;
 	cscan->methods = &CowAggScanMethods;
 	return &cscan->scan.plan;
@@ -1232,7 +1810,7 @@ CowAggNumericAdd(CowAggCell *c, Datum d, MemoryContext cxt)
 }
 
 /*
- * CowAggNumericFast adds one selected non-NULL numeric value in place when
+ * CowAggNumericValue adds one selected non-NULL numeric value in place when
  * it is plain (4-byte or short header), read as units of the cell's current
  * fraction and within its display scale without overflow -- the common
  * case of a numeric(p,s) column; anything else goes through
@@ -1370,6 +1948,37 @@ CowAggSendVar(StringInfo buf, Numeric num)
 }
 
 /*
+ * CowAggSendUnits appends v * 10000^-frac with display scale dscale to buf
+ * as numericvar_serialize does (see CowAggSendVar), its base-10000 digits
+ * taken straight from the integer, leading and trailing zero digits
+ * stripped as make_result strips them.
+ */
+static void
+CowAggSendUnits(StringInfo buf, int128 v, int frac, int dscale)
+{
+	int16		digits[48];
+	int			n = 0,
+				first,
+				i;
+	uint128		u = v < 0 ? -(uint128) v : (uint128) v;
+
+	while (u != 0)
+	{
+		digits[n++] = (int16) (u % 10000);	/* least significant first */
+		u /= 10000;
+	}
+	first = 0;
+	while (first < n && digits[first] == 0)
+		first++;				/* trailing zero digits */
+	pq_sendint32(buf, n - first);	/* ndigits */
+	pq_sendint32(buf, n == 0 ? 0 : n - 1 - frac);	/* weight */
+	pq_sendint32(buf, v < 0 ? 0x4000 : 0x0000); /* NUMERIC_NEG, _POS */
+	pq_sendint32(buf, dscale);
+	for (i = n - 1; i >= first; i--)
+		pq_sendint16(buf, digits[i]);
+}
+
+/*
  * CowAggNumericState is the serialized transition state of sum/avg of
  * numeric (numeric_avg_serialize: N, sumX, maxScale, maxScaleCount and the
  * counts of NaN, +Infinity and -Infinity) after the values of cell c.
@@ -1394,7 +2003,10 @@ CowAggNumericState(CowAggCell *c)
 	}
 	pq_begintypsend(&buf);
 	pq_sendint64(&buf, c->count);
-	CowAggSendVar(&buf, CowAggNumericSum(c));
+	if (rare == NULL || rare->slow == NULL)
+		CowAggSendUnits(&buf, c->sum, c->frac, c->dscale);
+	else
+		CowAggSendVar(&buf, CowAggNumericSum(c));
 	pq_sendint32(&buf, max_scale);
 	pq_sendint64(&buf, max_scale_count);
 	pq_sendint64(&buf, rare ? rare->nans : 0);
@@ -1414,7 +2026,7 @@ CowAggInt8State(CowAggCell *c)
 
 	pq_begintypsend(&buf);
 	pq_sendint64(&buf, c->count);
-	CowAggSendVar(&buf, CowInt128ToNumeric(c->sum, 0));
+	CowAggSendUnits(&buf, c->sum, 0, 0);
 	return PointerGetDatum(pq_endtypsend(&buf));
 }
 
@@ -1447,6 +2059,45 @@ CowAggQualColumn(CustomScan *cscan, Var *var)
 	return col->varattno;
 }
 
+/* rows of a file group fed to the hash table at a time */
+#define COW_AGG_BATCH			1024
+/* records per chunk of a grouped scan's table */
+#define COW_AGG_CHUNK_RECS		1024
+/* date_trunc ranges kept per key before starting over */
+#define COW_AGG_TRUNC_RANGES	4096
+
+/*
+ * CowAggInitKey prepares a grouping key of the scan tuple (CowAggKeyExpr
+ * checked it): a column, or date_trunc(unit, column).
+ */
+static void
+CowAggInitKey(CowAggScanState *st, CowAggKey *key, Expr *expr)
+{
+	Var		   *var;
+
+	if (IsA(expr, FuncExpr))
+	{
+		FuncExpr   *f = (FuncExpr *) expr;
+
+		key->trunc = true;
+		key->with_tz = (f->funcid == F_DATE_TRUNC_TEXT_TIMESTAMPTZ);
+		key->unit = ((Const *) linitial(f->args))->constvalue;
+		fmgr_info(f->funcid, &key->flinfo);
+		fmgr_info_set_expr((Node *) f, &key->flinfo);
+		key->fcinfo = palloc0(SizeForFunctionCallInfo(2));
+		InitFunctionCallInfoData(*key->fcinfo, &key->flinfo, 2, f->inputcollid,
+								 NULL, NULL);
+		key->ranges = palloc(sizeof(CowAggTruncRange) * COW_AGG_TRUNC_RANGES);
+		key->vals = palloc(sizeof(Datum) * COW_AGG_BATCH);
+		var = (Var *) lsecond(f->args);
+	}
+	else
+		var = (Var *) expr;
+	key->attidx = var->varattno - 1;
+	get_typlenbyval(exprType((Node *) expr), &key->typlen, &key->typbyval);
+	st->needed = bms_add_member(st->needed, key->attidx);
+}
+
 static void
 CowAggBegin(CustomScanState *node, EState *estate, int eflags)
 {
@@ -1460,20 +2111,33 @@ CowAggBegin(CustomScanState *node, EState *estate, int eflags)
 	if (!CowIsCowRelation(rel))
 		elog(ERROR, COW_AGG_NAME " scan of a relation that is not incetl_cow");
 	st->naggs = intVal(linitial(cscan->custom_private));
+	st->nkeys = intVal(lsecond(cscan->custom_private));
+	st->grouped = intVal(lthird(cscan->custom_private)) != 0;
 	st->accums = palloc0(sizeof(CowAggAccum) * Max(st->naggs, 1));
+	st->keys = palloc0(sizeof(CowAggKey) * Max(st->nkeys, 1));
+	st->rec_size = sizeof(CowAggCell) * st->naggs;
 	foreach(lc, cscan->custom_scan_tlist)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
 		CowAggAccum *a;
 
-		if (i >= st->naggs)
+		if (i >= st->nkeys + st->naggs)
 			break;
-		a = &st->accums[i++];
+		if (i < st->nkeys)
+		{
+			if (!CowAggKeyExpr((Node *) tle->expr, cscan->scan.scanrelid, desc))
+				elog(ERROR, "unexpected grouping key in " COW_AGG_NAME " plan");
+			CowAggInitKey(st, &st->keys[i++], tle->expr);
+			continue;
+		}
+		a = &st->accums[i++ - st->nkeys];
 		if (!IsA(tle->expr, Aggref) ||
 			!CowAggClassify((Aggref *) tle->expr, cscan->scan.scanrelid, desc,
-							&a->spec))
+							&a->spec) ||
+			(st->grouped && !a->spec.partial))
 			elog(ERROR, "unexpected aggregate in " COW_AGG_NAME " plan");
 		a->attidx = a->spec.attnum - 1;
+		a->offset = sizeof(CowAggCell) * (i - 1 - st->nkeys);
 		if (a->spec.attnum > 0)
 			st->needed = bms_add_member(st->needed, a->attidx);
 		if (a->spec.kind == COW_AGG_MINMAX)
@@ -1489,6 +2153,9 @@ CowAggBegin(CustomScanState *node, EState *estate, int eflags)
 			}
 		}
 	}
+	/* a record: the cells (16-byte aligned), the key values, their nulls */
+	st->rec_size = TYPEALIGN(16, st->rec_size +
+							 (sizeof(Datum) + sizeof(bool)) * st->nkeys);
 
 	foreach(lc, cscan->custom_exprs)
 	{
@@ -1513,6 +2180,15 @@ CowAggBegin(CustomScanState *node, EState *estate, int eflags)
 	st->run_cxt = AllocSetContextCreate(CurrentMemoryContext,
 										"incetl cow aggregate",
 										ALLOCSET_DEFAULT_SIZES);
+	if (st->grouped)
+	{
+		st->table_cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "incetl cow aggregate groups",
+											  ALLOCSET_DEFAULT_SIZES);
+		st->mem_limit = get_hash_memory_limit();
+		st->batch_recs = palloc(sizeof(int32) * COW_AGG_BATCH);
+		st->emit_next = -1;
+	}
 }
 
 /*
@@ -2015,6 +2691,692 @@ CowAggPartialResult(CowAggAccum *a, CowAggCell *c, bool *isnull)
 	}
 }
 
+/* ---------- grouped scans ---------- */
+
+/*
+ * CowAggSameOffset: the session time zone's UTC offset does not change
+ * between the timestamptz values a and b (a <= b), so that local time --
+ * and date_trunc of it, to any unit -- does not decrease from a to b.
+ * Asked of the time zone database (pg_next_dst_boundary), not computed.
+ */
+static bool
+CowAggSameOffset(int64 a, int64 b)
+{
+	const int64 unix_shift = (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	pg_time_t	t;
+	pg_time_t	boundary;
+	long int	before_gmtoff,
+				after_gmtoff;
+	int			before_isdst,
+				after_isdst;
+	int			r;
+
+	if (TIMESTAMP_NOT_FINITE(a) || TIMESTAMP_NOT_FINITE(b) || a > b)
+		return false;
+	/* whole seconds since the Unix epoch, rounded down */
+	t = a / USECS_PER_SEC - (a % USECS_PER_SEC < 0 ? 1 : 0) + unix_shift;
+	r = pg_next_dst_boundary(&t, &before_gmtoff, &before_isdst, &boundary,
+							 &after_gmtoff, &after_isdst, session_timezone);
+	if (r == 0)
+		return true;			/* no change after a */
+	if (r < 0)
+		return false;
+	/* boundary is the first second of the new offset */
+	return (int128) (boundary - unix_shift) * USECS_PER_SEC > (int128) b;
+}
+
+/*
+ * CowAggTrunc is date_trunc(unit, d) for a date_trunc key, computed by
+ * date_trunc itself and cached as ranges of inputs [lo, hi] known to give
+ * one result: the function does not decrease with its input where the UTC
+ * offset stays the same (always, for timestamp), so a range may grow to a
+ * new input with the same result when no offset change lies in between.
+ * Inputs falling in a range cost a binary search; date_trunc is called
+ * about twice per distinct result and order of magnitude of rows.
+ */
+static Datum
+CowAggTrunc(CowAggKey *key, Datum d)
+{
+	CowAggTruncRange *r = key->ranges;
+	FunctionCallInfo fcinfo = key->fcinfo;
+	int64		t = DatumGetInt64(d);
+	int			lo = 0,
+				hi = key->nranges,
+				idx;
+	Datum		res;
+
+	/* idx: the last range starting at or before t, or -1 */
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (r[mid].lo <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	idx = lo - 1;
+	if (idx >= 0 && t <= r[idx].hi)
+		return r[idx].res;
+
+	fcinfo->args[0].value = key->unit;
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = d;
+	fcinfo->args[1].isnull = false;
+	fcinfo->isnull = false;
+	res = FunctionCallInvoke(fcinfo);
+	if (fcinfo->isnull)
+		elog(ERROR, "date_trunc returned NULL");
+	key->calls++;
+
+	if (idx >= 0 && r[idx].res == res &&
+		(!key->with_tz || CowAggSameOffset(r[idx].lo, t)))
+	{
+		r[idx].hi = t;
+		return res;
+	}
+	if (idx + 1 < key->nranges && r[idx + 1].res == res &&
+		(!key->with_tz || CowAggSameOffset(t, r[idx + 1].hi)))
+	{
+		r[idx + 1].lo = t;
+		return res;
+	}
+	if (key->nranges == COW_AGG_TRUNC_RANGES)
+	{
+		/* a cache only: start over */
+		key->nranges = 0;
+		idx = -1;
+	}
+	memmove(&r[idx + 2], &r[idx + 1],
+			sizeof(CowAggTruncRange) * (key->nranges - idx - 1));
+	r[idx + 1].lo = t;
+	r[idx + 1].hi = t;
+	r[idx + 1].res = res;
+	key->nranges++;
+	return res;
+}
+
+static inline uint32
+CowAggMix(uint64 h)
+{
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return (uint32) h;
+}
+
+/*
+ * Grouping keys are compared by their binary representation (a varlena's
+ * payload, whatever its header): equal bytes are equal values for every
+ * type, and values the type calls equal but whose bytes differ (1.0 and
+ * 1.00, 0 and -0, strings equal under a nondeterministic collation) stay
+ * apart here and are combined by the Aggregate above.
+ */
+static inline uint32
+CowAggHashDatum(const CowAggKey *key, Datum d)
+{
+	const char *p;
+
+	if (key->typbyval)
+		return CowAggMix((uint64) d);
+	p = DatumGetPointer(d);
+	if (key->typlen == -1)
+		return hash_bytes((const unsigned char *) VARDATA_ANY(p),
+						  VARSIZE_ANY_EXHDR(p));
+	if (key->typlen == -2)
+		return hash_bytes((const unsigned char *) p, strlen(p));
+	return hash_bytes((const unsigned char *) p, key->typlen);
+}
+
+static inline bool
+CowAggDatumSame(const CowAggKey *key, Datum a, Datum b)
+{
+	const char *pa,
+			   *pb;
+
+	if (a == b)
+		return true;
+	if (key->typbyval)
+		return false;
+	pa = DatumGetPointer(a);
+	pb = DatumGetPointer(b);
+	if (key->typlen == -1)
+		return VARSIZE_ANY_EXHDR(pa) == VARSIZE_ANY_EXHDR(pb) &&
+			memcmp(VARDATA_ANY(pa), VARDATA_ANY(pb), VARSIZE_ANY_EXHDR(pa)) == 0;
+	if (key->typlen == -2)
+		return strcmp(pa, pb) == 0;
+	return memcmp(pa, pb, key->typlen) == 0;
+}
+
+static inline char *
+CowAggRec(CowAggScanState *st, int32 rec)
+{
+	return st->chunks[rec / COW_AGG_CHUNK_RECS] +
+		(Size) (rec % COW_AGG_CHUNK_RECS) * st->rec_size;
+}
+
+static inline Datum *
+CowAggRecKeys(CowAggScanState *st, char *r)
+{
+	return (Datum *) (r + sizeof(CowAggCell) * st->naggs);
+}
+
+static inline bool *
+CowAggRecNulls(CowAggScanState *st, char *r)
+{
+	return (bool *) (r + sizeof(CowAggCell) * st->naggs +
+					 sizeof(Datum) * st->nkeys);
+}
+
+/* CowAggTableReset empties the table, freeing all its memory. */
+static void
+CowAggTableReset(CowAggScanState *st)
+{
+	uint32		i;
+
+	MemoryContextReset(st->table_cxt);
+	st->nrecs = 0;
+	st->nchunks = 0;
+	st->max_chunks = 16;
+	st->chunks = MemoryContextAlloc(st->table_cxt, sizeof(char *) * st->max_chunks);
+	st->nslots = 1024;
+	st->slots = MemoryContextAlloc(st->table_cxt, sizeof(CowAggSlot) * st->nslots);
+	for (i = 0; i < st->nslots; i++)
+		st->slots[i].rec = -1;
+	st->last_rec = -1;
+}
+
+/* CowAggGrow doubles the hash table's slots. */
+static void
+CowAggGrow(CowAggScanState *st)
+{
+	uint32		nslots = st->nslots * 2;
+	CowAggSlot *slots = MemoryContextAlloc(st->table_cxt,
+										   sizeof(CowAggSlot) * nslots);
+	uint32		i;
+
+	for (i = 0; i < nslots; i++)
+		slots[i].rec = -1;
+	for (i = 0; i < st->nslots; i++)
+	{
+		uint32		pos;
+
+		if (st->slots[i].rec < 0)
+			continue;
+		pos = st->slots[i].hash & (nslots - 1);
+		while (slots[pos].rec >= 0)
+			pos = (pos + 1) & (nslots - 1);
+		slots[pos] = st->slots[i];
+	}
+	pfree(st->slots);
+	st->slots = slots;
+	st->nslots = nslots;
+}
+
+/* CowAggAddRec makes a record for a new key: zeroed cells, key copied. */
+static int32
+CowAggAddRec(CowAggScanState *st, const Datum *kv, const bool *kn)
+{
+	int32		rec = st->nrecs;
+	char	   *r;
+	Datum	   *keys;
+	bool	   *nulls;
+	int			k;
+
+	if (rec % COW_AGG_CHUNK_RECS == 0)
+	{
+		char	   *chunk;
+
+		if (st->nchunks == st->max_chunks)
+		{
+			st->max_chunks *= 2;
+			st->chunks = repalloc(st->chunks, sizeof(char *) * st->max_chunks);
+		}
+		chunk = MemoryContextAlloc(st->table_cxt,
+								   COW_AGG_CHUNK_RECS * st->rec_size + 16);
+		st->chunks[st->nchunks++] = (char *) TYPEALIGN(16, chunk);
+	}
+	r = CowAggRec(st, rec);
+	memset(r, 0, st->rec_size);
+	keys = CowAggRecKeys(st, r);
+	nulls = CowAggRecNulls(st, r);
+	for (k = 0; k < st->nkeys; k++)
+	{
+		CowAggKey  *key = &st->keys[k];
+
+		nulls[k] = kn[k];
+		if (kn[k])
+			keys[k] = (Datum) 0;
+		else if (key->typbyval)
+			keys[k] = kv[k];
+		else
+		{
+			MemoryContext old = MemoryContextSwitchTo(st->table_cxt);
+
+			keys[k] = datumCopy(kv[k], false, key->typlen);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	st->nrecs++;
+	return rec;
+}
+
+/* CowAggLookup finds or makes the record of a key. */
+static int32
+CowAggLookup(CowAggScanState *st, const Datum *kv, const bool *kn)
+{
+	uint32		h = 0;
+	uint32		mask = st->nslots - 1;
+	uint32		pos;
+	int			k;
+
+	for (k = 0; k < st->nkeys; k++)
+		h = hash_combine(h, kn[k] ? 0x9e3779b9 : CowAggHashDatum(&st->keys[k], kv[k]));
+	for (pos = h & mask;; pos = (pos + 1) & mask)
+	{
+		CowAggSlot *s = &st->slots[pos];
+		char	   *r;
+		Datum	   *keys;
+		bool	   *nulls;
+
+		if (s->rec < 0)
+		{
+			int32		rec = CowAggAddRec(st, kv, kn);
+
+			s->hash = h;
+			s->rec = rec;
+			if ((uint32) st->nrecs * 2 > st->nslots)
+				CowAggGrow(st);
+			return rec;
+		}
+		if (s->hash != h)
+			continue;
+		r = CowAggRec(st, s->rec);
+		keys = CowAggRecKeys(st, r);
+		nulls = CowAggRecNulls(st, r);
+		for (k = 0; k < st->nkeys; k++)
+		{
+			if (nulls[k] != kn[k] ||
+				(!kn[k] && !CowAggDatumSame(&st->keys[k], keys[k], kv[k])))
+				break;
+		}
+		if (k == st->nkeys)
+			return s->rec;
+	}
+}
+
+/*
+ * CowAggBatch feeds rows [from, to) of the current file group to the
+ * table: finds each selected row's record, then runs each aggregate over
+ * the rows.  Runs in the group's memory; what stays goes to table_cxt.
+ */
+static void
+CowAggBatch(CowAggScanState *st, uint64 from, uint64 to)
+{
+	CowDecodedGroup *g = st->group;
+	const bool *sel = st->sel ? st->sel + from : NULL;
+	int32	   *recs = st->batch_recs;
+	int			n = (int) (to - from);
+	Datum		kv[INDEX_MAX_KEYS];
+	bool		kn[INDEX_MAX_KEYS];
+	int			i,
+				j,
+				k;
+
+	for (k = 0; k < st->nkeys; k++)
+	{
+		CowAggKey  *key = &st->keys[k];
+		const Datum *values = g->values[key->attidx] + from;
+		const bool *isnull = g->isnull[key->attidx] + from;
+
+		if (!key->trunc)
+			continue;
+		for (i = 0; i < n; i++)
+		{
+			if ((sel == NULL || sel[i]) && !isnull[i])
+				key->vals[i] = CowAggTrunc(key, values[i]);
+		}
+	}
+
+	if (st->nkeys == 1)
+	{
+		CowAggKey  *key = &st->keys[0];
+		const Datum *values = key->trunc ? key->vals : g->values[key->attidx] + from;
+		const bool *isnull = g->isnull[key->attidx] + from;
+
+		/* runs of one key (one value, or one dictionary entry) skip the hash */
+		for (i = 0; i < n; i++)
+		{
+			if (sel != NULL && !sel[i])
+			{
+				recs[i] = -1;
+				continue;
+			}
+			kn[0] = isnull[i];
+			kv[0] = kn[0] ? (Datum) 0 : values[i];
+			if (st->last_rec >= 0 && kn[0] == st->last_null &&
+				kv[0] == st->last_key)
+			{
+				recs[i] = st->last_rec;
+				continue;
+			}
+			recs[i] = CowAggLookup(st, kv, kn);
+			st->last_rec = recs[i];
+			st->last_key = kv[0];
+			st->last_null = kn[0];
+		}
+	}
+	else
+	{
+		for (i = 0; i < n; i++)
+		{
+			if (sel != NULL && !sel[i])
+			{
+				recs[i] = -1;
+				continue;
+			}
+			for (k = 0; k < st->nkeys; k++)
+			{
+				CowAggKey  *key = &st->keys[k];
+
+				kn[k] = g->isnull[key->attidx][from + i];
+				kv[k] = kn[k] ? (Datum) 0 :
+					key->trunc ? key->vals[i] : g->values[key->attidx][from + i];
+			}
+			recs[i] = CowAggLookup(st, kv, kn);
+		}
+	}
+
+	for (j = 0; j < st->naggs; j++)
+	{
+		CowAggAccum *a = &st->accums[j];
+		const Datum *values = NULL;
+		const bool *isnull = NULL;
+
+		if (a->spec.attnum > 0)
+		{
+			values = g->values[a->attidx] + from;
+			isnull = g->isnull[a->attidx] + from;
+		}
+#define COW_AGG_CELL(i) ((CowAggCell *) (CowAggRec(st, recs[i]) + a->offset))
+		for (i = 0; i < n; i++)
+		{
+			CowAggCell *c;
+
+			if (recs[i] < 0 || (isnull != NULL && isnull[i]))
+				continue;
+			c = COW_AGG_CELL(i);
+			switch (a->spec.kind)
+			{
+				case COW_AGG_COUNT_STAR:
+				case COW_AGG_COUNT:
+					c->count++;
+					break;
+				case COW_AGG_SUM_INT:
+				case COW_AGG_SUM_INT8:
+				case COW_AGG_AVG_INT:
+					c->sum += a->spec.width == 2 ? DatumGetInt16(values[i]) :
+						a->spec.width == 4 ? DatumGetInt32(values[i]) :
+						DatumGetInt64(values[i]);
+					c->count++;
+					break;
+				case COW_AGG_SUM_NUMERIC:
+				case COW_AGG_AVG_NUMERIC:
+					CowAggNumericValue(c, values[i], st->table_cxt);
+					break;
+				case COW_AGG_MINMAX:
+					if (a->spec.native)
+						CowAggNativeAdd(a, c, values[i]);
+					else if (CowAggTransAdd(a, c, values[i]) && !a->typbyval)
+					{
+						MemoryContext old = MemoryContextSwitchTo(st->table_cxt);
+
+						c->u.value = datumCopy(c->u.value, false, a->typlen);
+						MemoryContextSwitchTo(old);
+					}
+					break;
+			}
+		}
+#undef COW_AGG_CELL
+	}
+}
+
+/*
+ * CowAggSkipQuals: the quals that also skip whole file groups by their
+ * min/max (btree comparisons), once the quals' values are evaluated.
+ */
+static List *
+CowAggSkipQuals(CowAggScanState *st, Relation rel)
+{
+	List	   *skip = NIL;
+	ListCell   *lc;
+
+	foreach(lc, st->quals)
+	{
+		CowAggQual *q = lfirst(lc);
+		Oid			opno = q->var_on_left ? q->opno : get_commutator(q->opno);
+		CowSkipQual *sq;
+
+		if (q->kind != COW_QUAL_OP || !OidIsValid(opno))
+			continue;
+		sq = CowMakeSkipQual(rel, q->attidx + 1, opno, q->collation, q->value);
+		if (sq != NULL)
+			skip = lappend(skip, sq);
+	}
+	return skip;
+}
+
+/* CowAggGroupedStart begins a run of a grouped scan. */
+static void
+CowAggGroupedStart(CowAggScanState *st)
+{
+	EState	   *estate = st->css.ss.ps.state;
+	Relation	rel = st->css.ss.ss_currentRelation;
+	MemoryContext old;
+	bool		any;
+	int			k;
+
+	MemoryContextReset(st->run_cxt);
+	old = MemoryContextSwitchTo(st->run_cxt);
+	any = CowAggEvalValues(st);
+	st->skip = any ? CowAggSkipQuals(st, rel) : NIL;
+	if (st->pscan != NULL)
+		st->scan = table_beginscan_parallel(rel, st->pscan);
+	else
+		st->scan = table_beginscan(rel, estate->es_snapshot, 0, NULL);
+	st->versions = NULL;
+	st->nversions = 0;
+	if (any)
+		st->versions = CowScanVersions(st->scan, &st->nversions);
+	if (st->group_cxt == NULL)
+		st->group_cxt = CowGroupContextCreate(MemoryContextGetParent(st->run_cxt),
+											  "incetl cow aggregate group",
+											  COW_GROUP_CONTEXT_BLOCK);
+	MemoryContextSwitchTo(old);
+	for (k = 0; k < st->nkeys; k++)
+		st->keys[k].nranges = 0;
+	CowAggTableReset(st);
+	st->group = NULL;
+	st->scan_done = false;
+	st->emit_next = -1;
+	st->rows = 0;
+	st->chunks_at_start = CowChunksDecoded;
+}
+
+/* CowAggGroupedEndScan ends the scan of a run, adding up what it read. */
+static void
+CowAggGroupedEndScan(CowAggScanState *st)
+{
+	Relation	rel = st->css.ss.ss_currentRelation;
+	CowScanDesc cscan = (CowScanDesc) st->scan;
+
+	if (st->scan == NULL)
+		return;
+	st->groups_read += cscan->groups_read;
+	st->groups_skipped += cscan->groups_skipped;
+	st->chunks_decoded += CowChunksDecoded - st->chunks_at_start;
+	if (pgstat_should_count_relation(rel))
+		rel->pgstat_info->t_counts.t_tuples_returned += st->rows;
+	table_endscan(st->scan);
+	st->scan = NULL;
+	st->group = NULL;
+}
+
+/*
+ * CowAggNextGroup opens the next file group with a row that passes the
+ * quals, its key and aggregate columns decoded; false at the end.
+ */
+static bool
+CowAggNextGroup(CowAggScanState *st)
+{
+	Relation	rel = st->css.ss.ss_currentRelation;
+	CowScanDesc cscan = (CowScanDesc) st->scan;
+	int			i,
+				k;
+
+	st->group = NULL;
+	while (st->nversions > 0 && (i = CowScanNextVersion(st->scan)) >= 0)
+	{
+		MemoryContext old;
+		CowDecodedGroup *g;
+		uint64		nsel;
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(st->group_cxt);
+		st->last_rec = -1;		/* its pointers die with the group */
+		old = MemoryContextSwitchTo(st->group_cxt);
+		g = CowOpenGroup(rel, &st->versions[i], false, st->needed);
+		if (st->skip != NIL && !CowGroupMayMatch(rel, g->header, st->skip))
+		{
+			cscan->groups_skipped++;
+			MemoryContextSwitchTo(old);
+			continue;
+		}
+		cscan->groups_read++;
+		st->rows += g->nrows;
+		st->sel = NULL;
+		nsel = g->nrows;
+		if (st->quals != NIL)
+		{
+			st->sel = palloc(Max(g->nrows, 1));
+			nsel = CowAggSelect(st, g, st->sel);
+		}
+		if (nsel > 0)
+		{
+			for (k = 0; k < st->nkeys; k++)
+				if (!CowGroupColumn(g, st->keys[k].attidx))
+					elog(ERROR, "column %d not decoded for " COW_AGG_NAME,
+						 st->keys[k].attidx + 1);
+			for (k = 0; k < st->naggs; k++)
+				if (st->accums[k].spec.attnum > 0 &&
+					!CowGroupColumn(g, st->accums[k].attidx))
+					elog(ERROR, "column %d not decoded for " COW_AGG_NAME,
+						 st->accums[k].attidx + 1);
+		}
+		MemoryContextSwitchTo(old);
+		if (nsel == 0)
+			continue;
+		st->group = g;
+		st->pos = 0;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * CowAggEmit stores record rec in the scan slot: its keys, then each
+ * aggregate's partial state (in the current memory context).
+ */
+static void
+CowAggEmit(CowAggScanState *st, TupleTableSlot *slot, int32 rec)
+{
+	char	   *r = CowAggRec(st, rec);
+	Datum	   *keys = CowAggRecKeys(st, r);
+	bool	   *nulls = CowAggRecNulls(st, r);
+	int			k;
+
+	ExecClearTuple(slot);
+	for (k = 0; k < st->nkeys; k++)
+	{
+		slot->tts_values[k] = keys[k];
+		slot->tts_isnull[k] = nulls[k];
+	}
+	for (k = 0; k < st->naggs; k++)
+	{
+		CowAggAccum *a = &st->accums[k];
+
+		slot->tts_values[st->nkeys + k] =
+			CowAggPartialResult(a, (CowAggCell *) (r + a->offset),
+								&slot->tts_isnull[st->nkeys + k]);
+	}
+	for (k = st->nkeys + st->naggs; k < slot->tts_tupleDescriptor->natts; k++)
+	{
+		slot->tts_values[k] = (Datum) 0;
+		slot->tts_isnull[k] = true;
+	}
+	ExecStoreVirtualTuple(slot);
+	st->rows_emitted++;
+}
+
+/*
+ * CowAggGroupedNext produces the next row of a grouped scan into the scan
+ * slot; false at the end.  The rows of the file groups go into the table
+ * a batch at a time; when the table's memory reaches the limit (hash_mem,
+ * as for a HashAggregate), or at the end of the scan, its records are
+ * emitted and it is emptied.  A key may so be emitted more than once, with
+ * the states of different rows: the Aggregate above combines them.
+ */
+static bool
+CowAggGroupedNext(CowAggScanState *st, TupleTableSlot *slot)
+{
+	ExprContext *econtext = st->css.ss.ps.ps_ExprContext;
+
+	for (;;)
+	{
+		if (st->emit_next >= 0)
+		{
+			if (st->emit_next < st->nrecs)
+			{
+				MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+
+				CowAggEmit(st, slot, st->emit_next++);
+				MemoryContextSwitchTo(old);
+				return true;
+			}
+			st->emit_next = -1;
+			CowAggTableReset(st);
+		}
+		if (st->scan_done)
+			return false;
+		if (st->group == NULL || st->pos >= st->group->nrows)
+		{
+			if (!CowAggNextGroup(st))
+			{
+				CowAggGroupedEndScan(st);
+				st->scan_done = true;
+				st->emit_next = 0;
+				continue;
+			}
+		}
+		{
+			uint64		to = Min(st->pos + COW_AGG_BATCH, st->group->nrows);
+			MemoryContext old = MemoryContextSwitchTo(st->group_cxt);
+
+			CHECK_FOR_INTERRUPTS();
+			CowAggBatch(st, st->pos, to);
+			MemoryContextSwitchTo(old);
+			st->pos = to;
+		}
+		if (MemoryContextMemAllocated(st->table_cxt, true) >= st->mem_limit)
+		{
+			st->flushes++;
+			st->emit_next = 0;
+		}
+	}
+}
+
 /*
  * CowAggCompute runs the whole aggregation into the scan slot: the file
  * group versions current for the query's snapshot, through a sequential
@@ -2037,7 +3399,6 @@ CowAggCompute(CowAggScanState *st)
 	bool		any;
 	int			i,
 				k;
-	ListCell   *lc;
 
 	MemoryContextReset(st->run_cxt);
 	old = MemoryContextSwitchTo(st->run_cxt);
@@ -2047,21 +3408,7 @@ CowAggCompute(CowAggScanState *st)
 
 	any = CowAggEvalValues(st);
 	if (any)
-	{
-		/* btree comparisons also skip whole groups by their min/max */
-		foreach(lc, st->quals)
-		{
-			CowAggQual *q = lfirst(lc);
-			Oid			opno = q->var_on_left ? q->opno : get_commutator(q->opno);
-			CowSkipQual *sq;
-
-			if (q->kind != COW_QUAL_OP || !OidIsValid(opno))
-				continue;
-			sq = CowMakeSkipQual(rel, q->attidx + 1, opno, q->collation, q->value);
-			if (sq != NULL)
-				skip = lappend(skip, sq);
-		}
-	}
+		skip = CowAggSkipQuals(st, rel);
 
 	if (st->pscan != NULL)
 		scan = table_beginscan_parallel(rel, st->pscan);
@@ -2138,6 +3485,25 @@ CowAggExec(CustomScanState *node)
 	ExprContext *econtext = node->ss.ps.ps_ExprContext;
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 
+	if (st->grouped)
+	{
+		ResetExprContext(econtext);
+		if (!st->done)
+		{
+			st->done = true;
+			CowAggGroupedStart(st);
+		}
+		if (!CowAggGroupedNext(st, slot))
+		{
+			if (proj != NULL)
+				return ExecClearTuple(proj->pi_state.resultslot);
+			return ExecClearTuple(slot);
+		}
+		if (proj == NULL)
+			return slot;
+		econtext->ecxt_scantuple = slot;
+		return ExecProject(proj);
+	}
 	if (st->done)
 	{
 		if (proj != NULL)
@@ -2156,7 +3522,11 @@ CowAggExec(CustomScanState *node)
 static void
 CowAggEnd(CustomScanState *node)
 {
-	/* everything lives in the executor's memory */
+	CowAggScanState *st = (CowAggScanState *) node;
+
+	/* a grouped scan stopped early; the rest lives in executor memory */
+	if (st->grouped)
+		CowAggGroupedEndScan(st);
 }
 
 static void
@@ -2165,6 +3535,11 @@ CowAggReScan(CustomScanState *node)
 	CowAggScanState *st = (CowAggScanState *) node;
 
 	ExecClearTuple(node->ss.ss_ScanTupleSlot);
+	if (st->grouped)
+	{
+		CowAggGroupedEndScan(st);
+		st->emit_next = -1;
+	}
 	st->done = false;
 }
 
@@ -2210,14 +3585,25 @@ CowAggExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 {
 	CowAggScanState *st = (CowAggScanState *) node;
 	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+	List	   *context;
 
+	context = set_deparse_context_plan(es->deparse_cxt, &cscan->scan.plan,
+									   ancestors);
+	if (st->grouped)
+	{
+		List	   *keys = NIL;
+		ListCell   *lc;
+
+		foreach(lc, list_copy_head(cscan->custom_scan_tlist, st->nkeys))
+			keys = lappend(keys,
+						   deparse_expression((Node *) lfirst_node(TargetEntry, lc)->expr,
+											  context, es->verbose, false));
+		ExplainPropertyList("Group Key", keys, es);
+	}
 	if (cscan->custom_exprs != NIL)
 	{
-		List	   *context;
 		char	   *str;
 
-		context = set_deparse_context_plan(es->deparse_cxt, &cscan->scan.plan,
-										   ancestors);
 		str = deparse_expression((Node *) make_ands_explicit(cscan->custom_exprs),
 								 context, es->verbose, false);
 		ExplainPropertyText("Filter", str, es);
@@ -2227,6 +3613,22 @@ CowAggExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 		ExplainPropertyInteger("File Groups Read", NULL, st->groups_read, es);
 		ExplainPropertyInteger("File Groups Skipped", NULL, st->groups_skipped, es);
 		ExplainPropertyInteger("Column Chunks Decoded", NULL, st->chunks_decoded, es);
+		if (st->grouped)
+		{
+			int64		calls = 0;
+			bool		trunc = false;
+			int			k;
+
+			/* the table was emitted before the end: memory reached hash_mem */
+			ExplainPropertyInteger("Early Emissions", NULL, st->flushes, es);
+			for (k = 0; k < st->nkeys; k++)
+			{
+				trunc |= st->keys[k].trunc;
+				calls += st->keys[k].calls;
+			}
+			if (trunc)
+				ExplainPropertyInteger("date_trunc Calls", NULL, calls, es);
+		}
 	}
 }
 
