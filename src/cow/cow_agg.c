@@ -238,6 +238,9 @@ typedef struct CowAggTruncRange
 	int64		lo;				/* every input in [lo, hi] gives res */
 	int64		hi;
 	Datum		res;
+	int32		hits;			/* inputs found in the range */
+	bool		lo_final;		/* lo, hi: probing beyond found another */
+	bool		hi_final;		/* result, or gave up */
 } CowAggTruncRange;
 
 typedef struct CowAggKey
@@ -2725,20 +2728,114 @@ CowAggSameOffset(int64 a, int64 b)
 	return (int128) (boundary - unix_shift) * USECS_PER_SEC > (int128) b;
 }
 
+/* CowAggTruncCall: date_trunc(unit, t) itself. */
+static Datum
+CowAggTruncCall(CowAggKey *key, int64 t)
+{
+	FunctionCallInfo fcinfo = key->fcinfo;
+	Datum		res;
+
+	fcinfo->args[0].value = key->unit;
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = Int64GetDatum(t);
+	fcinfo->args[1].isnull = false;
+	fcinfo->isnull = false;
+	res = FunctionCallInvoke(fcinfo);
+	if (fcinfo->isnull)
+		elog(ERROR, "date_trunc returned NULL");
+	key->calls++;
+	return res;
+}
+
+/*
+ * CowAggTruncMonotonic: date_trunc does not decrease over [a, b] -- always
+ * for timestamp, and for timestamptz where the session time zone keeps one
+ * UTC offset (CowAggSameOffset).
+ */
+static inline bool
+CowAggTruncMonotonic(CowAggKey *key, int64 a, int64 b)
+{
+	return !key->with_tz || CowAggSameOffset(a, b);
+}
+
+/*
+ * A probe (below) only at timestamps far from the ends of the type's range,
+ * where date_trunc cannot fail: about 6000 years from 2000.
+ */
+#define COW_AGG_PROBE_LIMIT		INT64CONST(190000000000000000)
+
+/* a range's end is searched for once this many inputs fell in it */
+#define COW_AGG_TRUNC_SEARCH	32
+
+/*
+ * CowAggTruncGrow grows range rg (whose result is res, and which an input
+ * just extended to its end at edge, up when up) by probing date_trunc as
+ * far again beyond that end.  When the probe finds another result, a range
+ * that many inputs fell in bisects to its exact end (about 40 calls);
+ * either way it probes no further.
+ */
+static void
+CowAggTruncGrow(CowAggKey *key, CowAggTruncRange *rg, int64 limit, bool up)
+{
+	int64		same = up ? rg->hi : rg->lo;
+	int64		span = rg->hi - rg->lo;
+	int64		other;
+
+	if ((up ? rg->hi_final : rg->lo_final) || span <= 0)
+		return;
+	if ((up ? pg_add_s64_overflow(same, span, &other) :
+		 pg_sub_s64_overflow(same, span, &other)) ||
+		other >= COW_AGG_PROBE_LIMIT || other <= -COW_AGG_PROBE_LIMIT ||
+		(up ? other >= limit : other <= limit))
+		return;
+	if (CowAggTruncCall(key, other) == rg->res &&
+		CowAggTruncMonotonic(key, up ? rg->lo : other, up ? other : rg->hi))
+	{
+		if (up)
+			rg->hi = other;
+		else
+			rg->lo = other;
+		return;
+	}
+	/* date_trunc differs at other: the range ends between same and other */
+	if (rg->hits >= COW_AGG_TRUNC_SEARCH)
+	{
+		while (up ? other - same > 1 : same - other > 1)
+		{
+			int64		mid = same + (other - same) / 2;
+
+			if (CowAggTruncCall(key, mid) == rg->res &&
+				CowAggTruncMonotonic(key, up ? rg->lo : mid, up ? mid : rg->hi))
+				same = mid;
+			else
+				other = mid;
+		}
+		if (up)
+			rg->hi = same;
+		else
+			rg->lo = same;
+	}
+	if (up)
+		rg->hi_final = true;
+	else
+		rg->lo_final = true;
+}
+
 /*
  * CowAggTrunc is date_trunc(unit, d) for a date_trunc key, computed by
  * date_trunc itself and cached as ranges of inputs [lo, hi] known to give
- * one result: the function does not decrease with its input where the UTC
- * offset stays the same (always, for timestamp), so a range may grow to a
- * new input with the same result when no offset change lies in between.
- * Inputs falling in a range cost a binary search; date_trunc is called
- * about twice per distinct result and order of magnitude of rows.
+ * one result: where the function does not decrease (CowAggTruncMonotonic),
+ * it is constant between two inputs with the same result.  A range grows
+ * to a new input with its result, then by probes (CowAggTruncGrow): rows
+ * in order (a timestamp rising with the key) cost about twice the
+ * logarithm of the rows per result in calls, plus about 40 per result
+ * with many rows; rows in any order about as many per result as the range
+ * falls short of the rows around it.
  */
 static Datum
 CowAggTrunc(CowAggKey *key, Datum d)
 {
 	CowAggTruncRange *r = key->ranges;
-	FunctionCallInfo fcinfo = key->fcinfo;
 	int64		t = DatumGetInt64(d);
 	int			lo = 0,
 				hi = key->nranges,
@@ -2757,28 +2854,29 @@ CowAggTrunc(CowAggKey *key, Datum d)
 	}
 	idx = lo - 1;
 	if (idx >= 0 && t <= r[idx].hi)
+	{
+		r[idx].hits++;
 		return r[idx].res;
+	}
 
-	fcinfo->args[0].value = key->unit;
-	fcinfo->args[0].isnull = false;
-	fcinfo->args[1].value = d;
-	fcinfo->args[1].isnull = false;
-	fcinfo->isnull = false;
-	res = FunctionCallInvoke(fcinfo);
-	if (fcinfo->isnull)
-		elog(ERROR, "date_trunc returned NULL");
-	key->calls++;
-
+	res = CowAggTruncCall(key, t);
 	if (idx >= 0 && r[idx].res == res &&
-		(!key->with_tz || CowAggSameOffset(r[idx].lo, t)))
+		CowAggTruncMonotonic(key, r[idx].lo, t))
 	{
 		r[idx].hi = t;
+		r[idx].hits++;
+		CowAggTruncGrow(key, &r[idx],
+						idx + 1 < key->nranges ? r[idx + 1].lo : PG_INT64_MAX,
+						true);
 		return res;
 	}
 	if (idx + 1 < key->nranges && r[idx + 1].res == res &&
-		(!key->with_tz || CowAggSameOffset(t, r[idx + 1].hi)))
+		CowAggTruncMonotonic(key, t, r[idx + 1].hi))
 	{
 		r[idx + 1].lo = t;
+		r[idx + 1].hits++;
+		CowAggTruncGrow(key, &r[idx + 1], idx >= 0 ? r[idx].hi : PG_INT64_MIN,
+						false);
 		return res;
 	}
 	if (key->nranges == COW_AGG_TRUNC_RANGES)
@@ -2789,9 +2887,11 @@ CowAggTrunc(CowAggKey *key, Datum d)
 	}
 	memmove(&r[idx + 2], &r[idx + 1],
 			sizeof(CowAggTruncRange) * (key->nranges - idx - 1));
+	memset(&r[idx + 1], 0, sizeof(CowAggTruncRange));
 	r[idx + 1].lo = t;
 	r[idx + 1].hi = t;
 	r[idx + 1].res = res;
+	r[idx + 1].hits = 1;
 	key->nranges++;
 	return res;
 }
