@@ -9,6 +9,8 @@
 -- ALL; it also says whether the plan used the pushdown, and how many rows.
 CREATE SCHEMA cow_grouped;
 SET search_path = cow_grouped, public;
+-- serial plans but where said (EXPLAIN ANALYZE shows the leader's figures)
+SET max_parallel_workers_per_gather = 0;
 
 CREATE FUNCTION check_grouped(q text, tbl text DEFAULT 'c',
                       OUT pushed bool, OUT same bool, OUT nrows bigint)
@@ -293,7 +295,6 @@ SELECT q, r.* FROM (VALUES
     ('SELECT date_trunc(''day'', ts), count(*), min(ts), max(ts) FROM %s GROUP BY 1'),
     ('SELECT date_trunc(''hour'', ts), count(*) FROM %s GROUP BY 1')
 ) v(q), LATERAL check_grouped(q, 'tz') r;
-SELECT date_trunc('day', ts), count(*) FROM tz GROUP BY 1 ORDER BY 1 LIMIT 4;
 SET TimeZone = 'Europe/Berlin';
 SELECT q, r.* FROM (VALUES
     ('SELECT date_trunc(''day'', ts), count(*), min(ts), max(ts) FROM %s GROUP BY 1'),
@@ -320,16 +321,17 @@ SELECT date_trunc('day', ts), count(*), min(ts), max(ts) FROM tz WHERE k > 20000
 GROUP BY 1 ORDER BY 1;
 -- one session, one table, two settings: two answers, each PostgreSQL's
 SET TimeZone = 'UTC';
-SELECT day, n FROM days() WHERE day >= '2010-11-06' AND day < '2010-11-08' ORDER BY 1;
+SELECT day, n FROM days() ORDER BY 1 LIMIT 3;
 SET TimeZone = 'Asia/Tokyo';
-SELECT day, n FROM days() WHERE day >= '2010-11-06' AND day < '2010-11-08' ORDER BY 1;
+SELECT day, n FROM days() ORDER BY 1 LIMIT 3;
 SET incetl.cow_aggregate_pushdown = off;
-SELECT day, n FROM days() WHERE day >= '2010-11-06' AND day < '2010-11-08' ORDER BY 1;
+SELECT day, n FROM days() ORDER BY 1 LIMIT 3;
 RESET incetl.cow_aggregate_pushdown;
 -- date_trunc is called far less often than once per row (161,003 rows)
-SELECT l FROM plan_lines('SELECT date_trunc(''day'', ts), count(*) FROM tz GROUP BY 1',
-                         'date_trunc Calls') l
-WHERE substring(l from '\d+')::int BETWEEN 1 AND 20000;
+SELECT regexp_replace(l, '\d+', 'N') AS line
+FROM plan_lines('SELECT date_trunc(''day'', ts), count(*) FROM tz GROUP BY 1',
+                'date_trunc Calls') l
+WHERE substring(l from '\d+')::int BETWEEN 1 AND 60000;
 RESET TimeZone;
 
 -- Parallel: a Gather under the Finalize Aggregate, each participant
@@ -352,7 +354,7 @@ SELECT l FROM plan_lines('SELECT status, count(*) FROM c GROUP BY status', 'Work
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
-RESET max_parallel_workers_per_gather;
+SET max_parallel_workers_per_gather = 0;
 RESET parallel_leader_participation;
 
 -- a correlated subquery: the grouped scan is rescanned with each value
