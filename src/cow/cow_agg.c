@@ -298,6 +298,9 @@ typedef struct CowAggScanState
 	int32		last_rec;		/* one key: the record of the last row */
 	Datum		last_key;
 	bool		last_null;
+	Datum	   *addr_keys;		/* one by-reference key: values of this file
+								 * group by address (CowAggBatch), or 0 */
+	int32	   *addr_recs;		/* and their records */
 	int32		emit_next;		/* emitting: the next record, else -1 */
 	TableScanDesc scan;			/* the scan under way, or NULL */
 	CowVersion *versions;
@@ -2066,6 +2069,8 @@ CowAggQualColumn(CustomScan *cscan, Var *var)
 #define COW_AGG_BATCH			1024
 /* records per chunk of a grouped scan's table */
 #define COW_AGG_CHUNK_RECS		1024
+/* by-reference key values cached by address (CowAggBatch) */
+#define COW_AGG_ADDR_CACHE		256
 /* date_trunc ranges kept per key before starting over */
 #define COW_AGG_TRUNC_RANGES	4096
 
@@ -2190,6 +2195,8 @@ CowAggBegin(CustomScanState *node, EState *estate, int eflags)
 											  ALLOCSET_DEFAULT_SIZES);
 		st->mem_limit = get_hash_memory_limit();
 		st->batch_recs = palloc(sizeof(int32) * COW_AGG_BATCH);
+		st->addr_keys = palloc0(sizeof(Datum) * COW_AGG_ADDR_CACHE);
+		st->addr_recs = palloc0(sizeof(int32) * COW_AGG_ADDR_CACHE);
 		st->emit_next = -1;
 	}
 }
@@ -2986,6 +2993,7 @@ CowAggTableReset(CowAggScanState *st)
 	for (i = 0; i < st->nslots; i++)
 		st->slots[i].rec = -1;
 	st->last_rec = -1;
+	memset(st->addr_keys, 0, sizeof(Datum) * COW_AGG_ADDR_CACHE);
 }
 
 /* CowAggGrow doubles the hash table's slots. */
@@ -3146,9 +3154,15 @@ CowAggBatch(CowAggScanState *st, uint64 from, uint64 to)
 		const Datum *values = key->trunc ? key->vals : g->values[key->attidx] + from;
 		const bool *isnull = g->isnull[key->attidx] + from;
 
-		/* runs of one key (one value, or one dictionary entry) skip the hash */
+		/*
+		 * Runs of one key skip the hash; so do the values of a by-reference
+		 * key met before in this file group at the same address -- the
+		 * entries of a dictionary block -- through a small cache by address.
+		 */
 		for (i = 0; i < n; i++)
 		{
+			uint32		slot;
+
 			if (sel != NULL && !sel[i])
 			{
 				recs[i] = -1;
@@ -3162,7 +3176,18 @@ CowAggBatch(CowAggScanState *st, uint64 from, uint64 to)
 				recs[i] = st->last_rec;
 				continue;
 			}
-			recs[i] = CowAggLookup(st, kv, kn);
+			slot = (uint32) (kv[0] >> 4) % COW_AGG_ADDR_CACHE;
+			if (!key->typbyval && !kn[0] && st->addr_keys[slot] == kv[0])
+				recs[i] = st->addr_recs[slot];
+			else
+			{
+				recs[i] = CowAggLookup(st, kv, kn);
+				if (!key->typbyval && !kn[0])
+				{
+					st->addr_keys[slot] = kv[0];
+					st->addr_recs[slot] = recs[i];
+				}
+			}
 			st->last_rec = recs[i];
 			st->last_key = kv[0];
 			st->last_null = kn[0];
@@ -3201,44 +3226,60 @@ CowAggBatch(CowAggScanState *st, uint64 from, uint64 to)
 			isnull = g->isnull[a->attidx] + from;
 		}
 #define COW_AGG_CELL(i) ((CowAggCell *) (CowAggRec(st, recs[i]) + a->offset))
-		for (i = 0; i < n; i++)
-		{
-			CowAggCell *c;
-
-			if (recs[i] < 0 || (isnull != NULL && isnull[i]))
-				continue;
-			c = COW_AGG_CELL(i);
-			switch (a->spec.kind)
-			{
-				case COW_AGG_COUNT_STAR:
-				case COW_AGG_COUNT:
-					c->count++;
-					break;
-				case COW_AGG_SUM_INT:
-				case COW_AGG_SUM_INT8:
-				case COW_AGG_AVG_INT:
-					c->sum += a->spec.width == 2 ? DatumGetInt16(values[i]) :
-						a->spec.width == 4 ? DatumGetInt32(values[i]) :
-						DatumGetInt64(values[i]);
-					c->count++;
-					break;
-				case COW_AGG_SUM_NUMERIC:
-				case COW_AGG_AVG_NUMERIC:
-					CowAggNumericValue(c, values[i], st->table_cxt);
-					break;
-				case COW_AGG_MINMAX:
-					if (a->spec.native)
-						CowAggNativeAdd(a, c, values[i]);
-					else if (CowAggTransAdd(a, c, values[i]) && !a->typbyval)
-					{
-						MemoryContext old = MemoryContextSwitchTo(st->table_cxt);
-
-						c->u.value = datumCopy(c->u.value, false, a->typlen);
-						MemoryContextSwitchTo(old);
-					}
-					break;
-			}
+#define COW_AGG_ROWS(body) \
+		for (i = 0; i < n; i++) \
+		{ \
+			if (recs[i] >= 0 && (isnull == NULL || !isnull[i])) \
+			{ \
+				CowAggCell *c = COW_AGG_CELL(i); \
+				body; \
+			} \
 		}
+
+		switch (a->spec.kind)
+		{
+			case COW_AGG_COUNT_STAR:
+			case COW_AGG_COUNT:
+				COW_AGG_ROWS(c->count++);
+				break;
+			case COW_AGG_SUM_INT:
+			case COW_AGG_SUM_INT8:
+			case COW_AGG_AVG_INT:
+				if (a->spec.width == 2)
+				{
+					COW_AGG_ROWS(c->sum += DatumGetInt16(values[i]); c->count++);
+				}
+				else if (a->spec.width == 4)
+				{
+					COW_AGG_ROWS(c->sum += DatumGetInt32(values[i]); c->count++);
+				}
+				else
+				{
+					COW_AGG_ROWS(c->sum += DatumGetInt64(values[i]); c->count++);
+				}
+				break;
+			case COW_AGG_SUM_NUMERIC:
+			case COW_AGG_AVG_NUMERIC:
+				COW_AGG_ROWS(CowAggNumericValue(c, values[i], st->table_cxt));
+				break;
+			case COW_AGG_MINMAX:
+				if (a->spec.native)
+				{
+					COW_AGG_ROWS(CowAggNativeAdd(a, c, values[i]));
+				}
+				else
+				{
+					COW_AGG_ROWS(if (CowAggTransAdd(a, c, values[i]) && !a->typbyval)
+								 {
+									 MemoryContext old = MemoryContextSwitchTo(st->table_cxt);
+
+									 c->u.value = datumCopy(c->u.value, false, a->typlen);
+									 MemoryContextSwitchTo(old);
+								 });
+				}
+				break;
+		}
+#undef COW_AGG_ROWS
 #undef COW_AGG_CELL
 	}
 }
@@ -3345,7 +3386,9 @@ CowAggNextGroup(CowAggScanState *st)
 
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(st->group_cxt);
-		st->last_rec = -1;		/* its pointers die with the group */
+		/* its addresses die with the group */
+		st->last_rec = -1;
+		memset(st->addr_keys, 0, sizeof(Datum) * COW_AGG_ADDR_CACHE);
 		old = MemoryContextSwitchTo(st->group_cxt);
 		g = CowOpenGroup(rel, &st->versions[i], false, st->needed);
 		if (st->skip != NIL && !CowGroupMayMatch(rel, g->header, st->skip))
