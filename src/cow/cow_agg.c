@@ -264,6 +264,7 @@ typedef struct CowAggSlot
 {
 	uint32		hash;
 	int32		rec;			/* record number, -1 when empty */
+	Datum		key;			/* one non-NULL by-value key: its value */
 } CowAggSlot;
 
 typedef struct CowAggScanState
@@ -313,6 +314,8 @@ typedef struct CowAggScanState
 	int64		rows;
 	int64		chunks_at_start;
 	int32	   *batch_recs;		/* [COW_AGG_BATCH]: the record of each row */
+	uint32	   *batch_hashes;	/* [COW_AGG_BATCH]: one by-value key's hash */
+	int32		null_rec;		/* one by-value key: the record of NULL */
 	int64		flushes;		/* EXPLAIN ANALYZE: tables emitted early */
 	int64		rows_emitted;
 } CowAggScanState;
@@ -2195,6 +2198,7 @@ CowAggBegin(CustomScanState *node, EState *estate, int eflags)
 											  ALLOCSET_DEFAULT_SIZES);
 		st->mem_limit = get_hash_memory_limit();
 		st->batch_recs = palloc(sizeof(int32) * COW_AGG_BATCH);
+		st->batch_hashes = palloc(sizeof(uint32) * COW_AGG_BATCH);
 		st->addr_keys = palloc0(sizeof(Datum) * COW_AGG_ADDR_CACHE);
 		st->addr_recs = palloc0(sizeof(int32) * COW_AGG_ADDR_CACHE);
 		st->emit_next = -1;
@@ -2993,6 +2997,7 @@ CowAggTableReset(CowAggScanState *st)
 	for (i = 0; i < st->nslots; i++)
 		st->slots[i].rec = -1;
 	st->last_rec = -1;
+	st->null_rec = -1;
 	memset(st->addr_keys, 0, sizeof(Datum) * COW_AGG_ADDR_CACHE);
 }
 
@@ -3069,6 +3074,43 @@ CowAggAddRec(CowAggScanState *st, const Datum *kv, const bool *kn)
 	}
 	st->nrecs++;
 	return rec;
+}
+
+/*
+ * CowAggLookupByval finds or makes the record of one by-value key, whose
+ * value the slots hold (so that a probe touches no record) and whose
+ * hash the caller computed (CowAggBatch, which prefetches its slot).
+ */
+static inline int32
+CowAggLookupByval(CowAggScanState *st, Datum v, bool isnull, uint32 h)
+{
+	uint32		mask = st->nslots - 1;
+	uint32		pos;
+
+	if (isnull)
+	{
+		if (st->null_rec < 0)
+			st->null_rec = CowAggAddRec(st, &v, &isnull);
+		return st->null_rec;
+	}
+	for (pos = h & mask;; pos = (pos + 1) & mask)
+	{
+		CowAggSlot *s = &st->slots[pos];
+
+		if (s->rec < 0)
+		{
+			int32		rec = CowAggAddRec(st, &v, &isnull);
+
+			s->hash = h;
+			s->rec = rec;
+			s->key = v;
+			if ((uint32) st->nrecs * 2 > st->nslots)
+				CowAggGrow(st);
+			return rec;
+		}
+		if (s->key == v)
+			return s->rec;
+	}
 }
 
 /* CowAggLookup finds or makes the record of a key. */
@@ -3148,7 +3190,41 @@ CowAggBatch(CowAggScanState *st, uint64 from, uint64 to)
 		}
 	}
 
-	if (st->nkeys == 1)
+	if (st->nkeys == 1 && st->keys[0].typbyval)
+	{
+		CowAggKey  *key = &st->keys[0];
+		const Datum *values = key->trunc ? key->vals : g->values[key->attidx] + from;
+		const bool *isnull = g->isnull[key->attidx] + from;
+		uint32	   *hashes = st->batch_hashes;
+
+		/* hash the batch, prefetching the slots, then probe */
+		for (i = 0; i < n; i++)
+		{
+			if ((sel == NULL || sel[i]) && !isnull[i])
+			{
+				hashes[i] = CowAggMix((uint64) values[i]);
+				__builtin_prefetch(&st->slots[hashes[i] & (st->nslots - 1)]);
+			}
+		}
+		for (i = 0; i < n; i++)
+		{
+			if (sel != NULL && !sel[i])
+				recs[i] = -1;
+			else if (st->last_rec >= 0 && !isnull[i] && values[i] == st->last_key)
+				recs[i] = st->last_rec;
+			else
+			{
+				recs[i] = CowAggLookupByval(st, isnull[i] ? (Datum) 0 : values[i],
+											isnull[i], hashes[i]);
+				if (!isnull[i])
+				{
+					st->last_rec = recs[i];
+					st->last_key = values[i];
+				}
+			}
+		}
+	}
+	else if (st->nkeys == 1)
 	{
 		CowAggKey  *key = &st->keys[0];
 		const Datum *values = key->trunc ? key->vals : g->values[key->attidx] + from;
