@@ -106,6 +106,7 @@ SELECT q, r.* FROM (VALUES
     ('SELECT i2, status, count(*), sum(amount) FROM %s GROUP BY i2, status'),
     ('SELECT status, b, customer_id %% 3 AS m, count(*) FROM %s GROUP BY status, b, customer_id'),
     ('SELECT f8, count(*) FROM %s GROUP BY f8'),
+    ('SELECT status, b FROM %s GROUP BY status, b'),
     ('SELECT upper(status), count(*) * 2 FROM %s GROUP BY status'),
     ('SELECT status, count(*) FROM %s WHERE amount > 100 AND i2 IN (1, 2, 3) GROUP BY status'),
     ('SELECT status, sum(amount) FROM %s WHERE status IS NOT NULL AND b GROUP BY status HAVING sum(amount) > 0 ORDER BY 2 DESC LIMIT 2'),

@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * cow_agg.c
- *	  Aggregate pushdown for incetl_cow: simple ungrouped aggregates are
- *	  computed column by column inside the scan instead of row by row in
- *	  an Agg node.
+ *	  Aggregate pushdown for incetl_cow: simple aggregates, ungrouped or
+ *	  grouped by columns and date_trunc, are computed column by column
+ *	  inside the scan instead of row by row in an Agg node.
  *
  * A create_upper_paths_hook offers, for a query such as
  *
@@ -46,7 +46,24 @@
  * IncetlCowAgg (CowAggAddParallelPath), whose participants claim file
  * groups from the table's shared parallel scan state (cow_scan.c) and
  * produce partial aggregates -- the transition states, for the aggregates
- * whose state we produce exactly (CowAggClassifyPartial).
+ * whose state we produce exactly (CowAggClassifyPartial), serialized as
+ * PostgreSQL's serialization functions write them where the state is
+ * internal (sum/avg of int8 and numeric).
+ *
+ * With GROUP BY (CowAggAddGroupedPaths): when every grouping key is a
+ * column or date_trunc(unit, column) (CowAggKeyExpr) and every aggregate
+ * one whose partial state we produce, a grouped IncetlCowAgg -- its scan
+ * tuple the keys, then the partial aggregates -- feeds the rows of each
+ * file group, a batch at a time, into a hash table of the keys' binary
+ * values and the aggregates' states (CowAggCell), emits (keys, partial
+ * states) when the table reaches hash_mem or the scan ends, and empties
+ * it; PostgreSQL's Finalize HashAggregate or GroupAggregate above combines
+ * whatever came up more than once, and HAVING, ORDER BY and LIMIT stay
+ * PostgreSQL's.  A query whose aggregates are all count(DISTINCT col) of
+ * one column gets the same scan emitting the distinct (keys, col) under
+ * its own Aggregate.  date_trunc keys are computed by date_trunc, cached
+ * as ranges of inputs with one result (CowAggTrunc).  Parallel: a Gather
+ * under the Aggregate.
  *
  * incetl.cow_aggregate_pushdown (default on) switches the paths off.
  *
@@ -295,14 +312,17 @@ typedef struct CowAggScanState
 	int			max_chunks;
 	int32		nrecs;
 	CowAggSlot *slots;
-	uint32		nslots;			/* a power of 2, at least twice nrecs */
+	uint32		nslots;			/* a power of 2, at least 4/3 of nrecs */
+	bool		key_in_slot;	/* one by-value key: kept in the slots, not
+								 * in the records (CowAggLookupByval) */
 	int32		last_rec;		/* one key: the record of the last row */
 	Datum		last_key;
 	bool		last_null;
 	Datum	   *addr_keys;		/* one by-reference key: values of this file
 								 * group by address (CowAggBatch), or 0 */
 	int32	   *addr_recs;		/* and their records */
-	int32		emit_next;		/* emitting: the next record, else -1 */
+	int64		emit_next;		/* emitting: the next record (or slot), else
+								 * -1 */
 	TableScanDesc scan;			/* the scan under way, or NULL */
 	CowVersion *versions;
 	int			nversions;
@@ -2164,9 +2184,15 @@ CowAggBegin(CustomScanState *node, EState *estate, int eflags)
 			}
 		}
 	}
-	/* a record: the cells (16-byte aligned), the key values, their nulls */
-	st->rec_size = TYPEALIGN(16, st->rec_size +
-							 (sizeof(Datum) + sizeof(bool)) * st->nkeys);
+	/*
+	 * A record: the cells (16-byte aligned), the key values, their nulls --
+	 * but one by-value key is kept in the hash slots, and with no
+	 * aggregates besides (count(DISTINCT)) there is no record at all.
+	 */
+	st->key_in_slot = (st->nkeys == 1 && st->keys[0].typbyval);
+	if (!st->key_in_slot)
+		st->rec_size += (sizeof(Datum) + sizeof(bool)) * st->nkeys;
+	st->rec_size = TYPEALIGN(16, st->rec_size);
 
 	foreach(lc, cscan->custom_exprs)
 	{
@@ -3038,6 +3064,9 @@ CowAggAddRec(CowAggScanState *st, const Datum *kv, const bool *kn)
 	bool	   *nulls;
 	int			k;
 
+	st->nrecs++;
+	if (st->rec_size == 0)
+		return rec;				/* a distinct key in the slots: nothing else */
 	if (rec % COW_AGG_CHUNK_RECS == 0)
 	{
 		char	   *chunk;
@@ -3053,6 +3082,8 @@ CowAggAddRec(CowAggScanState *st, const Datum *kv, const bool *kn)
 	}
 	r = CowAggRec(st, rec);
 	memset(r, 0, st->rec_size);
+	if (st->key_in_slot)
+		return rec;
 	keys = CowAggRecKeys(st, r);
 	nulls = CowAggRecNulls(st, r);
 	for (k = 0; k < st->nkeys; k++)
@@ -3072,7 +3103,6 @@ CowAggAddRec(CowAggScanState *st, const Datum *kv, const bool *kn)
 			MemoryContextSwitchTo(old);
 		}
 	}
-	st->nrecs++;
 	return rec;
 }
 
@@ -3104,7 +3134,7 @@ CowAggLookupByval(CowAggScanState *st, Datum v, bool isnull, uint32 h)
 			s->hash = h;
 			s->rec = rec;
 			s->key = v;
-			if ((uint32) st->nrecs * 2 > st->nslots)
+			if ((uint64) st->nrecs * 4 > (uint64) st->nslots * 3)
 				CowAggGrow(st);
 			return rec;
 		}
@@ -3137,7 +3167,7 @@ CowAggLookup(CowAggScanState *st, const Datum *kv, const bool *kn)
 
 			s->hash = h;
 			s->rec = rec;
-			if ((uint32) st->nrecs * 2 > st->nslots)
+			if ((uint64) st->nrecs * 4 > (uint64) st->nslots * 3)
 				CowAggGrow(st);
 			return rec;
 		}
@@ -3190,7 +3220,7 @@ CowAggBatch(CowAggScanState *st, uint64 from, uint64 to)
 		}
 	}
 
-	if (st->nkeys == 1 && st->keys[0].typbyval)
+	if (st->key_in_slot)
 	{
 		CowAggKey  *key = &st->keys[0];
 		const Datum *values = key->trunc ? key->vals : g->values[key->attidx] + from;
@@ -3509,14 +3539,18 @@ CowAggNextGroup(CowAggScanState *st)
  * aggregate's partial state (in the current memory context).
  */
 static void
-CowAggEmit(CowAggScanState *st, TupleTableSlot *slot, int32 rec)
+CowAggEmit(CowAggScanState *st, TupleTableSlot *slot, int32 rec,
+		   const Datum *keys, const bool *nulls)
 {
-	char	   *r = CowAggRec(st, rec);
-	Datum	   *keys = CowAggRecKeys(st, r);
-	bool	   *nulls = CowAggRecNulls(st, r);
+	char	   *r = st->rec_size > 0 ? CowAggRec(st, rec) : NULL;
 	int			k;
 
 	ExecClearTuple(slot);
+	if (keys == NULL)
+	{
+		keys = CowAggRecKeys(st, r);
+		nulls = CowAggRecNulls(st, r);
+	}
 	for (k = 0; k < st->nkeys; k++)
 	{
 		slot->tts_values[k] = keys[k];
@@ -3540,6 +3574,47 @@ CowAggEmit(CowAggScanState *st, TupleTableSlot *slot, int32 rec)
 }
 
 /*
+ * CowAggEmitNext stores the table's next record in the scan slot (in the
+ * current memory context); false when all were.  With the key in the
+ * slots, the records are emitted in slot order, then the NULL key's.
+ */
+static bool
+CowAggEmitNext(CowAggScanState *st, TupleTableSlot *slot)
+{
+	static const bool not_null = false;
+	static const bool is_null = true;
+	static const Datum no_value = (Datum) 0;
+
+	if (!st->key_in_slot)
+	{
+		if (st->emit_next >= st->nrecs)
+			return false;
+		CowAggEmit(st, slot, st->emit_next++, NULL, NULL);
+		return true;
+	}
+	while (st->emit_next < (int64) st->nslots)
+	{
+		CowAggSlot *s = &st->slots[st->emit_next++];
+
+		if (s->rec >= 0)
+		{
+			CowAggEmit(st, slot, s->rec, &s->key, &not_null);
+			return true;
+		}
+	}
+	if (st->emit_next == (int64) st->nslots)
+	{
+		st->emit_next++;
+		if (st->null_rec >= 0)
+		{
+			CowAggEmit(st, slot, st->null_rec, &no_value, &is_null);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
  * CowAggGroupedNext produces the next row of a grouped scan into the scan
  * slot; false at the end.  The rows of the file groups go into the table
  * a batch at a time; when the table's memory reaches the limit (hash_mem,
@@ -3556,14 +3631,12 @@ CowAggGroupedNext(CowAggScanState *st, TupleTableSlot *slot)
 	{
 		if (st->emit_next >= 0)
 		{
-			if (st->emit_next < st->nrecs)
-			{
-				MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+			MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+			bool		emitted = CowAggEmitNext(st, slot);
 
-				CowAggEmit(st, slot, st->emit_next++);
-				MemoryContextSwitchTo(old);
+			MemoryContextSwitchTo(old);
+			if (emitted)
 				return true;
-			}
 			st->emit_next = -1;
 			CowAggTableReset(st);
 		}
@@ -3863,8 +3936,9 @@ CowAggInit(void)
 {
 	DefineCustomBoolVariable("incetl.cow_aggregate_pushdown",
 							 "Computes simple aggregates over incetl_cow tables column by column in the scan.",
-							 "Applies to count, sum, avg, min and max without GROUP BY over one "
-							 "incetl_cow table with simple WHERE clauses; when off, such queries "
+							 "Applies to count, sum, avg, min and max over one incetl_cow table "
+							 "with simple WHERE clauses, without GROUP BY or grouped by columns "
+							 "and date_trunc, and to count(DISTINCT col); when off, such queries "
 							 "use an ordinary Agg over a sequential scan.",
 							 &CowAggregatePushdown,
 							 true,
