@@ -180,6 +180,7 @@ typedef struct CowAggQual
 	Oid			collation;
 	/* execution */
 	int			attidx;			/* 0-based column */
+	bool		byref;			/* the column's values are pointers */
 	ExprState  *value_state;
 	FmgrInfo	flinfo;
 	FunctionCallInfo fcinfo;
@@ -2061,6 +2062,9 @@ CowAggInt8State(CowAggCell *c)
 
 /* ---------- execution ---------- */
 
+/* results of a qual's operator cached by value address (CowAggSelect) */
+#define COW_AGG_QUAL_CACHE		64
+
 static Node *
 CowAggCreateState(CustomScan *cscan)
 {
@@ -2201,6 +2205,7 @@ CowAggBegin(CustomScanState *node, EState *estate, int eflags)
 		if (!CowAggParseQual(lfirst(lc), q))
 			elog(ERROR, "unexpected qual in " COW_AGG_NAME " plan");
 		q->attidx = CowAggQualColumn(cscan, q->var) - 1;
+		q->byref = !TupleDescAttr(desc, q->attidx)->attbyval;
 		st->needed = bms_add_member(st->needed, q->attidx);
 		if (q->kind == COW_QUAL_OP || q->kind == COW_QUAL_ARRAY)
 		{
@@ -2340,6 +2345,39 @@ CowAggSelect(CowAggScanState *st, CowDecodedGroup *g, bool *sel)
 					sel[i] = sel[i] && !isnull[i] && !DatumGetBool(values[i]);
 				break;
 			case COW_QUAL_OP:
+				if (q->byref)
+				{
+					/*
+					 * Values at one address in a file group are one value
+					 * (the entries of a dictionary block): the operator,
+					 * not volatile, is called once per address, through a
+					 * small cache.
+					 */
+					Datum		addr[COW_AGG_QUAL_CACHE];
+					bool		result[COW_AGG_QUAL_CACHE];
+
+					memset(addr, 0, sizeof(addr));
+					for (i = 0; i < nrows; i++)
+					{
+						uint32		slot;
+
+						if (!sel[i])
+							continue;
+						if (isnull[i])
+						{
+							sel[i] = false;
+							continue;
+						}
+						slot = (uint32) (values[i] >> 4) % COW_AGG_QUAL_CACHE;
+						if (addr[slot] != values[i])
+						{
+							addr[slot] = values[i];
+							result[slot] = CowAggCallOp(q, values[i], q->value);
+						}
+						sel[i] = result[slot];
+					}
+					break;
+				}
 				for (i = 0; i < nrows; i++)
 				{
 					if (sel[i])
