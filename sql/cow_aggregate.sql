@@ -121,6 +121,7 @@ EXPLAIN (COSTS OFF, VERBOSE) SELECT sum(m) + 1, count(*) FROM c WHERE k >= 9500 
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
     SELECT sum(m), count(*) FROM c WHERE k >= 9500 AND t IS NOT NULL;
 EXPLAIN (COSTS OFF) SELECT sum(c.k) FROM c JOIN h USING (k);
+-- with GROUP BY, the grouped pushdown (its own test, cow_aggregate_grouped)
 EXPLAIN (COSTS OFF) SELECT sum(k) FROM c GROUP BY b;
 EXPLAIN (COSTS OFF) SELECT sum(f8) FROM c;
 EXPLAIN (COSTS OFF) SELECT sum(k) FROM c WHERE k < 10 OR k > 9990;

@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * cow_agg.c
- *	  Aggregate pushdown for incetl_cow: simple ungrouped aggregates are
- *	  computed column by column inside the scan instead of row by row in
- *	  an Agg node.
+ *	  Aggregate pushdown for incetl_cow: simple aggregates, ungrouped or
+ *	  grouped by columns and date_trunc, are computed column by column
+ *	  inside the scan instead of row by row in an Agg node.
  *
  * A create_upper_paths_hook offers, for a query such as
  *
@@ -46,7 +46,24 @@
  * IncetlCowAgg (CowAggAddParallelPath), whose participants claim file
  * groups from the table's shared parallel scan state (cow_scan.c) and
  * produce partial aggregates -- the transition states, for the aggregates
- * whose state we produce exactly (CowAggClassifyPartial).
+ * whose state we produce exactly (CowAggClassifyPartial), serialized as
+ * PostgreSQL's serialization functions write them where the state is
+ * internal (sum/avg of int8 and numeric).
+ *
+ * With GROUP BY (CowAggAddGroupedPaths): when every grouping key is a
+ * column or date_trunc(unit, column) (CowAggKeyExpr) and every aggregate
+ * one whose partial state we produce, a grouped IncetlCowAgg -- its scan
+ * tuple the keys, then the partial aggregates -- feeds the rows of each
+ * file group, a batch at a time, into a hash table of the keys' binary
+ * values and the aggregates' states (CowAggCell), emits (keys, partial
+ * states) when the table reaches hash_mem or the scan ends, and empties
+ * it; PostgreSQL's Finalize HashAggregate or GroupAggregate above combines
+ * whatever came up more than once, and HAVING, ORDER BY and LIMIT stay
+ * PostgreSQL's.  A query whose aggregates are all count(DISTINCT col) of
+ * one column gets the same scan emitting the distinct (keys, col) under
+ * its own Aggregate.  date_trunc keys are computed by date_trunc, cached
+ * as ranges of inputs with one result (CowAggTrunc).  Parallel: a Gather
+ * under the Aggregate.
  *
  * incetl.cow_aggregate_pushdown (default on) switches the paths off.
  *
@@ -64,10 +81,13 @@
 #include "access/tableam.h"
 #include "access/transam.h"
 #include "catalog/pg_aggregate.h"
+#include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
+#include "common/hashfn.h"
 #include "common/int.h"
 #include "executor/executor.h"
+#include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "nodes/extensible.h"
 #include "nodes/makefuncs.h"
@@ -80,6 +100,7 @@
 #include "optimizer/prep.h"
 #include "optimizer/tlist.h"
 #include "pgstat.h"
+#include "pgtime.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -89,6 +110,8 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
+#include "utils/selfuncs.h"
+#include "utils/timestamp.h"
 #include "utils/ruleutils.h"
 #include "utils/spccache.h"
 #include "utils/syscache.h"
@@ -157,6 +180,7 @@ typedef struct CowAggQual
 	Oid			collation;
 	/* execution */
 	int			attidx;			/* 0-based column */
+	bool		byref;			/* the column's values are pointers */
 	ExprState  *value_state;
 	FmgrInfo	flinfo;
 	FunctionCallInfo fcinfo;
@@ -167,6 +191,43 @@ typedef struct CowAggQual
 	bool	   *elem_nulls;
 } CowAggQual;
 
+/*
+ * Numeric sums that leave the fast path (values beyond int128 units, or
+ * special values): allocated on first need.
+ */
+typedef struct CowAggNumRare
+{
+	Numeric		slow;			/* values summed as numerics, or NULL */
+	int64		nans;			/* numeric specials */
+	int64		pinfs;
+	int64		ninfs;
+	int64		max_scale_count;	/* slow values with display scale max_scale */
+	int32		max_scale;
+} CowAggNumRare;
+
+/*
+ * The running state of one aggregate over one group of rows (the whole
+ * scan without GROUP BY; one group key of a grouped scan).  Kept small: a
+ * grouped scan holds one per aggregate and group.
+ */
+typedef struct CowAggCell
+{
+	int128		sum;			/* integers; numeric: in units of 10000^-frac */
+	int64		count;			/* inputs counted (sum/avg: finite ones) */
+	int64		aux;			/* numeric: values summed with display scale
+								 * dscale (maxScaleCount); native min/max: the
+								 * value as an int64 */
+	union
+	{
+		Datum		value;		/* min/max: the value */
+		CowAggNumRare *rare;	/* numeric: see there, or NULL */
+	}			u;
+	int32		frac;			/* numeric: see sum */
+	int16		dscale;			/* numeric: largest display scale summed */
+	bool		have;			/* min/max: value is set */
+	bool		stuck_null;		/* the transition function returned NULL */
+} CowAggCell;
+
 /* One aggregate of the plan node: how to compute it, and its running state. */
 typedef struct CowAggAccum
 {
@@ -176,25 +237,53 @@ typedef struct CowAggAccum
 	bool		typbyval;
 	FmgrInfo	flinfo;			/* min/max through the transition function */
 	FunctionCallInfo fcinfo;
+	int			offset;			/* grouped: of its cell in a group record */
 
-	/* running state, zeroed by each computation */
-	int64		count;			/* inputs counted (sum/avg: finite ones) */
-	int128		sum;			/* integers; numeric: in units of 10000^-frac */
-	int			frac;			/* numeric: see sum */
-	int			dscale;			/* numeric: largest display scale summed */
-	int64		in_sum;			/* numeric: values in sum since last flush */
-	Numeric		slow;			/* numeric: values summed as numerics */
-	int64		nans;			/* numeric specials */
-	int64		pinfs;
-	int64		ninfs;
-	bool		have;			/* min/max: value is set */
-	bool		stuck_null;		/* the transition function returned NULL */
-	Datum		value;
-	int64		key;			/* native min/max: value as an int64 */
+	/* running state (ungrouped), zeroed by each computation */
+	CowAggCell	cell;
 	Datum		kept;			/* by-reference value copied to run_cxt */
 } CowAggAccum;
 
-#define COW_AGG_RUN_STATE_OFFSET	offsetof(CowAggAccum, count)
+#define COW_AGG_RUN_STATE_OFFSET	offsetof(CowAggAccum, cell)
+
+/*
+ * A grouping key of a grouped scan (CowAggKeyExpr): a column, or
+ * date_trunc(unit, column), whose results are cached as ranges of inputs
+ * known to give one result (CowAggTrunc).
+ */
+typedef struct CowAggTruncRange
+{
+	int64		lo;				/* every input in [lo, hi] gives res */
+	int64		hi;
+	Datum		res;
+	int32		hits;			/* inputs found in the range */
+	bool		lo_final;		/* lo, hi: probing beyond found another */
+	bool		hi_final;		/* result, or gave up */
+} CowAggTruncRange;
+
+typedef struct CowAggKey
+{
+	int			attidx;			/* 0-based column */
+	int16		typlen;			/* of the key value */
+	bool		typbyval;
+	bool		trunc;			/* date_trunc(unit, column) */
+	bool		with_tz;		/* trunc: of a timestamptz, in TimeZone */
+	Datum		unit;			/* trunc: the unit */
+	FmgrInfo	flinfo;			/* trunc: date_trunc */
+	FunctionCallInfo fcinfo;
+	CowAggTruncRange *ranges;	/* trunc: sorted by lo, disjoint */
+	int			nranges;
+	Datum	   *vals;			/* trunc: the results of one batch */
+	int64		calls;			/* trunc: date_trunc calls, for EXPLAIN */
+} CowAggKey;
+
+/* A slot of a grouped scan's hash table: a group record, or empty. */
+typedef struct CowAggSlot
+{
+	uint32		hash;
+	int32		rec;			/* record number, -1 when empty */
+	Datum		key;			/* one non-NULL by-value key: its value */
+} CowAggSlot;
 
 typedef struct CowAggScanState
 {
@@ -211,6 +300,45 @@ typedef struct CowAggScanState
 	int64		groups_read;
 	int64		groups_skipped;
 	int64		chunks_decoded;
+
+	/* a grouped scan (CowAggGroupedNext) */
+	bool		grouped;
+	int			nkeys;
+	CowAggKey  *keys;
+	MemoryContext table_cxt;	/* the records and their keys and states */
+	Size		mem_limit;		/* emit and empty the table beyond this */
+	Size		rec_size;		/* cells, then key values, then key nulls */
+	char	  **chunks;			/* of COW_AGG_CHUNK_RECS records */
+	int			nchunks;
+	int			max_chunks;
+	int32		nrecs;
+	CowAggSlot *slots;
+	uint32		nslots;			/* a power of 2, at least 4/3 of nrecs */
+	bool		key_in_slot;	/* one by-value key: kept in the slots, not
+								 * in the records (CowAggLookupByval) */
+	int32		last_rec;		/* one key: the record of the last row */
+	Datum		last_key;
+	bool		last_null;
+	Datum	   *addr_keys;		/* one by-reference key: values of this file
+								 * group by address (CowAggBatch), or 0 */
+	int32	   *addr_recs;		/* and their records */
+	int64		emit_next;		/* emitting: the next record (or slot), else
+								 * -1 */
+	TableScanDesc scan;			/* the scan under way, or NULL */
+	CowVersion *versions;
+	int			nversions;
+	List	   *skip;			/* of CowSkipQual */
+	CowDecodedGroup *group;		/* the file group being read, or NULL */
+	bool	   *sel;			/* its rows that pass the quals, or NULL */
+	uint64		pos;			/* its next row */
+	bool		scan_done;
+	int64		rows;
+	int64		chunks_at_start;
+	int32	   *batch_recs;		/* [COW_AGG_BATCH]: the record of each row */
+	uint32	   *batch_hashes;	/* [COW_AGG_BATCH]: one by-value key's hash */
+	int32		null_rec;		/* one by-value key: the record of NULL */
+	int64		flushes;		/* EXPLAIN ANALYZE: tables emitted early */
+	int64		rows_emitted;
 } CowAggScanState;
 
 static create_upper_paths_hook_type prev_create_upper_paths = NULL;
@@ -418,11 +546,12 @@ CowAggClassify(Aggref *aggref, Index relid, TupleDesc desc, CowAggSpec *spec)
 
 /*
  * CowAggClassifyPartial: a partial aggregate (AGGSPLIT_INITIAL_SERIAL, the
- * lower half of a parallel aggregate) whose transition state we produce
- * exactly: count's and sum(int2/int4)'s int8 (the final value), avg(int2/
- * int4)'s int8[] {count, sum} (CowAggPartialResult), and the min/max-like
- * aggregates' state, which is their value.  The others have an internal
- * state serialized by numeric.c (sum/avg of int8 and numeric): not these.
+ * lower half of a parallel or grouped pushdown) whose transition state we
+ * produce exactly: count's and sum(int2/int4)'s int8 (the final value),
+ * avg(int2/int4)'s int8[] {count, sum}, the min/max-like aggregates' state
+ * (their value), and the serialized internal states of sum/avg of int8
+ * (int8_avg_serialize) and of numeric (numeric_avg_serialize), which
+ * CowAggPartialResult writes as those functions do.
  */
 static bool
 CowAggClassifyPartial(Aggref *aggref, Index relid, TupleDesc desc,
@@ -430,6 +559,8 @@ CowAggClassifyPartial(Aggref *aggref, Index relid, TupleDesc desc,
 {
 	Aggref		simple = *aggref;
 	Oid			state_type;
+	Oid			serialfn = InvalidOid;
+	HeapTuple	tup;
 
 	/* classified as the whole aggregate, whose result type it declares */
 	simple.aggsplit = AGGSPLIT_SIMPLE;
@@ -445,13 +576,40 @@ CowAggClassifyPartial(Aggref *aggref, Index relid, TupleDesc desc,
 			break;
 		case COW_AGG_AVG_INT:
 			if (spec->width == 8)
-				return false;
-			state_type = INT8ARRAYOID;
+			{
+				state_type = BYTEAOID;
+				serialfn = F_INT8_AVG_SERIALIZE;
+			}
+			else
+				state_type = INT8ARRAYOID;
+			break;
+		case COW_AGG_SUM_INT8:
+			state_type = BYTEAOID;
+			serialfn = F_INT8_AVG_SERIALIZE;
+			break;
+		case COW_AGG_SUM_NUMERIC:
+		case COW_AGG_AVG_NUMERIC:
+			state_type = BYTEAOID;
+			serialfn = F_NUMERIC_AVG_SERIALIZE;
 			break;
 		case COW_AGG_MINMAX:
 			state_type = spec->argtype;
 			break;
 		default:
+			return false;
+	}
+	if (OidIsValid(serialfn))
+	{
+		bool		ok;
+
+		/* the state we write is the one this aggregate serializes */
+		tup = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(aggref->aggfnoid));
+		if (!HeapTupleIsValid(tup))
+			return false;
+		ok = ((Form_pg_aggregate) GETSTRUCT(tup))->aggserialfn == serialfn &&
+			((Form_pg_aggregate) GETSTRUCT(tup))->aggtranstype == INTERNALOID;
+		ReleaseSysCache(tup);
+		if (!ok)
 			return false;
 	}
 	spec->partial = true;
@@ -620,31 +778,19 @@ CowAggTargetWalker(Node *node, CowAggTargetContext *ctx)
 }
 
 /*
- * CowAggMakePath makes the IncetlCowAgg path of output_rel when the query
- * is one we compute entirely (see the file header), or returns NULL: the
- * grouping relation's, or with partial, a parallel-aware one producing the
- * partial aggregates of output_rel, the partially grouped relation
- * (CowAggAddParallelPath).
+ * CowAggScanQuals checks that input_rel is a plain scan of one table whose
+ * WHERE clauses we all evaluate (CowAggParseQual) and returns its range
+ * table entry, the clauses in *quals; NULL otherwise.  With partial, the
+ * scan must also be one the planner would run in parallel.
  */
-static CustomPath *
-CowAggMakePath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
-			   bool partial)
+static RangeTblEntry *
+CowAggScanQuals(PlannerInfo *root, RelOptInfo *input_rel,
+				RelOptInfo *output_rel, bool partial, List **quals)
 {
-	Query	   *parse = root->parse;
 	RangeTblEntry *rte;
-	Relation	rel;
-	CowAggTargetContext ctx;
-	List	   *quals = NIL;
 	ListCell   *lc;
-	CustomPath *cpath;
-	double		spc_seq_page_cost;
-	Cost		cost;
 
-	if (parse->commandType != CMD_SELECT || !parse->hasAggs ||
-		parse->groupClause != NIL || parse->groupingSets != NIL ||
-		parse->havingQual != NULL || parse->hasWindowFuncs ||
-		parse->hasTargetSRFs || parse->rowMarks != NIL)
-		return NULL;
+	*quals = NIL;
 	if (input_rel->reloptkind != RELOPT_BASEREL ||
 		input_rel->rtekind != RTE_RELATION || IS_DUMMY_REL(input_rel))
 		return NULL;
@@ -669,44 +815,27 @@ CowAggMakePath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
 			q.var->varno != input_rel->relid || q.var->varlevelsup != 0 ||
 			q.var->varattno <= 0)
 			return NULL;
-		quals = lappend(quals, ri->clause);
+		*quals = lappend(*quals, ri->clause);
 	}
+	return rte;
+}
 
-	/* the planner holds a lock on the table */
-	rel = table_open(rte->relid, NoLock);
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.relid = input_rel->relid;
-	ctx.desc = RelationGetDescr(rel);
-	ctx.from_headers = (quals == NIL);
-	ctx.ok = CowIsCowRelation(rel);
-	if (ctx.ok)
-		(void) CowAggTargetWalker((Node *) output_rel->reltarget->exprs, &ctx);
-	table_close(rel, NoLock);
-	if (!ctx.ok || ctx.aggs == NIL)
-		return NULL;
+/*
+ * CowAggNewPath makes an IncetlCowAgg path producing target (keys, then
+ * aggregates, in any order) for parent; cost is the whole scan's, divided
+ * among the participants of a partial (parallel-aware) path.
+ */
+static CustomPath *
+CowAggNewPath(RelOptInfo *input_rel, RelOptInfo *parent, PathTarget *target,
+			  List *keys, List *aggs, List *quals, bool grouped, bool partial,
+			  double rows, Cost cost)
+{
+	CustomPath *cpath = makeNode(CustomPath);
 
-	/*
-	 * Cost: the pages of the table, plus a tenth of an operator per row and
-	 * column we go through (a plain loop over decoded values, against the
-	 * executor's per-row tuple and expression overhead); when headers
-	 * answer everything, about one page per file group.
-	 */
-	get_tablespace_page_costs(input_rel->reltablespace, NULL, &spc_seq_page_cost);
-	if (ctx.from_headers)
-		cost = spc_seq_page_cost *
-			Min(input_rel->pages,
-				input_rel->tuples / COW_DEFAULT_FILE_GROUP_ROWS + 1);
-	else
-		cost = spc_seq_page_cost * input_rel->pages +
-			input_rel->tuples * cpu_operator_cost * 0.1 *
-			(list_length(ctx.aggs) + list_length(quals));
-	cost += output_rel->reltarget->cost.startup +
-		output_rel->reltarget->cost.per_tuple;
-
-	cpath = makeNode(CustomPath);
+	cost += target->cost.startup + target->cost.per_tuple * rows;
 	cpath->path.pathtype = T_CustomScan;
-	cpath->path.parent = output_rel;
-	cpath->path.pathtarget = output_rel->reltarget;
+	cpath->path.parent = parent;
+	cpath->path.pathtarget = target;
 	cpath->path.param_info = NULL;
 	cpath->path.parallel_aware = partial;
 	cpath->path.parallel_safe = partial;
@@ -722,16 +851,90 @@ CowAggMakePath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
 		cpath->path.parallel_workers = scan->parallel_workers;
 		cost /= Max(divisor, 1.0);
 	}
-	cpath->path.rows = 1;
+	cpath->path.rows = rows;
 	cpath->path.startup_cost = cost;
 	cpath->path.total_cost = cost;
 	cpath->path.pathkeys = NIL;
 	cpath->flags = 0;
 	cpath->custom_paths = NIL;
-	cpath->custom_private = list_make3(ctx.aggs, quals,
-									   makeInteger(input_rel->relid));
+	cpath->custom_private = list_make5(aggs, quals,
+									   makeInteger(input_rel->relid), keys,
+									   makeInteger(grouped ? 1 : 0));
 	cpath->methods = &CowAggPathMethods;
 	return cpath;
+}
+
+/*
+ * CowAggScanCost: the pages of the table, plus a tenth of an operator per
+ * row and column we go through (a plain loop over decoded values, against
+ * the executor's per-row tuple and expression overhead).
+ */
+static Cost
+CowAggScanCost(RelOptInfo *input_rel, int ncolumns)
+{
+	double		spc_seq_page_cost;
+
+	get_tablespace_page_costs(input_rel->reltablespace, NULL, &spc_seq_page_cost);
+	return spc_seq_page_cost * input_rel->pages +
+		input_rel->tuples * cpu_operator_cost * 0.1 * ncolumns;
+}
+
+/*
+ * CowAggMakePath makes the IncetlCowAgg path of output_rel when the query
+ * is one we compute entirely without GROUP BY (see the file header), or
+ * returns NULL: the grouping relation's, or with partial, a parallel-aware
+ * one producing the partial aggregates of output_rel, the partially
+ * grouped relation (CowAggAddParallelPath).
+ */
+static CustomPath *
+CowAggMakePath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
+			   bool partial)
+{
+	Query	   *parse = root->parse;
+	RangeTblEntry *rte;
+	Relation	rel;
+	CowAggTargetContext ctx;
+	List	   *quals;
+	Cost		cost;
+
+	if (parse->commandType != CMD_SELECT || !parse->hasAggs ||
+		parse->groupClause != NIL || parse->groupingSets != NIL ||
+		parse->havingQual != NULL || parse->hasWindowFuncs ||
+		parse->hasTargetSRFs || parse->rowMarks != NIL)
+		return NULL;
+	rte = CowAggScanQuals(root, input_rel, output_rel, partial, &quals);
+	if (rte == NULL)
+		return NULL;
+
+	/* the planner holds a lock on the table */
+	rel = table_open(rte->relid, NoLock);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.relid = input_rel->relid;
+	ctx.desc = RelationGetDescr(rel);
+	ctx.from_headers = (quals == NIL);
+	ctx.ok = CowIsCowRelation(rel);
+	if (ctx.ok)
+		(void) CowAggTargetWalker((Node *) output_rel->reltarget->exprs, &ctx);
+	table_close(rel, NoLock);
+	if (!ctx.ok || ctx.aggs == NIL)
+		return NULL;
+
+	/* when headers answer everything, about one page per file group */
+	if (ctx.from_headers)
+	{
+		double		spc_seq_page_cost;
+
+		get_tablespace_page_costs(input_rel->reltablespace, NULL,
+								  &spc_seq_page_cost);
+		cost = spc_seq_page_cost *
+			Min(input_rel->pages,
+				input_rel->tuples / COW_DEFAULT_FILE_GROUP_ROWS + 1);
+	}
+	else
+		cost = CowAggScanCost(input_rel,
+							  list_length(ctx.aggs) + list_length(quals));
+	return CowAggNewPath(input_rel, output_rel, output_rel->reltarget, NIL,
+						 ctx.aggs, quals, false, partial, 1, cost);
 }
 
 /*
@@ -779,6 +982,459 @@ CowAggAddParallelPath(PlannerInfo *root, RelOptInfo *input_rel,
 							 &costs, 1));
 }
 
+/* ---------- planning with GROUP BY or count(DISTINCT) ---------- */
+
+/*
+ * CowAggKeyExpr: a grouping expression the scan computes itself, exactly
+ * (desc NULL: without checking the column against the table):
+ * a column of the table (of any type: rows are grouped by the binary
+ * equality of their values, finer than or equal to the type's equality,
+ * and the Aggregate above combines whatever the scan kept apart), or
+ * date_trunc(constant, column) of a timestamp or timestamptz column, which
+ * the scan computes with date_trunc itself (see CowAggTrunc).
+ */
+static bool
+CowAggKeyExpr(Node *expr, Index relid, TupleDesc desc)
+{
+	Var		   *var;
+
+	if (IsA(expr, FuncExpr))
+	{
+		FuncExpr   *f = (FuncExpr *) expr;
+		Node	   *unit;
+
+		if ((f->funcid != F_DATE_TRUNC_TEXT_TIMESTAMPTZ &&
+			 f->funcid != F_DATE_TRUNC_TEXT_TIMESTAMP) ||
+			f->funcretset || list_length(f->args) != 2)
+			return false;
+		unit = linitial(f->args);
+		if (!IsA(unit, Const) || ((Const *) unit)->constisnull)
+			return false;
+		expr = lsecond(f->args);
+		if (!IsA(expr, Var) ||
+			((Var *) expr)->vartype != (f->funcid == F_DATE_TRUNC_TEXT_TIMESTAMPTZ ?
+										TIMESTAMPTZOID : TIMESTAMPOID))
+			return false;
+	}
+	if (!IsA(expr, Var))
+		return false;
+	var = (Var *) expr;
+	return var->varno == relid && var->varlevelsup == 0 && var->varattno > 0 &&
+		(desc == NULL ||
+		 (var->varattno <= desc->natts &&
+		  !TupleDescAttr(desc, var->varattno - 1)->attisdropped));
+}
+
+/*
+ * CowAggPartialTarget is the target of the lower half of a two-stage
+ * aggregation of grouping_target, as planner.c's (static)
+ * make_partial_grouping_target builds it: the grouping columns, then the
+ * aggregates and other columns the target and HAVING use, the aggregates
+ * in partial mode (AGGSPLIT_INITIAL_SERIAL), so that the Finalize
+ * Aggregate above finds them as it would over PostgreSQL's own partial
+ * aggregation.
+ */
+static PathTarget *
+CowAggPartialTarget(PlannerInfo *root, PathTarget *grouping_target,
+					Node *having)
+{
+	Query	   *parse = root->parse;
+	PathTarget *partial_target = create_empty_pathtarget();
+	List	   *non_group_cols = NIL;
+	List	   *non_group_exprs;
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, grouping_target->exprs)
+	{
+		Expr	   *expr = (Expr *) lfirst(lc);
+		Index		sgref = get_pathtarget_sortgroupref(grouping_target, i);
+
+		if (sgref && parse->groupClause &&
+			get_sortgroupref_clause_noerr(sgref, parse->groupClause) != NULL)
+			add_column_to_pathtarget(partial_target, expr, sgref);
+		else
+			non_group_cols = lappend(non_group_cols, expr);
+		i++;
+	}
+	if (having)
+		non_group_cols = lappend(non_group_cols, having);
+	non_group_exprs = pull_var_clause((Node *) non_group_cols,
+									  PVC_INCLUDE_AGGREGATES |
+									  PVC_RECURSE_WINDOWFUNCS |
+									  PVC_INCLUDE_PLACEHOLDERS);
+	add_new_columns_to_pathtarget(partial_target, non_group_exprs);
+	foreach(lc, partial_target->exprs)
+	{
+		Aggref	   *aggref = (Aggref *) lfirst(lc);
+
+		if (IsA(aggref, Aggref))
+		{
+			Aggref	   *newaggref = makeNode(Aggref);
+
+			memcpy(newaggref, aggref, sizeof(Aggref));
+			mark_partial_aggref(newaggref, AGGSPLIT_INITIAL_SERIAL);
+			lfirst(lc) = newaggref;
+		}
+	}
+	return set_pathtarget_cost_width(root, partial_target);
+}
+
+/*
+ * CowAggSplitTarget sorts the expressions of a partial grouping target
+ * into grouping keys the scan computes and aggregates whose partial state
+ * it produces; false when some expression is neither.
+ */
+static bool
+CowAggSplitTarget(PlannerInfo *root, PathTarget *target, Index relid,
+				  TupleDesc desc, List **keys, List **aggs)
+{
+	ListCell   *lc;
+	int			i = 0;
+
+	*keys = NIL;
+	*aggs = NIL;
+	foreach(lc, target->exprs)
+	{
+		Node	   *expr = lfirst(lc);
+		Index		sgref = get_pathtarget_sortgroupref(target, i++);
+		CowAggSpec	spec;
+
+		if (IsA(expr, Aggref))
+		{
+			if (!CowAggClassify((Aggref *) expr, relid, desc, &spec) ||
+				!spec.partial)
+				return false;
+			*aggs = lappend(*aggs, expr);
+		}
+		else if (sgref != 0 &&
+				 get_sortgroupref_clause_noerr(sgref, root->parse->groupClause) != NULL &&
+				 CowAggKeyExpr(expr, relid, desc))
+			*keys = lappend(*keys, expr);
+		else
+			return false;
+	}
+	return true;
+}
+
+/* What CowAggDistinctWalker finds: the one count(DISTINCT col) column. */
+typedef struct CowAggDistinctContext
+{
+	Index		relid;
+	Var		   *var;
+	bool		ok;
+} CowAggDistinctContext;
+
+static bool
+CowAggDistinctWalker(Node *node, CowAggDistinctContext *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Aggref))
+	{
+		Aggref	   *aggref = (Aggref *) node;
+		Var		   *var;
+
+		if (aggref->aggfnoid != F_COUNT_ANY || aggref->aggdistinct == NIL ||
+			aggref->agglevelsup != 0 || aggref->aggkind != AGGKIND_NORMAL ||
+			aggref->aggsplit != AGGSPLIT_SIMPLE || aggref->aggorder != NIL ||
+			aggref->aggfilter != NULL || list_length(aggref->args) != 1)
+		{
+			ctx->ok = false;
+			return true;
+		}
+		var = (Var *) linitial_node(TargetEntry, aggref->args)->expr;
+		if (!IsA(var, Var) || var->varno != ctx->relid ||
+			var->varlevelsup != 0 || var->varattno <= 0 ||
+			(ctx->var != NULL && ctx->var->varattno != var->varattno))
+		{
+			ctx->ok = false;
+			return true;
+		}
+		ctx->var = var;
+		return false;
+	}
+	if (IsA(node, Var) || IsA(node, PlaceHolderVar) || IsA(node, SubLink) ||
+		IsA(node, SubPlan) || IsA(node, AlternativeSubPlan) ||
+		IsA(node, GroupingFunc))
+	{
+		/* a column outside the aggregates: only as a grouping key */
+		ctx->ok = false;
+		return true;
+	}
+	return expression_tree_walker(node, CowAggDistinctWalker, (void *) ctx);
+}
+
+/*
+ * CowAggDistinctTarget: when every aggregate of the query is
+ * count(DISTINCT col) of one column, and outside them the target has only
+ * grouping keys the scan computes, the target of a scan that emits the
+ * distinct (keys, col) of the rows (CowAggAddGroupedPaths); else NULL.
+ */
+static PathTarget *
+CowAggDistinctTarget(PlannerInfo *root, PathTarget *grouping_target,
+					 Node *having, Index relid, TupleDesc desc, List **keys)
+{
+	Query	   *parse = root->parse;
+	CowAggDistinctContext ctx;
+	PathTarget *target = create_empty_pathtarget();
+	ListCell   *lc;
+	int			i = 0;
+
+	*keys = NIL;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.relid = relid;
+	ctx.ok = true;
+	foreach(lc, grouping_target->exprs)
+	{
+		Node	   *expr = lfirst(lc);
+		Index		sgref = get_pathtarget_sortgroupref(grouping_target, i++);
+
+		if (sgref && parse->groupClause &&
+			get_sortgroupref_clause_noerr(sgref, parse->groupClause) != NULL)
+		{
+			if (!CowAggKeyExpr(expr, relid, desc))
+				return NULL;
+			add_column_to_pathtarget(target, (Expr *) expr, sgref);
+			*keys = lappend(*keys, expr);
+		}
+		else if (CowAggDistinctWalker(expr, &ctx))
+			return NULL;
+	}
+	if (CowAggDistinctWalker(having, &ctx) || !ctx.ok || ctx.var == NULL)
+		return NULL;
+	add_new_column_to_pathtarget(target, (Expr *) ctx.var);
+	if (!list_member(*keys, ctx.var))
+		*keys = lappend(*keys, ctx.var);
+	return set_pathtarget_cost_width(root, target);
+}
+
+/*
+ * CowAggTruncGroups estimates the distinct values of a date_trunc key from
+ * the span of its column's histogram (ANALYZE), in units of the
+ * truncation; -1 when there is no histogram or the unit is not a plain
+ * one.  PostgreSQL takes the column's own distinct values, which for a
+ * timestamp is about one per row: a plan that groups in the scan would
+ * then seem to emit as many rows as it reads.
+ */
+static double
+CowAggTruncGroups(FuncExpr *f, Oid relid)
+{
+	static const struct
+	{
+		const char *unit;
+		double		usecs;
+	}			units[] =
+	{
+		{"second", 1e6}, {"minute", 6e7}, {"hour", 3.6e9}, {"day", 8.64e10},
+		{"week", 6.048e11}, {"month", 2.6e12}, {"quarter", 7.8e12},
+		{"year", 3.15e13}
+	};
+	char	   *unit = TextDatumGetCString(((Const *) linitial(f->args))->constvalue);
+	Var		   *var = lsecond(f->args);
+	double		usecs = 0;
+	double		groups = -1;
+	HeapTuple	tup;
+	AttStatsSlot sslot;
+	int			i;
+
+	for (i = 0; i < lengthof(units); i++)
+		if (pg_strncasecmp(unit, units[i].unit, strlen(units[i].unit)) == 0)
+			usecs = units[i].usecs;
+	if (usecs == 0)
+		return -1;
+	tup = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(relid),
+						  Int16GetDatum(var->varattno), BoolGetDatum(false));
+	if (!HeapTupleIsValid(tup))
+		return -1;
+	if (get_attstatsslot(&sslot, tup, STATISTIC_KIND_HISTOGRAM, InvalidOid,
+						 ATTSTATSSLOT_VALUES))
+	{
+		if (sslot.nvalues >= 2 &&
+			!TIMESTAMP_NOT_FINITE(DatumGetInt64(sslot.values[0])) &&
+			!TIMESTAMP_NOT_FINITE(DatumGetInt64(sslot.values[sslot.nvalues - 1])))
+			groups = ((double) DatumGetInt64(sslot.values[sslot.nvalues - 1]) -
+					  (double) DatumGetInt64(sslot.values[0])) / usecs + 2;
+		free_attstatsslot(&sslot);
+	}
+	ReleaseSysCache(tup);
+	return groups;
+}
+
+/*
+ * CowAggEstimateGroups estimates the distinct values of exprs over the
+ * rows of input_rel as PostgreSQL does, but with CowAggTruncGroups for
+ * date_trunc keys.
+ */
+static double
+CowAggEstimateGroups(PlannerInfo *root, RelOptInfo *input_rel, Oid relid,
+					 List *exprs)
+{
+	List	   *others = NIL;
+	double		groups = 1;
+	double		pg_groups;
+	ListCell   *lc;
+
+	if (exprs == NIL)
+		return 1;
+	pg_groups = estimate_num_groups(root, exprs, input_rel->rows, NULL, NULL);
+	foreach(lc, exprs)
+	{
+		Node	   *expr = lfirst(lc);
+		double		g = -1;
+
+		if (IsA(expr, FuncExpr) && CowAggKeyExpr(expr, input_rel->relid, NULL))
+			g = CowAggTruncGroups((FuncExpr *) expr, relid);
+		if (g > 0)
+			groups *= g;
+		else
+			others = lappend(others, expr);
+	}
+	if (others != NIL)
+		groups *= estimate_num_groups(root, others, input_rel->rows, NULL, NULL);
+	return clamp_row_est(Min(groups, pg_groups));
+}
+
+/*
+ * CowAggAddGroupedPaths offers, for a query with GROUP BY or with
+ * count(DISTINCT col) over one incetl_cow table, an IncetlCowAgg that
+ * groups the rows itself, under an ordinary Aggregate that finishes the
+ * work (see the file header):
+ *
+ *	- aggregates whose partial state we produce (CowAggClassifyPartial):
+ *	  the scan emits (keys, partial states) -- one row per key, or more when
+ *	  its table reached the memory limit and was emitted and emptied --
+ *	  under a Finalize HashAggregate or GroupAggregate (over a Sort);
+ *	- count(DISTINCT col) only: the scan emits the distinct (keys, col) of
+ *	  the rows (again per fill of its table) under the query's own
+ *	  Aggregate, which removes what duplicates remain.
+ *
+ * HAVING, ORDER BY and LIMIT stay above, as PostgreSQL plans them.  Where
+ * the table's scan has partial paths, the same with a Gather between the
+ * Aggregate and a parallel-aware IncetlCowAgg.
+ */
+static void
+CowAggAddGroupedPaths(PlannerInfo *root, RelOptInfo *input_rel,
+					  RelOptInfo *output_rel, GroupPathExtraData *extra)
+{
+	Query	   *parse = root->parse;
+	Node	   *having = extra ? extra->havingQual : parse->havingQual;
+	RangeTblEntry *rte;
+	Relation	rel;
+	PathTarget *target;
+	List	   *quals;
+	List	   *keys = NIL;
+	List	   *aggs = NIL;
+	bool		distinct = false;
+	bool		ok;
+	double		dNumGroups;
+	AggClauseCosts costs;
+	int			pass;
+
+	if (parse->commandType != CMD_SELECT || parse->groupingSets != NIL ||
+		parse->hasTargetSRFs || parse->rowMarks != NIL)
+		return;
+	if (parse->groupClause == NIL && !parse->hasAggs)
+		return;
+	rte = CowAggScanQuals(root, input_rel, output_rel, false, &quals);
+	if (rte == NULL)
+		return;
+
+	/* the planner holds a lock on the table */
+	rel = table_open(rte->relid, NoLock);
+	ok = CowIsCowRelation(rel);
+	target = NULL;
+	if (ok)
+	{
+		target = CowAggDistinctTarget(root, output_rel->reltarget, having,
+									  input_rel->relid, RelationGetDescr(rel),
+									  &keys);
+		distinct = (target != NULL);
+		if (!distinct && parse->groupClause != NIL)
+		{
+			target = CowAggPartialTarget(root, output_rel->reltarget, having);
+			if (!CowAggSplitTarget(root, target, input_rel->relid,
+								   RelationGetDescr(rel), &keys, &aggs))
+				target = NULL;
+		}
+	}
+	table_close(rel, NoLock);
+	if (target == NULL)
+		return;
+
+	dNumGroups = CowAggEstimateGroups(root, input_rel, rte->relid,
+									  get_sortgrouplist_exprs(parse->groupClause,
+															  parse->targetList));
+	MemSet(&costs, 0, sizeof(costs));
+	get_agg_clause_costs(root, distinct ? AGGSPLIT_SIMPLE : AGGSPLIT_FINAL_DESERIAL,
+						 &costs);
+
+	for (pass = 0; pass < 2; pass++)
+	{
+		bool		partial = (pass == 1);
+		double		rows;
+		Path	   *sub;
+		CustomPath *cpath;
+
+		if (partial &&
+			CowAggScanQuals(root, input_rel, output_rel, true, &quals) == NULL)
+			break;
+		/* a distinct scan emits about one row per distinct (keys, col) */
+		rows = distinct ?
+			CowAggEstimateGroups(root, input_rel, rte->relid, keys) :
+			dNumGroups;
+		rows = Max(Min(rows, input_rel->rows), 1);
+		cpath = CowAggNewPath(input_rel, output_rel, target, keys, aggs, quals,
+							  true, partial, rows,
+							  CowAggScanCost(input_rel,
+											 list_length(keys) + list_length(aggs) +
+											 list_length(quals)) +
+							  rows * cpu_tuple_cost);
+		sub = (Path *) cpath;
+		if (partial)
+		{
+			rows *= cpath->path.parallel_workers;
+			sub = (Path *) create_gather_path(root, output_rel, sub, target,
+											  NULL, &rows);
+		}
+
+		if (distinct)
+		{
+			if (parse->groupClause == NIL)
+				add_path(output_rel, (Path *)
+						 create_agg_path(root, output_rel, sub,
+										 output_rel->reltarget, AGG_PLAIN,
+										 AGGSPLIT_SIMPLE, NIL, (List *) having,
+										 &costs, 1));
+			else if (grouping_is_sortable(parse->groupClause))
+				add_path(output_rel, (Path *)
+						 create_agg_path(root, output_rel,
+										 (Path *) create_sort_path(root, output_rel, sub,
+																   root->group_pathkeys,
+																   -1.0),
+										 output_rel->reltarget, AGG_SORTED,
+										 AGGSPLIT_SIMPLE, parse->groupClause,
+										 (List *) having, &costs, dNumGroups));
+			continue;
+		}
+		if (grouping_is_hashable(parse->groupClause))
+			add_path(output_rel, (Path *)
+					 create_agg_path(root, output_rel, sub, output_rel->reltarget,
+									 AGG_HASHED, AGGSPLIT_FINAL_DESERIAL,
+									 parse->groupClause, (List *) having,
+									 &costs, dNumGroups));
+		if (grouping_is_sortable(parse->groupClause))
+			add_path(output_rel, (Path *)
+					 create_agg_path(root, output_rel,
+									 (Path *) create_sort_path(root, output_rel, sub,
+															   root->group_pathkeys,
+															   -1.0),
+									 output_rel->reltarget, AGG_SORTED,
+									 AGGSPLIT_FINAL_DESERIAL, parse->groupClause,
+									 (List *) having, &costs, dNumGroups));
+	}
+}
+
 static void
 cow_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 					   RelOptInfo *input_rel, RelOptInfo *output_rel,
@@ -795,12 +1451,17 @@ cow_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 			add_path(output_rel, (Path *) cpath);
 			CowAggAddParallelPath(root, input_rel, output_rel);
 		}
+		else
+			CowAggAddGroupedPaths(root, input_rel, output_rel,
+								  (GroupPathExtraData *) extra);
 	}
 }
 
 /*
- * CowAggPlanPath makes the CustomScan: scan tuple = the aggregates, then
- * the columns the quals use; custom_exprs = the quals.
+ * CowAggPlanPath makes the CustomScan: scan tuple = the grouping keys, the
+ * aggregates, then the columns the quals use; custom_exprs = the quals;
+ * custom_private = the number of aggregates, of keys, and whether the scan
+ * groups (emits a row per key rather than one row).
  */
 static Plan *
 CowAggPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
@@ -810,10 +1471,12 @@ CowAggPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	List	   *aggs = linitial(best_path->custom_private);
 	List	   *quals = lsecond(best_path->custom_private);
 	Index		relid = intVal(lthird(best_path->custom_private));
+	List	   *keys = lfourth(best_path->custom_private);
+	int			grouped = intVal(list_nth(best_path->custom_private, 4));
 	List	   *scan_tlist = NIL;
 	ListCell   *lc;
 
-	foreach(lc, aggs)
+	foreach(lc, list_concat_copy(keys, aggs))
 		scan_tlist = lappend(scan_tlist,
 							 makeTargetEntry(copyObject(lfirst(lc)),
 											 list_length(scan_tlist) + 1,
@@ -833,7 +1496,9 @@ CowAggPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	cscan->flags = best_path->flags;
 	cscan->custom_plans = NIL;
 	cscan->custom_exprs = copyObject(quals);
-	cscan->custom_private = list_make1(makeInteger(list_length(aggs)));
+	cscan->custom_private = list_make3(makeInteger(list_length(aggs)),
+									   makeInteger(list_length(keys)),
+									   makeInteger(grouped));
 	cscan->custom_scan_tlist = scan_tlist;
 	cscan->methods = &CowAggScanMethods;
 	return &cscan->scan.plan;
@@ -1035,37 +1700,45 @@ CowNumericConst(const char *str)
  * 10^-dscale, so the division is exact.
  */
 static Numeric
-CowAggUnitsToNumeric(CowAggAccum *a)
+CowAggUnitsToNumeric(CowAggCell *c)
 {
-	int			drop = 4 * a->frac - a->dscale;
+	int			drop = 4 * c->frac - c->dscale;
 	int128		div = 1;
 
 	Assert(drop >= 0 && drop < 4);
 	while (drop-- > 0)
 		div *= 10;
-	return CowInt128ToNumeric(a->sum / div, a->dscale);
+	return CowInt128ToNumeric(c->sum / div, c->dscale);
+}
+
+static CowAggNumRare *
+CowAggRare(CowAggCell *c, MemoryContext cxt)
+{
+	if (c->u.rare == NULL)
+		c->u.rare = MemoryContextAllocZero(cxt, sizeof(CowAggNumRare));
+	return c->u.rare;
 }
 
 /* CowAggNumericFlush moves the integer sum into the numeric one. */
 static void
-CowAggNumericFlush(CowAggAccum *a, MemoryContext cxt)
+CowAggNumericFlush(CowAggCell *c, MemoryContext cxt)
 {
+	CowAggNumRare *rare = CowAggRare(c, cxt);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	Numeric		n = CowAggUnitsToNumeric(a);
+	Numeric		n = CowAggUnitsToNumeric(c);
 
-	if (a->slow == NULL)
-		a->slow = n;
+	if (rare->slow == NULL)
+		rare->slow = n;
 	else
 	{
-		Numeric		s = numeric_add_opt_error(a->slow, n, NULL);
+		Numeric		s = numeric_add_opt_error(rare->slow, n, NULL);
 
-		pfree(a->slow);
+		pfree(rare->slow);
 		pfree(n);
-		a->slow = s;
+		rare->slow = s;
 	}
 	MemoryContextSwitchTo(old);
-	a->sum = 0;
-	a->in_sum = 0;
+	c->sum = 0;
 }
 
 /*
@@ -1073,44 +1746,48 @@ CowAggNumericFlush(CowAggAccum *a, MemoryContext cxt)
  * integer sum, moving that to a common fraction first.
  */
 static inline void
-CowAggNumericAddUnits(CowAggAccum *a, int64 units, int frac, int dscale,
+CowAggNumericAddUnits(CowAggCell *c, int64 units, int frac, int dscale,
 					  MemoryContext cxt)
 {
 	int128		v = units;
 	int128		sum;
 
-	if (frac > a->frac)
+	if (frac > c->frac)
 	{
 		int128		rescaled;
 
-		if (__builtin_mul_overflow(a->sum, (int128) CowPow10000[frac - a->frac],
+		if (__builtin_mul_overflow(c->sum, (int128) CowPow10000[frac - c->frac],
 								   &rescaled))
 		{
-			CowAggNumericFlush(a, cxt);
+			CowAggNumericFlush(c, cxt);
 			rescaled = 0;
 		}
-		a->sum = rescaled;
-		a->frac = frac;
+		c->sum = rescaled;
+		c->frac = frac;
 	}
-	else if (frac < a->frac)
-		v *= CowPow10000[a->frac - frac];	/* < 10^16 * 10^16 < 2^127 */
-	if (__builtin_add_overflow(a->sum, v, &sum))
+	else if (frac < c->frac)
+		v *= CowPow10000[c->frac - frac];	/* < 10^16 * 10^16 < 2^127 */
+	if (__builtin_add_overflow(c->sum, v, &sum))
 	{
-		CowAggNumericFlush(a, cxt);
+		CowAggNumericFlush(c, cxt);
 		sum = v;
 	}
-	a->sum = sum;
-	if (dscale > a->dscale)
-		a->dscale = dscale;
-	a->in_sum++;
-	a->count++;
+	c->sum = sum;
+	if (dscale > c->dscale)
+	{
+		c->dscale = dscale;
+		c->aux = 0;
+	}
+	if (dscale == c->dscale)
+		c->aux++;
+	c->count++;
 }
 
 /*
  * CowAggNumericAdd adds one non-NULL numeric datum, in whatever form.
  */
 static void
-CowAggNumericAdd(CowAggAccum *a, Datum d, MemoryContext cxt)
+CowAggNumericAdd(CowAggCell *c, Datum d, MemoryContext cxt)
 {
 	Numeric		num = DatumGetNumeric(d);	/* detoasted if need be */
 	int64		units;
@@ -1121,88 +1798,120 @@ CowAggNumericAdd(CowAggAccum *a, Datum d, MemoryContext cxt)
 							&units, &frac, &dscale))
 	{
 		case COW_NUM_FINITE:
-			CowAggNumericAddUnits(a, units, frac, dscale, cxt);
+			CowAggNumericAddUnits(c, units, frac, dscale, cxt);
 			break;
 		case COW_NUM_IS_NAN:
-			a->nans++;
+			CowAggRare(c, cxt)->nans++;
 			break;
 		case COW_NUM_IS_PINF:
-			a->pinfs++;
+			CowAggRare(c, cxt)->pinfs++;
 			break;
 		case COW_NUM_IS_NINF:
-			a->ninfs++;
+			CowAggRare(c, cxt)->ninfs++;
 			break;
 		case COW_NUM_OTHER:
 			{
+				CowAggNumRare *rare = CowAggRare(c, cxt);
 				MemoryContext old = MemoryContextSwitchTo(cxt);
+				int32		scale = DatumGetInt32(DirectFunctionCall1(numeric_scale,
+																	  NumericGetDatum(num)));
 
-				if (a->slow == NULL)
-					a->slow = (Numeric) PG_DETOAST_DATUM_COPY(d);
+				if (rare->slow == NULL)
+					rare->slow = (Numeric) PG_DETOAST_DATUM_COPY(d);
 				else
 				{
-					Numeric		s = numeric_add_opt_error(a->slow, num, NULL);
+					Numeric		s = numeric_add_opt_error(rare->slow, num, NULL);
 
-					pfree(a->slow);
-					a->slow = s;
+					pfree(rare->slow);
+					rare->slow = s;
 				}
 				MemoryContextSwitchTo(old);
-				a->count++;
+				if (scale > rare->max_scale)
+				{
+					rare->max_scale = scale;
+					rare->max_scale_count = 0;
+				}
+				if (scale == rare->max_scale)
+					rare->max_scale_count++;
+				c->count++;
 			}
 			break;
 	}
 }
 
 /*
+ * CowAggNumericValue adds one selected non-NULL numeric value in place when
+ * it is plain (4-byte or short header), read as units of the cell's current
+ * fraction and within its display scale without overflow -- the common
+ * case of a numeric(p,s) column; anything else goes through
+ * CowAggNumericAdd.
+ */
+static inline void
+CowAggNumericValue(CowAggCell *c, Datum value, MemoryContext cxt)
+{
+	const char *ptr = DatumGetPointer(value);
+	const char *p;
+	Size		len;
+	int64		units;
+	int			frac,
+				dscale;
+	int128		sum;
+
+	if (VARATT_IS_4B_U(ptr))
+	{
+		p = VARDATA(ptr);
+		len = VARSIZE(ptr) - VARHDRSZ;
+	}
+	else if (VARATT_IS_1B(ptr) && !VARATT_IS_1B_E(ptr))
+	{
+		p = VARDATA_1B(ptr);
+		len = VARSIZE_1B(ptr) - VARHDRSZ_SHORT;
+	}
+	else
+	{
+		CowAggNumericAdd(c, value, cxt);
+		return;
+	}
+	if (likely(CowNumericUnits(p, len, &units, &frac, &dscale) == COW_NUM_FINITE &&
+			   frac == c->frac && dscale <= c->dscale &&
+			   !__builtin_add_overflow(c->sum, (int128) units, &sum)))
+	{
+		/* the common case: nothing to rescale, no overflow */
+		c->sum = sum;
+		c->aux += (dscale == c->dscale);
+		c->count++;
+		return;
+	}
+	CowAggNumericAdd(c, value, cxt);
+}
+
+/*
  * CowAggNumericColumn adds the selected non-NULL values of a numeric column
- * of one file group.  Plain (4-byte or short header) values are read in
- * place; anything else goes through CowAggNumericAdd.
+ * of one file group.
  */
 static void
-CowAggNumericColumn(CowAggAccum *a, const Datum *values, const bool *isnull,
+CowAggNumericColumn(CowAggCell *c, const Datum *values, const bool *isnull,
 					const bool *sel, uint64 nrows, MemoryContext cxt)
 {
 	uint64		i;
 
 	for (i = 0; i < nrows; i++)
 	{
-		const char *ptr;
-		const char *p;
-		Size		len;
-		int64		units;
-		int			frac,
-					dscale;
-		int128		sum;
-
 		if (isnull[i] || (sel != NULL && !sel[i]))
 			continue;
-		ptr = DatumGetPointer(values[i]);
-		if (VARATT_IS_4B_U(ptr))
-		{
-			p = VARDATA(ptr);
-			len = VARSIZE(ptr) - VARHDRSZ;
-		}
-		else if (VARATT_IS_1B(ptr) && !VARATT_IS_1B_E(ptr))
-		{
-			p = VARDATA_1B(ptr);
-			len = VARSIZE_1B(ptr) - VARHDRSZ_SHORT;
-		}
-		else
-		{
-			CowAggNumericAdd(a, values[i], cxt);
-			continue;
-		}
-		if (likely(CowNumericUnits(p, len, &units, &frac, &dscale) == COW_NUM_FINITE &&
-				   frac == a->frac && dscale <= a->dscale &&
-				   !__builtin_add_overflow(a->sum, (int128) units, &sum)))
-		{
-			/* the common case: nothing to rescale, no overflow */
-			a->sum = sum;
-			a->in_sum++;
-			a->count++;
-			continue;
-		}
-		CowAggNumericAdd(a, values[i], cxt);
+		CowAggNumericValue(c, values[i], cxt);
 	}
+}
+
+/* CowAggNumericSum: the sum of the finite values seen. */
+static Numeric
+CowAggNumericSum(CowAggCell *c)
+{
+	CowAggNumRare *rare = c->u.rare;
+
+	if (rare == NULL || rare->slow == NULL)
+		return CowAggUnitsToNumeric(c);
+	return numeric_add_opt_error(rare->slow, CowAggUnitsToNumeric(c), NULL);
 }
 
 /*
@@ -1210,36 +1919,151 @@ CowAggNumericColumn(CowAggAccum *a, const Datum *values, const bool *isnull,
  * special values ruling first, as numeric_sum/numeric_avg do.
  */
 static Datum
-CowAggNumericResult(CowAggAccum *a, bool avg, bool *isnull)
+CowAggNumericResult(CowAggCell *c, bool avg, bool *isnull)
 {
+	CowAggNumRare *rare = c->u.rare;
+	int64		nans = rare ? rare->nans : 0;
+	int64		pinfs = rare ? rare->pinfs : 0;
+	int64		ninfs = rare ? rare->ninfs : 0;
 	Numeric		sum;
 
 	*isnull = false;
-	if (a->count + a->nans + a->pinfs + a->ninfs == 0)
+	if (c->count + nans + pinfs + ninfs == 0)
 	{
 		*isnull = true;
 		return (Datum) 0;
 	}
-	if (a->nans > 0 || (a->pinfs > 0 && a->ninfs > 0))
+	if (nans > 0 || (pinfs > 0 && ninfs > 0))
 		return NumericGetDatum(CowNumericConst("NaN"));
-	if (a->pinfs > 0)
+	if (pinfs > 0)
 		return NumericGetDatum(CowNumericConst("Infinity"));
-	if (a->ninfs > 0)
+	if (ninfs > 0)
 		return NumericGetDatum(CowNumericConst("-Infinity"));
 
-	if (a->slow == NULL)
-		sum = CowAggUnitsToNumeric(a);
-	else if (a->in_sum == 0)
-		sum = a->slow;
-	else
-		sum = numeric_add_opt_error(a->slow, CowAggUnitsToNumeric(a), NULL);
+	sum = CowAggNumericSum(c);
 	if (!avg)
 		return NumericGetDatum(sum);
 	return DirectFunctionCall2(numeric_div, NumericGetDatum(sum),
-							   NumericGetDatum(int64_to_numeric(a->count)));
+							   NumericGetDatum(int64_to_numeric(c->count)));
+}
+
+/*
+ * CowAggSendVar appends a finite numeric to buf as numeric.c's
+ * numericvar_serialize lays out a NumericVar in the serialized states of
+ * its aggregates: ndigits, weight, sign, dscale as int32s, then the
+ * base-10000 digits as int16s.  The fields are taken from the numeric's
+ * binary send form (numeric_send: the same fields as int16s), so that the
+ * digits are PostgreSQL's own.
+ */
+static void
+CowAggSendVar(StringInfo buf, Numeric num)
+{
+	bytea	   *sent = DatumGetByteaPP(DirectFunctionCall1(numeric_send,
+														   NumericGetDatum(num)));
+	StringInfoData in;
+	int			ndigits,
+				i;
+
+	in.data = VARDATA_ANY(sent);
+	in.len = VARSIZE_ANY_EXHDR(sent);
+	in.maxlen = in.len;
+	in.cursor = 0;
+	ndigits = (int16) pq_getmsgint(&in, sizeof(int16));
+	pq_sendint32(buf, ndigits);
+	pq_sendint32(buf, (int16) pq_getmsgint(&in, sizeof(int16)));	/* weight */
+	pq_sendint32(buf, (uint16) pq_getmsgint(&in, sizeof(int16)));	/* sign */
+	pq_sendint32(buf, (uint16) pq_getmsgint(&in, sizeof(int16)));	/* dscale */
+	for (i = 0; i < ndigits; i++)
+		pq_sendint16(buf, (int16) pq_getmsgint(&in, sizeof(int16)));
+}
+
+/*
+ * CowAggSendUnits appends v * 10000^-frac with display scale dscale to buf
+ * as numericvar_serialize does (see CowAggSendVar), its base-10000 digits
+ * taken straight from the integer, leading and trailing zero digits
+ * stripped as make_result strips them.
+ */
+static void
+CowAggSendUnits(StringInfo buf, int128 v, int frac, int dscale)
+{
+	int16		digits[48];
+	int			n = 0,
+				first,
+				i;
+	uint128		u = v < 0 ? -(uint128) v : (uint128) v;
+
+	while (u != 0)
+	{
+		digits[n++] = (int16) (u % 10000);	/* least significant first */
+		u /= 10000;
+	}
+	first = 0;
+	while (first < n && digits[first] == 0)
+		first++;				/* trailing zero digits */
+	pq_sendint32(buf, n - first);	/* ndigits */
+	pq_sendint32(buf, n == 0 ? 0 : n - 1 - frac);	/* weight */
+	pq_sendint32(buf, v < 0 ? 0x4000 : 0x0000); /* NUMERIC_NEG, _POS */
+	pq_sendint32(buf, dscale);
+	for (i = n - 1; i >= first; i--)
+		pq_sendint16(buf, digits[i]);
+}
+
+/*
+ * CowAggNumericState is the serialized transition state of sum/avg of
+ * numeric (numeric_avg_serialize: N, sumX, maxScale, maxScaleCount and the
+ * counts of NaN, +Infinity and -Infinity) after the values of cell c.
+ */
+static Datum
+CowAggNumericState(CowAggCell *c)
+{
+	CowAggNumRare *rare = c->u.rare;
+	StringInfoData buf;
+	int32		max_scale = c->dscale;
+	int64		max_scale_count = c->aux;
+
+	if (rare != NULL && rare->max_scale_count > 0)
+	{
+		if (rare->max_scale > max_scale)
+		{
+			max_scale = rare->max_scale;
+			max_scale_count = rare->max_scale_count;
+		}
+		else if (rare->max_scale == max_scale)
+			max_scale_count += rare->max_scale_count;
+	}
+	pq_begintypsend(&buf);
+	pq_sendint64(&buf, c->count);
+	if (rare == NULL || rare->slow == NULL)
+		CowAggSendUnits(&buf, c->sum, c->frac, c->dscale);
+	else
+		CowAggSendVar(&buf, CowAggNumericSum(c));
+	pq_sendint32(&buf, max_scale);
+	pq_sendint64(&buf, max_scale_count);
+	pq_sendint64(&buf, rare ? rare->nans : 0);
+	pq_sendint64(&buf, rare ? rare->pinfs : 0);
+	pq_sendint64(&buf, rare ? rare->ninfs : 0);
+	return PointerGetDatum(pq_endtypsend(&buf));
+}
+
+/*
+ * CowAggInt8State is the serialized transition state of sum/avg of int8
+ * (int8_avg_serialize: N and sumX).
+ */
+static Datum
+CowAggInt8State(CowAggCell *c)
+{
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendint64(&buf, c->count);
+	CowAggSendUnits(&buf, c->sum, 0, 0);
+	return PointerGetDatum(pq_endtypsend(&buf));
 }
 
 /* ---------- execution ---------- */
+
+/* results of a qual's operator cached by value address (CowAggSelect) */
+#define COW_AGG_QUAL_CACHE		64
 
 static Node *
 CowAggCreateState(CustomScan *cscan)
@@ -1268,6 +2092,47 @@ CowAggQualColumn(CustomScan *cscan, Var *var)
 	return col->varattno;
 }
 
+/* rows of a file group fed to the hash table at a time */
+#define COW_AGG_BATCH			1024
+/* records per chunk of a grouped scan's table */
+#define COW_AGG_CHUNK_RECS		1024
+/* by-reference key values cached by address (CowAggBatch) */
+#define COW_AGG_ADDR_CACHE		256
+/* date_trunc ranges kept per key before starting over */
+#define COW_AGG_TRUNC_RANGES	4096
+
+/*
+ * CowAggInitKey prepares a grouping key of the scan tuple (CowAggKeyExpr
+ * checked it): a column, or date_trunc(unit, column).
+ */
+static void
+CowAggInitKey(CowAggScanState *st, CowAggKey *key, Expr *expr)
+{
+	Var		   *var;
+
+	if (IsA(expr, FuncExpr))
+	{
+		FuncExpr   *f = (FuncExpr *) expr;
+
+		key->trunc = true;
+		key->with_tz = (f->funcid == F_DATE_TRUNC_TEXT_TIMESTAMPTZ);
+		key->unit = ((Const *) linitial(f->args))->constvalue;
+		fmgr_info(f->funcid, &key->flinfo);
+		fmgr_info_set_expr((Node *) f, &key->flinfo);
+		key->fcinfo = palloc0(SizeForFunctionCallInfo(2));
+		InitFunctionCallInfoData(*key->fcinfo, &key->flinfo, 2, f->inputcollid,
+								 NULL, NULL);
+		key->ranges = palloc(sizeof(CowAggTruncRange) * COW_AGG_TRUNC_RANGES);
+		key->vals = palloc(sizeof(Datum) * COW_AGG_BATCH);
+		var = (Var *) lsecond(f->args);
+	}
+	else
+		var = (Var *) expr;
+	key->attidx = var->varattno - 1;
+	get_typlenbyval(exprType((Node *) expr), &key->typlen, &key->typbyval);
+	st->needed = bms_add_member(st->needed, key->attidx);
+}
+
 static void
 CowAggBegin(CustomScanState *node, EState *estate, int eflags)
 {
@@ -1281,20 +2146,33 @@ CowAggBegin(CustomScanState *node, EState *estate, int eflags)
 	if (!CowIsCowRelation(rel))
 		elog(ERROR, COW_AGG_NAME " scan of a relation that is not incetl_cow");
 	st->naggs = intVal(linitial(cscan->custom_private));
+	st->nkeys = intVal(lsecond(cscan->custom_private));
+	st->grouped = intVal(lthird(cscan->custom_private)) != 0;
 	st->accums = palloc0(sizeof(CowAggAccum) * Max(st->naggs, 1));
+	st->keys = palloc0(sizeof(CowAggKey) * Max(st->nkeys, 1));
+	st->rec_size = sizeof(CowAggCell) * st->naggs;
 	foreach(lc, cscan->custom_scan_tlist)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
 		CowAggAccum *a;
 
-		if (i >= st->naggs)
+		if (i >= st->nkeys + st->naggs)
 			break;
-		a = &st->accums[i++];
+		if (i < st->nkeys)
+		{
+			if (!CowAggKeyExpr((Node *) tle->expr, cscan->scan.scanrelid, desc))
+				elog(ERROR, "unexpected grouping key in " COW_AGG_NAME " plan");
+			CowAggInitKey(st, &st->keys[i++], tle->expr);
+			continue;
+		}
+		a = &st->accums[i++ - st->nkeys];
 		if (!IsA(tle->expr, Aggref) ||
 			!CowAggClassify((Aggref *) tle->expr, cscan->scan.scanrelid, desc,
-							&a->spec))
+							&a->spec) ||
+			(st->grouped && !a->spec.partial))
 			elog(ERROR, "unexpected aggregate in " COW_AGG_NAME " plan");
 		a->attidx = a->spec.attnum - 1;
+		a->offset = sizeof(CowAggCell) * (i - 1 - st->nkeys);
 		if (a->spec.attnum > 0)
 			st->needed = bms_add_member(st->needed, a->attidx);
 		if (a->spec.kind == COW_AGG_MINMAX)
@@ -1310,6 +2188,15 @@ CowAggBegin(CustomScanState *node, EState *estate, int eflags)
 			}
 		}
 	}
+	/*
+	 * A record: the cells (16-byte aligned), the key values, their nulls --
+	 * but one by-value key is kept in the hash slots, and with no
+	 * aggregates besides (count(DISTINCT)) there is no record at all.
+	 */
+	st->key_in_slot = (st->nkeys == 1 && st->keys[0].typbyval);
+	if (!st->key_in_slot)
+		st->rec_size += (sizeof(Datum) + sizeof(bool)) * st->nkeys;
+	st->rec_size = TYPEALIGN(16, st->rec_size);
 
 	foreach(lc, cscan->custom_exprs)
 	{
@@ -1318,6 +2205,7 @@ CowAggBegin(CustomScanState *node, EState *estate, int eflags)
 		if (!CowAggParseQual(lfirst(lc), q))
 			elog(ERROR, "unexpected qual in " COW_AGG_NAME " plan");
 		q->attidx = CowAggQualColumn(cscan, q->var) - 1;
+		q->byref = !TupleDescAttr(desc, q->attidx)->attbyval;
 		st->needed = bms_add_member(st->needed, q->attidx);
 		if (q->kind == COW_QUAL_OP || q->kind == COW_QUAL_ARRAY)
 		{
@@ -1334,6 +2222,18 @@ CowAggBegin(CustomScanState *node, EState *estate, int eflags)
 	st->run_cxt = AllocSetContextCreate(CurrentMemoryContext,
 										"incetl cow aggregate",
 										ALLOCSET_DEFAULT_SIZES);
+	if (st->grouped)
+	{
+		st->table_cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "incetl cow aggregate groups",
+											  ALLOCSET_DEFAULT_SIZES);
+		st->mem_limit = get_hash_memory_limit();
+		st->batch_recs = palloc(sizeof(int32) * COW_AGG_BATCH);
+		st->batch_hashes = palloc(sizeof(uint32) * COW_AGG_BATCH);
+		st->addr_keys = palloc0(sizeof(Datum) * COW_AGG_ADDR_CACHE);
+		st->addr_recs = palloc0(sizeof(int32) * COW_AGG_ADDR_CACHE);
+		st->emit_next = -1;
+	}
 }
 
 /*
@@ -1445,6 +2345,39 @@ CowAggSelect(CowAggScanState *st, CowDecodedGroup *g, bool *sel)
 					sel[i] = sel[i] && !isnull[i] && !DatumGetBool(values[i]);
 				break;
 			case COW_QUAL_OP:
+				if (q->byref)
+				{
+					/*
+					 * Values at one address in a file group are one value
+					 * (the entries of a dictionary block): the operator,
+					 * not volatile, is called once per address, through a
+					 * small cache.
+					 */
+					Datum		addr[COW_AGG_QUAL_CACHE];
+					bool		result[COW_AGG_QUAL_CACHE];
+
+					memset(addr, 0, sizeof(addr));
+					for (i = 0; i < nrows; i++)
+					{
+						uint32		slot;
+
+						if (!sel[i])
+							continue;
+						if (isnull[i])
+						{
+							sel[i] = false;
+							continue;
+						}
+						slot = (uint32) (values[i] >> 4) % COW_AGG_QUAL_CACHE;
+						if (addr[slot] != values[i])
+						{
+							addr[slot] = values[i];
+							result[slot] = CowAggCallOp(q, values[i], q->value);
+						}
+						sel[i] = result[slot];
+					}
+					break;
+				}
 				for (i = 0; i < nrows; i++)
 				{
 					if (sel[i])
@@ -1537,48 +2470,58 @@ CowAggNativeKey(Oid typid, Datum d)
 }
 
 static inline void
-CowAggNativeAdd(CowAggAccum *a, Datum d)
+CowAggNativeAdd(CowAggAccum *a, CowAggCell *c, Datum d)
 {
 	int64		k = CowAggNativeKey(a->spec.argtype, d);
 
-	if (!a->have || (a->spec.is_max ? k > a->key : k < a->key))
+	if (!c->have || (a->spec.is_max ? k > c->aux : k < c->aux))
 	{
-		a->have = true;
-		a->key = k;
-		a->value = d;
+		c->have = true;
+		c->aux = k;
+		c->u.value = d;
 	}
 }
 
-/* CowAggTransAdd feeds one value to a min/max transition function. */
-static inline void
-CowAggTransAdd(CowAggAccum *a, Datum d)
+/*
+ * CowAggTransAdd feeds one value to a min/max transition function; true
+ * when the value became the state (a by-reference one must then be copied
+ * before its memory goes).
+ */
+static inline bool
+CowAggTransAdd(CowAggAccum *a, CowAggCell *c, Datum d)
 {
 	FunctionCallInfo fcinfo = a->fcinfo;
 	Datum		r;
 
-	if (a->stuck_null)
-		return;
-	if (!a->have)
+	if (c->stuck_null)
+		return false;
+	if (!c->have)
 	{
-		a->have = true;
-		a->value = d;
-		return;
+		c->have = true;
+		c->u.value = d;
+		return true;
 	}
-	fcinfo->args[0].value = a->value;
+	fcinfo->args[0].value = c->u.value;
 	fcinfo->args[0].isnull = false;
 	fcinfo->args[1].value = d;
 	fcinfo->args[1].isnull = false;
 	fcinfo->isnull = false;
 	r = FunctionCallInvoke(fcinfo);
 	if (fcinfo->isnull)
-		a->stuck_null = true;	/* as Agg does: NULL stays */
-	else
-		a->value = r;
+	{
+		c->stuck_null = true;	/* as Agg does: NULL stays */
+		return false;
+	}
+	if (r == c->u.value)
+		return false;
+	c->u.value = r;
+	return true;
 }
 
 static void
 CowAggMinMaxGroup(CowAggAccum *a, CowDecodedGroup *g, const bool *sel)
 {
+	CowAggCell *c = &a->cell;
 	Datum	   *values;
 	bool	   *isnull;
 	uint64		i;
@@ -1595,7 +2538,7 @@ CowAggMinMaxGroup(CowAggAccum *a, CowDecodedGroup *g, const bool *sel)
 						max;
 
 			CowGroupMinMax(g->header, a->attidx, &min, &max);
-			CowAggNativeAdd(a, a->spec.is_max ? max : min);
+			CowAggNativeAdd(a, c, a->spec.is_max ? max : min);
 			return;
 		}
 	}
@@ -1608,21 +2551,21 @@ CowAggMinMaxGroup(CowAggAccum *a, CowDecodedGroup *g, const bool *sel)
 		if (isnull[i] || (sel != NULL && !sel[i]))
 			continue;
 		if (a->spec.native)
-			CowAggNativeAdd(a, values[i]);
+			CowAggNativeAdd(a, c, values[i]);
 		else
-			CowAggTransAdd(a, values[i]);
+			(void) CowAggTransAdd(a, c, values[i]);
 	}
 }
 
 /*
  * CowAggIntegerGroup adds the selected values of an integer column to
- * a->sum and a->count.
+ * the cell's sum and count.
  */
 static void
 CowAggIntegerGroup(CowAggAccum *a, const Datum *values, const bool *isnull,
 				   const bool *sel, uint64 nrows)
 {
-	int128		sum = a->sum;
+	int128		sum = a->cell.sum;
 	int64		n = 0;
 	uint64		i;
 
@@ -1649,8 +2592,8 @@ CowAggIntegerGroup(CowAggAccum *a, const Datum *values, const bool *isnull,
 			break;
 	}
 #undef COW_AGG_SUM_LOOP
-	a->sum = sum;
-	a->count += n;
+	a->cell.sum = sum;
+	a->cell.count += n;
 }
 
 /*
@@ -1673,7 +2616,7 @@ CowAggGroup(CowAggScanState *st, CowDecodedGroup *g, const bool *sel,
 		switch (a->spec.kind)
 		{
 			case COW_AGG_COUNT_STAR:
-				a->count += nsel;
+				a->cell.count += nsel;
 				continue;
 			case COW_AGG_MINMAX:
 				CowAggMinMaxGroup(a, g, sel);
@@ -1689,7 +2632,7 @@ CowAggGroup(CowAggScanState *st, CowDecodedGroup *g, const bool *sel,
 						continue;
 					if (d != NULL && !(d->flags & COW_COL_HAS_NULLS))
 					{
-						a->count += g->nrows;
+						a->cell.count += g->nrows;
 						continue;
 					}
 				}
@@ -1706,7 +2649,7 @@ CowAggGroup(CowAggScanState *st, CowDecodedGroup *g, const bool *sel,
 		{
 			case COW_AGG_COUNT:
 				for (i = 0; i < g->nrows; i++)
-					a->count += !isnull[i] && (sel == NULL || sel[i]);
+					a->cell.count += !isnull[i] && (sel == NULL || sel[i]);
 				break;
 			case COW_AGG_SUM_INT:
 			case COW_AGG_SUM_INT8:
@@ -1715,7 +2658,8 @@ CowAggGroup(CowAggScanState *st, CowDecodedGroup *g, const bool *sel,
 				break;
 			case COW_AGG_SUM_NUMERIC:
 			case COW_AGG_AVG_NUMERIC:
-				CowAggNumericColumn(a, values, isnull, sel, g->nrows, st->run_cxt);
+				CowAggNumericColumn(&a->cell, values, isnull, sel, g->nrows,
+									st->run_cxt);
 				break;
 			default:
 				break;
@@ -1736,13 +2680,13 @@ CowAggKeep(CowAggScanState *st)
 	{
 		CowAggAccum *a = &st->accums[k];
 
-		if (a->spec.kind == COW_AGG_MINMAX && a->have && !a->typbyval &&
-			a->value != a->kept)
+		if (a->spec.kind == COW_AGG_MINMAX && a->cell.have && !a->typbyval &&
+			a->cell.u.value != a->kept)
 		{
 			Datum		old = a->kept;
 
-			a->kept = datumCopy(a->value, false, a->typlen);
-			a->value = a->kept;
+			a->kept = datumCopy(a->cell.u.value, false, a->typlen);
+			a->cell.u.value = a->kept;
 			if (old != (Datum) 0)
 				pfree(DatumGetPointer(old));
 		}
@@ -1751,40 +2695,40 @@ CowAggKeep(CowAggScanState *st)
 
 /*
  * CowAggResult is the final value of one aggregate, as the aggregate's
- * own final function would return it.
+ * own final function would return it, from its state in cell c.
  */
 static Datum
-CowAggResult(CowAggAccum *a, bool *isnull)
+CowAggResult(CowAggAccum *a, CowAggCell *c, bool *isnull)
 {
 	*isnull = false;
 	switch (a->spec.kind)
 	{
 		case COW_AGG_COUNT_STAR:
 		case COW_AGG_COUNT:
-			return Int64GetDatum(a->count);
+			return Int64GetDatum(c->count);
 		case COW_AGG_SUM_INT:
-			if (a->count == 0)
+			if (c->count == 0)
 				break;
 			/* int4_sum/int2_sum wrap around in int64, as this does */
-			return Int64GetDatum((int64) (uint64) a->sum);
+			return Int64GetDatum((int64) (uint64) c->sum);
 		case COW_AGG_SUM_INT8:
-			if (a->count == 0)
+			if (c->count == 0)
 				break;
-			return NumericGetDatum(CowInt128ToNumeric(a->sum, 0));
+			return NumericGetDatum(CowInt128ToNumeric(c->sum, 0));
 		case COW_AGG_AVG_INT:
-			if (a->count == 0)
+			if (c->count == 0)
 				break;
 			return DirectFunctionCall2(numeric_div,
-									   NumericGetDatum(CowInt128ToNumeric(a->sum, 0)),
-									   NumericGetDatum(int64_to_numeric(a->count)));
+									   NumericGetDatum(CowInt128ToNumeric(c->sum, 0)),
+									   NumericGetDatum(int64_to_numeric(c->count)));
 		case COW_AGG_SUM_NUMERIC:
-			return CowAggNumericResult(a, false, isnull);
+			return CowAggNumericResult(c, false, isnull);
 		case COW_AGG_AVG_NUMERIC:
-			return CowAggNumericResult(a, true, isnull);
+			return CowAggNumericResult(c, true, isnull);
 		case COW_AGG_MINMAX:
-			if (!a->have || a->stuck_null)
+			if (!c->have || c->stuck_null)
 				break;
-			return a->value;
+			return c->u.value;
 	}
 	*isnull = true;
 	return (Datum) 0;
@@ -1792,26 +2736,975 @@ CowAggResult(CowAggAccum *a, bool *isnull)
 
 /*
  * CowAggPartialResult is the transition state of one aggregate of a
- * parallel aggregate, as the aggregate's transition function would leave
- * it after this participant's rows (see CowAggClassifyPartial): for count,
- * sum(int2/int4) and the min/max-like aggregates their final value, for
- * avg(int2/int4) int4_avg_accum's int8[] {count, sum}.
+ * partial aggregate (see CowAggClassifyPartial), as the aggregate's
+ * transition function, and its serialization function where it has one,
+ * would leave it after the rows of cell c: for count, sum(int2/int4) and
+ * the min/max-like aggregates their final value, for avg(int2/int4)
+ * int4_avg_accum's int8[] {count, sum}, for sum/avg of int8 and numeric
+ * the serialized state.
  */
 static Datum
-CowAggPartialResult(CowAggAccum *a, bool *isnull)
+CowAggPartialResult(CowAggAccum *a, CowAggCell *c, bool *isnull)
 {
-	if (a->spec.kind == COW_AGG_AVG_INT)
-	{
-		Datum		elems[2];
+	Datum		elems[2];
 
-		*isnull = false;
-		elems[0] = Int64GetDatum(a->count);
-		/* int4_avg_accum sums in int64, wrapping around as this does */
-		elems[1] = Int64GetDatum((int64) (uint64) a->sum);
-		return PointerGetDatum(construct_array(elems, 2, INT8OID, sizeof(int64),
-											   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	*isnull = false;
+	switch (a->spec.kind)
+	{
+		case COW_AGG_AVG_INT:
+			if (a->spec.width == 8)
+				return CowAggInt8State(c);
+			elems[0] = Int64GetDatum(c->count);
+			/* int4_avg_accum sums in int64, wrapping around as this does */
+			elems[1] = Int64GetDatum((int64) (uint64) c->sum);
+			return PointerGetDatum(construct_array(elems, 2, INT8OID, sizeof(int64),
+												   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		case COW_AGG_SUM_INT8:
+			return CowAggInt8State(c);
+		case COW_AGG_SUM_NUMERIC:
+		case COW_AGG_AVG_NUMERIC:
+			return CowAggNumericState(c);
+		default:
+			return CowAggResult(a, c, isnull);
 	}
-	return CowAggResult(a, isnull);
+}
+
+/* ---------- grouped scans ---------- */
+
+/*
+ * CowAggSameOffset: the session time zone's UTC offset does not change
+ * between the timestamptz values a and b (a <= b), so that local time --
+ * and date_trunc of it, to any unit -- does not decrease from a to b.
+ * Asked of the time zone database (pg_next_dst_boundary), not computed.
+ */
+static bool
+CowAggSameOffset(int64 a, int64 b)
+{
+	const int64 unix_shift = (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	pg_time_t	t;
+	pg_time_t	boundary;
+	long int	before_gmtoff,
+				after_gmtoff;
+	int			before_isdst,
+				after_isdst;
+	int			r;
+
+	if (TIMESTAMP_NOT_FINITE(a) || TIMESTAMP_NOT_FINITE(b) || a > b)
+		return false;
+	/* whole seconds since the Unix epoch, rounded down */
+	t = a / USECS_PER_SEC - (a % USECS_PER_SEC < 0 ? 1 : 0) + unix_shift;
+	r = pg_next_dst_boundary(&t, &before_gmtoff, &before_isdst, &boundary,
+							 &after_gmtoff, &after_isdst, session_timezone);
+	if (r == 0)
+		return true;			/* no change after a */
+	if (r < 0)
+		return false;
+	/* boundary is the first second of the new offset */
+	return (int128) (boundary - unix_shift) * USECS_PER_SEC > (int128) b;
+}
+
+/* CowAggTruncCall: date_trunc(unit, t) itself. */
+static Datum
+CowAggTruncCall(CowAggKey *key, int64 t)
+{
+	FunctionCallInfo fcinfo = key->fcinfo;
+	Datum		res;
+
+	fcinfo->args[0].value = key->unit;
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = Int64GetDatum(t);
+	fcinfo->args[1].isnull = false;
+	fcinfo->isnull = false;
+	res = FunctionCallInvoke(fcinfo);
+	if (fcinfo->isnull)
+		elog(ERROR, "date_trunc returned NULL");
+	key->calls++;
+	return res;
+}
+
+/*
+ * CowAggTruncMonotonic: date_trunc does not decrease over [a, b] -- always
+ * for timestamp, and for timestamptz where the session time zone keeps one
+ * UTC offset (CowAggSameOffset).
+ */
+static inline bool
+CowAggTruncMonotonic(CowAggKey *key, int64 a, int64 b)
+{
+	return !key->with_tz || CowAggSameOffset(a, b);
+}
+
+/*
+ * A probe (below) only at timestamps far from the ends of the type's range,
+ * where date_trunc cannot fail: about 6000 years from 2000.
+ */
+#define COW_AGG_PROBE_LIMIT		INT64CONST(190000000000000000)
+
+/* a range's end is searched for once this many inputs fell in it */
+#define COW_AGG_TRUNC_SEARCH	32
+
+/*
+ * CowAggTruncGrow grows range rg (whose result is res, and which an input
+ * just extended to its end at edge, up when up) by probing date_trunc as
+ * far again beyond that end.  When the probe finds another result, a range
+ * that many inputs fell in bisects to its exact end (about 40 calls);
+ * either way it probes no further.
+ */
+static void
+CowAggTruncGrow(CowAggKey *key, CowAggTruncRange *rg, int64 limit, bool up)
+{
+	int64		same = up ? rg->hi : rg->lo;
+	int64		span = rg->hi - rg->lo;
+	int64		other;
+
+	if ((up ? rg->hi_final : rg->lo_final) || span <= 0)
+		return;
+	if ((up ? pg_add_s64_overflow(same, span, &other) :
+		 pg_sub_s64_overflow(same, span, &other)) ||
+		other >= COW_AGG_PROBE_LIMIT || other <= -COW_AGG_PROBE_LIMIT ||
+		(up ? other >= limit : other <= limit))
+		return;
+	if (CowAggTruncCall(key, other) == rg->res &&
+		CowAggTruncMonotonic(key, up ? rg->lo : other, up ? other : rg->hi))
+	{
+		if (up)
+			rg->hi = other;
+		else
+			rg->lo = other;
+		return;
+	}
+	/* date_trunc differs at other: the range ends between same and other */
+	if (rg->hits >= COW_AGG_TRUNC_SEARCH)
+	{
+		while (up ? other - same > 1 : same - other > 1)
+		{
+			int64		mid = same + (other - same) / 2;
+
+			if (CowAggTruncCall(key, mid) == rg->res &&
+				CowAggTruncMonotonic(key, up ? rg->lo : mid, up ? mid : rg->hi))
+				same = mid;
+			else
+				other = mid;
+		}
+		if (up)
+			rg->hi = same;
+		else
+			rg->lo = same;
+	}
+	if (up)
+		rg->hi_final = true;
+	else
+		rg->lo_final = true;
+}
+
+/*
+ * CowAggTrunc is date_trunc(unit, d) for a date_trunc key, computed by
+ * date_trunc itself and cached as ranges of inputs [lo, hi] known to give
+ * one result: where the function does not decrease (CowAggTruncMonotonic),
+ * it is constant between two inputs with the same result.  A range grows
+ * to a new input with its result, then by probes (CowAggTruncGrow): rows
+ * in order (a timestamp rising with the key) cost about twice the
+ * logarithm of the rows per result in calls, plus about 40 per result
+ * with many rows; rows in any order about as many per result as the range
+ * falls short of the rows around it.
+ */
+static Datum
+CowAggTrunc(CowAggKey *key, Datum d)
+{
+	CowAggTruncRange *r = key->ranges;
+	int64		t = DatumGetInt64(d);
+	int			lo = 0,
+				hi = key->nranges,
+				idx;
+	Datum		res;
+
+	/* idx: the last range starting at or before t, or -1 */
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (r[mid].lo <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	idx = lo - 1;
+	if (idx >= 0 && t <= r[idx].hi)
+	{
+		r[idx].hits++;
+		return r[idx].res;
+	}
+
+	res = CowAggTruncCall(key, t);
+	if (idx >= 0 && r[idx].res == res &&
+		CowAggTruncMonotonic(key, r[idx].lo, t))
+	{
+		r[idx].hi = t;
+		r[idx].hits++;
+		CowAggTruncGrow(key, &r[idx],
+						idx + 1 < key->nranges ? r[idx + 1].lo : PG_INT64_MAX,
+						true);
+		return res;
+	}
+	if (idx + 1 < key->nranges && r[idx + 1].res == res &&
+		CowAggTruncMonotonic(key, t, r[idx + 1].hi))
+	{
+		r[idx + 1].lo = t;
+		r[idx + 1].hits++;
+		CowAggTruncGrow(key, &r[idx + 1], idx >= 0 ? r[idx].hi : PG_INT64_MIN,
+						false);
+		return res;
+	}
+	if (key->nranges == COW_AGG_TRUNC_RANGES)
+	{
+		/* a cache only: start over */
+		key->nranges = 0;
+		idx = -1;
+	}
+	memmove(&r[idx + 2], &r[idx + 1],
+			sizeof(CowAggTruncRange) * (key->nranges - idx - 1));
+	memset(&r[idx + 1], 0, sizeof(CowAggTruncRange));
+	r[idx + 1].lo = t;
+	r[idx + 1].hi = t;
+	r[idx + 1].res = res;
+	r[idx + 1].hits = 1;
+	key->nranges++;
+	return res;
+}
+
+static inline uint32
+CowAggMix(uint64 h)
+{
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return (uint32) h;
+}
+
+/*
+ * Grouping keys are compared by their binary representation (a varlena's
+ * payload, whatever its header): equal bytes are equal values for every
+ * type, and values the type calls equal but whose bytes differ (1.0 and
+ * 1.00, 0 and -0, strings equal under a nondeterministic collation) stay
+ * apart here and are combined by the Aggregate above.
+ */
+static inline uint32
+CowAggHashDatum(const CowAggKey *key, Datum d)
+{
+	const char *p;
+
+	if (key->typbyval)
+		return CowAggMix((uint64) d);
+	p = DatumGetPointer(d);
+	if (key->typlen == -1)
+		return hash_bytes((const unsigned char *) VARDATA_ANY(p),
+						  VARSIZE_ANY_EXHDR(p));
+	if (key->typlen == -2)
+		return hash_bytes((const unsigned char *) p, strlen(p));
+	return hash_bytes((const unsigned char *) p, key->typlen);
+}
+
+static inline bool
+CowAggDatumSame(const CowAggKey *key, Datum a, Datum b)
+{
+	const char *pa,
+			   *pb;
+
+	if (a == b)
+		return true;
+	if (key->typbyval)
+		return false;
+	pa = DatumGetPointer(a);
+	pb = DatumGetPointer(b);
+	if (key->typlen == -1)
+		return VARSIZE_ANY_EXHDR(pa) == VARSIZE_ANY_EXHDR(pb) &&
+			memcmp(VARDATA_ANY(pa), VARDATA_ANY(pb), VARSIZE_ANY_EXHDR(pa)) == 0;
+	if (key->typlen == -2)
+		return strcmp(pa, pb) == 0;
+	return memcmp(pa, pb, key->typlen) == 0;
+}
+
+static inline char *
+CowAggRec(CowAggScanState *st, int32 rec)
+{
+	return st->chunks[rec / COW_AGG_CHUNK_RECS] +
+		(Size) (rec % COW_AGG_CHUNK_RECS) * st->rec_size;
+}
+
+static inline Datum *
+CowAggRecKeys(CowAggScanState *st, char *r)
+{
+	return (Datum *) (r + sizeof(CowAggCell) * st->naggs);
+}
+
+static inline bool *
+CowAggRecNulls(CowAggScanState *st, char *r)
+{
+	return (bool *) (r + sizeof(CowAggCell) * st->naggs +
+					 sizeof(Datum) * st->nkeys);
+}
+
+/* CowAggTableReset empties the table, freeing all its memory. */
+static void
+CowAggTableReset(CowAggScanState *st)
+{
+	uint32		i;
+
+	MemoryContextReset(st->table_cxt);
+	st->nrecs = 0;
+	st->nchunks = 0;
+	st->max_chunks = 16;
+	st->chunks = MemoryContextAlloc(st->table_cxt, sizeof(char *) * st->max_chunks);
+	st->nslots = 1024;
+	st->slots = MemoryContextAlloc(st->table_cxt, sizeof(CowAggSlot) * st->nslots);
+	for (i = 0; i < st->nslots; i++)
+		st->slots[i].rec = -1;
+	st->last_rec = -1;
+	st->null_rec = -1;
+	memset(st->addr_keys, 0, sizeof(Datum) * COW_AGG_ADDR_CACHE);
+}
+
+/* CowAggGrow doubles the hash table's slots. */
+static void
+CowAggGrow(CowAggScanState *st)
+{
+	uint32		nslots = st->nslots * 2;
+	CowAggSlot *slots = MemoryContextAlloc(st->table_cxt,
+										   sizeof(CowAggSlot) * nslots);
+	uint32		i;
+
+	for (i = 0; i < nslots; i++)
+		slots[i].rec = -1;
+	for (i = 0; i < st->nslots; i++)
+	{
+		uint32		pos;
+
+		if (st->slots[i].rec < 0)
+			continue;
+		pos = st->slots[i].hash & (nslots - 1);
+		while (slots[pos].rec >= 0)
+			pos = (pos + 1) & (nslots - 1);
+		slots[pos] = st->slots[i];
+	}
+	pfree(st->slots);
+	st->slots = slots;
+	st->nslots = nslots;
+}
+
+/* CowAggAddRec makes a record for a new key: zeroed cells, key copied. */
+static int32
+CowAggAddRec(CowAggScanState *st, const Datum *kv, const bool *kn)
+{
+	int32		rec = st->nrecs;
+	char	   *r;
+	Datum	   *keys;
+	bool	   *nulls;
+	int			k;
+
+	st->nrecs++;
+	if (st->rec_size == 0)
+		return rec;				/* a distinct key in the slots: nothing else */
+	if (rec % COW_AGG_CHUNK_RECS == 0)
+	{
+		char	   *chunk;
+
+		if (st->nchunks == st->max_chunks)
+		{
+			st->max_chunks *= 2;
+			st->chunks = repalloc(st->chunks, sizeof(char *) * st->max_chunks);
+		}
+		chunk = MemoryContextAlloc(st->table_cxt,
+								   COW_AGG_CHUNK_RECS * st->rec_size + 16);
+		st->chunks[st->nchunks++] = (char *) TYPEALIGN(16, chunk);
+	}
+	r = CowAggRec(st, rec);
+	memset(r, 0, st->rec_size);
+	if (st->key_in_slot)
+		return rec;
+	keys = CowAggRecKeys(st, r);
+	nulls = CowAggRecNulls(st, r);
+	for (k = 0; k < st->nkeys; k++)
+	{
+		CowAggKey  *key = &st->keys[k];
+
+		nulls[k] = kn[k];
+		if (kn[k])
+			keys[k] = (Datum) 0;
+		else if (key->typbyval)
+			keys[k] = kv[k];
+		else
+		{
+			MemoryContext old = MemoryContextSwitchTo(st->table_cxt);
+
+			keys[k] = datumCopy(kv[k], false, key->typlen);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	return rec;
+}
+
+/*
+ * CowAggLookupByval finds or makes the record of one by-value key, whose
+ * value the slots hold (so that a probe touches no record) and whose
+ * hash the caller computed (CowAggBatch, which prefetches its slot).
+ */
+static inline int32
+CowAggLookupByval(CowAggScanState *st, Datum v, bool isnull, uint32 h)
+{
+	uint32		mask = st->nslots - 1;
+	uint32		pos;
+
+	if (isnull)
+	{
+		if (st->null_rec < 0)
+			st->null_rec = CowAggAddRec(st, &v, &isnull);
+		return st->null_rec;
+	}
+	for (pos = h & mask;; pos = (pos + 1) & mask)
+	{
+		CowAggSlot *s = &st->slots[pos];
+
+		if (s->rec < 0)
+		{
+			int32		rec = CowAggAddRec(st, &v, &isnull);
+
+			s->hash = h;
+			s->rec = rec;
+			s->key = v;
+			if ((uint64) st->nrecs * 4 > (uint64) st->nslots * 3)
+				CowAggGrow(st);
+			return rec;
+		}
+		if (s->key == v)
+			return s->rec;
+	}
+}
+
+/* CowAggLookup finds or makes the record of a key. */
+static int32
+CowAggLookup(CowAggScanState *st, const Datum *kv, const bool *kn)
+{
+	uint32		h = 0;
+	uint32		mask = st->nslots - 1;
+	uint32		pos;
+	int			k;
+
+	for (k = 0; k < st->nkeys; k++)
+		h = hash_combine(h, kn[k] ? 0x9e3779b9 : CowAggHashDatum(&st->keys[k], kv[k]));
+	for (pos = h & mask;; pos = (pos + 1) & mask)
+	{
+		CowAggSlot *s = &st->slots[pos];
+		char	   *r;
+		Datum	   *keys;
+		bool	   *nulls;
+
+		if (s->rec < 0)
+		{
+			int32		rec = CowAggAddRec(st, kv, kn);
+
+			s->hash = h;
+			s->rec = rec;
+			if ((uint64) st->nrecs * 4 > (uint64) st->nslots * 3)
+				CowAggGrow(st);
+			return rec;
+		}
+		if (s->hash != h)
+			continue;
+		r = CowAggRec(st, s->rec);
+		keys = CowAggRecKeys(st, r);
+		nulls = CowAggRecNulls(st, r);
+		for (k = 0; k < st->nkeys; k++)
+		{
+			if (nulls[k] != kn[k] ||
+				(!kn[k] && !CowAggDatumSame(&st->keys[k], keys[k], kv[k])))
+				break;
+		}
+		if (k == st->nkeys)
+			return s->rec;
+	}
+}
+
+/*
+ * CowAggBatch feeds rows [from, to) of the current file group to the
+ * table: finds each selected row's record, then runs each aggregate over
+ * the rows.  Runs in the group's memory; what stays goes to table_cxt.
+ */
+static void
+CowAggBatch(CowAggScanState *st, uint64 from, uint64 to)
+{
+	CowDecodedGroup *g = st->group;
+	const bool *sel = st->sel ? st->sel + from : NULL;
+	int32	   *recs = st->batch_recs;
+	int			n = (int) (to - from);
+	Datum		kv[INDEX_MAX_KEYS];
+	bool		kn[INDEX_MAX_KEYS];
+	int			i,
+				j,
+				k;
+
+	for (k = 0; k < st->nkeys; k++)
+	{
+		CowAggKey  *key = &st->keys[k];
+		const Datum *values = g->values[key->attidx] + from;
+		const bool *isnull = g->isnull[key->attidx] + from;
+
+		if (!key->trunc)
+			continue;
+		for (i = 0; i < n; i++)
+		{
+			if ((sel == NULL || sel[i]) && !isnull[i])
+				key->vals[i] = CowAggTrunc(key, values[i]);
+		}
+	}
+
+	if (st->key_in_slot)
+	{
+		CowAggKey  *key = &st->keys[0];
+		const Datum *values = key->trunc ? key->vals : g->values[key->attidx] + from;
+		const bool *isnull = g->isnull[key->attidx] + from;
+		uint32	   *hashes = st->batch_hashes;
+
+		/* hash the batch, prefetching the slots, then probe */
+		for (i = 0; i < n; i++)
+		{
+			if ((sel == NULL || sel[i]) && !isnull[i])
+			{
+				hashes[i] = CowAggMix((uint64) values[i]);
+				__builtin_prefetch(&st->slots[hashes[i] & (st->nslots - 1)]);
+			}
+		}
+		for (i = 0; i < n; i++)
+		{
+			if (sel != NULL && !sel[i])
+				recs[i] = -1;
+			else if (st->last_rec >= 0 && !isnull[i] && values[i] == st->last_key)
+				recs[i] = st->last_rec;
+			else
+			{
+				recs[i] = CowAggLookupByval(st, isnull[i] ? (Datum) 0 : values[i],
+											isnull[i], hashes[i]);
+				if (!isnull[i])
+				{
+					st->last_rec = recs[i];
+					st->last_key = values[i];
+				}
+			}
+		}
+	}
+	else if (st->nkeys == 1)
+	{
+		CowAggKey  *key = &st->keys[0];
+		const Datum *values = key->trunc ? key->vals : g->values[key->attidx] + from;
+		const bool *isnull = g->isnull[key->attidx] + from;
+
+		/*
+		 * Runs of one key skip the hash; so do the values of a by-reference
+		 * key met before in this file group at the same address -- the
+		 * entries of a dictionary block -- through a small cache by address.
+		 */
+		for (i = 0; i < n; i++)
+		{
+			uint32		slot;
+
+			if (sel != NULL && !sel[i])
+			{
+				recs[i] = -1;
+				continue;
+			}
+			kn[0] = isnull[i];
+			kv[0] = kn[0] ? (Datum) 0 : values[i];
+			if (st->last_rec >= 0 && kn[0] == st->last_null &&
+				kv[0] == st->last_key)
+			{
+				recs[i] = st->last_rec;
+				continue;
+			}
+			slot = (uint32) (kv[0] >> 4) % COW_AGG_ADDR_CACHE;
+			if (!key->typbyval && !kn[0] && st->addr_keys[slot] == kv[0])
+				recs[i] = st->addr_recs[slot];
+			else
+			{
+				recs[i] = CowAggLookup(st, kv, kn);
+				if (!key->typbyval && !kn[0])
+				{
+					st->addr_keys[slot] = kv[0];
+					st->addr_recs[slot] = recs[i];
+				}
+			}
+			st->last_rec = recs[i];
+			st->last_key = kv[0];
+			st->last_null = kn[0];
+		}
+	}
+	else
+	{
+		for (i = 0; i < n; i++)
+		{
+			if (sel != NULL && !sel[i])
+			{
+				recs[i] = -1;
+				continue;
+			}
+			for (k = 0; k < st->nkeys; k++)
+			{
+				CowAggKey  *key = &st->keys[k];
+
+				kn[k] = g->isnull[key->attidx][from + i];
+				kv[k] = kn[k] ? (Datum) 0 :
+					key->trunc ? key->vals[i] : g->values[key->attidx][from + i];
+			}
+			recs[i] = CowAggLookup(st, kv, kn);
+		}
+	}
+
+	for (j = 0; j < st->naggs; j++)
+	{
+		CowAggAccum *a = &st->accums[j];
+		const Datum *values = NULL;
+		const bool *isnull = NULL;
+
+		if (a->spec.attnum > 0)
+		{
+			values = g->values[a->attidx] + from;
+			isnull = g->isnull[a->attidx] + from;
+		}
+#define COW_AGG_CELL(i) ((CowAggCell *) (CowAggRec(st, recs[i]) + a->offset))
+#define COW_AGG_ROWS(body) \
+		for (i = 0; i < n; i++) \
+		{ \
+			if (recs[i] >= 0 && (isnull == NULL || !isnull[i])) \
+			{ \
+				CowAggCell *c = COW_AGG_CELL(i); \
+				body; \
+			} \
+		}
+
+		switch (a->spec.kind)
+		{
+			case COW_AGG_COUNT_STAR:
+			case COW_AGG_COUNT:
+				COW_AGG_ROWS(c->count++);
+				break;
+			case COW_AGG_SUM_INT:
+			case COW_AGG_SUM_INT8:
+			case COW_AGG_AVG_INT:
+				if (a->spec.width == 2)
+				{
+					COW_AGG_ROWS(c->sum += DatumGetInt16(values[i]); c->count++);
+				}
+				else if (a->spec.width == 4)
+				{
+					COW_AGG_ROWS(c->sum += DatumGetInt32(values[i]); c->count++);
+				}
+				else
+				{
+					COW_AGG_ROWS(c->sum += DatumGetInt64(values[i]); c->count++);
+				}
+				break;
+			case COW_AGG_SUM_NUMERIC:
+			case COW_AGG_AVG_NUMERIC:
+				COW_AGG_ROWS(CowAggNumericValue(c, values[i], st->table_cxt));
+				break;
+			case COW_AGG_MINMAX:
+				if (a->spec.native)
+				{
+					COW_AGG_ROWS(CowAggNativeAdd(a, c, values[i]));
+				}
+				else
+				{
+					COW_AGG_ROWS(if (CowAggTransAdd(a, c, values[i]) && !a->typbyval)
+								 {
+									 MemoryContext old = MemoryContextSwitchTo(st->table_cxt);
+
+									 c->u.value = datumCopy(c->u.value, false, a->typlen);
+									 MemoryContextSwitchTo(old);
+								 });
+				}
+				break;
+		}
+#undef COW_AGG_ROWS
+#undef COW_AGG_CELL
+	}
+}
+
+/*
+ * CowAggSkipQuals: the quals that also skip whole file groups by their
+ * min/max (btree comparisons), once the quals' values are evaluated.
+ */
+static List *
+CowAggSkipQuals(CowAggScanState *st, Relation rel)
+{
+	List	   *skip = NIL;
+	ListCell   *lc;
+
+	foreach(lc, st->quals)
+	{
+		CowAggQual *q = lfirst(lc);
+		Oid			opno = q->var_on_left ? q->opno : get_commutator(q->opno);
+		CowSkipQual *sq;
+
+		if (q->kind != COW_QUAL_OP || !OidIsValid(opno))
+			continue;
+		sq = CowMakeSkipQual(rel, q->attidx + 1, opno, q->collation, q->value);
+		if (sq != NULL)
+			skip = lappend(skip, sq);
+	}
+	return skip;
+}
+
+/* CowAggGroupedStart begins a run of a grouped scan. */
+static void
+CowAggGroupedStart(CowAggScanState *st)
+{
+	EState	   *estate = st->css.ss.ps.state;
+	Relation	rel = st->css.ss.ss_currentRelation;
+	MemoryContext old;
+	bool		any;
+	int			k;
+
+	MemoryContextReset(st->run_cxt);
+	old = MemoryContextSwitchTo(st->run_cxt);
+	any = CowAggEvalValues(st);
+	st->skip = any ? CowAggSkipQuals(st, rel) : NIL;
+	if (st->pscan != NULL)
+		st->scan = table_beginscan_parallel(rel, st->pscan);
+	else
+		st->scan = table_beginscan(rel, estate->es_snapshot, 0, NULL);
+	st->versions = NULL;
+	st->nversions = 0;
+	if (any)
+		st->versions = CowScanVersions(st->scan, &st->nversions);
+	if (st->group_cxt == NULL)
+		st->group_cxt = CowGroupContextCreate(MemoryContextGetParent(st->run_cxt),
+											  "incetl cow aggregate group",
+											  COW_GROUP_CONTEXT_BLOCK);
+	MemoryContextSwitchTo(old);
+	for (k = 0; k < st->nkeys; k++)
+		st->keys[k].nranges = 0;
+	CowAggTableReset(st);
+	st->group = NULL;
+	st->scan_done = false;
+	st->emit_next = -1;
+	st->rows = 0;
+	st->chunks_at_start = CowChunksDecoded;
+}
+
+/* CowAggGroupedEndScan ends the scan of a run, adding up what it read. */
+static void
+CowAggGroupedEndScan(CowAggScanState *st)
+{
+	Relation	rel = st->css.ss.ss_currentRelation;
+	CowScanDesc cscan = (CowScanDesc) st->scan;
+
+	if (st->scan == NULL)
+		return;
+	st->groups_read += cscan->groups_read;
+	st->groups_skipped += cscan->groups_skipped;
+	st->chunks_decoded += CowChunksDecoded - st->chunks_at_start;
+	if (pgstat_should_count_relation(rel))
+		rel->pgstat_info->t_counts.t_tuples_returned += st->rows;
+	table_endscan(st->scan);
+	st->scan = NULL;
+	st->group = NULL;
+}
+
+/*
+ * CowAggNextGroup opens the next file group with a row that passes the
+ * quals, its key and aggregate columns decoded; false at the end.
+ */
+static bool
+CowAggNextGroup(CowAggScanState *st)
+{
+	Relation	rel = st->css.ss.ss_currentRelation;
+	CowScanDesc cscan = (CowScanDesc) st->scan;
+	int			i,
+				k;
+
+	st->group = NULL;
+	while (st->nversions > 0 && (i = CowScanNextVersion(st->scan)) >= 0)
+	{
+		MemoryContext old;
+		CowDecodedGroup *g;
+		uint64		nsel;
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(st->group_cxt);
+		/* its addresses die with the group */
+		st->last_rec = -1;
+		memset(st->addr_keys, 0, sizeof(Datum) * COW_AGG_ADDR_CACHE);
+		old = MemoryContextSwitchTo(st->group_cxt);
+		g = CowOpenGroup(rel, &st->versions[i], false, st->needed);
+		if (st->skip != NIL && !CowGroupMayMatch(rel, g->header, st->skip))
+		{
+			cscan->groups_skipped++;
+			MemoryContextSwitchTo(old);
+			continue;
+		}
+		cscan->groups_read++;
+		st->rows += g->nrows;
+		st->sel = NULL;
+		nsel = g->nrows;
+		if (st->quals != NIL)
+		{
+			st->sel = palloc(Max(g->nrows, 1));
+			nsel = CowAggSelect(st, g, st->sel);
+		}
+		if (nsel > 0)
+		{
+			for (k = 0; k < st->nkeys; k++)
+				if (!CowGroupColumn(g, st->keys[k].attidx))
+					elog(ERROR, "column %d not decoded for " COW_AGG_NAME,
+						 st->keys[k].attidx + 1);
+			for (k = 0; k < st->naggs; k++)
+				if (st->accums[k].spec.attnum > 0 &&
+					!CowGroupColumn(g, st->accums[k].attidx))
+					elog(ERROR, "column %d not decoded for " COW_AGG_NAME,
+						 st->accums[k].attidx + 1);
+		}
+		MemoryContextSwitchTo(old);
+		if (nsel == 0)
+			continue;
+		st->group = g;
+		st->pos = 0;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * CowAggEmit stores record rec in the scan slot: its keys, then each
+ * aggregate's partial state (in the current memory context).
+ */
+static void
+CowAggEmit(CowAggScanState *st, TupleTableSlot *slot, int32 rec,
+		   const Datum *keys, const bool *nulls)
+{
+	char	   *r = st->rec_size > 0 ? CowAggRec(st, rec) : NULL;
+	int			k;
+
+	ExecClearTuple(slot);
+	if (keys == NULL)
+	{
+		keys = CowAggRecKeys(st, r);
+		nulls = CowAggRecNulls(st, r);
+	}
+	for (k = 0; k < st->nkeys; k++)
+	{
+		slot->tts_values[k] = keys[k];
+		slot->tts_isnull[k] = nulls[k];
+	}
+	for (k = 0; k < st->naggs; k++)
+	{
+		CowAggAccum *a = &st->accums[k];
+
+		slot->tts_values[st->nkeys + k] =
+			CowAggPartialResult(a, (CowAggCell *) (r + a->offset),
+								&slot->tts_isnull[st->nkeys + k]);
+	}
+	for (k = st->nkeys + st->naggs; k < slot->tts_tupleDescriptor->natts; k++)
+	{
+		slot->tts_values[k] = (Datum) 0;
+		slot->tts_isnull[k] = true;
+	}
+	ExecStoreVirtualTuple(slot);
+	st->rows_emitted++;
+}
+
+/*
+ * CowAggEmitNext stores the table's next record in the scan slot (in the
+ * current memory context); false when all were.  With the key in the
+ * slots, the records are emitted in slot order, then the NULL key's.
+ */
+static bool
+CowAggEmitNext(CowAggScanState *st, TupleTableSlot *slot)
+{
+	static const bool not_null = false;
+	static const bool is_null = true;
+	static const Datum no_value = (Datum) 0;
+
+	if (!st->key_in_slot)
+	{
+		if (st->emit_next >= st->nrecs)
+			return false;
+		CowAggEmit(st, slot, st->emit_next++, NULL, NULL);
+		return true;
+	}
+	while (st->emit_next < (int64) st->nslots)
+	{
+		CowAggSlot *s = &st->slots[st->emit_next++];
+
+		if (s->rec >= 0)
+		{
+			CowAggEmit(st, slot, s->rec, &s->key, &not_null);
+			return true;
+		}
+	}
+	if (st->emit_next == (int64) st->nslots)
+	{
+		st->emit_next++;
+		if (st->null_rec >= 0)
+		{
+			CowAggEmit(st, slot, st->null_rec, &no_value, &is_null);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * CowAggGroupedNext produces the next row of a grouped scan into the scan
+ * slot; false at the end.  The rows of the file groups go into the table
+ * a batch at a time; when the table's memory reaches the limit (hash_mem,
+ * as for a HashAggregate), or at the end of the scan, its records are
+ * emitted and it is emptied.  A key may so be emitted more than once, with
+ * the states of different rows: the Aggregate above combines them.
+ */
+static bool
+CowAggGroupedNext(CowAggScanState *st, TupleTableSlot *slot)
+{
+	ExprContext *econtext = st->css.ss.ps.ps_ExprContext;
+
+	for (;;)
+	{
+		if (st->emit_next >= 0)
+		{
+			MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+			bool		emitted = CowAggEmitNext(st, slot);
+
+			MemoryContextSwitchTo(old);
+			if (emitted)
+				return true;
+			st->emit_next = -1;
+			CowAggTableReset(st);
+		}
+		if (st->scan_done)
+			return false;
+		if (st->group == NULL || st->pos >= st->group->nrows)
+		{
+			if (!CowAggNextGroup(st))
+			{
+				CowAggGroupedEndScan(st);
+				st->scan_done = true;
+				st->emit_next = 0;
+				continue;
+			}
+		}
+		{
+			uint64		to = Min(st->pos + COW_AGG_BATCH, st->group->nrows);
+			MemoryContext old = MemoryContextSwitchTo(st->group_cxt);
+
+			CHECK_FOR_INTERRUPTS();
+			CowAggBatch(st, st->pos, to);
+			MemoryContextSwitchTo(old);
+			st->pos = to;
+		}
+		if (MemoryContextMemAllocated(st->table_cxt, true) >= st->mem_limit)
+		{
+			st->flushes++;
+			st->emit_next = 0;
+		}
+	}
 }
 
 /*
@@ -1836,7 +3729,6 @@ CowAggCompute(CowAggScanState *st)
 	bool		any;
 	int			i,
 				k;
-	ListCell   *lc;
 
 	MemoryContextReset(st->run_cxt);
 	old = MemoryContextSwitchTo(st->run_cxt);
@@ -1846,21 +3738,7 @@ CowAggCompute(CowAggScanState *st)
 
 	any = CowAggEvalValues(st);
 	if (any)
-	{
-		/* btree comparisons also skip whole groups by their min/max */
-		foreach(lc, st->quals)
-		{
-			CowAggQual *q = lfirst(lc);
-			Oid			opno = q->var_on_left ? q->opno : get_commutator(q->opno);
-			CowSkipQual *sq;
-
-			if (q->kind != COW_QUAL_OP || !OidIsValid(opno))
-				continue;
-			sq = CowMakeSkipQual(rel, q->attidx + 1, opno, q->collation, q->value);
-			if (sq != NULL)
-				skip = lappend(skip, sq);
-		}
-	}
+		skip = CowAggSkipQuals(st, rel);
 
 	if (st->pscan != NULL)
 		scan = table_beginscan_parallel(rel, st->pscan);
@@ -1916,8 +3794,10 @@ CowAggCompute(CowAggScanState *st)
 	ExecClearTuple(slot);
 	for (k = 0; k < st->naggs; k++)
 		slot->tts_values[k] = st->accums[k].spec.partial ?
-			CowAggPartialResult(&st->accums[k], &slot->tts_isnull[k]) :
-			CowAggResult(&st->accums[k], &slot->tts_isnull[k]);
+			CowAggPartialResult(&st->accums[k], &st->accums[k].cell,
+								&slot->tts_isnull[k]) :
+			CowAggResult(&st->accums[k], &st->accums[k].cell,
+						 &slot->tts_isnull[k]);
 	for (k = st->naggs; k < slot->tts_tupleDescriptor->natts; k++)
 	{
 		slot->tts_values[k] = (Datum) 0;
@@ -1935,6 +3815,25 @@ CowAggExec(CustomScanState *node)
 	ExprContext *econtext = node->ss.ps.ps_ExprContext;
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 
+	if (st->grouped)
+	{
+		ResetExprContext(econtext);
+		if (!st->done)
+		{
+			st->done = true;
+			CowAggGroupedStart(st);
+		}
+		if (!CowAggGroupedNext(st, slot))
+		{
+			if (proj != NULL)
+				return ExecClearTuple(proj->pi_state.resultslot);
+			return ExecClearTuple(slot);
+		}
+		if (proj == NULL)
+			return slot;
+		econtext->ecxt_scantuple = slot;
+		return ExecProject(proj);
+	}
 	if (st->done)
 	{
 		if (proj != NULL)
@@ -1953,7 +3852,11 @@ CowAggExec(CustomScanState *node)
 static void
 CowAggEnd(CustomScanState *node)
 {
-	/* everything lives in the executor's memory */
+	CowAggScanState *st = (CowAggScanState *) node;
+
+	/* a grouped scan stopped early; the rest lives in executor memory */
+	if (st->grouped)
+		CowAggGroupedEndScan(st);
 }
 
 static void
@@ -1962,6 +3865,11 @@ CowAggReScan(CustomScanState *node)
 	CowAggScanState *st = (CowAggScanState *) node;
 
 	ExecClearTuple(node->ss.ss_ScanTupleSlot);
+	if (st->grouped)
+	{
+		CowAggGroupedEndScan(st);
+		st->emit_next = -1;
+	}
 	st->done = false;
 }
 
@@ -2007,14 +3915,25 @@ CowAggExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 {
 	CowAggScanState *st = (CowAggScanState *) node;
 	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+	List	   *context;
 
+	context = set_deparse_context_plan(es->deparse_cxt, &cscan->scan.plan,
+									   ancestors);
+	if (st->grouped)
+	{
+		List	   *keys = NIL;
+		ListCell   *lc;
+
+		foreach(lc, list_copy_head(cscan->custom_scan_tlist, st->nkeys))
+			keys = lappend(keys,
+						   deparse_expression((Node *) lfirst_node(TargetEntry, lc)->expr,
+											  context, es->verbose, false));
+		ExplainPropertyList("Group Key", keys, es);
+	}
 	if (cscan->custom_exprs != NIL)
 	{
-		List	   *context;
 		char	   *str;
 
-		context = set_deparse_context_plan(es->deparse_cxt, &cscan->scan.plan,
-										   ancestors);
 		str = deparse_expression((Node *) make_ands_explicit(cscan->custom_exprs),
 								 context, es->verbose, false);
 		ExplainPropertyText("Filter", str, es);
@@ -2024,6 +3943,22 @@ CowAggExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 		ExplainPropertyInteger("File Groups Read", NULL, st->groups_read, es);
 		ExplainPropertyInteger("File Groups Skipped", NULL, st->groups_skipped, es);
 		ExplainPropertyInteger("Column Chunks Decoded", NULL, st->chunks_decoded, es);
+		if (st->grouped)
+		{
+			int64		calls = 0;
+			bool		trunc = false;
+			int			k;
+
+			/* the table was emitted before the end: memory reached hash_mem */
+			ExplainPropertyInteger("Early Emissions", NULL, st->flushes, es);
+			for (k = 0; k < st->nkeys; k++)
+			{
+				trunc |= st->keys[k].trunc;
+				calls += st->keys[k].calls;
+			}
+			if (trunc)
+				ExplainPropertyInteger("date_trunc Calls", NULL, calls, es);
+		}
 	}
 }
 
@@ -2039,8 +3974,9 @@ CowAggInit(void)
 {
 	DefineCustomBoolVariable("incetl.cow_aggregate_pushdown",
 							 "Computes simple aggregates over incetl_cow tables column by column in the scan.",
-							 "Applies to count, sum, avg, min and max without GROUP BY over one "
-							 "incetl_cow table with simple WHERE clauses; when off, such queries "
+							 "Applies to count, sum, avg, min and max over one incetl_cow table "
+							 "with simple WHERE clauses, without GROUP BY or grouped by columns "
+							 "and date_trunc, and to count(DISTINCT col); when off, such queries "
 							 "use an ordinary Agg over a sequential scan.",
 							 &CowAggregatePushdown,
 							 true,
