@@ -48,6 +48,7 @@
 #include "access/heapam.h"
 #include "access/relation.h"
 #include "access/stratnum.h"
+#include "access/sysattr.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
@@ -98,6 +99,7 @@ static void cow_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 static void cow_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 								 RangeTblEntry *rte);
 static bool CowIsTidEqualClause(RestrictInfo *rinfo, RelOptInfo *rel);
+static void CowNoPhysicalTlist(RelOptInfo *rel);
 static void cow_object_access(ObjectAccessType access, Oid classId,
 							  Oid objectId, int subId, void *arg);
 static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
@@ -563,6 +565,29 @@ CowCostKeyRange(PlannerInfo *root, RelOptInfo *rel, Relation r)
 }
 
 /*
+ * CowNoPhysicalTlist keeps the planner from giving a scan of an incetl_cow
+ * table a "physical" target list (every column, saving a projection, as
+ * for heap, where deforming a tuple up to a column costs the same whatever
+ * the target list): the scan decodes the columns its target list and quals
+ * name (CowHintScan), and a physical target list names them all, so
+ * sum(amount) would decompress every column before amount.
+ * use_physical_tlist (createplan.c) declines a relation that has a system
+ * column needed above it: tableoid is marked as needed by the final
+ * output.  Join removal, the one other reader of attr_needed that could
+ * see the mark, has run before set_rel_pathlist; the mark adds nothing to
+ * the relation's target list.
+ */
+static void
+CowNoPhysicalTlist(RelOptInfo *rel)
+{
+	int			ndx = TableOidAttributeNumber - rel->min_attr;
+
+	if (ndx >= 0 && ndx <= rel->max_attr - rel->min_attr &&
+		bms_is_empty(rel->attr_needed[ndx]))
+		rel->attr_needed[ndx] = bms_make_singleton(0);
+}
+
+/*
  * A scan of an incetl_cow table restricted by "ctid = ..." (or = ANY) is a
  * Tid Scan, whatever the costs: only a TID fetch follows a row this
  * transaction carried into a new file group version to its new TID
@@ -585,7 +610,10 @@ cow_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		 rel->reloptkind != RELOPT_OTHER_MEMBER_REL) ||
 		rte->tablesample != NULL)
 		return;
-	if (rel->baserestrictinfo == NIL || !CowRelidIsCow(rte->relid))
+	if (!CowRelidIsCow(rte->relid))
+		return;
+	CowNoPhysicalTlist(rel);
+	if (rel->baserestrictinfo == NIL)
 		return;
 	foreach(lc, rel->baserestrictinfo)
 	{

@@ -41,6 +41,7 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_type_d.h"
 #include "commands/defrem.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -61,6 +62,26 @@
 #include "cow/read.h"
 
 static void CowScanLoadVersions(CowScanDesc scan);
+
+/*
+ * A skip qual the prefilter evaluates on decoded blocks (CowScanFilterBlock):
+ * its comparison functions are strict and leakproof, so calling them on
+ * rows the executor would not (rows an earlier qual, a security barrier
+ * qual among them, filters out) can neither fail nor leak, and a NULL
+ * fails.  Integer-like columns compared with an integer-like constant of
+ * the same ordering (the integer types among themselves; date, time and
+ * the timestamps each with itself) are compared as integers, without a
+ * call per row.
+ */
+typedef struct CowScanFilter
+{
+	CowSkipQual *q;
+	bool		by_int;
+	int64		ival;			/* by_int: the constant as an integer */
+} CowScanFilter;
+
+static void CowScanMakeFilters(CowScanDesc scan);
+static void CowScanFilterBlock(CowScanDesc scan, uint32 b);
 
 /* counters of the last finished sequential scan, for tests and tuning */
 static int64 CowLastScanRead = 0;
@@ -126,7 +147,207 @@ CowScanSetHints(TableScanDesc sscan, bool all, Bitmapset *needed, List *quals)
 	scan->needed = bms_copy(needed);
 	scan->quals = quals;		/* allocated by the caller in a query context */
 	scan->all_columns = all;
+	CowScanMakeFilters(scan);
 	MemoryContextSwitchTo(old);
+}
+
+/* is typid, or the type of a domain over it, one of int2, int4, int8? */
+static bool
+CowTypeIsInteger(Oid typid)
+{
+	typid = getBaseType(typid);
+	return typid == INT2OID || typid == INT4OID || typid == INT8OID;
+}
+
+/* is function fn strict and leakproof? */
+static bool
+CowFilterFunctionSafe(FmgrInfo *fn)
+{
+	return OidIsValid(fn->fn_oid) && fn->fn_strict &&
+		get_func_leakproof(fn->fn_oid);
+}
+
+/*
+ * CowScanMakeFilters picks, of the scan's skip quals, those the prefilter
+ * evaluates (see CowScanFilter).
+ */
+static void
+CowScanMakeFilters(CowScanDesc scan)
+{
+	TupleDesc	desc = RelationGetDescr(scan->base.rs_rd);
+	ListCell   *lc;
+
+	scan->filters = palloc0(sizeof(CowScanFilter) * Max(list_length(scan->quals), 1));
+	scan->nfilters = 0;
+	foreach(lc, scan->quals)
+	{
+		CowSkipQual *q = lfirst(lc);
+		CowScanFilter *f = &scan->filters[scan->nfilters];
+		FmgrInfo   *fn = (q->strategy == BTGreaterStrategyNumber ||
+							  q->strategy == BTGreaterEqualStrategyNumber) ?
+			&q->ge_fn : &q->le_fn;
+		Oid		   *argtypes;
+		int			nargs;
+		Oid			coltype;
+
+		if (!CowFilterFunctionSafe(fn) ||
+			(q->strategy == BTEqualStrategyNumber &&
+			 !CowFilterFunctionSafe(&q->ge_fn)))
+			continue;
+		f->q = q;
+		coltype = TupleDescAttr(desc, q->attidx)->atttypid;
+		(void) get_func_signature(fn->fn_oid, &argtypes, &nargs);
+		if (nargs == 2 && TupleDescAttr(desc, q->attidx)->attbyval &&
+			((CowTypeIsInteger(coltype) && CowTypeIsInteger(argtypes[0]) &&
+			  CowTypeIsInteger(argtypes[1])) ||
+			 (CowTypeIsIntOrdered(coltype) &&
+			  getBaseType(argtypes[0]) == getBaseType(coltype) &&
+			  getBaseType(argtypes[1]) == getBaseType(coltype))))
+		{
+			int16		len = get_typlen(argtypes[1]);
+
+			if (len == 1 || len == 2 || len == 4 || len == 8)
+			{
+				f->by_int = true;
+				f->ival = CowDatumGetInt(q->value, len);
+			}
+		}
+		if (nargs > 0)
+			pfree(argtypes);
+		scan->nfilters++;
+	}
+}
+
+/*
+ * CowScanFilterBlock evaluates the prefilter on block b of the scan's
+ * current group: scan->pass[row] of the block's rows is set for the rows
+ * every filter may hold for and cleared for the others (a NULL fails).
+ * The qual columns are decoded whole when the scan returns the whole
+ * group, else (a key range) only their blocks in the range; the executor
+ * still evaluates every qual on the rows returned.  A column written
+ * before a type change (as in CowGroupMayMatch) or added after the version
+ * was written is left to the executor.
+ */
+static void
+CowScanFilterBlock(CowScanDesc scan, uint32 b)
+{
+	CowDecodedGroup *g = scan->group;
+	TupleDesc	desc = RelationGetDescr(scan->base.rs_rd);
+	uint64		r0 = (uint64) b * g->header->block_rows;
+	uint64		r1 = Min(r0 + g->header->block_rows, g->nrows);
+	bool	   *pass = scan->pass;
+	bool		whole = scan->lo_row == 0 && scan->hi_row == g->nrows;
+	int			k;
+
+	memset(pass + r0, true, r1 - r0);
+	for (k = 0; k < scan->nfilters; k++)
+	{
+		CowScanFilter *f = &scan->filters[k];
+		CowSkipQual *q = f->q;
+		int			attidx = q->attidx;
+		Form_pg_attribute att = TupleDescAttr(desc, attidx);
+		const Datum *values;
+		const bool *isnull;
+		uint64		r;
+
+		if ((uint32) attidx >= g->header->natts || att->attisdropped ||
+			CowGroupColumns(g->header)[attidx].typid != att->atttypid)
+			continue;
+		if (!(whole && g->block_done[attidx] == NULL ?
+			  CowGroupColumn(g, attidx) : CowGroupRow(g, attidx, r0)))
+			continue;
+		values = g->values[attidx];
+		isnull = g->isnull[attidx];
+		if (f->by_int)
+		{
+			int			len = att->attlen;
+			int64		c = f->ival;
+
+			for (r = r0; r < r1; r++)
+			{
+				int64		v;
+				bool		ok;
+
+				if (!pass[r])
+					continue;
+				if (isnull[r])
+				{
+					pass[r] = false;
+					continue;
+				}
+				v = CowDatumGetInt(values[r], len);
+				switch (q->strategy)
+				{
+					case BTLessStrategyNumber:
+						ok = v < c;
+						break;
+					case BTLessEqualStrategyNumber:
+						ok = v <= c;
+						break;
+					case BTEqualStrategyNumber:
+						ok = v == c;
+						break;
+					case BTGreaterEqualStrategyNumber:
+						ok = v >= c;
+						break;
+					default:
+						ok = v > c;
+						break;
+				}
+				pass[r] = ok;
+			}
+		}
+		else
+		{
+			Datum		last = (Datum) 0;
+			bool		last_ok = false;
+			bool		have_last = false;
+
+			for (r = r0; r < r1; r++)
+			{
+				Datum		v;
+				bool		ok;
+
+				if (!pass[r])
+					continue;
+				if (isnull[r])
+				{
+					pass[r] = false;
+					continue;
+				}
+				v = values[r];
+				/* dictionary-encoded values of one entry share a pointer */
+				if (have_last && v == last && !att->attbyval)
+				{
+					pass[r] = last_ok;
+					continue;
+				}
+				switch (q->strategy)
+				{
+					case BTLessStrategyNumber:
+					case BTLessEqualStrategyNumber:
+						ok = DatumGetBool(FunctionCall2Coll(&q->le_fn, q->collation,
+															v, q->value));
+						break;
+					case BTEqualStrategyNumber:
+						ok = DatumGetBool(FunctionCall2Coll(&q->le_fn, q->collation,
+															v, q->value)) &&
+							DatumGetBool(FunctionCall2Coll(&q->ge_fn, q->collation,
+														   v, q->value));
+						break;
+					default:
+						ok = DatumGetBool(FunctionCall2Coll(&q->ge_fn, q->collation,
+															v, q->value));
+						break;
+				}
+				pass[r] = ok;
+				last = v;
+				last_ok = ok;
+				have_last = true;
+			}
+		}
+	}
+	scan->pass_done[b] = true;
 }
 
 static void
@@ -256,6 +477,8 @@ cow_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 	scan->sample_started = false;
 	scan->bm_nrows = 0;
 	scan->bm_next = 0;
+	scan->pass = NULL;
+	scan->pass_done = NULL;
 	MemoryContextReset(scan->group_cxt);
 }
 
@@ -469,6 +692,8 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 
 	MemoryContextReset(scan->group_cxt);
 	scan->group = NULL;
+	scan->pass = NULL;
+	scan->pass_done = NULL;
 	scan->cur = vi;
 	CHECK_FOR_INTERRUPTS();
 	old = MemoryContextSwitchTo(scan->group_cxt);
@@ -491,6 +716,17 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 	scan->hi_row = scan->group->nrows;
 	if (scan->key_attidx >= 0)
 		CowScanKeyRange(scan);
+	if (scan->nfilters > 0 && scan->hi_row > scan->lo_row)
+	{
+		/*
+		 * The prefilter decides, block by block, which rows are returned;
+		 * the other columns decode only the blocks of rows it lets
+		 * through.
+		 */
+		scan->pass = palloc(sizeof(bool) * scan->group->nrows);
+		scan->pass_done = palloc0(sizeof(bool) * scan->group->nblocks);
+		scan->group->by_block = true;
+	}
 	MemoryContextSwitchTo(old);
 	return true;
 }
@@ -543,6 +779,18 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 		if (scan->group != NULL && next >= (int64) scan->lo_row &&
 			next < (int64) scan->hi_row)
 		{
+			if (scan->pass != NULL)
+			{
+				uint32		b = (uint64) next / scan->group->header->block_rows;
+
+				if (!scan->pass_done[b])
+					CowScanFilterBlock(scan, b);
+				if (!scan->pass[next])
+				{
+					next += ScanDirectionIsForward(direction) ? 1 : -1;
+					continue;
+				}
+			}
 			scan->row = (uint64) next;
 			scan->inited = true;
 			CowStoreRow(rel, scan->group, scan->row, slot);
@@ -555,6 +803,8 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 		{
 			MemoryContextReset(scan->group_cxt);
 			scan->group = NULL;
+			scan->pass = NULL;
+			scan->pass_done = NULL;
 			scan->cur = -1;
 			scan->row = 0;
 			scan->inited = false;

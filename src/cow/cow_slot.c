@@ -57,6 +57,8 @@ static TupleTableSlotOps CowSlotOpsData;
 
 static void cow_slot_clear(TupleTableSlot *slot);
 static void cow_slot_getsomeattrs(TupleTableSlot *slot, int natts);
+static void cow_slot_getattr(TupleTableSlot *slot, CowDecodedGroup *g,
+							 uint64 row, int i);
 static void cow_slot_materialize(TupleTableSlot *slot);
 static HeapTuple cow_slot_copy_heap_tuple(TupleTableSlot *slot);
 static MinimalTuple cow_slot_copy_minimal_tuple(TupleTableSlot *slot);
@@ -73,7 +75,11 @@ cow_slot_clear(TupleTableSlot *slot)
 }
 
 /*
- * Fill tts_values/isnull up to natts from the file group.
+ * Fill tts_values/isnull up to natts from the file group.  The common case
+ * -- a column wholly decoded, or whose block holding the row is, or one
+ * the plan does not read -- costs two array reads; anything else (a
+ * column to decode first, dropped, added after the version was written)
+ * takes cow_slot_getattr.
  */
 static void
 cow_slot_getsomeattrs(TupleTableSlot *slot, int natts)
@@ -81,46 +87,75 @@ cow_slot_getsomeattrs(TupleTableSlot *slot, int natts)
 	CowTupleTableSlot *cs = (CowTupleTableSlot *) slot;
 	CowDecodedGroup *g = cs->group;
 	TupleDesc	desc = slot->tts_tupleDescriptor;
+	uint64		row = cs->row;
+	int			stored;
+	uint32		b;
 	int			i;
 
 	if (g == NULL)
 		elog(ERROR, "incetl_cow slot has no row to read attributes from");
+	stored = Min((int) g->header->natts, g->natts);
+	b = row / g->header->block_rows;
 	for (i = slot->tts_nvalid; i < natts; i++)
 	{
-		/* per-row fast paths: a column already decoded, or not wanted */
-		if (TupleDescAttr(desc, i)->attisdropped)
+		if (likely(i < stored && !TupleDescAttr(desc, i)->attisdropped))
 		{
-			slot->tts_values[i] = (Datum) 0;
-			slot->tts_isnull[i] = true;
+			if (g->decoded[i] ||
+				(g->block_done[i] != NULL && g->block_done[i][b]))
+			{
+				slot->tts_values[i] = g->values[i][row];
+				slot->tts_isnull[i] = g->isnull[i][row];
+				continue;
+			}
+			if (g->unwanted[i])
+			{
+				slot->tts_values[i] = (Datum) 0;
+				slot->tts_isnull[i] = true;
+				continue;
+			}
 		}
-		else if ((uint32) i >= g->header->natts)
-		{
-			/* added after the version was written: the slot's default */
-			slot->tts_values[i] = getmissingattr(desc, i + 1,
-												 &slot->tts_isnull[i]);
-		}
-		else if (i < g->natts && g->decoded[i])
-		{
-			slot->tts_values[i] = g->values[i][cs->row];
-			slot->tts_isnull[i] = g->isnull[i][cs->row];
-		}
-		else if (i < g->natts && g->unwanted[i])
-		{
-			slot->tts_values[i] = (Datum) 0;
-			slot->tts_isnull[i] = true;
-		}
-		else if (g->by_block ? CowGroupRow(g, i, cs->row) : CowGroupColumn(g, i))
-		{
-			slot->tts_values[i] = g->values[i][cs->row];
-			slot->tts_isnull[i] = g->isnull[i][cs->row];
-		}
-		else
-		{
-			slot->tts_values[i] = (Datum) 0;
-			slot->tts_isnull[i] = true;
-		}
+		cow_slot_getattr(slot, g, row, i);
 	}
 	slot->tts_nvalid = natts;
+}
+
+/* attribute i of row "row" of g into the slot, decoding it if need be */
+static void
+cow_slot_getattr(TupleTableSlot *slot, CowDecodedGroup *g, uint64 row, int i)
+{
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+
+	if (TupleDescAttr(desc, i)->attisdropped)
+	{
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+	}
+	else if ((uint32) i >= g->header->natts)
+	{
+		/* added after the version was written: the slot's default */
+		slot->tts_values[i] = getmissingattr(desc, i + 1,
+											 &slot->tts_isnull[i]);
+	}
+	else if (i < g->natts && g->decoded[i])
+	{
+		slot->tts_values[i] = g->values[i][row];
+		slot->tts_isnull[i] = g->isnull[i][row];
+	}
+	else if (i < g->natts && g->unwanted[i])
+	{
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+	}
+	else if (g->by_block ? CowGroupRow(g, i, row) : CowGroupColumn(g, i))
+	{
+		slot->tts_values[i] = g->values[i][row];
+		slot->tts_isnull[i] = g->isnull[i][row];
+	}
+	else
+	{
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+	}
 }
 
 /*
@@ -250,13 +285,16 @@ CowSlotOps(void)
 void
 CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row, TupleTableSlot *slot)
 {
-	ExecClearTuple(slot);
 	if (slot->tts_ops == &CowSlotOpsData)
 	{
 		CowTupleTableSlot *cs = (CowTupleTableSlot *) slot;
 
+		/* what ExecClearTuple does, without its calls, for a slot that owns nothing */
+		if (unlikely(TTS_SHOULDFREE(slot)))
+			ExecClearTuple(slot);
 		cs->group = g;
 		cs->row = row;
+		cs->xmin = InvalidTransactionId;
 		slot->tts_flags &= ~TTS_FLAG_EMPTY;
 		slot->tts_nvalid = 0;
 	}
@@ -265,6 +303,7 @@ CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row, TupleTableSlot *slot)
 		TupleDesc	desc = slot->tts_tupleDescriptor;
 		int			i;
 
+		ExecClearTuple(slot);
 		for (i = 0; i < desc->natts; i++)
 		{
 			if (!TupleDescAttr(desc, i)->attisdropped &&

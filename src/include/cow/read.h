@@ -174,6 +174,12 @@ typedef struct CowScanDescData
 								 * quals constrain, or -1 (no key range) */
 	uint64		lo_row;			/* rows [lo_row, hi_row) of group are */
 	uint64		hi_row;			/* returned: the quals' key range */
+	/* the quals' prefilter (cow_scan.c CowScanFilterBlock) */
+	struct CowScanFilter *filters;	/* [nfilters]: of quals, those it takes */
+	int			nfilters;
+	bool	   *pass;			/* [group nrows]: rows of the filtered
+								 * blocks the quals may hold for */
+	bool	   *pass_done;		/* [group nblocks]: blocks filtered */
 	int64		groups_read;
 	int64		groups_skipped;
 	int64		chunks_at_start;	/* CowChunksDecoded when the scan began */
