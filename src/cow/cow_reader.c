@@ -343,6 +343,7 @@ CowOpenGroup(Relation rel, const CowVersion *v, bool all, Bitmapset *needed)
 	g->isnull = palloc0(sizeof(bool *) * Max(g->natts, 1));
 	g->block_done = palloc0(sizeof(bool *) * Max(g->natts, 1));
 	g->block_dirs = palloc0(sizeof(CowBlockDesc *) * Max(g->natts, 1));
+	g->blocks_left = palloc0(sizeof(uint32) * Max(g->natts, 1));
 	return g;
 }
 
@@ -365,6 +366,7 @@ CowColumnIsStored(CowDecodedGroup *g, int attidx)
  * wanted (the caller reads it as NULL).
  */
 int64		CowChunksDecoded = 0;
+int64		CowChunksByBlock = 0;
 int64		CowBlocksDecoded = 0;
 
 bool
@@ -383,10 +385,15 @@ CowGroupColumn(CowDecodedGroup *g, int attidx)
 	{
 		uint32		b;
 
-		/* some blocks were decoded for single rows: add the others */
+		/*
+		 * some blocks were decoded for single rows: add the others (the
+		 * last one makes the column decoded)
+		 */
 		for (b = 0; b < g->nblocks; b++)
 			if (!g->block_done[attidx][b])
 				(void) CowGroupRow(g, attidx, (uint64) b * g->header->block_rows);
+		MemoryContextSwitchTo(old);
+		return true;
 	}
 	else
 	{
@@ -441,6 +448,7 @@ CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row)
 		g->block_dirs[attidx] = CowReadBlockDir(g->rel, &g->version, g->header,
 												attidx);
 		g->block_done[attidx] = palloc0(sizeof(bool) * g->nblocks);
+		g->blocks_left[attidx] = g->nblocks;
 	}
 	dir = g->block_dirs[attidx];
 	d = &CowGroupColumns(g->header)[attidx];
@@ -456,6 +464,12 @@ CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row)
 						stored, g->values[attidx] + r0, g->isnull[attidx] + r0))
 		pfree(stored);
 	g->block_done[attidx][b] = true;
+	if (--g->blocks_left[attidx] == 0)
+	{
+		/* every block decoded one by one: the column is, wholly */
+		g->decoded[attidx] = true;
+		CowChunksByBlock++;
+	}
 	MemoryContextSwitchTo(old);
 	return true;
 }

@@ -64,23 +64,23 @@
 static void CowScanLoadVersions(CowScanDesc scan);
 
 /*
- * A skip qual the prefilter evaluates on decoded blocks (CowScanFilterBlock):
- * its comparison functions are strict and leakproof, so calling them on
- * rows the executor would not (rows an earlier qual, a security barrier
- * qual among them, filters out) can neither fail nor leak, and a NULL
- * fails.  Integer-like columns compared with an integer-like constant of
- * the same ordering (the integer types among themselves; date, time and
- * the timestamps each with itself) are compared as integers, without a
- * call per row.
+ * A qual the scan evaluates on decoded blocks (a CowFilterQual, see
+ * CowExtractFilterQuals in cow_hooks.c).  A btree comparison of an
+ * integer-like column with an integer-like constant of the same ordering
+ * (the integer types among themselves; date, time and the timestamps each
+ * with itself) compares integers, without a call per row.
  */
 typedef struct CowScanFilter
 {
-	CowSkipQual *q;
+	CowFilterQual *fq;
+	FmgrInfo	fn;
+	int			strategy;		/* by_int: BTLessStrategyNumber... */
 	bool		by_int;
 	int64		ival;			/* by_int: the constant as an integer */
 } CowScanFilter;
 
-static void CowScanMakeFilters(CowScanDesc scan);
+static void CowScanMakeFilters(CowScanDesc scan, List *filters);
+static bool CowFilterCall(CowScanFilter *f, Datum v);
 static void CowScanFilterBlock(CowScanDesc scan, uint32 b);
 
 /* counters of the last finished sequential scan, for tests and tuning */
@@ -134,12 +134,13 @@ cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 	scan->key_attidx = -1;
 	if (flags & SO_TYPE_SEQSCAN)
 		pgstat_count_heap_scan(rel);
-	scan->chunks_at_start = CowChunksDecoded;
+	scan->chunks_at_start = CowChunksDecoded + CowChunksByBlock;
 	return (TableScanDesc) scan;
 }
 
 void
-CowScanSetHints(TableScanDesc sscan, bool all, Bitmapset *needed, List *quals)
+CowScanSetHints(TableScanDesc sscan, bool all, Bitmapset *needed, List *quals,
+				List *filters)
 {
 	CowScanDesc scan = (CowScanDesc) sscan;
 	MemoryContext old = MemoryContextSwitchTo(scan->scan_cxt);
@@ -147,7 +148,7 @@ CowScanSetHints(TableScanDesc sscan, bool all, Bitmapset *needed, List *quals)
 	scan->needed = bms_copy(needed);
 	scan->quals = quals;		/* allocated by the caller in a query context */
 	scan->all_columns = all;
-	CowScanMakeFilters(scan);
+	CowScanMakeFilters(scan, filters);
 	MemoryContextSwitchTo(old);
 }
 
@@ -159,74 +160,82 @@ CowTypeIsInteger(Oid typid)
 	return typid == INT2OID || typid == INT4OID || typid == INT8OID;
 }
 
-/* is function fn strict and leakproof? */
-static bool
-CowFilterFunctionSafe(FmgrInfo *fn)
-{
-	return OidIsValid(fn->fn_oid) && fn->fn_strict &&
-		get_func_leakproof(fn->fn_oid);
-}
-
 /*
- * CowScanMakeFilters picks, of the scan's skip quals, those the prefilter
- * evaluates (see CowScanFilter).
+ * CowScanMakeFilters prepares the quals the scan evaluates on decoded
+ * blocks, in the order of the plan's quals.
  */
 static void
-CowScanMakeFilters(CowScanDesc scan)
+CowScanMakeFilters(CowScanDesc scan, List *filters)
 {
-	TupleDesc	desc = RelationGetDescr(scan->base.rs_rd);
+	Relation	rel = scan->base.rs_rd;
+	TupleDesc	desc = RelationGetDescr(rel);
 	ListCell   *lc;
 
-	scan->filters = palloc0(sizeof(CowScanFilter) * Max(list_length(scan->quals), 1));
+	scan->filters = palloc0(sizeof(CowScanFilter) * Max(list_length(filters), 1));
 	scan->nfilters = 0;
-	foreach(lc, scan->quals)
+	foreach(lc, filters)
 	{
-		CowSkipQual *q = lfirst(lc);
-		CowScanFilter *f = &scan->filters[scan->nfilters];
-		FmgrInfo   *fn = (q->strategy == BTGreaterStrategyNumber ||
-							  q->strategy == BTGreaterEqualStrategyNumber) ?
-			&q->ge_fn : &q->le_fn;
-		Oid		   *argtypes;
-		int			nargs;
-		Oid			coltype;
+		CowFilterQual *fq = lfirst(lc);
+		CowScanFilter *f = &scan->filters[scan->nfilters++];
+		Form_pg_attribute att = TupleDescAttr(desc, fq->attidx);
+		Oid			opno = fq->column_first ? fq->opno : get_commutator(fq->opno);
+		Oid			lefttype,
+					righttype;
+		CowSkipQual *q;
 
-		if (!CowFilterFunctionSafe(fn) ||
-			(q->strategy == BTEqualStrategyNumber &&
-			 !CowFilterFunctionSafe(&q->ge_fn)))
+		f->fq = fq;
+		fmgr_info(get_opcode(fq->opno), &f->fn);
+		if (!OidIsValid(opno) || !att->attbyval)
 			continue;
-		f->q = q;
-		coltype = TupleDescAttr(desc, q->attidx)->atttypid;
-		(void) get_func_signature(fn->fn_oid, &argtypes, &nargs);
-		if (nargs == 2 && TupleDescAttr(desc, q->attidx)->attbyval &&
-			((CowTypeIsInteger(coltype) && CowTypeIsInteger(argtypes[0]) &&
-			  CowTypeIsInteger(argtypes[1])) ||
-			 (CowTypeIsIntOrdered(coltype) &&
-			  getBaseType(argtypes[0]) == getBaseType(coltype) &&
-			  getBaseType(argtypes[1]) == getBaseType(coltype))))
+		q = CowMakeSkipQual(rel, fq->attidx + 1, opno, fq->collation, fq->value);
+		if (q == NULL)
+			continue;
+		op_input_types(opno, &lefttype, &righttype);
+		if ((CowTypeIsInteger(att->atttypid) && CowTypeIsInteger(lefttype) &&
+			 CowTypeIsInteger(righttype)) ||
+			(CowTypeIsIntOrdered(att->atttypid) &&
+			 getBaseType(lefttype) == getBaseType(att->atttypid) &&
+			 getBaseType(righttype) == getBaseType(att->atttypid)))
 		{
-			int16		len = get_typlen(argtypes[1]);
+			int16		len = get_typlen(righttype);
 
 			if (len == 1 || len == 2 || len == 4 || len == 8)
 			{
 				f->by_int = true;
-				f->ival = CowDatumGetInt(q->value, len);
+				f->strategy = q->strategy;
+				f->ival = CowDatumGetInt(fq->value, len);
 			}
 		}
-		if (nargs > 0)
-			pfree(argtypes);
-		scan->nfilters++;
+		pfree(q);
 	}
 }
 
 /*
- * CowScanFilterBlock evaluates the prefilter on block b of the scan's
- * current group: scan->pass[row] of the block's rows is set for the rows
- * every filter may hold for and cleared for the others (a NULL fails).
- * The qual columns are decoded whole when the scan returns the whole
- * group, else (a key range) only their blocks in the range; the executor
- * still evaluates every qual on the rows returned.  A column written
- * before a type change (as in CowGroupMayMatch) or added after the version
- * was written is left to the executor.
+ * CowFilterCall: does filter f's operator hold for value v (not NULL)?  A
+ * NULL result does not, as in ExecQual.
+ */
+static bool
+CowFilterCall(CowScanFilter *f, Datum v)
+{
+	LOCAL_FCINFO(fcinfo, 2);
+	Datum		result;
+
+	InitFunctionCallInfoData(*fcinfo, &f->fn, 2, f->fq->collation, NULL, NULL);
+	fcinfo->args[0].value = f->fq->column_first ? v : f->fq->value;
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = f->fq->column_first ? f->fq->value : v;
+	fcinfo->args[1].isnull = false;
+	result = FunctionCallInvoke(fcinfo);
+	return !fcinfo->isnull && DatumGetBool(result);
+}
+
+/*
+ * CowScanFilterBlock evaluates the scan's filter quals on block b of its
+ * current group, in order, each on the rows the ones before it let
+ * through: scan->pass[row] of the block's rows is left set for the rows
+ * they all hold for and cleared for the others (a NULL fails: the
+ * operators are strict).  Only the block of each qual column is decoded;
+ * the executor still evaluates every qual on the rows returned.
  */
 static void
 CowScanFilterBlock(CowScanDesc scan, uint32 b)
@@ -236,26 +245,28 @@ CowScanFilterBlock(CowScanDesc scan, uint32 b)
 	uint64		r0 = (uint64) b * g->header->block_rows;
 	uint64		r1 = Min(r0 + g->header->block_rows, g->nrows);
 	bool	   *pass = scan->pass;
-	bool		whole = scan->lo_row == 0 && scan->hi_row == g->nrows;
 	int			k;
 
 	memset(pass + r0, true, r1 - r0);
 	for (k = 0; k < scan->nfilters; k++)
 	{
 		CowScanFilter *f = &scan->filters[k];
-		CowSkipQual *q = f->q;
-		int			attidx = q->attidx;
+		int			attidx = f->fq->attidx;
 		Form_pg_attribute att = TupleDescAttr(desc, attidx);
 		const Datum *values;
 		const bool *isnull;
 		uint64		r;
 
+		/*
+		 * A column added after the version was written, or written before
+		 * a type change: the executor filters it, and the scan stops here,
+		 * the quals after it being evaluated by the executor only on the
+		 * rows this one lets through.
+		 */
 		if ((uint32) attidx >= g->header->natts || att->attisdropped ||
-			CowGroupColumns(g->header)[attidx].typid != att->atttypid)
-			continue;
-		if (!(whole && g->block_done[attidx] == NULL ?
-			  CowGroupColumn(g, attidx) : CowGroupRow(g, attidx, r0)))
-			continue;
+			CowGroupColumns(g->header)[attidx].typid != att->atttypid ||
+			!CowGroupRow(g, attidx, r0))
+			break;
 		values = g->values[attidx];
 		isnull = g->isnull[attidx];
 		if (f->by_int)
@@ -276,7 +287,7 @@ CowScanFilterBlock(CowScanDesc scan, uint32 b)
 					continue;
 				}
 				v = CowDatumGetInt(values[r], len);
-				switch (q->strategy)
+				switch (f->strategy)
 				{
 					case BTLessStrategyNumber:
 						ok = v < c;
@@ -322,24 +333,7 @@ CowScanFilterBlock(CowScanDesc scan, uint32 b)
 					pass[r] = last_ok;
 					continue;
 				}
-				switch (q->strategy)
-				{
-					case BTLessStrategyNumber:
-					case BTLessEqualStrategyNumber:
-						ok = DatumGetBool(FunctionCall2Coll(&q->le_fn, q->collation,
-															v, q->value));
-						break;
-					case BTEqualStrategyNumber:
-						ok = DatumGetBool(FunctionCall2Coll(&q->le_fn, q->collation,
-															v, q->value)) &&
-							DatumGetBool(FunctionCall2Coll(&q->ge_fn, q->collation,
-														   v, q->value));
-						break;
-					default:
-						ok = DatumGetBool(FunctionCall2Coll(&q->ge_fn, q->collation,
-															v, q->value));
-						break;
-				}
+				ok = CowFilterCall(f, v);
 				pass[r] = ok;
 				last = v;
 				last_ok = ok;
@@ -391,7 +385,8 @@ cow_scan_end(TableScanDesc sscan)
 	{
 		CowLastScanRead = scan->groups_read;
 		CowLastScanSkipped = scan->groups_skipped;
-		CowLastScanChunks = CowChunksDecoded - scan->chunks_at_start;
+		CowLastScanChunks = CowChunksDecoded + CowChunksByBlock -
+			scan->chunks_at_start;
 	}
 	if (scan->snap_registered)
 		UnregisterSnapshot(scan->catalog_snap);
@@ -714,6 +709,13 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 	scan->groups_read++;
 	scan->lo_row = 0;
 	scan->hi_row = scan->group->nrows;
+	/*
+	 * Columns are decoded a block (COW_BLOCK_ROWS rows) at a time, when
+	 * the scan reaches it: a LIMIT or a prefilter that lets no row of a
+	 * block through decodes less, and the block's values are still in the
+	 * CPU's cache when the executor reads them.
+	 */
+	scan->group->by_block = true;
 	if (scan->key_attidx >= 0)
 		CowScanKeyRange(scan);
 	if (scan->nfilters > 0 && scan->hi_row > scan->lo_row)
@@ -725,7 +727,6 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 		 */
 		scan->pass = palloc(sizeof(bool) * scan->group->nrows);
 		scan->pass_done = palloc0(sizeof(bool) * scan->group->nblocks);
-		scan->group->by_block = true;
 	}
 	MemoryContextSwitchTo(old);
 	return true;
