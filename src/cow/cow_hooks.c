@@ -495,25 +495,50 @@ cow_ExecutorFinish(QueryDesc *queryDesc)
  * workers; and no more participants (workers and the leader) than file
  * groups, the unit they share out.
  */
+static Oid	CowSizeRelid = InvalidOid;
+static double CowSizeRawBytes;
+static int	CowSizeVersions;
+
+/*
+ * CowNoteRelationSize: cow_relation_estimate_size, which get_relation_info
+ * calls just before its hook (cow_get_relation_info), read rel's current
+ * versions: keep what CowParallelWorkers needs of them, so that planning
+ * loads them once.
+ */
+void
+CowNoteRelationSize(Relation rel, double raw_bytes, int nversions)
+{
+	CowSizeRelid = RelationGetRelid(rel);
+	CowSizeRawBytes = raw_bytes;
+	CowSizeVersions = nversions;
+}
+
 static int
 CowParallelWorkers(Relation r)
 {
-	Snapshot	snap;
-	CowVersion *v;
 	int			n,
-				i,
 				workers;
 	double		raw = 0;
 	double		pages;
 	double		threshold;
 
-	snap = RegisterSnapshot(GetLatestSnapshot());
-	v = CowLoadVersions(CowStorageId(r), snap, true, &n);
-	UnregisterSnapshot(snap);
-	for (i = 0; i < n; i++)
-		raw += v[i].raw_bytes;
-	if (v != NULL)
-		pfree(v);
+	if (CowSizeRelid == RelationGetRelid(r))
+	{
+		raw = CowSizeRawBytes;
+		n = CowSizeVersions;
+	}
+	else
+	{
+		Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+		CowVersion *v = CowLoadVersions(CowStorageId(r), snap, true, &n);
+		int			i;
+
+		UnregisterSnapshot(snap);
+		for (i = 0; i < n; i++)
+			raw += v[i].raw_bytes;
+		if (v != NULL)
+			pfree(v);
+	}
 	pages = raw / BLCKSZ;
 	if (n < 2 || pages < (double) min_parallel_table_scan_size)
 		return 0;
@@ -553,6 +578,7 @@ cow_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 				 RelationGetNumberOfBlocks(r) > 0)
 			rel->rel_parallel_workers = CowParallelWorkers(r);
 	}
+	CowSizeRelid = InvalidOid;
 	table_close(r, NoLock);
 }
 

@@ -245,10 +245,11 @@ CowScanFilterBlock(CowScanDesc scan, uint32 b)
 	uint64		r0 = (uint64) b * g->header->block_rows;
 	uint64		r1 = Min(r0 + g->header->block_rows, g->nrows);
 	bool	   *pass = scan->pass;
+	uint64		npass = r1 - r0;	/* rows still let through */
 	int			k;
 
 	memset(pass + r0, true, r1 - r0);
-	for (k = 0; k < scan->nfilters; k++)
+	for (k = 0; k < scan->nfilters && npass > 0; k++)
 	{
 		CowScanFilter *f = &scan->filters[k];
 		int			attidx = f->fq->attidx;
@@ -340,6 +341,10 @@ CowScanFilterBlock(CowScanDesc scan, uint32 b)
 				have_last = true;
 			}
 		}
+		/* a block none of whose rows are left decodes no further column */
+		npass = 0;
+		for (r = r0; r < r1; r++)
+			npass += pass[r];
 	}
 	scan->pass_done[b] = true;
 }

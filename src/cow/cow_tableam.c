@@ -589,10 +589,16 @@ cow_relation_estimate_size(Relation rel, int32 *attr_widths,
 				i;
 	CowVersion *v = CowLoadVersions(CowStorageId(rel), snap, true, &n);
 	double		rows = 0;
+	double		raw = 0;
 
 	for (i = 0; i < n; i++)
+	{
 		rows += v[i].row_count;
+		raw += v[i].raw_bytes;
+	}
 	UnregisterSnapshot(snap);
+	/* for the parallel scan sizing right after (cow_hooks.c) */
+	CowNoteRelationSize(rel, raw, n);
 	*pages = RelationGetNumberOfBlocks(rel);
 	*tuples = rows;
 	/* no visibility map: index-only scans must fetch every row */

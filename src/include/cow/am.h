@@ -21,6 +21,7 @@
 #include "cow/security.h"
 
 extern void CowHooksInit(void);
+extern void CowNoteRelationSize(Relation rel, double raw_bytes, int nversions);
 
 /* aggregate pushdown (cow_agg.c) */
 extern PGDLLIMPORT bool CowAggregatePushdown;
