@@ -9,7 +9,9 @@
 #                        (FUZZ_SECONDS=600, FUZZ_SEED, FUZZ_SEQUENCES, FUZZ_AVOID;
 #                        see test/fuzz/run_fuzz.sh)
 #   make bench           test/bench/run_bench.sh (pipelines vs hand-written SQL),
-#                        then test/bench/cow_bench.sh (incetl_cow vs heap)
+#                        then test/bench/cow_bench.sh (incetl_cow vs heap),
+#                        then test/bench/analytics_bench.sh (fifteen
+#                        analytical queries, incetl_cow vs heap)
 #   make bench-pgincr    test/bench/pgincr_bench.sh (incetl_run vs
 #                        pg_incremental's run, reproduced in SQL; BENCH_ROWS)
 #   make bench-feed      test/bench/changefeed_bench.sh (the change feed vs a
@@ -59,6 +61,7 @@ pgregress:
 bench:
 	bash test/bench/run_bench.sh
 	bash test/bench/cow_bench.sh
+	bash test/bench/analytics_bench.sh
 
 .PHONY: bench-pgincr
 bench-pgincr:
