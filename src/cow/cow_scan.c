@@ -72,7 +72,7 @@ static void CowScanLoadVersions(CowScanDesc scan);
  */
 typedef struct CowScanFilter
 {
-	CowFilterQual *fq;
+	CowFilterQual fq;			/* a copy: the caller's list is not ours */
 	FmgrInfo	fn;
 	int			strategy;		/* by_int: BTLessStrategyNumber... */
 	bool		by_int;
@@ -183,7 +183,7 @@ CowScanMakeFilters(CowScanDesc scan, List *filters)
 					righttype;
 		CowSkipQual *q;
 
-		f->fq = fq;
+		f->fq = *fq;
 		fmgr_info(get_opcode(fq->opno), &f->fn);
 		if (!OidIsValid(opno) || !att->attbyval)
 			continue;
@@ -220,10 +220,10 @@ CowFilterCall(CowScanFilter *f, Datum v)
 	LOCAL_FCINFO(fcinfo, 2);
 	Datum		result;
 
-	InitFunctionCallInfoData(*fcinfo, &f->fn, 2, f->fq->collation, NULL, NULL);
-	fcinfo->args[0].value = f->fq->column_first ? v : f->fq->value;
+	InitFunctionCallInfoData(*fcinfo, &f->fn, 2, f->fq.collation, NULL, NULL);
+	fcinfo->args[0].value = f->fq.column_first ? v : f->fq.value;
 	fcinfo->args[0].isnull = false;
-	fcinfo->args[1].value = f->fq->column_first ? f->fq->value : v;
+	fcinfo->args[1].value = f->fq.column_first ? f->fq.value : v;
 	fcinfo->args[1].isnull = false;
 	result = FunctionCallInvoke(fcinfo);
 	return !fcinfo->isnull && DatumGetBool(result);
@@ -245,14 +245,18 @@ CowScanFilterBlock(CowScanDesc scan, uint32 b)
 	uint64		r0 = (uint64) b * g->header->block_rows;
 	uint64		r1 = Min(r0 + g->header->block_rows, g->nrows);
 	bool	   *pass = scan->pass;
-	uint64		npass = r1 - r0;	/* rows still let through */
+	uint64		npass;
 	int			k;
 
+	/* only the rows of the block the scan returns (a key range) */
+	r0 = Max(r0, scan->lo_row);
+	r1 = Min(r1, scan->hi_row);
+	npass = r1 - r0;			/* rows still let through */
 	memset(pass + r0, true, r1 - r0);
 	for (k = 0; k < scan->nfilters && npass > 0; k++)
 	{
 		CowScanFilter *f = &scan->filters[k];
-		int			attidx = f->fq->attidx;
+		int			attidx = f->fq.attidx;
 		Form_pg_attribute att = TupleDescAttr(desc, attidx);
 		const Datum *values;
 		const bool *isnull;
