@@ -102,7 +102,9 @@ SELECT n, l.* FROM unnest(ARRAY[4095, 4096, 4097, 8193]) n, lookups(n) l ORDER B
 
 -- a lookup decodes one block per column it reads, no whole chunk (nul, all
 -- NULL, counts as a chunk but stores nothing; so does an all-NULL block of
--- sparse); a sequential scan decodes all 3 blocks of every column
+-- sparse); a sequential scan decodes all 3 blocks of every column, one
+-- block at a time as it reaches them (only nul, stored as nothing, is
+-- filled as a whole chunk)
 CREATE TEMP TABLE before AS SELECT * FROM incetl.cow_decode_counts();
 SELECT k, i4, sparse FROM c8193 WHERE k = 8193;
 SELECT c.column_chunks_decoded - b.column_chunks_decoded AS chunks,

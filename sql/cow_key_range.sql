@@ -86,7 +86,8 @@ FROM queries ORDER BY n;
 
 -- blocks decompressed: a point in a 20000-row group of 4 columns reads the
 -- block directory and at most log2(5) + 1 blocks of the key, one block of
--- each other column; without a key every block of the group's columns
+-- each other column; without a key every block of the key column (the
+-- qual's prefilter) and, of each other column, the block holding the row
 SELECT blocks('SELECT * FROM c20k WHERE id = 12345') AS c20k_point,
        blocks('SELECT * FROM c4k WHERE id = 12345') AS c4k_point,
        blocks('SELECT * FROM ccomp WHERE id = 12345') AS ccomp_point,

@@ -65,7 +65,10 @@ SELECT t FROM coll WHERE t < 'C' ORDER BY t;
 DROP TABLE coll;
 
 -- only the columns the plan reads are decompressed (m: 5 columns, 6 file
--- groups; Agg copies its first input row whole, so that group is fully read)
+-- groups of one block; a scan gets no physical target list, which would
+-- name them all): count(*) none, sum(id) one per group, a key range the
+-- key column and, in the group holding the range, the columns read (a
+-- chunk counts once all its blocks are decoded)
 SELECT count(*) FROM m;
 SELECT * FROM incetl.cow_last_scan();
 SELECT sum(id) FROM m;

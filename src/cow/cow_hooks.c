@@ -50,6 +50,7 @@
 #include "access/heapam.h"
 #include "access/relation.h"
 #include "access/stratnum.h"
+#include "access/sysattr.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
@@ -101,6 +102,7 @@ static void cow_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 static void cow_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 								 RangeTblEntry *rte);
 static bool CowIsTidEqualClause(RestrictInfo *rinfo, RelOptInfo *rel);
+static void CowNoPhysicalTlist(RelOptInfo *rel);
 static void cow_object_access(ObjectAccessType access, Oid classId,
 							  Oid objectId, int subId, void *arg);
 static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
@@ -115,6 +117,7 @@ static void CowCheckConcurrentIndex(Node *parsetree);
 static void CowFlushQueryRelations(EState *estate);
 static void CowCheckPublicationStmt(Node *parsetree);
 static List *CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel);
+static List *CowExtractFilterQuals(List *quals, Index scanrelid, Relation rel);
 
 /*
  * CowExtractSkipQuals turns "Var op Const" / "Const op Var" quals whose
@@ -172,8 +175,94 @@ CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel)
 }
 
 /*
+ * CowExtractFilterQuals returns the CowFilterQuals the scan evaluates on
+ * decoded blocks: the longest leading run of the plan's quals that are
+ * "column op constant" (or "constant op column") with a strict operator.
+ * The executor evaluates quals in list order, each only on the rows the
+ * ones before it let through, and the scan does the same, so it calls no
+ * function on a row the executor would not call it on (a security
+ * barrier qual, first in the list, filters before any other does).  What
+ * the scan may do that the executor would not is evaluate a block's rows
+ * beyond a LIMIT, so the operator must not fail on a value: a btree
+ * comparison, a leakproof function, or LIKE / NOT LIKE with a pattern
+ * without escapes (whose error, a pattern ending in the escape, depends on
+ * the value reaching it).
+ */
+static List *
+CowExtractFilterQuals(List *quals, Index scanrelid, Relation rel)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, quals)
+	{
+		OpExpr	   *op = lfirst(lc);
+		Node	   *left,
+				   *right;
+		Var		   *var;
+		Const	   *cst;
+		CowFilterQual *f;
+		Oid			fn;
+		bool		column_first;
+
+		if (!IsA(op, OpExpr) || list_length(op->args) != 2)
+			break;
+		left = linitial(op->args);
+		right = lsecond(op->args);
+		while (IsA(left, RelabelType))
+			left = (Node *) ((RelabelType *) left)->arg;
+		while (IsA(right, RelabelType))
+			right = (Node *) ((RelabelType *) right)->arg;
+		if (IsA(left, Var) && IsA(right, Const))
+		{
+			var = (Var *) left;
+			cst = (Const *) right;
+			column_first = true;
+		}
+		else if (IsA(right, Var) && IsA(left, Const))
+		{
+			var = (Var *) right;
+			cst = (Const *) left;
+			column_first = false;
+		}
+		else
+			break;
+		if (var->varno != scanrelid || var->varlevelsup != 0 ||
+			var->varattno <= 0 || var->varattno > RelationGetNumberOfAttributes(rel) ||
+			cst->constisnull)
+			break;
+		fn = get_opcode(op->opno);
+		if (!OidIsValid(fn) || !func_strict(fn))
+			break;
+		if (!get_func_leakproof(fn))
+		{
+			Oid			cmp = column_first ? op->opno : get_commutator(op->opno);
+			CowSkipQual *q = OidIsValid(cmp) ?
+				CowMakeSkipQual(rel, var->varattno, cmp, op->inputcollid,
+								cst->constvalue) : NULL;
+
+			if (q == NULL &&
+				!((fn == F_TEXTLIKE || fn == F_TEXTNLIKE) && column_first &&
+				  cst->consttype == TEXTOID &&
+				  memchr(VARDATA_ANY(DatumGetPointer(cst->constvalue)), '\\',
+						 VARSIZE_ANY_EXHDR(DatumGetPointer(cst->constvalue))) == NULL))
+				break;
+		}
+		f = palloc0(sizeof(CowFilterQual));
+		f->attidx = var->varattno - 1;
+		f->column_first = column_first;
+		f->opno = op->opno;
+		f->collation = op->inputcollid;
+		f->value = cst->constvalue;
+		result = lappend(result, f);
+	}
+	return result;
+}
+
+/*
  * CowHintScan hands the scan of a SeqScan on an incetl_cow table the
- * columns its plan reads and the quals that skip file groups.
+ * columns its plan reads, the quals that skip file groups and those it
+ * evaluates on decoded blocks.
  */
 static void
 CowHintScan(SeqScanState *ss, TableScanDesc scan)
@@ -197,7 +286,8 @@ CowHintScan(SeqScanState *ss, TableScanDesc scan)
 			needed = bms_add_member(needed, a - 1);
 	}
 	CowScanSetHints(scan, all, needed,
-					CowExtractSkipQuals(plan->plan.qual, plan->scanrelid, rel));
+					CowExtractSkipQuals(plan->plan.qual, plan->scanrelid, rel),
+					CowExtractFilterQuals(plan->plan.qual, plan->scanrelid, rel));
 }
 
 /*
@@ -680,6 +770,29 @@ CowCostKeyRange(PlannerInfo *root, RelOptInfo *rel, Relation r)
 }
 
 /*
+ * CowNoPhysicalTlist keeps the planner from giving a scan of an incetl_cow
+ * table a "physical" target list (every column, saving a projection, as
+ * for heap, where deforming a tuple up to a column costs the same whatever
+ * the target list): the scan decodes the columns its target list and quals
+ * name (CowHintScan), and a physical target list names them all, so
+ * sum(amount) would decompress every column before amount.
+ * use_physical_tlist (createplan.c) declines a relation that has a system
+ * column needed above it: tableoid is marked as needed by the final
+ * output.  Join removal, the one other reader of attr_needed that could
+ * see the mark, has run before set_rel_pathlist; the mark adds nothing to
+ * the relation's target list.
+ */
+static void
+CowNoPhysicalTlist(RelOptInfo *rel)
+{
+	int			ndx = TableOidAttributeNumber - rel->min_attr;
+
+	if (ndx >= 0 && ndx <= rel->max_attr - rel->min_attr &&
+		bms_is_empty(rel->attr_needed[ndx]))
+		rel->attr_needed[ndx] = bms_make_singleton(0);
+}
+
+/*
  * A scan of an incetl_cow table restricted by "ctid = ..." (or = ANY) is a
  * Tid Scan, whatever the costs: only a TID fetch follows a row this
  * transaction carried into a new file group version to its new TID
@@ -702,7 +815,10 @@ cow_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		 rel->reloptkind != RELOPT_OTHER_MEMBER_REL) ||
 		rte->tablesample != NULL)
 		return;
-	if (rel->baserestrictinfo == NIL || !CowRelidIsCow(rte->relid))
+	if (!CowRelidIsCow(rte->relid))
+		return;
+	CowNoPhysicalTlist(rel);
+	if (rel->baserestrictinfo == NIL)
 		return;
 	foreach(lc, rel->baserestrictinfo)
 	{

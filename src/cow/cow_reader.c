@@ -346,6 +346,7 @@ CowOpenGroup(Relation rel, const CowVersion *v, bool all, Bitmapset *needed)
 	g->isnull = palloc0(sizeof(bool *) * Max(g->natts, 1));
 	g->block_done = palloc0(sizeof(bool *) * Max(g->natts, 1));
 	g->block_dirs = palloc0(sizeof(CowBlockDesc *) * Max(g->natts, 1));
+	g->blocks_left = palloc0(sizeof(uint32) * Max(g->natts, 1));
 	return g;
 }
 
@@ -368,6 +369,7 @@ CowColumnIsStored(CowDecodedGroup *g, int attidx)
  * wanted (the caller reads it as NULL).
  */
 int64		CowChunksDecoded = 0;
+int64		CowChunksByBlock = 0;
 int64		CowBlocksDecoded = 0;
 
 bool
@@ -386,10 +388,15 @@ CowGroupColumn(CowDecodedGroup *g, int attidx)
 	{
 		uint32		b;
 
-		/* some blocks were decoded for single rows: add the others */
+		/*
+		 * some blocks were decoded for single rows: add the others (the
+		 * last one makes the column decoded)
+		 */
 		for (b = 0; b < g->nblocks; b++)
 			if (!g->block_done[attidx][b])
 				CowGroupDecodeBlock(g, attidx, b);
+		MemoryContextSwitchTo(old);
+		return true;
 	}
 	else
 	{
@@ -487,7 +494,8 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d)
 /*
  * CowGroupDecodeBlock decodes block b of stored column attidx of g whole
  * into g->values/isnull (allocating them, and the column's block_done, on
- * first use).  Call in g->cxt.
+ * first use); the last of its blocks makes the column decoded.  Call in
+ * g->cxt.
  */
 static void
 CowGroupDecodeBlock(CowDecodedGroup *g, int attidx, uint32 b)
@@ -502,6 +510,7 @@ CowGroupDecodeBlock(CowDecodedGroup *g, int attidx, uint32 b)
 		g->values[attidx] = palloc(sizeof(Datum) * Max(g->nrows, 1));
 		g->isnull[attidx] = palloc(sizeof(bool) * Max(g->nrows, 1));
 		g->block_done[attidx] = palloc0(sizeof(bool) * g->nblocks);
+		g->blocks_left[attidx] = g->nblocks;
 	}
 	raw = CowGroupBlockRaw(g, attidx, b, &d);
 	if (raw == NULL)
@@ -511,6 +520,12 @@ CowGroupDecodeBlock(CowDecodedGroup *g, int attidx, uint32 b)
 							g->isnull[attidx] + r0))
 		g->raw_kept[attidx] = true;
 	g->block_done[attidx][b] = true;
+	if (--g->blocks_left[attidx] == 0)
+	{
+		/* every block decoded one by one: the column is, wholly */
+		g->decoded[attidx] = true;
+		CowChunksByBlock++;
+	}
 }
 
 /*

@@ -41,6 +41,7 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_type_d.h"
 #include "commands/defrem.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -62,6 +63,26 @@
 #include "cow/read.h"
 
 static void CowScanLoadVersions(CowScanDesc scan);
+
+/*
+ * A qual the scan evaluates on decoded blocks (a CowFilterQual, see
+ * CowExtractFilterQuals in cow_hooks.c).  A btree comparison of an
+ * integer-like column with an integer-like constant of the same ordering
+ * (the integer types among themselves; date, time and the timestamps each
+ * with itself) compares integers, without a call per row.
+ */
+typedef struct CowScanFilter
+{
+	CowFilterQual fq;			/* a copy: the caller's list is not ours */
+	FmgrInfo	fn;
+	int			strategy;		/* by_int: BTLessStrategyNumber... */
+	bool		by_int;
+	int64		ival;			/* by_int: the constant as an integer */
+} CowScanFilter;
+
+static void CowScanMakeFilters(CowScanDesc scan, List *filters);
+static bool CowFilterCall(CowScanFilter *f, Datum v);
+static void CowScanFilterBlock(CowScanDesc scan, uint32 b);
 
 /* counters of the last finished sequential scan, for tests and tuning */
 static int64 CowLastScanRead = 0;
@@ -114,12 +135,13 @@ cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 	scan->key_attidx = -1;
 	if (flags & SO_TYPE_SEQSCAN)
 		pgstat_count_heap_scan(rel);
-	scan->chunks_at_start = CowChunksDecoded;
+	scan->chunks_at_start = CowChunksDecoded + CowChunksByBlock;
 	return (TableScanDesc) scan;
 }
 
 void
-CowScanSetHints(TableScanDesc sscan, bool all, Bitmapset *needed, List *quals)
+CowScanSetHints(TableScanDesc sscan, bool all, Bitmapset *needed, List *quals,
+				List *filters)
 {
 	CowScanDesc scan = (CowScanDesc) sscan;
 	MemoryContext old = MemoryContextSwitchTo(scan->scan_cxt);
@@ -127,7 +149,209 @@ CowScanSetHints(TableScanDesc sscan, bool all, Bitmapset *needed, List *quals)
 	scan->needed = bms_copy(needed);
 	scan->quals = quals;		/* allocated by the caller in a query context */
 	scan->all_columns = all;
+	CowScanMakeFilters(scan, filters);
 	MemoryContextSwitchTo(old);
+}
+
+/* is typid, or the type of a domain over it, one of int2, int4, int8? */
+static bool
+CowTypeIsInteger(Oid typid)
+{
+	typid = getBaseType(typid);
+	return typid == INT2OID || typid == INT4OID || typid == INT8OID;
+}
+
+/*
+ * CowScanMakeFilters prepares the quals the scan evaluates on decoded
+ * blocks, in the order of the plan's quals.
+ */
+static void
+CowScanMakeFilters(CowScanDesc scan, List *filters)
+{
+	Relation	rel = scan->base.rs_rd;
+	TupleDesc	desc = RelationGetDescr(rel);
+	ListCell   *lc;
+
+	scan->filters = palloc0(sizeof(CowScanFilter) * Max(list_length(filters), 1));
+	scan->nfilters = 0;
+	foreach(lc, filters)
+	{
+		CowFilterQual *fq = lfirst(lc);
+		CowScanFilter *f = &scan->filters[scan->nfilters++];
+		Form_pg_attribute att = TupleDescAttr(desc, fq->attidx);
+		Oid			opno = fq->column_first ? fq->opno : get_commutator(fq->opno);
+		Oid			lefttype,
+					righttype;
+		CowSkipQual *q;
+
+		f->fq = *fq;
+		fmgr_info(get_opcode(fq->opno), &f->fn);
+		if (!OidIsValid(opno) || !att->attbyval)
+			continue;
+		q = CowMakeSkipQual(rel, fq->attidx + 1, opno, fq->collation, fq->value);
+		if (q == NULL)
+			continue;
+		op_input_types(opno, &lefttype, &righttype);
+		if ((CowTypeIsInteger(att->atttypid) && CowTypeIsInteger(lefttype) &&
+			 CowTypeIsInteger(righttype)) ||
+			(CowTypeIsIntOrdered(att->atttypid) &&
+			 getBaseType(lefttype) == getBaseType(att->atttypid) &&
+			 getBaseType(righttype) == getBaseType(att->atttypid)))
+		{
+			int16		len = get_typlen(righttype);
+
+			if (len == 1 || len == 2 || len == 4 || len == 8)
+			{
+				f->by_int = true;
+				f->strategy = q->strategy;
+				f->ival = CowDatumGetInt(fq->value, len);
+			}
+		}
+		pfree(q);
+	}
+}
+
+/*
+ * CowFilterCall: does filter f's operator hold for value v (not NULL)?  A
+ * NULL result does not, as in ExecQual.
+ */
+static bool
+CowFilterCall(CowScanFilter *f, Datum v)
+{
+	LOCAL_FCINFO(fcinfo, 2);
+	Datum		result;
+
+	InitFunctionCallInfoData(*fcinfo, &f->fn, 2, f->fq.collation, NULL, NULL);
+	fcinfo->args[0].value = f->fq.column_first ? v : f->fq.value;
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = f->fq.column_first ? f->fq.value : v;
+	fcinfo->args[1].isnull = false;
+	result = FunctionCallInvoke(fcinfo);
+	return !fcinfo->isnull && DatumGetBool(result);
+}
+
+/*
+ * CowScanFilterBlock evaluates the scan's filter quals on block b of its
+ * current group, in order, each on the rows the ones before it let
+ * through: scan->pass[row] of the block's rows is left set for the rows
+ * they all hold for and cleared for the others (a NULL fails: the
+ * operators are strict).  Only the block of each qual column is decoded;
+ * the executor still evaluates every qual on the rows returned.
+ */
+static void
+CowScanFilterBlock(CowScanDesc scan, uint32 b)
+{
+	CowDecodedGroup *g = scan->group;
+	TupleDesc	desc = RelationGetDescr(scan->base.rs_rd);
+	uint64		r0 = (uint64) b * g->header->block_rows;
+	uint64		r1 = Min(r0 + g->header->block_rows, g->nrows);
+	bool	   *pass = scan->pass;
+	uint64		npass;
+	int			k;
+
+	/* only the rows of the block the scan returns (a key range) */
+	r0 = Max(r0, scan->lo_row);
+	r1 = Min(r1, scan->hi_row);
+	npass = r1 - r0;			/* rows still let through */
+	memset(pass + r0, true, r1 - r0);
+	for (k = 0; k < scan->nfilters && npass > 0; k++)
+	{
+		CowScanFilter *f = &scan->filters[k];
+		int			attidx = f->fq.attidx;
+		Form_pg_attribute att = TupleDescAttr(desc, attidx);
+		const Datum *values;
+		const bool *isnull;
+		uint64		r;
+
+		/*
+		 * A column added after the version was written, or written before
+		 * a type change: the executor filters it, and the scan stops here,
+		 * the quals after it being evaluated by the executor only on the
+		 * rows this one lets through.
+		 */
+		if ((uint32) attidx >= g->header->natts || att->attisdropped ||
+			CowGroupColumns(g->header)[attidx].typid != att->atttypid ||
+			!CowGroupRow(g, attidx, r0))
+			break;
+		values = g->values[attidx];
+		isnull = g->isnull[attidx];
+		if (f->by_int)
+		{
+			int			len = att->attlen;
+			int64		c = f->ival;
+
+			for (r = r0; r < r1; r++)
+			{
+				int64		v;
+				bool		ok;
+
+				if (!pass[r])
+					continue;
+				if (isnull[r])
+				{
+					pass[r] = false;
+					continue;
+				}
+				v = CowDatumGetInt(values[r], len);
+				switch (f->strategy)
+				{
+					case BTLessStrategyNumber:
+						ok = v < c;
+						break;
+					case BTLessEqualStrategyNumber:
+						ok = v <= c;
+						break;
+					case BTEqualStrategyNumber:
+						ok = v == c;
+						break;
+					case BTGreaterEqualStrategyNumber:
+						ok = v >= c;
+						break;
+					default:
+						ok = v > c;
+						break;
+				}
+				pass[r] = ok;
+			}
+		}
+		else
+		{
+			Datum		last = (Datum) 0;
+			bool		last_ok = false;
+			bool		have_last = false;
+
+			for (r = r0; r < r1; r++)
+			{
+				Datum		v;
+				bool		ok;
+
+				if (!pass[r])
+					continue;
+				if (isnull[r])
+				{
+					pass[r] = false;
+					continue;
+				}
+				v = values[r];
+				/* dictionary-encoded values of one entry share a pointer */
+				if (have_last && v == last && !att->attbyval)
+				{
+					pass[r] = last_ok;
+					continue;
+				}
+				ok = CowFilterCall(f, v);
+				pass[r] = ok;
+				last = v;
+				last_ok = ok;
+				have_last = true;
+			}
+		}
+		/* a block none of whose rows are left decodes no further column */
+		npass = 0;
+		for (r = r0; r < r1; r++)
+			npass += pass[r];
+	}
+	scan->pass_done[b] = true;
 }
 
 static void
@@ -171,7 +395,8 @@ cow_scan_end(TableScanDesc sscan)
 	{
 		CowLastScanRead = scan->groups_read;
 		CowLastScanSkipped = scan->groups_skipped;
-		CowLastScanChunks = CowChunksDecoded - scan->chunks_at_start;
+		CowLastScanChunks = CowChunksDecoded + CowChunksByBlock -
+			scan->chunks_at_start;
 	}
 	if (scan->snap_registered)
 		UnregisterSnapshot(scan->catalog_snap);
@@ -257,6 +482,8 @@ cow_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 	scan->sample_started = false;
 	scan->bm_nrows = 0;
 	scan->bm_next = 0;
+	scan->pass = NULL;
+	scan->pass_done = NULL;
 	MemoryContextReset(scan->group_cxt);
 }
 
@@ -470,6 +697,8 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 
 	MemoryContextReset(scan->group_cxt);
 	scan->group = NULL;
+	scan->pass = NULL;
+	scan->pass_done = NULL;
 	scan->cur = vi;
 	CHECK_FOR_INTERRUPTS();
 	old = MemoryContextSwitchTo(scan->group_cxt);
@@ -490,8 +719,25 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 	scan->groups_read++;
 	scan->lo_row = 0;
 	scan->hi_row = scan->group->nrows;
+	/*
+	 * Columns are decoded a block (COW_BLOCK_ROWS rows) at a time, when
+	 * the scan reaches it: a LIMIT or a prefilter that lets no row of a
+	 * block through decodes less, and the block's values are still in the
+	 * CPU's cache when the executor reads them.
+	 */
+	scan->group->by_block = true;
 	if (scan->key_attidx >= 0)
 		CowScanKeyRange(scan);
+	if (scan->nfilters > 0 && scan->hi_row > scan->lo_row)
+	{
+		/*
+		 * The prefilter decides, block by block, which rows are returned;
+		 * the other columns decode only the blocks of rows it lets
+		 * through.
+		 */
+		scan->pass = palloc(sizeof(bool) * scan->group->nrows);
+		scan->pass_done = palloc0(sizeof(bool) * scan->group->nblocks);
+	}
 	MemoryContextSwitchTo(old);
 	return true;
 }
@@ -544,6 +790,18 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 		if (scan->group != NULL && next >= (int64) scan->lo_row &&
 			next < (int64) scan->hi_row)
 		{
+			if (scan->pass != NULL)
+			{
+				uint32		b = (uint64) next / scan->group->header->block_rows;
+
+				if (!scan->pass_done[b])
+					CowScanFilterBlock(scan, b);
+				if (!scan->pass[next])
+				{
+					next += ScanDirectionIsForward(direction) ? 1 : -1;
+					continue;
+				}
+			}
 			scan->row = (uint64) next;
 			scan->inited = true;
 			CowStoreRow(rel, scan->group, scan->row, slot);
@@ -556,6 +814,8 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 		{
 			MemoryContextReset(scan->group_cxt);
 			scan->group = NULL;
+			scan->pass = NULL;
+			scan->pass_done = NULL;
 			scan->cur = -1;
 			scan->row = 0;
 			scan->inited = false;
@@ -699,8 +959,9 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 		MemoryContextReset(f->group_cxt);
 		old = MemoryContextSwitchTo(f->group_cxt);
 		f->group = CowOpenGroup(rel, &f->versions[vi], true, NULL);
-		/* an index fetch reads a few rows: decode their blocks only */
+		/* an index fetch reads a few rows: decode their values only */
 		f->group->by_block = true;
+		f->group->single_values = true;
 		MemoryContextSwitchTo(old);
 	}
 	CowStoreRow(rel, f->group, rownum - f->versions[vi].first_row_number, slot);
@@ -1448,6 +1709,7 @@ cow_scan_bitmap_next_tuple(TableScanDesc sscan, struct TBMIterateResult *tbmres,
 		scan->group = CowOpenGroup(rel, &scan->versions[vi],
 								   scan->all_columns, scan->needed);
 		scan->group->by_block = true;
+		scan->group->single_values = true;
 		scan->groups_read++;
 		MemoryContextSwitchTo(old);
 	}

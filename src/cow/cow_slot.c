@@ -8,10 +8,11 @@
  * executor asks for the attributes it needs with slot_getsomeattrs(); only
  * then are those columns of the file group decompressed (once per group),
  * so count(*) decompresses nothing and sum(c) stops at column c even when
- * the planner gave the scan a physical target list.  For a group opened
- * for point lookups (by_block), only the block of each column that holds
- * the row is decompressed, and only the row's value decoded out of it
- * (CowGroupValue).  Materializing or
+ * the planner gave the scan a physical target list.  A group read by
+ * block (by_block: scans, key ranges) decodes the block of each column
+ * that holds the row, when the row is read; one read a few rows at a time
+ * (single_values: index fetches, bitmap scans) decodes only the row's
+ * value out of the decompressed block (CowGroupValue).  Materializing or
  * copying the slot fetches every attribute first.  A column added after a
  * file group was written reads as its missing value (atthasmissing /
  * attmissingval) in the *slot's* descriptor, as heap's slot_getmissingattrs
@@ -63,6 +64,8 @@ static TupleTableSlotOps CowSlotOpsData;
 
 static void cow_slot_clear(TupleTableSlot *slot);
 static void cow_slot_getsomeattrs(TupleTableSlot *slot, int natts);
+static void cow_slot_getattr(TupleTableSlot *slot, CowDecodedGroup *g,
+							 uint64 row, int i);
 static void cow_slot_materialize(TupleTableSlot *slot);
 static HeapTuple cow_slot_copy_heap_tuple(TupleTableSlot *slot);
 static MinimalTuple cow_slot_copy_minimal_tuple(TupleTableSlot *slot);
@@ -80,7 +83,11 @@ cow_slot_clear(TupleTableSlot *slot)
 }
 
 /*
- * Fill tts_values/isnull up to natts from the file group.
+ * Fill tts_values/isnull up to natts from the file group.  The common case
+ * -- a column wholly decoded, or whose block holding the row is, or one
+ * the plan does not read -- costs two array reads; anything else (a
+ * column to decode first, dropped, added after the version was written)
+ * takes cow_slot_getattr.
  */
 static void
 cow_slot_getsomeattrs(TupleTableSlot *slot, int natts)
@@ -88,55 +95,84 @@ cow_slot_getsomeattrs(TupleTableSlot *slot, int natts)
 	CowTupleTableSlot *cs = (CowTupleTableSlot *) slot;
 	CowDecodedGroup *g = cs->group;
 	TupleDesc	desc = slot->tts_tupleDescriptor;
+	uint64		row = cs->row;
+	int			stored;
+	uint32		b;
 	int			i;
 
 	if (g == NULL)
 		elog(ERROR, "incetl_cow slot has no row to read attributes from");
+	stored = Min((int) g->header->natts, g->natts);
+	b = row / g->header->block_rows;
 	for (i = slot->tts_nvalid; i < natts; i++)
 	{
-		/* per-row fast paths: a column already decoded, or not wanted */
-		if (TupleDescAttr(desc, i)->attisdropped)
+		if (likely(i < stored && !TupleDescAttr(desc, i)->attisdropped))
 		{
-			slot->tts_values[i] = (Datum) 0;
-			slot->tts_isnull[i] = true;
-		}
-		else if ((uint32) i >= g->header->natts)
-		{
-			/* added after the version was written: the slot's default */
-			slot->tts_values[i] = getmissingattr(desc, i + 1,
-												 &slot->tts_isnull[i]);
-		}
-		else if (i < g->natts && g->decoded[i])
-		{
-			slot->tts_values[i] = g->values[i][cs->row];
-			slot->tts_isnull[i] = g->isnull[i][cs->row];
-		}
-		else if (i < g->natts && g->unwanted[i])
-		{
-			slot->tts_values[i] = (Datum) 0;
-			slot->tts_isnull[i] = true;
-		}
-		else if (g->by_block)
-		{
-			if (!CowGroupValue(g, i, cs->row, &slot->tts_values[i],
-							   &slot->tts_isnull[i]))
+			if (g->decoded[i] ||
+				(g->block_done[i] != NULL && g->block_done[i][b]))
+			{
+				slot->tts_values[i] = g->values[i][row];
+				slot->tts_isnull[i] = g->isnull[i][row];
+				continue;
+			}
+			if (g->unwanted[i])
 			{
 				slot->tts_values[i] = (Datum) 0;
 				slot->tts_isnull[i] = true;
+				continue;
 			}
 		}
-		else if (CowGroupColumn(g, i))
-		{
-			slot->tts_values[i] = g->values[i][cs->row];
-			slot->tts_isnull[i] = g->isnull[i][cs->row];
-		}
-		else
+		cow_slot_getattr(slot, g, row, i);
+	}
+	slot->tts_nvalid = natts;
+}
+
+/* attribute i of row "row" of g into the slot, decoding it if need be */
+static void
+cow_slot_getattr(TupleTableSlot *slot, CowDecodedGroup *g, uint64 row, int i)
+{
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+
+	if (TupleDescAttr(desc, i)->attisdropped)
+	{
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+	}
+	else if ((uint32) i >= g->header->natts)
+	{
+		/* added after the version was written: the slot's default */
+		slot->tts_values[i] = getmissingattr(desc, i + 1,
+											 &slot->tts_isnull[i]);
+	}
+	else if (i < g->natts && g->decoded[i])
+	{
+		slot->tts_values[i] = g->values[i][row];
+		slot->tts_isnull[i] = g->isnull[i][row];
+	}
+	else if (i < g->natts && g->unwanted[i])
+	{
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+	}
+	else if (g->single_values)
+	{
+		if (!CowGroupValue(g, i, row, &slot->tts_values[i],
+						   &slot->tts_isnull[i]))
 		{
 			slot->tts_values[i] = (Datum) 0;
 			slot->tts_isnull[i] = true;
 		}
 	}
-	slot->tts_nvalid = natts;
+	else if (g->by_block ? CowGroupRow(g, i, row) : CowGroupColumn(g, i))
+	{
+		slot->tts_values[i] = g->values[i][row];
+		slot->tts_isnull[i] = g->isnull[i][row];
+	}
+	else
+	{
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+	}
 }
 
 /*
@@ -296,13 +332,17 @@ CowSlotOps(void)
 void
 CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row, TupleTableSlot *slot)
 {
-	ExecClearTuple(slot);
 	if (slot->tts_ops == &CowSlotOpsData)
 	{
 		CowTupleTableSlot *cs = (CowTupleTableSlot *) slot;
 
+		/* what ExecClearTuple does, without its calls, for a slot that owns nothing */
+		if (unlikely(TTS_SHOULDFREE(slot)))
+			ExecClearTuple(slot);
 		cs->group = g;
 		cs->row = row;
+		cs->xmin = InvalidTransactionId;
+		cs->has_xmax = false;
 		slot->tts_flags &= ~TTS_FLAG_EMPTY;
 		slot->tts_nvalid = 0;
 	}
@@ -311,18 +351,19 @@ CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row, TupleTableSlot *slot)
 		TupleDesc	desc = slot->tts_tupleDescriptor;
 		int			i;
 
+		ExecClearTuple(slot);
 		for (i = 0; i < desc->natts; i++)
 		{
 			if (!TupleDescAttr(desc, i)->attisdropped &&
 				(uint32) i >= g->header->natts)
 				slot->tts_values[i] = getmissingattr(desc, i + 1,
 													 &slot->tts_isnull[i]);
-			else if (!TupleDescAttr(desc, i)->attisdropped && g->by_block &&
+			else if (!TupleDescAttr(desc, i)->attisdropped && g->single_values &&
 					 CowGroupValue(g, i, row, &slot->tts_values[i],
 								   &slot->tts_isnull[i]))
 				continue;
-			else if (!TupleDescAttr(desc, i)->attisdropped && !g->by_block &&
-					 CowGroupColumn(g, i))
+			else if (!TupleDescAttr(desc, i)->attisdropped && !g->single_values &&
+					 (g->by_block ? CowGroupRow(g, i, row) : CowGroupColumn(g, i)))
 			{
 				slot->tts_values[i] = g->values[i][row];
 				slot->tts_isnull[i] = g->isnull[i][row];

@@ -70,7 +70,11 @@ typedef struct CowDecodedGroup
 	uint64		nrows;
 	bool	   *decoded;		/* [natts], which columns are wholly in values */
 	bool		by_block;		/* decode only the blocks rows are read from
-								 * (CowGroupRow): point lookups */
+								 * (CowGroupRow): scans, key ranges */
+	bool		single_values;	/* rows are read one by one, few per block:
+								 * decode a block's first value alone
+								 * (CowGroupValue): index fetches, bitmap
+								 * scans */
 	uint32		nblocks;
 	bool	  **block_done;		/* [natts][nblocks] or NULL: blocks decoded
 								 * while the column is not wholly decoded */
@@ -82,6 +86,8 @@ typedef struct CowDecodedGroup
 	bool	   *raw_kept;		/* [natts]: values point into it */
 	bool	  **block_seen;		/* [natts][nblocks] or NULL: blocks values
 								 * were read from one by one */
+	uint32	   *blocks_left;	/* [natts]: blocks of the column not decoded
+								 * yet, once block_done is set */
 	bool	   *unwanted;		/* [natts], columns read as NULL (not all,
 								 * not in needed): the slot's per-row test */
 	Datum	  **values;			/* [natts][nrows] */
@@ -115,6 +121,8 @@ extern bool CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row);
 extern bool CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row,
 						  Datum *value, bool *isnull);
 extern int64 CowChunksDecoded;	/* column chunks decompressed by this backend */
+extern int64 CowChunksByBlock;	/* column chunks whose blocks were all
+								 * decompressed one by one (CowGroupRow) */
 extern int64 CowBlocksDecoded;	/* column blocks decompressed by this backend */
 extern CowDecodedGroup *CowDecodeGroup(Relation rel, const CowVersion *v,
 									   bool all, Bitmapset *needed,
@@ -135,6 +143,20 @@ typedef struct CowSkipQual
 } CowSkipQual;
 
 /*
+ * A qual of a sequential scan's plan, "column op constant" or "constant op
+ * column", that the scan evaluates itself on decoded blocks before the
+ * executor sees the rows (cow_scan.c CowScanFilterBlock).
+ */
+typedef struct CowFilterQual
+{
+	int			attidx;			/* 0-based */
+	bool		column_first;	/* column op constant, else constant op column */
+	Oid			opno;
+	Oid			collation;
+	Datum		value;
+} CowFilterQual;
+
+/*
  * First block of a per-group context: a scan's (the columns it reads of
  * one group), and a merge's, which holds a whole decoded group (every
  * column, plus a CowRow per row) or the encoder's arrays of one group
@@ -145,7 +167,7 @@ typedef struct CowSkipQual
 extern MemoryContext CowGroupContextCreate(MemoryContext parent, const char *name,
 										   Size block);
 extern void CowScanSetHints(TableScanDesc scan, bool all, Bitmapset *needed,
-							List *quals);
+							List *quals, List *filters);
 extern CowSkipQual *CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno,
 									Oid inputcollid, Datum value);
 extern bool CowGroupMayMatch(Relation rel, CowGroupHeader *h, List *quals);
@@ -184,9 +206,16 @@ typedef struct CowScanDescData
 								 * quals constrain, or -1 (no key range) */
 	uint64		lo_row;			/* rows [lo_row, hi_row) of group are */
 	uint64		hi_row;			/* returned: the quals' key range */
+	/* the quals' prefilter (cow_scan.c CowScanFilterBlock) */
+	struct CowScanFilter *filters;	/* [nfilters] */
+	int			nfilters;
+	bool	   *pass;			/* [group nrows]: rows of the filtered
+								 * blocks the quals may hold for */
+	bool	   *pass_done;		/* [group nblocks]: blocks filtered */
 	int64		groups_read;
 	int64		groups_skipped;
-	int64		chunks_at_start;	/* CowChunksDecoded when the scan began */
+	int64		chunks_at_start;	/* CowChunksDecoded + CowChunksByBlock
+									 * when the scan began */
 	/* bitmap scans: the visible row numbers of the current TID block */
 	int64	   *bm_rows;		/* [COW_ROWS_PER_BLOCK], ascending */
 	int			bm_nrows;
