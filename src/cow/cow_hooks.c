@@ -120,6 +120,46 @@ static List *CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel);
 static List *CowExtractFilterQuals(List *quals, Index scanrelid, Relation rel);
 
 /*
+ * CowColumnOpConst tells whether qual is "column op constant" or
+ * "constant op column" (binary-compatible relabelings aside) over a column
+ * of the scan's relation (scanrelid) and a constant that is not NULL, and
+ * returns its parts.
+ */
+static bool
+CowColumnOpConst(Node *qual, Index scanrelid, Var **var, Const **cst,
+				 bool *column_first)
+{
+	OpExpr	   *op = (OpExpr *) qual;
+	Node	   *left,
+			   *right;
+
+	if (!IsA(op, OpExpr) || list_length(op->args) != 2)
+		return false;
+	left = linitial(op->args);
+	right = lsecond(op->args);
+	while (IsA(left, RelabelType))
+		left = (Node *) ((RelabelType *) left)->arg;
+	while (IsA(right, RelabelType))
+		right = (Node *) ((RelabelType *) right)->arg;
+	if (IsA(left, Var) && IsA(right, Const))
+	{
+		*var = (Var *) left;
+		*cst = (Const *) right;
+		*column_first = true;
+	}
+	else if (IsA(right, Var) && IsA(left, Const))
+	{
+		*var = (Var *) right;
+		*cst = (Const *) left;
+		*column_first = false;
+	}
+	else
+		return false;
+	return (*var)->varno == scanrelid && (*var)->varlevelsup == 0 &&
+		!(*cst)->constisnull;
+}
+
+/*
  * CowExtractSkipQuals turns "Var op Const" / "Const op Var" quals whose
  * operator is a btree comparison of the column type's default opfamily
  * into CowSkipQuals.
@@ -133,38 +173,16 @@ CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel)
 	foreach(lc, quals)
 	{
 		OpExpr	   *op = lfirst(lc);
-		Node	   *left,
-				   *right;
 		Var		   *var;
 		Const	   *cst;
+		bool		column_first;
 		Oid			opno;
 		CowSkipQual *q;
 
-		if (!IsA(op, OpExpr) || list_length(op->args) != 2)
+		if (!CowColumnOpConst((Node *) op, scanrelid, &var, &cst, &column_first))
 			continue;
-		left = linitial(op->args);
-		right = lsecond(op->args);
-		while (IsA(left, RelabelType))
-			left = (Node *) ((RelabelType *) left)->arg;
-		while (IsA(right, RelabelType))
-			right = (Node *) ((RelabelType *) right)->arg;
-		opno = op->opno;
-		if (IsA(left, Var) && IsA(right, Const))
-		{
-			var = (Var *) left;
-			cst = (Const *) right;
-		}
-		else if (IsA(right, Var) && IsA(left, Const))
-		{
-			var = (Var *) right;
-			cst = (Const *) left;
-			opno = get_commutator(opno);
-			if (!OidIsValid(opno))
-				continue;
-		}
-		else
-			continue;
-		if (var->varno != scanrelid || var->varlevelsup != 0 || cst->constisnull)
+		opno = column_first ? op->opno : get_commutator(op->opno);
+		if (!OidIsValid(opno))
 			continue;
 		q = CowMakeSkipQual(rel, var->varattno, opno, op->inputcollid,
 							cst->constvalue);
@@ -197,39 +215,14 @@ CowExtractFilterQuals(List *quals, Index scanrelid, Relation rel)
 	foreach(lc, quals)
 	{
 		OpExpr	   *op = lfirst(lc);
-		Node	   *left,
-				   *right;
 		Var		   *var;
 		Const	   *cst;
 		CowFilterQual *f;
 		Oid			fn;
 		bool		column_first;
 
-		if (!IsA(op, OpExpr) || list_length(op->args) != 2)
-			break;
-		left = linitial(op->args);
-		right = lsecond(op->args);
-		while (IsA(left, RelabelType))
-			left = (Node *) ((RelabelType *) left)->arg;
-		while (IsA(right, RelabelType))
-			right = (Node *) ((RelabelType *) right)->arg;
-		if (IsA(left, Var) && IsA(right, Const))
-		{
-			var = (Var *) left;
-			cst = (Const *) right;
-			column_first = true;
-		}
-		else if (IsA(right, Var) && IsA(left, Const))
-		{
-			var = (Var *) right;
-			cst = (Const *) left;
-			column_first = false;
-		}
-		else
-			break;
-		if (var->varno != scanrelid || var->varlevelsup != 0 ||
-			var->varattno <= 0 || var->varattno > RelationGetNumberOfAttributes(rel) ||
-			cst->constisnull)
+		if (!CowColumnOpConst((Node *) op, scanrelid, &var, &cst, &column_first) ||
+			var->varattno <= 0 || var->varattno > RelationGetNumberOfAttributes(rel))
 			break;
 		fn = get_opcode(op->opno);
 		if (!OidIsValid(fn) || !func_strict(fn))
