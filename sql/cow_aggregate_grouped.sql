@@ -334,6 +334,23 @@ FROM plan_lines('SELECT date_trunc(''day'', ts), count(*) FROM tz GROUP BY 1',
 WHERE substring(l from '\d+')::int BETWEEN 1 AND 60000;
 RESET TimeZone;
 
+-- The estimate of date_trunc's groups comes from the histogram's finite
+-- bounds: with -infinity and infinity among few enough rows that ANALYZE
+-- samples them all, they are the histogram's ends, and once made the
+-- estimate that of unique values (and the plan the ordinary one).
+CREATE TABLE tz_inf (k int, ts timestamptz) USING incetl_cow;
+INSERT INTO tz_inf SELECT g, timestamptz '2025-01-01 00:00+00' + g * interval '7 min'
+FROM generate_series(1, 20000) g;
+INSERT INTO tz_inf VALUES (0, 'infinity'), (-1, '-infinity');
+ANALYZE tz_inf;
+SELECT (histogram_bounds::text::timestamptz[])[1] AS first_bound
+FROM pg_stats WHERE schemaname = 'cow_grouped' AND tablename = 'tz_inf'
+  AND attname = 'ts';
+SELECT q, r.* FROM (VALUES
+    ('SELECT date_trunc(''day'', ts), count(*) FROM %s GROUP BY 1'),
+    ('SELECT date_trunc(''hour'', ts), count(*) FROM %s GROUP BY 1')
+) v(q), LATERAL check_grouped(q, 'tz_inf') r;
+
 -- Parallel: a Gather under the Finalize Aggregate, each participant
 -- grouping the file groups it claims.
 SET parallel_setup_cost = 0;

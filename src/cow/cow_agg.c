@@ -1250,11 +1250,23 @@ CowAggTruncGroups(FuncExpr *f, Oid relid)
 	if (get_attstatsslot(&sslot, tup, STATISTIC_KIND_HISTOGRAM, InvalidOid,
 						 ATTSTATSSLOT_VALUES))
 	{
-		if (sslot.nvalues >= 2 &&
-			!TIMESTAMP_NOT_FINITE(DatumGetInt64(sslot.values[0])) &&
-			!TIMESTAMP_NOT_FINITE(DatumGetInt64(sslot.values[sslot.nvalues - 1])))
-			groups = ((double) DatumGetInt64(sslot.values[sslot.nvalues - 1]) -
-					  (double) DatumGetInt64(sslot.values[0])) / usecs + 2;
+		int			first = 0,
+					last = sslot.nvalues - 1;
+
+		/*
+		 * The finite bounds: a few rows at -infinity or infinity, which
+		 * ANALYZE's sample may or may not catch, must not turn the estimate
+		 * into the one for unique values (and the plan with it).
+		 */
+		while (first < sslot.nvalues &&
+			   TIMESTAMP_NOT_FINITE(DatumGetInt64(sslot.values[first])))
+			first++;
+		while (last > first &&
+			   TIMESTAMP_NOT_FINITE(DatumGetInt64(sslot.values[last])))
+			last--;
+		if (last > first)
+			groups = ((double) DatumGetInt64(sslot.values[last]) -
+					  (double) DatumGetInt64(sslot.values[first])) / usecs + 2;
 		free_attstatsslot(&sslot);
 	}
 	ReleaseSysCache(tup);
