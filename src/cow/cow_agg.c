@@ -189,6 +189,11 @@ typedef struct CowAggQual
 	int			nelems;			/* ARRAY: the array's elements */
 	Datum	   *elems;
 	bool	   *elem_nulls;
+	/* OP, this run: compared natively as integers (CowAggSkipQuals) */
+	bool		by_int;
+	int			strategy;		/* btree strategy, the column on the left */
+	int64		ival;			/* the value as an integer */
+	int16		col_len;		/* the column's attlen */
 } CowAggQual;
 
 /*
@@ -299,7 +304,7 @@ typedef struct CowAggScanState
 	/* for EXPLAIN ANALYZE: totals over all runs */
 	int64		groups_read;
 	int64		groups_skipped;
-	int64		chunks_decoded;
+	int64		chunks_decoded; /* whole, or all their blocks one by one */
 
 	/* a grouped scan (CowAggGroupedNext) */
 	bool		grouped;
@@ -2074,6 +2079,9 @@ CowAggInt8State(CowAggCell *c)
 
 /* ---------- execution ---------- */
 
+#define COW_AGG_IS_INT(typid) \
+	((typid) == INT2OID || (typid) == INT4OID || (typid) == INT8OID)
+
 /* results of a qual's operator cached by value address (CowAggSelect) */
 #define COW_AGG_QUAL_CACHE		64
 
@@ -2212,7 +2220,7 @@ CowAggBegin(CustomScanState *node, EState *estate, int eflags)
 
 	foreach(lc, cscan->custom_exprs)
 	{
-		CowAggQual *q = palloc(sizeof(CowAggQual));
+		CowAggQual *q = palloc0(sizeof(CowAggQual));
 
 		if (!CowAggParseQual(lfirst(lc), q))
 			elog(ERROR, "unexpected qual in " COW_AGG_NAME " plan");
@@ -2316,47 +2324,88 @@ CowAggCallOp(CowAggQual *q, Datum col, Datum other)
 }
 
 /*
- * CowAggSelect evaluates the quals over one file group: sel[row] is true
- * for rows that satisfy all of them.  Returns how many do.
+ * CowAggSelectRows evaluates the quals, in plan order, over rows [r0, r1)
+ * of one file group, one block: sel[row] is true for rows that satisfy all
+ * of them.  The block of each qual's column is decoded as the quals reach
+ * it, and not at all once no row of the block is left (so a selective
+ * first qual spares the other columns' blocks, and a block's values are
+ * compared while still in the CPU's caches).  Returns how many rows pass.
  */
 static uint64
-CowAggSelect(CowAggScanState *st, CowDecodedGroup *g, bool *sel)
+CowAggSelectRows(CowAggScanState *st, CowDecodedGroup *g, bool *sel,
+				 uint64 r0, uint64 r1)
 {
-	uint64		nrows = g->nrows;
 	uint64		i,
-				n = 0;
+				n = r1 - r0;
 	ListCell   *lc;
 
-	memset(sel, true, nrows);
+	memset(sel + r0, true, r1 - r0);
 	foreach(lc, st->quals)
 	{
 		CowAggQual *q = lfirst(lc);
 		Datum	   *values;
 		bool	   *isnull;
 
-		if (!CowGroupColumn(g, q->attidx))
+		if (n == 0)
+			break;
+		if (!CowGroupRow(g, q->attidx, r0))
 			elog(ERROR, "column %d not decoded for " COW_AGG_NAME, q->attidx + 1);
 		values = g->values[q->attidx];
 		isnull = g->isnull[q->attidx];
 		switch (q->kind)
 		{
 			case COW_QUAL_IS_NULL:
-				for (i = 0; i < nrows; i++)
+				for (i = r0; i < r1; i++)
 					sel[i] &= isnull[i];
 				break;
 			case COW_QUAL_NOT_NULL:
-				for (i = 0; i < nrows; i++)
+				for (i = r0; i < r1; i++)
 					sel[i] &= !isnull[i];
 				break;
 			case COW_QUAL_TRUE:
-				for (i = 0; i < nrows; i++)
+				for (i = r0; i < r1; i++)
 					sel[i] = sel[i] && !isnull[i] && DatumGetBool(values[i]);
 				break;
 			case COW_QUAL_FALSE:
-				for (i = 0; i < nrows; i++)
+				for (i = r0; i < r1; i++)
 					sel[i] = sel[i] && !isnull[i] && !DatumGetBool(values[i]);
 				break;
 			case COW_QUAL_OP:
+				if (q->by_int)
+				{
+					for (i = r0; i < r1; i++)
+					{
+						int64		v;
+
+						if (!sel[i])
+							continue;
+						if (isnull[i])
+						{
+							sel[i] = false;
+							continue;
+						}
+						v = CowDatumGetInt(values[i], q->col_len);
+						switch (q->strategy)
+						{
+							case BTLessStrategyNumber:
+								sel[i] = v < q->ival;
+								break;
+							case BTLessEqualStrategyNumber:
+								sel[i] = v <= q->ival;
+								break;
+							case BTEqualStrategyNumber:
+								sel[i] = v == q->ival;
+								break;
+							case BTGreaterEqualStrategyNumber:
+								sel[i] = v >= q->ival;
+								break;
+							default:
+								sel[i] = v > q->ival;
+								break;
+						}
+					}
+					break;
+				}
 				if (q->byref)
 				{
 					/*
@@ -2369,7 +2418,7 @@ CowAggSelect(CowAggScanState *st, CowDecodedGroup *g, bool *sel)
 					bool		result[COW_AGG_QUAL_CACHE];
 
 					memset(addr, 0, sizeof(addr));
-					for (i = 0; i < nrows; i++)
+					for (i = r0; i < r1; i++)
 					{
 						uint32		slot;
 
@@ -2390,14 +2439,14 @@ CowAggSelect(CowAggScanState *st, CowDecodedGroup *g, bool *sel)
 					}
 					break;
 				}
-				for (i = 0; i < nrows; i++)
+				for (i = r0; i < r1; i++)
 				{
 					if (sel[i])
 						sel[i] = !isnull[i] && CowAggCallOp(q, values[i], q->value);
 				}
 				break;
 			case COW_QUAL_ARRAY:
-				for (i = 0; i < nrows; i++)
+				for (i = r0; i < r1; i++)
 				{
 					bool		match;
 					int			e;
@@ -2437,10 +2486,62 @@ CowAggSelect(CowAggScanState *st, CowDecodedGroup *g, bool *sel)
 				}
 				break;
 		}
+		n = 0;
+		for (i = r0; i < r1; i++)
+			n += sel[i];
 	}
-	for (i = 0; i < nrows; i++)
-		n += sel[i];
 	return n;
+}
+
+/*
+ * CowAggSelect evaluates the quals over one file group, block by block
+ * (CowAggSelectRows): sel[row] is true for rows that satisfy all of them.
+ * Returns how many do.
+ */
+static uint64
+CowAggSelect(CowAggScanState *st, CowDecodedGroup *g, bool *sel)
+{
+	uint64		block_rows = g->header->block_rows;
+	uint64		r0,
+				n = 0;
+
+	for (r0 = 0; r0 < g->nrows; r0 += block_rows)
+		n += CowAggSelectRows(st, g, sel, r0, Min(r0 + block_rows, g->nrows));
+	return n;
+}
+
+/*
+ * CowAggDecodeSelected makes column attidx of g available for the rows sel
+ * selects (all rows when sel is NULL), decoding only the blocks that hold
+ * one: the rows of the other blocks read as NULL (no caller looks at a
+ * row sel leaves out).  Returns false for a column that is not wanted.
+ */
+static bool
+CowAggDecodeSelected(CowDecodedGroup *g, int attidx, const bool *sel)
+{
+	uint64		block_rows = g->header->block_rows;
+	uint64		r0;
+	uint32		b;
+
+	if (sel == NULL)
+		return CowGroupColumn(g, attidx);
+	for (r0 = 0; r0 < g->nrows; r0 += block_rows)
+	{
+		uint64		r1 = Min(r0 + block_rows, g->nrows);
+
+		if (memchr(sel + r0, true, r1 - r0) != NULL &&
+			!CowGroupRow(g, attidx, r0))
+			return false;
+		if (g->decoded[attidx])
+			return true;		/* a column without a chunk of its own */
+	}
+	if (g->block_done[attidx] == NULL)
+		return CowGroupColumn(g, attidx);	/* no row selected */
+	for (b = 0, r0 = 0; b < g->nblocks; b++, r0 += block_rows)
+		if (!g->block_done[attidx][b])
+			memset(g->isnull[attidx] + r0, true,
+				   Min(r0 + block_rows, g->nrows) - r0);
+	return true;
 }
 
 /*
@@ -2554,7 +2655,7 @@ CowAggMinMaxGroup(CowAggAccum *a, CowDecodedGroup *g, const bool *sel)
 			return;
 		}
 	}
-	if (!CowGroupColumn(g, a->attidx))
+	if (!CowAggDecodeSelected(g, a->attidx, sel))
 		return;
 	values = g->values[a->attidx];
 	isnull = g->isnull[a->attidx];
@@ -2653,7 +2754,7 @@ CowAggGroup(CowAggScanState *st, CowDecodedGroup *g, const bool *sel,
 				break;
 		}
 
-		if (!CowGroupColumn(g, a->attidx))
+		if (!CowAggDecodeSelected(g, a->attidx, sel))
 			continue;			/* not wanted: cannot happen, reads as NULL */
 		values = g->values[a->attidx];
 		isnull = g->isnull[a->attidx];
@@ -3441,6 +3542,39 @@ CowAggBatch(CowAggScanState *st, uint64 from, uint64 to)
 }
 
 /*
+ * CowAggIntQual marks an operator qual to be compared natively, as int64s,
+ * when its btree operator (opno, the column on the left, of strategy) is
+ * one of the integer types' (int2, int4, int8, across them) or of a type
+ * ordered as its integer Datums (date, timestamp, ...) against itself.
+ */
+static void
+CowAggIntQual(CowAggQual *q, Form_pg_attribute att, Oid opno, int strategy)
+{
+	Oid			coltype = getBaseType(att->atttypid);
+	Oid			lefttype,
+				righttype;
+	int16		len;
+
+	if (!att->attbyval)
+		return;
+	op_input_types(opno, &lefttype, &righttype);
+	lefttype = getBaseType(lefttype);
+	righttype = getBaseType(righttype);
+	if (!(COW_AGG_IS_INT(coltype) && COW_AGG_IS_INT(lefttype) &&
+		  COW_AGG_IS_INT(righttype)) &&
+		!(CowTypeIsIntOrdered(coltype) && lefttype == coltype &&
+		  righttype == coltype))
+		return;
+	len = get_typlen(righttype);
+	if (len != 1 && len != 2 && len != 4 && len != 8)
+		return;
+	q->by_int = true;
+	q->strategy = strategy;
+	q->ival = CowDatumGetInt(q->value, len);
+	q->col_len = att->attlen;
+}
+
+/*
  * CowAggSkipQuals: the quals that also skip whole file groups by their
  * min/max (btree comparisons), once the quals' values are evaluated.
  */
@@ -3456,11 +3590,15 @@ CowAggSkipQuals(CowAggScanState *st, Relation rel)
 		Oid			opno = q->var_on_left ? q->opno : get_commutator(q->opno);
 		CowSkipQual *sq;
 
+		q->by_int = false;
 		if (q->kind != COW_QUAL_OP || !OidIsValid(opno))
 			continue;
 		sq = CowMakeSkipQual(rel, q->attidx + 1, opno, q->collation, q->value);
-		if (sq != NULL)
-			skip = lappend(skip, sq);
+		if (sq == NULL)
+			continue;
+		skip = lappend(skip, sq);
+		CowAggIntQual(q, TupleDescAttr(RelationGetDescr(rel), q->attidx),
+					  opno, sq->strategy);
 	}
 	return skip;
 }
@@ -3499,7 +3637,7 @@ CowAggGroupedStart(CowAggScanState *st)
 	st->scan_done = false;
 	st->emit_next = -1;
 	st->rows = 0;
-	st->chunks_at_start = CowChunksDecoded;
+	st->chunks_at_start = CowChunksDecoded + CowChunksByBlock;
 }
 
 /* CowAggGroupedEndScan ends the scan of a run, adding up what it read. */
@@ -3513,7 +3651,7 @@ CowAggGroupedEndScan(CowAggScanState *st)
 		return;
 	st->groups_read += cscan->groups_read;
 	st->groups_skipped += cscan->groups_skipped;
-	st->chunks_decoded += CowChunksDecoded - st->chunks_at_start;
+	st->chunks_decoded += CowChunksDecoded + CowChunksByBlock - st->chunks_at_start;
 	if (pgstat_should_count_relation(rel))
 		rel->pgstat_info->t_counts.t_tuples_returned += st->rows;
 	table_endscan(st->scan);
@@ -3565,12 +3703,12 @@ CowAggNextGroup(CowAggScanState *st)
 		if (nsel > 0)
 		{
 			for (k = 0; k < st->nkeys; k++)
-				if (!CowGroupColumn(g, st->keys[k].attidx))
+				if (!CowAggDecodeSelected(g, st->keys[k].attidx, st->sel))
 					elog(ERROR, "column %d not decoded for " COW_AGG_NAME,
 						 st->keys[k].attidx + 1);
 			for (k = 0; k < st->naggs; k++)
 				if (st->accums[k].spec.attnum > 0 &&
-					!CowGroupColumn(g, st->accums[k].attidx))
+					!CowAggDecodeSelected(g, st->accums[k].attidx, st->sel))
 					elog(ERROR, "column %d not decoded for " COW_AGG_NAME,
 						 st->accums[k].attidx + 1);
 		}
@@ -3736,7 +3874,7 @@ CowAggCompute(CowAggScanState *st)
 	CowVersion *versions = NULL;
 	List	   *skip = NIL;
 	int			nversions = 0;
-	int64		chunks_at_start = CowChunksDecoded;
+	int64		chunks_at_start = CowChunksDecoded + CowChunksByBlock;
 	int64		rows = 0;
 	bool		any;
 	int			i,
@@ -3798,7 +3936,7 @@ CowAggCompute(CowAggScanState *st)
 	}
 	st->groups_read += cscan->groups_read;
 	st->groups_skipped += cscan->groups_skipped;
-	st->chunks_decoded += CowChunksDecoded - chunks_at_start;
+	st->chunks_decoded += CowChunksDecoded + CowChunksByBlock - chunks_at_start;
 	if (pgstat_should_count_relation(rel))
 		rel->pgstat_info->t_counts.t_tuples_returned += rows;
 	table_endscan(scan);
