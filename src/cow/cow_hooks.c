@@ -113,7 +113,7 @@ static bool CowBeginScansWalker(PlanState *ps, void *context);
 static bool CowRelidIsCow(Oid relid);
 static bool CowSeqScanMayWin(RelOptInfo *rel);
 static bool CowTakePlanTotals(Relation rel, double *raw_bytes, int *nversions);
-static void CowCheckConcurrentIndex(Node *parsetree);
+static void CowCheckIndexStmt(Node *parsetree);
 static void CowFlushQueryRelations(EState *estate);
 static void CowCheckPublicationStmt(Node *parsetree);
 static List *CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel);
@@ -912,27 +912,29 @@ CowRelidIsCow(Oid relid)
 }
 
 /*
- * CowCheckConcurrentIndex refuses, before it starts, a CREATE INDEX
- * CONCURRENTLY on an incetl_cow table that its build would refuse (an
- * access method other than btree, hash, gist, spgist, gin or brin:
- * cow_index.c; a unique index is built, and its validation pass inserts
- * the rows the index lacks with the uniqueness check, as heap's does; a
- * BRIN index's bulk delete lists no TIDs, so the validation pass inserts
- * every current row, which widens the ranges the build summarized, as on
- * heap): it commits the new index's catalog
- * entry before building it, so a refusal from the build would leave an
- * INVALID index behind.  The other concurrent builds, and REINDEX
- * CONCURRENTLY (whose indexes were built already), run: the validation
- * pass is cow_index_validate_scan.
+ * CowCheckIndexStmt refuses, before it starts, a CREATE INDEX on an
+ * incetl_cow table with an access method its build would refuse (one
+ * other than btree, hash, gist, spgist, gin or brin: cow_index.c).  The
+ * build's own refusal comes too late in two cases: CREATE INDEX
+ * CONCURRENTLY commits the new index's catalog entry before building it,
+ * so a refusal from the build would leave an INVALID index behind; and an
+ * access method's build may look at the index before it scans the table
+ * (BRIN's asserts that the index is BRIN's own, not another access method
+ * over brinhandler).  Other concurrent builds, and REINDEX CONCURRENTLY
+ * (whose indexes were built already), run: their validation pass is
+ * cow_index_validate_scan (a unique index's inserts the rows the index
+ * lacks with the uniqueness check, as heap's does; a BRIN index's bulk
+ * delete lists no TIDs, so its pass inserts every current row, which
+ * widens the ranges the build summarized, as on heap).
  */
 static void
-CowCheckConcurrentIndex(Node *parsetree)
+CowCheckIndexStmt(Node *parsetree)
 {
 	IndexStmt  *stmt;
 	Oid			relid;
 	Oid			am;
 
-	if (!IsA(parsetree, IndexStmt) || !((IndexStmt *) parsetree)->concurrent)
+	if (!IsA(parsetree, IndexStmt))
 		return;
 	stmt = (IndexStmt *) parsetree;
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
@@ -993,7 +995,7 @@ cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		((RenameStmt *) parsetree)->renameType == OBJECT_COLUMN &&
 		((RenameStmt *) parsetree)->relation != NULL)
 		rename = (RenameStmt *) parsetree;
-	CowCheckConcurrentIndex(parsetree);
+	CowCheckIndexStmt(parsetree);
 
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
