@@ -49,7 +49,7 @@ if [ ! -x "$PREFIX/bin/postgres" ]; then
 fi
 
 # contrib modules the tests use, from the same source tree
-for mod in pageinspect tsm_system_rows tsm_system_time; do
+for mod in amcheck pageinspect tsm_system_rows tsm_system_time; do
     if [ ! -f "$("$PREFIX/bin/pg_config" --sharedir)/extension/$mod.control" ]; then
         pgsrc=$(ls -d "$WORK"/src/postgresql-15.*/ 2>/dev/null | head -n 1)
         [ -n "$pgsrc" ] || incetl_die "no PostgreSQL source in $WORK/src: remove $PREFIX and run again"
