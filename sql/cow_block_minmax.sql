@@ -109,7 +109,15 @@ INSERT INTO queries VALUES
     (15, 'SELECT id FROM %s WHERE tc > ''a'' AND tc < ''c'''),
     (16, 'SELECT id FROM %s WHERE k = 99'),
     (17, 'SELECT id FROM %s WHERE 12000 < id AND k <= 12'),
-    (18, 'SELECT count(*) FROM %s WHERE f >= ''NaN''');
+    (18, 'SELECT count(*) FROM %s WHERE f >= ''NaN'''),
+    -- LIKE with a literal prefix under "C": the prefix's range
+    (30, 'SELECT id FROM %s WHERE tc LIKE ''B0%%'''),
+    (31, 'SELECT id FROM %s WHERE tc LIKE ''D1\_%%1'''),
+    (32, 'SELECT id FROM %s WHERE tc LIKE ''%%5'''),
+    (33, 'SELECT id FROM %s WHERE tc LIKE ''é%%'''),
+    (34, 'SELECT id FROM %s WHERE tc NOT LIKE ''a%%'''),
+    -- under ICU a prefix says nothing of the order
+    (35, 'SELECT id FROM %s WHERE t LIKE ''B0%%''');
 SELECT n, differing(q, 'h', 'c') AS c, differing(q, 'h', 'c3') AS c3,
        differing(q, 'h', 'cn') AS cn, heap_rows(q) AS heap_rows
 FROM queries ORDER BY n;
@@ -126,13 +134,34 @@ SET incetl.cow_aggregate_pushdown = off;
 -- C column (7) the blocks of a, B, D; x NULL throughout block 1 (8); v
 -- without per-block min/max (10): every block of v; a key range (11): one
 -- block per column; m = 1 (12): blocks 1 and 3; a value no block holds
--- (16): none.  Format 3 (c3): every block of the qual's column, the key
--- range by its binary search
+-- (16): none; LIKE 'B0%' under "C" (30): tc >= 'B0' and < 'B1', block 1;
+-- a prefix up to an escape (31): 'D1', block 3; no prefix (32), NOT LIKE
+-- (34), under ICU (35): every block; a prefix ending in a byte above
+-- 0x7f (33): only its lower bound, 'é', above every value: none.
+-- Format 3 (c3): every block of the qual's column, the key range by its
+-- binary search
 SELECT n, blocks(q, 'c') AS c, blocks(q, 'cn') AS cn, blocks(q, 'c3') AS c3
 FROM queries WHERE n <> 18 ORDER BY n;
 -- quals each group min/max let through but no block: the group is skipped
 SELECT id FROM c WHERE m = 1 AND k = 2;
 SELECT * FROM incetl.cow_last_scan();
+
+-- the aggregate pushdown skips the same blocks: decodes k's block 1 and
+-- n's (format 3: every block of both); grouped too
+SET incetl.cow_aggregate_pushdown = on;
+EXPLAIN (COSTS OFF) SELECT count(*), sum(n) FROM c WHERE k = 7;
+SELECT (SELECT row(count(*), sum(n)) FROM h WHERE k = 7)::text AS heap,
+       (SELECT row(count(*), sum(n)) FROM c WHERE k = 7)::text AS cow;
+SELECT blocks('SELECT count(*), sum(n) FROM %s WHERE k = 7', 'c') AS c,
+       blocks('SELECT count(*), sum(n) FROM %s WHERE k = 7', 'c3') AS c3;
+EXPLAIN (COSTS OFF) SELECT m, count(*), max(f) FROM c WHERE x < 5000 GROUP BY m;
+SELECT differing('SELECT m, count(*), max(f) FROM %s WHERE x < 5000 GROUP BY m', 'h', 'c') AS c,
+       differing('SELECT m, count(*), max(f) FROM %s WHERE x < 5000 GROUP BY m', 'h', 'c3') AS c3,
+       differing('SELECT count(*) FROM %s WHERE tc LIKE ''B0%%''', 'h', 'c') AS c_like;
+SELECT blocks('SELECT m, count(*), max(f) FROM %s WHERE x < 5000 GROUP BY m', 'c') AS c,
+       blocks('SELECT m, count(*), max(f) FROM %s WHERE x < 5000 GROUP BY m', 'c3') AS c3,
+       blocks('SELECT count(*) FROM %s WHERE tc LIKE ''B0%%''', 'c') AS c_like;
+SET incetl.cow_aggregate_pushdown = off;
 
 -- scroll cursors across blocks left out, forward and backward
 BEGIN;

@@ -328,6 +328,9 @@ typedef struct CowAggScanState
 	CowVersion *versions;
 	int			nversions;
 	List	   *skip;			/* of CowSkipQual */
+	bool	   *block_may;		/* the current group's blocks per-block
+								 * min/max leave (CowGroupBlocksMayMatch),
+								 * or NULL: all */
 	CowDecodedGroup *group;		/* the file group being read, or NULL */
 	bool	   *sel;			/* its rows that pass the quals, or NULL */
 	uint64		pos;			/* its next row */
@@ -2304,8 +2307,39 @@ CowAggCallOp(CowAggQual *q, Datum col, Datum other)
 }
 
 /*
+ * CowAggColumn makes column attidx of g available, as CowGroupColumn, but
+ * when per-block min/max ruled out some of the group's blocks
+ * (block_may), it decodes only the others: the rows of a block ruled out
+ * read as NULL, and no qual selects them (CowAggSelect).
+ */
+static bool
+CowAggColumn(CowDecodedGroup *g, const bool *block_may, int attidx)
+{
+	uint32		b;
+
+	if (block_may == NULL || attidx >= g->natts || g->decoded[attidx])
+		return CowGroupColumn(g, attidx);
+	for (b = 0; b < g->nblocks; b++)
+		if (block_may[b] &&
+			!CowGroupRow(g, attidx, (uint64) b * g->header->block_rows))
+			return false;
+	if (g->decoded[attidx])
+		return true;
+	for (b = 0; b < g->nblocks; b++)
+	{
+		uint64		r0 = (uint64) b * g->header->block_rows;
+
+		if (!block_may[b])
+			memset(g->isnull[attidx] + r0, true,
+				   Min((uint64) g->header->block_rows, g->nrows - r0));
+	}
+	return true;
+}
+
+/*
  * CowAggSelect evaluates the quals over one file group: sel[row] is true
- * for rows that satisfy all of them.  Returns how many do.
+ * for rows that satisfy all of them (none of the blocks st->block_may rules
+ * out).  Returns how many do.
  */
 static uint64
 CowAggSelect(CowAggScanState *st, CowDecodedGroup *g, bool *sel)
@@ -2316,13 +2350,26 @@ CowAggSelect(CowAggScanState *st, CowDecodedGroup *g, bool *sel)
 	ListCell   *lc;
 
 	memset(sel, true, nrows);
+	if (st->block_may != NULL)
+	{
+		uint32		b;
+
+		for (b = 0; b < g->nblocks; b++)
+		{
+			uint64		r0 = (uint64) b * g->header->block_rows;
+
+			if (!st->block_may[b])
+				memset(sel + r0, false,
+					   Min((uint64) g->header->block_rows, nrows - r0));
+		}
+	}
 	foreach(lc, st->quals)
 	{
 		CowAggQual *q = lfirst(lc);
 		Datum	   *values;
 		bool	   *isnull;
 
-		if (!CowGroupColumn(g, q->attidx))
+		if (!CowAggColumn(g, st->block_may, q->attidx))
 			elog(ERROR, "column %d not decoded for " COW_AGG_NAME, q->attidx + 1);
 		values = g->values[q->attidx];
 		isnull = g->isnull[q->attidx];
@@ -2519,7 +2566,8 @@ CowAggTransAdd(CowAggAccum *a, CowAggCell *c, Datum d)
 }
 
 static void
-CowAggMinMaxGroup(CowAggAccum *a, CowDecodedGroup *g, const bool *sel)
+CowAggMinMaxGroup(CowAggAccum *a, CowDecodedGroup *g, const bool *sel,
+				  const bool *block_may)
 {
 	CowAggCell *c = &a->cell;
 	Datum	   *values;
@@ -2542,7 +2590,7 @@ CowAggMinMaxGroup(CowAggAccum *a, CowDecodedGroup *g, const bool *sel)
 			return;
 		}
 	}
-	if (!CowGroupColumn(g, a->attidx))
+	if (!CowAggColumn(g, block_may, a->attidx))
 		return;
 	values = g->values[a->attidx];
 	isnull = g->isnull[a->attidx];
@@ -2619,7 +2667,7 @@ CowAggGroup(CowAggScanState *st, CowDecodedGroup *g, const bool *sel,
 				a->cell.count += nsel;
 				continue;
 			case COW_AGG_MINMAX:
-				CowAggMinMaxGroup(a, g, sel);
+				CowAggMinMaxGroup(a, g, sel, st->block_may);
 				continue;
 			case COW_AGG_COUNT:
 				if (sel == NULL)
@@ -2641,7 +2689,7 @@ CowAggGroup(CowAggScanState *st, CowDecodedGroup *g, const bool *sel,
 				break;
 		}
 
-		if (!CowGroupColumn(g, a->attidx))
+		if (!CowAggColumn(g, st->block_may, a->attidx))
 			continue;			/* not wanted: cannot happen, reads as NULL */
 		values = g->values[a->attidx];
 		isnull = g->isnull[a->attidx];
@@ -3429,8 +3477,30 @@ CowAggBatch(CowAggScanState *st, uint64 from, uint64 to)
 }
 
 /*
+ * CowAggBlocksMayMatch applies st->skip to file group g: false when its
+ * min/max, or its blocks' (format 4), rule out every row; else sets
+ * st->block_may to the blocks left, or NULL for all.
+ */
+static bool
+CowAggBlocksMayMatch(CowAggScanState *st, Relation rel, CowDecodedGroup *g)
+{
+	uint32		nmatch;
+
+	st->block_may = NULL;
+	if (!CowGroupMayMatch(rel, g->header, st->skip))
+		return false;
+	st->block_may = CowGroupBlocksMayMatch(rel, g->header, st->skip, &nmatch);
+	if (nmatch == 0)
+		return false;
+	if (nmatch == g->nblocks)
+		st->block_may = NULL;
+	return true;
+}
+
+/*
  * CowAggSkipQuals: the quals that also skip whole file groups by their
- * min/max (btree comparisons), once the quals' values are evaluated.
+ * min/max (btree comparisons, and LIKE with a prefix under "C"), once the
+ * quals' values are evaluated.
  */
 static List *
 CowAggSkipQuals(CowAggScanState *st, Relation rel)
@@ -3444,7 +3514,13 @@ CowAggSkipQuals(CowAggScanState *st, Relation rel)
 		Oid			opno = q->var_on_left ? q->opno : get_commutator(q->opno);
 		CowSkipQual *sq;
 
-		if (q->kind != COW_QUAL_OP || !OidIsValid(opno))
+		if (q->kind != COW_QUAL_OP)
+			continue;
+		if (q->var_on_left)
+			skip = list_concat(skip,
+							   CowMakeLikeSkipQuals(rel, q->attidx + 1, q->opno,
+													q->collation, q->value));
+		if (!OidIsValid(opno))
 			continue;
 		sq = CowMakeSkipQual(rel, q->attidx + 1, opno, q->collation, q->value);
 		if (sq != NULL)
@@ -3535,7 +3611,8 @@ CowAggNextGroup(CowAggScanState *st)
 		memset(st->addr_keys, 0, sizeof(Datum) * COW_AGG_ADDR_CACHE);
 		old = MemoryContextSwitchTo(st->group_cxt);
 		g = CowOpenGroup(rel, &st->versions[i], false, st->needed);
-		if (st->skip != NIL && !CowGroupMayMatch(rel, g->header, st->skip))
+		st->block_may = NULL;
+		if (st->skip != NIL && !CowAggBlocksMayMatch(st, rel, g))
 		{
 			cscan->groups_skipped++;
 			MemoryContextSwitchTo(old);
@@ -3553,12 +3630,12 @@ CowAggNextGroup(CowAggScanState *st)
 		if (nsel > 0)
 		{
 			for (k = 0; k < st->nkeys; k++)
-				if (!CowGroupColumn(g, st->keys[k].attidx))
+				if (!CowAggColumn(g, st->block_may, st->keys[k].attidx))
 					elog(ERROR, "column %d not decoded for " COW_AGG_NAME,
 						 st->keys[k].attidx + 1);
 			for (k = 0; k < st->naggs; k++)
 				if (st->accums[k].spec.attnum > 0 &&
-					!CowGroupColumn(g, st->accums[k].attidx))
+					!CowAggColumn(g, st->block_may, st->accums[k].attidx))
 					elog(ERROR, "column %d not decoded for " COW_AGG_NAME,
 						 st->accums[k].attidx + 1);
 		}
@@ -3763,7 +3840,9 @@ CowAggCompute(CowAggScanState *st)
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(st->group_cxt);
 		g = CowOpenGroup(rel, &versions[i], false, st->needed);
-		if (skip != NIL && !CowGroupMayMatch(rel, g->header, skip))
+		st->skip = skip;
+		st->block_may = NULL;
+		if (skip != NIL && !CowAggBlocksMayMatch(st, rel, g))
 		{
 			cscan->groups_skipped++;
 			MemoryContextSwitchTo(st->run_cxt);

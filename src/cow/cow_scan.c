@@ -41,6 +41,7 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_operator_d.h"
 #include "catalog/pg_type_d.h"
 #include "commands/defrem.h"
 #include "fmgr.h"
@@ -54,8 +55,11 @@
 #include "storage/proc.h"
 #include "nodes/bitmapset.h"
 #include "nodes/tidbitmap.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/pg_locale.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/typcache.h"
@@ -2009,4 +2013,54 @@ CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno, Oid inputcollid,
 			return NULL;
 	}
 	return q;
+}
+
+/*
+ * CowMakeLikeSkipQuals returns the CowSkipQuals implied by "column LIKE
+ * pattern" (opno, the column on the left) when the pattern starts with a
+ * literal prefix P and the comparison is under the "C" collation (the
+ * column's): every string matching is >= P and, when P's last byte is
+ * ASCII below 0x7f, < P with that byte incremented (byte order).  Under
+ * another collation a prefix says nothing of the order, and nothing is
+ * returned; so too for an empty prefix.  The quals only skip by min/max:
+ * the executor still evaluates the LIKE.
+ */
+List *
+CowMakeLikeSkipQuals(Relation rel, AttrNumber attnum, Oid opno,
+					 Oid inputcollid, Datum pattern)
+{
+	text	   *pat;
+	const char *p;
+	int			len,
+				n;
+	List	   *result = NIL;
+	CowSkipQual *q;
+
+	if (get_opcode(opno) != F_TEXTLIKE || !OidIsValid(inputcollid) ||
+		!lc_collate_is_c(inputcollid))
+		return NIL;
+	pat = DatumGetTextPP(pattern);
+	p = VARDATA_ANY(pat);
+	len = VARSIZE_ANY_EXHDR(pat);
+	for (n = 0; n < len; n++)
+		if (p[n] == '%' || p[n] == '_' || p[n] == '\\')
+			break;
+	if (n == 0)
+		return NIL;
+	q = CowMakeSkipQual(rel, attnum, TextGreaterEqualOperator, inputcollid,
+						PointerGetDatum(cstring_to_text_with_len(p, n)));
+	if (q == NULL)
+		return NIL;
+	result = lappend(result, q);
+	if ((unsigned char) p[n - 1] < 0x7f)
+	{
+		char	   *upper = pnstrdup(p, n);
+
+		upper[n - 1]++;
+		q = CowMakeSkipQual(rel, attnum, TextLessOperator, inputcollid,
+							PointerGetDatum(cstring_to_text_with_len(upper, n)));
+		if (q != NULL)
+			result = lappend(result, q);
+	}
+	return result;
 }

@@ -173,6 +173,8 @@ extern void CowScanSetHints(TableScanDesc scan, bool all, Bitmapset *needed,
 							List *quals, List *filters);
 extern CowSkipQual *CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno,
 									Oid inputcollid, Datum value);
+extern List *CowMakeLikeSkipQuals(Relation rel, AttrNumber attnum, Oid opno,
+								  Oid inputcollid, Datum pattern);
 extern bool CowGroupMayMatch(Relation rel, CowGroupHeader *h, List *quals);
 extern bool *CowGroupBlocksMayMatch(Relation rel, CowGroupHeader *h,
 									List *quals, uint32 *nmatch);
