@@ -84,10 +84,12 @@ SELECT n, differing(q, 'h', 'c20k') AS c20k, differing(q, 'h', 'c4k') AS c4k,
        differing(q, 'h', 'ccomp') AS ccomp, differing(q, 'h', 'cnokey') AS cnokey
 FROM queries ORDER BY n;
 
--- blocks decompressed: a point in a 20000-row group of 4 columns reads the
--- block directory and at most log2(5) + 1 blocks of the key, one block of
--- each other column; without a key every block of the key column (the
--- qual's prefilter) and, of each other column, the block holding the row
+-- blocks decompressed: a point in a 20000-row group of 4 columns: the
+-- blocks' min/max leave the one block holding it, of which one block per
+-- column is read (the binary search over the key stays in it); without a
+-- key the same (per-block min/max of id).  An empty range: the one block
+-- min/max leave (id >= 2000 and id <= 1000 both hold for 1..4096).  A
+-- qual min/max cannot use (id::numeric) reads the key column whole
 SELECT blocks('SELECT * FROM c20k WHERE id = 12345') AS c20k_point,
        blocks('SELECT * FROM c4k WHERE id = 12345') AS c4k_point,
        blocks('SELECT * FROM ccomp WHERE id = 12345') AS ccomp_point,
@@ -151,7 +153,8 @@ SELECT count(*) FROM c20k WHERE id BETWEEN 19995 AND 20005;
 -- a changed key: the groups are rewritten in the new key's order
 SELECT incetl.set_table_options('ccomp', record_key => 'sub,id');
 SELECT n, differing(q, 'h', 'ccomp') AS ccomp FROM queries ORDER BY n;
--- (sub = 1 is a third of every group: more than half its blocks, read whole)
+-- (sub = 1 is a third of every group; the blocks' min/max of sub and id
+-- leave only the blocks that may hold the row, 2 per column)
 SELECT blocks('SELECT * FROM ccomp WHERE sub = 1 AND id = 12346') AS sub_point,
        blocks('SELECT * FROM ccomp WHERE sub = 3') AS sub_none;
 

@@ -115,13 +115,14 @@ FROM queries ORDER BY n;
 EXPLAIN (COSTS OFF) SELECT id FROM c WHERE i4 > 100 AND i4 % 7 = 0 AND t = 'open';
 
 -- blocks decompressed.  c has 2 file groups of 3 blocks per column and
--- one of 2.  A point on id (min/max leave one group): the 3 blocks of id,
--- one block of each other column read; a second qual failing there: that
--- one block of its column, none of the others; a value in every group:
--- every block of i4, and of id the blocks holding a match; LIMIT: the
--- first block of the columns read; min/max ruling out every group: none;
--- a qual on a column after those read (the executor, deforming up to it,
--- would decode id and i2 for every row): f's 3 blocks, one of id and i2
+-- one of 2.  A point on id (the group's min/max leave one group, the
+-- blocks' one block): one block of each column read; a second qual
+-- failing there: that one block of its column, none of the others; a
+-- value in most groups: the blocks of i4 whose min/max hold it (4 of 8),
+-- and of id those holding a match; LIMIT: the first block of the columns
+-- read; min/max ruling out every group: none; a qual on a column after
+-- those read (the executor, deforming up to it, would decode id and i2
+-- for every row): the one block of f holding 10, one of id and i2
 SELECT blocks('SELECT id, t FROM c WHERE id = 4096') AS point_edge,
        blocks('SELECT id, t FROM c WHERE id = 4097') AS point_next,
        blocks('SELECT * FROM c WHERE id = 12345') AS point_all_columns,

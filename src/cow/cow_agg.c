@@ -333,6 +333,9 @@ typedef struct CowAggScanState
 	CowVersion *versions;
 	int			nversions;
 	List	   *skip;			/* of CowSkipQual */
+	bool	   *block_may;		/* the current group's blocks per-block
+								 * min/max leave (CowGroupBlocksMayMatch),
+								 * or NULL: all */
 	CowDecodedGroup *group;		/* the file group being read, or NULL */
 	bool	   *sel;			/* its rows that pass the quals, or NULL */
 	uint64		pos;			/* its next row */
@@ -2495,8 +2498,9 @@ CowAggSelectRows(CowAggScanState *st, CowDecodedGroup *g, bool *sel,
 
 /*
  * CowAggSelect evaluates the quals over one file group, block by block
- * (CowAggSelectRows): sel[row] is true for rows that satisfy all of them.
- * Returns how many do.
+ * (CowAggSelectRows): sel[row] is true for rows that satisfy all of them;
+ * the blocks st->block_may rules out select none and are not decoded.
+ * Returns how many rows pass.
  */
 static uint64
 CowAggSelect(CowAggScanState *st, CowDecodedGroup *g, bool *sel)
@@ -2504,9 +2508,17 @@ CowAggSelect(CowAggScanState *st, CowDecodedGroup *g, bool *sel)
 	uint64		block_rows = g->header->block_rows;
 	uint64		r0,
 				n = 0;
+	uint32		b;
 
-	for (r0 = 0; r0 < g->nrows; r0 += block_rows)
-		n += CowAggSelectRows(st, g, sel, r0, Min(r0 + block_rows, g->nrows));
+	for (b = 0, r0 = 0; r0 < g->nrows; b++, r0 += block_rows)
+	{
+		uint64		r1 = Min(r0 + block_rows, g->nrows);
+
+		if (st->block_may != NULL && !st->block_may[b])
+			memset(sel + r0, false, r1 - r0);	/* per-block min/max */
+		else
+			n += CowAggSelectRows(st, g, sel, r0, r1);
+	}
 	return n;
 }
 
@@ -3575,8 +3587,30 @@ CowAggIntQual(CowAggQual *q, Form_pg_attribute att, Oid opno, int strategy)
 }
 
 /*
+ * CowAggBlocksMayMatch applies st->skip to file group g: false when its
+ * min/max, or its blocks' (format 4), rule out every row; else sets
+ * st->block_may to the blocks left, or NULL for all.
+ */
+static bool
+CowAggBlocksMayMatch(CowAggScanState *st, Relation rel, CowDecodedGroup *g)
+{
+	uint32		nmatch;
+
+	st->block_may = NULL;
+	if (!CowGroupMayMatch(rel, g->header, st->skip))
+		return false;
+	st->block_may = CowGroupBlocksMayMatch(rel, g->header, st->skip, &nmatch);
+	if (nmatch == 0)
+		return false;
+	if (nmatch == g->nblocks)
+		st->block_may = NULL;
+	return true;
+}
+
+/*
  * CowAggSkipQuals: the quals that also skip whole file groups by their
- * min/max (btree comparisons), once the quals' values are evaluated.
+ * min/max (btree comparisons, and LIKE with a prefix under "C"), once the
+ * quals' values are evaluated.
  */
 static List *
 CowAggSkipQuals(CowAggScanState *st, Relation rel)
@@ -3591,7 +3625,13 @@ CowAggSkipQuals(CowAggScanState *st, Relation rel)
 		CowSkipQual *sq;
 
 		q->by_int = false;
-		if (q->kind != COW_QUAL_OP || !OidIsValid(opno))
+		if (q->kind != COW_QUAL_OP)
+			continue;
+		if (q->var_on_left)
+			skip = list_concat(skip,
+							   CowMakeLikeSkipQuals(rel, q->attidx + 1, q->opno,
+													q->collation, q->value));
+		if (!OidIsValid(opno))
 			continue;
 		sq = CowMakeSkipQual(rel, q->attidx + 1, opno, q->collation, q->value);
 		if (sq == NULL)
@@ -3685,7 +3725,8 @@ CowAggNextGroup(CowAggScanState *st)
 		memset(st->addr_keys, 0, sizeof(Datum) * COW_AGG_ADDR_CACHE);
 		old = MemoryContextSwitchTo(st->group_cxt);
 		g = CowOpenGroup(rel, &st->versions[i], false, st->needed);
-		if (st->skip != NIL && !CowGroupMayMatch(rel, g->header, st->skip))
+		st->block_may = NULL;
+		if (st->skip != NIL && !CowAggBlocksMayMatch(st, rel, g))
 		{
 			cscan->groups_skipped++;
 			MemoryContextSwitchTo(old);
@@ -3913,7 +3954,9 @@ CowAggCompute(CowAggScanState *st)
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(st->group_cxt);
 		g = CowOpenGroup(rel, &versions[i], false, st->needed);
-		if (skip != NIL && !CowGroupMayMatch(rel, g->header, skip))
+		st->skip = skip;
+		st->block_may = NULL;
+		if (skip != NIL && !CowAggBlocksMayMatch(st, rel, g))
 		{
 			cscan->groups_skipped++;
 			MemoryContextSwitchTo(st->run_cxt);

@@ -162,7 +162,8 @@ CowColumnOpConst(Node *qual, Index scanrelid, Var **var, Const **cst,
 /*
  * CowExtractSkipQuals turns "Var op Const" / "Const op Var" quals whose
  * operator is a btree comparison of the column type's default opfamily
- * into CowSkipQuals.
+ * into CowSkipQuals, and "column LIKE 'prefix…'" under the "C" collation
+ * into the range of the prefix (CowMakeLikeSkipQuals).
  */
 static List *
 CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel)
@@ -181,6 +182,11 @@ CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel)
 
 		if (!CowColumnOpConst((Node *) op, scanrelid, &var, &cst, &column_first))
 			continue;
+		if (column_first && cst->consttype == TEXTOID)
+			result = list_concat(result,
+								 CowMakeLikeSkipQuals(rel, var->varattno, op->opno,
+													  op->inputcollid,
+													  cst->constvalue));
 		opno = column_first ? op->opno : get_commutator(op->opno);
 		if (!OidIsValid(opno))
 			continue;

@@ -41,12 +41,41 @@ static void CowDecodeChunkBlocks(Relation rel, const CowVersion *v,
 								 CowGroupHeader *h, int idx, Datum *values,
 								 bool *isnull);
 static bool CowColumnIsStored(CowDecodedGroup *g, int attidx);
+static bool CowGroupBlockMinMaxValid(CowGroupHeader *h);
 static char *CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b,
 							  CowColumnDesc *d);
 static void CowGroupDecodeBlock(CowDecodedGroup *g, int attidx, uint32 b);
 
+/* the length of the blob area of a header that passed its CRC check */
+static inline uint64
+CowGroupBlobLen(CowGroupHeader *h)
+{
+	uint64		fixed = MAXALIGN(sizeof(CowGroupHeader)) +
+		sizeof(CowColumnDesc) * ((uint64) h->natts + 1);
+
+	return h->header_len > fixed ? h->header_len - fixed : 0;
+}
+
 /*
- * CowReadGroupHeader reads and checks the header of a version.
+ * CowGroupBlockMinMaxValid checks the per-block min/max table of a header
+ * (format 4) lies in its blob area, and that a version 3 header has none.
+ * The lists and values it points to are checked when read
+ * (CowGroupBlockMinMaxList, CowGroupBlockMinMax).
+ */
+static bool
+CowGroupBlockMinMaxValid(CowGroupHeader *h)
+{
+	if (h->block_minmax_off == 0)
+		return true;
+	if (h->version < 4)
+		return false;
+	return (uint64) h->block_minmax_off + sizeof(uint32) * (uint64) h->natts <=
+		CowGroupBlobLen(h);
+}
+
+/*
+ * CowReadGroupHeader reads and checks the header of a version, of any
+ * format version this build reads (COW_GROUP_VERSION_MIN on).
  */
 CowGroupHeader *
 CowReadGroupHeader(Relation rel, const CowVersion *v)
@@ -69,10 +98,12 @@ CowReadGroupHeader(Relation rel, const CowVersion *v)
 	COMP_CRC32C(crc, h, v->header_bytes);
 	FIN_CRC32C(crc);
 	h->header_crc = stored;
-	if (h->magic != COW_GROUP_MAGIC || h->version != COW_FORMAT_VERSION ||
+	if (h->magic != COW_GROUP_MAGIC ||
+		h->version < COW_GROUP_VERSION_MIN || h->version > COW_GROUP_VERSION ||
 		h->header_len != v->header_bytes ||
 		h->block_rows == 0 || h->block_rows % 8 != 0 ||
-		h->nrows != (uint64) v->row_count || crc != stored)
+		h->nrows != (uint64) v->row_count || crc != stored ||
+		!CowGroupBlockMinMaxValid(h))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("incetl_cow relation \"%s\": file group " INT64_FORMAT " (commit " INT64_FORMAT ", block %u) has a corrupted header",
@@ -689,4 +720,62 @@ CowGroupMinMax(CowGroupHeader *h, int attidx, Datum *min, Datum *max)
 	*min = datumRestore(&p, &isnull);
 	p = CowGroupBlob(h) + d->max_off;
 	*max = datumRestore(&p, &isnull);
+}
+
+/*
+ * CowGroupBlockMinMaxList returns the per-block min/max list of column
+ * attidx in h (format 4, see format.h), or NULL when the group has none
+ * for it (a version 3 group, a column without min/max).  The list is
+ * checked to lie in the blob area.
+ */
+const char *
+CowGroupBlockMinMaxList(CowGroupHeader *h, int attidx)
+{
+	uint32		off;
+	uint64		len = sizeof(uint32) * 2 * (uint64) CowGroupBlocks(h);
+
+	if (h->block_minmax_off == 0 || (uint32) attidx >= h->natts)
+		return NULL;
+	memcpy(&off, CowGroupBlob(h) + h->block_minmax_off + sizeof(uint32) * attidx,
+		   sizeof(uint32));
+	if (off == 0)
+		return NULL;
+	if ((uint64) off + len > CowGroupBlobLen(h))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("incetl_cow file group has corrupted block min/max for column %d",
+						attidx + 1)));
+	return CowGroupBlob(h) + off;
+}
+
+/*
+ * CowGroupBlockMinMax sets *min and *max to those of block b of the list
+ * (CowGroupBlockMinMaxList) of a column of h, restored in the current
+ * memory context, and returns true; returns false for a block NULL
+ * throughout.
+ */
+bool
+CowGroupBlockMinMax(CowGroupHeader *h, const char *list, uint32 b,
+					Datum *min, Datum *max)
+{
+	uint32		offs[2];
+	uint64		blob_len = CowGroupBlobLen(h);
+	char	   *p;
+	bool		isnull;
+
+	memcpy(offs, list + sizeof(uint32) * 2 * (uint64) b, sizeof(offs));
+	if (offs[0] == 0 && offs[1] == 0)
+		return false;
+	/* a serialized datum starts with its int header */
+	if (offs[0] == 0 || offs[1] == 0 ||
+		(uint64) offs[0] + sizeof(int) > blob_len ||
+		(uint64) offs[1] + sizeof(int) > blob_len)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("incetl_cow file group has corrupted block min/max")));
+	p = CowGroupBlob(h) + offs[0];
+	*min = datumRestore(&p, &isnull);
+	p = CowGroupBlob(h) + offs[1];
+	*max = datumRestore(&p, &isnull);
+	return true;
 }

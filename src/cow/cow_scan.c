@@ -41,6 +41,7 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_operator_d.h"
 #include "catalog/pg_type_d.h"
 #include "commands/defrem.h"
 #include "fmgr.h"
@@ -54,8 +55,11 @@
 #include "storage/proc.h"
 #include "nodes/bitmapset.h"
 #include "nodes/tidbitmap.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/pg_locale.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/typcache.h"
@@ -484,7 +488,51 @@ cow_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 	scan->bm_next = 0;
 	scan->pass = NULL;
 	scan->pass_done = NULL;
+	scan->block_may = NULL;
 	MemoryContextReset(scan->group_cxt);
+}
+
+/*
+ * CowSkipQualApplies: may the min/max h holds for q's column be compared
+ * with q?  Not when the column was written before it was added or before
+ * a type change, nor when its min/max are ordered under another collation
+ * than q's (ALTER COLUMN ... COLLATE rewrites nothing).
+ */
+static bool
+CowSkipQualApplies(Relation rel, CowGroupHeader *h, CowSkipQual *q)
+{
+	CowColumnDesc *d;
+
+	if ((uint32) q->attidx >= h->natts)
+		return false;
+	d = &CowGroupColumns(h)[q->attidx];
+	if (d->typid != TupleDescAttr(RelationGetDescr(rel), q->attidx)->atttypid)
+		return false;
+	if (OidIsValid(q->collation) && d->collation != q->collation)
+		return false;
+	return true;
+}
+
+/*
+ * CowSkipQualMayHold: may "column op constant" (q) hold for a value
+ * between min and max?
+ */
+static bool
+CowSkipQualMayHold(CowSkipQual *q, Datum min, Datum max)
+{
+	switch (q->strategy)
+	{
+		case BTLessStrategyNumber:
+		case BTLessEqualStrategyNumber:
+			return DatumGetBool(FunctionCall2Coll(&q->le_fn, q->collation, min, q->value));
+		case BTGreaterStrategyNumber:
+		case BTGreaterEqualStrategyNumber:
+			return DatumGetBool(FunctionCall2Coll(&q->ge_fn, q->collation, max, q->value));
+		case BTEqualStrategyNumber:
+			return DatumGetBool(FunctionCall2Coll(&q->le_fn, q->collation, min, q->value)) &&
+				DatumGetBool(FunctionCall2Coll(&q->ge_fn, q->collation, max, q->value));
+	}
+	return true;
 }
 
 /*
@@ -503,40 +551,72 @@ CowGroupMayMatch(Relation rel, CowGroupHeader *h, List *quals)
 		CowColumnDesc *d;
 		Datum		min,
 					max;
-		bool		ok = true;
 
-		if ((uint32) q->attidx >= h->natts)
+		if (!CowSkipQualApplies(rel, h, q))
 			continue;
 		d = &CowGroupColumns(h)[q->attidx];
-		if (d->typid != TupleDescAttr(RelationGetDescr(rel), q->attidx)->atttypid)
-			continue;			/* written before a type change */
-		if (OidIsValid(q->collation) && d->collation != q->collation)
-			continue;			/* min/max ordered under another collation
-								 * (ALTER COLUMN ... COLLATE rewrites nothing) */
 		if (d->flags & COW_COL_ALL_NULL)
 			return false;		/* a strict comparison never matches NULL */
 		if (!(d->flags & COW_COL_HAS_MINMAX))
 			continue;
 		CowGroupMinMax(h, q->attidx, &min, &max);
-		switch (q->strategy)
-		{
-			case BTLessStrategyNumber:
-			case BTLessEqualStrategyNumber:
-				ok = DatumGetBool(FunctionCall2Coll(&q->le_fn, q->collation, min, q->value));
-				break;
-			case BTGreaterStrategyNumber:
-			case BTGreaterEqualStrategyNumber:
-				ok = DatumGetBool(FunctionCall2Coll(&q->ge_fn, q->collation, max, q->value));
-				break;
-			case BTEqualStrategyNumber:
-				ok = DatumGetBool(FunctionCall2Coll(&q->le_fn, q->collation, min, q->value)) &&
-					DatumGetBool(FunctionCall2Coll(&q->ge_fn, q->collation, max, q->value));
-				break;
-		}
-		if (!ok)
+		if (!CowSkipQualMayHold(q, min, max))
 			return false;
 	}
 	return true;
+}
+
+/*
+ * CowGroupBlocksMayMatch applies the per-block min/max of a file group
+ * (format 4) to a list of CowSkipQuals on rel: returns an array of the
+ * group's blocks, false for a block no row of which can satisfy them
+ * all, or NULL when no qual has per-block min/max to go by (a format 3
+ * group, columns without an ordering or with long values).  *nmatch is
+ * set to the number of blocks left.  Allocated in the current memory
+ * context.  Only the header is read: a block ruled out decodes nothing.
+ */
+bool *
+CowGroupBlocksMayMatch(Relation rel, CowGroupHeader *h, List *quals,
+					   uint32 *nmatch)
+{
+	uint32		nblocks = CowGroupBlocks(h);
+	bool	   *may = NULL;
+	ListCell   *lc;
+	uint32		b;
+
+	*nmatch = nblocks;
+	if (h->block_minmax_off == 0 || nblocks == 0)
+		return NULL;
+	foreach(lc, quals)
+	{
+		CowSkipQual *q = lfirst(lc);
+		const char *list;
+
+		if (!CowSkipQualApplies(rel, h, q) ||
+			(list = CowGroupBlockMinMaxList(h, q->attidx)) == NULL)
+			continue;
+		if (may == NULL)
+		{
+			may = palloc(sizeof(bool) * nblocks);
+			memset(may, true, nblocks);
+		}
+		for (b = 0; b < nblocks; b++)
+		{
+			Datum		min,
+						max;
+
+			if (!may[b])
+				continue;
+			/* a strict comparison never matches NULL */
+			if (!CowGroupBlockMinMax(h, list, b, &min, &max) ||
+				!CowSkipQualMayHold(q, min, max))
+			{
+				may[b] = false;
+				(*nmatch)--;
+			}
+		}
+	}
+	return may;
 }
 
 /*
@@ -630,8 +710,10 @@ CowKeyBound(CowDecodedGroup *g, int attidx, uint64 lo, uint64 hi,
  * column can hold.  A file group is sorted by the record key (and so by
  * its first column, under the column type's default btree ordering with
  * the column's collation, the ordering of the skip quals): the bounds are
- * found by binary search over the key column, decoding only the blocks the
- * search touches, and when the range leaves out at least half the blocks
+ * found by binary search over the key column within the blocks per-block
+ * min/max left (CowScanOpenVersion; in a format 4 group, usually the one
+ * or two blocks holding the range), decoding only the blocks the search
+ * touches, and when the range leaves out at least half the blocks
  * the group is read by block (as an index fetch reads it), so the other
  * columns decode only the blocks of the range.  The executor still
  * evaluates every qual on the rows returned: the range only leaves out
@@ -645,13 +727,13 @@ CowScanKeyRange(CowScanDesc scan)
 	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(scan->base.rs_rd),
 										  attidx);
 	CowColumnDesc *d;
-	uint64		lo = 0,
-				hi = g->nrows;
+	uint64		lo = scan->lo_row,
+				hi = scan->hi_row;
 	bool		ok = true;
 	ListCell   *lc;
 
 	if (g->header->nkeys == 0 || (uint32) attidx >= g->header->natts ||
-		g->nrows == 0)
+		g->nrows == 0 || lo >= hi)
 		return;
 	d = &CowGroupColumns(g->header)[attidx];
 	/* sorted under the column's type and collation of today */
@@ -699,15 +781,26 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 	scan->group = NULL;
 	scan->pass = NULL;
 	scan->pass_done = NULL;
+	scan->block_may = NULL;
 	scan->cur = vi;
 	CHECK_FOR_INTERRUPTS();
 	old = MemoryContextSwitchTo(scan->group_cxt);
 	if (scan->quals != NIL)
 	{
 		CowGroupHeader *h = CowReadGroupHeader(rel, &scan->versions[vi]);
+		uint32		nmatch;
 
 		if (!CowGroupMayMatch(rel, h, scan->quals))
 		{
+			scan->groups_skipped++;
+			MemoryContextSwitchTo(old);
+			return false;
+		}
+		/* the blocks the quals may hold for (format 4 groups) */
+		scan->block_may = CowGroupBlocksMayMatch(rel, h, scan->quals, &nmatch);
+		if (nmatch == 0)
+		{
+			scan->block_may = NULL;
 			scan->groups_skipped++;
 			MemoryContextSwitchTo(old);
 			return false;
@@ -719,6 +812,20 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 	scan->groups_read++;
 	scan->lo_row = 0;
 	scan->hi_row = scan->group->nrows;
+	if (scan->block_may != NULL)
+	{
+		uint32		first = 0,
+					last = scan->group->nblocks - 1;
+
+		/* rows before the first block left and after the last are not */
+		while (!scan->block_may[first])
+			first++;
+		while (!scan->block_may[last])
+			last--;
+		scan->lo_row = (uint64) first * scan->group->header->block_rows;
+		scan->hi_row = Min((uint64) (last + 1) * scan->group->header->block_rows,
+						   scan->group->nrows);
+	}
 	/*
 	 * Columns are decoded a block (COW_BLOCK_ROWS rows) at a time, when
 	 * the scan reaches it: a LIMIT or a prefilter that lets no row of a
@@ -790,6 +897,20 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 		if (scan->group != NULL && next >= (int64) scan->lo_row &&
 			next < (int64) scan->hi_row)
 		{
+			if (scan->block_may != NULL)
+			{
+				uint32		block_rows = scan->group->header->block_rows;
+				uint32		b = (uint64) next / block_rows;
+
+				/* a block per-block min/max rule out: the next one */
+				if (!scan->block_may[b])
+				{
+					next = ScanDirectionIsForward(direction) ?
+						(int64) (b + 1) * block_rows :
+						(int64) b * block_rows - 1;
+					continue;
+				}
+			}
 			if (scan->pass != NULL)
 			{
 				uint32		b = (uint64) next / scan->group->header->block_rows;
@@ -816,6 +937,7 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 			scan->group = NULL;
 			scan->pass = NULL;
 			scan->pass_done = NULL;
+			scan->block_may = NULL;
 			scan->cur = -1;
 			scan->row = 0;
 			scan->inited = false;
@@ -1891,4 +2013,54 @@ CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno, Oid inputcollid,
 			return NULL;
 	}
 	return q;
+}
+
+/*
+ * CowMakeLikeSkipQuals returns the CowSkipQuals implied by "column LIKE
+ * pattern" (opno, the column on the left) when the pattern starts with a
+ * literal prefix P and the comparison is under the "C" collation (the
+ * column's): every string matching is >= P and, when P's last byte is
+ * ASCII below 0x7f, < P with that byte incremented (byte order).  Under
+ * another collation a prefix says nothing of the order, and nothing is
+ * returned; so too for an empty prefix.  The quals only skip by min/max:
+ * the executor still evaluates the LIKE.
+ */
+List *
+CowMakeLikeSkipQuals(Relation rel, AttrNumber attnum, Oid opno,
+					 Oid inputcollid, Datum pattern)
+{
+	text	   *pat;
+	const char *p;
+	int			len,
+				n;
+	List	   *result = NIL;
+	CowSkipQual *q;
+
+	if (get_opcode(opno) != F_TEXTLIKE || !OidIsValid(inputcollid) ||
+		!lc_collate_is_c(inputcollid))
+		return NIL;
+	pat = DatumGetTextPP(pattern);
+	p = VARDATA_ANY(pat);
+	len = VARSIZE_ANY_EXHDR(pat);
+	for (n = 0; n < len; n++)
+		if (p[n] == '%' || p[n] == '_' || p[n] == '\\')
+			break;
+	if (n == 0)
+		return NIL;
+	q = CowMakeSkipQual(rel, attnum, TextGreaterEqualOperator, inputcollid,
+						PointerGetDatum(cstring_to_text_with_len(p, n)));
+	if (q == NULL)
+		return NIL;
+	result = lappend(result, q);
+	if ((unsigned char) p[n - 1] < 0x7f)
+	{
+		char	   *upper = pnstrdup(p, n);
+
+		upper[n - 1]++;
+		q = CowMakeSkipQual(rel, attnum, TextLessOperator, inputcollid,
+							PointerGetDatum(cstring_to_text_with_len(upper, n)));
+		if (q != NULL)
+			result = lappend(result, q);
+	}
+	return result;
 }

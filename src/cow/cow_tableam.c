@@ -925,6 +925,7 @@ cow_init(void)
 	CowRegisterRoutine(&CowMethods);
 	(void) CowSlotOps();
 	CowWriteStateInit();
+	CowWriterInit();
 	CowHooksInit();
 	CowAggInit();
 	CowRmgrInit();

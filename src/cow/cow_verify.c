@@ -61,8 +61,9 @@ CowReport(ReturnSetInfo *rsinfo, const CowVersion *v, const char *problem)
 /*
  * CowCheckMinMax reports each column whose recorded min/max are not the
  * smallest and largest of its values, compared in the type's order under
- * the collation recorded with them (what scans skip file groups by).
- * Columns written before a type change are left alone, as scans do.
+ * the collation recorded with them (what scans skip file groups by), and
+ * likewise each block's (format 4: what scans skip blocks by).  Columns
+ * written before a type change are left alone, as scans do.
  */
 static void
 CowCheckMinMax(ReturnSetInfo *rsinfo, const CowVersion *v, TupleDesc desc,
@@ -83,6 +84,8 @@ CowCheckMinMax(ReturnSetInfo *rsinfo, const CowVersion *v, TupleDesc desc,
 					vmax = (Datum) 0;
 		bool		any = false;
 		uint64		r;
+		const char *list;
+		uint32		b;
 
 		if (att->attisdropped || d->typid != att->atttypid ||
 			!(d->flags & COW_COL_HAS_MINMAX))
@@ -114,6 +117,37 @@ CowCheckMinMax(ReturnSetInfo *rsinfo, const CowVersion *v, TupleDesc desc,
 				 ApplySortComparator(vmax, false, max, false, &ssup) != 0)
 			CowReport(rsinfo, v, psprintf("recorded min/max of column \"%s\" are not those of its values",
 										  NameStr(att->attname)));
+
+		/* each block's */
+		list = CowGroupBlockMinMaxList(h, a);
+		for (b = 0; list != NULL && b < g->nblocks; b++)
+		{
+			uint64		r0 = (uint64) b * h->block_rows;
+			uint64		r1 = Min(r0 + h->block_rows, g->nrows);
+			bool		has = CowGroupBlockMinMax(h, list, b, &min, &max);
+
+			any = false;
+			for (r = r0; r < r1; r++)
+			{
+				Datum		x = g->values[a][r];
+
+				if (g->isnull[a][r])
+					continue;
+				if (!any || ApplySortComparator(x, false, vmin, false, &ssup) < 0)
+					vmin = x;
+				if (!any || ApplySortComparator(x, false, vmax, false, &ssup) > 0)
+					vmax = x;
+				any = true;
+			}
+			if (any != has ||
+				(any && (ApplySortComparator(vmin, false, min, false, &ssup) != 0 ||
+						 ApplySortComparator(vmax, false, max, false, &ssup) != 0)))
+			{
+				CowReport(rsinfo, v, psprintf("recorded min/max of block %u of column \"%s\" are not those of its values",
+											  b, NameStr(att->attname)));
+				break;
+			}
+		}
 	}
 }
 

@@ -29,6 +29,17 @@ extern void CowDecompress(const char *src, Size srclen, char *dst, Size rawlen,
 
 #define COW_GROUP_MAGIC			0x43574731	/* "CWG1" */
 
+/*
+ * File group format versions.  Version 3 has min/max per column chunk;
+ * version 4, which this build writes, adds min/max per column block (the
+ * header's block_minmax_off).  Both are read: a version 3 group is skipped
+ * by its chunk min/max only.  (The metapage has a version of its own,
+ * COW_FORMAT_VERSION.)
+ */
+#define COW_GROUP_VERSION_MIN	3
+#define COW_GROUP_VERSION		4
+extern int	CowTestWriteGroupVersion;	/* incetl.test_cow_group_version */
+
 #define COW_COL_HAS_NULLS		0x01
 #define COW_COL_ALL_NULL		0x02
 #define COW_COL_HAS_MINMAX		0x04
@@ -75,7 +86,10 @@ typedef struct CowGroupHeader
 	uint64		total_len;		/* header plus all chunks */
 	uint32		block_rows;		/* rows per column block (the last may
 								 * have fewer) */
-	uint32		unused;
+	uint32		block_minmax_off;	/* version 4: into the blob area, the
+									 * per-block min/max of the columns
+									 * (CowGroupBlockMinMax), or 0; 0 in
+									 * version 3 */
 	/* CowColumnDesc cols[natts + 1] follow, then the blob area */
 } CowGroupHeader;
 
@@ -101,6 +115,18 @@ typedef struct CowBlockDesc
 #define COW_BLK_HAS_NULLS		0x01
 #define COW_BLK_ALL_NULL		0x02	/* no bytes stored */
 #define COW_BLK_UNCOMPRESSED	0x04
+
+/*
+ * Per-block min/max (version 4).  At the header's block_minmax_off in the
+ * blob area: a uint32 per user column, the offset of that column's list,
+ * or 0 when the column has none (no btree ordering, NULL throughout, or a
+ * value longer than COW_BLOCK_MINMAX_MAX_BYTES serialized, which would
+ * bloat the header every scan reads).  A column's list is a uint32 pair
+ * per block, the offsets of the block's serialized min and max, both 0
+ * when the block is NULL throughout.  Offsets are into the blob area, not
+ * aligned: read them with memcpy.
+ */
+#define COW_BLOCK_MINMAX_MAX_BYTES	64
 
 #define CowGroupBlocks(h) \
 	((uint32) (((h)->nrows + (h)->block_rows - 1) / (h)->block_rows))

@@ -129,6 +129,9 @@ extern CowDecodedGroup *CowDecodeGroup(Relation rel, const CowVersion *v,
 									   bool commit_ids);
 extern void CowGroupKeyBounds(CowGroupHeader *h, Datum *first, Datum *last);
 extern void CowGroupMinMax(CowGroupHeader *h, int attidx, Datum *min, Datum *max);
+extern const char *CowGroupBlockMinMaxList(CowGroupHeader *h, int attidx);
+extern bool CowGroupBlockMinMax(CowGroupHeader *h, const char *list, uint32 b,
+								Datum *min, Datum *max);
 
 /* ---------- reader-side helpers and hooks ---------- */
 
@@ -170,7 +173,11 @@ extern void CowScanSetHints(TableScanDesc scan, bool all, Bitmapset *needed,
 							List *quals, List *filters);
 extern CowSkipQual *CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno,
 									Oid inputcollid, Datum value);
+extern List *CowMakeLikeSkipQuals(Relation rel, AttrNumber attnum, Oid opno,
+								  Oid inputcollid, Datum pattern);
 extern bool CowGroupMayMatch(Relation rel, CowGroupHeader *h, List *quals);
+extern bool *CowGroupBlocksMayMatch(Relation rel, CowGroupHeader *h,
+									List *quals, uint32 *nmatch);
 extern const TupleTableSlotOps *CowSlotOps(void);
 extern void CowSlotSetXmin(TupleTableSlot *slot, TransactionId xmin);
 extern void CowSlotSetXmax(TupleTableSlot *slot, TransactionId xmax);
@@ -212,6 +219,9 @@ typedef struct CowScanDescData
 	bool	   *pass;			/* [group nrows]: rows of the filtered
 								 * blocks the quals may hold for */
 	bool	   *pass_done;		/* [group nblocks]: blocks filtered */
+	bool	   *block_may;		/* [group nblocks] or NULL: false for the
+								 * blocks per-block min/max rule out (the
+								 * scan decodes nothing of them) */
 	int64		groups_read;
 	int64		groups_skipped;
 	int64		chunks_at_start;	/* CowChunksDecoded + CowChunksByBlock

@@ -43,6 +43,7 @@ extern void CowMergeEarlierChanges(Relation rel);
 extern bool CowHasPending(void);
 extern void CowCheckUnmergedRead(Relation rel, Snapshot snapshot);
 extern void CowWriteStateInit(void);
+extern void CowWriterInit(void);
 
 typedef struct CowSpill CowSpill;
 typedef struct CowDeleteSet CowDeleteSet;
