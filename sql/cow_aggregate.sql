@@ -313,8 +313,9 @@ DROP ROLE regress_cow_agg_reader;
 
 -- Quals are evaluated block by block (4096 rows), and the aggregates'
 -- columns are decoded only in the blocks where a row passed: one matching
--- row in a 10000-row file group (blocks of 4096, 4096, 1808) decodes the
--- qual's three blocks and one block of each aggregate's column.  Integer
+-- row in a 10000-row file group (blocks of 4096, 4096, 1808) decodes one
+-- block of the qual's column (per-block min/max rule out the two others)
+-- and one block of each aggregate's column.  Integer
 -- and date comparisons are made natively, across int2/int4/int8 too.
 CREATE TABLE sel_h (id bigint, w int4, d date, v numeric(10,2), t text);
 INSERT INTO sel_h SELECT g, g * 7, date '2020-01-01' + g,

@@ -147,7 +147,8 @@ SELECT id FROM c WHERE m = 1 AND k = 2;
 SELECT * FROM incetl.cow_last_scan();
 
 -- the aggregate pushdown skips the same blocks: decodes k's block 1 and
--- n's (format 3: every block of both); grouped too
+-- n's (format 3: every block of k, and n's only where k = 7 matched);
+-- grouped too
 SET incetl.cow_aggregate_pushdown = on;
 EXPLAIN (COSTS OFF) SELECT count(*), sum(n) FROM c WHERE k = 7;
 SELECT (SELECT row(count(*), sum(n)) FROM h WHERE k = 7)::text AS heap,
