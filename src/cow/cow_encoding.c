@@ -145,6 +145,7 @@ typedef struct CowChunkReader
 	Relation	rel;
 	int64		file_group_id;
 	int			colno;			/* 1-based; natts + 1 is the commit ids */
+	CowLazyRaw *lazy;			/* frames still to decompress, or NULL */
 } CowChunkReader;
 
 /* a varlena body planned by CowVarlenaPlan, written by CowVarlenaWrite */
@@ -416,9 +417,38 @@ CowChunkCorrupt(CowChunkReader *r, const char *what)
 			 errdetail("%s.", what)));
 }
 
-/* the next len bytes of the chunk, 8-byte aligned in it */
+/*
+ * CowChunkEnsure makes bytes [off, off + len) of a chunk read frame by
+ * frame (r->lazy) present in r->data; a chunk read whole has them all.
+ * The range is within the chunk (the callers check).
+ */
+static inline void
+CowChunkEnsure(CowChunkReader *r, Size off, Size len)
+{
+	CowLazyRaw *lazy = r->lazy;
+	uint32		f,
+				last;
+
+	if (lazy == NULL || len == 0)
+		return;
+	Assert(off + len <= r->len);
+	last = (uint32) ((off + len - 1) / lazy->frame_raw);
+	for (f = (uint32) (off / lazy->frame_raw); f <= last; f++)
+	{
+		if (f >= lazy->nframes)
+			CowChunkCorrupt(r, "chunk is longer than its frames");
+		if (!lazy->done[f])
+			lazy->fetch(lazy, f);
+	}
+}
+
+/*
+ * CowChunkSkip: the next len bytes of the chunk, 8-byte aligned in it,
+ * without making them present (a chunk read frame by frame: the caller
+ * ensures what it reads of them)
+ */
 static const char *
-CowChunkTake(CowChunkReader *r, Size len)
+CowChunkSkip(CowChunkReader *r, Size len)
 {
 	const char *p;
 
@@ -426,6 +456,16 @@ CowChunkTake(CowChunkReader *r, Size len)
 		CowChunkCorrupt(r, "chunk is truncated");
 	p = r->data + r->pos;
 	r->pos = Min(r->len, MAXALIGN(r->pos + len));
+	return p;
+}
+
+/* the next len bytes of the chunk, 8-byte aligned in it */
+static const char *
+CowChunkTake(CowChunkReader *r, Size len)
+{
+	const char *p = CowChunkSkip(r, len);
+
+	CowChunkEnsure(r, p - r->data, len);
 	return p;
 }
 
@@ -1128,6 +1168,7 @@ CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 	r.rel = rel;
 	r.file_group_id = file_group_id;
 	r.colno = colno;
+	r.lazy = NULL;
 
 	if (d->flags & COW_COL_HAS_NULLS)
 	{
@@ -1381,7 +1422,8 @@ CowVarlenaOpen(CowChunkReader *r, int64 count, CowVarlenaCursor *c)
 	if (body.suffix_bytes > r->len)
 		CowChunkCorrupt(r, "bad byte count");
 	c->suffix_bytes = body.suffix_bytes;
-	c->src = CowChunkTake(r, body.suffix_bytes);
+	/* CowVarlenaValue makes present the bytes it copies */
+	c->src = CowChunkSkip(r, body.suffix_bytes);
 }
 
 /*
@@ -1434,6 +1476,7 @@ CowVarlenaValue(CowChunkReader *r, const CowVarlenaCursor *c, int64 k)
 		/* value i has bytes [prefix[i], need) in its own suffix */
 		if (prefix[i] < need)
 		{
+			CowChunkEnsure(r, (c->src - r->data) + off, need - prefix[i]);
 			memcpy(buf + VARHDRSZ + prefix[i], c->src + off, need - prefix[i]);
 			need = prefix[i];
 		}
@@ -1454,8 +1497,8 @@ CowVarlenaValue(CowChunkReader *r, const CowVarlenaCursor *c, int64 k)
  */
 bool
 CowDecodeValue(Relation rel, int64 file_group_id, int colno,
-			   const CowColumnDesc *d, const char *raw, uint64 nrows,
-			   uint64 row, Datum *value, bool *isnull)
+			   const CowColumnDesc *d, const char *raw, CowLazyRaw *lazy,
+			   uint64 nrows, uint64 row, Datum *value, bool *isnull)
 {
 	CowChunkReader r;
 	int64		nvals = nrows;
@@ -1469,6 +1512,7 @@ CowDecodeValue(Relation rel, int64 file_group_id, int colno,
 	r.rel = rel;
 	r.file_group_id = file_group_id;
 	r.colno = colno;
+	r.lazy = lazy;
 	*isnull = false;
 	*value = (Datum) 0;
 
@@ -1510,10 +1554,14 @@ CowDecodeValue(Relation rel, int64 file_group_id, int colno,
 					off = (Size) k * att_align_nominal(d->attlen, align);
 					if (start + off >= r.len || (Size) d->attlen > r.len - (start + off))
 						CowChunkCorrupt(&r, "chunk is truncated");
+					CowChunkEnsure(&r, start + off, d->attlen);
 					p = r.data + start + off;
 				}
 				else
 				{
+					/* the values before it are walked: all of them */
+					if (start < r.len)
+						CowChunkEnsure(&r, start, r.len - start);
 					for (i = 0; i <= k; i++)
 					{
 						Size		avail;

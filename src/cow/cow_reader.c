@@ -42,7 +42,10 @@ static void CowDecodeChunkBlocks(Relation rel, const CowVersion *v,
 								 bool *isnull);
 static bool CowColumnIsStored(CowDecodedGroup *g, int attidx);
 static char *CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b,
-							  CowColumnDesc *d);
+							  CowColumnDesc *d, CowLazyRaw **lazyp);
+static void CowGroupFetchFrame(CowLazyRaw *lazy, uint32 frame);
+static char *CowGroupFramedRaw(CowDecodedGroup *g, int attidx, uint32 b,
+							   uint64 off, CowLazyRaw **lazyp);
 static void CowGroupDecodeBlock(CowDecodedGroup *g, int attidx, uint32 b);
 
 /*
@@ -411,16 +414,106 @@ CowGroupColumn(CowDecodedGroup *g, int attidx)
 	return true;
 }
 
+/* a framed block read frame by frame: what CowGroupFetchFrame needs */
+typedef struct CowGroupFrames
+{
+	CowLazyRaw	lazy;			/* first: the decoder's handle */
+	CowDecodedGroup *g;
+	uint64		block_off;		/* of the block in the extent stream */
+	char	   *raw;
+	CowFrames	frames;
+} CowGroupFrames;
+
+/* the bytes of a block read first, to find its frame index */
+#define COW_FRAME_INDEX_READ	512
+
+/*
+ * CowGroupFetchFrame reads frame "frame" of a framed block's stored bytes
+ * and decompresses it into the block's raw bytes (the CowLazyRaw fetch
+ * of a block from CowGroupFramedRaw).
+ */
+static void
+CowGroupFetchFrame(CowLazyRaw *lazy, uint32 frame)
+{
+	CowGroupFrames *st = (CowGroupFrames *) lazy->arg;
+	CowDecodedGroup *g = st->g;
+	Size		len = st->frames.entries[frame].stored_len;
+	char	   *src = palloc(Max(len, 1));
+
+	CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
+					   st->block_off + st->frames.offsets[frame], len, src);
+	CowDecompressFrame(&st->frames, frame, src, st->raw, g->rel);
+	pfree(src);
+	lazy->done[frame] = true;
+}
+
+/*
+ * CowGroupFramedRaw: for block b of column attidx of g, stored compressed
+ * at off in the extent stream, when it is framed (cow_compress.c), its raw
+ * bytes with no frame decompressed yet and *lazyp the handle that
+ * decompresses them; otherwise NULL.  Only the block's first bytes (its
+ * frame index) are read.  The frames' CRCs, in the index, which has its
+ * own, stand for the block's: the block is never read whole on this path.
+ */
+static char *
+CowGroupFramedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
+				  CowLazyRaw **lazyp)
+{
+	CowBlockDesc *bd = &g->block_dirs[attidx][b];
+	char		head[COW_FRAME_INDEX_READ];
+	Size		headlen = Min(bd->stored_len, COW_FRAME_INDEX_READ);
+	Size		index_len;
+	char	   *index;
+	CowGroupFrames *st;
+
+	if (bd->stored_len < COW_FRAME_PROBE)
+		return NULL;
+	CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
+					   off, headlen, head);
+	index_len = CowFrameIndexLength(head, headlen);
+	if (index_len == 0)
+		return NULL;
+	if (index_len <= headlen)
+		index = head;
+	else
+	{
+		if (index_len > bd->stored_len)
+			CowBlockCorrupt(g->rel, &g->version, attidx, "bad frame index length");
+		index = palloc(index_len);
+		CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
+						   off, index_len, index);
+	}
+	st = palloc0(sizeof(CowGroupFrames));
+	CowReadFrameIndex(index, index_len, bd->stored_len, bd->raw_len,
+					  &st->frames, g->rel);
+	if (index != head)
+		pfree(index);
+	st->g = g;
+	st->block_off = off;
+	st->raw = MemoryContextAllocHuge(g->cxt, Max(bd->raw_len, 1));
+	st->lazy.nframes = st->frames.nframes;
+	st->lazy.frame_raw = st->frames.frame_raw;
+	st->lazy.done = palloc0(sizeof(bool) * st->frames.nframes);
+	st->lazy.fetch = CowGroupFetchFrame;
+	st->lazy.arg = st;
+	*lazyp = &st->lazy;
+	return st->raw;
+}
+
 /*
  * CowGroupBlockRaw returns the raw (decompressed, CRC-checked) bytes of
  * block b of stored column attidx of g, NULL for a block that is NULL
  * throughout, and sets *d to the block's description as a chunk of its
  * own rows.  The column's block directory is read once; the last block
  * read of each column is kept in g, so the rows a lookup or a key range
- * reads from one block cost one decompression.  Call in g->cxt.
+ * reads from one block cost one decompression.  With lazyp, a framed
+ * block may come back with its frames not decompressed yet: *lazyp is
+ * then the handle (for CowDecodeValue) that decompresses them as they are
+ * needed, else NULL; without, the block comes back whole.  Call in g->cxt.
  */
 static char *
-CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d)
+CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
+				 CowLazyRaw **lazyp)
 {
 	CowBlockDesc *dir;
 	CowColumnDesc *cd = &CowGroupColumns(g->header)[attidx];
@@ -443,25 +536,65 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d)
 	if (dir[b].flags & COW_BLK_ALL_NULL)
 		return NULL;
 
+	if (lazyp != NULL)
+		*lazyp = NULL;
 	if (g->raw_blocks == NULL)
 	{
 		g->raw_blocks = palloc0(sizeof(char *) * g->natts);
 		g->raw_block_no = palloc0(sizeof(uint32) * g->natts);
 		g->raw_reads = palloc0(sizeof(uint32) * g->natts);
 		g->raw_kept = palloc0(sizeof(bool) * g->natts);
+		g->raw_lazy = palloc0(sizeof(CowLazyRaw *) * g->natts);
 	}
 	if (g->raw_block_no[attidx] == b + 1)
+	{
+		CowLazyRaw *lazy = g->raw_lazy[attidx];
+
+		if (lazy != NULL && lazyp == NULL)
+		{
+			/* wanted whole: the frames not read yet */
+			for (k = 0; k < lazy->nframes; k++)
+				if (!lazy->done[k])
+					lazy->fetch(lazy, k);
+		}
+		else if (lazy != NULL)
+			*lazyp = lazy;
 		return g->raw_blocks[attidx];
+	}
 
 	/* values of the block before may point into it: then it stays */
 	if (g->raw_blocks[attidx] != NULL && !g->raw_kept[attidx])
 		pfree(g->raw_blocks[attidx]);
 	g->raw_blocks[attidx] = NULL;
 	g->raw_block_no[attidx] = 0;
+	if (g->raw_lazy[attidx] != NULL)
+	{
+		CowGroupFrames *st = (CowGroupFrames *) g->raw_lazy[attidx]->arg;
+
+		pfree(st->lazy.done);
+		pfree(st->frames.entries);
+		pfree(st->frames.offsets);
+		pfree(st);
+		g->raw_lazy[attidx] = NULL;
+	}
 
 	off = sizeof(CowBlockDesc) * g->nblocks;
 	for (k = 0; k < b; k++)
 		off += dir[k].stored_len;
+	if (lazyp != NULL && !(dir[b].flags & COW_BLK_UNCOMPRESSED) &&
+		dir[b].raw_len > COW_FRAMED_MIN)
+	{
+		raw = CowGroupFramedRaw(g, attidx, b, cd->offset + off, lazyp);
+		if (raw != NULL)
+		{
+			g->raw_lazy[attidx] = *lazyp;
+			g->raw_blocks[attidx] = raw;
+			g->raw_block_no[attidx] = b + 1;
+			g->raw_reads[attidx] = 0;
+			g->raw_kept[attidx] = false;
+			return raw;
+		}
+	}
 	stored = MemoryContextAllocHuge(g->cxt, Max(dir[b].stored_len, 1));
 	if (dir[b].stored_len > 0)
 		CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
@@ -512,7 +645,7 @@ CowGroupDecodeBlock(CowDecodedGroup *g, int attidx, uint32 b)
 		g->block_done[attidx] = palloc0(sizeof(bool) * g->nblocks);
 		g->blocks_left[attidx] = g->nblocks;
 	}
-	raw = CowGroupBlockRaw(g, attidx, b, &d);
+	raw = CowGroupBlockRaw(g, attidx, b, &d, NULL);
 	if (raw == NULL)
 		memset(g->isnull[attidx] + r0, true, brows);
 	else if (CowDecodeChunk(g->rel, g->version.file_group_id, attidx + 1, &d,
@@ -586,6 +719,7 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 	uint64		r0;
 	CowColumnDesc d;
 	char	   *raw;
+	CowLazyRaw *lazy;
 	bool		revisit;
 
 	if (attidx >= g->natts)
@@ -616,7 +750,7 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 	revisit = g->block_seen[attidx][b] &&
 		(g->raw_block_no == NULL || g->raw_block_no[attidx] != b + 1);
 	g->block_seen[attidx][b] = true;
-	raw = CowGroupBlockRaw(g, attidx, b, &d);
+	raw = CowGroupBlockRaw(g, attidx, b, &d, &lazy);
 	r0 = (uint64) b * g->header->block_rows;
 	if (raw == NULL)
 	{
@@ -630,7 +764,7 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 		*isnull = g->isnull[attidx][row];
 	}
 	else if (CowDecodeValue(g->rel, g->version.file_group_id, attidx + 1, &d,
-							raw,
+							raw, lazy,
 							Min((uint64) g->header->block_rows, g->nrows - r0),
 							row - r0, value, isnull))
 		g->raw_kept[attidx] = true;

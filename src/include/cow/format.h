@@ -25,6 +25,58 @@ extern char *CowCompress(const char *src, Size srclen, int level, Size *dstlen);
 extern void CowDecompress(const char *src, Size srclen, char *dst, Size rawlen,
 						  Relation rel);
 
+/*
+ * Framed blocks (cow_compress.c): a column block of more than
+ * COW_FRAMED_MIN raw bytes is compressed as independent zstd frames of
+ * COW_FRAME_RAW raw bytes, after a zstd skippable frame indexing them;
+ * CowDecompress reads such a block whole, CowDecompressFrame one frame.
+ * COW_FRAME_PROBE bytes from a block's start tell whether it is framed
+ * and how long its index is (CowFrameIndexLength).
+ */
+#define COW_FRAME_RAW			8192
+#define COW_FRAMED_MIN			(2 * COW_FRAME_RAW)
+#define COW_FRAME_PROBE			16
+
+typedef struct CowFrameEntry
+{
+	uint32		stored_len;		/* compressed bytes of the frame */
+	uint32		crc;			/* of those bytes */
+} CowFrameEntry;
+
+typedef struct CowFrames
+{
+	uint32		nframes;
+	uint32		frame_raw;		/* raw bytes per frame, the last may have
+								 * fewer */
+	Size		raw_len;		/* of the whole block */
+	CowFrameEntry *entries;		/* [nframes] */
+	uint64	   *offsets;		/* [nframes]: of each frame in the block */
+} CowFrames;
+
+extern char *CowCompressBlock(const char *src, Size srclen, int level,
+							  Size *dstlen);
+extern Size CowFrameIndexLength(const char *head, Size len);
+extern void CowReadFrameIndex(const char *index, Size index_len,
+							  Size stored_len, Size raw_len, CowFrames *f,
+							  Relation rel);
+extern void CowDecompressFrame(const CowFrames *f, uint32 i, const char *src,
+							   char *raw, Relation rel);
+
+/*
+ * A raw block whose frames are decompressed as the single-value decoder
+ * (CowDecodeValue) reaches them: done[i] says whether frame i is in the
+ * raw bytes yet, and fetch (the reader's) puts it there.
+ */
+typedef struct CowLazyRaw CowLazyRaw;
+struct CowLazyRaw
+{
+	uint32		nframes;
+	uint32		frame_raw;
+	bool	   *done;			/* [nframes] */
+	void		(*fetch) (CowLazyRaw *lazy, uint32 frame);
+	void	   *arg;			/* the reader's */
+};
+
 /* ---------- file group format (writer / reader) ---------- */
 
 #define COW_GROUP_MAGIC			0x43574731	/* "CWG1" */
@@ -155,7 +207,8 @@ extern bool CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 						   const CowColumnDesc *d, const char *raw, uint64 nrows,
 						   Datum *values, bool *isnull);
 extern bool CowDecodeValue(Relation rel, int64 file_group_id, int colno,
-						   const CowColumnDesc *d, const char *raw, uint64 nrows,
-						   uint64 row, Datum *value, bool *isnull);
+						   const CowColumnDesc *d, const char *raw,
+						   CowLazyRaw *lazy, uint64 nrows, uint64 row,
+						   Datum *value, bool *isnull);
 
 #endif							/* INCETL_COW_FORMAT_H */
