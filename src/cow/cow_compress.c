@@ -115,8 +115,10 @@ typedef struct CowFrameIndex
 {
 	uint32		magic;			/* COW_FRAME_MAGIC */
 	uint32		nframes;
-	uint32		frame_raw;		/* raw bytes per frame (the last may have
-								 * fewer) */
+	uint32		first_raw;		/* raw bytes of frame 0 */
+	uint32		frame_raw;		/* raw bytes of each other frame (the last
+								 * may have fewer) */
+	uint32		unused;
 	uint32		crc;			/* of this struct with crc zero, and the
 								 * entries */
 	/* CowFrameEntry entries[nframes] follow */
@@ -158,15 +160,37 @@ CowFrameIndexCrc(const CowFrameIndex *ix, const CowFrameEntry *entries)
 	return crc;
 }
 
+/* raw offset and length of frame i of a block of raw_len bytes */
+static void
+CowFrameRange(uint32 first_raw, uint32 frame_raw, Size raw_len, uint32 i,
+			  Size *off, Size *len)
+{
+	*off = (i == 0) ? 0 : first_raw + (Size) (i - 1) * frame_raw;
+	*len = Min((Size) ((i == 0) ? first_raw : frame_raw), raw_len - *off);
+}
+
+/* frames of a block of raw_len bytes */
+static uint32
+CowFrameCount(uint32 first_raw, uint32 frame_raw, Size raw_len)
+{
+	if (raw_len <= first_raw)
+		return 1;
+	return 1 + (uint32) ((raw_len - first_raw + frame_raw - 1) / frame_raw);
+}
+
 /*
- * CowCompressBlock is CowCompress for a column block: blocks of more than
- * COW_FRAMED_MIN raw bytes are compressed as frames of COW_FRAME_RAW raw
- * bytes after their index (see above); smaller ones as one frame.  NULL
- * when compression does not save 1/32.
+ * CowCompressBlock is CowCompress for a column block of srclen raw bytes:
+ * one of more than COW_FRAMED_MIN bytes is compressed as frames after
+ * their index (see above), the first of head bytes (when 0 < head <
+ * srclen: the encoder's hint, a VARLENA block's lengths), the others of
+ * COW_FRAME_RAW; smaller ones as one frame.  NULL when compression does
+ * not save 1/32.
  */
 char *
-CowCompressBlock(const char *src, Size srclen, int level, Size *dstlen)
+CowCompressBlock(const char *src, Size srclen, Size head, int level,
+				 Size *dstlen)
 {
+	uint32		first_raw = COW_FRAME_RAW;
 	uint32		nframes;
 	Size		index_len;
 	Size		bound = 0;
@@ -176,26 +200,34 @@ CowCompressBlock(const char *src, Size srclen, int level, Size *dstlen)
 	CowFrameEntry *entries;
 	uint32		i;
 
-	if (srclen <= COW_FRAMED_MIN)
+	if (srclen <= COW_FRAMED_MIN || srclen > PG_UINT32_MAX)
 		return CowCompress(src, srclen, level, dstlen);
-
-	nframes = (uint32) ((srclen + COW_FRAME_RAW - 1) / COW_FRAME_RAW);
+	if (head > 0 && head < srclen && head <= PG_INT32_MAX)
+		first_raw = (uint32) head;
+	nframes = CowFrameCount(first_raw, COW_FRAME_RAW, srclen);
 	index_len = COW_SKIPPABLE_HEADER + sizeof(CowFrameIndex) +
 		sizeof(CowFrameEntry) * nframes;
 	for (i = 0; i < nframes; i++)
-		bound += ZSTD_compressBound(Min(COW_FRAME_RAW, srclen - (Size) i * COW_FRAME_RAW));
+	{
+		Size		off,
+					len;
+
+		CowFrameRange(first_raw, COW_FRAME_RAW, srclen, i, &off, &len);
+		bound += ZSTD_compressBound(len);
+	}
 	dst = palloc(index_len + bound);
 	entries = palloc(sizeof(CowFrameEntry) * nframes);
 	pos = index_len;
 	for (i = 0; i < nframes; i++)
 	{
-		Size		off = (Size) i * COW_FRAME_RAW;
-		Size		len = Min(COW_FRAME_RAW, srclen - off);
+		Size		off,
+					len;
 		size_t		n;
 		pg_crc32c	crc;
 
-		n = ZSTD_compressCCtx(CowCompressContext(), dst + pos, index_len + bound - pos,
-							  src + off, len, level);
+		CowFrameRange(first_raw, COW_FRAME_RAW, srclen, i, &off, &len);
+		n = ZSTD_compressCCtx(CowCompressContext(), dst + pos,
+							  index_len + bound - pos, src + off, len, level);
 		if (ZSTD_isError(n))
 		{
 			pfree(dst);
@@ -216,10 +248,11 @@ CowCompressBlock(const char *src, Size srclen, int level, Size *dstlen)
 		return NULL;
 	}
 
+	memset(&ix, 0, sizeof(ix));
 	ix.magic = COW_FRAME_MAGIC;
 	ix.nframes = nframes;
+	ix.first_raw = first_raw;
 	ix.frame_raw = COW_FRAME_RAW;
-	ix.crc = 0;
 	ix.crc = CowFrameIndexCrc(&ix, entries);
 	CowStoreLE32(dst, COW_ZSTD_SKIPPABLE);
 	CowStoreLE32(dst + 4, (uint32) (index_len - COW_SKIPPABLE_HEADER));
@@ -271,8 +304,8 @@ CowReadFrameIndex(const char *index, Size index_len, Size stored_len,
 	else
 	{
 		memcpy(&ix, index + COW_SKIPPABLE_HEADER, sizeof(ix));
-		if (ix.frame_raw == 0 || ix.nframes == 0 ||
-			ix.nframes != (raw_len + ix.frame_raw - 1) / ix.frame_raw ||
+		if (ix.frame_raw == 0 || ix.first_raw == 0 ||
+			ix.nframes != CowFrameCount(ix.first_raw, ix.frame_raw, raw_len) ||
 			index_len != COW_SKIPPABLE_HEADER + sizeof(CowFrameIndex) +
 			sizeof(CowFrameEntry) * (Size) ix.nframes)
 			why = "frame index does not match the block";
@@ -280,6 +313,7 @@ CowReadFrameIndex(const char *index, Size index_len, Size stored_len,
 	if (why == NULL)
 	{
 		f->nframes = ix.nframes;
+		f->first_raw = ix.first_raw;
 		f->frame_raw = ix.frame_raw;
 		f->raw_len = raw_len;
 		f->entries = palloc(sizeof(CowFrameEntry) * ix.nframes);
@@ -316,12 +350,12 @@ void
 CowDecompressFrame(const CowFrames *f, uint32 i, const char *src, char *raw,
 				   Relation rel)
 {
-	Size		off = (Size) i * f->frame_raw;
-	Size		len;
+	Size		off,
+				len;
 	pg_crc32c	crc;
 
 	Assert(i < f->nframes);
-	len = Min((Size) f->frame_raw, f->raw_len - off);
+	CowFrameRange(f->first_raw, f->frame_raw, f->raw_len, i, &off, &len);
 	INIT_CRC32C(crc);
 	COMP_CRC32C(crc, src, f->entries[i].stored_len);
 	FIN_CRC32C(crc);

@@ -432,8 +432,8 @@ CowChunkEnsure(CowChunkReader *r, Size off, Size len)
 	if (lazy == NULL || len == 0)
 		return;
 	Assert(off + len <= r->len);
-	last = (uint32) ((off + len - 1) / lazy->frame_raw);
-	for (f = (uint32) (off / lazy->frame_raw); f <= last; f++)
+	last = CowFrameOf(lazy->first_raw, lazy->frame_raw, off + len - 1);
+	for (f = CowFrameOf(lazy->first_raw, lazy->frame_raw, off); f <= last; f++)
 	{
 		if (f >= lazy->nframes)
 			CowChunkCorrupt(r, "chunk is longer than its frames");
@@ -476,7 +476,11 @@ CowChunkTake(CowChunkReader *r, Size len)
  * VARLENA body.  With front, a value shares with the previous one its
  * common prefix of at least COW_MIN_PREFIX bytes; front coding is kept
  * only when the bytes it saves are at least four times what its prefix
- * lengths cost.
+ * lengths cost.  Front coding restarts (a value stored whole) at the first
+ * value whose bytes start in each COW_FRAME_RAW bytes of the body's value
+ * bytes: a framed block's frames hold those bytes (cow_compress.c), so a
+ * value is rebuilt from the frames it lies in, not from every frame back
+ * to the block's first value.
  */
 static void
 CowVarlenaPlanValues(CowVarlenaPlan *p, const Datum *values, int64 n, bool front)
@@ -485,6 +489,7 @@ CowVarlenaPlanValues(CowVarlenaPlan *p, const Datum *values, int64 n, bool front
 	int64		prevlen = 0;
 	uint64		saved = 0;
 	uint64		total = 0;
+	uint64		restart = COW_FRAME_RAW;
 	int64		i;
 
 	memset(p, 0, sizeof(CowVarlenaPlan));
@@ -507,6 +512,12 @@ CowVarlenaPlanValues(CowVarlenaPlan *p, const Datum *values, int64 n, bool front
 				k++;
 			if (k < COW_MIN_PREFIX)
 				k = 0;
+			/* total - saved: where this value's bytes start */
+			if (total - saved >= restart)
+			{
+				k = 0;
+				restart = ((total - saved) / COW_FRAME_RAW + 1) * COW_FRAME_RAW;
+			}
 		}
 		p->prefix[i] = k;
 		p->suffix[i] = len - k;
@@ -955,6 +966,8 @@ CowEncodeVarlena(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
 	out->len = head + p.size;
 	out->data = palloc0(out->len);
 	CowVarlenaWrite(out->data + head, &p);
+	out->frame_head = head + sizeof(CowVarlenaBody) +
+		CowIntBlockSize(&p.pblock) + CowIntBlockSize(&p.sblock);
 	d->encoding = COW_ENC_VARLENA;
 	pfree(p.prefix);
 	pfree(p.suffix);
@@ -1319,7 +1332,9 @@ typedef struct CowIntCursor
 {
 	CowIntBlock b;
 	const char *packed;
+	Size		packed_len;
 	uint64		mask;
+	CowChunkReader *r;			/* the chunk it is in */
 } CowIntCursor;
 
 /* a VARLENA body opened for reading single values */
@@ -1343,9 +1358,32 @@ CowIntOpen(CowChunkReader *r, int64 count, CowIntCursor *c)
 		(c->b.mode != COW_INT_FOR && c->b.mode != COW_INT_DELTA))
 		CowChunkCorrupt(r, "bad int block header");
 	npacked = (c->b.mode == COW_INT_DELTA && count > 0) ? count - 1 : count;
-	c->packed = CowChunkTake(r, CowPackedBytes(npacked, c->b.width));
+	c->packed_len = CowPackedBytes(npacked, c->b.width);
+	/* the readers below make present the values they read */
+	c->packed = CowChunkSkip(r, c->packed_len);
 	c->mask = (c->b.width == 64) ? ~UINT64CONST(0) :
 		(UINT64CONST(1) << c->b.width) - 1;
+	c->r = r;
+}
+
+/*
+ * CowIntEnsure makes the packed values [first, first + n) of an opened int
+ * block present (a chunk read frame by frame), with the bytes
+ * CowIntPacked may load past them.
+ */
+static inline void
+CowIntEnsure(const CowIntCursor *c, uint64 first, uint64 n)
+{
+	Size		from,
+				to;
+
+	if (c->r->lazy == NULL || c->b.width == 0 || n == 0)
+		return;
+	from = (first * c->b.width) >> 3;
+	to = Min(((first + n) * c->b.width + 7) / 8 + sizeof(uint64) + 1,
+			 c->packed_len);
+	if (from < to)
+		CowChunkEnsure(c->r, (c->packed - c->r->data) + from, to - from);
 }
 
 /* the packed value i of an opened int block */
@@ -1375,6 +1413,7 @@ CowIntHead(const CowIntCursor *c, int64 n, int64 *out)
 	Assert(n <= (int64) c->b.count);
 	if (c->b.mode == COW_INT_FOR)
 	{
+		CowIntEnsure(c, 0, n);
 		for (i = 0; i < n; i++)
 			out[i] = (int64) ((uint64) c->b.base + CowIntPacked(c, i));
 	}
@@ -1382,6 +1421,7 @@ CowIntHead(const CowIntCursor *c, int64 n, int64 *out)
 	{
 		uint64		prev = (uint64) c->b.first;
 
+		CowIntEnsure(c, 0, n - 1);
 		out[0] = c->b.first;
 		for (i = 1; i < n; i++)
 		{
@@ -1400,7 +1440,11 @@ CowIntValue(const CowIntCursor *c, int64 i)
 
 	Assert(i >= 0 && i < (int64) c->b.count);
 	if (c->b.mode == COW_INT_FOR)
+	{
+		CowIntEnsure(c, i, 1);
 		return (int64) ((uint64) c->b.base + CowIntPacked(c, i));
+	}
+	CowIntEnsure(c, 0, i);
 	v = (uint64) c->b.first;
 	for (k = 0; k < i; k++)
 		v += (uint64) c->b.base + CowIntPacked(c, k);

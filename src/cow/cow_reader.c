@@ -492,6 +492,7 @@ CowGroupFramedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
 	st->block_off = off;
 	st->raw = MemoryContextAllocHuge(g->cxt, Max(bd->raw_len, 1));
 	st->lazy.nframes = st->frames.nframes;
+	st->lazy.first_raw = st->frames.first_raw;
 	st->lazy.frame_raw = st->frames.frame_raw;
 	st->lazy.done = palloc0(sizeof(bool) * st->frames.nframes);
 	st->lazy.fetch = CowGroupFetchFrame;
