@@ -498,6 +498,7 @@ CowGroupFramedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
 	st->lazy.fetch = CowGroupFetchFrame;
 	st->lazy.arg = st;
 	*lazyp = &st->lazy;
+	CowBlocksDecoded++;
 	return st->raw;
 }
 
@@ -553,7 +554,7 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 
 		if (lazy != NULL && lazyp == NULL)
 		{
-			/* wanted whole: the frames not read yet */
+			/* wanted whole: its frames not read yet (each is read once) */
 			for (k = 0; k < lazy->nframes; k++)
 				if (!lazy->done[k])
 					lazy->fetch(lazy, k);
