@@ -541,9 +541,12 @@ void
 CowPlanVersionTotals(Relation rel, double *rows, double *raw_bytes,
 					 int *nversions)
 {
-	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	Snapshot	latest = GetLatestSnapshot();
+
+	/* (a registered copy of a snapshot has no count) */
+	uint64		completions = latest->snapXactCompletionCount;
+	Snapshot	snap = RegisterSnapshot(latest);
 	int64		storage_id = CowStorageId(rel);
-	uint64		completions = snap->snapXactCompletionCount;
 	bool		cacheable;
 	int			n,
 				i;
