@@ -23,6 +23,8 @@
 #include "nodes/bitmapset.h"
 #include "port/pg_crc32c.h"
 #include "utils/datum.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "cow/read.h"
@@ -49,14 +51,132 @@ static char *CowGroupFramedRaw(CowDecodedGroup *g, int attidx, uint32 b,
 static void CowGroupDecodeBlock(CowDecodedGroup *g, int attidx, uint32 b);
 
 /*
- * CowReadGroupHeader reads and checks the header of a version.
+ * A version's header and block directories never change (a write makes a
+ * new version, at new row numbers), so a backend keeps the last ones it
+ * read and checked: a point lookup would otherwise read and check the
+ * header and one directory per column at every statement.  The key names
+ * one version for good: relation, file (relfilenode), first row number
+ * (row numbers are never reused in a storage), commit and file group id,
+ * extent.  A relcache invalidation of the relation (DROP, TRUNCATE,
+ * rewrites) forgets its entries, so a relfilenode reused by a later table
+ * never finds them.  At most COW_META_CACHE_SIZE versions, replaced in
+ * turn; callers get copies in their own memory context.
+ */
+#define COW_META_CACHE_SIZE		64
+
+typedef struct CowMetaCacheEntry
+{
+	bool		valid;
+	Oid			relid;
+	RelFileNode node;
+	int64		first_row_number;
+	int64		commit_id;
+	int64		file_group_id;
+	BlockNumber first_block;
+	uint32		header_bytes;
+	CowGroupHeader *header;		/* checked */
+	CowBlockDesc **dirs;		/* [header->natts + 1]: checked, or NULL */
+} CowMetaCacheEntry;
+
+static CowMetaCacheEntry CowMetaCache[COW_META_CACHE_SIZE];
+static int	CowMetaCacheNext = 0;
+static MemoryContext CowMetaCacheCxt = NULL;
+
+static void
+CowMetaCacheFree(CowMetaCacheEntry *e)
+{
+	uint32		i;
+
+	if (!e->valid)
+		return;
+	for (i = 0; i <= e->header->natts; i++)
+		if (e->dirs[i] != NULL)
+			pfree(e->dirs[i]);
+	pfree(e->dirs);
+	pfree(e->header);
+	e->valid = false;
+}
+
+static void
+CowMetaCacheInvalidate(Datum arg, Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < COW_META_CACHE_SIZE; i++)
+		if (CowMetaCache[i].valid &&
+			(relid == InvalidOid || CowMetaCache[i].relid == relid))
+			CowMetaCacheFree(&CowMetaCache[i]);
+}
+
+static CowMetaCacheEntry *
+CowMetaCacheFind(Relation rel, const CowVersion *v)
+{
+	int			i;
+
+	for (i = 0; i < COW_META_CACHE_SIZE; i++)
+	{
+		CowMetaCacheEntry *e = &CowMetaCache[i];
+
+		if (e->valid && e->relid == RelationGetRelid(rel) &&
+			RelFileNodeEquals(e->node, rel->rd_node) &&
+			e->first_row_number == v->first_row_number &&
+			e->commit_id == v->commit_id &&
+			e->file_group_id == v->file_group_id &&
+			e->first_block == v->first_block &&
+			e->header_bytes == v->header_bytes)
+			return e;
+	}
+	return NULL;
+}
+
+/* CowMetaCacheAdd keeps a copy of the checked header h of version v */
+static void
+CowMetaCacheAdd(Relation rel, const CowVersion *v, const CowGroupHeader *h)
+{
+	CowMetaCacheEntry *e;
+
+	if (CowMetaCacheCxt == NULL)
+	{
+		CowMetaCacheCxt = AllocSetContextCreate(TopMemoryContext,
+												"incetl cow version headers",
+												ALLOCSET_DEFAULT_SIZES);
+		CacheRegisterRelcacheCallback(CowMetaCacheInvalidate, (Datum) 0);
+	}
+	e = &CowMetaCache[CowMetaCacheNext];
+	CowMetaCacheNext = (CowMetaCacheNext + 1) % COW_META_CACHE_SIZE;
+	CowMetaCacheFree(e);
+	e->header = MemoryContextAlloc(CowMetaCacheCxt, v->header_bytes);
+	memcpy(e->header, h, v->header_bytes);
+	e->dirs = MemoryContextAllocZero(CowMetaCacheCxt,
+									 sizeof(CowBlockDesc *) * (h->natts + 1));
+	e->relid = RelationGetRelid(rel);
+	e->node = rel->rd_node;
+	e->first_row_number = v->first_row_number;
+	e->commit_id = v->commit_id;
+	e->file_group_id = v->file_group_id;
+	e->first_block = v->first_block;
+	e->header_bytes = v->header_bytes;
+	e->valid = true;
+}
+
+/*
+ * CowReadGroupHeader reads and checks the header of a version (or copies
+ * it from the backend's cache of them), in the current memory context.
  */
 CowGroupHeader *
 CowReadGroupHeader(Relation rel, const CowVersion *v)
 {
+	CowMetaCacheEntry *e = CowMetaCacheFind(rel, v);
 	CowGroupHeader *h;
 	pg_crc32c	crc,
 				stored;
+
+	if (e != NULL)
+	{
+		h = palloc(v->header_bytes);
+		memcpy(h, e->header, v->header_bytes);
+		return h;
+	}
 
 	if (v->header_bytes < MAXALIGN(sizeof(CowGroupHeader)))
 		ereport(ERROR,
@@ -81,6 +201,7 @@ CowReadGroupHeader(Relation rel, const CowVersion *v)
 				 errmsg("incetl_cow relation \"%s\": file group " INT64_FORMAT " (commit " INT64_FORMAT ", block %u) has a corrupted header",
 						RelationGetRelationName(rel), v->file_group_id,
 						v->commit_id, v->first_block)));
+	CowMetaCacheAdd(rel, v, h);
 	return h;
 }
 
@@ -140,21 +261,36 @@ CowCheckBlockDir(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx,
 	return bd;
 }
 
-/* CowReadBlockDir reads and checks the block directory of column idx. */
+/*
+ * CowReadBlockDir reads and checks the block directory of column idx (or
+ * copies it from the backend's cache), in the current memory context.
+ */
 static CowBlockDesc *
 CowReadBlockDir(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx)
 {
 	CowColumnDesc *d = &CowGroupColumns(h)[idx];
 	Size		dir_len = sizeof(CowBlockDesc) * CowGroupBlocks(h);
+	CowMetaCacheEntry *e = CowMetaCacheFind(rel, v);
 	char	   *dir;
 	CowBlockDesc *bd;
 
+	if (e != NULL && (uint32) idx <= e->header->natts && e->dirs[idx] != NULL)
+	{
+		bd = palloc(dir_len);
+		memcpy(bd, e->dirs[idx], dir_len);
+		return bd;
+	}
 	if (d->stored_len < dir_len)
 		CowBlockCorrupt(rel, v, idx, "chunk is shorter than its block directory");
 	dir = palloc(dir_len);
 	CowReadExtentBytes(rel, v->first_block, v->nblocks, d->offset, dir_len, dir);
 	bd = CowCheckBlockDir(rel, v, h, idx, dir);
 	pfree(dir);
+	if (e != NULL && (uint32) idx <= e->header->natts)
+	{
+		e->dirs[idx] = MemoryContextAlloc(CowMetaCacheCxt, dir_len);
+		memcpy(e->dirs[idx], bd, dir_len);
+	}
 	return bd;
 }
 
