@@ -145,6 +145,7 @@ typedef struct CowChunkReader
 	Relation	rel;
 	int64		file_group_id;
 	int			colno;			/* 1-based; natts + 1 is the commit ids */
+	CowLazyRaw *lazy;			/* frames still to decompress, or NULL */
 } CowChunkReader;
 
 /* a varlena body planned by CowVarlenaPlan, written by CowVarlenaWrite */
@@ -416,9 +417,38 @@ CowChunkCorrupt(CowChunkReader *r, const char *what)
 			 errdetail("%s.", what)));
 }
 
-/* the next len bytes of the chunk, 8-byte aligned in it */
+/*
+ * CowChunkEnsure makes bytes [off, off + len) of a chunk read frame by
+ * frame (r->lazy) present in r->data; a chunk read whole has them all.
+ * The range is within the chunk (the callers check).
+ */
+static inline void
+CowChunkEnsure(CowChunkReader *r, Size off, Size len)
+{
+	CowLazyRaw *lazy = r->lazy;
+	uint32		f,
+				last;
+
+	if (lazy == NULL || len == 0)
+		return;
+	Assert(off + len <= r->len);
+	last = CowFrameOf(lazy->first_raw, lazy->frame_raw, off + len - 1);
+	for (f = CowFrameOf(lazy->first_raw, lazy->frame_raw, off); f <= last; f++)
+	{
+		if (f >= lazy->nframes)
+			CowChunkCorrupt(r, "chunk is longer than its frames");
+		if (!lazy->done[f])
+			lazy->fetch(lazy, f);
+	}
+}
+
+/*
+ * CowChunkSkip: the next len bytes of the chunk, 8-byte aligned in it,
+ * without making them present (a chunk read frame by frame: the caller
+ * ensures what it reads of them)
+ */
 static const char *
-CowChunkTake(CowChunkReader *r, Size len)
+CowChunkSkip(CowChunkReader *r, Size len)
 {
 	const char *p;
 
@@ -429,6 +459,16 @@ CowChunkTake(CowChunkReader *r, Size len)
 	return p;
 }
 
+/* the next len bytes of the chunk, 8-byte aligned in it */
+static const char *
+CowChunkTake(CowChunkReader *r, Size len)
+{
+	const char *p = CowChunkSkip(r, len);
+
+	CowChunkEnsure(r, p - r->data, len);
+	return p;
+}
+
 /* ---------- VARLENA: prefix lengths, suffix lengths, suffix bytes ---------- */
 
 /*
@@ -436,7 +476,11 @@ CowChunkTake(CowChunkReader *r, Size len)
  * VARLENA body.  With front, a value shares with the previous one its
  * common prefix of at least COW_MIN_PREFIX bytes; front coding is kept
  * only when the bytes it saves are at least four times what its prefix
- * lengths cost.
+ * lengths cost.  Front coding restarts (a value stored whole) at the first
+ * value whose bytes start in each COW_FRAME_RAW bytes of the body's value
+ * bytes: a framed block's frames hold those bytes (cow_compress.c), so a
+ * value is rebuilt from the frames it lies in, not from every frame back
+ * to the block's first value.
  */
 static void
 CowVarlenaPlanValues(CowVarlenaPlan *p, const Datum *values, int64 n, bool front)
@@ -445,6 +489,7 @@ CowVarlenaPlanValues(CowVarlenaPlan *p, const Datum *values, int64 n, bool front
 	int64		prevlen = 0;
 	uint64		saved = 0;
 	uint64		total = 0;
+	uint64		restart = COW_FRAME_RAW;
 	int64		i;
 
 	memset(p, 0, sizeof(CowVarlenaPlan));
@@ -467,6 +512,12 @@ CowVarlenaPlanValues(CowVarlenaPlan *p, const Datum *values, int64 n, bool front
 				k++;
 			if (k < COW_MIN_PREFIX)
 				k = 0;
+			/* total - saved: where this value's bytes start */
+			if (total - saved >= restart)
+			{
+				k = 0;
+				restart = ((total - saved) / COW_FRAME_RAW + 1) * COW_FRAME_RAW;
+			}
 		}
 		p->prefix[i] = k;
 		p->suffix[i] = len - k;
@@ -915,6 +966,8 @@ CowEncodeVarlena(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
 	out->len = head + p.size;
 	out->data = palloc0(out->len);
 	CowVarlenaWrite(out->data + head, &p);
+	out->frame_head = head + sizeof(CowVarlenaBody) +
+		CowIntBlockSize(&p.pblock) + CowIntBlockSize(&p.sblock);
 	d->encoding = COW_ENC_VARLENA;
 	pfree(p.prefix);
 	pfree(p.suffix);
@@ -1128,6 +1181,7 @@ CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 	r.rel = rel;
 	r.file_group_id = file_group_id;
 	r.colno = colno;
+	r.lazy = NULL;
 
 	if (d->flags & COW_COL_HAS_NULLS)
 	{
@@ -1278,7 +1332,9 @@ typedef struct CowIntCursor
 {
 	CowIntBlock b;
 	const char *packed;
+	Size		packed_len;
 	uint64		mask;
+	CowChunkReader *r;			/* the chunk it is in */
 } CowIntCursor;
 
 /* a VARLENA body opened for reading single values */
@@ -1302,9 +1358,32 @@ CowIntOpen(CowChunkReader *r, int64 count, CowIntCursor *c)
 		(c->b.mode != COW_INT_FOR && c->b.mode != COW_INT_DELTA))
 		CowChunkCorrupt(r, "bad int block header");
 	npacked = (c->b.mode == COW_INT_DELTA && count > 0) ? count - 1 : count;
-	c->packed = CowChunkTake(r, CowPackedBytes(npacked, c->b.width));
+	c->packed_len = CowPackedBytes(npacked, c->b.width);
+	/* the readers below make present the values they read */
+	c->packed = CowChunkSkip(r, c->packed_len);
 	c->mask = (c->b.width == 64) ? ~UINT64CONST(0) :
 		(UINT64CONST(1) << c->b.width) - 1;
+	c->r = r;
+}
+
+/*
+ * CowIntEnsure makes the packed values [first, first + n) of an opened int
+ * block present (a chunk read frame by frame), with the bytes
+ * CowIntPacked may load past them.
+ */
+static inline void
+CowIntEnsure(const CowIntCursor *c, uint64 first, uint64 n)
+{
+	Size		from,
+				to;
+
+	if (c->r->lazy == NULL || c->b.width == 0 || n == 0)
+		return;
+	from = (first * c->b.width) >> 3;
+	to = Min(((first + n) * c->b.width + 7) / 8 + sizeof(uint64) + 1,
+			 c->packed_len);
+	if (from < to)
+		CowChunkEnsure(c->r, (c->packed - c->r->data) + from, to - from);
 }
 
 /* the packed value i of an opened int block */
@@ -1334,6 +1413,7 @@ CowIntHead(const CowIntCursor *c, int64 n, int64 *out)
 	Assert(n <= (int64) c->b.count);
 	if (c->b.mode == COW_INT_FOR)
 	{
+		CowIntEnsure(c, 0, n);
 		for (i = 0; i < n; i++)
 			out[i] = (int64) ((uint64) c->b.base + CowIntPacked(c, i));
 	}
@@ -1341,6 +1421,7 @@ CowIntHead(const CowIntCursor *c, int64 n, int64 *out)
 	{
 		uint64		prev = (uint64) c->b.first;
 
+		CowIntEnsure(c, 0, n - 1);
 		out[0] = c->b.first;
 		for (i = 1; i < n; i++)
 		{
@@ -1359,7 +1440,11 @@ CowIntValue(const CowIntCursor *c, int64 i)
 
 	Assert(i >= 0 && i < (int64) c->b.count);
 	if (c->b.mode == COW_INT_FOR)
+	{
+		CowIntEnsure(c, i, 1);
 		return (int64) ((uint64) c->b.base + CowIntPacked(c, i));
+	}
+	CowIntEnsure(c, 0, i);
 	v = (uint64) c->b.first;
 	for (k = 0; k < i; k++)
 		v += (uint64) c->b.base + CowIntPacked(c, k);
@@ -1381,7 +1466,8 @@ CowVarlenaOpen(CowChunkReader *r, int64 count, CowVarlenaCursor *c)
 	if (body.suffix_bytes > r->len)
 		CowChunkCorrupt(r, "bad byte count");
 	c->suffix_bytes = body.suffix_bytes;
-	c->src = CowChunkTake(r, body.suffix_bytes);
+	/* CowVarlenaValue makes present the bytes it copies */
+	c->src = CowChunkSkip(r, body.suffix_bytes);
 }
 
 /*
@@ -1434,6 +1520,7 @@ CowVarlenaValue(CowChunkReader *r, const CowVarlenaCursor *c, int64 k)
 		/* value i has bytes [prefix[i], need) in its own suffix */
 		if (prefix[i] < need)
 		{
+			CowChunkEnsure(r, (c->src - r->data) + off, need - prefix[i]);
 			memcpy(buf + VARHDRSZ + prefix[i], c->src + off, need - prefix[i]);
 			need = prefix[i];
 		}
@@ -1454,8 +1541,8 @@ CowVarlenaValue(CowChunkReader *r, const CowVarlenaCursor *c, int64 k)
  */
 bool
 CowDecodeValue(Relation rel, int64 file_group_id, int colno,
-			   const CowColumnDesc *d, const char *raw, uint64 nrows,
-			   uint64 row, Datum *value, bool *isnull)
+			   const CowColumnDesc *d, const char *raw, CowLazyRaw *lazy,
+			   uint64 nrows, uint64 row, Datum *value, bool *isnull)
 {
 	CowChunkReader r;
 	int64		nvals = nrows;
@@ -1469,6 +1556,7 @@ CowDecodeValue(Relation rel, int64 file_group_id, int colno,
 	r.rel = rel;
 	r.file_group_id = file_group_id;
 	r.colno = colno;
+	r.lazy = lazy;
 	*isnull = false;
 	*value = (Datum) 0;
 
@@ -1510,10 +1598,14 @@ CowDecodeValue(Relation rel, int64 file_group_id, int colno,
 					off = (Size) k * att_align_nominal(d->attlen, align);
 					if (start + off >= r.len || (Size) d->attlen > r.len - (start + off))
 						CowChunkCorrupt(&r, "chunk is truncated");
+					CowChunkEnsure(&r, start + off, d->attlen);
 					p = r.data + start + off;
 				}
 				else
 				{
+					/* the values before it are walked: all of them */
+					if (start < r.len)
+						CowChunkEnsure(&r, start, r.len - start);
 					for (i = 0; i <= k; i++)
 					{
 						Size		avail;

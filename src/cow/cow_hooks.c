@@ -53,6 +53,7 @@
 #include "access/sysattr.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaccess.h"
@@ -515,26 +516,102 @@ typedef struct CowPlanTotals
 
 static CowPlanTotals cow_plan_totals;
 
+/*
+ * Every snapshot taken while no transaction ends sees the same versions:
+ * GetSnapshotData gives such snapshots the same snapXactCompletionCount
+ * (and the same contents); and a transaction that has written nothing (no
+ * xid) has no rows of its own to see at any command id.  So the totals of
+ * a storage's current versions are kept per backend, keyed by storage id
+ * and that count, and a stream of plans of one table (point lookups: each
+ * statement planned anew) loads its versions again only after some
+ * transaction ends.  Not kept on a standby, nor for a transaction with an
+ * xid, nor for a snapshot without a count.  A few entries, replaced in
+ * turn.
+ */
+#define COW_PLAN_CACHE_SIZE		8
+
+typedef struct CowPlanCacheEntry
+{
+	bool		valid;
+	int64		storage_id;
+	uint64		completions;	/* snapXactCompletionCount */
+	double		rows;
+	double		raw_bytes;
+	int			nversions;
+} CowPlanCacheEntry;
+
+static CowPlanCacheEntry cow_plan_cache[COW_PLAN_CACHE_SIZE];
+static int	cow_plan_cache_next = 0;
+
 void
 CowPlanVersionTotals(Relation rel, double *rows, double *raw_bytes,
 					 int *nversions)
 {
-	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	Snapshot	latest = GetLatestSnapshot();
+
+	/* (a registered copy of a snapshot has no count) */
+	uint64		completions = latest->snapXactCompletionCount;
+	Snapshot	snap = RegisterSnapshot(latest);
+	int64		storage_id = CowStorageId(rel);
+	bool		cacheable;
 	int			n,
 				i;
-	CowVersion *v = CowLoadVersions(CowStorageId(rel), snap, true, &n);
+	CowVersion *v;
+	CowPlanCacheEntry *e = NULL;
 
-	UnregisterSnapshot(snap);
-	*rows = 0;
-	*raw_bytes = 0;
-	for (i = 0; i < n; i++)
+	cacheable = completions != 0 && !RecoveryInProgress() &&
+		!TransactionIdIsValid(GetTopTransactionIdIfAny());
+	for (i = 0; cacheable && i < COW_PLAN_CACHE_SIZE; i++)
 	{
-		*rows += v[i].row_count;
-		*raw_bytes += v[i].raw_bytes;
+		if (cow_plan_cache[i].valid &&
+			cow_plan_cache[i].storage_id == storage_id &&
+			cow_plan_cache[i].completions == completions)
+		{
+			e = &cow_plan_cache[i];
+			break;
+		}
+	}
+	if (e != NULL)
+	{
+		UnregisterSnapshot(snap);
+		*rows = e->rows;
+		*raw_bytes = e->raw_bytes;
+		n = e->nversions;
+	}
+	else
+	{
+		v = CowLoadVersions(storage_id, snap, true, &n);
+		UnregisterSnapshot(snap);
+		*rows = 0;
+		*raw_bytes = 0;
+		for (i = 0; i < n; i++)
+		{
+			*rows += v[i].row_count;
+			*raw_bytes += v[i].raw_bytes;
+		}
+		if (v != NULL)
+			pfree(v);
+		if (cacheable)
+		{
+			for (i = 0; i < COW_PLAN_CACHE_SIZE; i++)
+				if (cow_plan_cache[i].valid &&
+					cow_plan_cache[i].storage_id == storage_id)
+					break;
+			if (i == COW_PLAN_CACHE_SIZE)
+			{
+				i = cow_plan_cache_next;
+				cow_plan_cache_next = (i + 1) % COW_PLAN_CACHE_SIZE;
+			}
+			e = &cow_plan_cache[i];
+			e->valid = true;
+			e->storage_id = storage_id;
+			e->completions = completions;
+			e->rows = *rows;
+			e->raw_bytes = *raw_bytes;
+			e->nversions = n;
+		}
 	}
 	*nversions = n;
-	if (v != NULL)
-		pfree(v);
 
 	cow_plan_totals.valid = true;
 	cow_plan_totals.relid = RelationGetRelid(rel);

@@ -23,6 +23,8 @@
 #include "nodes/bitmapset.h"
 #include "port/pg_crc32c.h"
 #include "utils/datum.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "cow/read.h"
@@ -43,7 +45,10 @@ static void CowDecodeChunkBlocks(Relation rel, const CowVersion *v,
 static bool CowColumnIsStored(CowDecodedGroup *g, int attidx);
 static bool CowGroupBlockMinMaxValid(CowGroupHeader *h);
 static char *CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b,
-							  CowColumnDesc *d);
+							  CowColumnDesc *d, CowLazyRaw **lazyp);
+static void CowGroupFetchFrame(CowLazyRaw *lazy, uint32 frame);
+static char *CowGroupFramedRaw(CowDecodedGroup *g, int attidx, uint32 b,
+							   uint64 off, CowLazyRaw **lazyp);
 static void CowGroupDecodeBlock(CowDecodedGroup *g, int attidx, uint32 b);
 
 /* the length of the blob area of a header that passed its CRC check */
@@ -74,15 +79,133 @@ CowGroupBlockMinMaxValid(CowGroupHeader *h)
 }
 
 /*
+ * A version's header and block directories never change (a write makes a
+ * new version, at new row numbers), so a backend keeps the last ones it
+ * read and checked: a point lookup would otherwise read and check the
+ * header and one directory per column at every statement.  The key names
+ * one version for good: relation, file (relfilenode), first row number
+ * (row numbers are never reused in a storage), commit and file group id,
+ * extent.  A relcache invalidation of the relation (DROP, TRUNCATE,
+ * rewrites) forgets its entries, so a relfilenode reused by a later table
+ * never finds them.  At most COW_META_CACHE_SIZE versions, replaced in
+ * turn; callers get copies in their own memory context.
+ */
+#define COW_META_CACHE_SIZE		64
+
+typedef struct CowMetaCacheEntry
+{
+	bool		valid;
+	Oid			relid;
+	RelFileNode node;
+	int64		first_row_number;
+	int64		commit_id;
+	int64		file_group_id;
+	BlockNumber first_block;
+	uint32		header_bytes;
+	CowGroupHeader *header;		/* checked */
+	CowBlockDesc **dirs;		/* [header->natts + 1]: checked, or NULL */
+} CowMetaCacheEntry;
+
+static CowMetaCacheEntry CowMetaCache[COW_META_CACHE_SIZE];
+static int	CowMetaCacheNext = 0;
+static MemoryContext CowMetaCacheCxt = NULL;
+
+static void
+CowMetaCacheFree(CowMetaCacheEntry *e)
+{
+	uint32		i;
+
+	if (!e->valid)
+		return;
+	for (i = 0; i <= e->header->natts; i++)
+		if (e->dirs[i] != NULL)
+			pfree(e->dirs[i]);
+	pfree(e->dirs);
+	pfree(e->header);
+	e->valid = false;
+}
+
+static void
+CowMetaCacheInvalidate(Datum arg, Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < COW_META_CACHE_SIZE; i++)
+		if (CowMetaCache[i].valid &&
+			(relid == InvalidOid || CowMetaCache[i].relid == relid))
+			CowMetaCacheFree(&CowMetaCache[i]);
+}
+
+static CowMetaCacheEntry *
+CowMetaCacheFind(Relation rel, const CowVersion *v)
+{
+	int			i;
+
+	for (i = 0; i < COW_META_CACHE_SIZE; i++)
+	{
+		CowMetaCacheEntry *e = &CowMetaCache[i];
+
+		if (e->valid && e->relid == RelationGetRelid(rel) &&
+			RelFileNodeEquals(e->node, rel->rd_node) &&
+			e->first_row_number == v->first_row_number &&
+			e->commit_id == v->commit_id &&
+			e->file_group_id == v->file_group_id &&
+			e->first_block == v->first_block &&
+			e->header_bytes == v->header_bytes)
+			return e;
+	}
+	return NULL;
+}
+
+/* CowMetaCacheAdd keeps a copy of the checked header h of version v */
+static void
+CowMetaCacheAdd(Relation rel, const CowVersion *v, const CowGroupHeader *h)
+{
+	CowMetaCacheEntry *e;
+
+	if (CowMetaCacheCxt == NULL)
+	{
+		CowMetaCacheCxt = AllocSetContextCreate(TopMemoryContext,
+												"incetl cow version headers",
+												ALLOCSET_DEFAULT_SIZES);
+		CacheRegisterRelcacheCallback(CowMetaCacheInvalidate, (Datum) 0);
+	}
+	e = &CowMetaCache[CowMetaCacheNext];
+	CowMetaCacheNext = (CowMetaCacheNext + 1) % COW_META_CACHE_SIZE;
+	CowMetaCacheFree(e);
+	e->header = MemoryContextAlloc(CowMetaCacheCxt, v->header_bytes);
+	memcpy(e->header, h, v->header_bytes);
+	e->dirs = MemoryContextAllocZero(CowMetaCacheCxt,
+									 sizeof(CowBlockDesc *) * (h->natts + 1));
+	e->relid = RelationGetRelid(rel);
+	e->node = rel->rd_node;
+	e->first_row_number = v->first_row_number;
+	e->commit_id = v->commit_id;
+	e->file_group_id = v->file_group_id;
+	e->first_block = v->first_block;
+	e->header_bytes = v->header_bytes;
+	e->valid = true;
+}
+
+/*
  * CowReadGroupHeader reads and checks the header of a version, of any
- * format version this build reads (COW_GROUP_VERSION_MIN on).
+ * format version this build reads (COW_GROUP_VERSION_MIN on), or copies it
+ * from the backend's cache of them, in the current memory context.
  */
 CowGroupHeader *
 CowReadGroupHeader(Relation rel, const CowVersion *v)
 {
+	CowMetaCacheEntry *e = CowMetaCacheFind(rel, v);
 	CowGroupHeader *h;
 	pg_crc32c	crc,
 				stored;
+
+	if (e != NULL)
+	{
+		h = palloc(v->header_bytes);
+		memcpy(h, e->header, v->header_bytes);
+		return h;
+	}
 
 	if (v->header_bytes < MAXALIGN(sizeof(CowGroupHeader)))
 		ereport(ERROR,
@@ -109,6 +232,7 @@ CowReadGroupHeader(Relation rel, const CowVersion *v)
 				 errmsg("incetl_cow relation \"%s\": file group " INT64_FORMAT " (commit " INT64_FORMAT ", block %u) has a corrupted header",
 						RelationGetRelationName(rel), v->file_group_id,
 						v->commit_id, v->first_block)));
+	CowMetaCacheAdd(rel, v, h);
 	return h;
 }
 
@@ -168,21 +292,36 @@ CowCheckBlockDir(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx,
 	return bd;
 }
 
-/* CowReadBlockDir reads and checks the block directory of column idx. */
+/*
+ * CowReadBlockDir reads and checks the block directory of column idx (or
+ * copies it from the backend's cache), in the current memory context.
+ */
 static CowBlockDesc *
 CowReadBlockDir(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx)
 {
 	CowColumnDesc *d = &CowGroupColumns(h)[idx];
 	Size		dir_len = sizeof(CowBlockDesc) * CowGroupBlocks(h);
+	CowMetaCacheEntry *e = CowMetaCacheFind(rel, v);
 	char	   *dir;
 	CowBlockDesc *bd;
 
+	if (e != NULL && (uint32) idx <= e->header->natts && e->dirs[idx] != NULL)
+	{
+		bd = palloc(dir_len);
+		memcpy(bd, e->dirs[idx], dir_len);
+		return bd;
+	}
 	if (d->stored_len < dir_len)
 		CowBlockCorrupt(rel, v, idx, "chunk is shorter than its block directory");
 	dir = palloc(dir_len);
 	CowReadExtentBytes(rel, v->first_block, v->nblocks, d->offset, dir_len, dir);
 	bd = CowCheckBlockDir(rel, v, h, idx, dir);
 	pfree(dir);
+	if (e != NULL && (uint32) idx <= e->header->natts)
+	{
+		e->dirs[idx] = MemoryContextAlloc(CowMetaCacheCxt, dir_len);
+		memcpy(e->dirs[idx], bd, dir_len);
+	}
 	return bd;
 }
 
@@ -442,16 +581,108 @@ CowGroupColumn(CowDecodedGroup *g, int attidx)
 	return true;
 }
 
+/* a framed block read frame by frame: what CowGroupFetchFrame needs */
+typedef struct CowGroupFrames
+{
+	CowLazyRaw	lazy;			/* first: the decoder's handle */
+	CowDecodedGroup *g;
+	uint64		block_off;		/* of the block in the extent stream */
+	char	   *raw;
+	CowFrames	frames;
+} CowGroupFrames;
+
+/* the bytes of a block read first, to find its frame index */
+#define COW_FRAME_INDEX_READ	512
+
+/*
+ * CowGroupFetchFrame reads frame "frame" of a framed block's stored bytes
+ * and decompresses it into the block's raw bytes (the CowLazyRaw fetch
+ * of a block from CowGroupFramedRaw).
+ */
+static void
+CowGroupFetchFrame(CowLazyRaw *lazy, uint32 frame)
+{
+	CowGroupFrames *st = (CowGroupFrames *) lazy->arg;
+	CowDecodedGroup *g = st->g;
+	Size		len = st->frames.entries[frame].stored_len;
+	char	   *src = palloc(Max(len, 1));
+
+	CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
+					   st->block_off + st->frames.offsets[frame], len, src);
+	CowDecompressFrame(&st->frames, frame, src, st->raw, g->rel);
+	pfree(src);
+	lazy->done[frame] = true;
+}
+
+/*
+ * CowGroupFramedRaw: for block b of column attidx of g, stored compressed
+ * at off in the extent stream, when it is framed (cow_compress.c), its raw
+ * bytes with no frame decompressed yet and *lazyp the handle that
+ * decompresses them; otherwise NULL.  Only the block's first bytes (its
+ * frame index) are read.  The frames' CRCs, in the index, which has its
+ * own, stand for the block's: the block is never read whole on this path.
+ */
+static char *
+CowGroupFramedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
+				  CowLazyRaw **lazyp)
+{
+	CowBlockDesc *bd = &g->block_dirs[attidx][b];
+	char		head[COW_FRAME_INDEX_READ];
+	Size		headlen = Min(bd->stored_len, COW_FRAME_INDEX_READ);
+	Size		index_len;
+	char	   *index;
+	CowGroupFrames *st;
+
+	if (bd->stored_len < COW_FRAME_PROBE)
+		return NULL;
+	CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
+					   off, headlen, head);
+	index_len = CowFrameIndexLength(head, headlen);
+	if (index_len == 0)
+		return NULL;
+	if (index_len <= headlen)
+		index = head;
+	else
+	{
+		if (index_len > bd->stored_len)
+			CowBlockCorrupt(g->rel, &g->version, attidx, "bad frame index length");
+		index = palloc(index_len);
+		CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
+						   off, index_len, index);
+	}
+	st = palloc0(sizeof(CowGroupFrames));
+	CowReadFrameIndex(index, index_len, bd->stored_len, bd->raw_len,
+					  &st->frames, g->rel);
+	if (index != head)
+		pfree(index);
+	st->g = g;
+	st->block_off = off;
+	st->raw = MemoryContextAllocHuge(g->cxt, Max(bd->raw_len, 1));
+	st->lazy.nframes = st->frames.nframes;
+	st->lazy.first_raw = st->frames.first_raw;
+	st->lazy.frame_raw = st->frames.frame_raw;
+	st->lazy.done = palloc0(sizeof(bool) * st->frames.nframes);
+	st->lazy.fetch = CowGroupFetchFrame;
+	st->lazy.arg = st;
+	*lazyp = &st->lazy;
+	CowBlocksDecoded++;
+	return st->raw;
+}
+
 /*
  * CowGroupBlockRaw returns the raw (decompressed, CRC-checked) bytes of
  * block b of stored column attidx of g, NULL for a block that is NULL
  * throughout, and sets *d to the block's description as a chunk of its
  * own rows.  The column's block directory is read once; the last block
  * read of each column is kept in g, so the rows a lookup or a key range
- * reads from one block cost one decompression.  Call in g->cxt.
+ * reads from one block cost one decompression.  With lazyp, a framed
+ * block may come back with its frames not decompressed yet: *lazyp is
+ * then the handle (for CowDecodeValue) that decompresses them as they are
+ * needed, else NULL; without, the block comes back whole.  Call in g->cxt.
  */
 static char *
-CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d)
+CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
+				 CowLazyRaw **lazyp)
 {
 	CowBlockDesc *dir;
 	CowColumnDesc *cd = &CowGroupColumns(g->header)[attidx];
@@ -474,25 +705,65 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d)
 	if (dir[b].flags & COW_BLK_ALL_NULL)
 		return NULL;
 
+	if (lazyp != NULL)
+		*lazyp = NULL;
 	if (g->raw_blocks == NULL)
 	{
 		g->raw_blocks = palloc0(sizeof(char *) * g->natts);
 		g->raw_block_no = palloc0(sizeof(uint32) * g->natts);
 		g->raw_reads = palloc0(sizeof(uint32) * g->natts);
 		g->raw_kept = palloc0(sizeof(bool) * g->natts);
+		g->raw_lazy = palloc0(sizeof(CowLazyRaw *) * g->natts);
 	}
 	if (g->raw_block_no[attidx] == b + 1)
+	{
+		CowLazyRaw *lazy = g->raw_lazy[attidx];
+
+		if (lazy != NULL && lazyp == NULL)
+		{
+			/* wanted whole: its frames not read yet (each is read once) */
+			for (k = 0; k < lazy->nframes; k++)
+				if (!lazy->done[k])
+					lazy->fetch(lazy, k);
+		}
+		else if (lazy != NULL)
+			*lazyp = lazy;
 		return g->raw_blocks[attidx];
+	}
 
 	/* values of the block before may point into it: then it stays */
 	if (g->raw_blocks[attidx] != NULL && !g->raw_kept[attidx])
 		pfree(g->raw_blocks[attidx]);
 	g->raw_blocks[attidx] = NULL;
 	g->raw_block_no[attidx] = 0;
+	if (g->raw_lazy[attidx] != NULL)
+	{
+		CowGroupFrames *st = (CowGroupFrames *) g->raw_lazy[attidx]->arg;
+
+		pfree(st->lazy.done);
+		pfree(st->frames.entries);
+		pfree(st->frames.offsets);
+		pfree(st);
+		g->raw_lazy[attidx] = NULL;
+	}
 
 	off = sizeof(CowBlockDesc) * g->nblocks;
 	for (k = 0; k < b; k++)
 		off += dir[k].stored_len;
+	if (lazyp != NULL && !(dir[b].flags & COW_BLK_UNCOMPRESSED) &&
+		dir[b].raw_len > COW_FRAMED_MIN)
+	{
+		raw = CowGroupFramedRaw(g, attidx, b, cd->offset + off, lazyp);
+		if (raw != NULL)
+		{
+			g->raw_lazy[attidx] = *lazyp;
+			g->raw_blocks[attidx] = raw;
+			g->raw_block_no[attidx] = b + 1;
+			g->raw_reads[attidx] = 0;
+			g->raw_kept[attidx] = false;
+			return raw;
+		}
+	}
 	stored = MemoryContextAllocHuge(g->cxt, Max(dir[b].stored_len, 1));
 	if (dir[b].stored_len > 0)
 		CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
@@ -543,7 +814,7 @@ CowGroupDecodeBlock(CowDecodedGroup *g, int attidx, uint32 b)
 		g->block_done[attidx] = palloc0(sizeof(bool) * g->nblocks);
 		g->blocks_left[attidx] = g->nblocks;
 	}
-	raw = CowGroupBlockRaw(g, attidx, b, &d);
+	raw = CowGroupBlockRaw(g, attidx, b, &d, NULL);
 	if (raw == NULL)
 		memset(g->isnull[attidx] + r0, true, brows);
 	else if (CowDecodeChunk(g->rel, g->version.file_group_id, attidx + 1, &d,
@@ -617,6 +888,7 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 	uint64		r0;
 	CowColumnDesc d;
 	char	   *raw;
+	CowLazyRaw *lazy;
 	bool		revisit;
 
 	if (attidx >= g->natts)
@@ -647,7 +919,7 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 	revisit = g->block_seen[attidx][b] &&
 		(g->raw_block_no == NULL || g->raw_block_no[attidx] != b + 1);
 	g->block_seen[attidx][b] = true;
-	raw = CowGroupBlockRaw(g, attidx, b, &d);
+	raw = CowGroupBlockRaw(g, attidx, b, &d, &lazy);
 	r0 = (uint64) b * g->header->block_rows;
 	if (raw == NULL)
 	{
@@ -661,7 +933,7 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 		*isnull = g->isnull[attidx][row];
 	}
 	else if (CowDecodeValue(g->rel, g->version.file_group_id, attidx + 1, &d,
-							raw,
+							raw, lazy,
 							Min((uint64) g->header->block_rows, g->nrows - r0),
 							row - r0, value, isnull))
 		g->raw_kept[attidx] = true;

@@ -1030,6 +1030,122 @@ cow_index_fetch_end(IndexFetchTableData *data)
 }
 
 /*
+ * The versions an index fetch reads are those its snapshot sees.  Two MVCC
+ * snapshots with the same xmin, xmax and running transactions see the
+ * same catalog rows of other transactions (a transaction that ended before
+ * both is committed or aborted for good), and a transaction without an xid
+ * has written none of its own.  So the lists CowFetchRow loads are kept
+ * per backend, keyed by storage id and that view, and a stream of point
+ * lookups (each statement a new fetch with a new snapshot, the same view
+ * while no writer ends) scans cow_file_group again only when the view
+ * changes.  Not on a standby, nor in a transaction with an xid; a few
+ * lists of at most COW_FETCH_CACHE_MAX_VERSIONS versions, replaced in
+ * turn.
+ */
+#define COW_FETCH_CACHE_SIZE		4
+#define COW_FETCH_CACHE_MAX_VERSIONS 4096
+
+typedef struct CowFetchCacheEntry
+{
+	bool		valid;
+	int64		storage_id;
+	bool		current_only;
+	TransactionId xmin;
+	TransactionId xmax;
+	uint32		xcnt;
+	int32		subxcnt;
+	bool		suboverflowed;
+	TransactionId *xids;		/* xip then subxip */
+	int			nversions;
+	CowVersion *versions;
+} CowFetchCacheEntry;
+
+static CowFetchCacheEntry CowFetchCache[COW_FETCH_CACHE_SIZE];
+static int	CowFetchCacheNext = 0;
+static MemoryContext CowFetchCacheCxt = NULL;
+
+static bool
+CowFetchCacheMatches(const CowFetchCacheEntry *e, int64 storage_id,
+					 bool current_only, Snapshot snap)
+{
+	return e->valid && e->storage_id == storage_id &&
+		e->current_only == current_only &&
+		e->xmin == snap->xmin && e->xmax == snap->xmax &&
+		e->xcnt == snap->xcnt && e->subxcnt == snap->subxcnt &&
+		e->suboverflowed == snap->suboverflowed &&
+		memcmp(e->xids, snap->xip, sizeof(TransactionId) * snap->xcnt) == 0 &&
+		(snap->subxcnt <= 0 ||
+		 memcmp(e->xids + snap->xcnt, snap->subxip,
+				sizeof(TransactionId) * snap->subxcnt) == 0);
+}
+
+/*
+ * CowFetchVersions is CowLoadVersions(storage_id, snap, current_only) for
+ * an index fetch, from the cache above when it can.  The list is palloc'd
+ * in the current memory context either way.
+ */
+static CowVersion *
+CowFetchVersions(int64 storage_id, Snapshot snap, bool current_only, int *n)
+{
+	bool		cacheable;
+	CowVersion *v;
+	CowFetchCacheEntry *e;
+	int			i;
+
+	cacheable = snap != NULL && snap->snapshot_type == SNAPSHOT_MVCC &&
+		!snap->takenDuringRecovery && snap->subxcnt >= 0 &&
+		!TransactionIdIsValid(GetTopTransactionIdIfAny());
+	for (i = 0; cacheable && i < COW_FETCH_CACHE_SIZE; i++)
+	{
+		e = &CowFetchCache[i];
+		if (CowFetchCacheMatches(e, storage_id, current_only, snap))
+		{
+			*n = e->nversions;
+			v = palloc(sizeof(CowVersion) * Max(e->nversions, 1));
+			memcpy(v, e->versions, sizeof(CowVersion) * e->nversions);
+			return v;
+		}
+	}
+
+	v = CowLoadVersions(storage_id, snap, current_only, n);
+	if (!cacheable || *n > COW_FETCH_CACHE_MAX_VERSIONS)
+		return v;
+
+	if (CowFetchCacheCxt == NULL)
+		CowFetchCacheCxt = AllocSetContextCreate(TopMemoryContext,
+												 "incetl cow fetch versions",
+												 ALLOCSET_SMALL_SIZES);
+	e = &CowFetchCache[CowFetchCacheNext];
+	CowFetchCacheNext = (CowFetchCacheNext + 1) % COW_FETCH_CACHE_SIZE;
+	if (e->valid)
+	{
+		pfree(e->xids);
+		pfree(e->versions);
+		e->valid = false;
+	}
+	e->xids = MemoryContextAlloc(CowFetchCacheCxt,
+								 sizeof(TransactionId) *
+								 Max(snap->xcnt + Max(snap->subxcnt, 0), 1));
+	memcpy(e->xids, snap->xip, sizeof(TransactionId) * snap->xcnt);
+	if (snap->subxcnt > 0)
+		memcpy(e->xids + snap->xcnt, snap->subxip,
+			   sizeof(TransactionId) * snap->subxcnt);
+	e->versions = MemoryContextAlloc(CowFetchCacheCxt,
+									 sizeof(CowVersion) * Max(*n, 1));
+	memcpy(e->versions, v, sizeof(CowVersion) * *n);
+	e->nversions = *n;
+	e->storage_id = storage_id;
+	e->current_only = current_only;
+	e->xmin = snap->xmin;
+	e->xmax = snap->xmax;
+	e->xcnt = snap->xcnt;
+	e->subxcnt = snap->subxcnt;
+	e->suboverflowed = snap->suboverflowed;
+	e->valid = true;
+	return v;
+}
+
+/*
  * CowFetchRow stores row rownum into slot if it belongs to a version that
  * is current for snapshot.  The versions list and the last decoded group
  * are cached in f; the versions are reloaded when the snapshot changes.
@@ -1056,9 +1172,9 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 		f->nversions = 0;
 		f->storage_id = CowStorageId(rel);
 		/* SnapshotAny: any version, current or not */
-		f->versions = CowLoadVersions(f->storage_id, snap,
-									  !(snapshot && snapshot->snapshot_type == SNAPSHOT_ANY),
-									  &f->nversions);
+		f->versions = CowFetchVersions(f->storage_id, snap,
+									   !(snapshot && snapshot->snapshot_type == SNAPSHOT_ANY),
+									   &f->nversions);
 		if (registered)
 			UnregisterSnapshot(snap);
 		MemoryContextSwitchTo(old);

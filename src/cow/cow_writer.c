@@ -331,7 +331,8 @@ CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk, const Datum *vals,
 		cdata = NULL;
 		if (any_compressed || zstd_misses < 2)
 		{
-			cdata = CowCompress(enc.data, enc.len, level, &clen);
+			cdata = CowCompressBlock(enc.data, enc.len, enc.frame_head,
+									 level, &clen);
 			if (cdata == NULL)
 				zstd_misses++;
 		}

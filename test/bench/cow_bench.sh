@@ -44,8 +44,10 @@
 #             scan that skips file groups by min/max and finds the range in
 #             the one it reads by binary search over the key column)
 #   lookup    SELECT * WHERE id = const through a btree index (incetl_cow:
-#             CREATE INDEX on id, made after the upserts), median of
-#             BENCH_LOOKUPS lookups in one session
+#             CREATE INDEX on id, made after the upserts), BENCH_LOOKUPS
+#             lookups in one session per table and round, BENCH_REPS rounds
+#             alternating which table goes first (the same keys for both
+#             in a round), the median of all of each table's
 #   index     size of the btree on id (the lookup's index) against heap's
 #             primary key after BENCH_INDEX_ROUNDS (10) more uniform 1 %
 #             upserts with VACUUM after them, then as many again with
@@ -281,21 +283,37 @@ incetl_log "point lookups through a btree index ($LOOKUPS in one session, median
 psql_q -c "CREATE INDEX orders_cow_id_idx ON orders_cow (id)"
 settle "orders_cow, orders_heap"
 S_COW_IDX=$(psql_b -At -c "SELECT pg_table_size('orders_cow') || ' ' || pg_indexes_size('orders_cow')")
-lookup_times() {   # $1 table
+lookup_times() {   # $1 table, $2 seed: the times of LOOKUPS literal lookups, one a line
     {
-        echo "SELECT setseed(0.7);"
+        echo "SELECT setseed($2);"
         echo '\timing on'
         for _ in $(seq 0 "$LOOKUPS"); do
             echo "SELECT * FROM $1 WHERE id = (SELECT 1 + floor(random() * $ROWS)::bigint);"
         done
-    } | psql_b -At -o /dev/null 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n "$LOOKUPS" | median
+    } | psql_b -At -o /dev/null 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n "$LOOKUPS"
 }
 for t in orders_cow orders_heap; do
     plan=$(psql_b -At -c "EXPLAIN SELECT * FROM $t WHERE id = 12345" | head -n 1)
     echo "   $t: $plan"
 done
-P_COW=$(lookup_times orders_cow)
-P_HEAP=$(lookup_times orders_heap)
+# REPS rounds alternating which table goes first, the same keys for both
+# in a round; the medians of all the lookups of each table
+P_COW_ALL=() P_HEAP_ALL=()
+for rep in $(seq 1 "$REPS"); do
+    seed=0.$((70 + rep))
+    if [ $((rep % 2)) = 1 ]; then
+        mapfile -t -O "${#P_COW_ALL[@]}" P_COW_ALL < <(lookup_times orders_cow "$seed")
+        mapfile -t -O "${#P_HEAP_ALL[@]}" P_HEAP_ALL < <(lookup_times orders_heap "$seed")
+    else
+        mapfile -t -O "${#P_HEAP_ALL[@]}" P_HEAP_ALL < <(lookup_times orders_heap "$seed")
+        mapfile -t -O "${#P_COW_ALL[@]}" P_COW_ALL < <(lookup_times orders_cow "$seed")
+    fi
+    echo "   round $rep: incetl_cow median $(printf '%s\n' "${P_COW_ALL[@]: -$LOOKUPS}" | median) ms," \
+         "heap $(printf '%s\n' "${P_HEAP_ALL[@]: -$LOOKUPS}" | median) ms"
+done
+P_COW=$(printf '%s\n' "${P_COW_ALL[@]}" | median)
+P_HEAP=$(printf '%s\n' "${P_HEAP_ALL[@]}" | median)
+echo "   point lookup: incetl_cow $P_COW ms, heap $P_HEAP ms (medians of $((REPS * LOOKUPS)) each), heap / incetl_cow $(awk -v c="$P_COW" -v h="$P_HEAP" 'BEGIN { printf "%.2f", h / c }')"
 P_EQ=$(psql_b -At -c "SELECT count(*) FROM generate_series(1, $ROWS, 99991) g
     WHERE (SELECT row(c.*)::text FROM orders_cow c WHERE id = g) IS DISTINCT FROM
           (SELECT row(h.*)::text FROM orders_heap h WHERE id = g)")
@@ -380,7 +398,7 @@ QC=$(printf '%s\n' "${Q_COW[@]}" | median) QH=$(printf '%s\n' "${Q_HEAP[@]}" | m
 QN=$(printf '%s\n' "${Q_NOPUSH[@]}" | median)
 
 echo
-echo "incetl_cow vs heap, $ROWS rows; median of $REPS (lookups: of $LOOKUPS); client-side times"
+echo "incetl_cow vs heap, $ROWS rows; median of $REPS (point lookups: of $REPS x $LOOKUPS; key ranges: of $LOOKUPS); client-side times"
 awk -v rows="$ROWS" -v batch="$BATCH" -v sc="$S_COW" -v sh="$S_HEAP" -v sci="${S_COW_IDX% *}" -v sii="${S_COW_IDX#* }" \
     -v lc="$LC" -v lh="$LH" -v lsc="$LSC" -v lsh="$LSH" -v usc="$USC" -v ush="$USH" -v uuc="$UUC" -v uuh="$UUH" -v rwr="$RWR" \
     -v ic="$I_COW" -v ih="$I_HEAP" -v iec="$IE_COW" -v ieh="$IE_HEAP" -v irounds="$IDX_ROUNDS" \

@@ -25,6 +25,69 @@ extern char *CowCompress(const char *src, Size srclen, int level, Size *dstlen);
 extern void CowDecompress(const char *src, Size srclen, char *dst, Size rawlen,
 						  Relation rel);
 
+/*
+ * Framed blocks (cow_compress.c): a column block of more than
+ * COW_FRAMED_MIN raw bytes is compressed as independent zstd frames, after
+ * a zstd skippable frame indexing them: the first frame holds first_raw
+ * raw bytes (a VARLENA block's null bitmap and lengths: what every value
+ * read needs), each other frame COW_FRAME_RAW (the last may have fewer).
+ * CowDecompress reads such a block whole, CowDecompressFrame one frame.
+ * COW_FRAME_PROBE bytes from a block's start tell whether it is framed
+ * and how long its index is (CowFrameIndexLength).
+ */
+#define COW_FRAME_RAW			4096
+#define COW_FRAMED_MIN			(2 * COW_FRAME_RAW)
+#define COW_FRAME_PROBE			16
+
+typedef struct CowFrameEntry
+{
+	uint32		stored_len;		/* compressed bytes of the frame */
+	uint32		crc;			/* of those bytes */
+} CowFrameEntry;
+
+typedef struct CowFrames
+{
+	uint32		nframes;
+	uint32		first_raw;		/* raw bytes of frame 0 */
+	uint32		frame_raw;		/* raw bytes of each other frame, the last
+								 * may have fewer */
+	Size		raw_len;		/* of the whole block */
+	CowFrameEntry *entries;		/* [nframes] */
+	uint64	   *offsets;		/* [nframes]: of each frame in the block */
+} CowFrames;
+
+/* the frame holding raw byte off */
+static inline uint32
+CowFrameOf(uint32 first_raw, uint32 frame_raw, Size off)
+{
+	return off < first_raw ? 0 : 1 + (uint32) ((off - first_raw) / frame_raw);
+}
+
+extern char *CowCompressBlock(const char *src, Size srclen, Size head,
+							  int level, Size *dstlen);
+extern Size CowFrameIndexLength(const char *head, Size len);
+extern void CowReadFrameIndex(const char *index, Size index_len,
+							  Size stored_len, Size raw_len, CowFrames *f,
+							  Relation rel);
+extern void CowDecompressFrame(const CowFrames *f, uint32 i, const char *src,
+							   char *raw, Relation rel);
+
+/*
+ * A raw block whose frames are decompressed as the single-value decoder
+ * (CowDecodeValue) reaches them: done[i] says whether frame i is in the
+ * raw bytes yet, and fetch (the reader's) puts it there.
+ */
+typedef struct CowLazyRaw CowLazyRaw;
+struct CowLazyRaw
+{
+	uint32		nframes;
+	uint32		first_raw;
+	uint32		frame_raw;
+	bool	   *done;			/* [nframes] */
+	void		(*fetch) (CowLazyRaw *lazy, uint32 frame);
+	void	   *arg;			/* the reader's */
+};
+
 /* ---------- file group format (writer / reader) ---------- */
 
 #define COW_GROUP_MAGIC			0x43574731	/* "CWG1" */
@@ -153,6 +216,9 @@ typedef struct CowEncodedChunk
 	Datum	   *distinct;		/* DICT: the distinct values (pointing into
 								 * the input), palloc'd; else NULL */
 	int64		ndistinct;
+	Size		frame_head;		/* VARLENA: where the values' bytes start
+								 * (CowCompressBlock's first frame ends
+								 * there); else 0 */
 } CowEncodedChunk;
 
 extern void CowEncodeChunk(CowColumnDesc *d, const Datum *values, int64 nvals,
@@ -181,7 +247,8 @@ extern bool CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 						   const CowColumnDesc *d, const char *raw, uint64 nrows,
 						   Datum *values, bool *isnull);
 extern bool CowDecodeValue(Relation rel, int64 file_group_id, int colno,
-						   const CowColumnDesc *d, const char *raw, uint64 nrows,
-						   uint64 row, Datum *value, bool *isnull);
+						   const CowColumnDesc *d, const char *raw,
+						   CowLazyRaw *lazy, uint64 nrows, uint64 row,
+						   Datum *value, bool *isnull);
 
 #endif							/* INCETL_COW_FORMAT_H */

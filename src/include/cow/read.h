@@ -84,6 +84,9 @@ typedef struct CowDecodedGroup
 	uint32	   *raw_block_no;	/* [natts]: its number + 1, or 0 */
 	uint32	   *raw_reads;		/* [natts]: rows read from it one by one */
 	bool	   *raw_kept;		/* [natts]: values point into it */
+	CowLazyRaw **raw_lazy;		/* [natts]: its frames still to decompress
+								 * (a framed block read for single values),
+								 * or NULL: it is whole */
 	bool	  **block_seen;		/* [natts][nblocks] or NULL: blocks values
 								 * were read from one by one */
 	uint32	   *blocks_left;	/* [natts]: blocks of the column not decoded
