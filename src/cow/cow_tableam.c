@@ -927,5 +927,6 @@ cow_init(void)
 	CowWriteStateInit();
 	CowHooksInit();
 	CowAggInit();
+	CowTopNInit();
 	CowRmgrInit();
 }
