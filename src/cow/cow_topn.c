@@ -26,10 +26,11 @@
  * Execution reads the file group versions current for the query's
  * snapshot exactly as a sequential scan does (CowScanVersions).  It keeps
  * the best LIMIT + OFFSET rows in a binary heap whose top is the worst
- * kept row, ordered by the ORDER BY columns' SortSupport.  Once the heap
- * is full, a file group whose stored min/max of the first ORDER BY column
- * (and its NULLs) show that no row can beat the worst kept row is skipped
- * after reading its header; in the others, the first ORDER BY column is
+ * kept row, ordered by the ORDER BY columns' SortSupport.  The file
+ * groups are read best first: by the best value their stored min/max of
+ * the first ORDER BY column (and its NULLs) allow, read from their
+ * headers (CowTopNOrder).  Once the heap is full, a group whose best value
+ * cannot beat the worst kept row is skipped; in the others, the first ORDER BY column is
  * decoded a block (COW_BLOCK_ROWS rows) at a time and compared with the
  * worst kept row, the further ORDER BY columns and the Filter's columns
  * decoded (by block) only for rows that tie on it or beat it.  A row equal
@@ -738,48 +739,126 @@ CowTopNMaterialize(CowTopNScanState *st, CowDecodedGroup *g)
 }
 
 /*
- * CowTopNGroupMayBeat: can a row of the group with header h beat the worst
- * kept row?  From the first ORDER BY column's min/max and NULLs.
+ * CowTopNGroupBest sets *best and *best_null to the best value a row of
+ * the file group with header h can have in the first ORDER BY column,
+ * from the chunk's min/max and NULLs; false when they do not tell (no
+ * min/max, a column added or retyped since, a collation changed).  *best
+ * points into h.
  */
 static bool
-CowTopNGroupMayBeat(CowTopNScanState *st, CowGroupHeader *h)
+CowTopNGroupBest(CowTopNScanState *st, CowGroupHeader *h, Datum *best,
+				 bool *best_null)
 {
 	CowTopNKey *key = &st->keys[0];
 	Form_pg_attribute att;
 	CowColumnDesc *d;
-	CowTopNEntry *worst = st->heap[0];
-	Datum		best = (Datum) 0;
-	bool		best_null;
-	int			c;
 
+	*best = (Datum) 0;
+	*best_null = false;
 	if (!key->minmax || (uint32) key->attidx >= h->natts)
-		return true;
+		return false;
 	att = TupleDescAttr(RelationGetDescr(st->css.ss.ss_currentRelation),
 						key->attidx);
 	d = &CowGroupColumns(h)[key->attidx];
 	if (d->typid != att->atttypid ||
 		(OidIsValid(key->ssup.ssup_collation) &&
 		 d->collation != key->ssup.ssup_collation))
-		return true;			/* written before a type or collation change */
+		return false;			/* written before a type or collation change */
 	if (d->flags & COW_COL_ALL_NULL)
-		best_null = true;
+		*best_null = true;
 	else if ((d->flags & COW_COL_HAS_NULLS) && key->ssup.ssup_nulls_first)
-		best_null = true;
+		*best_null = true;
 	else if (d->flags & COW_COL_HAS_MINMAX)
 	{
 		Datum		min,
 					max;
 
 		CowGroupMinMax(h, key->attidx, &min, &max);
-		best = key->ssup.ssup_reverse ? max : min;
-		best_null = false;
+		*best = key->ssup.ssup_reverse ? max : min;
 	}
 	else
+		return false;
+	return true;
+}
+
+/*
+ * CowTopNGroupMayBeat: can a row of the group with header h beat the worst
+ * kept row?  From the first ORDER BY column's min/max and NULLs.
+ */
+static bool
+CowTopNGroupMayBeat(CowTopNScanState *st, CowGroupHeader *h)
+{
+	CowTopNEntry *worst = st->heap[0];
+	Datum		best;
+	bool		best_null;
+	int			c;
+
+	if (!CowTopNGroupBest(st, h, &best, &best_null))
 		return true;
 	c = ApplySortComparator(best, best_null, worst->keys[0],
-							COW_TOPN_KEYNULLS(st, worst)[0], &key->ssup);
+							COW_TOPN_KEYNULLS(st, worst)[0], &st->keys[0].ssup);
 	/* a tie on the first column of several may still win on the others */
 	return c < 0 || (c == 0 && st->nkeys > 1);
+}
+
+/* A file group version in the order the scan reads them (CowTopNOrder). */
+typedef struct CowTopNGroupOrder
+{
+	int			vi;				/* index in the scan's versions */
+	bool		known;			/* best is set */
+	bool		best_null;
+	Datum		best;
+} CowTopNGroupOrder;
+
+static int
+CowTopNOrderCmp(const void *a, const void *b, void *arg)
+{
+	const CowTopNGroupOrder *x = a;
+	const CowTopNGroupOrder *y = b;
+	CowTopNScanState *st = arg;
+	int			c;
+
+	if (x->known != y->known)
+		return x->known ? -1 : 1;
+	if (x->known)
+	{
+		c = ApplySortComparator(x->best, x->best_null, y->best, y->best_null,
+								&st->keys[0].ssup);
+		if (c != 0)
+			return c;
+	}
+	return (x->vi > y->vi) - (x->vi < y->vi);
+}
+
+/*
+ * CowTopNOrder returns the order in which to read the n versions: those
+ * whose best possible first ORDER BY value is better first (the heap
+ * fills with good rows early, and the groups after them are skipped or
+ * most of their rows are), those without min/max last.  Every
+ * participant of a parallel scan computes the same order (ties go by
+ * position), and maps the positions it claims through it.  The headers
+ * live in the current memory context.
+ */
+static int *
+CowTopNOrder(CowTopNScanState *st, CowVersion *versions, int n)
+{
+	Relation	rel = st->css.ss.ss_currentRelation;
+	CowTopNGroupOrder *go = palloc(sizeof(CowTopNGroupOrder) * Max(n, 1));
+	int		   *order = palloc(sizeof(int) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		go[i].vi = i;
+		go[i].known = st->keys[0].minmax &&
+			CowTopNGroupBest(st, CowReadGroupHeader(rel, &versions[i]),
+							 &go[i].best, &go[i].best_null);
+	}
+	qsort_arg(go, n, sizeof(CowTopNGroupOrder), CowTopNOrderCmp, st);
+	for (i = 0; i < n; i++)
+		order[i] = go[i].vi;
+	pfree(go);
+	return order;
 }
 
 /*
@@ -930,6 +1009,7 @@ CowTopNRun(CowTopNScanState *st)
 	CowScanDesc cscan;
 	CowVersion *versions;
 	int			nversions = 0;
+	int		   *order;
 	int64		rows = 0;
 	int			i;
 
@@ -947,6 +1027,7 @@ CowTopNRun(CowTopNScanState *st)
 		scan = table_beginscan(rel, estate->es_snapshot, 0, NULL);
 	cscan = (CowScanDesc) scan;
 	versions = CowScanVersions(scan, &nversions);
+	order = CowTopNOrder(st, versions, nversions);
 	if (st->group_cxt == NULL && nversions > 0)
 		st->group_cxt = CowGroupContextCreate(MemoryContextGetParent(st->run_cxt),
 											  "incetl cow top-n group",
@@ -959,7 +1040,7 @@ CowTopNRun(CowTopNScanState *st)
 
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(st->group_cxt);
-		g = CowOpenGroup(rel, &versions[i], false, st->needed);
+		g = CowOpenGroup(rel, &versions[order[i]], false, st->needed);
 		if (st->nheap >= st->bound && !CowTopNGroupMayBeat(st, g->header))
 		{
 			cscan->groups_skipped++;
