@@ -197,6 +197,19 @@ EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
     SELECT id FROM c ORDER BY id DESC LIMIT 5;
 SELECT id FROM c ORDER BY id DESC LIMIT 5;
 
+-- ... and by the min/max of a Filter's "column op constant" clause
+CREATE TABLE s (id int, seq int, v int) USING incetl_cow;
+SELECT incetl.set_table_options('s', record_key => 'id', file_group_rows => 1000);
+INSERT INTO s SELECT i, i, (i * 37) % 1000 FROM generate_series(1, 10000) i;
+ANALYZE s;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+    SELECT id, v FROM s WHERE seq > 8500 ORDER BY v DESC, id LIMIT 3;
+SELECT id, v FROM s WHERE seq > 8500 ORDER BY v DESC, id LIMIT 3;
+SELECT id, v FROM s WHERE 8500 < seq ORDER BY v DESC, id LIMIT 3;
+SET incetl.cow_aggregate_pushdown = off;
+SELECT id, v FROM s WHERE seq > 8500 ORDER BY v DESC, id LIMIT 3;
+RESET incetl.cow_aggregate_pushdown;
+
 -- Privileges are checked as usual, columns included.
 CREATE ROLE regress_cow_topn_reader;
 GRANT USAGE ON SCHEMA cow_topn TO regress_cow_topn_reader;

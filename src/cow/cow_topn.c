@@ -30,7 +30,8 @@
  * groups are read best first: by the best value their stored min/max of
  * the first ORDER BY column (and its NULLs) allow, read from their
  * headers (CowTopNOrder).  Once the heap is full, a group whose best value
- * cannot beat the worst kept row is skipped; in the others, the first ORDER BY column is
+ * cannot beat the worst kept row is skipped, as is one whose min/max rule
+ * out a "column op constant" clause of the Filter; in the others, the first ORDER BY column is
  * decoded a block (COW_BLOCK_ROWS rows) at a time and compared with the
  * worst kept row, the further ORDER BY columns and the Filter's columns
  * decoded (by block) only for rows that tie on it or beat it.  A row equal
@@ -130,6 +131,8 @@ typedef struct CowTopNScanState
 	int			nout;
 	int		   *qual_cols;		/* columns the Filter reads */
 	int			nqual;
+	List	   *skip;			/* of CowSkipQual: the Filter's "column op
+								 * constant" clauses, for min/max */
 	MemoryContext run_cxt;		/* one run: the rows kept */
 	MemoryContext group_cxt;	/* one file group: reset by each */
 	ParallelTableScanDesc pscan;	/* parallel: the shared scan, or NULL */
@@ -499,6 +502,61 @@ CowTopNCreateState(CustomScan *cscan)
 	return (Node *) st;
 }
 
+/*
+ * CowTopNSkipQuals turns the Filter's "column op constant" and "constant op
+ * column" clauses whose operator is a btree comparison of the column
+ * type's default ordering into CowSkipQuals: a file group their min/max
+ * rule out has no row that passes the Filter.
+ */
+static List *
+CowTopNSkipQuals(List *quals, Index scanrelid, Relation rel)
+{
+	List	   *skip = NIL;
+	ListCell   *lc;
+
+	foreach(lc, quals)
+	{
+		OpExpr	   *op = lfirst(lc);
+		Node	   *left,
+				   *right;
+		Var		   *var;
+		Const	   *cst;
+		Oid			opno;
+		CowSkipQual *q;
+
+		if (!IsA(op, OpExpr) || list_length(op->args) != 2)
+			continue;
+		left = linitial(op->args);
+		right = lsecond(op->args);
+		while (IsA(left, RelabelType))
+			left = (Node *) ((RelabelType *) left)->arg;
+		while (IsA(right, RelabelType))
+			right = (Node *) ((RelabelType *) right)->arg;
+		if (IsA(left, Var) && IsA(right, Const))
+		{
+			var = (Var *) left;
+			cst = (Const *) right;
+			opno = op->opno;
+		}
+		else if (IsA(right, Var) && IsA(left, Const))
+		{
+			var = (Var *) right;
+			cst = (Const *) left;
+			opno = get_commutator(op->opno);
+		}
+		else
+			continue;
+		if (var->varno != scanrelid || var->varlevelsup != 0 ||
+			cst->constisnull || !OidIsValid(opno))
+			continue;
+		q = CowMakeSkipQual(rel, var->varattno, opno, op->inputcollid,
+							cst->constvalue);
+		if (q != NULL)
+			skip = lappend(skip, q);
+	}
+	return skip;
+}
+
 static void
 CowTopNBegin(CustomScanState *node, EState *estate, int eflags)
 {
@@ -576,6 +634,8 @@ CowTopNBegin(CustomScanState *node, EState *estate, int eflags)
 	while ((i = bms_next_member(st->needed, i)) >= 0)
 		st->out_cols[st->nout++] = i;
 
+	st->skip = CowTopNSkipQuals(cscan->scan.plan.qual, cscan->scan.scanrelid,
+								rel);
 	st->run_cxt = AllocSetContextCreate(CurrentMemoryContext,
 										"incetl cow top-n",
 										ALLOCSET_DEFAULT_SIZES);
@@ -1041,7 +1101,8 @@ CowTopNRun(CowTopNScanState *st)
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(st->group_cxt);
 		g = CowOpenGroup(rel, &versions[order[i]], false, st->needed);
-		if (st->nheap >= st->bound && !CowTopNGroupMayBeat(st, g->header))
+		if ((st->skip != NIL && !CowGroupMayMatch(rel, g->header, st->skip)) ||
+			(st->nheap >= st->bound && !CowTopNGroupMayBeat(st, g->header)))
 		{
 			cscan->groups_skipped++;
 			MemoryContextSwitchTo(st->run_cxt);
