@@ -928,5 +928,6 @@ cow_init(void)
 	CowWriterInit();
 	CowHooksInit();
 	CowAggInit();
+	CowTopNInit();
 	CowRmgrInit();
 }

@@ -3,7 +3,8 @@
  * cow/am.h
  *	  The top: the table access method routine and module init
  *	  (cow_tableam.c), the executor, planner, utility and object-access
- *	  hooks (cow_hooks.c), the aggregate pushdown (cow_agg.c).
+ *	  hooks (cow_hooks.c), the aggregate pushdown (cow_agg.c), the top-N
+ *	  scan (cow_topn.c).
  *
  * Uses every layer below.
  *
@@ -27,6 +28,9 @@ extern void CowPlanVersionTotals(Relation rel, double *rows, double *raw_bytes,
 /* aggregate pushdown (cow_agg.c) */
 extern PGDLLIMPORT bool CowAggregatePushdown;
 extern void CowAggInit(void);
+
+/* top-N scan: ORDER BY columns LIMIT n (cow_topn.c) */
+extern void CowTopNInit(void);
 
 /* the WAL resource manager that decodes incetl_cow rows (cow_decode.c) */
 extern void CowRmgrInit(void);
