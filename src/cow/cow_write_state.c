@@ -12,9 +12,11 @@
  * keys have ascended strictly over the whole statement (a load in key
  * order) are merged in parts -- no later row can share a key with them, so
  * the result is that of one merge; delete markers among them are also kept
- * as tombstones in the spill, in case the order breaks later.  Any other
- * statement moves its rows to the spill sort (cow_spill.c) and is merged in
- * one pass at its end.  On abort of the (sub)transaction that buffered a
+ * as tombstones in the spill, in case the order breaks later.  A statement
+ * appending in key order whose order breaks goes on being merged in parts
+ * through a reordering heap, only its late rows sorted (CowReorder).  Any
+ * other statement moves its rows to the spill sort (cow_spill.c) and is
+ * merged in one pass at its end.  On abort of the (sub)transaction that buffered a
  * row, the row is dropped (or skipped when read back from the spill).
  *
  * Everything lives in a context under TopTransactionContext.
@@ -1076,6 +1078,8 @@ CowReorderPut(CowPending *p, Relation rel, CowRow *row)
 		if (r->n > r->cap || r->bytes > r->limit)
 			CowReorderPop(p, rel);
 	}
+	if (IsInParallelMode() || CowFlushing)
+		return;
 	if (list_length(p->rows) >= p->opts.file_group_rows ||
 		p->bytes > (Size) maintenance_work_mem * 1024)
 	{
