@@ -12,9 +12,11 @@
  * keys have ascended strictly over the whole statement (a load in key
  * order) are merged in parts -- no later row can share a key with them, so
  * the result is that of one merge; delete markers among them are also kept
- * as tombstones in the spill, in case the order breaks later.  Any other
- * statement moves its rows to the spill sort (cow_spill.c) and is merged in
- * one pass at its end.  On abort of the (sub)transaction that buffered a
+ * as tombstones in the spill, in case the order breaks later.  A statement
+ * appending in key order whose order breaks goes on being merged in parts
+ * through a reordering heap, only its late rows sorted (CowReorder).  Any
+ * other statement moves its rows to the spill sort (cow_spill.c) and is
+ * merged in one pass at its end.  On abort of the (sub)transaction that buffered a
  * row, the row is dropped (or skipped when read back from the spill).
  *
  * Everything lives in a context under TopTransactionContext.
@@ -120,6 +122,47 @@ static HTAB *CowOnConflictRows = NULL;
 /* between tuple_insert_speculative and tuple_complete_speculative */
 static bool CowSpeculating = false;
 
+/*
+ * A statement appending in key order (CowPending.appending) whose order
+ * breaks is not given up to the spill sort as a whole.  From that row on,
+ * rows pass through a binary heap ordered like the merge orders incoming
+ * rows (record key, then arrival): a row comes out when the heap is full,
+ * the smallest first, and goes on to the buffer if its key is above the
+ * buffer's last one -- the buffer stays in strictly ascending key order and
+ * is merged a file group's worth at a time -- or else to the spill sort.
+ * A row arriving at or below the buffer's last key goes to the spill at
+ * once.  A load that is only nearly in key order (a heap whose shorter rows
+ * filled space left in earlier pages: they arrive early) then keeps about
+ * one file group and the heap in memory, and sorts only the rows that
+ * really came late.
+ *
+ * The result is that of one merge: for each key, the rows that went on to
+ * the buffer arrived before those that went to the spill (a key at or below
+ * the buffer's last one never enters the buffer again, and of two rows of
+ * one key in the heap the earlier comes out first), and the final merge
+ * takes the spilled rows against the stored ones as a later part of the
+ * same statement; delete markers merged in parts are kept as tombstones
+ * (CowFlushPart).  Parts are merged without handing rows back (the merge
+ * renumbers the rows it hands back, and the spill orders by arrival).
+ *
+ * Its rows are of one subtransaction: a row of another one, a delete of the
+ * statement, ON CONFLICT or AFTER ROW triggers end the reordering (its rows
+ * and the buffer go to the spill, as before).
+ */
+#define COW_REORDER_ROWS		8192
+
+typedef struct CowReorder
+{
+	MemoryContext cxt;			/* the rows in the heap: a generation context */
+	CowRow	  **heap;			/* [cap + 1]: min-heap on (key, arrival) */
+	int			n;
+	int			cap;
+	Size		bytes;			/* the rows' chunks */
+	Size		limit;			/* of bytes: an eighth of the budget */
+	SubTransactionId subid;		/* of every row */
+	int64		nspilled;		/* rows sent to the spill */
+} CowReorder;
+
 static void CowWriteContextReset(void *arg);
 static void CowXactCallback(XactEvent event, void *arg);
 static void CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
@@ -140,6 +183,14 @@ static void CowKeepLastKey(CowPending *p, TupleDesc desc);
 static void CowFlushPart(CowPending *p, Relation rel, bool carry);
 static void CowResetStatement(CowPending *p);
 static void CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row);
+static bool CowKeySortSupport(CowPending *p, TupleDesc desc);
+static int	CowBufferKeyCmp(CowPending *p, CowRow *a, CowRow *b);
+static bool CowCanReorder(CowPending *p, Relation rel, CowRow *row,
+						  SubTransactionId subid);
+static void CowReorderBegin(CowPending *p, Relation rel, CowRow *row);
+static void CowReorderPut(CowPending *p, Relation rel, CowRow *row);
+static void CowReorderEnd(CowPending *p, Relation rel, bool in_order);
+static void CowReorderFree(CowPending *p);
 static void CowOnConflictForget(void);
 static CowRow *CowOnConflictRow(CowPending *p, int64 rownum);
 static void CowStoreBufferedRow(Relation rel, CowRow *row, int64 rownum,
@@ -361,8 +412,6 @@ CowCheckUnmergedRead(Relation rel, Snapshot snapshot)
 static void
 CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row)
 {
-	int			k;
-
 	if (p->opts.nkeys == 0)
 	{
 		p->keys_ascending = false;
@@ -379,45 +428,62 @@ CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row)
 		p->last_row = row;
 		return;
 	}
-	if (p->key_ssup == NULL)
-	{
-		SortSupport ssup = palloc0(sizeof(SortSupportData) * p->opts.nkeys);
-
-		for (k = 0; k < p->opts.nkeys; k++)
-		{
-			Form_pg_attribute att = TupleDescAttr(desc, p->opts.key_attnums[k] - 1);
-			TypeCacheEntry *tc = lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR);
-
-			if (!OidIsValid(tc->lt_opr))
-			{
-				/* no ordering: the merge reports it; never claim an order */
-				pfree(ssup);
-				p->keys_ascending = false;
-				p->last_row = row;
-				return;
-			}
-			ssup[k].ssup_cxt = CurrentMemoryContext;
-			ssup[k].ssup_collation = att->attcollation;
-			ssup[k].ssup_nulls_first = true;
-			PrepareSortSupportFromOrderingOp(tc->lt_opr, &ssup[k]);
-		}
-		p->key_ssup = ssup;
-	}
-	for (k = 0; k < p->opts.nkeys; k++)
-	{
-		int			a = p->opts.key_attnums[k] - 1;
-		int			c = ApplySortComparator(p->last_row->values[a], false,
-											row->values[a], false, &p->key_ssup[k]);
-
-		if (c < 0)
-			break;				/* strictly ascending */
-		if (c > 0 || k == p->opts.nkeys - 1)
-		{
-			p->keys_ascending = false;	/* descending, or the same key */
-			break;
-		}
-	}
+	if (!CowKeySortSupport(p, desc) || CowBufferKeyCmp(p, p->last_row, row) >= 0)
+		p->keys_ascending = false;	/* descending, the same key, or no
+									 * ordering (the merge reports it) */
 	p->last_row = row;
+}
+
+/*
+ * CowKeySortSupport prepares p->key_ssup, the record key's ordering as the
+ * merge sorts by (the key type's default btree ordering and the column's
+ * collation), in CowWriteContext.  False when a key type has none.
+ */
+static bool
+CowKeySortSupport(CowPending *p, TupleDesc desc)
+{
+	SortSupport ssup;
+	MemoryContext old;
+
+	if (p->key_ssup != NULL)
+		return true;
+	old = MemoryContextSwitchTo(CowWriteContext);
+	ssup = palloc0(sizeof(SortSupportData) * p->opts.nkeys);
+	for (int k = 0; k < p->opts.nkeys; k++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, p->opts.key_attnums[k] - 1);
+		TypeCacheEntry *tc = lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR);
+
+		if (!OidIsValid(tc->lt_opr))
+		{
+			pfree(ssup);
+			MemoryContextSwitchTo(old);
+			return false;
+		}
+		ssup[k].ssup_cxt = CowWriteContext;
+		ssup[k].ssup_collation = att->attcollation;
+		ssup[k].ssup_nulls_first = true;
+		PrepareSortSupportFromOrderingOp(tc->lt_opr, &ssup[k]);
+	}
+	p->key_ssup = ssup;
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/* CowBufferKeyCmp compares two buffered rows' record keys (key_ssup set). */
+static int
+CowBufferKeyCmp(CowPending *p, CowRow *a, CowRow *b)
+{
+	for (int k = 0; k < p->opts.nkeys; k++)
+	{
+		int			i = p->opts.key_attnums[k] - 1;
+		int			c = ApplySortComparator(a->values[i], false,
+											b->values[i], false, &p->key_ssup[k]);
+
+		if (c != 0)
+			return c;
+	}
+	return 0;
 }
 
 /*
@@ -473,23 +539,37 @@ CowBufferInsertRow(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_up
 
 	if (p->row_cxt == NULL)
 		p->row_cxt = CowRowContextCreate(0);
+	/* rows being reordered are all of one subtransaction (see there) */
+	if (p->reorder != NULL && p->reorder->subid != subid)
+		CowReorderEnd(p, rel, false);
 	row = CowRowFromValues(desc, desc->natts, slot->tts_values, slot->tts_isnull,
-						   p->next_seq++, is_update, p->row_cxt);
-	old = MemoryContextSwitchTo(CowWriteContext);
-	CowTrackKeyOrder(p, desc, row);
-	if (p->writers == NIL || (linitial_oid(p->writers) != GetUserId() &&
-							  !list_member_oid(p->writers, GetUserId())))
-		p->writers = lappend_oid(p->writers, GetUserId());
-	p->rows = lappend(p->rows, row);
-	p->row_subids = lappend_int(p->row_subids, (int) subid);
-	if (p->min_subid == InvalidSubTransactionId || subid < p->min_subid)
-		p->min_subid = subid;
-	p->bytes += GetMemoryChunkSpace(row) + 2 * sizeof(ListCell);
-	MemoryContextSwitchTo(old);
-
+						   p->next_seq++, is_update,
+						   p->reorder != NULL ? p->reorder->cxt : p->row_cxt);
 	row->pending = CowNextPendingNumber();
 	CowRowNumberToTid(row->pending, &slot->tts_tid);
 	slot->tts_tableOid = RelationGetRelid(rel);
+	old = MemoryContextSwitchTo(CowWriteContext);
+	if (p->writers == NIL || (linitial_oid(p->writers) != GetUserId() &&
+							  !list_member_oid(p->writers, GetUserId())))
+		p->writers = lappend_oid(p->writers, GetUserId());
+	if (p->min_subid == InvalidSubTransactionId || subid < p->min_subid)
+		p->min_subid = subid;
+	if (p->reorder == NULL && CowCanReorder(p, rel, row, subid))
+		CowReorderBegin(p, rel, row);	/* takes row in */
+	else if (p->reorder != NULL)
+		CowReorderPut(p, rel, row);
+	if (p->reorder != NULL)
+	{
+		/* merged in parts, a group's worth at a time, by CowReorderPut */
+		MemoryContextSwitchTo(old);
+		return;
+	}
+	CowTrackKeyOrder(p, desc, row);
+	p->rows = lappend(p->rows, row);
+	p->row_subids = lappend_int(p->row_subids, (int) subid);
+	p->bytes += GetMemoryChunkSpace(row) + 2 * sizeof(ListCell);
+	MemoryContextSwitchTo(old);
+
 	if (CowKeepsRowImages(rel))
 		CowKeepRowImage(rel, row);
 	if (p->on_conflict && CowOnConflictRows != NULL)
@@ -826,6 +906,232 @@ CowFlushPart(CowPending *p, Relation rel, bool carry)
 }
 
 /*
+ * CowCanReorder: does row, arriving after p->last_row, break the key order
+ * of a statement that may go on being merged in parts by reordering (see
+ * CowReorder)?  row is not buffered yet; p->min_subid counts it.
+ */
+static bool
+CowCanReorder(CowPending *p, Relation rel, CowRow *row, SubTransactionId subid)
+{
+	TriggerDesc *td = rel->trigdesc;
+
+	if (p->opts.nkeys == 0 || !p->keys_ascending || p->last_row == NULL ||
+		IsInParallelMode() || CowFlushing || p->on_conflict ||
+		CowDeleteSetCount(p->deletes) > 0 || p->min_subid < subid ||
+		(td != NULL && (td->trig_insert_after_row || td->trig_update_after_row)))
+		return false;
+	if (!CowKeySortSupport(p, RelationGetDescr(rel)) ||
+		CowBufferKeyCmp(p, p->last_row, row) < 0)
+		return false;			/* still in order */
+	if (p->appending == 0)
+		p->appending = (p->rows != NIL &&
+						CowRowBeyondEnd(rel, &p->opts, linitial(p->rows))) ? 1 : -1;
+	return p->appending > 0;
+}
+
+/* CowReorderCopy copies a buffered row, arrival and pending number kept. */
+static CowRow *
+CowReorderCopy(TupleDesc desc, CowRow *row, MemoryContext cxt)
+{
+	CowRow	   *copy = CowRowFromValues(desc, desc->natts, row->values,
+										row->isnull, row->seq, row->is_update,
+										cxt);
+
+	copy->pending = row->pending;
+	return copy;
+}
+
+static inline bool
+CowReorderBefore(CowPending *p, CowRow *a, CowRow *b)
+{
+	int			c = CowBufferKeyCmp(p, a, b);
+
+	return c < 0 || (c == 0 && a->seq < b->seq);
+}
+
+static void
+CowReorderPush(CowPending *p, CowRow *row)
+{
+	CowReorder *r = p->reorder;
+	int			i = r->n++;
+
+	while (i > 0 && CowReorderBefore(p, row, r->heap[(i - 1) / 2]))
+	{
+		r->heap[i] = r->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	r->heap[i] = row;
+	r->bytes += GetMemoryChunkSpace(row);
+}
+
+/* CowReorderToSpill puts one row (of the heap's context) into the spill. */
+static void
+CowReorderToSpill(CowPending *p, Relation rel, CowRow *row)
+{
+	if (p->spill == NULL)
+		p->spill = CowSpillBegin(rel, &p->opts, CowWriteContext);
+	CowSpillPut(p->spill, row, p->reorder->subid, false);
+	p->reorder->nspilled++;
+	pfree(row);
+}
+
+/*
+ * CowReorderPop takes the heap's smallest row out: on to the buffer when
+ * its key is above the buffer's last, else (a key repeated) to the spill.
+ */
+static void
+CowReorderPop(CowPending *p, Relation rel)
+{
+	CowReorder *r = p->reorder;
+	CowRow	   *top = r->heap[0];
+	CowRow	   *last = r->heap[--r->n];
+	int			i = 0;
+	MemoryContext old;
+	CowRow	   *row;
+
+	/* sift the last row down from the root */
+	for (;;)
+	{
+		int			c = 2 * i + 1;
+
+		if (c >= r->n)
+			break;
+		if (c + 1 < r->n && CowReorderBefore(p, r->heap[c + 1], r->heap[c]))
+			c++;
+		if (!CowReorderBefore(p, r->heap[c], last))
+			break;
+		r->heap[i] = r->heap[c];
+		i = c;
+	}
+	if (r->n > 0)
+		r->heap[i] = last;
+	r->bytes -= GetMemoryChunkSpace(top);
+
+	if (p->last_row != NULL && CowBufferKeyCmp(p, top, p->last_row) <= 0)
+	{
+		CowReorderToSpill(p, rel, top);
+		return;
+	}
+	row = CowReorderCopy(RelationGetDescr(rel), top, p->row_cxt);
+	pfree(top);
+	old = MemoryContextSwitchTo(CowWriteContext);
+	p->rows = lappend(p->rows, row);
+	p->row_subids = lappend_int(p->row_subids, (int) r->subid);
+	p->bytes += GetMemoryChunkSpace(row) + 2 * sizeof(ListCell);
+	p->last_row = row;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * CowReorderBegin starts reordering with row, the first that broke the key
+ * order (allocated in the buffer's context: copied, then freed).  The
+ * buffer's last rows at or above its key are taken back into the heap:
+ * they are the ones that came early.
+ */
+static void
+CowReorderBegin(CowPending *p, Relation rel, CowRow *row)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	MemoryContext old = MemoryContextSwitchTo(CowWriteContext);
+	CowReorder *r = palloc0(sizeof(CowReorder));
+	CowRow	   *copy;
+
+	r->cxt = AllocSetContextCreate(CowWriteContext, "incetl cow reordered rows",
+								   ALLOCSET_DEFAULT_SIZES);
+	r->cap = COW_REORDER_ROWS;
+	r->heap = palloc(sizeof(CowRow *) * (r->cap + 1));
+	r->limit = Max((Size) maintenance_work_mem * 1024 / 8, 64 * 1024);
+	r->subid = GetCurrentSubTransactionId();
+	p->reorder = r;
+	while (p->rows != NIL && r->n < r->cap / 2 &&
+		   CowBufferKeyCmp(p, llast(p->rows), row) >= 0)
+	{
+		CowRow	   *t = llast(p->rows);
+
+		p->bytes -= GetMemoryChunkSpace(t) + 2 * sizeof(ListCell);
+		CowReorderPush(p, CowReorderCopy(desc, t, r->cxt));
+		pfree(t);
+		p->rows = list_delete_last(p->rows);
+		p->row_subids = list_delete_last(p->row_subids);
+	}
+	p->last_row = p->rows != NIL ? (CowRow *) llast(p->rows) : p->last_key;
+	copy = CowReorderCopy(desc, row, r->cxt);
+	pfree(row);
+	MemoryContextSwitchTo(old);
+	CowReorderPut(p, rel, copy);
+}
+
+/*
+ * CowReorderPut routes one row (in the heap's context) and merges a part
+ * once the buffer holds a file group's worth or outgrew the budget.
+ */
+static void
+CowReorderPut(CowPending *p, Relation rel, CowRow *row)
+{
+	CowReorder *r = p->reorder;
+
+	if (p->last_row != NULL && CowBufferKeyCmp(p, row, p->last_row) <= 0)
+		CowReorderToSpill(p, rel, row);
+	else
+	{
+		CowReorderPush(p, row);
+		if (r->n > r->cap || r->bytes > r->limit)
+			CowReorderPop(p, rel);
+	}
+	if (IsInParallelMode() || CowFlushing)
+		return;
+	if (list_length(p->rows) >= p->opts.file_group_rows ||
+		p->bytes > (Size) maintenance_work_mem * 1024)
+	{
+		if (CowDeleteSetCount(p->deletes) > 0 || p->min_subid < r->subid)
+			CowReorderEnd(p, rel, false);
+		else
+			CowFlushPart(p, rel, false);
+	}
+}
+
+/*
+ * CowReorderEnd stops reordering: in_order (the statement's end) empties
+ * the heap in key order as CowReorderPop does; otherwise its rows and the
+ * buffer's all go to the spill sort and the statement is merged in one
+ * pass at its end.
+ */
+static void
+CowReorderEnd(CowPending *p, Relation rel, bool in_order)
+{
+	CowReorder *r = p->reorder;
+
+	if (in_order)
+	{
+		while (r->n > 0)
+			CowReorderPop(p, rel);
+	}
+	else
+	{
+		for (int i = 0; i < r->n; i++)
+			CowReorderToSpill(p, rel, r->heap[i]);
+		r->n = 0;
+		if (p->rows != NIL)
+			CowSpillBuffered(p, rel, false);
+		p->keys_ascending = false;
+	}
+	ereport(DEBUG1,
+			(errmsg_internal("incetl_cow: " INT64_FORMAT " rows of the statement on \"%s\" came out of key order and were sorted",
+							 r->nspilled, RelationGetRelationName(rel))));
+	CowReorderFree(p);
+}
+
+/* CowReorderFree drops the heap and whatever rows it still holds. */
+static void
+CowReorderFree(CowPending *p)
+{
+	MemoryContextDelete(p->reorder->cxt);
+	pfree(p->reorder->heap);
+	pfree(p->reorder);
+	p->reorder = NULL;
+}
+
+/*
  * CowFlushPending merges everything the statement left for one relation
  * and resets its buffer for the next statement.
  */
@@ -834,7 +1140,15 @@ CowFlushPending(CowPending *p)
 {
 	Relation	rel;
 
-	if (p->rows == NIL && CowDeleteSetCount(p->deletes) == 0 &&
+	if (p->reorder != NULL &&
+		!(p->min_subid != InvalidSubTransactionId &&
+		  p->min_subid < GetCurrentSubTransactionId()))
+	{
+		rel = relation_open(p->relid, RowExclusiveLock);
+		CowReorderEnd(p, rel, true);
+		relation_close(rel, NoLock);
+	}
+	if (p->reorder == NULL && p->rows == NIL && CowDeleteSetCount(p->deletes) == 0 &&
 		(p->spill == NULL || CowSpillRowCount(p->spill) == 0) &&
 		p->stmt_parts == NIL)
 	{
@@ -878,6 +1192,8 @@ CowFlushPending(CowPending *p)
 static void
 CowResetStatement(CowPending *p)
 {
+	if (p->reorder)
+		CowReorderFree(p);
 	if (p->spill)
 		CowSpillEnd(p->spill);
 	p->spill = NULL;
@@ -984,6 +1300,8 @@ CowDiscardRelation(Oid relid)
 		if (p->spill)
 			CowSpillEnd(p->spill);
 		p->spill = NULL;
+		if (p->reorder)
+			CowReorderFree(p);
 		CowPendingList = list_delete_ptr(CowPendingList, p);
 	}
 }
@@ -1033,6 +1351,8 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 
 		if (p->spill)
 			CowSpillNoteAbort(p->spill, mySubid, p->next_seq, CowWriteContext);
+		if (p->reorder && p->reorder->subid >= mySubid)
+			CowReorderFree(p);	/* its rows were the aborted ones */
 		for (i = 0; i < list_length(p->rows); i++)
 		{
 			if ((SubTransactionId) list_nth_int(p->row_subids, i) >= mySubid)

@@ -238,7 +238,8 @@ sub gen_sequence
 		}
 		elsif ($t eq 'big')
 		{
-			$s{mode} = pick('random', 'asc', 'asc_low', 'beyond', 'asc_break', 'markers_first');
+			$s{mode} = pick('random', 'asc', 'asc_low', 'beyond', 'asc_break', 'markers_first',
+				'nearly');
 			$s{n} = pick(300, 3000, 8000);
 			$s{pad} = pick(20, 150, 300);
 			$s{salt} = rnd(100000);
@@ -581,7 +582,7 @@ sub exec_stmt
 			$M{mwm_small} = $reset = 1;
 		}
 		$mode = 'beyond' if $mode =~ /^asc(_low)?$/ && $M{mwm_small} && $AVOID{carry_crash};
-		my $cap = ($mode eq 'beyond' ? 250 : 1000) * $M{fgr};
+		my $cap = ($mode eq 'beyond' || $mode eq 'nearly' ? 250 : 1000) * $M{fgr};
 		$n = $cap if $n > $cap;
 		my ($kexpr, $ord) = ("((g * 7919 + $salt) % $ks) + 1", 'g');
 		if ($mode eq 'asc') { $kexpr = "$s->{base} + g"; }
@@ -594,6 +595,15 @@ sub exec_stmt
 			  : "$s->{base} + CASE WHEN g <= $n / 2 THEN g ELSE g - $n / 2 END";
 		}
 		elsif ($mode eq 'markers_first') { $ord = "(g % 2) DESC, g"; }
+		elsif ($mode eq 'nearly')
+		{
+			# beyond the last key, nearly in key order: rows a little early
+			# or late (within the reordering heap), far late (to the spill),
+			# and repeated keys (every fifth key twice)
+			$kexpr = "(SELECT coalesce(max(k), 0) FROM c) + g - (g % 5 = 0)::int";
+			$ord = "g + CASE WHEN g % 7 = 0 THEN -15 WHEN g % 11 = 0 THEN 40 "
+			  . "WHEN g % 29 = 0 THEN 3 * $n / 4 ELSE 0 END, g";
+		}
 		my $dexpr = $mode eq 'markers_first' ? '(g % 2 = 1 AND g % 5 = 0)' : "(g % 13 = $salt % 13)";
 		my $pexpr = $mode eq 'markers_first' ? "CASE WHEN g % 2 = 1 THEN 20 ELSE g % 10 END" : "(g * 31 + $salt) % 20";
 		cow("DELETE FROM stage;");

@@ -153,6 +153,15 @@ typedef struct CowPending
 	MemoryContext merge_cxt[2];
 
 	/*
+	 * A statement appending in key order whose order broke: rows pass
+	 * through a small reordering heap (cow_write_state.c), leave it in key
+	 * order for the buffer (still merged a group's worth at a time), and
+	 * only rows behind the buffer's last key go to the spill sort.  NULL
+	 * otherwise.
+	 */
+	struct CowReorder *reorder;
+
+	/*
 	 * An INSERT ... ON CONFLICT statement is writing the table: it holds
 	 * the writers' lock, and its arbiter checks see the rows it buffered
 	 * (CowPendingFetch).  Set by CowBeginOnConflict, in subtransaction
