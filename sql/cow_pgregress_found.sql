@@ -239,6 +239,57 @@ RESET enable_seqscan;
 DROP TABLE boxes;
 DROP ACCESS METHOD gist_twin CASCADE;
 
+-- indexing.sql: REINDEX CONCURRENTLY of an expression index after the row
+-- its expression cannot be computed for (a / 0) was deleted.  Heap's
+-- concurrent build indexes the rows of its snapshot only; ours also
+-- evaluated the expression on the deleted row, whose superseded version an
+-- older transaction (here a prepared one holding back the horizon) might
+-- still see, and failed with 22012.  On both now: valid, the row found.
+CREATE TABLE idx_cow (a int, b int) USING incetl_cow;
+CREATE TABLE idx_heap (a int, b int) USING heap;
+CREATE TABLE idx_hold (x int) USING heap;
+INSERT INTO idx_cow VALUES (1, 0), (2, 1);
+INSERT INTO idx_heap VALUES (1, 0), (2, 1);
+CREATE INDEX CONCURRENTLY idx_cow_expr ON idx_cow ((a / b));
+\echo :ERROR :LAST_ERROR_SQLSTATE
+CREATE INDEX CONCURRENTLY idx_heap_expr ON idx_heap ((a / b));
+\echo :ERROR :LAST_ERROR_SQLSTATE
+BEGIN;
+INSERT INTO idx_hold VALUES (1);
+PREPARE TRANSACTION 'cow_pgregress_found_hold';
+DELETE FROM idx_cow WHERE b = 0;
+DELETE FROM idx_heap WHERE b = 0;
+REINDEX INDEX CONCURRENTLY idx_cow_expr;
+REINDEX INDEX CONCURRENTLY idx_heap_expr;
+ROLLBACK PREPARED 'cow_pgregress_found_hold';
+SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+    WHERE c.relname LIKE 'idx\_%' ORDER BY 1;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT (SELECT array_agg(a) FROM idx_cow WHERE a / b = 2) AS cow,
+       (SELECT array_agg(a) FROM idx_heap WHERE a / b = 2) AS heap;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+
+-- vacuum.sql: VACUUM (PARALLEL n) of a temporary table with two indexes
+-- (a parallel index vacuum needs two) warns that it vacuums serially, as
+-- heap's does; with one index, or without PARALLEL, nothing is said.
+CREATE TEMPORARY TABLE vac_cow (a int PRIMARY KEY) USING incetl_cow;
+CREATE TEMPORARY TABLE vac_heap (a int PRIMARY KEY) USING heap;
+INSERT INTO vac_cow VALUES (1), (2);
+INSERT INTO vac_heap VALUES (1), (2);
+VACUUM (PARALLEL 1) vac_cow;
+VACUUM (PARALLEL 1) vac_heap;
+CREATE INDEX vac_cow_a ON vac_cow (a);
+CREATE INDEX vac_heap_a ON vac_heap (a);
+VACUUM (PARALLEL 1) vac_cow;
+VACUUM (PARALLEL 1) vac_heap;
+VACUUM (PARALLEL 1, INDEX_CLEANUP off) vac_cow;
+VACUUM (PARALLEL 1, INDEX_CLEANUP off) vac_heap;
+VACUUM vac_cow;
+VACUUM vac_heap;
+SELECT a FROM vac_cow ORDER BY a;
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA cow_pgregress_found CASCADE;
