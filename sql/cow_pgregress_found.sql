@@ -3,11 +3,11 @@
 --
 -- transactions.sql: a volatile function called by an UPDATE reads the
 -- table the UPDATE writes.  Heap shows it the rows the statement updated
--- so far (its snapshot is taken after a command counter increment);
--- incetl_cow merges a statement's rows at its end, so it would see none of
--- them and the UPDATE would compute other values, silently.  Such a read
--- is refused (0A000); a stable function (the statement's snapshot), the
--- statement's own scans and reads in statements of their own are not.
+-- so far (its snapshot is taken after a command counter increment).
+-- incetl_cow merges a statement's rows at its end; a query of a later
+-- command reading the table merges what the statement buffered so far
+-- first, so it sees what heap's sees, and the statement goes on with the
+-- rows it read before that merge.  Every case on both, the same rows.
 CREATE SCHEMA cow_pgregress_found;
 SET search_path = cow_pgregress_found, public;
 \set SHOW_CONTEXT never
@@ -30,49 +30,63 @@ SELECT (SELECT array_agg(a ORDER BY b) FROM xacttest) AS cow,
        (SELECT array_agg(a ORDER BY b) FROM xacttest_heap) AS heap;
 ROLLBACK;
 
--- volatile: heap sees the partial results (797, 807, 817 by row order);
--- incetl_cow refuses rather than compute 797 for every row
+-- volatile: each call sees the rows updated before it (797, 807, 817, 827
+-- in the order the scan meets the rows)
 CREATE OR REPLACE FUNCTION max_cow() RETURNS smallint LANGUAGE sql VOLATILE
     AS 'SELECT max(a) FROM xacttest';
 CREATE OR REPLACE FUNCTION max_heap() RETURNS smallint LANGUAGE sql VOLATILE
     AS 'SELECT max(a) FROM xacttest_heap';
-BEGIN;
-UPDATE xacttest_heap SET a = max_heap() + 10 WHERE a > 0;
-SELECT count(DISTINCT a) AS heap_distinct_values FROM xacttest_heap WHERE a > 0;
-ROLLBACK;
 UPDATE xacttest SET a = max_cow() + 10 WHERE a > 0;
-\echo :ERROR :LAST_ERROR_SQLSTATE
--- nothing was written
-SELECT array_agg(a ORDER BY b) FROM xacttest;
+UPDATE xacttest_heap SET a = max_heap() + 10 WHERE a > 0;
+SELECT (SELECT array_agg(a ORDER BY b) FROM xacttest) AS cow,
+       (SELECT array_agg(a ORDER BY b) FROM xacttest_heap) AS heap;
 
--- the same through plpgsql (SPI), and from an INSERT and a DELETE
-CREATE FUNCTION count_cow() RETURNS bigint LANGUAGE plpgsql VOLATILE
-    AS 'BEGIN RETURN (SELECT count(*) FROM xacttest); END';
-INSERT INTO xacttest SELECT count_cow(), 1 FROM generate_series(1, 2);
-\echo :ERROR :LAST_ERROR_SQLSTATE
-DELETE FROM xacttest WHERE count_cow() > 0;
-\echo :ERROR :LAST_ERROR_SQLSTATE
--- the first row of a statement has nothing buffered before it: allowed,
--- and sees what heap would (5 rows)
-INSERT INTO xacttest VALUES (count_cow(), 2);
-SELECT a, b FROM xacttest WHERE b = 2;
+-- the same through plpgsql (SPI), from an INSERT and a DELETE
+CREATE FUNCTION count_t(t regclass) RETURNS bigint LANGUAGE plpgsql VOLATILE
+    AS $$
+DECLARE n bigint;
+BEGIN
+    EXECUTE format('SELECT count(*) FROM %s', t) INTO n;
+    RETURN n;
+END $$;
+INSERT INTO xacttest SELECT count_t('xacttest'), 1 FROM generate_series(1, 3);
+INSERT INTO xacttest_heap SELECT count_t('xacttest_heap'), 1 FROM generate_series(1, 3);
+SELECT (SELECT array_agg(a ORDER BY a) FROM xacttest WHERE b = 1) AS cow,
+       (SELECT array_agg(a ORDER BY a) FROM xacttest_heap WHERE b = 1) AS heap;
+-- each call counts the rows the DELETE left so far: 8, 7, then 6 stays
+DELETE FROM xacttest WHERE b = 1 AND count_t('xacttest') > 6;
+DELETE FROM xacttest_heap WHERE b = 1 AND count_t('xacttest_heap') > 6;
+SELECT (SELECT count(*) FROM xacttest) AS cow,
+       (SELECT count(*) FROM xacttest_heap) AS heap;
+-- the first row of a statement has nothing buffered before it (6 rows)
+INSERT INTO xacttest VALUES (count_t('xacttest'), 2);
+INSERT INTO xacttest_heap VALUES (count_t('xacttest_heap'), 2);
+SELECT (SELECT array_agg(a) FROM xacttest WHERE b = 2) AS cow,
+       (SELECT array_agg(a) FROM xacttest_heap WHERE b = 2) AS heap;
 
--- through an index scan too
+-- through an index scan: the merge comes before the index scan starts
 CREATE INDEX xacttest_a ON xacttest (a);
-CREATE FUNCTION has_777() RETURNS bool LANGUAGE plpgsql VOLATILE AS $$
+CREATE INDEX xacttest_heap_a ON xacttest_heap (a);
+CREATE FUNCTION has_a(t regclass, v int) RETURNS bool LANGUAGE plpgsql VOLATILE AS $$
+DECLARE found bool;
 BEGIN
     SET LOCAL enable_seqscan = off;
     SET LOCAL enable_bitmapscan = off;
-    RETURN EXISTS (SELECT 1 FROM xacttest WHERE a = 777);
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE a = $1)', t)
+        INTO found USING v;
+    RETURN found;
 END $$;
-UPDATE xacttest SET b = b + 1 WHERE has_777();
-\echo :ERROR :LAST_ERROR_SQLSTATE
+-- the first row updated takes 807 away: the rows after it are left alone
+UPDATE xacttest SET a = a + 1 WHERE has_a('xacttest', 807);
+UPDATE xacttest_heap SET a = a + 1 WHERE has_a('xacttest_heap', 807);
+SELECT (SELECT array_agg(a ORDER BY b, a) FROM xacttest) AS cow,
+       (SELECT array_agg(a ORDER BY b, a) FROM xacttest_heap) AS heap;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
 
--- a write nested in the statement reads too: deleting, from a function the
--- UPDATE calls, the row the UPDATE just updated.  Heap's DELETE sees the
--- new version and deletes it; incetl_cow's would find the old one, already
--- being replaced (the merge then failed with a serialization failure
--- blaming a concurrent transaction that does not exist): refused
+-- a write nested in the statement: deleting, from a function the UPDATE
+-- calls, the row the UPDATE just updated.  Heap's DELETE sees the new
+-- version and deletes it; so does ours, the UPDATE's rows merged first.
 CREATE TABLE nest (k int, v int) USING incetl_cow;
 INSERT INTO nest SELECT g, 0 FROM generate_series(1, 3) g;
 CREATE TABLE nest_heap (LIKE nest) USING heap;
@@ -83,10 +97,48 @@ BEGIN
     RETURN 1;
 END $$;
 UPDATE nest_heap SET v = del_prev('nest_heap', k);
-SELECT * FROM nest_heap ORDER BY k;
 UPDATE nest SET v = del_prev('nest', k);
+SELECT (SELECT array_agg((k, v) ORDER BY k) FROM nest) AS cow,
+       (SELECT array_agg((k, v) ORDER BY k) FROM nest_heap) AS heap;
+
+-- a function that updates the row the statement comes to next: heap fails
+-- with 27000 (the row was modified by an operation the command triggered),
+-- and so do we; the statement's own second visit of a row it updated
+-- (a join returning it twice) is skipped, on both
+TRUNCATE nest, nest_heap;
+INSERT INTO nest SELECT g, 0 FROM generate_series(1, 3) g;
+INSERT INTO nest_heap SELECT g, 0 FROM generate_series(1, 3) g;
+CREATE FUNCTION bump_next(t regclass, k int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('UPDATE %s SET v = v + 100 WHERE k = $1', t) USING k + 1;
+    RETURN 1;
+END $$;
+UPDATE nest SET v = bump_next('nest', k);
 \echo :ERROR :LAST_ERROR_SQLSTATE
-SELECT * FROM nest ORDER BY k;
+UPDATE nest_heap SET v = bump_next('nest_heap', k);
+\echo :ERROR :LAST_ERROR_SQLSTATE
+UPDATE nest SET v = nest.v + count_t('nest')
+    FROM (VALUES (1), (1), (2)) d(x) WHERE nest.k = d.x;
+UPDATE nest_heap SET v = nest_heap.v + count_t('nest_heap')
+    FROM (VALUES (1), (1), (2)) d(x) WHERE nest_heap.k = d.x;
+SELECT (SELECT array_agg((k, v) ORDER BY k) FROM nest) AS cow,
+       (SELECT array_agg((k, v) ORDER BY k) FROM nest_heap) AS heap;
+
+-- still refused: the read inside a subtransaction the statement did not
+-- start (a plpgsql exception block), where a merge would be rolled back
+-- with the subtransaction and the statement's rows with it
+CREATE FUNCTION count_sub(t regclass) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+    BEGIN
+        EXECUTE format('SELECT count(*) FROM %s', t) INTO n;
+    EXCEPTION WHEN division_by_zero THEN n := -1;
+    END;
+    RETURN n;
+END $$;
+UPDATE nest SET v = count_sub('nest');
+\echo :ERROR :LAST_ERROR_SQLSTATE
+SELECT array_agg((k, v) ORDER BY k) FROM nest;
 
 -- not refused: a volatile function reading another table, the statement's
 -- own scans (a self-insert, a data-modifying CTE next to a read of the
