@@ -124,6 +124,30 @@ UPDATE nest_heap SET v = nest_heap.v + count_t('nest_heap')
 SELECT (SELECT array_agg((k, v) ORDER BY k) FROM nest) AS cow,
        (SELECT array_agg((k, v) ORDER BY k) FROM nest_heap) AS heap;
 
+-- a nested UPDATE through an index scan, whose start merges the enclosing
+-- statement's rows, then a nested read of what it wrote: its own writes
+-- are not taken for an earlier command's
+CREATE INDEX nest_k ON nest (k);
+CREATE INDEX nest_heap_k ON nest_heap (k);
+INSERT INTO nest SELECT g, 0 FROM generate_series(11, 13) g;
+INSERT INTO nest_heap SELECT g, 0 FROM generate_series(11, 13) g;
+CREATE FUNCTION upd_far(t regclass, k int) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE n int;
+BEGIN
+    SET LOCAL enable_seqscan = off;
+    SET LOCAL enable_bitmapscan = off;
+    EXECUTE format('UPDATE %s SET v = v + 1 WHERE k = $1', t) USING k + 10;
+    EXECUTE format('UPDATE %s SET v = v + 1 WHERE k = $1', t) USING k + 10;
+    EXECUTE format('SELECT sum(v) FROM %s WHERE k > 10', t) INTO n;
+    RETURN n;
+END $$;
+UPDATE nest SET v = upd_far('nest', k) WHERE k <= 3;
+UPDATE nest_heap SET v = upd_far('nest_heap', k) WHERE k <= 3;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT (SELECT array_agg((k, v) ORDER BY k) FROM nest) AS cow,
+       (SELECT array_agg((k, v) ORDER BY k) FROM nest_heap) AS heap;
+
 -- still refused: the read inside a subtransaction the statement did not
 -- start (a plpgsql exception block), where a merge would be rolled back
 -- with the subtransaction and the statement's rows with it

@@ -690,7 +690,7 @@ cow_scan_begin_checked(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 					   ParallelTableScanDesc pscan, uint32 flags)
 {
 	CowMergeEarlierChanges(rel);
-	CowCheckUnmergedRead(rel, snapshot, true);
+	CowCheckUnmergedRead(rel, snapshot, true, false);
 	return cow_scan_begin(rel, snapshot, nkeys, key, pscan, flags);
 }
 
@@ -728,7 +728,7 @@ cow_index_fetch_begin_checked(Relation rel)
 {
 	CowMergeEarlierChanges(rel);
 	if (ActiveSnapshotSet())
-		CowCheckUnmergedRead(rel, GetActiveSnapshot(), true);
+		CowCheckUnmergedRead(rel, GetActiveSnapshot(), true, true);
 	return cow_index_fetch_begin(rel);
 }
 
@@ -786,7 +786,7 @@ cow_index_fetch_tuple_checked(IndexFetchTableData *data, ItemPointer tid,
 		 */
 		return cow_tuple_fetch_row_version(data->rel, tid, snapshot, slot);
 	}
-	CowCheckUnmergedRead(data->rel, snapshot, false);
+	CowCheckUnmergedRead(data->rel, snapshot, false, false);
 	found = cow_index_fetch_tuple(data, tid, snapshot, slot, call_again, all_dead);
 
 	/*

@@ -311,6 +311,7 @@ CowGetPending(Oid relid, bool create)
 	p->write_cid = InvalidCommandId;
 	p->merge_cid = InvalidCommandId;
 	p->self_deleted_cid = InvalidCommandId;
+	p->last_cid = InvalidCommandId;
 	CowPendingList = lappend(CowPendingList, p);
 	MemoryContextSwitchTo(old);
 	return p;
@@ -320,6 +321,55 @@ bool
 CowHasPending(void)
 {
 	return CowPendingList != NIL;
+}
+
+/*
+ * Snapshots moved past a merge for a read (CowMergeForRead): a snapshot of
+ * command c moved to command c' still belongs to c -- the query's own
+ * writes carry c, and must not look like an earlier command's to its later
+ * scans.  The last few moves are kept (nested queries each make their own;
+ * a move's c' is never another snapshot's own command id, the counter
+ * having moved past it for the merge).
+ */
+#define COW_MOVED_SNAPSHOTS 8
+static struct
+{
+	CommandId	from;
+	CommandId	to;
+}			CowMovedSnapshots[COW_MOVED_SNAPSHOTS];
+static int	CowMovedSnapshotsNext = 0;
+static LocalTransactionId CowMovedSnapshotsLxid = InvalidLocalTransactionId;
+
+/* the command whose query reads under snapshot */
+static CommandId
+CowReaderCid(Snapshot snapshot)
+{
+	if (CowMovedSnapshotsLxid == MyProc->lxid)
+	{
+		for (int i = 0; i < COW_MOVED_SNAPSHOTS; i++)
+			if (CowMovedSnapshots[i].to == snapshot->curcid)
+				return CowMovedSnapshots[i].from;
+	}
+	return snapshot->curcid;
+}
+
+static void
+CowMoveSnapshot(Snapshot snapshot)
+{
+	CommandId	to = GetCurrentCommandId(false);
+
+	if (to <= snapshot->curcid)
+		return;
+	if (CowMovedSnapshotsLxid != MyProc->lxid)
+	{
+		memset(CowMovedSnapshots, 0xff, sizeof(CowMovedSnapshots));
+		CowMovedSnapshotsNext = 0;
+		CowMovedSnapshotsLxid = MyProc->lxid;
+	}
+	CowMovedSnapshots[CowMovedSnapshotsNext].from = CowReaderCid(snapshot);
+	CowMovedSnapshots[CowMovedSnapshotsNext].to = to;
+	CowMovedSnapshotsNext = (CowMovedSnapshotsNext + 1) % COW_MOVED_SNAPSHOTS;
+	snapshot->curcid = to;
 }
 
 /*
@@ -335,14 +385,17 @@ CowHasPending(void)
  * resolves them.  Returns false when the writes cannot be merged now: rows
  * of an enclosing subtransaction (a merge in this one would be rolled back
  * with it, and the rows with it), an INSERT ... ON CONFLICT statement
- * (its arbiter checks read its buffer), or parallel mode.
+ * (its arbiter checks read its buffer), parallel mode, or a reader that
+ * has buffered writes of its own (a nested INSERT checking a unique
+ * index: merged now, its row would meet itself).
  */
 static bool
 CowMergeForRead(CowPending *p, Snapshot snapshot)
 {
 	if (IsInParallelMode() || p->on_conflict || CowSpeculating ||
 		(p->min_subid != InvalidSubTransactionId &&
-		 p->min_subid < GetCurrentSubTransactionId()))
+		 p->min_subid < GetCurrentSubTransactionId()) ||
+		(p->last_cid != InvalidCommandId && p->last_cid >= CowReaderCid(snapshot)))
 		return false;
 
 	/*
@@ -354,7 +407,7 @@ CowMergeForRead(CowPending *p, Snapshot snapshot)
 	CowFlushPending(p);
 	if (p->rows != NIL || CowDeleteSetCount(p->deletes) > 0)
 		return false;			/* left for the enclosing statement */
-	snapshot->curcid = Max(snapshot->curcid, GetCurrentCommandId(false));
+	CowMoveSnapshot(snapshot);
 	return true;
 }
 
@@ -366,12 +419,15 @@ CowMergeForRead(CowPending *p, Snapshot snapshot)
  * function or a trigger reading the table the statement writes -- would
  * miss them, where heap shows them.  With may_merge (a scan or an index
  * fetch beginning) they are merged first (CowMergeForRead); otherwise, or
- * when they cannot be, the read is refused.  The statement's own scans
+ * when they cannot be, the read is refused -- unless quiet (an index fetch
+ * beginning: its fetches check again, and a uniqueness check's fetches,
+ * under a dirty snapshot, read the buffer itself).  The statement's own scans
  * (and a stable function's, which share its snapshot) see what heap sees
  * and pass, as does the merge itself.
  */
 void
-CowCheckUnmergedRead(Relation rel, Snapshot snapshot, bool may_merge)
+CowCheckUnmergedRead(Relation rel, Snapshot snapshot, bool may_merge,
+					 bool quiet)
 {
 	CowPending *p;
 
@@ -380,12 +436,14 @@ CowCheckUnmergedRead(Relation rel, Snapshot snapshot, bool may_merge)
 		return;
 	p = CowGetPending(RelationGetRelid(rel), false);
 	if (p == NULL || p->write_cid == InvalidCommandId ||
-		p->write_cid >= snapshot->curcid)
+		p->write_cid >= CowReaderCid(snapshot))
 		return;
 	if (p->rows == NIL && CowDeleteSetCount(p->deletes) == 0 &&
 		(p->spill == NULL || CowSpillRowCount(p->spill) == 0))
 		return;
 	if (may_merge && CowMergeForRead(p, snapshot))
+		return;
+	if (quiet)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -489,6 +547,7 @@ CowBufferInsertRow(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_up
 
 	if (p->write_cid == InvalidCommandId)
 		p->write_cid = cid;
+	p->last_cid = cid;
 	slot_getallattrs(slot);
 	if (!p->opts_loaded)
 	{
@@ -666,9 +725,14 @@ CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid, CommandId *cmax)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot delete or update a row of \"%s\" inserted by the same statement",
 						RelationGetRelationName(rel))));
-	if (p->merge_cid != InvalidCommandId && p->merge_cid >= cid)
+	if (p->merge_cid != InvalidCommandId && p->merge_cid >= cid &&
+		!IsLogicalWorker())
 	{
-		/* a merge ran since this command's scan began */
+		/*
+		 * A merge ran since this command's scan began.  (An apply worker's
+		 * change finds its row after merging the changes before it,
+		 * CowMergeEarlierChanges: its row numbers are current.)
+		 */
 		bool		self = (p->self_deleted_cid == cid && p->self_deleted != NULL &&
 							CowDeleteSetContains(p->self_deleted, rn));
 
@@ -692,6 +756,7 @@ CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid, CommandId *cmax)
 	}
 	if (p->write_cid == InvalidCommandId)
 		p->write_cid = cid;
+	p->last_cid = cid;
 	if (p->deletes == NULL)
 		p->deletes = CowDeleteSetCreate(CowWriteContext);
 	if (!CowDeleteSetAdd(p->deletes, rn, subid))

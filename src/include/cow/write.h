@@ -43,7 +43,7 @@ extern void CowDiscardRelation(Oid relid);
 extern void CowMergeEarlierChanges(Relation rel);
 extern bool CowHasPending(void);
 extern void CowCheckUnmergedRead(Relation rel, Snapshot snapshot,
-								 bool may_merge);
+								 bool may_merge, bool quiet);
 extern void CowWriteStateInit(void);
 
 typedef struct CowSpill CowSpill;
@@ -184,6 +184,7 @@ typedef struct CowPending
 	int			cur_nversions;
 	CowDeleteSet *self_deleted;
 	CommandId	self_deleted_cid;
+	CommandId	last_cid;		/* command of the last buffered write */
 } CowPending;
 
 extern bool CowRowBeyondEnd(Relation rel, const CowOptions *opts, CowRow *row);
