@@ -292,6 +292,39 @@ UPDATE sys_cow SET b = 'q' WHERE a IN (1, 2)
 UPDATE sys_heap SET b = 'q' WHERE a IN (1, 2)
     RETURNING a, b, xmax = pg_current_xact_id()::xid AS xmax_ours;
 
+-- transactions.sql: xmin across savepoints.  Rows written before and
+-- after a released savepoint share the transaction's xid; a row of the
+-- subtransaction, or of the one ROLLBACK TO starts again, has its own.  A
+-- row's xmin is the writer of its commit: the same on both.
+CREATE TABLE sp_cow (a int) USING incetl_cow;
+CREATE TABLE sp_heap (a int) USING heap;
+BEGIN;
+INSERT INTO sp_cow VALUES (6);
+INSERT INTO sp_heap VALUES (6);
+SAVEPOINT one;
+INSERT INTO sp_cow VALUES (7);
+INSERT INTO sp_heap VALUES (7);
+RELEASE SAVEPOINT one;
+INSERT INTO sp_cow VALUES (8);
+INSERT INTO sp_heap VALUES (8);
+SAVEPOINT two;
+INSERT INTO sp_cow VALUES (9);
+INSERT INTO sp_heap VALUES (9);
+ROLLBACK TO SAVEPOINT two;
+INSERT INTO sp_cow VALUES (10);
+INSERT INTO sp_heap VALUES (10);
+COMMIT;
+SELECT c.a, c.xmin = h.xmin AS same_writer,
+       c.xmin = (SELECT xmin FROM sp_cow WHERE a = 6) AS top_level
+FROM sp_cow c JOIN sp_heap h USING (a) ORDER BY a;
+-- an UPDATE's rows read its xid; the rows it carried keep theirs
+BEGIN;
+UPDATE sp_cow SET a = 80 WHERE a = 8;
+UPDATE sp_heap SET a = 80 WHERE a = 8;
+COMMIT;
+SELECT c.a, c.xmin = h.xmin AS same_writer
+FROM sp_cow c JOIN sp_heap h USING (a) ORDER BY a;
+
 -- create_am.sql: an index access method made with the handler of GiST is
 -- GiST under another name: allowed (other index access methods of
 -- extensions are still refused as untested)
