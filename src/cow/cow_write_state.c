@@ -1251,6 +1251,7 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 		CowDeleteSetAbortSub(p->deletes, mySubid);
 		if (p->self_deleted != NULL)
 			CowDeleteSetAbortSub(p->self_deleted, mySubid);
+		p->merge_serial++;		/* versions a rolled-back merge wrote are gone */
 		if (p->stmt_parts != NIL)
 		{
 			List	   *parts = NIL;
