@@ -80,15 +80,27 @@ SELECT launched > 0 AS workers_ran FROM par_explain('SELECT * FROM par');
 COMMIT;
 :same;
 
--- a query run inside a writing statement, under a later command, would
--- not see the statement's buffered rows: refused, in parallel as serially
+-- a query run inside a writing statement, under a later command, sees
+-- the statement's rows buffered so far (merged before the scan begins),
+-- in parallel as serially, as on heap
 CREATE FUNCTION par_count() RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE n bigint;
 BEGIN
     SELECT count(*) INTO n FROM par;
     RETURN n;
 END $$;
-INSERT INTO par SELECT 5000 + i, par_count(), 0, 'x' FROM generate_series(1, 2) i;
+CREATE FUNCTION par_heap_count() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+    SELECT count(*) INTO n FROM par_heap;
+    RETURN n;
+END $$;
+BEGIN;
+INSERT INTO par SELECT 5000 + i, par_count(), 0, 'x' FROM generate_series(1, 3) i;
+INSERT INTO par_heap SELECT 5000 + i, par_heap_count(), 0, 'x' FROM generate_series(1, 3) i;
+SELECT (SELECT array_agg(g ORDER BY id) FROM par WHERE id > 5000) AS cow,
+       (SELECT array_agg(g ORDER BY id) FROM par_heap WHERE id > 5000) AS heap;
+ROLLBACK;
 
 -- a REPEATABLE READ transaction keeps its snapshot in workers while
 -- another session commits (test/specs/cow_parallel_snapshot.spec)
@@ -165,3 +177,4 @@ SELECT count(*), sum(id) FROM par_one;
 DROP TABLE par, par_heap, par_one, par_bm, par_bm_heap;
 DROP FUNCTION par_explain(text);
 DROP FUNCTION par_count();
+DROP FUNCTION par_heap_count();

@@ -132,8 +132,8 @@ WHERE (relation = 'rl'::regclass OR (classid = 'pg_class'::regclass AND objid = 
 COMMIT;
 SELECT id, v FROM rl WHERE id = 2;
 
--- scans keep refusing xmin; ctid works
-SELECT xmin FROM rl WHERE id = 2 FOR UPDATE;
+-- scans read xmin (the row's writer); ctid works
+SELECT xmin <> '0' AS has_xmin FROM rl WHERE id = 2 FOR UPDATE;
 SELECT ctid IS NOT NULL AS has_ctid FROM rl WHERE id = 2 FOR UPDATE;
 
 DROP SCHEMA cow_row_locks CASCADE;

@@ -155,8 +155,10 @@ SELECT * FROM incetl.verify('sp');
 
 -- Deletes inside a function's exception block while an enclosing UPDATE
 -- is writing the same table: the DELETE's scan, under a later command,
--- would miss the UPDATE's buffered rows (heap shows them to it), so it is
--- refused (0A000) and nothing is written.
+-- would miss the UPDATE's buffered rows (heap shows them to it), and they
+-- cannot be merged first inside a subtransaction the UPDATE did not start
+-- (they would be rolled back with it), so it is refused (0A000) and
+-- nothing is written.
 CREATE FUNCTION side_delete(k int) RETURNS int LANGUAGE plpgsql AS $$
 BEGIN
   BEGIN

@@ -56,7 +56,9 @@
 #        INCETL_PGREGRESS_DIR (/tmp/incetl-pgregress),
 #        INCETL_PGREGRESS_PORT (54398),
 #        INCETL_PGREGRESS_REPORT_ONLY=1 (run nothing: print the table of the
-#        runs already in INCETL_PGREGRESS_DIR again).
+#        runs already in INCETL_PGREGRESS_DIR again),
+#        INCETL_PGREGRESS_SHOW_OTHER=1 (also print every hunk classed as a
+#        wrong result, for triage).
 # Output stays in INCETL_PGREGRESS_DIR: heap/ and cow/ each hold the
 # cluster's server.log, pg_regress's regression.out and regression.diffs.
 
@@ -374,11 +376,17 @@ sub hunk_class
     {
         my @lines = (@{ $b->{'-'} }, @{ $b->{'+'} });
         my $k = block_class($b);
-        # the header of a plan whose first node is context, or the row
-        # count right after a plan's last line
+        # the header of a plan whose first node is context, the row
+        # count right after a plan's last line, or a node's properties
+        # (its Output list, a Filter) below a node that is context
         $k = 'plan'
           if $k eq 'other' && $in_plan &&
           (!(grep { !/$plan_header/ } @lines) ||
+           (!(grep { !/$plan_line/ || /$plan_header/ } @lines) &&
+            (grep { !/$row_count/ } @lines) &&
+            defined $b->{before} &&
+            ($b->{before} =~ /$plan_node/ || $b->{before} =~ /$plan_line/) &&
+            $b->{before} !~ /$plan_header|$row_count/) ||
            (!(grep { !/$row_count/ } @lines) && defined $b->{before} &&
             ($b->{before} =~ /$plan_node/ ||
              ($b->{before} =~ /$plan_line/ && $b->{before} !~ /$plan_header|$row_count/))));
@@ -399,6 +407,9 @@ my $hunks = diff_hunks($cow_diffs);
 my %crashed = map { $_->{test} => 1 } @crashes, @internal;
 
 my @tests = sort keys %$heap;
+# INCETL_PGREGRESS_SHOW_OTHER=1: print every hunk classed other (triage)
+my $show_other = ($ENV{INCETL_PGREGRESS_SHOW_OTHER} // '') eq '1';
+my $shown = '';
 my (@heap_ok, @cow_ok, @both, %class, %note);
 for my $t (@tests)
 {
@@ -413,7 +424,14 @@ for my $t (@tests)
       keys %{ $states{$t}{'0A000'} // {} };
     my @h = @{ $hunks->{$t} // [] };
     my %hc;
-    $hc{ hunk_class($_) }++ for @h;
+    for my $h (@h)
+    {
+        my $k = hunk_class($h);
+        $hc{$k}++;
+        $shown .= "\n--- $t, a hunk classed other:\n" .
+          join("\n", map { $_->[0] . $_->[1] } @{ $h->{seq} }) . "\n"
+          if $k eq 'other' && $show_other;
+    }
     if ($crashed{$t})
     {
         $class{$t} = 'crash or internal error';
@@ -482,6 +500,7 @@ for my $e (@internal)
     $out .= sprintf "\nINTERNAL ERROR %s in test %s: %s\n  statement: %s\n", $e->{state},
       $e->{test}, $e->{message}, $e->{statement} // '?';
 }
+print $shown if $show_other;
 print $out;
 if (open(my $sf, '>', $summary)) { print $sf $out; close($sf); }
 exit((@crashes || @internal) ? 1 : 0);

@@ -396,6 +396,20 @@ cow_relation_vacuum(Relation rel, VacuumParams *params,
 	int			elevel = (params->options & VACOPT_VERBOSE) ? INFO : DEBUG2;
 
 	/*
+	 * VACUUM (PARALLEL n) of a temporary table with the two indexes or more
+	 * a parallel index vacuum needs: heap's lazy vacuum warns that it
+	 * vacuums them serially (parallel workers cannot read temporary
+	 * tables), and so do we -- ours always does.
+	 */
+	if (params->nworkers > 0 && RelationUsesLocalBuffers(rel) &&
+		rel->rd_rel->relhasindex &&
+		params->index_cleanup != VACOPTVALUE_DISABLED &&
+		list_length(RelationGetIndexList(rel)) > 1)
+		ereport(WARNING,
+				(errmsg("disabling parallel option of vacuum on \"%s\" --- cannot vacuum temporary tables in parallel",
+						RelationGetRelationName(rel))));
+
+	/*
 	 * Lazy VACUUM runs with PROC_IN_VACUUM, which makes other backends
 	 * leave this backend's xid out of their snapshots: fine for heap, which
 	 * vacuums without one, fatal for us, because cleaning deletes catalog

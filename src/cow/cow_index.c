@@ -27,9 +27,10 @@
  * rows of the versions current for that snapshot, which the index must
  * hold; with SnapshotAny (bt_index_parent_check) the rows a build indexes.
  *
- * CREATE INDEX CONCURRENTLY and REINDEX CONCURRENTLY add, in their
- * validation pass (cow_index_validate_scan), the rows committed during the
- * build.
+ * CREATE INDEX CONCURRENTLY and REINDEX CONCURRENTLY index, in their first
+ * pass, the rows of a transaction snapshot only (as heap does) and add, in
+ * their validation pass (cow_index_validate_scan), the rows committed
+ * during the build.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -220,6 +221,7 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 	bool		isnull[INDEX_MAX_KEYS];
 	int64		first_row = 0;
 	int64		end_row = PG_INT64_MAX;
+	bool		concurrent = false;
 
 	CowCheckIndexAm(table_rel, index_rel);
 	if (scan != NULL && scan->rs_parallel != NULL)
@@ -252,6 +254,21 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 		snap = RegisterSnapshot(scan->rs_snapshot);
 		versions = CowLoadVersions(CowStorageId(table_rel), snap, true, &n);
 	}
+	else if (scan == NULL && index_info->ii_Concurrent)
+	{
+		/*
+		 * The first pass of CREATE INDEX CONCURRENTLY / REINDEX CONCURRENTLY:
+		 * as heap's, the rows of a fresh transaction snapshot, all alive.
+		 * The validation pass adds what was committed since, and the index
+		 * is used only once every older snapshot is gone, so the superseded
+		 * versions older snapshots still see need no entries -- and a row
+		 * deleted before the build (one its expression cannot be computed
+		 * for) is not evaluated, as on heap.
+		 */
+		snap = RegisterSnapshot(GetTransactionSnapshot());
+		versions = CowLoadVersions(CowStorageId(table_rel), snap, true, &n);
+		concurrent = true;
+	}
 	else
 	{
 		snap = RegisterSnapshot(GetLatestSnapshot());
@@ -267,7 +284,7 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 	{
 		CowDecodedGroup *g;
 		uint64		r;
-		bool		alive = (versions[i].superseded_by == 0);
+		bool		alive = (concurrent || versions[i].superseded_by == 0);
 		int64		first = versions[i].first_row_number;
 
 		if (first >= end_row || first + versions[i].row_count <= first_row)

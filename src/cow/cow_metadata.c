@@ -30,6 +30,7 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
@@ -38,11 +39,14 @@
 #include "commands/sequence.h"
 #include "lib/stringinfo.h"
 #include "storage/bufmgr.h"
+#include "storage/proc.h"
 #include "storage/procarray.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -438,6 +442,79 @@ CowSupersedeVersion(const CowVersion *v, int64 commit_id)
 	CowVersionWrites++;
 	heap_freetuple(newtup);
 	table_close(catalog, RowExclusiveLock);
+}
+
+/*
+ * CowCommitWriterXid returns the transaction (or subtransaction) that
+ * wrote commit commit_id of a storage: the xmin of its catalog row, raw as
+ * heap shows a tuple's xmin, which never changes once written.  A row's
+ * xmin is that of its commit (cow_slot.c).  A commit whose row was
+ * cleaned away reads FrozenTransactionId: visible to all, its writer
+ * forgotten.  Looked up once per transaction and commit.
+ */
+typedef struct CowWriterXidEntry
+{
+	int64		key[2];			/* storage id, commit id */
+	TransactionId xid;
+} CowWriterXidEntry;
+
+static HTAB *CowWriterXids = NULL;
+static LocalTransactionId CowWriterXidsLxid = InvalidLocalTransactionId;
+
+TransactionId
+CowCommitWriterXid(int64 storage_id, int64 commit_id)
+{
+	int64		key[2];
+	CowWriterXidEntry *e;
+	bool		found;
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData skey[2];
+	HeapTuple	tup;
+	Oid			idx;
+
+	if (CowWriterXids == NULL || CowWriterXidsLxid != MyProc->lxid)
+	{
+		HASHCTL		ctl;
+
+		/* the previous transaction's table went with its memory */
+		ctl.keysize = sizeof(key);
+		ctl.entrysize = sizeof(CowWriterXidEntry);
+		ctl.hcxt = TopTransactionContext;
+		CowWriterXids = hash_create("incetl cow commit writers", 64, &ctl,
+									HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CowWriterXidsLxid = MyProc->lxid;
+	}
+	key[0] = storage_id;
+	key[1] = commit_id;
+	e = hash_search(CowWriterXids, key, HASH_ENTER, &found);
+	if (found)
+		return e->xid;
+	e->xid = FrozenTransactionId;
+
+	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
+	idx = CowCatalogRelid("cow_commit_pkey", true);
+	ScanKeyInit(&skey[0], Anum_c_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(storage_id));
+	ScanKeyInit(&skey[1], Anum_c_commit_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(commit_id));
+	/* commit ids are never reused: any version of the row is the one */
+	scan = systable_beginscan(catalog, idx, OidIsValid(idx), SnapshotAny, 2, skey);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		TransactionId xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+
+		/* the committed (or our own) version, not a rolled-back one */
+		if (TransactionIdIsCurrentTransactionId(xmin) ||
+			TransactionIdDidCommit(xmin))
+		{
+			e->xid = xmin;
+			break;
+		}
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	return e->xid;
 }
 
 void

@@ -1760,7 +1760,8 @@ cow_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,
 		/*
 		 * The executor's own fetches of old rows (triggers, foreign keys)
 		 * read their xmin (cow_slot.c); a TID scan, under an MVCC
-		 * snapshot, refuses it as other scans do.
+		 * snapshot, refuses it: the materialized slot no longer knows the
+		 * row's commit, which the other scans read it from.
 		 */
 		if (snapshot != NULL && snapshot->snapshot_type == SNAPSHOT_ANY)
 			CowSlotSetXmin(slot, CowRowFetchCache->group->version.xmin);

@@ -46,9 +46,11 @@
 #include "access/sysattr.h"
 #include "executor/tuptable.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "cow/read.h"
+#include "cow/storage.h"
 
 typedef struct CowTupleTableSlot
 {
@@ -176,6 +178,27 @@ cow_slot_getattr(TupleTableSlot *slot, CowDecodedGroup *g, uint64 row, int i)
 }
 
 /*
+ * CowSlotRowWriter: the transaction that wrote the slot's row -- the
+ * writer of the commit the row carries (a row carried unchanged into a
+ * rewrite keeps its commit), as heap's xmin is the inserter of the tuple
+ * version.  The group's commit ids are decoded on first use.
+ */
+static TransactionId
+CowSlotRowWriter(CowTupleTableSlot *cs)
+{
+	CowDecodedGroup *g = cs->group;
+
+	if (g->commit_ids == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(g->cxt);
+
+		g->commit_ids = CowDecodeCommitIds(g->rel, &g->version, g->header);
+		MemoryContextSwitchTo(old);
+	}
+	return CowCommitWriterXid(CowStorageId(g->rel), g->commit_ids[cs->row]);
+}
+
+/*
  * The system columns other than ctid and tableoid (slot_getsysattr answers
  * those from the slot itself).  A file group version is written by one
  * commit for all its rows, old and new, and rows carry incetl commit ids,
@@ -194,6 +217,12 @@ cow_slot_getsysattr(TupleTableSlot *slot, int attnum, bool *isnull)
 	{
 		*isnull = false;
 		return TransactionIdGetDatum(((CowTupleTableSlot *) slot)->xmin);
+	}
+	if (attnum == MinTransactionIdAttributeNumber &&
+		((CowTupleTableSlot *) slot)->group != NULL)
+	{
+		*isnull = false;
+		return TransactionIdGetDatum(CowSlotRowWriter((CowTupleTableSlot *) slot));
 	}
 	if (attnum == MaxTransactionIdAttributeNumber &&
 		((CowTupleTableSlot *) slot)->has_xmax)

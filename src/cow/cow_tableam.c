@@ -165,18 +165,21 @@ cow_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 				 Snapshot snapshot, Snapshot crosscheck, bool wait,
 				 TM_FailureData *tmfd, bool changingPart)
 {
+	CommandId	cmax;
+
 	CowMergeEarlierChanges(rel);
-	if (!CowBufferDelete(rel, tid, cid))
+	if (!CowBufferDelete(rel, tid, cid, &cmax))
 	{
 		/*
 		 * Deleted by this statement already: TM_SelfModified with our own
 		 * xid, which MERGE needs to report a row it would affect a
 		 * second time (21000); our xid may not be assigned yet, since
-		 * writes are only buffered so far.
+		 * writes are only buffered so far.  A later command's change (a
+		 * function the statement called) has a later cmax: 27000.
 		 */
 		tmfd->ctid = *tid;
 		tmfd->xmax = GetCurrentTransactionId();
-		tmfd->cmax = cid;
+		tmfd->cmax = cmax;
 		return TM_SelfModified;
 	}
 	return TM_Ok;
@@ -188,14 +191,16 @@ cow_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 				 bool wait, TM_FailureData *tmfd, LockTupleMode *lockmode,
 				 bool *update_indexes)
 {
+	CommandId	cmax;
+
 	*lockmode = LockTupleExclusive;
 	*update_indexes = true;
 	CowMergeEarlierChanges(rel);
-	if (!CowBufferDelete(rel, otid, cid))
+	if (!CowBufferDelete(rel, otid, cid, &cmax))
 	{
 		tmfd->ctid = *otid;
 		tmfd->xmax = GetCurrentTransactionId();	/* see cow_tuple_delete */
-		tmfd->cmax = cid;
+		tmfd->cmax = cmax;
 		return TM_SelfModified;
 	}
 	CowBufferInsert(rel, slot, cid, true);
@@ -675,16 +680,17 @@ cow_relation_estimate_size(Relation rel, int32 *attr_widths,
 /*
  * A scan or index fetch under a later command than a running statement
  * that buffered writes to the table would miss those writes (they are
- * merged when the statement ends): CowCheckUnmergedRead refuses it.  The
- * check is made here, where the read path (cow_scan.c) and the write
- * state (cow_write_state.c) meet.
+ * merged when the statement ends): CowCheckUnmergedRead merges them when
+ * the scan or the index fetch begins, and refuses a fetch that would need
+ * them merged midway.  The check is made here, where the read path
+ * (cow_scan.c) and the write state (cow_write_state.c) meet.
  */
 static TableScanDesc
 cow_scan_begin_checked(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 					   ParallelTableScanDesc pscan, uint32 flags)
 {
 	CowMergeEarlierChanges(rel);
-	CowCheckUnmergedRead(rel, snapshot);
+	CowCheckUnmergedRead(rel, snapshot, true, false);
 	return cow_scan_begin(rel, snapshot, nkeys, key, pscan, flags);
 }
 
@@ -711,12 +717,18 @@ cow_scan_getnextslot_checked(TableScanDesc scan, ScanDirection direction,
 
 /*
  * Reads and row locks of a change applied by a logical replication worker
- * see what the changes before it wrote (CowMergeEarlierChanges).
+ * see what the changes before it wrote (CowMergeEarlierChanges).  An index
+ * scan of a query under a later command than a running statement's writes
+ * merges them before it starts (the query's snapshot is the active one),
+ * not in the middle of its index scan: the index entries the merge makes
+ * could land behind the scan's position.
  */
 static IndexFetchTableData *
 cow_index_fetch_begin_checked(Relation rel)
 {
 	CowMergeEarlierChanges(rel);
+	if (ActiveSnapshotSet())
+		CowCheckUnmergedRead(rel, GetActiveSnapshot(), true, true);
 	return cow_index_fetch_begin(rel);
 }
 
@@ -774,7 +786,7 @@ cow_index_fetch_tuple_checked(IndexFetchTableData *data, ItemPointer tid,
 		 */
 		return cow_tuple_fetch_row_version(data->rel, tid, snapshot, slot);
 	}
-	CowCheckUnmergedRead(data->rel, snapshot);
+	CowCheckUnmergedRead(data->rel, snapshot, false, false);
 	found = cow_index_fetch_tuple(data, tid, snapshot, slot, call_again, all_dead);
 
 	/*

@@ -182,6 +182,7 @@ static void CowSpillBuffered(CowPending *p, Relation rel, bool tombstones_only);
 static void CowKeepLastKey(CowPending *p, TupleDesc desc);
 static void CowFlushPart(CowPending *p, Relation rel, bool carry);
 static void CowResetStatement(CowPending *p);
+static void CowRememberSelfDeleted(CowPending *p);
 static void CowTrackKeyOrder(CowPending *p, TupleDesc desc, CowRow *row);
 static bool CowKeySortSupport(CowPending *p, TupleDesc desc);
 static int	CowBufferKeyCmp(CowPending *p, CowRow *a, CowRow *b);
@@ -359,6 +360,9 @@ CowGetPending(Oid relid, bool create)
 	p = palloc0(sizeof(CowPending));
 	p->relid = relid;
 	p->write_cid = InvalidCommandId;
+	p->merge_cid = InvalidCommandId;
+	p->self_deleted_cid = InvalidCommandId;
+	p->last_cid = InvalidCommandId;
 	CowPendingList = lappend(CowPendingList, p);
 	MemoryContextSwitchTo(old);
 	return p;
@@ -371,17 +375,110 @@ CowHasPending(void)
 }
 
 /*
- * CowCheckUnmergedRead refuses to read rel under an MVCC snapshot taken
- * after a command of this transaction whose writes to rel are still
+ * Snapshots moved past a merge for a read (CowMergeForRead): a snapshot of
+ * command c moved to command c' still belongs to c -- the query's own
+ * writes carry c, and must not look like an earlier command's to its later
+ * scans.  The last few moves are kept (nested queries each make their own;
+ * a move's c' is never another snapshot's own command id, the counter
+ * having moved past it for the merge).
+ */
+#define COW_MOVED_SNAPSHOTS 8
+static struct
+{
+	CommandId	from;
+	CommandId	to;
+}			CowMovedSnapshots[COW_MOVED_SNAPSHOTS];
+static int	CowMovedSnapshotsNext = 0;
+static LocalTransactionId CowMovedSnapshotsLxid = InvalidLocalTransactionId;
+
+/* the command whose query reads under snapshot */
+static CommandId
+CowReaderCid(Snapshot snapshot)
+{
+	if (CowMovedSnapshotsLxid == MyProc->lxid)
+	{
+		for (int i = 0; i < COW_MOVED_SNAPSHOTS; i++)
+			if (CowMovedSnapshots[i].to == snapshot->curcid)
+				return CowMovedSnapshots[i].from;
+	}
+	return snapshot->curcid;
+}
+
+static void
+CowMoveSnapshot(Snapshot snapshot)
+{
+	CommandId	to = GetCurrentCommandId(false);
+
+	if (to <= snapshot->curcid)
+		return;
+	if (CowMovedSnapshotsLxid != MyProc->lxid)
+	{
+		memset(CowMovedSnapshots, 0xff, sizeof(CowMovedSnapshots));
+		CowMovedSnapshotsNext = 0;
+		CowMovedSnapshotsLxid = MyProc->lxid;
+	}
+	CowMovedSnapshots[CowMovedSnapshotsNext].from = CowReaderCid(snapshot);
+	CowMovedSnapshots[CowMovedSnapshotsNext].to = to;
+	CowMovedSnapshotsNext = (CowMovedSnapshotsNext + 1) % COW_MOVED_SNAPSHOTS;
+	snapshot->curcid = to;
+}
+
+/*
+ * CowMergeForRead merges what a running statement buffered for p's
+ * relation so far, for a query of a later command about to read it under
+ * snapshot (a volatile function or a trigger's query): heap shows such a
+ * query the rows the statement wrote before it, and so do we once they
+ * are merged.  The merge's catalog rows are written under the command
+ * counter the query's snapshot was taken at, so the snapshot is moved past
+ * the merge (its command id, as CommandCounterIncrement would have left it
+ * had the merge run just before the query).  The statement then goes on
+ * with row numbers of the versions the merge replaced: CowBufferDelete
+ * resolves them.  Returns false when the writes cannot be merged now: rows
+ * of an enclosing subtransaction (a merge in this one would be rolled back
+ * with it, and the rows with it), an INSERT ... ON CONFLICT statement
+ * (its arbiter checks read its buffer), parallel mode, or a reader that
+ * has buffered writes of its own (a nested INSERT checking a unique
+ * index: merged now, its row would meet itself).
+ */
+static bool
+CowMergeForRead(CowPending *p, Snapshot snapshot)
+{
+	if (IsInParallelMode() || p->on_conflict || CowSpeculating ||
+		(p->min_subid != InvalidSubTransactionId &&
+		 p->min_subid < GetCurrentSubTransactionId()) ||
+		(p->last_cid != InvalidCommandId && p->last_cid >= CowReaderCid(snapshot)))
+		return false;
+
+	/*
+	 * The statement goes on: what it deleted so far is remembered as its
+	 * scan numbered the rows, for its later deletes of the same rows.
+	 */
+	if (CowDeleteSetCount(p->deletes) > 0)
+		CowRememberSelfDeleted(p);
+	CowFlushPending(p);
+	if (p->rows != NIL || CowDeleteSetCount(p->deletes) > 0)
+		return false;			/* left for the enclosing statement */
+	CowMoveSnapshot(snapshot);
+	return true;
+}
+
+/*
+ * CowCheckUnmergedRead: rel is about to be read under an MVCC snapshot
+ * taken after a command of this transaction whose writes to rel are still
  * buffered.  Rows are merged at the end of their statement, so a query run
  * inside the writing statement under a newer command id -- a volatile
  * function or a trigger reading the table the statement writes -- would
- * miss them, where heap shows them: a wrong result, refused instead.  The
- * statement's own scans (and a stable function's, which share its
- * snapshot) see what heap sees and pass, as does the merge itself.
+ * miss them, where heap shows them.  With may_merge (a scan or an index
+ * fetch beginning) they are merged first (CowMergeForRead); otherwise, or
+ * when they cannot be, the read is refused -- unless quiet (an index fetch
+ * beginning: its fetches check again, and a uniqueness check's fetches,
+ * under a dirty snapshot, read the buffer itself).  The statement's own scans
+ * (and a stable function's, which share its snapshot) see what heap sees
+ * and pass, as does the merge itself.
  */
 void
-CowCheckUnmergedRead(Relation rel, Snapshot snapshot)
+CowCheckUnmergedRead(Relation rel, Snapshot snapshot, bool may_merge,
+					 bool quiet)
 {
 	CowPending *p;
 
@@ -390,16 +487,20 @@ CowCheckUnmergedRead(Relation rel, Snapshot snapshot)
 		return;
 	p = CowGetPending(RelationGetRelid(rel), false);
 	if (p == NULL || p->write_cid == InvalidCommandId ||
-		p->write_cid >= snapshot->curcid)
+		p->write_cid >= CowReaderCid(snapshot))
 		return;
 	if (p->rows == NIL && CowDeleteSetCount(p->deletes) == 0 &&
 		(p->spill == NULL || CowSpillRowCount(p->spill) == 0))
+		return;
+	if (may_merge && CowMergeForRead(p, snapshot))
+		return;
+	if (quiet)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("cannot read incetl_cow table \"%s\" while a running statement's writes to it are not merged",
 					RelationGetRelationName(rel)),
-			 errdetail("incetl_cow merges a statement's rows at its end; a query run inside the statement under a later command (a volatile function, a trigger) would not see them."),
+			 errdetail("incetl_cow merges a statement's rows at its end, or before a later command reads the table; they cannot be merged inside a subtransaction the statement did not start, nor during INSERT ... ON CONFLICT or a parallel operation."),
 			 errhint("Read the table in a statement of its own, or make the function STABLE.")));
 }
 
@@ -512,6 +613,7 @@ CowBufferInsertRow(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_up
 
 	if (p->write_cid == InvalidCommandId)
 		p->write_cid = cid;
+	p->last_cid = cid;
 	slot_getallattrs(slot);
 	if (!p->opts_loaded)
 	{
@@ -639,31 +741,110 @@ CowBufferInsertRow(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_up
 }
 
 /*
- * CowBufferDelete records the row number of a row to delete.  Returns
- * false when this statement already deleted it.
+ * CowCurrentRowNumber resolves row number rn, read by a statement's scan
+ * before a merge of this transaction replaced its version, to the number
+ * the row has now: rn itself when its version is still current (or was
+ * replaced by another transaction: the merge deals with that as with any
+ * concurrent write), where a merge of ours carried it, else 0 -- a merge
+ * of ours deleted or replaced it.
  */
-bool
-CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid)
+static int64
+CowCurrentRowNumber(Relation rel, CowPending *p, int64 rn)
+{
+	int			i;
+	int			ncur = 0;
+	CowVersion *cur;
+	int64		moved;
+
+	if (p->cur_versions == NULL || p->cur_serial != p->merge_serial)
+	{
+		MemoryContext old = MemoryContextSwitchTo(CowWriteContext);
+		Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+
+		if (p->cur_versions != NULL)
+			pfree(p->cur_versions);
+		p->cur_versions = CowLoadVersions(CowStorageId(rel), snap, false,
+										  &p->cur_nversions);
+		UnregisterSnapshot(snap);
+		MemoryContextSwitchTo(old);
+		p->cur_serial = p->merge_serial;
+	}
+	i = CowFindInVersions(p->cur_versions, p->cur_nversions, rn);
+	if (i < 0 || p->cur_versions[i].superseded_by == 0 ||
+		!TransactionIdIsCurrentTransactionId(p->cur_versions[i].xmin))
+		return rn;
+
+	/* replaced by a merge of ours: where did the row go? */
+	cur = palloc(sizeof(CowVersion) * Max(p->cur_nversions, 1));
+	for (i = 0; i < p->cur_nversions; i++)
+		if (p->cur_versions[i].superseded_by == 0)
+			cur[ncur++] = p->cur_versions[i];
+	moved = CowResolveMovedRow(rel, rn, cur, ncur, false);
+	pfree(cur);
+	return moved;
+}
+
+/*
+ * CowBufferDelete records the row number of a row to delete.  Returns 1;
+ * 0 when the row is gone already: deleted (or updated) by this command --
+ * before, or by a merge of this statement -- or, with *cmax set to a
+ * later command, by a later command (a function the statement called),
+ * which the executor reports as heap's "already modified" (27000).
+ */
+int
+CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid, CommandId *cmax)
 {
 	CowPending *p = CowGetPending(RelationGetRelid(rel), true);
 	int64		rn = CowTidToRowNumber(tid);
+	int64		orig = rn;
 	SubTransactionId subid = GetCurrentSubTransactionId();
 
+	*cmax = cid;
 	if (rn >= COW_MAX_ROW_NUMBER)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot delete or update a row of \"%s\" inserted by the same statement",
 						RelationGetRelationName(rel))));
+	if (p->merge_cid != InvalidCommandId && p->merge_cid >= cid &&
+		!IsLogicalWorker())
+	{
+		/*
+		 * A merge ran since this command's scan began.  (An apply worker's
+		 * change finds its row after merging the changes before it,
+		 * CowMergeEarlierChanges: its row numbers are current.)
+		 */
+		bool		self = (p->self_deleted_cid == cid && p->self_deleted != NULL &&
+							CowDeleteSetContains(p->self_deleted, rn));
+
+		rn = CowCurrentRowNumber(rel, p, rn);
+		if (rn == 0 || self)
+		{
+			if (!self)
+				*cmax = GetCurrentCommandId(false);
+			return 0;
+		}
+		if (p->self_deleted_cid != cid)
+		{
+			if (p->self_deleted != NULL)
+				CowDeleteSetFree(p->self_deleted);
+			p->self_deleted = NULL;
+			p->self_deleted_cid = cid;
+		}
+		if (p->self_deleted == NULL)
+			p->self_deleted = CowDeleteSetCreate(CowWriteContext);
+		CowDeleteSetAdd(p->self_deleted, orig, subid);
+	}
 	if (p->write_cid == InvalidCommandId)
 		p->write_cid = cid;
+	p->last_cid = cid;
 	if (p->deletes == NULL)
 		p->deletes = CowDeleteSetCreate(CowWriteContext);
 	if (!CowDeleteSetAdd(p->deletes, rn, subid))
-		return false;			/* already deleted by this statement */
+		return 0;				/* already deleted by this statement */
 	if (p->min_subid == InvalidSubTransactionId || subid < p->min_subid)
 		p->min_subid = subid;
 	CowLastWriteCurCid = GetCurrentCommandId(false);
-	return true;
+	return 1;
 }
 
 /*
@@ -677,6 +858,31 @@ CowBufferDeleted(Relation rel, int64 rownum)
 
 	return p != NULL && p->deletes != NULL &&
 		CowDeleteSetContains(p->deletes, rownum);
+}
+
+/*
+ * CowRememberSelfDeleted adds the row numbers p's statement deleted so far
+ * to p->self_deleted, for command p->write_cid.
+ */
+static void
+CowRememberSelfDeleted(CowPending *p)
+{
+	int64		n;
+	int64	   *rows = CowDeleteSetToArray(p->deletes, &n);
+	int64		i;
+
+	if (p->self_deleted_cid != p->write_cid)
+	{
+		if (p->self_deleted != NULL)
+			CowDeleteSetFree(p->self_deleted);
+		p->self_deleted = NULL;
+		p->self_deleted_cid = p->write_cid;
+	}
+	if (p->self_deleted == NULL)
+		p->self_deleted = CowDeleteSetCreate(CowWriteContext);
+	for (i = 0; i < n; i++)
+		CowDeleteSetAdd(p->self_deleted, rows[i], GetCurrentSubTransactionId());
+	pfree(rows);
 }
 
 /*
@@ -697,6 +903,8 @@ CowMergeBuffered(CowPending *p, bool final)
 
 	CowFlushing = true;
 	p->carried = NIL;			/* only this merge's hand-back counts */
+	p->merge_cid = GetCurrentCommandId(false);
+	p->merge_serial++;
 	rel = relation_open(p->relid, RowExclusiveLock);
 	if (!ActiveSnapshotSet())
 	{
@@ -1361,6 +1569,9 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 			subids = lappend_int(subids, list_nth_int(p->row_subids, i));
 		}
 		CowDeleteSetAbortSub(p->deletes, mySubid);
+		if (p->self_deleted != NULL)
+			CowDeleteSetAbortSub(p->self_deleted, mySubid);
+		p->merge_serial++;		/* versions a rolled-back merge wrote are gone */
 		if (p->stmt_parts != NIL)
 		{
 			List	   *parts = NIL;

@@ -88,6 +88,7 @@ extern CowVersion *CowLoadVersions(int64 storage_id, Snapshot snapshot,
 extern void CowInsertVersion(int64 storage_id, const CowVersion *v);
 extern PGDLLIMPORT uint64 CowVersionWrites;
 extern void CowSupersedeVersion(const CowVersion *v, int64 commit_id);
+extern TransactionId CowCommitWriterXid(int64 storage_id, int64 commit_id);
 extern void CowInsertCommit(int64 storage_id, const CowCommitInfo *c);
 extern void CowDeleteStorageMetadata(int64 storage_id);
 extern void CowAdoptResetStorage(Relation rel);

@@ -32,7 +32,8 @@ extern void CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opt
 
 extern void CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid,
 							bool is_update);
-extern bool CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid);
+extern int	CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid,
+							CommandId *cmax);
 extern bool CowBufferDeleted(Relation rel, int64 rownum);
 extern bool CowFetchPendingRow(Relation rel, int64 rownum, TupleTableSlot *slot);
 extern void CowMergeForRowTriggers(Relation rel, int64 rownum);
@@ -41,7 +42,8 @@ extern void CowFlushRelation(Oid relid);
 extern void CowDiscardRelation(Oid relid);
 extern void CowMergeEarlierChanges(Relation rel);
 extern bool CowHasPending(void);
-extern void CowCheckUnmergedRead(Relation rel, Snapshot snapshot);
+extern void CowCheckUnmergedRead(Relation rel, Snapshot snapshot,
+								 bool may_merge, bool quiet);
 extern void CowWriteStateInit(void);
 extern void CowWriterInit(void);
 
@@ -169,6 +171,30 @@ typedef struct CowPending
 	 */
 	bool		on_conflict;
 	SubTransactionId on_conflict_subid;
+
+	/*
+	 * Merges while a writing statement still runs: a query of a later
+	 * command reading the table (CowCheckUnmergedRead), or a nested
+	 * statement's end, merges what the statement buffered so far.  The
+	 * statement's scan goes on returning row numbers of the versions such a
+	 * merge replaced, so a delete by a command not later than merge_cid
+	 * (the command counter when the relation's writes were last merged,
+	 * InvalidCommandId: never) is resolved to the row's current number
+	 * (CowBufferDelete), through cur_versions: the versions the newest
+	 * snapshot sees, loaded again after each merge (merge_serial).
+	 * self_deleted holds what command self_deleted_cid deleted before such
+	 * merges, as its scan numbered the rows: a row gone since is one it
+	 * deleted itself (skipped, as heap skips a row updated by its own
+	 * command) or one a later command changed (heap's 27000).
+	 */
+	CommandId	merge_cid;
+	int64		merge_serial;
+	int64		cur_serial;
+	CowVersion *cur_versions;
+	int			cur_nversions;
+	CowDeleteSet *self_deleted;
+	CommandId	self_deleted_cid;
+	CommandId	last_cid;		/* command of the last buffered write */
 } CowPending;
 
 extern bool CowRowBeyondEnd(Relation rel, const CowOptions *opts, CowRow *row);
