@@ -72,7 +72,7 @@ FROM unnest(ARRAY['orders_cow_id_idx', 'orders_heap_pkey', 'every_row_id_idx']::
 }
 
 bench_start_cluster
-echo "$(bench_settings)"
+bench_settings
 incetl_log "$ROWS rows; $ROUNDS rounds of a uniform 1 % upsert ($B_UPD updates, $B_NEW new keys), then VACUUM"
 psql_q <<SQL
 CREATE EXTENSION incetl;
@@ -124,8 +124,9 @@ SELECT (SELECT count(*) FROM orders_heap),
        (SELECT tuple_count FROM pgstattuple('every_row_id_idx')),
        (SELECT count(*) FROM every_row)")
 read -r N E_COW E_HEAP E_ALL N_ALL <<<"$ENTRIES"
-[ "$E_COW" = "$N" ] && [ "$E_HEAP" = "$N" ] && [ "$E_ALL" = "$N_ALL" ] ||
+if [ "$E_COW" != "$N" ] || [ "$E_HEAP" != "$N" ] || [ "$E_ALL" != "$N_ALL" ]; then
     incetl_die "entries after VACUUM: orders_cow_id_idx $E_COW, orders_heap_pkey $E_HEAP for $N rows; every_row_id_idx $E_ALL for $N_ALL rows"
+fi
 
 echo
 echo "| after | incetl_cow btree on id: pages | leaf fill | × heap's | heap primary key: pages | leaf fill | every row rewritten (heap): pages | leaf fill | × heap's |"
