@@ -25,15 +25,18 @@
 #   BENCH_INDEX_ROUNDS (10) rounds of a uniform 1 % upsert (80 % updates of
 #   keys drawn from the whole table, 20 % new keys; incetl_cow: INSERT ...
 #   SELECT, its upsert; heap: INSERT ... ON CONFLICT DO UPDATE), then
-#   VACUUM.  After the load, after each round and after the VACUUM, for
+#   VACUUM.  The upsert also goes into orders_cow_noidx, the same
+#   incetl_cow table without an index: its time with and without the index
+#   (each statement in a fresh session after a CHECKPOINT, alternating
+#   which goes first, median of the rounds).  After the load, after each round and after the VACUUM, for
 #   each index: its pages, its leaf pages' average fill (pgstatindex), and
 #   the ratio of its pages to heap's primary key's.  After the VACUUM also
 #   the entries each index holds (pgstattuple's tuple_count, posting list
 #   TIDs counted one by one) against the table's rows.
 #
-# The script fails unless orders_cow and orders_heap hold the same rows
-# after the rounds and every index holds exactly one entry per row after
-# the VACUUM.
+# The script fails unless orders_cow, orders_cow_noidx and orders_heap hold
+# the same rows after the rounds and every index holds exactly one entry per
+# row after the VACUUM.
 #
 # Knobs: INCETL_INDEX_BENCH_PORT (54375), INCETL_BENCH_DIR
 #        (/tmp/incetl-index-bench-<user>), BENCH_ROWS (200000),
@@ -84,12 +87,16 @@ CREATE TABLE orders_cow (LIKE orders_src) USING incetl_cow;
 SELECT incetl.set_table_options('orders_cow', record_key => 'id', precombine => 'updated_at');
 INSERT INTO orders_cow SELECT * FROM orders_src;
 CREATE INDEX orders_cow_id_idx ON orders_cow (id);
+CREATE TABLE orders_cow_noidx (LIKE orders_src) USING incetl_cow;
+SELECT incetl.set_table_options('orders_cow_noidx', record_key => 'id', precombine => 'updated_at');
+INSERT INTO orders_cow_noidx SELECT * FROM orders_src;
 CREATE TABLE every_row (id bigint, round int) WITH (fillfactor = 100);
 INSERT INTO every_row SELECT id, 0 FROM orders_src ORDER BY id;
 CREATE INDEX every_row_id_idx ON every_row (id);
 SQL
 settle
 OUT=$(sizes load)
+T_IDX=() T_NOIDX=()
 for r in $(seq 1 "$ROUNDS"); do
     psql_q <<SQL
 SELECT setseed($r / 100.0);
@@ -103,20 +110,33 @@ SELECT id, 1 + floor(random() * 100000)::bigint AS customer_id,
        'change ' || id || ' ' || md5(random()::text) AS note,
        timestamptz '2027-01-01' + $r * interval '1 day' AS updated_at
 FROM (SELECT id FROM upd UNION ALL SELECT id FROM newk) k ORDER BY random();
-INSERT INTO orders_cow ($COLS) SELECT $COLS FROM batch;
 INSERT INTO orders_heap AS t ($COLS) SELECT $COLS FROM batch
 ON CONFLICT (id) DO UPDATE SET $SETS;
 UPDATE every_row SET round = $r;
 INSERT INTO every_row SELECT id, $r FROM batch WHERE id > $ROWS;
 SQL
+    # the same upsert into incetl_cow with and without the index, each in
+    # a fresh session after a CHECKPOINT, alternating which goes first
+    psql_q -c CHECKPOINT
+    if [ $((r % 2)) -eq 1 ]; then
+        T_IDX+=("$(time_sql "INSERT INTO orders_cow ($COLS) SELECT $COLS FROM batch")")
+        psql_q -c CHECKPOINT
+        T_NOIDX+=("$(time_sql "INSERT INTO orders_cow_noidx ($COLS) SELECT $COLS FROM batch")")
+    else
+        T_NOIDX+=("$(time_sql "INSERT INTO orders_cow_noidx ($COLS) SELECT $COLS FROM batch")")
+        psql_q -c CHECKPOINT
+        T_IDX+=("$(time_sql "INSERT INTO orders_cow ($COLS) SELECT $COLS FROM batch")")
+    fi
     OUT+=$'\n'$(sizes "round_$r")
 done
 psql_q -c "DROP TABLE batch" -c "VACUUM orders_cow" -c "VACUUM orders_heap" -c "VACUUM every_row"
 OUT+=$'\n'$(sizes vacuum)
 
-DIFF=$(psql_b -At -c "SELECT (SELECT count(*) FROM (TABLE orders_cow EXCEPT ALL TABLE orders_heap) x)
-                            + (SELECT count(*) FROM (TABLE orders_heap EXCEPT ALL TABLE orders_cow) y)")
-[ "$DIFF" = 0 ] || incetl_die "orders_cow and orders_heap differ in $DIFF rows"
+for t in orders_cow orders_cow_noidx; do
+    DIFF=$(psql_b -At -c "SELECT (SELECT count(*) FROM (TABLE $t EXCEPT ALL TABLE orders_heap) x)
+                                + (SELECT count(*) FROM (TABLE orders_heap EXCEPT ALL TABLE $t) y)")
+    [ "$DIFF" = 0 ] || incetl_die "$t and orders_heap differ in $DIFF rows"
+done
 ENTRIES=$(psql_b -At -F ' ' -c "
 SELECT (SELECT count(*) FROM orders_heap),
        (SELECT tuple_count FROM pgstattuple('orders_cow_id_idx')),
@@ -139,3 +159,5 @@ awk '{ p[$1, $2] = $3; f[$1, $2] = $4; x[$1, $2] = $5; if (!($1 in seen)) { seen
                       p[s, "every_row_id_idx"], f[s, "every_row_id_idx"], x[s, "every_row_id_idx"] } }' <<<"$OUT"
 echo
 echo "entries after VACUUM: incetl_cow $E_COW, heap $E_HEAP ($N rows); every_row $E_ALL ($N_ALL rows)"
+echo "incetl_cow upsert, median of the $ROUNDS rounds: with the btree on id $(printf '%s\n' "${T_IDX[@]}" | median) ms," \
+     "without it $(printf '%s\n' "${T_NOIDX[@]}" | median) ms (each round: ${T_IDX[*]} / ${T_NOIDX[*]} ms)"
