@@ -1212,10 +1212,14 @@ CowAggDistinctTarget(PlannerInfo *root, PathTarget *grouping_target,
 /*
  * CowAggTruncGroups estimates the distinct values of a date_trunc key from
  * the span of its column's histogram (ANALYZE), in units of the
- * truncation; -1 when there is no histogram or the unit is not a plain
- * one.  PostgreSQL takes the column's own distinct values, which for a
- * timestamp is about one per row: a plan that groups in the scan would
- * then seem to emit as many rows as it reads.
+ * truncation; -1 when there is no histogram with two finite bounds or the
+ * unit is not a plain one.  PostgreSQL takes the column's own distinct
+ * values, which for a timestamp is about one per row: a plan that groups
+ * in the scan would then seem to emit as many rows as it reads.
+ *
+ * The span is that of the finite bounds: 'infinity' and '-infinity' sort
+ * at the ends, so a histogram whose sample caught one of them starts or
+ * ends with it (each adds one group, counted in the 2 added).
  */
 static double
 CowAggTruncGroups(FuncExpr *f, Oid relid)
@@ -1250,11 +1254,16 @@ CowAggTruncGroups(FuncExpr *f, Oid relid)
 	if (get_attstatsslot(&sslot, tup, STATISTIC_KIND_HISTOGRAM, InvalidOid,
 						 ATTSTATSSLOT_VALUES))
 	{
-		if (sslot.nvalues >= 2 &&
-			!TIMESTAMP_NOT_FINITE(DatumGetInt64(sslot.values[0])) &&
-			!TIMESTAMP_NOT_FINITE(DatumGetInt64(sslot.values[sslot.nvalues - 1])))
-			groups = ((double) DatumGetInt64(sslot.values[sslot.nvalues - 1]) -
-					  (double) DatumGetInt64(sslot.values[0])) / usecs + 2;
+		int			lo = 0;
+		int			hi = sslot.nvalues - 1;
+
+		while (lo < hi && TIMESTAMP_NOT_FINITE(DatumGetInt64(sslot.values[lo])))
+			lo++;
+		while (hi > lo && TIMESTAMP_NOT_FINITE(DatumGetInt64(sslot.values[hi])))
+			hi--;
+		if (lo < hi)
+			groups = ((double) DatumGetInt64(sslot.values[hi]) -
+					  (double) DatumGetInt64(sslot.values[lo])) / usecs + 2;
 		free_attstatsslot(&sslot);
 	}
 	ReleaseSysCache(tup);
