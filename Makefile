@@ -16,6 +16,8 @@
 #                        pg_incremental's run, reproduced in SQL; BENCH_ROWS)
 #   make bench-feed      test/bench/changefeed_bench.sh (the change feed vs a
 #                        watermark query, a heap diff and a full scan)
+#   make bench-index     test/bench/index_size_bench.sh (a btree on an
+#                        incetl_cow table's key after upserts, with leaf fill)
 #   make pgregress       test/pg_regress_cow.sh: PostgreSQL's own regression
 #                        suite under heap and under incetl_cow (as root)
 #   make installcheck    pg_regress + isolation against a running server that
@@ -70,6 +72,10 @@ bench-pgincr:
 .PHONY: bench-feed
 bench-feed:
 	bash test/bench/changefeed_bench.sh
+
+.PHONY: bench-index
+bench-index:
+	bash test/bench/index_size_bench.sh
 
 .PHONY: fuzz
 fuzz:
