@@ -287,7 +287,8 @@ my $plan_line = qr/^\s*(?:(?:Filter|Index\sCond|Recheck\sCond|Hash\sCond|Merge\s
        One-Time\sFilter|Cache\sKey|Cache\sMode|TID\sCond|Sort\sMethod|Subplans\sRemoved|
        Run\sCondition|Conflict\s\w+|Relations|Single\sCopy|Batches|Buckets|
        Exact\sHeap\sBlocks|Lossy\sHeap\sBlocks|Heap\sBlocks|Sampling|Index\sSearches|
-       Inner\sUnique|Hits|File\sGroups\sRead|File\sGroups\sSkipped|Column\sChunks\sDecoded):|
+       Inner\sUnique|Hits|File\sGroups\sRead|File\sGroups\sSkipped|Column\sChunks\sDecoded|
+       Rows\sKept|Rows\sTaken):|
        (?:InitPlan|SubPlan)\s+\d|(?:QUERY\sPLAN|explain_\w+)\s*$|-+$|\(\d+\srows?\)$)/x;
 # a plan's header (QUERY PLAN, or the suite's explain_* functions) and its
 # underline: their width follows the plan's lines
