@@ -16,6 +16,8 @@
 #                        pg_incremental's run, reproduced in SQL; BENCH_ROWS)
 #   make bench-feed      test/bench/changefeed_bench.sh (the change feed vs a
 #                        watermark query, a heap diff and a full scan)
+#   make bench-mem       test/bench/mem_bench.sh (peak memory of a 10 M-row
+#                        INSERT ... SELECT, incetl_cow vs heap; BENCH_REPS)
 #   make pgregress       test/pg_regress_cow.sh: PostgreSQL's own regression
 #                        suite under heap and under incetl_cow (as root)
 #   make installcheck    pg_regress + isolation against a running server that
@@ -70,6 +72,10 @@ bench-pgincr:
 .PHONY: bench-feed
 bench-feed:
 	bash test/bench/changefeed_bench.sh
+
+.PHONY: bench-mem
+bench-mem:
+	bash test/bench/mem_bench.sh
 
 .PHONY: fuzz
 fuzz:
