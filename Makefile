@@ -18,6 +18,8 @@
 #                        watermark query, a heap diff and a full scan)
 #   make bench-index     test/bench/index_size_bench.sh (a btree on an
 #                        incetl_cow table's key after upserts, with leaf fill)
+#   make bench-mem       test/bench/mem_bench.sh (peak memory of a 10 M-row
+#                        INSERT ... SELECT, incetl_cow vs heap; BENCH_REPS)
 #   make pgregress       test/pg_regress_cow.sh: PostgreSQL's own regression
 #                        suite under heap and under incetl_cow (as root)
 #   make installcheck    pg_regress + isolation against a running server that
@@ -76,6 +78,9 @@ bench-feed:
 .PHONY: bench-index
 bench-index:
 	bash test/bench/index_size_bench.sh
+.PHONY: bench-mem
+bench-mem:
+	bash test/bench/mem_bench.sh
 
 .PHONY: fuzz
 fuzz:

@@ -16,8 +16,9 @@
  * appending in key order whose order breaks goes on being merged in parts
  * through a reordering heap, only its late rows sorted (CowReorder).  Any
  * other statement moves its rows to the spill sort (cow_spill.c) and is
- * merged in one pass at its end.  On abort of the (sub)transaction that buffered a
- * row, the row is dropped (or skipped when read back from the spill).
+ * merged in one pass at its end.  On abort of the (sub)transaction that
+ * buffered a row, the row is dropped (or skipped when read back from the
+ * spill).
  *
  * Everything lives in a context under TopTransactionContext.
  *
@@ -153,7 +154,9 @@ static bool CowSpeculating = false;
 
 typedef struct CowReorder
 {
-	MemoryContext cxt;			/* the rows in the heap: a generation context */
+	MemoryContext cxt;			/* the rows in the heap (an AllocSet: they
+								 * leave in any order, and its free chunks
+								 * take the next ones) */
 	CowRow	  **heap;			/* [cap + 1]: min-heap on (key, arrival) */
 	int			n;
 	int			cap;

@@ -18,7 +18,9 @@
 #   load      INSERT INTO t SELECT * FROM orders_src into the empty table.
 #             orders_src is a heap filled in id order, but shorter rows
 #             backfill space left in earlier pages, so its scan is only
-#             nearly in key order: incetl_cow sorts the statement (spill).
+#             nearly in key order: incetl_cow merges it a file group at a
+#             time through a small reordering heap, sorting only the rows
+#             that come too late (cow_write_state.c, CowReorder).
 #             Then again from orders_sorted, a CREATE TABLE AS ... ORDER BY
 #             id copy (scanned in key order: incetl_cow merges it a file
 #             group's worth at a time)
@@ -56,6 +58,7 @@
 #             backend itself with pg_read_file) after INSERT ... SELECT of
 #             BENCH_MEM_ROWS (10 M) rows into an empty table, fresh session
 #             each; VmHWM counts the shared_buffers pages the backend touched
+#             (test/bench/mem_bench.sh repeats this row alone)
 #
 # Conventions of run_bench.sh: median of BENCH_REPS (3), VACUUM ANALYZE +
 # CHECKPOINT before every measurement, client-side times (psql \timing),
