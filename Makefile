@@ -78,6 +78,7 @@ bench-feed:
 .PHONY: bench-index
 bench-index:
 	bash test/bench/index_size_bench.sh
+
 .PHONY: bench-mem
 bench-mem:
 	bash test/bench/mem_bench.sh
