@@ -1250,11 +1250,23 @@ CowAggTruncGroups(FuncExpr *f, Oid relid)
 	if (get_attstatsslot(&sslot, tup, STATISTIC_KIND_HISTOGRAM, InvalidOid,
 						 ATTSTATSSLOT_VALUES))
 	{
-		if (sslot.nvalues >= 2 &&
-			!TIMESTAMP_NOT_FINITE(DatumGetInt64(sslot.values[0])) &&
-			!TIMESTAMP_NOT_FINITE(DatumGetInt64(sslot.values[sslot.nvalues - 1])))
-			groups = ((double) DatumGetInt64(sslot.values[sslot.nvalues - 1]) -
-					  (double) DatumGetInt64(sslot.values[0])) / usecs + 2;
+		int			lo = 0,
+					hi = sslot.nvalues - 1;
+
+		/*
+		 * 'infinity' and '-infinity' sort at the ends and truncate to
+		 * themselves (one group each): the span is that of the finite
+		 * bounds.  Whether ANALYZE's sample caught one of those rows must
+		 * not decide the plan.
+		 */
+		while (lo < hi && TIMESTAMP_NOT_FINITE(DatumGetInt64(sslot.values[lo])))
+			lo++;
+		while (hi > lo && TIMESTAMP_NOT_FINITE(DatumGetInt64(sslot.values[hi])))
+			hi--;
+		if (hi > lo)
+			groups = ((double) DatumGetInt64(sslot.values[hi]) -
+					  (double) DatumGetInt64(sslot.values[lo])) / usecs + 2 +
+				lo + (sslot.nvalues - 1 - hi);
 		free_attstatsslot(&sslot);
 	}
 	ReleaseSysCache(tup);
