@@ -368,11 +368,8 @@ static void CowAggEnd(CustomScanState *node);
 static void CowAggReScan(CustomScanState *node);
 static void CowAggExplain(CustomScanState *node, List *ancestors,
 						  ExplainState *es);
-static Size CowAggEstimateDSM(CustomScanState *node, ParallelContext *pcxt);
 static void CowAggInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
 								void *coordinate);
-static void CowAggReInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
-								  void *coordinate);
 static void CowAggInitializeWorker(CustomScanState *node, shm_toc *toc,
 								   void *coordinate);
 
@@ -392,9 +389,9 @@ static const CustomExecMethods CowAggExecMethods = {
 	.ExecCustomScan = CowAggExec,
 	.EndCustomScan = CowAggEnd,
 	.ReScanCustomScan = CowAggReScan,
-	.EstimateDSMCustomScan = CowAggEstimateDSM,
+	.EstimateDSMCustomScan = CowCustomScanEstimateDSM,
 	.InitializeDSMCustomScan = CowAggInitializeDSM,
-	.ReInitializeDSMCustomScan = CowAggReInitializeDSM,
+	.ReInitializeDSMCustomScan = CowCustomScanReInitializeDSM,
 	.InitializeWorkerCustomScan = CowAggInitializeWorker,
 	.ExplainCustomScan = CowAggExplain,
 };
@@ -4071,30 +4068,13 @@ CowAggReScan(CustomScanState *node)
  * the table's parallel scan state (cow_scan.c): every participant
  * aggregates the file groups it claims into partial states.
  */
-static Size
-CowAggEstimateDSM(CustomScanState *node, ParallelContext *pcxt)
-{
-	return table_parallelscan_estimate(node->ss.ss_currentRelation,
-									   node->ss.ps.state->es_snapshot);
-}
-
 static void
 CowAggInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
 					void *coordinate)
 {
 	CowAggScanState *st = (CowAggScanState *) node;
 
-	st->pscan = (ParallelTableScanDesc) coordinate;
-	table_parallelscan_initialize(node->ss.ss_currentRelation, st->pscan,
-								  node->ss.ps.state->es_snapshot);
-}
-
-static void
-CowAggReInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
-					  void *coordinate)
-{
-	table_parallelscan_reinitialize(node->ss.ss_currentRelation,
-									(ParallelTableScanDesc) coordinate);
+	st->pscan = CowCustomScanInitializeDSM(node, coordinate);
 }
 
 static void

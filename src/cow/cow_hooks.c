@@ -117,7 +117,6 @@ static bool CowTakePlanTotals(Relation rel, double *raw_bytes, int *nversions);
 static void CowCheckIndexStmt(Node *parsetree);
 static void CowFlushQueryRelations(EState *estate);
 static void CowCheckPublicationStmt(Node *parsetree);
-static List *CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel);
 static List *CowExtractFilterQuals(List *quals, Index scanrelid, Relation rel);
 
 /*
@@ -164,9 +163,11 @@ CowColumnOpConst(Node *qual, Index scanrelid, Var **var, Const **cst,
  * CowExtractSkipQuals turns "Var op Const" / "Const op Var" quals whose
  * operator is a btree comparison of the column type's default opfamily
  * into CowSkipQuals, and "column LIKE 'prefix…'" under the "C" collation
- * into the range of the prefix (CowMakeLikeSkipQuals).
+ * into the range of the prefix (CowMakeLikeSkipQuals): a file group or a
+ * block their min/max rule out has no row that passes the quals.  Used by
+ * the scan (skip quals of its plan) and the top-N scan (its Filter).
  */
-static List *
+List *
 CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel)
 {
 	List	   *result = NIL;

@@ -448,6 +448,39 @@ CowParallelScanReinitialize(Relation rel, ParallelTableScanDesc pscan)
 }
 
 /*
+ * Parallel custom scans of one incetl_cow table (IncetlCowAgg under Gather,
+ * IncetlCowTopN under Gather Merge) share the table's parallel scan state
+ * in their DSM: every participant claims file groups from it.  These are
+ * their DSM callbacks, but for the one that stores the shared state in the
+ * node's own struct (InitializeDSM and InitializeWorker: the caller keeps
+ * what CowCustomScanInitializeDSM returns, or the coordinate).
+ */
+Size
+CowCustomScanEstimateDSM(CustomScanState *node, ParallelContext *pcxt)
+{
+	return table_parallelscan_estimate(node->ss.ss_currentRelation,
+									   node->ss.ps.state->es_snapshot);
+}
+
+ParallelTableScanDesc
+CowCustomScanInitializeDSM(CustomScanState *node, void *coordinate)
+{
+	ParallelTableScanDesc pscan = (ParallelTableScanDesc) coordinate;
+
+	table_parallelscan_initialize(node->ss.ss_currentRelation, pscan,
+								  node->ss.ps.state->es_snapshot);
+	return pscan;
+}
+
+void
+CowCustomScanReInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
+							 void *coordinate)
+{
+	table_parallelscan_reinitialize(node->ss.ss_currentRelation,
+									(ParallelTableScanDesc) coordinate);
+}
+
+/*
  * CowScanClaimVersion: the next version a scan reads after versions[cur]
  * in direction: the neighbour, or for a parallel scan (forward only) the
  * next one no participant has claimed; nversions (or -1) past the end.

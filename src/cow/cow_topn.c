@@ -164,11 +164,8 @@ static void CowTopNEnd(CustomScanState *node);
 static void CowTopNReScan(CustomScanState *node);
 static void CowTopNExplain(CustomScanState *node, List *ancestors,
 						   ExplainState *es);
-static Size CowTopNEstimateDSM(CustomScanState *node, ParallelContext *pcxt);
 static void CowTopNInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
 								 void *coordinate);
-static void CowTopNReInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
-								   void *coordinate);
 static void CowTopNInitializeWorker(CustomScanState *node, shm_toc *toc,
 									void *coordinate);
 
@@ -188,9 +185,9 @@ static const CustomExecMethods CowTopNExecMethods = {
 	.ExecCustomScan = CowTopNExec,
 	.EndCustomScan = CowTopNEnd,
 	.ReScanCustomScan = CowTopNReScan,
-	.EstimateDSMCustomScan = CowTopNEstimateDSM,
+	.EstimateDSMCustomScan = CowCustomScanEstimateDSM,
 	.InitializeDSMCustomScan = CowTopNInitializeDSM,
-	.ReInitializeDSMCustomScan = CowTopNReInitializeDSM,
+	.ReInitializeDSMCustomScan = CowCustomScanReInitializeDSM,
 	.InitializeWorkerCustomScan = CowTopNInitializeWorker,
 	.ExplainCustomScan = CowTopNExplain,
 };
@@ -502,61 +499,6 @@ CowTopNCreateState(CustomScan *cscan)
 	return (Node *) st;
 }
 
-/*
- * CowTopNSkipQuals turns the Filter's "column op constant" and "constant op
- * column" clauses whose operator is a btree comparison of the column
- * type's default ordering into CowSkipQuals: a file group their min/max
- * rule out has no row that passes the Filter.
- */
-static List *
-CowTopNSkipQuals(List *quals, Index scanrelid, Relation rel)
-{
-	List	   *skip = NIL;
-	ListCell   *lc;
-
-	foreach(lc, quals)
-	{
-		OpExpr	   *op = lfirst(lc);
-		Node	   *left,
-				   *right;
-		Var		   *var;
-		Const	   *cst;
-		Oid			opno;
-		CowSkipQual *q;
-
-		if (!IsA(op, OpExpr) || list_length(op->args) != 2)
-			continue;
-		left = linitial(op->args);
-		right = lsecond(op->args);
-		while (IsA(left, RelabelType))
-			left = (Node *) ((RelabelType *) left)->arg;
-		while (IsA(right, RelabelType))
-			right = (Node *) ((RelabelType *) right)->arg;
-		if (IsA(left, Var) && IsA(right, Const))
-		{
-			var = (Var *) left;
-			cst = (Const *) right;
-			opno = op->opno;
-		}
-		else if (IsA(right, Var) && IsA(left, Const))
-		{
-			var = (Var *) right;
-			cst = (Const *) left;
-			opno = get_commutator(op->opno);
-		}
-		else
-			continue;
-		if (var->varno != scanrelid || var->varlevelsup != 0 ||
-			cst->constisnull || !OidIsValid(opno))
-			continue;
-		q = CowMakeSkipQual(rel, var->varattno, opno, op->inputcollid,
-							cst->constvalue);
-		if (q != NULL)
-			skip = lappend(skip, q);
-	}
-	return skip;
-}
-
 static void
 CowTopNBegin(CustomScanState *node, EState *estate, int eflags)
 {
@@ -634,7 +576,7 @@ CowTopNBegin(CustomScanState *node, EState *estate, int eflags)
 	while ((i = bms_next_member(st->needed, i)) >= 0)
 		st->out_cols[st->nout++] = i;
 
-	st->skip = CowTopNSkipQuals(cscan->scan.plan.qual, cscan->scan.scanrelid,
+	st->skip = CowExtractSkipQuals(cscan->scan.plan.qual, cscan->scan.scanrelid,
 								rel);
 	st->run_cxt = AllocSetContextCreate(CurrentMemoryContext,
 										"incetl cow top-n",
@@ -1198,30 +1140,13 @@ CowTopNReScan(CustomScanState *node)
  * scan state (cow_scan.c): every participant keeps the best rows of the
  * file groups it claims.
  */
-static Size
-CowTopNEstimateDSM(CustomScanState *node, ParallelContext *pcxt)
-{
-	return table_parallelscan_estimate(node->ss.ss_currentRelation,
-									   node->ss.ps.state->es_snapshot);
-}
-
 static void
 CowTopNInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
 					 void *coordinate)
 {
 	CowTopNScanState *st = (CowTopNScanState *) node;
 
-	st->pscan = (ParallelTableScanDesc) coordinate;
-	table_parallelscan_initialize(node->ss.ss_currentRelation, st->pscan,
-								  node->ss.ps.state->es_snapshot);
-}
-
-static void
-CowTopNReInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
-					   void *coordinate)
-{
-	table_parallelscan_reinitialize(node->ss.ss_currentRelation,
-									(ParallelTableScanDesc) coordinate);
+	st->pscan = CowCustomScanInitializeDSM(node, coordinate);
 }
 
 static void

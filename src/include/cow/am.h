@@ -22,6 +22,7 @@
 #include "cow/security.h"
 
 extern void CowHooksInit(void);
+extern List *CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel);
 extern void CowPlanVersionTotals(Relation rel, double *rows, double *raw_bytes,
 								 int *nversions);
 

@@ -17,6 +17,7 @@
 #ifndef INCETL_COW_READ_H
 #define INCETL_COW_READ_H
 
+#include "access/parallel.h"
 #include "access/relscan.h"
 #include "access/skey.h"
 #include "access/tableam.h"
@@ -279,6 +280,13 @@ extern bool cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 								 TupleTableSlot *slot);
 extern CowVersion *CowScanVersions(TableScanDesc sscan, int *nversions);
 extern int	CowScanNextVersion(TableScanDesc sscan);
+extern Size CowCustomScanEstimateDSM(CustomScanState *node,
+									ParallelContext *pcxt);
+extern ParallelTableScanDesc CowCustomScanInitializeDSM(CustomScanState *node,
+														void *coordinate);
+extern void CowCustomScanReInitializeDSM(CustomScanState *node,
+										 ParallelContext *pcxt,
+										 void *coordinate);
 extern int	CowFindInVersions(CowVersion *versions, int n, int64 rownum);
 extern CowVersion *CowLoadLiveVersions(Relation rel, int *n);
 extern IndexFetchTableData *cow_index_fetch_begin(Relation rel);
