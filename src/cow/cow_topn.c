@@ -244,8 +244,8 @@ CowTopNQuery(PlannerInfo *root, RelOptInfo *input_rel, CowTopNSpec *spec)
 {
 	Query	   *parse = root->parse;
 	RangeTblEntry *rte;
-	int64		count,
-				offset;
+	int64		count = 0,
+				offset = 0;
 	bool		count_null,
 				offset_null;
 	ListCell   *lc;
