@@ -71,6 +71,11 @@ FROM incetl.column_stats('c')
 WHERE column_name IN ('m2', 'm0', 'm5', 'u')
 GROUP BY 1, 2 ORDER BY 1, 2;
 
+-- EXPLAIN ANALYZE counts the blocks read as integers: of the first group,
+-- the blocks of m2 but the second (NaN), once for the qual and the sum
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+    SELECT sum(m2), count(*) FROM c WHERE m2 > 990 AND k <= 10000;
+
 -- a few results in full
 SELECT * FROM check_agg('SELECT count(*) FROM %s WHERE m2 > 990');
 SELECT * FROM check_agg('SELECT count(*) FROM %s WHERE m2 > 990.005');

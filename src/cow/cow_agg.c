@@ -167,6 +167,18 @@ typedef enum CowQualKind
 	COW_QUAL_FALSE				/* NOT a boolean column */
 } CowQualKind;
 
+/*
+ * A numeric column of one file group as scaled integers (CowAggUnits):
+ * the blocks read so far, each at its own scale.
+ */
+typedef struct CowAggUnitsCol
+{
+	int64	   *units;			/* [nrows] */
+	bool	   *nulls;			/* [nrows] */
+	int		   *scale;			/* [nblocks]: the block's scale; -1: not
+								 * NUMERIC, read its Datums; -2: not read */
+} CowAggUnitsCol;
+
 /* how a numeric qual tests the scaled integers of a block */
 typedef enum CowUnitsTest
 {
@@ -327,6 +339,8 @@ typedef struct CowAggScanState
 	int64		groups_read;
 	int64		groups_skipped;
 	int64		chunks_decoded; /* whole, or all their blocks one by one */
+	int64		units_blocks;	/* numeric blocks read as scaled integers
+								 * (CowAggUnits), not decoded */
 
 	/* a grouped scan (CowAggGroupedNext) */
 	bool		grouped;
@@ -371,17 +385,11 @@ typedef struct CowAggScanState
 	int64		rows_emitted;
 
 	/*
-	 * The last NUMERIC block read as scaled integers (CowAggUnits), of the
-	 * current file group: units_valid is cleared whenever a group opens.
+	 * The numeric columns of the current file group read as scaled
+	 * integers (CowAggUnits): [natts] in group_cxt, or NULL; cleared
+	 * whenever a group opens.
 	 */
-	int64	   *units;			/* [units_cap] */
-	bool	   *unulls;			/* [units_cap] */
-	uint64		units_cap;
-	bool		units_valid;
-	bool		units_ok;		/* the block is NUMERIC: units are set */
-	int			units_attidx;
-	uint32		units_block;
-	int			units_scale;
+	struct CowAggUnitsCol **ucols;
 } CowAggScanState;
 
 static create_upper_paths_hook_type prev_create_upper_paths = NULL;
@@ -2463,43 +2471,53 @@ CowAggCallOp(CowAggQual *q, Datum col, Datum other)
 
 /*
  * CowAggUnits reads block b of numeric column attidx of g as scaled
- * integers (CowGroupBlockUnits) into st's buffers, once for all the quals
- * and aggregates that ask in a row; false when the block must be read as
- * Datums instead.  *units and *isnull are indexed from the block's first
- * row.
+ * integers (CowGroupBlockUnits), once per file group for all the quals and
+ * aggregates that ask; false when the block must be read as Datums
+ * instead.  *units and *isnull are indexed from the block's first row.
  */
 static bool
 CowAggUnits(CowAggScanState *st, CowDecodedGroup *g, int attidx, uint32 b,
 			const int64 **units, const bool **isnull, int *dscale)
 {
-	if (!st->units_valid || st->units_attidx != attidx || st->units_block != b)
+	uint64		r0 = (uint64) b * g->header->block_rows;
+	CowAggUnitsCol *col;
+
+	if (st->ucols == NULL)
+		st->ucols = MemoryContextAllocZero(st->group_cxt,
+										   sizeof(CowAggUnitsCol *) * Max(g->natts, 1));
+	col = st->ucols[attidx];
+	if (col == NULL)
 	{
-		uint64		block_rows = g->header->block_rows;
+		uint32		k;
 
-		if (st->units_cap < block_rows)
-		{
-			MemoryContext cxt = st->css.ss.ps.state->es_query_cxt;
-
-			if (st->units != NULL)
-			{
-				pfree(st->units);
-				pfree(st->unulls);
-			}
-			st->units = MemoryContextAllocHuge(cxt, sizeof(int64) * block_rows);
-			st->unulls = MemoryContextAllocHuge(cxt, block_rows);
-			st->units_cap = block_rows;
-		}
-		st->units_ok = CowGroupBlockUnits(g, attidx, b, st->units, st->unulls,
-										  &st->units_scale);
-		st->units_valid = true;
-		st->units_attidx = attidx;
-		st->units_block = b;
+		col = MemoryContextAlloc(st->group_cxt, sizeof(CowAggUnitsCol));
+		col->units = MemoryContextAllocHuge(st->group_cxt,
+											sizeof(int64) * Max(g->nrows, 1));
+		col->nulls = MemoryContextAllocHuge(st->group_cxt, Max(g->nrows, 1));
+		col->scale = MemoryContextAlloc(st->group_cxt,
+										sizeof(int) * Max(g->nblocks, 1));
+		for (k = 0; k < g->nblocks; k++)
+			col->scale[k] = -2;
+		st->ucols[attidx] = col;
 	}
-	if (!st->units_ok)
+	if (col->scale[b] == -2)
+	{
+		int			sc;
+
+		if (CowGroupBlockUnits(g, attidx, b, col->units + r0, col->nulls + r0,
+							   &sc))
+		{
+			col->scale[b] = sc;
+			st->units_blocks++;
+		}
+		else
+			col->scale[b] = -1;
+	}
+	if (col->scale[b] < 0)
 		return false;
-	*units = st->units;
-	*isnull = st->unulls;
-	*dscale = st->units_scale;
+	*units = col->units + r0;
+	*isnull = col->nulls + r0;
+	*dscale = col->scale[b];
 	return true;
 }
 
@@ -3116,8 +3134,6 @@ CowAggNumericUnitsGroup(CowAggScanState *st, CowAggAccum *a,
 	if (a->spec.kind != COW_AGG_SUM_NUMERIC &&
 		a->spec.kind != COW_AGG_AVG_NUMERIC)
 		return false;
-	a->gunits = palloc(sizeof(int64) * Max(g->nrows, 1));
-	a->gnulls = palloc(Max(g->nrows, 1));
 	a->gscale = palloc(sizeof(int) * Max(g->nblocks, 1));
 	for (b = 0, r0 = 0; r0 < g->nrows; b++, r0 += block_rows)
 	{
@@ -3132,8 +3148,9 @@ CowAggNumericUnitsGroup(CowAggScanState *st, CowAggAccum *a,
 		if (CowAggUnits(st, g, a->attidx, b, &units, &unulls, &dscale) &&
 			dscale <= 4 * COW_NUM_MAX_FRAC)
 		{
-			memcpy(a->gunits + r0, units, sizeof(int64) * n);
-			memcpy(a->gnulls + r0, unulls, n);
+			/* the column's integers, in the group's cache (CowAggUnits) */
+			a->gunits = (int64 *) units - r0;
+			a->gnulls = (bool *) unulls - r0;
 			a->gscale[b] = dscale;
 		}
 		else if (!CowGroupRow(g, a->attidx, r0))
@@ -4252,7 +4269,7 @@ CowAggNextGroup(CowAggScanState *st)
 		memset(st->addr_keys, 0, sizeof(Datum) * COW_AGG_ADDR_CACHE);
 		old = MemoryContextSwitchTo(st->group_cxt);
 		g = CowOpenGroup(rel, &st->versions[i], false, st->needed);
-		st->units_valid = false;
+		st->ucols = NULL;
 		st->block_may = NULL;
 		if (st->skip != NIL && !CowAggBlocksMayMatch(st, rel, g))
 		{
@@ -4483,7 +4500,7 @@ CowAggCompute(CowAggScanState *st)
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(st->group_cxt);
 		g = CowOpenGroup(rel, &versions[i], false, st->needed);
-		st->units_valid = false;
+		st->ucols = NULL;
 		st->skip = skip;
 		st->block_may = NULL;
 		if (skip != NIL && !CowAggBlocksMayMatch(st, rel, g))
@@ -4649,6 +4666,10 @@ CowAggExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 		ExplainPropertyInteger("File Groups Read", NULL, st->groups_read, es);
 		ExplainPropertyInteger("File Groups Skipped", NULL, st->groups_skipped, es);
 		ExplainPropertyInteger("Column Chunks Decoded", NULL, st->chunks_decoded, es);
+		/* NUMERIC blocks compared or aggregated without numerics */
+		if (st->units_blocks > 0)
+			ExplainPropertyInteger("Numeric Blocks As Integers", NULL,
+								   st->units_blocks, es);
 		if (st->grouped)
 		{
 			int64		calls = 0;
