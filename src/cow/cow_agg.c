@@ -31,7 +31,10 @@
  * their digits fit (numeric arithmetic otherwise), min/max of integer-like
  * types by native comparison and of other types through the aggregate's
  * own transition function (so ties, collations and NaN behave exactly
- * as in an Agg over the same row order).  Without quals, count(*) comes
+ * as in an Agg over the same row order).  The blocks of a numeric column
+ * stored as scaled integers (COW_ENC_NUMERIC) are compared, summed and
+ * min/max'ed as those integers, without building numerics (CowAggUnits,
+ * CowAggUnitsSelect, CowAggNumericGroup).  Without quals, count(*) comes
  * from each group's row count, count(col) from its null flags and min/max
  * of integer-like types from the chunk's stored min/max: such groups are
  * not decompressed at all.

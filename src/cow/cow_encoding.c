@@ -43,7 +43,9 @@
  * for pass-by-reference values, which are always returned with 4-byte
  * varlena headers): a numeric is re-encoded at write time from its scaled
  * integer and compared with the original bytes, so a value that would not
- * come back identical keeps the chunk out of the NUMERIC encoding.  Every
+ * come back identical keeps the chunk out of the NUMERIC encoding; a NUMERIC
+ * chunk can also be read as its scaled integers (CowDecodeChunkUnits, for
+ * the aggregate pushdown).  Every
  * length, count, width and code read from a chunk is checked; a chunk
  * that does not add up is reported as ERRCODE_DATA_CORRUPTED.
  *
