@@ -123,4 +123,13 @@ RESET plan_cache_mode;
 SELECT count(*), sum(m5), max(m2) FROM h WHERE m2 > 990.005;
 SELECT count(*), sum(m5), max(m2) FROM h WHERE m2 > -1000;
 
+-- a numeric column added later: the old file groups have no chunk of it
+ALTER TABLE h ADD COLUMN z numeric(6,2) DEFAULT 1.25;
+ALTER TABLE c ADD COLUMN z numeric(6,2) DEFAULT 1.25;
+INSERT INTO h SELECT g, NULL, NULL, NULL, NULL, 0, (g % 200 - 100) / 4.0
+FROM generate_series(30001, 31000) g;
+INSERT INTO c SELECT * FROM h WHERE k > 30000;
+SELECT * FROM check_agg('SELECT count(*), sum(z), avg(z), min(z), max(z) FROM %s WHERE z > 1.2');
+SELECT * FROM check_agg('SELECT g2, sum(z), count(*) FROM %s WHERE z <= 1.25 GROUP BY g2');
+
 DROP SCHEMA cow_aggregate_numeric CASCADE;

@@ -2485,6 +2485,8 @@ CowAggUnits(CowAggScanState *st, CowDecodedGroup *g, int attidx, uint32 b,
 	uint64		r0 = (uint64) b * g->header->block_rows;
 	CowAggUnitsCol *col;
 
+	if (attidx >= g->natts)
+		return false;
 	if (st->ucols == NULL)
 		st->ucols = MemoryContextAllocZero(st->group_cxt,
 										   sizeof(CowAggUnitsCol *) * Max(g->natts, 1));
