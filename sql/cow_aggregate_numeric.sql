@@ -123,6 +123,22 @@ RESET plan_cache_mode;
 SELECT count(*), sum(m5), max(m2) FROM h WHERE m2 > 990.005;
 SELECT count(*), sum(m5), max(m2) FROM h WHERE m2 > -1000;
 
+-- in parallel: the workers' partial sum/avg states built from the integers
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+EXPLAIN (COSTS OFF) SELECT sum(m2), avg(u) FROM c WHERE m5 > -100.000001;
+SELECT * FROM check_agg('SELECT sum(m2), avg(u), sum(u), avg(m5), count(*) FROM %s WHERE m5 > -100.000001');
+SELECT * FROM check_agg('SELECT sum(m0), avg(m2), min(m5), max(u) FROM %s WHERE u <= 0');
+SELECT * FROM check_agg('SELECT g2, sum(m2), avg(u), count(*) FROM %s WHERE m0 < 5000.5 GROUP BY g2');
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+
 -- a numeric column added later: the old file groups have no chunk of it
 ALTER TABLE h ADD COLUMN z numeric(6,2) DEFAULT 1.25;
 ALTER TABLE c ADD COLUMN z numeric(6,2) DEFAULT 1.25;

@@ -392,7 +392,7 @@ typedef struct CowAggScanState
 	 * integers (CowAggUnits): [natts] in group_cxt, or NULL; cleared
 	 * whenever a group opens.
 	 */
-	struct CowAggUnitsCol **ucols;
+	CowAggUnitsCol **ucols;
 } CowAggScanState;
 
 static create_upper_paths_hook_type prev_create_upper_paths = NULL;
