@@ -31,7 +31,10 @@
  * their digits fit (numeric arithmetic otherwise), min/max of integer-like
  * types by native comparison and of other types through the aggregate's
  * own transition function (so ties, collations and NaN behave exactly
- * as in an Agg over the same row order).  Without quals, count(*) comes
+ * as in an Agg over the same row order).  The blocks of a numeric column
+ * stored as scaled integers (COW_ENC_NUMERIC) are compared, summed and
+ * min/max'ed as those integers, without building numerics (CowAggUnits,
+ * CowAggUnitsSelect, CowAggNumericGroup).  Without quals, count(*) comes
  * from each group's row count, count(col) from its null flags and min/max
  * of integer-like types from the chunk's stored min/max: such groups are
  * not decompressed at all.
@@ -167,6 +170,26 @@ typedef enum CowQualKind
 	COW_QUAL_FALSE				/* NOT a boolean column */
 } CowQualKind;
 
+/*
+ * A numeric column of one file group as scaled integers (CowAggUnits):
+ * the blocks read so far, each at its own scale.
+ */
+typedef struct CowAggUnitsCol
+{
+	int64	   *units;			/* [nrows] */
+	bool	   *nulls;			/* [nrows] */
+	int		   *scale;			/* [nblocks]: the block's scale; -1: not
+								 * NUMERIC, read its Datums; -2: not read */
+} CowAggUnitsCol;
+
+/* how a numeric qual tests the scaled integers of a block */
+typedef enum CowUnitsTest
+{
+	COW_UNITS_COMPARE,			/* units_op against units_k */
+	COW_UNITS_ALL,				/* every non-NULL value passes */
+	COW_UNITS_NONE				/* no value passes */
+} CowUnitsTest;
+
 typedef struct CowAggQual
 {
 	CowQualKind kind;
@@ -194,6 +217,16 @@ typedef struct CowAggQual
 	int			strategy;		/* btree strategy, the column on the left */
 	int64		ival;			/* the value as an integer */
 	int16		col_len;		/* the column's attlen */
+	/*
+	 * OP, this run: a numeric column against a numeric value, compared as
+	 * scaled integers in NUMERIC-encoded blocks (CowAggNumericQual)
+	 */
+	bool		by_units;
+	int			units_strategy; /* btree strategy, the column on the left */
+	int			units_scale;	/* the block scale of what follows, or -1 */
+	CowUnitsTest units_test;	/* at that scale: every row, none, or ... */
+	int			units_op;		/* ... units_op (strategy) against units_k */
+	int64		units_k;
 } CowAggQual;
 
 /*
@@ -243,6 +276,10 @@ typedef struct CowAggAccum
 	FmgrInfo	flinfo;			/* min/max through the transition function */
 	FunctionCallInfo fcinfo;
 	int			offset;			/* grouped: of its cell in a group record */
+	/* grouped sum/avg of numeric: the file group (CowAggNumericUnitsGroup) */
+	int64	   *gunits;			/* [nrows] scaled integers, or NULL */
+	bool	   *gnulls;			/* [nrows] */
+	int		   *gscale;			/* [nblocks] their scale, or -1: Datums */
 
 	/* running state (ungrouped), zeroed by each computation */
 	CowAggCell	cell;
@@ -305,6 +342,8 @@ typedef struct CowAggScanState
 	int64		groups_read;
 	int64		groups_skipped;
 	int64		chunks_decoded; /* whole, or all their blocks one by one */
+	int64		units_blocks;	/* numeric blocks read as scaled integers
+								 * (CowAggUnits), not decoded */
 
 	/* a grouped scan (CowAggGroupedNext) */
 	bool		grouped;
@@ -347,6 +386,13 @@ typedef struct CowAggScanState
 	int32		null_rec;		/* one by-value key: the record of NULL */
 	int64		flushes;		/* EXPLAIN ANALYZE: tables emitted early */
 	int64		rows_emitted;
+
+	/*
+	 * The numeric columns of the current file group read as scaled
+	 * integers (CowAggUnits): [natts] in group_cxt, or NULL; cleared
+	 * whenever a group opens.
+	 */
+	CowAggUnitsCol **ucols;
 } CowAggScanState;
 
 static create_upper_paths_hook_type prev_create_upper_paths = NULL;
@@ -1563,6 +1609,8 @@ typedef enum CowNumClass
 	COW_NUM_OTHER				/* finite, but not representable that way */
 } CowNumClass;
 
+static const int64 CowPow10[4] = {1, 10, 100, 1000};
+
 static const int64 CowPow10000[COW_NUM_MAX_FRAC + 1] = {
 	INT64CONST(1), INT64CONST(10000), INT64CONST(100000000),
 	INT64CONST(1000000000000), INT64CONST(10000000000000000)
@@ -1920,6 +1968,105 @@ CowAggNumericColumn(CowAggCell *c, const Datum *values, const bool *isnull,
 	}
 }
 
+/*
+ * CowAggNumericAddBlock adds n finite values of display scale dscale
+ * (at most 4 * COW_NUM_MAX_FRAC), whose sum scaled by 10^dscale is units,
+ * to the cell: as n calls of CowAggNumericAddUnits would, with the sum
+ * moved to units of 10000^-frac.  A sum beyond int128 at the cell's
+ * fraction is added as a numeric, as CowAggNumericAdd adds values it
+ * cannot read as units.
+ */
+static void
+CowAggNumericAddBlock(CowAggCell *c, int128 units, int64 n, int dscale,
+					  MemoryContext cxt)
+{
+	int			frac = (dscale + 3) / 4;
+	int128		v = units;
+	int128		sum;
+	int			i;
+
+	Assert(dscale >= 0 && frac <= COW_NUM_MAX_FRAC);
+	for (i = dscale; i < 4 * frac; i++)
+		v *= 10;				/* |units| < 2^64 * 10^16: no overflow */
+	if (frac > c->frac)
+	{
+		int128		rescaled;
+
+		if (__builtin_mul_overflow(c->sum, (int128) CowPow10000[frac - c->frac],
+								   &rescaled))
+		{
+			CowAggNumericFlush(c, cxt);
+			rescaled = 0;
+		}
+		c->sum = rescaled;
+		c->frac = frac;
+	}
+	else if (frac < c->frac &&
+			 __builtin_mul_overflow(v, (int128) CowPow10000[c->frac - frac], &v))
+	{
+		CowAggNumRare *rare = CowAggRare(c, cxt);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		Numeric		num = CowInt128ToNumeric(units, dscale);
+
+		if (rare->slow == NULL)
+			rare->slow = num;
+		else
+		{
+			Numeric		s = numeric_add_opt_error(rare->slow, num, NULL);
+
+			pfree(rare->slow);
+			pfree(num);
+			rare->slow = s;
+		}
+		MemoryContextSwitchTo(old);
+		if (dscale > rare->max_scale)
+		{
+			rare->max_scale = dscale;
+			rare->max_scale_count = 0;
+		}
+		if (dscale == rare->max_scale)
+			rare->max_scale_count += n;
+		c->count += n;
+		return;
+	}
+	if (__builtin_add_overflow(c->sum, v, &sum))
+	{
+		CowAggNumericFlush(c, cxt);
+		sum = v;
+	}
+	c->sum = sum;
+	if (dscale > c->dscale)
+	{
+		c->dscale = dscale;
+		c->aux = 0;
+	}
+	if (dscale == c->dscale)
+		c->aux += n;
+	c->count += n;
+}
+
+/*
+ * CowAggNumericUnit adds one value of a NUMERIC block (units at display
+ * scale dscale, at most 4 * COW_NUM_MAX_FRAC): in place in the common case,
+ * as CowAggNumericValue does.
+ */
+static inline void
+CowAggNumericUnit(CowAggCell *c, int64 units, int dscale, int64 mult,
+				  MemoryContext cxt)
+{
+	int128		sum;
+
+	if (likely((dscale + 3) / 4 == c->frac && dscale <= c->dscale &&
+			   !__builtin_add_overflow(c->sum, (int128) units * mult, &sum)))
+	{
+		c->sum = sum;
+		c->aux += (dscale == c->dscale);
+		c->count++;
+		return;
+	}
+	CowAggNumericAddBlock(c, units, 1, dscale, cxt);
+}
+
 /* CowAggNumericSum: the sum of the finite values seen. */
 static Numeric
 CowAggNumericSum(CowAggCell *c)
@@ -2084,6 +2231,8 @@ CowAggInt8State(CowAggCell *c)
 
 /* results of a qual's operator cached by value address (CowAggSelect) */
 #define COW_AGG_QUAL_CACHE		64
+/* numeric quals: beyond every unit a NUMERIC block holds (10^16) */
+#define COW_AGG_UNITS_BOUND		INT64CONST(100000000000000000)	/* 10^17 */
 
 static Node *
 CowAggCreateState(CustomScan *cscan)
@@ -2324,6 +2473,191 @@ CowAggCallOp(CowAggQual *q, Datum col, Datum other)
 }
 
 /*
+ * CowAggUnits reads block b of numeric column attidx of g as scaled
+ * integers (CowGroupBlockUnits), once per file group for all the quals and
+ * aggregates that ask; false when the block must be read as Datums
+ * instead.  *units and *isnull are indexed from the block's first row.
+ */
+static bool
+CowAggUnits(CowAggScanState *st, CowDecodedGroup *g, int attidx, uint32 b,
+			const int64 **units, const bool **isnull, int *dscale)
+{
+	uint64		r0 = (uint64) b * g->header->block_rows;
+	CowAggUnitsCol *col;
+
+	if (attidx >= g->natts)
+		return false;
+	if (st->ucols == NULL)
+		st->ucols = MemoryContextAllocZero(st->group_cxt,
+										   sizeof(CowAggUnitsCol *) * Max(g->natts, 1));
+	col = st->ucols[attidx];
+	if (col == NULL)
+	{
+		uint32		k;
+
+		col = MemoryContextAlloc(st->group_cxt, sizeof(CowAggUnitsCol));
+		col->units = MemoryContextAllocHuge(st->group_cxt,
+											sizeof(int64) * Max(g->nrows, 1));
+		col->nulls = MemoryContextAllocHuge(st->group_cxt, Max(g->nrows, 1));
+		col->scale = MemoryContextAlloc(st->group_cxt,
+										sizeof(int) * Max(g->nblocks, 1));
+		for (k = 0; k < g->nblocks; k++)
+			col->scale[k] = -2;
+		st->ucols[attidx] = col;
+	}
+	if (col->scale[b] == -2)
+	{
+		int			sc;
+
+		if (CowGroupBlockUnits(g, attidx, b, col->units + r0, col->nulls + r0,
+							   &sc))
+		{
+			col->scale[b] = sc;
+			st->units_blocks++;
+		}
+		else
+			col->scale[b] = -1;
+	}
+	if (col->scale[b] < 0)
+		return false;
+	*units = col->units + r0;
+	*isnull = col->nulls + r0;
+	*dscale = col->scale[b];
+	return true;
+}
+
+/*
+ * CowAggQualUnits prepares numeric qual q for a block of display scale
+ * dscale: the test of "col op value" on the values scaled by 10^dscale.
+ * The value scaled alike, t, is exact; when it is not an integer, "u > t"
+ * and "u >= t" are "u > floor(t)", "u < t" and "u <= t" are
+ * "u <= floor(t)", and "u = t" is false.  Every stored unit is below
+ * 10^16 in absolute value, so floor(t) is clamped to +/-10^17.  NaN and
+ * +Infinity sort above every finite value, -Infinity below, as numeric's
+ * comparisons have it.  False (use the Datums) for scales beyond 18.
+ */
+static bool
+CowAggQualUnits(CowAggQual *q, int dscale)
+{
+	Numeric		value = DatumGetNumeric(q->value);
+	int			op = q->units_strategy;
+
+	if (dscale == q->units_scale)
+		return true;
+	if (dscale > 18)
+		return false;
+	if (numeric_is_nan(value) || numeric_is_inf(value))
+	{
+		bool		above = numeric_is_nan(value) ||
+			DatumGetInt32(DirectFunctionCall2(numeric_cmp, q->value,
+											  NumericGetDatum(int64_to_numeric(0)))) > 0;
+
+		if (op == BTLessStrategyNumber || op == BTLessEqualStrategyNumber)
+			q->units_test = above ? COW_UNITS_ALL : COW_UNITS_NONE;
+		else if (op == BTEqualStrategyNumber)
+			q->units_test = COW_UNITS_NONE;
+		else
+			q->units_test = above ? COW_UNITS_NONE : COW_UNITS_ALL;
+	}
+	else
+	{
+		int64		pow = 1;
+		Datum		t,
+					fl,
+					bound;
+		bool		exact;
+		int			i;
+
+		for (i = 0; i < dscale; i++)
+			pow *= 10;
+		t = DirectFunctionCall2(numeric_mul, q->value,
+								NumericGetDatum(int64_to_numeric(pow)));
+		fl = DirectFunctionCall1(numeric_floor, t);
+		exact = DatumGetInt32(DirectFunctionCall2(numeric_cmp, fl, t)) == 0;
+		bound = NumericGetDatum(int64_to_numeric(COW_AGG_UNITS_BOUND));
+		if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, fl, bound)) >= 0)
+			q->units_k = COW_AGG_UNITS_BOUND;
+		else if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, fl,
+												   DirectFunctionCall1(numeric_uminus, bound))) <= 0)
+			q->units_k = -COW_AGG_UNITS_BOUND;
+		else
+			q->units_k = DatumGetInt64(DirectFunctionCall1(numeric_int8, fl));
+		q->units_test = COW_UNITS_COMPARE;
+		q->units_op = op;
+		if (!exact)
+		{
+			if (op == BTEqualStrategyNumber)
+				q->units_test = COW_UNITS_NONE;
+			else if (op == BTLessStrategyNumber || op == BTLessEqualStrategyNumber)
+				q->units_op = BTLessEqualStrategyNumber;
+			else
+				q->units_op = BTGreaterStrategyNumber;
+		}
+	}
+	q->units_scale = dscale;
+	return true;
+}
+
+/*
+ * CowAggUnitsSelect applies numeric qual q to rows [r0, r1), one block of
+ * g, on its scaled integers; false, having changed nothing, when the block
+ * must be compared as Datums.
+ */
+static bool
+CowAggUnitsSelect(CowAggScanState *st, CowDecodedGroup *g, CowAggQual *q,
+				  bool *sel, uint64 r0, uint64 r1)
+{
+	const int64 *units;
+	const bool *isnull;
+	int			dscale;
+	int64		k;
+	uint64		i,
+				n = r1 - r0;
+	bool	   *s = sel + r0;
+
+	if (!CowAggUnits(st, g, q->attidx, (uint32) (r0 / g->header->block_rows),
+					 &units, &isnull, &dscale) ||
+		!CowAggQualUnits(q, dscale))
+		return false;
+	k = q->units_k;
+	switch (q->units_test)
+	{
+		case COW_UNITS_NONE:
+			memset(s, false, n);
+			return true;
+		case COW_UNITS_ALL:
+			for (i = 0; i < n; i++)
+				s[i] = s[i] & !isnull[i];
+			return true;
+		case COW_UNITS_COMPARE:
+			break;
+	}
+#define COW_AGG_UNITS_LOOP(cmp) \
+	for (i = 0; i < n; i++) \
+		s[i] = s[i] & !isnull[i] & (units[i] cmp k)
+	switch (q->units_op)
+	{
+		case BTLessStrategyNumber:
+			COW_AGG_UNITS_LOOP(<);
+			break;
+		case BTLessEqualStrategyNumber:
+			COW_AGG_UNITS_LOOP(<=);
+			break;
+		case BTEqualStrategyNumber:
+			COW_AGG_UNITS_LOOP(==);
+			break;
+		case BTGreaterEqualStrategyNumber:
+			COW_AGG_UNITS_LOOP(>=);
+			break;
+		default:
+			COW_AGG_UNITS_LOOP(>);
+			break;
+	}
+#undef COW_AGG_UNITS_LOOP
+	return true;
+}
+
+/*
  * CowAggSelectRows evaluates the quals, in plan order, over rows [r0, r1)
  * of one file group, one block: sel[row] is true for rows that satisfy all
  * of them.  The block of each qual's column is decoded as the quals reach
@@ -2348,6 +2682,14 @@ CowAggSelectRows(CowAggScanState *st, CowDecodedGroup *g, bool *sel,
 
 		if (n == 0)
 			break;
+		if (q->kind == COW_QUAL_OP && q->by_units &&
+			CowAggUnitsSelect(st, g, q, sel, r0, r1))
+		{
+			n = 0;
+			for (i = r0; i < r1; i++)
+				n += sel[i];
+			continue;
+		}
 		if (!CowGroupRow(g, q->attidx, r0))
 			elog(ERROR, "column %d not decoded for " COW_AGG_NAME, q->attidx + 1);
 		values = g->values[q->attidx];
@@ -2680,6 +3022,149 @@ CowAggMinMaxGroup(CowAggAccum *a, CowDecodedGroup *g, const bool *sel)
 }
 
 /*
+ * CowAggNumericGroup feeds numeric column a->attidx of g to sum/avg of
+ * numeric, or to min/max of numeric, block by block: a NUMERIC block from
+ * its scaled integers (CowAggUnits) -- sums in int128 units, min/max
+ * through the block's smallest or largest value alone -- any other
+ * block from its Datums.  False for another aggregate.
+ */
+static bool
+CowAggNumericGroup(CowAggScanState *st, CowAggAccum *a, CowDecodedGroup *g,
+				   const bool *sel)
+{
+	CowAggCell *c = &a->cell;
+	uint64		block_rows = g->header->block_rows;
+	uint64		r0;
+	uint32		b;
+	bool		minmax = (a->spec.kind == COW_AGG_MINMAX);
+	bool		is_max = false;
+
+	if (minmax)
+	{
+		if (a->spec.native || a->spec.argtype != NUMERICOID)
+			return false;
+		if (a->spec.transfn == F_NUMERIC_LARGER)
+			is_max = true;
+		else if (a->spec.transfn != F_NUMERIC_SMALLER)
+			return false;
+	}
+	else if (a->spec.kind != COW_AGG_SUM_NUMERIC &&
+			 a->spec.kind != COW_AGG_AVG_NUMERIC)
+		return false;
+
+	for (b = 0, r0 = 0; r0 < g->nrows; b++, r0 += block_rows)
+	{
+		uint64		r1 = Min(r0 + block_rows, g->nrows);
+		uint64		n = r1 - r0;
+		const bool *s = sel != NULL ? sel + r0 : NULL;
+		const int64 *units;
+		const bool *unulls;
+		int			dscale;
+		Datum	   *values;
+		bool	   *isnull;
+		uint64		i;
+
+		if (s != NULL && memchr(s, true, n) == NULL)
+			continue;
+		if (CowAggUnits(st, g, a->attidx, b, &units, &unulls, &dscale) &&
+			dscale <= 4 * COW_NUM_MAX_FRAC)
+		{
+			if (minmax)
+			{
+				int64		best = 0;
+				bool		found = false;
+
+				for (i = 0; i < n; i++)
+				{
+					if (unulls[i] || (s != NULL && !s[i]))
+						continue;
+					if (!found || (is_max ? units[i] > best : units[i] < best))
+						best = units[i];
+					found = true;
+				}
+				if (found)
+					(void) CowAggTransAdd(a, c,
+										  NumericGetDatum(CowInt128ToNumeric(best, dscale)));
+			}
+			else
+			{
+				int128		sum = 0;
+				int64		cnt = 0;
+
+				for (i = 0; i < n; i++)
+				{
+					bool		take = !unulls[i] && (s == NULL || s[i]);
+
+					sum += take ? units[i] : 0;
+					cnt += take;
+				}
+				if (cnt > 0)
+					CowAggNumericAddBlock(c, sum, cnt, dscale, st->run_cxt);
+			}
+			continue;
+		}
+		if (!CowGroupRow(g, a->attidx, r0))
+			elog(ERROR, "column %d not decoded for " COW_AGG_NAME, a->attidx + 1);
+		values = g->values[a->attidx];
+		isnull = g->isnull[a->attidx];
+		for (i = r0; i < r1; i++)
+		{
+			if (isnull[i] || (sel != NULL && !sel[i]))
+				continue;
+			if (minmax)
+				(void) CowAggTransAdd(a, c, values[i]);
+			else
+				CowAggNumericValue(c, values[i], st->run_cxt);
+		}
+	}
+	return true;
+}
+
+/*
+ * CowAggNumericUnitsGroup prepares the numeric column of a grouped scan's
+ * sum/avg of numeric for CowAggBatch: the blocks of g with a selected row
+ * that are NUMERIC-encoded go to a->gunits/gnulls (their scale in
+ * a->gscale), the others are decoded as Datums.  False (nothing done) for
+ * another aggregate.  Call in the file group's memory context.
+ */
+static bool
+CowAggNumericUnitsGroup(CowAggScanState *st, CowAggAccum *a,
+						CowDecodedGroup *g, const bool *sel)
+{
+	uint64		block_rows = g->header->block_rows;
+	uint64		r0;
+	uint32		b;
+
+	a->gunits = NULL;
+	if (a->spec.kind != COW_AGG_SUM_NUMERIC &&
+		a->spec.kind != COW_AGG_AVG_NUMERIC)
+		return false;
+	a->gscale = palloc(sizeof(int) * Max(g->nblocks, 1));
+	for (b = 0, r0 = 0; r0 < g->nrows; b++, r0 += block_rows)
+	{
+		uint64		n = Min(r0 + block_rows, g->nrows) - r0;
+		const int64 *units;
+		const bool *unulls;
+		int			dscale;
+
+		a->gscale[b] = -1;
+		if (sel != NULL && memchr(sel + r0, true, n) == NULL)
+			continue;
+		if (CowAggUnits(st, g, a->attidx, b, &units, &unulls, &dscale) &&
+			dscale <= 4 * COW_NUM_MAX_FRAC)
+		{
+			/* the column's integers, in the group's cache (CowAggUnits) */
+			a->gunits = (int64 *) units - r0;
+			a->gnulls = (bool *) unulls - r0;
+			a->gscale[b] = dscale;
+		}
+		else if (!CowGroupRow(g, a->attidx, r0))
+			elog(ERROR, "column %d not decoded for " COW_AGG_NAME, a->attidx + 1);
+	}
+	return true;
+}
+
+/*
  * CowAggIntegerGroup adds the selected values of an integer column to
  * the cell's sum and count.
  */
@@ -2741,8 +3226,14 @@ CowAggGroup(CowAggScanState *st, CowDecodedGroup *g, const bool *sel,
 				a->cell.count += nsel;
 				continue;
 			case COW_AGG_MINMAX:
-				CowAggMinMaxGroup(a, g, sel);
+				if (!CowAggNumericGroup(st, a, g, sel))
+					CowAggMinMaxGroup(a, g, sel);
 				continue;
+			case COW_AGG_SUM_NUMERIC:
+			case COW_AGG_AVG_NUMERIC:
+				if (CowAggNumericGroup(st, a, g, sel))
+					continue;
+				break;
 			case COW_AGG_COUNT:
 				if (sel == NULL)
 				{
@@ -3486,7 +3977,8 @@ CowAggBatch(CowAggScanState *st, uint64 from, uint64 to)
 		const Datum *values = NULL;
 		const bool *isnull = NULL;
 
-		if (a->spec.attnum > 0)
+		/* (NULL for a numeric column read as integers alone: a->gunits) */
+		if (a->spec.attnum > 0 && g->values[a->attidx] != NULL)
 		{
 			values = g->values[a->attidx] + from;
 			isnull = g->isnull[a->attidx] + from;
@@ -3526,6 +4018,33 @@ CowAggBatch(CowAggScanState *st, uint64 from, uint64 to)
 				break;
 			case COW_AGG_SUM_NUMERIC:
 			case COW_AGG_AVG_NUMERIC:
+				if (a->gunits != NULL)
+				{
+					/* NUMERIC blocks as integers, the others as Datums */
+					uint64		block_rows = g->header->block_rows;
+
+					for (i = 0; i < n; i++)
+					{
+						uint64		row = from + i;
+						int			dscale;
+
+						if (recs[i] < 0)
+							continue;
+						dscale = a->gscale[row / block_rows];
+						if (dscale >= 0)
+						{
+							if (!a->gnulls[row])
+								CowAggNumericUnit(COW_AGG_CELL(i), a->gunits[row],
+												  dscale, CowPow10[4 * ((dscale + 3) / 4) - dscale],
+												  st->table_cxt);
+						}
+						else if (!g->isnull[a->attidx][row])
+							CowAggNumericValue(COW_AGG_CELL(i),
+											   g->values[a->attidx][row],
+											   st->table_cxt);
+					}
+					break;
+				}
 				COW_AGG_ROWS(CowAggNumericValue(c, values[i], st->table_cxt));
 				break;
 			case COW_AGG_MINMAX:
@@ -3584,6 +4103,36 @@ CowAggIntQual(CowAggQual *q, Form_pg_attribute att, Oid opno, int strategy)
 }
 
 /*
+ * CowAggNumericQual marks an operator qual to be compared on the scaled
+ * integers of NUMERIC blocks (CowAggUnitsSelect) when the column is a
+ * numeric and its operator (opno, the column on the left) one of numeric's
+ * btree comparisons.
+ */
+static void
+CowAggNumericQual(CowAggQual *q, Form_pg_attribute att, Oid opno)
+{
+	TypeCacheEntry *tce;
+	Oid			lefttype,
+				righttype;
+	int			strategy;
+
+	if (getBaseType(att->atttypid) != NUMERICOID)
+		return;
+	op_input_types(opno, &lefttype, &righttype);
+	if (lefttype != NUMERICOID || righttype != NUMERICOID)
+		return;
+	tce = lookup_type_cache(NUMERICOID, TYPECACHE_BTREE_OPFAMILY);
+	if (!OidIsValid(tce->btree_opf))
+		return;
+	strategy = get_op_opfamily_strategy(opno, tce->btree_opf);
+	if (strategy < BTLessStrategyNumber || strategy > BTGreaterStrategyNumber)
+		return;
+	q->by_units = true;
+	q->units_strategy = strategy;
+	q->units_scale = -1;
+}
+
+/*
  * CowAggBlocksMayMatch applies st->skip to file group g: false when its
  * min/max, or its blocks' (format 4), rule out every row; else sets
  * st->block_may to the blocks left, or NULL for all.
@@ -3622,6 +4171,7 @@ CowAggSkipQuals(CowAggScanState *st, Relation rel)
 		CowSkipQual *sq;
 
 		q->by_int = false;
+		q->by_units = false;
 		if (q->kind != COW_QUAL_OP)
 			continue;
 		if (q->var_on_left)
@@ -3630,6 +4180,8 @@ CowAggSkipQuals(CowAggScanState *st, Relation rel)
 													q->collation, q->value));
 		if (!OidIsValid(opno))
 			continue;
+		CowAggNumericQual(q, TupleDescAttr(RelationGetDescr(rel), q->attidx),
+						  opno);
 		sq = CowMakeSkipQual(rel, q->attidx + 1, opno, q->collation, q->value);
 		if (sq == NULL)
 			continue;
@@ -3722,6 +4274,7 @@ CowAggNextGroup(CowAggScanState *st)
 		memset(st->addr_keys, 0, sizeof(Datum) * COW_AGG_ADDR_CACHE);
 		old = MemoryContextSwitchTo(st->group_cxt);
 		g = CowOpenGroup(rel, &st->versions[i], false, st->needed);
+		st->ucols = NULL;
 		st->block_may = NULL;
 		if (st->skip != NIL && !CowAggBlocksMayMatch(st, rel, g))
 		{
@@ -3746,6 +4299,7 @@ CowAggNextGroup(CowAggScanState *st)
 						 st->keys[k].attidx + 1);
 			for (k = 0; k < st->naggs; k++)
 				if (st->accums[k].spec.attnum > 0 &&
+					!CowAggNumericUnitsGroup(st, &st->accums[k], g, st->sel) &&
 					!CowAggDecodeSelected(g, st->accums[k].attidx, st->sel))
 					elog(ERROR, "column %d not decoded for " COW_AGG_NAME,
 						 st->accums[k].attidx + 1);
@@ -3951,6 +4505,7 @@ CowAggCompute(CowAggScanState *st)
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(st->group_cxt);
 		g = CowOpenGroup(rel, &versions[i], false, st->needed);
+		st->ucols = NULL;
 		st->skip = skip;
 		st->block_may = NULL;
 		if (skip != NIL && !CowAggBlocksMayMatch(st, rel, g))
@@ -4116,6 +4671,10 @@ CowAggExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 		ExplainPropertyInteger("File Groups Read", NULL, st->groups_read, es);
 		ExplainPropertyInteger("File Groups Skipped", NULL, st->groups_skipped, es);
 		ExplainPropertyInteger("Column Chunks Decoded", NULL, st->chunks_decoded, es);
+		/* NUMERIC blocks compared or aggregated without numerics */
+		if (st->units_blocks > 0)
+			ExplainPropertyInteger("Numeric Blocks As Integers", NULL,
+								   st->units_blocks, es);
 		if (st->grouped)
 		{
 			int64		calls = 0;

@@ -43,7 +43,9 @@
  * for pass-by-reference values, which are always returned with 4-byte
  * varlena headers): a numeric is re-encoded at write time from its scaled
  * integer and compared with the original bytes, so a value that would not
- * come back identical keeps the chunk out of the NUMERIC encoding.  Every
+ * come back identical keeps the chunk out of the NUMERIC encoding; a NUMERIC
+ * chunk can also be read as its scaled integers (CowDecodeChunkUnits, for
+ * the aggregate pushdown).  Every
  * length, count, width and code read from a chunk is checked; a chunk
  * that does not add up is reported as ERRCODE_DATA_CORRUPTED.
  *
@@ -1311,6 +1313,74 @@ CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 			values[i] = isnull[i] ? (Datum) 0 : values[--k];
 	}
 	return keeps_raw;
+}
+
+/*
+ * CowDecodeChunkUnits decodes a NUMERIC-encoded chunk (d->encoding
+ * COW_ENC_NUMERIC) of nrows rows without building numerics: units[row] is
+ * the value times 10^*dscale (0 for NULL rows), isnull[row] its null flag,
+ * *dscale the display scale every value of the chunk shares.  Returns false,
+ * having read nothing, for a chunk of any other encoding: the caller then
+ * decodes it with CowDecodeChunk.  The aggregate pushdown (cow_agg.c)
+ * compares and sums numeric(p,s) columns this way.
+ */
+bool
+CowDecodeChunkUnits(Relation rel, int64 file_group_id, int colno,
+					const CowColumnDesc *d, const char *raw, uint64 nrows,
+					int64 *units, bool *isnull, int *dscale)
+{
+	CowChunkReader r;
+	CowNumericBody body;
+	int64		nvals = 0;
+	int64		k;
+	uint64		i;
+
+	if (d->encoding != COW_ENC_NUMERIC)
+		return false;
+
+	r.data = raw;
+	r.len = d->raw_len;
+	r.pos = 0;
+	r.rel = rel;
+	r.file_group_id = file_group_id;
+	r.colno = colno;
+	r.lazy = NULL;
+
+	if (d->flags & COW_COL_HAS_NULLS)
+	{
+		const bits8 *bm = (const bits8 *) CowChunkTake(&r, (nrows + 7) / 8);
+
+		for (i = 0; i < nrows; i++)
+		{
+			isnull[i] = (bm[i >> 3] >> (i & 7)) & 1;
+			nvals += !isnull[i];
+		}
+	}
+	else
+	{
+		memset(isnull, false, nrows);
+		nvals = nrows;
+	}
+
+	if (d->attlen != -1)
+		CowChunkCorrupt(&r, "numeric encoding of a fixed-length type");
+	memcpy(&body, CowChunkTake(&r, sizeof(body)), sizeof(body));
+	if (body.dscale > (COW_NUMERIC_DSCALE_MASK >> COW_NUMERIC_DSCALE_SHIFT))
+		CowChunkCorrupt(&r, "bad numeric scale");
+	CowIntBlockRead(&r, nvals, units);
+	for (k = 0; k < nvals; k++)
+		if (units[k] <= -COW_NUMERIC_LIMIT || units[k] >= COW_NUMERIC_LIMIT)
+			CowChunkCorrupt(&r, "numeric value out of range");
+
+	/* spread the values over the rows, from the end: in place */
+	if (nvals < (int64) nrows)
+	{
+		k = nvals;
+		for (i = nrows; i-- > 0;)
+			units[i] = isnull[i] ? 0 : units[--k];
+	}
+	*dscale = (int) body.dscale;
+	return true;
 }
 
 /* ---------- single values ---------- */

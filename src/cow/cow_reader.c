@@ -20,6 +20,7 @@
 
 #include "access/htup_details.h"
 #include "access/tupmacs.h"
+#include "catalog/pg_type_d.h"
 #include "nodes/bitmapset.h"
 #include "port/pg_crc32c.h"
 #include "utils/datum.h"
@@ -860,6 +861,51 @@ CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row)
 	CowGroupDecodeBlock(g, attidx, b);
 	MemoryContextSwitchTo(old);
 	return true;
+}
+
+/*
+ * CowGroupBlockUnits gives block b of stored numeric column attidx of g as
+ * scaled integers (CowDecodeChunkUnits): units/isnull[0 .. rows of the
+ * block), the values times 10^*dscale, without building numerics or
+ * filling g->values.  Returns false when the block is not NUMERIC-encoded
+ * (mixed scales, special values, big values), when its Datums are decoded
+ * already, or for a column that is not wanted or not stored as numeric:
+ * the caller then reads the block through CowGroupRow, which reuses the
+ * block decompressed here.  A block of NULLs only gives true.
+ */
+bool
+CowGroupBlockUnits(CowDecodedGroup *g, int attidx, uint32 b, int64 *units,
+				   bool *isnull, int *dscale)
+{
+	uint64		r0 = (uint64) b * g->header->block_rows;
+	uint64		brows;
+	MemoryContext old;
+	CowColumnDesc d;
+	char	   *raw;
+	bool		ok;
+
+	if (attidx >= g->natts || g->decoded[attidx] ||
+		(!g->all && !bms_is_member(attidx, g->needed)) ||
+		!CowColumnIsStored(g, attidx) ||
+		CowGroupColumns(g->header)[attidx].typid != NUMERICOID ||
+		(g->block_done[attidx] != NULL && g->block_done[attidx][b]))
+		return false;
+	Assert(r0 < g->nrows);
+	brows = Min((uint64) g->header->block_rows, g->nrows - r0);
+
+	old = MemoryContextSwitchTo(g->cxt);
+	raw = CowGroupBlockRaw(g, attidx, b, &d, NULL);
+	if (raw == NULL)
+	{
+		memset(isnull, true, brows);
+		*dscale = 0;
+		ok = true;
+	}
+	else
+		ok = CowDecodeChunkUnits(g->rel, g->version.file_group_id, attidx + 1,
+								 &d, raw, brows, units, isnull, dscale);
+	MemoryContextSwitchTo(old);
+	return ok;
 }
 
 /*

@@ -246,6 +246,10 @@ CowDatumGetInt(Datum d, int attlen)
 extern bool CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 						   const CowColumnDesc *d, const char *raw, uint64 nrows,
 						   Datum *values, bool *isnull);
+extern bool CowDecodeChunkUnits(Relation rel, int64 file_group_id, int colno,
+								const CowColumnDesc *d, const char *raw,
+								uint64 nrows, int64 *units, bool *isnull,
+								int *dscale);
 extern bool CowDecodeValue(Relation rel, int64 file_group_id, int colno,
 						   const CowColumnDesc *d, const char *raw,
 						   CowLazyRaw *lazy, uint64 nrows, uint64 row,

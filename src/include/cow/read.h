@@ -125,6 +125,8 @@ extern bool CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row);
 extern bool CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row,
 						  Datum *value, bool *isnull);
 extern int64 CowChunksDecoded;	/* column chunks decompressed by this backend */
+extern bool CowGroupBlockUnits(CowDecodedGroup *g, int attidx, uint32 b,
+							   int64 *units, bool *isnull, int *dscale);
 extern int64 CowChunksByBlock;	/* column chunks whose blocks were all
 								 * decompressed one by one (CowGroupRow) */
 extern int64 CowBlocksDecoded;	/* column blocks decompressed by this backend */
