@@ -1882,164 +1882,171 @@ CowDecodeRange(Relation rel, int64 file_group_id, int colno,
 		memset(isnull, false, to - from);
 	Assert(k0 >= 0 && k0 + n <= nvals);
 
-	if (n > 0)
+	if (n == 0)
 	{
-		switch (d->encoding)
-		{
-			case COW_ENC_PLAIN:
+		/* NULL throughout */
+		memset(values, 0, sizeof(Datum) * (to - from));
+		if (vals != values)
+			pfree(vals);
+		return false;
+	}
+	switch (d->encoding)
+	{
+		case COW_ENC_PLAIN:
+			{
+				Size		start = r.pos;
+				Size		off = 0;
+				char		align = d->attalign;
+				int64		k;
+
+				if (d->attlen == -1 &&
+					(align == TYPALIGN_CHAR || align == TYPALIGN_SHORT))
+					align = TYPALIGN_INT;
+				if (d->attlen > 0)
 				{
-					Size		start = r.pos;
-					Size		off = 0;
-					char		align = d->attalign;
-					int64		k;
+					/* value k starts at a multiple of its aligned length */
+					Size		stride = att_align_nominal(d->attlen, align);
+					Size		last;
 
-					if (d->attlen == -1 &&
-						(align == TYPALIGN_CHAR || align == TYPALIGN_SHORT))
-						align = TYPALIGN_INT;
-					if (d->attlen > 0)
+					off = start + (Size) k0 * stride;
+					last = off + (Size) (n - 1) * stride;
+					if (last >= r.len || (Size) d->attlen > r.len - last)
+						CowChunkCorrupt(&r, "chunk is truncated");
+					CowChunkEnsure(&r, off, last + d->attlen - off);
+					for (k = 0; k < n; k++)
+						vals[k] = fetch_att(r.data + off + (Size) k * stride,
+											d->attbyval, d->attlen);
+				}
+				else
+				{
+					/* the values before the range are walked */
+					if (start < r.len)
+						CowChunkEnsure(&r, start, r.len - start);
+					for (k = 0; k < k0 + n; k++)
 					{
-						Size		stride = att_align_nominal(d->attlen, align);
+						const char *p;
+						Size		avail;
+						Size		vlen;
 
-						/* every value starts at a multiple of its aligned length */
-						off = (Size) k0 * stride;
-						if (start + off + (Size) (n - 1) * stride >= r.len ||
-							(Size) d->attlen > r.len - (start + off + (Size) (n - 1) * stride))
+						off = att_align_nominal(off, align);
+						if (start + off >= r.len)
 							CowChunkCorrupt(&r, "chunk is truncated");
-						CowChunkEnsure(&r, start + off, (Size) (n - 1) * stride + d->attlen);
-						for (k = 0; k < n; k++)
-							vals[k] = fetch_att(r.data + start + off + (Size) k * stride,
-												d->attbyval, d->attlen);
-					}
-					else
-					{
-						/* the values before the range are walked */
-						if (start < r.len)
-							CowChunkEnsure(&r, start, r.len - start);
-						for (k = 0; k < k0 + n; k++)
+						p = r.data + start + off;
+						avail = r.len - (start + off);
+						if (d->attlen == -1)
 						{
-							const char *p;
-							Size		avail;
-							Size		vlen;
-
-							off = att_align_nominal(off, align);
-							if (start + off >= r.len)
-								CowChunkCorrupt(&r, "chunk is truncated");
-							p = r.data + start + off;
-							avail = r.len - (start + off);
-							if (d->attlen == -1)
-							{
-								if (avail < VARHDRSZ || !VARATT_IS_4B_U(p) ||
-									VARSIZE(p) < VARHDRSZ)
-									CowChunkCorrupt(&r, "bad value length");
-								vlen = VARSIZE(p);
-							}
-							else
-								vlen = strnlen(p, avail) + 1;
-							if (vlen > avail)
-								CowChunkCorrupt(&r, "chunk is truncated");
-							if (k >= k0)
-								vals[k - k0] = fetch_att(p, d->attbyval, d->attlen);
-							off += vlen;
+							if (avail < VARHDRSZ || !VARATT_IS_4B_U(p) ||
+								VARSIZE(p) < VARHDRSZ)
+								CowChunkCorrupt(&r, "bad value length");
+							vlen = VARSIZE(p);
 						}
+						else
+							vlen = strnlen(p, avail) + 1;
+						if (vlen > avail)
+							CowChunkCorrupt(&r, "chunk is truncated");
+						if (k >= k0)
+							vals[k - k0] = fetch_att(p, d->attbyval, d->attlen);
+						off += vlen;
 					}
-					keeps_raw = !d->attbyval;
 				}
-				break;
-			case COW_ENC_INT:
+				keeps_raw = !d->attbyval;
+			}
+			break;
+		case COW_ENC_INT:
+			{
+				CowIntCursor c;
+				int64	   *v = palloc(sizeof(int64) * n);
+				int64		k;
+
+				if (!d->attbyval ||
+					(d->attlen != 1 && d->attlen != 2 && d->attlen != 4 && d->attlen != 8))
+					CowChunkCorrupt(&r, "int encoding of a type that is not an integer");
+				CowIntOpen(&r, nvals, &c);
+				CowIntRange(&c, k0, n, v);
+				for (k = 0; k < n; k++)
+					vals[k] = d->attlen == 8 ? Int64GetDatum(v[k]) :
+						d->attlen == 4 ? Int32GetDatum((int32) v[k]) :
+						d->attlen == 2 ? Int16GetDatum((int16) v[k]) :
+						CharGetDatum((char) v[k]);
+				pfree(v);
+			}
+			break;
+		case COW_ENC_NUMERIC:
+			{
+				CowNumericBody body;
+				CowIntCursor c;
+				int64	   *v = palloc(sizeof(int64) * n);
+				char	   *buf;
+				int64		k;
+
+				if (d->attlen != -1)
+					CowChunkCorrupt(&r, "numeric encoding of a fixed-length type");
+				memcpy(&body, CowChunkTake(&r, sizeof(body)), sizeof(body));
+				if (body.dscale > (COW_NUMERIC_DSCALE_MASK >> COW_NUMERIC_DSCALE_SHIFT))
+					CowChunkCorrupt(&r, "bad numeric scale");
+				CowIntOpen(&r, nvals, &c);
+				CowIntRange(&c, k0, n, v);
+				buf = palloc(n * COW_NUMERIC_MAX_SIZE);
+				for (k = 0; k < n; k++)
 				{
-					CowIntCursor c;
-					int64	   *v = palloc(sizeof(int64) * n);
-					int64		k;
+					char	   *out = buf + k * COW_NUMERIC_MAX_SIZE;
 
-					if (!d->attbyval ||
-						(d->attlen != 1 && d->attlen != 2 && d->attlen != 4 && d->attlen != 8))
-						CowChunkCorrupt(&r, "int encoding of a type that is not an integer");
-					CowIntOpen(&r, nvals, &c);
-					CowIntRange(&c, k0, n, v);
-					for (k = 0; k < n; k++)
-						vals[k] = d->attlen == 8 ? Int64GetDatum(v[k]) :
-							d->attlen == 4 ? Int32GetDatum((int32) v[k]) :
-							d->attlen == 2 ? Int16GetDatum((int16) v[k]) :
-							CharGetDatum((char) v[k]);
-					pfree(v);
+					if (v[k] <= -COW_NUMERIC_LIMIT || v[k] >= COW_NUMERIC_LIMIT)
+						CowChunkCorrupt(&r, "numeric value out of range");
+					SET_VARSIZE(out, CowNumericBuild(v[k], body.dscale,
+													 VARDATA(out)) + VARHDRSZ);
+					vals[k] = PointerGetDatum(out);
 				}
-				break;
-			case COW_ENC_NUMERIC:
+				pfree(v);
+			}
+			break;
+		case COW_ENC_DICT:
+			{
+				CowDictBody body;
+				CowVarlenaCursor entries;
+				CowIntCursor codes;
+				int64	   *code = palloc(sizeof(int64) * n);
+				int64		minc = PG_INT64_MAX,
+							maxc = -1;
+				Datum	   *ents;
+				int64		k;
+
+				if (d->attlen != -1)
+					CowChunkCorrupt(&r, "dictionary encoding of a fixed-length type");
+				memcpy(&body, CowChunkTake(&r, sizeof(body)), sizeof(body));
+				if (body.nentries > COW_DICT_MAX_ENTRIES)
+					CowChunkCorrupt(&r, "bad dictionary size");
+				CowVarlenaOpen(&r, body.nentries, &entries);
+				CowIntOpen(&r, nvals, &codes);
+				CowIntRange(&codes, k0, n, code);
+				for (k = 0; k < n; k++)
 				{
-					CowNumericBody body;
-					CowIntCursor c;
-					int64	   *v = palloc(sizeof(int64) * n);
-					char	   *buf;
-					int64		k;
-
-					if (d->attlen != -1)
-						CowChunkCorrupt(&r, "numeric encoding of a fixed-length type");
-					memcpy(&body, CowChunkTake(&r, sizeof(body)), sizeof(body));
-					if (body.dscale > (COW_NUMERIC_DSCALE_MASK >> COW_NUMERIC_DSCALE_SHIFT))
-						CowChunkCorrupt(&r, "bad numeric scale");
-					CowIntOpen(&r, nvals, &c);
-					CowIntRange(&c, k0, n, v);
-					buf = palloc(n * COW_NUMERIC_MAX_SIZE);
-					for (k = 0; k < n; k++)
-					{
-						char	   *out = buf + k * COW_NUMERIC_MAX_SIZE;
-
-						if (v[k] <= -COW_NUMERIC_LIMIT || v[k] >= COW_NUMERIC_LIMIT)
-							CowChunkCorrupt(&r, "numeric value out of range");
-						SET_VARSIZE(out, CowNumericBuild(v[k], body.dscale, VARDATA(out)) + VARHDRSZ);
-						vals[k] = PointerGetDatum(out);
-					}
-					pfree(v);
+					if (code[k] < 0 || code[k] >= (int64) body.nentries)
+						CowChunkCorrupt(&r, "dictionary code out of range");
+					minc = Min(minc, code[k]);
+					maxc = Max(maxc, code[k]);
 				}
-				break;
-			case COW_ENC_DICT:
-				{
-					CowDictBody body;
-					CowVarlenaCursor entries;
-					CowIntCursor codes;
-					int64	   *code = palloc(sizeof(int64) * n);
-					int64		minc = PG_INT64_MAX,
-								maxc = -1;
-					Datum	   *ents;
-					int64		k;
+				/* the span of entries the range's codes use */
+				ents = palloc(sizeof(Datum) * (maxc - minc + 1));
+				CowVarlenaRange(&r, &entries, minc, maxc - minc + 1, ents);
+				for (k = 0; k < n; k++)
+					vals[k] = ents[code[k] - minc];
+				pfree(ents);
+				pfree(code);
+			}
+			break;
+		case COW_ENC_VARLENA:
+			{
+				CowVarlenaCursor c;
 
-					if (d->attlen != -1)
-						CowChunkCorrupt(&r, "dictionary encoding of a fixed-length type");
-					memcpy(&body, CowChunkTake(&r, sizeof(body)), sizeof(body));
-					if (body.nentries > COW_DICT_MAX_ENTRIES)
-						CowChunkCorrupt(&r, "bad dictionary size");
-					CowVarlenaOpen(&r, body.nentries, &entries);
-					CowIntOpen(&r, nvals, &codes);
-					CowIntRange(&codes, k0, n, code);
-					for (k = 0; k < n; k++)
-					{
-						if (code[k] < 0 || code[k] >= (int64) body.nentries)
-							CowChunkCorrupt(&r, "dictionary code out of range");
-						minc = Min(minc, code[k]);
-						maxc = Max(maxc, code[k]);
-					}
-					/* the span of entries the range's codes use */
-					ents = palloc(sizeof(Datum) * (maxc - minc + 1));
-					CowVarlenaRange(&r, &entries, minc, maxc - minc + 1, ents);
-					for (k = 0; k < n; k++)
-						vals[k] = ents[code[k] - minc];
-					pfree(ents);
-					pfree(code);
-				}
-				break;
-			case COW_ENC_VARLENA:
-				{
-					CowVarlenaCursor c;
-
-					if (d->attlen != -1)
-						CowChunkCorrupt(&r, "varlena encoding of a fixed-length type");
-					CowVarlenaOpen(&r, nvals, &c);
-					CowVarlenaRange(&r, &c, k0, n, vals);
-				}
-				break;
-			default:
-				CowChunkCorrupt(&r, psprintf("unknown encoding %u", d->encoding));
-		}
+				if (d->attlen != -1)
+					CowChunkCorrupt(&r, "varlena encoding of a fixed-length type");
+				CowVarlenaOpen(&r, nvals, &c);
+				CowVarlenaRange(&r, &c, k0, n, vals);
+			}
+			break;
+		default:
+			CowChunkCorrupt(&r, psprintf("unknown encoding %u", d->encoding));
 	}
 
 	/* spread the values over the rows */

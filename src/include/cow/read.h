@@ -91,10 +91,10 @@ typedef struct CowDecodedGroup
 								 * were read from one by one */
 	uint32	   *blocks_left;	/* [natts]: blocks of the column not decoded
 								 * yet, once block_done is set */
-	uint64		range_lo;		/* by block: the rows [range_lo, range_hi) a */
-	uint64		range_hi;		/* key range reads, or empty: of a block it
-								 * covers in part only those rows are decoded
-								 * (CowGroupRow) */
+	uint64		range_lo;		/* by block: the key range's rows */
+	uint64		range_hi;		/* [range_lo, range_hi), or empty: of a block
+								 * the range covers in part only those rows
+								 * are decoded (CowGroupRow) */
 	bool	  **block_part;		/* [natts][nblocks] or NULL: blocks of which
 								 * the rows of the range alone are decoded */
 	bool	   *unwanted;		/* [natts], columns read as NULL (not all,
