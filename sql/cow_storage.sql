@@ -31,7 +31,11 @@ WHERE storage_id = incetl.cow_storage_id('m') AND superseded_by IS NULL
 ORDER BY first_row_number;
 
 -- min/max skipping on simple key quals (in the sequential scan: the aggregate
--- pushdown, which would answer these count(*)s, has its own test, cow_aggregate)
+-- pushdown, which would answer these count(*)s, has its own test, cow_aggregate).
+-- column_chunks_decoded counts chunks decoded whole: a key range covering
+-- part of a group's one block decodes only its rows of it (its binary
+-- search single key values): no chunk, where the search used to decode
+-- the key column's block whole, one chunk per group read
 SET incetl.cow_aggregate_pushdown = off;
 SELECT count(*) FROM m WHERE id = 500;
 SELECT * FROM incetl.cow_last_scan();
@@ -66,9 +70,10 @@ DROP TABLE coll;
 
 -- only the columns the plan reads are decompressed (m: 5 columns, 6 file
 -- groups of one block; a scan gets no physical target list, which would
--- name them all): count(*) none, sum(id) one per group, a key range the
--- key column and, in the group holding the range, the columns read (a
--- chunk counts once all its blocks are decoded)
+-- name them all): count(*) none, sum(id) one per group, a key range none:
+-- in the group holding it, the key column's probed values and the range's
+-- rows of the columns read are decoded, not their chunks (a chunk counts
+-- once all its blocks are decoded whole)
 SELECT count(*) FROM m;
 SELECT * FROM incetl.cow_last_scan();
 SELECT sum(id) FROM m;

@@ -1601,6 +1601,121 @@ CowVarlenaValue(CowChunkReader *r, const CowVarlenaCursor *c, int64 k)
 	return PointerGetDatum(buf);
 }
 
+/* ---------- row ranges ---------- */
+
+/*
+ * A key range needs the rows [from, to) of a block, usually far fewer than
+ * its rows: the readers below decode them without decoding the others,
+ * as the single-value readers find one.  A frame-of-reference int block is
+ * read from the range's first bit, a delta block sums the deltas before
+ * the range once, a VARLENA body rebuilds the values from the last one
+ * before the range that shares no prefix (in a framed block, at most the
+ * frame's values before it), a dictionary decodes the span of entries the
+ * range's codes use.
+ */
+
+/* CowIntRange decodes values [first, first + n) of an opened int block */
+static void
+CowIntRange(const CowIntCursor *c, int64 first, int64 n, int64 *out)
+{
+	int64		i;
+
+	Assert(first >= 0 && n >= 0 && first + n <= (int64) c->b.count);
+	if (n == 0)
+		return;
+	if (c->b.mode == COW_INT_FOR)
+	{
+		CowIntEnsure(c, first, n);
+		for (i = 0; i < n; i++)
+			out[i] = (int64) ((uint64) c->b.base + CowIntPacked(c, first + i));
+	}
+	else
+	{
+		uint64		v = (uint64) c->b.first;
+
+		CowIntEnsure(c, 0, first + n - 1);
+		for (i = 0; i < first; i++)
+			v += (uint64) c->b.base + CowIntPacked(c, i);
+		out[0] = (int64) v;
+		for (i = 1; i < n; i++)
+		{
+			v += (uint64) c->b.base + CowIntPacked(c, first + i - 1);
+			out[i] = (int64) v;
+		}
+	}
+}
+
+/*
+ * CowVarlenaRange sets out[n] to values [first, first + n) of an opened
+ * VARLENA body, each with a 4-byte header, palloc'd in the current memory
+ * context.  The lengths up to the range's end are checked, as
+ * CowVarlenaValue checks them; the values are rebuilt in order from the
+ * last value at or before the range's first that shares no prefix.
+ */
+static void
+CowVarlenaRange(CowChunkReader *r, const CowVarlenaCursor *c, int64 first,
+				int64 n, Datum *out)
+{
+	int64		end = first + n;
+	int64	   *prefix;
+	int64	   *suffix;
+	uint64		sum = 0,
+				start_off = 0;
+	int64		prevlen = 0,
+				start = 0,
+				i;
+	char	   *prev = NULL;
+
+	Assert(first >= 0 && n >= 0 && end <= c->count);
+	if (n == 0)
+		return;
+	prefix = palloc(sizeof(int64) * end);
+	suffix = palloc(sizeof(int64) * end);
+	CowIntHead(&c->prefix, end, prefix);
+	CowIntHead(&c->suffix, end, suffix);
+	for (i = 0; i < end; i++)
+	{
+		if (prefix[i] < 0 || suffix[i] < 0 || prefix[i] > prevlen ||
+			(uint64) suffix[i] > c->suffix_bytes)
+			CowChunkCorrupt(r, "bad value length");
+		prevlen = prefix[i] + suffix[i];
+		if ((uint64) prevlen > MaxAllocSize - VARHDRSZ)
+			CowChunkCorrupt(r, "bad value length");
+		/* the last value up to first that is stored whole */
+		if (i <= first && prefix[i] == 0)
+		{
+			start = i;
+			start_off = sum;
+		}
+		sum += suffix[i];
+		if (sum > c->suffix_bytes)
+			CowChunkCorrupt(r, "bad value length");
+	}
+
+	/* the suffix bytes of values [start, end) */
+	if (sum > start_off)
+		CowChunkEnsure(r, (c->src - r->data) + start_off, sum - start_off);
+	for (i = start; i < end; i++)
+	{
+		int64		len = prefix[i] + suffix[i];
+		char	   *buf = palloc(len + VARHDRSZ);
+
+		SET_VARSIZE(buf, len + VARHDRSZ);
+		if (prefix[i] > 0)
+			memcpy(VARDATA(buf), VARDATA(prev), prefix[i]);
+		memcpy(VARDATA(buf) + prefix[i], c->src + start_off, suffix[i]);
+		start_off += suffix[i];
+		/* values before the range only lend their bytes to the next */
+		if (prev != NULL && i - 1 < first)
+			pfree(prev);
+		if (i >= first)
+			out[i - first] = PointerGetDatum(buf);
+		prev = buf;
+	}
+	pfree(prefix);
+	pfree(suffix);
+}
+
 /*
  * CowDecodeValue is CowDecodeChunk for the one row "row" of the nrows rows
  * of a raw chunk: it sets *value and *isnull to what CowDecodeChunk would
@@ -1777,6 +1892,241 @@ CowDecodeValue(Relation rel, int64 file_group_id, int colno,
 			break;
 		default:
 			CowChunkCorrupt(&r, psprintf("unknown encoding %u", d->encoding));
+	}
+	return keeps_raw;
+}
+
+/*
+ * CowDecodeRange is CowDecodeChunk for the rows [from, to) of the nrows
+ * rows of a raw chunk: it sets values/isnull[to - from] to what
+ * CowDecodeChunk would put at values/isnull[from .. to - 1], the same
+ * bytes for a value passed by reference, decoding only those rows (and
+ * with lazy, making present only the frames they lie in).  Returns true
+ * when values point into raw (PLAIN values passed by reference), which
+ * must then live as long as they do; values of their own are palloc'd in
+ * the current memory context.
+ */
+bool
+CowDecodeRange(Relation rel, int64 file_group_id, int colno,
+			   const CowColumnDesc *d, const char *raw, CowLazyRaw *lazy,
+			   uint64 nrows, uint64 from, uint64 to, Datum *values,
+			   bool *isnull)
+{
+	CowChunkReader r;
+	int64		nvals = nrows;
+	int64		k0 = from;		/* values before the range */
+	int64		n = to - from;	/* values in it */
+	Datum	   *vals = values;
+	bool		keeps_raw = false;
+	uint64		i;
+
+	Assert(from < to && to <= nrows);
+	r.data = raw;
+	r.len = d->raw_len;
+	r.pos = 0;
+	r.rel = rel;
+	r.file_group_id = file_group_id;
+	r.colno = colno;
+	r.lazy = lazy;
+
+	if (d->flags & COW_COL_HAS_NULLS)
+	{
+		const bits8 *bm = (const bits8 *) CowChunkTake(&r, (nrows + 7) / 8);
+		uint64		whole = nrows / 8;
+
+		n = 0;
+		for (i = from; i < to; i++)
+		{
+			isnull[i - from] = (bm[i >> 3] >> (i & 7)) & 1;
+			n += !isnull[i - from];
+		}
+		k0 = from - pg_popcount((const char *) bm, from / 8) -
+			pg_popcount32(bm[from >> 3] & ((1U << (from & 7)) - 1));
+		nvals = nrows - pg_popcount((const char *) bm, whole);
+		if (nrows % 8 != 0)
+			nvals -= pg_popcount32(bm[whole] & ((1U << (nrows % 8)) - 1));
+		if (n < (int64) (to - from))
+			vals = palloc(sizeof(Datum) * Max(n, 1));
+	}
+	else
+		memset(isnull, false, to - from);
+	Assert(k0 >= 0 && k0 + n <= nvals);
+
+	if (n == 0)
+	{
+		/* NULL throughout */
+		memset(values, 0, sizeof(Datum) * (to - from));
+		if (vals != values)
+			pfree(vals);
+		return false;
+	}
+	switch (d->encoding)
+	{
+		case COW_ENC_PLAIN:
+			{
+				Size		start = r.pos;
+				Size		off = 0;
+				char		align = d->attalign;
+				int64		k;
+
+				if (d->attlen == -1 &&
+					(align == TYPALIGN_CHAR || align == TYPALIGN_SHORT))
+					align = TYPALIGN_INT;
+				if (d->attlen > 0)
+				{
+					/* value k starts at a multiple of its aligned length */
+					Size		stride = att_align_nominal(d->attlen, align);
+					Size		last;
+
+					off = start + (Size) k0 * stride;
+					last = off + (Size) (n - 1) * stride;
+					if (last >= r.len || (Size) d->attlen > r.len - last)
+						CowChunkCorrupt(&r, "chunk is truncated");
+					CowChunkEnsure(&r, off, last + d->attlen - off);
+					for (k = 0; k < n; k++)
+						vals[k] = fetch_att(r.data + off + (Size) k * stride,
+											d->attbyval, d->attlen);
+				}
+				else
+				{
+					/* the values before the range are walked */
+					if (start < r.len)
+						CowChunkEnsure(&r, start, r.len - start);
+					for (k = 0; k < k0 + n; k++)
+					{
+						const char *p;
+						Size		avail;
+						Size		vlen;
+
+						off = att_align_nominal(off, align);
+						if (start + off >= r.len)
+							CowChunkCorrupt(&r, "chunk is truncated");
+						p = r.data + start + off;
+						avail = r.len - (start + off);
+						if (d->attlen == -1)
+						{
+							if (avail < VARHDRSZ || !VARATT_IS_4B_U(p) ||
+								VARSIZE(p) < VARHDRSZ)
+								CowChunkCorrupt(&r, "bad value length");
+							vlen = VARSIZE(p);
+						}
+						else
+							vlen = strnlen(p, avail) + 1;
+						if (vlen > avail)
+							CowChunkCorrupt(&r, "chunk is truncated");
+						if (k >= k0)
+							vals[k - k0] = fetch_att(p, d->attbyval, d->attlen);
+						off += vlen;
+					}
+				}
+				keeps_raw = !d->attbyval;
+			}
+			break;
+		case COW_ENC_INT:
+			{
+				CowIntCursor c;
+				int64	   *v = palloc(sizeof(int64) * n);
+				int64		k;
+
+				if (!d->attbyval ||
+					(d->attlen != 1 && d->attlen != 2 && d->attlen != 4 && d->attlen != 8))
+					CowChunkCorrupt(&r, "int encoding of a type that is not an integer");
+				CowIntOpen(&r, nvals, &c);
+				CowIntRange(&c, k0, n, v);
+				for (k = 0; k < n; k++)
+					vals[k] = d->attlen == 8 ? Int64GetDatum(v[k]) :
+						d->attlen == 4 ? Int32GetDatum((int32) v[k]) :
+						d->attlen == 2 ? Int16GetDatum((int16) v[k]) :
+						CharGetDatum((char) v[k]);
+				pfree(v);
+			}
+			break;
+		case COW_ENC_NUMERIC:
+			{
+				CowNumericBody body;
+				CowIntCursor c;
+				int64	   *v = palloc(sizeof(int64) * n);
+				char	   *buf;
+				int64		k;
+
+				if (d->attlen != -1)
+					CowChunkCorrupt(&r, "numeric encoding of a fixed-length type");
+				memcpy(&body, CowChunkTake(&r, sizeof(body)), sizeof(body));
+				if (body.dscale > (COW_NUMERIC_DSCALE_MASK >> COW_NUMERIC_DSCALE_SHIFT))
+					CowChunkCorrupt(&r, "bad numeric scale");
+				CowIntOpen(&r, nvals, &c);
+				CowIntRange(&c, k0, n, v);
+				buf = palloc(n * COW_NUMERIC_MAX_SIZE);
+				for (k = 0; k < n; k++)
+				{
+					char	   *out = buf + k * COW_NUMERIC_MAX_SIZE;
+
+					if (v[k] <= -COW_NUMERIC_LIMIT || v[k] >= COW_NUMERIC_LIMIT)
+						CowChunkCorrupt(&r, "numeric value out of range");
+					SET_VARSIZE(out, CowNumericBuild(v[k], body.dscale,
+													 VARDATA(out)) + VARHDRSZ);
+					vals[k] = PointerGetDatum(out);
+				}
+				pfree(v);
+			}
+			break;
+		case COW_ENC_DICT:
+			{
+				CowDictBody body;
+				CowVarlenaCursor entries;
+				CowIntCursor codes;
+				int64	   *code = palloc(sizeof(int64) * n);
+				int64		minc = PG_INT64_MAX,
+							maxc = -1;
+				Datum	   *ents;
+				int64		k;
+
+				if (d->attlen != -1)
+					CowChunkCorrupt(&r, "dictionary encoding of a fixed-length type");
+				memcpy(&body, CowChunkTake(&r, sizeof(body)), sizeof(body));
+				if (body.nentries > COW_DICT_MAX_ENTRIES)
+					CowChunkCorrupt(&r, "bad dictionary size");
+				CowVarlenaOpen(&r, body.nentries, &entries);
+				CowIntOpen(&r, nvals, &codes);
+				CowIntRange(&codes, k0, n, code);
+				for (k = 0; k < n; k++)
+				{
+					if (code[k] < 0 || code[k] >= (int64) body.nentries)
+						CowChunkCorrupt(&r, "dictionary code out of range");
+					minc = Min(minc, code[k]);
+					maxc = Max(maxc, code[k]);
+				}
+				/* the span of entries the range's codes use */
+				ents = palloc(sizeof(Datum) * (maxc - minc + 1));
+				CowVarlenaRange(&r, &entries, minc, maxc - minc + 1, ents);
+				for (k = 0; k < n; k++)
+					vals[k] = ents[code[k] - minc];
+				pfree(ents);
+				pfree(code);
+			}
+			break;
+		case COW_ENC_VARLENA:
+			{
+				CowVarlenaCursor c;
+
+				if (d->attlen != -1)
+					CowChunkCorrupt(&r, "varlena encoding of a fixed-length type");
+				CowVarlenaOpen(&r, nvals, &c);
+				CowVarlenaRange(&r, &c, k0, n, vals);
+			}
+			break;
+		default:
+			CowChunkCorrupt(&r, psprintf("unknown encoding %u", d->encoding));
+	}
+
+	/* spread the values over the rows */
+	if (vals != values)
+	{
+		int64		k = 0;
+
+		for (i = 0; i < to - from; i++)
+			values[i] = isnull[i] ? (Datum) 0 : vals[k++];
+		pfree(vals);
 	}
 	return keeps_raw;
 }

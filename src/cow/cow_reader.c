@@ -795,11 +795,23 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 }
 
 /*
- * CowGroupDecodeBlock decodes block b of stored column attidx of g whole
- * into g->values/isnull (allocating them, and the column's block_done, on
- * first use); the last of its blocks makes the column decoded.  Call in
- * g->cxt.
+ * CowGroupBlockArrays allocates g->values/isnull of stored column attidx,
+ * and its block_done, for a column decoded block by block, on first use.
+ * CowGroupDecodeBlock decodes block b of it whole into them; the last of
+ * its blocks makes the column decoded.  Call in g->cxt.
  */
+static void
+CowGroupBlockArrays(CowDecodedGroup *g, int attidx)
+{
+	if (g->block_done[attidx] == NULL)
+	{
+		g->values[attidx] = palloc(sizeof(Datum) * Max(g->nrows, 1));
+		g->isnull[attidx] = palloc(sizeof(bool) * Max(g->nrows, 1));
+		g->block_done[attidx] = palloc0(sizeof(bool) * g->nblocks);
+		g->blocks_left[attidx] = g->nblocks;
+	}
+}
+
 static void
 CowGroupDecodeBlock(CowDecodedGroup *g, int attidx, uint32 b)
 {
@@ -808,13 +820,7 @@ CowGroupDecodeBlock(CowDecodedGroup *g, int attidx, uint32 b)
 	CowColumnDesc d;
 	char	   *raw;
 
-	if (g->block_done[attidx] == NULL)
-	{
-		g->values[attidx] = palloc(sizeof(Datum) * Max(g->nrows, 1));
-		g->isnull[attidx] = palloc(sizeof(bool) * Max(g->nrows, 1));
-		g->block_done[attidx] = palloc0(sizeof(bool) * g->nblocks);
-		g->blocks_left[attidx] = g->nblocks;
-	}
+	CowGroupBlockArrays(g, attidx);
 	raw = CowGroupBlockRaw(g, attidx, b, &d, NULL);
 	if (raw == NULL)
 		memset(g->isnull[attidx] + r0, true, brows);
@@ -832,17 +838,55 @@ CowGroupDecodeBlock(CowDecodedGroup *g, int attidx, uint32 b)
 }
 
 /*
+ * CowGroupDecodeRows decodes the rows [from, to) of block b of stored
+ * column attidx of g, and only them, into g->values/isnull (a key range
+ * reading part of a block, CowGroupRow).  A framed block has only the
+ * frames those rows lie in decompressed.  Call in g->cxt.
+ */
+static void
+CowGroupDecodeRows(CowDecodedGroup *g, int attidx, uint32 b, uint64 from,
+				   uint64 to)
+{
+	uint64		r0 = (uint64) b * g->header->block_rows;
+	uint64		brows = Min((uint64) g->header->block_rows, g->nrows - r0);
+	CowColumnDesc d;
+	CowLazyRaw *lazy;
+	char	   *raw;
+
+	Assert(r0 <= from && from < to && to <= r0 + brows);
+	CowGroupBlockArrays(g, attidx);
+	if (g->block_part == NULL)
+		g->block_part = palloc0(sizeof(bool *) * g->natts);
+	if (g->block_part[attidx] == NULL)
+		g->block_part[attidx] = palloc0(sizeof(bool) * g->nblocks);
+	raw = CowGroupBlockRaw(g, attidx, b, &d, &lazy);
+	if (raw == NULL)
+		memset(g->isnull[attidx] + from, true, to - from);
+	else if (CowDecodeRange(g->rel, g->version.file_group_id, attidx + 1, &d,
+							raw, lazy, brows, from - r0, to - r0,
+							g->values[attidx] + from, g->isnull[attidx] + from))
+		g->raw_kept[attidx] = true;
+	g->block_part[attidx][b] = true;
+}
+
+/*
  * CowGroupRow makes row "row" of column attidx available in
  * g->values/isnull, decompressing only the block that holds it (and the
- * column's block directory, once).  Returns false for a column that is not
- * wanted.  Columns without a chunk of their own (dropped, added later, all
- * NULL) cost nothing to fill and are filled whole.
+ * column's block directory, once).  Of a block the key range
+ * [g->range_lo, g->range_hi) covers in part, a row in the range has only
+ * the range's rows of the block decoded (CowGroupDecodeRows); the rows of
+ * the range must then be the only ones read from it.  Returns false for a
+ * column that is not wanted.  Columns without a chunk of their own
+ * (dropped, added later, all NULL) cost nothing to fill and are filled
+ * whole.
  */
 bool
 CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row)
 {
 	MemoryContext old;
 	uint32		b;
+	uint64		r0,
+				r1;
 
 	if (attidx >= g->natts)
 		return false;
@@ -858,7 +902,19 @@ CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row)
 		return true;
 
 	old = MemoryContextSwitchTo(g->cxt);
-	CowGroupDecodeBlock(g, attidx, b);
+	r0 = (uint64) b * g->header->block_rows;
+	r1 = Min(r0 + g->header->block_rows, g->nrows);
+	if (row >= g->range_lo && row < g->range_hi &&
+		(g->range_lo > r0 || g->range_hi < r1))
+	{
+		/* a key range's rows of a block it covers in part */
+		if (g->block_part == NULL || g->block_part[attidx] == NULL ||
+			!g->block_part[attidx][b])
+			CowGroupDecodeRows(g, attidx, b, Max(r0, g->range_lo),
+							   Min(r1, g->range_hi));
+	}
+	else
+		CowGroupDecodeBlock(g, attidx, b);
 	MemoryContextSwitchTo(old);
 	return true;
 }
@@ -977,6 +1033,63 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 		CowGroupDecodeBlock(g, attidx, b);
 		*value = g->values[attidx][row];
 		*isnull = g->isnull[attidx][row];
+	}
+	else if (CowDecodeValue(g->rel, g->version.file_group_id, attidx + 1, &d,
+							raw, lazy,
+							Min((uint64) g->header->block_rows, g->nrows - r0),
+							row - r0, value, isnull))
+		g->raw_kept[attidx] = true;
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/*
+ * CowGroupProbe sets *value and *isnull to row "row" of column attidx of
+ * g, decoded alone out of its block (CowDecodeValue) unless it is decoded
+ * already: the binary search for a key range's ends (cow_scan.c) reads a
+ * dozen values of a block, and decodes none of the others.  A framed
+ * block has only the frames of the values read decompressed.  Returns
+ * false for a column that is not wanted.  Values live in g->cxt.
+ */
+bool
+CowGroupProbe(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
+			  bool *isnull)
+{
+	MemoryContext old;
+	uint32		b;
+	uint64		r0;
+	CowColumnDesc d;
+	char	   *raw;
+	CowLazyRaw *lazy;
+
+	if (attidx >= g->natts)
+		return false;
+	if (!g->decoded[attidx])
+	{
+		if (!g->all && !bms_is_member(attidx, g->needed))
+			return false;
+		if (!CowColumnIsStored(g, attidx))
+			(void) CowGroupColumn(g, attidx);
+	}
+	Assert(row < g->nrows);
+	b = row / g->header->block_rows;
+	if (g->decoded[attidx] ||
+		(g->block_done[attidx] != NULL && g->block_done[attidx][b]) ||
+		(g->block_part != NULL && g->block_part[attidx] != NULL &&
+		 g->block_part[attidx][b] && row >= g->range_lo && row < g->range_hi))
+	{
+		*value = g->values[attidx][row];
+		*isnull = g->isnull[attidx][row];
+		return true;
+	}
+
+	old = MemoryContextSwitchTo(g->cxt);
+	raw = CowGroupBlockRaw(g, attidx, b, &d, &lazy);
+	r0 = (uint64) b * g->header->block_rows;
+	if (raw == NULL)
+	{
+		*value = (Datum) 0;
+		*isnull = true;
 	}
 	else if (CowDecodeValue(g->rel, g->version.file_group_id, attidx + 1, &d,
 							raw, lazy,

@@ -691,23 +691,36 @@ CowScanNextVersion(TableScanDesc sscan)
  * CowKeyProbe: does predicate "key <op> q->value" hold for row "row" of g
  * (column attidx)?  upper asks q's upper bound (<, <=, =: "key <= c" or
  * "key < c" fails from the bound on), else its lower bound (>, >=, =:
- * "key >= c" or "key > c" holds from the bound on).  Only the block of the
- * key column holding the row is decoded.  *ok is cleared when the value
+ * "key >= c" or "key > c" holds from the bound on).  With single, only
+ * the row's value is decoded (CowGroupProbe), else the key column's block
+ * holding the row, whole (CowGroupRow).  *ok is cleared when the value
  * cannot be compared (a NULL, a column not decoded), the caller then
  * gives up on the range.
  */
 static bool
 CowKeyProbe(CowDecodedGroup *g, int attidx, uint64 row, CowSkipQual *q,
-			bool upper, bool *ok)
+			bool upper, bool single, bool *ok)
 {
 	Datum		key;
+	bool		isnull;
 
-	if (!CowGroupRow(g, attidx, row) || g->isnull[attidx][row])
+	if (single)
+	{
+		if (!CowGroupProbe(g, attidx, row, &key, &isnull))
+			isnull = true;
+	}
+	else if (CowGroupRow(g, attidx, row))
+	{
+		key = g->values[attidx][row];
+		isnull = g->isnull[attidx][row];
+	}
+	else
+		isnull = true;
+	if (isnull)
 	{
 		*ok = false;
 		return false;
 	}
-	key = g->values[attidx][row];
 	if (upper)
 		return !DatumGetBool(FunctionCall2Coll(&q->le_fn, q->collation,
 											   key, q->value));
@@ -718,8 +731,13 @@ CowKeyProbe(CowDecodedGroup *g, int attidx, uint64 row, CowSkipQual *q,
 /*
  * CowKeyBound: the first row of [lo, hi) of g at which CowKeyProbe holds
  * (it holds from some row on, the group being sorted by the key), or hi.
- * A binary search: each probe decodes at most one block of the key column,
- * and once the interval lies in one block, none.
+ * A binary search: while the interval spans several blocks, each probe
+ * decodes at most one block of the key column (the search comes back to
+ * those blocks: decoded once, they cost nothing more); once it lies in
+ * one block, the probes decode their values alone out of it (in a framed
+ * block, out of the frames they lie in), the block being decompressed
+ * once: a key range in one block, as per-block min/max usually leaves it,
+ * decodes no key block whole.
  */
 static uint64
 CowKeyBound(CowDecodedGroup *g, int attidx, uint64 lo, uint64 hi,
@@ -728,8 +746,11 @@ CowKeyBound(CowDecodedGroup *g, int attidx, uint64 lo, uint64 hi,
 	while (lo < hi && *ok)
 	{
 		uint64		mid = lo + (hi - lo) / 2;
+		bool		single;
 
-		if (CowKeyProbe(g, attidx, mid, q, upper, ok))
+		/* within one block, the probes decode their values alone */
+		single = lo / g->header->block_rows == (hi - 1) / g->header->block_rows;
+		if (CowKeyProbe(g, attidx, mid, q, upper, single, ok))
 			hi = mid;
 		else
 			lo = mid + 1;
@@ -745,10 +766,12 @@ CowKeyBound(CowDecodedGroup *g, int attidx, uint64 lo, uint64 hi,
  * the column's collation, the ordering of the skip quals): the bounds are
  * found by binary search over the key column within the blocks per-block
  * min/max left (CowScanOpenVersion; in a format 4 group, usually the one
- * or two blocks holding the range), decoding only the blocks the search
- * touches, and when the range leaves out at least half the blocks
- * the group is read by block (as an index fetch reads it), so the other
- * columns decode only the blocks of the range.  The executor still
+ * or two blocks holding the range), decoding only the values the search
+ * probes (CowKeyProbe), and when the range leaves out at least half the
+ * blocks the group is read by block (as an index fetch reads it), so the
+ * columns decode only the blocks of the range, and of a block the range
+ * covers in part only the range's rows (CowGroupRow): 101 rows of a
+ * 4096-row block cost the decoding of 101 rows.  The executor still
  * evaluates every qual on the rows returned: the range only leaves out
  * rows that cannot match.
  */
@@ -796,6 +819,12 @@ CowScanKeyRange(CowScanDesc scan)
 		(hi - 1) / g->header->block_rows - lo / g->header->block_rows + 1 <=
 		g->nblocks / 2)
 		g->by_block = true;
+	/* of the blocks it covers in part, the columns decode only its rows */
+	if (g->by_block)
+	{
+		g->range_lo = lo;
+		g->range_hi = hi;
+	}
 }
 
 /*

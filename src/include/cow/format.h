@@ -254,5 +254,9 @@ extern bool CowDecodeValue(Relation rel, int64 file_group_id, int colno,
 						   const CowColumnDesc *d, const char *raw,
 						   CowLazyRaw *lazy, uint64 nrows, uint64 row,
 						   Datum *value, bool *isnull);
+extern bool CowDecodeRange(Relation rel, int64 file_group_id, int colno,
+						   const CowColumnDesc *d, const char *raw,
+						   CowLazyRaw *lazy, uint64 nrows, uint64 from,
+						   uint64 to, Datum *values, bool *isnull);
 
 #endif							/* INCETL_COW_FORMAT_H */

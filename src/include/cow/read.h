@@ -92,6 +92,12 @@ typedef struct CowDecodedGroup
 								 * were read from one by one */
 	uint32	   *blocks_left;	/* [natts]: blocks of the column not decoded
 								 * yet, once block_done is set */
+	uint64		range_lo;		/* by block: the key range's rows */
+	uint64		range_hi;		/* [range_lo, range_hi), or empty: of a block
+								 * the range covers in part only those rows
+								 * are decoded (CowGroupRow) */
+	bool	  **block_part;		/* [natts][nblocks] or NULL: blocks of which
+								 * the rows of the range alone are decoded */
 	bool	   *unwanted;		/* [natts], columns read as NULL (not all,
 								 * not in needed): the slot's per-row test */
 	Datum	  **values;			/* [natts][nrows] */
@@ -123,6 +129,8 @@ extern CowDecodedGroup *CowOpenGroup(Relation rel, const CowVersion *v,
 extern bool CowGroupColumn(CowDecodedGroup *g, int attidx);
 extern bool CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row);
 extern bool CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row,
+						  Datum *value, bool *isnull);
+extern bool CowGroupProbe(CowDecodedGroup *g, int attidx, uint64 row,
 						  Datum *value, bool *isnull);
 extern int64 CowChunksDecoded;	/* column chunks decompressed by this backend */
 extern bool CowGroupBlockUnits(CowDecodedGroup *g, int attidx, uint32 b,
