@@ -169,6 +169,7 @@ static void CowIntPlan(const int64 *v, int64 n, CowIntBlock *b);
 static Size CowIntBlockSize(const CowIntBlock *b);
 static char *CowIntBlockWrite(char *dst, const int64 *v, const CowIntBlock *b);
 static void CowIntBlockRead(CowChunkReader *r, int64 count, int64 *out);
+static char CowPlainAlign(const CowColumnDesc *d);
 static void CowVarlenaPlanValues(CowVarlenaPlan *p, const Datum *values, int64 n,
 								 bool front);
 static char *CowVarlenaWrite(char *dst, const CowVarlenaPlan *p);
@@ -991,14 +992,10 @@ CowEncodePlain(CowColumnDesc *d, const Datum *values, int64 nvals, Size head,
 	{
 		const char *p = DatumGetPointer(values[i]);
 		Size		vlen;
-		char		align = d->attalign;
+		char		align = CowPlainAlign(d);
 
 		if (d->attlen == -1)
-		{
 			vlen = VARSIZE_ANY_EXHDR(p) + VARHDRSZ;
-			if (align == TYPALIGN_CHAR || align == TYPALIGN_SHORT)
-				align = TYPALIGN_INT;
-		}
 		else if (d->attlen == -2)
 			vlen = strlen(p) + 1;
 		else
@@ -1072,6 +1069,53 @@ CowEncodeChunk(CowColumnDesc *d, const Datum *values, int64 nvals,
 }
 
 /*
+ * CowPlainAlign: the alignment of d's values in a PLAIN chunk (varlenas
+ * are stored with 4-byte headers, so at least int-aligned).
+ */
+static char
+CowPlainAlign(const CowColumnDesc *d)
+{
+	if (d->attlen == -1 &&
+		(d->attalign == TYPALIGN_CHAR || d->attalign == TYPALIGN_SHORT))
+		return TYPALIGN_INT;
+	return d->attalign;
+}
+
+/*
+ * CowPlainStep returns the PLAIN value at *off (aligned to align first)
+ * of the values starting at start in r, checked to lie within the chunk,
+ * and moves *off past it.
+ */
+static const char *
+CowPlainStep(CowChunkReader *r, const CowColumnDesc *d, char align,
+			 Size start, Size *off)
+{
+	const char *p;
+	Size		avail;
+	Size		vlen;
+
+	*off = att_align_nominal(*off, align);
+	if (start + *off >= r->len)
+		CowChunkCorrupt(r, "chunk is truncated");
+	p = r->data + start + *off;
+	avail = r->len - (start + *off);
+	if (d->attlen == -1)
+	{
+		if (avail < VARHDRSZ || !VARATT_IS_4B_U(p) || VARSIZE(p) < VARHDRSZ)
+			CowChunkCorrupt(r, "bad value length");
+		vlen = VARSIZE(p);
+	}
+	else if (d->attlen == -2)
+		vlen = strnlen(p, avail) + 1;
+	else
+		vlen = d->attlen;
+	if (vlen > avail)
+		CowChunkCorrupt(r, "chunk is truncated");
+	*off += vlen;
+	return p;
+}
+
+/*
  * CowTypeIsIntOrdered: is typid a pass-by-value type whose order is that of
  * its value as a signed integer (the integer types, date, time and the
  * timestamps, or a domain over one)?  Their min/max and sort order can then
@@ -1125,38 +1169,58 @@ CowDecodePlain(CowChunkReader *r, const CowColumnDesc *d, int64 nvals,
 {
 	Size		start = r->pos;
 	Size		off = 0;
+	char		align = CowPlainAlign(d);
 	int64		i;
 
 	for (i = 0; i < nvals; i++)
-	{
-		const char *p;
-		Size		avail;
-		Size		vlen;
-		char		align = d->attalign;
-
-		if (d->attlen == -1 && (align == TYPALIGN_CHAR || align == TYPALIGN_SHORT))
-			align = TYPALIGN_INT;
-		off = att_align_nominal(off, align);
-		if (start + off >= r->len)
-			CowChunkCorrupt(r, "chunk is truncated");
-		p = r->data + start + off;
-		avail = r->len - (start + off);
-		if (d->attlen == -1)
-		{
-			if (avail < VARHDRSZ || !VARATT_IS_4B_U(p) || VARSIZE(p) < VARHDRSZ)
-				CowChunkCorrupt(r, "bad value length");
-			vlen = VARSIZE(p);
-		}
-		else if (d->attlen == -2)
-			vlen = strnlen(p, avail) + 1;
-		else
-			vlen = d->attlen;
-		if (vlen > avail)
-			CowChunkCorrupt(r, "chunk is truncated");
-		values[i] = fetch_att(p, d->attbyval, d->attlen);
-		off += vlen;
-	}
+		values[i] = fetch_att(CowPlainStep(r, d, align, start, &off),
+							  d->attbyval, d->attlen);
 	r->pos = Min(r->len, MAXALIGN(start + off));
+}
+
+/*
+ * CowChunkReaderInit sets r to read raw, the decompressed bytes of a chunk
+ * (or block) described by d, of column colno of a file group; lazy, when
+ * not NULL, holds the frames still to decompress.
+ */
+static void
+CowChunkReaderInit(CowChunkReader *r, Relation rel, int64 file_group_id,
+				   int colno, const CowColumnDesc *d, const char *raw,
+				   CowLazyRaw *lazy)
+{
+	r->data = raw;
+	r->len = d->raw_len;
+	r->pos = 0;
+	r->rel = rel;
+	r->file_group_id = file_group_id;
+	r->colno = colno;
+	r->lazy = lazy;
+}
+
+/*
+ * CowChunkReadNulls reads the null bitmap at r (when d has one) into
+ * isnull[0..nrows-1] and returns how many of the rows are not NULL.
+ */
+static int64
+CowChunkReadNulls(CowChunkReader *r, const CowColumnDesc *d, uint64 nrows,
+				  bool *isnull)
+{
+	const bits8 *bm;
+	int64		nvals = 0;
+	uint64		i;
+
+	if (!(d->flags & COW_COL_HAS_NULLS))
+	{
+		memset(isnull, false, nrows);
+		return nrows;
+	}
+	bm = (const bits8 *) CowChunkTake(r, (nrows + 7) / 8);
+	for (i = 0; i < nrows; i++)
+	{
+		isnull[i] = (bm[i >> 3] >> (i & 7)) & 1;
+		nvals += !isnull[i];
+	}
+	return nvals;
 }
 
 /*
@@ -1177,29 +1241,9 @@ CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 	uint64		i;
 	bool		keeps_raw = false;
 
-	r.data = raw;
-	r.len = d->raw_len;
-	r.pos = 0;
-	r.rel = rel;
-	r.file_group_id = file_group_id;
-	r.colno = colno;
-	r.lazy = NULL;
+	CowChunkReaderInit(&r, rel, file_group_id, colno, d, raw, NULL);
 
-	if (d->flags & COW_COL_HAS_NULLS)
-	{
-		const bits8 *bm = (const bits8 *) CowChunkTake(&r, (nrows + 7) / 8);
-
-		for (i = 0; i < nrows; i++)
-		{
-			isnull[i] = (bm[i >> 3] >> (i & 7)) & 1;
-			nvals += !isnull[i];
-		}
-	}
-	else
-	{
-		memset(isnull, false, nrows);
-		nvals = nrows;
-	}
+	nvals = CowChunkReadNulls(&r, d, nrows, isnull);
 
 	/* decode the nvals values into values[0..nvals-1] */
 	switch (d->encoding)
@@ -1338,29 +1382,9 @@ CowDecodeChunkUnits(Relation rel, int64 file_group_id, int colno,
 	if (d->encoding != COW_ENC_NUMERIC)
 		return false;
 
-	r.data = raw;
-	r.len = d->raw_len;
-	r.pos = 0;
-	r.rel = rel;
-	r.file_group_id = file_group_id;
-	r.colno = colno;
-	r.lazy = NULL;
+	CowChunkReaderInit(&r, rel, file_group_id, colno, d, raw, NULL);
 
-	if (d->flags & COW_COL_HAS_NULLS)
-	{
-		const bits8 *bm = (const bits8 *) CowChunkTake(&r, (nrows + 7) / 8);
-
-		for (i = 0; i < nrows; i++)
-		{
-			isnull[i] = (bm[i >> 3] >> (i & 7)) & 1;
-			nvals += !isnull[i];
-		}
-	}
-	else
-	{
-		memset(isnull, false, nrows);
-		nvals = nrows;
-	}
+	nvals = CowChunkReadNulls(&r, d, nrows, isnull);
 
 	if (d->attlen != -1)
 		CowChunkCorrupt(&r, "numeric encoding of a fixed-length type");
@@ -1735,13 +1759,7 @@ CowDecodeValue(Relation rel, int64 file_group_id, int colno,
 	bool		keeps_raw = false;
 
 	Assert(row < nrows);
-	r.data = raw;
-	r.len = d->raw_len;
-	r.pos = 0;
-	r.rel = rel;
-	r.file_group_id = file_group_id;
-	r.colno = colno;
-	r.lazy = lazy;
+	CowChunkReaderInit(&r, rel, file_group_id, colno, d, raw, lazy);
 	*isnull = false;
 	*value = (Datum) 0;
 
@@ -1771,12 +1789,9 @@ CowDecodeValue(Relation rel, int64 file_group_id, int colno,
 				Size		start = r.pos;
 				Size		off = 0;
 				const char *p = NULL;
-				char		align = d->attalign;
+				char		align = CowPlainAlign(d);
 				int64		i;
 
-				if (d->attlen == -1 &&
-					(align == TYPALIGN_CHAR || align == TYPALIGN_SHORT))
-					align = TYPALIGN_INT;
 				if (d->attlen > 0)
 				{
 					/* every value starts at a multiple of its aligned length */
@@ -1792,28 +1807,7 @@ CowDecodeValue(Relation rel, int64 file_group_id, int colno,
 					if (start < r.len)
 						CowChunkEnsure(&r, start, r.len - start);
 					for (i = 0; i <= k; i++)
-					{
-						Size		avail;
-						Size		vlen;
-
-						off = att_align_nominal(off, align);
-						if (start + off >= r.len)
-							CowChunkCorrupt(&r, "chunk is truncated");
-						p = r.data + start + off;
-						avail = r.len - (start + off);
-						if (d->attlen == -1)
-						{
-							if (avail < VARHDRSZ || !VARATT_IS_4B_U(p) ||
-								VARSIZE(p) < VARHDRSZ)
-								CowChunkCorrupt(&r, "bad value length");
-							vlen = VARSIZE(p);
-						}
-						else
-							vlen = strnlen(p, avail) + 1;
-						if (vlen > avail)
-							CowChunkCorrupt(&r, "chunk is truncated");
-						off += vlen;
-					}
+						p = CowPlainStep(&r, d, align, start, &off);
 				}
 				*value = fetch_att(p, d->attbyval, d->attlen);
 				keeps_raw = !d->attbyval;
@@ -1921,13 +1915,7 @@ CowDecodeRange(Relation rel, int64 file_group_id, int colno,
 	uint64		i;
 
 	Assert(from < to && to <= nrows);
-	r.data = raw;
-	r.len = d->raw_len;
-	r.pos = 0;
-	r.rel = rel;
-	r.file_group_id = file_group_id;
-	r.colno = colno;
-	r.lazy = lazy;
+	CowChunkReaderInit(&r, rel, file_group_id, colno, d, raw, lazy);
 
 	if (d->flags & COW_COL_HAS_NULLS)
 	{
@@ -1966,12 +1954,9 @@ CowDecodeRange(Relation rel, int64 file_group_id, int colno,
 			{
 				Size		start = r.pos;
 				Size		off = 0;
-				char		align = d->attalign;
+				char		align = CowPlainAlign(d);
 				int64		k;
 
-				if (d->attlen == -1 &&
-					(align == TYPALIGN_CHAR || align == TYPALIGN_SHORT))
-					align = TYPALIGN_INT;
 				if (d->attlen > 0)
 				{
 					/* value k starts at a multiple of its aligned length */
@@ -1994,29 +1979,10 @@ CowDecodeRange(Relation rel, int64 file_group_id, int colno,
 						CowChunkEnsure(&r, start, r.len - start);
 					for (k = 0; k < k0 + n; k++)
 					{
-						const char *p;
-						Size		avail;
-						Size		vlen;
+						const char *p = CowPlainStep(&r, d, align, start, &off);
 
-						off = att_align_nominal(off, align);
-						if (start + off >= r.len)
-							CowChunkCorrupt(&r, "chunk is truncated");
-						p = r.data + start + off;
-						avail = r.len - (start + off);
-						if (d->attlen == -1)
-						{
-							if (avail < VARHDRSZ || !VARATT_IS_4B_U(p) ||
-								VARSIZE(p) < VARHDRSZ)
-								CowChunkCorrupt(&r, "bad value length");
-							vlen = VARSIZE(p);
-						}
-						else
-							vlen = strnlen(p, avail) + 1;
-						if (vlen > avail)
-							CowChunkCorrupt(&r, "chunk is truncated");
 						if (k >= k0)
 							vals[k - k0] = fetch_att(p, d->attbyval, d->attlen);
-						off += vlen;
 					}
 				}
 				keeps_raw = !d->attbyval;
