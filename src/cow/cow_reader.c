@@ -965,6 +965,42 @@ CowGroupBlockUnits(CowDecodedGroup *g, int attidx, uint32 b, int64 *units,
 }
 
 /*
+ * CowGroupWanted: false for a column of g that is not wanted (the caller
+ * reads it as NULL); a column without a chunk of its own (dropped, added
+ * later, all NULL) is filled whole, which costs nothing.
+ */
+static bool
+CowGroupWanted(CowDecodedGroup *g, int attidx)
+{
+	if (attidx >= g->natts)
+		return false;
+	if (!g->decoded[attidx])
+	{
+		if (!g->all && !bms_is_member(attidx, g->needed))
+			return false;
+		if (!CowColumnIsStored(g, attidx))
+			(void) CowGroupColumn(g, attidx);
+	}
+	return true;
+}
+
+/*
+ * CowGroupDecodeOne decodes row "row" of column attidx of g alone out of
+ * the raw bytes of its block (d, starting at row r0), in g->cxt.
+ */
+static void
+CowGroupDecodeOne(CowDecodedGroup *g, int attidx, uint64 r0, uint64 row,
+				  const CowColumnDesc *d, const char *raw, CowLazyRaw *lazy,
+				  Datum *value, bool *isnull)
+{
+	if (CowDecodeValue(g->rel, g->version.file_group_id, attidx + 1, d,
+					   raw, lazy,
+					   Min((uint64) g->header->block_rows, g->nrows - r0),
+					   row - r0, value, isnull))
+		g->raw_kept[attidx] = true;
+}
+
+/*
  * CowGroupValue sets *value and *isnull to row "row" of column attidx of
  * g, for a group read by block (point lookups): the first row read from a
  * block is decoded alone out of the decompressed block (CowDecodeValue),
@@ -993,15 +1029,8 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 	CowLazyRaw *lazy;
 	bool		revisit;
 
-	if (attidx >= g->natts)
+	if (!CowGroupWanted(g, attidx))
 		return false;
-	if (!g->decoded[attidx])
-	{
-		if (!g->all && !bms_is_member(attidx, g->needed))
-			return false;
-		if (!CowColumnIsStored(g, attidx))
-			(void) CowGroupColumn(g, attidx);
-	}
 	Assert(row < g->nrows);
 	b = row / g->header->block_rows;
 	if (g->decoded[attidx] ||
@@ -1034,11 +1063,8 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 		*value = g->values[attidx][row];
 		*isnull = g->isnull[attidx][row];
 	}
-	else if (CowDecodeValue(g->rel, g->version.file_group_id, attidx + 1, &d,
-							raw, lazy,
-							Min((uint64) g->header->block_rows, g->nrows - r0),
-							row - r0, value, isnull))
-		g->raw_kept[attidx] = true;
+	else
+		CowGroupDecodeOne(g, attidx, r0, row, &d, raw, lazy, value, isnull);
 	MemoryContextSwitchTo(old);
 	return true;
 }
@@ -1062,15 +1088,8 @@ CowGroupProbe(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 	char	   *raw;
 	CowLazyRaw *lazy;
 
-	if (attidx >= g->natts)
+	if (!CowGroupWanted(g, attidx))
 		return false;
-	if (!g->decoded[attidx])
-	{
-		if (!g->all && !bms_is_member(attidx, g->needed))
-			return false;
-		if (!CowColumnIsStored(g, attidx))
-			(void) CowGroupColumn(g, attidx);
-	}
 	Assert(row < g->nrows);
 	b = row / g->header->block_rows;
 	if (g->decoded[attidx] ||
@@ -1091,11 +1110,8 @@ CowGroupProbe(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 		*value = (Datum) 0;
 		*isnull = true;
 	}
-	else if (CowDecodeValue(g->rel, g->version.file_group_id, attidx + 1, &d,
-							raw, lazy,
-							Min((uint64) g->header->block_rows, g->nrows - r0),
-							row - r0, value, isnull))
-		g->raw_kept[attidx] = true;
+	else
+		CowGroupDecodeOne(g, attidx, r0, row, &d, raw, lazy, value, isnull);
 	MemoryContextSwitchTo(old);
 	return true;
 }
