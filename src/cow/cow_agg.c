@@ -1807,31 +1807,36 @@ CowAggNumericFlush(CowAggCell *c, MemoryContext cxt)
 }
 
 /*
- * CowAggNumericAddUnits adds a value read by CowNumericUnits to the
- * integer sum, moving that to a common fraction first.
+ * CowAggNumericRaiseFrac rescales the cell's sum to frac base-10000
+ * decimals (more than it has), flushing it to the slow sum on overflow.
  */
-static inline void
-CowAggNumericAddUnits(CowAggCell *c, int64 units, int frac, int dscale,
-					  MemoryContext cxt)
+static void
+CowAggNumericRaiseFrac(CowAggCell *c, int frac, MemoryContext cxt)
 {
-	int128		v = units;
+	int128		rescaled;
+
+	Assert(frac > c->frac);
+	if (__builtin_mul_overflow(c->sum, (int128) CowPow10000[frac - c->frac],
+							   &rescaled))
+	{
+		CowAggNumericFlush(c, cxt);
+		rescaled = 0;
+	}
+	c->sum = rescaled;
+	c->frac = frac;
+}
+
+/*
+ * CowAggNumericAddAtFrac adds v, the sum of n finite values of display
+ * scale dscale already in the cell's base-10000 decimals, to the cell (on
+ * overflow the sum so far goes to the slow sum first).
+ */
+static void
+CowAggNumericAddAtFrac(CowAggCell *c, int128 v, int64 n, int dscale,
+					   MemoryContext cxt)
+{
 	int128		sum;
 
-	if (frac > c->frac)
-	{
-		int128		rescaled;
-
-		if (__builtin_mul_overflow(c->sum, (int128) CowPow10000[frac - c->frac],
-								   &rescaled))
-		{
-			CowAggNumericFlush(c, cxt);
-			rescaled = 0;
-		}
-		c->sum = rescaled;
-		c->frac = frac;
-	}
-	else if (frac < c->frac)
-		v *= CowPow10000[c->frac - frac];	/* < 10^16 * 10^16 < 2^127 */
 	if (__builtin_add_overflow(c->sum, v, &sum))
 	{
 		CowAggNumericFlush(c, cxt);
@@ -1844,8 +1849,25 @@ CowAggNumericAddUnits(CowAggCell *c, int64 units, int frac, int dscale,
 		c->aux = 0;
 	}
 	if (dscale == c->dscale)
-		c->aux++;
-	c->count++;
+		c->aux += n;
+	c->count += n;
+}
+
+/*
+ * CowAggNumericAddUnits adds a value read by CowNumericUnits to the
+ * integer sum, moving that to a common fraction first.
+ */
+static inline void
+CowAggNumericAddUnits(CowAggCell *c, int64 units, int frac, int dscale,
+					  MemoryContext cxt)
+{
+	int128		v = units;
+
+	if (frac > c->frac)
+		CowAggNumericRaiseFrac(c, frac, cxt);
+	else if (frac < c->frac)
+		v *= CowPow10000[c->frac - frac];	/* < 10^16 * 10^16 < 2^127 */
+	CowAggNumericAddAtFrac(c, v, 1, dscale, cxt);
 }
 
 /*
@@ -1982,25 +2004,13 @@ CowAggNumericAddBlock(CowAggCell *c, int128 units, int64 n, int dscale,
 {
 	int			frac = (dscale + 3) / 4;
 	int128		v = units;
-	int128		sum;
 	int			i;
 
 	Assert(dscale >= 0 && frac <= COW_NUM_MAX_FRAC);
 	for (i = dscale; i < 4 * frac; i++)
 		v *= 10;				/* |units| < 2^64 * 10^16: no overflow */
 	if (frac > c->frac)
-	{
-		int128		rescaled;
-
-		if (__builtin_mul_overflow(c->sum, (int128) CowPow10000[frac - c->frac],
-								   &rescaled))
-		{
-			CowAggNumericFlush(c, cxt);
-			rescaled = 0;
-		}
-		c->sum = rescaled;
-		c->frac = frac;
-	}
+		CowAggNumericRaiseFrac(c, frac, cxt);
 	else if (frac < c->frac &&
 			 __builtin_mul_overflow(v, (int128) CowPow10000[c->frac - frac], &v))
 	{
@@ -2029,20 +2039,7 @@ CowAggNumericAddBlock(CowAggCell *c, int128 units, int64 n, int dscale,
 		c->count += n;
 		return;
 	}
-	if (__builtin_add_overflow(c->sum, v, &sum))
-	{
-		CowAggNumericFlush(c, cxt);
-		sum = v;
-	}
-	c->sum = sum;
-	if (dscale > c->dscale)
-	{
-		c->dscale = dscale;
-		c->aux = 0;
-	}
-	if (dscale == c->dscale)
-		c->aux += n;
-	c->count += n;
+	CowAggNumericAddAtFrac(c, v, n, dscale, cxt);
 }
 
 /*
@@ -2717,8 +2714,6 @@ CowAggSelectRows(CowAggScanState *st, CowDecodedGroup *g, bool *sel,
 				{
 					for (i = r0; i < r1; i++)
 					{
-						int64		v;
-
 						if (!sel[i])
 							continue;
 						if (isnull[i])
@@ -2726,25 +2721,9 @@ CowAggSelectRows(CowAggScanState *st, CowDecodedGroup *g, bool *sel,
 							sel[i] = false;
 							continue;
 						}
-						v = CowDatumGetInt(values[i], q->col_len);
-						switch (q->strategy)
-						{
-							case BTLessStrategyNumber:
-								sel[i] = v < q->ival;
-								break;
-							case BTLessEqualStrategyNumber:
-								sel[i] = v <= q->ival;
-								break;
-							case BTEqualStrategyNumber:
-								sel[i] = v == q->ival;
-								break;
-							case BTGreaterEqualStrategyNumber:
-								sel[i] = v >= q->ival;
-								break;
-							default:
-								sel[i] = v > q->ival;
-								break;
-						}
+						sel[i] = CowIntCompare(q->strategy,
+											   CowDatumGetInt(values[i], q->col_len),
+											   q->ival);
 					}
 					break;
 				}

@@ -286,9 +286,6 @@ CowScanFilterBlock(CowScanDesc scan, uint32 b)
 
 			for (r = r0; r < r1; r++)
 			{
-				int64		v;
-				bool		ok;
-
 				if (!pass[r])
 					continue;
 				if (isnull[r])
@@ -296,26 +293,8 @@ CowScanFilterBlock(CowScanDesc scan, uint32 b)
 					pass[r] = false;
 					continue;
 				}
-				v = CowDatumGetInt(values[r], len);
-				switch (f->strategy)
-				{
-					case BTLessStrategyNumber:
-						ok = v < c;
-						break;
-					case BTLessEqualStrategyNumber:
-						ok = v <= c;
-						break;
-					case BTEqualStrategyNumber:
-						ok = v == c;
-						break;
-					case BTGreaterEqualStrategyNumber:
-						ok = v >= c;
-						break;
-					default:
-						ok = v > c;
-						break;
-				}
-				pass[r] = ok;
+				pass[r] = CowIntCompare(f->strategy,
+										CowDatumGetInt(values[r], len), c);
 			}
 		}
 		else

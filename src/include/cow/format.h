@@ -17,6 +17,7 @@
 #ifndef INCETL_COW_FORMAT_H
 #define INCETL_COW_FORMAT_H
 
+#include "access/stratnum.h"
 #include "utils/rel.h"
 
 /* ---------- compression ---------- */
@@ -243,6 +244,29 @@ CowDatumGetInt(Datum d, int attlen)
 			return DatumGetChar(d);
 	}
 }
+
+/*
+ * CowIntCompare: does "a op b" hold, op the btree comparison of strategy
+ * (BTLessStrategyNumber ... BTGreaterStrategyNumber)?
+ */
+static inline bool
+CowIntCompare(int strategy, int64 a, int64 b)
+{
+	switch (strategy)
+	{
+		case BTLessStrategyNumber:
+			return a < b;
+		case BTLessEqualStrategyNumber:
+			return a <= b;
+		case BTEqualStrategyNumber:
+			return a == b;
+		case BTGreaterEqualStrategyNumber:
+			return a >= b;
+		default:
+			return a > b;
+	}
+}
+
 extern bool CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 						   const CowColumnDesc *d, const char *raw, uint64 nrows,
 						   Datum *values, bool *isnull);
