@@ -91,14 +91,25 @@ SELECT (SELECT count(*) FROM c WHERE n2 < 100.10) = (SELECT count(*) FROM h WHER
        (SELECT count(*) FROM c WHERE k BETWEEN 4090 AND 4100 AND dict LIKE 'upd%') AS c_range_upd;
 
 -- a block wider than the encoding context's first block (1 MB): 4096
--- values of 1 kB each; the context is reset to its first block afterwards
+-- values of 1 kB each; the context is reset to its first block after each
+-- block, and goes with the transaction (an idle backend keeps none of it;
+-- a rolled back write leaves none either)
 CREATE TABLE hw (k int, w text);
 CREATE TABLE cw (LIKE hw) USING incetl_cow;
 SELECT incetl.set_table_options('cw', record_key => 'k');
 INSERT INTO hw SELECT g, repeat(md5(g::text), 32) FROM generate_series(1, 5000) g;
-INSERT INTO cw SELECT * FROM hw;
-SELECT * FROM differing('hw', 'cw');
+BEGIN;
+INSERT INTO cw SELECT * FROM hw WHERE k <= 4500;
 SELECT total_bytes FROM pg_backend_memory_contexts WHERE name = 'incetl cow encode block';
+COMMIT;
+SELECT count(*) AS left_over FROM pg_backend_memory_contexts WHERE name = 'incetl cow encode block';
+BEGIN;
+INSERT INTO cw SELECT * FROM hw WHERE k > 4500;
+SELECT count(*) AS while_writing FROM pg_backend_memory_contexts WHERE name = 'incetl cow encode block';
+ROLLBACK;
+SELECT count(*) AS left_over FROM pg_backend_memory_contexts WHERE name = 'incetl cow encode block';
+INSERT INTO cw SELECT * FROM hw WHERE k > 4500;
+SELECT * FROM differing('hw', 'cw');
 
 RESET search_path;
 DROP SCHEMA cow_write_blocks CASCADE;

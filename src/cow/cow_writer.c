@@ -106,10 +106,41 @@ StaticAssertDecl(COW_BLOCK_ROWS % 8 == 0,
  * the encoders' buffers (and zstd's output, at most the input's bound) are
  * then the same memory for every block, column and group, instead of a new
  * piece of the group's context for every block.  Its first block is kept
- * across resets and enough for a block of most columns.
+ * across resets and enough for a block of most columns.  It lives in the
+ * transaction (CowEncodeContextGet), so an idle backend keeps none of it.
  */
 #define COW_ENCODE_CONTEXT_BLOCK	(1024 * 1024)
 static MemoryContext CowEncodeContext = NULL;
+
+static void
+CowEncodeContextGone(void *arg)
+{
+	CowEncodeContext = NULL;
+}
+
+/* CowEncodeContextGet returns CowEncodeContext, reset, creating it first */
+static MemoryContext
+CowEncodeContextGet(void)
+{
+	if (CowEncodeContext == NULL)
+	{
+		MemoryContextCallback *cb;
+
+		CowEncodeContext = GenerationContextCreate(TopTransactionContext,
+												   "incetl cow encode block",
+												   COW_ENCODE_CONTEXT_BLOCK,
+												   COW_ENCODE_CONTEXT_BLOCK,
+												   8 * COW_ENCODE_CONTEXT_BLOCK);
+		/* on the parent: a callback on the context would go at its resets */
+		cb = MemoryContextAlloc(TopTransactionContext, sizeof(MemoryContextCallback));
+		cb->func = CowEncodeContextGone;
+		cb->arg = NULL;
+		MemoryContextRegisterResetCallback(TopTransactionContext, cb);
+	}
+	else
+		MemoryContextReset(CowEncodeContext);
+	return CowEncodeContext;
+}
 
 static void CowColEncInit(CowColEnc *e, Form_pg_attribute att);
 static inline void CowColEncAppend(CowColEnc *e, Datum value);
@@ -273,14 +304,7 @@ CowChunkAddBlock(CowColumnDesc *desc, CowChunk *chunk, int64 b,
 		return;
 	}
 	chunk->nvals += bvals;
-	if (CowEncodeContext == NULL)
-		CowEncodeContext = GenerationContextCreate(TopMemoryContext,
-												   "incetl cow encode block",
-												   COW_ENCODE_CONTEXT_BLOCK,
-												   COW_ENCODE_CONTEXT_BLOCK,
-												   8 * COW_ENCODE_CONTEXT_BLOCK);
-	MemoryContextReset(CowEncodeContext);
-	old = MemoryContextSwitchTo(CowEncodeContext);
+	old = MemoryContextSwitchTo(CowEncodeContextGet());
 	bd.flags = 0;
 	CowEncodeChunk(&bd, bv, bvals, bnulls, brows, chunk->try_dict, &enc);
 	MemoryContextSwitchTo(old);
