@@ -1018,8 +1018,14 @@ CowFlushPart(CowPending *p, Relation rel, bool carry)
 	p->carry_allowed = carry && p->opts.nkeys > 0;
 	CowMergeBuffered(p, false);
 	p->carry_allowed = false;
-	if (p->rows == NIL)
-		p->last_row = p->last_key;	/* keys_ascending stays as it is */
+
+	/*
+	 * The key order goes on from the part's last key (keys_ascending stays
+	 * as it is), not from the last row handed back: a delete marker above
+	 * those was merged, and a later row of its key must break the order, or
+	 * its tombstone would be dropped as moot at the end.
+	 */
+	p->last_row = p->last_key;
 }
 
 /*
@@ -1172,6 +1178,15 @@ CowReorderBegin(CowPending *p, Relation rel, CowRow *row)
 		p->row_subids = list_delete_last(p->row_subids);
 	}
 	p->last_row = p->rows != NIL ? (CowRow *) llast(p->rows) : p->last_key;
+
+	/*
+	 * Rows a part handed back lie below the part's last key, which may be a
+	 * delete marker merged as a tombstone: a row of its key must go to the
+	 * spill, to meet the tombstone there (CowFlushPart).
+	 */
+	if (p->rows != NIL && p->last_key != NULL &&
+		CowBufferKeyCmp(p, p->last_row, p->last_key) < 0)
+		p->last_row = p->last_key;
 	copy = CowReorderCopy(desc, row, r->cxt);
 	pfree(row);
 	MemoryContextSwitchTo(old);
