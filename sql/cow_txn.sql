@@ -132,3 +132,25 @@ COMMIT;
 SELECT * FROM tx_abort ORDER BY k;
 SELECT operation, rows_inserted, rows_updated, rows_deleted FROM incetl.commits('tx_abort') ORDER BY commit_id;
 DROP TABLE tx_abort;
+
+-- A statement that fails at its first row (a NULL record key) inside a
+-- savepoint, then a new record key in the same transaction: the next load
+-- buffers and orders its rows by the new key, not the failed statement's
+-- (it once kept the old key's ordering: file groups out of key order).
+CREATE TABLE tx_rekey (k int, k2 int, v text) USING incetl_cow;
+SELECT incetl.set_table_options('tx_rekey', record_key => 'k', file_group_rows => 3);
+BEGIN;
+SAVEPOINT s;
+INSERT INTO tx_rekey VALUES (NULL, 0, 'x');
+ROLLBACK TO SAVEPOINT s;
+SELECT incetl.set_table_options('tx_rekey', record_key => 'k,k2');
+SET LOCAL maintenance_work_mem = '1MB';
+-- nearly in key order, keys repeating with different k2
+INSERT INTO tx_rekey
+SELECT g - (g % 5 = 0)::int, g % 3, 'v' || g
+FROM generate_series(1, 300) g
+ORDER BY g + CASE WHEN g % 7 = 0 THEN -15 WHEN g % 11 = 0 THEN 40 ELSE 0 END, g;
+COMMIT;
+SELECT count(*), count(DISTINCT (k, k2)) FROM tx_rekey;
+SELECT * FROM incetl.verify('tx_rekey');
+DROP TABLE tx_rekey;

@@ -517,6 +517,15 @@ CowBufferInsertRow(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_up
 	if (p->write_cid == InvalidCommandId)
 		p->write_cid = cid;
 	p->last_cid = cid;
+
+	/*
+	 * Counted before anything can fail: a statement that fails at its first
+	 * row (a NULL key) still loaded the options, and the abort of its
+	 * subtransaction must forget them (CowSubXactCallback) -- the next
+	 * statement may come after set_table_options() changed the record key.
+	 */
+	if (p->min_subid == InvalidSubTransactionId || subid < p->min_subid)
+		p->min_subid = subid;
 	slot_getallattrs(slot);
 	if (!p->opts_loaded)
 	{
@@ -557,8 +566,6 @@ CowBufferInsertRow(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_up
 	if (p->writers == NIL || (linitial_oid(p->writers) != GetUserId() &&
 							  !list_member_oid(p->writers, GetUserId())))
 		p->writers = lappend_oid(p->writers, GetUserId());
-	if (p->min_subid == InvalidSubTransactionId || subid < p->min_subid)
-		p->min_subid = subid;
 	if (p->reorder == NULL && CowCanReorder(p, rel, row, subid))
 		CowReorderBegin(p, rel, row);	/* takes row in */
 	else if (p->reorder != NULL)
