@@ -43,6 +43,7 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/twophase.h"
+#include "access/xlog.h"
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/pg_class.h"
@@ -50,6 +51,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -1869,6 +1871,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 	{
 		memset(&commit, 0, sizeof(commit));
 		commit.commit_id = ctx.commit_id;
+		/* the rows' cmin: the command that buffered them (the last one) */
+		commit.cid = pending->last_cid;
 		foreach(lc, pending->stmt_parts)
 		{
 			CowPartCounts *part = lfirst(lc);
@@ -2030,6 +2034,7 @@ CowRewriteTable(Relation rel)
 
 	memset(&commit, 0, sizeof(commit));
 	commit.commit_id = ctx.commit_id;
+	commit.cid = InvalidCommandId;
 	commit.operation = "rewrite";
 	commit.rows_deleted = n - nwin;
 	commit.file_groups_written = ctx.groups_written;
@@ -2068,6 +2073,8 @@ CowRowLockTag(Relation rel, LOCKTAG *tag)
  * that writers hold (RowExclusiveLock or stronger): it wrote the table,
  * rather than only locked its rows.
  */
+static void CowNoteRowLock(Oid relid);
+
 static TransactionId
 CowPreparedHolder(Relation rel, const LOCKTAG *tag, LOCKMODE mode,
 				  bool *wrote)
@@ -2161,7 +2168,62 @@ CowLockRows(Relation rel, LOCKMODE mode, LockWaitPolicy wait_policy,
 		res = LockAcquire(&tag, mode, false, false);
 	}
 	*acquired = (res == LOCKACQUIRE_OK);
+	CowNoteRowLock(RelationGetRelid(rel));
 	return true;
+}
+
+/*
+ * The tables this transaction took row locks on (CowLockRows), for xmax
+ * (cow_slot.c): OIDs in TopTransactionContext, forgotten with the
+ * transaction.  A lock taken in a subtransaction that rolled back is still
+ * counted, as heap's tuple keeps the aborted locker in xmax.
+ */
+static List *CowRowLockedRels = NIL;
+static LocalTransactionId CowRowLockedLxid = InvalidLocalTransactionId;
+
+static void
+CowNoteRowLock(Oid relid)
+{
+	MemoryContext old;
+
+	if (CowRowLockedLxid != MyProc->lxid)
+	{
+		CowRowLockedRels = NIL;	/* went with the previous transaction */
+		CowRowLockedLxid = MyProc->lxid;
+	}
+	if (list_member_oid(CowRowLockedRels, relid))
+		return;
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	CowRowLockedRels = lappend_oid(CowRowLockedRels, relid);
+	MemoryContextSwitchTo(old);
+}
+
+/* CowRowsLockedByUs: did this transaction take a row lock on relid? */
+bool
+CowRowsLockedByUs(Oid relid)
+{
+	return CowRowLockedLxid == MyProc->lxid &&
+		list_member_oid(CowRowLockedRels, relid);
+}
+
+/*
+ * CowRowsLockedByOthers: does another transaction (a prepared one
+ * included) hold rel's row-lock tag in any mode -- a row lock, or the
+ * writers' lock of a write in progress or of VACUUM's cleaning?
+ */
+bool
+CowRowsLockedByOthers(Relation rel)
+{
+	LOCKTAG		tag;
+	VirtualTransactionId *holders;
+	bool		held;
+
+	CowRowLockTag(rel, &tag);
+	holders = GetLockConflicts(&tag, AccessExclusiveLock, NULL);
+	held = VirtualTransactionIdIsValid(holders[0]);
+	if (!RecoveryInProgress())
+		pfree(holders);
+	return held;
 }
 
 /*

@@ -72,6 +72,9 @@ typedef struct CowCommitInfo
 	int64		rows_deleted;
 	int32		file_groups_written;
 	int64		bytes_written;
+	CommandId	cid;			/* the command that wrote the rows (their
+								 * cmin), or InvalidCommandId: the current
+								 * one */
 } CowCommitInfo;
 
 extern Oid	CowCatalogRelid(const char *name, bool missing_ok);
@@ -89,6 +92,8 @@ extern void CowInsertVersion(int64 storage_id, const CowVersion *v);
 extern PGDLLIMPORT uint64 CowVersionWrites;
 extern void CowSupersedeVersion(const CowVersion *v, int64 commit_id);
 extern TransactionId CowCommitWriterXid(int64 storage_id, int64 commit_id);
+extern CommandId CowCommitWriterCid(int64 storage_id, int64 commit_id);
+extern TransactionId CowVersionUpdater(const CowVersion *v);
 extern void CowInsertCommit(int64 storage_id, const CowCommitInfo *c);
 extern void CowDeleteStorageMetadata(int64 storage_id);
 extern void CowAdoptResetStorage(Relation rel);

@@ -251,6 +251,8 @@ extern bool CowExcludeWriters(Relation rel, bool nowait);
 extern void CowRowLockTag(Relation rel, LOCKTAG *tag);
 extern bool CowLockRows(Relation rel, LOCKMODE mode, LockWaitPolicy wait_policy,
 						bool *acquired);
+extern bool CowRowsLockedByUs(Oid relid);
+extern bool CowRowsLockedByOthers(Relation rel);
 
 /*
  * Logical decoding of incetl_cow tables (cow_logical.c writes the records,
