@@ -194,7 +194,14 @@ cow_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	CommandId	cmax;
 
 	*lockmode = LockTupleExclusive;
-	*update_indexes = true;
+
+	/*
+	 * The merge indexes the new row where it stores it; an entry at its
+	 * pending TID serves only an INSERT ... ON CONFLICT's arbiter checks
+	 * (DO UPDATE: a later row of the statement proposing the new key), see
+	 * CowSkipExecutorIndexing.
+	 */
+	*update_indexes = CowOnConflictRunning(rel);
 	CowMergeEarlierChanges(rel);
 	if (!CowBufferDelete(rel, otid, cid, &cmax))
 	{

@@ -232,6 +232,7 @@ extern int	CowPendingFetch(Relation rel, int64 rownum, TupleTableSlot *slot);
 extern bool CowPendingRowFetch(Relation rel, int64 rownum, TupleTableSlot *slot);
 extern bool CowPendingEntriesRemovable(Relation rel);
 extern void CowBeginOnConflict(Relation rel);
+extern bool CowOnConflictRunning(Relation rel);
 extern void CowBufferInsertSpeculative(Relation rel, TupleTableSlot *slot,
 									   CommandId cid);
 extern void CowCompleteSpeculative(Relation rel, TupleTableSlot *slot,
