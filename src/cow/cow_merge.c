@@ -43,7 +43,6 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/twophase.h"
-#include "access/xlog.h"
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/pg_class.h"
@@ -51,7 +50,6 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/lmgr.h"
-#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -2048,33 +2046,12 @@ CowRewriteTable(Relation rel)
 }
 
 /*
- * CowRowLockTag sets tag to rel's row-lock tag.  incetl_cow rows have no
- * header to record a locker in, so a row lock (SELECT ... FOR UPDATE/SHARE,
- * cow_row_lock.c) locks every row of the table: an object lock on the
- * table (pg_class, its oid) with a sub-id no column has,
- * COW_ROW_LOCK_SUBID.  Not a tuple tag: PostgreSQL holds those only
- * briefly (an assert-enabled server warns of one held at commit).  Share lockers
- * take it in ShareLock; updaters, every writer (CowLockWriters) and what
- * must exclude writers (CowExcludeWriters: cleaning, savepoints, options)
- * in ExclusiveLock, all held to the end of the transaction.  In
- * ExclusiveLock it is the writers' lock.
- */
-void
-CowRowLockTag(Relation rel, LOCKTAG *tag)
-{
-	SET_LOCKTAG_OBJECT(*tag, MyDatabaseId, RelationRelationId,
-					   RelationGetRelid(rel), COW_ROW_LOCK_SUBID);
-}
-
-/*
  * CowPreparedHolder returns the xid of a prepared transaction holding a lock
  * on tag that conflicts with mode, or InvalidTransactionId.  When wrote is
  * not NULL, *wrote says whether that transaction also holds a lock on rel
  * that writers hold (RowExclusiveLock or stronger): it wrote the table,
  * rather than only locked its rows.
  */
-static void CowNoteRowLock(Oid relid);
-
 static TransactionId
 CowPreparedHolder(Relation rel, const LOCKTAG *tag, LOCKMODE mode,
 				  bool *wrote)
@@ -2170,60 +2147,6 @@ CowLockRows(Relation rel, LOCKMODE mode, LockWaitPolicy wait_policy,
 	*acquired = (res == LOCKACQUIRE_OK);
 	CowNoteRowLock(RelationGetRelid(rel));
 	return true;
-}
-
-/*
- * The tables this transaction took row locks on (CowLockRows), for xmax
- * (cow_slot.c): OIDs in TopTransactionContext, forgotten with the
- * transaction.  A lock taken in a subtransaction that rolled back is still
- * counted, as heap's tuple keeps the aborted locker in xmax.
- */
-static List *CowRowLockedRels = NIL;
-static LocalTransactionId CowRowLockedLxid = InvalidLocalTransactionId;
-
-static void
-CowNoteRowLock(Oid relid)
-{
-	MemoryContext old;
-
-	if (CowRowLockedLxid != MyProc->lxid)
-	{
-		CowRowLockedRels = NIL;	/* went with the previous transaction */
-		CowRowLockedLxid = MyProc->lxid;
-	}
-	if (list_member_oid(CowRowLockedRels, relid))
-		return;
-	old = MemoryContextSwitchTo(TopTransactionContext);
-	CowRowLockedRels = lappend_oid(CowRowLockedRels, relid);
-	MemoryContextSwitchTo(old);
-}
-
-/* CowRowsLockedByUs: did this transaction take a row lock on relid? */
-bool
-CowRowsLockedByUs(Oid relid)
-{
-	return CowRowLockedLxid == MyProc->lxid &&
-		list_member_oid(CowRowLockedRels, relid);
-}
-
-/*
- * CowRowsLockedByOthers: does another transaction (a prepared one
- * included) hold rel's row-lock tag in any mode -- a row lock, or the
- * writers' lock of a write in progress or of VACUUM's cleaning?
- */
-bool
-CowRowsLockedByOthers(Relation rel)
-{
-	LOCKTAG		tag;
-	VirtualTransactionId *holders;
-	bool		held;
-
-	CowRowLockTag(rel, &tag);
-	holders = GetLockConflicts(&tag, AccessExclusiveLock, NULL);
-	held = VirtualTransactionIdIsValid(holders[0]);
-	if (!RecoveryInProgress())
-		pfree(holders);
-	return held;
 }
 
 /*

@@ -32,15 +32,19 @@
 #include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/index.h"
 #include "catalog/indexing.h"
 #include "executor/tuptable.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "catalog/storage.h"
 #include "commands/sequence.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/lock.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
 #include "utils/array.h"
@@ -1270,4 +1274,77 @@ CowLoadUsedMap(int64 storage_id)
 		map->extent_blocks[i] = (uint32) extents[i].count;
 	}
 	return map;
+}
+
+/*
+ * CowRowLockTag sets tag to rel's row-lock tag.  incetl_cow rows have no
+ * header to record a locker in, so a row lock (SELECT ... FOR UPDATE/SHARE,
+ * cow_row_lock.c) locks every row of the table: an object lock on the
+ * table (pg_class, its oid) with a sub-id no column has,
+ * COW_ROW_LOCK_SUBID.  Not a tuple tag: PostgreSQL holds those only
+ * briefly (an assert-enabled server warns of one held at commit).  Share lockers
+ * take it in ShareLock; updaters, every writer (CowLockWriters) and what
+ * must exclude writers (CowExcludeWriters: cleaning, savepoints, options)
+ * in ExclusiveLock, all held to the end of the transaction.  In
+ * ExclusiveLock it is the writers' lock.
+ */
+void
+CowRowLockTag(Relation rel, LOCKTAG *tag)
+{
+	SET_LOCKTAG_OBJECT(*tag, MyDatabaseId, RelationRelationId,
+					   RelationGetRelid(rel), COW_ROW_LOCK_SUBID);
+}
+
+/*
+ * The tables this transaction took row locks on (CowLockRows), for xmax
+ * (cow_slot.c): OIDs in TopTransactionContext, forgotten with the
+ * transaction.  A lock taken in a subtransaction that rolled back is still
+ * counted, as heap's tuple keeps the aborted locker in xmax.
+ */
+static List *CowRowLockedRels = NIL;
+static LocalTransactionId CowRowLockedLxid = InvalidLocalTransactionId;
+
+void
+CowNoteRowLock(Oid relid)
+{
+	MemoryContext old;
+
+	if (CowRowLockedLxid != MyProc->lxid)
+	{
+		CowRowLockedRels = NIL;	/* went with the previous transaction */
+		CowRowLockedLxid = MyProc->lxid;
+	}
+	if (list_member_oid(CowRowLockedRels, relid))
+		return;
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	CowRowLockedRels = lappend_oid(CowRowLockedRels, relid);
+	MemoryContextSwitchTo(old);
+}
+
+/* CowRowsLockedByUs: did this transaction take a row lock on relid? */
+bool
+CowRowsLockedByUs(Oid relid)
+{
+	return CowRowLockedLxid == MyProc->lxid &&
+		list_member_oid(CowRowLockedRels, relid);
+}
+
+/*
+ * CowRowsLockedByOthers: does another transaction (a prepared one
+ * included) hold rel's row-lock tag in any mode -- a row lock, or the
+ * writers' lock of a write in progress or of VACUUM's cleaning?
+ */
+bool
+CowRowsLockedByOthers(Relation rel)
+{
+	LOCKTAG		tag;
+	VirtualTransactionId *holders;
+	bool		held;
+
+	CowRowLockTag(rel, &tag);
+	holders = GetLockConflicts(&tag, AccessExclusiveLock, NULL);
+	held = VirtualTransactionIdIsValid(holders[0]);
+	if (!RecoveryInProgress())
+		pfree(holders);
+	return held;
 }

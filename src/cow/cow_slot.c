@@ -51,7 +51,6 @@
 
 #include "cow/read.h"
 #include "cow/storage.h"
-#include "cow/write.h"
 
 typedef struct CowTupleTableSlot
 {

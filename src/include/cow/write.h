@@ -243,17 +243,8 @@ extern void CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill,
 extern void CowRewriteTable(Relation rel);
 extern void CowLockWriters(Relation rel);
 extern bool CowExcludeWriters(Relation rel, bool nowait);
-/*
- * The row-lock tag (CowRowLockTag) is an object lock on the table's pg_class
- * entry with this sub-id, which no column has: pg_locks shows it as locktype
- * object, classid pg_class, objid the table, objsubid 32767.
- */
-#define COW_ROW_LOCK_SUBID		32767
-extern void CowRowLockTag(Relation rel, LOCKTAG *tag);
 extern bool CowLockRows(Relation rel, LOCKMODE mode, LockWaitPolicy wait_policy,
 						bool *acquired);
-extern bool CowRowsLockedByUs(Oid relid);
-extern bool CowRowsLockedByOthers(Relation rel);
 
 /*
  * Logical decoding of incetl_cow tables (cow_logical.c writes the records,
