@@ -614,7 +614,12 @@ CowVersionUpdater(const CowVersion *v)
 	catalog = table_open(CowCatalogRelid("cow_file_group", false), AccessShareLock);
 	tup.t_self = v->catalog_tid;
 	if (!heap_fetch(catalog, SnapshotAny, &tup, &buf, true))
+	{
+		/* keep_buf: the buffer stays pinned also for a line pointer gone */
+		if (BufferIsValid(buf))
+			ReleaseBuffer(buf);
 		xmax = FrozenTransactionId;
+	}
 	else
 	{
 		LockBuffer(buf, BUFFER_LOCK_SHARE);

@@ -235,7 +235,7 @@ CowSlotRowXmax(CowTupleTableSlot *cs, bool *known, const char **why)
 	updater = CowVersionUpdater(&g->version);
 	if (TransactionIdIsValid(updater))
 	{
-		*why = "Its file group version was rewritten by a write the query's snapshot does not see, which deleted, updated or carried each of its rows; which is not recorded per row.";
+		*why = "Its file group version was rewritten by a later write, which deleted, updated or carried each of its rows; which is not recorded per row.";
 		return InvalidTransactionId;
 	}
 	if (CowRowsLockedByOthers(g->rel))
