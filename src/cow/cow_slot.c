@@ -290,7 +290,7 @@ cow_slot_getsysattr(TupleTableSlot *slot, int attnum, bool *isnull)
 
 		if (known)
 			return TransactionIdGetDatum(xmax);
-		hint = "Read xmax when no other transaction is writing or locking the table, or take the row lock you need with SELECT ... FOR UPDATE.";
+		hint = "Read xmax when no other transaction is writing to or locking rows of the table, and before this one locks any.";
 	}
 	switch (attnum)
 	{
