@@ -237,7 +237,8 @@ COMMIT;
 -- wrote.  Rows store no transaction ids, but the writer of a row the
 -- statement just wrote is known: this transaction, and nobody deleted it
 -- (xmax 0); a row the statement deleted has our xid as xmax.  Scans read
--- xmin (the writer of the row's commit) and refuse xmax.
+-- xmin (the writer of the row's commit) and xmax 0 where no transaction
+-- can have deleted or locked the row (cow_combocid.sql).
 CREATE TABLE sys_cow (a int PRIMARY KEY, b text) USING incetl_cow;
 INSERT INTO sys_cow VALUES (1, 'x'), (2, 'y')
     RETURNING a, xmin = pg_current_xact_id()::xid AS xmin_ours,

@@ -4,10 +4,11 @@
 -- transaction that wrote the row's commit (rows carry incetl commit ids),
 -- through sequential and index scans (a Tid scan, which copies the row
 -- out of its file group, still refuses it); a row carried unchanged into
--- a rewrite keeps it.  xmax, cmin and cmax have no value with
--- PostgreSQL's meaning and are refused with 0A000 when a row is read.
--- RETURNING gives xmin and xmax of the rows the statement itself wrote or
--- deleted, whose writer is known; cmin and cmax are refused there too.
+-- a rewrite keeps it.  cmin and cmax are the command that wrote the row's
+-- commit, xmax 0 where no transaction can have deleted or locked the row
+-- (cow_combocid.sql compares them with heap's).  RETURNING gives xmin and
+-- xmax of the rows the statement itself wrote or deleted, whose writer is
+-- known; cmin and cmax are refused there (the slot holds no stored row).
 --
 \set SHOW_CONTEXT never
 CREATE TABLE sc (id int, v text) USING incetl_cow;

@@ -11,7 +11,9 @@
  *					state, gets them on the node's first call, in every
  *					participant;
  *					turns off the prefetching of bitmap heap scans of
- *					them (their TID blocks are not pages).
+ *					them (their TID blocks are not pages); keeps the
+ *					executor from indexing the rows an INSERT buffers
+ *					(CowSkipExecutorIndexing).
  *	ExecutorFinish	merges the rows a writing query buffered for its result
  *					relations, before its AFTER STATEMENT triggers fire
  *					(after them when data-modifying CTEs are still to
@@ -415,6 +417,87 @@ CowBeginScansWalker(PlanState *ps, void *context)
 	return planstate_tree_walker(ps, CowBeginScansWalker, context);
 }
 
+/* does the plan hold an INSERT ... ON CONFLICT (a ModifyTable with one)? */
+static bool
+CowOnConflictWalker(PlanState *ps, void *context)
+{
+	if (ps == NULL)
+		return false;
+	if (IsA(ps, ModifyTableState) &&
+		((ModifyTable *) ps->plan)->onConflictAction != ONCONFLICT_NONE)
+		return true;
+	return planstate_tree_walker(ps, CowOnConflictWalker, context);
+}
+
+/*
+ * CowSkipExecutorIndexing: the executor indexes each row an INSERT (or
+ * MERGE's INSERT action) inserts, at the TID tuple_insert gave it -- for
+ * incetl_cow a pending TID, which never names a stored row: the merge
+ * indexes the rows where it stores them and checks unique and exclusion
+ * constraints then (cow_unique.c).  Entries at pending TIDs serve only an
+ * INSERT ... ON CONFLICT, whose arbiter checks find the statement's own
+ * buffered rows through them; anywhere else they cost an index insertion
+ * per row and stay, finding nothing, until a write marks them dead or
+ * VACUUM removes them -- a GIN index never marks them, so a Bitmap Index
+ * Scan counted them.  So the indexes of the incetl_cow result relations of
+ * a query with no ON CONFLICT are made not ready for the executor's
+ * inserts (ii_ReadyForInserts, in the executor's own IndexInfo: the merge
+ * opens the indexes itself); an UPDATE's new rows are not indexed by the
+ * executor either (cow_tuple_update's update_indexes).  Partitions opened
+ * later by tuple routing, and COPY, which runs no executor, still index
+ * at pending TIDs.
+ */
+static void
+CowSkipExecutorIndexing(QueryDesc *queryDesc)
+{
+	EState	   *estate = queryDesc->estate;
+	ListCell   *lc;
+	bool		any = false;
+
+	if (queryDesc->operation == CMD_DELETE)
+		return;					/* indexes nothing */
+	foreach(lc, estate->es_opened_result_relations)
+	{
+		ResultRelInfo *rri = lfirst(lc);
+
+		if (RelationGetForm(rri->ri_RelationDesc)->relhasindex &&
+			CowIsCowRelation(rri->ri_RelationDesc))
+			any = true;
+	}
+	if (!any)
+		return;
+	if (CowOnConflictWalker(queryDesc->planstate, NULL))
+		return;
+	foreach(lc, estate->es_subplanstates)
+	{
+		if (CowOnConflictWalker((PlanState *) lfirst(lc), NULL))
+			return;
+	}
+	foreach(lc, estate->es_opened_result_relations)
+	{
+		ResultRelInfo *rri = lfirst(lc);
+		int			i;
+
+		if (!RelationGetForm(rri->ri_RelationDesc)->relhasindex ||
+			!CowIsCowRelation(rri->ri_RelationDesc))
+			continue;
+
+		/*
+		 * The executor opens them at the first row (ExecInsert, ExecUpdate)
+		 * unless they are open: open them now, where it would.
+		 */
+		if (rri->ri_IndexRelationDescs == NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
+
+			ExecOpenIndices(rri, false);
+			MemoryContextSwitchTo(old);
+		}
+		for (i = 0; i < rri->ri_NumIndices; i++)
+			rri->ri_IndexRelationInfo[i]->ii_ReadyForInserts = false;
+	}
+}
+
 static void
 cow_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
@@ -424,7 +507,10 @@ cow_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 
 	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY) && queryDesc->planstate != NULL)
+	{
 		CowBeginScansWalker(queryDesc->planstate, NULL);
+		CowSkipExecutorIndexing(queryDesc);
+	}
 }
 
 /*

@@ -1869,6 +1869,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 	{
 		memset(&commit, 0, sizeof(commit));
 		commit.commit_id = ctx.commit_id;
+		/* the rows' cmin: the command that buffered them (the last one) */
+		commit.cid = pending->last_cid;
 		foreach(lc, pending->stmt_parts)
 		{
 			CowPartCounts *part = lfirst(lc);
@@ -2030,6 +2032,7 @@ CowRewriteTable(Relation rel)
 
 	memset(&commit, 0, sizeof(commit));
 	commit.commit_id = ctx.commit_id;
+	commit.cid = InvalidCommandId;
 	commit.operation = "rewrite";
 	commit.rows_deleted = n - nwin;
 	commit.file_groups_written = ctx.groups_written;
@@ -2040,25 +2043,6 @@ CowRewriteTable(Relation rel)
 
 	CowMergeEnd(&ctx, snap, old, mcxt);
 	CowRestoreUser(&uctx);
-}
-
-/*
- * CowRowLockTag sets tag to rel's row-lock tag.  incetl_cow rows have no
- * header to record a locker in, so a row lock (SELECT ... FOR UPDATE/SHARE,
- * cow_row_lock.c) locks every row of the table: an object lock on the
- * table (pg_class, its oid) with a sub-id no column has,
- * COW_ROW_LOCK_SUBID.  Not a tuple tag: PostgreSQL holds those only
- * briefly (an assert-enabled server warns of one held at commit).  Share lockers
- * take it in ShareLock; updaters, every writer (CowLockWriters) and what
- * must exclude writers (CowExcludeWriters: cleaning, savepoints, options)
- * in ExclusiveLock, all held to the end of the transaction.  In
- * ExclusiveLock it is the writers' lock.
- */
-void
-CowRowLockTag(Relation rel, LOCKTAG *tag)
-{
-	SET_LOCKTAG_OBJECT(*tag, MyDatabaseId, RelationRelationId,
-					   RelationGetRelid(rel), COW_ROW_LOCK_SUBID);
 }
 
 /*
@@ -2161,6 +2145,7 @@ CowLockRows(Relation rel, LOCKMODE mode, LockWaitPolicy wait_policy,
 		res = LockAcquire(&tag, mode, false, false);
 	}
 	*acquired = (res == LOCKACQUIRE_OK);
+	CowNoteRowLock(RelationGetRelid(rel));
 	return true;
 }
 

@@ -32,13 +32,19 @@
 #include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/index.h"
 #include "catalog/indexing.h"
+#include "executor/tuptable.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "catalog/storage.h"
 #include "commands/sequence.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/lock.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
 #include "utils/array.h"
@@ -377,6 +383,47 @@ CowCatalogInsert(const char *name, Datum *values, bool *nulls)
 }
 
 /*
+ * CowCatalogInsertCid is CowCatalogInsert under command cid, an earlier
+ * command of the running transaction than the current one: the heap row
+ * and its index entries, as CatalogTupleInsert makes them.
+ */
+static void
+CowCatalogInsertCid(const char *name, Datum *values, bool *nulls, CommandId cid)
+{
+	Relation	catalog = table_open(CowCatalogRelid(name, false), RowExclusiveLock);
+	HeapTuple	tup = heap_form_tuple(RelationGetDescr(catalog), values, nulls);
+	CatalogIndexState indstate = CatalogOpenIndexes(catalog);
+	TupleTableSlot *slot;
+	int			i;
+
+	/* the command id must have been used: the merge wrote under it */
+	(void) GetCurrentCommandId(true);
+	heap_insert(catalog, tup, cid, 0, NULL);
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(catalog), &TTSOpsHeapTuple);
+	ExecStoreHeapTuple(tup, slot, false);
+	for (i = 0; i < indstate->ri_NumIndices; i++)
+	{
+		Relation	index = indstate->ri_IndexRelationDescs[i];
+		IndexInfo  *ii = indstate->ri_IndexRelationInfo[i];
+		Datum		ivalues[INDEX_MAX_KEYS];
+		bool		iisnull[INDEX_MAX_KEYS];
+
+		if (!ii->ii_ReadyForInserts)
+			continue;
+		/* catalogs of ours have plain column indexes only */
+		Assert(ii->ii_Expressions == NIL && ii->ii_Predicate == NIL);
+		FormIndexDatum(ii, slot, NULL, ivalues, iisnull);
+		index_insert(index, ivalues, iisnull, &tup->t_self, catalog,
+					 ii->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+					 false, ii);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	CatalogCloseIndexes(indstate);
+	heap_freetuple(tup);
+	table_close(catalog, RowExclusiveLock);
+}
+
+/*
  * Catalog writes of file group versions by this backend (inserted,
  * superseded, deleted): a reader caching what it read may compare it
  * (cow_scan.c).
@@ -450,19 +497,25 @@ CowSupersedeVersion(const CowVersion *v, int64 commit_id)
  * heap shows a tuple's xmin, which never changes once written.  A row's
  * xmin is that of its commit (cow_slot.c).  A commit whose row was
  * cleaned away reads FrozenTransactionId: visible to all, its writer
- * forgotten.  Looked up once per transaction and commit.
+ * forgotten.  CowCommitWriterCid returns the command of that transaction
+ * that wrote the commit's rows, which CowInsertCommit gave the catalog row
+ * as its cmin: a row's cmin (and cmax, which heap reads from the same
+ * field) is that of its commit.  A cleaned commit reads FirstCommandId,
+ * as heap's tuples after crash recovery, whose redo does not restore the
+ * command id.  Both are looked up once per transaction and commit.
  */
 typedef struct CowWriterXidEntry
 {
 	int64		key[2];			/* storage id, commit id */
 	TransactionId xid;
+	CommandId	cid;
 } CowWriterXidEntry;
 
 static HTAB *CowWriterXids = NULL;
 static LocalTransactionId CowWriterXidsLxid = InvalidLocalTransactionId;
 
-TransactionId
-CowCommitWriterXid(int64 storage_id, int64 commit_id)
+static CowWriterXidEntry *
+CowCommitWriter(int64 storage_id, int64 commit_id)
 {
 	int64		key[2];
 	CowWriterXidEntry *e;
@@ -489,8 +542,9 @@ CowCommitWriterXid(int64 storage_id, int64 commit_id)
 	key[1] = commit_id;
 	e = hash_search(CowWriterXids, key, HASH_ENTER, &found);
 	if (found)
-		return e->xid;
+		return e;
 	e->xid = FrozenTransactionId;
+	e->cid = FirstCommandId;
 
 	catalog = table_open(CowCatalogRelid("cow_commit", false), AccessShareLock);
 	idx = CowCatalogRelid("cow_commit_pkey", true);
@@ -509,14 +563,90 @@ CowCommitWriterXid(int64 storage_id, int64 commit_id)
 			TransactionIdDidCommit(xmin))
 		{
 			e->xid = xmin;
+
+			/*
+			 * Our own row, deleted by us since, holds a combo command id:
+			 * resolve it to the inserting command's.  Any other row holds
+			 * the inserting command's id, unless a deleter's replaced it
+			 * (only the removal of the whole storage deletes commit rows,
+			 * after which no row of it is read).
+			 */
+			if ((tup->t_data->t_infomask & HEAP_COMBOCID) &&
+				TransactionIdIsCurrentTransactionId(xmin))
+				e->cid = HeapTupleHeaderGetCmin(tup->t_data);
+			else
+				e->cid = HeapTupleHeaderGetRawCommandId(tup->t_data);
 			break;
 		}
 	}
 	systable_endscan(scan);
 	table_close(catalog, AccessShareLock);
-	return e->xid;
+	return e;
 }
 
+TransactionId
+CowCommitWriterXid(int64 storage_id, int64 commit_id)
+{
+	return CowCommitWriter(storage_id, commit_id)->xid;
+}
+
+CommandId
+CowCommitWriterCid(int64 storage_id, int64 commit_id)
+{
+	return CowCommitWriter(storage_id, commit_id)->cid;
+}
+
+/*
+ * CowVersionUpdater returns the transaction that superseded or removed
+ * file group version v (the updater or deleter of its catalog row, read
+ * now with SnapshotAny), InvalidTransactionId when none has or the one
+ * that did aborted.  A catalog row gone altogether (pruned) returns
+ * FrozenTransactionId: removed by a transaction long committed.
+ */
+TransactionId
+CowVersionUpdater(const CowVersion *v)
+{
+	Relation	catalog;
+	HeapTupleData tup;
+	Buffer		buf;
+	TransactionId xmax = InvalidTransactionId;
+
+	catalog = table_open(CowCatalogRelid("cow_file_group", false), AccessShareLock);
+	tup.t_self = v->catalog_tid;
+	if (!heap_fetch(catalog, SnapshotAny, &tup, &buf, true))
+	{
+		/* keep_buf: the buffer stays pinned also for a line pointer gone */
+		if (BufferIsValid(buf))
+			ReleaseBuffer(buf);
+		xmax = FrozenTransactionId;
+	}
+	else
+	{
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		if (!(tup.t_data->t_infomask & HEAP_XMAX_INVALID) &&
+			!HEAP_XMAX_IS_LOCKED_ONLY(tup.t_data->t_infomask))
+			xmax = HeapTupleHeaderGetUpdateXid(tup.t_data);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		ReleaseBuffer(buf);
+		if (TransactionIdIsValid(xmax) &&
+			!TransactionIdIsCurrentTransactionId(xmax) &&
+			!TransactionIdIsInProgress(xmax) &&
+			!TransactionIdDidCommit(xmax))
+			xmax = InvalidTransactionId;	/* aborted (or crashed) */
+	}
+	table_close(catalog, AccessShareLock);
+	return xmax;
+}
+
+/*
+ * CowInsertCommit records a commit.  Its catalog row is inserted with the
+ * command id of the command that wrote its rows (c->cid, when valid; a
+ * statement merged at its end, or by a later command's read, writes the
+ * rows of an earlier command): it is their cmin.  Catalog rows inserted
+ * under an earlier command than the current one are visible to that
+ * command's successors, which the commit row may be: the versions it
+ * names are what they read.
+ */
 void
 CowInsertCommit(int64 storage_id, const CowCommitInfo *c)
 {
@@ -534,7 +664,10 @@ CowInsertCommit(int64 storage_id, const CowCommitInfo *c)
 	values[Anum_c_file_groups_written - 1] = Int32GetDatum(c->file_groups_written);
 	values[Anum_c_bytes_written - 1] = Int64GetDatum(c->bytes_written);
 
-	CowCatalogInsert("cow_commit", values, nulls);
+	if (c->cid == InvalidCommandId || c->cid >= GetCurrentCommandId(false))
+		CowCatalogInsert("cow_commit", values, nulls);
+	else
+		CowCatalogInsertCid("cow_commit", values, nulls, c->cid);
 }
 
 /* CowDeleteCatalogRows removes the rows of one catalog for a storage id. */
@@ -669,6 +802,7 @@ CowTruncateStorage(Relation rel, const RelFileNode *newrnode, char persistence)
 
 		memset(&c, 0, sizeof(c));
 		c.commit_id = CowNextCommitId(rel);
+		c.cid = InvalidCommandId;
 		c.operation = "truncate";
 		c.rows_deleted = rows;
 		for (i = 0; i < n; i++)
@@ -1145,4 +1279,77 @@ CowLoadUsedMap(int64 storage_id)
 		map->extent_blocks[i] = (uint32) extents[i].count;
 	}
 	return map;
+}
+
+/*
+ * CowRowLockTag sets tag to rel's row-lock tag.  incetl_cow rows have no
+ * header to record a locker in, so a row lock (SELECT ... FOR UPDATE/SHARE,
+ * cow_row_lock.c) locks every row of the table: an object lock on the
+ * table (pg_class, its oid) with a sub-id no column has,
+ * COW_ROW_LOCK_SUBID.  Not a tuple tag: PostgreSQL holds those only
+ * briefly (an assert-enabled server warns of one held at commit).  Share lockers
+ * take it in ShareLock; updaters, every writer (CowLockWriters) and what
+ * must exclude writers (CowExcludeWriters: cleaning, savepoints, options)
+ * in ExclusiveLock, all held to the end of the transaction.  In
+ * ExclusiveLock it is the writers' lock.
+ */
+void
+CowRowLockTag(Relation rel, LOCKTAG *tag)
+{
+	SET_LOCKTAG_OBJECT(*tag, MyDatabaseId, RelationRelationId,
+					   RelationGetRelid(rel), COW_ROW_LOCK_SUBID);
+}
+
+/*
+ * The tables this transaction took row locks on (CowLockRows), for xmax
+ * (cow_slot.c): OIDs in TopTransactionContext, forgotten with the
+ * transaction.  A lock taken in a subtransaction that rolled back is still
+ * counted, as heap's tuple keeps the aborted locker in xmax.
+ */
+static List *CowRowLockedRels = NIL;
+static LocalTransactionId CowRowLockedLxid = InvalidLocalTransactionId;
+
+void
+CowNoteRowLock(Oid relid)
+{
+	MemoryContext old;
+
+	if (CowRowLockedLxid != MyProc->lxid)
+	{
+		CowRowLockedRels = NIL;	/* went with the previous transaction */
+		CowRowLockedLxid = MyProc->lxid;
+	}
+	if (list_member_oid(CowRowLockedRels, relid))
+		return;
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	CowRowLockedRels = lappend_oid(CowRowLockedRels, relid);
+	MemoryContextSwitchTo(old);
+}
+
+/* CowRowsLockedByUs: did this transaction take a row lock on relid? */
+bool
+CowRowsLockedByUs(Oid relid)
+{
+	return CowRowLockedLxid == MyProc->lxid &&
+		list_member_oid(CowRowLockedRels, relid);
+}
+
+/*
+ * CowRowsLockedByOthers: does another transaction (a prepared one
+ * included) hold rel's row-lock tag in any mode -- a row lock, or the
+ * writers' lock of a write in progress or of VACUUM's cleaning?
+ */
+bool
+CowRowsLockedByOthers(Relation rel)
+{
+	LOCKTAG		tag;
+	VirtualTransactionId *holders;
+	bool		held;
+
+	CowRowLockTag(rel, &tag);
+	holders = GetLockConflicts(&tag, AccessExclusiveLock, NULL);
+	held = VirtualTransactionIdIsValid(holders[0]);
+	if (!RecoveryInProgress())
+		pfree(holders);
+	return held;
 }

@@ -477,6 +477,7 @@ incetl_cow_restore(PG_FUNCTION_ARGS)
 	CowBecomeTableOwner(rel, &uctx);
 	memset(&commit, 0, sizeof(commit));
 	commit.commit_id = CowNextCommitId(rel);
+	commit.cid = InvalidCommandId;
 	commit.operation = "restore";
 
 	/*

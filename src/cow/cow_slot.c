@@ -178,13 +178,12 @@ cow_slot_getattr(TupleTableSlot *slot, CowDecodedGroup *g, uint64 row, int i)
 }
 
 /*
- * CowSlotRowWriter: the transaction that wrote the slot's row -- the
- * writer of the commit the row carries (a row carried unchanged into a
- * rewrite keeps its commit), as heap's xmin is the inserter of the tuple
- * version.  The group's commit ids are decoded on first use.
+ * CowSlotRowCommit: the commit the slot's row carries (a row carried
+ * unchanged into a rewrite keeps its commit).  The group's commit ids are
+ * decoded on first use.
  */
-static TransactionId
-CowSlotRowWriter(CowTupleTableSlot *cs)
+static int64
+CowSlotRowCommit(CowTupleTableSlot *cs)
 {
 	CowDecodedGroup *g = cs->group;
 
@@ -195,40 +194,103 @@ CowSlotRowWriter(CowTupleTableSlot *cs)
 		g->commit_ids = CowDecodeCommitIds(g->rel, &g->version, g->header);
 		MemoryContextSwitchTo(old);
 	}
-	return CowCommitWriterXid(CowStorageId(g->rel), g->commit_ids[cs->row]);
+	return g->commit_ids[cs->row];
+}
+
+/*
+ * CowSlotRowWriter: the transaction that wrote the slot's row -- the
+ * writer of the commit the row carries, as heap's xmin is the inserter of
+ * the tuple version.
+ */
+static TransactionId
+CowSlotRowWriter(CowTupleTableSlot *cs)
+{
+	return CowCommitWriterXid(CowStorageId(cs->group->rel), CowSlotRowCommit(cs));
+}
+
+/*
+ * CowSlotRowXmax: the slot's row's xmax when it is known, else sets *why
+ * and returns InvalidTransactionId.  Heap's xmax of a row version is the
+ * transaction that deleted, updated or locked it, 0 when none did.  A
+ * version of ours is superseded whole by the merge of any write to one of
+ * its rows (the updater of its catalog row), and row locks lock the whole
+ * table (cow_row_lock.c): so 0 is known when the version was superseded
+ * by no transaction (or by one that aborted) and no transaction -- another
+ * one, or ours -- holds a row lock or the writers' lock on the table.
+ * Otherwise which rows were deleted or locked is recorded nowhere (a
+ * rewrite carries rows unchanged; a row lock does not name its rows).
+ */
+static TransactionId
+CowSlotRowXmax(CowTupleTableSlot *cs, bool *known, const char **why)
+{
+	CowDecodedGroup *g = cs->group;
+	TransactionId updater;
+
+	*known = false;
+	if (!ItemPointerIsValid(&g->version.catalog_tid))
+	{
+		*why = "The row was not read from a stored file group version.";
+		return InvalidTransactionId;
+	}
+	updater = CowVersionUpdater(&g->version);
+	if (TransactionIdIsValid(updater))
+	{
+		*why = "Its file group version was rewritten by a later write, which deleted, updated or carried each of its rows; which is not recorded per row.";
+		return InvalidTransactionId;
+	}
+	if (CowRowsLockedByOthers(g->rel))
+	{
+		*why = "Another transaction holds a row lock or the writers' lock on the table, which locks its rows as a whole; which rows it locked or is writing is not recorded per row.";
+		return InvalidTransactionId;
+	}
+	if (CowRowsLockedByUs(RelationGetRelid(g->rel)))
+	{
+		*why = "This transaction took a row lock on the table, which locks its rows as a whole; which rows it locked is not recorded per row.";
+		return InvalidTransactionId;
+	}
+	*known = true;
+	return InvalidTransactionId;
 }
 
 /*
  * The system columns other than ctid and tableoid (slot_getsysattr answers
  * those from the slot itself).  A file group version is written by one
- * commit for all its rows, old and new, and rows carry incetl commit ids,
- * not transaction ids: there is no value with PostgreSQL's meaning of
- * xmin/xmax/cmin/cmax to give, and a made-up one would be worse than none.
+ * commit for all its rows, old and new, and rows carry incetl commit ids:
+ * xmin is the transaction that wrote the row's commit, cmin and cmax (heap
+ * reads both from one field of its tuple header) the command of that
+ * transaction that wrote it, and xmax 0 when no transaction can have
+ * deleted or locked the row (CowSlotRowXmax).  Where a value is not known,
+ * a made-up one would be worse than none: 0A000.
  */
 static Datum
 cow_slot_getsysattr(TupleTableSlot *slot, int attnum, bool *isnull)
 {
+	CowTupleTableSlot *cs = (CowTupleTableSlot *) slot;
 	const char *attname;
-	char	   *relname = OidIsValid(slot->tts_tableOid) ?
-		get_rel_name(slot->tts_tableOid) : NULL;
+	const char *detail = "incetl_cow rows do not store the transaction or command that wrote or deleted them.";
+	const char *hint = "ctid and tableoid are available; incetl.changes() and incetl.table_changes() tell which commit wrote a row.";
+	char	   *relname;
 
+	*isnull = false;
 	if (attnum == MinTransactionIdAttributeNumber &&
-		TransactionIdIsValid(((CowTupleTableSlot *) slot)->xmin))
+		TransactionIdIsValid(cs->xmin))
+		return TransactionIdGetDatum(cs->xmin);
+	if (attnum == MinTransactionIdAttributeNumber && cs->group != NULL)
+		return TransactionIdGetDatum(CowSlotRowWriter(cs));
+	if (attnum == MaxTransactionIdAttributeNumber && cs->has_xmax)
+		return TransactionIdGetDatum(cs->xmax);
+	if ((attnum == MinCommandIdAttributeNumber ||
+		 attnum == MaxCommandIdAttributeNumber) && cs->group != NULL)
+		return CommandIdGetDatum(CowCommitWriterCid(CowStorageId(cs->group->rel),
+													CowSlotRowCommit(cs)));
+	if (attnum == MaxTransactionIdAttributeNumber && cs->group != NULL)
 	{
-		*isnull = false;
-		return TransactionIdGetDatum(((CowTupleTableSlot *) slot)->xmin);
-	}
-	if (attnum == MinTransactionIdAttributeNumber &&
-		((CowTupleTableSlot *) slot)->group != NULL)
-	{
-		*isnull = false;
-		return TransactionIdGetDatum(CowSlotRowWriter((CowTupleTableSlot *) slot));
-	}
-	if (attnum == MaxTransactionIdAttributeNumber &&
-		((CowTupleTableSlot *) slot)->has_xmax)
-	{
-		*isnull = false;
-		return TransactionIdGetDatum(((CowTupleTableSlot *) slot)->xmax);
+		bool		known;
+		TransactionId xmax = CowSlotRowXmax(cs, &known, &detail);
+
+		if (known)
+			return TransactionIdGetDatum(xmax);
+		hint = "Read xmax when no other transaction is writing to or locking rows of the table, and before this one locks any.";
 	}
 	switch (attnum)
 	{
@@ -248,12 +310,14 @@ cow_slot_getsysattr(TupleTableSlot *slot, int attnum, bool *isnull)
 			elog(ERROR, "invalid attnum: %d", attnum);
 			attname = NULL;		/* keep compiler quiet */
 	}
+	relname = OidIsValid(slot->tts_tableOid) ?
+		get_rel_name(slot->tts_tableOid) : NULL;
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("system column \"%s\" is not supported on incetl_cow table \"%s\"",
 					attname, relname ? relname : "?"),
-			 errdetail("incetl_cow rows do not store the transaction or command that wrote or deleted them."),
-			 errhint("ctid and tableoid are available; incetl.changes() and incetl.table_changes() tell which commit wrote a row.")));
+			 errdetail_internal("%s", detail),
+			 errhint("%s", hint)));
 	*isnull = true;
 	return (Datum) 0;			/* keep compiler quiet */
 }

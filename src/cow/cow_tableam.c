@@ -194,7 +194,14 @@ cow_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	CommandId	cmax;
 
 	*lockmode = LockTupleExclusive;
-	*update_indexes = true;
+
+	/*
+	 * The merge indexes the new row where it stores it; an entry at its
+	 * pending TID serves only an INSERT ... ON CONFLICT's arbiter checks
+	 * (DO UPDATE: a later row of the statement proposing the new key), see
+	 * CowSkipExecutorIndexing.
+	 */
+	*update_indexes = CowOnConflictRunning(rel);
 	CowMergeEarlierChanges(rel);
 	if (!CowBufferDelete(rel, otid, cid, &cmax))
 	{
@@ -654,10 +661,25 @@ cow_relation_size(Relation rel, ForkNumber forkNumber)
 	return nblocks * BLCKSZ;
 }
 
+/*
+ * A TOAST table, where heap would have one (a column that may be stored
+ * out of line), though it stays empty: the merge detoasts every value and
+ * stores it in the file group, compressed there.  It exists so that what
+ * PostgreSQL and its tools expect of such a table holds: reltoastrelid,
+ * toast.* reloptions, REINDEX and ALTER TABLE ... SET TABLESPACE moving
+ * it, statistics refused on it.  It costs an empty relation and its
+ * index's metapage.  Like heap's, it is a heap table.
+ */
 static bool
 cow_relation_needs_toast_table(Relation rel)
 {
-	return false;
+	return GetHeapamTableAmRoutine()->relation_needs_toast_table(rel);
+}
+
+static Oid
+cow_relation_toast_am(Relation rel)
+{
+	return HEAP_TABLE_AM_OID;
 }
 
 static void
@@ -903,7 +925,7 @@ static const TableAmRoutine CowMethods = {
 
 	.relation_size = cow_relation_size,
 	.relation_needs_toast_table = cow_relation_needs_toast_table,
-	.relation_toast_am = NULL,
+	.relation_toast_am = cow_relation_toast_am,
 	.relation_fetch_toast_slice = NULL,
 
 	.relation_estimate_size = cow_relation_estimate_size,

@@ -1721,6 +1721,18 @@ CowPendingEntriesRemovable(Relation rel)
 }
 
 /*
+ * CowOnConflictRunning: is an INSERT ... ON CONFLICT statement writing rel
+ * (its arbiter checks find its buffered rows through their index entries)?
+ */
+bool
+CowOnConflictRunning(Relation rel)
+{
+	CowPending *p = CowGetPending(RelationGetRelid(rel), false);
+
+	return p != NULL && p->on_conflict;
+}
+
+/*
  * CowBeginOnConflict: an INSERT ... ON CONFLICT statement starts writing
  * rel.  It takes the writers' lock now, before its first arbiter check:
  * concurrent ON CONFLICT statements serialize, and each arbitrates against

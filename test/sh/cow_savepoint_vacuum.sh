@@ -64,6 +64,8 @@ expect_match "VACUUM VERBOSE names the savepoint and the pipeline" \
 q "$db" "SELECT incetl_run('silver')" >/dev/null
 expect "the pipeline read every change" "1|a4,2|b3" \
     "$(q "$db" "SELECT string_agg(id || '|' || v, ',' ORDER BY id) FROM silver")"
-out=$(psql -X -q -d "$db" -c "VACUUM (VERBOSE) b" 2>&1)
+# PROCESS_TOAST false: the table's (empty) TOAST table is vacuumed after
+# it, and the detail must end the table's own report
+out=$(psql -X -q -d "$db" -c "VACUUM (VERBOSE, PROCESS_TOAST false) b" 2>&1)
 expect_match "once it has read them, only the savepoint keeps history" \
     'DETAIL:  Beyond retention, kept 1 version for savepoint 2\.$' "$out"

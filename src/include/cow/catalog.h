@@ -20,6 +20,7 @@
 
 #include "access/htup.h"
 #include "access/tableam.h"
+#include "storage/lock.h"
 #include "storage/relfilenode.h"
 #include "utils/snapshot.h"
 
@@ -72,6 +73,9 @@ typedef struct CowCommitInfo
 	int64		rows_deleted;
 	int32		file_groups_written;
 	int64		bytes_written;
+	CommandId	cid;			/* the command that wrote the rows (their
+								 * cmin), or InvalidCommandId: the current
+								 * one */
 } CowCommitInfo;
 
 extern Oid	CowCatalogRelid(const char *name, bool missing_ok);
@@ -89,6 +93,19 @@ extern void CowInsertVersion(int64 storage_id, const CowVersion *v);
 extern PGDLLIMPORT uint64 CowVersionWrites;
 extern void CowSupersedeVersion(const CowVersion *v, int64 commit_id);
 extern TransactionId CowCommitWriterXid(int64 storage_id, int64 commit_id);
+extern CommandId CowCommitWriterCid(int64 storage_id, int64 commit_id);
+extern TransactionId CowVersionUpdater(const CowVersion *v);
+
+/*
+ * The row-lock tag (CowRowLockTag) is an object lock on the table's pg_class
+ * entry with this sub-id, which no column has: pg_locks shows it as locktype
+ * object, classid pg_class, objid the table, objsubid 32767.
+ */
+#define COW_ROW_LOCK_SUBID		32767
+extern void CowRowLockTag(Relation rel, LOCKTAG *tag);
+extern void CowNoteRowLock(Oid relid);
+extern bool CowRowsLockedByUs(Oid relid);
+extern bool CowRowsLockedByOthers(Relation rel);
 extern void CowInsertCommit(int64 storage_id, const CowCommitInfo *c);
 extern void CowDeleteStorageMetadata(int64 storage_id);
 extern void CowAdoptResetStorage(Relation rel);

@@ -240,6 +240,7 @@ extern int	CowPendingFetch(Relation rel, int64 rownum, TupleTableSlot *slot);
 extern bool CowPendingRowFetch(Relation rel, int64 rownum, TupleTableSlot *slot);
 extern bool CowPendingEntriesRemovable(Relation rel);
 extern void CowBeginOnConflict(Relation rel);
+extern bool CowOnConflictRunning(Relation rel);
 extern void CowBufferInsertSpeculative(Relation rel, TupleTableSlot *slot,
 									   CommandId cid);
 extern void CowCompleteSpeculative(Relation rel, TupleTableSlot *slot,
@@ -250,13 +251,6 @@ extern void CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill,
 extern void CowRewriteTable(Relation rel);
 extern void CowLockWriters(Relation rel);
 extern bool CowExcludeWriters(Relation rel, bool nowait);
-/*
- * The row-lock tag (CowRowLockTag) is an object lock on the table's pg_class
- * entry with this sub-id, which no column has: pg_locks shows it as locktype
- * object, classid pg_class, objid the table, objsubid 32767.
- */
-#define COW_ROW_LOCK_SUBID		32767
-extern void CowRowLockTag(Relation rel, LOCKTAG *tag);
 extern bool CowLockRows(Relation rel, LOCKMODE mode, LockWaitPolicy wait_policy,
 						bool *acquired);
 
