@@ -154,3 +154,52 @@ COMMIT;
 SELECT count(*), count(DISTINCT (k, k2)) FROM tx_rekey;
 SELECT * FROM incetl.verify('tx_rekey');
 DROP TABLE tx_rekey;
+
+-- The fuzzer's seed 224458011: a statement failing at its first row (NULL
+-- key) after an UPDATE and a TRUNCATE in a savepoint, rolled back, then a
+-- COPY and an UPDATE in the same transaction: the backend crashed
+-- (the failed statement's state outlived its subtransaction).
+CREATE TABLE tx_crash (k int, k2 int, p int, d boolean, v text) USING incetl_cow;
+SELECT incetl.set_table_options('tx_crash', record_key => 'k', precombine => 'p', delete_marker => 'd', file_group_rows => 3, retain_commits => 1);
+CREATE TABLE tx_stage (seq int, k int, k2 int, p int, d boolean, v text);
+BEGIN;
+DELETE FROM tx_stage;
+INSERT INTO tx_stage VALUES (1, (SELECT coalesce(max(k), 0) FROM tx_crash) + 35, 1, 9, true, 'eee63'), (2, (SELECT coalesce(max(k), 0) FROM tx_crash) + 35, 2, 9, false, 'eee5'), (3, (SELECT coalesce(max(k), 0) FROM tx_crash) + 37, 2, 4, false, 'b38'), (4, (SELECT coalesce(max(k), 0) FROM tx_crash) + 38, 0, 2, false, 'f20'), (5, (SELECT coalesce(max(k), 0) FROM tx_crash) + 43, 1, 6, false, 'dd48'), (6, (SELECT coalesce(max(k), 0) FROM tx_crash) + 53, 2, 7, false, 'c90'), (7, (SELECT coalesce(max(k), 0) FROM tx_crash) + 55, 0, 6, false, 'b48');
+INSERT INTO tx_crash (k, k2, p, d, v) VALUES (35, 1, 9, true, 'eee63'), (35, 2, 9, false, 'eee5'), (37, 2, 4, false, 'b38'), (38, 0, 2, false, 'f20'), (43, 1, 6, false, 'dd48'), (53, 2, 7, false, 'c90'), (55, 0, 6, false, 'b48');
+DELETE FROM tx_stage;
+INSERT INTO tx_stage VALUES (1, (SELECT coalesce(max(k), 0) FROM tx_crash) + 56, 2, 8, false, 'b92'), (2, (SELECT coalesce(max(k), 0) FROM tx_crash) + 57, 1, 8, NULL, 'eee6'), (3, (SELECT coalesce(max(k), 0) FROM tx_crash) + 60, 1, 1, false, 'a94');
+INSERT INTO tx_crash (k, k2, p, d, v) VALUES (111, 2, 8, false, 'b92'), (112, 1, 8, NULL, 'eee6'), (115, 1, 1, false, 'a94');
+SAVEPOINT s1;
+UPDATE tx_crash SET p = p + 1 WHERE k % 5 = 1;
+TRUNCATE tx_crash;
+INSERT INTO tx_crash (k, v) VALUES (NULL, 'x');
+ROLLBACK TO SAVEPOINT s1;
+DELETE FROM tx_stage;
+INSERT INTO tx_stage VALUES (1, 5, 0, 9, false, 'a26'), (2, 17, 0, 8, false, 'eee82'), (3, 6, 1, 1, false, 'a60'), (4, 13, 2, 8, true, 'c45'), (5, 41, 1, 6, false, 'a89'), (6, 23, 1, 5, false, 'b83'), (7, 55, 1, NULL, true, 'dd46'), (8, 38, 2, 5, false, 'a29'), (9, 1, 0, 4, false, 'b65'), (10, 5, 1, 1, false, 'c59'), (11, 4, 0, 0, false, 'dd63'), (12, 36, 1, 1, true, 'f0'), (13, 22, 2, 5, false, 'c15'), (14, 19, 2, 1, false, 'b43'), (15, 57, 1, 1, true, 'f99'), (16, 7, 2, 2, true, 'c96'), (17, 47, 0, 1, false, 'dd34'), (18, 32, 1, 2, true, 'b31'), (19, 38, 0, 0, false, 'b4'), (20, 32, 1, 1, true, 'f43');
+COPY tx_crash (k, k2, p, d, v) FROM STDIN;
+5	0	9	f	a26
+17	0	8	f	eee82
+6	1	1	f	a60
+13	2	8	t	c45
+41	1	6	f	a89
+23	1	5	f	b83
+55	1	\N	t	dd46
+38	2	5	f	a29
+1	0	4	f	b65
+5	1	1	f	c59
+4	0	0	f	dd63
+36	1	1	t	f0
+22	2	5	f	c15
+19	2	1	f	b43
+57	1	1	t	f99
+7	2	2	t	c96
+47	0	1	f	dd34
+32	1	2	t	b31
+38	0	0	f	b4
+32	1	1	t	f43
+\.
+UPDATE tx_crash SET p = NULL WHERE k % 2 = 1;
+COMMIT;
+SELECT count(*), sum(k), count(p) FROM tx_crash;
+SELECT * FROM incetl.verify('tx_crash');
+DROP TABLE tx_crash, tx_stage;
