@@ -1230,7 +1230,12 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 	if (vi < 0)
 		return false;
 	if (f->group == NULL ||
-		f->group->version.first_row_number != f->versions[vi].first_row_number)
+		f->group_storage_id != f->storage_id ||
+		!RelFileNodeEquals(f->group_node, rel->rd_node) ||
+		f->group->version.first_row_number != f->versions[vi].first_row_number ||
+		f->group->version.file_group_id != f->versions[vi].file_group_id ||
+		f->group->version.commit_id != f->versions[vi].commit_id ||
+		f->group->version.first_block != f->versions[vi].first_block)
 	{
 		MemoryContext old;
 
@@ -1241,6 +1246,8 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 		/* an index fetch reads a few rows: decode their values only */
 		f->group->by_block = true;
 		f->group->single_values = true;
+		f->group_storage_id = f->storage_id;
+		f->group_node = rel->rd_node;
 		MemoryContextSwitchTo(old);
 	}
 	CowStoreRow(rel, f->group, rownum - f->versions[vi].first_row_number, slot);
@@ -1760,6 +1767,20 @@ CowResolveMovedRow(Relation rel, int64 rownum, CowVersion *versions, int n,
 static CowIndexFetch *CowRowFetchCache = NULL;
 static LocalTransactionId CowRowFetchLxid = InvalidLocalTransactionId;
 static Oid	CowRowFetchRelid = InvalidOid;
+
+/*
+ * CowRowFetchForget drops the cached fetch state: a subtransaction aborted,
+ * and what it read may be of a storage it created (TRUNCATE) or of
+ * versions it wrote, both gone with it.
+ */
+void
+CowRowFetchForget(void)
+{
+	if (CowRowFetchCache != NULL && CowRowFetchLxid == MyProc->lxid)
+		cow_index_fetch_end(&CowRowFetchCache->base);
+	CowRowFetchCache = NULL;
+	CowRowFetchRelid = InvalidOid;
+}
 
 bool
 cow_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,

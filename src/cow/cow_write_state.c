@@ -1476,6 +1476,7 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 
 	if (event != SUBXACT_EVENT_ABORT_SUB)
 		return;
+	CowRowFetchForget();
 	CowFlushing = false;
 	CowSpeculating = false;
 	CowOnConflictForget();

@@ -272,6 +272,10 @@ typedef struct CowIndexFetch
 	CowVersion *versions;
 	int			nversions;
 	CowDecodedGroup *group;
+	int64		group_storage_id;	/* the storage and relfilenode group was
+									 * read from (TRUNCATE and its rollback
+									 * change both, row numbers restart) */
+	RelFileNode group_node;
 	CowVersion *live;			/* CowLoadLiveVersions, read on the first
 								 * miss, or NULL */
 	int			nlive;
@@ -299,6 +303,7 @@ extern void CowCustomScanReInitializeDSM(CustomScanState *node,
 										 void *coordinate);
 extern int	CowFindInVersions(CowVersion *versions, int n, int64 rownum);
 extern CowVersion *CowLoadLiveVersions(Relation rel, int *n);
+extern void CowRowFetchForget(void);
 extern IndexFetchTableData *cow_index_fetch_begin(Relation rel);
 extern void cow_index_fetch_reset(IndexFetchTableData *data);
 extern void cow_index_fetch_end(IndexFetchTableData *data);
