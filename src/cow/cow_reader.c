@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xlog.h"
 #include "access/tupmacs.h"
 #include "catalog/pg_type_d.h"
 #include "nodes/bitmapset.h"
@@ -589,8 +590,113 @@ typedef struct CowGroupFrames
 	CowDecodedGroup *g;
 	uint64		block_off;		/* of the block in the extent stream */
 	char	   *raw;
-	CowFrames	frames;
+	CowFrames	frames;			/* zero for an uncompressed block */
+	/* an uncompressed block read piece by piece (CowGroupPagedRaw) */
+	bool		paged;
+	Size		len;			/* its bytes */
+	pg_crc32c	crc;			/* its CRC, from the block directory */
+	int			attidx;
+	uint32		blockno;
 } CowGroupFrames;
+
+/*
+ * An uncompressed block of at least COW_PAGED_MIN bytes (bit-packed
+ * integers zstd does not shrink) is read by a single-value reader in
+ * pieces of COW_PAGED_PIECE bytes, when data checksums are on: see
+ * CowGroupPagedRaw.
+ */
+#define COW_PAGED_PIECE			512
+#define COW_PAGED_MIN			(4 * COW_PAGED_PIECE)
+
+/*
+ * CowGroupFetchPiece copies piece "piece" of an uncompressed block read
+ * piece by piece into its raw bytes (the CowLazyRaw fetch of a block from
+ * CowGroupPagedRaw).
+ */
+static void
+CowGroupFetchPiece(CowLazyRaw *lazy, uint32 piece)
+{
+	CowGroupFrames *st = (CowGroupFrames *) lazy->arg;
+	Size		from = (Size) piece * COW_PAGED_PIECE;
+	Size		len = Min(st->len - from, COW_PAGED_PIECE);
+
+	Assert(st->paged && from < st->len);
+	CowReadExtentBytes(st->g->rel, st->g->version.first_block,
+					   st->g->version.nblocks, st->block_off + from, len,
+					   st->raw + from);
+	lazy->done[piece] = true;
+}
+
+/*
+ * CowGroupPagedCheck verifies the CRC of an uncompressed block read piece
+ * by piece once all its pieces are read (the block is then decoded whole,
+ * and a whole block is always checked).
+ */
+static void
+CowGroupPagedCheck(CowGroupFrames *st)
+{
+	pg_crc32c	crc;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, st->raw, st->len);
+	FIN_CRC32C(crc);
+	if (crc != st->crc)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("incetl_cow relation \"%s\": checksum mismatch in block %u of column %d of file group " INT64_FORMAT " (block %u)",
+						RelationGetRelationName(st->g->rel), st->blockno,
+						st->attidx + 1, st->g->version.file_group_id,
+						st->g->version.first_block)));
+}
+
+/*
+ * CowGroupPagedRaw: for uncompressed block b of column attidx of g, stored
+ * at off in the extent stream, its raw bytes with none read yet and
+ * *lazyp the handle that reads them piece by piece as a single-value
+ * reader needs them (CowDecodeValue: an int block's header and the few
+ * bytes of the value, not the 8 to 17 kB of a 4096-row block of
+ * bit-packed integers); NULL when this does not apply.
+ *
+ * Only with data checksums on (initdb --data-checksums): then PostgreSQL
+ * verifies every page of the relation when it reads it from disk
+ * (ERRCODE_DATA_CORRUPTED, "invalid page"), which catches the damage on
+ * disk the block's CRC is for, so the CRC, which would need the whole
+ * block read, is not verified for the few bytes read.  The decoder still
+ * checks every header, width and length it reads; a block read whole
+ * (every piece fetched, CowGroupBlockRaw) has its CRC verified as any
+ * other; scans, merges and incetl.verify() read blocks whole.  Without
+ * data checksums a single-value reader reads and checks the block whole.
+ */
+static char *
+CowGroupPagedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
+				 CowLazyRaw **lazyp)
+{
+	CowBlockDesc *bd = &g->block_dirs[attidx][b];
+	CowGroupFrames *st;
+
+	if (bd->stored_len < COW_PAGED_MIN || bd->stored_len != bd->raw_len ||
+		!DataChecksumsEnabled())
+		return NULL;
+	st = palloc0(sizeof(CowGroupFrames));
+	st->g = g;
+	st->block_off = off;
+	st->paged = true;
+	st->len = bd->stored_len;
+	st->crc = bd->crc;
+	st->attidx = attidx;
+	st->blockno = b;
+	/* pieces are read as needed: the bytes are not touched before */
+	st->raw = MemoryContextAllocHuge(g->cxt, st->len);
+	st->lazy.nframes = (st->len + COW_PAGED_PIECE - 1) / COW_PAGED_PIECE;
+	st->lazy.first_raw = COW_PAGED_PIECE;
+	st->lazy.frame_raw = COW_PAGED_PIECE;
+	st->lazy.done = palloc0(sizeof(bool) * st->lazy.nframes);
+	st->lazy.fetch = CowGroupFetchPiece;
+	st->lazy.arg = st;
+	*lazyp = &st->lazy;
+	CowBlocksDecoded++;
+	return st->raw;
+}
 
 /* the bytes of a block read first, to find its frame index */
 #define COW_FRAME_INDEX_READ	512
@@ -722,10 +828,20 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 
 		if (lazy != NULL && lazyp == NULL)
 		{
+			CowGroupFrames *st = (CowGroupFrames *) lazy->arg;
+
 			/* wanted whole: its frames not read yet (each is read once) */
 			for (k = 0; k < lazy->nframes; k++)
 				if (!lazy->done[k])
 					lazy->fetch(lazy, k);
+			if (st->paged)
+			{
+				/* read whole now: checked as a block read whole is */
+				CowGroupPagedCheck(st);
+				g->raw_lazy[attidx] = NULL;
+				pfree(lazy->done);
+				pfree(st);
+			}
 		}
 		else if (lazy != NULL)
 			*lazyp = lazy;
@@ -742,8 +858,11 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 		CowGroupFrames *st = (CowGroupFrames *) g->raw_lazy[attidx]->arg;
 
 		pfree(st->lazy.done);
-		pfree(st->frames.entries);
-		pfree(st->frames.offsets);
+		if (!st->paged)
+		{
+			pfree(st->frames.entries);
+			pfree(st->frames.offsets);
+		}
 		pfree(st);
 		g->raw_lazy[attidx] = NULL;
 	}
@@ -755,6 +874,19 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 		dir[b].raw_len > COW_FRAMED_MIN)
 	{
 		raw = CowGroupFramedRaw(g, attidx, b, cd->offset + off, lazyp);
+		if (raw != NULL)
+		{
+			g->raw_lazy[attidx] = *lazyp;
+			g->raw_blocks[attidx] = raw;
+			g->raw_block_no[attidx] = b + 1;
+			g->raw_reads[attidx] = 0;
+			g->raw_kept[attidx] = false;
+			return raw;
+		}
+	}
+	if (lazyp != NULL && (dir[b].flags & COW_BLK_UNCOMPRESSED))
+	{
+		raw = CowGroupPagedRaw(g, attidx, b, cd->offset + off, lazyp);
 		if (raw != NULL)
 		{
 			g->raw_lazy[attidx] = *lazyp;
