@@ -1766,8 +1766,10 @@ CowIntRange(const CowIntCursor *c, int64 first, int64 n, int64 *out)
  * CowVarlenaRange sets out[n] to values [first, first + n) of an opened
  * VARLENA body, each with a 4-byte header, palloc'd in the current memory
  * context.  The lengths up to the range's end are checked, as
- * CowVarlenaValue checks them; the values are rebuilt in order from the
- * last value at or before the range's first that shares no prefix.
+ * CowVarlenaValue checks them (from the last value at or before the
+ * range's first that shares no prefix, those before it only summed, when
+ * the lengths allow: CowVarlenaChainStart); the values are rebuilt in
+ * order from that value.
  */
 static void
 CowVarlenaRange(CowChunkReader *r, const CowVarlenaCursor *c, int64 first,
@@ -1780,31 +1782,57 @@ CowVarlenaRange(CowChunkReader *r, const CowVarlenaCursor *c, int64 first,
 				start_off = 0;
 	int64		prevlen = 0,
 				start = 0,
+				base,
 				i;
 	char	   *prev = NULL;
 
 	Assert(first >= 0 && n >= 0 && end <= c->count);
 	if (n == 0)
 		return;
-	prefix = palloc(sizeof(int64) * end);
-	suffix = palloc(sizeof(int64) * end);
-	CowIntHead(&c->prefix, end, prefix);
-	CowIntHead(&c->suffix, end, suffix);
-	for (i = 0; i < end; i++)
+	/* prefix[i - base], suffix[i - base]: of value i */
+	base = CowVarlenaChainStart(r, c, first, &sum);
+	if (base >= 0)
 	{
-		if (prefix[i] < 0 || suffix[i] < 0 || prefix[i] > prevlen ||
-			(uint64) suffix[i] > c->suffix_bytes)
+		/* from the value first is rebuilt from, read at random */
+		prefix = palloc(sizeof(int64) * (end - base));
+		suffix = palloc(sizeof(int64) * (end - base));
+		CowIntEnsure(&c->prefix, base, end - base);
+		CowIntEnsure(&c->suffix, base, end - base);
+		for (i = base; i < end; i++)
+		{
+			prefix[i - base] = c->prefix.b.base +
+				(int64) CowIntPacked(&c->prefix, i);
+			suffix[i - base] = c->suffix.b.base +
+				(int64) CowIntPacked(&c->suffix, i);
+		}
+	}
+	else
+	{
+		base = 0;
+		sum = 0;
+		prefix = palloc(sizeof(int64) * end);
+		suffix = palloc(sizeof(int64) * end);
+		CowIntHead(&c->prefix, end, prefix);
+		CowIntHead(&c->suffix, end, suffix);
+	}
+	start = base;
+	start_off = sum;
+	for (i = base; i < end; i++)
+	{
+		if (prefix[i - base] < 0 || suffix[i - base] < 0 ||
+			prefix[i - base] > prevlen ||
+			(uint64) suffix[i - base] > c->suffix_bytes)
 			CowChunkCorrupt(r, "bad value length");
-		prevlen = prefix[i] + suffix[i];
+		prevlen = prefix[i - base] + suffix[i - base];
 		if ((uint64) prevlen > MaxAllocSize - VARHDRSZ)
 			CowChunkCorrupt(r, "bad value length");
 		/* the last value up to first that is stored whole */
-		if (i <= first && prefix[i] == 0)
+		if (i <= first && prefix[i - base] == 0)
 		{
 			start = i;
 			start_off = sum;
 		}
-		sum += suffix[i];
+		sum += suffix[i - base];
 		if (sum > c->suffix_bytes)
 			CowChunkCorrupt(r, "bad value length");
 	}
@@ -1814,14 +1842,15 @@ CowVarlenaRange(CowChunkReader *r, const CowVarlenaCursor *c, int64 first,
 		CowChunkEnsure(r, (c->src - r->data) + start_off, sum - start_off);
 	for (i = start; i < end; i++)
 	{
-		int64		len = prefix[i] + suffix[i];
+		int64		len = prefix[i - base] + suffix[i - base];
 		char	   *buf = palloc(len + VARHDRSZ);
 
 		SET_VARSIZE(buf, len + VARHDRSZ);
-		if (prefix[i] > 0)
-			memcpy(VARDATA(buf), VARDATA(prev), prefix[i]);
-		memcpy(VARDATA(buf) + prefix[i], c->src + start_off, suffix[i]);
-		start_off += suffix[i];
+		if (prefix[i - base] > 0)
+			memcpy(VARDATA(buf), VARDATA(prev), prefix[i - base]);
+		memcpy(VARDATA(buf) + prefix[i - base], c->src + start_off,
+			   suffix[i - base]);
+		start_off += suffix[i - base];
 		/* values before the range only lend their bytes to the next */
 		if (prev != NULL && i - 1 < first)
 			pfree(prev);

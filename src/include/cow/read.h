@@ -298,6 +298,7 @@ extern void CowCustomScanReInitializeDSM(CustomScanState *node,
 										 ParallelContext *pcxt,
 										 void *coordinate);
 extern int	CowFindInVersions(CowVersion *versions, int n, int64 rownum);
+extern AttrNumber CowFirstKeyAttnum(Relation rel, Snapshot snap);
 extern CowVersion *CowLoadLiveVersions(Relation rel, int *n);
 extern IndexFetchTableData *cow_index_fetch_begin(Relation rel);
 extern void cow_index_fetch_reset(IndexFetchTableData *data);
