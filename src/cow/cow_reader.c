@@ -830,17 +830,26 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 		{
 			CowGroupFrames *st = (CowGroupFrames *) lazy->arg;
 
-			/* wanted whole: its frames not read yet (each is read once) */
-			for (k = 0; k < lazy->nframes; k++)
-				if (!lazy->done[k])
-					lazy->fetch(lazy, k);
 			if (st->paged)
 			{
-				/* read whole now: checked as a block read whole is */
+				/*
+				 * read whole now, in one pass over its pages, and checked
+				 * as a block read whole is
+				 */
+				CowReadExtentBytes(g->rel, g->version.first_block,
+								   g->version.nblocks, st->block_off, st->len,
+								   st->raw);
 				CowGroupPagedCheck(st);
 				g->raw_lazy[attidx] = NULL;
 				pfree(lazy->done);
 				pfree(st);
+			}
+			else
+			{
+				/* wanted whole: its frames not read yet (each is read once) */
+				for (k = 0; k < lazy->nframes; k++)
+					if (!lazy->done[k])
+						lazy->fetch(lazy, k);
 			}
 		}
 		else if (lazy != NULL)
