@@ -494,6 +494,19 @@ CowDecodeCommitIds(Relation rel, const CowVersion *v, CowGroupHeader *h)
 CowDecodedGroup *
 CowOpenGroup(Relation rel, const CowVersion *v, bool all, Bitmapset *needed)
 {
+	return CowOpenGroupHeader(rel, v, NULL, all, needed);
+}
+
+/*
+ * CowOpenGroupHeader is CowOpenGroup for a caller that has read the
+ * version's header already (CowReadGroupHeader, in the current memory
+ * context), which the group then uses: a scan checking min/max first
+ * copies the header once, not twice.  With h NULL it is read here.
+ */
+CowDecodedGroup *
+CowOpenGroupHeader(Relation rel, const CowVersion *v, CowGroupHeader *h,
+				   bool all, Bitmapset *needed)
+{
 	CowDecodedGroup *g = palloc0(sizeof(CowDecodedGroup));
 
 	g->rel = rel;
@@ -501,7 +514,7 @@ CowOpenGroup(Relation rel, const CowVersion *v, bool all, Bitmapset *needed)
 	g->all = all;
 	g->needed = needed;
 	g->version = *v;
-	g->header = CowReadGroupHeader(rel, v);
+	g->header = h != NULL ? h : CowReadGroupHeader(rel, v);
 	g->natts = RelationGetDescr(rel)->natts;
 	g->nrows = g->header->nrows;
 	g->nblocks = CowGroupBlocks(g->header);

@@ -819,6 +819,7 @@ static bool
 CowScanOpenVersion(CowScanDesc scan, int vi)
 {
 	Relation	rel = scan->base.rs_rd;
+	CowGroupHeader *h = NULL;
 	MemoryContext old;
 
 	MemoryContextReset(scan->group_cxt);
@@ -831,8 +832,9 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 	old = MemoryContextSwitchTo(scan->group_cxt);
 	if (scan->quals != NIL)
 	{
-		CowGroupHeader *h = CowReadGroupHeader(rel, &scan->versions[vi]);
 		uint32		nmatch;
+
+		h = CowReadGroupHeader(rel, &scan->versions[vi]);
 
 		if (!CowGroupMayMatch(rel, h, scan->quals))
 		{
@@ -851,8 +853,8 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 		}
 	}
 	/* columns are decompressed when the plan first reads them */
-	scan->group = CowOpenGroup(rel, &scan->versions[vi], scan->all_columns,
-							   scan->needed);
+	scan->group = CowOpenGroupHeader(rel, &scan->versions[vi], h,
+									 scan->all_columns, scan->needed);
 	scan->groups_read++;
 	scan->lo_row = 0;
 	scan->hi_row = scan->group->nrows;
