@@ -615,8 +615,7 @@ typedef struct CowGroupFrames
 /*
  * An uncompressed block of at least COW_PAGED_MIN bytes (bit-packed
  * integers zstd does not shrink) is read by a single-value reader in
- * pieces of COW_PAGED_PIECE bytes, when data checksums are on: see
- * CowGroupPagedRaw.
+ * pieces of COW_PAGED_PIECE bytes: see CowGroupPagedRaw.
  */
 #define COW_PAGED_PIECE			512
 #define COW_PAGED_MIN			(4 * COW_PAGED_PIECE)
@@ -670,15 +669,16 @@ CowGroupPagedCheck(CowGroupFrames *st)
  * bytes of the value, not the 8 to 17 kB of a 4096-row block of
  * bit-packed integers); NULL when this does not apply.
  *
- * Only with data checksums on (initdb --data-checksums): then PostgreSQL
- * verifies every page of the relation when it reads it from disk
- * (ERRCODE_DATA_CORRUPTED, "invalid page"), which catches the damage on
- * disk the block's CRC is for, so the CRC, which would need the whole
- * block read, is not verified for the few bytes read.  The decoder still
- * checks every header, width and length it reads; a block read whole
- * (every piece fetched, CowGroupBlockRaw) has its CRC verified as any
- * other; scans, merges and incetl.verify() read blocks whole.  Without
- * data checksums a single-value reader reads and checks the block whole.
+ * Without data checksums the block's CRC is verified first, over its
+ * pages in place (CowExtentCrc): no copy of the block is made.  With data
+ * checksums on (initdb --data-checksums), PostgreSQL verifies every page
+ * of the relation when it reads it from disk (ERRCODE_DATA_CORRUPTED,
+ * "invalid page"), which catches the damage on disk the block's CRC is
+ * for, so the CRC, which would need every page of the block read, is not
+ * verified for the few bytes read.  Either way the decoder checks every
+ * header, width and length it reads; a block read whole (every piece
+ * fetched, CowGroupBlockRaw) has its CRC verified as any other; scans,
+ * merges and incetl.verify() read blocks whole.
  */
 static char *
 CowGroupPagedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
@@ -687,9 +687,16 @@ CowGroupPagedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
 	CowBlockDesc *bd = &g->block_dirs[attidx][b];
 	CowGroupFrames *st;
 
-	if (bd->stored_len < COW_PAGED_MIN || bd->stored_len != bd->raw_len ||
-		!DataChecksumsEnabled())
+	if (bd->stored_len < COW_PAGED_MIN || bd->stored_len != bd->raw_len)
 		return NULL;
+	if (!DataChecksumsEnabled() &&
+		CowExtentCrc(g->rel, g->version.first_block, g->version.nblocks,
+					 off, bd->stored_len) != bd->crc)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("incetl_cow relation \"%s\": checksum mismatch in block %u of column %d of file group " INT64_FORMAT " (block %u)",
+						RelationGetRelationName(g->rel), b, attidx + 1,
+						g->version.file_group_id, g->version.first_block)));
 	st = palloc0(sizeof(CowGroupFrames));
 	st->g = g;
 	st->block_off = off;

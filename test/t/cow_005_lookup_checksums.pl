@@ -1,10 +1,10 @@
-# Point lookups on a cluster with data checksums (initdb --data-checksums).
+# Point lookups reading pieces of uncompressed blocks (bit-packed integers
+# zstd does not shrink): a single-value read takes the pieces of the block
+# it needs, not the whole block (cow_reader.c, CowGroupPagedRaw).
 #
-# There, a single-value read of an uncompressed column block (bit-packed
-# integers zstd does not shrink) reads only the pieces of the block it
-# needs, without the block's CRC, which would need the whole block
-# (cow_reader.c, CowGroupPagedRaw): PostgreSQL's page checksums catch the
-# damage on disk the CRC is for.  This test checks that
+# With data checksums (initdb --data-checksums) the block's CRC, which
+# would need every page of the block, is not verified: PostgreSQL's page
+# checksums catch the damage on disk the CRC is for.  This part checks that
 #   - lookups return the rows a heap copy holds (every 7th key, the block
 #     edges), and key ranges too;
 #   - one value of a block reads fewer buffers than two values of it (the
@@ -13,6 +13,9 @@
 #   - a byte changed on disk in the middle of the uncompressed blocks is
 #     reported by the lookups that read its page (ERRCODE_DATA_CORRUPTED,
 #     "invalid page"), never returned as a value, and by a full scan.
+# Without data checksums the CRC is verified over the block's pages in
+# place first: the same damage is reported as a checksum mismatch by every
+# lookup in the damaged block.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -170,4 +173,75 @@ isnt($rc, 0, 'a full scan fails too');
 like($stderr, qr/invalid page in block $victim/, 'reporting the page');
 
 $node->stop;
+
+# Without data checksums the block's CRC is verified over its pages in
+# place before the pieces are read: a changed byte is reported as a
+# checksum mismatch of the block, by every lookup reading that block.
+my $plain = PostgreSQL::Test::Cluster->new('lookup_plain');
+$plain->init;
+$plain->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'incetl,pg_cron'
+cron.database_name = 'postgres'
+});
+$plain->start;
+is($plain->safe_psql('postgres', 'SHOW data_checksums'), 'off', 'data checksums off');
+$plain->safe_psql('postgres', q{
+CREATE EXTENSION incetl;
+CREATE TABLE h (id bigint PRIMARY KEY, r bigint);
+INSERT INTO h SELECT g, (hashint8(g)::bigint << 31) # hashint8(g * 7) FROM generate_series(1, 9000) g;
+CREATE TABLE c (LIKE h) USING incetl_cow;
+SELECT incetl.set_table_options('c', record_key => 'id', file_group_rows => 100000);
+INSERT INTO c SELECT * FROM h;
+CREATE INDEX c_id ON c (id);
+ANALYZE c;
+CREATE FUNCTION damaged() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    k bigint;
+    a bigint;
+    b bigint;
+    failed int := 0;
+    wrong int := 0;
+BEGIN
+    FOR k IN 1..9000 LOOP
+        BEGIN
+            EXECUTE 'SELECT r FROM c WHERE id = ' || k INTO a;
+            SELECT r INTO b FROM h WHERE id = k;
+            IF a IS DISTINCT FROM b THEN
+                wrong := wrong + 1;
+            END IF;
+        EXCEPTION WHEN data_corrupted THEN
+            IF SQLERRM LIKE '%checksum mismatch in block 1 of column 2 %' THEN
+                failed := failed + 1;
+            ELSE
+                RAISE;
+            END IF;
+        END;
+    END LOOP;
+    RETURN format('failed %s wrong %s', failed, wrong);
+END $$;
+});
+is($plain->safe_psql('postgres', q{
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT damaged()}), 'failed 0 wrong 0', 'lookups return the heap rows');
+$path = $plain->data_dir . '/'
+  . $plain->safe_psql('postgres', q{SELECT pg_relation_filepath('c')});
+($first) = split /\|/, $plain->safe_psql('postgres', q{
+SELECT first_block FROM incetl.cow_file_group
+WHERE storage_id = incetl.cow_storage_id('c') AND superseded_by IS NULL});
+$plain->stop;
+open($fh, '+<:raw', $path) or die "open $path: $!";
+seek($fh, ($first + 5) * 8192 + 4000, 0) or die;
+read($fh, $byte, 1) == 1 or die "short read";
+seek($fh, ($first + 5) * 8192 + 4000, 0) or die;
+print $fh pack('C', unpack('C', $byte) ^ 0x5a);
+close($fh) or die;
+$plain->start;
+# block 1 of r holds rows 4097..8192: each of its lookups reports it
+is($plain->safe_psql('postgres', q{
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT damaged()}), 'failed 4096 wrong 0',
+	'every lookup in the damaged block reports a checksum mismatch, the others read');
+$plain->stop;
 done_testing();
