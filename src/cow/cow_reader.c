@@ -19,8 +19,8 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
-#include "access/xlog.h"
 #include "access/tupmacs.h"
+#include "access/xlog.h"
 #include "catalog/pg_type_d.h"
 #include "nodes/bitmapset.h"
 #include "port/pg_crc32c.h"
