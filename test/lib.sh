@@ -51,6 +51,8 @@
 #   INCETL_PG_BIN     PostgreSQL binaries (default /usr/lib/postgresql/15/bin)
 #   INCETL_TEST_PORT  port of the test cluster (default 54329)
 #   INCETL_TEST_USER  OS user that runs servers when we are root (default postgres)
+#   INCETL_INITDB_OPTS more initdb options for every cluster (default none; the
+#                     benchmarks' data-checksums runs set --data-checksums)
 
 # Not a script of its own: no "set -euo pipefail" here, the sourcing script
 # owns its shell options.
@@ -324,8 +326,9 @@ incetl_cluster_init() {
     echo "$port" >"$cdir/port"
 
     # C collation and UTF8: expected outputs do not depend on the machine.
+    # shellcheck disable=SC2086  # INCETL_INITDB_OPTS: words on purpose
     incetl_as_runner "$INCETL_PG_BIN/initdb" -D "$cdir/data" -A trust --no-sync \
-        --no-locale -E UTF8 -U "$runner" >"$cdir/initdb.log" 2>&1 \
+        --no-locale -E UTF8 -U "$runner" ${INCETL_INITDB_OPTS:-} >"$cdir/initdb.log" 2>&1 \
         || { cat "$cdir/initdb.log"; return 1; }
 
     local line

@@ -1525,12 +1525,28 @@ CowIntHead(const CowIntCursor *c, int64 n, int64 *out)
 	}
 }
 
+/*
+ * CowIntSumPacked: the sum of the packed values [from, to) of an opened
+ * int block (present: the caller ensures them), without their base
+ */
+static uint64
+CowIntSumPacked(const CowIntCursor *c, uint64 from, uint64 to)
+{
+	uint64		sum = 0;
+	uint64		i;
+
+	if (c->b.width == 0)
+		return 0;
+	for (i = from; i < to; i++)
+		sum += CowIntPacked(c, i);
+	return sum;
+}
+
 /* value i of an opened int block */
 static int64
 CowIntValue(const CowIntCursor *c, int64 i)
 {
 	uint64		v;
-	int64		k;
 
 	Assert(i >= 0 && i < (int64) c->b.count);
 	if (c->b.mode == COW_INT_FOR)
@@ -1538,10 +1554,10 @@ CowIntValue(const CowIntCursor *c, int64 i)
 		CowIntEnsure(c, i, 1);
 		return (int64) ((uint64) c->b.base + CowIntPacked(c, i));
 	}
+	/* the first value, plus i times the least delta, plus the rest */
 	CowIntEnsure(c, 0, i);
-	v = (uint64) c->b.first;
-	for (k = 0; k < i; k++)
-		v += (uint64) c->b.base + CowIntPacked(c, k);
+	v = (uint64) c->b.first + (uint64) i * (uint64) c->b.base +
+		CowIntSumPacked(c, 0, i);
 	return (int64) v;
 }
 
@@ -1565,58 +1581,135 @@ CowVarlenaOpen(CowChunkReader *r, int64 count, CowVarlenaCursor *c)
 }
 
 /*
+ * CowVarlenaChainStart: for value k of an opened VARLENA body whose prefix
+ * and suffix lengths are frame-of-reference blocks (random access), the
+ * last value at or before k stored whole (prefix length 0), from which
+ * value k is rebuilt, and in *before the suffix bytes of the values before
+ * that one.  Returns -1 when the lengths' blocks do not allow this (delta
+ * blocks, or suffix lengths that are not all within the body's bytes): the
+ * caller then walks every length before k.  The values before the chain
+ * are only summed: their lengths, each within [0, suffix_bytes] by the
+ * block's base and width, need no check of their own, and the sum is
+ * checked against the body's bytes.
+ */
+static int64
+CowVarlenaChainStart(CowChunkReader *r, const CowVarlenaCursor *c, int64 k,
+					 uint64 *before)
+{
+	const CowIntCursor *pc = &c->prefix;
+	const CowIntCursor *sc = &c->suffix;
+	int64		start;
+	uint64		sum;
+
+	if (pc->b.mode != COW_INT_FOR || sc->b.mode != COW_INT_FOR ||
+		pc->b.base < 0 || sc->b.base < 0 ||
+		(uint64) sc->b.base > c->suffix_bytes ||
+		sc->mask > c->suffix_bytes - (uint64) sc->b.base)
+		return -1;
+	/* the nearest value at or before k that shares no prefix */
+	start = k;
+	if (pc->b.base != 0 || pc->b.width != 0)
+	{
+		for (;;)
+		{
+			CowIntEnsure(pc, start, 1);
+			if (pc->b.base + (int64) CowIntPacked(pc, start) == 0 || start == 0)
+				break;
+			start--;
+		}
+	}
+	CowIntEnsure(sc, 0, start);
+	sum = (uint64) start * (uint64) sc->b.base + CowIntSumPacked(sc, 0, start);
+	if (sum > c->suffix_bytes)
+		CowChunkCorrupt(r, "bad value length");
+	*before = sum;
+	return start;
+}
+
+/*
  * CowVarlenaValue returns value k of an opened VARLENA body, with a 4-byte
- * header, palloc'd in the current memory context.  The lengths before it
- * are checked and summed; the value is then rebuilt backwards: its own
- * suffix, then the bytes before it from the nearest earlier value whose
- * shared prefix is shorter, and so on down to a value that shares
- * nothing -- a few copies, not one per value before it.
+ * header, palloc'd in the current memory context.  The lengths of the
+ * values from the last one before it that shares no prefix are checked,
+ * those of the values before that one summed (CowVarlenaChainStart; with
+ * delta-coded lengths, every length before it is checked and summed); the
+ * value is then rebuilt backwards: its own suffix, then the bytes before
+ * it from the nearest earlier value whose shared prefix is shorter, and
+ * so on down to a value that shares nothing -- a few copies, not one per
+ * value before it.
  */
 static Datum
 CowVarlenaValue(CowChunkReader *r, const CowVarlenaCursor *c, int64 k)
 {
-	int64	   *prefix = palloc(sizeof(int64) * (k + 1));
-	int64	   *suffix = palloc(sizeof(int64) * (k + 1));
+	int64	   *prefix;
+	int64	   *suffix;
 	uint64		sum = 0;
 	int64		prevlen = 0,
 				len,
 				need,
-				i;
+				start,
+				last,
+				i,
+				j;
 	char	   *buf;
 
 	Assert(k >= 0 && k < c->count);
-	CowIntHead(&c->prefix, k + 1, prefix);
-	CowIntHead(&c->suffix, k + 1, suffix);
-	for (i = 0; i <= k; i++)
+	start = CowVarlenaChainStart(r, c, k, &sum);
+	if (start >= 0)
 	{
-		if (prefix[i] < 0 || suffix[i] < 0 || prefix[i] > prevlen ||
-			(uint64) suffix[i] > c->suffix_bytes)
+		/* the chain [start, k] only, read at random */
+		prefix = palloc(sizeof(int64) * (k - start + 1));
+		suffix = palloc(sizeof(int64) * (k - start + 1));
+		CowIntEnsure(&c->prefix, start, k - start + 1);
+		CowIntEnsure(&c->suffix, start, k - start + 1);
+		for (i = start; i <= k; i++)
+		{
+			prefix[i - start] = c->prefix.b.base +
+				(int64) CowIntPacked(&c->prefix, i);
+			suffix[i - start] = c->suffix.b.base +
+				(int64) CowIntPacked(&c->suffix, i);
+		}
+	}
+	else
+	{
+		start = 0;
+		sum = 0;
+		prefix = palloc(sizeof(int64) * (k + 1));
+		suffix = palloc(sizeof(int64) * (k + 1));
+		CowIntHead(&c->prefix, k + 1, prefix);
+		CowIntHead(&c->suffix, k + 1, suffix);
+	}
+	/* prefix[j], suffix[j]: of value start + j */
+	last = k - start;
+	for (j = 0; j <= last; j++)
+	{
+		if (prefix[j] < 0 || suffix[j] < 0 || prefix[j] > prevlen ||
+			(uint64) suffix[j] > c->suffix_bytes)
 			CowChunkCorrupt(r, "bad value length");
-		prevlen = prefix[i] + suffix[i];
+		prevlen = prefix[j] + suffix[j];
 		if ((uint64) prevlen > MaxAllocSize - VARHDRSZ)
 			CowChunkCorrupt(r, "bad value length");
-		sum += suffix[i];
+		sum += suffix[j];
 		if (sum > c->suffix_bytes)
 			CowChunkCorrupt(r, "bad value length");
 	}
 
 	/* sum is now the end of value k's suffix bytes */
-	len = prefix[k] + suffix[k];
+	len = prefix[last] + suffix[last];
 	buf = palloc(len + VARHDRSZ);
 	SET_VARSIZE(buf, len + VARHDRSZ);
 	need = len;					/* bytes [0, need) are still to be filled */
-	for (i = k; need > 0; i--)
+	for (j = last; need > 0; j--)
 	{
 		uint64		off;
 
-		Assert(i >= 0);
-		off = sum - suffix[i];
-		/* value i has bytes [prefix[i], need) in its own suffix */
-		if (prefix[i] < need)
+		Assert(j >= 0);
+		off = sum - suffix[j];
+		/* value start + j has bytes [prefix[j], need) in its own suffix */
+		if (prefix[j] < need)
 		{
-			CowChunkEnsure(r, (c->src - r->data) + off, need - prefix[i]);
-			memcpy(buf + VARHDRSZ + prefix[i], c->src + off, need - prefix[i]);
-			need = prefix[i];
+			CowChunkEnsure(r, (c->src - r->data) + off, need - prefix[j]);
+			memcpy(buf + VARHDRSZ + prefix[j], c->src + off, need - prefix[j]);
+			need = prefix[j];
 		}
 		sum = off;
 	}
@@ -1673,8 +1766,10 @@ CowIntRange(const CowIntCursor *c, int64 first, int64 n, int64 *out)
  * CowVarlenaRange sets out[n] to values [first, first + n) of an opened
  * VARLENA body, each with a 4-byte header, palloc'd in the current memory
  * context.  The lengths up to the range's end are checked, as
- * CowVarlenaValue checks them; the values are rebuilt in order from the
- * last value at or before the range's first that shares no prefix.
+ * CowVarlenaValue checks them (from the last value at or before the
+ * range's first that shares no prefix, those before it only summed, when
+ * the lengths allow: CowVarlenaChainStart); the values are rebuilt in
+ * order from that value.
  */
 static void
 CowVarlenaRange(CowChunkReader *r, const CowVarlenaCursor *c, int64 first,
@@ -1687,31 +1782,57 @@ CowVarlenaRange(CowChunkReader *r, const CowVarlenaCursor *c, int64 first,
 				start_off = 0;
 	int64		prevlen = 0,
 				start = 0,
+				base,
 				i;
 	char	   *prev = NULL;
 
 	Assert(first >= 0 && n >= 0 && end <= c->count);
 	if (n == 0)
 		return;
-	prefix = palloc(sizeof(int64) * end);
-	suffix = palloc(sizeof(int64) * end);
-	CowIntHead(&c->prefix, end, prefix);
-	CowIntHead(&c->suffix, end, suffix);
-	for (i = 0; i < end; i++)
+	/* prefix[i - base], suffix[i - base]: of value i */
+	base = CowVarlenaChainStart(r, c, first, &sum);
+	if (base >= 0)
 	{
-		if (prefix[i] < 0 || suffix[i] < 0 || prefix[i] > prevlen ||
-			(uint64) suffix[i] > c->suffix_bytes)
+		/* from the value first is rebuilt from, read at random */
+		prefix = palloc(sizeof(int64) * (end - base));
+		suffix = palloc(sizeof(int64) * (end - base));
+		CowIntEnsure(&c->prefix, base, end - base);
+		CowIntEnsure(&c->suffix, base, end - base);
+		for (i = base; i < end; i++)
+		{
+			prefix[i - base] = c->prefix.b.base +
+				(int64) CowIntPacked(&c->prefix, i);
+			suffix[i - base] = c->suffix.b.base +
+				(int64) CowIntPacked(&c->suffix, i);
+		}
+	}
+	else
+	{
+		base = 0;
+		sum = 0;
+		prefix = palloc(sizeof(int64) * end);
+		suffix = palloc(sizeof(int64) * end);
+		CowIntHead(&c->prefix, end, prefix);
+		CowIntHead(&c->suffix, end, suffix);
+	}
+	start = base;
+	start_off = sum;
+	for (i = base; i < end; i++)
+	{
+		if (prefix[i - base] < 0 || suffix[i - base] < 0 ||
+			prefix[i - base] > prevlen ||
+			(uint64) suffix[i - base] > c->suffix_bytes)
 			CowChunkCorrupt(r, "bad value length");
-		prevlen = prefix[i] + suffix[i];
+		prevlen = prefix[i - base] + suffix[i - base];
 		if ((uint64) prevlen > MaxAllocSize - VARHDRSZ)
 			CowChunkCorrupt(r, "bad value length");
 		/* the last value up to first that is stored whole */
-		if (i <= first && prefix[i] == 0)
+		if (i <= first && prefix[i - base] == 0)
 		{
 			start = i;
 			start_off = sum;
 		}
-		sum += suffix[i];
+		sum += suffix[i - base];
 		if (sum > c->suffix_bytes)
 			CowChunkCorrupt(r, "bad value length");
 	}
@@ -1721,14 +1842,15 @@ CowVarlenaRange(CowChunkReader *r, const CowVarlenaCursor *c, int64 first,
 		CowChunkEnsure(r, (c->src - r->data) + start_off, sum - start_off);
 	for (i = start; i < end; i++)
 	{
-		int64		len = prefix[i] + suffix[i];
+		int64		len = prefix[i - base] + suffix[i - base];
 		char	   *buf = palloc(len + VARHDRSZ);
 
 		SET_VARSIZE(buf, len + VARHDRSZ);
-		if (prefix[i] > 0)
-			memcpy(VARDATA(buf), VARDATA(prev), prefix[i]);
-		memcpy(VARDATA(buf) + prefix[i], c->src + start_off, suffix[i]);
-		start_off += suffix[i];
+		if (prefix[i - base] > 0)
+			memcpy(VARDATA(buf), VARDATA(prev), prefix[i - base]);
+		memcpy(VARDATA(buf) + prefix[i - base], c->src + start_off,
+			   suffix[i - base]);
+		start_off += suffix[i - base];
 		/* values before the range only lend their bytes to the next */
 		if (prev != NULL && i - 1 < first)
 			pfree(prev);

@@ -889,16 +889,16 @@ CowCostKeyRange(PlannerInfo *root, RelOptInfo *rel, Relation r)
 {
 	List	   *clauses = NIL;
 	ListCell   *lc;
-	CowOptions	opts;
+	AttrNumber	key;
 	Snapshot	snap;
 	Selectivity sel;
 
 	if (root->parse->hasAggs || !CowSeqScanMayWin(rel))
 		return;
 	snap = RegisterSnapshot(GetLatestSnapshot());
-	CowLoadOptions(r, snap, &opts);
+	key = CowFirstKeyAttnum(r, snap);
 	UnregisterSnapshot(snap);
-	if (opts.nkeys == 0)
+	if (key == InvalidAttrNumber)
 		return;
 	foreach(lc, rel->baserestrictinfo)
 	{
@@ -906,7 +906,7 @@ CowCostKeyRange(PlannerInfo *root, RelOptInfo *rel, Relation r)
 		List	   *q = CowExtractSkipQuals(list_make1(rinfo->clause), rel->relid, r);
 
 		if (q != NIL &&
-			((CowSkipQual *) linitial(q))->attidx == opts.key_attnums[0] - 1)
+			((CowSkipQual *) linitial(q))->attidx == key - 1)
 			clauses = lappend(clauses, rinfo);
 	}
 	if (clauses == NIL)

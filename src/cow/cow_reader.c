@@ -20,6 +20,7 @@
 
 #include "access/htup_details.h"
 #include "access/tupmacs.h"
+#include "access/xlog.h"
 #include "catalog/pg_type_d.h"
 #include "nodes/bitmapset.h"
 #include "port/pg_crc32c.h"
@@ -508,6 +509,19 @@ CowDecodeCommitIds(Relation rel, const CowVersion *v, CowGroupHeader *h)
 CowDecodedGroup *
 CowOpenGroup(Relation rel, const CowVersion *v, bool all, Bitmapset *needed)
 {
+	return CowOpenGroupHeader(rel, v, NULL, all, needed);
+}
+
+/*
+ * CowOpenGroupHeader is CowOpenGroup for a caller that has read the
+ * version's header already (CowReadGroupHeader, in the current memory
+ * context), which the group then uses: a scan checking min/max first
+ * copies the header once, not twice.  With h NULL it is read here.
+ */
+CowDecodedGroup *
+CowOpenGroupHeader(Relation rel, const CowVersion *v, CowGroupHeader *h,
+				   bool all, Bitmapset *needed)
+{
 	CowDecodedGroup *g = palloc0(sizeof(CowDecodedGroup));
 
 	g->rel = rel;
@@ -515,7 +529,7 @@ CowOpenGroup(Relation rel, const CowVersion *v, bool all, Bitmapset *needed)
 	g->all = all;
 	g->needed = needed;
 	g->version = *v;
-	g->header = CowReadGroupHeader(rel, v);
+	g->header = h != NULL ? h : CowReadGroupHeader(rel, v);
 	g->natts = RelationGetDescr(rel)->natts;
 	g->nrows = g->header->nrows;
 	g->nblocks = CowGroupBlocks(g->header);
@@ -604,8 +618,120 @@ typedef struct CowGroupFrames
 	CowDecodedGroup *g;
 	uint64		block_off;		/* of the block in the extent stream */
 	char	   *raw;
-	CowFrames	frames;
+	CowFrames	frames;			/* zero for an uncompressed block */
+	/* an uncompressed block read piece by piece (CowGroupPagedRaw) */
+	bool		paged;
+	Size		len;			/* its bytes */
+	pg_crc32c	crc;			/* its CRC, from the block directory */
+	int			attidx;
+	uint32		blockno;
 } CowGroupFrames;
+
+/*
+ * An uncompressed block of at least COW_PAGED_MIN bytes (bit-packed
+ * integers zstd does not shrink) is read by a single-value reader in
+ * pieces of COW_PAGED_PIECE bytes: see CowGroupPagedRaw.
+ */
+#define COW_PAGED_PIECE			512
+#define COW_PAGED_MIN			(4 * COW_PAGED_PIECE)
+
+/*
+ * CowGroupFetchPiece copies piece "piece" of an uncompressed block read
+ * piece by piece into its raw bytes (the CowLazyRaw fetch of a block from
+ * CowGroupPagedRaw).
+ */
+static void
+CowGroupFetchPiece(CowLazyRaw *lazy, uint32 piece)
+{
+	CowGroupFrames *st = (CowGroupFrames *) lazy->arg;
+	Size		from = (Size) piece * COW_PAGED_PIECE;
+	Size		len = Min(st->len - from, COW_PAGED_PIECE);
+
+	Assert(st->paged && from < st->len);
+	CowReadExtentBytes(st->g->rel, st->g->version.first_block,
+					   st->g->version.nblocks, st->block_off + from, len,
+					   st->raw + from);
+	lazy->done[piece] = true;
+}
+
+/*
+ * CowGroupPagedCheck verifies the CRC of an uncompressed block read piece
+ * by piece once all its pieces are read (the block is then decoded whole,
+ * and a whole block is always checked).
+ */
+static void
+CowGroupPagedCheck(CowGroupFrames *st)
+{
+	pg_crc32c	crc;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, st->raw, st->len);
+	FIN_CRC32C(crc);
+	if (crc != st->crc)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("incetl_cow relation \"%s\": checksum mismatch in block %u of column %d of file group " INT64_FORMAT " (block %u)",
+						RelationGetRelationName(st->g->rel), st->blockno,
+						st->attidx + 1, st->g->version.file_group_id,
+						st->g->version.first_block)));
+}
+
+/*
+ * CowGroupPagedRaw: for uncompressed block b of column attidx of g, stored
+ * at off in the extent stream, its raw bytes with none read yet and
+ * *lazyp the handle that reads them piece by piece as a single-value
+ * reader needs them (CowDecodeValue: an int block's header and the few
+ * bytes of the value, not the 8 to 17 kB of a 4096-row block of
+ * bit-packed integers); NULL when this does not apply.
+ *
+ * Without data checksums the block's CRC is verified first, over its
+ * pages in place (CowExtentCrc): no copy of the block is made.  With data
+ * checksums on (initdb --data-checksums), PostgreSQL verifies every page
+ * of the relation when it reads it from disk (ERRCODE_DATA_CORRUPTED,
+ * "invalid page"), which catches the damage on disk the block's CRC is
+ * for, so the CRC, which would need every page of the block read, is not
+ * verified for the few bytes read.  Either way the decoder checks every
+ * header, width and length it reads; a block read whole (every piece
+ * fetched, CowGroupBlockRaw) has its CRC verified as any other; scans,
+ * merges and incetl.verify() read blocks whole.
+ */
+static char *
+CowGroupPagedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
+				 CowLazyRaw **lazyp)
+{
+	CowBlockDesc *bd = &g->block_dirs[attidx][b];
+	CowGroupFrames *st;
+
+	if (bd->stored_len < COW_PAGED_MIN || bd->stored_len != bd->raw_len)
+		return NULL;
+	if (!DataChecksumsEnabled() &&
+		CowExtentCrc(g->rel, g->version.first_block, g->version.nblocks,
+					 off, bd->stored_len) != bd->crc)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("incetl_cow relation \"%s\": checksum mismatch in block %u of column %d of file group " INT64_FORMAT " (block %u)",
+						RelationGetRelationName(g->rel), b, attidx + 1,
+						g->version.file_group_id, g->version.first_block)));
+	st = palloc0(sizeof(CowGroupFrames));
+	st->g = g;
+	st->block_off = off;
+	st->paged = true;
+	st->len = bd->stored_len;
+	st->crc = bd->crc;
+	st->attidx = attidx;
+	st->blockno = b;
+	/* pieces are read as needed: the bytes are not touched before */
+	st->raw = MemoryContextAllocHuge(g->cxt, st->len);
+	st->lazy.nframes = (st->len + COW_PAGED_PIECE - 1) / COW_PAGED_PIECE;
+	st->lazy.first_raw = COW_PAGED_PIECE;
+	st->lazy.frame_raw = COW_PAGED_PIECE;
+	st->lazy.done = palloc0(sizeof(bool) * st->lazy.nframes);
+	st->lazy.fetch = CowGroupFetchPiece;
+	st->lazy.arg = st;
+	*lazyp = &st->lazy;
+	CowBlocksDecoded++;
+	return st->raw;
+}
 
 /* the bytes of a block read first, to find its frame index */
 #define COW_FRAME_INDEX_READ	512
@@ -737,10 +863,29 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 
 		if (lazy != NULL && lazyp == NULL)
 		{
-			/* wanted whole: its frames not read yet (each is read once) */
-			for (k = 0; k < lazy->nframes; k++)
-				if (!lazy->done[k])
-					lazy->fetch(lazy, k);
+			CowGroupFrames *st = (CowGroupFrames *) lazy->arg;
+
+			if (st->paged)
+			{
+				/*
+				 * read whole now, in one pass over its pages, and checked
+				 * as a block read whole is
+				 */
+				CowReadExtentBytes(g->rel, g->version.first_block,
+								   g->version.nblocks, st->block_off, st->len,
+								   st->raw);
+				CowGroupPagedCheck(st);
+				g->raw_lazy[attidx] = NULL;
+				pfree(lazy->done);
+				pfree(st);
+			}
+			else
+			{
+				/* wanted whole: its frames not read yet (each is read once) */
+				for (k = 0; k < lazy->nframes; k++)
+					if (!lazy->done[k])
+						lazy->fetch(lazy, k);
+			}
 		}
 		else if (lazy != NULL)
 			*lazyp = lazy;
@@ -757,8 +902,11 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 		CowGroupFrames *st = (CowGroupFrames *) g->raw_lazy[attidx]->arg;
 
 		pfree(st->lazy.done);
-		pfree(st->frames.entries);
-		pfree(st->frames.offsets);
+		if (!st->paged)
+		{
+			pfree(st->frames.entries);
+			pfree(st->frames.offsets);
+		}
 		pfree(st);
 		g->raw_lazy[attidx] = NULL;
 	}
@@ -770,6 +918,19 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 		dir[b].raw_len > COW_FRAMED_MIN)
 	{
 		raw = CowGroupFramedRaw(g, attidx, b, cd->offset + off, lazyp);
+		if (raw != NULL)
+		{
+			g->raw_lazy[attidx] = *lazyp;
+			g->raw_blocks[attidx] = raw;
+			g->raw_block_no[attidx] = b + 1;
+			g->raw_reads[attidx] = 0;
+			g->raw_kept[attidx] = false;
+			return raw;
+		}
+	}
+	if (lazyp != NULL && (dir[b].flags & COW_BLK_UNCOMPRESSED))
+	{
+		raw = CowGroupPagedRaw(g, attidx, b, cd->offset + off, lazyp);
 		if (raw != NULL)
 		{
 			g->raw_lazy[attidx] = *lazyp;

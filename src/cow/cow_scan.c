@@ -67,6 +67,8 @@
 #include "cow/read.h"
 
 static void CowScanLoadVersions(CowScanDesc scan);
+static CowVersion *CowFetchVersions(int64 storage_id, Snapshot snap,
+									 bool current_only, int *n);
 
 /*
  * A qual the scan evaluates on decoded blocks (a CowFilterQual, see
@@ -343,25 +345,26 @@ CowScanLoadVersions(CowScanDesc scan)
 	MemoryContext old = MemoryContextSwitchTo(scan->scan_cxt);
 
 	scan->storage_id = CowStorageId(scan->base.rs_rd);
-	scan->versions = CowLoadVersions(scan->storage_id, scan->catalog_snap,
-									 true, &scan->nversions);
+	/* a stream of statements under the same view loads them once */
+	scan->versions = CowFetchVersions(scan->storage_id, scan->catalog_snap,
+									  true, &scan->nversions);
 	scan->loaded = true;
 	scan->cur = -1;
 	scan->key_attidx = -1;
 	if (scan->quals != NIL && IsMVCCSnapshot(scan->catalog_snap))
 	{
-		CowOptions	opts;
+		/* the key as of the versions: their groups are in this key's order */
+		AttrNumber	key = CowFirstKeyAttnum(scan->base.rs_rd,
+											scan->catalog_snap);
 		ListCell   *lc;
 
-		/* the options as of the versions: their groups are in this key's order */
-		CowLoadOptions(scan->base.rs_rd, scan->catalog_snap, &opts);
-		if (opts.nkeys > 0)
+		if (key != InvalidAttrNumber)
 		{
 			foreach(lc, scan->quals)
 			{
 				CowSkipQual *q = lfirst(lc);
 
-				if (q->attidx == opts.key_attnums[0] - 1)
+				if (q->attidx == key - 1)
 					scan->key_attidx = q->attidx;
 			}
 		}
@@ -816,6 +819,7 @@ static bool
 CowScanOpenVersion(CowScanDesc scan, int vi)
 {
 	Relation	rel = scan->base.rs_rd;
+	CowGroupHeader *h = NULL;
 	MemoryContext old;
 
 	MemoryContextReset(scan->group_cxt);
@@ -828,8 +832,9 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 	old = MemoryContextSwitchTo(scan->group_cxt);
 	if (scan->quals != NIL)
 	{
-		CowGroupHeader *h = CowReadGroupHeader(rel, &scan->versions[vi]);
 		uint32		nmatch;
+
+		h = CowReadGroupHeader(rel, &scan->versions[vi]);
 
 		if (!CowGroupMayMatch(rel, h, scan->quals))
 		{
@@ -848,8 +853,8 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 		}
 	}
 	/* columns are decompressed when the plan first reads them */
-	scan->group = CowOpenGroup(rel, &scan->versions[vi], scan->all_columns,
-							   scan->needed);
+	scan->group = CowOpenGroupHeader(rel, &scan->versions[vi], h,
+									 scan->all_columns, scan->needed);
 	scan->groups_read++;
 	scan->lo_row = 0;
 	scan->hi_row = scan->group->nrows;
@@ -1122,8 +1127,8 @@ CowFetchCacheMatches(const CowFetchCacheEntry *e, int64 storage_id,
 
 /*
  * CowFetchVersions is CowLoadVersions(storage_id, snap, current_only) for
- * an index fetch, from the cache above when it can.  The list is palloc'd
- * in the current memory context either way.
+ * an index fetch or a sequential scan, from the cache above when it can.
+ * The list is palloc'd in the current memory context either way.
  */
 static CowVersion *
 CowFetchVersions(int64 storage_id, Snapshot snap, bool current_only, int *n)
@@ -1184,6 +1189,98 @@ CowFetchVersions(int64 storage_id, Snapshot snap, bool current_only, int *n)
 	e->suboverflowed = snap->suboverflowed;
 	e->valid = true;
 	return v;
+}
+
+/*
+ * The first record-key column of a table as a snapshot sees its options:
+ * a key-range scan (CowScanLoadVersions) and its costing (cow_hooks.c)
+ * need it for every statement.  Kept per backend, keyed by the table and
+ * the view of the snapshot, as the version lists above are (options and
+ * column names change only in a transaction that ends, or in this one,
+ * which then has an xid): a stream of key ranges of one table reads
+ * cow_options once per view.
+ */
+#define COW_KEY_CACHE_SIZE		4
+
+typedef struct CowKeyCacheEntry
+{
+	bool		valid;
+	Oid			relid;
+	TransactionId xmin;
+	TransactionId xmax;
+	uint32		xcnt;
+	int32		subxcnt;
+	bool		suboverflowed;
+	TransactionId *xids;		/* xip then subxip */
+	AttrNumber	key;
+} CowKeyCacheEntry;
+
+static CowKeyCacheEntry CowKeyCache[COW_KEY_CACHE_SIZE];
+static int	CowKeyCacheNext = 0;
+
+/*
+ * CowFirstKeyAttnum: the attnum of rel's first record-key column under
+ * snap's view of its options, InvalidAttrNumber when it has no record key.
+ */
+AttrNumber
+CowFirstKeyAttnum(Relation rel, Snapshot snap)
+{
+	Oid			relid = RelationGetRelid(rel);
+	bool		cacheable;
+	CowOptions	opts;
+	CowKeyCacheEntry *e;
+	AttrNumber	key;
+	int			i;
+
+	cacheable = snap != NULL && snap->snapshot_type == SNAPSHOT_MVCC &&
+		!snap->takenDuringRecovery && snap->subxcnt >= 0 &&
+		!TransactionIdIsValid(GetTopTransactionIdIfAny());
+	for (i = 0; cacheable && i < COW_KEY_CACHE_SIZE; i++)
+	{
+		e = &CowKeyCache[i];
+		if (e->valid && e->relid == relid &&
+			e->xmin == snap->xmin && e->xmax == snap->xmax &&
+			e->xcnt == snap->xcnt && e->subxcnt == snap->subxcnt &&
+			e->suboverflowed == snap->suboverflowed &&
+			memcmp(e->xids, snap->xip, sizeof(TransactionId) * snap->xcnt) == 0 &&
+			(snap->subxcnt <= 0 ||
+			 memcmp(e->xids + snap->xcnt, snap->subxip,
+					sizeof(TransactionId) * snap->subxcnt) == 0))
+			return e->key;
+	}
+
+	CowLoadOptions(rel, snap, &opts);
+	key = opts.nkeys > 0 ? opts.key_attnums[0] : InvalidAttrNumber;
+	if (opts.key_attnums != NULL)
+		pfree(opts.key_attnums);
+	if (!cacheable)
+		return key;
+
+	if (CowFetchCacheCxt == NULL)
+		CowFetchCacheCxt = AllocSetContextCreate(TopMemoryContext,
+												 "incetl cow fetch versions",
+												 ALLOCSET_SMALL_SIZES);
+	e = &CowKeyCache[CowKeyCacheNext];
+	CowKeyCacheNext = (CowKeyCacheNext + 1) % COW_KEY_CACHE_SIZE;
+	if (e->valid)
+		pfree(e->xids);
+	e->valid = false;
+	e->xids = MemoryContextAlloc(CowFetchCacheCxt,
+								 sizeof(TransactionId) *
+								 Max(snap->xcnt + Max(snap->subxcnt, 0), 1));
+	memcpy(e->xids, snap->xip, sizeof(TransactionId) * snap->xcnt);
+	if (snap->subxcnt > 0)
+		memcpy(e->xids + snap->xcnt, snap->subxip,
+			   sizeof(TransactionId) * snap->subxcnt);
+	e->relid = relid;
+	e->xmin = snap->xmin;
+	e->xmax = snap->xmax;
+	e->xcnt = snap->xcnt;
+	e->subxcnt = snap->subxcnt;
+	e->suboverflowed = snap->suboverflowed;
+	e->key = key;
+	e->valid = true;
+	return key;
 }
 
 /*

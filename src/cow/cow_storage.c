@@ -30,6 +30,7 @@
 #include "catalog/storage.h"
 #include "catalog/storage_xlog.h"
 #include "miscadmin.h"
+#include "port/pg_crc32c.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/smgr.h"
@@ -587,11 +588,12 @@ CowWriteExtent(Relation rel, const CowExtentPiece *pieces, int npieces,
 }
 
 /*
- * CowReadExtentBytes copies len bytes at offset of an extent's stream.
+ * CowReadExtentBytes copies len bytes at offset of an extent's stream
+ * (with dest NULL, it only adds them to *crc: CowExtentCrc).
  */
-void
-CowReadExtentBytes(Relation rel, BlockNumber first_block, uint32 nblocks,
-				   uint64 offset, Size len, char *dest)
+static void
+CowExtentBytes(Relation rel, BlockNumber first_block, uint32 nblocks,
+			   uint64 offset, Size len, char *dest, pg_crc32c *crc)
 {
 	SMgrRelation smgr = RelationGetSmgr(rel);
 	BlockNumber relblocks = smgr->smgr_cached_nblocks[MAIN_FORKNUM];
@@ -630,11 +632,40 @@ CowReadExtentBytes(Relation rel, BlockNumber first_block, uint32 nblocks,
 					 errmsg("incetl_cow relation \"%s\": block %u is shorter than its extent says",
 							RelationGetRelationName(rel), blk)));
 		}
-		memcpy(dest, PageGetContents(page) + inpage, chunk);
+		if (dest != NULL)
+		{
+			memcpy(dest, PageGetContents(page) + inpage, chunk);
+			dest += chunk;
+		}
+		else
+			COMP_CRC32C(*crc, PageGetContents(page) + inpage, chunk);
 		UnlockReleaseBuffer(buf);
 
-		dest += chunk;
 		offset += chunk;
 		len -= chunk;
 	}
+}
+
+void
+CowReadExtentBytes(Relation rel, BlockNumber first_block, uint32 nblocks,
+				   uint64 offset, Size len, char *dest)
+{
+	CowExtentBytes(rel, first_block, nblocks, offset, len, dest, NULL);
+}
+
+/*
+ * CowExtentCrc: the CRC-32C of len bytes at offset of an extent's stream,
+ * computed over the pages in place (a check that needs none of the bytes
+ * copied).
+ */
+pg_crc32c
+CowExtentCrc(Relation rel, BlockNumber first_block, uint32 nblocks,
+			 uint64 offset, Size len)
+{
+	pg_crc32c	crc;
+
+	INIT_CRC32C(crc);
+	CowExtentBytes(rel, first_block, nblocks, offset, len, NULL, &crc);
+	FIN_CRC32C(crc);
+	return crc;
 }

@@ -53,7 +53,7 @@ bench_start_cluster() {
 }
 
 bench_settings() {
-    echo "PostgreSQL $(psql_b -At -c 'SHOW server_version'), $(nproc 2>/dev/null || echo '?') CPUs, fsync $(psql_b -At -c 'SHOW fsync')," \
+    echo "PostgreSQL $(psql_b -At -c 'SHOW server_version'), $(nproc 2>/dev/null || echo '?') CPUs, fsync $(psql_b -At -c 'SHOW fsync'), data_checksums $(psql_b -At -c 'SHOW data_checksums')," \
         "shared_buffers $(psql_b -At -c 'SHOW shared_buffers'), maintenance_work_mem $(psql_b -At -c 'SHOW maintenance_work_mem')," \
         "incetl $(git -C "$SRC_DIR" describe --always --dirty 2>/dev/null || echo '?')"
 }

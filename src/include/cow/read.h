@@ -126,6 +126,9 @@ extern int64 *CowDecodeCommitIds(Relation rel, const CowVersion *v,
 								 CowGroupHeader *h);
 extern CowDecodedGroup *CowOpenGroup(Relation rel, const CowVersion *v,
 									 bool all, Bitmapset *needed);
+extern CowDecodedGroup *CowOpenGroupHeader(Relation rel, const CowVersion *v,
+											 CowGroupHeader *h, bool all,
+											 Bitmapset *needed);
 extern bool CowGroupColumn(CowDecodedGroup *g, int attidx);
 extern bool CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row);
 extern bool CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row,
@@ -302,6 +305,7 @@ extern void CowCustomScanReInitializeDSM(CustomScanState *node,
 										 ParallelContext *pcxt,
 										 void *coordinate);
 extern int	CowFindInVersions(CowVersion *versions, int n, int64 rownum);
+extern AttrNumber CowFirstKeyAttnum(Relation rel, Snapshot snap);
 extern CowVersion *CowLoadLiveVersions(Relation rel, int *n);
 extern void CowRowFetchForget(void);
 extern IndexFetchTableData *cow_index_fetch_begin(Relation rel);

@@ -18,6 +18,7 @@
 #define INCETL_COW_STORAGE_H
 
 #include "access/htup_details.h"
+#include "port/pg_crc32c.h"
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
 #include "storage/smgr.h"
@@ -109,6 +110,8 @@ extern BlockNumber CowWriteExtent(Relation rel, const CowExtentPiece *pieces,
 extern void CowReadExtentBytes(Relation rel, BlockNumber first_block,
 							   uint32 nblocks, uint64 offset, Size len,
 							   char *dest);
+extern pg_crc32c CowExtentCrc(Relation rel, BlockNumber first_block,
+							  uint32 nblocks, uint64 offset, Size len);
 
 /* extents and row ranges still referenced (cow_metadata.c) */
 typedef struct CowUsedMap
