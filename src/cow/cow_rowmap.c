@@ -55,15 +55,6 @@ CowRangeCmp(const void *a, const void *b)
 	return 0;
 }
 
-static int
-CowInt64Cmp(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
-}
-
 static const CowRowRun *CowRunsSortArg;
 
 static int
@@ -93,8 +84,6 @@ CowBuildRowMap(const int64 *rownums, int64 nrows, int64 first,
 	CowRowRun  *runs;
 	uint32		n = 0;
 	uint32	   *by_rn;
-	int64	   *carried;
-	int64		ncarried = 0;
 	int64		r;
 
 	*raw = NULL;
@@ -110,21 +99,28 @@ CowBuildRowMap(const int64 *rownums, int64 nrows, int64 first,
 	if (r == nrows)
 		return;
 
-	runs = palloc(sizeof(CowRowRun) * nrows);
-	carried = palloc(sizeof(int64) * nrows);
-	for (r = 0; r < nrows; r++)
+	/* runs: at most one per row, but few in practice (grown as needed) */
 	{
-		if (n > 0 && rownums[r] == runs[n - 1].rownum + runs[n - 1].len)
-			runs[n - 1].len++;
-		else
+		int64		cap = Min(nrows, 1024);
+
+		runs = palloc(sizeof(CowRowRun) * cap);
+		for (r = 0; r < nrows; r++)
 		{
-			runs[n].rownum = rownums[r];
-			runs[n].pos = (uint32) r;
-			runs[n].len = 1;
-			n++;
+			if (n > 0 && rownums[r] == runs[n - 1].rownum + runs[n - 1].len)
+				runs[n - 1].len++;
+			else
+			{
+				if (n == cap)
+				{
+					cap = Min(cap * 2, nrows);
+					runs = repalloc_huge(runs, sizeof(CowRowRun) * cap);
+				}
+				runs[n].rownum = rownums[r];
+				runs[n].pos = (uint32) r;
+				runs[n].len = 1;
+				n++;
+			}
 		}
-		if (rownums[r] < first || rownums[r] >= first + nrows)
-			carried[ncarried++] = rownums[r];
 	}
 	by_rn = palloc(sizeof(uint32) * n);
 	for (uint32 i = 0; i < n; i++)
@@ -133,6 +129,43 @@ CowBuildRowMap(const int64 *rownums, int64 nrows, int64 first,
 	qsort(by_rn, n, sizeof(uint32), CowRunByRowNumberCmp);
 	CowRunsSortArg = NULL;
 
+	/*
+	 * The source ranges still holding a carried number: a range holds one
+	 * when a run (runs by row number, disjoint) overlaps it.  The group's
+	 * own reserved range holds only fresh numbers.
+	 */
+	if (nsources > 0)
+	{
+		int			k = 0;
+
+		qsort(sources, nsources, sizeof(CowRowRange), CowRangeCmp);
+		*absorbed = palloc(sizeof(CowRowRange) * nsources);
+		for (int i = 0; i < nsources; i++)
+		{
+			uint32		lo = 0,
+						hi = n;
+
+			if (i > 0 && sources[i].first == sources[i - 1].first &&
+				sources[i].count == sources[i - 1].count)
+				continue;
+			/* the first run (by row number) ending after sources[i].first */
+			while (lo < hi)
+			{
+				uint32		mid = (lo + hi) / 2;
+				const CowRowRun *run = &runs[by_rn[mid]];
+
+				if (run->rownum + run->len <= sources[i].first)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < n &&
+				runs[by_rn[lo]].rownum < sources[i].first + sources[i].count)
+				(*absorbed)[k++] = sources[i];
+		}
+		*nabsorbed = k;
+	}
+
 	*raw_len = (Size) n * (sizeof(CowRowRun) + sizeof(uint32));
 	*raw = palloc(*raw_len);
 	memcpy(*raw, runs, sizeof(CowRowRun) * n);
@@ -140,40 +173,6 @@ CowBuildRowMap(const int64 *rownums, int64 nrows, int64 first,
 	*nruns = n;
 	pfree(runs);
 	pfree(by_rn);
-
-	/* the source ranges still holding a carried number */
-	if (ncarried > 0 && nsources > 0)
-	{
-		int			k = 0;
-
-		qsort(carried, ncarried, sizeof(int64), CowInt64Cmp);
-		qsort(sources, nsources, sizeof(CowRowRange), CowRangeCmp);
-		*absorbed = palloc(sizeof(CowRowRange) * nsources);
-		for (int i = 0; i < nsources; i++)
-		{
-			int64		lo = 0,
-						hi = ncarried;
-
-			if (i > 0 && sources[i].first == sources[i - 1].first &&
-				sources[i].count == sources[i - 1].count)
-				continue;
-			/* the first carried number >= sources[i].first */
-			while (lo < hi)
-			{
-				int64		mid = (lo + hi) / 2;
-
-				if (carried[mid] < sources[i].first)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			if (lo < ncarried &&
-				carried[lo] < sources[i].first + sources[i].count)
-				(*absorbed)[k++] = sources[i];
-		}
-		*nabsorbed = k;
-	}
-	pfree(carried);
 }
 
 /* ---------- the backend's cache of maps ---------- */
