@@ -1005,7 +1005,8 @@ CowEmitGroups(CowMergeCtx *ctx, CowRow **rows, int64 n, int64 first_group_id)
 					  fgid, ctx->commit_id, true, rownums, &v);
 		CowInsertVersion(CowStorageId(ctx->rel), &v);
 		CowIndexVersion(ctx, rows + start, cnt, &v, rownums);
-		CowNoteRowsMoved(ctx->rel, rows + start, cnt, rownums);
+		CowNoteRowsMoved(ctx->rel, rows + start, cnt, rownums,
+						 v.first_row_number);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(ctx->write_cxt);
 		ctx->groups_written++;
@@ -1501,9 +1502,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 			CowOutStart(&out, &versions[i]);
 			for (r = 0; r < (int64) g->nrows; r++)
 			{
-				int64		rn = CowGroupRowNumber(g, (uint64) r);
-
-				if (ndel > 0 && CowDeleteSetContains(dels, rn))
+				if (ndel > 0 &&
+					CowDeleteSetContains(dels, CowGroupRowNumber(g, (uint64) r)))
 				{
 					ctx.deleted++;
 					CowLogDelete(&ctx, &srows[r]);
@@ -1678,9 +1678,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 				/* next stored row not deleted by row number */
 				while (s < (int64) g->nrows)
 				{
-					int64		rn = CowGroupRowNumber(g, (uint64) s);
-
-					if (ndel > 0 && CowDeleteSetContains(dels, rn))
+					if (ndel > 0 &&
+						CowDeleteSetContains(dels, CowGroupRowNumber(g, (uint64) s)))
 					{
 						if (ctx.log != NULL)
 							ctx.rn_deleted = lappend(ctx.rn_deleted, &srows[s]);
@@ -1690,7 +1689,6 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 						continue;
 					}
 					stored = &srows[s];
-					stored->rownum = rn;
 					break;
 				}
 				/* a lost row: delete it by key if it is unchanged */

@@ -550,6 +550,39 @@ CowGroupRowNumber(CowDecodedGroup *g, uint64 pos)
 }
 
 /*
+ * CowGroupRowNumbers puts the row numbers of positions pos .. pos + n - 1
+ * of an open group into out[n].
+ */
+void
+CowGroupRowNumbers(CowDecodedGroup *g, uint64 pos, int64 n, int64 *out)
+{
+	const CowRowMap *m;
+	int64		k = 0;
+
+	if (g->rowmap == NULL)
+		(void) CowGroupRowNumber(g, pos);
+	m = g->rowmap;
+	if (m->nruns == 0)
+	{
+		for (k = 0; k < n; k++)
+			out[k] = m->first_row_number + (int64) pos + k;
+		return;
+	}
+	while (k < n)
+	{
+		uint32		i = CowRowMapRunAt(m, (int64) pos + k, g->rowmap_hint);
+		const CowRowRun *run = &m->runs[i];
+		int64		off = (int64) pos + k - run->pos;
+		int64		len = Min((int64) run->len - off, n - k);
+
+		g->rowmap_hint = i;
+		for (int64 j = 0; j < len; j++)
+			out[k + j] = run->rownum + off + j;
+		k += len;
+	}
+}
+
+/*
  * CowGroupPosition: the position of row number rn in an open group, or -1.
  */
 int64

@@ -1607,11 +1607,13 @@ CowMoveMapAdd(CowMoveMap *m, int64 from, int64 to, bool updated,
  * CowNoteRowsMoved records, for the n rows just written as version v of
  * rel, where each stored row (one read from an existing version) went, and
  * where the new row of an UPDATE went from its pending row number;
- * rownums[n] are the rows' row numbers in v.  A stored row carried with
- * its own row number did not move.
+ * rownums[n] are the rows' row numbers in v, whose fresh ones start at
+ * first_row_number.  A stored row carried with its own row number did not
+ * move.
  */
 void
-CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const int64 *rownums)
+CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const int64 *rownums,
+				 int64 first_row_number)
 {
 	CowMoveMap *m = NULL;
 	int64		r;
@@ -1628,9 +1630,10 @@ CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const int64 *rownums)
 
 		if (row->src != NULL)
 		{
+			/* carried with its row number: not one of v's fresh ones */
+			if (rownums[r] != first_row_number + r)
+				continue;
 			from = CowGroupRowNumber(row->src, (uint64) row->src_row);
-			if (from == rownums[r])
-				continue;		/* carried with its row number */
 		}
 		else if (row->pending != 0 && (row->is_update || track_new))
 			from = row->pending;

@@ -523,16 +523,23 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 					cap = 0;
 		CowDecodedGroup *last = NULL;
 
-		for (r = 0; r < nrows; r++)
+		for (r = 0; r < nrows;)
 		{
 			CowDecodedGroup *g = rows[r]->src;
+			int64		len = 1;
 
 			if (g == NULL)
 			{
 				rn[r] = first_row_number + r;
+				r++;
 				continue;
 			}
-			rn[r] = CowGroupRowNumber(g, (uint64) rows[r]->src_row);
+			/* a run of stored rows that follow each other in g */
+			while (r + len < nrows && rows[r + len]->src == g &&
+				   rows[r + len]->src_row == rows[r]->src_row + len)
+				len++;
+			CowGroupRowNumbers(g, (uint64) rows[r]->src_row, len, rn + r);
+			r += len;
 			if (g != last)
 			{
 				const CowRowMap *m = CowGetRowMap(rel, &g->version, false);

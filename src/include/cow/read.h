@@ -138,6 +138,8 @@ extern int64 CowRowMapNumber(const CowRowMap *m, int64 pos, uint32 *hint);
 extern int64 CowRowMapPosition(const CowRowMap *m, int64 rn);
 extern int64 CowVersionPosition(Relation rel, const CowVersion *v, int64 rn);
 extern int64 CowGroupRowNumber(CowDecodedGroup *g, uint64 pos);
+extern void CowGroupRowNumbers(CowDecodedGroup *g, uint64 pos, int64 n,
+							   int64 *out);
 extern int64 CowGroupPosition(CowDecodedGroup *g, int64 rn);
 extern CowRowIndex *CowRowIndexBuild(Relation rel, CowVersion *versions, int n);
 extern void CowRowIndexFree(CowRowIndex *ix);
@@ -243,7 +245,7 @@ extern void CowSlotSetXmax(TupleTableSlot *slot, TransactionId xmax);
 extern void CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row,
 						TupleTableSlot *slot);
 extern void CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n,
-							 const int64 *rownums);
+							 const int64 *rownums, int64 first_row_number);
 extern void CowNoteRowUpdated(Relation rel, int64 old_rownum, int64 pending);
 extern int64 CowMovedTo(Relation rel, int64 rownum);
 extern void CowForgetMoves(Relation rel);
