@@ -100,7 +100,7 @@ CowGroupRowMapInfo(CowGroupHeader *h, CowRowMapInfo *info,
 	if ((uint64) info->nabsorbed * sizeof(CowRowRange) > at - fixed - 1)
 		return false;
 	if (info->nruns > h->nrows ||
-		info->runs_raw_len != (uint64) info->nruns * (sizeof(CowRowRun) + sizeof(uint32)) ||
+		info->runs_raw_len != (uint64) info->nruns * COW_ROW_RUN_STORED ||
 		(info->nruns == 0) != (info->runs_stored_len == 0) ||
 		(info->nruns > 0 &&
 		 (info->runs_offset < h->header_len ||

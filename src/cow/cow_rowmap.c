@@ -56,6 +56,61 @@ CowRangeCmp(const void *a, const void *b)
 }
 
 static const CowRowRun *CowRunsSortArg;
+static int	CowRunByRowNumberCmp(const void *a, const void *b);
+
+/*
+ * CowRunsByRowNumber returns the indexes of runs[n] sorted by row number.
+ * The carried runs of a group mostly come in ascending order (rows keep
+ * their key order, and numbers were given in it), and so do the fresh
+ * ones (first + position): when both do, the two lists are merged, else
+ * sorted.
+ */
+static uint32 *
+CowRunsByRowNumber(const CowRowRun *runs, uint32 n, int64 first, int64 nrows)
+{
+	uint32	   *by_rn = palloc(sizeof(uint32) * n);
+	uint32	   *carried = palloc(sizeof(uint32) * n);
+	uint32	   *fresh = palloc(sizeof(uint32) * n);
+	uint32		nc = 0,
+				nf = 0,
+				c = 0,
+				f = 0,
+				k = 0;
+	bool		sorted = true;
+
+	for (uint32 i = 0; i < n; i++)
+	{
+		bool		is_fresh = (runs[i].rownum >= first &&
+								runs[i].rownum < first + nrows);
+		uint32	   *list = is_fresh ? fresh : carried;
+		uint32	   *cnt = is_fresh ? &nf : &nc;
+
+		if (*cnt > 0 && runs[list[*cnt - 1]].rownum > runs[i].rownum)
+			sorted = false;
+		list[(*cnt)++] = i;
+	}
+	if (sorted)
+	{
+		while (c < nc || f < nf)
+		{
+			if (f >= nf || (c < nc && runs[carried[c]].rownum < runs[fresh[f]].rownum))
+				by_rn[k++] = carried[c++];
+			else
+				by_rn[k++] = fresh[f++];
+		}
+	}
+	else
+	{
+		for (uint32 i = 0; i < n; i++)
+			by_rn[i] = i;
+		CowRunsSortArg = runs;
+		qsort(by_rn, n, sizeof(uint32), CowRunByRowNumberCmp);
+		CowRunsSortArg = NULL;
+	}
+	pfree(carried);
+	pfree(fresh);
+	return by_rn;
+}
 
 static int
 CowRunByRowNumberCmp(const void *a, const void *b)
@@ -122,12 +177,7 @@ CowBuildRowMap(const int64 *rownums, int64 nrows, int64 first,
 			}
 		}
 	}
-	by_rn = palloc(sizeof(uint32) * n);
-	for (uint32 i = 0; i < n; i++)
-		by_rn[i] = i;
-	CowRunsSortArg = runs;
-	qsort(by_rn, n, sizeof(uint32), CowRunByRowNumberCmp);
-	CowRunsSortArg = NULL;
+	by_rn = CowRunsByRowNumber(runs, n, first, nrows);
 
 	/*
 	 * The source ranges still holding a carried number: a range holds one
@@ -166,10 +216,29 @@ CowBuildRowMap(const int64 *rownums, int64 nrows, int64 first,
 		*nabsorbed = k;
 	}
 
-	*raw_len = (Size) n * (sizeof(CowRowRun) + sizeof(uint32));
+	/*
+	 * Stored as columns, which zstd compresses better than the structs:
+	 * each run's length, then each run's row number less the one that
+	 * would continue the run before it (0 before the first: small where
+	 * fresh numbers follow each other), then the reverse map.  Positions
+	 * are the lengths added up.
+	 */
+	*raw_len = (Size) n * COW_ROW_RUN_STORED;
 	*raw = palloc(*raw_len);
-	memcpy(*raw, runs, sizeof(CowRowRun) * n);
-	memcpy(*raw + sizeof(CowRowRun) * n, by_rn, sizeof(uint32) * n);
+	{
+		uint32	   *lens = (uint32 *) *raw;
+		int64	   *gaps = (int64 *) (*raw + sizeof(uint32) * n);
+		uint32	   *rev = (uint32 *) (*raw + (sizeof(uint32) + sizeof(int64)) * n);
+		int64		next = 0;
+
+		for (uint32 i = 0; i < n; i++)
+		{
+			lens[i] = runs[i].len;
+			gaps[i] = runs[i].rownum - next;
+			next = runs[i].rownum + runs[i].len;
+		}
+		memcpy(rev, by_rn, sizeof(uint32) * n);
+	}
 	*nruns = n;
 	pfree(runs);
 	pfree(by_rn);
@@ -269,8 +338,7 @@ CowRowMapLoadRuns(Relation rel, const CowVersion *v, CowRowMapEntry *e,
 	FIN_CRC32C(crc);
 	if (crc != info->runs_crc)
 		CowRowMapCorrupt(rel, v, "checksum mismatch");
-	raw = MemoryContextAllocHuge(CowRowMapCxt, info->runs_raw_len);
-	CowRowMapBytes += info->runs_raw_len;
+	raw = palloc(info->runs_raw_len);
 	if (info->runs_flags & COW_BLK_UNCOMPRESSED)
 	{
 		if (info->runs_stored_len != info->runs_raw_len)
@@ -281,8 +349,30 @@ CowRowMapLoadRuns(Relation rel, const CowVersion *v, CowRowMapEntry *e,
 		CowDecompress(stored, info->runs_stored_len, raw, info->runs_raw_len,
 					  rel);
 	pfree(stored);
-	m->runs = (CowRowRun *) raw;
-	m->by_rn = (uint32 *) (raw + sizeof(CowRowRun) * info->nruns);
+
+	/* the stored columns (CowBuildRowMap) back into runs */
+	m->runs = MemoryContextAllocHuge(CowRowMapCxt,
+									 sizeof(CowRowRun) * info->nruns);
+	m->by_rn = MemoryContextAllocHuge(CowRowMapCxt,
+									  sizeof(uint32) * info->nruns);
+	CowRowMapBytes += (sizeof(CowRowRun) + sizeof(uint32)) * info->nruns;
+	{
+		const uint32 *lens = (const uint32 *) raw;
+		const int64 *gaps = (const int64 *) (raw + sizeof(uint32) * info->nruns);
+		int64		next = 0;
+
+		memcpy(m->by_rn, raw + (sizeof(uint32) + sizeof(int64)) * info->nruns,
+			   sizeof(uint32) * info->nruns);
+		for (uint32 i = 0; i < info->nruns; i++)
+		{
+			if (gaps[i] < -COW_MAX_ROW_NUMBER || gaps[i] > COW_MAX_ROW_NUMBER)
+				CowRowMapCorrupt(rel, v, "a row number is out of range");
+			m->runs[i].rownum = next + gaps[i];
+			m->runs[i].len = lens[i];
+			next = m->runs[i].rownum + lens[i];
+		}
+	}
+	pfree(raw);
 
 	/* the runs tile the positions, the reverse map is sorted */
 	{
@@ -290,10 +380,11 @@ CowRowMapLoadRuns(Relation rel, const CowVersion *v, CowRowMapEntry *e,
 
 		for (uint32 i = 0; i < m->nruns; i++)
 		{
-			if (m->runs[i].pos != pos || m->runs[i].len == 0 ||
+			if (m->runs[i].len == 0 || pos + m->runs[i].len > (uint64) v->row_count ||
 				m->runs[i].rownum < 0 ||
 				m->runs[i].rownum >= COW_MAX_ROW_NUMBER)
 				CowRowMapCorrupt(rel, v, "runs do not tile the rows");
+			m->runs[i].pos = (uint32) pos;
 			pos += m->runs[i].len;
 			if (m->by_rn[i] >= m->nruns ||
 				(i > 0 && m->runs[m->by_rn[i]].rownum <

@@ -200,9 +200,12 @@ typedef struct CowBlockDesc
  * and new or changed rows fresh numbers from the version's reserved range
  * (first_row_number + position).  The map is a list of runs, each a run of
  * consecutive positions holding consecutive row numbers, sorted by
- * position, followed by the runs' indexes sorted by row number (the
- * reverse map), compressed after the column chunks; a group whose rows all
- * have fresh numbers has no runs (nruns 0).  The absorbed ranges are the
+ * position, and the runs' indexes sorted by row number (the reverse map),
+ * stored as three columns -- each run's length (uint32), its row number
+ * less the one that would continue the run before it (int64; the first
+ * run's, its row number), the reverse map (uint32); positions are the
+ * lengths added up -- compressed after the column chunks; a group whose
+ * rows all have fresh numbers has no runs (nruns 0).  The absorbed ranges are the
  * reserved ranges (first_row_number, row_count) of the ancestors whose
  * numbers the group carries, so that a lookup by row number finds the
  * versions that may hold it without reading their maps.  The blob area
@@ -221,13 +224,15 @@ typedef struct CowRowRange
 	int64		count;
 } CowRowRange;
 
+#define COW_ROW_RUN_STORED	(sizeof(uint32) + sizeof(int64) + sizeof(uint32))
+
 typedef struct CowRowMapInfo
 {
 	uint32		nruns;			/* 0: every row has a fresh number */
 	uint32		nabsorbed;		/* CowRowRange before this struct */
 	uint64		runs_offset;	/* from the start of the extent stream */
 	uint64		runs_stored_len;
-	uint64		runs_raw_len;	/* nruns * (sizeof(CowRowRun) + 4) */
+	uint64		runs_raw_len;	/* nruns * COW_ROW_RUN_STORED */
 	uint32		runs_crc;		/* of the stored bytes */
 	uint32		runs_flags;		/* COW_BLK_UNCOMPRESSED or 0 */
 } CowRowMapInfo;
