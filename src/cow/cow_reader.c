@@ -263,8 +263,23 @@ CowReadGroupHeader(Relation rel, const CowVersion *v)
 	COMP_CRC32C(crc, h, v->header_bytes);
 	FIN_CRC32C(crc);
 	h->header_crc = stored;
+
+	/*
+	 * An intact header of a format this build does not know was written by
+	 * another build of incetl (a newer one, after a downgrade): say so
+	 * rather than call it corrupted.
+	 */
+	if (h->magic == COW_GROUP_MAGIC && crc == stored &&
+		(h->version < COW_GROUP_VERSION_MIN || h->version > COW_GROUP_VERSION))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("incetl_cow relation \"%s\": file group " INT64_FORMAT " (commit " INT64_FORMAT ") is in file group format %u, which this build of incetl cannot read",
+						RelationGetRelationName(rel), v->file_group_id,
+						v->commit_id, h->version),
+				 errdetail("This build reads file group formats %d to %d.",
+						   COW_GROUP_VERSION_MIN, COW_GROUP_VERSION),
+				 errhint("Install the build of incetl that wrote the table, or a newer one.")));
 	if (h->magic != COW_GROUP_MAGIC ||
-		h->version < COW_GROUP_VERSION_MIN || h->version > COW_GROUP_VERSION ||
 		h->header_len != v->header_bytes ||
 		h->block_rows == 0 || h->block_rows % 8 != 0 ||
 		h->nrows != (uint64) v->row_count || crc != stored ||

@@ -937,6 +937,7 @@ cow_init(void)
 	CowRegisterRoutine(&CowMethods);
 	(void) CowSlotOps();
 	CowWriteStateInit();
+	CowRowImagesInit();
 	CowWriterInit();
 	CowHooksInit();
 	CowAggInit();

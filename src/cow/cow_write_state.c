@@ -201,82 +201,9 @@ static void CowStoreBufferedRow(Relation rel, CowRow *row, int64 rownum,
 								TupleTableSlot *slot);
 
 /*
- * Rows of a statement for AFTER ROW triggers.  The after-trigger queue
- * keeps each new row by TID -- the pending TID its slot got here -- and
- * fetches it once the statement's rows are merged (immediate triggers fire
- * after the merge, cow_hooks.c; deferred ones at commit).  By then a row is
- * stored under a real row number, or was not stored at all (collapsed by a
- * later row of its key, lost to a newer stored row, a delete marker, its
- * subtransaction rolled back).  So, only for a relation with AFTER ROW
- * INSERT or UPDATE triggers (foreign keys included), each buffered row's
- * image is kept for the rest of the transaction, by pending row number, in
- * a context of its own: a trigger's NEW is the row as the statement wrote
- * it, as on heap, and its TID is the real one when the row was stored (the
- * merge records where, CowNoteRowsMoved).  Plain loads keep nothing, nor
- * do loads of tables whose only such triggers are the unique_key_recheck
- * triggers of deferrable constraints: their events are queued by the
- * merge, at real TIDs (cow_unique.c).
+ * Rows of a statement for AFTER ROW triggers: their images are kept by
+ * cow_row_images.c, their real TIDs recorded by the merge (CowNoteRowsMoved).
  */
-typedef struct CowPendingImage
-{
-	int64		pending;		/* hash key */
-	Oid			relid;
-	MinimalTuple image;
-} CowPendingImage;
-
-static MemoryContext CowPendingImagesCxt = NULL;
-static HTAB *CowPendingImages = NULL;
-static LocalTransactionId CowPendingImagesLxid = InvalidLocalTransactionId;
-
-static bool
-CowKeepsRowImages(Relation rel)
-{
-	TriggerDesc *td = rel->trigdesc;
-	int			i;
-
-	if (td == NULL || !(td->trig_insert_after_row || td->trig_update_after_row))
-		return false;
-	for (i = 0; i < td->numtriggers; i++)
-	{
-		Trigger    *t = &td->triggers[i];
-
-		if (TRIGGER_FOR_ROW(t->tgtype) && TRIGGER_FOR_AFTER(t->tgtype) &&
-			(TRIGGER_FOR_INSERT(t->tgtype) || TRIGGER_FOR_UPDATE(t->tgtype)) &&
-			t->tgfoid != F_UNIQUE_KEY_RECHECK)
-			return true;
-	}
-	return false;
-}
-
-static void
-CowKeepRowImage(Relation rel, CowRow *row)
-{
-	CowPendingImage *e;
-	MemoryContext old;
-	bool		found;
-
-	if (CowPendingImages == NULL || CowPendingImagesLxid != MyProc->lxid)
-	{
-		HASHCTL		ctl;
-
-		/* the previous transaction's table went with its memory */
-		CowPendingImagesCxt = AllocSetContextCreate(TopTransactionContext,
-													"incetl cow row images",
-													ALLOCSET_DEFAULT_SIZES);
-		ctl.keysize = sizeof(int64);
-		ctl.entrysize = sizeof(CowPendingImage);
-		ctl.hcxt = CowPendingImagesCxt;
-		CowPendingImages = hash_create("incetl cow row images", 256, &ctl,
-									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-		CowPendingImagesLxid = MyProc->lxid;
-	}
-	e = hash_search(CowPendingImages, &row->pending, HASH_ENTER, &found);
-	e->relid = RelationGetRelid(rel);
-	old = MemoryContextSwitchTo(CowPendingImagesCxt);
-	e->image = heap_form_minimal_tuple(RelationGetDescr(rel), row->values,
-									   row->isnull);
-	MemoryContextSwitchTo(old);
-}
 
 /*
  * CowMergeForRowTriggers merges the running statement's rows of rel when
@@ -293,33 +220,6 @@ CowMergeForRowTriggers(Relation rel, int64 rownum)
 	if (!CowFlushing && CowGetPending(RelationGetRelid(rel), false) != NULL &&
 		CowMovedTo(rel, rownum) == 0)
 		CowFlushRelation(RelationGetRelid(rel));
-}
-
-/*
- * CowFetchPendingRow puts into slot the row this transaction buffered
- * under pending row number rownum, as the statement wrote it, with the
- * real TID it was stored under (else the pending one) and our xid as
- * xmin; false when no image was kept (a relation without AFTER ROW
- * triggers, see above).  It merges nothing.
- */
-bool
-CowFetchPendingRow(Relation rel, int64 rownum, TupleTableSlot *slot)
-{
-	CowPendingImage *e;
-	int64		stored;
-
-	if (CowPendingImages == NULL || CowPendingImagesLxid != MyProc->lxid)
-		return false;
-	e = hash_search(CowPendingImages, &rownum, HASH_FIND, NULL);
-	if (e == NULL || e->relid != RelationGetRelid(rel))
-		return false;
-	ExecForceStoreMinimalTuple(e->image, slot, false);
-	ExecMaterializeSlot(slot);
-	stored = CowMovedTo(rel, rownum);
-	CowRowNumberToTid(stored != 0 ? stored : rownum, &slot->tts_tid);
-	slot->tts_tableOid = RelationGetRelid(rel);
-	CowSlotSetXmin(slot, GetCurrentTransactionId());
-	return true;
 }
 
 static void
@@ -676,7 +576,7 @@ CowBufferInsertRow(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_up
 	MemoryContextSwitchTo(old);
 
 	if (CowKeepsRowImages(rel))
-		CowKeepRowImage(rel, row);
+		CowKeepRowImage(rel, row->pending, row->values, row->isnull);
 	if (p->on_conflict && CowOnConflictRows != NULL)
 	{
 		CowOnConflictEntry *e = hash_search(CowOnConflictRows, &row->pending,
@@ -974,10 +874,16 @@ CowRebuffer(CowPending *p, TupleDesc desc)
 	foreach(lc, carried)
 	{
 		CowRow	   *row = lfirst(lc);
+		CowRow	   *copy = CowRowFromValues(desc, desc->natts, row->values,
+											row->isnull, 0, row->is_update,
+											cxt);
 
-		rows = lappend(rows, CowRowFromValues(desc, desc->natts, row->values,
-											  row->isnull, 0, row->is_update,
-											  cxt));
+		/*
+		 * its slot's TID: AFTER ROW triggers fetch NEW by it, and where the
+		 * row is stored is recorded under it (CowNoteRowsMoved)
+		 */
+		copy->pending = row->pending;
+		rows = lappend(rows, copy);
 	}
 	p->carried = NIL;
 	CowClearBuffered(p);

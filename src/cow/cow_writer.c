@@ -43,10 +43,20 @@
 StaticAssertDecl(sizeof(CowColumnDesc) == 56,
 				 "CowColumnDesc is 56 bytes on disk");
 
+/*
+ * One column chunk of a group being written, built block by block
+ * (CowChunkAddBlock): the block directory, each block's stored bytes (an
+ * exact-size copy, or NULL for a block of NULLs) and what the directory
+ * and the column description say of the blocks so far.  The stored bytes
+ * are written as they are, after the directory (CowWriteGroup's pieces),
+ * never copied into one buffer.
+ */
 typedef struct CowChunk
 {
-	char	   *data;
-	Size		len;
+	Size		len;			/* directory + stored bytes */
+	int64		nblocks;
+	CowBlockDesc *dir;			/* [nblocks] */
+	char	  **data;			/* [nblocks] */
 	bool		has_minmax;
 	Datum		min;
 	Datum		max;
@@ -54,33 +64,93 @@ typedef struct CowChunk
 	Datum	   *bmin;			/* [nblocks] */
 	Datum	   *bmax;
 	bool	   *bhas;			/* the block has a non-NULL value */
+	/* across blocks */
+	int64		nvals;			/* non-NULL values so far */
+	bool		has_nulls;
+	bool		any_compressed;
+	bool		try_dict;		/* false once a block's dictionary was full */
+	int			zstd_misses;
+	int			uses[COW_ENC_VARLENA + 1];	/* blocks per encoding */
+	uint64		raw_total;		/* encoded bytes */
+	uint64		plain_bytes;	/* the values' size in a heap tuple */
+	int64		imin;			/* int_order: the min/max as integers */
+	int64		imax;
 } CowChunk;
 
 /*
- * Column values are gathered in one pass over the rows into one array (and
- * null bitmap) per column: an incoming row (scattered in memory) is visited
- * once rather than once per column, and a run of stored rows that follow
- * each other in their decoded file group is copied column by column.  The
- * encoder then works column by column on those arrays, and finds min/max
- * and sizes block by block, while a block's values are in the CPU cache.
+ * Column values are gathered a block (COW_BLOCK_ROWS rows) at a time, in
+ * one pass over the block's rows, into one array and null bitmap per
+ * column: an incoming row (scattered in memory) is visited once rather
+ * than once per column, and a run of stored rows that follow each other in
+ * their decoded file group is copied column by column.  Each column's
+ * block is then encoded, its min/max found and compressed while its
+ * values are in the CPU cache.  The arrays are a block's, reused for the
+ * next one: a group's memory is its stored (compressed) bytes, not its
+ * values gathered again nor its encoded bytes before compression.
  */
 typedef struct CowColEnc
 {
 	Form_pg_attribute att;
-	bool		has_nulls;
 	bool		can_minmax;
 	bool		int_order;		/* integer-like: min/max found by CowIntMinMax */
 	SortSupportData ssup;
-	bits8	   *nulls;			/* [(nrows + 7) / 8]: bit set = NULL */
-	Datum	   *vals;			/* the non-NULL values, detoasted */
+	bits8	   *nulls;			/* [COW_BLOCK_ROWS / 8]: bit set = NULL */
+	Datum	   *vals;			/* the block's non-NULL values, detoasted */
 	int64		nvals;
+	int64		nnulls;
 } CowColEnc;
 
-static void CowColEncInit(CowColEnc *e, Form_pg_attribute att, int64 nrows);
+StaticAssertDecl(COW_BLOCK_ROWS % 8 == 0,
+				 "a block's null bitmap starts on a byte");
+
+/*
+ * Each block is encoded and compressed in this context, reset after it:
+ * the encoders' buffers (and zstd's output, at most the input's bound) are
+ * then the same memory for every block, column and group, instead of a new
+ * piece of the group's context for every block.  Its first block is kept
+ * across resets and enough for a block of most columns.  It lives in the
+ * transaction (CowEncodeContextGet), so an idle backend keeps none of it.
+ */
+#define COW_ENCODE_CONTEXT_BLOCK	(1024 * 1024)
+static MemoryContext CowEncodeContext = NULL;
+
+static void
+CowEncodeContextGone(void *arg)
+{
+	CowEncodeContext = NULL;
+}
+
+/* CowEncodeContextGet returns CowEncodeContext, reset, creating it first */
+static MemoryContext
+CowEncodeContextGet(void)
+{
+	if (CowEncodeContext == NULL)
+	{
+		MemoryContextCallback *cb;
+
+		CowEncodeContext = GenerationContextCreate(TopTransactionContext,
+												   "incetl cow encode block",
+												   COW_ENCODE_CONTEXT_BLOCK,
+												   COW_ENCODE_CONTEXT_BLOCK,
+												   8 * COW_ENCODE_CONTEXT_BLOCK);
+		/* on the parent: a callback on the context would go at its resets */
+		cb = MemoryContextAlloc(TopTransactionContext, sizeof(MemoryContextCallback));
+		cb->func = CowEncodeContextGone;
+		cb->arg = NULL;
+		MemoryContextRegisterResetCallback(TopTransactionContext, cb);
+	}
+	else
+		MemoryContextReset(CowEncodeContext);
+	return CowEncodeContext;
+}
+
+static void CowColEncInit(CowColEnc *e, Form_pg_attribute att);
 static inline void CowColEncAppend(CowColEnc *e, Datum value);
-static uint64 CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk,
-							 const Datum *vals, int64 nvals, const bits8 *nulls,
-							 int64 nrows, int level, SortSupport minmax);
+static void CowChunkInit(CowChunk *chunk, int64 nrows);
+static void CowChunkAddBlock(CowColumnDesc *desc, CowChunk *chunk, int64 b,
+							 const Datum *bv, int64 bvals, const bits8 *bnulls,
+							 int64 brows, int level, SortSupport minmax);
+static void CowChunkEnd(CowColumnDesc *desc, CowChunk *chunk);
 static void CowSerializeDatum(StringInfo buf, Datum value, bool byval, int len);
 static void CowWriteBlockMinMax(StringInfo blob, CowChunk *chunks,
 								TupleDesc tupdesc, int64 nrows);
@@ -88,77 +158,62 @@ static void CowWriteBlockMinMax(StringInfo blob, CowChunk *chunks,
 int			CowTestWriteGroupVersion = COW_GROUP_VERSION;
 
 /*
- * CowIntMinMax sets chunk's min/max, and those of each block of nrows
- * rows, from e's values (e->int_order), comparing integers.
+ * CowIntMinMax takes block b's min/max (bvals values of e, e->int_order)
+ * into chunk's, and the chunk's min/max, comparing integers.
  */
 static void
-CowIntMinMax(CowColEnc *e, CowChunk *chunk, int64 nrows)
+CowIntMinMax(CowColEnc *e, CowChunk *chunk, int64 b, int64 bvals)
 {
 	int			attlen = e->att->attlen;
-	int64		nblocks = (nrows + COW_BLOCK_ROWS - 1) / COW_BLOCK_ROWS;
-	int64		gmin = 0,
-				gmax = 0;
-	int64		v0 = 0;
-	int64		b;
+	int64		imin,
+				imax,
+				vmin,
+				vmax,
+				i;
 
-	if (e->nvals == 0)
+	if (bvals == 0)
 		return;
-	chunk->bmin = palloc(sizeof(Datum) * nblocks);
-	chunk->bmax = palloc(sizeof(Datum) * nblocks);
-	chunk->bhas = palloc0(sizeof(bool) * nblocks);
-	for (b = 0; b < nblocks; b++)
+	if (chunk->bmin == NULL)
 	{
-		int64		r0 = b * COW_BLOCK_ROWS;
-		int64		brows = Min(COW_BLOCK_ROWS, nrows - r0);
-		int64		bvals = brows;
-		int64		imin,
-					imax,
-					vmin,
-					vmax,
-					i;
-
-		if (e->has_nulls)
-			bvals -= pg_popcount((const char *) e->nulls + r0 / 8,
-								 (brows + 7) / 8);
-		if (bvals == 0)
-			continue;
-		imin = imax = v0;
-		vmin = vmax = CowDatumGetInt(e->vals[v0], attlen);
-		for (i = v0 + 1; i < v0 + bvals; i++)
-		{
-			int64		v = CowDatumGetInt(e->vals[i], attlen);
-
-			if (v > vmax)
-			{
-				vmax = v;
-				imax = i;
-			}
-			else if (v < vmin)
-			{
-				vmin = v;
-				imin = i;
-			}
-		}
-		chunk->bmin[b] = e->vals[imin];
-		chunk->bmax[b] = e->vals[imax];
-		chunk->bhas[b] = true;
-		if (!chunk->has_minmax || vmin < gmin)
-		{
-			gmin = vmin;
-			chunk->min = e->vals[imin];
-		}
-		if (!chunk->has_minmax || vmax > gmax)
-		{
-			gmax = vmax;
-			chunk->max = e->vals[imax];
-		}
-		chunk->has_minmax = true;
-		v0 += bvals;
+		chunk->bmin = palloc(sizeof(Datum) * chunk->nblocks);
+		chunk->bmax = palloc(sizeof(Datum) * chunk->nblocks);
+		chunk->bhas = palloc0(sizeof(bool) * chunk->nblocks);
 	}
+	imin = imax = 0;
+	vmin = vmax = CowDatumGetInt(e->vals[0], attlen);
+	for (i = 1; i < bvals; i++)
+	{
+		int64		v = CowDatumGetInt(e->vals[i], attlen);
+
+		if (v > vmax)
+		{
+			vmax = v;
+			imax = i;
+		}
+		else if (v < vmin)
+		{
+			vmin = v;
+			imin = i;
+		}
+	}
+	chunk->bmin[b] = e->vals[imin];
+	chunk->bmax[b] = e->vals[imax];
+	chunk->bhas[b] = true;
+	if (!chunk->has_minmax || vmin < chunk->imin)
+	{
+		chunk->imin = vmin;
+		chunk->min = e->vals[imin];
+	}
+	if (!chunk->has_minmax || vmax > chunk->imax)
+	{
+		chunk->imax = vmax;
+		chunk->max = e->vals[imax];
+	}
+	chunk->has_minmax = true;
 }
 
 static void
-CowColEncInit(CowColEnc *e, Form_pg_attribute att, int64 nrows)
+CowColEncInit(CowColEnc *e, Form_pg_attribute att)
 {
 	TypeCacheEntry *tc;
 
@@ -176,8 +231,8 @@ CowColEncInit(CowColEnc *e, Form_pg_attribute att, int64 nrows)
 		e->can_minmax = true;
 		e->int_order = CowTypeIsIntOrdered(att->atttypid);
 	}
-	e->nulls = palloc0((nrows + 7) / 8);
-	e->vals = palloc(sizeof(Datum) * Max(nrows, 1));
+	e->nulls = palloc(COW_BLOCK_ROWS / 8);
+	e->vals = palloc(sizeof(Datum) * COW_BLOCK_ROWS);
 }
 
 /* CowColEncAppend adds an incoming value (stored ones are copied in runs) */
@@ -191,211 +246,199 @@ CowColEncAppend(CowColEnc *e, Datum value)
 	e->vals[e->nvals++] = value;
 }
 
-/*
- * CowChunkFinish encodes and compresses one column chunk: nvals values,
- * nulls the bitmap of nrows rows or NULL when none is NULL.  desc has the
- * type fields set; its flags, encoding, lengths and CRC are filled in.
- *
- * The chunk is cut into blocks of COW_BLOCK_ROWS rows, each encoded (its
- * own encoding, null bitmap, dictionary...) and compressed on its own, so
- * that a reader can decode one block without the others; the block
- * directory in front of them says where each one is.  Once a block had
- * too many distinct values for a dictionary, the later ones are not tried;
- * once the first two blocks did not pay for zstd, the later ones are
- * stored uncompressed without trying (bit-packed random integers, say:
- * compressing them only costs time).
- *
- * With minmax (the column's comparator), the chunk's min/max are found
- * here, block by block once the block is encoded (its values are then in
- * the CPU cache): from the scaled integers when the block got the NUMERIC
- * encoding (one display scale: their order is the values' order), which is
- * much cheaper than comparing numerics, else with the comparator; the
- * blocks' winners are then compared with the comparator (blocks may have
- * different scales).  Each block's min/max are kept in chunk->bmin/bmax.
- *
- * Returns the values' size in a heap tuple, for the raw-bytes statistics.
- */
-static uint64
-CowChunkFinish(CowColumnDesc *desc, CowChunk *chunk, const Datum *vals,
-			   int64 nvals, const bits8 *nulls, int64 nrows, int level,
-			   SortSupport minmax)
+/* CowChunkInit readies chunk for a column of nrows rows */
+static void
+CowChunkInit(CowChunk *chunk, int64 nrows)
 {
-	uint64		plain_bytes = 0;
-	int64		nblocks = (nrows + COW_BLOCK_ROWS - 1) / COW_BLOCK_ROWS;
-	CowBlockDesc *dir = palloc0(sizeof(CowBlockDesc) * nblocks);
-	char	  **data = palloc0(sizeof(char *) * nblocks);
-	int			uses[COW_ENC_VARLENA + 1] = {0};
-	Size		dir_len = sizeof(CowBlockDesc) * nblocks;
-	Size		total = dir_len;
-	uint64		raw_total = 0;
-	bool		any_compressed = false;
-	bool		try_dict = true;
-	int			zstd_misses = 0;
-	bool		has_minmax = false;
-	Datum		gmin = (Datum) 0,
-				gmax = (Datum) 0;
-	int64		v0 = 0;
-	int64		b;
-	int			e;
-	char	   *p;
+	memset(chunk, 0, sizeof(CowChunk));
+	chunk->nblocks = (nrows + COW_BLOCK_ROWS - 1) / COW_BLOCK_ROWS;
+	chunk->dir = palloc0(sizeof(CowBlockDesc) * chunk->nblocks);
+	chunk->data = palloc0(sizeof(char *) * chunk->nblocks);
+	chunk->try_dict = true;
+}
+
+/*
+ * CowChunkAddBlock encodes and compresses block b of a column chunk: its
+ * bvals values (bv) of brows rows, bnulls their null bitmap or NULL when
+ * none is NULL.  desc has the type fields set; CowChunkEnd fills in its
+ * flags, encoding, lengths and CRC once every block was added.
+ *
+ * Each block is encoded (its own encoding, null bitmap, dictionary...)
+ * and compressed on its own, so that a reader can decode one block
+ * without the others; the block directory in front of them says where
+ * each one is.  Once a block had too many distinct values for a
+ * dictionary, the later ones are not tried; once the first two blocks did
+ * not pay for zstd, the later ones are stored uncompressed without trying
+ * (bit-packed random integers, say: compressing them only costs time).
+ *
+ * With minmax (the column's comparator), the block's and the chunk's
+ * min/max are found here, once the block is encoded (its values are then
+ * in the CPU cache): from the scaled integers when the block got the
+ * NUMERIC encoding (one display scale: their order is the values' order),
+ * which is much cheaper than comparing numerics, else with the comparator;
+ * the blocks' winners are then compared with the comparator (blocks may
+ * have different scales).  Each block's min/max are kept in
+ * chunk->bmin/bmax.
+ *
+ * The encoding and compression work in CowEncodeContext, reset here; the
+ * stored bytes are copied out into the current context.
+ */
+static void
+CowChunkAddBlock(CowColumnDesc *desc, CowChunk *chunk, int64 b,
+				 const Datum *bv, int64 bvals, const bits8 *bnulls,
+				 int64 brows, int level, SortSupport minmax)
+{
+	CowBlockDesc *dir = &chunk->dir[b];
+	CowColumnDesc bd = *desc;
+	CowEncodedChunk enc;
+	MemoryContext old;
+	Size		clen;
+	char	   *cdata;
+	const char *stored;
+	int64		i;
 	pg_crc32c	crc;
 
-	if (nulls)
-		desc->flags |= COW_COL_HAS_NULLS;
-	for (b = 0; b < nblocks; b++)
+	if (bnulls)
+		chunk->has_nulls = true;
+	if (bvals == 0)
 	{
-		int64		r0 = b * COW_BLOCK_ROWS;
-		int64		brows = Min(COW_BLOCK_ROWS, nrows - r0);
-		const bits8 *bnulls = nulls ? nulls + r0 / 8 : NULL;
-		int64		bvals = brows;
-		CowColumnDesc bd = *desc;
-		CowEncodedChunk enc;
-		const Datum *bv = vals + v0;
-		Size		clen;
-		char	   *cdata;
-		int64		i;
+		dir->flags = COW_BLK_ALL_NULL | COW_BLK_HAS_NULLS;
+		return;
+	}
+	chunk->nvals += bvals;
+	old = MemoryContextSwitchTo(CowEncodeContextGet());
+	bd.flags = 0;
+	CowEncodeChunk(&bd, bv, bvals, bnulls, brows, chunk->try_dict, &enc);
+	MemoryContextSwitchTo(old);
+	if (enc.dict_full)
+		chunk->try_dict = false;
+	if (minmax)
+	{
+		/* a dictionary block: its distinct values are enough */
+		const Datum *mv = enc.distinct ? enc.distinct : bv;
+		int64		mn = enc.distinct ? enc.ndistinct : bvals;
+		int64		imin = 0,
+					imax = 0;
 
-		if (bnulls)
+		for (i = 1; i < mn; i++)
 		{
-			bvals -= pg_popcount((const char *) bnulls, (brows + 7) / 8);
-			if (bvals == brows)
-				bnulls = NULL;
-		}
-		if (bvals == 0)
-		{
-			dir[b].flags = COW_BLK_ALL_NULL | COW_BLK_HAS_NULLS;
-			continue;
-		}
-		bd.flags = 0;
-		CowEncodeChunk(&bd, bv, bvals, bnulls, brows, try_dict, &enc);
-		if (enc.dict_full)
-			try_dict = false;
-		if (minmax)
-		{
-			/* a dictionary block: its distinct values are enough */
-			const Datum *mv = enc.distinct ? enc.distinct : bv;
-			int64		mn = enc.distinct ? enc.ndistinct : bvals;
-			int64		imin = 0,
-						imax = 0;
-
-			for (i = 1; i < mn; i++)
+			if (enc.scaled)
 			{
-				if (enc.scaled)
-				{
-					if (enc.scaled[i] > enc.scaled[imax])
-						imax = i;
-					else if (enc.scaled[i] < enc.scaled[imin])
-						imin = i;
-				}
-				else if (ApplySortComparator(mv[i], false, mv[imax], false, minmax) > 0)
+				if (enc.scaled[i] > enc.scaled[imax])
 					imax = i;
-				else if (ApplySortComparator(mv[i], false, mv[imin], false, minmax) < 0)
+				else if (enc.scaled[i] < enc.scaled[imin])
 					imin = i;
 			}
-			if (!has_minmax ||
-				ApplySortComparator(mv[imax], false, gmax, false, minmax) > 0)
-				gmax = mv[imax];
-			if (!has_minmax ||
-				ApplySortComparator(mv[imin], false, gmin, false, minmax) < 0)
-				gmin = mv[imin];
-			has_minmax = true;
-			if (chunk->bmin == NULL)
-			{
-				chunk->bmin = palloc(sizeof(Datum) * nblocks);
-				chunk->bmax = palloc(sizeof(Datum) * nblocks);
-				chunk->bhas = palloc0(sizeof(bool) * nblocks);
-			}
-			chunk->bmin[b] = mv[imin];
-			chunk->bmax[b] = mv[imax];
-			chunk->bhas[b] = true;
+			else if (ApplySortComparator(mv[i], false, mv[imax], false, minmax) > 0)
+				imax = i;
+			else if (ApplySortComparator(mv[i], false, mv[imin], false, minmax) < 0)
+				imin = i;
 		}
-		if (enc.distinct)
-			pfree(enc.distinct);
-		if (enc.scaled)
-			pfree(enc.scaled);
-		if (desc->attlen == -1)
-		{
-			for (i = 0; i < bvals; i++)
-				plain_bytes += INTALIGN(VARSIZE_ANY_EXHDR(DatumGetPointer(bv[i])) + VARHDRSZ);
-		}
-		else if (desc->attlen == -2)
-		{
-			for (i = 0; i < bvals; i++)
-				plain_bytes += strlen(DatumGetCString(bv[i])) + 1;
-		}
-		else
-			plain_bytes += bvals * att_align_nominal(desc->attlen, desc->attalign);
-		dir[b].encoding = bd.encoding;
-		dir[b].raw_len = enc.len;
-		dir[b].flags = bnulls ? COW_BLK_HAS_NULLS : 0;
-		uses[Min(bd.encoding, COW_ENC_VARLENA)]++;
-		raw_total += enc.len;
-		cdata = NULL;
-		if (any_compressed || zstd_misses < 2)
-		{
-			cdata = CowCompressBlock(enc.data, enc.len, enc.frame_head,
-									 level, &clen);
-			if (cdata == NULL)
-				zstd_misses++;
-		}
-		if (cdata == NULL)
-		{
-			dir[b].flags |= COW_BLK_UNCOMPRESSED;
-			data[b] = enc.data;
-			dir[b].stored_len = enc.len;
-		}
-		else
-		{
-			pfree(enc.data);
-			data[b] = cdata;
-			dir[b].stored_len = clen;
-			any_compressed = true;
-		}
-		INIT_CRC32C(crc);
-		COMP_CRC32C(crc, data[b], dir[b].stored_len);
-		FIN_CRC32C(crc);
-		dir[b].crc = crc;
-		total += dir[b].stored_len;
-		v0 += bvals;
-	}
-	Assert(v0 == nvals);
-	if (minmax && has_minmax)
-	{
-		chunk->min = gmin;
-		chunk->max = gmax;
+		if (!chunk->has_minmax ||
+			ApplySortComparator(mv[imax], false, chunk->max, false, minmax) > 0)
+			chunk->max = mv[imax];
+		if (!chunk->has_minmax ||
+			ApplySortComparator(mv[imin], false, chunk->min, false, minmax) < 0)
+			chunk->min = mv[imin];
 		chunk->has_minmax = true;
+		if (chunk->bmin == NULL)
+		{
+			chunk->bmin = palloc(sizeof(Datum) * chunk->nblocks);
+			chunk->bmax = palloc(sizeof(Datum) * chunk->nblocks);
+			chunk->bhas = palloc0(sizeof(bool) * chunk->nblocks);
+		}
+		chunk->bmin[b] = mv[imin];
+		chunk->bmax[b] = mv[imax];
+		chunk->bhas[b] = true;
 	}
+	if (desc->attlen == -1)
+	{
+		for (i = 0; i < bvals; i++)
+			chunk->plain_bytes += INTALIGN(VARSIZE_ANY_EXHDR(DatumGetPointer(bv[i])) + VARHDRSZ);
+	}
+	else if (desc->attlen == -2)
+	{
+		for (i = 0; i < bvals; i++)
+			chunk->plain_bytes += strlen(DatumGetCString(bv[i])) + 1;
+	}
+	else
+		chunk->plain_bytes += bvals * att_align_nominal(desc->attlen, desc->attalign);
+	dir->encoding = bd.encoding;
+	dir->raw_len = enc.len;
+	dir->flags = bnulls ? COW_BLK_HAS_NULLS : 0;
+	chunk->uses[Min(bd.encoding, COW_ENC_VARLENA)]++;
+	chunk->raw_total += enc.len;
+	cdata = NULL;
+	if (chunk->any_compressed || chunk->zstd_misses < 2)
+	{
+		MemoryContextSwitchTo(CowEncodeContext);
+		cdata = CowCompressBlock(enc.data, enc.len, enc.frame_head,
+								 level, &clen);
+		MemoryContextSwitchTo(old);
+		if (cdata == NULL)
+			chunk->zstd_misses++;
+	}
+	if (cdata == NULL)
+	{
+		dir->flags |= COW_BLK_UNCOMPRESSED;
+		stored = enc.data;
+		dir->stored_len = enc.len;
+	}
+	else
+	{
+		stored = cdata;
+		dir->stored_len = clen;
+		chunk->any_compressed = true;
+	}
+	chunk->data[b] = MemoryContextAllocHuge(CurrentMemoryContext,
+											Max(dir->stored_len, 1));
+	memcpy(chunk->data[b], stored, dir->stored_len);
+	MemoryContextReset(CowEncodeContext);
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, chunk->data[b], dir->stored_len);
+	FIN_CRC32C(crc);
+	dir->crc = crc;
+	chunk->len += dir->stored_len;
+}
+
+/*
+ * CowChunkEnd completes a column chunk whose blocks were all added: its
+ * flags, the encoding that stands for it, its lengths and the CRC of its
+ * block directory.  A column without a non-NULL value stores nothing.
+ */
+static void
+CowChunkEnd(CowColumnDesc *desc, CowChunk *chunk)
+{
+	Size		dir_len = sizeof(CowBlockDesc) * chunk->nblocks;
+	pg_crc32c	crc;
+	int			e;
+
+	if (chunk->nvals == 0)
+	{
+		desc->flags = COW_COL_ALL_NULL | COW_COL_HAS_NULLS;
+		chunk->has_minmax = false;
+		chunk->len = 0;
+		chunk->nblocks = 0;		/* no pieces */
+		return;
+	}
+	if (chunk->has_nulls)
+		desc->flags |= COW_COL_HAS_NULLS;
 	if (chunk->has_minmax)
 		desc->flags |= COW_COL_HAS_MINMAX;
-	if (!any_compressed)
+	if (!chunk->any_compressed)
 		desc->flags |= COW_COL_UNCOMPRESSED;
 	/* the encoding most blocks use stands for the chunk in statistics */
 	desc->encoding = COW_ENC_PLAIN;
 	for (e = 0; e <= COW_ENC_VARLENA; e++)
-		if (uses[e] > uses[desc->encoding])
+		if (chunk->uses[e] > chunk->uses[desc->encoding])
 			desc->encoding = e;
-
-	chunk->data = p = MemoryContextAllocHuge(CurrentMemoryContext, total);
-	memcpy(p, dir, dir_len);
-	p += dir_len;
-	for (b = 0; b < nblocks; b++)
-	{
-		if (data[b] == NULL)
-			continue;
-		memcpy(p, data[b], dir[b].stored_len);
-		p += dir[b].stored_len;
-		pfree(data[b]);
-	}
-	chunk->len = total;
-	desc->raw_len = raw_total;
-	desc->stored_len = total;
+	chunk->len += dir_len;
+	desc->raw_len = chunk->raw_total;
+	desc->stored_len = chunk->len;
 	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, dir, dir_len);
+	COMP_CRC32C(crc, chunk->dir, dir_len);
 	FIN_CRC32C(crc);
 	desc->crc = crc;
-	pfree(dir);
-	pfree(data);
-	return plain_bytes;
 }
 
 static void
@@ -492,9 +535,12 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	Size		header_len,
 				total;
 	char	   *head;
-	CowExtentPiece *pieces = palloc(sizeof(CowExtentPiece) * (natts + 3));
+	int64		nblocks = (nrows + COW_BLOCK_ROWS - 1) / COW_BLOCK_ROWS;
+	CowExtentPiece *pieces;
+	int			npieces;
 	int			i;
-	int64		r;
+	int64		r,
+				b;
 	pg_crc32c	crc;
 	CowColEnc  *enc;
 	int64		first_row_number;
@@ -505,7 +551,6 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 				map_stored_len = 0;
 	CowRowMapInfo map_info;
 	CowRowRange *absorbed = NULL;
-	int			npieces;
 
 	Assert(nrows > 0);
 
@@ -591,122 +636,153 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 
 	enc = palloc(sizeof(CowColEnc) * Max(natts, 1));
 	for (i = 0; i < natts; i++)
-		CowColEncInit(&enc[i], TupleDescAttr(tupdesc, i), nrows);
-	cids = palloc(sizeof(Datum) * nrows);
-	for (r = 0; r < nrows; r++)
 	{
-		int64		c = rows[r]->commit_id ? rows[r]->commit_id : commit_id;
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
 
-		cids[r] = Int64GetDatum(c);
-		min_commit = Min(min_commit, c);
-		max_commit = Max(max_commit, c);
+		CowColEncInit(&enc[i], att);
+		descs[i].typid = att->atttypid;
+		descs[i].attlen = att->attlen;
+		descs[i].attbyval = att->attbyval;
+		descs[i].attalign = att->attalign;
+		descs[i].collation = att->attcollation;
+		if (att->attisdropped)
+			descs[i].flags = COW_COL_DROPPED | COW_COL_ALL_NULL;
+		else
+			CowChunkInit(&chunks[i], nrows);
 	}
-	for (r = 0; r < nrows;)
+	/* hidden commit-id column (gathered with the others) */
+	descs[natts].typid = INT8OID;
+	descs[natts].attlen = sizeof(int64);
+	descs[natts].attbyval = true;
+	descs[natts].attalign = TYPALIGN_DOUBLE;
+	CowChunkInit(&chunks[natts], nrows);
+	cids = palloc(sizeof(Datum) * COW_BLOCK_ROWS);
+
+	for (b = 0; b * COW_BLOCK_ROWS < nrows; b++)
 	{
-		CowRow	   *row = rows[r];
+		int64		r0 = b * COW_BLOCK_ROWS;
+		int64		r1 = Min(r0 + COW_BLOCK_ROWS, nrows);
+		int64		brows = r1 - r0;
 
-		if (row->src != NULL)
+		for (i = 0; i < natts; i++)
 		{
-			/*
-			 * A run of stored rows that follow each other in one decoded
-			 * group: read it column by column, sequentially.
-			 */
-			CowDecodedGroup *g = row->src;
-			int64		s0 = row->src_row;
-			int64		len = 1;
-			int64		k;
+			if (enc[i].att->attisdropped)
+				continue;
+			enc[i].nvals = 0;
+			enc[i].nnulls = 0;
+			memset(enc[i].nulls, 0, (brows + 7) / 8);
+		}
+		for (r = r0; r < r1; r++)
+		{
+			int64		c = rows[r]->commit_id ? rows[r]->commit_id : commit_id;
 
-			while (r + len < nrows && rows[r + len]->src == g &&
-				   rows[r + len]->src_row == s0 + len)
-				len++;
+			cids[r - r0] = Int64GetDatum(c);
+			min_commit = Min(min_commit, c);
+			max_commit = Max(max_commit, c);
+		}
+		for (r = r0; r < r1;)
+		{
+			CowRow	   *row = rows[r];
+
+			if (row->src != NULL)
+			{
+				/*
+				 * A run of stored rows that follow each other in one
+				 * decoded group: read it column by column, sequentially.
+				 */
+				CowDecodedGroup *g = row->src;
+				int64		s0 = row->src_row;
+				int64		len = 1;
+				int64		k;
+
+				while (r + len < r1 && rows[r + len]->src == g &&
+					   rows[r + len]->src_row == s0 + len)
+					len++;
+				for (i = 0; i < natts; i++)
+				{
+					CowColEnc  *e = &enc[i];
+					const bool *gn = g->isnull[i] + s0;
+					const Datum *gv = g->values[i] + s0;
+					Datum	   *dst;
+
+					if (e->att->attisdropped)
+						continue;
+					/* decoded values are never toasted: copy them */
+					dst = e->vals + e->nvals;
+					for (k = 0; k < len; k++)
+					{
+						if (gn[k])
+						{
+							int64		bit = r - r0 + k;
+
+							e->nulls[bit >> 3] |= 1 << (bit & 7);
+							e->nnulls++;
+						}
+						else
+							*dst++ = gv[k];
+					}
+					e->nvals = dst - e->vals;
+				}
+				r += len;
+				continue;
+			}
+
+			/* an incoming row */
 			for (i = 0; i < natts; i++)
 			{
 				CowColEnc  *e = &enc[i];
-				const bool *gn = g->isnull[i] + s0;
-				const Datum *gv = g->values[i] + s0;
-				Datum	   *dst;
 
 				if (e->att->attisdropped)
 					continue;
-				/* decoded values are never toasted: copy them */
-				dst = e->vals + e->nvals;
-				for (k = 0; k < len; k++)
+				if (row->isnull[i])
 				{
-					if (gn[k])
-					{
-						e->nulls[(r + k) >> 3] |= 1 << ((r + k) & 7);
-						e->has_nulls = true;
-					}
-					else
-						*dst++ = gv[k];
+					int64		bit = r - r0;
+
+					e->nulls[bit >> 3] |= 1 << (bit & 7);
+					e->nnulls++;
+					continue;
 				}
-				e->nvals = dst - e->vals;
+				CowColEncAppend(e, row->values[i]);
 			}
-			r += len;
-			continue;
+			r++;
 		}
 
-		/* an incoming row */
+		/* the block of each column, then of the commit ids */
 		for (i = 0; i < natts; i++)
 		{
 			CowColEnc  *e = &enc[i];
 
 			if (e->att->attisdropped)
 				continue;
-			if (row->isnull[i])
-			{
-				e->nulls[r >> 3] |= 1 << (r & 7);
-				e->has_nulls = true;
-				continue;
-			}
-			CowColEncAppend(e, row->values[i]);
+			if (e->can_minmax && e->int_order)
+				CowIntMinMax(e, &chunks[i], b, e->nvals);
+			CowChunkAddBlock(&descs[i], &chunks[i], b, e->vals, e->nvals,
+							 e->nnulls > 0 ? e->nulls : NULL, brows,
+							 opts->compression_level,
+							 (e->can_minmax && !e->int_order) ? &e->ssup : NULL);
 		}
-		r++;
+		CowChunkAddBlock(&descs[natts], &chunks[natts], b, cids, brows, NULL,
+						 brows, opts->compression_level, NULL);
 	}
+	for (i = 0; i <= natts; i++)
+	{
+		if (i < natts && enc[i].att->attisdropped)
+			continue;
+		CowChunkEnd(&descs[i], &chunks[i]);
+		/* raw bytes: as the values would take in a heap tuple */
+		if (i < natts && chunks[i].nvals > 0)
+			raw_total += (chunks[i].has_nulls ? (nrows + 7) / 8 : 0) +
+				chunks[i].plain_bytes;
+	}
+	raw_total += sizeof(int64) * nrows;
 	for (i = 0; i < natts; i++)
 	{
-		CowColEnc  *e = &enc[i];
-
-		descs[i].typid = e->att->atttypid;
-		descs[i].attlen = e->att->attlen;
-		descs[i].attbyval = e->att->attbyval;
-		descs[i].attalign = e->att->attalign;
-		descs[i].collation = e->att->attcollation;
-		if (e->att->attisdropped)
-			descs[i].flags = COW_COL_DROPPED | COW_COL_ALL_NULL;
-		else if (e->nvals == 0)
-		{
-			descs[i].flags = COW_COL_ALL_NULL | COW_COL_HAS_NULLS;
-			chunks[i].has_minmax = false;
-		}
-		else
-		{
-			if (e->can_minmax && e->int_order)
-				CowIntMinMax(e, &chunks[i], nrows);
-			/* raw bytes: as the values would take in a heap tuple */
-			raw_total += (e->has_nulls ? (nrows + 7) / 8 : 0) +
-				CowChunkFinish(&descs[i], &chunks[i], e->vals, e->nvals,
-							   e->has_nulls ? e->nulls : NULL, nrows,
-							   opts->compression_level,
-							   (e->can_minmax && !e->int_order) ? &e->ssup : NULL);
-		}
-		if (!e->att->attisdropped)
-		{
-			pfree(e->nulls);
-			pfree(e->vals);
-		}
+		if (enc[i].att->attisdropped)
+			continue;
+		pfree(enc[i].nulls);
+		pfree(enc[i].vals);
 	}
 	pfree(enc);
-
-	/* hidden commit-id column (gathered with the others) */
-	descs[natts].typid = INT8OID;
-	descs[natts].attlen = sizeof(int64);
-	descs[natts].attbyval = true;
-	descs[natts].attalign = TYPALIGN_DOUBLE;
-	chunks[natts].has_minmax = false;
-	CowChunkFinish(&descs[natts], &chunks[natts], cids, nrows, NULL, nrows,
-				   opts->compression_level, NULL);
-	raw_total += sizeof(int64) * nrows;
 	pfree(cids);
 
 	/* blob area: min/max per column, then first and last key */
@@ -788,7 +864,10 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	header.total_len = total;
 	header.block_rows = COW_BLOCK_ROWS;
 
-	/* the stream: header, column descriptors and blob, then the chunks */
+	/*
+	 * The stream: header, column descriptors and blob, then the chunks, each
+	 * its block directory and its blocks' stored bytes.
+	 */
 	head = palloc0(header_len);
 	memcpy(head, &header, sizeof(header));
 	memcpy(CowGroupColumns(head), descs, sizeof(CowColumnDesc) * (natts + 1));
@@ -797,14 +876,27 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	COMP_CRC32C(crc, head, header_len);
 	FIN_CRC32C(crc);
 	((CowGroupHeader *) head)->header_crc = crc;
+	pieces = palloc(sizeof(CowExtentPiece) * (2 + (natts + 1) * (nblocks + 1)));
 	pieces[0].data = head;
 	pieces[0].len = header_len;
+	npieces = 1;
 	for (i = 0; i <= natts; i++)
 	{
-		pieces[i + 1].data = chunks[i].data;
-		pieces[i + 1].len = chunks[i].len;
+		CowChunk   *c = &chunks[i];
+
+		if (c->len == 0)
+			continue;
+		pieces[npieces].data = (const char *) c->dir;
+		pieces[npieces++].len = sizeof(CowBlockDesc) * c->nblocks;
+		for (b = 0; b < c->nblocks; b++)
+		{
+			if (c->data[b] == NULL)
+				continue;
+			pieces[npieces].data = c->data[b];
+			pieces[npieces++].len = c->dir[b].stored_len;
+		}
 	}
-	npieces = natts + 2;
+	/* the row-number map, after the chunks (format 5, carried rows) */
 	if (map_info.nruns > 0)
 	{
 		pieces[npieces].data = map_stored;

@@ -4,7 +4,8 @@
  *	  The write path: a statement's buffered rows and deletes
  *	  (cow_write_state.c), the row numbers it deletes (cow_delete_set.c),
  *	  rows beyond memory (cow_spill.c), the copy-on-write merge and
- *	  rewrite (cow_merge.c), and writing file groups (cow_writer.c).
+ *	  rewrite (cow_merge.c), writing file groups (cow_writer.c), and the
+ *	  images of rows written under AFTER ROW triggers (cow_row_images.c).
  *
  * Uses cow/read.h and the layers below it; the merge also uses
  * cow/security.h.
@@ -36,7 +37,6 @@ extern void CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid,
 extern int	CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid,
 							CommandId *cmax);
 extern bool CowBufferDeleted(Relation rel, int64 rownum);
-extern bool CowFetchPendingRow(Relation rel, int64 rownum, TupleTableSlot *slot);
 extern void CowMergeForRowTriggers(Relation rel, int64 rownum);
 extern void CowFlushAll(void);
 extern void CowFlushRelation(Oid relid);
@@ -46,6 +46,14 @@ extern bool CowHasPending(void);
 extern void CowCheckUnmergedRead(Relation rel, Snapshot snapshot,
 								 bool may_merge, bool quiet);
 extern void CowWriteStateInit(void);
+
+/* ---------- row images for AFTER ROW triggers (cow_row_images.c) ---------- */
+
+extern bool CowKeepsRowImages(Relation rel);
+extern void CowKeepRowImage(Relation rel, int64 pending, Datum *values,
+							bool *isnull);
+extern bool CowFetchPendingRow(Relation rel, int64 rownum, TupleTableSlot *slot);
+extern void CowRowImagesInit(void);
 extern void CowWriterInit(void);
 
 typedef struct CowSpill CowSpill;
