@@ -156,8 +156,7 @@ CowFindCurrentByKey(Relation rel, CowIndexFetch *f, const CowOptions *opts,
 	int			nall;
 	CowVersion *all = CowLoadVersions(CowStorageId(rel), SnapshotAny, false,
 									  &nall);
-	int64		off;
-	int			vi = CowFindRow(rel, all, nall, rownum, &off);
+	int			vi = CowFindInVersions(all, nall, rownum);
 	Bitmapset  *keycols = NULL;
 	SortSupport keys = CowKeyComparators(desc, opts);
 	Datum	   *key = palloc(sizeof(Datum) * opts->nkeys);
@@ -165,6 +164,7 @@ CowFindCurrentByKey(Relation rel, CowIndexFetch *f, const CowOptions *opts,
 	Datum	   *last = palloc(sizeof(Datum) * opts->nkeys);
 	Datum	   *cur = palloc(sizeof(Datum) * opts->nkeys);
 	CowDecodedGroup *g;
+	int64		off;
 	int			i,
 				k;
 
@@ -173,6 +173,7 @@ CowFindCurrentByKey(Relation rel, CowIndexFetch *f, const CowOptions *opts,
 	for (k = 0; k < opts->nkeys; k++)
 		keycols = bms_add_member(keycols, opts->key_attnums[k] - 1);
 	g = CowDecodeGroup(rel, &all[vi], false, keycols, true);
+	off = rownum - all[vi].first_row_number;
 	for (k = 0; k < opts->nkeys; k++)
 		key[k] = g->values[opts->key_attnums[k] - 1][off];
 	*old_commit = g->commit_ids[off];
@@ -205,7 +206,7 @@ CowFindCurrentByKey(Relation rel, CowIndexFetch *f, const CowOptions *opts,
 			if (c == 0)
 			{
 				*new_commit = cg->commit_ids[mid];
-				return CowGroupRowNumber(cg, (uint64) mid);
+				return v->first_row_number + mid;
 			}
 			if (c < 0)
 				hi = mid - 1;
@@ -228,7 +229,7 @@ CowSupersededByUs(Relation rel, int64 rownum)
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 	int			nall;
 	CowVersion *all = CowLoadVersions(CowStorageId(rel), snap, false, &nall);
-	int			vi = CowFindRow(rel, all, nall, rownum, NULL);
+	int			vi = CowFindInVersions(all, nall, rownum);
 
 	UnregisterSnapshot(snap);
 
