@@ -1091,17 +1091,23 @@ cow_index_fetch_end(IndexFetchTableData *data)
 #define COW_FETCH_CACHE_SIZE		4
 #define COW_FETCH_CACHE_MAX_VERSIONS 4096
 
-typedef struct CowFetchCacheEntry
+/* what a cache entry keeps of the view of the snapshot it was read under */
+typedef struct CowSnapView
 {
-	bool		valid;
-	int64		storage_id;
-	bool		current_only;
 	TransactionId xmin;
 	TransactionId xmax;
 	uint32		xcnt;
 	int32		subxcnt;
 	bool		suboverflowed;
-	TransactionId *xids;		/* xip then subxip */
+	TransactionId *xids;		/* xip then subxip, or NULL */
+} CowSnapView;
+
+typedef struct CowFetchCacheEntry
+{
+	bool		valid;
+	int64		storage_id;
+	bool		current_only;
+	CowSnapView view;
 	int			nversions;
 	CowVersion *versions;
 } CowFetchCacheEntry;
@@ -1110,19 +1116,62 @@ static CowFetchCacheEntry CowFetchCache[COW_FETCH_CACHE_SIZE];
 static int	CowFetchCacheNext = 0;
 static MemoryContext CowFetchCacheCxt = NULL;
 
+/*
+ * CowSnapViewCacheable: may what snap sees be kept by its view (see
+ * above)?  An MVCC snapshot, not on a standby, in a transaction without an
+ * xid.
+ */
+static bool
+CowSnapViewCacheable(Snapshot snap)
+{
+	return snap != NULL && snap->snapshot_type == SNAPSHOT_MVCC &&
+		!snap->takenDuringRecovery && snap->subxcnt >= 0 &&
+		!TransactionIdIsValid(GetTopTransactionIdIfAny());
+}
+
+static bool
+CowSnapViewMatches(const CowSnapView *v, Snapshot snap)
+{
+	return v->xmin == snap->xmin && v->xmax == snap->xmax &&
+		v->xcnt == snap->xcnt && v->subxcnt == snap->subxcnt &&
+		v->suboverflowed == snap->suboverflowed &&
+		memcmp(v->xids, snap->xip, sizeof(TransactionId) * snap->xcnt) == 0 &&
+		(snap->subxcnt <= 0 ||
+		 memcmp(v->xids + snap->xcnt, snap->subxip,
+				sizeof(TransactionId) * snap->subxcnt) == 0);
+}
+
+/* CowSnapViewSet makes v snap's view, in CowFetchCacheCxt */
+static void
+CowSnapViewSet(CowSnapView *v, Snapshot snap)
+{
+	if (CowFetchCacheCxt == NULL)
+		CowFetchCacheCxt = AllocSetContextCreate(TopMemoryContext,
+												 "incetl cow fetch versions",
+												 ALLOCSET_SMALL_SIZES);
+	if (v->xids != NULL)
+		pfree(v->xids);
+	v->xids = MemoryContextAlloc(CowFetchCacheCxt,
+								 sizeof(TransactionId) *
+								 Max(snap->xcnt + Max(snap->subxcnt, 0), 1));
+	memcpy(v->xids, snap->xip, sizeof(TransactionId) * snap->xcnt);
+	if (snap->subxcnt > 0)
+		memcpy(v->xids + snap->xcnt, snap->subxip,
+			   sizeof(TransactionId) * snap->subxcnt);
+	v->xmin = snap->xmin;
+	v->xmax = snap->xmax;
+	v->xcnt = snap->xcnt;
+	v->subxcnt = snap->subxcnt;
+	v->suboverflowed = snap->suboverflowed;
+}
+
 static bool
 CowFetchCacheMatches(const CowFetchCacheEntry *e, int64 storage_id,
 					 bool current_only, Snapshot snap)
 {
 	return e->valid && e->storage_id == storage_id &&
 		e->current_only == current_only &&
-		e->xmin == snap->xmin && e->xmax == snap->xmax &&
-		e->xcnt == snap->xcnt && e->subxcnt == snap->subxcnt &&
-		e->suboverflowed == snap->suboverflowed &&
-		memcmp(e->xids, snap->xip, sizeof(TransactionId) * snap->xcnt) == 0 &&
-		(snap->subxcnt <= 0 ||
-		 memcmp(e->xids + snap->xcnt, snap->subxip,
-				sizeof(TransactionId) * snap->subxcnt) == 0);
+		CowSnapViewMatches(&e->view, snap);
 }
 
 /*
@@ -1138,9 +1187,7 @@ CowFetchVersions(int64 storage_id, Snapshot snap, bool current_only, int *n)
 	CowFetchCacheEntry *e;
 	int			i;
 
-	cacheable = snap != NULL && snap->snapshot_type == SNAPSHOT_MVCC &&
-		!snap->takenDuringRecovery && snap->subxcnt >= 0 &&
-		!TransactionIdIsValid(GetTopTransactionIdIfAny());
+	cacheable = CowSnapViewCacheable(snap);
 	for (i = 0; cacheable && i < COW_FETCH_CACHE_SIZE; i++)
 	{
 		e = &CowFetchCache[i];
@@ -1157,36 +1204,20 @@ CowFetchVersions(int64 storage_id, Snapshot snap, bool current_only, int *n)
 	if (!cacheable || *n > COW_FETCH_CACHE_MAX_VERSIONS)
 		return v;
 
-	if (CowFetchCacheCxt == NULL)
-		CowFetchCacheCxt = AllocSetContextCreate(TopMemoryContext,
-												 "incetl cow fetch versions",
-												 ALLOCSET_SMALL_SIZES);
 	e = &CowFetchCache[CowFetchCacheNext];
 	CowFetchCacheNext = (CowFetchCacheNext + 1) % COW_FETCH_CACHE_SIZE;
 	if (e->valid)
 	{
-		pfree(e->xids);
 		pfree(e->versions);
 		e->valid = false;
 	}
-	e->xids = MemoryContextAlloc(CowFetchCacheCxt,
-								 sizeof(TransactionId) *
-								 Max(snap->xcnt + Max(snap->subxcnt, 0), 1));
-	memcpy(e->xids, snap->xip, sizeof(TransactionId) * snap->xcnt);
-	if (snap->subxcnt > 0)
-		memcpy(e->xids + snap->xcnt, snap->subxip,
-			   sizeof(TransactionId) * snap->subxcnt);
+	CowSnapViewSet(&e->view, snap);
 	e->versions = MemoryContextAlloc(CowFetchCacheCxt,
 									 sizeof(CowVersion) * Max(*n, 1));
 	memcpy(e->versions, v, sizeof(CowVersion) * *n);
 	e->nversions = *n;
 	e->storage_id = storage_id;
 	e->current_only = current_only;
-	e->xmin = snap->xmin;
-	e->xmax = snap->xmax;
-	e->xcnt = snap->xcnt;
-	e->subxcnt = snap->subxcnt;
-	e->suboverflowed = snap->suboverflowed;
 	e->valid = true;
 	return v;
 }
@@ -1206,12 +1237,7 @@ typedef struct CowKeyCacheEntry
 {
 	bool		valid;
 	Oid			relid;
-	TransactionId xmin;
-	TransactionId xmax;
-	uint32		xcnt;
-	int32		subxcnt;
-	bool		suboverflowed;
-	TransactionId *xids;		/* xip then subxip */
+	CowSnapView view;
 	AttrNumber	key;
 } CowKeyCacheEntry;
 
@@ -1232,20 +1258,11 @@ CowFirstKeyAttnum(Relation rel, Snapshot snap)
 	AttrNumber	key;
 	int			i;
 
-	cacheable = snap != NULL && snap->snapshot_type == SNAPSHOT_MVCC &&
-		!snap->takenDuringRecovery && snap->subxcnt >= 0 &&
-		!TransactionIdIsValid(GetTopTransactionIdIfAny());
+	cacheable = CowSnapViewCacheable(snap);
 	for (i = 0; cacheable && i < COW_KEY_CACHE_SIZE; i++)
 	{
 		e = &CowKeyCache[i];
-		if (e->valid && e->relid == relid &&
-			e->xmin == snap->xmin && e->xmax == snap->xmax &&
-			e->xcnt == snap->xcnt && e->subxcnt == snap->subxcnt &&
-			e->suboverflowed == snap->suboverflowed &&
-			memcmp(e->xids, snap->xip, sizeof(TransactionId) * snap->xcnt) == 0 &&
-			(snap->subxcnt <= 0 ||
-			 memcmp(e->xids + snap->xcnt, snap->subxip,
-					sizeof(TransactionId) * snap->subxcnt) == 0))
+		if (e->valid && e->relid == relid && CowSnapViewMatches(&e->view, snap))
 			return e->key;
 	}
 
@@ -1256,28 +1273,11 @@ CowFirstKeyAttnum(Relation rel, Snapshot snap)
 	if (!cacheable)
 		return key;
 
-	if (CowFetchCacheCxt == NULL)
-		CowFetchCacheCxt = AllocSetContextCreate(TopMemoryContext,
-												 "incetl cow fetch versions",
-												 ALLOCSET_SMALL_SIZES);
 	e = &CowKeyCache[CowKeyCacheNext];
 	CowKeyCacheNext = (CowKeyCacheNext + 1) % COW_KEY_CACHE_SIZE;
-	if (e->valid)
-		pfree(e->xids);
 	e->valid = false;
-	e->xids = MemoryContextAlloc(CowFetchCacheCxt,
-								 sizeof(TransactionId) *
-								 Max(snap->xcnt + Max(snap->subxcnt, 0), 1));
-	memcpy(e->xids, snap->xip, sizeof(TransactionId) * snap->xcnt);
-	if (snap->subxcnt > 0)
-		memcpy(e->xids + snap->xcnt, snap->subxip,
-			   sizeof(TransactionId) * snap->subxcnt);
+	CowSnapViewSet(&e->view, snap);
 	e->relid = relid;
-	e->xmin = snap->xmin;
-	e->xmax = snap->xmax;
-	e->xcnt = snap->xcnt;
-	e->subxcnt = snap->subxcnt;
-	e->suboverflowed = snap->suboverflowed;
 	e->key = key;
 	e->valid = true;
 	return key;
