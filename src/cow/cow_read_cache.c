@@ -21,7 +21,9 @@
  *	  a few rows (a dictionary block, a small integer block);
  *	- that the CRC of an uncompressed block read in place was verified
  *	  (CowGroupPagedRaw), which otherwise reads every page of the block at
- *	  every statement.
+ *	  every statement, and the 512-byte pieces of it read (an int block's
+ *	  header and the bits of one value: a copy instead of a buffer pin and
+ *	  lock each).
  *
  * The key names one block for good, as the version header cache of
  * cow_reader.c names a version: relation, file (relfilenode), first row
@@ -112,11 +114,10 @@ CowReadCacheDrop(CowReadCacheEntry *e)
 				pfree(e->frame_data[i]);
 		pfree(e->frame_data);
 	}
-	if (e->has_frames)
-	{
+	if (e->frames.entries != NULL)
 		pfree(e->frames.entries);
+	if (e->frames.offsets != NULL)
 		pfree(e->frames.offsets);
-	}
 	if (e->whole != NULL)
 		pfree(e->whole);
 	CowReadCacheBytes -= e->bytes;
@@ -264,7 +265,7 @@ CowReadCacheGetFrames(Relation rel, const CowVersion *v, int attidx,
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
 
-	if (e == NULL || !e->has_frames)
+	if (e == NULL || !e->has_frames || e->frames.entries == NULL)
 		return false;
 	*f = e->frames;
 	f->entries = palloc(sizeof(CowFrameEntry) * f->nframes);
@@ -295,6 +296,33 @@ CowReadCachePutFrames(Relation rel, const CowVersion *v, int attidx,
 	e->has_frames = true;
 	CowReadCacheGrew(e, (sizeof(CowFrameEntry) + sizeof(uint64) +
 						 sizeof(char *)) * f->nframes);
+}
+
+/*
+ * CowReadCachePutPieces makes the entry of an uncompressed block of len
+ * bytes read in pieces of piece_len bytes (CowGroupPagedRaw), which are
+ * then kept as the frames of a framed block are (CowReadCachePutFrame,
+ * CowReadCacheGetFrame): a piece from the cache costs a copy, not a
+ * buffer pin and lock.
+ */
+void
+CowReadCachePutPieces(Relation rel, const CowVersion *v, int attidx,
+					  uint32 blockno, Size len, uint32 piece_len)
+{
+	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, true);
+	uint32		npieces = (len + piece_len - 1) / piece_len;
+
+	if (e == NULL || e->has_frames || npieces == 0)
+		return;
+	memset(&e->frames, 0, sizeof(CowFrames));
+	e->frames.nframes = npieces;
+	e->frames.first_raw = piece_len;
+	e->frames.frame_raw = piece_len;
+	e->frames.raw_len = len;
+	e->frame_data = MemoryContextAllocZero(CowReadCacheCxt,
+										   sizeof(char *) * npieces);
+	e->has_frames = true;
+	CowReadCacheGrew(e, sizeof(char *) * npieces);
 }
 
 /*

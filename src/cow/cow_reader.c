@@ -700,9 +700,16 @@ CowGroupFetchPiece(CowLazyRaw *lazy, uint32 piece)
 	Size		len = Min(st->len - from, COW_PAGED_PIECE);
 
 	Assert(st->paged && from < st->len);
-	CowReadExtentBytes(st->g->rel, st->g->version.first_block,
-					   st->g->version.nblocks, st->block_off + from, len,
-					   st->raw + from);
+	/* read by this backend before (cow_read_cache.c) */
+	if (!CowReadCacheGetFrame(st->g->rel, &st->g->version, st->attidx,
+							  st->blockno, piece, st->raw + from, len))
+	{
+		CowReadExtentBytes(st->g->rel, st->g->version.first_block,
+						   st->g->version.nblocks, st->block_off + from, len,
+						   st->raw + from);
+		CowReadCachePutFrame(st->g->rel, &st->g->version, st->attidx,
+							 st->blockno, piece, st->raw + from, len);
+	}
 	lazy->done[piece] = true;
 }
 
@@ -768,6 +775,8 @@ CowGroupPagedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
 							g->version.file_group_id, g->version.first_block)));
 		CowReadCacheSetVerified(g->rel, &g->version, attidx, b);
 	}
+	CowReadCachePutPieces(g->rel, &g->version, attidx, b, bd->stored_len,
+						  COW_PAGED_PIECE);
 	st = palloc0(sizeof(CowGroupFrames));
 	st->g = g;
 	st->block_off = off;

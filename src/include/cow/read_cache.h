@@ -38,6 +38,9 @@ extern bool CowReadCacheGetFrames(Relation rel, const CowVersion *v,
 extern void CowReadCachePutFrames(Relation rel, const CowVersion *v,
 								  int attidx, uint32 blockno,
 								  const CowFrames *f);
+extern void CowReadCachePutPieces(Relation rel, const CowVersion *v,
+								  int attidx, uint32 blockno, Size len,
+								  uint32 piece_len);
 extern bool CowReadCacheGetFrame(Relation rel, const CowVersion *v,
 								 int attidx, uint32 blockno, uint32 frame,
 								 char *dst, Size len);
