@@ -89,6 +89,9 @@ static HTAB *CowReadCacheHash = NULL;
 static MemoryContext CowReadCacheCxt = NULL;
 static dlist_head CowReadCacheLru = DLIST_STATIC_INIT(CowReadCacheLru);
 static Size CowReadCacheBytes = 0;
+static List *CowReadCacheRelids = NIL;	/* relations entries were made for
+										 * (in CowReadCacheCxt): others'
+										 * invalidations cost no search */
 
 static void CowReadCacheClear(void);
 
@@ -133,6 +136,7 @@ CowReadCacheClear(void)
 		return;
 	hash_destroy(CowReadCacheHash);
 	CowReadCacheHash = NULL;
+	CowReadCacheRelids = NIL;
 	MemoryContextReset(CowReadCacheCxt);
 	dlist_init(&CowReadCacheLru);
 	CowReadCacheBytes = 0;
@@ -151,6 +155,9 @@ CowReadCacheInvalidate(Datum arg, Oid relid)
 		CowReadCacheClear();
 		return;
 	}
+	if (!list_member_oid(CowReadCacheRelids, relid))
+		return;
+	CowReadCacheRelids = list_delete_oid(CowReadCacheRelids, relid);
 	hash_seq_init(&status, CowReadCacheHash);
 	while ((e = hash_seq_search(&status)) != NULL)
 		if (e->key.relid == relid)
@@ -224,6 +231,14 @@ CowReadCacheFind(Relation rel, const CowVersion *v, int attidx,
 									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 	CowReadCacheMakeKey(&key, rel, v, attidx, blockno);
+	/* first, so that an entry is never left half made */
+	if (create && !list_member_oid(CowReadCacheRelids, key.relid))
+	{
+		MemoryContext old = MemoryContextSwitchTo(CowReadCacheCxt);
+
+		CowReadCacheRelids = lappend_oid(CowReadCacheRelids, key.relid);
+		MemoryContextSwitchTo(old);
+	}
 	e = hash_search(CowReadCacheHash, &key, create ? HASH_ENTER : HASH_FIND,
 					&found);
 	if (e == NULL)
@@ -281,18 +296,23 @@ CowReadCachePutFrames(Relation rel, const CowVersion *v, int attidx,
 					  uint32 blockno, const CowFrames *f)
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, true);
+	CowFrameEntry *entries;
+	uint64	   *offsets;
+	char	  **data;
 
 	if (e == NULL || e->has_frames || f->nframes == 0)
 		return;
+	/* allocated first: an error leaves the entry as it was */
+	entries = MemoryContextAlloc(CowReadCacheCxt,
+								 sizeof(CowFrameEntry) * f->nframes);
+	offsets = MemoryContextAlloc(CowReadCacheCxt, sizeof(uint64) * f->nframes);
+	data = MemoryContextAllocZero(CowReadCacheCxt, sizeof(char *) * f->nframes);
+	memcpy(entries, f->entries, sizeof(CowFrameEntry) * f->nframes);
+	memcpy(offsets, f->offsets, sizeof(uint64) * f->nframes);
 	e->frames = *f;
-	e->frames.entries = MemoryContextAlloc(CowReadCacheCxt,
-										   sizeof(CowFrameEntry) * f->nframes);
-	memcpy(e->frames.entries, f->entries, sizeof(CowFrameEntry) * f->nframes);
-	e->frames.offsets = MemoryContextAlloc(CowReadCacheCxt,
-										   sizeof(uint64) * f->nframes);
-	memcpy(e->frames.offsets, f->offsets, sizeof(uint64) * f->nframes);
-	e->frame_data = MemoryContextAllocZero(CowReadCacheCxt,
-										   sizeof(char *) * f->nframes);
+	e->frames.entries = entries;
+	e->frames.offsets = offsets;
+	e->frame_data = data;
 	e->has_frames = true;
 	CowReadCacheGrew(e, (sizeof(CowFrameEntry) + sizeof(uint64) +
 						 sizeof(char *)) * f->nframes);
@@ -312,15 +332,17 @@ CowReadCachePutPieces(Relation rel, const CowVersion *v, int attidx,
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, true);
 	uint32		npieces = (len + piece_len - 1) / piece_len;
 
+	char	  **data;
+
 	if (e == NULL || e->has_frames || npieces == 0)
 		return;
+	data = MemoryContextAllocZero(CowReadCacheCxt, sizeof(char *) * npieces);
 	memset(&e->frames, 0, sizeof(CowFrames));
 	e->frames.nframes = npieces;
 	e->frames.first_raw = piece_len;
 	e->frames.frame_raw = piece_len;
 	e->frames.raw_len = len;
-	e->frame_data = MemoryContextAllocZero(CowReadCacheCxt,
-										   sizeof(char *) * npieces);
+	e->frame_data = data;
 	e->has_frames = true;
 	CowReadCacheGrew(e, sizeof(char *) * npieces);
 }

@@ -111,6 +111,7 @@ typedef struct CowMetaCacheEntry
 
 static CowMetaCacheEntry CowMetaCache[COW_META_CACHE_SIZE];
 static int	CowMetaCacheNext = 0;
+static int	CowMetaCacheLastHit = 0;	/* where the last lookup found it */
 static MemoryContext CowMetaCacheCxt = NULL;
 
 /*
@@ -155,23 +156,32 @@ CowMetaCacheInvalidate(Datum arg, Oid relid)
 			CowMetaCacheFree(&CowMetaCache[i]);
 }
 
+/*
+ * CowMetaCacheFind looks from the entry after the last one found on: a
+ * scan reads versions in the order it cached them, so that is usually
+ * the one.
+ */
 static CowMetaCacheEntry *
 CowMetaCacheFind(Relation rel, const CowVersion *v)
 {
-	int			i;
+	int			n;
 
-	for (i = 0; i < COW_META_CACHE_SIZE; i++)
+	for (n = 0; n < COW_META_CACHE_SIZE; n++)
 	{
+		int			i = (CowMetaCacheLastHit + 1 + n) % COW_META_CACHE_SIZE;
 		CowMetaCacheEntry *e = &CowMetaCache[i];
 
-		if (e->valid && e->relid == RelationGetRelid(rel) &&
+		if (e->valid && e->first_row_number == v->first_row_number &&
+			e->relid == RelationGetRelid(rel) &&
 			RelFileNodeEquals(e->node, rel->rd_node) &&
-			e->first_row_number == v->first_row_number &&
 			e->commit_id == v->commit_id &&
 			e->file_group_id == v->file_group_id &&
 			e->first_block == v->first_block &&
 			e->header_bytes == v->header_bytes)
+		{
+			CowMetaCacheLastHit = i;
 			return e;
+		}
 	}
 	return NULL;
 }
