@@ -717,6 +717,20 @@ CowIntervalCmp(const void *a, const void *b)
 }
 
 /*
+ * CowRowIndexSetRelation: the relation later lookups read maps through.
+ * An index kept longer than the statement that built it (a cache across
+ * calls) must be given the caller's relation before each lookup: the one
+ * it was built with may be closed, or be another relation of the same
+ * storage (a rewrite's transient table).
+ */
+void
+CowRowIndexSetRelation(CowRowIndex *ix, Relation rel)
+{
+	if (ix != NULL)
+		ix->rel = rel;
+}
+
+/*
  * CowRowIndexBuild prepares lookups by row number among versions[n] (kept
  * by reference: the caller keeps the list while the index is used), in the
  * current memory context.  It reads each version's absorbed ranges.

@@ -1325,6 +1325,7 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 		f->cmd = GetCurrentCommandId(false);
 	}
 
+	CowRowIndexSetRelation(f->rowix, rel);
 	vi = CowRowIndexFind(f->rowix, rownum, &pos);
 	if (vi < 0)
 		return false;
@@ -1398,6 +1399,7 @@ CowRowNumberIsDead(Relation rel, int64 rownum, CowVersion **live, int *nlive,
 {
 	if (rownum >= COW_MAX_ROW_NUMBER)
 		return true;			/* (the AM glue may say otherwise: cow_tableam.c) */
+	CowRowIndexSetRelation(*liveix, rel);
 	if (*live != NULL && CowRowIndexFind(*liveix, rownum, NULL) >= 0)
 		return false;
 	if (!*reloaded)
@@ -1476,6 +1478,9 @@ cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 typedef struct CowLiveList
 {
 	int64		storage_id;
+	RelFileNode node;			/* the relation's file it was read for: a
+								 * rewrite's transient table shares the
+								 * storage id, not the file */
 	LocalTransactionId lxid;	/* the transaction that read the list */
 	CowVersion *versions;		/* in TopMemoryContext, or NULL */
 	int			nversions;
@@ -1493,6 +1498,7 @@ CowDeletePassRowDead(Relation rel, int64 storage_id, int64 rownum)
 	if (rownum >= COW_MAX_ROW_NUMBER)
 		return true;			/* a pending TID */
 	if (l->versions == NULL || l->storage_id != storage_id ||
+		!RelFileNodeEquals(l->node, rel->rd_node) ||
 		l->lxid != MyProc->lxid)
 	{
 		MemoryContext old;
@@ -1517,9 +1523,11 @@ CowDeletePassRowDead(Relation rel, int64 storage_id, int64 rownum)
 		PG_END_TRY();
 		MemoryContextSwitchTo(old);
 		l->storage_id = storage_id;
+		l->node = rel->rd_node;
 		l->lxid = MyProc->lxid;
 		l->end = CowRowIndexEnd(l->rows);
 	}
+	CowRowIndexSetRelation(l->rows, rel);
 	if (CowRowIndexFind(l->rows, rownum, NULL) >= 0)
 		return false;
 	return rownum < l->end;

@@ -143,6 +143,7 @@ extern void CowGroupRowNumbers(CowDecodedGroup *g, uint64 pos, int64 n,
 extern int64 CowGroupPosition(CowDecodedGroup *g, int64 rn);
 extern CowRowIndex *CowRowIndexBuild(Relation rel, CowVersion *versions, int n);
 extern void CowRowIndexFree(CowRowIndex *ix);
+extern void CowRowIndexSetRelation(CowRowIndex *ix, Relation rel);
 extern bool CowRowIndexSimple(CowRowIndex *ix);
 extern bool CowVersionOverlaps(Relation rel, const CowVersion *v, int64 lo,
 							   int64 hi);
