@@ -1490,6 +1490,24 @@ typedef struct CowLiveList
 
 static CowLiveList CowDeletePassLive;
 
+/*
+ * CowDeletePassForget drops the list: a subtransaction aborted (its
+ * versions' blocks may be written again, so their row-number maps must not
+ * be read through the list), or a relation was truncated or dropped.
+ */
+void
+CowDeletePassForget(void)
+{
+	CowLiveList *l = &CowDeletePassLive;
+
+	if (l->versions != NULL)
+		pfree(l->versions);
+	CowRowIndexFree(l->rows);
+	l->versions = NULL;
+	l->rows = NULL;
+	l->storage_id = 0;
+}
+
 static bool
 CowDeletePassRowDead(Relation rel, int64 storage_id, int64 rownum)
 {
@@ -1503,11 +1521,7 @@ CowDeletePassRowDead(Relation rel, int64 storage_id, int64 rownum)
 	{
 		MemoryContext old;
 
-		if (l->versions != NULL)
-			pfree(l->versions);
-		CowRowIndexFree(l->rows);
-		l->versions = NULL;
-		l->rows = NULL;
+		CowDeletePassForget();
 		old = MemoryContextSwitchTo(TopMemoryContext);
 		l->versions = CowLoadLiveVersions(rel, &l->nversions);
 		PG_TRY();

@@ -1439,6 +1439,7 @@ CowDiscardRelation(Oid relid)
 {
 	CowPending *p = CowGetPending(relid, false);
 
+	CowDeletePassForget();
 	if (p)
 	{
 		if (p->spill)
@@ -1482,6 +1483,7 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 	if (event != SUBXACT_EVENT_ABORT_SUB)
 		return;
 	CowRowFetchForget();
+	CowDeletePassForget();
 	CowFlushing = false;
 	CowSpeculating = false;
 	CowOnConflictForget();

@@ -362,6 +362,7 @@ extern void CowCustomScanReInitializeDSM(CustomScanState *node,
 extern AttrNumber CowFirstKeyAttnum(Relation rel, Snapshot snap);
 extern CowVersion *CowLoadLiveVersions(Relation rel, int *n);
 extern void CowRowFetchForget(void);
+extern void CowDeletePassForget(void);
 extern IndexFetchTableData *cow_index_fetch_begin(Relation rel);
 extern void cow_index_fetch_reset(IndexFetchTableData *data);
 extern void cow_index_fetch_end(IndexFetchTableData *data);
