@@ -1001,8 +1001,14 @@ CowEmitGroups(CowMergeCtx *ctx, CowRow **rows, int64 n, int64 first_group_id)
 		MemoryContext old = MemoryContextSwitchTo(ctx->write_cxt);
 		int64	   *rownums = palloc(sizeof(int64) * cnt);
 
+		/*
+		 * Carried rows keep their row numbers so that their index entries
+		 * stay valid; a table without indexes has none to keep, and its
+		 * rows take fresh ones, without the map's cost.
+		 */
 		CowWriteGroup(ctx->rel, ctx->tupdesc, &ctx->opts, rows + start, cnt,
-					  fgid, ctx->commit_id, true, rownums, &v);
+					  fgid, ctx->commit_id, ctx->indexinfo != NULL, rownums,
+					  &v);
 		CowInsertVersion(CowStorageId(ctx->rel), &v);
 		CowIndexVersion(ctx, rows + start, cnt, &v, rownums);
 		CowNoteRowsMoved(ctx->rel, rows + start, cnt, rownums,
