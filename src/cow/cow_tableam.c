@@ -380,7 +380,7 @@ CowClusterWrite(Relation NewTable, const CowOptions *opts, CowRow **rows,
 	for (i = 0; i < n; i++)
 		commit_id = Max(commit_id, rows[i]->commit_id);
 	CowWriteGroup(NewTable, RelationGetDescr(NewTable), opts, rows, n,
-				  CowNextFileGroupId(NewTable), commit_id, &v);
+				  CowNextFileGroupId(NewTable), commit_id, false, NULL, &v);
 	CowInsertVersion(CowStorageId(NewTable), &v);
 }
 
@@ -586,7 +586,7 @@ cow_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 		{
 			CowWriteGroup(NewTable, RelationGetDescr(NewTable), &opts, rows,
 						  g->nrows, versions[i].file_group_id,
-						  versions[i].commit_id, &v);
+						  versions[i].commit_id, false, NULL, &v);
 			CowInsertVersion(new_storage, &v);
 		}
 		*num_tuples += g->nrows;
