@@ -12,7 +12,7 @@
  * lookup in a block read before: every lookup reads the frame of a
  * VARLENA block's lengths) would decompress them again.  File group
  * versions never change once written (a write makes a new version, at
- * new row numbers), so what was decompressed can be kept:
+ * a new reserved range of row numbers), so what was decompressed can be kept:
  *
  *	- a framed block's frame index (CowFrames) and its frames, one by one,
  *	  as they are decompressed (cow_reader.c, CowGroupFramedRaw and

@@ -11,7 +11,9 @@
  * directory and the column's min/max under the type's default btree
  * ordering, and the header the min/max of each block (format 4).  The
  * hidden commit-id column records, per row, the commit that wrote that
- * version of the row; incetl.changes() reads it.
+ * version of the row; incetl.changes() reads it.  In format 5 a stored row
+ * carried over unchanged keeps its row number, recorded in the group's
+ * row-number map (cow_rowmap.c), new and changed rows take fresh ones.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -510,13 +512,16 @@ CowWriteBlockMinMax(StringInfo blob, CowChunk *chunks, TupleDesc tupdesc,
 /*
  * CowWriteGroup encodes rows (already sorted by the record key, when
  * there is one) as a new file group version with a fresh row-number
- * range, writes its extent and describes it in *out.  The catalog row is
+ * range, writes its extent and describes it in *out.  With carry, a stored
+ * row (one with src) keeps its row number (format 5 only: older formats
+ * give every row first_row_number + position); rownums (may be NULL)
+ * receives each row's.  The catalog row is
  * the caller's job.
  */
 void
 CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 			  CowRow **rows, int64 nrows, int64 file_group_id,
-			  int64 commit_id, CowVersion *out)
+			  int64 commit_id, bool carry, int64 *rownums, CowVersion *out)
 {
 	int			natts = tupdesc->natts;
 	CowColumnDesc *descs = palloc0(sizeof(CowColumnDesc) * (natts + 1));
@@ -538,8 +543,96 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 				b;
 	pg_crc32c	crc;
 	CowColEnc  *enc;
+	int64		first_row_number;
+	int64	   *rn;
+	char	   *map_raw = NULL;
+	char	   *map_stored = NULL;
+	Size		map_raw_len = 0,
+				map_stored_len = 0;
+	CowRowMapInfo map_info;
+	CowRowRange *absorbed = NULL;
 
 	Assert(nrows > 0);
+
+	/*
+	 * Row numbers: the version reserves nrows fresh ones; in format 5 a
+	 * stored row carried over unchanged keeps its own (when carry).
+	 */
+	first_row_number = CowReserveRowNumbers(rel, nrows);
+	rn = rownums ? rownums : palloc(sizeof(int64) * nrows);
+	memset(&map_info, 0, sizeof(map_info));
+	if (carry && CowTestWriteGroupVersion >= 5)
+	{
+		CowRowRange *sources = NULL;
+		int			nsources = 0,
+					cap = 0;
+		CowDecodedGroup *last = NULL;
+
+		for (r = 0; r < nrows;)
+		{
+			CowDecodedGroup *g = rows[r]->src;
+			int64		len = 1;
+
+			if (g == NULL)
+			{
+				rn[r] = first_row_number + r;
+				r++;
+				continue;
+			}
+			/* a run of stored rows that follow each other in g */
+			while (r + len < nrows && rows[r + len]->src == g &&
+				   rows[r + len]->src_row == rows[r]->src_row + len)
+				len++;
+			CowGroupRowNumbers(g, (uint64) rows[r]->src_row, len, rn + r);
+			r += len;
+			if (g != last)
+			{
+				const CowRowMap *m = CowGetRowMap(rel, &g->version, false);
+
+				if (nsources + 1 + (int) m->nabsorbed > cap)
+				{
+					cap = Max(cap * 2, nsources + 1 + (int) m->nabsorbed + 8);
+					sources = sources ?
+						repalloc(sources, sizeof(CowRowRange) * cap) :
+						palloc(sizeof(CowRowRange) * cap);
+				}
+				sources[nsources].first = g->version.first_row_number;
+				sources[nsources].count = g->version.row_count;
+				nsources++;
+				memcpy(sources + nsources, m->absorbed,
+					   sizeof(CowRowRange) * m->nabsorbed);
+				nsources += m->nabsorbed;
+				last = g;
+			}
+		}
+		CowBuildRowMap(rn, nrows, first_row_number, sources, nsources,
+					   &map_raw, &map_raw_len, &map_info.nruns,
+					   &absorbed, &map_info.nabsorbed);
+		if (sources)
+			pfree(sources);
+		if (map_raw != NULL)
+		{
+			map_stored = CowCompress(map_raw, map_raw_len,
+									 opts->compression_level, &map_stored_len);
+			if (map_stored == NULL)
+			{
+				map_stored = map_raw;
+				map_stored_len = map_raw_len;
+				map_info.runs_flags = COW_BLK_UNCOMPRESSED;
+			}
+			map_info.runs_raw_len = map_raw_len;
+			map_info.runs_stored_len = map_stored_len;
+			INIT_CRC32C(crc);
+			COMP_CRC32C(crc, map_stored, map_stored_len);
+			FIN_CRC32C(crc);
+			map_info.runs_crc = crc;
+		}
+	}
+	else
+	{
+		for (r = 0; r < nrows; r++)
+			rn[r] = first_row_number + r;
+	}
 
 	enc = palloc(sizeof(CowColEnc) * Max(natts, 1));
 	for (i = 0; i < natts; i++)
@@ -737,6 +830,15 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 		}
 	}
 
+	/* format 5: the absorbed ranges, then the map's description, last */
+	if (CowTestWriteGroupVersion >= 5)
+	{
+		if (map_info.nabsorbed > 0)
+			appendBinaryStringInfo(&blob, (char *) absorbed,
+								   sizeof(CowRowRange) * map_info.nabsorbed);
+		appendBinaryStringInfo(&blob, (char *) &map_info, sizeof(map_info));
+	}
+
 	header_len = MAXALIGN(sizeof(CowGroupHeader)) +
 		sizeof(CowColumnDesc) * (natts + 1) + blob.len;
 	total = header_len;
@@ -744,6 +846,13 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	{
 		descs[i].offset = total;
 		total += chunks[i].len;
+	}
+	if (map_info.nruns > 0)
+	{
+		map_info.runs_offset = total;
+		total += map_stored_len;
+		memcpy(blob.data + blob.len - sizeof(map_info), &map_info,
+			   sizeof(map_info));
 	}
 
 	header.magic = COW_GROUP_MAGIC;
@@ -767,7 +876,7 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	COMP_CRC32C(crc, head, header_len);
 	FIN_CRC32C(crc);
 	((CowGroupHeader *) head)->header_crc = crc;
-	pieces = palloc(sizeof(CowExtentPiece) * (1 + (natts + 1) * (nblocks + 1)));
+	pieces = palloc(sizeof(CowExtentPiece) * (2 + (natts + 1) * (nblocks + 1)));
 	pieces[0].data = head;
 	pieces[0].len = header_len;
 	npieces = 1;
@@ -787,18 +896,27 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 			pieces[npieces++].len = c->dir[b].stored_len;
 		}
 	}
+	/* the row-number map, after the chunks (format 5, carried rows) */
+	if (map_info.nruns > 0)
+	{
+		pieces[npieces].data = map_stored;
+		pieces[npieces].len = map_stored_len;
+		npieces++;
+	}
 
 	memset(out, 0, sizeof(CowVersion));
 	out->file_group_id = file_group_id;
 	out->commit_id = commit_id;
 	out->row_count = nrows;
-	out->first_row_number = CowReserveRowNumbers(rel, nrows);
+	out->first_row_number = first_row_number;
 	out->first_block = CowWriteExtent(rel, pieces, npieces, &out->nblocks);
 	out->header_bytes = header_len;
 	out->bytes = total;
 	out->raw_bytes = raw_total;
 	out->min_commit = min_commit;
 	out->max_commit = max_commit;
+	if (rownums == NULL)
+		pfree(rn);
 }
 
 /*
@@ -811,7 +929,7 @@ void
 CowWriterInit(void)
 {
 	DefineCustomIntVariable("incetl.test_cow_group_version",
-							"Test only: the file group format version written (3: without per-block min/max).",
+							"Test only: the file group format version written (3: without per-block min/max, 4: without the row-number map).",
 							NULL,
 							&CowTestWriteGroupVersion,
 							COW_GROUP_VERSION,
