@@ -12,6 +12,10 @@
 -- the test-only incetl.test_cow_group_version) read as before.
 CREATE SCHEMA cow_block_minmax;
 SET search_path = cow_block_minmax, public;
+-- the blocks and pages counted here are those read without the read cache
+-- (cow_read_cache.c, sql/cow_read_cache.sql), which would leave out the
+-- ones an earlier statement of the session decompressed
+SET incetl.cow_read_cache_size = 0;
 SET incetl.cow_aggregate_pushdown = off;
 SET enable_indexscan = off;
 SET enable_bitmapscan = off;

@@ -7,6 +7,10 @@
 -- middle and the last block, with NULLs and every encoding.
 CREATE SCHEMA cow_blocks;
 SET search_path = cow_blocks, public;
+-- the blocks and pages counted here are those read without the read cache
+-- (cow_read_cache.c, sql/cow_read_cache.sql), which would leave out the
+-- ones an earlier statement of the session decompressed
+SET incetl.cow_read_cache_size = 0;
 
 -- rows of h and c that differ, by value and by text form, both ways
 CREATE FUNCTION differing(h regclass, c regclass, OUT by_value bigint, OUT by_text bigint)

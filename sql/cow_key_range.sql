@@ -7,6 +7,10 @@
 -- decompressed (incetl.cow_decode_counts()).
 CREATE SCHEMA cow_key_range;
 SET search_path = cow_key_range, public;
+-- the blocks and pages counted here are those read without the read cache
+-- (cow_read_cache.c, sql/cow_read_cache.sql), which would leave out the
+-- ones an earlier statement of the session decompressed
+SET incetl.cow_read_cache_size = 0;
 SET enable_indexscan = off;
 SET enable_bitmapscan = off;
 SET incetl.cow_aggregate_pushdown = off;

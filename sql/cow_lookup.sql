@@ -11,6 +11,10 @@
 -- and the transaction's own writes before and after a rollback.
 CREATE SCHEMA cow_lookup;
 SET search_path = cow_lookup, public;
+-- the blocks and pages counted here are those read without the read cache
+-- (cow_read_cache.c, sql/cow_read_cache.sql), which would leave out the
+-- ones an earlier statement of the session decompressed
+SET incetl.cow_read_cache_size = 0;
 
 CREATE TABLE src (
     k bigint,           -- record key: int, delta

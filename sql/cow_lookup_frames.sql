@@ -10,6 +10,10 @@
 -- rewrites, a cursor that still sees the version before an UPDATE.
 CREATE SCHEMA cow_lookup_frames;
 SET search_path = cow_lookup_frames, public;
+-- the blocks and pages counted here are those read without the read cache
+-- (cow_read_cache.c, sql/cow_read_cache.sql), which would leave out the
+-- ones an earlier statement of the session decompressed
+SET incetl.cow_read_cache_size = 0;
 
 CREATE TABLE src (
     k bigint,           -- record key: int

@@ -161,7 +161,7 @@ CowFrameIndexCrc(const CowFrameIndex *ix, const CowFrameEntry *entries)
 }
 
 /* raw offset and length of frame i of a block of raw_len bytes */
-static void
+void
 CowFrameRange(uint32 first_raw, uint32 frame_raw, Size raw_len, uint32 i,
 			  Size *off, Size *len)
 {

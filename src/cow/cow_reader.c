@@ -30,6 +30,7 @@
 #include "utils/rel.h"
 
 #include "cow/read.h"
+#include "cow/read_cache.h"
 
 static void CowBlockCorrupt(Relation rel, const CowVersion *v, int idx,
 							const char *what) pg_attribute_noreturn();
@@ -151,7 +152,16 @@ typedef struct CowMetaCacheEntry
 
 static CowMetaCacheEntry CowMetaCache[COW_META_CACHE_SIZE];
 static int	CowMetaCacheNext = 0;
+static int	CowMetaCacheLastHit = 0;	/* where the last lookup found it */
 static MemoryContext CowMetaCacheCxt = NULL;
+
+/*
+ * Headers lent out (CowGroupHeaderPin) while CowMetaCachePins > 0 are not
+ * freed when their entry goes: they wait in CowMetaCacheLent, in
+ * CowMetaCacheCxt, until the last pin is released.
+ */
+static int	CowMetaCachePins = 0;
+static List *CowMetaCacheLent = NIL;
 
 static void
 CowMetaCacheFree(CowMetaCacheEntry *e)
@@ -164,7 +174,15 @@ CowMetaCacheFree(CowMetaCacheEntry *e)
 		if (e->dirs[i] != NULL)
 			pfree(e->dirs[i]);
 	pfree(e->dirs);
-	pfree(e->header);
+	if (CowMetaCachePins > 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(CowMetaCacheCxt);
+
+		CowMetaCacheLent = lappend(CowMetaCacheLent, e->header);
+		MemoryContextSwitchTo(old);
+	}
+	else
+		pfree(e->header);
 	e->valid = false;
 }
 
@@ -179,23 +197,32 @@ CowMetaCacheInvalidate(Datum arg, Oid relid)
 			CowMetaCacheFree(&CowMetaCache[i]);
 }
 
+/*
+ * CowMetaCacheFind looks from the entry after the last one found on: a
+ * scan reads versions in the order it cached them, so that is usually
+ * the one.
+ */
 static CowMetaCacheEntry *
 CowMetaCacheFind(Relation rel, const CowVersion *v)
 {
-	int			i;
+	int			n;
 
-	for (i = 0; i < COW_META_CACHE_SIZE; i++)
+	for (n = 0; n < COW_META_CACHE_SIZE; n++)
 	{
+		int			i = (CowMetaCacheLastHit + 1 + n) % COW_META_CACHE_SIZE;
 		CowMetaCacheEntry *e = &CowMetaCache[i];
 
-		if (e->valid && e->relid == RelationGetRelid(rel) &&
+		if (e->valid && e->first_row_number == v->first_row_number &&
+			e->relid == RelationGetRelid(rel) &&
 			RelFileNodeEquals(e->node, rel->rd_node) &&
-			e->first_row_number == v->first_row_number &&
 			e->commit_id == v->commit_id &&
 			e->file_group_id == v->file_group_id &&
 			e->first_block == v->first_block &&
 			e->header_bytes == v->header_bytes)
+		{
+			CowMetaCacheLastHit = i;
 			return e;
+		}
 	}
 	return NULL;
 }
@@ -292,6 +319,41 @@ CowReadGroupHeader(Relation rel, const CowVersion *v)
 						v->commit_id, v->first_block)));
 	CowMetaCacheAdd(rel, v, h);
 	return h;
+}
+
+/*
+ * CowGroupHeaderPin returns the checked header of version v as the
+ * backend's cache holds it, without the copy CowReadGroupHeader makes (a
+ * scan with quals looks at the min/max of every version's header, and
+ * most are ruled out): read only, and valid until CowGroupHeaderUnpin,
+ * which the caller must call, on error too (PG_FINALLY).  Entries that
+ * leave the cache meanwhile keep their header until then.
+ */
+const CowGroupHeader *
+CowGroupHeaderPin(Relation rel, const CowVersion *v)
+{
+	CowMetaCacheEntry *e = CowMetaCacheFind(rel, v);
+
+	if (e == NULL)
+	{
+		(void) CowReadGroupHeader(rel, v);
+		e = CowMetaCacheFind(rel, v);
+		if (e == NULL)
+			elog(ERROR, "incetl_cow: file group header not cached after reading it");
+	}
+	CowMetaCachePins++;
+	return e->header;
+}
+
+void
+CowGroupHeaderUnpin(void)
+{
+	Assert(CowMetaCachePins > 0);
+	if (--CowMetaCachePins == 0 && CowMetaCacheLent != NIL)
+	{
+		list_free_deep(CowMetaCacheLent);
+		CowMetaCacheLent = NIL;
+	}
 }
 
 static void
@@ -689,9 +751,16 @@ CowGroupFetchPiece(CowLazyRaw *lazy, uint32 piece)
 	Size		len = Min(st->len - from, COW_PAGED_PIECE);
 
 	Assert(st->paged && from < st->len);
-	CowReadExtentBytes(st->g->rel, st->g->version.first_block,
-					   st->g->version.nblocks, st->block_off + from, len,
-					   st->raw + from);
+	/* read by this backend before (cow_read_cache.c) */
+	if (!CowReadCacheGetFrame(st->g->rel, &st->g->version, st->attidx,
+							  st->blockno, piece, st->raw + from, len))
+	{
+		CowReadExtentBytes(st->g->rel, st->g->version.first_block,
+						   st->g->version.nblocks, st->block_off + from, len,
+						   st->raw + from);
+		CowReadCachePutFrame(st->g->rel, &st->g->version, st->attidx,
+							 st->blockno, piece, st->raw + from, len);
+	}
 	lazy->done[piece] = true;
 }
 
@@ -746,13 +815,19 @@ CowGroupPagedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
 	if (bd->stored_len < COW_PAGED_MIN || bd->stored_len != bd->raw_len)
 		return NULL;
 	if (!DataChecksumsEnabled() &&
-		CowExtentCrc(g->rel, g->version.first_block, g->version.nblocks,
-					 off, bd->stored_len) != bd->crc)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("incetl_cow relation \"%s\": checksum mismatch in block %u of column %d of file group " INT64_FORMAT " (block %u)",
-						RelationGetRelationName(g->rel), b, attidx + 1,
-						g->version.file_group_id, g->version.first_block)));
+		!CowReadCacheVerified(g->rel, &g->version, attidx, b))
+	{
+		if (CowExtentCrc(g->rel, g->version.first_block, g->version.nblocks,
+						 off, bd->stored_len) != bd->crc)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("incetl_cow relation \"%s\": checksum mismatch in block %u of column %d of file group " INT64_FORMAT " (block %u)",
+							RelationGetRelationName(g->rel), b, attidx + 1,
+							g->version.file_group_id, g->version.first_block)));
+		CowReadCacheSetVerified(g->rel, &g->version, attidx, b);
+	}
+	CowReadCachePutPieces(g->rel, &g->version, attidx, b, bd->stored_len,
+						  COW_PAGED_PIECE);
 	st = palloc0(sizeof(CowGroupFrames));
 	st->g = g;
 	st->block_off = off;
@@ -788,12 +863,26 @@ CowGroupFetchFrame(CowLazyRaw *lazy, uint32 frame)
 	CowGroupFrames *st = (CowGroupFrames *) lazy->arg;
 	CowDecodedGroup *g = st->g;
 	Size		len = st->frames.entries[frame].stored_len;
-	char	   *src = palloc(Max(len, 1));
+	Size		raw_off,
+				raw_len;
+	char	   *src;
 
+	/* decompressed by this backend before (cow_read_cache.c) */
+	CowFrameRange(st->frames.first_raw, st->frames.frame_raw,
+				  st->frames.raw_len, frame, &raw_off, &raw_len);
+	if (CowReadCacheGetFrame(g->rel, &g->version, st->attidx, st->blockno,
+							 frame, st->raw + raw_off, raw_len))
+	{
+		lazy->done[frame] = true;
+		return;
+	}
+	src = palloc(Max(len, 1));
 	CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
 					   st->block_off + st->frames.offsets[frame], len, src);
 	CowDecompressFrame(&st->frames, frame, src, st->raw, g->rel);
 	pfree(src);
+	CowReadCachePutFrame(g->rel, &g->version, st->attidx, st->blockno, frame,
+						 st->raw + raw_off, raw_len);
 	lazy->done[frame] = true;
 }
 
@@ -818,11 +907,17 @@ CowGroupFramedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
 
 	if (bd->stored_len < COW_FRAME_PROBE)
 		return NULL;
+	st = palloc0(sizeof(CowGroupFrames));
+	if (CowReadCacheGetFrames(g->rel, &g->version, attidx, b, &st->frames))
+		goto have_index;
 	CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
 					   off, headlen, head);
 	index_len = CowFrameIndexLength(head, headlen);
 	if (index_len == 0)
+	{
+		pfree(st);
 		return NULL;
+	}
 	if (index_len <= headlen)
 		index = head;
 	else
@@ -833,12 +928,15 @@ CowGroupFramedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
 		CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
 						   off, index_len, index);
 	}
-	st = palloc0(sizeof(CowGroupFrames));
 	CowReadFrameIndex(index, index_len, bd->stored_len, bd->raw_len,
 					  &st->frames, g->rel);
 	if (index != head)
 		pfree(index);
+	CowReadCachePutFrames(g->rel, &g->version, attidx, b, &st->frames);
+have_index:
 	st->g = g;
+	st->attidx = attidx;
+	st->blockno = b;
 	st->block_off = off;
 	st->raw = MemoryContextAllocHuge(g->cxt, Max(bd->raw_len, 1));
 	st->lazy.nframes = st->frames.nframes;
@@ -982,6 +1080,17 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 			return raw;
 		}
 	}
+	/* a small block read for a few rows, decompressed before */
+	if (lazyp != NULL && dir[b].raw_len <= COW_READ_CACHE_WHOLE_MAX &&
+		(raw = CowReadCacheGetWhole(g->rel, &g->version, attidx, b,
+									dir[b].raw_len)) != NULL)
+	{
+		g->raw_blocks[attidx] = raw;
+		g->raw_block_no[attidx] = b + 1;
+		g->raw_reads[attidx] = 0;
+		g->raw_kept[attidx] = false;
+		return raw;
+	}
 	stored = MemoryContextAllocHuge(g->cxt, Max(dir[b].stored_len, 1));
 	if (dir[b].stored_len > 0)
 		CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
@@ -1004,6 +1113,9 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 		CowDecompress(stored, dir[b].stored_len, raw, dir[b].raw_len, g->rel);
 		pfree(stored);
 	}
+	if (lazyp != NULL)
+		CowReadCachePutWhole(g->rel, &g->version, attidx, b, raw,
+							 dir[b].raw_len);
 	g->raw_blocks[attidx] = raw;
 	g->raw_block_no[attidx] = b + 1;
 	g->raw_reads[attidx] = 0;

@@ -854,25 +854,39 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 	old = MemoryContextSwitchTo(scan->group_cxt);
 	if (scan->quals != NIL)
 	{
-		uint32		nmatch;
+		volatile uint32 nmatch = 0;
+		bool	   *volatile block_may = NULL;
+		volatile bool may;
+		CowGroupHeader *ph;
 
+		/*
+		 * min/max are read from the cached header, which most versions
+		 * are ruled out by: only one that may match is copied
+		 */
+		ph = (CowGroupHeader *) CowGroupHeaderPin(rel, &scan->versions[vi]);
+		PG_TRY();
+		{
+			uint32		n = 0;
+
+			may = CowGroupMayMatch(rel, ph, scan->quals);
+			/* the blocks the quals may hold for (format 4 groups) */
+			if (may)
+				block_may = CowGroupBlocksMayMatch(rel, ph, scan->quals, &n);
+			nmatch = n;
+		}
+		PG_FINALLY();
+		{
+			CowGroupHeaderUnpin();
+		}
+		PG_END_TRY();
+		if (!may || nmatch == 0)
+		{
+			scan->groups_skipped++;
+			MemoryContextSwitchTo(old);
+			return false;
+		}
+		scan->block_may = block_may;
 		h = CowReadGroupHeader(rel, &scan->versions[vi]);
-
-		if (!CowGroupMayMatch(rel, h, scan->quals))
-		{
-			scan->groups_skipped++;
-			MemoryContextSwitchTo(old);
-			return false;
-		}
-		/* the blocks the quals may hold for (format 4 groups) */
-		scan->block_may = CowGroupBlocksMayMatch(rel, h, scan->quals, &nmatch);
-		if (nmatch == 0)
-		{
-			scan->block_may = NULL;
-			scan->groups_skipped++;
-			MemoryContextSwitchTo(old);
-			return false;
-		}
 	}
 	/* columns are decompressed when the plan first reads them */
 	scan->group = CowOpenGroupHeader(rel, &scan->versions[vi], h,

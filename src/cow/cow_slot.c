@@ -111,7 +111,11 @@ cow_slot_getsomeattrs(TupleTableSlot *slot, int natts)
 		if (likely(i < stored && !TupleDescAttr(desc, i)->attisdropped))
 		{
 			if (g->decoded[i] ||
-				(g->block_done[i] != NULL && g->block_done[i][b]))
+				(g->block_done[i] != NULL && g->block_done[i][b]) ||
+				/* a key range's rows of a block it covers in part */
+				(g->block_part != NULL && g->block_part[i] != NULL &&
+				 g->block_part[i][b] && row >= g->range_lo &&
+				 row < g->range_hi))
 			{
 				slot->tts_values[i] = g->values[i][row];
 				slot->tts_isnull[i] = g->isnull[i][row];

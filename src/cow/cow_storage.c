@@ -250,8 +250,16 @@ CowReadMetaPageExt(Relation rel, bool any_version)
 {
 	Buffer		buf;
 	CowMetaPageData result;
+	BlockNumber seen = RelationGetSmgr(rel)->smgr_cached_nblocks[MAIN_FORKNUM];
 
-	if (CowPhysicalBlocks(rel) == 0)
+	/*
+	 * A relation whose size was seen above 0 has its metapage: it never
+	 * shrinks below it (VACUUM truncates free extents at its end, TRUNCATE
+	 * and rewrites give it a new file), so the size, a system call, is
+	 * asked only when it was not seen yet.
+	 */
+	if ((seen == InvalidBlockNumber || seen == 0) &&
+		CowPhysicalBlocks(rel) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("incetl_cow relation \"%s\" has no metapage",

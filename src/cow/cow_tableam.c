@@ -52,6 +52,7 @@
 #include "utils/tuplesort.h"
 
 #include "cow/am.h"
+#include "cow/read_cache.h"
 
 PG_FUNCTION_INFO_V1(incetl_cow_tableam_handler);
 
@@ -984,4 +985,5 @@ cow_init(void)
 	CowAggInit();
 	CowTopNInit();
 	CowRmgrInit();
+	CowReadCacheInit();
 }

@@ -70,6 +70,8 @@ extern Size CowFrameIndexLength(const char *head, Size len);
 extern void CowReadFrameIndex(const char *index, Size index_len,
 							  Size stored_len, Size raw_len, CowFrames *f,
 							  Relation rel);
+extern void CowFrameRange(uint32 first_raw, uint32 frame_raw, Size raw_len,
+						  uint32 i, Size *off, Size *len);
 extern void CowDecompressFrame(const CowFrames *f, uint32 i, const char *src,
 							   char *raw, Relation rel);
 

@@ -167,6 +167,9 @@ CowRowValue(const CowRow *row, int attidx, bool *isnull)
 }
 
 extern CowGroupHeader *CowReadGroupHeader(Relation rel, const CowVersion *v);
+extern const CowGroupHeader *CowGroupHeaderPin(Relation rel,
+											   const CowVersion *v);
+extern void CowGroupHeaderUnpin(void);
 extern void CowDecodeColumn(Relation rel, const CowVersion *v, CowGroupHeader *h,
 							TupleDesc tupdesc, int attidx, Datum *values,
 							bool *isnull);

@@ -1,0 +1,461 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow_read_cache.c
+ *	  A backend's cache of decompressed column blocks and frames, for the
+ *	  reads of a few rows of a block: point lookups through an index, key
+ *	  ranges, the binary search for a key range's ends.
+ *
+ * Such a read costs little decoding (one row, or the hundred of a key
+ * range) but decompresses what it reads: a framed block's index and the
+ * frames its values lie in, a small block whole.  The next statement
+ * reading near the same rows (the same key range again, a hot key, a
+ * lookup in a block read before: every lookup reads the frame of a
+ * VARLENA block's lengths) would decompress them again.  File group
+ * versions never change once written (a write makes a new version, at
+ * a new reserved range of row numbers), so what was decompressed can be kept:
+ *
+ *	- a framed block's frame index (CowFrames) and its frames, one by one,
+ *	  as they are decompressed (cow_reader.c, CowGroupFramedRaw and
+ *	  CowGroupFetchFrame);
+ *	- a whole block of at most COW_READ_CACHE_WHOLE_MAX raw bytes, read for
+ *	  a few rows (a dictionary block, a small integer block);
+ *	- that the CRC of an uncompressed block read in place was verified
+ *	  (CowGroupPagedRaw), which otherwise reads every page of the block at
+ *	  every statement, and the 512-byte pieces of it read (an int block's
+ *	  header and the bits of one value: a copy instead of a buffer pin and
+ *	  lock each).
+ *
+ * The key names one block for good, as the version header cache of
+ * cow_reader.c names a version: relation, file (relfilenode), first row
+ * number, commit, file group id and extent of the version, then column
+ * and block.  A relcache invalidation of the relation (DROP, TRUNCATE,
+ * rewrites) forgets its entries, so a relfilenode reused by a later table
+ * never finds them.  Entries are dropped least recently used first once
+ * the cache holds more than incetl.cow_read_cache_size (kB; 0 turns it
+ * off).  Nothing handed out points into the cache: cached bytes are
+ * copied into the caller's buffers, so an entry can go at any time.
+ *
+ * What is cached was checked when it was first read (each frame against
+ * its CRC in the frame index, a whole block against the CRC of its block
+ * directory entry), as scans check what they read; a backend reading the
+ * same block again trusts its copy, as it trusts a version header it
+ * cached.
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/cow/cow_read_cache.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lib/ilist.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+
+#include "cow/read_cache.h"
+
+int			CowReadCacheSize = 16384;	/* kB */
+
+typedef struct CowReadCacheKey
+{
+	Oid			relid;
+	RelFileNode node;
+	int64		first_row_number;
+	int64		commit_id;
+	int64		file_group_id;
+	BlockNumber first_block;
+	int32		attidx;
+	uint32		blockno;
+} CowReadCacheKey;
+
+typedef struct CowReadCacheEntry
+{
+	CowReadCacheKey key;		/* first: the hash key */
+	dlist_node	lru;			/* most recently used at the head */
+	Size		bytes;			/* what the entry holds, counted */
+	bool		verified;		/* an uncompressed block's CRC was checked */
+	bool		has_frames;		/* frames is the block's frame index */
+	CowFrames	frames;			/* entries and offsets: the cache's */
+	char	  **frame_data;		/* [frames.nframes]: decompressed, or NULL */
+	char	   *whole;			/* the raw block, or NULL */
+	Size		whole_len;
+} CowReadCacheEntry;
+
+static HTAB *CowReadCacheHash = NULL;
+static MemoryContext CowReadCacheCxt = NULL;
+static dlist_head CowReadCacheLru = DLIST_STATIC_INIT(CowReadCacheLru);
+static Size CowReadCacheBytes = 0;
+static List *CowReadCacheRelids = NIL;	/* relations entries were made for
+										 * (in CowReadCacheCxt): others'
+										 * invalidations cost no search */
+
+static void CowReadCacheClear(void);
+
+/* the cache's budget in bytes */
+static inline Size
+CowReadCacheBudget(void)
+{
+	return (Size) CowReadCacheSize * 1024;
+}
+
+/* drop entry e and what it holds */
+static void
+CowReadCacheDrop(CowReadCacheEntry *e)
+{
+	uint32		i;
+	bool		found;
+
+	dlist_delete(&e->lru);
+	if (e->frame_data != NULL)
+	{
+		for (i = 0; i < e->frames.nframes; i++)
+			if (e->frame_data[i] != NULL)
+				pfree(e->frame_data[i]);
+		pfree(e->frame_data);
+	}
+	if (e->frames.entries != NULL)
+		pfree(e->frames.entries);
+	if (e->frames.offsets != NULL)
+		pfree(e->frames.offsets);
+	if (e->whole != NULL)
+		pfree(e->whole);
+	CowReadCacheBytes -= e->bytes;
+	(void) hash_search(CowReadCacheHash, &e->key, HASH_REMOVE, &found);
+	Assert(found);
+}
+
+/* forget everything: the cache off, or every relation invalidated */
+static void
+CowReadCacheClear(void)
+{
+	if (CowReadCacheHash == NULL)
+		return;
+	hash_destroy(CowReadCacheHash);
+	CowReadCacheHash = NULL;
+	CowReadCacheRelids = NIL;
+	MemoryContextReset(CowReadCacheCxt);
+	dlist_init(&CowReadCacheLru);
+	CowReadCacheBytes = 0;
+}
+
+static void
+CowReadCacheInvalidate(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	CowReadCacheEntry *e;
+
+	if (CowReadCacheHash == NULL)
+		return;
+	if (relid == InvalidOid)
+	{
+		CowReadCacheClear();
+		return;
+	}
+	if (!list_member_oid(CowReadCacheRelids, relid))
+		return;
+	CowReadCacheRelids = list_delete_oid(CowReadCacheRelids, relid);
+	hash_seq_init(&status, CowReadCacheHash);
+	while ((e = hash_seq_search(&status)) != NULL)
+		if (e->key.relid == relid)
+			CowReadCacheDrop(e);
+}
+
+/* drop the least recently used entries beyond the budget, but keep */
+static void
+CowReadCacheTrim(CowReadCacheEntry *keep)
+{
+	while (CowReadCacheBytes > CowReadCacheBudget() &&
+		   !dlist_is_empty(&CowReadCacheLru))
+	{
+		CowReadCacheEntry *e = dlist_tail_element(CowReadCacheEntry, lru,
+												  &CowReadCacheLru);
+
+		if (e == keep)
+			break;
+		CowReadCacheDrop(e);
+	}
+}
+
+static void
+CowReadCacheMakeKey(CowReadCacheKey *key, Relation rel, const CowVersion *v,
+					int attidx, uint32 blockno)
+{
+	/* the key is hashed and compared as bytes: no stray padding */
+	memset(key, 0, sizeof(CowReadCacheKey));
+	key->relid = RelationGetRelid(rel);
+	key->node = rel->rd_node;
+	key->first_row_number = v->first_row_number;
+	key->commit_id = v->commit_id;
+	key->file_group_id = v->file_group_id;
+	key->first_block = v->first_block;
+	key->attidx = attidx;
+	key->blockno = blockno;
+}
+
+/*
+ * CowReadCacheFind: the entry of the block, made when create (NULL when
+ * the cache is off, or the block has none and create is false); the
+ * entry becomes the most recently used.
+ */
+static CowReadCacheEntry *
+CowReadCacheFind(Relation rel, const CowVersion *v, int attidx,
+				 uint32 blockno, bool create)
+{
+	CowReadCacheKey key;
+	CowReadCacheEntry *e;
+	bool		found;
+
+	if (CowReadCacheSize <= 0)
+	{
+		CowReadCacheClear();
+		return NULL;
+	}
+	if (CowReadCacheHash == NULL)
+	{
+		HASHCTL		ctl;
+
+		if (!create)
+			return NULL;
+		if (CowReadCacheCxt == NULL)
+			CowReadCacheCxt = AllocSetContextCreate(TopMemoryContext,
+													"incetl cow read cache",
+													ALLOCSET_DEFAULT_SIZES);
+		ctl.keysize = sizeof(CowReadCacheKey);
+		ctl.entrysize = sizeof(CowReadCacheEntry);
+		ctl.hcxt = CowReadCacheCxt;
+		CowReadCacheHash = hash_create("incetl cow read cache", 256, &ctl,
+									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	CowReadCacheMakeKey(&key, rel, v, attidx, blockno);
+	/* first, so that an entry is never left half made */
+	if (create && !list_member_oid(CowReadCacheRelids, key.relid))
+	{
+		MemoryContext old = MemoryContextSwitchTo(CowReadCacheCxt);
+
+		CowReadCacheRelids = lappend_oid(CowReadCacheRelids, key.relid);
+		MemoryContextSwitchTo(old);
+	}
+	e = hash_search(CowReadCacheHash, &key, create ? HASH_ENTER : HASH_FIND,
+					&found);
+	if (e == NULL)
+		return NULL;
+	if (!found)
+	{
+		e->bytes = sizeof(CowReadCacheEntry);
+		e->verified = false;
+		e->has_frames = false;
+		memset(&e->frames, 0, sizeof(CowFrames));
+		e->frame_data = NULL;
+		e->whole = NULL;
+		e->whole_len = 0;
+		CowReadCacheBytes += e->bytes;
+	}
+	else
+		dlist_delete(&e->lru);
+	dlist_push_head(&CowReadCacheLru, &e->lru);
+	return e;
+}
+
+/* count bytes more for e, then keep the cache within its budget */
+static void
+CowReadCacheGrew(CowReadCacheEntry *e, Size bytes)
+{
+	e->bytes += bytes;
+	CowReadCacheBytes += bytes;
+	CowReadCacheTrim(e);
+}
+
+/*
+ * CowReadCacheGetFrames sets *f to the cached frame index of a framed
+ * block, its arrays in the current memory context; false when it is not
+ * cached.
+ */
+bool
+CowReadCacheGetFrames(Relation rel, const CowVersion *v, int attidx,
+					  uint32 blockno, CowFrames *f)
+{
+	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
+
+	if (e == NULL || !e->has_frames || e->frames.entries == NULL)
+		return false;
+	*f = e->frames;
+	f->entries = palloc(sizeof(CowFrameEntry) * f->nframes);
+	memcpy(f->entries, e->frames.entries, sizeof(CowFrameEntry) * f->nframes);
+	f->offsets = palloc(sizeof(uint64) * f->nframes);
+	memcpy(f->offsets, e->frames.offsets, sizeof(uint64) * f->nframes);
+	return true;
+}
+
+/* CowReadCachePutFrames keeps a copy of the checked frame index f */
+void
+CowReadCachePutFrames(Relation rel, const CowVersion *v, int attidx,
+					  uint32 blockno, const CowFrames *f)
+{
+	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, true);
+	CowFrameEntry *entries;
+	uint64	   *offsets;
+	char	  **data;
+
+	if (e == NULL || e->has_frames || f->nframes == 0)
+		return;
+	/* allocated first: an error leaves the entry as it was */
+	entries = MemoryContextAlloc(CowReadCacheCxt,
+								 sizeof(CowFrameEntry) * f->nframes);
+	offsets = MemoryContextAlloc(CowReadCacheCxt, sizeof(uint64) * f->nframes);
+	data = MemoryContextAllocZero(CowReadCacheCxt, sizeof(char *) * f->nframes);
+	memcpy(entries, f->entries, sizeof(CowFrameEntry) * f->nframes);
+	memcpy(offsets, f->offsets, sizeof(uint64) * f->nframes);
+	e->frames = *f;
+	e->frames.entries = entries;
+	e->frames.offsets = offsets;
+	e->frame_data = data;
+	e->has_frames = true;
+	CowReadCacheGrew(e, (sizeof(CowFrameEntry) + sizeof(uint64) +
+						 sizeof(char *)) * f->nframes);
+}
+
+/*
+ * CowReadCachePutPieces makes the entry of an uncompressed block of len
+ * bytes read in pieces of piece_len bytes (CowGroupPagedRaw), which are
+ * then kept as the frames of a framed block are (CowReadCachePutFrame,
+ * CowReadCacheGetFrame): a piece from the cache costs a copy, not a
+ * buffer pin and lock.
+ */
+void
+CowReadCachePutPieces(Relation rel, const CowVersion *v, int attidx,
+					  uint32 blockno, Size len, uint32 piece_len)
+{
+	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, true);
+	uint32		npieces = (len + piece_len - 1) / piece_len;
+
+	char	  **data;
+
+	if (e == NULL || e->has_frames || npieces == 0)
+		return;
+	data = MemoryContextAllocZero(CowReadCacheCxt, sizeof(char *) * npieces);
+	memset(&e->frames, 0, sizeof(CowFrames));
+	e->frames.nframes = npieces;
+	e->frames.first_raw = piece_len;
+	e->frames.frame_raw = piece_len;
+	e->frames.raw_len = len;
+	e->frame_data = data;
+	e->has_frames = true;
+	CowReadCacheGrew(e, sizeof(char *) * npieces);
+}
+
+/*
+ * CowReadCacheGetFrame copies the decompressed frame "frame" (len bytes)
+ * of a framed block into dst; false when it is not cached.
+ */
+bool
+CowReadCacheGetFrame(Relation rel, const CowVersion *v, int attidx,
+					 uint32 blockno, uint32 frame, char *dst, Size len)
+{
+	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
+
+	if (e == NULL || !e->has_frames || frame >= e->frames.nframes ||
+		e->frame_data[frame] == NULL)
+		return false;
+	memcpy(dst, e->frame_data[frame], len);
+	return true;
+}
+
+/*
+ * CowReadCachePutFrame keeps a copy of frame "frame" (len bytes, checked
+ * and decompressed) of a framed block whose index is cached.
+ */
+void
+CowReadCachePutFrame(Relation rel, const CowVersion *v, int attidx,
+					 uint32 blockno, uint32 frame, const char *src, Size len)
+{
+	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
+
+	if (e == NULL || !e->has_frames || frame >= e->frames.nframes ||
+		e->frame_data[frame] != NULL || len > CowReadCacheBudget())
+		return;
+	e->frame_data[frame] = MemoryContextAlloc(CowReadCacheCxt, Max(len, 1));
+	memcpy(e->frame_data[frame], src, len);
+	CowReadCacheGrew(e, len);
+}
+
+/*
+ * CowReadCacheGetWhole: a copy, in the current memory context, of the
+ * cached raw block (len bytes), or NULL.
+ */
+char *
+CowReadCacheGetWhole(Relation rel, const CowVersion *v, int attidx,
+					 uint32 blockno, Size len)
+{
+	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
+	char	   *raw;
+
+	if (e == NULL || e->whole == NULL || e->whole_len != len)
+		return NULL;
+	raw = palloc(Max(len, 1));
+	memcpy(raw, e->whole, len);
+	return raw;
+}
+
+/* CowReadCachePutWhole keeps a copy of a checked raw block of len bytes */
+void
+CowReadCachePutWhole(Relation rel, const CowVersion *v, int attidx,
+					 uint32 blockno, const char *src, Size len)
+{
+	CowReadCacheEntry *e;
+
+	if (len > COW_READ_CACHE_WHOLE_MAX || len > CowReadCacheBudget())
+		return;
+	e = CowReadCacheFind(rel, v, attidx, blockno, true);
+	if (e == NULL || e->whole != NULL)
+		return;
+	e->whole = MemoryContextAlloc(CowReadCacheCxt, Max(len, 1));
+	memcpy(e->whole, src, len);
+	e->whole_len = len;
+	CowReadCacheGrew(e, len);
+}
+
+/* has the CRC of this uncompressed block been verified in this backend? */
+bool
+CowReadCacheVerified(Relation rel, const CowVersion *v, int attidx,
+					 uint32 blockno)
+{
+	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
+
+	return e != NULL && e->verified;
+}
+
+void
+CowReadCacheSetVerified(Relation rel, const CowVersion *v, int attidx,
+						uint32 blockno)
+{
+	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, true);
+
+	if (e != NULL)
+		e->verified = true;
+	CowReadCacheTrim(e);
+}
+
+/*
+ * CowReadCacheInit defines incetl.cow_read_cache_size and registers the
+ * relcache callback that forgets a relation's entries.
+ */
+void
+CowReadCacheInit(void)
+{
+	DefineCustomIntVariable("incetl.cow_read_cache_size",
+							"Memory a backend keeps decompressed incetl_cow column blocks in, for lookups and key ranges.",
+							"Point lookups and key ranges reading a few rows of a block keep "
+							"the frames and small blocks they decompressed, so that reading "
+							"near them again does not decompress them again. 0 turns the "
+							"cache off.",
+							&CowReadCacheSize,
+							16384, 0, MAX_KILOBYTES,
+							PGC_USERSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	CacheRegisterRelcacheCallback(CowReadCacheInvalidate, (Datum) 0);
+}
