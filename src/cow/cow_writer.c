@@ -52,7 +52,8 @@ StaticAssertDecl(sizeof(CowColumnDesc) == 56,
 typedef struct CowChunk
 {
 	Size		len;			/* directory + stored bytes */
-	int64		nblocks;
+	int64		nblocks;		/* blocks added so far */
+	int64		cap;			/* of the per-block arrays */
 	CowBlockDesc *dir;			/* [nblocks] */
 	char	  **data;			/* [nblocks] */
 	bool		has_minmax;
@@ -145,6 +146,7 @@ CowEncodeContextGet(void)
 static void CowColEncInit(CowColEnc *e, Form_pg_attribute att);
 static inline void CowColEncAppend(CowColEnc *e, Datum value);
 static void CowChunkInit(CowChunk *chunk, int64 nrows);
+static void CowChunkReserve(CowChunk *chunk, int64 b);
 static void CowChunkAddBlock(CowColumnDesc *desc, CowChunk *chunk, int64 b,
 							 const Datum *bv, int64 bvals, const bits8 *bnulls,
 							 int64 brows, int level, SortSupport minmax);
@@ -171,11 +173,12 @@ CowIntMinMax(CowColEnc *e, CowChunk *chunk, int64 b, int64 bvals)
 
 	if (bvals == 0)
 		return;
+	CowChunkReserve(chunk, b);
 	if (chunk->bmin == NULL)
 	{
-		chunk->bmin = palloc(sizeof(Datum) * chunk->nblocks);
-		chunk->bmax = palloc(sizeof(Datum) * chunk->nblocks);
-		chunk->bhas = palloc0(sizeof(bool) * chunk->nblocks);
+		chunk->bmin = palloc(sizeof(Datum) * chunk->cap);
+		chunk->bmax = palloc(sizeof(Datum) * chunk->cap);
+		chunk->bhas = palloc0(sizeof(bool) * chunk->cap);
 	}
 	imin = imax = 0;
 	vmin = vmax = CowDatumGetInt(e->vals[0], attlen);
@@ -244,15 +247,40 @@ CowColEncAppend(CowColEnc *e, Datum value)
 	e->vals[e->nvals++] = value;
 }
 
-/* CowChunkInit readies chunk for a column of nrows rows */
+/*
+ * CowChunkInit readies chunk for a column of about nrows rows (the arrays
+ * grow if more blocks come: CowChunkReserve)
+ */
 static void
 CowChunkInit(CowChunk *chunk, int64 nrows)
 {
 	memset(chunk, 0, sizeof(CowChunk));
-	chunk->nblocks = (nrows + COW_BLOCK_ROWS - 1) / COW_BLOCK_ROWS;
-	chunk->dir = palloc0(sizeof(CowBlockDesc) * chunk->nblocks);
-	chunk->data = palloc0(sizeof(char *) * chunk->nblocks);
+	chunk->cap = Max((nrows + COW_BLOCK_ROWS - 1) / COW_BLOCK_ROWS, 1);
+	chunk->dir = palloc0(sizeof(CowBlockDesc) * chunk->cap);
+	chunk->data = palloc0(sizeof(char *) * chunk->cap);
 	chunk->try_dict = true;
+}
+
+/* CowChunkReserve makes room in chunk's per-block arrays for block b */
+static void
+CowChunkReserve(CowChunk *chunk, int64 b)
+{
+	int64		old = chunk->cap;
+
+	if (b < old)
+		return;
+	chunk->cap = Max(old * 2, b + 1);
+	chunk->dir = repalloc(chunk->dir, sizeof(CowBlockDesc) * chunk->cap);
+	memset(chunk->dir + old, 0, sizeof(CowBlockDesc) * (chunk->cap - old));
+	chunk->data = repalloc(chunk->data, sizeof(char *) * chunk->cap);
+	memset(chunk->data + old, 0, sizeof(char *) * (chunk->cap - old));
+	if (chunk->bmin != NULL)
+	{
+		chunk->bmin = repalloc(chunk->bmin, sizeof(Datum) * chunk->cap);
+		chunk->bmax = repalloc(chunk->bmax, sizeof(Datum) * chunk->cap);
+		chunk->bhas = repalloc(chunk->bhas, sizeof(bool) * chunk->cap);
+		memset(chunk->bhas + old, 0, sizeof(bool) * (chunk->cap - old));
+	}
 }
 
 /*
@@ -286,7 +314,7 @@ CowChunkAddBlock(CowColumnDesc *desc, CowChunk *chunk, int64 b,
 				 const Datum *bv, int64 bvals, const bits8 *bnulls,
 				 int64 brows, int level, SortSupport minmax)
 {
-	CowBlockDesc *dir = &chunk->dir[b];
+	CowBlockDesc *dir;
 	CowColumnDesc bd = *desc;
 	CowEncodedChunk enc;
 	MemoryContext old;
@@ -296,6 +324,9 @@ CowChunkAddBlock(CowColumnDesc *desc, CowChunk *chunk, int64 b,
 	int64		i;
 	pg_crc32c	crc;
 
+	CowChunkReserve(chunk, b);
+	dir = &chunk->dir[b];
+	chunk->nblocks = Max(chunk->nblocks, b + 1);
 	if (bnulls)
 		chunk->has_nulls = true;
 	if (bvals == 0)
@@ -341,9 +372,9 @@ CowChunkAddBlock(CowColumnDesc *desc, CowChunk *chunk, int64 b,
 		chunk->has_minmax = true;
 		if (chunk->bmin == NULL)
 		{
-			chunk->bmin = palloc(sizeof(Datum) * chunk->nblocks);
-			chunk->bmax = palloc(sizeof(Datum) * chunk->nblocks);
-			chunk->bhas = palloc0(sizeof(bool) * chunk->nblocks);
+			chunk->bmin = palloc(sizeof(Datum) * chunk->cap);
+			chunk->bmax = palloc(sizeof(Datum) * chunk->cap);
+			chunk->bhas = palloc0(sizeof(bool) * chunk->cap);
 		}
 		chunk->bmin[b] = mv[imin];
 		chunk->bmax[b] = mv[imax];
@@ -508,172 +539,296 @@ CowWriteBlockMinMax(StringInfo blob, CowChunk *chunks, TupleDesc tupdesc,
 }
 
 /*
- * CowWriteGroup encodes rows (already sorted by the record key, when
- * there is one) as a new file group version with a fresh row-number
- * range, writes its extent and describes it in *out.  The catalog row is
- * the caller's job.
+ * A group being written (CowGroupWriter): the rows are handed over a block
+ * at a time (CowGroupWriterAddBlock), each block encoded and compressed at
+ * once, and only the stored bytes, the blocks' min/max and the first and
+ * last key are kept (copied: the rows may go as soon as their block is
+ * added).  CowGroupWriterEnd writes the extent.  CowWriteGroup writes a
+ * sorted array of rows this way; a load appending new keys
+ * (cow_write_state.c) hands its rows over as they come, and never holds a
+ * whole group's rows.
  */
-void
-CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
-			  CowRow **rows, int64 nrows, int64 file_group_id,
-			  int64 commit_id, CowVersion *out)
+struct CowGroupWriter
 {
+	TupleDesc	tupdesc;
+	int			natts;
+	int			nkeys;
+	AttrNumber	key_attnums[INDEX_MAX_KEYS];
+	int			level;			/* compression */
+	int64		commit_id;		/* of incoming rows */
+	MemoryContext cxt;			/* everything below */
+	CowColumnDesc *descs;		/* [natts + 1]: the commit ids last */
+	CowChunk   *chunks;			/* [natts + 1] */
+	CowColEnc  *enc;			/* [natts] */
+	Datum	   *cids;			/* [COW_BLOCK_ROWS] */
+	int64		nrows;			/* rows added */
+	int64		nblocks;		/* blocks added */
+	bool		last_partial;	/* the last block added was short */
+	int64		min_commit;
+	int64		max_commit;
+	Datum	   *first_key;		/* [nkeys], copies */
+	Datum	   *last_key;
+};
+
+/* CowCopyDatum copies a by-reference value into the current context */
+static inline Datum
+CowCopyDatum(Datum value, Form_pg_attribute att)
+{
+	return att->attbyval ? value : datumCopy(value, false, att->attlen);
+}
+
+/*
+ * CowGroupWriterBegin starts a group of rows of tupdesc under opts (about
+ * nrows of them, a hint for the arrays), whose incoming rows get
+ * commit_id.  Everything it keeps lives in cxt, which must outlive
+ * CowGroupWriterEnd; the caller resets or deletes it.
+ */
+CowGroupWriter *
+CowGroupWriterBegin(TupleDesc tupdesc, const CowOptions *opts, int64 nrows,
+					int64 commit_id, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	CowGroupWriter *w = palloc0(sizeof(CowGroupWriter));
 	int			natts = tupdesc->natts;
-	CowColumnDesc *descs = palloc0(sizeof(CowColumnDesc) * (natts + 1));
-	CowChunk   *chunks = palloc0(sizeof(CowChunk) * (natts + 1));
-	StringInfoData blob;
-	CowGroupHeader header;
-	int64		raw_total = 0;
-	Datum	   *cids;
-	int64		min_commit = PG_INT64_MAX,
-				max_commit = 0;
-	Size		header_len,
-				total;
-	char	   *head;
-	int64		nblocks = (nrows + COW_BLOCK_ROWS - 1) / COW_BLOCK_ROWS;
-	CowExtentPiece *pieces;
-	int			npieces;
 	int			i;
-	int64		r,
-				b;
-	pg_crc32c	crc;
-	CowColEnc  *enc;
 
-	Assert(nrows > 0);
-
-	enc = palloc(sizeof(CowColEnc) * Max(natts, 1));
+	Assert(opts->nkeys <= INDEX_MAX_KEYS);
+	w->tupdesc = tupdesc;
+	w->natts = natts;
+	w->nkeys = opts->nkeys;
+	memcpy(w->key_attnums, opts->key_attnums, sizeof(AttrNumber) * opts->nkeys);
+	w->level = opts->compression_level;
+	w->commit_id = commit_id;
+	w->cxt = cxt;
+	w->descs = palloc0(sizeof(CowColumnDesc) * (natts + 1));
+	w->chunks = palloc0(sizeof(CowChunk) * (natts + 1));
+	w->enc = palloc(sizeof(CowColEnc) * Max(natts, 1));
+	w->min_commit = PG_INT64_MAX;
+	w->max_commit = 0;
+	w->first_key = palloc0(sizeof(Datum) * Max(w->nkeys, 1));
+	w->last_key = palloc0(sizeof(Datum) * Max(w->nkeys, 1));
 	for (i = 0; i < natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
 
-		CowColEncInit(&enc[i], att);
-		descs[i].typid = att->atttypid;
-		descs[i].attlen = att->attlen;
-		descs[i].attbyval = att->attbyval;
-		descs[i].attalign = att->attalign;
-		descs[i].collation = att->attcollation;
+		CowColEncInit(&w->enc[i], att);
+		w->descs[i].typid = att->atttypid;
+		w->descs[i].attlen = att->attlen;
+		w->descs[i].attbyval = att->attbyval;
+		w->descs[i].attalign = att->attalign;
+		w->descs[i].collation = att->attcollation;
 		if (att->attisdropped)
-			descs[i].flags = COW_COL_DROPPED | COW_COL_ALL_NULL;
+			w->descs[i].flags = COW_COL_DROPPED | COW_COL_ALL_NULL;
 		else
-			CowChunkInit(&chunks[i], nrows);
+			CowChunkInit(&w->chunks[i], nrows);
 	}
 	/* hidden commit-id column (gathered with the others) */
-	descs[natts].typid = INT8OID;
-	descs[natts].attlen = sizeof(int64);
-	descs[natts].attbyval = true;
-	descs[natts].attalign = TYPALIGN_DOUBLE;
-	CowChunkInit(&chunks[natts], nrows);
-	cids = palloc(sizeof(Datum) * COW_BLOCK_ROWS);
+	w->descs[natts].typid = INT8OID;
+	w->descs[natts].attlen = sizeof(int64);
+	w->descs[natts].attbyval = true;
+	w->descs[natts].attalign = TYPALIGN_DOUBLE;
+	CowChunkInit(&w->chunks[natts], nrows);
+	w->cids = palloc(sizeof(Datum) * COW_BLOCK_ROWS);
+	MemoryContextSwitchTo(old);
+	return w;
+}
 
-	for (b = 0; b * COW_BLOCK_ROWS < nrows; b++)
+/* rows added so far */
+int64
+CowGroupWriterRows(CowGroupWriter *w)
+{
+	return w->nrows;
+}
+
+/*
+ * CowGroupWriterAddBlock encodes rows[0..n-1] (1 <= n <= COW_BLOCK_ROWS,
+ * in key order after the rows added before) as the group's next block.
+ * Only the group's last block may have fewer than COW_BLOCK_ROWS rows.
+ * The rows are not referenced afterwards.
+ */
+void
+CowGroupWriterAddBlock(CowGroupWriter *w, CowRow **rows, int64 n)
+{
+	MemoryContext old = MemoryContextSwitchTo(w->cxt);
+	int			natts = w->natts;
+	CowColEnc  *enc = w->enc;
+	int64		b = w->nblocks;
+	int64		r;
+	int			i,
+				k;
+
+	Assert(n > 0 && n <= COW_BLOCK_ROWS && !w->last_partial);
+	for (i = 0; i < natts; i++)
 	{
-		int64		r0 = b * COW_BLOCK_ROWS;
-		int64		r1 = Min(r0 + COW_BLOCK_ROWS, nrows);
-		int64		brows = r1 - r0;
+		if (enc[i].att->attisdropped)
+			continue;
+		enc[i].nvals = 0;
+		enc[i].nnulls = 0;
+		memset(enc[i].nulls, 0, (n + 7) / 8);
+	}
+	for (r = 0; r < n; r++)
+	{
+		int64		c = rows[r]->commit_id ? rows[r]->commit_id : w->commit_id;
 
-		for (i = 0; i < natts; i++)
+		w->cids[r] = Int64GetDatum(c);
+		w->min_commit = Min(w->min_commit, c);
+		w->max_commit = Max(w->max_commit, c);
+	}
+	for (r = 0; r < n;)
+	{
+		CowRow	   *row = rows[r];
+
+		if (row->src != NULL)
 		{
-			if (enc[i].att->attisdropped)
-				continue;
-			enc[i].nvals = 0;
-			enc[i].nnulls = 0;
-			memset(enc[i].nulls, 0, (brows + 7) / 8);
-		}
-		for (r = r0; r < r1; r++)
-		{
-			int64		c = rows[r]->commit_id ? rows[r]->commit_id : commit_id;
+			/*
+			 * A run of stored rows that follow each other in one decoded
+			 * group: read it column by column, sequentially.
+			 */
+			CowDecodedGroup *g = row->src;
+			int64		s0 = row->src_row;
+			int64		len = 1;
+			int64		j;
 
-			cids[r - r0] = Int64GetDatum(c);
-			min_commit = Min(min_commit, c);
-			max_commit = Max(max_commit, c);
-		}
-		for (r = r0; r < r1;)
-		{
-			CowRow	   *row = rows[r];
-
-			if (row->src != NULL)
-			{
-				/*
-				 * A run of stored rows that follow each other in one
-				 * decoded group: read it column by column, sequentially.
-				 */
-				CowDecodedGroup *g = row->src;
-				int64		s0 = row->src_row;
-				int64		len = 1;
-				int64		k;
-
-				while (r + len < r1 && rows[r + len]->src == g &&
-					   rows[r + len]->src_row == s0 + len)
-					len++;
-				for (i = 0; i < natts; i++)
-				{
-					CowColEnc  *e = &enc[i];
-					const bool *gn = g->isnull[i] + s0;
-					const Datum *gv = g->values[i] + s0;
-					Datum	   *dst;
-
-					if (e->att->attisdropped)
-						continue;
-					/* decoded values are never toasted: copy them */
-					dst = e->vals + e->nvals;
-					for (k = 0; k < len; k++)
-					{
-						if (gn[k])
-						{
-							int64		bit = r - r0 + k;
-
-							e->nulls[bit >> 3] |= 1 << (bit & 7);
-							e->nnulls++;
-						}
-						else
-							*dst++ = gv[k];
-					}
-					e->nvals = dst - e->vals;
-				}
-				r += len;
-				continue;
-			}
-
-			/* an incoming row */
+			while (r + len < n && rows[r + len]->src == g &&
+				   rows[r + len]->src_row == s0 + len)
+				len++;
 			for (i = 0; i < natts; i++)
 			{
 				CowColEnc  *e = &enc[i];
+				const bool *gn = g->isnull[i] + s0;
+				const Datum *gv = g->values[i] + s0;
+				Datum	   *dst;
 
 				if (e->att->attisdropped)
 					continue;
-				if (row->isnull[i])
+				/* decoded values are never toasted: copy them */
+				dst = e->vals + e->nvals;
+				for (j = 0; j < len; j++)
 				{
-					int64		bit = r - r0;
+					if (gn[j])
+					{
+						int64		bit = r + j;
 
-					e->nulls[bit >> 3] |= 1 << (bit & 7);
-					e->nnulls++;
-					continue;
+						e->nulls[bit >> 3] |= 1 << (bit & 7);
+						e->nnulls++;
+					}
+					else
+						*dst++ = gv[j];
 				}
-				CowColEncAppend(e, row->values[i]);
+				e->nvals = dst - e->vals;
 			}
-			r++;
+			r += len;
+			continue;
 		}
 
-		/* the block of each column, then of the commit ids */
+		/* an incoming row */
 		for (i = 0; i < natts; i++)
 		{
 			CowColEnc  *e = &enc[i];
 
 			if (e->att->attisdropped)
 				continue;
-			if (e->can_minmax && e->int_order)
-				CowIntMinMax(e, &chunks[i], b, e->nvals);
-			CowChunkAddBlock(&descs[i], &chunks[i], b, e->vals, e->nvals,
-							 e->nnulls > 0 ? e->nulls : NULL, brows,
-							 opts->compression_level,
-							 (e->can_minmax && !e->int_order) ? &e->ssup : NULL);
+			if (row->isnull[i])
+			{
+				e->nulls[r >> 3] |= 1 << (r & 7);
+				e->nnulls++;
+				continue;
+			}
+			CowColEncAppend(e, row->values[i]);
 		}
-		CowChunkAddBlock(&descs[natts], &chunks[natts], b, cids, brows, NULL,
-						 brows, opts->compression_level, NULL);
+		r++;
 	}
+
+	/*
+	 * The block of each column, then of the commit ids.  The block's and the
+	 * chunk's min/max point into the rows: copied, the rows may go.
+	 */
+	for (i = 0; i < natts; i++)
+	{
+		CowColEnc  *e = &enc[i];
+		CowChunk   *c = &w->chunks[i];
+		Datum		pmin = c->min,
+					pmax = c->max;
+		bool		had = c->has_minmax;
+
+		if (e->att->attisdropped)
+			continue;
+		if (e->can_minmax && e->int_order)
+			CowIntMinMax(e, c, b, e->nvals);
+		CowChunkAddBlock(&w->descs[i], c, b, e->vals, e->nvals,
+						 e->nnulls > 0 ? e->nulls : NULL, n, w->level,
+						 (e->can_minmax && !e->int_order) ? &e->ssup : NULL);
+		if (!e->att->attbyval && c->bmin != NULL && c->bhas[b])
+		{
+			c->bmin[b] = CowCopyDatum(c->bmin[b], e->att);
+			c->bmax[b] = CowCopyDatum(c->bmax[b], e->att);
+			if (!had || c->min != pmin)
+				c->min = c->bmin[b];
+			if (!had || c->max != pmax)
+				c->max = c->bmax[b];
+		}
+		else if (!e->att->attbyval && c->has_minmax)
+		{
+			if (!had || c->min != pmin)
+				c->min = CowCopyDatum(c->min, e->att);
+			if (!had || c->max != pmax)
+				c->max = CowCopyDatum(c->max, e->att);
+		}
+	}
+	CowChunkAddBlock(&w->descs[natts], &w->chunks[natts], b, w->cids, n, NULL,
+					 n, w->level, NULL);
+
+	/* the first and last key, copied */
+	for (k = 0; k < w->nkeys; k++)
+	{
+		int			a = w->key_attnums[k] - 1;
+		Form_pg_attribute att = TupleDescAttr(w->tupdesc, a);
+		bool		isnull;
+
+		if (w->nrows == 0)
+			w->first_key[k] = CowCopyDatum(CowRowValue(rows[0], a, &isnull), att);
+		else if (!att->attbyval && w->last_key[k] != w->first_key[k])
+			pfree(DatumGetPointer(w->last_key[k]));
+		w->last_key[k] = CowCopyDatum(CowRowValue(rows[n - 1], a, &isnull), att);
+	}
+	w->nrows += n;
+	w->nblocks++;
+	w->last_partial = (n < COW_BLOCK_ROWS);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * CowGroupWriterEnd writes the group (at least one row added) as a new
+ * file group version with a fresh row-number range and describes it in
+ * *out.  The catalog row is the caller's job.
+ */
+void
+CowGroupWriterEnd(CowGroupWriter *w, Relation rel, int64 file_group_id,
+				  CowVersion *out)
+{
+	MemoryContext old = MemoryContextSwitchTo(w->cxt);
+	TupleDesc	tupdesc = w->tupdesc;
+	int			natts = w->natts;
+	CowColumnDesc *descs = w->descs;
+	CowChunk   *chunks = w->chunks;
+	int64		nrows = w->nrows;
+	int64		nblocks = w->nblocks;
+	StringInfoData blob;
+	CowGroupHeader header;
+	int64		raw_total = 0;
+	Size		header_len,
+				total;
+	char	   *head;
+	CowExtentPiece *pieces;
+	int			npieces;
+	int			i;
+	int64		b;
+	pg_crc32c	crc;
+
+	Assert(nrows > 0);
 	for (i = 0; i <= natts; i++)
 	{
-		if (i < natts && enc[i].att->attisdropped)
+		if (i < natts && w->enc[i].att->attisdropped)
 			continue;
 		CowChunkEnd(&descs[i], &chunks[i]);
 		/* raw bytes: as the values would take in a heap tuple */
@@ -682,15 +837,6 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 				chunks[i].plain_bytes;
 	}
 	raw_total += sizeof(int64) * nrows;
-	for (i = 0; i < natts; i++)
-	{
-		if (enc[i].att->attisdropped)
-			continue;
-		pfree(enc[i].nulls);
-		pfree(enc[i].vals);
-	}
-	pfree(enc);
-	pfree(cids);
 
 	/* blob area: min/max per column, then first and last key */
 	initStringInfo(&blob);
@@ -712,26 +858,22 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 		header.block_minmax_off = blob.len;
 		CowWriteBlockMinMax(&blob, chunks, tupdesc, nrows);
 	}
-	if (opts->nkeys > 0)
+	if (w->nkeys > 0)
 	{
-		int64		which[2] = {0, nrows - 1};
-		int			w,
+		int			wk,
 					k;
 
-		for (w = 0; w < 2; w++)
+		for (wk = 0; wk < 2; wk++)
 		{
-			if (w == 0)
+			if (wk == 0)
 				header.first_key_off = blob.len;
 			else
 				header.last_key_off = blob.len;
-			for (k = 0; k < opts->nkeys; k++)
+			for (k = 0; k < w->nkeys; k++)
 			{
-				int			a = opts->key_attnums[k] - 1;
-				Form_pg_attribute att = TupleDescAttr(tupdesc, a);
+				Form_pg_attribute att = TupleDescAttr(tupdesc, w->key_attnums[k] - 1);
 
-				bool		isnull;
-
-				CowSerializeDatum(&blob, CowRowValue(rows[which[w]], a, &isnull),
+				CowSerializeDatum(&blob, wk == 0 ? w->first_key[k] : w->last_key[k],
 								  att->attbyval, att->attlen);
 			}
 		}
@@ -750,7 +892,7 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	header.version = CowTestWriteGroupVersion;
 	header.header_len = header_len;
 	header.natts = natts;
-	header.nkeys = opts->nkeys;
+	header.nkeys = w->nkeys;
 	header.nrows = nrows;
 	header.total_len = total;
 	header.block_rows = COW_BLOCK_ROWS;
@@ -790,15 +932,116 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 
 	memset(out, 0, sizeof(CowVersion));
 	out->file_group_id = file_group_id;
-	out->commit_id = commit_id;
+	out->commit_id = w->commit_id;
 	out->row_count = nrows;
 	out->first_row_number = CowReserveRowNumbers(rel, nrows);
 	out->first_block = CowWriteExtent(rel, pieces, npieces, &out->nblocks);
 	out->header_bytes = header_len;
 	out->bytes = total;
 	out->raw_bytes = raw_total;
-	out->min_commit = min_commit;
-	out->max_commit = max_commit;
+	out->min_commit = w->min_commit;
+	out->max_commit = w->max_commit;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * CowGroupWriterDecode hands the rows added so far back, decoded from their
+ * stored blocks, a block at a time: emit(arg, values, isnull) per row, in
+ * order (values valid for the call only).  For a load that must give its
+ * rows back to the statement's buffer (cow_write_state.c) before the group
+ * is written.  Commit ids are not handed back (incoming rows have none).
+ */
+void
+CowGroupWriterDecode(CowGroupWriter *w, Relation rel,
+					 void (*emit) (void *arg, Datum *values, bool *isnull),
+					 void *arg)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "incetl cow decode written block",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
+	int			natts = w->natts;
+	Datum	  **vals = palloc(sizeof(Datum *) * Max(natts, 1));
+	bool	  **nulls = palloc(sizeof(bool *) * Max(natts, 1));
+	Datum	   *rv = palloc(sizeof(Datum) * Max(natts, 1));
+	bool	   *rn = palloc(sizeof(bool) * Max(natts, 1));
+	int			i;
+	int64		b,
+				r;
+
+	for (b = 0; b < w->nblocks; b++)
+	{
+		int64		brows = Min((int64) COW_BLOCK_ROWS, w->nrows - b * COW_BLOCK_ROWS);
+
+		old = MemoryContextSwitchTo(cxt);
+		for (i = 0; i < natts; i++)
+		{
+			CowChunk   *c = &w->chunks[i];
+			CowBlockDesc *bd;
+			CowColumnDesc d = w->descs[i];
+			const char *raw;
+
+			vals[i] = palloc(sizeof(Datum) * brows);
+			nulls[i] = palloc(sizeof(bool) * brows);
+			if (w->enc[i].att->attisdropped ||
+				(c->dir[b].flags & COW_BLK_ALL_NULL))
+			{
+				memset(nulls[i], true, brows);
+				continue;
+			}
+			bd = &c->dir[b];
+			d.flags = (bd->flags & COW_BLK_HAS_NULLS) ? COW_COL_HAS_NULLS : 0;
+			d.encoding = bd->encoding;
+			d.raw_len = bd->raw_len;
+			if (bd->flags & COW_BLK_UNCOMPRESSED)
+				raw = c->data[b];
+			else
+			{
+				char	   *buf = palloc(Max(bd->raw_len, 1));
+
+				CowDecompress(c->data[b], bd->stored_len, buf, bd->raw_len, rel);
+				raw = buf;
+			}
+			(void) CowDecodeChunk(rel, 0, i + 1, &d, raw, brows, vals[i], nulls[i]);
+		}
+		MemoryContextSwitchTo(old);
+		for (r = 0; r < brows; r++)
+		{
+			for (i = 0; i < natts; i++)
+			{
+				rv[i] = vals[i][r];
+				rn[i] = nulls[i][r];
+			}
+			emit(arg, rv, rn);
+		}
+		MemoryContextReset(cxt);
+	}
+	MemoryContextDelete(cxt);
+	pfree(vals);
+	pfree(nulls);
+	pfree(rv);
+	pfree(rn);
+}
+
+/*
+ * CowWriteGroup encodes rows (already sorted by the record key, when
+ * there is one) as a new file group version with a fresh row-number
+ * range, writes its extent and describes it in *out.  The catalog row is
+ * the caller's job.  The writer's memory is of the current context.
+ */
+void
+CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
+			  CowRow **rows, int64 nrows, int64 file_group_id,
+			  int64 commit_id, CowVersion *out)
+{
+	CowGroupWriter *w;
+	int64		r0;
+
+	Assert(nrows > 0);
+	w = CowGroupWriterBegin(tupdesc, opts, nrows, commit_id, CurrentMemoryContext);
+	for (r0 = 0; r0 < nrows; r0 += COW_BLOCK_ROWS)
+		CowGroupWriterAddBlock(w, rows + r0, Min((int64) COW_BLOCK_ROWS, nrows - r0));
+	CowGroupWriterEnd(w, rel, file_group_id, out);
 }
 
 /*
