@@ -201,7 +201,10 @@ typedef struct CowAppender
 	CowOptions	opts;			/* as of CowAppendBegin, under the lock */
 	SubTransactionId subid;		/* of every row */
 	MemoryContext row_cxt;		/* the rows waiting (a generation context:
-								 * they go in arrival order) */
+								 * they go in arrival order); those that
+								 * came out of the reordering heap stay in
+								 * its context, whose chunks they free for
+								 * the next rows */
 	MemoryContext group_cxt;	/* the writer's: reset after each group */
 	CowGroupWriter *w;			/* the group being written, or NULL */
 	CowRow	  **rows;			/* [cap]: waiting for their block */
@@ -1232,9 +1235,8 @@ CowReorderPop(CowPending *p, Relation rel)
 	}
 	if (p->append != NULL)
 	{
-		row = CowReorderCopy(RelationGetDescr(rel), top, p->append->row_cxt);
-		pfree(top);
-		CowAppendRow(p, rel, row);
+		/* not copied: freed once its block is encoded, its chunk reused */
+		CowAppendRow(p, rel, top);
 		return;
 	}
 	row = CowReorderCopy(RelationGetDescr(rel), top, p->row_cxt);
@@ -1261,8 +1263,9 @@ CowReorderBegin(CowPending *p, Relation rel, CowRow *row)
 	CowReorder *r = palloc0(sizeof(CowReorder));
 	CowRow	   *copy;
 
+	/* blocks of at most 256kB: the rows' memory is about the heap's, no more */
 	r->cxt = AllocSetContextCreate(CowWriteContext, "incetl cow reordered rows",
-								   ALLOCSET_DEFAULT_SIZES);
+								   0, 32 * 1024, 256 * 1024);
 	r->cap = COW_REORDER_ROWS;
 	r->heap = palloc(sizeof(CowRow *) * (r->cap + 1));
 	r->limit = Max((Size) maintenance_work_mem * 1024 / 8, 64 * 1024);
@@ -1365,6 +1368,9 @@ CowReorderEnd(CowPending *p, Relation rel, bool in_order)
 	{
 		while (r->n > 0)
 			CowReorderPop(p, rel);
+		/* the rows waiting to be appended are of the heap's context */
+		if (p->append != NULL)
+			CowAppendFinish(p, rel);
 	}
 	else
 	{
@@ -1459,6 +1465,9 @@ CowAppendStart(CowPending *p, Relation rel)
 	a->rows = palloc(sizeof(CowRow *) * a->cap);
 	p->append = a;
 	MemoryContextSwitchTo(old);
+	ereport(DEBUG1,
+			(errmsg_internal("incetl_cow: the statement on \"%s\" appends its rows a block at a time",
+							 RelationGetRelationName(rel))));
 
 	/* the buffered rows move over (their pending numbers go unused) */
 	foreach(lc, p->rows)
@@ -1530,7 +1539,7 @@ CowAppendEncode(CowPending *p, Relation rel, int keep, bool final)
 		}
 		if (a->w == NULL)
 			a->w = CowGroupWriterBegin(desc, &a->opts, fgr,
-									   p->stmt_commit_id, a->group_cxt);
+									   p->stmt_commit_id, true, a->group_cxt);
 		CowGroupWriterAddBlock(a->w, a->rows + done, take);
 		CowAppendSetTop(p, desc, a->rows[done + take - 1]);
 		for (int i = done; i < done + take; i++)
@@ -1632,6 +1641,9 @@ CowAppendGiveBack(CowPending *p, Relation rel, CowRow *carry)
 	if (p->row_cxt == NULL)
 		p->row_cxt = CowRowContextCreate(0);
 	Assert(p->rows == NIL);
+	ereport(DEBUG1,
+			(errmsg_internal("incetl_cow: the statement on \"%s\" gives " INT64_FORMAT " appended rows back to its buffer",
+							 RelationGetRelationName(rel), nrows)));
 	/* arrival numbers below every other row's (>= 0) */
 	a->given_back_seq = -nrows - 1;
 	if (a->w != NULL)
@@ -1647,6 +1659,8 @@ CowAppendGiveBack(CowPending *p, Relation rel, CowRow *carry)
 	{
 		CowRow	   *row = CowReorderCopy(desc, a->rows[i], p->row_cxt);
 
+		pfree(a->rows[i]);
+		a->rows[i] = NULL;
 		p->rows = lappend(p->rows, row);
 		p->row_subids = lappend_int(p->row_subids, (int) a->subid);
 		p->bytes += GetMemoryChunkSpace(row) + 2 * sizeof(ListCell);
@@ -1683,6 +1697,8 @@ CowAppendFree(CowPending *p)
 
 	if (a == NULL)
 		return;
+	if (a->w != NULL)
+		CowGroupWriterClose(a->w);
 	MemoryContextDelete(a->row_cxt);
 	MemoryContextDelete(a->group_cxt);
 	pfree(a->rows);

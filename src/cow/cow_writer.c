@@ -28,10 +28,12 @@
 #include "lib/stringinfo.h"
 #include "port/pg_bitutils.h"
 #include "port/pg_crc32c.h"
+#include "storage/buffile.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/sortsupport.h"
 #include "utils/typcache.h"
 
@@ -74,6 +76,10 @@ typedef struct CowChunk
 	uint64		plain_bytes;	/* the values' size in a heap tuple */
 	int64		imin;			/* int_order: the min/max as integers */
 	int64		imax;
+	/* stored bytes in a temporary file (data[] then NULL): where each is */
+	BufFile    *file;
+	int		   *fno;			/* [nblocks] */
+	off_t	   *foff;
 } CowChunk;
 
 /*
@@ -274,6 +280,11 @@ CowChunkReserve(CowChunk *chunk, int64 b)
 	memset(chunk->dir + old, 0, sizeof(CowBlockDesc) * (chunk->cap - old));
 	chunk->data = repalloc(chunk->data, sizeof(char *) * chunk->cap);
 	memset(chunk->data + old, 0, sizeof(char *) * (chunk->cap - old));
+	if (chunk->fno != NULL)
+	{
+		chunk->fno = repalloc(chunk->fno, sizeof(int) * chunk->cap);
+		chunk->foff = repalloc(chunk->foff, sizeof(off_t) * chunk->cap);
+	}
 	if (chunk->bmin != NULL)
 	{
 		chunk->bmin = repalloc(chunk->bmin, sizeof(Datum) * chunk->cap);
@@ -419,14 +430,22 @@ CowChunkAddBlock(CowColumnDesc *desc, CowChunk *chunk, int64 b,
 		dir->stored_len = clen;
 		chunk->any_compressed = true;
 	}
-	chunk->data[b] = MemoryContextAllocHuge(CurrentMemoryContext,
-											Max(dir->stored_len, 1));
-	memcpy(chunk->data[b], stored, dir->stored_len);
-	MemoryContextReset(CowEncodeContext);
 	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, chunk->data[b], dir->stored_len);
+	COMP_CRC32C(crc, stored, dir->stored_len);
 	FIN_CRC32C(crc);
 	dir->crc = crc;
+	if (chunk->file != NULL)
+	{
+		BufFileTell(chunk->file, &chunk->fno[b], &chunk->foff[b]);
+		BufFileWrite(chunk->file, (void *) stored, dir->stored_len);
+	}
+	else
+	{
+		chunk->data[b] = MemoryContextAllocHuge(CurrentMemoryContext,
+												Max(dir->stored_len, 1));
+		memcpy(chunk->data[b], stored, dir->stored_len);
+	}
+	MemoryContextReset(CowEncodeContext);
 	chunk->len += dir->stored_len;
 }
 
@@ -568,6 +587,7 @@ struct CowGroupWriter
 	int64		max_commit;
 	Datum	   *first_key;		/* [nkeys], copies */
 	Datum	   *last_key;
+	BufFile    *file;			/* the stored bytes, when spooled */
 };
 
 /* CowCopyDatum copies a by-reference value into the current context */
@@ -585,7 +605,7 @@ CowCopyDatum(Datum value, Form_pg_attribute att)
  */
 CowGroupWriter *
 CowGroupWriterBegin(TupleDesc tupdesc, const CowOptions *opts, int64 nrows,
-					int64 commit_id, MemoryContext cxt)
+					int64 commit_id, bool spool, MemoryContext cxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	CowGroupWriter *w = palloc0(sizeof(CowGroupWriter));
@@ -629,8 +649,57 @@ CowGroupWriterBegin(TupleDesc tupdesc, const CowOptions *opts, int64 nrows,
 	w->descs[natts].attalign = TYPALIGN_DOUBLE;
 	CowChunkInit(&w->chunks[natts], nrows);
 	w->cids = palloc(sizeof(Datum) * COW_BLOCK_ROWS);
+	if (spool)
+	{
+		/* the transaction's, not the statement's: see CowSpillBegin */
+		ResourceOwner save = CurrentResourceOwner;
+
+		CurrentResourceOwner = TopTransactionResourceOwner;
+		w->file = BufFileCreateTemp(false);
+		CurrentResourceOwner = save;
+		for (i = 0; i <= natts; i++)
+		{
+			CowChunk   *c = &w->chunks[i];
+
+			if (i < natts && TupleDescAttr(tupdesc, i)->attisdropped)
+				continue;
+			c->file = w->file;
+			c->fno = palloc(sizeof(int) * c->cap);
+			c->foff = palloc(sizeof(off_t) * c->cap);
+		}
+	}
 	MemoryContextSwitchTo(old);
 	return w;
+}
+
+/*
+ * CowGroupWriterClose gives up w's temporary file, if any (CowGroupWriterEnd
+ * does, once the group is written); the caller then frees w's context.
+ */
+void
+CowGroupWriterClose(CowGroupWriter *w)
+{
+	if (w->file != NULL)
+		BufFileClose(w->file);
+	w->file = NULL;
+}
+
+/* CowChunkStored returns the stored bytes of block b of c (palloc'd if read) */
+static const char *
+CowChunkStored(CowChunk *c, int64 b)
+{
+	char	   *buf;
+	Size		len = c->dir[b].stored_len;
+
+	if (c->file == NULL)
+		return c->data[b];
+	buf = palloc(Max(len, 1));
+	if (BufFileSeek(c->file, c->fno[b], c->foff[b], SEEK_SET) != 0 ||
+		BufFileRead(c->file, buf, len) != len)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read temporary file of a file group being written: %m")));
+	return buf;
 }
 
 /* rows added so far */
@@ -909,7 +978,7 @@ CowGroupWriterEnd(CowGroupWriter *w, Relation rel, int64 file_group_id,
 	COMP_CRC32C(crc, head, header_len);
 	FIN_CRC32C(crc);
 	((CowGroupHeader *) head)->header_crc = crc;
-	pieces = palloc(sizeof(CowExtentPiece) * (1 + (natts + 1) * (nblocks + 1)));
+	pieces = palloc0(sizeof(CowExtentPiece) * (1 + (natts + 1) * (nblocks + 1)));
 	pieces[0].data = head;
 	pieces[0].len = header_len;
 	npieces = 1;
@@ -923,10 +992,17 @@ CowGroupWriterEnd(CowGroupWriter *w, Relation rel, int64 file_group_id,
 		pieces[npieces++].len = sizeof(CowBlockDesc) * c->nblocks;
 		for (b = 0; b < c->nblocks; b++)
 		{
-			if (c->data[b] == NULL)
+			if (c->dir[b].flags & COW_BLK_ALL_NULL)
 				continue;
 			pieces[npieces].data = c->data[b];
-			pieces[npieces++].len = c->dir[b].stored_len;
+			pieces[npieces].len = c->dir[b].stored_len;
+			pieces[npieces].file = c->file;
+			if (c->file != NULL)
+			{
+				pieces[npieces].fileno = c->fno[b];
+				pieces[npieces].offset = c->foff[b];
+			}
+			npieces++;
 		}
 	}
 
@@ -941,6 +1017,7 @@ CowGroupWriterEnd(CowGroupWriter *w, Relation rel, int64 file_group_id,
 	out->raw_bytes = raw_total;
 	out->min_commit = w->min_commit;
 	out->max_commit = w->max_commit;
+	CowGroupWriterClose(w);
 	MemoryContextSwitchTo(old);
 }
 
@@ -993,13 +1070,12 @@ CowGroupWriterDecode(CowGroupWriter *w, Relation rel,
 			d.flags = (bd->flags & COW_BLK_HAS_NULLS) ? COW_COL_HAS_NULLS : 0;
 			d.encoding = bd->encoding;
 			d.raw_len = bd->raw_len;
-			if (bd->flags & COW_BLK_UNCOMPRESSED)
-				raw = c->data[b];
-			else
+			raw = CowChunkStored(c, b);
+			if (!(bd->flags & COW_BLK_UNCOMPRESSED))
 			{
 				char	   *buf = palloc(Max(bd->raw_len, 1));
 
-				CowDecompress(c->data[b], bd->stored_len, buf, bd->raw_len, rel);
+				CowDecompress(raw, bd->stored_len, buf, bd->raw_len, rel);
 				raw = buf;
 			}
 			(void) CowDecodeChunk(rel, 0, i + 1, &d, raw, brows, vals[i], nulls[i]);
@@ -1038,7 +1114,8 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	int64		r0;
 
 	Assert(nrows > 0);
-	w = CowGroupWriterBegin(tupdesc, opts, nrows, commit_id, CurrentMemoryContext);
+	w = CowGroupWriterBegin(tupdesc, opts, nrows, commit_id, false,
+							CurrentMemoryContext);
 	for (r0 = 0; r0 < nrows; r0 += COW_BLOCK_ROWS)
 		CowGroupWriterAddBlock(w, rows + r0, Min((int64) COW_BLOCK_ROWS, nrows - r0));
 	CowGroupWriterEnd(w, rel, file_group_id, out);

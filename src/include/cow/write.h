@@ -33,7 +33,8 @@ extern void CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opt
 typedef struct CowGroupWriter CowGroupWriter;
 extern CowGroupWriter *CowGroupWriterBegin(TupleDesc tupdesc, const CowOptions *opts,
 										   int64 nrows, int64 commit_id,
-										   MemoryContext cxt);
+										   bool spool, MemoryContext cxt);
+extern void CowGroupWriterClose(CowGroupWriter *w);
 extern void CowGroupWriterAddBlock(CowGroupWriter *w, CowRow **rows, int64 n);
 extern int64 CowGroupWriterRows(CowGroupWriter *w);
 extern void CowGroupWriterEnd(CowGroupWriter *w, Relation rel,
