@@ -127,15 +127,17 @@ static bool CowSpeculating = false;
  * A statement appending in key order (CowPending.appending) whose order
  * breaks is not given up to the spill sort as a whole.  From that row on,
  * rows pass through a binary heap ordered like the merge orders incoming
- * rows (record key, then arrival): a row comes out when the heap is full,
- * the smallest first, and goes on to the buffer if its key is above the
- * buffer's last one -- the buffer stays in strictly ascending key order and
- * is merged a file group's worth at a time -- or else to the spill sort.
- * A row arriving at or below the buffer's last key goes to the spill at
- * once.  A load that is only nearly in key order (a heap whose shorter rows
- * filled space left in earlier pages: they arrive early) then keeps about
- * one file group and the heap in memory, and sorts only the rows that
- * really came late.
+ * rows (record key, then arrival): the smallest row comes out once
+ * COW_REORDER_DELAY rows arrived after it, or when the heap is full, and
+ * goes on to the buffer (or the appender, CowAppender) if its key is above
+ * the buffer's last one -- the buffer stays in strictly ascending key order
+ * and is merged a file group's worth at a time -- or else to the spill
+ * sort.  A row arriving at or below the buffer's last key goes to the
+ * spill at once.  A load that is only nearly in key order (a heap whose
+ * shorter rows filled space left in earlier pages: they arrive early, and
+ * stay in the heap, never the smallest, until their keys' turn) then keeps
+ * the early rows and the last COW_REORDER_DELAY rows in the heap, and
+ * sorts only the rows that came later than that.
  *
  * The result is that of one merge: for each key, the rows that went on to
  * the buffer arrived before those that went to the spill (a key at or below
@@ -151,6 +153,7 @@ static bool CowSpeculating = false;
  * and the buffer go to the spill, as before).
  */
 #define COW_REORDER_ROWS		8192
+#define COW_REORDER_DELAY		1024
 
 typedef struct CowReorder
 {
@@ -1332,8 +1335,11 @@ CowReorderPut(CowPending *p, Relation rel, CowRow *row)
 		CowReorderToSpill(p, rel, row);
 	else
 	{
+		int64		seq = row->seq;
+
 		CowReorderPush(p, row);
-		if (r->n > r->cap || r->bytes > r->limit)
+		while (r->n > r->cap || r->bytes > r->limit ||
+			   (r->n > 0 && r->heap[0]->seq < seq - COW_REORDER_DELAY))
 			CowReorderPop(p, rel);
 	}
 	if (IsInParallelMode() || CowFlushing)
