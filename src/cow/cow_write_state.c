@@ -260,6 +260,7 @@ static bool CowCanReorder(CowPending *p, Relation rel, CowRow *row,
 						  SubTransactionId subid);
 static void CowReorderBegin(CowPending *p, Relation rel, CowRow *row);
 static void CowReorderPut(CowPending *p, Relation rel, CowRow *row);
+static void CowReorderFlush(CowPending *p, Relation rel);
 static void CowReorderEnd(CowPending *p, Relation rel, bool in_order);
 static void CowReorderFree(CowPending *p);
 static void CowOnConflictForget(void);
@@ -1323,25 +1324,15 @@ CowReorderBegin(CowPending *p, Relation rel, CowRow *row)
 }
 
 /*
- * CowReorderPut routes one row (in the heap's context) and merges a part
- * once the buffer holds a file group's worth or outgrew the budget.
+ * CowReorderFlush, after a row came out of the heap: the statement may
+ * start appending (CowMaybeAppend), or merges a part once the buffer holds
+ * a file group's worth or outgrew the budget.  Reordering may end here.
  */
 static void
-CowReorderPut(CowPending *p, Relation rel, CowRow *row)
+CowReorderFlush(CowPending *p, Relation rel)
 {
 	CowReorder *r = p->reorder;
 
-	if (p->last_row != NULL && CowBufferKeyCmp(p, row, p->last_row) <= 0)
-		CowReorderToSpill(p, rel, row);
-	else
-	{
-		int64		seq = row->seq;
-
-		CowReorderPush(p, row);
-		while (r->n > r->cap || r->bytes > r->limit ||
-			   (r->n > 0 && r->heap[0]->seq < seq - COW_REORDER_DELAY))
-			CowReorderPop(p, rel);
-	}
 	if (IsInParallelMode() || CowFlushing)
 		return;
 	if (p->append == NULL && CowDeleteSetCount(p->deletes) == 0 &&
@@ -1357,6 +1348,34 @@ CowReorderPut(CowPending *p, Relation rel, CowRow *row)
 		else
 			CowFlushPart(p, rel, false);
 	}
+}
+
+/*
+ * CowReorderPut routes one row (in the heap's context); the rows it lets
+ * out of the heap may make a part to merge (CowReorderFlush).
+ */
+static void
+CowReorderPut(CowPending *p, Relation rel, CowRow *row)
+{
+	CowReorder *r = p->reorder;
+
+	if (p->last_row != NULL && CowBufferKeyCmp(p, row, p->last_row) <= 0)
+		CowReorderToSpill(p, rel, row);
+	else
+	{
+		int64		seq = row->seq;
+
+		CowReorderPush(p, row);
+		while ((r = p->reorder) != NULL &&
+			   (r->n > r->cap || r->bytes > r->limit ||
+				(r->n > 0 && r->heap[0]->seq < seq - COW_REORDER_DELAY)))
+		{
+			CowReorderPop(p, rel);
+			CowReorderFlush(p, rel);
+		}
+		return;
+	}
+	CowReorderFlush(p, rel);
 }
 
 /*
