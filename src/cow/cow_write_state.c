@@ -48,6 +48,7 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "storage/lmgr.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
@@ -226,6 +227,7 @@ static void CowAppendEncode(CowPending *p, Relation rel, int keep, bool final);
 static CowRow *CowAppendLastRow(CowPending *p);
 static void CowAppendSetTop(CowPending *p, TupleDesc desc, CowRow *row);
 static void CowAppendWrite(CowPending *p, Relation rel);
+static void CowAppendOne(CowPending *p, Relation rel, CowRow *row);
 static void CowAppendFinish(CowPending *p, Relation rel);
 static CowRow *CowAppendGiveBack(CowPending *p, Relation rel, CowRow *carry);
 static void CowAppendFree(CowPending *p);
@@ -1435,17 +1437,46 @@ CowAppendLastRow(CowPending *p)
 	return a->top ? a->top : p->last_key;
 }
 
-/* CowAppendSetTop makes a copy of row top, when its key is greater */
+/*
+ * CowAppendSetTop makes row's key top's, when it is greater: top keeps
+ * copies of the record key's values only (its other columns are NULL).
+ */
 static void
 CowAppendSetTop(CowPending *p, TupleDesc desc, CowRow *row)
 {
 	CowAppender *a = p->append;
+	CowRow	   *top = a->top;
 
-	if (a->top != NULL && CowBufferKeyCmp(p, a->top, row) >= 0)
+	if (top == NULL)
+	{
+		top = MemoryContextAllocZero(CowWriteContext, sizeof(CowRow));
+		top->values = MemoryContextAllocZero(CowWriteContext,
+											 sizeof(Datum) * Max(desc->natts, 1));
+		top->isnull = MemoryContextAlloc(CowWriteContext,
+										 sizeof(bool) * Max(desc->natts, 1));
+		memset(top->isnull, true, sizeof(bool) * desc->natts);
+	}
+	else if (CowBufferKeyCmp(p, top, row) >= 0)
 		return;
-	if (a->top != NULL)
-		pfree(a->top);
-	a->top = CowReorderCopy(desc, row, CowWriteContext);
+	for (int k = 0; k < p->opts.nkeys; k++)
+	{
+		int			i = p->opts.key_attnums[k] - 1;
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attbyval && !top->isnull[i])
+			pfree(DatumGetPointer(top->values[i]));
+		if (att->attbyval)
+			top->values[i] = row->values[i];
+		else
+		{
+			MemoryContext old = MemoryContextSwitchTo(CowWriteContext);
+
+			top->values[i] = datumCopy(row->values[i], false, att->attlen);
+			MemoryContextSwitchTo(old);
+		}
+		top->isnull[i] = false;
+	}
+	a->top = top;
 }
 
 static bool
@@ -1526,6 +1557,24 @@ CowAppendRow(CowPending *p, Relation rel, CowRow *row)
 		p->last_row = a->top;
 		return;
 	}
+	if (p->reorder != NULL)
+	{
+		/*
+		 * Reordering, no row is taken back from here on (CowReorderBegin
+		 * did): the rows go straight into the group's block being gathered,
+		 * the waiting ones first, and are freed.
+		 */
+		for (int i = 0; i < a->n; i++)
+		{
+			CowAppendOne(p, rel, a->rows[i]);
+			pfree(a->rows[i]);
+		}
+		a->n = 0;
+		CowAppendOne(p, rel, row);
+		pfree(row);
+		p->last_row = a->top;
+		return;
+	}
 	Assert(a->n < a->cap);
 	a->rows[a->n++] = row;
 	p->last_row = row;
@@ -1534,6 +1583,25 @@ CowAppendRow(CowPending *p, Relation rel, CowRow *row)
 		CowAppendEncode(p, rel, p->reorder == NULL ? COW_APPEND_KEEP : 0, false);
 		p->last_row = CowAppendLastRow(p);
 	}
+}
+
+/*
+ * CowAppendOne adds one row to the group (CowGroupWriterAddRow), writing
+ * the group once it is full.
+ */
+static void
+CowAppendOne(CowPending *p, Relation rel, CowRow *row)
+{
+	CowAppender *a = p->append;
+
+	if (a->w == NULL)
+		a->w = CowGroupWriterBegin(RelationGetDescr(rel), &a->opts,
+								   Max(a->opts.file_group_rows, 1),
+								   p->stmt_commit_id, true, a->group_cxt);
+	CowGroupWriterAddRow(a->w, row->values, row->isnull);
+	CowAppendSetTop(p, RelationGetDescr(rel), row);
+	if (CowGroupWriterRows(a->w) >= Max(a->opts.file_group_rows, 1))
+		CowAppendWrite(p, rel);
 }
 
 /*
@@ -1728,7 +1796,11 @@ CowAppendFree(CowPending *p)
 	MemoryContextDelete(a->group_cxt);
 	pfree(a->rows);
 	if (a->top)
+	{
+		pfree(a->top->values);
+		pfree(a->top->isnull);
 		pfree(a->top);
+	}
 	if (a->opts.key_attnums)
 		pfree(a->opts.key_attnums);
 	pfree(a);
