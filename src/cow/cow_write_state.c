@@ -154,7 +154,7 @@ static bool CowSpeculating = false;
  * and the buffer go to the spill, as before).
  */
 #define COW_REORDER_ROWS		8192
-#define COW_REORDER_DELAY		1024
+#define COW_REORDER_DELAY		512
 
 typedef struct CowReorder
 {
@@ -199,6 +199,7 @@ typedef struct CowReorder
  * end the group is written (CowAppendFinish), a short one.
  */
 #define COW_APPEND_KEEP		(COW_REORDER_ROWS / 2)
+#define COW_APPEND_START	1024	/* rows buffered before trying */
 
 typedef struct CowAppender
 {
@@ -1488,7 +1489,7 @@ CowIsMarkerRow(CowPending *p, CowRow *row)
 }
 
 /*
- * CowAppendStart: the buffer holds a block's worth of rows of a statement
+ * CowAppendStart: the buffer holds COW_APPEND_START rows of a statement
  * that may be merged in parts, in key order, of the current subtransaction.
  * If they (and so the statement) start beyond the table's last key, they
  * become the first rows of an appender.
@@ -1525,12 +1526,18 @@ CowAppendStart(CowPending *p, Relation rel)
 			(errmsg_internal("incetl_cow: the statement on \"%s\" appends its rows a block at a time",
 							 RelationGetRelationName(rel))));
 
-	/* the buffered rows move over (their pending numbers go unused) */
+	/*
+	 * The buffered rows move over (their pending numbers go unused): into
+	 * the group's block at once when reordering, else copied to wait.
+	 */
 	foreach(lc, p->rows)
 	{
 		CowRow	   *row = lfirst(lc);
 
-		CowAppendRow(p, rel, CowReorderCopy(desc, row, a->row_cxt));
+		if (p->reorder != NULL && !CowIsMarkerRow(p, row))
+			CowAppendOne(p, rel, row);
+		else
+			CowAppendRow(p, rel, CowReorderCopy(desc, row, a->row_cxt));
 	}
 	CowClearBuffered(p);
 	p->last_row = CowAppendLastRow(p);
@@ -1809,14 +1816,14 @@ CowAppendFree(CowPending *p)
 
 /*
  * CowMaybeAppend: the buffer of a statement that may be merged in parts
- * (the caller checked) holds a block's worth of rows: start appending them
+ * (the caller checked) holds COW_APPEND_START rows: start appending them
  * (CowAppender), once per statement, if it can.
  */
 static void
 CowMaybeAppend(CowPending *p, Relation rel)
 {
 	if (p->append != NULL || p->append_off || p->appending < 0 ||
-		p->opts.nkeys == 0 || list_length(p->rows) < COW_BLOCK_ROWS ||
+		p->opts.nkeys == 0 || list_length(p->rows) < COW_APPEND_START ||
 		IsInParallelMode() || CowFlushing || p->on_conflict ||
 		p->key_ssup == NULL)
 		return;
