@@ -1396,7 +1396,7 @@ CowReorderEnd(CowPending *p, Relation rel, bool in_order)
 	{
 		while (r->n > 0)
 			CowReorderPop(p, rel);
-		/* the rows waiting to be appended are of the heap's context */
+		/* the statement ends: its last group is written */
 		if (p->append != NULL)
 			CowAppendFinish(p, rel);
 	}
@@ -1662,12 +1662,13 @@ static void
 CowAppendWrite(CowPending *p, Relation rel)
 {
 	CowAppender *a = p->append;
+	bool		was_flushing = CowFlushing;
 
 	CowFlushing = true;
 	p->merge_cid = GetCurrentCommandId(false);
 	p->merge_serial++;
 	CowAppendWriteGroup(rel, p, a->w);
-	CowFlushing = false;
+	CowFlushing = was_flushing;
 	a->w = NULL;
 	MemoryContextReset(a->group_cxt);
 }
