@@ -97,6 +97,7 @@ typedef struct CowIndexedRows
 {
 	CowVersion *versions;		/* by first_row_number */
 	int			nversions;
+	CowRowIndex *rows;			/* lookups among them */
 } CowIndexedRows;
 
 static bool
@@ -107,7 +108,7 @@ CowIndexEntryDead(ItemPointer itemptr, void *state)
 
 	if (rn >= COW_MAX_ROW_NUMBER)
 		return true;			/* a pending row's TID */
-	return CowFindInVersions(ir->versions, ir->nversions, rn) < 0;
+	return CowRowIndexFind(ir->rows, rn, NULL) < 0;
 }
 
 static int
@@ -310,6 +311,8 @@ CowCleanLocked(Relation rel, int keep, int elevel,
 
 		indexed.versions = CowLoadVersions(meta.storage_id, SnapshotAny, true,
 										   &indexed.nversions);
+		indexed.rows = CowRowIndexBuild(rel, indexed.versions,
+										indexed.nversions);
 		for (i = 0; i < nindexes; i++)
 		{
 			IndexVacuumInfo ivinfo;

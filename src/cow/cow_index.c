@@ -201,6 +201,17 @@ CowIndexRowsEnd(CowIndexRows *ir, IndexInfo *index_info)
 	index_info->ii_PredicateState = NULL;
 }
 
+/* is v (by its reserved range, unique to it) in list[n]? */
+static bool
+CowVersionInList(const CowVersion *list, int n, const CowVersion *v)
+{
+	for (int i = 0; i < n; i++)
+		if (list[i].first_row_number == v->first_row_number &&
+			list[i].commit_id == v->commit_id)
+			return true;
+	return false;
+}
+
 double
 cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 						   IndexInfo *index_info, bool allow_sync,
@@ -222,6 +233,7 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 	int64		first_row = 0;
 	int64		end_row = PG_INT64_MAX;
 	bool		concurrent = false;
+	CowRowIndex *rows;
 
 	CowCheckIndexAm(table_rel, index_rel);
 	if (scan != NULL && scan->rs_parallel != NULL)
@@ -276,6 +288,26 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 		live = CowLoadLiveVersions(table_rel, &nlive);
 	}
 
+	/*
+	 * The versions indexed: current ones, and superseded ones some snapshot
+	 * still sees as current.  A row carried with its row number into newer
+	 * versions is in several of them, with the same values: it is indexed
+	 * once, from the newest (alive when that one is current).
+	 */
+	{
+		int			k = 0;
+
+		for (i = 0; i < n; i++)
+		{
+			if (!concurrent && versions[i].superseded_by != 0 && live != NULL &&
+				!CowVersionInList(live, nlive, &versions[i]))
+				continue;		/* no snapshot sees it as current any more */
+			versions[k++] = versions[i];
+		}
+		n = k;
+	}
+	rows = CowRowIndexBuild(table_rel, versions, n);
+
 	CowIndexRowsBegin(&ir, table_rel, index_info,
 					  AllocSetContextCreate(CurrentMemoryContext,
 											"incetl cow index build",
@@ -285,20 +317,20 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 		CowDecodedGroup *g;
 		uint64		r;
 		bool		alive = (concurrent || versions[i].superseded_by == 0);
-		int64		first = versions[i].first_row_number;
 
-		if (first >= end_row || first + versions[i].row_count <= first_row)
-			continue;
-		/* superseded, and no snapshot sees it as current any more */
-		if (!alive && live != NULL &&
-			CowFindInVersions(live, nlive, versions[i].first_row_number) < 0)
+		if (!CowVersionOverlaps(table_rel, &versions[i], first_row, end_row))
 			continue;
 		g = CowIndexRowsGroup(&ir, table_rel, &versions[i]);
 		for (r = 0; r < g->nrows; r++)
 		{
+			int64		rn = CowGroupRowNumber(g, r);
+
 			CHECK_FOR_INTERRUPTS();
-			if (first + (int64) r < first_row || first + (int64) r >= end_row)
+			if (rn < first_row || rn >= end_row)
 				continue;
+			if (!CowRowIndexSimple(rows) &&
+				CowRowIndexFind(rows, rn, NULL) != i)
+				continue;		/* indexed from a newer version */
 			if (!CowIndexRowsForm(&ir, table_rel, index_info, g, r, values, isnull))
 				continue;
 			callback(index_rel, &ir.slot->tts_tid, values, isnull, alive,
@@ -308,6 +340,7 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
 		MemoryContextReset(ir.gcxt);
 	}
 	CowIndexRowsEnd(&ir, index_info);
+	CowRowIndexFree(rows);
 	UnregisterSnapshot(snap);
 	if (live != NULL)
 		pfree(live);
@@ -330,6 +363,33 @@ cow_index_build_range_scan(Relation table_rel, Relation index_rel,
  * row number, the rows of each in order), which is TID order, so the two
  * are merge-joined as heapam_index_validate_scan does for heap pages.
  */
+typedef struct CowValidateRow
+{
+	int64		rownum;
+	int64		pos;
+	int			vi;
+} CowValidateRow;
+
+static int
+CowValidateByRowNumber(const void *a, const void *b)
+{
+	const CowValidateRow *x = a;
+	const CowValidateRow *y = b;
+
+	return x->rownum < y->rownum ? -1 : (x->rownum > y->rownum ? 1 : 0);
+}
+
+static int
+CowValidateByPosition(const void *a, const void *b)
+{
+	const CowValidateRow *x = a;
+	const CowValidateRow *y = b;
+
+	if (x->vi != y->vi)
+		return x->vi < y->vi ? -1 : 1;
+	return x->pos < y->pos ? -1 : (x->pos > y->pos ? 1 : 0);
+}
+
 void
 cow_index_validate_scan(Relation table_rel, Relation index_rel,
 						IndexInfo *index_info, Snapshot snapshot,
@@ -344,26 +404,44 @@ cow_index_validate_scan(Relation table_rel, Relation index_rel,
 	ItemPointerData indexcursor;
 	bool		have_cursor = false;
 	bool		tuplesort_empty = false;
+	CowValidateRow *rows;
+	int64		nrows = 0,
+				nmissing = 0,
+				j;
+	CowDecodedGroup *g = NULL;
 
 	CowCheckIndexAm(table_rel, index_rel);
 	versions = CowLoadVersions(CowStorageId(table_rel), snapshot, true, &n);
 
-	CowIndexRowsBegin(&ir, table_rel, index_info,
-					  AllocSetContextCreate(CurrentMemoryContext,
-											"incetl cow index validate",
-											ALLOCSET_DEFAULT_SIZES));
+	/* every row of the versions, by row number */
+	for (i = 0; i < n; i++)
+		nrows += versions[i].row_count;
+	rows = MemoryContextAllocHuge(CurrentMemoryContext,
+								  sizeof(CowValidateRow) * Max(nrows, 1));
+	nrows = 0;
 	for (i = 0; i < n; i++)
 	{
-		CowDecodedGroup *g = CowIndexRowsGroup(&ir, table_rel, &versions[i]);
-		uint64		r;
+		const CowRowMap *m = CowGetRowMap(table_rel, &versions[i], true);
+		uint32		hint = 0;
 
-		for (r = 0; r < g->nrows; r++)
+		for (int64 r = 0; r < versions[i].row_count; r++)
 		{
-			ItemPointerData tid;
+			rows[nrows].rownum = CowRowMapNumber(m, r, &hint);
+			rows[nrows].vi = i;
+			rows[nrows].pos = r;
+			nrows++;
+		}
+	}
+	qsort(rows, nrows, sizeof(CowValidateRow), CowValidateByRowNumber);
 
-			CHECK_FOR_INTERRUPTS();
-			state->htups += 1;
-			CowRowNumberToTid(versions[i].first_row_number + (int64) r, &tid);
+	/* merge-join with the index's TIDs: keep those it lacks */
+	for (j = 0; j < nrows; j++)
+	{
+		ItemPointerData tid;
+
+		CHECK_FOR_INTERRUPTS();
+		state->htups += 1;
+		CowRowNumberToTid(rows[j].rownum, &tid);
 
 			/* skip the index's TIDs below this row's */
 			while (!tuplesort_empty &&
@@ -385,17 +463,36 @@ cow_index_validate_scan(Relation table_rel, Relation index_rel,
 			}
 			if (!tuplesort_empty && ItemPointerEquals(&indexcursor, &tid))
 				continue;		/* indexed by the build */
+			rows[nmissing++] = rows[j];
+	}
 
-			if (!CowIndexRowsForm(&ir, table_rel, index_info, g, r, values, isnull))
-				continue;
-			index_insert(index_rel, values, isnull, &tid, table_rel,
-						 index_info->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
-						 false, index_info);
-			state->tups_inserted += 1;
+	/* insert those, version by version */
+	qsort(rows, nmissing, sizeof(CowValidateRow), CowValidateByPosition);
+	CowIndexRowsBegin(&ir, table_rel, index_info,
+					  AllocSetContextCreate(CurrentMemoryContext,
+											"incetl cow index validate",
+											ALLOCSET_DEFAULT_SIZES));
+	for (j = 0; j < nmissing; j++)
+	{
+		ItemPointerData tid;
+
+		CHECK_FOR_INTERRUPTS();
+		if (g == NULL || j == 0 || rows[j].vi != rows[j - 1].vi)
+		{
+			MemoryContextReset(ir.gcxt);
+			g = CowIndexRowsGroup(&ir, table_rel, &versions[rows[j].vi]);
 		}
-		MemoryContextReset(ir.gcxt);
+		CowRowNumberToTid(rows[j].rownum, &tid);
+		if (!CowIndexRowsForm(&ir, table_rel, index_info, g, rows[j].pos,
+							  values, isnull))
+			continue;
+		index_insert(index_rel, values, isnull, &tid, table_rel,
+					 index_info->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+					 false, index_info);
+		state->tups_inserted += 1;
 	}
 	CowIndexRowsEnd(&ir, index_info);
+	pfree(rows);
 	if (versions != NULL)
 		pfree(versions);
 }

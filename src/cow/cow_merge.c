@@ -119,7 +119,7 @@ static bool CowIsDeleteMarker(CowMergeCtx *ctx, CowRow *row);
 static void CowEmitGroups(CowMergeCtx *ctx, CowRow **rows, int64 n,
 						  int64 first_group_id);
 static void CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n,
-							const CowVersion *v);
+							const CowVersion *v, const int64 *rownums);
 static void CowMergeCtxPrepare(CowMergeCtx *ctx);
 static void CowMergeCtxRelease(CowMergeCtx *ctx);
 static void CowConcurrentUpdateError(Relation rel) pg_attribute_noreturn();
@@ -711,6 +711,7 @@ CowLostRowKeys(CowMergeCtx *ctx, int64 storage_id, List *lost, int64 *nlost)
 {
 	int			nall;
 	CowVersion *all = CowLoadVersions(storage_id, SnapshotAny, false, &nall);
+	CowRowIndex *ix = CowRowIndexBuild(ctx->rel, all, nall);
 	Bitmapset  *keycols = NULL;
 	CowRow	  **result = palloc(sizeof(CowRow *) * list_length(lost));
 	CowDecodedGroup *g = NULL;
@@ -724,15 +725,15 @@ CowLostRowKeys(CowMergeCtx *ctx, int64 storage_id, List *lost, int64 *nlost)
 	foreach(lc, lost)
 	{
 		int64		rn = *(int64 *) lfirst(lc);
-		int			vi = CowFindInVersions(all, nall, rn);
-		CowRow	   *row;
 		int64		off;
+		int			vi = CowRowIndexFind(ix, rn, &off);
+		CowRow	   *row;
 
 		if (vi < 0)
 			CowConcurrentUpdateError(ctx->rel);
-		if (g == NULL || g->version.first_row_number != all[vi].first_row_number)
+		if (g == NULL || g->version.first_row_number != all[vi].first_row_number ||
+			g->version.commit_id != all[vi].commit_id)
 			g = CowDecodeGroup(ctx->rel, &all[vi], false, keycols, true);
-		off = rn - all[vi].first_row_number;
 		row = palloc0(sizeof(CowRow));
 		row->values = palloc0(sizeof(Datum) * natts);
 		row->isnull = palloc0(sizeof(bool) * natts);
@@ -893,21 +894,24 @@ CowCountNewKey(CowMergeCtx *ctx, CowBeforeState *before, int64 storage_id,
 }
 
 /*
- * CowIndexVersion inserts index entries for every row of a new version.
- * The executor's own entries point at pending TIDs that match no version.
- * Each entry is inserted with the "logically unchanged" hint of a non-HOT
+ * CowIndexVersion inserts index entries for the rows of a new version that
+ * have fresh row numbers (rownums[r] is row r's): new and changed rows.  A
+ * stored row carried with its row number keeps its entries, which now find
+ * it in the new version too.  The executor's own entries point at pending
+ * TIDs that match no version.  Each entry is inserted with the "logically unchanged" hint of a non-HOT
  * UPDATE: next to it are the entries of the row's older versions (a stored
  * row carried or replaced) or its pending TID, and the hint lets btree
  * delete those that no snapshot can use any more (bottom-up deletion,
  * cow_index_delete_tuples) before it splits a page, so the index does not
  * grow by a copy of the rewritten groups at every write between VACUUMs.
  * No uniqueness is checked here: a stored row carried into the new version
- * meets its own entry of the old one, and the rows replaced are still in
- * the index.  The incoming rows written (not those merely carried) are
+ * under a new number (older formats) meets its own entry of the old one,
+ * and the rows replaced are still in the index.  The incoming rows written (not those merely carried) are
  * recorded for the check made once the merge is done (cow_unique.c).
  */
 static void
-CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n, const CowVersion *v)
+CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n, const CowVersion *v,
+				const int64 *rownums)
 {
 	ResultRelInfo *rri = ctx->indexinfo;
 	ExprContext *econtext;
@@ -920,13 +924,16 @@ CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n, const CowVersion *v)
 	econtext->ecxt_scantuple = ctx->islot;
 	for (r = 0; r < n; r++)
 	{
+		/* a row carried with its row number keeps its entries */
+		if (rownums[r] != v->first_row_number + r)
+			continue;
 		ExecClearTuple(ctx->islot);
 		for (int a = 0; a < natts; a++)
 			ctx->islot->tts_values[a] = CowRowValue(rows[r], a,
 													&ctx->islot->tts_isnull[a]);
 		ExecStoreVirtualTuple(ctx->islot);
 		ctx->islot->tts_tableOid = RelationGetRelid(ctx->rel);
-		CowRowNumberToTid(v->first_row_number + r, &ctx->islot->tts_tid);
+		CowRowNumberToTid(rownums[r], &ctx->islot->tts_tid);
 		for (int i = 0; i < rri->ri_NumIndices; i++)
 		{
 			IndexInfo  *ii = rri->ri_IndexRelationInfo[i];
@@ -958,7 +965,7 @@ CowIndexVersion(CowMergeCtx *ctx, CowRow **rows, int64 n, const CowVersion *v)
 					MemoryContextAllocHuge(ctx->written_cxt,
 										   sizeof(int64) * ctx->written_cap);
 			}
-			ctx->written[ctx->nwritten++] = v->first_row_number + r;
+			ctx->written[ctx->nwritten++] = rownums[r];
 		}
 		ResetPerTupleExprContext(ctx->estate);
 	}
@@ -1131,12 +1138,20 @@ CowEmitGroups(CowMergeCtx *ctx, CowRow **rows, int64 n, int64 first_group_id)
 			first_group_id : CowNextFileGroupId(ctx->rel);
 		CowVersion	v;
 		MemoryContext old = MemoryContextSwitchTo(ctx->write_cxt);
+		int64	   *rownums = palloc(sizeof(int64) * cnt);
 
+		/*
+		 * Carried rows keep their row numbers so that their index entries
+		 * stay valid; a table without indexes has none to keep, and its
+		 * rows take fresh ones, without the map's cost.
+		 */
 		CowWriteGroup(ctx->rel, ctx->tupdesc, &ctx->opts, rows + start, cnt,
-					  fgid, ctx->commit_id, &v);
+					  fgid, ctx->commit_id, ctx->indexinfo != NULL, rownums,
+					  &v);
 		CowInsertVersion(CowStorageId(ctx->rel), &v);
-		CowIndexVersion(ctx, rows + start, cnt, &v);
-		CowNoteRowsMoved(ctx->rel, rows + start, cnt, &v);
+		CowIndexVersion(ctx, rows + start, cnt, &v, rownums);
+		CowNoteRowsMoved(ctx->rel, rows + start, cnt, rownums,
+						 v.first_row_number);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(ctx->write_cxt);
 		ctx->groups_written++;
@@ -1578,27 +1593,27 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 	 * commit id is the same), otherwise it is a serialization failure.
 	 */
 	touched = palloc0(sizeof(bool) * Max(nversions, 1));
-	for (i = 0; i < nversions && ndel > 0; i++)
-	{
-		int64		n = CowDeleteSetCountRange(dels, versions[i].first_row_number,
-											   versions[i].first_row_number +
-											   versions[i].row_count);
-
-		touched[i] = (n > 0);
-		ndel_found += n;
-	}
-	if (ndel_found < ndel)
+	if (ndel > 0)
 	{
 		int64		nall;
 		int64	   *all = CowDeleteSetToArray(dels, &nall);
+		CowRowIndex *ix = CowRowIndexBuild(rel, versions, nversions);
 
-		if (ctx.opts.nkeys == 0)
-			CowConcurrentUpdateError(rel);
 		for (r = 0; r < nall; r++)
 		{
-			if (CowFindInVersions(versions, nversions, all[r]) < 0)
+			int			vi = CowRowIndexFind(ix, all[r], NULL);
+
+			if (vi >= 0)
+			{
+				touched[vi] = true;
+				ndel_found++;
+			}
+			else
 				lost = lappend(lost, &all[r]);
 		}
+		CowRowIndexFree(ix);
+		if (ndel_found < ndel && ctx.opts.nkeys == 0)
+			CowConcurrentUpdateError(rel);
 	}
 
 	if (ctx.opts.nkeys == 0)
@@ -1632,9 +1647,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 			CowOutStart(&out, &versions[i]);
 			for (r = 0; r < (int64) g->nrows; r++)
 			{
-				int64		rn = versions[i].first_row_number + r;
-
-				if (ndel > 0 && CowDeleteSetContains(dels, rn))
+				if (ndel > 0 &&
+					CowDeleteSetContains(dels, CowGroupRowNumber(g, (uint64) r)))
 				{
 					ctx.deleted++;
 					CowLogDelete(&ctx, &srows[r]);
@@ -1809,9 +1823,8 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 				/* next stored row not deleted by row number */
 				while (s < (int64) g->nrows)
 				{
-					int64		rn = versions[vi].first_row_number + s;
-
-					if (ndel > 0 && CowDeleteSetContains(dels, rn))
+					if (ndel > 0 &&
+						CowDeleteSetContains(dels, CowGroupRowNumber(g, (uint64) s)))
 					{
 						if (ctx.log != NULL)
 							ctx.rn_deleted = lappend(ctx.rn_deleted, &srows[s]);
@@ -1821,7 +1834,6 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 						continue;
 					}
 					stored = &srows[s];
-					stored->rownum = rn;
 					break;
 				}
 				/* a lost row: delete it by key if it is unchanged */

@@ -81,8 +81,49 @@ CowGroupBlockMinMaxValid(CowGroupHeader *h)
 }
 
 /*
+ * CowGroupRowMapInfo finds the row-number map's description at the end of
+ * a version 5 header's blob area; false when it is not there or does not
+ * fit (a corrupted header).  *absorbed points at the absorbed ranges (not
+ * aligned: read them with memcpy).
+ */
+bool
+CowGroupRowMapInfo(CowGroupHeader *h, CowRowMapInfo *info,
+				   const char **absorbed)
+{
+	uint64		fixed = MAXALIGN(sizeof(CowGroupHeader)) +
+		sizeof(CowColumnDesc) * ((uint64) h->natts + 1);
+	uint64		at;
+
+	if (h->version < 5 || h->header_len < fixed + 1 + sizeof(CowRowMapInfo))
+		return false;
+	at = h->header_len - sizeof(CowRowMapInfo);
+	memcpy(info, (char *) h + at, sizeof(CowRowMapInfo));
+	if ((uint64) info->nabsorbed * sizeof(CowRowRange) > at - fixed - 1)
+		return false;
+	if (info->nruns > h->nrows ||
+		info->runs_raw_len != (uint64) info->nruns * COW_ROW_RUN_STORED ||
+		(info->nruns == 0) != (info->runs_stored_len == 0) ||
+		(info->nruns > 0 &&
+		 (info->runs_offset < h->header_len ||
+		  info->runs_offset + info->runs_stored_len > h->total_len)))
+		return false;
+	if (absorbed != NULL)
+		*absorbed = (char *) h + at - sizeof(CowRowRange) * info->nabsorbed;
+	return true;
+}
+
+/* a version 5 header has its row-number map's description (cow_rowmap.c) */
+static bool
+CowGroupRowMapValid(CowGroupHeader *h)
+{
+	CowRowMapInfo info;
+
+	return h->version < 5 || CowGroupRowMapInfo(h, &info, NULL);
+}
+
+/*
  * A version's header and block directories never change (a write makes a
- * new version, at new row numbers), so a backend keeps the last ones it
+ * new version, with a new reserved range of row numbers), so a backend keeps the last ones it
  * read and checked: a point lookup would otherwise read and check the
  * header and one directory per column at every statement.  The key names
  * one version for good: relation, file (relfilenode), first row number
@@ -243,7 +284,7 @@ CowReadGroupHeader(Relation rel, const CowVersion *v)
 		h->header_len != v->header_bytes ||
 		h->block_rows == 0 || h->block_rows % 8 != 0 ||
 		h->nrows != (uint64) v->row_count || crc != stored ||
-		!CowGroupBlockMinMaxValid(h))
+		!CowGroupBlockMinMaxValid(h) || !CowGroupRowMapValid(h))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("incetl_cow relation \"%s\": file group " INT64_FORMAT " (commit " INT64_FORMAT ", block %u) has a corrupted header",

@@ -156,7 +156,8 @@ CowFindCurrentByKey(Relation rel, CowIndexFetch *f, const CowOptions *opts,
 	int			nall;
 	CowVersion *all = CowLoadVersions(CowStorageId(rel), SnapshotAny, false,
 									  &nall);
-	int			vi = CowFindInVersions(all, nall, rownum);
+	int64		off;
+	int			vi = CowFindRow(rel, all, nall, rownum, &off);
 	Bitmapset  *keycols = NULL;
 	SortSupport keys = CowKeyComparators(desc, opts);
 	Datum	   *key = palloc(sizeof(Datum) * opts->nkeys);
@@ -164,7 +165,6 @@ CowFindCurrentByKey(Relation rel, CowIndexFetch *f, const CowOptions *opts,
 	Datum	   *last = palloc(sizeof(Datum) * opts->nkeys);
 	Datum	   *cur = palloc(sizeof(Datum) * opts->nkeys);
 	CowDecodedGroup *g;
-	int64		off;
 	int			i,
 				k;
 
@@ -173,7 +173,6 @@ CowFindCurrentByKey(Relation rel, CowIndexFetch *f, const CowOptions *opts,
 	for (k = 0; k < opts->nkeys; k++)
 		keycols = bms_add_member(keycols, opts->key_attnums[k] - 1);
 	g = CowDecodeGroup(rel, &all[vi], false, keycols, true);
-	off = rownum - all[vi].first_row_number;
 	for (k = 0; k < opts->nkeys; k++)
 		key[k] = g->values[opts->key_attnums[k] - 1][off];
 	*old_commit = g->commit_ids[off];
@@ -206,7 +205,7 @@ CowFindCurrentByKey(Relation rel, CowIndexFetch *f, const CowOptions *opts,
 			if (c == 0)
 			{
 				*new_commit = cg->commit_ids[mid];
-				return v->first_row_number + mid;
+				return CowGroupRowNumber(cg, (uint64) mid);
 			}
 			if (c < 0)
 				hi = mid - 1;
@@ -229,7 +228,7 @@ CowSupersededByUs(Relation rel, int64 rownum)
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 	int			nall;
 	CowVersion *all = CowLoadVersions(CowStorageId(rel), snap, false, &nall);
-	int			vi = CowFindInVersions(all, nall, rownum);
+	int			vi = CowFindRow(rel, all, nall, rownum, NULL);
 
 	UnregisterSnapshot(snap);
 

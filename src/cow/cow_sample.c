@@ -36,8 +36,8 @@
 
 #include "cow/read.h"
 
-static BlockNumber CowSampleNextBusyBlock(CowVersion *versions, int n,
-										  BlockNumber from, BlockNumber nblocks);
+static BlockNumber CowSampleNextBusyBlock(CowRowIndex *ix, BlockNumber from,
+										  BlockNumber nblocks);
 
 /*
  * CowSampleNextBusyBlock returns the first bucket at or after "from" that
@@ -46,28 +46,16 @@ static BlockNumber CowSampleNextBusyBlock(CowVersion *versions, int n,
  * upserted table has.
  */
 static BlockNumber
-CowSampleNextBusyBlock(CowVersion *versions, int n, BlockNumber from,
-					   BlockNumber nblocks)
+CowSampleNextBusyBlock(CowRowIndex *ix, BlockNumber from, BlockNumber nblocks)
 {
-	int64		rn = (int64) from * COW_ROWS_PER_BLOCK;
-	int			lo = 0,
-				hi = n;
+	int64		rn;
 
-	/* the first version that ends after rn */
-	while (lo < hi)
-	{
-		int			mid = (lo + hi) / 2;
-
-		if (versions[mid].first_row_number + versions[mid].row_count <= rn)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo >= n || from >= nblocks)
+	if (from >= nblocks)
 		return InvalidBlockNumber;
-	if (versions[lo].first_row_number > rn)
-		return (BlockNumber) (versions[lo].first_row_number / COW_ROWS_PER_BLOCK);
-	return from;
+	rn = CowRowIndexNextBusy(ix, (int64) from * COW_ROWS_PER_BLOCK);
+	if (rn < 0)
+		return InvalidBlockNumber;
+	return (BlockNumber) (rn / COW_ROWS_PER_BLOCK);
 }
 
 bool
@@ -75,17 +63,12 @@ cow_scan_sample_next_block(TableScanDesc sscan, SampleScanState *scanstate)
 {
 	CowScanDesc scan = (CowScanDesc) sscan;
 	TsmRoutine *tsm = scanstate->tsmroutine;
-	CowVersion *versions;
-	int			n;
 	BlockNumber blockno;
 
-	versions = CowScanVersions(sscan, &n);
 	if (!scan->sample_started)
 	{
-		int64		end = 0;
+		int64		end = CowRowIndexEnd(CowScanRowIndex(sscan));
 
-		if (n > 0)
-			end = versions[n - 1].first_row_number + versions[n - 1].row_count;
 		scan->sample_nblocks = (BlockNumber)
 			((end + COW_ROWS_PER_BLOCK - 1) / COW_ROWS_PER_BLOCK);
 	}
@@ -95,9 +78,11 @@ cow_scan_sample_next_block(TableScanDesc sscan, SampleScanState *scanstate)
 	if (tsm->NextSampleBlock)
 		blockno = tsm->NextSampleBlock(scanstate, scan->sample_nblocks);
 	else if (!scan->sample_started)
-		blockno = CowSampleNextBusyBlock(versions, n, 0, scan->sample_nblocks);
+		blockno = CowSampleNextBusyBlock(CowScanRowIndex(sscan), 0,
+										 scan->sample_nblocks);
 	else
-		blockno = CowSampleNextBusyBlock(versions, n, scan->sample_block + 1,
+		blockno = CowSampleNextBusyBlock(CowScanRowIndex(sscan),
+										 scan->sample_block + 1,
 										 scan->sample_nblocks);
 
 	if (!BlockNumberIsValid(blockno))
@@ -127,6 +112,7 @@ cow_scan_sample_next_tuple(TableScanDesc sscan, SampleScanState *scanstate,
 	{
 		OffsetNumber off;
 		int64		rn;
+		int64		pos;
 		int			vi;
 
 		CHECK_FOR_INTERRUPTS();
@@ -138,13 +124,10 @@ cow_scan_sample_next_tuple(TableScanDesc sscan, SampleScanState *scanstate,
 			return false;
 		}
 		rn = (int64) scan->sample_block * COW_ROWS_PER_BLOCK + off - 1;
-		vi = scan->sample_version;
-		if (vi < 0 || rn < versions[vi].first_row_number ||
-			rn >= versions[vi].first_row_number + versions[vi].row_count)
+		vi = CowRowIndexFind(CowScanRowIndex(sscan), rn, &pos);
+		if (vi < 0)
+			continue;			/* no current row has this number */
 		{
-			vi = CowFindInVersions(versions, n, rn);
-			if (vi < 0)
-				continue;		/* no current row has this number */
 			if (vi != scan->sample_version)
 			{
 				MemoryContext old;
@@ -157,8 +140,7 @@ cow_scan_sample_next_tuple(TableScanDesc sscan, SampleScanState *scanstate,
 				scan->sample_version = vi;
 			}
 		}
-		CowStoreRow(sscan->rs_rd, scan->group,
-					(uint64) (rn - versions[vi].first_row_number), slot);
+		CowStoreRow(sscan->rs_rd, scan->group, (uint64) pos, slot);
 		pgstat_count_heap_getnext(sscan->rs_rd);
 		return true;
 	}

@@ -580,7 +580,7 @@ CowRestoreWrite(Relation rel, const CowOptions *opts, int64 storage_id,
 			ptrs[r] = &rows[r];
 		}
 		CowWriteGroup(rel, tupdesc, opts, ptrs, g->nrows,
-					  copies[i].file_group_id, commit_id, &v);
+					  copies[i].file_group_id, commit_id, false, NULL, &v);
 		CowInsertVersion(storage_id, &v);
 		if (indexinfo != NULL && indexinfo->ri_NumIndices > 0)
 		{

@@ -651,6 +651,28 @@ CowScanVersions(TableScanDesc sscan, int *nversions)
 }
 
 /*
+ * CowScanRowIndex: lookups by row number among the scan's versions (bitmap
+ * scans, TABLESAMPLE), built on first use; they live as long as the scan.
+ */
+CowRowIndex *
+CowScanRowIndex(TableScanDesc sscan)
+{
+	CowScanDesc scan = (CowScanDesc) sscan;
+
+	if (!scan->loaded)
+		CowScanLoadVersions(scan);
+	if (scan->rowix == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(scan->scan_cxt);
+
+		scan->rowix = CowRowIndexBuild(sscan->rs_rd, scan->versions,
+									   scan->nversions);
+		MemoryContextSwitchTo(old);
+	}
+	return scan->rowix;
+}
+
+/*
  * CowScanNextVersion: the index in the scan's versions (CowScanVersions) of
  * the next file group version a reader going through them itself (the
  * aggregate scan, cow_agg.c) is to read: the next one, or for a parallel
@@ -1003,30 +1025,6 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 /* ---------- row lookups by TID ---------- */
 
 /*
- * CowFindInVersions finds, by binary search, the version in versions[] (sorted
- * by first_row_number) that holds rownum.
- */
-int
-CowFindInVersions(CowVersion *versions, int n, int64 rownum)
-{
-	int			lo = 0,
-				hi = n - 1;
-
-	while (lo <= hi)
-	{
-		int			mid = (lo + hi) / 2;
-
-		if (rownum < versions[mid].first_row_number)
-			hi = mid - 1;
-		else if (rownum >= versions[mid].first_row_number + versions[mid].row_count)
-			lo = mid + 1;
-		else
-			return mid;
-	}
-	return -1;
-}
-
-/*
  * CowGroupContextCreate makes a context for one file group's decoded
  * columns (or encoding buffers) at a time, reset between groups.  Those are
  * a few large chunks: in an AllocSet each is malloc'd and freed again at
@@ -1294,6 +1292,7 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 {
 	Relation	rel = f->base.rel;
 	int			vi;
+	int64		pos;
 
 	if (!f->loaded || f->snapshot != snapshot ||
 		f->cmd != GetCurrentCommandId(false) ||
@@ -1308,6 +1307,8 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 			pfree(f->versions);
 		f->versions = NULL;
 		f->nversions = 0;
+		CowRowIndexFree(f->rowix);
+		f->rowix = NULL;
 		f->storage_id = CowStorageId(rel);
 		/* SnapshotAny: any version, current or not */
 		f->versions = CowFetchVersions(f->storage_id, snap,
@@ -1315,6 +1316,7 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 									   &f->nversions);
 		if (registered)
 			UnregisterSnapshot(snap);
+		f->rowix = CowRowIndexBuild(rel, f->versions, f->nversions);
 		MemoryContextSwitchTo(old);
 		f->loaded = true;
 		f->snapshot = snapshot;
@@ -1323,7 +1325,8 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 		f->cmd = GetCurrentCommandId(false);
 	}
 
-	vi = CowFindInVersions(f->versions, f->nversions, rownum);
+	CowRowIndexSetRelation(f->rowix, rel);
+	vi = CowRowIndexFind(f->rowix, rownum, &pos);
 	if (vi < 0)
 		return false;
 	if (f->group == NULL ||
@@ -1347,7 +1350,7 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 		f->group_node = rel->rd_node;
 		MemoryContextSwitchTo(old);
 	}
-	CowStoreRow(rel, f->group, rownum - f->versions[vi].first_row_number, slot);
+	CowStoreRow(rel, f->group, (uint64) pos, slot);
 	return true;
 }
 
@@ -1392,20 +1395,23 @@ CowLoadLiveVersions(Relation rel, int *n)
  */
 static bool
 CowRowNumberIsDead(Relation rel, int64 rownum, CowVersion **live, int *nlive,
-				   bool *reloaded)
+				   CowRowIndex **liveix, bool *reloaded)
 {
 	if (rownum >= COW_MAX_ROW_NUMBER)
 		return true;			/* (the AM glue may say otherwise: cow_tableam.c) */
-	if (*live != NULL && CowFindInVersions(*live, *nlive, rownum) >= 0)
+	CowRowIndexSetRelation(*liveix, rel);
+	if (*live != NULL && CowRowIndexFind(*liveix, rownum, NULL) >= 0)
 		return false;
 	if (!*reloaded)
 	{
 		if (*live != NULL)
 			pfree(*live);
+		CowRowIndexFree(*liveix);
 		*live = CowLoadLiveVersions(rel, nlive);
+		*liveix = CowRowIndexBuild(rel, *live, *nlive);
 		*reloaded = true;
 	}
-	return CowFindInVersions(*live, *nlive, rownum) < 0;
+	return CowRowIndexFind(*liveix, rownum, NULL) < 0;
 }
 
 bool
@@ -1431,7 +1437,7 @@ cow_index_fetch_tuple(IndexFetchTableData *data, ItemPointer tid,
 		bool		reloaded = false;
 
 		*all_dead = CowRowNumberIsDead(f->base.rel, rownum, &f->live,
-									   &f->nlive, &reloaded);
+									   &f->nlive, &f->liveix, &reloaded);
 		MemoryContextSwitchTo(old);
 	}
 	return false;
@@ -1472,13 +1478,35 @@ cow_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 typedef struct CowLiveList
 {
 	int64		storage_id;
+	RelFileNode node;			/* the relation's file it was read for: a
+								 * rewrite's transient table shares the
+								 * storage id, not the file */
 	LocalTransactionId lxid;	/* the transaction that read the list */
 	CowVersion *versions;		/* in TopMemoryContext, or NULL */
 	int			nversions;
+	CowRowIndex *rows;			/* lookups among them, in TopMemoryContext */
 	int64		end;			/* one past the last row number listed */
 } CowLiveList;
 
 static CowLiveList CowDeletePassLive;
+
+/*
+ * CowDeletePassForget drops the list: a subtransaction aborted (its
+ * versions' blocks may be written again, so their row-number maps must not
+ * be read through the list), or a relation was truncated or dropped.
+ */
+void
+CowDeletePassForget(void)
+{
+	CowLiveList *l = &CowDeletePassLive;
+
+	if (l->versions != NULL)
+		pfree(l->versions);
+	CowRowIndexFree(l->rows);
+	l->versions = NULL;
+	l->rows = NULL;
+	l->storage_id = 0;
+}
 
 static bool
 CowDeletePassRowDead(Relation rel, int64 storage_id, int64 rownum)
@@ -1488,24 +1516,33 @@ CowDeletePassRowDead(Relation rel, int64 storage_id, int64 rownum)
 	if (rownum >= COW_MAX_ROW_NUMBER)
 		return true;			/* a pending TID */
 	if (l->versions == NULL || l->storage_id != storage_id ||
+		!RelFileNodeEquals(l->node, rel->rd_node) ||
 		l->lxid != MyProc->lxid)
 	{
 		MemoryContext old;
 
-		if (l->versions != NULL)
-			pfree(l->versions);
-		l->versions = NULL;
+		CowDeletePassForget();
 		old = MemoryContextSwitchTo(TopMemoryContext);
 		l->versions = CowLoadLiveVersions(rel, &l->nversions);
+		PG_TRY();
+		{
+			l->rows = CowRowIndexBuild(rel, l->versions, l->nversions);
+		}
+		PG_CATCH();
+		{
+			pfree(l->versions);
+			l->versions = NULL;
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
 		MemoryContextSwitchTo(old);
 		l->storage_id = storage_id;
+		l->node = rel->rd_node;
 		l->lxid = MyProc->lxid;
-		l->end = 0;
-		for (int i = 0; i < l->nversions; i++)
-			l->end = Max(l->end, l->versions[i].first_row_number +
-						 l->versions[i].row_count);
+		l->end = CowRowIndexEnd(l->rows);
 	}
-	if (CowFindInVersions(l->versions, l->nversions, rownum) >= 0)
+	CowRowIndexSetRelation(l->rows, rel);
+	if (CowRowIndexFind(l->rows, rownum, NULL) >= 0)
 		return false;
 	return rownum < l->end;
 }
@@ -1570,11 +1607,13 @@ cow_index_delete_tuples_pending(Relation rel, TM_IndexDeleteOp *delstate,
 
 /*
  * A write rewrites whole file groups: the rows it leaves unchanged are
- * carried into the new versions under new row numbers.  On heap such rows
- * keep their TID, and a TID read earlier in the transaction (a cursor's
+ * carried into the new versions under their row numbers (format 5,
+ * cow_rowmap.c), so a TID read earlier in the transaction (a cursor's
  * WHERE CURRENT OF, "UPDATE ... WHERE ctid = r.ctid" in a loop) still
- * addresses them.  So every merge of this transaction records, per table
- * storage, where it carried each stored row (CowNoteRowsMoved, as runs of
+ * addresses them, as on heap.  A row that gets a new number all the same
+ * (a group written in an older format: incetl.test_cow_group_version)
+ * moves: every merge of this transaction records, per table storage,
+ * where it moved each stored row (CowNoteRowsMoved, as runs of
  * consecutive row numbers: a rewrite keeps the stored rows' order), and a
  * TID fetch that finds its row in no version current for the snapshot
  * follows those moves (CowResolveMovedRow).  Rows updated or deleted are
@@ -1693,10 +1732,14 @@ CowMoveMapAdd(CowMoveMap *m, int64 from, int64 to, bool updated,
 /*
  * CowNoteRowsMoved records, for the n rows just written as version v of
  * rel, where each stored row (one read from an existing version) went, and
- * where the new row of an UPDATE went from its pending row number.
+ * where the new row of an UPDATE went from its pending row number;
+ * rownums[n] are the rows' row numbers in v, whose fresh ones start at
+ * first_row_number.  A stored row carried with its own row number did not
+ * move.
  */
 void
-CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const CowVersion *v)
+CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const int64 *rownums,
+				 int64 first_row_number)
 {
 	CowMoveMap *m = NULL;
 	int64		r;
@@ -1712,14 +1755,19 @@ CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n, const CowVersion *v)
 		int64		from;
 
 		if (row->src != NULL)
-			from = row->src->version.first_row_number + row->src_row;
+		{
+			/* carried with its row number: not one of v's fresh ones */
+			if (rownums[r] != first_row_number + r)
+				continue;
+			from = CowGroupRowNumber(row->src, (uint64) row->src_row);
+		}
 		else if (row->pending != 0 && (row->is_update || track_new))
 			from = row->pending;
 		else
 			continue;			/* a new row */
 		if (m == NULL)
 			m = CowGetMoveMap(rel, true);
-		CowMoveMapAdd(m, from, v->first_row_number + r, false,
+		CowMoveMapAdd(m, from, rownums[r], false,
 					  track_new && row->src == NULL);
 	}
 }
@@ -1826,9 +1874,11 @@ CowResolveMovedRow(Relation rel, int64 rownum, CowVersion *versions, int n,
 				tail = 0;
 	int			limit = 1024;
 	int64		found = 0;
+	CowRowIndex *ix;
 
 	if (m == NULL || m->nruns == 0)
 		return 0;
+	ix = CowRowIndexBuild(rel, versions, n);
 	queue = palloc(sizeof(int64) * limit);
 	queue[tail++] = rownum;
 	while (head < tail && found == 0)
@@ -1845,13 +1895,14 @@ CowResolveMovedRow(Relation rel, int64 rownum, CowVersion *versions, int n,
 				(run->updated && !follow_updates))
 				continue;
 			to = run->new_start + (rn - run->old_start);
-			if (CowFindInVersions(versions, n, to) >= 0)
+			if (CowRowIndexFind(ix, to, NULL) >= 0)
 				found = to;
 			else if (tail < limit)
 				queue[tail++] = to;
 		}
 	}
 	pfree(queue);
+	CowRowIndexFree(ix);
 	return found;
 }
 
@@ -1942,7 +1993,7 @@ cow_tuple_get_latest_tid(TableScanDesc sscan, ItemPointer tid)
 	int64		rownum = CowTidToRowNumber(tid);
 	int64		moved;
 
-	if (CowFindInVersions(versions, n, rownum) >= 0)
+	if (CowRowIndexFind(CowScanRowIndex(sscan), rownum, NULL) >= 0)
 		return;
 	moved = CowResolveMovedRow(sscan->rs_rd, rownum, versions, n, true);
 	if (moved != 0)
@@ -1964,6 +2015,8 @@ static Oid	CowLatestRelid = InvalidOid;
 static Oid	CowLatestRelfilenode = InvalidOid;
 static LocalTransactionId CowLatestLxid = InvalidLocalTransactionId;
 static uint64 CowLatestWrites = 0;
+static CowRowIndex *CowLatestIndex = NULL;	/* lookups among them, or NULL
+											 * until built */
 
 static bool
 CowLatestOwnRowIsCurrent(Relation rel, int64 rownum)
@@ -1975,7 +2028,15 @@ CowLatestOwnRowIsCurrent(Relation rel, int64 rownum)
 		CowLatestRelfilenode != rel->rd_node.relNode ||
 		CowLatestWrites != CowVersionWrites)
 		return false;
-	vi = CowFindInVersions(CowLatestVersions, CowLatestNVersions, rownum);
+	if (CowLatestIndex == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		CowLatestIndex = CowRowIndexBuild(rel, CowLatestVersions,
+										  CowLatestNVersions);
+		MemoryContextSwitchTo(old);
+	}
+	vi = CowRowIndexFind(CowLatestIndex, rownum, NULL);
 	return vi >= 0 &&
 		TransactionIdIsCurrentTransactionId(CowLatestVersions[vi].xmin);
 }
@@ -1984,7 +2045,11 @@ static void
 CowLatestRemember(Relation rel, CowVersion *v, int n)
 {
 	if (CowLatestVersions != NULL && CowLatestLxid == MyProc->lxid)
+	{
 		pfree(CowLatestVersions);
+		CowRowIndexFree(CowLatestIndex);
+	}
+	CowLatestIndex = NULL;
 	CowLatestVersions = MemoryContextAlloc(TopTransactionContext,
 										   sizeof(CowVersion) * Max(n, 1));
 	memcpy(CowLatestVersions, v, sizeof(CowVersion) * n);
@@ -2013,7 +2078,7 @@ cow_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
 		return true;
 	snap = CowCatalogSnapshotFor(snapshot, &registered);
 	v = CowLoadVersions(CowStorageId(rel), snap, true, &n);
-	result = CowFindInVersions(v, n, CowTidToRowNumber(&slot->tts_tid)) >= 0;
+	result = CowFindRow(rel, v, n, CowTidToRowNumber(&slot->tts_tid), NULL) >= 0;
 	if (registered)
 		UnregisterSnapshot(snap);
 	if (latest)
@@ -2029,42 +2094,60 @@ cow_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
  * bitmap (the offsets given, or all of them for a lossy block) that belong
  * to a file group version current for the scan's snapshot; false when
  * none does.  As for an index fetch, a TID of a superseded version (a row
- * replaced, deleted, or carried into a rewrite, whose new TID the index
- * holds as well), of a version that was never committed, or a pending
- * TID finds nothing: row moves are not followed, or a row would come
- * twice.  The executor rechecks the quals of a lossy block (tbmres->recheck).
+ * replaced or deleted), of a version that was never committed, or a
+ * pending TID finds nothing: row moves are not followed, or a row would
+ * come twice.  A carried row's TID finds it in whichever version the
+ * snapshot sees as current.  The rows taken are sorted by version and
+ * position, so each version is opened once per TID block.  The executor
+ * rechecks the quals of a lossy block (tbmres->recheck).
  */
+typedef struct CowBitmapRow
+{
+	int			vi;				/* scan->versions[vi] holds it */
+	int64		pos;			/* at this position */
+} CowBitmapRow;
+
+static int
+CowBitmapRowCmp(const void *a, const void *b)
+{
+	const CowBitmapRow *x = a;
+	const CowBitmapRow *y = b;
+
+	if (x->vi != y->vi)
+		return x->vi < y->vi ? -1 : 1;
+	return x->pos < y->pos ? -1 : (x->pos > y->pos ? 1 : 0);
+}
+
 bool
 cow_scan_bitmap_next_block(TableScanDesc sscan, struct TBMIterateResult *tbmres)
 {
 	CowScanDesc scan = (CowScanDesc) sscan;
 	int64		base = (int64) tbmres->blockno * COW_ROWS_PER_BLOCK;
 	int			n = tbmres->ntuples >= 0 ? tbmres->ntuples : COW_ROWS_PER_BLOCK;
-	int			vi = -1;
+	CowRowIndex *ix = CowScanRowIndex(sscan);
 	int			i;
 
-	if (!scan->loaded)
-		CowScanLoadVersions(scan);
 	if (scan->bm_rows == NULL)
 		scan->bm_rows = MemoryContextAlloc(scan->scan_cxt,
-										   sizeof(int64) * COW_ROWS_PER_BLOCK);
+										   sizeof(CowBitmapRow) * COW_ROWS_PER_BLOCK);
 	scan->bm_nrows = 0;
 	scan->bm_next = 0;
 	for (i = 0; i < n; i++)
 	{
-		/* offsets are ascending, and so are the row numbers */
 		int64		rownum = base + (tbmres->ntuples >= 0 ?
 									 tbmres->offsets[i] - 1 : i);
+		CowBitmapRow *br = &((CowBitmapRow *) scan->bm_rows)[scan->bm_nrows];
 
 		if (rownum < COW_FIRST_ROW_NUMBER || rownum >= COW_MAX_ROW_NUMBER)
 			continue;
-		if (vi < 0 ||
-			rownum >= scan->versions[vi].first_row_number +
-			scan->versions[vi].row_count)
-			vi = CowFindInVersions(scan->versions, scan->nversions, rownum);
-		if (vi >= 0)
-			scan->bm_rows[scan->bm_nrows++] = rownum;
+		br->vi = CowRowIndexFind(ix, rownum, &br->pos);
+		if (br->vi >= 0)
+			scan->bm_nrows++;
 	}
+	/* the rows of one version together, in position order */
+	if (scan->bm_nrows > 1)
+		qsort(scan->bm_rows, scan->bm_nrows, sizeof(CowBitmapRow),
+			  CowBitmapRowCmp);
 	return scan->bm_nrows > 0;
 }
 
@@ -2080,26 +2163,19 @@ cow_scan_bitmap_next_tuple(TableScanDesc sscan, struct TBMIterateResult *tbmres,
 {
 	CowScanDesc scan = (CowScanDesc) sscan;
 	Relation	rel = sscan->rs_rd;
-	int64		rownum;
+	CowBitmapRow *br;
 
 	if (scan->bm_next >= scan->bm_nrows)
 	{
 		ExecClearTuple(slot);
 		return false;
 	}
-	rownum = scan->bm_rows[scan->bm_next++];
-	if (scan->group == NULL ||
-		rownum < scan->group->version.first_row_number ||
-		rownum >= scan->group->version.first_row_number +
-		(int64) scan->group->nrows)
+	br = &((CowBitmapRow *) scan->bm_rows)[scan->bm_next++];
+	if (scan->group == NULL || scan->cur != br->vi)
 	{
-		int			vi = CowFindInVersions(scan->versions, scan->nversions,
-										   rownum);
+		int			vi = br->vi;
 		MemoryContext old;
 
-		if (vi < 0)
-			elog(ERROR, "row number " INT64_FORMAT " of a bitmap scan of \"%s\" is in no current file group",
-				 rownum, RelationGetRelationName(rel));
 		MemoryContextReset(scan->group_cxt);
 		scan->group = NULL;
 		scan->cur = vi;
@@ -2111,8 +2187,7 @@ cow_scan_bitmap_next_tuple(TableScanDesc sscan, struct TBMIterateResult *tbmres,
 		scan->groups_read++;
 		MemoryContextSwitchTo(old);
 	}
-	CowStoreRow(rel, scan->group,
-				(uint64) (rownum - scan->group->version.first_row_number), slot);
+	CowStoreRow(rel, scan->group, (uint64) br->pos, slot);
 	pgstat_count_heap_fetch(rel);
 	return true;
 }

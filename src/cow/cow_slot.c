@@ -469,6 +469,6 @@ CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row, TupleTableSlot *slot)
 		}
 		ExecStoreVirtualTuple(slot);
 	}
-	CowRowNumberToTid(g->version.first_row_number + (int64) row, &slot->tts_tid);
+	CowRowNumberToTid(CowGroupRowNumber(g, row), &slot->tts_tid);
 	slot->tts_tableOid = RelationGetRelid(rel);
 }

@@ -44,6 +44,7 @@
 #include "storage/lock.h"
 #include "storage/smgr.h"
 #include "utils/datum.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -306,8 +307,26 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 static void
 cow_relation_nontransactional_truncate(Relation rel)
 {
+	List	   *indexes;
+	ListCell   *lc;
+
 	CowDiscardRelation(RelationGetRelid(rel));
 	CowTruncate(rel, NULL, rel->rd_rel->relpersistence);
+
+	/*
+	 * PostgreSQL now empties each index and builds it again
+	 * (RelationTruncateIndexes).  Unlike heap, an incetl_cow table that
+	 * retains commits keeps its superseded versions, and the build indexes
+	 * those an older snapshot may still see as current: a hash or SP-GiST
+	 * build inserts them one by one, through the metapage its index caches
+	 * in the relcache (rd_amcache), which still describes the index before
+	 * it was emptied.  Invalidate the indexes' relcache entries so that the
+	 * build starts from the emptied index.
+	 */
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+		CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
+	list_free(indexes);
 
 	/*
 	 * A temporary table emptied at commit (ON COMMIT DELETE ROWS) then has
@@ -361,7 +380,7 @@ CowClusterWrite(Relation NewTable, const CowOptions *opts, CowRow **rows,
 	for (i = 0; i < n; i++)
 		commit_id = Max(commit_id, rows[i]->commit_id);
 	CowWriteGroup(NewTable, RelationGetDescr(NewTable), opts, rows, n,
-				  CowNextFileGroupId(NewTable), commit_id, &v);
+				  CowNextFileGroupId(NewTable), commit_id, false, NULL, &v);
 	CowInsertVersion(CowStorageId(NewTable), &v);
 }
 
@@ -567,7 +586,7 @@ cow_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 		{
 			CowWriteGroup(NewTable, RelationGetDescr(NewTable), &opts, rows,
 						  g->nrows, versions[i].file_group_id,
-						  versions[i].commit_id, &v);
+						  versions[i].commit_id, false, NULL, &v);
 			CowInsertVersion(new_storage, &v);
 		}
 		*num_tuples += g->nrows;

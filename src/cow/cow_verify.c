@@ -8,8 +8,10 @@
  * pass their CRC and decompress to the recorded size; the row count
  * matches the catalog; rows are in strictly ascending record key order,
  * from the first and last key the header records; every column's recorded
- * min/max are those of its values; and key ranges of the groups do not
- * overlap.  Each problem is returned
+ * min/max are those of its values; every row number the group's map gives
+ * (format 5) lies in its reserved range or in one of its absorbed ranges;
+ * key ranges of the groups do not overlap, and no two current groups hold
+ * the same row number.  Each problem is returned
  * as a row (an error while reading one group is caught and reported, and
  * the check goes on).
  *
@@ -40,6 +42,8 @@
 #include "cow/security.h"
 
 PG_FUNCTION_INFO_V1(incetl_cow_verify);
+
+static int	CowVerifyCurrent;	/* versions[] index of the group checked */
 
 static void CowReport(ReturnSetInfo *rsinfo, const CowVersion *v,
 					  const char *problem);
@@ -151,6 +155,74 @@ CowCheckMinMax(ReturnSetInfo *rsinfo, const CowVersion *v, TupleDesc desc,
 	}
 }
 
+typedef struct CowVerifyRow
+{
+	int64		rownum;
+	int			vi;
+} CowVerifyRow;
+
+static int
+CowVerifyRowCmp(const void *a, const void *b)
+{
+	int64		x = ((const CowVerifyRow *) a)->rownum;
+	int64		y = ((const CowVerifyRow *) b)->rownum;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * CowCheckRowNumbers reports row numbers of g outside its reserved and
+ * absorbed ranges, and positions its reverse map does not lead back to;
+ * it appends the group's row numbers to *rows (in cxt) for the check that
+ * no two current groups hold the same one.
+ */
+static void
+CowCheckRowNumbers(ReturnSetInfo *rsinfo, Relation rel, const CowVersion *v,
+				   CowDecodedGroup *g, CowVerifyRow **rows, int64 *nrows,
+				   int64 *cap, MemoryContext cxt)
+{
+	const CowRowMap *m = CowGetRowMap(rel, v, false);
+	CowRowRange *absorbed = NULL;
+	uint32		nabsorbed = m->nabsorbed;
+	if (nabsorbed > 0)
+	{
+		absorbed = palloc(sizeof(CowRowRange) * nabsorbed);
+		memcpy(absorbed, m->absorbed, sizeof(CowRowRange) * nabsorbed);
+	}
+	if (*nrows + (int64) g->nrows > *cap)
+	{
+		*cap = Max(*cap * 2, *nrows + (int64) g->nrows);
+		*rows = *rows == NULL ?
+			MemoryContextAllocHuge(cxt, sizeof(CowVerifyRow) * *cap) :
+			repalloc_huge(*rows, sizeof(CowVerifyRow) * *cap);
+	}
+	for (uint64 r = 0; r < g->nrows; r++)
+	{
+		int64		rn = CowGroupRowNumber(g, r);
+		bool		in = (rn >= v->first_row_number &&
+						  rn < v->first_row_number + v->row_count);
+
+		for (uint32 a = 0; !in && a < nabsorbed; a++)
+			in = (rn >= absorbed[a].first &&
+				  rn < absorbed[a].first + absorbed[a].count);
+		if (!in)
+		{
+			CowReport(rsinfo, v, psprintf("row number " INT64_FORMAT " of row " UINT64_FORMAT " is in none of the group's ranges",
+										  rn, r));
+			return;
+		}
+		if (CowGroupPosition(g, rn) != (int64) r)
+		{
+			CowReport(rsinfo, v, psprintf("the reverse map does not lead row number " INT64_FORMAT " back to row " UINT64_FORMAT,
+										  rn, r));
+			return;
+		}
+		(*rows)[*nrows].rownum = rn;
+		(*rows)[*nrows].vi = CowVerifyCurrent;
+		(*nrows)++;
+	}
+}
+
 Datum
 incetl_cow_verify(PG_FUNCTION_ARGS)
 {
@@ -167,6 +239,9 @@ incetl_cow_verify(PG_FUNCTION_ARGS)
 	Datum	  **firsts;
 	Datum	  **lasts;
 	bool	   *ok;
+	CowVerifyRow *all_rows = NULL;
+	int64		nall_rows = 0,
+				cap_rows = 0;
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 
@@ -199,6 +274,7 @@ incetl_cow_verify(PG_FUNCTION_ARGS)
 		CowVersion *v = &versions[i];
 		int			j;
 
+		CowVerifyCurrent = i;
 		if (v->first_block < 1 || v->first_block + v->nblocks > nblocks)
 		{
 			CowReport(rsinfo, v, psprintf("extent %u+%u lies outside the relation (%u pages)",
@@ -258,6 +334,8 @@ incetl_cow_verify(PG_FUNCTION_ARGS)
 				}
 			}
 			CowCheckMinMax(rsinfo, v, desc, g);
+			CowCheckRowNumbers(rsinfo, rel, v, g, &all_rows, &nall_rows,
+							   &cap_rows, cxt);
 			ReleaseCurrentSubTransaction();
 		}
 		PG_CATCH();
@@ -302,6 +380,20 @@ incetl_cow_verify(PG_FUNCTION_ARGS)
 						  psprintf("key range overlaps file group " INT64_FORMAT,
 								   versions[j].file_group_id));
 		}
+	}
+	/* the current groups' row numbers are disjoint */
+	if (nall_rows > 1)
+	{
+		qsort(all_rows, nall_rows, sizeof(CowVerifyRow), CowVerifyRowCmp);
+		for (int64 r = 1; r < nall_rows; r++)
+			if (all_rows[r].rownum == all_rows[r - 1].rownum)
+			{
+				CowReport(rsinfo, &versions[all_rows[r].vi],
+						  psprintf("row number " INT64_FORMAT " is held by file group " INT64_FORMAT " too",
+								   all_rows[r].rownum,
+								   versions[all_rows[r - 1].vi].file_group_id));
+				break;
+			}
 	}
 	relation_close(rel, AccessShareLock);
 	return (Datum) 0;

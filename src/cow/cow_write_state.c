@@ -768,13 +768,18 @@ CowCurrentRowNumber(Relation rel, CowPending *p, int64 rn)
 
 		if (p->cur_versions != NULL)
 			pfree(p->cur_versions);
+		CowRowIndexFree(p->cur_index);
+		p->cur_versions = NULL;
+		p->cur_index = NULL;
 		p->cur_versions = CowLoadVersions(CowStorageId(rel), snap, false,
 										  &p->cur_nversions);
 		UnregisterSnapshot(snap);
+		p->cur_index = CowRowIndexBuild(rel, p->cur_versions,
+										p->cur_nversions);
 		MemoryContextSwitchTo(old);
 		p->cur_serial = p->merge_serial;
 	}
-	i = CowFindInVersions(p->cur_versions, p->cur_nversions, rn);
+	i = CowRowIndexFind(p->cur_index, rn, NULL);
 	if (i < 0 || p->cur_versions[i].superseded_by == 0 ||
 		!TransactionIdIsCurrentTransactionId(p->cur_versions[i].xmin))
 		return rn;
@@ -2008,6 +2013,7 @@ CowDiscardRelation(Oid relid)
 {
 	CowPending *p = CowGetPending(relid, false);
 
+	CowDeletePassForget();
 	if (p)
 	{
 		if (p->spill)
@@ -2052,6 +2058,7 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 	if (event != SUBXACT_EVENT_ABORT_SUB)
 		return;
 	CowRowFetchForget();
+	CowDeletePassForget();
 	CowFlushing = false;
 	CowSpeculating = false;
 	CowOnConflictForget();

@@ -11,7 +11,9 @@
  * directory and the column's min/max under the type's default btree
  * ordering, and the header the min/max of each block (format 4).  The
  * hidden commit-id column records, per row, the commit that wrote that
- * version of the row; incetl.changes() reads it.
+ * version of the row; incetl.changes() reads it.  In format 5 a stored row
+ * carried over unchanged keeps its row number, recorded in the group's
+ * row-number map (cow_rowmap.c), new and changed rows take fresh ones.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -1014,9 +1016,43 @@ CowGroupWriterAddRow(CowGroupWriter *w, const Datum *values, const bool *isnull)
  * file group version with a fresh row-number range and describes it in
  * *out.  The catalog row is the caller's job.
  */
+/*
+ * The row numbers of a group: first_row_number (reserved, -1: reserve them
+ * at the end) and, in format 5, the row-number map of the stored rows it
+ * carries (none: nruns 0) -- its description, the ranges it absorbed and
+ * its stored bytes.
+ */
+typedef struct CowGroupNumbering
+{
+	int64		first_row_number;
+	CowRowMapInfo info;
+	CowRowRange *absorbed;
+	char	   *stored;
+	Size		stored_len;
+} CowGroupNumbering;
+
+static void CowGroupWriterFinish(CowGroupWriter *w, Relation rel,
+								 int64 file_group_id, CowGroupNumbering *rnums,
+								 CowVersion *out);
+
 void
 CowGroupWriterEnd(CowGroupWriter *w, Relation rel, int64 file_group_id,
 				  CowVersion *out)
+{
+	CowGroupNumbering rnums;
+
+	memset(&rnums, 0, sizeof(rnums));
+	rnums.first_row_number = -1;
+	CowGroupWriterFinish(w, rel, file_group_id, &rnums, out);
+}
+
+/*
+ * CowGroupWriterFinish writes the group, its row numbers as rnums says:
+ * CowGroupWriterEnd, or CowWriteGroup with a row-number map.
+ */
+static void
+CowGroupWriterFinish(CowGroupWriter *w, Relation rel, int64 file_group_id,
+					 CowGroupNumbering *rnums, CowVersion *out)
 {
 	MemoryContext old = MemoryContextSwitchTo(w->cxt);
 	TupleDesc	tupdesc = w->tupdesc;
@@ -1093,6 +1129,15 @@ CowGroupWriterEnd(CowGroupWriter *w, Relation rel, int64 file_group_id,
 		}
 	}
 
+	/* format 5: the absorbed ranges, then the map's description, last */
+	if (CowTestWriteGroupVersion >= 5)
+	{
+		if (rnums->info.nabsorbed > 0)
+			appendBinaryStringInfo(&blob, (char *) rnums->absorbed,
+								   sizeof(CowRowRange) * rnums->info.nabsorbed);
+		appendBinaryStringInfo(&blob, (char *) &rnums->info, sizeof(rnums->info));
+	}
+
 	header_len = MAXALIGN(sizeof(CowGroupHeader)) +
 		sizeof(CowColumnDesc) * (natts + 1) + blob.len;
 	total = header_len;
@@ -1100,6 +1145,13 @@ CowGroupWriterEnd(CowGroupWriter *w, Relation rel, int64 file_group_id,
 	{
 		descs[i].offset = total;
 		total += chunks[i].len;
+	}
+	if (rnums->info.nruns > 0)
+	{
+		rnums->info.runs_offset = total;
+		total += rnums->stored_len;
+		memcpy(blob.data + blob.len - sizeof(rnums->info), &rnums->info,
+			   sizeof(rnums->info));
 	}
 
 	header.magic = COW_GROUP_MAGIC;
@@ -1123,7 +1175,7 @@ CowGroupWriterEnd(CowGroupWriter *w, Relation rel, int64 file_group_id,
 	COMP_CRC32C(crc, head, header_len);
 	FIN_CRC32C(crc);
 	((CowGroupHeader *) head)->header_crc = crc;
-	pieces = palloc0(sizeof(CowExtentPiece) * (1 + (natts + 1) * (nblocks + 1)));
+	pieces = palloc0(sizeof(CowExtentPiece) * (2 + (natts + 1) * (nblocks + 1)));
 	pieces[0].data = head;
 	pieces[0].len = header_len;
 	npieces = 1;
@@ -1150,12 +1202,20 @@ CowGroupWriterEnd(CowGroupWriter *w, Relation rel, int64 file_group_id,
 			npieces++;
 		}
 	}
+	/* the row-number map, after the chunks (format 5, carried rows) */
+	if (rnums->info.nruns > 0)
+	{
+		pieces[npieces].data = rnums->stored;
+		pieces[npieces].len = rnums->stored_len;
+		npieces++;
+	}
 
 	memset(out, 0, sizeof(CowVersion));
 	out->file_group_id = file_group_id;
 	out->commit_id = w->commit_id;
 	out->row_count = nrows;
-	out->first_row_number = CowReserveRowNumbers(rel, nrows);
+	out->first_row_number = rnums->first_row_number >= 0 ?
+		rnums->first_row_number : CowReserveRowNumbers(rel, nrows);
 	out->first_block = CowWriteExtent(rel, pieces, npieces, &out->nblocks);
 	out->header_bytes = header_len;
 	out->bytes = total;
@@ -1267,23 +1327,118 @@ CowGroupWriterDecode(CowGroupWriter *w, Relation rel,
 /*
  * CowWriteGroup encodes rows (already sorted by the record key, when
  * there is one) as a new file group version with a fresh row-number
- * range, writes its extent and describes it in *out.  The catalog row is
- * the caller's job.  The writer's memory is of the current context.
+ * range, writes its extent and describes it in *out.  With carry, a stored
+ * row (one with src) keeps its row number (format 5 only: older formats
+ * give every row first_row_number + position); rownums (may be NULL)
+ * receives each row's.  The catalog row is the caller's job.  The
+ * writer's memory is of the current context.
  */
 void
 CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 			  CowRow **rows, int64 nrows, int64 file_group_id,
-			  int64 commit_id, CowVersion *out)
+			  int64 commit_id, bool carry, int64 *rownums, CowVersion *out)
 {
 	CowGroupWriter *w;
-	int64		r0;
+	CowGroupNumbering rnums;
+	int64		first_row_number;
+	int64	   *rn;
+	int64		r,
+				r0;
+	pg_crc32c	crc;
 
 	Assert(nrows > 0);
+
+	/*
+	 * Row numbers: the version reserves nrows fresh ones; in format 5 a
+	 * stored row carried over unchanged keeps its own (when carry).
+	 */
+	memset(&rnums, 0, sizeof(rnums));
+	first_row_number = CowReserveRowNumbers(rel, nrows);
+	rnums.first_row_number = first_row_number;
+	rn = rownums ? rownums : palloc(sizeof(int64) * nrows);
+	if (carry && CowTestWriteGroupVersion >= 5)
+	{
+		CowRowRange *sources = NULL;
+		int			nsources = 0,
+					cap = 0;
+		CowDecodedGroup *last = NULL;
+		char	   *map_raw = NULL;
+		Size		map_raw_len = 0;
+
+		for (r = 0; r < nrows;)
+		{
+			CowDecodedGroup *g = rows[r]->src;
+			int64		len = 1;
+
+			if (g == NULL)
+			{
+				rn[r] = first_row_number + r;
+				r++;
+				continue;
+			}
+			/* a run of stored rows that follow each other in g */
+			while (r + len < nrows && rows[r + len]->src == g &&
+				   rows[r + len]->src_row == rows[r]->src_row + len)
+				len++;
+			CowGroupRowNumbers(g, (uint64) rows[r]->src_row, len, rn + r);
+			r += len;
+			if (g != last)
+			{
+				const CowRowMap *m = CowGetRowMap(rel, &g->version, false);
+
+				if (nsources + 1 + (int) m->nabsorbed > cap)
+				{
+					cap = Max(cap * 2, nsources + 1 + (int) m->nabsorbed + 8);
+					sources = sources ?
+						repalloc(sources, sizeof(CowRowRange) * cap) :
+						palloc(sizeof(CowRowRange) * cap);
+				}
+				sources[nsources].first = g->version.first_row_number;
+				sources[nsources].count = g->version.row_count;
+				nsources++;
+				memcpy(sources + nsources, m->absorbed,
+					   sizeof(CowRowRange) * m->nabsorbed);
+				nsources += m->nabsorbed;
+				last = g;
+			}
+		}
+		CowBuildRowMap(rn, nrows, first_row_number, sources, nsources,
+					   &map_raw, &map_raw_len, &rnums.info.nruns,
+					   &rnums.absorbed, &rnums.info.nabsorbed);
+		if (sources)
+			pfree(sources);
+		if (map_raw != NULL)
+		{
+			rnums.stored = CowCompress(map_raw, map_raw_len,
+									   opts->compression_level,
+									   &rnums.stored_len);
+			if (rnums.stored == NULL)
+			{
+				rnums.stored = map_raw;
+				rnums.stored_len = map_raw_len;
+				rnums.info.runs_flags = COW_BLK_UNCOMPRESSED;
+			}
+			rnums.info.runs_raw_len = map_raw_len;
+			rnums.info.runs_stored_len = rnums.stored_len;
+			INIT_CRC32C(crc);
+			COMP_CRC32C(crc, rnums.stored, rnums.stored_len);
+			FIN_CRC32C(crc);
+			rnums.info.runs_crc = crc;
+		}
+	}
+	else
+	{
+		for (r = 0; r < nrows; r++)
+			rn[r] = first_row_number + r;
+	}
+
 	w = CowGroupWriterBegin(tupdesc, opts, nrows, commit_id, false,
 							CurrentMemoryContext);
 	for (r0 = 0; r0 < nrows; r0 += COW_BLOCK_ROWS)
 		CowGroupWriterAddBlock(w, rows + r0, Min((int64) COW_BLOCK_ROWS, nrows - r0));
-	CowGroupWriterEnd(w, rel, file_group_id, out);
+	CowGroupWriterFinish(w, rel, file_group_id, &rnums, out);
+	if (rownums == NULL)
+		pfree(rn);
 }
 
 /*
@@ -1296,7 +1451,7 @@ void
 CowWriterInit(void)
 {
 	DefineCustomIntVariable("incetl.test_cow_group_version",
-							"Test only: the file group format version written (3: without per-block min/max).",
+							"Test only: the file group format version written (3: without per-block min/max, 4: without the row-number map).",
 							NULL,
 							&CowTestWriteGroupVersion,
 							COW_GROUP_VERSION,

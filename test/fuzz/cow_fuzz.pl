@@ -1169,12 +1169,22 @@ sub run_race
 			}
 			$_->close for @sess;
 			@sess = ();
-			# the oracle applies the committed transactions in commit order
+			# The oracle applies the committed transactions in commit order.
+			# A writer holds the writers' lock from its first write to its
+			# end, so the transactions ran one after the other; one whose
+			# writes all changed nothing made no commit (its commit ids are
+			# all 0), and may have run before or after the other: its
+			# writes must then change nothing in the oracle either, applied
+			# first or applied last (fuzzer seed 224457772: delete markers
+			# outranked by the precombine field of rows the other
+			# transaction had committed first).
 			my @committed = sort { $a->{writes}[-1][1] <=> $b->{writes}[-1][1] }
 			  grep { $_->{ok} && @{ $_->{writes} } } @done;
+			my @nocommit = grep { !grep { $_->[1] } @{ $_->{writes} } } @committed;
+			@committed = grep { grep { $_->[1] } @{ $_->{writes} } } @committed;
 			my $prev = one("SELECT max(cid) FROM hist;");
-			for my $tx (@committed)
-			{
+			my $apply = sub {
+				my ($tx) = @_;
 				for my $w (@{ $tx->{writes} })
 				{
 					my ($rows, $cid) = @$w;
@@ -1188,9 +1198,35 @@ sub run_race
 					orc("DELETE FROM hist WHERE cid = $cid;");
 					orc("INSERT INTO hist SELECT $cid, k, k2, p, d, v, _wc FROM o;");
 				}
+			};
+			# does applying tx change the oracle's rows? (undone if so)
+			my $changes = sub {
+				my ($tx) = @_;
+				orc("DROP TABLE IF EXISTS o_before;");
+				orc("CREATE TEMP TABLE o_before AS SELECT * FROM o;");
+				$apply->($tx);
+				my $d = one("SELECT count(*) FROM ((SELECT k, k2, p, d, v FROM o EXCEPT ALL SELECT k, k2, p, d, v FROM o_before) UNION ALL (SELECT k, k2, p, d, v FROM o_before EXCEPT ALL SELECT k, k2, p, d, v FROM o)) x;");
+				if ($d)
+				{
+					orc("DELETE FROM o;");
+					orc("INSERT INTO o SELECT * FROM o_before;");
+				}
+				return $d;
+			};
+			my @late;
+			for my $tx (@nocommit)
+			{
+				push @late, $tx if $changes->($tx);
+			}
+			$apply->($_) for @committed;
+			for my $tx (@late)
+			{
+				fail_now('race write lost', "a committed transaction made no commit, but its writes change the oracle's rows whether applied first or last:\n"
+					  . join("\n", map { '  ' . join(', ', map { "($_->[0], $_->[1], " . ($_->[2] // 'NULL') . ", " . ($_->[3] // 'NULL') . ", $_->[4])" } @{ $_->[0] }) } @{ $tx->{writes} }))
+				  if $changes->($tx);
 			}
 			push @SCRIPT, "-- round $round: committed in this order: "
-			  . join(', ', map { join('/', map { $_->[1] } @{ $_->{writes} }) } @committed);
+			  . join(', ', map { join('/', map { $_->[1] } @{ $_->{writes} }) } @nocommit, @committed);
 			check_state(undef, undef);
 			my $last = latest();
 			check_commit($last) if $last > $prev;

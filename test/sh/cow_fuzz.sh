@@ -50,7 +50,14 @@ PGDATABASE=$DB perl "$INCETL_SRC/test/fuzz/cow_fuzz.pl" \
 #              cached before ROLLBACK TO SAVEPOINT undid a TRUNCATE
 #              (CowRowFetchForget; cow_txn.sql replays the crash of the
 #              same seed's earlier, state-keeping path)
-for seed in 222282327 223232519 224457806 224458011; do
+#   226160389  "could not read block" of a hash index rebuilt by a second
+#              TRUNCATE in one transaction: its cached metapage described
+#              the index before it was emptied (cow_truncate.sql, section 8)
+#   226160341  "file group ... has a corrupted header": an index deletion
+#              pass read the row-number map of a version its cached list
+#              kept after ROLLBACK TO SAVEPOINT, whose blocks were written
+#              again (cow_txn.sql)
+for seed in 222282327 223232519 224457806 224458011 226160389 226160341; do
     PGDATABASE=$DB perl "$INCETL_SRC/test/fuzz/cow_fuzz.pl" \
         --psql "$INCETL_PG_BIN/psql" --out "$OUT" \
         --seed "$seed" --sequences 1 --statements 40 --shrink-seconds 60

@@ -95,13 +95,15 @@ struct CowLazyRaw
 
 /*
  * File group format versions.  Version 3 has min/max per column chunk;
- * version 4, which this build writes, adds min/max per column block (the
- * header's block_minmax_off).  Both are read: a version 3 group is skipped
- * by its chunk min/max only.  (The metapage has a version of its own,
+ * version 4 adds min/max per column block (the header's block_minmax_off);
+ * version 5, which this build writes, adds the row-number map (below).
+ * All three are read: a version 3 group is skipped by its chunk min/max
+ * only, and the row at position p of a version 3 or 4 group has row number
+ * first_row_number + p.  (The metapage has a version of its own,
  * COW_FORMAT_VERSION.)
  */
 #define COW_GROUP_VERSION_MIN	3
-#define COW_GROUP_VERSION		4
+#define COW_GROUP_VERSION		5
 extern int	CowTestWriteGroupVersion;	/* incetl.test_cow_group_version */
 
 #define COW_COL_HAS_NULLS		0x01
@@ -191,6 +193,49 @@ typedef struct CowBlockDesc
  * aligned: read them with memcpy.
  */
 #define COW_BLOCK_MINMAX_MAX_BYTES	64
+
+/*
+ * The row-number map (version 5).  A rewrite gives each row it carries over
+ * unchanged the row number it had, so that its index entries stay valid,
+ * and new or changed rows fresh numbers from the version's reserved range
+ * (first_row_number + position).  The map is a list of runs, each a run of
+ * consecutive positions holding consecutive row numbers, sorted by
+ * position, and the runs' indexes sorted by row number (the reverse map),
+ * stored as three columns -- each run's length (uint32), its row number
+ * less the one that would continue the run before it (int64; the first
+ * run's, its row number), the reverse map (uint32); positions are the
+ * lengths added up -- compressed after the column chunks; a group whose
+ * rows all have fresh numbers has no runs (nruns 0).  The absorbed ranges are the
+ * reserved ranges (first_row_number, row_count) of the ancestors whose
+ * numbers the group carries, so that a lookup by row number finds the
+ * versions that may hold it without reading their maps.  The blob area
+ * ends with the absorbed ranges, then a CowRowMapInfo.
+ */
+typedef struct CowRowRun
+{
+	int64		rownum;			/* of the run's first position */
+	uint32		pos;
+	uint32		len;
+} CowRowRun;
+
+typedef struct CowRowRange
+{
+	int64		first;
+	int64		count;
+} CowRowRange;
+
+#define COW_ROW_RUN_STORED	(sizeof(uint32) + sizeof(int64) + sizeof(uint32))
+
+typedef struct CowRowMapInfo
+{
+	uint32		nruns;			/* 0: every row has a fresh number */
+	uint32		nabsorbed;		/* CowRowRange before this struct */
+	uint64		runs_offset;	/* from the start of the extent stream */
+	uint64		runs_stored_len;
+	uint64		runs_raw_len;	/* nruns * COW_ROW_RUN_STORED */
+	uint32		runs_crc;		/* of the stored bytes */
+	uint32		runs_flags;		/* COW_BLK_UNCOMPRESSED or 0 */
+} CowRowMapInfo;
 
 #define CowGroupBlocks(h) \
 	((uint32) (((h)->nrows + (h)->block_rows - 1) / (h)->block_rows))

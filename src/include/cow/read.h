@@ -103,7 +103,55 @@ typedef struct CowDecodedGroup
 	Datum	  **values;			/* [natts][nrows] */
 	bool	  **isnull;			/* [natts][nrows] */
 	int64	   *commit_ids;		/* [nrows] or NULL */
+	struct CowRowMap *rowmap;	/* its row numbers (CowGroupRowNumber), or
+								 * NULL until read */
+	uint32		rowmap_hint;	/* the run last found */
 } CowDecodedGroup;
+
+/*
+ * The row numbers of a version (cow_rowmap.c): a format 5 group's runs and
+ * absorbed ranges; none (row first_row_number + position) for the others
+ * and for a group whose rows all have fresh numbers.
+ */
+typedef struct CowRowMap
+{
+	int64		first_row_number;
+	int64		nrows;
+	uint32		nruns;			/* 0: first_row_number + position */
+	CowRowRun  *runs;			/* [nruns], by position */
+	uint32	   *by_rn;			/* [nruns], the runs' indexes by row number */
+	uint32		nabsorbed;
+	CowRowRange *absorbed;
+} CowRowMap;
+
+typedef struct CowRowIndex CowRowIndex;
+
+extern bool CowGroupRowMapInfo(CowGroupHeader *h, CowRowMapInfo *info,
+							   const char **absorbed);
+extern void CowBuildRowMap(const int64 *rownums, int64 nrows, int64 first,
+						   CowRowRange *sources, int nsources,
+						   char **raw, Size *raw_len, uint32 *nruns,
+						   CowRowRange **absorbed, uint32 *nabsorbed);
+extern const CowRowMap *CowGetRowMap(Relation rel, const CowVersion *v,
+									 bool runs);
+extern int64 CowRowMapNumber(const CowRowMap *m, int64 pos, uint32 *hint);
+extern int64 CowRowMapPosition(const CowRowMap *m, int64 rn);
+extern int64 CowVersionPosition(Relation rel, const CowVersion *v, int64 rn);
+extern int64 CowGroupRowNumber(CowDecodedGroup *g, uint64 pos);
+extern void CowGroupRowNumbers(CowDecodedGroup *g, uint64 pos, int64 n,
+							   int64 *out);
+extern int64 CowGroupPosition(CowDecodedGroup *g, int64 rn);
+extern CowRowIndex *CowRowIndexBuild(Relation rel, CowVersion *versions, int n);
+extern void CowRowIndexFree(CowRowIndex *ix);
+extern void CowRowIndexSetRelation(CowRowIndex *ix, Relation rel);
+extern bool CowRowIndexSimple(CowRowIndex *ix);
+extern bool CowVersionOverlaps(Relation rel, const CowVersion *v, int64 lo,
+							   int64 hi);
+extern int	CowRowIndexFind(CowRowIndex *ix, int64 rn, int64 *pos);
+extern int64 CowRowIndexEnd(CowRowIndex *ix);
+extern int64 CowRowIndexNextBusy(CowRowIndex *ix, int64 rn);
+extern int	CowFindRow(Relation rel, CowVersion *versions, int n, int64 rn,
+					   int64 *pos);
 
 /* attribute attidx (0-based) of a CowRow, stored or incoming */
 static inline Datum
@@ -201,7 +249,7 @@ extern void CowSlotSetXmax(TupleTableSlot *slot, TransactionId xmax);
 extern void CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row,
 						TupleTableSlot *slot);
 extern void CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n,
-							 const CowVersion *v);
+							 const int64 *rownums, int64 first_row_number);
 extern void CowNoteRowUpdated(Relation rel, int64 old_rownum, int64 pending);
 extern int64 CowMovedTo(Relation rel, int64 rownum);
 extern void CowForgetMoves(Relation rel);
@@ -243,8 +291,10 @@ typedef struct CowScanDescData
 	int64		groups_skipped;
 	int64		chunks_at_start;	/* CowChunksDecoded + CowChunksByBlock
 									 * when the scan began */
-	/* bitmap scans: the visible row numbers of the current TID block */
-	int64	   *bm_rows;		/* [COW_ROWS_PER_BLOCK], ascending */
+	/* bitmap scans: the visible rows of the current TID block */
+	void	   *bm_rows;		/* [COW_ROWS_PER_BLOCK] (version, position)
+								 * pairs (cow_scan.c CowBitmapRow), by
+								 * version */
 	int			bm_nrows;
 	int			bm_next;
 	/* ANALYZE */
@@ -256,6 +306,8 @@ typedef struct CowScanDescData
 	BlockNumber sample_block;	/* the row-number bucket being sampled */
 	BlockNumber sample_nblocks; /* buckets up to the last current row */
 	int			sample_version; /* versions[] index of group, or -1 */
+	struct CowRowIndex *rowix;	/* lookups by row number among versions, or
+								 * NULL until built (CowScanRowIndex) */
 } CowScanDescData;
 
 typedef CowScanDescData *CowScanDesc;
@@ -274,6 +326,7 @@ typedef struct CowIndexFetch
 	int64		storage_id;
 	CowVersion *versions;
 	int			nversions;
+	struct CowRowIndex *rowix;	/* lookups among versions */
 	CowDecodedGroup *group;
 	int64		group_storage_id;	/* the storage and relfilenode group was
 									 * read from (TRUNCATE and its rollback
@@ -282,6 +335,7 @@ typedef struct CowIndexFetch
 	CowVersion *live;			/* CowLoadLiveVersions, read on the first
 								 * miss, or NULL */
 	int			nlive;
+	struct CowRowIndex *liveix; /* lookups among live */
 } CowIndexFetch;
 
 extern TableScanDesc cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys,
@@ -297,6 +351,7 @@ extern bool cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 								 TupleTableSlot *slot);
 extern CowVersion *CowScanVersions(TableScanDesc sscan, int *nversions);
 extern int	CowScanNextVersion(TableScanDesc sscan);
+extern CowRowIndex *CowScanRowIndex(TableScanDesc sscan);
 extern Size CowCustomScanEstimateDSM(CustomScanState *node,
 									ParallelContext *pcxt);
 extern ParallelTableScanDesc CowCustomScanInitializeDSM(CustomScanState *node,
@@ -304,10 +359,10 @@ extern ParallelTableScanDesc CowCustomScanInitializeDSM(CustomScanState *node,
 extern void CowCustomScanReInitializeDSM(CustomScanState *node,
 										 ParallelContext *pcxt,
 										 void *coordinate);
-extern int	CowFindInVersions(CowVersion *versions, int n, int64 rownum);
 extern AttrNumber CowFirstKeyAttnum(Relation rel, Snapshot snap);
 extern CowVersion *CowLoadLiveVersions(Relation rel, int *n);
 extern void CowRowFetchForget(void);
+extern void CowDeletePassForget(void);
 extern IndexFetchTableData *cow_index_fetch_begin(Relation rel);
 extern void cow_index_fetch_reset(IndexFetchTableData *data);
 extern void cow_index_fetch_end(IndexFetchTableData *data);

@@ -27,7 +27,8 @@
 
 extern void CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 						  CowRow **rows, int64 nrows, int64 file_group_id,
-						  int64 commit_id, CowVersion *out);
+						  int64 commit_id, bool carry, int64 *rownums,
+						  CowVersion *out);
 
 /* a group written a block at a time, its rows handed over as they come */
 typedef struct CowGroupWriter CowGroupWriter;
@@ -225,6 +226,7 @@ typedef struct CowPending
 	int64		merge_serial;
 	int64		cur_serial;
 	CowVersion *cur_versions;
+	struct CowRowIndex *cur_index;	/* lookups among cur_versions */
 	int			cur_nversions;
 	CowDeleteSet *self_deleted;
 	CommandId	self_deleted_cid;
