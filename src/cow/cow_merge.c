@@ -44,6 +44,7 @@
 #include "access/relation.h"
 #include "access/twophase.h"
 #include "access/xact.h"
+#include "catalog/catalog.h"
 #include "catalog/index.h"
 #include "catalog/pg_class.h"
 #include "executor/executor.h"
@@ -138,6 +139,7 @@ static void CowLogReplace(CowMergeCtx *ctx, CowRow *stored, CowRow *in);
 static void CowLogWritten(CowMergeCtx *ctx, CowRow **rows, int64 n);
 static void CowLogGroupEnd(CowMergeCtx *ctx);
 static void CowCheckIdentity(CowMergeCtx *ctx, CmdType cmd);
+static bool CowIsAlterTableRewrite(Relation rel);
 
 static SortSupport
 CowMakeSortSupport(Form_pg_attribute att)
@@ -476,6 +478,143 @@ CowRowBeyondEnd(Relation rel, const CowOptions *opts, CowRow *row)
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 	return beyond;
+}
+
+/*
+ * A load appending new keys, written a group at a time as its rows come
+ * (cow_write_state.c, CowAppender): the rows of a group are handed to a
+ * CowGroupWriter block by block and never held together, and each group
+ * written is a part of the statement, as a part merged early would be.
+ * CowAppendBegin decides whether a statement may do that: its first row
+ * (its keys ascend from there) must sort after every current version's
+ * last key -- checked under the writers' lock, taken here and held to the
+ * end of the transaction, so no concurrent writer can put a key in the way
+ * -- and nothing else may need the rows themselves: no index (entries at
+ * the rows' places), no logical decoding of the table (their changes
+ * logged), no AFTER ROW triggers (their images), no ALTER TABLE rewrite.
+ * On true *opts holds the options the groups are written under (loaded
+ * under the lock) and the statement has its commit id.
+ */
+bool
+CowAppendBegin(Relation rel, CowPending *pending, CowRow *first,
+			   CowOptions *opts)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	Snapshot	snap;
+	int			n;
+	CowVersion *versions;
+	SortSupport keys;
+	Datum	   *lo;
+	Datum	   *hi;
+	Datum		key[INDEX_MAX_KEYS];
+	bool		ok = true;
+	int			i,
+				k;
+
+	if (pending->opts.nkeys == 0 || RelationGetForm(rel)->relhasindex ||
+		RelationIsLogicallyLogged(rel) || CowKeepsRowImages(rel) ||
+		CowIsAlterTableRewrite(rel))
+		return false;
+	CowLockWriters(rel);
+	CowAdoptResetStorage(rel);	/* an unlogged table after a crash */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "incetl cow append check",
+								ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	CowLoadOptions(rel, snap, opts);
+	if (opts->nkeys != pending->opts.nkeys ||
+		memcmp(opts->key_attnums, pending->opts.key_attnums,
+			   sizeof(AttrNumber) * opts->nkeys) != 0)
+		ok = false;
+	versions = CowLoadVersions(CowStorageId(rel), snap, true, &n);
+
+	/* as a merge would: a concurrent write our snapshot missed fails */
+	if (ok && IsolationUsesXactSnapshot())
+	{
+		int			nmine;
+		CowVersion *mine = CowLoadVersions(CowStorageId(rel),
+										   GetTransactionSnapshot(), true,
+										   &nmine);
+
+		ok = (nmine == n);
+		for (i = 0; ok && i < n; i++)
+			ok = (mine[i].file_group_id == versions[i].file_group_id &&
+				  mine[i].commit_id == versions[i].commit_id);
+	}
+	if (ok)
+	{
+		keys = CowKeyComparators(RelationGetDescr(rel), opts);
+		lo = palloc(sizeof(Datum) * opts->nkeys);
+		hi = palloc(sizeof(Datum) * opts->nkeys);
+		for (k = 0; k < opts->nkeys; k++)
+		{
+			bool		isnull;
+
+			key[k] = CowRowValue(first, opts->key_attnums[k] - 1, &isnull);
+		}
+		for (i = 0; i < n && ok; i++)
+		{
+			CowGroupHeader *h = CowReadGroupHeader(rel, &versions[i]);
+
+			if ((int) h->nkeys != opts->nkeys)
+				ok = false;		/* the merge reports it */
+			else
+			{
+				CowGroupKeyBounds(h, lo, hi);
+				ok = CowCompareKeys(keys, opts->nkeys, key, hi) > 0;
+			}
+		}
+	}
+	UnregisterSnapshot(snap);
+	MemoryContextSwitchTo(old);
+	if (ok)
+	{
+		/* the options outlive the check's context */
+		AttrNumber *attnums = palloc(sizeof(AttrNumber) * Max(opts->nkeys, 1));
+
+		memcpy(attnums, opts->key_attnums, sizeof(AttrNumber) * opts->nkeys);
+		opts->key_attnums = attnums;
+		if (pending->stmt_commit_id == 0)
+			pending->stmt_commit_id = CowNextCommitId(rel);
+	}
+	MemoryContextDelete(cxt);
+	return ok;
+}
+
+/*
+ * CowAppendWriteGroup writes the group w holds (its rows all new keys of
+ * the statement's INSERT, beyond every stored key: CowAppendBegin) as a new
+ * version, a part of the statement: its counts go to pending->stmt_parts
+ * for the commit row the statement's final merge writes.
+ */
+void
+CowAppendWriteGroup(Relation rel, CowPending *pending, CowGroupWriter *w)
+{
+	int64		storage_id = CowStorageId(rel);
+	int64		nrows = CowGroupWriterRows(w);
+	CowVersion	v;
+	CowPartCounts *part;
+
+	CowSetFreeSpace(rel, CowLoadUsedMap(storage_id));
+	CowGroupWriterEnd(w, rel, CowNextFileGroupId(rel), &v);
+	CowInsertVersion(storage_id, &v);
+	CowClearFreeSpace();
+
+	part = MemoryContextAllocZero(GetMemoryChunkContext(pending),
+								  sizeof(CowPartCounts));
+	part->subid = GetCurrentSubTransactionId();
+	part->inserted = nrows;
+	part->file_groups_written = 1;
+	part->bytes_written = v.bytes;
+	{
+		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(pending));
+
+		pending->stmt_parts = lappend(pending->stmt_parts, part);
+		MemoryContextSwitchTo(old);
+	}
+	CowRecordCounts(RelationGetRelid(rel), nrows, 0, 0, pending->stmt_commit_id);
+	CommandCounterIncrement();
 }
 
 /*

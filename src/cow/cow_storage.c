@@ -31,6 +31,7 @@
 #include "catalog/storage_xlog.h"
 #include "miscadmin.h"
 #include "port/pg_crc32c.h"
+#include "storage/buffile.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/smgr.h"
@@ -528,6 +529,7 @@ CowWriteExtent(Relation rel, const CowExtentPiece *pieces, int npieces,
 	Size		poff = 0;		/* and how much of it is copied */
 	BlockNumber reuse = InvalidBlockNumber;
 	bool		reusing;
+	PGAlignedBlock stage;
 
 	for (i = 0; i < (uint32) npieces; i++)
 		len += pieces[i].len;
@@ -563,16 +565,31 @@ CowWriteExtent(Relation rel, const CowExtentPiece *pieces, int npieces,
 			elog(ERROR, "incetl_cow extent of \"%s\" is not contiguous",
 				 RelationGetRelationName(rel));
 
-		page = BufferGetPage(buf);
-		START_CRIT_SECTION();
-		PageInit(page, BLCKSZ, 0);
-		dst = PageGetContents(page);
+		/*
+		 * The page's bytes are gathered first: reading a piece from a
+		 * temporary file may fail, which must not happen in the critical
+		 * section.
+		 */
 		while (fill < COW_PAGE_DATA && pi < npieces)
 		{
 			Size		take = Min(COW_PAGE_DATA - fill, pieces[pi].len - poff);
 
-			if (take > 0)
-				memcpy(dst + fill, pieces[pi].data + poff, take);
+			if (take > 0 && pieces[pi].data != NULL)
+				memcpy(stage.data + fill, pieces[pi].data + poff, take);
+			else if (take > 0)
+			{
+				if (BufFileSeek(pieces[pi].file, pieces[pi].fileno,
+								pieces[pi].offset + poff, SEEK_SET) != 0)
+					ereport(ERROR,
+							(errcode_for_file_access(),
+							 errmsg("could not seek in temporary file of \"%s\": %m",
+									RelationGetRelationName(rel))));
+				if (BufFileRead(pieces[pi].file, stage.data + fill, take) != take)
+					ereport(ERROR,
+							(errcode_for_file_access(),
+							 errmsg("could not read temporary file of \"%s\": %m",
+									RelationGetRelationName(rel))));
+			}
 			fill += take;
 			poff += take;
 			if (poff == pieces[pi].len)
@@ -581,6 +598,11 @@ CowWriteExtent(Relation rel, const CowExtentPiece *pieces, int npieces,
 				poff = 0;
 			}
 		}
+		page = BufferGetPage(buf);
+		START_CRIT_SECTION();
+		PageInit(page, BLCKSZ, 0);
+		dst = PageGetContents(page);
+		memcpy(dst, stage.data, fill);
 		((PageHeader) page)->pd_lower = SizeOfPageHeaderData + fill;
 		MarkBufferDirty(buf);
 		if (needwal)

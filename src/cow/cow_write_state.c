@@ -48,6 +48,7 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "storage/lmgr.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
@@ -127,15 +128,17 @@ static bool CowSpeculating = false;
  * A statement appending in key order (CowPending.appending) whose order
  * breaks is not given up to the spill sort as a whole.  From that row on,
  * rows pass through a binary heap ordered like the merge orders incoming
- * rows (record key, then arrival): a row comes out when the heap is full,
- * the smallest first, and goes on to the buffer if its key is above the
- * buffer's last one -- the buffer stays in strictly ascending key order and
- * is merged a file group's worth at a time -- or else to the spill sort.
- * A row arriving at or below the buffer's last key goes to the spill at
- * once.  A load that is only nearly in key order (a heap whose shorter rows
- * filled space left in earlier pages: they arrive early) then keeps about
- * one file group and the heap in memory, and sorts only the rows that
- * really came late.
+ * rows (record key, then arrival): the smallest row comes out once
+ * COW_REORDER_DELAY rows arrived after it, or when the heap is full, and
+ * goes on to the buffer (or the appender, CowAppender) if its key is above
+ * the buffer's last one -- the buffer stays in strictly ascending key order
+ * and is merged a file group's worth at a time -- or else to the spill
+ * sort.  A row arriving at or below the buffer's last key goes to the
+ * spill at once.  A load that is only nearly in key order (a heap whose
+ * shorter rows filled space left in earlier pages: they arrive early, and
+ * stay in the heap, never the smallest, until their keys' turn) then keeps
+ * the early rows and the last COW_REORDER_DELAY rows in the heap, and
+ * sorts only the rows that came later than that.
  *
  * The result is that of one merge: for each key, the rows that went on to
  * the buffer arrived before those that went to the spill (a key at or below
@@ -151,6 +154,7 @@ static bool CowSpeculating = false;
  * and the buffer go to the spill, as before).
  */
 #define COW_REORDER_ROWS		8192
+#define COW_REORDER_DELAY		512
 
 typedef struct CowReorder
 {
@@ -165,6 +169,72 @@ typedef struct CowReorder
 	SubTransactionId subid;		/* of every row */
 	int64		nspilled;		/* rows sent to the spill */
 } CowReorder;
+
+/*
+ * A statement appending beyond the table's last key in key order -- a load
+ * into an empty table, growing ids -- does not buffer a file group's worth
+ * of rows to merge them as a part: its rows go on, as they come (or as they
+ * leave the reordering heap), into the file group being written
+ * (CowGroupWriter, cow_writer.c), a block (COW_BLOCK_ROWS rows) at a time,
+ * and each full group is written as a part of the statement
+ * (CowAppendWriteGroup).  Memory is one block of rows, the group's stored
+ * bytes and what the writer keeps per block (min/max, the first and last
+ * key), whatever file_group_rows is.
+ *
+ * Until the statement reorders (CowReorder), a block is encoded only once
+ * half the reordering heap's worth of rows came after it: those are the
+ * rows CowReorderBegin may take back into the heap.  Delete markers go to
+ * the spill as tombstones, as a part merged early keeps them
+ * (CowFlushPart), and are not written.  Every row is of one subtransaction
+ * (subid).
+ *
+ * Whenever the statement can no longer go on so -- a row of another
+ * subtransaction, a delete or an UPDATE's row, ON CONFLICT, a row out of
+ * key order that is not reordered, a read of the table merging the
+ * statement's writes -- the group's rows are given back
+ * (CowAppendGiveBack): decoded from its blocks into the buffer, where they
+ * are what they would have been had they been buffered (their arrival
+ * numbers below every other row's of the statement: each of their keys
+ * came first), and the statement goes on as any other.  At the statement's
+ * end the group is written (CowAppendFinish), a short one.
+ */
+#define COW_APPEND_KEEP		(COW_REORDER_ROWS / 2)
+#define COW_APPEND_START	1024	/* rows buffered before trying */
+
+typedef struct CowAppender
+{
+	CowOptions	opts;			/* as of CowAppendBegin, under the lock */
+	SubTransactionId subid;		/* of every row */
+	MemoryContext row_cxt;		/* the rows waiting (a generation context:
+								 * they go in arrival order); those that
+								 * came out of the reordering heap stay in
+								 * its context, whose chunks they free for
+								 * the next rows */
+	MemoryContext group_cxt;	/* the writer's: reset after each group */
+	CowGroupWriter *w;			/* the group being written, or NULL */
+	CowRow	  **rows;			/* [cap]: waiting for their block */
+	int			n;
+	int			cap;
+	CowRow	   *top;			/* copy of the greatest key that left rows[]
+								 * (a block's last row, a delete marker), or
+								 * NULL */
+	int64		given_back_seq; /* arrival numbers of rows given back */
+} CowAppender;
+
+static bool CowIsMarkerRow(CowPending *p, CowRow *row);
+static void CowAppendStart(CowPending *p, Relation rel);
+static void CowAppendRow(CowPending *p, Relation rel, CowRow *row);
+static void CowAppendEncode(CowPending *p, Relation rel, int keep, bool final);
+static CowRow *CowAppendLastRow(CowPending *p);
+static void CowAppendSetTop(CowPending *p, TupleDesc desc, CowRow *row);
+static void CowAppendWrite(CowPending *p, Relation rel);
+static void CowAppendOne(CowPending *p, Relation rel, CowRow *row);
+static void CowAppendFinish(CowPending *p, Relation rel);
+static CowRow *CowAppendGiveBack(CowPending *p, Relation rel, CowRow *carry);
+static void CowAppendFree(CowPending *p);
+static void CowMaybeAppend(CowPending *p, Relation rel);
+static CowRow *CowReorderCopy(TupleDesc desc, CowRow *row, MemoryContext cxt);
+
 
 static void CowWriteContextReset(void *arg);
 static void CowXactCallback(XactEvent event, void *arg);
@@ -193,6 +263,7 @@ static bool CowCanReorder(CowPending *p, Relation rel, CowRow *row,
 						  SubTransactionId subid);
 static void CowReorderBegin(CowPending *p, Relation rel, CowRow *row);
 static void CowReorderPut(CowPending *p, Relation rel, CowRow *row);
+static void CowReorderFlush(CowPending *p, Relation rel);
 static void CowReorderEnd(CowPending *p, Relation rel, bool in_order);
 static void CowReorderFree(CowPending *p);
 static void CowOnConflictForget(void);
@@ -359,7 +430,8 @@ CowMergeForRead(CowPending *p, Snapshot snapshot)
 	if (CowDeleteSetCount(p->deletes) > 0)
 		CowRememberSelfDeleted(p);
 	CowFlushPending(p);
-	if (p->rows != NIL || CowDeleteSetCount(p->deletes) > 0)
+	if (p->rows != NIL || CowDeleteSetCount(p->deletes) > 0 ||
+		p->append != NULL)
 		return false;			/* left for the enclosing statement */
 	CowMoveSnapshot(snapshot);
 	return true;
@@ -393,6 +465,7 @@ CowCheckUnmergedRead(Relation rel, Snapshot snapshot, bool may_merge,
 		p->write_cid >= CowReaderCid(snapshot))
 		return;
 	if (p->rows == NIL && CowDeleteSetCount(p->deletes) == 0 &&
+		p->append == NULL &&
 		(p->spill == NULL || CowSpillRowCount(p->spill) == 0))
 		return;
 	if (may_merge && CowMergeForRead(p, snapshot))
@@ -553,12 +626,18 @@ CowBufferInsertRow(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_up
 
 	if (p->row_cxt == NULL)
 		p->row_cxt = CowRowContextCreate(0);
+	/* appended rows are all of one subtransaction, none an UPDATE's */
+	if (p->append != NULL &&
+		(p->append->subid != subid || is_update || IsInParallelMode() ||
+		 CowFlushing))
+		(void) CowAppendGiveBack(p, rel, NULL);
 	/* rows being reordered are all of one subtransaction (see there) */
 	if (p->reorder != NULL && p->reorder->subid != subid)
 		CowReorderEnd(p, rel, false);
 	row = CowRowFromValues(desc, desc->natts, slot->tts_values, slot->tts_isnull,
 						   p->next_seq++, is_update,
-						   p->reorder != NULL ? p->reorder->cxt : p->row_cxt);
+						   p->reorder != NULL ? p->reorder->cxt :
+						   p->append != NULL ? p->append->row_cxt : p->row_cxt);
 	row->pending = CowNextPendingNumber();
 	CowRowNumberToTid(row->pending, &slot->tts_tid);
 	slot->tts_tableOid = RelationGetRelid(rel);
@@ -575,6 +654,17 @@ CowBufferInsertRow(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_up
 		/* merged in parts, a group's worth at a time, by CowReorderPut */
 		MemoryContextSwitchTo(old);
 		return;
+	}
+	if (p->append != NULL)
+	{
+		if (CowBufferKeyCmp(p, p->last_row, row) < 0)
+		{
+			CowAppendRow(p, rel, row);
+			MemoryContextSwitchTo(old);
+			return;
+		}
+		/* out of key order, and not reordered */
+		row = CowAppendGiveBack(p, rel, row);
 	}
 	CowTrackKeyOrder(p, desc, row);
 	p->rows = lappend(p->rows, row);
@@ -634,7 +724,12 @@ CowBufferInsertRow(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_up
 		(p->spill == NULL || CowSpillRowCount(p->spill) == 0);
 	if (can_part && p->opts.nkeys > 0)
 	{
-		bool		whole = (list_length(p->rows) >= p->opts.file_group_rows);
+		bool		whole;
+
+		CowMaybeAppend(p, rel);
+		if (p->append != NULL)
+			return;
+		whole = (list_length(p->rows) >= p->opts.file_group_rows);
 
 		if (whole && p->appending == 0)
 			p->appending = CowRowBeyondEnd(rel, &p->opts, linitial(p->rows)) ? 1 : -1;
@@ -715,6 +810,9 @@ CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid, CommandId *cmax)
 	SubTransactionId subid = GetCurrentSubTransactionId();
 
 	*cmax = cid;
+	/* rows are not appended past a delete of the statement */
+	if (p->append != NULL)
+		(void) CowAppendGiveBack(p, rel, NULL);
 	if (rn >= COW_MAX_ROW_NUMBER)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -1147,6 +1245,12 @@ CowReorderPop(CowPending *p, Relation rel)
 		CowReorderToSpill(p, rel, top);
 		return;
 	}
+	if (p->append != NULL)
+	{
+		/* not copied: freed once its block is encoded, its chunk reused */
+		CowAppendRow(p, rel, top);
+		return;
+	}
 	row = CowReorderCopy(RelationGetDescr(rel), top, p->row_cxt);
 	pfree(top);
 	old = MemoryContextSwitchTo(CowWriteContext);
@@ -1171,13 +1275,35 @@ CowReorderBegin(CowPending *p, Relation rel, CowRow *row)
 	CowReorder *r = palloc0(sizeof(CowReorder));
 	CowRow	   *copy;
 
+	/* blocks of at most 256kB: the rows' memory is about the heap's, no more */
 	r->cxt = AllocSetContextCreate(CowWriteContext, "incetl cow reordered rows",
-								   ALLOCSET_DEFAULT_SIZES);
+								   0, 32 * 1024, 256 * 1024);
 	r->cap = COW_REORDER_ROWS;
 	r->heap = palloc(sizeof(CowRow *) * (r->cap + 1));
 	r->limit = Max((Size) maintenance_work_mem * 1024 / 8, 64 * 1024);
 	r->subid = GetCurrentSubTransactionId();
 	p->reorder = r;
+	if (p->append != NULL)
+	{
+		CowAppender *a = p->append;
+
+		/* the rows waiting at or above row's key came early */
+		while (a->n > 0 && r->n < r->cap / 2 &&
+			   CowBufferKeyCmp(p, a->rows[a->n - 1], row) >= 0 &&
+			   (a->top == NULL || CowBufferKeyCmp(p, a->top, a->rows[a->n - 1]) < 0))
+		{
+			CowRow	   *t = a->rows[--a->n];
+
+			CowReorderPush(p, CowReorderCopy(desc, t, r->cxt));
+			pfree(t);
+		}
+		p->last_row = CowAppendLastRow(p);
+		copy = CowReorderCopy(desc, row, r->cxt);
+		pfree(row);
+		MemoryContextSwitchTo(old);
+		CowReorderPut(p, rel, copy);
+		return;
+	}
 	while (p->rows != NIL && r->n < r->cap / 2 &&
 		   CowBufferKeyCmp(p, llast(p->rows), row) >= 0)
 	{
@@ -1206,8 +1332,35 @@ CowReorderBegin(CowPending *p, Relation rel, CowRow *row)
 }
 
 /*
- * CowReorderPut routes one row (in the heap's context) and merges a part
- * once the buffer holds a file group's worth or outgrew the budget.
+ * CowReorderFlush, after a row came out of the heap: the statement may
+ * start appending (CowMaybeAppend), or merges a part once the buffer holds
+ * a file group's worth or outgrew the budget.  Reordering may end here.
+ */
+static void
+CowReorderFlush(CowPending *p, Relation rel)
+{
+	CowReorder *r = p->reorder;
+
+	if (IsInParallelMode() || CowFlushing)
+		return;
+	if (p->append == NULL && CowDeleteSetCount(p->deletes) == 0 &&
+		p->min_subid >= r->subid)
+		CowMaybeAppend(p, rel);
+	if (p->append != NULL)
+		return;
+	if (list_length(p->rows) >= p->opts.file_group_rows ||
+		p->bytes > (Size) maintenance_work_mem * 1024)
+	{
+		if (CowDeleteSetCount(p->deletes) > 0 || p->min_subid < r->subid)
+			CowReorderEnd(p, rel, false);
+		else
+			CowFlushPart(p, rel, false);
+	}
+}
+
+/*
+ * CowReorderPut routes one row (in the heap's context); the rows it lets
+ * out of the heap may make a part to merge (CowReorderFlush).
  */
 static void
 CowReorderPut(CowPending *p, Relation rel, CowRow *row)
@@ -1218,20 +1371,19 @@ CowReorderPut(CowPending *p, Relation rel, CowRow *row)
 		CowReorderToSpill(p, rel, row);
 	else
 	{
+		int64		seq = row->seq;
+
 		CowReorderPush(p, row);
-		if (r->n > r->cap || r->bytes > r->limit)
+		while ((r = p->reorder) != NULL &&
+			   (r->n > r->cap || r->bytes > r->limit ||
+				(r->n > 0 && r->heap[0]->seq < seq - COW_REORDER_DELAY)))
+		{
 			CowReorderPop(p, rel);
-	}
-	if (IsInParallelMode() || CowFlushing)
+			CowReorderFlush(p, rel);
+		}
 		return;
-	if (list_length(p->rows) >= p->opts.file_group_rows ||
-		p->bytes > (Size) maintenance_work_mem * 1024)
-	{
-		if (CowDeleteSetCount(p->deletes) > 0 || p->min_subid < r->subid)
-			CowReorderEnd(p, rel, false);
-		else
-			CowFlushPart(p, rel, false);
 	}
+	CowReorderFlush(p, rel);
 }
 
 /*
@@ -1249,9 +1401,14 @@ CowReorderEnd(CowPending *p, Relation rel, bool in_order)
 	{
 		while (r->n > 0)
 			CowReorderPop(p, rel);
+		/* the statement ends: its last group is written */
+		if (p->append != NULL)
+			CowAppendFinish(p, rel);
 	}
 	else
 	{
+		if (p->append != NULL)
+			(void) CowAppendGiveBack(p, rel, NULL);
 		for (int i = 0; i < r->n; i++)
 			CowReorderToSpill(p, rel, r->heap[i]);
 		r->n = 0;
@@ -1275,6 +1432,413 @@ CowReorderFree(CowPending *p)
 	p->reorder = NULL;
 }
 
+/* the statement's greatest key so far: the last row waiting, or top */
+static CowRow *
+CowAppendLastRow(CowPending *p)
+{
+	CowAppender *a = p->append;
+
+	if (a->n > 0 && (a->top == NULL || CowBufferKeyCmp(p, a->top, a->rows[a->n - 1]) < 0))
+		return a->rows[a->n - 1];
+	return a->top ? a->top : p->last_key;
+}
+
+/*
+ * CowAppendSetTop makes row's key top's, when it is greater: top keeps
+ * copies of the record key's values only (its other columns are NULL).
+ */
+static void
+CowAppendSetTop(CowPending *p, TupleDesc desc, CowRow *row)
+{
+	CowAppender *a = p->append;
+	CowRow	   *top = a->top;
+
+	if (top == NULL)
+	{
+		top = MemoryContextAllocZero(CowWriteContext, sizeof(CowRow));
+		top->values = MemoryContextAllocZero(CowWriteContext,
+											 sizeof(Datum) * Max(desc->natts, 1));
+		top->isnull = MemoryContextAlloc(CowWriteContext,
+										 sizeof(bool) * Max(desc->natts, 1));
+		memset(top->isnull, true, sizeof(bool) * desc->natts);
+	}
+	else if (CowBufferKeyCmp(p, top, row) >= 0)
+		return;
+	for (int k = 0; k < p->opts.nkeys; k++)
+	{
+		int			i = p->opts.key_attnums[k] - 1;
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attbyval && !top->isnull[i])
+			pfree(DatumGetPointer(top->values[i]));
+		if (att->attbyval)
+			top->values[i] = row->values[i];
+		else
+		{
+			MemoryContext old = MemoryContextSwitchTo(CowWriteContext);
+
+			top->values[i] = datumCopy(row->values[i], false, att->attlen);
+			MemoryContextSwitchTo(old);
+		}
+		top->isnull[i] = false;
+	}
+	a->top = top;
+}
+
+static bool
+CowIsMarkerRow(CowPending *p, CowRow *row)
+{
+	int			m = p->opts.delete_marker_attnum - 1;
+
+	return m >= 0 && !row->isnull[m] && DatumGetBool(row->values[m]);
+}
+
+/*
+ * CowAppendStart: the buffer holds COW_APPEND_START rows of a statement
+ * that may be merged in parts, in key order, of the current subtransaction.
+ * If they (and so the statement) start beyond the table's last key, they
+ * become the first rows of an appender.
+ */
+static void
+CowAppendStart(CowPending *p, Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	CowAppender *a;
+	MemoryContext old;
+	ListCell   *lc;
+
+	old = MemoryContextSwitchTo(CowWriteContext);
+	a = palloc0(sizeof(CowAppender));
+	if (!CowAppendBegin(rel, p, linitial(p->rows), &a->opts))
+	{
+		pfree(a);
+		MemoryContextSwitchTo(old);
+		return;
+	}
+	p->appending = 1;
+	a->subid = GetCurrentSubTransactionId();
+	a->row_cxt = GenerationContextCreate(CowWriteContext,
+										 "incetl cow appended rows",
+										 0, 64 * 1024, 256 * 1024);
+	a->group_cxt = AllocSetContextCreate(CowWriteContext,
+										 "incetl cow append group",
+										 ALLOCSET_DEFAULT_SIZES);
+	a->cap = COW_BLOCK_ROWS + COW_APPEND_KEEP + 1;
+	a->rows = palloc(sizeof(CowRow *) * a->cap);
+	p->append = a;
+	MemoryContextSwitchTo(old);
+	ereport(DEBUG1,
+			(errmsg_internal("incetl_cow: the statement on \"%s\" appends its rows a block at a time",
+							 RelationGetRelationName(rel))));
+
+	/*
+	 * The buffered rows move over (their pending numbers go unused): into
+	 * the group's block at once when reordering, else copied to wait.
+	 */
+	foreach(lc, p->rows)
+	{
+		CowRow	   *row = lfirst(lc);
+
+		if (p->reorder != NULL && !CowIsMarkerRow(p, row))
+			CowAppendOne(p, rel, row);
+		else
+			CowAppendRow(p, rel, CowReorderCopy(desc, row, a->row_cxt));
+	}
+	CowClearBuffered(p);
+	p->last_row = CowAppendLastRow(p);
+}
+
+/*
+ * CowAppendRow takes row (in the appender's row context, its key above
+ * every earlier row's) into the group, encoding a block and writing the
+ * group as they fill.
+ */
+static void
+CowAppendRow(CowPending *p, Relation rel, CowRow *row)
+{
+	CowAppender *a = p->append;
+
+	if (CowIsMarkerRow(p, row))
+	{
+		/* not stored; a tombstone for a later row of its key (CowFlushPart) */
+		if (p->spill == NULL)
+			p->spill = CowSpillBegin(rel, &p->opts, CowWriteContext);
+		CowSpillPut(p->spill, row, a->subid, true);
+		CowAppendSetTop(p, RelationGetDescr(rel), row);
+		pfree(row);
+		p->last_row = a->top;
+		return;
+	}
+	if (p->reorder != NULL)
+	{
+		/*
+		 * Reordering, no row is taken back from here on (CowReorderBegin
+		 * did): the rows go straight into the group's block being gathered,
+		 * the waiting ones first, and are freed.
+		 */
+		for (int i = 0; i < a->n; i++)
+		{
+			CowAppendOne(p, rel, a->rows[i]);
+			pfree(a->rows[i]);
+		}
+		a->n = 0;
+		CowAppendOne(p, rel, row);
+		pfree(row);
+		p->last_row = a->top;
+		return;
+	}
+	Assert(a->n < a->cap);
+	a->rows[a->n++] = row;
+	p->last_row = row;
+	if (a->n >= COW_BLOCK_ROWS + (p->reorder == NULL ? COW_APPEND_KEEP : 0))
+	{
+		CowAppendEncode(p, rel, p->reorder == NULL ? COW_APPEND_KEEP : 0, false);
+		p->last_row = CowAppendLastRow(p);
+	}
+}
+
+/*
+ * CowAppendOne adds one row to the group (CowGroupWriterAddRow), writing
+ * the group once it is full.
+ */
+static void
+CowAppendOne(CowPending *p, Relation rel, CowRow *row)
+{
+	CowAppender *a = p->append;
+
+	if (a->w == NULL)
+		a->w = CowGroupWriterBegin(RelationGetDescr(rel), &a->opts,
+								   Max(a->opts.file_group_rows, 1),
+								   p->stmt_commit_id, true, a->group_cxt);
+	CowGroupWriterAddRow(a->w, row->values, row->isnull);
+	CowAppendSetTop(p, RelationGetDescr(rel), row);
+	if (CowGroupWriterRows(a->w) >= Max(a->opts.file_group_rows, 1))
+		CowAppendWrite(p, rel);
+}
+
+/*
+ * CowAppendEncode hands the waiting rows but the last keep over to the
+ * group, a block (COW_BLOCK_ROWS rows, fewer where the group ends) at a
+ * time, and writes each group that fills.  With final the rows left form
+ * a short last block, which ends the group (the caller writes it).
+ */
+static void
+CowAppendEncode(CowPending *p, Relation rel, int keep, bool final)
+{
+	CowAppender *a = p->append;
+	TupleDesc	desc = RelationGetDescr(rel);
+	int64		fgr = Max(a->opts.file_group_rows, 1);
+	int			done = 0;
+
+	while (a->n - done > keep)
+	{
+		int64		in_group = a->w ? CowGroupWriterRows(a->w) : 0;
+		int			avail = a->n - done - keep;
+		int			take = (int) Min((int64) COW_BLOCK_ROWS, fgr - in_group);
+
+		if (avail < take)
+		{
+			if (!final)
+				break;
+			take = avail;
+		}
+		if (a->w == NULL)
+			a->w = CowGroupWriterBegin(desc, &a->opts, fgr,
+									   p->stmt_commit_id, true, a->group_cxt);
+		CowGroupWriterAddBlock(a->w, a->rows + done, take);
+		CowAppendSetTop(p, desc, a->rows[done + take - 1]);
+		for (int i = done; i < done + take; i++)
+			pfree(a->rows[i]);
+		done += take;
+		if (CowGroupWriterRows(a->w) >= fgr)
+			CowAppendWrite(p, rel);
+		else if (take < COW_BLOCK_ROWS)
+			break;				/* final: the group's last block */
+	}
+	if (done > 0)
+	{
+		a->n -= done;
+		memmove(a->rows, a->rows + done, sizeof(CowRow *) * a->n);
+	}
+}
+
+/* CowAppendWrite writes the group being written as a part of the statement */
+static void
+CowAppendWrite(CowPending *p, Relation rel)
+{
+	CowAppender *a = p->append;
+	bool		was_flushing = CowFlushing;
+
+	CowFlushing = true;
+	p->merge_cid = GetCurrentCommandId(false);
+	p->merge_serial++;
+	CowAppendWriteGroup(rel, p, a->w);
+	CowFlushing = was_flushing;
+	a->w = NULL;
+	MemoryContextReset(a->group_cxt);
+}
+
+/*
+ * CowAppendFinish ends the appender at the statement's end (or before a
+ * read of the table merges the statement): the rows waiting and the group
+ * being written are written, the last group short.
+ */
+static void
+CowAppendFinish(CowPending *p, Relation rel)
+{
+	CowAppender *a = p->append;
+	CowRow	   *last;
+
+	CowAppendEncode(p, rel, 0, true);
+	Assert(a->n == 0);
+	if (a->w != NULL && CowGroupWriterRows(a->w) > 0)
+		CowAppendWrite(p, rel);
+	last = CowAppendLastRow(p);
+	if (last != NULL && last != p->last_key)
+	{
+		if (p->last_key)
+			pfree(p->last_key);
+		p->last_key = CowReorderCopy(RelationGetDescr(rel), last, CowWriteContext);
+	}
+	p->last_row = p->last_key;
+	CowAppendFree(p);
+}
+
+typedef struct CowGiveBack
+{
+	CowPending *p;
+	TupleDesc	desc;
+} CowGiveBack;
+
+/* emit callback of CowAppendGiveBack: one decoded row back to the buffer */
+static void
+CowAppendGiveBackRow(void *arg, Datum *values, bool *isnull)
+{
+	CowPending *p = ((CowGiveBack *) arg)->p;
+	TupleDesc	desc = ((CowGiveBack *) arg)->desc;
+	CowAppender *a = p->append;
+	CowRow	   *row;
+	MemoryContext old;
+
+	row = CowRowFromValues(desc, desc->natts, values, isnull,
+						   a->given_back_seq++, false, p->row_cxt);
+	old = MemoryContextSwitchTo(CowWriteContext);
+	p->rows = lappend(p->rows, row);
+	p->row_subids = lappend_int(p->row_subids, (int) a->subid);
+	p->bytes += GetMemoryChunkSpace(row) + 2 * sizeof(ListCell);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * CowAppendGiveBack ends the appender mid-group: the group's rows, decoded,
+ * and the rows waiting go back to the buffer, as if they had been buffered
+ * (see CowAppender); the groups written stay parts of the statement.  The
+ * statement appends no more this way.  carry, a row in the appender's row
+ * context (or NULL), is returned copied into the buffer's.
+ */
+static CowRow *
+CowAppendGiveBack(CowPending *p, Relation rel, CowRow *carry)
+{
+	CowAppender *a = p->append;
+	TupleDesc	desc = RelationGetDescr(rel);
+	int64		nrows = (a->w ? CowGroupWriterRows(a->w) : 0) + a->n;
+	MemoryContext old;
+
+	if (p->row_cxt == NULL)
+		p->row_cxt = CowRowContextCreate(0);
+	Assert(p->rows == NIL);
+	ereport(DEBUG1,
+			(errmsg_internal("incetl_cow: the statement on \"%s\" gives " INT64_FORMAT " appended rows back to its buffer",
+							 RelationGetRelationName(rel), nrows)));
+	/* arrival numbers below every other row's (>= 0) */
+	a->given_back_seq = -nrows - 1;
+	if (a->w != NULL)
+	{
+		CowGiveBack gb;
+
+		gb.p = p;
+		gb.desc = desc;
+		CowGroupWriterDecode(a->w, rel, CowAppendGiveBackRow, &gb);
+	}
+	old = MemoryContextSwitchTo(CowWriteContext);
+	for (int i = 0; i < a->n; i++)
+	{
+		CowRow	   *row = CowReorderCopy(desc, a->rows[i], p->row_cxt);
+
+		pfree(a->rows[i]);
+		a->rows[i] = NULL;
+		p->rows = lappend(p->rows, row);
+		p->row_subids = lappend_int(p->row_subids, (int) a->subid);
+		p->bytes += GetMemoryChunkSpace(row) + 2 * sizeof(ListCell);
+	}
+	MemoryContextSwitchTo(old);
+	if (carry != NULL)
+	{
+		CowRow	   *copy = CowReorderCopy(desc, carry, p->row_cxt);
+
+		pfree(carry);
+		carry = copy;
+	}
+	/* the key order goes on from the greatest key (a marker's, maybe) */
+	if (a->top != NULL &&
+		(p->rows == NIL || CowBufferKeyCmp(p, a->top, llast(p->rows)) > 0))
+	{
+		if (p->last_key)
+			pfree(p->last_key);
+		p->last_key = CowReorderCopy(desc, a->top, CowWriteContext);
+		p->last_row = p->last_key;
+	}
+	else
+		p->last_row = p->rows != NIL ? (CowRow *) llast(p->rows) : p->last_key;
+	p->append_off = true;
+	CowAppendFree(p);
+	return carry;
+}
+
+/* CowAppendFree drops the appender and whatever it holds */
+static void
+CowAppendFree(CowPending *p)
+{
+	CowAppender *a = p->append;
+
+	if (a == NULL)
+		return;
+	if (a->w != NULL)
+		CowGroupWriterClose(a->w);
+	MemoryContextDelete(a->row_cxt);
+	MemoryContextDelete(a->group_cxt);
+	pfree(a->rows);
+	if (a->top)
+	{
+		pfree(a->top->values);
+		pfree(a->top->isnull);
+		pfree(a->top);
+	}
+	if (a->opts.key_attnums)
+		pfree(a->opts.key_attnums);
+	pfree(a);
+	p->append = NULL;
+}
+
+/*
+ * CowMaybeAppend: the buffer of a statement that may be merged in parts
+ * (the caller checked) holds COW_APPEND_START rows: start appending them
+ * (CowAppender), once per statement, if it can.
+ */
+static void
+CowMaybeAppend(CowPending *p, Relation rel)
+{
+	if (p->append != NULL || p->append_off || p->appending < 0 ||
+		p->opts.nkeys == 0 || list_length(p->rows) < COW_APPEND_START ||
+		IsInParallelMode() || CowFlushing || p->on_conflict ||
+		p->key_ssup == NULL)
+		return;
+	p->append_off = true;		/* tried once */
+	CowAppendStart(p, rel);
+	if (p->append != NULL)
+		p->append_off = false;
+}
+
 /*
  * CowFlushPending merges everything the statement left for one relation
  * and resets its buffer for the next statement.
@@ -1290,6 +1854,14 @@ CowFlushPending(CowPending *p)
 	{
 		rel = relation_open(p->relid, RowExclusiveLock);
 		CowReorderEnd(p, rel, true);
+		relation_close(rel, NoLock);
+	}
+	if (p->append != NULL &&
+		!(p->min_subid != InvalidSubTransactionId &&
+		  p->min_subid < GetCurrentSubTransactionId()))
+	{
+		rel = relation_open(p->relid, RowExclusiveLock);
+		CowAppendFinish(p, rel);
 		relation_close(rel, NoLock);
 	}
 	if (p->reorder == NULL && p->rows == NIL && CowDeleteSetCount(p->deletes) == 0 &&
@@ -1338,6 +1910,8 @@ CowResetStatement(CowPending *p)
 {
 	if (p->reorder)
 		CowReorderFree(p);
+	CowAppendFree(p);
+	p->append_off = false;
 	if (p->spill)
 		CowSpillEnd(p->spill);
 	p->spill = NULL;
@@ -1447,6 +2021,7 @@ CowDiscardRelation(Oid relid)
 		p->spill = NULL;
 		if (p->reorder)
 			CowReorderFree(p);
+		CowAppendFree(p);
 		CowPendingList = list_delete_ptr(CowPendingList, p);
 	}
 }
@@ -1498,6 +2073,8 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 
 		if (p->spill)
 			CowSpillNoteAbort(p->spill, mySubid, p->next_seq, CowWriteContext);
+		if (p->append && p->append->subid >= mySubid)
+			CowAppendFree(p);	/* its rows and group were the aborted ones */
 		if (p->reorder && p->reorder->subid >= mySubid)
 			CowReorderFree(p);	/* its rows were the aborted ones */
 		for (i = 0; i < list_length(p->rows); i++)
@@ -1531,6 +2108,8 @@ CowSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 		}
 		p->rows = rows;
 		p->last_row = rows != NIL ? (CowRow *) llast(rows) : p->last_key;
+		if (p->append != NULL)
+			p->last_row = CowAppendLastRow(p);
 		p->row_subids = subids;
 		MemoryContextSwitchTo(old);
 
@@ -1753,6 +2332,8 @@ CowBeginOnConflict(Relation rel)
 
 	CowLockWriters(rel);
 	p = CowGetPending(RelationGetRelid(rel), true);
+	if (p->append != NULL)
+		(void) CowAppendGiveBack(p, rel, NULL);
 	if (!p->on_conflict)
 	{
 		CowOnConflictForget();

@@ -30,10 +30,12 @@
 #include "lib/stringinfo.h"
 #include "port/pg_bitutils.h"
 #include "port/pg_crc32c.h"
+#include "storage/buffile.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/sortsupport.h"
 #include "utils/typcache.h"
 
@@ -54,7 +56,8 @@ StaticAssertDecl(sizeof(CowColumnDesc) == 56,
 typedef struct CowChunk
 {
 	Size		len;			/* directory + stored bytes */
-	int64		nblocks;
+	int64		nblocks;		/* blocks added so far */
+	int64		cap;			/* of the per-block arrays */
 	CowBlockDesc *dir;			/* [nblocks] */
 	char	  **data;			/* [nblocks] */
 	bool		has_minmax;
@@ -75,6 +78,10 @@ typedef struct CowChunk
 	uint64		plain_bytes;	/* the values' size in a heap tuple */
 	int64		imin;			/* int_order: the min/max as integers */
 	int64		imax;
+	/* stored bytes in a temporary file (data[] then NULL): where each is */
+	BufFile    *file;
+	int		   *fno;			/* [nblocks] */
+	off_t	   *foff;
 } CowChunk;
 
 /*
@@ -147,6 +154,7 @@ CowEncodeContextGet(void)
 static void CowColEncInit(CowColEnc *e, Form_pg_attribute att);
 static inline void CowColEncAppend(CowColEnc *e, Datum value);
 static void CowChunkInit(CowChunk *chunk, int64 nrows);
+static void CowChunkReserve(CowChunk *chunk, int64 b);
 static void CowChunkAddBlock(CowColumnDesc *desc, CowChunk *chunk, int64 b,
 							 const Datum *bv, int64 bvals, const bits8 *bnulls,
 							 int64 brows, int level, SortSupport minmax);
@@ -173,11 +181,12 @@ CowIntMinMax(CowColEnc *e, CowChunk *chunk, int64 b, int64 bvals)
 
 	if (bvals == 0)
 		return;
+	CowChunkReserve(chunk, b);
 	if (chunk->bmin == NULL)
 	{
-		chunk->bmin = palloc(sizeof(Datum) * chunk->nblocks);
-		chunk->bmax = palloc(sizeof(Datum) * chunk->nblocks);
-		chunk->bhas = palloc0(sizeof(bool) * chunk->nblocks);
+		chunk->bmin = palloc(sizeof(Datum) * chunk->cap);
+		chunk->bmax = palloc(sizeof(Datum) * chunk->cap);
+		chunk->bhas = palloc0(sizeof(bool) * chunk->cap);
 	}
 	imin = imax = 0;
 	vmin = vmax = CowDatumGetInt(e->vals[0], attlen);
@@ -246,15 +255,45 @@ CowColEncAppend(CowColEnc *e, Datum value)
 	e->vals[e->nvals++] = value;
 }
 
-/* CowChunkInit readies chunk for a column of nrows rows */
+/*
+ * CowChunkInit readies chunk for a column of about nrows rows (the arrays
+ * grow if more blocks come: CowChunkReserve)
+ */
 static void
 CowChunkInit(CowChunk *chunk, int64 nrows)
 {
 	memset(chunk, 0, sizeof(CowChunk));
-	chunk->nblocks = (nrows + COW_BLOCK_ROWS - 1) / COW_BLOCK_ROWS;
-	chunk->dir = palloc0(sizeof(CowBlockDesc) * chunk->nblocks);
-	chunk->data = palloc0(sizeof(char *) * chunk->nblocks);
+	chunk->cap = Max((nrows + COW_BLOCK_ROWS - 1) / COW_BLOCK_ROWS, 1);
+	chunk->dir = palloc0(sizeof(CowBlockDesc) * chunk->cap);
+	chunk->data = palloc0(sizeof(char *) * chunk->cap);
 	chunk->try_dict = true;
+}
+
+/* CowChunkReserve makes room in chunk's per-block arrays for block b */
+static void
+CowChunkReserve(CowChunk *chunk, int64 b)
+{
+	int64		old = chunk->cap;
+
+	if (b < old)
+		return;
+	chunk->cap = Max(old * 2, b + 1);
+	chunk->dir = repalloc(chunk->dir, sizeof(CowBlockDesc) * chunk->cap);
+	memset(chunk->dir + old, 0, sizeof(CowBlockDesc) * (chunk->cap - old));
+	chunk->data = repalloc(chunk->data, sizeof(char *) * chunk->cap);
+	memset(chunk->data + old, 0, sizeof(char *) * (chunk->cap - old));
+	if (chunk->fno != NULL)
+	{
+		chunk->fno = repalloc(chunk->fno, sizeof(int) * chunk->cap);
+		chunk->foff = repalloc(chunk->foff, sizeof(off_t) * chunk->cap);
+	}
+	if (chunk->bmin != NULL)
+	{
+		chunk->bmin = repalloc(chunk->bmin, sizeof(Datum) * chunk->cap);
+		chunk->bmax = repalloc(chunk->bmax, sizeof(Datum) * chunk->cap);
+		chunk->bhas = repalloc(chunk->bhas, sizeof(bool) * chunk->cap);
+		memset(chunk->bhas + old, 0, sizeof(bool) * (chunk->cap - old));
+	}
 }
 
 /*
@@ -288,7 +327,7 @@ CowChunkAddBlock(CowColumnDesc *desc, CowChunk *chunk, int64 b,
 				 const Datum *bv, int64 bvals, const bits8 *bnulls,
 				 int64 brows, int level, SortSupport minmax)
 {
-	CowBlockDesc *dir = &chunk->dir[b];
+	CowBlockDesc *dir;
 	CowColumnDesc bd = *desc;
 	CowEncodedChunk enc;
 	MemoryContext old;
@@ -298,6 +337,9 @@ CowChunkAddBlock(CowColumnDesc *desc, CowChunk *chunk, int64 b,
 	int64		i;
 	pg_crc32c	crc;
 
+	CowChunkReserve(chunk, b);
+	dir = &chunk->dir[b];
+	chunk->nblocks = Max(chunk->nblocks, b + 1);
 	if (bnulls)
 		chunk->has_nulls = true;
 	if (bvals == 0)
@@ -343,9 +385,9 @@ CowChunkAddBlock(CowColumnDesc *desc, CowChunk *chunk, int64 b,
 		chunk->has_minmax = true;
 		if (chunk->bmin == NULL)
 		{
-			chunk->bmin = palloc(sizeof(Datum) * chunk->nblocks);
-			chunk->bmax = palloc(sizeof(Datum) * chunk->nblocks);
-			chunk->bhas = palloc0(sizeof(bool) * chunk->nblocks);
+			chunk->bmin = palloc(sizeof(Datum) * chunk->cap);
+			chunk->bmax = palloc(sizeof(Datum) * chunk->cap);
+			chunk->bhas = palloc0(sizeof(bool) * chunk->cap);
 		}
 		chunk->bmin[b] = mv[imin];
 		chunk->bmax[b] = mv[imax];
@@ -390,14 +432,22 @@ CowChunkAddBlock(CowColumnDesc *desc, CowChunk *chunk, int64 b,
 		dir->stored_len = clen;
 		chunk->any_compressed = true;
 	}
-	chunk->data[b] = MemoryContextAllocHuge(CurrentMemoryContext,
-											Max(dir->stored_len, 1));
-	memcpy(chunk->data[b], stored, dir->stored_len);
-	MemoryContextReset(CowEncodeContext);
 	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, chunk->data[b], dir->stored_len);
+	COMP_CRC32C(crc, stored, dir->stored_len);
 	FIN_CRC32C(crc);
 	dir->crc = crc;
+	if (chunk->file != NULL)
+	{
+		BufFileTell(chunk->file, &chunk->fno[b], &chunk->foff[b]);
+		BufFileWrite(chunk->file, (void *) stored, dir->stored_len);
+	}
+	else
+	{
+		chunk->data[b] = MemoryContextAllocHuge(CurrentMemoryContext,
+												Max(dir->stored_len, 1));
+		memcpy(chunk->data[b], stored, dir->stored_len);
+	}
+	MemoryContextReset(CowEncodeContext);
 	chunk->len += dir->stored_len;
 }
 
@@ -510,47 +560,791 @@ CowWriteBlockMinMax(StringInfo blob, CowChunk *chunks, TupleDesc tupdesc,
 }
 
 /*
+ * A group being written (CowGroupWriter): the rows are handed over a block
+ * at a time (CowGroupWriterAddBlock), each block encoded and compressed at
+ * once, and only the stored bytes, the blocks' min/max and the first and
+ * last key are kept (copied: the rows may go as soon as their block is
+ * added).  CowGroupWriterEnd writes the extent.  CowWriteGroup writes a
+ * sorted array of rows this way; a load appending new keys
+ * (cow_write_state.c) hands its rows over as they come, and never holds a
+ * whole group's rows.
+ */
+struct CowGroupWriter
+{
+	TupleDesc	tupdesc;
+	int			natts;
+	int			nkeys;
+	AttrNumber	key_attnums[INDEX_MAX_KEYS];
+	int			level;			/* compression */
+	int64		commit_id;		/* of incoming rows */
+	MemoryContext cxt;			/* everything below */
+	CowColumnDesc *descs;		/* [natts + 1]: the commit ids last */
+	CowChunk   *chunks;			/* [natts + 1] */
+	CowColEnc  *enc;			/* [natts] */
+	Datum	   *cids;			/* [COW_BLOCK_ROWS] */
+	int64		nrows;			/* rows added */
+	int64		nblocks;		/* blocks added */
+	bool		last_partial;	/* the last block added was short */
+	int64		min_commit;
+	int64		max_commit;
+	Datum	   *first_key;		/* [nkeys], copies */
+	Datum	   *last_key;
+	BufFile    *file;			/* the stored bytes, when spooled */
+	/* rows added one at a time (CowGroupWriterAddRow), not encoded yet */
+	int64		bn;				/* in the block being gathered */
+	MemoryContext arena_cxt;	/* their by-reference values: reset after
+								 * each block */
+	char	   *arena;			/* the piece being filled, or NULL */
+	Size		arena_used;
+	Size		arena_size;
+};
+
+/* CowCopyDatum copies a by-reference value into the current context */
+static inline Datum
+CowCopyDatum(Datum value, Form_pg_attribute att)
+{
+	return att->attbyval ? value : datumCopy(value, false, att->attlen);
+}
+
+/*
+ * CowGroupWriterBegin starts a group of rows of tupdesc under opts (about
+ * nrows of them, a hint for the arrays), whose incoming rows get
+ * commit_id.  Everything it keeps lives in cxt, which must outlive
+ * CowGroupWriterEnd; the caller resets or deletes it.
+ */
+CowGroupWriter *
+CowGroupWriterBegin(TupleDesc tupdesc, const CowOptions *opts, int64 nrows,
+					int64 commit_id, bool spool, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	CowGroupWriter *w = palloc0(sizeof(CowGroupWriter));
+	int			natts = tupdesc->natts;
+	int			i;
+
+	Assert(opts->nkeys <= INDEX_MAX_KEYS);
+	w->tupdesc = tupdesc;
+	w->natts = natts;
+	w->nkeys = opts->nkeys;
+	memcpy(w->key_attnums, opts->key_attnums, sizeof(AttrNumber) * opts->nkeys);
+	w->level = opts->compression_level;
+	w->commit_id = commit_id;
+	w->cxt = cxt;
+	w->descs = palloc0(sizeof(CowColumnDesc) * (natts + 1));
+	w->chunks = palloc0(sizeof(CowChunk) * (natts + 1));
+	w->enc = palloc(sizeof(CowColEnc) * Max(natts, 1));
+	w->min_commit = PG_INT64_MAX;
+	w->max_commit = 0;
+	w->first_key = palloc0(sizeof(Datum) * Max(w->nkeys, 1));
+	w->last_key = palloc0(sizeof(Datum) * Max(w->nkeys, 1));
+	for (i = 0; i < natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		CowColEncInit(&w->enc[i], att);
+		w->descs[i].typid = att->atttypid;
+		w->descs[i].attlen = att->attlen;
+		w->descs[i].attbyval = att->attbyval;
+		w->descs[i].attalign = att->attalign;
+		w->descs[i].collation = att->attcollation;
+		if (att->attisdropped)
+			w->descs[i].flags = COW_COL_DROPPED | COW_COL_ALL_NULL;
+		else
+			CowChunkInit(&w->chunks[i], nrows);
+	}
+	/* hidden commit-id column (gathered with the others) */
+	w->descs[natts].typid = INT8OID;
+	w->descs[natts].attlen = sizeof(int64);
+	w->descs[natts].attbyval = true;
+	w->descs[natts].attalign = TYPALIGN_DOUBLE;
+	CowChunkInit(&w->chunks[natts], nrows);
+	w->cids = palloc(sizeof(Datum) * COW_BLOCK_ROWS);
+	w->arena_cxt = AllocSetContextCreate(cxt, "incetl cow block values",
+										 ALLOCSET_DEFAULT_SIZES);
+	if (spool)
+	{
+		/* the transaction's, not the statement's: see CowSpillBegin */
+		ResourceOwner save = CurrentResourceOwner;
+
+		CurrentResourceOwner = TopTransactionResourceOwner;
+		w->file = BufFileCreateTemp(false);
+		CurrentResourceOwner = save;
+		for (i = 0; i <= natts; i++)
+		{
+			CowChunk   *c = &w->chunks[i];
+
+			if (i < natts && TupleDescAttr(tupdesc, i)->attisdropped)
+				continue;
+			c->file = w->file;
+			c->fno = palloc(sizeof(int) * c->cap);
+			c->foff = palloc(sizeof(off_t) * c->cap);
+		}
+	}
+	MemoryContextSwitchTo(old);
+	return w;
+}
+
+/*
+ * CowGroupWriterClose gives up w's temporary file, if any (CowGroupWriterEnd
+ * does, once the group is written); the caller then frees w's context.
+ */
+void
+CowGroupWriterClose(CowGroupWriter *w)
+{
+	if (w->file != NULL)
+		BufFileClose(w->file);
+	w->file = NULL;
+}
+
+/* CowChunkStored returns the stored bytes of block b of c (palloc'd if read) */
+static const char *
+CowChunkStored(CowChunk *c, int64 b)
+{
+	char	   *buf;
+	Size		len = c->dir[b].stored_len;
+
+	if (c->file == NULL)
+		return c->data[b];
+	buf = palloc(Max(len, 1));
+	if (BufFileSeek(c->file, c->fno[b], c->foff[b], SEEK_SET) != 0 ||
+		BufFileRead(c->file, buf, len) != len)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read temporary file of a file group being written: %m")));
+	return buf;
+}
+
+/* rows added so far */
+int64
+CowGroupWriterRows(CowGroupWriter *w)
+{
+	return w->nrows;
+}
+
+/*
+ * CowGroupWriterEncode encodes the block gathered in w->enc and w->cids (n
+ * rows) as the group's next block: each column's, then the commit ids'.
+ * The block's and the chunk's min/max point into the values: copied, the
+ * values may go.  Call in w->cxt.
+ */
+static void
+CowGroupWriterEncode(CowGroupWriter *w, int64 n)
+{
+	int			natts = w->natts;
+	CowColEnc  *enc = w->enc;
+	int64		b = w->nblocks;
+	int			i;
+
+	for (i = 0; i < natts; i++)
+	{
+		CowColEnc  *e = &enc[i];
+		CowChunk   *c = &w->chunks[i];
+		Datum		pmin = c->min,
+					pmax = c->max;
+		bool		had = c->has_minmax;
+
+		if (e->att->attisdropped)
+			continue;
+		if (e->can_minmax && e->int_order)
+			CowIntMinMax(e, c, b, e->nvals);
+		CowChunkAddBlock(&w->descs[i], c, b, e->vals, e->nvals,
+						 e->nnulls > 0 ? e->nulls : NULL, n, w->level,
+						 (e->can_minmax && !e->int_order) ? &e->ssup : NULL);
+		if (!e->att->attbyval && c->bmin != NULL && c->bhas[b])
+		{
+			c->bmin[b] = CowCopyDatum(c->bmin[b], e->att);
+			c->bmax[b] = CowCopyDatum(c->bmax[b], e->att);
+			if (!had || c->min != pmin)
+				c->min = c->bmin[b];
+			if (!had || c->max != pmax)
+				c->max = c->bmax[b];
+		}
+		else if (!e->att->attbyval && c->has_minmax)
+		{
+			if (!had || c->min != pmin)
+				c->min = CowCopyDatum(c->min, e->att);
+			if (!had || c->max != pmax)
+				c->max = CowCopyDatum(c->max, e->att);
+		}
+	}
+	CowChunkAddBlock(&w->descs[natts], &w->chunks[natts], b, w->cids, n, NULL,
+					 n, w->level, NULL);
+
+}
+
+/*
+ * CowGroupWriterAddBlock encodes rows[0..n-1] (1 <= n <= COW_BLOCK_ROWS,
+ * in key order after the rows added before) as the group's next block.
+ * Only the group's last block may have fewer than COW_BLOCK_ROWS rows.
+ * The rows are not referenced afterwards.
+ */
+void
+CowGroupWriterAddBlock(CowGroupWriter *w, CowRow **rows, int64 n)
+{
+	MemoryContext old = MemoryContextSwitchTo(w->cxt);
+	int			natts = w->natts;
+	CowColEnc  *enc = w->enc;
+	int64		r;
+	int			i,
+				k;
+
+	Assert(n > 0 && n <= COW_BLOCK_ROWS && !w->last_partial && w->bn == 0);
+	for (i = 0; i < natts; i++)
+	{
+		if (enc[i].att->attisdropped)
+			continue;
+		enc[i].nvals = 0;
+		enc[i].nnulls = 0;
+		memset(enc[i].nulls, 0, (n + 7) / 8);
+	}
+	for (r = 0; r < n; r++)
+	{
+		int64		c = rows[r]->commit_id ? rows[r]->commit_id : w->commit_id;
+
+		w->cids[r] = Int64GetDatum(c);
+		w->min_commit = Min(w->min_commit, c);
+		w->max_commit = Max(w->max_commit, c);
+	}
+	for (r = 0; r < n;)
+	{
+		CowRow	   *row = rows[r];
+
+		if (row->src != NULL)
+		{
+			/*
+			 * A run of stored rows that follow each other in one decoded
+			 * group: read it column by column, sequentially.
+			 */
+			CowDecodedGroup *g = row->src;
+			int64		s0 = row->src_row;
+			int64		len = 1;
+			int64		j;
+
+			while (r + len < n && rows[r + len]->src == g &&
+				   rows[r + len]->src_row == s0 + len)
+				len++;
+			for (i = 0; i < natts; i++)
+			{
+				CowColEnc  *e = &enc[i];
+				const bool *gn = g->isnull[i] + s0;
+				const Datum *gv = g->values[i] + s0;
+				Datum	   *dst;
+
+				if (e->att->attisdropped)
+					continue;
+				/* decoded values are never toasted: copy them */
+				dst = e->vals + e->nvals;
+				for (j = 0; j < len; j++)
+				{
+					if (gn[j])
+					{
+						int64		bit = r + j;
+
+						e->nulls[bit >> 3] |= 1 << (bit & 7);
+						e->nnulls++;
+					}
+					else
+						*dst++ = gv[j];
+				}
+				e->nvals = dst - e->vals;
+			}
+			r += len;
+			continue;
+		}
+
+		/* an incoming row */
+		for (i = 0; i < natts; i++)
+		{
+			CowColEnc  *e = &enc[i];
+
+			if (e->att->attisdropped)
+				continue;
+			if (row->isnull[i])
+			{
+				e->nulls[r >> 3] |= 1 << (r & 7);
+				e->nnulls++;
+				continue;
+			}
+			CowColEncAppend(e, row->values[i]);
+		}
+		r++;
+	}
+
+	CowGroupWriterEncode(w, n);
+
+	/* the first and last key, copied */
+	for (k = 0; k < w->nkeys; k++)
+	{
+		int			a = w->key_attnums[k] - 1;
+		Form_pg_attribute att = TupleDescAttr(w->tupdesc, a);
+		bool		isnull;
+
+		if (w->nrows == 0)
+			w->first_key[k] = CowCopyDatum(CowRowValue(rows[0], a, &isnull), att);
+		else if (!att->attbyval && w->last_key[k] != w->first_key[k])
+			pfree(DatumGetPointer(w->last_key[k]));
+		w->last_key[k] = CowCopyDatum(CowRowValue(rows[n - 1], a, &isnull), att);
+	}
+	w->nrows += n;
+	w->nblocks++;
+	w->last_partial = (n < COW_BLOCK_ROWS);
+	MemoryContextSwitchTo(old);
+}
+
+/* CowArenaCopy copies a by-reference value of att into w's block arena */
+static Datum
+CowArenaCopy(CowGroupWriter *w, Datum value, Form_pg_attribute att)
+{
+	Size		len;
+	char	   *dst;
+
+	if (att->attbyval)
+		return value;
+	if (att->attlen == -1)
+	{
+		struct varlena *v = (struct varlena *) DatumGetPointer(value);
+
+		if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
+		{
+			MemoryContext old = MemoryContextSwitchTo(w->arena_cxt);
+
+			v = detoast_attr(v);
+			MemoryContextSwitchTo(old);
+			return PointerGetDatum(v);
+		}
+		len = VARSIZE_ANY(v);
+	}
+	else if (att->attlen == -2)
+		len = strlen(DatumGetCString(value)) + 1;
+	else
+		len = att->attlen;
+	if (w->arena == NULL || w->arena_used + MAXALIGN(len) > w->arena_size)
+	{
+		w->arena_size = Max(MAXALIGN(len), 64 * 1024);
+		w->arena = MemoryContextAlloc(w->arena_cxt, w->arena_size);
+		w->arena_used = 0;
+	}
+	dst = w->arena + w->arena_used;
+	w->arena_used += MAXALIGN(len);
+	memcpy(dst, DatumGetPointer(value), len);
+	return PointerGetDatum(dst);
+}
+
+/*
+ * CowGroupWriterFlushRows encodes the rows added one at a time that wait in
+ * the block being gathered (the group's last block may be short).
+ */
+static void
+CowGroupWriterFlushRows(CowGroupWriter *w)
+{
+	MemoryContext old;
+	int64		n = w->bn;
+
+	if (n == 0)
+		return;
+	old = MemoryContextSwitchTo(w->cxt);
+	CowGroupWriterEncode(w, n);
+	/* the first and last key: a record key is never NULL */
+	for (int k = 0; k < w->nkeys; k++)
+	{
+		int			a = w->key_attnums[k] - 1;
+		Form_pg_attribute att = TupleDescAttr(w->tupdesc, a);
+		CowColEnc  *e = &w->enc[a];
+
+		Assert(e->nnulls == 0 && e->nvals == n);
+		if (w->nblocks == 0)
+			w->first_key[k] = CowCopyDatum(e->vals[0], att);
+		else if (!att->attbyval && w->last_key[k] != w->first_key[k])
+			pfree(DatumGetPointer(w->last_key[k]));
+		w->last_key[k] = CowCopyDatum(e->vals[n - 1], att);
+	}
+	w->nblocks++;
+	w->last_partial = (n < COW_BLOCK_ROWS);
+	w->bn = 0;
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(w->arena_cxt);
+	w->arena = NULL;
+}
+
+/*
+ * CowGroupWriterAddRow adds one incoming row (its key above the rows added
+ * before): its values go into the block being gathered, the by-reference
+ * ones copied, so the row may go at once; a full block is encoded.  Rows
+ * added so may not be followed by CowGroupWriterAddBlock.
+ */
+void
+CowGroupWriterAddRow(CowGroupWriter *w, const Datum *values, const bool *isnull)
+{
+	int64		r = w->bn;
+
+	Assert(!w->last_partial);
+	if (r == 0)
+	{
+		for (int i = 0; i < w->natts; i++)
+		{
+			if (w->enc[i].att->attisdropped)
+				continue;
+			w->enc[i].nvals = 0;
+			w->enc[i].nnulls = 0;
+			memset(w->enc[i].nulls, 0, COW_BLOCK_ROWS / 8);
+		}
+	}
+	w->cids[r] = Int64GetDatum(w->commit_id);
+	w->min_commit = Min(w->min_commit, w->commit_id);
+	w->max_commit = Max(w->max_commit, w->commit_id);
+	for (int i = 0; i < w->natts; i++)
+	{
+		CowColEnc  *e = &w->enc[i];
+
+		if (e->att->attisdropped)
+			continue;
+		if (isnull[i])
+		{
+			e->nulls[r >> 3] |= 1 << (r & 7);
+			e->nnulls++;
+			continue;
+		}
+		e->vals[e->nvals++] = CowArenaCopy(w, values[i], e->att);
+	}
+	w->bn++;
+	w->nrows++;
+	if (w->bn == COW_BLOCK_ROWS)
+		CowGroupWriterFlushRows(w);
+}
+
+/*
+ * CowGroupWriterEnd writes the group (at least one row added) as a new
+ * file group version with a fresh row-number range and describes it in
+ * *out.  The catalog row is the caller's job.
+ */
+/*
+ * The row numbers of a group: first_row_number (reserved, -1: reserve them
+ * at the end) and, in format 5, the row-number map of the stored rows it
+ * carries (none: nruns 0) -- its description, the ranges it absorbed and
+ * its stored bytes.
+ */
+typedef struct CowGroupNumbering
+{
+	int64		first_row_number;
+	CowRowMapInfo info;
+	CowRowRange *absorbed;
+	char	   *stored;
+	Size		stored_len;
+} CowGroupNumbering;
+
+static void CowGroupWriterFinish(CowGroupWriter *w, Relation rel,
+								 int64 file_group_id, CowGroupNumbering *rnums,
+								 CowVersion *out);
+
+void
+CowGroupWriterEnd(CowGroupWriter *w, Relation rel, int64 file_group_id,
+				  CowVersion *out)
+{
+	CowGroupNumbering rnums;
+
+	memset(&rnums, 0, sizeof(rnums));
+	rnums.first_row_number = -1;
+	CowGroupWriterFinish(w, rel, file_group_id, &rnums, out);
+}
+
+/*
+ * CowGroupWriterFinish writes the group, its row numbers as rnums says:
+ * CowGroupWriterEnd, or CowWriteGroup with a row-number map.
+ */
+static void
+CowGroupWriterFinish(CowGroupWriter *w, Relation rel, int64 file_group_id,
+					 CowGroupNumbering *rnums, CowVersion *out)
+{
+	MemoryContext old = MemoryContextSwitchTo(w->cxt);
+	TupleDesc	tupdesc = w->tupdesc;
+	int			natts = w->natts;
+	CowColumnDesc *descs = w->descs;
+	CowChunk   *chunks = w->chunks;
+	int64		nrows = w->nrows;
+	int64		nblocks = w->nblocks;
+	StringInfoData blob;
+	CowGroupHeader header;
+	int64		raw_total = 0;
+	Size		header_len,
+				total;
+	char	   *head;
+	CowExtentPiece *pieces;
+	int			npieces;
+	int			i;
+	int64		b;
+	pg_crc32c	crc;
+
+	Assert(nrows > 0);
+	CowGroupWriterFlushRows(w);
+	nblocks = w->nblocks;
+	for (i = 0; i <= natts; i++)
+	{
+		if (i < natts && w->enc[i].att->attisdropped)
+			continue;
+		CowChunkEnd(&descs[i], &chunks[i]);
+		/* raw bytes: as the values would take in a heap tuple */
+		if (i < natts && chunks[i].nvals > 0)
+			raw_total += (chunks[i].has_nulls ? (nrows + 7) / 8 : 0) +
+				chunks[i].plain_bytes;
+	}
+	raw_total += sizeof(int64) * nrows;
+
+	/* blob area: min/max per column, then first and last key */
+	initStringInfo(&blob);
+	appendStringInfoChar(&blob, '\0');	/* offset 0 means "none" */
+	for (i = 0; i < natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		if (!chunks[i].has_minmax)
+			continue;
+		descs[i].min_off = blob.len;
+		CowSerializeDatum(&blob, chunks[i].min, att->attbyval, att->attlen);
+		descs[i].max_off = blob.len;
+		CowSerializeDatum(&blob, chunks[i].max, att->attbyval, att->attlen);
+	}
+	memset(&header, 0, sizeof(header));
+	if (CowTestWriteGroupVersion >= 4)
+	{
+		header.block_minmax_off = blob.len;
+		CowWriteBlockMinMax(&blob, chunks, tupdesc, nrows);
+	}
+	if (w->nkeys > 0)
+	{
+		int			wk,
+					k;
+
+		for (wk = 0; wk < 2; wk++)
+		{
+			if (wk == 0)
+				header.first_key_off = blob.len;
+			else
+				header.last_key_off = blob.len;
+			for (k = 0; k < w->nkeys; k++)
+			{
+				Form_pg_attribute att = TupleDescAttr(tupdesc, w->key_attnums[k] - 1);
+
+				CowSerializeDatum(&blob, wk == 0 ? w->first_key[k] : w->last_key[k],
+								  att->attbyval, att->attlen);
+			}
+		}
+	}
+
+	/* format 5: the absorbed ranges, then the map's description, last */
+	if (CowTestWriteGroupVersion >= 5)
+	{
+		if (rnums->info.nabsorbed > 0)
+			appendBinaryStringInfo(&blob, (char *) rnums->absorbed,
+								   sizeof(CowRowRange) * rnums->info.nabsorbed);
+		appendBinaryStringInfo(&blob, (char *) &rnums->info, sizeof(rnums->info));
+	}
+
+	header_len = MAXALIGN(sizeof(CowGroupHeader)) +
+		sizeof(CowColumnDesc) * (natts + 1) + blob.len;
+	total = header_len;
+	for (i = 0; i <= natts; i++)
+	{
+		descs[i].offset = total;
+		total += chunks[i].len;
+	}
+	if (rnums->info.nruns > 0)
+	{
+		rnums->info.runs_offset = total;
+		total += rnums->stored_len;
+		memcpy(blob.data + blob.len - sizeof(rnums->info), &rnums->info,
+			   sizeof(rnums->info));
+	}
+
+	header.magic = COW_GROUP_MAGIC;
+	header.version = CowTestWriteGroupVersion;
+	header.header_len = header_len;
+	header.natts = natts;
+	header.nkeys = w->nkeys;
+	header.nrows = nrows;
+	header.total_len = total;
+	header.block_rows = COW_BLOCK_ROWS;
+
+	/*
+	 * The stream: header, column descriptors and blob, then the chunks, each
+	 * its block directory and its blocks' stored bytes.
+	 */
+	head = palloc0(header_len);
+	memcpy(head, &header, sizeof(header));
+	memcpy(CowGroupColumns(head), descs, sizeof(CowColumnDesc) * (natts + 1));
+	memcpy(CowGroupBlob((CowGroupHeader *) head), blob.data, blob.len);
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, head, header_len);
+	FIN_CRC32C(crc);
+	((CowGroupHeader *) head)->header_crc = crc;
+	pieces = palloc0(sizeof(CowExtentPiece) * (2 + (natts + 1) * (nblocks + 1)));
+	pieces[0].data = head;
+	pieces[0].len = header_len;
+	npieces = 1;
+	for (i = 0; i <= natts; i++)
+	{
+		CowChunk   *c = &chunks[i];
+
+		if (c->len == 0)
+			continue;
+		pieces[npieces].data = (const char *) c->dir;
+		pieces[npieces++].len = sizeof(CowBlockDesc) * c->nblocks;
+		for (b = 0; b < c->nblocks; b++)
+		{
+			if (c->dir[b].flags & COW_BLK_ALL_NULL)
+				continue;
+			pieces[npieces].data = c->data[b];
+			pieces[npieces].len = c->dir[b].stored_len;
+			pieces[npieces].file = c->file;
+			if (c->file != NULL)
+			{
+				pieces[npieces].fileno = c->fno[b];
+				pieces[npieces].offset = c->foff[b];
+			}
+			npieces++;
+		}
+	}
+	/* the row-number map, after the chunks (format 5, carried rows) */
+	if (rnums->info.nruns > 0)
+	{
+		pieces[npieces].data = rnums->stored;
+		pieces[npieces].len = rnums->stored_len;
+		npieces++;
+	}
+
+	memset(out, 0, sizeof(CowVersion));
+	out->file_group_id = file_group_id;
+	out->commit_id = w->commit_id;
+	out->row_count = nrows;
+	out->first_row_number = rnums->first_row_number >= 0 ?
+		rnums->first_row_number : CowReserveRowNumbers(rel, nrows);
+	out->first_block = CowWriteExtent(rel, pieces, npieces, &out->nblocks);
+	out->header_bytes = header_len;
+	out->bytes = total;
+	out->raw_bytes = raw_total;
+	out->min_commit = w->min_commit;
+	out->max_commit = w->max_commit;
+	CowGroupWriterClose(w);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * CowGroupWriterDecode hands the rows added so far back, decoded from their
+ * stored blocks, a block at a time: emit(arg, values, isnull) per row, in
+ * order (values valid for the call only).  For a load that must give its
+ * rows back to the statement's buffer (cow_write_state.c) before the group
+ * is written.  Commit ids are not handed back (incoming rows have none).
+ */
+void
+CowGroupWriterDecode(CowGroupWriter *w, Relation rel,
+					 void (*emit) (void *arg, Datum *values, bool *isnull),
+					 void *arg)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "incetl cow decode written block",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
+	int			natts = w->natts;
+	Datum	  **vals = palloc(sizeof(Datum *) * Max(natts, 1));
+	bool	  **nulls = palloc(sizeof(bool *) * Max(natts, 1));
+	Datum	   *rv = palloc(sizeof(Datum) * Max(natts, 1));
+	bool	   *rn = palloc(sizeof(bool) * Max(natts, 1));
+	int			i;
+	int64		b,
+				r;
+
+	for (b = 0; b < w->nblocks; b++)
+	{
+		int64		brows = Min((int64) COW_BLOCK_ROWS,
+								(w->nrows - w->bn) - b * COW_BLOCK_ROWS);
+
+		old = MemoryContextSwitchTo(cxt);
+		for (i = 0; i < natts; i++)
+		{
+			CowChunk   *c = &w->chunks[i];
+			CowBlockDesc *bd;
+			CowColumnDesc d = w->descs[i];
+			const char *raw;
+
+			vals[i] = palloc(sizeof(Datum) * brows);
+			nulls[i] = palloc(sizeof(bool) * brows);
+			if (w->enc[i].att->attisdropped ||
+				(c->dir[b].flags & COW_BLK_ALL_NULL))
+			{
+				memset(nulls[i], true, brows);
+				continue;
+			}
+			bd = &c->dir[b];
+			d.flags = (bd->flags & COW_BLK_HAS_NULLS) ? COW_COL_HAS_NULLS : 0;
+			d.encoding = bd->encoding;
+			d.raw_len = bd->raw_len;
+			raw = CowChunkStored(c, b);
+			if (!(bd->flags & COW_BLK_UNCOMPRESSED))
+			{
+				char	   *buf = palloc(Max(bd->raw_len, 1));
+
+				CowDecompress(raw, bd->stored_len, buf, bd->raw_len, rel);
+				raw = buf;
+			}
+			(void) CowDecodeChunk(rel, 0, i + 1, &d, raw, brows, vals[i], nulls[i]);
+		}
+		MemoryContextSwitchTo(old);
+		for (r = 0; r < brows; r++)
+		{
+			for (i = 0; i < natts; i++)
+			{
+				rv[i] = vals[i][r];
+				rn[i] = nulls[i][r];
+			}
+			emit(arg, rv, rn);
+		}
+		MemoryContextReset(cxt);
+	}
+	/* the rows of the block being gathered */
+	if (w->bn > 0)
+	{
+		int64	   *next = palloc0(sizeof(int64) * Max(natts, 1));
+
+		for (r = 0; r < w->bn; r++)
+		{
+			for (i = 0; i < natts; i++)
+			{
+				CowColEnc  *e = &w->enc[i];
+
+				rn[i] = e->att->attisdropped ||
+					(e->nulls[r >> 3] >> (r & 7)) & 1;
+				rv[i] = rn[i] ? (Datum) 0 : e->vals[next[i]++];
+			}
+			emit(arg, rv, rn);
+		}
+		pfree(next);
+	}
+	MemoryContextDelete(cxt);
+	pfree(vals);
+	pfree(nulls);
+	pfree(rv);
+	pfree(rn);
+}
+
+/*
  * CowWriteGroup encodes rows (already sorted by the record key, when
  * there is one) as a new file group version with a fresh row-number
  * range, writes its extent and describes it in *out.  With carry, a stored
  * row (one with src) keeps its row number (format 5 only: older formats
  * give every row first_row_number + position); rownums (may be NULL)
- * receives each row's.  The catalog row is
- * the caller's job.
+ * receives each row's.  The catalog row is the caller's job.  The
+ * writer's memory is of the current context.
  */
 void
 CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 			  CowRow **rows, int64 nrows, int64 file_group_id,
 			  int64 commit_id, bool carry, int64 *rownums, CowVersion *out)
 {
-	int			natts = tupdesc->natts;
-	CowColumnDesc *descs = palloc0(sizeof(CowColumnDesc) * (natts + 1));
-	CowChunk   *chunks = palloc0(sizeof(CowChunk) * (natts + 1));
-	StringInfoData blob;
-	CowGroupHeader header;
-	int64		raw_total = 0;
-	Datum	   *cids;
-	int64		min_commit = PG_INT64_MAX,
-				max_commit = 0;
-	Size		header_len,
-				total;
-	char	   *head;
-	int64		nblocks = (nrows + COW_BLOCK_ROWS - 1) / COW_BLOCK_ROWS;
-	CowExtentPiece *pieces;
-	int			npieces;
-	int			i;
-	int64		r,
-				b;
-	pg_crc32c	crc;
-	CowColEnc  *enc;
+	CowGroupWriter *w;
+	CowGroupNumbering rnums;
 	int64		first_row_number;
 	int64	   *rn;
-	char	   *map_raw = NULL;
-	char	   *map_stored = NULL;
-	Size		map_raw_len = 0,
-				map_stored_len = 0;
-	CowRowMapInfo map_info;
-	CowRowRange *absorbed = NULL;
+	int64		r,
+				r0;
+	pg_crc32c	crc;
 
 	Assert(nrows > 0);
 
@@ -558,15 +1352,18 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 	 * Row numbers: the version reserves nrows fresh ones; in format 5 a
 	 * stored row carried over unchanged keeps its own (when carry).
 	 */
+	memset(&rnums, 0, sizeof(rnums));
 	first_row_number = CowReserveRowNumbers(rel, nrows);
+	rnums.first_row_number = first_row_number;
 	rn = rownums ? rownums : palloc(sizeof(int64) * nrows);
-	memset(&map_info, 0, sizeof(map_info));
 	if (carry && CowTestWriteGroupVersion >= 5)
 	{
 		CowRowRange *sources = NULL;
 		int			nsources = 0,
 					cap = 0;
 		CowDecodedGroup *last = NULL;
+		char	   *map_raw = NULL;
+		Size		map_raw_len = 0;
 
 		for (r = 0; r < nrows;)
 		{
@@ -606,26 +1403,27 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 			}
 		}
 		CowBuildRowMap(rn, nrows, first_row_number, sources, nsources,
-					   &map_raw, &map_raw_len, &map_info.nruns,
-					   &absorbed, &map_info.nabsorbed);
+					   &map_raw, &map_raw_len, &rnums.info.nruns,
+					   &rnums.absorbed, &rnums.info.nabsorbed);
 		if (sources)
 			pfree(sources);
 		if (map_raw != NULL)
 		{
-			map_stored = CowCompress(map_raw, map_raw_len,
-									 opts->compression_level, &map_stored_len);
-			if (map_stored == NULL)
+			rnums.stored = CowCompress(map_raw, map_raw_len,
+									   opts->compression_level,
+									   &rnums.stored_len);
+			if (rnums.stored == NULL)
 			{
-				map_stored = map_raw;
-				map_stored_len = map_raw_len;
-				map_info.runs_flags = COW_BLK_UNCOMPRESSED;
+				rnums.stored = map_raw;
+				rnums.stored_len = map_raw_len;
+				rnums.info.runs_flags = COW_BLK_UNCOMPRESSED;
 			}
-			map_info.runs_raw_len = map_raw_len;
-			map_info.runs_stored_len = map_stored_len;
+			rnums.info.runs_raw_len = map_raw_len;
+			rnums.info.runs_stored_len = rnums.stored_len;
 			INIT_CRC32C(crc);
-			COMP_CRC32C(crc, map_stored, map_stored_len);
+			COMP_CRC32C(crc, rnums.stored, rnums.stored_len);
 			FIN_CRC32C(crc);
-			map_info.runs_crc = crc;
+			rnums.info.runs_crc = crc;
 		}
 	}
 	else
@@ -634,287 +1432,11 @@ CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opts,
 			rn[r] = first_row_number + r;
 	}
 
-	enc = palloc(sizeof(CowColEnc) * Max(natts, 1));
-	for (i = 0; i < natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-
-		CowColEncInit(&enc[i], att);
-		descs[i].typid = att->atttypid;
-		descs[i].attlen = att->attlen;
-		descs[i].attbyval = att->attbyval;
-		descs[i].attalign = att->attalign;
-		descs[i].collation = att->attcollation;
-		if (att->attisdropped)
-			descs[i].flags = COW_COL_DROPPED | COW_COL_ALL_NULL;
-		else
-			CowChunkInit(&chunks[i], nrows);
-	}
-	/* hidden commit-id column (gathered with the others) */
-	descs[natts].typid = INT8OID;
-	descs[natts].attlen = sizeof(int64);
-	descs[natts].attbyval = true;
-	descs[natts].attalign = TYPALIGN_DOUBLE;
-	CowChunkInit(&chunks[natts], nrows);
-	cids = palloc(sizeof(Datum) * COW_BLOCK_ROWS);
-
-	for (b = 0; b * COW_BLOCK_ROWS < nrows; b++)
-	{
-		int64		r0 = b * COW_BLOCK_ROWS;
-		int64		r1 = Min(r0 + COW_BLOCK_ROWS, nrows);
-		int64		brows = r1 - r0;
-
-		for (i = 0; i < natts; i++)
-		{
-			if (enc[i].att->attisdropped)
-				continue;
-			enc[i].nvals = 0;
-			enc[i].nnulls = 0;
-			memset(enc[i].nulls, 0, (brows + 7) / 8);
-		}
-		for (r = r0; r < r1; r++)
-		{
-			int64		c = rows[r]->commit_id ? rows[r]->commit_id : commit_id;
-
-			cids[r - r0] = Int64GetDatum(c);
-			min_commit = Min(min_commit, c);
-			max_commit = Max(max_commit, c);
-		}
-		for (r = r0; r < r1;)
-		{
-			CowRow	   *row = rows[r];
-
-			if (row->src != NULL)
-			{
-				/*
-				 * A run of stored rows that follow each other in one
-				 * decoded group: read it column by column, sequentially.
-				 */
-				CowDecodedGroup *g = row->src;
-				int64		s0 = row->src_row;
-				int64		len = 1;
-				int64		k;
-
-				while (r + len < r1 && rows[r + len]->src == g &&
-					   rows[r + len]->src_row == s0 + len)
-					len++;
-				for (i = 0; i < natts; i++)
-				{
-					CowColEnc  *e = &enc[i];
-					const bool *gn = g->isnull[i] + s0;
-					const Datum *gv = g->values[i] + s0;
-					Datum	   *dst;
-
-					if (e->att->attisdropped)
-						continue;
-					/* decoded values are never toasted: copy them */
-					dst = e->vals + e->nvals;
-					for (k = 0; k < len; k++)
-					{
-						if (gn[k])
-						{
-							int64		bit = r - r0 + k;
-
-							e->nulls[bit >> 3] |= 1 << (bit & 7);
-							e->nnulls++;
-						}
-						else
-							*dst++ = gv[k];
-					}
-					e->nvals = dst - e->vals;
-				}
-				r += len;
-				continue;
-			}
-
-			/* an incoming row */
-			for (i = 0; i < natts; i++)
-			{
-				CowColEnc  *e = &enc[i];
-
-				if (e->att->attisdropped)
-					continue;
-				if (row->isnull[i])
-				{
-					int64		bit = r - r0;
-
-					e->nulls[bit >> 3] |= 1 << (bit & 7);
-					e->nnulls++;
-					continue;
-				}
-				CowColEncAppend(e, row->values[i]);
-			}
-			r++;
-		}
-
-		/* the block of each column, then of the commit ids */
-		for (i = 0; i < natts; i++)
-		{
-			CowColEnc  *e = &enc[i];
-
-			if (e->att->attisdropped)
-				continue;
-			if (e->can_minmax && e->int_order)
-				CowIntMinMax(e, &chunks[i], b, e->nvals);
-			CowChunkAddBlock(&descs[i], &chunks[i], b, e->vals, e->nvals,
-							 e->nnulls > 0 ? e->nulls : NULL, brows,
-							 opts->compression_level,
-							 (e->can_minmax && !e->int_order) ? &e->ssup : NULL);
-		}
-		CowChunkAddBlock(&descs[natts], &chunks[natts], b, cids, brows, NULL,
-						 brows, opts->compression_level, NULL);
-	}
-	for (i = 0; i <= natts; i++)
-	{
-		if (i < natts && enc[i].att->attisdropped)
-			continue;
-		CowChunkEnd(&descs[i], &chunks[i]);
-		/* raw bytes: as the values would take in a heap tuple */
-		if (i < natts && chunks[i].nvals > 0)
-			raw_total += (chunks[i].has_nulls ? (nrows + 7) / 8 : 0) +
-				chunks[i].plain_bytes;
-	}
-	raw_total += sizeof(int64) * nrows;
-	for (i = 0; i < natts; i++)
-	{
-		if (enc[i].att->attisdropped)
-			continue;
-		pfree(enc[i].nulls);
-		pfree(enc[i].vals);
-	}
-	pfree(enc);
-	pfree(cids);
-
-	/* blob area: min/max per column, then first and last key */
-	initStringInfo(&blob);
-	appendStringInfoChar(&blob, '\0');	/* offset 0 means "none" */
-	for (i = 0; i < natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-
-		if (!chunks[i].has_minmax)
-			continue;
-		descs[i].min_off = blob.len;
-		CowSerializeDatum(&blob, chunks[i].min, att->attbyval, att->attlen);
-		descs[i].max_off = blob.len;
-		CowSerializeDatum(&blob, chunks[i].max, att->attbyval, att->attlen);
-	}
-	memset(&header, 0, sizeof(header));
-	if (CowTestWriteGroupVersion >= 4)
-	{
-		header.block_minmax_off = blob.len;
-		CowWriteBlockMinMax(&blob, chunks, tupdesc, nrows);
-	}
-	if (opts->nkeys > 0)
-	{
-		int64		which[2] = {0, nrows - 1};
-		int			w,
-					k;
-
-		for (w = 0; w < 2; w++)
-		{
-			if (w == 0)
-				header.first_key_off = blob.len;
-			else
-				header.last_key_off = blob.len;
-			for (k = 0; k < opts->nkeys; k++)
-			{
-				int			a = opts->key_attnums[k] - 1;
-				Form_pg_attribute att = TupleDescAttr(tupdesc, a);
-
-				bool		isnull;
-
-				CowSerializeDatum(&blob, CowRowValue(rows[which[w]], a, &isnull),
-								  att->attbyval, att->attlen);
-			}
-		}
-	}
-
-	/* format 5: the absorbed ranges, then the map's description, last */
-	if (CowTestWriteGroupVersion >= 5)
-	{
-		if (map_info.nabsorbed > 0)
-			appendBinaryStringInfo(&blob, (char *) absorbed,
-								   sizeof(CowRowRange) * map_info.nabsorbed);
-		appendBinaryStringInfo(&blob, (char *) &map_info, sizeof(map_info));
-	}
-
-	header_len = MAXALIGN(sizeof(CowGroupHeader)) +
-		sizeof(CowColumnDesc) * (natts + 1) + blob.len;
-	total = header_len;
-	for (i = 0; i <= natts; i++)
-	{
-		descs[i].offset = total;
-		total += chunks[i].len;
-	}
-	if (map_info.nruns > 0)
-	{
-		map_info.runs_offset = total;
-		total += map_stored_len;
-		memcpy(blob.data + blob.len - sizeof(map_info), &map_info,
-			   sizeof(map_info));
-	}
-
-	header.magic = COW_GROUP_MAGIC;
-	header.version = CowTestWriteGroupVersion;
-	header.header_len = header_len;
-	header.natts = natts;
-	header.nkeys = opts->nkeys;
-	header.nrows = nrows;
-	header.total_len = total;
-	header.block_rows = COW_BLOCK_ROWS;
-
-	/*
-	 * The stream: header, column descriptors and blob, then the chunks, each
-	 * its block directory and its blocks' stored bytes.
-	 */
-	head = palloc0(header_len);
-	memcpy(head, &header, sizeof(header));
-	memcpy(CowGroupColumns(head), descs, sizeof(CowColumnDesc) * (natts + 1));
-	memcpy(CowGroupBlob((CowGroupHeader *) head), blob.data, blob.len);
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, head, header_len);
-	FIN_CRC32C(crc);
-	((CowGroupHeader *) head)->header_crc = crc;
-	pieces = palloc(sizeof(CowExtentPiece) * (2 + (natts + 1) * (nblocks + 1)));
-	pieces[0].data = head;
-	pieces[0].len = header_len;
-	npieces = 1;
-	for (i = 0; i <= natts; i++)
-	{
-		CowChunk   *c = &chunks[i];
-
-		if (c->len == 0)
-			continue;
-		pieces[npieces].data = (const char *) c->dir;
-		pieces[npieces++].len = sizeof(CowBlockDesc) * c->nblocks;
-		for (b = 0; b < c->nblocks; b++)
-		{
-			if (c->data[b] == NULL)
-				continue;
-			pieces[npieces].data = c->data[b];
-			pieces[npieces++].len = c->dir[b].stored_len;
-		}
-	}
-	/* the row-number map, after the chunks (format 5, carried rows) */
-	if (map_info.nruns > 0)
-	{
-		pieces[npieces].data = map_stored;
-		pieces[npieces].len = map_stored_len;
-		npieces++;
-	}
-
-	memset(out, 0, sizeof(CowVersion));
-	out->file_group_id = file_group_id;
-	out->commit_id = commit_id;
-	out->row_count = nrows;
-	out->first_row_number = first_row_number;
-	out->first_block = CowWriteExtent(rel, pieces, npieces, &out->nblocks);
-	out->header_bytes = header_len;
-	out->bytes = total;
-	out->raw_bytes = raw_total;
-	out->min_commit = min_commit;
-	out->max_commit = max_commit;
+	w = CowGroupWriterBegin(tupdesc, opts, nrows, commit_id, false,
+							CurrentMemoryContext);
+	for (r0 = 0; r0 < nrows; r0 += COW_BLOCK_ROWS)
+		CowGroupWriterAddBlock(w, rows + r0, Min((int64) COW_BLOCK_ROWS, nrows - r0));
+	CowGroupWriterFinish(w, rel, file_group_id, &rnums, out);
 	if (rownums == NULL)
 		pfree(rn);
 }

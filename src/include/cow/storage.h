@@ -98,11 +98,18 @@ extern void CowAdvanceCommitId(Relation rel, int64 next);
 extern void CowAdvanceCleanHorizon(Relation rel, int64 horizon);
 extern int64 CowSnapshotCleanHorizon(const CowMetaPageData *meta,
 									 Snapshot snapshot);
-/* one piece of an extent's stream, written after the previous one */
+/*
+ * One piece of an extent's stream, written after the previous one: len
+ * bytes at data, or (data NULL) at offset of file fileno of a temporary
+ * file (a group written as its rows come keeps its stored bytes there).
+ */
 typedef struct CowExtentPiece
 {
 	const char *data;
 	Size		len;
+	struct BufFile *file;
+	int			fileno;
+	off_t		offset;
 } CowExtentPiece;
 
 extern BlockNumber CowWriteExtent(Relation rel, const CowExtentPiece *pieces,

@@ -30,6 +30,22 @@ extern void CowWriteGroup(Relation rel, TupleDesc tupdesc, const CowOptions *opt
 						  int64 commit_id, bool carry, int64 *rownums,
 						  CowVersion *out);
 
+/* a group written a block at a time, its rows handed over as they come */
+typedef struct CowGroupWriter CowGroupWriter;
+extern CowGroupWriter *CowGroupWriterBegin(TupleDesc tupdesc, const CowOptions *opts,
+										   int64 nrows, int64 commit_id,
+										   bool spool, MemoryContext cxt);
+extern void CowGroupWriterClose(CowGroupWriter *w);
+extern void CowGroupWriterAddBlock(CowGroupWriter *w, CowRow **rows, int64 n);
+extern void CowGroupWriterAddRow(CowGroupWriter *w, const Datum *values,
+								 const bool *isnull);
+extern int64 CowGroupWriterRows(CowGroupWriter *w);
+extern void CowGroupWriterEnd(CowGroupWriter *w, Relation rel,
+							  int64 file_group_id, CowVersion *out);
+extern void CowGroupWriterDecode(CowGroupWriter *w, Relation rel,
+								 void (*emit) (void *arg, Datum *values, bool *isnull),
+								 void *arg);
+
 /* ---------- write state and merge ---------- */
 
 extern void CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid,
@@ -173,6 +189,16 @@ typedef struct CowPending
 	struct CowReorder *reorder;
 
 	/*
+	 * A statement appending beyond the table's last key in key order: its
+	 * rows go into the file group being written as they come, a block at a
+	 * time, rather than into rows (CowAppender, cow_write_state.c).  NULL
+	 * otherwise; append_off once the statement may not (or no longer) do
+	 * that.
+	 */
+	struct CowAppender *append;
+	bool		append_off;
+
+	/*
 	 * An INSERT ... ON CONFLICT statement is writing the table: it holds
 	 * the writers' lock, and its arbiter checks see the rows it buffered
 	 * (CowPendingFetch).  Set by CowBeginOnConflict, in subtransaction
@@ -250,6 +276,10 @@ extern void CowCompleteSpeculative(Relation rel, TupleTableSlot *slot,
 
 extern void CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill,
 							 bool final);
+extern bool CowAppendBegin(Relation rel, CowPending *pending, CowRow *first,
+						   CowOptions *opts);
+extern void CowAppendWriteGroup(Relation rel, CowPending *pending,
+								CowGroupWriter *w);
 extern void CowRewriteTable(Relation rel);
 extern void CowLockWriters(Relation rel);
 extern bool CowExcludeWriters(Relation rel, bool nowait);

@@ -1,0 +1,204 @@
+-- A statement appending beyond a table's last key in key order (a load
+-- into an empty table, growing ids) writes its file groups as its rows
+-- come: a block (4096 rows) at a time, each group written once it is
+-- full, never holding a group's rows (cow_write_state.c, CowAppender).
+-- The groups' stored bytes wait in a temporary file.  What it writes must
+-- be what the merge writes, across block and group boundaries, with every
+-- encoding, NULLs, dictionaries, numerics, wide values and delete markers;
+-- a statement that cannot go on so (a row of a subtransaction, a delete,
+-- a read of the table) takes the rows back and goes on as before.  Every
+-- table is compared with a heap copy that went through the same
+-- statements.
+CREATE SCHEMA cow_append_blocks;
+SET search_path = cow_append_blocks, public;
+
+-- rows of h and c that differ, by value and by text form, both ways
+CREATE FUNCTION differing(h regclass, c regclass, OUT by_value bigint, OUT by_text bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('SELECT (SELECT count(*) FROM (TABLE %1$s EXCEPT ALL TABLE %2$s) a)
+                         + (SELECT count(*) FROM (TABLE %2$s EXCEPT ALL TABLE %1$s) b)', h, c)
+        INTO by_value;
+    EXECUTE format('SELECT (SELECT count(*) FROM (SELECT x::text FROM %1$s x EXCEPT ALL SELECT y::text FROM %2$s y) a)
+                         + (SELECT count(*) FROM (SELECT y::text FROM %2$s y EXCEPT ALL SELECT x::text FROM %1$s x) b)', h, c)
+        INTO by_text;
+END $$;
+
+-- 1. Groups of 10000 rows (blocks of 4096, 4096, 1808), 40000 rows nearly
+-- in key order (through the reordering heap): NULLs in some blocks only,
+-- a dictionary column, numerics of two scales, 6 kB values, floats.
+CREATE TABLE h (k int, s text, n numeric, b bool, w text, f float8, t timestamptz);
+INSERT INTO h
+SELECT g,
+       CASE WHEN g % 5 = 0 OR g BETWEEN 20000 AND 24095 THEN NULL ELSE 'cat' || (g % 13) END,
+       CASE WHEN g % 3 = 0 THEN g / 4.0 ELSE g END,
+       g % 2 = 0,
+       CASE WHEN g % 997 = 0 THEN repeat(md5(g::text), 200) ELSE md5(g::text) END,
+       CASE WHEN g % 11 = 0 THEN NULL ELSE g * 0.5 END,
+       timestamptz '2026-01-01' + g * interval '1 minute'
+FROM generate_series(1, 40000) g;
+CREATE TABLE c (LIKE h) USING incetl_cow;
+SELECT incetl.set_table_options('c', record_key => 'k', file_group_rows => 10000);
+INSERT INTO c SELECT * FROM h ORDER BY k + (k % 7) * 3;
+SELECT * FROM differing('h', 'c');
+SELECT operation, rows_inserted, rows_updated, rows_deleted, file_groups_written
+FROM incetl.commits('c');
+SELECT file_groups, rows FROM incetl.table_stats('c');
+SELECT count(*) AS problems FROM incetl.verify('c');
+-- the chunks' and blocks' min/max are the values' (queries that skip by them)
+SELECT count(*) FROM c WHERE k BETWEEN 12000 AND 12100;
+SELECT count(*), min(n), max(n) FROM c WHERE s = 'cat7';
+SELECT count(*), min(n), max(n) FROM h WHERE s = 'cat7';
+SELECT count(*) FROM c WHERE w > repeat('f', 100);
+SELECT count(*) FROM h WHERE w > repeat('f', 100);
+SELECT min(t), max(t), min(w) = (SELECT min(w) FROM h), max(w) = (SELECT max(w) FROM h) FROM c;
+
+-- the same rows merged in parts (a table with an index does not append
+-- a block at a time) make groups of the same bytes
+CREATE TABLE ci (LIKE h) USING incetl_cow;
+SELECT incetl.set_table_options('ci', record_key => 'k', file_group_rows => 10000);
+CREATE INDEX ON ci (k);
+INSERT INTO ci SELECT * FROM h ORDER BY k + (k % 7) * 3;
+SELECT a.file_groups = b.file_groups AS same_groups,
+       a.raw_bytes = b.raw_bytes AS same_raw_bytes,
+       a.compressed_bytes = b.compressed_bytes AS same_stored_bytes
+FROM incetl.table_stats('c') a, incetl.table_stats('ci') b;
+
+-- 2. A load with delete markers: markers for the keys divisible by 100
+-- (none stored, kept as tombstones); then, out of key order, newer rows of
+-- the keys divisible by 200 (stored) and older ones of the others (lose
+-- to the markers).
+CREATE TABLE hm (k int, p int, d bool, v text);
+CREATE TABLE cm (LIKE hm) USING incetl_cow;
+SELECT incetl.set_table_options('cm', record_key => 'k', precombine => 'p',
+                                delete_marker => 'd', file_group_rows => 5000);
+INSERT INTO cm
+SELECT k, p, d, v FROM (
+  SELECT g AS k, 10 AS p, g % 100 = 0 AS d, 'first ' || g AS v, 1 AS o FROM generate_series(1, 20000) g
+  UNION ALL
+  SELECT g, CASE WHEN g % 200 = 0 THEN 20 ELSE 5 END, false, 'second ' || g, 2
+  FROM generate_series(100, 20000, 100) g) s
+ORDER BY o, k;
+-- the rule on heap: the largest p wins; a winning marker leaves nothing
+INSERT INTO hm
+SELECT k, p, d, v FROM (
+  SELECT DISTINCT ON (k) * FROM (
+    SELECT g AS k, 10 AS p, g % 100 = 0 AS d, 'first ' || g AS v FROM generate_series(1, 20000) g
+    UNION ALL
+    SELECT g, CASE WHEN g % 200 = 0 THEN 20 ELSE 5 END, false, 'second ' || g
+    FROM generate_series(100, 20000, 100) g) s
+  ORDER BY k, p DESC) w
+WHERE NOT d;
+SELECT * FROM differing('hm', 'cm');
+SELECT count(*) FROM cm;
+SELECT operation, rows_inserted, rows_updated, rows_deleted FROM incetl.commits('cm');
+SELECT count(*) AS problems FROM incetl.verify('cm');
+
+-- 3. Statements that take the rows back mid-group.
+-- a. a row of a subtransaction: a function with an exception block
+-- inserting into the table the statement is loading (one kept, one
+-- rolled back)
+CREATE FUNCTION ins_sub(t regclass, i int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  IF i % 20000 = 0 THEN
+    BEGIN
+      EXECUTE format('INSERT INTO %s VALUES ($1, -1)', t) USING i + 1000000;
+      IF i % 40000 = 0 THEN RAISE EXCEPTION 'rolled back'; END IF;
+    EXCEPTION WHEN raise_exception THEN NULL;
+    END;
+  END IF;
+  RETURN i;
+END $$;
+CREATE TABLE hs (k int, v int);
+CREATE TABLE cs (LIKE hs) USING incetl_cow;
+SELECT incetl.set_table_options('cs', record_key => 'k', file_group_rows => 10000);
+INSERT INTO hs SELECT ins_sub('hs', g), g FROM generate_series(1, 50000) g;
+INSERT INTO cs SELECT ins_sub('cs', g), g FROM generate_series(1, 50000) g;
+SELECT * FROM differing('hs', 'cs');
+SELECT operation, rows_inserted, rows_updated, rows_deleted FROM incetl.commits('cs');
+-- b. a delete by the same statement (a data-modifying WITH query, run
+-- after the rows)
+CREATE TABLE hd (k int, v int);
+CREATE TABLE cd (LIKE hd) USING incetl_cow;
+SELECT incetl.set_table_options('cd', record_key => 'k', file_group_rows => 10000);
+INSERT INTO hd SELECT -g, 0 FROM generate_series(1, 10) g;
+INSERT INTO cd SELECT -g, 0 FROM generate_series(1, 10) g;
+WITH d AS (DELETE FROM hd WHERE k < -5) INSERT INTO hd SELECT g, g FROM generate_series(1, 25000) g;
+WITH d AS (DELETE FROM cd WHERE k < -5) INSERT INTO cd SELECT g, g FROM generate_series(1, 25000) g;
+SELECT * FROM differing('hd', 'cd');
+SELECT operation, rows_inserted, rows_updated, rows_deleted FROM incetl.commits('cd');
+-- c. reads of the table inside the statement (a volatile function): they
+-- see the rows written so far, as on heap
+CREATE FUNCTION cnt(t regclass, i int) RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+DECLARE n bigint;
+BEGIN
+  IF i % 15000 <> 0 THEN RETURN 0; END IF;
+  EXECUTE format('SELECT count(*) FROM %s', t) INTO n;
+  RETURN n;
+END $$;
+CREATE TABLE hr (k int, v bigint);
+CREATE TABLE cr (LIKE hr) USING incetl_cow;
+SELECT incetl.set_table_options('cr', record_key => 'k', file_group_rows => 7000);
+INSERT INTO hr SELECT g, cnt('hr', g) FROM generate_series(1, 40000) g;
+INSERT INTO cr SELECT g, cnt('cr', g) FROM generate_series(1, 40000) g;
+SELECT * FROM differing('hr', 'cr');
+SELECT * FROM cr WHERE v > 0 ORDER BY k;
+SELECT count(*) AS problems FROM incetl.verify('cr');
+
+-- 4. Savepoints and a failing statement: rolled back groups are gone
+TRUNCATE cs;
+BEGIN;
+INSERT INTO cs SELECT g, 1 FROM generate_series(1, 25000) g;
+SAVEPOINT s;
+INSERT INTO cs SELECT g, 2 FROM generate_series(25001, 55000) g;
+ROLLBACK TO s;
+INSERT INTO cs SELECT g, 3 FROM generate_series(30001, 52000) g;
+SAVEPOINT s2;
+INSERT INTO cs SELECT g, 4 FROM generate_series(52001, 70000) g;
+RELEASE s2;
+COMMIT;
+INSERT INTO cs SELECT CASE WHEN g = 95000 THEN NULL ELSE g END, 5 FROM generate_series(70001, 99000) g;
+SELECT v, count(*), min(k), max(k) FROM cs GROUP BY v ORDER BY v;
+SELECT count(*) AS problems FROM incetl.verify('cs');
+
+-- 5. Memory: a load of 250,000 rows in groups of 100,000 holds a few
+-- blocks' worth of rows, not a group's (about 20 MB of buffered rows
+-- before).  A BEFORE ROW trigger samples the statement's memory contexts
+-- every 5,000 rows.
+CREATE TABLE cmem (id bigint, customer_id bigint, amount numeric(12,2), status text, note text)
+  USING incetl_cow;
+SELECT incetl.set_table_options('cmem', record_key => 'id', file_group_rows => 100000);
+CREATE FUNCTION sample_memory() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  used bigint;
+  appending bool;
+BEGIN
+  IF NEW.id % 5000 = 0 THEN
+    SELECT coalesce(sum(total_bytes), 0),
+           bool_or(name = 'incetl cow appended rows')
+      INTO used, appending
+      FROM pg_backend_memory_contexts
+     WHERE name IN ('incetl cow write state', 'incetl cow buffered rows',
+                    'incetl cow appended rows', 'incetl cow append group',
+                    'incetl cow reordered rows', 'incetl cow merge',
+                    'incetl cow write group', 'incetl cow merge group');
+    PERFORM set_config('cow_append_blocks.max_bytes',
+                       greatest(used, coalesce(nullif(current_setting('cow_append_blocks.max_bytes', true), '')::bigint, 0))::text, false);
+    IF appending THEN
+      PERFORM set_config('cow_append_blocks.appending', 'yes', false);
+    END IF;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER sample BEFORE INSERT ON cmem FOR EACH ROW EXECUTE FUNCTION sample_memory();
+INSERT INTO cmem
+SELECT g, g % 1000, (g % 100000) / 100.0, (ARRAY['new', 'paid', 'shipped'])[1 + g % 3],
+       'order ' || g || ' ' || md5(g::text)
+FROM generate_series(1, 250000) g;
+SELECT current_setting('cow_append_blocks.appending') AS appended,
+       current_setting('cow_append_blocks.max_bytes')::bigint < 6 * 1024 * 1024 AS under_6mb;
+SELECT count(*), sum(id), count(DISTINCT note) FROM cmem;
+SELECT file_groups, rows FROM incetl.table_stats('cmem');
+SELECT operation, rows_inserted, file_groups_written FROM incetl.commits('cmem');
+
+DROP SCHEMA cow_append_blocks CASCADE;
