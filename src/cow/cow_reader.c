@@ -1333,18 +1333,68 @@ CowGroupDecodeOne(CowDecodedGroup *g, int attidx, uint64 r0, uint64 row,
  * CowGroupValue sets *value and *isnull to row "row" of column attidx of
  * g, for a group read by block (point lookups): the first row read from a
  * block is decoded alone out of the decompressed block (CowDecodeValue),
- * without decoding the rest of it; from the COW_BLOCK_SINGLE_VALUES + 1st
- * row on (a key range, a bitmap or an index range reads many rows of a
- * block, and decoding each alone walks the block up to it), or when a
- * block read from before must
- * be decompressed again (rows read in another order than the blocks', as
- * an index on another column gives them), the block is decoded whole, as
- * CowGroupRow decodes it, and the rows are read from g->values/isnull: a
- * block is decompressed at most twice per group.
- * Returns false for a column that is not wanted (the caller reads it as
- * NULL).  Values live in g->cxt.
+ * without decoding the rest of it.  From the COW_BLOCK_SINGLE_VALUES + 1st
+ * row on (an index range, a bitmap or a key range reads many rows of a
+ * block, and decoding each alone walks the block up to it), a window of
+ * rows from the row on (or up to it, when the rows come in descending
+ * order) is decoded (CowGroupDecodeRows: of a framed block, only the
+ * frames the window lies in are decompressed), COW_WINDOW_FIRST rows,
+ * then twice as many each time a row falls outside it, and the block
+ * whole once a window would reach its size: a range of a hundred rows
+ * decodes about those rows, a walk over the whole block at most twice its
+ * rows.  When a block read from before must be decompressed again (rows
+ * read in another order than the blocks', as an index on another column
+ * gives them), it is decoded whole at once, as CowGroupRow decodes it: a
+ * block is decompressed at most twice per group.  Returns false for a
+ * column that is not wanted (the caller reads it as NULL).  Values live in
+ * g->cxt.
  */
 #define COW_BLOCK_SINGLE_VALUES		1
+#define COW_WINDOW_FIRST			64
+
+static void
+CowGroupDecodeWindow(CowDecodedGroup *g, int attidx, uint32 b, uint64 row)
+{
+	uint64		r0 = (uint64) b * g->header->block_rows;
+	uint64		r1 = Min(r0 + g->header->block_rows, g->nrows);
+	uint64		len,
+				from,
+				to;
+
+	if (g->win_lo == NULL)
+	{
+		g->win_lo = palloc0(sizeof(uint64) * g->natts);
+		g->win_hi = palloc0(sizeof(uint64) * g->natts);
+		g->win_len = palloc0(sizeof(uint32) * g->natts);
+	}
+	/* a window of another block: start again */
+	if (g->win_hi[attidx] <= r0 || g->win_lo[attidx] >= r1)
+		g->win_len[attidx] = 0;
+	len = g->win_len[attidx] == 0 ? COW_WINDOW_FIRST :
+		(uint64) g->win_len[attidx] * 2;
+	if (len >= (r1 - r0) / 2)
+	{
+		g->win_lo[attidx] = g->win_hi[attidx] = 0;
+		CowGroupDecodeBlock(g, attidx, b);
+		return;
+	}
+	if (g->win_len[attidx] != 0 && row < g->win_lo[attidx])
+	{
+		/* descending: the window ends at the row */
+		to = row + 1;
+		from = to - Min(len, to - r0);
+	}
+	else
+	{
+		from = row;
+		to = Min(r1, row + len);
+	}
+	CowGroupBlockArrays(g, attidx);
+	CowGroupDecodeRows(g, attidx, b, from, to);
+	g->win_lo[attidx] = from;
+	g->win_hi[attidx] = to;
+	g->win_len[attidx] = (uint32) len;
+}
 
 bool
 CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
@@ -1363,7 +1413,9 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 	Assert(row < g->nrows);
 	b = row / g->header->block_rows;
 	if (g->decoded[attidx] ||
-		(g->block_done[attidx] != NULL && g->block_done[attidx][b]))
+		(g->block_done[attidx] != NULL && g->block_done[attidx][b]) ||
+		(g->win_lo != NULL && row >= g->win_lo[attidx] &&
+		 row < g->win_hi[attidx]))
 	{
 		*value = g->values[attidx][row];
 		*isnull = g->isnull[attidx][row];
@@ -1386,9 +1438,15 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 		*value = (Datum) 0;
 		*isnull = true;
 	}
-	else if (revisit || ++g->raw_reads[attidx] > COW_BLOCK_SINGLE_VALUES)
+	else if (revisit)
 	{
 		CowGroupDecodeBlock(g, attidx, b);
+		*value = g->values[attidx][row];
+		*isnull = g->isnull[attidx][row];
+	}
+	else if (++g->raw_reads[attidx] > COW_BLOCK_SINGLE_VALUES)
+	{
+		CowGroupDecodeWindow(g, attidx, b, row);
 		*value = g->values[attidx][row];
 		*isnull = g->isnull[attidx][row];
 	}

@@ -787,6 +787,27 @@ CowRowIndexBuild(Relation rel, CowVersion *versions, int n)
 	return ix;
 }
 
+/*
+ * CowRowIndexCopy: ix for versions[], a copy of the list ix was built
+ * over, in the current memory context (what CowRowIndexBuild would build,
+ * without reading the maps or sorting again).
+ */
+CowRowIndex *
+CowRowIndexCopy(const CowRowIndex *ix, CowVersion *versions)
+{
+	CowRowIndex *copy = palloc(sizeof(CowRowIndex));
+	int			k = Max(ix->nintervals, 1);
+
+	*copy = *ix;
+	copy->versions = versions;
+	copy->intervals = palloc(sizeof(CowRowInterval) * k);
+	memcpy(copy->intervals, ix->intervals,
+		   sizeof(CowRowInterval) * ix->nintervals);
+	copy->max_hi = palloc(sizeof(int64) * k);
+	memcpy(copy->max_hi, ix->max_hi, sizeof(int64) * ix->nintervals);
+	return copy;
+}
+
 /* CowRowIndexSimple: does every version hold its own reserved range alone? */
 bool
 CowRowIndexSimple(CowRowIndex *ix)

@@ -68,7 +68,8 @@
 
 static void CowScanLoadVersions(CowScanDesc scan);
 static CowVersion *CowFetchVersions(int64 storage_id, Snapshot snap,
-									 bool current_only, int *n);
+									 bool current_only, int *n,
+									 Relation rel, CowRowIndex **rowix);
 
 /*
  * A qual the scan evaluates on decoded blocks (a CowFilterQual, see
@@ -347,7 +348,7 @@ CowScanLoadVersions(CowScanDesc scan)
 	scan->storage_id = CowStorageId(scan->base.rs_rd);
 	/* a stream of statements under the same view loads them once */
 	scan->versions = CowFetchVersions(scan->storage_id, scan->catalog_snap,
-									  true, &scan->nversions);
+									  true, &scan->nversions, NULL, NULL);
 	scan->loaded = true;
 	scan->cur = -1;
 	scan->key_attidx = -1;
@@ -1122,6 +1123,8 @@ typedef struct CowFetchCacheEntry
 	CowSnapView view;
 	int			nversions;
 	CowVersion *versions;
+	CowRowIndex *rowix;			/* over versions, once an index fetch asked
+								 * for it; or NULL */
 } CowFetchCacheEntry;
 
 static CowFetchCacheEntry CowFetchCache[COW_FETCH_CACHE_SIZE];
@@ -1189,10 +1192,16 @@ CowFetchCacheMatches(const CowFetchCacheEntry *e, int64 storage_id,
 /*
  * CowFetchVersions is CowLoadVersions(storage_id, snap, current_only) for
  * an index fetch or a sequential scan, from the cache above when it can.
- * The list is palloc'd in the current memory context either way.
+ * The list is palloc'd in the current memory context either way.  With
+ * rowix not NULL, *rowix is set to a CowRowIndex over that list, also in
+ * the current memory context: a copy of one the cache keeps with the list
+ * (built once per list: each statement of a stream of point lookups would
+ * otherwise read every version's map and sort their ranges again), rel
+ * being the relation it is built with.
  */
 static CowVersion *
-CowFetchVersions(int64 storage_id, Snapshot snap, bool current_only, int *n)
+CowFetchVersions(int64 storage_id, Snapshot snap, bool current_only, int *n,
+				 Relation rel, CowRowIndex **rowix)
 {
 	bool		cacheable;
 	CowVersion *v;
@@ -1208,11 +1217,25 @@ CowFetchVersions(int64 storage_id, Snapshot snap, bool current_only, int *n)
 			*n = e->nversions;
 			v = palloc(sizeof(CowVersion) * Max(e->nversions, 1));
 			memcpy(v, e->versions, sizeof(CowVersion) * e->nversions);
+			if (rowix != NULL)
+			{
+				if (e->rowix == NULL)
+				{
+					MemoryContext old = MemoryContextSwitchTo(CowFetchCacheCxt);
+
+					e->rowix = CowRowIndexBuild(rel, e->versions, e->nversions);
+					MemoryContextSwitchTo(old);
+				}
+				*rowix = CowRowIndexCopy(e->rowix, v);
+				CowRowIndexSetRelation(*rowix, rel);
+			}
 			return v;
 		}
 	}
 
 	v = CowLoadVersions(storage_id, snap, current_only, n);
+	if (rowix != NULL)
+		*rowix = CowRowIndexBuild(rel, v, *n);
 	if (!cacheable || *n > COW_FETCH_CACHE_MAX_VERSIONS)
 		return v;
 
@@ -1221,6 +1244,8 @@ CowFetchVersions(int64 storage_id, Snapshot snap, bool current_only, int *n)
 	if (e->valid)
 	{
 		pfree(e->versions);
+		CowRowIndexFree(e->rowix);
+		e->rowix = NULL;
 		e->valid = false;
 	}
 	CowSnapViewSet(&e->view, snap);
@@ -1230,6 +1255,7 @@ CowFetchVersions(int64 storage_id, Snapshot snap, bool current_only, int *n)
 	e->nversions = *n;
 	e->storage_id = storage_id;
 	e->current_only = current_only;
+	e->rowix = NULL;
 	e->valid = true;
 	return v;
 }
@@ -1327,10 +1353,9 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 		/* SnapshotAny: any version, current or not */
 		f->versions = CowFetchVersions(f->storage_id, snap,
 									   !(snapshot && snapshot->snapshot_type == SNAPSHOT_ANY),
-									   &f->nversions);
+									   &f->nversions, rel, &f->rowix);
 		if (registered)
 			UnregisterSnapshot(snap);
-		f->rowix = CowRowIndexBuild(rel, f->versions, f->nversions);
 		MemoryContextSwitchTo(old);
 		f->loaded = true;
 		f->snapshot = snapshot;
@@ -1364,7 +1389,7 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 		f->group_node = rel->rd_node;
 		MemoryContextSwitchTo(old);
 	}
-	CowStoreRow(rel, f->group, (uint64) pos, slot);
+	CowStoreRowNumbered(rel, f->group, (uint64) pos, rownum, slot);
 	return true;
 }
 

@@ -429,6 +429,20 @@ CowSlotOps(void)
 void
 CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row, TupleTableSlot *slot)
 {
+	CowStoreRowNumbered(rel, g, row, -1, slot);
+}
+
+/*
+ * CowStoreRowNumbered is CowStoreRow for a caller that knows the row's
+ * number (an index fetch looked the row up by it): the slot's TID is made
+ * from rownum instead of the group's row-number map, which a group opened
+ * for one row would otherwise copy (CowGroupRowNumber).  rownum -1: not
+ * known.
+ */
+void
+CowStoreRowNumbered(Relation rel, CowDecodedGroup *g, uint64 row,
+					int64 rownum, TupleTableSlot *slot)
+{
 	if (slot->tts_ops == &CowSlotOpsData)
 	{
 		CowTupleTableSlot *cs = (CowTupleTableSlot *) slot;
@@ -473,6 +487,8 @@ CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row, TupleTableSlot *slot)
 		}
 		ExecStoreVirtualTuple(slot);
 	}
-	CowRowNumberToTid(CowGroupRowNumber(g, row), &slot->tts_tid);
+	Assert(rownum < 0 || rownum == CowGroupRowNumber(g, row));
+	CowRowNumberToTid(rownum >= 0 ? rownum : CowGroupRowNumber(g, row),
+					  &slot->tts_tid);
 	slot->tts_tableOid = RelationGetRelid(rel);
 }

@@ -90,6 +90,12 @@ typedef struct CowDecodedGroup
 								 * or NULL: it is whole */
 	bool	  **block_seen;		/* [natts][nblocks] or NULL: blocks values
 								 * were read from one by one */
+	uint64	   *win_lo;			/* [natts] or NULL: single values, the rows
+								 * [win_lo, win_hi) of the column's current
+								 * block decoded into values/isnull */
+	uint64	   *win_hi;
+	uint32	   *win_len;		/* [natts]: the window's length, doubled for
+								 * the next (CowGroupValue) */
 	uint32	   *blocks_left;	/* [natts]: blocks of the column not decoded
 								 * yet, once block_done is set */
 	uint64		range_lo;		/* by block: the key range's rows */
@@ -142,6 +148,8 @@ extern void CowGroupRowNumbers(CowDecodedGroup *g, uint64 pos, int64 n,
 							   int64 *out);
 extern int64 CowGroupPosition(CowDecodedGroup *g, int64 rn);
 extern CowRowIndex *CowRowIndexBuild(Relation rel, CowVersion *versions, int n);
+extern CowRowIndex *CowRowIndexCopy(const CowRowIndex *ix,
+									CowVersion *versions);
 extern void CowRowIndexFree(CowRowIndex *ix);
 extern void CowRowIndexSetRelation(CowRowIndex *ix, Relation rel);
 extern bool CowRowIndexSimple(CowRowIndex *ix);
@@ -251,6 +259,8 @@ extern void CowSlotSetXmin(TupleTableSlot *slot, TransactionId xmin);
 extern void CowSlotSetXmax(TupleTableSlot *slot, TransactionId xmax);
 extern void CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row,
 						TupleTableSlot *slot);
+extern void CowStoreRowNumbered(Relation rel, CowDecodedGroup *g, uint64 row,
+								int64 rownum, TupleTableSlot *slot);
 extern void CowNoteRowsMoved(Relation rel, CowRow **rows, int64 n,
 							 const int64 *rownums, int64 first_row_number);
 extern void CowNoteRowUpdated(Relation rel, int64 old_rownum, int64 pending);
