@@ -1360,12 +1360,17 @@ CowGroupDecodeWindow(CowDecodedGroup *g, int attidx, uint32 b, uint64 row)
 	uint64		len,
 				from,
 				to;
+	CowColumnDesc d;
+	CowLazyRaw *lazy;
+	char	   *raw;
 
 	if (g->win_lo == NULL)
 	{
 		g->win_lo = palloc0(sizeof(uint64) * g->natts);
 		g->win_hi = palloc0(sizeof(uint64) * g->natts);
 		g->win_len = palloc0(sizeof(uint32) * g->natts);
+		g->win_values = palloc0(sizeof(Datum *) * g->natts);
+		g->win_isnull = palloc0(sizeof(bool *) * g->natts);
 	}
 	/* a window of another block: start again */
 	if (g->win_hi[attidx] <= r0 || g->win_lo[attidx] >= r1)
@@ -1389,8 +1394,27 @@ CowGroupDecodeWindow(CowDecodedGroup *g, int attidx, uint32 b, uint64 row)
 		from = row;
 		to = Min(r1, row + len);
 	}
-	CowGroupBlockArrays(g, attidx);
-	CowGroupDecodeRows(g, attidx, b, from, to);
+
+	/* the window's own arrays, not the group's [nrows] ones */
+	if (g->win_values[attidx] == NULL ||
+		(uint64) g->win_len[attidx] < len)
+	{
+		if (g->win_values[attidx] != NULL)
+		{
+			pfree(g->win_values[attidx]);
+			pfree(g->win_isnull[attidx]);
+		}
+		g->win_values[attidx] = palloc(sizeof(Datum) * len);
+		g->win_isnull[attidx] = palloc(sizeof(bool) * len);
+	}
+	g->win_lo[attidx] = g->win_hi[attidx] = 0;
+	raw = CowGroupBlockRaw(g, attidx, b, &d, &lazy);
+	if (raw == NULL)
+		memset(g->win_isnull[attidx], true, to - from);
+	else if (CowDecodeRange(g->rel, g->version.file_group_id, attidx + 1, &d,
+							raw, lazy, r1 - r0, from - r0, to - r0,
+							g->win_values[attidx], g->win_isnull[attidx]))
+		g->raw_kept[attidx] = true;
 	g->win_lo[attidx] = from;
 	g->win_hi[attidx] = to;
 	g->win_len[attidx] = (uint32) len;
@@ -1413,12 +1437,17 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 	Assert(row < g->nrows);
 	b = row / g->header->block_rows;
 	if (g->decoded[attidx] ||
-		(g->block_done[attidx] != NULL && g->block_done[attidx][b]) ||
-		(g->win_lo != NULL && row >= g->win_lo[attidx] &&
-		 row < g->win_hi[attidx]))
+		(g->block_done[attidx] != NULL && g->block_done[attidx][b]))
 	{
 		*value = g->values[attidx][row];
 		*isnull = g->isnull[attidx][row];
+		return true;
+	}
+	if (g->win_lo != NULL && row >= g->win_lo[attidx] &&
+		row < g->win_hi[attidx])
+	{
+		*value = g->win_values[attidx][row - g->win_lo[attidx]];
+		*isnull = g->win_isnull[attidx][row - g->win_lo[attidx]];
 		return true;
 	}
 
@@ -1447,8 +1476,17 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 	else if (++g->raw_reads[attidx] > COW_BLOCK_SINGLE_VALUES)
 	{
 		CowGroupDecodeWindow(g, attidx, b, row);
-		*value = g->values[attidx][row];
-		*isnull = g->isnull[attidx][row];
+		if (g->win_hi[attidx] > row)
+		{
+			*value = g->win_values[attidx][row - g->win_lo[attidx]];
+			*isnull = g->win_isnull[attidx][row - g->win_lo[attidx]];
+		}
+		else
+		{
+			/* decoded whole */
+			*value = g->values[attidx][row];
+			*isnull = g->isnull[attidx][row];
+		}
 	}
 	else
 		CowGroupDecodeOne(g, attidx, r0, row, &d, raw, lazy, value, isnull);

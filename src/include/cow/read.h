@@ -92,10 +92,12 @@ typedef struct CowDecodedGroup
 								 * were read from one by one */
 	uint64	   *win_lo;			/* [natts] or NULL: single values, the rows
 								 * [win_lo, win_hi) of the column's current
-								 * block decoded into values/isnull */
+								 * block decoded into win_values/isnull */
 	uint64	   *win_hi;
 	uint32	   *win_len;		/* [natts]: the window's length, doubled for
 								 * the next (CowGroupValue) */
+	Datum	  **win_values;		/* [natts][win_len] or NULL */
+	bool	  **win_isnull;
 	uint32	   *blocks_left;	/* [natts]: blocks of the column not decoded
 								 * yet, once block_done is set */
 	uint64		range_lo;		/* by block: the key range's rows */
