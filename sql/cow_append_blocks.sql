@@ -201,4 +201,26 @@ SELECT count(*), sum(id), count(DISTINCT note) FROM cmem;
 SELECT file_groups, rows FROM incetl.table_stats('cmem');
 SELECT operation, rows_inserted, file_groups_written FROM incetl.commits('cmem');
 
+-- A load's own file groups stay out of the backend's cache of version
+-- headers (CowReadGroupHeaderExt): the final merge looks at every
+-- version's key bounds, and a load of a hundred groups would otherwise
+-- keep the headers of the groups it wrote (half a megabyte).  A read
+-- caches them.  In a new session: the cache starts empty.
+\c -
+SET search_path = cow_append_blocks, public;
+CREATE TABLE hc (k bigint, v text) USING incetl_cow;
+SELECT incetl.set_table_options('hc', record_key => 'k', file_group_rows => 1000);
+CREATE TEMP TABLE hc_before AS
+SELECT coalesce(sum(used_bytes), 0) AS used FROM pg_backend_memory_contexts
+WHERE name = 'incetl cow version headers';
+INSERT INTO hc SELECT g, 'v' || g FROM generate_series(1, 30000) g;
+SELECT file_groups FROM incetl.table_stats('hc');
+SELECT (SELECT coalesce(sum(used_bytes), 0) FROM pg_backend_memory_contexts
+        WHERE name = 'incetl cow version headers') - used AS header_cache_growth_by_load
+FROM hc_before;
+SELECT count(*) FROM hc WHERE v = 'v12345';
+SELECT (SELECT coalesce(sum(used_bytes), 0) FROM pg_backend_memory_contexts
+        WHERE name = 'incetl cow version headers') > used AS a_read_caches_headers
+FROM hc_before;
+
 DROP SCHEMA cow_append_blocks CASCADE;

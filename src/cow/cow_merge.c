@@ -465,6 +465,7 @@ CowRowBeyondEnd(Relation rel, const CowOptions *opts, CowRow *row)
 			break;
 		}
 		CowGroupKeyBounds(h, first, last);
+		pfree(h);
 		for (k = 0; k < opts->nkeys && c == 0; k++)
 		{
 			bool		isnull;
@@ -564,6 +565,7 @@ CowAppendBegin(Relation rel, CowPending *pending, CowRow *first,
 				CowGroupKeyBounds(h, lo, hi);
 				ok = CowCompareKeys(keys, opts->nkeys, key, hi) > 0;
 			}
+			pfree(h);
 		}
 	}
 	UnregisterSnapshot(snap);
@@ -811,11 +813,15 @@ CowKeyBeforeStatement(CowMergeCtx *ctx, CowBeforeState *st, int64 storage_id,
 				continue;
 			h = CowReadGroupHeader(ctx->rel, &all[i]);
 			if ((int) h->nkeys != ctx->opts.nkeys)
+			{
+				pfree(h);
 				continue;		/* the merge refuses such a table */
+			}
 			st->versions[st->n] = all[i];
 			st->firsts[st->n] = palloc(sizeof(Datum) * ctx->opts.nkeys);
 			st->lasts[st->n] = palloc(sizeof(Datum) * ctx->opts.nkeys);
 			CowGroupKeyBounds(h, st->firsts[st->n], st->lasts[st->n]);
+			pfree(h);
 			st->n++;
 		}
 		st->cur = -1;
@@ -1728,7 +1734,13 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 		/* 2. order current versions by their first key */
 		for (i = 0; i < nversions; i++)
 		{
-			CowGroupHeader *h = CowReadGroupHeader(rel, &versions[i]);
+			/*
+			 * The bounds are copies: the header goes at once.  Versions this
+			 * transaction wrote (the parts of a load) are not kept in the
+			 * backend's cache of headers.
+			 */
+			CowGroupHeader *h = CowReadGroupHeaderExt(rel, &versions[i],
+													  versions[i].commit_id != ctx.commit_id);
 
 			if ((int) h->nkeys != ctx.opts.nkeys)
 				ereport(ERROR,
@@ -1740,6 +1752,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 			lasts[i] = palloc(sizeof(Datum) * ctx.opts.nkeys);
 			CowGroupKeyBounds(h, firsts[i], lasts[i]);
 			order[i] = i;
+			pfree(h);
 		}
 		for (i = 1; i < nversions; i++)
 		{

@@ -265,6 +265,19 @@ CowMetaCacheAdd(Relation rel, const CowVersion *v, const CowGroupHeader *h)
 CowGroupHeader *
 CowReadGroupHeader(Relation rel, const CowVersion *v)
 {
+	return CowReadGroupHeaderExt(rel, v, true);
+}
+
+/*
+ * CowReadGroupHeaderExt is CowReadGroupHeader; with keep false, a header
+ * read from the relation is not added to the backend's cache (a write
+ * looking at the key bounds of every version, each once: a load of a
+ * hundred file groups would otherwise fill the cache with the headers of
+ * the groups it wrote, half a megabyte of the backend's memory).
+ */
+CowGroupHeader *
+CowReadGroupHeaderExt(Relation rel, const CowVersion *v, bool keep)
+{
 	CowMetaCacheEntry *e = CowMetaCacheFind(rel, v);
 	CowGroupHeader *h;
 	pg_crc32c	crc,
@@ -317,7 +330,8 @@ CowReadGroupHeader(Relation rel, const CowVersion *v)
 				 errmsg("incetl_cow relation \"%s\": file group " INT64_FORMAT " (commit " INT64_FORMAT ", block %u) has a corrupted header",
 						RelationGetRelationName(rel), v->file_group_id,
 						v->commit_id, v->first_block)));
-	CowMetaCacheAdd(rel, v, h);
+	if (keep)
+		CowMetaCacheAdd(rel, v, h);
 	return h;
 }
 

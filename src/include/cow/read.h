@@ -177,6 +177,8 @@ CowRowValue(const CowRow *row, int attidx, bool *isnull)
 }
 
 extern CowGroupHeader *CowReadGroupHeader(Relation rel, const CowVersion *v);
+extern CowGroupHeader *CowReadGroupHeaderExt(Relation rel, const CowVersion *v,
+											  bool keep);
 extern const CowGroupHeader *CowGroupHeaderPin(Relation rel,
 											   const CowVersion *v);
 extern void CowGroupHeaderUnpin(void);
