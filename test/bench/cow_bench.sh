@@ -276,12 +276,16 @@ for t in orders_cow orders_heap; do
     plan=$(psql_b -At -c "EXPLAIN SELECT * FROM $t WHERE id BETWEEN 1000 AND 1099" | head -n 1)
     echo "   $t: $plan"
 done
-R_COW=$(range_times orders_cow)
-R_HEAP=$(range_times orders_heap)
-R_EQ=$(psql_b -At -c "SELECT count(*) FROM generate_series(1, $ROWS, 99991) g
+ranges_equal() {   # $1 what: dies unless both tables return the same ranges
+    local n
+    n=$(psql_b -At -c "SELECT count(*) FROM generate_series(1, $ROWS, 99991) g
     WHERE (SELECT array_agg(row(c.*)::text ORDER BY id) FROM orders_cow c WHERE id BETWEEN g AND g + 99) IS DISTINCT FROM
           (SELECT array_agg(row(h.*)::text ORDER BY id) FROM orders_heap h WHERE id BETWEEN g AND g + 99)")
-[ "$R_EQ" = 0 ] || incetl_die "key ranges return different rows ($R_EQ ranges)"
+    [ "$n" = 0 ] || incetl_die "$1 return different rows ($n ranges)"
+}
+R_COW=$(range_times orders_cow)
+R_HEAP=$(range_times orders_heap)
+ranges_equal "key ranges"
 
 # --------------------------------------------------------------------------
 incetl_log "point lookups through a btree index ($LOOKUPS in one session, median)"
@@ -329,10 +333,7 @@ plan=$(psql_b -At -c "EXPLAIN SELECT * FROM orders_cow WHERE id BETWEEN 1000 AND
 echo "   orders_cow: $plan"
 RI_COW=$(range_times orders_cow)
 RI_HEAP=$(range_times orders_heap)
-R_EQ=$(psql_b -At -c "SELECT count(*) FROM generate_series(1, $ROWS, 99991) g
-    WHERE (SELECT array_agg(row(c.*)::text ORDER BY id) FROM orders_cow c WHERE id BETWEEN g AND g + 99) IS DISTINCT FROM
-          (SELECT array_agg(row(h.*)::text ORDER BY id) FROM orders_heap h WHERE id BETWEEN g AND g + 99)")
-[ "$R_EQ" = 0 ] || incetl_die "key ranges through the btree return different rows ($R_EQ ranges)"
+ranges_equal "key ranges through the btree"
 echo "   key range through the btree: incetl_cow $RI_COW ms, heap $RI_HEAP ms"
 assert_equal "index creation"
 
