@@ -1351,12 +1351,12 @@ CowGroupDecodeOne(CowDecodedGroup *g, int attidx, uint64 r0, uint64 row,
  * row on (an index range, a bitmap or a key range reads many rows of a
  * block, and decoding each alone walks the block up to it), a window of
  * rows from the row on (or up to it, when the rows come in descending
- * order) is decoded (CowGroupDecodeRows: of a framed block, only the
- * frames the window lies in are decompressed), COW_WINDOW_FIRST rows,
- * then twice as many each time a row falls outside it, and the block
- * whole once a window would reach its size: a range of a hundred rows
- * decodes about those rows, a walk over the whole block at most twice its
- * rows.  When a block read from before must be decompressed again (rows
+ * order) is decoded into arrays of the window's own (CowDecodeRange: of
+ * a framed block, only the frames the window lies in are decompressed),
+ * COW_WINDOW_FIRST rows, then twice as many each time a row falls outside
+ * it, and the block whole once a window would reach half its size: a
+ * range of a hundred rows decodes about those rows, a walk over the whole
+ * block at most twice its rows.  When a block read from before must be decompressed again (rows
  * read in another order than the blocks', as an index on another column
  * gives them), it is decoded whole at once, as CowGroupRow decodes it: a
  * block is decompressed at most twice per group.  Returns false for a
@@ -1424,7 +1424,10 @@ CowGroupDecodeWindow(CowDecodedGroup *g, int attidx, uint32 b, uint64 row)
 	g->win_lo[attidx] = g->win_hi[attidx] = 0;
 	raw = CowGroupBlockRaw(g, attidx, b, &d, &lazy);
 	if (raw == NULL)
+	{
+		memset(g->win_values[attidx], 0, sizeof(Datum) * (to - from));
 		memset(g->win_isnull[attidx], true, to - from);
+	}
 	else if (CowDecodeRange(g->rel, g->version.file_group_id, attidx + 1, &d,
 							raw, lazy, r1 - r0, from - r0, to - r0,
 							g->win_values[attidx], g->win_isnull[attidx]))

@@ -1189,6 +1189,17 @@ CowFetchCacheMatches(const CowFetchCacheEntry *e, int64 storage_id,
 		CowSnapViewMatches(&e->view, snap);
 }
 
+/* a copy of ix over versions (the entry's own list), in CowFetchCacheCxt */
+static CowRowIndex *
+CowRowIndexKeep(const CowRowIndex *ix, CowVersion *versions)
+{
+	MemoryContext old = MemoryContextSwitchTo(CowFetchCacheCxt);
+	CowRowIndex *copy = CowRowIndexCopy(ix, versions);
+
+	MemoryContextSwitchTo(old);
+	return copy;
+}
+
 /*
  * CowFetchVersions is CowLoadVersions(storage_id, snap, current_only) for
  * an index fetch or a sequential scan, from the cache above when it can.
@@ -1217,17 +1228,16 @@ CowFetchVersions(int64 storage_id, Snapshot snap, bool current_only, int *n,
 			*n = e->nversions;
 			v = palloc(sizeof(CowVersion) * Max(e->nversions, 1));
 			memcpy(v, e->versions, sizeof(CowVersion) * e->nversions);
-			if (rowix != NULL)
+			if (rowix != NULL && e->rowix != NULL)
 			{
-				if (e->rowix == NULL)
-				{
-					MemoryContext old = MemoryContextSwitchTo(CowFetchCacheCxt);
-
-					e->rowix = CowRowIndexBuild(rel, e->versions, e->nversions);
-					MemoryContextSwitchTo(old);
-				}
 				*rowix = CowRowIndexCopy(e->rowix, v);
 				CowRowIndexSetRelation(*rowix, rel);
+			}
+			else if (rowix != NULL)
+			{
+				/* built here (it reads maps, which may fail), then kept */
+				*rowix = CowRowIndexBuild(rel, v, *n);
+				e->rowix = CowRowIndexKeep(*rowix, e->versions);
 			}
 			return v;
 		}
@@ -1255,7 +1265,7 @@ CowFetchVersions(int64 storage_id, Snapshot snap, bool current_only, int *n,
 	e->nversions = *n;
 	e->storage_id = storage_id;
 	e->current_only = current_only;
-	e->rowix = NULL;
+	e->rowix = rowix != NULL ? CowRowIndexKeep(*rowix, e->versions) : NULL;
 	e->valid = true;
 	return v;
 }
