@@ -121,7 +121,7 @@ SET enable_bitmapscan = off;
 SELECT * FROM lookups();
 
 -- many rows in one statement through one index fetch: the first row of a
--- block is read alone, then the block is decoded whole
+-- block is read alone, then windows of rows, then the block whole
 SELECT count(*) AS rows_read,
        count(*) FILTER (WHERE (SELECT x::text FROM c x WHERE x.k = seq.k) IS DISTINCT FROM seq.r) AS differing
 FROM seq;

@@ -149,7 +149,8 @@ SELECT buffers('SELECT length(big) FROM t2 WHERE k BETWEEN 6000 AND 6100') + 40 
        buffers('SELECT length(big) FROM t2 WHERE k BETWEEN 4097 AND 8192') AS range_reads_its_frames;
 
 -- many rows in one statement: the first row of a block is read alone,
--- the next decode the block whole (its remaining frames)
+-- the next decode windows of rows, then the block whole (its remaining
+-- frames)
 SELECT count(*) AS rows_read,
        count(*) FILTER (WHERE (SELECT x::text FROM c x WHERE x.k = seq.k) IS DISTINCT FROM seq.r) AS differing
 FROM seq;

@@ -1183,12 +1183,14 @@ CowGroupDecodeBlock(CowDecodedGroup *g, int attidx, uint32 b)
 /*
  * CowGroupDecodeRows decodes the rows [from, to) of block b of stored
  * column attidx of g, and only them, into g->values/isnull (a key range
- * reading part of a block, CowGroupRow).  A framed block has only the
- * frames those rows lie in decompressed.  Call in g->cxt.
+ * reading part of a block, CowGroupRow); CowGroupDecodeRowsInto into
+ * values/isnull[to - from] (a window of single values, CowGroupValue).  A
+ * framed block has only the frames those rows lie in decompressed.  Call
+ * in g->cxt.
  */
 static void
-CowGroupDecodeRows(CowDecodedGroup *g, int attidx, uint32 b, uint64 from,
-				   uint64 to)
+CowGroupDecodeRowsInto(CowDecodedGroup *g, int attidx, uint32 b, uint64 from,
+					   uint64 to, Datum *values, bool *isnull)
 {
 	uint64		r0 = (uint64) b * g->header->block_rows;
 	uint64		brows = Min((uint64) g->header->block_rows, g->nrows - r0);
@@ -1197,18 +1199,29 @@ CowGroupDecodeRows(CowDecodedGroup *g, int attidx, uint32 b, uint64 from,
 	char	   *raw;
 
 	Assert(r0 <= from && from < to && to <= r0 + brows);
+	raw = CowGroupBlockRaw(g, attidx, b, &d, &lazy);
+	if (raw == NULL)
+	{
+		memset(values, 0, sizeof(Datum) * (to - from));
+		memset(isnull, true, to - from);
+	}
+	else if (CowDecodeRange(g->rel, g->version.file_group_id, attidx + 1, &d,
+							raw, lazy, brows, from - r0, to - r0,
+							values, isnull))
+		g->raw_kept[attidx] = true;
+}
+
+static void
+CowGroupDecodeRows(CowDecodedGroup *g, int attidx, uint32 b, uint64 from,
+				   uint64 to)
+{
 	CowGroupBlockArrays(g, attidx);
 	if (g->block_part == NULL)
 		g->block_part = palloc0(sizeof(bool *) * g->natts);
 	if (g->block_part[attidx] == NULL)
 		g->block_part[attidx] = palloc0(sizeof(bool) * g->nblocks);
-	raw = CowGroupBlockRaw(g, attidx, b, &d, &lazy);
-	if (raw == NULL)
-		memset(g->isnull[attidx] + from, true, to - from);
-	else if (CowDecodeRange(g->rel, g->version.file_group_id, attidx + 1, &d,
-							raw, lazy, brows, from - r0, to - r0,
-							g->values[attidx] + from, g->isnull[attidx] + from))
-		g->raw_kept[attidx] = true;
+	CowGroupDecodeRowsInto(g, attidx, b, from, to, g->values[attidx] + from,
+						   g->isnull[attidx] + from);
 	g->block_part[attidx][b] = true;
 }
 
@@ -1351,21 +1364,38 @@ CowGroupDecodeOne(CowDecodedGroup *g, int attidx, uint64 r0, uint64 row,
  * row on (an index range, a bitmap or a key range reads many rows of a
  * block, and decoding each alone walks the block up to it), a window of
  * rows from the row on (or up to it, when the rows come in descending
- * order) is decoded into arrays of the window's own (CowDecodeRange: of
- * a framed block, only the frames the window lies in are decompressed),
- * COW_WINDOW_FIRST rows, then twice as many each time a row falls outside
- * it, and the block whole once a window would reach half its size: a
- * range of a hundred rows decodes about those rows, a walk over the whole
- * block at most twice its rows.  When a block read from before must be decompressed again (rows
- * read in another order than the blocks', as an index on another column
- * gives them), it is decoded whole at once, as CowGroupRow decodes it: a
- * block is decompressed at most twice per group.  Returns false for a
- * column that is not wanted (the caller reads it as NULL).  Values live in
- * g->cxt.
+ * order) is decoded into arrays of the window's own
+ * (CowGroupDecodeRowsInto: of a framed block, only the frames the window
+ * lies in are decompressed), COW_WINDOW_FIRST rows, then twice as many
+ * each time a row falls outside it, and the block whole once a window
+ * would reach half its size: a range of a hundred rows decodes about
+ * those rows, a walk over the whole block at most twice its rows.  When a
+ * block read from before must be decompressed again (rows read in another
+ * order than the blocks', as an index on another column gives them), it
+ * is decoded whole at once, as CowGroupRow decodes it: a block is
+ * decompressed at most twice per group.  Returns false for a column that
+ * is not wanted (the caller reads it as NULL).  Values live in g->cxt.
  */
 #define COW_BLOCK_SINGLE_VALUES		1
 #define COW_WINDOW_FIRST			64
 
+/* row of column attidx from its window of single values, if it holds it */
+static inline bool
+CowGroupWindowValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
+					bool *isnull)
+{
+	if (g->win_lo == NULL || row < g->win_lo[attidx] ||
+		row >= g->win_hi[attidx])
+		return false;
+	*value = g->win_values[attidx][row - g->win_lo[attidx]];
+	*isnull = g->win_isnull[attidx][row - g->win_lo[attidx]];
+	return true;
+}
+
+/*
+ * CowGroupDecodeWindow decodes the next window of column attidx around
+ * row of block b (see above), or the block whole.  Call in g->cxt.
+ */
 static void
 CowGroupDecodeWindow(CowDecodedGroup *g, int attidx, uint32 b, uint64 row)
 {
@@ -1373,10 +1403,8 @@ CowGroupDecodeWindow(CowDecodedGroup *g, int attidx, uint32 b, uint64 row)
 	uint64		r1 = Min(r0 + g->header->block_rows, g->nrows);
 	uint64		len,
 				from,
-				to;
-	CowColumnDesc d;
-	CowLazyRaw *lazy;
-	char	   *raw;
+				to,
+				prev_lo;
 
 	if (g->win_lo == NULL)
 	{
@@ -1391,13 +1419,14 @@ CowGroupDecodeWindow(CowDecodedGroup *g, int attidx, uint32 b, uint64 row)
 		g->win_len[attidx] = 0;
 	len = g->win_len[attidx] == 0 ? COW_WINDOW_FIRST :
 		(uint64) g->win_len[attidx] * 2;
+	prev_lo = g->win_lo[attidx];
+	g->win_lo[attidx] = g->win_hi[attidx] = 0;
 	if (len >= (r1 - r0) / 2)
 	{
-		g->win_lo[attidx] = g->win_hi[attidx] = 0;
 		CowGroupDecodeBlock(g, attidx, b);
 		return;
 	}
-	if (g->win_len[attidx] != 0 && row < g->win_lo[attidx])
+	if (g->win_len[attidx] != 0 && row < prev_lo)
 	{
 		/* descending: the window ends at the row */
 		to = row + 1;
@@ -1409,29 +1438,16 @@ CowGroupDecodeWindow(CowDecodedGroup *g, int attidx, uint32 b, uint64 row)
 		to = Min(r1, row + len);
 	}
 
-	/* the window's own arrays, not the group's [nrows] ones */
-	if (g->win_values[attidx] == NULL ||
-		(uint64) g->win_len[attidx] < len)
+	/* a window is shorter than half a block: arrays of that size, once */
+	if (g->win_values[attidx] == NULL)
 	{
-		if (g->win_values[attidx] != NULL)
-		{
-			pfree(g->win_values[attidx]);
-			pfree(g->win_isnull[attidx]);
-		}
-		g->win_values[attidx] = palloc(sizeof(Datum) * len);
-		g->win_isnull[attidx] = palloc(sizeof(bool) * len);
+		uint32		cap = g->header->block_rows / 2;
+
+		g->win_values[attidx] = palloc(sizeof(Datum) * cap);
+		g->win_isnull[attidx] = palloc(sizeof(bool) * cap);
 	}
-	g->win_lo[attidx] = g->win_hi[attidx] = 0;
-	raw = CowGroupBlockRaw(g, attidx, b, &d, &lazy);
-	if (raw == NULL)
-	{
-		memset(g->win_values[attidx], 0, sizeof(Datum) * (to - from));
-		memset(g->win_isnull[attidx], true, to - from);
-	}
-	else if (CowDecodeRange(g->rel, g->version.file_group_id, attidx + 1, &d,
-							raw, lazy, r1 - r0, from - r0, to - r0,
-							g->win_values[attidx], g->win_isnull[attidx]))
-		g->raw_kept[attidx] = true;
+	CowGroupDecodeRowsInto(g, attidx, b, from, to, g->win_values[attidx],
+						   g->win_isnull[attidx]);
 	g->win_lo[attidx] = from;
 	g->win_hi[attidx] = to;
 	g->win_len[attidx] = (uint32) len;
@@ -1460,13 +1476,8 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 		*isnull = g->isnull[attidx][row];
 		return true;
 	}
-	if (g->win_lo != NULL && row >= g->win_lo[attidx] &&
-		row < g->win_hi[attidx])
-	{
-		*value = g->win_values[attidx][row - g->win_lo[attidx]];
-		*isnull = g->win_isnull[attidx][row - g->win_lo[attidx]];
+	if (CowGroupWindowValue(g, attidx, row, value, isnull))
 		return true;
-	}
 
 	old = MemoryContextSwitchTo(g->cxt);
 	if (g->block_seen == NULL)
@@ -1493,12 +1504,7 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 	else if (++g->raw_reads[attidx] > COW_BLOCK_SINGLE_VALUES)
 	{
 		CowGroupDecodeWindow(g, attidx, b, row);
-		if (g->win_hi[attidx] > row)
-		{
-			*value = g->win_values[attidx][row - g->win_lo[attidx]];
-			*isnull = g->win_isnull[attidx][row - g->win_lo[attidx]];
-		}
-		else
+		if (!CowGroupWindowValue(g, attidx, row, value, isnull))
 		{
 			/* decoded whole */
 			*value = g->values[attidx][row];

@@ -96,7 +96,7 @@ typedef struct CowDecodedGroup
 	uint64	   *win_hi;
 	uint32	   *win_len;		/* [natts]: the window's length, doubled for
 								 * the next (CowGroupValue) */
-	Datum	  **win_values;		/* [natts][win_len] or NULL */
+	Datum	  **win_values;		/* [natts][block_rows / 2] or NULL */
 	bool	  **win_isnull;
 	uint32	   *blocks_left;	/* [natts]: blocks of the column not decoded
 								 * yet, once block_done is set */
