@@ -184,8 +184,17 @@ CowFrameCount(uint32 first_raw, uint32 frame_raw, Size raw_len)
  * their index (see above), the first of head bytes (when 0 < head <
  * srclen: the encoder's hint, a VARLENA block's lengths), the others of
  * COW_FRAME_RAW; smaller ones as one frame.  NULL when compression does
- * not save 1/32.
+ * not save 1/COW_BLOCK_MIN_SAVING of the block: it is then stored as it is
+ * (bit-packed integers, dictionary codes, timestamps of many distinct
+ * values), and a reader of a few of its values reads only their bytes,
+ * where a compressed block costs the decompression of a 4 kB frame or of
+ * the whole block per value; a scan copies it instead of decompressing
+ * it.  The threshold costs about 2 % of a typical table's size and takes
+ * two or three of the five decompressions off a point lookup of a table
+ * like the benchmarks' orders.
  */
+#define COW_BLOCK_MIN_SAVING	8
+
 char *
 CowCompressBlock(const char *src, Size srclen, Size head, int level,
 				 Size *dstlen)
@@ -201,7 +210,15 @@ CowCompressBlock(const char *src, Size srclen, Size head, int level,
 	uint32		i;
 
 	if (srclen <= COW_FRAMED_MIN || srclen > PG_UINT32_MAX)
-		return CowCompress(src, srclen, level, dstlen);
+	{
+		dst = CowCompress(src, srclen, level, dstlen);
+		if (dst != NULL && *dstlen > srclen - srclen / COW_BLOCK_MIN_SAVING)
+		{
+			pfree(dst);
+			dst = NULL;
+		}
+		return dst;
+	}
 	if (head > 0 && head < srclen && head <= PG_INT32_MAX)
 		first_raw = (uint32) head;
 	nframes = CowFrameCount(first_raw, COW_FRAME_RAW, srclen);
@@ -241,7 +258,7 @@ CowCompressBlock(const char *src, Size srclen, Size head, int level,
 		entries[i].crc = crc;
 		pos += n;
 	}
-	if (pos > srclen - srclen / 32 || pos >= srclen)
+	if (pos > srclen - srclen / COW_BLOCK_MIN_SAVING)
 	{
 		pfree(dst);
 		pfree(entries);
