@@ -28,7 +28,9 @@
  *					"ctid = ..." quals on an incetl_cow table plan as a Tid
  *					Scan (which follows rows moved by this transaction);
  *					a sequential scan over a key range is costed by the
- *					range's selectivity (CowCostKeyRange).
+ *					range's selectivity and weighed against the index
+ *					paths, made again if add_path dropped it
+ *					(CowCostKeyRange).
  *	object_access	DROP TABLE removes the table's metadata rows.
  *	ProcessUtility	ALTER TABLE ... RENAME COLUMN renames the column in the
  *					table's options too (options name their columns so
@@ -114,7 +116,6 @@ static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							   DestReceiver *dest, QueryCompletion *qc);
 static bool CowBeginScansWalker(PlanState *ps, void *context);
 static bool CowRelidIsCow(Oid relid);
-static bool CowSeqScanMayWin(RelOptInfo *rel);
 static bool CowTakePlanTotals(Relation rel, double *raw_bytes, int *nversions);
 static void CowCheckIndexStmt(Node *parsetree);
 static void CowFlushQueryRelations(EState *estate);
@@ -831,6 +832,31 @@ CowIsTidEqualClause(RestrictInfo *rinfo, RelOptInfo *rel)
 }
 
 /*
+ * CowKeyRangeSeqPath: rel's unparameterized serial sequential scan path,
+ * made anew when add_path dropped it (*made), or NULL when none can be
+ * (a relation with lateral references, whose paths are all
+ * parameterized).
+ */
+static Path *
+CowKeyRangeSeqPath(PlannerInfo *root, RelOptInfo *rel, bool *made)
+{
+	ListCell   *lc;
+
+	*made = false;
+	foreach(lc, rel->pathlist)
+	{
+		Path	   *path = lfirst(lc);
+
+		if (path->pathtype == T_SeqScan && PATH_REQ_OUTER(path) == NULL)
+			return path;
+	}
+	if (!bms_is_empty(rel->lateral_relids))
+		return NULL;
+	*made = true;
+	return create_seqscan_path(root, rel, NULL, 0);
+}
+
+/*
  * CowCostKeyRange: a sequential scan of an incetl_cow table with a record
  * key, restricted by skip quals on the key's first column, reads of each
  * file group only the key range (cow_scan.c, CowScanKeyRange) and skips
@@ -839,51 +865,21 @@ CowIsTidEqualClause(RestrictInfo *rinfo, RelOptInfo *rel)
  * not planned as a Gather of workers that each start up for a few rows.
  * Not in a query with aggregates: the aggregate pushdown (cow_agg.c) is
  * costed over the whole table and weighed against the scans as before.
+ *
+ * The file groups are sorted by the key, so for such quals the table is
+ * its own clustered index: a key range read this way decodes each
+ * column's rows of the range in one pass, where an index scan on the key
+ * fetches them one TID at a time (for a range of 100 rows it takes about
+ * half the time; see doc/incetl_cow.md, Figures).  add_path has usually
+ * dropped the serial sequential path by then, its unscaled cost being far
+ * above an index path's: it is then made again and weighed against the
+ * index paths at its scaled cost, unless the quals select a single row: a
+ * point lookup through an index fetches its row directly, where the key
+ * range's search probes the key column first.  Quals comparing the key
+ * with a parameter instead of a constant (a generic plan, the inner side
+ * of a nested loop) are not skip quals: those still plan through an
+ * index.
  */
-/*
- * CowSeqScanMayWin: could a sequential scan of rel, its run cost scaled
- * down by CowCostKeyRange, still be chosen?  Not when none was kept, nor
- * when each one's startup cost alone (for a partial one, plus what a
- * Gather adds before its first row) exceeds, with a margin wider than
- * add_path's fuzz, the total cost of another unparameterized path: a
- * point lookup through an index then plans without reading the table's
- * options and skip quals.
- */
-static bool
-CowSeqScanMayWin(RelOptInfo *rel)
-{
-	Cost		best = -1;
-	ListCell   *lc;
-
-	foreach(lc, rel->pathlist)
-	{
-		Path	   *path = lfirst(lc);
-
-		if (PATH_REQ_OUTER(path) == NULL && path->pathtype != T_SeqScan &&
-			(best < 0 || path->total_cost < best))
-			best = path->total_cost;
-	}
-	if (best < 0)
-		return true;
-	foreach(lc, rel->pathlist)
-	{
-		Path	   *path = lfirst(lc);
-
-		if (path->pathtype == T_SeqScan && PATH_REQ_OUTER(path) == NULL &&
-			path->startup_cost <= best * 1.1)
-			return true;
-	}
-	foreach(lc, rel->partial_pathlist)
-	{
-		Path	   *path = lfirst(lc);
-
-		if (path->pathtype == T_SeqScan &&
-			path->startup_cost + parallel_setup_cost <= best * 1.1)
-			return true;
-	}
-	return false;
-}
-
 static void
 CowCostKeyRange(PlannerInfo *root, RelOptInfo *rel, Relation r)
 {
@@ -892,8 +888,10 @@ CowCostKeyRange(PlannerInfo *root, RelOptInfo *rel, Relation r)
 	AttrNumber	key;
 	Snapshot	snap;
 	Selectivity sel;
+	Path	   *seq;
+	bool		made;
 
-	if (root->parse->hasAggs || !CowSeqScanMayWin(rel))
+	if (root->parse->hasAggs)
 		return;
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	key = CowFirstKeyAttnum(r, snap);
@@ -914,13 +912,15 @@ CowCostKeyRange(PlannerInfo *root, RelOptInfo *rel, Relation r)
 	sel = clauselist_selectivity(root, clauses, rel->relid, JOIN_INNER, NULL);
 	if (sel >= 1.0)
 		return;
-	foreach(lc, rel->pathlist)
+	seq = CowKeyRangeSeqPath(root, rel, &made);
+	if (seq != NULL && made && sel * rel->tuples < 2.0)
+		seq = NULL;
+	if (seq != NULL)
 	{
-		Path	   *path = lfirst(lc);
-
-		if (path->pathtype == T_SeqScan && PATH_REQ_OUTER(path) == NULL)
-			path->total_cost = path->startup_cost +
-				(path->total_cost - path->startup_cost) * sel;
+		seq->total_cost = seq->startup_cost +
+			(seq->total_cost - seq->startup_cost) * sel;
+		if (made)
+			add_path(rel, seq);
 	}
 	foreach(lc, rel->partial_pathlist)
 	{
