@@ -174,5 +174,27 @@ EXECUTE p(100, 199);
 EXECUTE p(19990, 20010);
 EXECUTE p(5, 1);
 
+-- with a btree on the key, the planner weighs the key-range scan (its cost
+-- scaled by the range's selectivity) against the index: a range by
+-- constants reads the groups' key range, a single row and a range by
+-- parameters (a generic plan) go through the index; all three agree with
+-- heap
+RESET enable_indexscan;
+RESET enable_bitmapscan;
+CREATE INDEX ON c20k (id);
+CREATE INDEX ON h (id);
+ANALYZE c20k;
+ANALYZE h;
+EXPLAIN (COSTS OFF) SELECT * FROM c20k WHERE id BETWEEN 1000 AND 1100;
+EXPLAIN (COSTS OFF) SELECT * FROM c20k WHERE id = 12346;
+SELECT differing('SELECT * FROM %s WHERE id BETWEEN 1000 AND 1100', 'h', 'c20k') AS range_rows,
+       differing('SELECT * FROM %s WHERE id = 12346', 'h', 'c20k') AS point_rows;
+SET plan_cache_mode = force_generic_plan;
+PREPARE g(bigint, bigint) AS SELECT count(*), min(id), max(id), sum(amount) FROM c20k WHERE id BETWEEN $1 AND $2;
+EXPLAIN (COSTS OFF) EXECUTE g(1000, 1100);
+EXECUTE g(1000, 1100);
+SELECT count(*), min(id), max(id), sum(amount) FROM h WHERE id BETWEEN 1000 AND 1100;
+RESET plan_cache_mode;
+
 RESET search_path;
 DROP SCHEMA cow_key_range CASCADE;
