@@ -10,7 +10,7 @@
 #                        see test/fuzz/run_fuzz.sh)
 #   make bench           test/bench/run_bench.sh (pipelines vs hand-written SQL),
 #                        then test/bench/cow_bench.sh (incetl_cow vs heap),
-#                        then test/bench/analytics_bench.sh (fifteen
+#                        then test/bench/analytics_bench.sh (sixteen
 #                        analytical queries, incetl_cow vs heap)
 #   make bench-pgincr    test/bench/pgincr_bench.sh (incetl_run vs
 #                        pg_incremental's run, reproduced in SQL; BENCH_ROWS)

@@ -918,16 +918,39 @@ CowAggNewPath(RelOptInfo *input_rel, RelOptInfo *parent, PathTarget *target,
 /*
  * CowAggScanCost: the pages of the table, plus a tenth of an operator per
  * row and column we go through (a plain loop over decoded values, against
- * the executor's per-row tuple and expression overhead).
+ * the executor's per-row tuple and expression overhead).  With quals on
+ * the record key's first column, only the part of the table in their range
+ * (CowKeyRangeSelectivity) and about a block more (COW_BLOCK_ROWS rows, or
+ * a file group's when they are fewer):
+ * the scan skips the file groups and blocks the quals' min/max rule out
+ * and evaluates the quals over every row of the blocks it reads, where a
+ * key-range scan (cow_hooks.c, CowCostKeyRange, costed by the selectivity
+ * alone) decodes only the range's rows, and is the cheaper for a range of
+ * up to a thousand rows or so (doc/incetl_cow.md, Figures).
  */
 static Cost
-CowAggScanCost(RelOptInfo *input_rel, int ncolumns)
+CowAggScanCost(PlannerInfo *root, RelOptInfo *input_rel, Relation rel,
+			   int ncolumns)
 {
 	double		spc_seq_page_cost;
+	Selectivity frac = CowKeyRangeSelectivity(root, input_rel, rel);
 
+	if (frac < 1.0)
+	{
+		double		rows,
+					raw_bytes,
+					block = COW_BLOCK_ROWS;
+		int			nversions;
+
+		/* a file group smaller than a block is one block */
+		CowPlanVersionTotals(rel, &rows, &raw_bytes, &nversions);
+		if (nversions > 0)
+			block = Min(block, Max(rows / nversions, 1.0));
+		frac = Min(frac + block / Max(input_rel->tuples, 1.0), 1.0);
+	}
 	get_tablespace_page_costs(input_rel->reltablespace, NULL, &spc_seq_page_cost);
-	return spc_seq_page_cost * input_rel->pages +
-		input_rel->tuples * cpu_operator_cost * 0.1 * ncolumns;
+	return (spc_seq_page_cost * input_rel->pages +
+			input_rel->tuples * cpu_operator_cost * 0.1 * ncolumns) * frac;
 }
 
 /*
@@ -966,9 +989,11 @@ CowAggMakePath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
 	ctx.ok = CowIsCowRelation(rel);
 	if (ctx.ok)
 		(void) CowAggTargetWalker((Node *) output_rel->reltarget->exprs, &ctx);
-	table_close(rel, NoLock);
 	if (!ctx.ok || ctx.aggs == NIL)
+	{
+		table_close(rel, NoLock);
 		return NULL;
+	}
 
 	/* when headers answer everything, about one page per file group */
 	if (ctx.from_headers)
@@ -982,8 +1007,9 @@ CowAggMakePath(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
 				input_rel->tuples / COW_DEFAULT_FILE_GROUP_ROWS + 1);
 	}
 	else
-		cost = CowAggScanCost(input_rel,
+		cost = CowAggScanCost(root, input_rel, rel,
 							  list_length(ctx.aggs) + list_length(quals));
+	table_close(rel, NoLock);
 	return CowAggNewPath(input_rel, output_rel, output_rel->reltarget, NIL,
 						 ctx.aggs, quals, false, partial, 1, cost);
 }
@@ -1392,6 +1418,7 @@ CowAggAddGroupedPaths(PlannerInfo *root, RelOptInfo *input_rel,
 	bool		ok;
 	double		dNumGroups;
 	AggClauseCosts costs;
+	Cost		scan_cost;
 	int			pass;
 
 	if (parse->commandType != CMD_SELECT || parse->groupingSets != NIL ||
@@ -1421,9 +1448,15 @@ CowAggAddGroupedPaths(PlannerInfo *root, RelOptInfo *input_rel,
 				target = NULL;
 		}
 	}
-	table_close(rel, NoLock);
 	if (target == NULL)
+	{
+		table_close(rel, NoLock);
 		return;
+	}
+	scan_cost = CowAggScanCost(root, input_rel, rel,
+							   list_length(keys) + list_length(aggs) +
+							   list_length(quals));
+	table_close(rel, NoLock);
 
 	dNumGroups = CowAggEstimateGroups(root, input_rel, rte->relid,
 									  get_sortgrouplist_exprs(parse->groupClause,
@@ -1449,10 +1482,7 @@ CowAggAddGroupedPaths(PlannerInfo *root, RelOptInfo *input_rel,
 		rows = Max(Min(rows, input_rel->rows), 1);
 		cpath = CowAggNewPath(input_rel, output_rel, target, keys, aggs, quals,
 							  true, partial, rows,
-							  CowAggScanCost(input_rel,
-											 list_length(keys) + list_length(aggs) +
-											 list_length(quals)) +
-							  rows * cpu_tuple_cost);
+							  scan_cost + rows * cpu_tuple_cost);
 		sub = (Path *) cpath;
 		if (partial)
 		{

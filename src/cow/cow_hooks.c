@@ -857,14 +857,54 @@ CowKeyRangeSeqPath(PlannerInfo *root, RelOptInfo *rel, bool *made)
 }
 
 /*
+ * CowKeyRangeSelectivity: the selectivity of rel's restriction clauses
+ * that are skip quals on the first column of r's record key (a scan reads
+ * of each file group only their key range, and skips the groups min/max
+ * rule out: CowScanKeyRange, and the aggregate pushdown's block skipping),
+ * or 1.0 when r has no record key or there are none.
+ */
+Selectivity
+CowKeyRangeSelectivity(PlannerInfo *root, RelOptInfo *rel, Relation r)
+{
+	List	   *clauses = NIL;
+	ListCell   *lc;
+	AttrNumber	key;
+	Snapshot	snap;
+	Selectivity sel;
+
+	if (rel->baserestrictinfo == NIL)
+		return 1.0;
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	key = CowFirstKeyAttnum(r, snap);
+	UnregisterSnapshot(snap);
+	if (key == InvalidAttrNumber)
+		return 1.0;
+	foreach(lc, rel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst(lc);
+		List	   *q = CowExtractSkipQuals(list_make1(rinfo->clause), rel->relid, r);
+
+		if (q != NIL &&
+			((CowSkipQual *) linitial(q))->attidx == key - 1)
+			clauses = lappend(clauses, rinfo);
+	}
+	if (clauses == NIL)
+		return 1.0;
+	sel = clauselist_selectivity(root, clauses, rel->relid, JOIN_INNER, NULL);
+	list_free(clauses);
+	return Min(sel, 1.0);
+}
+
+/*
  * CowCostKeyRange: a sequential scan of an incetl_cow table with a record
  * key, restricted by skip quals on the key's first column, reads of each
  * file group only the key range (cow_scan.c, CowScanKeyRange) and skips
  * the groups min/max rule out: its run cost is scaled by the selectivity of
- * those quals, serial and partial paths alike, so that a narrow range is
- * not planned as a Gather of workers that each start up for a few rows.
- * Not in a query with aggregates: the aggregate pushdown (cow_agg.c) is
- * costed over the whole table and weighed against the scans as before.
+ * those quals (CowKeyRangeSelectivity), serial and partial paths alike, so
+ * that a narrow range is not planned as a Gather of workers that each
+ * start up for a few rows.  The aggregate pushdown (cow_agg.c) scales its
+ * scan's cost likewise, so sum(amount) over a narrow key range is not
+ * planned as a Gather either.
  *
  * The file groups are sorted by the key, so for such quals the table is
  * its own clustered index: a key range read this way decodes each
@@ -883,33 +923,12 @@ CowKeyRangeSeqPath(PlannerInfo *root, RelOptInfo *rel, bool *made)
 static void
 CowCostKeyRange(PlannerInfo *root, RelOptInfo *rel, Relation r)
 {
-	List	   *clauses = NIL;
 	ListCell   *lc;
-	AttrNumber	key;
-	Snapshot	snap;
 	Selectivity sel;
 	Path	   *seq;
 	bool		made;
 
-	if (root->parse->hasAggs)
-		return;
-	snap = RegisterSnapshot(GetLatestSnapshot());
-	key = CowFirstKeyAttnum(r, snap);
-	UnregisterSnapshot(snap);
-	if (key == InvalidAttrNumber)
-		return;
-	foreach(lc, rel->baserestrictinfo)
-	{
-		RestrictInfo *rinfo = lfirst(lc);
-		List	   *q = CowExtractSkipQuals(list_make1(rinfo->clause), rel->relid, r);
-
-		if (q != NIL &&
-			((CowSkipQual *) linitial(q))->attidx == key - 1)
-			clauses = lappend(clauses, rinfo);
-	}
-	if (clauses == NIL)
-		return;
-	sel = clauselist_selectivity(root, clauses, rel->relid, JOIN_INNER, NULL);
+	sel = CowKeyRangeSelectivity(root, rel, r);
 	if (sel >= 1.0)
 		return;
 	seq = CowKeyRangeSeqPath(root, rel, &made);

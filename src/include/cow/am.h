@@ -25,6 +25,8 @@ extern void CowHooksInit(void);
 extern List *CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel);
 extern void CowPlanVersionTotals(Relation rel, double *rows, double *raw_bytes,
 								 int *nversions);
+extern Selectivity CowKeyRangeSelectivity(struct PlannerInfo *root,
+										  struct RelOptInfo *rel, Relation r);
 
 /* aggregate pushdown (cow_agg.c) */
 extern PGDLLIMPORT bool CowAggregatePushdown;
