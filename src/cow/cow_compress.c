@@ -5,7 +5,9 @@
  *
  * A chunk is stored compressed only when that pays: when it saves at least
  * 1/32 of the encoded size (an encoded chunk that is already bit-packed
- * seldom shrinks, and reading it then skips decompression).  Otherwise the
+ * seldom shrinks, and reading it then skips decompression), a column block
+ * at least 1/8 (COW_BLOCK_MIN_SAVING: a lookup reads a few bytes of a raw
+ * block, but decompresses a frame of a compressed one).  Otherwise the
  * caller keeps it raw and flags it COW_COL_UNCOMPRESSED.  Decompression
  * checks the decompressed size, so a damaged chunk raises an error rather
  * than returning garbage.  One compression and one decompression context

@@ -18,6 +18,8 @@
 #ifndef INCETL_COW_AM_H
 #define INCETL_COW_AM_H
 
+#include "nodes/pathnodes.h"
+
 #include "cow/maintenance.h"
 #include "cow/security.h"
 
@@ -25,8 +27,8 @@ extern void CowHooksInit(void);
 extern List *CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel);
 extern void CowPlanVersionTotals(Relation rel, double *rows, double *raw_bytes,
 								 int *nversions);
-extern Selectivity CowKeyRangeSelectivity(struct PlannerInfo *root,
-										  struct RelOptInfo *rel, Relation r);
+extern Selectivity CowKeyRangeSelectivity(PlannerInfo *root, RelOptInfo *rel,
+										  Relation r);
 
 /* aggregate pushdown (cow_agg.c) */
 extern PGDLLIMPORT bool CowAggregatePushdown;
