@@ -919,14 +919,14 @@ CowAggNewPath(RelOptInfo *input_rel, RelOptInfo *parent, PathTarget *target,
  * CowAggScanCost: the pages of the table, plus a tenth of an operator per
  * row and column we go through (a plain loop over decoded values, against
  * the executor's per-row tuple and expression overhead).  With quals on
- * the record key's first column, only the part of the table in their range
- * (CowKeyRangeSelectivity) and about a block more (COW_BLOCK_ROWS rows, or
- * a file group's when they are fewer):
- * the scan skips the file groups and blocks the quals' min/max rule out
- * and evaluates the quals over every row of the blocks it reads, where a
- * key-range scan (cow_hooks.c, CowCostKeyRange, costed by the selectivity
- * alone) decodes only the range's rows, and is the cheaper for a range of
- * up to a thousand rows or so (doc/incetl_cow.md, Figures).
+ * the record key's first column, only the part of the table in their
+ * range (CowKeyRangeSelectivity) and about a block more (COW_BLOCK_ROWS
+ * rows, or a file group's when it has fewer): the scan skips the file
+ * groups and blocks the quals' min/max rule out and evaluates the quals
+ * over every row of the blocks it reads, where a key-range scan
+ * (cow_hooks.c, CowCostKeyRange, costed by the selectivity alone) decodes
+ * only the range's rows and is the cheaper for a range of up to a
+ * thousand rows or so (doc/incetl_cow.md, Reads).
  */
 static Cost
 CowAggScanCost(PlannerInfo *root, RelOptInfo *input_rel, Relation rel,
