@@ -833,12 +833,13 @@ CowIsTidEqualClause(RestrictInfo *rinfo, RelOptInfo *rel)
 
 /*
  * CowKeyRangeSeqPath: rel's unparameterized serial sequential scan path,
- * made anew when add_path dropped it (*made), or NULL when none can be
- * (a relation with lateral references, whose paths are all
- * parameterized).
+ * made anew when add_path dropped it (*made) and may_make, or NULL when
+ * none is kept and none is to be made (nor can be: a relation with
+ * lateral references, whose paths are all parameterized).
  */
 static Path *
-CowKeyRangeSeqPath(PlannerInfo *root, RelOptInfo *rel, bool *made)
+CowKeyRangeSeqPath(PlannerInfo *root, RelOptInfo *rel, bool may_make,
+				   bool *made)
 {
 	ListCell   *lc;
 
@@ -850,7 +851,7 @@ CowKeyRangeSeqPath(PlannerInfo *root, RelOptInfo *rel, bool *made)
 		if (path->pathtype == T_SeqScan && PATH_REQ_OUTER(path) == NULL)
 			return path;
 	}
-	if (!bms_is_empty(rel->lateral_relids))
+	if (!may_make || !bms_is_empty(rel->lateral_relids))
 		return NULL;
 	*made = true;
 	return create_seqscan_path(root, rel, NULL, 0);
@@ -931,9 +932,7 @@ CowCostKeyRange(PlannerInfo *root, RelOptInfo *rel, Relation r)
 	sel = CowKeyRangeSelectivity(root, rel, r);
 	if (sel >= 1.0)
 		return;
-	seq = CowKeyRangeSeqPath(root, rel, &made);
-	if (seq != NULL && made && sel * rel->tuples < 2.0)
-		seq = NULL;
+	seq = CowKeyRangeSeqPath(root, rel, sel * rel->tuples >= 2.0, &made);
 	if (seq != NULL)
 	{
 		seq->total_cost = seq->startup_cost +
