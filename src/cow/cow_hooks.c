@@ -72,7 +72,9 @@
 #include "commands/defrem.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
+#include "access/nbtree.h"
 #include "nodes/execnodes.h"
+#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
@@ -81,8 +83,11 @@
 #include "catalog/pg_operator.h"
 #include "optimizer/plancat.h"
 #include "tcop/utility.h"
+#include "utils/array.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/typcache.h"
 #include "storage/bufmgr.h"
 #include "storage/proc.h"
 #include "utils/rel.h"
@@ -163,12 +168,109 @@ CowColumnOpConst(Node *qual, Index scanrelid, Var **var, Const **cst,
 }
 
 /*
+ * CowArrayBounds: for "column = ANY (constant array)" (column IN (...)),
+ * the equality of the column type's default btree opfamily, with at least
+ * one element not NULL: the column, the opfamily's >= and <= operators for
+ * the column and element types, and the least and greatest elements (by
+ * the opfamily's comparison, under the clause's collation), as Consts in
+ * the current memory context.  Every row the clause passes lies between
+ * them, so "column >= least AND column <= greatest" may skip file groups
+ * and blocks, and narrow a key range (CowExtractSkipQuals); the executor
+ * still evaluates the clause itself.  False for anything else.
+ */
+static bool
+CowArrayBounds(Node *qual, Index scanrelid, Relation rel, Var **var,
+			   Oid *geop, Oid *leop, Const **least, Const **greatest)
+{
+	ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) qual;
+	TupleDesc	desc = RelationGetDescr(rel);
+	Node	   *left,
+			   *right;
+	Const	   *arr;
+	ArrayType  *array;
+	Oid			opfamily,
+				lefttype,
+				righttype,
+				cmpproc;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems,
+				lo = -1,
+				hi = -1,
+				i;
+	FmgrInfo	cmp;
+
+	if (!IsA(qual, ScalarArrayOpExpr) || !saop->useOr ||
+		list_length(saop->args) != 2)
+		return false;
+	left = linitial(saop->args);
+	right = lsecond(saop->args);
+	while (IsA(left, RelabelType))
+		left = (Node *) ((RelabelType *) left)->arg;
+	if (!IsA(left, Var) || !IsA(right, Const))
+		return false;
+	*var = (Var *) left;
+	arr = (Const *) right;
+	if ((*var)->varno != scanrelid || (*var)->varlevelsup != 0 ||
+		(*var)->varattno <= 0 || (*var)->varattno > desc->natts ||
+		arr->constisnull)
+		return false;
+	opfamily = lookup_type_cache(TupleDescAttr(desc, (*var)->varattno - 1)->atttypid,
+								 TYPECACHE_BTREE_OPFAMILY)->btree_opf;
+	if (!OidIsValid(opfamily) ||
+		get_op_opfamily_strategy(saop->opno, opfamily) != BTEqualStrategyNumber)
+		return false;
+	op_input_types(saop->opno, &lefttype, &righttype);
+	array = DatumGetArrayTypeP(arr->constvalue);
+	if (ARR_ELEMTYPE(array) != righttype)
+		return false;
+	*geop = get_opfamily_member(opfamily, lefttype, righttype,
+								BTGreaterEqualStrategyNumber);
+	*leop = get_opfamily_member(opfamily, lefttype, righttype,
+								BTLessEqualStrategyNumber);
+	cmpproc = get_opfamily_proc(opfamily, righttype, righttype, BTORDER_PROC);
+	if (!OidIsValid(*geop) || !OidIsValid(*leop) || !OidIsValid(cmpproc))
+		return false;
+
+	get_typlenbyvalalign(righttype, &typlen, &typbyval, &typalign);
+	deconstruct_array(array, righttype, typlen, typbyval, typalign, &elems,
+					  &nulls, &nelems);
+	fmgr_info(cmpproc, &cmp);
+	for (i = 0; i < nelems; i++)
+	{
+		if (nulls[i])
+			continue;
+		if (lo < 0 ||
+			DatumGetInt32(FunctionCall2Coll(&cmp, saop->inputcollid,
+											elems[i], elems[lo])) < 0)
+			lo = i;
+		if (hi < 0 ||
+			DatumGetInt32(FunctionCall2Coll(&cmp, saop->inputcollid,
+											elems[i], elems[hi])) > 0)
+			hi = i;
+	}
+	if (lo < 0)
+		return false;
+	*least = makeConst(righttype, -1, arr->constcollid, typlen,
+					   datumCopy(elems[lo], typbyval, typlen), false, typbyval);
+	*greatest = makeConst(righttype, -1, arr->constcollid, typlen,
+						  datumCopy(elems[hi], typbyval, typlen), false,
+						  typbyval);
+	return true;
+}
+
+/*
  * CowExtractSkipQuals turns "Var op Const" / "Const op Var" quals whose
  * operator is a btree comparison of the column type's default opfamily
- * into CowSkipQuals, and "column LIKE 'prefix…'" under the "C" collation
- * into the range of the prefix (CowMakeLikeSkipQuals): a file group or a
- * block their min/max rule out has no row that passes the quals.  Used by
- * the scan (skip quals of its plan) and the top-N scan (its Filter).
+ * into CowSkipQuals, "column LIKE 'prefix…'" under the "C" collation
+ * into the range of the prefix (CowMakeLikeSkipQuals) and "column IN
+ * (constants)" into the range from its least to its greatest element
+ * (CowArrayBounds): a file group or a block their min/max rule out has no
+ * row that passes the quals.  Used by the scan (skip quals of its plan)
+ * and the top-N scan (its Filter).
  */
 List *
 CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel)
@@ -181,10 +283,26 @@ CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel)
 		OpExpr	   *op = lfirst(lc);
 		Var		   *var;
 		Const	   *cst;
+		Const	   *greatest;
 		bool		column_first;
-		Oid			opno;
+		Oid			opno,
+					leop;
 		CowSkipQual *q;
 
+		if (CowArrayBounds((Node *) op, scanrelid, rel, &var, &opno, &leop,
+						   &cst, &greatest))
+		{
+			Oid			collid = ((ScalarArrayOpExpr *) op)->inputcollid;
+			CowSkipQual *q2;
+
+			q = CowMakeSkipQual(rel, var->varattno, opno, collid,
+								cst->constvalue);
+			q2 = CowMakeSkipQual(rel, var->varattno, leop, collid,
+								 greatest->constvalue);
+			if (q != NULL && q2 != NULL)
+				result = lappend(lappend(result, q), q2);
+			continue;
+		}
 		if (!CowColumnOpConst((Node *) op, scanrelid, &var, &cst, &column_first))
 			continue;
 		if (column_first && cst->consttype == TEXTOID)
@@ -884,9 +1002,33 @@ CowKeyRangeSelectivity(PlannerInfo *root, RelOptInfo *rel, Relation r)
 	{
 		RestrictInfo *rinfo = lfirst(lc);
 		List	   *q = CowExtractSkipQuals(list_make1(rinfo->clause), rel->relid, r);
+		Var		   *var;
+		Oid			geop,
+					leop;
+		Const	   *least,
+				   *greatest;
 
-		if (q != NIL &&
-			((CowSkipQual *) linitial(q))->attidx == key - 1)
+		if (q == NIL || ((CowSkipQual *) linitial(q))->attidx != key - 1)
+			continue;
+
+		/*
+		 * An IN list reads the range of its elements, not its rows: the
+		 * range's selectivity, lest a list of scattered keys plan as a
+		 * key-range scan over most of the table
+		 */
+		if (CowArrayBounds((Node *) rinfo->clause, rel->relid, r, &var,
+						   &geop, &leop, &least, &greatest))
+		{
+			Oid			collid = ((ScalarArrayOpExpr *) rinfo->clause)->inputcollid;
+
+			clauses = lappend(clauses,
+							  make_opclause(geop, BOOLOID, false, (Expr *) var,
+											(Expr *) least, InvalidOid, collid));
+			clauses = lappend(clauses,
+							  make_opclause(leop, BOOLOID, false, (Expr *) var,
+											(Expr *) greatest, InvalidOid, collid));
+		}
+		else
 			clauses = lappend(clauses, rinfo);
 	}
 	if (clauses == NIL)

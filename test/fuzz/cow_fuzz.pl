@@ -285,7 +285,7 @@ sub gen_sequence
 sub gen_where
 {
 	my ($ks) = @_;
-	my $w = pick('range', 'mod', 'pnull', 'vlike', 'all', 'key');
+	my $w = pick('range', 'mod', 'pnull', 'vlike', 'all', 'key', 'inlist');
 	if ($w eq 'range')
 	{
 		my $lo = 1 + rnd($ks);
@@ -295,6 +295,11 @@ sub gen_where
 	return 'p IS NULL' if $w eq 'pnull';
 	return "v LIKE '" . pick('a', 'b', 'dd', 'u') . "%'" if $w eq 'vlike';
 	return 'k = ' . (1 + rnd($ks)) if $w eq 'key';
+	if ($w eq 'inlist')
+	{
+		my $lo = 1 + rnd($ks);
+		return "k IN ($lo, " . ($lo + rnd(5)) . ', ' . (1 + rnd($ks)) . ', NULL)';
+	}
 	return 'true';
 }
 
