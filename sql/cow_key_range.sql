@@ -234,6 +234,20 @@ SELECT blocks('SELECT * FROM c4k WHERE id IN (12001, 12003, 12040)') AS clustere
        blocks('SELECT * FROM c4k WHERE id IN (12001, 12003, 12040) OR id IS NULL') AS no_bounds;
 RESET enable_indexscan;
 RESET enable_bitmapscan;
+-- a varchar key (the list compared as text) and a text one under "C"
+CREATE TABLE hv (k varchar(12), t text COLLATE "C", n int);
+INSERT INTO hv SELECT 'k' || lpad(g::text, 6, '0'), 't' || lpad(g::text, 6, '0'), g
+FROM generate_series(1, 9000) g;
+CREATE TABLE cv (LIKE hv INCLUDING ALL) USING incetl_cow;
+SELECT incetl.set_table_options('cv', record_key => 'k', file_group_rows => 2000);
+INSERT INTO cv SELECT * FROM hv;
+CREATE TABLE cvt (LIKE hv INCLUDING ALL) USING incetl_cow;
+SELECT incetl.set_table_options('cvt', record_key => 't', file_group_rows => 2000);
+INSERT INTO cvt SELECT * FROM hv;
+SELECT differing('SELECT * FROM %s WHERE k IN (''k004001'', ''k004003'', ''zz'', NULL)', 'hv', 'cv') AS varchar_key,
+       differing('SELECT * FROM %s WHERE t IN (''t004001'', ''t000002'')', 'hv', 'cvt') AS text_c_key,
+       differing('SELECT * FROM %s WHERE t = ANY (ARRAY[''t004001'', ''T'']::text[])', 'hv', 'cvt') AS text_upper,
+       blocks('SELECT * FROM cv WHERE k IN (''k004001'', ''k004003'')') AS varchar_blocks;
 RESET incetl.cow_aggregate_pushdown;
 
 RESET search_path;

@@ -1019,14 +1019,17 @@ CowKeyRangeSelectivity(PlannerInfo *root, RelOptInfo *rel, Relation r)
 		if (CowArrayBounds((Node *) rinfo->clause, rel->relid, r, &var,
 						   &geop, &leop, &least, &greatest))
 		{
-			Oid			collid = ((ScalarArrayOpExpr *) rinfo->clause)->inputcollid;
+			ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) rinfo->clause;
+			Expr	   *column = linitial(saop->args);	/* as the list has it */
 
 			clauses = lappend(clauses,
-							  make_opclause(geop, BOOLOID, false, (Expr *) var,
-											(Expr *) least, InvalidOid, collid));
+							  make_opclause(geop, BOOLOID, false, column,
+											(Expr *) least, InvalidOid,
+											saop->inputcollid));
 			clauses = lappend(clauses,
-							  make_opclause(leop, BOOLOID, false, (Expr *) var,
-											(Expr *) greatest, InvalidOid, collid));
+							  make_opclause(leop, BOOLOID, false, column,
+											(Expr *) greatest, InvalidOid,
+											saop->inputcollid));
 		}
 		else
 			clauses = lappend(clauses, rinfo);
