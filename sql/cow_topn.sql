@@ -246,4 +246,33 @@ SELECT o.g, (SELECT string_agg(x.id::text, ',') FROM
                (SELECT id FROM h WHERE h.g = o.g ORDER BY amount DESC NULLS LAST, id LIMIT 3) x)
 FROM generate_series(0, 3) o(g);
 
+-- The cost counts the file groups the scan is expected to read: ordered by
+-- a column that follows the rows' order (the record key: ANALYZE's
+-- correlation 1), only the groups holding the first rows, so a serial
+-- scan, not a Gather Merge of workers each starting up to read one group;
+-- by an uncorrelated column every group, so the parallel plan
+CREATE TABLE kh (id bigint, note text);
+INSERT INTO kh SELECT g, md5(g::text) FROM generate_series(1, 50000) g;
+CREATE TABLE kc (LIKE kh) USING incetl_cow;
+SELECT incetl.set_table_options('kc', record_key => 'id', file_group_rows => 4096);
+INSERT INTO kc SELECT * FROM kh;
+ANALYZE kc;
+SET parallel_setup_cost = 100;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT * FROM kc WHERE id > 20000 ORDER BY id LIMIT 10;
+EXPLAIN (COSTS OFF) SELECT * FROM kc ORDER BY id DESC LIMIT 10;
+EXPLAIN (COSTS OFF) SELECT * FROM kc ORDER BY note LIMIT 10;
+SELECT (SELECT array_agg(id) FROM (SELECT id FROM kc WHERE id > 20000 ORDER BY id LIMIT 10) a) =
+       (SELECT array_agg(id) FROM (SELECT id FROM kh WHERE id > 20000 ORDER BY id LIMIT 10) b) AS key_asc,
+       (SELECT array_agg(id) FROM (SELECT id FROM kc ORDER BY id DESC LIMIT 10) a) =
+       (SELECT array_agg(id) FROM (SELECT id FROM kh ORDER BY id DESC LIMIT 10) b) AS key_desc,
+       (SELECT array_agg(note) FROM (SELECT note FROM kc ORDER BY note LIMIT 10) a) =
+       (SELECT array_agg(note) FROM (SELECT note FROM kh ORDER BY note LIMIT 10) b) AS note_asc;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+
 DROP SCHEMA cow_topn CASCADE;

@@ -65,6 +65,7 @@
 #include "access/sysattr.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "common/int.h"
@@ -90,6 +91,7 @@
 #include "utils/ruleutils.h"
 #include "utils/sortsupport.h"
 #include "utils/spccache.h"
+#include "utils/syscache.h"
 #include "utils/typcache.h"
 
 #include "cow/am.h"
@@ -319,28 +321,86 @@ CowTopNQuery(PlannerInfo *root, RelOptInfo *input_rel, CowTopNSpec *spec)
 }
 
 /*
+ * CowTopNReadFraction: the part of the table the scan is expected to read.
+ * File groups are read best first by the first ORDER BY column's min/max,
+ * and one that cannot beat the worst kept row is skipped: when the column
+ * follows the rows' order (a record key, a load time: ANALYZE's
+ * correlation near 1 or -1), the groups holding the first bound rows,
+ * about one more group than they fill, are all that is read; when it does
+ * not (correlation near 0), every group's range overlaps the best rows'
+ * and all are read.  Interpolated by the correlation's square, as
+ * btcostestimate does for an index scan; 1 without statistics, or when the
+ * chunks' min/max do not follow the sort operator (CowTopNBegin).
+ */
+static double
+CowTopNReadFraction(PlannerInfo *root, RelOptInfo *input_rel, Relation rel,
+					CowTopNSpec *spec, double kept)
+{
+	RangeTblEntry *rte = planner_rt_fetch(input_rel->relid, root);
+	AttrNumber	attno = intVal(linitial(spec->attnos));
+	Oid			sortop = linitial_oid(spec->sortops);
+	Oid			collation = linitial_oid(spec->collations);
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attno - 1);
+	TypeCacheEntry *tc;
+	HeapTuple	tup;
+	AttStatsSlot sslot;
+	double		corr = 0.0,
+				rows,
+				raw_bytes,
+				tuples = Max(input_rel->tuples, 1.0),
+				group;
+	int			nversions;
+
+	tc = lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR | TYPECACHE_GT_OPR);
+	if ((sortop != tc->lt_opr && sortop != tc->gt_opr) ||
+		(OidIsValid(collation) && collation != att->attcollation))
+		return 1.0;
+	tup = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(rte->relid),
+						  Int16GetDatum(attno), BoolGetDatum(rte->inh));
+	if (!HeapTupleIsValid(tup))
+		return 1.0;
+	if (get_attstatsslot(&sslot, tup, STATISTIC_KIND_CORRELATION, InvalidOid,
+						 ATTSTATSSLOT_NUMBERS))
+	{
+		if (sslot.nnumbers == 1)
+			corr = sslot.numbers[0];
+		free_attstatsslot(&sslot);
+	}
+	ReleaseSysCache(tup);
+
+	CowPlanVersionTotals(rel, &rows, &raw_bytes, &nversions);
+	group = nversions > 0 ? rows / nversions : tuples;
+	return 1.0 - corr * corr *
+		(1.0 - Min((kept + group) / tuples, 1.0));
+}
+
+/*
  * CowTopNCost: the pages of the table, a tenth of an operator per row for
  * decoding the first ORDER BY column and one comparison per row with the
- * worst row kept, plus heap insertions for the bound's rows and the
+ * worst row kept, both for the part of the table read
+ * (CowTopNReadFraction), plus heap insertions for the bound's rows and the
  * decoding of their other columns.
  */
 static Cost
-CowTopNCost(RelOptInfo *input_rel, int64 bound, int noutcols)
+CowTopNCost(PlannerInfo *root, RelOptInfo *input_rel, Relation rel,
+			CowTopNSpec *spec, int noutcols)
 {
 	double		spc_seq_page_cost;
 	double		tuples = Max(input_rel->tuples, 1.0);
-	double		kept = Min((double) bound, tuples);
+	double		kept = Min((double) spec->bound, tuples);
 
 	get_tablespace_page_costs(input_rel->reltablespace, NULL, &spc_seq_page_cost);
-	return spc_seq_page_cost * input_rel->pages +
-		tuples * cpu_operator_cost * 1.1 +
+	return (spc_seq_page_cost * input_rel->pages +
+			tuples * cpu_operator_cost * 1.1) *
+		CowTopNReadFraction(root, input_rel, rel, spec, kept) +
 		kept * (2.0 * cpu_operator_cost * log2(Max(kept, 2.0)) +
 				cpu_tuple_cost * noutcols);
 }
 
 static CustomPath *
 CowTopNNewPath(PlannerInfo *root, RelOptInfo *input_rel,
-			   RelOptInfo *output_rel, CowTopNSpec *spec, bool partial)
+			   RelOptInfo *output_rel, Relation rel, CowTopNSpec *spec,
+			   bool partial)
 {
 	CustomPath *cpath = makeNode(CustomPath);
 	/* the ordered relation has no target of its own: the query's */
@@ -348,7 +408,7 @@ CowTopNNewPath(PlannerInfo *root, RelOptInfo *input_rel,
 	double		rows = Min((double) spec->bound, Max(input_rel->rows, 1.0));
 	Cost		cost;
 
-	cost = CowTopNCost(input_rel, spec->bound,
+	cost = CowTopNCost(root, input_rel, rel, spec,
 					   list_length(input_rel->reltarget->exprs));
 	cpath->path.pathtype = T_CustomScan;
 	cpath->path.parent = output_rel;
@@ -406,16 +466,16 @@ CowTopNAddPaths(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel
 	/* the planner holds a lock on the table */
 	rel = table_open(rte->relid, NoLock);
 	ok = CowIsCowRelation(rel);
-	table_close(rel, NoLock);
-	if (!ok)
-		return;
 
 	/* the rows kept must fit in work_mem, as a bounded sort's heap would */
 	width = input_rel->reltarget->width + 64.0;
-	if ((double) spec.bound * width * 2.0 > (double) work_mem * 1024.0)
+	if (!ok || (double) spec.bound * width * 2.0 > (double) work_mem * 1024.0)
+	{
+		table_close(rel, NoLock);
 		return;
+	}
 
-	cpath = CowTopNNewPath(root, input_rel, output_rel, &spec, false);
+	cpath = CowTopNNewPath(root, input_rel, output_rel, rel, &spec, false);
 	add_path(output_rel, (Path *) cpath);
 
 	if (input_rel->consider_parallel && output_rel->consider_parallel &&
@@ -425,13 +485,14 @@ CowTopNAddPaths(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel
 		Path	   *gm;
 		double		rows;
 
-		cpath = CowTopNNewPath(root, input_rel, output_rel, &spec, true);
+		cpath = CowTopNNewPath(root, input_rel, output_rel, rel, &spec, true);
 		rows = cpath->path.rows * cpath->path.parallel_workers;
 		gm = (Path *) create_gather_merge_path(root, output_rel, (Path *) cpath,
 											   cpath->path.pathtarget,
 											   root->sort_pathkeys, NULL, &rows);
 		add_path(output_rel, gm);
 	}
+	table_close(rel, NoLock);
 }
 
 static void
