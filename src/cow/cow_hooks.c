@@ -169,8 +169,8 @@ CowColumnOpConst(Node *qual, Index scanrelid, Var **var, Const **cst,
 
 /*
  * CowArrayBounds: for "column = ANY (constant array)" (column IN (...)),
- * the equality of the column type's default btree opfamily, with at least
- * one element not NULL: the column, the opfamily's >= and <= operators for
+ * the equality of the column type's default btree opfamily under the
+ * column's collation, with at least one element not NULL: the column, the opfamily's >= and <= operators for
  * the column and element types, and the least and greatest elements (by
  * the opfamily's comparison, under the clause's collation), as Consts in
  * the current memory context.  Every row the clause passes lies between
@@ -184,6 +184,7 @@ CowArrayBounds(Node *qual, Index scanrelid, Relation rel, Var **var,
 {
 	ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) qual;
 	TupleDesc	desc = RelationGetDescr(rel);
+	Form_pg_attribute att;
 	Node	   *left,
 			   *right;
 	Const	   *arr;
@@ -218,8 +219,11 @@ CowArrayBounds(Node *qual, Index scanrelid, Relation rel, Var **var,
 		(*var)->varattno <= 0 || (*var)->varattno > desc->natts ||
 		arr->constisnull)
 		return false;
-	opfamily = lookup_type_cache(TupleDescAttr(desc, (*var)->varattno - 1)->atttypid,
-								 TYPECACHE_BTREE_OPFAMILY)->btree_opf;
+	att = TupleDescAttr(desc, (*var)->varattno - 1);
+	/* min/max were computed with the column's collation (CowMakeSkipQual) */
+	if (OidIsValid(saop->inputcollid) && saop->inputcollid != att->attcollation)
+		return false;
+	opfamily = lookup_type_cache(att->atttypid, TYPECACHE_BTREE_OPFAMILY)->btree_opf;
 	if (!OidIsValid(opfamily) ||
 		get_op_opfamily_strategy(saop->opno, opfamily) != BTEqualStrategyNumber)
 		return false;
@@ -1001,15 +1005,12 @@ CowKeyRangeSelectivity(PlannerInfo *root, RelOptInfo *rel, Relation r)
 	foreach(lc, rel->baserestrictinfo)
 	{
 		RestrictInfo *rinfo = lfirst(lc);
-		List	   *q = CowExtractSkipQuals(list_make1(rinfo->clause), rel->relid, r);
+		List	   *q;
 		Var		   *var;
 		Oid			geop,
 					leop;
 		Const	   *least,
 				   *greatest;
-
-		if (q == NIL || ((CowSkipQual *) linitial(q))->attidx != key - 1)
-			continue;
 
 		/*
 		 * An IN list reads the range of its elements, not its rows: the
@@ -1022,6 +1023,8 @@ CowKeyRangeSelectivity(PlannerInfo *root, RelOptInfo *rel, Relation r)
 			ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) rinfo->clause;
 			Expr	   *column = linitial(saop->args);	/* as the list has it */
 
+			if (var->varattno != key)
+				continue;
 			clauses = lappend(clauses,
 							  make_opclause(geop, BOOLOID, false, column,
 											(Expr *) least, InvalidOid,
@@ -1030,8 +1033,10 @@ CowKeyRangeSelectivity(PlannerInfo *root, RelOptInfo *rel, Relation r)
 							  make_opclause(leop, BOOLOID, false, column,
 											(Expr *) greatest, InvalidOid,
 											saop->inputcollid));
+			continue;
 		}
-		else
+		q = CowExtractSkipQuals(list_make1(rinfo->clause), rel->relid, r);
+		if (q != NIL && ((CowSkipQual *) linitial(q))->attidx == key - 1)
 			clauses = lappend(clauses, rinfo);
 	}
 	if (clauses == NIL)

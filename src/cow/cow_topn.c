@@ -321,6 +321,22 @@ CowTopNQuery(PlannerInfo *root, RelOptInfo *input_rel, CowTopNSpec *spec)
 }
 
 /*
+ * CowTopNMinMaxOrders: do the chunks' min/max of column att follow sort
+ * operator sortop under collation?  They are those of the type's default
+ * btree ordering under the column's collation (cow_writer.c): usable for
+ * sort operators of that ordering, ascending or descending.
+ */
+static bool
+CowTopNMinMaxOrders(Form_pg_attribute att, Oid sortop, Oid collation)
+{
+	TypeCacheEntry *tc = lookup_type_cache(att->atttypid,
+										   TYPECACHE_LT_OPR | TYPECACHE_GT_OPR);
+
+	return (sortop == tc->lt_opr || sortop == tc->gt_opr) &&
+		(collation == att->attcollation || !OidIsValid(collation));
+}
+
+/*
  * CowTopNReadFraction: the part of the table the scan is expected to read.
  * File groups are read best first by the first ORDER BY column's min/max,
  * and one that cannot beat the worst kept row is skipped: when the column
@@ -330,7 +346,7 @@ CowTopNQuery(PlannerInfo *root, RelOptInfo *input_rel, CowTopNSpec *spec)
  * not (correlation near 0), every group's range overlaps the best rows'
  * and all are read.  Interpolated by the correlation's square, as
  * btcostestimate does for an index scan; 1 without statistics, or when the
- * chunks' min/max do not follow the sort operator (CowTopNBegin).
+ * chunks' min/max do not follow the sort operator (CowTopNMinMaxOrders).
  */
 static double
 CowTopNReadFraction(PlannerInfo *root, RelOptInfo *input_rel, Relation rel,
@@ -341,7 +357,6 @@ CowTopNReadFraction(PlannerInfo *root, RelOptInfo *input_rel, Relation rel,
 	Oid			sortop = linitial_oid(spec->sortops);
 	Oid			collation = linitial_oid(spec->collations);
 	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attno - 1);
-	TypeCacheEntry *tc;
 	HeapTuple	tup;
 	AttStatsSlot sslot;
 	double		corr = 0.0,
@@ -351,9 +366,7 @@ CowTopNReadFraction(PlannerInfo *root, RelOptInfo *input_rel, Relation rel,
 				group;
 	int			nversions;
 
-	tc = lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR | TYPECACHE_GT_OPR);
-	if ((sortop != tc->lt_opr && sortop != tc->gt_opr) ||
-		(OidIsValid(collation) && collation != att->attcollation))
+	if (!CowTopNMinMaxOrders(att, sortop, collation))
 		return 1.0;
 	tup = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(rte->relid),
 						  Int16GetDatum(attno), BoolGetDatum(rte->inh));
@@ -587,7 +600,6 @@ CowTopNBegin(CustomScanState *node, EState *estate, int eflags)
 		CowTopNKey *key = &st->keys[k];
 		Oid			sortop = list_nth_oid(sortops, k);
 		Form_pg_attribute att;
-		TypeCacheEntry *tc;
 
 		key->attidx = intVal(list_nth(attnos, k)) - 1;
 		if (key->attidx < 0 || key->attidx >= desc->natts ||
@@ -599,15 +611,8 @@ CowTopNBegin(CustomScanState *node, EState *estate, int eflags)
 		key->ssup.ssup_nulls_first = intVal(list_nth(nulls_first, k)) != 0;
 		key->ssup.abbreviate = false;
 		PrepareSortSupportFromOrderingOp(sortop, &key->ssup);
-		/*
-		 * The chunks' min/max are those of the type's default btree ordering
-		 * under the column's collation (cow_writer.c): usable for sort
-		 * operators of that ordering, ascending or descending.
-		 */
-		tc = lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR | TYPECACHE_GT_OPR);
-		key->minmax = (sortop == tc->lt_opr || sortop == tc->gt_opr) &&
-			(key->ssup.ssup_collation == att->attcollation ||
-			 !OidIsValid(key->ssup.ssup_collation));
+		key->minmax = CowTopNMinMaxOrders(att, sortop,
+										  key->ssup.ssup_collation);
 		st->needed = bms_add_member(st->needed, key->attidx);
 	}
 
