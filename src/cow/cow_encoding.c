@@ -1581,6 +1581,55 @@ CowVarlenaOpen(CowChunkReader *r, int64 count, CowVarlenaCursor *c)
 }
 
 /*
+ * CowVarlenaPackedBefore: the sum of the packed suffix lengths (without
+ * their base) of values [0, k) of an opened VARLENA body, from the block's
+ * length marks when it is read one value at a time (see CowLazyRaw in
+ * cow/format.h): they are made the first time, from every length of the
+ * body, and handed to the reader to keep.
+ */
+static uint64
+CowVarlenaPackedBefore(CowChunkReader *r, const CowVarlenaCursor *c, int64 k)
+{
+	const CowIntCursor *sc = &c->suffix;
+	CowLazyRaw *lazy = r->lazy;
+	Size		at = sc->packed - r->data;
+	uint32		nmarks = (uint32) (c->count / COW_LENGTH_MARK_STEP) + 1;
+	uint64	   *made = NULL;
+	const uint64 *marks = NULL;
+	uint64		from = 0;
+	uint64		sum = 0;
+
+	if (lazy != NULL && lazy->keep_marks != NULL && sc->b.width != 0 &&
+		k >= COW_LENGTH_MARK_STEP)
+	{
+		if (lazy->marks != NULL && lazy->marks_at == at &&
+			lazy->nmarks == nmarks)
+			marks = lazy->marks;
+		else
+		{
+			uint32		j;
+
+			CowIntEnsure(sc, 0, c->count);
+			made = palloc(sizeof(uint64) * nmarks);
+			made[0] = 0;
+			for (j = 1; j < nmarks; j++)
+				made[j] = made[j - 1] +
+					CowIntSumPacked(sc, (uint64) (j - 1) * COW_LENGTH_MARK_STEP,
+									(uint64) j * COW_LENGTH_MARK_STEP);
+			lazy->keep_marks(lazy, made, nmarks, at);
+			marks = made;
+		}
+		from = (uint64) k / COW_LENGTH_MARK_STEP * COW_LENGTH_MARK_STEP;
+		sum = marks[k / COW_LENGTH_MARK_STEP];
+	}
+	CowIntEnsure(sc, from, (uint64) k - from);
+	sum += CowIntSumPacked(sc, from, (uint64) k);
+	if (made != NULL)
+		pfree(made);
+	return sum;
+}
+
+/*
  * CowVarlenaChainStart: for value k of an opened VARLENA body whose prefix
  * and suffix lengths are frame-of-reference blocks (random access), the
  * last value at or before k stored whole (prefix length 0), from which
@@ -1618,8 +1667,8 @@ CowVarlenaChainStart(CowChunkReader *r, const CowVarlenaCursor *c, int64 k,
 			start--;
 		}
 	}
-	CowIntEnsure(sc, 0, start);
-	sum = (uint64) start * (uint64) sc->b.base + CowIntSumPacked(sc, 0, start);
+	sum = (uint64) start * (uint64) sc->b.base +
+		CowVarlenaPackedBefore(r, c, start);
 	if (sum > c->suffix_bytes)
 		CowChunkCorrupt(r, "bad value length");
 	*before = sum;

@@ -19,6 +19,10 @@
  *	  CowGroupFetchFrame);
  *	- a whole block of at most COW_READ_CACHE_WHOLE_MAX raw bytes, read for
  *	  a few rows (a dictionary block, a small integer block);
+ *	- the length marks of a VARLENA block read one value at a time
+ *	  (CowLazyRaw in cow/format.h): the sums of its values' lengths every
+ *	  COW_LENGTH_MARK_STEP values, so that a value's bytes are found
+ *	  without summing the lengths of all the values before it;
  *	- that the CRC of an uncompressed block read in place was verified
  *	  (CowGroupPagedRaw), which otherwise reads every page of the block at
  *	  every statement, and the 512-byte pieces of it read (an int block's
@@ -83,6 +87,9 @@ typedef struct CowReadCacheEntry
 	char	  **frame_data;		/* [frames.nframes]: decompressed, or NULL */
 	char	   *whole;			/* the raw block, or NULL */
 	Size		whole_len;
+	uint64	   *marks;			/* a VARLENA body's length marks, or NULL */
+	uint32		nmarks;
+	Size		marks_at;
 } CowReadCacheEntry;
 
 static HTAB *CowReadCacheHash = NULL;
@@ -123,6 +130,8 @@ CowReadCacheDrop(CowReadCacheEntry *e)
 		pfree(e->frames.offsets);
 	if (e->whole != NULL)
 		pfree(e->whole);
+	if (e->marks != NULL)
+		pfree(e->marks);
 	CowReadCacheBytes -= e->bytes;
 	(void) hash_search(CowReadCacheHash, &e->key, HASH_REMOVE, &found);
 	Assert(found);
@@ -252,6 +261,9 @@ CowReadCacheFind(Relation rel, const CowVersion *v, int attidx,
 		e->frame_data = NULL;
 		e->whole = NULL;
 		e->whole_len = 0;
+		e->marks = NULL;
+		e->nmarks = 0;
+		e->marks_at = 0;
 		CowReadCacheBytes += e->bytes;
 	}
 	else
@@ -415,6 +427,50 @@ CowReadCachePutWhole(Relation rel, const CowVersion *v, int attidx,
 	e->whole = MemoryContextAlloc(CowReadCacheCxt, Max(len, 1));
 	memcpy(e->whole, src, len);
 	e->whole_len = len;
+	CowReadCacheGrew(e, len);
+}
+
+/*
+ * CowReadCacheGetMarks: a copy, in the current memory context, of the
+ * length marks kept for a block (CowLazyRaw, cow/format.h), with their
+ * count and the raw offset they were made at; NULL when none are.
+ */
+uint64 *
+CowReadCacheGetMarks(Relation rel, const CowVersion *v, int attidx,
+					 uint32 blockno, uint32 *nmarks, Size *at)
+{
+	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
+	uint64	   *marks;
+
+	*nmarks = 0;
+	*at = 0;
+	if (e == NULL || e->marks == NULL)
+		return NULL;
+	marks = palloc(sizeof(uint64) * e->nmarks);
+	memcpy(marks, e->marks, sizeof(uint64) * e->nmarks);
+	*nmarks = e->nmarks;
+	*at = e->marks_at;
+	return marks;
+}
+
+/* CowReadCachePutMarks keeps a copy of a block's length marks */
+void
+CowReadCachePutMarks(Relation rel, const CowVersion *v, int attidx,
+					 uint32 blockno, const uint64 *marks, uint32 nmarks,
+					 Size at)
+{
+	CowReadCacheEntry *e;
+	Size		len = sizeof(uint64) * nmarks;
+
+	if (nmarks == 0 || len > CowReadCacheBudget())
+		return;
+	e = CowReadCacheFind(rel, v, attidx, blockno, true);
+	if (e == NULL || e->marks != NULL)
+		return;
+	e->marks = MemoryContextAlloc(CowReadCacheCxt, len);
+	memcpy(e->marks, marks, len);
+	e->nmarks = nmarks;
+	e->marks_at = at;
 	CowReadCacheGrew(e, len);
 }
 

@@ -753,6 +753,50 @@ typedef struct CowGroupFrames
 #define COW_PAGED_MIN			(4 * COW_PAGED_PIECE)
 
 /*
+ * CowGroupKeepMarks keeps the length marks the decoder made for a block
+ * read one value at a time (CowLazyRaw, cow/format.h): with the block's
+ * handle, in the group's memory, and in the backend's read cache for the
+ * next statement reading it.
+ */
+static void
+CowGroupKeepMarks(CowLazyRaw *lazy, const uint64 *marks, uint32 nmarks,
+				  Size at)
+{
+	CowGroupFrames *st = (CowGroupFrames *) lazy->arg;
+	uint64	   *copy = MemoryContextAlloc(st->g->cxt, sizeof(uint64) * nmarks);
+
+	memcpy(copy, marks, sizeof(uint64) * nmarks);
+	if (lazy->marks != NULL)
+		pfree(lazy->marks);
+	lazy->marks = copy;
+	lazy->nmarks = nmarks;
+	lazy->marks_at = at;
+	CowReadCachePutMarks(st->g->rel, &st->g->version, st->attidx, st->blockno,
+						 marks, nmarks, at);
+}
+
+/*
+ * CowGroupLazyInit sets the parts of a block's handle common to both kinds
+ * (frames, pieces), with the length marks the read cache has of it.
+ */
+static void
+CowGroupLazyInit(CowGroupFrames *st, uint32 nframes, uint32 first_raw,
+				 uint32 frame_raw, void (*fetch) (CowLazyRaw *lazy, uint32 frame))
+{
+	st->lazy.nframes = nframes;
+	st->lazy.first_raw = first_raw;
+	st->lazy.frame_raw = frame_raw;
+	st->lazy.done = palloc0(sizeof(bool) * Max(nframes, 1));
+	st->lazy.fetch = fetch;
+	st->lazy.arg = st;
+	st->lazy.keep_marks = CowGroupKeepMarks;
+	st->lazy.marks = CowReadCacheGetMarks(st->g->rel, &st->g->version,
+										  st->attidx, st->blockno,
+										  &st->lazy.nmarks,
+										  &st->lazy.marks_at);
+}
+
+/*
  * CowGroupFetchPiece copies piece "piece" of an uncompressed block read
  * piece by piece into its raw bytes (the CowLazyRaw fetch of a block from
  * CowGroupPagedRaw).
@@ -852,12 +896,8 @@ CowGroupPagedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
 	st->blockno = b;
 	/* pieces are read as needed: the bytes are not touched before */
 	st->raw = MemoryContextAllocHuge(g->cxt, st->len);
-	st->lazy.nframes = (st->len + COW_PAGED_PIECE - 1) / COW_PAGED_PIECE;
-	st->lazy.first_raw = COW_PAGED_PIECE;
-	st->lazy.frame_raw = COW_PAGED_PIECE;
-	st->lazy.done = palloc0(sizeof(bool) * st->lazy.nframes);
-	st->lazy.fetch = CowGroupFetchPiece;
-	st->lazy.arg = st;
+	CowGroupLazyInit(st, (st->len + COW_PAGED_PIECE - 1) / COW_PAGED_PIECE,
+					 COW_PAGED_PIECE, COW_PAGED_PIECE, CowGroupFetchPiece);
 	*lazyp = &st->lazy;
 	CowBlocksDecoded++;
 	return st->raw;
@@ -953,12 +993,8 @@ have_index:
 	st->blockno = b;
 	st->block_off = off;
 	st->raw = MemoryContextAllocHuge(g->cxt, Max(bd->raw_len, 1));
-	st->lazy.nframes = st->frames.nframes;
-	st->lazy.first_raw = st->frames.first_raw;
-	st->lazy.frame_raw = st->frames.frame_raw;
-	st->lazy.done = palloc0(sizeof(bool) * st->frames.nframes);
-	st->lazy.fetch = CowGroupFetchFrame;
-	st->lazy.arg = st;
+	CowGroupLazyInit(st, st->frames.nframes, st->frames.first_raw,
+					 st->frames.frame_raw, CowGroupFetchFrame);
 	*lazyp = &st->lazy;
 	CowBlocksDecoded++;
 	return st->raw;
@@ -1030,6 +1066,8 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 				CowGroupPagedCheck(st);
 				g->raw_lazy[attidx] = NULL;
 				pfree(lazy->done);
+				if (lazy->marks != NULL)
+					pfree(lazy->marks);
 				pfree(st);
 			}
 			else
@@ -1055,6 +1093,8 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 		CowGroupFrames *st = (CowGroupFrames *) g->raw_lazy[attidx]->arg;
 
 		pfree(st->lazy.done);
+		if (st->lazy.marks != NULL)
+			pfree(st->lazy.marks);
 		if (!st->paged)
 		{
 			pfree(st->frames.entries);

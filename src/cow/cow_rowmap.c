@@ -272,6 +272,14 @@ static MemoryContext CowRowMapCxt = NULL;
 static bool CowRowMapCallbackSet = false;
 static Size CowRowMapBytes = 0;	/* runs held by the cache */
 
+/*
+ * Counts the cache's resets: a map handed out stays where it is until the
+ * next one (entries are never removed one by one, and dynahash does not
+ * move an entry when it grows), so an open group keeps a pointer to its
+ * map with the count it was found at (CowGroupMap) instead of a copy.
+ */
+static uint64 CowRowMapGeneration = 0;
+
 static void
 CowRowMapCacheReset(void)
 {
@@ -280,6 +288,7 @@ CowRowMapCacheReset(void)
 	CowRowMapCxt = NULL;
 	CowRowMapCache = NULL;
 	CowRowMapBytes = 0;
+	CowRowMapGeneration++;
 }
 
 static void
@@ -613,31 +622,31 @@ CowVersionOverlaps(Relation rel, const CowVersion *v, int64 lo, int64 hi)
 }
 
 /*
- * CowGroupRowNumber: the row number of position pos of an open group.  The
- * map is copied into the group's memory on first use.
+ * CowGroupMap: the row-number map of an open group, with its runs: the
+ * backend's cached map, found again when the cache was reset since the
+ * group last asked (a key range reads a few rows of a group whose map may
+ * hold thousands of runs: a copy of them per statement would cost more
+ * than the rows' decoding).
+ */
+static inline const CowRowMap *
+CowGroupMap(CowDecodedGroup *g)
+{
+	if (g->rowmap == NULL || g->rowmap_generation != CowRowMapGeneration)
+	{
+		g->rowmap = CowGetRowMap(g->rel, &g->version, true);
+		/* read after: CowGetRowMap may have reset the cache to make room */
+		g->rowmap_generation = CowRowMapGeneration;
+	}
+	return g->rowmap;
+}
+
+/*
+ * CowGroupRowNumber: the row number of position pos of an open group.
  */
 int64
 CowGroupRowNumber(CowDecodedGroup *g, uint64 pos)
 {
-	if (g->rowmap == NULL)
-	{
-		const CowRowMap *m = CowGetRowMap(g->rel, &g->version, true);
-		CowRowMap  *copy = MemoryContextAllocZero(g->cxt, sizeof(CowRowMap));
-
-		*copy = *m;
-		copy->absorbed = NULL;
-		copy->nabsorbed = 0;
-		if (m->nruns > 0)
-		{
-			copy->runs = MemoryContextAlloc(g->cxt, sizeof(CowRowRun) * m->nruns);
-			memcpy(copy->runs, m->runs, sizeof(CowRowRun) * m->nruns);
-			copy->by_rn = MemoryContextAlloc(g->cxt, sizeof(uint32) * m->nruns);
-			memcpy(copy->by_rn, m->by_rn, sizeof(uint32) * m->nruns);
-		}
-		g->rowmap = copy;
-		g->rowmap_hint = 0;
-	}
-	return CowRowMapNumber(g->rowmap, (int64) pos, &g->rowmap_hint);
+	return CowRowMapNumber(CowGroupMap(g), (int64) pos, &g->rowmap_hint);
 }
 
 /*
@@ -647,12 +656,9 @@ CowGroupRowNumber(CowDecodedGroup *g, uint64 pos)
 void
 CowGroupRowNumbers(CowDecodedGroup *g, uint64 pos, int64 n, int64 *out)
 {
-	const CowRowMap *m;
+	const CowRowMap *m = CowGroupMap(g);
 	int64		k = 0;
 
-	if (g->rowmap == NULL)
-		(void) CowGroupRowNumber(g, pos);
-	m = g->rowmap;
 	if (m->nruns == 0)
 	{
 		for (k = 0; k < n; k++)
@@ -679,9 +685,7 @@ CowGroupRowNumbers(CowDecodedGroup *g, uint64 pos, int64 n, int64 *out)
 int64
 CowGroupPosition(CowDecodedGroup *g, int64 rn)
 {
-	if (g->rowmap == NULL)
-		(void) CowGroupRowNumber(g, 0);
-	return CowRowMapPosition(g->rowmap, rn);
+	return CowRowMapPosition(CowGroupMap(g), rn);
 }
 
 /* ---------- lookups among a list of versions ---------- */

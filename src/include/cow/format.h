@@ -79,7 +79,18 @@ extern void CowDecompressFrame(const CowFrames *f, uint32 i, const char *src,
  * A raw block whose frames are decompressed as the single-value decoder
  * (CowDecodeValue) reaches them: done[i] says whether frame i is in the
  * raw bytes yet, and fetch (the reader's) puts it there.
+ *
+ * The decoder finds a VARLENA value's bytes by summing the lengths of the
+ * values before it.  For a block read one value at a time, it sums them
+ * once, as marks: marks[j] is the sum of the suffix lengths (without
+ * their base) of the values before value j * COW_LENGTH_MARK_STEP of the
+ * body whose packed suffix lengths start at raw offset marks_at.  It
+ * hands them to keep_marks (the reader's, or NULL: then none are made),
+ * which keeps them with the block (cow_read_cache.c) and sets marks here;
+ * a later read of the block sums at most COW_LENGTH_MARK_STEP lengths.
  */
+#define COW_LENGTH_MARK_STEP	64
+
 typedef struct CowLazyRaw CowLazyRaw;
 struct CowLazyRaw
 {
@@ -89,6 +100,11 @@ struct CowLazyRaw
 	bool	   *done;			/* [nframes] */
 	void		(*fetch) (CowLazyRaw *lazy, uint32 frame);
 	void	   *arg;			/* the reader's */
+	uint64	   *marks;			/* [nmarks], or NULL */
+	uint32		nmarks;
+	Size		marks_at;
+	void		(*keep_marks) (CowLazyRaw *lazy, const uint64 *marks,
+							   uint32 nmarks, Size at);
 };
 
 /* ---------- file group format (writer / reader) ---------- */

@@ -111,8 +111,10 @@ typedef struct CowDecodedGroup
 	Datum	  **values;			/* [natts][nrows] */
 	bool	  **isnull;			/* [natts][nrows] */
 	int64	   *commit_ids;		/* [nrows] or NULL */
-	struct CowRowMap *rowmap;	/* its row numbers (CowGroupRowNumber), or
-								 * NULL until read */
+	const struct CowRowMap *rowmap; /* its row numbers (CowGroupRowNumber):
+									 * the backend's cached map, or NULL
+									 * until read */
+	uint64		rowmap_generation;	/* of the map cache rowmap was found in */
 	uint32		rowmap_hint;	/* the run last found */
 } CowDecodedGroup;
 

@@ -52,6 +52,12 @@ extern char *CowReadCacheGetWhole(Relation rel, const CowVersion *v,
 extern void CowReadCachePutWhole(Relation rel, const CowVersion *v,
 								 int attidx, uint32 blockno, const char *src,
 								 Size len);
+extern uint64 *CowReadCacheGetMarks(Relation rel, const CowVersion *v,
+									int attidx, uint32 blockno,
+									uint32 *nmarks, Size *at);
+extern void CowReadCachePutMarks(Relation rel, const CowVersion *v,
+								 int attidx, uint32 blockno,
+								 const uint64 *marks, uint32 nmarks, Size at);
 extern bool CowReadCacheVerified(Relation rel, const CowVersion *v,
 								 int attidx, uint32 blockno);
 extern void CowReadCacheSetVerified(Relation rel, const CowVersion *v,
