@@ -4181,6 +4181,29 @@ CowAggSkipQuals(CowAggScanState *st, Relation rel)
 
 		q->by_int = false;
 		q->by_units = false;
+		if (q->kind == COW_QUAL_ARRAY && q->use_or && !q->value_isnull)
+		{
+			/*
+			 * "column IN (list)": its bounds, and the elements themselves
+			 * for the groups and blocks none lies in, as the scan's skip
+			 * quals make them (CowExtractSkipQuals) from the list as a
+			 * constant
+			 */
+			ScalarArrayOpExpr *sa = copyObject((ScalarArrayOpExpr *) q->expr);
+			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel),
+												  q->attidx);
+			Oid			arraytype = exprType((Node *) q->value_expr);
+
+			/* the column as a Var of range table entry 1 */
+			sa->args = list_make2(makeVar(1, q->attidx + 1, att->atttypid,
+										  att->atttypmod, att->attcollation, 0),
+								  makeConst(arraytype, -1, InvalidOid,
+											get_typlen(arraytype), q->value,
+											false, get_typbyval(arraytype)));
+			skip = list_concat(skip,
+							   CowExtractSkipQuals(list_make1(sa), 1, rel));
+			continue;
+		}
 		if (q->kind != COW_QUAL_OP)
 			continue;
 		if (q->var_on_left)

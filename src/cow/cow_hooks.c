@@ -167,6 +167,23 @@ CowColumnOpConst(Node *qual, Index scanrelid, Var **var, Const **cst,
 		!(*cst)->constisnull;
 }
 
+/* qsort_arg comparator of CowArrayBounds's sorted elements */
+typedef struct CowElemSort
+{
+	FmgrInfo   *cmp;
+	Oid			collation;
+} CowElemSort;
+
+static int
+CowElemCompare(const void *a, const void *b, void *arg)
+{
+	CowElemSort *s = (CowElemSort *) arg;
+
+	return DatumGetInt32(FunctionCall2Coll(s->cmp, s->collation,
+										   *(const Datum *) a,
+										   *(const Datum *) b));
+}
+
 /*
  * CowArrayBounds: for "column = ANY (constant array)" (column IN (...)),
  * the equality of the column type's default btree opfamily under the
@@ -176,11 +193,15 @@ CowColumnOpConst(Node *qual, Index scanrelid, Var **var, Const **cst,
  * the current memory context.  Every row the clause passes lies between
  * them, so "column >= least AND column <= greatest" may skip file groups
  * and blocks, and narrow a key range (CowExtractSkipQuals); the executor
- * still evaluates the clause itself.  False for anything else.
+ * still evaluates the clause itself.  With sorted, *sorted[*nsorted] is
+ * set to the elements not NULL, in ascending order without duplicates (in
+ * the current memory context; the by-reference ones point into the
+ * array).  False for anything else.
  */
 static bool
 CowArrayBounds(Node *qual, Index scanrelid, Relation rel, Var **var,
-			   Oid *geop, Oid *leop, Const **least, Const **greatest)
+			   Oid *geop, Oid *leop, Const **least, Const **greatest,
+			   Datum **sorted, int *nsorted)
 {
 	ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) qual;
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -202,6 +223,8 @@ CowArrayBounds(Node *qual, Index scanrelid, Relation rel, Var **var,
 				lo = -1,
 				hi = -1,
 				i;
+	Datum		lowest,
+				highest;
 	FmgrInfo	cmp;
 
 	if (!IsA(qual, ScalarArrayOpExpr) || !saop->useOr ||
@@ -243,25 +266,51 @@ CowArrayBounds(Node *qual, Index scanrelid, Relation rel, Var **var,
 	deconstruct_array(array, righttype, typlen, typbyval, typalign, &elems,
 					  &nulls, &nelems);
 	fmgr_info(cmpproc, &cmp);
-	for (i = 0; i < nelems; i++)
+	if (sorted != NULL)
 	{
-		if (nulls[i])
-			continue;
-		if (lo < 0 ||
-			DatumGetInt32(FunctionCall2Coll(&cmp, saop->inputcollid,
-											elems[i], elems[lo])) < 0)
-			lo = i;
-		if (hi < 0 ||
-			DatumGetInt32(FunctionCall2Coll(&cmp, saop->inputcollid,
-											elems[i], elems[hi])) > 0)
-			hi = i;
+		CowElemSort sort = {&cmp, saop->inputcollid};
+		int			n = 0;
+
+		/* the elements not NULL, in ascending order, without duplicates */
+		*sorted = palloc(sizeof(Datum) * Max(nelems, 1));
+		for (i = 0; i < nelems; i++)
+			if (!nulls[i])
+				(*sorted)[n++] = elems[i];
+		qsort_arg(*sorted, n, sizeof(Datum), CowElemCompare, &sort);
+		*nsorted = 0;
+		for (i = 0; i < n; i++)
+			if (*nsorted == 0 ||
+				CowElemCompare(&(*sorted)[i], &(*sorted)[*nsorted - 1], &sort) != 0)
+				(*sorted)[(*nsorted)++] = (*sorted)[i];
+		if (*nsorted == 0)
+			return false;
+		lowest = (*sorted)[0];
+		highest = (*sorted)[*nsorted - 1];
 	}
-	if (lo < 0)
-		return false;
+	else
+	{
+		for (i = 0; i < nelems; i++)
+		{
+			if (nulls[i])
+				continue;
+			if (lo < 0 ||
+				DatumGetInt32(FunctionCall2Coll(&cmp, saop->inputcollid,
+												elems[i], elems[lo])) < 0)
+				lo = i;
+			if (hi < 0 ||
+				DatumGetInt32(FunctionCall2Coll(&cmp, saop->inputcollid,
+												elems[i], elems[hi])) > 0)
+				hi = i;
+		}
+		if (lo < 0)
+			return false;
+		lowest = elems[lo];
+		highest = elems[hi];
+	}
 	*least = makeConst(righttype, -1, arr->constcollid, typlen,
-					   datumCopy(elems[lo], typbyval, typlen), false, typbyval);
+					   datumCopy(lowest, typbyval, typlen), false, typbyval);
 	*greatest = makeConst(righttype, -1, arr->constcollid, typlen,
-						  datumCopy(elems[hi], typbyval, typlen), false,
+						  datumCopy(highest, typbyval, typlen), false,
 						  typbyval);
 	return true;
 }
@@ -272,8 +321,11 @@ CowArrayBounds(Node *qual, Index scanrelid, Relation rel, Var **var,
  * into CowSkipQuals, "column LIKE 'prefix…'" under the "C" collation
  * into the range of the prefix (CowMakeLikeSkipQuals) and "column IN
  * (constants)" into the range from its least to its greatest element
- * (CowArrayBounds): a file group or a block their min/max rule out has no
- * row that passes the quals.  Used by the scan (skip quals of its plan)
+ * (CowArrayBounds) and, of two elements or more, a qual that rules out a
+ * group or a block no element lies in (CowSkipQual's elems; IN lists of
+ * scattered keys read the blocks holding them, not all between the
+ * bounds): a file group or a block their min/max rule out has no row
+ * that passes the quals.  Used by the scan (skip quals of its plan)
  * and the top-N scan (its Filter).
  */
 List *
@@ -292,19 +344,33 @@ CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel)
 		Oid			opno,
 					leop;
 		CowSkipQual *q;
+		Datum	   *elems;
+		int			nelems;
 
 		if (CowArrayBounds((Node *) op, scanrelid, rel, &var, &opno, &leop,
-						   &cst, &greatest))
+						   &cst, &greatest, &elems, &nelems))
 		{
-			Oid			collid = ((ScalarArrayOpExpr *) op)->inputcollid;
+			ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) op;
 			CowSkipQual *q2;
+			CowSkipQual *q3;
 
-			q = CowMakeSkipQual(rel, var->varattno, opno, collid,
+			q = CowMakeSkipQual(rel, var->varattno, opno, saop->inputcollid,
 								cst->constvalue);
-			q2 = CowMakeSkipQual(rel, var->varattno, leop, collid,
+			q2 = CowMakeSkipQual(rel, var->varattno, leop, saop->inputcollid,
 								 greatest->constvalue);
-			if (q != NULL && q2 != NULL)
-				result = lappend(lappend(result, q), q2);
+			if (q == NULL || q2 == NULL)
+				continue;
+			result = lappend(lappend(result, q), q2);
+			/* of several elements, those between the bounds too */
+			q3 = nelems > 1 ?
+				CowMakeSkipQual(rel, var->varattno, saop->opno,
+								saop->inputcollid, cst->constvalue) : NULL;
+			if (q3 != NULL && q3->strategy == BTEqualStrategyNumber)
+			{
+				q3->elems = elems;
+				q3->nelems = nelems;
+				result = lappend(result, q3);
+			}
 			continue;
 		}
 		if (!CowColumnOpConst((Node *) op, scanrelid, &var, &cst, &column_first))
@@ -994,6 +1060,7 @@ CowKeyRangeSelectivity(PlannerInfo *root, RelOptInfo *rel, Relation r)
 	AttrNumber	key;
 	Snapshot	snap;
 	Selectivity sel;
+	Selectivity cap = 1.0;
 
 	if (rel->baserestrictinfo == NIL)
 		return 1.0;
@@ -1011,20 +1078,27 @@ CowKeyRangeSelectivity(PlannerInfo *root, RelOptInfo *rel, Relation r)
 					leop;
 		Const	   *least,
 				   *greatest;
+		Datum	   *elems;
+		int			nelems;
 
 		/*
-		 * An IN list reads the range of its elements, not its rows: the
-		 * range's selectivity, lest a list of scattered keys plan as a
-		 * key-range scan over most of the table
+		 * An IN list reads the range of its elements, not its rows, and of
+		 * that range only the blocks an element lies in: the range's
+		 * selectivity, at most a block's rows per element, lest a list of
+		 * scattered keys plan as a key-range scan over most of the table
+		 * or as a parallel scan of a few blocks
 		 */
 		if (CowArrayBounds((Node *) rinfo->clause, rel->relid, r, &var,
-						   &geop, &leop, &least, &greatest))
+						   &geop, &leop, &least, &greatest, &elems, &nelems))
 		{
 			ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) rinfo->clause;
 			Expr	   *column = linitial(saop->args);	/* as the list has it */
 
+			pfree(elems);
 			if (var->varattno != key)
 				continue;
+			if (rel->tuples > 0)
+				cap = Min(cap, (double) nelems * COW_BLOCK_ROWS / rel->tuples);
 			clauses = lappend(clauses,
 							  make_opclause(geop, BOOLOID, false, column,
 											(Expr *) least, InvalidOid,
@@ -1043,7 +1117,7 @@ CowKeyRangeSelectivity(PlannerInfo *root, RelOptInfo *rel, Relation r)
 		return 1.0;
 	sel = clauselist_selectivity(root, clauses, rel->relid, JOIN_INNER, NULL);
 	list_free(clauses);
-	return Min(sel, 1.0);
+	return Min(Min(sel, cap), 1.0);
 }
 
 /*

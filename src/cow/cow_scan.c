@@ -531,11 +531,32 @@ CowSkipQualApplies(Relation rel, CowGroupHeader *h, CowSkipQual *q)
 
 /*
  * CowSkipQualMayHold: may "column op constant" (q) hold for a value
- * between min and max?
+ * between min and max?  For an IN list, may one of its elements lie
+ * between them (a binary search of the sorted elements)?
  */
 static bool
 CowSkipQualMayHold(CowSkipQual *q, Datum min, Datum max)
 {
+	if (q->nelems > 0)
+	{
+		int			lo = 0,
+					hi = q->nelems;
+
+		/* the least element >= min, then is it <= max? */
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (DatumGetBool(FunctionCall2Coll(&q->le_fn, q->collation, min,
+											   q->elems[mid])))
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		return lo < q->nelems &&
+			DatumGetBool(FunctionCall2Coll(&q->ge_fn, q->collation, max,
+										   q->elems[lo]));
+	}
 	switch (q->strategy)
 	{
 		case BTLessStrategyNumber:
@@ -805,7 +826,8 @@ CowScanKeyRange(CowScanDesc scan)
 	{
 		CowSkipQual *q = lfirst(lc);
 
-		if (q->attidx != attidx)
+		/* an IN list's elements: its bounds are quals of their own */
+		if (q->attidx != attidx || q->nelems > 0)
 			continue;
 		if (q->strategy != BTLessStrategyNumber &&
 			q->strategy != BTLessEqualStrategyNumber)

@@ -225,6 +225,15 @@ typedef struct CowSkipQual
 	FmgrInfo	ge_fn;			/* max >= c (for =, >=, >) */
 	Oid			collation;
 	Datum		value;
+	/*
+	 * nelems > 0: "column IN (elems)" (strategy BTEqualStrategyNumber,
+	 * value unused), the list's elements not NULL, in ascending order: a
+	 * group or block may hold a row only if one of them lies within its
+	 * min/max.  The scan's key range ignores it (the least and greatest
+	 * elements come as skip quals of their own: CowExtractSkipQuals).
+	 */
+	int			nelems;
+	Datum	   *elems;
 } CowSkipQual;
 
 /*
