@@ -275,4 +275,45 @@ RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 
+-- Blocks too: in a file group of several blocks (4096 rows each) sorted by
+-- the key, once the rows kept are the best the first blocks hold, the
+-- blocks whose min/max of the first ORDER BY column cannot beat the worst
+-- of them are skipped without decoding them; a column with NULLs sorting
+-- first skips none (a block's min/max leave its NULLs out)
+CREATE TABLE bh (id bigint, v int, note text);
+INSERT INTO bh SELECT g, CASE WHEN g % 1000 <> 7 THEN g % 5000 END, md5(g::text)
+FROM generate_series(1, 20000) g;
+CREATE TABLE bc (LIKE bh) USING incetl_cow;
+SELECT incetl.set_table_options('bc', record_key => 'id', file_group_rows => 100000);
+INSERT INTO bc SELECT * FROM bh;
+ANALYZE bc;
+SET max_parallel_workers_per_gather = 0;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+    SELECT * FROM bc ORDER BY id LIMIT 10;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+    SELECT id, note FROM bc ORDER BY id DESC LIMIT 10 OFFSET 5;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+    SELECT id, v FROM bc ORDER BY v DESC, id LIMIT 3;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+    SELECT id, v FROM bc ORDER BY v DESC NULLS LAST, id LIMIT 3;
+CREATE FUNCTION same_as_heap(q text) RETURNS bool LANGUAGE plpgsql AS $$
+DECLARE
+    hr text[];
+    cr text[];
+BEGIN
+    EXECUTE format('SELECT array(SELECT x::text FROM (%s) x)', format(q, 'bh')) INTO hr;
+    EXECUTE format('SELECT array(SELECT x::text FROM (%s) x)', format(q, 'bc')) INTO cr;
+    RETURN hr IS NOT DISTINCT FROM cr;
+END $$;
+SELECT q, same_as_heap(q) FROM (VALUES
+    ('SELECT * FROM %s ORDER BY id LIMIT 10'),
+    ('SELECT id, note FROM %s ORDER BY id DESC LIMIT 10 OFFSET 5'),
+    ('SELECT id, v FROM %s ORDER BY v DESC, id LIMIT 3'),
+    ('SELECT id, v FROM %s ORDER BY v DESC NULLS LAST, id LIMIT 3'),
+    ('SELECT id, v FROM %s ORDER BY v, id DESC LIMIT 7'),
+    ('SELECT id FROM %s ORDER BY id LIMIT 5000'),
+    ('SELECT id, v FROM %s WHERE v > 4990 ORDER BY id LIMIT 4'),
+    ('SELECT id FROM %s WHERE id > 12000 ORDER BY id LIMIT 3')) t(q);
+RESET max_parallel_workers_per_gather;
+
 DROP SCHEMA cow_topn CASCADE;

@@ -1582,10 +1582,12 @@ CowVarlenaOpen(CowChunkReader *r, int64 count, CowVarlenaCursor *c)
 
 /*
  * CowVarlenaPackedBefore: the sum of the packed suffix lengths (without
- * their base) of values [0, k) of an opened VARLENA body, from the block's
- * length marks when it is read one value at a time (see CowLazyRaw in
- * cow/format.h): they are made the first time, from every length of the
- * body, and handed to the reader to keep.
+ * their base) of values [0, k) of an opened VARLENA body.  For a block read
+ * one value at a time (see CowLazyRaw in cow/format.h) the sum goes by the
+ * block's length marks: from the last mark at or before k, and where the
+ * marks known do not reach that far, summing from the last one known,
+ * making the marks it passes, which are handed to the reader to keep --
+ * the first lookup in a block sums no more than it would without marks.
  */
 static uint64
 CowVarlenaPackedBefore(CowChunkReader *r, const CowVarlenaCursor *c, int64 k)
@@ -1593,40 +1595,43 @@ CowVarlenaPackedBefore(CowChunkReader *r, const CowVarlenaCursor *c, int64 k)
 	const CowIntCursor *sc = &c->suffix;
 	CowLazyRaw *lazy = r->lazy;
 	Size		at = sc->packed - r->data;
-	uint32		nmarks = (uint32) (c->count / COW_LENGTH_MARK_STEP) + 1;
-	uint64	   *made = NULL;
-	const uint64 *marks = NULL;
-	uint64		from = 0;
-	uint64		sum = 0;
+	uint32		want = (uint32) (k / COW_LENGTH_MARK_STEP);
+	uint32		known;
+	uint64		from;
+	uint64		sum;
+	uint64	   *marks;
 
-	if (lazy != NULL && lazy->keep_marks != NULL && sc->b.width != 0 &&
-		k >= COW_LENGTH_MARK_STEP)
+	if (lazy == NULL || lazy->keep_marks == NULL || sc->b.width == 0 ||
+		want == 0)
 	{
-		if (lazy->marks != NULL && lazy->marks_at == at &&
-			lazy->nmarks == nmarks)
-			marks = lazy->marks;
-		else
-		{
-			uint32		j;
-
-			CowIntEnsure(sc, 0, c->count);
-			made = palloc(sizeof(uint64) * nmarks);
-			made[0] = 0;
-			for (j = 1; j < nmarks; j++)
-				made[j] = made[j - 1] +
-					CowIntSumPacked(sc, (uint64) (j - 1) * COW_LENGTH_MARK_STEP,
-									(uint64) j * COW_LENGTH_MARK_STEP);
-			lazy->keep_marks(lazy, made, nmarks, at);
-			marks = made;
-		}
-		from = (uint64) k / COW_LENGTH_MARK_STEP * COW_LENGTH_MARK_STEP;
-		sum = marks[k / COW_LENGTH_MARK_STEP];
+		CowIntEnsure(sc, 0, (uint64) k);
+		return CowIntSumPacked(sc, 0, (uint64) k);
 	}
+	known = (lazy->marks != NULL && lazy->marks_at == at) ? lazy->nmarks : 0;
+	if (want < known)
+		sum = lazy->marks[want];
+	else
+	{
+		/* from the last mark known (or the body's start) to mark want */
+		marks = palloc(sizeof(uint64) * (want + 1));
+		if (known > 0)
+			memcpy(marks, lazy->marks, sizeof(uint64) * known);
+		else
+			marks[known++] = 0;
+		for (; known <= want; known++)
+		{
+			from = (uint64) (known - 1) * COW_LENGTH_MARK_STEP;
+			CowIntEnsure(sc, from, COW_LENGTH_MARK_STEP);
+			marks[known] = marks[known - 1] +
+				CowIntSumPacked(sc, from, from + COW_LENGTH_MARK_STEP);
+		}
+		sum = marks[want];
+		lazy->keep_marks(lazy, marks, known, at);
+		pfree(marks);
+	}
+	from = (uint64) want * COW_LENGTH_MARK_STEP;
 	CowIntEnsure(sc, from, (uint64) k - from);
-	sum += CowIntSumPacked(sc, from, (uint64) k);
-	if (made != NULL)
-		pfree(made);
-	return sum;
+	return sum + CowIntSumPacked(sc, from, (uint64) k);
 }
 
 /*

@@ -21,8 +21,9 @@
  *	  a few rows (a dictionary block, a small integer block);
  *	- the length marks of a VARLENA block read one value at a time
  *	  (CowLazyRaw in cow/format.h): the sums of its values' lengths every
- *	  COW_LENGTH_MARK_STEP values, so that a value's bytes are found
- *	  without summing the lengths of all the values before it;
+ *	  COW_LENGTH_MARK_STEP values, as far as reads summed them, so that a
+ *	  value's bytes are found without summing the lengths of all the
+ *	  values before it;
  *	- that the CRC of an uncompressed block read in place was verified
  *	  (CowGroupPagedRaw), which otherwise reads every page of the block at
  *	  every statement, and the 512-byte pieces of it read (an int block's
@@ -453,7 +454,10 @@ CowReadCacheGetMarks(Relation rel, const CowVersion *v, int attidx,
 	return marks;
 }
 
-/* CowReadCachePutMarks keeps a copy of a block's length marks */
+/*
+ * CowReadCachePutMarks keeps a copy of a block's length marks, in place of
+ * fewer kept before
+ */
 void
 CowReadCachePutMarks(Relation rel, const CowVersion *v, int attidx,
 					 uint32 blockno, const uint64 *marks, uint32 nmarks,
@@ -461,14 +465,23 @@ CowReadCachePutMarks(Relation rel, const CowVersion *v, int attidx,
 {
 	CowReadCacheEntry *e;
 	Size		len = sizeof(uint64) * nmarks;
+	uint64	   *copy;
 
 	if (nmarks == 0 || len > CowReadCacheBudget())
 		return;
 	e = CowReadCacheFind(rel, v, attidx, blockno, true);
-	if (e == NULL || e->marks != NULL)
+	if (e == NULL || (e->marks != NULL && e->nmarks >= nmarks))
 		return;
-	e->marks = MemoryContextAlloc(CowReadCacheCxt, len);
-	memcpy(e->marks, marks, len);
+	/* allocated first: an error leaves the entry as it was */
+	copy = MemoryContextAlloc(CowReadCacheCxt, len);
+	memcpy(copy, marks, len);
+	if (e->marks != NULL)
+	{
+		pfree(e->marks);
+		e->bytes -= sizeof(uint64) * e->nmarks;
+		CowReadCacheBytes -= sizeof(uint64) * e->nmarks;
+	}
+	e->marks = copy;
 	e->nmarks = nmarks;
 	e->marks_at = at;
 	CowReadCacheGrew(e, len);

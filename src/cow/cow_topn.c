@@ -32,8 +32,9 @@
  * headers (CowTopNOrder).  Once the heap is full, a group whose best value
  * cannot beat the worst kept row is skipped, as is one whose min/max rule
  * out a "column op constant" clause of the Filter; in the others, the first ORDER BY column is
- * decoded a block (COW_BLOCK_ROWS rows) at a time and compared with the
- * worst kept row, the further ORDER BY columns and the Filter's columns
+ * decoded a block (COW_BLOCK_ROWS rows) at a time -- a block whose min/max
+ * cannot beat the worst kept row is skipped undecoded -- and compared with
+ * the worst kept row, the further ORDER BY columns and the Filter's columns
  * decoded (by block) only for rows that tie on it or beat it.  A row equal
  * to the worst kept one on every ORDER BY column is not taken: the order
  * of such ties is unspecified, as in a sort.  At the end of each file
@@ -149,6 +150,7 @@ typedef struct CowTopNScanState
 	int64		groups_skipped;
 	int64		rows_read;
 	int64		rows_taken;		/* rows that entered the heap */
+	int64		blocks_skipped; /* by their min/max (CowTopNBlockMayBeat) */
 } CowTopNScanState;
 
 static create_upper_paths_hook_type prev_create_upper_paths = NULL;
@@ -807,6 +809,30 @@ CowTopNMaterialize(CowTopNScanState *st, CowDecodedGroup *g)
 }
 
 /*
+ * CowTopNMinMaxColumn: the first ORDER BY column's description in the file
+ * group with header h when its min/max follow the sort's order (written
+ * under today's type and collation), else NULL.
+ */
+static CowColumnDesc *
+CowTopNMinMaxColumn(CowTopNScanState *st, CowGroupHeader *h)
+{
+	CowTopNKey *key = &st->keys[0];
+	Form_pg_attribute att;
+	CowColumnDesc *d;
+
+	if (!key->minmax || (uint32) key->attidx >= h->natts)
+		return NULL;
+	att = TupleDescAttr(RelationGetDescr(st->css.ss.ss_currentRelation),
+						key->attidx);
+	d = &CowGroupColumns(h)[key->attidx];
+	if (d->typid != att->atttypid ||
+		(OidIsValid(key->ssup.ssup_collation) &&
+		 d->collation != key->ssup.ssup_collation))
+		return NULL;			/* written before a type or collation change */
+	return d;
+}
+
+/*
  * CowTopNGroupBest sets *best and *best_null to the best value a row of
  * the file group with header h can have in the first ORDER BY column,
  * from the chunk's min/max and NULLs; false when they do not tell (no
@@ -818,20 +844,12 @@ CowTopNGroupBest(CowTopNScanState *st, CowGroupHeader *h, Datum *best,
 				 bool *best_null)
 {
 	CowTopNKey *key = &st->keys[0];
-	Form_pg_attribute att;
-	CowColumnDesc *d;
+	CowColumnDesc *d = CowTopNMinMaxColumn(st, h);
 
 	*best = (Datum) 0;
 	*best_null = false;
-	if (!key->minmax || (uint32) key->attidx >= h->natts)
+	if (d == NULL)
 		return false;
-	att = TupleDescAttr(RelationGetDescr(st->css.ss.ss_currentRelation),
-						key->attidx);
-	d = &CowGroupColumns(h)[key->attidx];
-	if (d->typid != att->atttypid ||
-		(OidIsValid(key->ssup.ssup_collation) &&
-		 d->collation != key->ssup.ssup_collation))
-		return false;			/* written before a type or collation change */
 	if (d->flags & COW_COL_ALL_NULL)
 		*best_null = true;
 	else if ((d->flags & COW_COL_HAS_NULLS) && key->ssup.ssup_nulls_first)
@@ -865,6 +883,37 @@ CowTopNGroupMayBeat(CowTopNScanState *st, CowGroupHeader *h)
 		return true;
 	c = ApplySortComparator(best, best_null, worst->keys[0],
 							COW_TOPN_KEYNULLS(st, worst)[0], &st->keys[0].ssup);
+	/* a tie on the first column of several may still win on the others */
+	return c < 0 || (c == 0 && st->nkeys > 1);
+}
+
+/*
+ * CowTopNBlockMayBeat: with the heap full, can a row of block b of group g
+ * beat the worst kept row?  From the block's min/max of the first ORDER BY
+ * column (format 4 groups): of a group sorted by that column, as the file
+ * groups are by their record key, the blocks after the first few are
+ * ruled out and their rows not decoded.  A block that may hold NULLs
+ * sorting first, or without min/max, may.
+ */
+static bool
+CowTopNBlockMayBeat(CowTopNScanState *st, CowDecodedGroup *g, uint32 b)
+{
+	CowTopNKey *key = &st->keys[0];
+	CowColumnDesc *d = CowTopNMinMaxColumn(st, g->header);
+	CowTopNEntry *worst = st->heap[0];
+	const char *list;
+	Datum		min,
+				max;
+	int			c;
+
+	if (d == NULL ||
+		((d->flags & COW_COL_HAS_NULLS) && key->ssup.ssup_nulls_first) ||
+		(list = CowGroupBlockMinMaxList(g->header, key->attidx)) == NULL ||
+		!CowGroupBlockMinMax(g->header, list, b, &min, &max))
+		return true;
+	c = ApplySortComparator(key->ssup.ssup_reverse ? max : min, false,
+							worst->keys[0], COW_TOPN_KEYNULLS(st, worst)[0],
+							&key->ssup);
 	/* a tie on the first column of several may still win on the others */
 	return c < 0 || (c == 0 && st->nkeys > 1);
 }
@@ -971,10 +1020,79 @@ CowTopNTake(CowTopNScanState *st, CowDecodedGroup *g, uint64 row)
 	st->rows_taken++;
 }
 
+/* a block of a group in the order CowTopNGroup reads them */
+typedef struct CowTopNBlockBest
+{
+	uint32		b;
+	Datum		best;
+} CowTopNBlockBest;
+
+static int
+CowTopNBlockCmp(const void *a, const void *b, void *arg)
+{
+	const CowTopNBlockBest *x = a;
+	const CowTopNBlockBest *y = b;
+	int			c = ApplySortComparator(x->best, false, y->best, false,
+										&((CowTopNScanState *) arg)->keys[0].ssup);
+
+	return c != 0 ? c : (x->b > y->b) - (x->b < y->b);
+}
+
+/*
+ * CowTopNBlockOrder: the order in which to read g's blocks, best possible
+ * first ORDER BY value first by the blocks' min/max (a group sorted by the
+ * column, read for its greatest values, is read from its end), those
+ * without min/max (NULL throughout) last; NULL for the blocks' own order
+ * when the column has no block min/max to go by.  In the current memory
+ * context (the group's).
+ */
+static uint32 *
+CowTopNBlockOrder(CowTopNScanState *st, CowDecodedGroup *g)
+{
+	CowTopNKey *key = &st->keys[0];
+	const char *list;
+	CowTopNBlockBest *bb;
+	uint32	   *order;
+	uint32		n = 0,
+				b;
+
+	if (g->nblocks < 2 || CowTopNMinMaxColumn(st, g->header) == NULL ||
+		(list = CowGroupBlockMinMaxList(g->header, key->attidx)) == NULL)
+		return NULL;
+	bb = palloc(sizeof(CowTopNBlockBest) * g->nblocks);
+	order = palloc(sizeof(uint32) * g->nblocks);
+	for (b = 0; b < g->nblocks; b++)
+	{
+		Datum		min,
+					max;
+
+		if (CowGroupBlockMinMax(g->header, list, b, &min, &max))
+		{
+			bb[n].b = b;
+			bb[n].best = key->ssup.ssup_reverse ? max : min;
+			n++;
+		}
+	}
+	qsort_arg(bb, n, sizeof(CowTopNBlockBest), CowTopNBlockCmp, st);
+	for (b = 0; b < n; b++)
+		order[b] = bb[b].b;
+	/* then the blocks without min/max, in their own order */
+	for (b = 0; b < g->nblocks; b++)
+	{
+		Datum		min,
+					max;
+
+		if (!CowGroupBlockMinMax(g->header, list, b, &min, &max))
+			order[n++] = b;
+	}
+	pfree(bb);
+	return order;
+}
+
 /*
  * CowTopNGroup goes through the rows of g, block by block of the first
- * ORDER BY column, taking those that beat the worst kept row and pass the
- * Filter.
+ * ORDER BY column (best first, CowTopNBlockOrder), taking those that beat
+ * the worst kept row and pass the Filter.
  */
 static void
 CowTopNGroup(CowTopNScanState *st, CowDecodedGroup *g)
@@ -985,18 +1103,26 @@ CowTopNGroup(CowTopNScanState *st, CowDecodedGroup *g)
 	CowTopNKey *key0 = &st->keys[0];
 	int			c0 = key0->attidx;
 	uint64		block_rows = g->header->block_rows;
-	uint64		r0;
+	uint32	   *order = CowTopNBlockOrder(st, g);
+	uint32		i;
 	Datum		rowkeys[INDEX_MAX_KEYS];
 	bool		rownulls[INDEX_MAX_KEYS];
 
-	for (r0 = 0; r0 < g->nrows; r0 += block_rows)
+	for (i = 0; i < g->nblocks; i++)
 	{
+		uint32		b = order != NULL ? order[i] : i;
+		uint64		r0 = (uint64) b * block_rows;
 		uint64		r1 = Min(r0 + block_rows, g->nrows);
 		uint64		r;
 		Datum	   *vals;
 		bool	   *nulls;
 
 		CHECK_FOR_INTERRUPTS();
+		if (st->nheap >= st->bound && !CowTopNBlockMayBeat(st, g, b))
+		{
+			st->blocks_skipped++;
+			continue;
+		}
 		if (!CowGroupRow(g, c0, r0))
 			elog(ERROR, "column %d not decoded for " COW_TOPN_NAME, c0 + 1);
 		vals = g->values[c0];
@@ -1256,6 +1382,7 @@ CowTopNExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 		ExplainPropertyInteger("File Groups Read", NULL, st->groups_read, es);
 		ExplainPropertyInteger("File Groups Skipped", NULL, st->groups_skipped, es);
 		ExplainPropertyInteger("Rows Taken", NULL, st->rows_taken, es);
+		ExplainPropertyInteger("Blocks Skipped", NULL, st->blocks_skipped, es);
 	}
 }
 

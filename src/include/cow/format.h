@@ -81,13 +81,14 @@ extern void CowDecompressFrame(const CowFrames *f, uint32 i, const char *src,
  * raw bytes yet, and fetch (the reader's) puts it there.
  *
  * The decoder finds a VARLENA value's bytes by summing the lengths of the
- * values before it.  For a block read one value at a time, it sums them
- * once, as marks: marks[j] is the sum of the suffix lengths (without
- * their base) of the values before value j * COW_LENGTH_MARK_STEP of the
- * body whose packed suffix lengths start at raw offset marks_at.  It
- * hands them to keep_marks (the reader's, or NULL: then none are made),
- * which keeps them with the block (cow_read_cache.c) and sets marks here;
- * a later read of the block sums at most COW_LENGTH_MARK_STEP lengths.
+ * values before it.  For a block read one value at a time, it keeps the
+ * sums it makes as marks: marks[j] (j < nmarks) is the sum of the suffix
+ * lengths (without their base) of the values before value
+ * j * COW_LENGTH_MARK_STEP of the body whose packed suffix lengths start
+ * at raw offset marks_at.  It hands the marks it made to keep_marks (the
+ * reader's, or NULL: then none are made), which keeps them with the block
+ * (cow_read_cache.c) and sets marks here; a later read of the block at a
+ * value the marks reach sums at most COW_LENGTH_MARK_STEP - 1 lengths.
  */
 #define COW_LENGTH_MARK_STEP	64
 
