@@ -314,6 +314,24 @@ SELECT q, same_as_heap(q) FROM (VALUES
     ('SELECT id FROM %s ORDER BY id LIMIT 5000'),
     ('SELECT id, v FROM %s WHERE v > 4990 ORDER BY id LIMIT 4'),
     ('SELECT id FROM %s WHERE id > 12000 ORDER BY id LIMIT 3')) t(q);
+-- costed by the blocks read: five file groups of five blocks each,
+-- ordered by the key, plan serially where workers are cheap (about a
+-- block read); by an uncorrelated column, every block: in parallel
+CREATE TABLE bc2 (LIKE bh) USING incetl_cow;
+SELECT incetl.set_table_options('bc2', record_key => 'id', file_group_rows => 20000);
+INSERT INTO bc2 SELECT g, g % 5000, md5(g::text) FROM generate_series(1, 100000) g;
+ANALYZE bc2;
+SET parallel_setup_cost = 100;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT * FROM bc2 ORDER BY id LIMIT 10;
+EXPLAIN (COSTS OFF) SELECT * FROM bc2 ORDER BY note LIMIT 10;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+    SELECT * FROM bc2 ORDER BY id DESC LIMIT 10;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 
 DROP SCHEMA cow_topn CASCADE;

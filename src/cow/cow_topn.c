@@ -343,8 +343,10 @@ CowTopNMinMaxOrders(Form_pg_attribute att, Oid sortop, Oid collation)
  * File groups are read best first by the first ORDER BY column's min/max,
  * and one that cannot beat the worst kept row is skipped: when the column
  * follows the rows' order (a record key, a load time: ANALYZE's
- * correlation near 1 or -1), the groups holding the first bound rows,
- * about one more group than they fill, are all that is read; when it does
+ * correlation near 1 or -1), the groups holding the first bound rows are
+ * all that is read, and of them, the blocks holding those rows (blocks are
+ * skipped by their min/max alike: CowTopNBlockMayBeat), about one more
+ * block than they fill; when it does
  * not (correlation near 0), every group's range overlaps the best rows'
  * and all are read.  Interpolated by the correlation's square, as
  * btcostestimate does for an index scan; 1 without statistics, or when the
@@ -385,8 +387,9 @@ CowTopNReadFraction(PlannerInfo *root, RelOptInfo *input_rel, Relation rel,
 
 	CowPlanVersionTotals(rel, &rows, &raw_bytes, &nversions);
 	group = nversions > 0 ? rows / nversions : tuples;
+	/* of a group, the blocks that cannot beat the kept rows are skipped */
 	return 1.0 - corr * corr *
-		(1.0 - Min((kept + group) / tuples, 1.0));
+		(1.0 - Min((kept + Min(group, (double) COW_BLOCK_ROWS)) / tuples, 1.0));
 }
 
 /*
