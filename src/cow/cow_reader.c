@@ -198,18 +198,19 @@ CowMetaCacheInvalidate(Datum arg, Oid relid)
 }
 
 /*
- * CowMetaCacheFind looks from the entry after the last one found on: a
- * scan reads versions in the order it cached them, so that is usually
- * the one.
+ * CowMetaCacheFind looks from the entry last found on: the columns of one
+ * version read one after the other (a lookup's row: a block directory
+ * each) find it first, and a scan reading versions in the order it cached
+ * them finds the next one second.
  */
 static CowMetaCacheEntry *
 CowMetaCacheFind(Relation rel, const CowVersion *v)
 {
 	int			n;
+	int			i = CowMetaCacheLastHit;
 
 	for (n = 0; n < COW_META_CACHE_SIZE; n++)
 	{
-		int			i = (CowMetaCacheLastHit + 1 + n) % COW_META_CACHE_SIZE;
 		CowMetaCacheEntry *e = &CowMetaCache[i];
 
 		if (e->valid && e->first_row_number == v->first_row_number &&
@@ -223,6 +224,8 @@ CowMetaCacheFind(Relation rel, const CowVersion *v)
 			CowMetaCacheLastHit = i;
 			return e;
 		}
+		if (++i == COW_META_CACHE_SIZE)
+			i = 0;
 	}
 	return NULL;
 }
