@@ -52,6 +52,12 @@ all install installcheck:
 		"'make test' or 'make demo' as root, which install what they need" >&2; exit 1
 endif
 
+# PGXS tracks no header dependencies (unless PostgreSQL was configured
+# with --enable-depend): every object, and its bitcode, depends on every
+# header of ours, so that a changed struct never leaves a stale object.
+OUR_HEADERS = $(wildcard src/include/*.h src/include/*/*.h)
+$(OBJS) $(OBJS:.o=.bc): $(OUR_HEADERS)
+
 .PHONY: test demo bench pgregress
 test:
 	bash test/run_tests.sh

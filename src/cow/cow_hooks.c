@@ -1083,8 +1083,9 @@ CowKeyRangeSelectivity(PlannerInfo *root, RelOptInfo *rel, Relation r)
 
 		/*
 		 * An IN list reads the range of its elements, not its rows, and of
-		 * that range only the blocks an element lies in: the range's
-		 * selectivity, at most a block's rows per element, lest a list of
+		 * that range only the blocks an element lies in, or, of a short
+		 * list, the rows it searches: the range's selectivity, at most a
+		 * block's rows per element (or its search's), lest a list of
 		 * scattered keys plan as a key-range scan over most of the table
 		 * or as a parallel scan of a few blocks
 		 */
@@ -1097,7 +1098,16 @@ CowKeyRangeSelectivity(PlannerInfo *root, RelOptInfo *rel, Relation r)
 			pfree(elems);
 			if (var->varattno != key)
 				continue;
-			if (rel->tuples > 0)
+			/*
+			 * a short list's elements are searched one by one: each costs
+			 * its rows, and its search about a hundred rows' worth (the
+			 * single values it probes), about what a btree lookup costs
+			 */
+			if (rel->tuples > 0 && nelems <= COW_SCAN_MAX_POINTS)
+				cap = Min(cap, Max(clause_selectivity(root, (Node *) rinfo, 0,
+													  JOIN_INNER, NULL),
+								   (double) nelems * 128 / rel->tuples));
+			else if (rel->tuples > 0)
 				cap = Min(cap, (double) nelems * COW_BLOCK_ROWS / rel->tuples);
 			clauses = lappend(clauses,
 							  make_opclause(geop, BOOLOID, false, column,

@@ -505,6 +505,8 @@ cow_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 	scan->pass = NULL;
 	scan->pass_done = NULL;
 	scan->block_may = NULL;
+	scan->points = NULL;
+	scan->npoints = 0;
 	MemoryContextReset(scan->group_cxt);
 }
 
@@ -785,6 +787,117 @@ CowKeyBound(CowDecodedGroup *g, int attidx, uint64 lo, uint64 hi,
 }
 
 /*
+ * CowScanKeyPoints: when the quals hold an IN list on the key column (a
+ * CowSkipQual with elems) of at most COW_SCAN_MAX_POINTS elements, the
+ * rows of each element in the scan's range [lo_row, hi_row) of its current
+ * group, found as a key range's bounds are (CowKeyBound: within the one
+ * block the per-block min/max leave for the element, the probes decode
+ * their values alone), become the scan's points: only those rows are
+ * returned, and their values are decoded one by one, as an index fetch
+ * decodes its row's.  Returns false, leaving the scan as it was, when there
+ * is no such list or a probe cannot compare (a NULL key).
+ */
+static bool
+CowScanKeyPoints(CowScanDesc scan, int attidx)
+{
+	CowDecodedGroup *g = scan->group;
+	CowSkipQual *set = NULL;
+	const char *list;
+	uint64	   *points;
+	uint64		rows = 0;
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, scan->quals)
+	{
+		CowSkipQual *q = lfirst(lc);
+
+		if (q->attidx == attidx && q->nelems > 0 &&
+			q->nelems <= COW_SCAN_MAX_POINTS)
+			set = q;
+	}
+	if (set == NULL)
+		return false;
+	list = CowGroupBlockMinMaxList(g->header, attidx);
+	points = palloc(sizeof(uint64) * 2 * set->nelems);
+	for (int i = 0; i < set->nelems; i++)
+	{
+		CowSkipQual eq = *set;
+		uint64		lo = scan->lo_row,
+					hi = scan->hi_row,
+					a,
+					b;
+		bool		ok = true;
+
+		eq.nelems = 0;
+		eq.elems = NULL;
+		eq.value = set->elems[i];
+		/* the blocks whose min/max hold the element (they are adjacent) */
+		if (list != NULL)
+		{
+			uint32		block_rows = g->header->block_rows;
+			uint32		first = PG_UINT32_MAX,
+						last = 0;
+
+			for (uint32 bl = lo / block_rows; bl <= (hi - 1) / block_rows; bl++)
+			{
+				Datum		min,
+							max;
+
+				if (CowGroupBlockMinMax(g->header, list, bl, &min, &max) &&
+					DatumGetBool(FunctionCall2Coll(&eq.ge_fn, eq.collation,
+												   max, eq.value)) &&
+					DatumGetBool(FunctionCall2Coll(&eq.le_fn, eq.collation,
+												   min, eq.value)))
+				{
+					if (first == PG_UINT32_MAX)
+						first = bl;
+					last = bl;
+				}
+			}
+			if (first == PG_UINT32_MAX)
+				continue;
+			lo = Max(lo, (uint64) first * block_rows);
+			hi = Min(hi, (uint64) (last + 1) * block_rows);
+			if (lo >= hi)
+				continue;
+		}
+		a = CowKeyBound(g, attidx, lo, hi, &eq, false, &ok);
+		b = ok ? CowKeyBound(g, attidx, a, hi, &eq, true, &ok) : a;
+		if (!ok)
+		{
+			pfree(points);
+			return false;
+		}
+		if (a >= b)
+			continue;
+		/* elements ascend, and so do the group's keys */
+		if (n > 0 && a <= points[2 * n - 1])
+			points[2 * n - 1] = Max(points[2 * n - 1], b);
+		else
+		{
+			points[2 * n] = a;
+			points[2 * n + 1] = b;
+			n++;
+		}
+		rows += b - a;
+	}
+	scan->points = points;
+	scan->npoints = n;
+	if (n == 0)
+		scan->hi_row = scan->lo_row;
+	else
+	{
+		scan->lo_row = points[0];
+		scan->hi_row = points[2 * n - 1];
+	}
+	/* a few rows: their values alone; more: by block, as a key range */
+	if (rows <= COW_SCAN_MAX_POINTS)
+		g->single_values = true;
+	return true;
+}
+
+/*
  * CowScanKeyRange narrows the rows the scan returns of its current group
  * (scan->lo_row, scan->hi_row) to those the quals on the first record-key
  * column can hold.  A file group is sorted by the record key (and so by
@@ -842,6 +955,8 @@ CowScanKeyRange(CowScanDesc scan)
 		hi = lo;
 	scan->lo_row = lo;
 	scan->hi_row = hi;
+	if (hi > lo && CowScanKeyPoints(scan, attidx))
+		return;
 	if (hi == lo ||
 		(hi - 1) / g->header->block_rows - lo / g->header->block_rows + 1 <=
 		g->nblocks / 2)
@@ -872,6 +987,8 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 	scan->pass = NULL;
 	scan->pass_done = NULL;
 	scan->block_may = NULL;
+	scan->points = NULL;
+	scan->npoints = 0;
 	scan->cur = vi;
 	CHECK_FOR_INTERRUPTS();
 	old = MemoryContextSwitchTo(scan->group_cxt);
@@ -955,6 +1072,37 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 }
 
 /*
+ * CowScanPointsNext: row next when it lies in one of the scan's point
+ * ranges (scan->points), else the first row of the next range in the
+ * scan's direction (forward: the first row after next; backward: the last
+ * before it), or a row outside [lo_row, hi_row) when there is none.
+ */
+static int64
+CowScanPointsNext(CowScanDesc scan, int64 next, bool forward)
+{
+	int			lo = 0,
+				hi = scan->npoints;
+
+	/* the first range that ends after next */
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if ((int64) scan->points[2 * mid + 1] <= next)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < scan->npoints && (int64) scan->points[2 * lo] <= next)
+		return next;			/* within range lo */
+	if (forward)
+		return lo < scan->npoints ? (int64) scan->points[2 * lo] :
+			(int64) scan->hi_row;
+	return lo > 0 ? (int64) scan->points[2 * (lo - 1) + 1] - 1 :
+		(int64) scan->lo_row - 1;
+}
+
+/*
  * cow_scan_getnextslot hands out the rows of the scan's versions in
  * row-number order, forward or backward, as heapgettup does: scan->row is
  * the row last returned in the current group (valid while scan->inited);
@@ -1002,6 +1150,17 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 		if (scan->group != NULL && next >= (int64) scan->lo_row &&
 			next < (int64) scan->hi_row)
 		{
+			if (scan->points != NULL)
+			{
+				int64		to = CowScanPointsNext(scan, next,
+												   ScanDirectionIsForward(direction));
+
+				if (to != next)
+				{
+					next = to;
+					continue;
+				}
+			}
 			if (scan->block_may != NULL)
 			{
 				uint32		block_rows = scan->group->header->block_rows;
@@ -1043,6 +1202,8 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 			scan->pass = NULL;
 			scan->pass_done = NULL;
 			scan->block_may = NULL;
+			scan->points = NULL;
+			scan->npoints = 0;
 			scan->cur = -1;
 			scan->row = 0;
 			scan->inited = false;

@@ -237,6 +237,13 @@ typedef struct CowSkipQual
 } CowSkipQual;
 
 /*
+ * An IN list of at most this many elements on the record key's first
+ * column is searched element by element (cow_scan.c CowScanKeyPoints); a
+ * longer one reads the blocks its elements lie in.
+ */
+#define COW_SCAN_MAX_POINTS		64
+
+/*
  * A qual of a sequential scan's plan, "column op constant" or "constant op
  * column", that the scan evaluates itself on decoded blocks before the
  * executor sees the rows (cow_scan.c CowScanFilterBlock).
@@ -315,6 +322,11 @@ typedef struct CowScanDescData
 	bool	   *block_may;		/* [group nblocks] or NULL: false for the
 								 * blocks per-block min/max rule out (the
 								 * scan decodes nothing of them) */
+	uint64	   *points;			/* [2 * npoints] or NULL: of [lo_row,
+								 * hi_row), only these [lo, hi) ranges, in
+								 * order (the rows of an IN list's elements:
+								 * CowScanKeyRange) */
+	int			npoints;
 	int64		groups_read;
 	int64		groups_skipped;
 	int64		chunks_at_start;	/* CowChunksDecoded + CowChunksByBlock
