@@ -298,6 +298,11 @@ sub gen_where
 	if ($w eq 'inlist')
 	{
 		my $lo = 1 + rnd($ks);
+
+		# a list longer than COW_SCAN_MAX_POINTS (64) is not searched
+		# element by element
+		return 'k IN (' . join(', ', map { 1 + rnd($ks) } 1 .. 70) . ')'
+		  if rnd(4) == 0;
 		return "k IN ($lo, " . ($lo + rnd(5)) . ', ' . (1 + rnd($ks)) . ', NULL)';
 	}
 	return 'true';
