@@ -1245,7 +1245,22 @@ cow_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	}
 	if (tidqual == NULL)
 	{
-		Relation	r = table_open(rte->relid, NoLock);
+		Relation	r;
+
+		/*
+		 * A single row an unparameterized index path finds by itself: the
+		 * key-range costing would keep that path anyway (CowCostKeyRange),
+		 * so a point lookup through a btree skips it
+		 */
+		foreach(lc, rel->pathlist)
+		{
+			Path	   *path = lfirst(lc);
+
+			if (IsA(path, IndexPath) && PATH_REQ_OUTER(path) == NULL &&
+				((IndexPath *) path)->indexselectivity * rel->tuples < 2.0)
+				return;
+		}
+		r = table_open(rte->relid, NoLock);
 
 		CowCostKeyRange(root, rel, r);
 		table_close(r, NoLock);

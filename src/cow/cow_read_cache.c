@@ -55,6 +55,7 @@
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
 #include "lib/ilist.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
@@ -108,6 +109,28 @@ static inline Size
 CowReadCacheBudget(void)
 {
 	return (Size) CowReadCacheSize * 1024;
+}
+
+/*
+ * CowReadCacheHashKey: the hash of a key, from its fields (a point lookup
+ * looks up some thirty keys of 56 bytes: hash_bytes over each costs more
+ * than mixing the fields that differ)
+ */
+static uint32
+CowReadCacheHashKey(const void *key, Size keysize)
+{
+	const CowReadCacheKey *k = (const CowReadCacheKey *) key;
+	uint32		h;
+
+	Assert(keysize == sizeof(CowReadCacheKey));
+	h = murmurhash32((uint32) k->first_row_number ^ (uint32) k->blockno);
+	h = hash_combine(h, murmurhash32((uint32) (k->first_row_number >> 32) ^
+									 (uint32) k->commit_id ^
+									 ((uint32) k->attidx << 16)));
+	h = hash_combine(h, murmurhash32(k->node.relNode ^ k->relid ^
+									 (uint32) k->file_group_id ^
+									 k->first_block));
+	return h;
 }
 
 /* drop entry e and what it holds */
@@ -236,9 +259,10 @@ CowReadCacheFind(Relation rel, const CowVersion *v, int attidx,
 													ALLOCSET_DEFAULT_SIZES);
 		ctl.keysize = sizeof(CowReadCacheKey);
 		ctl.entrysize = sizeof(CowReadCacheEntry);
+		ctl.hash = CowReadCacheHashKey;
 		ctl.hcxt = CowReadCacheCxt;
 		CowReadCacheHash = hash_create("incetl cow read cache", 256, &ctl,
-									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+									   HASH_ELEM | HASH_FUNCTION | HASH_CONTEXT);
 	}
 	CowReadCacheMakeKey(&key, rel, v, attidx, blockno);
 	/* first, so that an entry is never left half made */
