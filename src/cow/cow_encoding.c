@@ -1664,9 +1664,16 @@ CowVarlenaChainStart(CowChunkReader *r, const CowVarlenaCursor *c, int64 k,
 	start = k;
 	if (pc->b.base != 0 || pc->b.width != 0)
 	{
+		int64		window = k + 1;	/* the prefixes [window, k] are present */
+
 		for (;;)
 		{
-			CowIntEnsure(pc, start, 1);
+			if (start < window)
+			{
+				/* the 64 prefixes before, made present at once */
+				window = Max(start - 63, 0);
+				CowIntEnsure(pc, window, start - window + 1);
+			}
 			if (pc->b.base + (int64) CowIntPacked(pc, start) == 0 || start == 0)
 				break;
 			start--;
