@@ -87,7 +87,8 @@ RESET incetl.cow_read_cache_size;
 
 -- ranges(tbl): key ranges (block edges, frame-sized spans, around long
 -- values, each one twice: the second from the cache) compared with heap;
--- lookups(tbl): the same for point lookups through the btree
+-- lookups(tbl [, keys]): the same for point lookups through the btree (of
+-- the keys given, or of the same edges and spans)
 CREATE FUNCTION ranges(tbl text, OUT checked int, OUT differing int)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -116,7 +117,8 @@ BEGIN
         END LOOP;
     END LOOP;
 END $$;
-CREATE FUNCTION lookups(tbl text, OUT checked int, OUT differing int)
+CREATE FUNCTION lookups(tbl text, keys bigint[] DEFAULT NULL,
+                        OUT checked int, OUT differing int)
 LANGUAGE plpgsql AS $$
 DECLARE
     key bigint;
@@ -127,9 +129,13 @@ BEGIN
     checked := 0;
     differing := 0;
     FOR key IN
-        SELECT unnest(ARRAY[1, 2, 3999, 4000, 4095, 4096, 4097, 8191, 8192, 8193, 9000, 9001]::bigint[])
-        UNION SELECT g + d FROM generate_series(50, 9000, 150) g, generate_series(-1, 1) d
-        UNION SELECT g FROM generate_series(7, 9000, 91) g
+        SELECT unnest(keys) WHERE keys IS NOT NULL
+        UNION ALL
+        (SELECT unnest(ARRAY[1, 2, 3999, 4000, 4095, 4096, 4097, 8191, 8192, 8193, 9000, 9001]::bigint[])
+         WHERE keys IS NULL
+         UNION SELECT g + d FROM generate_series(50, 9000, 150) g, generate_series(-1, 1) d
+         WHERE keys IS NULL
+         UNION SELECT g FROM generate_series(7, 9000, 91) g WHERE keys IS NULL)
     LOOP
         FOR rep IN 1 .. 2 LOOP
             EXECUTE format('SELECT x::text FROM %I x WHERE k = %s', tbl, key) INTO got;
@@ -169,27 +175,12 @@ RESET enable_bitmapscan;
 CREATE FUNCTION mark_lookups(tbl text, OUT checked int, OUT differing int)
 LANGUAGE plpgsql AS $$
 DECLARE
-    key bigint;
-    rep int;
     got text;
     want text;
 BEGIN
-    checked := 0;
-    differing := 0;
-    FOR key IN
-        SELECT 64 * j + d FROM generate_series(0, 141) j, generate_series(0, 2) d
-        WHERE 64 * j + d BETWEEN 1 AND 9000 ORDER BY 1
-    LOOP
-        FOR rep IN 1 .. 2 LOOP
-            EXECUTE format('SELECT x::text FROM %I x WHERE k = %s', tbl, key) INTO got;
-            SELECT x::text INTO want FROM h x WHERE k = key;
-            checked := checked + 1;
-            IF got IS DISTINCT FROM want THEN
-                differing := differing + 1;
-                RAISE NOTICE 'key % differs', key;
-            END IF;
-        END LOOP;
-    END LOOP;
+    SELECT l.checked, l.differing INTO checked, differing
+    FROM lookups(tbl, ARRAY(SELECT 64 * j + d FROM generate_series(0, 141) j, generate_series(0, 2) d
+                            WHERE 64 * j + d BETWEEN 1 AND 9000 ORDER BY 1)) l;
     EXECUTE format('SELECT string_agg(x::text, %L ORDER BY k) FROM %I x WHERE k BETWEEN 4700 AND 5000',
                    E'\n', tbl) INTO got;
     SELECT string_agg(x::text, E'\n' ORDER BY k) INTO want FROM h x WHERE k BETWEEN 4700 AND 5000;

@@ -921,10 +921,14 @@ CowTopNBlockMayBeat(CowTopNScanState *st, CowDecodedGroup *g, uint32 b)
 	return c < 0 || (c == 0 && st->nkeys > 1);
 }
 
-/* A file group version in the order the scan reads them (CowTopNOrder). */
+/*
+ * A file group version in the order the scan reads them (CowTopNOrder), or
+ * a block of a group (CowTopNBlockOrder).
+ */
 typedef struct CowTopNGroupOrder
 {
-	int			vi;				/* index in the scan's versions */
+	int			vi;				/* index in the scan's versions (block
+								 * number) */
 	bool		known;			/* best is set */
 	bool		best_null;
 	Datum		best;
@@ -1023,24 +1027,6 @@ CowTopNTake(CowTopNScanState *st, CowDecodedGroup *g, uint64 row)
 	st->rows_taken++;
 }
 
-/* a block of a group in the order CowTopNGroup reads them */
-typedef struct CowTopNBlockBest
-{
-	uint32		b;
-	Datum		best;
-} CowTopNBlockBest;
-
-static int
-CowTopNBlockCmp(const void *a, const void *b, void *arg)
-{
-	const CowTopNBlockBest *x = a;
-	const CowTopNBlockBest *y = b;
-	int			c = ApplySortComparator(x->best, false, y->best, false,
-										&((CowTopNScanState *) arg)->keys[0].ssup);
-
-	return c != 0 ? c : (x->b > y->b) - (x->b < y->b);
-}
-
 /*
  * CowTopNBlockOrder: the order in which to read g's blocks, best possible
  * first ORDER BY value first by the blocks' min/max (a group sorted by the
@@ -1054,41 +1040,31 @@ CowTopNBlockOrder(CowTopNScanState *st, CowDecodedGroup *g)
 {
 	CowTopNKey *key = &st->keys[0];
 	const char *list;
-	CowTopNBlockBest *bb;
+	CowTopNGroupOrder *bo;
 	uint32	   *order;
-	uint32		n = 0,
-				b;
+	uint32		b;
 
 	if (g->nblocks < 2 || CowTopNMinMaxColumn(st, g->header) == NULL ||
 		(list = CowGroupBlockMinMaxList(g->header, key->attidx)) == NULL)
 		return NULL;
-	bb = palloc(sizeof(CowTopNBlockBest) * g->nblocks);
+	/* sorted as file groups are (CowTopNOrderCmp): known best first */
+	bo = palloc(sizeof(CowTopNGroupOrder) * g->nblocks);
+	for (b = 0; b < g->nblocks; b++)
+	{
+		Datum		min,
+					max;
+
+		bo[b].vi = b;
+		bo[b].best_null = false;
+		bo[b].known = CowGroupBlockMinMax(g->header, list, b, &min, &max);
+		bo[b].best = !bo[b].known ? (Datum) 0 :
+			key->ssup.ssup_reverse ? max : min;
+	}
+	qsort_arg(bo, g->nblocks, sizeof(CowTopNGroupOrder), CowTopNOrderCmp, st);
 	order = palloc(sizeof(uint32) * g->nblocks);
 	for (b = 0; b < g->nblocks; b++)
-	{
-		Datum		min,
-					max;
-
-		if (CowGroupBlockMinMax(g->header, list, b, &min, &max))
-		{
-			bb[n].b = b;
-			bb[n].best = key->ssup.ssup_reverse ? max : min;
-			n++;
-		}
-	}
-	qsort_arg(bb, n, sizeof(CowTopNBlockBest), CowTopNBlockCmp, st);
-	for (b = 0; b < n; b++)
-		order[b] = bb[b].b;
-	/* then the blocks without min/max, in their own order */
-	for (b = 0; b < g->nblocks; b++)
-	{
-		Datum		min,
-					max;
-
-		if (!CowGroupBlockMinMax(g->header, list, b, &min, &max))
-			order[n++] = b;
-	}
-	pfree(bb);
+		order[b] = bo[b].vi;
+	pfree(bo);
 	return order;
 }
 
