@@ -770,25 +770,42 @@ CowTopNFillSlot(CowTopNScanState *st, CowDecodedGroup *g, uint64 row,
 	ExecStoreVirtualTuple(slot);
 }
 
+/* qsort comparator: kept rows by their position in the group */
+static int
+CowTopNRowCmp(const void *a, const void *b)
+{
+	const CowTopNEntry *x = *(CowTopNEntry *const *) a;
+	const CowTopNEntry *y = *(CowTopNEntry *const *) b;
+
+	return (x->row > y->row) - (x->row < y->row);
+}
+
 /*
  * CowTopNMaterialize copies out of g, about to be reset, every needed
- * column of the rows of it still kept.
+ * column of the rows of it still kept.  They are read in the group's
+ * order: the first a single value, the next ones from a window of rows
+ * after it (CowGroupValue), where the heap's order would make the windows
+ * double until blocks are decoded whole.
  */
 static void
 CowTopNMaterialize(CowTopNScanState *st, CowDecodedGroup *g)
 {
 	TupleDesc	desc = RelationGetDescr(st->css.ss.ss_currentRelation);
 	MemoryContext old = MemoryContextSwitchTo(st->run_cxt);
+	CowTopNEntry **todo = palloc(sizeof(CowTopNEntry *) * Max(st->nheap, 1));
+	int64		n = 0;
 	int64		i;
 	int			j,
 				k;
 
 	for (i = 0; i < st->nheap; i++)
+		if (st->heap[i]->values == NULL)
+			todo[n++] = st->heap[i];
+	qsort(todo, n, sizeof(CowTopNEntry *), CowTopNRowCmp);
+	for (i = 0; i < n; i++)
 	{
-		CowTopNEntry *e = st->heap[i];
+		CowTopNEntry *e = todo[i];
 
-		if (e->values != NULL)
-			continue;
 		e->values = palloc(sizeof(Datum) * desc->natts);
 		e->isnull = palloc(sizeof(bool) * desc->natts);
 		memset(e->isnull, true, sizeof(bool) * desc->natts);
@@ -808,6 +825,7 @@ CowTopNMaterialize(CowTopNScanState *st, CowDecodedGroup *g)
 		for (k = 0; k < st->nkeys; k++)
 			e->keys[k] = e->values[st->keys[k].attidx];
 	}
+	pfree(todo);
 	MemoryContextSwitchTo(old);
 }
 
