@@ -187,16 +187,16 @@ CowElemCompare(const void *a, const void *b, void *arg)
 /*
  * CowArrayBounds: for "column = ANY (constant array)" (column IN (...)),
  * the equality of the column type's default btree opfamily under the
- * column's collation, with at least one element not NULL: the column, the opfamily's >= and <= operators for
- * the column and element types, and the least and greatest elements (by
- * the opfamily's comparison, under the clause's collation), as Consts in
- * the current memory context.  Every row the clause passes lies between
- * them, so "column >= least AND column <= greatest" may skip file groups
- * and blocks, and narrow a key range (CowExtractSkipQuals); the executor
- * still evaluates the clause itself.  With sorted, *sorted[*nsorted] is
- * set to the elements not NULL, in ascending order without duplicates (in
- * the current memory context; the by-reference ones point into the
- * array).  False for anything else.
+ * column's collation, with at least one element not NULL: the column, the
+ * opfamily's >= and <= operators for the column and element types, the
+ * least and greatest elements (by the opfamily's comparison, under the
+ * clause's collation) as Consts, and *sorted[*nsorted], the elements not
+ * NULL in ascending order without duplicates (the by-reference ones point
+ * into the array), all in the current memory context.  Every row the
+ * clause passes lies between the least and the greatest, so "column >=
+ * least AND column <= greatest" may skip file groups and blocks, and
+ * narrow a key range (CowExtractSkipQuals); the executor still evaluates
+ * the clause itself.  False for anything else.
  */
 static bool
 CowArrayBounds(Node *qual, Index scanrelid, Relation rel, Var **var,
@@ -220,12 +220,10 @@ CowArrayBounds(Node *qual, Index scanrelid, Relation rel, Var **var,
 	Datum	   *elems;
 	bool	   *nulls;
 	int			nelems,
-				lo = -1,
-				hi = -1,
+				n = 0,
 				i;
-	Datum		lowest,
-				highest;
 	FmgrInfo	cmp;
+	CowElemSort sort;
 
 	if (!IsA(qual, ScalarArrayOpExpr) || !saop->useOr ||
 		list_length(saop->args) != 2)
@@ -266,52 +264,26 @@ CowArrayBounds(Node *qual, Index scanrelid, Relation rel, Var **var,
 	deconstruct_array(array, righttype, typlen, typbyval, typalign, &elems,
 					  &nulls, &nelems);
 	fmgr_info(cmpproc, &cmp);
-	if (sorted != NULL)
-	{
-		CowElemSort sort = {&cmp, saop->inputcollid};
-		int			n = 0;
-
-		/* the elements not NULL, in ascending order, without duplicates */
-		*sorted = palloc(sizeof(Datum) * Max(nelems, 1));
-		for (i = 0; i < nelems; i++)
-			if (!nulls[i])
-				(*sorted)[n++] = elems[i];
-		qsort_arg(*sorted, n, sizeof(Datum), CowElemCompare, &sort);
-		*nsorted = 0;
-		for (i = 0; i < n; i++)
-			if (*nsorted == 0 ||
-				CowElemCompare(&(*sorted)[i], &(*sorted)[*nsorted - 1], &sort) != 0)
-				(*sorted)[(*nsorted)++] = (*sorted)[i];
-		if (*nsorted == 0)
-			return false;
-		lowest = (*sorted)[0];
-		highest = (*sorted)[*nsorted - 1];
-	}
-	else
-	{
-		for (i = 0; i < nelems; i++)
-		{
-			if (nulls[i])
-				continue;
-			if (lo < 0 ||
-				DatumGetInt32(FunctionCall2Coll(&cmp, saop->inputcollid,
-												elems[i], elems[lo])) < 0)
-				lo = i;
-			if (hi < 0 ||
-				DatumGetInt32(FunctionCall2Coll(&cmp, saop->inputcollid,
-												elems[i], elems[hi])) > 0)
-				hi = i;
-		}
-		if (lo < 0)
-			return false;
-		lowest = elems[lo];
-		highest = elems[hi];
-	}
+	sort.cmp = &cmp;
+	sort.collation = saop->inputcollid;
+	*sorted = palloc(sizeof(Datum) * Max(nelems, 1));
+	for (i = 0; i < nelems; i++)
+		if (!nulls[i])
+			(*sorted)[n++] = elems[i];
+	qsort_arg(*sorted, n, sizeof(Datum), CowElemCompare, &sort);
+	*nsorted = 0;
+	for (i = 0; i < n; i++)
+		if (*nsorted == 0 ||
+			CowElemCompare(&(*sorted)[i], &(*sorted)[*nsorted - 1], &sort) != 0)
+			(*sorted)[(*nsorted)++] = (*sorted)[i];
+	if (*nsorted == 0)
+		return false;
 	*least = makeConst(righttype, -1, arr->constcollid, typlen,
-					   datumCopy(lowest, typbyval, typlen), false, typbyval);
+					   datumCopy((*sorted)[0], typbyval, typlen), false,
+					   typbyval);
 	*greatest = makeConst(righttype, -1, arr->constcollid, typlen,
-						  datumCopy(highest, typbyval, typlen), false,
-						  typbyval);
+						  datumCopy((*sorted)[*nsorted - 1], typbyval, typlen),
+						  false, typbyval);
 	return true;
 }
 

@@ -845,10 +845,7 @@ CowScanKeyPoints(CowScanDesc scan, int attidx)
 							max;
 
 				if (CowGroupBlockMinMax(g->header, list, bl, &min, &max) &&
-					DatumGetBool(FunctionCall2Coll(&eq.ge_fn, eq.collation,
-												   max, eq.value)) &&
-					DatumGetBool(FunctionCall2Coll(&eq.le_fn, eq.collation,
-												   min, eq.value)))
+					CowSkipQualMayHold(&eq, min, max))
 				{
 					if (first == PG_UINT32_MAX)
 						first = bl;

@@ -889,23 +889,34 @@ CowTopNGroupBest(CowTopNScanState *st, CowGroupHeader *h, Datum *best,
 }
 
 /*
+ * CowTopNBestMayBeat: with the heap full, can a row whose first ORDER BY
+ * value is best (or NULL) beat the worst kept row?
+ */
+static bool
+CowTopNBestMayBeat(CowTopNScanState *st, Datum best, bool best_null)
+{
+	CowTopNEntry *worst = st->heap[0];
+	int			c = ApplySortComparator(best, best_null, worst->keys[0],
+										COW_TOPN_KEYNULLS(st, worst)[0],
+										&st->keys[0].ssup);
+
+	/* a tie on the first column of several may still win on the others */
+	return c < 0 || (c == 0 && st->nkeys > 1);
+}
+
+/*
  * CowTopNGroupMayBeat: can a row of the group with header h beat the worst
  * kept row?  From the first ORDER BY column's min/max and NULLs.
  */
 static bool
 CowTopNGroupMayBeat(CowTopNScanState *st, CowGroupHeader *h)
 {
-	CowTopNEntry *worst = st->heap[0];
 	Datum		best;
 	bool		best_null;
-	int			c;
 
 	if (!CowTopNGroupBest(st, h, &best, &best_null))
 		return true;
-	c = ApplySortComparator(best, best_null, worst->keys[0],
-							COW_TOPN_KEYNULLS(st, worst)[0], &st->keys[0].ssup);
-	/* a tie on the first column of several may still win on the others */
-	return c < 0 || (c == 0 && st->nkeys > 1);
+	return CowTopNBestMayBeat(st, best, best_null);
 }
 
 /*
@@ -921,22 +932,16 @@ CowTopNBlockMayBeat(CowTopNScanState *st, CowDecodedGroup *g, uint32 b)
 {
 	CowTopNKey *key = &st->keys[0];
 	CowColumnDesc *d = CowTopNMinMaxColumn(st, g->header);
-	CowTopNEntry *worst = st->heap[0];
 	const char *list;
 	Datum		min,
 				max;
-	int			c;
 
 	if (d == NULL ||
 		((d->flags & COW_COL_HAS_NULLS) && key->ssup.ssup_nulls_first) ||
 		(list = CowGroupBlockMinMaxList(g->header, key->attidx)) == NULL ||
 		!CowGroupBlockMinMax(g->header, list, b, &min, &max))
 		return true;
-	c = ApplySortComparator(key->ssup.ssup_reverse ? max : min, false,
-							worst->keys[0], COW_TOPN_KEYNULLS(st, worst)[0],
-							&key->ssup);
-	/* a tie on the first column of several may still win on the others */
-	return c < 0 || (c == 0 && st->nkeys > 1);
+	return CowTopNBestMayBeat(st, key->ssup.ssup_reverse ? max : min, false);
 }
 
 /*
