@@ -112,7 +112,6 @@ static void cow_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 static void cow_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 								 RangeTblEntry *rte);
 static bool CowIsTidEqualClause(RestrictInfo *rinfo, RelOptInfo *rel);
-static void CowNoPhysicalTlist(RelOptInfo *rel);
 static void cow_object_access(ObjectAccessType access, Oid classId,
 							  Oid objectId, int subId, void *arg);
 static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
@@ -424,9 +423,45 @@ CowExtractFilterQuals(List *quals, Index scanrelid, Relation rel)
 }
 
 /*
+ * CowTlistIsPhysical: is tlist a scan's "physical" target list (every
+ * attribute of the relation, in order, as build_physical_tlist makes it)?
+ */
+static bool
+CowTlistIsPhysical(List *tlist, Index scanrelid, int natts)
+{
+	ListCell   *lc;
+	AttrNumber	a = 0;
+
+	if (list_length(tlist) != natts)
+		return false;
+	foreach(lc, tlist)
+	{
+		Var		   *var = (Var *) ((TargetEntry *) lfirst(lc))->expr;
+
+		a++;
+		if (!IsA(var, Var) || var->varno != scanrelid ||
+			var->varattno != a || var->varlevelsup != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
  * CowHintScan hands the scan of a SeqScan on an incetl_cow table the
  * columns its plan reads, the quals that skip file groups and those it
  * evaluates on decoded blocks.
+ *
+ * The columns read are those its target list and quals name.  A
+ * "physical" target list (every column, which spares the node above a
+ * projection: the planner's choice wherever that node takes any target
+ * list) names them all; the columns the node above reads are then among
+ * those the query reads of the table, its range table entry's
+ * selectedCols (translated to a partition's or child's columns by the
+ * planner; a whole-row reference names them all).  The slot reads the
+ * others as NULL (CowOpenGroup).  A node above reads no column of ours
+ * the query does not name: the rows an UPDATE, DELETE, MERGE or
+ * EvalPlanQual needs whole are fetched again by TID, and row-level
+ * security quals are the scan's own quals.
  */
 static void
 CowHintScan(SeqScanState *ss, TableScanDesc scan)
@@ -438,7 +473,12 @@ CowHintScan(SeqScanState *ss, TableScanDesc scan)
 	bool		all = false;
 	int			x = -1;
 
-	pull_varattnos((Node *) plan->plan.targetlist, plan->scanrelid, &attrs);
+	if (CowTlistIsPhysical(plan->plan.targetlist, plan->scanrelid,
+						   RelationGetNumberOfAttributes(rel)))
+		attrs = bms_copy(exec_rt_fetch(plan->scanrelid,
+									   ss->ss.ps.state)->selectedCols);
+	else
+		pull_varattnos((Node *) plan->plan.targetlist, plan->scanrelid, &attrs);
 	pull_varattnos((Node *) plan->plan.qual, plan->scanrelid, &attrs);
 	while ((x = bms_next_member(attrs, x)) >= 0)
 	{
@@ -1157,29 +1197,6 @@ CowCostKeyRange(PlannerInfo *root, RelOptInfo *rel, Relation r)
 }
 
 /*
- * CowNoPhysicalTlist keeps the planner from giving a scan of an incetl_cow
- * table a "physical" target list (every column, saving a projection, as
- * for heap, where deforming a tuple up to a column costs the same whatever
- * the target list): the scan decodes the columns its target list and quals
- * name (CowHintScan), and a physical target list names them all, so
- * sum(amount) would decompress every column before amount.
- * use_physical_tlist (createplan.c) declines a relation that has a system
- * column needed above it: tableoid is marked as needed by the final
- * output.  Join removal, the one other reader of attr_needed that could
- * see the mark, has run before set_rel_pathlist; the mark adds nothing to
- * the relation's target list.
- */
-static void
-CowNoPhysicalTlist(RelOptInfo *rel)
-{
-	int			ndx = TableOidAttributeNumber - rel->min_attr;
-
-	if (ndx >= 0 && ndx <= rel->max_attr - rel->min_attr &&
-		bms_is_empty(rel->attr_needed[ndx]))
-		rel->attr_needed[ndx] = bms_make_singleton(0);
-}
-
-/*
  * A scan of an incetl_cow table restricted by "ctid = ..." (or = ANY) is a
  * Tid Scan, whatever the costs: only a TID fetch follows a row this
  * transaction carried into a new file group version to its new TID
@@ -1204,7 +1221,6 @@ cow_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		return;
 	if (!CowRelidIsCow(rte->relid))
 		return;
-	CowNoPhysicalTlist(rel);
 	if (rel->baserestrictinfo == NIL)
 		return;
 	foreach(lc, rel->baserestrictinfo)

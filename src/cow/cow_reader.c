@@ -655,6 +655,7 @@ CowOpenGroupHeader(Relation rel, const CowVersion *v, CowGroupHeader *h,
 	g->nblocks = CowGroupBlocks(g->header);
 	g->decoded = palloc0(sizeof(bool) * Max(g->natts, 1));
 	g->unwanted = palloc0(sizeof(bool) * Max(g->natts, 1));
+	g->direct = palloc0(sizeof(CowDirectRows) * Max(g->natts, 1));
 	if (!all)
 	{
 		int			i;

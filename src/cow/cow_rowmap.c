@@ -641,12 +641,32 @@ CowGroupMap(CowDecodedGroup *g)
 }
 
 /*
- * CowGroupRowNumber: the row number of position pos of an open group.
+ * CowGroupRowNumberRun is CowGroupRowNumber (read.h) for a position
+ * outside the run found last: it finds pos's run in the group's map and
+ * keeps it in g.
  */
 int64
-CowGroupRowNumber(CowDecodedGroup *g, uint64 pos)
+CowGroupRowNumberRun(CowDecodedGroup *g, uint64 pos)
 {
-	return CowRowMapNumber(CowGroupMap(g), (int64) pos, &g->rowmap_hint);
+	const CowRowMap *m = CowGroupMap(g);
+	const CowRowRun *run;
+
+	if (m->nruns == 0)
+	{
+		g->run_lo = 0;
+		g->run_n = g->nrows;
+		g->run_delta = m->first_row_number;
+		return m->first_row_number + (int64) pos;
+	}
+	g->rowmap_hint = CowRowMapRunAt(m, (int64) pos, g->rowmap_hint);
+	run = &m->runs[g->rowmap_hint];
+	if (pos >= run->pos && pos < (uint64) run->pos + run->len)
+	{
+		g->run_lo = run->pos;
+		g->run_n = run->len;
+		g->run_delta = run->rownum - run->pos;
+	}
+	return run->rownum + ((int64) pos - run->pos);
 }
 
 /*

@@ -90,6 +90,8 @@ typedef struct CowScanFilter
 static void CowScanMakeFilters(CowScanDesc scan, List *filters);
 static bool CowFilterCall(CowScanFilter *f, Datum v);
 static void CowScanFilterBlock(CowScanDesc scan, uint32 b);
+static bool CowScanNextSlot(CowScanDesc scan, ScanDirection direction,
+							TupleTableSlot *slot);
 
 /* counters of the last finished sequential scan, for tests and tuning */
 static int64 CowLastScanRead = 0;
@@ -1112,6 +1114,29 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 					 TupleTableSlot *slot)
 {
 	CowScanDesc scan = (CowScanDesc) sscan;
+
+	/*
+	 * Most calls: the next row forward in the current group, which no
+	 * per-row test (element ranges, per-block min/max, prefilter) may skip
+	 */
+	if (likely(direction == ForwardScanDirection && scan->inited &&
+			   scan->group != NULL && scan->row + 1 < scan->hi_row &&
+			   scan->points == NULL && scan->block_may == NULL &&
+			   scan->pass == NULL))
+	{
+		scan->row++;
+		CowStoreRow(scan->base.rs_rd, scan->group, scan->row, slot);
+		pgstat_count_heap_getnext(scan->base.rs_rd);
+		return true;
+	}
+	return CowScanNextSlot(scan, direction, slot);
+}
+
+/* cow_scan_getnextslot's general case */
+static pg_noinline bool
+CowScanNextSlot(CowScanDesc scan, ScanDirection direction,
+				TupleTableSlot *slot)
+{
 	Relation	rel = scan->base.rs_rd;
 	int64		next;
 

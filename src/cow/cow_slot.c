@@ -66,6 +66,13 @@ static TupleTableSlotOps CowSlotOpsData;
 
 static void cow_slot_clear(TupleTableSlot *slot);
 static void cow_slot_getsomeattrs(TupleTableSlot *slot, int natts);
+static inline void CowStoreRowInline(Relation rel, CowDecodedGroup *g,
+									 uint64 row, int64 rownum,
+									 TupleTableSlot *slot);
+static void CowStoreRowValues(CowDecodedGroup *g, uint64 row,
+							  TupleTableSlot *slot);
+static void cow_slot_set_direct(TupleTableSlot *slot, CowDecodedGroup *g,
+								uint64 row, int i);
 static void cow_slot_getattr(TupleTableSlot *slot, CowDecodedGroup *g,
 							 uint64 row, int i);
 static void cow_slot_materialize(TupleTableSlot *slot);
@@ -96,41 +103,71 @@ cow_slot_getsomeattrs(TupleTableSlot *slot, int natts)
 {
 	CowTupleTableSlot *cs = (CowTupleTableSlot *) slot;
 	CowDecodedGroup *g = cs->group;
-	TupleDesc	desc = slot->tts_tupleDescriptor;
 	uint64		row = cs->row;
 	int			stored;
-	uint32		b;
 	int			i;
 
 	if (g == NULL)
 		elog(ERROR, "incetl_cow slot has no row to read attributes from");
 	stored = Min((int) g->header->natts, g->natts);
-	b = row / g->header->block_rows;
 	for (i = slot->tts_nvalid; i < natts; i++)
 	{
-		if (likely(i < stored && !TupleDescAttr(desc, i)->attisdropped))
+		if (likely(i < stored && row - g->direct[i].lo < g->direct[i].n))
 		{
-			if (g->decoded[i] ||
-				(g->block_done[i] != NULL && g->block_done[i][b]) ||
-				/* a key range's rows of a block it covers in part */
-				(g->block_part != NULL && g->block_part[i] != NULL &&
-				 g->block_part[i][b] && row >= g->range_lo &&
-				 row < g->range_hi))
-			{
-				slot->tts_values[i] = g->values[i][row];
-				slot->tts_isnull[i] = g->isnull[i][row];
-				continue;
-			}
-			if (g->unwanted[i])
-			{
-				slot->tts_values[i] = (Datum) 0;
-				slot->tts_isnull[i] = true;
-				continue;
-			}
+			/* the row's block of the column is decoded */
+			slot->tts_values[i] = g->values[i][row];
+			slot->tts_isnull[i] = g->isnull[i][row];
 		}
-		cow_slot_getattr(slot, g, row, i);
+		else if (i < stored && g->unwanted[i])
+		{
+			slot->tts_values[i] = (Datum) 0;
+			slot->tts_isnull[i] = true;
+		}
+		else
+		{
+			cow_slot_getattr(slot, g, row, i);
+			if (i < stored)
+				cow_slot_set_direct(slot, g, row, i);
+		}
 	}
 	slot->tts_nvalid = natts;
+}
+
+/*
+ * cow_slot_set_direct: after attribute i of row "row" was read the slow
+ * way, the rows around it that the next rows' reads take straight from
+ * g->values[i] and g->isnull[i]: the whole group's when the column is
+ * decoded, the row's block when it is, the key range's rows of a block it
+ * covers in part.
+ */
+static void
+cow_slot_set_direct(TupleTableSlot *slot, CowDecodedGroup *g, uint64 row,
+					int i)
+{
+	uint32		block_rows = g->header->block_rows;
+	uint32		b = row / block_rows;
+	uint64		lo = (uint64) b * block_rows;
+	uint64		hi = Min(lo + block_rows, g->nrows);
+
+	if (TupleDescAttr(slot->tts_tupleDescriptor, i)->attisdropped)
+		return;
+	if (g->decoded[i])
+	{
+		lo = 0;
+		hi = g->nrows;
+	}
+	else if (g->block_done[i] != NULL && g->block_done[i][b])
+		 /* the block */ ;
+	else if (g->block_part != NULL && g->block_part[i] != NULL &&
+			 g->block_part[i][b] && row >= g->range_lo && row < g->range_hi)
+	{
+		lo = Max(lo, g->range_lo);
+		hi = Min(hi, g->range_hi);
+	}
+	else
+		return;
+	g->direct[i].lo = lo;
+	g->direct[i].n = hi - lo;
 }
 
 /* attribute i of row "row" of g into the slot, decoding it if need be */
@@ -429,7 +466,7 @@ CowSlotOps(void)
 void
 CowStoreRow(Relation rel, CowDecodedGroup *g, uint64 row, TupleTableSlot *slot)
 {
-	CowStoreRowNumbered(rel, g, row, -1, slot);
+	CowStoreRowInline(rel, g, row, -1, slot);
 }
 
 /*
@@ -443,13 +480,22 @@ void
 CowStoreRowNumbered(Relation rel, CowDecodedGroup *g, uint64 row,
 					int64 rownum, TupleTableSlot *slot)
 {
-	if (slot->tts_ops == &CowSlotOpsData)
+	CowStoreRowInline(rel, g, row, rownum, slot);
+}
+
+/*
+ * CowStoreRowInline: both of the above, the common case first (a scan
+ * stores every row it returns this way).
+ */
+static inline void
+CowStoreRowInline(Relation rel, CowDecodedGroup *g, uint64 row, int64 rownum,
+				  TupleTableSlot *slot)
+{
+	if (likely(slot->tts_ops == &CowSlotOpsData && !TTS_SHOULDFREE(slot)))
 	{
 		CowTupleTableSlot *cs = (CowTupleTableSlot *) slot;
 
 		/* what ExecClearTuple does, without its calls, for a slot that owns nothing */
-		if (unlikely(TTS_SHOULDFREE(slot)))
-			ExecClearTuple(slot);
 		cs->group = g;
 		cs->row = row;
 		cs->xmin = InvalidTransactionId;
@@ -458,37 +504,57 @@ CowStoreRowNumbered(Relation rel, CowDecodedGroup *g, uint64 row,
 		slot->tts_nvalid = 0;
 	}
 	else
-	{
-		TupleDesc	desc = slot->tts_tupleDescriptor;
-		int			i;
-
-		ExecClearTuple(slot);
-		for (i = 0; i < desc->natts; i++)
-		{
-			if (!TupleDescAttr(desc, i)->attisdropped &&
-				(uint32) i >= g->header->natts)
-				slot->tts_values[i] = getmissingattr(desc, i + 1,
-													 &slot->tts_isnull[i]);
-			else if (!TupleDescAttr(desc, i)->attisdropped && g->single_values &&
-					 CowGroupValue(g, i, row, &slot->tts_values[i],
-								   &slot->tts_isnull[i]))
-				continue;
-			else if (!TupleDescAttr(desc, i)->attisdropped && !g->single_values &&
-					 (g->by_block ? CowGroupRow(g, i, row) : CowGroupColumn(g, i)))
-			{
-				slot->tts_values[i] = g->values[i][row];
-				slot->tts_isnull[i] = g->isnull[i][row];
-			}
-			else
-			{
-				slot->tts_values[i] = (Datum) 0;
-				slot->tts_isnull[i] = true;
-			}
-		}
-		ExecStoreVirtualTuple(slot);
-	}
+		CowStoreRowValues(g, row, slot);
 	Assert(rownum < 0 || rownum == CowGroupRowNumber(g, row));
 	CowRowNumberToTid(rownum >= 0 ? rownum : CowGroupRowNumber(g, row),
 					  &slot->tts_tid);
 	slot->tts_tableOid = RelationGetRelid(rel);
+}
+
+/*
+ * CowStoreRowValues: the values of row "row" of g into a slot of another
+ * kind, or into ours after it is cleared of what it owned.
+ */
+static pg_noinline void
+CowStoreRowValues(CowDecodedGroup *g, uint64 row, TupleTableSlot *slot)
+{
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+	int			i;
+
+	ExecClearTuple(slot);
+	if (slot->tts_ops == &CowSlotOpsData)
+	{
+		CowTupleTableSlot *cs = (CowTupleTableSlot *) slot;
+
+		cs->group = g;
+		cs->row = row;
+		cs->xmin = InvalidTransactionId;
+		cs->has_xmax = false;
+		slot->tts_flags &= ~TTS_FLAG_EMPTY;
+		slot->tts_nvalid = 0;
+		return;
+	}
+	for (i = 0; i < desc->natts; i++)
+	{
+		if (!TupleDescAttr(desc, i)->attisdropped &&
+			(uint32) i >= g->header->natts)
+			slot->tts_values[i] = getmissingattr(desc, i + 1,
+												 &slot->tts_isnull[i]);
+		else if (!TupleDescAttr(desc, i)->attisdropped && g->single_values &&
+				 CowGroupValue(g, i, row, &slot->tts_values[i],
+							   &slot->tts_isnull[i]))
+			continue;
+		else if (!TupleDescAttr(desc, i)->attisdropped && !g->single_values &&
+				 (g->by_block ? CowGroupRow(g, i, row) : CowGroupColumn(g, i)))
+		{
+			slot->tts_values[i] = g->values[i][row];
+			slot->tts_isnull[i] = g->isnull[i][row];
+		}
+		else
+		{
+			slot->tts_values[i] = (Datum) 0;
+			slot->tts_isnull[i] = true;
+		}
+	}
+	ExecStoreVirtualTuple(slot);
 }

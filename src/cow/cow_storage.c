@@ -58,13 +58,6 @@ static Oid	CowFreeRelid = InvalidOid;
 static CowFreeRun *CowFreeRuns = NULL;
 static int	CowNumFreeRuns = 0;
 
-void
-CowRowNumberToTid(int64 rownum, ItemPointer tid)
-{
-	ItemPointerSet(tid, (BlockNumber) (rownum / COW_ROWS_PER_BLOCK),
-				   (OffsetNumber) (rownum % COW_ROWS_PER_BLOCK + 1));
-}
-
 int64
 CowTidToRowNumber(ItemPointer tid)
 {

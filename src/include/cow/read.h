@@ -59,6 +59,13 @@ typedef struct CowRow
  * (CowGroupColumn), in cxt, and only those wanted (all, or in needed);
  * the others read as NULL.
  */
+/* rows [lo, lo + n) of a column of an open group are decoded */
+typedef struct CowDirectRows
+{
+	uint64		lo;
+	uint64		n;
+} CowDirectRows;
+
 typedef struct CowDecodedGroup
 {
 	Relation	rel;
@@ -116,6 +123,12 @@ typedef struct CowDecodedGroup
 									 * until read */
 	uint64		rowmap_generation;	/* of the map cache rowmap was found in */
 	uint32		rowmap_hint;	/* the run last found */
+	uint64		run_lo;			/* positions [run_lo, run_lo + run_n) have */
+	uint64		run_n;			/* row numbers position + run_delta: the */
+	int64		run_delta;		/* run CowGroupRowNumber found last */
+	CowDirectRows *direct;		/* [natts]: per column, the rows the slot
+								 * reads from values/isnull as they are
+								 * (cow_slot.c) */
 } CowDecodedGroup;
 
 /*
@@ -147,7 +160,19 @@ extern const CowRowMap *CowGetRowMap(Relation rel, const CowVersion *v,
 extern int64 CowRowMapNumber(const CowRowMap *m, int64 pos, uint32 *hint);
 extern int64 CowRowMapPosition(const CowRowMap *m, int64 rn);
 extern int64 CowVersionPosition(Relation rel, const CowVersion *v, int64 rn);
-extern int64 CowGroupRowNumber(CowDecodedGroup *g, uint64 pos);
+extern int64 CowGroupRowNumberRun(CowDecodedGroup *g, uint64 pos);
+
+/*
+ * CowGroupRowNumber: the row number of position pos of an open group (a
+ * scan asks for every row's: the run found last answers most).
+ */
+static inline int64
+CowGroupRowNumber(CowDecodedGroup *g, uint64 pos)
+{
+	if (pos - g->run_lo < g->run_n)
+		return (int64) pos + g->run_delta;
+	return CowGroupRowNumberRun(g, pos);
+}
 extern void CowGroupRowNumbers(CowDecodedGroup *g, uint64 pos, int64 n,
 							   int64 *out);
 extern int64 CowGroupPosition(CowDecodedGroup *g, int64 rn);

@@ -77,7 +77,14 @@ typedef struct CowMetaPageData
 #define COW_MAX_ROW_NUMBER		(INT64CONST(1) << 40)
 #define COW_PENDING_ROWS		(INT64CONST(100000000000))
 
-extern void CowRowNumberToTid(int64 rownum, ItemPointer tid);
+/* the TID of row number rownum (a scan makes one for every row it returns) */
+static inline void
+CowRowNumberToTid(int64 rownum, ItemPointer tid)
+{
+	ItemPointerSet(tid, (BlockNumber) (rownum / COW_ROWS_PER_BLOCK),
+				   (OffsetNumber) (rownum % COW_ROWS_PER_BLOCK + 1));
+}
+
 extern int64 CowTidToRowNumber(ItemPointer tid);
 extern BlockNumber CowTidBlocks(int64 next_row_number);
 extern BlockNumber CowPhysicalBlocks(Relation rel);
