@@ -47,6 +47,27 @@ SELECT column_chunks_decoded FROM incetl.cow_last_scan();
 SELECT d.region, sum(x.amount), count(*) FROM h x JOIN dim d USING (grp)
 GROUP BY d.region ORDER BY 1;
 
+-- in parallel workers (each reads the plan's range table, selectedCols
+-- with it): the same sums; the table needs more than one file group
+CREATE TABLE cp (id int, grp int, amount int, note text) USING incetl_cow;
+SELECT incetl.set_table_options('cp', record_key => 'id', file_group_rows => 500);
+INSERT INTO cp SELECT id, grp, amount, note FROM src ORDER BY id;
+ANALYZE cp;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF)
+SELECT d.region, sum(x.amount), count(*) FROM cp x JOIN dim d USING (grp) GROUP BY d.region;
+SELECT d.region, sum(x.amount), count(*) FROM cp x JOIN dim d USING (grp)
+GROUP BY d.region ORDER BY 1;
+SELECT grp, count(DISTINCT note), sum(length(note)) FROM cp GROUP BY grp ORDER BY grp;
+SELECT grp, count(DISTINCT note), sum(length(note)) FROM h GROUP BY grp ORDER BY grp;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+SET max_parallel_workers_per_gather = 0;
+
 -- a whole-row reference reads every column
 SELECT count(DISTINCT x) FROM c x;
 SELECT column_chunks_decoded FROM incetl.cow_last_scan();
