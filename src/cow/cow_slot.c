@@ -156,16 +156,14 @@ cow_slot_set_direct(TupleTableSlot *slot, CowDecodedGroup *g, uint64 row,
 		lo = 0;
 		hi = g->nrows;
 	}
-	else if (g->block_done[i] != NULL && g->block_done[i][b])
-		 /* the block */ ;
-	else if (g->block_part != NULL && g->block_part[i] != NULL &&
-			 g->block_part[i][b] && row >= g->range_lo && row < g->range_hi)
+	else if (g->block_done[i] == NULL || !g->block_done[i][b])
 	{
+		if (g->block_part == NULL || g->block_part[i] == NULL ||
+			!g->block_part[i][b] || row < g->range_lo || row >= g->range_hi)
+			return;
 		lo = Max(lo, g->range_lo);
 		hi = Min(hi, g->range_hi);
 	}
-	else
-		return;
 	g->direct[i].lo = lo;
 	g->direct[i].n = hi - lo;
 }
