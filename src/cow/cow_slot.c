@@ -489,11 +489,13 @@ static inline void
 CowStoreRowInline(Relation rel, CowDecodedGroup *g, uint64 row, int64 rownum,
 				  TupleTableSlot *slot)
 {
-	if (likely(slot->tts_ops == &CowSlotOpsData && !TTS_SHOULDFREE(slot)))
+	if (likely(slot->tts_ops == &CowSlotOpsData))
 	{
 		CowTupleTableSlot *cs = (CowTupleTableSlot *) slot;
 
 		/* what ExecClearTuple does, without its calls, for a slot that owns nothing */
+		if (unlikely(TTS_SHOULDFREE(slot)))
+			ExecClearTuple(slot);
 		cs->group = g;
 		cs->row = row;
 		cs->xmin = InvalidTransactionId;
@@ -511,7 +513,7 @@ CowStoreRowInline(Relation rel, CowDecodedGroup *g, uint64 row, int64 rownum,
 
 /*
  * CowStoreRowValues: the values of row "row" of g into a slot of another
- * kind, or into ours after it is cleared of what it owned.
+ * kind, decoded now.
  */
 static pg_noinline void
 CowStoreRowValues(CowDecodedGroup *g, uint64 row, TupleTableSlot *slot)
@@ -520,18 +522,6 @@ CowStoreRowValues(CowDecodedGroup *g, uint64 row, TupleTableSlot *slot)
 	int			i;
 
 	ExecClearTuple(slot);
-	if (slot->tts_ops == &CowSlotOpsData)
-	{
-		CowTupleTableSlot *cs = (CowTupleTableSlot *) slot;
-
-		cs->group = g;
-		cs->row = row;
-		cs->xmin = InvalidTransactionId;
-		cs->has_xmax = false;
-		slot->tts_flags &= ~TTS_FLAG_EMPTY;
-		slot->tts_nvalid = 0;
-		return;
-	}
 	for (i = 0; i < desc->natts; i++)
 	{
 		if (!TupleDescAttr(desc, i)->attisdropped &&
