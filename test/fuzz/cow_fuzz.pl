@@ -906,6 +906,22 @@ sub check_state
 		check_fail('aggregate differs', "SELECT $agg FROM c$w:", [ "cow $ac", "oracle $ao" ],
 			"SELECT $agg FROM c$w;") if $ac ne $ao;
 	}
+	# one of these per check, in turn (again without drawing on the
+	# generator): ORDER BY ... LIMIT (the top-N scan), and the generic
+	# scan under a join, a grouping and a DISTINCT aggregate (the planner's
+	# physical target lists, the columns decoded by the query's own)
+	my @ordered = (
+		"SELECT k, k2, p, v FROM %s ORDER BY p DESC NULLS LAST, k, k2 LIMIT 7",
+		"SELECT k, v FROM %s ORDER BY v NULLS FIRST, k, k2 LIMIT 5",
+		"SELECT k, k2 FROM %s ORDER BY k DESC, k2 DESC LIMIT 3",
+		"SELECT x.p, count(*), sum(x.k), max(y.v) FROM %s x JOIN %s y ON y.k = x.k + 1 GROUP BY x.p ORDER BY 1",
+		"SELECT p % 3, count(DISTINCT v), sum(length(v)), min(k2) FROM %s GROUP BY 1 ORDER BY 1");
+	my $q = $ordered[ $CHECK_RANGES % @ordered ];
+	my ($qc, $qo) = ($q =~ s/%s/c/gr, $q =~ s/%s/o/gr);
+	my ($got, $want) = (orc("$qc;"), orc("$qo;"));
+	check_fail('ordered query differs', "$qc:",
+		[ "cow:    " . join(' ', @$got), "oracle: " . join(' ', @$want) ], "$qc;")
+	  if join("\n", @$got) ne join("\n", @$want);
 	return unless $cid;
 	check_commit($cid);
 	check_changes($prev, $cid);
