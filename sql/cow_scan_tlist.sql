@@ -37,7 +37,7 @@ SELECT column_chunks_decoded FROM incetl.cow_last_scan();
 SELECT count(DISTINCT note) FROM c;
 SELECT column_chunks_decoded FROM incetl.cow_last_scan();
 
--- a join whose hash side reads the table: the join key and the summed
+-- a hash join probing with the table's rows: the join key and the summed
 -- column come through, the others are not decoded
 EXPLAIN (COSTS OFF)
 SELECT d.region, sum(x.amount), count(*) FROM c x JOIN dim d USING (grp) GROUP BY d.region;
