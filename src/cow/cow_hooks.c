@@ -112,6 +112,7 @@ static void cow_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 static void cow_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 								 RangeTblEntry *rte);
 static bool CowIsTidEqualClause(RestrictInfo *rinfo, RelOptInfo *rel);
+static void CowNoPhysicalTlist(RelOptInfo *rel, RangeTblEntry *rte);
 static void cow_object_access(ObjectAccessType access, Oid classId,
 							  Oid objectId, int subId, void *arg);
 static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
@@ -458,9 +459,11 @@ CowTlistIsPhysical(List *tlist, Index scanrelid, int natts)
  * those the query reads of the table, its range table entry's
  * selectedCols (translated to a partition's or child's columns by the
  * planner; a whole-row reference names them all).  The slot reads the
- * others as NULL (CowOpenGroup).  A node above reads no column of ours
- * the query does not name: the rows an UPDATE, DELETE, MERGE or
- * EvalPlanQual needs whole are fetched again by TID, and row-level
+ * others as NULL (CowOpenGroup).  A node above reads no other column:
+ * the planner hook keeps a physical target list from a scan whose
+ * relation must emit a column selectedCols lacks (CowNoPhysicalTlist:
+ * a rule action's references to OLD); the rows an UPDATE, DELETE, MERGE
+ * or EvalPlanQual needs whole are fetched again by TID; row-level
  * security quals are the scan's own quals.
  */
 static void
@@ -1197,6 +1200,47 @@ CowCostKeyRange(PlannerInfo *root, RelOptInfo *rel, Relation r)
 }
 
 /*
+ * CowNoPhysicalTlist keeps the planner from giving the scans of rel a
+ * "physical" target list (every column): use_physical_tlist (createplan.c)
+ * declines a relation that has a system column needed above it, and
+ * tableoid is marked as needed by the final output.  Join removal, the one
+ * other reader of attr_needed that could see the mark, has run before
+ * set_rel_pathlist; the mark adds nothing to the relation's target list.
+ *
+ * It is done only where the columns needed above the scan (rel's
+ * reltarget, final by now) are not all among the query's selectedCols for
+ * the relation, which a scan with a physical target list decodes
+ * (CowHintScan): the rewriter gives a rule's action the rule's references
+ * to OLD as Vars of the original query's range table entry, whose
+ * selectedCols are the original query's (an UPDATE's rule inserting
+ * OLD.a into a log, a joined query scanning the table, would read a as
+ * NULL).  Such a scan keeps the exact target list, which names them.
+ */
+static void
+CowNoPhysicalTlist(RelOptInfo *rel, RangeTblEntry *rte)
+{
+	int			ndx = TableOidAttributeNumber - rel->min_attr;
+	Bitmapset  *attrs = NULL;
+	int			whole = InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber;
+	int			x = -1;
+
+	if (bms_is_member(whole, rte->selectedCols))
+		return;
+	pull_varattnos((Node *) rel->reltarget->exprs, rel->relid, &attrs);
+	while ((x = bms_next_member(attrs, x)) >= 0)
+	{
+		if (x + FirstLowInvalidHeapAttributeNumber > 0 &&
+			!bms_is_member(x, rte->selectedCols))
+			break;
+	}
+	if (x < 0)
+		return;
+	if (ndx >= 0 && ndx <= rel->max_attr - rel->min_attr &&
+		bms_is_empty(rel->attr_needed[ndx]))
+		rel->attr_needed[ndx] = bms_make_singleton(0);
+}
+
+/*
  * A scan of an incetl_cow table restricted by "ctid = ..." (or = ANY) is a
  * Tid Scan, whatever the costs: only a TID fetch follows a row this
  * transaction carried into a new file group version to its new TID
@@ -1221,6 +1265,7 @@ cow_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		return;
 	if (!CowRelidIsCow(rte->relid))
 		return;
+	CowNoPhysicalTlist(rel, rte);
 	if (rel->baserestrictinfo == NIL)
 		return;
 	foreach(lc, rel->baserestrictinfo)
