@@ -153,6 +153,13 @@ CREATE RULE r AS ON UPDATE TO rt DO ALSO
   INSERT INTO log SELECT 'cow', old.a, o.x FROM other o WHERE o.id = old.id;
 CREATE RULE r AS ON UPDATE TO rh DO ALSO
   INSERT INTO log SELECT 'heap', old.a, o.x FROM other o WHERE o.id = old.id;
+CREATE TABLE hist (src text, id int, a int, b text, x int);
+-- OLD.* names every column in order: an exact target list that looks
+-- like a physical one
+CREATE RULE h AS ON UPDATE TO rt DO ALSO
+  INSERT INTO hist SELECT 'cow', old.*, o.x FROM other o WHERE o.id = old.id;
+CREATE RULE h AS ON UPDATE TO rh DO ALSO
+  INSERT INTO hist SELECT 'heap', old.*, o.x FROM other o WHERE o.id = old.id;
 CREATE RULE d AS ON DELETE TO rt DO ALSO
   INSERT INTO log SELECT 'cow', sum(old.a), count(*) FROM other o WHERE o.id = old.id;
 CREATE RULE d AS ON DELETE TO rh DO ALSO
@@ -174,6 +181,11 @@ RESET enable_hashjoin;
 RESET enable_mergejoin;
 RESET enable_material;
 SELECT src, count(*), sum(a), count(a), sum(x) FROM log GROUP BY src ORDER BY src;
+SELECT src, count(*), sum(a), count(a), count(b), string_agg(DISTINCT b, ',') FROM hist
+GROUP BY src ORDER BY src;
+(SELECT id, a, b, x FROM hist WHERE src = 'cow' EXCEPT ALL SELECT id, a, b, x FROM hist WHERE src = 'heap')
+UNION ALL
+(SELECT id, a, b, x FROM hist WHERE src = 'heap' EXCEPT ALL SELECT id, a, b, x FROM hist WHERE src = 'cow');
 (SELECT a, x FROM log WHERE src = 'cow' EXCEPT ALL SELECT a, x FROM log WHERE src = 'heap')
 UNION ALL
 (SELECT a, x FROM log WHERE src = 'heap' EXCEPT ALL SELECT a, x FROM log WHERE src = 'cow');

@@ -113,6 +113,7 @@ static void cow_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 								 RangeTblEntry *rte);
 static bool CowIsTidEqualClause(RestrictInfo *rinfo, RelOptInfo *rel);
 static void CowNoPhysicalTlist(RelOptInfo *rel, RangeTblEntry *rte);
+static bool CowIsTableRuleAction(List *rtable);
 static void cow_object_access(ObjectAccessType access, Oid classId,
 							  Oid objectId, int subId, void *arg);
 static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
@@ -448,6 +449,34 @@ CowTlistIsPhysical(List *tlist, Index scanrelid, int natts)
 }
 
 /*
+ * CowIsTableRuleAction: is the statement whose range table this is the
+ * action of a rule on a table (not on a view)?  The rewriter leaves the
+ * rule's OLD and NEW placeholders in its range table (the parser gave them
+ * no access to check: requiredPerms 0); the action reads OLD's columns
+ * through the original statement's range table entry, whose selectedCols
+ * are the statement's.  A view's (or materialized view's) OLD and NEW
+ * name the view.
+ */
+static bool
+CowIsTableRuleAction(List *rtable)
+{
+	ListCell   *lc;
+
+	foreach(lc, rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION && rte->requiredPerms == 0 &&
+			rte->relkind != RELKIND_VIEW && rte->relkind != RELKIND_MATVIEW &&
+			rte->eref != NULL &&
+			(strcmp(rte->eref->aliasname, "old") == 0 ||
+			 strcmp(rte->eref->aliasname, "new") == 0))
+			return true;
+	}
+	return false;
+}
+
+/*
  * CowHintScan hands the scan of a SeqScan on an incetl_cow table the
  * columns its plan reads, the quals that skip file groups and those it
  * evaluates on decoded blocks.
@@ -460,11 +489,15 @@ CowTlistIsPhysical(List *tlist, Index scanrelid, int natts)
  * selectedCols (translated to a partition's or child's columns by the
  * planner; a whole-row reference names them all).  The slot reads the
  * others as NULL (CowOpenGroup).  A node above reads no other column:
- * the planner hook keeps a physical target list from a scan whose
- * relation must emit a column selectedCols lacks (CowNoPhysicalTlist:
- * a rule action's references to OLD); the rows an UPDATE, DELETE, MERGE
- * or EvalPlanQual needs whole are fetched again by TID; row-level
- * security quals are the scan's own quals.
+ * the parser marks every column a statement names in selectedCols; the
+ * rows an UPDATE, DELETE, MERGE or EvalPlanQual needs whole are fetched
+ * again by TID; row-level security quals are the scan's own quals.  The
+ * exception is the action of a rule on a table, which reads OLD's
+ * columns through an entry with the original statement's selectedCols:
+ * the planner hook keeps its scans from a physical target list
+ * (CowNoPhysicalTlist), and, as an exact target list naming every column
+ * in order looks the same here, its scans are never narrowed by
+ * selectedCols (CowIsTableRuleAction).
  */
 static void
 CowHintScan(SeqScanState *ss, TableScanDesc scan)
@@ -477,7 +510,8 @@ CowHintScan(SeqScanState *ss, TableScanDesc scan)
 	int			x = -1;
 
 	if (CowTlistIsPhysical(plan->plan.targetlist, plan->scanrelid,
-						   RelationGetNumberOfAttributes(rel)))
+						   RelationGetNumberOfAttributes(rel)) &&
+		!CowIsTableRuleAction(ss->ss.ps.state->es_range_table))
 		attrs = bms_copy(exec_rt_fetch(plan->scanrelid,
 									   ss->ss.ps.state)->selectedCols);
 	else
