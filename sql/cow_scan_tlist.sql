@@ -190,6 +190,18 @@ UNION ALL
 UNION ALL
 (SELECT a, x FROM log WHERE src = 'heap' EXCEPT ALL SELECT a, x FROM log WHERE src = 'cow');
 
+-- a rule naming both OLD.* and NEW.* (both placeholders then carry the
+-- action's column references): PostgreSQL's own rules test
+CREATE TABLE rules_src (f1 int, f2 int DEFAULT 0) USING incetl_cow;
+CREATE TABLE rules_log (f1 int, f2 int, tag text, id serial);
+INSERT INTO rules_src VALUES (1, 2), (11, 12);
+CREATE RULE r1 AS ON UPDATE TO rules_src DO ALSO
+  INSERT INTO rules_log VALUES (old.*, 'old', DEFAULT), (new.*, 'new', DEFAULT);
+UPDATE rules_src SET f2 = f2 + 1;
+UPDATE rules_src SET f2 = f2 * 10;
+SELECT * FROM rules_src ORDER BY f1;
+SELECT * FROM rules_log ORDER BY id;
+
 -- row-level security: the policy's column is read even where the query
 -- does not name it
 CREATE ROLE regress_tlist_reader;

@@ -451,11 +451,14 @@ CowTlistIsPhysical(List *tlist, Index scanrelid, int natts)
 /*
  * CowIsTableRuleAction: is the statement whose range table this is the
  * action of a rule on a table (not on a view)?  The rewriter leaves the
- * rule's OLD and NEW placeholders in its range table (the parser gave them
- * no access to check: requiredPerms 0); the action reads OLD's columns
- * through the original statement's range table entry, whose selectedCols
- * are the statement's.  A view's (or materialized view's) OLD and NEW
- * name the view.
+ * rule's OLD and NEW placeholders in its range table (entries named "old"
+ * and "new", not in any FROM list; the columns the action names of them
+ * are marked there, for the rule owner's permission check); the action
+ * reads OLD's columns through the original statement's range table entry,
+ * whose selectedCols are the statement's.  A view's (or materialized
+ * view's) OLD and NEW name the view.  A table a statement names "old"
+ * outside a FROM list (INSERT INTO t AS old) only costs its scans the
+ * narrowing.
  */
 static bool
 CowIsTableRuleAction(List *rtable)
@@ -466,7 +469,7 @@ CowIsTableRuleAction(List *rtable)
 	{
 		RangeTblEntry *rte = lfirst(lc);
 
-		if (rte->rtekind == RTE_RELATION && rte->requiredPerms == 0 &&
+		if (rte->rtekind == RTE_RELATION && !rte->inFromCl &&
 			rte->relkind != RELKIND_VIEW && rte->relkind != RELKIND_MATVIEW &&
 			rte->eref != NULL &&
 			(strcmp(rte->eref->aliasname, "old") == 0 ||
