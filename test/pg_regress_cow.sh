@@ -461,13 +461,48 @@ for my $t (@tests)
     $note{$t} //= join(', ', map { "$hc{$_} $_" } sort keys %hc) . ' hunks' if %hc;
 }
 
+# The tests that fail under heap too are not classed against the expected
+# files: incetl_cow's results are compared with heap's own instead, hunk by
+# hunk as above ("same as heap" when the two files are equal).
+(my $heap_res = $heap_out) =~ s{regression\.out$}{results};
+(my $cow_res = $cow_out) =~ s{regression\.out$}{results};
+(my $vs_file = $cow_out) =~ s{regression\.out$}{vs_heap.diff};
+my %vs_heap;
+for my $t (@both)
+{
+    my ($hf, $cf) = ("$heap_res/$t.out", "$cow_res/$t.out");
+    next unless -f $hf && -f $cf;
+    open(my $d, '-|', 'diff', '-U3', $hf, $cf) or die "diff: $!";
+    my @lines = <$d>;
+    close($d);
+    open(my $vf, '>', $vs_file) or die "$vs_file: $!";
+    print $vf "diff -U3 $hf $cf\n", @lines;
+    close($vf);
+    my @h = @{ diff_hunks($vs_file)->{$t} // [] };
+    my %hc;
+    for my $h (@h)
+    {
+        my $k = hunk_class($h);
+        $hc{$k}++;
+        $shown .= "\n--- $t (against heap's results), a hunk classed other:\n" .
+          join("\n", map { $_->[0] . $_->[1] } @{ $h->{seq} }) . "\n"
+          if $k eq 'other' && $show_other;
+    }
+    $vs_heap{$t} = !@h ? 'same as heap'
+      : $hc{other} ? 'differs from heap'
+      : $hc{sizes} ? 'sizes' : 'plan or row-order only';
+    $vs_heap{$t} .= ': ' . join(', ', map { "$hc{$_} $_" } sort keys %hc) . ' hunks' if %hc;
+}
+
 my $out = '';
 $out .= sprintf "\nPer test (heap, incetl_cow, the class of an incetl_cow-only failure):\n";
 for my $t (@tests)
 {
     my $c = $cow->{$t} // 'failed';
     $out .= sprintf "  %-36s %-6s %-6s %s%s\n", $t, $heap->{$t} eq 'ok' ? 'pass' : 'FAIL',
-      $c eq 'ok' ? 'pass' : 'FAIL', $class{$t} // ($heap->{$t} ne 'ok' ? '(fails under heap)' : ''),
+      $c eq 'ok' ? 'pass' : 'FAIL',
+      $class{$t} // ($heap->{$t} ne 'ok' ? '(fails under heap; against heap\'s results: ' .
+                     ($vs_heap{$t} // '?') . ')' : ''),
       defined $note{$t} ? ": $note{$t}" : '';
 }
 my @classes = ('refused feature', 'error', 'wrong result', 'plan or row-order only',
@@ -490,7 +525,8 @@ for my $k (@classes)
     my @in = grep { ($class{$_} // '') eq $k } @tests;
     $out .= "\nfailed only under incetl_cow, $k:\n  @in\n" if @in;
 }
-$out .= "\nfailed under heap too:\n  @both\n" if @both;
+$out .= "\nfailed under heap too, incetl_cow's results against heap's:\n" .
+  join('', map { "  $_: " . ($vs_heap{$_} // 'no results file') . "\n" } @both) if @both;
 for my $c (@crashes)
 {
     $out .= sprintf "\nCRASH in test %s: %s\n  statement: %s\n", $c->{test}, $c->{message},
