@@ -400,6 +400,32 @@ VACUUM vac_cow;
 VACUUM vac_heap;
 SELECT a FROM vac_cow ORDER BY a;
 
+
+-- alter_table.sql (found by comparing with heap's own results, the test
+-- failing under heap too): one ALTER TABLE changes a column's type with
+-- USING reading another column and drops that column.  The rewrite reads
+-- the old rows through a slot whose descriptor is from before the drop;
+-- the column, dropped in the relation's descriptor by then, read as NULL.
+CREATE TABLE another_cow (f1 int, f2 text, f3 text) USING incetl_cow;
+CREATE TABLE another_heap (f1 int, f2 text, f3 text) USING heap;
+INSERT INTO another_cow VALUES (1, 'one', 'uno'), (2, 'two', 'due'), (3, 'three', 'tre');
+INSERT INTO another_heap SELECT * FROM another_cow;
+ALTER TABLE another_cow
+  ALTER f1 TYPE text USING f2 || ' and ' || f3 || ' more',
+  ALTER f2 TYPE bigint USING f1 * 10,
+  DROP COLUMN f3;
+ALTER TABLE another_heap
+  ALTER f1 TYPE text USING f2 || ' and ' || f3 || ' more',
+  ALTER f2 TYPE bigint USING f1 * 10,
+  DROP COLUMN f3;
+SELECT * FROM another_cow ORDER BY f2;
+(SELECT * FROM another_cow EXCEPT ALL SELECT * FROM another_heap)
+UNION ALL
+(SELECT * FROM another_heap EXCEPT ALL SELECT * FROM another_cow);
+-- a column added later under the dropped one's name reads its default,
+-- not the dropped column's values
+ALTER TABLE another_cow ADD COLUMN f3 text DEFAULT 'x';
+SELECT * FROM another_cow ORDER BY f2;
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA cow_pgregress_found CASCADE;

@@ -678,10 +678,29 @@ CowOpenGroupHeader(Relation rel, const CowVersion *v, CowGroupHeader *h,
 static bool
 CowColumnIsStored(CowDecodedGroup *g, int attidx)
 {
-	return !TupleDescAttr(RelationGetDescr(g->rel), attidx)->attisdropped &&
+	return (!TupleDescAttr(RelationGetDescr(g->rel), attidx)->attisdropped ||
+			(g->read_dropped != NULL && g->read_dropped[attidx])) &&
 		(uint32) attidx < g->header->natts &&
 		!(CowGroupColumns(g->header)[attidx].flags &
 		  (COW_COL_ALL_NULL | COW_COL_DROPPED));
+}
+
+/*
+ * CowGroupReadDropped: column attidx, which the relation has dropped, is
+ * read by a slot whose descriptor is from before the drop -- ALTER TABLE
+ * rewriting the table with the column dropped in the same command, whose
+ * USING expressions read it from the old rows: its chunks are decoded as
+ * any other's (else it would read as NULL).
+ */
+void
+CowGroupReadDropped(CowDecodedGroup *g, int attidx)
+{
+	if (attidx >= g->natts)
+		return;
+	if (g->read_dropped == NULL)
+		g->read_dropped = MemoryContextAllocZero(g->cxt,
+												 sizeof(bool) * Max(g->natts, 1));
+	g->read_dropped[attidx] = true;
 }
 
 /*
@@ -723,8 +742,14 @@ CowGroupColumn(CowDecodedGroup *g, int attidx)
 	{
 		g->values[attidx] = palloc(sizeof(Datum) * Max(g->nrows, 1));
 		g->isnull[attidx] = palloc(sizeof(bool) * Max(g->nrows, 1));
-		CowDecodeColumn(g->rel, &g->version, g->header, RelationGetDescr(g->rel),
-						attidx, g->values[attidx], g->isnull[attidx]);
+		if (g->read_dropped != NULL && g->read_dropped[attidx] &&
+			CowColumnIsStored(g, attidx))
+			CowDecodeChunkBlocks(g->rel, &g->version, g->header, attidx,
+								 g->values[attidx], g->isnull[attidx]);
+		else
+			CowDecodeColumn(g->rel, &g->version, g->header,
+							RelationGetDescr(g->rel), attidx,
+							g->values[attidx], g->isnull[attidx]);
 	}
 	g->decoded[attidx] = true;
 	CowChunksDecoded++;

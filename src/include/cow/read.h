@@ -129,6 +129,10 @@ typedef struct CowDecodedGroup
 	CowDirectRows *direct;		/* [natts]: per column, the rows the slot
 								 * reads from values/isnull as they are
 								 * (cow_slot.c) */
+	bool	   *read_dropped;	/* [natts] or NULL: columns the relation has
+								 * dropped that a slot from before the drop
+								 * reads (ALTER TABLE's rewrite): decoded
+								 * from their chunks all the same */
 } CowDecodedGroup;
 
 /*
@@ -161,6 +165,7 @@ extern int64 CowRowMapNumber(const CowRowMap *m, int64 pos, uint32 *hint);
 extern int64 CowRowMapPosition(const CowRowMap *m, int64 rn);
 extern int64 CowVersionPosition(Relation rel, const CowVersion *v, int64 rn);
 extern int64 CowGroupRowNumberRun(CowDecodedGroup *g, uint64 pos);
+extern void CowGroupReadDropped(CowDecodedGroup *g, int attidx);
 
 /*
  * CowGroupRowNumber: the row number of position pos of an open group (a
