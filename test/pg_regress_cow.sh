@@ -412,6 +412,23 @@ my @tests = sort keys %$heap;
 my $show_other = ($ENV{INCETL_PGREGRESS_SHOW_OTHER} // '') eq '1';
 my $shown = '';
 my (@heap_ok, @cow_ok, @both, %class, %note);
+
+# class_hunks WHAT, HUNKS: how many of the hunks fall in each class (with
+# INCETL_PGREGRESS_SHOW_OTHER, those classed other are kept for printing)
+sub class_hunks
+{
+    my ($what, @h) = @_;
+    my %hc;
+    for my $h (@h)
+    {
+        my $k = hunk_class($h);
+        $hc{$k}++;
+        $shown .= "\n--- $what, a hunk classed other:\n" .
+          join("\n", map { $_->[0] . $_->[1] } @{ $h->{seq} }) . "\n"
+          if $k eq 'other' && $show_other;
+    }
+    return %hc;
+}
 for my $t (@tests)
 {
     my $c = $cow->{$t} // 'failed';
@@ -424,15 +441,7 @@ for my $t (@tests)
     my @refusals = sort grep { !$heap_states->{$t}{'0A000'}{$_} }
       keys %{ $states{$t}{'0A000'} // {} };
     my @h = @{ $hunks->{$t} // [] };
-    my %hc;
-    for my $h (@h)
-    {
-        my $k = hunk_class($h);
-        $hc{$k}++;
-        $shown .= "\n--- $t, a hunk classed other:\n" .
-          join("\n", map { $_->[0] . $_->[1] } @{ $h->{seq} }) . "\n"
-          if $k eq 'other' && $show_other;
-    }
+    my %hc = class_hunks($t, @h);
     if ($crashed{$t})
     {
         $class{$t} = 'crash or internal error';
@@ -479,15 +488,7 @@ for my $t (@both)
     print $vf "diff -U3 $hf $cf\n", @lines;
     close($vf);
     my @h = @{ diff_hunks($vs_file)->{$t} // [] };
-    my %hc;
-    for my $h (@h)
-    {
-        my $k = hunk_class($h);
-        $hc{$k}++;
-        $shown .= "\n--- $t (against heap's results), a hunk classed other:\n" .
-          join("\n", map { $_->[0] . $_->[1] } @{ $h->{seq} }) . "\n"
-          if $k eq 'other' && $show_other;
-    }
+    my %hc = class_hunks("$t (against heap's results)", @h);
     $vs_heap{$t} = !@h ? 'same as heap'
       : $hc{other} ? 'differs from heap'
       : $hc{sizes} ? 'sizes' : 'plan or row-order only';

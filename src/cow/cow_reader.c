@@ -686,16 +686,17 @@ CowColumnIsStored(CowDecodedGroup *g, int attidx)
 }
 
 /*
- * CowGroupReadDropped: column attidx, which the relation has dropped, is
- * read by a slot whose descriptor is from before the drop -- ALTER TABLE
- * rewriting the table with the column dropped in the same command, whose
- * USING expressions read it from the old rows: its chunks are decoded as
- * any other's (else it would read as NULL).
+ * CowGroupReadDropped: before column attidx of g is read into a slot with
+ * descriptor desc.  When desc still has the column and the relation has
+ * dropped it -- ALTER TABLE rewriting the table with the column dropped in
+ * the same command, whose USING expressions read it from the old rows --
+ * its chunks are decoded as any other's (else it would read as NULL).
  */
 void
-CowGroupReadDropped(CowDecodedGroup *g, int attidx)
+CowGroupReadDropped(CowDecodedGroup *g, TupleDesc desc, int attidx)
 {
-	if (attidx >= g->natts)
+	if (attidx >= g->natts || TupleDescAttr(desc, attidx)->attisdropped ||
+		!TupleDescAttr(RelationGetDescr(g->rel), attidx)->attisdropped)
 		return;
 	if (g->read_dropped == NULL)
 		g->read_dropped = MemoryContextAllocZero(g->cxt,

@@ -649,6 +649,7 @@ int64
 CowGroupRowNumberRun(CowDecodedGroup *g, uint64 pos)
 {
 	const CowRowMap *m = CowGroupMap(g);
+	int64		rownum = CowRowMapNumber(m, (int64) pos, &g->rowmap_hint);
 	const CowRowRun *run;
 
 	if (m->nruns == 0)
@@ -656,9 +657,8 @@ CowGroupRowNumberRun(CowDecodedGroup *g, uint64 pos)
 		g->run_lo = 0;
 		g->run_n = g->nrows;
 		g->run_delta = m->first_row_number;
-		return m->first_row_number + (int64) pos;
+		return rownum;
 	}
-	g->rowmap_hint = CowRowMapRunAt(m, (int64) pos, g->rowmap_hint);
 	run = &m->runs[g->rowmap_hint];
 	if (pos >= run->pos && pos < (uint64) run->pos + run->len)
 	{
@@ -666,7 +666,7 @@ CowGroupRowNumberRun(CowDecodedGroup *g, uint64 pos)
 		g->run_n = run->len;
 		g->run_delta = run->rownum - run->pos;
 	}
-	return run->rownum + ((int64) pos - run->pos);
+	return rownum;
 }
 
 /*

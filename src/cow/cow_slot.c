@@ -174,10 +174,7 @@ cow_slot_getattr(TupleTableSlot *slot, CowDecodedGroup *g, uint64 row, int i)
 {
 	TupleDesc	desc = slot->tts_tupleDescriptor;
 
-	/* dropped since the slot's descriptor was made: read it all the same */
-	if (!TupleDescAttr(desc, i)->attisdropped && i < g->natts &&
-		TupleDescAttr(RelationGetDescr(g->rel), i)->attisdropped)
-		CowGroupReadDropped(g, i);
+	CowGroupReadDropped(g, desc, i);
 	if (TupleDescAttr(desc, i)->attisdropped)
 	{
 		slot->tts_values[i] = (Datum) 0;
@@ -528,10 +525,7 @@ CowStoreRowValues(CowDecodedGroup *g, uint64 row, TupleTableSlot *slot)
 	ExecClearTuple(slot);
 	for (i = 0; i < desc->natts; i++)
 	{
-		/* dropped since the slot's descriptor was made: read it all the same */
-		if (!TupleDescAttr(desc, i)->attisdropped && i < g->natts &&
-			TupleDescAttr(RelationGetDescr(g->rel), i)->attisdropped)
-			CowGroupReadDropped(g, i);
+		CowGroupReadDropped(g, desc, i);
 		if (!TupleDescAttr(desc, i)->attisdropped &&
 			(uint32) i >= g->header->natts)
 			slot->tts_values[i] = getmissingattr(desc, i + 1,

@@ -165,7 +165,8 @@ extern int64 CowRowMapNumber(const CowRowMap *m, int64 pos, uint32 *hint);
 extern int64 CowRowMapPosition(const CowRowMap *m, int64 rn);
 extern int64 CowVersionPosition(Relation rel, const CowVersion *v, int64 rn);
 extern int64 CowGroupRowNumberRun(CowDecodedGroup *g, uint64 pos);
-extern void CowGroupReadDropped(CowDecodedGroup *g, int attidx);
+extern void CowGroupReadDropped(CowDecodedGroup *g, TupleDesc desc,
+								int attidx);
 
 /*
  * CowGroupRowNumber: the row number of position pos of an open group (a
