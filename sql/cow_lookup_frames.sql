@@ -212,6 +212,50 @@ SELECT k, big FROM c WHERE k IN (100, 150, 4100, 8950) ORDER BY k;
 ROLLBACK;
 SELECT k, left(big, 12) AS big, length(big) AS len FROM c WHERE k IN (100, 150, 4100, 8950) ORDER BY k;
 
+-- the lengths before a value are summed whole words at a time where their
+-- width divides 64 (CowIntSumPacked): values whose lengths pack in 1, 2,
+-- 4 and 8 bits (and 5, which does not divide 64), no shared prefixes
+-- (md5 text), read one per statement through the index, at every
+-- position of three blocks, with the read cache off and on
+CREATE TABLE wh (k int, w1 text, w2 text, w4 text, w5 text, w8 text);
+INSERT INTO wh
+SELECT g,
+       left(repeat(md5(g::text), 9), 3 + g % 2),
+       left(repeat(md5((g + 1)::text), 9), 3 + (g * 7) % 4),
+       left(repeat(md5((g + 2)::text), 9), 3 + (g * 5) % 16),
+       left(repeat(md5((g + 3)::text), 9), 3 + (g * 3) % 32),
+       left(repeat(md5((g + 4)::text), 9), 40 + (g * 11) % 256)
+FROM generate_series(1, 9000) g;
+CREATE UNIQUE INDEX wh_k ON wh (k);
+CREATE TABLE wc (LIKE wh) USING incetl_cow;
+SELECT incetl.set_table_options('wc', record_key => 'k', file_group_rows => 100000);
+INSERT INTO wc SELECT * FROM wh;
+CREATE INDEX wc_k ON wc (k);
+ANALYZE wc;
+CREATE FUNCTION wlookups() RETURNS TABLE (looked_up bigint, differing bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    key int;
+    r text;
+BEGIN
+    looked_up := 0;
+    differing := 0;
+    FOR key IN SELECT g FROM generate_series(1, 9000, 7) g UNION SELECT 9000 LOOP
+        EXECUTE 'SELECT wc::text FROM wc WHERE k = $1' INTO r USING key;
+        looked_up := looked_up + 1;
+        IF r IS DISTINCT FROM (SELECT x::text FROM wh x WHERE x.k = key) THEN
+            differing := differing + 1;
+        END IF;
+    END LOOP;
+    RETURN NEXT;
+END $$;
+EXPLAIN (COSTS OFF) SELECT * FROM wc WHERE k = 4000;
+SELECT * FROM wlookups();
+SET incetl.cow_read_cache_size = '16MB';
+SELECT * FROM wlookups();
+SELECT * FROM wlookups();
+SET incetl.cow_read_cache_size = 0;
+
 RESET enable_seqscan;
 RESET enable_bitmapscan;
 SELECT * FROM incetl.verify('c');
