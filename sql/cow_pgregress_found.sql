@@ -426,6 +426,96 @@ UNION ALL
 -- not the dropped column's values
 ALTER TABLE another_cow ADD COLUMN f3 text DEFAULT 'x';
 SELECT * FROM another_cow ORDER BY f2;
+
+-- triggers.sql: a BEFORE DELETE trigger that updates the deleted row's
+-- parent, in a DELETE of every row; the scan comes to the root after the
+-- triggers of its children updated it.  heap fails with 27000 (modified
+-- by an operation the command triggered) and deletes nothing; incetl_cow
+-- skipped the root silently and deleted the rest (its row lock reported
+-- the change as the command's own).  With and without a record key (the
+-- lock follows the row by key, or finds its version superseded), and the
+-- same for a BEFORE UPDATE trigger bumping the next row.
+CREATE TABLE srt_heap (id int PRIMARY KEY, parent int REFERENCES srt_heap,
+                       data text, nchildren int NOT NULL DEFAULT 0);
+CREATE TABLE srt (LIKE srt_heap INCLUDING ALL) USING incetl_cow;
+CREATE TABLE srt_key (LIKE srt_heap INCLUDING ALL) USING incetl_cow;
+SELECT incetl.set_table_options('srt_key', record_key => 'id');
+CREATE FUNCTION srt_ins() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF new.parent IS NOT NULL THEN
+        EXECUTE format('UPDATE %s SET nchildren = nchildren + 1 WHERE id = $1', TG_TABLE_NAME)
+            USING new.parent;
+    END IF;
+    RETURN new;
+END $$;
+CREATE FUNCTION srt_del() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF old.parent IS NOT NULL THEN
+        EXECUTE format('UPDATE %s SET nchildren = nchildren - 1 WHERE id = $1', TG_TABLE_NAME)
+            USING old.parent;
+    END IF;
+    RETURN old;
+END $$;
+CREATE TRIGGER srt_ins BEFORE INSERT ON srt_heap FOR EACH ROW EXECUTE FUNCTION srt_ins();
+CREATE TRIGGER srt_del BEFORE DELETE ON srt_heap FOR EACH ROW EXECUTE FUNCTION srt_del();
+CREATE TRIGGER srt_ins BEFORE INSERT ON srt FOR EACH ROW EXECUTE FUNCTION srt_ins();
+CREATE TRIGGER srt_del BEFORE DELETE ON srt FOR EACH ROW EXECUTE FUNCTION srt_del();
+CREATE TRIGGER srt_ins BEFORE INSERT ON srt_key FOR EACH ROW EXECUTE FUNCTION srt_ins();
+CREATE TRIGGER srt_del BEFORE DELETE ON srt_key FOR EACH ROW EXECUTE FUNCTION srt_del();
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['srt_heap', 'srt', 'srt_key'] LOOP
+        EXECUTE format('INSERT INTO %s VALUES (9, NULL, ''root'')', t);
+        EXECUTE format('INSERT INTO %s VALUES (2, 9, ''root child A'')', t);
+        EXECUTE format('INSERT INTO %s VALUES (3, 9, ''root child B'')', t);
+        EXECUTE format('INSERT INTO %s VALUES (4, 2, ''grandchild 1'')', t);
+        EXECUTE format('INSERT INTO %s VALUES (5, 3, ''grandchild 2'')', t);
+        EXECUTE format('UPDATE %s SET data = ''root!'' WHERE id = 9', t);
+    END LOOP;
+END $$;
+DELETE FROM srt_heap;
+\echo :ERROR :LAST_ERROR_SQLSTATE
+DELETE FROM srt;
+\echo :ERROR :LAST_ERROR_SQLSTATE
+DELETE FROM srt_key;
+\echo :ERROR :LAST_ERROR_SQLSTATE
+SELECT (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt_heap) AS heap,
+       (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt) AS cow,
+       (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt_key) AS cow_keyed;
+-- a BEFORE UPDATE trigger that bumps the next row, in an UPDATE of all
+CREATE FUNCTION srt_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF pg_trigger_depth() = 1 THEN
+        EXECUTE format('UPDATE %s SET nchildren = nchildren + 10 WHERE id = $1', TG_TABLE_NAME)
+            USING old.id + 1;
+    END IF;
+    RETURN new;
+END $$;
+CREATE TRIGGER srt_bump BEFORE UPDATE ON srt_heap FOR EACH ROW EXECUTE FUNCTION srt_bump();
+CREATE TRIGGER srt_bump BEFORE UPDATE ON srt FOR EACH ROW EXECUTE FUNCTION srt_bump();
+CREATE TRIGGER srt_bump BEFORE UPDATE ON srt_key FOR EACH ROW EXECUTE FUNCTION srt_bump();
+UPDATE srt_heap SET data = data || '?';
+\echo :ERROR :LAST_ERROR_SQLSTATE
+UPDATE srt SET data = data || '?';
+\echo :ERROR :LAST_ERROR_SQLSTATE
+UPDATE srt_key SET data = data || '?';
+\echo :ERROR :LAST_ERROR_SQLSTATE
+SELECT (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt_heap) AS heap,
+       (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt) AS cow,
+       (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt_key) AS cow_keyed;
+-- the trigger changing only the row it fires for is the command's own
+-- change: every row updated, as on heap
+DROP TRIGGER srt_bump ON srt_heap;
+DROP TRIGGER srt_bump ON srt;
+DROP TRIGGER srt_bump ON srt_key;
+UPDATE srt_heap SET data = data || '!' WHERE id IN (2, 9);
+UPDATE srt SET data = data || '!' WHERE id IN (2, 9);
+UPDATE srt_key SET data = data || '!' WHERE id IN (2, 9);
+SELECT (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt_heap) AS heap,
+       (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt) AS cow,
+       (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt_key) AS cow_keyed;
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA cow_pgregress_found CASCADE;

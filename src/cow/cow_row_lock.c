@@ -322,7 +322,7 @@ CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 		ExecClearTuple(slot);
 		tmfd->ctid = *tid;
 		tmfd->xmax = GetCurrentTransactionId();
-		tmfd->cmax = cid;
+		tmfd->cmax = CowSelfModifiedCmax(rel, rownum, cid);
 		return TM_SelfModified;
 	}
 	if (opts.nkeys == 0)
@@ -355,10 +355,13 @@ CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 	}
 	if (TransactionIdIsCurrentTransactionId(f->group->version.xmin))
 	{
-		/* replaced by an earlier command of ours (a cursor's old row) */
+		/*
+		 * replaced by a command of ours: an earlier one (a cursor's old
+		 * row) or a later one that this command called
+		 */
 		ExecClearTuple(slot);
 		tmfd->xmax = GetCurrentTransactionId();
-		tmfd->cmax = cid;
+		tmfd->cmax = CowSelfModifiedCmax(rel, rownum, cid);
 		return TM_SelfModified;
 	}
 	CowRowNumberToTid(moved, &tmfd->ctid);

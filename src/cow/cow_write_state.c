@@ -874,6 +874,30 @@ CowBufferDeleted(Relation rel, int64 rownum)
 }
 
 /*
+ * CowSelfModifiedCmax: for row rownum, which command cid's scan returned
+ * and this transaction has updated or deleted since, the command to report
+ * as its cmax (TM_FailureData), as heap reports the command that changed
+ * the row: cid when command cid changed it itself, or when no merge ran
+ * since cid began (a cursor's row changed by an earlier command); the
+ * current command when a merge during cid replaced it and cid did not
+ * delete it -- a later command did (a function or trigger that cid called),
+ * which the executor reports as "already modified by an operation
+ * triggered by the current command" (27000) rather than skip the row.
+ */
+CommandId
+CowSelfModifiedCmax(Relation rel, int64 rownum, CommandId cid)
+{
+	CowPending *p = CowGetPending(RelationGetRelid(rel), false);
+
+	if (p == NULL || p->merge_cid == InvalidCommandId || p->merge_cid < cid)
+		return cid;
+	if (p->self_deleted_cid == cid && p->self_deleted != NULL &&
+		CowDeleteSetContains(p->self_deleted, rownum))
+		return cid;
+	return GetCurrentCommandId(false);
+}
+
+/*
  * CowRememberSelfDeleted adds the row numbers p's statement deleted so far
  * to p->self_deleted, for command p->write_cid.
  */

@@ -53,6 +53,8 @@ extern void CowBufferInsert(Relation rel, TupleTableSlot *slot, CommandId cid,
 extern int	CowBufferDelete(Relation rel, ItemPointer tid, CommandId cid,
 							CommandId *cmax);
 extern bool CowBufferDeleted(Relation rel, int64 rownum);
+extern CommandId CowSelfModifiedCmax(Relation rel, int64 rownum,
+									 CommandId cid);
 extern void CowMergeForRowTriggers(Relation rel, int64 rownum);
 extern void CowFlushAll(void);
 extern void CowFlushRelation(Oid relid);
