@@ -4,7 +4,7 @@
 -- (CowGroupProbe), and then decodes, of a block the range covers in part,
 -- only the range's rows of each column (CowGroupRow, CowDecodeRange):
 -- bit-packed and delta integers, numerics, dictionary text, front-coded
--- varlena (restarting at each 2 kB frame of a framed block, whose other
+-- varlena (restarting at each 4 kB frame of a framed block, whose other
 -- frames are not decompressed), plain values, booleans, NULL bitmaps.
 -- Every range is checked against heap: ranges inside a block, crossing
 -- block and frame boundaries, at the start and end of a file group and
@@ -19,8 +19,8 @@ SET incetl.cow_aggregate_pushdown = off;
 CREATE TABLE src (
     k bigint,           -- record key
     i4 int,             -- int, frame of reference, NULL every 7th row;
-                        -- repeating every 280 rows, so zstd compresses
-                        -- its 15-bit packing (a block zstd saves less than
+                        -- repeating every 700 rows, so zstd compresses
+                        -- its 17-bit packing (a block zstd saves less than
                         -- an eighth of is stored as it is)
     d8 bigint,          -- int, growing: delta
     f8 float8,          -- plain, by value
@@ -36,7 +36,7 @@ CREATE TABLE src (
 );
 INSERT INTO src
 SELECT g,
-       CASE WHEN g % 7 <> 0 THEN (g % 280) * 97 + g % 3 END,
+       CASE WHEN g % 7 <> 0 THEN (g % 700) * 97 + g % 3 END,
        g::bigint * g + (g % 3),
        g * 0.5,
        CASE WHEN g % 5 <> 0 THEN g % 3 = 0 END,

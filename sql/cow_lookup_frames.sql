@@ -1,7 +1,7 @@
 -- incetl_cow point lookups in framed blocks: a column block of more than
--- 4 kB encoded is written as independent zstd frames after an index of
+-- 8 kB encoded is written as independent zstd frames after an index of
 -- them (a VARLENA block: its null bitmap and lengths in the first frame,
--- 2 kB of value bytes in each other one, front coding restarting in each),
+-- 4 kB of value bytes in each other one, front coding restarting in each),
 -- and a lookup decompresses only the frames holding what it reads
 -- (CowGroupFramedRaw, CowDecodeValue).  Every lookup must return exactly
 -- the row a sequential scan (which decompresses blocks whole) returns:
@@ -18,8 +18,8 @@ SET incetl.cow_read_cache_size = 0;
 CREATE TABLE src (
     k bigint,           -- record key: int
     i4 int,             -- int, frame of reference, NULL every 7th row;
-                        -- repeating every 280 rows, so zstd compresses
-                        -- its 15-bit packing (a block zstd saves less than
+                        -- repeating every 700 rows, so zstd compresses
+                        -- its 17-bit packing (a block zstd saves less than
                         -- an eighth of is stored as it is)
     f8 float8,          -- plain, by value
     u uuid,             -- plain, fixed length by reference (64 kB a block)
@@ -33,7 +33,7 @@ CREATE TABLE src (
 );
 INSERT INTO src
 SELECT g,
-       CASE WHEN g % 7 <> 0 THEN (g % 280) * 97 + g % 3 END,
+       CASE WHEN g % 7 <> 0 THEN (g % 700) * 97 + g % 3 END,
        g * 0.5,
        md5(g::text)::uuid,
        'name ' || (g % 300) || ' ' || md5((g % 300)::text),
@@ -57,7 +57,7 @@ CREATE INDEX c_k ON c (k);
 ANALYZE c;
 
 -- the encodings, and which columns zstd compressed (blocks of more than
--- 4 kB of those are framed)
+-- 8 kB of those are framed)
 SELECT coalesce(column_name, '(commit id)') AS column_name, encoding,
        zstd_chunks > 0 AS compressed, encoded_bytes > 3 * 8192 AS large
 FROM incetl.column_stats('c') ORDER BY attnum;

@@ -189,7 +189,7 @@ CowFrameCount(uint32 first_raw, uint32 frame_raw, Size raw_len)
  * not save 1/COW_BLOCK_MIN_SAVING of the block: it is then stored as it is
  * (bit-packed integers, dictionary codes, timestamps of many distinct
  * values), and a reader of a few of its values reads only their bytes,
- * where a compressed block costs the decompression of a 2 kB frame or of
+ * where a compressed block costs the decompression of a 4 kB frame or of
  * the whole block per value; a scan copies it instead of decompressing
  * it.  The threshold costs about 2 % of a typical table's size and takes
  * two or three of the five decompressions off a point lookup of a table

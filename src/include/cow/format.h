@@ -34,13 +34,9 @@ extern void CowDecompress(const char *src, Size srclen, char *dst, Size rawlen,
  * read needs), each other frame COW_FRAME_RAW (the last may have fewer).
  * CowDecompress reads such a block whole, CowDecompressFrame one frame.
  * COW_FRAME_PROBE bytes from a block's start tell whether it is framed
- * and how long its index is (CowFrameIndexLength).  Readers take the
- * frame sizes from the index: blocks written with other sizes (4 kB
- * before 0.3's last round) read the same.  A frame's decompression costs
- * mostly its Huffman table; 2 kB frames keep it within a point lookup's
- * budget for 1.6 % more bytes than 4 kB (doc/incetl_cow.md).
+ * and how long its index is (CowFrameIndexLength).
  */
-#define COW_FRAME_RAW			2048
+#define COW_FRAME_RAW			4096
 #define COW_FRAMED_MIN			(2 * COW_FRAME_RAW)
 #define COW_FRAME_PROBE			16
 
