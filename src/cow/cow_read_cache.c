@@ -102,6 +102,15 @@ static List *CowReadCacheRelids = NIL;	/* relations entries were made for
 										 * (in CowReadCacheCxt): others'
 										 * invalidations cost no search */
 
+/*
+ * The entry found last, and its key: a lookup asks for one block's entry
+ * several times running (its frame index, then its frames, its length
+ * marks), which this answers without hashing the key.  Forgotten when the
+ * entry is dropped.
+ */
+static CowReadCacheEntry *CowReadCacheLast = NULL;
+static CowReadCacheKey CowReadCacheLastKey;
+
 static void CowReadCacheClear(void);
 
 /* the cache's budget in bytes */
@@ -140,6 +149,8 @@ CowReadCacheDrop(CowReadCacheEntry *e)
 	uint32		i;
 	bool		found;
 
+	if (e == CowReadCacheLast)
+		CowReadCacheLast = NULL;
 	dlist_delete(&e->lru);
 	if (e->frame_data != NULL)
 	{
@@ -165,6 +176,7 @@ CowReadCacheDrop(CowReadCacheEntry *e)
 static void
 CowReadCacheClear(void)
 {
+	CowReadCacheLast = NULL;
 	if (CowReadCacheHash == NULL)
 		return;
 	hash_destroy(CowReadCacheHash);
@@ -265,6 +277,13 @@ CowReadCacheFind(Relation rel, const CowVersion *v, int attidx,
 									   HASH_ELEM | HASH_FUNCTION | HASH_CONTEXT);
 	}
 	CowReadCacheMakeKey(&key, rel, v, attidx, blockno);
+	if (CowReadCacheLast != NULL &&
+		memcmp(&key, &CowReadCacheLastKey, sizeof(CowReadCacheKey)) == 0)
+	{
+		e = CowReadCacheLast;
+		dlist_move_head(&CowReadCacheLru, &e->lru);
+		return e;
+	}
 	/* first, so that an entry is never left half made */
 	if (create && !list_member_oid(CowReadCacheRelids, key.relid))
 	{
@@ -294,6 +313,8 @@ CowReadCacheFind(Relation rel, const CowVersion *v, int attidx,
 	else
 		dlist_delete(&e->lru);
 	dlist_push_head(&CowReadCacheLru, &e->lru);
+	CowReadCacheLast = e;
+	CowReadCacheLastKey = key;
 	return e;
 }
 
