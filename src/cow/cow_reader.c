@@ -643,6 +643,8 @@ CowOpenGroupHeader(Relation rel, const CowVersion *v, CowGroupHeader *h,
 				   bool all, Bitmapset *needed)
 {
 	CowDecodedGroup *g = palloc0(sizeof(CowDecodedGroup));
+	Size		n;
+	char	   *cols;
 
 	g->rel = rel;
 	g->cxt = CurrentMemoryContext;
@@ -653,9 +655,33 @@ CowOpenGroupHeader(Relation rel, const CowVersion *v, CowGroupHeader *h,
 	g->natts = RelationGetDescr(rel)->natts;
 	g->nrows = g->header->nrows;
 	g->nblocks = CowGroupBlocks(g->header);
-	g->decoded = palloc0(sizeof(bool) * Max(g->natts, 1));
-	g->unwanted = palloc0(sizeof(bool) * Max(g->natts, 1));
-	g->direct = palloc0(sizeof(CowDirectRows) * Max(g->natts, 1));
+
+	/*
+	 * The per-column arrays in one allocation (a point lookup opens a group
+	 * per statement): none is freed or grown alone.
+	 */
+	n = Max(g->natts, 1);
+	cols = palloc0(MAXALIGN(sizeof(Datum *) * n) +
+				   MAXALIGN(sizeof(bool *) * n) * 2 +
+				   MAXALIGN(sizeof(CowBlockDesc *) * n) +
+				   MAXALIGN(sizeof(CowDirectRows) * n) +
+				   MAXALIGN(sizeof(uint32) * n) +
+				   MAXALIGN(sizeof(bool) * n) * 2);
+	g->values = (Datum **) cols;
+	cols += MAXALIGN(sizeof(Datum *) * n);
+	g->isnull = (bool **) cols;
+	cols += MAXALIGN(sizeof(bool *) * n);
+	g->block_done = (bool **) cols;
+	cols += MAXALIGN(sizeof(bool *) * n);
+	g->block_dirs = (CowBlockDesc **) cols;
+	cols += MAXALIGN(sizeof(CowBlockDesc *) * n);
+	g->direct = (CowDirectRows *) cols;
+	cols += MAXALIGN(sizeof(CowDirectRows) * n);
+	g->blocks_left = (uint32 *) cols;
+	cols += MAXALIGN(sizeof(uint32) * n);
+	g->decoded = (bool *) cols;
+	cols += MAXALIGN(sizeof(bool) * n);
+	g->unwanted = (bool *) cols;
 	if (!all)
 	{
 		int			i;
@@ -663,11 +689,6 @@ CowOpenGroupHeader(Relation rel, const CowVersion *v, CowGroupHeader *h,
 		for (i = 0; i < g->natts; i++)
 			g->unwanted[i] = !bms_is_member(i, needed);
 	}
-	g->values = palloc0(sizeof(Datum *) * Max(g->natts, 1));
-	g->isnull = palloc0(sizeof(bool *) * Max(g->natts, 1));
-	g->block_done = palloc0(sizeof(bool *) * Max(g->natts, 1));
-	g->block_dirs = palloc0(sizeof(CowBlockDesc *) * Max(g->natts, 1));
-	g->blocks_left = palloc0(sizeof(uint32) * Max(g->natts, 1));
 	return g;
 }
 
