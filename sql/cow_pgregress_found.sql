@@ -474,15 +474,17 @@ BEGIN
         EXECUTE format('UPDATE %s SET data = ''root!'' WHERE id = 9', t);
     END LOOP;
 END $$;
+CREATE VIEW srt_state AS
+SELECT (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt_heap)::text AS heap,
+       (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt)::text AS cow,
+       (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt_key)::text AS cow_keyed;
 DELETE FROM srt_heap;
 \echo :ERROR :LAST_ERROR_SQLSTATE
 DELETE FROM srt;
 \echo :ERROR :LAST_ERROR_SQLSTATE
 DELETE FROM srt_key;
 \echo :ERROR :LAST_ERROR_SQLSTATE
-SELECT (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt_heap) AS heap,
-       (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt) AS cow,
-       (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt_key) AS cow_keyed;
+SELECT * FROM srt_state;
 -- a BEFORE UPDATE trigger that bumps the next row, in an UPDATE of all
 CREATE FUNCTION srt_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -501,9 +503,7 @@ UPDATE srt SET data = data || '?';
 \echo :ERROR :LAST_ERROR_SQLSTATE
 UPDATE srt_key SET data = data || '?';
 \echo :ERROR :LAST_ERROR_SQLSTATE
-SELECT (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt_heap) AS heap,
-       (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt) AS cow,
-       (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt_key) AS cow_keyed;
+SELECT * FROM srt_state;
 -- the trigger changing only the row it fires for is the command's own
 -- change: every row updated, as on heap
 DROP TRIGGER srt_bump ON srt_heap;
@@ -512,9 +512,7 @@ DROP TRIGGER srt_bump ON srt_key;
 UPDATE srt_heap SET data = data || '!' WHERE id IN (2, 9);
 UPDATE srt SET data = data || '!' WHERE id IN (2, 9);
 UPDATE srt_key SET data = data || '!' WHERE id IN (2, 9);
-SELECT (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt_heap) AS heap,
-       (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt) AS cow,
-       (SELECT array_agg((id, data, nchildren) ORDER BY id) FROM srt_key) AS cow_keyed;
+SELECT * FROM srt_state;
 
 RESET search_path;
 SET client_min_messages = warning;
