@@ -514,6 +514,66 @@ UPDATE srt SET data = data || '!' WHERE id IN (2, 9);
 UPDATE srt_key SET data = data || '!' WHERE id IN (2, 9);
 SELECT * FROM srt_state;
 
+-- the same against every kind of nested change: a BEFORE ROW trigger of a
+-- DELETE or an UPDATE of every row deleting the next row (27000 on heap:
+-- with a record key the row lock found the key gone and skipped the row,
+-- 40001 under REPEATABLE READ), updating or deleting the previous one
+-- (already changed by the statement: fine), inserting rows
+CREATE TABLE nh (id int PRIMARY KEY, v int);
+CREATE TABLE nc (id int PRIMARY KEY, v int) USING incetl_cow;
+CREATE TABLE nk (id int PRIMARY KEY, v int) USING incetl_cow;
+SELECT incetl.set_table_options('nk', record_key => 'id');
+CREATE FUNCTION nested_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF pg_trigger_depth() = 1 THEN
+        IF TG_ARGV[0] = 'delete next' THEN
+            EXECUTE format('DELETE FROM %s WHERE id = $1', TG_TABLE_NAME) USING old.id + 1;
+        ELSIF TG_ARGV[0] = 'update previous' THEN
+            EXECUTE format('UPDATE %s SET v = v + 100 WHERE id = $1', TG_TABLE_NAME) USING old.id - 1;
+        ELSIF TG_ARGV[0] = 'delete previous' THEN
+            EXECUTE format('DELETE FROM %s WHERE id = $1', TG_TABLE_NAME) USING old.id - 1;
+        ELSE
+            EXECUTE format('INSERT INTO %s VALUES ($1, 0)', TG_TABLE_NAME) USING old.id + 1000;
+        END IF;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN old;
+    END IF;
+    RETURN new;
+END $$;
+CREATE FUNCTION nested_run(op text, change text)
+RETURNS TABLE (tab text, outcome text, rows_after text) LANGUAGE plpgsql AS $$
+BEGIN
+    FOREACH tab IN ARRAY ARRAY['nh', 'nc', 'nk'] LOOP
+        EXECUTE format('TRUNCATE %s', tab);
+        EXECUTE format('INSERT INTO %s SELECT g, g FROM generate_series(1, 5) g', tab);
+        EXECUTE format('DROP TRIGGER IF EXISTS nested ON %s', tab);
+        EXECUTE format('CREATE TRIGGER nested BEFORE %s ON %s FOR EACH ROW EXECUTE FUNCTION nested_change(%L)',
+                       op, tab, change);
+        BEGIN
+            IF op = 'DELETE' THEN
+                EXECUTE format('DELETE FROM %s', tab);
+            ELSE
+                EXECUTE format('UPDATE %s SET v = v + 1', tab);
+            END IF;
+            outcome := 'ok';
+        EXCEPTION WHEN OTHERS THEN
+            outcome := SQLSTATE;
+        END;
+        EXECUTE format('SELECT string_agg(id || '':'' || v, '','' ORDER BY id) FROM %s', tab)
+            INTO rows_after;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+SELECT op, change, r.*
+FROM (VALUES ('DELETE'), ('UPDATE')) o(op),
+     (VALUES ('delete next'), ('update previous'), ('delete previous'), ('insert')) c(change),
+     nested_run(op, change) r
+ORDER BY op, change, tab;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT * FROM nested_run('DELETE', 'delete next');
+COMMIT;
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA cow_pgregress_found CASCADE;

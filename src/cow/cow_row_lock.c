@@ -35,11 +35,17 @@
  *	  tmfd->traversed (the executor re-checks its quals, EvalPlanQual);
  *	  otherwise TM_Updated (REPEATABLE READ: the executor raises 40001).
  *	  Replaced by a write of this transaction: TM_SelfModified;
- *	- its key gone: TM_Deleted;
+ *	- its key gone: TM_Deleted, or TM_SelfModified when this transaction
+ *	  deleted it;
  *	- without a record key, a row whose version a concurrent commit
  *	  rewrote cannot be followed: 40001, as UPDATE and DELETE raise; one
  *	  whose version this transaction rewrote without carrying the row was
  *	  updated or deleted by us: TM_SelfModified (CowSupersededByUs).
+ *
+ * A TM_SelfModified row's cmax is the command that changed it, as heap
+ * reports it (CowSelfModifiedCmax): the running command's own change is
+ * skipped by the executor, a later command's (a function or a BEFORE
+ * trigger the running command called) fails it with 27000.
  *
  * A slot filled here carries the row's xmin (CowSlotSetXmin).  The row
  * locked last is remembered for its command (CowRowLockedInCommand): heap
@@ -342,6 +348,18 @@ CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 	if (moved == 0)
 	{
 		ExecClearTuple(slot);
+		if (CowSupersededByUs(rel, rownum))
+		{
+			/*
+			 * Its key deleted by this transaction: by a command this one
+			 * called (a BEFORE trigger deleting a row the statement comes
+			 * to later), heap's 27000; by this command or an earlier one
+			 * (a cursor's row), skipped -- as without a record key above.
+			 */
+			tmfd->xmax = GetCurrentTransactionId();
+			tmfd->cmax = CowSelfModifiedCmax(rel, rownum, cid);
+			return TM_SelfModified;
+		}
 		return TM_Deleted;
 	}
 	if (!CowFetchLocked(f, moved, slot))
