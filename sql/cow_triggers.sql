@@ -260,6 +260,55 @@ SELECT count(*), min(id), max(id) FROM big_seen;
 SELECT count(*) FROM big_seen s WHERE v <> repeat('y', 40) || s.id;
 RESET maintenance_work_mem;
 
+-- a self-referencing foreign key with ON DELETE CASCADE and AFTER ROW and
+-- STATEMENT triggers counting the table, against heap, without and with a
+-- record key: cascades (the RI triggers' deletes on the same table), the
+-- rows and sums each AFTER trigger sees, foreign key errors, a key
+-- update, a writable CTE, an UPDATE whose SET reads the table
+CREATE TABLE xh (id int PRIMARY KEY, parent int REFERENCES xh ON DELETE CASCADE, v int);
+CREATE TABLE xc (id int PRIMARY KEY, parent int REFERENCES xc ON DELETE CASCADE, v int) USING incetl_cow;
+CREATE TABLE xk (id int PRIMARY KEY, parent int REFERENCES xk ON DELETE CASCADE, v int) USING incetl_cow;
+SELECT incetl.set_table_options('xk', record_key => 'id');
+CREATE TABLE fklog (t text, n bigint, s bigint);
+CREATE FUNCTION fk_after() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('INSERT INTO fklog SELECT %L, count(*), sum(v) FROM %s', TG_TABLE_NAME || ':' || TG_OP || ':' || TG_LEVEL, TG_TABLE_NAME);
+  RETURN NULL;
+END $$;
+CREATE FUNCTION fk_run(sql text) RETURNS TABLE (t text, outcome text, state text, logs text) LANGUAGE plpgsql AS $$
+DECLARE tb text;
+BEGIN
+  FOREACH tb IN ARRAY ARRAY['xh','xc','xk'] LOOP
+    EXECUTE format('TRUNCATE %s CASCADE', tb);
+    DELETE FROM fklog;
+    EXECUTE format('INSERT INTO %s VALUES (1, NULL, 1), (2, 1, 2), (3, 1, 3), (4, 2, 4), (5, 4, 5), (6, NULL, 6)', tb);
+    EXECUTE format('DROP TRIGGER IF EXISTS a1 ON %s', tb);
+    EXECUTE format('DROP TRIGGER IF EXISTS a2 ON %s', tb);
+    EXECUTE format('CREATE TRIGGER a1 AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION fk_after()', tb);
+    EXECUTE format('CREATE TRIGGER a2 AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH STATEMENT EXECUTE FUNCTION fk_after()', tb);
+    BEGIN
+      EXECUTE replace(sql, '@T', tb);
+      outcome := 'ok';
+    EXCEPTION WHEN OTHERS THEN outcome := SQLSTATE || ' ' || SQLERRM;
+    END;
+    t := tb;
+    EXECUTE format('DROP TRIGGER IF EXISTS a1 ON %s', tb);
+    EXECUTE format('DROP TRIGGER IF EXISTS a2 ON %s', tb);
+    EXECUTE format('SELECT string_agg(id || '':'' || coalesce(parent::text, ''-'') || '':'' || v, '','' ORDER BY id) FROM %s', tb) INTO state;
+    SELECT string_agg(split_part(l.t, ':', 2) || ':' || split_part(l.t, ':', 3) || '=' || n || '/' || s, ' ' ORDER BY l.t, n, s) INTO logs FROM fklog l;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+SELECT 'cascade' c, * FROM fk_run('DELETE FROM @T WHERE id = 1');
+SELECT 'cascade2' c, * FROM fk_run('DELETE FROM @T WHERE id IN (2, 6)');
+SELECT 'update all' c, * FROM fk_run('UPDATE @T SET v = v * 10');
+SELECT 'insert' c, * FROM fk_run('INSERT INTO @T VALUES (7, 6, 7), (8, 7, 8)');
+SELECT 'bad fk' c, * FROM fk_run('INSERT INTO @T VALUES (9, 99, 9)');
+SELECT 'update parent key' c, * FROM fk_run('UPDATE @T SET id = id + 100 WHERE id = 6');
+SELECT 'update parent key ref' c, * FROM fk_run('UPDATE @T SET id = id + 100 WHERE id = 4');
+SELECT 'wcte' c, * FROM fk_run('WITH d AS (DELETE FROM @T WHERE id = 6 RETURNING id) INSERT INTO @T SELECT id + 10, NULL, 0 FROM d');
+SELECT 'upd ret sub' c, * FROM fk_run('UPDATE @T SET v = (SELECT count(*) FROM @T) WHERE id = 3');
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA cow_triggers CASCADE;
