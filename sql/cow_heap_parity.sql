@@ -20,7 +20,7 @@ CREATE TABLE yh (id int PRIMARY KEY, v int);
 CREATE TABLE yc (id int PRIMARY KEY, v int) USING incetl_cow;
 CREATE TABLE yk (id int PRIMARY KEY, v int) USING incetl_cow;
 SELECT incetl.set_table_options('yk', record_key => 'id');
-CREATE FUNCTION run7(sql text) RETURNS TABLE (t text, outcome text, state text) LANGUAGE plpgsql AS $$
+CREATE FUNCTION txn_run(sql text) RETURNS TABLE (t text, outcome text, state text) LANGUAGE plpgsql AS $$
 DECLARE tb text;
 BEGIN
   FOREACH tb IN ARRAY ARRAY['yh','yc','yk'] LOOP
@@ -36,14 +36,14 @@ BEGIN
     RETURN NEXT;
   END LOOP;
 END $$;
-SELECT 'loop exc ins' c, * FROM run7($q$DO $d$ BEGIN FOR i IN 10..14 LOOP BEGIN INSERT INTO @T VALUES (i, i); IF i = 12 THEN RAISE EXCEPTION 'x'; END IF; EXCEPTION WHEN OTHERS THEN NULL; END; END LOOP; END $d$$q$);
-SELECT 'loop exc upd' c, * FROM run7($q$DO $d$ BEGIN FOR i IN 1..5 LOOP BEGIN UPDATE @T SET v = v * 10 WHERE id = i; IF i % 2 = 0 THEN RAISE EXCEPTION 'x'; END IF; EXCEPTION WHEN OTHERS THEN NULL; END; END LOOP; END $d$$q$);
-SELECT 'loop exc del' c, * FROM run7($q$DO $d$ BEGIN FOR i IN 1..5 LOOP BEGIN DELETE FROM @T WHERE id = i; IF i = 4 THEN RAISE EXCEPTION 'x'; END IF; EXCEPTION WHEN OTHERS THEN NULL; END; END LOOP; END $d$$q$);
-SELECT 'loop dup key' c, * FROM run7($q$DO $d$ BEGIN FOR i IN 3..7 LOOP BEGIN INSERT INTO @T VALUES (i, -i); EXCEPTION WHEN unique_violation THEN UPDATE @T SET v = v + 1000 WHERE id = i; END; END LOOP; END $d$$q$);
-SELECT 'loop read own' c, * FROM run7($q$DO $d$ DECLARE n int; BEGIN FOR i IN 1..3 LOOP INSERT INTO @T VALUES (100 + i, 0); SELECT count(*) INTO n FROM @T; UPDATE @T SET v = n WHERE id = 100 + i; END LOOP; END $d$$q$);
-SELECT 'cursor wco' c, * FROM run7($q$DO $d$ DECLARE r record; cur CURSOR FOR SELECT id FROM @T ORDER BY id FOR UPDATE; BEGIN FOR r IN cur LOOP UPDATE @T SET v = v + 1 WHERE CURRENT OF cur; IF r.id = 2 THEN DELETE FROM @T WHERE id = 4; END IF; END LOOP; END $d$$q$);
-SELECT 'cursor wco2' c, * FROM run7($q$DO $d$ DECLARE r record; cur CURSOR FOR SELECT id FROM @T ORDER BY id; BEGIN FOR r IN cur LOOP UPDATE @T SET v = v + 1 WHERE CURRENT OF cur; IF r.id = 2 THEN UPDATE @T SET v = v + 50 WHERE id = 4; END IF; END LOOP; END $d$$q$);
-SELECT 'savepoint-ish' c, * FROM run7($q$DO $d$ BEGIN UPDATE @T SET v = 0; BEGIN UPDATE @T SET v = 1 WHERE id < 3; RAISE EXCEPTION 'x'; EXCEPTION WHEN OTHERS THEN NULL; END; UPDATE @T SET v = v + 7 WHERE id > 3; END $d$$q$);
+SELECT 'loop exc ins' c, * FROM txn_run($q$DO $d$ BEGIN FOR i IN 10..14 LOOP BEGIN INSERT INTO @T VALUES (i, i); IF i = 12 THEN RAISE EXCEPTION 'x'; END IF; EXCEPTION WHEN OTHERS THEN NULL; END; END LOOP; END $d$$q$);
+SELECT 'loop exc upd' c, * FROM txn_run($q$DO $d$ BEGIN FOR i IN 1..5 LOOP BEGIN UPDATE @T SET v = v * 10 WHERE id = i; IF i % 2 = 0 THEN RAISE EXCEPTION 'x'; END IF; EXCEPTION WHEN OTHERS THEN NULL; END; END LOOP; END $d$$q$);
+SELECT 'loop exc del' c, * FROM txn_run($q$DO $d$ BEGIN FOR i IN 1..5 LOOP BEGIN DELETE FROM @T WHERE id = i; IF i = 4 THEN RAISE EXCEPTION 'x'; END IF; EXCEPTION WHEN OTHERS THEN NULL; END; END LOOP; END $d$$q$);
+SELECT 'loop dup key' c, * FROM txn_run($q$DO $d$ BEGIN FOR i IN 3..7 LOOP BEGIN INSERT INTO @T VALUES (i, -i); EXCEPTION WHEN unique_violation THEN UPDATE @T SET v = v + 1000 WHERE id = i; END; END LOOP; END $d$$q$);
+SELECT 'loop read own' c, * FROM txn_run($q$DO $d$ DECLARE n int; BEGIN FOR i IN 1..3 LOOP INSERT INTO @T VALUES (100 + i, 0); SELECT count(*) INTO n FROM @T; UPDATE @T SET v = n WHERE id = 100 + i; END LOOP; END $d$$q$);
+SELECT 'cursor wco' c, * FROM txn_run($q$DO $d$ DECLARE r record; cur CURSOR FOR SELECT id FROM @T ORDER BY id FOR UPDATE; BEGIN FOR r IN cur LOOP UPDATE @T SET v = v + 1 WHERE CURRENT OF cur; IF r.id = 2 THEN DELETE FROM @T WHERE id = 4; END IF; END LOOP; END $d$$q$);
+SELECT 'cursor wco2' c, * FROM txn_run($q$DO $d$ DECLARE r record; cur CURSOR FOR SELECT id FROM @T ORDER BY id; BEGIN FOR r IN cur LOOP UPDATE @T SET v = v + 1 WHERE CURRENT OF cur; IF r.id = 2 THEN UPDATE @T SET v = v + 50 WHERE id = 4; END IF; END LOOP; END $d$$q$);
+SELECT 'savepoint-ish' c, * FROM txn_run($q$DO $d$ BEGIN UPDATE @T SET v = 0; BEGIN UPDATE @T SET v = 1 WHERE id < 3; RAISE EXCEPTION 'x'; EXCEPTION WHEN OTHERS THEN NULL; END; UPDATE @T SET v = v + 7 WHERE id > 3; END $d$$q$);
 
 -- BEFORE triggers changing the next or previous row: MERGE, UPDATE, DELETE,
 -- INSERT ... ON CONFLICT
@@ -108,7 +108,7 @@ CREATE TRIGGER l AFTER INSERT OR UPDATE OR DELETE ON ph1 FOR EACH ROW EXECUTE FU
 CREATE TRIGGER l AFTER INSERT OR UPDATE OR DELETE ON ph2 FOR EACH ROW EXECUTE FUNCTION plogf();
 CREATE TRIGGER l AFTER INSERT OR UPDATE OR DELETE ON pc1 FOR EACH ROW EXECUTE FUNCTION plogf();
 CREATE TRIGGER l AFTER INSERT OR UPDATE OR DELETE ON pc2 FOR EACH ROW EXECUTE FUNCTION plogf();
-CREATE FUNCTION run8(sql text) RETURNS TABLE (t text, outcome text, state text, logs text) LANGUAGE plpgsql AS $$
+CREATE FUNCTION part_run(sql text) RETURNS TABLE (t text, outcome text, state text, logs text) LANGUAGE plpgsql AS $$
 DECLARE tb text;
 BEGIN
   FOREACH tb IN ARRAY ARRAY['ph','pc'] LOOP
@@ -126,13 +126,13 @@ BEGIN
     RETURN NEXT;
   END LOOP;
 END $$;
-SELECT 'move part' c, * FROM run8('UPDATE @T SET part = 3 - part WHERE id <= 3');
-SELECT 'move part check' c, * FROM run8('UPDATE @T SET part = 3 - part, v = v * 300 WHERE id <= 3');
-SELECT 'check fail mid' c, * FROM run8('UPDATE @T SET v = v * 200');
-SELECT 'insert bad part' c, * FROM run8('INSERT INTO @T (id, part, v) VALUES (7, 1, 7), (8, 9, 8)');
-SELECT 'delete part' c, * FROM run8('DELETE FROM @T WHERE part = 2 AND id > 2');
-SELECT 'upd gen' c, * FROM run8('UPDATE @T SET v = v + 1 RETURNING g');
-SELECT 'copy-ish' c, * FROM run8('INSERT INTO @T (id, part, v) SELECT id + 10, part, v FROM @T');
+SELECT 'move part' c, * FROM part_run('UPDATE @T SET part = 3 - part WHERE id <= 3');
+SELECT 'move part check' c, * FROM part_run('UPDATE @T SET part = 3 - part, v = v * 300 WHERE id <= 3');
+SELECT 'check fail mid' c, * FROM part_run('UPDATE @T SET v = v * 200');
+SELECT 'insert bad part' c, * FROM part_run('INSERT INTO @T (id, part, v) VALUES (7, 1, 7), (8, 9, 8)');
+SELECT 'delete part' c, * FROM part_run('DELETE FROM @T WHERE part = 2 AND id > 2');
+SELECT 'upd gen' c, * FROM part_run('UPDATE @T SET v = v + 1 RETURNING g');
+SELECT 'copy-ish' c, * FROM part_run('INSERT INTO @T (id, part, v) SELECT id + 10, part, v FROM @T');
 
 RESET client_min_messages;
 RESET search_path;
