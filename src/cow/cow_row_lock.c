@@ -246,6 +246,22 @@ CowSupersededByUs(Relation rel, int64 rownum)
 		TransactionIdIsCurrentTransactionId(all[vi].xmin);
 }
 
+/*
+ * CowLockSelfModified: row rownum, at *tid, was updated or deleted by this
+ * transaction since the caller's scan returned it -- heap's TM_SelfModified,
+ * with the changing command as cmax (CowSelfModifiedCmax).
+ */
+static TM_Result
+CowLockSelfModified(Relation rel, ItemPointer tid, int64 rownum,
+					CommandId cid, TupleTableSlot *slot, TM_FailureData *tmfd)
+{
+	ExecClearTuple(slot);
+	tmfd->ctid = *tid;
+	tmfd->xmax = GetCurrentTransactionId();
+	tmfd->cmax = CowSelfModifiedCmax(rel, rownum, cid);
+	return TM_SelfModified;
+}
+
 TM_Result
 CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 			 TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
@@ -325,11 +341,7 @@ CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 		 */
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(cxt);
-		ExecClearTuple(slot);
-		tmfd->ctid = *tid;
-		tmfd->xmax = GetCurrentTransactionId();
-		tmfd->cmax = CowSelfModifiedCmax(rel, rownum, cid);
-		return TM_SelfModified;
+		return CowLockSelfModified(rel, tid, rownum, cid, slot, tmfd);
 	}
 	if (opts.nkeys == 0)
 		ereport(ERROR,
@@ -347,19 +359,15 @@ CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 	tmfd->cmax = InvalidCommandId;
 	if (moved == 0)
 	{
-		ExecClearTuple(slot);
+		/*
+		 * Its key deleted by this transaction: by a command this one called
+		 * (a BEFORE trigger deleting a row the statement comes to later),
+		 * heap's 27000; by this command or an earlier one (a cursor's row),
+		 * skipped -- as without a record key above.
+		 */
 		if (CowSupersededByUs(rel, rownum))
-		{
-			/*
-			 * Its key deleted by this transaction: by a command this one
-			 * called (a BEFORE trigger deleting a row the statement comes
-			 * to later), heap's 27000; by this command or an earlier one
-			 * (a cursor's row), skipped -- as without a record key above.
-			 */
-			tmfd->xmax = GetCurrentTransactionId();
-			tmfd->cmax = CowSelfModifiedCmax(rel, rownum, cid);
-			return TM_SelfModified;
-		}
+			return CowLockSelfModified(rel, tid, rownum, cid, slot, tmfd);
+		ExecClearTuple(slot);
 		return TM_Deleted;
 	}
 	if (!CowFetchLocked(f, moved, slot))
@@ -377,10 +385,7 @@ CowTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot,
 		 * replaced by a command of ours: an earlier one (a cursor's old
 		 * row) or a later one that this command called
 		 */
-		ExecClearTuple(slot);
-		tmfd->xmax = GetCurrentTransactionId();
-		tmfd->cmax = CowSelfModifiedCmax(rel, rownum, cid);
-		return TM_SelfModified;
+		return CowLockSelfModified(rel, tid, rownum, cid, slot, tmfd);
 	}
 	CowRowNumberToTid(moved, &tmfd->ctid);
 	tmfd->xmax = f->group->version.xmin;
