@@ -15,38 +15,9 @@ CREATE SCHEMA cow_heap_parity;
 SET search_path = cow_heap_parity, public;
 SET client_min_messages = warning;
 
--- plpgsql loops, cursors
-CREATE TABLE yh (id int PRIMARY KEY, v int);
-CREATE TABLE yc (id int PRIMARY KEY, v int) USING incetl_cow;
-CREATE TABLE yk (id int PRIMARY KEY, v int) USING incetl_cow;
-SELECT incetl.set_table_options('yk', record_key => 'id');
-CREATE FUNCTION txn_run(sql text) RETURNS TABLE (t text, outcome text, state text) LANGUAGE plpgsql AS $$
-DECLARE tb text;
-BEGIN
-  FOREACH tb IN ARRAY ARRAY['yh','yc','yk'] LOOP
-    EXECUTE format('TRUNCATE %s', tb);
-    EXECUTE format('INSERT INTO %s SELECT g, g FROM generate_series(1, 5) g', tb);
-    BEGIN
-      EXECUTE replace(sql, '@T', tb);
-      outcome := 'ok';
-    EXCEPTION WHEN OTHERS THEN outcome := SQLSTATE;
-    END;
-    t := tb;
-    EXECUTE format('SELECT string_agg(id || '':'' || v, '','' ORDER BY id) FROM %s', tb) INTO state;
-    RETURN NEXT;
-  END LOOP;
-END $$;
-SELECT 'loop exc ins' c, * FROM txn_run($q$DO $d$ BEGIN FOR i IN 10..14 LOOP BEGIN INSERT INTO @T VALUES (i, i); IF i = 12 THEN RAISE EXCEPTION 'x'; END IF; EXCEPTION WHEN OTHERS THEN NULL; END; END LOOP; END $d$$q$);
-SELECT 'loop exc upd' c, * FROM txn_run($q$DO $d$ BEGIN FOR i IN 1..5 LOOP BEGIN UPDATE @T SET v = v * 10 WHERE id = i; IF i % 2 = 0 THEN RAISE EXCEPTION 'x'; END IF; EXCEPTION WHEN OTHERS THEN NULL; END; END LOOP; END $d$$q$);
-SELECT 'loop exc del' c, * FROM txn_run($q$DO $d$ BEGIN FOR i IN 1..5 LOOP BEGIN DELETE FROM @T WHERE id = i; IF i = 4 THEN RAISE EXCEPTION 'x'; END IF; EXCEPTION WHEN OTHERS THEN NULL; END; END LOOP; END $d$$q$);
-SELECT 'loop dup key' c, * FROM txn_run($q$DO $d$ BEGIN FOR i IN 3..7 LOOP BEGIN INSERT INTO @T VALUES (i, -i); EXCEPTION WHEN unique_violation THEN UPDATE @T SET v = v + 1000 WHERE id = i; END; END LOOP; END $d$$q$);
-SELECT 'loop read own' c, * FROM txn_run($q$DO $d$ DECLARE n int; BEGIN FOR i IN 1..3 LOOP INSERT INTO @T VALUES (100 + i, 0); SELECT count(*) INTO n FROM @T; UPDATE @T SET v = n WHERE id = 100 + i; END LOOP; END $d$$q$);
-SELECT 'cursor wco' c, * FROM txn_run($q$DO $d$ DECLARE r record; cur CURSOR FOR SELECT id FROM @T ORDER BY id FOR UPDATE; BEGIN FOR r IN cur LOOP UPDATE @T SET v = v + 1 WHERE CURRENT OF cur; IF r.id = 2 THEN DELETE FROM @T WHERE id = 4; END IF; END LOOP; END $d$$q$);
-SELECT 'cursor wco2' c, * FROM txn_run($q$DO $d$ DECLARE r record; cur CURSOR FOR SELECT id FROM @T ORDER BY id; BEGIN FOR r IN cur LOOP UPDATE @T SET v = v + 1 WHERE CURRENT OF cur; IF r.id = 2 THEN UPDATE @T SET v = v + 50 WHERE id = 4; END IF; END LOOP; END $d$$q$);
-SELECT 'savepoint-ish' c, * FROM txn_run($q$DO $d$ BEGIN UPDATE @T SET v = 0; BEGIN UPDATE @T SET v = 1 WHERE id < 3; RAISE EXCEPTION 'x'; EXCEPTION WHEN OTHERS THEN NULL; END; UPDATE @T SET v = v + 7 WHERE id > 3; END $d$$q$);
-
--- BEFORE triggers changing the next or previous row: MERGE, UPDATE, DELETE,
--- INSERT ... ON CONFLICT
+-- one table of each kind; parity_run runs a statement on each (@T its
+-- name), from the same five rows, under a BEFORE trigger calling
+-- next_change(arg) when op is given, and shows its SQLSTATE and the rows
 CREATE TABLE th (id int PRIMARY KEY, v int);
 CREATE TABLE tc (id int PRIMARY KEY, v int) USING incetl_cow;
 CREATE TABLE tk (id int PRIMARY KEY, v int) USING incetl_cow;
@@ -62,14 +33,16 @@ BEGIN
   IF TG_OP = 'DELETE' THEN RETURN old; END IF;
   RETURN new;
 END $$;
-CREATE FUNCTION trig_run(op text, arg text, sql text) RETURNS TABLE (t text, outcome text, state text) LANGUAGE plpgsql AS $$
+CREATE FUNCTION parity_run(sql text, op text DEFAULT NULL, arg text DEFAULT NULL)
+RETURNS TABLE (t text, outcome text, state text) LANGUAGE plpgsql AS $$
 DECLARE tb text;
 BEGIN
   FOREACH tb IN ARRAY ARRAY['th','tc','tk'] LOOP
     EXECUTE format('TRUNCATE %s', tb);
     EXECUTE format('INSERT INTO %s SELECT g, g FROM generate_series(1, 5) g', tb);
-    EXECUTE format('DROP TRIGGER IF EXISTS trg ON %s', tb);
-    EXECUTE format('CREATE TRIGGER trg BEFORE %s ON %s FOR EACH ROW EXECUTE FUNCTION next_change(%L)', op, tb, arg);
+    IF op IS NOT NULL THEN
+      EXECUTE format('CREATE TRIGGER trg BEFORE %s ON %s FOR EACH ROW EXECUTE FUNCTION next_change(%L)', op, tb, arg);
+    END IF;
     BEGIN
       EXECUTE replace(sql, '@T', tb);
       outcome := 'ok';
@@ -81,14 +54,27 @@ BEGIN
     RETURN NEXT;
   END LOOP;
 END $$;
-SELECT 'merge upd del_next' c, * FROM trig_run('UPDATE', 'del_next', $q$MERGE INTO @T t USING (SELECT g FROM generate_series(1,5) g) s ON t.id = s.g WHEN MATCHED THEN UPDATE SET v = t.v + 1$q$);
-SELECT 'merge upd upd_next' c, * FROM trig_run('UPDATE', 'upd_next', $q$MERGE INTO @T t USING (SELECT g FROM generate_series(1,5) g) s ON t.id = s.g WHEN MATCHED THEN UPDATE SET v = t.v + 1$q$);
-SELECT 'merge del del_next' c, * FROM trig_run('DELETE', 'del_next', $q$MERGE INTO @T t USING (SELECT g FROM generate_series(1,5) g) s ON t.id = s.g WHEN MATCHED THEN DELETE$q$);
-SELECT 'onconf del_next' c, * FROM trig_run('UPDATE', 'del_next', $q$INSERT INTO @T SELECT g, 0 FROM generate_series(1,5) g ON CONFLICT (id) DO UPDATE SET v = @T.v + 1$q$);
-SELECT 'onconf upd_next' c, * FROM trig_run('UPDATE', 'upd_next', $q$INSERT INTO @T SELECT g, 0 FROM generate_series(1,5) g ON CONFLICT (id) DO UPDATE SET v = @T.v + 1$q$);
-SELECT 'onconf upd_prev' c, * FROM trig_run('UPDATE', 'upd_prev', $q$INSERT INTO @T SELECT g, 0 FROM generate_series(1,5) g ON CONFLICT (id) DO UPDATE SET v = @T.v + 1$q$);
-SELECT 'upd_next where' c, * FROM trig_run('UPDATE', 'upd_next', $q$UPDATE @T SET v = v + 1 WHERE id > 0$q$);
-SELECT 'del upd_next' c, * FROM trig_run('DELETE', 'upd_next', $q$DELETE FROM @T WHERE id % 2 = 1$q$);
+
+-- plpgsql loops, cursors
+SELECT 'loop exc ins' c, * FROM parity_run($q$DO $d$ BEGIN FOR i IN 10..14 LOOP BEGIN INSERT INTO @T VALUES (i, i); IF i = 12 THEN RAISE EXCEPTION 'x'; END IF; EXCEPTION WHEN OTHERS THEN NULL; END; END LOOP; END $d$$q$);
+SELECT 'loop exc upd' c, * FROM parity_run($q$DO $d$ BEGIN FOR i IN 1..5 LOOP BEGIN UPDATE @T SET v = v * 10 WHERE id = i; IF i % 2 = 0 THEN RAISE EXCEPTION 'x'; END IF; EXCEPTION WHEN OTHERS THEN NULL; END; END LOOP; END $d$$q$);
+SELECT 'loop exc del' c, * FROM parity_run($q$DO $d$ BEGIN FOR i IN 1..5 LOOP BEGIN DELETE FROM @T WHERE id = i; IF i = 4 THEN RAISE EXCEPTION 'x'; END IF; EXCEPTION WHEN OTHERS THEN NULL; END; END LOOP; END $d$$q$);
+SELECT 'loop dup key' c, * FROM parity_run($q$DO $d$ BEGIN FOR i IN 3..7 LOOP BEGIN INSERT INTO @T VALUES (i, -i); EXCEPTION WHEN unique_violation THEN UPDATE @T SET v = v + 1000 WHERE id = i; END; END LOOP; END $d$$q$);
+SELECT 'loop read own' c, * FROM parity_run($q$DO $d$ DECLARE n int; BEGIN FOR i IN 1..3 LOOP INSERT INTO @T VALUES (100 + i, 0); SELECT count(*) INTO n FROM @T; UPDATE @T SET v = n WHERE id = 100 + i; END LOOP; END $d$$q$);
+SELECT 'cursor wco' c, * FROM parity_run($q$DO $d$ DECLARE r record; cur CURSOR FOR SELECT id FROM @T ORDER BY id FOR UPDATE; BEGIN FOR r IN cur LOOP UPDATE @T SET v = v + 1 WHERE CURRENT OF cur; IF r.id = 2 THEN DELETE FROM @T WHERE id = 4; END IF; END LOOP; END $d$$q$);
+SELECT 'cursor wco2' c, * FROM parity_run($q$DO $d$ DECLARE r record; cur CURSOR FOR SELECT id FROM @T ORDER BY id; BEGIN FOR r IN cur LOOP UPDATE @T SET v = v + 1 WHERE CURRENT OF cur; IF r.id = 2 THEN UPDATE @T SET v = v + 50 WHERE id = 4; END IF; END LOOP; END $d$$q$);
+SELECT 'savepoint-ish' c, * FROM parity_run($q$DO $d$ BEGIN UPDATE @T SET v = 0; BEGIN UPDATE @T SET v = 1 WHERE id < 3; RAISE EXCEPTION 'x'; EXCEPTION WHEN OTHERS THEN NULL; END; UPDATE @T SET v = v + 7 WHERE id > 3; END $d$$q$);
+
+-- BEFORE triggers changing the next or previous row: MERGE, UPDATE, DELETE,
+-- INSERT ... ON CONFLICT
+SELECT 'merge upd del_next' c, * FROM parity_run($q$MERGE INTO @T t USING (SELECT g FROM generate_series(1,5) g) s ON t.id = s.g WHEN MATCHED THEN UPDATE SET v = t.v + 1$q$, 'UPDATE', 'del_next');
+SELECT 'merge upd upd_next' c, * FROM parity_run($q$MERGE INTO @T t USING (SELECT g FROM generate_series(1,5) g) s ON t.id = s.g WHEN MATCHED THEN UPDATE SET v = t.v + 1$q$, 'UPDATE', 'upd_next');
+SELECT 'merge del del_next' c, * FROM parity_run($q$MERGE INTO @T t USING (SELECT g FROM generate_series(1,5) g) s ON t.id = s.g WHEN MATCHED THEN DELETE$q$, 'DELETE', 'del_next');
+SELECT 'onconf del_next' c, * FROM parity_run($q$INSERT INTO @T SELECT g, 0 FROM generate_series(1,5) g ON CONFLICT (id) DO UPDATE SET v = @T.v + 1$q$, 'UPDATE', 'del_next');
+SELECT 'onconf upd_next' c, * FROM parity_run($q$INSERT INTO @T SELECT g, 0 FROM generate_series(1,5) g ON CONFLICT (id) DO UPDATE SET v = @T.v + 1$q$, 'UPDATE', 'upd_next');
+SELECT 'onconf upd_prev' c, * FROM parity_run($q$INSERT INTO @T SELECT g, 0 FROM generate_series(1,5) g ON CONFLICT (id) DO UPDATE SET v = @T.v + 1$q$, 'UPDATE', 'upd_prev');
+SELECT 'upd_next where' c, * FROM parity_run($q$UPDATE @T SET v = v + 1 WHERE id > 0$q$, 'UPDATE', 'upd_next');
+SELECT 'del upd_next' c, * FROM parity_run($q$DELETE FROM @T WHERE id % 2 = 1$q$, 'DELETE', 'upd_next');
 
 -- partitions
 CREATE TABLE ph (id int, part int, v int, g int GENERATED ALWAYS AS (v * 2) STORED, CHECK (v < 1000)) PARTITION BY LIST (part);
