@@ -4,21 +4,31 @@
 #
 # Timings of statements that take a tenth of a millisecond vary by half
 # from one run to the next on a shared machine; the instructions a backend
-# executes for them do not.  This counts them with callgrind, in a
-# single-user backend (postgres --single) reading a file of statements:
-# for each measure, the backend runs W statements (warm-up), then again W +
-# N statements, and the difference over N is the instructions per
-# statement -- startup, the warm-up's first reads and the catalog caches
-# cancel out.  Two windows: "cold" (W = 1: a new session's first lookups,
-# every block read for the first time, as cow_bench.sh's sessions of
+# executes for them do not.  This counts them with callgrind.  For each
+# measure a backend runs W statements (warm-up), another W + N statements,
+# and the difference over N is the instructions per statement -- startup,
+# the warm-up's first reads and the catalog caches cancel out.  Two
+# windows: "cold" (W = 1: a new session's first lookups, every block read
+# for the first time by the backend, as cow_bench.sh's sessions of
 # BENCH_LOOKUPS lookups mostly are) and "steady" (W = BENCH_WARM: a
-# connection pool's backend after a while).  The single-user backend
-# prints each row (debugtup), the same work for both tables.
+# connection pool's backend after a while).
+#
+# BENCH_MODE=server (the default): the server runs under callgrind
+# (--trace-children, a file per process) and psql sends the statements,
+# so a backend does what it does for a client -- the wire protocol, rows
+# sent by printtup; shared buffers hold every page read (a session runs
+# all of a measure's statements first, unmeasured), so the counts are a
+# backend's own work, its local caches cold or warm as the window says.
+# BENCH_MODE=single: a single-user backend (postgres --single) reads the
+# statements, every page read from disk into its shared buffers and each
+# row printed with printf (debugtup), the same work for both tables --
+# the method of the figures before 2026-12-03, kept to compare with them.
 #
 # Runs on a throwaway cluster (test/lib.sh; port INCETL_INSTR_BENCH_PORT,
-# default 54376; as root the server runs as $INCETL_TEST_USER), stopped
-# while valgrind runs the single-user backends on its data directory.
-# Needs valgrind (apt-get install valgrind); builds nothing.
+# default 54376; as root the server runs as $INCETL_TEST_USER), restarted
+# under valgrind (server) or stopped while valgrind runs the single-user
+# backends on its data directory (single).  Needs valgrind (apt-get
+# install valgrind); builds nothing.
 #
 # Data: BENCH_ROWS (1 M) rows of test/bench/bench.bash's orders_src,
 # loaded in key order into
@@ -37,7 +47,8 @@
 #
 # Knobs: INCETL_INSTR_BENCH_PORT (54376), INCETL_BENCH_DIR
 #        (/tmp/incetl-instr-bench-<user>), BENCH_ROWS (1000000),
-#        BENCH_N (1000: statements counted), BENCH_WARM (1000).
+#        BENCH_N (1000: statements counted), BENCH_WARM (1000),
+#        BENCH_MODE (server | single).
 
 set -euo pipefail
 export LC_ALL=C
@@ -52,7 +63,9 @@ BENCH_DIR=${INCETL_BENCH_DIR:-/tmp/incetl-instr-bench-$RUNNER}
 ROWS=${BENCH_ROWS:-1000000}
 N=${BENCH_N:-1000}
 WARM=${BENCH_WARM:-1000}
+MODE=${BENCH_MODE:-server}
 C=$BENCH_DIR/cluster
+case $MODE in server | single) ;; *) echo "BENCH_MODE is server or single, not $MODE" >&2; exit 2 ;; esac
 
 # shellcheck source=test/bench/bench.bash
 source "$SRC_DIR/test/bench/bench.bash"
@@ -82,7 +95,21 @@ incetl_cluster_stop "$C" fast
 
 WORK=$BENCH_DIR/work
 mkdir -p "$WORK"
+rm -f "$WORK"/cg.*
 if incetl_is_root; then chown "$RUNNER:" "$WORK"; fi
+
+if [ "$MODE" = server ]; then
+    # the server again, under callgrind: a counts file per process
+    cat >"$WORK/postgres" <<WRAP
+#!/bin/sh
+exec valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=$WORK/cg.%p "$INCETL_PG_BIN/postgres" "\$@"
+WRAP
+    chmod 755 "$WORK/postgres"
+    incetl_as_runner "$INCETL_PG_BIN/pg_ctl" -D "$C/data" -p "$WORK/postgres" \
+        -l "$C/server.log" -w -t 300 start >/dev/null ||
+        { tail -n 20 "$C/server.log"; incetl_die "the server did not start under valgrind"; }
+    INCETL_STARTED_CLUSTERS+=("$C")
+fi
 
 # statements TEMPLATE COUNT SEED: COUNT statements, K, K2 and K3 in
 # TEMPLATE replaced by random keys (the same for the same SEED)
@@ -100,15 +127,37 @@ statements() {
 }
 
 # instructions FILE: the instructions a single-user backend executes
-# running FILE's statements
+# running FILE's statements (single), or the backend of a psql session
+# running them (server)
 instructions() {
-    local out=$WORK/callgrind.out
-    rm -f "$out"
-    incetl_as_runner valgrind --tool=callgrind --callgrind-out-file="$out" \
-        "$INCETL_PG_BIN/postgres" --single -D "$C/data" \
-        -c shared_preload_libraries=incetl -j bench <"$1" >"$WORK/single.log" 2>&1 ||
-        { tail -n 20 "$WORK/single.log"; incetl_die "the single-user backend failed"; }
-    sed -n 's/^summary: *//p' "$out"
+    local out pid i
+    if [ "$MODE" = single ]; then
+        out=$WORK/callgrind.out
+        rm -f "$out"
+        incetl_as_runner valgrind --tool=callgrind --callgrind-out-file="$out" \
+            "$INCETL_PG_BIN/postgres" --single -D "$C/data" \
+            -c shared_preload_libraries=incetl -j bench <"$1" >"$WORK/single.log" 2>&1 ||
+            { tail -n 20 "$WORK/single.log"; incetl_die "the single-user backend failed"; }
+        sed -n 's/^summary: *//p' "$out"
+        return
+    fi
+    # the backend's pid first, then the statements' output discarded
+    { echo "SELECT pg_backend_pid();"; echo '\o /dev/null'; cat "$1"; } >"$WORK/session.sql"
+    if incetl_is_root; then chown "$RUNNER:" "$WORK/session.sql"; fi
+    pid=$(incetl_as_runner "$INCETL_PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 \
+        -h "$C/sock" -p "$PORT" -d bench -f "$WORK/session.sql") ||
+        incetl_die "the session failed"
+    # callgrind writes a process's counts when it exits, after psql's
+    out=$WORK/cg.$pid
+    for i in $(seq 1 600); do
+        if [ -f "$out" ] && grep -q '^summary:' "$out"; then
+            sed -n 's/^summary: *//p' "$out"
+            rm -f "$out"
+            return
+        fi
+        sleep 0.2
+    done
+    incetl_die "no callgrind counts for backend $pid ($out)"
 }
 
 # per_statement TEMPLATE WARM: instructions per statement of N statements
@@ -118,6 +167,8 @@ per_statement() {
     statements "$1" "$2" 1 >"$WORK/a.sql"
     { cat "$WORK/a.sql"; statements "$1" "$N" 2; } >"$WORK/b.sql"
     if incetl_is_root; then chown "$RUNNER:" "$WORK/a.sql" "$WORK/b.sql"; fi
+    # server: every page the measure reads into shared buffers first
+    if [ "$MODE" = server ]; then instructions "$WORK/b.sql" >/dev/null; fi
     a=$(instructions "$WORK/a.sql")
     b=$(instructions "$WORK/b.sql")
     echo $(((b - a) / N))
@@ -143,7 +194,14 @@ measure "key range of 100 rows, steady" "${RANGE//@T@/orders_heap}" "${RANGE//@T
 measure "IN list of 3 scattered keys, steady" "${INLIST//@T@/orders_heap}" "${INLIST//@T@/orders_cown}" "$WARM"
 
 echo
-echo "instructions per statement, incetl_cow vs heap, $ROWS rows (valgrind --tool=callgrind, postgres --single; $N statements counted)"
+if [ "$MODE" = server ]; then
+    incetl_cluster_stop "$C" fast
+    rm -f "$WORK"/cg.*
+    how="a backend of the server, statements sent by psql"
+else
+    how="postgres --single"
+fi
+echo "instructions per statement, incetl_cow vs heap, $ROWS rows (valgrind --tool=callgrind, $how; $N statements counted)"
 printf '%-38s| %12s | %12s | %6s\n' "measure" "incetl_cow" "heap" "ratio"
 printf '%s\n' "--------------------------------------+--------------+--------------+-------"
 for i in "${!M_NAME[@]}"; do
