@@ -251,6 +251,49 @@ ROLLBACK;
 SELECT k, md FROM c WHERE k = 5000;
 SELECT * FROM lookups();
 
+-- An index fetch reads its group's header and block directories from
+-- the backend's cache of them without copying them, the cache pinned
+-- while the group is open (CowOpenGroupBorrowed).  A statement whose
+-- other scans read more versions than the cache holds (64) turns the
+-- cache over while fetches hold borrowed entries: the entries that leave
+-- keep their memory until the fetch's group is closed.  many: 100 file
+-- groups of 50 rows; each outer row of the nested loop is looked up in
+-- another group, while a second index scan of the table, in the lateral
+-- subquery, reads every row after it, through up to 100 groups.
+CREATE TABLE many (k int, v text, n int) USING incetl_cow;
+SELECT incetl.set_table_options('many', record_key => 'k', file_group_rows => 50);
+INSERT INTO many SELECT g, 'value ' || g || ' ' || md5(g::text), g % 7
+FROM generate_series(1, 5000) g ORDER BY g;
+CREATE INDEX many_k ON many (k);
+CREATE TABLE many_h AS SELECT * FROM many;
+ANALYZE many;
+SELECT file_groups FROM incetl.table_stats('many');
+RESET enable_seqscan;
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+SET enable_material = off;
+EXPLAIN (COSTS OFF)
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE i.v IS DISTINCT FROM o.v) AS differing,
+       sum(later) AS later_rows
+FROM many_h o
+JOIN many i ON i.k = o.k
+CROSS JOIN LATERAL (SELECT count(*) AS later FROM many s
+                    WHERE s.n = o.k % 7 AND s.k > o.k) l
+WHERE o.k % 37 = 0;
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE i.v IS DISTINCT FROM o.v) AS differing,
+       sum(later) AS later_rows,
+       sum((SELECT count(*) FROM many_h s WHERE s.n = o.k % 7 AND s.k > o.k)) AS later_rows_heap
+FROM many_h o
+JOIN many i ON i.k = o.k
+CROSS JOIN LATERAL (SELECT count(*) AS later FROM many s
+                    WHERE s.n = o.k % 7 AND s.k > o.k) l
+WHERE o.k % 37 = 0;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+RESET enable_material;
+
 RESET enable_seqscan;
 RESET enable_bitmapscan;
 SELECT * FROM incetl.verify('c');

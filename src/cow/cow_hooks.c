@@ -849,8 +849,9 @@ static CowPlanTotals cow_plan_totals;
  * GetSnapshotData gives such snapshots the same snapXactCompletionCount
  * (and the same contents); and a transaction that has written nothing (no
  * xid) has no rows of its own to see at any command id.  So the totals of
- * a storage's current versions are kept per backend, keyed by storage id
- * and that count, and a stream of plans of one table (point lookups: each
+ * a relation's current versions are kept per backend, keyed by relation,
+ * file (relfilenode) and that count -- not by storage id, which is read
+ * from the metapage only when they are not kept -- and a stream of plans of one table (point lookups: each
  * statement planned anew) loads its versions again only after some
  * transaction ends.  Not kept on a standby, nor for a transaction with an
  * xid, nor for a snapshot without a count.  A few entries, replaced in
@@ -861,7 +862,8 @@ static CowPlanTotals cow_plan_totals;
 typedef struct CowPlanCacheEntry
 {
 	bool		valid;
-	int64		storage_id;
+	Oid			relid;
+	RelFileNode node;
 	uint64		completions;	/* snapXactCompletionCount */
 	double		rows;
 	double		raw_bytes;
@@ -880,7 +882,6 @@ CowPlanVersionTotals(Relation rel, double *rows, double *raw_bytes,
 	/* (a registered copy of a snapshot has no count) */
 	uint64		completions = latest->snapXactCompletionCount;
 	Snapshot	snap = RegisterSnapshot(latest);
-	int64		storage_id = CowStorageId(rel);
 	bool		cacheable;
 	int			n,
 				i;
@@ -892,7 +893,8 @@ CowPlanVersionTotals(Relation rel, double *rows, double *raw_bytes,
 	for (i = 0; cacheable && i < COW_PLAN_CACHE_SIZE; i++)
 	{
 		if (cow_plan_cache[i].valid &&
-			cow_plan_cache[i].storage_id == storage_id &&
+			cow_plan_cache[i].relid == RelationGetRelid(rel) &&
+			RelFileNodeEquals(cow_plan_cache[i].node, rel->rd_node) &&
 			cow_plan_cache[i].completions == completions)
 		{
 			e = &cow_plan_cache[i];
@@ -908,7 +910,7 @@ CowPlanVersionTotals(Relation rel, double *rows, double *raw_bytes,
 	}
 	else
 	{
-		v = CowLoadVersions(storage_id, snap, true, &n);
+		v = CowLoadVersions(CowStorageId(rel), snap, true, &n);
 		UnregisterSnapshot(snap);
 		*rows = 0;
 		*raw_bytes = 0;
@@ -923,7 +925,8 @@ CowPlanVersionTotals(Relation rel, double *rows, double *raw_bytes,
 		{
 			for (i = 0; i < COW_PLAN_CACHE_SIZE; i++)
 				if (cow_plan_cache[i].valid &&
-					cow_plan_cache[i].storage_id == storage_id)
+					cow_plan_cache[i].relid == RelationGetRelid(rel) &&
+					RelFileNodeEquals(cow_plan_cache[i].node, rel->rd_node))
 					break;
 			if (i == COW_PLAN_CACHE_SIZE)
 			{
@@ -932,7 +935,8 @@ CowPlanVersionTotals(Relation rel, double *rows, double *raw_bytes,
 			}
 			e = &cow_plan_cache[i];
 			e->valid = true;
-			e->storage_id = storage_id;
+			e->relid = RelationGetRelid(rel);
+			e->node = rel->rd_node;
 			e->completions = completions;
 			e->rows = *rows;
 			e->raw_bytes = *raw_bytes;

@@ -38,7 +38,7 @@ static CowBlockDesc *CowCheckBlockDir(Relation rel, const CowVersion *v,
 									  CowGroupHeader *h, int idx,
 									  const char *dir);
 static CowBlockDesc *CowReadBlockDir(Relation rel, const CowVersion *v,
-									 CowGroupHeader *h, int idx);
+									 CowGroupHeader *h, int idx, bool borrow);
 static bool CowDecodeBlock(Relation rel, const CowVersion *v, CowGroupHeader *h,
 						   int idx, const CowBlockDesc *bd, uint32 b,
 						   char *stored, Datum *values, bool *isnull);
@@ -156,9 +156,10 @@ static int	CowMetaCacheLastHit = 0;	/* where the last lookup found it */
 static MemoryContext CowMetaCacheCxt = NULL;
 
 /*
- * Headers lent out (CowGroupHeaderPin) while CowMetaCachePins > 0 are not
- * freed when their entry goes: they wait in CowMetaCacheLent, in
- * CowMetaCacheCxt, until the last pin is released.
+ * Headers and block directories lent out (CowGroupHeaderPin,
+ * CowOpenGroupBorrowed) while CowMetaCachePins > 0 are not freed when
+ * their entry goes: they wait in CowMetaCacheLent, in CowMetaCacheCxt,
+ * until the last pin is released.
  */
 static int	CowMetaCachePins = 0;
 static List *CowMetaCacheLent = NIL;
@@ -166,23 +167,28 @@ static List *CowMetaCacheLent = NIL;
 static void
 CowMetaCacheFree(CowMetaCacheEntry *e)
 {
+	MemoryContext old;
 	uint32		i;
 
 	if (!e->valid)
 		return;
+	if (CowMetaCachePins == 0)
+	{
+		for (i = 0; i <= e->header->natts; i++)
+			if (e->dirs[i] != NULL)
+				pfree(e->dirs[i]);
+		pfree(e->dirs);
+		pfree(e->header);
+		e->valid = false;
+		return;
+	}
+	old = MemoryContextSwitchTo(CowMetaCacheCxt);
 	for (i = 0; i <= e->header->natts; i++)
 		if (e->dirs[i] != NULL)
-			pfree(e->dirs[i]);
+			CowMetaCacheLent = lappend(CowMetaCacheLent, e->dirs[i]);
 	pfree(e->dirs);
-	if (CowMetaCachePins > 0)
-	{
-		MemoryContext old = MemoryContextSwitchTo(CowMetaCacheCxt);
-
-		CowMetaCacheLent = lappend(CowMetaCacheLent, e->header);
-		MemoryContextSwitchTo(old);
-	}
-	else
-		pfree(e->header);
+	CowMetaCacheLent = lappend(CowMetaCacheLent, e->header);
+	MemoryContextSwitchTo(old);
 	e->valid = false;
 }
 
@@ -432,9 +438,12 @@ CowCheckBlockDir(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx,
 /*
  * CowReadBlockDir reads and checks the block directory of column idx (or
  * copies it from the backend's cache), in the current memory context.
+ * With borrow (the caller holds a pin: CowOpenGroupBorrowed), the
+ * directory the backend's cache holds is returned itself, read only.
  */
 static CowBlockDesc *
-CowReadBlockDir(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx)
+CowReadBlockDir(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx,
+				bool borrow)
 {
 	CowColumnDesc *d = &CowGroupColumns(h)[idx];
 	Size		dir_len = sizeof(CowBlockDesc) * CowGroupBlocks(h);
@@ -442,8 +451,11 @@ CowReadBlockDir(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx)
 	char	   *dir;
 	CowBlockDesc *bd;
 
+	Assert(!borrow || CowMetaCachePins > 0);
 	if (e != NULL && (uint32) idx <= e->header->natts && e->dirs[idx] != NULL)
 	{
+		if (borrow)
+			return e->dirs[idx];
 		bd = palloc(dir_len);
 		memcpy(bd, e->dirs[idx], dir_len);
 		return bd;
@@ -458,6 +470,11 @@ CowReadBlockDir(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx)
 	{
 		e->dirs[idx] = MemoryContextAlloc(CowMetaCacheCxt, dir_len);
 		memcpy(e->dirs[idx], bd, dir_len);
+		if (borrow)
+		{
+			pfree(bd);
+			return e->dirs[idx];
+		}
 	}
 	return bd;
 }
@@ -689,6 +706,40 @@ CowOpenGroupHeader(Relation rel, const CowVersion *v, CowGroupHeader *h,
 		for (i = 0; i < g->natts; i++)
 			g->unwanted[i] = !bms_is_member(i, needed);
 	}
+	return g;
+}
+
+/* the reset callback of a borrowing group's memory context */
+static void
+CowGroupUnpinCallback(void *arg)
+{
+	CowGroupHeaderUnpin();
+}
+
+/*
+ * CowOpenGroupBorrowed is CowOpenGroup for a group that reads a few rows
+ * (an index fetch opens one per statement): its header and block
+ * directories are those the backend's cache holds, read only, not copies
+ * of them -- the header alone is 7 kB at 100,000-row file groups, its
+ * per-block min/max.  The cache is pinned until the current memory
+ * context, where the group lives, is reset or deleted (an error's
+ * cleanup too): entries leaving the cache meanwhile keep their memory.
+ */
+CowDecodedGroup *
+CowOpenGroupBorrowed(Relation rel, const CowVersion *v, bool all,
+					 Bitmapset *needed)
+{
+	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
+	const CowGroupHeader *h;
+	CowDecodedGroup *g;
+
+	h = CowGroupHeaderPin(rel, v);
+	cb->func = CowGroupUnpinCallback;
+	cb->arg = NULL;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+	g = CowOpenGroupHeader(rel, v, unconstify(CowGroupHeader *, h), all,
+						   needed);
+	g->borrowed = true;
 	return g;
 }
 
@@ -1075,8 +1126,9 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 	pg_crc32c	crc;
 
 	if (g->block_dirs[attidx] == NULL)
-		g->block_dirs[attidx] = CowReadBlockDir(g->rel, &g->version, g->header,
-												attidx);
+		g->block_dirs[attidx] = CowReadBlockDir(g->rel, &g->version,
+												g->header, attidx,
+												g->borrowed);
 	dir = g->block_dirs[attidx];
 
 	/* the block is decoded as a chunk of its own rows */

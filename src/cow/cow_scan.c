@@ -1596,7 +1596,7 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 		f->group = NULL;
 		MemoryContextReset(f->group_cxt);
 		old = MemoryContextSwitchTo(f->group_cxt);
-		f->group = CowOpenGroup(rel, &f->versions[vi], true, NULL);
+		f->group = CowOpenGroupBorrowed(rel, &f->versions[vi], true, NULL);
 		/* an index fetch reads a few rows: decode their values only */
 		f->group->by_block = true;
 		f->group->single_values = true;

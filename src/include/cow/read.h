@@ -87,6 +87,8 @@ typedef struct CowDecodedGroup
 	bool	  **block_done;		/* [natts][nblocks] or NULL: blocks decoded
 								 * while the column is not wholly decoded */
 	CowBlockDesc **block_dirs;	/* [natts]: directories read so far, or NULL */
+	bool		borrowed;		/* header and directories are the backend
+								 * cache's, pinned (CowOpenGroupBorrowed) */
 	/* by block: the last block decompressed of each column (or NULL) */
 	char	  **raw_blocks;		/* [natts]: its raw bytes, or NULL */
 	uint32	   *raw_block_no;	/* [natts]: its number + 1, or 0 */
@@ -222,6 +224,8 @@ extern int64 *CowDecodeCommitIds(Relation rel, const CowVersion *v,
 								 CowGroupHeader *h);
 extern CowDecodedGroup *CowOpenGroup(Relation rel, const CowVersion *v,
 									 bool all, Bitmapset *needed);
+extern CowDecodedGroup *CowOpenGroupBorrowed(Relation rel, const CowVersion *v,
+											   bool all, Bitmapset *needed);
 extern CowDecodedGroup *CowOpenGroupHeader(Relation rel, const CowVersion *v,
 											 CowGroupHeader *h, bool all,
 											 Bitmapset *needed);
