@@ -850,10 +850,11 @@ static CowPlanTotals cow_plan_totals;
  * (and the same contents); and a transaction that has written nothing (no
  * xid) has no rows of its own to see at any command id.  So the totals of
  * a relation's current versions are kept per backend, keyed by relation,
- * file (relfilenode) and that count -- not by storage id, which is read
- * from the metapage only when they are not kept -- and a stream of plans of one table (point lookups: each
- * statement planned anew) loads its versions again only after some
- * transaction ends.  Not kept on a standby, nor for a transaction with an
+ * file (relfilenode) and that count -- not by storage id, read from the
+ * metapage only when they are not kept: a new storage id comes with a
+ * write, which ends a transaction -- and a stream of plans of one table
+ * (point lookups: each statement planned anew) loads its versions again
+ * only after some transaction ends.  Not kept on a standby, nor for a transaction with an
  * xid, nor for a snapshot without a count.  A few entries, replaced in
  * turn.
  */

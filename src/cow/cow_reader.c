@@ -38,7 +38,8 @@ static CowBlockDesc *CowCheckBlockDir(Relation rel, const CowVersion *v,
 									  CowGroupHeader *h, int idx,
 									  const char *dir);
 static CowBlockDesc *CowReadBlockDir(Relation rel, const CowVersion *v,
-									 CowGroupHeader *h, int idx, bool borrow);
+									 CowGroupHeader *h, int idx,
+									 struct CowMetaShare *share);
 static bool CowDecodeBlock(Relation rel, const CowVersion *v, CowGroupHeader *h,
 						   int idx, const CowBlockDesc *bd, uint32 b,
 						   char *stored, Datum *values, bool *isnull);
@@ -146,9 +147,23 @@ typedef struct CowMetaCacheEntry
 	int64		file_group_id;
 	BlockNumber first_block;
 	uint32		header_bytes;
-	CowGroupHeader *header;		/* checked */
-	CowBlockDesc **dirs;		/* [header->natts + 1]: checked, or NULL */
+	struct CowMetaShare *share; /* header and directories */
 } CowMetaCacheEntry;
+
+/*
+ * A cached version's checked header and block directories
+ * ([header->natts + 1], each read when first asked for, or NULL), with
+ * one reference held by the cache entry (or, once the entry is gone while
+ * headers are pinned, by CowMetaCacheLent) and one by each group that
+ * borrows them (CowOpenGroupBorrowed): freed when the last goes, so that
+ * what a group borrowed outlives its entry, and only it does.
+ */
+typedef struct CowMetaShare
+{
+	int			refs;
+	CowGroupHeader *header;
+	CowBlockDesc **dirs;
+} CowMetaShare;
 
 static CowMetaCacheEntry CowMetaCache[COW_META_CACHE_SIZE];
 static int	CowMetaCacheNext = 0;
@@ -156,39 +171,45 @@ static int	CowMetaCacheLastHit = 0;	/* where the last lookup found it */
 static MemoryContext CowMetaCacheCxt = NULL;
 
 /*
- * Headers and block directories lent out (CowGroupHeaderPin,
- * CowOpenGroupBorrowed) while CowMetaCachePins > 0 are not freed when
- * their entry goes: they wait in CowMetaCacheLent, in CowMetaCacheCxt,
- * until the last pin is released.
+ * Headers lent out (CowGroupHeaderPin) while CowMetaCachePins > 0 are not
+ * freed when their entry goes: the entry's reference to them waits in
+ * CowMetaCacheLent, in CowMetaCacheCxt, until the last pin is released.
  */
 static int	CowMetaCachePins = 0;
 static List *CowMetaCacheLent = NIL;
 
+/* CowMetaShareRelease drops a reference to s, freeing it with the last */
+static void
+CowMetaShareRelease(CowMetaShare *s)
+{
+	uint32		i;
+
+	Assert(s->refs > 0);
+	if (--s->refs > 0)
+		return;
+	for (i = 0; i <= s->header->natts; i++)
+		if (s->dirs[i] != NULL)
+			pfree(s->dirs[i]);
+	pfree(s->dirs);
+	pfree(s->header);
+	pfree(s);
+}
+
 static void
 CowMetaCacheFree(CowMetaCacheEntry *e)
 {
-	MemoryContext old;
-	uint32		i;
-
 	if (!e->valid)
 		return;
-	if (CowMetaCachePins == 0)
+	if (CowMetaCachePins > 0)
 	{
-		for (i = 0; i <= e->header->natts; i++)
-			if (e->dirs[i] != NULL)
-				pfree(e->dirs[i]);
-		pfree(e->dirs);
-		pfree(e->header);
-		e->valid = false;
-		return;
+		MemoryContext old = MemoryContextSwitchTo(CowMetaCacheCxt);
+
+		CowMetaCacheLent = lappend(CowMetaCacheLent, e->share);
+		MemoryContextSwitchTo(old);
 	}
-	old = MemoryContextSwitchTo(CowMetaCacheCxt);
-	for (i = 0; i <= e->header->natts; i++)
-		if (e->dirs[i] != NULL)
-			CowMetaCacheLent = lappend(CowMetaCacheLent, e->dirs[i]);
-	pfree(e->dirs);
-	CowMetaCacheLent = lappend(CowMetaCacheLent, e->header);
-	MemoryContextSwitchTo(old);
+	else
+		CowMetaShareRelease(e->share);
+	e->share = NULL;
 	e->valid = false;
 }
 
@@ -252,10 +273,12 @@ CowMetaCacheAdd(Relation rel, const CowVersion *v, const CowGroupHeader *h)
 	e = &CowMetaCache[CowMetaCacheNext];
 	CowMetaCacheNext = (CowMetaCacheNext + 1) % COW_META_CACHE_SIZE;
 	CowMetaCacheFree(e);
-	e->header = MemoryContextAlloc(CowMetaCacheCxt, v->header_bytes);
-	memcpy(e->header, h, v->header_bytes);
-	e->dirs = MemoryContextAllocZero(CowMetaCacheCxt,
-									 sizeof(CowBlockDesc *) * (h->natts + 1));
+	e->share = MemoryContextAlloc(CowMetaCacheCxt, sizeof(CowMetaShare));
+	e->share->refs = 1;
+	e->share->header = MemoryContextAlloc(CowMetaCacheCxt, v->header_bytes);
+	memcpy(e->share->header, h, v->header_bytes);
+	e->share->dirs = MemoryContextAllocZero(CowMetaCacheCxt,
+											sizeof(CowBlockDesc *) * (h->natts + 1));
 	e->relid = RelationGetRelid(rel);
 	e->node = rel->rd_node;
 	e->first_row_number = v->first_row_number;
@@ -295,7 +318,7 @@ CowReadGroupHeaderExt(Relation rel, const CowVersion *v, bool keep)
 	if (e != NULL)
 	{
 		h = palloc(v->header_bytes);
-		memcpy(h, e->header, v->header_bytes);
+		memcpy(h, e->share->header, v->header_bytes);
 		return h;
 	}
 
@@ -365,7 +388,7 @@ CowGroupHeaderPin(Relation rel, const CowVersion *v)
 			elog(ERROR, "incetl_cow: file group header not cached after reading it");
 	}
 	CowMetaCachePins++;
-	return e->header;
+	return e->share->header;
 }
 
 void
@@ -374,7 +397,11 @@ CowGroupHeaderUnpin(void)
 	Assert(CowMetaCachePins > 0);
 	if (--CowMetaCachePins == 0 && CowMetaCacheLent != NIL)
 	{
-		list_free_deep(CowMetaCacheLent);
+		ListCell   *lc;
+
+		foreach(lc, CowMetaCacheLent)
+			CowMetaShareRelease((CowMetaShare *) lfirst(lc));
+		list_free(CowMetaCacheLent);
 		CowMetaCacheLent = NIL;
 	}
 }
@@ -438,26 +465,32 @@ CowCheckBlockDir(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx,
 /*
  * CowReadBlockDir reads and checks the block directory of column idx (or
  * copies it from the backend's cache), in the current memory context.
- * With borrow (the caller holds a pin: CowOpenGroupBorrowed), the
- * directory the backend's cache holds is returned itself, read only.
+ * With share (a group's borrowed header and directories, h its header:
+ * CowOpenGroupBorrowed), the directory is kept there and returned itself,
+ * read only.
  */
 static CowBlockDesc *
 CowReadBlockDir(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx,
-				bool borrow)
+				CowMetaShare *share)
 {
 	CowColumnDesc *d = &CowGroupColumns(h)[idx];
 	Size		dir_len = sizeof(CowBlockDesc) * CowGroupBlocks(h);
-	CowMetaCacheEntry *e = CowMetaCacheFind(rel, v);
+	CowMetaCacheEntry *e = share ? NULL : CowMetaCacheFind(rel, v);
+	CowBlockDesc **cached = NULL;
 	char	   *dir;
 	CowBlockDesc *bd;
 
-	Assert(!borrow || CowMetaCachePins > 0);
-	if (e != NULL && (uint32) idx <= e->header->natts && e->dirs[idx] != NULL)
+	Assert(share == NULL || share->header == h);
+	if (share != NULL)
+		cached = share->dirs;
+	else if (e != NULL)
+		cached = e->share->dirs;
+	if (cached != NULL && (uint32) idx <= h->natts && cached[idx] != NULL)
 	{
-		if (borrow)
-			return e->dirs[idx];
+		if (share != NULL)
+			return cached[idx];
 		bd = palloc(dir_len);
-		memcpy(bd, e->dirs[idx], dir_len);
+		memcpy(bd, cached[idx], dir_len);
 		return bd;
 	}
 	if (d->stored_len < dir_len)
@@ -466,14 +499,14 @@ CowReadBlockDir(Relation rel, const CowVersion *v, CowGroupHeader *h, int idx,
 	CowReadExtentBytes(rel, v->first_block, v->nblocks, d->offset, dir_len, dir);
 	bd = CowCheckBlockDir(rel, v, h, idx, dir);
 	pfree(dir);
-	if (e != NULL && (uint32) idx <= e->header->natts)
+	if (cached != NULL && (uint32) idx <= h->natts)
 	{
-		e->dirs[idx] = MemoryContextAlloc(CowMetaCacheCxt, dir_len);
-		memcpy(e->dirs[idx], bd, dir_len);
-		if (borrow)
+		cached[idx] = MemoryContextAlloc(CowMetaCacheCxt, dir_len);
+		memcpy(cached[idx], bd, dir_len);
+		if (share != NULL)
 		{
 			pfree(bd);
-			return e->dirs[idx];
+			return cached[idx];
 		}
 	}
 	return bd;
@@ -711,9 +744,9 @@ CowOpenGroupHeader(Relation rel, const CowVersion *v, CowGroupHeader *h,
 
 /* the reset callback of a borrowing group's memory context */
 static void
-CowGroupUnpinCallback(void *arg)
+CowGroupReturnCallback(void *arg)
 {
-	CowGroupHeaderUnpin();
+	CowMetaShareRelease((CowMetaShare *) arg);
 }
 
 /*
@@ -721,25 +754,32 @@ CowGroupUnpinCallback(void *arg)
  * (an index fetch opens one per statement): its header and block
  * directories are those the backend's cache holds, read only, not copies
  * of them -- the header alone is 7 kB at 100,000-row file groups, its
- * per-block min/max.  The cache is pinned until the current memory
- * context, where the group lives, is reset or deleted (an error's
- * cleanup too): entries leaving the cache meanwhile keep their memory.
+ * per-block min/max.  It holds a reference to them until the current
+ * memory context, where the group lives, is reset or deleted (an error's
+ * cleanup too): if their cache entry goes meanwhile, they stay until
+ * then, and only they.
  */
 CowDecodedGroup *
 CowOpenGroupBorrowed(Relation rel, const CowVersion *v, bool all,
 					 Bitmapset *needed)
 {
 	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
-	const CowGroupHeader *h;
+	CowMetaCacheEntry *e = CowMetaCacheFind(rel, v);
 	CowDecodedGroup *g;
 
-	h = CowGroupHeaderPin(rel, v);
-	cb->func = CowGroupUnpinCallback;
-	cb->arg = NULL;
+	if (e == NULL)
+	{
+		(void) CowReadGroupHeader(rel, v);
+		e = CowMetaCacheFind(rel, v);
+		if (e == NULL)
+			elog(ERROR, "incetl_cow: file group header not cached after reading it");
+	}
+	e->share->refs++;
+	cb->func = CowGroupReturnCallback;
+	cb->arg = e->share;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
-	g = CowOpenGroupHeader(rel, v, unconstify(CowGroupHeader *, h), all,
-						   needed);
-	g->borrowed = true;
+	g = CowOpenGroupHeader(rel, v, e->share->header, all, needed);
+	g->borrowed = e->share;
 	return g;
 }
 

@@ -87,8 +87,9 @@ typedef struct CowDecodedGroup
 	bool	  **block_done;		/* [natts][nblocks] or NULL: blocks decoded
 								 * while the column is not wholly decoded */
 	CowBlockDesc **block_dirs;	/* [natts]: directories read so far, or NULL */
-	bool		borrowed;		/* header and directories are the backend
-								 * cache's, pinned (CowOpenGroupBorrowed) */
+	struct CowMetaShare *borrowed;	/* header and directories are the
+									 * backend cache's, borrowed
+									 * (CowOpenGroupBorrowed), or NULL */
 	/* by block: the last block decompressed of each column (or NULL) */
 	char	  **raw_blocks;		/* [natts]: its raw bytes, or NULL */
 	uint32	   *raw_block_no;	/* [natts]: its number + 1, or 0 */
