@@ -67,9 +67,9 @@
 #include "cow/read.h"
 
 static void CowScanLoadVersions(CowScanDesc scan);
-static CowVersion *CowFetchVersions(int64 storage_id, Snapshot snap,
-									 bool current_only, int *n,
-									 Relation rel, CowRowIndex **rowix);
+static CowVersion *CowFetchVersions(Relation rel, int64 *storage_id,
+									 Snapshot snap, bool current_only, int *n,
+									 CowRowIndex **rowix);
 
 /*
  * A qual the scan evaluates on decoded blocks (a CowFilterQual, see
@@ -347,10 +347,10 @@ CowScanLoadVersions(CowScanDesc scan)
 {
 	MemoryContext old = MemoryContextSwitchTo(scan->scan_cxt);
 
-	scan->storage_id = CowStorageId(scan->base.rs_rd);
 	/* a stream of statements under the same view loads them once */
-	scan->versions = CowFetchVersions(scan->storage_id, scan->catalog_snap,
-									  true, &scan->nversions, NULL, NULL);
+	scan->versions = CowFetchVersions(scan->base.rs_rd, &scan->storage_id,
+									  scan->catalog_snap, true,
+									  &scan->nversions, NULL);
 	scan->loaded = true;
 	scan->cur = -1;
 	scan->key_attidx = -1;
@@ -1323,7 +1323,9 @@ typedef struct CowSnapView
 typedef struct CowFetchCacheEntry
 {
 	bool		valid;
-	int64		storage_id;
+	Oid			relid;
+	RelFileNode node;
+	int64		storage_id;		/* the metapage's when loaded */
 	bool		current_only;
 	CowSnapView view;
 	int			nversions;
@@ -1386,10 +1388,11 @@ CowSnapViewSet(CowSnapView *v, Snapshot snap)
 }
 
 static bool
-CowFetchCacheMatches(const CowFetchCacheEntry *e, int64 storage_id,
+CowFetchCacheMatches(const CowFetchCacheEntry *e, Relation rel,
 					 bool current_only, Snapshot snap)
 {
-	return e->valid && e->storage_id == storage_id &&
+	return e->valid && e->relid == RelationGetRelid(rel) &&
+		RelFileNodeEquals(e->node, rel->rd_node) &&
 		e->current_only == current_only &&
 		CowSnapViewMatches(&e->view, snap);
 }
@@ -1406,18 +1409,23 @@ CowRowIndexKeep(const CowRowIndex *ix, CowVersion *versions)
 }
 
 /*
- * CowFetchVersions is CowLoadVersions(storage_id, snap, current_only) for
- * an index fetch or a sequential scan, from the cache above when it can.
- * The list is palloc'd in the current memory context either way.  With
- * rowix not NULL, *rowix is set to a CowRowIndex over that list, also in
- * the current memory context: a copy of one the cache keeps with the list
- * (built once per list: each statement of a stream of point lookups would
- * otherwise read every version's map and sort their ranges again), rel
- * being the relation it is built with.
+ * CowFetchVersions is CowLoadVersions(CowStorageId(rel), snap,
+ * current_only) for an index fetch or a sequential scan, from the cache
+ * above when it can, and sets *storage_id to that storage id.  The cache
+ * is keyed by relation and relfilenode, not storage id, so that a hit
+ * reads no metapage: a new storage id on the same file (an unlogged table
+ * reset by crash recovery adopting one) comes with a write, which a
+ * snapshot of the same view cannot see ended, and sees the same versions
+ * of it -- none.  The list is palloc'd in the current memory context
+ * either way.  With rowix not NULL, *rowix is set to a CowRowIndex over
+ * that list, also in the current memory context: a copy of one the cache
+ * keeps with the list (built once per list: each statement of a stream of
+ * point lookups would otherwise read every version's map and sort their
+ * ranges again).
  */
 static CowVersion *
-CowFetchVersions(int64 storage_id, Snapshot snap, bool current_only, int *n,
-				 Relation rel, CowRowIndex **rowix)
+CowFetchVersions(Relation rel, int64 *storage_id, Snapshot snap,
+				 bool current_only, int *n, CowRowIndex **rowix)
 {
 	bool		cacheable;
 	CowVersion *v;
@@ -1428,8 +1436,9 @@ CowFetchVersions(int64 storage_id, Snapshot snap, bool current_only, int *n,
 	for (i = 0; cacheable && i < COW_FETCH_CACHE_SIZE; i++)
 	{
 		e = &CowFetchCache[i];
-		if (CowFetchCacheMatches(e, storage_id, current_only, snap))
+		if (CowFetchCacheMatches(e, rel, current_only, snap))
 		{
+			*storage_id = e->storage_id;
 			*n = e->nversions;
 			v = palloc(sizeof(CowVersion) * Max(e->nversions, 1));
 			memcpy(v, e->versions, sizeof(CowVersion) * e->nversions);
@@ -1448,7 +1457,8 @@ CowFetchVersions(int64 storage_id, Snapshot snap, bool current_only, int *n,
 		}
 	}
 
-	v = CowLoadVersions(storage_id, snap, current_only, n);
+	*storage_id = CowStorageId(rel);
+	v = CowLoadVersions(*storage_id, snap, current_only, n);
 	if (rowix != NULL)
 		*rowix = CowRowIndexBuild(rel, v, *n);
 	if (!cacheable || *n > COW_FETCH_CACHE_MAX_VERSIONS)
@@ -1468,7 +1478,9 @@ CowFetchVersions(int64 storage_id, Snapshot snap, bool current_only, int *n,
 									 sizeof(CowVersion) * Max(*n, 1));
 	memcpy(e->versions, v, sizeof(CowVersion) * *n);
 	e->nversions = *n;
-	e->storage_id = storage_id;
+	e->relid = RelationGetRelid(rel);
+	e->node = rel->rd_node;
+	e->storage_id = *storage_id;
 	e->current_only = current_only;
 	e->rowix = rowix != NULL ? CowRowIndexKeep(*rowix, e->versions) : NULL;
 	e->valid = true;
@@ -1564,11 +1576,10 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 		f->nversions = 0;
 		CowRowIndexFree(f->rowix);
 		f->rowix = NULL;
-		f->storage_id = CowStorageId(rel);
 		/* SnapshotAny: any version, current or not */
-		f->versions = CowFetchVersions(f->storage_id, snap,
+		f->versions = CowFetchVersions(rel, &f->storage_id, snap,
 									   !(snapshot && snapshot->snapshot_type == SNAPSHOT_ANY),
-									   &f->nversions, rel, &f->rowix);
+									   &f->nversions, &f->rowix);
 		if (registered)
 			UnregisterSnapshot(snap);
 		MemoryContextSwitchTo(old);
