@@ -33,6 +33,14 @@ BEGIN
   IF TG_OP = 'DELETE' THEN RETURN old; END IF;
   RETURN new;
 END $$;
+-- try_run: sql run on table tb (@T its name), 'ok' or the SQLSTATE it
+-- failed with, its changes then rolled back
+CREATE FUNCTION try_run(sql text, tb text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE replace(sql, '@T', tb);
+  RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE;
+END $$;
 CREATE FUNCTION parity_run(sql text, op text DEFAULT NULL, arg text DEFAULT NULL)
 RETURNS TABLE (t text, outcome text, state text) LANGUAGE plpgsql AS $$
 DECLARE tb text;
@@ -43,11 +51,7 @@ BEGIN
     IF op IS NOT NULL THEN
       EXECUTE format('CREATE TRIGGER trg BEFORE %s ON %s FOR EACH ROW EXECUTE FUNCTION next_change(%L)', op, tb, arg);
     END IF;
-    BEGIN
-      EXECUTE replace(sql, '@T', tb);
-      outcome := 'ok';
-    EXCEPTION WHEN OTHERS THEN outcome := SQLSTATE;
-    END;
+    outcome := try_run(sql, tb);
     t := tb;
     EXECUTE format('DROP TRIGGER IF EXISTS trg ON %s', tb);
     EXECUTE format('SELECT string_agg(id || '':'' || v, '','' ORDER BY id) FROM %s', tb) INTO state;
@@ -101,11 +105,7 @@ BEGIN
     EXECUTE format('TRUNCATE %s', tb);
     EXECUTE format('INSERT INTO %s (id, part, v) SELECT g, 1 + g %% 2, g FROM generate_series(1, 6) g', tb);
     DELETE FROM plog;
-    BEGIN
-      EXECUTE replace(sql, '@T', tb);
-      outcome := 'ok';
-    EXCEPTION WHEN OTHERS THEN outcome := SQLSTATE;
-    END;
+    outcome := try_run(sql, tb);
     t := tb;
     EXECUTE format('SELECT string_agg(tableoid::regclass::text || '':'' || id || '':'' || v || '':'' || g, '','' ORDER BY id) FROM %s', tb) INTO state;
     SELECT string_agg(replace(op, tb, '') || '/' || id || '/' || part, ' ' ORDER BY op, id) INTO logs FROM plog;

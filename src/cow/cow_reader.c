@@ -368,15 +368,11 @@ CowReadGroupHeaderExt(Relation rel, const CowVersion *v, bool keep)
 }
 
 /*
- * CowGroupHeaderPin returns the checked header of version v as the
- * backend's cache holds it, without the copy CowReadGroupHeader makes (a
- * scan with quals looks at the min/max of every version's header, and
- * most are ruled out): read only, and valid until CowGroupHeaderUnpin,
- * which the caller must call, on error too (PG_FINALLY).  Entries that
- * leave the cache meanwhile keep their header until then.
+ * CowMetaCacheEntryFor: the cache entry of version v, its header read (and
+ * checked, and cached) first when the cache does not hold it.
  */
-const CowGroupHeader *
-CowGroupHeaderPin(Relation rel, const CowVersion *v)
+static CowMetaCacheEntry *
+CowMetaCacheEntryFor(Relation rel, const CowVersion *v)
 {
 	CowMetaCacheEntry *e = CowMetaCacheFind(rel, v);
 
@@ -387,6 +383,22 @@ CowGroupHeaderPin(Relation rel, const CowVersion *v)
 		if (e == NULL)
 			elog(ERROR, "incetl_cow: file group header not cached after reading it");
 	}
+	return e;
+}
+
+/*
+ * CowGroupHeaderPin returns the checked header of version v as the
+ * backend's cache holds it, without the copy CowReadGroupHeader makes (a
+ * scan with quals looks at the min/max of every version's header, and
+ * most are ruled out): read only, and valid until CowGroupHeaderUnpin,
+ * which the caller must call, on error too (PG_FINALLY).  Entries that
+ * leave the cache meanwhile keep their header until then.
+ */
+const CowGroupHeader *
+CowGroupHeaderPin(Relation rel, const CowVersion *v)
+{
+	CowMetaCacheEntry *e = CowMetaCacheEntryFor(rel, v);
+
 	CowMetaCachePins++;
 	return e->share->header;
 }
@@ -764,16 +776,9 @@ CowOpenGroupBorrowed(Relation rel, const CowVersion *v, bool all,
 					 Bitmapset *needed)
 {
 	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
-	CowMetaCacheEntry *e = CowMetaCacheFind(rel, v);
+	CowMetaCacheEntry *e = CowMetaCacheEntryFor(rel, v);
 	CowDecodedGroup *g;
 
-	if (e == NULL)
-	{
-		(void) CowReadGroupHeader(rel, v);
-		e = CowMetaCacheFind(rel, v);
-		if (e == NULL)
-			elog(ERROR, "incetl_cow: file group header not cached after reading it");
-	}
 	e->share->refs++;
 	cb->func = CowGroupReturnCallback;
 	cb->arg = e->share;
