@@ -63,6 +63,7 @@
 #include "utils/memutils.h"
 
 #include "cow/read_cache.h"
+#include "cow/shared_cache.h"
 
 int			CowReadCacheSize = 16384;	/* kB */
 
@@ -242,6 +243,30 @@ CowReadCacheMakeKey(CowReadCacheKey *key, Relation rel, const CowVersion *v,
 }
 
 /*
+ * CowReadCacheSharedKey makes the server cache's key of frame "frame" of a
+ * block (cow_shared_cache.c); false when the relation's blocks are not
+ * kept there (a temporary table: two backends' may have one relfilenode).
+ */
+static bool
+CowReadCacheSharedKey(CowSharedKey *key, Relation rel, const CowVersion *v,
+					  int attidx, uint32 blockno, uint32 frame)
+{
+	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+		return false;
+	/* the key is hashed and compared as bytes: no stray padding */
+	memset(key, 0, sizeof(CowSharedKey));
+	key->node = rel->rd_node;
+	key->first_block = v->first_block;
+	key->first_row_number = v->first_row_number;
+	key->commit_id = v->commit_id;
+	key->file_group_id = v->file_group_id;
+	key->attidx = attidx;
+	key->blockno = blockno;
+	key->frame = frame;
+	return true;
+}
+
+/*
  * CowReadCacheFind: the entry of the block, made when create (NULL when
  * the cache is off, or the block has none and create is false); the
  * entry becomes the most recently used.
@@ -405,6 +430,18 @@ CowReadCachePutPieces(Relation rel, const CowVersion *v, int attidx,
 	CowReadCacheGrew(e, sizeof(char *) * npieces);
 }
 
+/* CowReadCacheKeepFrame keeps a copy of frame "frame" in entry e */
+static void
+CowReadCacheKeepFrame(CowReadCacheEntry *e, uint32 frame, const char *src,
+					  Size len)
+{
+	if (len > CowReadCacheBudget())
+		return;
+	e->frame_data[frame] = MemoryContextAlloc(CowReadCacheCxt, Max(len, 1));
+	memcpy(e->frame_data[frame], src, len);
+	CowReadCacheGrew(e, len);
+}
+
 /*
  * CowReadCacheGetFrame copies the decompressed frame "frame" (len bytes)
  * of a framed block into dst; false when it is not cached.
@@ -414,11 +451,21 @@ CowReadCacheGetFrame(Relation rel, const CowVersion *v, int attidx,
 					 uint32 blockno, uint32 frame, char *dst, Size len)
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
+	CowSharedKey key;
 
-	if (e == NULL || !e->has_frames || frame >= e->frames.nframes ||
-		e->frame_data[frame] == NULL)
+	if (e == NULL || !e->has_frames || frame >= e->frames.nframes)
 		return false;
-	memcpy(dst, e->frame_data[frame], len);
+	if (e->frame_data[frame] != NULL)
+	{
+		memcpy(dst, e->frame_data[frame], len);
+		return true;
+	}
+	/* a decompressed frame another backend put in the server's cache */
+	if (e->frames.entries == NULL ||
+		!CowReadCacheSharedKey(&key, rel, v, attidx, blockno, frame) ||
+		!CowSharedCacheGet(&key, dst, len))
+		return false;
+	CowReadCacheKeepFrame(e, frame, dst, len);
 	return true;
 }
 
@@ -431,13 +478,16 @@ CowReadCachePutFrame(Relation rel, const CowVersion *v, int attidx,
 					 uint32 blockno, uint32 frame, const char *src, Size len)
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
+	CowSharedKey key;
 
 	if (e == NULL || !e->has_frames || frame >= e->frames.nframes ||
-		e->frame_data[frame] != NULL || len > CowReadCacheBudget())
+		e->frame_data[frame] != NULL)
 		return;
-	e->frame_data[frame] = MemoryContextAlloc(CowReadCacheCxt, Max(len, 1));
-	memcpy(e->frame_data[frame], src, len);
-	CowReadCacheGrew(e, len);
+	/* a decompressed frame (not a piece of a block read in place) */
+	if (e->frames.entries != NULL &&
+		CowReadCacheSharedKey(&key, rel, v, attidx, blockno, frame))
+		CowSharedCachePut(&key, src, len);
+	CowReadCacheKeepFrame(e, frame, src, len);
 }
 
 /*
@@ -538,8 +588,21 @@ CowReadCacheVerified(Relation rel, const CowVersion *v, int attidx,
 					 uint32 blockno)
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
+	CowSharedKey key;
 
-	return e != NULL && e->verified;
+	if (e != NULL && e->verified)
+		return true;
+	/* verified by another backend (kept in the server's cache) */
+	if (CowReadCacheSize <= 0 ||
+		!CowReadCacheSharedKey(&key, rel, v, attidx, blockno,
+							   COW_SHARED_VERIFIED) ||
+		!CowSharedCacheGet(&key, NULL, 0))
+		return false;
+	e = CowReadCacheFind(rel, v, attidx, blockno, true);
+	if (e != NULL)
+		e->verified = true;
+	CowReadCacheTrim(e);
+	return true;
 }
 
 void
@@ -547,10 +610,15 @@ CowReadCacheSetVerified(Relation rel, const CowVersion *v, int attidx,
 						uint32 blockno)
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, true);
+	CowSharedKey key;
 
-	if (e != NULL)
-		e->verified = true;
+	if (e == NULL)
+		return;
+	e->verified = true;
 	CowReadCacheTrim(e);
+	if (CowReadCacheSharedKey(&key, rel, v, attidx, blockno,
+							  COW_SHARED_VERIFIED))
+		CowSharedCachePut(&key, NULL, 0);
 }
 
 /*

@@ -53,6 +53,7 @@
 
 #include "cow/am.h"
 #include "cow/read_cache.h"
+#include "cow/shared_cache.h"
 
 PG_FUNCTION_INFO_V1(incetl_cow_tableam_handler);
 
@@ -345,6 +346,8 @@ cow_relation_copy_data(Relation rel, const RelFileNode *newrnode)
 	ForkNumber	fork;
 
 	FlushRelationBuffers(rel);
+	/* what the server cache has of an earlier file of that number */
+	CowSharedCacheForgetNode(*newrnode);
 	RelationCreateStorage(*newrnode, rel->rd_rel->relpersistence, true);
 	RelationCopyStorage(RelationGetSmgr(rel), dstrel, MAIN_FORKNUM,
 						rel->rd_rel->relpersistence);
@@ -986,4 +989,5 @@ cow_init(void)
 	CowTopNInit();
 	CowRmgrInit();
 	CowReadCacheInit();
+	CowSharedCacheInit();
 }

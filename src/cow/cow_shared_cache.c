@@ -1,0 +1,428 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow_shared_cache.c
+ *	  The server's cache of decompressed incetl_cow frames, in shared
+ *	  memory: a frame one backend decompressed for a lookup, the next
+ *	  backend reading it copies instead of decompressing it again.
+ *
+ * A backend's read cache (cow_read_cache.c) keeps the frames it
+ * decompressed, but a new session starts with none: its first lookup in
+ * each block decompresses the block's first frame (a VARLENA block's null
+ * bitmap and lengths, what every value read needs) and the frame of the
+ * value, some 80 k instructions of zstd a block, where heap finds its
+ * page in shared buffers, decoded once for every backend.  This cache is
+ * to the read cache what shared buffers are to a backend: the frames
+ * decompressed by any backend, and the marks that an uncompressed block's
+ * CRC was verified, for every backend of the server.
+ *
+ * The cache is an arena of incetl.cow_shared_cache_size bytes written as a
+ * ring: each record (a key, a length, the frame's bytes) is written after
+ * the last, and the oldest records are dropped to make room (first in,
+ * first out: a frame read often is read again from the backend's own
+ * cache, which keeps the most recently used).  A partitioned hash table
+ * maps a key to its record.  Locks:
+ *
+ *	- a reader takes the key's partition lock shared, finds the record,
+ *	  copies its bytes out and releases the lock;
+ *	- a writer takes the arena lock (one writer at a time), drops the
+ *	  oldest records until the new one fits -- each removed from the hash
+ *	  under its partition lock exclusive, so no reader is still copying it
+ *	  -- writes the record and enters it under its partition lock.
+ *
+ * Locks are taken arena first, then one partition; a reader holds one
+ * partition lock only.  Nothing here raises an error once a lock is held.
+ *
+ * What a key names never changes (cow/shared_cache.h): file group versions
+ * are written once, at row numbers and a commit id no other version of
+ * the storage has.  A relfilenode is used again only by new storage, and
+ * every new incetl_cow storage first forgets what the cache holds for its
+ * relfilenode (CowSharedCacheForgetNode, from CowInitStorageFrom and
+ * relation_copy_data), so a record of a dropped table is never read as one
+ * of a new one.  Temporary tables, whose relfilenodes two backends may
+ * share, are not cached here, nor is anything during recovery (a hot
+ * standby replays drops and creations without those calls).  The bytes
+ * were checked when they were first read (each frame against the CRC of
+ * the frame index), as the backend's cache trusts what it checked.
+ *
+ * Reading a relation's frames from here needs what reading them at all
+ * needs: the relation opened by the executor, its privileges checked.
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/cow/cow_shared_cache.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xlog.h"
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+
+#include "cow/shared_cache.h"
+
+int			CowSharedCacheSize = 65536; /* kB */
+
+#define COW_SHARED_PARTITIONS	16
+#define COW_SHARED_TRANCHE		"incetl_cow_shared_cache"
+
+/* a hash entry for every this many bytes of arena: frames are 4 kB */
+#define COW_SHARED_BYTES_PER_ENTRY	2048
+
+/* a record: its header, then len bytes (both MAXALIGNed) */
+typedef struct CowSharedRecord
+{
+	CowSharedKey key;
+	uint32		len;
+	uint32		padding;		/* 1: the rest of the arena is unused */
+} CowSharedRecord;
+
+#define COW_SHARED_HEADER		MAXALIGN(sizeof(CowSharedRecord))
+
+typedef struct CowSharedEntry
+{
+	CowSharedKey key;			/* first: the hash key */
+	uint64		pos;			/* of the record, in bytes written so far */
+	uint32		len;
+} CowSharedEntry;
+
+typedef struct CowSharedCtl
+{
+	Size		size;			/* of the arena */
+	uint32		max_entries;
+	/* under the arena lock: records in [tail, head), as positions */
+	uint64		head;
+	uint64		tail;
+	pg_atomic_uint32 entries;
+	pg_atomic_uint64 hits;
+	pg_atomic_uint64 misses;
+	pg_atomic_uint64 writes;
+	pg_atomic_uint64 dropped;
+} CowSharedCtl;
+
+static CowSharedCtl *CowShared = NULL;
+static char *CowSharedArena = NULL;
+static HTAB *CowSharedHash = NULL;
+static LWLockPadded *CowSharedLocks = NULL; /* [0] arena, then partitions */
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static Size
+CowSharedArenaSize(void)
+{
+	return (Size) TYPEALIGN_DOWN(MAXIMUM_ALIGNOF,
+								 (Size) CowSharedCacheSize * 1024);
+}
+
+static uint32
+CowSharedMaxEntries(void)
+{
+	return (uint32) Max(CowSharedArenaSize() / COW_SHARED_BYTES_PER_ENTRY, 64);
+}
+
+static void
+CowSharedShmemRequest(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	if (CowSharedCacheSize <= 0)
+		return;
+	RequestAddinShmemSpace(add_size(MAXALIGN(sizeof(CowSharedCtl)),
+									CowSharedArenaSize()));
+	RequestAddinShmemSpace(hash_estimate_size(CowSharedMaxEntries(),
+											  sizeof(CowSharedEntry)));
+	RequestNamedLWLockTranche(COW_SHARED_TRANCHE, 1 + COW_SHARED_PARTITIONS);
+}
+
+static void
+CowSharedShmemStartup(void)
+{
+	bool		found;
+	HASHCTL		info;
+	uint32		max_entries;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	if (CowSharedCacheSize <= 0)
+		return;
+	max_entries = CowSharedMaxEntries();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	CowShared = ShmemInitStruct("incetl_cow shared cache",
+								add_size(MAXALIGN(sizeof(CowSharedCtl)),
+										 CowSharedArenaSize()),
+								&found);
+	if (!found)
+	{
+		CowShared->size = CowSharedArenaSize();
+		CowShared->max_entries = max_entries;
+		CowShared->head = 0;
+		CowShared->tail = 0;
+		pg_atomic_init_u32(&CowShared->entries, 0);
+		pg_atomic_init_u64(&CowShared->hits, 0);
+		pg_atomic_init_u64(&CowShared->misses, 0);
+		pg_atomic_init_u64(&CowShared->writes, 0);
+		pg_atomic_init_u64(&CowShared->dropped, 0);
+	}
+	CowSharedArena = (char *) CowShared + MAXALIGN(sizeof(CowSharedCtl));
+	info.keysize = sizeof(CowSharedKey);
+	info.entrysize = sizeof(CowSharedEntry);
+	info.num_partitions = COW_SHARED_PARTITIONS;
+	CowSharedHash = ShmemInitHash("incetl_cow shared cache index",
+								  max_entries, max_entries, &info,
+								  HASH_ELEM | HASH_BLOBS | HASH_PARTITION);
+	CowSharedLocks = GetNamedLWLockTranche(COW_SHARED_TRANCHE);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* may this backend use the cache now? */
+static inline bool
+CowSharedUsable(void)
+{
+	return CowShared != NULL && !RecoveryInProgress();
+}
+
+static inline LWLock *
+CowSharedPartitionLock(uint32 hash)
+{
+	return &CowSharedLocks[1 + hash % COW_SHARED_PARTITIONS].lock;
+}
+
+/*
+ * CowSharedCacheGet copies the cached bytes of key (len of them) into dst;
+ * false when they are not cached.
+ */
+bool
+CowSharedCacheGet(const CowSharedKey *key, char *dst, Size len)
+{
+	uint32		hash;
+	LWLock	   *lock;
+	CowSharedEntry *e;
+	bool		hit = false;
+
+	if (!CowSharedUsable())
+		return false;
+	hash = get_hash_value(CowSharedHash, key);
+	lock = CowSharedPartitionLock(hash);
+	LWLockAcquire(lock, LW_SHARED);
+	e = hash_search_with_hash_value(CowSharedHash, key, hash, HASH_FIND, NULL);
+	if (e != NULL && e->len == len)
+	{
+		if (len > 0)
+			memcpy(dst, CowSharedArena + e->pos % CowShared->size +
+				   COW_SHARED_HEADER, len);
+		hit = true;
+	}
+	LWLockRelease(lock);
+	pg_atomic_fetch_add_u64(hit ? &CowShared->hits : &CowShared->misses, 1);
+	return hit;
+}
+
+/*
+ * CowSharedForget removes the hash entry of the record at pos, if it is
+ * still that record's (a later record of the same key replaces it).
+ * Under the arena lock.
+ */
+static void
+CowSharedForget(const CowSharedRecord *r, uint64 pos)
+{
+	uint32		hash = get_hash_value(CowSharedHash, &r->key);
+	LWLock	   *lock = CowSharedPartitionLock(hash);
+	CowSharedEntry *e;
+
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	e = hash_search_with_hash_value(CowSharedHash, &r->key, hash, HASH_FIND,
+									NULL);
+	if (e != NULL && e->pos == pos)
+	{
+		(void) hash_search_with_hash_value(CowSharedHash, &r->key, hash,
+										   HASH_REMOVE, NULL);
+		pg_atomic_fetch_sub_u32(&CowShared->entries, 1);
+		pg_atomic_fetch_add_u64(&CowShared->dropped, 1);
+	}
+	LWLockRelease(lock);
+}
+
+/*
+ * CowSharedNext: the record at *pos, or NULL when *pos is the end of the
+ * arena (its unused rest): *pos then moves to the arena's start.  For
+ * records in [tail, head), under the arena lock.
+ */
+static const CowSharedRecord *
+CowSharedNext(uint64 *pos)
+{
+	Size		size = CowShared->size;
+	Size		off = *pos % size;
+	const CowSharedRecord *r;
+
+	if (size - off < COW_SHARED_HEADER)
+	{
+		*pos += size - off;
+		return NULL;
+	}
+	r = (const CowSharedRecord *) (CowSharedArena + off);
+	if (r->padding)
+	{
+		*pos += size - off;
+		return NULL;
+	}
+	return r;
+}
+
+/* the arena bytes of a record of len bytes */
+static inline Size
+CowSharedRecordSize(Size len)
+{
+	return COW_SHARED_HEADER + MAXALIGN(len);
+}
+
+/*
+ * CowSharedCachePut keeps a copy of len bytes for key, unless they are
+ * cached already (another backend got there first) or too large: at most
+ * an eighth of the arena.
+ */
+void
+CowSharedCachePut(const CowSharedKey *key, const char *src, Size len)
+{
+	Size		size;
+	Size		need = CowSharedRecordSize(len);
+	uint32		hash;
+	LWLock	   *lock;
+	LWLock	   *arena_lock;
+	uint64		start;
+	CowSharedRecord *r;
+	CowSharedEntry *e;
+	bool		found;
+
+	if (!CowSharedUsable())
+		return;
+	size = CowShared->size;
+	if (need > size / 8)
+		return;
+	hash = get_hash_value(CowSharedHash, key);
+	lock = CowSharedPartitionLock(hash);
+	arena_lock = &CowSharedLocks[0].lock;
+
+	LWLockAcquire(arena_lock, LW_EXCLUSIVE);
+	LWLockAcquire(lock, LW_SHARED);
+	found = hash_search_with_hash_value(CowSharedHash, key, hash, HASH_FIND,
+										NULL) != NULL;
+	LWLockRelease(lock);
+	if (found)
+	{
+		LWLockRelease(arena_lock);
+		return;
+	}
+
+	/* a record is never split: past the arena's end, it starts over */
+	start = CowShared->head;
+	if (size - start % size < need)
+		start += size - start % size;
+	/* drop the oldest records until [start, start + need) is free */
+	while (start + need - CowShared->tail > size)
+	{
+		uint64		pos = CowShared->tail;
+		const CowSharedRecord *old = CowSharedNext(&pos);
+
+		if (old != NULL)
+		{
+			CowSharedForget(old, pos);
+			pos += CowSharedRecordSize(old->len);
+		}
+		CowShared->tail = pos;
+	}
+	if (start != CowShared->head &&
+		size - CowShared->head % size >= COW_SHARED_HEADER)
+	{
+		r = (CowSharedRecord *) (CowSharedArena + CowShared->head % size);
+		r->padding = 1;
+	}
+	r = (CowSharedRecord *) (CowSharedArena + start % size);
+	r->key = *key;
+	r->len = (uint32) len;
+	r->padding = 0;
+	if (len > 0)
+		memcpy((char *) r + COW_SHARED_HEADER, src, len);
+	CowShared->head = start + need;
+
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	if (pg_atomic_read_u32(&CowShared->entries) < CowShared->max_entries)
+	{
+		e = hash_search_with_hash_value(CowSharedHash, key, hash,
+										HASH_ENTER_NULL, &found);
+		if (e != NULL)
+		{
+			if (!found)
+				pg_atomic_fetch_add_u32(&CowShared->entries, 1);
+			e->pos = start;
+			e->len = (uint32) len;
+		}
+	}
+	LWLockRelease(lock);
+	LWLockRelease(arena_lock);
+	pg_atomic_fetch_add_u64(&CowShared->writes, 1);
+}
+
+/*
+ * CowSharedCacheForgetNode forgets every record of the file node: called
+ * before new incetl_cow storage is made in it, so that what the cache
+ * holds of an earlier file of the same number (a dropped table's) is
+ * never read as the new one's.  The records stay in the arena until
+ * their turn to be dropped, found by no key.
+ */
+void
+CowSharedCacheForgetNode(RelFileNode node)
+{
+	LWLock	   *arena_lock;
+	uint64		pos;
+
+	if (CowShared == NULL)
+		return;
+	arena_lock = &CowSharedLocks[0].lock;
+	LWLockAcquire(arena_lock, LW_EXCLUSIVE);
+	pos = CowShared->tail;
+	while (pos < CowShared->head)
+	{
+		const CowSharedRecord *r = CowSharedNext(&pos);
+
+		if (r == NULL)
+			continue;
+		if (RelFileNodeEquals(r->key.node, node))
+			CowSharedForget(r, pos);
+		pos += CowSharedRecordSize(r->len);
+	}
+	LWLockRelease(arena_lock);
+}
+
+/*
+ * CowSharedCacheInit defines incetl.cow_shared_cache_size and, loaded from
+ * shared_preload_libraries, asks for the cache's shared memory.
+ */
+void
+CowSharedCacheInit(void)
+{
+	DefineCustomIntVariable("incetl.cow_shared_cache_size",
+							"Shared memory the server keeps decompressed incetl_cow column frames in, for lookups and key ranges of every backend.",
+							"Frames a backend decompressed for a point lookup or a key range "
+							"are kept here too, so that other backends, new sessions among "
+							"them, copy them instead of decompressing them again. 0 turns the "
+							"cache off. Takes effect at server start.",
+							&CowSharedCacheSize,
+							65536, 0, MAX_KILOBYTES,
+							PGC_POSTMASTER,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	if (process_shared_preload_libraries_in_progress)
+	{
+		prev_shmem_request_hook = shmem_request_hook;
+		shmem_request_hook = CowSharedShmemRequest;
+		prev_shmem_startup_hook = shmem_startup_hook;
+		shmem_startup_hook = CowSharedShmemStartup;
+	}
+}

@@ -1,0 +1,53 @@
+/*-------------------------------------------------------------------------
+ *
+ * shared_cache.h
+ *	  The server's cache of decompressed incetl_cow frames, in shared
+ *	  memory (cow_shared_cache.c): the second level of a backend's read
+ *	  cache (cow_read_cache.c).
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * src/include/cow/shared_cache.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef INCETL_COW_SHARED_CACHE_H
+#define INCETL_COW_SHARED_CACHE_H
+
+#include "storage/block.h"
+#include "storage/relfilenode.h"
+
+/* incetl.cow_shared_cache_size, kB: 0 turns the cache off */
+extern PGDLLIMPORT int CowSharedCacheSize;
+
+/* the "frame" of a key saying an uncompressed block's CRC was verified */
+#define COW_SHARED_VERIFIED		PG_UINT32_MAX
+
+/*
+ * What a cached frame is of: one frame of one column block of one file
+ * group version, named as the backend read cache names the block (a
+ * version's first row number, commit and file group id and extent never
+ * name anything else in the storage of a relfilenode), with the file's
+ * RelFileNode instead of the relation's OID.  Compared as bytes: made
+ * with memset first.
+ */
+typedef struct CowSharedKey
+{
+	RelFileNode node;
+	BlockNumber first_block;
+	int64		first_row_number;
+	int64		commit_id;
+	int64		file_group_id;
+	int32		attidx;
+	uint32		blockno;
+	uint32		frame;
+	uint32		pad;			/* zero */
+} CowSharedKey;
+
+extern void CowSharedCacheInit(void);
+extern bool CowSharedCacheGet(const CowSharedKey *key, char *dst, Size len);
+extern void CowSharedCachePut(const CowSharedKey *key, const char *src,
+							  Size len);
+extern void CowSharedCacheForgetNode(RelFileNode node);
+
+#endif							/* INCETL_COW_SHARED_CACHE_H */
