@@ -85,9 +85,14 @@ _PG_init(void)
 							 GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
 
-	MarkGUCPrefixReserved("incetl");
-
 	IncetlRolesInit();
 	IncetlFeedHolderInit();
 	cow_init();
+
+	/*
+	 * Last: this drops the placeholders of every incetl.* setting not
+	 * defined by now, so a setting defined after it (cow_init's) would lose
+	 * the value postgresql.conf gave it at server start.
+	 */
+	MarkGUCPrefixReserved("incetl");
 }

@@ -56,7 +56,9 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/xlog.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
 #include "storage/ipc.h"
@@ -229,12 +231,13 @@ CowSharedCacheGet(const CowSharedKey *key, char *dst, Size len)
  * still that record's (a later record of the same key replaces it).
  * Under the arena lock.
  */
-static void
+static bool
 CowSharedForget(const CowSharedRecord *r, uint64 pos)
 {
 	uint32		hash = get_hash_value(CowSharedHash, &r->key);
 	LWLock	   *lock = CowSharedPartitionLock(hash);
 	CowSharedEntry *e;
+	bool		removed = false;
 
 	LWLockAcquire(lock, LW_EXCLUSIVE);
 	e = hash_search_with_hash_value(CowSharedHash, &r->key, hash, HASH_FIND,
@@ -244,9 +247,10 @@ CowSharedForget(const CowSharedRecord *r, uint64 pos)
 		(void) hash_search_with_hash_value(CowSharedHash, &r->key, hash,
 										   HASH_REMOVE, NULL);
 		pg_atomic_fetch_sub_u32(&CowShared->entries, 1);
-		pg_atomic_fetch_add_u64(&CowShared->dropped, 1);
+		removed = true;
 	}
 	LWLockRelease(lock);
+	return removed;
 }
 
 /*
@@ -332,7 +336,8 @@ CowSharedCachePut(const CowSharedKey *key, const char *src, Size len)
 
 		if (old != NULL)
 		{
-			CowSharedForget(old, pos);
+			if (CowSharedForget(old, pos))
+				pg_atomic_fetch_add_u64(&CowShared->dropped, 1);
 			pos += CowSharedRecordSize(old->len);
 		}
 		CowShared->tail = pos;
@@ -394,10 +399,47 @@ CowSharedCacheForgetNode(RelFileNode node)
 		if (r == NULL)
 			continue;
 		if (RelFileNodeEquals(r->key.node, node))
-			CowSharedForget(r, pos);
+			(void) CowSharedForget(r, pos);
 		pos += CowSharedRecordSize(r->len);
 	}
 	LWLockRelease(arena_lock);
+}
+
+/*
+ * incetl.cow_shared_cache_stats() reports the cache's size, the bytes of
+ * records its arena holds (dropped and forgotten ones until their turn to
+ * be overwritten), the frames it finds by key, and since the server
+ * started: lookups that found their frame (hits) and did not (misses),
+ * records written and dropped to make room.  Zeroes when the cache is off.
+ */
+PG_FUNCTION_INFO_V1(incetl_cow_shared_cache_stats);
+
+Datum
+incetl_cow_shared_cache_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
+	int			i;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+	for (i = 0; i < 7; i++)
+		values[i] = Int64GetDatum(0);
+	if (CowShared != NULL)
+	{
+		values[0] = Int64GetDatum((int64) CowShared->size);
+		LWLockAcquire(&CowSharedLocks[0].lock, LW_SHARED);
+		values[1] = Int64GetDatum((int64) (CowShared->head - CowShared->tail));
+		LWLockRelease(&CowSharedLocks[0].lock);
+		values[2] = Int64GetDatum((int64) pg_atomic_read_u32(&CowShared->entries));
+		values[3] = Int64GetDatum((int64) pg_atomic_read_u64(&CowShared->hits));
+		values[4] = Int64GetDatum((int64) pg_atomic_read_u64(&CowShared->misses));
+		values[5] = Int64GetDatum((int64) pg_atomic_read_u64(&CowShared->writes));
+		values[6] = Int64GetDatum((int64) pg_atomic_read_u64(&CowShared->dropped));
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
 /*

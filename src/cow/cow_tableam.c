@@ -254,6 +254,14 @@ cow_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 	*freezeXid = RecentXmin;
 	*minmulti = GetOldestMultiXactId();
 
+	/*
+	 * What the server's frame cache holds of an earlier file of the new
+	 * number is not this storage's, whichever way it is filled below (a
+	 * new metapage, or TRUNCATE's copy of retained versions).
+	 */
+	if (persistence != RELPERSISTENCE_TEMP)
+		CowSharedCacheForgetNode(*newrnode);
+
 	if (!RelFileNodeEquals(rel->rd_node, *newrnode) &&
 		smgrexists(RelationGetSmgr(rel), MAIN_FORKNUM) &&
 		smgrnblocks(RelationGetSmgr(rel), MAIN_FORKNUM) > 0)

@@ -30,11 +30,15 @@
 #                         databases have the same catalog definitions
 #
 #   qo SQL                run SQL in $DB as $OWNER (the pipelines' owner)
+#   CURRENT_VERSION       the version this build installs (incetl.control)
 #
 # and an incetl_on_exit that shows the end of $CDIR/server.log when the test
 # fails.  The test's cluster is $CDIR, its database $DB.
 
 NEW_BIN=$INCETL_PG_BIN
+# the version this build installs and its library works with
+CURRENT_VERSION=$(sed -n "s/^default_version = '\(.*\)'$/\1/p" \
+    "$(dirname "${BASH_SOURCE[0]}")/../../incetl.control")
 CDIR=$INCETL_TMP/cluster
 DB=upg
 OWNER=upg_owner

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test/sh/upgrade_from_0_1.sh -- ALTER EXTENSION incetl UPDATE from 0.1 to
-# the current version (0.1 -> 0.2 -> 0.3 in one statement) keeps existing
-# pipelines, watermarks, run logs, schedules and incetl_cow tables working.
+# the current version (0.1 -> 0.2 -> 0.3 -> 0.4 in one statement) keeps
+# existing pipelines, watermarks, run logs, schedules and incetl_cow tables
+# working.
 #
 # The 0.1 state is made by the 0.1 release itself: the runner passes the
 # release's source (INCETL_PREV_RELEASE_TAR, a git archive of the commit
@@ -122,7 +123,7 @@ q "$DB" "UPDATE incetl.pipelines SET owner = '$OWNER' WHERE name = 'p_chain'"
 # 3. ALTER EXTENSION incetl UPDATE
 # ---------------------------------------------------------------------
 q "$DB" "ALTER EXTENSION incetl UPDATE"
-expect "the catalogs are the current version (0.1 -> 0.2 -> 0.3)" 0.3 "$(q "$DB" "SELECT extversion FROM pg_extension WHERE extname = 'incetl'")"
+expect "the catalogs are the current version (0.1 -> ... -> $CURRENT_VERSION)" "$CURRENT_VERSION" "$(q "$DB" "SELECT extversion FROM pg_extension WHERE extname = 'incetl'")"
 expect "owners are roles" "regrole|$OWNER|3" \
     "$(q "$DB" "SELECT DISTINCT pg_typeof(owner), owner, count(*) OVER () FROM incetl.pipelines")"
 expect "the run log is kept" "$LOG_BEFORE" "$(q "$DB" "SELECT count(*) || ':' || max(run_id) FROM incetl.run_log")"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test/sh/upgrade_from_0_2.sh -- ALTER EXTENSION incetl UPDATE from 0.2 to
-# 0.3 keeps every pipeline, watermark, run log, schedule and incetl_cow
-# table's history, and gives the catalogs a fresh 0.3 install has.
+# 0.3 and on to the current version (one statement) keeps every pipeline,
+# watermark, run log, schedule and incetl_cow table's history, and gives the
+# catalogs a fresh install of the current version has.
 #
 # The 0.2 state is made by the 0.2 release itself (INCETL_PREV_RELEASE_0_2_TAR,
 # a git archive of the commit that was 0.2, built into a private copy of
@@ -15,7 +16,7 @@
 #   - before the update, pipeline functions refuse with 55000 and say to
 #     run ALTER EXTENSION incetl UPDATE; incetl_cow tables and their
 #     history read;
-#   - afterwards: extversion 0.3; every row of every catalog is kept
+#   - afterwards: extversion the current one; every row of every catalog is kept
 #     (pipelines, watermarks, run log, incetl_cow options, file groups and
 #     commits); the next runs continue where 0.2 stopped (only the new
 #     rows); commits() and as_of() of every old commit return what they
@@ -28,7 +29,7 @@
 #     of it are upserted (new file groups, written framed);
 #   - the updated database's catalog definitions (functions, columns,
 #     constraints, indexes, comments, privileges, configuration tables)
-#     equal those of a database where 0.3 was created fresh: an upgrade
+#     equal those of a database where incetl was created fresh: an upgrade
 #     script that forgets or alters anything fails here.
 #
 # The 0.3 functions (change feed, savepoints and restore, a pipeline moved
@@ -37,8 +38,8 @@
 # Without the git history (a tarball of the tree) the release cannot be
 # rebuilt: the test then creates the extension at version 0.2 with the
 # current library and lets the current library write the pipelines into
-# those catalogs (extversion shown as 0.3 while it writes: the 0.2 and 0.3
-# rows have the same shape), and says so.
+# those catalogs (extversion shown as the current version while it writes:
+# the 0.2 and current rows have the same shape), and says so.
 
 source "$(dirname "${BASH_SOURCE[0]}")/helpers.bash"
 source "$(dirname "${BASH_SOURCE[0]}")/upgrade.bash"
@@ -78,7 +79,7 @@ upgrade_start_old_cluster "$PORT" 0.2
 if [ "$MODE" = simulated ]; then
     echo "NOTE: no INCETL_PREV_RELEASE_0_2_TAR (the tree has no git history): the 0.2"
     echo "      state is written by the current library into the 0.2 catalogs"
-    q "$DB" "UPDATE pg_extension SET extversion = '0.3' WHERE extname = 'incetl'"
+    q "$DB" "UPDATE pg_extension SET extversion = '$CURRENT_VERSION' WHERE extname = 'incetl'"
 fi
 qo "CREATE TABLE s.orders (id int PRIMARY KEY, amount int NOT NULL, updated_at timestamptz NOT NULL);
     INSERT INTO s.orders SELECT g, g, now() - interval '1 hour' FROM generate_series(1, 100) g;
@@ -163,7 +164,7 @@ for call in "SELECT incetl_run('p_ts')" \
             "SELECT incetl.pause_pipeline('p_cowsrc')"; do
     out=$(psql -X -At -q -U "$OWNER" -d "$DB" -v VERBOSITY=verbose -c "$call" 2>&1 || true)
     expect_match "before the update, $call refuses (55000) and says what to do" \
-        "ERROR: +55000: incetl's catalogs in this database are version 0.2, its library is version 0.3.*HINT: +Run ALTER EXTENSION incetl UPDATE" \
+        "ERROR: +55000: incetl's catalogs in this database are version 0.2, its library is version $CURRENT_VERSION.*HINT: +Run ALTER EXTENSION incetl UPDATE" \
         "$(echo $out)"
 done
 expect "nothing ran" "$LOG_MAX" "$(q "$DB" "SELECT max(run_id) FROM incetl.run_log")"
@@ -176,7 +177,7 @@ expect "the 0.3 functions do not exist yet" "" \
 # 3. ALTER EXTENSION incetl UPDATE
 # ---------------------------------------------------------------------
 q "$DB" "ALTER EXTENSION incetl UPDATE"
-expect "the catalogs are 0.3" 0.3 "$(version)"
+expect "the catalogs are the current version (0.2 -> 0.3 -> ... $CURRENT_VERSION)" "$CURRENT_VERSION" "$(version)"
 expect "every catalog row is kept (pipelines, watermarks, run log, cow options, file groups, commits)" \
     "$CATALOG_BEFORE" "$(catalog_rows)"
 expect "commits() and as_of() of every old commit are unchanged" "$TIMELINE_BEFORE" "$(timeline)"
@@ -220,10 +221,10 @@ expect "s.hist takes a seventh commit; the six before are unchanged" "$TIMELINE_
     "$(timeline | head -n 6)"
 expect "the seventh" "12" "$(q "$DB" "SELECT count(*) FROM s.hist")"
 
-# the same catalogs as a fresh 0.3
+# the same catalogs as a fresh install
 createdb fresh
 q fresh "CREATE EXTENSION incetl"
-upgrade_expect_same_catalog "the updated catalogs equal a fresh CREATE EXTENSION incetl (0.3)" fresh "$DB"
+upgrade_expect_same_catalog "the updated catalogs equal a fresh CREATE EXTENSION incetl ($CURRENT_VERSION)" fresh "$DB"
 
 # ---------------------------------------------------------------------
 # 4. The 0.3 functions on what 0.2 wrote

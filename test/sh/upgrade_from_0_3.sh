@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# test/sh/upgrade_from_0_3.sh -- ALTER EXTENSION incetl UPDATE from 0.3 to
+# the current version keeps every pipeline, watermark, run log, schedule,
+# savepoint and incetl_cow table's history, and gives the catalogs a fresh
+# install has.
+#
+# The 0.3 state is made by the 0.3 release itself (INCETL_PREV_RELEASE_0_3_TAR,
+# a git archive of the commit that was 0.3, built into a private copy of
+# PostgreSQL's installation, see upgrade.bash): a heap source with a
+# timestamptz watermark into a heap target, a bigint watermark into an
+# incetl_cow target, an incetl_cow source read through its change feed, a
+# pg_cron schedule, runs (one skipped while paused); an incetl_cow table
+# with a history and a savepoint; one with blocks of text over 8 kB read
+# through a btree.  Then the same data directory is started on the current
+# build, as a user upgrading the package would, and:
+#   - before the update, pipeline functions refuse with 55000 and say to
+#     run ALTER EXTENSION incetl UPDATE; incetl_cow tables, their history
+#     and their lookups read;
+#   - afterwards: extversion the current one; every row of every catalog
+#     is kept; the next runs take only the new rows; commits() and as_of()
+#     of every old commit return what they returned on 0.3;
+#     incetl.cow_shared_cache_stats() exists, a member of the extension,
+#     and shows the lookups of a second session served from the shared
+#     frame cache the first one filled, with the rows the scan returns;
+#   - the updated database's catalog definitions equal those of a database
+#     where incetl was created fresh.
+#
+# Without the git history (a tarball of the tree) the release cannot be
+# rebuilt: the test then creates the extension at version 0.3 with the
+# current library (extversion shown as the current version while it
+# writes: 0.3's catalogs and the current ones are the same tables), and
+# says so.
+
+source "$(dirname "${BASH_SOURCE[0]}")/helpers.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/upgrade.bash"
+
+PORT=$((INCETL_TEST_PORT + 9))
+version() { q "$DB" "SELECT extversion FROM pg_extension WHERE extname = 'incetl'"; }
+
+rows_of() {   # every row of a table, in a stable order
+    q "$DB" "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '-') FROM $1 AS t"
+}
+catalog_rows() {
+    local t
+    for t in incetl.pipelines incetl.watermarks incetl.run_log incetl.cow_options \
+             incetl.cow_file_group incetl.cow_commit incetl.cow_savepoint; do
+        printf '%s %s\n' "$t" "$(rows_of "$t")"
+    done
+}
+timeline() {  # commits() of s.hist, and what as_of() of each returns
+    q "$DB" "SELECT string_agg(c.commit_id || ' ' || c.operation || ' +' || c.rows_inserted
+                               || ' ~' || c.rows_updated || ' -' || c.rows_deleted || ' '
+                               || (SELECT count(*) || ':' || coalesce(md5(string_agg(h::text, '|' ORDER BY h.id)), '-')
+                                   FROM incetl.as_of(NULL::s.hist, c.commit_id) AS h),
+                               E'\n' ORDER BY c.commit_id)
+             FROM incetl.commits('s.hist') AS c"
+}
+# keys of s.big whose lookup through big_id differs from the scan's row,
+# in one new session
+big_lookups() {
+    q "$DB" "SET enable_seqscan = off; SET enable_bitmapscan = off;
+             DO \$\$ DECLARE k int; r text; bad int := 0; BEGIN
+                 SET LOCAL enable_indexscan = off;
+                 CREATE TEMP TABLE big_seq AS SELECT id, b::text AS r FROM s.big b;
+                 CREATE UNIQUE INDEX ON big_seq (id);
+                 ANALYZE big_seq;
+                 SET LOCAL enable_indexscan = on;
+                 FOR k IN SELECT g FROM generate_series(1, 9000, 7) g UNION SELECT g * 97 FROM generate_series(1, 92) g LOOP
+                     EXECUTE 'SELECT b::text FROM s.big b WHERE id = ' || k INTO r;
+                     IF r IS DISTINCT FROM (SELECT big_seq.r FROM big_seq WHERE big_seq.id = k) THEN bad := bad + 1; END IF;
+                 END LOOP;
+                 DROP TABLE big_seq;
+                 RAISE NOTICE 'differing %', bad;
+             END \$\$;" 2>&1 | sed -n 's/.*NOTICE: *differing //p'
+}
+
+# ---------------------------------------------------------------------
+# 1. The 0.3 state, made by the 0.3 release
+# ---------------------------------------------------------------------
+upgrade_install_release 0.3 "${INCETL_PREV_RELEASE_0_3_TAR:-}"
+upgrade_start_old_cluster "$PORT" 0.3
+if [ "$MODE" = simulated ]; then
+    echo "NOTE: no INCETL_PREV_RELEASE_0_3_TAR (the tree has no git history): the 0.3"
+    echo "      state is written by the current library into the 0.3 catalogs"
+    q "$DB" "UPDATE pg_extension SET extversion = '$CURRENT_VERSION' WHERE extname = 'incetl'"
+fi
+qo "CREATE TABLE s.orders (id int PRIMARY KEY, amount int NOT NULL, updated_at timestamptz NOT NULL);
+    INSERT INTO s.orders SELECT g, g, now() - interval '1 hour' FROM generate_series(1, 100) g;
+    CREATE TABLE s.heap_dst (id int PRIMARY KEY, amount int NOT NULL, updated_at timestamptz NOT NULL);
+    CREATE TABLE s.events (seq bigint PRIMARY KEY, kind text NOT NULL);
+    INSERT INTO s.events SELECT g, 'k' || g % 3 FROM generate_series(1, 40) g;
+    CREATE TABLE s.events_dst (seq bigint, kind text) USING incetl_cow;
+    SELECT incetl.set_table_options('s.events_dst', record_key => 'seq');
+    CREATE TABLE s.ct (id int, v text, updated_at timestamptz) USING incetl_cow;
+    SELECT incetl.set_table_options('s.ct', record_key => 'id', precombine => 'updated_at');
+    INSERT INTO s.ct SELECT g, 'v' || g, now() FROM generate_series(1, 50) g;
+    CREATE TABLE s.ct_dst (id int, v text, updated_at timestamptz) USING incetl_cow;
+    SELECT incetl.set_table_options('s.ct_dst', record_key => 'id', precombine => 'updated_at');" >/dev/null
+# blocks of text above 8 kB: a lookup decompresses the frames it needs
+qo "CREATE TABLE s.big (id int, note text, n int) USING incetl_cow;
+    SELECT incetl.set_table_options('s.big', record_key => 'id');
+    INSERT INTO s.big SELECT g, CASE WHEN g % 10 <> 0 THEN 'order ' || g || ' ' || md5(g::text)
+                                     || CASE WHEN g % 97 = 0 THEN repeat(md5((-g)::text), 200) ELSE '' END END, g % 7
+                      FROM generate_series(1, 9000) g;
+    CREATE INDEX big_id ON s.big (id);" >/dev/null
+# a history of five commits, a TRUNCATE among them, and a savepoint
+qo "CREATE TABLE s.hist (id int, v text) USING incetl_cow;
+    SELECT incetl.set_table_options('s.hist', record_key => 'id', retain_commits => 100);" >/dev/null
+qo "INSERT INTO s.hist SELECT g, 'a' || g FROM generate_series(1, 30) g" >/dev/null
+qo "INSERT INTO s.hist SELECT g, 'b' || g FROM generate_series(21, 40) g" >/dev/null
+qo "DELETE FROM s.hist WHERE id <= 5" >/dev/null
+qo "TRUNCATE s.hist" >/dev/null
+qo "INSERT INTO s.hist SELECT g, 'c' || g FROM generate_series(100, 110) g" >/dev/null
+HIST_2=$(q "$DB" "SELECT commit_id FROM incetl.commits('s.hist') ORDER BY commit_id OFFSET 1 LIMIT 1")
+qo "SELECT incetl.savepoint('s.hist', $HIST_2, 'before the delete')" >/dev/null
+
+qo "SELECT incetl.create_pipeline('p_ts', 's.orders', 'updated_at', 's.heap_dst', 'id',
+                                  precombine => 'updated_at', schedule => '0 3 1 1 *');
+    SELECT incetl.create_pipeline('p_int', 's.events', 'seq', 's.events_dst', 'seq');
+    SELECT incetl.create_pipeline('p_feed', 's.ct', NULL, 's.ct_dst', 'id', precombine => 'updated_at');" >/dev/null
+expect "first runs (0.3)" "100 40 50" \
+    "$(qo "SELECT incetl_run('p_ts') || ' ' || incetl_run('p_int') || ' ' || incetl_run('p_feed')")"
+qo "UPDATE s.orders SET amount = amount + 1000, updated_at = now() WHERE id <= 10;
+    INSERT INTO s.events SELECT g, 'k' || g % 3 FROM generate_series(41, 45) g;
+    DELETE FROM s.ct WHERE id = 3;
+    INSERT INTO s.ct VALUES (1, 'x1', now()), (61, 'x61', now());" >/dev/null
+expect "second runs take the changes (0.3)" "10 5 3" \
+    "$(qo "SELECT incetl_run('p_ts') || ' ' || incetl_run('p_int') || ' ' || incetl_run('p_feed')")"
+qo "SELECT incetl.pause_pipeline('p_int'); SELECT incetl_run('p_int'); SELECT incetl.resume_pipeline('p_int')" >/dev/null
+if [ "$MODE" = simulated ]; then
+    q "$DB" "UPDATE pg_extension SET extversion = '0.3' WHERE extname = 'incetl'"
+fi
+
+CATALOG_BEFORE=$(catalog_rows)
+TIMELINE_BEFORE=$(timeline)
+CT_BEFORE=$(rows_of s.ct)
+BIG_BEFORE=$(rows_of s.big)
+LOG_MAX=$(q "$DB" "SELECT max(run_id) FROM incetl.run_log")
+expect "the 0.3 state: as_of() of s.hist's commits" "30 40 35 0 11" \
+    "$(q "$DB" "SELECT string_agg((SELECT count(*) FROM incetl.as_of(NULL::s.hist, commit_id))::text, ' ' ORDER BY commit_id) FROM incetl.commits('s.hist')")"
+expect "the 0.3 state: lookups in s.big return the scan's rows" 0 "$(big_lookups)"
+
+# ---------------------------------------------------------------------
+# 2. The same data directory on the current build, before the update
+# ---------------------------------------------------------------------
+incetl_cluster_stop "$CDIR"
+INCETL_PG_BIN=$NEW_BIN incetl_cluster_start "$CDIR"
+expect "the catalogs are still 0.3" 0.3 "$(version)"
+expect "$CURRENT_VERSION is available" t \
+    "$(q "$DB" "SELECT count(*) = 1 FROM pg_available_extension_versions WHERE name = 'incetl' AND version = '$CURRENT_VERSION'")"
+for call in "SELECT incetl_run('p_ts')" \
+            "SELECT incetl.alter_pipeline('p_int', max_batch_rows => 10)"; do
+    out=$(psql -X -At -q -U "$OWNER" -d "$DB" -v VERBOSITY=verbose -c "$call" 2>&1 || true)
+    expect_match "before the update, $call refuses (55000) and says what to do" \
+        "ERROR: +55000: incetl's catalogs in this database are version 0.3, its library is version $CURRENT_VERSION.*HINT: +Run ALTER EXTENSION incetl UPDATE" \
+        "$(echo $out)"
+done
+expect "nothing ran" "$LOG_MAX" "$(q "$DB" "SELECT max(run_id) FROM incetl.run_log")"
+expect "incetl_cow tables read before the update" "$CT_BEFORE $BIG_BEFORE" "$(rows_of s.ct) $(rows_of s.big)"
+expect "their history reads before the update" "$TIMELINE_BEFORE" "$(timeline)"
+expect "lookups in s.big read before the update" 0 "$(big_lookups)"
+expect "incetl.cow_shared_cache_stats() does not exist yet" "" \
+    "$(q "$DB" "SELECT to_regprocedure('incetl.cow_shared_cache_stats()')")"
+
+# ---------------------------------------------------------------------
+# 3. ALTER EXTENSION incetl UPDATE
+# ---------------------------------------------------------------------
+q "$DB" "ALTER EXTENSION incetl UPDATE"
+expect "the catalogs are the current version" "$CURRENT_VERSION" "$(version)"
+expect "every catalog row is kept (pipelines, watermarks, run log, cow options, file groups, commits, savepoints)" \
+    "$CATALOG_BEFORE" "$(catalog_rows)"
+expect "commits() and as_of() of every old commit are unchanged" "$TIMELINE_BEFORE" "$(timeline)"
+expect "the savepoint is kept" "$HIST_2|before the delete" \
+    "$(qo "SELECT commit_id || '|' || comment FROM incetl.savepoints('s.hist')")"
+expect "incetl.cow_shared_cache_stats() exists, a member of the extension" "incetl.cow_shared_cache_stats()" \
+    "$(q "$DB" "SELECT p.oid::regprocedure FROM pg_proc AS p JOIN pg_depend AS d
+                ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+               AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'incetl')
+                WHERE p.proname = 'cow_shared_cache_stats'")"
+expect "pipeline_status shows the schedule" "p_ts|t" \
+    "$(q "$DB" "SELECT pipeline_name, next_run_at IS NOT NULL FROM incetl.pipeline_status WHERE schedule IS NOT NULL")"
+expect "the pg_cron job is kept" "0 3 1 1 *" "$(q "$DB" "SELECT schedule FROM cron.job WHERE jobname = 'incetl:p_ts'")"
+
+# the next runs continue where 0.3 stopped: only the new rows
+qo "UPDATE s.orders SET amount = -id, updated_at = now() WHERE id IN (50, 51);
+    INSERT INTO s.orders VALUES (101, 101, now());
+    INSERT INTO s.events SELECT g, 'k' || g % 3 FROM generate_series(46, 49) g;
+    DELETE FROM s.ct WHERE id = 4;
+    INSERT INTO s.ct VALUES (5, 'after the update', now());" >/dev/null
+expect "p_ts (timestamptz watermark, heap target) takes only the new rows" 3 "$(qo "SELECT incetl_run('p_ts')")"
+expect "p_int (bigint watermark, incetl_cow target) takes only the new rows" 4 "$(qo "SELECT incetl_run('p_int')")"
+expect "p_feed (the change feed) takes only the new changes" 2 "$(qo "SELECT incetl_run('p_feed')")"
+for pair in "s.orders s.heap_dst" "s.events s.events_dst" "s.ct s.ct_dst"; do
+    set -- $pair
+    expect "$2 equals $1" 0 \
+        "$(q "$DB" "SELECT count(*) FROM ((TABLE $1 EXCEPT ALL TABLE $2) UNION ALL (TABLE $2 EXCEPT ALL TABLE $1)) AS d")"
+done
+expect "the runs log after the old ones" "p_feed|SUCCESS p_int|SUCCESS p_ts|SUCCESS" \
+    "$(q "$DB" "SELECT string_agg(pipeline_name || '|' || status, ' ' ORDER BY pipeline_name) FROM incetl.run_log WHERE run_id > $LOG_MAX")"
+qo "INSERT INTO s.hist VALUES (1, 'after the update')" >/dev/null
+expect "s.hist takes a sixth commit; the five before are unchanged" "$TIMELINE_BEFORE" "$(timeline | head -n 5)"
+qo "SELECT incetl.restore('s.hist', $HIST_2)" >/dev/null
+expect "restore() to the savepoint 0.3 made gives its content back" \
+    "$(q "$DB" "SELECT count(*) || ':' || md5(string_agg(h::text, '|' ORDER BY h.id)) FROM incetl.as_of(NULL::s.hist, $HIST_2) AS h")" \
+    "$(q "$DB" "SELECT count(*) || ':' || md5(string_agg(h::text, '|' ORDER BY h.id)) FROM s.hist AS h")"
+
+# the shared frame cache on 0.3's blocks: the lookups above (before the
+# update) filled it; a new session's lookups copy frames from it
+STATS_BEFORE=$(q "$DB" "SELECT hits || ' ' || writes FROM incetl.cow_shared_cache_stats()")
+expect "lookups in s.big from a new session return the scan's rows" 0 "$(big_lookups)"
+read -r hits0 writes0 <<<"$STATS_BEFORE"
+read -r hits1 writes1 <<<"$(q "$DB" "SELECT hits || ' ' || writes FROM incetl.cow_shared_cache_stats()")"
+expect "and found frames in the shared cache (hits grew, by more than frames were written)" t \
+    "$([ $((hits1 - hits0)) -gt 0 ] && [ $((hits1 - hits0)) -gt $((writes1 - writes0)) ] && echo t || echo f)"
+expect "s.big is unchanged" "$BIG_BEFORE" "$(rows_of s.big)"
+
+# the same catalogs as a fresh install
+createdb fresh
+q fresh "CREATE EXTENSION incetl"
+upgrade_expect_same_catalog "the updated catalogs equal a fresh CREATE EXTENSION incetl ($CURRENT_VERSION)" fresh "$DB"
+
+echo "upgrade from 0.3 ($MODE) ok"

@@ -1,0 +1,257 @@
+# The shared frame cache (cow_shared_cache.c): frames of incetl_cow column
+# blocks a backend decompressed for lookups, kept in shared memory for the
+# next backend.  On a server whose cache is smaller than what the lookups
+# decompress (256 kB), so that records are dropped all along:
+#   - every lookup returns the row heap returns: in the session that fills
+#     the cache, in new sessions that read from it, under pgbench with
+#     several clients reading while one upserts, after records were dropped;
+#   - a new session's lookups find frames another session put there (hits
+#     grow, nothing new is written for frames already there);
+#   - storage made again in the same file (TRUNCATE of a table created in
+#     the transaction) forgets that file's records, and the lookups then
+#     return the new rows;
+#   - temporary tables are not cached; a role without SELECT on a table
+#     whose frames are cached gets "permission denied", never its rows;
+#   - a hot standby in recovery does not use the cache, and returns the
+#     primary's rows;
+#   - after kill -9 of a backend (the server restarts) the cache starts
+#     empty and lookups
+#     are right; with incetl.cow_shared_cache_size = 0 the cache is off
+#     (its stats all zero) and lookups are right.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('shared_cache');
+$node->init(allows_streaming => 1);
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'incetl,pg_cron'
+cron.database_name = 'postgres'
+incetl.cow_shared_cache_size = 256kB
+restart_after_crash = on
+});
+$node->start;
+
+# h: heap; c: the same rows in incetl_cow, text blocks in 4 kB frames,
+# three file groups, a btree on id
+$node->safe_psql('postgres', q{
+CREATE EXTENSION incetl;
+CREATE TABLE h (id bigint PRIMARY KEY, n int, note text);
+INSERT INTO h
+SELECT g, g % 1000, CASE WHEN g % 10 <> 0 THEN 'order ' || g || ' ' || md5(g::text) END
+FROM generate_series(1, 30000) g;
+CREATE TABLE c (LIKE h) USING incetl_cow;
+SELECT incetl.set_table_options('c', record_key => 'id', file_group_rows => 10000);
+INSERT INTO c SELECT * FROM h;
+CREATE INDEX c_id ON c (id);
+ANALYZE c;
+ANALYZE h;
+CREATE FUNCTION lookups(step int, upto int DEFAULT 30000, first int DEFAULT 1) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    k bigint;
+    a text;
+    b text;
+    n int := 0;
+    bad int := 0;
+BEGIN
+    SET LOCAL enable_seqscan = off;
+    SET LOCAL enable_bitmapscan = off;
+    FOR k IN SELECT g FROM generate_series(first, upto, step) g LOOP
+        EXECUTE 'SELECT x::text FROM c x WHERE id = ' || k INTO a;
+        EXECUTE 'SELECT x::text FROM h x WHERE id = ' || k INTO b;
+        n := n + 1;
+        IF a IS DISTINCT FROM b THEN
+            bad := bad + 1;
+        END IF;
+    END LOOP;
+    RETURN format('checked %s differing %s', n, bad);
+END $$;
+CREATE FUNCTION stats() RETURNS TABLE (entries bigint, hits bigint, misses bigint,
+                                       writes bigint, dropped bigint, used bigint)
+LANGUAGE sql AS $$
+SELECT entries, hits, misses, writes, dropped, used_bytes FROM incetl.cow_shared_cache_stats()
+$$;
+});
+is($node->safe_psql('postgres', q{
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT * FROM c WHERE id = 5}) =~ /Index Scan using c_id on c/ ? 1 : 0,
+	1, 'lookups go through the btree');
+is($node->safe_psql('postgres', q{
+SELECT size_bytes || ' ' || entries || ' ' || hits || ' ' || writes
+FROM incetl.cow_shared_cache_stats()}), '262144 0 0 0', 'the cache starts empty, 256 kB');
+
+sub stats
+{
+	my @s = split /\|/, $node->safe_psql('postgres', 'SELECT * FROM stats()');
+	return { entries => $s[0], hits => $s[1], misses => $s[2],
+		writes => $s[3], dropped => $s[4], used => $s[5] };
+}
+
+# storage made again in the same file forgets its records: on the empty
+# cache, a key range of a table made in this transaction puts frames in it,
+# and TRUNCATE (retain_commits 0: the storage starts again, same file)
+# forgets them all
+my $forget = $node->safe_psql('postgres', q{
+BEGIN;
+CREATE TABLE t (id bigint, note text) USING incetl_cow;
+SELECT FROM incetl.set_table_options('t', record_key => 'id', retain_commits => 0) \gset
+SELECT entries AS before_lookups FROM stats() \gset
+INSERT INTO t SELECT g, 'old ' || g || ' ' || md5(g::text) FROM generate_series(1, 9000) g;
+SELECT pg_relation_filenode('t') AS node0 \gset
+SELECT string_agg(id || '=' || left(note, 8), ' ' ORDER BY id) FROM t WHERE id BETWEEN 4000 AND 4001;
+SELECT entries AS e0 FROM stats() \gset
+SELECT :before_lookups = 0 AND :e0 > 0 AS lookups_cached;
+TRUNCATE t;
+SELECT pg_relation_filenode('t') = :node0 AS same_file;
+SELECT entries = 0 AS forgotten FROM stats();
+INSERT INTO t SELECT g, 'new ' || g FROM generate_series(1, 9000) g;
+SELECT string_agg(id || '=' || note, ' ' ORDER BY id) FROM t WHERE id BETWEEN 4000 AND 4001;
+COMMIT;
+});
+is($forget, "4000=old 4000 4001=old 4001\nt\nt\nt\n4000=new 4000 4001=new 4001",
+	'TRUNCATE in the creating transaction: same file, its records forgotten, the new rows read');
+
+# one session fills the cache, more than it holds
+is($node->safe_psql('postgres', 'SELECT lookups(7)'), 'checked 4286 differing 0',
+	'lookups in the session that fills the cache return the heap rows');
+my $s1 = stats();
+ok($s1->{writes} > 0 && $s1->{entries} > 0, "frames were written ($s1->{writes}, $s1->{entries} kept)");
+ok($s1->{dropped} > 0, "the oldest were dropped to make room ($s1->{dropped})");
+ok($s1->{used} <= 262144, "the arena holds at most its size ($s1->{used} bytes)");
+
+# a new session reads the frames of the last keys read from the cache
+# (the oldest, those of the first keys, were dropped)
+is($node->safe_psql('postgres', 'SELECT lookups(3, 30000, 29000)'), 'checked 334 differing 0',
+	'a new session after drops: the heap rows');
+my $s2 = stats();
+ok($s2->{hits} > $s1->{hits}, 'it found frames in the cache (hits ' . ($s2->{hits} - $s1->{hits}) . ')');
+is($node->safe_psql('postgres', 'SELECT lookups(5, 2000)'), 'checked 400 differing 0',
+	'a few blocks read by one session');
+my $s3 = stats();
+is($node->safe_psql('postgres', 'SELECT lookups(5, 2000)'), 'checked 400 differing 0',
+	'and again by the next');
+my $s4 = stats();
+is($s4->{writes}, $s3->{writes}, 'the second session wrote nothing: every frame was there');
+ok($s4->{hits} > $s3->{hits}, 'it copied them (hits ' . ($s4->{hits} - $s3->{hits}) . ')');
+
+# several clients reading while one upserts both tables in one transaction
+$node->safe_psql('postgres', 'CREATE TABLE pgb_bad (k bigint, c text, h text)');
+$node->pgbench(
+	'--no-vacuum --client=4 --transactions=150',
+	0,
+	[qr{processed: 600/600}],
+	[qr{^$}],
+	'pgbench: concurrent lookups while one client upserts',
+	{
+		'shared_cache_read@9' => q{
+\set k random(1, 30000)
+INSERT INTO pgb_bad SELECT :k, (SELECT x::text FROM c x WHERE id = :k), (SELECT x::text FROM h x WHERE id = :k)
+    WHERE (SELECT x::text FROM c x WHERE id = :k) IS DISTINCT FROM (SELECT x::text FROM h x WHERE id = :k);
+},
+		'shared_cache_write@1' => q{
+\set k random(1, 30000)
+BEGIN;
+SELECT pg_advisory_xact_lock(6);
+UPDATE h SET note = 'upserted ' || :k || ' ' || md5(random()::text) WHERE id = :k;
+INSERT INTO c SELECT * FROM h WHERE id = :k;
+COMMIT;
+},
+	});
+is($node->safe_psql('postgres', 'SELECT count(*) FROM pgb_bad'), '0',
+	'no lookup differed from heap');
+is($node->safe_psql('postgres', 'SELECT lookups(11)'), 'checked 2728 differing 0',
+	'after the upserts: the heap rows');
+
+# temporary tables are not cached
+is($node->safe_psql('postgres', q{
+CREATE TEMP TABLE tt (id bigint, note text) USING incetl_cow;
+SELECT FROM incetl.set_table_options('tt', record_key => 'id') \gset
+INSERT INTO tt SELECT g, 'temp ' || g || ' ' || md5(g::text) FROM generate_series(1, 9000) g;
+CREATE INDEX ON tt (id);
+SELECT writes AS w0 FROM stats() \gset
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT note FROM tt WHERE id = 4321;
+SELECT writes = :w0 FROM stats();
+}), "temp 4321 " . md5_hex_of('4321') . "\nt", 'a temporary table is read right and not cached');
+
+# a role without SELECT on c: its frames are cached, its rows not given
+$node->safe_psql('postgres', q{
+CREATE ROLE bob LOGIN;
+CREATE SCHEMA bob AUTHORIZATION bob;
+SELECT lookups(1, 300);
+});
+my ($ret, $out, $err) = $node->psql('postgres', q{
+SET enable_seqscan = off;
+SELECT note FROM public.c WHERE id = 42;
+}, extra_params => [ '-U', 'bob', '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/42501: permission denied for table c/, 'bob: permission denied for c, though its frames are cached');
+is($out, '', 'and no row');
+is($node->safe_psql('postgres', q{
+SET ROLE bob;
+CREATE TABLE bob.c (id bigint, note text) USING incetl_cow;
+SELECT FROM incetl.set_table_options('bob.c', record_key => 'id') \gset
+INSERT INTO bob.c SELECT g, 'bob ' || g FROM generate_series(1, 9000) g;
+CREATE INDEX ON bob.c (id);
+SET enable_seqscan = off;
+SELECT note FROM bob.c WHERE id = 42;
+}), 'bob 42', "bob's own table of the same shape gives his rows");
+
+# a hot standby replays; its cache stays unused
+$node->backup('b');
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($node, 'b', has_streaming => 1);
+$standby->start;
+$node->safe_psql('postgres', q{
+UPDATE h SET note = 'after the backup ' || id WHERE id % 100 = 0;
+INSERT INTO c SELECT * FROM h WHERE id % 100 = 0;
+});
+$node->wait_for_catchup($standby);
+is($standby->safe_psql('postgres', 'SELECT lookups(13)'), 'checked 2308 differing 0',
+	'the standby: lookups return the rows');
+is($standby->safe_psql('postgres', q{SELECT entries || ' ' || hits || ' ' || writes FROM stats()}),
+	'0 0 0', 'and did not use its cache during recovery');
+$standby->stop;
+
+# kill -9 of a backend: the server restarts every process and its shared
+# memory; the cache starts empty
+ok(stats()->{entries} > 0, 'the cache holds frames before the crash');
+my ($sout, $serr) = ('', '');
+my $sleeper = IPC::Run::start(
+	[ 'psql', '-X', '-d', $node->connstr('postgres'), '-c', 'SELECT pg_sleep(600)' ],
+	'>', \$sout, '2>', \$serr);
+$node->poll_query_until('postgres',
+	q{SELECT count(*) = 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(600)'});
+my $victim = $node->safe_psql('postgres',
+	q{SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(600)'});
+kill 'KILL', $victim;
+$sleeper->finish;
+$node->poll_query_until('postgres', 'SELECT 1', '1');
+ok($node->log_contains(qr/server process \(PID $victim\) was terminated by signal 9/),
+	'the backend was killed with signal 9 and the server restarted');
+is($node->safe_psql('postgres', q{SELECT entries || ' ' || hits FROM stats()}), '0 0',
+	'after the crash the cache is empty');
+is($node->safe_psql('postgres', 'SELECT lookups(13)'), 'checked 2308 differing 0',
+	'lookups after the crash return the heap rows');
+
+# off
+$node->append_conf('postgresql.conf', 'incetl.cow_shared_cache_size = 0');
+$node->restart;
+is($node->safe_psql('postgres', q{
+SELECT size_bytes || ' ' || used_bytes || ' ' || entries || ' ' || hits || ' ' || misses || ' ' || writes
+FROM incetl.cow_shared_cache_stats()}), '0 0 0 0 0 0', 'incetl.cow_shared_cache_size = 0: the cache is off');
+is($node->safe_psql('postgres', 'SELECT lookups(13)'), 'checked 2308 differing 0',
+	'lookups without it return the heap rows');
+
+$node->stop;
+done_testing();
+
+sub md5_hex_of
+{
+	my ($s) = @_;
+	require Digest::MD5;
+	return Digest::MD5::md5_hex($s);
+}
