@@ -751,7 +751,8 @@ CowAdoptResetStorage(Relation rel)
  * rel's own storage is truncated (it was created in this transaction):
  * the pages simply stay.  With retain_commits = 0 nothing is retained:
  * the versions' catalog rows are deleted, the new storage starts empty and
- * its clean horizon makes as_of() of the earlier commits fail clearly --
+ * its clean horizon makes as_of() of the earlier commits fail clearly;
+ * it gets a new storage id, which keeps copies of the commits --
  * unless the table has savepoints: then it is kept as with retention, and
  * cleaning keeps what the savepoints need.
  *
@@ -831,8 +832,27 @@ CowTruncateStorage(Relation rel, const RelFileNode *newrnode, char persistence)
 		return;
 	}
 
-	/* nothing retained: the versions go, the storage starts empty */
-	CowDeleteCatalogRows("cow_file_group", meta.storage_id);
+	/*
+	 * Nothing retained: the versions go, and the storage starts empty under
+	 * a new storage id, with the commits of the old one copied so that the
+	 * timeline reads on.  Not the old id: the old versions' catalog rows,
+	 * deleted here, stay visible until this transaction commits -- to
+	 * snapshots that still read the old file, rightly, and to the
+	 * lookups that decide which index entries are dead
+	 * (CowLoadLiveVersions, SnapshotNonVacuumable), and to SnapshotAny,
+	 * which would read them from the new, empty file.  A snapshot taken
+	 * before the truncate then finds the table empty, as with heap's
+	 * TRUNCATE.
+	 */
+	{
+		int64		old_id = meta.storage_id;
+
+		meta.storage_id = nextval_internal(CowCatalogRelid("cow_storage_id_seq", false),
+										   false);
+		CowCopyCommits(old_id, meta.storage_id);
+		CowDeleteStorageMetadata(old_id);
+		CommandCounterIncrement();
+	}
 	meta.clean_horizon = meta.next_commit_id - 1;
 	meta.clean_xid = InvalidTransactionId;
 	if (newrnode != NULL)

@@ -30,9 +30,14 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'incetl,pg_cron'
 cron.database_name = 'postgres'
 incetl.cow_shared_cache_size = 256kB
+incetl.cow_read_cache_size = 8MB
 restart_after_crash = on
 });
 $node->start;
+# settings of incetl_cow (defined after the incetl prefix was reserved,
+# before the fix) take their postgresql.conf values at server start
+is($node->safe_psql('postgres', 'SHOW incetl.cow_shared_cache_size; SHOW incetl.cow_read_cache_size'),
+	"256kB\n8MB", 'incetl.cow_* settings from postgresql.conf apply');
 
 # h: heap; c: the same rows in incetl_cow, text blocks in 4 kB frames,
 # three file groups, a btree on id
