@@ -30,6 +30,8 @@
 #                         databases have the same catalog definitions
 #
 #   qo SQL                run SQL in $DB as $OWNER (the pipelines' owner)
+#   upgrade_version, upgrade_rows_of TABLE, upgrade_timeline (of s.hist),
+#   upgrade_big_lookups (s.big's btree lookups that differ from a scan)
 #   CURRENT_VERSION       the version this build installs (incetl.control)
 #
 # and an incetl_on_exit that shows the end of $CDIR/server.log when the test
@@ -44,6 +46,38 @@ DB=upg
 OWNER=upg_owner
 
 qo() { psql -X -At -q -v ON_ERROR_STOP=1 -U "$OWNER" -d "$DB" -c "$*"; }
+
+# What the upgrade tests compare before and after, each as text:
+upgrade_version() { q "$DB" "SELECT extversion FROM pg_extension WHERE extname = 'incetl'"; }
+upgrade_rows_of() {   # every row of a table, in a stable order
+    q "$DB" "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '-') FROM $1 AS t"
+}
+upgrade_timeline() {  # commits() of s.hist, and what as_of() of each returns
+    q "$DB" "SELECT string_agg(c.commit_id || ' ' || c.operation || ' +' || c.rows_inserted
+                               || ' ~' || c.rows_updated || ' -' || c.rows_deleted || ' '
+                               || (SELECT count(*) || ':' || coalesce(md5(string_agg(h::text, '|' ORDER BY h.id)), '-')
+                                   FROM incetl.as_of(NULL::s.hist, c.commit_id) AS h),
+                               E'\n' ORDER BY c.commit_id)
+             FROM incetl.commits('s.hist') AS c"
+}
+# the keys of s.big (id int, note text, n int; a btree big_id on id) whose
+# lookup through big_id, one statement each, differs from a scan's row
+upgrade_big_lookups() {
+    q "$DB" "SET enable_seqscan = off; SET enable_bitmapscan = off;
+             DO \$\$ DECLARE k int; r text; bad int := 0; BEGIN
+                 SET LOCAL enable_indexscan = off;
+                 CREATE TEMP TABLE big_seq AS SELECT id, b::text AS r FROM s.big b;
+                 CREATE UNIQUE INDEX ON big_seq (id);
+                 ANALYZE big_seq;
+                 SET LOCAL enable_indexscan = on;
+                 FOR k IN SELECT g FROM generate_series(1, 9000, 7) g UNION SELECT g * 97 FROM generate_series(1, 92) g LOOP
+                     EXECUTE 'SELECT b::text FROM s.big b WHERE id = ' || k INTO r;
+                     IF r IS DISTINCT FROM (SELECT big_seq.r FROM big_seq WHERE big_seq.id = k) THEN bad := bad + 1; END IF;
+                 END LOOP;
+                 DROP TABLE big_seq;
+                 RAISE NOTICE 'differing %', bad;
+             END \$\$;" 2>&1 | sed -n 's/.*NOTICE: *differing //p'
+}
 
 incetl_on_exit() {
     local rc=$1

@@ -45,27 +45,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/helpers.bash"
 source "$(dirname "${BASH_SOURCE[0]}")/upgrade.bash"
 
 PORT=$((INCETL_TEST_PORT + 8))
-version() { q "$DB" "SELECT extversion FROM pg_extension WHERE extname = 'incetl'"; }
 
 # What must not change across the update, each as one line.
-rows_of() {   # every row of a catalog table, in a stable order
-    q "$DB" "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '-') FROM $1 AS t"
-}
 catalog_rows() {
     local t
     for t in incetl.pipelines incetl.watermarks incetl.run_log incetl.cow_options \
              incetl.cow_file_group incetl.cow_commit; do
-        printf '%s %s\n' "$t" "$(rows_of "$t")"
+        printf '%s %s\n' "$t" "$(upgrade_rows_of "$t")"
     done
-}
-table_rows() { q "$DB" "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '-') FROM $1 AS t"; }
-timeline() {  # commits() of s.hist, and what as_of() of each returns
-    q "$DB" "SELECT string_agg(c.commit_id || ' ' || c.operation || ' +' || c.rows_inserted
-                               || ' ~' || c.rows_updated || ' -' || c.rows_deleted || ' '
-                               || (SELECT count(*) || ':' || coalesce(md5(string_agg(h::text, '|' ORDER BY h.id)), '-')
-                                   FROM incetl.as_of(NULL::s.hist, c.commit_id) AS h),
-                               E'\n' ORDER BY c.commit_id)
-             FROM incetl.commits('s.hist') AS c"
 }
 hist_commit() {   # the Nth commit of s.hist
     q "$DB" "SELECT commit_id FROM incetl.commits('s.hist') ORDER BY commit_id OFFSET $(($1 - 1)) LIMIT 1"
@@ -129,8 +116,8 @@ if [ "$MODE" = simulated ]; then
 fi
 
 CATALOG_BEFORE=$(catalog_rows)
-TIMELINE_BEFORE=$(timeline)
-CT_BEFORE=$(table_rows s.ct)
+TIMELINE_BEFORE=$(upgrade_timeline)
+CT_BEFORE=$(upgrade_rows_of s.ct)
 HIST_FIRST=$(hist_commit 1)
 HIST_LAST=$(hist_commit 6)
 CT_LAST=$(q "$DB" "SELECT incetl.latest_commit('s.ct')")
@@ -156,7 +143,7 @@ expect "the 0.2 state: as_of() of s.hist's commits" "30 40 35 35 0 11" \
 # ---------------------------------------------------------------------
 incetl_cluster_stop "$CDIR"
 INCETL_PG_BIN=$NEW_BIN incetl_cluster_start "$CDIR"
-expect "the catalogs are still 0.2" 0.2 "$(version)"
+expect "the catalogs are still 0.2" 0.2 "$(upgrade_version)"
 expect "0.3 is available" t \
     "$(q "$DB" "SELECT count(*) = 1 FROM pg_available_extension_versions WHERE name = 'incetl' AND version = '0.3'")"
 for call in "SELECT incetl_run('p_ts')" \
@@ -168,8 +155,8 @@ for call in "SELECT incetl_run('p_ts')" \
         "$(echo $out)"
 done
 expect "nothing ran" "$LOG_MAX" "$(q "$DB" "SELECT max(run_id) FROM incetl.run_log")"
-expect "incetl_cow tables read before the update" "$CT_BEFORE" "$(table_rows s.ct)"
-expect "their history reads before the update" "$TIMELINE_BEFORE" "$(timeline)"
+expect "incetl_cow tables read before the update" "$CT_BEFORE" "$(upgrade_rows_of s.ct)"
+expect "their history reads before the update" "$TIMELINE_BEFORE" "$(upgrade_timeline)"
 expect "the 0.3 functions do not exist yet" "" \
     "$(q "$DB" "SELECT to_regprocedure('incetl.table_changes(anyelement,bigint,bigint)')")"
 
@@ -177,11 +164,11 @@ expect "the 0.3 functions do not exist yet" "" \
 # 3. ALTER EXTENSION incetl UPDATE
 # ---------------------------------------------------------------------
 q "$DB" "ALTER EXTENSION incetl UPDATE"
-expect "the catalogs are the current version (0.2 -> 0.3 -> ... $CURRENT_VERSION)" "$CURRENT_VERSION" "$(version)"
+expect "the catalogs are the current version (0.2 -> 0.3 -> ... $CURRENT_VERSION)" "$CURRENT_VERSION" "$(upgrade_version)"
 expect "every catalog row is kept (pipelines, watermarks, run log, cow options, file groups, commits)" \
     "$CATALOG_BEFORE" "$(catalog_rows)"
-expect "commits() and as_of() of every old commit are unchanged" "$TIMELINE_BEFORE" "$(timeline)"
-expect "the cow table's rows are kept" "$CT_BEFORE" "$(table_rows s.ct)"
+expect "commits() and as_of() of every old commit are unchanged" "$TIMELINE_BEFORE" "$(upgrade_timeline)"
+expect "the cow table's rows are kept" "$CT_BEFORE" "$(upgrade_rows_of s.ct)"
 expect "watermark_column and watermark_type are nullable" "watermark_column|false watermark_type|false" \
     "$(q "$DB" "SELECT string_agg(attname || '|' || attnotnull, ' ' ORDER BY attname) FROM pg_attribute
                 WHERE attrelid = 'incetl.pipelines'::regclass AND attname LIKE 'watermark%'")"
@@ -218,7 +205,7 @@ expect "the runs log after the old ones" "p_cowsrc|SUCCESS p_int|SUCCESS p_ts|SU
 expect "as_of() of the first commit 0.2 wrote" 30 "$(q "$DB" "SELECT count(*) FROM incetl.as_of(NULL::s.hist, $HIST_FIRST)")"
 qo "INSERT INTO s.hist VALUES (1, 'after the update')" >/dev/null
 expect "s.hist takes a seventh commit; the six before are unchanged" "$TIMELINE_BEFORE" \
-    "$(timeline | head -n 6)"
+    "$(upgrade_timeline | head -n 6)"
 expect "the seventh" "12" "$(q "$DB" "SELECT count(*) FROM s.hist")"
 
 # the same catalogs as a fresh install
@@ -253,28 +240,12 @@ expect "remove_savepoint()" t "$(qo "SELECT incetl.remove_savepoint('s.hist', $H
 expect "savepoints() no longer lists it" 0 "$(qo "SELECT count(*) FROM incetl.savepoints('s.hist')")"
 
 # lookups in the blocks 0.2 wrote, then in framed ones after an upsert
-big_lookups() {   # keys whose lookup through big_id differs from a scan's row
-    q "$DB" "SET enable_seqscan = off; SET enable_bitmapscan = off;
-             DO \$\$ DECLARE k int; r text; bad int := 0; BEGIN
-                 SET LOCAL enable_indexscan = off;
-                 CREATE TEMP TABLE big_seq AS SELECT id, b::text AS r FROM s.big b;
-                 CREATE UNIQUE INDEX ON big_seq (id);
-                 ANALYZE big_seq;
-                 SET LOCAL enable_indexscan = on;
-                 FOR k IN SELECT g FROM generate_series(1, 9000, 7) g UNION SELECT g * 97 FROM generate_series(1, 92) g LOOP
-                     EXECUTE 'SELECT b::text FROM s.big b WHERE id = ' || k INTO r;
-                     IF r IS DISTINCT FROM (SELECT big_seq.r FROM big_seq WHERE big_seq.id = k) THEN bad := bad + 1; END IF;
-                 END LOOP;
-                 DROP TABLE big_seq;
-                 RAISE NOTICE 'differing %', bad;
-             END \$\$;" 2>&1 | sed -n 's/.*NOTICE: *differing //p'
-}
 expect "EXPLAIN: s.big is read through big_id" "Index Scan using big_id on big b" \
     "$(q "$DB" "SET enable_seqscan = off; SET enable_bitmapscan = off; EXPLAIN (COSTS OFF) SELECT b::text FROM s.big b WHERE id = 5" | head -n 1)"
-expect "lookups in s.big (0.2's blocks) return the scan's rows" 0 "$(big_lookups)"
+expect "lookups in s.big (0.2's blocks) return the scan's rows" 0 "$(upgrade_big_lookups)"
 qo "INSERT INTO s.big SELECT g, 'upserted ' || g || ' ' || repeat(md5(g::text), g % 300), -g
     FROM generate_series(1, 9000, 40) g" >/dev/null
-expect "after an upsert (framed blocks) too" 0 "$(big_lookups)"
+expect "after an upsert (framed blocks) too" 0 "$(upgrade_big_lookups)"
 expect "the upserted rows" "1|upserted 1 |-1" \
     "$(q "$DB" "SET enable_seqscan = off; SELECT id || '|' || left(note, 11) || '|' || n FROM s.big WHERE id = 1")"
 expect "verify() finds nothing wrong in s.big" 0 "$(q "$DB" "SELECT count(*) FROM incetl.verify('s.big')")"

@@ -35,43 +35,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/helpers.bash"
 source "$(dirname "${BASH_SOURCE[0]}")/upgrade.bash"
 
 PORT=$((INCETL_TEST_PORT + 9))
-version() { q "$DB" "SELECT extversion FROM pg_extension WHERE extname = 'incetl'"; }
 
-rows_of() {   # every row of a table, in a stable order
-    q "$DB" "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '-') FROM $1 AS t"
-}
 catalog_rows() {
     local t
     for t in incetl.pipelines incetl.watermarks incetl.run_log incetl.cow_options \
              incetl.cow_file_group incetl.cow_commit incetl.cow_savepoint; do
-        printf '%s %s\n' "$t" "$(rows_of "$t")"
+        printf '%s %s\n' "$t" "$(upgrade_rows_of "$t")"
     done
-}
-timeline() {  # commits() of s.hist, and what as_of() of each returns
-    q "$DB" "SELECT string_agg(c.commit_id || ' ' || c.operation || ' +' || c.rows_inserted
-                               || ' ~' || c.rows_updated || ' -' || c.rows_deleted || ' '
-                               || (SELECT count(*) || ':' || coalesce(md5(string_agg(h::text, '|' ORDER BY h.id)), '-')
-                                   FROM incetl.as_of(NULL::s.hist, c.commit_id) AS h),
-                               E'\n' ORDER BY c.commit_id)
-             FROM incetl.commits('s.hist') AS c"
-}
-# keys of s.big whose lookup through big_id differs from the scan's row,
-# in one new session
-big_lookups() {
-    q "$DB" "SET enable_seqscan = off; SET enable_bitmapscan = off;
-             DO \$\$ DECLARE k int; r text; bad int := 0; BEGIN
-                 SET LOCAL enable_indexscan = off;
-                 CREATE TEMP TABLE big_seq AS SELECT id, b::text AS r FROM s.big b;
-                 CREATE UNIQUE INDEX ON big_seq (id);
-                 ANALYZE big_seq;
-                 SET LOCAL enable_indexscan = on;
-                 FOR k IN SELECT g FROM generate_series(1, 9000, 7) g UNION SELECT g * 97 FROM generate_series(1, 92) g LOOP
-                     EXECUTE 'SELECT b::text FROM s.big b WHERE id = ' || k INTO r;
-                     IF r IS DISTINCT FROM (SELECT big_seq.r FROM big_seq WHERE big_seq.id = k) THEN bad := bad + 1; END IF;
-                 END LOOP;
-                 DROP TABLE big_seq;
-                 RAISE NOTICE 'differing %', bad;
-             END \$\$;" 2>&1 | sed -n 's/.*NOTICE: *differing //p'
 }
 
 # ---------------------------------------------------------------------
@@ -132,20 +102,20 @@ if [ "$MODE" = simulated ]; then
 fi
 
 CATALOG_BEFORE=$(catalog_rows)
-TIMELINE_BEFORE=$(timeline)
-CT_BEFORE=$(rows_of s.ct)
-BIG_BEFORE=$(rows_of s.big)
+TIMELINE_BEFORE=$(upgrade_timeline)
+CT_BEFORE=$(upgrade_rows_of s.ct)
+BIG_BEFORE=$(upgrade_rows_of s.big)
 LOG_MAX=$(q "$DB" "SELECT max(run_id) FROM incetl.run_log")
 expect "the 0.3 state: as_of() of s.hist's commits" "30 40 35 0 11" \
     "$(q "$DB" "SELECT string_agg((SELECT count(*) FROM incetl.as_of(NULL::s.hist, commit_id))::text, ' ' ORDER BY commit_id) FROM incetl.commits('s.hist')")"
-expect "the 0.3 state: lookups in s.big return the scan's rows" 0 "$(big_lookups)"
+expect "the 0.3 state: lookups in s.big return the scan's rows" 0 "$(upgrade_big_lookups)"
 
 # ---------------------------------------------------------------------
 # 2. The same data directory on the current build, before the update
 # ---------------------------------------------------------------------
 incetl_cluster_stop "$CDIR"
 INCETL_PG_BIN=$NEW_BIN incetl_cluster_start "$CDIR"
-expect "the catalogs are still 0.3" 0.3 "$(version)"
+expect "the catalogs are still 0.3" 0.3 "$(upgrade_version)"
 expect "$CURRENT_VERSION is available" t \
     "$(q "$DB" "SELECT count(*) = 1 FROM pg_available_extension_versions WHERE name = 'incetl' AND version = '$CURRENT_VERSION'")"
 for call in "SELECT incetl_run('p_ts')" \
@@ -156,9 +126,9 @@ for call in "SELECT incetl_run('p_ts')" \
         "$(echo $out)"
 done
 expect "nothing ran" "$LOG_MAX" "$(q "$DB" "SELECT max(run_id) FROM incetl.run_log")"
-expect "incetl_cow tables read before the update" "$CT_BEFORE $BIG_BEFORE" "$(rows_of s.ct) $(rows_of s.big)"
-expect "their history reads before the update" "$TIMELINE_BEFORE" "$(timeline)"
-expect "lookups in s.big read before the update" 0 "$(big_lookups)"
+expect "incetl_cow tables read before the update" "$CT_BEFORE $BIG_BEFORE" "$(upgrade_rows_of s.ct) $(upgrade_rows_of s.big)"
+expect "their history reads before the update" "$TIMELINE_BEFORE" "$(upgrade_timeline)"
+expect "lookups in s.big read before the update" 0 "$(upgrade_big_lookups)"
 expect "incetl.cow_shared_cache_stats() does not exist yet" "" \
     "$(q "$DB" "SELECT to_regprocedure('incetl.cow_shared_cache_stats()')")"
 
@@ -166,10 +136,10 @@ expect "incetl.cow_shared_cache_stats() does not exist yet" "" \
 # 3. ALTER EXTENSION incetl UPDATE
 # ---------------------------------------------------------------------
 q "$DB" "ALTER EXTENSION incetl UPDATE"
-expect "the catalogs are the current version" "$CURRENT_VERSION" "$(version)"
+expect "the catalogs are the current version" "$CURRENT_VERSION" "$(upgrade_version)"
 expect "every catalog row is kept (pipelines, watermarks, run log, cow options, file groups, commits, savepoints)" \
     "$CATALOG_BEFORE" "$(catalog_rows)"
-expect "commits() and as_of() of every old commit are unchanged" "$TIMELINE_BEFORE" "$(timeline)"
+expect "commits() and as_of() of every old commit are unchanged" "$TIMELINE_BEFORE" "$(upgrade_timeline)"
 expect "the savepoint is kept" "$HIST_2|before the delete" \
     "$(qo "SELECT commit_id || '|' || comment FROM incetl.savepoints('s.hist')")"
 expect "incetl.cow_shared_cache_stats() exists, a member of the extension" "incetl.cow_shared_cache_stats()" \
@@ -198,7 +168,7 @@ done
 expect "the runs log after the old ones" "p_feed|SUCCESS p_int|SUCCESS p_ts|SUCCESS" \
     "$(q "$DB" "SELECT string_agg(pipeline_name || '|' || status, ' ' ORDER BY pipeline_name) FROM incetl.run_log WHERE run_id > $LOG_MAX")"
 qo "INSERT INTO s.hist VALUES (1, 'after the update')" >/dev/null
-expect "s.hist takes a sixth commit; the five before are unchanged" "$TIMELINE_BEFORE" "$(timeline | head -n 5)"
+expect "s.hist takes a sixth commit; the five before are unchanged" "$TIMELINE_BEFORE" "$(upgrade_timeline | head -n 5)"
 qo "SELECT incetl.restore('s.hist', $HIST_2)" >/dev/null
 expect "restore() to the savepoint 0.3 made gives its content back" \
     "$(q "$DB" "SELECT count(*) || ':' || md5(string_agg(h::text, '|' ORDER BY h.id)) FROM incetl.as_of(NULL::s.hist, $HIST_2) AS h")" \
@@ -207,12 +177,12 @@ expect "restore() to the savepoint 0.3 made gives its content back" \
 # the shared frame cache on 0.3's blocks: the lookups above (before the
 # update) filled it; a new session's lookups copy frames from it
 STATS_BEFORE=$(q "$DB" "SELECT hits || ' ' || writes FROM incetl.cow_shared_cache_stats()")
-expect "lookups in s.big from a new session return the scan's rows" 0 "$(big_lookups)"
+expect "lookups in s.big from a new session return the scan's rows" 0 "$(upgrade_big_lookups)"
 read -r hits0 writes0 <<<"$STATS_BEFORE"
 read -r hits1 writes1 <<<"$(q "$DB" "SELECT hits || ' ' || writes FROM incetl.cow_shared_cache_stats()")"
 expect "and found frames in the shared cache (hits grew, by more than frames were written)" t \
     "$([ $((hits1 - hits0)) -gt 0 ] && [ $((hits1 - hits0)) -gt $((writes1 - writes0)) ] && echo t || echo f)"
-expect "s.big is unchanged" "$BIG_BEFORE" "$(rows_of s.big)"
+expect "s.big is unchanged" "$BIG_BEFORE" "$(upgrade_rows_of s.big)"
 
 # the same catalogs as a fresh install
 createdb fresh
