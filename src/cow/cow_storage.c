@@ -166,14 +166,6 @@ CowWriteInitFork(SMgrRelation srel, int64 storage_id)
 	Page		page = (Page) buf.data;
 	CowMetaPageData *meta;
 
-	/*
-	 * What the server's frame cache holds of an earlier file of this number
-	 * (a dropped table's, this one's before TRUNCATE) is not this storage's
-	 * (cow_shared_cache.c).  Temporary tables are not cached there.
-	 */
-	if (!SmgrIsTemp(srel))
-		CowSharedCacheForgetNode(srel->smgr_rnode.node);
-
 	PageInit(page, BLCKSZ, 0);
 	meta = (CowMetaPageData *) PageGetContents(page);
 	memset(meta, 0, sizeof(CowMetaPageData));
