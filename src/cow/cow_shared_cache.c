@@ -443,12 +443,17 @@ incetl_cow_shared_cache_stats(PG_FUNCTION_ARGS)
 }
 
 /*
- * CowSharedCacheInit defines incetl.cow_shared_cache_size and, loaded from
- * shared_preload_libraries, asks for the cache's shared memory.
+ * CowSharedCacheInit, loaded from shared_preload_libraries, defines
+ * incetl.cow_shared_cache_size and asks for the cache's shared memory.
+ * Loaded later (LOAD, or a server without incetl preloaded) it does
+ * neither: a setting fixed at server start cannot be defined after it
+ * (PostgreSQL ends the session), and there is no cache.
  */
 void
 CowSharedCacheInit(void)
 {
+	if (!process_shared_preload_libraries_in_progress)
+		return;
 	DefineCustomIntVariable("incetl.cow_shared_cache_size",
 							"Shared memory the server keeps decompressed incetl_cow column frames in, for lookups and key ranges of every backend.",
 							"Frames a backend decompressed for a point lookup or a key range "
@@ -460,11 +465,8 @@ CowSharedCacheInit(void)
 							PGC_POSTMASTER,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
-	if (process_shared_preload_libraries_in_progress)
-	{
-		prev_shmem_request_hook = shmem_request_hook;
-		shmem_request_hook = CowSharedShmemRequest;
-		prev_shmem_startup_hook = shmem_startup_hook;
-		shmem_startup_hook = CowSharedShmemStartup;
-	}
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = CowSharedShmemRequest;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = CowSharedShmemStartup;
 }

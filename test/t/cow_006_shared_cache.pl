@@ -17,7 +17,9 @@
 #   - after kill -9 of a backend (the server restarts) the cache starts
 #     empty and lookups
 #     are right; with incetl.cow_shared_cache_size = 0 the cache is off
-#     (its stats all zero) and lookups are right.
+#     (its stats all zero) and lookups are right; loaded without
+#     shared_preload_libraries, incetl has no cache and no setting for it,
+#     and the session goes on.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -252,6 +254,23 @@ is($node->safe_psql('postgres', 'SELECT lookups(13)'), 'checked 2308 differing 0
 	'lookups without it return the heap rows');
 
 $node->stop;
+
+# incetl loaded without shared_preload_libraries (LOAD, CREATE EXTENSION):
+# no cache and no setting for it, and the session goes on (defining a
+# setting fixed at server start after startup ended the session: FATAL)
+my $plain = PostgreSQL::Test::Cluster->new('no_preload');
+$plain->init;
+$plain->append_conf('postgresql.conf', "shared_preload_libraries = ''");
+$plain->start;
+is($plain->safe_psql('postgres', q{
+LOAD 'incetl';
+SELECT 'still here';
+CREATE EXTENSION incetl;
+SELECT size_bytes || ' ' || entries || ' ' || hits FROM incetl.cow_shared_cache_stats();
+SELECT current_setting('incetl.cow_shared_cache_size', true) IS NULL;
+}), "still here\n0 0 0\nt", 'without preloading: LOAD and CREATE EXTENSION work, the cache is off');
+$plain->stop;
+
 done_testing();
 
 sub md5_hex_of
