@@ -4,7 +4,8 @@
 # decompress (256 kB), so that records are dropped all along:
 #   - every lookup returns the row heap returns: in the session that fills
 #     the cache, in new sessions that read from it, under pgbench with
-#     several clients reading while one upserts, after records were dropped;
+#     several clients looking up keys and key ranges while one upserts,
+#     after records were dropped;
 #   - a new session's lookups find frames another session put there (hits
 #     grow, nothing new is written for frames already there);
 #   - storage made again in the same file (TRUNCATE of a table created in
@@ -147,16 +148,22 @@ ok($s4->{hits} > $s3->{hits}, 'it copied them (hits ' . ($s4->{hits} - $s3->{hit
 # several clients reading while one upserts both tables in one transaction
 $node->safe_psql('postgres', 'CREATE TABLE pgb_bad (k bigint, c text, h text)');
 $node->pgbench(
-	'--no-vacuum --client=4 --transactions=150',
+	'--no-vacuum --client=4 --transactions=500',
 	0,
-	[qr{processed: 600/600}],
+	[qr{processed: 2000/2000}],
 	[qr{^$}],
-	'pgbench: concurrent lookups while one client upserts',
+	'pgbench: concurrent lookups and key ranges while one client upserts',
 	{
 		'shared_cache_read@9' => q{
 \set k random(1, 30000)
 INSERT INTO pgb_bad SELECT :k, (SELECT x::text FROM c x WHERE id = :k), (SELECT x::text FROM h x WHERE id = :k)
     WHERE (SELECT x::text FROM c x WHERE id = :k) IS DISTINCT FROM (SELECT x::text FROM h x WHERE id = :k);
+},
+		'shared_cache_range@3' => q{
+\set k random(1, 29980)
+INSERT INTO pgb_bad SELECT :k, 'range', NULL
+    WHERE (SELECT string_agg(x::text, ',' ORDER BY id) FROM c x WHERE id BETWEEN :k AND :k + 20)
+          IS DISTINCT FROM (SELECT string_agg(x::text, ',' ORDER BY id) FROM h x WHERE id BETWEEN :k AND :k + 20);
 },
 		'shared_cache_write@1' => q{
 \set k random(1, 30000)
