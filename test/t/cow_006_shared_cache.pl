@@ -16,11 +16,11 @@
 #   - a hot standby in recovery does not use the cache, and returns the
 #     primary's rows;
 #   - after kill -9 of a backend (the server restarts) the cache starts
-#     empty and lookups
-#     are right; with incetl.cow_shared_cache_size = 0 the cache is off
-#     (its stats all zero) and lookups are right; loaded without
-#     shared_preload_libraries, incetl has no cache and no setting for it,
-#     and the session goes on.
+#     empty and lookups are right; with incetl.cow_shared_cache_size = 0
+#     the cache is off (its stats all zero) and lookups are right; loaded
+#     without shared_preload_libraries, incetl has no cache and no setting
+#     for it, and the session goes on;
+#   - incetl.cow_* settings in postgresql.conf apply from server start.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
