@@ -94,6 +94,20 @@ typedef struct CowSharedEntry
 	uint32		len;
 } CowSharedEntry;
 
+/*
+ * A partition's lookup counters, a cache line each: every lookup counts
+ * one, and one counter for all would be a line every backend writes.
+ */
+typedef union CowSharedCounts
+{
+	struct
+	{
+		pg_atomic_uint64 hits;
+		pg_atomic_uint64 misses;
+	}			c;
+	char		pad[PG_CACHE_LINE_SIZE];
+} CowSharedCounts;
+
 typedef struct CowSharedCtl
 {
 	Size		size;			/* of the arena */
@@ -102,10 +116,9 @@ typedef struct CowSharedCtl
 	uint64		head;
 	uint64		tail;
 	pg_atomic_uint32 entries;
-	pg_atomic_uint64 hits;
-	pg_atomic_uint64 misses;
 	pg_atomic_uint64 writes;
 	pg_atomic_uint64 dropped;
+	CowSharedCounts counts[COW_SHARED_PARTITIONS];
 } CowSharedCtl;
 
 static CowSharedCtl *CowShared = NULL;
@@ -167,8 +180,11 @@ CowSharedShmemStartup(void)
 		CowShared->head = 0;
 		CowShared->tail = 0;
 		pg_atomic_init_u32(&CowShared->entries, 0);
-		pg_atomic_init_u64(&CowShared->hits, 0);
-		pg_atomic_init_u64(&CowShared->misses, 0);
+		for (int i = 0; i < COW_SHARED_PARTITIONS; i++)
+		{
+			pg_atomic_init_u64(&CowShared->counts[i].c.hits, 0);
+			pg_atomic_init_u64(&CowShared->counts[i].c.misses, 0);
+		}
 		pg_atomic_init_u64(&CowShared->writes, 0);
 		pg_atomic_init_u64(&CowShared->dropped, 0);
 	}
@@ -206,6 +222,7 @@ CowSharedCacheGet(const CowSharedKey *key, char *dst, Size len)
 	uint32		hash;
 	LWLock	   *lock;
 	CowSharedEntry *e;
+	CowSharedCounts *counts;
 	bool		hit = false;
 
 	if (!CowSharedUsable())
@@ -222,7 +239,8 @@ CowSharedCacheGet(const CowSharedKey *key, char *dst, Size len)
 		hit = true;
 	}
 	LWLockRelease(lock);
-	pg_atomic_fetch_add_u64(hit ? &CowShared->hits : &CowShared->misses, 1);
+	counts = &CowShared->counts[hash % COW_SHARED_PARTITIONS];
+	pg_atomic_fetch_add_u64(hit ? &counts->c.hits : &counts->c.misses, 1);
 	return hit;
 }
 
@@ -429,13 +447,21 @@ incetl_cow_shared_cache_stats(PG_FUNCTION_ARGS)
 		values[i] = Int64GetDatum(0);
 	if (CowShared != NULL)
 	{
+		int64		hits = 0,
+					misses = 0;
+
 		values[0] = Int64GetDatum((int64) CowShared->size);
 		LWLockAcquire(&CowSharedLocks[0].lock, LW_SHARED);
 		values[1] = Int64GetDatum((int64) (CowShared->head - CowShared->tail));
 		LWLockRelease(&CowSharedLocks[0].lock);
 		values[2] = Int64GetDatum((int64) pg_atomic_read_u32(&CowShared->entries));
-		values[3] = Int64GetDatum((int64) pg_atomic_read_u64(&CowShared->hits));
-		values[4] = Int64GetDatum((int64) pg_atomic_read_u64(&CowShared->misses));
+		for (i = 0; i < COW_SHARED_PARTITIONS; i++)
+		{
+			hits += (int64) pg_atomic_read_u64(&CowShared->counts[i].c.hits);
+			misses += (int64) pg_atomic_read_u64(&CowShared->counts[i].c.misses);
+		}
+		values[3] = Int64GetDatum(hits);
+		values[4] = Int64GetDatum(misses);
 		values[5] = Int64GetDatum((int64) pg_atomic_read_u64(&CowShared->writes));
 		values[6] = Int64GetDatum((int64) pg_atomic_read_u64(&CowShared->dropped));
 	}
