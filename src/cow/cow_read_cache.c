@@ -30,10 +30,10 @@
  *	  header and the bits of one value: a copy instead of a buffer pin and
  *	  lock each).
  *
- * The key names one block for good, as the version header cache of
- * cow_reader.c names a version: relation, file (relfilenode), first row
- * number, commit, file group id and extent of the version, then column
- * and block.  A relcache invalidation of the relation (DROP, TRUNCATE,
+ * The key names one block for good: the version as the version header
+ * cache of cow_reader.c names it (CowVersionName: file (relfilenode),
+ * first row number, commit, file group id and extent), the relation, then
+ * column and block.  A relcache invalidation of the relation (DROP, TRUNCATE,
  * rewrites) forgets its entries, so a relfilenode reused by a later table
  * never finds them.  Entries are dropped least recently used first once
  * the cache holds more than incetl.cow_read_cache_size (kB; 0 turns it
@@ -69,12 +69,8 @@ int			CowReadCacheSize = 16384;	/* kB */
 
 typedef struct CowReadCacheKey
 {
+	CowVersionName version;
 	Oid			relid;
-	RelFileNode node;
-	int64		first_row_number;
-	int64		commit_id;
-	int64		file_group_id;
-	BlockNumber first_block;
 	int32		attidx;
 	uint32		blockno;
 } CowReadCacheKey;
@@ -133,13 +129,13 @@ CowReadCacheHashKey(const void *key, Size keysize)
 	uint32		h;
 
 	Assert(keysize == sizeof(CowReadCacheKey));
-	h = murmurhash32((uint32) k->first_row_number ^ (uint32) k->blockno);
-	h = hash_combine(h, murmurhash32((uint32) (k->first_row_number >> 32) ^
-									 (uint32) k->commit_id ^
+	h = murmurhash32((uint32) k->version.first_row_number ^ (uint32) k->blockno);
+	h = hash_combine(h, murmurhash32((uint32) (k->version.first_row_number >> 32) ^
+									 (uint32) k->version.commit_id ^
 									 ((uint32) k->attidx << 16)));
-	h = hash_combine(h, murmurhash32(k->node.relNode ^ k->relid ^
-									 (uint32) k->file_group_id ^
-									 k->first_block));
+	h = hash_combine(h, murmurhash32(k->version.node.relNode ^ k->relid ^
+									 (uint32) k->version.file_group_id ^
+									 k->version.first_block));
 	return h;
 }
 
@@ -232,12 +228,8 @@ CowReadCacheMakeKey(CowReadCacheKey *key, Relation rel, const CowVersion *v,
 {
 	/* the key is hashed and compared as bytes: no stray padding */
 	memset(key, 0, sizeof(CowReadCacheKey));
+	CowVersionNameSet(&key->version, rel->rd_node, v);
 	key->relid = RelationGetRelid(rel);
-	key->node = rel->rd_node;
-	key->first_row_number = v->first_row_number;
-	key->commit_id = v->commit_id;
-	key->file_group_id = v->file_group_id;
-	key->first_block = v->first_block;
 	key->attidx = attidx;
 	key->blockno = blockno;
 }
@@ -255,11 +247,7 @@ CowReadCacheSharedKey(CowSharedKey *key, Relation rel, const CowVersion *v,
 		return false;
 	/* the key is hashed and compared as bytes: no stray padding */
 	memset(key, 0, sizeof(CowSharedKey));
-	key->node = rel->rd_node;
-	key->first_block = v->first_block;
-	key->first_row_number = v->first_row_number;
-	key->commit_id = v->commit_id;
-	key->file_group_id = v->file_group_id;
+	CowVersionNameSet(&key->version, rel->rd_node, v);
 	key->attidx = attidx;
 	key->blockno = blockno;
 	key->frame = frame;

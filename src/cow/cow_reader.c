@@ -141,11 +141,7 @@ typedef struct CowMetaCacheEntry
 {
 	bool		valid;
 	Oid			relid;
-	RelFileNode node;
-	int64		first_row_number;
-	int64		commit_id;
-	int64		file_group_id;
-	BlockNumber first_block;
+	CowVersionName version;
 	uint32		header_bytes;
 	struct CowMetaShare *share; /* header and directories */
 } CowMetaCacheEntry;
@@ -240,12 +236,8 @@ CowMetaCacheFind(Relation rel, const CowVersion *v)
 	{
 		CowMetaCacheEntry *e = &CowMetaCache[i];
 
-		if (e->valid && e->first_row_number == v->first_row_number &&
+		if (e->valid && CowVersionNameIs(&e->version, rel->rd_node, v) &&
 			e->relid == RelationGetRelid(rel) &&
-			RelFileNodeEquals(e->node, rel->rd_node) &&
-			e->commit_id == v->commit_id &&
-			e->file_group_id == v->file_group_id &&
-			e->first_block == v->first_block &&
 			e->header_bytes == v->header_bytes)
 		{
 			CowMetaCacheLastHit = i;
@@ -280,11 +272,7 @@ CowMetaCacheAdd(Relation rel, const CowVersion *v, const CowGroupHeader *h)
 	e->share->dirs = MemoryContextAllocZero(CowMetaCacheCxt,
 											sizeof(CowBlockDesc *) * (h->natts + 1));
 	e->relid = RelationGetRelid(rel);
-	e->node = rel->rd_node;
-	e->first_row_number = v->first_row_number;
-	e->commit_id = v->commit_id;
-	e->file_group_id = v->file_group_id;
-	e->first_block = v->first_block;
+	CowVersionNameSet(&e->version, rel->rd_node, v);
 	e->header_bytes = v->header_bytes;
 	e->valid = true;
 }

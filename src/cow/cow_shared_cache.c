@@ -416,7 +416,7 @@ CowSharedCacheForgetNode(RelFileNode node)
 
 		if (r == NULL)
 			continue;
-		if (RelFileNodeEquals(r->key.node, node))
+		if (RelFileNodeEquals(r->key.version.node, node))
 			(void) CowSharedForget(r, pos);
 		pos += CowSharedRecordSize(r->len);
 	}

@@ -64,6 +64,48 @@ typedef struct CowVersion
 								 * triggers read it as the rows' xmin) */
 } CowVersion;
 
+/*
+ * CowVersionName names a file group version for good, as the caches of
+ * versions and of their decoded blocks key it (cow_reader.c,
+ * cow_read_cache.c, cow_shared_cache.c): the relation's file, and the
+ * version's first row number, commit, file group id and extent.  No other
+ * version of a storage has them (a write makes a new version, at a new
+ * reserved range of row numbers and a new commit id), and new storage in
+ * a file forgets what the server cached of it.  Set with CowVersionNameSet,
+ * so that a key holding one can be hashed and compared as bytes.
+ */
+typedef struct CowVersionName
+{
+	RelFileNode node;
+	BlockNumber first_block;
+	int64		first_row_number;
+	int64		commit_id;
+	int64		file_group_id;
+} CowVersionName;
+
+static inline void
+CowVersionNameSet(CowVersionName *name, RelFileNode node, const CowVersion *v)
+{
+	memset(name, 0, sizeof(CowVersionName));
+	name->node = node;
+	name->first_block = v->first_block;
+	name->first_row_number = v->first_row_number;
+	name->commit_id = v->commit_id;
+	name->file_group_id = v->file_group_id;
+}
+
+/* does name name version v of the file node? */
+static inline bool
+CowVersionNameIs(const CowVersionName *name, RelFileNode node,
+				 const CowVersion *v)
+{
+	return name->first_row_number == v->first_row_number &&
+		RelFileNodeEquals(name->node, node) &&
+		name->commit_id == v->commit_id &&
+		name->file_group_id == v->file_group_id &&
+		name->first_block == v->first_block;
+}
+
 typedef struct CowCommitInfo
 {
 	int64		commit_id;

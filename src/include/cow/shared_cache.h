@@ -14,8 +14,7 @@
 #ifndef INCETL_COW_SHARED_CACHE_H
 #define INCETL_COW_SHARED_CACHE_H
 
-#include "storage/block.h"
-#include "storage/relfilenode.h"
+#include "cow/catalog.h"
 
 /* incetl.cow_shared_cache_size, kB: 0 turns the cache off */
 extern PGDLLIMPORT int CowSharedCacheSize;
@@ -25,19 +24,12 @@ extern PGDLLIMPORT int CowSharedCacheSize;
 
 /*
  * What a cached frame is of: one frame of one column block of one file
- * group version, named as the backend read cache names the block (a
- * version's first row number, commit and file group id and extent never
- * name anything else in the storage of a relfilenode), with the file's
- * RelFileNode instead of the relation's OID.  Compared as bytes: made
- * with memset first.
+ * group version (CowVersionName, as the backend's read cache names it,
+ * without the relation's OID).  Compared as bytes: made with memset first.
  */
 typedef struct CowSharedKey
 {
-	RelFileNode node;
-	BlockNumber first_block;
-	int64		first_row_number;
-	int64		commit_id;
-	int64		file_group_id;
+	CowVersionName version;
 	int32		attidx;
 	uint32		blockno;
 	uint32		frame;
