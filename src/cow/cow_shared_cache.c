@@ -36,9 +36,10 @@
  * are written once, at row numbers and a commit id no other version of
  * the storage has.  A relfilenode is used again only by new storage, and
  * every new incetl_cow storage first forgets what the cache holds for its
- * relfilenode (CowSharedCacheForgetNode, from CowInitStorageFrom and
- * relation_copy_data), so a record of a dropped table is never read as one
- * of a new one.  Temporary tables, whose relfilenodes two backends may
+ * relfilenode (CowSharedCacheForgetNode, from the table AM's callbacks
+ * that give a table a new or emptied file: relation_set_new_filenode,
+ * relation_nontransactional_truncate, relation_copy_data), so a record of
+ * a dropped table is never read as one of a new one.  Temporary tables, whose relfilenodes two backends may
  * share, are not cached here, nor is anything during recovery (a hot
  * standby replays drops and creations without those calls).  The bytes
  * were checked when they were first read (each frame against the CRC of

@@ -38,7 +38,6 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "cow/shared_cache.h"
 #include "cow/storage.h"
 
 static CowMetaPageData *CowMetaFromPage(Page page, Relation rel, bool any_version);
@@ -123,14 +122,6 @@ CowInitStorageFrom(SMgrRelation srel, char persistence,
 	PGAlignedBlock buf;
 	Page		page = (Page) buf.data;
 	CowMetaPageData *meta;
-
-	/*
-	 * What the server's frame cache holds of an earlier file of this number
-	 * (a dropped table's, this one's before TRUNCATE) is not this storage's
-	 * (cow_shared_cache.c).  Temporary tables are not cached there.
-	 */
-	if (!SmgrIsTemp(srel))
-		CowSharedCacheForgetNode(srel->smgr_rnode.node);
 
 	PageInit(page, BLCKSZ, 0);
 	meta = (CowMetaPageData *) PageGetContents(page);

@@ -321,6 +321,9 @@ cow_relation_nontransactional_truncate(Relation rel)
 	ListCell   *lc;
 
 	CowDiscardRelation(RelationGetRelid(rel));
+	/* the file starts over: what the server cache has of it goes */
+	if (rel->rd_rel->relpersistence != RELPERSISTENCE_TEMP)
+		CowSharedCacheForgetNode(rel->rd_node);
 	CowTruncate(rel, NULL, rel->rd_rel->relpersistence);
 
 	/*
