@@ -32,6 +32,8 @@
 #   qo SQL                run SQL in $DB as $OWNER (the pipelines' owner)
 #   upgrade_version, upgrade_rows_of TABLE, upgrade_timeline (of s.hist),
 #   upgrade_big_lookups (s.big's btree lookups that differ from a scan)
+#   upgrade_make_tables, upgrade_make_big (the old state's tables)
+#   upgrade_expect_targets_equal (every pipeline's target equals its source)
 #   CURRENT_VERSION       the version this build installs (incetl.control)
 #
 # and an incetl_on_exit that shows the end of $CDIR/server.log when the test
@@ -59,6 +61,42 @@ upgrade_timeline() {  # commits() of s.hist, and what as_of() of each returns
                                    FROM incetl.as_of(NULL::s.hist, c.commit_id) AS h),
                                E'\n' ORDER BY c.commit_id)
              FROM incetl.commits('s.hist') AS c"
+}
+# The tables of the old state, made by the old release: sources and targets
+# of the pipelines (heap s.orders -> s.heap_dst, s.events -> incetl_cow
+# s.events_dst, incetl_cow s.ct, keys 1 to 50, -> s.ct_dst), and s.big,
+# incetl_cow with blocks of text above 8 kB (a lookup reads the frames of
+# such a block it needs, when the block has a frame index) and a btree
+upgrade_make_tables() {
+    qo "CREATE TABLE s.orders (id int PRIMARY KEY, amount int NOT NULL, updated_at timestamptz NOT NULL);
+        INSERT INTO s.orders SELECT g, g, now() - interval '1 hour' FROM generate_series(1, 100) g;
+        CREATE TABLE s.heap_dst (id int PRIMARY KEY, amount int NOT NULL, updated_at timestamptz NOT NULL);
+        CREATE TABLE s.events (seq bigint PRIMARY KEY, kind text NOT NULL);
+        INSERT INTO s.events SELECT g, 'k' || g % 3 FROM generate_series(1, 40) g;
+        CREATE TABLE s.events_dst (seq bigint, kind text) USING incetl_cow;
+        SELECT incetl.set_table_options('s.events_dst', record_key => 'seq');
+        CREATE TABLE s.ct (id int, v text, updated_at timestamptz) USING incetl_cow;
+        SELECT incetl.set_table_options('s.ct', record_key => 'id', precombine => 'updated_at');
+        INSERT INTO s.ct SELECT g, 'v' || g, now() FROM generate_series(1, 50) g;
+        CREATE TABLE s.ct_dst (id int, v text, updated_at timestamptz) USING incetl_cow;
+        SELECT incetl.set_table_options('s.ct_dst', record_key => 'id', precombine => 'updated_at');" >/dev/null
+}
+upgrade_make_big() {
+    qo "CREATE TABLE s.big (id int, note text, n int) USING incetl_cow;
+        SELECT incetl.set_table_options('s.big', record_key => 'id');
+        INSERT INTO s.big SELECT g, CASE WHEN g % 10 <> 0 THEN 'order ' || g || ' ' || md5(g::text)
+                                         || CASE WHEN g % 97 = 0 THEN repeat(md5((-g)::text), 200) ELSE '' END END, g % 7
+                          FROM generate_series(1, 9000) g;
+        CREATE INDEX big_id ON s.big (id);" >/dev/null
+}
+# every pipeline's target holds its source's rows
+upgrade_expect_targets_equal() {
+    local pair
+    for pair in "s.orders s.heap_dst" "s.events s.events_dst" "s.ct s.ct_dst"; do
+        set -- $pair
+        expect "$2 equals $1" 0 \
+            "$(q "$DB" "SELECT count(*) FROM ((TABLE $1 EXCEPT ALL TABLE $2) UNION ALL (TABLE $2 EXCEPT ALL TABLE $1)) AS d")"
+    done
 }
 # the keys of s.big (id int, note text, n int; a btree big_id on id) whose
 # lookup through big_id, one statement each, differs from a scan's row

@@ -54,25 +54,8 @@ if [ "$MODE" = simulated ]; then
     echo "      state is written by the current library into the 0.3 catalogs"
     q "$DB" "UPDATE pg_extension SET extversion = '$CURRENT_VERSION' WHERE extname = 'incetl'"
 fi
-qo "CREATE TABLE s.orders (id int PRIMARY KEY, amount int NOT NULL, updated_at timestamptz NOT NULL);
-    INSERT INTO s.orders SELECT g, g, now() - interval '1 hour' FROM generate_series(1, 100) g;
-    CREATE TABLE s.heap_dst (id int PRIMARY KEY, amount int NOT NULL, updated_at timestamptz NOT NULL);
-    CREATE TABLE s.events (seq bigint PRIMARY KEY, kind text NOT NULL);
-    INSERT INTO s.events SELECT g, 'k' || g % 3 FROM generate_series(1, 40) g;
-    CREATE TABLE s.events_dst (seq bigint, kind text) USING incetl_cow;
-    SELECT incetl.set_table_options('s.events_dst', record_key => 'seq');
-    CREATE TABLE s.ct (id int, v text, updated_at timestamptz) USING incetl_cow;
-    SELECT incetl.set_table_options('s.ct', record_key => 'id', precombine => 'updated_at');
-    INSERT INTO s.ct SELECT g, 'v' || g, now() FROM generate_series(1, 50) g;
-    CREATE TABLE s.ct_dst (id int, v text, updated_at timestamptz) USING incetl_cow;
-    SELECT incetl.set_table_options('s.ct_dst', record_key => 'id', precombine => 'updated_at');" >/dev/null
-# blocks of text above 8 kB: a lookup decompresses the frames it needs
-qo "CREATE TABLE s.big (id int, note text, n int) USING incetl_cow;
-    SELECT incetl.set_table_options('s.big', record_key => 'id');
-    INSERT INTO s.big SELECT g, CASE WHEN g % 10 <> 0 THEN 'order ' || g || ' ' || md5(g::text)
-                                     || CASE WHEN g % 97 = 0 THEN repeat(md5((-g)::text), 200) ELSE '' END END, g % 7
-                      FROM generate_series(1, 9000) g;
-    CREATE INDEX big_id ON s.big (id);" >/dev/null
+upgrade_make_tables
+upgrade_make_big
 # a history of five commits, a TRUNCATE among them, and a savepoint
 qo "CREATE TABLE s.hist (id int, v text) USING incetl_cow;
     SELECT incetl.set_table_options('s.hist', record_key => 'id', retain_commits => 100);" >/dev/null
@@ -160,11 +143,7 @@ qo "UPDATE s.orders SET amount = -id, updated_at = now() WHERE id IN (50, 51);
 expect "p_ts (timestamptz watermark, heap target) takes only the new rows" 3 "$(qo "SELECT incetl_run('p_ts')")"
 expect "p_int (bigint watermark, incetl_cow target) takes only the new rows" 4 "$(qo "SELECT incetl_run('p_int')")"
 expect "p_feed (the change feed) takes only the new changes" 2 "$(qo "SELECT incetl_run('p_feed')")"
-for pair in "s.orders s.heap_dst" "s.events s.events_dst" "s.ct s.ct_dst"; do
-    set -- $pair
-    expect "$2 equals $1" 0 \
-        "$(q "$DB" "SELECT count(*) FROM ((TABLE $1 EXCEPT ALL TABLE $2) UNION ALL (TABLE $2 EXCEPT ALL TABLE $1)) AS d")"
-done
+upgrade_expect_targets_equal
 expect "the runs log after the old ones" "p_feed|SUCCESS p_int|SUCCESS p_ts|SUCCESS" \
     "$(q "$DB" "SELECT string_agg(pipeline_name || '|' || status, ' ' ORDER BY pipeline_name) FROM incetl.run_log WHERE run_id > $LOG_MAX")"
 qo "INSERT INTO s.hist VALUES (1, 'after the update')" >/dev/null
