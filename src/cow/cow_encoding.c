@@ -423,7 +423,9 @@ CowChunkCorrupt(CowChunkReader *r, const char *what)
 /*
  * CowChunkEnsure makes bytes [off, off + len) of a chunk read frame by
  * frame (r->lazy) present in r->data; a chunk read whole has them all.
- * The range is within the chunk (the callers check).
+ * The range is within the chunk (the callers check).  Only those bytes
+ * may be made present: every byte the decoder reads of a chunk read frame
+ * by frame is asked for here first.
  */
 static inline void
 CowChunkEnsure(CowChunkReader *r, Size off, Size len)
@@ -441,7 +443,7 @@ CowChunkEnsure(CowChunkReader *r, Size off, Size len)
 		if (f >= lazy->nframes)
 			CowChunkCorrupt(r, "chunk is longer than its frames");
 		if (!lazy->done[f])
-			lazy->fetch(lazy, f);
+			lazy->fetch(lazy, f, off, len);
 	}
 }
 

@@ -432,7 +432,8 @@ CowReadCacheKeepFrame(CowReadCacheEntry *e, uint32 frame, const char *src,
 
 /*
  * CowReadCacheGetFrame copies the decompressed frame "frame" (len bytes)
- * of a framed block into dst; false when it is not cached.
+ * of a framed block into dst; false when it is not cached.  A frame found
+ * in the server's cache is kept in the backend's too.
  */
 bool
 CowReadCacheGetFrame(Relation rel, const CowVersion *v, int attidx,
@@ -451,10 +452,40 @@ CowReadCacheGetFrame(Relation rel, const CowVersion *v, int attidx,
 	/* a decompressed frame another backend put in the server's cache */
 	if (e->frames.entries == NULL ||
 		!CowReadCacheSharedKey(&key, rel, v, attidx, blockno, frame) ||
-		!CowSharedCacheGet(&key, dst, len))
+		!CowSharedCacheGet(&key, len, 0, len, dst))
 		return false;
 	CowReadCacheKeepFrame(e, frame, dst, len);
 	return true;
+}
+
+/*
+ * CowReadCacheGetFramePart copies bytes [from, from + n) of frame "frame"
+ * (len bytes) of a framed block, or of a piece of a block read in pieces,
+ * into dst; false when the frame is not cached.  It is what a reader of
+ * one value asks for: the few bytes it reads, not the frame, are copied
+ * (a lookup's bytes of a 4 kB frame of `note` are about 50), and a frame
+ * found in the server's cache is not kept in the backend's, which would
+ * copy it whole.
+ */
+bool
+CowReadCacheGetFramePart(Relation rel, const CowVersion *v, int attidx,
+						 uint32 blockno, uint32 frame, Size len, Size from,
+						 Size n, char *dst)
+{
+	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
+	CowSharedKey key;
+
+	Assert(from <= len && n <= len - from);
+	if (e == NULL || !e->has_frames || frame >= e->frames.nframes)
+		return false;
+	if (e->frame_data[frame] != NULL)
+	{
+		memcpy(dst, e->frame_data[frame] + from, n);
+		return true;
+	}
+	return e->frames.entries != NULL &&
+		CowReadCacheSharedKey(&key, rel, v, attidx, blockno, frame) &&
+		CowSharedCacheGet(&key, len, from, n, dst);
 }
 
 /*
@@ -584,7 +615,7 @@ CowReadCacheVerified(Relation rel, const CowVersion *v, int attidx,
 	if (CowReadCacheSize <= 0 ||
 		!CowReadCacheSharedKey(&key, rel, v, attidx, blockno,
 							   COW_SHARED_VERIFIED) ||
-		!CowSharedCacheGet(&key, NULL, 0))
+		!CowSharedCacheGet(&key, 0, 0, 0, NULL))
 		return false;
 	e = CowReadCacheFind(rel, v, attidx, blockno, true);
 	if (e != NULL)

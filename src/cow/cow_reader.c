@@ -50,7 +50,8 @@ static bool CowColumnIsStored(CowDecodedGroup *g, int attidx);
 static bool CowGroupBlockMinMaxValid(CowGroupHeader *h);
 static char *CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b,
 							  CowColumnDesc *d, CowLazyRaw **lazyp);
-static void CowGroupFetchFrame(CowLazyRaw *lazy, uint32 frame);
+static void CowGroupFetchFrame(CowLazyRaw *lazy, uint32 frame, Size off,
+							   Size len);
 static char *CowGroupFramedRaw(CowDecodedGroup *g, int attidx, uint32 b,
 							   uint64 off, CowLazyRaw **lazyp);
 static void CowGroupDecodeBlock(CowDecodedGroup *g, int attidx, uint32 b);
@@ -916,7 +917,9 @@ CowGroupKeepMarks(CowLazyRaw *lazy, const uint64 *marks, uint32 nmarks,
  */
 static void
 CowGroupLazyInit(CowGroupFrames *st, uint32 nframes, uint32 first_raw,
-				 uint32 frame_raw, void (*fetch) (CowLazyRaw *lazy, uint32 frame))
+				 uint32 frame_raw,
+				 void (*fetch) (CowLazyRaw *lazy, uint32 frame, Size off,
+								Size len))
 {
 	st->lazy.nframes = nframes;
 	st->lazy.first_raw = first_raw;
@@ -932,27 +935,64 @@ CowGroupLazyInit(CowGroupFrames *st, uint32 nframes, uint32 first_raw,
 }
 
 /*
- * CowGroupFetchPiece copies piece "piece" of an uncompressed block read
- * piece by piece into its raw bytes (the CowLazyRaw fetch of a block from
- * CowGroupPagedRaw).
+ * CowGroupLazyClobber: in assertion-enabled builds, fills the raw bytes of
+ * a block read frame by frame or piece by piece with a pattern before any
+ * is fetched, so that a decoder reading a byte it did not ask for
+ * (CowChunkEnsure) decodes garbage the tests see, not the bytes an earlier
+ * buffer happened to leave there.
+ */
+static inline void
+CowGroupLazyClobber(char *raw, Size len)
+{
+#ifdef USE_ASSERT_CHECKING
+	memset(raw, 0x7F, len);
+#endif
+}
+
+/*
+ * CowGroupLazyPart: the part [*from, *to) of the raw bytes [off, off +
+ * len) a decoder asks for (CowLazyRaw) that lies in the frame or piece of
+ * raw_len bytes at raw_off; true when that is not the whole frame.
+ */
+static inline bool
+CowGroupLazyPart(Size raw_off, Size raw_len, Size off, Size len,
+				 Size *from, Size *to)
+{
+	*from = Max(off, raw_off);
+	*to = Min(off + len, raw_off + raw_len);
+	return *from < *to && *to - *from < raw_len;
+}
+
+/*
+ * CowGroupFetchPiece makes the bytes [off, off + len) in piece "piece" of
+ * an uncompressed block read piece by piece present in its raw bytes (the
+ * CowLazyRaw fetch of a block from CowGroupPagedRaw): only those when the
+ * backend's read cache has the piece, else the whole piece.
  */
 static void
-CowGroupFetchPiece(CowLazyRaw *lazy, uint32 piece)
+CowGroupFetchPiece(CowLazyRaw *lazy, uint32 piece, Size off, Size len)
 {
 	CowGroupFrames *st = (CowGroupFrames *) lazy->arg;
-	Size		from = (Size) piece * COW_PAGED_PIECE;
-	Size		len = Min(st->len - from, COW_PAGED_PIECE);
+	Size		start = (Size) piece * COW_PAGED_PIECE;
+	Size		plen = Min(st->len - start, COW_PAGED_PIECE);
+	Size		from,
+				to;
 
-	Assert(st->paged && from < st->len);
+	Assert(st->paged && start < st->len);
 	/* read by this backend before (cow_read_cache.c) */
+	if (CowGroupLazyPart(start, plen, off, len, &from, &to) &&
+		CowReadCacheGetFramePart(st->g->rel, &st->g->version, st->attidx,
+								 st->blockno, piece, plen, from - start,
+								 to - from, st->raw + from))
+		return;
 	if (!CowReadCacheGetFrame(st->g->rel, &st->g->version, st->attidx,
-							  st->blockno, piece, st->raw + from, len))
+							  st->blockno, piece, st->raw + start, plen))
 	{
 		CowReadExtentBytes(st->g->rel, st->g->version.first_block,
-						   st->g->version.nblocks, st->block_off + from, len,
-						   st->raw + from);
+						   st->g->version.nblocks, st->block_off + start,
+						   plen, st->raw + start);
 		CowReadCachePutFrame(st->g->rel, &st->g->version, st->attidx,
-							 st->blockno, piece, st->raw + from, len);
+							 st->blockno, piece, st->raw + start, plen);
 	}
 	lazy->done[piece] = true;
 }
@@ -1031,6 +1071,7 @@ CowGroupPagedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
 	st->blockno = b;
 	/* pieces are read as needed: the bytes are not touched before */
 	st->raw = MemoryContextAllocHuge(g->cxt, st->len);
+	CowGroupLazyClobber(st->raw, st->len);
 	CowGroupLazyInit(st, (st->len + COW_PAGED_PIECE - 1) / COW_PAGED_PIECE,
 					 COW_PAGED_PIECE, COW_PAGED_PIECE, CowGroupFetchPiece);
 	*lazyp = &st->lazy;
@@ -1042,32 +1083,42 @@ CowGroupPagedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
 #define COW_FRAME_INDEX_READ	512
 
 /*
- * CowGroupFetchFrame reads frame "frame" of a framed block's stored bytes
- * and decompresses it into the block's raw bytes (the CowLazyRaw fetch
- * of a block from CowGroupFramedRaw).
+ * CowGroupFetchFrame makes the bytes [off, off + len) in frame "frame" of
+ * a framed block present in its raw bytes (the CowLazyRaw fetch of a block
+ * from CowGroupFramedRaw): only those when the frame was decompressed
+ * before (the backend's read cache or the server's), else the whole frame,
+ * read and decompressed.
  */
 static void
-CowGroupFetchFrame(CowLazyRaw *lazy, uint32 frame)
+CowGroupFetchFrame(CowLazyRaw *lazy, uint32 frame, Size off, Size len)
 {
 	CowGroupFrames *st = (CowGroupFrames *) lazy->arg;
 	CowDecodedGroup *g = st->g;
-	Size		len = st->frames.entries[frame].stored_len;
+	Size		stored_len = st->frames.entries[frame].stored_len;
 	Size		raw_off,
-				raw_len;
+				raw_len,
+				from,
+				to;
 	char	   *src;
 
-	/* decompressed by this backend before (cow_read_cache.c) */
 	CowFrameRange(st->frames.first_raw, st->frames.frame_raw,
 				  st->frames.raw_len, frame, &raw_off, &raw_len);
+	if (CowGroupLazyPart(raw_off, raw_len, off, len, &from, &to) &&
+		CowReadCacheGetFramePart(g->rel, &g->version, st->attidx,
+								 st->blockno, frame, raw_len, from - raw_off,
+								 to - from, st->raw + from))
+		return;
+	/* decompressed by this backend before (cow_read_cache.c) */
 	if (CowReadCacheGetFrame(g->rel, &g->version, st->attidx, st->blockno,
 							 frame, st->raw + raw_off, raw_len))
 	{
 		lazy->done[frame] = true;
 		return;
 	}
-	src = palloc(Max(len, 1));
+	src = palloc(Max(stored_len, 1));
 	CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
-					   st->block_off + st->frames.offsets[frame], len, src);
+					   st->block_off + st->frames.offsets[frame], stored_len,
+					   src);
 	CowDecompressFrame(&st->frames, frame, src, st->raw, g->rel);
 	pfree(src);
 	CowReadCachePutFrame(g->rel, &g->version, st->attidx, st->blockno, frame,
@@ -1128,6 +1179,7 @@ have_index:
 	st->blockno = b;
 	st->block_off = off;
 	st->raw = MemoryContextAllocHuge(g->cxt, Max(bd->raw_len, 1));
+	CowGroupLazyClobber(st->raw, bd->raw_len);
 	CowGroupLazyInit(st, st->frames.nframes, st->frames.first_raw,
 					 st->frames.frame_raw, CowGroupFetchFrame);
 	*lazyp = &st->lazy;
@@ -1211,7 +1263,7 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 				/* wanted whole: its frames not read yet (each is read once) */
 				for (k = 0; k < lazy->nframes; k++)
 					if (!lazy->done[k])
-						lazy->fetch(lazy, k);
+						lazy->fetch(lazy, k, 0, dir[b].raw_len);
 			}
 		}
 		else if (lazy != NULL)

@@ -214,11 +214,13 @@ CowSharedPartitionLock(uint32 hash)
 }
 
 /*
- * CowSharedCacheGet copies the cached bytes of key (len of them) into dst;
- * false when they are not cached.
+ * CowSharedCacheGet copies bytes [from, from + n) of the cached bytes of
+ * key, which are len bytes, into dst; false when they are not cached.  A
+ * reader of a few values copies only their bytes (CowReadCacheGetFramePart).
  */
 bool
-CowSharedCacheGet(const CowSharedKey *key, char *dst, Size len)
+CowSharedCacheGet(const CowSharedKey *key, Size len, Size from, Size n,
+				  char *dst)
 {
 	uint32		hash;
 	LWLock	   *lock;
@@ -234,9 +236,10 @@ CowSharedCacheGet(const CowSharedKey *key, char *dst, Size len)
 	e = hash_search_with_hash_value(CowSharedHash, key, hash, HASH_FIND, NULL);
 	if (e != NULL && e->len == len)
 	{
-		if (len > 0)
+		Assert(from <= len && n <= len - from);
+		if (n > 0)
 			memcpy(dst, CowSharedArena + e->pos % CowShared->size +
-				   COW_SHARED_HEADER, len);
+				   COW_SHARED_HEADER + from, n);
 		hit = true;
 	}
 	LWLockRelease(lock);

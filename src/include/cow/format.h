@@ -78,7 +78,12 @@ extern void CowDecompressFrame(const CowFrames *f, uint32 i, const char *src,
 /*
  * A raw block whose frames are decompressed as the single-value decoder
  * (CowDecodeValue) reaches them: done[i] says whether frame i is in the
- * raw bytes yet, and fetch (the reader's) puts it there.
+ * raw bytes yet, and fetch (the reader's) puts there what the decoder is
+ * about to read of it: the raw bytes [off, off + len) that lie in frame
+ * i.  It may put that part only, leaving done[i] false (a frame the
+ * reader has decompressed already: copying 50 bytes of it costs less than
+ * copying 4 kB), or the whole frame, setting done[i].  So the decoder
+ * reads no byte of a block it has not asked for (CowChunkEnsure).
  *
  * The decoder finds a VARLENA value's bytes by summing the lengths of the
  * values before it.  For a block read one value at a time, it keeps the
@@ -99,7 +104,7 @@ struct CowLazyRaw
 	uint32		first_raw;
 	uint32		frame_raw;
 	bool	   *done;			/* [nframes] */
-	void		(*fetch) (CowLazyRaw *lazy, uint32 frame);
+	void		(*fetch) (CowLazyRaw *lazy, uint32 frame, Size off, Size len);
 	void	   *arg;			/* the reader's */
 	uint64	   *marks;			/* [nmarks], or NULL */
 	uint32		nmarks;

@@ -44,6 +44,9 @@ extern void CowReadCachePutPieces(Relation rel, const CowVersion *v,
 extern bool CowReadCacheGetFrame(Relation rel, const CowVersion *v,
 								 int attidx, uint32 blockno, uint32 frame,
 								 char *dst, Size len);
+extern bool CowReadCacheGetFramePart(Relation rel, const CowVersion *v,
+									 int attidx, uint32 blockno, uint32 frame,
+									 Size len, Size from, Size n, char *dst);
 extern void CowReadCachePutFrame(Relation rel, const CowVersion *v,
 								 int attidx, uint32 blockno, uint32 frame,
 								 const char *src, Size len);

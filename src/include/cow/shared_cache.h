@@ -37,7 +37,8 @@ typedef struct CowSharedKey
 } CowSharedKey;
 
 extern void CowSharedCacheInit(void);
-extern bool CowSharedCacheGet(const CowSharedKey *key, char *dst, Size len);
+extern bool CowSharedCacheGet(const CowSharedKey *key, Size len, Size from,
+							  Size n, char *dst);
 extern void CowSharedCachePut(const CowSharedKey *key, const char *src,
 							  Size len);
 extern void CowSharedCacheForgetNode(RelFileNode node);
