@@ -403,6 +403,11 @@ CowRowMapLoadRuns(Relation rel, const CowVersion *v, CowRowMapEntry *e,
 		if (pos != (uint64) v->row_count)
 			CowRowMapCorrupt(rel, v, "runs do not tile the rows");
 	}
+	m->rn_start = MemoryContextAllocHuge(CowRowMapCxt,
+										 sizeof(int64) * m->nruns);
+	CowRowMapBytes += sizeof(int64) * m->nruns;
+	for (uint32 i = 0; i < m->nruns; i++)
+		m->rn_start[i] = m->runs[m->by_rn[i]].rownum;
 	e->runs_loaded = true;
 }
 
@@ -560,15 +565,19 @@ CowRowMapPosition(const CowRowMap *m, int64 rn)
 			return rn - m->first_row_number;
 		return -1;
 	}
-	/* the last run (by row number) starting at or before rn */
+	/*
+	 * the last run (by row number) starting at or before rn, searched for in
+	 * the runs' starts alone: a lookup's search touches a few cache lines of
+	 * them, not a run and its index at each step
+	 */
 	hi = m->nruns;
-	if (m->runs[m->by_rn[0]].rownum > rn)
+	if (m->rn_start[0] > rn)
 		return -1;
 	while (hi - lo > 1)
 	{
 		uint32		mid = (lo + hi) / 2;
 
-		if (m->runs[m->by_rn[mid]].rownum <= rn)
+		if (m->rn_start[mid] <= rn)
 			lo = mid;
 		else
 			hi = mid;

@@ -150,6 +150,8 @@ typedef struct CowRowMap
 	uint32		nruns;			/* 0: first_row_number + position */
 	CowRowRun  *runs;			/* [nruns], by position */
 	uint32	   *by_rn;			/* [nruns], the runs' indexes by row number */
+	int64	   *rn_start;		/* [nruns], runs[by_rn[i]].rownum: searched
+								 * for a row number in one array */
 	uint32		nabsorbed;
 	CowRowRange *absorbed;
 } CowRowMap;
