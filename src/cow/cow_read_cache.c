@@ -343,17 +343,26 @@ CowReadCacheGrew(CowReadCacheEntry *e, Size bytes)
 /*
  * CowReadCacheGetFrames sets *f to the cached frame index of a framed
  * block, its arrays in the current memory context; false when it is not
- * cached.
+ * cached.  Without entries, only its sizes (where each frame's raw bytes
+ * are), f->entries and f->offsets NULL: a reader whose frames are all
+ * cached needs no more, and copies no more.
  */
 bool
 CowReadCacheGetFrames(Relation rel, const CowVersion *v, int attidx,
-					  uint32 blockno, CowFrames *f)
+					  uint32 blockno, CowFrames *f, bool entries)
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
 
 	if (e == NULL || !e->has_frames || e->frames.entries == NULL)
 		return false;
 	*f = e->frames;
+	if (!entries)
+	{
+		/* the sizes alone: where each frame's raw bytes are */
+		f->entries = NULL;
+		f->offsets = NULL;
+		return true;
+	}
 	f->entries = palloc(sizeof(CowFrameEntry) * f->nframes);
 	memcpy(f->entries, e->frames.entries, sizeof(CowFrameEntry) * f->nframes);
 	f->offsets = palloc(sizeof(uint64) * f->nframes);
@@ -461,16 +470,16 @@ CowReadCacheGetFrame(Relation rel, const CowVersion *v, int attidx,
 /*
  * CowReadCacheGetFramePart copies bytes [from, from + n) of frame "frame"
  * (len bytes) of a framed block, or of a piece of a block read in pieces,
- * into dst; false when the frame is not cached.  It is what a reader of
- * one value asks for: the few bytes it reads, not the frame, are copied
- * (a lookup's bytes of a 4 kB frame of `note` are about 50), and a frame
- * found in the server's cache is not kept in the backend's, which would
- * copy it whole.
+ * into dst; false when the frame is not cached (with shared false: not in
+ * the backend's cache).  It is what a reader of one value asks for: the
+ * few bytes it reads, not the frame, are copied (a lookup's bytes of a
+ * 4 kB frame of `note` are about 50), and a frame found in the server's
+ * cache is not kept in the backend's, which would copy it whole.
  */
 bool
 CowReadCacheGetFramePart(Relation rel, const CowVersion *v, int attidx,
 						 uint32 blockno, uint32 frame, Size len, Size from,
-						 Size n, char *dst)
+						 Size n, bool shared, char *dst)
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
 	CowSharedKey key;
@@ -483,7 +492,7 @@ CowReadCacheGetFramePart(Relation rel, const CowVersion *v, int attidx,
 		memcpy(dst, e->frame_data[frame] + from, n);
 		return true;
 	}
-	return e->frames.entries != NULL &&
+	return shared && e->frames.entries != NULL &&
 		CowReadCacheSharedKey(&key, rel, v, attidx, blockno, frame) &&
 		CowSharedCacheGet(&key, len, from, n, dst);
 }

@@ -983,7 +983,7 @@ CowGroupFetchPiece(CowLazyRaw *lazy, uint32 piece, Size off, Size len)
 	if (CowGroupLazyPart(start, plen, off, len, &from, &to) &&
 		CowReadCacheGetFramePart(st->g->rel, &st->g->version, st->attidx,
 								 st->blockno, piece, plen, from - start,
-								 to - from, st->raw + from))
+								 to - from, false, st->raw + from))
 		return;
 	if (!CowReadCacheGetFrame(st->g->rel, &st->g->version, st->attidx,
 							  st->blockno, piece, st->raw + start, plen))
@@ -1083,6 +1083,45 @@ CowGroupPagedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
 #define COW_FRAME_INDEX_READ	512
 
 /*
+ * CowGroupReadFrameIndex reads and checks the frame index of block b of
+ * column attidx of g, stored compressed at off in the extent stream, into
+ * *f and keeps it in the backend's read cache; false when the block is not
+ * framed.  Only the block's first bytes are read.
+ */
+static bool
+CowGroupReadFrameIndex(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
+					   CowFrames *f)
+{
+	CowBlockDesc *bd = &g->block_dirs[attidx][b];
+	char		head[COW_FRAME_INDEX_READ];
+	Size		headlen = Min(bd->stored_len, COW_FRAME_INDEX_READ);
+	Size		index_len;
+	char	   *index;
+
+	CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
+					   off, headlen, head);
+	index_len = CowFrameIndexLength(head, headlen);
+	if (index_len == 0)
+		return false;
+	if (index_len <= headlen)
+		index = head;
+	else
+	{
+		if (index_len > bd->stored_len)
+			CowBlockCorrupt(g->rel, &g->version, attidx, "bad frame index length");
+		index = palloc(index_len);
+		CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
+						   off, index_len, index);
+	}
+	CowReadFrameIndex(index, index_len, bd->stored_len, bd->raw_len, f,
+					  g->rel);
+	if (index != head)
+		pfree(index);
+	CowReadCachePutFrames(g->rel, &g->version, attidx, b, f);
+	return true;
+}
+
+/*
  * CowGroupFetchFrame makes the bytes [off, off + len) in frame "frame" of
  * a framed block present in its raw bytes (the CowLazyRaw fetch of a block
  * from CowGroupFramedRaw): only those when the frame was decompressed
@@ -1094,7 +1133,7 @@ CowGroupFetchFrame(CowLazyRaw *lazy, uint32 frame, Size off, Size len)
 {
 	CowGroupFrames *st = (CowGroupFrames *) lazy->arg;
 	CowDecodedGroup *g = st->g;
-	Size		stored_len = st->frames.entries[frame].stored_len;
+	Size		stored_len;
 	Size		raw_off,
 				raw_len,
 				from,
@@ -1103,10 +1142,16 @@ CowGroupFetchFrame(CowLazyRaw *lazy, uint32 frame, Size off, Size len)
 
 	CowFrameRange(st->frames.first_raw, st->frames.frame_raw,
 				  st->frames.raw_len, frame, &raw_off, &raw_len);
+	/*
+	 * A frame the backend has: the bytes asked for.  One only the server's
+	 * cache has: those bytes too, unless it is a VARLENA block's first
+	 * frame (its lengths, which a value read asks for piece by piece, each
+	 * ask a look into the shared cache), taken whole and kept.
+	 */
 	if (CowGroupLazyPart(raw_off, raw_len, off, len, &from, &to) &&
 		CowReadCacheGetFramePart(g->rel, &g->version, st->attidx,
 								 st->blockno, frame, raw_len, from - raw_off,
-								 to - from, st->raw + from))
+								 to - from, frame > 0, st->raw + from))
 		return;
 	/* decompressed by this backend before (cow_read_cache.c) */
 	if (CowReadCacheGetFrame(g->rel, &g->version, st->attidx, st->blockno,
@@ -1115,6 +1160,28 @@ CowGroupFetchFrame(CowLazyRaw *lazy, uint32 frame, Size off, Size len)
 		lazy->done[frame] = true;
 		return;
 	}
+	/* the index's entries, not taken when the block was opened */
+	if (st->frames.entries == NULL)
+	{
+		CowFrames	f;
+		MemoryContext old = MemoryContextSwitchTo(g->cxt);
+
+		if (!CowReadCacheGetFrames(g->rel, &g->version, st->attidx,
+								   st->blockno, &f, true) &&
+			!CowGroupReadFrameIndex(g, st->attidx, st->blockno,
+									st->block_off, &f))
+			CowBlockCorrupt(g->rel, &g->version, st->attidx,
+							"frame index lost");
+		if (f.nframes != st->frames.nframes ||
+			f.first_raw != st->frames.first_raw ||
+			f.frame_raw != st->frames.frame_raw ||
+			f.raw_len != st->frames.raw_len)
+			CowBlockCorrupt(g->rel, &g->version, st->attidx,
+							"frame index changed");
+		st->frames = f;
+		MemoryContextSwitchTo(old);
+	}
+	stored_len = st->frames.entries[frame].stored_len;
 	src = palloc(Max(stored_len, 1));
 	CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
 					   st->block_off + st->frames.offsets[frame], stored_len,
@@ -1139,41 +1206,19 @@ CowGroupFramedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
 				  CowLazyRaw **lazyp)
 {
 	CowBlockDesc *bd = &g->block_dirs[attidx][b];
-	char		head[COW_FRAME_INDEX_READ];
-	Size		headlen = Min(bd->stored_len, COW_FRAME_INDEX_READ);
-	Size		index_len;
-	char	   *index;
 	CowGroupFrames *st;
 
 	if (bd->stored_len < COW_FRAME_PROBE)
 		return NULL;
 	st = palloc0(sizeof(CowGroupFrames));
-	if (CowReadCacheGetFrames(g->rel, &g->version, attidx, b, &st->frames))
-		goto have_index;
-	CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
-					   off, headlen, head);
-	index_len = CowFrameIndexLength(head, headlen);
-	if (index_len == 0)
+	/* the index's entries are copied when a frame is decompressed */
+	if (!CowReadCacheGetFrames(g->rel, &g->version, attidx, b, &st->frames,
+							   false) &&
+		!CowGroupReadFrameIndex(g, attidx, b, off, &st->frames))
 	{
 		pfree(st);
 		return NULL;
 	}
-	if (index_len <= headlen)
-		index = head;
-	else
-	{
-		if (index_len > bd->stored_len)
-			CowBlockCorrupt(g->rel, &g->version, attidx, "bad frame index length");
-		index = palloc(index_len);
-		CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
-						   off, index_len, index);
-	}
-	CowReadFrameIndex(index, index_len, bd->stored_len, bd->raw_len,
-					  &st->frames, g->rel);
-	if (index != head)
-		pfree(index);
-	CowReadCachePutFrames(g->rel, &g->version, attidx, b, &st->frames);
-have_index:
 	st->g = g;
 	st->attidx = attidx;
 	st->blockno = b;
@@ -1283,7 +1328,7 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 		pfree(st->lazy.done);
 		if (st->lazy.marks != NULL)
 			pfree(st->lazy.marks);
-		if (!st->paged)
+		if (st->frames.entries != NULL)
 		{
 			pfree(st->frames.entries);
 			pfree(st->frames.offsets);

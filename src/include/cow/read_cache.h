@@ -34,7 +34,8 @@ extern void CowReadCacheInit(void);
  * time.
  */
 extern bool CowReadCacheGetFrames(Relation rel, const CowVersion *v,
-								  int attidx, uint32 blockno, CowFrames *f);
+								  int attidx, uint32 blockno, CowFrames *f,
+								  bool entries);
 extern void CowReadCachePutFrames(Relation rel, const CowVersion *v,
 								  int attidx, uint32 blockno,
 								  const CowFrames *f);
@@ -46,7 +47,8 @@ extern bool CowReadCacheGetFrame(Relation rel, const CowVersion *v,
 								 char *dst, Size len);
 extern bool CowReadCacheGetFramePart(Relation rel, const CowVersion *v,
 									 int attidx, uint32 blockno, uint32 frame,
-									 Size len, Size from, Size n, char *dst);
+									 Size len, Size from, Size n,
+									 bool shared, char *dst);
 extern void CowReadCachePutFrame(Relation rel, const CowVersion *v,
 								 int attidx, uint32 blockno, uint32 frame,
 								 const char *src, Size len);
