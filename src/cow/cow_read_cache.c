@@ -440,6 +440,40 @@ CowReadCacheKeepFrame(CowReadCacheEntry *e, uint32 frame, const char *src,
 }
 
 /*
+ * CowReadCacheCopyFrame copies bytes [from, from + n) of frame "frame" (len
+ * bytes) of a framed block, or of a piece of a block read in pieces, into
+ * dst: from the backend's cache, else, with shared, from the server's (a
+ * decompressed frame another backend put there), which with keep (the
+ * whole frame asked for) is then kept in the backend's too.  False when
+ * the frame is not found.
+ */
+static bool
+CowReadCacheCopyFrame(Relation rel, const CowVersion *v, int attidx,
+					  uint32 blockno, uint32 frame, Size len, Size from,
+					  Size n, bool shared, bool keep, char *dst)
+{
+	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
+	CowSharedKey key;
+
+	Assert(from <= len && n <= len - from);
+	Assert(!keep || (from == 0 && n == len));
+	if (e == NULL || !e->has_frames || frame >= e->frames.nframes)
+		return false;
+	if (e->frame_data[frame] != NULL)
+	{
+		memcpy(dst, e->frame_data[frame] + from, n);
+		return true;
+	}
+	if (!shared || e->frames.entries == NULL ||
+		!CowReadCacheSharedKey(&key, rel, v, attidx, blockno, frame) ||
+		!CowSharedCacheGet(&key, len, from, n, dst))
+		return false;
+	if (keep)
+		CowReadCacheKeepFrame(e, frame, dst, len);
+	return true;
+}
+
+/*
  * CowReadCacheGetFrame copies the decompressed frame "frame" (len bytes)
  * of a framed block into dst; false when it is not cached.  A frame found
  * in the server's cache is kept in the backend's too.
@@ -448,23 +482,8 @@ bool
 CowReadCacheGetFrame(Relation rel, const CowVersion *v, int attidx,
 					 uint32 blockno, uint32 frame, char *dst, Size len)
 {
-	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
-	CowSharedKey key;
-
-	if (e == NULL || !e->has_frames || frame >= e->frames.nframes)
-		return false;
-	if (e->frame_data[frame] != NULL)
-	{
-		memcpy(dst, e->frame_data[frame], len);
-		return true;
-	}
-	/* a decompressed frame another backend put in the server's cache */
-	if (e->frames.entries == NULL ||
-		!CowReadCacheSharedKey(&key, rel, v, attidx, blockno, frame) ||
-		!CowSharedCacheGet(&key, len, 0, len, dst))
-		return false;
-	CowReadCacheKeepFrame(e, frame, dst, len);
-	return true;
+	return CowReadCacheCopyFrame(rel, v, attidx, blockno, frame, len, 0, len,
+								 true, true, dst);
 }
 
 /*
@@ -481,20 +500,8 @@ CowReadCacheGetFramePart(Relation rel, const CowVersion *v, int attidx,
 						 uint32 blockno, uint32 frame, Size len, Size from,
 						 Size n, bool shared, char *dst)
 {
-	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
-	CowSharedKey key;
-
-	Assert(from <= len && n <= len - from);
-	if (e == NULL || !e->has_frames || frame >= e->frames.nframes)
-		return false;
-	if (e->frame_data[frame] != NULL)
-	{
-		memcpy(dst, e->frame_data[frame] + from, n);
-		return true;
-	}
-	return shared && e->frames.entries != NULL &&
-		CowReadCacheSharedKey(&key, rel, v, attidx, blockno, frame) &&
-		CowSharedCacheGet(&key, len, from, n, dst);
+	return CowReadCacheCopyFrame(rel, v, attidx, blockno, frame, len, from, n,
+								 shared, false, dst);
 }
 
 /*

@@ -39,11 +39,12 @@
  * relfilenode (CowSharedCacheForgetNode, from the table AM's callbacks
  * that give a table a new or emptied file: relation_set_new_filenode,
  * relation_nontransactional_truncate, relation_copy_data), so a record of
- * a dropped table is never read as one of a new one.  Temporary tables, whose relfilenodes two backends may
- * share, are not cached here, nor is anything during recovery (a hot
- * standby replays drops and creations without those calls).  The bytes
- * were checked when they were first read (each frame against the CRC of
- * the frame index), as the backend's cache trusts what it checked.
+ * a dropped table is never read as one of a new one.  Temporary tables,
+ * whose relfilenodes two backends may share, are not cached here, nor
+ * is anything during recovery (a hot standby replays drops and creations
+ * without those calls).  The bytes were checked when they were first read
+ * (each frame against the CRC of the frame index), as the backend's cache
+ * trusts what it checked.
  *
  * Reading a relation's frames from here needs what reading them at all
  * needs: the relation opened by the executor, its privileges checked.
