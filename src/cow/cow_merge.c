@@ -1277,6 +1277,10 @@ CowRowBefore(CowMergeCtx *ctx, CowRow *row, Datum *bound, bool inclusive)
  * version, so a merge holds at most that many rows besides the group it
  * reads; the rest is balanced over one or two versions at the end
  * (CowEmitGroups).  The first version written keeps first_group_id.
+ *
+ * hot_from and hot_to bound the rows waiting that changed stored rows
+ * (replaced a stored row, or stand where a stored row was deleted): see
+ * CowOutFinish.
  */
 typedef struct CowOut
 {
@@ -1285,6 +1289,8 @@ typedef struct CowOut
 	int64		cap;
 	int64		first_group_id; /* 0: a new id */
 	CowVersion *replaces;		/* superseded before the first write */
+	int64		hot_from;		/* first row changed, -1: none */
+	int64		hot_to;			/* after the last row changed */
 	MemoryContext cxt;			/* of rows[] */
 } CowOut;
 
@@ -1294,6 +1300,21 @@ CowOutStart(CowOut *out, CowVersion *replaces)
 	out->n = 0;
 	out->replaces = replaces;
 	out->first_group_id = replaces ? replaces->file_group_id : 0;
+	out->hot_from = -1;
+	out->hot_to = -1;
+}
+
+/*
+ * CowOutChanged notes that the next row added (or, for a stored row
+ * deleted, the place it had) changes the version being rewritten.  New
+ * keys are not changes: they are where a table grows.
+ */
+static inline void
+CowOutChanged(CowOut *out)
+{
+	if (out->hot_from < 0)
+		out->hot_from = out->n;
+	out->hot_to = out->n + 1;
 }
 
 static inline void
@@ -1325,6 +1346,13 @@ CowOutWrite(CowMergeCtx *ctx, CowOut *out, int64 n)
 	for (r = 0; r < n; r++)
 		CowDropIncoming(out->rows[r]);
 	out->n -= n;
+	if (out->hot_to <= n)
+		out->hot_from = out->hot_to = -1;
+	else
+	{
+		out->hot_from = Max(out->hot_from - n, 0);
+		out->hot_to -= n;
+	}
 	if (out->n > 0)
 		memmove(out->rows, out->rows + n, sizeof(CowRow *) * out->n);
 }
@@ -1339,10 +1367,35 @@ CowOutSpill(CowMergeCtx *ctx, CowOut *out)
 		CowOutWrite(ctx, out, fgr);
 }
 
-/* Writes the rest (and supersedes the version when nothing was written). */
+/*
+ * CowOutFinish writes the rest (and supersedes the version when nothing
+ * was written).
+ *
+ * When the rows that changed lie together in one part of the version, at
+ * least a quarter of a file group long, and a quarter of a group or more
+ * of unchanged rows lies before them, or after them, those unchanged rows
+ * are written as a version of their own.  Updates that keep coming to one
+ * key range -- the newest orders, while they are being paid and shipped --
+ * then rewrite only the version holding that range from the next commit
+ * on, not the unchanged rows beside it each time (this commit writes the
+ * same rows either way).  No version written this way is smaller than a
+ * quarter of file_group_rows, and updates spread over a whole version
+ * split nothing.
+ */
 static void
 CowOutFinish(CowMergeCtx *ctx, CowOut *out)
 {
+	int64		quarter = Max(ctx->opts.file_group_rows / 4, 1);
+
+	if (out->hot_from >= 0 && out->hot_to - out->hot_from >= quarter)
+	{
+		int64		after = out->n - out->hot_to;
+
+		if (out->hot_from >= quarter)
+			CowOutWrite(ctx, out, out->hot_from);
+		if (after >= quarter)
+			CowOutWrite(ctx, out, out->n - after);
+	}
 	CowOutWrite(ctx, out, out->n);
 }
 
@@ -1841,6 +1894,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 					{
 						if (ctx.log != NULL)
 							ctx.rn_deleted = lappend(ctx.rn_deleted, &srows[s]);
+						CowOutChanged(&out);
 						s++;
 						ctx.deleted++;
 						changed = true;
@@ -1860,6 +1914,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 					if (kcmp == 0)
 					{
 						CowLogDelete(&ctx, stored);
+						CowOutChanged(&out);
 						s++;
 						ctx.deleted++;
 						changed = true;
@@ -1881,6 +1936,9 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 					/* key not stored */
 					if (!CowIsDeleteMarker(&ctx, in))
 					{
+						/* an UPDATE's row, whose old row was deleted */
+						if (in->is_update)
+							CowOutChanged(&out);
 						CowOutAdd(&out, in);
 						changed = true;
 						CowCountNewKey(&ctx, &before, storage_id, snap,
@@ -1905,6 +1963,7 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 											   stored->commit_id == ctx.commit_id);
 
 						changed = true;
+						CowOutChanged(&out);
 						if (CowIsDeleteMarker(&ctx, in))
 						{
 							if (!checked)
