@@ -39,6 +39,15 @@ SELECT problem FROM incetl.verify('hs');
 -- time travel still sees the table before the split
 SELECT count(*), sum(v) FROM incetl.as_of(NULL::hs, 1);
 
+-- the change feed has the changed rows only, not the unchanged ones the
+-- split rewrote
+SELECT count(*), min(id), max(id), sum(v) FROM incetl.changes(NULL::hs, 1, 2);
+SELECT operation, count(*), min((before).id), max((after).id),
+       bool_and((before).v = 0 AND (after).v = 1) AS old_and_new
+FROM incetl.table_changes(NULL::hs, 1, 2) GROUP BY operation;
+SELECT operation, count(*), sum((after).v)
+FROM incetl.net_changes(NULL::hs, 1) GROUP BY operation;
+
 -- unchanged rows after the range split off too (keys 801..900 changed:
 -- the group 801..1000 becomes 801..900 and 901..1000)
 INSERT INTO hs SELECT g, 3, 'warm ' || g FROM generate_series(801, 900) g;
