@@ -39,6 +39,7 @@
 #include "utils/memutils.h"
 
 #include "cow/read.h"
+#include "cow/shared_cache.h"
 
 /* ---------- writing a map ---------- */
 
@@ -329,15 +330,60 @@ CowRowMapCorrupt(Relation rel, const CowVersion *v, const char *what)
 					v->first_block, what)));
 }
 
-/* CowRowMapLoadRuns reads, checks and decompresses a map's runs */
+/*
+ * CowRowMapSharedKey makes the server cache's key of a version's map
+ * (cow_shared_cache.c, COW_SHARED_ROW_MAP); false when the relation's maps
+ * are not kept there (a temporary table: two backends' may have one
+ * relfilenode).
+ */
+static bool
+CowRowMapSharedKey(CowSharedKey *key, Relation rel, const CowVersion *v)
+{
+	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+		return false;
+	/* the key is hashed and compared as bytes: no stray padding */
+	memset(key, 0, sizeof(CowSharedKey));
+	CowVersionNameSet(&key->version, rel->rd_node, v);
+	key->attidx = COW_SHARED_ROW_MAP;
+	return true;
+}
+
+/*
+ * CowRowMapLoadRuns reads, checks and decompresses a map's runs.
+ *
+ * The arrays built (runs, rn_start, by_rn: one allocation) are kept in the
+ * server's cache too, and taken from there when another backend put them
+ * there: a new session's first lookups in a table rewritten by upserts
+ * need every version's map, some thousands of runs each, which it would
+ * otherwise read, decompress and check again (7 M instructions for the 12
+ * versions of cow_bench.sh's 1 M-row table).  The maps there were checked
+ * when first read, as the frames there were.
+ */
 static void
 CowRowMapLoadRuns(Relation rel, const CowVersion *v, CowRowMapEntry *e,
 				  const CowRowMapInfo *info)
 {
 	char	   *stored;
 	char	   *raw;
+	char	   *arrays;
 	pg_crc32c	crc;
 	CowRowMap  *m = &e->map;
+	Size		runs_len = sizeof(CowRowRun) * info->nruns;
+	Size		starts_len = sizeof(int64) * info->nruns;
+	Size		len = runs_len + starts_len + sizeof(uint32) * info->nruns;
+	CowSharedKey key;
+	bool		shared = CowRowMapSharedKey(&key, rel, v);
+
+	arrays = MemoryContextAllocHuge(CowRowMapCxt, len);
+	m->runs = (CowRowRun *) arrays;
+	m->rn_start = (int64 *) (arrays + runs_len);
+	m->by_rn = (uint32 *) (arrays + runs_len + starts_len);
+	CowRowMapBytes += len;
+	if (shared && CowSharedCacheGet(&key, len, 0, len, arrays))
+	{
+		e->runs_loaded = true;
+		return;
+	}
 
 	stored = palloc(info->runs_stored_len);
 	CowReadExtentBytes(rel, v->first_block, v->nblocks, info->runs_offset,
@@ -360,11 +406,6 @@ CowRowMapLoadRuns(Relation rel, const CowVersion *v, CowRowMapEntry *e,
 	pfree(stored);
 
 	/* the stored columns (CowBuildRowMap) back into runs */
-	m->runs = MemoryContextAllocHuge(CowRowMapCxt,
-									 sizeof(CowRowRun) * info->nruns);
-	m->by_rn = MemoryContextAllocHuge(CowRowMapCxt,
-									  sizeof(uint32) * info->nruns);
-	CowRowMapBytes += (sizeof(CowRowRun) + sizeof(uint32)) * info->nruns;
 	{
 		const uint32 *lens = (const uint32 *) raw;
 		const int64 *gaps = (const int64 *) (raw + sizeof(uint32) * info->nruns);
@@ -403,12 +444,11 @@ CowRowMapLoadRuns(Relation rel, const CowVersion *v, CowRowMapEntry *e,
 		if (pos != (uint64) v->row_count)
 			CowRowMapCorrupt(rel, v, "runs do not tile the rows");
 	}
-	m->rn_start = MemoryContextAllocHuge(CowRowMapCxt,
-										 sizeof(int64) * m->nruns);
-	CowRowMapBytes += sizeof(int64) * m->nruns;
 	for (uint32 i = 0; i < m->nruns; i++)
 		m->rn_start[i] = m->runs[m->by_rn[i]].rownum;
 	e->runs_loaded = true;
+	if (shared)
+		CowSharedCachePut(&key, arrays, len);
 }
 
 /*

@@ -7,7 +7,8 @@
 #     several clients looking up keys and key ranges while one upserts,
 #     after records were dropped;
 #   - a new session's lookups find frames another session put there (hits
-#     grow, nothing new is written for frames already there);
+#     grow, nothing new is written for frames already there), and the
+#     row-number maps of versions a rewrite carried rows into (no miss);
 #   - storage made again in the same file (TRUNCATE of a table created in
 #     the transaction) forgets that file's records, and the lookups then
 #     return the new rows;
@@ -144,6 +145,37 @@ is($node->safe_psql('postgres', 'SELECT lookups(5, 2000)'), 'checked 400 differi
 my $s4 = stats();
 is($s4->{writes}, $s3->{writes}, 'the second session wrote nothing: every frame was there');
 ok($s4->{hits} > $s3->{hits}, 'it copied them (hits ' . ($s4->{hits} - $s3->{hits}) . ')');
+
+# the row-number maps of versions a rewrite carried rows into (format 5)
+# are kept there too: a new session takes each map from the cache instead
+# of reading, decompressing and checking it again
+$node->safe_psql('postgres', q{
+CREATE TABLE m (id bigint, v int) USING incetl_cow;
+SELECT FROM incetl.set_table_options('m', record_key => 'id', file_group_rows => 10000);
+INSERT INTO m SELECT g, 0 FROM generate_series(1, 20000) g;
+CREATE INDEX m_id ON m (id);
+INSERT INTO m SELECT g, 1 FROM generate_series(1, 20000, 100) g;
+ANALYZE m;
+});
+my $map_lookup = q{
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT string_agg(id || '=' || v, ' ' ORDER BY id) FROM m WHERE id IN (1, 2, 10001, 10002, 19901, 20000);
+};
+is($node->safe_psql('postgres', $map_lookup), '1=1 2=0 10001=1 10002=0 19901=1 20000=0',
+	'lookups of carried and rewritten rows, through the maps');
+my $m1 = stats();
+is($node->safe_psql('postgres', $map_lookup), '1=1 2=0 10001=1 10002=0 19901=1 20000=0',
+	'the same lookups in a new session');
+my $m2 = stats();
+is(($m2->{misses} - $m1->{misses}) . ' ' . ($m2->{writes} - $m1->{writes}), '0 0',
+	'the new session found everything, maps included, in the cache and wrote nothing');
+ok($m2->{hits} > $m1->{hits}, 'it copied them (hits ' . ($m2->{hits} - $m1->{hits}) . ')');
+is($node->safe_psql('postgres', q{
+SET enable_seqscan = off;
+SELECT count(*) FROM m x JOIN generate_series(1, 20000, 7) g ON x.id = g
+WHERE x.v = CASE WHEN (g - 1) % 100 = 0 THEN 1 ELSE 0 END}), '2858',
+	'every seventh key through the index, with maps from the cache');
 
 # several clients reading while one upserts both tables in one transaction
 $node->safe_psql('postgres', 'CREATE TABLE pgb_bad (k bigint, c text, h text)');

@@ -22,10 +22,14 @@ extern PGDLLIMPORT int CowSharedCacheSize;
 /* the "frame" of a key saying an uncompressed block's CRC was verified */
 #define COW_SHARED_VERIFIED		PG_UINT32_MAX
 
+/* the attidx of a key naming a version's row-number map (cow_rowmap.c) */
+#define COW_SHARED_ROW_MAP		(-1)
+
 /*
  * What a cached frame is of: one frame of one column block of one file
  * group version (CowVersionName, as the backend's read cache names it,
- * without the relation's OID).  Compared as bytes: made with memset first.
+ * without the relation's OID), or, with attidx COW_SHARED_ROW_MAP, the
+ * version's row-number map.  Compared as bytes: made with memset first.
  */
 typedef struct CowSharedKey
 {
