@@ -242,7 +242,7 @@ for kind in skewed uniform; do
         rw=$((fgw * rows_per_fg))
         if [ "$kind" = skewed ]; then U_SKEW_COW+=("$tc") U_SKEW_HEAP+=("$th")
         else U_UNI_COW+=("$tc") U_UNI_HEAP+=("$th"); REWRITE+=("$(awk -v r="$rw" -v t="$tc" 'BEGIN { printf "%.0f", r / (t / 1000) }')"); fi
-        echo "   rep $rep: incetl_cow $tc ms (inserted $ins, updated $upd, $fgw file groups = ~$rw rows rewritten), heap $th ms"
+        echo "   rep $rep: incetl_cow $tc ms (inserted $ins, updated $upd, $fgw file groups written, ~$rw rows at the average group size), heap $th ms"
         settle "orders_cow, orders_heap" >/dev/null
         assert_equal "$kind upsert $rep"
     done
