@@ -12,8 +12,9 @@
  * value, some 80 k instructions of zstd a block, where heap finds its
  * page in shared buffers, decoded once for every backend.  This cache is
  * to the read cache what shared buffers are to a backend: the frames
- * decompressed by any backend, and the marks that an uncompressed block's
- * CRC was verified, for every backend of the server.
+ * decompressed by any backend, the marks that an uncompressed block's CRC
+ * was verified, and the row-number maps of file group versions, checked
+ * and built into arrays (cow_rowmap.c), for every backend of the server.
  *
  * The cache is an arena of incetl.cow_shared_cache_size bytes written as a
  * ring: each record (a key, a length, the frame's bytes) is written after
