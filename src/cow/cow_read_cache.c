@@ -235,26 +235,6 @@ CowReadCacheMakeKey(CowReadCacheKey *key, Relation rel, const CowVersion *v,
 }
 
 /*
- * CowReadCacheSharedKey makes the server cache's key of frame "frame" of a
- * block (cow_shared_cache.c); false when the relation's blocks are not
- * kept there (a temporary table: two backends' may have one relfilenode).
- */
-static bool
-CowReadCacheSharedKey(CowSharedKey *key, Relation rel, const CowVersion *v,
-					  int attidx, uint32 blockno, uint32 frame)
-{
-	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
-		return false;
-	/* the key is hashed and compared as bytes: no stray padding */
-	memset(key, 0, sizeof(CowSharedKey));
-	CowVersionNameSet(&key->version, rel->rd_node, v);
-	key->attidx = attidx;
-	key->blockno = blockno;
-	key->frame = frame;
-	return true;
-}
-
-/*
  * CowReadCacheFind: the entry of the block, made when create (NULL when
  * the cache is off, or the block has none and create is false); the
  * entry becomes the most recently used.
@@ -465,7 +445,7 @@ CowReadCacheCopyFrame(Relation rel, const CowVersion *v, int attidx,
 		return true;
 	}
 	if (!shared || e->frames.entries == NULL ||
-		!CowReadCacheSharedKey(&key, rel, v, attidx, blockno, frame) ||
+		!CowSharedCacheKey(&key, rel, v, attidx, blockno, frame) ||
 		!CowSharedCacheGet(&key, len, from, n, dst))
 		return false;
 	if (keep)
@@ -520,7 +500,7 @@ CowReadCachePutFrame(Relation rel, const CowVersion *v, int attidx,
 		return;
 	/* a decompressed frame (not a piece of a block read in place) */
 	if (e->frames.entries != NULL &&
-		CowReadCacheSharedKey(&key, rel, v, attidx, blockno, frame))
+		CowSharedCacheKey(&key, rel, v, attidx, blockno, frame))
 		CowSharedCachePut(&key, src, len);
 	CowReadCacheKeepFrame(e, frame, src, len);
 }
@@ -629,7 +609,7 @@ CowReadCacheVerified(Relation rel, const CowVersion *v, int attidx,
 		return true;
 	/* verified by another backend (kept in the server's cache) */
 	if (CowReadCacheSize <= 0 ||
-		!CowReadCacheSharedKey(&key, rel, v, attidx, blockno,
+		!CowSharedCacheKey(&key, rel, v, attidx, blockno,
 							   COW_SHARED_VERIFIED) ||
 		!CowSharedCacheGet(&key, 0, 0, 0, NULL))
 		return false;
@@ -651,7 +631,7 @@ CowReadCacheSetVerified(Relation rel, const CowVersion *v, int attidx,
 		return;
 	e->verified = true;
 	CowReadCacheTrim(e);
-	if (CowReadCacheSharedKey(&key, rel, v, attidx, blockno,
+	if (CowSharedCacheKey(&key, rel, v, attidx, blockno,
 							  COW_SHARED_VERIFIED))
 		CowSharedCachePut(&key, NULL, 0);
 }

@@ -331,24 +331,6 @@ CowRowMapCorrupt(Relation rel, const CowVersion *v, const char *what)
 }
 
 /*
- * CowRowMapSharedKey makes the server cache's key of a version's map
- * (cow_shared_cache.c, COW_SHARED_ROW_MAP); false when the relation's maps
- * are not kept there (a temporary table: two backends' may have one
- * relfilenode).
- */
-static bool
-CowRowMapSharedKey(CowSharedKey *key, Relation rel, const CowVersion *v)
-{
-	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
-		return false;
-	/* the key is hashed and compared as bytes: no stray padding */
-	memset(key, 0, sizeof(CowSharedKey));
-	CowVersionNameSet(&key->version, rel->rd_node, v);
-	key->attidx = COW_SHARED_ROW_MAP;
-	return true;
-}
-
-/*
  * CowRowMapLoadRuns reads, checks and decompresses a map's runs.
  *
  * The arrays built (runs, rn_start, by_rn: one allocation) are kept in the
@@ -372,7 +354,8 @@ CowRowMapLoadRuns(Relation rel, const CowVersion *v, CowRowMapEntry *e,
 	Size		starts_len = sizeof(int64) * info->nruns;
 	Size		len = runs_len + starts_len + sizeof(uint32) * info->nruns;
 	CowSharedKey key;
-	bool		shared = CowRowMapSharedKey(&key, rel, v);
+	bool		shared = CowSharedCacheKey(&key, rel, v, COW_SHARED_ROW_MAP,
+										0, 0);
 
 	arrays = MemoryContextAllocHuge(CowRowMapCxt, len);
 	m->runs = (CowRowRun *) arrays;

@@ -69,6 +69,7 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/rel.h"
 
 #include "cow/shared_cache.h"
 
@@ -301,6 +302,28 @@ CowSharedNext(uint64 *pos)
 		return NULL;
 	}
 	return r;
+}
+
+/*
+ * CowSharedCacheKey makes the key of frame "frame" of block blockno of
+ * column attidx of version v of rel (with attidx COW_SHARED_ROW_MAP, of
+ * the version's row-number map); false when the relation's records are
+ * not kept here (a temporary table: two backends' may have one
+ * relfilenode).
+ */
+bool
+CowSharedCacheKey(CowSharedKey *key, Relation rel, const CowVersion *v,
+				  int attidx, uint32 blockno, uint32 frame)
+{
+	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+		return false;
+	/* the key is hashed and compared as bytes: no stray padding */
+	memset(key, 0, sizeof(CowSharedKey));
+	CowVersionNameSet(&key->version, rel->rd_node, v);
+	key->attidx = attidx;
+	key->blockno = blockno;
+	key->frame = frame;
+	return true;
 }
 
 /* the arena bytes of a record of len bytes */

@@ -41,6 +41,9 @@ typedef struct CowSharedKey
 } CowSharedKey;
 
 extern void CowSharedCacheInit(void);
+extern bool CowSharedCacheKey(CowSharedKey *key, Relation rel,
+							  const CowVersion *v, int attidx, uint32 blockno,
+							  uint32 frame);
 extern bool CowSharedCacheGet(const CowSharedKey *key, Size len, Size from,
 							  Size n, char *dst);
 extern void CowSharedCachePut(const CowSharedKey *key, const char *src,
