@@ -13,7 +13,8 @@
 #     the transaction) forgets that file's records, and the lookups then
 #     return the new rows;
 #   - temporary tables are not cached; a role without SELECT on a table
-#     whose frames are cached gets "permission denied", never its rows;
+#     whose frames or row-number maps are cached gets "permission denied",
+#     never its rows;
 #   - a hot standby in recovery does not use the cache, and returns the
 #     primary's rows;
 #   - after kill -9 of a backend (the server restarts) the cache starts
@@ -229,12 +230,22 @@ $node->safe_psql('postgres', q{
 CREATE ROLE bob LOGIN;
 CREATE SCHEMA bob AUTHORIZATION bob;
 SELECT lookups(1, 300);
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT v FROM m WHERE id = 10001;
 });
 my ($ret, $out, $err) = $node->psql('postgres', q{
 SET enable_seqscan = off;
 SELECT note FROM public.c WHERE id = 42;
 }, extra_params => [ '-U', 'bob', '-v', 'VERBOSITY=verbose' ]);
 like($err, qr/42501: permission denied for table c/, 'bob: permission denied for c, though its frames are cached');
+is($out, '', 'and no row');
+($ret, $out, $err) = $node->psql('postgres', q{
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT v FROM public.m WHERE id = 10001;
+}, extra_params => [ '-U', 'bob', '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/42501: permission denied for table m/, 'bob: permission denied for m, though its row-number maps are cached');
 is($out, '', 'and no row');
 is($node->safe_psql('postgres', q{
 SET ROLE bob;
