@@ -16,7 +16,9 @@
  *
  *	- a framed block's frame index (CowFrames) and its frames, one by one,
  *	  as they are decompressed (cow_reader.c, CowGroupFramedRaw and
- *	  CowGroupFetchFrame);
+ *	  CowGroupFetchFrame): with the server's cache (cow_shared_cache.c) on,
+ *	  a frame is put there first, and kept here once this backend reads it
+ *	  a second time, so that frames read once cost the backend no memory;
  *	- a whole block of at most COW_READ_CACHE_WHOLE_MAX raw bytes, read for
  *	  a few rows (a dictionary block, a small integer block);
  *	- the length marks of a VARLENA block read one value at a time
@@ -28,7 +30,7 @@
  *	  (CowGroupPagedRaw), which otherwise reads every page of the block at
  *	  every statement, and the 512-byte pieces of it read (an int block's
  *	  header and the bits of one value: a copy instead of a buffer pin and
- *	  lock each).
+ *	  lock each), each from the second time this backend reads it.
  *
  * The key names one block for good: the version as the version header
  * cache of cow_reader.c names it (CowVersionName: file (relfilenode),
@@ -84,6 +86,8 @@ typedef struct CowReadCacheEntry
 	bool		has_frames;		/* frames is the block's frame index */
 	CowFrames	frames;			/* entries and offsets: the cache's */
 	char	  **frame_data;		/* [frames.nframes]: decompressed, or NULL */
+	bool	   *frame_seen;		/* [frames.nframes]: read once and not
+								 * kept (CowReadCachePutFrame) */
 	char	   *whole;			/* the raw block, or NULL */
 	Size		whole_len;
 	uint64	   *marks;			/* a VARLENA body's length marks, or NULL */
@@ -156,6 +160,8 @@ CowReadCacheDrop(CowReadCacheEntry *e)
 				pfree(e->frame_data[i]);
 		pfree(e->frame_data);
 	}
+	if (e->frame_seen != NULL)
+		pfree(e->frame_seen);
 	if (e->frames.entries != NULL)
 		pfree(e->frames.entries);
 	if (e->frames.offsets != NULL)
@@ -296,6 +302,7 @@ CowReadCacheFind(Relation rel, const CowVersion *v, int attidx,
 		e->has_frames = false;
 		memset(&e->frames, 0, sizeof(CowFrames));
 		e->frame_data = NULL;
+		e->frame_seen = NULL;
 		e->whole = NULL;
 		e->whole_len = 0;
 		e->marks = NULL;
@@ -359,6 +366,7 @@ CowReadCachePutFrames(Relation rel, const CowVersion *v, int attidx,
 	CowFrameEntry *entries;
 	uint64	   *offsets;
 	char	  **data;
+	bool	   *seen;
 
 	if (e == NULL || e->has_frames || f->nframes == 0)
 		return;
@@ -367,15 +375,17 @@ CowReadCachePutFrames(Relation rel, const CowVersion *v, int attidx,
 								 sizeof(CowFrameEntry) * f->nframes);
 	offsets = MemoryContextAlloc(CowReadCacheCxt, sizeof(uint64) * f->nframes);
 	data = MemoryContextAllocZero(CowReadCacheCxt, sizeof(char *) * f->nframes);
+	seen = MemoryContextAllocZero(CowReadCacheCxt, sizeof(bool) * f->nframes);
 	memcpy(entries, f->entries, sizeof(CowFrameEntry) * f->nframes);
 	memcpy(offsets, f->offsets, sizeof(uint64) * f->nframes);
 	e->frames = *f;
 	e->frames.entries = entries;
 	e->frames.offsets = offsets;
 	e->frame_data = data;
+	e->frame_seen = seen;
 	e->has_frames = true;
 	CowReadCacheGrew(e, (sizeof(CowFrameEntry) + sizeof(uint64) +
-						 sizeof(char *)) * f->nframes);
+						 sizeof(char *) + sizeof(bool)) * f->nframes);
 }
 
 /*
@@ -393,18 +403,21 @@ CowReadCachePutPieces(Relation rel, const CowVersion *v, int attidx,
 	uint32		npieces = (len + piece_len - 1) / piece_len;
 
 	char	  **data;
+	bool	   *seen;
 
 	if (e == NULL || e->has_frames || npieces == 0)
 		return;
 	data = MemoryContextAllocZero(CowReadCacheCxt, sizeof(char *) * npieces);
+	seen = MemoryContextAllocZero(CowReadCacheCxt, sizeof(bool) * npieces);
 	memset(&e->frames, 0, sizeof(CowFrames));
 	e->frames.nframes = npieces;
 	e->frames.first_raw = piece_len;
 	e->frames.frame_raw = piece_len;
 	e->frames.raw_len = len;
 	e->frame_data = data;
+	e->frame_seen = seen;
 	e->has_frames = true;
-	CowReadCacheGrew(e, sizeof(char *) * npieces);
+	CowReadCacheGrew(e, (sizeof(char *) + sizeof(bool)) * npieces);
 }
 
 /* CowReadCacheKeepFrame keeps a copy of frame "frame" in entry e */
@@ -423,20 +436,26 @@ CowReadCacheKeepFrame(CowReadCacheEntry *e, uint32 frame, const char *src,
  * CowReadCacheCopyFrame copies bytes [from, from + n) of frame "frame" (len
  * bytes) of a framed block, or of a piece of a block read in pieces, into
  * dst: from the backend's cache, else, with shared, from the server's (a
- * decompressed frame another backend put there), which with keep (the
- * whole frame asked for) is then kept in the backend's too.  False when
+ * decompressed frame another backend, or this one, put there).  False when
  * the frame is not found.
+ *
+ * A frame found in the server's cache is kept in the backend's the second
+ * time this backend reads it there; the first time, only the bytes asked
+ * for are copied.  A new session's lookups read most frames once, and
+ * copying each into memory of its own would grow the backend by a page a
+ * frame (a page fault each, the larger share of a new session's extra
+ * time); a frame read again is worth the lock-free copy.
  */
 static bool
 CowReadCacheCopyFrame(Relation rel, const CowVersion *v, int attidx,
 					  uint32 blockno, uint32 frame, Size len, Size from,
-					  Size n, bool shared, bool keep, char *dst)
+					  Size n, bool shared, char *dst)
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
 	CowSharedKey key;
+	char	   *copy;
 
 	Assert(from <= len && n <= len - from);
-	Assert(!keep || (from == 0 && n == len));
 	if (e == NULL || !e->has_frames || frame >= e->frames.nframes)
 		return false;
 	if (e->frame_data[frame] != NULL)
@@ -445,25 +464,39 @@ CowReadCacheCopyFrame(Relation rel, const CowVersion *v, int attidx,
 		return true;
 	}
 	if (!shared || e->frames.entries == NULL ||
-		!CowSharedCacheKey(&key, rel, v, attidx, blockno, frame) ||
-		!CowSharedCacheGet(&key, len, from, n, dst))
+		!CowSharedCacheKey(&key, rel, v, attidx, blockno, frame))
 		return false;
-	if (keep)
-		CowReadCacheKeepFrame(e, frame, dst, len);
+	Assert(e->frame_seen != NULL);
+	if (!e->frame_seen[frame] || len > CowReadCacheBudget())
+	{
+		if (!CowSharedCacheGet(&key, len, from, n, dst))
+			return false;
+		e->frame_seen[frame] = true;
+		return true;
+	}
+	/* read there before: keep it */
+	copy = MemoryContextAlloc(CowReadCacheCxt, Max(len, 1));
+	if (!CowSharedCacheGet(&key, len, 0, len, copy))
+	{
+		pfree(copy);
+		return false;
+	}
+	memcpy(dst, copy + from, n);
+	e->frame_data[frame] = copy;
+	CowReadCacheGrew(e, len);
 	return true;
 }
 
 /*
  * CowReadCacheGetFrame copies the decompressed frame "frame" (len bytes)
- * of a framed block into dst; false when it is not cached.  A frame found
- * in the server's cache is kept in the backend's too.
+ * of a framed block into dst; false when it is not cached.
  */
 bool
 CowReadCacheGetFrame(Relation rel, const CowVersion *v, int attidx,
 					 uint32 blockno, uint32 frame, char *dst, Size len)
 {
 	return CowReadCacheCopyFrame(rel, v, attidx, blockno, frame, len, 0, len,
-								 true, true, dst);
+								 true, dst);
 }
 
 /*
@@ -472,8 +505,8 @@ CowReadCacheGetFrame(Relation rel, const CowVersion *v, int attidx,
  * into dst; false when the frame is not cached (with shared false: not in
  * the backend's cache).  It is what a reader of one value asks for: the
  * few bytes it reads, not the frame, are copied (a lookup's bytes of a
- * 4 kB frame of `note` are about 50), and a frame found in the server's
- * cache is not kept in the backend's, which would copy it whole.
+ * 4 kB frame of `note` are about 50), unless the frame is then kept
+ * (CowReadCacheCopyFrame).
  */
 bool
 CowReadCacheGetFramePart(Relation rel, const CowVersion *v, int attidx,
@@ -481,12 +514,18 @@ CowReadCacheGetFramePart(Relation rel, const CowVersion *v, int attidx,
 						 Size n, bool shared, char *dst)
 {
 	return CowReadCacheCopyFrame(rel, v, attidx, blockno, frame, len, from, n,
-								 shared, false, dst);
+								 shared, dst);
 }
 
 /*
  * CowReadCachePutFrame keeps a copy of frame "frame" (len bytes, checked
- * and decompressed) of a framed block whose index is cached.
+ * and decompressed) of a framed block whose index is cached, or of a
+ * piece of a block read in pieces.  A decompressed frame goes to the
+ * server's cache.  Either is kept in the backend's the second time this
+ * backend reads it: the first time, a frame the server's cache took is
+ * left there (CowReadCacheCopyFrame), and a piece is read from its buffer
+ * again if it is asked for again.  A frame the server's cache could not
+ * take is kept at once.
  */
 void
 CowReadCachePutFrame(Relation rel, const CowVersion *v, int attidx,
@@ -494,14 +533,21 @@ CowReadCachePutFrame(Relation rel, const CowVersion *v, int attidx,
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
 	CowSharedKey key;
+	bool		later;
 
 	if (e == NULL || !e->has_frames || frame >= e->frames.nframes ||
 		e->frame_data[frame] != NULL)
 		return;
-	/* a decompressed frame (not a piece of a block read in place) */
-	if (e->frames.entries != NULL &&
-		CowSharedCacheKey(&key, rel, v, attidx, blockno, frame))
-		CowSharedCachePut(&key, src, len);
+	if (e->frames.entries == NULL)
+		later = !e->frame_seen[frame];	/* a piece of a block read in place */
+	else
+		later = CowSharedCacheKey(&key, rel, v, attidx, blockno, frame) &&
+			CowSharedCachePut(&key, src, len) && !e->frame_seen[frame];
+	if (later)
+	{
+		e->frame_seen[frame] = true;
+		return;
+	}
 	CowReadCacheKeepFrame(e, frame, src, len);
 }
 
@@ -633,7 +679,7 @@ CowReadCacheSetVerified(Relation rel, const CowVersion *v, int attidx,
 	CowReadCacheTrim(e);
 	if (CowSharedCacheKey(&key, rel, v, attidx, blockno,
 							  COW_SHARED_VERIFIED))
-		CowSharedCachePut(&key, NULL, 0);
+		(void) CowSharedCachePut(&key, NULL, 0);
 }
 
 /*

@@ -1146,7 +1146,8 @@ CowGroupFetchFrame(CowLazyRaw *lazy, uint32 frame, Size off, Size len)
 	 * A frame the backend has: the bytes asked for.  One only the server's
 	 * cache has: those bytes too, unless it is a VARLENA block's first
 	 * frame (its lengths, which a value read asks for piece by piece, each
-	 * ask a look into the shared cache), taken whole and kept.
+	 * ask a look into the shared cache), taken whole (and kept, the second
+	 * time: CowReadCacheCopyFrame).
 	 */
 	if (CowGroupLazyPart(raw_off, raw_len, off, len, &from, &to) &&
 		CowReadCacheGetFramePart(g->rel, &g->version, st->attidx,

@@ -431,7 +431,7 @@ CowRowMapLoadRuns(Relation rel, const CowVersion *v, CowRowMapEntry *e,
 		m->rn_start[i] = m->runs[m->by_rn[i]].rownum;
 	e->runs_loaded = true;
 	if (shared)
-		CowSharedCachePut(&key, arrays, len);
+		(void) CowSharedCachePut(&key, arrays, len);
 }
 
 /*

@@ -336,9 +336,10 @@ CowSharedRecordSize(Size len)
 /*
  * CowSharedCachePut keeps a copy of len bytes for key, unless they are
  * cached already (another backend got there first) or too large: at most
- * an eighth of the arena.
+ * an eighth of the arena.  True when they are in the cache now; false when
+ * they could not be kept (the cache off or full, or the bytes too large).
  */
-void
+bool
 CowSharedCachePut(const CowSharedKey *key, const char *src, Size len)
 {
 	Size		size;
@@ -350,12 +351,13 @@ CowSharedCachePut(const CowSharedKey *key, const char *src, Size len)
 	CowSharedRecord *r;
 	CowSharedEntry *e;
 	bool		found;
+	bool		entered;
 
 	if (!CowSharedUsable())
-		return;
+		return false;
 	size = CowShared->size;
 	if (need > size / 8)
-		return;
+		return false;
 	hash = get_hash_value(CowSharedHash, key);
 	lock = CowSharedPartitionLock(hash);
 	arena_lock = &CowSharedLocks[0].lock;
@@ -368,7 +370,7 @@ CowSharedCachePut(const CowSharedKey *key, const char *src, Size len)
 	if (found)
 	{
 		LWLockRelease(arena_lock);
-		return;
+		return true;
 	}
 
 	/* a record is never split: past the arena's end, it starts over */
@@ -404,6 +406,7 @@ CowSharedCachePut(const CowSharedKey *key, const char *src, Size len)
 	CowShared->head = start + need;
 
 	LWLockAcquire(lock, LW_EXCLUSIVE);
+	entered = false;
 	if (pg_atomic_read_u32(&CowShared->entries) < CowShared->max_entries)
 	{
 		e = hash_search_with_hash_value(CowSharedHash, key, hash,
@@ -414,11 +417,13 @@ CowSharedCachePut(const CowSharedKey *key, const char *src, Size len)
 				pg_atomic_fetch_add_u32(&CowShared->entries, 1);
 			e->pos = start;
 			e->len = (uint32) len;
+			entered = true;
 		}
 	}
 	LWLockRelease(lock);
 	LWLockRelease(arena_lock);
 	pg_atomic_fetch_add_u64(&CowShared->writes, 1);
+	return entered;
 }
 
 /*

@@ -9,6 +9,9 @@
 #   - a new session's lookups find frames another session put there (hits
 #     grow, nothing new is written for frames already there), and the
 #     row-number maps of versions a rewrite carried rows into (no miss);
+#   - a backend keeps a frame in its own cache only from its second read
+#     of it: the first read puts it in the shared cache alone, the second
+#     copies it from there, the third asks the shared cache nothing;
 #   - storage made again in the same file (TRUNCATE of a table created in
 #     the transaction) forgets that file's records, and the lookups then
 #     return the new rows;
@@ -28,6 +31,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Digest::MD5 qw(md5_hex);
 
 my $node = PostgreSQL::Test::Cluster->new('shared_cache');
 $node->init(allows_streaming => 1);
@@ -177,6 +181,38 @@ SET enable_seqscan = off;
 SELECT count(*) FROM m x JOIN generate_series(1, 20000, 7) g ON x.id = g
 WHERE x.v = CASE WHEN (g - 1) % 100 = 0 THEN 1 ELSE 0 END}), '2858',
 	'every seventh key through the index, with maps from the cache');
+
+# a backend keeps a frame in its own cache only the second time it reads
+# it: the first time, a frame it decompressed goes to the server's cache
+# alone (a new session reading each frame once costs no memory of its
+# own), the second time it is copied from there and kept, the third time
+# it is read from the backend's cache and the server's is not asked
+# (three lookups of one key in one session)
+$node->safe_psql('postgres', q{
+CREATE TABLE s (id bigint, n int, note text) USING incetl_cow;
+SELECT FROM incetl.set_table_options('s', record_key => 'id');
+INSERT INTO s SELECT g, g % 1000, 'second ' || g || ' ' || md5(g::text)
+FROM generate_series(1, 20000) g;
+CREATE INDEX s_id ON s (id);
+ANALYZE s;
+});
+my $second = $node->safe_psql('postgres', q{
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT hits AS h0, writes AS w0 FROM stats() \gset
+SELECT x::text AS r1 FROM s x WHERE id = 12345 \gset
+SELECT hits AS h1, writes AS w1 FROM stats() \gset
+SELECT x::text AS r2 FROM s x WHERE id = 12345 \gset
+SELECT hits AS h2, writes AS w2 FROM stats() \gset
+SELECT x::text AS r3 FROM s x WHERE id = 12345 \gset
+SELECT hits AS h3, writes AS w3 FROM stats() \gset
+SELECT :'r1' = :'r2' AND :'r2' = :'r3', :'r1',
+       :h1 - :h0 AS first_hits, :w1 - :w0 > 0 AS first_wrote,
+       :h2 - :h1 > 0 AS second_hit, :w2 - :w1 AS second_writes,
+       :h3 - :h2 AS third_hits, :w3 - :w2 AS third_writes;
+});
+is($second, "t|(12345,345,\"second 12345 " . md5_hex('12345') . "\")|0|t|t|0|0|0",
+	'a frame: decompressed and put in the server cache, then copied from there, then read from the backend cache');
 
 # several clients reading while one upserts both tables in one transaction
 $node->safe_psql('postgres', 'CREATE TABLE pgb_bad (k bigint, c text, h text)');

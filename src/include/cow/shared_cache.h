@@ -46,7 +46,7 @@ extern bool CowSharedCacheKey(CowSharedKey *key, Relation rel,
 							  uint32 frame);
 extern bool CowSharedCacheGet(const CowSharedKey *key, Size len, Size from,
 							  Size n, char *dst);
-extern void CowSharedCachePut(const CowSharedKey *key, const char *src,
+extern bool CowSharedCachePut(const CowSharedKey *key, const char *src,
 							  Size len);
 extern void CowSharedCacheForgetNode(RelFileNode node);
 
