@@ -443,13 +443,15 @@ CowReadCacheKeepFrame(CowReadCacheEntry *e, uint32 frame, const char *src,
  * time this backend reads it there; the first time, only the bytes asked
  * for are copied.  A new session's lookups read most frames once, and
  * copying each into memory of its own would grow the backend by a page a
- * frame (a page fault each, the larger share of a new session's extra
- * time); a frame read again is worth the lock-free copy.
+ * frame (a page fault each, a large share of a new session's extra time);
+ * a frame read again is worth the lock-free copy.  first says whether this
+ * is a read of the frame: a reader asking again for other bytes of a frame
+ * it was given part of (first false) is not reading it again.
  */
 static bool
 CowReadCacheCopyFrame(Relation rel, const CowVersion *v, int attidx,
 					  uint32 blockno, uint32 frame, Size len, Size from,
-					  Size n, bool shared, char *dst)
+					  Size n, bool shared, bool first, char *dst)
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
 	CowSharedKey key;
@@ -467,11 +469,12 @@ CowReadCacheCopyFrame(Relation rel, const CowVersion *v, int attidx,
 		!CowSharedCacheKey(&key, rel, v, attidx, blockno, frame))
 		return false;
 	Assert(e->frame_seen != NULL);
-	if (!e->frame_seen[frame] || len > CowReadCacheBudget())
+	if (!first || !e->frame_seen[frame] || len > CowReadCacheBudget())
 	{
 		if (!CowSharedCacheGet(&key, len, from, n, dst))
 			return false;
-		e->frame_seen[frame] = true;
+		if (first)
+			e->frame_seen[frame] = true;
 		return true;
 	}
 	/* read there before: keep it */
@@ -489,14 +492,17 @@ CowReadCacheCopyFrame(Relation rel, const CowVersion *v, int attidx,
 
 /*
  * CowReadCacheGetFrame copies the decompressed frame "frame" (len bytes)
- * of a framed block into dst; false when it is not cached.
+ * of a framed block, or a piece of a block read in pieces, into dst; false
+ * when it is not cached.  first: the reader's first ask for the frame
+ * (CowReadCacheCopyFrame).
  */
 bool
 CowReadCacheGetFrame(Relation rel, const CowVersion *v, int attidx,
-					 uint32 blockno, uint32 frame, char *dst, Size len)
+					 uint32 blockno, uint32 frame, bool first, char *dst,
+					 Size len)
 {
 	return CowReadCacheCopyFrame(rel, v, attidx, blockno, frame, len, 0, len,
-								 true, dst);
+								 true, first, dst);
 }
 
 /*
@@ -511,10 +517,10 @@ CowReadCacheGetFrame(Relation rel, const CowVersion *v, int attidx,
 bool
 CowReadCacheGetFramePart(Relation rel, const CowVersion *v, int attidx,
 						 uint32 blockno, uint32 frame, Size len, Size from,
-						 Size n, bool shared, char *dst)
+						 Size n, bool shared, bool first, char *dst)
 {
 	return CowReadCacheCopyFrame(rel, v, attidx, blockno, frame, len, from, n,
-								 shared, dst);
+								 shared, first, dst);
 }
 
 /*

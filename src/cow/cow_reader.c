@@ -872,6 +872,8 @@ typedef struct CowGroupFrames
 	uint64		block_off;		/* of the block in the extent stream */
 	char	   *raw;
 	CowFrames	frames;			/* zero for an uncompressed block */
+	bool	   *asked;			/* [frames.nframes]: a frame asked for before
+								 * (CowGroupFetchFrame) */
 	/* an uncompressed block read piece by piece (CowGroupPagedRaw) */
 	bool		paged;
 	Size		len;			/* its bytes */
@@ -983,10 +985,11 @@ CowGroupFetchPiece(CowLazyRaw *lazy, uint32 piece, Size off, Size len)
 	if (CowGroupLazyPart(start, plen, off, len, &from, &to) &&
 		CowReadCacheGetFramePart(st->g->rel, &st->g->version, st->attidx,
 								 st->blockno, piece, plen, from - start,
-								 to - from, false, st->raw + from))
+								 to - from, false, true, st->raw + from))
 		return;
 	if (!CowReadCacheGetFrame(st->g->rel, &st->g->version, st->attidx,
-							  st->blockno, piece, st->raw + start, plen))
+							  st->blockno, piece, true, st->raw + start,
+							  plen))
 	{
 		CowReadExtentBytes(st->g->rel, st->g->version.first_block,
 						   st->g->version.nblocks, st->block_off + start,
@@ -1139,24 +1142,29 @@ CowGroupFetchFrame(CowLazyRaw *lazy, uint32 frame, Size off, Size len)
 				from,
 				to;
 	char	   *src;
+	bool		first = !st->asked[frame];
 
+	st->asked[frame] = true;
 	CowFrameRange(st->frames.first_raw, st->frames.frame_raw,
 				  st->frames.raw_len, frame, &raw_off, &raw_len);
 	/*
 	 * A frame the backend has: the bytes asked for.  One only the server's
 	 * cache has: those bytes too, unless it is a VARLENA block's first
 	 * frame (its lengths, which a value read asks for piece by piece, each
-	 * ask a look into the shared cache), taken whole (and kept, the second
-	 * time: CowReadCacheCopyFrame).
+	 * ask a look into the shared cache), taken whole.  Only the first ask
+	 * of a frame counts as a read of it by this backend: a frame the
+	 * backend reads in a second statement is kept in its cache
+	 * (CowReadCacheCopyFrame), one it asks twice in a statement (two values,
+	 * or a value's length and bytes) is not.
 	 */
 	if (CowGroupLazyPart(raw_off, raw_len, off, len, &from, &to) &&
 		CowReadCacheGetFramePart(g->rel, &g->version, st->attidx,
 								 st->blockno, frame, raw_len, from - raw_off,
-								 to - from, frame > 0, st->raw + from))
+								 to - from, frame > 0, first, st->raw + from))
 		return;
 	/* decompressed by this backend before (cow_read_cache.c) */
 	if (CowReadCacheGetFrame(g->rel, &g->version, st->attidx, st->blockno,
-							 frame, st->raw + raw_off, raw_len))
+							 frame, first, st->raw + raw_off, raw_len))
 	{
 		lazy->done[frame] = true;
 		return;
@@ -1225,6 +1233,7 @@ CowGroupFramedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
 	st->blockno = b;
 	st->block_off = off;
 	st->raw = MemoryContextAllocHuge(g->cxt, Max(bd->raw_len, 1));
+	st->asked = palloc0(sizeof(bool) * Max(st->frames.nframes, 1));
 	CowGroupLazyClobber(st->raw, bd->raw_len);
 	CowGroupLazyInit(st, st->frames.nframes, st->frames.first_raw,
 					 st->frames.frame_raw, CowGroupFetchFrame);

@@ -11,7 +11,9 @@
 #     row-number maps of versions a rewrite carried rows into (no miss);
 #   - a backend keeps a frame in its own cache only from its second read
 #     of it: the first read puts it in the shared cache alone, the second
-#     copies it from there, the third asks the shared cache nothing;
+#     copies it from there, the third asks the shared cache nothing; a
+#     statement asking for a frame's bytes several times reads it once
+#     (no frame kept: the read cache grows by less than a frame);
 #   - storage made again in the same file (TRUNCATE of a table created in
 #     the transaction) forgets that file's records, and the lookups then
 #     return the new rows;
@@ -213,6 +215,41 @@ SELECT :'r1' = :'r2' AND :'r2' = :'r3', :'r1',
 });
 is($second, "t|(12345,345,\"second 12345 " . md5_hex('12345') . "\")|0|t|t|0|0|0",
 	'a frame: decompressed and put in the server cache, then copied from there, then read from the backend cache');
+# a reader asking for bytes of one frame several times in a statement (a
+# VARLENA value rebuilt from the values before it that share its prefix,
+# two rows of a key range) reads it once: it keeps no frame (its cache
+# grows by less than a 4 kB frame), and the next statement does.  Another
+# session put the frames in the server's cache.
+$node->safe_psql('postgres', q{
+CREATE TABLE p (id bigint, note text) USING incetl_cow;
+SELECT FROM incetl.set_table_options('p', record_key => 'id');
+INSERT INTO p SELECT g, 'change ' || g || ' ' || md5(g::text) FROM generate_series(1, 20000) g;
+CREATE INDEX p_id ON p (id);
+ANALYZE p;
+});
+my $pair = q{SELECT string_agg(x::text, ' ' ORDER BY id) FROM p x WHERE id IN (15000, 15001)};
+$node->safe_psql('postgres', "SET enable_seqscan = off; SET enable_bitmapscan = off; $pair");
+my $twice = $node->safe_psql('postgres', qq{
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+CREATE TEMP VIEW rc AS SELECT used_bytes FROM pg_backend_memory_contexts
+    WHERE name = 'incetl cow read cache' AND parent = 'TopMemoryContext';
+SELECT coalesce((SELECT used_bytes FROM rc), 0) AS u0 \\gset
+SELECT hits AS h0 FROM stats() \\gset
+$pair \\gset r1_
+SELECT used_bytes AS u1 FROM rc \\gset
+SELECT hits AS h1 FROM stats() \\gset
+$pair \\gset r2_
+SELECT used_bytes AS u2 FROM rc \\gset
+SELECT hits AS h2 FROM stats() \\gset
+$pair \\gset r3_
+SELECT hits AS h3 FROM stats() \\gset
+SELECT :'r1_string_agg' = :'r2_string_agg' AND :'r2_string_agg' = :'r3_string_agg',
+       :'r1_string_agg', :h1 - :h0 > 0, :u1 - :u0 < 4096, :u2 - :u1 >= 4096,
+       :h3 - :h2, :u1 - :u0, :u2 - :u1;
+});
+like($twice, qr/^t\|\(15000,"change 15000 @{[md5_hex('15000')]}"\) \(15001,"change 15001 @{[md5_hex('15001')]}"\)\|t\|t\|t\|0\|/,
+	"frames asked for more than once in a statement: kept by the next statement, not that one ($twice)");
 
 # several clients reading while one upserts both tables in one transaction
 $node->safe_psql('postgres', 'CREATE TABLE pgb_bad (k bigint, c text, h text)');

@@ -44,11 +44,11 @@ extern void CowReadCachePutPieces(Relation rel, const CowVersion *v,
 								  uint32 piece_len);
 extern bool CowReadCacheGetFrame(Relation rel, const CowVersion *v,
 								 int attidx, uint32 blockno, uint32 frame,
-								 char *dst, Size len);
+								 bool first, char *dst, Size len);
 extern bool CowReadCacheGetFramePart(Relation rel, const CowVersion *v,
 									 int attidx, uint32 blockno, uint32 frame,
 									 Size len, Size from, Size n,
-									 bool shared, char *dst);
+									 bool shared, bool first, char *dst);
 extern void CowReadCachePutFrame(Relation rel, const CowVersion *v,
 								 int attidx, uint32 blockno, uint32 frame,
 								 const char *src, Size len);
