@@ -17,8 +17,9 @@
  *	- a framed block's frame index (CowFrames) and its frames, one by one,
  *	  as they are decompressed (cow_reader.c, CowGroupFramedRaw and
  *	  CowGroupFetchFrame): with the server's cache (cow_shared_cache.c) on,
- *	  a frame is put there first, and kept here once this backend reads it
- *	  a second time, so that frames read once cost the backend no memory;
+ *	  a frame is put there only, and kept here once this backend reads it
+ *	  whole a second time (CowReadCacheCopyFrame), so that frames read once
+ *	  cost the backend no memory;
  *	- a whole block of at most COW_READ_CACHE_WHOLE_MAX raw bytes, read for
  *	  a few rows (a dictionary block, a small integer block);
  *	- the length marks of a VARLENA block read one value at a time
@@ -439,14 +440,18 @@ CowReadCacheKeepFrame(CowReadCacheEntry *e, uint32 frame, const char *src,
  * decompressed frame another backend, or this one, put there).  False when
  * the frame is not found.
  *
- * A frame found in the server's cache is kept in the backend's the second
- * time this backend reads it there; the first time, only the bytes asked
- * for are copied.  A new session's lookups read most frames once, and
- * copying each into memory of its own would grow the backend by a page a
- * frame (a page fault each, a large share of a new session's extra time);
- * a frame read again is worth the lock-free copy.  first says whether this
- * is a read of the frame: a reader asking again for other bytes of a frame
- * it was given part of (first false) is not reading it again.
+ * A frame found in the server's cache is copied from there: the bytes
+ * asked for, which a reader of one value asks (a lookup's bytes of a 4 kB
+ * frame of `note` are about 50), and never kept; a whole frame (a VARLENA
+ * block's first frame, its lengths, which a value read asks for piece by
+ * piece) is kept in the backend's cache the second time this backend
+ * reads it.  A new session's lookups read most frames once: copying each
+ * into memory of its own would grow the backend by a page a frame (a page
+ * fault each); and lookups spread over more frames than the backend's
+ * cache holds would copy whole frames in only to drop them again.  first
+ * says whether this is a read of the frame: a reader asking again for
+ * bytes of a frame it was given part of (first false) is not reading it
+ * again.
  */
 static bool
 CowReadCacheCopyFrame(Relation rel, const CowVersion *v, int attidx,
@@ -469,7 +474,8 @@ CowReadCacheCopyFrame(Relation rel, const CowVersion *v, int attidx,
 		!CowSharedCacheKey(&key, rel, v, attidx, blockno, frame))
 		return false;
 	Assert(e->frame_seen != NULL);
-	if (!first || !e->frame_seen[frame] || len > CowReadCacheBudget())
+	if (!first || !e->frame_seen[frame] || n < len ||
+		len > CowReadCacheBudget())
 	{
 		if (!CowSharedCacheGet(&key, len, from, n, dst))
 			return false;
@@ -477,7 +483,7 @@ CowReadCacheCopyFrame(Relation rel, const CowVersion *v, int attidx,
 			e->frame_seen[frame] = true;
 		return true;
 	}
-	/* read there before: keep it */
+	/* the whole frame, read there before: keep it */
 	copy = MemoryContextAlloc(CowReadCacheCxt, Max(len, 1));
 	if (!CowSharedCacheGet(&key, len, 0, len, copy))
 	{
@@ -511,8 +517,7 @@ CowReadCacheGetFrame(Relation rel, const CowVersion *v, int attidx,
  * into dst; false when the frame is not cached (with shared false: not in
  * the backend's cache).  It is what a reader of one value asks for: the
  * few bytes it reads, not the frame, are copied (a lookup's bytes of a
- * 4 kB frame of `note` are about 50), unless the frame is then kept
- * (CowReadCacheCopyFrame).
+ * 4 kB frame of `note` are about 50).
  */
 bool
 CowReadCacheGetFramePart(Relation rel, const CowVersion *v, int attidx,
