@@ -64,7 +64,10 @@
 #             BENCH_PGBENCH_SECONDS (5) per table: psql's statements on a
 #             2-core VM also wait for the other core to wake, the same for
 #             both tables, which flattens the paired ratio; the key
-#             ranges with the btree (below) are measured that way too
+#             ranges with the btree (below) are measured that way too;
+#             then BENCH_REPS new sessions of BENCH_LOOKUPS lookups per
+#             table (literal keys another session read before): the
+#             backend's CPU time and minor page faults a lookup (reported)
 #   index     size of the btree on id (the lookup's index) against heap's
 #             primary key after BENCH_INDEX_ROUNDS (10) more uniform 1 %
 #             upserts with VACUUM after them, then as many again with
@@ -405,6 +408,45 @@ pgbench_pair() {   # $1 statement: "cow heap" medians of REPS runs of each table
 }
 read -r PG_COW PG_HEAP <<<"$(pgbench_pair "SELECT * FROM TABLE WHERE id = :k")"
 echo "   point lookup, pgbench on one CPU: incetl_cow $PG_COW ms, heap $PG_HEAP ms, heap / incetl_cow $(awk -v c="$PG_COW" -v h="$PG_HEAP" 'BEGIN { printf "%.2f", h / c }')"
+# A new session's lookups: a backend's first lookups cost more than a
+# pooled one's (its read cache is empty; each page of shared memory it
+# reads first, shared buffers and the shared frame cache, is a page fault),
+# incetl_cow's more than heap's (a row's columns lie in several blocks).
+# The backend's own CPU time (/proc/self/schedstat) and minor page faults
+# (/proc/self/stat) over LOOKUPS lookups by keys the client makes, divided
+# by them; REPS sessions of each table, alternating, each after another
+# session read the same keys (their pages in shared buffers, incetl_cow's
+# frames in the shared cache); the medians.
+newsession_lookups() {   # $1 table, $2 seed: "us faults" a lookup
+    local q="SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint AS ns, split_part(s, ' ', 10)::bigint AS f FROM pg_read_file('/proc/self/stat') s"
+    {
+        echo "$q \\gset a_"
+        awk -v n="$LOOKUPS" -v seed="$2" -v t="$1" -v rows="$ROWS" 'BEGIN {
+            srand(seed)
+            for (i = 0; i < n; i++) printf "SELECT * FROM %s WHERE id = %d;\n", t, 1 + int(rand() * rows)
+        }'
+        echo "$q \\gset b_"
+        echo '\o'
+        echo "SELECT round((:b_ns - :a_ns) / 1000.0 / $LOOKUPS, 1) || ' ' || round((:b_f - :a_f)::numeric / $LOOKUPS, 2);"
+    } | psql_b -At -o /dev/null
+}
+NS_COW_T=() NS_HEAP_T=() NS_COW_F=() NS_HEAP_F=()
+for rep in $(seq 1 "$REPS"); do
+    newsession_lookups orders_cow $((60 + rep)) >/dev/null
+    newsession_lookups orders_heap $((60 + rep)) >/dev/null
+    if [ $((rep % 2)) = 1 ]; then
+        read -r tc fc <<<"$(newsession_lookups orders_cow $((60 + rep)))"
+        read -r th fh <<<"$(newsession_lookups orders_heap $((60 + rep)))"
+    else
+        read -r th fh <<<"$(newsession_lookups orders_heap $((60 + rep)))"
+        read -r tc fc <<<"$(newsession_lookups orders_cow $((60 + rep)))"
+    fi
+    NS_COW_T+=("$tc") NS_HEAP_T+=("$th") NS_COW_F+=("$fc") NS_HEAP_F+=("$fh")
+    echo "   new session $rep: incetl_cow $tc us and $fc page faults a lookup, heap $th us and $fh"
+done
+NS_COW=$(printf '%s\n' "${NS_COW_T[@]}" | median) NS_HEAP=$(printf '%s\n' "${NS_HEAP_T[@]}" | median)
+NF_COW=$(printf '%s\n' "${NS_COW_F[@]}" | median) NF_HEAP=$(printf '%s\n' "${NS_HEAP_F[@]}" | median)
+echo "   point lookup, a new session's backend: incetl_cow $NS_COW us, heap $NS_HEAP us of CPU a lookup, heap / incetl_cow $(awk -v c="$NS_COW" -v h="$NS_HEAP" 'BEGIN { printf "%.2f", h / c }'); page faults $NF_COW against $NF_HEAP"
 P_EQ=$(psql_b -At -c "SELECT count(*) FROM generate_series(1, $ROWS, 99991) g
     WHERE (SELECT row(c.*)::text FROM orders_cow c WHERE id = g) IS DISTINCT FROM
           (SELECT row(h.*)::text FROM orders_heap h WHERE id = g)")
@@ -509,7 +551,7 @@ echo "incetl_cow vs heap, $ROWS rows; median of $REPS (point lookups: of $REPS x
 awk -v rows="$ROWS" -v batch="$BATCH" -v sc="$S_COW" -v sh="$S_HEAP" -v sci="${S_COW_IDX% *}" -v sii="${S_COW_IDX#* }" \
     -v lc="$LC" -v lh="$LH" -v lsc="$LSC" -v lsh="$LSH" -v usc="$USC" -v ush="$USH" -v uuc="$UUC" -v uuh="$UUH" -v rwr="$RWR" \
     -v ic="$I_COW" -v ih="$I_HEAP" -v iec="$IE_COW" -v ieh="$IE_HEAP" -v irounds="$IDX_ROUNDS" \
-    -v qc="$QC" -v qh="$QH" -v qn="$QN" -v pc="$P_COW" -v ph="$P_HEAP" -v pic="$PI_COW" -v pih="$PI_HEAP" -v pgc="$PG_COW" -v pgh="$PG_HEAP" -v rgc="$RG_COW" -v rgh="$RG_HEAP" -v rc_="$R_COW" -v rh_="$R_HEAP" -v ric="$RI_COW" -v rih="$RI_HEAP" -v rfc="$RF_COW" -v mc="$M_COW" -v mh="$M_HEAP" -v mc2="$M_COW2" -v mh2="$M_HEAP2" -v mrows="$MEM_ROWS" '
+    -v qc="$QC" -v qh="$QH" -v qn="$QN" -v pc="$P_COW" -v ph="$P_HEAP" -v pic="$PI_COW" -v pih="$PI_HEAP" -v pgc="$PG_COW" -v pgh="$PG_HEAP" -v nsc="$NS_COW" -v nsh="$NS_HEAP" -v nfc="$NF_COW" -v nfh="$NF_HEAP" -v rgc="$RG_COW" -v rgh="$RG_HEAP" -v rc_="$R_COW" -v rh_="$R_HEAP" -v ric="$RI_COW" -v rih="$RI_HEAP" -v rfc="$RF_COW" -v mc="$M_COW" -v mh="$M_HEAP" -v mc2="$M_COW2" -v mh2="$M_HEAP2" -v mrows="$MEM_ROWS" '
 function line(m, c, h, r, g) { printf "%-44s | %16s | %16s | %7s | %s\n", m, c, h, r, g }
 BEGIN {
     line("measure", "incetl_cow", "heap", "ratio", "goal met?")
@@ -543,6 +585,9 @@ BEGIN {
          (r >= 1 / 1.5 ? "met" : "MISSED") " (within 1.5 x of heap)")
     r = ph / pc
     line("  the same, rounds of one table at a time", sprintf("%.3f ms", pc), sprintf("%.3f ms", ph), sprintf("%.2f", r), "report")
+    r = nsh / nsc
+    line("  the same, new sessions, backend CPU, us", sprintf("%.1f us", nsc), sprintf("%.1f us", nsh), sprintf("%.2f", r), "report (backend CPU a lookup)")
+    line("  page faults a lookup, new sessions", sprintf("%.2f", nfc), sprintf("%.2f", nfh), sprintf("%.2f", nfc / nfh), "report (minor faults)")
     r = rh_ / rc_
     line("key range of 100 rows, ms (cow: no index)", sprintf("%.3f ms", rc_), sprintf("%.3f ms", rh_), sprintf("%.2f", r),
          (r >= 1 / 3 ? "met" : "MISSED") " (within 3 x of heap, its PK)")
