@@ -51,6 +51,8 @@
 #                            the same for incetl 0.2
 #   INCETL_PREV_RELEASE_0_3_TAR
 #                            the same for incetl 0.3
+#   INCETL_PREV_RELEASE_0_4_TAR
+#                            the same for incetl 0.4
 #   INCETL_TEST_PORT         a port for such clusters: a cluster is reached
 #                            only through its own socket directory, so reusing
 #                            the port number never collides
@@ -301,6 +303,7 @@ run_sh_suite() {
         INCETL_PREV_RELEASE_TAR="$PREV_RELEASE_TAR"
         INCETL_PREV_RELEASE_0_2_TAR="$PREV_RELEASE_0_2_TAR"
         INCETL_PREV_RELEASE_0_3_TAR="$PREV_RELEASE_0_3_TAR"
+        INCETL_PREV_RELEASE_0_4_TAR="$PREV_RELEASE_0_4_TAR"
     )
     for f in "${files[@]}"; do
         base=$(basename "$f")
@@ -376,6 +379,7 @@ export_release() {   # VERSION COMMIT: prints the tar's path, or nothing
 PREV_RELEASE_TAR=$(export_release 0.1 9ff7429dfeb639d570561f26d16f4e4a6a77e85d)
 PREV_RELEASE_0_2_TAR=$(export_release 0.2 ee4020a068e2c378ceeaa1bbbf1c006b6a138eda)
 PREV_RELEASE_0_3_TAR=$(export_release 0.3 fc6e088ec56ac4080d11dc19d0a48115e214679e)
+PREV_RELEASE_0_4_TAR=$(export_release 0.4 382f8e469ada4b00a0dee596760c3684c42aa567)
 
 STAGE="building"
 if ! incetl_build "$WORK"; then

@@ -28,7 +28,7 @@
  * The version of the extension's catalogs this library works with
  * (incetl.control's default_version; see IncetlCheckCatalogVersion).
  */
-#define INCETL_CATALOG_VERSION "0.4"
+#define INCETL_CATALOG_VERSION "0.5"
 
 /* GUCs (incetl.c) */
 extern char *incetl_environment;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test/sh/upgrade_from_0_1.sh -- ALTER EXTENSION incetl UPDATE from 0.1 to
-# the current version (0.1 -> 0.2 -> 0.3 -> 0.4 in one statement) keeps
+# the current version (0.1 -> 0.2 -> 0.3 -> 0.4 -> 0.5 in one statement) keeps
 # existing pipelines, watermarks, run logs, schedules and incetl_cow tables
 # working.
 #
