@@ -34,6 +34,23 @@
 #   upgrade_big_lookups (s.big's btree lookups that differ from a scan)
 #   upgrade_make_tables, upgrade_make_big (the old state's tables)
 #   upgrade_expect_targets_equal (every pipeline's target equals its source)
+#
+# and, for the releases since 0.3 (upgrade_from_0_3.sh, upgrade_from_0_4.sh),
+# the steps those tests share, VERSION the old release:
+#   upgrade_make_history   s.hist: five commits (a TRUNCATE among them) and a
+#                          savepoint of the second (HIST_2)
+#   upgrade_make_pipelines VERSION
+#                          p_ts (timestamptz watermark, heap target), p_int
+#                          (bigint, incetl_cow target), p_feed (the change
+#                          feed of incetl_cow s.ct), two runs each and a run
+#                          skipped while paused
+#   upgrade_expect_refused VERSION
+#                          before the update, pipeline functions refuse with
+#                          55000 and a hint, and nothing runs (LOG_MAX)
+#   upgrade_expect_runs_continue VERSION
+#                          after it: the next runs take only the new rows,
+#                          the run log goes on, s.hist takes a commit and
+#                          restore() to HIST_2 gives its content back
 #   CURRENT_VERSION       the version this build installs (incetl.control)
 #
 # and an incetl_on_exit that shows the end of $CDIR/server.log when the test
@@ -115,6 +132,65 @@ upgrade_big_lookups() {
                  DROP TABLE big_seq;
                  RAISE NOTICE 'differing %', bad;
              END \$\$;" 2>&1 | sed -n 's/.*NOTICE: *differing //p'
+}
+
+upgrade_make_history() {
+    qo "CREATE TABLE s.hist (id int, v text) USING incetl_cow;
+        SELECT incetl.set_table_options('s.hist', record_key => 'id', retain_commits => 100);" >/dev/null
+    qo "INSERT INTO s.hist SELECT g, 'a' || g FROM generate_series(1, 30) g" >/dev/null
+    qo "INSERT INTO s.hist SELECT g, 'b' || g FROM generate_series(21, 40) g" >/dev/null
+    qo "DELETE FROM s.hist WHERE id <= 5" >/dev/null
+    qo "TRUNCATE s.hist" >/dev/null
+    qo "INSERT INTO s.hist SELECT g, 'c' || g FROM generate_series(100, 110) g" >/dev/null
+    HIST_2=$(q "$DB" "SELECT commit_id FROM incetl.commits('s.hist') ORDER BY commit_id OFFSET 1 LIMIT 1")
+    qo "SELECT incetl.savepoint('s.hist', $HIST_2, 'before the delete')" >/dev/null
+}
+upgrade_make_pipelines() {
+    local version=$1
+    qo "SELECT incetl.create_pipeline('p_ts', 's.orders', 'updated_at', 's.heap_dst', 'id',
+                                      precombine => 'updated_at', schedule => '0 3 1 1 *');
+        SELECT incetl.create_pipeline('p_int', 's.events', 'seq', 's.events_dst', 'seq');
+        SELECT incetl.create_pipeline('p_feed', 's.ct', NULL, 's.ct_dst', 'id', precombine => 'updated_at');" >/dev/null
+    expect "first runs ($version)" "100 40 50" \
+        "$(qo "SELECT incetl_run('p_ts') || ' ' || incetl_run('p_int') || ' ' || incetl_run('p_feed')")"
+    qo "UPDATE s.orders SET amount = amount + 1000, updated_at = now() WHERE id <= 10;
+        INSERT INTO s.events SELECT g, 'k' || g % 3 FROM generate_series(41, 45) g;
+        DELETE FROM s.ct WHERE id = 3;
+        INSERT INTO s.ct VALUES (1, 'x1', now()), (61, 'x61', now());" >/dev/null
+    expect "second runs take the changes ($version)" "10 5 3" \
+        "$(qo "SELECT incetl_run('p_ts') || ' ' || incetl_run('p_int') || ' ' || incetl_run('p_feed')")"
+    qo "SELECT incetl.pause_pipeline('p_int'); SELECT incetl_run('p_int'); SELECT incetl.resume_pipeline('p_int')" >/dev/null
+}
+upgrade_expect_refused() {
+    local version=$1 call out
+    for call in "SELECT incetl_run('p_ts')" \
+                "SELECT incetl.alter_pipeline('p_int', max_batch_rows => 10)"; do
+        out=$(psql -X -At -q -U "$OWNER" -d "$DB" -v VERBOSITY=verbose -c "$call" 2>&1 || true)
+        expect_match "before the update, $call refuses (55000) and says what to do" \
+            "ERROR: +55000: incetl's catalogs in this database are version $version, its library is version $CURRENT_VERSION.*HINT: +Run ALTER EXTENSION incetl UPDATE" \
+            "$(echo $out)"
+    done
+    expect "nothing ran" "$LOG_MAX" "$(q "$DB" "SELECT max(run_id) FROM incetl.run_log")"
+}
+upgrade_expect_runs_continue() {
+    local version=$1
+    qo "UPDATE s.orders SET amount = -id, updated_at = now() WHERE id IN (50, 51);
+        INSERT INTO s.orders VALUES (101, 101, now());
+        INSERT INTO s.events SELECT g, 'k' || g % 3 FROM generate_series(46, 49) g;
+        DELETE FROM s.ct WHERE id = 4;
+        INSERT INTO s.ct VALUES (5, 'after the update', now());" >/dev/null
+    expect "p_ts (timestamptz watermark, heap target) takes only the new rows" 3 "$(qo "SELECT incetl_run('p_ts')")"
+    expect "p_int (bigint watermark, incetl_cow target) takes only the new rows" 4 "$(qo "SELECT incetl_run('p_int')")"
+    expect "p_feed (the change feed) takes only the new changes" 2 "$(qo "SELECT incetl_run('p_feed')")"
+    upgrade_expect_targets_equal
+    expect "the runs log after the old ones" "p_feed|SUCCESS p_int|SUCCESS p_ts|SUCCESS" \
+        "$(q "$DB" "SELECT string_agg(pipeline_name || '|' || status, ' ' ORDER BY pipeline_name) FROM incetl.run_log WHERE run_id > $LOG_MAX")"
+    qo "INSERT INTO s.hist VALUES (1, 'after the update')" >/dev/null
+    expect "s.hist takes a sixth commit; the five before are unchanged" "$TIMELINE_BEFORE" "$(upgrade_timeline | head -n 5)"
+    qo "SELECT incetl.restore('s.hist', $HIST_2)" >/dev/null
+    expect "restore() to the savepoint $version made gives its content back" \
+        "$(q "$DB" "SELECT count(*) || ':' || md5(string_agg(h::text, '|' ORDER BY h.id)) FROM incetl.as_of(NULL::s.hist, $HIST_2) AS h")" \
+        "$(q "$DB" "SELECT count(*) || ':' || md5(string_agg(h::text, '|' ORDER BY h.id)) FROM s.hist AS h")"
 }
 
 incetl_on_exit() {

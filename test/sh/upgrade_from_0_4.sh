@@ -58,15 +58,7 @@ fi
 upgrade_make_tables
 upgrade_make_big
 # a history of five commits, a TRUNCATE among them, and a savepoint
-qo "CREATE TABLE s.hist (id int, v text) USING incetl_cow;
-    SELECT incetl.set_table_options('s.hist', record_key => 'id', retain_commits => 100);" >/dev/null
-qo "INSERT INTO s.hist SELECT g, 'a' || g FROM generate_series(1, 30) g" >/dev/null
-qo "INSERT INTO s.hist SELECT g, 'b' || g FROM generate_series(21, 40) g" >/dev/null
-qo "DELETE FROM s.hist WHERE id <= 5" >/dev/null
-qo "TRUNCATE s.hist" >/dev/null
-qo "INSERT INTO s.hist SELECT g, 'c' || g FROM generate_series(100, 110) g" >/dev/null
-HIST_2=$(q "$DB" "SELECT commit_id FROM incetl.commits('s.hist') ORDER BY commit_id OFFSET 1 LIMIT 1")
-qo "SELECT incetl.savepoint('s.hist', $HIST_2, 'before the delete')" >/dev/null
+upgrade_make_history
 # file groups of 1000 rows; the newest 400 keys upserted: the last group is
 # written as 2001..2600 (unchanged) and 2601..3000
 qo "CREATE TABLE s.split (id bigint, v int) USING incetl_cow;
@@ -76,19 +68,7 @@ qo "INSERT INTO s.split SELECT g, 1 FROM generate_series(2601, 3000) g" >/dev/nu
 expect "the 0.4 state: s.split's groups (table_stats)" "4 3000" \
     "$(qo "SELECT file_groups || ' ' || rows FROM incetl.table_stats('s.split')")"
 
-qo "SELECT incetl.create_pipeline('p_ts', 's.orders', 'updated_at', 's.heap_dst', 'id',
-                                  precombine => 'updated_at', schedule => '0 3 1 1 *');
-    SELECT incetl.create_pipeline('p_int', 's.events', 'seq', 's.events_dst', 'seq');
-    SELECT incetl.create_pipeline('p_feed', 's.ct', NULL, 's.ct_dst', 'id', precombine => 'updated_at');" >/dev/null
-expect "first runs (0.4)" "100 40 50" \
-    "$(qo "SELECT incetl_run('p_ts') || ' ' || incetl_run('p_int') || ' ' || incetl_run('p_feed')")"
-qo "UPDATE s.orders SET amount = amount + 1000, updated_at = now() WHERE id <= 10;
-    INSERT INTO s.events SELECT g, 'k' || g % 3 FROM generate_series(41, 45) g;
-    DELETE FROM s.ct WHERE id = 3;
-    INSERT INTO s.ct VALUES (1, 'x1', now()), (61, 'x61', now());" >/dev/null
-expect "second runs take the changes (0.4)" "10 5 3" \
-    "$(qo "SELECT incetl_run('p_ts') || ' ' || incetl_run('p_int') || ' ' || incetl_run('p_feed')")"
-qo "SELECT incetl.pause_pipeline('p_int'); SELECT incetl_run('p_int'); SELECT incetl.resume_pipeline('p_int')" >/dev/null
+upgrade_make_pipelines 0.4
 if [ "$MODE" = simulated ]; then
     q "$DB" "UPDATE pg_extension SET extversion = '0.4' WHERE extname = 'incetl'"
 fi
@@ -111,14 +91,7 @@ INCETL_PG_BIN=$NEW_BIN incetl_cluster_start "$CDIR"
 expect "the catalogs are still 0.4" 0.4 "$(upgrade_version)"
 expect "$CURRENT_VERSION is available" t \
     "$(q "$DB" "SELECT count(*) = 1 FROM pg_available_extension_versions WHERE name = 'incetl' AND version = '$CURRENT_VERSION'")"
-for call in "SELECT incetl_run('p_ts')" \
-            "SELECT incetl.alter_pipeline('p_int', max_batch_rows => 10)"; do
-    out=$(psql -X -At -q -U "$OWNER" -d "$DB" -v VERBOSITY=verbose -c "$call" 2>&1 || true)
-    expect_match "before the update, $call refuses (55000) and says what to do" \
-        "ERROR: +55000: incetl's catalogs in this database are version 0.4, its library is version $CURRENT_VERSION.*HINT: +Run ALTER EXTENSION incetl UPDATE" \
-        "$(echo $out)"
-done
-expect "nothing ran" "$LOG_MAX" "$(q "$DB" "SELECT max(run_id) FROM incetl.run_log")"
+upgrade_expect_refused 0.4
 expect "incetl_cow tables read before the update" "$CT_BEFORE $BIG_BEFORE $SPLIT_BEFORE" \
     "$(upgrade_rows_of s.ct) $(upgrade_rows_of s.big) $(upgrade_rows_of s.split)"
 expect "their history reads before the update" "$TIMELINE_BEFORE" "$(upgrade_timeline)"
@@ -155,23 +128,7 @@ expect "pipeline_status shows the schedule" "p_ts|t" \
 expect "the pg_cron job is kept" "0 3 1 1 *" "$(q "$DB" "SELECT schedule FROM cron.job WHERE jobname = 'incetl:p_ts'")"
 
 # the next runs continue where 0.4 stopped: only the new rows
-qo "UPDATE s.orders SET amount = -id, updated_at = now() WHERE id IN (50, 51);
-    INSERT INTO s.orders VALUES (101, 101, now());
-    INSERT INTO s.events SELECT g, 'k' || g % 3 FROM generate_series(46, 49) g;
-    DELETE FROM s.ct WHERE id = 4;
-    INSERT INTO s.ct VALUES (5, 'after the update', now());" >/dev/null
-expect "p_ts (timestamptz watermark, heap target) takes only the new rows" 3 "$(qo "SELECT incetl_run('p_ts')")"
-expect "p_int (bigint watermark, incetl_cow target) takes only the new rows" 4 "$(qo "SELECT incetl_run('p_int')")"
-expect "p_feed (the change feed) takes only the new changes" 2 "$(qo "SELECT incetl_run('p_feed')")"
-upgrade_expect_targets_equal
-expect "the runs log after the old ones" "p_feed|SUCCESS p_int|SUCCESS p_ts|SUCCESS" \
-    "$(q "$DB" "SELECT string_agg(pipeline_name || '|' || status, ' ' ORDER BY pipeline_name) FROM incetl.run_log WHERE run_id > $LOG_MAX")"
-qo "INSERT INTO s.hist VALUES (1, 'after the update')" >/dev/null
-expect "s.hist takes a sixth commit; the five before are unchanged" "$TIMELINE_BEFORE" "$(upgrade_timeline | head -n 5)"
-qo "SELECT incetl.restore('s.hist', $HIST_2)" >/dev/null
-expect "restore() to the savepoint 0.4 made gives its content back" \
-    "$(q "$DB" "SELECT count(*) || ':' || md5(string_agg(h::text, '|' ORDER BY h.id)) FROM incetl.as_of(NULL::s.hist, $HIST_2) AS h")" \
-    "$(q "$DB" "SELECT count(*) || ':' || md5(string_agg(h::text, '|' ORDER BY h.id)) FROM s.hist AS h")"
+upgrade_expect_runs_continue 0.4
 # the split range upserted again: only its group is rewritten
 qo "INSERT INTO s.split SELECT g, 2 FROM generate_series(2601, 3000) g" >/dev/null
 expect "s.split's split range upserted on the current build: one group written" "1|400" \
