@@ -911,7 +911,7 @@ CowPlanVersionTotals(Relation rel, double *rows, double *raw_bytes,
 	}
 	else
 	{
-		v = CowLoadVersions(CowStorageId(rel), snap, true, &n);
+		v = CowCurrentVersions(rel, snap, &n);
 		UnregisterSnapshot(snap);
 		*rows = 0;
 		*raw_bytes = 0;

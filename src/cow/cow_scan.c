@@ -1549,6 +1549,22 @@ CowFirstKeyAttnum(Relation rel, Snapshot snap)
 }
 
 /*
+ * CowCurrentVersions: the current versions of rel that snap sees, palloc'd
+ * in the current memory context, from the lists the fetches and scans of
+ * this backend keep (CowFetchVersions): the planner's estimate of a
+ * table's size reads the list the statement's index fetch or scan then
+ * takes from there, one scan of cow_file_group for both where they see
+ * the same view (a new session's first lookup, the first after a write).
+ */
+CowVersion *
+CowCurrentVersions(Relation rel, Snapshot snap, int *n)
+{
+	int64		storage_id;
+
+	return CowFetchVersions(rel, &storage_id, snap, true, n, NULL);
+}
+
+/*
  * CowFetchRow stores row rownum into slot if it belongs to a version that
  * is current for snapshot.  The versions list and the last decoded group
  * are cached in f; the versions are reloaded when the snapshot changes.

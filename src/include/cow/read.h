@@ -438,6 +438,7 @@ extern void CowCustomScanReInitializeDSM(CustomScanState *node,
 										 ParallelContext *pcxt,
 										 void *coordinate);
 extern AttrNumber CowFirstKeyAttnum(Relation rel, Snapshot snap);
+extern CowVersion *CowCurrentVersions(Relation rel, Snapshot snap, int *n);
 extern CowVersion *CowLoadLiveVersions(Relation rel, int *n);
 extern void CowRowFetchForget(void);
 extern void CowDeletePassForget(void);
