@@ -298,13 +298,13 @@ incetl_cow_column_stats(PG_FUNCTION_ARGS)
 
 /*
  * incetl.file_groups(tbl) (0.5): one row per current file group, in the
- * order a scan reads them (by first row number): its id, the commit that wrote this version of it, its rows, its
- * first row number, its raw and stored bytes, its pages, and the least and
- * greatest value of the record key's first column in it, as text (NULL
- * without a record key, and when row-level security applies to the caller:
- * those values are rows' data the policies may hide).  Reads the version
- * headers only.  What a skewed upsert split off (cow_merge.c) shows here
- * as groups of their own.
+ * order a scan reads them (by first row number): its id, the commit that
+ * wrote this version of it, its rows, its first row number, its raw and
+ * stored bytes, its pages, and the least and greatest value of the record
+ * key's first column in it, as text (NULL without a record key, and when
+ * row-level security applies to the caller: those values are rows' data
+ * the policies may hide).  Reads the version headers only.  What a skewed
+ * upsert split off (cow_merge.c) shows here as groups of their own.
  */
 Datum
 incetl_cow_file_groups(PG_FUNCTION_ARGS)
@@ -327,14 +327,19 @@ incetl_cow_file_groups(PG_FUNCTION_ARGS)
 		check_enable_rls(relid, InvalidOid, true) != RLS_ENABLED)
 	{
 		keyidx = opts.key_attnums[0] - 1;
-		getTypeOutputInfo(TupleDescAttr(RelationGetDescr(rel), keyidx)->atttypid,
+		getTypeOutputInfo(TupleDescAttr(RelationGetDescr(rel),
+										keyidx)->atttypid,
 						  &typoutput, &typisvarlena);
 	}
 	v = CowLoadVersions(CowStorageId(rel), GetActiveSnapshot(), true, &n);
 	for (i = 0; i < n; i++)
 	{
 		Datum		values[9];
-		bool		nulls[9] = {false, false, false, false, false, false, false, true, true};
+		bool		nulls[9];
+
+		memset(nulls, false, sizeof(nulls));
+		/* the key range, until the header gives it */
+		nulls[7] = nulls[8] = true;
 
 		values[0] = Int64GetDatum(v[i].file_group_id);
 		values[1] = Int64GetDatum(v[i].commit_id);
@@ -354,8 +359,10 @@ incetl_cow_file_groups(PG_FUNCTION_ARGS)
 							max;
 
 				CowGroupMinMax(h, keyidx, &min, &max);
-				values[7] = CStringGetTextDatum(OidOutputFunctionCall(typoutput, min));
-				values[8] = CStringGetTextDatum(OidOutputFunctionCall(typoutput, max));
+				values[7] = CStringGetTextDatum(OidOutputFunctionCall(typoutput,
+																	  min));
+				values[8] = CStringGetTextDatum(OidOutputFunctionCall(typoutput,
+																	  max));
 				nulls[7] = nulls[8] = false;
 			}
 			pfree(h);
