@@ -22,7 +22,11 @@
  *
  * Maps never change once written: a backend keeps those it read (by
  * relation, relfilenode, file group, commit, first row number and extent)
- * until a relcache invalidation of the relation.
+ * until a relcache invalidation of the relation, and the server's shared
+ * cache keeps the arrays built from them for every backend.  A lookup by
+ * row number searches the shared cache's copy in place until the backend
+ * has looked up a few dozen rows of the version (CowRowMapFind): a new
+ * session's first lookups need one row of each of many maps.
  *
  * Copyright (c) 2026, incetl authors
  *
@@ -262,7 +266,17 @@ typedef struct CowRowMapEntry
 	CowRowMapKey key;
 	CowRowMap	map;
 	bool		runs_loaded;
+	uint32		lent;			/* lookups answered from the shared cache */
 } CowRowMapEntry;
+
+/*
+ * Lookups of one version's row numbers answered in the shared cache's copy
+ * of its runs (CowRowMapFind) before the backend copies them: a copy costs
+ * what some tens of lookups there cost (a map of some thousands of runs is
+ * tens of kB, a new page of the backend's memory every 4 kB), and a new
+ * session doing a few lookups needs a few rows of each map.
+ */
+#define COW_ROWMAP_LEND_MAX		64
 
 /* entries, and bytes of runs, kept before the cache starts afresh */
 #define COW_ROWMAP_CACHE_MAX	8192
@@ -320,6 +334,13 @@ CowRowMapInvalidate(Datum arg, Oid relid)
 		CowRowMapCacheReset();
 }
 
+/* the bytes of a map's arrays: runs, rn_start and by_rn, in that order */
+static inline Size
+CowRowMapArraysSize(uint32 nruns)
+{
+	return (sizeof(CowRowRun) + sizeof(int64) + sizeof(uint32)) * (Size) nruns;
+}
+
 static void
 CowRowMapCorrupt(Relation rel, const CowVersion *v, const char *what)
 {
@@ -352,7 +373,7 @@ CowRowMapLoadRuns(Relation rel, const CowVersion *v, CowRowMapEntry *e,
 	CowRowMap  *m = &e->map;
 	Size		runs_len = sizeof(CowRowRun) * info->nruns;
 	Size		starts_len = sizeof(int64) * info->nruns;
-	Size		len = runs_len + starts_len + sizeof(uint32) * info->nruns;
+	Size		len = CowRowMapArraysSize(info->nruns);
 	CowSharedKey key;
 	bool		shared = CowSharedCacheKey(&key, rel, v, COW_SHARED_ROW_MAP,
 										0, 0);
@@ -435,13 +456,11 @@ CowRowMapLoadRuns(Relation rel, const CowVersion *v, CowRowMapEntry *e,
 }
 
 /*
- * CowGetRowMap returns the row-number map of version v: its absorbed
- * ranges always, its runs when runs (a version whose rows have fresh
- * numbers has none).  The map belongs to the backend's cache: use it
- * before the next call (a cache reset, or an invalidation, frees it).
+ * CowRowMapGetEntry: the backend's cache entry of version v's map, made
+ * with its absorbed ranges (its runs not read) when new.
  */
-const CowRowMap *
-CowGetRowMap(Relation rel, const CowVersion *v, bool runs)
+static CowRowMapEntry *
+CowRowMapGetEntry(Relation rel, const CowVersion *v)
 {
 	CowRowMapKey key;
 	CowRowMapEntry *e;
@@ -516,18 +535,93 @@ CowGetRowMap(Relation rel, const CowVersion *v, bool runs)
 			PG_RE_THROW();
 		}
 		PG_END_TRY();
+		e->lent = 0;
 	}
-	if (runs && !e->runs_loaded)
-	{
-		CowGroupHeader *h = CowReadGroupHeader(rel, v);
-		CowRowMapInfo info;
+	return e;
+}
 
-		if (!CowGroupRowMapInfo(h, &info, NULL))
-			CowRowMapCorrupt(rel, v, "no map in the header");
-		pfree(h);
-		CowRowMapLoadRuns(rel, v, e, &info);
-	}
+/* CowRowMapLoad: the runs of e, read into the backend's cache */
+static void
+CowRowMapLoad(Relation rel, const CowVersion *v, CowRowMapEntry *e)
+{
+	CowGroupHeader *h = CowReadGroupHeader(rel, v);
+	CowRowMapInfo info;
+
+	if (!CowGroupRowMapInfo(h, &info, NULL))
+		CowRowMapCorrupt(rel, v, "no map in the header");
+	pfree(h);
+	CowRowMapLoadRuns(rel, v, e, &info);
+}
+
+/*
+ * CowGetRowMap returns the row-number map of version v: its absorbed
+ * ranges always, its runs when runs (a version whose rows have fresh
+ * numbers has none).  The map belongs to the backend's cache: use it
+ * before the next call (a cache reset, or an invalidation, frees it).
+ */
+const CowRowMap *
+CowGetRowMap(Relation rel, const CowVersion *v, bool runs)
+{
+	CowRowMapEntry *e = CowRowMapGetEntry(rel, v);
+
+	if (runs && !e->runs_loaded)
+		CowRowMapLoad(rel, v, e);
 	return &e->map;
+}
+
+/* a row number searched for in the shared cache's copy of a map's runs */
+typedef struct CowRowMapProbe
+{
+	uint32		nruns;
+	int64		rn;
+	int64		pos;			/* out: CowRowMapPosition's */
+} CowRowMapProbe;
+
+static void
+CowRowMapProbeShared(const char *bytes, Size len, void *arg)
+{
+	CowRowMapProbe *p = arg;
+	CowRowMap	m;
+
+	memset(&m, 0, sizeof(m));
+	m.nruns = p->nruns;
+	m.runs = (CowRowRun *) bytes;
+	m.rn_start = (int64 *) (bytes + sizeof(CowRowRun) * p->nruns);
+	m.by_rn = (uint32 *) (bytes + (sizeof(CowRowRun) + sizeof(int64)) * p->nruns);
+	p->pos = CowRowMapPosition(&m, p->rn);
+}
+
+/*
+ * CowRowMapFind: the position of row number rn in version v (its map's
+ * runs searched), or -1.  While the backend has not copied the runs, the
+ * shared cache's copy is searched in place, up to COW_ROWMAP_LEND_MAX
+ * times a version; then, or when the shared cache does not hold them, they
+ * are copied or read.
+ */
+static int64
+CowRowMapFind(Relation rel, const CowVersion *v, int64 rn)
+{
+	CowRowMapEntry *e = CowRowMapGetEntry(rel, v);
+
+	if (!e->runs_loaded && e->lent < COW_ROWMAP_LEND_MAX)
+	{
+		CowSharedKey key;
+		CowRowMapProbe probe;
+
+		probe.nruns = e->map.nruns;
+		probe.rn = rn;
+		probe.pos = -1;
+		if (CowSharedCacheKey(&key, rel, v, COW_SHARED_ROW_MAP, 0, 0) &&
+			CowSharedCacheRead(&key, CowRowMapArraysSize(e->map.nruns),
+							   CowRowMapProbeShared, &probe))
+		{
+			e->lent++;
+			return probe.pos;
+		}
+	}
+	if (!e->runs_loaded)
+		CowRowMapLoad(rel, v, e);
+	return CowRowMapPosition(&e->map, rn);
 }
 
 /* the run of m holding position pos (runs loaded) */
@@ -631,7 +725,7 @@ CowVersionPosition(Relation rel, const CowVersion *v, int64 rn)
 	if (!maybe)
 		return -1;
 	if (m->nruns > 0)
-		m = CowGetRowMap(rel, v, true);
+		return CowRowMapFind(rel, v, rn);
 	return CowRowMapPosition(m, rn);
 }
 
@@ -923,10 +1017,7 @@ CowRowIndexFind(CowRowIndex *ix, int64 rn, int64 *pos)
 			p = rn - ix->versions[iv->vi].first_row_number;
 		else
 		{
-			const CowVersion *v = &ix->versions[iv->vi];
-			const CowRowMap *m = CowGetRowMap(ix->rel, v, true);
-
-			p = CowRowMapPosition(m, rn);
+			p = CowRowMapFind(ix->rel, &ix->versions[iv->vi], rn);
 		}
 		if (p < 0)
 			continue;

@@ -24,7 +24,8 @@
  * maps a key to its record.  Locks:
  *
  *	- a reader takes the key's partition lock shared, finds the record,
- *	  copies its bytes out and releases the lock;
+ *	  copies its bytes out (or searches them in place: a row number in a
+ *	  version's row-number map, CowSharedCacheRead) and releases the lock;
  *	- a writer takes the arena lock (one writer at a time), drops the
  *	  oldest records until the new one fits -- each removed from the hash
  *	  under its partition lock exclusive, so no reader is still copying it
@@ -217,13 +218,17 @@ CowSharedPartitionLock(uint32 hash)
 }
 
 /*
- * CowSharedCacheGet copies bytes [from, from + n) of the cached bytes of
- * key, which are len bytes, into dst; false when they are not cached.  A
- * reader of a few values copies only their bytes (CowReadCacheGetFramePart).
+ * CowSharedCacheRead calls reader on the cached bytes of key, which are
+ * len bytes, in place, under the key's partition lock; false (reader not
+ * called) when they are not cached.  For a search that reads a few of many
+ * bytes (a row number looked up in a version's row-number map: a new
+ * session's lookups would otherwise copy the whole map to find one row).
+ * The reader runs with a lock held: it must be short, and must neither
+ * raise an error nor take a lock.
  */
 bool
-CowSharedCacheGet(const CowSharedKey *key, Size len, Size from, Size n,
-				  char *dst)
+CowSharedCacheRead(const CowSharedKey *key, Size len, CowSharedReader reader,
+				   void *arg)
 {
 	uint32		hash;
 	LWLock	   *lock;
@@ -239,16 +244,49 @@ CowSharedCacheGet(const CowSharedKey *key, Size len, Size from, Size n,
 	e = hash_search_with_hash_value(CowSharedHash, key, hash, HASH_FIND, NULL);
 	if (e != NULL && e->len == len)
 	{
-		Assert(from <= len && n <= len - from);
-		if (n > 0)
-			memcpy(dst, CowSharedArena + e->pos % CowShared->size +
-				   COW_SHARED_HEADER + from, n);
+		reader(CowSharedArena + e->pos % CowShared->size + COW_SHARED_HEADER,
+			   len, arg);
 		hit = true;
 	}
 	LWLockRelease(lock);
 	counts = &CowShared->counts[hash % COW_SHARED_PARTITIONS];
 	pg_atomic_fetch_add_u64(hit ? &counts->c.hits : &counts->c.misses, 1);
 	return hit;
+}
+
+/* what CowSharedCacheGet copies out */
+typedef struct CowSharedCopy
+{
+	Size		from;
+	Size		n;
+	char	   *dst;
+} CowSharedCopy;
+
+static void
+CowSharedCopyOut(const char *bytes, Size len, void *arg)
+{
+	CowSharedCopy *c = arg;
+
+	Assert(c->from <= len && c->n <= len - c->from);
+	if (c->n > 0)
+		memcpy(c->dst, bytes + c->from, c->n);
+}
+
+/*
+ * CowSharedCacheGet copies bytes [from, from + n) of the cached bytes of
+ * key, which are len bytes, into dst; false when they are not cached.  A
+ * reader of a few values copies only their bytes (CowReadCacheGetFramePart).
+ */
+bool
+CowSharedCacheGet(const CowSharedKey *key, Size len, Size from, Size n,
+				  char *dst)
+{
+	CowSharedCopy c;
+
+	c.from = from;
+	c.n = n;
+	c.dst = dst;
+	return CowSharedCacheRead(key, len, CowSharedCopyOut, &c);
 }
 
 /*

@@ -8,7 +8,9 @@
 #     after records were dropped;
 #   - a new session's lookups find frames another session put there (hits
 #     grow, nothing new is written for frames already there), and the
-#     row-number maps of versions a rewrite carried rows into (no miss);
+#     row-number maps of versions a rewrite carried rows into (no miss),
+#     searched there in place by a session's first lookups of a version and
+#     copied into the backend once it looked up more rows of it;
 #   - a backend keeps a frame in its own cache only from its second whole
 #     read of it: the first read puts it in the shared cache alone, the
 #     second copies it from there, the third asks the shared cache for
@@ -184,6 +186,40 @@ SET enable_seqscan = off;
 SELECT count(*) FROM m x JOIN generate_series(1, 20000, 7) g ON x.id = g
 WHERE x.v = CASE WHEN (g - 1) % 100 = 0 THEN 1 ELSE 0 END}), '2858',
 	'every seventh key through the index, with maps from the cache');
+
+# a new session's lookups search a map in the shared cache, in place, and
+# copy it into the backend only once they have asked it more than a few
+# dozen times: a few lookups leave the backend's maps without runs (a map
+# of some 800 runs, 22 kB: the largest the 256 kB cache keeps is 32 kB),
+# three thousand copy them; both
+# return the rows the upsert left
+$node->safe_psql('postgres', q{
+CREATE TABLE m2 (id bigint, v int) USING incetl_cow;
+SELECT FROM incetl.set_table_options('m2', record_key => 'id', file_group_rows => 10000);
+INSERT INTO m2 SELECT g, 0 FROM generate_series(1, 20000) g;
+CREATE INDEX m2_id ON m2 (id);
+INSERT INTO m2 SELECT g, 1 FROM generate_series(1, 20000, 25) g;
+ANALYZE m2;
+});
+my $m2_lookups = q{
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT string_agg(id || '=' || v, ' ' ORDER BY id) FROM m2 WHERE id IN (1, 2, 9976, 10001, 10002, 20000);
+SELECT sum(total_bytes) FROM pg_backend_memory_contexts WHERE name = 'incetl cow row-number maps';
+SELECT count(*) FILTER (WHERE x.v = CASE WHEN g % 25 = 1 THEN 1 ELSE 0 END) || ' of ' || count(*)
+FROM m2 x JOIN generate_series(1, 9000, 3) g ON x.id = g;
+SELECT sum(total_bytes) FROM pg_backend_memory_contexts WHERE name = 'incetl cow row-number maps';
+};
+$node->safe_psql('postgres', $m2_lookups);
+my $m3 = stats();
+my @m2 = split /\n/, $node->safe_psql('postgres', $m2_lookups);
+my $m4 = stats();
+is($m2[0], '1=1 2=0 9976=1 10001=1 10002=0 20000=0',
+	'a new session: lookups of carried and rewritten rows, the maps searched in the shared cache');
+is($m4->{misses} - $m3->{misses}, 0, 'every map was there');
+ok($m2[1] < 40000, "the backend did not copy the maps for six lookups ($m2[1] bytes)");
+is($m2[2], '3000 of 3000', '3000 lookups in one version: the rows the upsert left');
+ok($m2[3] > $m2[1] + 20000, "and the backend copied its map ($m2[1] -> $m2[3] bytes)");
 
 # a backend keeps a frame in its own cache only the second time it reads
 # it whole: a frame it decompressed goes to the server's cache alone (a new

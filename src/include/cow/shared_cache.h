@@ -40,12 +40,17 @@ typedef struct CowSharedKey
 	uint32		pad;			/* zero */
 } CowSharedKey;
 
+/* reads cached bytes in place (CowSharedCacheRead): short, no errors */
+typedef void (*CowSharedReader) (const char *bytes, Size len, void *arg);
+
 extern void CowSharedCacheInit(void);
 extern bool CowSharedCacheKey(CowSharedKey *key, Relation rel,
 							  const CowVersion *v, int attidx, uint32 blockno,
 							  uint32 frame);
 extern bool CowSharedCacheGet(const CowSharedKey *key, Size len, Size from,
 							  Size n, char *dst);
+extern bool CowSharedCacheRead(const CowSharedKey *key, Size len,
+							   CowSharedReader reader, void *arg);
 extern bool CowSharedCachePut(const CowSharedKey *key, const char *src,
 							  Size len);
 extern void CowSharedCacheForgetNode(RelFileNode node);
