@@ -456,6 +456,107 @@ CowRowMapLoadRuns(Relation rel, const CowVersion *v, CowRowMapEntry *e,
 }
 
 /*
+ * A map's description in the shared cache (COW_SHARED_ROW_MAP_INFO): its
+ * runs' count and its absorbed ranges, what a backend's lookups among a
+ * list of versions need of every version of the list (CowRowIndexBuild):
+ * a new session would otherwise read and check each version's header for
+ * them, when its lookup reads one version.  Kept for up to
+ * COW_ROWMAP_SHARED_RANGES absorbed ranges (a few kB, copied through the
+ * stack); a version with more is read from its header.
+ */
+#define COW_ROWMAP_SHARED_RANGES	128
+
+typedef struct CowRowMapSharedDesc
+{
+	uint32		nruns;
+	uint32		nabsorbed;
+	CowRowRange absorbed[COW_ROWMAP_SHARED_RANGES];
+} CowRowMapSharedDesc;
+
+#define COW_ROWMAP_DESC_SIZE(nabsorbed) \
+	(offsetof(CowRowMapSharedDesc, absorbed) + sizeof(CowRowRange) * (nabsorbed))
+
+/* copies a cached description out, when it fits and is whole */
+static void
+CowRowMapDescCopyOut(const char *bytes, Size len, void *arg)
+{
+	CowRowMapSharedDesc *d = arg;
+
+	if (len < COW_ROWMAP_DESC_SIZE(0) || len > sizeof(CowRowMapSharedDesc))
+		return;
+	memcpy(d, bytes, len);
+	if (len != COW_ROWMAP_DESC_SIZE(d->nabsorbed))
+		d->nabsorbed = PG_UINT32_MAX;
+}
+
+/* sets m's runs' count and its absorbed ranges (not aligned: copied) */
+static void
+CowRowMapSetInfo(CowRowMap *m, uint32 nruns, uint32 nabsorbed,
+				 const void *absorbed)
+{
+	m->nruns = nruns;
+	m->nabsorbed = nabsorbed;
+	if (nabsorbed > 0)
+	{
+		m->absorbed = MemoryContextAlloc(CowRowMapCxt,
+										 sizeof(CowRowRange) * nabsorbed);
+		memcpy(m->absorbed, absorbed, sizeof(CowRowRange) * nabsorbed);
+	}
+}
+
+/*
+ * CowRowMapSharedInfo sets m's runs' count and absorbed ranges from the
+ * shared cache; false when it does not hold them.
+ */
+static bool
+CowRowMapSharedInfo(Relation rel, const CowVersion *v, CowRowMap *m)
+{
+	CowSharedKey key;
+	CowRowMapSharedDesc d;
+
+	d.nabsorbed = PG_UINT32_MAX;
+	if (!CowSharedCacheKey(&key, rel, v, COW_SHARED_ROW_MAP_INFO, 0, 0) ||
+		!CowSharedCacheRead(&key, COW_SHARED_ANY_LENGTH,
+							CowRowMapDescCopyOut, &d) ||
+		d.nabsorbed == PG_UINT32_MAX)
+		return false;
+	CowRowMapSetInfo(m, d.nruns, d.nabsorbed, d.absorbed);
+	return true;
+}
+
+/*
+ * CowRowMapReadInfo sets m's runs' count and absorbed ranges from version
+ * v's header (none before format 5), and keeps them in the shared cache.
+ */
+static void
+CowRowMapReadInfo(Relation rel, const CowVersion *v, CowRowMap *m)
+{
+	CowGroupHeader *h = CowReadGroupHeader(rel, v);
+	CowRowMapInfo info;
+	const char *absorbed;
+	CowSharedKey key;
+
+	if (CowGroupRowMapInfo(h, &info, &absorbed))
+		CowRowMapSetInfo(m, info.nruns, info.nabsorbed, absorbed);
+	else if (h->version >= 5)
+		CowRowMapCorrupt(rel, v, "no map in the header");
+	pfree(h);
+	if (m->nabsorbed <= COW_ROWMAP_SHARED_RANGES &&
+		CowSharedCacheKey(&key, rel, v, COW_SHARED_ROW_MAP_INFO, 0, 0))
+	{
+		CowRowMapSharedDesc d;
+
+		memset(&d, 0, COW_ROWMAP_DESC_SIZE(m->nabsorbed));
+		d.nruns = m->nruns;
+		d.nabsorbed = m->nabsorbed;
+		if (m->nabsorbed > 0)
+			memcpy(d.absorbed, m->absorbed, sizeof(CowRowRange) * m->nabsorbed);
+		(void) CowSharedCachePut(&key, (const char *) &d,
+								 COW_ROWMAP_DESC_SIZE(m->nabsorbed));
+	}
+}
+
+/*
  * CowRowMapGetEntry: the backend's cache entry of version v's map, made
  * with its absorbed ranges (its runs not read) when new.
  */
@@ -500,34 +601,15 @@ CowRowMapGetEntry(Relation rel, const CowVersion *v)
 	e = hash_search(CowRowMapCache, &key, HASH_ENTER, &found);
 	if (!found)
 	{
-		CowGroupHeader *h;
-		CowRowMapInfo info;
-		const char *absorbed;
-
 		memset(&e->map, 0, sizeof(CowRowMap));
 		e->runs_loaded = false;
+		e->lent = 0;
 		e->map.first_row_number = v->first_row_number;
 		e->map.nrows = v->row_count;
 		PG_TRY();
 		{
-			h = CowReadGroupHeader(rel, v);
-			if (CowGroupRowMapInfo(h, &info, &absorbed))
-			{
-				e->map.nruns = info.nruns;
-				e->map.nabsorbed = info.nabsorbed;
-				if (info.nabsorbed > 0)
-				{
-					e->map.absorbed = MemoryContextAlloc(CowRowMapCxt,
-														 sizeof(CowRowRange) * info.nabsorbed);
-					memcpy(e->map.absorbed, absorbed,
-						   sizeof(CowRowRange) * info.nabsorbed);
-				}
-			}
-			else if (h->version >= 5)
-				CowRowMapCorrupt(rel, v, "no map in the header");
-			if (e->map.nruns == 0)
-				e->runs_loaded = true;
-			pfree(h);
+			if (!CowRowMapSharedInfo(rel, v, &e->map))
+				CowRowMapReadInfo(rel, v, &e->map);
 		}
 		PG_CATCH();
 		{
@@ -535,7 +617,8 @@ CowRowMapGetEntry(Relation rel, const CowVersion *v)
 			PG_RE_THROW();
 		}
 		PG_END_TRY();
-		e->lent = 0;
+		if (e->map.nruns == 0)
+			e->runs_loaded = true;
 	}
 	return e;
 }

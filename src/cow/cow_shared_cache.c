@@ -219,8 +219,8 @@ CowSharedPartitionLock(uint32 hash)
 
 /*
  * CowSharedCacheRead calls reader on the cached bytes of key, which are
- * len bytes, in place, under the key's partition lock; false (reader not
- * called) when they are not cached.  For a search that reads a few of many
+ * len bytes (or any number, COW_SHARED_ANY_LENGTH), in place, under the
+ * key's partition lock; false (reader not called) when they are not cached.  For a search that reads a few of many
  * bytes (a row number looked up in a version's row-number map: a new
  * session's lookups would otherwise copy the whole map to find one row).
  * The reader runs with a lock held: it must be short, and must neither
@@ -242,10 +242,10 @@ CowSharedCacheRead(const CowSharedKey *key, Size len, CowSharedReader reader,
 	lock = CowSharedPartitionLock(hash);
 	LWLockAcquire(lock, LW_SHARED);
 	e = hash_search_with_hash_value(CowSharedHash, key, hash, HASH_FIND, NULL);
-	if (e != NULL && e->len == len)
+	if (e != NULL && (len == COW_SHARED_ANY_LENGTH || e->len == len))
 	{
 		reader(CowSharedArena + e->pos % CowShared->size + COW_SHARED_HEADER,
-			   len, arg);
+			   e->len, arg);
 		hit = true;
 	}
 	LWLockRelease(lock);
@@ -345,7 +345,8 @@ CowSharedNext(uint64 *pos)
 /*
  * CowSharedCacheKey makes the key of frame "frame" of block blockno of
  * column attidx of version v of rel (with attidx COW_SHARED_ROW_MAP, of
- * the version's row-number map); false when the relation's records are
+ * the version's row-number map, COW_SHARED_ROW_MAP_INFO, of its
+ * description); false when the relation's records are
  * not kept here (a temporary table: two backends' may have one
  * relfilenode).
  */

@@ -22,8 +22,15 @@ extern PGDLLIMPORT int CowSharedCacheSize;
 /* the "frame" of a key saying an uncompressed block's CRC was verified */
 #define COW_SHARED_VERIFIED		PG_UINT32_MAX
 
-/* the attidx of a key naming a version's row-number map (cow_rowmap.c) */
+/*
+ * The attidx of a key naming a version's row-number map (cow_rowmap.c),
+ * and of one naming its description (its runs' count and absorbed ranges)
+ */
 #define COW_SHARED_ROW_MAP		(-1)
+#define COW_SHARED_ROW_MAP_INFO	(-2)
+
+/* the len of CowSharedCacheRead for cached bytes of any length */
+#define COW_SHARED_ANY_LENGTH	((Size) -1)
 
 /*
  * What a cached frame is of: one frame of one column block of one file
