@@ -68,6 +68,9 @@
 #             then BENCH_REPS new sessions of BENCH_LOOKUPS lookups per
 #             table (literal keys another session read before): the
 #             backend's CPU time and minor page faults a lookup (reported)
+#             and both again after the index rounds below, when the
+#             versions have row-number maps (rows a rewrite carries keep
+#             their numbers once a btree needs them kept)
 #   index     size of the btree on id (the lookup's index) against heap's
 #             primary key after BENCH_INDEX_ROUNDS (10) more uniform 1 %
 #             upserts with VACUUM after them, then as many again with
@@ -492,6 +495,40 @@ read -r IE_COW IE_HEAP <<<"$(index_rounds 40 each)"
 echo "   before: incetl_cow $(cut -d' ' -f1 <<<"$I0") bytes, heap $(cut -d' ' -f2 <<<"$I0") bytes;" \
      "VACUUM after the rounds: $I_COW, $I_HEAP; VACUUM after each: $IE_COW, $IE_HEAP"
 assert_equal "index rounds"
+# Lookups again, now that the btree saw upserts: rows a rewrite carried
+# keep their row numbers (their index entries stay), so each version has a
+# row-number map, which the lookups above (the btree made after the
+# upserts: fresh numbers, no maps) never read.  Paired as above, and in new
+# sessions (the maps in the shared cache, searched there in place).
+incetl_log "point lookups after the index rounds (versions with row-number maps)"
+psql_q -c "VACUUM ANALYZE orders_cow" -c "VACUUM ANALYZE orders_heap"
+PM_COW_ALL=() PM_HEAP_ALL=()
+for rep in $(seq 1 "$REPS"); do
+    mapfile -t pairs < <(lookup_pairs "0.$((90 + rep))")
+    for pair in "${pairs[@]}"; do
+        PM_COW_ALL+=("${pair% *}")
+        PM_HEAP_ALL+=("${pair#* }")
+    done
+done
+PM_COW=$(printf '%s\n' "${PM_COW_ALL[@]}" | median)
+PM_HEAP=$(printf '%s\n' "${PM_HEAP_ALL[@]}" | median)
+echo "   point lookup with maps, interleaved per statement: incetl_cow $PM_COW ms, heap $PM_HEAP ms (medians of ${#PM_COW_ALL[@]} pairs), heap / incetl_cow $(awk -v c="$PM_COW" -v h="$PM_HEAP" 'BEGIN { printf "%.2f", h / c }')"
+NM_COW_T=() NM_HEAP_T=() NM_COW_F=() NM_HEAP_F=()
+for rep in $(seq 1 "$REPS"); do
+    newsession_lookups orders_cow $((70 + rep)) >/dev/null
+    newsession_lookups orders_heap $((70 + rep)) >/dev/null
+    if [ $((rep % 2)) = 1 ]; then
+        read -r tc fc <<<"$(newsession_lookups orders_cow $((70 + rep)))"
+        read -r th fh <<<"$(newsession_lookups orders_heap $((70 + rep)))"
+    else
+        read -r th fh <<<"$(newsession_lookups orders_heap $((70 + rep)))"
+        read -r tc fc <<<"$(newsession_lookups orders_cow $((70 + rep)))"
+    fi
+    NM_COW_T+=("$tc") NM_HEAP_T+=("$th") NM_COW_F+=("$fc") NM_HEAP_F+=("$fh")
+    echo "   new session $rep with maps: incetl_cow $tc us and $fc page faults a lookup, heap $th us and $fh"
+done
+NM_COW=$(printf '%s\n' "${NM_COW_T[@]}" | median) NM_HEAP=$(printf '%s\n' "${NM_HEAP_T[@]}" | median)
+NMF_COW=$(printf '%s\n' "${NM_COW_F[@]}" | median) NMF_HEAP=$(printf '%s\n' "${NM_HEAP_F[@]}" | median)
 
 # --------------------------------------------------------------------------
 M_COW="" M_HEAP="" M_COW2="" M_HEAP2=""
@@ -551,7 +588,7 @@ echo "incetl_cow vs heap, $ROWS rows; median of $REPS (point lookups: of $REPS x
 awk -v rows="$ROWS" -v batch="$BATCH" -v sc="$S_COW" -v sh="$S_HEAP" -v sci="${S_COW_IDX% *}" -v sii="${S_COW_IDX#* }" \
     -v lc="$LC" -v lh="$LH" -v lsc="$LSC" -v lsh="$LSH" -v usc="$USC" -v ush="$USH" -v uuc="$UUC" -v uuh="$UUH" -v rwr="$RWR" \
     -v ic="$I_COW" -v ih="$I_HEAP" -v iec="$IE_COW" -v ieh="$IE_HEAP" -v irounds="$IDX_ROUNDS" \
-    -v qc="$QC" -v qh="$QH" -v qn="$QN" -v pc="$P_COW" -v ph="$P_HEAP" -v pic="$PI_COW" -v pih="$PI_HEAP" -v pgc="$PG_COW" -v pgh="$PG_HEAP" -v nsc="$NS_COW" -v nsh="$NS_HEAP" -v nfc="$NF_COW" -v nfh="$NF_HEAP" -v rgc="$RG_COW" -v rgh="$RG_HEAP" -v rc_="$R_COW" -v rh_="$R_HEAP" -v ric="$RI_COW" -v rih="$RI_HEAP" -v rfc="$RF_COW" -v mc="$M_COW" -v mh="$M_HEAP" -v mc2="$M_COW2" -v mh2="$M_HEAP2" -v mrows="$MEM_ROWS" '
+    -v qc="$QC" -v qh="$QH" -v qn="$QN" -v pc="$P_COW" -v ph="$P_HEAP" -v pic="$PI_COW" -v pih="$PI_HEAP" -v pgc="$PG_COW" -v pgh="$PG_HEAP" -v nsc="$NS_COW" -v nsh="$NS_HEAP" -v nfc="$NF_COW" -v nfh="$NF_HEAP" -v pmc="$PM_COW" -v pmh="$PM_HEAP" -v nmc="$NM_COW" -v nmh="$NM_HEAP" -v nmfc="$NMF_COW" -v nmfh="$NMF_HEAP" -v rgc="$RG_COW" -v rgh="$RG_HEAP" -v rc_="$R_COW" -v rh_="$R_HEAP" -v ric="$RI_COW" -v rih="$RI_HEAP" -v rfc="$RF_COW" -v mc="$M_COW" -v mh="$M_HEAP" -v mc2="$M_COW2" -v mh2="$M_HEAP2" -v mrows="$MEM_ROWS" '
 function line(m, c, h, r, g) { printf "%-44s | %16s | %16s | %7s | %s\n", m, c, h, r, g }
 BEGIN {
     line("measure", "incetl_cow", "heap", "ratio", "goal met?")
@@ -588,6 +625,12 @@ BEGIN {
     r = nsh / nsc
     line("  the same, new sessions, backend CPU, us", sprintf("%.1f us", nsc), sprintf("%.1f us", nsh), sprintf("%.2f", r), "report (backend CPU a lookup)")
     line("  page faults a lookup, new sessions", sprintf("%.2f", nfc), sprintf("%.2f", nfh), sprintf("%.2f", nfc / nfh), "report (minor faults)")
+    r = pmh / pmc
+    line("  after the index rounds (maps), paired", sprintf("%.3f ms", pmc), sprintf("%.3f ms", pmh), sprintf("%.2f", r),
+         (r >= 1 / 1.5 ? "met" : "MISSED") " (within 1.5 x of heap)")
+    r = nmh / nmc
+    line("  the same, new sessions, backend CPU, us", sprintf("%.1f us", nmc), sprintf("%.1f us", nmh), sprintf("%.2f", r), "report (backend CPU a lookup)")
+    line("  page faults a lookup, new sessions", sprintf("%.2f", nmfc), sprintf("%.2f", nmfh), sprintf("%.2f", nmfc / nmfh), "report (minor faults)")
     r = rh_ / rc_
     line("key range of 100 rows, ms (cow: no index)", sprintf("%.3f ms", rc_), sprintf("%.3f ms", rh_), sprintf("%.2f", r),
          (r >= 1 / 3 ? "met" : "MISSED") " (within 3 x of heap, its PK)")
