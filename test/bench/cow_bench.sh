@@ -366,17 +366,19 @@ lookup_pairs() {   # $1 seed: "cow heap" times of LOOKUPS pairs, one pair a line
         awk '{ t[NR] = $1 }
              END { for (i = 1; 3 * i <= NR; i++) { a = t[3 * i - 1]; b = t[3 * i]; if (i % 2 == 0) print a, b; else print b, a } }'
 }
-PI_COW_ALL=() PI_HEAP_ALL=()
-for rep in $(seq 1 "$REPS"); do
-    mapfile -t pairs < <(lookup_pairs "0.$((80 + rep))")
-    for pair in "${pairs[@]}"; do
-        PI_COW_ALL+=("${pair% *}")
-        PI_HEAP_ALL+=("${pair#* }")
+paired_medians() {   # $1 seed base: "cow heap" medians of REPS x LOOKUPS pairs, and their count
+    local rep pair cows=() heaps=() pairs
+    for rep in $(seq 1 "$REPS"); do
+        mapfile -t pairs < <(lookup_pairs "0.$(($1 + rep))")
+        for pair in "${pairs[@]}"; do
+            cows+=("${pair% *}")
+            heaps+=("${pair#* }")
+        done
     done
-done
-PI_COW=$(printf '%s\n' "${PI_COW_ALL[@]}" | median)
-PI_HEAP=$(printf '%s\n' "${PI_HEAP_ALL[@]}" | median)
-echo "   point lookup, interleaved per statement: incetl_cow $PI_COW ms, heap $PI_HEAP ms (medians of ${#PI_COW_ALL[@]} pairs), heap / incetl_cow $(awk -v c="$PI_COW" -v h="$PI_HEAP" 'BEGIN { printf "%.2f", h / c }')"
+    echo "$(printf '%s\n' "${cows[@]}" | median) $(printf '%s\n' "${heaps[@]}" | median) ${#cows[@]}"
+}
+read -r PI_COW PI_HEAP PI_N <<<"$(paired_medians 80)"
+echo "   point lookup, interleaved per statement: incetl_cow $PI_COW ms, heap $PI_HEAP ms (medians of $PI_N pairs), heap / incetl_cow $(awk -v c="$PI_COW" -v h="$PI_HEAP" 'BEGIN { printf "%.2f", h / c }')"
 # The same lookups from pgbench, client and server on one CPU: psql's
 # round trip on a 2-core VM adds the wake-up of a process on the other
 # core (pgbench measured 276 us a heap lookup that way, 41 us on one core)
@@ -433,22 +435,25 @@ newsession_lookups() {   # $1 table, $2 seed: "us faults" a lookup
         echo "SELECT round((:b_ns - :a_ns) / 1000.0 / $LOOKUPS, 1) || ' ' || round((:b_f - :a_f)::numeric / $LOOKUPS, 2);"
     } | psql_b -At -o /dev/null
 }
-NS_COW_T=() NS_HEAP_T=() NS_COW_F=() NS_HEAP_F=()
-for rep in $(seq 1 "$REPS"); do
-    newsession_lookups orders_cow $((60 + rep)) >/dev/null
-    newsession_lookups orders_heap $((60 + rep)) >/dev/null
-    if [ $((rep % 2)) = 1 ]; then
-        read -r tc fc <<<"$(newsession_lookups orders_cow $((60 + rep)))"
-        read -r th fh <<<"$(newsession_lookups orders_heap $((60 + rep)))"
-    else
-        read -r th fh <<<"$(newsession_lookups orders_heap $((60 + rep)))"
-        read -r tc fc <<<"$(newsession_lookups orders_cow $((60 + rep)))"
-    fi
-    NS_COW_T+=("$tc") NS_HEAP_T+=("$th") NS_COW_F+=("$fc") NS_HEAP_F+=("$fh")
-    echo "   new session $rep: incetl_cow $tc us and $fc page faults a lookup, heap $th us and $fh"
-done
-NS_COW=$(printf '%s\n' "${NS_COW_T[@]}" | median) NS_HEAP=$(printf '%s\n' "${NS_HEAP_T[@]}" | median)
-NF_COW=$(printf '%s\n' "${NS_COW_F[@]}" | median) NF_HEAP=$(printf '%s\n' "${NS_HEAP_F[@]}" | median)
+newsession_medians() {   # $1 seed base, $2 label: "cow_us heap_us cow_faults heap_faults", medians of REPS sessions each
+    local rep tc th fc fh ct=() ht=() cf=() hf=()
+    for rep in $(seq 1 "$REPS"); do
+        newsession_lookups orders_cow $(($1 + rep)) >/dev/null
+        newsession_lookups orders_heap $(($1 + rep)) >/dev/null
+        if [ $((rep % 2)) = 1 ]; then
+            read -r tc fc <<<"$(newsession_lookups orders_cow $(($1 + rep)))"
+            read -r th fh <<<"$(newsession_lookups orders_heap $(($1 + rep)))"
+        else
+            read -r th fh <<<"$(newsession_lookups orders_heap $(($1 + rep)))"
+            read -r tc fc <<<"$(newsession_lookups orders_cow $(($1 + rep)))"
+        fi
+        ct+=("$tc") ht+=("$th") cf+=("$fc") hf+=("$fh")
+        echo "   new session $rep$2: incetl_cow $tc us and $fc page faults a lookup, heap $th us and $fh" >&2
+    done
+    echo "$(printf '%s\n' "${ct[@]}" | median) $(printf '%s\n' "${ht[@]}" | median)" \
+         "$(printf '%s\n' "${cf[@]}" | median) $(printf '%s\n' "${hf[@]}" | median)"
+}
+read -r NS_COW NS_HEAP NF_COW NF_HEAP <<<"$(newsession_medians 60 "")"
 echo "   point lookup, a new session's backend: incetl_cow $NS_COW us, heap $NS_HEAP us of CPU a lookup, heap / incetl_cow $(awk -v c="$NS_COW" -v h="$NS_HEAP" 'BEGIN { printf "%.2f", h / c }'); page faults $NF_COW against $NF_HEAP"
 P_EQ=$(psql_b -At -c "SELECT count(*) FROM generate_series(1, $ROWS, 99991) g
     WHERE (SELECT row(c.*)::text FROM orders_cow c WHERE id = g) IS DISTINCT FROM
@@ -502,33 +507,9 @@ assert_equal "index rounds"
 # sessions (the maps in the shared cache, searched there in place).
 incetl_log "point lookups after the index rounds (versions with row-number maps)"
 psql_q -c "VACUUM ANALYZE orders_cow" -c "VACUUM ANALYZE orders_heap"
-PM_COW_ALL=() PM_HEAP_ALL=()
-for rep in $(seq 1 "$REPS"); do
-    mapfile -t pairs < <(lookup_pairs "0.$((90 + rep))")
-    for pair in "${pairs[@]}"; do
-        PM_COW_ALL+=("${pair% *}")
-        PM_HEAP_ALL+=("${pair#* }")
-    done
-done
-PM_COW=$(printf '%s\n' "${PM_COW_ALL[@]}" | median)
-PM_HEAP=$(printf '%s\n' "${PM_HEAP_ALL[@]}" | median)
-echo "   point lookup with maps, interleaved per statement: incetl_cow $PM_COW ms, heap $PM_HEAP ms (medians of ${#PM_COW_ALL[@]} pairs), heap / incetl_cow $(awk -v c="$PM_COW" -v h="$PM_HEAP" 'BEGIN { printf "%.2f", h / c }')"
-NM_COW_T=() NM_HEAP_T=() NM_COW_F=() NM_HEAP_F=()
-for rep in $(seq 1 "$REPS"); do
-    newsession_lookups orders_cow $((70 + rep)) >/dev/null
-    newsession_lookups orders_heap $((70 + rep)) >/dev/null
-    if [ $((rep % 2)) = 1 ]; then
-        read -r tc fc <<<"$(newsession_lookups orders_cow $((70 + rep)))"
-        read -r th fh <<<"$(newsession_lookups orders_heap $((70 + rep)))"
-    else
-        read -r th fh <<<"$(newsession_lookups orders_heap $((70 + rep)))"
-        read -r tc fc <<<"$(newsession_lookups orders_cow $((70 + rep)))"
-    fi
-    NM_COW_T+=("$tc") NM_HEAP_T+=("$th") NM_COW_F+=("$fc") NM_HEAP_F+=("$fh")
-    echo "   new session $rep with maps: incetl_cow $tc us and $fc page faults a lookup, heap $th us and $fh"
-done
-NM_COW=$(printf '%s\n' "${NM_COW_T[@]}" | median) NM_HEAP=$(printf '%s\n' "${NM_HEAP_T[@]}" | median)
-NMF_COW=$(printf '%s\n' "${NM_COW_F[@]}" | median) NMF_HEAP=$(printf '%s\n' "${NM_HEAP_F[@]}" | median)
+read -r PM_COW PM_HEAP PM_N <<<"$(paired_medians 90)"
+echo "   point lookup with maps, interleaved per statement: incetl_cow $PM_COW ms, heap $PM_HEAP ms (medians of $PM_N pairs), heap / incetl_cow $(awk -v c="$PM_COW" -v h="$PM_HEAP" 'BEGIN { printf "%.2f", h / c }')"
+read -r NM_COW NM_HEAP NMF_COW NMF_HEAP <<<"$(newsession_medians 70 " with maps")"
 
 # --------------------------------------------------------------------------
 M_COW="" M_HEAP="" M_COW2="" M_HEAP2=""

@@ -163,14 +163,22 @@ ok($s4->{hits} > $s3->{hits}, 'it copied them (hits ' . ($s4->{hits} - $s3->{hit
 # the row-number maps of versions a rewrite carried rows into (format 5)
 # are kept there too: a new session takes each map from the cache instead
 # of reading, decompressing and checking it again
-$node->safe_psql('postgres', q{
-CREATE TABLE m (id bigint, v int) USING incetl_cow;
-SELECT FROM incetl.set_table_options('m', record_key => 'id', file_group_rows => 10000);
-INSERT INTO m SELECT g, 0 FROM generate_series(1, 20000) g;
-CREATE INDEX m_id ON m (id);
-INSERT INTO m SELECT g, 1 FROM generate_series(1, 20000, 100) g;
-ANALYZE m;
+# a table of 20000 rows (v 0) in two file groups, its btree made before an
+# upsert sets v to 1 on every step-th key: both groups rewritten, the
+# unchanged rows carried with their row numbers (maps)
+sub map_table
+{
+	my ($name, $step) = @_;
+	$node->safe_psql('postgres', qq{
+CREATE TABLE $name (id bigint, v int) USING incetl_cow;
+SELECT FROM incetl.set_table_options('$name', record_key => 'id', file_group_rows => 10000);
+INSERT INTO $name SELECT g, 0 FROM generate_series(1, 20000) g;
+CREATE INDEX ${name}_id ON $name (id);
+INSERT INTO $name SELECT g, 1 FROM generate_series(1, 20000, $step) g;
+ANALYZE $name;
 });
+}
+map_table('m', 100);
 my $map_lookup = q{
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
@@ -195,16 +203,8 @@ WHERE x.v = CASE WHEN (g - 1) % 100 = 0 THEN 1 ELSE 0 END}), '2858',
 # copy it into the backend only once they have asked it more than a few
 # dozen times: a few lookups leave the backend's maps without runs (a map
 # of some 800 runs, 22 kB: the largest the 256 kB cache keeps is 32 kB),
-# three thousand copy them; both
-# return the rows the upsert left
-$node->safe_psql('postgres', q{
-CREATE TABLE m2 (id bigint, v int) USING incetl_cow;
-SELECT FROM incetl.set_table_options('m2', record_key => 'id', file_group_rows => 10000);
-INSERT INTO m2 SELECT g, 0 FROM generate_series(1, 20000) g;
-CREATE INDEX m2_id ON m2 (id);
-INSERT INTO m2 SELECT g, 1 FROM generate_series(1, 20000, 25) g;
-ANALYZE m2;
-});
+# three thousand copy them; both return the rows the upsert left
+map_table('m2', 25);
 my $m2_lookups = q{
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
