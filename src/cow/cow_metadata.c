@@ -348,6 +348,20 @@ CowLoadVersions(int64 storage_id, Snapshot snapshot, bool current_only,
 	{
 		CowVersion	v;
 
+		/*
+		 * superseded_by first: the table's retained versions (retain_commits)
+		 * may outnumber its current ones many times, and a column before any
+		 * variable-length or nullable one's is read at a cached offset
+		 */
+		if (current_only)
+		{
+			bool		isnull;
+
+			(void) heap_getattr(tup, Anum_fg_superseded_by,
+								RelationGetDescr(catalog), &isnull);
+			if (!isnull)
+				continue;
+		}
 		CowVersionFromHeapTuple(tup, RelationGetDescr(catalog), &v);
 		if (current_only && v.superseded_by != 0)
 			continue;
