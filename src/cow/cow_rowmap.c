@@ -474,7 +474,8 @@ typedef struct CowRowMapSharedDesc
 } CowRowMapSharedDesc;
 
 #define COW_ROWMAP_DESC_SIZE(nabsorbed) \
-	(offsetof(CowRowMapSharedDesc, absorbed) + sizeof(CowRowRange) * (nabsorbed))
+	(offsetof(CowRowMapSharedDesc, absorbed) + \
+	 sizeof(CowRowRange) * (nabsorbed))
 
 /* copies a cached description out, when it fits and is whole */
 static void
@@ -670,7 +671,8 @@ CowRowMapProbeShared(const char *bytes, Size len, void *arg)
 	m.nruns = p->nruns;
 	m.runs = (CowRowRun *) bytes;
 	m.rn_start = (int64 *) (bytes + sizeof(CowRowRun) * p->nruns);
-	m.by_rn = (uint32 *) (bytes + (sizeof(CowRowRun) + sizeof(int64)) * p->nruns);
+	m.by_rn = (uint32 *) (bytes +
+						  (sizeof(CowRowRun) + sizeof(int64)) * p->nruns);
 	p->pos = CowRowMapPosition(&m, p->rn);
 }
 

@@ -220,11 +220,12 @@ CowSharedPartitionLock(uint32 hash)
 /*
  * CowSharedCacheRead calls reader on the cached bytes of key, which are
  * len bytes (or any number, COW_SHARED_ANY_LENGTH), in place, under the
- * key's partition lock; false (reader not called) when they are not cached.  For a search that reads a few of many
- * bytes (a row number looked up in a version's row-number map: a new
- * session's lookups would otherwise copy the whole map to find one row).
- * The reader runs with a lock held: it must be short, and must neither
- * raise an error nor take a lock.
+ * key's partition lock; false (reader not called) when they are not
+ * cached.  For a search that reads a few of many bytes (a row number
+ * looked up in a version's row-number map: a new session's lookups would
+ * otherwise copy the whole map to find one row).  The reader runs with a
+ * lock held: it must be short, and must neither raise an error nor take a
+ * lock.
  */
 bool
 CowSharedCacheRead(const CowSharedKey *key, Size len, CowSharedReader reader,
