@@ -70,7 +70,8 @@
 #             backend's CPU time and minor page faults a lookup (reported)
 #             and both again after the index rounds below, when the
 #             versions have row-number maps (rows a rewrite carries keep
-#             their numbers once a btree needs them kept)
+#             their numbers once a btree needs them kept), with sessions
+#             of a single lookup too (10 x BENCH_REPS of each table)
 #   index     size of the btree on id (the lookup's index) against heap's
 #             primary key after BENCH_INDEX_ROUNDS (10) more uniform 1 %
 #             upserts with VACUUM after them, then as many again with
@@ -422,33 +423,37 @@ echo "   point lookup, pgbench on one CPU: incetl_cow $PG_COW ms, heap $PG_HEAP 
 # by them; REPS sessions of each table, alternating, each after another
 # session read the same keys (their pages in shared buffers, incetl_cow's
 # frames in the shared cache); the medians.
-newsession_lookups() {   # $1 table, $2 seed: "us faults" a lookup
+newsession_lookups() {   # $1 table, $2 seed[, $3 lookups (LOOKUPS)]: "us faults" a lookup
+    local n=${3:-$LOOKUPS}
     local q="SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint AS ns, split_part(s, ' ', 10)::bigint AS f FROM pg_read_file('/proc/self/stat') s"
     {
         echo "$q \\gset a_"
-        awk -v n="$LOOKUPS" -v seed="$2" -v t="$1" -v rows="$ROWS" 'BEGIN {
+        awk -v n="$n" -v seed="$2" -v t="$1" -v rows="$ROWS" 'BEGIN {
             srand(seed)
             for (i = 0; i < n; i++) printf "SELECT * FROM %s WHERE id = %d;\n", t, 1 + int(rand() * rows)
         }'
         echo "$q \\gset b_"
         echo '\o'
-        echo "SELECT round((:b_ns - :a_ns) / 1000.0 / $LOOKUPS, 1) || ' ' || round((:b_f - :a_f)::numeric / $LOOKUPS, 2);"
+        echo "SELECT round((:b_ns - :a_ns) / 1000.0 / $n, 1) || ' ' || round((:b_f - :a_f)::numeric / $n, 2);"
     } | psql_b -At -o /dev/null
 }
-newsession_medians() {   # $1 seed base, $2 label: "cow_us heap_us cow_faults heap_faults", medians of REPS sessions each
-    local rep tc th fc fh ct=() ht=() cf=() hf=()
-    for rep in $(seq 1 "$REPS"); do
-        newsession_lookups orders_cow $(($1 + rep)) >/dev/null
-        newsession_lookups orders_heap $(($1 + rep)) >/dev/null
+newsession_medians() {   # $1 seed base, $2 label[, $3 lookups a session (LOOKUPS), $4 sessions (REPS)]:
+                         # "cow_us heap_us cow_faults heap_faults", medians of the sessions of each table
+    local rep tc th fc fh ct=() ht=() cf=() hf=() n=${3:-$LOOKUPS}
+    for rep in $(seq 1 "${4:-$REPS}"); do
+        newsession_lookups orders_cow $(($1 + rep)) "$n" >/dev/null
+        newsession_lookups orders_heap $(($1 + rep)) "$n" >/dev/null
         if [ $((rep % 2)) = 1 ]; then
-            read -r tc fc <<<"$(newsession_lookups orders_cow $(($1 + rep)))"
-            read -r th fh <<<"$(newsession_lookups orders_heap $(($1 + rep)))"
+            read -r tc fc <<<"$(newsession_lookups orders_cow $(($1 + rep)) "$n")"
+            read -r th fh <<<"$(newsession_lookups orders_heap $(($1 + rep)) "$n")"
         else
-            read -r th fh <<<"$(newsession_lookups orders_heap $(($1 + rep)))"
-            read -r tc fc <<<"$(newsession_lookups orders_cow $(($1 + rep)))"
+            read -r th fh <<<"$(newsession_lookups orders_heap $(($1 + rep)) "$n")"
+            read -r tc fc <<<"$(newsession_lookups orders_cow $(($1 + rep)) "$n")"
         fi
         ct+=("$tc") ht+=("$th") cf+=("$fc") hf+=("$fh")
-        echo "   new session $rep$2: incetl_cow $tc us and $fc page faults a lookup, heap $th us and $fh" >&2
+        if [ "$n" -gt 1 ]; then
+            echo "   new session $rep$2: incetl_cow $tc us and $fc page faults a lookup, heap $th us and $fh" >&2
+        fi
     done
     echo "$(printf '%s\n' "${ct[@]}" | median) $(printf '%s\n' "${ht[@]}" | median)" \
          "$(printf '%s\n' "${cf[@]}" | median) $(printf '%s\n' "${hf[@]}" | median)"
@@ -510,6 +515,10 @@ psql_q -c "VACUUM ANALYZE orders_cow" -c "VACUUM ANALYZE orders_heap"
 read -r PM_COW PM_HEAP PM_N <<<"$(paired_medians 90)"
 echo "   point lookup with maps, interleaved per statement: incetl_cow $PM_COW ms, heap $PM_HEAP ms (medians of $PM_N pairs), heap / incetl_cow $(awk -v c="$PM_COW" -v h="$PM_HEAP" 'BEGIN { printf "%.2f", h / c }')"
 read -r NM_COW NM_HEAP NMF_COW NMF_HEAP <<<"$(newsession_medians 70 " with maps")"
+# sessions of a single lookup: all of a new backend's first touches and
+# first catalog reads go to that one statement (10 x REPS sessions a table)
+read -r N1_COW N1_HEAP N1F_COW N1F_HEAP <<<"$(newsession_medians 100 "" 1 $((10 * REPS)))"
+echo "   a session of one lookup (maps): incetl_cow $N1_COW us and $N1F_COW page faults, heap $N1_HEAP us and $N1F_HEAP (medians of $((10 * REPS)) sessions each)"
 
 # --------------------------------------------------------------------------
 M_COW="" M_HEAP="" M_COW2="" M_HEAP2=""
@@ -569,7 +578,7 @@ echo "incetl_cow vs heap, $ROWS rows; median of $REPS (point lookups: of $REPS x
 awk -v rows="$ROWS" -v batch="$BATCH" -v sc="$S_COW" -v sh="$S_HEAP" -v sci="${S_COW_IDX% *}" -v sii="${S_COW_IDX#* }" \
     -v lc="$LC" -v lh="$LH" -v lsc="$LSC" -v lsh="$LSH" -v usc="$USC" -v ush="$USH" -v uuc="$UUC" -v uuh="$UUH" -v rwr="$RWR" \
     -v ic="$I_COW" -v ih="$I_HEAP" -v iec="$IE_COW" -v ieh="$IE_HEAP" -v irounds="$IDX_ROUNDS" \
-    -v qc="$QC" -v qh="$QH" -v qn="$QN" -v pc="$P_COW" -v ph="$P_HEAP" -v pic="$PI_COW" -v pih="$PI_HEAP" -v pgc="$PG_COW" -v pgh="$PG_HEAP" -v nsc="$NS_COW" -v nsh="$NS_HEAP" -v nfc="$NF_COW" -v nfh="$NF_HEAP" -v pmc="$PM_COW" -v pmh="$PM_HEAP" -v nmc="$NM_COW" -v nmh="$NM_HEAP" -v nmfc="$NMF_COW" -v nmfh="$NMF_HEAP" -v rgc="$RG_COW" -v rgh="$RG_HEAP" -v rc_="$R_COW" -v rh_="$R_HEAP" -v ric="$RI_COW" -v rih="$RI_HEAP" -v rfc="$RF_COW" -v mc="$M_COW" -v mh="$M_HEAP" -v mc2="$M_COW2" -v mh2="$M_HEAP2" -v mrows="$MEM_ROWS" '
+    -v qc="$QC" -v qh="$QH" -v qn="$QN" -v pc="$P_COW" -v ph="$P_HEAP" -v pic="$PI_COW" -v pih="$PI_HEAP" -v pgc="$PG_COW" -v pgh="$PG_HEAP" -v nsc="$NS_COW" -v nsh="$NS_HEAP" -v nfc="$NF_COW" -v nfh="$NF_HEAP" -v pmc="$PM_COW" -v pmh="$PM_HEAP" -v nmc="$NM_COW" -v nmh="$NM_HEAP" -v nmfc="$NMF_COW" -v nmfh="$NMF_HEAP" -v n1c="$N1_COW" -v n1h="$N1_HEAP" -v n1fc="$N1F_COW" -v n1fh="$N1F_HEAP" -v rgc="$RG_COW" -v rgh="$RG_HEAP" -v rc_="$R_COW" -v rh_="$R_HEAP" -v ric="$RI_COW" -v rih="$RI_HEAP" -v rfc="$RF_COW" -v mc="$M_COW" -v mh="$M_HEAP" -v mc2="$M_COW2" -v mh2="$M_HEAP2" -v mrows="$MEM_ROWS" '
 function line(m, c, h, r, g) { printf "%-44s | %16s | %16s | %7s | %s\n", m, c, h, r, g }
 BEGIN {
     line("measure", "incetl_cow", "heap", "ratio", "goal met?")
@@ -612,6 +621,9 @@ BEGIN {
     r = nmh / nmc
     line("  the same, new sessions, backend CPU, us", sprintf("%.1f us", nmc), sprintf("%.1f us", nmh), sprintf("%.2f", r), "report (backend CPU a lookup)")
     line("  page faults a lookup, new sessions", sprintf("%.2f", nmfc), sprintf("%.2f", nmfh), sprintf("%.2f", nmfc / nmfh), "report (minor faults)")
+    r = n1h / n1c
+    line("  a session of one lookup, backend CPU, us", sprintf("%.1f us", n1c), sprintf("%.1f us", n1h), sprintf("%.2f", r), "report (backend CPU)")
+    line("  page faults, a session of one lookup", sprintf("%.0f", n1fc), sprintf("%.0f", n1fh), sprintf("%.2f", n1fc / n1fh), "report (minor faults)")
     r = rh_ / rc_
     line("key range of 100 rows, ms (cow: no index)", sprintf("%.3f ms", rc_), sprintf("%.3f ms", rh_), sprintf("%.2f", r),
          (r >= 1 / 3 ? "met" : "MISSED") " (within 3 x of heap, its PK)")
