@@ -350,8 +350,9 @@ CowLoadVersions(int64 storage_id, Snapshot snapshot, bool current_only,
 
 		/*
 		 * superseded_by first: the table's retained versions (retain_commits)
-		 * may outnumber its current ones many times, and a column before any
-		 * variable-length or nullable one's is read at a cached offset
+		 * may outnumber its current ones many times, and it is read without
+		 * deforming the row (the fourth column, after three fixed-width NOT
+		 * NULL ones: at a cached offset)
 		 */
 		if (current_only)
 		{
