@@ -3,6 +3,7 @@
 -- lists, headers, row-number maps, all by relation) must not outlive DROP
 -- EXTENSION, and the next statements find the new catalogs and tables.  In
 -- a database of its own: the extension is dropped here.
+SELECT current_database() AS regress_db \gset
 CREATE DATABASE incetl_recreate;
 \c incetl_recreate
 CREATE EXTENSION incetl;
@@ -31,5 +32,5 @@ SELECT count(*), min(v), max(id) FROM r;
 SELECT commit_id, rows FROM incetl.file_groups('r') ORDER BY file_group_id;
 -- the old catalogs' OIDs are gone for good: no statement reaches them
 SELECT count(*) FROM pg_class WHERE relname = 'cow_file_group';
-\c contrib_regression
+\c :regress_db
 DROP DATABASE incetl_recreate;
