@@ -341,6 +341,20 @@ CowRowMapArraysSize(uint32 nruns)
 	return (sizeof(CowRowRun) + sizeof(int64) + sizeof(uint32)) * (Size) nruns;
 }
 
+/*
+ * CowRowMapSetArrays points m's runs, rn_start and by_rn at their places in
+ * arrays, CowRowMapArraysSize(nruns) bytes laid out in that order (the
+ * backend's copy, or the shared cache's searched in place).
+ */
+static inline void
+CowRowMapSetArrays(CowRowMap *m, const char *arrays, uint32 nruns)
+{
+	m->runs = (CowRowRun *) arrays;
+	m->rn_start = (int64 *) (arrays + sizeof(CowRowRun) * (Size) nruns);
+	m->by_rn = (uint32 *) (arrays +
+						   (sizeof(CowRowRun) + sizeof(int64)) * (Size) nruns);
+}
+
 static void
 CowRowMapCorrupt(Relation rel, const CowVersion *v, const char *what)
 {
@@ -371,17 +385,13 @@ CowRowMapLoadRuns(Relation rel, const CowVersion *v, CowRowMapEntry *e,
 	char	   *arrays;
 	pg_crc32c	crc;
 	CowRowMap  *m = &e->map;
-	Size		runs_len = sizeof(CowRowRun) * info->nruns;
-	Size		starts_len = sizeof(int64) * info->nruns;
 	Size		len = CowRowMapArraysSize(info->nruns);
 	CowSharedKey key;
 	bool		shared = CowSharedCacheKey(&key, rel, v, COW_SHARED_ROW_MAP,
 										0, 0);
 
 	arrays = MemoryContextAllocHuge(CowRowMapCxt, len);
-	m->runs = (CowRowRun *) arrays;
-	m->rn_start = (int64 *) (arrays + runs_len);
-	m->by_rn = (uint32 *) (arrays + runs_len + starts_len);
+	CowRowMapSetArrays(m, arrays, info->nruns);
 	CowRowMapBytes += len;
 	if (shared && CowSharedCacheGet(&key, len, 0, len, arrays))
 	{
@@ -669,10 +679,7 @@ CowRowMapProbeShared(const char *bytes, Size len, void *arg)
 
 	memset(&m, 0, sizeof(m));
 	m.nruns = p->nruns;
-	m.runs = (CowRowRun *) bytes;
-	m.rn_start = (int64 *) (bytes + sizeof(CowRowRun) * p->nruns);
-	m.by_rn = (uint32 *) (bytes +
-						  (sizeof(CowRowRun) + sizeof(int64)) * p->nruns);
+	CowRowMapSetArrays(&m, bytes, p->nruns);
 	p->pos = CowRowMapPosition(&m, p->rn);
 }
 
