@@ -294,7 +294,10 @@ CowCleanLocked(Relation rel, int keep, int elevel,
 	table_close(catalog, RowExclusiveLock);
 	UnregisterSnapshot(snap);
 	if (removed > 0)
+	{
+		CowVersionsChanged(meta.storage_id);
 		CowAdvanceCleanHorizon(rel, kept_horizon);
+	}
 	CommandCounterIncrement();
 
 	map = CowLoadUsedMap(meta.storage_id);

@@ -97,6 +97,7 @@
 #include "commands/defrem.h"
 
 #include "cow/am.h"
+#include "cow/shared_cache.h"
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
@@ -1517,6 +1518,10 @@ cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 								queryEnv, dest, qc);
 
 	CowCheckPublicationStmt(parsetree);
+
+	/* lists of versions the shared cache keeps by database OID */
+	if (IsA(parsetree, DropdbStmt))
+		CowSharedCacheDatabaseDropped();
 
 	if (rename != NULL && OidIsValid(CowCatalogRelid("cow_options", true)))
 	{

@@ -58,6 +58,7 @@
 #include "utils/timestamp.h"
 
 #include "cow/catalog.h"
+#include "cow/shared_cache.h"
 
 /* incetl_cow's table AM routine (cow_tableam.c), set at load */
 static const TableAmRoutine *CowRoutine = NULL;
@@ -312,11 +313,6 @@ CowVersionFromHeapTuple(HeapTuple tup, TupleDesc desc, CowVersion *v)
 	v->xmin = HeapTupleHeaderGetXmin(tup->t_data);
 }
 
-/*
- * CowLoadVersions returns the file group versions of a storage visible to
- * snapshot (only the current ones when current_only), ordered by
- * first_row_number.
- */
 static int
 CowVersionCmp(const void *a, const void *b)
 {
@@ -327,6 +323,20 @@ CowVersionCmp(const void *a, const void *b)
 		return -1;
 	return va->first_row_number > vb->first_row_number ? 1 : 0;
 }
+
+/* CowSortVersions orders a list of versions by first_row_number */
+void
+CowSortVersions(CowVersion *versions, int n)
+{
+	if (n > 1)
+		qsort(versions, n, sizeof(CowVersion), CowVersionCmp);
+}
+
+/*
+ * CowLoadVersions returns the file group versions of a storage visible to
+ * snapshot (only the current ones when current_only), ordered by
+ * first_row_number.
+ */
 
 CowVersion *
 CowLoadVersions(int64 storage_id, Snapshot snapshot, bool current_only,
@@ -376,8 +386,7 @@ CowLoadVersions(int64 storage_id, Snapshot snapshot, bool current_only,
 	systable_endscan(scan);
 	table_close(catalog, AccessShareLock);
 
-	if (n > 1)
-		qsort(result, n, sizeof(CowVersion), CowVersionCmp);
+	CowSortVersions(result, n);
 	*nversions = n;
 	return result;
 }
@@ -445,6 +454,19 @@ CowCatalogInsertCid(const char *name, Datum *values, bool *nulls, CommandId cid)
  */
 uint64		CowVersionWrites = 0;
 
+/*
+ * CowVersionsChanged follows every change this transaction makes to the
+ * catalog rows of a storage's file group versions, before it commits: it
+ * counts the change for this backend's readers (CowVersionWrites) and for
+ * the lists the shared cache keeps (cow_version_cache.c).
+ */
+void
+CowVersionsChanged(int64 storage_id)
+{
+	CowVersionWrites++;
+	CowSharedCacheStorageChanged(storage_id);
+}
+
 /* CowInsertVersion records a new file group version. */
 void
 CowInsertVersion(int64 storage_id, const CowVersion *v)
@@ -469,7 +491,7 @@ CowInsertVersion(int64 storage_id, const CowVersion *v)
 	values[Anum_fg_max_commit - 1] = Int64GetDatum(v->max_commit);
 
 	CowCatalogInsert("cow_file_group", values, nulls);
-	CowVersionWrites++;
+	CowVersionsChanged(storage_id);
 }
 
 /*
@@ -487,6 +509,8 @@ CowSupersedeVersion(const CowVersion *v, int64 commit_id)
 	bool		nulls[Natts_fg];
 	bool		replace[Natts_fg];
 	HeapTuple	newtup;
+	int64		storage_id;
+	bool		isnull;
 
 	catalog = table_open(CowCatalogRelid("cow_file_group", false), RowExclusiveLock);
 	oldtup.t_self = v->catalog_tid;
@@ -498,10 +522,12 @@ CowSupersedeVersion(const CowVersion *v, int64 commit_id)
 	replace[Anum_fg_superseded_by - 1] = true;
 	values[Anum_fg_superseded_by - 1] = Int64GetDatum(commit_id);
 	newtup = heap_modify_tuple(&oldtup, RelationGetDescr(catalog), values, nulls, replace);
+	storage_id = DatumGetInt64(heap_getattr(&oldtup, Anum_fg_storage_id,
+											RelationGetDescr(catalog), &isnull));
 	ReleaseBuffer(buf);
 
 	CatalogTupleUpdate(catalog, &newtup->t_self, newtup);
-	CowVersionWrites++;
+	CowVersionsChanged(storage_id);
 	heap_freetuple(newtup);
 	table_close(catalog, RowExclusiveLock);
 }
@@ -612,29 +638,94 @@ CowCommitWriterCid(int64 storage_id, int64 commit_id)
 }
 
 /*
+ * CowVersionRowIs: is tup the catalog row version v was read from?  A
+ * version's row is found by its first row number, file group and commit;
+ * the update that supersedes it writes a row of its own, superseded_by
+ * set.
+ */
+static bool
+CowVersionRowIs(HeapTuple tup, TupleDesc desc, const CowVersion *v)
+{
+	CowVersion	w;
+
+	CowVersionFromHeapTuple(tup, desc, &w);
+	return w.first_row_number == v->first_row_number &&
+		w.file_group_id == v->file_group_id &&
+		w.commit_id == v->commit_id &&
+		w.superseded_by == v->superseded_by;
+}
+
+/*
+ * CowFindVersionRow sets *tid to where the catalog row of version v of
+ * rel's storage is now: a rewrite of the catalog (VACUUM FULL, CLUSTER)
+ * moves its rows, and a list of versions read before it (or kept in the
+ * shared cache, cow_version_cache.c) has their old places.  False when
+ * the row is gone.
+ */
+static bool
+CowFindVersionRow(Relation catalog, Relation rel, const CowVersion *v,
+				  ItemPointer tid)
+{
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	bool		found = false;
+
+	ScanKeyInit(&key, Anum_fg_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(CowStorageId(rel)));
+	scan = CowCatalogScan(catalog, SnapshotAny, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		if (CowVersionRowIs(tup, RelationGetDescr(catalog), v))
+		{
+			*tid = tup->t_self;
+			found = true;
+			break;
+		}
+	}
+	systable_endscan(scan);
+	return found;
+}
+
+/*
  * CowVersionUpdater returns the transaction that superseded or removed
- * file group version v (the updater or deleter of its catalog row, read
- * now with SnapshotAny), InvalidTransactionId when none has or the one
- * that did aborted.  A catalog row gone altogether (pruned) returns
+ * file group version v of rel (the updater or deleter of its catalog row,
+ * read now with SnapshotAny), InvalidTransactionId when none has or the
+ * one that did aborted.  A catalog row gone altogether (pruned) returns
  * FrozenTransactionId: removed by a transaction long committed.
  */
 TransactionId
-CowVersionUpdater(const CowVersion *v)
+CowVersionUpdater(Relation rel, const CowVersion *v)
 {
 	Relation	catalog;
 	HeapTupleData tup;
 	Buffer		buf;
 	TransactionId xmax = InvalidTransactionId;
+	bool		found;
 
 	catalog = table_open(CowCatalogRelid("cow_file_group", false), AccessShareLock);
 	tup.t_self = v->catalog_tid;
-	if (!heap_fetch(catalog, SnapshotAny, &tup, &buf, true))
+	/* a rewrite may also have left the catalog shorter */
+	buf = InvalidBuffer;
+	found = ItemPointerGetBlockNumber(&tup.t_self) <
+		RelationGetNumberOfBlocks(catalog) &&
+		heap_fetch(catalog, SnapshotAny, &tup, &buf, true);
+	if (found && !CowVersionRowIs(&tup, RelationGetDescr(catalog), v))
+	{
+		ReleaseBuffer(buf);
+		buf = InvalidBuffer;
+		found = false;
+	}
+	if (!found)
 	{
 		/* keep_buf: the buffer stays pinned also for a line pointer gone */
 		if (BufferIsValid(buf))
 			ReleaseBuffer(buf);
-		xmax = FrozenTransactionId;
+		if (CowFindVersionRow(catalog, rel, v, &tup.t_self))
+			found = heap_fetch(catalog, SnapshotAny, &tup, &buf, false);
 	}
+	if (!found)
+		xmax = FrozenTransactionId;
 	else
 	{
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
@@ -705,7 +796,7 @@ CowDeleteCatalogRows(const char *name, int64 storage_id)
 		CatalogTupleDelete(catalog, &tup->t_self);
 	systable_endscan(scan);
 	table_close(catalog, RowExclusiveLock);
-	CowVersionWrites++;
+	CowVersionsChanged(storage_id);
 }
 
 /*

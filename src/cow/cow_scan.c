@@ -65,6 +65,7 @@
 #include "utils/typcache.h"
 
 #include "cow/read.h"
+#include "cow/shared_cache.h"
 
 static void CowScanLoadVersions(CowScanDesc scan);
 static CowVersion *CowFetchVersions(Relation rel, int64 *storage_id,
@@ -1458,7 +1459,11 @@ CowFetchVersions(Relation rel, int64 *storage_id, Snapshot snap,
 	}
 
 	*storage_id = CowStorageId(rel);
-	v = CowLoadVersions(*storage_id, snap, current_only, n);
+	/* the server's lists, not a temporary table's (cow_shared_cache.c) */
+	v = cacheable && rel->rd_rel->relpersistence != RELPERSISTENCE_TEMP ?
+		CowVersionCacheLoad(*storage_id, snap, current_only, n) : NULL;
+	if (v == NULL)
+		v = CowLoadVersions(*storage_id, snap, current_only, n);
 	if (rowix != NULL)
 		*rowix = CowRowIndexBuild(rel, v, *n);
 	if (!cacheable || *n > COW_FETCH_CACHE_MAX_VERSIONS)

@@ -61,6 +61,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "common/hashfn.h"
 #include "access/xlog.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -78,6 +79,9 @@ int			CowSharedCacheSize = 65536; /* kB */
 
 #define COW_SHARED_PARTITIONS	16
 #define COW_SHARED_TRANCHE		"incetl_cow_shared_cache"
+
+/* counters of catalog row changes, shared by storages of one hash */
+#define COW_SHARED_GENERATIONS	4096
 
 /* a hash entry for every this many bytes of arena: frames are 4 kB */
 #define COW_SHARED_BYTES_PER_ENTRY	2048
@@ -124,6 +128,9 @@ typedef struct CowSharedCtl
 	pg_atomic_uint64 writes;
 	pg_atomic_uint64 dropped;
 	CowSharedCounts counts[COW_SHARED_PARTITIONS];
+	/* generations of storages' catalog rows (see below) */
+	pg_atomic_uint64 epoch;
+	pg_atomic_uint64 generations[COW_SHARED_GENERATIONS];
 } CowSharedCtl;
 
 static CowSharedCtl *CowShared = NULL;
@@ -192,6 +199,9 @@ CowSharedShmemStartup(void)
 		}
 		pg_atomic_init_u64(&CowShared->writes, 0);
 		pg_atomic_init_u64(&CowShared->dropped, 0);
+		pg_atomic_init_u64(&CowShared->epoch, 0);
+		for (int i = 0; i < COW_SHARED_GENERATIONS; i++)
+			pg_atomic_init_u64(&CowShared->generations[i], 0);
 	}
 	CowSharedArena = (char *) CowShared + MAXALIGN(sizeof(CowSharedCtl));
 	info.keysize = sizeof(CowSharedKey);
@@ -495,6 +505,73 @@ CowSharedCacheForgetNode(RelFileNode node)
 		pos += CowSharedRecordSize(r->len);
 	}
 	LWLockRelease(arena_lock);
+}
+
+/*
+ * Generations of storages' catalog rows.  A record made from catalog rows
+ * (a storage's file group versions as incetl.cow_file_group lists them,
+ * cow_version_cache.c) is keyed by the storage's generation, which every
+ * change to those rows counts: the writer counts it after changing the
+ * rows and before its transaction commits (CowSharedCacheStorageChanged),
+ * so a record read before the change names an older generation and no
+ * reader after the commit finds it.  Storages whose (database, storage
+ * id) hash alike share a counter: a change to one makes the others'
+ * records unreachable too -- a miss, never a wrong answer.  The epoch is
+ * counted by DROP DATABASE: a later database may be given the dropped
+ * one's OID, with storage ids of its own.
+ */
+static pg_atomic_uint64 *
+CowSharedGenerationOf(int64 storage_id)
+{
+	struct
+	{
+		Oid			db;
+		int64		storage_id;
+	}			k;
+
+	memset(&k, 0, sizeof(k));
+	k.db = MyDatabaseId;
+	k.storage_id = storage_id;
+	return &CowShared->generations[hash_bytes((const unsigned char *) &k,
+											  sizeof(k)) %
+								   COW_SHARED_GENERATIONS];
+}
+
+/*
+ * CowSharedCacheStorageChanged counts a change to the catalog rows of a
+ * storage of this database, made by the running transaction.
+ */
+void
+CowSharedCacheStorageChanged(int64 storage_id)
+{
+	if (CowShared == NULL)
+		return;
+	/* a full barrier: the change is in its buffer before the count */
+	pg_atomic_fetch_add_u64(CowSharedGenerationOf(storage_id), 1);
+}
+
+/*
+ * CowSharedCacheStorageGeneration sets *generation and *epoch for the key
+ * of a record made from the catalog rows of a storage of this database;
+ * false when the cache is not usable now.
+ */
+bool
+CowSharedCacheStorageGeneration(int64 storage_id, uint64 *generation,
+								uint64 *epoch)
+{
+	if (!CowSharedUsable())
+		return false;
+	*generation = pg_atomic_read_u64(CowSharedGenerationOf(storage_id));
+	*epoch = pg_atomic_read_u64(&CowShared->epoch);
+	return true;
+}
+
+/* CowSharedCacheDatabaseDropped counts a DROP DATABASE (see above) */
+void
+CowSharedCacheDatabaseDropped(void)
+{
+	if (CowShared != NULL)
+		pg_atomic_fetch_add_u64(&CowShared->epoch, 1);
 }
 
 /*

@@ -272,7 +272,7 @@ CowSlotRowXmax(CowTupleTableSlot *cs, bool *known, const char **why)
 		*why = "The row was not read from a stored file group version.";
 		return InvalidTransactionId;
 	}
-	updater = CowVersionUpdater(&g->version);
+	updater = CowVersionUpdater(g->rel, &g->version);
 	if (TransactionIdIsValid(updater))
 	{
 		*why = "Its file group version was rewritten by a later write, which deleted, updated or carried each of its rows; which is not recorded per row.";

@@ -131,12 +131,14 @@ extern void CowVersionFromHeapTuple(HeapTuple tup, TupleDesc desc, CowVersion *v
 extern void CowLoadOptions(Relation rel, Snapshot snapshot, CowOptions *opts);
 extern CowVersion *CowLoadVersions(int64 storage_id, Snapshot snapshot,
 								   bool current_only, int *nversions);
+extern void CowSortVersions(CowVersion *versions, int n);
 extern void CowInsertVersion(int64 storage_id, const CowVersion *v);
 extern PGDLLIMPORT uint64 CowVersionWrites;
+extern void CowVersionsChanged(int64 storage_id);
 extern void CowSupersedeVersion(const CowVersion *v, int64 commit_id);
 extern TransactionId CowCommitWriterXid(int64 storage_id, int64 commit_id);
 extern CommandId CowCommitWriterCid(int64 storage_id, int64 commit_id);
-extern TransactionId CowVersionUpdater(const CowVersion *v);
+extern TransactionId CowVersionUpdater(Relation rel, const CowVersion *v);
 
 /*
  * The row-lock tag (CowRowLockTag) is an object lock on the table's pg_class

@@ -29,6 +29,15 @@ extern PGDLLIMPORT int CowSharedCacheSize;
 #define COW_SHARED_ROW_MAP		(-1)
 #define COW_SHARED_ROW_MAP_INFO	(-2)
 
+/*
+ * The attidx of a key naming a storage's list of file group versions
+ * (cow_version_cache.c), which is no relation's frame: its version names
+ * the database (node.dbNode, the rest of node zero), the storage id
+ * (first_row_number), the generation (commit_id) and the epoch
+ * (file_group_id); blockno is 1 for the current versions alone.
+ */
+#define COW_SHARED_VERSION_LIST	(-3)
+
 /* the len of CowSharedCacheRead for cached bytes of any length */
 #define COW_SHARED_ANY_LENGTH	((Size) -1)
 
@@ -61,5 +70,13 @@ extern bool CowSharedCacheRead(const CowSharedKey *key, Size len,
 extern bool CowSharedCachePut(const CowSharedKey *key, const char *src,
 							  Size len);
 extern void CowSharedCacheForgetNode(RelFileNode node);
+extern void CowSharedCacheStorageChanged(int64 storage_id);
+extern bool CowSharedCacheStorageGeneration(int64 storage_id,
+											uint64 *generation, uint64 *epoch);
+extern void CowSharedCacheDatabaseDropped(void);
+
+/* storages' lists of file group versions (cow_version_cache.c) */
+extern CowVersion *CowVersionCacheLoad(int64 storage_id, Snapshot snapshot,
+									   bool current_only, int *nversions);
 
 #endif							/* INCETL_COW_SHARED_CACHE_H */
