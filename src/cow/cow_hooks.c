@@ -1519,9 +1519,18 @@ cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	CowCheckPublicationStmt(parsetree);
 
-	/* lists of versions the shared cache keeps by database OID */
-	if (IsA(parsetree, DropdbStmt))
-		CowSharedCacheDatabaseDropped();
+	/*
+	 * The shared cache keeps lists of versions by database OID and storage
+	 * id: a later database may be given a dropped one's OID, and incetl
+	 * made again in a database numbers its storages from 1 again.
+	 */
+	if (IsA(parsetree, DropdbStmt) ||
+		IsA(parsetree, CreateExtensionStmt) ||
+		IsA(parsetree, AlterExtensionStmt) ||
+		(IsA(parsetree, DropStmt) &&
+		 (((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION ||
+		  ((DropStmt *) parsetree)->removeType == OBJECT_SCHEMA)))
+		CowSharedCacheForgetLists();
 
 	if (rename != NULL && OidIsValid(CowCatalogRelid("cow_options", true)))
 	{

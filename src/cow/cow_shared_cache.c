@@ -517,8 +517,11 @@ CowSharedCacheForgetNode(RelFileNode node)
  * reader after the commit finds it.  Storages whose (database, storage
  * id) hash alike share a counter: a change to one makes the others'
  * records unreachable too -- a miss, never a wrong answer.  The epoch is
- * counted by DROP DATABASE: a later database may be given the dropped
- * one's OID, with storage ids of its own.
+ * counted by DROP DATABASE, since a later database may be given the
+ * dropped one's OID, and by CREATE, ALTER and DROP EXTENSION (and DROP
+ * SCHEMA): incetl made again numbers its storages from 1 again, and the
+ * catalog rows of a storage dropped with the extension may go with the
+ * catalog, uncounted.
  */
 static pg_atomic_uint64 *
 CowSharedGenerationOf(int64 storage_id)
@@ -566,9 +569,13 @@ CowSharedCacheStorageGeneration(int64 storage_id, uint64 *generation,
 	return true;
 }
 
-/* CowSharedCacheDatabaseDropped counts a DROP DATABASE (see above) */
+/*
+ * CowSharedCacheForgetLists makes every record kept by generation
+ * unreachable: DROP DATABASE, and incetl created, updated or dropped in a
+ * database (see above; cow_hooks.c).
+ */
 void
-CowSharedCacheDatabaseDropped(void)
+CowSharedCacheForgetLists(void)
 {
 	if (CowShared != NULL)
 		pg_atomic_fetch_add_u64(&CowShared->epoch, 1);

@@ -14,7 +14,9 @@
 #     before it still answer, and xmax, read from the catalog row, finds
 #     the row where it is now;
 #   - DROP DATABASE makes every list unreachable (a later database may
-#     reuse the OID);
+#     reuse the OID), and so do DROP and CREATE EXTENSION (storage ids
+#     start at 1 again): a new table with a dropped one's storage id has
+#     no rows;
 #   - pgbench, each transaction a new connection, looking up keys of an
 #     incetl_cow table and of heap while one client upserts both: no
 #     lookup differs;
@@ -96,6 +98,8 @@ is($node->safe_psql('db2', $sid_q), $node->safe_psql('postgres', $sid_q),
 	'both databases use the same storage id');
 lookup('db2', 'c', 15000);
 is(lookup('db2', 'c', 15000), 'db2 15000|0', 'db2: its own row, from its list');
+# (CREATE EXTENSION in db2 made the lists unreachable)
+lookup('postgres', 'c', 15000);
 is(lookup('postgres', 'c', 15000), 'first upsert|0',
 	'postgres: its own row, from its list');
 
@@ -222,6 +226,29 @@ my ($ret, $out, $err) = $node->psql('postgres',
 like($err, qr/permission denied for table c/,
 	'bob: permission denied for c, though its list is kept');
 is($out, '', 'and no row');
+
+# incetl dropped and created again numbers its storages from 1 again: a
+# new, empty table with the storage id of a dropped one whose list was
+# kept has no rows
+lookup('postgres', 'c', 5);
+is(lookup('postgres', 'c', 5), 'order 5|0', "c's list is kept");
+my $old_sid = $node->safe_psql('postgres',
+	q{SELECT min(storage_id) FROM incetl.cow_file_group});
+$node->safe_psql('postgres', q{
+DROP EXTENSION incetl CASCADE;
+CREATE EXTENSION incetl;
+CREATE TABLE c (id bigint, note text) USING incetl_cow;
+});
+is($node->safe_psql('postgres',
+	q{SELECT (SELECT last_value FROM incetl.cow_storage_id_seq) = } . $old_sid),
+	't', 'the new table has the storage id of the dropped one');
+is($node->safe_psql('postgres', q{
+SET enable_seqscan = on;
+SELECT count(*), count(note) FROM c;
+SELECT count(*) FROM c WHERE id = 5;}), "0|0\n0", 'the new table has no rows');
+$node->safe_psql('postgres', q{INSERT INTO c VALUES (5, 'new table')});
+is($node->safe_psql('postgres', q{SELECT id, note FROM c}), '5|new table',
+	'and then its own row');
 
 $node->stop;
 done_testing();

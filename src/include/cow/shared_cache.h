@@ -73,7 +73,7 @@ extern void CowSharedCacheForgetNode(RelFileNode node);
 extern void CowSharedCacheStorageChanged(int64 storage_id);
 extern bool CowSharedCacheStorageGeneration(int64 storage_id,
 											uint64 *generation, uint64 *epoch);
-extern void CowSharedCacheDatabaseDropped(void);
+extern void CowSharedCacheForgetLists(void);
 
 /* storages' lists of file group versions (cow_version_cache.c) */
 extern CowVersion *CowVersionCacheLoad(int64 storage_id, Snapshot snapshot,
