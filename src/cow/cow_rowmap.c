@@ -1050,6 +1050,84 @@ CowRowIndexCopy(const CowRowIndex *ix, CowVersion *versions)
 	return copy;
 }
 
+/*
+ * A CowRowIndex as bytes, for the shared cache (cow_version_cache.c): this
+ * header, then the intervals.  What it holds follows from the list it was
+ * built over alone (each version's reserved and absorbed ranges), so it is
+ * kept with that list, and a new session's first lookup does not read the
+ * description of every version of the list to build it again.
+ */
+typedef struct CowRowIndexFlat
+{
+	int32		nversions;
+	int32		nintervals;
+	bool		simple;
+} CowRowIndexFlat;
+
+#define COW_ROWIX_FLAT_HEADER	MAXALIGN(sizeof(CowRowIndexFlat))
+
+/* CowRowIndexFlatten: ix as bytes, palloc'd, *len of them */
+char *
+CowRowIndexFlatten(const CowRowIndex *ix, Size *len)
+{
+	CowRowIndexFlat *h;
+	char	   *bytes;
+
+	*len = COW_ROWIX_FLAT_HEADER + sizeof(CowRowInterval) * ix->nintervals;
+	bytes = palloc0(*len);
+	h = (CowRowIndexFlat *) bytes;
+	h->nversions = ix->nversions;
+	h->nintervals = ix->nintervals;
+	h->simple = ix->simple;
+	if (ix->nintervals > 0)
+		memcpy(bytes + COW_ROWIX_FLAT_HEADER, ix->intervals,
+			   sizeof(CowRowInterval) * ix->nintervals);
+	return bytes;
+}
+
+/*
+ * CowRowIndexUnflatten: the index of len bytes made by CowRowIndexFlatten
+ * over versions[n] (the same list), in the current memory context; NULL
+ * when the bytes are not an index over n versions.
+ */
+CowRowIndex *
+CowRowIndexUnflatten(Relation rel, CowVersion *versions, int n,
+					 const char *bytes, Size len)
+{
+	const CowRowIndexFlat *h = (const CowRowIndexFlat *) bytes;
+	CowRowIndex *ix;
+	int			k;
+
+	if (len < COW_ROWIX_FLAT_HEADER || h->nversions != n ||
+		h->nintervals < 0 ||
+		len != COW_ROWIX_FLAT_HEADER + sizeof(CowRowInterval) * h->nintervals)
+		return NULL;
+	k = h->nintervals;
+	ix = palloc0(sizeof(CowRowIndex));
+	ix->rel = rel;
+	ix->versions = versions;
+	ix->nversions = n;
+	ix->simple = h->simple;
+	ix->nintervals = k;
+	ix->intervals = palloc(sizeof(CowRowInterval) * Max(k, 1));
+	if (k > 0)
+		memcpy(ix->intervals, bytes + COW_ROWIX_FLAT_HEADER,
+			   sizeof(CowRowInterval) * k);
+	ix->max_hi = palloc(sizeof(int64) * Max(k, 1));
+	for (int i = 0; i < k; i++)
+	{
+		if (ix->intervals[i].vi < 0 || ix->intervals[i].vi >= n)
+		{
+			CowRowIndexFree(ix);
+			return NULL;
+		}
+		ix->max_hi[i] = ix->intervals[i].hi;
+		if (i > 0 && ix->max_hi[i - 1] > ix->max_hi[i])
+			ix->max_hi[i] = ix->max_hi[i - 1];
+	}
+	return ix;
+}
+
 /* CowRowIndexSimple: does every version hold its own reserved range alone? */
 bool
 CowRowIndexSimple(CowRowIndex *ix)

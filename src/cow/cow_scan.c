@@ -1333,6 +1333,8 @@ typedef struct CowFetchCacheEntry
 	CowVersion *versions;
 	CowRowIndex *rowix;			/* over versions, once an index fetch asked
 								 * for it; or NULL */
+	CowVersionListId listid;	/* the shared cache's name of the list, when
+								 * it answered with it (cow_version_cache.c) */
 } CowFetchCacheEntry;
 
 static CowFetchCacheEntry CowFetchCache[COW_FETCH_CACHE_SIZE];
@@ -1432,6 +1434,7 @@ CowFetchVersions(Relation rel, int64 *storage_id, Snapshot snap,
 	CowVersion *v;
 	CowFetchCacheEntry *e;
 	int			i;
+	CowVersionListId listid;
 
 	cacheable = CowSnapViewCacheable(snap);
 	for (i = 0; cacheable && i < COW_FETCH_CACHE_SIZE; i++)
@@ -1451,7 +1454,9 @@ CowFetchVersions(Relation rel, int64 *storage_id, Snapshot snap,
 			else if (rowix != NULL)
 			{
 				/* built here (it reads maps, which may fail), then kept */
-				*rowix = CowRowIndexBuild(rel, v, *n);
+				*rowix = e->listid.valid ?
+					CowVersionCacheRowIndex(rel, &e->listid, v, *n) :
+					CowRowIndexBuild(rel, v, *n);
 				e->rowix = CowRowIndexKeep(*rowix, e->versions);
 			}
 			return v;
@@ -1460,11 +1465,15 @@ CowFetchVersions(Relation rel, int64 *storage_id, Snapshot snap,
 
 	*storage_id = CowStorageId(rel);
 	/* the server's lists, not a temporary table's (cow_shared_cache.c) */
+	listid.valid = false;
 	v = cacheable && rel->rd_rel->relpersistence != RELPERSISTENCE_TEMP ?
-		CowVersionCacheLoad(*storage_id, snap, current_only, n) : NULL;
+		CowVersionCacheLoad(*storage_id, snap, current_only, n, &listid) :
+		NULL;
 	if (v == NULL)
 		v = CowLoadVersions(*storage_id, snap, current_only, n);
-	if (rowix != NULL)
+	if (rowix != NULL && listid.valid)
+		*rowix = CowVersionCacheRowIndex(rel, &listid, v, *n);
+	else if (rowix != NULL)
 		*rowix = CowRowIndexBuild(rel, v, *n);
 	if (!cacheable || *n > COW_FETCH_CACHE_MAX_VERSIONS)
 		return v;
@@ -1487,6 +1496,7 @@ CowFetchVersions(Relation rel, int64 *storage_id, Snapshot snap,
 	e->node = rel->rd_node;
 	e->storage_id = *storage_id;
 	e->current_only = current_only;
+	e->listid = listid;
 	e->rowix = rowix != NULL ? CowRowIndexKeep(*rowix, e->versions) : NULL;
 	e->valid = true;
 	return v;

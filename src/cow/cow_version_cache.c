@@ -73,6 +73,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "cow/read.h"
 #include "cow/shared_cache.h"
 
 /* lists of more versions are not kept */
@@ -271,7 +272,7 @@ CowVersionListUsable(const CowVersionListHead *h, const TransactionId *xids,
 /* the key of a storage's list (cow/shared_cache.h) */
 static void
 CowVersionListKey(CowSharedKey *key, int64 storage_id, uint64 generation,
-				  uint64 epoch, bool current_only)
+				  uint64 epoch, bool current_only, bool rowix)
 {
 	memset(key, 0, sizeof(CowSharedKey));
 	key->version.node.dbNode = MyDatabaseId;
@@ -279,7 +280,7 @@ CowVersionListKey(CowSharedKey *key, int64 storage_id, uint64 generation,
 	key->version.commit_id = (int64) generation;
 	key->version.file_group_id = (int64) epoch;
 	key->attidx = COW_SHARED_VERSION_LIST;
-	key->blockno = current_only ? 1 : 0;
+	key->blockno = (current_only ? 1 : 0) + (rowix ? 2 : 0);
 }
 
 /* what CowVersionListCopyOut copies a kept list into */
@@ -301,15 +302,14 @@ CowVersionListCopyOut(const char *bytes, Size len, void *arg)
 }
 
 /*
- * CowVersionListGet copies the kept list of key out, palloc'd; NULL when
- * none is kept.  A key's list is the same list whoever read it, but not
+ * CowVersionRecordGet copies the record of key out, palloc'd; NULL when
+ * none is kept.  A key's record says the same whoever made it, but not
  * always in as many bytes (a row frozen since leaves its xid out).
  */
 static char *
-CowVersionListGet(const CowSharedKey *key, Size *len)
+CowVersionRecordGet(const CowSharedKey *key, Size *len)
 {
 	CowVersionListCopy c;
-	const CowVersionListHead *h;
 	int			attempt;
 
 	c.cap = 4096;
@@ -326,17 +326,30 @@ CowVersionListGet(const CowSharedKey *key, Size *len)
 			c.dst = palloc(c.cap);
 			continue;
 		}
-		h = (const CowVersionListHead *) c.dst;
-		if (c.len < COW_VERSION_LIST_XIDS_AT ||
-			h->nversions < 0 || h->nxids > COW_VERSION_LIST_XIDS ||
-			c.len != COW_VERSION_LIST_AT(h->nxids) +
-			sizeof(CowVersion) * h->nversions)
-			break;
 		*len = c.len;
 		return c.dst;
 	}
 	pfree(c.dst);
 	return NULL;
+}
+
+/* CowVersionListGet: the kept list of key, checked, or NULL */
+static char *
+CowVersionListGet(const CowSharedKey *key, Size *len)
+{
+	char	   *bytes = CowVersionRecordGet(key, len);
+	const CowVersionListHead *h = (const CowVersionListHead *) bytes;
+
+	if (bytes != NULL &&
+		(*len < COW_VERSION_LIST_XIDS_AT ||
+		 h->nversions < 0 || h->nxids > COW_VERSION_LIST_XIDS ||
+		 *len != COW_VERSION_LIST_AT(h->nxids) +
+		 sizeof(CowVersion) * h->nversions))
+	{
+		pfree(bytes);
+		return NULL;
+	}
+	return bytes;
 }
 
 /* CowVersionListPut keeps versions (the current ones alone, or all) */
@@ -376,8 +389,9 @@ CowVersionListPut(const CowSharedKey *key, const CowVersionListBuild *b,
  * CowVersionListRead reads the versions of a storage from the catalog with
  * SnapshotAny and keeps them, the current ones and all, when they are
  * settled and no change was counted meanwhile; b gets what was read.
+ * True when they were kept: b's lists are then those of the generation.
  */
-static void
+static bool
 CowVersionListRead(CowVersionListBuild *b, int64 storage_id,
 				   uint64 generation, uint64 epoch)
 {
@@ -404,23 +418,35 @@ CowVersionListRead(CowVersionListBuild *b, int64 storage_id,
 	systable_endscan(scan);
 	table_close(catalog, AccessShareLock);
 	if (b->unsettled)
-		return;
+		return false;
 	CowSortVersions(b->versions, b->nversions);
 	if (b->nversions > COW_VERSION_LIST_MAX)
-		return;
+		return false;
 
 	/* a change counted meanwhile would make the lists unreachable */
 	if (!CowSharedCacheStorageGeneration(storage_id, &now, &now_epoch) ||
 		now != generation || now_epoch != epoch)
-		return;
+		return false;
 	{
 		CowSharedKey key;
 
-		CowVersionListKey(&key, storage_id, generation, epoch, false);
+		CowVersionListKey(&key, storage_id, generation, epoch, false, false);
 		CowVersionListPut(&key, b, built, false);
-		CowVersionListKey(&key, storage_id, generation, epoch, true);
+		CowVersionListKey(&key, storage_id, generation, epoch, true, false);
 		CowVersionListPut(&key, b, built, true);
 	}
+	return true;
+}
+
+static void
+CowVersionListIdSet(CowVersionListId *id, int64 storage_id, uint64 generation,
+					uint64 epoch, bool current_only)
+{
+	id->valid = true;
+	id->storage_id = storage_id;
+	id->generation = generation;
+	id->epoch = epoch;
+	id->current_only = current_only;
 }
 
 /*
@@ -434,7 +460,7 @@ CowVersionListRead(CowVersionListBuild *b, int64 storage_id,
  */
 CowVersion *
 CowVersionCacheLoad(int64 storage_id, Snapshot snapshot, bool current_only,
-					int *nversions)
+					int *nversions, CowVersionListId *id)
 {
 	uint64		generation;
 	uint64		epoch;
@@ -444,14 +470,16 @@ CowVersionCacheLoad(int64 storage_id, Snapshot snapshot, bool current_only,
 	const CowVersionListHead *h;
 	CowVersion *result;
 	CowVersionListBuild b;
+	bool		kept;
 
+	id->valid = false;
 	if (snapshot == NULL || snapshot->snapshot_type != SNAPSHOT_MVCC ||
 		snapshot->takenDuringRecovery ||
 		TransactionIdIsValid(GetTopTransactionIdIfAny()) ||
 		!CowSharedCacheStorageGeneration(storage_id, &generation, &epoch))
 		return NULL;
 
-	CowVersionListKey(&key, storage_id, generation, epoch, current_only);
+	CowVersionListKey(&key, storage_id, generation, epoch, current_only, false);
 	bytes = CowVersionListGet(&key, &len);
 	if (bytes != NULL)
 	{
@@ -464,6 +492,7 @@ CowVersionCacheLoad(int64 storage_id, Snapshot snapshot, bool current_only,
 			return NULL;
 		}
 		*nversions = h->nversions;
+		CowVersionListIdSet(id, storage_id, generation, epoch, current_only);
 		result = palloc(sizeof(CowVersion) * Max(h->nversions, 1));
 		memcpy(result, bytes + COW_VERSION_LIST_AT(h->nxids),
 			   sizeof(CowVersion) * h->nversions);
@@ -479,7 +508,7 @@ CowVersionCacheLoad(int64 storage_id, Snapshot snapshot, bool current_only,
 		 XidInMVCCSnapshot(CowUnsettledXid, snapshot)))
 		return NULL;
 
-	CowVersionListRead(&b, storage_id, generation, epoch);
+	kept = CowVersionListRead(&b, storage_id, generation, epoch);
 	if (b.unsettled)
 	{
 		CowUnsettledStorage = storage_id;
@@ -516,5 +545,40 @@ CowVersionCacheLoad(int64 storage_id, Snapshot snapshot, bool current_only,
 		b.nversions = n;
 	}
 	*nversions = b.nversions;
+	if (kept)
+		CowVersionListIdSet(id, storage_id, generation, epoch, current_only);
 	return b.versions;
+}
+
+/*
+ * CowVersionCacheRowIndex returns the row index over versions[n], the
+ * list the cache answered with as id (CowRowIndexBuild's), from the cache
+ * or built and kept there.
+ */
+CowRowIndex *
+CowVersionCacheRowIndex(Relation rel, const CowVersionListId *id,
+						CowVersion *versions, int n)
+{
+	CowSharedKey key;
+	char	   *bytes;
+	Size		len;
+	CowRowIndex *ix = NULL;
+
+	Assert(id->valid);
+	CowVersionListKey(&key, id->storage_id, id->generation, id->epoch,
+					  id->current_only, true);
+	bytes = CowVersionRecordGet(&key, &len);
+	if (bytes != NULL)
+	{
+		ix = CowRowIndexUnflatten(rel, versions, n, bytes, len);
+		pfree(bytes);
+	}
+	if (ix == NULL)
+	{
+		ix = CowRowIndexBuild(rel, versions, n);
+		bytes = CowRowIndexFlatten(ix, &len);
+		(void) CowSharedCachePut(&key, bytes, len);
+		pfree(bytes);
+	}
+	return ix;
 }

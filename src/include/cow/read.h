@@ -191,6 +191,9 @@ extern CowRowIndex *CowRowIndexBuild(Relation rel, CowVersion *versions, int n);
 extern CowRowIndex *CowRowIndexCopy(const CowRowIndex *ix,
 									CowVersion *versions);
 extern void CowRowIndexFree(CowRowIndex *ix);
+extern char *CowRowIndexFlatten(const CowRowIndex *ix, Size *len);
+extern CowRowIndex *CowRowIndexUnflatten(Relation rel, CowVersion *versions,
+										 int n, const char *bytes, Size len);
 extern void CowRowIndexSetRelation(CowRowIndex *ix, Relation rel);
 extern bool CowRowIndexSimple(CowRowIndex *ix);
 extern bool CowVersionOverlaps(Relation rel, const CowVersion *v, int64 lo,

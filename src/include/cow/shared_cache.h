@@ -34,7 +34,8 @@ extern PGDLLIMPORT int CowSharedCacheSize;
  * (cow_version_cache.c), which is no relation's frame: its version names
  * the database (node.dbNode, the rest of node zero), the storage id
  * (first_row_number), the generation (commit_id) and the epoch
- * (file_group_id); blockno is 1 for the current versions alone.
+ * (file_group_id); blockno is 1 for the current versions alone, 0 for all,
+ * and 2 more for the row index over that list (CowRowIndex).
  */
 #define COW_SHARED_VERSION_LIST	(-3)
 
@@ -75,8 +76,26 @@ extern bool CowSharedCacheStorageGeneration(int64 storage_id,
 											uint64 *generation, uint64 *epoch);
 extern void CowSharedCacheForgetLists(void);
 
-/* storages' lists of file group versions (cow_version_cache.c) */
+/*
+ * Storages' lists of file group versions (cow_version_cache.c).  A list
+ * the cache answered with is named by a CowVersionListId, under which the
+ * row index over it is kept too.
+ */
+typedef struct CowVersionListId
+{
+	bool		valid;			/* false: the list is not the cache's */
+	int64		storage_id;
+	uint64		generation;
+	uint64		epoch;
+	bool		current_only;
+} CowVersionListId;
+
 extern CowVersion *CowVersionCacheLoad(int64 storage_id, Snapshot snapshot,
-									   bool current_only, int *nversions);
+									   bool current_only, int *nversions,
+									   CowVersionListId *id);
+extern struct CowRowIndex *CowVersionCacheRowIndex(Relation rel,
+												   const CowVersionListId *id,
+												   CowVersion *versions,
+												   int n);
 
 #endif							/* INCETL_COW_SHARED_CACHE_H */
