@@ -11,8 +11,9 @@
 #     transaction) new sessions read the catalog and see the rows before
 #     it; after its commit, its rows;
 #   - VACUUM FULL of incetl.cow_file_group moves its rows: lists kept
-#     before it still answer, and xmax, read from the catalog row, finds
-#     the row where it is now;
+#     before it (in the shared cache, and in a REPEATABLE READ
+#     transaction's backend) still answer, and xmax, read from the
+#     catalog row, finds the row where it is now;
 #   - DROP DATABASE makes every list unreachable (a later database may
 #     reuse the OID), and so do DROP and CREATE EXTENSION (storage ids
 #     start at 1 again): a new table with a dropped one's storage id has
@@ -159,6 +160,15 @@ is($before_full,
 	'xmax of rows no one deletes is 0');
 my $blocks_before = $node->safe_psql('postgres',
 	q{SELECT pg_relation_size('incetl.cow_file_group') / 8192});
+# a REPEATABLE READ transaction keeps the list it read before the rewrite
+# (its backend's own cache): the build before failed reading its xmax
+# after it ("could not read block")
+my $xmax_rr = q{SELECT id, xmax FROM c WHERE id IN (1, 15000, 29999) ORDER BY id};
+my $rr = $node->background_psql('postgres');
+$rr->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
+$rr->query_safe('SET enable_seqscan = off');
+is($rr->query_safe($xmax_rr), "1|0\n15000|0\n29999|0",
+	'REPEATABLE READ: xmax before the rewrite');
 my $tids_before = $node->safe_psql('postgres',
 	q{SELECT string_agg(ctid::text, ' ' ORDER BY ctid) FROM incetl.cow_file_group});
 $node->safe_psql('postgres', 'VACUUM FULL incetl.cow_file_group');
@@ -169,6 +179,10 @@ my $blocks_after = $node->safe_psql('postgres',
 	q{SELECT pg_relation_size('incetl.cow_file_group') / 8192});
 ok($blocks_after < $blocks_before,
 	"and the catalog is shorter ($blocks_before -> $blocks_after blocks)");
+is($rr->query_safe($xmax_rr), "1|0\n15000|0\n29999|0",
+	'the same transaction after it: xmax finds the moved rows');
+$rr->query_safe('COMMIT');
+$rr->quit;
 is(lookup('postgres', 'c', 29999), 'before full 29999|0',
 	'a new session after it: the list kept before it');
 is($node->safe_psql('postgres', $xmax_q), $before_full,
