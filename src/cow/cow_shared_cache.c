@@ -14,7 +14,9 @@
  * to the read cache what shared buffers are to a backend: the frames
  * decompressed by any backend, the marks that an uncompressed block's CRC
  * was verified, and the row-number maps of file group versions, checked
- * and built into arrays (cow_rowmap.c), for every backend of the server.
+ * and built into arrays (cow_rowmap.c), for every backend of the server;
+ * and tables' lists of file group versions (cow_version_cache.c), keyed
+ * by generations counted here.
  *
  * The cache is an arena of incetl.cow_shared_cache_size bytes written as a
  * ring: each record (a key, a length, the frame's bytes) is written after
@@ -34,7 +36,9 @@
  * Locks are taken arena first, then one partition; a reader holds one
  * partition lock only.  Nothing here raises an error once a lock is held.
  *
- * What a key names never changes (cow/shared_cache.h): file group versions
+ * What a key names never changes (cow/shared_cache.h): a list of versions
+ * is named by the generation of the catalog rows it was read from (see
+ * CowSharedCacheStorageChanged), and file group versions
  * are written once, at row numbers and a commit id no other version of
  * the storage has.  A relfilenode is used again only by new storage, and
  * every new incetl_cow storage first forgets what the cache holds for its

@@ -3,7 +3,8 @@
  * shared_cache.h
  *	  The server's cache of decompressed incetl_cow frames, in shared
  *	  memory (cow_shared_cache.c): the second level of a backend's read
- *	  cache (cow_read_cache.c).
+ *	  cache (cow_read_cache.c); and the tables' lists of file group
+ *	  versions kept there (cow_version_cache.c).
  *
  * Copyright (c) 2026, incetl authors
  *
