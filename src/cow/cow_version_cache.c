@@ -37,9 +37,10 @@
  * generation.  A change made before the generation was read is in the
  * buffers the scan reads.
  *
- * Rows are judged by their hint bits and, without them, as heap's
- * visibility routines do: a running transaction first, then the commit
- * log.  The transaction ids are kept as they are (32 bits); a list read
+ * Rows are judged as heap's visibility routines judge them: their header
+ * read with the buffer locked share (a writer sets xmax and the infomask
+ * under the lock exclusive), by their hint bits and, without them, a
+ * running transaction first, then the commit log.  The transaction ids are kept as they are (32 bits); a list read
  * more than 2^30 transactions ago is not used.  What else a version
  * carries stays right: its catalog row's xmin (which a later freeze
  * changes for heap's readers to FrozenTransactionId, a committed writer
@@ -67,7 +68,9 @@
 #include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/procarray.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
@@ -166,31 +169,42 @@ CowVersionListAddXid(CowVersionListBuild *b, TransactionId xid)
 		b->xids[b->nxids++] = xid;
 }
 
+/* what CowVersionListJudge reads of a row's header, under its buffer lock */
+typedef struct CowRowHeader
+{
+	uint16		infomask;
+	bool		xmin_frozen;
+	bool		xmin_invalid;
+	bool		xmin_committed;
+	TransactionId xmin;
+	TransactionId xmax;
+} CowRowHeader;
+
 /*
  * CowVersionListJudge adds one catalog row, read with SnapshotAny, to the
  * list when its inserter committed and no committed transaction deleted
  * it, noting the xid a snapshot must see committed; or marks the list
- * unsettled.
+ * unsettled.  hdr was read with the row's buffer locked, as heap's
+ * visibility routines read it: a writer changes the fields under the lock
+ * exclusive.
  */
 static void
-CowVersionListJudge(CowVersionListBuild *b, HeapTuple tup, TupleDesc desc)
+CowVersionListJudge(CowVersionListBuild *b, HeapTuple tup, TupleDesc desc,
+					const CowRowHeader *hdr)
 {
-	HeapTupleHeader t = tup->t_data;
-	uint16		infomask = t->t_infomask;
+	uint16		infomask = hdr->infomask;
 	TransactionId xmin = InvalidTransactionId;
-	TransactionId xmax;
-	CowXidFate fate;
+	CowXidFate	fate;
 
 	/* the inserter */
-	if (HeapTupleHeaderXminFrozen(t))
+	if (hdr->xmin_frozen)
 		fate = COW_XID_COMMITTED;
-	else if (HeapTupleHeaderXminInvalid(t))
+	else if (hdr->xmin_invalid)
 		return;					/* aborted */
 	else
 	{
-		xmin = HeapTupleHeaderGetRawXmin(t);
-		fate = HeapTupleHeaderXminCommitted(t) ? COW_XID_COMMITTED :
-			CowXidFateOf(xmin);
+		xmin = hdr->xmin;
+		fate = hdr->xmin_committed ? COW_XID_COMMITTED : CowXidFateOf(xmin);
 	}
 	if (fate == COW_XID_ABORTED)
 		return;
@@ -210,19 +224,18 @@ CowVersionListJudge(CowVersionListBuild *b, HeapTuple tup, TupleDesc desc)
 			b->running = InvalidTransactionId;
 			return;
 		}
-		xmax = HeapTupleHeaderGetRawXmax(t);
 		fate = (infomask & HEAP_XMAX_COMMITTED) ? COW_XID_COMMITTED :
-			CowXidFateOf(xmax);
+			CowXidFateOf(hdr->xmax);
 		if (fate == COW_XID_RUNNING)
 		{
 			b->unsettled = true;
-			b->running = xmax;
+			b->running = hdr->xmax;
 			return;
 		}
 		if (fate == COW_XID_COMMITTED)
 		{
 			/* deleted: seen by no snapshot that sees the deleter commit */
-			CowVersionListAddXid(b, xmax);
+			CowVersionListAddXid(b, hdr->xmax);
 			return;
 		}
 	}
@@ -235,6 +248,33 @@ CowVersionListJudge(CowVersionListBuild *b, HeapTuple tup, TupleDesc desc)
 		b->versions = repalloc(b->versions, sizeof(CowVersion) * b->cap);
 	}
 	CowVersionFromHeapTuple(tup, desc, &b->versions[b->nversions++]);
+}
+
+/*
+ * CowRowHeaderRead reads the header fields of the row the catalog scan
+ * returned, its buffer (which the scan's slot pins) locked share; false
+ * when the row is not in a buffer (never for a heap catalog).
+ */
+static bool
+CowRowHeaderRead(SysScanDesc scan, HeapTuple tup, CowRowHeader *hdr)
+{
+	Buffer		buf;
+	HeapTupleHeader t = tup->t_data;
+
+	if (scan->slot == NULL || !TTS_IS_BUFFERTUPLE(scan->slot))
+		return false;
+	buf = ((BufferHeapTupleTableSlot *) scan->slot)->buffer;
+	if (!BufferIsValid(buf))
+		return false;
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	hdr->infomask = t->t_infomask;
+	hdr->xmin_frozen = HeapTupleHeaderXminFrozen(t);
+	hdr->xmin_invalid = HeapTupleHeaderXminInvalid(t);
+	hdr->xmin_committed = HeapTupleHeaderXminCommitted(t);
+	hdr->xmin = HeapTupleHeaderGetRawXmin(t);
+	hdr->xmax = HeapTupleHeaderGetRawXmax(t);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	return true;
 }
 
 /*
@@ -414,7 +454,17 @@ CowVersionListRead(CowVersionListBuild *b, int64 storage_id,
 				Int64GetDatum(storage_id));
 	scan = CowCatalogScan(catalog, SnapshotAny, &skey);
 	while (!b->unsettled && HeapTupleIsValid(tup = systable_getnext(scan)))
-		CowVersionListJudge(b, tup, RelationGetDescr(catalog));
+	{
+		CowRowHeader hdr;
+
+		if (!CowRowHeaderRead(scan, tup, &hdr))
+		{
+			b->unsettled = true;
+			b->running = InvalidTransactionId;
+			break;
+		}
+		CowVersionListJudge(b, tup, RelationGetDescr(catalog), &hdr);
+	}
 	systable_endscan(scan);
 	table_close(catalog, AccessShareLock);
 	if (b->unsettled)
