@@ -337,7 +337,6 @@ CowSortVersions(CowVersion *versions, int n)
  * snapshot (only the current ones when current_only), ordered by
  * first_row_number.
  */
-
 CowVersion *
 CowLoadVersions(int64 storage_id, Snapshot snapshot, bool current_only,
 				int *nversions)
