@@ -104,15 +104,17 @@ typedef struct CowVersionListHead
 	(COW_VERSION_LIST_XIDS_AT + MAXALIGN(sizeof(TransactionId) * Max(nxids, 0)))
 
 /*
- * The storage this backend last found unsettled, at which generation, and
- * the transaction still running then: while the generation is the same and
- * a reader's snapshot sees that transaction running, the list would be
- * unsettled again and is not read again.
+ * The storage whose list this backend last could not keep, at which
+ * generation, and why: a transaction still running then (while the
+ * generation is the same and a reader's snapshot sees that transaction
+ * running, the list would be unsettled again), or more versions than are
+ * kept (while the generation is the same).  It is not read again then.
  */
 static int64 CowUnsettledStorage = 0;
 static uint64 CowUnsettledGeneration = 0;
 static uint64 CowUnsettledEpoch = 0;
 static TransactionId CowUnsettledXid = InvalidTransactionId;
+static bool CowUnsettledTooMany = false;
 
 /* the fate of a transaction that wrote a catalog row */
 typedef enum CowXidFate
@@ -147,6 +149,7 @@ typedef struct CowVersionListBuild
 	TransactionId newest;
 	TransactionId running;		/* a running writer, when unsettled */
 	bool		unsettled;
+	bool		too_many;		/* more than COW_VERSION_LIST_MAX versions */
 } CowVersionListBuild;
 
 static void
@@ -453,7 +456,8 @@ CowVersionListRead(CowVersionListBuild *b, int64 storage_id,
 	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum(storage_id));
 	scan = CowCatalogScan(catalog, SnapshotAny, &skey);
-	while (!b->unsettled && HeapTupleIsValid(tup = systable_getnext(scan)))
+	while (!b->unsettled && !b->too_many &&
+		   HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		CowRowHeader hdr;
 
@@ -464,14 +468,13 @@ CowVersionListRead(CowVersionListBuild *b, int64 storage_id,
 			break;
 		}
 		CowVersionListJudge(b, tup, RelationGetDescr(catalog), &hdr);
+		b->too_many = b->nversions > COW_VERSION_LIST_MAX;
 	}
 	systable_endscan(scan);
 	table_close(catalog, AccessShareLock);
-	if (b->unsettled)
+	if (b->unsettled || b->too_many)
 		return false;
 	CowSortVersions(b->versions, b->nversions);
-	if (b->nversions > COW_VERSION_LIST_MAX)
-		return false;
 
 	/* a change counted meanwhile would make the lists unreachable */
 	if (!CowSharedCacheStorageGeneration(storage_id, &now, &now_epoch) ||
@@ -550,21 +553,26 @@ CowVersionCacheLoad(int64 storage_id, Snapshot snapshot, bool current_only,
 		return result;
 	}
 
-	/* a writer this snapshot sees running would leave it unsettled again */
+	/*
+	 * Not again while nothing changed: too many versions, or a writer this
+	 * snapshot sees running
+	 */
 	if (CowUnsettledStorage == storage_id &&
 		CowUnsettledGeneration == generation && CowUnsettledEpoch == epoch &&
-		TransactionIdIsValid(CowUnsettledXid) &&
-		(!TransactionIdPrecedes(CowUnsettledXid, snapshot->xmax) ||
-		 XidInMVCCSnapshot(CowUnsettledXid, snapshot)))
+		(CowUnsettledTooMany ||
+		 (TransactionIdIsValid(CowUnsettledXid) &&
+		  (!TransactionIdPrecedes(CowUnsettledXid, snapshot->xmax) ||
+		   XidInMVCCSnapshot(CowUnsettledXid, snapshot)))))
 		return NULL;
 
 	kept = CowVersionListRead(&b, storage_id, generation, epoch);
-	if (b.unsettled)
+	if (b.unsettled || b.too_many)
 	{
 		CowUnsettledStorage = storage_id;
 		CowUnsettledGeneration = generation;
 		CowUnsettledEpoch = epoch;
 		CowUnsettledXid = b.running;
+		CowUnsettledTooMany = b.too_many;
 		pfree(b.versions);
 		return NULL;
 	}

@@ -21,6 +21,8 @@
 #   - pgbench, each transaction a new connection, looking up keys of an
 #     incetl_cow table and of heap while upserting both and running VACUUM
 #     (which deletes the catalog rows of old versions): no lookup differs;
+#   - a table of more versions than a list keeps reads the catalog, and
+#     looks for a list only once while its generation stays the same;
 #   - a role without SELECT gets "permission denied" though the list of
 #     the table is kept.
 use strict;
@@ -233,6 +235,24 @@ SET enable_seqscan = off;
 SELECT count(*) FROM generate_series(1, 30000, 7) k
 WHERE (SELECT note FROM c WHERE id = k) IS DISTINCT FROM (SELECT note FROM h WHERE id = k)}),
 	'0', 'after the upserts: every seventh key as heap has it');
+
+# a table of more versions than a list keeps (4500 file groups of 10
+# rows): every new session reads the catalog, once to find the list too
+# long and then as before, and not again for the same generation
+$node->safe_psql('postgres', q{
+CREATE TABLE big (id bigint, note text) USING incetl_cow;
+SELECT incetl.set_table_options('big', record_key => 'id', file_group_rows => 10);
+INSERT INTO big SELECT g, 'big ' || g FROM generate_series(1, 45000) g;
+CREATE INDEX big_id ON big (id);
+ANALYZE big;
+});
+for my $k (4321, 44999)
+{
+	($note, $scans) = split /\|/, lookup('postgres', 'big', $k);
+	is($note, "big $k", "4500 versions, a new session: the row of $k");
+	ok($scans >= 2 && $scans <= 3,
+		"read from the catalog, the list looked for once ($scans scans)");
+}
 
 # a role without SELECT on c, though c's list is kept
 $node->safe_psql('postgres', 'CREATE ROLE bob LOGIN');
