@@ -973,6 +973,27 @@ CowRowIndexSetRelation(CowRowIndex *ix, Relation rel)
 }
 
 /*
+ * CowRowIndexSetMaxHi fills ix->max_hi over its sorted intervals, and
+ * takes ix for not simple when two of them overlap.
+ */
+static void
+CowRowIndexSetMaxHi(CowRowIndex *ix)
+{
+	int			k = ix->nintervals;
+
+	ix->max_hi = palloc(sizeof(int64) * Max(k, 1));
+	for (int i = 0; i < k; i++)
+	{
+		ix->max_hi[i] = ix->intervals[i].hi;
+		if (i > 0 && ix->max_hi[i - 1] > ix->max_hi[i])
+			ix->max_hi[i] = ix->max_hi[i - 1];
+		/* reserved ranges of one list are disjoint: overlaps are absorbed */
+		if (i > 0 && ix->intervals[i].lo < ix->max_hi[i - 1])
+			ix->simple = false;
+	}
+}
+
+/*
  * CowRowIndexBuild prepares lookups by row number among versions[n] (kept
  * by reference: the caller keeps the list while the index is used), in the
  * current memory context.  It reads each version's absorbed ranges.
@@ -1016,16 +1037,7 @@ CowRowIndexBuild(Relation rel, CowVersion *versions, int n)
 	ix->nintervals = k;
 	if (k > 1)
 		qsort(ix->intervals, k, sizeof(CowRowInterval), CowIntervalCmp);
-	ix->max_hi = palloc(sizeof(int64) * Max(k, 1));
-	for (int i = 0; i < k; i++)
-	{
-		ix->max_hi[i] = ix->intervals[i].hi;
-		if (i > 0 && ix->max_hi[i - 1] > ix->max_hi[i])
-			ix->max_hi[i] = ix->max_hi[i - 1];
-		/* reserved ranges of one list are disjoint: overlaps are absorbed */
-		if (i > 0 && ix->intervals[i].lo < ix->max_hi[i - 1])
-			ix->simple = false;
-	}
+	CowRowIndexSetMaxHi(ix);
 	return ix;
 }
 
@@ -1113,18 +1125,16 @@ CowRowIndexUnflatten(Relation rel, CowVersion *versions, int n,
 	if (k > 0)
 		memcpy(ix->intervals, bytes + COW_ROWIX_FLAT_HEADER,
 			   sizeof(CowRowInterval) * k);
-	ix->max_hi = palloc(sizeof(int64) * Max(k, 1));
 	for (int i = 0; i < k; i++)
 	{
 		if (ix->intervals[i].vi < 0 || ix->intervals[i].vi >= n)
 		{
-			CowRowIndexFree(ix);
+			pfree(ix->intervals);
+			pfree(ix);
 			return NULL;
 		}
-		ix->max_hi[i] = ix->intervals[i].hi;
-		if (i > 0 && ix->max_hi[i - 1] > ix->max_hi[i])
-			ix->max_hi[i] = ix->max_hi[i - 1];
 	}
+	CowRowIndexSetMaxHi(ix);
 	return ix;
 }
 

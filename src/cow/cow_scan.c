@@ -1454,9 +1454,7 @@ CowFetchVersions(Relation rel, int64 *storage_id, Snapshot snap,
 			else if (rowix != NULL)
 			{
 				/* built here (it reads maps, which may fail), then kept */
-				*rowix = e->listid.valid ?
-					CowVersionCacheRowIndex(rel, &e->listid, v, *n) :
-					CowRowIndexBuild(rel, v, *n);
+				*rowix = CowVersionCacheRowIndex(rel, &e->listid, v, *n);
 				e->rowix = CowRowIndexKeep(*rowix, e->versions);
 			}
 			return v;
@@ -1471,10 +1469,8 @@ CowFetchVersions(Relation rel, int64 *storage_id, Snapshot snap,
 		NULL;
 	if (v == NULL)
 		v = CowLoadVersions(*storage_id, snap, current_only, n);
-	if (rowix != NULL && listid.valid)
+	if (rowix != NULL)
 		*rowix = CowVersionCacheRowIndex(rel, &listid, v, *n);
-	else if (rowix != NULL)
-		*rowix = CowRowIndexBuild(rel, v, *n);
 	if (!cacheable || *n > COW_FETCH_CACHE_MAX_VERSIONS)
 		return v;
 

@@ -147,6 +147,7 @@ typedef struct CowVersionListBuild
 	TransactionId xids[COW_VERSION_LIST_XIDS];
 	int			nxids;			/* -1 once more than fit */
 	TransactionId newest;
+	FullTransactionId built;	/* the next transaction id before the read */
 	TransactionId running;		/* a running writer, when unsettled */
 	bool		unsettled;
 	bool		too_many;		/* more than COW_VERSION_LIST_MAX versions */
@@ -395,34 +396,50 @@ CowVersionListGet(const CowSharedKey *key, Size *len)
 	return bytes;
 }
 
+/*
+ * CowVersionListSelect copies the versions of src[n] a list holds (the
+ * current ones alone, or all) to dst, which may be src; returns how many.
+ */
+static int
+CowVersionListSelect(CowVersion *dst, const CowVersion *src, int n,
+					 bool current_only)
+{
+	int			k = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (current_only && src[i].superseded_by != 0)
+			continue;
+		if (&dst[k] != &src[i])
+			dst[k] = src[i];
+		k++;
+	}
+	return k;
+}
+
 /* CowVersionListPut keeps versions (the current ones alone, or all) */
 static void
 CowVersionListPut(const CowSharedKey *key, const CowVersionListBuild *b,
-				  FullTransactionId built, bool current_only)
+				  bool current_only)
 {
 	CowVersionListHead *h;
 	Size		at = COW_VERSION_LIST_AT(b->nxids);
 	Size		len;
 	CowVersion *out;
 	char	   *bytes;
-	int			i;
 
 	len = at + sizeof(CowVersion) * b->nversions;
 	bytes = palloc0(len);
 	h = (CowVersionListHead *) bytes;
-	h->built = built;
+	h->built = b->built;
 	h->newest = b->newest;
 	h->nxids = b->nxids;
 	if (b->nxids > 0)
 		memcpy(bytes + COW_VERSION_LIST_XIDS_AT, b->xids,
 			   sizeof(TransactionId) * b->nxids);
 	out = (CowVersion *) (bytes + at);
-	for (i = 0; i < b->nversions; i++)
-	{
-		if (current_only && b->versions[i].superseded_by != 0)
-			continue;
-		out[h->nversions++] = b->versions[i];
-	}
+	h->nversions = CowVersionListSelect(out, b->versions, b->nversions,
+										current_only);
 	len = at + sizeof(CowVersion) * h->nversions;
 	(void) CowSharedCachePut(key, bytes, len);
 	pfree(bytes);
@@ -442,7 +459,6 @@ CowVersionListRead(CowVersionListBuild *b, int64 storage_id,
 	SysScanDesc scan;
 	ScanKeyData skey;
 	HeapTuple	tup;
-	FullTransactionId built = ReadNextFullTransactionId();
 	uint64		now;
 	uint64		now_epoch;
 
@@ -450,6 +466,7 @@ CowVersionListRead(CowVersionListBuild *b, int64 storage_id,
 	b->cap = 16;
 	b->versions = palloc(sizeof(CowVersion) * b->cap);
 	b->newest = InvalidTransactionId;
+	b->built = ReadNextFullTransactionId();
 
 	catalog = table_open(CowCatalogRelid("cow_file_group", false),
 						 AccessShareLock);
@@ -484,9 +501,9 @@ CowVersionListRead(CowVersionListBuild *b, int64 storage_id,
 		CowSharedKey key;
 
 		CowVersionListKey(&key, storage_id, generation, epoch, false, false);
-		CowVersionListPut(&key, b, built, false);
+		CowVersionListPut(&key, b, false);
 		CowVersionListKey(&key, storage_id, generation, epoch, true, false);
-		CowVersionListPut(&key, b, built, true);
+		CowVersionListPut(&key, b, true);
 	}
 	return true;
 }
@@ -582,7 +599,7 @@ CowVersionCacheLoad(int64 storage_id, Snapshot snapshot, bool current_only,
 		CowVersionListHead head;
 
 		memset(&head, 0, sizeof(head));
-		head.built = ReadNextFullTransactionId();
+		head.built = b.built;
 		head.newest = b.newest;
 		head.nxids = b.nxids;
 		head.nversions = b.nversions;
@@ -592,26 +609,17 @@ CowVersionCacheLoad(int64 storage_id, Snapshot snapshot, bool current_only,
 			return NULL;
 		}
 	}
-	if (current_only)
-	{
-		int			i,
-					n = 0;
-
-		for (i = 0; i < b.nversions; i++)
-			if (b.versions[i].superseded_by == 0)
-				b.versions[n++] = b.versions[i];
-		b.nversions = n;
-	}
-	*nversions = b.nversions;
+	*nversions = CowVersionListSelect(b.versions, b.versions, b.nversions,
+									  current_only);
 	if (kept)
 		CowVersionListIdSet(id, storage_id, generation, epoch, current_only);
 	return b.versions;
 }
 
 /*
- * CowVersionCacheRowIndex returns the row index over versions[n], the
- * list the cache answered with as id (CowRowIndexBuild's), from the cache
- * or built and kept there.
+ * CowVersionCacheRowIndex returns the row index over versions[n]
+ * (CowRowIndexBuild's): when the list is the one the cache answered with
+ * as id, from the cache, or built and kept there; otherwise built.
  */
 CowRowIndex *
 CowVersionCacheRowIndex(Relation rel, const CowVersionListId *id,
@@ -622,7 +630,8 @@ CowVersionCacheRowIndex(Relation rel, const CowVersionListId *id,
 	Size		len;
 	CowRowIndex *ix = NULL;
 
-	Assert(id->valid);
+	if (!id->valid)
+		return CowRowIndexBuild(rel, versions, n);
 	CowVersionListKey(&key, id->storage_id, id->generation, id->epoch,
 					  id->current_only, true);
 	bytes = CowVersionRecordGet(&key, &len);
