@@ -14,6 +14,14 @@ CREATE INDEX r_id ON r (id);
 SET enable_seqscan = off;
 SELECT * FROM r WHERE id = 42;
 SELECT count(*) FROM incetl.file_groups('r');
+-- the planner knows r for an incetl_cow table (its ctid qual a Tid Scan,
+-- cow_set_rel_pathlist): the access method's OID, which the backend keeps,
+-- is asked here first.  (With sequential scans allowed: one would cost
+-- less for a table this small.)
+RESET enable_seqscan;
+EXPLAIN (COSTS OFF) SELECT * FROM r WHERE ctid = '(0,1)';
+SET enable_seqscan = off;
+SELECT oid AS first_am FROM pg_am WHERE amname = 'incetl_cow' \gset
 -- in the same session and transaction: the catalogs go, and come back
 BEGIN;
 DROP EXTENSION incetl CASCADE;
@@ -23,6 +31,12 @@ SELECT incetl.set_table_options('r', record_key => 'id');
 INSERT INTO r SELECT g, 'second ' || g FROM generate_series(1, 50) g;
 CREATE INDEX r_id ON r (id);
 SELECT * FROM r WHERE id = 42;
+-- the access method was made again under another OID: the backend asks
+-- for it again, and the new r is still planned as an incetl_cow table
+SELECT (SELECT oid FROM pg_am WHERE amname = 'incetl_cow') <> :'first_am' AS new_am_oid;
+RESET enable_seqscan;
+EXPLAIN (COSTS OFF) SELECT * FROM r WHERE ctid = '(0,1)';
+SET enable_seqscan = off;
 COMMIT;
 -- and in the next transaction, with an upsert and a scan
 INSERT INTO r VALUES (42, 'upserted 42'), (51, 'new 51');

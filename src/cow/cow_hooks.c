@@ -86,6 +86,7 @@
 #include "utils/array.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 #include "storage/bufmgr.h"
@@ -123,6 +124,7 @@ static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							   DestReceiver *dest, QueryCompletion *qc);
 static bool CowBeginScansWalker(PlanState *ps, void *context);
 static bool CowRelidIsCow(Oid relid);
+static Oid	CowTableAmOid(void);
 static bool CowTakePlanTotals(Relation rel, double *raw_bytes, int *nversions);
 static void CowCheckIndexStmt(Node *parsetree);
 static void CowFlushQueryRelations(EState *estate);
@@ -1372,7 +1374,7 @@ cow_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			return;
 		am = ((Form_pg_class) GETSTRUCT(ctup))->relam;
 		ReleaseSysCache(ctup);
-		if (!OidIsValid(am) || am != get_table_am_oid("incetl_cow", true))
+		if (!OidIsValid(am) || am != CowTableAmOid())
 			return;
 		/* DROP TABLE holds AccessExclusiveLock already */
 		rel = try_relation_open(objectId, NoLock);
@@ -1404,6 +1406,33 @@ cow_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 }
 
 /*
+ * The OID of the incetl_cow access method in this database (InvalidOid
+ * when incetl is not installed), looked up once and again after any change
+ * to pg_am (CREATE or DROP EXTENSION): every query's planning asks it of
+ * each table it reads (cow_set_rel_pathlist), heap tables included, and a
+ * lookup by name costs more than the rest of that question.
+ */
+static Oid	CowAmOid = InvalidOid;
+static bool CowAmOidValid = false;
+
+static void
+CowAmOidInvalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	CowAmOidValid = false;
+}
+
+static Oid
+CowTableAmOid(void)
+{
+	if (!CowAmOidValid)
+	{
+		CowAmOid = get_table_am_oid("incetl_cow", true);
+		CowAmOidValid = true;
+	}
+	return CowAmOid;
+}
+
+/*
  * CowRelidIsCow: is relid an incetl_cow table?  By its pg_class row, without
  * opening (or locking) it.
  */
@@ -1418,7 +1447,7 @@ CowRelidIsCow(Oid relid)
 		Form_pg_class form = (Form_pg_class) GETSTRUCT(ctup);
 
 		is_cow = form->relkind == RELKIND_RELATION && OidIsValid(form->relam) &&
-			form->relam == get_table_am_oid("incetl_cow", true);
+			form->relam == CowTableAmOid();
 		ReleaseSysCache(ctup);
 	}
 	return is_cow;
@@ -1565,4 +1594,6 @@ CowHooksInit(void)
 	set_rel_pathlist_hook = cow_set_rel_pathlist;
 	prev_object_access = object_access_hook;
 	object_access_hook = cow_object_access;
+	CacheRegisterSyscacheCallback(AMOID, CowAmOidInvalidate, (Datum) 0);
+	CacheRegisterSyscacheCallback(AMNAME, CowAmOidInvalidate, (Datum) 0);
 }

@@ -276,14 +276,18 @@ CowReadCacheFind(Relation rel, const CowVersion *v, int attidx,
 		CowReadCacheHash = hash_create("incetl cow read cache", 256, &ctl,
 									   HASH_ELEM | HASH_FUNCTION | HASH_CONTEXT);
 	}
-	CowReadCacheMakeKey(&key, rel, v, attidx, blockno);
+	/* the entry found last: compared field by field, no key made */
 	if (CowReadCacheLast != NULL &&
-		memcmp(&key, &CowReadCacheLastKey, sizeof(CowReadCacheKey)) == 0)
+		CowReadCacheLastKey.blockno == blockno &&
+		CowReadCacheLastKey.attidx == attidx &&
+		CowReadCacheLastKey.relid == RelationGetRelid(rel) &&
+		CowVersionNameIs(&CowReadCacheLastKey.version, rel->rd_node, v))
 	{
 		e = CowReadCacheLast;
 		dlist_move_head(&CowReadCacheLru, &e->lru);
 		return e;
 	}
+	CowReadCacheMakeKey(&key, rel, v, attidx, blockno);
 	/* first, so that an entry is never left half made */
 	if (create && !list_member_oid(CowReadCacheRelids, key.relid))
 	{
