@@ -123,6 +123,7 @@ static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							   ParamListInfo params, QueryEnvironment *queryEnv,
 							   DestReceiver *dest, QueryCompletion *qc);
 static bool CowBeginScansWalker(PlanState *ps, void *context);
+static void CowBeginIndexScan(IndexScanState *iss);
 static bool CowRelidIsCow(Oid relid);
 static Oid	CowTableAmOid(void);
 static bool CowTakePlanTotals(Relation rel, double *raw_bytes, int *nversions);
@@ -483,9 +484,9 @@ CowIsTableRuleAction(List *rtable)
 }
 
 /*
- * CowHintScan hands the scan of a SeqScan on an incetl_cow table the
- * columns its plan reads, the quals that skip file groups and those it
- * evaluates on decoded blocks.
+ * CowScanColumns: the columns of rel a scan node (ps, its plan "plan") reads
+ * -- *all, or those in *needed (attribute numbers less one) -- with the
+ * expressions in more evaluated on its rows as well.
  *
  * The columns read are those its target list and quals name.  A
  * "physical" target list (every column, which spares the node above a
@@ -506,35 +507,123 @@ CowIsTableRuleAction(List *rtable)
  * selectedCols (CowIsTableRuleAction).
  */
 static void
-CowHintScan(SeqScanState *ss, TableScanDesc scan)
+CowScanColumns(PlanState *ps, Scan *plan, Relation rel, List *more,
+			   bool *all, Bitmapset **needed)
 {
-	Scan	   *plan = (Scan *) ss->ss.ps.plan;
-	Relation	rel = ss->ss.ss_currentRelation;
 	Bitmapset  *attrs = NULL;
-	Bitmapset  *needed = NULL;
-	bool		all = false;
 	int			x = -1;
 
+	*all = false;
+	*needed = NULL;
 	if (CowTlistIsPhysical(plan->plan.targetlist, plan->scanrelid,
 						   RelationGetNumberOfAttributes(rel)) &&
-		!CowIsTableRuleAction(ss->ss.ps.state->es_range_table))
-		attrs = bms_copy(exec_rt_fetch(plan->scanrelid,
-									   ss->ss.ps.state)->selectedCols);
+		!CowIsTableRuleAction(ps->state->es_range_table))
+		attrs = bms_copy(exec_rt_fetch(plan->scanrelid, ps->state)->selectedCols);
 	else
 		pull_varattnos((Node *) plan->plan.targetlist, plan->scanrelid, &attrs);
 	pull_varattnos((Node *) plan->plan.qual, plan->scanrelid, &attrs);
+	pull_varattnos((Node *) more, plan->scanrelid, &attrs);
 	while ((x = bms_next_member(attrs, x)) >= 0)
 	{
 		AttrNumber	a = x + FirstLowInvalidHeapAttributeNumber;
 
 		if (a == InvalidAttrNumber)
-			all = true;
+			*all = true;
 		else if (a > 0)
-			needed = bms_add_member(needed, a - 1);
+			*needed = bms_add_member(*needed, a - 1);
 	}
+}
+
+/*
+ * CowScanReadsEveryColumn: does a scan node read every column of rel, by
+ * a physical target list over a query that reads them all (SELECT *)?
+ * The short answer CowScanColumns would give at more cost, for a lookup
+ * that has little else to do.
+ */
+static bool
+CowScanReadsEveryColumn(PlanState *ps, Scan *plan, Relation rel)
+{
+	int			natts = RelationGetNumberOfAttributes(rel);
+	Bitmapset  *selected;
+
+	if (!CowTlistIsPhysical(plan->plan.targetlist, plan->scanrelid, natts) ||
+		CowIsTableRuleAction(ps->state->es_range_table))
+		return false;
+	selected = exec_rt_fetch(plan->scanrelid, ps->state)->selectedCols;
+	if (bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber,
+					  selected))
+		return true;
+	for (int a = 1; a <= natts; a++)
+		if (!bms_is_member(a - FirstLowInvalidHeapAttributeNumber, selected))
+			return false;
+	return true;
+}
+
+/*
+ * CowHintScan hands the scan of a SeqScan on an incetl_cow table the
+ * columns its plan reads (CowScanColumns), the quals that skip file groups
+ * and those it evaluates on decoded blocks.
+ */
+static void
+CowHintScan(SeqScanState *ss, TableScanDesc scan)
+{
+	Scan	   *plan = (Scan *) ss->ss.ps.plan;
+	Relation	rel = ss->ss.ss_currentRelation;
+	Bitmapset  *needed;
+	bool		all;
+
+	CowScanColumns(&ss->ss.ps, plan, rel, NIL, &all, &needed);
 	CowScanSetHints(scan, all, needed,
 					CowExtractSkipQuals(plan->plan.qual, plan->scanrelid, rel),
 					CowExtractFilterQuals(plan->plan.qual, plan->scanrelid, rel));
+}
+
+/*
+ * CowBeginIndexScan begins the index scan of an Index Scan node on an
+ * incetl_cow table, as its first call would (IndexNext and
+ * IndexNextWithReorder begin it on their first call, with the scan keys
+ * the node made when the keys need no computing at run time), and tells
+ * its table fetch the columns the node reads: its target list, its quals,
+ * and the index quals and ORDER BY expressions the node evaluates on a
+ * fetched row when the index asks for a recheck (CowScanColumns; a btree
+ * never does).  A
+ * lookup then decodes only those columns of its row, where the slot's
+ * deforming asks for every column up to the last one read.  The scan of a
+ * parallel-aware node is begun on the shared state, by its Gather, and
+ * reads every column, as does a node that reads them all anyway.
+ */
+static void
+CowBeginIndexScan(IndexScanState *iss)
+{
+	IndexScan  *plan = (IndexScan *) iss->ss.ps.plan;
+	Relation	rel = iss->ss.ss_currentRelation;
+	EState	   *estate = iss->ss.ps.state;
+	MemoryContext old;
+	List	   *recheck;
+	Bitmapset  *needed;
+	bool		all;
+
+	if (CowScanReadsEveryColumn(&iss->ss.ps, &plan->scan, rel))
+		return;
+	/* btree never asks for a recheck (btgettuple) nor orders by distance */
+	if (iss->iss_RelationDesc->rd_rel->relam == BTREE_AM_OID)
+		recheck = NIL;
+	else
+		recheck = list_concat_copy(plan->indexqualorig, plan->indexorderbyorig);
+	CowScanColumns(&iss->ss.ps, &plan->scan, rel, recheck, &all, &needed);
+	if (all || bms_num_members(needed) >= RelationGetNumberOfAttributes(rel))
+		return;
+	old = MemoryContextSwitchTo(estate->es_query_cxt);
+	iss->iss_ScanDesc = index_beginscan(rel, iss->iss_RelationDesc,
+										estate->es_snapshot,
+										iss->iss_NumScanKeys,
+										iss->iss_NumOrderByKeys);
+	if (iss->iss_NumRuntimeKeys == 0 || iss->iss_RuntimeKeysReady)
+		index_rescan(iss->iss_ScanDesc,
+					 iss->iss_ScanKeys, iss->iss_NumScanKeys,
+					 iss->iss_OrderByKeys, iss->iss_NumOrderByKeys);
+	CowIndexFetchSetColumns(iss->iss_ScanDesc->xs_heapfetch, needed);
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -596,8 +685,9 @@ CowBeginOnConflictOf(Relation rel)
 
 /*
  * CowBeginScansWalker begins the scan of every SeqScan on an incetl_cow
- * table, with the needed columns and skip quals, and turns off what a
- * Bitmap Heap Scan of one would do with pages.
+ * table, with the needed columns and skip quals, and that of every Index
+ * Scan on one that reads some of its columns only (CowBeginIndexScan), and
+ * turns off what a Bitmap Heap Scan of one would do with pages.
  */
 static bool
 CowBeginScansWalker(PlanState *ps, void *context)
@@ -641,6 +731,15 @@ CowBeginScansWalker(PlanState *ps, void *context)
 				ss->ss.ss_currentScanDesc = scan;
 			}
 		}
+	}
+	if (IsA(ps, IndexScanState))
+	{
+		IndexScanState *iss = (IndexScanState *) ps;
+
+		if (iss->iss_ScanDesc == NULL && iss->iss_RelationDesc != NULL &&
+			!ps->plan->parallel_aware &&
+			CowIsCowRelation(iss->ss.ss_currentRelation))
+			CowBeginIndexScan(iss);
 	}
 	if (IsA(ps, BitmapHeapScanState))
 	{

@@ -1281,6 +1281,26 @@ cow_index_fetch_begin(Relation rel)
 	return &f->base;
 }
 
+/*
+ * CowIndexFetchSetColumns: the fetch's rows need only the columns in
+ * needed (attribute numbers less one); the others read as NULL.  For the
+ * fetch of an Index Scan node, given by the executor hook that knows the
+ * columns its plan reads (cow_hooks.c, CowBeginIndexScan), before any row
+ * is fetched: a lookup decodes those columns only, as a sequential scan
+ * decodes only its own (CowScanSetHints).
+ */
+void
+CowIndexFetchSetColumns(IndexFetchTableData *data, const Bitmapset *needed)
+{
+	CowIndexFetch *f = (CowIndexFetch *) data;
+	MemoryContext old = MemoryContextSwitchTo(f->cxt);
+
+	Assert(f->group == NULL);
+	f->needed = bms_copy(needed);
+	f->some_columns = true;
+	MemoryContextSwitchTo(old);
+}
+
 void
 cow_index_fetch_reset(IndexFetchTableData *data)
 {
@@ -1634,7 +1654,8 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 		f->group = NULL;
 		MemoryContextReset(f->group_cxt);
 		old = MemoryContextSwitchTo(f->group_cxt);
-		f->group = CowOpenGroupBorrowed(rel, &f->versions[vi], true, NULL);
+		f->group = CowOpenGroupBorrowed(rel, &f->versions[vi],
+										!f->some_columns, f->needed);
 		/* an index fetch reads a few rows: decode their values only */
 		f->group->by_block = true;
 		f->group->single_values = true;

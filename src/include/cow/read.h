@@ -417,8 +417,14 @@ typedef struct CowIndexFetch
 								 * miss, or NULL */
 	int			nlive;
 	struct CowRowIndex *liveix; /* lookups among live */
+	bool		some_columns;	/* only needed's columns are read
+								 * (CowIndexFetchSetColumns), the others
+								 * read as NULL */
+	Bitmapset  *needed;			/* their indexes (attnum - 1), in cxt */
 } CowIndexFetch;
 
+extern void CowIndexFetchSetColumns(IndexFetchTableData *data,
+									const Bitmapset *needed);
 extern TableScanDesc cow_scan_begin(Relation rel, Snapshot snapshot, int nkeys,
 									ScanKey key, ParallelTableScanDesc pscan,
 									uint32 flags);
