@@ -139,6 +139,24 @@ SELECT tag FROM cc WHERE c && circle(point(30, 30), 0.65) ORDER BY tag;
 SELECT tag FROM hc WHERE c && circle(point(30, 30), 0.65) ORDER BY tag;
 SELECT pg_temp.blocks('SELECT tag FROM cc WHERE c && circle(point(30, 30), 0.65)') AS rechecked;
 
+-- 5b. Bitmap Heap Scans read the same columns: a lookup of one column;
+-- many rows; rows of a lossy index (hash: each rechecked against the index
+-- qual, on a column the query does not name)
+SET enable_indexscan = off;
+SET enable_bitmapscan = on;
+EXPLAIN (COSTS OFF) SELECT at FROM c WHERE id = 16000;
+SELECT pg_temp.blocks('SELECT at FROM c WHERE id = 16000') AS bitmap_one_column;
+SELECT (SELECT at FROM c WHERE id = 16000) = (SELECT at FROM h WHERE id = 16000) AS same;
+SELECT count(note), sum(amount) FROM c WHERE id BETWEEN 1000 AND 14000 OR id BETWEEN 17000 AND 17005;
+SELECT count(note), sum(amount) FROM h WHERE id BETWEEN 1000 AND 14000 OR id BETWEEN 17000 AND 17005;
+CREATE INDEX c_note_hash ON c USING hash (note);
+EXPLAIN (COSTS OFF) SELECT id FROM c WHERE note IN ('note 78' || repeat('x', 38), 'note 19998' || repeat('x', 38));
+SELECT id FROM c WHERE note IN ('note 78' || repeat('x', 38), 'note 19998' || repeat('x', 38)) ORDER BY id;
+SELECT id FROM h WHERE note IN ('note 78' || repeat('x', 38), 'note 19998' || repeat('x', 38)) ORDER BY id;
+DROP INDEX c_note_hash;
+SET enable_indexscan = on;
+SET enable_bitmapscan = off;
+
 -- 6. writes through the index: RETURNING gives whole rows, row locks,
 -- an UPDATE reading one column
 BEGIN;

@@ -167,6 +167,8 @@ SELECT reset_counts();
 SELECT * FROM c WHERE k = 8000;
 SELECT * FROM decoded();
 SELECT reset_counts();
+-- two of the row's columns: their blocks only (an Index Scan decodes the
+-- columns its plan reads, cow_index_tlist), not every column up to md
 SELECT k, md FROM c WHERE k = 5000;
 SELECT * FROM decoded();
 SELECT reset_counts();

@@ -9,9 +9,13 @@
  *					groups by min/max (SeqNext uses a scan it finds begun);
  *					a Parallel Seq Scan's scan, begun later on the shared
  *					state, gets them on the node's first call, in every
- *					participant;
+ *					participant; begins the Index Scans of incetl_cow
+ *					tables that read some of their columns only, as their
+ *					first row would (IndexNext), and tells their fetches
+ *					those columns (CowBeginIndexScan);
  *					turns off the prefetching of bitmap heap scans of
- *					them (their TID blocks are not pages); keeps the
+ *					them (their TID blocks are not pages) and hands
+ *					their scans the columns they read; keeps the
  *					executor from indexing the rows an INSERT buffers
  *					(CowSkipExecutorIndexing).
  *	ExecutorFinish	merges the rows a writing query buffered for its result
@@ -124,6 +128,7 @@ static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							   DestReceiver *dest, QueryCompletion *qc);
 static bool CowBeginScansWalker(PlanState *ps, void *context);
 static void CowBeginIndexScan(IndexScanState *iss);
+static void CowHintBitmapScan(BitmapHeapScanState *bs);
 static bool CowRelidIsCow(Oid relid);
 static Oid	CowTableAmOid(void);
 static bool CowTakePlanTotals(Relation rel, double *raw_bytes, int *nversions);
@@ -627,6 +632,27 @@ CowBeginIndexScan(IndexScanState *iss)
 }
 
 /*
+ * CowHintBitmapScan hands the scan of a Bitmap Heap Scan on an incetl_cow
+ * table (begun by the node's initialization) the columns its plan reads,
+ * with those of the index quals it rechecks on the rows of a lossy page or
+ * from a lossy index (bitmapqualorig): the others read as NULL.
+ */
+static void
+CowHintBitmapScan(BitmapHeapScanState *bs)
+{
+	BitmapHeapScan *plan = (BitmapHeapScan *) bs->ss.ps.plan;
+	Relation	rel = bs->ss.ss_currentRelation;
+	Bitmapset  *needed;
+	bool		all;
+
+	if (CowScanReadsEveryColumn(&bs->ss.ps, &plan->scan, rel))
+		return;
+	CowScanColumns(&bs->ss.ps, &plan->scan, rel, plan->bitmapqualorig,
+				   &all, &needed);
+	CowScanSetHints(bs->ss.ss_currentScanDesc, all, needed, NIL, NIL);
+}
+
+/*
  * CowParallelSeqScanFirst runs in place of a Parallel Seq Scan's
  * ExecSeqScan (CowSeqScanReal: the same function for every SeqScan node)
  * until its first call: it hints the scan the node's Gather began on the
@@ -687,7 +713,8 @@ CowBeginOnConflictOf(Relation rel)
  * CowBeginScansWalker begins the scan of every SeqScan on an incetl_cow
  * table, with the needed columns and skip quals, and that of every Index
  * Scan on one that reads some of its columns only (CowBeginIndexScan), and
- * turns off what a Bitmap Heap Scan of one would do with pages.
+ * turns off what a Bitmap Heap Scan of one would do with pages and hands
+ * its scan its columns (CowHintBitmapScan).
  */
 static bool
 CowBeginScansWalker(PlanState *ps, void *context)
@@ -755,6 +782,8 @@ CowBeginScansWalker(PlanState *ps, void *context)
 		{
 			bs->prefetch_maximum = 0;
 			bs->can_skip_fetch = false;
+			if (bs->ss.ss_currentScanDesc != NULL)
+				CowHintBitmapScan(bs);
 		}
 	}
 	return planstate_tree_walker(ps, CowBeginScansWalker, context);
