@@ -172,6 +172,32 @@ UNION ALL
 (SELECT * FROM h WHERE id BETWEEN 290 AND 310 EXCEPT SELECT * FROM c WHERE id BETWEEN 290 AND 310);
 ROLLBACK;
 
+-- 6b. MERGE and UPDATE ... FROM finding the table's rows through its
+-- index from another table's keys (a nested loop rescanning the index)
+CREATE TABLE chg (id int, amount int);
+INSERT INTO chg VALUES (5, 1), (6, 2), (20001, 3);
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+EXPLAIN (COSTS OFF) MERGE INTO c USING chg ON c.id = chg.id
+WHEN MATCHED AND c.grp < 7 THEN UPDATE SET amount = c.amount + chg.amount
+WHEN NOT MATCHED THEN INSERT (id, grp, amount, note) VALUES (chg.id, 0, chg.amount, 'new');
+BEGIN;
+MERGE INTO c USING chg ON c.id = chg.id
+WHEN MATCHED AND c.grp < 7 THEN UPDATE SET amount = c.amount + chg.amount
+WHEN NOT MATCHED THEN INSERT (id, grp, amount, note) VALUES (chg.id, 0, chg.amount, 'new');
+MERGE INTO h USING chg ON h.id = chg.id
+WHEN MATCHED AND h.grp < 7 THEN UPDATE SET amount = h.amount + chg.amount
+WHEN NOT MATCHED THEN INSERT (id, grp, amount, note) VALUES (chg.id, 0, chg.amount, 'new');
+UPDATE c SET note = c.note || '+' FROM chg WHERE c.id = chg.id + 10;
+UPDATE h SET note = h.note || '+' FROM chg WHERE h.id = chg.id + 10;
+(SELECT * FROM c WHERE id < 20 OR id > 19990 EXCEPT SELECT * FROM h WHERE id < 20 OR id > 19990)
+UNION ALL
+(SELECT * FROM h WHERE id < 20 OR id > 19990 EXCEPT SELECT * FROM c WHERE id < 20 OR id > 19990);
+SELECT count(*) FROM c WHERE id < 20 OR id > 19990;
+ROLLBACK;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+
 -- 7. a rule's action reads OLD's columns through the statement's range
 -- table entry (see cow_scan_tlist): they are read, not NULL
 CREATE TABLE rt (id int, a int, b text) USING incetl_cow;
