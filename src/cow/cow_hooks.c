@@ -591,11 +591,14 @@ CowHintScan(SeqScanState *ss, TableScanDesc scan)
  * its table fetch the columns the node reads: its target list, its quals,
  * and the index quals and ORDER BY expressions the node evaluates on a
  * fetched row when the index asks for a recheck (CowScanColumns; a btree
- * never does).  A
- * lookup then decodes only those columns of its row, where the slot's
- * deforming asks for every column up to the last one read.  The scan of a
- * parallel-aware node is begun on the shared state, by its Gather, and
- * reads every column, as does a node that reads them all anyway.
+ * never does).  A lookup then decodes only those columns of its row, where
+ * the slot's deforming asks for every column up to the last one read.  The
+ * scan of a parallel-aware node is begun on the shared state, by its
+ * Gather, and reads every column, as does a node that reads them all
+ * anyway.  Beginning it here rather than on the first row is what the
+ * SeqScans above get too: the fetch's check of writes a running statement
+ * buffered (cow_index_fetch_begin_checked) is made under the query's
+ * snapshot, which is the active one here.
  */
 static void
 CowBeginIndexScan(IndexScanState *iss)
@@ -1542,11 +1545,13 @@ cow_object_access(ObjectAccessType access, Oid classId, Oid objectId,
  */
 static Oid	CowAmOid = InvalidOid;
 static bool CowAmOidValid = false;
+static uint64 CowAmOidInvals = 0;
 
 static void
 CowAmOidInvalidate(Datum arg, int cacheid, uint32 hashvalue)
 {
 	CowAmOidValid = false;
+	CowAmOidInvals++;
 }
 
 static Oid
@@ -1554,8 +1559,12 @@ CowTableAmOid(void)
 {
 	if (!CowAmOidValid)
 	{
-		CowAmOid = get_table_am_oid("incetl_cow", true);
-		CowAmOidValid = true;
+		uint64		invals = CowAmOidInvals;
+		Oid			am = get_table_am_oid("incetl_cow", true);
+
+		/* kept only if no invalidation came in while it was looked up */
+		CowAmOid = am;
+		CowAmOidValid = (invals == CowAmOidInvals);
 	}
 	return CowAmOid;
 }
