@@ -157,6 +157,34 @@ DROP INDEX c_note_hash;
 SET enable_indexscan = on;
 SET enable_bitmapscan = off;
 
+-- 5c. Parallel Index Scans (a table of several file groups, which
+-- parallel plans need): each participant's fetch is told the columns on
+-- the node's first call; with no worker launched the leader reads every
+-- row, and decodes the columns read only
+CREATE TABLE cp (LIKE c) USING incetl_cow;
+SELECT incetl.set_table_options('cp', record_key => 'id', file_group_rows => 2000);
+INSERT INTO cp SELECT * FROM src ORDER BY id;
+CREATE INDEX cp_id ON cp (id);
+ANALYZE cp;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_index_scan_size = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT sum(amount), count(note) FROM cp WHERE id BETWEEN 100 AND 15000;
+SELECT sum(amount), count(note), max(length(note)) FROM cp WHERE id BETWEEN 100 AND 15000;
+SELECT sum(amount), count(note), max(length(note)) FROM h WHERE id BETWEEN 100 AND 15000;
+SET max_parallel_workers = 0;
+SELECT pg_temp.blocks('SELECT sum(at - ''2026-01-01'') FROM cp WHERE id BETWEEN 5000 AND 9000') AS parallel_leader_alone;
+SELECT sum(at - '2026-01-01') FROM cp WHERE id BETWEEN 5000 AND 9000;
+SELECT sum(at - '2026-01-01') FROM h WHERE id BETWEEN 5000 AND 9000;
+RESET max_parallel_workers;
+SET max_parallel_workers_per_gather = 0;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_index_scan_size;
+RESET min_parallel_table_scan_size;
+
 -- 6. writes through the index: RETURNING gives whole rows, row locks,
 -- an UPDATE reading one column
 BEGIN;

@@ -12,7 +12,8 @@
  *					participant; begins the Index Scans of incetl_cow
  *					tables that read some of their columns only, as their
  *					first row would (IndexNext), and tells their fetches
- *					those columns (CowBeginIndexScan);
+ *					those columns (CowBeginIndexScan; a parallel-aware
+ *					one's on its first call, in every participant);
  *					turns off the prefetching of bitmap heap scans of
  *					them (their TID blocks are not pages) and hands
  *					their scans the columns they read; keeps the
@@ -584,42 +585,54 @@ CowHintScan(SeqScanState *ss, TableScanDesc scan)
 }
 
 /*
- * CowBeginIndexScan begins the index scan of an Index Scan node on an
- * incetl_cow table, as its first call would (IndexNext and
- * IndexNextWithReorder begin it on their first call, with the scan keys
- * the node made when the keys need no computing at run time), and tells
- * its table fetch the columns the node reads: its target list, its quals,
- * and the index quals and ORDER BY expressions the node evaluates on a
- * fetched row when the index asks for a recheck (CowScanColumns; a btree
- * never does).  A lookup then decodes only those columns of its row, where
- * the slot's deforming asks for every column up to the last one read.  The
- * scan of a parallel-aware node is begun on the shared state, by its
- * Gather, and reads every column, as does a node that reads them all
- * anyway.  Beginning it here rather than on the first row is what the
- * SeqScans above get too: the fetch's check of writes a running statement
- * buffered (cow_index_fetch_begin_checked) is made under the query's
- * snapshot, which is the active one here.
+ * CowIndexScanColumns: the columns an Index Scan node on an incetl_cow
+ * table reads, in *needed, when that is not all of them: its target list,
+ * its quals, and the index quals and ORDER BY expressions the node
+ * evaluates on a fetched row when the index asks for a recheck
+ * (CowScanColumns; a btree never does).  False when it reads them all
+ * (SELECT *, a whole-row reference).
  */
-static void
-CowBeginIndexScan(IndexScanState *iss)
+static bool
+CowIndexScanColumns(IndexScanState *iss, Bitmapset **needed)
 {
 	IndexScan  *plan = (IndexScan *) iss->ss.ps.plan;
 	Relation	rel = iss->ss.ss_currentRelation;
-	EState	   *estate = iss->ss.ps.state;
-	MemoryContext old;
 	List	   *recheck;
-	Bitmapset  *needed;
 	bool		all;
 
 	if (CowScanReadsEveryColumn(&iss->ss.ps, &plan->scan, rel))
-		return;
+		return false;
 	/* btree never asks for a recheck (btgettuple) nor orders by distance */
 	if (iss->iss_RelationDesc->rd_rel->relam == BTREE_AM_OID)
 		recheck = NIL;
 	else
 		recheck = list_concat_copy(plan->indexqualorig, plan->indexorderbyorig);
-	CowScanColumns(&iss->ss.ps, &plan->scan, rel, recheck, &all, &needed);
-	if (all || bms_num_members(needed) >= RelationGetNumberOfAttributes(rel))
+	CowScanColumns(&iss->ss.ps, &plan->scan, rel, recheck, &all, needed);
+	return !all && bms_num_members(*needed) < RelationGetNumberOfAttributes(rel);
+}
+
+/*
+ * CowBeginIndexScan begins the index scan of an Index Scan node on an
+ * incetl_cow table that reads some of its columns only, as its first call
+ * would (IndexNext and IndexNextWithReorder begin it on their first call,
+ * with the scan keys the node made when the keys need no computing at run
+ * time), and tells its table fetch those columns (CowIndexScanColumns).
+ * A lookup then decodes only those columns of its row, where the slot's
+ * deforming asks for every column up to the last one read.  Beginning it
+ * here rather than on the first row is what the SeqScans above get too:
+ * the fetch's check of writes a running statement buffered
+ * (cow_index_fetch_begin_checked) is made under the query's snapshot,
+ * which is the active one here.
+ */
+static void
+CowBeginIndexScan(IndexScanState *iss)
+{
+	Relation	rel = iss->ss.ss_currentRelation;
+	EState	   *estate = iss->ss.ps.state;
+	MemoryContext old;
+	Bitmapset  *needed;
+
+	if (!CowIndexScanColumns(iss, &needed))
 		return;
 	old = MemoryContextSwitchTo(estate->es_query_cxt);
 	iss->iss_ScanDesc = index_beginscan(rel, iss->iss_RelationDesc,
@@ -632,6 +645,33 @@ CowBeginIndexScan(IndexScanState *iss)
 					 iss->iss_OrderByKeys, iss->iss_NumOrderByKeys);
 	CowIndexFetchSetColumns(iss->iss_ScanDesc->xs_heapfetch, needed);
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * CowParallelIndexScanFirst runs in place of a parallel-aware Index Scan's
+ * ExecIndexScan (CowIndexScanReal) until its first call.  The node's index
+ * scan is begun on the shared state by its Gather (the leader) or by the
+ * worker's initialization, both after the executor hook: here, before the
+ * node fetches a row, its fetch is told the columns it reads; a node that
+ * runs serially after all (no shared state set up) is begun as
+ * CowBeginIndexScan begins one.  Then the node gets its own function back.
+ */
+static ExecProcNodeMtd CowIndexScanReal = NULL;
+
+static TupleTableSlot *
+CowParallelIndexScanFirst(PlanState *ps)
+{
+	IndexScanState *iss = (IndexScanState *) ps;
+	Bitmapset  *needed;
+
+	if (iss->iss_ScanDesc == NULL)
+		CowBeginIndexScan(iss);
+	else if (CowIndexScanColumns(iss, &needed))
+		CowIndexFetchSetColumns(iss->iss_ScanDesc->xs_heapfetch, needed);
+	ps->ExecProcNodeReal = CowIndexScanReal;
+	if (ps->ExecProcNode == CowParallelIndexScanFirst)
+		ps->ExecProcNode = CowIndexScanReal;
+	return CowIndexScanReal(ps);
 }
 
 /*
@@ -715,7 +755,8 @@ CowBeginOnConflictOf(Relation rel)
 /*
  * CowBeginScansWalker begins the scan of every SeqScan on an incetl_cow
  * table, with the needed columns and skip quals, and that of every Index
- * Scan on one that reads some of its columns only (CowBeginIndexScan), and
+ * Scan on one that reads some of its columns only (CowBeginIndexScan; a
+ * parallel-aware one's fetch is told them on its first call), and
  * turns off what a Bitmap Heap Scan of one would do with pages and hands
  * its scan its columns (CowHintBitmapScan).
  */
@@ -767,9 +808,19 @@ CowBeginScansWalker(PlanState *ps, void *context)
 		IndexScanState *iss = (IndexScanState *) ps;
 
 		if (iss->iss_ScanDesc == NULL && iss->iss_RelationDesc != NULL &&
-			!ps->plan->parallel_aware &&
 			CowIsCowRelation(iss->ss.ss_currentRelation))
-			CowBeginIndexScan(iss);
+		{
+			if (!ps->plan->parallel_aware)
+				CowBeginIndexScan(iss);
+			else
+			{
+				/* begun later, on the shared state: hint it on its first call */
+				if (CowIndexScanReal == NULL)
+					CowIndexScanReal = ps->ExecProcNodeReal;
+				if (ps->ExecProcNodeReal == CowIndexScanReal)
+					ps->ExecProcNodeReal = CowParallelIndexScanFirst;
+			}
+		}
 	}
 	if (IsA(ps, BitmapHeapScanState))
 	{
