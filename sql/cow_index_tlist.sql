@@ -3,8 +3,10 @@
 -- target list (or, for a "physical" one, the columns the query reads of the
 -- table), its quals, and the index quals and ORDER BY expressions it
 -- rechecks on a row when the index is lossy; the others read as NULL, as a
--- sequential scan's do (cow_scan_tlist).  Here every scan of an incetl_cow
--- table is an Index Scan, and every result is compared with heap's.
+-- sequential scan's do (cow_scan_tlist).  Bitmap Heap Scans read the same
+-- columns (5b), and Parallel Index Scans (5c).  Here every scan of an
+-- incetl_cow table is an index or a bitmap scan, and every result is
+-- compared with heap's.
 CREATE SCHEMA cow_index_tlist;
 SET search_path = cow_index_tlist, public;
 SET max_parallel_workers_per_gather = 0;
@@ -111,7 +113,7 @@ SELECT id FROM c WHERE note = 'note 77' || repeat('x', 37);
 SELECT id FROM h WHERE note = 'note 77' || repeat('x', 37);
 DROP INDEX c_note_hash;
 DROP INDEX h_note_hash;
--- a GiST index ordering by distance (ORDER BY rechecked on the row)
+-- a GiST index ordering points by distance (exact: nothing rechecked)
 CREATE TABLE cg (id int, p point, tag text) USING incetl_cow;
 CREATE TABLE hg (id int, p point, tag text);
 INSERT INTO cg SELECT g, point(g % 100, g / 100), 't' || g FROM generate_series(1, 5000) g;
