@@ -1,5 +1,5 @@
 -- An Index Scan on an incetl_cow table decodes, of the rows it fetches,
--- only the columns its plan reads (cow_hooks.c, CowBeginIndexScan): its
+-- only the columns its plan reads (cow_hooks.c, CowIndexScanFirst): its
 -- target list (or, for a "physical" one, the columns the query reads of the
 -- table), its quals, and the index quals and ORDER BY expressions it
 -- rechecks on a row when the index is lossy; the others read as NULL, as a

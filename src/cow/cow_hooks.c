@@ -9,11 +9,12 @@
  *					groups by min/max (SeqNext uses a scan it finds begun);
  *					a Parallel Seq Scan's scan, begun later on the shared
  *					state, gets them on the node's first call, in every
- *					participant; begins the Index Scans of incetl_cow
- *					tables that read some of their columns only, as their
- *					first row would (IndexNext), and tells their fetches
- *					those columns (CowBeginIndexScan; a parallel-aware
- *					one's on its first call, in every participant);
+ *					participant; has the Index Scans of incetl_cow
+ *					tables that read some of their columns only tell
+ *					their fetches those columns on their first call,
+ *					beginning the scan there as IndexNext would
+ *					(CowIndexScanFirst; a parallel-aware one's is begun
+ *					on the shared state, in every participant);
  *					turns off the prefetching of bitmap heap scans of
  *					them (their TID blocks are not pages) and hands
  *					their scans the columns they read; keeps the
@@ -128,7 +129,7 @@ static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							   ParamListInfo params, QueryEnvironment *queryEnv,
 							   DestReceiver *dest, QueryCompletion *qc);
 static bool CowBeginScansWalker(PlanState *ps, void *context);
-static void CowBeginIndexScan(IndexScanState *iss);
+static TupleTableSlot *CowIndexScanFirst(PlanState *ps);
 static void CowHintBitmapScan(BitmapHeapScanState *bs);
 static bool CowRelidIsCow(Oid relid);
 static Oid	CowTableAmOid(void);
@@ -613,16 +614,12 @@ CowIndexScanColumns(IndexScanState *iss, Bitmapset **needed)
 
 /*
  * CowBeginIndexScan begins the index scan of an Index Scan node on an
- * incetl_cow table that reads some of its columns only, as its first call
- * would (IndexNext and IndexNextWithReorder begin it on their first call,
- * with the scan keys the node made when the keys need no computing at run
- * time), and tells its table fetch those columns (CowIndexScanColumns).
- * A lookup then decodes only those columns of its row, where the slot's
- * deforming asks for every column up to the last one read.  Beginning it
- * here rather than on the first row is what the SeqScans above get too:
- * the fetch's check of writes a running statement buffered
- * (cow_index_fetch_begin_checked) is made under the query's snapshot,
- * which is the active one here.
+ * incetl_cow table that reads some of its columns only, as IndexNext and
+ * IndexNextWithReorder begin it (with the scan keys the node made, when
+ * the keys need no computing at run time), and tells its table fetch
+ * those columns (CowIndexScanColumns).  A lookup then decodes only those
+ * columns of its row, where the slot's deforming asks for every column up
+ * to the last one read.
  */
 static void
 CowBeginIndexScan(IndexScanState *iss)
@@ -648,18 +645,21 @@ CowBeginIndexScan(IndexScanState *iss)
 }
 
 /*
- * CowParallelIndexScanFirst runs in place of a parallel-aware Index Scan's
- * ExecIndexScan (CowIndexScanReal) until its first call.  The node's index
- * scan is begun on the shared state by its Gather (the leader) or by the
- * worker's initialization, both after the executor hook: here, before the
- * node fetches a row, its fetch is told the columns it reads; a node that
- * runs serially after all (no shared state set up) is begun as
- * CowBeginIndexScan begins one.  Then the node gets its own function back.
+ * CowIndexScanFirst runs in place of an Index Scan's ExecIndexScan
+ * (CowIndexScanReal: the same function for every Index Scan node) until
+ * its first call, on an incetl_cow table.  PostgreSQL begins the node's
+ * index scan on that call (IndexNext), or, for a parallel-aware node, on
+ * the shared state its Gather sets up (in the leader, and in each worker
+ * at its start): here, just before the node fetches its first row, a scan
+ * not begun yet is begun as IndexNext would begin it, and the fetch of
+ * one begun on the shared state is told its columns
+ * (CowIndexScanColumns).  Then the node gets its own function back.  A
+ * node that never runs begins nothing.
  */
 static ExecProcNodeMtd CowIndexScanReal = NULL;
 
 static TupleTableSlot *
-CowParallelIndexScanFirst(PlanState *ps)
+CowIndexScanFirst(PlanState *ps)
 {
 	IndexScanState *iss = (IndexScanState *) ps;
 	Bitmapset  *needed;
@@ -669,7 +669,7 @@ CowParallelIndexScanFirst(PlanState *ps)
 	else if (CowIndexScanColumns(iss, &needed))
 		CowIndexFetchSetColumns(iss->iss_ScanDesc->xs_heapfetch, needed);
 	ps->ExecProcNodeReal = CowIndexScanReal;
-	if (ps->ExecProcNode == CowParallelIndexScanFirst)
+	if (ps->ExecProcNode == CowIndexScanFirst)
 		ps->ExecProcNode = CowIndexScanReal;
 	return CowIndexScanReal(ps);
 }
@@ -754,9 +754,9 @@ CowBeginOnConflictOf(Relation rel)
 
 /*
  * CowBeginScansWalker begins the scan of every SeqScan on an incetl_cow
- * table, with the needed columns and skip quals, and that of every Index
- * Scan on one that reads some of its columns only (CowBeginIndexScan; a
- * parallel-aware one's fetch is told them on its first call), and
+ * table, with the needed columns and skip quals, has every Index Scan on
+ * one hand the columns it reads to its fetch on its first call
+ * (CowIndexScanFirst), and
  * turns off what a Bitmap Heap Scan of one would do with pages and hands
  * its scan its columns (CowHintBitmapScan).
  */
@@ -807,19 +807,14 @@ CowBeginScansWalker(PlanState *ps, void *context)
 	{
 		IndexScanState *iss = (IndexScanState *) ps;
 
+		/* the node's scan is begun on its first call: hint it then */
 		if (iss->iss_ScanDesc == NULL && iss->iss_RelationDesc != NULL &&
 			CowIsCowRelation(iss->ss.ss_currentRelation))
 		{
-			if (!ps->plan->parallel_aware)
-				CowBeginIndexScan(iss);
-			else
-			{
-				/* begun later, on the shared state: hint it on its first call */
-				if (CowIndexScanReal == NULL)
-					CowIndexScanReal = ps->ExecProcNodeReal;
-				if (ps->ExecProcNodeReal == CowIndexScanReal)
-					ps->ExecProcNodeReal = CowParallelIndexScanFirst;
-			}
+			if (CowIndexScanReal == NULL)
+				CowIndexScanReal = ps->ExecProcNodeReal;
+			if (ps->ExecProcNodeReal == CowIndexScanReal)
+				ps->ExecProcNodeReal = CowIndexScanFirst;
 		}
 	}
 	if (IsA(ps, BitmapHeapScanState))

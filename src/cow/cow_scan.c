@@ -1284,10 +1284,11 @@ cow_index_fetch_begin(Relation rel)
 /*
  * CowIndexFetchSetColumns: the fetch's rows need only the columns in
  * needed (attribute numbers less one); the others read as NULL.  For the
- * fetch of an Index Scan node, given by the executor hook that knows the
- * columns its plan reads (cow_hooks.c, CowBeginIndexScan), before any row
- * is fetched: a lookup decodes those columns only, as a sequential scan
- * decodes only its own (CowScanSetHints).
+ * fetch of an Index Scan node, given on the node's first call by the
+ * executor hook that knows the columns its plan reads (cow_hooks.c,
+ * CowIndexScanFirst), before any row is fetched: a lookup decodes those
+ * columns only, as a sequential scan decodes only its own
+ * (CowScanSetHints).
  */
 void
 CowIndexFetchSetColumns(IndexFetchTableData *data, const Bitmapset *needed)
