@@ -511,21 +511,37 @@ CowIsTableRuleAction(List *rtable)
  * the planner hook keeps its scans from a physical target list
  * (CowNoPhysicalTlist), and, as an exact target list naming every column
  * in order looks the same here, its scans are never narrowed by
- * selectedCols (CowIsTableRuleAction).
+ * selectedCols (CowIsTableRuleAction).  A physical target list over a
+ * query that reads every column (SELECT *, a whole-row reference) gives
+ * *all at once, without the quals' walk: a lookup has little else to do.
  */
 static void
 CowScanColumns(PlanState *ps, Scan *plan, Relation rel, List *more,
 			   bool *all, Bitmapset **needed)
 {
+	int			natts = RelationGetNumberOfAttributes(rel);
 	Bitmapset  *attrs = NULL;
 	int			x = -1;
 
 	*all = false;
 	*needed = NULL;
-	if (CowTlistIsPhysical(plan->plan.targetlist, plan->scanrelid,
-						   RelationGetNumberOfAttributes(rel)) &&
+	if (CowTlistIsPhysical(plan->plan.targetlist, plan->scanrelid, natts) &&
 		!CowIsTableRuleAction(ps->state->es_range_table))
-		attrs = bms_copy(exec_rt_fetch(plan->scanrelid, ps->state)->selectedCols);
+	{
+		Bitmapset  *selected = exec_rt_fetch(plan->scanrelid,
+											 ps->state)->selectedCols;
+		int			a = 1;
+
+		while (a <= natts &&
+			   bms_is_member(a - FirstLowInvalidHeapAttributeNumber, selected))
+			a++;
+		*all = a > natts ||
+			bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber,
+						  selected);
+		if (*all)
+			return;
+		attrs = bms_copy(selected);
+	}
 	else
 		pull_varattnos((Node *) plan->plan.targetlist, plan->scanrelid, &attrs);
 	pull_varattnos((Node *) plan->plan.qual, plan->scanrelid, &attrs);
@@ -539,31 +555,6 @@ CowScanColumns(PlanState *ps, Scan *plan, Relation rel, List *more,
 		else if (a > 0)
 			*needed = bms_add_member(*needed, a - 1);
 	}
-}
-
-/*
- * CowScanReadsEveryColumn: does a scan node read every column of rel, by
- * a physical target list over a query that reads them all (SELECT *)?
- * The short answer CowScanColumns would give at more cost, for a lookup
- * that has little else to do.
- */
-static bool
-CowScanReadsEveryColumn(PlanState *ps, Scan *plan, Relation rel)
-{
-	int			natts = RelationGetNumberOfAttributes(rel);
-	Bitmapset  *selected;
-
-	if (!CowTlistIsPhysical(plan->plan.targetlist, plan->scanrelid, natts) ||
-		CowIsTableRuleAction(ps->state->es_range_table))
-		return false;
-	selected = exec_rt_fetch(plan->scanrelid, ps->state)->selectedCols;
-	if (bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber,
-					  selected))
-		return true;
-	for (int a = 1; a <= natts; a++)
-		if (!bms_is_member(a - FirstLowInvalidHeapAttributeNumber, selected))
-			return false;
-	return true;
 }
 
 /*
@@ -601,8 +592,6 @@ CowIndexScanColumns(IndexScanState *iss, Bitmapset **needed)
 	List	   *recheck;
 	bool		all;
 
-	if (CowScanReadsEveryColumn(&iss->ss.ps, &plan->scan, rel))
-		return false;
 	/* btree never asks for a recheck (btgettuple) nor orders by distance */
 	if (iss->iss_RelationDesc->rd_rel->relam == BTREE_AM_OID)
 		recheck = NIL;
@@ -688,11 +677,10 @@ CowHintBitmapScan(BitmapHeapScanState *bs)
 	Bitmapset  *needed;
 	bool		all;
 
-	if (CowScanReadsEveryColumn(&bs->ss.ps, &plan->scan, rel))
-		return;
 	CowScanColumns(&bs->ss.ps, &plan->scan, rel, plan->bitmapqualorig,
 				   &all, &needed);
-	CowScanSetHints(bs->ss.ss_currentScanDesc, all, needed, NIL, NIL);
+	if (!all)
+		CowScanSetHints(bs->ss.ss_currentScanDesc, all, needed, NIL, NIL);
 }
 
 /*

@@ -40,8 +40,9 @@
  * Rows are judged as heap's visibility routines judge them: their header
  * read with the buffer locked share (a writer sets xmax and the infomask
  * under the lock exclusive), by their hint bits and, without them, a
- * running transaction first, then the commit log.  The transaction ids are kept as they are (32 bits); a list read
- * more than 2^30 transactions ago is not used.  What else a version
+ * running transaction first, then the commit log.  The transaction ids
+ * are kept as they are (32 bits); a list read more than 2^30 transactions
+ * ago is not used.  What else a version
  * carries stays right: its catalog row's xmin (which a later freeze
  * changes for heap's readers to FrozenTransactionId, a committed writer
  * either way) and the row's TID, which a rewrite of the catalog (VACUUM
