@@ -2150,6 +2150,328 @@ CowDecodeValue(Relation rel, int64 file_group_id, int colno,
 	return keeps_raw;
 }
 
+/* ---------- value blocks: one value without the block's raw bytes ---------- */
+
+/*
+ * A lookup decodes one value of a block (CowDecodeValue), and a later
+ * lookup another value of the same block: a table's lookups come back to
+ * each of its blocks again and again.  Decoding one value reads the
+ * block's headers each time -- the null bitmap, the int block's header, a
+ * dictionary's entries -- through a raw buffer of the block's size that
+ * the reader fills as the decoder asks for bytes.  A value block
+ * (cow/format.h) is what those headers say, read once: from then on a
+ * value is located (CowValueBlockLocate: NULL, or the few raw bytes that
+ * hold its packed bits) and built from those bytes alone
+ * (CowValueBlockValue).  Blocks of the INT, NUMERIC and DICT encodings
+ * whose int block is random access -- frame of reference, or delta of
+ * width 0 (consecutive keys) -- get one; the other blocks (PLAIN,
+ * VARLENA, deltas of some width, whose value k needs the k deltas before
+ * it) one of kind COW_VALUE_NONE.  A value built from a value block is
+ * the Datum CowDecodeValue gives, byte for byte, and the same checks
+ * apply: a code outside the dictionary, a numeric out of range are
+ * reported as corruption as CowDecodeValue reports them.
+ */
+
+/* the NULLs before every 64th row of a null bitmap of nrows rows */
+static void
+CowValueBlockRanks(const bits8 *bm, uint64 nrows, uint32 *ranks)
+{
+	uint64		j;
+	uint32		nulls = 0;
+
+	for (j = 0; j * 64 < nrows; j++)
+	{
+		ranks[j] = nulls;
+		nulls += pg_popcount((const char *) bm + j * 8,
+							 Min((nrows + 7) / 8 - j * 8, 8));
+	}
+}
+
+/*
+ * CowValueBlockBuild reads the headers of the raw block described by d (of
+ * nrows rows, column colno of a file group; lazy as for CowDecodeValue)
+ * and returns its value block, palloc'd in the current memory context;
+ * stream_off is left 0 for the caller.  Only the bytes of the headers (and
+ * of a dictionary's entries) are made present.
+ */
+CowValueBlock *
+CowValueBlockBuild(Relation rel, int64 file_group_id, int colno,
+				   const CowColumnDesc *d, const char *raw, CowLazyRaw *lazy,
+				   uint64 nrows)
+{
+	CowChunkReader r;
+	CowValueBlock vb;
+	CowValueBlock *out;
+	const bits8 *bm = NULL;
+	int64		nvals = nrows;
+	CowIntCursor c;
+	char	  **entries = NULL;
+	uint32		nread = 0;
+	Size		nulls_len = 0,
+				ranks_len = 0,
+				entries_len = 0,
+				size;
+	uint32		i;
+
+	memset(&vb, 0, sizeof(vb));
+	vb.kind = COW_VALUE_NONE;
+	vb.nrows = (uint32) nrows;
+	vb.attlen = d->attlen;
+	vb.file_group_id = file_group_id;
+	vb.colno = colno;
+	CowChunkReaderInit(&r, rel, file_group_id, colno, d, raw, lazy);
+	if (nrows == 0 || nrows > PG_UINT32_MAX)
+		goto done;
+
+	if (d->flags & COW_COL_HAS_NULLS)
+	{
+		uint64		whole = nrows / 8;
+
+		nulls_len = (nrows + 7) / 8;
+		bm = (const bits8 *) CowChunkTake(&r, nulls_len);
+		nvals = nrows - pg_popcount((const char *) bm, whole);
+		if (nrows % 8 != 0)
+			nvals -= pg_popcount32(bm[whole] & ((1U << (nrows % 8)) - 1));
+		ranks_len = sizeof(uint32) * ((nrows + 63) / 64);
+		vb.has_nulls = true;
+	}
+	if (nvals == 0)
+		goto done;
+
+	switch (d->encoding)
+	{
+		case COW_ENC_INT:
+			if (!d->attbyval ||
+				(d->attlen != 1 && d->attlen != 2 && d->attlen != 4 && d->attlen != 8))
+				goto done;
+			CowIntOpen(&r, nvals, &c);
+			vb.kind = COW_VALUE_INT;
+			break;
+		case COW_ENC_NUMERIC:
+			{
+				CowNumericBody body;
+
+				if (d->attlen != -1)
+					goto done;
+				memcpy(&body, CowChunkTake(&r, sizeof(body)), sizeof(body));
+				if (body.dscale > (COW_NUMERIC_DSCALE_MASK >> COW_NUMERIC_DSCALE_SHIFT))
+					goto done;
+				CowIntOpen(&r, nvals, &c);
+				vb.dscale = body.dscale;
+				vb.kind = COW_VALUE_NUMERIC;
+			}
+			break;
+		case COW_ENC_DICT:
+			{
+				CowDictBody body;
+				CowVarlenaBody entries_body;
+				Size		at;
+
+				if (d->attlen != -1)
+					goto done;
+
+				memcpy(&body, CowChunkTake(&r, sizeof(body)), sizeof(body));
+				if (body.nentries > COW_DICT_MAX_ENTRIES)
+					goto done;
+				/* a dictionary too big to keep is not read */
+				at = r.pos;
+				memcpy(&entries_body, CowChunkTake(&r, sizeof(entries_body)),
+					   sizeof(entries_body));
+				r.pos = at;
+				if (entries_body.suffix_bytes > COW_VALUE_BLOCK_MAX)
+					goto done;
+				entries = CowVarlenaRead(&r, body.nentries);
+				nread = body.nentries;
+				for (i = 0; i < body.nentries; i++)
+				{
+					entries_len += sizeof(uint32) + INTALIGN(VARSIZE(entries[i]));
+					if (entries_len > COW_VALUE_BLOCK_MAX)
+						goto done;
+				}
+				CowIntOpen(&r, nvals, &c);
+				vb.nentries = body.nentries;
+				vb.kind = COW_VALUE_DICT;
+			}
+			break;
+		default:
+			goto done;
+	}
+	/* random access only: value k of a delta block needs the k before it */
+	if (c.b.mode == COW_INT_DELTA && c.b.width != 0)
+	{
+		vb.kind = COW_VALUE_NONE;
+		goto done;
+	}
+	vb.delta = (c.b.mode == COW_INT_DELTA);
+	vb.width = c.b.width;
+	vb.base = c.b.base;
+	vb.first = c.b.first;
+	vb.packed_off = c.packed - r.data;
+	vb.packed_len = c.packed_len;
+
+done:
+	if (vb.kind == COW_VALUE_NONE)
+	{
+		/* nothing but the kind is read of it */
+		vb.has_nulls = false;
+		nulls_len = ranks_len = entries_len = 0;
+	}
+	size = MAXALIGN(sizeof(CowValueBlock)) + MAXALIGN(nulls_len) +
+		MAXALIGN(ranks_len) + entries_len;
+	out = palloc(size);
+	vb.size = size;
+	*out = vb;
+	if (vb.has_nulls)
+	{
+		out->nulls_off = MAXALIGN(sizeof(CowValueBlock));
+		out->ranks_off = out->nulls_off + MAXALIGN(nulls_len);
+		memcpy((char *) out + out->nulls_off, bm, nulls_len);
+		CowValueBlockRanks(bm, nrows, (uint32 *) ((char *) out + out->ranks_off));
+	}
+	if (vb.kind == COW_VALUE_DICT)
+	{
+		uint32	   *offs;
+		Size		at;
+
+		out->entries_off = MAXALIGN(sizeof(CowValueBlock)) +
+			MAXALIGN(nulls_len) + MAXALIGN(ranks_len);
+		offs = (uint32 *) ((char *) out + out->entries_off);
+		at = out->entries_off + INTALIGN(sizeof(uint32) * vb.nentries);
+		Assert(at <= size);
+		for (i = 0; i < vb.nentries; i++)
+		{
+			offs[i] = (uint32) at;
+			memcpy((char *) out + at, entries[i], VARSIZE(entries[i]));
+			at += INTALIGN(VARSIZE(entries[i]));
+		}
+		Assert(at <= size);
+	}
+	if (entries != NULL)
+	{
+		if (nread > 0)
+			pfree(entries[0]);	/* the one buffer of them all */
+		pfree(entries);
+	}
+	return out;
+}
+
+/*
+ * CowValueBlockLocate: for row "row" of the block of vb, *isnull, and
+ * when it is not NULL, *k its index among the block's values and [*off,
+ * *off + *len) the raw bytes of the block that hold its packed bits (*len
+ * at most COW_VALUE_BYTES; 0 when the value needs none).
+ */
+void
+CowValueBlockLocate(const CowValueBlock *vb, uint64 row, bool *isnull,
+					uint64 *k, Size *off, Size *len)
+{
+	uint64		kk = row;
+
+	Assert(vb->kind != COW_VALUE_NONE && row < vb->nrows);
+	*isnull = false;
+	*off = 0;
+	*len = 0;
+	if (vb->has_nulls)
+	{
+		const bits8 *bm = (const bits8 *) ((const char *) vb + vb->nulls_off);
+		const uint32 *ranks = (const uint32 *) ((const char *) vb + vb->ranks_off);
+		uint64		from = row & ~UINT64CONST(63);
+
+		if ((bm[row >> 3] >> (row & 7)) & 1)
+		{
+			*isnull = true;
+			return;
+		}
+		kk = row - ranks[row >> 6] -
+			pg_popcount((const char *) bm + (from >> 3), (row - from) >> 3) -
+			pg_popcount32(bm[row >> 3] & ((1U << (row & 7)) - 1));
+	}
+	*k = kk;
+	if (!vb->delta && vb->width > 0)
+	{
+		uint64		byte = (kk * vb->width) >> 3;
+
+		Assert(byte < vb->packed_len);
+		*off = vb->packed_off + byte;
+		*len = Min(COW_VALUE_BYTES, vb->packed_len - byte);
+	}
+}
+
+/*
+ * CowValueBlockValue: value k of the block of vb, from bytes, the raw
+ * bytes CowValueBlockLocate named, followed by zeros up to
+ * COW_VALUE_BYTES.  A value passed by reference is palloc'd in the current
+ * memory context.
+ */
+Datum
+CowValueBlockValue(Relation rel, const CowValueBlock *vb, uint64 k,
+				   const char *bytes)
+{
+	CowChunkReader r;
+	uint64		x = 0;
+	int64		v;
+
+	if (!vb->delta && vb->width > 0)
+	{
+		int			shift = (k * vb->width) & 7;
+		uint64		mask = vb->width == 64 ? ~UINT64CONST(0) :
+			(UINT64CONST(1) << vb->width) - 1;
+
+		x = CowLoadLE64(bytes) >> shift;
+		if (shift + vb->width > 64)
+			x |= (uint64) (unsigned char) bytes[8] << (64 - shift);
+		x &= mask;
+	}
+	if (vb->delta)
+		v = (int64) ((uint64) vb->first + k * (uint64) vb->base);
+	else
+		v = (int64) ((uint64) vb->base + x);
+
+	memset(&r, 0, sizeof(r));
+	r.rel = rel;
+	r.file_group_id = vb->file_group_id;
+	r.colno = vb->colno;
+	switch (vb->kind)
+	{
+		case COW_VALUE_INT:
+#if SIZEOF_DATUM == 8
+			return (Datum) v;
+#else
+			return vb->attlen == 8 ? Int64GetDatum(v) :
+				vb->attlen == 4 ? Int32GetDatum((int32) v) :
+				vb->attlen == 2 ? Int16GetDatum((int16) v) :
+				CharGetDatum((char) v);
+#endif
+		case COW_VALUE_NUMERIC:
+			{
+				char	   *out;
+
+				if (v <= -COW_NUMERIC_LIMIT || v >= COW_NUMERIC_LIMIT)
+					CowChunkCorrupt(&r, "numeric value out of range");
+				out = palloc(COW_NUMERIC_MAX_SIZE);
+				SET_VARSIZE(out, CowNumericBuild(v, vb->dscale, VARDATA(out)) + VARHDRSZ);
+				return PointerGetDatum(out);
+			}
+		case COW_VALUE_DICT:
+			{
+				const char *entry;
+				char	   *out;
+
+				if (v < 0 || v >= (int64) vb->nentries)
+					CowChunkCorrupt(&r, "dictionary code out of range");
+				entry = (const char *) vb +
+					((const uint32 *) ((const char *) vb + vb->entries_off))[v];
+				out = palloc(VARSIZE(entry));
+				memcpy(out, entry, VARSIZE(entry));
+				return PointerGetDatum(out);
+			}
+		default:
+			elog(ERROR, "incetl_cow value block of kind %d has no values",
+				 vb->kind);
+	}
+	return (Datum) 0;			/* keep the compiler quiet */
+}
+
 /*
  * CowDecodeRange is CowDecodeChunk for the rows [from, to) of the nrows
  * rows of a raw chunk: it sets values/isnull[to - from] to what

@@ -94,6 +94,7 @@ typedef struct CowReadCacheEntry
 	uint64	   *marks;			/* a VARLENA body's length marks, or NULL */
 	uint32		nmarks;
 	Size		marks_at;
+	CowValueBlock *value_block; /* the block's value block, or NULL */
 } CowReadCacheEntry;
 
 static HTAB *CowReadCacheHash = NULL;
@@ -171,6 +172,8 @@ CowReadCacheDrop(CowReadCacheEntry *e)
 		pfree(e->whole);
 	if (e->marks != NULL)
 		pfree(e->marks);
+	if (e->value_block != NULL)
+		pfree(e->value_block);
 	CowReadCacheBytes -= e->bytes;
 	(void) hash_search(CowReadCacheHash, &e->key, HASH_REMOVE, &found);
 	Assert(found);
@@ -313,6 +316,7 @@ CowReadCacheFind(Relation rel, const CowVersion *v, int attidx,
 		e->marks = NULL;
 		e->nmarks = 0;
 		e->marks_at = 0;
+		e->value_block = NULL;
 		CowReadCacheBytes += e->bytes;
 	}
 	else
@@ -600,6 +604,56 @@ CowReadCachePutWhole(Relation rel, const CowVersion *v, int attidx,
 	memcpy(e->whole, src, len);
 	e->whole_len = len;
 	CowReadCacheGrew(e, len);
+}
+
+/*
+ * CowReadCacheGetWholePart copies bytes [from, from + n) of the cached raw
+ * block (len bytes) into dst; false when it is not cached.
+ */
+bool
+CowReadCacheGetWholePart(Relation rel, const CowVersion *v, int attidx,
+						 uint32 blockno, Size len, Size from, Size n,
+						 char *dst)
+{
+	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
+
+	if (e == NULL || e->whole == NULL || e->whole_len != len ||
+		from > len || n > len - from)
+		return false;
+	memcpy(dst, e->whole + from, n);
+	return true;
+}
+
+/*
+ * CowReadCacheGetValueBlock: the value block kept for a block
+ * (cow/format.h), or NULL.  It is the cache's: valid until the next call
+ * that may drop entries other than the block's own (a call about another
+ * block, or a relcache invalidation), and never to be changed.
+ */
+const CowValueBlock *
+CowReadCacheGetValueBlock(Relation rel, const CowVersion *v, int attidx,
+						  uint32 blockno)
+{
+	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
+
+	return e != NULL ? e->value_block : NULL;
+}
+
+/* CowReadCachePutValueBlock keeps a copy of a block's value block */
+void
+CowReadCachePutValueBlock(Relation rel, const CowVersion *v, int attidx,
+						  uint32 blockno, const CowValueBlock *vb)
+{
+	CowReadCacheEntry *e;
+
+	if (vb->size > CowReadCacheBudget())
+		return;
+	e = CowReadCacheFind(rel, v, attidx, blockno, true);
+	if (e == NULL || e->value_block != NULL)
+		return;
+	e->value_block = MemoryContextAlloc(CowReadCacheCxt, vb->size);
+	memcpy(e->value_block, vb, vb->size);
+	CowReadCacheGrew(e, vb->size);
 }
 
 /*

@@ -1243,6 +1243,24 @@ CowGroupFramedRaw(CowDecodedGroup *g, int attidx, uint32 b, uint64 off,
 }
 
 /*
+ * CowGroupBlockOffset: where block b of stored column attidx of g is
+ * stored in the extent stream (its block directory read).
+ */
+static uint64
+CowGroupBlockOffset(CowDecodedGroup *g, int attidx, uint32 b)
+{
+	CowBlockDesc *dir = g->block_dirs[attidx];
+	uint64		off = CowGroupColumns(g->header)[attidx].offset +
+		sizeof(CowBlockDesc) * g->nblocks;
+	uint32		k;
+
+	Assert(dir != NULL);
+	for (k = 0; k < b; k++)
+		off += dir[k].stored_len;
+	return off;
+}
+
+/*
  * CowGroupBlockRaw returns the raw (decompressed, CRC-checked) bytes of
  * block b of stored column attidx of g, NULL for a block that is NULL
  * throughout, and sets *d to the block's description as a chunk of its
@@ -1347,9 +1365,7 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 		g->raw_lazy[attidx] = NULL;
 	}
 
-	off = sizeof(CowBlockDesc) * g->nblocks;
-	for (k = 0; k < b; k++)
-		off += dir[k].stored_len;
+	off = CowGroupBlockOffset(g, attidx, b) - cd->offset;
 	if (lazyp != NULL && !(dir[b].flags & COW_BLK_UNCOMPRESSED) &&
 		dir[b].raw_len > COW_FRAMED_MIN)
 	{
@@ -1736,6 +1752,159 @@ CowGroupDecodeWindow(CowDecodedGroup *g, int attidx, uint32 b, uint64 row)
 	g->win_len[attidx] = (uint32) len;
 }
 
+/*
+ * CowGroupValueBytes copies the raw bytes [off, off + len) of block b of
+ * stored column attidx of g (stored at stream_off) into dst from where
+ * this backend has them at hand without decompressing anything: an
+ * uncompressed block's pieces (the backend's read cache, else its pages,
+ * as CowGroupFetchPiece reads them), the frames of a framed block that
+ * the backend's cache or the server's holds, a small block kept whole.
+ * False when they are not (a frame not decompressed yet): the caller then
+ * reads the block as before, which decompresses and keeps what it reads.
+ */
+static bool
+CowGroupValueBytes(CowDecodedGroup *g, int attidx, uint32 b,
+				   uint64 stream_off, Size off, Size len, char *dst)
+{
+	CowBlockDesc *bd;
+	CowFrames	f;
+
+	if (g->block_dirs[attidx] == NULL)
+		g->block_dirs[attidx] = CowReadBlockDir(g->rel, &g->version,
+												g->header, attidx,
+												g->borrowed);
+	bd = &g->block_dirs[attidx][b];
+	if (off > bd->raw_len || len > bd->raw_len - off)
+		return false;
+	if ((bd->flags & COW_BLK_UNCOMPRESSED) &&
+		bd->stored_len >= COW_PAGED_MIN && bd->stored_len == bd->raw_len)
+	{
+		/* read in place, its CRC checked when its value block was made */
+		while (len > 0)
+		{
+			uint32		piece = off / COW_PAGED_PIECE;
+			Size		start = (Size) piece * COW_PAGED_PIECE;
+			Size		plen = Min(bd->raw_len - start, COW_PAGED_PIECE);
+			Size		n = Min(len, start + plen - off);
+
+			if (!CowReadCacheGetFramePart(g->rel, &g->version, attidx, b,
+										  piece, plen, off - start, n,
+										  false, true, dst))
+			{
+				char		buf[COW_PAGED_PIECE];
+
+				CowReadExtentBytes(g->rel, g->version.first_block,
+								   g->version.nblocks, stream_off + start,
+								   plen, buf);
+				CowReadCachePutFrame(g->rel, &g->version, attidx, b, piece,
+									 buf, plen);
+				memcpy(dst, buf + (off - start), n);
+			}
+			dst += n;
+			off += n;
+			len -= n;
+		}
+		return true;
+	}
+	if (!(bd->flags & COW_BLK_UNCOMPRESSED) && bd->raw_len > COW_FRAMED_MIN &&
+		CowReadCacheGetFrames(g->rel, &g->version, attidx, b, &f, false))
+	{
+		while (len > 0)
+		{
+			uint32		frame = CowFrameOf(f.first_raw, f.frame_raw, off);
+			Size		roff,
+						rlen,
+						n;
+
+			if (frame >= f.nframes)
+				return false;
+			CowFrameRange(f.first_raw, f.frame_raw, f.raw_len, frame, &roff,
+						  &rlen);
+			n = Min(len, roff + rlen - off);
+			if (!CowReadCacheGetFramePart(g->rel, &g->version, attidx, b,
+										  frame, rlen, off - roff, n, true,
+										  true, dst))
+				return false;
+			dst += n;
+			off += n;
+			len -= n;
+		}
+		return true;
+	}
+	return CowReadCacheGetWholePart(g->rel, &g->version, attidx, b,
+									bd->raw_len, off, len, dst);
+}
+
+/* what CowGroupValueFast did */
+#define COW_FAST_DONE		0	/* the value was read */
+#define COW_FAST_NONE		1	/* no value block kept for the block */
+#define COW_FAST_NOT		2	/* one is, of no use this time */
+
+/*
+ * CowGroupValueFast reads row "row" of column attidx of g, in block b,
+ * through the block's value block (cow/format.h) kept in the backend's
+ * read cache: the value's few raw bytes, and no raw buffer of the block
+ * nor its headers read again.  Call in g->cxt.
+ */
+static int
+CowGroupValueFast(CowDecodedGroup *g, int attidx, uint32 b, uint64 row,
+				  Datum *value, bool *isnull)
+{
+	const CowValueBlock *vb;
+	uint64		r0 = (uint64) b * g->header->block_rows;
+	uint64		k;
+	uint64		stream_off;
+	Size		off,
+				len;
+	char		bytes[MAXALIGN(COW_VALUE_BYTES)];
+
+	vb = CowReadCacheGetValueBlock(g->rel, &g->version, attidx, b);
+	if (vb == NULL)
+		return COW_FAST_NONE;
+	if (vb->kind == COW_VALUE_NONE ||
+		vb->nrows != Min((uint64) g->header->block_rows, g->nrows - r0))
+		return COW_FAST_NOT;
+	CowValueBlockLocate(vb, row - r0, isnull, &k, &off, &len);
+	if (*isnull)
+	{
+		*value = (Datum) 0;
+		return COW_FAST_DONE;
+	}
+	stream_off = vb->stream_off;
+	memset(bytes, 0, sizeof(bytes));
+	if (len > 0 &&
+		!CowGroupValueBytes(g, attidx, b, stream_off, off, len, bytes))
+		return COW_FAST_NOT;
+	/* asked again: the calls above keep the block's entry, but may move it */
+	vb = CowReadCacheGetValueBlock(g->rel, &g->version, attidx, b);
+	if (vb == NULL)
+		return COW_FAST_NOT;
+	*value = CowValueBlockValue(g->rel, vb, k, bytes);
+	return COW_FAST_DONE;
+}
+
+/*
+ * CowGroupKeepValueBlock makes the value block of block b of column
+ * attidx of g, whose raw bytes (d, lazy) a value was just read from, and
+ * keeps it in the backend's read cache for the next reads of the block.
+ * Call in g->cxt.
+ */
+static void
+CowGroupKeepValueBlock(CowDecodedGroup *g, int attidx, uint32 b,
+					   const CowColumnDesc *d, const char *raw,
+					   CowLazyRaw *lazy)
+{
+	uint64		r0 = (uint64) b * g->header->block_rows;
+	CowValueBlock *vb;
+
+	vb = CowValueBlockBuild(g->rel, g->version.file_group_id, attidx + 1, d,
+							raw, lazy,
+							Min((uint64) g->header->block_rows, g->nrows - r0));
+	vb->stream_off = CowGroupBlockOffset(g, attidx, b);
+	CowReadCachePutValueBlock(g->rel, &g->version, attidx, b, vb);
+	pfree(vb);
+}
+
 bool
 CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 			  bool *isnull)
@@ -1747,6 +1916,7 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 	char	   *raw;
 	CowLazyRaw *lazy;
 	bool		revisit;
+	int			fast = COW_FAST_NOT;
 
 	if (!CowGroupWanted(g, attidx))
 		return false;
@@ -1764,13 +1934,35 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 
 	old = MemoryContextSwitchTo(g->cxt);
 	if (g->block_seen == NULL)
+	{
 		g->block_seen = palloc0(sizeof(bool *) * g->natts);
+		g->value_block_no = palloc0(sizeof(uint32) * g->natts);
+	}
 	if (g->block_seen[attidx] == NULL)
 		g->block_seen[attidx] = palloc0(sizeof(bool) * g->nblocks);
-	/* a block read from before, and decompressed again: decode it whole */
+	/* the first value read from a block: through its value block */
+	if (!g->block_seen[attidx][b])
+	{
+		fast = CowGroupValueFast(g, attidx, b, row, value, isnull);
+		if (fast == COW_FAST_DONE)
+		{
+			g->block_seen[attidx][b] = true;
+			g->value_block_no[attidx] = b + 1;
+			MemoryContextSwitchTo(old);
+			return true;
+		}
+	}
+
+	/*
+	 * A block read from before, and decompressed again: decode it whole.
+	 * The block whose first value was read through its value block is read
+	 * from as a block read for the first time.
+	 */
 	revisit = g->block_seen[attidx][b] &&
-		(g->raw_block_no == NULL || g->raw_block_no[attidx] != b + 1);
+		(g->raw_block_no == NULL || g->raw_block_no[attidx] != b + 1) &&
+		g->value_block_no[attidx] != b + 1;
 	g->block_seen[attidx][b] = true;
+	g->value_block_no[attidx] = 0;
 	raw = CowGroupBlockRaw(g, attidx, b, &d, &lazy);
 	r0 = (uint64) b * g->header->block_rows;
 	if (raw == NULL)
@@ -1795,7 +1987,11 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 		}
 	}
 	else
+	{
 		CowGroupDecodeOne(g, attidx, r0, row, &d, raw, lazy, value, isnull);
+		if (fast == COW_FAST_NONE)
+			CowGroupKeepValueBlock(g, attidx, b, &d, raw, lazy);
+	}
 	MemoryContextSwitchTo(old);
 	return true;
 }

@@ -336,6 +336,66 @@ CowIntCompare(int strategy, int64 a, int64 b)
 	}
 }
 
+/*
+ * A value block (cow_encoding.c, CowValueBlockBuild): what reading one
+ * value of a block needs once the block's headers are read -- its null
+ * bitmap, its int block's header, a dictionary's entries -- so that a
+ * later read of a value of the block reads only the few raw bytes that
+ * hold it (CowValueBlockLocate, CowValueBlockValue), without a raw buffer
+ * of the block's size and without reading the headers again.  Flat: one
+ * allocation of size bytes, which a cache can copy as it is.  Blocks whose
+ * values cannot be read that way have one of kind COW_VALUE_NONE.  Only
+ * cow_encoding.c reads the fields below stream_off.
+ */
+#define COW_VALUE_NONE			0
+#define COW_VALUE_INT			1
+#define COW_VALUE_NUMERIC		2
+#define COW_VALUE_DICT			3
+
+/* the most raw bytes a value of a value block is built from */
+#define COW_VALUE_BYTES			9
+
+/* a value block is kept only up to this size (a dictionary's entries) */
+#define COW_VALUE_BLOCK_MAX		(16 * 1024)
+
+typedef struct CowValueBlock
+{
+	Size		size;			/* of the whole, what follows included */
+	uint8		kind;			/* COW_VALUE_* */
+	uint64		stream_off;		/* the reader's: where the block is stored */
+	/* the block's rows and their NULLs */
+	uint32		nrows;
+	bool		has_nulls;
+	uint32		nulls_off;		/* from the start: the null bitmap */
+	uint32		ranks_off;		/* uint32 per 64 rows: the NULLs before */
+	/* the int block of the values, of a NUMERIC's, or of a DICT's codes */
+	bool		delta;			/* delta of width 0; else frame of reference */
+	uint8		width;
+	int16		attlen;
+	int64		base;
+	int64		first;
+	uint64		packed_off;		/* raw offset of the packed values */
+	uint64		packed_len;
+	/* what the values are built with */
+	uint32		dscale;			/* NUMERIC */
+	uint32		nentries;		/* DICT */
+	uint32		entries_off;	/* DICT: uint32 offsets (from the start) of
+								 * its entries, varlenas with 4-byte
+								 * headers */
+	int64		file_group_id;	/* for messages */
+	int			colno;
+} CowValueBlock;
+
+extern CowValueBlock *CowValueBlockBuild(Relation rel, int64 file_group_id,
+										 int colno, const CowColumnDesc *d,
+										 const char *raw, CowLazyRaw *lazy,
+										 uint64 nrows);
+extern void CowValueBlockLocate(const CowValueBlock *vb, uint64 row,
+								bool *isnull, uint64 *k, Size *off,
+								Size *len);
+extern Datum CowValueBlockValue(Relation rel, const CowValueBlock *vb,
+								uint64 k, const char *bytes);
+
 extern bool CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 						   const CowColumnDesc *d, const char *raw, uint64 nrows,
 						   Datum *values, bool *isnull);

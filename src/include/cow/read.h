@@ -100,6 +100,10 @@ typedef struct CowDecodedGroup
 								 * or NULL: it is whole */
 	bool	  **block_seen;		/* [natts][nblocks] or NULL: blocks values
 								 * were read from one by one */
+	uint32	   *value_block_no; /* [natts] with block_seen: the number + 1
+								 * of the block a value was last read from
+								 * through its value block (CowGroupValue),
+								 * or 0 */
 	uint64	   *win_lo;			/* [natts] or NULL: single values, the rows
 								 * [win_lo, win_hi) of the column's current
 								 * block decoded into win_values/isnull */

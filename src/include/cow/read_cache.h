@@ -57,6 +57,16 @@ extern char *CowReadCacheGetWhole(Relation rel, const CowVersion *v,
 extern void CowReadCachePutWhole(Relation rel, const CowVersion *v,
 								 int attidx, uint32 blockno, const char *src,
 								 Size len);
+extern bool CowReadCacheGetWholePart(Relation rel, const CowVersion *v,
+									 int attidx, uint32 blockno, Size len,
+									 Size from, Size n, char *dst);
+extern const CowValueBlock *CowReadCacheGetValueBlock(Relation rel,
+													  const CowVersion *v,
+													  int attidx,
+													  uint32 blockno);
+extern void CowReadCachePutValueBlock(Relation rel, const CowVersion *v,
+									  int attidx, uint32 blockno,
+									  const CowValueBlock *vb);
 extern uint64 *CowReadCacheGetMarks(Relation rel, const CowVersion *v,
 									int attidx, uint32 blockno,
 									uint32 *nmarks, Size *at);

@@ -1,0 +1,143 @@
+-- A point lookup reads the first value of a column's block through the
+-- block's value block (cow_encoding.c, CowValueBlockBuild), which the
+-- backend keeps in its read cache once it has read the block: the few
+-- raw bytes that hold the value, without decoding the block's headers
+-- again nor a raw buffer of the block's size (cow_reader.c,
+-- CowGroupValueFast).  Integer, numeric and dictionary blocks whose
+-- values are random access have one.  Every value read that way is
+-- compared with heap's: integers of every width and their extremes,
+-- (63 bits wide, a value's bits in nine bytes), booleans, dates, timestamps, numerics, dictionary codes, NULLs anywhere
+-- in a block, consecutive keys (delta blocks of width 0), and blocks
+-- stored as they are (read in place), compressed whole and in frames.
+CREATE SCHEMA cow_value_blocks;
+SET search_path = cow_value_blocks, public;
+SET max_parallel_workers_per_gather = 0;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+
+CREATE TABLE src AS
+SELECT g AS id,
+       (g % 7 - 3)::int2 AS i2,
+       CASE WHEN g % 5 = 0 THEN NULL ELSE g * 7919 % 100003 - 50000 END::int4 AS i4,
+       CASE g % 1000 WHEN 1 THEN -4611686018427387903
+                     WHEN 2 THEN 4611686018427387903
+                     ELSE g::int8 * 1000003 END AS i8,
+       '2026-01-01'::date + g % 400 AS d,
+       '2026-01-01'::timestamptz + g * interval '1.5 second' AS ts,
+       CASE WHEN g % 11 = 0 THEN NULL
+            ELSE ((g * 37) % 200000 - 100000) / 100.0 END::numeric(12,2) AS amount,
+       CASE WHEN g % 13 = 0 THEN NULL
+            ELSE (ARRAY['new', 'paid', 'shipped', 'delivered', 'returned'])[1 + g % 5] END AS status,
+       (g % 3 = 0) AS flag,
+       'note ' || g AS note
+FROM generate_series(1, 20000) g;
+CREATE TABLE c (LIKE src) USING incetl_cow;
+SELECT incetl.set_table_options('c', record_key => 'id');
+INSERT INTO c SELECT * FROM src ORDER BY id;
+CREATE INDEX c_id ON c (id);
+CREATE TABLE h (LIKE src);
+INSERT INTO h SELECT * FROM src;
+CREATE INDEX h_id ON h (id);
+ANALYZE c, h;
+
+-- the encodings the columns got
+SELECT attnum, column_name, encoding FROM incetl.column_stats('c') ORDER BY attnum;
+
+-- the column blocks a statement decodes in this backend
+CREATE FUNCTION pg_temp.blocks(q text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+  b0 bigint;
+  b1 bigint;
+BEGIN
+  SELECT column_blocks_decoded INTO b0 FROM incetl.cow_decode_counts();
+  EXECUTE q;
+  SELECT column_blocks_decoded INTO b1 FROM incetl.cow_decode_counts();
+  RETURN b1 - b0;
+END $$;
+
+-- lookups of keys lo, lo + step, ..., hi, one statement each (each its
+-- own index fetch, as a client's lookups are)
+CREATE FUNCTION pg_temp.lookups(lo int, hi int, step int)
+RETURNS TABLE (id int, row_text text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  k int;
+  t text;
+BEGIN
+  FOR k IN SELECT generate_series(lo, hi, step) LOOP
+    SELECT c::text INTO t FROM c WHERE c.id = k;
+    id := k;
+    row_text := t;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+
+-- 1. the first lookup in a block decodes each column's block; the next
+-- one in that block decodes only note's (VARLENA: no value block) and
+-- reads the others through their value blocks; one far in the block
+-- decodes i8's too, whose block is in zstd frames and the frame of the
+-- row not decompressed yet (what reads it keeps it for the next)
+EXPLAIN (COSTS OFF) SELECT * FROM c WHERE id = 5000;
+SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5000') AS first_lookup;
+SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5001') AS next_lookup;
+SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 8000') AS far_in_block;
+SELECT (SELECT c::text FROM c WHERE id = k) = (SELECT h::text FROM h WHERE id = k) AS same
+FROM unnest(ARRAY[5000, 5001, 8000]) k;
+-- without the read cache, no value blocks: every column decoded each
+-- time; turned on again, the cache starts empty
+SET incetl.cow_read_cache_size = 0;
+SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5002') AS no_cache;
+SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5003') AS no_cache;
+RESET incetl.cow_read_cache_size;
+SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5004') AS cache_again;
+SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5005') AS then_value_blocks;
+
+-- 2. every row, looked up one statement at a time twice over (the first
+-- pass makes the value blocks, the second reads through them), the same
+-- as heap's
+SELECT count(*) AS lookups, count(*) FILTER (WHERE l.row_text IS DISTINCT FROM h::text) AS different
+FROM pg_temp.lookups(1, 20000, 1) l JOIN h USING (id);
+SELECT count(*) AS lookups, count(*) FILTER (WHERE l.row_text IS DISTINCT FROM h::text) AS different
+FROM pg_temp.lookups(1, 20000, 1) l JOIN h USING (id);
+-- the extremes, NULLs and a few rows as text
+SELECT * FROM pg_temp.lookups(1000, 1003, 1);
+SELECT * FROM pg_temp.lookups(19998, 20000, 1);
+
+-- 3. several rows of one block in one statement: the first through the
+-- value block, the next ones decoded from the block (a window of rows)
+SELECT pg_temp.blocks('SELECT count(*) FROM (SELECT * FROM c WHERE id BETWEEN 9000 AND 9100) s') > 0 AS decoded;
+SELECT (SELECT array_agg(c::text ORDER BY id) FROM c WHERE id BETWEEN 9000 AND 9100) =
+       (SELECT array_agg(h::text ORDER BY id) FROM h WHERE id BETWEEN 9000 AND 9100) AS same_range;
+SELECT (SELECT array_agg(c::text ORDER BY id) FROM c WHERE id IN (3, 4100, 9, 8200, 4101, 15, 8201)) =
+       (SELECT array_agg(h::text ORDER BY id) FROM h WHERE id IN (3, 4100, 9, 8200, 4101, 15, 8201)) AS same_in_list;
+
+-- 4. a new version of some rows: its blocks get value blocks of their
+-- own, the old version's are never read for them
+UPDATE c SET i4 = -i4, amount = amount + 1, status = 'changed', d = d + 1
+WHERE id % 50 = 7;
+UPDATE h SET i4 = -i4, amount = amount + 1, status = 'changed', d = d + 1
+WHERE id % 50 = 7;
+SELECT count(*) AS lookups, count(*) FILTER (WHERE l.row_text IS DISTINCT FROM h::text) AS different
+FROM pg_temp.lookups(7, 20000, 25) l JOIN h USING (id);
+SELECT count(*) AS lookups, count(*) FILTER (WHERE l.row_text IS DISTINCT FROM h::text) AS different
+FROM pg_temp.lookups(7, 20000, 25) l JOIN h USING (id);
+
+-- 5. a column's type changed: the rewrite's blocks are read as the new type
+ALTER TABLE c ALTER COLUMN i2 TYPE int8;
+ALTER TABLE h ALTER COLUMN i2 TYPE int8;
+SELECT count(*) AS lookups, count(*) FILTER (WHERE l.row_text IS DISTINCT FROM h::text) AS different
+FROM pg_temp.lookups(1, 20000, 7) l JOIN h USING (id);
+SELECT count(*) AS lookups, count(*) FILTER (WHERE l.row_text IS DISTINCT FROM h::text) AS different
+FROM pg_temp.lookups(1, 20000, 7) l JOIN h USING (id);
+
+-- 6. a bitmap scan reads through value blocks too
+SET enable_indexscan = off;
+SET enable_bitmapscan = on;
+EXPLAIN (COSTS OFF) SELECT * FROM c WHERE id = 12345;
+SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 12345') AS bitmap_first;
+SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 12346') AS bitmap_next;
+SELECT (SELECT c::text FROM c WHERE id = k) = (SELECT h::text FROM h WHERE id = k) AS same
+FROM unnest(ARRAY[12345, 12346, 17, 19999]) k;
+
+DROP SCHEMA cow_value_blocks CASCADE;
