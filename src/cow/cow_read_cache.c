@@ -31,7 +31,11 @@
  *	  (CowGroupPagedRaw), which otherwise reads every page of the block at
  *	  every statement, and the 512-byte pieces of it read (an int block's
  *	  header and the bits of one value: a copy instead of a buffer pin and
- *	  lock each), each from the second time this backend reads it.
+ *	  lock each), each from the second time this backend reads it;
+ *	- the block's value block (cow/format.h), made when this backend first
+ *	  reads a value of the block: its null bitmap, its int block's header,
+ *	  a dictionary's entries, from which the next lookups in the block read
+ *	  a value from its few raw bytes (cow_reader.c, CowGroupValueFast).
  *
  * The key names one block for good: the version as the version header
  * cache of cow_reader.c names it (CowVersionName: file (relfilenode),
@@ -40,8 +44,11 @@
  * rewrites) forgets its entries, so a relfilenode reused by a later table
  * never finds them.  Entries are dropped least recently used first once
  * the cache holds more than incetl.cow_read_cache_size (kB; 0 turns it
- * off).  Nothing handed out points into the cache: cached bytes are
- * copied into the caller's buffers, so an entry can go at any time.
+ * off).  Nothing handed out points into the cache but a value block,
+ * which its reader reads at once, asking again after any call that may
+ * make room (the block's own entry is never the one dropped to make room
+ * for what the block's reader adds): cached bytes are copied into the
+ * caller's buffers, so an entry can go at any time.
  *
  * What is cached was checked when it was first read (each frame against
  * its CRC in the frame index, a whole block against the CRC of its block

@@ -1658,8 +1658,11 @@ CowGroupDecodeOne(CowDecodedGroup *g, int attidx, uint64 r0, uint64 row,
 /*
  * CowGroupValue sets *value and *isnull to row "row" of column attidx of
  * g, for a group read by block (point lookups): the first row read from a
- * block is decoded alone out of the decompressed block (CowDecodeValue),
- * without decoding the rest of it.  From the COW_BLOCK_SINGLE_VALUES + 1st
+ * block is read through the block's value block when this backend keeps
+ * one (CowGroupValueFast: the value's few raw bytes, no raw buffer of the
+ * block), else decoded alone out of the decompressed block
+ * (CowDecodeValue), without decoding the rest of it, and the block's
+ * value block made for the next statements (CowGroupKeepValueBlock).  From the COW_BLOCK_SINGLE_VALUES + 1st
  * row on (an index range, a bitmap or a key range reads many rows of a
  * block, and decoding each alone walks the block up to it), a window of
  * rows from the row on (or up to it, when the rows come in descending
@@ -1870,15 +1873,20 @@ CowGroupValueFast(CowDecodedGroup *g, int attidx, uint32 b, uint64 row,
 		*value = (Datum) 0;
 		return COW_FAST_DONE;
 	}
-	stream_off = vb->stream_off;
 	memset(bytes, 0, sizeof(bytes));
-	if (len > 0 &&
-		!CowGroupValueBytes(g, attidx, b, stream_off, off, len, bytes))
-		return COW_FAST_NOT;
-	/* asked again: the calls above keep the block's entry, but may move it */
-	vb = CowReadCacheGetValueBlock(g->rel, &g->version, attidx, b);
-	if (vb == NULL)
-		return COW_FAST_NOT;
+	if (len > 0)
+	{
+		stream_off = vb->stream_off;
+		if (!CowGroupValueBytes(g, attidx, b, stream_off, off, len, bytes))
+			return COW_FAST_NOT;
+		/*
+		 * asked again: reading the bytes keeps the block's entry, but may
+		 * have made room for them
+		 */
+		vb = CowReadCacheGetValueBlock(g->rel, &g->version, attidx, b);
+		if (vb == NULL)
+			return COW_FAST_NOT;
+	}
 	*value = CowValueBlockValue(g->rel, vb, k, bytes);
 	return COW_FAST_DONE;
 }

@@ -12,7 +12,8 @@
  * block (by_block: scans, key ranges) decodes the block of each column
  * that holds the row, when the row is read; one read a few rows at a time
  * (single_values: index fetches, bitmap scans) decodes only the row's
- * value out of the decompressed block (CowGroupValue).  Materializing or
+ * value out of the decompressed block, or out of its few raw bytes
+ * through the block's value block (CowGroupValue).  Materializing or
  * copying the slot fetches every attribute first.  A column added after a
  * file group was written reads as its missing value (atthasmissing /
  * attmissingval) in the *slot's* descriptor, as heap's slot_getmissingattrs

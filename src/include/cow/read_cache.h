@@ -29,7 +29,8 @@ extern void CowReadCacheInit(void);
 
 /*
  * Every function names one block of one column of one file group version
- * (rel, v, attidx, blockno).  Nothing returned points into the cache: the
+ * (rel, v, attidx, blockno).  Nothing returned points into the cache but
+ * a value block (CowReadCacheGetValueBlock), which is read at once: the
  * cached bytes are copied out, so that the cache may drop an entry at any
  * time.
  */
