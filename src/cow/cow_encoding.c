@@ -2240,6 +2240,17 @@ CowValueBlockBuild(Relation rel, int64 file_group_id, int colno,
 
 	switch (d->encoding)
 	{
+		case COW_ENC_PLAIN:
+			/* fixed-length values, each at a multiple of its aligned length */
+			if (d->attlen <= 0 || d->attlen > COW_VALUE_BYTES ||
+				(d->attbyval && d->attlen > (int) sizeof(Datum)))
+				goto done;
+			vb.kind = COW_VALUE_PLAIN;
+			vb.attbyval = d->attbyval;
+			vb.stride = att_align_nominal(d->attlen, CowPlainAlign(d));
+			vb.packed_off = r.pos;
+			vb.packed_len = r.len - Min(r.pos, r.len);
+			goto done;
 		case COW_ENC_INT:
 			if (!d->attbyval ||
 				(d->attlen != 1 && d->attlen != 2 && d->attlen != 4 && d->attlen != 8))
@@ -2387,7 +2398,12 @@ CowValueBlockLocate(const CowValueBlock *vb, uint64 row, bool *isnull,
 			pg_popcount32(bm[row >> 3] & ((1U << (row & 7)) - 1));
 	}
 	*k = kk;
-	if (!vb->delta && vb->width > 0)
+	if (vb->kind == COW_VALUE_PLAIN)
+	{
+		*off = vb->packed_off + kk * vb->stride;
+		*len = vb->attlen;
+	}
+	else if (!vb->delta && vb->width > 0)
 	{
 		uint64		byte = (kk * vb->width) >> 3;
 
@@ -2400,8 +2416,8 @@ CowValueBlockLocate(const CowValueBlock *vb, uint64 row, bool *isnull,
 /*
  * CowValueBlockValue: value k of the block of vb, from bytes, the raw
  * bytes CowValueBlockLocate named, followed by zeros up to
- * COW_VALUE_BYTES.  A value passed by reference is palloc'd in the current
- * memory context.
+ * COW_VALUE_BYTES, MAXALIGNed.  A value passed by reference is palloc'd in
+ * the current memory context.
  */
 Datum
 CowValueBlockValue(Relation rel, const CowValueBlock *vb, uint64 k,
@@ -2411,6 +2427,16 @@ CowValueBlockValue(Relation rel, const CowValueBlock *vb, uint64 k,
 	uint64		x = 0;
 	int64		v;
 
+	if (vb->kind == COW_VALUE_PLAIN)
+	{
+		char	   *out;
+
+		if (vb->attbyval)
+			return fetch_att(bytes, true, vb->attlen);
+		out = palloc(vb->attlen);
+		memcpy(out, bytes, vb->attlen);
+		return PointerGetDatum(out);
+	}
 	if (!vb->delta && vb->width > 0)
 	{
 		int			shift = (k * vb->width) & 7;

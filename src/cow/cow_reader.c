@@ -1859,7 +1859,11 @@ CowGroupValueFast(CowDecodedGroup *g, int attidx, uint32 b, uint64 row,
 	uint64		stream_off;
 	Size		off,
 				len;
-	char		bytes[MAXALIGN(COW_VALUE_BYTES)];
+	union
+	{
+		char		data[MAXALIGN(COW_VALUE_BYTES)];
+		Datum		align;		/* fetch_att() reads a Datum's width */
+	}			bytes;
 
 	vb = CowReadCacheGetValueBlock(g->rel, &g->version, attidx, b);
 	if (vb == NULL)
@@ -1873,11 +1877,12 @@ CowGroupValueFast(CowDecodedGroup *g, int attidx, uint32 b, uint64 row,
 		*value = (Datum) 0;
 		return COW_FAST_DONE;
 	}
-	memset(bytes, 0, sizeof(bytes));
+	memset(&bytes, 0, sizeof(bytes));
 	if (len > 0)
 	{
 		stream_off = vb->stream_off;
-		if (!CowGroupValueBytes(g, attidx, b, stream_off, off, len, bytes))
+		if (!CowGroupValueBytes(g, attidx, b, stream_off, off, len,
+								bytes.data))
 			return COW_FAST_NOT;
 		/*
 		 * asked again: reading the bytes keeps the block's entry, but may
@@ -1887,7 +1892,7 @@ CowGroupValueFast(CowDecodedGroup *g, int attidx, uint32 b, uint64 row,
 		if (vb == NULL)
 			return COW_FAST_NOT;
 	}
-	*value = CowValueBlockValue(g->rel, vb, k, bytes);
+	*value = CowValueBlockValue(g->rel, vb, k, bytes.data);
 	return COW_FAST_DONE;
 }
 

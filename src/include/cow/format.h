@@ -351,9 +351,10 @@ CowIntCompare(int strategy, int64 a, int64 b)
 #define COW_VALUE_INT			1
 #define COW_VALUE_NUMERIC		2
 #define COW_VALUE_DICT			3
+#define COW_VALUE_PLAIN			4	/* fixed length, at most COW_VALUE_BYTES */
 
 /* the most raw bytes a value of a value block is built from */
-#define COW_VALUE_BYTES			9
+#define COW_VALUE_BYTES			16
 
 /* a value block is kept only up to this size (a dictionary's entries) */
 #define COW_VALUE_BLOCK_MAX		(16 * 1024)
@@ -372,6 +373,8 @@ typedef struct CowValueBlock
 	bool		delta;			/* delta of width 0; else frame of reference */
 	uint8		width;
 	int16		attlen;
+	bool		attbyval;		/* PLAIN: values are attlen bytes each, */
+	uint32		stride;			/* stride apart from packed_off */
 	int64		base;
 	int64		first;
 	uint64		packed_off;		/* raw offset of the packed values */
