@@ -3,14 +3,16 @@
 -- backend keeps in its read cache once it has read the block: the few
 -- raw bytes that hold the value, without decoding the block's headers
 -- again nor a raw buffer of the block's size (cow_reader.c,
--- CowGroupValueFast).  Integer, numeric and dictionary blocks whose
--- values are random access have one, and blocks of fixed-length values
--- stored as they are.  Every value read that way is compared with heap's:
--- integers of every width, int8 63 bits wide (a value's bits in nine
--- bytes), int8 at its extremes (stored plain), booleans, dates,
--- timestamps, numerics, dictionary codes, float8, uuids, NULLs anywhere
--- in a block, consecutive keys (delta blocks of width 0), and blocks
--- stored as they are (read in place), compressed whole and in frames.
+-- CowGroupValueFast).  Integer, numeric, dictionary and varlena blocks
+-- whose values are random access have one, and blocks of fixed-length
+-- values stored as they are.  Every value read that way is compared with
+-- heap's: integers of every width, int8 63 bits wide (a value's bits in
+-- nine bytes), int8 at its extremes (stored plain), booleans, dates,
+-- timestamps, numerics, dictionary codes, float8, uuids, text front-coded
+-- in short chains (ref) and in chains of thousands of values (note), text
+-- sharing no prefix, with NULLs (txt), NULLs anywhere in a block,
+-- consecutive keys (delta blocks of width 0), and blocks stored as they
+-- are (read in place), compressed whole and in frames.
 CREATE SCHEMA cow_value_blocks;
 SET search_path = cow_value_blocks, public;
 SET max_parallel_workers_per_gather = 0;
@@ -36,6 +38,9 @@ SELECT g AS id,
                      ELSE g END AS i8p,
        CASE WHEN g % 17 = 0 THEN NULL ELSE g / 7.0 END::float8 AS f8,
        md5(g::text)::uuid AS u,
+       'order ' || g || ' ' || md5(g::text) AS ref,
+       CASE WHEN g % 9 = 0 THEN NULL
+            ELSE md5((g * 3)::text) || repeat('x', g % 50) END AS txt,
        'note ' || g AS note
 FROM generate_series(1, 20000) g;
 CREATE TABLE c (LIKE src) USING incetl_cow;
@@ -81,11 +86,9 @@ BEGIN
 END $$;
 
 -- 1. the first lookup in a block decodes each column's block; the next
--- one in that block decodes only note's (VARLENA: no value block) and
--- reads the others through their value blocks; one far in the block
--- also decodes the blocks stored in zstd frames (i8, i8p, f8) whose frame
--- of the row was not decompressed yet (what reads it keeps it for the
--- next)
+-- one in that block reads them all through their value blocks; one far
+-- in the block decodes the blocks stored in zstd frames whose frame of
+-- the row was not decompressed yet (what reads it keeps it for the next)
 EXPLAIN (COSTS OFF) SELECT * FROM c WHERE id = 5000;
 SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5000') AS first_lookup;
 SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5001') AS next_lookup;

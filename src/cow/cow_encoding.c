@@ -2207,9 +2207,13 @@ CowValueBlockBuild(Relation rel, int64 file_group_id, int colno,
 	CowIntCursor c;
 	char	  **entries = NULL;
 	uint32		nread = 0;
+	uint64	   *marks = NULL;
+	bits8	   *whole = NULL;
 	Size		nulls_len = 0,
 				ranks_len = 0,
 				entries_len = 0,
+				marks_len = 0,
+				whole_len = 0,
 				size;
 	uint32		i;
 
@@ -2304,6 +2308,57 @@ CowValueBlockBuild(Relation rel, int64 file_group_id, int colno,
 				vb.kind = COW_VALUE_DICT;
 			}
 			break;
+		case COW_ENC_VARLENA:
+			{
+				CowVarlenaCursor vc;
+				const CowIntCursor *pc = &vc.prefix;
+				const CowIntCursor *sc = &vc.suffix;
+				uint64		sum = 0;
+				int64		j;
+
+				if (d->attlen != -1)
+					goto done;
+				CowVarlenaOpen(&r, nvals, &vc);
+				/* lengths read at random, each within the body's bytes */
+				if (pc->b.mode != COW_INT_FOR || sc->b.mode != COW_INT_FOR ||
+					pc->b.base < 0 || sc->b.base < 0 ||
+					(uint64) sc->b.base > vc.suffix_bytes ||
+					sc->mask > vc.suffix_bytes - (uint64) sc->b.base)
+					goto done;
+				/* every length read once: the marks, the values stored whole */
+				CowIntEnsure(sc, 0, nvals);
+				marks_len = sizeof(uint64) * (nvals / 64 + 1);
+				marks = palloc(marks_len);
+				for (j = 0; j * 64 < nvals; j++)
+				{
+					marks[j] = sum;
+					sum += (uint64) Min(64, nvals - j * 64) * (uint64) sc->b.base +
+						CowIntSumPacked(sc, j * 64, Min(nvals, (j + 1) * 64));
+				}
+				if (nvals % 64 == 0)
+					marks[nvals / 64] = sum;
+				if (sum != vc.suffix_bytes)
+					goto done;
+				vb.front = (pc->b.base != 0 || pc->b.width != 0);
+				if (vb.front)
+				{
+					CowIntEnsure(pc, 0, nvals);
+					whole_len = (nvals + 7) / 8;
+					whole = palloc0(whole_len);
+					for (j = 0; j < nvals; j++)
+						if (pc->b.base + (int64) CowIntPacked(pc, j) == 0)
+							whole[j >> 3] |= 1 << (j & 7);
+				}
+				vb.prefix_base = pc->b.base;
+				vb.prefix_width = pc->b.width;
+				vb.prefix_off = pc->packed - r.data;
+				vb.prefix_len = pc->packed_len;
+				vb.src_off = vc.src - r.data;
+				vb.suffix_bytes = vc.suffix_bytes;
+				c = *sc;
+				vb.kind = COW_VALUE_VARLENA;
+			}
+			break;
 		default:
 			goto done;
 	}
@@ -2325,10 +2380,11 @@ done:
 	{
 		/* nothing but the kind is read of it */
 		vb.has_nulls = false;
-		nulls_len = ranks_len = entries_len = 0;
+		nulls_len = ranks_len = entries_len = marks_len = whole_len = 0;
 	}
 	size = MAXALIGN(sizeof(CowValueBlock)) + MAXALIGN(nulls_len) +
-		MAXALIGN(ranks_len) + entries_len;
+		MAXALIGN(ranks_len) + entries_len + MAXALIGN(marks_len) +
+		MAXALIGN(whole_len);
 	out = palloc(size);
 	vb.size = size;
 	*out = vb;
@@ -2357,12 +2413,27 @@ done:
 		}
 		Assert(at <= size);
 	}
+	if (vb.kind == COW_VALUE_VARLENA)
+	{
+		out->marks_off = MAXALIGN(sizeof(CowValueBlock)) +
+			MAXALIGN(nulls_len) + MAXALIGN(ranks_len);
+		memcpy((char *) out + out->marks_off, marks, marks_len);
+		if (vb.front)
+		{
+			out->whole_off = out->marks_off + MAXALIGN(marks_len);
+			memcpy((char *) out + out->whole_off, whole, whole_len);
+		}
+	}
 	if (entries != NULL)
 	{
 		if (nread > 0)
 			pfree(entries[0]);	/* the one buffer of them all */
 		pfree(entries);
 	}
+	if (marks != NULL)
+		pfree(marks);
+	if (whole != NULL)
+		pfree(whole);
 	return out;
 }
 
@@ -2403,7 +2474,7 @@ CowValueBlockLocate(const CowValueBlock *vb, uint64 row, bool *isnull,
 		*off = vb->packed_off + kk * vb->stride;
 		*len = vb->attlen;
 	}
-	else if (!vb->delta && vb->width > 0)
+	else if (vb->kind != COW_VALUE_VARLENA && !vb->delta && vb->width > 0)
 	{
 		uint64		byte = (kk * vb->width) >> 3;
 
@@ -2496,6 +2567,162 @@ CowValueBlockValue(Relation rel, const CowValueBlock *vb, uint64 k,
 				 vb->kind);
 	}
 	return (Datum) 0;			/* keep the compiler quiet */
+}
+
+/*
+ * CowValueLengths: packed values [from, to) of width bits of a packed
+ * array of packed_len bytes at raw offset packed_off, plus base, into
+ * out[to - from], their bytes fetched; false when fetch says so.
+ */
+static bool
+CowValueLengths(int64 base, int width, uint64 packed_off, uint64 packed_len,
+				uint64 from, uint64 to, CowValueFetch fetch, void *arg,
+				int64 *out)
+{
+	uint64		first = (from * width) >> 3;
+	uint64		end = Min(packed_len, ((to * width + 7) >> 3) + 9);
+	uint64		mask = width == 64 ? ~UINT64CONST(0) :
+		(UINT64CONST(1) << width) - 1;
+	char	   *buf;
+	uint64		i;
+
+	Assert(from < to);
+	if (width == 0)
+	{
+		for (i = from; i < to; i++)
+			out[i - from] = base;
+		return true;
+	}
+	if (first >= end)
+		return false;
+	/* the bytes, then zeros for the loads past them */
+	buf = palloc0(end - first + 16);
+	if (!fetch(arg, packed_off + first, end - first, buf))
+	{
+		pfree(buf);
+		return false;
+	}
+	for (i = from; i < to; i++)
+	{
+		uint64		bit = i * width;
+		uint64		at = (bit >> 3) - first;
+		int			shift = bit & 7;
+		uint64		x = CowLoadLE64(buf + at) >> shift;
+
+		if (shift + width > 64)
+			x |= (uint64) (unsigned char) buf[at + 8] << (64 - shift);
+		out[i - from] = base + (int64) (x & mask);
+	}
+	pfree(buf);
+	return true;
+}
+
+/*
+ * CowValueBlockVarlena sets *value to value k of the VARLENA block of vb,
+ * palloc'd in the current memory context with a 4-byte header, fetching
+ * the raw bytes it reads with fetch: the suffix lengths from the block's
+ * last mark before the value's chain, the prefix lengths of the chain
+ * (from the last value at or before k stored whole), and the bytes the
+ * value is rebuilt from, as CowVarlenaValue rebuilds it, with the same
+ * checks.  Returns false when a fetch fails (or the block's first value
+ * is not stored whole): the caller then reads the block as before.
+ */
+bool
+CowValueBlockVarlena(Relation rel, const CowValueBlock *vb, uint64 k,
+					 CowValueFetch fetch, void *arg, Datum *value)
+{
+	CowChunkReader r;
+	CowValueBlock copy;
+	int64		start = k;
+	uint64		group;
+	uint64		sum;
+	uint64		suffix_bytes = vb->suffix_bytes;
+	uint64		src_off = vb->src_off;
+	int64	   *prefix;
+	int64	   *suffix;
+	int64		prevlen = 0,
+				len,
+				need,
+				last,
+				j;
+	char	   *buf;
+
+	Assert(vb->kind == COW_VALUE_VARLENA);
+	memset(&r, 0, sizeof(r));
+	r.rel = rel;
+	r.file_group_id = vb->file_group_id;
+	r.colno = vb->colno;
+
+	/* the nearest value at or before k stored whole */
+	if (vb->front)
+	{
+		const bits8 *whole = (const bits8 *) ((const char *) vb + vb->whole_off);
+
+		while (start > 0 && !((whole[start >> 3] >> (start & 7)) & 1))
+			start--;
+		if (!((whole[start >> 3] >> (start & 7)) & 1))
+			return false;
+	}
+	/*
+	 * The suffix lengths from the mark before it, the prefixes of the chain.
+	 * vb is the cache's: what is read of it is read before the first fetch.
+	 */
+	group = (uint64) start & ~UINT64CONST(63);
+	sum = ((const uint64 *) ((const char *) vb + vb->marks_off))[group >> 6];
+	suffix = palloc(sizeof(int64) * (k - group + 1));
+	prefix = palloc(sizeof(int64) * (k - start + 1));
+	prefix[0] = 0;
+	copy = *vb;
+	if (!CowValueLengths(copy.base, copy.width, copy.packed_off,
+						 copy.packed_len, group, k + 1, fetch, arg, suffix))
+		return false;
+	if (copy.front &&
+		!CowValueLengths(copy.prefix_base, copy.prefix_width, copy.prefix_off,
+						 copy.prefix_len, start, k + 1, fetch, arg, prefix))
+		return false;
+	for (j = group; j < start; j++)
+		sum += suffix[j - group];
+	if (sum > suffix_bytes)
+		CowChunkCorrupt(&r, "bad value length");
+	suffix += start - group;
+	/* prefix[j], suffix[j]: of value start + j; checked as CowVarlenaValue */
+	last = k - start;
+	for (j = 0; j <= last; j++)
+	{
+		if (prefix[j] < 0 || suffix[j] < 0 || prefix[j] > prevlen ||
+			(uint64) suffix[j] > suffix_bytes)
+			CowChunkCorrupt(&r, "bad value length");
+		prevlen = prefix[j] + suffix[j];
+		if ((uint64) prevlen > MaxAllocSize - VARHDRSZ)
+			CowChunkCorrupt(&r, "bad value length");
+		sum += suffix[j];
+		if (sum > suffix_bytes)
+			CowChunkCorrupt(&r, "bad value length");
+	}
+
+	/* sum is now the end of value k's suffix bytes */
+	len = prefix[last] + suffix[last];
+	buf = palloc(len + VARHDRSZ);
+	SET_VARSIZE(buf, len + VARHDRSZ);
+	need = len;					/* bytes [0, need) are still to be filled */
+	for (j = last; need > 0; j--)
+	{
+		uint64		off;
+
+		Assert(j >= 0);
+		off = sum - suffix[j];
+		/* value start + j has bytes [prefix[j], need) in its own suffix */
+		if (prefix[j] < need)
+		{
+			if (!fetch(arg, src_off + off, need - prefix[j],
+					   buf + VARHDRSZ + prefix[j]))
+				return false;
+			need = prefix[j];
+		}
+		sum = off;
+	}
+	*value = PointerGetDatum(buf);
+	return true;
 }
 
 /*

@@ -1838,6 +1838,25 @@ CowGroupValueBytes(CowDecodedGroup *g, int attidx, uint32 b,
 									bd->raw_len, off, len, dst);
 }
 
+/* the block CowGroupValueFetch fetches from */
+typedef struct CowGroupFetchArg
+{
+	CowDecodedGroup *g;
+	int			attidx;
+	uint32		b;
+	uint64		stream_off;
+} CowGroupFetchArg;
+
+/* CowValueFetch of a block read through its value block */
+static bool
+CowGroupValueFetch(void *arg, Size off, Size len, char *dst)
+{
+	CowGroupFetchArg *a = (CowGroupFetchArg *) arg;
+
+	return CowGroupValueBytes(a->g, a->attidx, a->b, a->stream_off, off, len,
+							  dst);
+}
+
 /* what CowGroupValueFast did */
 #define COW_FAST_DONE		0	/* the value was read */
 #define COW_FAST_NONE		1	/* no value block kept for the block */
@@ -1875,6 +1894,19 @@ CowGroupValueFast(CowDecodedGroup *g, int attidx, uint32 b, uint64 row,
 	if (*isnull)
 	{
 		*value = (Datum) 0;
+		return COW_FAST_DONE;
+	}
+	if (vb->kind == COW_VALUE_VARLENA)
+	{
+		CowGroupFetchArg a;
+
+		a.g = g;
+		a.attidx = attidx;
+		a.b = b;
+		a.stream_off = vb->stream_off;
+		if (!CowValueBlockVarlena(g->rel, vb, k, CowGroupValueFetch, &a,
+								  value))
+			return COW_FAST_NOT;
 		return COW_FAST_DONE;
 	}
 	memset(&bytes, 0, sizeof(bytes));

@@ -352,6 +352,7 @@ CowIntCompare(int strategy, int64 a, int64 b)
 #define COW_VALUE_NUMERIC		2
 #define COW_VALUE_DICT			3
 #define COW_VALUE_PLAIN			4	/* fixed length, at most COW_VALUE_BYTES */
+#define COW_VALUE_VARLENA		5	/* lengths and bytes (CowValueBlockVarlena) */
 
 /* the most raw bytes a value of a value block is built from */
 #define COW_VALUE_BYTES			16
@@ -379,6 +380,16 @@ typedef struct CowValueBlock
 	int64		first;
 	uint64		packed_off;		/* raw offset of the packed values */
 	uint64		packed_len;
+	/* VARLENA: the int block above is the suffix lengths'; these follow */
+	int64		prefix_base;	/* the prefix lengths' frame of reference */
+	uint8		prefix_width;
+	bool		front;			/* some values share a prefix */
+	uint64		prefix_off;		/* raw offset of their packed values */
+	uint64		prefix_len;
+	uint64		src_off;		/* raw offset of the suffix bytes */
+	uint64		suffix_bytes;
+	uint32		marks_off;		/* uint64 per 64 values: suffix bytes before */
+	uint32		whole_off;		/* with front: a bit per value stored whole */
 	/* what the values are built with */
 	uint32		dscale;			/* NUMERIC */
 	uint32		nentries;		/* DICT */
@@ -398,6 +409,13 @@ extern void CowValueBlockLocate(const CowValueBlock *vb, uint64 row,
 								Size *len);
 extern Datum CowValueBlockValue(Relation rel, const CowValueBlock *vb,
 								uint64 k, const char *bytes);
+
+/* copies raw bytes [off, off + len) of the block into dst, or says false */
+typedef bool (*CowValueFetch) (void *arg, Size off, Size len, char *dst);
+
+extern bool CowValueBlockVarlena(Relation rel, const CowValueBlock *vb,
+								 uint64 k, CowValueFetch fetch, void *arg,
+								 Datum *value);
 
 extern bool CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 						   const CowColumnDesc *d, const char *raw, uint64 nrows,
