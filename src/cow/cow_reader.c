@@ -1824,10 +1824,31 @@ CowGroupValueBytes(CowDecodedGroup *g, int attidx, uint32 b,
 			CowFrameRange(f.first_raw, f.frame_raw, f.raw_len, frame, &roff,
 						  &rlen);
 			n = Min(len, roff + rlen - off);
+
+			/*
+			 * As CowGroupFetchFrame asks: the bytes, from the server's cache
+			 * too unless it is the block's first frame (a VARLENA block's
+			 * lengths, asked for piece by piece), which is taken whole from
+			 * there, so that the backend keeps it from its second read.
+			 */
 			if (!CowReadCacheGetFramePart(g->rel, &g->version, attidx, b,
-										  frame, rlen, off - roff, n, true,
-										  true, dst))
-				return false;
+										  frame, rlen, off - roff, n,
+										  frame > 0, true, dst))
+			{
+				char	   *whole;
+
+				if (frame > 0)
+					return false;
+				whole = palloc(Max(rlen, 1));
+				if (!CowReadCacheGetFrame(g->rel, &g->version, attidx, b,
+										  frame, true, whole, rlen))
+				{
+					pfree(whole);
+					return false;
+				}
+				memcpy(dst, whole + (off - roff), n);
+				pfree(whole);
+			}
 			dst += n;
 			off += n;
 			len -= n;
