@@ -2480,7 +2480,8 @@ CowValueBlockLocate(const CowValueBlock *vb, uint64 row, bool *isnull,
 
 		Assert(byte < vb->packed_len);
 		*off = vb->packed_off + byte;
-		*len = Min(COW_VALUE_BYTES, vb->packed_len - byte);
+		/* up to 64 bits from a bit offset within the first byte */
+		*len = Min(9, vb->packed_len - byte);
 	}
 }
 

@@ -1662,8 +1662,8 @@ CowGroupDecodeOne(CowDecodedGroup *g, int attidx, uint64 r0, uint64 row,
  * one (CowGroupValueFast: the value's few raw bytes, no raw buffer of the
  * block), else decoded alone out of the decompressed block
  * (CowDecodeValue), without decoding the rest of it, and the block's
- * value block made for the next statements (CowGroupKeepValueBlock).  From the COW_BLOCK_SINGLE_VALUES + 1st
- * row on (an index range, a bitmap or a key range reads many rows of a
+ * value block made for the next statements (CowGroupKeepValueBlock).
+ * From the COW_BLOCK_SINGLE_VALUES + 1st row on (an index range, a bitmap or a key range reads many rows of a
  * block, and decoding each alone walks the block up to it), a window of
  * rows from the row on (or up to it, when the rows come in descending
  * order) is decoded into arrays of the window's own
@@ -1905,6 +1905,9 @@ CowGroupValueFast(CowDecodedGroup *g, int attidx, uint32 b, uint64 row,
 		Datum		align;		/* fetch_att() reads a Datum's width */
 	}			bytes;
 
+	/* value blocks are kept in the read cache: none while it is off */
+	if (CowReadCacheSize <= 0)
+		return COW_FAST_NOT;
 	vb = CowReadCacheGetValueBlock(g->rel, &g->version, attidx, b);
 	if (vb == NULL)
 		return COW_FAST_NONE;
