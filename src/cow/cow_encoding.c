@@ -2150,7 +2150,7 @@ CowDecodeValue(Relation rel, int64 file_group_id, int colno,
 	return keeps_raw;
 }
 
-/* ---------- value blocks: one value without the block's raw bytes ---------- */
+/* ---------- value blocks: a value without its block's raw bytes ---------- */
 
 /*
  * A lookup decodes one value of a block (CowDecodeValue), and a later

@@ -1663,8 +1663,9 @@ CowGroupDecodeOne(CowDecodedGroup *g, int attidx, uint64 r0, uint64 row,
  * block), else decoded alone out of the decompressed block
  * (CowDecodeValue), without decoding the rest of it, and the block's
  * value block made for the next statements (CowGroupKeepValueBlock).
- * From the COW_BLOCK_SINGLE_VALUES + 1st row on (an index range, a bitmap or a key range reads many rows of a
- * block, and decoding each alone walks the block up to it), a window of
+ * From the COW_BLOCK_SINGLE_VALUES + 1st row on (an index range, a bitmap
+ * or a key range reads many rows of a block, and decoding each alone
+ * walks the block up to it), a window of
  * rows from the row on (or up to it, when the rows come in descending
  * order) is decoded into arrays of the window's own
  * (CowGroupDecodeRowsInto: of a framed block, only the frames the window

@@ -351,8 +351,8 @@ CowIntCompare(int strategy, int64 a, int64 b)
 #define COW_VALUE_INT			1
 #define COW_VALUE_NUMERIC		2
 #define COW_VALUE_DICT			3
-#define COW_VALUE_PLAIN			4	/* fixed length, at most COW_VALUE_BYTES */
-#define COW_VALUE_VARLENA		5	/* lengths and bytes (CowValueBlockVarlena) */
+#define COW_VALUE_PLAIN			4	/* fixed length, COW_VALUE_BYTES at most */
+#define COW_VALUE_VARLENA		5	/* lengths, bytes: CowValueBlockVarlena */
 
 /* the most raw bytes a value of a value block is built from */
 #define COW_VALUE_BYTES			16
@@ -364,14 +364,14 @@ typedef struct CowValueBlock
 {
 	Size		size;			/* of the whole, what follows included */
 	uint8		kind;			/* COW_VALUE_* */
-	uint64		stream_off;		/* the reader's: where the block is stored */
+	uint64		stream_off;		/* the reader's: where the block is */
 	/* the block's rows and their NULLs */
 	uint32		nrows;
 	bool		has_nulls;
 	uint32		nulls_off;		/* from the start: the null bitmap */
 	uint32		ranks_off;		/* uint32 per 64 rows: the NULLs before */
 	/* the int block of the values, of a NUMERIC's, or of a DICT's codes */
-	bool		delta;			/* delta of width 0; else frame of reference */
+	bool		delta;			/* delta of width 0, else frame of reference */
 	uint8		width;
 	int16		attlen;
 	bool		attbyval;		/* PLAIN: values are attlen bytes each, */
@@ -388,8 +388,10 @@ typedef struct CowValueBlock
 	uint64		prefix_len;
 	uint64		src_off;		/* raw offset of the suffix bytes */
 	uint64		suffix_bytes;
-	uint32		marks_off;		/* uint64 per 64 values: suffix bytes before */
-	uint32		whole_off;		/* with front: a bit per value stored whole */
+	uint32		marks_off;		/* uint64 per 64 values: the suffix bytes
+								 * before */
+	uint32		whole_off;		/* with front: a bit per value stored
+								 * whole */
 	/* what the values are built with */
 	uint32		dscale;			/* NUMERIC */
 	uint32		nentries;		/* DICT */
