@@ -1638,6 +1638,19 @@ CowIntValue(const CowIntCursor *c, int64 i)
 	return (int64) v;
 }
 
+/* the body CowVarlenaBodyFetch copies suffix bytes from */
+typedef struct CowVarlenaBodyArg
+{
+	CowChunkReader *r;
+	const CowVarlenaCursor *c;
+} CowVarlenaBodyArg;
+
+static bool CowVarlenaRebuild(CowChunkReader *r, const int64 *prefix,
+							  const int64 *suffix, int64 last, uint64 sum,
+							  uint64 suffix_bytes, CowValueFetch fetch,
+							  void *arg, Datum *value);
+static bool CowVarlenaBodyFetch(void *arg, Size off, Size len, char *dst);
+
 /* CowVarlenaOpen reads the headers of a VARLENA body of count values */
 static void
 CowVarlenaOpen(CowChunkReader *r, int64 count, CowVarlenaCursor *c)
@@ -1781,14 +1794,10 @@ CowVarlenaValue(CowChunkReader *r, const CowVarlenaCursor *c, int64 k)
 	int64	   *prefix;
 	int64	   *suffix;
 	uint64		sum = 0;
-	int64		prevlen = 0,
-				len,
-				need,
-				start,
-				last,
-				i,
-				j;
-	char	   *buf;
+	int64		start,
+				i;
+	CowVarlenaBodyArg body;
+	Datum		value;
 
 	Assert(k >= 0 && k < c->count);
 	start = CowVarlenaChainStart(r, c, k, &sum);
@@ -1817,21 +1826,51 @@ CowVarlenaValue(CowChunkReader *r, const CowVarlenaCursor *c, int64 k)
 		CowIntHead(&c->suffix, k + 1, suffix);
 	}
 	/* prefix[j], suffix[j]: of value start + j */
-	last = k - start;
+	body.r = r;
+	body.c = c;
+	(void) CowVarlenaRebuild(r, prefix, suffix, k - start, sum,
+							 c->suffix_bytes, CowVarlenaBodyFetch, &body,
+							 &value);
+	pfree(prefix);
+	pfree(suffix);
+	return value;
+}
+
+/*
+ * CowVarlenaRebuild checks the lengths prefix/suffix[0 .. last] of a chain
+ * of VARLENA values (the first stored whole, or the body's first value),
+ * whose first value's suffix bytes start sum bytes into the body's
+ * suffix_bytes, and sets *value to the chain's last value, palloc'd with a
+ * 4-byte header: its own suffix, then the bytes before it from the
+ * nearest earlier value whose shared prefix is shorter, and so on -- a
+ * few copies, not one per value of the chain.  fetch copies the suffix
+ * bytes [off, off + len) of the body; false when it fails.
+ */
+static bool
+CowVarlenaRebuild(CowChunkReader *r, const int64 *prefix, const int64 *suffix,
+				  int64 last, uint64 sum, uint64 suffix_bytes,
+				  CowValueFetch fetch, void *arg, Datum *value)
+{
+	int64		prevlen = 0,
+				len,
+				need,
+				j;
+	char	   *buf;
+
 	for (j = 0; j <= last; j++)
 	{
 		if (prefix[j] < 0 || suffix[j] < 0 || prefix[j] > prevlen ||
-			(uint64) suffix[j] > c->suffix_bytes)
+			(uint64) suffix[j] > suffix_bytes)
 			CowChunkCorrupt(r, "bad value length");
 		prevlen = prefix[j] + suffix[j];
 		if ((uint64) prevlen > MaxAllocSize - VARHDRSZ)
 			CowChunkCorrupt(r, "bad value length");
 		sum += suffix[j];
-		if (sum > c->suffix_bytes)
+		if (sum > suffix_bytes)
 			CowChunkCorrupt(r, "bad value length");
 	}
 
-	/* sum is now the end of value k's suffix bytes */
+	/* sum is now the end of the last value's suffix bytes */
 	len = prefix[last] + suffix[last];
 	buf = palloc(len + VARHDRSZ);
 	SET_VARSIZE(buf, len + VARHDRSZ);
@@ -1842,18 +1881,28 @@ CowVarlenaValue(CowChunkReader *r, const CowVarlenaCursor *c, int64 k)
 
 		Assert(j >= 0);
 		off = sum - suffix[j];
-		/* value start + j has bytes [prefix[j], need) in its own suffix */
+		/* value j has bytes [prefix[j], need) in its own suffix */
 		if (prefix[j] < need)
 		{
-			CowChunkEnsure(r, (c->src - r->data) + off, need - prefix[j]);
-			memcpy(buf + VARHDRSZ + prefix[j], c->src + off, need - prefix[j]);
+			if (!fetch(arg, off, need - prefix[j], buf + VARHDRSZ + prefix[j]))
+				return false;
 			need = prefix[j];
 		}
 		sum = off;
 	}
-	pfree(prefix);
-	pfree(suffix);
-	return PointerGetDatum(buf);
+	*value = PointerGetDatum(buf);
+	return true;
+}
+
+/* CowValueFetch of the suffix bytes of a VARLENA body being decoded */
+static bool
+CowVarlenaBodyFetch(void *arg, Size off, Size len, char *dst)
+{
+	CowVarlenaBodyArg *a = (CowVarlenaBodyArg *) arg;
+
+	CowChunkEnsure(a->r, (a->c->src - a->r->data) + off, len);
+	memcpy(dst, a->c->src + off, len);
+	return true;
 }
 
 /* ---------- row ranges ---------- */
@@ -2284,7 +2333,6 @@ CowValueBlockBuild(Relation rel, int64 file_group_id, int colno,
 
 				if (d->attlen != -1)
 					goto done;
-
 				memcpy(&body, CowChunkTake(&r, sizeof(body)), sizeof(body));
 				if (body.nentries > COW_DICT_MAX_ENTRIES)
 					goto done;
@@ -2570,6 +2618,16 @@ CowValueBlockValue(Relation rel, const CowValueBlock *vb, uint64 k,
 	return (Datum) 0;			/* keep the compiler quiet */
 }
 
+/* the suffix bytes of a VARLENA block read through its value block */
+typedef struct CowValueSuffixArg
+{
+	CowValueFetch fetch;		/* the reader's, of raw bytes */
+	void	   *arg;
+	uint64		src_off;		/* raw offset of the suffix bytes */
+} CowValueSuffixArg;
+
+static bool CowValueSuffixFetch(void *arg, Size off, Size len, char *dst);
+
 /*
  * CowValueLengths: packed values [from, to) of width bits of a packed
  * array of packed_len bytes at raw offset packed_off, plus base, into
@@ -2634,19 +2692,13 @@ CowValueBlockVarlena(Relation rel, const CowValueBlock *vb, uint64 k,
 {
 	CowChunkReader r;
 	CowValueBlock copy;
+	CowValueSuffixArg src;
 	int64		start = k;
 	uint64		group;
 	uint64		sum;
-	uint64		suffix_bytes = vb->suffix_bytes;
-	uint64		src_off = vb->src_off;
 	int64	   *prefix;
 	int64	   *suffix;
-	int64		prevlen = 0,
-				len,
-				need,
-				last,
-				j;
-	char	   *buf;
+	int64		j;
 
 	Assert(vb->kind == COW_VALUE_VARLENA);
 	memset(&r, 0, sizeof(r));
@@ -2683,47 +2735,24 @@ CowValueBlockVarlena(Relation rel, const CowValueBlock *vb, uint64 k,
 		return false;
 	for (j = group; j < start; j++)
 		sum += suffix[j - group];
-	if (sum > suffix_bytes)
+	if (sum > copy.suffix_bytes)
 		CowChunkCorrupt(&r, "bad value length");
-	suffix += start - group;
-	/* prefix[j], suffix[j]: of value start + j; checked as CowVarlenaValue */
-	last = k - start;
-	for (j = 0; j <= last; j++)
-	{
-		if (prefix[j] < 0 || suffix[j] < 0 || prefix[j] > prevlen ||
-			(uint64) suffix[j] > suffix_bytes)
-			CowChunkCorrupt(&r, "bad value length");
-		prevlen = prefix[j] + suffix[j];
-		if ((uint64) prevlen > MaxAllocSize - VARHDRSZ)
-			CowChunkCorrupt(&r, "bad value length");
-		sum += suffix[j];
-		if (sum > suffix_bytes)
-			CowChunkCorrupt(&r, "bad value length");
-	}
+	/* prefix[j], suffix[j]: of value start + j */
+	src.fetch = fetch;
+	src.arg = arg;
+	src.src_off = copy.src_off;
+	return CowVarlenaRebuild(&r, prefix, suffix + (start - group), k - start,
+							 sum, copy.suffix_bytes, CowValueSuffixFetch, &src,
+							 value);
+}
 
-	/* sum is now the end of value k's suffix bytes */
-	len = prefix[last] + suffix[last];
-	buf = palloc(len + VARHDRSZ);
-	SET_VARSIZE(buf, len + VARHDRSZ);
-	need = len;					/* bytes [0, need) are still to be filled */
-	for (j = last; need > 0; j--)
-	{
-		uint64		off;
+/* CowValueFetch of a VARLENA block's suffix bytes, through a raw fetch */
+static bool
+CowValueSuffixFetch(void *arg, Size off, Size len, char *dst)
+{
+	CowValueSuffixArg *a = (CowValueSuffixArg *) arg;
 
-		Assert(j >= 0);
-		off = sum - suffix[j];
-		/* value start + j has bytes [prefix[j], need) in its own suffix */
-		if (prefix[j] < need)
-		{
-			if (!fetch(arg, src_off + off, need - prefix[j],
-					   buf + VARHDRSZ + prefix[j]))
-				return false;
-			need = prefix[j];
-		}
-		sum = off;
-	}
-	*value = PointerGetDatum(buf);
-	return true;
+	return a->fetch(a->arg, a->src_off + off, len, dst);
 }
 
 /*
