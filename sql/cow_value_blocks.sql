@@ -111,6 +111,15 @@ SELECT count(*) AS lookups, count(*) FILTER (WHERE l.row_text IS DISTINCT FROM h
 FROM pg_temp.lookups(1, 20000, 1) l JOIN h USING (id);
 SELECT count(*) AS lookups, count(*) FILTER (WHERE l.row_text IS DISTINCT FROM h::text) AS different
 FROM pg_temp.lookups(1, 20000, 1) l JOIN h USING (id);
+-- a read cache too small for a block's frames and value blocks together:
+-- entries dropped while lookups read through the block's own
+SET incetl.cow_read_cache_size = '64kB';
+SELECT count(*) AS lookups, count(*) FILTER (WHERE l.row_text IS DISTINCT FROM h::text) AS different
+FROM pg_temp.lookups(1, 20000, 3) l JOIN h USING (id);
+SET incetl.cow_read_cache_size = '8kB';
+SELECT count(*) AS lookups, count(*) FILTER (WHERE l.row_text IS DISTINCT FROM h::text) AS different
+FROM pg_temp.lookups(2, 20000, 3) l JOIN h USING (id);
+RESET incetl.cow_read_cache_size;
 -- the extremes, NULLs and a few rows as text
 SELECT * FROM pg_temp.lookups(1000, 1003, 1);
 SELECT * FROM pg_temp.lookups(19998, 20000, 1);
