@@ -102,6 +102,7 @@ typedef struct CowReadCacheEntry
 	uint32		nmarks;
 	Size		marks_at;
 	CowValueBlock *value_block; /* the block's value block, or NULL */
+	bool		value_block_asked;	/* one was asked for, not made */
 } CowReadCacheEntry;
 
 static HTAB *CowReadCacheHash = NULL;
@@ -324,6 +325,7 @@ CowReadCacheFind(Relation rel, const CowVersion *v, int attidx,
 		e->nmarks = 0;
 		e->marks_at = 0;
 		e->value_block = NULL;
+		e->value_block_asked = false;
 		CowReadCacheBytes += e->bytes;
 	}
 	else
@@ -644,6 +646,25 @@ CowReadCacheGetValueBlock(Relation rel, const CowVersion *v, int attidx,
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
 
 	return e != NULL ? e->value_block : NULL;
+}
+
+/*
+ * CowReadCacheValueBlockAsked says whether a value block was asked for
+ * the block before (CowGroupKeepValueBlock makes the costly ones from the
+ * second ask), and notes that one is now.
+ */
+bool
+CowReadCacheValueBlockAsked(Relation rel, const CowVersion *v, int attidx,
+							uint32 blockno)
+{
+	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, true);
+	bool		asked;
+
+	if (e == NULL)
+		return false;
+	asked = e->value_block_asked;
+	e->value_block_asked = true;
+	return asked;
 }
 
 /* CowReadCachePutValueBlock keeps a copy of a block's value block */

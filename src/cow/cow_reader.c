@@ -1957,7 +1957,11 @@ CowGroupValueFast(CowDecodedGroup *g, int attidx, uint32 b, uint64 row,
  * CowGroupKeepValueBlock makes the value block of block b of column
  * attidx of g, whose raw bytes (d, lazy) a value was just read from, and
  * keeps it in the backend's read cache for the next reads of the block.
- * Call in g->cxt.
+ * A VARLENA block's costs reading every length of the block (its marks
+ * and restarts, some 50,000 instructions): it is made the second time
+ * this backend reads the block, so that a new session's lookups, or
+ * lookups spread over more blocks than come back, do not pay for value
+ * blocks never read through.  Call in g->cxt.
  */
 static void
 CowGroupKeepValueBlock(CowDecodedGroup *g, int attidx, uint32 b,
@@ -1966,6 +1970,10 @@ CowGroupKeepValueBlock(CowDecodedGroup *g, int attidx, uint32 b,
 {
 	uint64		r0 = (uint64) b * g->header->block_rows;
 	CowValueBlock *vb;
+
+	if (d->encoding == COW_ENC_VARLENA &&
+		!CowReadCacheValueBlockAsked(g->rel, &g->version, attidx, b))
+		return;
 
 	vb = CowValueBlockBuild(g->rel, g->version.file_group_id, attidx + 1, d,
 							raw, lazy,
