@@ -86,16 +86,17 @@ BEGIN
 END $$;
 
 -- 1. the first lookup in a block decodes each column's block; the next
--- one in that block reads them through their value blocks, but for the
--- varlena columns', made from the second read of a block (they cost a
+-- ones in that block read them through their value blocks, but for the
+-- varlena columns', made from the third read of a block (they cost a
 -- pass over the block's lengths); the one after reads them all through
 -- their value blocks; one far in the block decodes the blocks stored in
 -- zstd frames whose frame of the row was not decompressed yet (what reads
 -- it keeps it for the next)
 EXPLAIN (COSTS OFF) SELECT * FROM c WHERE id = 5000;
 SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5000') AS first_lookup;
-SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5001') AS next_lookup;
+SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5001') AS second_lookup;
 SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5010') AS third_lookup;
+SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5011') AS fourth_lookup;
 SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 8000') AS far_in_block;
 SELECT (SELECT c::text FROM c WHERE id = k) = (SELECT h::text FROM h WHERE id = k) AS same
 FROM unnest(ARRAY[5000, 5001, 8000]) k;
@@ -107,7 +108,8 @@ SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5003') AS no_cache;
 RESET incetl.cow_read_cache_size;
 SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5004') AS cache_again;
 SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5005') AS then_value_blocks;
-SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5006') AS then_all;
+SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5006') AS then_varlena_made;
+SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5007') AS then_all;
 
 -- 2. every row, looked up one statement at a time twice over (the first
 -- pass makes the value blocks, the second reads through them), the same

@@ -102,7 +102,7 @@ typedef struct CowReadCacheEntry
 	uint32		nmarks;
 	Size		marks_at;
 	CowValueBlock *value_block; /* the block's value block, or NULL */
-	bool		value_block_asked;	/* one was asked for, not made */
+	uint8		value_block_asks;	/* times one was asked for, not made */
 } CowReadCacheEntry;
 
 static HTAB *CowReadCacheHash = NULL;
@@ -325,7 +325,7 @@ CowReadCacheFind(Relation rel, const CowVersion *v, int attidx,
 		e->nmarks = 0;
 		e->marks_at = 0;
 		e->value_block = NULL;
-		e->value_block_asked = false;
+		e->value_block_asks = 0;
 		CowReadCacheBytes += e->bytes;
 	}
 	else
@@ -649,22 +649,23 @@ CowReadCacheGetValueBlock(Relation rel, const CowVersion *v, int attidx,
 }
 
 /*
- * CowReadCacheValueBlockAsked says whether a value block was asked for
- * the block before (CowGroupKeepValueBlock makes the costly ones from the
- * second ask), and notes that one is now.
+ * CowReadCacheValueBlockAsks says how many times a value block was asked
+ * for the block before (CowGroupKeepValueBlock makes the costly ones from
+ * the third ask), and counts this ask.
  */
-bool
-CowReadCacheValueBlockAsked(Relation rel, const CowVersion *v, int attidx,
-							uint32 blockno)
+int
+CowReadCacheValueBlockAsks(Relation rel, const CowVersion *v, int attidx,
+						   uint32 blockno)
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, true);
-	bool		asked;
+	int			asks;
 
 	if (e == NULL)
-		return false;
-	asked = e->value_block_asked;
-	e->value_block_asked = true;
-	return asked;
+		return 0;
+	asks = e->value_block_asks;
+	if (e->value_block_asks < PG_UINT8_MAX)
+		e->value_block_asks++;
+	return asks;
 }
 
 /* CowReadCachePutValueBlock keeps a copy of a block's value block */

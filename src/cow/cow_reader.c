@@ -1958,10 +1958,10 @@ CowGroupValueFast(CowDecodedGroup *g, int attidx, uint32 b, uint64 row,
  * attidx of g, whose raw bytes (d, lazy) a value was just read from, and
  * keeps it in the backend's read cache for the next reads of the block.
  * A VARLENA block's costs reading every length of the block (its marks
- * and restarts, some 50,000 instructions): it is made the second time
- * this backend reads the block, so that a new session's lookups, or
- * lookups spread over more blocks than come back, do not pay for value
- * blocks never read through.  Call in g->cxt.
+ * and restarts, some 50,000 instructions): it is made the third time this
+ * backend reads the block, so that a new session's lookups, or lookups
+ * spread over more blocks than come back, do not pay for value blocks
+ * seldom read through.  Call in g->cxt.
  */
 static void
 CowGroupKeepValueBlock(CowDecodedGroup *g, int attidx, uint32 b,
@@ -1972,7 +1972,7 @@ CowGroupKeepValueBlock(CowDecodedGroup *g, int attidx, uint32 b,
 	CowValueBlock *vb;
 
 	if (d->encoding == COW_ENC_VARLENA &&
-		!CowReadCacheValueBlockAsked(g->rel, &g->version, attidx, b))
+		CowReadCacheValueBlockAsks(g->rel, &g->version, attidx, b) < 2)
 		return;
 
 	vb = CowValueBlockBuild(g->rel, g->version.file_group_id, attidx + 1, d,

@@ -65,8 +65,8 @@ extern const CowValueBlock *CowReadCacheGetValueBlock(Relation rel,
 													  const CowVersion *v,
 													  int attidx,
 													  uint32 blockno);
-extern bool CowReadCacheValueBlockAsked(Relation rel, const CowVersion *v,
-										int attidx, uint32 blockno);
+extern int	CowReadCacheValueBlockAsks(Relation rel, const CowVersion *v,
+									   int attidx, uint32 blockno);
 extern void CowReadCachePutValueBlock(Relation rel, const CowVersion *v,
 									  int attidx, uint32 blockno,
 									  const CowValueBlock *vb);
