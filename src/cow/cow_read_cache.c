@@ -33,9 +33,11 @@
  *	  header and the bits of one value: a copy instead of a buffer pin and
  *	  lock each), each from the second time this backend reads it;
  *	- the block's value block (cow/format.h), made when this backend first
- *	  reads a value of the block: its null bitmap, its int block's header,
- *	  a dictionary's entries, from which the next lookups in the block read
- *	  a value from its few raw bytes (cow_reader.c, CowGroupValueFast).
+ *	  reads a value of the block (a VARLENA block's, which costs a pass over
+ *	  its lengths, the third time): its null bitmap, its int block's
+ *	  header, a dictionary's entries, a VARLENA block's length marks and
+ *	  restarts, from which the next lookups in the block read a value from
+ *	  its few raw bytes (cow_reader.c, CowGroupValueFast).
  *
  * The key names one block for good: the version as the version header
  * cache of cow_reader.c names it (CowVersionName: file (relfilenode),
