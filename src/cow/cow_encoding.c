@@ -45,7 +45,9 @@
  * integer and compared with the original bytes, so a value that would not
  * come back identical keeps the chunk out of the NUMERIC encoding; a NUMERIC
  * chunk can also be read as its scaled integers (CowDecodeChunkUnits, for
- * the aggregate pushdown).  Every
+ * the aggregate pushdown).  A block's headers can be kept as its value
+ * block (CowValueBlockBuild), from which one value is then built out of
+ * the few raw bytes that hold it.  Every
  * length, count, width and code read from a chunk is checked; a chunk
  * that does not add up is reported as ERRCODE_DATA_CORRUPTED.
  *
