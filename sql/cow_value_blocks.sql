@@ -170,4 +170,25 @@ SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 12346') AS bitmap_next;
 SELECT (SELECT c::text FROM c WHERE id = k) = (SELECT h::text FROM h WHERE id = k) AS same
 FROM unnest(ARRAY[12345, 12346, 17, 19999]) k;
 
+-- 7. value blocks this backend keeps give a role no row the executor
+-- would not: a role without SELECT is refused, one under a row-level
+-- security policy sees only its rows, through the same warm blocks
+RESET enable_indexscan;
+SET enable_bitmapscan = off;
+SELECT count(*) FROM c WHERE id IN (5001, 5002, 5003);
+CREATE ROLE regress_cow_vb_low;
+GRANT USAGE ON SCHEMA cow_value_blocks TO regress_cow_vb_low;
+SET ROLE regress_cow_vb_low;
+SELECT id, status FROM c WHERE id = 5002;
+RESET ROLE;
+ALTER TABLE c ENABLE ROW LEVEL SECURITY;
+CREATE POLICY even_rows ON c FOR SELECT TO regress_cow_vb_low USING (id % 2 = 0);
+GRANT SELECT ON c TO regress_cow_vb_low;
+SET ROLE regress_cow_vb_low;
+EXPLAIN (COSTS OFF) SELECT * FROM c WHERE id = 5002;
+SELECT c::text FROM c WHERE id IN (5001, 5002, 5003) ORDER BY id;
+RESET ROLE;
+SELECT h::text FROM h WHERE id = 5002;
+
 DROP SCHEMA cow_value_blocks CASCADE;
+DROP ROLE regress_cow_vb_low;
