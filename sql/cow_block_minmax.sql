@@ -143,7 +143,8 @@ SET incetl.cow_aggregate_pushdown = off;
 -- (34), under ICU (35): every block; a prefix ending in a byte above
 -- 0x7f (33): only its lower bound, 'é', above every value: none.
 -- Format 3 (c3): every block of the qual's column, the key range by its
--- binary search
+-- binary search; in 17 the bound on id is the key range's, which the
+-- prefilter does not test again: of id, the blocks k lets rows through
 SELECT n, blocks(q, 'c') AS c, blocks(q, 'cn') AS cn, blocks(q, 'c3') AS c3
 FROM queries WHERE n <> 18 ORDER BY n;
 -- quals each group min/max let through but no block: the group is skipped

@@ -344,6 +344,9 @@ typedef struct CowAggScanState
 	int64		chunks_decoded; /* whole, or all their blocks one by one */
 	int64		units_blocks;	/* numeric blocks read as scaled integers
 								 * (CowAggUnits), not decoded */
+	int			sorted_attidx;	/* the first record-key column, whose bounds
+								 * find their blocks by binary search
+								 * (CowGroupBlocksMayMatch), or -1 */
 
 	/* a grouped scan (CowAggGroupedNext) */
 	bool		grouped;
@@ -2268,6 +2271,7 @@ CowAggCreateState(CustomScan *cscan)
 													  T_CustomScanState);
 
 	st->css.methods = &CowAggExecMethods;
+	st->sorted_attidx = -1;
 	return (Node *) st;
 }
 
@@ -4154,7 +4158,8 @@ CowAggBlocksMayMatch(CowAggScanState *st, Relation rel, CowDecodedGroup *g)
 	st->block_may = NULL;
 	if (!CowGroupMayMatch(rel, g->header, st->skip))
 		return false;
-	st->block_may = CowGroupBlocksMayMatch(rel, g->header, st->skip, &nmatch);
+	st->block_may = CowGroupBlocksMayMatch(rel, g->header, st->skip,
+										   st->sorted_attidx, &nmatch);
 	if (nmatch == 0)
 		return false;
 	if (nmatch == g->nblocks)
@@ -4246,6 +4251,7 @@ CowAggGroupedStart(CowAggScanState *st)
 	st->nversions = 0;
 	if (any)
 		st->versions = CowScanVersions(st->scan, &st->nversions);
+	st->sorted_attidx = st->skip != NIL ? CowScanSortedColumn(st->scan) : -1;
 	if (st->group_cxt == NULL)
 		st->group_cxt = CowGroupContextCreate(MemoryContextGetParent(st->run_cxt),
 											  "incetl cow aggregate group",
@@ -4521,6 +4527,7 @@ CowAggCompute(CowAggScanState *st)
 	cscan = (CowScanDesc) scan;
 	if (any)
 		versions = CowScanVersions(scan, &nversions);
+	st->sorted_attidx = skip != NIL ? CowScanSortedColumn(scan) : -1;
 
 	/* one reused block for every group and every rescan (see there) */
 	if (st->group_cxt == NULL && nversions > 0)

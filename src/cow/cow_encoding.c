@@ -1940,8 +1940,9 @@ CowIntRange(const CowIntCursor *c, int64 first, int64 n, int64 *out)
 		uint64		v = (uint64) c->b.first;
 
 		CowIntEnsure(c, 0, first + n - 1);
-		for (i = 0; i < first; i++)
-			v += (uint64) c->b.base + CowIntPacked(c, i);
+		/* the deltas before the range, summed at once */
+		v += (uint64) c->b.base * (uint64) first +
+			CowIntSumPacked(c, 0, (uint64) first);
 		out[0] = (int64) v;
 		for (i = 1; i < n; i++)
 		{
@@ -1953,8 +1954,8 @@ CowIntRange(const CowIntCursor *c, int64 first, int64 n, int64 *out)
 
 /*
  * CowVarlenaRange sets out[n] to values [first, first + n) of an opened
- * VARLENA body, each with a 4-byte header, palloc'd in the current memory
- * context.  The lengths up to the range's end are checked, as
+ * VARLENA body, each with a 4-byte header, in one allocation in the
+ * current memory context.  The lengths up to the range's end are checked, as
  * CowVarlenaValue checks them (from the last value at or before the
  * range's first that shares no prefix, those before it only summed, when
  * the lengths allow: CowVarlenaChainStart); the values are rebuilt in
@@ -1973,7 +1974,11 @@ CowVarlenaRange(CowChunkReader *r, const CowVarlenaCursor *c, int64 first,
 				start = 0,
 				base,
 				i;
+	Size		scratch_len = 0,
+				need = 0,
+				pos = 0;
 	char	   *prev = NULL;
+	char	   *buf;
 
 	Assert(first >= 0 && n >= 0 && end <= c->count);
 	if (n == 0)
@@ -2029,23 +2034,48 @@ CowVarlenaRange(CowChunkReader *r, const CowVarlenaCursor *c, int64 first,
 	/* the suffix bytes of values [start, end) */
 	if (sum > start_off)
 		CowChunkEnsure(r, (c->src - r->data) + start_off, sum - start_off);
+
+	/*
+	 * The values before the range only lend their bytes to the next: each
+	 * is rebuilt in place over the one before it (it keeps that one's first
+	 * prefix bytes) in a scratch buffer.  The range's values share one
+	 * allocation, as a block decoded whole (CowVarlenaRead).
+	 */
 	for (i = start; i < end; i++)
 	{
-		int64		len = prefix[i - base] + suffix[i - base];
-		char	   *buf = palloc(len + VARHDRSZ);
+		Size		len = prefix[i - base] + suffix[i - base];
 
-		SET_VARSIZE(buf, len + VARHDRSZ);
-		if (prefix[i - base] > 0)
-			memcpy(VARDATA(buf), VARDATA(prev), prefix[i - base]);
-		memcpy(VARDATA(buf) + prefix[i - base], c->src + start_off,
-			   suffix[i - base]);
+		if (i < first)
+			scratch_len = Max(scratch_len, len);
+		else
+			need += INTALIGN(len + VARHDRSZ);
+	}
+	if (need > MaxAllocHugeSize)
+		CowChunkCorrupt(r, "bad value length");
+	if (start < first)
+		prev = palloc(Max(scratch_len, 1));
+	buf = MemoryContextAllocHuge(CurrentMemoryContext, Max(need, 1));
+	for (i = start; i < end; i++)
+	{
+		Size		len = prefix[i - base] + suffix[i - base];
+		char	   *data;
+
+		if (i < first)
+			data = prev;		/* its prefix is the one before's */
+		else
+		{
+			char	   *value = buf + pos;
+
+			SET_VARSIZE(value, len + VARHDRSZ);
+			data = VARDATA(value);
+			if (prefix[i - base] > 0)
+				memcpy(data, prev, prefix[i - base]);
+			out[i - first] = PointerGetDatum(value);
+			pos += INTALIGN(len + VARHDRSZ);
+		}
+		memcpy(data + prefix[i - base], c->src + start_off, suffix[i - base]);
 		start_off += suffix[i - base];
-		/* values before the range only lend their bytes to the next */
-		if (prev != NULL && i - 1 < first)
-			pfree(prev);
-		if (i >= first)
-			out[i - first] = PointerGetDatum(buf);
-		prev = buf;
+		prev = data;
 	}
 	pfree(prefix);
 	pfree(suffix);

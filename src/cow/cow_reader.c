@@ -1879,6 +1879,11 @@ CowGroupValueFetch(void *arg, Size off, Size len, char *dst)
 							  dst);
 }
 
+/* what a key range's probes found of a block's value block (CowGroupProbe) */
+#define COW_PROBE_UNTRIED	0	/* not asked for yet */
+#define COW_PROBE_KEPT		1	/* none kept: made after the first probe */
+#define COW_PROBE_SLOW		2	/* none of use: probes decode their values */
+
 /* what CowGroupValueFast did */
 #define COW_FAST_DONE		0	/* the value was read */
 #define COW_FAST_NONE		1	/* no value block kept for the block */
@@ -2079,7 +2084,13 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
  * g, decoded alone out of its block (CowDecodeValue) unless it is decoded
  * already: the binary search for a key range's ends (cow_scan.c) reads a
  * dozen values of a block, and decodes none of the others.  A framed
- * block has only the frames of the values read decompressed.  Returns
+ * block has only the frames of the values read decompressed.  A block
+ * whose value block this backend keeps is read through it
+ * (CowGroupValueFast), and the first probe of one without makes it, as a
+ * lookup's first read of a block does (CowGroupValue; a VARLENA block's
+ * is made the third statement that asks): the statement's next probes of
+ * the block read through it, or, when there is none of use, do not ask
+ * again.  Returns
  * false for a column that is not wanted.  Values live in g->cxt.
  */
 bool
@@ -2092,6 +2103,7 @@ CowGroupProbe(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 	CowColumnDesc d;
 	char	   *raw;
 	CowLazyRaw *lazy;
+	int			fast;
 
 	if (!CowGroupWanted(g, attidx))
 		return false;
@@ -2108,6 +2120,31 @@ CowGroupProbe(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 	}
 
 	old = MemoryContextSwitchTo(g->cxt);
+	if (g->probe_block == NULL)
+	{
+		g->probe_block = palloc0(sizeof(uint32) * g->natts);
+		g->probe_state = palloc0(sizeof(uint8) * g->natts);
+	}
+	if (g->probe_block[attidx] != b + 1)
+	{
+		g->probe_block[attidx] = b + 1;
+		g->probe_state[attidx] = COW_PROBE_UNTRIED;
+	}
+	/* through the block's value block, when this backend keeps one */
+	fast = COW_FAST_NOT;
+	if (g->probe_state[attidx] != COW_PROBE_SLOW)
+	{
+		fast = CowGroupValueFast(g, attidx, b, row, value, isnull);
+		if (fast == COW_FAST_DONE)
+		{
+			MemoryContextSwitchTo(old);
+			return true;
+		}
+		/* none of use, or none made when asked for: not asked again */
+		if (fast == COW_FAST_NOT ||
+			g->probe_state[attidx] == COW_PROBE_KEPT)
+			g->probe_state[attidx] = COW_PROBE_SLOW;
+	}
 	raw = CowGroupBlockRaw(g, attidx, b, &d, &lazy);
 	r0 = (uint64) b * g->header->block_rows;
 	if (raw == NULL)
@@ -2116,7 +2153,16 @@ CowGroupProbe(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 		*isnull = true;
 	}
 	else
+	{
 		CowGroupDecodeOne(g, attidx, r0, row, &d, raw, lazy, value, isnull);
+		/* for the next probes, of this statement's or the next ones' */
+		if (fast == COW_FAST_NONE &&
+			g->probe_state[attidx] == COW_PROBE_UNTRIED)
+		{
+			CowGroupKeepValueBlock(g, attidx, b, &d, raw, lazy);
+			g->probe_state[attidx] = COW_PROBE_KEPT;
+		}
+	}
 	MemoryContextSwitchTo(old);
 	return true;
 }

@@ -56,6 +56,7 @@
 #include "nodes/bitmapset.h"
 #include "nodes/tidbitmap.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -86,9 +87,14 @@ typedef struct CowScanFilter
 	int			strategy;		/* by_int: BTLessStrategyNumber... */
 	bool		by_int;
 	int64		ival;			/* by_int: the constant as an integer */
+	bool		key_bound;		/* one of the scan's skip quals on the key
+								 * column: where the key range holds it
+								 * (scan->range_exact), not evaluated */
 } CowScanFilter;
 
 static void CowScanMakeFilters(CowScanDesc scan, List *filters);
+static bool CowFilterIsSkipQual(CowScanDesc scan, CowSkipQual *q,
+								Oid valtype);
 static bool CowFilterCall(CowScanFilter *f, Datum v);
 static void CowScanFilterBlock(CowScanDesc scan, uint32 b);
 static bool CowScanNextSlot(CowScanDesc scan, ScanDirection direction,
@@ -202,6 +208,7 @@ CowScanMakeFilters(CowScanDesc scan, List *filters)
 		if (q == NULL)
 			continue;
 		op_input_types(opno, &lefttype, &righttype);
+		f->key_bound = CowFilterIsSkipQual(scan, q, righttype);
 		if ((CowTypeIsInteger(att->atttypid) && CowTypeIsInteger(lefttype) &&
 			 CowTypeIsInteger(righttype)) ||
 			(CowTypeIsIntOrdered(att->atttypid) &&
@@ -222,6 +229,32 @@ CowScanMakeFilters(CowScanDesc scan, List *filters)
 }
 
 /*
+ * CowFilterIsSkipQual: is q, the CowSkipQual a filter qual makes (its
+ * constant of type valtype), one of the scan's skip quals, which the key
+ * range bounds when it is on the key column (CowScanKeyRange)?
+ */
+static bool
+CowFilterIsSkipQual(CowScanDesc scan, CowSkipQual *q, Oid valtype)
+{
+	int16		len;
+	bool		byval;
+	ListCell   *lc;
+
+	get_typlenbyval(valtype, &len, &byval);
+	foreach(lc, scan->quals)
+	{
+		CowSkipQual *sq = lfirst(lc);
+
+		if (sq->attidx == q->attidx && sq->nelems == 0 &&
+			sq->opno == q->opno && sq->strategy == q->strategy &&
+			sq->collation == q->collation &&
+			datumIsEqual(sq->value, q->value, byval, len))
+			return true;
+	}
+	return false;
+}
+
+/*
  * CowFilterCall: does filter f's operator hold for value v (not NULL)?  A
  * NULL result does not, as in ExecQual.
  */
@@ -238,6 +271,18 @@ CowFilterCall(CowScanFilter *f, Datum v)
 	fcinfo->args[1].isnull = false;
 	result = FunctionCallInvoke(fcinfo);
 	return !fcinfo->isnull && DatumGetBool(result);
+}
+
+/*
+ * CowScanFilterHeld: does every row the scan returns of its current group
+ * hold for filter f?  So for a bound on the key column the key range found
+ * (scan->range_exact).
+ */
+static inline bool
+CowScanFilterHeld(CowScanDesc scan, CowScanFilter *f)
+{
+	return scan->range_exact && f->key_bound &&
+		f->fq.attidx == scan->key_attidx;
 }
 
 /*
@@ -272,6 +317,9 @@ CowScanFilterBlock(CowScanDesc scan, uint32 b)
 		const Datum *values;
 		const bool *isnull;
 		uint64		r;
+
+		if (CowScanFilterHeld(scan, f))
+			continue;
 
 		/*
 		 * A column added after the version was written, or written before
@@ -355,25 +403,38 @@ CowScanLoadVersions(CowScanDesc scan)
 	scan->loaded = true;
 	scan->cur = -1;
 	scan->key_attidx = -1;
-	if (scan->quals != NIL && IsMVCCSnapshot(scan->catalog_snap))
+	if (scan->quals != NIL)
 	{
-		/* the key as of the versions: their groups are in this key's order */
-		AttrNumber	key = CowFirstKeyAttnum(scan->base.rs_rd,
-											scan->catalog_snap);
+		int			key = CowScanSortedColumn(&scan->base);
 		ListCell   *lc;
 
-		if (key != InvalidAttrNumber)
+		foreach(lc, scan->quals)
 		{
-			foreach(lc, scan->quals)
-			{
-				CowSkipQual *q = lfirst(lc);
+			CowSkipQual *q = lfirst(lc);
 
-				if (q->attidx == key - 1)
-					scan->key_attidx = q->attidx;
-			}
+			if (key >= 0 && q->attidx == key)
+				scan->key_attidx = q->attidx;
 		}
 	}
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * CowScanSortedColumn: the 0-based first record-key column of the scan's
+ * relation as of its versions (their file groups are in this key's
+ * order: CowGroupSortedBy), or -1 when it has none or the scan's catalog
+ * snapshot is not an MVCC one.
+ */
+int
+CowScanSortedColumn(TableScanDesc sscan)
+{
+	CowScanDesc scan = (CowScanDesc) sscan;
+	AttrNumber	key;
+
+	if (!IsMVCCSnapshot(scan->catalog_snap))
+		return -1;
+	key = CowFirstKeyAttnum(sscan->rs_rd, scan->catalog_snap);
+	return key == InvalidAttrNumber ? -1 : key - 1;
 }
 
 void
@@ -510,6 +571,7 @@ cow_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 	scan->block_may = NULL;
 	scan->points = NULL;
 	scan->npoints = 0;
+	scan->run_end = 0;
 	MemoryContextReset(scan->group_cxt);
 }
 
@@ -609,6 +671,87 @@ CowGroupMayMatch(Relation rel, CowGroupHeader *h, List *quals)
 }
 
 /*
+ * CowGroupSortedBy: are the rows of the file group of h in the order of
+ * column attidx of rel, its first record-key column (the caller knows it),
+ * under the column's type and collation of today?  A group written with a
+ * record key is sorted by it; one written before the column's type or
+ * collation changed is in the order of the old ones.
+ */
+bool
+CowGroupSortedBy(Relation rel, CowGroupHeader *h, int attidx)
+{
+	Form_pg_attribute att;
+	CowColumnDesc *d;
+
+	if (attidx < 0 || h->nkeys == 0 || (uint32) attidx >= h->natts)
+		return false;
+	att = TupleDescAttr(RelationGetDescr(rel), attidx);
+	d = &CowGroupColumns(h)[attidx];
+	return d->typid == att->atttypid && d->collation == att->attcollation &&
+		!(d->flags & (COW_COL_ALL_NULL | COW_COL_DROPPED));
+}
+
+/*
+ * CowSortedBlocksMayHold: the blocks [*first, *end) of a group sorted by
+ * q's column (CowGroupSortedBy) that q may hold for, found by binary
+ * search of the column's per-block min/max (list): in such a group the
+ * blocks' minimums, and their maximums, never decrease, so a lower bound
+ * ("c > v", "c >= v", "c = v") may hold from the first block whose maximum
+ * satisfies it on, and an upper bound ("c < v", "c <= v", "c = v") up to
+ * the last block whose minimum does.  Reads a few blocks' min/max instead
+ * of every block's.  Returns false, for the caller to test block by block,
+ * when a block probed has none (NULL throughout).
+ */
+static bool
+CowSortedBlocksMayHold(CowGroupHeader *h, const char *list, uint32 nblocks,
+					   CowSkipQual *q, uint32 *first, uint32 *end)
+{
+	uint32		lo = 0,
+				hi = nblocks;
+	Datum		min,
+				max;
+
+	if (q->strategy != BTLessStrategyNumber &&
+		q->strategy != BTLessEqualStrategyNumber)
+	{
+		/* the first block whose maximum satisfies the lower bound */
+		while (lo < hi)
+		{
+			uint32		mid = lo + (hi - lo) / 2;
+
+			if (!CowGroupBlockMinMax(h, list, mid, &min, &max))
+				return false;
+			if (DatumGetBool(FunctionCall2Coll(&q->ge_fn, q->collation,
+											   max, q->value)))
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		hi = nblocks;
+	}
+	*first = lo;
+	if (q->strategy != BTGreaterStrategyNumber &&
+		q->strategy != BTGreaterEqualStrategyNumber)
+	{
+		/* the first block from there whose minimum exceeds the upper one */
+		while (lo < hi)
+		{
+			uint32		mid = lo + (hi - lo) / 2;
+
+			if (!CowGroupBlockMinMax(h, list, mid, &min, &max))
+				return false;
+			if (DatumGetBool(FunctionCall2Coll(&q->le_fn, q->collation,
+											   min, q->value)))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	*end = hi;
+	return true;
+}
+
+/*
  * CowGroupBlocksMayMatch applies the per-block min/max of a file group
  * (format 4) to a list of CowSkipQuals on rel: returns an array of the
  * group's blocks, false for a block no row of which can satisfy them
@@ -616,23 +759,30 @@ CowGroupMayMatch(Relation rel, CowGroupHeader *h, List *quals)
  * group, columns without an ordering or with long values).  *nmatch is
  * set to the number of blocks left.  Allocated in the current memory
  * context.  Only the header is read: a block ruled out decodes nothing.
+ * sorted_attidx is rel's first record-key column, or -1: a bound on it
+ * finds its blocks by binary search where the group is sorted by it
+ * (CowSortedBlocksMayHold).
  */
 bool *
 CowGroupBlocksMayMatch(Relation rel, CowGroupHeader *h, List *quals,
-					   uint32 *nmatch)
+					   int sorted_attidx, uint32 *nmatch)
 {
 	uint32		nblocks = CowGroupBlocks(h);
 	bool	   *may = NULL;
+	bool		sorted;
 	ListCell   *lc;
 	uint32		b;
 
 	*nmatch = nblocks;
 	if (h->block_minmax_off == 0 || nblocks == 0)
 		return NULL;
+	sorted = CowGroupSortedBy(rel, h, sorted_attidx);
 	foreach(lc, quals)
 	{
 		CowSkipQual *q = lfirst(lc);
 		const char *list;
+		uint32		first,
+					end;
 
 		if (!CowSkipQualApplies(rel, h, q) ||
 			(list = CowGroupBlockMinMaxList(h, q->attidx)) == NULL)
@@ -641,6 +791,19 @@ CowGroupBlocksMayMatch(Relation rel, CowGroupHeader *h, List *quals,
 		{
 			may = palloc(sizeof(bool) * nblocks);
 			memset(may, true, nblocks);
+		}
+		if (sorted && q->attidx == sorted_attidx && q->nelems == 0 &&
+			CowSortedBlocksMayHold(h, list, nblocks, q, &first, &end))
+		{
+			for (b = 0; b < nblocks; b++)
+			{
+				if (may[b] && (b < first || b >= end))
+				{
+					may[b] = false;
+					(*nmatch)--;
+				}
+			}
+			continue;
 		}
 		for (b = 0; b < nblocks; b++)
 		{
@@ -919,21 +1082,14 @@ CowScanKeyRange(CowScanDesc scan)
 {
 	CowDecodedGroup *g = scan->group;
 	int			attidx = scan->key_attidx;
-	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(scan->base.rs_rd),
-										  attidx);
-	CowColumnDesc *d;
 	uint64		lo = scan->lo_row,
 				hi = scan->hi_row;
 	bool		ok = true;
 	ListCell   *lc;
 
-	if (g->header->nkeys == 0 || (uint32) attidx >= g->header->natts ||
-		g->nrows == 0 || lo >= hi)
-		return;
-	d = &CowGroupColumns(g->header)[attidx];
 	/* sorted under the column's type and collation of today */
-	if (d->typid != att->atttypid || d->collation != att->attcollation ||
-		(d->flags & (COW_COL_ALL_NULL | COW_COL_DROPPED)))
+	if (!CowGroupSortedBy(scan->base.rs_rd, g->header, attidx) ||
+		g->nrows == 0 || lo >= hi)
 		return;
 	foreach(lc, scan->quals)
 	{
@@ -955,6 +1111,8 @@ CowScanKeyRange(CowScanDesc scan)
 		hi = lo;
 	scan->lo_row = lo;
 	scan->hi_row = hi;
+	/* every row of [lo, hi) holds for the bounds on the key column */
+	scan->range_exact = true;
 	if (hi > lo && CowScanKeyPoints(scan, attidx))
 		return;
 	if (hi == lo ||
@@ -981,8 +1139,11 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 	Relation	rel = scan->base.rs_rd;
 	CowGroupHeader *h = NULL;
 	MemoryContext old;
+	int			nfilters = 0;
+	int			k;
 
 	MemoryContextReset(scan->group_cxt);
+	scan->range_exact = false;
 	scan->group = NULL;
 	scan->pass = NULL;
 	scan->pass_done = NULL;
@@ -1011,7 +1172,8 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 			may = CowGroupMayMatch(rel, ph, scan->quals);
 			/* the blocks the quals may hold for (format 4 groups) */
 			if (may)
-				block_may = CowGroupBlocksMayMatch(rel, ph, scan->quals, &n);
+				block_may = CowGroupBlocksMayMatch(rel, ph, scan->quals,
+													 scan->key_attidx, &n);
 			nmatch = n;
 		}
 		PG_FINALLY();
@@ -1057,7 +1219,9 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 	scan->group->by_block = true;
 	if (scan->key_attidx >= 0)
 		CowScanKeyRange(scan);
-	if (scan->nfilters > 0 && scan->hi_row > scan->lo_row)
+	for (k = 0; k < scan->nfilters; k++)
+		nfilters += !CowScanFilterHeld(scan, &scan->filters[k]);
+	if (nfilters > 0 && scan->hi_row > scan->lo_row)
 	{
 		/*
 		 * The prefilter decides, block by block, which rows are returned;
@@ -1103,6 +1267,48 @@ CowScanPointsNext(CowScanDesc scan, int64 next, bool forward)
 }
 
 /*
+ * CowScanRunEnd: the end of the run of rows from scan->row on that the
+ * scan returns without a per-row test (cow_scan_getnextslot's shortcut):
+ * the end of the rows to return, of the point range holding the row, of
+ * its block when per-block min/max rule blocks out; 0 when a prefilter
+ * decides row by row.
+ */
+static uint64
+CowScanRunEnd(CowScanDesc scan)
+{
+	uint64		end = scan->hi_row;
+
+	if (scan->pass != NULL)
+		return 0;
+	if (scan->points != NULL)
+	{
+		int			lo = 0,
+					hi = scan->npoints;
+
+		/* the range holding the row: the first that ends after it */
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (scan->points[2 * mid + 1] <= scan->row)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo >= scan->npoints || scan->points[2 * lo] > scan->row)
+			return 0;
+		end = Min(end, scan->points[2 * lo + 1]);
+	}
+	if (scan->block_may != NULL)
+	{
+		uint32		block_rows = scan->group->header->block_rows;
+
+		end = Min(end, (scan->row / block_rows + 1) * block_rows);
+	}
+	return end;
+}
+
+/*
  * cow_scan_getnextslot hands out the rows of the scan's versions in
  * row-number order, forward or backward, as heapgettup does: scan->row is
  * the row last returned in the current group (valid while scan->inited);
@@ -1118,12 +1324,11 @@ cow_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 
 	/*
 	 * Most calls: the next row forward in the current group, which no
-	 * per-row test (element ranges, per-block min/max, prefilter) may skip
+	 * per-row test (element ranges, per-block min/max, prefilter) may skip:
+	 * one before scan->run_end, which the general case sets
 	 */
 	if (likely(direction == ForwardScanDirection && scan->inited &&
-			   scan->group != NULL && scan->row + 1 < scan->hi_row &&
-			   scan->points == NULL && scan->block_may == NULL &&
-			   scan->pass == NULL))
+			   scan->group != NULL && scan->row + 1 < scan->run_end))
 	{
 		scan->row++;
 		CowStoreRow(scan->base.rs_rd, scan->group, scan->row, slot);
@@ -1141,6 +1346,7 @@ CowScanNextSlot(CowScanDesc scan, ScanDirection direction,
 	Relation	rel = scan->base.rs_rd;
 	int64		next;
 
+	scan->run_end = 0;
 	if (!scan->loaded)
 		CowScanLoadVersions(scan);
 
@@ -1212,6 +1418,8 @@ CowScanNextSlot(CowScanDesc scan, ScanDirection direction,
 			}
 			scan->row = (uint64) next;
 			scan->inited = true;
+			if (ScanDirectionIsForward(direction))
+				scan->run_end = CowScanRunEnd(scan);
 			CowStoreRow(rel, scan->group, scan->row, slot);
 			pgstat_count_heap_getnext(rel);
 			return true;
@@ -2645,6 +2853,7 @@ CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno, Oid inputcollid,
 	q = palloc0(sizeof(CowSkipQual));
 	q->attidx = attnum - 1;
 	q->strategy = strategy;
+	q->opno = opno;
 	q->collation = inputcollid;
 	q->value = value;
 	switch (strategy)

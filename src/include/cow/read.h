@@ -104,6 +104,10 @@ typedef struct CowDecodedGroup
 								 * of the block a value was last read from
 								 * through its value block (CowGroupValue),
 								 * or 0 */
+	uint32	   *probe_block;	/* [natts] or NULL: the number + 1 of the
+								 * block a key range's probes last read
+								 * (CowGroupProbe), and what they found of */
+	uint8	   *probe_state;	/* its value block: COW_PROBE_* */
 	uint64	   *win_lo;			/* [natts] or NULL: single values, the rows
 								 * [win_lo, win_hi) of the column's current
 								 * block decoded into win_values/isnull */
@@ -266,6 +270,7 @@ typedef struct CowSkipQual
 {
 	int			attidx;			/* 0-based */
 	int			strategy;		/* BTLessStrategyNumber... */
+	Oid			opno;			/* "column opno value" */
 	FmgrInfo	le_fn;			/* min <= c (for =, <=, <) */
 	FmgrInfo	ge_fn;			/* max >= c (for =, >=, >) */
 	Oid			collation;
@@ -319,8 +324,10 @@ extern CowSkipQual *CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno,
 extern List *CowMakeLikeSkipQuals(Relation rel, AttrNumber attnum, Oid opno,
 								  Oid inputcollid, Datum pattern);
 extern bool CowGroupMayMatch(Relation rel, CowGroupHeader *h, List *quals);
+extern bool CowGroupSortedBy(Relation rel, CowGroupHeader *h, int attidx);
 extern bool *CowGroupBlocksMayMatch(Relation rel, CowGroupHeader *h,
-									List *quals, uint32 *nmatch);
+									List *quals, int sorted_attidx,
+									uint32 *nmatch);
 extern const TupleTableSlotOps *CowSlotOps(void);
 extern void CowSlotSetXmin(TupleTableSlot *slot, TransactionId xmin);
 extern void CowSlotSetXmax(TupleTableSlot *slot, TransactionId xmax);
@@ -358,6 +365,12 @@ typedef struct CowScanDescData
 								 * quals constrain, or -1 (no key range) */
 	uint64		lo_row;			/* rows [lo_row, hi_row) of group are */
 	uint64		hi_row;			/* returned: the quals' key range */
+	uint64		run_end;		/* rows after row up to this one are returned
+								 * without a per-row test (CowScanRunEnd) */
+	bool		range_exact;	/* every row of [lo_row, hi_row) holds for
+								 * the quals on the key column (the key range
+								 * found their bounds): their filters are
+								 * not evaluated */
 	/* the quals' prefilter (cow_scan.c CowScanFilterBlock) */
 	struct CowScanFilter *filters;	/* [nfilters] */
 	int			nfilters;
@@ -451,6 +464,7 @@ extern void CowCustomScanReInitializeDSM(CustomScanState *node,
 										 ParallelContext *pcxt,
 										 void *coordinate);
 extern AttrNumber CowFirstKeyAttnum(Relation rel, Snapshot snap);
+extern int	CowScanSortedColumn(TableScanDesc sscan);
 extern CowVersion *CowCurrentVersions(Relation rel, Snapshot snap, int *n);
 extern CowVersion *CowLoadLiveVersions(Relation rel, int *n);
 extern void CowRowFetchForget(void);
