@@ -1978,6 +1978,7 @@ CowVarlenaRange(CowChunkReader *r, const CowVarlenaCursor *c, int64 first,
 				need = 0,
 				pos = 0;
 	char	   *prev = NULL;
+	char	   *scratch = NULL;
 	char	   *buf;
 
 	Assert(first >= 0 && n >= 0 && end <= c->count);
@@ -2053,7 +2054,7 @@ CowVarlenaRange(CowChunkReader *r, const CowVarlenaCursor *c, int64 first,
 	if (need > MaxAllocHugeSize)
 		CowChunkCorrupt(r, "bad value length");
 	if (start < first)
-		prev = palloc(Max(scratch_len, 1));
+		prev = scratch = palloc(Max(scratch_len, 1));
 	buf = MemoryContextAllocHuge(CurrentMemoryContext, Max(need, 1));
 	for (i = start; i < end; i++)
 	{
@@ -2077,6 +2078,8 @@ CowVarlenaRange(CowChunkReader *r, const CowVarlenaCursor *c, int64 first,
 		start_off += suffix[i - base];
 		prev = data;
 	}
+	if (scratch != NULL)
+		pfree(scratch);
 	pfree(prefix);
 	pfree(suffix);
 }
