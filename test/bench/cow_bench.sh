@@ -41,7 +41,9 @@
 #             sized by the raw bytes: the plans' worker counts are printed) is
 #             measured too and reported on its own line
 #   range     SELECT * WHERE id BETWEEN c AND c + 99 (literal constants,
-#             random c), median of BENCH_LOOKUPS in one session: heap through
+#             random c), BENCH_LOOKUPS pairs interleaved statement by
+#             statement in one session as the lookups' pairs below, the
+#             median of each table's: heap through
 #             its primary key, incetl_cow without any index (a sequential
 #             scan that skips file groups by min/max and finds the range in
 #             the one it reads by binary search over the key column)
@@ -281,7 +283,7 @@ done
 # --------------------------------------------------------------------------
 incetl_log "key ranges of 100 rows ($LOOKUPS in one session, median; incetl_cow has no index)"
 settle "orders_cow, orders_heap"
-range_times() {   # $1 table, $2 a SET to run first (optional)
+range_times() {   # $1 table, $2 a SET to run first (optional): median of LOOKUPS ranges
     {
         [ -z "${2:-}" ] || echo "$2;"
         echo '\timing on'
@@ -294,6 +296,29 @@ range_times() {   # $1 table, $2 a SET to run first (optional)
         }'
     } | psql_b -At -o /dev/null 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n "$LOOKUPS" | median
 }
+# the ranges paired, as the point lookups are (lookup_pairs): both tables
+# in one session, statement by statement, the same range for both, which
+# goes first alternating; "cow heap", the medians of each
+range_pairs() {
+    local t
+    t=$({
+        echo '\timing on'
+        awk -v n="$LOOKUPS" -v rows="$ROWS" 'BEGIN {
+            srand(11);
+            for (i = 0; i <= n; i++) {
+                c = 1 + int(rand() * (rows - 100));
+                a = (i % 2 == 0) ? "orders_cow" : "orders_heap";
+                b = (i % 2 == 0) ? "orders_heap" : "orders_cow";
+                printf "SELECT * FROM %s WHERE id BETWEEN %d AND %d;\n", a, c, c + 99;
+                printf "SELECT * FROM %s WHERE id BETWEEN %d AND %d;\n", b, c, c + 99
+            }
+        }'
+    } | psql_b -At -o /dev/null 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n $((2 * LOOKUPS)))
+    # after the first pair (left out, warming both): pair i is lines 2i-1,
+    # 2i; pair 1 had heap first, pair 2 incetl_cow, ...
+    echo "$(awk 'NR % 2 == 1 { a = $1; next } { if ((NR / 2) % 2 == 1) print $1; else print a }' <<<"$t" | median)" \
+         "$(awk 'NR % 2 == 1 { a = $1; next } { if ((NR / 2) % 2 == 1) print a; else print $1 }' <<<"$t" | median)"
+}
 for t in orders_cow orders_heap; do
     plan=$(psql_b -At -c "EXPLAIN SELECT * FROM $t WHERE id BETWEEN 1000 AND 1099" | head -n 1)
     echo "   $t: $plan"
@@ -305,8 +330,7 @@ ranges_equal() {   # $1 what: dies unless both tables return the same ranges
           (SELECT array_agg(row(h.*)::text ORDER BY id) FROM orders_heap h WHERE id BETWEEN g AND g + 99)")
     [ "$n" = 0 ] || incetl_die "$1 return different rows ($n ranges)"
 }
-R_COW=$(range_times orders_cow)
-R_HEAP=$(range_times orders_heap)
+read -r R_COW R_HEAP <<<"$(range_pairs)"
 ranges_equal "key ranges"
 
 # --------------------------------------------------------------------------
@@ -479,8 +503,7 @@ plan=$(psql_b -At -c "EXPLAIN SELECT * FROM orders_cow WHERE id BETWEEN 1000 AND
 echo "   orders_cow: $plan"
 plan=$(psql_b -At -c "SET enable_seqscan = off" -c "EXPLAIN SELECT * FROM orders_cow WHERE id BETWEEN 1000 AND 1099" | grep -v '^SET$' | head -n 1)
 echo "   orders_cow, enable_seqscan = off: $plan"
-RI_COW=$(range_times orders_cow)
-RI_HEAP=$(range_times orders_heap)
+read -r RI_COW RI_HEAP <<<"$(range_pairs)"
 RF_COW=$(range_times orders_cow "SET enable_seqscan = off")
 ranges_equal "key ranges with the btree"
 echo "   key range with the btree: incetl_cow $RI_COW ms (forced through the index $RF_COW ms), heap $RI_HEAP ms"
