@@ -301,6 +301,26 @@ SELECT (SELECT count(*) FROM cg WHERE gap BETWEEN 3001 AND 3001) AS one_cow,
        (SELECT count(*) FROM cg WHERE gap > 3001 AND gap < 3005) AS none_cow,
        (SELECT count(*) FROM h2 WHERE gap > 3001 AND gap < 3005) AS none_heap;
 
+-- The versions' key bounds a session keeps with a list of versions
+-- (cow_scan.c, CowKeyBoundsFor), by which a range skips the versions
+-- outside it: after updates, deletes and new keys beyond the last, the
+-- next ranges read the new list's; inside a transaction that wrote, none
+-- are kept.
+UPDATE cn SET payload = 'u' || payload WHERE n % 1000 = 7;
+UPDATE h2 SET payload = 'u' || payload WHERE n % 1000 = 7;
+DELETE FROM cn WHERE n BETWEEN 12001 AND 12500;
+DELETE FROM h2 WHERE n BETWEEN 12001 AND 12500;
+INSERT INTO cn SELECT g, 0, 0, '', md5(g::text) FROM generate_series(30001, 31000) g;
+INSERT INTO h2 SELECT g, 0, 0, '', md5(g::text) FROM generate_series(30001, 31000) g;
+SELECT 'n' AS key, * FROM ranges('cn', 'n', '$1 * 107', '$1 * 107 + 20', 290);
+BEGIN;
+UPDATE cn SET payload = 'v' WHERE n BETWEEN 101 AND 110;
+UPDATE h2 SET payload = 'v' WHERE n BETWEEN 101 AND 110;
+SELECT 'n' AS key, * FROM ranges('cn', 'n', '$1 * 109', '$1 * 109 + 20', 100);
+ROLLBACK;
+SELECT (SELECT count(*) FROM cn WHERE n BETWEEN 30990 AND 31010) AS cow,
+       (SELECT count(*) FROM h2 WHERE n BETWEEN 30990 AND 31010) AS heap;
+
 -- 5. A table without a record key (its groups in no key's order): every
 -- qual is evaluated as before; and the key column's type changed (the
 -- table rewritten).

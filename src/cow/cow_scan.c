@@ -92,6 +92,36 @@ typedef struct CowScanFilter
 								 * (scan->range_exact), not evaluated */
 } CowScanFilter;
 
+/*
+ * The min/max of the first record-key column of each version of a list the
+ * backend keeps (CowFetchVersions), for a stream of key ranges on the
+ * table: a key range
+ * looked at the min/max of every version's header to skip the versions
+ * outside it, some 650 instructions a version (the header found in the
+ * backend's cache and pinned, the min/max restored, every qual applied),
+ * which in a table of hundreds of file groups is most of a narrow range's
+ * cost.  Read once per list (CowKeyBoundsFor), they are tested against
+ * the key's bounds first (CowScanOpenVersion), at two comparisons a
+ * version.  Kept only for a key of a type passed by value (integers,
+ * dates, timestamps: the Datums are the values), and only for versions
+ * whose column was written under the column's type and collation of the
+ * list's view and has min/max (known); the others are read as before.
+ */
+typedef struct CowKeyBounds
+{
+	int			attidx;			/* 0-based */
+	Oid			typid;			/* the column's, when read */
+	Oid			collation;
+	int			nversions;
+	bool	   *known;			/* [nversions] */
+	Datum	   *min;			/* [nversions] */
+	Datum	   *max;			/* [nversions] */
+} CowKeyBounds;
+
+static void CowKeyBoundsFree(CowKeyBounds *b);
+static CowKeyBounds *CowKeyBoundsFor(Relation rel, Snapshot snap, int attidx,
+									 int n);
+static bool CowScanKeyBoundsMayHold(CowScanDesc scan, int vi);
 static void CowScanMakeFilters(CowScanDesc scan, List *filters);
 static bool CowFilterIsSkipQual(CowScanDesc scan, CowSkipQual *q,
 								Oid valtype);
@@ -403,6 +433,7 @@ CowScanLoadVersions(CowScanDesc scan)
 	scan->loaded = true;
 	scan->cur = -1;
 	scan->key_attidx = -1;
+	scan->key_bounds = NULL;
 	if (scan->quals != NIL)
 	{
 		int			key = CowScanSortedColumn(&scan->base);
@@ -415,6 +446,12 @@ CowScanLoadVersions(CowScanDesc scan)
 			if (key >= 0 && q->attidx == key)
 				scan->key_attidx = q->attidx;
 		}
+		/* a stream of key ranges reads the versions' key bounds once */
+		if (scan->key_attidx >= 0)
+			scan->key_bounds = CowKeyBoundsFor(scan->base.rs_rd,
+											   scan->catalog_snap,
+											   scan->key_attidx,
+											   scan->nversions);
 	}
 	MemoryContextSwitchTo(old);
 }
@@ -1128,6 +1165,35 @@ CowScanKeyRange(CowScanDesc scan)
 }
 
 /*
+ * CowScanKeyBoundsMayHold: may the quals on the key column hold for a row
+ * of versions[vi], by the key bounds of the scan's versions
+ * (CowKeyBoundsFor)?  As CowGroupMayMatch would say of those quals, read
+ * from the version's header; true when the bounds say nothing of it.
+ */
+static bool
+CowScanKeyBoundsMayHold(CowScanDesc scan, int vi)
+{
+	CowKeyBounds *b = scan->key_bounds;
+	ListCell   *lc;
+
+	if (vi >= b->nversions || !b->known[vi] ||
+		TupleDescAttr(RelationGetDescr(scan->base.rs_rd),
+					  b->attidx)->atttypid != b->typid)
+		return true;
+	foreach(lc, scan->quals)
+	{
+		CowSkipQual *q = lfirst(lc);
+
+		if (q->attidx != b->attidx ||
+			(OidIsValid(q->collation) && q->collation != b->collation))
+			continue;
+		if (!CowSkipQualMayHold(q, b->min[vi], b->max[vi]))
+			return false;
+	}
+	return true;
+}
+
+/*
  * CowScanOpenVersion makes versions[vi] the scan's current file group, or
  * returns false when min/max rule it out.  The rows of it the scan returns
  * are [scan->lo_row, scan->hi_row): all, or those of the quals' key range
@@ -1152,6 +1218,12 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 	scan->npoints = 0;
 	scan->cur = vi;
 	CHECK_FOR_INTERRUPTS();
+	/* the versions outside the key range, by its bounds alone */
+	if (scan->key_bounds != NULL && !CowScanKeyBoundsMayHold(scan, vi))
+	{
+		scan->groups_skipped++;
+		return false;
+	}
 	old = MemoryContextSwitchTo(scan->group_cxt);
 	if (scan->quals != NIL)
 	{
@@ -1564,6 +1636,8 @@ typedef struct CowFetchCacheEntry
 								 * for it; or NULL */
 	CowVersionListId listid;	/* the shared cache's name of the list, when
 								 * it answered with it (cow_version_cache.c) */
+	struct CowKeyBounds *bounds;	/* of the versions, once a key range
+									 * asked for them; or NULL */
 } CowFetchCacheEntry;
 
 static CowFetchCacheEntry CowFetchCache[COW_FETCH_CACHE_SIZE];
@@ -1710,6 +1784,8 @@ CowFetchVersions(Relation rel, int64 *storage_id, Snapshot snap,
 		pfree(e->versions);
 		CowRowIndexFree(e->rowix);
 		e->rowix = NULL;
+		CowKeyBoundsFree(e->bounds);
+		e->bounds = NULL;
 		e->valid = false;
 	}
 	CowSnapViewSet(&e->view, snap);
@@ -1723,8 +1799,113 @@ CowFetchVersions(Relation rel, int64 *storage_id, Snapshot snap,
 	e->current_only = current_only;
 	e->listid = listid;
 	e->rowix = rowix != NULL ? CowRowIndexKeep(*rowix, e->versions) : NULL;
+	e->bounds = NULL;
 	e->valid = true;
 	return v;
+}
+
+
+static void
+CowKeyBoundsFree(CowKeyBounds *b)
+{
+	if (b == NULL)
+		return;
+	pfree(b->known);
+	pfree(b->min);
+	pfree(b->max);
+	pfree(b);
+}
+
+/* the bounds of versions[n] (a cached list's), in the current context */
+static CowKeyBounds *
+CowKeyBoundsRead(Relation rel, const CowVersion *versions, int n, int attidx)
+{
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attidx);
+	CowKeyBounds *b = palloc0(sizeof(CowKeyBounds));
+	int			i;
+
+	b->attidx = attidx;
+	b->typid = att->atttypid;
+	b->collation = att->attcollation;
+	b->nversions = n;
+	b->known = palloc0(sizeof(bool) * Max(n, 1));
+	b->min = palloc0(sizeof(Datum) * Max(n, 1));
+	b->max = palloc0(sizeof(Datum) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		const CowGroupHeader *h = CowGroupHeaderPin(rel, &versions[i]);
+
+		PG_TRY();
+		{
+			const CowColumnDesc *d = (uint32) attidx < h->natts ?
+				&CowGroupColumns(h)[attidx] : NULL;
+
+			if (d != NULL && d->typid == b->typid &&
+				d->collation == b->collation &&
+				(d->flags & COW_COL_HAS_MINMAX) &&
+				!(d->flags & (COW_COL_ALL_NULL | COW_COL_DROPPED)))
+			{
+				CowGroupMinMax((CowGroupHeader *) h, attidx, &b->min[i],
+							   &b->max[i]);
+				b->known[i] = true;
+			}
+		}
+		PG_FINALLY();
+		{
+			CowGroupHeaderUnpin();
+		}
+		PG_END_TRY();
+	}
+	return b;
+}
+
+/*
+ * CowKeyBoundsFor: a copy, in the current memory context, of the bounds of
+ * the key column attidx of the versions the cache keeps for rel under snap
+ * (the list CowFetchVersions just gave the caller, of n versions), read
+ * into the cache the first time; NULL when the list is not kept or the
+ * column's type is passed by reference.
+ */
+static CowKeyBounds *
+CowKeyBoundsFor(Relation rel, Snapshot snap, int attidx, int n)
+{
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attidx);
+	CowFetchCacheEntry *e = NULL;
+	CowKeyBounds *b;
+	int			i;
+
+	if (!att->attbyval || !CowSnapViewCacheable(snap))
+		return NULL;
+	for (i = 0; i < COW_FETCH_CACHE_SIZE; i++)
+	{
+		if (CowFetchCacheMatches(&CowFetchCache[i], rel, true, snap))
+		{
+			e = &CowFetchCache[i];
+			break;
+		}
+	}
+	if (e == NULL || e->nversions != n)
+		return NULL;
+	if (e->bounds == NULL || e->bounds->attidx != attidx ||
+		e->bounds->typid != att->atttypid ||
+		e->bounds->collation != att->attcollation)
+	{
+		MemoryContext old = MemoryContextSwitchTo(CowFetchCacheCxt);
+		CowKeyBounds *fresh = CowKeyBoundsRead(rel, e->versions, n, attidx);
+
+		MemoryContextSwitchTo(old);
+		CowKeyBoundsFree(e->bounds);
+		e->bounds = fresh;
+	}
+	b = palloc(sizeof(CowKeyBounds));
+	*b = *e->bounds;
+	b->known = palloc(sizeof(bool) * Max(n, 1));
+	b->min = palloc(sizeof(Datum) * Max(n, 1));
+	b->max = palloc(sizeof(Datum) * Max(n, 1));
+	memcpy(b->known, e->bounds->known, sizeof(bool) * n);
+	memcpy(b->min, e->bounds->min, sizeof(Datum) * n);
+	memcpy(b->max, e->bounds->max, sizeof(Datum) * n);
+	return b;
 }
 
 /*

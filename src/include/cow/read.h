@@ -363,6 +363,9 @@ typedef struct CowScanDescData
 	List	   *quals;			/* of CowSkipQual */
 	int			key_attidx;		/* 0-based first record-key column some
 								 * quals constrain, or -1 (no key range) */
+	struct CowKeyBounds *key_bounds;	/* with key_attidx: the versions' min
+										 * and max of it, or NULL
+										 * (cow_scan.c) */
 	uint64		lo_row;			/* rows [lo_row, hi_row) of group are */
 	uint64		hi_row;			/* returned: the quals' key range */
 	uint64		run_end;		/* rows after row up to this one are returned
