@@ -223,15 +223,17 @@ SELECT k1, k2, v FROM c WHERE k1 BETWEEN 3 AND 9 AND k2 >= 0;
 
 -- 4. Many key ranges in one session, the read cache on: the range's
 -- ends are found through the key blocks' value blocks once the backend
--- keeps them (consecutive keys: delta blocks of width 0; text keys, whose
--- value block is made the third statement that reads the block).  Keys
+-- keeps them (consecutive keys, integers and dates: delta blocks of width
+-- 0, searched by arithmetic, CowGroupKeyLinear; text keys, whose value
+-- block is made the third statement that reads the block).  Keys
 -- growing by varying steps (delta blocks of some width) have none of use:
 -- their probes decode their values.  Ranges of one row, of none (between
 -- two keys), across blocks and groups.
 CREATE TABLE src2 AS
 SELECT g AS n, g * 3 + (g % 3) AS gap, g * 1000 + g % 7 * 100 AS grow,
        lpad((g * 13)::text, 8, '0') || '-k' AS tk,
-       md5(g::text) AS payload
+       md5(g::text) AS payload,
+       '2000-01-01'::date + g AS d
 FROM generate_series(1, 30000) g;
 CREATE TABLE h2 (LIKE src2);
 INSERT INTO h2 SELECT * FROM src2;
@@ -241,6 +243,9 @@ INSERT INTO cg SELECT * FROM src2;
 CREATE TABLE cn (LIKE src2) USING incetl_cow;
 SELECT incetl.set_table_options('cn', record_key => 'n', file_group_rows => 12000);
 INSERT INTO cn SELECT * FROM src2;
+CREATE TABLE cd (LIKE src2) USING incetl_cow;
+SELECT incetl.set_table_options('cd', record_key => 'd', file_group_rows => 12000);
+INSERT INTO cd SELECT * FROM src2;
 CREATE TABLE cw (LIKE src2) USING incetl_cow;
 SELECT incetl.set_table_options('cw', record_key => 'grow', file_group_rows => 12000);
 INSERT INTO cw SELECT * FROM src2;
@@ -248,6 +253,8 @@ CREATE TABLE ct (LIKE src2) USING incetl_cow;
 SELECT incetl.set_table_options('ct', record_key => 'tk', file_group_rows => 12000);
 INSERT INTO ct SELECT * FROM src2;
 SELECT 'cn' AS t, encoding FROM incetl.column_stats('cn') WHERE column_name = 'n'
+UNION ALL
+SELECT 'cd' AS t, encoding FROM incetl.column_stats('cd') WHERE column_name = 'd'
 UNION ALL
 SELECT 'cg' AS t, encoding FROM incetl.column_stats('cg') WHERE column_name = 'gap'
 UNION ALL
@@ -291,6 +298,7 @@ BEGIN
     RETURN NEXT;
 END $$;
 SELECT 'n' AS key, * FROM ranges('cn', 'n', '$1 * 103', '$1 * 103 + 20', 290);
+SELECT 'd' AS key, * FROM ranges('cd', 'd', '''2000-01-01''::date + $1 * 103', '''2000-01-01''::date + $1 * 103 + 20', 290);
 SELECT 'gap' AS key, * FROM ranges('cg', 'gap', '$1 * 317', '$1 * 317 + 60', 290);
 SELECT 'grow' AS key, * FROM ranges('cw', 'grow', '$1 * 103001', '$1 * 103001 + 100000', 290);
 SELECT 'tk' AS key, * FROM ranges('ct', 'tk', 'lpad(($1 * 1343)::text, 8, ''0'')',
@@ -310,8 +318,10 @@ UPDATE cn SET payload = 'u' || payload WHERE n % 1000 = 7;
 UPDATE h2 SET payload = 'u' || payload WHERE n % 1000 = 7;
 DELETE FROM cn WHERE n BETWEEN 12001 AND 12500;
 DELETE FROM h2 WHERE n BETWEEN 12001 AND 12500;
-INSERT INTO cn SELECT g, 0, 0, '', md5(g::text) FROM generate_series(30001, 31000) g;
-INSERT INTO h2 SELECT g, 0, 0, '', md5(g::text) FROM generate_series(30001, 31000) g;
+INSERT INTO cn SELECT g, 0, 0, '', md5(g::text), '2000-01-01'::date + g
+FROM generate_series(30001, 31000) g;
+INSERT INTO h2 SELECT g, 0, 0, '', md5(g::text), '2000-01-01'::date + g
+FROM generate_series(30001, 31000) g;
 SELECT 'n' AS key, * FROM ranges('cn', 'n', '$1 * 107', '$1 * 107 + 20', 290);
 BEGIN;
 UPDATE cn SET payload = 'v' WHERE n BETWEEN 101 AND 110;

@@ -2168,6 +2168,41 @@ CowGroupProbe(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
 }
 
 /*
+ * CowGroupKeyLinear: when the value block this backend keeps of the block
+ * of column attidx of g holding row is a delta of width 0 (integers
+ * growing by one step, consecutive keys: no NULL), sets *k so that row r
+ * of the block holds CowLinearKeyValue(k, r), and returns true: a key
+ * range's ends are then found by arithmetic, without a probe (cow_scan.c,
+ * CowKeyBound).  False otherwise, and for a column not wanted.
+ */
+bool
+CowGroupKeyLinear(CowDecodedGroup *g, int attidx, uint64 row,
+				  CowLinearKeys *k)
+{
+	const CowValueBlock *vb;
+	uint32		b;
+	uint64		r0;
+
+	if (CowReadCacheSize <= 0 || !CowGroupWanted(g, attidx))
+		return false;
+	Assert(row < g->nrows);
+	b = row / g->header->block_rows;
+	r0 = (uint64) b * g->header->block_rows;
+	vb = CowReadCacheGetValueBlock(g->rel, &g->version, attidx, b);
+	if (vb == NULL || vb->kind != COW_VALUE_INT || !vb->delta ||
+		vb->has_nulls ||
+		vb->nrows != Min((uint64) g->header->block_rows, g->nrows - r0))
+		return false;
+	/* the value block is lent: its scalars are read at once */
+	k->r0 = r0;
+	k->nrows = vb->nrows;
+	k->first = vb->first;
+	k->step = vb->base;
+	k->attlen = vb->attlen;
+	return true;
+}
+
+/*
  * CowDecodeGroup decodes all columns of a version, or those in needed,
  * at once, and its commit ids when asked.
  */

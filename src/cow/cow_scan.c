@@ -919,14 +919,27 @@ CowScanNextVersion(TableScanDesc sscan)
 }
 
 /*
- * CowKeyProbe: does predicate "key <op> q->value" hold for row "row" of g
- * (column attidx)?  upper asks q's upper bound (<, <=, =: "key <= c" or
- * "key < c" fails from the bound on), else its lower bound (>, >=, =:
- * "key >= c" or "key > c" holds from the bound on).  With single, only
- * the row's value is decoded (CowGroupProbe), else the key column's block
- * holding the row, whole (CowGroupRow).  *ok is cleared when the value
- * cannot be compared (a NULL, a column not decoded), the caller then
- * gives up on the range.
+ * CowKeyHolds: does predicate "key <op> q->value" hold for key?  upper asks
+ * q's upper bound (<, <=, =: "key <= c" or "key < c" fails from the bound
+ * on), else its lower bound (>, >=, =: "key >= c" or "key > c" holds from
+ * the bound on).
+ */
+static bool
+CowKeyHolds(CowSkipQual *q, Datum key, bool upper)
+{
+	if (upper)
+		return !DatumGetBool(FunctionCall2Coll(&q->le_fn, q->collation,
+											   key, q->value));
+	return DatumGetBool(FunctionCall2Coll(&q->ge_fn, q->collation,
+										  key, q->value));
+}
+
+/*
+ * CowKeyProbe: does CowKeyHolds hold for row "row" of g (column attidx)?
+ * With single, only the row's value is decoded (CowGroupProbe), else the
+ * key column's block holding the row, whole (CowGroupRow).  *ok is
+ * cleared when the value cannot be compared (a NULL, a column not
+ * decoded), the caller then gives up on the range.
  */
 static bool
 CowKeyProbe(CowDecodedGroup *g, int attidx, uint64 row, CowSkipQual *q,
@@ -952,11 +965,7 @@ CowKeyProbe(CowDecodedGroup *g, int attidx, uint64 row, CowSkipQual *q,
 		*ok = false;
 		return false;
 	}
-	if (upper)
-		return !DatumGetBool(FunctionCall2Coll(&q->le_fn, q->collation,
-											   key, q->value));
-	return DatumGetBool(FunctionCall2Coll(&q->ge_fn, q->collation,
-										  key, q->value));
+	return CowKeyHolds(q, key, upper);
 }
 
 /*
@@ -968,19 +977,42 @@ CowKeyProbe(CowDecodedGroup *g, int attidx, uint64 row, CowSkipQual *q,
  * one block, the probes decode their values alone out of it (in a framed
  * block, out of the frames they lie in), the block being decompressed
  * once: a key range in one block, as per-block min/max usually leaves it,
- * decodes no key block whole.
+ * decodes no key block whole.  A block whose values grow by one step
+ * (consecutive keys: CowGroupKeyLinear) is searched by arithmetic, its
+ * value block asked for at the search's first probe in it and, when the
+ * probe made it, at the second.
  */
 static uint64
 CowKeyBound(CowDecodedGroup *g, int attidx, uint64 lo, uint64 hi,
 			CowSkipQual *q, bool upper, bool *ok)
 {
+	int			linear_asks = 0;
+
 	while (lo < hi && *ok)
 	{
 		uint64		mid = lo + (hi - lo) / 2;
 		bool		single;
+		CowLinearKeys k;
 
 		/* within one block, the probes decode their values alone */
 		single = lo / g->header->block_rows == (hi - 1) / g->header->block_rows;
+		if (single && linear_asks < 2)
+		{
+			linear_asks++;
+			if (CowGroupKeyLinear(g, attidx, lo, &k))
+			{
+				Assert(lo >= k.r0 && hi <= k.r0 + k.nrows);
+				while (lo < hi)
+				{
+					mid = lo + (hi - lo) / 2;
+					if (CowKeyHolds(q, CowLinearKeyValue(&k, mid), upper))
+						hi = mid;
+					else
+						lo = mid + 1;
+				}
+				return lo;
+			}
+		}
 		if (CowKeyProbe(g, attidx, mid, q, upper, single, ok))
 			hi = mid;
 		else

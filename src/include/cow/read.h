@@ -247,6 +247,39 @@ extern bool CowGroupColumn(CowDecodedGroup *g, int attidx);
 extern bool CowGroupRow(CowDecodedGroup *g, int attidx, uint64 row);
 extern bool CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row,
 						  Datum *value, bool *isnull);
+/*
+ * A block of a key column whose values grow by one step (CowGroupKeyLinear):
+ * row r0 + i, i < nrows, holds first + i * step, an integer Datum of attlen
+ * bytes (CowLinearKeyValue).
+ */
+typedef struct CowLinearKeys
+{
+	uint64		r0;
+	uint32		nrows;
+	int64		first;
+	int64		step;
+	int16		attlen;
+} CowLinearKeys;
+
+static inline Datum
+CowLinearKeyValue(const CowLinearKeys *k, uint64 row)
+{
+	int64		v = (int64) ((uint64) k->first +
+							 (uint64) (row - k->r0) * (uint64) k->step);
+
+	/* as the value block's reader gives it (CowValueBlockValue) */
+#if SIZEOF_DATUM == 8
+	return (Datum) v;
+#else
+	return k->attlen == 8 ? Int64GetDatum(v) :
+		k->attlen == 4 ? Int32GetDatum((int32) v) :
+		k->attlen == 2 ? Int16GetDatum((int16) v) :
+		CharGetDatum((char) v);
+#endif
+}
+
+extern bool CowGroupKeyLinear(CowDecodedGroup *g, int attidx, uint64 row,
+							  CowLinearKeys *k);
 extern bool CowGroupProbe(CowDecodedGroup *g, int attidx, uint64 row,
 						  Datum *value, bool *isnull);
 extern int64 CowChunksDecoded;	/* column chunks decompressed by this backend */
