@@ -2090,8 +2090,8 @@ CowGroupValue(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,
  * lookup's first read of a block does (CowGroupValue; a VARLENA block's
  * is made the third statement that asks): the statement's next probes of
  * the block read through it, or, when there is none of use, do not ask
- * again.  Returns
- * false for a column that is not wanted.  Values live in g->cxt.
+ * again.  Returns false for a column that is not wanted.  Values live in
+ * g->cxt.
  */
 bool
 CowGroupProbe(CowDecodedGroup *g, int attidx, uint64 row, Datum *value,

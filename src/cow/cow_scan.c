@@ -95,12 +95,11 @@ typedef struct CowScanFilter
 /*
  * The min/max of the first record-key column of each version of a list the
  * backend keeps (CowFetchVersions), for a stream of key ranges on the
- * table: a key range
- * looked at the min/max of every version's header to skip the versions
- * outside it, some 650 instructions a version (the header found in the
- * backend's cache and pinned, the min/max restored, every qual applied),
- * which in a table of hundreds of file groups is most of a narrow range's
- * cost.  Read once per list (CowKeyBoundsFor), they are tested against
+ * table: a key range looked at the min/max of every version's header to
+ * skip the versions outside it, some 650 instructions a version (the
+ * header found in the backend's cache and pinned, the min/max restored,
+ * every qual applied), which in a table of hundreds of file groups is most
+ * of a narrow range's cost.  Read once per list (CowKeyBoundsFor), they are tested against
  * the key's bounds first (CowScanOpenVersion), at two comparisons a
  * version.  Kept only for a key of a type passed by value (integers,
  * dates, timestamps: the Datums are the values), and only for versions
