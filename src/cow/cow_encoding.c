@@ -1270,10 +1270,7 @@ CowDecodeChunk(Relation rel, int64 file_group_id, int colno,
 					int64		k;
 
 					for (k = 0; k < nvals; k++)
-						values[k] = d->attlen == 8 ? Int64GetDatum(v[k]) :
-							d->attlen == 4 ? Int32GetDatum((int32) v[k]) :
-							d->attlen == 2 ? Int16GetDatum((int16) v[k]) :
-							CharGetDatum((char) v[k]);
+						values[k] = CowIntDatum(v[k], d->attlen);
 					pfree(v);
 				}
 			}
@@ -2167,14 +2164,7 @@ CowDecodeValue(Relation rel, int64 file_group_id, int colno,
 					CowChunkCorrupt(&r, "int encoding of a type that is not an integer");
 				CowIntOpen(&r, nvals, &c);
 				v = CowIntValue(&c, k);
-#if SIZEOF_DATUM == 8
-				*value = (Datum) v;
-#else
-				*value = d->attlen == 8 ? Int64GetDatum(v) :
-					d->attlen == 4 ? Int32GetDatum((int32) v) :
-					d->attlen == 2 ? Int16GetDatum((int16) v) :
-					CharGetDatum((char) v);
-#endif
+				*value = CowIntDatum(v, d->attlen);
 			}
 			break;
 		case COW_ENC_NUMERIC:
@@ -2615,14 +2605,7 @@ CowValueBlockValue(Relation rel, const CowValueBlock *vb, uint64 k,
 	switch (vb->kind)
 	{
 		case COW_VALUE_INT:
-#if SIZEOF_DATUM == 8
-			return (Datum) v;
-#else
-			return vb->attlen == 8 ? Int64GetDatum(v) :
-				vb->attlen == 4 ? Int32GetDatum((int32) v) :
-				vb->attlen == 2 ? Int16GetDatum((int16) v) :
-				CharGetDatum((char) v);
-#endif
+			return CowIntDatum(v, vb->attlen);
 		case COW_VALUE_NUMERIC:
 			{
 				char	   *out;
@@ -2900,10 +2883,7 @@ CowDecodeRange(Relation rel, int64 file_group_id, int colno,
 				CowIntOpen(&r, nvals, &c);
 				CowIntRange(&c, k0, n, v);
 				for (k = 0; k < n; k++)
-					vals[k] = d->attlen == 8 ? Int64GetDatum(v[k]) :
-						d->attlen == 4 ? Int32GetDatum((int32) v[k]) :
-						d->attlen == 2 ? Int16GetDatum((int16) v[k]) :
-						CharGetDatum((char) v[k]);
+					vals[k] = CowIntDatum(v[k], d->attlen);
 				pfree(v);
 			}
 			break;

@@ -357,6 +357,19 @@ CowIntCompare(int strategy, int64 a, int64 b)
 /* the most raw bytes a value of a value block is built from */
 #define COW_VALUE_BYTES			16
 
+/*
+ * CowIntDatum: the Datum fetch_att gives for integer v of a by-value type
+ * attlen bytes long: what an int block's readers return.
+ */
+static inline Datum
+CowIntDatum(int64 v, int attlen)
+{
+	return attlen == 8 ? Int64GetDatum(v) :
+		attlen == 4 ? Int32GetDatum((int32) v) :
+		attlen == 2 ? Int16GetDatum((int16) v) :
+		CharGetDatum((char) v);
+}
+
 /* a value block is kept only up to this size (a dictionary's entries) */
 #define COW_VALUE_BLOCK_MAX		(16 * 1024)
 

@@ -268,14 +268,7 @@ CowLinearKeyValue(const CowLinearKeys *k, uint64 row)
 							 (uint64) (row - k->r0) * (uint64) k->step);
 
 	/* as the value block's reader gives it (CowValueBlockValue) */
-#if SIZEOF_DATUM == 8
-	return (Datum) v;
-#else
-	return k->attlen == 8 ? Int64GetDatum(v) :
-		k->attlen == 4 ? Int32GetDatum((int32) v) :
-		k->attlen == 2 ? Int16GetDatum((int16) v) :
-		CharGetDatum((char) v);
-#endif
+	return CowIntDatum(v, k->attlen);
 }
 
 extern bool CowGroupKeyLinear(CowDecodedGroup *g, int attidx, uint64 row,
