@@ -1339,18 +1339,15 @@ CowScanOpenVersion(CowScanDesc scan, int vi)
 }
 
 /*
- * CowScanPointsNext: row next when it lies in one of the scan's point
- * ranges (scan->points), else the first row of the next range in the
- * scan's direction (forward: the first row after next; backward: the last
- * before it), or a row outside [lo_row, hi_row) when there is none.
+ * CowScanPointRange: the first of the scan's point ranges (scan->points)
+ * that ends after row next, or npoints when none does (binary search).
  */
-static int64
-CowScanPointsNext(CowScanDesc scan, int64 next, bool forward)
+static int
+CowScanPointRange(CowScanDesc scan, int64 next)
 {
 	int			lo = 0,
 				hi = scan->npoints;
 
-	/* the first range that ends after next */
 	while (lo < hi)
 	{
 		int			mid = lo + (hi - lo) / 2;
@@ -1360,6 +1357,20 @@ CowScanPointsNext(CowScanDesc scan, int64 next, bool forward)
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/*
+ * CowScanPointsNext: row next when it lies in one of the scan's point
+ * ranges (scan->points), else the first row of the next range in the
+ * scan's direction (forward: the first row after next; backward: the last
+ * before it), or a row outside [lo_row, hi_row) when there is none.
+ */
+static int64
+CowScanPointsNext(CowScanDesc scan, int64 next, bool forward)
+{
+	int			lo = CowScanPointRange(scan, next);
+
 	if (lo < scan->npoints && (int64) scan->points[2 * lo] <= next)
 		return next;			/* within range lo */
 	if (forward)
@@ -1385,19 +1396,9 @@ CowScanRunEnd(CowScanDesc scan)
 		return 0;
 	if (scan->points != NULL)
 	{
-		int			lo = 0,
-					hi = scan->npoints;
-
 		/* the range holding the row: the first that ends after it */
-		while (lo < hi)
-		{
-			int			mid = lo + (hi - lo) / 2;
+		int			lo = CowScanPointRange(scan, (int64) scan->row);
 
-			if (scan->points[2 * mid + 1] <= scan->row)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
 		if (lo >= scan->npoints || scan->points[2 * lo] > scan->row)
 			return 0;
 		end = Min(end, scan->points[2 * lo + 1]);
