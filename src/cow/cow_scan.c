@@ -1735,6 +1735,18 @@ CowFetchCacheMatches(const CowFetchCacheEntry *e, Relation rel,
 		CowSnapViewMatches(&e->view, snap);
 }
 
+/* the entry holding rel's list for current_only under snap's view, or NULL */
+static CowFetchCacheEntry *
+CowFetchCacheFind(Relation rel, bool current_only, Snapshot snap)
+{
+	int			i;
+
+	for (i = 0; i < COW_FETCH_CACHE_SIZE; i++)
+		if (CowFetchCacheMatches(&CowFetchCache[i], rel, current_only, snap))
+			return &CowFetchCache[i];
+	return NULL;
+}
+
 /* a copy of ix over versions (the entry's own list), in CowFetchCacheCxt */
 static CowRowIndex *
 CowRowIndexKeep(const CowRowIndex *ix, CowVersion *versions)
@@ -1768,32 +1780,28 @@ CowFetchVersions(Relation rel, int64 *storage_id, Snapshot snap,
 	bool		cacheable;
 	CowVersion *v;
 	CowFetchCacheEntry *e;
-	int			i;
 	CowVersionListId listid;
 
 	cacheable = CowSnapViewCacheable(snap);
-	for (i = 0; cacheable && i < COW_FETCH_CACHE_SIZE; i++)
+	e = cacheable ? CowFetchCacheFind(rel, current_only, snap) : NULL;
+	if (e != NULL)
 	{
-		e = &CowFetchCache[i];
-		if (CowFetchCacheMatches(e, rel, current_only, snap))
+		*storage_id = e->storage_id;
+		*n = e->nversions;
+		v = palloc(sizeof(CowVersion) * Max(e->nversions, 1));
+		memcpy(v, e->versions, sizeof(CowVersion) * e->nversions);
+		if (rowix != NULL && e->rowix != NULL)
 		{
-			*storage_id = e->storage_id;
-			*n = e->nversions;
-			v = palloc(sizeof(CowVersion) * Max(e->nversions, 1));
-			memcpy(v, e->versions, sizeof(CowVersion) * e->nversions);
-			if (rowix != NULL && e->rowix != NULL)
-			{
-				*rowix = CowRowIndexCopy(e->rowix, v);
-				CowRowIndexSetRelation(*rowix, rel);
-			}
-			else if (rowix != NULL)
-			{
-				/* built here (it reads maps, which may fail), then kept */
-				*rowix = CowVersionCacheRowIndex(rel, &e->listid, v, *n);
-				e->rowix = CowRowIndexKeep(*rowix, e->versions);
-			}
-			return v;
+			*rowix = CowRowIndexCopy(e->rowix, v);
+			CowRowIndexSetRelation(*rowix, rel);
 		}
+		else if (rowix != NULL)
+		{
+			/* built here (it reads maps, which may fail), then kept */
+			*rowix = CowVersionCacheRowIndex(rel, &e->listid, v, *n);
+			e->rowix = CowRowIndexKeep(*rowix, e->versions);
+		}
+		return v;
 	}
 
 	*storage_id = CowStorageId(rel);
@@ -1902,20 +1910,12 @@ static CowKeyBounds *
 CowKeyBoundsFor(Relation rel, Snapshot snap, int attidx, int n)
 {
 	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attidx);
-	CowFetchCacheEntry *e = NULL;
+	CowFetchCacheEntry *e;
 	CowKeyBounds *b;
-	int			i;
 
 	if (!att->attbyval || !CowSnapViewCacheable(snap))
 		return NULL;
-	for (i = 0; i < COW_FETCH_CACHE_SIZE; i++)
-	{
-		if (CowFetchCacheMatches(&CowFetchCache[i], rel, true, snap))
-		{
-			e = &CowFetchCache[i];
-			break;
-		}
-	}
+	e = CowFetchCacheFind(rel, true, snap);
 	if (e == NULL || e->nversions != n)
 		return NULL;
 	if (e->bounds == NULL || e->bounds->attidx != attidx ||
