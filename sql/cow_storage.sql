@@ -35,7 +35,9 @@ ORDER BY first_row_number;
 -- column_chunks_decoded counts chunks decoded whole: a key range covering
 -- part of a group's one block decodes only its rows of it (its binary
 -- search single key values): no chunk, where the search used to decode
--- the key column's block whole, one chunk per group read
+-- the key column's block whole, one chunk per group read; nor does the
+-- executor read the key column to test bounds the key range holds (1250 <=
+-- id covers one of its two groups whole, whose key chunk that test decoded)
 SET incetl.cow_aggregate_pushdown = off;
 SELECT count(*) FROM m WHERE id = 500;
 SELECT * FROM incetl.cow_last_scan();

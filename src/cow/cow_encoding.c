@@ -1125,10 +1125,10 @@ CowPlainStep(CowChunkReader *r, const CowColumnDesc *d, char align,
  * timestamps, or a domain over one)?  Their min/max and sort order can then
  * be found by comparing integers rather than by calling the comparator.
  */
-bool
-CowTypeIsIntOrdered(Oid typid)
+static bool
+CowBaseTypeIsIntOrdered(Oid typid)
 {
-	switch (getBaseType(typid))
+	switch (typid)
 	{
 		case INT2OID:
 		case INT4OID:
@@ -1141,6 +1141,14 @@ CowTypeIsIntOrdered(Oid typid)
 		default:
 			return false;
 	}
+}
+
+bool
+CowTypeIsIntOrdered(Oid typid)
+{
+	/* the types themselves without a catalog lookup, then domains */
+	return CowBaseTypeIsIntOrdered(typid) ||
+		CowBaseTypeIsIntOrdered(getBaseType(typid));
 }
 
 /* the encoding's name in incetl.column_stats(); -1 is an all-NULL chunk */

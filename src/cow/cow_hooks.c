@@ -72,6 +72,7 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_opclass.h"
 #include "catalog/partition.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_publication.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/index.h"
@@ -79,10 +80,12 @@
 #include "commands/extension.h"
 #include "executor/executor.h"
 #include "access/nbtree.h"
+#include "miscadmin.h"
 #include "nodes/execnodes.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/cost.h"
+#include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
@@ -376,6 +379,24 @@ CowExtractSkipQuals(List *quals, Index scanrelid, Relation rel)
 }
 
 /*
+ * CowFuncStrict: is function fn strict, and *leakproof, is it leakproof?
+ * One look at its pg_proc row.
+ */
+static bool
+CowFuncStrict(Oid fn, bool *leakproof)
+{
+	HeapTuple	tp = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	bool		strict;
+
+	if (!HeapTupleIsValid(tp))
+		elog(ERROR, "cache lookup failed for function %u", fn);
+	strict = ((Form_pg_proc) GETSTRUCT(tp))->proisstrict;
+	*leakproof = ((Form_pg_proc) GETSTRUCT(tp))->proleakproof;
+	ReleaseSysCache(tp);
+	return strict;
+}
+
+/*
  * CowExtractFilterQuals returns the CowFilterQuals the scan evaluates on
  * decoded blocks: the longest leading run of the plan's quals that are
  * "column op constant" (or "constant op column") with a strict operator.
@@ -403,14 +424,15 @@ CowExtractFilterQuals(List *quals, Index scanrelid, Relation rel)
 		CowFilterQual *f;
 		Oid			fn;
 		bool		column_first;
+		bool		leakproof;
 
 		if (!CowColumnOpConst((Node *) op, scanrelid, &var, &cst, &column_first) ||
 			var->varattno <= 0 || var->varattno > RelationGetNumberOfAttributes(rel))
 			break;
 		fn = get_opcode(op->opno);
-		if (!OidIsValid(fn) || !func_strict(fn))
+		if (!OidIsValid(fn) || !CowFuncStrict(fn, &leakproof))
 			break;
-		if (!get_func_leakproof(fn))
+		if (!leakproof)
 		{
 			Oid			cmp = column_first ? op->opno : get_commutator(op->opno);
 			CowSkipQual *q = OidIsValid(cmp) ?
@@ -560,9 +582,12 @@ CowScanColumns(PlanState *ps, Scan *plan, Relation rel, List *more,
 /*
  * CowHintScan hands the scan of a SeqScan on an incetl_cow table the
  * columns its plan reads (CowScanColumns), the quals that skip file groups
- * and those it evaluates on decoded blocks.
+ * and those it evaluates on decoded blocks.  True when the scan may hold
+ * some of the node's quals itself (CowScanBoundQuals) and the node may
+ * leave them out (CowSeqScanKeyRange): none of its quals holds a subplan,
+ * whose state the node's expressions may not be made twice with.
  */
-static void
+static bool
 CowHintScan(SeqScanState *ss, TableScanDesc scan)
 {
 	Scan	   *plan = (Scan *) ss->ss.ps.plan;
@@ -574,6 +599,85 @@ CowHintScan(SeqScanState *ss, TableScanDesc scan)
 	CowScanSetHints(scan, all, needed,
 					CowExtractSkipQuals(plan->plan.qual, plan->scanrelid, rel),
 					CowExtractFilterQuals(plan->plan.qual, plan->scanrelid, rel));
+	return CowScanBoundQuals(scan) != NULL &&
+		!contain_subplans((Node *) plan->plan.qual);
+}
+
+/*
+ * The quals a SeqScan node on an incetl_cow table evaluates on the rows
+ * its scan's key range holds (CowSeqScanKeyRange): the plan's, without
+ * the bounds on the key column the range found.  Made at the first such
+ * row, in the query's context; kept with the scan (its node_state).
+ */
+typedef struct CowKeyRangeQual
+{
+	ExprState  *qual;			/* NULL: none left */
+} CowKeyRangeQual;
+
+static ExecProcNodeMtd CowSeqScanReal = NULL;
+
+static CowKeyRangeQual *
+CowKeyRangeQualMake(SeqScanState *ss, CowScanDesc scan)
+{
+	Bitmapset  *held = CowScanBoundQuals(&scan->base);
+	MemoryContext old = MemoryContextSwitchTo(ss->ss.ps.state->es_query_cxt);
+	CowKeyRangeQual *kq = palloc0(sizeof(CowKeyRangeQual));
+	List	   *rest = NIL;
+	ListCell   *lc;
+
+	foreach(lc, ss->ss.ps.plan->qual)
+	{
+		if (!bms_is_member(foreach_current_index(lc), held))
+			rest = lappend(rest, lfirst(lc));
+	}
+	kq->qual = ExecInitQual(rest, &ss->ss.ps);
+	MemoryContextSwitchTo(old);
+	return kq;
+}
+
+/*
+ * CowSeqScanKeyRange runs a SeqScan node on an incetl_cow table whose
+ * scan may hold some of its quals, in place of ExecSeqScan: as ExecScan
+ * does, it fetches the scan's rows, evaluates the node's quals on each and
+ * projects those that pass, but on a row of a file group where the scan's
+ * key range found the bounds on the key column (CowScanRowHoldsBounds)
+ * it leaves those bounds out, as an index scan does not test its index
+ * quals again on the rows the index returns: every row it returns there
+ * holds for them.  A row EvalPlanQual rechecks (a concurrently updated
+ * row of an UPDATE or DELETE, or of SELECT ... FOR UPDATE) goes through
+ * ExecSeqScan and all of them.
+ */
+static TupleTableSlot *
+CowSeqScanKeyRange(PlanState *ps)
+{
+	SeqScanState *ss = (SeqScanState *) ps;
+	CowScanDesc scan = (CowScanDesc) ss->ss.ss_currentScanDesc;
+	ExprContext *econtext = ps->ps_ExprContext;
+	ProjectionInfo *proj = ps->ps_ProjInfo;
+	TupleTableSlot *slot = ss->ss.ss_ScanTupleSlot;
+
+	if (ps->state->es_epq_active != NULL || scan == NULL)
+		return CowSeqScanReal(ps);
+	ResetExprContext(econtext);
+	for (;;)
+	{
+		ExprState  *qual = ps->qual;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!table_scan_getnextslot(&scan->base, ps->state->es_direction, slot))
+			return proj ? ExecClearTuple(proj->pi_state.resultslot) : NULL;
+		if (CowScanRowHoldsBounds(&scan->base))
+		{
+			if (scan->node_state == NULL)
+				scan->node_state = CowKeyRangeQualMake(ss, scan);
+			qual = ((CowKeyRangeQual *) scan->node_state)->qual;
+		}
+		econtext->ecxt_scantuple = slot;
+		if (qual == NULL || ExecQual(qual, econtext))
+			return proj ? ExecProject(proj) : slot;
+		InstrCountFiltered1(ss, 1);
+		ResetExprContext(econtext);
+	}
 }
 
 /*
@@ -692,22 +796,22 @@ CowHintBitmapScan(BitmapHeapScanState *bs)
  * was set up (no worker planned), as SeqNext would, then gives the node its
  * own function back.
  */
-static ExecProcNodeMtd CowSeqScanReal = NULL;
-
 static TupleTableSlot *
 CowParallelSeqScanFirst(PlanState *ps)
 {
 	SeqScanState *ss = (SeqScanState *) ps;
+	ExecProcNodeMtd exec;
 
 	if (ss->ss.ss_currentScanDesc == NULL)
 		ss->ss.ss_currentScanDesc = table_beginscan(ss->ss.ss_currentRelation,
 													ps->state->es_snapshot,
 													0, NULL);
-	CowHintScan(ss, ss->ss.ss_currentScanDesc);
-	ps->ExecProcNodeReal = CowSeqScanReal;
+	exec = CowHintScan(ss, ss->ss.ss_currentScanDesc) ?
+		CowSeqScanKeyRange : CowSeqScanReal;
+	ps->ExecProcNodeReal = exec;
 	if (ps->ExecProcNode == CowParallelSeqScanFirst)
-		ps->ExecProcNode = CowSeqScanReal;
-	return CowSeqScanReal(ps);
+		ps->ExecProcNode = exec;
+	return exec(ps);
 }
 
 /*
@@ -769,6 +873,8 @@ CowBeginScansWalker(PlanState *ps, void *context)
 
 		if (CowIsCowRelation(rel) && ss->ss.ss_currentScanDesc == NULL)
 		{
+			if (CowSeqScanReal == NULL)
+				CowSeqScanReal = ps->ExecProcNodeReal;
 			if (ps->plan->parallel_aware)
 			{
 				/*
@@ -776,8 +882,6 @@ CowBeginScansWalker(PlanState *ps, void *context)
 				 * sets up its shared state (or by SeqNext when none was
 				 * set up), after this hook: hint it on its first call.
 				 */
-				if (CowSeqScanReal == NULL)
-					CowSeqScanReal = ps->ExecProcNodeReal;
 				if (ps->ExecProcNodeReal == CowSeqScanReal)
 					ps->ExecProcNodeReal = CowParallelSeqScanFirst;
 			}
@@ -786,8 +890,10 @@ CowBeginScansWalker(PlanState *ps, void *context)
 				TableScanDesc scan = table_beginscan(rel, ps->state->es_snapshot,
 													 0, NULL);
 
-				CowHintScan(ss, scan);
 				ss->ss.ss_currentScanDesc = scan;
+				if (CowHintScan(ss, scan) &&
+					ps->ExecProcNodeReal == CowSeqScanReal)
+					ps->ExecProcNodeReal = CowSeqScanKeyRange;
 			}
 		}
 	}

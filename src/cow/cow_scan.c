@@ -41,7 +41,7 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "catalog/pg_am.h"
-#include "catalog/pg_operator_d.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type_d.h"
 #include "commands/defrem.h"
 #include "fmgr.h"
@@ -59,6 +59,7 @@
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/memutils.h"
 #include "utils/pg_locale.h"
 #include "utils/rel.h"
@@ -122,8 +123,6 @@ static CowKeyBounds *CowKeyBoundsFor(Relation rel, Snapshot snap, int attidx,
 									 int n);
 static bool CowScanKeyBoundsMayHold(CowScanDesc scan, int vi);
 static void CowScanMakeFilters(CowScanDesc scan, List *filters);
-static bool CowFilterIsSkipQual(CowScanDesc scan, CowSkipQual *q,
-								Oid valtype);
 static bool CowFilterCall(CowScanFilter *f, Datum v);
 static void CowScanFilterBlock(CowScanDesc scan, uint32 b);
 static bool CowScanNextSlot(CowScanDesc scan, ScanDirection direction,
@@ -202,13 +201,45 @@ CowScanSetHints(TableScanDesc sscan, bool all, Bitmapset *needed, List *quals,
 static bool
 CowTypeIsInteger(Oid typid)
 {
+	if (typid == INT2OID || typid == INT4OID || typid == INT8OID)
+		return true;
 	typid = getBaseType(typid);
 	return typid == INT2OID || typid == INT4OID || typid == INT8OID;
 }
 
 /*
+ * CowScanFilterSkipQual: the scan's skip qual (CowExtractSkipQuals) that
+ * filter qual fq is, or NULL when it is none.  Both are made from the
+ * plan's quals (CowHintScan), so a filter that is a btree comparison of
+ * its column's default opfamily has its skip qual: the same column,
+ * operator (the column on the left), collation and constant (the same
+ * Datum, taken from the same Const).
+ */
+static CowSkipQual *
+CowScanFilterSkipQual(CowScanDesc scan, const CowFilterQual *fq)
+{
+	Oid			opno = fq->column_first ? fq->opno : get_commutator(fq->opno);
+	ListCell   *lc;
+
+	if (!OidIsValid(opno))
+		return NULL;
+	foreach(lc, scan->quals)
+	{
+		CowSkipQual *q = lfirst(lc);
+
+		if (q->attidx == fq->attidx && q->nelems == 0 && q->opno == opno &&
+			q->collation == fq->collation && q->value == fq->value)
+			return q;
+	}
+	return NULL;
+}
+
+/*
  * CowScanMakeFilters prepares the quals the scan evaluates on decoded
- * blocks, in the order of the plan's quals.
+ * blocks, in the order of the plan's quals.  Those that are skip quals
+ * (CowScanFilterSkipQual) on a column of a type passed by value may be
+ * held by the key range (key_bound), and an integer-like one compares
+ * integers (by_int).
  */
 static void
 CowScanMakeFilters(CowScanDesc scan, List *filters)
@@ -224,63 +255,35 @@ CowScanMakeFilters(CowScanDesc scan, List *filters)
 		CowFilterQual *fq = lfirst(lc);
 		CowScanFilter *f = &scan->filters[scan->nfilters++];
 		Form_pg_attribute att = TupleDescAttr(desc, fq->attidx);
-		Oid			opno = fq->column_first ? fq->opno : get_commutator(fq->opno);
-		Oid			lefttype,
-					righttype;
 		CowSkipQual *q;
 
 		f->fq = *fq;
 		fmgr_info(get_opcode(fq->opno), &f->fn);
-		if (!OidIsValid(opno) || !att->attbyval)
+		if (!att->attbyval || (q = CowScanFilterSkipQual(scan, fq)) == NULL)
 			continue;
-		q = CowMakeSkipQual(rel, fq->attidx + 1, opno, fq->collation, fq->value);
-		if (q == NULL)
-			continue;
-		op_input_types(opno, &lefttype, &righttype);
-		f->key_bound = CowFilterIsSkipQual(scan, q, righttype);
-		if ((CowTypeIsInteger(att->atttypid) && CowTypeIsInteger(lefttype) &&
-			 CowTypeIsInteger(righttype)) ||
-			(CowTypeIsIntOrdered(att->atttypid) &&
-			 getBaseType(lefttype) == getBaseType(att->atttypid) &&
-			 getBaseType(righttype) == getBaseType(att->atttypid)))
+		f->key_bound = true;
+		if (CowTypeIsInteger(att->atttypid) && CowTypeIsInteger(q->lefttype) &&
+			CowTypeIsInteger(q->righttype))
 		{
-			int16		len = get_typlen(righttype);
-
-			if (len == 1 || len == 2 || len == 4 || len == 8)
-			{
-				f->by_int = true;
-				f->strategy = q->strategy;
-				f->ival = CowDatumGetInt(fq->value, len);
-			}
+			/* the operator's constant: int2, int4 or int8 */
+			f->by_int = true;
+			f->ival = CowDatumGetInt(fq->value,
+									 q->righttype == INT2OID ? 2 :
+									 q->righttype == INT4OID ? 4 :
+									 q->righttype == INT8OID ? 8 :
+									 get_typlen(q->righttype));
 		}
-		pfree(q);
+		else if (CowTypeIsIntOrdered(att->atttypid) &&
+				 (q->lefttype == att->atttypid ||
+				  getBaseType(q->lefttype) == getBaseType(att->atttypid)) &&
+				 (q->righttype == att->atttypid ||
+				  getBaseType(q->righttype) == getBaseType(att->atttypid)))
+		{
+			f->by_int = true;
+			f->ival = CowDatumGetInt(fq->value, att->attlen);
+		}
+		f->strategy = q->strategy;
 	}
-}
-
-/*
- * CowFilterIsSkipQual: is q, the CowSkipQual a filter qual makes (its
- * constant of type valtype), one of the scan's skip quals, which the key
- * range bounds when it is on the key column (CowScanKeyRange)?
- */
-static bool
-CowFilterIsSkipQual(CowScanDesc scan, CowSkipQual *q, Oid valtype)
-{
-	int16		len;
-	bool		byval;
-	ListCell   *lc;
-
-	get_typlenbyval(valtype, &len, &byval);
-	foreach(lc, scan->quals)
-	{
-		CowSkipQual *sq = lfirst(lc);
-
-		if (sq->attidx == q->attidx && sq->nelems == 0 &&
-			sq->opno == q->opno && sq->strategy == q->strategy &&
-			sq->collation == q->collation &&
-			datumIsEqual(sq->value, q->value, byval, len))
-			return true;
-	}
-	return false;
 }
 
 /*
@@ -312,6 +315,46 @@ CowScanFilterHeld(CowScanDesc scan, CowScanFilter *f)
 {
 	return scan->range_exact && f->key_bound &&
 		f->fq.attidx == scan->key_attidx;
+}
+
+/*
+ * CowScanBoundQuals: the positions (0-based) in its plan's quals of the
+ * scan's filters that its key range holds wherever it finds its bounds
+ * (CowScanFilterHeld): the plan's comparisons of the first record-key
+ * column with a constant that are skip quals.  Before the scan's first
+ * row, when its key column is not known yet, those on any column.  NULL
+ * when there are none.
+ */
+Bitmapset *
+CowScanBoundQuals(TableScanDesc sscan)
+{
+	CowScanDesc scan = (CowScanDesc) sscan;
+	Bitmapset  *result = NULL;
+
+	for (int k = 0; k < scan->nfilters; k++)
+	{
+		CowScanFilter *f = &scan->filters[k];
+
+		if (f->key_bound && (!scan->loaded || f->fq.attidx == scan->key_attidx))
+			result = bms_add_member(result, k);
+	}
+	return result;
+}
+
+/*
+ * CowScanRowHoldsBounds: does the row the scan returned last hold for
+ * every qual of CowScanBoundQuals?  So when it lies in a file group whose
+ * key range found their bounds (scan->range_exact): the group is sorted by
+ * the key column, whose values are never NULL, and its rows from the first
+ * that holds for a lower bound up to the first that fails an upper one are
+ * the rows that hold for it.
+ */
+bool
+CowScanRowHoldsBounds(TableScanDesc sscan)
+{
+	CowScanDesc scan = (CowScanDesc) sscan;
+
+	return scan->range_exact && scan->group != NULL;
 }
 
 /*
@@ -3043,6 +3086,8 @@ CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno, Oid inputcollid,
 	Oid			opfamily,
 				lefttype,
 				righttype;
+	RegProcedure opcode;
+	HeapTuple	tp;
 	int			strategy;
 	CowSkipQual *q;
 
@@ -3061,23 +3106,32 @@ CowMakeSkipQual(Relation rel, AttrNumber attnum, Oid opno, Oid inputcollid,
 	strategy = get_op_opfamily_strategy(opno, opfamily);
 	if (strategy == 0)
 		return NULL;
-	op_input_types(opno, &lefttype, &righttype);
+	/* the operator's input types and function, one look at its row */
+	tp = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
+	if (!HeapTupleIsValid(tp))
+		elog(ERROR, "cache lookup failed for operator %u", opno);
+	lefttype = ((Form_pg_operator) GETSTRUCT(tp))->oprleft;
+	righttype = ((Form_pg_operator) GETSTRUCT(tp))->oprright;
+	opcode = ((Form_pg_operator) GETSTRUCT(tp))->oprcode;
+	ReleaseSysCache(tp);
 
 	q = palloc0(sizeof(CowSkipQual));
 	q->attidx = attnum - 1;
 	q->strategy = strategy;
 	q->opno = opno;
+	q->lefttype = lefttype;
+	q->righttype = righttype;
 	q->collation = inputcollid;
 	q->value = value;
 	switch (strategy)
 	{
 		case BTLessStrategyNumber:
 		case BTLessEqualStrategyNumber:
-			fmgr_info(get_opcode(opno), &q->le_fn);
+			fmgr_info(opcode, &q->le_fn);
 			break;
 		case BTGreaterStrategyNumber:
 		case BTGreaterEqualStrategyNumber:
-			fmgr_info(get_opcode(opno), &q->ge_fn);
+			fmgr_info(opcode, &q->ge_fn);
 			break;
 		case BTEqualStrategyNumber:
 			{

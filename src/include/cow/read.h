@@ -297,6 +297,8 @@ typedef struct CowSkipQual
 	int			attidx;			/* 0-based */
 	int			strategy;		/* BTLessStrategyNumber... */
 	Oid			opno;			/* "column opno value" */
+	Oid			lefttype;		/* opno's input types */
+	Oid			righttype;
 	FmgrInfo	le_fn;			/* min <= c (for =, <=, <) */
 	FmgrInfo	ge_fn;			/* max >= c (for =, >=, >) */
 	Oid			collation;
@@ -400,6 +402,9 @@ typedef struct CowScanDescData
 								 * the quals on the key column (the key range
 								 * found their bounds): their filters are
 								 * not evaluated */
+	void	   *node_state;		/* the executor node's, for the rows the
+								 * key range holds (cow_hooks.c
+								 * CowSeqScanKeyRange), or NULL */
 	/* the quals' prefilter (cow_scan.c CowScanFilterBlock) */
 	struct CowScanFilter *filters;	/* [nfilters] */
 	int			nfilters;
@@ -494,6 +499,8 @@ extern void CowCustomScanReInitializeDSM(CustomScanState *node,
 										 void *coordinate);
 extern AttrNumber CowFirstKeyAttnum(Relation rel, Snapshot snap);
 extern int	CowScanSortedColumn(TableScanDesc sscan);
+extern Bitmapset *CowScanBoundQuals(TableScanDesc sscan);
+extern bool CowScanRowHoldsBounds(TableScanDesc sscan);
 extern CowVersion *CowCurrentVersions(Relation rel, Snapshot snap, int *n);
 extern CowVersion *CowLoadLiveVersions(Relation rel, int *n);
 extern void CowRowFetchForget(void);
