@@ -6,7 +6,7 @@
 -- block; the binary search for the range's ends reads key values through
 -- the block's value block once the backend keeps it (CowGroupProbe); the
 -- bounds the range found are not evaluated again by the scan's prefilter
--- (the executor still evaluates every qual); and the rows of the range
+-- (nor by the executor: cow_key_range_quals); and the rows of the range
 -- are returned without a per-row test up to the end of their block or
 -- point range (CowScanRunEnd).  Every query is checked against heap, and
 -- by the column blocks it decompresses.

@@ -3,8 +3,9 @@
 -- a file group is decoded a block (4096 rows) at a time as the scan
 -- reaches it, so the other columns decode only the blocks of rows let
 -- through.  Every query is checked against a heap copy, both ways with
--- EXCEPT ALL (the executor still evaluates every qual on the rows
--- returned), and where it is deterministic by the blocks decompressed
+-- EXCEPT ALL (the executor still evaluates the prefiltered quals on the
+-- rows returned, but for bounds a key range holds: cow_key_range_quals),
+-- and where it is deterministic by the blocks decompressed
 -- (incetl.cow_decode_counts()).
 CREATE SCHEMA cow_scan_filter;
 SET search_path = cow_scan_filter, public;

@@ -9,7 +9,10 @@
  *					groups by min/max (SeqNext uses a scan it finds begun);
  *					a Parallel Seq Scan's scan, begun later on the shared
  *					state, gets them on the node's first call, in every
- *					participant; has the Index Scans of incetl_cow
+ *					participant; a node whose scan may hold bounds on the
+ *					record key runs as CowSeqScanKeyRange, which leaves
+ *					them out of its quals on the rows the key range
+ *					holds them for; has the Index Scans of incetl_cow
  *					tables that read some of their columns only tell
  *					their fetches those columns on their first call,
  *					beginning the scan there as IndexNext would

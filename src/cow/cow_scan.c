@@ -363,7 +363,8 @@ CowScanRowHoldsBounds(TableScanDesc sscan)
  * through: scan->pass[row] of the block's rows is left set for the rows
  * they all hold for and cleared for the others (a NULL fails: the
  * operators are strict).  Only the block of each qual column is decoded;
- * the executor still evaluates every qual on the rows returned.
+ * the executor still evaluates every qual on the rows returned, but for
+ * the bounds a key range holds (CowScanRowHoldsBounds).
  */
 static void
 CowScanFilterBlock(CowScanDesc scan, uint32 b)
