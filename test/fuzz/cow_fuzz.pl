@@ -902,10 +902,14 @@ sub check_state
 	my $agg = 'count(*), sum(p), min(k), max(k2), max(v), count(d)';
 	# over the table, and over a key range (planned as the pushdown or an
 	# Agg over the key-range scan, by the range's size), the range moving
-	# from check to check without drawing on the generator
+	# from check to check without drawing on the generator; and over one
+	# with other quals, which the scan's node evaluates without the bounds
+	# on the rows the range holds (CowSeqScanKeyRange)
 	$CHECK_RANGES++;
 	my $lo = 1 + ($CHECK_RANGES * 37) % 200;
-	foreach my $w ('', " WHERE k BETWEEN $lo AND " . ($lo + ($CHECK_RANGES * 13) % 90))
+	my $hi = $lo + ($CHECK_RANGES * 13) % 90;
+	foreach my $w ('', " WHERE k BETWEEN $lo AND $hi",
+				   " WHERE k > $lo AND (k + k2) % 3 <> 1 AND k <= $hi AND p IS NOT NULL")
 	{
 		my $ag = orc("SELECT (SELECT row($agg)::text FROM c$w), (SELECT row($agg)::text FROM o$w);");
 		my ($ac, $ao) = split /\|/, $ag->[0];
