@@ -74,6 +74,7 @@ static void CowStoreRowValues(CowDecodedGroup *g, uint64 row,
 							  TupleTableSlot *slot);
 static void cow_slot_set_direct(TupleTableSlot *slot, CowDecodedGroup *g,
 								uint64 row, int i);
+static void cow_slot_set_all_direct(CowDecodedGroup *g);
 static void cow_slot_getattr(TupleTableSlot *slot, CowDecodedGroup *g,
 							 uint64 row, int i);
 static void cow_slot_materialize(TupleTableSlot *slot);
@@ -111,6 +112,30 @@ cow_slot_getsomeattrs(TupleTableSlot *slot, int natts)
 	if (g == NULL)
 		elog(ERROR, "incetl_cow slot has no row to read attributes from");
 	stored = Min((int) g->header->natts, g->natts);
+	/* most rows: every column decoded or unwanted, tested once */
+	if (likely(natts <= stored &&
+			   row - g->all_direct.lo < g->all_direct.n))
+	{
+		Datum	  **values = g->values;
+		bool	  **isnull = g->isnull;
+		const bool *unwanted = g->unwanted;
+
+		for (i = slot->tts_nvalid; i < natts; i++)
+		{
+			if (unwanted[i])
+			{
+				slot->tts_values[i] = (Datum) 0;
+				slot->tts_isnull[i] = true;
+			}
+			else
+			{
+				slot->tts_values[i] = values[i][row];
+				slot->tts_isnull[i] = isnull[i][row];
+			}
+		}
+		slot->tts_nvalid = natts;
+		return;
+	}
 	for (i = slot->tts_nvalid; i < natts; i++)
 	{
 		if (likely(i < stored && row - g->direct[i].lo < g->direct[i].n))
@@ -167,6 +192,31 @@ cow_slot_set_direct(TupleTableSlot *slot, CowDecodedGroup *g, uint64 row,
 	}
 	g->direct[i].lo = lo;
 	g->direct[i].n = hi - lo;
+	cow_slot_set_all_direct(g);
+}
+
+/*
+ * cow_slot_set_all_direct: the rows of g every stored column the slot
+ * reads takes straight from values/isnull (the intersection of their
+ * direct rows), the others being unwanted (read as NULL); none while a
+ * column is to be decoded first (or is dropped).
+ */
+static void
+cow_slot_set_all_direct(CowDecodedGroup *g)
+{
+	int			stored = Min((int) g->header->natts, g->natts);
+	uint64		lo = 0,
+				hi = PG_UINT64_MAX;
+
+	for (int i = 0; i < stored; i++)
+	{
+		if (g->unwanted[i])
+			continue;
+		lo = Max(lo, g->direct[i].lo);
+		hi = Min(hi, g->direct[i].lo + g->direct[i].n);
+	}
+	g->all_direct.lo = lo;
+	g->all_direct.n = hi > lo ? hi - lo : 0;
 }
 
 /* attribute i of row "row" of g into the slot, decoding it if need be */

@@ -140,6 +140,9 @@ typedef struct CowDecodedGroup
 	CowDirectRows *direct;		/* [natts]: per column, the rows the slot
 								 * reads from values/isnull as they are
 								 * (cow_slot.c) */
+	CowDirectRows all_direct;	/* the rows every stored column the slot
+								 * reads takes from there, the others being
+								 * unwanted: direct's intersection */
 	bool	   *read_dropped;	/* [natts] or NULL: columns the relation has
 								 * dropped that a slot from before the drop
 								 * reads (ALTER TABLE's rewrite): decoded
