@@ -21,28 +21,9 @@ SET enable_indexscan = off;
 SET enable_bitmapscan = off;
 SET max_parallel_workers_per_gather = 0;
 
--- rows of query q on table h and table c that differ, both ways
-CREATE FUNCTION differing(q text, h text, c text) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    n bigint;
-BEGIN
-    EXECUTE format('SELECT (SELECT count(*) FROM (%1$s EXCEPT ALL %2$s) a)
-                         + (SELECT count(*) FROM (%2$s EXCEPT ALL %1$s) b)',
-                   format(q, h), format(q, c))
-        INTO n;
-    RETURN n;
-END $$;
-
--- rows of query q on the heap table
-CREATE FUNCTION heap_rows(q text) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    n bigint;
-BEGIN
-    EXECUTE format('SELECT count(*) FROM (%s) s', format(q, 'h')) INTO n;
-    RETURN n;
-END $$;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set heap_differing :abs_srcdir '/sql/include/heap_differing.sql'
+\i :heap_differing
 
 -- column blocks decompressed by query q on table t
 CREATE FUNCTION blocks(q text, t text) RETURNS bigint
