@@ -26,6 +26,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
@@ -36,10 +37,12 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -298,15 +301,57 @@ CopyPipeline(const IncetlPipeline *from)
 }
 
 /*
+ * The OIDs of incetl's catalog relations by name, remembered for the
+ * backend (every run looks up several): forgotten whenever a relation or
+ * a schema is created, renamed or dropped anywhere (the syscache
+ * invalidations of pg_class and pg_namespace by name), so they are never
+ * staler than the syscache lookups they stand for.
+ */
+#define CATALOG_RELIDS 8
+typedef struct CatalogRelidEntry
+{
+	char		relname[NAMEDATALEN];
+	Oid			relid;
+} CatalogRelidEntry;
+static CatalogRelidEntry catalog_relids[CATALOG_RELIDS];
+static int	n_catalog_relids = 0;
+static bool catalog_relid_callbacks = false;
+
+static void
+CatalogRelidsInvalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	n_catalog_relids = 0;
+}
+
+/*
  * IncetlCatalogRelid is the OID of incetl's catalog relation relname
  * (InvalidOid when the extension is not installed in this database).
  */
 Oid
 IncetlCatalogRelid(const char *relname)
 {
-	Oid			nspid = get_namespace_oid("incetl", true);
+	Oid			nspid;
+	Oid			relid;
 
-	return OidIsValid(nspid) ? get_relname_relid(relname, nspid) : InvalidOid;
+	if (!catalog_relid_callbacks)
+	{
+		CacheRegisterSyscacheCallback(RELNAMENSP, CatalogRelidsInvalidate, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACENAME, CatalogRelidsInvalidate, (Datum) 0);
+		catalog_relid_callbacks = true;
+	}
+	for (int i = 0; i < n_catalog_relids; i++)
+		if (strcmp(catalog_relids[i].relname, relname) == 0)
+			return catalog_relids[i].relid;
+
+	nspid = get_namespace_oid("incetl", true);
+	relid = OidIsValid(nspid) ? get_relname_relid(relname, nspid) : InvalidOid;
+	if (n_catalog_relids < CATALOG_RELIDS && strlen(relname) < NAMEDATALEN)
+	{
+		strlcpy(catalog_relids[n_catalog_relids].relname, relname, NAMEDATALEN);
+		catalog_relids[n_catalog_relids].relid = relid;
+		n_catalog_relids++;
+	}
+	return relid;
 }
 
 /*
@@ -510,6 +555,57 @@ IncetlReadWatermark(const char *name, int64 *commit)
 }
 
 /*
+ * The version of pg_extension's row of incetl last found to match this
+ * library's (its tid and xmin; an invalid xmin when none was): that row,
+ * still visible, is still the extension of this version.  ALTER EXTENSION
+ * UPDATE and DROP EXTENSION replace or delete it, so that version becomes
+ * invisible to later snapshots; VACUUM FULL moves it (the tid then holds
+ * another row or none, and the row is looked up by name again).
+ */
+static ItemPointerData catalog_version_tid;
+static TransactionId catalog_version_xmin = InvalidTransactionId;
+
+/* VersionMatches: whether a row of pg_extension is incetl of this library's version */
+static bool
+VersionMatches(HeapTuple tup, TupleDesc desc)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (strcmp(NameStr(((Form_pg_extension) GETSTRUCT(tup))->extname), "incetl") != 0)
+		return false;
+	d = heap_getattr(tup, Anum_pg_extension_extversion, desc, &isnull);
+	return !isnull && strcmp(TextDatumGetCString(d), INCETL_CATALOG_VERSION) == 0;
+}
+
+/* CatalogVersionStillMatches: whether that row is still visible */
+static bool
+CatalogVersionStillMatches(void)
+{
+	Relation	rel;
+	HeapTupleData tuple;
+	Buffer		buffer;
+	bool		found;
+
+	if (!TransactionIdIsValid(catalog_version_xmin))
+		return false;
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	tuple.t_self = catalog_version_tid;
+	/* a rewritten pg_extension may have fewer blocks than that tid's */
+	found = ItemPointerGetBlockNumber(&catalog_version_tid) < RelationGetNumberOfBlocks(rel) &&
+		heap_fetch(rel, GetCatalogSnapshot(ExtensionRelationId), &tuple, &buffer, false);
+	if (found)
+	{
+		found = TransactionIdEquals(HeapTupleHeaderGetXmin(tuple.t_data),
+									catalog_version_xmin) &&
+			VersionMatches(&tuple, RelationGetDescr(rel));
+		ReleaseBuffer(buffer);
+	}
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
  * IncetlCatalogVersion is the installed version of the extension in this
  * database (palloc'd), or NULL when it is not installed.
  */
@@ -536,6 +632,12 @@ IncetlCatalogVersion(void)
 
 		if (!isnull)
 			version = TextDatumGetCString(d);
+		/* remembered for IncetlCheckCatalogVersion */
+		if (VersionMatches(tup, RelationGetDescr(rel)))
+		{
+			catalog_version_tid = tup->t_self;
+			catalog_version_xmin = HeapTupleHeaderGetXmin(tup->t_data);
+		}
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -545,13 +647,18 @@ IncetlCatalogVersion(void)
 /*
  * IncetlCheckCatalogVersion refuses to work on catalogs of another version
  * of the extension than this library's: after installing a new incetl,
- * the catalogs change only with ALTER EXTENSION incetl UPDATE.
+ * the catalogs change only with ALTER EXTENSION incetl UPDATE.  Every run
+ * checks, so the row found to match is remembered and only its
+ * visibility is checked again.
  */
 void
 IncetlCheckCatalogVersion(void)
 {
-	char	   *version = IncetlCatalogVersion();
+	char	   *version;
 
+	if (CatalogVersionStillMatches())
+		return;
+	version = IncetlCatalogVersion();
 	if (version != NULL && strcmp(version, INCETL_CATALOG_VERSION) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

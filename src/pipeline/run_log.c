@@ -62,6 +62,7 @@
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -96,9 +97,9 @@ PG_FUNCTION_INFO_V1(incetl_purge_run_log);
 	"OPERATOR(pg_catalog.-) pg_catalog.make_interval(mins => " minutes "))"
 
 static char *RetentionSql(const char *pipeline_name);
-static int64 MergeNoData(IncetlLogEntry *e);
-static bool RetentionDue(const char *pipeline_name);
-static void ApplyRetention(const char *pipeline_name);
+static int64 MergeNoData(IncetlLogEntry *e, bool *due);
+static bool RetentionDue(Relation rel, Relation index, const char *pipeline_name);
+static void ApplyRetention(const char *pipeline_name, bool probe, bool due);
 
 /*
  * The note of a row that stands for a streak of NO_DATA runs is "<count>"
@@ -145,11 +146,13 @@ IncetlInsertLog(IncetlLogEntry *e)
 	if (strcmp(e->status, "NO_DATA") == 0 && e->attempt == 1 && !e->full_refresh &&
 		e->note == NULL && e->last_run_timestamp != NULL)
 	{
-		run_id = MergeNoData(e);
+		bool		due;
+
+		run_id = MergeNoData(e, &due);
 		if (run_id > 0)
 		{
 			e->merged = true;
-			ApplyRetention(e->pipeline_name);
+			ApplyRetention(e->pipeline_name, false, due);
 			return run_id;
 		}
 	}
@@ -187,31 +190,39 @@ IncetlInsertLog(IncetlLogEntry *e)
 							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
 							   "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING run_id",
 							   21, types, values, nulls, 1);
-	ApplyRetention(e->pipeline_name);
+	ApplyRetention(e->pipeline_name, true, true);
 	return run_id;
 }
 
 /*
- * RunLogScan starts an ordered scan of one pipeline's rows of
- * incetl.run_log by run_id (run_log_pipeline_idx), under snapshot.  NULL
- * when the index is not there (a catalog the scan cannot rely on): the
- * callers then go through SQL.
+ * RunLogIndexOpen opens run_log's index on (pipeline_name, run_id),
+ * run_log_pipeline_idx; NULL when it is not there (a catalog the scans
+ * cannot rely on): the callers then go through SQL.
  */
-static SysScanDesc
-RunLogScan(Relation rel, const char *pipeline_name, Snapshot snapshot,
-		   Relation *index)
+static Relation
+RunLogIndexOpen(void)
 {
 	Oid			indexid = IncetlCatalogRelid("run_log_pipeline_idx");
+
+	return OidIsValid(indexid) ? index_open(indexid, AccessShareLock) : NULL;
+}
+
+/*
+ * RunLogScan starts an ordered scan of one pipeline's rows of
+ * incetl.run_log (rel) by run_id through index (RunLogIndexOpen), under
+ * snapshot.
+ */
+static SysScanDesc
+RunLogScan(Relation rel, Relation index, const char *pipeline_name,
+		   Snapshot snapshot)
+{
 	ScanKeyData key;
 
-	if (!OidIsValid(indexid))
-		return NULL;
-	*index = index_open(indexid, AccessShareLock);
 	/* the scan takes the heap's attribute number of the index's column */
-	ScanKeyInit(&key, (*index)->rd_index->indkey.values[0], BTEqualStrategyNumber,
+	ScanKeyInit(&key, index->rd_index->indkey.values[0], BTEqualStrategyNumber,
 				F_TEXTEQ, CStringGetTextDatum(pipeline_name));
-	key.sk_collation = (*index)->rd_indcollation[0];
-	return systable_beginscan_ordered(rel, *index, snapshot, 1, &key);
+	key.sk_collation = index->rd_indcollation[0];
+	return systable_beginscan_ordered(rel, index, snapshot, 1, &key);
 }
 
 /* RunLogColumn is the attribute number of a column of run_log (desc). */
@@ -228,17 +239,84 @@ RunLogColumn(TupleDesc desc, const char *column)
 	return col + 1;
 }
 
-static Datum
-RunLogValue(HeapTuple tup, TupleDesc desc, const char *column, bool *isnull)
+/*
+ * What every empty run needs to know of run_log's relation: the attribute
+ * numbers of the columns it reads and writes, and whether its rows can be
+ * updated directly (DirectUpdateOK).  Kept for the backend and forgotten
+ * at any relcache invalidation (a column, trigger, rule, policy or index
+ * of run_log changed, or anything else did: the next run looks again).
+ */
+typedef struct RunLogInfo
 {
-	return heap_getattr(tup, RunLogColumn(desc, column), desc, isnull);
+	Oid			relid;			/* InvalidOid: to be looked up */
+	bool		direct_ok;
+	AttrNumber	run_id;
+	AttrNumber	started_at;
+	AttrNumber	finished_at;
+	AttrNumber	current_run_timestamp;
+	AttrNumber	status;
+	AttrNumber	processing_time_seconds;
+	AttrNumber	error_message;
+	AttrNumber	attempt;
+	AttrNumber	environment;
+	AttrNumber	full_refresh;
+	AttrNumber	note;
+} RunLogInfo;
+
+static RunLogInfo run_log_info;
+static bool run_log_info_callback = false;
+static uint64 run_log_info_invalidations = 0;
+
+static bool DirectUpdateOK(Relation rel);
+
+static void
+RunLogInfoInvalidate(Datum arg, Oid relid)
+{
+	run_log_info.relid = InvalidOid;
+	run_log_info_invalidations++;
+}
+
+/* RunLogInfoOf is the RunLogInfo of run_log (rel), looked up when needed. */
+static const RunLogInfo *
+RunLogInfoOf(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	RunLogInfo	info;
+	uint64		invalidations = run_log_info_invalidations;
+
+	if (!run_log_info_callback)
+	{
+		CacheRegisterRelcacheCallback(RunLogInfoInvalidate, (Datum) 0);
+		run_log_info_callback = true;
+	}
+	if (run_log_info.relid == RelationGetRelid(rel))
+		return &run_log_info;
+
+	info.run_id = RunLogColumn(desc, "run_id");
+	info.started_at = RunLogColumn(desc, "started_at");
+	info.finished_at = RunLogColumn(desc, "finished_at");
+	info.current_run_timestamp = RunLogColumn(desc, "current_run_timestamp");
+	info.status = RunLogColumn(desc, "status");
+	info.processing_time_seconds = RunLogColumn(desc, "processing_time_seconds");
+	info.error_message = RunLogColumn(desc, "error_message");
+	info.attempt = RunLogColumn(desc, "attempt");
+	info.environment = RunLogColumn(desc, "environment");
+	info.full_refresh = RunLogColumn(desc, "full_refresh");
+	info.note = RunLogColumn(desc, "note");
+	info.direct_ok = DirectUpdateOK(rel);
+	info.relid = RelationGetRelid(rel);
+	run_log_info = info;
+	/* an invalidation while looking (opening the indexes): look again next time */
+	if (invalidations != run_log_info_invalidations)
+		run_log_info.relid = InvalidOid;
+	return &run_log_info;
 }
 
 static char *
-RunLogText(HeapTuple tup, TupleDesc desc, const char *column)
+RunLogText(HeapTuple tup, TupleDesc desc, AttrNumber attnum)
 {
 	bool		isnull;
-	Datum		d = RunLogValue(tup, desc, column, &isnull);
+	Datum		d = heap_getattr(tup, attnum, desc, &isnull);
 
 	return isnull ? NULL : TextDatumGetCString(d);
 }
@@ -344,7 +422,9 @@ UpdateRunLogRow(Relation rel, HeapTuple oldtup, HeapTuple newtup)
  * started_at, finished_at, current_run_timestamp and processing time; its
  * note counts the runs it stands for and keeps the start of the first.
  * Returns the row's run_id, or 0 when there is no such row (the caller
- * inserts one).
+ * inserts one).  *due tells, for a row merged, whether the retention may
+ * have something to delete (RetentionDue, probed through the index this
+ * function opened anyway).
  *
  * This runs on every empty run, so it is cheap: the last row is found and
  * checked through the pipeline's index, and updated directly
@@ -354,12 +434,13 @@ UpdateRunLogRow(Relation rel, HeapTuple oldtup, HeapTuple newtup)
  * the row by run_id and applies only if it still is what was read.
  */
 static int64
-MergeNoData(IncetlLogEntry *e)
+MergeNoData(IncetlLogEntry *e, bool *due)
 {
 	Oid			relid = IncetlCatalogRelid("run_log");
 	Relation	rel;
 	Relation	index;
 	TupleDesc	desc;
+	RunLogInfo	info;
 	Snapshot	snapshot;
 	SysScanDesc scan;
 	HeapTuple	tup;
@@ -371,35 +452,37 @@ MergeNoData(IncetlLogEntry *e)
 	char	   *upper = NULL;
 	char	   *newnote;
 
+	*due = true;
 	if (!OidIsValid(relid))
 		return 0;
 	rel = table_open(relid, RowExclusiveLock);
 	desc = RelationGetDescr(rel);
-	snapshot = RegisterSnapshot(GetTransactionSnapshot());
-	scan = RunLogScan(rel, e->pipeline_name, snapshot, &index);
-	if (scan == NULL)
+	info = *RunLogInfoOf(rel);
+	index = RunLogIndexOpen();
+	if (index == NULL)
 	{
-		UnregisterSnapshot(snapshot);
 		table_close(rel, RowExclusiveLock);
 		return 0;
 	}
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	scan = RunLogScan(rel, index, e->pipeline_name, snapshot);
 	tup = systable_getnext_ordered(scan, BackwardScanDirection);
 	if (HeapTupleIsValid(tup))
 	{
-		char	   *status = RunLogText(tup, desc, "status");
-		char	   *env = RunLogText(tup, desc, "environment");
+		char	   *status = RunLogText(tup, desc, info.status);
+		char	   *env = RunLogText(tup, desc, info.environment);
 		bool		isnull;
 		int32		attempt;
 		bool		full_refresh;
 		TimestampTz started_at;
 
-		upper = RunLogText(tup, desc, "current_run_timestamp");
-		note = RunLogText(tup, desc, "note");
-		attempt = DatumGetInt32(RunLogValue(tup, desc, "attempt", &isnull));
-		full_refresh = DatumGetBool(RunLogValue(tup, desc, "full_refresh", &isnull));
-		started_at = DatumGetTimestampTz(RunLogValue(tup, desc, "started_at", &isnull));
+		upper = RunLogText(tup, desc, info.current_run_timestamp);
+		note = RunLogText(tup, desc, info.note);
+		attempt = DatumGetInt32(heap_getattr(tup, info.attempt, desc, &isnull));
+		full_refresh = DatumGetBool(heap_getattr(tup, info.full_refresh, desc, &isnull));
+		started_at = DatumGetTimestampTz(heap_getattr(tup, info.started_at, desc, &isnull));
 		if (status != NULL && strcmp(status, "NO_DATA") == 0 && attempt == 1 &&
-			!full_refresh && RunLogText(tup, desc, "error_message") == NULL &&
+			!full_refresh && heap_attisnull(tup, info.error_message, desc) &&
 			upper != NULL && strcmp(upper, e->last_run_timestamp) == 0 &&
 			((env == NULL && incetl_environment == NULL) ||
 			 (env != NULL && incetl_environment != NULL &&
@@ -424,45 +507,48 @@ MergeNoData(IncetlLogEntry *e)
 			}
 			if (since != NULL)
 			{
-				run_id = DatumGetInt64(RunLogValue(tup, desc, "run_id", &isnull));
+				run_id = DatumGetInt64(heap_getattr(tup, info.run_id, desc, &isnull));
 				oldtup = heap_copytuple(tup);
 			}
 		}
 	}
 	systable_endscan_ordered(scan);
-	index_close(index, AccessShareLock);
 	UnregisterSnapshot(snapshot);
 	if (run_id == 0)
 	{
+		index_close(index, AccessShareLock);
 		table_close(rel, RowExclusiveLock);
 		return 0;
 	}
 	newnote = psprintf(INT64_FORMAT NO_DATA_STREAK_MIDDLE "%s", count + 1, since);
 
-	if (DirectUpdateOK(rel))
+	if (info.direct_ok)
 	{
 		Datum	   *values = palloc0(sizeof(Datum) * desc->natts);
 		bool	   *nulls = palloc0(sizeof(bool) * desc->natts);
 		bool	   *replace = palloc0(sizeof(bool) * desc->natts);
-		int			col;
 		HeapTuple	newtup;
 		bool		updated;
 
-#define REPLACE(name, value, isnull) \
+#define REPLACE(attnum, value, isnull) \
 	do { \
-		col = RunLogColumn(desc, name) - 1; \
-		values[col] = (value); nulls[col] = (isnull); replace[col] = true; \
+		values[(attnum) - 1] = (value); nulls[(attnum) - 1] = (isnull); \
+		replace[(attnum) - 1] = true; \
 	} while (0)
-		REPLACE("started_at", TimestampTzGetDatum(e->started_at), false);
-		REPLACE("finished_at", TimestampTzGetDatum(e->finished_at), false);
-		REPLACE("current_run_timestamp",
+		REPLACE(info.started_at, TimestampTzGetDatum(e->started_at), false);
+		REPLACE(info.finished_at, TimestampTzGetDatum(e->finished_at), false);
+		REPLACE(info.current_run_timestamp,
 				e->current_run_timestamp ? CStringGetTextDatum(e->current_run_timestamp) : (Datum) 0,
 				e->current_run_timestamp == NULL);
-		REPLACE("processing_time_seconds", Float8GetDatum(ElapsedSeconds(e)), false);
-		REPLACE("note", CStringGetTextDatum(newnote), false);
+		REPLACE(info.processing_time_seconds, Float8GetDatum(ElapsedSeconds(e)), false);
+		REPLACE(info.note, CStringGetTextDatum(newnote), false);
 #undef REPLACE
 		newtup = heap_modify_tuple(oldtup, desc, values, nulls, replace);
 		updated = UpdateRunLogRow(rel, oldtup, newtup);
+		/* the retention's probe sees the row as updated */
+		if (updated && incetl_run_log_retention >= 0)
+			*due = RetentionDue(rel, index, e->pipeline_name);
+		index_close(index, AccessShareLock);
 		table_close(rel, RowExclusiveLock);
 		return updated ? run_id : 0;
 	}
@@ -473,6 +559,7 @@ MergeNoData(IncetlLogEntry *e)
 		Datum		values[8];
 		char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
+		index_close(index, AccessShareLock);
 		table_close(rel, RowExclusiveLock);
 		values[0] = Int64GetDatum(run_id);
 		values[1] = TimestampTzGetDatum(e->started_at);
@@ -488,31 +575,33 @@ MergeNoData(IncetlLogEntry *e)
 			values[7] = CStringGetTextDatum(note);
 		else
 			nulls[7] = 'n';
-		return IncetlCatalogExec("UPDATE incetl.run_log AS l SET "
-								 "started_at = $2, finished_at = $3, current_run_timestamp = $4, "
-								 "processing_time_seconds = $5, note = $6 "
-								 "WHERE l.run_id OPERATOR(pg_catalog.=) $1 "
-								 "AND l.status OPERATOR(pg_catalog.=) 'NO_DATA' "
-								 "AND l.current_run_timestamp OPERATOR(pg_catalog.=) $7 "
-								 "AND l.note IS NOT DISTINCT FROM $8 "
-								 "RETURNING l.run_id",
-								 8, types, values, nulls, -1);
+		run_id = IncetlCatalogExec("UPDATE incetl.run_log AS l SET "
+								   "started_at = $2, finished_at = $3, current_run_timestamp = $4, "
+								   "processing_time_seconds = $5, note = $6 "
+								   "WHERE l.run_id OPERATOR(pg_catalog.=) $1 "
+								   "AND l.status OPERATOR(pg_catalog.=) 'NO_DATA' "
+								   "AND l.current_run_timestamp OPERATOR(pg_catalog.=) $7 "
+								   "AND l.note IS NOT DISTINCT FROM $8 "
+								   "RETURNING l.run_id",
+								   8, types, values, nulls, -1);
+		if (run_id > 0 && incetl_run_log_retention >= 0)
+			*due = RetentionDue(NULL, NULL, e->pipeline_name);
+		return run_id;
 	}
 }
 
 /*
  * RetentionDue tells whether the retention statement would delete
  * anything: whether one of the pipeline's hundred oldest rows (by run_id)
- * started before now - retention.  Read through the pipeline's index,
- * without SQL: most runs have nothing to delete.  true when it cannot
- * tell.
+ * started before now - retention.  Read through the pipeline's index
+ * (rel and index: run_log and RunLogIndexOpen's index, open; NULL to open
+ * them here), without SQL: most runs have nothing to delete.  true when
+ * it cannot tell.
  */
 static bool
-RetentionDue(const char *pipeline_name)
+RetentionDue(Relation rel, Relation index, const char *pipeline_name)
 {
-	Oid			relid = IncetlCatalogRelid("run_log");
-	Relation	rel;
-	Relation	index;
+	bool		opened = false;
 	Snapshot	snapshot;
 	SysScanDesc scan;
 	HeapTuple	tup;
@@ -520,52 +609,61 @@ RetentionDue(const char *pipeline_name)
 	bool		due = false;
 	int			started_col;
 
-	if (!OidIsValid(relid))
-		return true;
+	if (rel == NULL)
+	{
+		Oid			relid = IncetlCatalogRelid("run_log");
+
+		if (!OidIsValid(relid))
+			return true;
+		rel = table_open(relid, AccessShareLock);
+		index = RunLogIndexOpen();
+		if (index == NULL)
+		{
+			table_close(rel, AccessShareLock);
+			return true;
+		}
+		opened = true;
+	}
 	cutoff = GetCurrentTransactionStartTimestamp() -
 		(int64) incetl_run_log_retention * USECS_PER_MINUTE;
-	rel = table_open(relid, AccessShareLock);
-	started_col = RunLogColumn(RelationGetDescr(rel), "started_at");
+	started_col = RunLogInfoOf(rel)->started_at;
 	snapshot = RegisterSnapshot(GetTransactionSnapshot());
-	scan = RunLogScan(rel, pipeline_name, snapshot, &index);
-	if (scan == NULL)
-		due = true;
-	else
+	scan = RunLogScan(rel, index, pipeline_name, snapshot);
+	for (int n = 0; n < 100 && !due; n++)
 	{
-		for (int n = 0; n < 100 && !due; n++)
-		{
-			bool		isnull;
-			Datum		d;
+		bool		isnull;
+		Datum		d;
 
-			tup = systable_getnext_ordered(scan, ForwardScanDirection);
-			if (!HeapTupleIsValid(tup))
-				break;
-			d = heap_getattr(tup, started_col, RelationGetDescr(rel), &isnull);
-			due = !isnull && DatumGetTimestampTz(d) < cutoff;
-		}
+		tup = systable_getnext_ordered(scan, ForwardScanDirection);
+		if (!HeapTupleIsValid(tup))
+			break;
+		d = heap_getattr(tup, started_col, RelationGetDescr(rel), &isnull);
+		due = !isnull && DatumGetTimestampTz(d) < cutoff;
 	}
-	if (scan != NULL)
-	{
-		systable_endscan_ordered(scan);
-		index_close(index, AccessShareLock);
-	}
+	systable_endscan_ordered(scan);
 	UnregisterSnapshot(snapshot);
-	table_close(rel, AccessShareLock);
+	if (opened)
+	{
+		index_close(index, AccessShareLock);
+		table_close(rel, AccessShareLock);
+	}
 	return due;
 }
 
 /*
  * ApplyRetention runs RetentionSql's statement for a row written in this
  * transaction, with the pipeline and the retention as parameters, so that
- * its plan is kept (spi_cache.c).
+ * its plan is kept (spi_cache.c): when probe, only if RetentionDue says it
+ * may delete something, otherwise only if due.
  */
 static void
-ApplyRetention(const char *pipeline_name)
+ApplyRetention(const char *pipeline_name, bool probe, bool due)
 {
 	Oid			types[2] = {TEXTOID, INT4OID};
 	Datum		values[2];
 
-	if (incetl_run_log_retention < 0 || !RetentionDue(pipeline_name))
+	if (incetl_run_log_retention < 0 ||
+		(probe ? !RetentionDue(NULL, NULL, pipeline_name) : !due))
 		return;
 	values[0] = CStringGetTextDatum(pipeline_name);
 	values[1] = Int32GetDatum(incetl_run_log_retention);

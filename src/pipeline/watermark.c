@@ -59,14 +59,23 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/relation.h"
+#include "access/relscan.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/transam.h"
 #include "access/twophase.h"
 #include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_opclass.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "parser/parsetree.h"
@@ -76,6 +85,7 @@
 #include "storage/proc.h"
 #include "storage/procarray.h"
 #include "storage/sinvaladt.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
@@ -83,7 +93,10 @@
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "incetl.h"
@@ -106,6 +119,9 @@ static void ColumnOrigins(Oid relid, const char *column, int depth,
 						  List **rels, List **columns);
 static List *WatermarkSequences(Oid source_relid, const char *column,
 								char **note);
+static bool IndexedMax(Oid source_relid, const char *column, Oid type,
+					   bool has_from, Datum from, Snapshot snapshot,
+					   bool *found, Datum *max);
 static bool PreparedTransactionsMayExist(void);
 static void WaitForPreparedWriters(List *relids);
 static void WaitForUntrackedBackends(List *pids);
@@ -681,6 +697,134 @@ WaitForUntrackedBackends(List *pids)
 	}
 }
 
+/* IndexOpclassIsDefault: whether an index's first column has its type's default operator class */
+static bool
+IndexOpclassIsDefault(Relation index)
+{
+	bool		isnull;
+	Datum		d = SysCacheGetAttr(INDEXRELID, index->rd_indextuple,
+									Anum_pg_index_indclass, &isnull);
+	HeapTuple	tup;
+	bool		result;
+
+	if (isnull)
+		return false;
+	tup = SearchSysCache1(CLAOID,
+						  ObjectIdGetDatum(((oidvector *) DatumGetPointer(d))->values[0]));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	result = ((Form_pg_opclass) GETSTRUCT(tup))->opcdefault;
+	ReleaseSysCache(tup);
+	return result;
+}
+
+/*
+ * IndexedMax reads max(column) of the source (above from, when has_from)
+ * under snapshot the way the planner's min/max plan does, through the
+ * last entry of a btree on the column, without planning or executing a
+ * statement: what an empty run of an integer watermark pays for most of
+ * its bound otherwise.  Returns false, having read nothing, when the
+ * statement could read something else or would check more than this
+ * does, so that the caller runs the statement: a source that is not a
+ * plain table (a view, a partitioned or foreign table, a table with
+ * inheritance children the statement reads too, another session's
+ * temporary table), row-level security that applies to the current user,
+ * a user without SELECT on the column (the statement raises the error),
+ * or no btree with the column first, of the type's default ordering,
+ * ascending, complete and usable by this snapshot.  *found is false when
+ * there is no such value (max() returns NULL).
+ */
+static bool
+IndexedMax(Oid source_relid, const char *column, Oid type, bool has_from,
+		   Datum from, Snapshot snapshot, bool *found, Datum *max)
+{
+	Relation	rel;
+	AttrNumber	attnum;
+	Oid			opfamily = InvalidOid;
+	List	   *indexes;
+	ListCell   *lc;
+	Relation	index = NULL;
+	IndexScanDesc scan;
+	ScanKeyData key;
+	TupleTableSlot *slot;
+
+	rel = relation_open(source_relid, AccessShareLock);
+	attnum = get_attnum(source_relid, column);
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relhassubclass ||
+		RELATION_IS_OTHER_TEMP(rel) || attnum <= 0 ||
+		check_enable_rls(source_relid, InvalidOid, true) != RLS_NONE ||
+		(pg_class_aclcheck(source_relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+		 pg_attribute_aclcheck(source_relid, attnum, GetUserId(), ACL_SELECT) != ACLCHECK_OK))
+	{
+		relation_close(rel, NoLock);
+		return false;
+	}
+
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		Relation	candidate = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index ind = candidate->rd_index;
+
+		/* as the planner: a fresh index may not hold what old snapshots see */
+		if (candidate->rd_rel->relam == BTREE_AM_OID && ind->indisvalid &&
+			ind->indkey.values[0] == attnum && candidate->rd_opcintype[0] == type &&
+			candidate->rd_indoption[0] == 0 &&
+			IndexOpclassIsDefault(candidate) &&
+			heap_attisnull(candidate->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+			(!ind->indcheckxmin ||
+			 TransactionIdPrecedes(HeapTupleHeaderGetXmin(candidate->rd_indextuple->t_data),
+								   TransactionXmin)))
+		{
+			index = candidate;
+			opfamily = candidate->rd_opfamily[0];
+			break;
+		}
+		index_close(candidate, AccessShareLock);
+	}
+	list_free(indexes);
+	if (index == NULL)
+	{
+		relation_close(rel, NoLock);
+		return false;
+	}
+
+	/* the last entry above from, or the last that is not NULL */
+	if (has_from)
+	{
+		Oid			opno = get_opfamily_member(opfamily, type, type,
+											   BTGreaterStrategyNumber);
+
+		ScanKeyInit(&key, 1, BTGreaterStrategyNumber, get_opcode(opno), from);
+		key.sk_collation = index->rd_indcollation[0];
+	}
+	else
+		ScanKeyEntryInitialize(&key, SK_ISNULL | SK_SEARCHNOTNULL, 1,
+							   InvalidStrategy, InvalidOid, InvalidOid,
+							   InvalidOid, (Datum) 0);
+	slot = table_slot_create(rel, NULL);
+	scan = index_beginscan(rel, index, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	*found = false;
+	if (index_getnext_slot(scan, BackwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(slot, attnum, &isnull);
+
+		/* integers: by value, nothing to copy out of the slot */
+		if (!isnull)
+		{
+			*found = true;
+			*max = d;
+		}
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, NoLock);
+	relation_close(rel, NoLock);
+	return true;
+}
+
 /*
  * IncetlSafeUpperBound computes the upper bound of the next batch (see the
  * file header).  Must be called before the run's snapshot is taken.
@@ -749,31 +893,38 @@ IncetlSafeUpperBound(IncetlPipeline *p, Oid source_relid, bool has_from,
 		Datum		values[1];
 		SPIPlanPtr	plan;
 		bool		isnull;
+		bool		found;
 		int			ret;
-
-		sql = psprintf("SELECT max(%s) FROM %s%s",
-					   quote_identifier(p->watermark_column),
-					   quote_qualified_identifier(get_namespace_name(get_rel_namespace(source_relid)),
-												  get_rel_name(source_relid)),
-					   has_from ? psprintf(" WHERE %s > $1",
-										   quote_identifier(p->watermark_column)) : "");
-		argtypes[0] = p->watermark_type;
-		values[0] = from;
 
 		/* the bound: a value handed out before this snapshot */
 		snap = RegisterSnapshot(GetLatestSnapshot());
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		plan = IncetlPreparePlan(sql, has_from ? 1 : 0, argtypes);
-		if (plan == NULL)
-			elog(ERROR, "could not prepare \"%s\": %s", sql,
-				 SPI_result_code_string(SPI_result));
-		ret = SPI_execute_snapshot(plan, values, NULL, snap, InvalidSnapshot,
-								   true, false, 1);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "could not read the watermark bound of pipeline \"%s\"", p->name);
-		*bound = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		SPI_finish();
+		if (IndexedMax(source_relid, p->watermark_column, p->watermark_type,
+					   has_from, from, snap, &found, bound))
+			isnull = !found;
+		else
+		{
+			sql = psprintf("SELECT max(%s) FROM %s%s",
+						   quote_identifier(p->watermark_column),
+						   quote_qualified_identifier(get_namespace_name(get_rel_namespace(source_relid)),
+													  get_rel_name(source_relid)),
+						   has_from ? psprintf(" WHERE %s > $1",
+											   quote_identifier(p->watermark_column)) : "");
+			argtypes[0] = p->watermark_type;
+			values[0] = from;
+
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			plan = IncetlPreparePlan(sql, has_from ? 1 : 0, argtypes);
+			if (plan == NULL)
+				elog(ERROR, "could not prepare \"%s\": %s", sql,
+					 SPI_result_code_string(SPI_result));
+			ret = SPI_execute_snapshot(plan, values, NULL, snap, InvalidSnapshot,
+									   true, false, 1);
+			if (ret != SPI_OK_SELECT)
+				elog(ERROR, "could not read the watermark bound of pipeline \"%s\"", p->name);
+			*bound = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			SPI_finish();
+		}
 
 		if (isnull)
 		{
