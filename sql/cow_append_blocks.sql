@@ -12,17 +12,10 @@
 CREATE SCHEMA cow_append_blocks;
 SET search_path = cow_append_blocks, public;
 
--- rows of h and c that differ, by value and by text form, both ways
-CREATE FUNCTION differing(h regclass, c regclass, OUT by_value bigint, OUT by_text bigint)
-LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format('SELECT (SELECT count(*) FROM (TABLE %1$s EXCEPT ALL TABLE %2$s) a)
-                         + (SELECT count(*) FROM (TABLE %2$s EXCEPT ALL TABLE %1$s) b)', h, c)
-        INTO by_value;
-    EXECUTE format('SELECT (SELECT count(*) FROM (SELECT x::text FROM %1$s x EXCEPT ALL SELECT y::text FROM %2$s y) a)
-                         + (SELECT count(*) FROM (SELECT y::text FROM %2$s y EXCEPT ALL SELECT x::text FROM %1$s x) b)', h, c)
-        INTO by_text;
-END $$;
+-- differing(h, c): rows of h and c that differ, by value and by text form
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set table_differing :abs_srcdir '/sql/include/table_differing.sql'
+\i :table_differing
 
 -- 1. Groups of 10000 rows (blocks of 4096, 4096, 1808), 40000 rows nearly
 -- in key order (through the reordering heap): NULLs in some blocks only,
