@@ -101,7 +101,14 @@ SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 8000') AS far_in_block;
 SELECT (SELECT c::text FROM c WHERE id = k) = (SELECT h::text FROM h WHERE id = k) AS same
 FROM unnest(ARRAY[5000, 5001, 8000]) k;
 -- without the read cache, no value blocks: every column decoded each
--- time; turned on again, the cache starts empty
+-- time; turned on again, the backend's cache starts empty, and takes the
+-- value blocks made above from the server's cache (cow_shared_cache.c),
+-- where the backend put them: a block read through one is not decoded,
+-- but for blocks compressed whole (not in frames), decompressed again
+-- for the value's bytes (the server's cache keeps frames, not whole
+-- blocks): nine of the fifteen columns here, whose value blocks are back
+-- in the backend's cache after this lookup.  The next lookup decodes one
+-- block again (of txt, a varlena column), the one after none.
 SET incetl.cow_read_cache_size = 0;
 SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5002') AS no_cache;
 SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5003') AS no_cache;

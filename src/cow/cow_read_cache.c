@@ -635,19 +635,69 @@ CowReadCacheGetWholePart(Relation rel, const CowVersion *v, int attidx,
 	return true;
 }
 
+/* what CowValueBlockCopyOut copies a shared value block into */
+typedef struct CowValueBlockCopy
+{
+	char	   *dst;			/* COW_VALUE_BLOCK_MAX bytes */
+	Size		len;			/* the record's */
+} CowValueBlockCopy;
+
+/* copies a value block out of the server's cache (under its lock: no error) */
+static void
+CowValueBlockCopyOut(const char *bytes, Size len, void *arg)
+{
+	CowValueBlockCopy *c = arg;
+
+	c->len = len;
+	if (len >= sizeof(CowValueBlock) && len <= COW_VALUE_BLOCK_MAX)
+		memcpy(c->dst, bytes, len);
+}
+
 /*
  * CowReadCacheGetValueBlock: the value block kept for a block
  * (cow/format.h), or NULL.  It is the cache's: valid until the next call
  * that may drop entries other than the block's own (a call about another
- * block, or a relcache invalidation), and never to be changed.
+ * block, or a relcache invalidation), and never to be changed.  One this
+ * backend has not made may be the server's (CowReadCachePutValueBlock):
+ * then it is copied from there into the backend's cache, so that a new
+ * session's first read of a block another backend read already costs a
+ * copy of some hundred bytes, not the block's headers read and checked
+ * and its value block made again (what a value block holds depends only
+ * on the version's bytes, which never change).
  */
 const CowValueBlock *
 CowReadCacheGetValueBlock(Relation rel, const CowVersion *v, int attidx,
 						  uint32 blockno)
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
+	static char *copy_buffer = NULL;
+	CowValueBlockCopy c;
+	CowSharedKey key;
 
-	return e != NULL ? e->value_block : NULL;
+	if (e != NULL && e->value_block != NULL)
+		return e->value_block;
+	if (CowReadCacheSize <= 0 ||
+		!CowSharedCacheKey(&key, rel, v, attidx, blockno, COW_SHARED_VALUE_BLOCK))
+		return NULL;
+	if (copy_buffer == NULL)
+		copy_buffer = MemoryContextAlloc(TopMemoryContext, COW_VALUE_BLOCK_MAX);
+	c.dst = copy_buffer;
+	c.len = 0;
+	if (!CowSharedCacheRead(&key, COW_SHARED_ANY_LENGTH, CowValueBlockCopyOut, &c) ||
+		c.len < sizeof(CowValueBlock) || c.len > COW_VALUE_BLOCK_MAX ||
+		((CowValueBlock *) copy_buffer)->size != c.len ||
+		c.len > CowReadCacheBudget())
+		return NULL;
+	e = CowReadCacheFind(rel, v, attidx, blockno, true);
+	if (e == NULL)
+		return NULL;
+	if (e->value_block == NULL)
+	{
+		e->value_block = MemoryContextAlloc(CowReadCacheCxt, c.len);
+		memcpy(e->value_block, copy_buffer, c.len);
+		CowReadCacheGrew(e, c.len);
+	}
+	return e->value_block;
 }
 
 /*
@@ -670,12 +720,17 @@ CowReadCacheValueBlockAsks(Relation rel, const CowVersion *v, int attidx,
 	return asks;
 }
 
-/* CowReadCachePutValueBlock keeps a copy of a block's value block */
+/*
+ * CowReadCachePutValueBlock keeps a copy of a block's value block, and
+ * gives one to the server's cache for the other backends
+ * (CowReadCacheGetValueBlock)
+ */
 void
 CowReadCachePutValueBlock(Relation rel, const CowVersion *v, int attidx,
 						  uint32 blockno, const CowValueBlock *vb)
 {
 	CowReadCacheEntry *e;
+	CowSharedKey key;
 
 	if (vb->size > CowReadCacheBudget())
 		return;
@@ -685,6 +740,9 @@ CowReadCachePutValueBlock(Relation rel, const CowVersion *v, int attidx,
 	e->value_block = MemoryContextAlloc(CowReadCacheCxt, vb->size);
 	memcpy(e->value_block, vb, vb->size);
 	CowReadCacheGrew(e, vb->size);
+	if (vb->size <= COW_VALUE_BLOCK_MAX &&
+		CowSharedCacheKey(&key, rel, v, attidx, blockno, COW_SHARED_VALUE_BLOCK))
+		(void) CowSharedCachePut(&key, (const char *) vb, vb->size);
 }
 
 /*

@@ -14,7 +14,8 @@
 #   - a backend keeps a frame in its own cache only from its second whole
 #     read of it: the first read puts it in the shared cache alone, the
 #     second copies it from there, the third asks the shared cache for
-#     fewer frames; a statement asking for a frame's bytes several times
+#     fewer frames; the value blocks a backend makes go there too, and a
+#     new session copies them instead of making them again; a statement asking for a frame's bytes several times
 #     reads it once (no frame kept: the read cache grows by less than a
 #     frame, and by more in the next statement);
 #   - storage made again in the same file (TRUNCATE of a table created in
@@ -260,8 +261,25 @@ SELECT :'r1' = :'r2' AND :'r2' = :'r3', :'r1',
        :h3 - :h2 > 0 AND :h3 - :h2 < :h2 - :h1 AS third_fewer,
        :w3 - :w2 AS third_writes;
 });
-is($second, "t|(12345,345,\"second 12345 " . md5_hex('12345') . "\")|2|t|t|0|t|0",
+is($second, "t|(12345,345,\"second 12345 " . md5_hex('12345') . "\")|2|t|t|0|t|1",
 	'frames: decompressed and put in the server cache, then copied from there, then the whole ones read from the backend cache');
+# the value blocks a backend makes (what reading one value of a block
+# needs of its headers: the int columns' at the first read, the VARLENA
+# one's at the third, the one write of the third statement above) go to
+# the server's cache too: a new session's first lookup of the key copies
+# all three from there and makes none.  It misses nothing and writes
+# nothing; of its ten hits, seven are what it found before value blocks
+# were shared (a build that does not share them counts 7|0|0).
+my $newsession = $node->safe_psql('postgres', q{
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT hits AS h0, misses AS m0, writes AS w0 FROM stats() \gset
+SELECT x::text AS r FROM s x WHERE id = 12345 \gset
+SELECT hits AS h1, misses AS m1, writes AS w1 FROM stats() \gset
+SELECT :'r', :h1 - :h0 AS hits, :m1 - :m0 AS misses, :w1 - :w0 AS writes;
+});
+is($newsession, "(12345,345,\"second 12345 " . md5_hex('12345') . "\")|10|0|0",
+	'value blocks: a new session copies those another session made');
 # a reader asking for bytes of one frame several times in a statement (a
 # VARLENA value rebuilt from the values before it that share its prefix,
 # two rows of a key range) reads it once: it keeps no frame (its cache

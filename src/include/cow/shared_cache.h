@@ -23,6 +23,9 @@ extern PGDLLIMPORT int CowSharedCacheSize;
 /* the "frame" of a key saying an uncompressed block's CRC was verified */
 #define COW_SHARED_VERIFIED		PG_UINT32_MAX
 
+/* the "frame" of a key naming a block's value block (cow/format.h) */
+#define COW_SHARED_VALUE_BLOCK	(PG_UINT32_MAX - 1)
+
 /*
  * The attidx of a key naming a version's row-number map (cow_rowmap.c),
  * and of one naming its description (its runs' count and absorbed ranges)
