@@ -60,7 +60,7 @@ CREATE INDEX src_seq_desc ON wb.src (seq DESC);
 CREATE INDEX src_seq_partial ON wb.src (seq) WHERE seq > 100;
 CREATE INDEX src_seq_expr ON wb.src ((seq + 0));
 CREATE INDEX src_val_seq ON wb.src (val, seq);
-INSERT INTO wb.src VALUES (10, 'g', 10), (11, 'h', NULL);
+INSERT INTO wb.src VALUES (10, 'g', 10), (11, 'h', NULL), (14, 'j', 11);
 SELECT incetl_run('wb_p');
 SELECT * FROM wb.state;
 DROP INDEX wb.src_seq_desc, wb.src_seq_partial, wb.src_seq_expr, wb.src_val_seq;

@@ -137,7 +137,6 @@ static void cow_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 static bool CowBeginScansWalker(PlanState *ps, void *context);
 static TupleTableSlot *CowIndexScanFirst(PlanState *ps);
 static void CowHintBitmapScan(BitmapHeapScanState *bs);
-static bool CowRelidIsCow(Oid relid);
 static Oid	CowTableAmOid(void);
 static bool CowTakePlanTotals(Relation rel, double *raw_bytes, int *nversions);
 static void CowCheckIndexStmt(Node *parsetree);
@@ -1716,7 +1715,7 @@ CowTableAmOid(void)
  * CowRelidIsCow: is relid an incetl_cow table?  By its pg_class row, without
  * opening (or locking) it.
  */
-static bool
+bool
 CowRelidIsCow(Oid relid)
 {
 	HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));

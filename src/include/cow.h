@@ -44,6 +44,9 @@ extern void cow_init(void);
 /* is rel an incetl_cow table? (cow_metadata.c) */
 extern bool CowIsCowRelation(Relation rel);
 
+/* is relid one?  By its pg_class row, without opening it (cow_hooks.c) */
+extern bool CowRelidIsCow(Oid relid);
+
 /* what this transaction wrote to relid so far (cow_counts.c) */
 extern void cow_write_counts(Oid relid, int64 *inserted, int64 *updated,
 							 int64 *deleted);

@@ -24,12 +24,12 @@
  */
 #include "postgres.h"
 
-#include "access/relation.h"
 #include "catalog/pg_class.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
@@ -322,10 +322,16 @@ IncetlRangeClause(IncetlPipeline *p, bool has_from)
 bool
 IncetlRelationIsCow(Oid relid)
 {
-	Relation	rel = relation_open(relid, AccessShareLock);
-	bool		cow = rel->rd_rel->relkind == RELKIND_RELATION && CowIsCowRelation(rel);
+	bool		cow;
 
-	relation_close(rel, AccessShareLock);
+	/*
+	 * Locked as opening it would lock it (a concurrent change of its access
+	 * method is waited for, and seen), but read from its pg_class row: an
+	 * empty run need not build the target's relcache entry.
+	 */
+	LockRelationOid(relid, AccessShareLock);
+	cow = CowRelidIsCow(relid);
+	UnlockRelationOid(relid, AccessShareLock);
 	return cow;
 }
 

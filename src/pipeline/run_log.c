@@ -64,6 +64,7 @@
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "incetl.h"
@@ -345,18 +346,25 @@ DirectUpdateOK(Relation rel)
 		rel->rd_rel->relhasrules || rel->rd_rel->relforcerowsecurity ||
 		(constr != NULL && (constr->has_generated_stored || constr->num_check > 1)))
 		return false;
+	/* from the system caches: opening the indexes would build their relcache entries */
 	indexes = RelationGetIndexList(rel);
 	foreach(lc, indexes)
 	{
-		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
-		Form_pg_index ind = index->rd_index;
+		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc)));
+		Form_pg_index ind;
 
+		if (!HeapTupleIsValid(tup))
+		{
+			ok = false;
+			break;
+		}
+		ind = (Form_pg_index) GETSTRUCT(tup);
 		if (!ind->indislive || !ind->indisready || !ind->indimmediate ||
 			ind->indisexclusion ||
-			!heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL) ||
-			!heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL))
+			!heap_attisnull(tup, Anum_pg_index_indexprs, NULL) ||
+			!heap_attisnull(tup, Anum_pg_index_indpred, NULL))
 			ok = false;
-		index_close(index, AccessShareLock);
+		ReleaseSysCache(tup);
 		if (!ok)
 			break;
 	}

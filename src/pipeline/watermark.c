@@ -697,25 +697,58 @@ WaitForUntrackedBackends(List *pids)
 	}
 }
 
-/* IndexOpclassIsDefault: whether an index's first column has its type's default operator class */
+/*
+ * MaxIndexCandidate: whether index indexoid is a btree whose first column
+ * is attnum of type, ordered by the type's default operator class,
+ * ascending, without a predicate, valid, and usable by this transaction's
+ * snapshots (as the planner asks: an index built while a HOT chain was
+ * broken may not hold what older snapshots see).  Read from the system
+ * caches, so that a new session opens no index it will not read (opening
+ * one builds its relcache entry).
+ */
 static bool
-IndexOpclassIsDefault(Relation index)
+MaxIndexCandidate(Oid indexoid, AttrNumber attnum, Oid type)
 {
-	bool		isnull;
-	Datum		d = SysCacheGetAttr(INDEXRELID, index->rd_indextuple,
-									Anum_pg_index_indclass, &isnull);
 	HeapTuple	tup;
-	bool		result;
+	Form_pg_index ind;
+	bool		ok;
+	bool		isnull;
+	Datum		d;
 
-	if (isnull)
-		return false;
-	tup = SearchSysCache1(CLAOID,
-						  ObjectIdGetDatum(((oidvector *) DatumGetPointer(d))->values[0]));
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
 	if (!HeapTupleIsValid(tup))
 		return false;
-	result = ((Form_pg_opclass) GETSTRUCT(tup))->opcdefault;
+	ind = (Form_pg_index) GETSTRUCT(tup);
+	ok = ind->indisvalid && ind->indnkeyatts >= 1 && ind->indkey.values[0] == attnum &&
+		heap_attisnull(tup, Anum_pg_index_indpred, NULL) &&
+		(!ind->indcheckxmin ||
+		 TransactionIdPrecedes(HeapTupleHeaderGetXmin(tup->t_data), TransactionXmin));
+	if (ok)
+	{
+		d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indoption, &isnull);
+		ok = !isnull && ((int2vector *) DatumGetPointer(d))->values[0] == 0;
+	}
+	if (ok)
+	{
+		HeapTuple	opc;
+
+		d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indclass, &isnull);
+		opc = isnull ? NULL :
+			SearchSysCache1(CLAOID,
+							ObjectIdGetDatum(((oidvector *) DatumGetPointer(d))->values[0]));
+		if (HeapTupleIsValid(opc))
+		{
+			Form_pg_opclass opcform = (Form_pg_opclass) GETSTRUCT(opc);
+
+			ok = opcform->opcdefault && opcform->opcmethod == BTREE_AM_OID &&
+				opcform->opcintype == type;
+			ReleaseSysCache(opc);
+		}
+		else
+			ok = false;
+	}
 	ReleaseSysCache(tup);
-	return result;
+	return ok;
 }
 
 /*
@@ -763,24 +796,20 @@ IndexedMax(Oid source_relid, const char *column, Oid type, bool has_from,
 	indexes = RelationGetIndexList(rel);
 	foreach(lc, indexes)
 	{
-		Relation	candidate = index_open(lfirst_oid(lc), AccessShareLock);
-		Form_pg_index ind = candidate->rd_index;
-
-		/* as the planner: a fresh index may not hold what old snapshots see */
-		if (candidate->rd_rel->relam == BTREE_AM_OID && ind->indisvalid &&
-			ind->indkey.values[0] == attnum && candidate->rd_opcintype[0] == type &&
-			candidate->rd_indoption[0] == 0 &&
-			IndexOpclassIsDefault(candidate) &&
-			heap_attisnull(candidate->rd_indextuple, Anum_pg_index_indpred, NULL) &&
-			(!ind->indcheckxmin ||
-			 TransactionIdPrecedes(HeapTupleHeaderGetXmin(candidate->rd_indextuple->t_data),
-								   TransactionXmin)))
+		if (MaxIndexCandidate(lfirst_oid(lc), attnum, type))
 		{
-			index = candidate;
-			opfamily = candidate->rd_opfamily[0];
-			break;
+			index = index_open(lfirst_oid(lc), AccessShareLock);
+			/* what the system caches said, as the relcache has it */
+			if (index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indisvalid &&
+				index->rd_index->indkey.values[0] == attnum &&
+				index->rd_opcintype[0] == type && index->rd_indoption[0] == 0)
+			{
+				opfamily = index->rd_opfamily[0];
+				break;
+			}
+			index_close(index, AccessShareLock);
+			index = NULL;
 		}
-		index_close(candidate, AccessShareLock);
 	}
 	list_free(indexes);
 	if (index == NULL)

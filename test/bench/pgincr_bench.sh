@@ -34,13 +34,23 @@
 #   (3) the same empty run's CPU time in the backend (user + system, from
 #       /proc/<pid>/stat, Linux only) over BENCH_CPU_RUNS calls in one
 #       session, per call: on a shared machine elapsed times swing with
-#       the load, CPU time much less.
+#       the load, CPU time much less;
+#   (4) an empty run in a new session each time, as pg_cron runs a job (a
+#       new background worker, or a new connection, per run): pgbench -C,
+#       BENCH_NEWSESSION_SECONDS (5) a run, BENCH_REPS runs of each side
+#       alternating, the median of their average latencies (connection
+#       included, the same for both sides).  pg_incremental's side is its
+#       empty run's one statement (step 1 above, in a transaction of its
+#       own), not pgi_execute_pipeline: pg_incremental is written in C, and
+#       a PL/pgSQL function's first call in a session loads PL/pgSQL and
+#       compiles the function, which would not be pg_incremental's cost.
 # The targets must be equal after (1).  Prints one table with the ratio
 # incetl / pg_incremental.
 #
 # Knobs: INCETL_BENCH_PORT (54337), INCETL_BENCH_DIR
 #        (/tmp/incetl-pgincr-<user>), BENCH_ROWS (1000000), BENCH_REPS (3),
 #        BENCH_EMPTY_RUNS (50), BENCH_CPU_RUNS (2000; 0 leaves (3) out),
+#        BENCH_NEWSESSION_SECONDS (5; 0 leaves (4) out),
 #        BENCH_KEEP=1 leaves the cluster running.
 
 set -euo pipefail
@@ -57,6 +67,7 @@ ROWS=${BENCH_ROWS:-1000000}
 REPS=${BENCH_REPS:-3}
 EMPTY_RUNS=${BENCH_EMPTY_RUNS:-50}
 CPU_RUNS=${BENCH_CPU_RUNS:-2000}
+NEWSESSION_SECS=${BENCH_NEWSESSION_SECONDS:-5}
 C=$BENCH_DIR/cluster
 
 # shellcheck source=test/bench/bench.bash
@@ -164,6 +175,34 @@ if [ "$CPU_RUNS" -gt 0 ] && [ -r /proc/self/stat ]; then
     cpu_i=$(cpu_runs "SELECT incetl_run('p')")
     cpu_p=$(cpu_runs "SELECT pgi_execute_pipeline('p')")
 fi
+# a new session a run: pgbench -C (a connection a transaction), average latency
+newsession_run() {   # $1 statement: ms a run, connection included
+    local f=$BENCH_DIR/newsession_$2.sql
+    echo "$1;" > "$f"
+    chmod 644 "$f"
+    incetl_as_runner "$INCETL_PG_BIN/pgbench" -n -C -T "$NEWSESSION_SECS" -f "$f" \
+        -h "$C/sock" -p "$PORT" -U "$RUNNER" bench 2>/dev/null |
+        sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p'
+}
+new_i='' new_p=''
+PGI_EMPTY_RUN="SELECT last_processed_sequence_number + 1, pg_catalog.pg_sequence_last_value(sequence_name), command
+FROM pgi_sequence_pipelines WHERE pipeline_name = 'p' FOR UPDATE"
+if [ "$NEWSESSION_SECS" -gt 0 ]; then
+    incetl_log "(4) empty runs in a new session each, $REPS x ${NEWSESSION_SECS}s each"
+    declare -a ns_i ns_p
+    for r in $(seq 1 "$REPS"); do
+        if [ $((r % 2)) = 1 ]; then
+            ns_i+=("$(newsession_run "SELECT incetl_run('p')" i)")
+            ns_p+=("$(newsession_run "$PGI_EMPTY_RUN" p)")
+        else
+            ns_p+=("$(newsession_run "$PGI_EMPTY_RUN" p)")
+            ns_i+=("$(newsession_run "SELECT incetl_run('p')" i)")
+        fi
+    done
+    echo "   runs: incetl ${ns_i[*]}, pg_incremental ${ns_p[*]} ms" >&2
+    new_i=$(printf '%s\n' "${ns_i[@]}" | median)
+    new_p=$(printf '%s\n' "${ns_p[@]}" | median)
+fi
 log_rows=$(psql_b -At -c "SELECT count(*) FROM incetl.run_log WHERE pipeline_name = 'p'")
 
 fi_=$(printf '%s\n' "${full_i[@]}" | median)
@@ -177,4 +216,6 @@ awk -v n="$ROWS" -v i="$fi_" -v p="$fp_" 'BEGIN { printf "%-44s | %11.1f ms | %1
 awk -v i="$empty_i" -v p="$empty_p" 'BEGIN { printf "%-44s | %11.3f ms | %11.3f ms | %6.2f\n", "(2) empty run", i, p, i / p }'
 [ -z "$cpu_i" ] ||
     awk -v i="$cpu_i" -v p="$cpu_p" 'BEGIN { printf "%-44s | %11.3f ms | %11.3f ms | %6.2f\n", "(3) empty run, backend CPU time", i, p, i / p }'
-echo "run_log rows of the incetl pipeline after $REPS loads and $empty_total empty runs: $log_rows"
+[ -z "$new_i" ] ||
+    awk -v i="$new_i" -v p="$new_p" 'BEGIN { printf "%-44s | %11.3f ms | %11.3f ms | %6.2f\n", "(4) empty run, a new session each (pg_cron)", i, p, i / p }'
+echo "run_log rows of the incetl pipeline after $REPS loads and $empty_total empty runs and the new sessions' (4): $log_rows"
