@@ -307,7 +307,7 @@ RunLogInfoOf(Relation rel)
 	info.direct_ok = DirectUpdateOK(rel);
 	info.relid = RelationGetRelid(rel);
 	run_log_info = info;
-	/* an invalidation while looking (opening the indexes): look again next time */
+	/* an invalidation while looking (reading the catalogs): look again next time */
 	if (invalidations != run_log_info_invalidations)
 		run_log_info.relid = InvalidOid;
 	return &run_log_info;
