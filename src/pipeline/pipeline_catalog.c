@@ -633,7 +633,7 @@ IncetlCatalogVersion(void)
 		if (!isnull)
 			version = TextDatumGetCString(d);
 		/* remembered for IncetlCheckCatalogVersion */
-		if (VersionMatches(tup, RelationGetDescr(rel)))
+		if (version != NULL && strcmp(version, INCETL_CATALOG_VERSION) == 0)
 		{
 			catalog_version_tid = tup->t_self;
 			catalog_version_xmin = HeapTupleHeaderGetXmin(tup->t_data);

@@ -797,10 +797,8 @@ IndexedMax(Oid source_relid, const char *column, Oid type, bool has_from,
 		if (MaxIndexCandidate(lfirst_oid(lc), attnum, type))
 		{
 			index = index_open(lfirst_oid(lc), AccessShareLock);
-			/* what the system caches said, as the relcache has it */
-			if (index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indisvalid &&
-				index->rd_index->indkey.values[0] == attnum &&
-				index->rd_opcintype[0] == type && index->rd_indoption[0] == 0)
+			/* still valid once locked (the rest never changes for an index) */
+			if (index->rd_index->indisvalid)
 			{
 				opfamily = index->rd_opfamily[0];
 				break;
