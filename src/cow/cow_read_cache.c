@@ -440,6 +440,33 @@ CowReadCachePutPieces(Relation rel, const CowVersion *v, int attidx,
 	CowReadCacheGrew(e, (sizeof(char *) + sizeof(bool)) * npieces);
 }
 
+/*
+ * CowReadCacheAskPiece counts a read of piece "piece" of a block read in
+ * pieces (CowReadCachePutPieces) that the backend's cache does not hold,
+ * and says whether the cache would keep the piece if given it now
+ * (CowReadCachePutFrame): from its second read by this backend on.  A
+ * reader of one value reads only that value's bytes of a piece the cache
+ * would not keep, not the whole piece: a new session's lookups read most
+ * pieces once, and copying 512 bytes for the eight a value needs reads
+ * cache lines of the buffer nobody uses.
+ */
+bool
+CowReadCacheAskPiece(Relation rel, const CowVersion *v, int attidx,
+					 uint32 blockno, uint32 piece)
+{
+	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
+
+	if (e == NULL || !e->has_frames || e->frames.entries != NULL ||
+		piece >= e->frames.nframes || e->frame_data[piece] != NULL)
+		return false;
+	if (!e->frame_seen[piece])
+	{
+		e->frame_seen[piece] = true;
+		return false;
+	}
+	return true;
+}
+
 /* CowReadCacheKeepFrame keeps a copy of frame "frame" in entry e */
 static void
 CowReadCacheKeepFrame(CowReadCacheEntry *e, uint32 frame, const char *src,

@@ -1791,9 +1791,19 @@ CowGroupValueBytes(CowDecodedGroup *g, int attidx, uint32 b,
 			Size		plen = Min(bd->raw_len - start, COW_PAGED_PIECE);
 			Size		n = Min(len, start + plen - off);
 
-			if (!CowReadCacheGetFramePart(g->rel, &g->version, attidx, b,
-										  piece, plen, off - start, n,
-										  false, true, dst))
+			if (CowReadCacheGetFramePart(g->rel, &g->version, attidx, b,
+										 piece, plen, off - start, n,
+										 false, true, dst))
+				;				/* the backend's cache holds the piece */
+			else if (!CowReadCacheAskPiece(g->rel, &g->version, attidx, b,
+										   piece))
+			{
+				/* a piece the cache would not keep: the bytes alone */
+				CowReadExtentBytes(g->rel, g->version.first_block,
+								   g->version.nblocks, stream_off + off, n,
+								   dst);
+			}
+			else
 			{
 				char		buf[COW_PAGED_PIECE];
 

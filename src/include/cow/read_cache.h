@@ -43,6 +43,8 @@ extern void CowReadCachePutFrames(Relation rel, const CowVersion *v,
 extern void CowReadCachePutPieces(Relation rel, const CowVersion *v,
 								  int attidx, uint32 blockno, Size len,
 								  uint32 piece_len);
+extern bool CowReadCacheAskPiece(Relation rel, const CowVersion *v,
+								 int attidx, uint32 blockno, uint32 piece);
 extern bool CowReadCacheGetFrame(Relation rel, const CowVersion *v,
 								 int attidx, uint32 blockno, uint32 frame,
 								 bool first, char *dst, Size len);
