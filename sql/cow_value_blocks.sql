@@ -103,12 +103,11 @@ FROM unnest(ARRAY[5000, 5001, 8000]) k;
 -- without the read cache, no value blocks: every column decoded each
 -- time; turned on again, the backend's cache starts empty, and takes the
 -- value blocks made above from the server's cache (cow_shared_cache.c),
--- where the backend put them: a block read through one is not decoded,
--- but for blocks compressed whole (not in frames), decompressed again
--- for the value's bytes (the server's cache keeps frames, not whole
--- blocks): nine of the fifteen columns here, whose value blocks are back
--- in the backend's cache after this lookup.  The next lookup decodes one
--- block again (of txt, a varlena column), the one after none.
+-- where the backend put them, and the values' bytes from there too: of a
+-- framed block, through the frames' sizes its value block records (the
+-- backend has not read the block's frame index), of a block compressed
+-- whole, the decompressed block the server's cache keeps when it is small.
+-- No block is decoded, by this lookup or the next ones.
 SET incetl.cow_read_cache_size = 0;
 SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5002') AS no_cache;
 SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5003') AS no_cache;
@@ -117,6 +116,16 @@ SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5004') AS cache_again;
 SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5005') AS then_value_blocks;
 SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5006') AS then_varlena_made;
 SELECT pg_temp.blocks('SELECT * FROM c WHERE id = 5007') AS then_all;
+-- the values read that way are heap's: the backend's cache emptied again
+-- (a lookup with it off), then rows read first through the server's
+SET incetl.cow_read_cache_size = 0;
+SELECT c::text IS NOT NULL AS read FROM c WHERE id = 1;
+RESET incetl.cow_read_cache_size;
+SELECT count(*) AS lookups,
+       count(*) FILTER (WHERE (SELECT c::text FROM c WHERE id = k) IS DISTINCT FROM
+                              (SELECT h::text FROM h WHERE id = k)) AS different,
+       sum(pg_temp.blocks(format('SELECT * FROM c WHERE id = %s', k + 1))) AS decoded
+FROM unnest(ARRAY[5100, 5300, 5500, 6100, 7000, 7900, 8100]) k;
 
 -- 2. every row, looked up one statement at a time twice over (the first
 -- pass makes the value blocks, the second reads through them), the same
@@ -199,3 +208,30 @@ SELECT h::text FROM h WHERE id = 5002;
 
 DROP SCHEMA cow_value_blocks CASCADE;
 DROP ROLE regress_cow_vb_low;
+
+-- 3. a small block stored as it is (random dictionary codes, which zstd
+-- does not shrink, under 2 kB a block), read through its value block by a
+-- backend whose cache does not hold the block: the value's bytes are read
+-- from its pages alone (cow_reader.c, CowGroupValueBytes); the same as
+-- heap's
+SET incetl.cow_read_cache_size = DEFAULT;
+SELECT setseed(0.5);
+CREATE TABLE s (id int, code text) USING incetl_cow;
+SELECT incetl.set_table_options('s', record_key => 'id');
+INSERT INTO s
+SELECT g, (ARRAY['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'])[1 + floor(random() * 8)::int]
+FROM generate_series(1, 8192) g ORDER BY g;
+CREATE TABLE sh AS SELECT * FROM s;
+CREATE INDEX s_id ON s (id);
+SELECT column_name, encoding, zstd_chunks FROM incetl.column_stats('s')
+WHERE attnum = 2;
+-- value blocks made (a lookup in each block), the backend's cache emptied
+SELECT string_agg(code, ',' ORDER BY id) FROM s WHERE id IN (1, 5000);
+SET incetl.cow_read_cache_size = 0;
+SELECT code IS NOT NULL AS read FROM s WHERE id = 1;
+RESET incetl.cow_read_cache_size;
+SELECT count(*) AS lookups,
+       count(*) FILTER (WHERE (SELECT s.code FROM s WHERE s.id = k) IS DISTINCT FROM
+                              (SELECT sh.code FROM sh WHERE sh.id = k)) AS different,
+       sum(pg_temp.blocks(format('SELECT * FROM s WHERE id = %s', k + 1))) AS decoded
+FROM generate_series(2, 8192, 97) k;

@@ -172,7 +172,7 @@ CowFrameRange(uint32 first_raw, uint32 frame_raw, Size raw_len, uint32 i,
 }
 
 /* frames of a block of raw_len bytes */
-static uint32
+uint32
 CowFrameCount(uint32 first_raw, uint32 frame_raw, Size raw_len)
 {
 	if (raw_len <= first_raw)

@@ -575,6 +575,26 @@ CowReadCacheGetFramePart(Relation rel, const CowVersion *v, int attidx,
 }
 
 /*
+ * CowReadCacheGetSharedFramePart copies bytes [from, from + n) of frame
+ * "frame" (len bytes) of a framed block from the server's cache alone,
+ * for a reader that knows the block's frames from its value block but has
+ * not read its frame index (cow_reader.c, CowGroupValueBytes); false when
+ * the server's cache does not hold the frame.  Nothing is kept.
+ */
+bool
+CowReadCacheGetSharedFramePart(Relation rel, const CowVersion *v, int attidx,
+							   uint32 blockno, uint32 frame, Size len,
+							   Size from, Size n, char *dst)
+{
+	CowSharedKey key;
+
+	if (CowReadCacheSize <= 0 || from > len || n > len - from)
+		return false;
+	return CowSharedCacheKey(&key, rel, v, attidx, blockno, frame) &&
+		CowSharedCacheGet(&key, len, from, n, dst);
+}
+
+/*
  * CowReadCachePutFrame keeps a copy of frame "frame" (len bytes, checked
  * and decompressed) of a framed block whose index is cached, or of a
  * piece of a block read in pieces.  A decompressed frame goes to the
@@ -626,13 +646,23 @@ CowReadCacheGetWhole(Relation rel, const CowVersion *v, int attidx,
 	return raw;
 }
 
-/* CowReadCachePutWhole keeps a copy of a checked raw block of len bytes */
+/*
+ * CowReadCachePutWhole keeps a copy of a checked raw block of len bytes;
+ * one that was decompressed (share), of at most COW_SHARED_WHOLE_MAX
+ * bytes, goes to the server's cache too, where the readers of a value of
+ * it in other backends find its bytes (CowReadCacheGetWholePart).
+ */
 void
 CowReadCachePutWhole(Relation rel, const CowVersion *v, int attidx,
-					 uint32 blockno, const char *src, Size len)
+					 uint32 blockno, const char *src, Size len, bool share)
 {
 	CowReadCacheEntry *e;
+	CowSharedKey key;
 
+	if (share && len <= COW_SHARED_WHOLE_MAX && CowReadCacheSize > 0 &&
+		CowSharedCacheKey(&key, rel, v, attidx, blockno,
+						  COW_SHARED_WHOLE_BLOCK))
+		(void) CowSharedCachePut(&key, src, len);
 	if (len > COW_READ_CACHE_WHOLE_MAX || len > CowReadCacheBudget())
 		return;
 	e = CowReadCacheFind(rel, v, attidx, blockno, true);
@@ -646,7 +676,10 @@ CowReadCachePutWhole(Relation rel, const CowVersion *v, int attidx,
 
 /*
  * CowReadCacheGetWholePart copies bytes [from, from + n) of the cached raw
- * block (len bytes) into dst; false when it is not cached.
+ * block (len bytes) into dst, from the backend's cache, else from the
+ * server's (a small decompressed block another backend, or this one, put
+ * there: the bytes asked for alone, nothing kept); false when neither
+ * holds it.
  */
 bool
 CowReadCacheGetWholePart(Relation rel, const CowVersion *v, int attidx,
@@ -654,12 +687,19 @@ CowReadCacheGetWholePart(Relation rel, const CowVersion *v, int attidx,
 						 char *dst)
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
+	CowSharedKey key;
 
-	if (e == NULL || e->whole == NULL || e->whole_len != len ||
-		from > len || n > len - from)
+	if (from > len || n > len - from)
 		return false;
-	memcpy(dst, e->whole + from, n);
-	return true;
+	if (e != NULL && e->whole != NULL && e->whole_len == len)
+	{
+		memcpy(dst, e->whole + from, n);
+		return true;
+	}
+	return len <= COW_SHARED_WHOLE_MAX && CowReadCacheSize > 0 &&
+		CowSharedCacheKey(&key, rel, v, attidx, blockno,
+						  COW_SHARED_WHOLE_BLOCK) &&
+		CowSharedCacheGet(&key, len, from, n, dst);
 }
 
 /* what CowValueBlockCopyOut copies a shared value block into */

@@ -1428,7 +1428,8 @@ CowGroupBlockRaw(CowDecodedGroup *g, int attidx, uint32 b, CowColumnDesc *d,
 	}
 	if (lazyp != NULL)
 		CowReadCachePutWhole(g->rel, &g->version, attidx, b, raw,
-							 dir[b].raw_len);
+							 dir[b].raw_len,
+							 !(dir[b].flags & COW_BLK_UNCOMPRESSED));
 	g->raw_blocks[attidx] = raw;
 	g->raw_block_no[attidx] = b + 1;
 	g->raw_reads[attidx] = 0;
@@ -1757,21 +1758,57 @@ CowGroupDecodeWindow(CowDecodedGroup *g, int attidx, uint32 b, uint64 row)
 }
 
 /*
- * CowGroupValueBytes copies the raw bytes [off, off + len) of block b of
- * stored column attidx of g (stored at stream_off) into dst from where
- * this backend has them at hand without decompressing anything: an
- * uncompressed block's pieces (the backend's read cache, else its pages,
- * as CowGroupFetchPiece reads them), the frames of a framed block that
- * the backend's cache or the server's holds, a small block kept whole.
- * False when they are not (a frame not decompressed yet): the caller then
- * reads the block as before, which decompresses and keeps what it reads.
+ * A block read through its value block (CowGroupValueBytes): the block,
+ * and where its bytes are, as the value block says -- copied out of it,
+ * since reading bytes may make room in the read cache, which may drop the
+ * value block.
+ */
+typedef struct CowGroupFetchArg
+{
+	CowDecodedGroup *g;
+	int			attidx;
+	uint32		b;
+	uint64		stream_off;		/* the block's, in its column's stream */
+	uint32		frame_first;	/* a framed block's frames' raw sizes, */
+	uint32		frame_raw;		/* 0 when not known (CowValueBlock) */
+} CowGroupFetchArg;
+
+static void
+CowGroupFetchArgInit(CowGroupFetchArg *a, CowDecodedGroup *g, int attidx,
+					 uint32 b, const CowValueBlock *vb)
+{
+	a->g = g;
+	a->attidx = attidx;
+	a->b = b;
+	a->stream_off = vb->stream_off;
+	a->frame_first = vb->frame_first;
+	a->frame_raw = vb->frame_raw;
+}
+
+/*
+ * CowGroupValueBytes copies the raw bytes [off, off + len) of the block a
+ * names into dst from where this backend has them at hand without
+ * decompressing anything: an uncompressed block's pieces (the backend's
+ * read cache, else its pages, as CowGroupFetchPiece reads them), the
+ * frames of a framed block that the backend's cache or the server's
+ * holds, a small block decompressed whole that either keeps.  A framed
+ * block whose frame index this backend has not read (a new session's
+ * first read of a block through a value block another backend made) is
+ * read through the frames' sizes its value block records, from the
+ * server's cache alone.  False when they are not at hand (a frame not
+ * decompressed yet): the caller then reads the block as before, which
+ * decompresses and keeps what it reads.
  */
 static bool
-CowGroupValueBytes(CowDecodedGroup *g, int attidx, uint32 b,
-				   uint64 stream_off, Size off, Size len, char *dst)
+CowGroupValueBytes(const CowGroupFetchArg *a, Size off, Size len, char *dst)
 {
+	CowDecodedGroup *g = a->g;
+	int			attidx = a->attidx;
+	uint32		b = a->b;
+	uint64		stream_off = a->stream_off;
 	CowBlockDesc *bd;
 	CowFrames	f;
+	bool		local;
 
 	if (g->block_dirs[attidx] == NULL)
 		g->block_dirs[attidx] = CowReadBlockDir(g->rel, &g->version,
@@ -1820,9 +1857,19 @@ CowGroupValueBytes(CowDecodedGroup *g, int attidx, uint32 b,
 		}
 		return true;
 	}
-	if (!(bd->flags & COW_BLK_UNCOMPRESSED) && bd->raw_len > COW_FRAMED_MIN &&
-		CowReadCacheGetFrames(g->rel, &g->version, attidx, b, &f, false))
+	if (!(bd->flags & COW_BLK_UNCOMPRESSED) && bd->raw_len > COW_FRAMED_MIN)
 	{
+		local = CowReadCacheGetFrames(g->rel, &g->version, attidx, b, &f,
+									  false);
+		if (!local)
+		{
+			if (a->frame_first == 0 || a->frame_raw == 0)
+				return false;
+			f.first_raw = a->frame_first;
+			f.frame_raw = a->frame_raw;
+			f.raw_len = bd->raw_len;
+			f.nframes = CowFrameCount(f.first_raw, f.frame_raw, f.raw_len);
+		}
 		while (len > 0)
 		{
 			uint32		frame = CowFrameOf(f.first_raw, f.frame_raw, off);
@@ -1835,6 +1882,19 @@ CowGroupValueBytes(CowDecodedGroup *g, int attidx, uint32 b,
 			CowFrameRange(f.first_raw, f.frame_raw, f.raw_len, frame, &roff,
 						  &rlen);
 			n = Min(len, roff + rlen - off);
+
+			if (!local)
+			{
+				/* the bytes from the server's cache, nothing kept */
+				if (!CowReadCacheGetSharedFramePart(g->rel, &g->version,
+													attidx, b, frame, rlen,
+													off - roff, n, dst))
+					return false;
+				dst += n;
+				off += n;
+				len -= n;
+				continue;
+			}
 
 			/*
 			 * As CowGroupFetchFrame asks: the bytes, from the server's cache
@@ -1866,27 +1926,28 @@ CowGroupValueBytes(CowDecodedGroup *g, int attidx, uint32 b,
 		}
 		return true;
 	}
-	return CowReadCacheGetWholePart(g->rel, &g->version, attidx, b,
-									bd->raw_len, off, len, dst);
+	if (CowReadCacheGetWholePart(g->rel, &g->version, attidx, b,
+								 bd->raw_len, off, len, dst))
+		return true;
+	if ((bd->flags & COW_BLK_UNCOMPRESSED) && bd->stored_len == bd->raw_len)
+	{
+		/*
+		 * a small block stored as it is, which this backend does not keep:
+		 * the bytes alone, from its pages (its CRC checked when its value
+		 * block was made, as for a larger one read in place)
+		 */
+		CowReadExtentBytes(g->rel, g->version.first_block, g->version.nblocks,
+						   stream_off + off, len, dst);
+		return true;
+	}
+	return false;
 }
-
-/* the block CowGroupValueFetch fetches from */
-typedef struct CowGroupFetchArg
-{
-	CowDecodedGroup *g;
-	int			attidx;
-	uint32		b;
-	uint64		stream_off;
-} CowGroupFetchArg;
 
 /* CowValueFetch of a block read through its value block */
 static bool
 CowGroupValueFetch(void *arg, Size off, Size len, char *dst)
 {
-	CowGroupFetchArg *a = (CowGroupFetchArg *) arg;
-
-	return CowGroupValueBytes(a->g, a->attidx, a->b, a->stream_off, off, len,
-							  dst);
+	return CowGroupValueBytes((const CowGroupFetchArg *) arg, off, len, dst);
 }
 
 /* what a key range's probes found of a block's value block (CowGroupProbe) */
@@ -1912,7 +1973,6 @@ CowGroupValueFast(CowDecodedGroup *g, int attidx, uint32 b, uint64 row,
 	const CowValueBlock *vb;
 	uint64		r0 = (uint64) b * g->header->block_rows;
 	uint64		k;
-	uint64		stream_off;
 	Size		off,
 				len;
 	union
@@ -1940,10 +2000,7 @@ CowGroupValueFast(CowDecodedGroup *g, int attidx, uint32 b, uint64 row,
 	{
 		CowGroupFetchArg a;
 
-		a.g = g;
-		a.attidx = attidx;
-		a.b = b;
-		a.stream_off = vb->stream_off;
+		CowGroupFetchArgInit(&a, g, attidx, b, vb);
 		if (!CowValueBlockVarlena(g->rel, vb, k, CowGroupValueFetch, &a,
 								  value))
 			return COW_FAST_NOT;
@@ -1952,9 +2009,10 @@ CowGroupValueFast(CowDecodedGroup *g, int attidx, uint32 b, uint64 row,
 	memset(&bytes, 0, sizeof(bytes));
 	if (len > 0)
 	{
-		stream_off = vb->stream_off;
-		if (!CowGroupValueBytes(g, attidx, b, stream_off, off, len,
-								bytes.data))
+		CowGroupFetchArg a;
+
+		CowGroupFetchArgInit(&a, g, attidx, b, vb);
+		if (!CowGroupValueBytes(&a, off, len, bytes.data))
 			return COW_FAST_NOT;
 		/*
 		 * asked again: reading the bytes keeps the block's entry, but may
@@ -1985,6 +2043,7 @@ CowGroupKeepValueBlock(CowDecodedGroup *g, int attidx, uint32 b,
 {
 	uint64		r0 = (uint64) b * g->header->block_rows;
 	CowValueBlock *vb;
+	CowFrames	f;
 
 	if (d->encoding == COW_ENC_VARLENA &&
 		CowReadCacheValueBlockAsks(g->rel, &g->version, attidx, b) < 2)
@@ -1994,6 +2053,12 @@ CowGroupKeepValueBlock(CowDecodedGroup *g, int attidx, uint32 b,
 							raw, lazy,
 							Min((uint64) g->header->block_rows, g->nrows - r0));
 	vb->stream_off = CowGroupBlockOffset(g, attidx, b);
+	/* a framed block's frames, for a backend that has not its frame index */
+	if (CowReadCacheGetFrames(g->rel, &g->version, attidx, b, &f, false))
+	{
+		vb->frame_first = f.first_raw;
+		vb->frame_raw = f.frame_raw;
+	}
 	CowReadCachePutValueBlock(g->rel, &g->version, attidx, b, vb);
 	pfree(vb);
 }

@@ -267,9 +267,13 @@ is($second, "t|(12345,345,\"second 12345 " . md5_hex('12345') . "\")|2|t|t|0|t|1
 # needs of its headers: the int columns' at the first read, the VARLENA
 # one's at the third, the one write of the third statement above) go to
 # the server's cache too: a new session's first lookup of the key copies
-# all three from there and makes none.  It misses nothing and writes
-# nothing; of its ten hits, seven are what it found before value blocks
-# were shared (a build that does not share them counts 7|0|0).
+# all three from there and makes none, and reads the values' bytes from
+# there too, without the blocks' frame indexes.  It misses nothing and
+# writes nothing.  Its twelve hits: the table's version list and row
+# index (two), the three value blocks, n's bytes out of its block kept
+# decompressed whole (one), and note's out of its two frames (six: two
+# for its length, four for the value, rebuilt from those before it that
+# share its prefix).
 my $newsession = $node->safe_psql('postgres', q{
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
@@ -278,8 +282,8 @@ SELECT x::text AS r FROM s x WHERE id = 12345 \gset
 SELECT hits AS h1, misses AS m1, writes AS w1 FROM stats() \gset
 SELECT :'r', :h1 - :h0 AS hits, :m1 - :m0 AS misses, :w1 - :w0 AS writes;
 });
-is($newsession, "(12345,345,\"second 12345 " . md5_hex('12345') . "\")|10|0|0",
-	'value blocks: a new session copies those another session made');
+is($newsession, "(12345,345,\"second 12345 " . md5_hex('12345') . "\")|12|0|0",
+	'value blocks: a new session copies those another session made, and reads the bytes from the server cache');
 # a reader asking for bytes of one frame several times in a statement (a
 # VARLENA value rebuilt from the values before it that share its prefix,
 # two rows of a key range) reads it once: it keeps no frame (its cache

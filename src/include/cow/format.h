@@ -72,6 +72,7 @@ extern void CowReadFrameIndex(const char *index, Size index_len,
 							  Relation rel);
 extern void CowFrameRange(uint32 first_raw, uint32 frame_raw, Size raw_len,
 						  uint32 i, Size *off, Size *len);
+extern uint32 CowFrameCount(uint32 first_raw, uint32 frame_raw, Size raw_len);
 extern void CowDecompressFrame(const CowFrames *f, uint32 i, const char *src,
 							   char *raw, Relation rel);
 
@@ -378,6 +379,8 @@ typedef struct CowValueBlock
 	Size		size;			/* of the whole, what follows included */
 	uint8		kind;			/* COW_VALUE_* */
 	uint64		stream_off;		/* the reader's: where the block is */
+	uint32		frame_first;	/* the reader's: a framed block's frames' */
+	uint32		frame_raw;		/* raw sizes (CowFrames), or 0 */
 	/* the block's rows and their NULLs */
 	uint32		nrows;
 	bool		has_nulls;

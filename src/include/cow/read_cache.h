@@ -48,6 +48,11 @@ extern bool CowReadCacheAskPiece(Relation rel, const CowVersion *v,
 extern bool CowReadCacheGetFrame(Relation rel, const CowVersion *v,
 								 int attidx, uint32 blockno, uint32 frame,
 								 bool first, char *dst, Size len);
+extern bool CowReadCacheGetSharedFramePart(Relation rel,
+										   const CowVersion *v, int attidx,
+										   uint32 blockno, uint32 frame,
+										   Size len, Size from, Size n,
+										   char *dst);
 extern bool CowReadCacheGetFramePart(Relation rel, const CowVersion *v,
 									 int attidx, uint32 blockno, uint32 frame,
 									 Size len, Size from, Size n,
@@ -59,7 +64,7 @@ extern char *CowReadCacheGetWhole(Relation rel, const CowVersion *v,
 								  int attidx, uint32 blockno, Size len);
 extern void CowReadCachePutWhole(Relation rel, const CowVersion *v,
 								 int attidx, uint32 blockno, const char *src,
-								 Size len);
+								 Size len, bool share);
 extern bool CowReadCacheGetWholePart(Relation rel, const CowVersion *v,
 									 int attidx, uint32 blockno, Size len,
 									 Size from, Size n, char *dst);

@@ -27,6 +27,13 @@ extern PGDLLIMPORT int CowSharedCacheSize;
 #define COW_SHARED_VALUE_BLOCK	(PG_UINT32_MAX - 1)
 
 /*
+ * the "frame" of a key naming a small block decompressed whole (at most
+ * COW_SHARED_WHOLE_MAX raw bytes: larger ones are framed)
+ */
+#define COW_SHARED_WHOLE_BLOCK	(PG_UINT32_MAX - 2)
+#define COW_SHARED_WHOLE_MAX	COW_FRAMED_MIN
+
+/*
  * The attidx of a key naming a version's row-number map (cow_rowmap.c),
  * and of one naming its description (its runs' count and absorbed ranges)
  */
