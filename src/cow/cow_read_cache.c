@@ -105,6 +105,7 @@ typedef struct CowReadCacheEntry
 	Size		marks_at;
 	CowValueBlock *value_block; /* the block's value block, or NULL */
 	uint8		value_block_asks;	/* times one was asked for, not made */
+	uint8		value_reads;	/* values read through the value block */
 } CowReadCacheEntry;
 
 static HTAB *CowReadCacheHash = NULL;
@@ -328,6 +329,7 @@ CowReadCacheFind(Relation rel, const CowVersion *v, int attidx,
 		e->marks_at = 0;
 		e->value_block = NULL;
 		e->value_block_asks = 0;
+		e->value_reads = 0;
 		CowReadCacheBytes += e->bytes;
 	}
 	else
@@ -676,15 +678,15 @@ CowReadCachePutWhole(Relation rel, const CowVersion *v, int attidx,
 
 /*
  * CowReadCacheGetWholePart copies bytes [from, from + n) of the cached raw
- * block (len bytes) into dst, from the backend's cache, else from the
- * server's (a small decompressed block another backend, or this one, put
- * there: the bytes asked for alone, nothing kept); false when neither
- * holds it.
+ * block (len bytes) into dst, from the backend's cache, else, with shared,
+ * from the server's (a small decompressed block another backend, or this
+ * one, put there: the bytes asked for alone, nothing kept); false when
+ * neither holds it.
  */
 bool
 CowReadCacheGetWholePart(Relation rel, const CowVersion *v, int attidx,
 						 uint32 blockno, Size len, Size from, Size n,
-						 char *dst)
+						 char *dst, bool shared)
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
 	CowSharedKey key;
@@ -696,7 +698,7 @@ CowReadCacheGetWholePart(Relation rel, const CowVersion *v, int attidx,
 		memcpy(dst, e->whole + from, n);
 		return true;
 	}
-	return len <= COW_SHARED_WHOLE_MAX && CowReadCacheSize > 0 &&
+	return shared && len <= COW_SHARED_WHOLE_MAX && CowReadCacheSize > 0 &&
 		CowSharedCacheKey(&key, rel, v, attidx, blockno,
 						  COW_SHARED_WHOLE_BLOCK) &&
 		CowSharedCacheGet(&key, len, from, n, dst);
@@ -785,6 +787,27 @@ CowReadCacheValueBlockAsks(Relation rel, const CowVersion *v, int attidx,
 	if (e->value_block_asks < PG_UINT8_MAX)
 		e->value_block_asks++;
 	return asks;
+}
+
+/*
+ * CowReadCacheValueReads says how many values of the block this backend
+ * read through its value block before (cow_reader.c, CowGroupValueFast:
+ * the first one's bytes may come from where nothing is kept), and counts
+ * this one.
+ */
+int
+CowReadCacheValueReads(Relation rel, const CowVersion *v, int attidx,
+					   uint32 blockno)
+{
+	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, true);
+	int			reads;
+
+	if (e == NULL)
+		return 0;
+	reads = e->value_reads;
+	if (e->value_reads < PG_UINT8_MAX)
+		e->value_reads++;
+	return reads;
 }
 
 /*

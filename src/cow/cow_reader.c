@@ -1758,6 +1758,12 @@ CowGroupDecodeWindow(CowDecodedGroup *g, int attidx, uint32 b, uint64 row)
 }
 
 /*
+ * The values of a block this backend reads through its value block that
+ * may take their bytes from where nothing is kept (CowGroupValueBytes)
+ */
+#define COW_VALUE_SHARED_READS	4
+
+/*
  * A block read through its value block (CowGroupValueBytes): the block,
  * and where its bytes are, as the value block says -- copied out of it,
  * since reading bytes may make room in the read cache, which may drop the
@@ -1771,6 +1777,7 @@ typedef struct CowGroupFetchArg
 	uint64		stream_off;		/* the block's, in its column's stream */
 	uint32		frame_first;	/* a framed block's frames' raw sizes, */
 	uint32		frame_raw;		/* 0 when not known (CowValueBlock) */
+	bool		early_read;		/* of this backend's first values of the block */
 } CowGroupFetchArg;
 
 static void
@@ -1783,6 +1790,8 @@ CowGroupFetchArgInit(CowGroupFetchArg *a, CowDecodedGroup *g, int attidx,
 	a->stream_off = vb->stream_off;
 	a->frame_first = vb->frame_first;
 	a->frame_raw = vb->frame_raw;
+	a->early_read = CowReadCacheValueReads(g->rel, &g->version, attidx, b) <
+		COW_VALUE_SHARED_READS;
 }
 
 /*
@@ -1791,13 +1800,19 @@ CowGroupFetchArgInit(CowGroupFetchArg *a, CowDecodedGroup *g, int attidx,
  * decompressing anything: an uncompressed block's pieces (the backend's
  * read cache, else its pages, as CowGroupFetchPiece reads them), the
  * frames of a framed block that the backend's cache or the server's
- * holds, a small block decompressed whole that either keeps.  A framed
- * block whose frame index this backend has not read (a new session's
- * first read of a block through a value block another backend made) is
- * read through the frames' sizes its value block records, from the
- * server's cache alone.  False when they are not at hand (a frame not
- * decompressed yet): the caller then reads the block as before, which
- * decompresses and keeps what it reads.
+ * holds, a small block decompressed whole that either keeps.
+ *
+ * The first values this backend reads through the block's value block
+ * (COW_VALUE_SHARED_READS of them: a new session's lookups, through a
+ * value block another backend made) may take their bytes from where
+ * nothing is kept: a framed block whose frame index this backend has not
+ * read, through the frames' sizes its value block records, from the
+ * server's cache alone; a small block, from the server's decompressed
+ * copy, or from its pages when it is stored as it is.  A block read more
+ * often is read as before instead, which keeps what it reads for the
+ * reads after.  False when the bytes are not at hand (a frame not
+ * decompressed yet): the caller then reads the block as before,
+ * which decompresses and keeps what it reads.
  */
 static bool
 CowGroupValueBytes(const CowGroupFetchArg *a, Size off, Size len, char *dst)
@@ -1863,7 +1878,7 @@ CowGroupValueBytes(const CowGroupFetchArg *a, Size off, Size len, char *dst)
 									  false);
 		if (!local)
 		{
-			if (a->frame_first == 0 || a->frame_raw == 0)
+			if (!a->early_read || a->frame_first == 0 || a->frame_raw == 0)
 				return false;
 			f.first_raw = a->frame_first;
 			f.frame_raw = a->frame_raw;
@@ -1927,9 +1942,10 @@ CowGroupValueBytes(const CowGroupFetchArg *a, Size off, Size len, char *dst)
 		return true;
 	}
 	if (CowReadCacheGetWholePart(g->rel, &g->version, attidx, b,
-								 bd->raw_len, off, len, dst))
+								 bd->raw_len, off, len, dst, a->early_read))
 		return true;
-	if ((bd->flags & COW_BLK_UNCOMPRESSED) && bd->stored_len == bd->raw_len)
+	if (a->early_read &&
+		(bd->flags & COW_BLK_UNCOMPRESSED) && bd->stored_len == bd->raw_len)
 	{
 		/*
 		 * a small block stored as it is, which this backend does not keep:

@@ -67,13 +67,16 @@ extern void CowReadCachePutWhole(Relation rel, const CowVersion *v,
 								 Size len, bool share);
 extern bool CowReadCacheGetWholePart(Relation rel, const CowVersion *v,
 									 int attidx, uint32 blockno, Size len,
-									 Size from, Size n, char *dst);
+									 Size from, Size n, char *dst,
+									 bool shared);
 extern const CowValueBlock *CowReadCacheGetValueBlock(Relation rel,
 													  const CowVersion *v,
 													  int attidx,
 													  uint32 blockno);
 extern int	CowReadCacheValueBlockAsks(Relation rel, const CowVersion *v,
 									   int attidx, uint32 blockno);
+extern int	CowReadCacheValueReads(Relation rel, const CowVersion *v,
+								   int attidx, uint32 blockno);
 extern void CowReadCachePutValueBlock(Relation rel, const CowVersion *v,
 									  int attidx, uint32 blockno,
 									  const CowValueBlock *vb);
