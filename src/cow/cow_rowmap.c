@@ -334,25 +334,43 @@ CowRowMapInvalidate(Datum arg, Oid relid)
 		CowRowMapCacheReset();
 }
 
-/* the bytes of a map's arrays: runs, rn_start and by_rn, in that order */
+/*
+ * A lookup by row number searches the runs by row number in two steps:
+ * the fence (the row number of every COW_ROWMAP_FENCE_STEP-th run, a few
+ * hundred bytes for a map of thousands of runs), then the 4 kB of runs
+ * after the fence entry found, each holding its position and length.  A
+ * search over one array of every run's row number, then the run it names,
+ * touched a cache line on as many pages of the map as its halvings, and
+ * in a new session, where a lookup reads each map's shared copy in place,
+ * each page touched the first time is a page fault.
+ */
+#define COW_ROWMAP_FENCE_STEP	256
+
+static inline uint32
+CowRowMapFences(uint32 nruns)
+{
+	return (nruns + COW_ROWMAP_FENCE_STEP - 1) / COW_ROWMAP_FENCE_STEP;
+}
+
+/* the bytes of a map's arrays: runs, rn_runs and rn_fence, in that order */
 static inline Size
 CowRowMapArraysSize(uint32 nruns)
 {
-	return (sizeof(CowRowRun) + sizeof(int64) + sizeof(uint32)) * (Size) nruns;
+	return 2 * sizeof(CowRowRun) * (Size) nruns +
+		sizeof(int64) * (Size) CowRowMapFences(nruns);
 }
 
 /*
- * CowRowMapSetArrays points m's runs, rn_start and by_rn at their places in
- * arrays, CowRowMapArraysSize(nruns) bytes laid out in that order (the
+ * CowRowMapSetArrays points m's runs, rn_runs and rn_fence at their places
+ * in arrays, CowRowMapArraysSize(nruns) bytes laid out in that order (the
  * backend's copy, or the shared cache's searched in place).
  */
 static inline void
 CowRowMapSetArrays(CowRowMap *m, const char *arrays, uint32 nruns)
 {
 	m->runs = (CowRowRun *) arrays;
-	m->rn_start = (int64 *) (arrays + sizeof(CowRowRun) * (Size) nruns);
-	m->by_rn = (uint32 *) (arrays +
-						   (sizeof(CowRowRun) + sizeof(int64)) * (Size) nruns);
+	m->rn_runs = (CowRowRun *) (arrays + sizeof(CowRowRun) * (Size) nruns);
+	m->rn_fence = (int64 *) (arrays + 2 * sizeof(CowRowRun) * (Size) nruns);
 }
 
 static void
@@ -425,8 +443,6 @@ CowRowMapLoadRuns(Relation rel, const CowVersion *v, CowRowMapEntry *e,
 		const int64 *gaps = (const int64 *) (raw + sizeof(uint32) * info->nruns);
 		int64		next = 0;
 
-		memcpy(m->by_rn, raw + (sizeof(uint32) + sizeof(int64)) * info->nruns,
-			   sizeof(uint32) * info->nruns);
 		for (uint32 i = 0; i < info->nruns; i++)
 		{
 			if (gaps[i] < -COW_MAX_ROW_NUMBER || gaps[i] > COW_MAX_ROW_NUMBER)
@@ -436,10 +452,14 @@ CowRowMapLoadRuns(Relation rel, const CowVersion *v, CowRowMapEntry *e,
 			next = m->runs[i].rownum + lens[i];
 		}
 	}
-	pfree(raw);
 
-	/* the runs tile the positions, the reverse map is sorted */
+	/*
+	 * The runs tile the positions; the reverse map (the runs' indexes by
+	 * row number) is sorted and gives the runs by row number, and their
+	 * fence.
+	 */
 	{
+		const uint32 *by_rn = (const uint32 *) (raw + (sizeof(uint32) + sizeof(int64)) * info->nruns);
 		uint64		pos = 0;
 
 		for (uint32 i = 0; i < m->nruns; i++)
@@ -450,16 +470,21 @@ CowRowMapLoadRuns(Relation rel, const CowVersion *v, CowRowMapEntry *e,
 				CowRowMapCorrupt(rel, v, "runs do not tile the rows");
 			m->runs[i].pos = (uint32) pos;
 			pos += m->runs[i].len;
-			if (m->by_rn[i] >= m->nruns ||
-				(i > 0 && m->runs[m->by_rn[i]].rownum <
-				 m->runs[m->by_rn[i - 1]].rownum + m->runs[m->by_rn[i - 1]].len))
-				CowRowMapCorrupt(rel, v, "the reverse map is not sorted");
 		}
 		if (pos != (uint64) v->row_count)
 			CowRowMapCorrupt(rel, v, "runs do not tile the rows");
+		for (uint32 i = 0; i < m->nruns; i++)
+		{
+			if (by_rn[i] >= m->nruns ||
+				(i > 0 && m->runs[by_rn[i]].rownum <
+				 m->runs[by_rn[i - 1]].rownum + m->runs[by_rn[i - 1]].len))
+				CowRowMapCorrupt(rel, v, "the reverse map is not sorted");
+			m->rn_runs[i] = m->runs[by_rn[i]];
+			if (i % COW_ROWMAP_FENCE_STEP == 0)
+				m->rn_fence[i / COW_ROWMAP_FENCE_STEP] = m->rn_runs[i].rownum;
+		}
 	}
-	for (uint32 i = 0; i < m->nruns; i++)
-		m->rn_start[i] = m->runs[m->by_rn[i]].rownum;
+	pfree(raw);
 	e->runs_loaded = true;
 	if (shared)
 		(void) CowSharedCachePut(&key, arrays, len);
@@ -775,24 +800,34 @@ CowRowMapPosition(const CowRowMap *m, int64 rn)
 		return -1;
 	}
 	/*
-	 * the last run (by row number) starting at or before rn, searched for in
-	 * the runs' starts alone: a lookup's search touches a few cache lines of
-	 * them, not a run and its index at each step
+	 * the last run (by row number) starting at or before rn: its fence
+	 * entry, then the run among the COW_ROWMAP_FENCE_STEP after it
 	 */
-	hi = m->nruns;
-	if (m->rn_start[0] > rn)
+	if (m->rn_fence[0] > rn)
 		return -1;
+	hi = CowRowMapFences(m->nruns);
 	while (hi - lo > 1)
 	{
 		uint32		mid = (lo + hi) / 2;
 
-		if (m->rn_start[mid] <= rn)
+		if (m->rn_fence[mid] <= rn)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	lo *= COW_ROWMAP_FENCE_STEP;
+	hi = Min(lo + COW_ROWMAP_FENCE_STEP, m->nruns);
+	while (hi - lo > 1)
+	{
+		uint32		mid = (lo + hi) / 2;
+
+		if (m->rn_runs[mid].rownum <= rn)
 			lo = mid;
 		else
 			hi = mid;
 	}
 	{
-		const CowRowRun *run = &m->runs[m->by_rn[lo]];
+		const CowRowRun *run = &m->rn_runs[lo];
 
 		if (rn < run->rownum + run->len)
 			return run->pos + (rn - run->rownum);

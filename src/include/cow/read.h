@@ -160,9 +160,10 @@ typedef struct CowRowMap
 	int64		nrows;
 	uint32		nruns;			/* 0: first_row_number + position */
 	CowRowRun  *runs;			/* [nruns], by position */
-	uint32	   *by_rn;			/* [nruns], the runs' indexes by row number */
-	int64	   *rn_start;		/* [nruns], runs[by_rn[i]].rownum: searched
-								 * for a row number in one array */
+	CowRowRun  *rn_runs;		/* [nruns], the same runs by row number */
+	int64	   *rn_fence;		/* [CowRowMapFences(nruns)]: the row number
+								 * of every COW_ROWMAP_FENCE_STEP-th run of
+								 * rn_runs */
 	uint32		nabsorbed;
 	CowRowRange *absorbed;
 } CowRowMap;
