@@ -2074,9 +2074,16 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 	int			vi;
 	int64		pos;
 
+	/*
+	 * An MVCC snapshot's command id and xmin are compared too (a snapshot
+	 * the caller updated in place); other snapshots' are not set at all (the
+	 * planner's SnapshotNonVacuumable, probing an index's extremes, lives on
+	 * its stack).
+	 */
 	if (!f->loaded || f->snapshot != snapshot ||
 		f->cmd != GetCurrentCommandId(false) ||
-		(snapshot && (f->curcid != snapshot->curcid || f->xmin != snapshot->xmin)))
+		(snapshot && IsMVCCSnapshot(snapshot) &&
+		 (f->curcid != snapshot->curcid || f->xmin != snapshot->xmin)))
 	{
 		bool		registered;
 		Snapshot	snap = CowCatalogSnapshotFor(snapshot, &registered);
@@ -2098,8 +2105,9 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 		MemoryContextSwitchTo(old);
 		f->loaded = true;
 		f->snapshot = snapshot;
-		f->curcid = snapshot ? snapshot->curcid : 0;
-		f->xmin = snapshot ? snapshot->xmin : InvalidTransactionId;
+		f->curcid = (snapshot && IsMVCCSnapshot(snapshot)) ? snapshot->curcid : 0;
+		f->xmin = (snapshot && IsMVCCSnapshot(snapshot)) ?
+			snapshot->xmin : InvalidTransactionId;
 		f->cmd = GetCurrentCommandId(false);
 	}
 
