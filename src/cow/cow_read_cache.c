@@ -732,17 +732,23 @@ CowValueBlockCopyOut(const char *bytes, Size len, void *arg)
  * session's first read of a block another backend read already costs a
  * copy of some hundred bytes, not the block's headers read and checked
  * and its value block made again (what a value block holds depends only
- * on the version's bytes, which never change).
+ * on the version's bytes, which never change).  While this backend has
+ * read fewer than COW_VALUE_SHARED_READS values of the block, the copy is
+ * lent instead (*lent set): valid until the next call of this function,
+ * and not kept, since a new session's lookups mostly read a block once;
+ * copying each into memory of its own grew the backend by a page every
+ * eight blocks read (a page fault each).
  */
 const CowValueBlock *
 CowReadCacheGetValueBlock(Relation rel, const CowVersion *v, int attidx,
-						  uint32 blockno)
+						  uint32 blockno, bool *lent)
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, false);
 	static char *copy_buffer = NULL;
 	CowValueBlockCopy c;
 	CowSharedKey key;
 
+	*lent = false;
 	if (e != NULL && e->value_block != NULL)
 		return e->value_block;
 	if (CowReadCacheSize <= 0 ||
@@ -757,6 +763,11 @@ CowReadCacheGetValueBlock(Relation rel, const CowVersion *v, int attidx,
 		((CowValueBlock *) copy_buffer)->size != c.len ||
 		c.len > CowReadCacheBudget())
 		return NULL;
+	if (e == NULL || e->value_reads < COW_VALUE_SHARED_READS)
+	{
+		*lent = true;
+		return (const CowValueBlock *) copy_buffer;
+	}
 	e = CowReadCacheFind(rel, v, attidx, blockno, true);
 	if (e == NULL)
 		return NULL;

@@ -1758,12 +1758,6 @@ CowGroupDecodeWindow(CowDecodedGroup *g, int attidx, uint32 b, uint64 row)
 }
 
 /*
- * The values of a block this backend reads through its value block that
- * may take their bytes from where nothing is kept (CowGroupValueBytes)
- */
-#define COW_VALUE_SHARED_READS	4
-
-/*
  * A block read through its value block (CowGroupValueBytes): the block,
  * and where its bytes are, as the value block says -- copied out of it,
  * since reading bytes may make room in the read cache, which may drop the
@@ -1991,6 +1985,7 @@ CowGroupValueFast(CowDecodedGroup *g, int attidx, uint32 b, uint64 row,
 	uint64		k;
 	Size		off,
 				len;
+	bool		lent;
 	union
 	{
 		char		data[MAXALIGN(COW_VALUE_BYTES)];
@@ -2000,7 +1995,7 @@ CowGroupValueFast(CowDecodedGroup *g, int attidx, uint32 b, uint64 row,
 	/* value blocks are kept in the read cache: none while it is off */
 	if (CowReadCacheSize <= 0)
 		return COW_FAST_NOT;
-	vb = CowReadCacheGetValueBlock(g->rel, &g->version, attidx, b);
+	vb = CowReadCacheGetValueBlock(g->rel, &g->version, attidx, b, &lent);
 	if (vb == NULL)
 		return COW_FAST_NONE;
 	if (vb->kind == COW_VALUE_NONE ||
@@ -2032,11 +2027,15 @@ CowGroupValueFast(CowDecodedGroup *g, int attidx, uint32 b, uint64 row,
 			return COW_FAST_NOT;
 		/*
 		 * asked again: reading the bytes keeps the block's entry, but may
-		 * have made room for them
+		 * have made room for them (a lent copy stays where it is)
 		 */
-		vb = CowReadCacheGetValueBlock(g->rel, &g->version, attidx, b);
-		if (vb == NULL)
-			return COW_FAST_NOT;
+		if (!lent)
+		{
+			vb = CowReadCacheGetValueBlock(g->rel, &g->version, attidx, b,
+										   &lent);
+			if (vb == NULL)
+				return COW_FAST_NOT;
+		}
 	}
 	*value = CowValueBlockValue(g->rel, vb, k, bytes.data);
 	return COW_FAST_DONE;
@@ -2273,13 +2272,14 @@ CowGroupKeyLinear(CowDecodedGroup *g, int attidx, uint64 row,
 	const CowValueBlock *vb;
 	uint32		b;
 	uint64		r0;
+	bool		lent;
 
 	if (CowReadCacheSize <= 0 || !CowGroupWanted(g, attidx))
 		return false;
 	Assert(row < g->nrows);
 	b = row / g->header->block_rows;
 	r0 = (uint64) b * g->header->block_rows;
-	vb = CowReadCacheGetValueBlock(g->rel, &g->version, attidx, b);
+	vb = CowReadCacheGetValueBlock(g->rel, &g->version, attidx, b, &lent);
 	if (vb == NULL || vb->kind != COW_VALUE_INT || !vb->delta ||
 		vb->has_nulls ||
 		vb->nrows != Min((uint64) g->header->block_rows, g->nrows - r0))

@@ -72,9 +72,18 @@ extern bool CowReadCacheGetWholePart(Relation rel, const CowVersion *v,
 extern const CowValueBlock *CowReadCacheGetValueBlock(Relation rel,
 													  const CowVersion *v,
 													  int attidx,
-													  uint32 blockno);
+													  uint32 blockno,
+													  bool *lent);
 extern int	CowReadCacheValueBlockAsks(Relation rel, const CowVersion *v,
 									   int attidx, uint32 blockno);
+/*
+ * The values of a block a backend reads through its value block before it
+ * keeps the value block and the bytes it reads in its own memory: the
+ * first ones take them from the server's cache, or the block's pages,
+ * where nothing is kept (cow_reader.c, CowGroupValueBytes)
+ */
+#define COW_VALUE_SHARED_READS	4
+
 extern int	CowReadCacheValueReads(Relation rel, const CowVersion *v,
 								   int attidx, uint32 blockno);
 extern void CowReadCachePutValueBlock(Relation rel, const CowVersion *v,
