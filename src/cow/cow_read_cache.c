@@ -37,7 +37,9 @@
  *	  its lengths, the third time): its null bitmap, its int block's
  *	  header, a dictionary's entries, a VARLENA block's length marks and
  *	  restarts, from which the next lookups in the block read a value from
- *	  its few raw bytes (cow_reader.c, CowGroupValueFast).
+ *	  its few raw bytes (cow_reader.c, CowGroupValueFast); one the server's
+ *	  cache holds is lent for the backend's first COW_VALUE_SHARED_READS
+ *	  values of the block, and kept from then on.
  *
  * The key names one block for good: the version as the version header
  * cache of cow_reader.c names it (CowVersionName: file (relfilenode),
@@ -803,8 +805,8 @@ CowReadCacheValueBlockAsks(Relation rel, const CowVersion *v, int attidx,
 /*
  * CowReadCacheValueReads says how many values of the block this backend
  * read through its value block before (cow_reader.c, CowGroupValueFast:
- * the first one's bytes may come from where nothing is kept), and counts
- * this one.
+ * the first COW_VALUE_SHARED_READS ones' bytes may come from where nothing
+ * is kept, and their value block is lent), and counts this one.
  */
 int
 CowReadCacheValueReads(Relation rel, const CowVersion *v, int attidx,

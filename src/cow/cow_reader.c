@@ -1817,7 +1817,8 @@ CowGroupValueBytes(const CowGroupFetchArg *a, Size off, Size len, char *dst)
 	uint64		stream_off = a->stream_off;
 	CowBlockDesc *bd;
 	CowFrames	f;
-	bool		local;
+	bool		local = false;
+	bool		from_server = false;
 
 	if (g->block_dirs[attidx] == NULL)
 		g->block_dirs[attidx] = CowReadBlockDir(g->rel, &g->version,
@@ -1870,15 +1871,20 @@ CowGroupValueBytes(const CowGroupFetchArg *a, Size off, Size len, char *dst)
 	{
 		local = CowReadCacheGetFrames(g->rel, &g->version, attidx, b, &f,
 									  false);
-		if (!local)
+		if (!local && a->early_read && a->frame_first > 0 && a->frame_raw > 0)
 		{
-			if (!a->early_read || a->frame_first == 0 || a->frame_raw == 0)
-				return false;
+			/* framed, as its value block says: its frames' sizes */
 			f.first_raw = a->frame_first;
 			f.frame_raw = a->frame_raw;
 			f.raw_len = bd->raw_len;
 			f.nframes = CowFrameCount(f.first_raw, f.frame_raw, f.raw_len);
+			f.entries = NULL;
+			f.offsets = NULL;
+			from_server = true;
 		}
+	}
+	if (local || from_server)
+	{
 		while (len > 0)
 		{
 			uint32		frame = CowFrameOf(f.first_raw, f.frame_raw, off);
@@ -1892,7 +1898,7 @@ CowGroupValueBytes(const CowGroupFetchArg *a, Size off, Size len, char *dst)
 						  &rlen);
 			n = Min(len, roff + rlen - off);
 
-			if (!local)
+			if (from_server)
 			{
 				/* the bytes from the server's cache, nothing kept */
 				if (!CowReadCacheGetSharedFramePart(g->rel, &g->version,

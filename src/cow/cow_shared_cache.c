@@ -14,7 +14,9 @@
  * to the read cache what shared buffers are to a backend: the frames
  * decompressed by any backend, the marks that an uncompressed block's CRC
  * was verified, the value blocks backends made of blocks (what reading one
- * value of a block needs of its headers, cow/format.h), and the row-number
+ * value of a block needs of its headers, cow/format.h), small blocks
+ * decompressed whole (whose values' bytes a backend without them copies
+ * from here, cow_read_cache.c, CowReadCacheGetWholePart), and the row-number
  * maps of file group versions, checked
  * and built into arrays (cow_rowmap.c), for every backend of the server;
  * and tables' lists of file group versions (cow_version_cache.c), keyed
