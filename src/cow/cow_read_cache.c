@@ -782,6 +782,17 @@ CowReadCacheGetValueBlock(Relation rel, const CowVersion *v, int attidx,
 	return e->value_block;
 }
 
+/* an entry's counter: its value, then one more (it stops at 255) */
+static int
+CowReadCacheCount(uint8 *counter)
+{
+	int			was = *counter;
+
+	if (*counter < PG_UINT8_MAX)
+		(*counter)++;
+	return was;
+}
+
 /*
  * CowReadCacheValueBlockAsks says how many times a value block was asked
  * for the block before (CowGroupKeepValueBlock makes the costly ones from
@@ -792,14 +803,8 @@ CowReadCacheValueBlockAsks(Relation rel, const CowVersion *v, int attidx,
 						   uint32 blockno)
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, true);
-	int			asks;
 
-	if (e == NULL)
-		return 0;
-	asks = e->value_block_asks;
-	if (e->value_block_asks < PG_UINT8_MAX)
-		e->value_block_asks++;
-	return asks;
+	return e == NULL ? 0 : CowReadCacheCount(&e->value_block_asks);
 }
 
 /*
@@ -813,14 +818,8 @@ CowReadCacheValueReads(Relation rel, const CowVersion *v, int attidx,
 					   uint32 blockno)
 {
 	CowReadCacheEntry *e = CowReadCacheFind(rel, v, attidx, blockno, true);
-	int			reads;
 
-	if (e == NULL)
-		return 0;
-	reads = e->value_reads;
-	if (e->value_reads < PG_UINT8_MAX)
-		e->value_reads++;
-	return reads;
+	return e == NULL ? 0 : CowReadCacheCount(&e->value_reads);
 }
 
 /*
