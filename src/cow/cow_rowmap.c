@@ -459,7 +459,8 @@ CowRowMapLoadRuns(Relation rel, const CowVersion *v, CowRowMapEntry *e,
 	 * fence.
 	 */
 	{
-		const uint32 *by_rn = (const uint32 *) (raw + (sizeof(uint32) + sizeof(int64)) * info->nruns);
+		const uint32 *by_rn = (const uint32 *)
+			(raw + (sizeof(uint32) + sizeof(int64)) * info->nruns);
 		uint64		pos = 0;
 
 		for (uint32 i = 0; i < m->nruns; i++)

@@ -346,7 +346,8 @@ CowIntCompare(int strategy, int64 a, int64 b)
  * of the block's size and without reading the headers again.  Flat: one
  * allocation of size bytes, which a cache can copy as it is.  Blocks whose
  * values cannot be read that way have one of kind COW_VALUE_NONE.  Only
- * cow_encoding.c reads the fields below stream_off.
+ * cow_encoding.c reads the fields below frame_raw (stream_off, frame_first
+ * and frame_raw are the reader's, cow_reader.c).
  */
 #define COW_VALUE_NONE			0
 #define COW_VALUE_INT			1
