@@ -770,15 +770,10 @@ CowReadCacheGetValueBlock(Relation rel, const CowVersion *v, int attidx,
 		*lent = true;
 		return (const CowValueBlock *) copy_buffer;
 	}
-	e = CowReadCacheFind(rel, v, attidx, blockno, true);
-	if (e == NULL)
-		return NULL;
-	if (e->value_block == NULL)
-	{
-		e->value_block = MemoryContextAlloc(CowReadCacheCxt, c.len);
-		memcpy(e->value_block, copy_buffer, c.len);
-		CowReadCacheGrew(e, c.len);
-	}
+	/* the block's entry, found above, has none yet */
+	e->value_block = MemoryContextAlloc(CowReadCacheCxt, c.len);
+	memcpy(e->value_block, copy_buffer, c.len);
+	CowReadCacheGrew(e, c.len);
 	return e->value_block;
 }
 
