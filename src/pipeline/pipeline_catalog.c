@@ -32,6 +32,7 @@
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
@@ -358,24 +359,41 @@ IncetlCatalogRelid(const char *relname)
  * FetchByTextKey returns the row of rel whose one-column text primary
  * key equals key, as snapshot sees it (a pointer into a buffer, pinned in
  * *scan until the caller's systable_endscan), or NULL.
+ *
+ * A catalog of one page (a database's few pipelines or watermarks) is
+ * read by scanning that page, not through the index: a new session, as
+ * pg_cron starts for each run, would otherwise build the index's relcache
+ * entry first, which costs more than the whole lookup.  The key's column
+ * and collation come from the index's pg_index row, in the system caches.
  */
 static HeapTuple
 FetchByTextKey(Relation rel, const char *key, Snapshot snapshot,
 			   SysScanDesc *scan)
 {
 	Oid			indexoid = RelationGetPrimaryKeyIndex(rel);
-	Relation	index;
+	HeapTuple	indtup;
+	Form_pg_index ind;
+	oidvector  *collations;
+	bool		isnull;
 	ScanKeyData skey;
 
 	if (!OidIsValid(indexoid))
 		elog(ERROR, "%s has no primary key", RelationGetRelationName(rel));
+	indtup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+	if (!HeapTupleIsValid(indtup))
+		elog(ERROR, "cache lookup failed for index %u", indexoid);
+	ind = (Form_pg_index) GETSTRUCT(indtup);
+	collations = (oidvector *) DatumGetPointer(SysCacheGetAttr(INDEXRELID, indtup,
+															   Anum_pg_index_indcollation,
+															   &isnull));
+	Assert(!isnull);
 	/* the scan key takes the heap's attribute number and the index's collation */
-	index = index_open(indexoid, AccessShareLock);
-	ScanKeyInit(&skey, index->rd_index->indkey.values[0], BTEqualStrategyNumber,
+	ScanKeyInit(&skey, ind->indkey.values[0], BTEqualStrategyNumber,
 				F_TEXTEQ, CStringGetTextDatum(key));
-	skey.sk_collation = index->rd_indcollation[0];
-	index_close(index, NoLock);
-	*scan = systable_beginscan(rel, indexoid, true, snapshot, 1, &skey);
+	skey.sk_collation = collations->values[0];
+	ReleaseSysCache(indtup);
+	*scan = systable_beginscan(rel, indexoid, RelationGetNumberOfBlocks(rel) > 1,
+							   snapshot, 1, &skey);
 	return systable_getnext(*scan);
 }
 
@@ -618,11 +636,16 @@ IncetlCatalogVersion(void)
 	HeapTuple	tup;
 	char	   *version = NULL;
 
-	/* one lookup by name (every run makes it) */
+	/*
+	 * One lookup by name (a session's first run makes it): on a
+	 * pg_extension of one page, by scanning that page, which costs a new
+	 * session less than building its index's relcache entry.
+	 */
 	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
 				CStringGetDatum("incetl"));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	scan = systable_beginscan(rel, ExtensionNameIndexId, RelationGetNumberOfBlocks(rel) > 1,
+							  NULL, 1, &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
 	{

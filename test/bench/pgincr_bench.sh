@@ -4,20 +4,33 @@
 #
 # pg_incremental (github.com/crunchydata/pg_incremental) cannot be
 # installed here (no network, not packaged), so its per-run work is
-# reproduced by hand, in SQL, from its source (src/sequence.c,
-# ExecuteSequenceRangePipeline): a sequence pipeline run
-#   1. reads its state: SELECT last_processed_sequence_number + 1,
+# reproduced by hand, in SQL, from its source.  A sequence pipeline run
+# (src/pipeline.c, incremental_execute_pipeline and ExecutePipeline;
+# src/sequence.c, ExecuteSequenceRangePipeline):
+#   1. reads the pipeline's description (ReadPipelineDesc: SELECT
+#      pipeline_type, owner_id, source_relation, command, search_path FROM
+#      incremental.pipelines WHERE pipeline_name = $1), checks that the
+#      caller owns it (superuser() or the owner: no statement), and sets the
+#      pipeline's search_path in a GUC nest level of its own;
+#   2. reads its state: SELECT last_processed_sequence_number + 1,
 #      pg_sequence_last_value(sequence_name) FROM incremental.sequence_pipelines
 #      WHERE pipeline_name = $1 FOR UPDATE  (the pipeline row locked);
-#   2. when that range is empty, returns ("no rows to process");
-#   3. otherwise waits for the writers of the source that may hold smaller
+#   3. when that range is empty, returns ("no rows to process");
+#   4. otherwise waits for the writers of the source that may hold smaller
 #      sequence values (WaitForLockers(ShareLock): nobody writes during the
 #      benchmark, so nothing to wait for, and it is left out), records the
 #      range's end (UPDATE ... SET last_processed_sequence_number = $2), and
-#      executes the user's command with $1/$2 bound, through SPI, unprepared.
-# Here that is pgi_execute_pipeline(name), a PL/pgSQL function over a
-# pgi_sequence_pipelines table, the command run by EXECUTE ... USING; the
-# command is the one a pg_incremental user writes for a keyed copy:
+#      executes the user's command with $1/$2 bound.
+# Every one of those statements goes through SPI_execute_with_args: it is
+# parsed and planned on each run, never kept.  Here that is
+# pgi_execute_pipeline(name), a PL/pgSQL function over the two tables
+# pgi_pipelines and pgi_sequence_pipelines, each statement an EXECUTE ...
+# USING (parsed and planned each time, as SPI_execute_with_args does), the
+# search_path set with set_config(..., true).  Beside it,
+# pgi_execute_pipeline_kept(name) does the same with static statements,
+# whose plans PL/pgSQL keeps: what pg_incremental would cost if it kept its
+# plans, the lower bound of its run (rows (2k) and (3k)).  The command is
+# the one a pg_incremental user writes for a keyed copy:
 #   INSERT INTO target SELECT ... FROM source WHERE seq BETWEEN $1 AND $2
 #   ON CONFLICT (id) DO UPDATE SET ...
 # (pg_incremental does not dedup the batch: the user's command has to be
@@ -30,20 +43,22 @@
 #   (1) copying a backlog of BENCH_ROWS rows (1 M; the lead's figure) into
 #       the empty keyed heap target, each side in its own transaction;
 #   (2) an empty run (nothing new), BENCH_EMPTY_RUNS calls in one session
-#       after a warm-up, median;
+#       after a warm-up, median; (2k) the same against the kept plans;
 #   (3) the same empty run's CPU time in the backend (user + system, from
 #       /proc/<pid>/stat, Linux only) over BENCH_CPU_RUNS calls in one
 #       session, per call: on a shared machine elapsed times swing with
-#       the load, CPU time much less;
+#       the load, CPU time much less; (3k) against the kept plans;
 #   (4) an empty run in a new session each time, as pg_cron runs a job (a
 #       new background worker, or a new connection, per run): pgbench -C,
 #       BENCH_NEWSESSION_SECONDS (5) a run, BENCH_REPS runs of each side
 #       alternating, the median of their average latencies (connection
 #       included, the same for both sides).  pg_incremental's side is its
-#       empty run's one statement (step 1 above, in a transaction of its
-#       own), not pgi_execute_pipeline: pg_incremental is written in C, and
-#       a PL/pgSQL function's first call in a session loads PL/pgSQL and
-#       compiles the function, which would not be pg_incremental's cost.
+#       empty run's statements (steps 1 and 2 above) sent as one query in a
+#       transaction of their own, not pgi_execute_pipeline: pg_incremental
+#       is written in C, and a PL/pgSQL function's first call in a session
+#       loads PL/pgSQL and compiles the function, which would not be
+#       pg_incremental's cost.  (In a new session no plan is kept yet:
+#       both ways of running pg_incremental's statements cost the same.)
 # The targets must be equal after (1).  Prints one table with the ratio
 # incetl / pg_incremental.
 #
@@ -88,32 +103,74 @@ DROP TABLE orders_src;
 CREATE TABLE t_incetl (LIKE src INCLUDING ALL EXCLUDING DEFAULTS);
 CREATE TABLE t_pgi (LIKE src INCLUDING ALL EXCLUDING DEFAULTS);
 
--- pg_incremental's state and run, by hand (see the header)
-CREATE TABLE pgi_sequence_pipelines (
+-- pg_incremental's catalogs and run, by hand (see the header)
+CREATE TABLE pgi_pipelines (
     pipeline_name text PRIMARY KEY,
+    pipeline_type "char" NOT NULL,
+    owner_id oid NOT NULL,
+    source_relation regclass,
+    command text NOT NULL,
+    search_path text);
+CREATE TABLE pgi_sequence_pipelines (
+    pipeline_name text PRIMARY KEY REFERENCES pgi_pipelines ON DELETE CASCADE,
     sequence_name regclass NOT NULL,
-    last_processed_sequence_number bigint,
-    command text NOT NULL);
-INSERT INTO pgi_sequence_pipelines VALUES ('p', 'src_seq_seq', 0,
-  'INSERT INTO t_pgi SELECT * FROM src WHERE seq BETWEEN \$1 AND \$2
+    last_processed_sequence_number bigint NOT NULL DEFAULT 0);
+INSERT INTO pgi_pipelines VALUES ('p', 's', (SELECT oid FROM pg_roles WHERE rolname = current_user),
+  'src', 'INSERT INTO t_pgi SELECT * FROM src WHERE seq BETWEEN \$1 AND \$2
    ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, customer_id = EXCLUDED.customer_id,
    amount = EXCLUDED.amount, status = EXCLUDED.status, note = EXCLUDED.note,
-   updated_at = EXCLUDED.updated_at');
+   updated_at = EXCLUDED.updated_at', current_setting('search_path'));
+INSERT INTO pgi_sequence_pipelines VALUES ('p', 'src_seq_seq', 0);
+-- as pg_incremental runs: every statement parsed and planned each time
 CREATE FUNCTION pgi_execute_pipeline(name text) RETURNS void LANGUAGE plpgsql AS \$\$
 DECLARE
+    d record;
     range_start bigint;
     range_end bigint;
-    cmd text;
 BEGIN
-    SELECT last_processed_sequence_number + 1, pg_catalog.pg_sequence_last_value(sequence_name), command
-    INTO range_start, range_end, cmd
-    FROM pgi_sequence_pipelines WHERE pipeline_name = name FOR UPDATE;
+    EXECUTE 'SELECT pipeline_type, owner_id, source_relation, command, search_path
+             FROM public.pgi_pipelines WHERE pipeline_name OPERATOR(pg_catalog.=) \$1'
+        INTO d USING name;
+    IF d IS NULL THEN
+        RAISE EXCEPTION 'no such pipeline named "%"', name;
+    END IF;
+    PERFORM pg_catalog.set_config('search_path', d.search_path, true);
+    EXECUTE 'SELECT last_processed_sequence_number + 1,
+                    pg_catalog.pg_sequence_last_value(sequence_name)
+             FROM public.pgi_sequence_pipelines
+             WHERE pipeline_name OPERATOR(pg_catalog.=) \$1 FOR UPDATE'
+        INTO range_start, range_end USING name;
     IF range_end IS NULL OR range_start > range_end THEN
         RETURN;
     END IF;
-    UPDATE pgi_sequence_pipelines SET last_processed_sequence_number = range_end
-    WHERE pipeline_name = name;
-    EXECUTE cmd USING range_start, range_end;
+    EXECUTE 'UPDATE public.pgi_sequence_pipelines SET last_processed_sequence_number = \$2
+             WHERE pipeline_name OPERATOR(pg_catalog.=) \$1'
+        USING name, range_end;
+    EXECUTE d.command USING range_start, range_end;
+END
+\$\$;
+-- the same with its statements' plans kept: pg_incremental's lower bound
+CREATE FUNCTION pgi_execute_pipeline_kept(name text) RETURNS void LANGUAGE plpgsql AS \$\$
+DECLARE
+    d record;
+    range_start bigint;
+    range_end bigint;
+BEGIN
+    SELECT pipeline_type, owner_id, source_relation, command, search_path INTO d
+    FROM public.pgi_pipelines WHERE pipeline_name OPERATOR(pg_catalog.=) name;
+    IF d IS NULL THEN
+        RAISE EXCEPTION 'no such pipeline named "%"', name;
+    END IF;
+    PERFORM pg_catalog.set_config('search_path', d.search_path, true);
+    SELECT last_processed_sequence_number + 1, pg_catalog.pg_sequence_last_value(sequence_name)
+    INTO range_start, range_end
+    FROM public.pgi_sequence_pipelines WHERE pipeline_name OPERATOR(pg_catalog.=) name FOR UPDATE;
+    IF range_end IS NULL OR range_start > range_end THEN
+        RETURN;
+    END IF;
+    UPDATE public.pgi_sequence_pipelines SET last_processed_sequence_number = range_end
+    WHERE pipeline_name OPERATOR(pg_catalog.=) name;
+    EXECUTE d.command USING range_start, range_end;
 END
 \$\$;
 SELECT incetl.create_pipeline(name => 'p', source => 'public.src', watermark_column => 'seq',
@@ -155,6 +212,7 @@ empty_runs() {
 incetl_log "(2) empty runs, $EMPTY_RUNS each"
 empty_i=$(empty_runs "SELECT incetl_run('p')")
 empty_p=$(empty_runs "SELECT pgi_execute_pipeline('p')")
+empty_k=$(empty_runs "SELECT pgi_execute_pipeline_kept('p')")
 # the backend's CPU ticks before and after CPU_RUNS calls (after a warm-up)
 cpu_runs() {
     local ticks
@@ -168,12 +226,13 @@ cpu_runs() {
     awk -v hz="$(getconf CLK_TCK)" -v n="$CPU_RUNS" 'NR == 1 { a = $1 } NR == 2 { b = $1 }
         END { printf "%.4f", (b - a) * 1000 / hz / n }' <<<"$ticks"
 }
-cpu_i='' cpu_p='' empty_total=$((EMPTY_RUNS + 1))
+cpu_i='' cpu_p='' cpu_k='' empty_total=$((EMPTY_RUNS + 1))
 if [ "$CPU_RUNS" -gt 0 ] && [ -r /proc/self/stat ]; then
     incetl_log "(3) CPU time of empty runs, $CPU_RUNS each"
     empty_total=$((empty_total + CPU_RUNS + 1))
     cpu_i=$(cpu_runs "SELECT incetl_run('p')")
     cpu_p=$(cpu_runs "SELECT pgi_execute_pipeline('p')")
+    cpu_k=$(cpu_runs "SELECT pgi_execute_pipeline_kept('p')")
 fi
 # a new session a run: pgbench -C (a connection a transaction), average latency
 newsession_run() {   # $1 statement: ms a run, connection included
@@ -185,8 +244,14 @@ newsession_run() {   # $1 statement: ms a run, connection included
         sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p'
 }
 new_i='' new_p=''
-PGI_EMPTY_RUN="SELECT last_processed_sequence_number + 1, pg_catalog.pg_sequence_last_value(sequence_name), command
-FROM pgi_sequence_pipelines WHERE pipeline_name = 'p' FOR UPDATE"
+# steps 1 and 2 of the header, one query (\; joins them) in one transaction;
+# the search_path is the one step 1 reads
+pgi_search_path=$(psql_b -At -c "SELECT quote_literal(search_path) FROM pgi_pipelines WHERE pipeline_name = 'p'")
+PGI_EMPTY_RUN="SELECT pipeline_type, owner_id, source_relation, command, search_path
+FROM public.pgi_pipelines WHERE pipeline_name OPERATOR(pg_catalog.=) 'p' \\;
+SELECT pg_catalog.set_config('search_path', $pgi_search_path, true) \\;
+SELECT last_processed_sequence_number + 1, pg_catalog.pg_sequence_last_value(sequence_name)
+FROM public.pgi_sequence_pipelines WHERE pipeline_name OPERATOR(pg_catalog.=) 'p' FOR UPDATE"
 if [ "$NEWSESSION_SECS" -gt 0 ]; then
     incetl_log "(4) empty runs in a new session each, $REPS x ${NEWSESSION_SECS}s each"
     declare -a ns_i ns_p
@@ -214,8 +279,10 @@ printf '%-44s | %14s | %14s | %6s\n' "measure" "incetl" "pg_incremental" "ratio"
 printf '%-44s-+-%14s-+-%14s-+-%6s\n' "$(printf '%.0s-' {1..44})" "--------------" "--------------" "------"
 awk -v n="$ROWS" -v i="$fi_" -v p="$fp_" 'BEGIN { printf "%-44s | %11.1f ms | %11.1f ms | %6.2f\n", "(1) backlog of " n " rows into a keyed heap", i, p, i / p }'
 awk -v i="$empty_i" -v p="$empty_p" 'BEGIN { printf "%-44s | %11.3f ms | %11.3f ms | %6.2f\n", "(2) empty run", i, p, i / p }'
+awk -v i="$empty_i" -v p="$empty_k" 'BEGIN { printf "%-44s | %11.3f ms | %11.3f ms | %6.2f\n", "(2k) the same, pg_incremental'"'"'s plans kept", i, p, i / p }'
 [ -z "$cpu_i" ] ||
-    awk -v i="$cpu_i" -v p="$cpu_p" 'BEGIN { printf "%-44s | %11.3f ms | %11.3f ms | %6.2f\n", "(3) empty run, backend CPU time", i, p, i / p }'
+    awk -v i="$cpu_i" -v p="$cpu_p" -v k="$cpu_k" 'BEGIN { printf "%-44s | %11.3f ms | %11.3f ms | %6.2f\n", "(3) empty run, backend CPU time", i, p, i / p
+        printf "%-44s | %11.3f ms | %11.3f ms | %6.2f\n", "(3k) the same, pg_incremental'"'"'s plans kept", i, k, i / k }'
 [ -z "$new_i" ] ||
     awk -v i="$new_i" -v p="$new_p" 'BEGIN { printf "%-44s | %11.3f ms | %11.3f ms | %6.2f\n", "(4) empty run, a new session each (pg_cron)", i, p, i / p }'
 echo "run_log rows of the incetl pipeline after $REPS loads and $empty_total empty runs and the new sessions' (4): $log_rows"
