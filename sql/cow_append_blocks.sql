@@ -194,6 +194,53 @@ SELECT count(*), sum(id), count(DISTINCT note) FROM cmem;
 SELECT file_groups, rows FROM incetl.table_stats('cmem');
 SELECT operation, rows_inserted, file_groups_written FROM incetl.commits('cmem');
 
+-- 6. A source that begins, or goes on after a jump, with a few rows of
+-- higher keys: a heap read by a synchronized scan that started where the
+-- last scan of it ended, near its end.  When the order breaks, the rows
+-- still waiting at or above the late row's key (in the buffer, or not yet
+-- encoded by the appender) go back into the reordering heap and come out
+-- in their keys' turn: nothing is sorted (CowReorderTakeBack).  Source
+-- order: keys 14501..15000, then 1..14500, a newer and an older row of
+-- two keys of that first stretch, then 29501..30000, then 15001..29500
+-- (appending by then: its waiting rows are taken back).
+CREATE TABLE src6 (ord int, k int, p int, v text);
+INSERT INTO src6 SELECT row_number() OVER (), k, p, v FROM (
+  SELECT k, 1 AS p, 'v' || k AS v FROM generate_series(14501, 15000) k
+  UNION ALL SELECT k, 1, 'v' || k FROM generate_series(1, 14500) k
+  UNION ALL SELECT 14600, 2, 'newer 14600'
+  UNION ALL SELECT 14700, 0, 'older 14700'
+  UNION ALL SELECT k, 1, 'v' || k FROM generate_series(29501, 30000) k
+  UNION ALL SELECT k, 1, 'v' || k FROM generate_series(15001, 29500) k) s;
+-- the rule: per key the largest p, a tie to the later row
+CREATE TABLE want6 AS
+SELECT DISTINCT ON (k) k, p, v FROM src6 ORDER BY k, p DESC, ord DESC;
+CREATE TABLE c6 (k int, p int, v text) USING incetl_cow;
+SELECT incetl.set_table_options('c6', record_key => 'k', precombine => 'p',
+                                file_group_rows => 5000);
+SET client_min_messages = debug1;
+INSERT INTO c6 SELECT k, p, v FROM src6 ORDER BY ord;
+RESET client_min_messages;
+SELECT * FROM differing('want6', 'c6');
+SELECT k, p, v FROM c6 WHERE k IN (14600, 14700) ORDER BY k;
+SELECT file_groups, rows FROM incetl.table_stats('c6');
+SELECT count(*) AS problems FROM incetl.verify('c6');
+SELECT count(*) FROM c6 WHERE k BETWEEN 14990 AND 15010;
+-- a first stretch of 6000 rows, more than the 4096 that wait to be taken
+-- back: the rows after the break are sorted, and the table is the same
+CREATE TABLE src6b (ord int, k int, p int, v text);
+INSERT INTO src6b SELECT row_number() OVER (), k, 1, 'v' || k FROM (
+  SELECT k FROM generate_series(14001, 20000) k
+  UNION ALL SELECT k FROM generate_series(1, 14000) k) s;
+CREATE TABLE c6b (k int, p int, v text) USING incetl_cow;
+SELECT incetl.set_table_options('c6b', record_key => 'k', precombine => 'p',
+                                file_group_rows => 5000);
+SET client_min_messages = debug1;
+INSERT INTO c6b SELECT k, p, v FROM src6b ORDER BY ord;
+RESET client_min_messages;
+SELECT count(*), count(DISTINCT k), min(k), max(k), sum(k) FROM c6b;
+SELECT count(*) FROM (SELECT k, p, v FROM src6b EXCEPT ALL SELECT * FROM c6b) x;
+SELECT count(*) AS problems FROM incetl.verify('c6b');
+
 -- A load's own file groups stay out of the backend's cache of version
 -- headers (CowReadGroupHeaderExt): the final merge looks at every
 -- version's key bounds, and a load of a hundred groups would otherwise

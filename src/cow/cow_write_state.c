@@ -133,17 +133,23 @@ static bool CowSpeculating = false;
  * goes on to the buffer (or the appender, CowAppender) if its key is above
  * the buffer's last one -- the buffer stays in strictly ascending key order
  * and is merged a file group's worth at a time -- or else to the spill
- * sort.  A row arriving at or below the buffer's last key goes to the
- * spill at once.  A load that is only nearly in key order (a heap whose
- * shorter rows filled space left in earlier pages: they arrive early, and
- * stay in the heap, never the smallest, until their keys' turn) then keeps
- * the early rows and the last COW_REORDER_DELAY rows in the heap, and
- * sorts only the rows that came later than that.
+ * sort.  A row arriving at or below the buffer's last key first takes the
+ * rows still waiting at or above its key back into the heap
+ * (CowReorderTakeBack), as long as no row went to the spill: a source that
+ * starts, or goes on after a jump, with a few rows of higher keys (a heap
+ * read by a synchronized scan that began near its end).  If the row is
+ * still at or below the buffer's last key then, it goes to the spill.  A
+ * load that is only nearly in key order (a heap whose shorter rows filled
+ * space left in earlier pages: they arrive early, and stay in the heap,
+ * never the smallest, until their keys' turn) then keeps the early rows
+ * and the last COW_REORDER_DELAY rows in the heap, and sorts only the rows
+ * that came later than that.
  *
  * The result is that of one merge: for each key, the rows that went on to
  * the buffer arrived before those that went to the spill (a key at or below
- * the buffer's last one never enters the buffer again, and of two rows of
- * one key in the heap the earlier comes out first), and the final merge
+ * the buffer's last one never enters the buffer again -- rows are taken
+ * back only while the spill holds none -- and of two rows of one key in
+ * the heap the earlier comes out first), and the final merge
  * takes the spilled rows against the stored ones as a later part of the
  * same statement; delete markers merged in parts are kept as tombstones
  * (CowFlushPart).  Parts are merged without handing rows back (the merge
@@ -181,9 +187,9 @@ typedef struct CowReorder
  * bytes and what the writer keeps per block (min/max, the first and last
  * key), whatever file_group_rows is.
  *
- * Until the statement reorders (CowReorder), a block is encoded only once
- * half the reordering heap's worth of rows came after it: those are the
- * rows CowReorderBegin may take back into the heap.  Delete markers go to
+ * A block is encoded only once half the reordering heap's worth of rows
+ * came after it, reordering or not: those are the rows a row out of key
+ * order may take back into the heap (CowReorderTakeBack).  Delete markers go to
  * the spill as tombstones, as a part merged early keeps them
  * (CowFlushPart), and are not written.  Every row is of one subtransaction
  * (subid).
@@ -228,7 +234,6 @@ static void CowAppendEncode(CowPending *p, Relation rel, int keep, bool final);
 static CowRow *CowAppendLastRow(CowPending *p);
 static void CowAppendSetTop(CowPending *p, TupleDesc desc, CowRow *row);
 static void CowAppendWrite(CowPending *p, Relation rel);
-static void CowAppendOne(CowPending *p, Relation rel, CowRow *row);
 static void CowAppendFinish(CowPending *p, Relation rel);
 static CowRow *CowAppendGiveBack(CowPending *p, Relation rel, CowRow *carry);
 static void CowAppendFree(CowPending *p);
@@ -1286,32 +1291,21 @@ CowReorderPop(CowPending *p, Relation rel)
 }
 
 /*
- * CowReorderBegin starts reordering with row, the first that broke the key
- * order (allocated in the buffer's context: copied, then freed).  The
- * buffer's last rows at or above its key are taken back into the heap:
- * they are the ones that came early.
+ * CowReorderTakeBack takes the rows waiting at or above row's key (not
+ * encoded yet by the appender, or still in the buffer) back into the heap,
+ * as many as half the heap holds: they came early.  Then p->last_row is
+ * the buffer's (or the appender's) last row again.
  */
 static void
-CowReorderBegin(CowPending *p, Relation rel, CowRow *row)
+CowReorderTakeBack(CowPending *p, Relation rel, CowRow *row)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
-	MemoryContext old = MemoryContextSwitchTo(CowWriteContext);
-	CowReorder *r = palloc0(sizeof(CowReorder));
-	CowRow	   *copy;
+	CowReorder *r = p->reorder;
 
-	/* blocks of at most 256kB: the rows' memory is about the heap's, no more */
-	r->cxt = AllocSetContextCreate(CowWriteContext, "incetl cow reordered rows",
-								   0, 32 * 1024, 256 * 1024);
-	r->cap = COW_REORDER_ROWS;
-	r->heap = palloc(sizeof(CowRow *) * (r->cap + 1));
-	r->limit = Max((Size) maintenance_work_mem * 1024 / 8, 64 * 1024);
-	r->subid = GetCurrentSubTransactionId();
-	p->reorder = r;
 	if (p->append != NULL)
 	{
 		CowAppender *a = p->append;
 
-		/* the rows waiting at or above row's key came early */
 		while (a->n > 0 && r->n < r->cap / 2 &&
 			   CowBufferKeyCmp(p, a->rows[a->n - 1], row) >= 0 &&
 			   (a->top == NULL || CowBufferKeyCmp(p, a->top, a->rows[a->n - 1]) < 0))
@@ -1322,10 +1316,6 @@ CowReorderBegin(CowPending *p, Relation rel, CowRow *row)
 			pfree(t);
 		}
 		p->last_row = CowAppendLastRow(p);
-		copy = CowReorderCopy(desc, row, r->cxt);
-		pfree(row);
-		MemoryContextSwitchTo(old);
-		CowReorderPut(p, rel, copy);
 		return;
 	}
 	while (p->rows != NIL && r->n < r->cap / 2 &&
@@ -1349,6 +1339,31 @@ CowReorderBegin(CowPending *p, Relation rel, CowRow *row)
 	if (p->rows != NIL && p->last_key != NULL &&
 		CowBufferKeyCmp(p, p->last_row, p->last_key) < 0)
 		p->last_row = p->last_key;
+}
+
+/*
+ * CowReorderBegin starts reordering with row, the first that broke the key
+ * order (allocated in the buffer's context: copied, then freed).  The
+ * buffer's last rows at or above its key are taken back into the heap:
+ * they are the ones that came early.
+ */
+static void
+CowReorderBegin(CowPending *p, Relation rel, CowRow *row)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	MemoryContext old = MemoryContextSwitchTo(CowWriteContext);
+	CowReorder *r = palloc0(sizeof(CowReorder));
+	CowRow	   *copy;
+
+	/* blocks of at most 256kB: the rows' memory is about the heap's, no more */
+	r->cxt = AllocSetContextCreate(CowWriteContext, "incetl cow reordered rows",
+								   0, 32 * 1024, 256 * 1024);
+	r->cap = COW_REORDER_ROWS;
+	r->heap = palloc(sizeof(CowRow *) * (r->cap + 1));
+	r->limit = Max((Size) maintenance_work_mem * 1024 / 8, 64 * 1024);
+	r->subid = GetCurrentSubTransactionId();
+	p->reorder = r;
+	CowReorderTakeBack(p, rel, row);
 	copy = CowReorderCopy(desc, row, r->cxt);
 	pfree(row);
 	MemoryContextSwitchTo(old);
@@ -1391,6 +1406,21 @@ CowReorderPut(CowPending *p, Relation rel, CowRow *row)
 {
 	CowReorder *r = p->reorder;
 
+	/*
+	 * A row at or below the buffer's last key: the rows waiting above it
+	 * came early too (a load whose source starts, or goes on after a jump,
+	 * with a few rows of higher keys), and are taken back while no row went
+	 * to the spill -- a spilled row's key must never enter the buffer again
+	 * (see CowReorder), and taking back lowers the buffer's last key.
+	 */
+	if (p->last_row != NULL && CowBufferKeyCmp(p, row, p->last_row) <= 0 &&
+		r->nspilled == 0 && (p->spill == NULL || CowSpillRowCount(p->spill) == 0))
+	{
+		MemoryContext old = MemoryContextSwitchTo(CowWriteContext);
+
+		CowReorderTakeBack(p, rel, row);
+		MemoryContextSwitchTo(old);
+	}
 	if (p->last_row != NULL && CowBufferKeyCmp(p, row, p->last_row) <= 0)
 		CowReorderToSpill(p, rel, row);
 	else
@@ -1555,19 +1585,9 @@ CowAppendStart(CowPending *p, Relation rel)
 			(errmsg_internal("incetl_cow: the statement on \"%s\" appends its rows a block at a time",
 							 RelationGetRelationName(rel))));
 
-	/*
-	 * The buffered rows move over (their pending numbers go unused): into
-	 * the group's block at once when reordering, else copied to wait.
-	 */
+	/* the buffered rows move over, copied to wait (their pending numbers go unused) */
 	foreach(lc, p->rows)
-	{
-		CowRow	   *row = lfirst(lc);
-
-		if (p->reorder != NULL && !CowIsMarkerRow(p, row))
-			CowAppendOne(p, rel, row);
-		else
-			CowAppendRow(p, rel, CowReorderCopy(desc, row, a->row_cxt));
-	}
+		CowAppendRow(p, rel, CowReorderCopy(desc, lfirst(lc), a->row_cxt));
 	CowClearBuffered(p);
 	p->last_row = CowAppendLastRow(p);
 }
@@ -1593,51 +1613,18 @@ CowAppendRow(CowPending *p, Relation rel, CowRow *row)
 		p->last_row = a->top;
 		return;
 	}
-	if (p->reorder != NULL)
-	{
-		/*
-		 * Reordering, no row is taken back from here on (CowReorderBegin
-		 * did): the rows go straight into the group's block being gathered,
-		 * the waiting ones first, and are freed.
-		 */
-		for (int i = 0; i < a->n; i++)
-		{
-			CowAppendOne(p, rel, a->rows[i]);
-			pfree(a->rows[i]);
-		}
-		a->n = 0;
-		CowAppendOne(p, rel, row);
-		pfree(row);
-		p->last_row = a->top;
-		return;
-	}
+	/*
+	 * The last COW_APPEND_KEEP rows wait, reordering or not: a row that
+	 * breaks the key order may take them back (CowReorderTakeBack).
+	 */
 	Assert(a->n < a->cap);
 	a->rows[a->n++] = row;
 	p->last_row = row;
-	if (a->n >= COW_BLOCK_ROWS + (p->reorder == NULL ? COW_APPEND_KEEP : 0))
+	if (a->n >= COW_BLOCK_ROWS + COW_APPEND_KEEP)
 	{
-		CowAppendEncode(p, rel, p->reorder == NULL ? COW_APPEND_KEEP : 0, false);
+		CowAppendEncode(p, rel, COW_APPEND_KEEP, false);
 		p->last_row = CowAppendLastRow(p);
 	}
-}
-
-/*
- * CowAppendOne adds one row to the group (CowGroupWriterAddRow), writing
- * the group once it is full.
- */
-static void
-CowAppendOne(CowPending *p, Relation rel, CowRow *row)
-{
-	CowAppender *a = p->append;
-
-	if (a->w == NULL)
-		a->w = CowGroupWriterBegin(RelationGetDescr(rel), &a->opts,
-								   Max(a->opts.file_group_rows, 1),
-								   p->stmt_commit_id, true, a->group_cxt);
-	CowGroupWriterAddRow(a->w, row->values, row->isnull);
-	CowAppendSetTop(p, RelationGetDescr(rel), row);
-	if (CowGroupWriterRows(a->w) >= Max(a->opts.file_group_rows, 1))
-		CowAppendWrite(p, rel);
 }
 
 /*

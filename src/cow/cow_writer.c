@@ -590,13 +590,6 @@ struct CowGroupWriter
 	Datum	   *first_key;		/* [nkeys], copies */
 	Datum	   *last_key;
 	BufFile    *file;			/* the stored bytes, when spooled */
-	/* rows added one at a time (CowGroupWriterAddRow), not encoded yet */
-	int64		bn;				/* in the block being gathered */
-	MemoryContext arena_cxt;	/* their by-reference values: reset after
-								 * each block */
-	char	   *arena;			/* the piece being filled, or NULL */
-	Size		arena_used;
-	Size		arena_size;
 };
 
 /* CowCopyDatum copies a by-reference value into the current context */
@@ -658,8 +651,6 @@ CowGroupWriterBegin(TupleDesc tupdesc, const CowOptions *opts, int64 nrows,
 	w->descs[natts].attalign = TYPALIGN_DOUBLE;
 	CowChunkInit(&w->chunks[natts], nrows);
 	w->cids = palloc(sizeof(Datum) * COW_BLOCK_ROWS);
-	w->arena_cxt = AllocSetContextCreate(cxt, "incetl cow block values",
-										 ALLOCSET_DEFAULT_SIZES);
 	if (spool)
 	{
 		/* the transaction's, not the statement's: see CowSpillBegin */
@@ -787,7 +778,7 @@ CowGroupWriterAddBlock(CowGroupWriter *w, CowRow **rows, int64 n)
 	int			i,
 				k;
 
-	Assert(n > 0 && n <= COW_BLOCK_ROWS && !w->last_partial && w->bn == 0);
+	Assert(n > 0 && n <= COW_BLOCK_ROWS && !w->last_partial);
 	for (i = 0; i < natts; i++)
 	{
 		if (enc[i].att->attisdropped)
@@ -890,127 +881,6 @@ CowGroupWriterAddBlock(CowGroupWriter *w, CowRow **rows, int64 n)
 	MemoryContextSwitchTo(old);
 }
 
-/* CowArenaCopy copies a by-reference value of att into w's block arena */
-static Datum
-CowArenaCopy(CowGroupWriter *w, Datum value, Form_pg_attribute att)
-{
-	Size		len;
-	char	   *dst;
-
-	if (att->attbyval)
-		return value;
-	if (att->attlen == -1)
-	{
-		struct varlena *v = (struct varlena *) DatumGetPointer(value);
-
-		if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
-		{
-			MemoryContext old = MemoryContextSwitchTo(w->arena_cxt);
-
-			v = detoast_attr(v);
-			MemoryContextSwitchTo(old);
-			return PointerGetDatum(v);
-		}
-		len = VARSIZE_ANY(v);
-	}
-	else if (att->attlen == -2)
-		len = strlen(DatumGetCString(value)) + 1;
-	else
-		len = att->attlen;
-	if (w->arena == NULL || w->arena_used + MAXALIGN(len) > w->arena_size)
-	{
-		w->arena_size = Max(MAXALIGN(len), 64 * 1024);
-		w->arena = MemoryContextAlloc(w->arena_cxt, w->arena_size);
-		w->arena_used = 0;
-	}
-	dst = w->arena + w->arena_used;
-	w->arena_used += MAXALIGN(len);
-	memcpy(dst, DatumGetPointer(value), len);
-	return PointerGetDatum(dst);
-}
-
-/*
- * CowGroupWriterFlushRows encodes the rows added one at a time that wait in
- * the block being gathered (the group's last block may be short).
- */
-static void
-CowGroupWriterFlushRows(CowGroupWriter *w)
-{
-	MemoryContext old;
-	int64		n = w->bn;
-
-	if (n == 0)
-		return;
-	old = MemoryContextSwitchTo(w->cxt);
-	CowGroupWriterEncode(w, n);
-	/* the first and last key: a record key is never NULL */
-	for (int k = 0; k < w->nkeys; k++)
-	{
-		int			a = w->key_attnums[k] - 1;
-		Form_pg_attribute att = TupleDescAttr(w->tupdesc, a);
-		CowColEnc  *e = &w->enc[a];
-
-		Assert(e->nnulls == 0 && e->nvals == n);
-		if (w->nblocks == 0)
-			w->first_key[k] = CowCopyDatum(e->vals[0], att);
-		else if (!att->attbyval && w->last_key[k] != w->first_key[k])
-			pfree(DatumGetPointer(w->last_key[k]));
-		w->last_key[k] = CowCopyDatum(e->vals[n - 1], att);
-	}
-	w->nblocks++;
-	w->last_partial = (n < COW_BLOCK_ROWS);
-	w->bn = 0;
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(w->arena_cxt);
-	w->arena = NULL;
-}
-
-/*
- * CowGroupWriterAddRow adds one incoming row (its key above the rows added
- * before): its values go into the block being gathered, the by-reference
- * ones copied, so the row may go at once; a full block is encoded.  Rows
- * added so may not be followed by CowGroupWriterAddBlock.
- */
-void
-CowGroupWriterAddRow(CowGroupWriter *w, const Datum *values, const bool *isnull)
-{
-	int64		r = w->bn;
-
-	Assert(!w->last_partial);
-	if (r == 0)
-	{
-		for (int i = 0; i < w->natts; i++)
-		{
-			if (w->enc[i].att->attisdropped)
-				continue;
-			w->enc[i].nvals = 0;
-			w->enc[i].nnulls = 0;
-			memset(w->enc[i].nulls, 0, COW_BLOCK_ROWS / 8);
-		}
-	}
-	w->cids[r] = Int64GetDatum(w->commit_id);
-	w->min_commit = Min(w->min_commit, w->commit_id);
-	w->max_commit = Max(w->max_commit, w->commit_id);
-	for (int i = 0; i < w->natts; i++)
-	{
-		CowColEnc  *e = &w->enc[i];
-
-		if (e->att->attisdropped)
-			continue;
-		if (isnull[i])
-		{
-			e->nulls[r >> 3] |= 1 << (r & 7);
-			e->nnulls++;
-			continue;
-		}
-		e->vals[e->nvals++] = CowArenaCopy(w, values[i], e->att);
-	}
-	w->bn++;
-	w->nrows++;
-	if (w->bn == COW_BLOCK_ROWS)
-		CowGroupWriterFlushRows(w);
-}
-
 /*
  * CowGroupWriterEnd writes the group (at least one row added) as a new
  * file group version with a fresh row-number range and describes it in
@@ -1074,7 +944,6 @@ CowGroupWriterFinish(CowGroupWriter *w, Relation rel, int64 file_group_id,
 	pg_crc32c	crc;
 
 	Assert(nrows > 0);
-	CowGroupWriterFlushRows(w);
 	nblocks = w->nblocks;
 	for (i = 0; i <= natts; i++)
 	{
@@ -1254,7 +1123,7 @@ CowGroupWriterDecode(CowGroupWriter *w, Relation rel,
 	for (b = 0; b < w->nblocks; b++)
 	{
 		int64		brows = Min((int64) COW_BLOCK_ROWS,
-								(w->nrows - w->bn) - b * COW_BLOCK_ROWS);
+								w->nrows - b * COW_BLOCK_ROWS);
 
 		old = MemoryContextSwitchTo(cxt);
 		for (i = 0; i < natts; i++)
@@ -1297,25 +1166,6 @@ CowGroupWriterDecode(CowGroupWriter *w, Relation rel,
 			emit(arg, rv, rn);
 		}
 		MemoryContextReset(cxt);
-	}
-	/* the rows of the block being gathered */
-	if (w->bn > 0)
-	{
-		int64	   *next = palloc0(sizeof(int64) * Max(natts, 1));
-
-		for (r = 0; r < w->bn; r++)
-		{
-			for (i = 0; i < natts; i++)
-			{
-				CowColEnc  *e = &w->enc[i];
-
-				rn[i] = e->att->attisdropped ||
-					(e->nulls[r >> 3] >> (r & 7)) & 1;
-				rv[i] = rn[i] ? (Datum) 0 : e->vals[next[i]++];
-			}
-			emit(arg, rv, rn);
-		}
-		pfree(next);
 	}
 	MemoryContextDelete(cxt);
 	pfree(vals);

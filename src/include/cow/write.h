@@ -37,8 +37,6 @@ extern CowGroupWriter *CowGroupWriterBegin(TupleDesc tupdesc, const CowOptions *
 										   bool spool, MemoryContext cxt);
 extern void CowGroupWriterClose(CowGroupWriter *w);
 extern void CowGroupWriterAddBlock(CowGroupWriter *w, CowRow **rows, int64 n);
-extern void CowGroupWriterAddRow(CowGroupWriter *w, const Datum *values,
-								 const bool *isnull);
 extern int64 CowGroupWriterRows(CowGroupWriter *w);
 extern void CowGroupWriterEnd(CowGroupWriter *w, Relation rel,
 							  int64 file_group_id, CowVersion *out);
