@@ -239,7 +239,7 @@ sub gen_sequence
 		elsif ($t eq 'big')
 		{
 			$s{mode} = pick('random', 'asc', 'asc_low', 'beyond', 'asc_break', 'markers_first',
-				'nearly');
+				'nearly', 'jump_back');
 			$s{n} = pick(300, 3000, 8000);
 			$s{pad} = pick(20, 150, 300);
 			$s{salt} = rnd(100000);
@@ -593,7 +593,7 @@ sub exec_stmt
 			$M{mwm_small} = $reset = 1;
 		}
 		$mode = 'beyond' if $mode =~ /^asc(_low)?$/ && $M{mwm_small} && $AVOID{carry_crash};
-		my $cap = ($mode eq 'beyond' || $mode eq 'nearly' ? 250 : 1000) * $M{fgr};
+		my $cap = ($mode =~ /^(beyond|nearly|jump_back)$/ ? 250 : 1000) * $M{fgr};
 		$n = $cap if $n > $cap;
 		my ($kexpr, $ord) = ("((g * 7919 + $salt) % $ks) + 1", 'g');
 		if ($mode eq 'asc') { $kexpr = "$s->{base} + g"; }
@@ -614,6 +614,14 @@ sub exec_stmt
 			$kexpr = "(SELECT coalesce(max(k), 0) FROM c) + g - (g % 5 = 0)::int";
 			$ord = "g + CASE WHEN g % 7 = 0 THEN -15 WHEN g % 11 = 0 THEN 40 "
 			  . "WHEN g % 29 = 0 THEN 3 * $n / 4 ELSE 0 END, g";
+		}
+		elsif ($mode eq 'jump_back')
+		{
+			# beyond the last key, a source whose scan began near its end:
+			# the last eighth of the keys first, then the rest in order, and
+			# repeated keys (every fifth key twice)
+			$kexpr = "(SELECT coalesce(max(k), 0) FROM c) + g - (g % 5 = 0)::int";
+			$ord = "CASE WHEN g > $n - $n / 8 THEN g - $n ELSE g END, g";
 		}
 		my $dexpr = $mode eq 'markers_first' ? '(g % 2 = 1 AND g % 5 = 0)' : "(g % 13 = $salt % 13)";
 		my $pexpr = $mode eq 'markers_first' ? "CASE WHEN g % 2 = 1 THEN 20 ELSE g % 10 END" : "(g * 31 + $salt) % 20";
