@@ -10,7 +10,8 @@
 #                          PostgreSQL
 #   bench_start_cluster    initdb C with the benchmark settings (shared_buffers
 #                          1GB, work_mem 64MB, maintenance_work_mem 512MB, no
-#                          autovacuum), start it (kept with BENCH_KEEP=1),
+#                          autovacuum; BENCH_CONF: more settings, one per
+#                          line), start it (kept with BENCH_KEEP=1),
 #                          create database bench (bench_require_installed
 #                          first)
 #   bench_settings         one line: the server's version and settings, the
@@ -45,9 +46,13 @@ bench_start_cluster() {
     incetl_log "cluster in $C (port $PORT, as $RUNNER, binaries $INCETL_PG_BIN)"
     mkdir -p "$BENCH_DIR"
     if incetl_is_root; then chown "$RUNNER:" "$BENCH_DIR"; fi
+    local extra=()
+    # BENCH_CONF: more settings, one per line (a larger
+    # incetl.cow_shared_cache_size, say); bench_settings prints them
+    if [ -n "${BENCH_CONF:-}" ]; then mapfile -t extra <<<"$BENCH_CONF"; fi
     incetl_cluster_init "$C" "$PORT" postgres \
         "shared_buffers = 1GB" "work_mem = 64MB" "maintenance_work_mem = 512MB" \
-        "max_wal_size = 8GB" "checkpoint_timeout = 30min" "autovacuum = off"
+        "max_wal_size = 8GB" "checkpoint_timeout = 30min" "autovacuum = off" "${extra[@]}"
     if [ "${BENCH_KEEP:-0}" = 1 ]; then incetl_cluster_start "$C" keep; else incetl_cluster_start "$C"; fi
     incetl_cluster_psql "$C" -c "CREATE DATABASE bench"
 }
@@ -55,7 +60,7 @@ bench_start_cluster() {
 bench_settings() {
     echo "PostgreSQL $(psql_b -At -c 'SHOW server_version'), $(nproc 2>/dev/null || echo '?') CPUs, fsync $(psql_b -At -c 'SHOW fsync'), data_checksums $(psql_b -At -c 'SHOW data_checksums')," \
         "shared_buffers $(psql_b -At -c 'SHOW shared_buffers'), maintenance_work_mem $(psql_b -At -c 'SHOW maintenance_work_mem')," \
-        "incetl $(git -C "$SRC_DIR" describe --always --dirty 2>/dev/null || echo '?')"
+        "incetl $(git -C "$SRC_DIR" describe --always --dirty 2>/dev/null || echo '?')${BENCH_CONF:+, BENCH_CONF: $(tr '\n' ';' <<<"$BENCH_CONF")}"
 }
 
 bench_orders_src_sql() {
