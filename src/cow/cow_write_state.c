@@ -189,8 +189,8 @@ typedef struct CowReorder
  *
  * A block is encoded only once half the reordering heap's worth of rows
  * came after it, reordering or not: those are the rows a row out of key
- * order may take back into the heap (CowReorderTakeBack).  Delete markers go to
- * the spill as tombstones, as a part merged early keeps them
+ * order may take back into the heap (CowReorderTakeBack).  Delete markers
+ * go to the spill as tombstones, as a part merged early keeps them
  * (CowFlushPart), and are not written.  Every row is of one subtransaction
  * (subid).
  *
@@ -1585,7 +1585,7 @@ CowAppendStart(CowPending *p, Relation rel)
 			(errmsg_internal("incetl_cow: the statement on \"%s\" appends its rows a block at a time",
 							 RelationGetRelationName(rel))));
 
-	/* the buffered rows move over, copied to wait (their pending numbers go unused) */
+	/* the buffered rows move over, copied to wait (pending numbers unused) */
 	foreach(lc, p->rows)
 		CowAppendRow(p, rel, CowReorderCopy(desc, lfirst(lc), a->row_cxt));
 	CowClearBuffered(p);
