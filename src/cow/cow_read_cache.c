@@ -651,6 +651,19 @@ CowReadCacheGetWhole(Relation rel, const CowVersion *v, int attidx,
 }
 
 /*
+ * CowSharedWholeKey sets *key to name a small decompressed block of len
+ * bytes in the server's cache (COW_SHARED_WHOLE_BLOCK); false when such a
+ * block is not kept there (too large, the caches off, a temporary table).
+ */
+static bool
+CowSharedWholeKey(CowSharedKey *key, Relation rel, const CowVersion *v,
+				  int attidx, uint32 blockno, Size len)
+{
+	return len <= COW_SHARED_WHOLE_MAX && CowReadCacheSize > 0 &&
+		CowSharedCacheKey(key, rel, v, attidx, blockno, COW_SHARED_WHOLE_BLOCK);
+}
+
+/*
  * CowReadCachePutWhole keeps a copy of a checked raw block of len bytes;
  * one that was decompressed (share), of at most COW_SHARED_WHOLE_MAX
  * bytes, goes to the server's cache too, where the readers of a value of
@@ -663,9 +676,7 @@ CowReadCachePutWhole(Relation rel, const CowVersion *v, int attidx,
 	CowReadCacheEntry *e;
 	CowSharedKey key;
 
-	if (share && len <= COW_SHARED_WHOLE_MAX && CowReadCacheSize > 0 &&
-		CowSharedCacheKey(&key, rel, v, attidx, blockno,
-						  COW_SHARED_WHOLE_BLOCK))
+	if (share && CowSharedWholeKey(&key, rel, v, attidx, blockno, len))
 		(void) CowSharedCachePut(&key, src, len);
 	if (len > COW_READ_CACHE_WHOLE_MAX || len > CowReadCacheBudget())
 		return;
@@ -700,9 +711,7 @@ CowReadCacheGetWholePart(Relation rel, const CowVersion *v, int attidx,
 		memcpy(dst, e->whole + from, n);
 		return true;
 	}
-	return shared && len <= COW_SHARED_WHOLE_MAX && CowReadCacheSize > 0 &&
-		CowSharedCacheKey(&key, rel, v, attidx, blockno,
-						  COW_SHARED_WHOLE_BLOCK) &&
+	return shared && CowSharedWholeKey(&key, rel, v, attidx, blockno, len) &&
 		CowSharedCacheGet(&key, len, from, n, dst);
 }
 

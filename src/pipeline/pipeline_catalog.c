@@ -356,14 +356,24 @@ IncetlCatalogRelid(const char *relname)
 }
 
 /*
+ * CatalogIndexOK tells systable_beginscan whether to look a row of the
+ * catalog rel up through its index: not when rel has one page (a
+ * database's few pipelines or watermarks, its extensions), which is
+ * scanned instead.  A new session, as pg_cron starts for each run, would
+ * otherwise build the index's relcache entry first, which costs more than
+ * the whole lookup.
+ */
+static bool
+CatalogIndexOK(Relation rel)
+{
+	return RelationGetNumberOfBlocks(rel) > 1;
+}
+
+/*
  * FetchByTextKey returns the row of rel whose one-column text primary
  * key equals key, as snapshot sees it (a pointer into a buffer, pinned in
- * *scan until the caller's systable_endscan), or NULL.
- *
- * A catalog of one page (a database's few pipelines or watermarks) is
- * read by scanning that page, not through the index: a new session, as
- * pg_cron starts for each run, would otherwise build the index's relcache
- * entry first, which costs more than the whole lookup.  The key's column
+ * *scan until the caller's systable_endscan), or NULL.  Through the
+ * primary key unless rel has one page (CatalogIndexOK); the key's column
  * and collation come from the index's pg_index row, in the system caches.
  */
 static HeapTuple
@@ -392,8 +402,8 @@ FetchByTextKey(Relation rel, const char *key, Snapshot snapshot,
 				F_TEXTEQ, CStringGetTextDatum(key));
 	skey.sk_collation = collations->values[0];
 	ReleaseSysCache(indtup);
-	*scan = systable_beginscan(rel, indexoid, RelationGetNumberOfBlocks(rel) > 1,
-							   snapshot, 1, &skey);
+	*scan = systable_beginscan(rel, indexoid, CatalogIndexOK(rel), snapshot,
+							   1, &skey);
 	return systable_getnext(*scan);
 }
 
@@ -636,15 +646,11 @@ IncetlCatalogVersion(void)
 	HeapTuple	tup;
 	char	   *version = NULL;
 
-	/*
-	 * One lookup by name (a session's first run makes it): on a
-	 * pg_extension of one page, by scanning that page, which costs a new
-	 * session less than building its index's relcache entry.
-	 */
+	/* one lookup by name (a session's first run makes it; CatalogIndexOK) */
 	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
 				CStringGetDatum("incetl"));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, RelationGetNumberOfBlocks(rel) > 1,
+	scan = systable_beginscan(rel, ExtensionNameIndexId, CatalogIndexOK(rel),
 							  NULL, 1, &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
