@@ -62,6 +62,21 @@ WHERE pipeline_name IN ('pcp_first_of_many',
                         'pcp_pipeline_with_a_long_name_to_fill_pages_150')
 ORDER BY run_id;
 
+-- a role that owns none of them, with the catalogs past a page, may not
+-- run one (found through the index, refused), and nothing moves
+CREATE ROLE regress_pcp_low;
+GRANT USAGE ON SCHEMA pcp TO regress_pcp_low;
+INSERT INTO pcp.src VALUES (100, 'v100', 100);
+SET ROLE regress_pcp_low;
+\set VERBOSITY terse
+SELECT incetl_run('pcp_pipeline_with_a_long_name_to_fill_pages_75');
+\set VERBOSITY default
+RESET ROLE;
+SELECT watermark, (SELECT count(*) FROM pcp.dst_75) AS rows
+FROM incetl.watermarks
+WHERE pipeline_name = 'pcp_pipeline_with_a_long_name_to_fill_pages_75';
+DELETE FROM pcp.src WHERE id = 100;
+
 -- a name that is not there, near names that are
 SELECT incetl_run('pcp_pipeline_with_a_long_name_to_fill_pages_151');
 SELECT incetl_run('pcp_pipeline_with_a_long_name_to_fill_pages_');
@@ -93,3 +108,4 @@ SELECT incetl.drop_pipeline('pcp_first_of_many');
 SET client_min_messages = warning;
 DROP SCHEMA pcp CASCADE;
 RESET client_min_messages;
+DROP ROLE regress_pcp_low;
