@@ -70,9 +70,10 @@
 #include "cow/shared_cache.h"
 
 static void CowScanLoadVersions(CowScanDesc scan);
+static void CowIndexFetchForget(CowIndexFetch *f);
+static void CowIndexFetchForgetCallback(void *arg);
 static CowVersion *CowFetchVersions(Relation rel, int64 *storage_id,
-									 Snapshot snap, bool current_only, int *n,
-									 CowRowIndex **rowix);
+									 Snapshot snap, bool current_only, int *n);
 
 /*
  * A qual the scan evaluates on decoded blocks (a CowFilterQual, see
@@ -472,7 +473,7 @@ CowScanLoadVersions(CowScanDesc scan)
 	/* a stream of statements under the same view loads them once */
 	scan->versions = CowFetchVersions(scan->base.rs_rd, &scan->storage_id,
 									  scan->catalog_snap, true,
-									  &scan->nversions, NULL);
+									  &scan->nversions);
 	scan->loaded = true;
 	scan->cur = -1;
 	scan->key_attidx = -1;
@@ -1623,9 +1624,15 @@ cow_index_fetch_begin(Relation rel)
 											  "incetl cow index fetch",
 											  ALLOCSET_DEFAULT_SIZES);
 	CowIndexFetch *f = MemoryContextAllocZero(cxt, sizeof(CowIndexFetch));
+	MemoryContextCallback *cb = MemoryContextAlloc(cxt,
+												   sizeof(MemoryContextCallback));
 
 	f->base.rel = rel;
 	f->cxt = cxt;
+	/* the borrowed list goes back however the context goes (an error too) */
+	cb->func = CowIndexFetchForgetCallback;
+	cb->arg = f;
+	MemoryContextRegisterResetCallback(cxt, cb);
 	/*
 	 * A lookup reads a few blocks: a group context that starts small, so
 	 * that each statement does not map (and unmap) a group's worth.
@@ -1698,6 +1705,25 @@ typedef struct CowSnapView
 	TransactionId *xids;		/* xip then subxip, or NULL */
 } CowSnapView;
 
+/*
+ * A list as the cache keeps it, with its row index.  Index fetches borrow
+ * it (CowFetchBorrow) instead of copying it: on a table of many file-group
+ * versions the index alone is some tens of kB, which each statement of a
+ * stream of point lookups would copy.  A kept list is counted: its entry's
+ * reference and each borrowing fetch's; it is freed when the entry is
+ * replaced and no fetch holds it any more (CowFetchListRelease).  A list
+ * the cache does not keep is the borrower's own, in its memory context.
+ */
+typedef struct CowFetchList
+{
+	bool		kept;			/* in CowFetchCacheCxt, counted by refs */
+	int			refs;
+	int			nversions;
+	CowVersion *versions;
+	CowRowIndex *rowix;			/* over versions, once an index fetch asked
+								 * for it; or NULL */
+} CowFetchList;
+
 typedef struct CowFetchCacheEntry
 {
 	bool		valid;
@@ -1706,10 +1732,7 @@ typedef struct CowFetchCacheEntry
 	int64		storage_id;		/* the metapage's when loaded */
 	bool		current_only;
 	CowSnapView view;
-	int			nversions;
-	CowVersion *versions;
-	CowRowIndex *rowix;			/* over versions, once an index fetch asked
-								 * for it; or NULL */
+	CowFetchList *list;			/* its own reference */
 	CowVersionListId listid;	/* the shared cache's name of the list, when
 								 * it answered with it (cow_version_cache.c) */
 	struct CowKeyBounds *bounds;	/* of the versions, once a key range
@@ -1791,103 +1814,215 @@ CowFetchCacheFind(Relation rel, bool current_only, Snapshot snap)
 	return NULL;
 }
 
-/* a copy of ix over versions (the entry's own list), in CowFetchCacheCxt */
-static CowRowIndex *
-CowRowIndexKeep(const CowRowIndex *ix, CowVersion *versions)
+/*
+ * CowFetchListRelease drops a reference to l (NULL is nothing): a kept list
+ * is freed with its last one, a borrower's own list at once.
+ */
+static void
+CowFetchListRelease(CowFetchList *l)
 {
-	MemoryContext old = MemoryContextSwitchTo(CowFetchCacheCxt);
-	CowRowIndex *copy = CowRowIndexCopy(ix, versions);
-
-	MemoryContextSwitchTo(old);
-	return copy;
+	if (l == NULL)
+		return;
+	if (l->kept)
+	{
+		Assert(l->refs > 0);
+		if (--l->refs > 0)
+			return;
+	}
+	pfree(l->versions);
+	CowRowIndexFree(l->rowix);
+	pfree(l);
 }
 
 /*
- * CowFetchVersions is CowLoadVersions(CowStorageId(rel), snap,
- * current_only) for an index fetch or a sequential scan, from the cache
- * above when it can, and sets *storage_id to that storage id.  The cache
- * is keyed by relation and relfilenode, not storage id, so that a hit
- * reads no metapage: a new storage id on the same file (an unlogged table
- * reset by crash recovery adopting one) comes with a write, which a
- * snapshot of the same view cannot see ended, and sees the same versions
- * of it -- none.  The list is palloc'd in the current memory context
- * either way.  With rowix not NULL, *rowix is set to a CowRowIndex over
- * that list, also in the current memory context: a copy of one the cache
- * keeps with the list (built once per list: each statement of a stream of
- * point lookups would otherwise read every version's map and sort their
- * ranges again).
+ * CowFetchLoad: rel's list for current_only under snap, and its row index
+ * when rowix is wanted, from the cache when it keeps them (*e set to its
+ * entry, else NULL).  Otherwise read (*storage_id set, the shared cache's
+ * name of the list in *listid) into the current memory context.
  */
 static CowVersion *
-CowFetchVersions(Relation rel, int64 *storage_id, Snapshot snap,
-				 bool current_only, int *n, CowRowIndex **rowix)
+CowFetchLoad(Relation rel, int64 *storage_id, Snapshot snap,
+			 bool current_only, int *n, CowFetchCacheEntry **e,
+			 CowVersionListId *listid)
 {
-	bool		cacheable;
+	bool		cacheable = CowSnapViewCacheable(snap);
 	CowVersion *v;
-	CowFetchCacheEntry *e;
-	CowVersionListId listid;
 
-	cacheable = CowSnapViewCacheable(snap);
-	e = cacheable ? CowFetchCacheFind(rel, current_only, snap) : NULL;
-	if (e != NULL)
+	*e = cacheable ? CowFetchCacheFind(rel, current_only, snap) : NULL;
+	if (*e != NULL)
 	{
-		*storage_id = e->storage_id;
-		*n = e->nversions;
-		v = palloc(sizeof(CowVersion) * Max(e->nversions, 1));
-		memcpy(v, e->versions, sizeof(CowVersion) * e->nversions);
-		if (rowix != NULL && e->rowix != NULL)
-		{
-			*rowix = CowRowIndexCopy(e->rowix, v);
-			CowRowIndexSetRelation(*rowix, rel);
-		}
-		else if (rowix != NULL)
-		{
-			/* built here (it reads maps, which may fail), then kept */
-			*rowix = CowVersionCacheRowIndex(rel, &e->listid, v, *n);
-			e->rowix = CowRowIndexKeep(*rowix, e->versions);
-		}
-		return v;
+		*storage_id = (*e)->storage_id;
+		*n = (*e)->list->nversions;
+		return (*e)->list->versions;
 	}
-
 	*storage_id = CowStorageId(rel);
 	/* the server's lists, not a temporary table's (cow_shared_cache.c) */
-	listid.valid = false;
+	listid->valid = false;
 	v = cacheable && rel->rd_rel->relpersistence != RELPERSISTENCE_TEMP ?
-		CowVersionCacheLoad(*storage_id, snap, current_only, n, &listid) :
+		CowVersionCacheLoad(*storage_id, snap, current_only, n, listid) :
 		NULL;
 	if (v == NULL)
 		v = CowLoadVersions(*storage_id, snap, current_only, n);
-	if (rowix != NULL)
-		*rowix = CowVersionCacheRowIndex(rel, &listid, v, *n);
-	if (!cacheable || *n > COW_FETCH_CACHE_MAX_VERSIONS)
-		return v;
+	return v;
+}
 
+/*
+ * CowFetchKeep: keep versions[n] (and rowix over them, or NULL), read for
+ * rel under snap, in a cache entry, replacing the oldest; NULL when the
+ * list may not be kept.  The entry holds copies in CowFetchCacheCxt.
+ */
+static CowFetchCacheEntry *
+CowFetchKeep(Relation rel, int64 storage_id, Snapshot snap,
+			 bool current_only, CowVersion *versions, int n,
+			 CowRowIndex *rowix, const CowVersionListId *listid)
+{
+	CowFetchCacheEntry *e;
+	CowFetchList *l;
+
+	if (!CowSnapViewCacheable(snap) || n > COW_FETCH_CACHE_MAX_VERSIONS)
+		return NULL;
 	e = &CowFetchCache[CowFetchCacheNext];
 	CowFetchCacheNext = (CowFetchCacheNext + 1) % COW_FETCH_CACHE_SIZE;
 	if (e->valid)
 	{
-		pfree(e->versions);
-		CowRowIndexFree(e->rowix);
-		e->rowix = NULL;
+		CowFetchListRelease(e->list);
+		e->list = NULL;
 		CowKeyBoundsFree(e->bounds);
 		e->bounds = NULL;
 		e->valid = false;
 	}
 	CowSnapViewSet(&e->view, snap);
-	e->versions = MemoryContextAlloc(CowFetchCacheCxt,
-									 sizeof(CowVersion) * Max(*n, 1));
-	memcpy(e->versions, v, sizeof(CowVersion) * *n);
-	e->nversions = *n;
+	l = MemoryContextAllocZero(CowFetchCacheCxt, sizeof(CowFetchList));
+	l->kept = true;
+	l->refs = 1;
+	l->nversions = n;
+	l->versions = MemoryContextAlloc(CowFetchCacheCxt,
+									 sizeof(CowVersion) * Max(n, 1));
+	memcpy(l->versions, versions, sizeof(CowVersion) * n);
+	if (rowix != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(CowFetchCacheCxt);
+
+		l->rowix = CowRowIndexCopy(rowix, l->versions);
+		MemoryContextSwitchTo(old);
+	}
+	e->list = l;
 	e->relid = RelationGetRelid(rel);
 	e->node = rel->rd_node;
-	e->storage_id = *storage_id;
+	e->storage_id = storage_id;
 	e->current_only = current_only;
-	e->listid = listid;
-	e->rowix = rowix != NULL ? CowRowIndexKeep(*rowix, e->versions) : NULL;
+	e->listid = *listid;
 	e->bounds = NULL;
 	e->valid = true;
-	return v;
+	return e;
 }
 
+/*
+ * CowFetchVersions is CowLoadVersions(CowStorageId(rel), snap,
+ * current_only) for a sequential scan or the planner, from the cache above
+ * when it can, and sets *storage_id to that storage id.  The cache is
+ * keyed by relation and relfilenode, not storage id, so that a hit reads
+ * no metapage: a new storage id on the same file (an unlogged table reset
+ * by crash recovery adopting one) comes with a write, which a snapshot of
+ * the same view cannot see ended, and sees the same versions of it --
+ * none.  The list is palloc'd in the current memory context either way.
+ */
+static CowVersion *
+CowFetchVersions(Relation rel, int64 *storage_id, Snapshot snap,
+				 bool current_only, int *n)
+{
+	CowFetchCacheEntry *e;
+	CowVersionListId listid;
+	CowVersion *v;
+	CowVersion *copy;
+
+	v = CowFetchLoad(rel, storage_id, snap, current_only, n, &e, &listid);
+	if (e == NULL)
+	{
+		CowFetchKeep(rel, *storage_id, snap, current_only, v, *n, NULL,
+					 &listid);
+		return v;
+	}
+	copy = palloc(sizeof(CowVersion) * Max(*n, 1));
+	memcpy(copy, v, sizeof(CowVersion) * *n);
+	return copy;
+}
+
+/*
+ * CowFetchBorrow: the list of CowFetchVersions with its row index, for an
+ * index fetch, which gives it back with CowFetchListRelease.  Lent from
+ * the cache when it keeps it (the row index built once per list: each
+ * statement of a stream of point lookups would otherwise read every
+ * version's map and sort their ranges again); otherwise read into the
+ * current memory context.
+ */
+static CowFetchList *
+CowFetchBorrow(Relation rel, int64 *storage_id, Snapshot snap,
+			   bool current_only)
+{
+	CowFetchCacheEntry *e;
+	CowVersionListId listid;
+	CowFetchList *l;
+	CowVersion *v;
+	CowRowIndex *rowix;
+	int			n;
+
+	v = CowFetchLoad(rel, storage_id, snap, current_only, &n, &e, &listid);
+	if (e != NULL && e->list->rowix == NULL)
+	{
+		/* built here (it reads maps, which may fail), then kept */
+		rowix = CowVersionCacheRowIndex(rel, &e->listid, v, n);
+		{
+			MemoryContext old = MemoryContextSwitchTo(CowFetchCacheCxt);
+
+			e->list->rowix = CowRowIndexCopy(rowix, e->list->versions);
+			MemoryContextSwitchTo(old);
+		}
+		CowRowIndexFree(rowix);
+	}
+	if (e != NULL)
+	{
+		e->list->refs++;
+		return e->list;
+	}
+
+	rowix = CowVersionCacheRowIndex(rel, &listid, v, n);
+	e = CowFetchKeep(rel, *storage_id, snap, current_only, v, n, rowix,
+					 &listid);
+	if (e != NULL)
+	{
+		pfree(v);
+		CowRowIndexFree(rowix);
+		e->list->refs++;
+		return e->list;
+	}
+	l = palloc0(sizeof(CowFetchList));
+	l->nversions = n;
+	l->versions = v;
+	l->rowix = rowix;
+	return l;
+}
+
+/* CowIndexFetchForget: f gives back the list it borrowed, if any */
+static void
+CowIndexFetchForget(CowIndexFetch *f)
+{
+	CowFetchList *l = f->list;
+
+	f->list = NULL;
+	f->versions = NULL;
+	f->nversions = 0;
+	f->rowix = NULL;
+	CowFetchListRelease(l);
+}
+
+static void
+CowIndexFetchForgetCallback(void *arg)
+{
+	CowIndexFetch *f = (CowIndexFetch *) arg;
+
+	CowIndexFetchForget(f);
+}
 
 static void
 CowKeyBoundsFree(CowKeyBounds *b)
@@ -1960,14 +2095,15 @@ CowKeyBoundsFor(Relation rel, Snapshot snap, int attidx, int n)
 	if (!att->attbyval || !CowSnapViewCacheable(snap))
 		return NULL;
 	e = CowFetchCacheFind(rel, true, snap);
-	if (e == NULL || e->nversions != n)
+	if (e == NULL || e->list->nversions != n)
 		return NULL;
 	if (e->bounds == NULL || e->bounds->attidx != attidx ||
 		e->bounds->typid != att->atttypid ||
 		e->bounds->collation != att->attcollation)
 	{
 		MemoryContext old = MemoryContextSwitchTo(CowFetchCacheCxt);
-		CowKeyBounds *fresh = CowKeyBoundsRead(rel, e->versions, n, attidx);
+		CowKeyBounds *fresh = CowKeyBoundsRead(rel, e->list->versions, n,
+												  attidx);
 
 		MemoryContextSwitchTo(old);
 		CowKeyBoundsFree(e->bounds);
@@ -2058,7 +2194,7 @@ CowCurrentVersions(Relation rel, Snapshot snap, int *n)
 {
 	int64		storage_id;
 
-	return CowFetchVersions(rel, &storage_id, snap, true, n, NULL);
+	return CowFetchVersions(rel, &storage_id, snap, true, n);
 }
 
 /*
@@ -2090,16 +2226,13 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 		MemoryContext old = MemoryContextSwitchTo(f->cxt);
 
 		f->loaded = false;
-		if (f->versions)
-			pfree(f->versions);
-		f->versions = NULL;
-		f->nversions = 0;
-		CowRowIndexFree(f->rowix);
-		f->rowix = NULL;
+		CowIndexFetchForget(f);
 		/* SnapshotAny: any version, current or not */
-		f->versions = CowFetchVersions(rel, &f->storage_id, snap,
-									   !(snapshot && snapshot->snapshot_type == SNAPSHOT_ANY),
-									   &f->nversions, &f->rowix);
+		f->list = CowFetchBorrow(rel, &f->storage_id, snap,
+								 !(snapshot && snapshot->snapshot_type == SNAPSHOT_ANY));
+		f->versions = f->list->versions;
+		f->nversions = f->list->nversions;
+		f->rowix = f->list->rowix;
 		if (registered)
 			UnregisterSnapshot(snap);
 		MemoryContextSwitchTo(old);

@@ -460,9 +460,12 @@ typedef struct CowIndexFetch
 	CommandId	cmd;			/* command counter when loaded: a flush in
 								 * this transaction bumps it */
 	int64		storage_id;
-	CowVersion *versions;
+	struct CowFetchList *list;	/* the versions and their index, borrowed
+								 * from this backend's cache (cow_scan.c)
+								 * until the fetch ends or reloads */
+	CowVersion *versions;		/* list's */
 	int			nversions;
-	struct CowRowIndex *rowix;	/* lookups among versions */
+	struct CowRowIndex *rowix;	/* list's: lookups among versions */
 	CowDecodedGroup *group;
 	int64		group_storage_id;	/* the storage and relfilenode group was
 									 * read from (TRUNCATE and its rollback
