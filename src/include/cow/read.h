@@ -504,11 +504,67 @@ extern ParallelTableScanDesc CowCustomScanInitializeDSM(CustomScanState *node,
 extern void CowCustomScanReInitializeDSM(CustomScanState *node,
 										 ParallelContext *pcxt,
 										 void *coordinate);
+
+/* cow_fetch_cache.c */
+
+/*
+ * The min/max of the first record-key column of each version of a list the
+ * backend keeps (CowFetchVersions), for a stream of key ranges on the
+ * table: a key range looked at the min/max of every version's header to
+ * skip the versions outside it, some 650 instructions a version (the
+ * header found in the backend's cache and pinned, the min/max restored,
+ * every qual applied), which in a table of hundreds of file groups is most
+ * of a narrow range's cost.  Read once per list (CowKeyBoundsFor), they are
+ * tested against the key's bounds first (CowScanOpenVersion), at two comparisons a
+ * version.  Kept only for a key of a type passed by value (integers,
+ * dates, timestamps: the Datums are the values), and only for versions
+ * whose column was written under the column's type and collation of the
+ * list's view and has min/max (known); the others are read as before.
+ */
+typedef struct CowKeyBounds
+{
+	int			attidx;			/* 0-based */
+	Oid			typid;			/* the column's, when read */
+	Oid			collation;
+	int			nversions;
+	bool	   *known;			/* [nversions] */
+	Datum	   *min;			/* [nversions] */
+	Datum	   *max;			/* [nversions] */
+} CowKeyBounds;
+
+/*
+ * A list as the cache keeps it, with its row index.  Index fetches borrow
+ * it (CowFetchBorrow) instead of copying it: on a table of many file-group
+ * versions the index alone is some tens of kB, which each statement of a
+ * stream of point lookups would copy.  A kept list is counted: its entry's
+ * reference and each borrowing fetch's; it is freed when the entry is
+ * replaced and no fetch holds it any more (CowFetchListRelease).  A list
+ * the cache does not keep is the borrower's own, in its memory context.
+ */
+typedef struct CowFetchList
+{
+	bool		kept;			/* in CowFetchCacheCxt, counted by refs */
+	int			refs;
+	int			nversions;
+	CowVersion *versions;
+	CowRowIndex *rowix;			/* over versions, once an index fetch asked
+								 * for it; or NULL */
+} CowFetchList;
+
+extern CowVersion *CowFetchVersions(Relation rel, int64 *storage_id,
+									Snapshot snap, bool current_only, int *n);
+extern CowFetchList *CowFetchBorrow(Relation rel, int64 *storage_id,
+									Snapshot snap, bool current_only);
+extern void CowFetchListRelease(CowFetchList *l);
+extern CowKeyBounds *CowKeyBoundsFor(Relation rel, Snapshot snap, int attidx,
+									 int n);
+extern void CowKeyBoundsFree(CowKeyBounds *b);
 extern AttrNumber CowFirstKeyAttnum(Relation rel, Snapshot snap);
+extern CowVersion *CowCurrentVersions(Relation rel, Snapshot snap, int *n);
+
 extern int	CowScanSortedColumn(TableScanDesc sscan);
 extern Bitmapset *CowScanBoundQuals(TableScanDesc sscan);
 extern bool CowScanRowHoldsBounds(TableScanDesc sscan);
-extern CowVersion *CowCurrentVersions(Relation rel, Snapshot snap, int *n);
 extern CowVersion *CowLoadLiveVersions(Relation rel, int *n);
 extern void CowRowFetchForget(void);
 extern void CowDeletePassForget(void);
