@@ -174,10 +174,10 @@ CowFetchListRelease(CowFetchList *l)
 }
 
 /*
- * CowFetchLoad: rel's list for current_only under snap, and its row index
- * when rowix is wanted, from the cache when it keeps them (*e set to its
- * entry, else NULL).  Otherwise read (*storage_id set, the shared cache's
- * name of the list in *listid) into the current memory context.
+ * CowFetchLoad: rel's list for current_only under snap, *n versions: the
+ * cache's own when it keeps it (*e set to its entry: not to be freed),
+ * else (*e NULL) read into the current memory context, the shared cache's
+ * name of the list in *listid.  *storage_id is set either way.
  */
 static CowVersion *
 CowFetchLoad(Relation rel, int64 *storage_id, Snapshot snap,
@@ -309,14 +309,13 @@ CowFetchBorrow(Relation rel, int64 *storage_id, Snapshot snap,
 	v = CowFetchLoad(rel, storage_id, snap, current_only, &n, &e, &listid);
 	if (e != NULL && e->list->rowix == NULL)
 	{
+		MemoryContext old;
+
 		/* built here (it reads maps, which may fail), then kept */
 		rowix = CowVersionCacheRowIndex(rel, &e->listid, v, n);
-		{
-			MemoryContext old = MemoryContextSwitchTo(CowFetchCacheCxt);
-
-			e->list->rowix = CowRowIndexCopy(rowix, e->list->versions);
-			MemoryContextSwitchTo(old);
-		}
+		old = MemoryContextSwitchTo(CowFetchCacheCxt);
+		e->list->rowix = CowRowIndexCopy(rowix, e->list->versions);
+		MemoryContextSwitchTo(old);
 		CowRowIndexFree(rowix);
 	}
 	if (e != NULL)

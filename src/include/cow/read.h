@@ -461,7 +461,7 @@ typedef struct CowIndexFetch
 								 * this transaction bumps it */
 	int64		storage_id;
 	struct CowFetchList *list;	/* the versions and their index, borrowed
-								 * from this backend's cache (cow_scan.c)
+								 * from this backend's cache (cow_fetch_cache.c)
 								 * until the fetch ends or reloads */
 	CowVersion *versions;		/* list's */
 	int			nversions;
