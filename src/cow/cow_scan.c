@@ -92,7 +92,6 @@ typedef struct CowScanFilter
 								 * (scan->range_exact), not evaluated */
 } CowScanFilter;
 
-
 static bool CowScanKeyBoundsMayHold(CowScanDesc scan, int vi);
 static void CowScanMakeFilters(CowScanDesc scan, List *filters);
 static bool CowFilterCall(CowScanFilter *f, Datum v);
