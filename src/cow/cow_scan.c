@@ -1594,12 +1594,12 @@ cow_index_fetch_begin(Relation rel)
 											  "incetl cow index fetch",
 											  ALLOCSET_DEFAULT_SIZES);
 	CowIndexFetch *f = MemoryContextAllocZero(cxt, sizeof(CowIndexFetch));
-	MemoryContextCallback *cb = MemoryContextAlloc(cxt,
-												   sizeof(MemoryContextCallback));
+	MemoryContextCallback *cb;
 
 	f->base.rel = rel;
 	f->cxt = cxt;
 	/* the borrowed list goes back however the context goes (an error too) */
+	cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
 	cb->func = CowIndexFetchForgetCallback;
 	cb->arg = f;
 	MemoryContextRegisterResetCallback(cxt, cb);
@@ -1702,7 +1702,8 @@ CowFetchRow(CowIndexFetch *f, int64 rownum, Snapshot snapshot,
 		CowIndexFetchForget(f);
 		/* SnapshotAny: any version, current or not */
 		f->list = CowFetchBorrow(rel, &f->storage_id, snap,
-								 !(snapshot && snapshot->snapshot_type == SNAPSHOT_ANY));
+								 !(snapshot &&
+								   snapshot->snapshot_type == SNAPSHOT_ANY));
 		f->versions = f->list->versions;
 		f->nversions = f->list->nversions;
 		f->rowix = f->list->rowix;

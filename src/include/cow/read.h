@@ -461,8 +461,9 @@ typedef struct CowIndexFetch
 								 * this transaction bumps it */
 	int64		storage_id;
 	struct CowFetchList *list;	/* the versions and their index, borrowed
-								 * from this backend's cache (cow_fetch_cache.c)
-								 * until the fetch ends or reloads */
+								 * from this backend's cache
+								 * (cow_fetch_cache.c) until the fetch ends
+								 * or reloads */
 	CowVersion *versions;		/* list's */
 	int			nversions;
 	struct CowRowIndex *rowix;	/* list's: lookups among versions */
@@ -515,11 +516,12 @@ extern void CowCustomScanReInitializeDSM(CustomScanState *node,
  * header found in the backend's cache and pinned, the min/max restored,
  * every qual applied), which in a table of hundreds of file groups is most
  * of a narrow range's cost.  Read once per list (CowKeyBoundsFor), they are
- * tested against the key's bounds first (CowScanOpenVersion), at two comparisons a
- * version.  Kept only for a key of a type passed by value (integers,
- * dates, timestamps: the Datums are the values), and only for versions
- * whose column was written under the column's type and collation of the
- * list's view and has min/max (known); the others are read as before.
+ * tested against the key's bounds first (CowScanOpenVersion), at two
+ * comparisons a version.  Kept only for a key of a type passed by value
+ * (integers, dates, timestamps: the Datums are the values), and only for
+ * versions whose column was written under the column's type and collation
+ * of the list's view and has min/max (known); the others are read as
+ * before.
  */
 typedef struct CowKeyBounds
 {
