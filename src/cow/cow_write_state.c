@@ -1405,6 +1405,8 @@ static void
 CowReorderPut(CowPending *p, Relation rel, CowRow *row)
 {
 	CowReorder *r = p->reorder;
+	bool		below = p->last_row != NULL &&
+		CowBufferKeyCmp(p, row, p->last_row) <= 0;
 
 	/*
 	 * A row at or below the buffer's last key: the rows waiting above it
@@ -1413,15 +1415,17 @@ CowReorderPut(CowPending *p, Relation rel, CowRow *row)
 	 * to the spill -- a spilled row's key must never enter the buffer again
 	 * (see CowReorder), and taking back lowers the buffer's last key.
 	 */
-	if (p->last_row != NULL && CowBufferKeyCmp(p, row, p->last_row) <= 0 &&
-		r->nspilled == 0 && (p->spill == NULL || CowSpillRowCount(p->spill) == 0))
+	if (below && r->nspilled == 0 &&
+		(p->spill == NULL || CowSpillRowCount(p->spill) == 0))
 	{
 		MemoryContext old = MemoryContextSwitchTo(CowWriteContext);
 
 		CowReorderTakeBack(p, rel, row);
 		MemoryContextSwitchTo(old);
+		below = p->last_row != NULL &&
+			CowBufferKeyCmp(p, row, p->last_row) <= 0;
 	}
-	if (p->last_row != NULL && CowBufferKeyCmp(p, row, p->last_row) <= 0)
+	if (below)
 		CowReorderToSpill(p, rel, row);
 	else
 	{
