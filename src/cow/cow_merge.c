@@ -588,11 +588,19 @@ CowAppendBegin(Relation rel, CowPending *pending, CowRow *first,
  * CowAppendWriteGroup writes the group w holds (its rows all new keys of
  * the statement's INSERT, beyond every stored key: CowAppendBegin) as a new
  * version, a part of the statement: its counts go to pending->stmt_parts
- * for the commit row the statement's final merge writes.
+ * for the commit row the statement's final merge writes.  What it needs
+ * meanwhile -- the map of the pages in use, which grows with the table --
+ * lives in a context of its own, deleted before it returns: a load writes
+ * a group every file_group_rows rows, and the statement's context would
+ * otherwise keep every group's map to its end.
  */
 void
 CowAppendWriteGroup(Relation rel, CowPending *pending, CowGroupWriter *w)
 {
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "incetl cow append write",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
 	int64		storage_id = CowStorageId(rel);
 	int64		nrows = CowGroupWriterRows(w);
 	CowVersion	v;
@@ -609,14 +617,13 @@ CowAppendWriteGroup(Relation rel, CowPending *pending, CowGroupWriter *w)
 	part->inserted = nrows;
 	part->file_groups_written = 1;
 	part->bytes_written = v.bytes;
-	{
-		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(pending));
-
-		pending->stmt_parts = lappend(pending->stmt_parts, part);
-		MemoryContextSwitchTo(old);
-	}
+	MemoryContextSwitchTo(GetMemoryChunkContext(pending));
+	pending->stmt_parts = lappend(pending->stmt_parts, part);
+	MemoryContextSwitchTo(cxt);
 	CowRecordCounts(RelationGetRelid(rel), nrows, 0, 0, pending->stmt_commit_id);
 	CommandCounterIncrement();
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
 }
 
 /*
