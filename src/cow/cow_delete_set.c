@@ -218,48 +218,67 @@ CowDeleteSetCountRange(CowDeleteSet *s, int64 lo, int64 hi)
 }
 
 /*
- * CowDeleteSetToArray returns the row numbers in ascending order, palloc'd
- * in the current context (*n of them): eight bytes a row, so only for
- * the few rows a concurrent writer moved (cow_merge.c's lost rows).
+ * CowDeleteSetIterBegin starts a walk over the row numbers of s (NULL:
+ * none) in ascending order, CowDeleteSetIterNext taking one at a time:
+ * the walk keeps the set's chunk numbers, eight bytes for 8192 rows, where
+ * a list of the row numbers would take eight bytes a row (an UPDATE of
+ * every row of a large table deletes them all).  s must not change until
+ * CowDeleteSetIterEnd.
  */
-int64 *
-CowDeleteSetToArray(CowDeleteSet *s, int64 *n)
+void
+CowDeleteSetIterBegin(CowDeleteSet *s, CowDeleteSetIter *it)
 {
-	int64	   *out = palloc(sizeof(int64) * Max(CowDeleteSetCount(s), 1));
 	int64		nchunks = s ? hash_get_num_entries(s->chunks) : 0;
-	int64	   *chunknos = palloc(sizeof(int64) * Max(nchunks, 1));
 	HASH_SEQ_STATUS seq;
 	CowDelChunk *c;
-	int64		i = 0,
-				k = 0;
+	int64		i = 0;
 
+	memset(it, 0, sizeof(CowDeleteSetIter));
+	it->set = s;
+	it->chunknos = palloc(sizeof(int64) * Max(nchunks, 1));
 	if (s != NULL)
 	{
 		hash_seq_init(&seq, s->chunks);
 		while ((c = hash_seq_search(&seq)) != NULL)
-			chunknos[i++] = c->chunkno;
+			it->chunknos[i++] = c->chunkno;
 	}
 	if (i > 1)
-		qsort(chunknos, i, sizeof(int64), CowDelChunkCmp);
-	for (int64 a = 0; a < i; a++)
+		qsort(it->chunknos, i, sizeof(int64), CowDelChunkCmp);
+	it->nchunks = i;
+	it->word = COW_DEL_WORDS;	/* no chunk being walked yet */
+}
+
+bool
+CowDeleteSetIterNext(CowDeleteSetIter *it, int64 *rownum)
+{
+	while (it->rest == 0)
 	{
-		c = hash_search(s->chunks, &chunknos[a], HASH_FIND, NULL);
-		for (int w = 0; w < COW_DEL_WORDS; w++)
+		if (it->word + 1 < COW_DEL_WORDS)
+			it->rest = it->bits[++it->word];
+		else if (it->next_chunk < it->nchunks)
 		{
-			uint64		word = c->bits[w];
+			int64		chunkno = it->chunknos[it->next_chunk++];
+			CowDelChunk *c = hash_search(it->set->chunks, &chunkno,
+										 HASH_FIND, NULL);
 
-			while (word != 0)
-			{
-				int			b = pg_rightmost_one_pos64(word);
-
-				out[k++] = (c->chunkno << COW_DEL_CHUNK_BITS) + w * 64 + b;
-				word &= word - 1;
-			}
+			it->bits = c->bits;
+			it->base = chunkno << COW_DEL_CHUNK_BITS;
+			it->word = 0;
+			it->rest = it->bits[0];
 		}
+		else
+			return false;
 	}
-	pfree(chunknos);
-	*n = k;
-	return out;
+	*rownum = it->base + it->word * 64 + pg_rightmost_one_pos64(it->rest);
+	it->rest &= it->rest - 1;
+	return true;
+}
+
+void
+CowDeleteSetIterEnd(CowDeleteSetIter *it)
+{
+	pfree(it->chunknos);
+	it->chunknos = NULL;
 }
 
 void

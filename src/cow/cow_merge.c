@@ -1661,13 +1661,14 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 	touched = palloc0(sizeof(bool) * Max(nversions, 1));
 	if (ndel > 0)
 	{
-		int64		nall;
-		int64	   *all = CowDeleteSetToArray(dels, &nall);
+		CowDeleteSetIter it;
+		int64		rownum;
 		CowRowIndex *ix = CowRowIndexBuild(rel, versions, nversions);
 
-		for (r = 0; r < nall; r++)
+		CowDeleteSetIterBegin(dels, &it);
+		while (CowDeleteSetIterNext(&it, &rownum))
 		{
-			int			vi = CowRowIndexFind(ix, all[r], NULL);
+			int			vi = CowRowIndexFind(ix, rownum, NULL);
 
 			if (vi >= 0)
 			{
@@ -1675,8 +1676,14 @@ CowMergeAndWrite(Relation rel, CowPending *pending, CowSpill *spill, bool final)
 				ndel_found++;
 			}
 			else
-				lost = lappend(lost, &all[r]);
+			{
+				int64	   *l = palloc(sizeof(int64));
+
+				*l = rownum;
+				lost = lappend(lost, l);
+			}
 		}
+		CowDeleteSetIterEnd(&it);
 		CowRowIndexFree(ix);
 		if (ndel_found < ndel && ctx.opts.nkeys == 0)
 			CowConcurrentUpdateError(rel);

@@ -15,6 +15,11 @@
  * as a row (an error while reading one group is caught and reported, and
  * the check goes on).
  *
+ * Memory does not grow with the table: each group is decoded in a context
+ * reset after it, and the row numbers of all groups are checked for
+ * duplicates through a sort bounded by maintenance_work_mem (it spills to
+ * temporary files beyond), as CREATE INDEX sorts.
+ *
  * Copyright (c) 2026, incetl authors
  *
  * IDENTIFICATION
@@ -26,16 +31,19 @@
 
 #include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/pg_operator.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/sortsupport.h"
+#include "utils/tuplesort.h"
 #include "utils/typcache.h"
 
 #include "cow/maintenance.h"
@@ -43,7 +51,12 @@
 
 PG_FUNCTION_INFO_V1(incetl_cow_verify);
 
-static int	CowVerifyCurrent;	/* versions[] index of the group checked */
+/*
+ * The resource owner of the call: problems go to the result's tuplestore,
+ * which may spill to a temporary file, under it and not under the
+ * subtransaction a group is read in (whose end would close the file).
+ */
+static ResourceOwner CowVerifyOwner;
 
 static void CowReport(ReturnSetInfo *rsinfo, const CowVersion *v,
 					  const char *problem);
@@ -55,11 +68,14 @@ CowReport(ReturnSetInfo *rsinfo, const CowVersion *v, const char *problem)
 {
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
+	ResourceOwner save = CurrentResourceOwner;
 
 	values[0] = Int64GetDatum(v->file_group_id);
 	values[1] = Int64GetDatum(v->commit_id);
 	values[2] = CStringGetTextDatum(problem);
+	CurrentResourceOwner = CowVerifyOwner;
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	CurrentResourceOwner = save;
 }
 
 /*
@@ -155,46 +171,26 @@ CowCheckMinMax(ReturnSetInfo *rsinfo, const CowVersion *v, TupleDesc desc,
 	}
 }
 
-typedef struct CowVerifyRow
-{
-	int64		rownum;
-	int			vi;
-} CowVerifyRow;
-
-static int
-CowVerifyRowCmp(const void *a, const void *b)
-{
-	int64		x = ((const CowVerifyRow *) a)->rownum;
-	int64		y = ((const CowVerifyRow *) b)->rownum;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
-}
-
 /*
  * CowCheckRowNumbers reports row numbers of g outside its reserved and
- * absorbed ranges, and positions its reverse map does not lead back to;
- * it appends the group's row numbers to *rows (in cxt) for the check that
- * no two current groups hold the same one.
+ * absorbed ranges, and positions its reverse map does not lead back to.
+ * When there are none, it returns the group's row numbers (palloc'd, g's
+ * g->nrows of them) for the check that no two current groups hold the
+ * same one; else NULL.
  */
-static void
+static int64 *
 CowCheckRowNumbers(ReturnSetInfo *rsinfo, Relation rel, const CowVersion *v,
-				   CowDecodedGroup *g, CowVerifyRow **rows, int64 *nrows,
-				   int64 *cap, MemoryContext cxt)
+				   CowDecodedGroup *g)
 {
 	const CowRowMap *m = CowGetRowMap(rel, v, false);
 	CowRowRange *absorbed = NULL;
 	uint32		nabsorbed = m->nabsorbed;
+	int64	   *rows = palloc(sizeof(int64) * Max(g->nrows, 1));
+
 	if (nabsorbed > 0)
 	{
 		absorbed = palloc(sizeof(CowRowRange) * nabsorbed);
 		memcpy(absorbed, m->absorbed, sizeof(CowRowRange) * nabsorbed);
-	}
-	if (*nrows + (int64) g->nrows > *cap)
-	{
-		*cap = Max(*cap * 2, *nrows + (int64) g->nrows);
-		*rows = *rows == NULL ?
-			MemoryContextAllocHuge(cxt, sizeof(CowVerifyRow) * *cap) :
-			repalloc_huge(*rows, sizeof(CowVerifyRow) * *cap);
 	}
 	for (uint64 r = 0; r < g->nrows; r++)
 	{
@@ -209,17 +205,66 @@ CowCheckRowNumbers(ReturnSetInfo *rsinfo, Relation rel, const CowVersion *v,
 		{
 			CowReport(rsinfo, v, psprintf("row number " INT64_FORMAT " of row " UINT64_FORMAT " is in none of the group's ranges",
 										  rn, r));
-			return;
+			return NULL;
 		}
 		if (CowGroupPosition(g, rn) != (int64) r)
 		{
 			CowReport(rsinfo, v, psprintf("the reverse map does not lead row number " INT64_FORMAT " back to row " UINT64_FORMAT,
 										  rn, r));
+			return NULL;
+		}
+		rows[r] = rn;
+	}
+	return rows;
+}
+
+/*
+ * CowCheckRowNumbersDisjoint: the row numbers of the groups numbered[]
+ * marks, sorted in *sort, are all different; else the first repeated one
+ * is reported against the second group (in versions[] order) holding it.
+ */
+static void
+CowCheckRowNumbersDisjoint(ReturnSetInfo *rsinfo, Relation rel,
+						   CowVersion *versions, int n, const bool *numbered,
+						   Tuplesortstate *sort)
+{
+	Datum		d;
+	bool		isnull;
+	bool		have = false;
+	int64		prev = 0;
+	int64		dup = 0;
+	bool		found = false;
+	int			first = -1;
+
+	tuplesort_performsort(sort);
+	while (tuplesort_getdatum(sort, true, &d, &isnull, NULL))
+	{
+		int64		rn = DatumGetInt64(d);
+
+		if (have && rn == prev)
+		{
+			dup = rn;
+			found = true;
+			break;
+		}
+		prev = rn;
+		have = true;
+	}
+	if (!found)
+		return;
+	for (int i = 0; i < n; i++)
+	{
+		if (!numbered[i] || CowVersionPosition(rel, &versions[i], dup) < 0)
+			continue;
+		if (first < 0)
+			first = i;
+		else
+		{
+			CowReport(rsinfo, &versions[i],
+					  psprintf("row number " INT64_FORMAT " is held by file group " INT64_FORMAT " too",
+							   dup, versions[first].file_group_id));
 			return;
 		}
-		(*rows)[*nrows].rownum = rn;
-		(*rows)[*nrows].vi = CowVerifyCurrent;
-		(*nrows)++;
 	}
 }
 
@@ -239,10 +284,10 @@ incetl_cow_verify(PG_FUNCTION_ARGS)
 	Datum	  **firsts;
 	Datum	  **lasts;
 	bool	   *ok;
-	CowVerifyRow *all_rows = NULL;
-	int64		nall_rows = 0,
-				cap_rows = 0;
+	bool	   *numbered;
+	Tuplesortstate *rownums;
 	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext gcxt;
 	ResourceOwner owner = CurrentResourceOwner;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -254,6 +299,13 @@ incetl_cow_verify(PG_FUNCTION_ARGS)
 	firsts = palloc0(sizeof(Datum *) * Max(n, 1));
 	lasts = palloc0(sizeof(Datum *) * Max(n, 1));
 	ok = palloc0(sizeof(bool) * Max(n, 1));
+	numbered = palloc0(sizeof(bool) * Max(n, 1));
+	CowVerifyOwner = owner;
+	rownums = tuplesort_begin_datum(INT8OID, Int8LessOperator, InvalidOid,
+									false, maintenance_work_mem, NULL,
+									TUPLESORT_NONE);
+	gcxt = AllocSetContextCreate(cxt, "incetl cow verify group",
+								 ALLOCSET_DEFAULT_SIZES);
 	if (opts.nkeys > 0)
 	{
 		keys = palloc0(sizeof(SortSupportData) * opts.nkeys);
@@ -274,7 +326,9 @@ incetl_cow_verify(PG_FUNCTION_ARGS)
 		CowVersion *v = &versions[i];
 		int			j;
 
-		CowVerifyCurrent = i;
+		int64	   *rows = NULL;
+		uint64		nrows = 0;
+
 		if (v->first_block < 1 || v->first_block + v->nblocks > nblocks)
 		{
 			CowReport(rsinfo, v, psprintf("extent %u+%u lies outside the relation (%u pages)",
@@ -288,7 +342,7 @@ incetl_cow_verify(PG_FUNCTION_ARGS)
 											  versions[j].file_group_id));
 
 		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(cxt);
+		MemoryContextSwitchTo(gcxt);
 		PG_TRY();
 		{
 			CowDecodedGroup *g = CowDecodeGroup(rel, v, true, NULL, true);
@@ -316,8 +370,8 @@ incetl_cow_verify(PG_FUNCTION_ARGS)
 						break;
 					}
 				}
-				firsts[i] = palloc(sizeof(Datum) * opts.nkeys);
-				lasts[i] = palloc(sizeof(Datum) * opts.nkeys);
+				firsts[i] = MemoryContextAlloc(cxt, sizeof(Datum) * opts.nkeys);
+				lasts[i] = MemoryContextAlloc(cxt, sizeof(Datum) * opts.nkeys);
 				CowGroupKeyBounds(g->header, firsts[i], lasts[i]);
 				ok[i] = true;
 				for (k = 0; k < opts.nkeys && ok[i]; k++)
@@ -334,8 +388,8 @@ incetl_cow_verify(PG_FUNCTION_ARGS)
 				}
 			}
 			CowCheckMinMax(rsinfo, v, desc, g);
-			CowCheckRowNumbers(rsinfo, rel, v, g, &all_rows, &nall_rows,
-							   &cap_rows, cxt);
+			rows = CowCheckRowNumbers(rsinfo, rel, v, g);
+			nrows = g->nrows;
 			ReleaseCurrentSubTransaction();
 		}
 		PG_CATCH();
@@ -346,6 +400,7 @@ incetl_cow_verify(PG_FUNCTION_ARGS)
 			edata = CopyErrorData();
 			FlushErrorState();
 			RollbackAndReleaseCurrentSubTransaction();
+			rows = NULL;
 			CowReport(rsinfo, v, edata->detail ?
 					  psprintf("%s: %s", edata->message, edata->detail) :
 					  edata->message);
@@ -354,6 +409,29 @@ incetl_cow_verify(PG_FUNCTION_ARGS)
 		PG_END_TRY();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
+
+		/*
+		 * The keys the header bounds the group by outlive its context; its
+		 * row numbers go to the sort here, under the call's resource owner
+		 * (a sort that spills keeps its files to the end).
+		 */
+		if (ok[i])
+		{
+			for (k = 0; k < opts.nkeys; k++)
+			{
+				Form_pg_attribute att = TupleDescAttr(desc, opts.key_attnums[k] - 1);
+
+				firsts[i][k] = datumCopy(firsts[i][k], att->attbyval, att->attlen);
+				lasts[i][k] = datumCopy(lasts[i][k], att->attbyval, att->attlen);
+			}
+		}
+		if (rows != NULL)
+		{
+			for (uint64 r = 0; r < nrows; r++)
+				tuplesort_putdatum(rownums, Int64GetDatum(rows[r]), false);
+			numbered[i] = true;
+		}
+		MemoryContextReset(gcxt);
 	}
 
 	/* key ranges of groups must not overlap */
@@ -382,19 +460,9 @@ incetl_cow_verify(PG_FUNCTION_ARGS)
 		}
 	}
 	/* the current groups' row numbers are disjoint */
-	if (nall_rows > 1)
-	{
-		qsort(all_rows, nall_rows, sizeof(CowVerifyRow), CowVerifyRowCmp);
-		for (int64 r = 1; r < nall_rows; r++)
-			if (all_rows[r].rownum == all_rows[r - 1].rownum)
-			{
-				CowReport(rsinfo, &versions[all_rows[r].vi],
-						  psprintf("row number " INT64_FORMAT " is held by file group " INT64_FORMAT " too",
-								   all_rows[r].rownum,
-								   versions[all_rows[r - 1].vi].file_group_id));
-				break;
-			}
-	}
+	CowCheckRowNumbersDisjoint(rsinfo, rel, versions, n, numbered, rownums);
+	tuplesort_end(rownums);
+	MemoryContextDelete(gcxt);
 	relation_close(rel, AccessShareLock);
 	return (Datum) 0;
 }

@@ -909,9 +909,8 @@ CowSelfModifiedCmax(Relation rel, int64 rownum, CommandId cid)
 static void
 CowRememberSelfDeleted(CowPending *p)
 {
-	int64		n;
-	int64	   *rows = CowDeleteSetToArray(p->deletes, &n);
-	int64		i;
+	CowDeleteSetIter it;
+	int64		rownum;
 
 	if (p->self_deleted_cid != p->write_cid)
 	{
@@ -922,9 +921,10 @@ CowRememberSelfDeleted(CowPending *p)
 	}
 	if (p->self_deleted == NULL)
 		p->self_deleted = CowDeleteSetCreate(CowWriteContext);
-	for (i = 0; i < n; i++)
-		CowDeleteSetAdd(p->self_deleted, rows[i], GetCurrentSubTransactionId());
-	pfree(rows);
+	CowDeleteSetIterBegin(p->deletes, &it);
+	while (CowDeleteSetIterNext(&it, &rownum))
+		CowDeleteSetAdd(p->self_deleted, rownum, GetCurrentSubTransactionId());
+	CowDeleteSetIterEnd(&it);
 }
 
 /*

@@ -82,7 +82,23 @@ extern bool CowDeleteSetContains(CowDeleteSet *s, int64 rownum);
 extern int64 CowDeleteSetCount(CowDeleteSet *s);
 extern int64 CowDeleteSetCountRange(CowDeleteSet *s, int64 lo, int64 hi);
 extern void CowDeleteSetAbortSub(CowDeleteSet *s, SubTransactionId subid);
-extern int64 *CowDeleteSetToArray(CowDeleteSet *s, int64 *n);
+
+/* a walk over a delete set's row numbers (CowDeleteSetIterBegin) */
+typedef struct CowDeleteSetIter
+{
+	CowDeleteSet *set;
+	int64	   *chunknos;		/* the set's chunks, ascending */
+	int64		nchunks;
+	int64		next_chunk;		/* of chunknos[] */
+	const uint64 *bits;			/* of the chunk being walked */
+	int64		base;			/* its first row number */
+	int			word;			/* of bits[] */
+	uint64		rest;			/* bits of bits[word] not returned yet */
+} CowDeleteSetIter;
+
+extern void CowDeleteSetIterBegin(CowDeleteSet *s, CowDeleteSetIter *it);
+extern bool CowDeleteSetIterNext(CowDeleteSetIter *it, int64 *rownum);
+extern void CowDeleteSetIterEnd(CowDeleteSetIter *it);
 extern void CowDeleteSetFree(CowDeleteSet *s);
 
 /* what one part of a statement merged early changed (see CowPending) */
