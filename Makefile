@@ -20,6 +20,9 @@
 #                        incetl_cow table's key after upserts, with leaf fill)
 #   make bench-mem       test/bench/mem_bench.sh (peak memory of a 10 M-row
 #                        INSERT ... SELECT, incetl_cow vs heap; BENCH_REPS)
+#   make bench-memscale  test/bench/mem_scale_bench.sh (a statement's peak
+#                        private memory on 1 M and 3 M rows: does it grow
+#                        with the table?  BENCH_SCALE_ROWS)
 #   make pgregress       test/pg_regress_cow.sh: PostgreSQL's own regression
 #                        suite under heap and under incetl_cow (as root)
 #   make installcheck    pg_regress + isolation against a running server that
@@ -88,6 +91,10 @@ bench-index:
 .PHONY: bench-mem
 bench-mem:
 	bash test/bench/mem_bench.sh
+
+.PHONY: bench-memscale
+bench-memscale:
+	bash test/bench/mem_scale_bench.sh
 
 .PHONY: fuzz
 fuzz:

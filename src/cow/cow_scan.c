@@ -2026,10 +2026,13 @@ typedef struct CowMoveRun
 {
 	int64		old_start;
 	int64		new_start;
-	int64		len;
+	uint32		len;			/* a longer run is recorded as several */
 	bool		updated;		/* old rows updated into new ones (else
 								 * carried unchanged) */
 } CowMoveRun;
+
+StaticAssertDecl(sizeof(CowMoveRun) == 24,
+				 "a move run is three words: COW_MAX_MOVE_RUNS counts on it");
 
 typedef struct CowMoveMap
 {
@@ -2101,6 +2104,7 @@ CowMoveMapAdd(CowMoveMap *m, int64 from, int64 to, bool updated,
 	CowMoveRun *last = m->nruns > 0 ? &m->runs[m->nruns - 1] : NULL;
 
 	if (last != NULL && last->updated == updated &&
+		last->len < PG_UINT32_MAX &&
 		last->old_start + last->len == from &&
 		last->new_start + last->len == to)
 	{
