@@ -325,8 +325,7 @@ incetl_cow_verify(PG_FUNCTION_ARGS)
 	{
 		CowVersion *v = &versions[i];
 		int			j;
-
-		int64	   *rows = NULL;
+		int64	   *rows = NULL;	/* set in PG_TRY, reset in PG_CATCH */
 		uint64		nrows = 0;
 
 		if (v->first_block < 1 || v->first_block + v->nblocks > nblocks)
