@@ -1,7 +1,7 @@
 -- An UPDATE or DELETE of every row of a large table: the rows it removes
 -- are kept as a bitmap (cow_delete_set.c), an eighth of a byte a row, and
 -- the statement's end walks it; it listed them as eight bytes a row
--- first, 16 MB more for 2,000,000 rows than for 1,000,000.  Each
+-- first, 16 MB more for 3,000,000 rows than for 1,000,000.  Each
 -- statement runs in a new session, its peak resident memory read before
 -- and after; the table of 3,000,000 rows must not cost more than 8 MB
 -- beyond the one of 1,000,000 (the groups it rewrites are as large).
