@@ -187,9 +187,17 @@ typedef struct CowReorder
  * bytes and what the writer keeps per block (min/max, the first and last
  * key), whatever file_group_rows is.
  *
- * A block is encoded only once half the reordering heap's worth of rows
- * came after it, reordering or not: those are the rows a row out of key
- * order may take back into the heap (CowReorderTakeBack).  Delete markers
+ * A block is encoded only once COW_APPEND_KEEP rows came after it,
+ * reordering or not: those, and the block's own rows until it is encoded,
+ * are the rows a row out of key order may take back into the heap
+ * (CowReorderTakeBack).  A source whose first rows are a stretch of higher
+ * keys -- a heap read by a synchronized scan that began where the last scan
+ * of it ended, at most 16 pages before its end -- breaks the order before
+ * the first block is encoded, so all of them can be taken back (up to half
+ * the heap, COW_REORDER_ROWS / 2); COW_APPEND_KEEP is for the jumps later
+ * on, which the heap's delay (COW_REORDER_DELAY) also bounds.  The rows
+ * wait column by column (CowWaitRows): a Datum and a flag per column and
+ * their values' bytes, handed to the writer as they are.  Delete markers
  * go to the spill as tombstones, as a part merged early keeps them
  * (CowFlushPart), and are not written.  Every row is of one subtransaction
  * (subid).
@@ -204,24 +212,21 @@ typedef struct CowReorder
  * came first), and the statement goes on as any other.  At the statement's
  * end the group is written (CowAppendFinish), a short one.
  */
-#define COW_APPEND_KEEP		(COW_REORDER_ROWS / 2)
+#define COW_APPEND_KEEP		COW_REORDER_DELAY
 #define COW_APPEND_START	1024	/* rows buffered before trying */
 
 typedef struct CowAppender
 {
 	CowOptions	opts;			/* as of CowAppendBegin, under the lock */
 	SubTransactionId subid;		/* of every row */
-	MemoryContext row_cxt;		/* the rows waiting (a generation context:
-								 * they go in arrival order); those that
-								 * came out of the reordering heap stay in
-								 * its context, whose chunks they free for
-								 * the next rows */
+	MemoryContext row_cxt;		/* an incoming row, until it is waiting */
 	MemoryContext group_cxt;	/* the writer's: reset after each group */
 	CowGroupWriter *w;			/* the group being written, or NULL */
-	CowRow	  **rows;			/* [cap]: waiting for their block */
-	int			n;
-	int			cap;
-	CowRow	   *top;			/* copy of the greatest key that left rows[]
+	CowWaitRows *wait;			/* waiting for their block, column by column
+								 * (cow_wait_rows.c) */
+	CowRow		last;			/* the last row waiting: its values point
+								 * into wait (CowAppendLastRow) */
+	CowRow	   *top;			/* copy of the greatest key that left wait
 								 * (a block's last row, a delete marker), or
 								 * NULL */
 	int64		given_back_seq; /* arrival numbers of rows given back */
@@ -665,6 +670,7 @@ CowBufferInsertRow(Relation rel, TupleTableSlot *slot, CommandId cid, bool is_up
 		if (CowBufferKeyCmp(p, p->last_row, row) < 0)
 		{
 			CowAppendRow(p, rel, row);
+			pfree(row);
 			MemoryContextSwitchTo(old);
 			return;
 		}
@@ -1276,8 +1282,9 @@ CowReorderPop(CowPending *p, Relation rel)
 	}
 	if (p->append != NULL)
 	{
-		/* not copied: freed once its block is encoded, its chunk reused */
+		/* its values copied to wait; its chunk is reused by the next rows */
 		CowAppendRow(p, rel, top);
+		pfree(top);
 		return;
 	}
 	row = CowReorderCopy(RelationGetDescr(rel), top, p->row_cxt);
@@ -1306,15 +1313,10 @@ CowReorderTakeBack(CowPending *p, Relation rel, CowRow *row)
 	{
 		CowAppender *a = p->append;
 
-		while (a->n > 0 && r->n < r->cap / 2 &&
-			   CowBufferKeyCmp(p, a->rows[a->n - 1], row) >= 0 &&
-			   (a->top == NULL || CowBufferKeyCmp(p, a->top, a->rows[a->n - 1]) < 0))
-		{
-			CowRow	   *t = a->rows[--a->n];
-
-			CowReorderPush(p, CowReorderCopy(desc, t, r->cxt));
-			pfree(t);
-		}
+		while (r->n < r->cap / 2 &&
+			   CowAppendLastRow(p) == &a->last &&
+			   CowBufferKeyCmp(p, &a->last, row) >= 0)
+			CowReorderPush(p, CowWaitRowsPop(a->wait, r->cxt));
 		p->last_row = CowAppendLastRow(p);
 		return;
 	}
@@ -1495,9 +1497,15 @@ static CowRow *
 CowAppendLastRow(CowPending *p)
 {
 	CowAppender *a = p->append;
+	int			n = CowWaitRowsCount(a->wait);
 
-	if (a->n > 0 && (a->top == NULL || CowBufferKeyCmp(p, a->top, a->rows[a->n - 1]) < 0))
-		return a->rows[a->n - 1];
+	if (n > 0)
+	{
+		/* the view of the last row waiting, made again: wait may have moved */
+		CowWaitRowsRow(a->wait, n - 1, a->last.values, a->last.isnull);
+		if (a->top == NULL || CowBufferKeyCmp(p, a->top, &a->last) < 0)
+			return &a->last;
+	}
 	return a->top ? a->top : p->last_key;
 }
 
@@ -1577,12 +1585,14 @@ CowAppendStart(CowPending *p, Relation rel)
 	a->subid = GetCurrentSubTransactionId();
 	a->row_cxt = GenerationContextCreate(CowWriteContext,
 										 "incetl cow appended rows",
-										 0, 64 * 1024, 256 * 1024);
+										 0, 8 * 1024, 64 * 1024);
 	a->group_cxt = AllocSetContextCreate(CowWriteContext,
 										 "incetl cow append group",
 										 ALLOCSET_DEFAULT_SIZES);
-	a->cap = COW_BLOCK_ROWS + COW_APPEND_KEEP + 1;
-	a->rows = palloc(sizeof(CowRow *) * a->cap);
+	a->wait = CowWaitRowsCreate(desc, COW_BLOCK_ROWS + COW_APPEND_KEEP + 1,
+								CowWriteContext);
+	a->last.values = palloc0(sizeof(Datum) * Max(desc->natts, 1));
+	a->last.isnull = palloc0(sizeof(bool) * Max(desc->natts, 1));
 	p->append = a;
 	MemoryContextSwitchTo(old);
 	ereport(DEBUG1,
@@ -1591,15 +1601,15 @@ CowAppendStart(CowPending *p, Relation rel)
 
 	/* the buffered rows move over, copied to wait (pending numbers unused) */
 	foreach(lc, p->rows)
-		CowAppendRow(p, rel, CowReorderCopy(desc, lfirst(lc), a->row_cxt));
+		CowAppendRow(p, rel, lfirst(lc));
 	CowClearBuffered(p);
 	p->last_row = CowAppendLastRow(p);
 }
 
 /*
- * CowAppendRow takes row (in the appender's row context, its key above
- * every earlier row's) into the group, encoding a block and writing the
- * group as they fill.
+ * CowAppendRow takes row (its key above every earlier row's) into the
+ * group, encoding a block and writing the group as they fill.  Its values
+ * are copied: the caller frees row.
  */
 static void
 CowAppendRow(CowPending *p, Relation rel, CowRow *row)
@@ -1613,7 +1623,6 @@ CowAppendRow(CowPending *p, Relation rel, CowRow *row)
 			p->spill = CowSpillBegin(rel, &p->opts, CowWriteContext);
 		CowSpillPut(p->spill, row, a->subid, true);
 		CowAppendSetTop(p, RelationGetDescr(rel), row);
-		pfree(row);
 		p->last_row = a->top;
 		return;
 	}
@@ -1621,14 +1630,10 @@ CowAppendRow(CowPending *p, Relation rel, CowRow *row)
 	 * The last COW_APPEND_KEEP rows wait, reordering or not: a row that
 	 * breaks the key order may take them back (CowReorderTakeBack).
 	 */
-	Assert(a->n < a->cap);
-	a->rows[a->n++] = row;
-	p->last_row = row;
-	if (a->n >= COW_BLOCK_ROWS + COW_APPEND_KEEP)
-	{
+	CowWaitRowsPush(a->wait, row);
+	if (CowWaitRowsCount(a->wait) >= COW_BLOCK_ROWS + COW_APPEND_KEEP)
 		CowAppendEncode(p, rel, COW_APPEND_KEEP, false);
-		p->last_row = CowAppendLastRow(p);
-	}
+	p->last_row = CowAppendLastRow(p);
 }
 
 /*
@@ -1642,13 +1647,16 @@ CowAppendEncode(CowPending *p, Relation rel, int keep, bool final)
 {
 	CowAppender *a = p->append;
 	TupleDesc	desc = RelationGetDescr(rel);
+	int			natts = desc->natts;
 	int64		fgr = Max(a->opts.file_group_rows, 1);
-	int			done = 0;
+	const Datum **vals = palloc(sizeof(Datum *) * Max(natts, 1));
+	int64	   *nvals = palloc0(sizeof(int64) * Max(natts, 1));
+	const bool **isnull = palloc0(sizeof(bool *) * Max(natts, 1));
 
-	while (a->n - done > keep)
+	while (CowWaitRowsCount(a->wait) > keep)
 	{
 		int64		in_group = a->w ? CowGroupWriterRows(a->w) : 0;
-		int			avail = a->n - done - keep;
+		int			avail = CowWaitRowsCount(a->wait) - keep;
 		int			take = (int) Min((int64) COW_BLOCK_ROWS, fgr - in_group);
 
 		if (avail < take)
@@ -1660,21 +1668,25 @@ CowAppendEncode(CowPending *p, Relation rel, int keep, bool final)
 		if (a->w == NULL)
 			a->w = CowGroupWriterBegin(desc, &a->opts, fgr,
 									   p->stmt_commit_id, true, a->group_cxt);
-		CowGroupWriterAddBlock(a->w, a->rows + done, take);
-		CowAppendSetTop(p, desc, a->rows[done + take - 1]);
-		for (int i = done; i < done + take; i++)
-			pfree(a->rows[i]);
-		done += take;
+		for (int i = 0; i < natts; i++)
+		{
+			vals[i] = NULL;
+			if (!TupleDescAttr(desc, i)->attisdropped)
+				CowWaitRowsColumn(a->wait, i, take, &vals[i], &nvals[i],
+								  &isnull[i]);
+		}
+		CowGroupWriterAddColumns(a->w, take, vals, nvals, isnull);
+		CowWaitRowsRow(a->wait, take - 1, a->last.values, a->last.isnull);
+		CowAppendSetTop(p, desc, &a->last);
+		CowWaitRowsDrop(a->wait, take);
 		if (CowGroupWriterRows(a->w) >= fgr)
 			CowAppendWrite(p, rel);
 		else if (take < COW_BLOCK_ROWS)
 			break;				/* final: the group's last block */
 	}
-	if (done > 0)
-	{
-		a->n -= done;
-		memmove(a->rows, a->rows + done, sizeof(CowRow *) * a->n);
-	}
+	pfree(vals);
+	pfree(nvals);
+	pfree(isnull);
 }
 
 /* CowAppendWrite writes the group being written as a part of the statement */
@@ -1705,7 +1717,7 @@ CowAppendFinish(CowPending *p, Relation rel)
 	CowRow	   *last;
 
 	CowAppendEncode(p, rel, 0, true);
-	Assert(a->n == 0);
+	Assert(CowWaitRowsCount(a->wait) == 0);
 	if (a->w != NULL && CowGroupWriterRows(a->w) > 0)
 		CowAppendWrite(p, rel);
 	last = CowAppendLastRow(p);
@@ -1756,7 +1768,9 @@ CowAppendGiveBack(CowPending *p, Relation rel, CowRow *carry)
 {
 	CowAppender *a = p->append;
 	TupleDesc	desc = RelationGetDescr(rel);
-	int64		nrows = (a->w ? CowGroupWriterRows(a->w) : 0) + a->n;
+	int			nwait = CowWaitRowsCount(a->wait);
+	int64		nrows = (a->w ? CowGroupWriterRows(a->w) : 0) + nwait;
+	CowRow	  **waiting;
 	MemoryContext old;
 
 	if (p->row_cxt == NULL)
@@ -1776,16 +1790,17 @@ CowAppendGiveBack(CowPending *p, Relation rel, CowRow *carry)
 		CowGroupWriterDecode(a->w, rel, CowAppendGiveBackRow, &gb);
 	}
 	old = MemoryContextSwitchTo(CowWriteContext);
-	for (int i = 0; i < a->n; i++)
+	waiting = CowWaitRowsCopyAll(a->wait, p->row_cxt);
+	CowWaitRowsDrop(a->wait, nwait);
+	for (int i = 0; i < nwait; i++)
 	{
-		CowRow	   *row = CowReorderCopy(desc, a->rows[i], p->row_cxt);
+		CowRow	   *row = waiting[i];
 
-		pfree(a->rows[i]);
-		a->rows[i] = NULL;
 		p->rows = lappend(p->rows, row);
 		p->row_subids = lappend_int(p->row_subids, (int) a->subid);
 		p->bytes += GetMemoryChunkSpace(row) + 2 * sizeof(ListCell);
 	}
+	pfree(waiting);
 	MemoryContextSwitchTo(old);
 	if (carry != NULL)
 	{
@@ -1822,7 +1837,9 @@ CowAppendFree(CowPending *p)
 		CowGroupWriterClose(a->w);
 	MemoryContextDelete(a->row_cxt);
 	MemoryContextDelete(a->group_cxt);
-	pfree(a->rows);
+	CowWaitRowsFree(a->wait);
+	pfree(a->last.values);
+	pfree(a->last.isnull);
 	if (a->top)
 	{
 		pfree(a->top->values);

@@ -102,7 +102,10 @@ typedef struct CowColEnc
 	bool		int_order;		/* integer-like: min/max found by CowIntMinMax */
 	SortSupportData ssup;
 	bits8	   *nulls;			/* [COW_BLOCK_ROWS / 8]: bit set = NULL */
-	Datum	   *vals;			/* the block's non-NULL values, detoasted */
+	Datum	   *vals;			/* the block's non-NULL values, detoasted (made
+								 * by the first CowGroupWriterAddBlock: a
+								 * block added column by column brings its
+								 * own) */
 	int64		nvals;
 	int64		nnulls;
 } CowColEnc;
@@ -170,7 +173,8 @@ int			CowTestWriteGroupVersion = COW_GROUP_VERSION;
  * into chunk's, and the chunk's min/max, comparing integers.
  */
 static void
-CowIntMinMax(CowColEnc *e, CowChunk *chunk, int64 b, int64 bvals)
+CowIntMinMax(CowColEnc *e, const Datum *vals, CowChunk *chunk, int64 b,
+			 int64 bvals)
 {
 	int			attlen = e->att->attlen;
 	int64		imin,
@@ -189,10 +193,10 @@ CowIntMinMax(CowColEnc *e, CowChunk *chunk, int64 b, int64 bvals)
 		chunk->bhas = palloc0(sizeof(bool) * chunk->cap);
 	}
 	imin = imax = 0;
-	vmin = vmax = CowDatumGetInt(e->vals[0], attlen);
+	vmin = vmax = CowDatumGetInt(vals[0], attlen);
 	for (i = 1; i < bvals; i++)
 	{
-		int64		v = CowDatumGetInt(e->vals[i], attlen);
+		int64		v = CowDatumGetInt(vals[i], attlen);
 
 		if (v > vmax)
 		{
@@ -205,18 +209,18 @@ CowIntMinMax(CowColEnc *e, CowChunk *chunk, int64 b, int64 bvals)
 			imin = i;
 		}
 	}
-	chunk->bmin[b] = e->vals[imin];
-	chunk->bmax[b] = e->vals[imax];
+	chunk->bmin[b] = vals[imin];
+	chunk->bmax[b] = vals[imax];
 	chunk->bhas[b] = true;
 	if (!chunk->has_minmax || vmin < chunk->imin)
 	{
 		chunk->imin = vmin;
-		chunk->min = e->vals[imin];
+		chunk->min = vals[imin];
 	}
 	if (!chunk->has_minmax || vmax > chunk->imax)
 	{
 		chunk->imax = vmax;
-		chunk->max = e->vals[imax];
+		chunk->max = vals[imax];
 	}
 	chunk->has_minmax = true;
 }
@@ -241,7 +245,6 @@ CowColEncInit(CowColEnc *e, Form_pg_attribute att)
 		e->int_order = CowTypeIsIntOrdered(att->atttypid);
 	}
 	e->nulls = palloc(COW_BLOCK_ROWS / 8);
-	e->vals = palloc(sizeof(Datum) * COW_BLOCK_ROWS);
 }
 
 /* CowColEncAppend adds an incoming value (stored ones are copied in runs) */
@@ -712,13 +715,17 @@ CowGroupWriterRows(CowGroupWriter *w)
 }
 
 /*
- * CowGroupWriterEncode encodes the block gathered in w->enc and w->cids (n
- * rows) as the group's next block: each column's, then the commit ids'.
- * The block's and the chunk's min/max point into the values: copied, the
- * values may go.  Call in w->cxt.
+ * CowGroupWriterEncode encodes the block gathered in w->enc (vals[i]: the
+ * e->nvals values of column i) and w->cids (n rows) as the group's next
+ * block: each column's, then the commit ids'; then takes the first and
+ * last key (firsts and lasts: the values of the key columns of the block's
+ * first and last row) and counts the block.  The block's and the chunk's
+ * min/max and the keys point into the values: copied, the values may go.
+ * Call in w->cxt.
  */
 static void
-CowGroupWriterEncode(CowGroupWriter *w, int64 n)
+CowGroupWriterEncode(CowGroupWriter *w, int64 n, Datum *const *vals,
+					 const Datum *firsts, const Datum *lasts)
 {
 	int			natts = w->natts;
 	CowColEnc  *enc = w->enc;
@@ -736,8 +743,8 @@ CowGroupWriterEncode(CowGroupWriter *w, int64 n)
 		if (e->att->attisdropped)
 			continue;
 		if (e->can_minmax && e->int_order)
-			CowIntMinMax(e, c, b, e->nvals);
-		CowChunkAddBlock(&w->descs[i], c, b, e->vals, e->nvals,
+			CowIntMinMax(e, vals[i], c, b, e->nvals);
+		CowChunkAddBlock(&w->descs[i], c, b, vals[i], e->nvals,
 						 e->nnulls > 0 ? e->nulls : NULL, n, w->level,
 						 (e->can_minmax && !e->int_order) ? &e->ssup : NULL);
 		if (!e->att->attbyval && c->bmin != NULL && c->bhas[b])
@@ -760,6 +767,20 @@ CowGroupWriterEncode(CowGroupWriter *w, int64 n)
 	CowChunkAddBlock(&w->descs[natts], &w->chunks[natts], b, w->cids, n, NULL,
 					 n, w->level, NULL);
 
+	/* the first and last key, copied */
+	for (int k = 0; k < w->nkeys; k++)
+	{
+		Form_pg_attribute att = TupleDescAttr(w->tupdesc, w->key_attnums[k] - 1);
+
+		if (w->nrows == 0)
+			w->first_key[k] = CowCopyDatum(firsts[k], att);
+		else if (!att->attbyval && w->last_key[k] != w->first_key[k])
+			pfree(DatumGetPointer(w->last_key[k]));
+		w->last_key[k] = CowCopyDatum(lasts[k], att);
+	}
+	w->nrows += n;
+	w->nblocks++;
+	w->last_partial = (n < COW_BLOCK_ROWS);
 }
 
 /*
@@ -774,6 +795,9 @@ CowGroupWriterAddBlock(CowGroupWriter *w, CowRow **rows, int64 n)
 	MemoryContext old = MemoryContextSwitchTo(w->cxt);
 	int			natts = w->natts;
 	CowColEnc  *enc = w->enc;
+	Datum	   *vals[MaxTupleAttributeNumber];
+	Datum		firsts[INDEX_MAX_KEYS];
+	Datum		lasts[INDEX_MAX_KEYS];
 	int64		r;
 	int			i,
 				k;
@@ -783,6 +807,9 @@ CowGroupWriterAddBlock(CowGroupWriter *w, CowRow **rows, int64 n)
 	{
 		if (enc[i].att->attisdropped)
 			continue;
+		if (enc[i].vals == NULL)
+			enc[i].vals = palloc(sizeof(Datum) * COW_BLOCK_ROWS);
+		vals[i] = enc[i].vals;
 		enc[i].nvals = 0;
 		enc[i].nnulls = 0;
 		memset(enc[i].nulls, 0, (n + 7) / 8);
@@ -860,24 +887,67 @@ CowGroupWriterAddBlock(CowGroupWriter *w, CowRow **rows, int64 n)
 		r++;
 	}
 
-	CowGroupWriterEncode(w, n);
-
-	/* the first and last key, copied */
 	for (k = 0; k < w->nkeys; k++)
 	{
-		int			a = w->key_attnums[k] - 1;
-		Form_pg_attribute att = TupleDescAttr(w->tupdesc, a);
 		bool		isnull;
 
-		if (w->nrows == 0)
-			w->first_key[k] = CowCopyDatum(CowRowValue(rows[0], a, &isnull), att);
-		else if (!att->attbyval && w->last_key[k] != w->first_key[k])
-			pfree(DatumGetPointer(w->last_key[k]));
-		w->last_key[k] = CowCopyDatum(CowRowValue(rows[n - 1], a, &isnull), att);
+		firsts[k] = CowRowValue(rows[0], w->key_attnums[k] - 1, &isnull);
+		lasts[k] = CowRowValue(rows[n - 1], w->key_attnums[k] - 1, &isnull);
 	}
-	w->nrows += n;
-	w->nblocks++;
-	w->last_partial = (n < COW_BLOCK_ROWS);
+	CowGroupWriterEncode(w, n, vals, firsts, lasts);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * CowGroupWriterAddColumns encodes n incoming rows (1 <= n <=
+ * COW_BLOCK_ROWS, in key order after the rows added before, none NULL in a
+ * key column) given column by column as the group's next block: vals[i]
+ * the nvals[i] non-NULL values of column i in row order (detoasted),
+ * isnull[i] its null flags by row.  As CowGroupWriterAddBlock, without
+ * copying the values into arrays of its own (cow_wait_rows.c).
+ */
+void
+CowGroupWriterAddColumns(CowGroupWriter *w, int64 n, const Datum *const *vals,
+						 const int64 *nvals, const bool *const *isnull)
+{
+	MemoryContext old = MemoryContextSwitchTo(w->cxt);
+	int			natts = w->natts;
+	CowColEnc  *enc = w->enc;
+	Datum		firsts[INDEX_MAX_KEYS];
+	Datum		lasts[INDEX_MAX_KEYS];
+
+	Assert(n > 0 && n <= COW_BLOCK_ROWS && !w->last_partial);
+	for (int i = 0; i < natts; i++)
+	{
+		CowColEnc  *e = &enc[i];
+
+		if (e->att->attisdropped)
+			continue;
+		e->nvals = nvals[i];
+		e->nnulls = n - nvals[i];
+		memset(e->nulls, 0, (n + 7) / 8);
+		if (e->nnulls > 0)
+		{
+			for (int64 r = 0; r < n; r++)
+			{
+				if (isnull[i][r])
+					e->nulls[r >> 3] |= 1 << (r & 7);
+			}
+		}
+	}
+	for (int64 r = 0; r < n; r++)
+		w->cids[r] = Int64GetDatum(w->commit_id);
+	w->min_commit = Min(w->min_commit, w->commit_id);
+	w->max_commit = Max(w->max_commit, w->commit_id);
+	for (int k = 0; k < w->nkeys; k++)
+	{
+		int			a = w->key_attnums[k] - 1;
+
+		Assert(nvals[a] == n);
+		firsts[k] = vals[a][0];
+		lasts[k] = vals[a][n - 1];
+	}
+	CowGroupWriterEncode(w, n, (Datum *const *) vals, firsts, lasts);
 	MemoryContextSwitchTo(old);
 }
 

@@ -4,8 +4,10 @@
  *	  The write path: a statement's buffered rows and deletes
  *	  (cow_write_state.c), the row numbers it deletes (cow_delete_set.c),
  *	  rows beyond memory (cow_spill.c), the copy-on-write merge and
- *	  rewrite (cow_merge.c), writing file groups (cow_writer.c), and the
- *	  images of rows written under AFTER ROW triggers (cow_row_images.c).
+ *	  rewrite (cow_merge.c), writing file groups (cow_writer.c), the rows
+ *	  an appending statement holds until their block (cow_wait_rows.c),
+ *	  and the images of rows written under AFTER ROW triggers
+ *	  (cow_row_images.c).
  *
  * Uses cow/read.h and the layers below it; the merge also uses
  * cow/security.h.
@@ -37,12 +39,32 @@ extern CowGroupWriter *CowGroupWriterBegin(TupleDesc tupdesc, const CowOptions *
 										   bool spool, MemoryContext cxt);
 extern void CowGroupWriterClose(CowGroupWriter *w);
 extern void CowGroupWriterAddBlock(CowGroupWriter *w, CowRow **rows, int64 n);
+extern void CowGroupWriterAddColumns(CowGroupWriter *w, int64 n,
+									 const Datum *const *vals,
+									 const int64 *nvals,
+									 const bool *const *isnull);
 extern int64 CowGroupWriterRows(CowGroupWriter *w);
 extern void CowGroupWriterEnd(CowGroupWriter *w, Relation rel,
 							  int64 file_group_id, CowVersion *out);
 extern void CowGroupWriterDecode(CowGroupWriter *w, Relation rel,
 								 void (*emit) (void *arg, Datum *values, bool *isnull),
 								 void *arg);
+
+/* rows an appending statement holds until their block (cow_wait_rows.c) */
+typedef struct CowWaitRows CowWaitRows;
+extern CowWaitRows *CowWaitRowsCreate(TupleDesc desc, int cap,
+									  MemoryContext parent);
+extern void CowWaitRowsFree(CowWaitRows *wr);
+extern int	CowWaitRowsCount(CowWaitRows *wr);
+extern void CowWaitRowsPush(CowWaitRows *wr, CowRow *row);
+extern void CowWaitRowsRow(CowWaitRows *wr, int r, Datum *values,
+						   bool *isnull);
+extern void CowWaitRowsColumn(CowWaitRows *wr, int i, int n,
+							  const Datum **vals, int64 *nvals,
+							  const bool **isnull);
+extern CowRow *CowWaitRowsPop(CowWaitRows *wr, MemoryContext cxt);
+extern CowRow **CowWaitRowsCopyAll(CowWaitRows *wr, MemoryContext cxt);
+extern void CowWaitRowsDrop(CowWaitRows *wr, int n);
 
 /* ---------- write state and merge ---------- */
 

@@ -1,0 +1,399 @@
+/*-------------------------------------------------------------------------
+ *
+ * cow_wait_rows.c
+ *	  The rows an appending statement holds until their block is written,
+ *	  kept column by column as the group writer takes them.
+ *
+ * A statement appending in key order (cow_write_state.c, CowAppender) hands
+ * its rows to the file group being written a block (COW_BLOCK_ROWS rows) at
+ * a time, and holds back the last few a late row may still take back into
+ * the reordering heap.  Held as rows (CowRow: a header, a Datum and a null
+ * flag per column, then the values' bytes, rounded up to the allocator's
+ * next power of two) a row of six columns took 272 bytes; here it is a
+ * Datum and a flag per column in arrays, its arrival and pending numbers,
+ * and only its by-reference values' bytes, packed one after the other in an
+ * arena.  The block is then handed to the writer as its columns' arrays
+ * (CowWaitRowsColumn), without a copy.
+ *
+ * Rows leave first in, first out (CowWaitRowsDrop, once their block is
+ * encoded) or last in, first out (CowWaitRowsPop: taken back, given back),
+ * so the arena is a stack whose bottom is moved down after each block.  A
+ * value larger than COW_WAIT_INLINE_MAX is kept in a chunk of its own, so
+ * that a few large values do not make the arena large; such a value is
+ * told from an arena one by its address.
+ *
+ * Values are read as they were given: CowRowFromValues detoasted them.
+ *
+ * Copyright (c) 2026, incetl authors
+ *
+ * IDENTIFICATION
+ *	  src/cow/cow_wait_rows.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/tupmacs.h"
+#include "utils/memutils.h"
+
+#include "cow/write.h"
+
+#define COW_WAIT_INLINE_MAX		8192
+#define COW_WAIT_ARENA_INITIAL	(64 * 1024)
+
+struct CowWaitRows
+{
+	TupleDesc	desc;
+	int			natts;
+	int			cap;			/* rows */
+	int			n;				/* rows held */
+	MemoryContext cxt;			/* everything below */
+	Datum	  **vals;			/* [natts][cap]: the non-NULL values of each
+								 * column, in row order */
+	int		   *nvals;			/* [natts] */
+	bool	  **isnull;			/* [natts][cap], by row */
+	int64	   *seq;			/* [cap]: arrival numbers */
+	int64	   *pending;		/* [cap]: pending row numbers */
+	Size	   *row_off;		/* [cap + 1]: where each row's bytes start in
+								 * the arena; row_off[n] is its length */
+	char	   *arena;
+	Size		arena_cap;
+};
+
+/* CowWaitInArena: is value (by reference) one of the arena's bytes? */
+static inline bool
+CowWaitInArena(CowWaitRows *wr, Datum value)
+{
+	char	   *p = DatumGetPointer(value);
+
+	return p >= wr->arena && p < wr->arena + wr->row_off[wr->n];
+}
+
+/* CowWaitValueSize: the bytes of a non-NULL by-reference value */
+static inline Size
+CowWaitValueSize(Form_pg_attribute att, Datum value)
+{
+	if (att->attlen == -1)
+		return VARSIZE_ANY(DatumGetPointer(value));
+	if (att->attlen == -2)
+		return strlen(DatumGetCString(value)) + 1;
+	return att->attlen;
+}
+
+/*
+ * CowWaitRowsCreate makes an empty holder of at most cap rows of desc, in
+ * a context of its own under parent.
+ */
+CowWaitRows *
+CowWaitRowsCreate(TupleDesc desc, int cap, MemoryContext parent)
+{
+	MemoryContext cxt = AllocSetContextCreate(parent, "incetl cow waiting rows",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	CowWaitRows *wr = palloc0(sizeof(CowWaitRows));
+	int			natts = desc->natts;
+
+	wr->desc = desc;
+	wr->natts = natts;
+	wr->cap = cap;
+	wr->cxt = cxt;
+	wr->vals = palloc0(sizeof(Datum *) * Max(natts, 1));
+	wr->nvals = palloc0(sizeof(int) * Max(natts, 1));
+	wr->isnull = palloc0(sizeof(bool *) * Max(natts, 1));
+	for (int i = 0; i < natts; i++)
+	{
+		if (TupleDescAttr(desc, i)->attisdropped)
+			continue;
+		wr->vals[i] = palloc(sizeof(Datum) * cap);
+		wr->isnull[i] = palloc(sizeof(bool) * cap);
+	}
+	wr->seq = palloc(sizeof(int64) * cap);
+	wr->pending = palloc(sizeof(int64) * cap);
+	wr->row_off = palloc0(sizeof(Size) * (cap + 1));
+	wr->arena_cap = COW_WAIT_ARENA_INITIAL;
+	wr->arena = palloc(wr->arena_cap);
+	MemoryContextSwitchTo(old);
+	return wr;
+}
+
+/* CowWaitRowsFree drops wr and every value it holds */
+void
+CowWaitRowsFree(CowWaitRows *wr)
+{
+	MemoryContextDelete(wr->cxt);
+}
+
+int
+CowWaitRowsCount(CowWaitRows *wr)
+{
+	return wr->n;
+}
+
+/*
+ * CowWaitRebase moves the arena's values at or above from (their bytes
+ * were between from and end) by delta bytes, once the bytes moved.
+ */
+static void
+CowWaitRebase(CowWaitRows *wr, const char *from, const char *end,
+			  ptrdiff_t delta)
+{
+	for (int i = 0; i < wr->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(wr->desc, i);
+		Datum	   *v = wr->vals[i];
+
+		if (att->attbyval || att->attisdropped)
+			continue;
+		for (int j = 0; j < wr->nvals[i]; j++)
+		{
+			char	   *p = DatumGetPointer(v[j]);
+
+			if (p >= from && p < end)
+				v[j] = PointerGetDatum(p + delta);
+		}
+	}
+}
+
+/*
+ * CowWaitRowsPush appends row (an incoming row of wr's descriptor: commit
+ * id 0, its by-reference values detoasted) after the rows held.  Its values
+ * are copied; the caller still owns row.
+ */
+void
+CowWaitRowsPush(CowWaitRows *wr, CowRow *row)
+{
+	int			r = wr->n;
+	Size		start = wr->row_off[r];
+	Size		end = start;
+
+	Assert(r < wr->cap);
+	Assert(row->values != NULL && row->commit_id == 0);
+
+	/* the bytes of the values kept in the arena */
+	for (int i = 0; i < wr->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(wr->desc, i);
+		Size		len;
+
+		if (att->attbyval || att->attisdropped || row->isnull[i])
+			continue;
+		len = CowWaitValueSize(att, row->values[i]);
+		if (len <= COW_WAIT_INLINE_MAX)
+			end = att_align_nominal(end, att->attalign) + len;
+	}
+	if (end > wr->arena_cap)
+	{
+		char	   *old = wr->arena;
+		Size		cap = Max(wr->arena_cap * 2, end);
+
+		wr->arena = repalloc_huge(wr->arena, cap);
+		wr->arena_cap = cap;
+		if (wr->arena != old)
+			CowWaitRebase(wr, old, old + start, wr->arena - old);
+	}
+
+	end = start;
+	for (int i = 0; i < wr->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(wr->desc, i);
+		Datum		value = row->values[i];
+		Size		len;
+		char	   *copy;
+
+		if (att->attisdropped)
+			continue;
+		wr->isnull[i][r] = row->isnull[i];
+		if (row->isnull[i])
+			continue;
+		if (!att->attbyval)
+		{
+			Assert(att->attlen != -1 ||
+				   (!VARATT_IS_EXTERNAL(DatumGetPointer(value)) &&
+					!VARATT_IS_COMPRESSED(DatumGetPointer(value))));
+			len = CowWaitValueSize(att, value);
+			if (len <= COW_WAIT_INLINE_MAX)
+			{
+				end = att_align_nominal(end, att->attalign);
+				copy = wr->arena + end;
+				end += len;
+			}
+			else
+				copy = MemoryContextAllocHuge(wr->cxt, len);
+			memcpy(copy, DatumGetPointer(value), len);
+			value = PointerGetDatum(copy);
+		}
+		wr->vals[i][wr->nvals[i]++] = value;
+	}
+	wr->seq[r] = row->seq;
+	wr->pending[r] = row->pending;
+	wr->n = r + 1;
+	wr->row_off[r + 1] = end;
+}
+
+/* CowWaitFreeLarge frees v if it is a large value kept apart */
+static inline void
+CowWaitFreeLarge(CowWaitRows *wr, Form_pg_attribute att, Datum v)
+{
+	if (!att->attbyval && !CowWaitInArena(wr, v))
+		pfree(DatumGetPointer(v));
+}
+
+/*
+ * CowWaitRowsRow fills values and isnull (natts each) with row r's values,
+ * pointing into wr: valid until wr next changes.  The last row is found at
+ * once; another row's values by counting the NULLs before it.
+ */
+void
+CowWaitRowsRow(CowWaitRows *wr, int r, Datum *values, bool *isnull)
+{
+	Assert(r >= 0 && r < wr->n);
+	for (int i = 0; i < wr->natts; i++)
+	{
+		int			k;
+
+		if (TupleDescAttr(wr->desc, i)->attisdropped || wr->isnull[i][r])
+		{
+			values[i] = (Datum) 0;
+			isnull[i] = true;
+			continue;
+		}
+		if (r == wr->n - 1)
+			k = wr->nvals[i] - 1;
+		else
+		{
+			k = 0;
+			for (int j = 0; j < r; j++)
+				k += !wr->isnull[i][j];
+		}
+		values[i] = wr->vals[i][k];
+		isnull[i] = false;
+	}
+}
+
+/*
+ * CowWaitRowsColumn: column i of the first n rows, as the group writer
+ * takes a block -- its non-NULL values in row order (*vals, *nvals of
+ * them) and its null flags by row (*isnull).  Pointers into wr, valid
+ * until it next changes.
+ */
+void
+CowWaitRowsColumn(CowWaitRows *wr, int i, int n, const Datum **vals,
+				  int64 *nvals, const bool **isnull)
+{
+	int64		k = 0;
+
+	Assert(n <= wr->n);
+	for (int j = 0; j < n; j++)
+		k += !wr->isnull[i][j];
+	*vals = wr->vals[i];
+	*nvals = k;
+	*isnull = wr->isnull[i];
+}
+
+/*
+ * CowWaitRowsPop removes the last row, returned as a CowRow in cxt (its
+ * arrival and pending numbers kept).
+ */
+CowRow *
+CowWaitRowsPop(CowWaitRows *wr, MemoryContext cxt)
+{
+	int			r = wr->n - 1;
+	Datum	   *values = palloc(sizeof(Datum) * Max(wr->natts, 1));
+	bool	   *isnull = palloc(sizeof(bool) * Max(wr->natts, 1));
+	CowRow	   *row;
+
+	Assert(r >= 0);
+	CowWaitRowsRow(wr, r, values, isnull);
+	row = CowRowFromValues(wr->desc, wr->natts, values, isnull, wr->seq[r],
+						   false, cxt);
+	row->pending = wr->pending[r];
+	for (int i = 0; i < wr->natts; i++)
+	{
+		if (isnull[i])
+			continue;
+		CowWaitFreeLarge(wr, TupleDescAttr(wr->desc, i), values[i]);
+		wr->nvals[i]--;
+	}
+	wr->n = r;
+	pfree(values);
+	pfree(isnull);
+	return row;
+}
+
+/*
+ * CowWaitRowsCopyAll returns every row held, in order, as CowRows in cxt
+ * (an array of CowWaitRowsCount rows); wr is unchanged.
+ */
+CowRow **
+CowWaitRowsCopyAll(CowWaitRows *wr, MemoryContext cxt)
+{
+	int			natts = wr->natts;
+	int		   *k = palloc0(sizeof(int) * Max(natts, 1));
+	Datum	   *values = palloc(sizeof(Datum) * Max(natts, 1));
+	bool	   *isnull = palloc(sizeof(bool) * Max(natts, 1));
+	CowRow	  **rows = palloc(sizeof(CowRow *) * Max(wr->n, 1));
+
+	for (int r = 0; r < wr->n; r++)
+	{
+		for (int i = 0; i < natts; i++)
+		{
+			isnull[i] = TupleDescAttr(wr->desc, i)->attisdropped ||
+				wr->isnull[i][r];
+			values[i] = isnull[i] ? (Datum) 0 : wr->vals[i][k[i]++];
+		}
+		rows[r] = CowRowFromValues(wr->desc, natts, values, isnull,
+								   wr->seq[r], false, cxt);
+		rows[r]->pending = wr->pending[r];
+	}
+	pfree(k);
+	pfree(values);
+	pfree(isnull);
+	return rows;
+}
+
+/*
+ * CowWaitRowsDrop forgets the first n rows (their block was encoded): the
+ * rows after them move to the front, their bytes to the arena's start.
+ */
+void
+CowWaitRowsDrop(CowWaitRows *wr, int n)
+{
+	int			left = wr->n - n;
+	Size		shift = wr->row_off[n];
+	Size		len = wr->row_off[wr->n];
+
+	Assert(n >= 0 && n <= wr->n);
+	if (n == 0)
+		return;
+	for (int i = 0; i < wr->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(wr->desc, i);
+		int			k = 0;
+
+		if (att->attisdropped)
+			continue;
+		for (int j = 0; j < n; j++)
+		{
+			if (wr->isnull[i][j])
+				continue;
+			CowWaitFreeLarge(wr, att, wr->vals[i][k]);
+			k++;
+		}
+		memmove(wr->vals[i], wr->vals[i] + k, sizeof(Datum) * (wr->nvals[i] - k));
+		wr->nvals[i] -= k;
+		memmove(wr->isnull[i], wr->isnull[i] + n, sizeof(bool) * left);
+	}
+	memmove(wr->seq, wr->seq + n, sizeof(int64) * left);
+	memmove(wr->pending, wr->pending + n, sizeof(int64) * left);
+	/* the bytes left keep their alignment: the arena's start is MAXALIGNed */
+	if (shift > 0)
+	{
+		memmove(wr->arena, wr->arena + MAXALIGN_DOWN(shift), len - MAXALIGN_DOWN(shift));
+		CowWaitRebase(wr, wr->arena + MAXALIGN_DOWN(shift), wr->arena + len,
+					  -(ptrdiff_t) MAXALIGN_DOWN(shift));
+		shift = MAXALIGN_DOWN(shift);
+	}
+	for (int j = 0; j <= left; j++)
+		wr->row_off[j] = wr->row_off[j + n] - shift;
+	wr->n = left;
+}
