@@ -16,11 +16,13 @@
  * (CowWaitRowsColumn), without a copy.
  *
  * Rows leave first in, first out (CowWaitRowsDrop, once their block is
- * encoded) or last in, first out (CowWaitRowsPop: taken back, given back),
- * so the arena is a stack whose bottom is moved down after each block.  A
- * value larger than COW_WAIT_INLINE_MAX is kept in a chunk of its own, so
- * that a few large values do not make the arena large; such a value is
- * told from an arena one by its address.
+ * encoded) or last in, first out (CowWaitRowsPop: taken back), so the
+ * arena is a queue of segments (COW_WAIT_SEGMENT bytes, or a row's bytes
+ * if more): a row's bytes lie in one segment, rows are added to the last,
+ * a row taken back gives its bytes back to it, and a segment is freed once
+ * its rows are all gone.  Values never move while they wait.  A value
+ * larger than COW_WAIT_INLINE_MAX is kept in a chunk of its own, so that a
+ * few large values make no segment large; its size tells it.
  *
  * Values are read as they were given: CowRowFromValues detoasted them.
  *
@@ -39,7 +41,15 @@
 #include "cow/write.h"
 
 #define COW_WAIT_INLINE_MAX		8192
-#define COW_WAIT_ARENA_INITIAL	(64 * 1024)
+#define COW_WAIT_SEGMENT		(64 * 1024)
+
+typedef struct CowWaitSegment
+{
+	struct CowWaitSegment *next;
+	Size		used;
+	Size		size;
+	char		data[FLEXIBLE_ARRAY_MEMBER];	/* MAXALIGNed */
+} CowWaitSegment;
 
 struct CowWaitRows
 {
@@ -54,20 +64,11 @@ struct CowWaitRows
 	bool	  **isnull;			/* [natts][cap], by row */
 	int64	   *seq;			/* [cap]: arrival numbers */
 	int64	   *pending;		/* [cap]: pending row numbers */
-	Size	   *row_off;		/* [cap + 1]: where each row's bytes start in
-								 * the arena; row_off[n] is its length */
-	char	   *arena;
-	Size		arena_cap;
+	CowWaitSegment **row_seg;	/* [cap]: the segment of each row's bytes */
+	Size	   *row_off;		/* [cap]: where in it they start */
+	CowWaitSegment *head;		/* the oldest segment */
+	CowWaitSegment *tail;		/* the newest: rows are added to it */
 };
-
-/* CowWaitInArena: is value (by reference) one of the arena's bytes? */
-static inline bool
-CowWaitInArena(CowWaitRows *wr, Datum value)
-{
-	char	   *p = DatumGetPointer(value);
-
-	return p >= wr->arena && p < wr->arena + wr->row_off[wr->n];
-}
 
 /* CowWaitValueSize: the bytes of a non-NULL by-reference value */
 static inline Size
@@ -78,6 +79,20 @@ CowWaitValueSize(Form_pg_attribute att, Datum value)
 	if (att->attlen == -2)
 		return strlen(DatumGetCString(value)) + 1;
 	return att->attlen;
+}
+
+/* CowWaitNewSegment makes an empty segment of at least need bytes */
+static CowWaitSegment *
+CowWaitNewSegment(CowWaitRows *wr, Size need)
+{
+	Size		size = Max(need, COW_WAIT_SEGMENT);
+	CowWaitSegment *seg;
+
+	seg = MemoryContextAllocHuge(wr->cxt, offsetof(CowWaitSegment, data) + size);
+	seg->next = NULL;
+	seg->used = 0;
+	seg->size = size;
+	return seg;
 }
 
 /*
@@ -109,9 +124,9 @@ CowWaitRowsCreate(TupleDesc desc, int cap, MemoryContext parent)
 	}
 	wr->seq = palloc(sizeof(int64) * cap);
 	wr->pending = palloc(sizeof(int64) * cap);
-	wr->row_off = palloc0(sizeof(Size) * (cap + 1));
-	wr->arena_cap = COW_WAIT_ARENA_INITIAL;
-	wr->arena = palloc(wr->arena_cap);
+	wr->row_seg = palloc(sizeof(CowWaitSegment *) * cap);
+	wr->row_off = palloc(sizeof(Size) * cap);
+	wr->head = wr->tail = CowWaitNewSegment(wr, 0);
 	MemoryContextSwitchTo(old);
 	return wr;
 }
@@ -130,31 +145,6 @@ CowWaitRowsCount(CowWaitRows *wr)
 }
 
 /*
- * CowWaitRebase moves the arena's values at or above from (their bytes
- * were between from and end) by delta bytes, once the bytes moved.
- */
-static void
-CowWaitRebase(CowWaitRows *wr, const char *from, const char *end,
-			  ptrdiff_t delta)
-{
-	for (int i = 0; i < wr->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(wr->desc, i);
-		Datum	   *v = wr->vals[i];
-
-		if (att->attbyval || att->attisdropped)
-			continue;
-		for (int j = 0; j < wr->nvals[i]; j++)
-		{
-			char	   *p = DatumGetPointer(v[j]);
-
-			if (p >= from && p < end)
-				v[j] = PointerGetDatum(p + delta);
-		}
-	}
-}
-
-/*
  * CowWaitRowsPush appends row (an incoming row of wr's descriptor: commit
  * id 0, its by-reference values detoasted) after the rows held.  Its values
  * are copied; the caller still owns row.
@@ -163,13 +153,15 @@ void
 CowWaitRowsPush(CowWaitRows *wr, CowRow *row)
 {
 	int			r = wr->n;
-	Size		start = wr->row_off[r];
+	CowWaitSegment *seg = wr->tail;
+	Size		start = seg->used;
 	Size		end = start;
+	Size		end0 = 0;		/* the same from a segment's start */
 
 	Assert(r < wr->cap);
 	Assert(row->values != NULL && row->commit_id == 0);
 
-	/* the bytes of the values kept in the arena */
+	/* the bytes of the values kept in the arena: in the last segment? */
 	for (int i = 0; i < wr->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(wr->desc, i);
@@ -179,17 +171,17 @@ CowWaitRowsPush(CowWaitRows *wr, CowRow *row)
 			continue;
 		len = CowWaitValueSize(att, row->values[i]);
 		if (len <= COW_WAIT_INLINE_MAX)
+		{
 			end = att_align_nominal(end, att->attalign) + len;
+			end0 = att_align_nominal(end0, att->attalign) + len;
+		}
 	}
-	if (end > wr->arena_cap)
+	if (end > seg->size)
 	{
-		char	   *old = wr->arena;
-		Size		cap = Max(wr->arena_cap * 2, end);
-
-		wr->arena = repalloc_huge(wr->arena, cap);
-		wr->arena_cap = cap;
-		if (wr->arena != old)
-			CowWaitRebase(wr, old, old + start, wr->arena - old);
+		seg = CowWaitNewSegment(wr, end0);
+		wr->tail->next = seg;
+		wr->tail = seg;
+		start = 0;
 	}
 
 	end = start;
@@ -214,7 +206,7 @@ CowWaitRowsPush(CowWaitRows *wr, CowRow *row)
 			if (len <= COW_WAIT_INLINE_MAX)
 			{
 				end = att_align_nominal(end, att->attalign);
-				copy = wr->arena + end;
+				copy = seg->data + end;
 				end += len;
 			}
 			else
@@ -224,17 +216,20 @@ CowWaitRowsPush(CowWaitRows *wr, CowRow *row)
 		}
 		wr->vals[i][wr->nvals[i]++] = value;
 	}
+	Assert(end <= seg->size);
 	wr->seq[r] = row->seq;
 	wr->pending[r] = row->pending;
+	wr->row_seg[r] = seg;
+	wr->row_off[r] = start;
+	seg->used = end;
 	wr->n = r + 1;
-	wr->row_off[r + 1] = end;
 }
 
 /* CowWaitFreeLarge frees v if it is a large value kept apart */
 static inline void
-CowWaitFreeLarge(CowWaitRows *wr, Form_pg_attribute att, Datum v)
+CowWaitFreeLarge(Form_pg_attribute att, Datum v)
 {
-	if (!att->attbyval && !CowWaitInArena(wr, v))
+	if (!att->attbyval && CowWaitValueSize(att, v) > COW_WAIT_INLINE_MAX)
 		pfree(DatumGetPointer(v));
 }
 
@@ -311,9 +306,22 @@ CowWaitRowsPop(CowWaitRows *wr, MemoryContext cxt)
 	{
 		if (isnull[i])
 			continue;
-		CowWaitFreeLarge(wr, TupleDescAttr(wr->desc, i), values[i]);
+		CowWaitFreeLarge(TupleDescAttr(wr->desc, i), values[i]);
 		wr->nvals[i]--;
 	}
+	/* its bytes go back to its segment, the last (or an empty one after it) */
+	while (wr->tail != wr->row_seg[r])
+	{
+		CowWaitSegment *seg = wr->head;
+
+		Assert(wr->tail->used == 0);
+		while (seg->next != wr->tail)
+			seg = seg->next;
+		pfree(wr->tail);
+		seg->next = NULL;
+		wr->tail = seg;
+	}
+	wr->tail->used = wr->row_off[r];
 	wr->n = r;
 	pfree(values);
 	pfree(isnull);
@@ -353,14 +361,13 @@ CowWaitRowsCopyAll(CowWaitRows *wr, MemoryContext cxt)
 
 /*
  * CowWaitRowsDrop forgets the first n rows (their block was encoded): the
- * rows after them move to the front, their bytes to the arena's start.
+ * rows after them move to the front, and the segments that held only their
+ * bytes are freed.
  */
 void
 CowWaitRowsDrop(CowWaitRows *wr, int n)
 {
 	int			left = wr->n - n;
-	Size		shift = wr->row_off[n];
-	Size		len = wr->row_off[wr->n];
 
 	Assert(n >= 0 && n <= wr->n);
 	if (n == 0)
@@ -376,7 +383,7 @@ CowWaitRowsDrop(CowWaitRows *wr, int n)
 		{
 			if (wr->isnull[i][j])
 				continue;
-			CowWaitFreeLarge(wr, att, wr->vals[i][k]);
+			CowWaitFreeLarge(att, wr->vals[i][k]);
 			k++;
 		}
 		memmove(wr->vals[i], wr->vals[i] + k, sizeof(Datum) * (wr->nvals[i] - k));
@@ -385,15 +392,18 @@ CowWaitRowsDrop(CowWaitRows *wr, int n)
 	}
 	memmove(wr->seq, wr->seq + n, sizeof(int64) * left);
 	memmove(wr->pending, wr->pending + n, sizeof(int64) * left);
-	/* the bytes left keep their alignment: the arena's start is MAXALIGNed */
-	if (shift > 0)
-	{
-		memmove(wr->arena, wr->arena + MAXALIGN_DOWN(shift), len - MAXALIGN_DOWN(shift));
-		CowWaitRebase(wr, wr->arena + MAXALIGN_DOWN(shift), wr->arena + len,
-					  -(ptrdiff_t) MAXALIGN_DOWN(shift));
-		shift = MAXALIGN_DOWN(shift);
-	}
-	for (int j = 0; j <= left; j++)
-		wr->row_off[j] = wr->row_off[j + n] - shift;
+	memmove(wr->row_seg, wr->row_seg + n, sizeof(CowWaitSegment *) * left);
+	memmove(wr->row_off, wr->row_off + n, sizeof(Size) * left);
 	wr->n = left;
+
+	/* free the segments before the first row's; with no rows, all but one */
+	while (wr->head != wr->tail && (left == 0 || wr->head != wr->row_seg[0]))
+	{
+		CowWaitSegment *next = wr->head->next;
+
+		pfree(wr->head);
+		wr->head = next;
+	}
+	if (left == 0)
+		wr->tail->used = 0;
 }

@@ -174,6 +174,7 @@ typedef struct CowReorder
 	Size		limit;			/* of bytes: an eighth of the budget */
 	SubTransactionId subid;		/* of every row */
 	int64		nspilled;		/* rows sent to the spill */
+	bool		took_back;		/* rows were taken back: the source jumps */
 } CowReorder;
 
 /*
@@ -195,7 +196,14 @@ typedef struct CowReorder
  * of it ended, at most 16 pages before its end -- breaks the order before
  * the first block is encoded, so all of them can be taken back (up to half
  * the heap, COW_REORDER_ROWS / 2); COW_APPEND_KEEP is for the jumps later
- * on, which the heap's delay (COW_REORDER_DELAY) also bounds.  The rows
+ * on.  A source that jumped once (a row was taken back: a table filled by
+ * such scans jumps again where each of them began) keeps
+ * COW_APPEND_KEEP_JUMPS, as many as the heap takes back.  A jump whose
+ * early rows were partly encoded already (the group being written holds
+ * rows above the late row's key) gives the group's rows back
+ * (CowAppendGiveBack) and takes them back from the buffer instead; the
+ * statement appends again from there (CowMaybeAppend).  Only a jump
+ * reaching into a group written already sorts the rows after it.  The rows
  * wait column by column (CowWaitRows): a Datum and a flag per column and
  * their values' bytes, handed to the writer as they are.  Delete markers
  * go to the spill as tombstones, as a part merged early keeps them
@@ -213,6 +221,7 @@ typedef struct CowReorder
  * end the group is written (CowAppendFinish), a short one.
  */
 #define COW_APPEND_KEEP		COW_REORDER_DELAY
+#define COW_APPEND_KEEP_JUMPS	(COW_REORDER_ROWS / 2)
 #define COW_APPEND_START	1024	/* rows buffered before trying */
 
 typedef struct CowAppender
@@ -1316,7 +1325,10 @@ CowReorderTakeBack(CowPending *p, Relation rel, CowRow *row)
 		while (r->n < r->cap / 2 &&
 			   CowAppendLastRow(p) == &a->last &&
 			   CowBufferKeyCmp(p, &a->last, row) >= 0)
+		{
 			CowReorderPush(p, CowWaitRowsPop(a->wait, r->cxt));
+			r->took_back = true;
+		}
 		p->last_row = CowAppendLastRow(p);
 		return;
 	}
@@ -1330,6 +1342,7 @@ CowReorderTakeBack(CowPending *p, Relation rel, CowRow *row)
 		pfree(t);
 		p->rows = list_delete_last(p->rows);
 		p->row_subids = list_delete_last(p->row_subids);
+		r->took_back = true;
 	}
 	p->last_row = p->rows != NIL ? (CowRow *) llast(p->rows) : p->last_key;
 
@@ -1423,9 +1436,24 @@ CowReorderPut(CowPending *p, Relation rel, CowRow *row)
 		MemoryContext old = MemoryContextSwitchTo(CowWriteContext);
 
 		CowReorderTakeBack(p, rel, row);
-		MemoryContextSwitchTo(old);
 		below = p->last_row != NULL &&
 			CowBufferKeyCmp(p, row, p->last_row) <= 0;
+
+		/*
+		 * The early rows reach into the blocks the appender encoded: its
+		 * group's rows go back to the buffer, and are taken back from there
+		 * (see CowAppender).  The statement may append again.
+		 */
+		if (below && p->append != NULL && p->append->top != NULL &&
+			p->last_row == p->append->top && r->n < r->cap / 2)
+		{
+			(void) CowAppendGiveBack(p, rel, NULL);
+			p->append_off = false;
+			CowReorderTakeBack(p, rel, row);
+			below = p->last_row != NULL &&
+				CowBufferKeyCmp(p, row, p->last_row) <= 0;
+		}
+		MemoryContextSwitchTo(old);
 	}
 	if (below)
 		CowReorderToSpill(p, rel, row);
@@ -1589,7 +1617,7 @@ CowAppendStart(CowPending *p, Relation rel)
 	a->group_cxt = AllocSetContextCreate(CowWriteContext,
 										 "incetl cow append group",
 										 ALLOCSET_DEFAULT_SIZES);
-	a->wait = CowWaitRowsCreate(desc, COW_BLOCK_ROWS + COW_APPEND_KEEP + 1,
+	a->wait = CowWaitRowsCreate(desc, COW_BLOCK_ROWS + COW_APPEND_KEEP_JUMPS + 1,
 								CowWriteContext);
 	a->last.values = palloc0(sizeof(Datum) * Max(desc->natts, 1));
 	a->last.isnull = palloc0(sizeof(bool) * Max(desc->natts, 1));
@@ -1615,6 +1643,7 @@ static void
 CowAppendRow(CowPending *p, Relation rel, CowRow *row)
 {
 	CowAppender *a = p->append;
+	int			keep;
 
 	if (CowIsMarkerRow(p, row))
 	{
@@ -1631,8 +1660,10 @@ CowAppendRow(CowPending *p, Relation rel, CowRow *row)
 	 * breaks the key order may take them back (CowReorderTakeBack).
 	 */
 	CowWaitRowsPush(a->wait, row);
-	if (CowWaitRowsCount(a->wait) >= COW_BLOCK_ROWS + COW_APPEND_KEEP)
-		CowAppendEncode(p, rel, COW_APPEND_KEEP, false);
+	keep = (p->reorder != NULL && p->reorder->took_back) ?
+		COW_APPEND_KEEP_JUMPS : COW_APPEND_KEEP;
+	if (CowWaitRowsCount(a->wait) >= COW_BLOCK_ROWS + keep)
+		CowAppendEncode(p, rel, keep, false);
 	p->last_row = CowAppendLastRow(p);
 }
 
@@ -1703,6 +1734,14 @@ CowAppendWrite(CowPending *p, Relation rel)
 	CowFlushing = was_flushing;
 	a->w = NULL;
 	MemoryContextReset(a->group_cxt);
+
+	/*
+	 * A part written: the key order goes on from its last key (top), even
+	 * if the rows after it are given back and taken back (see CowFlushPart)
+	 */
+	if (p->last_key)
+		pfree(p->last_key);
+	p->last_key = CowReorderCopy(RelationGetDescr(rel), a->top, CowWriteContext);
 }
 
 /*
