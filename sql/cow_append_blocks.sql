@@ -373,6 +373,27 @@ SELECT count(*), count(DISTINCT k), min(k), max(k), sum(k),
        count(*) FILTER (WHERE v <> 'v' || k) AS wrong FROM c8b;
 SELECT count(*) AS problems FROM incetl.verify('c8b');
 
+-- A first jump of 1000 rows, all still waiting, taken back; the statement
+-- then keeps 4096 rows after each block, and a second jump of 3000 rows
+-- is taken back too: nothing given back, nothing sorted.
+CREATE TABLE src8c (ord int, k int);
+INSERT INTO src8c SELECT row_number() OVER (), k FROM (
+  SELECT k FROM generate_series(1, 5000) k
+  UNION ALL SELECT k FROM generate_series(9001, 10000) k
+  UNION ALL SELECT k FROM generate_series(5001, 9000) k
+  UNION ALL SELECT k FROM generate_series(10001, 20000) k
+  UNION ALL SELECT k FROM generate_series(23001, 26000) k
+  UNION ALL SELECT k FROM generate_series(20001, 23000) k
+  UNION ALL SELECT k FROM generate_series(26001, 40000) k) s;
+CREATE TABLE c8c (k int, v text) USING incetl_cow;
+SELECT incetl.set_table_options('c8c', record_key => 'k');
+SET client_min_messages = debug1;
+INSERT INTO c8c SELECT k, 'v' || k FROM src8c ORDER BY ord;
+RESET client_min_messages;
+SELECT count(*), count(DISTINCT k), min(k), max(k), sum(k),
+       count(*) FILTER (WHERE v <> 'v' || k) AS wrong FROM c8c;
+SELECT count(*) AS problems FROM incetl.verify('c8c');
+
 -- A load's own file groups stay out of the backend's cache of version
 -- headers (CowReadGroupHeaderExt): the final merge looks at every
 -- version's key bounds, and a load of a hundred groups would otherwise

@@ -131,6 +131,26 @@ CowWaitRowsCreate(TupleDesc desc, int cap, MemoryContext parent)
 	return wr;
 }
 
+/* CowWaitRowsReserve lets wr hold cap rows (more than it could) */
+void
+CowWaitRowsReserve(CowWaitRows *wr, int cap)
+{
+	if (cap <= wr->cap)
+		return;
+	for (int i = 0; i < wr->natts; i++)
+	{
+		if (TupleDescAttr(wr->desc, i)->attisdropped)
+			continue;
+		wr->vals[i] = repalloc(wr->vals[i], sizeof(Datum) * cap);
+		wr->isnull[i] = repalloc(wr->isnull[i], sizeof(bool) * cap);
+	}
+	wr->seq = repalloc(wr->seq, sizeof(int64) * cap);
+	wr->pending = repalloc(wr->pending, sizeof(int64) * cap);
+	wr->row_seg = repalloc(wr->row_seg, sizeof(CowWaitSegment *) * cap);
+	wr->row_off = repalloc(wr->row_off, sizeof(Size) * cap);
+	wr->cap = cap;
+}
+
 /* CowWaitRowsFree drops wr and every value it holds */
 void
 CowWaitRowsFree(CowWaitRows *wr)

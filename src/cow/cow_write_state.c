@@ -174,7 +174,8 @@ typedef struct CowReorder
 	Size		limit;			/* of bytes: an eighth of the budget */
 	SubTransactionId subid;		/* of every row */
 	int64		nspilled;		/* rows sent to the spill */
-	bool		took_back;		/* rows were taken back: the source jumps */
+	bool		jumped;			/* more than COW_APPEND_KEEP rows were taken
+								 * back at once: the source jumps */
 } CowReorder;
 
 /*
@@ -196,9 +197,11 @@ typedef struct CowReorder
  * of it ended, at most 16 pages before its end -- breaks the order before
  * the first block is encoded, so all of them can be taken back (up to half
  * the heap, COW_REORDER_ROWS / 2); COW_APPEND_KEEP is for the jumps later
- * on.  A source that jumped once (a row was taken back: a table filled by
- * such scans jumps again where each of them began) keeps
- * COW_APPEND_KEEP_JUMPS, as many as the heap takes back.  A jump whose
+ * on.  A source that jumped once by more (more than COW_APPEND_KEEP rows
+ * taken back at once: a table filled by such scans jumps again where each
+ * of them began) keeps COW_APPEND_KEEP_JUMPS, as many as the heap takes
+ * back; a source only nearly in key order takes back a few rows now and
+ * then, and keeps COW_APPEND_KEEP.  A jump whose
  * early rows were partly encoded already (the group being written holds
  * rows above the late row's key) gives the group's rows back
  * (CowAppendGiveBack) and takes them back from the buffer instead; the
@@ -1317,6 +1320,7 @@ CowReorderTakeBack(CowPending *p, Relation rel, CowRow *row)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	CowReorder *r = p->reorder;
+	int			moved = 0;
 
 	if (p->append != NULL)
 	{
@@ -1327,8 +1331,9 @@ CowReorderTakeBack(CowPending *p, Relation rel, CowRow *row)
 			   CowBufferKeyCmp(p, &a->last, row) >= 0)
 		{
 			CowReorderPush(p, CowWaitRowsPop(a->wait, r->cxt));
-			r->took_back = true;
+			moved++;
 		}
+		r->jumped |= (moved > COW_APPEND_KEEP);
 		p->last_row = CowAppendLastRow(p);
 		return;
 	}
@@ -1342,8 +1347,9 @@ CowReorderTakeBack(CowPending *p, Relation rel, CowRow *row)
 		pfree(t);
 		p->rows = list_delete_last(p->rows);
 		p->row_subids = list_delete_last(p->row_subids);
-		r->took_back = true;
+		moved++;
 	}
+	r->jumped |= (moved > COW_APPEND_KEEP);
 	p->last_row = p->rows != NIL ? (CowRow *) llast(p->rows) : p->last_key;
 
 	/*
@@ -1617,7 +1623,7 @@ CowAppendStart(CowPending *p, Relation rel)
 	a->group_cxt = AllocSetContextCreate(CowWriteContext,
 										 "incetl cow append group",
 										 ALLOCSET_DEFAULT_SIZES);
-	a->wait = CowWaitRowsCreate(desc, COW_BLOCK_ROWS + COW_APPEND_KEEP_JUMPS + 1,
+	a->wait = CowWaitRowsCreate(desc, COW_BLOCK_ROWS + COW_APPEND_KEEP + 1,
 								CowWriteContext);
 	a->last.values = palloc0(sizeof(Datum) * Max(desc->natts, 1));
 	a->last.isnull = palloc0(sizeof(bool) * Max(desc->natts, 1));
@@ -1659,9 +1665,13 @@ CowAppendRow(CowPending *p, Relation rel, CowRow *row)
 	 * The last COW_APPEND_KEEP rows wait, reordering or not: a row that
 	 * breaks the key order may take them back (CowReorderTakeBack).
 	 */
+	keep = COW_APPEND_KEEP;
+	if (p->reorder != NULL && p->reorder->jumped)
+	{
+		keep = COW_APPEND_KEEP_JUMPS;
+		CowWaitRowsReserve(a->wait, COW_BLOCK_ROWS + keep + 1);
+	}
 	CowWaitRowsPush(a->wait, row);
-	keep = (p->reorder != NULL && p->reorder->took_back) ?
-		COW_APPEND_KEEP_JUMPS : COW_APPEND_KEEP;
 	if (CowWaitRowsCount(a->wait) >= COW_BLOCK_ROWS + keep)
 		CowAppendEncode(p, rel, keep, false);
 	p->last_row = CowAppendLastRow(p);

@@ -54,6 +54,7 @@ extern void CowGroupWriterDecode(CowGroupWriter *w, Relation rel,
 typedef struct CowWaitRows CowWaitRows;
 extern CowWaitRows *CowWaitRowsCreate(TupleDesc desc, int cap,
 									  MemoryContext parent);
+extern void CowWaitRowsReserve(CowWaitRows *wr, int cap);
 extern void CowWaitRowsFree(CowWaitRows *wr);
 extern int	CowWaitRowsCount(CowWaitRows *wr);
 extern void CowWaitRowsPush(CowWaitRows *wr, CowRow *row);
