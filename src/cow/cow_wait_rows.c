@@ -41,7 +41,7 @@
 #include "cow/write.h"
 
 #define COW_WAIT_INLINE_MAX		8192
-#define COW_WAIT_SEGMENT		(64 * 1024)
+#define COW_WAIT_SEGMENT		(16 * 1024)
 
 typedef struct CowWaitSegment
 {
