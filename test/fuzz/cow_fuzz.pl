@@ -239,7 +239,9 @@ sub gen_sequence
 		elsif ($t eq 'big')
 		{
 			$s{mode} = pick('random', 'asc', 'asc_low', 'beyond', 'asc_break', 'markers_first',
-				'nearly', 'jump_back');
+				'nearly', 'jump_back', 'jump_mid');
+			$s{jlen} = pick(200, 700, 2000);    # jump_mid: the early stretches
+			$s{jat} = pick(0.25, 0.4);
 			$s{n} = pick(300, 3000, 8000);
 			$s{pad} = pick(20, 150, 300);
 			$s{salt} = rnd(100000);
@@ -593,7 +595,7 @@ sub exec_stmt
 			$M{mwm_small} = $reset = 1;
 		}
 		$mode = 'beyond' if $mode =~ /^asc(_low)?$/ && $M{mwm_small} && $AVOID{carry_crash};
-		my $cap = ($mode =~ /^(beyond|nearly|jump_back)$/ ? 250 : 1000) * $M{fgr};
+		my $cap = ($mode =~ /^(beyond|nearly|jump_back|jump_mid)$/ ? 250 : 1000) * $M{fgr};
 		$n = $cap if $n > $cap;
 		my ($kexpr, $ord) = ("((g * 7919 + $salt) % $ks) + 1", 'g');
 		if ($mode eq 'asc') { $kexpr = "$s->{base} + g"; }
@@ -622,6 +624,23 @@ sub exec_stmt
 			# repeated keys (every fifth key twice)
 			$kexpr = "(SELECT coalesce(max(k), 0) FROM c) + g - (g % 5 = 0)::int";
 			$ord = "CASE WHEN g > $n - $n / 8 THEN g - $n ELSE g END, g";
+		}
+		elsif ($mode eq 'jump_mid')
+		{
+			# beyond the last key, a source that jumps in its middle: a
+			# stretch of later keys comes early, right after row $a, then the
+			# rows between; the same again near the end.  A stretch longer
+			# than the rows waiting after a block (512) is taken back, or
+			# given back with the appender's group when it was partly
+			# encoded, and makes the statement keep more; repeated keys
+			# (every fifth key twice)
+			my $len = $s->{jlen} < $n / 8 ? $s->{jlen} : int($n / 8);
+			my $a = int($n * $s->{jat});
+			my $gap = int($n / 8);
+			my $b = $n - $len - int($n / 16);
+			$kexpr = "(SELECT coalesce(max(k), 0) FROM c) + g - (g % 5 = 0)::int";
+			$ord = "CASE WHEN g > $a + $gap AND g <= $a + $gap + $len THEN $a "
+			  . "WHEN g > $n - $len THEN $b ELSE g END, g";
 		}
 		my $dexpr = $mode eq 'markers_first' ? '(g % 2 = 1 AND g % 5 = 0)' : "(g % 13 = $salt % 13)";
 		my $pexpr = $mode eq 'markers_first' ? "CASE WHEN g % 2 = 1 THEN 20 ELSE g % 10 END" : "(g * 31 + $salt) % 20";
