@@ -165,9 +165,10 @@ CowWaitRowsCount(CowWaitRows *wr)
 }
 
 /*
- * CowWaitRowsPush appends row (an incoming row of wr's descriptor: commit
- * id 0, its by-reference values detoasted) after the rows held.  Its values
- * are copied; the caller still owns row.
+ * CowWaitRowsPush appends row (a row of wr's descriptor with values, its
+ * by-reference values detoasted) after the rows held, as an incoming row:
+ * the writer gives its block the statement's commit id.  Its values are
+ * copied; the caller still owns row.
  */
 void
 CowWaitRowsPush(CowWaitRows *wr, CowRow *row)
@@ -179,7 +180,7 @@ CowWaitRowsPush(CowWaitRows *wr, CowRow *row)
 	Size		end0 = 0;		/* the same from a segment's start */
 
 	Assert(r < wr->cap);
-	Assert(row->values != NULL && row->commit_id == 0);
+	Assert(row->values != NULL);
 
 	/* the bytes of the values kept in the arena: in the last segment? */
 	for (int i = 0; i < wr->natts; i++)
