@@ -255,34 +255,19 @@ CowWaitFreeLarge(Form_pg_attribute att, Datum v)
 }
 
 /*
- * CowWaitRowsRow fills values and isnull (natts each) with row r's values,
- * pointing into wr: valid until wr next changes.  The last row is found at
- * once; another row's values by counting the NULLs before it.
+ * CowWaitRowsLast fills values and isnull (natts each) with the last row's
+ * values, pointing into wr: valid until wr next changes.
  */
 void
-CowWaitRowsRow(CowWaitRows *wr, int r, Datum *values, bool *isnull)
+CowWaitRowsLast(CowWaitRows *wr, Datum *values, bool *isnull)
 {
-	Assert(r >= 0 && r < wr->n);
+	int			r = wr->n - 1;
+
+	Assert(r >= 0);
 	for (int i = 0; i < wr->natts; i++)
 	{
-		int			k;
-
-		if (TupleDescAttr(wr->desc, i)->attisdropped || wr->isnull[i][r])
-		{
-			values[i] = (Datum) 0;
-			isnull[i] = true;
-			continue;
-		}
-		if (r == wr->n - 1)
-			k = wr->nvals[i] - 1;
-		else
-		{
-			k = 0;
-			for (int j = 0; j < r; j++)
-				k += !wr->isnull[i][j];
-		}
-		values[i] = wr->vals[i][k];
-		isnull[i] = false;
+		isnull[i] = TupleDescAttr(wr->desc, i)->attisdropped || wr->isnull[i][r];
+		values[i] = isnull[i] ? (Datum) 0 : wr->vals[i][wr->nvals[i] - 1];
 	}
 }
 
@@ -318,8 +303,7 @@ CowWaitRowsPop(CowWaitRows *wr, MemoryContext cxt)
 	bool	   *isnull = palloc(sizeof(bool) * Max(wr->natts, 1));
 	CowRow	   *row;
 
-	Assert(r >= 0);
-	CowWaitRowsRow(wr, r, values, isnull);
+	CowWaitRowsLast(wr, values, isnull);
 	row = CowRowFromValues(wr->desc, wr->natts, values, isnull, wr->seq[r],
 						   false, cxt);
 	row->pending = wr->pending[r];

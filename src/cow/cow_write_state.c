@@ -1450,8 +1450,8 @@ CowReorderPut(CowPending *p, Relation rel, CowRow *row)
 		 * group's rows go back to the buffer, and are taken back from there
 		 * (see CowAppender).  The statement may append again.
 		 */
-		if (below && p->append != NULL && p->append->top != NULL &&
-			p->last_row == p->append->top && r->n < r->cap / 2)
+		if (below && p->append != NULL && p->last_row == p->append->top &&
+			r->n < r->cap / 2)
 		{
 			(void) CowAppendGiveBack(p, rel, NULL);
 			p->append_off = false;
@@ -1536,7 +1536,7 @@ CowAppendLastRow(CowPending *p)
 	if (n > 0)
 	{
 		/* the view of the last row waiting, made again: wait may have moved */
-		CowWaitRowsRow(a->wait, n - 1, a->last.values, a->last.isnull);
+		CowWaitRowsLast(a->wait, a->last.values, a->last.isnull);
 		if (a->top == NULL || CowBufferKeyCmp(p, a->top, &a->last) < 0)
 			return &a->last;
 	}
@@ -1711,13 +1711,21 @@ CowAppendEncode(CowPending *p, Relation rel, int keep, bool final)
 									   p->stmt_commit_id, true, a->group_cxt);
 		for (int i = 0; i < natts; i++)
 		{
+			/* the columns of the block, and its last row's values */
 			vals[i] = NULL;
-			if (!TupleDescAttr(desc, i)->attisdropped)
-				CowWaitRowsColumn(a->wait, i, take, &vals[i], &nvals[i],
-								  &isnull[i]);
+			a->last.isnull[i] = true;
+			a->last.values[i] = (Datum) 0;
+			if (TupleDescAttr(desc, i)->attisdropped)
+				continue;
+			CowWaitRowsColumn(a->wait, i, take, &vals[i], &nvals[i],
+							  &isnull[i]);
+			if (!isnull[i][take - 1])
+			{
+				a->last.isnull[i] = false;
+				a->last.values[i] = vals[i][nvals[i] - 1];
+			}
 		}
 		CowGroupWriterAddColumns(a->w, take, vals, nvals, isnull);
-		CowWaitRowsRow(a->wait, take - 1, a->last.values, a->last.isnull);
 		CowAppendSetTop(p, desc, &a->last);
 		CowWaitRowsDrop(a->wait, take);
 		if (CowGroupWriterRows(a->w) >= fgr)

@@ -58,8 +58,7 @@ extern void CowWaitRowsReserve(CowWaitRows *wr, int cap);
 extern void CowWaitRowsFree(CowWaitRows *wr);
 extern int	CowWaitRowsCount(CowWaitRows *wr);
 extern void CowWaitRowsPush(CowWaitRows *wr, CowRow *row);
-extern void CowWaitRowsRow(CowWaitRows *wr, int r, Datum *values,
-						   bool *isnull);
+extern void CowWaitRowsLast(CowWaitRows *wr, Datum *values, bool *isnull);
 extern void CowWaitRowsColumn(CowWaitRows *wr, int i, int n,
 							  const Datum **vals, int64 *nvals,
 							  const bool **isnull);
