@@ -27,7 +27,19 @@
  * the last, and the oldest records are dropped to make room (first in,
  * first out: a frame read often is read again from the backend's own
  * cache, which keeps the most recently used).  A partitioned hash table
- * maps a key to its record.  Locks:
+ * maps a key to its record.
+ *
+ * What every read of a block needs -- its value block, the mark that its
+ * CRC was verified, its first frame (a VARLENA block's lengths), a small
+ * block whole, a version's row-number map, a table's list of versions --
+ * is not dropped in its turn if it was read since it was written: it is
+ * written again at the head (a second chance, as a clock sweep gives a
+ * buffer used since it last passed), up to COW_SHARED_KEEP_BUDGET bytes
+ * for each record written.  Those are small, and a stream of lookups over
+ * a table whose frames do not fit would otherwise drop them with the
+ * frames: each lookup then made the value blocks again, reading and
+ * checking the whole block.  The other frames of a block, which only the
+ * reads of their rows need, pass in order.  Locks:
  *
  *	- a reader takes the key's partition lock shared, finds the record,
  *	  copies its bytes out (or searches them in place: a row number in a
@@ -109,7 +121,17 @@ typedef struct CowSharedEntry
 	CowSharedKey key;			/* first: the hash key */
 	uint64		pos;			/* of the record, in bytes written so far */
 	uint32		len;
+	pg_atomic_uint32 read;		/* 1: read since written (or kept) */
 } CowSharedEntry;
+
+/*
+ * A record read since it was written is kept (written again at the head)
+ * rather than dropped when it is of this size at most and one of those
+ * every read of a block needs (CowSharedKeepable); a write keeps at most
+ * COW_SHARED_KEEP_BUDGET bytes of them before it drops the rest.
+ */
+#define COW_SHARED_KEEP_MAX		(32 * 1024)
+#define COW_SHARED_KEEP_BUDGET	(64 * 1024)
 
 /*
  * A partition's lookup counters, a cache line each: every lookup counts
@@ -142,6 +164,12 @@ typedef struct CowSharedCtl
 } CowSharedCtl;
 
 static CowSharedCtl *CowShared = NULL;
+/* a record being kept, while it moves (under the arena lock) */
+static union
+{
+	char		data[MAXALIGN(sizeof(CowSharedRecord)) + COW_SHARED_KEEP_MAX];
+	double		align;
+}			CowSharedMoving;
 static char *CowSharedArena = NULL;
 static HTAB *CowSharedHash = NULL;
 static LWLockPadded *CowSharedLocks = NULL; /* [0] arena, then partitions */
@@ -266,6 +294,9 @@ CowSharedCacheRead(const CowSharedKey *key, Size len, CowSharedReader reader,
 		reader(CowSharedArena + e->pos % CowShared->size + COW_SHARED_HEADER,
 			   e->len, arg);
 		hit = true;
+		/* written only when it changes: a hot record's line stays shared */
+		if (pg_atomic_read_u32(&e->read) == 0)
+			pg_atomic_write_u32(&e->read, 1);
 	}
 	LWLockRelease(lock);
 	counts = &CowShared->counts[hash % COW_SHARED_PARTITIONS];
@@ -392,6 +423,118 @@ CowSharedRecordSize(Size len)
 }
 
 /*
+ * CowSharedKeepable: is a record of key and len one that every read of a
+ * block needs (or of a table, or a version), kept while it is read?  Not
+ * a frame after a block's first, which only the reads of its rows need.
+ */
+static inline bool
+CowSharedKeepable(const CowSharedKey *key, Size len)
+{
+	if (CowSharedRecordSize(len) > COW_SHARED_HEADER + COW_SHARED_KEEP_MAX)
+		return false;
+	return key->attidx < 0 || key->frame == 0 ||
+		key->frame >= COW_SHARED_WHOLE_BLOCK;
+}
+
+/*
+ * CowSharedPlace: where a record of need bytes goes at the head, past the
+ * arena's end starting over at its start (a record is never split)
+ */
+static inline uint64
+CowSharedPlace(Size need)
+{
+	Size		size = CowShared->size;
+	uint64		start = CowShared->head;
+
+	if (size - start % size < need)
+		start += size - start % size;
+	return start;
+}
+
+/*
+ * CowSharedWrite copies the record r (header and bytes, rsize in all) to
+ * the arena at start, where [head, start + rsize) is free, and moves the
+ * head past it.  Under the arena lock.
+ */
+static void
+CowSharedWrite(uint64 start, const CowSharedKey *key, const char *src,
+			   Size len)
+{
+	Size		size = CowShared->size;
+	CowSharedRecord *r;
+
+	if (start != CowShared->head &&
+		size - CowShared->head % size >= COW_SHARED_HEADER)
+	{
+		r = (CowSharedRecord *) (CowSharedArena + CowShared->head % size);
+		r->padding = 1;
+	}
+	r = (CowSharedRecord *) (CowSharedArena + start % size);
+	r->key = *key;
+	r->len = (uint32) len;
+	r->padding = 0;
+	if (len > 0)
+		memcpy((char *) r + COW_SHARED_HEADER, src, len);
+	CowShared->head = start + CowSharedRecordSize(len);
+}
+
+/*
+ * CowSharedKeepOrDrop makes room of the oldest record, at pos: it is
+ * dropped, or, when it is one to keep (CowSharedKeepable) and was read
+ * since it was written, written again at the head while *budget lasts.
+ * The tail moves past it either way.  Under the arena lock.
+ */
+static void
+CowSharedKeepOrDrop(const CowSharedRecord *old, uint64 pos, Size *budget)
+{
+	Size		osize = CowSharedRecordSize(old->len);
+	CowSharedRecord *moving = (CowSharedRecord *) CowSharedMoving.data;
+	uint32		hash;
+	LWLock	   *lock;
+	CowSharedEntry *e;
+	uint64		start;
+
+	if (osize > *budget || !CowSharedKeepable(&old->key, old->len))
+	{
+		if (CowSharedForget(old, pos))
+			pg_atomic_fetch_add_u64(&CowShared->dropped, 1);
+		CowShared->tail = pos + osize;
+		return;
+	}
+
+	/* a copy, since the record may be written over where it goes */
+	memcpy(moving, old, osize);
+	CowShared->tail = pos + osize;
+	hash = get_hash_value(CowSharedHash, &moving->key);
+	lock = CowSharedPartitionLock(hash);
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	e = hash_search_with_hash_value(CowSharedHash, &moving->key, hash,
+									HASH_FIND, NULL);
+	if (e != NULL && e->pos == pos)
+	{
+		start = CowSharedPlace(osize);
+		if (pg_atomic_read_u32(&e->read) != 0 &&
+			start + osize - CowShared->tail <= CowShared->size)
+		{
+			/* readers of the key wait on its lock while it moves */
+			CowSharedWrite(start, &moving->key,
+						   (char *) moving + COW_SHARED_HEADER, moving->len);
+			e->pos = start;
+			pg_atomic_write_u32(&e->read, 0);
+			*budget -= osize;
+		}
+		else
+		{
+			(void) hash_search_with_hash_value(CowSharedHash, &moving->key,
+											   hash, HASH_REMOVE, NULL);
+			pg_atomic_fetch_sub_u32(&CowShared->entries, 1);
+			pg_atomic_fetch_add_u64(&CowShared->dropped, 1);
+		}
+	}
+	LWLockRelease(lock);
+}
+
+/*
  * CowSharedCachePut keeps a copy of len bytes for key, unless they are
  * cached already (another backend got there first) or too large: at most
  * an eighth of the arena.  True when they are in the cache now; false when
@@ -406,10 +549,10 @@ CowSharedCachePut(const CowSharedKey *key, const char *src, Size len)
 	LWLock	   *lock;
 	LWLock	   *arena_lock;
 	uint64		start;
-	CowSharedRecord *r;
 	CowSharedEntry *e;
 	bool		found;
 	bool		entered;
+	Size		budget = COW_SHARED_KEEP_BUDGET;
 
 	if (!CowSharedUsable())
 		return false;
@@ -431,37 +574,26 @@ CowSharedCachePut(const CowSharedKey *key, const char *src, Size len)
 		return true;
 	}
 
-	/* a record is never split: past the arena's end, it starts over */
-	start = CowShared->head;
-	if (size - start % size < need)
-		start += size - start % size;
-	/* drop the oldest records until [start, start + need) is free */
-	while (start + need - CowShared->tail > size)
+	/*
+	 * Drop (or keep) the oldest records until [start, start + need) is
+	 * free; a record kept moves the head, so where this one goes is asked
+	 * again each time.
+	 */
+	for (;;)
 	{
 		uint64		pos = CowShared->tail;
-		const CowSharedRecord *old = CowSharedNext(&pos);
+		const CowSharedRecord *old;
 
-		if (old != NULL)
-		{
-			if (CowSharedForget(old, pos))
-				pg_atomic_fetch_add_u64(&CowShared->dropped, 1);
-			pos += CowSharedRecordSize(old->len);
-		}
-		CowShared->tail = pos;
+		start = CowSharedPlace(need);
+		if (start + need - CowShared->tail <= size)
+			break;
+		old = CowSharedNext(&pos);
+		if (old == NULL)
+			CowShared->tail = pos;
+		else
+			CowSharedKeepOrDrop(old, pos, &budget);
 	}
-	if (start != CowShared->head &&
-		size - CowShared->head % size >= COW_SHARED_HEADER)
-	{
-		r = (CowSharedRecord *) (CowSharedArena + CowShared->head % size);
-		r->padding = 1;
-	}
-	r = (CowSharedRecord *) (CowSharedArena + start % size);
-	r->key = *key;
-	r->len = (uint32) len;
-	r->padding = 0;
-	if (len > 0)
-		memcpy((char *) r + COW_SHARED_HEADER, src, len);
-	CowShared->head = start + need;
+	CowSharedWrite(start, key, src, len);
 
 	LWLockAcquire(lock, LW_EXCLUSIVE);
 	entered = false;
@@ -475,6 +607,7 @@ CowSharedCachePut(const CowSharedKey *key, const char *src, Size len)
 				pg_atomic_fetch_add_u32(&CowShared->entries, 1);
 			e->pos = start;
 			e->len = (uint32) len;
+			pg_atomic_init_u32(&e->read, 0);
 			entered = true;
 		}
 	}

@@ -228,6 +228,42 @@ ok($m2[1] < 40000, "the backend did not copy the maps for six lookups ($m2[1] by
 is($m2[2], '3000 of 3000', '3000 lookups in one version: the rows the upsert left');
 ok($m2[3] > $m2[1] + 20000, "and the backend copied its map ($m2[1] -> $m2[3] bytes)");
 
+# What every read of a block needs (its value blocks, the mark that its
+# CRC was verified, a VARLENA block's first frame) is not dropped in its
+# turn while it is read: a key's block read by a new session between
+# lookups over other blocks, each part writing some 60 frames of 4 kB
+# (about the cache's 256 kB), is found there each time, though the cache
+# went round several times; only the frame of the key's value, which
+# passes in order, is decompressed and written again.
+my $k_lookup = q{
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT x::text FROM c x WHERE id = 5;
+};
+my $k_row = "(5,5,\"order 5 " . md5_hex('5') . "\")";
+is($node->safe_psql('postgres', $k_lookup), $k_row, 'a key of c\'s first block');
+is($node->safe_psql('postgres', $k_lookup), $k_row, 'and again, in a new session');
+my (@kw, $k0);
+for my $part (1 .. 6)
+{
+	$node->safe_psql('postgres', "SELECT lookups(331, 30000, 10000 + $part)");
+	my $b = stats();
+	is($node->safe_psql('postgres', $k_lookup), $k_row,
+		"the key after other blocks' lookups ($part)");
+	my $a = stats();
+	push @kw, $a->{writes} - $b->{writes};
+	$k0 //= $b;
+}
+my $k1 = stats();
+ok($k1->{dropped} - $k0->{dropped} > 4 * 60,
+	'the cache went round several times (' . ($k1->{dropped} - $k0->{dropped}) . ' records dropped)');
+# the first part's lookups may have dropped them before the key was read
+# again (they were written by its first session and read by its second);
+# from then on the key's session reads them there and they stay
+my $kfirst = shift @kw;
+ok($kfirst > 0 && (grep { $_ * 2 > $kfirst } @kw) == 0,
+	"the key's block's value blocks stayed: each later session wrote less than half as much ($kfirst, then @kw)");
+
 # a backend keeps a frame in its own cache only the second time it reads
 # it whole: a frame it decompressed goes to the server's cache alone (a new
 # session reading each frame once costs no memory of its own; the first
