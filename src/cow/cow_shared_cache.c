@@ -95,7 +95,17 @@
 
 #include "cow/shared_cache.h"
 
-int			CowSharedCacheSize = 65536; /* kB */
+int			CowSharedCacheSize = -1;	/* kB; -1: from shared_buffers */
+
+/*
+ * incetl.cow_shared_cache_size = -1 (the default) sizes the cache from
+ * shared_buffers, as wal_buffers = -1 does: a quarter of it, since the
+ * cache holds decompressed what shared buffers hold compressed (the bench
+ * table's text is half its size compressed), at least 64 MB and at most
+ * 1 GB.
+ */
+#define COW_SHARED_AUTO_MIN		(64 * 1024) /* kB */
+#define COW_SHARED_AUTO_MAX		(1024 * 1024)	/* kB */
 
 #define COW_SHARED_PARTITIONS	16
 #define COW_SHARED_TRANCHE		"incetl_cow_shared_cache"
@@ -190,11 +200,39 @@ CowSharedMaxEntries(void)
 	return (uint32) Max(CowSharedArenaSize() / COW_SHARED_BYTES_PER_ENTRY, 64);
 }
 
+/*
+ * CowSharedResolveSize turns incetl.cow_shared_cache_size = -1 into its
+ * size, a quarter of shared_buffers within COW_SHARED_AUTO_MIN and _MAX,
+ * and sets the setting to it (as a default: SHOW gives the size), once,
+ * in the postmaster before the shared memory is sized; backends inherit
+ * it.
+ */
+static void
+CowSharedResolveSize(void)
+{
+	int64		kb;
+	char		buf[32];
+
+	if (CowSharedCacheSize != -1)
+		return;
+	kb = (int64) NBuffers * (BLCKSZ / 1024) / 4;
+	kb = Max(kb, COW_SHARED_AUTO_MIN);
+	kb = Min(kb, COW_SHARED_AUTO_MAX);
+	snprintf(buf, sizeof(buf), "%d", (int) kb);
+	SetConfigOption("incetl.cow_shared_cache_size", buf, PGC_POSTMASTER,
+					PGC_S_DYNAMIC_DEFAULT);
+	/* -1 written in postgresql.conf outranks a default */
+	if (CowSharedCacheSize == -1)
+		SetConfigOption("incetl.cow_shared_cache_size", buf, PGC_POSTMASTER,
+						PGC_S_OVERRIDE);
+}
+
 static void
 CowSharedShmemRequest(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
+	CowSharedResolveSize();
 	if (CowSharedCacheSize <= 0)
 		return;
 	RequestAddinShmemSpace(add_size(MAXALIGN(sizeof(CowSharedCtl)),
@@ -783,10 +821,12 @@ CowSharedCacheInit(void)
 							"Shared memory the server keeps decompressed incetl_cow column frames in, for lookups and key ranges of every backend.",
 							"Frames a backend decompressed for a point lookup or a key range "
 							"are kept here too, so that other backends, new sessions among "
-							"them, copy them instead of decompressing them again. 0 turns the "
-							"cache off. Takes effect at server start.",
+							"them, copy them instead of decompressing them again. -1 (the "
+							"default) sizes it from shared_buffers: a quarter, at least 64MB "
+							"and at most 1GB. 0 turns the cache off. Takes effect at server "
+							"start.",
 							&CowSharedCacheSize,
-							65536, 0, MAX_KILOBYTES,
+							-1, -1, MAX_KILOBYTES,
 							PGC_POSTMASTER,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);

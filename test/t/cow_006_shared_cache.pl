@@ -484,6 +484,33 @@ FROM incetl.cow_shared_cache_stats()}), '0 0 0 0 0 0', 'incetl.cow_shared_cache_
 is($node->safe_psql('postgres', 'SELECT lookups(13)'), 'checked 2308 differing 0',
 	'lookups without it return the heap rows');
 
+# -1 sizes it from shared_buffers: a quarter, at least 64 MB, at most 1 GB;
+# the default, and written in postgresql.conf as well
+# (shared_buffers, what postgresql.conf says of the cache, SHOW, the size)
+for my $case ([ '1GB', undef, '256MB', '256 MB' ],
+	[ '128MB', -1, '64MB', '64 MB' ],
+	[ '4400MB', -1, '1GB', '1024 MB' ],
+	[ '512MB', -1, '128MB', '128 MB' ])
+{
+	my ($sb, $set, $show, $size) = @$case;
+	my $conf = $node->data_dir . '/postgresql.conf';
+	my $text = PostgreSQL::Test::Utils::slurp_file($conf);
+	$text =~ s/^(incetl\.cow_shared_cache_size|shared_buffers) .*\n//mg;
+	$text .= "shared_buffers = $sb\n";
+	$text .= "incetl.cow_shared_cache_size = $set\n" if defined $set;
+	open(my $fh, '>', $conf) or die "could not write $conf: $!";
+	print $fh $text;
+	close $fh;
+	$node->restart;
+	is($node->safe_psql('postgres', q{
+SELECT current_setting('incetl.cow_shared_cache_size') || ' ' ||
+       pg_size_pretty(size_bytes) FROM incetl.cow_shared_cache_stats()}),
+		"$show $size", "shared_buffers $sb, the cache "
+		  . (defined $set ? "set to $set" : 'not set') . ": $show");
+}
+is($node->safe_psql('postgres', 'SELECT lookups(13)'), 'checked 2308 differing 0',
+	'lookups with a cache sized from shared_buffers return the heap rows');
+
 $node->stop;
 
 # incetl loaded without shared_preload_libraries (LOAD, CREATE EXTENSION):
