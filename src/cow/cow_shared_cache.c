@@ -490,9 +490,10 @@ CowSharedPlace(Size need)
 }
 
 /*
- * CowSharedWrite copies the record r (header and bytes, rsize in all) to
- * the arena at start, where [head, start + rsize) is free, and moves the
- * head past it.  Under the arena lock.
+ * CowSharedWrite writes a record of key and the len bytes at src to the
+ * arena at start (CowSharedPlace), where the record's bytes from the head
+ * on are free, marks the unused end of the arena when start wrapped
+ * around, and moves the head past the record.  Under the arena lock.
  */
 static void
 CowSharedWrite(uint64 start, const CowSharedKey *key, const char *src,
