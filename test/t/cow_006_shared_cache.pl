@@ -31,7 +31,12 @@
 #     the cache is off (its stats all zero) and lookups are right; loaded
 #     without shared_preload_libraries, incetl has no cache and no setting
 #     for it, and the session goes on;
-#   - incetl.cow_* settings in postgresql.conf apply from server start.
+#   - incetl.cow_* settings in postgresql.conf apply from server start;
+#     -1 (the default) sizes the cache from shared_buffers (a quarter, 64 MB
+#     to 1 GB), and SHOW gives the size;
+#   - what every read of a block needs (value blocks, first frames) stays
+#     while sessions read it, though lookups over other blocks send the
+#     cache round several times (a second chance in the ring).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
