@@ -35,6 +35,8 @@
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/smgr.h"
+#include "pgstat.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -611,6 +613,58 @@ CowWriteExtent(Relation rel, const CowExtentPiece *pieces, int npieces,
 }
 
 /*
+ * The buffers this backend last read extent pages in, a slot per page by
+ * a hash of its number: a lookup reads a page of each integer column's
+ * block, each a ReadBuffer whose buffer-mapping lookup (partition lock,
+ * hash table) misses the CPU's caches when lookups spread over a large
+ * table.  A page read again (a block's other rows, its next lookups) is
+ * first asked of the buffer it was in (ReadRecentBuffer, which checks the
+ * buffer still holds it, valid, and pins it), and only then looked up.
+ * Relations in shared buffers only: a temporary relation's file may have
+ * a permanent one's number.
+ */
+#define COW_RECENT_SLOTS	16384
+
+typedef struct CowRecentBuffer
+{
+	RelFileNode node;
+	BlockNumber blk;
+	Buffer		buf;
+} CowRecentBuffer;
+
+static CowRecentBuffer *CowRecentBuffers = NULL;
+
+static Buffer
+CowReadExtentPage(Relation rel, BlockNumber blk)
+{
+	CowRecentBuffer *r;
+	Buffer		buf;
+
+	if (RelationUsesLocalBuffers(rel))
+		return ReadBuffer(rel, blk);
+	if (CowRecentBuffers == NULL)
+		CowRecentBuffers = MemoryContextAllocZero(TopMemoryContext,
+												  sizeof(CowRecentBuffer) *
+												  COW_RECENT_SLOTS);
+	r = &CowRecentBuffers[(blk ^ rel->rd_node.relNode * 0x9E3779B1) %
+						  COW_RECENT_SLOTS];
+	if (r->blk == blk && BufferIsValid(r->buf) &&
+		RelFileNodeEquals(r->node, rel->rd_node) &&
+		ReadRecentBuffer(rel->rd_node, MAIN_FORKNUM, blk, r->buf))
+	{
+		/* counted for pg_statio as ReadBuffer counts a hit */
+		pgstat_count_buffer_read(rel);
+		pgstat_count_buffer_hit(rel);
+		return r->buf;
+	}
+	buf = ReadBuffer(rel, blk);
+	r->node = rel->rd_node;
+	r->blk = blk;
+	r->buf = buf;
+	return buf;
+}
+
+/*
  * CowReadExtentBytes copies len bytes at offset of an extent's stream
  * (with dest NULL, it only adds them to *crc: CowExtentCrc).
  */
@@ -644,7 +698,7 @@ CowExtentBytes(Relation rel, BlockNumber first_block, uint32 nblocks,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("incetl_cow relation \"%s\": read past the extent at block %u",
 							RelationGetRelationName(rel), first_block)));
-		buf = ReadBuffer(rel, blk);
+		buf = CowReadExtentPage(rel, blk);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		if (((PageHeader) page)->pd_lower < SizeOfPageHeaderData + inpage + chunk)
