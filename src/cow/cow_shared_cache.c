@@ -527,35 +527,31 @@ static void
 CowSharedKeepOrDrop(const CowSharedRecord *old, uint64 pos, Size *budget)
 {
 	Size		osize = CowSharedRecordSize(old->len);
-	CowSharedRecord *moving = (CowSharedRecord *) CowSharedMoving.data;
-	uint32		hash;
-	LWLock	   *lock;
+	bool		keepable = osize <= *budget &&
+		CowSharedKeepable(&old->key, old->len);
+	uint32		hash = get_hash_value(CowSharedHash, &old->key);
+	LWLock	   *lock = CowSharedPartitionLock(hash);
 	CowSharedEntry *e;
-	uint64		start;
 
-	if (osize > *budget || !CowSharedKeepable(&old->key, old->len))
-	{
-		if (CowSharedForget(old, pos))
-			pg_atomic_fetch_add_u64(&CowShared->dropped, 1);
-		CowShared->tail = pos + osize;
-		return;
-	}
-
-	/* a copy, since the record may be written over where it goes */
-	memcpy(moving, old, osize);
+	/* the record's bytes stay as they are until written over, below */
 	CowShared->tail = pos + osize;
-	hash = get_hash_value(CowSharedHash, &moving->key);
-	lock = CowSharedPartitionLock(hash);
 	LWLockAcquire(lock, LW_EXCLUSIVE);
-	e = hash_search_with_hash_value(CowSharedHash, &moving->key, hash,
+	e = hash_search_with_hash_value(CowSharedHash, &old->key, hash,
 									HASH_FIND, NULL);
 	if (e != NULL && e->pos == pos)
 	{
-		start = CowSharedPlace(osize);
-		if (pg_atomic_read_u32(&e->read) != 0 &&
+		uint64		start = CowSharedPlace(osize);
+
+		if (keepable && pg_atomic_read_u32(&e->read) != 0 &&
 			start + osize - CowShared->tail <= CowShared->size)
 		{
-			/* readers of the key wait on its lock while it moves */
+			CowSharedRecord *moving = (CowSharedRecord *) CowSharedMoving.data;
+
+			/*
+			 * a copy first, since it may be written over where it goes;
+			 * readers of the key wait on its lock while it moves
+			 */
+			memcpy(moving, old, osize);
 			CowSharedWrite(start, &moving->key,
 						   (char *) moving + COW_SHARED_HEADER, moving->len);
 			e->pos = start;
@@ -564,7 +560,7 @@ CowSharedKeepOrDrop(const CowSharedRecord *old, uint64 pos, Size *budget)
 		}
 		else
 		{
-			(void) hash_search_with_hash_value(CowSharedHash, &moving->key,
+			(void) hash_search_with_hash_value(CowSharedHash, &old->key,
 											   hash, HASH_REMOVE, NULL);
 			pg_atomic_fetch_sub_u32(&CowShared->entries, 1);
 			pg_atomic_fetch_add_u64(&CowShared->dropped, 1);

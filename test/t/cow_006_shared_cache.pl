@@ -515,6 +515,13 @@ SELECT current_setting('incetl.cow_shared_cache_size') || ' ' ||
 }
 is($node->safe_psql('postgres', 'SELECT lookups(13)'), 'checked 2308 differing 0',
 	'lookups with a cache sized from shared_buffers return the heap rows');
+# below -1: refused, nothing written to postgresql.auto.conf
+my ($rc, $out, $err) = $node->psql('postgres',
+	'ALTER SYSTEM SET incetl.cow_shared_cache_size = -2');
+like($err, qr/ERROR:  -2 kB is outside the valid range for parameter "incetl\.cow_shared_cache_size" \(-1 \.\. \d+\)/,
+	'a size below -1 is refused');
+unlike(PostgreSQL::Test::Utils::slurp_file($node->data_dir . '/postgresql.auto.conf'),
+	qr/cow_shared_cache_size/, 'and not written');
 
 $node->stop;
 
